@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// `npm run gen`: lint the protos, then `buf generate` (protoc-gen-es and our
+// walkers in generators/), writing gen/ from scratch. Prints each step.
+import { spawnSync } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+const buf = join(root, "node_modules", ".bin", "buf");
+
+function step(label, args) {
+  const t0 = Date.now();
+  process.stdout.write(`gen: ${label} … `);
+  const r = spawnSync(buf, args, { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
+  if (r.status !== 0) {
+    process.stdout.write(`failed (exit ${r.status})\n`);
+    process.exit(r.status ?? 1);
+  }
+  process.stdout.write(`done in ${Date.now() - t0} ms\n`);
+}
+
+function countFiles(dir) {
+  let n = 0;
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    n += statSync(p).isDirectory() ? countFiles(p) : 1;
+  }
+  return n;
+}
+
+step("buf lint", ["lint"]);
+step("buf generate (protoc-gen-es, db walker, Cassandra walker)", ["generate"]);
+console.log(`gen: ${countFiles(join(root, "gen"))} files in gen/`);

@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["**/*.test.ts"],
+    exclude: ["node_modules/**", "data/**"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Files run in parallel worker processes; each test opens its own
+    // database (see test/support/stores.ts).
+    pool: "forks",
+  },
+});
