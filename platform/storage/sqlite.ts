@@ -37,6 +37,9 @@ function bind(params: readonly SqlValue[] | undefined): unknown[] {
   return out;
 }
 
+/** Prepared statements kept per connection (least recently prepared evicted). */
+const STATEMENT_CACHE_SIZE = 1000;
+
 class Runner implements SqlExecutor {
   readonly dialect = "sqlite" as const;
   private readonly cache = new Map<string, Statement>();
@@ -47,6 +50,9 @@ class Runner implements SqlExecutor {
     if (!stmt) {
       stmt = this.raw.prepare(sql);
       if (stmt.reader) stmt.safeIntegers(true);
+      if (this.cache.size >= STATEMENT_CACHE_SIZE) {
+        this.cache.delete(this.cache.keys().next().value as string);
+      }
       this.cache.set(sql, stmt);
     }
     return stmt;

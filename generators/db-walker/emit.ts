@@ -1,0 +1,416 @@
+/**
+ * Emits, for one SQL table: its TableSpec, the SQL of every method for both
+ * dialects, row mappers and a typed DAO class.
+ */
+import type { DescField, DescMessage } from "@bufbuild/protobuf";
+import type { GeneratedFile, ImportSymbol, Printable } from "@bufbuild/protoplugin";
+import type { ColumnSpec, SqlTableSpec } from "../../platform/storage/schema.js";
+import { listFinders, pascal, uniqueFinders } from "./finders.js";
+import { tableSql } from "./sql.js";
+
+const RT = "../platform/storage";
+
+interface Runtime {
+  SqlExecutor: ImportSymbol;
+  SqlRow: ImportSymbol;
+  SqlValue: ImportSymbol;
+  Dialect: ImportSymbol;
+  SqlTableSpec: ImportSymbol;
+  Page: ImportSymbol;
+  PageOptions: ImportSymbol;
+  RowInit: ImportSymbol;
+  RowPatch: ImportSymbol;
+  keysetPage: ImportSymbol;
+  insertRows: ImportSymbol;
+  UpdateBuilder: ImportSymbol;
+  conv: (name: string) => ImportSymbol;
+  pb: (name: string) => ImportSymbol;
+}
+
+export function runtimeImports(f: GeneratedFile): Runtime {
+  return {
+    SqlExecutor: f.import("SqlExecutor", `${RT}/driver.js`, true),
+    SqlRow: f.import("SqlRow", `${RT}/driver.js`, true),
+    SqlValue: f.import("SqlValue", `${RT}/driver.js`, true),
+    Dialect: f.import("Dialect", `${RT}/driver.js`, true),
+    SqlTableSpec: f.import("SqlTableSpec", `${RT}/schema.js`, true),
+    Page: f.import("Page", `${RT}/sql/page.js`, true),
+    PageOptions: f.import("PageOptions", `${RT}/sql/page.js`, true),
+    RowInit: f.import("RowInit", `${RT}/sql/types.js`, true),
+    RowPatch: f.import("RowPatch", `${RT}/sql/types.js`, true),
+    keysetPage: f.import("keysetPage", `${RT}/sql/query.js`),
+    insertRows: f.import("insertRows", `${RT}/sql/query.js`),
+    UpdateBuilder: f.import("UpdateBuilder", `${RT}/sql/query.js`),
+    conv: (name) => f.import(name, `${RT}/sql/convert.js`),
+    pb: (name) => f.import(name, "@bufbuild/protobuf"),
+  };
+}
+
+const lit = (s: string) => JSON.stringify(s);
+
+/** An object of SQL strings as a readable TS literal: bare keys, single quotes. */
+export function sqlLiteral(v: unknown, indent: string): string {
+  if (typeof v === "string") return `'${v.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+  const entries = Object.entries(v as Record<string, unknown>);
+  if (entries.length === 0) return "{}";
+  const inner = indent + "  ";
+  const key = (k: string) => (/^[A-Za-z_$][\w$]*$/.test(k) ? k : lit(k));
+  return `{\n${entries.map(([k, x]) => `${inner}${key(k)}: ${sqlLiteral(x, inner)},`).join("\n")}\n${indent}}`;
+}
+const camel = (s: string) => {
+  const p = pascal(s);
+  return p[0]!.toLowerCase() + p.slice(1);
+};
+
+function fieldOf(message: DescMessage, col: ColumnSpec): DescField {
+  const field = message.fields.find((x) => x.name === col.name);
+  if (!field) throw new Error(`${message.typeName} has no field ${col.name}`);
+  return field;
+}
+
+/** Expression reading column `col` from driver row `r`. */
+function readExpr(f: GeneratedFile, rt: Runtime, message: DescMessage, col: ColumnSpec): Printable[] {
+  const v = `r[${lit(col.name)}]`;
+  const field = fieldOf(message, col);
+  let e: Printable[];
+  switch (col.encoding) {
+    case "bigint":
+      e = [col.unsigned ? rt.conv("toUint64") : rt.conv("toBigInt"), `(${v})`];
+      break;
+    case "int":
+    case "double":
+    case "enum":
+      e = [rt.conv("toNumber"), `(${v})`];
+      break;
+    case "bool":
+      e = [rt.conv("toBool"), `(${v})`];
+      break;
+    case "string":
+      e = [rt.conv("toText"), `(${v})`];
+      break;
+    case "bytes":
+      e = [rt.conv("toBytes"), `(${v})`];
+      break;
+    case "proto":
+      if (field.fieldKind === "message") {
+        e = [rt.pb("fromBinary"), "(", f.importSchema(field.message), ", ", rt.conv("toBytes"), `(${v}))`];
+      } else {
+        e = [rt.pb("fromBinary"), "(", f.importSchema(message), ", ", rt.conv("toBytes"), `(${v})).${field.localName}`];
+      }
+      break;
+    case "json":
+      if (field.fieldKind === "message") {
+        e = [rt.pb("fromJsonString"), "(", f.importSchema(field.message), ", ", rt.conv("toText"), `(${v}))`];
+      } else {
+        e = [
+          rt.pb("fromJson"),
+          "(",
+          f.importSchema(message),
+          `, { ${lit(field.jsonName)}: JSON.parse(`,
+          rt.conv("toText"),
+          `(${v}) || "null") }).${field.localName}`,
+        ];
+      }
+      break;
+  }
+  if (col.nullable || col.encoding === "proto" || col.encoding === "json") {
+    const empty =
+      col.nullable || field.fieldKind === "message" ? "undefined" : field.fieldKind === "map" ? "{}" : "[]";
+    const isEmpty = col.encoding === "json" || col.encoding === "proto" ? `${v} == null || ${v} === "" || (${v} as { length?: number }).length === 0` : `${v} == null`;
+    return [`${isEmpty} ? ${empty} : `, ...e];
+  }
+  return e;
+}
+
+/** Expression binding field `row.x` as a statement parameter. */
+function writeExpr(f: GeneratedFile, rt: Runtime, message: DescMessage, col: ColumnSpec): Printable[] {
+  const field = fieldOf(message, col);
+  const x = `row.${field.localName}`;
+  if (col.nullable && field.fieldKind !== "message") {
+    const inner = writeExpr(f, rt, message, { ...col, nullable: false });
+    // `x ?? zero` of a nullable column is just `x ?? null`.
+    if (inner.length === 1 && typeof inner[0] === "string" && inner[0].startsWith(`${x} ?? `)) return [`${x} ?? null`];
+    return [`${x} === undefined ? null : `, ...inner];
+  }
+  switch (col.encoding) {
+    case "bigint":
+      return col.unsigned ? [rt.conv("uint64Param"), `(${x} ?? 0n, d)`] : [`${x} ?? 0n`];
+    case "int":
+      return [rt.conv("int32Param"), `(${x} ?? 0, ${lit(col.name)}${col.unsigned ? ", true" : ""})`];
+    case "double":
+    case "enum":
+      return [`${x} ?? 0`];
+    case "bool":
+      return [`${x} ? 1 : 0`];
+    case "string":
+      return [`${x} ?? ""`];
+    case "bytes":
+      return [`${x} ?? EMPTY`];
+    case "proto":
+      if (field.fieldKind === "message") {
+        return [`${x} === undefined ? null : `, rt.pb("toBinary"), "(", f.importSchema(field.message), `, ${x})`];
+      }
+      return [rt.pb("toBinary"), "(", f.importSchema(message), ", ", rt.pb("create"), "(", f.importSchema(message), `, { ${field.localName}: ${x} }))`];
+    case "json":
+      if (field.fieldKind === "message") {
+        return [`${x} === undefined ? null : `, rt.pb("toJsonString"), "(", f.importSchema(field.message), `, ${x})`];
+      }
+      return [
+        "JSON.stringify((",
+        rt.pb("toJson"),
+        "(",
+        f.importSchema(message),
+        ", ",
+        rt.pb("create"),
+        "(",
+        f.importSchema(message),
+        `, { ${field.localName}: ${x} })) as Record<string, unknown>)[${lit(field.jsonName)}] ?? ${field.fieldKind === "map" ? "{}" : "[]"})`,
+      ];
+  }
+}
+
+function keyParam(message: DescMessage, spec: SqlTableSpec, rt: Runtime, obj: string): Printable[] {
+  const out: Printable[] = ["["];
+  spec.primaryKey.forEach((k, i) => {
+    const col = spec.columns.find((c) => c.name === k)!;
+    if (i) out.push(", ");
+    out.push(...paramOf(rt, col, `${obj}.${fieldOf(message, col).localName}`));
+  });
+  out.push("]");
+  return out;
+}
+
+function paramOf(rt: Runtime, col: ColumnSpec, x: string): Printable[] {
+  if (col.encoding === "bigint" && col.unsigned) return [rt.conv("uint64Param"), `(${x}, this.db.dialect)`];
+  if (col.encoding === "bool") return [`${x} ? 1 : 0`];
+  return [x];
+}
+
+export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTableSpec, rt: Runtime): void {
+  const Row = f.importShape(message);
+  const name = message.name;
+  const fn = camel(name.replace(/_/g, ""));
+  const keyFields = spec.primaryKey.map((k) => fieldOf(message, spec.columns.find((c) => c.name === k)!));
+  const counters = spec.columns.filter((c) => c.counter);
+  const nullable = spec.columns.filter((c) => c.nullable && !c.counter);
+  const writable = spec.columns.filter((c) => !c.counter);
+  const sqlite = tableSql(spec, "sqlite");
+  const mysql = tableSql(spec, "mysql");
+  const finders = listFinders(spec);
+  const uniques = uniqueFinders(spec);
+  const keyUnion = keyFields.map((k) => lit(k.localName)).join(" | ");
+  const counterUnion = counters.map((c) => lit(fieldOf(message, c).localName));
+  const nullableUnion = nullable.map((c) => lit(fieldOf(message, c).localName));
+
+  f.print(`// ── `, name, ` → table ${spec.name} ${"─".repeat(Math.max(0, 60 - name.length - spec.name.length))}`);
+  f.print();
+  f.print(f.jsDoc(`Schema manifest entry of ${spec.name} (diffed by the migrator).`));
+  f.print(f.export("const", `${name}Table`), ": ", rt.SqlTableSpec, " = ", JSON.stringify(spec, null, 2), ";");
+  f.print();
+  f.print(f.jsDoc(`The SQL of every ${name}Dao method, per dialect.`));
+  f.print(f.export("const", `${name}Sql`), " = {");
+  f.print("  sqlite: ", sqlLiteral(sqlite, "  "), ",");
+  f.print("  mysql: ", sqlLiteral(mysql, "  "), ",");
+  f.print("} as const;");
+  f.print();
+  f.print(f.jsDoc(`Primary key of ${spec.name}.`));
+  f.print(f.export("type", `${name}Key`), " = Pick<", Row, ", ", keyUnion, ">;");
+  f.print(f.jsDoc(`A ${name} to insert: the key is required; absent fields take their zero value.`));
+  f.print(f.export("type", `${name}Init`), " = ", rt.RowInit, "<", Row, ", ", keyUnion, ">;");
+  f.print(
+    f.jsDoc(`Fields of a ${name} to change${nullable.length ? " (null clears a nullable column)" : ""}.`),
+  );
+  f.print(
+    f.export("type", `${name}Patch`),
+    " = ",
+    rt.RowPatch,
+    "<",
+    Row,
+    ", ",
+    [keyUnion, ...counterUnion].join(" | "),
+    ", ",
+    nullableUnion.length ? nullableUnion.join(" | ") : "never",
+    ">;",
+  );
+  f.print();
+  // Row mapper
+  f.print(`function ${fn}FromSql(r: `, rt.SqlRow, "): ", Row, " {");
+  f.print("  return {");
+  f.print(`    $typeName: ${lit(message.typeName)},`);
+  for (const col of spec.columns) {
+    f.print(`    ${fieldOf(message, col).localName}: `, ...readExpr(f, rt, message, col), ",");
+  }
+  f.print("  };");
+  f.print("}");
+  f.print();
+  f.print(`function ${fn}ToSql(row: ${name}Init, d: `, rt.Dialect, "): ", rt.SqlValue, "[] {");
+  f.print("  return [");
+  for (const col of writable) {
+    f.print("    ", ...writeExpr(f, rt, message, col), ",");
+  }
+  f.print("  ];");
+  f.print("}");
+  f.print();
+  const cursorCols = (cols: readonly string[]) => cols.map((c) => `r[${lit(c)}] as `).map((s, i) => [s, rt.SqlValue, i < cols.length - 1 ? ", " : ""]);
+
+  // DAO class
+  f.print(
+    f.jsDoc(
+      `Typed access to table ${spec.name}. Pass the store, or a transaction (\`db.transaction(tx => …)\`) to run any method inside it.`,
+    ),
+  );
+  f.print(f.export("class", `${name}Dao`), " {");
+  f.print(`  static readonly table = ${name}Table;`);
+  f.print(`  private readonly q: (typeof ${name}Sql)["sqlite" | "mysql"];`);
+  f.print("  private readonly updates: ", rt.UpdateBuilder, ";");
+  f.print();
+  f.print("  constructor(readonly db: ", rt.SqlExecutor, ") {");
+  f.print(`    this.q = ${name}Sql[db.dialect];`);
+  f.print(`    this.updates = new `, rt.UpdateBuilder, `(${lit(spec.name)}, this.q.updateWhere, db.dialect);`);
+  f.print("  }");
+  f.print();
+  f.print(f.jsDoc("The same DAO on another executor (a transaction).", "  "));
+  f.print("  with(db: ", rt.SqlExecutor, `): ${name}Dao {`);
+  f.print(`    return new ${name}Dao(db);`);
+  f.print("  }");
+  f.print();
+  f.print(f.jsDoc("Inserts a row; fails with a duplicate-key error if the key exists.", "  "));
+  f.print(`  async insert(row: ${name}Init): Promise<void> {`);
+  f.print(`    await this.db.run(this.q.insert, ${fn}ToSql(row, this.db.dialect));`);
+  f.print("  }");
+  f.print();
+  f.print(f.jsDoc("Inserts many rows with multi-row INSERTs. Returns the number inserted.", "  "));
+  f.print(`  insertMany(rows: readonly ${name}Init[]): Promise<number> {`);
+  f.print(`    return `, rt.insertRows, `(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => ${fn}ToSql(r, this.db.dialect)));`);
+  f.print("  }");
+  f.print();
+  f.print(f.jsDoc("Inserts the row unless one with the same key exists. True if inserted.", "  "));
+  f.print(`  async insertIfAbsent(row: ${name}Init): Promise<boolean> {`);
+  f.print(
+    `    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.insertIfAbsentTail, ${fn}ToSql(row, this.db.dialect));`,
+  );
+  f.print("    return r.changes > 0;");
+  f.print("  }");
+  f.print();
+  f.print(
+    f.jsDoc(`Inserts the row, or overwrites every non-key column of the existing one${counters.length ? " (counters are kept)" : ""}.`, "  "),
+  );
+  f.print(`  async upsert(row: ${name}Init): Promise<void> {`);
+  f.print(`    await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, ${fn}ToSql(row, this.db.dialect));`);
+  f.print("  }");
+  f.print();
+  f.print(f.jsDoc("Upserts many rows with multi-row statements.", "  "));
+  f.print(`  async upsertMany(rows: readonly ${name}Init[]): Promise<void> {`);
+  f.print(`    await `, rt.insertRows, `(this.db, this.q.insertHead, this.q.insertTuple, this.q.upsertTail, rows.map((r) => ${fn}ToSql(r, this.db.dialect)));`);
+  f.print("  }");
+  f.print();
+  f.print(f.jsDoc("The row with this primary key, if any.", "  "));
+  f.print(`  async get(key: ${name}Key): Promise<`, Row, " | undefined> {");
+  f.print(`    const r = await this.db.get(this.q.get, `, ...keyParam(message, spec, rt, "key"), ");");
+  f.print(`    return r && ${fn}FromSql(r);`);
+  f.print("  }");
+  f.print();
+  f.print(f.jsDoc("Changes the fields `patch` sets. True if the row exists.", "  "));
+  f.print(`  async update(key: ${name}Key, patch: ${name}Patch): Promise<boolean> {`);
+  f.print("    const cols: string[] = [];");
+  f.print("    const params: ", rt.SqlValue, "[] = [];");
+  f.print(`    const row = patch as ${name}Init;`);
+  f.print("    const d = this.db.dialect;");
+  for (const col of writable.filter((c) => !spec.primaryKey.includes(c.name))) {
+    const lf = fieldOf(message, col).localName;
+    if (col.nullable) {
+      f.print(`    if (patch.${lf} !== undefined) { cols.push(${lit(col.name)}); params.push(patch.${lf} === null ? null : (`, ...writeExpr(f, rt, message, { ...col, nullable: false }), ")); }");
+    } else {
+      f.print(`    if (patch.${lf} !== undefined) { cols.push(${lit(col.name)}); params.push(`, ...writeExpr(f, rt, message, col), "); }");
+    }
+  }
+  f.print(`    if (cols.length === 0) return (await this.get(key)) !== undefined;`);
+  f.print(`    const r = await this.db.run(this.updates.sql(cols), [...params, ...`, ...keyParam(message, spec, rt, "key"), "]);");
+  f.print("    return r.changes > 0 || (d === \"mysql\" && (await this.get(key)) !== undefined);");
+  f.print("  }");
+  f.print();
+  f.print(f.jsDoc("Deletes the row with this key. True if it existed.", "  "));
+  f.print(`  async delete(key: ${name}Key): Promise<boolean> {`);
+  f.print(`    return (await this.db.run(this.q.delete, `, ...keyParam(message, spec, rt, "key"), ")).changes > 0;");
+  f.print("  }");
+  f.print();
+  f.print(f.jsDoc("Number of rows in the table.", "  "));
+  f.print("  async count(): Promise<number> {");
+  f.print("    const r = await this.db.get<{ n: unknown }>(this.q.count);");
+  f.print("    return Number(r?.n ?? 0);");
+  f.print("  }");
+  f.print();
+  f.print(f.jsDoc(`A page of all rows in primary-key order (${spec.primaryKey.join(", ")}).`, "  "));
+  f.print("  list(page?: ", rt.PageOptions, "): Promise<", rt.Page, "<", Row, ">> {");
+  f.print(
+    `    return `,
+    rt.keysetPage,
+    `(this.db, this.q.list, ${lit(`${spec.name}.pk`)}, [], page, ${fn}FromSql, (r) => [`,
+    ...cursorCols(spec.primaryKey).flat(),
+    `], ${spec.primaryKey.length});`,
+  );
+  f.print("  }");
+  for (const u of uniques) {
+    const cols = u.columns.map((c) => spec.columns.find((x) => x.name === c)!);
+    const fields = cols.map((c) => fieldOf(message, c).localName);
+    f.print();
+    f.print(f.jsDoc(`The row with this ${u.columns.join(", ")} (unique index ${u.index}), if any.`, "  "));
+    f.print(`  async ${u.name}(where: Pick<`, Row, `, ${fields.map(lit).join(" | ")}>): Promise<`, Row, " | undefined> {");
+    const ps: Printable[] = [];
+    cols.forEach((c, i) => {
+      if (i) ps.push(", ");
+      ps.push(...paramOf(rt, c, `where.${fieldOf(message, c).localName}`));
+    });
+    f.print(`    const r = await this.db.get(this.q.unique.${u.name}, [`, ...ps, "]);");
+    f.print(`    return r && ${fn}FromSql(r);`);
+    f.print("  }");
+  }
+  for (const fd of finders) {
+    const cols = fd.eq.map((c) => spec.columns.find((x) => x.name === c)!);
+    const fields = cols.map((c) => fieldOf(message, c).localName);
+    const ps: Printable[] = [];
+    cols.forEach((c, i) => {
+      if (i) ps.push(", ");
+      ps.push(...paramOf(rt, c, `where.${fieldOf(message, c).localName}`));
+    });
+    f.print();
+    f.print(
+      f.jsDoc(
+        `A page of rows with this ${fd.eq.join(", ")}, ordered by ${fd.orderBy.join(", ")} (index ${fd.index}).`,
+        "  ",
+      ),
+    );
+    f.print(`  ${fd.name}(where: Pick<`, Row, `, ${fields.map(lit).join(" | ")}>, page?: `, rt.PageOptions, "): Promise<", rt.Page, "<", Row, ">> {");
+    f.print(
+      `    return `,
+      rt.keysetPage,
+      `(this.db, this.q.finders.${fd.name}, ${lit(`${spec.name}.${fd.index}`)}, [`,
+      ...ps,
+      `], page, ${fn}FromSql, (r) => [`,
+      ...cursorCols(fd.orderBy).flat(),
+      `], ${fd.orderBy.length});`,
+    );
+    f.print("  }");
+    f.print();
+    f.print(f.jsDoc(`Number of rows with this ${fd.eq.join(", ")}.`, "  "));
+    f.print(`  async count${fd.by}(where: Pick<`, Row, `, ${fields.map(lit).join(" | ")}>): Promise<number> {`);
+    f.print(`    const r = await this.db.get<{ n: unknown }>(this.q.counts.count${fd.by}, [`, ...ps, "]);");
+    f.print("    return Number(r?.n ?? 0);");
+    f.print("  }");
+  }
+  for (const c of counters) {
+    const m = `increment${pascal(c.name)}`;
+    f.print();
+    f.print(f.jsDoc(`Adds \`delta\` to counter ${c.name} atomically. True if the row exists.`, "  "));
+    f.print(`  async ${m}(key: ${name}Key, delta: bigint | number = 1): Promise<boolean> {`);
+    f.print(
+      `    const r = await this.db.run(this.q.increments.${c.name}, [BigInt(delta), ...`,
+      ...keyParam(message, spec, rt, "key"),
+      "]);",
+    );
+    f.print("    return r.changes > 0;");
+    f.print("  }");
+  }
+  f.print("}");
+  f.print();
+}

@@ -1,0 +1,58 @@
+/**
+ * Finders come from keys and indexes (the xo habit):
+ * - the primary key gives `get`, `delete`, `update` and `list` (keyset over
+ *   the whole table in key order);
+ * - a unique index on columns (a, b) gives `getByAB`;
+ * - an index on (c1, …, cn) gives `listByC1…Cn-1` (equality on all but the
+ *   last column, keyset-ordered by the last column then the primary key) and
+ *   `countBy…`; an index on a single column (c) gives `listByC`, ordered by
+ *   the primary key.
+ */
+import type { SqlTableSpec } from "../../platform/storage/schema.js";
+
+export interface Finder {
+  /** Method name, e.g. "listByAuthorId". */
+  readonly name: string;
+  /** Suffix for count methods, e.g. "ByAuthorId". */
+  readonly by: string;
+  /** Columns compared for equality. */
+  readonly eq: readonly string[];
+  /** Columns the keyset orders by (unique together with eq). */
+  readonly orderBy: readonly string[];
+  /** Index it uses. */
+  readonly index: string;
+}
+
+export function pascal(s: string): string {
+  return s
+    .split("_")
+    .filter(Boolean)
+    .map((p) => p[0]!.toUpperCase() + p.slice(1))
+    .join("");
+}
+
+export function uniqueFinders(spec: SqlTableSpec): { name: string; columns: readonly string[]; index: string }[] {
+  return spec.indexes
+    .filter((i) => i.unique)
+    .map((i) => ({ name: `getBy${i.columns.map(pascal).join("")}`, columns: i.columns, index: i.name }));
+}
+
+export function listFinders(spec: SqlTableSpec): Finder[] {
+  const out: Finder[] = [];
+  const taken = new Set<string>();
+  for (const idx of spec.indexes.filter((i) => !i.unique)) {
+    const eq = idx.columns.length > 1 ? idx.columns.slice(0, -1) : idx.columns;
+    const sortCols = idx.columns.length > 1 ? idx.columns.slice(-1) : [];
+    const orderBy = [...sortCols, ...spec.primaryKey.filter((k) => !idx.columns.includes(k))];
+    if (orderBy.length === 0) {
+      // The index covers the whole primary key and ends with it: order by it.
+      orderBy.push(...idx.columns.slice(-1));
+    }
+    let by = `By${eq.map(pascal).join("")}`;
+    if (taken.has(by)) by = `${by}OrderBy${pascal(sortCols[0] ?? idx.name)}`;
+    if (taken.has(by)) throw new Error(`${spec.message}: two indexes give the finder list${by}; name one of them`);
+    taken.add(by);
+    out.push({ name: `list${by}`, by, eq, orderBy, index: idx.name });
+  }
+  return out;
+}

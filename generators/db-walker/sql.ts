@@ -1,0 +1,116 @@
+/**
+ * The SQL text of every generated DAO method, per dialect, built at gen time
+ * and emitted as constants a reader can see (the sqlc habit). Only prepared
+ * statements with `?` placeholders.
+ */
+import type { Dialect } from "../../platform/storage/driver.js";
+import type { SqlTableSpec } from "../../platform/storage/schema.js";
+import { quoteIdent } from "../../platform/storage/sql/query.js";
+import { listFinders, uniqueFinders } from "./finders.js";
+
+export interface KeysetText {
+  asc: string;
+  ascAfter: string;
+  desc: string;
+  descAfter: string;
+}
+
+export interface TableSql {
+  insert: string;
+  insertHead: string;
+  insertTuple: string;
+  upsertTail: string;
+  insertIfAbsentTail: string;
+  get: string;
+  delete: string;
+  updateWhere: string;
+  count: string;
+  list: KeysetText;
+  unique: Record<string, string>;
+  finders: Record<string, KeysetText>;
+  counts: Record<string, string>;
+  increments: Record<string, string>;
+}
+
+function keysetCondition(cols: readonly string[], op: ">" | "<", q: (s: string) => string): string {
+  // (a > ? OR (a = ? AND (b > ? OR (b = ? AND c > ?))))
+  const build = (i: number): string =>
+    i === cols.length - 1
+      ? `${q(cols[i]!)} ${op} ?`
+      : `(${q(cols[i]!)} ${op} ? OR (${q(cols[i]!)} = ? AND ${build(i + 1)}))`;
+  const inner = build(0);
+  return inner.startsWith("(") ? inner : `(${inner})`;
+}
+
+function keyset(
+  select: string,
+  eq: readonly string[],
+  orderBy: readonly string[],
+  q: (s: string) => string,
+): KeysetText {
+  const where = eq.map((c) => `${q(c)} = ?`);
+  const order = (dir: "ASC" | "DESC") => orderBy.map((c) => `${q(c)} ${dir}`).join(", ");
+  const stmt = (extra: string | undefined, dir: "ASC" | "DESC") => {
+    const conds = extra ? [...where, extra] : where;
+    return `${select}${conds.length ? ` WHERE ${conds.join(" AND ")}` : ""} ORDER BY ${order(dir)} LIMIT ?`;
+  };
+  return {
+    asc: stmt(undefined, "ASC"),
+    ascAfter: stmt(keysetCondition(orderBy, ">", q), "ASC"),
+    desc: stmt(undefined, "DESC"),
+    descAfter: stmt(keysetCondition(orderBy, "<", q), "DESC"),
+  };
+}
+
+export function tableSql(spec: SqlTableSpec, dialect: Dialect): TableSql {
+  const q = (s: string) => quoteIdent(s, dialect);
+  const t = q(spec.name);
+  const all = spec.columns.map((c) => q(c.name)).join(", ");
+  const writable = spec.columns.filter((c) => !c.counter);
+  const cols = writable.map((c) => q(c.name)).join(", ");
+  const tuple = `(${writable.map(() => "?").join(", ")})`;
+  const keyWhere = spec.primaryKey.map((k) => `${q(k)} = ?`).join(" AND ");
+  const nonKey = writable.filter((c) => !spec.primaryKey.includes(c.name));
+  const firstKey = q(spec.primaryKey[0]!);
+  const upsertTail =
+    dialect === "sqlite"
+      ? nonKey.length
+        ? ` ON CONFLICT (${spec.primaryKey.map(q).join(", ")}) DO UPDATE SET ${nonKey.map((c) => `${q(c.name)} = excluded.${q(c.name)}`).join(", ")}`
+        : " ON CONFLICT DO NOTHING"
+      : nonKey.length
+        ? ` ON DUPLICATE KEY UPDATE ${nonKey.map((c) => `${q(c.name)} = VALUES(${q(c.name)})`).join(", ")}`
+        : ` ON DUPLICATE KEY UPDATE ${firstKey} = ${firstKey}`;
+  const insertIfAbsentTail =
+    dialect === "sqlite" ? " ON CONFLICT DO NOTHING" : ` ON DUPLICATE KEY UPDATE ${firstKey} = ${firstKey}`;
+  const select = `SELECT ${all} FROM ${t}`;
+  const unique: Record<string, string> = {};
+  for (const u of uniqueFinders(spec)) {
+    unique[u.name] = `${select} WHERE ${u.columns.map((c) => `${q(c)} = ?`).join(" AND ")}`;
+  }
+  const finders: Record<string, KeysetText> = {};
+  const counts: Record<string, string> = {};
+  for (const f of listFinders(spec)) {
+    finders[f.name] = keyset(select, f.eq, f.orderBy, q);
+    counts[`count${f.by}`] = `SELECT COUNT(*) AS ${q("n")} FROM ${t} WHERE ${f.eq.map((c) => `${q(c)} = ?`).join(" AND ")}`;
+  }
+  const increments: Record<string, string> = {};
+  for (const c of spec.columns.filter((c) => c.counter)) {
+    increments[c.name] = `UPDATE ${t} SET ${q(c.name)} = ${q(c.name)} + ? WHERE ${keyWhere}`;
+  }
+  return {
+    insert: `INSERT INTO ${t} (${cols}) VALUES ${tuple}`,
+    insertHead: `INSERT INTO ${t} (${cols}) VALUES`,
+    insertTuple: tuple,
+    upsertTail,
+    insertIfAbsentTail,
+    get: `${select} WHERE ${keyWhere}`,
+    delete: `DELETE FROM ${t} WHERE ${keyWhere}`,
+    updateWhere: keyWhere,
+    count: `SELECT COUNT(*) AS ${q("n")} FROM ${t}`,
+    list: keyset(select, [], spec.primaryKey, q),
+    unique,
+    finders,
+    counts,
+    increments,
+  };
+}

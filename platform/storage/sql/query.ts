@@ -1,0 +1,125 @@
+/**
+ * The few statements a generated DAO cannot spell out at gen time — a
+ * multi-row INSERT for N rows, an UPDATE of the fields a patch sets, a
+ * keyset page — built here from fragments the generator emitted.
+ */
+import type { Dialect, SqlExecutor, SqlRow, SqlValue } from "../driver.js";
+import { decodePageToken, encodePageToken, pageLimit, pageOrder, type Page, type PageOptions } from "./page.js";
+
+/** SQLite's default limit on bound parameters is 32766; MySQL's is 65535. */
+const MAX_PARAMS = 32_000;
+
+/**
+ * Inserts rows with multi-row INSERTs. Chunks are powers of two, so a table
+ * sees at most ~16 distinct statements however many rows are inserted.
+ * `head` is "INSERT INTO t (a, b) VALUES", `tuple` is "(?, ?)", `tail` an
+ * optional upsert clause.
+ */
+export async function insertRows(
+  db: SqlExecutor,
+  head: string,
+  tuple: string,
+  tail: string,
+  rows: readonly SqlValue[][],
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  const width = rows[0]!.length;
+  const maxRows = Math.max(1, 2 ** Math.floor(Math.log2(Math.max(1, Math.floor(MAX_PARAMS / width)))));
+  let changes = 0;
+  let i = 0;
+  while (i < rows.length) {
+    const left = rows.length - i;
+    const n = Math.min(maxRows, 2 ** Math.floor(Math.log2(left)));
+    const sql = `${head} ${new Array<string>(n).fill(tuple).join(", ")}${tail}`;
+    const params: SqlValue[] = [];
+    for (let r = i; r < i + n; r++) params.push(...rows[r]!);
+    changes += (await db.run(sql, params)).changes;
+    i += n;
+  }
+  return changes;
+}
+
+/** Quotes an identifier for the dialect (names are validated at gen time). */
+export function quoteIdent(name: string, dialect: Dialect): string {
+  return dialect === "mysql" ? `\`${name}\`` : `"${name}"`;
+}
+
+/**
+ * The ordering part of a keyset query: `(a > ? OR (a = ? AND b > ?))`, with
+ * the cursor values expanded to match.
+ */
+export function keysetParams(cursor: readonly SqlValue[]): SqlValue[] {
+  const out: SqlValue[] = [];
+  for (let i = 0; i < cursor.length; i++) {
+    out.push(cursor[i]!);
+    if (i < cursor.length - 1) out.push(cursor[i]!);
+  }
+  return out;
+}
+
+/** The four statements of one keyset finder. */
+export interface KeysetSql {
+  readonly asc: string;
+  readonly ascAfter: string;
+  readonly desc: string;
+  readonly descAfter: string;
+}
+
+/**
+ * Runs one page of a keyset finder: rows matching `eq`, ordered by the
+ * finder's ordering columns, after the page token's position.
+ */
+export async function keysetPage<Row>(
+  db: SqlExecutor,
+  sql: KeysetSql,
+  scope: string,
+  eq: readonly SqlValue[],
+  opts: PageOptions | undefined,
+  fromRow: (r: SqlRow) => Row,
+  cursorOf: (r: SqlRow) => SqlValue[],
+  arity: number,
+): Promise<Page<Row>> {
+  const limit = pageLimit(opts);
+  const order = pageOrder(opts);
+  let text: string;
+  let params: SqlValue[];
+  if (opts?.pageToken) {
+    const cursor = decodePageToken(opts.pageToken, scope, order, arity);
+    text = order === "asc" ? sql.ascAfter : sql.descAfter;
+    params = [...eq, ...keysetParams(cursor), limit + 1];
+  } else {
+    text = order === "asc" ? sql.asc : sql.desc;
+    params = [...eq, limit + 1];
+  }
+  const raw = await db.all<SqlRow>(text, params);
+  const more = raw.length > limit;
+  if (more) raw.length = limit;
+  return {
+    rows: raw.map(fromRow),
+    nextPageToken: more ? encodePageToken(scope, order, cursorOf(raw[raw.length - 1]!)) : "",
+  };
+}
+
+/**
+ * Builds `UPDATE t SET a = ?, b = ? WHERE k = ?` for the columns a patch
+ * sets, caching the text per column set.
+ */
+export class UpdateBuilder {
+  private readonly cache = new Map<string, string>();
+  constructor(
+    private readonly table: string,
+    private readonly where: string,
+    private readonly dialect: Dialect,
+  ) {}
+
+  sql(columns: readonly string[]): string {
+    const key = columns.join(",");
+    let text = this.cache.get(key);
+    if (!text) {
+      const set = columns.map((c) => `${quoteIdent(c, this.dialect)} = ?`).join(", ");
+      text = `UPDATE ${quoteIdent(this.table, this.dialect)} SET ${set} WHERE ${this.where}`;
+      this.cache.set(key, text);
+    }
+    return text;
+  }
+}
