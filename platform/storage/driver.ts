@@ -13,7 +13,10 @@ export type SqlValue = null | number | bigint | string | Uint8Array | boolean;
 export type SqlRow = Record<string, unknown>;
 
 export interface RunResult {
-  /** Rows changed (MySQL: affected rows; an upsert that updates counts 2). */
+  /**
+   * Rows changed. MySQL reports affected rows without CLIENT_FOUND_ROWS: an
+   * UPDATE to identical values counts 0, an upsert that updates counts 2.
+   */
   readonly changes: number;
   readonly lastInsertId: bigint;
 }

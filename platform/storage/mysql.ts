@@ -105,6 +105,9 @@ export class MysqlDb implements SqlDb {
       multipleStatements: true,
       charset: "utf8mb4_unicode_ci",
       maxPreparedStatements: 1000,
+      // Server-default affected-rows semantics: an UPDATE that changes
+      // nothing and an upsert that hits an identical row report 0.
+      flags: ["-FOUND_ROWS"],
     });
   }
 

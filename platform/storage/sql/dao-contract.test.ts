@@ -1,0 +1,286 @@
+/**
+ * The DAO contract suite for SQL tables: the same tests, through the
+ * generated DAOs, on SQLite and on the real MariaDB.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { create } from "@bufbuild/protobuf";
+import { ENGINES, type TestStore } from "../../../test/support/stores.js";
+import { createTables } from "../../../test/support/tables.js";
+import {
+  KitchenRowDao,
+  KitchenRowTable,
+  PairRowDao,
+  PairRowTable,
+} from "../../../gen/orbit/contract/v1/tables_db.js";
+import { Mood, PointSchema } from "../../../gen/orbit/contract/v1/tables_pb.js";
+import { isDuplicateKey } from "../driver.js";
+import { PageOptionError } from "./page.js";
+
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
+const UINT64_MAX = 2n ** 64n - 1n;
+
+describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
+  let store: TestStore;
+  let kitchen: KitchenRowDao;
+  let pairs: PairRowDao;
+
+  beforeAll(async () => {
+    store = await engine.open();
+    await createTables(store.db, [KitchenRowTable, PairRowTable]);
+    kitchen = new KitchenRowDao(store.db);
+    pairs = new PairRowDao(store.db);
+  });
+  afterAll(async () => {
+    await store?.dispose();
+  });
+  beforeEach(async () => {
+    await store.db.exec("DELETE FROM kitchen");
+    await store.db.exec("DELETE FROM pairs");
+  });
+
+  it("round-trips every column type", async () => {
+    const blob = new Uint8Array([0, 1, 2, 255, 254]);
+    await kitchen.insert({
+      id: 1n,
+      ownerId: 9n,
+      slug: "first",
+      title: "Hello",
+      blob,
+      flag: true,
+      small: -42,
+      bigUnsigned: 12345678901234567890n,
+      ratio: 0.125,
+      mood: Mood.SAD,
+      point: create(PointSchema, { x: 3, y: -4 }),
+      tags: ["anime", "番組", "🚀"],
+      note: "a note",
+      createdAtMs: 1_700_000_000_000n,
+      score: 99,
+    });
+    const got = await kitchen.get({ id: 1n });
+    expect(got).toMatchObject({
+      $typeName: "orbit.contract.v1.KitchenRow",
+      id: 1n,
+      ownerId: 9n,
+      slug: "first",
+      title: "Hello",
+      flag: true,
+      small: -42,
+      bigUnsigned: 12345678901234567890n,
+      ratio: 0.125,
+      mood: Mood.SAD,
+      point: { x: 3, y: -4 },
+      tags: ["anime", "番組", "🚀"],
+      note: "a note",
+      createdAtMs: 1_700_000_000_000n,
+      score: 99,
+      views: 0n,
+    });
+    expect(Array.from(got!.blob)).toEqual(Array.from(blob));
+    expect(got!.blob).toBeInstanceOf(Uint8Array);
+  });
+
+  it("gives absent fields their zero value and optional fields undefined", async () => {
+    await kitchen.insert({ id: 2n, slug: "zero" });
+    const got = await kitchen.get({ id: 2n });
+    expect(got).toMatchObject({
+      ownerId: 0n,
+      title: "",
+      flag: false,
+      small: 0,
+      bigUnsigned: 0n,
+      ratio: 0,
+      mood: Mood.UNSPECIFIED,
+      tags: [],
+      createdAtMs: 0n,
+    });
+    expect(got!.point).toBeUndefined();
+    expect(got!.note).toBeUndefined();
+    expect(got!.blob.length).toBe(0);
+  });
+
+  it("keeps 64-bit extremes exact", async () => {
+    await kitchen.insert({ id: INT64_MAX, ownerId: INT64_MIN, slug: "max", bigUnsigned: UINT64_MAX });
+    await kitchen.insert({ id: INT64_MIN, ownerId: INT64_MAX, slug: "min", bigUnsigned: 0n });
+    expect(await kitchen.get({ id: INT64_MAX })).toMatchObject({ ownerId: INT64_MIN, bigUnsigned: UINT64_MAX });
+    expect(await kitchen.get({ id: INT64_MIN })).toMatchObject({ ownerId: INT64_MAX, bigUnsigned: 0n });
+    const page = await kitchen.list({ limit: 10 });
+    expect(page.rows.map((r) => r.id)).toEqual([INT64_MIN, INT64_MAX]);
+  });
+
+  it("stores unicode text and finds it by a unique index", async () => {
+    const title = "進撃の巨人 — Shingeki no Kyojin 🗡️ ñ ü ß \u0000end".replace("\u0000", "");
+    await kitchen.insert({ id: 3n, slug: "ショウ", title });
+    expect((await kitchen.getBySlug({ slug: "ショウ" }))?.title).toBe(title);
+    expect(await kitchen.getBySlug({ slug: "missing" })).toBeUndefined();
+  });
+
+  it("stores large blobs", async () => {
+    const blob = new Uint8Array(4 * 1024 * 1024);
+    for (let i = 0; i < blob.length; i++) blob[i] = (i * 7919) & 0xff;
+    await kitchen.insert({ id: 4n, slug: "big", blob });
+    const got = await kitchen.get({ id: 4n });
+    expect(got!.blob.length).toBe(blob.length);
+    expect(Buffer.compare(Buffer.from(got!.blob), Buffer.from(blob))).toBe(0);
+  });
+
+  it("rejects a duplicate key, and insertIfAbsent reports it", async () => {
+    await kitchen.insert({ id: 5n, slug: "dup" });
+    const err = await kitchen.insert({ id: 5n, slug: "dup2" }).catch((e: unknown) => e);
+    expect(isDuplicateKey(err)).toBe(true);
+    const err2 = await kitchen.insert({ id: 6n, slug: "dup" }).catch((e: unknown) => e);
+    expect(isDuplicateKey(err2)).toBe(true);
+    expect(await kitchen.insertIfAbsent({ id: 5n, slug: "other" })).toBe(false);
+    expect(await kitchen.insertIfAbsent({ id: 7n, slug: "seven" })).toBe(true);
+    expect((await kitchen.get({ id: 5n }))?.slug).toBe("dup");
+  });
+
+  it("upserts: inserts, then overwrites non-key columns but keeps counters", async () => {
+    await kitchen.upsert({ id: 8n, slug: "u", title: "one", note: "n" });
+    await kitchen.incrementViews({ id: 8n }, 5);
+    await kitchen.upsert({ id: 8n, slug: "u", title: "two" });
+    const got = await kitchen.get({ id: 8n });
+    expect(got).toMatchObject({ title: "two", views: 5n });
+    expect(got!.note).toBeUndefined();
+    await kitchen.upsertMany([
+      { id: 8n, slug: "u", title: "three" },
+      { id: 9n, slug: "v", title: "nine" },
+    ]);
+    expect((await kitchen.get({ id: 8n }))?.title).toBe("three");
+    expect((await kitchen.get({ id: 9n }))?.title).toBe("nine");
+  });
+
+  it("updates only the fields a patch sets, and null clears a nullable column", async () => {
+    await kitchen.insert({ id: 10n, slug: "p", title: "t", note: "keep?", small: 1 });
+    expect(await kitchen.update({ id: 10n }, { title: "t2" })).toBe(true);
+    expect(await kitchen.get({ id: 10n })).toMatchObject({ title: "t2", note: "keep?", small: 1 });
+    expect(await kitchen.update({ id: 10n }, { title: "t2" })).toBe(true); // unchanged values still "exist"
+    expect(await kitchen.update({ id: 10n }, { note: null, small: 2 })).toBe(true);
+    const got = await kitchen.get({ id: 10n });
+    expect(got!.note).toBeUndefined();
+    expect(got!.small).toBe(2);
+    expect(await kitchen.update({ id: 999n }, { title: "x" })).toBe(false);
+    expect(await kitchen.update({ id: 10n }, {})).toBe(true);
+  });
+
+  it("deletes and counts", async () => {
+    await kitchen.insertMany([
+      { id: 11n, slug: "a" },
+      { id: 12n, slug: "b" },
+    ]);
+    expect(await kitchen.count()).toBe(2);
+    expect(await kitchen.delete({ id: 11n })).toBe(true);
+    expect(await kitchen.delete({ id: 11n })).toBe(false);
+    expect(await kitchen.count()).toBe(1);
+  });
+
+  it("inserts many rows in multi-row statements", async () => {
+    const rows = Array.from({ length: 1234 }, (_, i) => ({ id: BigInt(i + 1), slug: `s${i}`, ownerId: BigInt(i % 3) }));
+    expect(await kitchen.insertMany(rows)).toBe(1234);
+    expect(await kitchen.count()).toBe(1234);
+    expect(await kitchen.countByOwnerId({ ownerId: 1n })).toBe(411);
+  });
+
+  it("pages through all rows in key order, both directions, without gaps or repeats", async () => {
+    await kitchen.insertMany(Array.from({ length: 53 }, (_, i) => ({ id: BigInt((i * 37) % 53) * 10n + 1n, slug: `k${i}` })));
+    for (const order of ["asc", "desc"] as const) {
+      const seen: bigint[] = [];
+      let token = "";
+      let pages = 0;
+      do {
+        const page = await kitchen.list({ limit: 10, pageToken: token, order });
+        seen.push(...page.rows.map((r) => r.id));
+        token = page.nextPageToken;
+        pages++;
+      } while (token);
+      expect(pages).toBe(6);
+      const sorted = [...seen].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      expect(seen).toEqual(order === "asc" ? sorted : sorted.reverse());
+      expect(new Set(seen).size).toBe(53);
+    }
+  });
+
+  it("pages through an index finder ordered by its last column then the key, with ties", async () => {
+    const rows = [];
+    for (let i = 0; i < 25; i++) rows.push({ id: BigInt(100 + i), slug: `o${i}`, ownerId: 7n, createdAtMs: BigInt(1000 + Math.floor(i / 4)) });
+    rows.push({ id: 500n, slug: "other", ownerId: 8n, createdAtMs: 1n });
+    await kitchen.insertMany(rows);
+    const got: bigint[] = [];
+    let token = "";
+    do {
+      const page = await kitchen.listByOwnerId({ ownerId: 7n }, { limit: 4, pageToken: token, order: "desc" });
+      got.push(...page.rows.map((r) => r.id));
+      token = page.nextPageToken;
+    } while (token);
+    const expected = rows
+      .filter((r) => r.ownerId === 7n)
+      .sort((a, b) => (a.createdAtMs !== b.createdAtMs ? Number(b.createdAtMs - a.createdAtMs) : Number(b.id - a.id)))
+      .map((r) => r.id);
+    expect(got).toEqual(expected);
+    const moods = await kitchen.listByMood({ mood: Mood.UNSPECIFIED }, { limit: 100 });
+    expect(moods.rows.length).toBe(26);
+    expect(moods.nextPageToken).toBe("");
+  });
+
+  it("handles composite primary keys", async () => {
+    await pairs.insertMany([
+      { leftId: 1n, rightId: 2n, label: "a" },
+      { leftId: 1n, rightId: 1n, label: "b" },
+      { leftId: 0n, rightId: 9n, label: "c" },
+    ]);
+    expect((await pairs.get({ leftId: 1n, rightId: 1n }))?.label).toBe("b");
+    const all = await pairs.list({ limit: 2 });
+    expect(all.rows.map((r) => [r.leftId, r.rightId])).toEqual([
+      [0n, 9n],
+      [1n, 1n],
+    ]);
+    const rest = await pairs.list({ limit: 2, pageToken: all.nextPageToken });
+    expect(rest.rows.map((r) => [r.leftId, r.rightId])).toEqual([[1n, 2n]]);
+    expect(rest.nextPageToken).toBe("");
+    expect(await pairs.delete({ leftId: 1n, rightId: 2n })).toBe(true);
+    expect(await pairs.count()).toBe(2);
+  });
+
+  it("keeps counters exact under concurrent increments", async () => {
+    await kitchen.insert({ id: 20n, slug: "c" });
+    await Promise.all(Array.from({ length: 200 }, () => kitchen.incrementViews({ id: 20n })));
+    await kitchen.incrementViews({ id: 20n }, -50);
+    expect((await kitchen.get({ id: 20n }))?.views).toBe(150n);
+    expect(await kitchen.incrementViews({ id: 21n })).toBe(false);
+  });
+
+  it("runs any method inside a transaction: commit keeps, rollback discards", async () => {
+    await store.db.transaction(async (tx) => {
+      const k = kitchen.with(tx);
+      await k.insert({ id: 30n, slug: "tx1" });
+      await k.incrementViews({ id: 30n }, 3);
+    });
+    expect((await kitchen.get({ id: 30n }))?.views).toBe(3n);
+    const err = await store.db
+      .transaction(async (tx) => {
+        await kitchen.with(tx).insert({ id: 31n, slug: "tx2" });
+        await kitchen.with(tx).update({ id: 30n }, { title: "changed" });
+        throw new Error("boom");
+      })
+      .catch((e: Error) => e);
+    expect((err as Error).message).toBe("boom");
+    expect(await kitchen.get({ id: 31n })).toBeUndefined();
+    expect((await kitchen.get({ id: 30n }))?.title).toBe("");
+  });
+
+  it("answers bad paging and out-of-range values with clear errors", async () => {
+    await expect(kitchen.list({ limit: 0 })).rejects.toThrow(PageOptionError);
+    await expect(kitchen.list({ limit: 1001 })).rejects.toThrow(/1\.\.1000/);
+    await expect(kitchen.list({ pageToken: "garbage!!" })).rejects.toThrow(/malformed/);
+    await kitchen.insertMany([
+      { id: 1n, slug: "a" },
+      { id: 2n, slug: "b" },
+    ]);
+    const first = await kitchen.list({ limit: 1 });
+    await expect(kitchen.list({ limit: 1, pageToken: first.nextPageToken, order: "desc" })).rejects.toThrow(/other sort order/);
+    await expect(kitchen.listByOwnerId({ ownerId: 0n }, { pageToken: first.nextPageToken })).rejects.toThrow(/another query/);
+    await expect(kitchen.insert({ id: 40n, slug: "r", small: 2 ** 31 })).rejects.toThrow(/not a valid int32/);
+    expect(await kitchen.get({ id: 40n })).toBeUndefined();
+  });
+});
