@@ -8,9 +8,10 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createFileRegistry, fromBinary } from "@bufbuild/protobuf";
+import { create, createFileRegistry, fromBinary } from "@bufbuild/protobuf";
 import type { DescFile, FileRegistry } from "@bufbuild/protobuf";
-import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import { CodeGeneratorRequestSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import type { CodeGeneratorRequest } from "@bufbuild/protobuf/wkt";
 import { OrbitOptions } from "../../generators/common/options.js";
 import { collectTables } from "../../generators/common/table-spec.js";
 import type { TableSpec } from "../../platform/storage/schema.js";
@@ -22,6 +23,8 @@ export interface Compiled {
   readonly registry: FileRegistry;
   /** The files given (not their imports), in the order given. */
   readonly files: DescFile[];
+  /** A protoc plugin request to generate the files given (imports included). */
+  readonly request: CodeGeneratorRequest;
 }
 
 /**
@@ -52,7 +55,12 @@ export function compileProto(sources: Record<string, string>): Compiled {
       if (!f) throw new Error(`compiled image has no file ${p}`);
       return f;
     });
-    return { registry, files };
+    const request = create(CodeGeneratorRequestSchema, {
+      fileToGenerate: Object.keys(sources),
+      protoFile: set.file,
+      parameter: "target=ts,import_extension=js",
+    });
+    return { registry, files, request };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

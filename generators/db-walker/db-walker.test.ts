@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import { compileProto } from "../../test/support/compile-proto.js";
+import { plugin } from "./main.js";
+
+const header = `syntax = "proto3";\npackage demo.v1;\nimport "orbit/options/v1/options.proto";\n`;
+
+function generate(sources: Record<string, string>): Map<string, string> {
+  const res = plugin.run(compileProto(sources).request);
+  if (res.error) throw new Error(res.error);
+  return new Map(res.file.map((f) => [f.name, f.content]));
+}
+
+const thing =
+  header +
+  `message ThingRow {
+    option (orbit.options.v1.table) = { sql: { name: "things" primary_key: ["id"]
+      index: { columns: ["owner_id", "created_at_ms"] } index: { columns: ["kind"] }
+      unique_index: { columns: ["slug"] } } };
+    int64 id = 1; int64 owner_id = 2; string slug = 3; int32 kind = 4; int64 created_at_ms = 5;
+    int64 hits = 6 [(orbit.options.v1.column).counter = true];
+    optional string note = 7;
+  }
+  message NotATable { string x = 1; }`;
+
+describe("db walker", () => {
+  it("writes a _db.ts per file with tables and a manifest of every table", () => {
+    const out = generate({ "demo/v1/things.proto": thing, "demo/v1/plain.proto": `syntax = "proto3";\npackage demo.v1;\nmessage Plain { string x = 1; }` });
+    expect([...out.keys()].sort()).toEqual(["demo/v1/things_db.ts", "manifest.json"]);
+    const manifest = JSON.parse(out.get("manifest.json")!);
+    expect(manifest.version).toBe(1);
+    expect(manifest.tables.map((t: { name: string }) => t.name)).toEqual(["things"]);
+  });
+
+  it("emits a typed DAO whose finders are named after the indexes they use", () => {
+    const ts = generate({ "demo/v1/things.proto": thing }).get("demo/v1/things_db.ts")!;
+    expect(ts).toContain("export const ThingRowTable: SqlTableSpec = {");
+    expect(ts).toContain("export class ThingRowDao {");
+    for (const m of [
+      "async insert(row: ThingRowInit): Promise<void>",
+      "insertMany(rows: readonly ThingRowInit[]): Promise<number>",
+      "async insertIfAbsent(row: ThingRowInit): Promise<boolean>",
+      "async upsert(row: ThingRowInit): Promise<void>",
+      "async get(key: ThingRowKey): Promise<ThingRow | undefined>",
+      "async update(key: ThingRowKey, patch: ThingRowPatch): Promise<boolean>",
+      "async delete(key: ThingRowKey): Promise<boolean>",
+      "list(page?: PageOptions): Promise<Page<ThingRow>>",
+      'async getBySlug(where: Pick<ThingRow, "slug">): Promise<ThingRow | undefined>',
+      'listByOwnerId(where: Pick<ThingRow, "ownerId">, page?: PageOptions): Promise<Page<ThingRow>>',
+      'async countByOwnerId(where: Pick<ThingRow, "ownerId">): Promise<number>',
+      'listByKind(where: Pick<ThingRow, "kind">, page?: PageOptions): Promise<Page<ThingRow>>',
+      "async incrementHits(key: ThingRowKey, delta: bigint | number = 1): Promise<boolean>",
+    ]) {
+      expect(ts).toContain(m);
+    }
+    expect(ts).toContain('export type ThingRowKey = Pick<ThingRow, "id">;');
+    expect(ts).toContain('export type ThingRowPatch = RowPatch<ThingRow, "id" | "hits", "note">;');
+  });
+
+  it("spells out the SQL of both dialects as constants", () => {
+    const ts = generate({ "demo/v1/things.proto": thing }).get("demo/v1/things_db.ts")!;
+    // Counters are not written by insert/upsert.
+    expect(ts).toContain(
+      `insert: 'INSERT INTO "things" ("id", "owner_id", "slug", "kind", "created_at_ms", "note") VALUES (?, ?, ?, ?, ?, ?)',`,
+    );
+    expect(ts).toContain("insert: 'INSERT INTO `things` (`id`, `owner_id`, `slug`, `kind`, `created_at_ms`, `note`) VALUES (?, ?, ?, ?, ?, ?)',");
+    expect(ts).toContain(
+      `ascAfter: 'SELECT "id", "owner_id", "slug", "kind", "created_at_ms", "hits", "note" FROM "things" WHERE "owner_id" = ? AND ("created_at_ms" > ? OR ("created_at_ms" = ? AND "id" > ?)) ORDER BY "created_at_ms" ASC, "id" ASC LIMIT ?',`,
+    );
+    expect(ts).toContain(
+      "descAfter: 'SELECT `id`, `owner_id`, `slug`, `kind`, `created_at_ms`, `hits`, `note` FROM `things` WHERE `kind` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?',",
+    );
+    expect(ts).toContain(`upsertTail: ' ON CONFLICT ("id") DO UPDATE SET "owner_id" = excluded."owner_id",`);
+    expect(ts).toContain("upsertTail: ' ON DUPLICATE KEY UPDATE `owner_id` = VALUES(`owner_id`),");
+    expect(ts).toContain(`hits: 'UPDATE "things" SET "hits" = "hits" + ? WHERE "id" = ?',`);
+    expect(ts).toContain(`getBySlug: 'SELECT "id", "owner_id", "slug", "kind", "created_at_ms", "hits", "note" FROM "things" WHERE "slug" = ?',`);
+  });
+
+  it("fails generation with a message naming the message and field", () => {
+    expect(() =>
+      generate({
+        "demo/v1/bad.proto": header + `message BadRow { option (orbit.options.v1.table) = { sql: { primary_key: ["nope"] } }; int64 id = 1; }`,
+      }),
+    ).toThrow(/demo\/v1\/bad\.proto: demo\.v1\.BadRow: primary_key names "nope"/);
+  });
+});
