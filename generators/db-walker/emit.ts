@@ -116,7 +116,12 @@ function readExpr(f: GeneratedFile, rt: Runtime, message: DescMessage, col: Colu
   if (col.nullable || col.encoding === "proto" || col.encoding === "json") {
     const empty =
       col.nullable || field.fieldKind === "message" ? "undefined" : field.fieldKind === "map" ? "{}" : "[]";
-    const isEmpty = col.encoding === "json" || col.encoding === "proto" ? `${v} == null || ${v} === "" || (${v} as { length?: number }).length === 0` : `${v} == null`;
+    const isEmpty =
+      col.encoding === "json"
+        ? `${v} == null || ${v} === "" || ${v} === "[]" || ${v} === "{}" || ${v} === "null"`
+        : col.encoding === "proto"
+          ? `${v} == null || (${v} as Uint8Array).length === 0`
+          : `${v} == null`;
     return [`${isEmpty} ? ${empty} : `, ...e];
   }
   return e;

@@ -24,17 +24,22 @@ export interface SqliteOptions {
   readonly busyTimeoutMs?: number;
 }
 
+const NO_PARAMS: unknown[] = [];
+
+/** better-sqlite3 takes numbers, bigints, strings, Buffers and null; copy only if a value needs converting. */
 function bind(params: readonly SqlValue[] | undefined): unknown[] {
-  if (!params) return [];
-  const out = new Array<unknown>(params.length);
+  if (!params) return NO_PARAMS;
+  let out: unknown[] | undefined;
   for (let i = 0; i < params.length; i++) {
     const v = params[i];
-    if (typeof v === "boolean") out[i] = v ? 1 : 0;
-    else if (v instanceof Uint8Array && !Buffer.isBuffer(v))
-      out[i] = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-    else out[i] = v;
+    let c: unknown = v;
+    if (typeof v === "boolean") c = v ? 1 : 0;
+    else if (v instanceof Uint8Array && !Buffer.isBuffer(v)) c = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+    else continue;
+    out ??= params.slice();
+    out[i] = c;
   }
-  return out;
+  return out ?? (params as unknown[]);
 }
 
 /** Prepared statements kept per connection (least recently prepared evicted). */
@@ -58,13 +63,13 @@ class Runner implements SqlExecutor {
     return stmt;
   }
   allSync<R>(sql: string, params?: readonly SqlValue[]): R[] {
-    return this.prepare(sql).all(...bind(params)) as R[];
+    return this.prepare(sql).all(bind(params)) as R[];
   }
   getSync<R>(sql: string, params?: readonly SqlValue[]): R | undefined {
-    return this.prepare(sql).get(...bind(params)) as R | undefined;
+    return this.prepare(sql).get(bind(params)) as R | undefined;
   }
   runSync(sql: string, params?: readonly SqlValue[]): RunResult {
-    const r = this.prepare(sql).run(...bind(params));
+    const r = this.prepare(sql).run(bind(params));
     return { changes: r.changes, lastInsertId: BigInt(r.lastInsertRowid) };
   }
   async all<R = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<R[]> {

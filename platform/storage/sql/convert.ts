@@ -28,8 +28,9 @@ export function toBool(v: unknown): boolean {
 
 const EMPTY = new Uint8Array(0);
 
+/** Blob columns come back as Buffer (a Uint8Array) from both drivers; kept as is. */
 export function toBytes(v: unknown): Uint8Array {
-  if (v instanceof Uint8Array) return Buffer.isBuffer(v) ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : v;
+  if (v instanceof Uint8Array) return v;
   if (v == null || v === "") return EMPTY;
   if (typeof v === "string") return new Uint8Array(Buffer.from(v, "utf8"));
   throw new TypeError(`cannot read ${typeof v} as bytes`);

@@ -188,7 +188,7 @@ function postRowFromSql(r: SqlRow): PostRow {
     id: toBigInt(r["id"]),
     authorId: toBigInt(r["author_id"]),
     text: toText(r["text"]),
-    mediaIds: r["media_ids"] == null || r["media_ids"] === "" || (r["media_ids"] as { length?: number }).length === 0 ? [] : fromBinary(PostRowSchema, toBytes(r["media_ids"])).mediaIds,
+    mediaIds: r["media_ids"] == null || (r["media_ids"] as Uint8Array).length === 0 ? [] : fromBinary(PostRowSchema, toBytes(r["media_ids"])).mediaIds,
     createdAtMs: toBigInt(r["created_at_ms"]),
     editedAtMs: r["edited_at_ms"] == null ? undefined : toBigInt(r["edited_at_ms"]),
   };
