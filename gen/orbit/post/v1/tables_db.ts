@@ -5,12 +5,12 @@
 /* eslint-disable */
 
 import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
-import type { LikeRow, PostRow } from "./tables_pb.js";
+import type { CommentRow, HashtagRow, LikeRow, MentionRow, PostRow } from "./tables_pb.js";
 import { PostRowSchema } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
 import type { Dialect, SqlExecutor, SqlRow, SqlValue } from "../../../../platform/storage/driver.js";
 import { toBigInt, toBytes, toText } from "../../../../platform/storage/sql/convert.js";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, fromJson, toBinary, toJson } from "@bufbuild/protobuf";
 import { insertRows, keysetPage, UpdateBuilder } from "../../../../platform/storage/sql/query.js";
 import type { Page, PageOptions } from "../../../../platform/storage/sql/page.js";
 
@@ -86,6 +86,50 @@ export const PostRowTable: SqlTableSpec = {
       "mysql": "BIGINT",
       "cql": "bigint",
       "nullable": true
+    },
+    {
+      "name": "hashtags",
+      "field": "hashtags",
+      "encoding": "json",
+      "sqlite": "TEXT",
+      "mysql": "LONGTEXT",
+      "cql": "text",
+      "nullable": false,
+      "default": "''",
+      "repeated": true
+    },
+    {
+      "name": "mention_user_ids",
+      "field": "mentionUserIds",
+      "encoding": "proto",
+      "sqlite": "BLOB",
+      "mysql": "LONGBLOB",
+      "cql": "blob",
+      "nullable": false,
+      "default": "''",
+      "repeated": true
+    },
+    {
+      "name": "like_count",
+      "field": "likeCount",
+      "encoding": "bigint",
+      "sqlite": "INTEGER",
+      "mysql": "BIGINT",
+      "cql": "counter",
+      "nullable": false,
+      "default": "0",
+      "counter": true
+    },
+    {
+      "name": "comment_count",
+      "field": "commentCount",
+      "encoding": "bigint",
+      "sqlite": "INTEGER",
+      "mysql": "BIGINT",
+      "cql": "counter",
+      "nullable": false,
+      "default": "0",
+      "counter": true
     }
   ],
   "primaryKey": [
@@ -108,64 +152,70 @@ export const PostRowTable: SqlTableSpec = {
  */
 export const PostRowSql = {
   sqlite: {
-    insert: 'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms") VALUES (?, ?, ?, ?, ?, ?)',
-    insertHead: 'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms") VALUES',
-    insertTuple: '(?, ?, ?, ?, ?, ?)',
-    upsertTail: ' ON CONFLICT ("id") DO UPDATE SET "author_id" = excluded."author_id", "text" = excluded."text", "media_ids" = excluded."media_ids", "created_at_ms" = excluded."created_at_ms", "edited_at_ms" = excluded."edited_at_ms"',
+    insert: 'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids") VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    insertHead: 'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids") VALUES',
+    insertTuple: '(?, ?, ?, ?, ?, ?, ?, ?)',
+    upsertTail: ' ON CONFLICT ("id") DO UPDATE SET "author_id" = excluded."author_id", "text" = excluded."text", "media_ids" = excluded."media_ids", "created_at_ms" = excluded."created_at_ms", "edited_at_ms" = excluded."edited_at_ms", "hashtags" = excluded."hashtags", "mention_user_ids" = excluded."mention_user_ids"',
     insertIfAbsentTail: ' ON CONFLICT DO NOTHING',
-    get: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms" FROM "posts" WHERE "id" = ?',
+    get: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count" FROM "posts" WHERE "id" = ?',
     delete: 'DELETE FROM "posts" WHERE "id" = ?',
     updateWhere: '"id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "posts"',
     list: {
-      asc: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms" FROM "posts" ORDER BY "id" ASC LIMIT ?',
-      ascAfter: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms" FROM "posts" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-      desc: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms" FROM "posts" ORDER BY "id" DESC LIMIT ?',
-      descAfter: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms" FROM "posts" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+      asc: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count" FROM "posts" ORDER BY "id" ASC LIMIT ?',
+      ascAfter: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count" FROM "posts" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+      desc: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count" FROM "posts" ORDER BY "id" DESC LIMIT ?',
+      descAfter: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count" FROM "posts" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByAuthorId: {
-        asc: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms" FROM "posts" WHERE "author_id" = ? ORDER BY "id" ASC LIMIT ?',
-        ascAfter: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms" FROM "posts" WHERE "author_id" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-        desc: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms" FROM "posts" WHERE "author_id" = ? ORDER BY "id" DESC LIMIT ?',
-        descAfter: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms" FROM "posts" WHERE "author_id" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+        asc: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count" FROM "posts" WHERE "author_id" = ? ORDER BY "id" ASC LIMIT ?',
+        ascAfter: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count" FROM "posts" WHERE "author_id" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+        desc: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count" FROM "posts" WHERE "author_id" = ? ORDER BY "id" DESC LIMIT ?',
+        descAfter: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count" FROM "posts" WHERE "author_id" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
       },
     },
     counts: {
       countByAuthorId: 'SELECT COUNT(*) AS "n" FROM "posts" WHERE "author_id" = ?',
     },
-    increments: {},
+    increments: {
+      like_count: 'UPDATE "posts" SET "like_count" = "like_count" + ? WHERE "id" = ?',
+      comment_count: 'UPDATE "posts" SET "comment_count" = "comment_count" + ? WHERE "id" = ?',
+    },
   },
   mysql: {
-    insert: 'INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`) VALUES (?, ?, ?, ?, ?, ?)',
-    insertHead: 'INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`) VALUES',
-    insertTuple: '(?, ?, ?, ?, ?, ?)',
-    upsertTail: ' ON DUPLICATE KEY UPDATE `author_id` = VALUES(`author_id`), `text` = VALUES(`text`), `media_ids` = VALUES(`media_ids`), `created_at_ms` = VALUES(`created_at_ms`), `edited_at_ms` = VALUES(`edited_at_ms`)',
+    insert: 'INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    insertHead: 'INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`) VALUES',
+    insertTuple: '(?, ?, ?, ?, ?, ?, ?, ?)',
+    upsertTail: ' ON DUPLICATE KEY UPDATE `author_id` = VALUES(`author_id`), `text` = VALUES(`text`), `media_ids` = VALUES(`media_ids`), `created_at_ms` = VALUES(`created_at_ms`), `edited_at_ms` = VALUES(`edited_at_ms`), `hashtags` = VALUES(`hashtags`), `mention_user_ids` = VALUES(`mention_user_ids`)',
     insertIfAbsentTail: ' ON DUPLICATE KEY UPDATE `id` = `id`',
-    get: 'SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms` FROM `posts` WHERE `id` = ?',
+    get: 'SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count` FROM `posts` WHERE `id` = ?',
     delete: 'DELETE FROM `posts` WHERE `id` = ?',
     updateWhere: '`id` = ?',
     count: 'SELECT COUNT(*) AS `n` FROM `posts`',
     list: {
-      asc: 'SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms` FROM `posts` ORDER BY `id` ASC LIMIT ?',
-      ascAfter: 'SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms` FROM `posts` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?',
-      desc: 'SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms` FROM `posts` ORDER BY `id` DESC LIMIT ?',
-      descAfter: 'SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms` FROM `posts` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?',
+      asc: 'SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count` FROM `posts` ORDER BY `id` ASC LIMIT ?',
+      ascAfter: 'SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count` FROM `posts` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?',
+      desc: 'SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count` FROM `posts` ORDER BY `id` DESC LIMIT ?',
+      descAfter: 'SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count` FROM `posts` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByAuthorId: {
-        asc: 'SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms` FROM `posts` WHERE `author_id` = ? ORDER BY `id` ASC LIMIT ?',
-        ascAfter: 'SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms` FROM `posts` WHERE `author_id` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?',
-        desc: 'SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms` FROM `posts` WHERE `author_id` = ? ORDER BY `id` DESC LIMIT ?',
-        descAfter: 'SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms` FROM `posts` WHERE `author_id` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?',
+        asc: 'SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count` FROM `posts` WHERE `author_id` = ? ORDER BY `id` ASC LIMIT ?',
+        ascAfter: 'SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count` FROM `posts` WHERE `author_id` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?',
+        desc: 'SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count` FROM `posts` WHERE `author_id` = ? ORDER BY `id` DESC LIMIT ?',
+        descAfter: 'SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count` FROM `posts` WHERE `author_id` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?',
       },
     },
     counts: {
       countByAuthorId: 'SELECT COUNT(*) AS `n` FROM `posts` WHERE `author_id` = ?',
     },
-    increments: {},
+    increments: {
+      like_count: 'UPDATE `posts` SET `like_count` = `like_count` + ? WHERE `id` = ?',
+      comment_count: 'UPDATE `posts` SET `comment_count` = `comment_count` + ? WHERE `id` = ?',
+    },
   },
 } as const;
 
@@ -180,7 +230,7 @@ export type PostRowInit = RowInit<PostRow, "id">;
 /**
  * Fields of a PostRow to change (null clears a nullable column).
  */
-export type PostRowPatch = RowPatch<PostRow, "id", "editedAtMs">;
+export type PostRowPatch = RowPatch<PostRow, "id" | "likeCount" | "commentCount", "editedAtMs">;
 
 function postRowFromSql(r: SqlRow): PostRow {
   return {
@@ -191,6 +241,10 @@ function postRowFromSql(r: SqlRow): PostRow {
     mediaIds: r["media_ids"] == null || (r["media_ids"] as Uint8Array).length === 0 ? [] : fromBinary(PostRowSchema, toBytes(r["media_ids"])).mediaIds,
     createdAtMs: toBigInt(r["created_at_ms"]),
     editedAtMs: r["edited_at_ms"] == null ? undefined : toBigInt(r["edited_at_ms"]),
+    hashtags: r["hashtags"] == null || r["hashtags"] === "" || r["hashtags"] === "[]" || r["hashtags"] === "{}" || r["hashtags"] === "null" ? [] : fromJson(PostRowSchema, { "hashtags": JSON.parse(toText(r["hashtags"]) || "null") }).hashtags,
+    mentionUserIds: r["mention_user_ids"] == null || (r["mention_user_ids"] as Uint8Array).length === 0 ? [] : fromBinary(PostRowSchema, toBytes(r["mention_user_ids"])).mentionUserIds,
+    likeCount: toBigInt(r["like_count"]),
+    commentCount: toBigInt(r["comment_count"]),
   };
 }
 
@@ -202,6 +256,8 @@ function postRowToSql(row: PostRowInit, d: Dialect): SqlValue[] {
     toBinary(PostRowSchema, create(PostRowSchema, { mediaIds: row.mediaIds })),
     row.createdAtMs ?? 0n,
     row.editedAtMs ?? null,
+    JSON.stringify((toJson(PostRowSchema, create(PostRowSchema, { hashtags: row.hashtags })) as Record<string, unknown>)["hashtags"] ?? []),
+    toBinary(PostRowSchema, create(PostRowSchema, { mentionUserIds: row.mentionUserIds })),
   ];
 }
 
@@ -248,7 +304,7 @@ export class PostRowDao {
   }
 
   /**
-   * Inserts the row, or overwrites every non-key column of the existing one.
+   * Inserts the row, or overwrites every non-key column of the existing one (counters are kept).
    */
   async upsert(row: PostRowInit): Promise<void> {
     await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, postRowToSql(row, this.db.dialect));
@@ -282,6 +338,8 @@ export class PostRowDao {
     if (patch.mediaIds !== undefined) { cols.push("media_ids"); params.push(toBinary(PostRowSchema, create(PostRowSchema, { mediaIds: row.mediaIds }))); }
     if (patch.createdAtMs !== undefined) { cols.push("created_at_ms"); params.push(row.createdAtMs ?? 0n); }
     if (patch.editedAtMs !== undefined) { cols.push("edited_at_ms"); params.push(patch.editedAtMs === null ? null : (row.editedAtMs ?? 0n)); }
+    if (patch.hashtags !== undefined) { cols.push("hashtags"); params.push(JSON.stringify((toJson(PostRowSchema, create(PostRowSchema, { hashtags: row.hashtags })) as Record<string, unknown>)["hashtags"] ?? [])); }
+    if (patch.mentionUserIds !== undefined) { cols.push("mention_user_ids"); params.push(toBinary(PostRowSchema, create(PostRowSchema, { mentionUserIds: row.mentionUserIds }))); }
     if (cols.length === 0) return (await this.get(key)) !== undefined;
     const r = await this.db.run(this.updates.sql(cols), [...params, ...[key.id]]);
     return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
@@ -322,6 +380,22 @@ export class PostRowDao {
   async countByAuthorId(where: Pick<PostRow, "authorId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByAuthorId, [where.authorId]);
     return Number(r?.n ?? 0);
+  }
+
+  /**
+   * Adds `delta` to counter like_count atomically. True if the row exists.
+   */
+  async incrementLikeCount(key: PostRowKey, delta: bigint | number = 1): Promise<boolean> {
+    const r = await this.db.run(this.q.increments.like_count, [BigInt(delta), ...[key.id]]);
+    return r.changes > 0;
+  }
+
+  /**
+   * Adds `delta` to counter comment_count atomically. True if the row exists.
+   */
+  async incrementCommentCount(key: PostRowKey, delta: bigint | number = 1): Promise<boolean> {
+    const r = await this.db.run(this.q.increments.comment_count, [BigInt(delta), ...[key.id]]);
+    return r.changes > 0;
   }
 }
 
@@ -373,6 +447,14 @@ export const LikeRowTable: SqlTableSpec = {
   ],
   "indexes": [
     {
+      "name": "post_likes_by_post_id_created_at_ms",
+      "columns": [
+        "post_id",
+        "created_at_ms"
+      ],
+      "unique": false
+    },
+    {
       "name": "post_likes_by_user_id_post_id",
       "columns": [
         "user_id",
@@ -405,6 +487,12 @@ export const LikeRowSql = {
     },
     unique: {},
     finders: {
+      listByPostId: {
+        asc: 'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "post_id" = ? ORDER BY "created_at_ms" ASC, "user_id" ASC LIMIT ?',
+        ascAfter: 'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "post_id" = ? AND ("created_at_ms" > ? OR ("created_at_ms" = ? AND "user_id" > ?)) ORDER BY "created_at_ms" ASC, "user_id" ASC LIMIT ?',
+        desc: 'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "post_id" = ? ORDER BY "created_at_ms" DESC, "user_id" DESC LIMIT ?',
+        descAfter: 'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "post_id" = ? AND ("created_at_ms" < ? OR ("created_at_ms" = ? AND "user_id" < ?)) ORDER BY "created_at_ms" DESC, "user_id" DESC LIMIT ?',
+      },
       listByUserId: {
         asc: 'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "user_id" = ? ORDER BY "post_id" ASC LIMIT ?',
         ascAfter: 'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "user_id" = ? AND ("post_id" > ?) ORDER BY "post_id" ASC LIMIT ?',
@@ -413,6 +501,7 @@ export const LikeRowSql = {
       },
     },
     counts: {
+      countByPostId: 'SELECT COUNT(*) AS "n" FROM "post_likes" WHERE "post_id" = ?',
       countByUserId: 'SELECT COUNT(*) AS "n" FROM "post_likes" WHERE "user_id" = ?',
     },
     increments: {},
@@ -435,6 +524,12 @@ export const LikeRowSql = {
     },
     unique: {},
     finders: {
+      listByPostId: {
+        asc: 'SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `post_id` = ? ORDER BY `created_at_ms` ASC, `user_id` ASC LIMIT ?',
+        ascAfter: 'SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `post_id` = ? AND (`created_at_ms` > ? OR (`created_at_ms` = ? AND `user_id` > ?)) ORDER BY `created_at_ms` ASC, `user_id` ASC LIMIT ?',
+        desc: 'SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `post_id` = ? ORDER BY `created_at_ms` DESC, `user_id` DESC LIMIT ?',
+        descAfter: 'SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `post_id` = ? AND (`created_at_ms` < ? OR (`created_at_ms` = ? AND `user_id` < ?)) ORDER BY `created_at_ms` DESC, `user_id` DESC LIMIT ?',
+      },
       listByUserId: {
         asc: 'SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `user_id` = ? ORDER BY `post_id` ASC LIMIT ?',
         ascAfter: 'SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `user_id` = ? AND (`post_id` > ?) ORDER BY `post_id` ASC LIMIT ?',
@@ -443,6 +538,7 @@ export const LikeRowSql = {
       },
     },
     counts: {
+      countByPostId: 'SELECT COUNT(*) AS `n` FROM `post_likes` WHERE `post_id` = ?',
       countByUserId: 'SELECT COUNT(*) AS `n` FROM `post_likes` WHERE `user_id` = ?',
     },
     increments: {},
@@ -580,6 +676,21 @@ export class LikeRowDao {
   }
 
   /**
+   * A page of rows with this post_id, ordered by created_at_ms, user_id (index post_likes_by_post_id_created_at_ms).
+   */
+  listByPostId(where: Pick<LikeRow, "postId">, page?: PageOptions): Promise<Page<LikeRow>> {
+    return keysetPage(this.db, this.q.finders.listByPostId, "post_likes.post_likes_by_post_id_created_at_ms", [where.postId], page, likeRowFromSql, (r) => [r["created_at_ms"] as SqlValue, r["user_id"] as SqlValue], 2);
+  }
+
+  /**
+   * Number of rows with this post_id.
+   */
+  async countByPostId(where: Pick<LikeRow, "postId">): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByPostId, [where.postId]);
+    return Number(r?.n ?? 0);
+  }
+
+  /**
    * A page of rows with this user_id, ordered by post_id (index post_likes_by_user_id_post_id).
    */
   listByUserId(where: Pick<LikeRow, "userId">, page?: PageOptions): Promise<Page<LikeRow>> {
@@ -592,6 +703,757 @@ export class LikeRowDao {
   async countByUserId(where: Pick<LikeRow, "userId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByUserId, [where.userId]);
     return Number(r?.n ?? 0);
+  }
+}
+
+// ── CommentRow → table post_comments ─────────────────────────────────────
+
+/**
+ * Schema manifest entry of post_comments (diffed by the migrator).
+ */
+export const CommentRowTable: SqlTableSpec = {
+  "kind": "sql",
+  "name": "post_comments",
+  "message": "orbit.post.v1.CommentRow",
+  "file": "orbit/post/v1/tables.proto",
+  "columns": [
+    {
+      "name": "id",
+      "field": "id",
+      "encoding": "bigint",
+      "sqlite": "INTEGER",
+      "mysql": "BIGINT",
+      "cql": "bigint",
+      "nullable": false,
+      "default": "0"
+    },
+    {
+      "name": "post_id",
+      "field": "postId",
+      "encoding": "bigint",
+      "sqlite": "INTEGER",
+      "mysql": "BIGINT",
+      "cql": "bigint",
+      "nullable": false,
+      "default": "0"
+    },
+    {
+      "name": "author_id",
+      "field": "authorId",
+      "encoding": "bigint",
+      "sqlite": "INTEGER",
+      "mysql": "BIGINT",
+      "cql": "bigint",
+      "nullable": false,
+      "default": "0"
+    },
+    {
+      "name": "text",
+      "field": "text",
+      "encoding": "string",
+      "sqlite": "TEXT",
+      "mysql": "VARCHAR(1000)",
+      "cql": "text",
+      "nullable": false,
+      "default": "''"
+    },
+    {
+      "name": "reply_to_comment_id",
+      "field": "replyToCommentId",
+      "encoding": "bigint",
+      "sqlite": "INTEGER",
+      "mysql": "BIGINT",
+      "cql": "bigint",
+      "nullable": false,
+      "default": "0"
+    },
+    {
+      "name": "created_at_ms",
+      "field": "createdAtMs",
+      "encoding": "bigint",
+      "sqlite": "INTEGER",
+      "mysql": "BIGINT",
+      "cql": "bigint",
+      "nullable": false,
+      "default": "0"
+    },
+    {
+      "name": "edited_at_ms",
+      "field": "editedAtMs",
+      "encoding": "bigint",
+      "sqlite": "INTEGER",
+      "mysql": "BIGINT",
+      "cql": "bigint",
+      "nullable": true
+    }
+  ],
+  "primaryKey": [
+    "id"
+  ],
+  "indexes": [
+    {
+      "name": "post_comments_by_post_id_id",
+      "columns": [
+        "post_id",
+        "id"
+      ],
+      "unique": false
+    }
+  ]
+};
+
+/**
+ * The SQL of every CommentRowDao method, per dialect.
+ */
+export const CommentRowSql = {
+  sqlite: {
+    insert: 'INSERT INTO "post_comments" ("id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?)',
+    insertHead: 'INSERT INTO "post_comments" ("id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms") VALUES',
+    insertTuple: '(?, ?, ?, ?, ?, ?, ?)',
+    upsertTail: ' ON CONFLICT ("id") DO UPDATE SET "post_id" = excluded."post_id", "author_id" = excluded."author_id", "text" = excluded."text", "reply_to_comment_id" = excluded."reply_to_comment_id", "created_at_ms" = excluded."created_at_ms", "edited_at_ms" = excluded."edited_at_ms"',
+    insertIfAbsentTail: ' ON CONFLICT DO NOTHING',
+    get: 'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms" FROM "post_comments" WHERE "id" = ?',
+    delete: 'DELETE FROM "post_comments" WHERE "id" = ?',
+    updateWhere: '"id" = ?',
+    count: 'SELECT COUNT(*) AS "n" FROM "post_comments"',
+    list: {
+      asc: 'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms" FROM "post_comments" ORDER BY "id" ASC LIMIT ?',
+      ascAfter: 'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms" FROM "post_comments" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+      desc: 'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms" FROM "post_comments" ORDER BY "id" DESC LIMIT ?',
+      descAfter: 'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms" FROM "post_comments" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+    },
+    unique: {},
+    finders: {
+      listByPostId: {
+        asc: 'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms" FROM "post_comments" WHERE "post_id" = ? ORDER BY "id" ASC LIMIT ?',
+        ascAfter: 'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms" FROM "post_comments" WHERE "post_id" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+        desc: 'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms" FROM "post_comments" WHERE "post_id" = ? ORDER BY "id" DESC LIMIT ?',
+        descAfter: 'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms" FROM "post_comments" WHERE "post_id" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+      },
+    },
+    counts: {
+      countByPostId: 'SELECT COUNT(*) AS "n" FROM "post_comments" WHERE "post_id" = ?',
+    },
+    increments: {},
+  },
+  mysql: {
+    insert: 'INSERT INTO `post_comments` (`id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    insertHead: 'INSERT INTO `post_comments` (`id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms`) VALUES',
+    insertTuple: '(?, ?, ?, ?, ?, ?, ?)',
+    upsertTail: ' ON DUPLICATE KEY UPDATE `post_id` = VALUES(`post_id`), `author_id` = VALUES(`author_id`), `text` = VALUES(`text`), `reply_to_comment_id` = VALUES(`reply_to_comment_id`), `created_at_ms` = VALUES(`created_at_ms`), `edited_at_ms` = VALUES(`edited_at_ms`)',
+    insertIfAbsentTail: ' ON DUPLICATE KEY UPDATE `id` = `id`',
+    get: 'SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms` FROM `post_comments` WHERE `id` = ?',
+    delete: 'DELETE FROM `post_comments` WHERE `id` = ?',
+    updateWhere: '`id` = ?',
+    count: 'SELECT COUNT(*) AS `n` FROM `post_comments`',
+    list: {
+      asc: 'SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms` FROM `post_comments` ORDER BY `id` ASC LIMIT ?',
+      ascAfter: 'SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms` FROM `post_comments` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?',
+      desc: 'SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms` FROM `post_comments` ORDER BY `id` DESC LIMIT ?',
+      descAfter: 'SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms` FROM `post_comments` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?',
+    },
+    unique: {},
+    finders: {
+      listByPostId: {
+        asc: 'SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms` FROM `post_comments` WHERE `post_id` = ? ORDER BY `id` ASC LIMIT ?',
+        ascAfter: 'SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms` FROM `post_comments` WHERE `post_id` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?',
+        desc: 'SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms` FROM `post_comments` WHERE `post_id` = ? ORDER BY `id` DESC LIMIT ?',
+        descAfter: 'SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms` FROM `post_comments` WHERE `post_id` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?',
+      },
+    },
+    counts: {
+      countByPostId: 'SELECT COUNT(*) AS `n` FROM `post_comments` WHERE `post_id` = ?',
+    },
+    increments: {},
+  },
+} as const;
+
+/**
+ * Primary key of post_comments.
+ */
+export type CommentRowKey = Pick<CommentRow, "id">;
+/**
+ * A CommentRow to insert: the key is required; absent fields take their zero value.
+ */
+export type CommentRowInit = RowInit<CommentRow, "id">;
+/**
+ * Fields of a CommentRow to change (null clears a nullable column).
+ */
+export type CommentRowPatch = RowPatch<CommentRow, "id", "editedAtMs">;
+
+function commentRowFromSql(r: SqlRow): CommentRow {
+  return {
+    $typeName: "orbit.post.v1.CommentRow",
+    id: toBigInt(r["id"]),
+    postId: toBigInt(r["post_id"]),
+    authorId: toBigInt(r["author_id"]),
+    text: toText(r["text"]),
+    replyToCommentId: toBigInt(r["reply_to_comment_id"]),
+    createdAtMs: toBigInt(r["created_at_ms"]),
+    editedAtMs: r["edited_at_ms"] == null ? undefined : toBigInt(r["edited_at_ms"]),
+  };
+}
+
+function commentRowToSql(row: CommentRowInit, d: Dialect): SqlValue[] {
+  return [
+    row.id ?? 0n,
+    row.postId ?? 0n,
+    row.authorId ?? 0n,
+    row.text ?? "",
+    row.replyToCommentId ?? 0n,
+    row.createdAtMs ?? 0n,
+    row.editedAtMs ?? null,
+  ];
+}
+
+/**
+ * Typed access to table post_comments. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ */
+export class CommentRowDao {
+  static readonly table = CommentRowTable;
+  private readonly q: (typeof CommentRowSql)["sqlite" | "mysql"];
+  private readonly updates: UpdateBuilder;
+
+  constructor(readonly db: SqlExecutor) {
+    this.q = CommentRowSql[db.dialect];
+    this.updates = new UpdateBuilder("post_comments", this.q.updateWhere, db.dialect);
+  }
+
+  /**
+   * The same DAO on another executor (a transaction).
+   */
+  with(db: SqlExecutor): CommentRowDao {
+    return new CommentRowDao(db);
+  }
+
+  /**
+   * Inserts a row; fails with a duplicate-key error if the key exists.
+   */
+  async insert(row: CommentRowInit): Promise<void> {
+    await this.db.run(this.q.insert, commentRowToSql(row, this.db.dialect));
+  }
+
+  /**
+   * Inserts many rows with multi-row INSERTs. Returns the number inserted.
+   */
+  insertMany(rows: readonly CommentRowInit[]): Promise<number> {
+    return insertRows(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => commentRowToSql(r, this.db.dialect)));
+  }
+
+  /**
+   * Inserts the row unless one with the same key exists. True if inserted.
+   */
+  async insertIfAbsent(row: CommentRowInit): Promise<boolean> {
+    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.insertIfAbsentTail, commentRowToSql(row, this.db.dialect));
+    return r.changes > 0;
+  }
+
+  /**
+   * Inserts the row, or overwrites every non-key column of the existing one.
+   */
+  async upsert(row: CommentRowInit): Promise<void> {
+    await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, commentRowToSql(row, this.db.dialect));
+  }
+
+  /**
+   * Upserts many rows with multi-row statements.
+   */
+  async upsertMany(rows: readonly CommentRowInit[]): Promise<void> {
+    await insertRows(this.db, this.q.insertHead, this.q.insertTuple, this.q.upsertTail, rows.map((r) => commentRowToSql(r, this.db.dialect)));
+  }
+
+  /**
+   * The row with this primary key, if any.
+   */
+  async get(key: CommentRowKey): Promise<CommentRow | undefined> {
+    const r = await this.db.get(this.q.get, [key.id]);
+    return r && commentRowFromSql(r);
+  }
+
+  /**
+   * Changes the fields `patch` sets. True if the row exists.
+   */
+  async update(key: CommentRowKey, patch: CommentRowPatch): Promise<boolean> {
+    const cols: string[] = [];
+    const params: SqlValue[] = [];
+    const row = patch as CommentRowInit;
+    const d = this.db.dialect;
+    if (patch.postId !== undefined) { cols.push("post_id"); params.push(row.postId ?? 0n); }
+    if (patch.authorId !== undefined) { cols.push("author_id"); params.push(row.authorId ?? 0n); }
+    if (patch.text !== undefined) { cols.push("text"); params.push(row.text ?? ""); }
+    if (patch.replyToCommentId !== undefined) { cols.push("reply_to_comment_id"); params.push(row.replyToCommentId ?? 0n); }
+    if (patch.createdAtMs !== undefined) { cols.push("created_at_ms"); params.push(row.createdAtMs ?? 0n); }
+    if (patch.editedAtMs !== undefined) { cols.push("edited_at_ms"); params.push(patch.editedAtMs === null ? null : (row.editedAtMs ?? 0n)); }
+    if (cols.length === 0) return (await this.get(key)) !== undefined;
+    const r = await this.db.run(this.updates.sql(cols), [...params, ...[key.id]]);
+    return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
+  }
+
+  /**
+   * Deletes the row with this key. True if it existed.
+   */
+  async delete(key: CommentRowKey): Promise<boolean> {
+    return (await this.db.run(this.q.delete, [key.id])).changes > 0;
+  }
+
+  /**
+   * Number of rows in the table.
+   */
+  async count(): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.count);
+    return Number(r?.n ?? 0);
+  }
+
+  /**
+   * A page of all rows in primary-key order (id).
+   */
+  list(page?: PageOptions): Promise<Page<CommentRow>> {
+    return keysetPage(this.db, this.q.list, "post_comments.pk", [], page, commentRowFromSql, (r) => [r["id"] as SqlValue], 1);
+  }
+
+  /**
+   * A page of rows with this post_id, ordered by id (index post_comments_by_post_id_id).
+   */
+  listByPostId(where: Pick<CommentRow, "postId">, page?: PageOptions): Promise<Page<CommentRow>> {
+    return keysetPage(this.db, this.q.finders.listByPostId, "post_comments.post_comments_by_post_id_id", [where.postId], page, commentRowFromSql, (r) => [r["id"] as SqlValue], 1);
+  }
+
+  /**
+   * Number of rows with this post_id.
+   */
+  async countByPostId(where: Pick<CommentRow, "postId">): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByPostId, [where.postId]);
+    return Number(r?.n ?? 0);
+  }
+}
+
+// ── HashtagRow → table post_hashtags ─────────────────────────────────────
+
+/**
+ * Schema manifest entry of post_hashtags (diffed by the migrator).
+ */
+export const HashtagRowTable: SqlTableSpec = {
+  "kind": "sql",
+  "name": "post_hashtags",
+  "message": "orbit.post.v1.HashtagRow",
+  "file": "orbit/post/v1/tables.proto",
+  "columns": [
+    {
+      "name": "tag",
+      "field": "tag",
+      "encoding": "string",
+      "sqlite": "TEXT",
+      "mysql": "VARCHAR(100)",
+      "cql": "text",
+      "nullable": false,
+      "default": "''"
+    },
+    {
+      "name": "post_id",
+      "field": "postId",
+      "encoding": "bigint",
+      "sqlite": "INTEGER",
+      "mysql": "BIGINT",
+      "cql": "bigint",
+      "nullable": false,
+      "default": "0"
+    }
+  ],
+  "primaryKey": [
+    "tag",
+    "post_id"
+  ],
+  "indexes": []
+};
+
+/**
+ * The SQL of every HashtagRowDao method, per dialect.
+ */
+export const HashtagRowSql = {
+  sqlite: {
+    insert: 'INSERT INTO "post_hashtags" ("tag", "post_id") VALUES (?, ?)',
+    insertHead: 'INSERT INTO "post_hashtags" ("tag", "post_id") VALUES',
+    insertTuple: '(?, ?)',
+    upsertTail: ' ON CONFLICT DO NOTHING',
+    insertIfAbsentTail: ' ON CONFLICT DO NOTHING',
+    get: 'SELECT "tag", "post_id" FROM "post_hashtags" WHERE "tag" = ? AND "post_id" = ?',
+    delete: 'DELETE FROM "post_hashtags" WHERE "tag" = ? AND "post_id" = ?',
+    updateWhere: '"tag" = ? AND "post_id" = ?',
+    count: 'SELECT COUNT(*) AS "n" FROM "post_hashtags"',
+    list: {
+      asc: 'SELECT "tag", "post_id" FROM "post_hashtags" ORDER BY "tag" ASC, "post_id" ASC LIMIT ?',
+      ascAfter: 'SELECT "tag", "post_id" FROM "post_hashtags" WHERE ("tag" > ? OR ("tag" = ? AND "post_id" > ?)) ORDER BY "tag" ASC, "post_id" ASC LIMIT ?',
+      desc: 'SELECT "tag", "post_id" FROM "post_hashtags" ORDER BY "tag" DESC, "post_id" DESC LIMIT ?',
+      descAfter: 'SELECT "tag", "post_id" FROM "post_hashtags" WHERE ("tag" < ? OR ("tag" = ? AND "post_id" < ?)) ORDER BY "tag" DESC, "post_id" DESC LIMIT ?',
+    },
+    unique: {},
+    finders: {},
+    counts: {},
+    increments: {},
+  },
+  mysql: {
+    insert: 'INSERT INTO `post_hashtags` (`tag`, `post_id`) VALUES (?, ?)',
+    insertHead: 'INSERT INTO `post_hashtags` (`tag`, `post_id`) VALUES',
+    insertTuple: '(?, ?)',
+    upsertTail: ' ON DUPLICATE KEY UPDATE `tag` = `tag`',
+    insertIfAbsentTail: ' ON DUPLICATE KEY UPDATE `tag` = `tag`',
+    get: 'SELECT `tag`, `post_id` FROM `post_hashtags` WHERE `tag` = ? AND `post_id` = ?',
+    delete: 'DELETE FROM `post_hashtags` WHERE `tag` = ? AND `post_id` = ?',
+    updateWhere: '`tag` = ? AND `post_id` = ?',
+    count: 'SELECT COUNT(*) AS `n` FROM `post_hashtags`',
+    list: {
+      asc: 'SELECT `tag`, `post_id` FROM `post_hashtags` ORDER BY `tag` ASC, `post_id` ASC LIMIT ?',
+      ascAfter: 'SELECT `tag`, `post_id` FROM `post_hashtags` WHERE (`tag` > ? OR (`tag` = ? AND `post_id` > ?)) ORDER BY `tag` ASC, `post_id` ASC LIMIT ?',
+      desc: 'SELECT `tag`, `post_id` FROM `post_hashtags` ORDER BY `tag` DESC, `post_id` DESC LIMIT ?',
+      descAfter: 'SELECT `tag`, `post_id` FROM `post_hashtags` WHERE (`tag` < ? OR (`tag` = ? AND `post_id` < ?)) ORDER BY `tag` DESC, `post_id` DESC LIMIT ?',
+    },
+    unique: {},
+    finders: {},
+    counts: {},
+    increments: {},
+  },
+} as const;
+
+/**
+ * Primary key of post_hashtags.
+ */
+export type HashtagRowKey = Pick<HashtagRow, "tag" | "postId">;
+/**
+ * A HashtagRow to insert: the key is required; absent fields take their zero value.
+ */
+export type HashtagRowInit = RowInit<HashtagRow, "tag" | "postId">;
+/**
+ * Fields of a HashtagRow to change.
+ */
+export type HashtagRowPatch = RowPatch<HashtagRow, "tag" | "postId", never>;
+
+function hashtagRowFromSql(r: SqlRow): HashtagRow {
+  return {
+    $typeName: "orbit.post.v1.HashtagRow",
+    tag: toText(r["tag"]),
+    postId: toBigInt(r["post_id"]),
+  };
+}
+
+function hashtagRowToSql(row: HashtagRowInit, d: Dialect): SqlValue[] {
+  return [
+    row.tag ?? "",
+    row.postId ?? 0n,
+  ];
+}
+
+/**
+ * Typed access to table post_hashtags. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ */
+export class HashtagRowDao {
+  static readonly table = HashtagRowTable;
+  private readonly q: (typeof HashtagRowSql)["sqlite" | "mysql"];
+  private readonly updates: UpdateBuilder;
+
+  constructor(readonly db: SqlExecutor) {
+    this.q = HashtagRowSql[db.dialect];
+    this.updates = new UpdateBuilder("post_hashtags", this.q.updateWhere, db.dialect);
+  }
+
+  /**
+   * The same DAO on another executor (a transaction).
+   */
+  with(db: SqlExecutor): HashtagRowDao {
+    return new HashtagRowDao(db);
+  }
+
+  /**
+   * Inserts a row; fails with a duplicate-key error if the key exists.
+   */
+  async insert(row: HashtagRowInit): Promise<void> {
+    await this.db.run(this.q.insert, hashtagRowToSql(row, this.db.dialect));
+  }
+
+  /**
+   * Inserts many rows with multi-row INSERTs. Returns the number inserted.
+   */
+  insertMany(rows: readonly HashtagRowInit[]): Promise<number> {
+    return insertRows(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => hashtagRowToSql(r, this.db.dialect)));
+  }
+
+  /**
+   * Inserts the row unless one with the same key exists. True if inserted.
+   */
+  async insertIfAbsent(row: HashtagRowInit): Promise<boolean> {
+    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.insertIfAbsentTail, hashtagRowToSql(row, this.db.dialect));
+    return r.changes > 0;
+  }
+
+  /**
+   * Inserts the row, or overwrites every non-key column of the existing one.
+   */
+  async upsert(row: HashtagRowInit): Promise<void> {
+    await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, hashtagRowToSql(row, this.db.dialect));
+  }
+
+  /**
+   * Upserts many rows with multi-row statements.
+   */
+  async upsertMany(rows: readonly HashtagRowInit[]): Promise<void> {
+    await insertRows(this.db, this.q.insertHead, this.q.insertTuple, this.q.upsertTail, rows.map((r) => hashtagRowToSql(r, this.db.dialect)));
+  }
+
+  /**
+   * The row with this primary key, if any.
+   */
+  async get(key: HashtagRowKey): Promise<HashtagRow | undefined> {
+    const r = await this.db.get(this.q.get, [key.tag, key.postId]);
+    return r && hashtagRowFromSql(r);
+  }
+
+  /**
+   * Changes the fields `patch` sets. True if the row exists.
+   */
+  async update(key: HashtagRowKey, patch: HashtagRowPatch): Promise<boolean> {
+    const cols: string[] = [];
+    const params: SqlValue[] = [];
+    const row = patch as HashtagRowInit;
+    const d = this.db.dialect;
+    if (cols.length === 0) return (await this.get(key)) !== undefined;
+    const r = await this.db.run(this.updates.sql(cols), [...params, ...[key.tag, key.postId]]);
+    return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
+  }
+
+  /**
+   * Deletes the row with this key. True if it existed.
+   */
+  async delete(key: HashtagRowKey): Promise<boolean> {
+    return (await this.db.run(this.q.delete, [key.tag, key.postId])).changes > 0;
+  }
+
+  /**
+   * Number of rows in the table.
+   */
+  async count(): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.count);
+    return Number(r?.n ?? 0);
+  }
+
+  /**
+   * A page of all rows in primary-key order (tag, post_id).
+   */
+  list(page?: PageOptions): Promise<Page<HashtagRow>> {
+    return keysetPage(this.db, this.q.list, "post_hashtags.pk", [], page, hashtagRowFromSql, (r) => [r["tag"] as SqlValue, r["post_id"] as SqlValue], 2);
+  }
+}
+
+// ── MentionRow → table post_mentions ─────────────────────────────────────
+
+/**
+ * Schema manifest entry of post_mentions (diffed by the migrator).
+ */
+export const MentionRowTable: SqlTableSpec = {
+  "kind": "sql",
+  "name": "post_mentions",
+  "message": "orbit.post.v1.MentionRow",
+  "file": "orbit/post/v1/tables.proto",
+  "columns": [
+    {
+      "name": "user_id",
+      "field": "userId",
+      "encoding": "bigint",
+      "sqlite": "INTEGER",
+      "mysql": "BIGINT",
+      "cql": "bigint",
+      "nullable": false,
+      "default": "0"
+    },
+    {
+      "name": "post_id",
+      "field": "postId",
+      "encoding": "bigint",
+      "sqlite": "INTEGER",
+      "mysql": "BIGINT",
+      "cql": "bigint",
+      "nullable": false,
+      "default": "0"
+    }
+  ],
+  "primaryKey": [
+    "user_id",
+    "post_id"
+  ],
+  "indexes": []
+};
+
+/**
+ * The SQL of every MentionRowDao method, per dialect.
+ */
+export const MentionRowSql = {
+  sqlite: {
+    insert: 'INSERT INTO "post_mentions" ("user_id", "post_id") VALUES (?, ?)',
+    insertHead: 'INSERT INTO "post_mentions" ("user_id", "post_id") VALUES',
+    insertTuple: '(?, ?)',
+    upsertTail: ' ON CONFLICT DO NOTHING',
+    insertIfAbsentTail: ' ON CONFLICT DO NOTHING',
+    get: 'SELECT "user_id", "post_id" FROM "post_mentions" WHERE "user_id" = ? AND "post_id" = ?',
+    delete: 'DELETE FROM "post_mentions" WHERE "user_id" = ? AND "post_id" = ?',
+    updateWhere: '"user_id" = ? AND "post_id" = ?',
+    count: 'SELECT COUNT(*) AS "n" FROM "post_mentions"',
+    list: {
+      asc: 'SELECT "user_id", "post_id" FROM "post_mentions" ORDER BY "user_id" ASC, "post_id" ASC LIMIT ?',
+      ascAfter: 'SELECT "user_id", "post_id" FROM "post_mentions" WHERE ("user_id" > ? OR ("user_id" = ? AND "post_id" > ?)) ORDER BY "user_id" ASC, "post_id" ASC LIMIT ?',
+      desc: 'SELECT "user_id", "post_id" FROM "post_mentions" ORDER BY "user_id" DESC, "post_id" DESC LIMIT ?',
+      descAfter: 'SELECT "user_id", "post_id" FROM "post_mentions" WHERE ("user_id" < ? OR ("user_id" = ? AND "post_id" < ?)) ORDER BY "user_id" DESC, "post_id" DESC LIMIT ?',
+    },
+    unique: {},
+    finders: {},
+    counts: {},
+    increments: {},
+  },
+  mysql: {
+    insert: 'INSERT INTO `post_mentions` (`user_id`, `post_id`) VALUES (?, ?)',
+    insertHead: 'INSERT INTO `post_mentions` (`user_id`, `post_id`) VALUES',
+    insertTuple: '(?, ?)',
+    upsertTail: ' ON DUPLICATE KEY UPDATE `user_id` = `user_id`',
+    insertIfAbsentTail: ' ON DUPLICATE KEY UPDATE `user_id` = `user_id`',
+    get: 'SELECT `user_id`, `post_id` FROM `post_mentions` WHERE `user_id` = ? AND `post_id` = ?',
+    delete: 'DELETE FROM `post_mentions` WHERE `user_id` = ? AND `post_id` = ?',
+    updateWhere: '`user_id` = ? AND `post_id` = ?',
+    count: 'SELECT COUNT(*) AS `n` FROM `post_mentions`',
+    list: {
+      asc: 'SELECT `user_id`, `post_id` FROM `post_mentions` ORDER BY `user_id` ASC, `post_id` ASC LIMIT ?',
+      ascAfter: 'SELECT `user_id`, `post_id` FROM `post_mentions` WHERE (`user_id` > ? OR (`user_id` = ? AND `post_id` > ?)) ORDER BY `user_id` ASC, `post_id` ASC LIMIT ?',
+      desc: 'SELECT `user_id`, `post_id` FROM `post_mentions` ORDER BY `user_id` DESC, `post_id` DESC LIMIT ?',
+      descAfter: 'SELECT `user_id`, `post_id` FROM `post_mentions` WHERE (`user_id` < ? OR (`user_id` = ? AND `post_id` < ?)) ORDER BY `user_id` DESC, `post_id` DESC LIMIT ?',
+    },
+    unique: {},
+    finders: {},
+    counts: {},
+    increments: {},
+  },
+} as const;
+
+/**
+ * Primary key of post_mentions.
+ */
+export type MentionRowKey = Pick<MentionRow, "userId" | "postId">;
+/**
+ * A MentionRow to insert: the key is required; absent fields take their zero value.
+ */
+export type MentionRowInit = RowInit<MentionRow, "userId" | "postId">;
+/**
+ * Fields of a MentionRow to change.
+ */
+export type MentionRowPatch = RowPatch<MentionRow, "userId" | "postId", never>;
+
+function mentionRowFromSql(r: SqlRow): MentionRow {
+  return {
+    $typeName: "orbit.post.v1.MentionRow",
+    userId: toBigInt(r["user_id"]),
+    postId: toBigInt(r["post_id"]),
+  };
+}
+
+function mentionRowToSql(row: MentionRowInit, d: Dialect): SqlValue[] {
+  return [
+    row.userId ?? 0n,
+    row.postId ?? 0n,
+  ];
+}
+
+/**
+ * Typed access to table post_mentions. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ */
+export class MentionRowDao {
+  static readonly table = MentionRowTable;
+  private readonly q: (typeof MentionRowSql)["sqlite" | "mysql"];
+  private readonly updates: UpdateBuilder;
+
+  constructor(readonly db: SqlExecutor) {
+    this.q = MentionRowSql[db.dialect];
+    this.updates = new UpdateBuilder("post_mentions", this.q.updateWhere, db.dialect);
+  }
+
+  /**
+   * The same DAO on another executor (a transaction).
+   */
+  with(db: SqlExecutor): MentionRowDao {
+    return new MentionRowDao(db);
+  }
+
+  /**
+   * Inserts a row; fails with a duplicate-key error if the key exists.
+   */
+  async insert(row: MentionRowInit): Promise<void> {
+    await this.db.run(this.q.insert, mentionRowToSql(row, this.db.dialect));
+  }
+
+  /**
+   * Inserts many rows with multi-row INSERTs. Returns the number inserted.
+   */
+  insertMany(rows: readonly MentionRowInit[]): Promise<number> {
+    return insertRows(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => mentionRowToSql(r, this.db.dialect)));
+  }
+
+  /**
+   * Inserts the row unless one with the same key exists. True if inserted.
+   */
+  async insertIfAbsent(row: MentionRowInit): Promise<boolean> {
+    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.insertIfAbsentTail, mentionRowToSql(row, this.db.dialect));
+    return r.changes > 0;
+  }
+
+  /**
+   * Inserts the row, or overwrites every non-key column of the existing one.
+   */
+  async upsert(row: MentionRowInit): Promise<void> {
+    await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, mentionRowToSql(row, this.db.dialect));
+  }
+
+  /**
+   * Upserts many rows with multi-row statements.
+   */
+  async upsertMany(rows: readonly MentionRowInit[]): Promise<void> {
+    await insertRows(this.db, this.q.insertHead, this.q.insertTuple, this.q.upsertTail, rows.map((r) => mentionRowToSql(r, this.db.dialect)));
+  }
+
+  /**
+   * The row with this primary key, if any.
+   */
+  async get(key: MentionRowKey): Promise<MentionRow | undefined> {
+    const r = await this.db.get(this.q.get, [key.userId, key.postId]);
+    return r && mentionRowFromSql(r);
+  }
+
+  /**
+   * Changes the fields `patch` sets. True if the row exists.
+   */
+  async update(key: MentionRowKey, patch: MentionRowPatch): Promise<boolean> {
+    const cols: string[] = [];
+    const params: SqlValue[] = [];
+    const row = patch as MentionRowInit;
+    const d = this.db.dialect;
+    if (cols.length === 0) return (await this.get(key)) !== undefined;
+    const r = await this.db.run(this.updates.sql(cols), [...params, ...[key.userId, key.postId]]);
+    return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
+  }
+
+  /**
+   * Deletes the row with this key. True if it existed.
+   */
+  async delete(key: MentionRowKey): Promise<boolean> {
+    return (await this.db.run(this.q.delete, [key.userId, key.postId])).changes > 0;
+  }
+
+  /**
+   * Number of rows in the table.
+   */
+  async count(): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.count);
+    return Number(r?.n ?? 0);
+  }
+
+  /**
+   * A page of all rows in primary-key order (user_id, post_id).
+   */
+  list(page?: PageOptions): Promise<Page<MentionRow>> {
+    return keysetPage(this.db, this.q.list, "post_mentions.pk", [], page, mentionRowFromSql, (r) => [r["user_id"] as SqlValue, r["post_id"] as SqlValue], 2);
   }
 }
 

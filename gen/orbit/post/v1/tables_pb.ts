@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file orbit/post/v1/tables.proto.
  */
 export const file_orbit_post_v1_tables: GenFile = /*@__PURE__*/
-  fileDesc("ChpvcmJpdC9wb3N0L3YxL3RhYmxlcy5wcm90bxINb3JiaXQucG9zdC52MSLFAQoHUG9zdFJvdxIKCgJpZBgBIAEoAxIRCglhdXRob3JfaWQYAiABKAMSIQoEdGV4dBgDIAEoCUITyvMYDwoNdmFyY2hhcigyMDAwKRIRCgltZWRpYV9pZHMYBCADKAMSFQoNY3JlYXRlZF9hdF9tcxgFIAEoAxIZCgxlZGl0ZWRfYXRfbXMYBiABKANIAIgBAToiyvMYHgocCgVwb3N0cxICaWQaDwoJYXV0aG9yX2lkCgJpZEIPCg1fZWRpdGVkX2F0X21zInwKB0xpa2VSb3cSDwoHcG9zdF9pZBgBIAEoAxIPCgd1c2VyX2lkGAIgASgDEhUKDWNyZWF0ZWRfYXRfbXMYAyABKAM6OMrzGDQKMgoKcG9zdF9saWtlcxIHcG9zdF9pZBIHdXNlcl9pZBoSCgd1c2VyX2lkCgdwb3N0X2lkInIKDlBvc3RDb3VudGVyUm93Eg8KB3Bvc3RfaWQYASABKAMSFQoFbGlrZXMYAiABKANCBsrzGAIoARIYCghjb21tZW50cxgDIAEoA0IGyvMYAigBOh7K8xgaEhgKDXBvc3RfY291bnRlcnMSB3Bvc3RfaWRiBnByb3RvMw", [file_orbit_options_v1_options]);
+  fileDesc("ChpvcmJpdC9wb3N0L3YxL3RhYmxlcy5wcm90bxINb3JiaXQucG9zdC52MSK0AgoHUG9zdFJvdxIKCgJpZBgBIAEoAxIRCglhdXRob3JfaWQYAiABKAMSIQoEdGV4dBgDIAEoCUITyvMYDwoNdmFyY2hhcigyMDAwKRIRCgltZWRpYV9pZHMYBCADKAMSFQoNY3JlYXRlZF9hdF9tcxgFIAEoAxIZCgxlZGl0ZWRfYXRfbXMYBiABKANIAIgBARIYCghoYXNodGFncxgHIAMoCUIGyvMYAjABEhgKEG1lbnRpb25fdXNlcl9pZHMYCCADKAMSGgoKbGlrZV9jb3VudBgJIAEoA0IGyvMYAigBEh0KDWNvbW1lbnRfY291bnQYCiABKANCBsrzGAIoAToiyvMYHgocCgVwb3N0cxICaWQaDwoJYXV0aG9yX2lkCgJpZEIPCg1fZWRpdGVkX2F0X21zIpYBCgdMaWtlUm93Eg8KB3Bvc3RfaWQYASABKAMSDwoHdXNlcl9pZBgCIAEoAxIVCg1jcmVhdGVkX2F0X21zGAMgASgDOlLK8xhOCkwKCnBvc3RfbGlrZXMSB3Bvc3RfaWQSB3VzZXJfaWQaGAoHcG9zdF9pZAoNY3JlYXRlZF9hdF9tcxoSCgd1c2VyX2lkCgdwb3N0X2lkIukBCgpDb21tZW50Um93EgoKAmlkGAEgASgDEg8KB3Bvc3RfaWQYAiABKAMSEQoJYXV0aG9yX2lkGAMgASgDEiEKBHRleHQYBCABKAlCE8rzGA8KDXZhcmNoYXIoMTAwMCkSGwoTcmVwbHlfdG9fY29tbWVudF9pZBgFIAEoAxIVCg1jcmVhdGVkX2F0X21zGAYgASgDEhkKDGVkaXRlZF9hdF9tcxgHIAEoA0gAiAEBOijK8xgkCiIKDXBvc3RfY29tbWVudHMSAmlkGg0KB3Bvc3RfaWQKAmlkQg8KDV9lZGl0ZWRfYXRfbXMiYwoKSGFzaHRhZ1JvdxIfCgN0YWcYASABKAlCEsrzGA4KDHZhcmNoYXIoMTAwKRIPCgdwb3N0X2lkGAIgASgDOiPK8xgfCh0KDXBvc3RfaGFzaHRhZ3MSA3RhZxIHcG9zdF9pZCJXCgpNZW50aW9uUm93Eg8KB3VzZXJfaWQYASABKAMSDwoHcG9zdF9pZBgCIAEoAzonyvMYIwohCg1wb3N0X21lbnRpb25zEgd1c2VyX2lkEgdwb3N0X2lkInIKDlBvc3RDb3VudGVyUm93Eg8KB3Bvc3RfaWQYASABKAMSFQoFbGlrZXMYAiABKANCBsrzGAIoARIYCghjb21tZW50cxgDIAEoA0IGyvMYAigBOh7K8xgaEhgKDXBvc3RfY291bnRlcnMSB3Bvc3RfaWRiBnByb3RvMw", [file_orbit_options_v1_options]);
 
 /**
  * PostRow is one post.
@@ -50,6 +50,26 @@ export type PostRow = Message<"orbit.post.v1.PostRow"> & {
    * @generated from field: optional int64 edited_at_ms = 6;
    */
   editedAtMs?: bigint | undefined;
+
+  /**
+   * @generated from field: repeated string hashtags = 7;
+   */
+  hashtags: string[];
+
+  /**
+   * @generated from field: repeated int64 mention_user_ids = 8;
+   */
+  mentionUserIds: bigint[];
+
+  /**
+   * @generated from field: int64 like_count = 9;
+   */
+  likeCount: bigint;
+
+  /**
+   * @generated from field: int64 comment_count = 10;
+   */
+  commentCount: bigint;
 };
 
 /**
@@ -89,6 +109,103 @@ export const LikeRowSchema: GenMessage<LikeRow> = /*@__PURE__*/
   messageDesc(file_orbit_post_v1_tables, 1);
 
 /**
+ * CommentRow is one comment.
+ *
+ * @generated from message orbit.post.v1.CommentRow
+ */
+export type CommentRow = Message<"orbit.post.v1.CommentRow"> & {
+  /**
+   * @generated from field: int64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * @generated from field: int64 post_id = 2;
+   */
+  postId: bigint;
+
+  /**
+   * @generated from field: int64 author_id = 3;
+   */
+  authorId: bigint;
+
+  /**
+   * @generated from field: string text = 4;
+   */
+  text: string;
+
+  /**
+   * @generated from field: int64 reply_to_comment_id = 5;
+   */
+  replyToCommentId: bigint;
+
+  /**
+   * @generated from field: int64 created_at_ms = 6;
+   */
+  createdAtMs: bigint;
+
+  /**
+   * @generated from field: optional int64 edited_at_ms = 7;
+   */
+  editedAtMs?: bigint | undefined;
+};
+
+/**
+ * Describes the message orbit.post.v1.CommentRow.
+ * Use `create(CommentRowSchema)` to create a new message.
+ */
+export const CommentRowSchema: GenMessage<CommentRow> = /*@__PURE__*/
+  messageDesc(file_orbit_post_v1_tables, 2);
+
+/**
+ * HashtagRow indexes posts by hashtag (lower-cased, without '#').
+ *
+ * @generated from message orbit.post.v1.HashtagRow
+ */
+export type HashtagRow = Message<"orbit.post.v1.HashtagRow"> & {
+  /**
+   * @generated from field: string tag = 1;
+   */
+  tag: string;
+
+  /**
+   * @generated from field: int64 post_id = 2;
+   */
+  postId: bigint;
+};
+
+/**
+ * Describes the message orbit.post.v1.HashtagRow.
+ * Use `create(HashtagRowSchema)` to create a new message.
+ */
+export const HashtagRowSchema: GenMessage<HashtagRow> = /*@__PURE__*/
+  messageDesc(file_orbit_post_v1_tables, 3);
+
+/**
+ * MentionRow indexes posts by mentioned user.
+ *
+ * @generated from message orbit.post.v1.MentionRow
+ */
+export type MentionRow = Message<"orbit.post.v1.MentionRow"> & {
+  /**
+   * @generated from field: int64 user_id = 1;
+   */
+  userId: bigint;
+
+  /**
+   * @generated from field: int64 post_id = 2;
+   */
+  postId: bigint;
+};
+
+/**
+ * Describes the message orbit.post.v1.MentionRow.
+ * Use `create(MentionRowSchema)` to create a new message.
+ */
+export const MentionRowSchema: GenMessage<MentionRow> = /*@__PURE__*/
+  messageDesc(file_orbit_post_v1_tables, 4);
+
+/**
  * PostCounterRow keeps a post's counters (a wide table with counters).
  *
  * @generated from message orbit.post.v1.PostCounterRow
@@ -115,5 +232,5 @@ export type PostCounterRow = Message<"orbit.post.v1.PostCounterRow"> & {
  * Use `create(PostCounterRowSchema)` to create a new message.
  */
 export const PostCounterRowSchema: GenMessage<PostCounterRow> = /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_tables, 2);
+  messageDesc(file_orbit_post_v1_tables, 5);
 

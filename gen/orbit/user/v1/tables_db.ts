@@ -5,7 +5,7 @@
 /* eslint-disable */
 
 import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
-import type { UserRow } from "./tables_pb.js";
+import type { BlockRow, ProfileCounterRow, SessionRow, UserRow } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
 import type { Dialect, SqlExecutor, SqlRow, SqlValue } from "../../../../platform/storage/driver.js";
 import { toBigInt, toBytes, toText } from "../../../../platform/storage/sql/convert.js";
@@ -40,6 +40,16 @@ export const UserRowTable: SqlTableSpec = {
     {
       "name": "handle",
       "field": "handle",
+      "encoding": "string",
+      "sqlite": "TEXT",
+      "mysql": "VARCHAR(32)",
+      "cql": "text",
+      "nullable": false,
+      "default": "''"
+    },
+    {
+      "name": "handle_key",
+      "field": "handleKey",
       "encoding": "string",
       "sqlite": "TEXT",
       "mysql": "VARCHAR(32)",
@@ -103,9 +113,9 @@ export const UserRowTable: SqlTableSpec = {
   ],
   "indexes": [
     {
-      "name": "users_uniq_handle",
+      "name": "users_uniq_handle_key",
       "columns": [
-        "handle"
+        "handle_key"
       ],
       "unique": true
     }
@@ -117,46 +127,46 @@ export const UserRowTable: SqlTableSpec = {
  */
 export const UserRowSql = {
   sqlite: {
-    insert: 'INSERT INTO "users" ("id", "handle", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?)',
-    insertHead: 'INSERT INTO "users" ("id", "handle", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms") VALUES',
-    insertTuple: '(?, ?, ?, ?, ?, ?, ?)',
-    upsertTail: ' ON CONFLICT ("id") DO UPDATE SET "handle" = excluded."handle", "display_name" = excluded."display_name", "bio" = excluded."bio", "avatar_media_id" = excluded."avatar_media_id", "password_hash" = excluded."password_hash", "created_at_ms" = excluded."created_at_ms"',
+    insert: 'INSERT INTO "users" ("id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    insertHead: 'INSERT INTO "users" ("id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms") VALUES',
+    insertTuple: '(?, ?, ?, ?, ?, ?, ?, ?)',
+    upsertTail: ' ON CONFLICT ("id") DO UPDATE SET "handle" = excluded."handle", "handle_key" = excluded."handle_key", "display_name" = excluded."display_name", "bio" = excluded."bio", "avatar_media_id" = excluded."avatar_media_id", "password_hash" = excluded."password_hash", "created_at_ms" = excluded."created_at_ms"',
     insertIfAbsentTail: ' ON CONFLICT DO NOTHING',
-    get: 'SELECT "id", "handle", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms" FROM "users" WHERE "id" = ?',
+    get: 'SELECT "id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms" FROM "users" WHERE "id" = ?',
     delete: 'DELETE FROM "users" WHERE "id" = ?',
     updateWhere: '"id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "users"',
     list: {
-      asc: 'SELECT "id", "handle", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms" FROM "users" ORDER BY "id" ASC LIMIT ?',
-      ascAfter: 'SELECT "id", "handle", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms" FROM "users" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-      desc: 'SELECT "id", "handle", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms" FROM "users" ORDER BY "id" DESC LIMIT ?',
-      descAfter: 'SELECT "id", "handle", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms" FROM "users" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+      asc: 'SELECT "id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms" FROM "users" ORDER BY "id" ASC LIMIT ?',
+      ascAfter: 'SELECT "id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms" FROM "users" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+      desc: 'SELECT "id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms" FROM "users" ORDER BY "id" DESC LIMIT ?',
+      descAfter: 'SELECT "id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms" FROM "users" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
     },
     unique: {
-      getByHandle: 'SELECT "id", "handle", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms" FROM "users" WHERE "handle" = ?',
+      getByHandleKey: 'SELECT "id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms" FROM "users" WHERE "handle_key" = ?',
     },
     finders: {},
     counts: {},
     increments: {},
   },
   mysql: {
-    insert: 'INSERT INTO `users` (`id`, `handle`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    insertHead: 'INSERT INTO `users` (`id`, `handle`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms`) VALUES',
-    insertTuple: '(?, ?, ?, ?, ?, ?, ?)',
-    upsertTail: ' ON DUPLICATE KEY UPDATE `handle` = VALUES(`handle`), `display_name` = VALUES(`display_name`), `bio` = VALUES(`bio`), `avatar_media_id` = VALUES(`avatar_media_id`), `password_hash` = VALUES(`password_hash`), `created_at_ms` = VALUES(`created_at_ms`)',
+    insert: 'INSERT INTO `users` (`id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    insertHead: 'INSERT INTO `users` (`id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms`) VALUES',
+    insertTuple: '(?, ?, ?, ?, ?, ?, ?, ?)',
+    upsertTail: ' ON DUPLICATE KEY UPDATE `handle` = VALUES(`handle`), `handle_key` = VALUES(`handle_key`), `display_name` = VALUES(`display_name`), `bio` = VALUES(`bio`), `avatar_media_id` = VALUES(`avatar_media_id`), `password_hash` = VALUES(`password_hash`), `created_at_ms` = VALUES(`created_at_ms`)',
     insertIfAbsentTail: ' ON DUPLICATE KEY UPDATE `id` = `id`',
-    get: 'SELECT `id`, `handle`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms` FROM `users` WHERE `id` = ?',
+    get: 'SELECT `id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms` FROM `users` WHERE `id` = ?',
     delete: 'DELETE FROM `users` WHERE `id` = ?',
     updateWhere: '`id` = ?',
     count: 'SELECT COUNT(*) AS `n` FROM `users`',
     list: {
-      asc: 'SELECT `id`, `handle`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms` FROM `users` ORDER BY `id` ASC LIMIT ?',
-      ascAfter: 'SELECT `id`, `handle`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms` FROM `users` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?',
-      desc: 'SELECT `id`, `handle`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms` FROM `users` ORDER BY `id` DESC LIMIT ?',
-      descAfter: 'SELECT `id`, `handle`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms` FROM `users` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?',
+      asc: 'SELECT `id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms` FROM `users` ORDER BY `id` ASC LIMIT ?',
+      ascAfter: 'SELECT `id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms` FROM `users` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?',
+      desc: 'SELECT `id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms` FROM `users` ORDER BY `id` DESC LIMIT ?',
+      descAfter: 'SELECT `id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms` FROM `users` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?',
     },
     unique: {
-      getByHandle: 'SELECT `id`, `handle`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms` FROM `users` WHERE `handle` = ?',
+      getByHandleKey: 'SELECT `id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms` FROM `users` WHERE `handle_key` = ?',
     },
     finders: {},
     counts: {},
@@ -182,6 +192,7 @@ function userRowFromSql(r: SqlRow): UserRow {
     $typeName: "orbit.user.v1.UserRow",
     id: toBigInt(r["id"]),
     handle: toText(r["handle"]),
+    handleKey: toText(r["handle_key"]),
     displayName: toText(r["display_name"]),
     bio: toText(r["bio"]),
     avatarMediaId: toBigInt(r["avatar_media_id"]),
@@ -194,6 +205,7 @@ function userRowToSql(row: UserRowInit, d: Dialect): SqlValue[] {
   return [
     row.id ?? 0n,
     row.handle ?? "",
+    row.handleKey ?? "",
     row.displayName ?? "",
     row.bio ?? "",
     row.avatarMediaId ?? 0n,
@@ -275,6 +287,7 @@ export class UserRowDao {
     const row = patch as UserRowInit;
     const d = this.db.dialect;
     if (patch.handle !== undefined) { cols.push("handle"); params.push(row.handle ?? ""); }
+    if (patch.handleKey !== undefined) { cols.push("handle_key"); params.push(row.handleKey ?? ""); }
     if (patch.displayName !== undefined) { cols.push("display_name"); params.push(row.displayName ?? ""); }
     if (patch.bio !== undefined) { cols.push("bio"); params.push(row.bio ?? ""); }
     if (patch.avatarMediaId !== undefined) { cols.push("avatar_media_id"); params.push(row.avatarMediaId ?? 0n); }
@@ -308,11 +321,879 @@ export class UserRowDao {
   }
 
   /**
-   * The row with this handle (unique index users_uniq_handle), if any.
+   * The row with this handle_key (unique index users_uniq_handle_key), if any.
    */
-  async getByHandle(where: Pick<UserRow, "handle">): Promise<UserRow | undefined> {
-    const r = await this.db.get(this.q.unique.getByHandle, [where.handle]);
+  async getByHandleKey(where: Pick<UserRow, "handleKey">): Promise<UserRow | undefined> {
+    const r = await this.db.get(this.q.unique.getByHandleKey, [where.handleKey]);
     return r && userRowFromSql(r);
+  }
+}
+
+// ── SessionRow → table user_sessions ─────────────────────────────────────
+
+/**
+ * Schema manifest entry of user_sessions (diffed by the migrator).
+ */
+export const SessionRowTable: SqlTableSpec = {
+  "kind": "sql",
+  "name": "user_sessions",
+  "message": "orbit.user.v1.SessionRow",
+  "file": "orbit/user/v1/tables.proto",
+  "columns": [
+    {
+      "name": "id",
+      "field": "id",
+      "encoding": "bigint",
+      "sqlite": "INTEGER",
+      "mysql": "BIGINT",
+      "cql": "bigint",
+      "nullable": false,
+      "default": "0"
+    },
+    {
+      "name": "user_id",
+      "field": "userId",
+      "encoding": "bigint",
+      "sqlite": "INTEGER",
+      "mysql": "BIGINT",
+      "cql": "bigint",
+      "nullable": false,
+      "default": "0"
+    },
+    {
+      "name": "token_hash",
+      "field": "tokenHash",
+      "encoding": "bytes",
+      "sqlite": "BLOB",
+      "mysql": "VARBINARY(32)",
+      "cql": "blob",
+      "nullable": false,
+      "default": "''"
+    },
+    {
+      "name": "device_name",
+      "field": "deviceName",
+      "encoding": "string",
+      "sqlite": "TEXT",
+      "mysql": "VARCHAR(100)",
+      "cql": "text",
+      "nullable": false,
+      "default": "''"
+    },
+    {
+      "name": "created_at_ms",
+      "field": "createdAtMs",
+      "encoding": "bigint",
+      "sqlite": "INTEGER",
+      "mysql": "BIGINT",
+      "cql": "bigint",
+      "nullable": false,
+      "default": "0"
+    },
+    {
+      "name": "last_seen_at_ms",
+      "field": "lastSeenAtMs",
+      "encoding": "bigint",
+      "sqlite": "INTEGER",
+      "mysql": "BIGINT",
+      "cql": "bigint",
+      "nullable": false,
+      "default": "0"
+    }
+  ],
+  "primaryKey": [
+    "id"
+  ],
+  "indexes": [
+    {
+      "name": "user_sessions_uniq_token_hash",
+      "columns": [
+        "token_hash"
+      ],
+      "unique": true
+    },
+    {
+      "name": "user_sessions_by_user_id_id",
+      "columns": [
+        "user_id",
+        "id"
+      ],
+      "unique": false
+    }
+  ]
+};
+
+/**
+ * The SQL of every SessionRowDao method, per dialect.
+ */
+export const SessionRowSql = {
+  sqlite: {
+    insert: 'INSERT INTO "user_sessions" ("id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms") VALUES (?, ?, ?, ?, ?, ?)',
+    insertHead: 'INSERT INTO "user_sessions" ("id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms") VALUES',
+    insertTuple: '(?, ?, ?, ?, ?, ?)',
+    upsertTail: ' ON CONFLICT ("id") DO UPDATE SET "user_id" = excluded."user_id", "token_hash" = excluded."token_hash", "device_name" = excluded."device_name", "created_at_ms" = excluded."created_at_ms", "last_seen_at_ms" = excluded."last_seen_at_ms"',
+    insertIfAbsentTail: ' ON CONFLICT DO NOTHING',
+    get: 'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms" FROM "user_sessions" WHERE "id" = ?',
+    delete: 'DELETE FROM "user_sessions" WHERE "id" = ?',
+    updateWhere: '"id" = ?',
+    count: 'SELECT COUNT(*) AS "n" FROM "user_sessions"',
+    list: {
+      asc: 'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms" FROM "user_sessions" ORDER BY "id" ASC LIMIT ?',
+      ascAfter: 'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms" FROM "user_sessions" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+      desc: 'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms" FROM "user_sessions" ORDER BY "id" DESC LIMIT ?',
+      descAfter: 'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms" FROM "user_sessions" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+    },
+    unique: {
+      getByTokenHash: 'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms" FROM "user_sessions" WHERE "token_hash" = ?',
+    },
+    finders: {
+      listByUserId: {
+        asc: 'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms" FROM "user_sessions" WHERE "user_id" = ? ORDER BY "id" ASC LIMIT ?',
+        ascAfter: 'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms" FROM "user_sessions" WHERE "user_id" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+        desc: 'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms" FROM "user_sessions" WHERE "user_id" = ? ORDER BY "id" DESC LIMIT ?',
+        descAfter: 'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms" FROM "user_sessions" WHERE "user_id" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+      },
+    },
+    counts: {
+      countByUserId: 'SELECT COUNT(*) AS "n" FROM "user_sessions" WHERE "user_id" = ?',
+    },
+    increments: {},
+  },
+  mysql: {
+    insert: 'INSERT INTO `user_sessions` (`id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms`) VALUES (?, ?, ?, ?, ?, ?)',
+    insertHead: 'INSERT INTO `user_sessions` (`id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms`) VALUES',
+    insertTuple: '(?, ?, ?, ?, ?, ?)',
+    upsertTail: ' ON DUPLICATE KEY UPDATE `user_id` = VALUES(`user_id`), `token_hash` = VALUES(`token_hash`), `device_name` = VALUES(`device_name`), `created_at_ms` = VALUES(`created_at_ms`), `last_seen_at_ms` = VALUES(`last_seen_at_ms`)',
+    insertIfAbsentTail: ' ON DUPLICATE KEY UPDATE `id` = `id`',
+    get: 'SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms` FROM `user_sessions` WHERE `id` = ?',
+    delete: 'DELETE FROM `user_sessions` WHERE `id` = ?',
+    updateWhere: '`id` = ?',
+    count: 'SELECT COUNT(*) AS `n` FROM `user_sessions`',
+    list: {
+      asc: 'SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms` FROM `user_sessions` ORDER BY `id` ASC LIMIT ?',
+      ascAfter: 'SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms` FROM `user_sessions` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?',
+      desc: 'SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms` FROM `user_sessions` ORDER BY `id` DESC LIMIT ?',
+      descAfter: 'SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms` FROM `user_sessions` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?',
+    },
+    unique: {
+      getByTokenHash: 'SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms` FROM `user_sessions` WHERE `token_hash` = ?',
+    },
+    finders: {
+      listByUserId: {
+        asc: 'SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms` FROM `user_sessions` WHERE `user_id` = ? ORDER BY `id` ASC LIMIT ?',
+        ascAfter: 'SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms` FROM `user_sessions` WHERE `user_id` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?',
+        desc: 'SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms` FROM `user_sessions` WHERE `user_id` = ? ORDER BY `id` DESC LIMIT ?',
+        descAfter: 'SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms` FROM `user_sessions` WHERE `user_id` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?',
+      },
+    },
+    counts: {
+      countByUserId: 'SELECT COUNT(*) AS `n` FROM `user_sessions` WHERE `user_id` = ?',
+    },
+    increments: {},
+  },
+} as const;
+
+/**
+ * Primary key of user_sessions.
+ */
+export type SessionRowKey = Pick<SessionRow, "id">;
+/**
+ * A SessionRow to insert: the key is required; absent fields take their zero value.
+ */
+export type SessionRowInit = RowInit<SessionRow, "id">;
+/**
+ * Fields of a SessionRow to change.
+ */
+export type SessionRowPatch = RowPatch<SessionRow, "id", never>;
+
+function sessionRowFromSql(r: SqlRow): SessionRow {
+  return {
+    $typeName: "orbit.user.v1.SessionRow",
+    id: toBigInt(r["id"]),
+    userId: toBigInt(r["user_id"]),
+    tokenHash: toBytes(r["token_hash"]),
+    deviceName: toText(r["device_name"]),
+    createdAtMs: toBigInt(r["created_at_ms"]),
+    lastSeenAtMs: toBigInt(r["last_seen_at_ms"]),
+  };
+}
+
+function sessionRowToSql(row: SessionRowInit, d: Dialect): SqlValue[] {
+  return [
+    row.id ?? 0n,
+    row.userId ?? 0n,
+    row.tokenHash ?? EMPTY,
+    row.deviceName ?? "",
+    row.createdAtMs ?? 0n,
+    row.lastSeenAtMs ?? 0n,
+  ];
+}
+
+/**
+ * Typed access to table user_sessions. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ */
+export class SessionRowDao {
+  static readonly table = SessionRowTable;
+  private readonly q: (typeof SessionRowSql)["sqlite" | "mysql"];
+  private readonly updates: UpdateBuilder;
+
+  constructor(readonly db: SqlExecutor) {
+    this.q = SessionRowSql[db.dialect];
+    this.updates = new UpdateBuilder("user_sessions", this.q.updateWhere, db.dialect);
+  }
+
+  /**
+   * The same DAO on another executor (a transaction).
+   */
+  with(db: SqlExecutor): SessionRowDao {
+    return new SessionRowDao(db);
+  }
+
+  /**
+   * Inserts a row; fails with a duplicate-key error if the key exists.
+   */
+  async insert(row: SessionRowInit): Promise<void> {
+    await this.db.run(this.q.insert, sessionRowToSql(row, this.db.dialect));
+  }
+
+  /**
+   * Inserts many rows with multi-row INSERTs. Returns the number inserted.
+   */
+  insertMany(rows: readonly SessionRowInit[]): Promise<number> {
+    return insertRows(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => sessionRowToSql(r, this.db.dialect)));
+  }
+
+  /**
+   * Inserts the row unless one with the same key exists. True if inserted.
+   */
+  async insertIfAbsent(row: SessionRowInit): Promise<boolean> {
+    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.insertIfAbsentTail, sessionRowToSql(row, this.db.dialect));
+    return r.changes > 0;
+  }
+
+  /**
+   * Inserts the row, or overwrites every non-key column of the existing one.
+   */
+  async upsert(row: SessionRowInit): Promise<void> {
+    await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, sessionRowToSql(row, this.db.dialect));
+  }
+
+  /**
+   * Upserts many rows with multi-row statements.
+   */
+  async upsertMany(rows: readonly SessionRowInit[]): Promise<void> {
+    await insertRows(this.db, this.q.insertHead, this.q.insertTuple, this.q.upsertTail, rows.map((r) => sessionRowToSql(r, this.db.dialect)));
+  }
+
+  /**
+   * The row with this primary key, if any.
+   */
+  async get(key: SessionRowKey): Promise<SessionRow | undefined> {
+    const r = await this.db.get(this.q.get, [key.id]);
+    return r && sessionRowFromSql(r);
+  }
+
+  /**
+   * Changes the fields `patch` sets. True if the row exists.
+   */
+  async update(key: SessionRowKey, patch: SessionRowPatch): Promise<boolean> {
+    const cols: string[] = [];
+    const params: SqlValue[] = [];
+    const row = patch as SessionRowInit;
+    const d = this.db.dialect;
+    if (patch.userId !== undefined) { cols.push("user_id"); params.push(row.userId ?? 0n); }
+    if (patch.tokenHash !== undefined) { cols.push("token_hash"); params.push(row.tokenHash ?? EMPTY); }
+    if (patch.deviceName !== undefined) { cols.push("device_name"); params.push(row.deviceName ?? ""); }
+    if (patch.createdAtMs !== undefined) { cols.push("created_at_ms"); params.push(row.createdAtMs ?? 0n); }
+    if (patch.lastSeenAtMs !== undefined) { cols.push("last_seen_at_ms"); params.push(row.lastSeenAtMs ?? 0n); }
+    if (cols.length === 0) return (await this.get(key)) !== undefined;
+    const r = await this.db.run(this.updates.sql(cols), [...params, ...[key.id]]);
+    return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
+  }
+
+  /**
+   * Deletes the row with this key. True if it existed.
+   */
+  async delete(key: SessionRowKey): Promise<boolean> {
+    return (await this.db.run(this.q.delete, [key.id])).changes > 0;
+  }
+
+  /**
+   * Number of rows in the table.
+   */
+  async count(): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.count);
+    return Number(r?.n ?? 0);
+  }
+
+  /**
+   * A page of all rows in primary-key order (id).
+   */
+  list(page?: PageOptions): Promise<Page<SessionRow>> {
+    return keysetPage(this.db, this.q.list, "user_sessions.pk", [], page, sessionRowFromSql, (r) => [r["id"] as SqlValue], 1);
+  }
+
+  /**
+   * The row with this token_hash (unique index user_sessions_uniq_token_hash), if any.
+   */
+  async getByTokenHash(where: Pick<SessionRow, "tokenHash">): Promise<SessionRow | undefined> {
+    const r = await this.db.get(this.q.unique.getByTokenHash, [where.tokenHash]);
+    return r && sessionRowFromSql(r);
+  }
+
+  /**
+   * A page of rows with this user_id, ordered by id (index user_sessions_by_user_id_id).
+   */
+  listByUserId(where: Pick<SessionRow, "userId">, page?: PageOptions): Promise<Page<SessionRow>> {
+    return keysetPage(this.db, this.q.finders.listByUserId, "user_sessions.user_sessions_by_user_id_id", [where.userId], page, sessionRowFromSql, (r) => [r["id"] as SqlValue], 1);
+  }
+
+  /**
+   * Number of rows with this user_id.
+   */
+  async countByUserId(where: Pick<SessionRow, "userId">): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByUserId, [where.userId]);
+    return Number(r?.n ?? 0);
+  }
+}
+
+// ── BlockRow → table user_blocks ─────────────────────────────────────────
+
+/**
+ * Schema manifest entry of user_blocks (diffed by the migrator).
+ */
+export const BlockRowTable: SqlTableSpec = {
+  "kind": "sql",
+  "name": "user_blocks",
+  "message": "orbit.user.v1.BlockRow",
+  "file": "orbit/user/v1/tables.proto",
+  "columns": [
+    {
+      "name": "blocker_id",
+      "field": "blockerId",
+      "encoding": "bigint",
+      "sqlite": "INTEGER",
+      "mysql": "BIGINT",
+      "cql": "bigint",
+      "nullable": false,
+      "default": "0"
+    },
+    {
+      "name": "blocked_id",
+      "field": "blockedId",
+      "encoding": "bigint",
+      "sqlite": "INTEGER",
+      "mysql": "BIGINT",
+      "cql": "bigint",
+      "nullable": false,
+      "default": "0"
+    },
+    {
+      "name": "created_at_ms",
+      "field": "createdAtMs",
+      "encoding": "bigint",
+      "sqlite": "INTEGER",
+      "mysql": "BIGINT",
+      "cql": "bigint",
+      "nullable": false,
+      "default": "0"
+    }
+  ],
+  "primaryKey": [
+    "blocker_id",
+    "blocked_id"
+  ],
+  "indexes": [
+    {
+      "name": "user_blocks_by_blocked_id_blocker_id",
+      "columns": [
+        "blocked_id",
+        "blocker_id"
+      ],
+      "unique": false
+    }
+  ]
+};
+
+/**
+ * The SQL of every BlockRowDao method, per dialect.
+ */
+export const BlockRowSql = {
+  sqlite: {
+    insert: 'INSERT INTO "user_blocks" ("blocker_id", "blocked_id", "created_at_ms") VALUES (?, ?, ?)',
+    insertHead: 'INSERT INTO "user_blocks" ("blocker_id", "blocked_id", "created_at_ms") VALUES',
+    insertTuple: '(?, ?, ?)',
+    upsertTail: ' ON CONFLICT ("blocker_id", "blocked_id") DO UPDATE SET "created_at_ms" = excluded."created_at_ms"',
+    insertIfAbsentTail: ' ON CONFLICT DO NOTHING',
+    get: 'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" WHERE "blocker_id" = ? AND "blocked_id" = ?',
+    delete: 'DELETE FROM "user_blocks" WHERE "blocker_id" = ? AND "blocked_id" = ?',
+    updateWhere: '"blocker_id" = ? AND "blocked_id" = ?',
+    count: 'SELECT COUNT(*) AS "n" FROM "user_blocks"',
+    list: {
+      asc: 'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" ORDER BY "blocker_id" ASC, "blocked_id" ASC LIMIT ?',
+      ascAfter: 'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" WHERE ("blocker_id" > ? OR ("blocker_id" = ? AND "blocked_id" > ?)) ORDER BY "blocker_id" ASC, "blocked_id" ASC LIMIT ?',
+      desc: 'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" ORDER BY "blocker_id" DESC, "blocked_id" DESC LIMIT ?',
+      descAfter: 'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" WHERE ("blocker_id" < ? OR ("blocker_id" = ? AND "blocked_id" < ?)) ORDER BY "blocker_id" DESC, "blocked_id" DESC LIMIT ?',
+    },
+    unique: {},
+    finders: {
+      listByBlockedId: {
+        asc: 'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" WHERE "blocked_id" = ? ORDER BY "blocker_id" ASC LIMIT ?',
+        ascAfter: 'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" WHERE "blocked_id" = ? AND ("blocker_id" > ?) ORDER BY "blocker_id" ASC LIMIT ?',
+        desc: 'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" WHERE "blocked_id" = ? ORDER BY "blocker_id" DESC LIMIT ?',
+        descAfter: 'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" WHERE "blocked_id" = ? AND ("blocker_id" < ?) ORDER BY "blocker_id" DESC LIMIT ?',
+      },
+    },
+    counts: {
+      countByBlockedId: 'SELECT COUNT(*) AS "n" FROM "user_blocks" WHERE "blocked_id" = ?',
+    },
+    increments: {},
+  },
+  mysql: {
+    insert: 'INSERT INTO `user_blocks` (`blocker_id`, `blocked_id`, `created_at_ms`) VALUES (?, ?, ?)',
+    insertHead: 'INSERT INTO `user_blocks` (`blocker_id`, `blocked_id`, `created_at_ms`) VALUES',
+    insertTuple: '(?, ?, ?)',
+    upsertTail: ' ON DUPLICATE KEY UPDATE `created_at_ms` = VALUES(`created_at_ms`)',
+    insertIfAbsentTail: ' ON DUPLICATE KEY UPDATE `blocker_id` = `blocker_id`',
+    get: 'SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` WHERE `blocker_id` = ? AND `blocked_id` = ?',
+    delete: 'DELETE FROM `user_blocks` WHERE `blocker_id` = ? AND `blocked_id` = ?',
+    updateWhere: '`blocker_id` = ? AND `blocked_id` = ?',
+    count: 'SELECT COUNT(*) AS `n` FROM `user_blocks`',
+    list: {
+      asc: 'SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` ORDER BY `blocker_id` ASC, `blocked_id` ASC LIMIT ?',
+      ascAfter: 'SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` WHERE (`blocker_id` > ? OR (`blocker_id` = ? AND `blocked_id` > ?)) ORDER BY `blocker_id` ASC, `blocked_id` ASC LIMIT ?',
+      desc: 'SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` ORDER BY `blocker_id` DESC, `blocked_id` DESC LIMIT ?',
+      descAfter: 'SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` WHERE (`blocker_id` < ? OR (`blocker_id` = ? AND `blocked_id` < ?)) ORDER BY `blocker_id` DESC, `blocked_id` DESC LIMIT ?',
+    },
+    unique: {},
+    finders: {
+      listByBlockedId: {
+        asc: 'SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` WHERE `blocked_id` = ? ORDER BY `blocker_id` ASC LIMIT ?',
+        ascAfter: 'SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` WHERE `blocked_id` = ? AND (`blocker_id` > ?) ORDER BY `blocker_id` ASC LIMIT ?',
+        desc: 'SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` WHERE `blocked_id` = ? ORDER BY `blocker_id` DESC LIMIT ?',
+        descAfter: 'SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` WHERE `blocked_id` = ? AND (`blocker_id` < ?) ORDER BY `blocker_id` DESC LIMIT ?',
+      },
+    },
+    counts: {
+      countByBlockedId: 'SELECT COUNT(*) AS `n` FROM `user_blocks` WHERE `blocked_id` = ?',
+    },
+    increments: {},
+  },
+} as const;
+
+/**
+ * Primary key of user_blocks.
+ */
+export type BlockRowKey = Pick<BlockRow, "blockerId" | "blockedId">;
+/**
+ * A BlockRow to insert: the key is required; absent fields take their zero value.
+ */
+export type BlockRowInit = RowInit<BlockRow, "blockerId" | "blockedId">;
+/**
+ * Fields of a BlockRow to change.
+ */
+export type BlockRowPatch = RowPatch<BlockRow, "blockerId" | "blockedId", never>;
+
+function blockRowFromSql(r: SqlRow): BlockRow {
+  return {
+    $typeName: "orbit.user.v1.BlockRow",
+    blockerId: toBigInt(r["blocker_id"]),
+    blockedId: toBigInt(r["blocked_id"]),
+    createdAtMs: toBigInt(r["created_at_ms"]),
+  };
+}
+
+function blockRowToSql(row: BlockRowInit, d: Dialect): SqlValue[] {
+  return [
+    row.blockerId ?? 0n,
+    row.blockedId ?? 0n,
+    row.createdAtMs ?? 0n,
+  ];
+}
+
+/**
+ * Typed access to table user_blocks. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ */
+export class BlockRowDao {
+  static readonly table = BlockRowTable;
+  private readonly q: (typeof BlockRowSql)["sqlite" | "mysql"];
+  private readonly updates: UpdateBuilder;
+
+  constructor(readonly db: SqlExecutor) {
+    this.q = BlockRowSql[db.dialect];
+    this.updates = new UpdateBuilder("user_blocks", this.q.updateWhere, db.dialect);
+  }
+
+  /**
+   * The same DAO on another executor (a transaction).
+   */
+  with(db: SqlExecutor): BlockRowDao {
+    return new BlockRowDao(db);
+  }
+
+  /**
+   * Inserts a row; fails with a duplicate-key error if the key exists.
+   */
+  async insert(row: BlockRowInit): Promise<void> {
+    await this.db.run(this.q.insert, blockRowToSql(row, this.db.dialect));
+  }
+
+  /**
+   * Inserts many rows with multi-row INSERTs. Returns the number inserted.
+   */
+  insertMany(rows: readonly BlockRowInit[]): Promise<number> {
+    return insertRows(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => blockRowToSql(r, this.db.dialect)));
+  }
+
+  /**
+   * Inserts the row unless one with the same key exists. True if inserted.
+   */
+  async insertIfAbsent(row: BlockRowInit): Promise<boolean> {
+    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.insertIfAbsentTail, blockRowToSql(row, this.db.dialect));
+    return r.changes > 0;
+  }
+
+  /**
+   * Inserts the row, or overwrites every non-key column of the existing one.
+   */
+  async upsert(row: BlockRowInit): Promise<void> {
+    await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, blockRowToSql(row, this.db.dialect));
+  }
+
+  /**
+   * Upserts many rows with multi-row statements.
+   */
+  async upsertMany(rows: readonly BlockRowInit[]): Promise<void> {
+    await insertRows(this.db, this.q.insertHead, this.q.insertTuple, this.q.upsertTail, rows.map((r) => blockRowToSql(r, this.db.dialect)));
+  }
+
+  /**
+   * The row with this primary key, if any.
+   */
+  async get(key: BlockRowKey): Promise<BlockRow | undefined> {
+    const r = await this.db.get(this.q.get, [key.blockerId, key.blockedId]);
+    return r && blockRowFromSql(r);
+  }
+
+  /**
+   * Changes the fields `patch` sets. True if the row exists.
+   */
+  async update(key: BlockRowKey, patch: BlockRowPatch): Promise<boolean> {
+    const cols: string[] = [];
+    const params: SqlValue[] = [];
+    const row = patch as BlockRowInit;
+    const d = this.db.dialect;
+    if (patch.createdAtMs !== undefined) { cols.push("created_at_ms"); params.push(row.createdAtMs ?? 0n); }
+    if (cols.length === 0) return (await this.get(key)) !== undefined;
+    const r = await this.db.run(this.updates.sql(cols), [...params, ...[key.blockerId, key.blockedId]]);
+    return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
+  }
+
+  /**
+   * Deletes the row with this key. True if it existed.
+   */
+  async delete(key: BlockRowKey): Promise<boolean> {
+    return (await this.db.run(this.q.delete, [key.blockerId, key.blockedId])).changes > 0;
+  }
+
+  /**
+   * Number of rows in the table.
+   */
+  async count(): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.count);
+    return Number(r?.n ?? 0);
+  }
+
+  /**
+   * A page of all rows in primary-key order (blocker_id, blocked_id).
+   */
+  list(page?: PageOptions): Promise<Page<BlockRow>> {
+    return keysetPage(this.db, this.q.list, "user_blocks.pk", [], page, blockRowFromSql, (r) => [r["blocker_id"] as SqlValue, r["blocked_id"] as SqlValue], 2);
+  }
+
+  /**
+   * A page of rows with this blocked_id, ordered by blocker_id (index user_blocks_by_blocked_id_blocker_id).
+   */
+  listByBlockedId(where: Pick<BlockRow, "blockedId">, page?: PageOptions): Promise<Page<BlockRow>> {
+    return keysetPage(this.db, this.q.finders.listByBlockedId, "user_blocks.user_blocks_by_blocked_id_blocker_id", [where.blockedId], page, blockRowFromSql, (r) => [r["blocker_id"] as SqlValue], 1);
+  }
+
+  /**
+   * Number of rows with this blocked_id.
+   */
+  async countByBlockedId(where: Pick<BlockRow, "blockedId">): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByBlockedId, [where.blockedId]);
+    return Number(r?.n ?? 0);
+  }
+}
+
+// ── ProfileCounterRow → table profile_counters ───────────────────────────
+
+/**
+ * Schema manifest entry of profile_counters (diffed by the migrator).
+ */
+export const ProfileCounterRowTable: SqlTableSpec = {
+  "kind": "sql",
+  "name": "profile_counters",
+  "message": "orbit.user.v1.ProfileCounterRow",
+  "file": "orbit/user/v1/tables.proto",
+  "columns": [
+    {
+      "name": "user_id",
+      "field": "userId",
+      "encoding": "bigint",
+      "sqlite": "INTEGER",
+      "mysql": "BIGINT",
+      "cql": "bigint",
+      "nullable": false,
+      "default": "0"
+    },
+    {
+      "name": "followers",
+      "field": "followers",
+      "encoding": "bigint",
+      "sqlite": "INTEGER",
+      "mysql": "BIGINT",
+      "cql": "counter",
+      "nullable": false,
+      "default": "0",
+      "counter": true
+    },
+    {
+      "name": "following",
+      "field": "following",
+      "encoding": "bigint",
+      "sqlite": "INTEGER",
+      "mysql": "BIGINT",
+      "cql": "counter",
+      "nullable": false,
+      "default": "0",
+      "counter": true
+    },
+    {
+      "name": "posts",
+      "field": "posts",
+      "encoding": "bigint",
+      "sqlite": "INTEGER",
+      "mysql": "BIGINT",
+      "cql": "counter",
+      "nullable": false,
+      "default": "0",
+      "counter": true
+    }
+  ],
+  "primaryKey": [
+    "user_id"
+  ],
+  "indexes": []
+};
+
+/**
+ * The SQL of every ProfileCounterRowDao method, per dialect.
+ */
+export const ProfileCounterRowSql = {
+  sqlite: {
+    insert: 'INSERT INTO "profile_counters" ("user_id") VALUES (?)',
+    insertHead: 'INSERT INTO "profile_counters" ("user_id") VALUES',
+    insertTuple: '(?)',
+    upsertTail: ' ON CONFLICT DO NOTHING',
+    insertIfAbsentTail: ' ON CONFLICT DO NOTHING',
+    get: 'SELECT "user_id", "followers", "following", "posts" FROM "profile_counters" WHERE "user_id" = ?',
+    delete: 'DELETE FROM "profile_counters" WHERE "user_id" = ?',
+    updateWhere: '"user_id" = ?',
+    count: 'SELECT COUNT(*) AS "n" FROM "profile_counters"',
+    list: {
+      asc: 'SELECT "user_id", "followers", "following", "posts" FROM "profile_counters" ORDER BY "user_id" ASC LIMIT ?',
+      ascAfter: 'SELECT "user_id", "followers", "following", "posts" FROM "profile_counters" WHERE ("user_id" > ?) ORDER BY "user_id" ASC LIMIT ?',
+      desc: 'SELECT "user_id", "followers", "following", "posts" FROM "profile_counters" ORDER BY "user_id" DESC LIMIT ?',
+      descAfter: 'SELECT "user_id", "followers", "following", "posts" FROM "profile_counters" WHERE ("user_id" < ?) ORDER BY "user_id" DESC LIMIT ?',
+    },
+    unique: {},
+    finders: {},
+    counts: {},
+    increments: {
+      followers: 'UPDATE "profile_counters" SET "followers" = "followers" + ? WHERE "user_id" = ?',
+      following: 'UPDATE "profile_counters" SET "following" = "following" + ? WHERE "user_id" = ?',
+      posts: 'UPDATE "profile_counters" SET "posts" = "posts" + ? WHERE "user_id" = ?',
+    },
+  },
+  mysql: {
+    insert: 'INSERT INTO `profile_counters` (`user_id`) VALUES (?)',
+    insertHead: 'INSERT INTO `profile_counters` (`user_id`) VALUES',
+    insertTuple: '(?)',
+    upsertTail: ' ON DUPLICATE KEY UPDATE `user_id` = `user_id`',
+    insertIfAbsentTail: ' ON DUPLICATE KEY UPDATE `user_id` = `user_id`',
+    get: 'SELECT `user_id`, `followers`, `following`, `posts` FROM `profile_counters` WHERE `user_id` = ?',
+    delete: 'DELETE FROM `profile_counters` WHERE `user_id` = ?',
+    updateWhere: '`user_id` = ?',
+    count: 'SELECT COUNT(*) AS `n` FROM `profile_counters`',
+    list: {
+      asc: 'SELECT `user_id`, `followers`, `following`, `posts` FROM `profile_counters` ORDER BY `user_id` ASC LIMIT ?',
+      ascAfter: 'SELECT `user_id`, `followers`, `following`, `posts` FROM `profile_counters` WHERE (`user_id` > ?) ORDER BY `user_id` ASC LIMIT ?',
+      desc: 'SELECT `user_id`, `followers`, `following`, `posts` FROM `profile_counters` ORDER BY `user_id` DESC LIMIT ?',
+      descAfter: 'SELECT `user_id`, `followers`, `following`, `posts` FROM `profile_counters` WHERE (`user_id` < ?) ORDER BY `user_id` DESC LIMIT ?',
+    },
+    unique: {},
+    finders: {},
+    counts: {},
+    increments: {
+      followers: 'UPDATE `profile_counters` SET `followers` = `followers` + ? WHERE `user_id` = ?',
+      following: 'UPDATE `profile_counters` SET `following` = `following` + ? WHERE `user_id` = ?',
+      posts: 'UPDATE `profile_counters` SET `posts` = `posts` + ? WHERE `user_id` = ?',
+    },
+  },
+} as const;
+
+/**
+ * Primary key of profile_counters.
+ */
+export type ProfileCounterRowKey = Pick<ProfileCounterRow, "userId">;
+/**
+ * A ProfileCounterRow to insert: the key is required; absent fields take their zero value.
+ */
+export type ProfileCounterRowInit = RowInit<ProfileCounterRow, "userId">;
+/**
+ * Fields of a ProfileCounterRow to change.
+ */
+export type ProfileCounterRowPatch = RowPatch<ProfileCounterRow, "userId" | "followers" | "following" | "posts", never>;
+
+function profileCounterRowFromSql(r: SqlRow): ProfileCounterRow {
+  return {
+    $typeName: "orbit.user.v1.ProfileCounterRow",
+    userId: toBigInt(r["user_id"]),
+    followers: toBigInt(r["followers"]),
+    following: toBigInt(r["following"]),
+    posts: toBigInt(r["posts"]),
+  };
+}
+
+function profileCounterRowToSql(row: ProfileCounterRowInit, d: Dialect): SqlValue[] {
+  return [
+    row.userId ?? 0n,
+  ];
+}
+
+/**
+ * Typed access to table profile_counters. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ */
+export class ProfileCounterRowDao {
+  static readonly table = ProfileCounterRowTable;
+  private readonly q: (typeof ProfileCounterRowSql)["sqlite" | "mysql"];
+  private readonly updates: UpdateBuilder;
+
+  constructor(readonly db: SqlExecutor) {
+    this.q = ProfileCounterRowSql[db.dialect];
+    this.updates = new UpdateBuilder("profile_counters", this.q.updateWhere, db.dialect);
+  }
+
+  /**
+   * The same DAO on another executor (a transaction).
+   */
+  with(db: SqlExecutor): ProfileCounterRowDao {
+    return new ProfileCounterRowDao(db);
+  }
+
+  /**
+   * Inserts a row; fails with a duplicate-key error if the key exists.
+   */
+  async insert(row: ProfileCounterRowInit): Promise<void> {
+    await this.db.run(this.q.insert, profileCounterRowToSql(row, this.db.dialect));
+  }
+
+  /**
+   * Inserts many rows with multi-row INSERTs. Returns the number inserted.
+   */
+  insertMany(rows: readonly ProfileCounterRowInit[]): Promise<number> {
+    return insertRows(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => profileCounterRowToSql(r, this.db.dialect)));
+  }
+
+  /**
+   * Inserts the row unless one with the same key exists. True if inserted.
+   */
+  async insertIfAbsent(row: ProfileCounterRowInit): Promise<boolean> {
+    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.insertIfAbsentTail, profileCounterRowToSql(row, this.db.dialect));
+    return r.changes > 0;
+  }
+
+  /**
+   * Inserts the row, or overwrites every non-key column of the existing one (counters are kept).
+   */
+  async upsert(row: ProfileCounterRowInit): Promise<void> {
+    await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, profileCounterRowToSql(row, this.db.dialect));
+  }
+
+  /**
+   * Upserts many rows with multi-row statements.
+   */
+  async upsertMany(rows: readonly ProfileCounterRowInit[]): Promise<void> {
+    await insertRows(this.db, this.q.insertHead, this.q.insertTuple, this.q.upsertTail, rows.map((r) => profileCounterRowToSql(r, this.db.dialect)));
+  }
+
+  /**
+   * The row with this primary key, if any.
+   */
+  async get(key: ProfileCounterRowKey): Promise<ProfileCounterRow | undefined> {
+    const r = await this.db.get(this.q.get, [key.userId]);
+    return r && profileCounterRowFromSql(r);
+  }
+
+  /**
+   * Changes the fields `patch` sets. True if the row exists.
+   */
+  async update(key: ProfileCounterRowKey, patch: ProfileCounterRowPatch): Promise<boolean> {
+    const cols: string[] = [];
+    const params: SqlValue[] = [];
+    const row = patch as ProfileCounterRowInit;
+    const d = this.db.dialect;
+    if (cols.length === 0) return (await this.get(key)) !== undefined;
+    const r = await this.db.run(this.updates.sql(cols), [...params, ...[key.userId]]);
+    return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
+  }
+
+  /**
+   * Deletes the row with this key. True if it existed.
+   */
+  async delete(key: ProfileCounterRowKey): Promise<boolean> {
+    return (await this.db.run(this.q.delete, [key.userId])).changes > 0;
+  }
+
+  /**
+   * Number of rows in the table.
+   */
+  async count(): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.count);
+    return Number(r?.n ?? 0);
+  }
+
+  /**
+   * A page of all rows in primary-key order (user_id).
+   */
+  list(page?: PageOptions): Promise<Page<ProfileCounterRow>> {
+    return keysetPage(this.db, this.q.list, "profile_counters.pk", [], page, profileCounterRowFromSql, (r) => [r["user_id"] as SqlValue], 1);
+  }
+
+  /**
+   * Adds `delta` to counter followers atomically. True if the row exists.
+   */
+  async incrementFollowers(key: ProfileCounterRowKey, delta: bigint | number = 1): Promise<boolean> {
+    const r = await this.db.run(this.q.increments.followers, [BigInt(delta), ...[key.userId]]);
+    return r.changes > 0;
+  }
+
+  /**
+   * Adds `delta` to counter following atomically. True if the row exists.
+   */
+  async incrementFollowing(key: ProfileCounterRowKey, delta: bigint | number = 1): Promise<boolean> {
+    const r = await this.db.run(this.q.increments.following, [BigInt(delta), ...[key.userId]]);
+    return r.changes > 0;
+  }
+
+  /**
+   * Adds `delta` to counter posts atomically. True if the row exists.
+   */
+  async incrementPosts(key: ProfileCounterRowKey, delta: bigint | number = 1): Promise<boolean> {
+    const r = await this.db.run(this.q.increments.posts, [BigInt(delta), ...[key.userId]]);
+    return r.changes > 0;
   }
 }
 

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file orbit/user/v1/tables.proto.
  */
 export const file_orbit_user_v1_tables: GenFile = /*@__PURE__*/
-  fileDesc("ChpvcmJpdC91c2VyL3YxL3RhYmxlcy5wcm90bxINb3JiaXQudXNlci52MSLmAQoHVXNlclJvdxIKCgJpZBgBIAEoAxIhCgZoYW5kbGUYAiABKAlCEcrzGA0KC3ZhcmNoYXIoMzIpEicKDGRpc3BsYXlfbmFtZRgDIAEoCUIRyvMYDQoLdmFyY2hhcig2NCkSHwoDYmlvGAQgASgJQhLK8xgOCgx2YXJjaGFyKDUwMCkSFwoPYXZhdGFyX21lZGlhX2lkGAUgASgDEhUKDXBhc3N3b3JkX2hhc2gYBiABKAwSFQoNY3JlYXRlZF9hdF9tcxgHIAEoAzobyvMYFwoVCgV1c2VycxICaWQiCAoGaGFuZGxlYgZwcm90bzM", [file_orbit_options_v1_options]);
+  fileDesc("ChpvcmJpdC91c2VyL3YxL3RhYmxlcy5wcm90bxINb3JiaXQudXNlci52MSKRAgoHVXNlclJvdxIKCgJpZBgBIAEoAxIhCgZoYW5kbGUYAiABKAlCEcrzGA0KC3ZhcmNoYXIoMzIpEiUKCmhhbmRsZV9rZXkYCCABKAlCEcrzGA0KC3ZhcmNoYXIoMzIpEicKDGRpc3BsYXlfbmFtZRgDIAEoCUIRyvMYDQoLdmFyY2hhcig2NCkSHwoDYmlvGAQgASgJQhLK8xgOCgx2YXJjaGFyKDUwMCkSFwoPYXZhdGFyX21lZGlhX2lkGAUgASgDEhUKDXBhc3N3b3JkX2hhc2gYBiABKAwSFQoNY3JlYXRlZF9hdF9tcxgHIAEoAzofyvMYGwoZCgV1c2VycxICaWQiDAoKaGFuZGxlX2tleSLjAQoKU2Vzc2lvblJvdxIKCgJpZBgBIAEoAxIPCgd1c2VyX2lkGAIgASgDEicKCnRva2VuX2hhc2gYAyABKAxCE8rzGA8KDXZhcmJpbmFyeSgzMikSJwoLZGV2aWNlX25hbWUYBCABKAlCEsrzGA4KDHZhcmNoYXIoMTAwKRIVCg1jcmVhdGVkX2F0X21zGAUgASgDEhcKD2xhc3Rfc2Vlbl9hdF9tcxgGIAEoAzo2yvMYMgowCg11c2VyX3Nlc3Npb25zEgJpZBoNCgd1c2VyX2lkCgJpZCIMCgp0b2tlbl9oYXNoIpABCghCbG9ja1JvdxISCgpibG9ja2VyX2lkGAEgASgDEhIKCmJsb2NrZWRfaWQYAiABKAMSFQoNY3JlYXRlZF9hdF9tcxgDIAEoAzpFyvMYQQo/Cgt1c2VyX2Jsb2NrcxIKYmxvY2tlcl9pZBIKYmxvY2tlZF9pZBoYCgpibG9ja2VkX2lkCgpibG9ja2VyX2lkIpQBChFQcm9maWxlQ291bnRlclJvdxIPCgd1c2VyX2lkGAEgASgDEhkKCWZvbGxvd2VycxgCIAEoA0IGyvMYAigBEhkKCWZvbGxvd2luZxgDIAEoA0IGyvMYAigBEhUKBXBvc3RzGAQgASgDQgbK8xgCKAE6IcrzGB0KGwoQcHJvZmlsZV9jb3VudGVycxIHdXNlcl9pZGIGcHJvdG8z", [file_orbit_options_v1_options]);
 
 /**
  * UserRow is one account.
@@ -27,9 +27,18 @@ export type UserRow = Message<"orbit.user.v1.UserRow"> & {
   id: bigint;
 
   /**
+   * The handle as the user typed it.
+   *
    * @generated from field: string handle = 2;
    */
   handle: string;
+
+  /**
+   * The handle lower-cased: handles are unique regardless of case.
+   *
+   * @generated from field: string handle_key = 8;
+   */
+  handleKey: string;
 
   /**
    * @generated from field: string display_name = 3;
@@ -47,6 +56,8 @@ export type UserRow = Message<"orbit.user.v1.UserRow"> & {
   avatarMediaId: bigint;
 
   /**
+   * scrypt: salt and derived key.
+   *
    * @generated from field: bytes password_hash = 6;
    */
   passwordHash: Uint8Array;
@@ -63,4 +74,113 @@ export type UserRow = Message<"orbit.user.v1.UserRow"> & {
  */
 export const UserRowSchema: GenMessage<UserRow> = /*@__PURE__*/
   messageDesc(file_orbit_user_v1_tables, 0);
+
+/**
+ * SessionRow is one signed-in device. The token is stored hashed.
+ *
+ * @generated from message orbit.user.v1.SessionRow
+ */
+export type SessionRow = Message<"orbit.user.v1.SessionRow"> & {
+  /**
+   * @generated from field: int64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * @generated from field: int64 user_id = 2;
+   */
+  userId: bigint;
+
+  /**
+   * SHA-256 of the bearer token.
+   *
+   * @generated from field: bytes token_hash = 3;
+   */
+  tokenHash: Uint8Array;
+
+  /**
+   * @generated from field: string device_name = 4;
+   */
+  deviceName: string;
+
+  /**
+   * @generated from field: int64 created_at_ms = 5;
+   */
+  createdAtMs: bigint;
+
+  /**
+   * @generated from field: int64 last_seen_at_ms = 6;
+   */
+  lastSeenAtMs: bigint;
+};
+
+/**
+ * Describes the message orbit.user.v1.SessionRow.
+ * Use `create(SessionRowSchema)` to create a new message.
+ */
+export const SessionRowSchema: GenMessage<SessionRow> = /*@__PURE__*/
+  messageDesc(file_orbit_user_v1_tables, 1);
+
+/**
+ * BlockRow records that blocker_id blocked blocked_id.
+ *
+ * @generated from message orbit.user.v1.BlockRow
+ */
+export type BlockRow = Message<"orbit.user.v1.BlockRow"> & {
+  /**
+   * @generated from field: int64 blocker_id = 1;
+   */
+  blockerId: bigint;
+
+  /**
+   * @generated from field: int64 blocked_id = 2;
+   */
+  blockedId: bigint;
+
+  /**
+   * @generated from field: int64 created_at_ms = 3;
+   */
+  createdAtMs: bigint;
+};
+
+/**
+ * Describes the message orbit.user.v1.BlockRow.
+ * Use `create(BlockRowSchema)` to create a new message.
+ */
+export const BlockRowSchema: GenMessage<BlockRow> = /*@__PURE__*/
+  messageDesc(file_orbit_user_v1_tables, 2);
+
+/**
+ * ProfileCounterRow keeps a user's counts, projected from graph and post events.
+ *
+ * @generated from message orbit.user.v1.ProfileCounterRow
+ */
+export type ProfileCounterRow = Message<"orbit.user.v1.ProfileCounterRow"> & {
+  /**
+   * @generated from field: int64 user_id = 1;
+   */
+  userId: bigint;
+
+  /**
+   * @generated from field: int64 followers = 2;
+   */
+  followers: bigint;
+
+  /**
+   * @generated from field: int64 following = 3;
+   */
+  following: bigint;
+
+  /**
+   * @generated from field: int64 posts = 4;
+   */
+  posts: bigint;
+};
+
+/**
+ * Describes the message orbit.user.v1.ProfileCounterRow.
+ * Use `create(ProfileCounterRowSchema)` to create a new message.
+ */
+export const ProfileCounterRowSchema: GenMessage<ProfileCounterRow> = /*@__PURE__*/
+  messageDesc(file_orbit_user_v1_tables, 3);
 
