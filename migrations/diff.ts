@@ -1,0 +1,199 @@
+/**
+ * Compares the desired tables with the live ones and lists the changes per
+ * table, each marked safe or destructive (with what it would lose). Types
+ * and defaults are compared as normalised values, so an unchanged schema
+ * yields no change at all. A column whose `renamedFrom` names a live column
+ * is renamed, never dropped and re-added.
+ */
+import type { DesiredColumn, DesiredTable, IndexShape, LiveColumn, LiveTable } from "./model.js";
+import { describeLiteral, sameLiteral } from "./sql-literal.js";
+import type { TypeRules } from "./type-rules.js";
+
+/** What a destructive change would cost, in words. */
+export interface Loss {
+  /** The column concerned, if the loss is about one column. */
+  readonly column?: string;
+  readonly summary: string;
+  readonly loses: string;
+  /** Append the table's row count to `loses` when reporting. */
+  readonly countRows?: boolean;
+}
+
+export type Change =
+  | { readonly op: "create_table"; readonly table: string; readonly desired: DesiredTable }
+  | { readonly op: "rename_column"; readonly table: string; readonly from: string; readonly to: string; readonly live: LiveColumn }
+  | { readonly op: "add_column"; readonly table: string; readonly column: DesiredColumn }
+  | {
+      readonly op: "alter_column";
+      readonly table: string;
+      readonly column: DesiredColumn;
+      readonly live: LiveColumn;
+      readonly type?: "widen" | "change";
+      readonly nullability?: "relax" | "tighten";
+      readonly defaultChanged: boolean;
+      readonly loss?: Loss;
+    }
+  | { readonly op: "drop_column"; readonly table: string; readonly column: LiveColumn; readonly loss: Loss }
+  | { readonly op: "drop_index"; readonly table: string; readonly index: IndexShape }
+  | { readonly op: "add_index"; readonly table: string; readonly index: IndexShape }
+  | {
+      readonly op: "replace_primary_key";
+      readonly table: string;
+      readonly from: readonly string[];
+      readonly to: readonly string[];
+      readonly loss: Loss;
+    }
+  | { readonly op: "drop_table"; readonly table: string; readonly live: LiveTable; readonly loss: Loss };
+
+export interface TableDiff {
+  readonly table: string;
+  readonly desired?: DesiredTable;
+  readonly live?: LiveTable;
+  readonly changes: readonly Change[];
+}
+
+/** The loss of a change, if it is destructive. */
+export function lossOf(c: Change): Loss | undefined {
+  return "loss" in c ? c.loss : undefined;
+}
+
+const list = (cols: readonly string[]) => `(${cols.join(", ")})`;
+
+function sameIndex(a: IndexShape, b: IndexShape): boolean {
+  return a.unique === b.unique && a.columns.length === b.columns.length && a.columns.every((c, i) => c === b.columns[i]);
+}
+
+/** Changes that turn `live` into `desired` (both for the same table). */
+export function diffTable(desired: DesiredTable, live: LiveTable, rules: TypeRules): Change[] {
+  const t = desired.name;
+  const liveByName = new Map(live.columns.map((c) => [c.name, c]));
+  const renames: Change[] = [];
+  const adds: Change[] = [];
+  const alters: Change[] = [];
+  const drops: Change[] = [];
+  /** Live column name → the desired name it ends up with. */
+  const newName = new Map<string, string>();
+  const claimed = new Set<string>();
+
+  for (const col of desired.columns) {
+    let current = liveByName.get(col.name);
+    if (current) {
+      claimed.add(col.name);
+      newName.set(col.name, col.name);
+    } else {
+      const old = col.renamedFrom.find((n) => liveByName.has(n) && !claimed.has(n));
+      if (old !== undefined) {
+        current = liveByName.get(old)!;
+        claimed.add(old);
+        newName.set(old, col.name);
+        renames.push({ op: "rename_column", table: t, from: old, to: col.name, live: current });
+      } else {
+        adds.push({ op: "add_column", table: t, column: col });
+        continue;
+      }
+    }
+    const alter = compareColumn(t, col, current, rules);
+    if (alter) alters.push(alter);
+  }
+
+  for (const c of live.columns) {
+    if (claimed.has(c.name)) continue;
+    drops.push({
+      op: "drop_column",
+      table: t,
+      column: c,
+      loss: { column: c.name, summary: `drop column ${t}.${c.name} (${c.type})`, loses: `every value of ${c.name} would be lost`, countRows: true },
+    });
+  }
+
+  const mapped = (cols: readonly string[]) => cols.map((c) => newName.get(c) ?? c);
+  const livePk = mapped(live.primaryKey);
+  const pkChanges: Change[] = [];
+  if (livePk.length !== desired.primaryKey.length || livePk.some((c, i) => c !== desired.primaryKey[i])) {
+    pkChanges.push({
+      op: "replace_primary_key",
+      table: t,
+      from: livePk,
+      to: desired.primaryKey,
+      loss: {
+        summary: `change the primary key of ${t} from ${list(livePk)} to ${list(desired.primaryKey)}`,
+        loses:
+          livePk.length === 0
+            ? "the table is rewritten; it fails if rows share a key value"
+            : "the table is rewritten, and the change fails if rows share a value of the new key",
+        countRows: true,
+      },
+    });
+  }
+
+  const indexDrops: Change[] = [];
+  const indexAdds: Change[] = [];
+  const liveIdx = new Map(live.indexes.map((i) => [i.name, { ...i, columns: mapped(i.columns) }]));
+  for (const want of desired.indexes) {
+    const have = liveIdx.get(want.name);
+    if (have && sameIndex(have, want)) continue;
+    if (have) indexDrops.push({ op: "drop_index", table: t, index: have });
+    indexAdds.push({ op: "add_index", table: t, index: want });
+  }
+  for (const have of liveIdx.values()) {
+    if (!desired.indexes.some((i) => i.name === have.name)) indexDrops.push({ op: "drop_index", table: t, index: have });
+  }
+
+  return [...renames, ...indexDrops, ...adds, ...alters, ...pkChanges, ...drops, ...indexAdds];
+}
+
+function compareColumn(t: string, col: DesiredColumn, live: LiveColumn, rules: TypeRules): Change | undefined {
+  const typeSame = rules.canonical(col.type) === rules.canonical(live.type);
+  const type = typeSame ? undefined : rules.widens(live.type, col.type) ? "widen" : "change";
+  const nullability = col.nullable === live.nullable ? undefined : col.nullable ? "relax" : "tighten";
+  const defaultChanged = !sameLiteral(col.default, live.default, rules.valueClass(col.type));
+  if (!type && !nullability && !defaultChanged) return undefined;
+  let loss: Loss | undefined;
+  if (type === "change") {
+    loss = {
+      column: col.name,
+      summary: `change the type of ${t}.${col.name} from ${live.type} to ${col.type}`,
+      loses: `values that do not fit ${col.type} would be converted or truncated`,
+      countRows: true,
+    };
+  } else if (nullability === "tighten") {
+    loss = {
+      column: col.name,
+      summary: `make ${t}.${col.name} NOT NULL`,
+      loses: `rows holding NULL in ${col.name} would get the default ${describeLiteral(col.default)} instead`,
+    };
+  }
+  return { op: "alter_column", table: t, column: col, live, type, nullability, defaultChanged, loss };
+}
+
+/** Every change between the desired tables and the live schema. */
+export function diffSchema(
+  desired: readonly DesiredTable[],
+  live: ReadonlyMap<string, LiveTable>,
+  rules: TypeRules,
+  dropTables: readonly string[] = [],
+): TableDiff[] {
+  const out: TableDiff[] = [];
+  for (const d of desired) {
+    const l = live.get(d.name);
+    if (!l) out.push({ table: d.name, desired: d, changes: [{ op: "create_table", table: d.name, desired: d }] });
+    else out.push({ table: d.name, desired: d, live: l, changes: diffTable(d, l, rules) });
+  }
+  for (const name of dropTables) {
+    const l = live.get(name);
+    if (!l) continue;
+    out.push({
+      table: name,
+      live: l,
+      changes: [
+        {
+          op: "drop_table",
+          table: name,
+          live: l,
+          loss: { summary: `drop table ${name}`, loses: "all of its rows would be lost", countRows: true },
+        },
+      ],
+    });
+  }
+  return out;
+}
