@@ -1,0 +1,137 @@
+/**
+ * The Cassandra/ScyllaDB client, opened from a `cassandra://` URL (see
+ * parseCassandraUrl in ../open.ts): cassandra-driver with token-aware routing
+ * over a DC-aware round robin in the local data center, prepared statements
+ * by default, 64-bit integers as JS bigint, and a default consistency that
+ * each call may override.
+ */
+import { Client, policies, types } from "cassandra-driver";
+import type { ClientOptions, QueryOptions } from "cassandra-driver";
+import { parseCassandraUrl, redact, StoreUrlError, type CassandraConfig } from "../open.js";
+import type { Consistency } from "../wide/store.js";
+import { createKeyspaceCql, type Replication } from "./cql.js";
+
+/** The driver's code for a consistency level name such as "localQuorum". */
+export function consistencyCode(name: string): number {
+  const code = (types.consistencies as unknown as Record<string, number | undefined>)[name];
+  if (typeof code !== "number") {
+    throw new StoreUrlError(
+      `unknown Cassandra consistency "${name}" (use one of ${Object.keys(types.consistencies).join(", ")})`,
+    );
+  }
+  return code;
+}
+
+export interface CassandraClientOptions {
+  /** Connect timeout per host, ms (driver default 5000). */
+  readonly connectTimeoutMs?: number;
+  /** Per-request read timeout, ms (driver default 12000). */
+  readonly readTimeoutMs?: number;
+  /** Connect without a keyspace (to create it first). */
+  readonly noKeyspace?: boolean;
+}
+
+/** The cassandra-driver options for a parsed URL. */
+export function cassandraClientOptions(config: CassandraConfig, opts: CassandraClientOptions = {}): ClientOptions {
+  if (config.contactPoints.length === 0) throw new StoreUrlError("a Cassandra URL needs at least one contact point");
+  const ports = new Set(config.contactPoints.map((h) => /:(\d+)$/.exec(h)?.[1]).filter((p): p is string => !!p));
+  const options: ClientOptions = {
+    contactPoints: [...config.contactPoints],
+    localDataCenter: config.localDataCenter,
+    ...(opts.noKeyspace ? {} : { keyspace: config.keyspace }),
+    policies: {
+      // Token-aware: a prepared statement's routing key (its partition key)
+      // picks a replica as coordinator; DC-aware: only the local DC.
+      loadBalancing: new policies.loadBalancing.TokenAwarePolicy(
+        new policies.loadBalancing.DCAwareRoundRobinPolicy(config.localDataCenter),
+      ),
+    },
+    queryOptions: { consistency: consistencyCode(config.consistency), prepare: true },
+    encoding: { useBigIntAsLong: true, useBigIntAsVarint: true },
+    // A port given on one host (cassandra://a,b:9043/ks) applies to all.
+    ...(ports.size === 1 ? { protocolOptions: { port: Number([...ports][0]) } } : {}),
+    socketOptions: {
+      ...(opts.connectTimeoutMs ? { connectTimeout: opts.connectTimeoutMs } : {}),
+      ...(opts.readTimeoutMs ? { readTimeout: opts.readTimeoutMs } : {}),
+    },
+  };
+  if (config.username) {
+    options.credentials = { username: config.username, password: config.password ?? "" };
+  }
+  return options;
+}
+
+/** Per-call options the wide runtime passes. */
+export interface CassandraCallOptions {
+  readonly consistency?: Consistency;
+  readonly fetchSize?: number;
+  readonly pageState?: string;
+  /** Counter updates and deletes of counters are not idempotent. */
+  readonly idempotent?: boolean;
+}
+
+export class CassandraClient {
+  /** The URL without its password, for logs. */
+  readonly url: string;
+  readonly consistency: Consistency;
+
+  private constructor(
+    readonly driver: Client,
+    readonly config: CassandraConfig,
+  ) {
+    this.url = redact(
+      `cassandra://${config.username ? `${config.username}:x@` : ""}${config.contactPoints.join(",")}/${config.keyspace}`,
+    );
+    this.consistency = config.consistency as Consistency;
+  }
+
+  get keyspace(): string {
+    return this.config.keyspace;
+  }
+
+  /** Connects to `cassandra://host1,host2:9042/keyspace?dc=…&consistency=…`. */
+  static async open(url: string | CassandraConfig, opts: CassandraClientOptions = {}): Promise<CassandraClient> {
+    const config = typeof url === "string" ? parseCassandraUrl(url) : url;
+    const driver = new Client(cassandraClientOptions(config, opts));
+    try {
+      await driver.connect();
+    } catch (err) {
+      await driver.shutdown().catch(() => undefined);
+      throw new Error(
+        `cannot connect to Cassandra at ${config.contactPoints.join(",")} (dc ${config.localDataCenter}, keyspace ${config.keyspace}): ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    return new CassandraClient(driver, config);
+  }
+
+  /** Runs a prepared statement. */
+  execute(cql: string, params: readonly unknown[], opts: CassandraCallOptions = {}): Promise<types.ResultSet> {
+    const q: QueryOptions = { prepare: true };
+    if (opts.consistency) q.consistency = consistencyCode(opts.consistency);
+    if (opts.fetchSize !== undefined) q.fetchSize = opts.fetchSize;
+    if (opts.pageState !== undefined) q.pageState = opts.pageState;
+    if (opts.idempotent !== undefined) q.isIdempotent = opts.idempotent;
+    return this.driver.execute(cql, params as unknown[], q);
+  }
+
+  /** Runs unprepared CQL (DDL). */
+  async run(cql: string): Promise<void> {
+    await this.driver.execute(cql, [], { prepare: false });
+  }
+
+  async close(): Promise<void> {
+    await this.driver.shutdown();
+  }
+}
+
+/** Creates the URL's keyspace if it does not exist (connects without a keyspace). */
+export async function ensureKeyspace(url: string | CassandraConfig, replication: Replication): Promise<void> {
+  const config = typeof url === "string" ? parseCassandraUrl(url) : url;
+  const admin = await CassandraClient.open(config, { noKeyspace: true });
+  try {
+    await admin.run(createKeyspaceCql(config.keyspace, replication));
+  } finally {
+    await admin.close();
+  }
+}
