@@ -1,0 +1,65 @@
+/**
+ * The configuration of one `orbit bundle` process, after every layer has
+ * been applied (see load.ts for the precedence: flags > ORBIT_* environment
+ * variables > config file > defaults).
+ */
+import type { LogLevel } from "../log.js";
+
+export interface OrbitConfig {
+  /** Services and groups to run, as named in services/registry.ts. */
+  readonly services: readonly string[];
+  /** Interface to listen on. */
+  readonly host: string;
+  /** Port for Connect, gRPC, gRPC-Web, HTTP routes, /healthz, /readyz, /metrics (0 = any free port). */
+  readonly port: number;
+  /** Where the embedded SQLite store lives (`<dataDir>/orbit.db`) when no MySQL URL is given. */
+  readonly dataDir: string;
+  /** MySQL/MariaDB URL (`mysql://user:pass@host:3306/db`); replaces the embedded SQLite store. */
+  readonly mysql?: string;
+  /** Cassandra URL for wide tables (`cassandra://host1,host2:9042/keyspace?dc=dc1`); passed to services. */
+  readonly cassandra?: string;
+  /** Services that run in other processes: Orbit service name → base URL. */
+  readonly peers: Readonly<Record<string, string>>;
+  /** Shared secret that signs identity between bundle processes. Random per process if unset. */
+  readonly clusterSecret?: string;
+  /** Node id (0..1023) of the id generator; give each process that shares a store its own. */
+  readonly nodeId: number;
+  readonly logLevel: LogLevel;
+  /** Migrate the tables of the services that run, before serving. */
+  readonly migrate: boolean;
+  /** Let boot-time migrations apply destructive changes (drop, narrow, key change). */
+  readonly allowDestructive: boolean;
+  /** How long SIGTERM/SIGINT waits for in-flight calls and stop hooks. */
+  readonly shutdownTimeoutMs: number;
+  /** Deadline of a call between services that does not inherit or set one. */
+  readonly rpcTimeoutMs: number;
+  /**
+   * Bearer tokens accepted without the user service: token → user id.
+   * For development and tests only; the bundle warns when it is set.
+   */
+  readonly devTokens: Readonly<Record<string, string>>;
+}
+
+export const DEFAULT_CONFIG: OrbitConfig = {
+  services: ["all"],
+  host: "0.0.0.0",
+  port: 8080,
+  dataDir: "./data",
+  peers: {},
+  nodeId: 0,
+  logLevel: "info",
+  migrate: true,
+  allowDestructive: false,
+  shutdownTimeoutMs: 10_000,
+  rpcTimeoutMs: 30_000,
+  devTokens: {},
+};
+
+export type ConfigKey = keyof OrbitConfig;
+
+/** Where a setting came from. */
+export type ConfigSource = "flag" | "env" | "file" | "default";
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}

@@ -1,0 +1,166 @@
+/**
+ * Every setting of `orbit bundle`, as one table: its flag, its environment
+ * variable, its config-file key (the OrbitConfig property), its help text and
+ * its parser. The CLI builds its options from this table, load.ts reads the
+ * environment and the file with it, and docs/architecture.md lists it.
+ */
+import { LOG_LEVELS } from "../log.js";
+import { parseCassandraUrl } from "../storage/open.js";
+import type { ConfigKey, OrbitConfig } from "./config.js";
+import { DEFAULT_CONFIG } from "./config.js";
+import { boolean, httpUrl, integer, keyValues, list, oneOf, text, type Parser } from "./parse.js";
+
+export interface ConfigField<K extends ConfigKey = ConfigKey> {
+  readonly key: K;
+  /** Commander flag syntax, e.g. "--port <port>". */
+  readonly flag: string;
+  readonly env: string;
+  readonly help: string;
+  /** The flag may be given several times (values are collected). */
+  readonly repeatable?: boolean;
+  readonly parse: Parser<OrbitConfig[K]>;
+}
+
+const SERVICE_NAME = /^[a-z][a-z0-9-]*$/;
+
+const serviceName = text({
+  nonEmpty: true,
+  check: (v) => (SERVICE_NAME.test(v) ? undefined : `${JSON.stringify(v)} is not a service name (lowercase letters, digits, -)`),
+});
+
+function field<K extends ConfigKey>(f: ConfigField<K>): ConfigField<K> {
+  return f;
+}
+
+export const CONFIG_FIELDS: readonly ConfigField[] = [
+  field({
+    key: "services",
+    flag: "--services <names>",
+    env: "ORBIT_SERVICES",
+    help: `services and groups to run, comma-separated (default: ${DEFAULT_CONFIG.services.join(",")})`,
+    parse: list(serviceName),
+  }),
+  field({
+    key: "host",
+    flag: "--host <host>",
+    env: "ORBIT_HOST",
+    help: `interface to listen on (default: ${DEFAULT_CONFIG.host})`,
+    parse: text({ nonEmpty: true }),
+  }),
+  field({
+    key: "port",
+    flag: "--port <port>",
+    env: "ORBIT_PORT",
+    help: `port for Connect, gRPC, gRPC-Web and HTTP; 0 picks a free one (default: ${DEFAULT_CONFIG.port})`,
+    parse: integer(0, 65535),
+  }),
+  field({
+    key: "dataDir",
+    flag: "--data-dir <dir>",
+    env: "ORBIT_DATA_DIR",
+    help: `directory of the embedded SQLite store <dir>/orbit.db (default: ${DEFAULT_CONFIG.dataDir})`,
+    parse: text({ nonEmpty: true }),
+  }),
+  field({
+    key: "mysql",
+    flag: "--mysql <url>",
+    env: "ORBIT_MYSQL",
+    help: "MySQL/MariaDB store instead of SQLite, e.g. mysql://user:pass@host:3306/orbit",
+    parse: text({
+      nonEmpty: true,
+      check: (v) =>
+        /^(mysql|mariadb):\/\//.test(v) ? undefined : "expected a mysql://user:pass@host:3306/db URL",
+    }),
+  }),
+  field({
+    key: "cassandra",
+    flag: "--cassandra <url>",
+    env: "ORBIT_CASSANDRA",
+    help: "Cassandra/ScyllaDB for wide tables, e.g. cassandra://host1,host2:9042/orbit?dc=dc1",
+    parse: text({
+      nonEmpty: true,
+      check: (v) => {
+        try {
+          parseCassandraUrl(v);
+          return undefined;
+        } catch (err) {
+          return (err as Error).message;
+        }
+      },
+    }),
+  }),
+  field({
+    key: "peers",
+    flag: "--peer <name=url>",
+    env: "ORBIT_PEERS",
+    help: "a service that runs in another bundle, e.g. --peer post=http://10.0.0.7:8080 (repeatable)",
+    repeatable: true,
+    parse: keyValues(serviceName, httpUrl(), "peer"),
+  }),
+  field({
+    key: "clusterSecret",
+    flag: "--cluster-secret <secret>",
+    env: "ORBIT_CLUSTER_SECRET",
+    help: "secret shared by all bundles of a deployment; signs identity between them (prefer the env variable)",
+    parse: text({
+      nonEmpty: true,
+      check: (v) => (v.length >= 16 ? undefined : "the cluster secret must be at least 16 characters"),
+    }),
+  }),
+  field({
+    key: "nodeId",
+    flag: "--node-id <n>",
+    env: "ORBIT_NODE_ID",
+    help: `id-generator node, 0..1023; unique per process sharing a store (default: ${DEFAULT_CONFIG.nodeId})`,
+    parse: integer(0, 1023),
+  }),
+  field({
+    key: "logLevel",
+    flag: "--log-level <level>",
+    env: "ORBIT_LOG_LEVEL",
+    help: `${LOG_LEVELS.join(", ")} (default: ${DEFAULT_CONFIG.logLevel})`,
+    parse: oneOf(LOG_LEVELS),
+  }),
+  field({
+    key: "migrate",
+    flag: "--no-migrate",
+    env: "ORBIT_MIGRATE",
+    help: "do not migrate tables on boot (default: migrate)",
+    parse: boolean(),
+  }),
+  field({
+    key: "allowDestructive",
+    flag: "--allow-destructive",
+    env: "ORBIT_ALLOW_DESTRUCTIVE",
+    help: "let boot migrations drop or narrow columns and change keys (default: refuse)",
+    parse: boolean(),
+  }),
+  field({
+    key: "shutdownTimeoutMs",
+    flag: "--shutdown-timeout <ms>",
+    env: "ORBIT_SHUTDOWN_TIMEOUT_MS",
+    help: `time SIGTERM/SIGINT gives in-flight calls and stop hooks (default: ${DEFAULT_CONFIG.shutdownTimeoutMs})`,
+    parse: integer(0, 3_600_000),
+  }),
+  field({
+    key: "rpcTimeoutMs",
+    flag: "--rpc-timeout <ms>",
+    env: "ORBIT_RPC_TIMEOUT_MS",
+    help: `deadline of a call between services that has none (default: ${DEFAULT_CONFIG.rpcTimeoutMs})`,
+    parse: integer(1, 3_600_000),
+  }),
+  field({
+    key: "devTokens",
+    flag: "--dev-token <token=userId>",
+    env: "ORBIT_DEV_TOKENS",
+    help: "accept a bearer token as a user without the user service; development and tests only (repeatable)",
+    repeatable: true,
+    parse: keyValues(text({ nonEmpty: true }), text({ nonEmpty: true }), "dev token"),
+  }),
+];
+
+export function fieldFor(key: ConfigKey): ConfigField {
+  const f = CONFIG_FIELDS.find((x) => x.key === key);
+  if (!f) throw new Error(`no config field ${key}`);
+  return f;
+}
