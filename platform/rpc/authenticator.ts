@@ -1,0 +1,46 @@
+/**
+ * Finds out who sent a network request:
+ *
+ *  1. `orbit-identity` (a call from another bundle process): must verify
+ *     against the cluster secret, else Unauthenticated;
+ *  2. `authorization: Bearer <token>`: the TokenVerifier must accept it,
+ *     else Unauthenticated; any other authorization scheme is refused;
+ *  3. neither: an anonymous call (handlers that need a user call
+ *     requireUser(ctx)).
+ */
+import { Code, ConnectError } from "@connectrpc/connect";
+import { IDENTITY_HEADER, type ClusterSigner } from "./cluster-signer.js";
+import type { Identity, TokenVerifier } from "./identity.js";
+
+const BEARER = /^Bearer[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*$/i;
+
+export class Authenticator {
+  constructor(
+    /** Checks bearer tokens; the kernel swaps in the user service's verifier when it runs. */
+    public verifier: TokenVerifier,
+    readonly signer: ClusterSigner,
+  ) {}
+
+  /** The caller's identity; synchronous unless a bearer token must be verified. */
+  authenticate(
+    header: Headers,
+    procedure: string,
+    signal: AbortSignal,
+  ): Identity | undefined | Promise<Identity | undefined> {
+    const signed = header.get(IDENTITY_HEADER);
+    if (signed !== null) return this.signer.verify(signed, procedure);
+    const authorization = header.get("authorization");
+    if (authorization === null) return undefined;
+    const m = BEARER.exec(authorization);
+    if (!m) {
+      throw new ConnectError('the authorization header must be "Bearer <token>"', Code.Unauthenticated);
+    }
+    return this.verifyToken(m[1]!, signal);
+  }
+
+  private async verifyToken(token: string, signal: AbortSignal): Promise<Identity> {
+    const identity = await this.verifier.verify(token, signal);
+    if (!identity) throw new ConnectError("invalid or expired token", Code.Unauthenticated);
+    return identity;
+  }
+}

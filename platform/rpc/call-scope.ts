@@ -1,0 +1,86 @@
+/**
+ * The call a piece of code is running for. While a handler runs, the kernel
+ * keeps its CallScope in an AsyncLocalStorage, so the typed clients it uses
+ * pass the caller's identity, trace, request id, deadline and cancellation
+ * on to the next service without the handler passing anything.
+ *
+ * Handlers read the scope with `callScope(ctx)` (or `currentCall()`), and
+ * require a signed-in user with `requireUser(ctx)`.
+ *
+ * Outgoing calls inherit the scope's deadline and are cancelled when the
+ * handler's call ends. Work that must outlive the call (a background task
+ * started from a handler) runs inside `detached(() => …)`.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { Code, ConnectError, createContextKey, type HandlerContext } from "@connectrpc/connect";
+import type { Logger } from "../log.js";
+import type { Identity } from "./identity.js";
+import type { TraceContext } from "./trace.js";
+
+export interface CallScope {
+  /** "/orbit.post.v1.PostService/CreatePost". */
+  readonly procedure: string;
+  /** "connect", "grpc", "grpc-web" or "in-process". */
+  readonly protocol: string;
+  /** The request id of the edge request (x-request-id), kept across services. */
+  readonly requestId: string;
+  readonly trace: TraceContext;
+  /** The signed-in user, or undefined for an anonymous call. */
+  readonly identity: Identity | undefined;
+  /** When the call's deadline passes (epoch ms), if it has one. */
+  readonly deadline: number | undefined;
+  /** Aborted when the call ends, times out or is cancelled. */
+  readonly signal: AbortSignal;
+  /** A logger whose lines carry requestId, traceId and the procedure. */
+  readonly log: Logger;
+}
+
+/**
+ * What a co-located caller hands to its callee. Set only by the kernel's
+ * in-process transport (a network request cannot set context values), so the
+ * callee trusts it without a signature.
+ */
+export interface InProcessOrigin {
+  readonly requestId: string;
+  readonly trace: TraceContext;
+  readonly identity: Identity | undefined;
+}
+
+export const inProcessOriginKey = createContextKey<InProcessOrigin | undefined>(undefined, {
+  description: "orbit: in-process caller",
+});
+
+export const callScopeKey = createContextKey<CallScope | undefined>(undefined, {
+  description: "orbit: call scope",
+});
+
+const storage = new AsyncLocalStorage<CallScope>();
+
+/** The call the current code runs for, if any. */
+export function currentCall(): CallScope | undefined {
+  return storage.getStore();
+}
+
+/** Runs `fn` as part of `scope`. */
+export function runInCall<T>(scope: CallScope, fn: () => T): T {
+  return storage.run(scope, fn);
+}
+
+/** Runs `fn` outside any call: its outgoing calls neither inherit a deadline nor get cancelled with the call. */
+export function detached<T>(fn: () => T): T {
+  return storage.exit(fn);
+}
+
+/** The scope of the call a handler is serving. */
+export function callScope(ctx: HandlerContext): CallScope {
+  const scope = ctx.values.get(callScopeKey);
+  if (!scope) throw new Error("callScope(): this handler context was not created by the Orbit kernel");
+  return scope;
+}
+
+/** The signed-in caller, or Unauthenticated. */
+export function requireUser(ctx: HandlerContext): Identity {
+  const identity = callScope(ctx).identity;
+  if (!identity) throw new ConnectError("this method requires a signed-in user", Code.Unauthenticated);
+  return identity;
+}

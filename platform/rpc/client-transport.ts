@@ -1,0 +1,156 @@
+/**
+ * The transport behind every typed client the kernel hands out. It wraps the
+ * in-process or the remote transport and carries the current call
+ * (call-scope.ts) on to the callee:
+ *
+ *  - deadline: the call gets the smaller of its own timeout and what is left
+ *    of the caller's deadline; with neither, the default (`--rpc-timeout`);
+ *  - cancellation: it is cancelled when the caller's call ends;
+ *  - identity, trace and request id: in-process as a context value the
+ *    callee trusts; over the network as `x-request-id`, `traceparent` and an
+ *    `orbit-identity` header signed with the cluster secret;
+ *  - metrics: orbit_rpc_client_* by target (in-process or remote).
+ */
+import type { DescMethod } from "@bufbuild/protobuf";
+import { ConnectError, createContextValues, type ContextValues, type Transport } from "@connectrpc/connect";
+import { currentCall, inProcessOriginKey, type CallScope } from "./call-scope.js";
+import { IDENTITY_HEADER, type ClusterSigner } from "./cluster-signer.js";
+import { codeLabel } from "./errors.js";
+import { REQUEST_ID_HEADER } from "./instrument.js";
+import type { RpcMetrics } from "./metrics.js";
+import { formatTraceparent, newRequestId, TRACEPARENT_HEADER } from "./trace.js";
+
+export type Target = "in-process" | "remote";
+
+export interface ClientTransportOptions {
+  readonly target: Target;
+  readonly transport: Transport;
+  readonly metrics: RpcMetrics;
+  /** Signs the caller's identity for a remote callee. */
+  readonly signer: ClusterSigner;
+  /** Deadline of a call that has none of its own and no caller's deadline to inherit. */
+  readonly defaultTimeoutMs: number;
+}
+
+export function createClientTransport(opts: ClientTransportOptions): Transport {
+  const { target, transport, metrics } = opts;
+
+  function timeout(given: number | undefined, scope: CallScope | undefined): number {
+    const inherited = scope?.deadline === undefined ? undefined : scope.deadline - Date.now();
+    if (given === undefined) return inherited ?? opts.defaultTimeoutMs;
+    return inherited === undefined ? given : Math.min(given, inherited);
+  }
+
+  function values(scope: CallScope | undefined, given: ContextValues | undefined): ContextValues | undefined {
+    if (target !== "in-process") return given;
+    return (given ?? createContextValues()).set(inProcessOriginKey, {
+      requestId: scope?.requestId ?? newRequestId(),
+      trace: scope?.trace,
+      identity: scope?.identity,
+    });
+  }
+
+  function headers(method: DescMethod, scope: CallScope | undefined, given: HeadersInit | undefined) {
+    if (target !== "remote" || !scope) return given;
+    const h = new Headers(given);
+    h.set(REQUEST_ID_HEADER, scope.requestId);
+    h.set(TRACEPARENT_HEADER, formatTraceparent(scope.trace));
+    if (scope.identity) {
+      h.set(IDENTITY_HEADER, opts.signer.sign(scope.identity, `/${method.parent.typeName}/${method.name}`));
+    }
+    return h;
+  }
+
+  function observe(method: DescMethod, t0: number, err?: unknown): void {
+    const code = err === undefined ? "ok" : codeLabel(ConnectError.from(err).code);
+    metrics.called(method.parent.typeName, method.name, target, code, (performance.now() - t0) / 1000);
+  }
+
+  return {
+    async unary(method, signal, timeoutMs, header, input, contextValues) {
+      const scope = currentCall();
+      const link = linkSignals(signal, scope?.signal);
+      const t0 = performance.now();
+      try {
+        const res = await transport.unary(
+          method,
+          link.signal,
+          timeout(timeoutMs, scope),
+          headers(method, scope, header),
+          input,
+          values(scope, contextValues),
+        );
+        observe(method, t0);
+        return res;
+      } catch (err) {
+        observe(method, t0, err);
+        throw err;
+      } finally {
+        link.dispose();
+      }
+    },
+    async stream(method, signal, timeoutMs, header, input, contextValues) {
+      const scope = currentCall();
+      const link = linkSignals(signal, scope?.signal);
+      const t0 = performance.now();
+      try {
+        const res = await transport.stream(
+          method,
+          link.signal,
+          timeout(timeoutMs, scope),
+          headers(method, scope, header),
+          input,
+          values(scope, contextValues),
+        );
+        return { ...res, message: observed(res.message, () => observe(method, t0), (e) => observe(method, t0, e), link.dispose) };
+      } catch (err) {
+        observe(method, t0, err);
+        link.dispose();
+        throw err;
+      }
+    },
+  };
+}
+
+async function* observed<T>(
+  messages: AsyncIterable<T>,
+  ok: () => void,
+  failed: (err: unknown) => void,
+  dispose: () => void,
+): AsyncGenerator<T> {
+  try {
+    for await (const m of messages) yield m;
+    ok();
+  } catch (err) {
+    failed(err);
+    throw err;
+  } finally {
+    dispose();
+  }
+}
+
+/** A signal that aborts when either does; `dispose` detaches it again. */
+function linkSignals(
+  a: AbortSignal | undefined,
+  b: AbortSignal | undefined,
+): { signal: AbortSignal | undefined; dispose: () => void } {
+  if (!a || !b) return { signal: a ?? b, dispose: noop };
+  const controller = new AbortController();
+  const onA = () => controller.abort(a.reason);
+  const onB = () => controller.abort(b.reason);
+  if (a.aborted) onA();
+  else if (b.aborted) onB();
+  else {
+    a.addEventListener("abort", onA, { once: true });
+    b.addEventListener("abort", onB, { once: true });
+  }
+  return {
+    signal: controller.signal,
+    dispose() {
+      a.removeEventListener("abort", onA);
+      b.removeEventListener("abort", onB);
+    },
+  };
+}
+
+function noop(): void {}

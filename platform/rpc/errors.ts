@@ -1,0 +1,66 @@
+/**
+ * Error handling shared by both call paths, so that a caller sees the same
+ * ConnectError (code, message, details, metadata) whether its callee ran in
+ * its own process or in another one.
+ */
+import { clone, create, type DescMessage } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+
+/**
+ * What a handler's failure becomes on the wire: a ConnectError as thrown, the
+ * call's abort reason when the handler failed because its signal was aborted
+ * (deadline, cancellation, shutdown), and otherwise Internal with the message
+ * "internal error" (the original is kept as `cause` and logged, never sent).
+ */
+export function handlerError(err: unknown, signal?: AbortSignal): ConnectError {
+  if (err instanceof ConnectError) return err;
+  if (signal?.aborted && signal.reason instanceof ConnectError) return signal.reason;
+  return new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+}
+
+/**
+ * A fresh copy of `err` for another party: same code, message and details
+ * (deep-copied), with `metadata` merged from the given headers (response
+ * headers and trailers, as a network client would see them).
+ */
+export function copyError(err: ConnectError, ...metadata: Headers[]): ConnectError {
+  const md = new Headers();
+  for (const h of [...metadata, err.metadata]) h.forEach((v, k) => md.set(k, v));
+  const copy = new ConnectError(err.rawMessage, err.code, md);
+  copy.details = err.details.map((d) =>
+    "desc" in d
+      ? { desc: d.desc, value: clone(d.desc as DescMessage, create(d.desc as DescMessage, d.value)) }
+      : { type: d.type, value: d.value.slice(), debug: d.debug },
+  );
+  return copy;
+}
+
+const CODE_LABELS = new Map<number, string>();
+for (const [name, value] of Object.entries(Code)) {
+  if (typeof value === "number") {
+    CODE_LABELS.set(value, name[0]!.toLowerCase() + name.slice(1).replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
+  }
+}
+
+/** "ok", or the Connect name of an error code ("deadline_exceeded"). */
+export function codeLabel(code: Code | undefined): string {
+  return code === undefined ? "ok" : (CODE_LABELS.get(code) ?? String(code));
+}
+
+/** Codes that say the caller did something wrong, not the server. */
+const CLIENT_CODES = new Set<Code>([
+  Code.Canceled,
+  Code.InvalidArgument,
+  Code.NotFound,
+  Code.AlreadyExists,
+  Code.PermissionDenied,
+  Code.ResourceExhausted,
+  Code.FailedPrecondition,
+  Code.Aborted,
+  Code.OutOfRange,
+  Code.Unauthenticated,
+]);
+
+export function isClientError(code: Code): boolean {
+  return CLIENT_CODES.has(code);
+}

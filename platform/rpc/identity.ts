@@ -1,0 +1,42 @@
+/**
+ * Who is calling. The RPC layer turns `authorization: Bearer <token>` into an
+ * Identity through a TokenVerifier, and carries it with every call the
+ * handler makes to other services (in-process, or signed with the cluster
+ * secret between bundles).
+ *
+ * The real verifier belongs to the user service. Until it exists the bundle
+ * uses `rejectAllTokens` (every bearer token is refused with
+ * Unauthenticated; calls without a token are anonymous), or `staticTokens`
+ * when `--dev-token token=userId` is configured for development and tests.
+ */
+export interface Identity {
+  /** The signed-in user (a decimal 64-bit id, as text). */
+  readonly userId: string;
+}
+
+export interface TokenVerifier {
+  /**
+   * Returns the identity a bearer token stands for, or undefined if the
+   * token is unknown, expired or revoked (the call fails with
+   * Unauthenticated). Throwing a ConnectError passes that error on.
+   */
+  verify(token: string, signal: AbortSignal): Promise<Identity | undefined>;
+}
+
+/** The placeholder until the user service provides a verifier: no token is valid. */
+export const rejectAllTokens: TokenVerifier = {
+  async verify() {
+    return undefined;
+  },
+};
+
+/** Accepts a fixed set of tokens (token → user id). Development and tests only. */
+export function staticTokens(tokens: Readonly<Record<string, string>>): TokenVerifier {
+  const map = new Map(Object.entries(tokens));
+  return {
+    async verify(token) {
+      const userId = map.get(token);
+      return userId === undefined ? undefined : { userId };
+    },
+  };
+}

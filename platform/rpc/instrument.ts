@@ -1,0 +1,216 @@
+/**
+ * Wraps every RPC implementation of a bundle, for both call paths (the
+ * network router and the in-process transport call the same wrapped
+ * functions). Around each call it:
+ *
+ *  - builds the CallScope: request id, trace span, deadline, and the caller's
+ *    identity (from the in-process caller, or authenticated from headers);
+ *  - runs the handler inside that scope (AsyncLocalStorage), so the typed
+ *    clients it uses propagate the scope;
+ *  - counts the call and its latency in the metrics, and logs it (debug when
+ *    it succeeds, info for caller errors, warn for server errors, error with
+ *    the stack for a handler that throws something other than ConnectError,
+ *    which the caller sees as Internal "internal error").
+ */
+import type { DescMethod } from "@bufbuild/protobuf";
+import type { HandlerContext, MethodImplSpec, ServiceImplSpec } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Logger } from "../log.js";
+import type { Authenticator } from "./authenticator.js";
+import { callScopeKey, inProcessOriginKey, runInCall, type CallScope } from "./call-scope.js";
+import { codeLabel, handlerError, isClientError } from "./errors.js";
+import type { Identity } from "./identity.js";
+import type { RpcMetrics } from "./metrics.js";
+import { childSpan, newRequestId, parseTraceparent, TRACEPARENT_HEADER, type TraceContext } from "./trace.js";
+
+export const REQUEST_ID_HEADER = "x-request-id";
+
+export interface InstrumentDeps {
+  readonly log: Logger;
+  readonly metrics: RpcMetrics;
+  readonly authenticator: Authenticator;
+}
+
+export function instrumentService(spec: ServiceImplSpec, deps: InstrumentDeps): ServiceImplSpec {
+  const methods: Record<string, MethodImplSpec> = {};
+  for (const [name, m] of Object.entries(spec.methods)) methods[name] = instrumentMethod(m, deps);
+  return { service: spec.service, methods };
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+class Scope implements CallScope {
+  private childLog: Logger | undefined;
+  constructor(
+    readonly procedure: string,
+    readonly protocol: string,
+    readonly requestId: string,
+    readonly trace: TraceContext,
+    public identity: Identity | undefined,
+    readonly deadline: number | undefined,
+    readonly signal: AbortSignal,
+    private readonly baseLog: Logger,
+  ) {}
+  get log(): Logger {
+    return (this.childLog ??= this.baseLog.child({
+      requestId: this.requestId,
+      traceId: this.trace.traceId,
+      rpc: this.procedure,
+      ...(this.identity ? { userId: this.identity.userId } : {}),
+    }));
+  }
+}
+
+class MethodObserver {
+  readonly procedure: string;
+  private readonly service: string;
+  private readonly name: string;
+
+  constructor(
+    method: DescMethod,
+    private readonly deps: InstrumentDeps,
+  ) {
+    this.service = method.parent.typeName;
+    this.name = method.name;
+    this.procedure = `/${this.service}/${this.name}`;
+  }
+
+  /** Starts a call: its scope, with the caller authenticated (async only for bearer tokens). */
+  enter(ctx: HandlerContext): Scope | Promise<Scope> {
+    const origin = ctx.values.get(inProcessOriginKey);
+    let requestId: string;
+    let parent: TraceContext | undefined;
+    if (origin) {
+      requestId = origin.requestId;
+      parent = origin.trace;
+    } else {
+      const given = ctx.requestHeader.get(REQUEST_ID_HEADER);
+      requestId = given !== null && REQUEST_ID.test(given) ? given : newRequestId();
+      parent = parseTraceparent(ctx.requestHeader.get(TRACEPARENT_HEADER));
+    }
+    const timeout = ctx.timeoutMs();
+    const scope = new Scope(
+      this.procedure,
+      ctx.protocolName,
+      requestId,
+      childSpan(parent),
+      undefined,
+      timeout === undefined ? undefined : Date.now() + timeout,
+      ctx.signal,
+      this.deps.log,
+    );
+    ctx.values.set(callScopeKey, scope);
+    ctx.responseHeader.set(REQUEST_ID_HEADER, requestId);
+    if (origin) {
+      scope.identity = origin.identity;
+      return scope;
+    }
+    const identity = this.deps.authenticator.authenticate(ctx.requestHeader, this.procedure, ctx.signal);
+    if (identity instanceof Promise) {
+      return identity.then((id) => {
+        scope.identity = id;
+        return scope;
+      });
+    }
+    scope.identity = identity;
+    return scope;
+  }
+
+  ok(scope: Scope, t0: number): void {
+    const seconds = (performance.now() - t0) / 1000;
+    this.deps.metrics.served(this.service, this.name, scope.protocol, "ok", seconds);
+    if (this.deps.log.isLevelEnabled("debug")) scope.log.debug({ code: "ok", ms: round(seconds) }, "rpc");
+  }
+
+  /** Records a failed call and returns the error the caller gets. */
+  failed(err: unknown, ctx: HandlerContext, scope: Scope | undefined, t0: number): ConnectError {
+    const error = handlerError(err, ctx.signal);
+    const seconds = (performance.now() - t0) / 1000;
+    const code = codeLabel(error.code);
+    this.deps.metrics.served(this.service, this.name, scope?.protocol ?? ctx.protocolName, code, seconds);
+    const log = scope?.log ?? this.deps.log.child({ rpc: this.procedure });
+    const fields = { code, ms: round(seconds), error: error.rawMessage };
+    if (!(err instanceof ConnectError) && error.cause === err) {
+      log.error({ ...fields, err }, "rpc handler failed");
+    } else if (isClientError(error.code)) {
+      log.info(fields, "rpc");
+    } else {
+      log.warn(fields, "rpc");
+    }
+    return error;
+  }
+}
+
+function round(seconds: number): number {
+  return Math.round(seconds * 1e6) / 1e3;
+}
+
+type AnyUnary = (req: unknown, ctx: HandlerContext) => unknown;
+type AnyStream = (req: unknown, ctx: HandlerContext) => AsyncIterable<unknown>;
+
+function instrumentMethod(spec: MethodImplSpec, deps: InstrumentDeps): MethodImplSpec {
+  const o = new MethodObserver(spec.method, deps);
+  switch (spec.kind) {
+    case "unary":
+    case "client_streaming": {
+      const impl = spec.impl as AnyUnary;
+      const wrapped: AnyUnary = async (req, ctx) => {
+        const t0 = performance.now();
+        let scope: Scope | undefined;
+        try {
+          const s = o.enter(ctx);
+          scope = s instanceof Promise ? await s : s;
+          const out = await runInCall(scope, () => impl(req, ctx));
+          o.ok(scope, t0);
+          return out;
+        } catch (err) {
+          throw o.failed(err, ctx, scope, t0);
+        }
+      };
+      return { ...spec, impl: wrapped } as MethodImplSpec;
+    }
+    case "server_streaming":
+    case "bidi_streaming": {
+      const impl = spec.impl as AnyStream;
+      const wrapped: AnyStream = (req, ctx) => stream(o, impl, req, ctx);
+      return { ...spec, impl: wrapped } as MethodImplSpec;
+    }
+  }
+}
+
+async function* stream(
+  o: MethodObserver,
+  impl: AnyStream,
+  req: unknown,
+  ctx: HandlerContext,
+): AsyncGenerator<unknown> {
+  const t0 = performance.now();
+  let scope: Scope | undefined;
+  let it: AsyncIterator<unknown> | undefined;
+  let finished = false;
+  try {
+    const s = o.enter(ctx);
+    scope = s instanceof Promise ? await s : s;
+    const sc = scope;
+    it = runInCall(sc, () => impl(req, ctx)[Symbol.asyncIterator]());
+    const iter = it;
+    for (;;) {
+      // Each step runs in the call's scope: generators take the async
+      // context of whoever calls next(), not of where they were created.
+      const r = await runInCall(sc, () => iter.next());
+      if (r.done) break;
+      yield r.value;
+    }
+    finished = true;
+    o.ok(sc, t0);
+  } catch (err) {
+    finished = true;
+    throw o.failed(err, ctx, scope, t0);
+  } finally {
+    if (!finished) {
+      // The consumer stopped early (cancelled stream): let the handler clean up.
+      void it?.return?.()?.catch(() => undefined);
+      o.failed(new ConnectError("the stream was cancelled", Code.Canceled), ctx, scope, t0);
+    }
+  }
+}
