@@ -1,0 +1,49 @@
+/**
+ * The Connect adapter that serves a bundle's RPCs over Connect, gRPC and
+ * gRPC-Web (HTTP/1.1 and HTTP/2). Requests are refused with Unavailable
+ * (HTTP 503, before the body is read) before the bundle is ready and once it
+ * drains; bodies are limited to 16 MiB; unknown procedures
+ * get 404 (clients see Unimplemented).
+ */
+import type { ServiceImplSpec } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { sendJson } from "../http/json.js";
+import type { RequestHandler } from "../http/server.js";
+
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+export interface RpcHandlerOptions {
+  /** Instrumented implementations (rpc/instrument.ts). */
+  readonly services: readonly ServiceImplSpec[];
+  readonly state: () => "starting" | "ready" | "draining" | "stopped";
+  readonly shutdownSignal: AbortSignal;
+}
+
+export function createRpcHandler(opts: RpcHandlerOptions): RequestHandler {
+  const handler = connectNodeAdapter({
+    routes(router) {
+      for (const s of opts.services) {
+        const impl = Object.fromEntries(Object.values(s.methods).map((m) => [m.method.localName, m.impl]));
+        router.service(s.service, impl as never);
+      }
+    },
+    shutdownSignal: opts.shutdownSignal,
+    readMaxBytes: MAX_MESSAGE_BYTES,
+    writeMaxBytes: MAX_MESSAGE_BYTES,
+    fallback(req, res) {
+      sendJson(res as never, 404, { code: "unimplemented", message: `no procedure or route at ${req.url?.split("?")[0]}` });
+    },
+  });
+  return (req, res) => {
+    const state = opts.state();
+    if (state !== "ready") {
+      // HTTP 503 reads as Unavailable in all three protocols.
+      sendJson(res, 503, {
+        code: "unavailable",
+        message: state === "starting" ? "the bundle is starting" : "the bundle is shutting down",
+      });
+      return;
+    }
+    handler(req as never, res as never);
+  };
+}
