@@ -1,0 +1,116 @@
+/**
+ * `orbit bundle`: runs a set of services in one process until SIGTERM or
+ * SIGINT, then drains and exits 0.
+ */
+import { Command, Option } from "commander";
+import { CONFIG_FIELDS, ConfigError, DEFAULT_CONFIG, loadConfig, type ConfigKey, type LoadedConfig } from "../../platform/config/index.js";
+import { Bundle } from "../../platform/kernel/bundle.js";
+import { RegistryError, UnknownServiceError } from "../../platform/kernel/registry.js";
+import { createLogger } from "../../platform/log.js";
+import { registry } from "../../services/registry.js";
+import { bundlePlugins } from "../plugins.js";
+
+const HELP_AFTER = `
+Settings come from, highest precedence first: flags, ORBIT_* environment
+variables, the JSON config file (--config or ORBIT_CONFIG; keys as in
+platform/config/config.ts, e.g. {"port": 9000, "peers": {"echo": "http://10.0.0.5:8080"}}),
+then defaults.
+
+A service named in --services pulls in the services it depends on, unless a
+--peer says where they run. \`orbit services\` lists services and groups.
+
+Examples:
+  orbit bundle                                   # every service, SQLite in ./data, port ${DEFAULT_CONFIG.port}
+  orbit bundle --services=relay --peer echo=http://10.0.0.5:8080
+  ORBIT_CLUSTER_SECRET=… orbit bundle --services=echo --port 9001 --mysql mysql://root@127.0.0.1:3306/orbit
+
+Endpoints on the port: Connect, gRPC and gRPC-Web (HTTP/1.1 and h2c),
+/healthz, /readyz, /metrics.
+Exit codes: 0 after a clean shutdown, 1 on failure, 2 on bad usage or configuration.`;
+
+export function register(program: Command): void {
+  const cmd = program
+    .command("bundle")
+    .summary("run a set of services in one process")
+    .description(
+      "Run the chosen services in one process on one port. Services in the same process call each " +
+        "other in-process; the others are reached over the network (--peer). Tables are migrated " +
+        "before the bundle serves.",
+    )
+    .option("--config <file>", "JSON config file [env ORBIT_CONFIG]");
+  const attrToKey = new Map<string, ConfigKey>();
+  for (const f of CONFIG_FIELDS) {
+    const opt = new Option(f.flag, `${f.help} [env ${f.env}]`);
+    if (f.repeatable) opt.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+    cmd.addOption(opt);
+    attrToKey.set(opt.attributeName(), f.key);
+  }
+  cmd.addHelpText("after", HELP_AFTER);
+  cmd.action(async (opts: Record<string, unknown>, command: Command) => {
+    const flags: Partial<Record<ConfigKey, unknown>> = {};
+    for (const [attr, key] of attrToKey) {
+      if (command.getOptionValueSource(attr) === "cli") flags[key] = opts[attr];
+    }
+    await run(flags, opts.config as string | undefined);
+  });
+}
+
+function usageError(message: string): never {
+  process.stderr.write(`orbit bundle: ${message}\n`);
+  process.exit(2);
+}
+
+async function run(flags: Partial<Record<ConfigKey, unknown>>, file: string | undefined): Promise<void> {
+  let loaded: LoadedConfig;
+  try {
+    loaded = loadConfig({ flags, env: process.env, file });
+  } catch (err) {
+    if (err instanceof ConfigError) usageError(err.message);
+    throw err;
+  }
+  const { config } = loaded;
+  const log = createLogger({ level: config.logLevel });
+  for (const w of loaded.warnings) log.warn(w);
+  if (loaded.file) log.info({ file: loaded.file }, "read config file");
+
+  process.on("uncaughtException", (err) => {
+    log.fatal({ err }, "uncaught exception");
+    process.exit(1);
+  });
+  process.on("unhandledRejection", (err) => {
+    log.fatal({ err }, "unhandled promise rejection");
+    process.exit(1);
+  });
+
+  let bundle: Bundle | undefined;
+  let signalled = false;
+  const stop = () => {
+    bundle!.stop().then(
+      (r) => process.exit(r.failures ? 1 : 0),
+      (err) => {
+        log.fatal({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      log.warn({ signal }, "second signal: exiting at once");
+      process.exit(1);
+    }
+    signalled = true;
+    log.info({ signal }, `received ${signal}`);
+    if (bundle) stop();
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+
+  try {
+    bundle = await Bundle.start({ registry, config, log, plugins: bundlePlugins() });
+  } catch (err) {
+    if (err instanceof UnknownServiceError || err instanceof RegistryError) usageError(err.message);
+    log.fatal({ err }, `failed to start: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  if (signalled) stop();
+}

@@ -1,0 +1,9 @@
+/**
+ * The kernel plugins every `orbit bundle` process runs (platform/kernel/plugin.ts).
+ * The event bus plugin (platform/events) goes here when it is ready.
+ */
+import type { KernelPlugin } from "../platform/kernel/plugin.js";
+
+export function bundlePlugins(): KernelPlugin[] {
+  return [];
+}

@@ -1,0 +1,21 @@
+/**
+ * Every Orbit module, as one table sorted by name (the dskit/Mimir habit).
+ * A service is defined in services/<name>/service.ts; a group is a module
+ * with no body that stands for others. `orbit bundle --services=<names>`
+ * picks from this table, and `orbit services` prints it.
+ *
+ * Add a product service here AND to the `all` group.
+ */
+import { Registry } from "../platform/kernel/registry.js";
+import { defineGroup, type ModuleDef } from "../platform/kernel/service.js";
+import { echo } from "./echo/service.js";
+import { relay } from "./relay/service.js";
+
+export const MODULES: readonly ModuleDef[] = [
+  defineGroup("all", "every product service (what `npm start` runs)", []),
+  echo,
+  relay,
+  defineGroup("testing", "kernel fixtures: echo, and relay which calls it", ["echo", "relay"]),
+];
+
+export const registry = new Registry(MODULES);
