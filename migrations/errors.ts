@@ -53,7 +53,7 @@ export class NewerSchemaError extends Error {
     const lines = tables.map(
       (t) =>
         `  - table ${t.table} was migrated to a newer schema at ${new Date(t.recordedAtMs).toISOString()} by ${t.process}; ` +
-        `this binary would ${t.wouldChange.join(", ")}`,
+        `this binary would:\n${t.wouldChange.map((w) => `      ${w}`).join("\n")}`,
     );
     if (unknownDataMigrations.length > 0) {
       lines.push(`  - data migrations applied by a newer binary: ${unknownDataMigrations.join(", ")}`);

@@ -129,6 +129,7 @@ export async function buildPlan(exec: SqlExecutor, ctx: PlanContext): Promise<Fu
     if (s.latest.detail !== null && files.has(s.latest.detail)) dropTables.push(table);
   }
 
+  const planFor = (d: readonly TableDiff[]) => (exec.dialect === "mysql" ? planMysql(d, ctx.server!) : planSqlite(d));
   const diffs = diffSchema(ctx.desired, live, rules, dropTables);
   const kept: TableDiff[] = [];
   const newer: NewerTable[] = [];
@@ -148,7 +149,9 @@ export async function buildPlan(exec: SqlExecutor, ctx: PlanContext): Promise<Fu
         table: diff.table,
         recordedAtMs: s.latest.finishedAtMs ?? s.latest.startedAtMs,
         process: s.latest.process,
-        wouldChange: diff.changes.map((c) => c.op.replace(/_/g, " ") + ("column" in c ? ` ${c.column.name}` : "")),
+        wouldChange: planFor([diff]).flatMap((st) =>
+          st.losses.length ? st.losses.map((l) => `${l.summary} (${l.loses})`) : [st.summary],
+        ),
       };
       if (opts.allowNewerSchema) skippedNewer.push(diff.table);
       else newer.push(entry);
@@ -158,7 +161,7 @@ export async function buildPlan(exec: SqlExecutor, ctx: PlanContext): Promise<Fu
     if (!s || s.latest.checksum !== fp) recordStates.push({ table: diff.table, fingerprint: fp, file: diff.desired.file });
   }
 
-  const steps = exec.dialect === "mysql" ? planMysql(kept, ctx.server!) : planSqlite(kept);
+  const steps = planFor(kept);
 
   const warnings: string[] = [];
   const known = new Set(ctx.data.map((d) => d.id));

@@ -125,7 +125,7 @@ export function parseMysqlDefault(
     let t = raw.trim();
     if (generated) {
       while (t.startsWith("(") && t.endsWith(")")) t = t.slice(1, -1).trim();
-      t = t.replace(/^_[a-z0-9]+(?=')/i, "").replace(/\\'/g, "'");
+      t = t.replace(/\\'/g, "'").replace(/^_[a-z0-9]+(?=')/i, "");
     }
     if (t === "NULL") return NULL_LITERAL;
     if (t.startsWith("'")) {
