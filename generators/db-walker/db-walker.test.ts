@@ -49,6 +49,7 @@ describe("db walker", () => {
       'async countByOwnerId(where: Pick<ThingRow, "ownerId">): Promise<number>',
       'listByKind(where: Pick<ThingRow, "kind">, page?: PageOptions): Promise<Page<ThingRow>>',
       "async incrementHits(key: ThingRowKey, delta: bigint | number = 1): Promise<boolean>",
+      "async getMany(keys: readonly ThingRowKey[]): Promise<ThingRow[]>",
     ]) {
       expect(ts).toContain(m);
     }

@@ -21,6 +21,7 @@ interface Runtime {
   RowInit: ImportSymbol;
   RowPatch: ImportSymbol;
   keysetPage: ImportSymbol;
+  selectIn: ImportSymbol;
   insertRows: ImportSymbol;
   UpdateBuilder: ImportSymbol;
   conv: (name: string) => ImportSymbol;
@@ -39,6 +40,7 @@ export function runtimeImports(f: GeneratedFile): Runtime {
     RowInit: f.import("RowInit", `${RT}/sql/types.js`, true),
     RowPatch: f.import("RowPatch", `${RT}/sql/types.js`, true),
     keysetPage: f.import("keysetPage", `${RT}/sql/query.js`),
+    selectIn: f.import("selectIn", `${RT}/sql/query.js`),
     insertRows: f.import("insertRows", `${RT}/sql/query.js`),
     UpdateBuilder: f.import("UpdateBuilder", `${RT}/sql/query.js`),
     conv: (name) => f.import(name, `${RT}/sql/convert.js`),
@@ -315,6 +317,16 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   f.print(`    return r && ${fn}FromSql(r);`);
   f.print("  }");
   f.print();
+  if (spec.primaryKey.length === 1) {
+    const kcol = spec.columns.find((c) => c.name === spec.primaryKey[0])!;
+    const kf = fieldOf(message, kcol).localName;
+    f.print(f.jsDoc("The rows with these keys, in no particular order (missing keys are left out).", "  "));
+    f.print(`  async getMany(keys: readonly ${name}Key[]): Promise<`, Row, "[]> {");
+    f.print("    if (keys.length === 0) return [];");
+    f.print(`    return `, rt.selectIn, `(this.db, this.q.getManyHead, keys.map((k) => `, ...paramOf(rt, kcol, `k.${kf}`), `), ${fn}FromSql);`);
+    f.print("  }");
+    f.print();
+  }
   f.print(f.jsDoc("Changes the fields `patch` sets. True if the row exists.", "  "));
   f.print(`  async update(key: ${name}Key, patch: ${name}Patch): Promise<boolean> {`);
   f.print("    const cols: string[] = [];");

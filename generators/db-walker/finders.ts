@@ -3,10 +3,15 @@
  * - the primary key gives `get`, `delete`, `update` and `list` (keyset over
  *   the whole table in key order);
  * - a unique index on columns (a, b) gives `getByAB`;
+ * - a single-column primary key also gives `getMany` (one `IN (…)` query);
+ * - a composite primary key (k1, …, kn) gives `listByK1…Kn-1` over its
+ *   prefix, ordered by the last key column;
  * - an index on (c1, …, cn) gives `listByC1…Cn-1` (equality on all but the
  *   last column, keyset-ordered by the last column then the primary key) and
  *   `countBy…`; an index on a single column (c) gives `listByC`, ordered by
  *   the primary key.
+ * When two of these would get the same name, the later one is called
+ * `listBy…OrderBy<Column>`.
  */
 import type { SqlTableSpec } from "../../platform/storage/schema.js";
 
@@ -40,6 +45,12 @@ export function uniqueFinders(spec: SqlTableSpec): { name: string; columns: read
 export function listFinders(spec: SqlTableSpec): Finder[] {
   const out: Finder[] = [];
   const taken = new Set<string>();
+  if (spec.primaryKey.length > 1) {
+    const eq = spec.primaryKey.slice(0, -1);
+    const by = `By${eq.map(pascal).join("")}`;
+    taken.add(by);
+    out.push({ name: `list${by}`, by, eq, orderBy: spec.primaryKey.slice(-1), index: "primary key" });
+  }
   for (const idx of spec.indexes.filter((i) => !i.unique)) {
     const eq = idx.columns.length > 1 ? idx.columns.slice(0, -1) : idx.columns;
     const sortCols = idx.columns.length > 1 ? idx.columns.slice(-1) : [];

@@ -22,6 +22,8 @@ export interface TableSql {
   upsertTail: string;
   insertIfAbsentTail: string;
   get: string;
+  /** SELECT … WHERE k IN — the placeholder list is appended at run time. Single-column keys only. */
+  getManyHead: string;
   delete: string;
   updateWhere: string;
   count: string;
@@ -104,6 +106,7 @@ export function tableSql(spec: SqlTableSpec, dialect: Dialect): TableSql {
     upsertTail,
     insertIfAbsentTail,
     get: `${select} WHERE ${keyWhere}`,
+    getManyHead: spec.primaryKey.length === 1 ? `${select} WHERE ${q(spec.primaryKey[0]!)} IN` : "",
     delete: `DELETE FROM ${t} WHERE ${keyWhere}`,
     updateWhere: keyWhere,
     count: `SELECT COUNT(*) AS ${q("n")} FROM ${t}`,

@@ -164,6 +164,16 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
     expect(await kitchen.update({ id: 10n }, {})).toBe(true);
   });
 
+  it("gets many rows by key in one query", async () => {
+    await kitchen.insertMany(Array.from({ length: 40 }, (_, i) => ({ id: BigInt(i + 1), slug: `m${i}` })));
+    const keys = [3n, 1n, 39n, 999n, 3n].map((id) => ({ id }));
+    const got = await kitchen.getMany(keys);
+    expect(got.map((r) => r.id).sort()).toEqual([1n, 3n, 39n]);
+    expect(await kitchen.getMany([])).toEqual([]);
+    const many = await kitchen.getMany(Array.from({ length: 700 }, (_, i) => ({ id: BigInt(i + 1) })));
+    expect(many.length).toBe(40);
+  });
+
   it("deletes and counts", async () => {
     await kitchen.insertMany([
       { id: 11n, slug: "a" },
@@ -238,6 +248,9 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
     const rest = await pairs.list({ limit: 2, pageToken: all.nextPageToken });
     expect(rest.rows.map((r) => [r.leftId, r.rightId])).toEqual([[1n, 2n]]);
     expect(rest.nextPageToken).toBe("");
+    const left1 = await pairs.listByLeftId({ leftId: 1n }, { order: "desc" });
+    expect(left1.rows.map((r) => r.rightId)).toEqual([2n, 1n]);
+    expect(await pairs.countByLeftId({ leftId: 0n })).toBe(1);
     expect(await pairs.delete({ leftId: 1n, rightId: 2n })).toBe(true);
     expect(await pairs.count()).toBe(2);
   });

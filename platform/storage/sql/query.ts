@@ -123,3 +123,28 @@ export class UpdateBuilder {
     return text;
   }
 }
+
+/** Keys per `getMany` statement; larger lists are split. */
+const MAX_IN_LIST = 512;
+
+/**
+ * `SELECT … WHERE k IN (?, …)` for many keys. The list is padded to a power
+ * of two (repeating the last key), so a table sees few distinct statements.
+ */
+export async function selectIn<Row>(
+  db: SqlExecutor,
+  head: string,
+  keys: readonly SqlValue[],
+  fromRow: (r: SqlRow) => Row,
+): Promise<Row[]> {
+  const out: Row[] = [];
+  for (let i = 0; i < keys.length; i += MAX_IN_LIST) {
+    const chunk = keys.slice(i, i + MAX_IN_LIST);
+    const n = 2 ** Math.ceil(Math.log2(chunk.length));
+    const params = chunk.slice();
+    while (params.length < n) params.push(chunk[chunk.length - 1]!);
+    const rows = await db.all<SqlRow>(`${head} (${new Array<string>(n).fill("?").join(", ")})`, params);
+    for (const r of rows) out.push(fromRow(r));
+  }
+  return out;
+}
