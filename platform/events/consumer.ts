@@ -1,0 +1,426 @@
+/**
+ * One consumer group in this process: takes the group's lease, reads batches
+ * of settled events (ids up to the frontier), hands them to the handler,
+ * commits the position, retries failures with backoff and parks what keeps
+ * failing in the dead letters.
+ *
+ * Invariant: the stored position only moves after the work it covers is
+ * done — in the same transaction (commit "transaction") or after it (commit
+ * "after") — and only while this process holds the lease (fenced writes).
+ */
+import type { DescMessage } from "@bufbuild/protobuf";
+import type { SqlDb, SqlExecutor, SqlTx } from "../storage/driver.js";
+import type { Delivered, HandlerContext, ResolvedConsumerOptions } from "./consumer-options.js";
+import { backoffMs } from "./consumer-options.js";
+import { deleteDeadLetter, markRetryFailed, putDeadLetter, retryRequests, type DeadEvent } from "./dead-letters.js";
+import { decodeEvent } from "./encode.js";
+import { EventBusConfigError, LeaseLostError } from "./errors.js";
+import type { Frontier } from "./frontier.js";
+import type { GroupStore, Lease } from "./group-store.js";
+import type { EventLogger } from "./logger.js";
+import type { EventRegistry } from "./registry.js";
+import { errorText, HandlerFailure, runHandlers } from "./run-handlers.js";
+import { Signal, Stopper } from "./signal.js";
+import { big, LOG, num } from "./tables.js";
+
+/** What a consumer needs from its bus. */
+export interface ConsumerHost {
+  readonly db: SqlDb;
+  readonly groups: GroupStore;
+  readonly registry: EventRegistry;
+  readonly frontier: Frontier;
+  readonly owner: string;
+  readonly leaseTtlMs: number;
+  /** How often a consumer looks for dead letters marked for retry. */
+  readonly retryPollMs: number;
+  readonly log: EventLogger;
+}
+
+export type ConsumerState = "starting" | "standby" | "active" | "stopped";
+
+interface RawRow {
+  id: unknown;
+  topic: unknown;
+  event_key: unknown;
+  payload: unknown;
+  created_ms: unknown;
+}
+
+/** The encoded payload of each delivered event (for the dead letters). */
+const payloads = new WeakMap<Delivered, Uint8Array>();
+
+/** How often the position is saved when the group only skips other topics' events. */
+const SKIP_SAVE_MS = 1000;
+
+export class Consumer {
+  state: ConsumerState = "starting";
+  /** Events handled (committed) by this consumer since it started. */
+  handled = 0;
+  /** Events sent to the dead letters by this consumer since it started. */
+  deadLettered = 0;
+  private lease: Lease | null = null;
+  private leaseLost = false;
+  private position = 0n;
+  private savedPosition = 0n;
+  private savedAt = 0;
+  private retryId: bigint | null = null;
+  private retryAttempts = 0;
+  private retryError = "";
+  private nextRetryPoll = 0;
+  private readonly stopper = new Stopper();
+  private heartbeat: NodeJS.Timeout | null = null;
+  private readonly signal = new Signal();
+  private readonly topics: string[];
+  private readonly schemaByTopic = new Map<string, DescMessage>();
+  private readonly readSql: string;
+  private done: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly host: ConsumerHost,
+    readonly options: ResolvedConsumerOptions,
+  ) {
+    for (const e of options.events) {
+      const type = typeof e === "string" ? host.registry.byTopic(e) : host.registry.add(e);
+      this.schemaByTopic.set(type.topic, type.schema);
+    }
+    this.topics = [...this.schemaByTopic.keys()].sort();
+    this.readSql =
+      `SELECT id, topic, event_key, payload, created_ms FROM ${LOG} WHERE id > ? AND id <= ? ` +
+      `AND topic IN (${this.topics.map(() => "?").join(", ")}) ORDER BY id LIMIT ${options.batchSize}`;
+  }
+
+  get group(): string {
+    return this.options.group;
+  }
+
+  /** Starts the consumer loop in the background. */
+  start(): void {
+    this.done = this.run();
+  }
+
+  /** Wakes the loop (new events are settled, or a retry was requested). */
+  wake(): void {
+    this.signal.notify();
+  }
+
+  /** Looks for dead letters marked for retry now. */
+  wakeForRetries(): void {
+    this.nextRetryPoll = 0;
+    this.signal.notify();
+  }
+
+  /** Stops after the batch in progress; releases the lease. */
+  async stop(): Promise<void> {
+    this.stopper.stop();
+    this.signal.notify();
+    await this.done;
+  }
+
+  private async run(): Promise<void> {
+    const { groups, frontier, log } = this.host;
+    let failures = 0;
+    try {
+      const start = this.options.startFrom === "latest" ? frontier.value : 0n;
+      await groups.ensure(this.group, this.topics, start);
+    } catch (err) {
+      log.error({ group: this.group, err }, "cannot create consumer group");
+      this.state = "stopped";
+      return;
+    }
+    while (!this.stopper.stopped) {
+      try {
+        if (!this.lease || this.leaseLost) {
+          if (!(await this.acquire())) {
+            this.state = "standby";
+            await this.stopper.sleep(Math.min(1000, this.host.leaseTtlMs / 3));
+            continue;
+          }
+        }
+        this.state = "active";
+        if (Date.now() >= this.nextRetryPoll) await this.retryDeadLetters();
+        const worked = await this.step();
+        failures = 0;
+        if (!worked && !this.stopper.stopped) {
+          await this.saveSkippedPosition(false);
+          await this.signal.wait(Math.min(this.host.leaseTtlMs / 3, this.nextRetryPoll - Date.now()));
+        }
+      } catch (err) {
+        if (err instanceof LeaseLostError) {
+          this.leaseLost = true;
+          log.info({ group: this.group }, err.message);
+          continue;
+        }
+        failures++;
+        log.error({ group: this.group, err }, "consumer loop failed; backing off");
+        await this.stopper.sleep(Math.min(5000, 50 * 2 ** Math.min(failures, 7)));
+      }
+    }
+    await this.shutdown();
+  }
+
+  /** One read-deliver round; false when there was nothing to do. */
+  private async step(): Promise<boolean> {
+    const f = this.host.frontier.value;
+    if (this.position >= f) return false;
+    const rows = await this.host.db.all<RawRow>(this.readSql, [this.position, f, ...this.topics]);
+    if (rows.length > 0) await this.deliver(rows);
+    if (rows.length < this.options.batchSize && !this.stopper.stopped && this.retryId === null) {
+      // Everything up to f was read: ids the group does not consume are skipped.
+      const lastRead = rows.length ? big(rows[rows.length - 1]!.id) : this.position;
+      if (this.position >= lastRead && f > this.position) this.position = f;
+      await this.saveSkippedPosition(true);
+    }
+    return rows.length > 0;
+  }
+
+  /** Saves a position reached by skipping (no work behind it), at most once a second. */
+  private async saveSkippedPosition(throttle: boolean): Promise<void> {
+    if (this.position === this.savedPosition || !this.lease) return;
+    if (throttle && Date.now() - this.savedAt < SKIP_SAVE_MS) return;
+    await this.host.groups.commit(this.host.db, this.lease, this.position, 0);
+    this.saved(this.position);
+  }
+
+  private saved(position: bigint): void {
+    this.savedPosition = position;
+    this.savedAt = Date.now();
+    this.retryId = null;
+    this.retryAttempts = 0;
+  }
+
+  private async acquire(): Promise<boolean> {
+    const got = await this.host.groups.acquire(this.group, this.host.owner, this.host.leaseTtlMs);
+    if (!got) return false;
+    this.lease = got.lease;
+    this.leaseLost = false;
+    this.position = this.savedPosition = got.row.position;
+    this.host.frontier.raiseTo(got.row.position);
+    this.retryId = got.row.retryEventId;
+    this.retryAttempts = got.row.retryAttempts;
+    this.retryError = got.row.retryError ?? "";
+    this.nextRetryPoll = 0;
+    this.startHeartbeat();
+    this.host.log.info({ group: this.group, position: String(this.position), epoch: String(got.lease.epoch) }, "consumer active");
+    return true;
+  }
+
+  private startHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    const lease = this.lease!;
+    this.heartbeat = setInterval(() => {
+      this.host.groups.renew(lease, this.host.leaseTtlMs).then(
+        (ok) => {
+          if (!ok && this.lease === lease) {
+            this.leaseLost = true;
+            this.signal.notify();
+          }
+        },
+        (err) => this.host.log.warn({ group: this.group, err }, "lease renewal failed"),
+      );
+    }, Math.max(10, Math.floor(this.host.leaseTtlMs / 3)));
+    this.heartbeat.unref();
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+    const lease = this.lease;
+    this.lease = null;
+    if (lease && !this.leaseLost) {
+      try {
+        await this.saveSkippedPosition(false);
+        await this.host.groups.release(lease);
+      } catch (err) {
+        this.host.log.warn({ group: this.group, err }, "could not release the lease; it expires by itself");
+      }
+    }
+    this.state = "stopped";
+  }
+
+  // ---- delivery -----------------------------------------------------------
+
+  /** Decodes a row; a payload that does not decode is returned as a dead event with the reason. */
+  private toEvent(r: RawRow, attempt: number): { event: Delivered } | { dead: DeadEvent; error: string } {
+    const topic = String(r.topic);
+    const raw: DeadEvent = {
+      id: big(r.id),
+      topic,
+      key: String(r.event_key),
+      payload: r.payload as Uint8Array,
+      publishedAtMs: num(r.created_ms),
+    };
+    const schema = this.schemaByTopic.get(topic);
+    try {
+      if (!schema) throw new Error(`the group does not consume topic "${topic}"`);
+      const message = decodeEvent(schema, raw.payload);
+      const event: Delivered = { id: raw.id, topic, key: raw.key, message, publishedAtMs: raw.publishedAtMs, attempt };
+      payloads.set(event, raw.payload);
+      return { event };
+    } catch (err) {
+      return { dead: raw, error: `payload does not decode as ${schema?.typeName ?? topic}: ${errorText(err)}` };
+    }
+  }
+
+  private async deliver(rows: RawRow[]): Promise<void> {
+    const events: Delivered[] = [];
+    for (const r of rows) {
+      const e = this.toEvent(r, 1);
+      if ("dead" in e) {
+        // A payload that cannot decode will never succeed: deliver what is
+        // before it, then park it without retries.
+        if (events.length) await this.deliverDecoded(events);
+        if (this.position < e.dead.id && !this.stopper.stopped) await this.deadLetter(e.dead, 0, e.error);
+        return;
+      }
+      events.push(e.event);
+    }
+    await this.deliverDecoded(events);
+  }
+
+  private async deliverDecoded(events: Delivered[]): Promise<void> {
+    const first = events[0]!;
+    if (this.retryId === first.id) {
+      // Resuming the retries of this event (after a restart or a takeover).
+      await this.retry(events[0]!, this.retryAttempts, this.retryError);
+      return;
+    }
+    try {
+      await this.runUnit(events);
+      return;
+    } catch (err) {
+      if (!(err instanceof HandlerFailure)) throw err;
+      if (err.index < 0) {
+        // A batch handler failed somewhere: find the event, one at a time.
+        for (const e of events) {
+          try {
+            await this.runUnit([e]);
+          } catch (err1) {
+            if (!(err1 instanceof HandlerFailure)) throw err1;
+            await this.retry(e, 1, err1.message);
+            return;
+          }
+        }
+        return;
+      }
+      if (err.index > 0) {
+        const prefix = events.slice(0, err.index);
+        if (this.options.commit === "transaction") await this.runUnit(prefix);
+        else await this.commit(this.host.db, prefix[prefix.length - 1]!.id, prefix.length);
+      }
+      await this.retry(events[err.index]!, 1, err.message);
+    }
+  }
+
+  /** Retries one event with backoff; after maxAttempts it goes to the dead letters. */
+  private async retry(event: Delivered, failed: number, error: string): Promise<void> {
+    const { maxAttempts, backoff } = this.options;
+    while (failed < maxAttempts) {
+      await this.host.groups.setRetry(this.lease!, event.id, failed, error);
+      this.retryId = event.id;
+      this.retryAttempts = failed;
+      this.retryError = error;
+      this.host.log.warn({ group: this.group, eventId: String(event.id), attempt: failed, error }, "handler failed; will retry");
+      await this.stopper.sleep(backoffMs(backoff, failed));
+      if (this.stopper.stopped || this.leaseLost) return;
+      try {
+        const again: Delivered = { ...event, attempt: failed + 1 };
+        payloads.set(again, payloads.get(event)!);
+        await this.runUnit([again]);
+        return;
+      } catch (err) {
+        if (!(err instanceof HandlerFailure)) throw err;
+        failed++;
+        error = err.message;
+      }
+    }
+    await this.deadLetter({ ...event, payload: payloads.get(event)! }, failed, error);
+  }
+
+  private async deadLetter(event: DeadEvent, attempts: number, error: string): Promise<void> {
+    await this.host.db.transaction(async (tx) => {
+      await putDeadLetter(tx, this.group, event, attempts, error);
+      await this.host.groups.commit(tx, this.lease!, event.id, 0);
+    });
+    this.position = event.id;
+    this.saved(event.id);
+    this.deadLettered++;
+    this.host.log.error({ group: this.group, eventId: String(event.id), attempts, error }, "event moved to the dead letters");
+  }
+
+  /** Runs the handler over `events` and commits the position after the last. */
+  private async runUnit(events: Delivered[]): Promise<void> {
+    const last = events[events.length - 1]!.id;
+    if (this.options.commit === "transaction") {
+      await this.host.db.transaction(async (tx) => {
+        await runHandlers(this.options, events, this.context(tx));
+        await this.host.groups.commit(tx, this.lease!, last, events.length);
+      });
+      this.advanced(last, events.length);
+    } else {
+      await runHandlers(this.options, events, this.context(undefined));
+      await this.commit(this.host.db, last, events.length);
+    }
+  }
+
+  private async commit(exec: SqlExecutor, position: bigint, n: number): Promise<void> {
+    await this.host.groups.commit(exec, this.lease!, position, n);
+    this.advanced(position, n);
+  }
+
+  private advanced(position: bigint, n: number): void {
+    this.position = position;
+    this.saved(position);
+    this.handled += n;
+  }
+
+  private context(tx: SqlTx | undefined): HandlerContext {
+    const group = this.group;
+    return {
+      group,
+      db: this.host.db,
+      get tx(): SqlTx {
+        if (!tx) {
+          throw new EventBusConfigError(`consumer "${group}": ctx.tx exists only with commit: "transaction"`);
+        }
+        return tx;
+      },
+    };
+  }
+
+  // ---- dead letters marked for retry ---------------------------------------
+
+  private async retryDeadLetters(): Promise<void> {
+    this.nextRetryPoll = Date.now() + this.host.retryPollMs;
+    const { db, groups } = this.host;
+    for (const d of await retryRequests(db, this.group, 50)) {
+      if (this.stopper.stopped || this.leaseLost) return;
+      const decoded = this.toEvent(
+        { id: d.eventId, topic: d.topic, event_key: d.key, payload: d.payload, created_ms: d.publishedAtMs },
+        d.attempts + 1,
+      );
+      if ("dead" in decoded) {
+        await markRetryFailed(db, this.group, d.eventId, decoded.error);
+        continue;
+      }
+      const e = decoded.event;
+      try {
+        if (this.options.commit === "transaction") {
+          await db.transaction(async (tx) => {
+            await runHandlers(this.options, [e], this.context(tx));
+            await deleteDeadLetter(tx, this.group, d.eventId);
+            await groups.assertHeld(tx, this.lease!);
+          });
+        } else {
+          await runHandlers(this.options, [e], this.context(undefined));
+          await deleteDeadLetter(db, this.group, d.eventId);
+        }
+        this.handled++;
+        this.host.log.info({ group: this.group, eventId: String(d.eventId) }, "dead letter retried successfully");
+      } catch (err) {
+        if (!(err instanceof HandlerFailure)) throw err;
+        await markRetryFailed(db, this.group, d.eventId, err.message);
+      }
+    }
+  }
+}
+

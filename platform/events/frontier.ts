@@ -1,0 +1,179 @@
+/**
+ * The settled frontier: the highest id F such that every id <= F is settled
+ * (committed and visible, or never going to commit). Consumer groups read
+ * only ids <= F, so they never skip an event that commits late.
+ *
+ * Ids are assigned at INSERT but transactions commit in another order, so the
+ * log can show id 12 while id 11 is still in flight (it will appear) or was
+ * rolled back (it never will). Each advance counts the next ids after F: if
+ * they are contiguous F jumps to the last; otherwise F stops before the first
+ * hole, and the hole is resolved:
+ *
+ *  - SQLite: one writer at a time (the write lock is held from the first
+ *    write to COMMIT, across processes), so ids are assigned in commit order
+ *    and a hole can only be a deleted or rolled-back row: it is settled now.
+ *  - MySQL/MariaDB: a locking read (LOCK IN SHARE MODE, READ COMMITTED so no
+ *    gap locks) over the hole blocks until every transaction that has
+ *    inserted a row there commits or rolls back, however long it runs. If
+ *    rows are found they were in flight: scan again. If none are found the
+ *    hole is rolled back, burnt by a failed insert, or (for microseconds)
+ *    reserved by an INSERT that has not put its first row in the index yet.
+ *    To cover that last window the hole is declared dead only by a probe
+ *    that starts `graceMs` after the hole was first seen.
+ *
+ * See docs/events.md ("Gap safety") for the argument and the alternatives.
+ */
+import type { SqlDb } from "../storage/driver.js";
+import { big, GROUPS, LOG, META } from "./tables.js";
+
+export interface FrontierOptions {
+  /** How long an empty hole must stay empty before it is declared dead (MySQL). Default 1000 ms. */
+  readonly graceMs?: number;
+  /** Ids examined per query. Default 8192. */
+  readonly scanLimit?: number;
+  /** Lock wait of a probe before it gives up and retries later, in seconds. Default 2. */
+  readonly probeLockWaitSec?: number;
+  /** Told about every hole declared dead (for logs and metrics). */
+  readonly onDeadHole?: (start: bigint, end: bigint, waitedMs: number) => void;
+}
+
+interface Hole {
+  readonly start: bigint;
+  readonly end: bigint;
+  readonly since: number;
+}
+
+const LOCK_WAIT_CODES = new Set(["ER_LOCK_WAIT_TIMEOUT", "ER_LOCK_DEADLOCK"]);
+
+export class Frontier {
+  private f = 0n;
+  private holes: Hole[] = [];
+  /** When a stalled hole should be examined again (epoch ms), or 0 when none is. */
+  recheckAt = 0;
+  /** Ids declared dead so far (holes that will never fill). */
+  deadIds = 0n;
+  private readonly graceMs: number;
+  private readonly scanLimit: number;
+  private readonly lockWaitSec: number;
+  private readonly countSql: string;
+  private readonly idsSql: string;
+
+  constructor(
+    private readonly db: SqlDb,
+    private readonly opts: FrontierOptions = {},
+  ) {
+    this.graceMs = opts.graceMs ?? 1000;
+    this.scanLimit = opts.scanLimit ?? 8192;
+    this.lockWaitSec = Math.max(1, Math.ceil(opts.probeLockWaitSec ?? 2));
+    this.countSql = `SELECT COUNT(*) AS n, MAX(id) AS m FROM (SELECT id FROM ${LOG} WHERE id > ? ORDER BY id LIMIT ${this.scanLimit}) t`;
+    this.idsSql = `SELECT id FROM ${LOG} WHERE id > ? AND id <= ? ORDER BY id`;
+  }
+
+  /** Every id at or below this is settled. */
+  get value(): bigint {
+    return this.f;
+  }
+
+  /**
+   * Starts from the highest known settled point: the retention floor or the
+   * furthest group position (positions only ever come from a frontier).
+   */
+  async init(): Promise<void> {
+    const floor = await this.db.get<{ v: unknown }>(`SELECT value AS v FROM ${META} WHERE name = 'retention_floor'`);
+    const pos = await this.db.get<{ v: unknown }>(`SELECT MAX(position) AS v FROM ${GROUPS}`);
+    this.raiseTo(big(floor?.v));
+    this.raiseTo(big(pos?.v));
+  }
+
+  /** Moves the frontier up to a point known to be settled (a stored group position). */
+  raiseTo(settled: bigint): void {
+    if (settled > this.f) this.f = settled;
+  }
+
+  /** Advances as far as the log allows; true if the frontier moved. */
+  async advance(): Promise<boolean> {
+    const before = this.f;
+    this.recheckAt = 0;
+    for (;;) {
+      const F = this.f;
+      const r = await this.db.get<{ n: unknown; m: unknown }>(this.countSql, [F]);
+      const n = big(r?.n);
+      if (n === 0n) break;
+      const m = big(r?.m);
+      if (m - F === n) {
+        this.f = m;
+        if (n < BigInt(this.scanLimit)) break;
+        continue;
+      }
+      const ids = (await this.db.all<{ id: unknown }>(this.idsSql, [F, m])).map((x) => big(x.id));
+      let i = 0;
+      while (i < ids.length && ids[i] === this.f + 1n) this.f = ids[i++]!;
+      if (i === ids.length) continue; // rows vanished under us (retention): count again
+      if (!(await this.settle(this.f + 1n, ids[i]! - 1n))) break;
+    }
+    if (this.holes.length) this.holes = this.holes.filter((h) => h.end > this.f);
+    return this.f > before;
+  }
+
+  /** Resolves the hole [start, end] right above the frontier; true to keep scanning. */
+  private async settle(start: bigint, end: bigint): Promise<boolean> {
+    if (this.db.dialect === "sqlite") {
+      this.f = end;
+      this.deadIds += end - start + 1n;
+      return true;
+    }
+    const since = this.firstSeen(start, end);
+    const probeStart = Date.now();
+    const found = await this.probe(start, end);
+    if (found === "busy") {
+      this.recheckAt = Date.now() + 20; // a writer still holds rows in the hole
+      return false;
+    }
+    if (found > 0) return true; // in-flight rows committed: scan them
+    const waited = probeStart - since;
+    if (waited >= this.graceMs) {
+      this.f = end;
+      this.deadIds += end - start + 1n;
+      this.opts.onDeadHole?.(start, end, waited);
+      return true;
+    }
+    this.recheckAt = since + this.graceMs;
+    return false;
+  }
+
+  /** When any part of [start, end] was first seen missing (now, if never). */
+  private firstSeen(start: bigint, end: bigint): number {
+    let since = Infinity;
+    for (const h of this.holes) if (h.start <= end && h.end >= start && h.since < since) since = h.since;
+    if (since === Infinity) {
+      since = Date.now();
+      this.holes.push({ start, end, since });
+    }
+    return since;
+  }
+
+  /**
+   * MySQL: a locking read of [start, end] in READ COMMITTED. It waits for any
+   * transaction holding an uncommitted row in the range and returns how many
+   * rows exist afterwards; "busy" if the wait timed out.
+   */
+  private probe(start: bigint, end: bigint): Promise<number | "busy"> {
+    return this.db.withConnection(async (c) => {
+      await c.exec(
+        `SET SESSION innodb_lock_wait_timeout = ${this.lockWaitSec}; ` +
+          "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION",
+      );
+      try {
+        const rows = await c.all(`SELECT id FROM ${LOG} WHERE id BETWEEN ? AND ? LOCK IN SHARE MODE`, [start, end]);
+        await c.exec("COMMIT");
+        return rows.length;
+      } catch (err) {
+        await c.exec("ROLLBACK").catch(() => undefined);
+        if (LOCK_WAIT_CODES.has((err as { code?: string }).code ?? "")) return "busy" as const;
+        throw err;
+      } finally {
+        await c.exec("SET SESSION innodb_lock_wait_timeout = DEFAULT").catch(() => undefined);
+      }
+    });
+  }
+}
