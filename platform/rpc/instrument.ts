@@ -101,6 +101,7 @@ class MethodObserver {
     );
     ctx.values.set(callScopeKey, scope);
     ctx.responseHeader.set(REQUEST_ID_HEADER, requestId);
+    if (this.deps.log.isLevelEnabled("trace")) scope.log.trace({ timeoutMs: timeout }, "rpc started");
     if (origin) {
       scope.identity = origin.identity;
       return scope;

@@ -1,0 +1,151 @@
+/**
+ * The life of an `orbit bundle` process: usage errors exit 2 with a useful
+ * message, settings follow flags > env > file > defaults, the MariaDB store
+ * works, and SIGTERM/SIGINT drain in-flight calls and exit 0.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { afterAll, describe, expect, it } from "vitest";
+import { EchoService } from "../gen/orbit/testing/v1/echo_pb.js";
+import { freePort, runOrbit, startBundle, type LogLine, type OrbitProcess } from "../test/fixtures/bundle-process.js";
+import { mysqlStore } from "../test/support/stores.js";
+
+const tmp = mkdtempSync(join(tmpdir(), "orbit-lifecycle-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function waitForLog(p: OrbitProcess, match: (l: LogLine) => boolean): Promise<LogLine> {
+  let found: LogLine | undefined;
+  await expect.poll(() => (found = p.logs().find(match)), { timeout: 20_000, interval: 50 }).toBeDefined();
+  return found!;
+}
+
+describe("usage errors", () => {
+  it("exits 2 and lists the known services for an unknown one", async () => {
+    const p = runOrbit(["bundle", "--services", "echo,nope", "--port", "0"]);
+    expect((await p.exited).code).toBe(2);
+    expect(p.stderr.join("\n")).toContain('unknown service "nope"; known services: echo, relay; groups: all, testing');
+  });
+
+  it("exits 2 for a peer that is not a service, or a service both local and peer", async () => {
+    const p = runOrbit(["bundle", "--services", "relay", "--peer", "testing=http://127.0.0.1:1"]);
+    expect((await p.exited).code).toBe(2);
+    expect(p.stderr.join("\n")).toContain('unknown peer service "testing"');
+    const q = runOrbit(["bundle", "--services", "testing", "--peer", "echo=http://127.0.0.1:1"]);
+    expect((await q.exited).code).toBe(2);
+    expect(q.stderr.join("\n")).toContain("echo is both asked to run here (--services) and given as --peer");
+  });
+
+  it("exits 2 for bad values, naming the flag, variable or file key", async () => {
+    const flag = runOrbit(["bundle", "--port", "http"]);
+    expect((await flag.exited).code).toBe(2);
+    expect(flag.stderr.join("\n")).toContain('--port: "http" is not an integer in 0..65535');
+
+    const env = runOrbit(["bundle"], { ORBIT_PEERS: "echo=ftp://x" });
+    expect((await env.exited).code).toBe(2);
+    expect(env.stderr.join("\n")).toContain("ORBIT_PEERS echo: \"ftp://x\" must be an http:// or https:// URL");
+
+    const file = join(tmp, "bad.json");
+    writeFileSync(file, JSON.stringify({ prot: 1 }));
+    const fromFile = runOrbit(["bundle", "--config", file]);
+    expect((await fromFile.exited).code).toBe(2);
+    expect(fromFile.stderr.join("\n")).toContain(`config file ${file}: unknown key "prot"`);
+
+    const option = runOrbit(["bundle", "--no-such-flag"]);
+    expect((await option.exited).code).toBe(2);
+    expect(option.stderr.join("\n")).toContain("unknown option '--no-such-flag'");
+  });
+
+  it("prints help and exits 0", async () => {
+    const p = runOrbit(["bundle", "--help"]);
+    expect((await p.exited).code).toBe(0);
+    const help = p.stdout.join("\n");
+    for (const text of ["--services <names>", "--peer <name=url>", "[env ORBIT_PORT]", "flags, ORBIT_* environment"]) {
+      expect(help).toContain(text);
+    }
+  });
+});
+
+describe("settings", () => {
+  it("takes flags over ORBIT_* variables over the config file over defaults", async () => {
+    const [filePort, envPort, flagPort] = [await freePort(), await freePort(), await freePort()];
+    const file = join(tmp, "orbit.json");
+    writeFileSync(
+      file,
+      JSON.stringify({ port: filePort, services: ["echo"], host: "127.0.0.1", dataDir: join(tmp, "d1"), logLevel: "debug" }),
+    );
+    const fromEnv = runOrbit(["bundle", "--config", file], { ORBIT_PORT: String(envPort), ORBIT_LOG_LEVEL: "info" });
+    const ready = await waitForLog(fromEnv, (l) => l.msg.startsWith("orbit is ready"));
+    expect(ready).toMatchObject({ url: `http://127.0.0.1:${envPort}`, services: ["echo"] });
+    expect((await fromEnv.stop()).code).toBe(0);
+
+    const fromFlag = runOrbit(["bundle", "--port", String(flagPort)], {
+      ORBIT_CONFIG: file,
+      ORBIT_PORT: String(envPort),
+    });
+    const ready2 = await waitForLog(fromFlag, (l) => l.msg.startsWith("orbit is ready"));
+    expect(ready2).toMatchObject({ url: `http://127.0.0.1:${flagPort}`, services: ["echo"], level: "info" });
+    // logLevel came from the file (debug): the debug line of a served call shows up.
+    const echo = createClient(EchoService, createConnectTransport({ baseUrl: `http://127.0.0.1:${flagPort}`, httpVersion: "1.1" }));
+    await echo.echo({ text: "x" });
+    await waitForLog(fromFlag, (l) => l.level === "debug" && l.rpc === "/orbit.testing.v1.EchoService/Echo");
+    expect((await fromFlag.stop()).code).toBe(0);
+  });
+
+  it("runs `all` by default (what npm start does) and prints the URL", async () => {
+    const port = await freePort();
+    const p = runOrbit(["bundle", "--host", "127.0.0.1", "--port", String(port), "--data-dir", join(tmp, "d2")]);
+    const ready = await waitForLog(p, (l) => l.msg.startsWith("orbit is ready"));
+    expect(ready.msg).toBe(`orbit is ready at http://127.0.0.1:${port}`);
+    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+    expect((await p.stop("SIGINT")).code).toBe(0);
+  });
+});
+
+describe("MariaDB store", () => {
+  it("serves with --mysql", async () => {
+    const store = await mysqlStore();
+    try {
+      const b = await startBundle(["--services", "testing", "--mysql", store.url]);
+      expect(b.logs().find((l) => l.msg === "starting bundle")).toMatchObject({ store: store.url });
+      const echo = createClient(EchoService, createConnectTransport({ baseUrl: b.url, httpVersion: "2" }));
+      expect((await echo.echo({ text: "on mariadb" })).text).toBe("on mariadb");
+      expect((await b.stop()).code).toBe(0);
+    } finally {
+      await store.dispose();
+    }
+  });
+});
+
+describe("graceful shutdown", () => {
+  it("on SIGTERM stops accepting, lets in-flight calls finish, and exits 0", async () => {
+    const b = await startBundle(["--services", "echo", "--log-level", "trace"]);
+    const echo = createClient(EchoService, createConnectTransport({ baseUrl: b.url, httpVersion: "2" }));
+    const call = echo.sleep({ ms: 1_500 }, { headers: { "x-request-id": "slow-1" } });
+    await waitForLog(b, (l) => l.requestId === "slow-1" && l.msg === "rpc started");
+    b.child.kill("SIGTERM");
+    const draining = await waitForLog(b, (l) => l.msg === "shutting down: draining");
+    expect(draining.inflight).toBe(1);
+    // No new connections once draining.
+    await expect(fetch(`${b.url}/healthz`)).rejects.toThrow();
+    expect(await call).toMatchObject({ cancelled: false });
+    expect((await b.exited).code).toBe(0);
+    expect(b.logs().find((l) => l.msg === "stopped")).toMatchObject({ forced: 0, failures: 0 });
+  });
+
+  it("aborts calls that outlive --shutdown-timeout and still exits 0", async () => {
+    const b = await startBundle(["--services", "echo", "--log-level", "trace", "--shutdown-timeout", "200"]);
+    const echo = createClient(EchoService, createConnectTransport({ baseUrl: b.url, httpVersion: "2" }));
+    const call = echo.sleep({ ms: 30_000 }, { headers: { "x-request-id": "slow-2" } }).then(
+      (r) => r.cancelled,
+      () => "failed",
+    );
+    await waitForLog(b, (l) => l.requestId === "slow-2" && l.msg === "rpc started");
+    b.child.kill("SIGTERM");
+    expect((await b.exited).code).toBe(0);
+    // The handler saw its signal abort (cancelled: true), or the call was cut.
+    expect([true, "failed"]).toContain(await call);
+  });
+});
