@@ -116,6 +116,8 @@ export class Bundle {
       inProcess: createInProcessTransport({
         lookup: (m) => this.specs.get(methodKey(m)),
         shutdownSignal: this.shutdownSignal.signal,
+        onInternalError: (err, m) =>
+          log.error({ err, rpc: `/${methodKey(m)}` }, "in-process call: the response is not a valid message"),
       }),
       metrics: this.metrics,
       signer: this.signer,

@@ -34,6 +34,8 @@ export interface InProcessTransportOptions {
   readonly lookup: (method: DescMethod) => MethodImplSpec | undefined;
   /** Aborted when the bundle shuts down; handlers see it through ctx.signal. */
   readonly shutdownSignal?: AbortSignal;
+  /** Told about failures the callee's instrumentation cannot see (a response that cannot be copied). */
+  readonly onInternalError?: (err: unknown, method: DescMethod) => void;
 }
 
 type HandlerCtx = ReturnType<typeof createHandlerContext>;
@@ -76,7 +78,7 @@ export function createInProcessTransport(opts: InProcessTransportOptions): Trans
       const spec = find(method, false);
       const ctx = context(method, signal, timeoutMs, header, contextValues);
       try {
-        const request = copy(method.input, input);
+        const request = copyRequest(method.input, input);
         const impl = spec.impl as (req: unknown, ctx: HandlerContext) => unknown;
         const output = await abortable(impl(request, ctx), ctx.signal);
         return {
@@ -85,7 +87,7 @@ export function createInProcessTransport(opts: InProcessTransportOptions): Trans
           method,
           header: new Headers(ctx.responseHeader),
           trailer: new Headers(ctx.responseTrailer),
-          message: copy(method.output, output),
+          message: copyResponse(method, output, opts),
         } as UnaryResponse<never, never>;
       } catch (err) {
         throw callerError(err, ctx);
@@ -98,6 +100,7 @@ export function createInProcessTransport(opts: InProcessTransportOptions): Trans
       const spec = find(method, true);
       const ctx = context(method, signal, timeoutMs, header, contextValues);
       const requests = copyEach(method.input, input);
+      const copyOut = (m: unknown) => copyResponse(method, m, opts);
       let output: AsyncIterable<unknown>;
       try {
         switch (spec.kind) {
@@ -126,7 +129,7 @@ export function createInProcessTransport(opts: InProcessTransportOptions): Trans
         method,
         header: ctx.responseHeader,
         trailer: ctx.responseTrailer,
-        message: responses(method.output, output, ctx),
+        message: responses(copyOut, output, ctx),
       } as unknown as StreamResponse<never, never>;
     },
   };
@@ -137,8 +140,31 @@ function copy<D extends DescMessage>(schema: D, value: unknown): MessageShape<D>
   return clone(schema, msg);
 }
 
+/**
+ * The callee's copy of a request. A value that is not a valid message (such
+ * as a string that is not valid UTF-8, which `clone` checks) is the caller's
+ * mistake: InvalidArgument.
+ */
+function copyRequest<D extends DescMessage>(schema: D, value: unknown): MessageShape<D> {
+  try {
+    return copy(schema, value);
+  } catch (err) {
+    throw new ConnectError(`invalid ${schema.typeName}: ${(err as Error).message}`, Code.InvalidArgument);
+  }
+}
+
+/** The caller's copy of a response; an invalid one is the callee's bug: Internal. */
+function copyResponse(method: DescMethod, value: unknown, opts: InProcessTransportOptions): unknown {
+  try {
+    return copy(method.output, value);
+  } catch (err) {
+    opts.onInternalError?.(err, method);
+    throw new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+  }
+}
+
 async function* copyEach(schema: DescMessage, input: AsyncIterable<unknown>): AsyncGenerator<unknown> {
-  for await (const m of input) yield copy(schema, m);
+  for await (const m of input) yield copyRequest(schema, m);
 }
 
 async function single(requests: AsyncIterable<unknown>): Promise<unknown> {
@@ -155,7 +181,7 @@ async function* once(fn: () => Promise<unknown>): AsyncGenerator<unknown> {
 }
 
 async function* responses(
-  schema: DescMessage,
+  copyOut: (m: unknown) => unknown,
   output: AsyncIterable<unknown>,
   ctx: HandlerCtx,
 ): AsyncGenerator<never> {
@@ -169,7 +195,7 @@ async function* responses(
         done = true;
         return;
       }
-      yield copy(schema, r.value) as never;
+      yield copyOut(r.value) as never;
     }
   } catch (err) {
     done = true;

@@ -50,7 +50,7 @@ export function echoHandlers(): ServiceImpl<typeof EchoService> {
 
   return {
     echo(req) {
-      return { text: req.text };
+      return { text: req.text, value: req.value };
     },
 
     async *echoStream(req, ctx) {
