@@ -1,7 +1,7 @@
 /**
  * A circuit breaker per peer process. After `failureThreshold` consecutive
- * calls fail with Unavailable or DeadlineExceeded (the peer is down, or too
- * slow to answer), the circuit opens: calls fail at once with Unavailable,
+ * calls fail without an answer from the peer (connection refused or reset,
+ * or no answer before the deadline), the circuit opens: calls fail at once with Unavailable,
  * without touching the network. After `openMs` one call is let through as a
  * probe (half-open): if it gets any answer from the peer the circuit closes,
  * otherwise it stays open for twice as long (up to `maxOpenMs`). So a dead
@@ -9,6 +9,7 @@
  * without anyone intervening.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
+import { isTransportFailure } from "./errors.js";
 
 export type CircuitState = "closed" | "open" | "half-open";
 
@@ -25,10 +26,14 @@ export interface CircuitBreakerOptions {
   readonly onStateChange?: (state: CircuitState) => void;
 }
 
-/** The errors that count against the peer (not application errors such as NotFound). */
+/**
+ * The errors that count against the peer: it could not be reached or did not
+ * answer in time. Errors the peer answered with (NotFound, or Unavailable
+ * from a handler) mean it is up.
+ */
 export function isPeerFailure(err: unknown): boolean {
-  const code = err instanceof ConnectError ? err.code : ConnectError.from(err).code;
-  return code === Code.Unavailable || code === Code.DeadlineExceeded;
+  const e = ConnectError.from(err);
+  return e.code === Code.DeadlineExceeded || isTransportFailure(e);
 }
 
 export class CircuitBreaker {

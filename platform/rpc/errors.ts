@@ -64,3 +64,15 @@ const CLIENT_CODES = new Set<Code>([
 export function isClientError(code: Code): boolean {
   return CLIENT_CODES.has(code);
 }
+
+const TRANSPORT_CODES = new Set<Code>([Code.Unavailable, Code.Aborted, Code.Internal, Code.Unknown]);
+
+/**
+ * The call failed without an answer from the peer: connection refused or
+ * reset, HTTP/2 session failure. Such errors are made on the client side
+ * from a Node.js error (kept as `cause`); an error the peer sent has none.
+ */
+export function isTransportFailure(err: unknown): boolean {
+  if (!(err instanceof ConnectError)) return false;
+  return err.cause !== undefined && !(err.cause instanceof ConnectError) && TRANSPORT_CODES.has(err.code);
+}

@@ -1,12 +1,14 @@
 /**
  * Which calls may be retried, and how long to wait between attempts. Only
  * methods the proto marks `idempotency_level = NO_SIDE_EFFECTS` or
- * `IDEMPOTENT` are retried, only on Unavailable, and never past the call's
+ * `IDEMPOTENT` are retried, only when the peer answered Unavailable or could
+ * not be reached (connection refused or reset), and never past the call's
  * deadline: a method with side effects runs at most once per call.
  */
 import type { DescMethod } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { isTransportFailure } from "./errors.js";
 
 export interface RetryPolicy {
   /** Attempts in all, including the first. Default 3. */
@@ -27,7 +29,7 @@ export function isIdempotent(method: DescMethod): boolean {
 }
 
 export function isRetryable(err: unknown): boolean {
-  return err instanceof ConnectError && err.code === Code.Unavailable;
+  return err instanceof ConnectError && (err.code === Code.Unavailable || isTransportFailure(err));
 }
 
 /** Full-jitter exponential backoff before attempt `attempt + 1`. */
