@@ -18,6 +18,11 @@ const EMPTY = new Uint8Array(0);
 
 interface Column {
   readonly spec: ColumnSpec;
+  /** Column name and field name (hot-path copies of spec.name/spec.field). */
+  readonly name: string;
+  readonly fieldName: string;
+  /** Part of the primary key (must be present when writing). */
+  isKey: boolean;
   readonly field: DescField;
   /** Field value → column value (throws WideInputError naming `where`). */
   encode(v: unknown, where: string): WideValue;
@@ -99,6 +104,9 @@ function columnOf(row: DescMessage, c: ColumnSpec): Column {
     const single = field.fieldKind === "message" ? field.message : undefined;
     return {
       spec: c,
+      name: c.name,
+      fieldName: c.field,
+      isKey: false,
       field,
       encode(v, where) {
         if (v === undefined || v === null) {
@@ -134,6 +142,9 @@ function columnOf(row: DescMessage, c: ColumnSpec): Column {
   }
   return {
     spec: c,
+    name: c.name,
+    fieldName: c.field,
+    isKey: false,
     field,
     encode(v, where) {
       if (v === undefined || v === null) {
@@ -158,11 +169,13 @@ export class RowCodec<Row extends Message> {
   readonly clustering: readonly Column[];
   readonly key: readonly Column[];
   readonly counters: readonly Column[];
+  private readonly typeName: string;
 
   constructor(
     readonly spec: WideTableSpec,
     readonly schema: DescMessage,
   ) {
+    this.typeName = schema.typeName;
     this.columns = spec.columns.map((c) => columnOf(schema, c));
     this.byName = new Map(this.columns.map((c) => [c.spec.name, c]));
     this.byField = new Map(this.columns.map((c) => [c.spec.field, c]));
@@ -170,6 +183,7 @@ export class RowCodec<Row extends Message> {
     this.partition = spec.partitionKey.map(pick);
     this.clustering = spec.clustering.map((c) => pick(c.column));
     this.key = spec.primaryKey.map(pick);
+    for (const c of this.key) c.isKey = true;
     this.counters = this.columns.filter((c) => c.spec.counter);
   }
 
@@ -235,10 +249,20 @@ export class RowCodec<Row extends Message> {
 
   /** Every column of `row` (absent non-key fields take their zero value). */
   rowValues(row: unknown, where: string): WideValues {
-    this.keyValues(row, this.key, where);
+    if (row === null || typeof row !== "object") {
+      throw new WideInputError(`${where}: expected a row object with ${this.key.map((c) => c.fieldName).join(", ")}`);
+    }
     const o = row as Record<string, unknown>;
     const out: WideValues = {};
-    for (const c of this.columns) out[c.spec.name] = c.encode(o[c.spec.field], where);
+    const cols = this.columns;
+    for (let i = 0; i < cols.length; i++) {
+      const c = cols[i]!;
+      const v = o[c.fieldName];
+      if (c.isKey && (v === undefined || v === null)) {
+        throw new WideInputError(`${where}: key field ${c.fieldName} (${c.name}) is missing`);
+      }
+      out[c.name] = c.encode(v, where);
+    }
     return out;
   }
 
@@ -268,10 +292,12 @@ export class RowCodec<Row extends Message> {
 
   /** The row message for column values read from a store. */
   decode(values: WideValues): Row {
-    const msg: Record<string, unknown> = { $typeName: this.schema.typeName };
-    for (const c of this.columns) {
-      const v = c.decode(values[c.spec.name] ?? null);
-      if (v !== undefined) msg[c.spec.field] = v;
+    const msg: Record<string, unknown> = { $typeName: this.typeName };
+    const cols = this.columns;
+    for (let i = 0; i < cols.length; i++) {
+      const c = cols[i]!;
+      const v = c.decode(values[c.name] ?? null);
+      if (v !== undefined) msg[c.fieldName] = v;
     }
     return msg as Row;
   }

@@ -29,6 +29,7 @@ interface Prepared {
 }
 
 const DEADLOCK_RETRIES = 5;
+const done = (): void => undefined;
 
 function isDeadlock(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
@@ -71,38 +72,54 @@ export class SqlWideStore implements WideStore {
   }
 
   private params(cols: readonly ColumnSpec[], values: readonly WideValue[]): SqlValue[] {
-    return values.map((v, i) => this.param(cols[i]!, v));
+    const out = new Array<SqlValue>(values.length);
+    for (let i = 0; i < values.length; i++) out[i] = this.param(cols[i]!, values[i]!);
+    return out;
   }
 
   private read(spec: WideTableSpec, raw: SqlRow): WideValues {
     const out: WideValues = {};
-    for (const c of spec.columns) {
+    const cols = spec.columns;
+    for (let i = 0; i < cols.length; i++) {
+      const c = cols[i]!;
       const v = raw[c.name];
       out[c.name] = v === null || v === undefined ? null : fromSql(c, v);
     }
     return out;
   }
 
-  async put(spec: WideTableSpec, rows: readonly WideValues[], ttlSeconds: number): Promise<void> {
+  put(spec: WideTableSpec, rows: readonly WideValues[], ttlSeconds: number): Promise<void> {
     const { sql } = this.prep(spec);
     const expires = ttlSeconds > 0 ? BigInt(this.now() + ttlSeconds * 1000) : null;
-    const paramsOf = (row: WideValues) => [...spec.columns.map((c) => this.param(c, row[c.name] ?? null)), expires];
-    if (rows.length === 1) {
-      await this.db.run(sql.put, paramsOf(rows[0]!));
-      return;
-    }
-    await this.db.transaction(async (tx) => {
+    const cols = spec.columns;
+    const paramsOf = (row: WideValues) => {
+      const out = new Array<SqlValue>(cols.length + 1);
+      for (let i = 0; i < cols.length; i++) out[i] = this.param(cols[i]!, row[cols[i]!.name] ?? null);
+      out[cols.length] = expires;
+      return out;
+    };
+    if (rows.length === 1) return this.db.run(sql.put, paramsOf(rows[0]!)).then(done);
+    return this.db.transaction(async (tx) => {
       for (const row of rows) await tx.run(sql.put, paramsOf(row));
     });
   }
 
-  async get(spec: WideTableSpec, key: readonly WideValue[]): Promise<WideValues | undefined> {
+  get(spec: WideTableSpec, key: readonly WideValue[]): Promise<WideValues | undefined> {
     const p = this.prep(spec);
-    const raw = await this.db.get<SqlRow>(p.sql.get, [...this.params(p.key, key), this.now()]);
-    return raw ? this.read(spec, raw) : undefined;
+    const params = this.params(p.key, key);
+    params.push(this.now());
+    return this.db.get<SqlRow>(p.sql.get, params).then((raw) => (raw ? this.read(spec, raw) : undefined));
   }
 
-  async scan(spec: WideTableSpec, req: WideScanRequest): Promise<WideStorePage> {
+  scan(spec: WideTableSpec, req: WideScanRequest): Promise<WideStorePage> {
+    try {
+      return this.scanPage(spec, req);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private scanPage(spec: WideTableSpec, req: WideScanRequest): Promise<WideStorePage> {
     const p = this.prep(spec);
     const where = `${spec.name}.scan`;
     const after = req.pageToken ? decodeWideToken(spec, req.order, req.pageToken, where) : undefined;
@@ -117,16 +134,18 @@ export class SqlWideStore implements WideStore {
     if (req.to) params.push(...lexicalParams(this.params(p.clustering, req.to.values)));
     if (after) params.push(...lexicalParams(this.params(p.clustering, after)));
     params.push(this.now(), req.limit + 1);
-    const raw = await this.db.all<SqlRow>(text, params);
-    const more = raw.length > req.limit;
-    if (more) raw.length = req.limit;
-    const rows = raw.map((r) => this.read(spec, r));
-    let nextPageToken = "";
-    if (more) {
-      const last = rows[rows.length - 1]!;
-      nextPageToken = encodeWideToken(spec, req.order, p.clustering.map((c) => last[c.name]!));
-    }
-    return { rows, nextPageToken };
+    return this.db.all<SqlRow>(text, params).then((raw) => {
+      const more = raw.length > req.limit;
+      if (more) raw.length = req.limit;
+      const rows = new Array<WideValues>(raw.length);
+      for (let i = 0; i < raw.length; i++) rows[i] = this.read(spec, raw[i]!);
+      let nextPageToken = "";
+      if (more) {
+        const last = rows[rows.length - 1]!;
+        nextPageToken = encodeWideToken(spec, req.order, p.clustering.map((c) => last[c.name]!));
+      }
+      return { rows, nextPageToken };
+    });
   }
 
   async delete(spec: WideTableSpec, key: readonly WideValue[]): Promise<void> {

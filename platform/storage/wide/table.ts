@@ -14,6 +14,7 @@ import {
   type Consistency,
   type WidePutOptions,
   type WideReadOptions,
+  type WideScanRequest,
   type WideStore,
   type WideStoreBound,
   type WideWriteOptions,
@@ -84,8 +85,15 @@ export class WideTable<Row extends Message, Key, Partition, Prefix, Delta = neve
     this.isCounter = this.codec.counters.length > 0;
   }
 
+  private readonly wheres = new Map<string, string>();
+  /** "table.method", for error messages. */
   private where(method: string): string {
-    return `${this.spec.name}.${method}`;
+    let w = this.wheres.get(method);
+    if (w === undefined) {
+      w = `${this.spec.name}.${method}`;
+      this.wheres.set(method, w);
+    }
+    return w;
   }
 
   private checkWrite(where: string, opts: WideWriteOptions | undefined): void {
@@ -108,12 +116,16 @@ export class WideTable<Row extends Message, Key, Partition, Prefix, Delta = neve
     }
   }
 
-  async put(row: WideRowInit<Row, keyof Key & keyof Row>, opts?: WidePutOptions): Promise<void> {
-    const where = this.where("put");
-    this.noCounters(where);
-    this.checkWrite(where, opts);
-    const ttl = this.ttlOf(where, opts);
-    await this.store.put(this.spec, [this.codec.rowValues(row, where)], ttl, opts);
+  put(row: WideRowInit<Row, keyof Key & keyof Row>, opts?: WidePutOptions): Promise<void> {
+    try {
+      const where = this.where("put");
+      this.noCounters(where);
+      this.checkWrite(where, opts);
+      const ttl = this.ttlOf(where, opts);
+      return this.store.put(this.spec, [this.codec.rowValues(row, where)], ttl, opts);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   async putMany(rows: readonly WideRowInit<Row, keyof Key & keyof Row>[], opts?: WidePutOptions): Promise<void> {
@@ -126,14 +138,27 @@ export class WideTable<Row extends Message, Key, Partition, Prefix, Delta = neve
     if (values.length > 0) await this.store.put(this.spec, values, ttl, opts);
   }
 
-  async get(key: Key, opts?: WideReadOptions): Promise<Row | undefined> {
-    const where = this.where("get");
-    this.checkWrite(where, opts);
-    const values = await this.store.get(this.spec, this.codec.keyValues(key, this.codec.key, where), opts);
-    return values ? this.codec.decode(values) : undefined;
+  get(key: Key, opts?: WideReadOptions): Promise<Row | undefined> {
+    try {
+      const where = this.where("get");
+      this.checkWrite(where, opts);
+      return this.store
+        .get(this.spec, this.codec.keyValues(key, this.codec.key, where), opts)
+        .then((values) => (values ? this.codec.decode(values) : undefined));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
-  async scan(partition: Partition, opts?: WideScanOptions<Prefix>): Promise<WideScanPage<Row>> {
+  scan(partition: Partition, opts?: WideScanOptions<Prefix>): Promise<WideScanPage<Row>> {
+    try {
+      return this.scanPage(partition, opts);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private scanPage(partition: Partition, opts: WideScanOptions<Prefix> | undefined): Promise<WideScanPage<Row>> {
     const where = this.where("scan");
     this.checkWrite(where, opts);
     const part = this.codec.keyValues(partition, this.codec.partition, where);
@@ -149,16 +174,20 @@ export class WideTable<Row extends Message, Key, Partition, Prefix, Delta = neve
     if (token !== undefined && typeof token !== "string") {
       throw new WideInputError(`${where}: pageToken must be a string`);
     }
-    const page = await this.store.scan(this.spec, {
+    const req: WideScanRequest = {
       partition: part,
-      from: this.bound(opts?.from, `${where} from`),
-      to: this.bound(opts?.to, `${where} to`),
+      from: opts?.from === undefined ? undefined : this.bound(opts.from, `${where} from`),
+      to: opts?.to === undefined ? undefined : this.bound(opts.to, `${where} to`),
       order,
       limit,
       pageToken: token === "" ? undefined : token,
       consistency: opts?.consistency,
+    };
+    return this.store.scan(this.spec, req).then((page) => {
+      const rows = new Array<Row>(page.rows.length);
+      for (let i = 0; i < rows.length; i++) rows[i] = this.codec.decode(page.rows[i]!);
+      return { rows, nextPageToken: page.nextPageToken };
     });
-    return { rows: page.rows.map((r) => this.codec.decode(r)), nextPageToken: page.nextPageToken };
   }
 
   private bound(b: WideBound<Prefix> | undefined, where: string): WideStoreBound | undefined {

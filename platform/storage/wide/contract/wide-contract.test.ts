@@ -23,6 +23,19 @@ const INT64_MAX = 2n ** 63n - 1n;
 const INT64_MIN = -(2n ** 63n);
 const UINT64_MAX = 2n ** 64n - 1n;
 
+/**
+ * Where an engine knowingly differs from Cassandra. Each entry turns the
+ * matching test into an expected failure (it.fails), so fixing the gap makes
+ * the suite say so.
+ */
+const KNOWN_GAPS: Record<string, { trailingSpaces?: string }> = {
+  mariadb: {
+    trailingSpaces:
+      "the migrator creates MySQL tables with utf8mb4_bin, a PAD SPACE collation, so 'a' and 'a ' are one key; " +
+      "utf8mb4_nopad_bin (MariaDB) / utf8mb4_0900_bin (MySQL 8) would keep them apart",
+  },
+};
+
 let nextOwner = 1_000n;
 /** A partition nobody else in the run uses. */
 const owner = () => nextOwner++;
@@ -275,16 +288,28 @@ for (const engine of WIDE_ENGINES) {
       const text = "héllo wörld — 中文 — עברית — 🚀👩‍👩‍👧 — e\u0301";
       await timeline.put({ ownerId: o, bucket: 1, itemId: 1n, body: text, note: "ñ" });
       expect(await timeline.get({ ownerId: o, bucket: 1, itemId: 1n })).toMatchObject({ body: text, note: "ñ" });
-      const names = ["a", "B", "é", "z", "中", "😀", "A", "a ", "ab"];
+      const names = ["a", "B", "é", "z", "中", "😀", "A", "ab"];
       for (const [i, name] of names.entries()) await tallies.increment({ ownerId: o, name }, { hits: BigInt(i + 1) });
+      const sorted = ["A", "B", "a", "ab", "z", "é", "中", "😀"];
       const page = await tallies.scan({ ownerId: o });
-      expect(page.rows.map((r) => r.name)).toEqual(["A", "B", "a", "a ", "ab", "z", "é", "中", "😀"]);
-      expect(page.rows.map((r) => Number(r.hits))).toEqual(["A", "B", "a", "a ", "ab", "z", "é", "中", "😀"].map((n) => names.indexOf(n) + 1));
+      expect(page.rows.map((r) => r.name)).toEqual(sorted);
+      expect(page.rows.map((r) => Number(r.hits))).toEqual(sorted.map((n) => names.indexOf(n) + 1));
       const key = "ключ-🔑";
       await expiring.put({ key, seq: 1n, value: "значение" });
       expect((await expiring.get({ key, seq: 1n }))!.value).toBe("значение");
       const range = await tallies.scan({ ownerId: o }, { from: { key: { name: "a" } }, to: { key: { name: "é" } } });
-      expect(range.rows.map((r) => r.name)).toEqual(["a", "a ", "ab", "z", "é"]);
+      expect(range.rows.map((r) => r.name)).toEqual(["a", "ab", "z", "é"]);
+    });
+
+    const gap = KNOWN_GAPS[engine.name]?.trailingSpaces;
+    (gap ? it.fails : it)(`keeps string keys that differ only by trailing spaces apart${gap ? ` [known gap: ${gap}]` : ""}`, async () => {
+      const o = owner();
+      await tallies.increment({ ownerId: o, name: "a" }, { hits: 1n });
+      await tallies.increment({ ownerId: o, name: "a " }, { hits: 10n });
+      expect((await tallies.scan({ ownerId: o })).rows.map((r) => [r.name, r.hits])).toEqual([
+        ["a", 1n],
+        ["a ", 10n],
+      ]);
     });
 
     it("round-trips large blobs (3 MB)", async () => {

@@ -1,0 +1,133 @@
+/**
+ * `npm run bench -- wide [seconds]`: wide-table put and partition scan (first
+ * page of 20) through the generated wide DAO (HomeFeedRowDao on SqlWideStore)
+ * vs. the raw driver running the same statement with the same values, on
+ * SQLite and MariaDB, in one run. Last line: one JSON object; `worstRatio` is
+ * the lowest DAO/raw ratio.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { HomeFeedRowDao, HomeFeedRowTable } from "../../gen/orbit/feed/v1/tables_wide.js";
+import type { SqlDb } from "../../platform/storage/driver.js";
+import type { MysqlDb } from "../../platform/storage/mysql.js";
+import { openSqlStore } from "../../platform/storage/open.js";
+import type { SqliteDb } from "../../platform/storage/sqlite.js";
+import { createWideSqlTables } from "../../platform/storage/wide/contract/sql-tables.js";
+import { SqlWideStore } from "../../platform/storage/wide/sql-store.js";
+import { wideSql } from "../../platform/storage/wide/sql-text.js";
+import { fmt, paired, rate, rateSync, type Rate } from "./_measure.js";
+
+const MYSQL_URL = process.env.ORBIT_BENCH_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
+const PARTITION_ROWS = 1_000;
+const PAGE = 20;
+const SCAN_USER = 1n;
+
+interface Result {
+  putDao: Rate;
+  putRaw: Rate;
+  scanDao: Rate;
+  scanRaw: Rate;
+}
+
+function report(engine: string, r: Result) {
+  const put = r.putDao.opsPerSec / r.putRaw.opsPerSec;
+  const scan = r.scanDao.opsPerSec / r.scanRaw.opsPerSec;
+  console.log(`${engine}: put          DAO ${fmt(r.putDao.opsPerSec)}/s  raw ${fmt(r.putRaw.opsPerSec)}/s  ratio ${put.toFixed(2)}`);
+  console.log(`${engine}: scan (${PAGE} rows) DAO ${fmt(r.scanDao.opsPerSec)}/s  raw ${fmt(r.scanRaw.opsPerSec)}/s  ratio ${scan.toFixed(2)}`);
+  return {
+    putDao: r.putDao.opsPerSec,
+    putRaw: r.putRaw.opsPerSec,
+    putRatio: +put.toFixed(3),
+    scanDao: r.scanDao.opsPerSec,
+    scanRaw: r.scanRaw.opsPerSec,
+    scanRatio: +scan.toFixed(3),
+  };
+}
+
+async function seed(db: SqlDb, dao: HomeFeedRowDao): Promise<void> {
+  await createWideSqlTables(db, [HomeFeedRowTable]);
+  process.stdout.write(`  seeding a partition of ${fmt(PARTITION_ROWS)} rows … `);
+  const rows = Array.from({ length: PARTITION_ROWS }, (_, i) => ({ userId: SCAN_USER, postId: BigInt(i + 1), authorId: 7n }));
+  await dao.putMany(rows);
+  console.log("done");
+}
+
+/** The same statements and parameters SqlWideStore runs. */
+function statements(db: SqlDb) {
+  const sql = wideSql(HomeFeedRowTable, db.dialect);
+  return { put: sql.put, scan: sql.scan({ order: "clustering", after: false }) };
+}
+
+async function benchSqlite(seconds: number): Promise<Result> {
+  const dir = mkdtempSync(join(tmpdir(), "orbit-bench-wide-"));
+  const db = openSqlStore(`sqlite:${join(dir, "bench.db")}`) as SqliteDb;
+  try {
+    const dao = new HomeFeedRowDao(new SqlWideStore(db));
+    console.log("SQLite:");
+    await seed(db, dao);
+    const text = statements(db);
+    const put = db.raw.prepare(text.put);
+    const scan = db.raw.prepare(text.scan).safeIntegers(true);
+    let next = 1_000_000n;
+    process.stdout.write("  put … ");
+    const [putRaw, putDao] = await paired(
+      () => rateSync(() => put.run(2n, next++, 7n, null), seconds / 4),
+      () => rate(() => dao.put({ userId: 2n, postId: next++, authorId: 7n }), seconds / 4),
+    );
+    console.log("done");
+    process.stdout.write("  scan … ");
+    const [scanRaw, scanDao] = await paired(
+      () => rateSync(() => scan.all(SCAN_USER, Date.now(), PAGE + 1), seconds / 4),
+      () => rate(() => dao.scan({ userId: SCAN_USER }, { limit: PAGE }), seconds / 4),
+    );
+    console.log("done");
+    return { putDao, putRaw, scanDao, scanRaw };
+  } finally {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function benchMysql(seconds: number, concurrency: number): Promise<Result> {
+  const admin = openSqlStore(MYSQL_URL);
+  const name = `orbit_bench_wide_${process.pid}`;
+  await admin.exec(`DROP DATABASE IF EXISTS \`${name}\``);
+  await admin.exec(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
+  const u = new URL(MYSQL_URL);
+  u.pathname = `/${name}`;
+  u.searchParams.set("pool", String(concurrency));
+  const db = openSqlStore(u.toString()) as MysqlDb;
+  try {
+    const dao = new HomeFeedRowDao(new SqlWideStore(db));
+    console.log(`MariaDB (${concurrency} in flight):`);
+    await seed(db, dao);
+    const text = statements(db);
+    let next = 1_000_000n;
+    process.stdout.write("  put … ");
+    const [putRaw, putDao] = await paired(
+      () => rate(() => db.pool.execute(text.put, ["2", (next++).toString(), "7", null]), seconds / 4, concurrency),
+      () => rate(() => dao.put({ userId: 2n, postId: next++, authorId: 7n }), seconds / 4, concurrency),
+    );
+    console.log("done");
+    process.stdout.write("  scan … ");
+    const [scanRaw, scanDao] = await paired(
+      () => rate(() => db.pool.execute(text.scan, [SCAN_USER.toString(), Date.now(), PAGE + 1]), seconds / 4, concurrency),
+      () => rate(() => dao.scan({ userId: SCAN_USER }, { limit: PAGE }), seconds / 4, concurrency),
+    );
+    console.log("done");
+    return { putDao, putRaw, scanDao, scanRaw };
+  } finally {
+    await db.close();
+    await admin.exec(`DROP DATABASE IF EXISTS \`${name}\``);
+    await admin.close();
+  }
+}
+
+export async function main(args: string[]): Promise<void> {
+  const seconds = Number(args[0] ?? 3);
+  const sqlite = report("sqlite", await benchSqlite(seconds));
+  const mariadb = report("mariadb", await benchMysql(seconds, 16));
+  const worst = Math.min(sqlite.putRatio, sqlite.scanRatio, mariadb.putRatio, mariadb.scanRatio);
+  console.log(JSON.stringify({ scenario: "wide", seconds, sqlite, mariadb, worstRatio: worst, ratio: worst }));
+}
