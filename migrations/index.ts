@@ -26,3 +26,5 @@ export type {
   ProgressEvent,
 } from "./options.js";
 export { HISTORY_TABLE } from "./desired.js";
+export { migrateCassandra, planCassandraMigration, cqlSessionOf } from "./cassandra/index.js";
+export type { CassandraMigrateOptions, CqlSession, CqlResult } from "./cassandra/index.js";

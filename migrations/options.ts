@@ -3,7 +3,7 @@
  */
 import type { Dialect } from "../platform/storage/driver.js";
 import type { DataMigration } from "./data-migrations.js";
-import type { DestructiveChange, DestructiveChangeError, NewerSchemaError, NewerTable } from "./errors.js";
+import type { DestructiveChange, DestructiveChangeError, NewerSchemaError, NewerTable, UnsupportedChangeError } from "./errors.js";
 import type { Step } from "./step.js";
 
 export interface MigrateOptions {
@@ -65,7 +65,7 @@ export interface AppliedStep extends PlannedStep {
 
 export interface MigrationPlan {
   readonly store: string;
-  readonly dialect: Dialect;
+  readonly dialect: Dialect | "cassandra";
   readonly steps: readonly PlannedStep[];
   /** What the destructive steps would lose. */
   readonly destructive: readonly DestructiveChange[];
@@ -80,7 +80,7 @@ export interface MigrationPlan {
   /** Tables whose current schema is not yet recorded in the history. */
   readonly unrecorded: readonly string[];
   /** Why applying this plan would be refused, if it would. */
-  readonly blocked?: DestructiveChangeError | NewerSchemaError;
+  readonly blocked?: DestructiveChangeError | NewerSchemaError | UnsupportedChangeError;
   /** Nothing to do at all. */
   readonly upToDate: boolean;
   readonly warnings: readonly string[];

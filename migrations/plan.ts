@@ -12,6 +12,7 @@ import { diffSchema, type TableDiff } from "./diff.js";
 import { DestructiveChangeError, NewerSchemaError, type DestructiveChange, type NewerTable } from "./errors.js";
 import { DROPPED, tableFingerprint } from "./fingerprint.js";
 import { readPlanningHistory, type HistoryRow } from "./history.js";
+import { isSuperseded, summariseHistory } from "./history-summary.js";
 import { introspectMysql } from "./introspect-mysql.js";
 import { introspectSqlite } from "./introspect-sqlite.js";
 import type { DesiredTable, LiveSchema } from "./model.js";
@@ -94,30 +95,13 @@ async function rowCount(exec: SqlExecutor, table: string): Promise<string> {
   return n > cap ? `more than ${cap} rows` : `${n} row${n === 1 ? "" : "s"}`;
 }
 
-interface StateHistory {
-  latest: HistoryRow;
-  fingerprints: Set<string>;
-}
-
 /** Makes the plan on `exec` (the store, or the locked session). */
 export async function buildPlan(exec: SqlExecutor, ctx: PlanContext): Promise<FullPlan> {
   const { opts, rules } = ctx;
   const live = await introspect(exec, ctx);
   const history = live.has(HISTORY_TABLE) ? await readPlanningHistory(exec) : [];
 
-  const states = new Map<string, StateHistory>();
-  const dataApplied = new Map<string, HistoryRow>();
-  const interrupted: HistoryRow[] = [];
-  for (const row of history) {
-    if (row.status === "running") interrupted.push(row);
-    else if (row.kind === "state") {
-      const s = states.get(row.subject);
-      if (s) {
-        s.latest = row;
-        s.fingerprints.add(row.checksum);
-      } else states.set(row.subject, { latest: row, fingerprints: new Set([row.checksum]) });
-    } else if (row.kind === "data" && row.status === "applied") dataApplied.set(row.subject, row);
-  }
+  const { states, dataApplied, interrupted } = summariseHistory(history);
 
   // Tables this manifest removed: the history says they came from a proto
   // file the manifest still has, and the manifest no longer declares them.
@@ -143,8 +127,7 @@ export async function buildPlan(exec: SqlExecutor, ctx: PlanContext): Promise<Fu
     }
     const fp = tableFingerprint(diff.desired, rules);
     const s = states.get(diff.table);
-    const superseded = s !== undefined && s.latest.checksum !== fp && s.fingerprints.has(fp);
-    if (superseded && diff.changes.length > 0 && !(opts.allowNewerSchema && opts.allowDestructive)) {
+    if (isSuperseded(s, fp) && diff.changes.length > 0 && !(opts.allowNewerSchema && opts.allowDestructive)) {
       const entry: NewerTable = {
         table: diff.table,
         recordedAtMs: s.latest.finishedAtMs ?? s.latest.startedAtMs,
