@@ -11,6 +11,7 @@ import { scanCql, wideCql, type ScanShape, type WideCql } from "../cassandra/cql
 import { fromCql, toCql } from "./cassandra-values.js";
 import { WideInputError } from "./errors.js";
 import type {
+  Consistency,
   WideReadOptions,
   WideScanRequest,
   WideStore,
@@ -56,7 +57,19 @@ export class CassandraWideStore implements WideStore {
   readonly engine = "cassandra" as const;
   private readonly prepared = new WeakMap<WideTableSpec, Prepared>();
 
-  constructor(readonly client: CassandraClient) {}
+  /** Consistency of calls that name none; default: the client's (its URL's `consistency`). */
+  private readonly consistency: Consistency | undefined;
+
+  constructor(
+    readonly client: CassandraClient,
+    opts: { readonly consistency?: Consistency } = {},
+  ) {
+    this.consistency = opts.consistency;
+  }
+
+  private cl(opts: { readonly consistency?: Consistency } | undefined): Consistency | undefined {
+    return opts?.consistency ?? this.consistency;
+  }
 
   private prep(spec: WideTableSpec): Prepared {
     let p = this.prepared.get(spec);
@@ -87,7 +100,7 @@ export class CassandraWideStore implements WideStore {
     const insert = cql.insert;
     const one = (row: WideValues) =>
       this.client.execute(insert, [...spec.columns.map((c) => toCql(c, row[c.name] ?? null)), ttlSeconds], {
-        consistency: opts?.consistency,
+        consistency: this.cl(opts),
         idempotent: true,
       });
     let next = 0;
@@ -102,7 +115,7 @@ export class CassandraWideStore implements WideStore {
     const rs = await this.client.execute(
       p.cql.selectByKey,
       key.map((v, i) => toCql(p.key[i]!, v)),
-      { consistency: opts?.consistency, idempotent: true },
+      { consistency: this.cl(opts), idempotent: true },
     );
     const row = rs.first();
     return row ? this.read(spec, row as unknown as Record<string, unknown>) : undefined;
@@ -129,7 +142,7 @@ export class CassandraWideStore implements WideStore {
     let rs;
     try {
       rs = await this.client.execute(text, params, {
-        consistency: req.consistency,
+        consistency: this.cl(req),
         fetchSize: req.limit,
         pageState,
         idempotent: true,
@@ -149,7 +162,7 @@ export class CassandraWideStore implements WideStore {
   async delete(spec: WideTableSpec, key: readonly WideValue[], opts?: WideWriteOptions): Promise<void> {
     const p = this.prep(spec);
     await this.client.execute(p.cql.deleteRow, key.map((v, i) => toCql(p.key[i]!, v)), {
-      consistency: opts?.consistency,
+      consistency: this.cl(opts),
       idempotent: true,
     });
   }
@@ -157,7 +170,7 @@ export class CassandraWideStore implements WideStore {
   async deletePartition(spec: WideTableSpec, partition: readonly WideValue[], opts?: WideWriteOptions): Promise<void> {
     const p = this.prep(spec);
     await this.client.execute(p.cql.deletePartition, partition.map((v, i) => toCql(p.partition[i]!, v)), {
-      consistency: opts?.consistency,
+      consistency: this.cl(opts),
       idempotent: true,
     });
   }
@@ -172,6 +185,6 @@ export class CassandraWideStore implements WideStore {
     if (!p.cql.increment) throw new Error(`${spec.name} has no counter columns`);
     const params = [...p.counters.map((c) => deltas[c.name] ?? 0n), ...key.map((v, i) => toCql(p.key[i]!, v))];
     // Counter updates are not idempotent: the driver must not retry them blindly.
-    await this.client.execute(p.cql.increment, params, { consistency: opts?.consistency, idempotent: false });
+    await this.client.execute(p.cql.increment, params, { consistency: this.cl(opts), idempotent: false });
   }
 }
