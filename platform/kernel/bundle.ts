@@ -16,7 +16,6 @@ import {
   type ServiceImplSpec,
 } from "@connectrpc/connect";
 import type { OrbitConfig } from "../config/config.js";
-import { sendJson } from "../http/json.js";
 import { OrbitServer, type RequestHandler } from "../http/server.js";
 import { RouteTable } from "../http/routes.js";
 import { IdGenerator } from "../ids.js";
@@ -35,7 +34,7 @@ import type { BaseServiceContext, ServiceContext } from "./context.js";
 import { kernelRoutes } from "./kernel-routes.js";
 import { runMigrations, type MigrateFn } from "./migrate.js";
 import type { KernelPlugin } from "./plugin.js";
-import { createRpcHandler } from "./rpc-handler.js";
+import { createRpcHandler, rpcError } from "./rpc-handler.js";
 import type { Registry, Resolution } from "./registry.js";
 import type { ServiceDef } from "./service.js";
 
@@ -182,7 +181,7 @@ export class Bundle {
         handler: (req, res) => {
           if (this.routes.handle(req, res)) return;
           if (this.rpc) return this.rpc(req, res);
-          sendJson(res, 503, { code: "unavailable", message: "the bundle is starting" });
+          rpcError(req, res, "unavailable", "the bundle is starting");
         },
         upgrade: (req, socket, head) => {
           if (this.stateValue !== "ready" || !this.routes.upgrade(req, socket, head)) {

@@ -9,6 +9,7 @@ import type { ServiceImplSpec } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { sendJson } from "../http/json.js";
 import type { RequestHandler } from "../http/server.js";
+import type { NodeServerRequest, NodeServerResponse } from "../http/types.js";
 
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
@@ -31,19 +32,42 @@ export function createRpcHandler(opts: RpcHandlerOptions): RequestHandler {
     readMaxBytes: MAX_MESSAGE_BYTES,
     writeMaxBytes: MAX_MESSAGE_BYTES,
     fallback(req, res) {
-      sendJson(res as never, 404, { code: "unimplemented", message: `no procedure or route at ${req.url?.split("?")[0]}` });
+      rpcError(req as never, res as never, "unimplemented", `no procedure or route at ${req.url?.split("?")[0]}`);
     },
   });
   return (req, res) => {
     const state = opts.state();
     if (state !== "ready") {
-      // HTTP 503 reads as Unavailable in all three protocols.
-      sendJson(res, 503, {
-        code: "unavailable",
-        message: state === "starting" ? "the bundle is starting" : "the bundle is shutting down",
-      });
+      rpcError(req, res, "unavailable", state === "starting" ? "the bundle is starting" : "the bundle is shutting down");
       return;
     }
     handler(req as never, res as never);
   };
+}
+
+const GRPC_STATUS = { unimplemented: 12, unavailable: 14 } as const;
+const HTTP_STATUS = { unimplemented: 404, unavailable: 503 } as const;
+
+/**
+ * An error answered before Connect sees the request, in the caller's
+ * protocol: gRPC and gRPC-Web get a trailers-only response (grpc-status),
+ * anything else the Connect JSON error with its HTTP status.
+ */
+export function rpcError(
+  req: NodeServerRequest,
+  res: NodeServerResponse,
+  code: keyof typeof GRPC_STATUS,
+  message: string,
+): void {
+  const contentType = String(req.headers["content-type"] ?? "");
+  if (contentType.startsWith("application/grpc")) {
+    res.writeHead(200, {
+      "content-type": contentType,
+      "grpc-status": String(GRPC_STATUS[code]),
+      "grpc-message": encodeURIComponent(message),
+    });
+    res.end();
+    return;
+  }
+  sendJson(res, HTTP_STATUS[code], { code, message });
 }

@@ -39,11 +39,11 @@ export function echoHandlers(): ServiceImpl<typeof EchoService> {
   let mutateCalls = 0n;
   const attempts = new Map<string, number>();
 
-  function flaky(key: string, failTimes: number): { attempts: number } {
+  function flaky(kind: string, key: string, failTimes: number): { attempts: number } {
     if (!key) throw invalid("key must not be empty");
     if (failTimes < 0 || failTimes > 100) throw invalid("fail_times must be in 0..100");
-    const n = (attempts.get(key) ?? 0) + 1;
-    attempts.set(key, n);
+    const n = (attempts.get(`${kind}:${key}`) ?? 0) + 1;
+    attempts.set(`${kind}:${key}`, n);
     if (n <= failTimes) throw new ConnectError(`flaky: attempt ${n} of ${key} fails`, Code.Unavailable);
     return { attempts: n };
   }
@@ -95,11 +95,11 @@ export function echoHandlers(): ServiceImpl<typeof EchoService> {
     },
 
     flaky(req) {
-      return flaky(`flaky:${req.key}`, req.failTimes);
+      return flaky("flaky", req.key, req.failTimes);
     },
 
     flakyWrite(req) {
-      return flaky(`write:${req.key}`, req.failTimes);
+      return flaky("write", req.key, req.failTimes);
     },
   };
 }
