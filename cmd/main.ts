@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import * as bundle from "./commands/bundle.js";
+import * as migrate from "./commands/migrate.js";
 import * as services from "./commands/services.js";
 
 interface Subcommand {
@@ -15,8 +16,9 @@ interface Subcommand {
 
 const COMMANDS: readonly Subcommand[] = [
   bundle,
+  migrate,
   services,
-  // migrate, events: add `import * as x from "./commands/x.js"` above and x here.
+  // events: add `import * as x from "./commands/x.js"` above and x here.
 ];
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };

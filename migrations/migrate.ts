@@ -32,6 +32,7 @@ export async function migrate(db: SqlDb, tables: readonly TableSpec[], opts: Mig
   const base = { store: db.url, dialect: db.dialect, dryRun: !!opts.dryRun, recovered: [], dataApplied: [], lockWaitMs: 0 };
   if (first.plan.upToDate || opts.dryRun) {
     log(formatPlan(first.plan));
+    opts.onPlan?.(first.plan);
     return {
       ...base,
       plan: first.plan,
@@ -64,8 +65,9 @@ export async function migrate(db: SqlDb, tables: readonly TableSpec[], opts: Mig
       log(`migrate: step ${row.step} was interrupted by a crash of ${row.process}; marked ${status}`);
     }
 
-    if (plan.blocked) throw plan.blocked;
     log(formatPlan(plan));
+    opts.onPlan?.(plan);
+    if (plan.blocked) throw plan.blocked;
 
     const applied: AppliedStep[] = [];
     const total = full.steps.length;

@@ -36,6 +36,12 @@ export interface MigrateOptions {
    * displays, and for tests that stop a run half way.
    */
   readonly onProgress?: (event: ProgressEvent) => void | Promise<void>;
+  /**
+   * Called once with the plan that is about to be applied (made under the
+   * lock), or with the plan of a dry run or an up-to-date store; also when
+   * the plan is refused, before the error is thrown.
+   */
+  readonly onPlan?: (plan: MigrationPlan) => void;
 }
 
 export interface ProgressEvent {

@@ -149,6 +149,7 @@ export async function migrateCassandra(
   const first = await planOn(session, keyspace, wide, opts);
   if (first.plan.upToDate || opts.dryRun) {
     log(formatPlan(first.plan));
+    opts.onPlan?.(first.plan);
     return { ...base, plan: first.plan, applied: [], recovered: [], skippedNewer: first.skippedNewer, lockWaitMs: 0, durationMs: performance.now() - started };
   }
 
@@ -174,8 +175,9 @@ export async function migrateCassandra(
       );
       recovered.push(`${row.step} (${status})`);
     }
-    if (full.plan.blocked) throw full.plan.blocked;
     log(formatPlan(full.plan));
+    opts.onPlan?.(full.plan);
+    if (full.plan.blocked) throw full.plan.blocked;
     const applied: AppliedStep[] = [];
     const total = full.steps.length;
     for (const [index, step] of full.steps.entries()) {

@@ -1,0 +1,91 @@
+/**
+ * `orbit migrate` as a real child process: prints the plan, applies it,
+ * refuses a destructive change with exit code 3 and a message naming the
+ * table and column, applies it with --allow-destructive, and rejects bad
+ * usage with exit code 2.
+ */
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import type { TableSpec } from "../../platform/storage/schema.js";
+import { tablesFromProto } from "../../test/support/compile-proto.js";
+import { mysqlStore } from "../../test/support/stores.js";
+
+const run = promisify(execFile);
+const ORBIT = join(import.meta.dirname, "..", "orbit.mjs");
+const dir = mkdtempSync(join(tmpdir(), "orbit-cli-migrate-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const header = `syntax = "proto3";\npackage demo.v1;\nimport "orbit/options/v1/options.proto";\n`;
+function manifest(name: string, fields: string): string {
+  const tables = tablesFromProto({
+    "demo/v1/notes.proto":
+      header + `message NoteRow { option (orbit.options.v1.table) = { sql: { name: "notes" primary_key: ["id"] } }; ${fields} }`,
+  });
+  const path = join(dir, `${name}.json`);
+  writeFileSync(path, JSON.stringify({ version: 1, tables: tables as TableSpec[] }));
+  return path;
+}
+const v1 = manifest("v1", "int64 id = 1; string title = 2; string body = 3;");
+const v2 = manifest("v2", "int64 id = 1; string title = 2;");
+
+async function orbit(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [ORBIT, "migrate", ...args], {
+      env: { ...process.env, ORBIT_SERVICES: "", ORBIT_MYSQL: "", ORBIT_DATA_DIR: "" },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe("orbit migrate", () => {
+  it("applies, refuses a drop with exit 3, drops with --allow-destructive (SQLite)", async () => {
+    const data = join(dir, "sqlite");
+    const dry = await orbit("--manifest", v1, "--data-dir", data, "--dry-run", "--sql");
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/1\. \+ create table notes/);
+    expect(dry.stdout).toMatch(/CREATE TABLE "notes"/);
+    expect(dry.stdout).toMatch(/dry run: nothing was changed/);
+
+    const first = await orbit("--manifest", v1, "--data-dir", data);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/migrate: \[1\/1\] create table notes — done/);
+
+    const refused = await orbit("--manifest", v2, "--data-dir", data);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/table notes: drop column notes\.body \(TEXT\): every value of body would be lost \(notes has 0 rows\)/);
+    expect(refused.stderr).toMatch(/--allow-destructive/);
+
+    const allowed = await orbit("--manifest", v2, "--data-dir", data, "--allow-destructive", "--json");
+    expect(allowed.code).toBe(0);
+    const [report] = JSON.parse(allowed.stdout) as { applied: { id: string }[] }[];
+    expect(report!.applied.map((s) => s.id)).toEqual(["drop_column:notes.body"]);
+  });
+
+  it("refuses with exit 3 on MariaDB too", async () => {
+    const store = await mysqlStore();
+    try {
+      expect((await orbit("--manifest", v1, "--mysql", store.url)).code).toBe(0);
+      const refused = await orbit("--manifest", v2, "--mysql", store.url);
+      expect(refused.code).toBe(3);
+      expect(refused.stderr).toMatch(/drop column notes\.body \(text\)/);
+    } finally {
+      await store.dispose();
+    }
+  });
+
+  it("rejects bad usage with exit 2", async () => {
+    const unknown = await orbit("--services", "no-such-service", "--data-dir", join(dir, "x"));
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown service "no-such-service"/);
+    const missing = await orbit("--manifest", join(dir, "missing.json"), "--data-dir", join(dir, "x"));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/cannot read the manifest/);
+  });
+});
