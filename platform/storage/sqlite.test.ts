@@ -45,4 +45,22 @@ describe("SqliteDb transactions", () => {
     expect(seen).toEqual(["committed"]);
     await expect(leaked!.run("INSERT INTO t VALUES (1)")).rejects.toThrow(/already finished/);
   });
+
+  it("never runs a statement made outside a transaction inside the next one (which may roll back)", async () => {
+    store = sqliteStore();
+    const db = store.db;
+    await db.exec("CREATE TABLE t (x INTEGER)");
+    let finishFirst!: () => void;
+    const first = db.transaction(() => new Promise<void>((r) => (finishFirst = r)));
+    const outside = db.run("INSERT INTO t VALUES (1)"); // waits for the first transaction
+    const second = db.transaction(async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      throw new Error("roll back");
+    });
+    finishFirst();
+    await first;
+    await outside;
+    await expect(second).rejects.toThrow("roll back");
+    expect(await db.all("SELECT x FROM t")).toEqual([{ x: 1n }]);
+  });
 });

@@ -136,23 +136,32 @@ export class SqliteDb implements SqlDb {
 
   private async idle(): Promise<void> {
     while (this.lock) await this.lock;
+    this.checkOpen();
+  }
+
+  private checkOpen(): void {
     if (this.closed) throw new Error(`store ${this.url} is closed`);
   }
 
   async all<R = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<R[]> {
-    if (this.lock) await this.idle();
+    // Wait and run with no await in between: a transaction must not start in the gap.
+    while (this.lock) await this.lock;
+    this.checkOpen();
     return this.runner.allSync<R>(sql, params);
   }
   async get<R = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<R | undefined> {
-    if (this.lock) await this.idle();
+    while (this.lock) await this.lock;
+    this.checkOpen();
     return this.runner.getSync<R>(sql, params);
   }
   async run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
-    if (this.lock) await this.idle();
+    while (this.lock) await this.lock;
+    this.checkOpen();
     return this.runner.runSync(sql, params);
   }
   async exec(sql: string): Promise<void> {
-    if (this.lock) await this.idle();
+    while (this.lock) await this.lock;
+    this.checkOpen();
     this.raw.exec(sql);
   }
 
