@@ -163,7 +163,9 @@ describe.each(ENGINES)("changes on $name", ({ name, open }) => {
     // Another file's tables are not ours to drop: migrating only "items" from elsewhere leaves tags alone.
     const elsewhere = V.plain.map((t) => ({ ...t, file: "other/v1/items.proto" }));
     expect((await planMigration(store.db, elsewhere, opts)).steps).toEqual([]);
-    await expect(migrate(store.db, V.plain, opts)).rejects.toThrow(/table tags: drop table tags: all of its rows would be lost \(tags has 1 row\)/);
+    await expect(migrate(store.db, V.plain, opts)).rejects.toThrow(
+      /table tags: drop table tags \(made from demo\/v1\/items.proto, which no longer declares it\): all of its rows would be lost \(tags has 1 row\)/,
+    );
     const r = await migrate(store.db, V.plain, { ...opts, allowDestructive: true });
     expect(r.applied.map((s) => s.id)).toEqual(["drop_table:tags"]);
     expect((await migrate(store.db, V.plain, opts)).plan.upToDate).toBe(true);

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { TableSpec } from "../platform/storage/schema.js";
 import { tablesFromProto } from "../test/support/compile-proto.js";
-import { ENGINES, type TestStore } from "../test/support/stores.js";
+import { openSqlStore } from "../platform/storage/open.js";
+import { ENGINES, mysqlStore, type TestStore } from "../test/support/stores.js";
 import { dataMigration, dataMigrationsIn, InvalidManifestError, migrate, readHistory } from "./index.js";
 
 const header = `syntax = "proto3";\npackage demo.v1;\nimport "orbit/options/v1/options.proto";\n`;
@@ -107,5 +108,24 @@ describe.each(ENGINES)("data migrations on $name", ({ open }) => {
     writeFileSync(join(dir, "0002_c.ts"), `export const nothing = 1;`);
     await expect(migrate(store.db, [handles], { dataMigrations: dir })).rejects.toThrow(InvalidManifestError);
     expect(() => dataMigration("bad id", { up: () => undefined })).toThrow(/must look like 0001_name/);
+  });
+});
+
+describe("data migrations on a MariaDB pool of one connection", () => {
+  it("run on the lock connection (no second connection needed)", async () => {
+    const store = await mysqlStore();
+    const one = openSqlStore(`${store.url}?pool=1`);
+    try {
+      const m = dataMigration("0001_one", {
+        up: async (db) => {
+          await db.run("INSERT INTO handles (id, handle) VALUES (1, 'a')");
+        },
+      });
+      const r = await migrate(one, [handles], { dataMigrations: [m], lockTimeoutMs: 5_000 });
+      expect(r.dataApplied).toEqual(["0001_one"]);
+    } finally {
+      await one.close();
+      await store.dispose();
+    }
   });
 });

@@ -171,7 +171,7 @@ export function diffSchema(
   desired: readonly DesiredTable[],
   live: ReadonlyMap<string, LiveTable>,
   rules: TypeRules,
-  dropTables: readonly string[] = [],
+  dropTables: readonly { readonly name: string; readonly file: string }[] = [],
 ): TableDiff[] {
   const out: TableDiff[] = [];
   for (const d of desired) {
@@ -179,7 +179,7 @@ export function diffSchema(
     if (!l) out.push({ table: d.name, desired: d, changes: [{ op: "create_table", table: d.name, desired: d }] });
     else out.push({ table: d.name, desired: d, live: l, changes: diffTable(d, l, rules) });
   }
-  for (const name of dropTables) {
+  for (const { name, file } of dropTables) {
     const l = live.get(name);
     if (!l) continue;
     out.push({
@@ -190,7 +190,11 @@ export function diffSchema(
           op: "drop_table",
           table: name,
           live: l,
-          loss: { summary: `drop table ${name}`, loses: "all of its rows would be lost", countRows: true },
+          loss: {
+            summary: `drop table ${name} (made from ${file}, which no longer declares it)`,
+            loses: "all of its rows would be lost",
+            countRows: true,
+          },
         },
       ],
     });

@@ -61,8 +61,21 @@ async function withMysqlLock<T>(db: SqlDb, opts: LockOptions, fn: (s: LockedSess
       }
     }
     const waitedMs = Date.now() - started;
+    // Transactions run on the lock connection too: the named lock outlives
+    // them, and a pool of one connection cannot deadlock.
+    const inTransaction = async <R>(f: (tx: SqlExecutor) => Promise<R>): Promise<R> => {
+      await conn.exec("START TRANSACTION");
+      try {
+        const r = await f(conn);
+        await conn.exec("COMMIT");
+        return r;
+      } catch (err) {
+        await conn.exec("ROLLBACK").catch(() => undefined);
+        throw err;
+      }
+    };
     try {
-      return await fn({ exec: conn, inTransaction: (f) => db.transaction(f), waitedMs });
+      return await fn({ exec: conn, inTransaction, waitedMs });
     } finally {
       await conn.get("SELECT RELEASE_LOCK(?) AS r", [name]).catch(() => undefined);
     }

@@ -107,10 +107,10 @@ export async function buildPlan(exec: SqlExecutor, ctx: PlanContext): Promise<Fu
   // file the manifest still has, and the manifest no longer declares them.
   const files = new Set(ctx.specs.map((s) => s.file));
   const named = new Set(ctx.specs.map((s) => s.name));
-  const dropTables: string[] = [];
+  const dropTables: { name: string; file: string }[] = [];
   for (const [table, s] of states) {
     if (s.latest.checksum === DROPPED || named.has(table) || !live.has(table)) continue;
-    if (s.latest.detail !== null && files.has(s.latest.detail)) dropTables.push(table);
+    if (s.latest.detail !== null && files.has(s.latest.detail)) dropTables.push({ name: table, file: s.latest.detail });
   }
 
   const planFor = (d: readonly TableDiff[]) => (exec.dialect === "mysql" ? planMysql(d, ctx.server!) : planSqlite(d));
