@@ -5,6 +5,7 @@ import {
   ContractCountedSchema,
   ContractHappenedSchema,
   ContractUnkeyedSchema,
+  type ContractHappened,
 } from "../../gen/orbit/contract/v1/events_pb.js";
 import { EventBus } from "./bus.js";
 import { silentLogger } from "./logger.js";
@@ -42,14 +43,14 @@ describe.each(ENGINES)("event bus on $name", ({ open }) => {
     expect(seen[0]!.key).toBe("a");
     expect(seen[1]!.key).toBe("7");
     expect(isMessage(seen[1]!.message, ContractCountedSchema) && seen[1]!.message.amount).toBe(3n);
-    expect(seen.slice(2).map((e) => (e.message as { seq: bigint }).seq)).toEqual([1n, 2n, 3n]);
+    expect(seen.slice(2).map((e) => (e.message as ContractHappened).seq)).toEqual([1n, 2n, 3n]);
     expect(seen.every((e) => e.attempt === 1)).toBe(true);
   });
 
   it("drops events of a rolled-back transaction and still delivers what follows", async () => {
     const b = await bus({ gapGraceMs: 100 });
     const seen: bigint[] = [];
-    b.consume({ group: "g", events: [ContractHappenedSchema], handle: (e) => void seen.push((e.message as { seq: bigint }).seq) });
+    b.consume({ group: "g", events: [ContractHappenedSchema], handle: (e) => void seen.push((e.message as ContractHappened).seq) });
     await expect(
       store!.db.transaction(async (tx) => {
         await b.publish(tx, ContractHappenedSchema, { key: "x", seq: 1n });

@@ -106,6 +106,7 @@ export class Frontier {
         continue;
       }
       const ids = (await this.db.all<{ id: unknown }>(this.idsSql, [F, m])).map((x) => big(x.id));
+      this.noteHoles(F, ids);
       let i = 0;
       while (i < ids.length && ids[i] === this.f + 1n) this.f = ids[i++]!;
       if (i === ids.length) continue; // rows vanished under us (retention): count again
@@ -139,6 +140,20 @@ export class Frontier {
     }
     this.recheckAt = since + this.graceMs;
     return false;
+  }
+
+  /**
+   * Starts the grace clock of every hole in a scanned id list, not only the
+   * first: holes left by several rollbacks then wait out their grace periods
+   * side by side instead of one after another.
+   */
+  private noteHoles(from: bigint, ids: readonly bigint[]): void {
+    if (this.db.dialect === "sqlite") return;
+    let prev = from;
+    for (const id of ids) {
+      if (id > prev + 1n) this.firstSeen(prev + 1n, id - 1n);
+      prev = id;
+    }
   }
 
   /** When any part of [start, end] was first seen missing (now, if never). */

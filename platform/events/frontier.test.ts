@@ -1,0 +1,152 @@
+/**
+ * The settled frontier against real engines: an event that commits after a
+ * higher id became visible is never skipped (however long its transaction
+ * runs), and holes that will never fill (rollbacks, ids burnt by a failed
+ * insert, deleted rows) do not stall it forever.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { mysqlStore, sqliteStore, type TestStore } from "../../test/support/stores.js";
+import { openSqlStore } from "../storage/open.js";
+import type { SqlDb } from "../storage/driver.js";
+import { Frontier } from "./frontier.js";
+import { appendRows, type LogRow } from "./log-writer.js";
+import { ensureEventTables, LOG } from "./tables.js";
+import { sleep } from "./testing/wait.js";
+
+const row = (key: string): LogRow => ({ topic: "t", key, payload: new Uint8Array([1]), createdMs: Date.now() });
+
+describe("frontier on MariaDB", () => {
+  let store: TestStore;
+  let other: SqlDb | undefined;
+  afterEach(async () => {
+    await other?.close();
+    other = undefined;
+    await store.dispose();
+  });
+  async function setup(graceMs: number, probeLockWaitSec = 2) {
+    store = await mysqlStore();
+    other = openSqlStore(store.url); // a second "process"
+    await ensureEventTables(store.db);
+    const f = new Frontier(store.db, { graceMs, probeLockWaitSec });
+    await f.init();
+    return f;
+  }
+
+  it("waits for an in-flight transaction below a visible id, even past the grace period", async () => {
+    const f = await setup(50);
+    let commitA!: () => void;
+    const aMayCommit = new Promise<void>((r) => (commitA = r));
+    let aInserted!: () => void;
+    const aHasInserted = new Promise<void>((r) => (aInserted = r));
+    const a = other!.transaction(async (tx) => {
+      await appendRows(tx, [row("a")]); // gets id 1
+      aInserted();
+      await aMayCommit;
+    });
+    await aHasInserted;
+    await appendRows(store.db, [row("b")]); // id 2, committed first
+    // Let the grace period pass several times over while A is still open.
+    setTimeout(commitA, 400);
+    await f.advance();
+    await a;
+    await f.advance();
+    expect(f.value).toBe(2n);
+    expect(f.deadIds).toBe(0n);
+  });
+
+  it("does not skip a transaction that outlives a probe's lock wait; it reports busy and catches up", async () => {
+    const f = await setup(50, 1);
+    let commitA!: () => void;
+    const aMayCommit = new Promise<void>((r) => (commitA = r));
+    let aInserted!: () => void;
+    const aHasInserted = new Promise<void>((r) => (aInserted = r));
+    const a = other!.transaction(async (tx) => {
+      await appendRows(tx, [row("a")]);
+      aInserted();
+      await aMayCommit;
+    });
+    await aHasInserted;
+    await appendRows(store.db, [row("b")]);
+    await f.advance(); // the probe times out after 1 s: busy, not dead
+    expect(f.value).toBe(0n);
+    expect(f.recheckAt).toBeGreaterThan(0);
+    commitA();
+    await a;
+    await f.advance();
+    expect(f.value).toBe(2n);
+    expect(f.deadIds).toBe(0n);
+  });
+
+  it("skips the ids of a rolled-back transaction after the grace period", async () => {
+    const f = await setup(150);
+    await expect(
+      other!.transaction(async (tx) => {
+        await appendRows(tx, [row("a"), row("a2")]); // ids 1-2
+        throw new Error("rollback");
+      }),
+    ).rejects.toThrow("rollback");
+    await appendRows(store.db, [row("b")]); // id 3
+    await f.advance();
+    expect(f.value).toBe(0n); // the hole is young: wait
+    expect(f.recheckAt).toBeGreaterThan(Date.now() - 1);
+    await sleep(Math.max(0, f.recheckAt - Date.now()) + 10);
+    await f.advance();
+    expect(f.value).toBe(3n);
+    expect(f.deadIds).toBe(2n);
+  });
+
+  it("skips ids burnt by a failed multi-row insert", async () => {
+    const f = await setup(100);
+    await appendRows(store.db, [row("a")]); // id 1
+    // The second row violates NOT NULL: the statement fails after reserving ids.
+    await expect(
+      store.db.run(`INSERT INTO ${LOG} (topic, event_key, payload, created_ms) VALUES ('t', 'k', 'x', 1), ('t', 'k', NULL, 1)`),
+    ).rejects.toThrow();
+    await appendRows(store.db, [row("b")]);
+    const ids = (await store.db.all<{ id: string }>(`SELECT id FROM ${LOG} ORDER BY id`)).map((r) => BigInt(r.id));
+    expect(ids[1]! - ids[0]!).toBeGreaterThan(1n); // there is a hole
+    await f.advance();
+    expect(f.value).toBe(ids[0]);
+    await sleep(120);
+    await f.advance();
+    expect(f.value).toBe(ids[1]);
+  });
+
+  it("starts above the retention floor and the furthest group position", async () => {
+    store = await mysqlStore();
+    await ensureEventTables(store.db);
+    await store.db.run(`UPDATE orbit_event_meta SET value = 40 WHERE name = 'retention_floor'`);
+    await store.db.run(
+      `INSERT INTO orbit_event_groups (group_name, position, topics, updated_ms) VALUES ('a', 70, '[]', 0), ('b', 10, '[]', 0)`,
+    );
+    const f = new Frontier(store.db);
+    await f.init();
+    expect(f.value).toBe(70n);
+  });
+});
+
+describe("frontier on SQLite", () => {
+  let store: TestStore;
+  afterEach(() => store.dispose());
+
+  it("sees ids in commit order (one writer), and settles a deleted row's hole at once", async () => {
+    store = sqliteStore();
+    await ensureEventTables(store.db);
+    const f = new Frontier(store.db, { graceMs: 60_000 });
+    await f.init();
+    await appendRows(store.db, [row("a"), row("b"), row("c")]);
+    await store.db.run(`DELETE FROM ${LOG} WHERE id = 2`);
+    await f.advance();
+    expect(f.value).toBe(3n);
+    // A rolled-back transaction leaves no hole: AUTOINCREMENT's counter rolls back too.
+    await expect(
+      store.db.transaction(async (tx) => {
+        await appendRows(tx, [row("x")]);
+        throw new Error("rollback");
+      }),
+    ).rejects.toThrow();
+    await appendRows(store.db, [row("d")]);
+    await f.advance();
+    expect(f.value).toBe(4n);
+  });
+});
