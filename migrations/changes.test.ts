@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { tablesFromProto } from "../test/support/compile-proto.js";
 import { ENGINES, type TestStore } from "../test/support/stores.js";
-import { DestructiveChangeError, migrate, planMigration } from "./index.js";
+import { DestructiveChangeError, migrate, MigrationStepError, planMigration, readHistory } from "./index.js";
 
 const header = `syntax = "proto3";\npackage demo.v1;\nimport "orbit/options/v1/options.proto";\n`;
 const items = (fields: string, table = `primary_key: ["id"]`, extra = "") =>
@@ -31,6 +31,7 @@ const V = {
   tag120: items(`${base} string tag = 3 [(orbit.options.v1.column).sql_type = "varchar(120)"];`),
   stars7: items(`${base} int32 stars = 3 [(orbit.options.v1.column).default = "7"];`),
   stars3: items(`${base} int32 stars = 3 [(orbit.options.v1.column).default = "3"];`),
+  rating3: items(`${base} int32 rating = 3 [(orbit.options.v1.column) = { renamed_from: "stars" default: "3" }];`),
   indexed: items(`${base} int32 n = 3;`, `primary_key: ["id"] index: { columns: ["owner_id", "n"] }`),
   reindexed: items(`${base} int32 n = 3;`, `primary_key: ["id"] index: { columns: ["n"] }`),
   plain: items(`${base} int32 n = 3;`),
@@ -138,6 +139,18 @@ describe.each(ENGINES)("changes on $name", ({ name, open }) => {
     expect((await planMigration(store.db, V.stars3, opts)).upToDate).toBe(true);
   });
 
+  it("renames a column and changes its default together, keeping the values", async () => {
+    await migrate(store.db, V.stars7, opts);
+    await store.db.run("INSERT INTO items (id, owner_id, stars) VALUES (1, 1, 5)");
+    const r = await migrate(store.db, V.rating3, opts);
+    expect(r.applied.map((s) => s.id)).toEqual(
+      mysql ? ["rename_column:items.stars->rating", "alter_column:items.rating"] : ["rebuild_table:items"],
+    );
+    await store.db.run("INSERT INTO items (id, owner_id) VALUES (2, 1)");
+    expect((await rows()).map((x) => Number(x.rating))).toEqual([5, 3]);
+    expect((await planMigration(store.db, V.rating3, opts)).upToDate).toBe(true);
+  });
+
   it("adds and drops indexes by itself", async () => {
     await migrate(store.db, V.plain, opts);
     const add = await migrate(store.db, V.indexed, opts);
@@ -169,5 +182,34 @@ describe.each(ENGINES)("changes on $name", ({ name, open }) => {
     const r = await migrate(store.db, V.plain, { ...opts, allowDestructive: true });
     expect(r.applied.map((s) => s.id)).toEqual(["drop_table:tags"]);
     expect((await migrate(store.db, V.plain, opts)).plan.upToDate).toBe(true);
+  });
+});
+
+describe.each(ENGINES)("a step that fails on $name", ({ name, open }) => {
+  it("stops with the step and statement named; earlier steps stay (MySQL) or roll back (SQLite)", async () => {
+    const store = await open();
+    try {
+      const slug = `string slug = 3 [(orbit.options.v1.column).sql_type = "varchar(64)"];`;
+      const before = items(`int64 id = 1; int64 owner_id = 2; ${slug}`);
+      const after = items(`int64 id = 1; int64 owner_id = 2; ${slug} int32 n = 4;`, `primary_key: ["id"] unique_index: { columns: ["slug"] }`);
+      await migrate(store.db, before, opts);
+      await store.db.run("INSERT INTO items (id, owner_id, slug) VALUES (1, 1, 'same'), (2, 1, 'same')");
+      const err = await migrate(store.db, after, opts).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(MigrationStepError);
+      expect((err as MigrationStepError).stepId).toBe("add_index:items.items_uniq_slug");
+      expect((err as Error).message).toMatch(/migration step add_index:items\.items_uniq_slug failed: .*\n  statement: .*items_uniq_slug/);
+      const history = (await readHistory(store.db)).filter((h) => h.kind === "schema").map((h) => `${h.step} ${h.status}`);
+      if (name === "mariadb") {
+        expect(history).toEqual(["create_table:items applied", "add_column:items.n applied", "add_index:items.items_uniq_slug failed"]);
+      } else {
+        expect(history).toEqual(["create_table:items applied"]);
+      }
+      // Fix the data and boot again: the rest applies.
+      await store.db.run("UPDATE items SET slug = 'other' WHERE id = 2");
+      const r = await migrate(store.db, after, opts);
+      expect(r.applied.map((s) => s.id)).toEqual(name === "mariadb" ? ["add_index:items.items_uniq_slug"] : ["add_column:items.n", "add_index:items.items_uniq_slug"]);
+    } finally {
+      await store.dispose();
+    }
   });
 });

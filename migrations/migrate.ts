@@ -85,7 +85,14 @@ export async function migrate(db: SqlDb, tables: readonly TableSpec[], opts: Mig
         process: processId,
       });
       await opts.onProgress?.({ phase: "started", step: planned, index, total });
-      const algorithms = await runStep(exec, step);
+      let algorithms: string[];
+      try {
+        algorithms = await runStep(exec, step);
+      } catch (err) {
+        // On MySQL the row stays as a record of the failure; on SQLite the transaction takes it back.
+        if (exec.dialect === "mysql") await finishHistory(exec, id, "failed", (err as Error).message).catch(() => undefined);
+        throw err;
+      }
       await opts.onProgress?.({ phase: "executed", step: planned, index, total });
       await finishHistory(exec, id, "applied", algorithms.length ? algorithms.join("; ") : null);
       await opts.onProgress?.({ phase: "recorded", step: planned, index, total });
