@@ -42,9 +42,9 @@ export interface ConsumerOptions {
   /** Event types (schemas) or topic names to consume. */
   readonly events: readonly (DescMessage | string)[];
   /** Handles one event; events of a batch are handled in id order (or per key with `concurrency`). */
-  readonly handle?: (event: Delivered, ctx: HandlerContext) => Promise<void> | void;
+  readonly handle?: (event: Delivered, ctx: HandlerContext) => unknown;
   /** Handles a whole batch at once (instead of `handle`). */
-  readonly handleBatch?: (events: readonly Delivered[], ctx: HandlerContext) => Promise<void> | void;
+  readonly handleBatch?: (events: readonly Delivered[], ctx: HandlerContext) => unknown;
   /**
    * "transaction" (default): handler and position commit in one transaction
    * on the bus's store (ctx.tx). "after": the handler runs on its own and the

@@ -70,7 +70,7 @@ describe.each(ENGINES)("crash test on $name", ({ open }) => {
       for (const [group, table] of [
         ["tx", "projection_tx"],
         ["after", "projection_after"],
-      ]) {
+      ] as const) {
         const pos = await db.get<{ p: unknown }>(`SELECT position AS p FROM ${GROUPS} WHERE group_name = ?`, [group]);
         if (!pos) continue;
         const missing = await db.get<{ n: unknown }>(
