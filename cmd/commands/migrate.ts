@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { Command, Option } from "commander";
 import { CONFIG_FIELDS, ConfigError, loadConfig, type ConfigKey } from "../../platform/config/index.js";
 import type { SqlDb } from "../../platform/storage/driver.js";
-import { openSqlStore, redact, StoreUrlError } from "../../platform/storage/open.js";
+import { openSqlStore, StoreUrlError } from "../../platform/storage/open.js";
 import type { Manifest, TableSpec } from "../../platform/storage/schema.js";
 import {
   DestructiveChangeError,
