@@ -11,6 +11,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { EchoService } from "../gen/orbit/testing/v1/echo_pb.js";
+import { openSqlStore } from "../platform/storage/open.js";
 import { startBundle, type BundleProcess } from "../test/fixtures/bundle-process.js";
 
 const run = promisify(execFile);
@@ -57,8 +61,17 @@ describe("orbit bundle (child process)", () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it("opens the embedded SQLite store under --data-dir", () => {
+  it("opens the embedded SQLite store under --data-dir, migrated before serving", async () => {
     expect(existsSync(join(dataDir, "orbit.db"))).toBe(true);
+    expect(b.logs().find((l) => l.msg === "migrations done")).toMatchObject({ tables: 1 });
+    const echo = createClient(EchoService, createConnectTransport({ baseUrl: b.url, httpVersion: "2" }));
+    const { id } = await echo.note({ text: "on sqlite" });
+    const db = openSqlStore(`sqlite:${join(dataDir, "orbit.db")}`);
+    try {
+      expect(await db.get("SELECT text FROM testing_echo_notes WHERE id = ?", [id])).toEqual({ text: "on sqlite" });
+    } finally {
+      await db.close();
+    }
   });
 
   it("answers the same over Connect, gRPC and gRPC-Web (buf curl)", async () => {

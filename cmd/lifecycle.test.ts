@@ -112,6 +112,9 @@ describe("MariaDB store", () => {
       expect(b.logs().find((l) => l.msg === "starting bundle")).toMatchObject({ store: store.url });
       const echo = createClient(EchoService, createConnectTransport({ baseUrl: b.url, httpVersion: "2" }));
       expect((await echo.echo({ text: "on mariadb" })).text).toBe("on mariadb");
+      // The service's table was migrated on boot and takes writes.
+      const { id } = await echo.note({ text: "on mariadb" });
+      expect(await store.db.get("SELECT text FROM testing_echo_notes WHERE id = ?", [id])).toEqual({ text: "on mariadb" });
       expect((await b.stop()).code).toBe(0);
     } finally {
       await store.dispose();

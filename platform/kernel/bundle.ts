@@ -252,7 +252,10 @@ export class Bundle {
       allowDestructive: this.opts.config.allowDestructive,
       log: (line) => this.log.info({ migration: line }, line),
     });
-    this.log.info({ tables: tables.length, applied: r.applied, ms: Date.now() - t0 }, "migrations done");
+    this.log.info(
+      { tables: tables.length, applied: r.applied, upToDate: r.upToDate, lockWaitMs: r.lockWaitMs, ms: Date.now() - t0 },
+      "migrations done",
+    );
   }
 
   private context(def: ServiceDef, plugins: readonly KernelPlugin[]): ServiceContext {

@@ -1,9 +1,10 @@
 /**
  * The one place where the bundle calls the migrator (migrations/index.ts),
- * so boot migrations can be swapped (tests) or wired without touching the
- * bundle. The migrator is loaded lazily: a bundle whose services own no
- * tables boots even where migrations/index.ts is absent.
+ * so that boot migrations can be swapped in tests and the report reduced to
+ * what the bundle logs. Wide tables are migrated on the SQL store: the
+ * Cassandra URL is only passed through to services for now.
  */
+import { migrate } from "../../migrations/index.js";
 import type { SqlDb } from "../storage/driver.js";
 import type { TableSpec } from "../storage/schema.js";
 
@@ -14,28 +15,22 @@ export interface MigrateOptions {
 }
 
 export interface MigrateResult {
+  /** Steps applied. */
   readonly applied: number;
+  /** Nothing had to change. */
+  readonly upToDate: boolean;
+  readonly lockWaitMs: number;
 }
 
 export type MigrateFn = (db: SqlDb, tables: readonly TableSpec[], opts: MigrateOptions) => Promise<MigrateResult>;
 
-const MIGRATOR = "../../migrations/index.js";
-
-/** Boot migrations with the project's migrator. */
+/** Boot migrations with the project's migrator; a bundle whose services own no tables skips them. */
 export const runMigrations: MigrateFn = async (db, tables, opts) => {
-  if (tables.length === 0) return { applied: 0 };
-  let mod: { migrate?: MigrateFn };
-  try {
-    mod = (await import(MIGRATOR)) as { migrate?: MigrateFn };
-  } catch (err) {
-    if ((err as { code?: string }).code === "ERR_MODULE_NOT_FOUND" && String((err as Error).message).includes("migrations")) {
-      throw new Error(
-        `cannot migrate ${tables.length} table(s): the migrator (migrations/index.ts) is not there; ` +
-          "run with --no-migrate to start without migrating",
-      );
-    }
-    throw err;
-  }
-  if (typeof mod.migrate !== "function") throw new Error("migrations/index.ts does not export migrate()");
-  return mod.migrate(db, tables, opts);
+  if (tables.length === 0) return { applied: 0, upToDate: true, lockWaitMs: 0 };
+  const report = await migrate(db, tables, {
+    allowDestructive: opts.allowDestructive,
+    dryRun: opts.dryRun,
+    log: opts.log,
+  });
+  return { applied: report.applied.length, upToDate: report.plan.upToDate, lockWaitMs: Math.round(report.lockWaitMs) };
 };

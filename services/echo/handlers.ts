@@ -11,6 +11,8 @@ import {
   type WhoAmIResponse,
   WhoAmIResponseSchema,
 } from "../../gen/orbit/testing/v1/echo_pb.js";
+import { EchoNoteRowDao } from "../../gen/orbit/testing/v1/tables_db.js";
+import type { ServiceContext } from "../../platform/kernel/context.js";
 import { callScope } from "../../platform/rpc/call-scope.js";
 
 const MAX_STREAM = 10_000;
@@ -33,7 +35,8 @@ export function whoAmI(ctx: HandlerContext): WhoAmIResponse {
   });
 }
 
-export function echoHandlers(): ServiceImpl<typeof EchoService> {
+export function echoHandlers(ctx: ServiceContext): ServiceImpl<typeof EchoService> {
+  const notes = new EchoNoteRowDao(ctx.db);
   // Kept between calls; Mutate hands it out and must never see it changed.
   const kept = create(PayloadSchema, { text: "kept by echo", tags: ["original"] });
   let mutateCalls = 0n;
@@ -100,6 +103,13 @@ export function echoHandlers(): ServiceImpl<typeof EchoService> {
 
     flakyWrite(req) {
       return flaky("write", req.key, req.failTimes);
+    },
+
+    async note(req) {
+      if (req.text.length > 200) throw invalid("text must be at most 200 characters");
+      const id = ctx.ids.next();
+      await notes.insert({ id, text: req.text, createdAtMs: BigInt(Date.now()) });
+      return { id };
     },
   };
 }

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file orbit/testing/v1/echo.proto.
  */
 export const file_orbit_testing_v1_echo: GenFile = /*@__PURE__*/
-  fileDesc("ChtvcmJpdC90ZXN0aW5nL3YxL2VjaG8ucHJvdG8SEG9yYml0LnRlc3RpbmcudjEiKgoLRWNob1JlcXVlc3QSDAoEdGV4dBgBIAEoCRINCgV2YWx1ZRgCIAEoAiIrCgxFY2hvUmVzcG9uc2USDAoEdGV4dBgBIAEoCRINCgV2YWx1ZRgCIAEoAiIwChFFY2hvU3RyZWFtUmVxdWVzdBIMCgR0ZXh0GAEgASgJEg0KBWNvdW50GAIgASgFIjEKEkVjaG9TdHJlYW1SZXNwb25zZRIMCgR0ZXh0GAEgASgJEg0KBWluZGV4GAIgASgFIjwKC0ZhaWxSZXF1ZXN0EgwKBGNvZGUYASABKAUSDwoHbWVzc2FnZRgCIAEoCRIOCgZyZWFzb24YAyABKAkiDgoMRmFpbFJlc3BvbnNlIi0KCkZhaWxEZXRhaWwSDgoGcmVhc29uGAEgASgJEg8KB3NlcnZpY2UYAiABKAkiDwoNV2hvQW1JUmVxdWVzdCJtCg5XaG9BbUlSZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEhAKCHRyYWNlX2lkGAIgASgJEhIKCnJlcXVlc3RfaWQYAyABKAkSEAoIcHJvdG9jb2wYBCABKAkSEgoKdGltZW91dF9tcxgFIAEoAyIlCgdQYXlsb2FkEgwKBHRleHQYASABKAkSDAoEdGFncxgCIAMoCSJMCg1NdXRhdGVSZXF1ZXN0EioKB3BheWxvYWQYASABKAsyGS5vcmJpdC50ZXN0aW5nLnYxLlBheWxvYWQSDwoHbnVtYmVycxgCIAMoAyJICg5NdXRhdGVSZXNwb25zZRInCgRrZXB0GAEgASgLMhkub3JiaXQudGVzdGluZy52MS5QYXlsb2FkEg0KBWNhbGxzGAIgASgDIhoKDFNsZWVwUmVxdWVzdBIKCgJtcxgBIAEoBSIiCg1TbGVlcFJlc3BvbnNlEhEKCWNhbmNlbGxlZBgBIAEoCCIvCgxGbGFreVJlcXVlc3QSCwoDa2V5GAEgASgJEhIKCmZhaWxfdGltZXMYAiABKAUiIQoNRmxha3lSZXNwb25zZRIQCghhdHRlbXB0cxgBIAEoBSI0ChFGbGFreVdyaXRlUmVxdWVzdBILCgNrZXkYASABKAkSEgoKZmFpbF90aW1lcxgCIAEoBSImChJGbGFreVdyaXRlUmVzcG9uc2USEAoIYXR0ZW1wdHMYASABKAUykQUKC0VjaG9TZXJ2aWNlEkoKBEVjaG8SHS5vcmJpdC50ZXN0aW5nLnYxLkVjaG9SZXF1ZXN0Gh4ub3JiaXQudGVzdGluZy52MS5FY2hvUmVzcG9uc2UiA5ACARJZCgpFY2hvU3RyZWFtEiMub3JiaXQudGVzdGluZy52MS5FY2hvU3RyZWFtUmVxdWVzdBokLm9yYml0LnRlc3RpbmcudjEuRWNob1N0cmVhbVJlc3BvbnNlMAESRQoERmFpbBIdLm9yYml0LnRlc3RpbmcudjEuRmFpbFJlcXVlc3QaHi5vcmJpdC50ZXN0aW5nLnYxLkZhaWxSZXNwb25zZRJQCgZXaG9BbUkSHy5vcmJpdC50ZXN0aW5nLnYxLldob0FtSVJlcXVlc3QaIC5vcmJpdC50ZXN0aW5nLnYxLldob0FtSVJlc3BvbnNlIgOQAgESSwoGTXV0YXRlEh8ub3JiaXQudGVzdGluZy52MS5NdXRhdGVSZXF1ZXN0GiAub3JiaXQudGVzdGluZy52MS5NdXRhdGVSZXNwb25zZRJNCgVTbGVlcBIeLm9yYml0LnRlc3RpbmcudjEuU2xlZXBSZXF1ZXN0Gh8ub3JiaXQudGVzdGluZy52MS5TbGVlcFJlc3BvbnNlIgOQAgISTQoFRmxha3kSHi5vcmJpdC50ZXN0aW5nLnYxLkZsYWt5UmVxdWVzdBofLm9yYml0LnRlc3RpbmcudjEuRmxha3lSZXNwb25zZSIDkAICElcKCkZsYWt5V3JpdGUSIy5vcmJpdC50ZXN0aW5nLnYxLkZsYWt5V3JpdGVSZXF1ZXN0GiQub3JiaXQudGVzdGluZy52MS5GbGFreVdyaXRlUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("ChtvcmJpdC90ZXN0aW5nL3YxL2VjaG8ucHJvdG8SEG9yYml0LnRlc3RpbmcudjEiKgoLRWNob1JlcXVlc3QSDAoEdGV4dBgBIAEoCRINCgV2YWx1ZRgCIAEoAiIrCgxFY2hvUmVzcG9uc2USDAoEdGV4dBgBIAEoCRINCgV2YWx1ZRgCIAEoAiIwChFFY2hvU3RyZWFtUmVxdWVzdBIMCgR0ZXh0GAEgASgJEg0KBWNvdW50GAIgASgFIjEKEkVjaG9TdHJlYW1SZXNwb25zZRIMCgR0ZXh0GAEgASgJEg0KBWluZGV4GAIgASgFIjwKC0ZhaWxSZXF1ZXN0EgwKBGNvZGUYASABKAUSDwoHbWVzc2FnZRgCIAEoCRIOCgZyZWFzb24YAyABKAkiDgoMRmFpbFJlc3BvbnNlIi0KCkZhaWxEZXRhaWwSDgoGcmVhc29uGAEgASgJEg8KB3NlcnZpY2UYAiABKAkiDwoNV2hvQW1JUmVxdWVzdCJtCg5XaG9BbUlSZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEhAKCHRyYWNlX2lkGAIgASgJEhIKCnJlcXVlc3RfaWQYAyABKAkSEAoIcHJvdG9jb2wYBCABKAkSEgoKdGltZW91dF9tcxgFIAEoAyIlCgdQYXlsb2FkEgwKBHRleHQYASABKAkSDAoEdGFncxgCIAMoCSJMCg1NdXRhdGVSZXF1ZXN0EioKB3BheWxvYWQYASABKAsyGS5vcmJpdC50ZXN0aW5nLnYxLlBheWxvYWQSDwoHbnVtYmVycxgCIAMoAyJICg5NdXRhdGVSZXNwb25zZRInCgRrZXB0GAEgASgLMhkub3JiaXQudGVzdGluZy52MS5QYXlsb2FkEg0KBWNhbGxzGAIgASgDIhoKDFNsZWVwUmVxdWVzdBIKCgJtcxgBIAEoBSIiCg1TbGVlcFJlc3BvbnNlEhEKCWNhbmNlbGxlZBgBIAEoCCIvCgxGbGFreVJlcXVlc3QSCwoDa2V5GAEgASgJEhIKCmZhaWxfdGltZXMYAiABKAUiIQoNRmxha3lSZXNwb25zZRIQCghhdHRlbXB0cxgBIAEoBSI0ChFGbGFreVdyaXRlUmVxdWVzdBILCgNrZXkYASABKAkSEgoKZmFpbF90aW1lcxgCIAEoBSImChJGbGFreVdyaXRlUmVzcG9uc2USEAoIYXR0ZW1wdHMYASABKAUiGwoLTm90ZVJlcXVlc3QSDAoEdGV4dBgBIAEoCSIaCgxOb3RlUmVzcG9uc2USCgoCaWQYASABKAMy2AUKC0VjaG9TZXJ2aWNlEkoKBEVjaG8SHS5vcmJpdC50ZXN0aW5nLnYxLkVjaG9SZXF1ZXN0Gh4ub3JiaXQudGVzdGluZy52MS5FY2hvUmVzcG9uc2UiA5ACARJZCgpFY2hvU3RyZWFtEiMub3JiaXQudGVzdGluZy52MS5FY2hvU3RyZWFtUmVxdWVzdBokLm9yYml0LnRlc3RpbmcudjEuRWNob1N0cmVhbVJlc3BvbnNlMAESRQoERmFpbBIdLm9yYml0LnRlc3RpbmcudjEuRmFpbFJlcXVlc3QaHi5vcmJpdC50ZXN0aW5nLnYxLkZhaWxSZXNwb25zZRJQCgZXaG9BbUkSHy5vcmJpdC50ZXN0aW5nLnYxLldob0FtSVJlcXVlc3QaIC5vcmJpdC50ZXN0aW5nLnYxLldob0FtSVJlc3BvbnNlIgOQAgESSwoGTXV0YXRlEh8ub3JiaXQudGVzdGluZy52MS5NdXRhdGVSZXF1ZXN0GiAub3JiaXQudGVzdGluZy52MS5NdXRhdGVSZXNwb25zZRJNCgVTbGVlcBIeLm9yYml0LnRlc3RpbmcudjEuU2xlZXBSZXF1ZXN0Gh8ub3JiaXQudGVzdGluZy52MS5TbGVlcFJlc3BvbnNlIgOQAgISTQoFRmxha3kSHi5vcmJpdC50ZXN0aW5nLnYxLkZsYWt5UmVxdWVzdBofLm9yYml0LnRlc3RpbmcudjEuRmxha3lSZXNwb25zZSIDkAICElcKCkZsYWt5V3JpdGUSIy5vcmJpdC50ZXN0aW5nLnYxLkZsYWt5V3JpdGVSZXF1ZXN0GiQub3JiaXQudGVzdGluZy52MS5GbGFreVdyaXRlUmVzcG9uc2USRQoETm90ZRIdLm9yYml0LnRlc3RpbmcudjEuTm90ZVJlcXVlc3QaHi5vcmJpdC50ZXN0aW5nLnYxLk5vdGVSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * EchoRequest carries the text to echo.
@@ -446,6 +446,44 @@ export const FlakyWriteResponseSchema: GenMessage<FlakyWriteResponse> = /*@__PUR
   messageDesc(file_orbit_testing_v1_echo, 17);
 
 /**
+ * NoteRequest carries the text to keep (at most 200 characters).
+ *
+ * @generated from message orbit.testing.v1.NoteRequest
+ */
+export type NoteRequest = Message<"orbit.testing.v1.NoteRequest"> & {
+  /**
+   * @generated from field: string text = 1;
+   */
+  text: string;
+};
+
+/**
+ * Describes the message orbit.testing.v1.NoteRequest.
+ * Use `create(NoteRequestSchema)` to create a new message.
+ */
+export const NoteRequestSchema: GenMessage<NoteRequest> = /*@__PURE__*/
+  messageDesc(file_orbit_testing_v1_echo, 18);
+
+/**
+ * NoteResponse carries the id of the stored note.
+ *
+ * @generated from message orbit.testing.v1.NoteResponse
+ */
+export type NoteResponse = Message<"orbit.testing.v1.NoteResponse"> & {
+  /**
+   * @generated from field: int64 id = 1;
+   */
+  id: bigint;
+};
+
+/**
+ * Describes the message orbit.testing.v1.NoteResponse.
+ * Use `create(NoteResponseSchema)` to create a new message.
+ */
+export const NoteResponseSchema: GenMessage<NoteResponse> = /*@__PURE__*/
+  messageDesc(file_orbit_testing_v1_echo, 19);
+
+/**
  * EchoService answers with what it is sent, and exposes what the kernel told
  * it about the call (identity, trace, deadline, protocol).
  *
@@ -535,6 +573,16 @@ export const EchoService: GenService<{
     methodKind: "unary";
     input: typeof FlakyWriteRequestSchema;
     output: typeof FlakyWriteResponseSchema;
+  },
+  /**
+   * Note stores the text in the service's table (testing_echo_notes).
+   *
+   * @generated from rpc orbit.testing.v1.EchoService.Note
+   */
+  note: {
+    methodKind: "unary";
+    input: typeof NoteRequestSchema;
+    output: typeof NoteResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_orbit_testing_v1_echo, 0);
