@@ -126,6 +126,10 @@ export class OrbitServer {
 
   private accept(socket: net.Socket): void {
     this.sockets.add(socket);
+    // Responses are written in several small pieces (headers, data, trailers):
+    // without this, Nagle's algorithm holds them back until the peer's
+    // delayed ACK, tens of milliseconds per call.
+    socket.setNoDelay(true);
     socket.on("close", () => {
       this.sockets.delete(socket);
       this.h1Busy.delete(socket);

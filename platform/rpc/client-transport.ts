@@ -63,7 +63,7 @@ export function createClientTransport(opts: ClientTransportOptions): Transport {
 
   function observe(method: DescMethod, t0: number, err?: unknown): void {
     const code = err === undefined ? "ok" : codeLabel(ConnectError.from(err).code);
-    metrics.called(method.parent.typeName, method.name, target, code, (performance.now() - t0) / 1000);
+    metrics.client(method).record(target, code, (performance.now() - t0) / 1000);
   }
 
   return {

@@ -4,21 +4,20 @@
  * mutable objects, the request is deep-copied (protobuf-es `clone`) before
  * the callee sees it, and each response message before the caller does.
  *
- * Connect semantics are kept: the callee gets a real HandlerContext (request
+ * Connect semantics are kept: the callee gets a HandlerContext (request
  * headers, deadline via `timeoutMs()` and `signal`, response headers and
- * trailers, context values), errors arrive as ConnectError with code,
- * message, details and metadata (response headers and trailers), a
- * non-ConnectError failure arrives as Internal "internal error", and the
- * call rejects with DeadlineExceeded or Canceled when its deadline passes or
- * its signal aborts, even if the handler ignores its signal.
+ * trailers, context values; see inprocess-call.ts), errors arrive as
+ * ConnectError with code, message, details and metadata (response headers
+ * and trailers), a non-ConnectError failure arrives as Internal "internal
+ * error", and the call rejects with DeadlineExceeded, Canceled or (on
+ * shutdown) Unavailable as soon as that happens, even if the handler ignores
+ * its signal.
  */
 import { clone, create, isMessage, type DescMessage, type DescMethod, type MessageShape } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
   createContextValues,
-  createHandlerContext,
-  type ContextValues,
   type HandlerContext,
   type MethodImplSpec,
   type StreamResponse,
@@ -26,40 +25,46 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import { copyError, handlerError } from "./errors.js";
+import { InProcessCall } from "./inprocess-call.js";
 
-export const IN_PROCESS_PROTOCOL = "in-process";
+export { IN_PROCESS_PROTOCOL } from "./inprocess-call.js";
 
 export interface InProcessTransportOptions {
   /** The (instrumented) implementation of a method, if this process serves it. */
   readonly lookup: (method: DescMethod) => MethodImplSpec | undefined;
-  /** Aborted when the bundle shuts down; handlers see it through ctx.signal. */
+  /** When it aborts (bundle shutdown), running calls end with its reason. */
   readonly shutdownSignal?: AbortSignal;
   /** Told about failures the callee's instrumentation cannot see (a response that cannot be copied). */
   readonly onInternalError?: (err: unknown, method: DescMethod) => void;
 }
 
-type HandlerCtx = ReturnType<typeof createHandlerContext>;
-
 export function createInProcessTransport(opts: InProcessTransportOptions): Transport {
-  function context(
+  const running = new Set<InProcessCall>();
+  opts.shutdownSignal?.addEventListener(
+    "abort",
+    () => {
+      const reason = ConnectError.from(opts.shutdownSignal!.reason, Code.Unavailable);
+      for (const call of running) call.fail(reason);
+    },
+    { once: true },
+  );
+
+  function start(
     method: DescMethod,
     signal: AbortSignal | undefined,
     timeoutMs: number | undefined,
     header: HeadersInit | undefined,
-    contextValues: ContextValues | undefined,
-  ): HandlerCtx {
-    return createHandlerContext({
-      service: method.parent,
-      method,
-      protocolName: IN_PROCESS_PROTOCOL,
-      requestMethod: "POST",
-      url: `in-process:///${method.parent.typeName}/${method.name}`,
-      timeoutMs,
-      requestSignal: signal,
-      shutdownSignal: opts.shutdownSignal,
-      requestHeader: header,
-      contextValues: contextValues ?? createContextValues(),
-    });
+    contextValues: ReturnType<typeof createContextValues> | undefined,
+  ): InProcessCall {
+    const call = new InProcessCall(method, timeoutMs, signal, header, contextValues ?? createContextValues());
+    if (opts.shutdownSignal?.aborted) call.fail(ConnectError.from(opts.shutdownSignal.reason, Code.Unavailable));
+    running.add(call);
+    return call;
+  }
+
+  function end(call: InProcessCall): void {
+    call.complete();
+    running.delete(call);
   }
 
   function find(method: DescMethod, streaming: boolean): MethodImplSpec {
@@ -76,60 +81,64 @@ export function createInProcessTransport(opts: InProcessTransportOptions): Trans
   return {
     async unary(method, signal, timeoutMs, header, input, contextValues) {
       const spec = find(method, false);
-      const ctx = context(method, signal, timeoutMs, header, contextValues);
+      const call = start(method, signal, timeoutMs, header, contextValues);
       try {
         const request = copyRequest(method.input, input);
         const impl = spec.impl as (req: unknown, ctx: HandlerContext) => unknown;
-        const output = await abortable(impl(request, ctx), ctx.signal);
+        const output = await call.run(impl(request, call));
+        const message = copyResponse(method, output, opts);
         return {
           stream: false,
           service: method.parent,
           method,
-          header: new Headers(ctx.responseHeader),
-          trailer: new Headers(ctx.responseTrailer),
-          message: copyResponse(method, output, opts),
+          get header() {
+            return call.header();
+          },
+          get trailer() {
+            return call.trailer();
+          },
+          message,
         } as UnaryResponse<never, never>;
       } catch (err) {
-        throw callerError(err, ctx);
+        throw callerError(err, call);
       } finally {
-        ctx.abort();
+        end(call);
       }
     },
 
     async stream(method, signal, timeoutMs, header, input, contextValues) {
       const spec = find(method, true);
-      const ctx = context(method, signal, timeoutMs, header, contextValues);
+      const call = start(method, signal, timeoutMs, header, contextValues);
       const requests = copyEach(method.input, input);
-      const copyOut = (m: unknown) => copyResponse(method, m, opts);
       let output: AsyncIterable<unknown>;
       try {
         switch (spec.kind) {
           case "server_streaming": {
             const impl = spec.impl as (req: unknown, ctx: HandlerContext) => AsyncIterable<unknown>;
-            output = impl(await abortable(single(requests), ctx.signal), ctx);
+            output = impl(await call.run(single(requests)), call);
             break;
           }
           case "client_streaming": {
             const impl = spec.impl as (reqs: AsyncIterable<unknown>, ctx: HandlerContext) => Promise<unknown>;
-            output = once(() => impl(requests, ctx));
+            output = once(() => impl(requests, call));
             break;
           }
           default: {
             const impl = spec.impl as (reqs: AsyncIterable<unknown>, ctx: HandlerContext) => AsyncIterable<unknown>;
-            output = impl(requests, ctx);
+            output = impl(requests, call);
           }
         }
       } catch (err) {
-        ctx.abort();
-        throw callerError(err, ctx);
+        end(call);
+        throw callerError(err, call);
       }
       return {
         stream: true,
         service: method.parent,
         method,
-        header: ctx.responseHeader,
-        trailer: ctx.responseTrailer,
-        message: responses(copyOut, output, ctx),
+        header: call.responseHeader,
+        trailer: call.responseTrailer,
+        message: responses((m) => copyResponse(method, m, opts), output, call, () => end(call)),
       } as unknown as StreamResponse<never, never>;
     },
   };
@@ -183,14 +192,15 @@ async function* once(fn: () => Promise<unknown>): AsyncGenerator<unknown> {
 async function* responses(
   copyOut: (m: unknown) => unknown,
   output: AsyncIterable<unknown>,
-  ctx: HandlerCtx,
+  call: InProcessCall,
+  end: () => void,
 ): AsyncGenerator<never> {
   let it: AsyncIterator<unknown> | undefined;
   let done = false;
   try {
     it = output[Symbol.asyncIterator]();
     for (;;) {
-      const r = await abortable(it.next(), ctx.signal);
+      const r = await call.run(it.next());
       if (r.done) {
         done = true;
         return;
@@ -199,40 +209,16 @@ async function* responses(
     }
   } catch (err) {
     done = true;
-    throw callerError(err, ctx);
+    throw callerError(err, call);
   } finally {
     if (!done) void it?.return?.()?.catch(() => undefined);
-    ctx.abort();
+    end();
   }
 }
 
 /** What the caller sees when the call fails, as a network client would. */
-function callerError(err: unknown, ctx: HandlerCtx): ConnectError {
-  if (ctx.signal.aborted) {
-    return copyError(ConnectError.from(ctx.signal.reason, Code.Canceled));
-  }
-  return copyError(handlerError(err), ctx.responseHeader, ctx.responseTrailer);
-}
-
-/** Settles with `value`, or rejects as soon as `signal` aborts. */
-function abortable<T>(value: T | Promise<T>, signal: AbortSignal): Promise<T> {
-  if (!(value instanceof Promise)) return Promise.resolve(value);
-  if (signal.aborted) {
-    value.catch(() => undefined);
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    value.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      },
-    );
-  });
+function callerError(err: unknown, call: InProcessCall): ConnectError {
+  const cut = call.abortReason;
+  if (cut) return copyError(cut);
+  return copyError(handlerError(err), call.header(), call.trailer());
 }

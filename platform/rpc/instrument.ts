@@ -20,7 +20,7 @@ import type { Authenticator } from "./authenticator.js";
 import { callScopeKey, inProcessOriginKey, runInCall, type CallScope } from "./call-scope.js";
 import { codeLabel, handlerError, isClientError } from "./errors.js";
 import type { Identity } from "./identity.js";
-import type { RpcMetrics } from "./metrics.js";
+import type { MethodMetrics, RpcMetrics } from "./metrics.js";
 import { childSpan, newRequestId, parseTraceparent, TRACEPARENT_HEADER, type TraceContext } from "./trace.js";
 
 export const REQUEST_ID_HEADER = "x-request-id";
@@ -48,9 +48,13 @@ class Scope implements CallScope {
     readonly trace: TraceContext,
     public identity: Identity | undefined,
     readonly deadline: number | undefined,
-    readonly signal: AbortSignal,
+    private readonly ctx: HandlerContext,
     private readonly baseLog: Logger,
   ) {}
+  get signal(): AbortSignal {
+    // Read lazily: an in-process call makes its signal only when asked.
+    return this.ctx.signal;
+  }
   get log(): Logger {
     return (this.childLog ??= this.baseLog.child({
       requestId: this.requestId,
@@ -63,16 +67,14 @@ class Scope implements CallScope {
 
 class MethodObserver {
   readonly procedure: string;
-  private readonly service: string;
-  private readonly name: string;
+  private readonly metrics: MethodMetrics;
 
   constructor(
     method: DescMethod,
     private readonly deps: InstrumentDeps,
   ) {
-    this.service = method.parent.typeName;
-    this.name = method.name;
-    this.procedure = `/${this.service}/${this.name}`;
+    this.procedure = `/${method.parent.typeName}/${method.name}`;
+    this.metrics = deps.metrics.server(method);
   }
 
   /** Starts a call: its scope, with the caller authenticated (async only for bearer tokens). */
@@ -96,16 +98,16 @@ class MethodObserver {
       childSpan(parent),
       undefined,
       timeout === undefined ? undefined : Date.now() + timeout,
-      ctx.signal,
+      ctx,
       this.deps.log,
     );
     ctx.values.set(callScopeKey, scope);
-    ctx.responseHeader.set(REQUEST_ID_HEADER, requestId);
     if (this.deps.log.isLevelEnabled("trace")) scope.log.trace({ timeoutMs: timeout }, "rpc started");
     if (origin) {
       scope.identity = origin.identity;
       return scope;
     }
+    ctx.responseHeader.set(REQUEST_ID_HEADER, requestId);
     const identity = this.deps.authenticator.authenticate(ctx.requestHeader, this.procedure, ctx.signal);
     if (identity instanceof Promise) {
       return identity.then((id) => {
@@ -119,7 +121,7 @@ class MethodObserver {
 
   ok(scope: Scope, t0: number): void {
     const seconds = (performance.now() - t0) / 1000;
-    this.deps.metrics.served(this.service, this.name, scope.protocol, "ok", seconds);
+    this.metrics.record(scope.protocol, "ok", seconds);
     if (this.deps.log.isLevelEnabled("debug")) scope.log.debug({ code: "ok", ms: round(seconds) }, "rpc");
   }
 
@@ -128,7 +130,7 @@ class MethodObserver {
     const error = handlerError(err, ctx.signal);
     const seconds = (performance.now() - t0) / 1000;
     const code = codeLabel(error.code);
-    this.deps.metrics.served(this.service, this.name, scope?.protocol ?? ctx.protocolName, code, seconds);
+    this.metrics.record(scope?.protocol ?? ctx.protocolName, code, seconds);
     const log = scope?.log ?? this.deps.log.child({ rpc: this.procedure });
     const fields = { code, ms: round(seconds), error: error.rawMessage };
     if (!(err instanceof ConnectError) && error.cause === err) {

@@ -10,92 +10,112 @@
  *
  * `code` is "ok" or a Connect code name ("unavailable"); `protocol` is
  * connect, grpc, grpc-web or in-process; `target` is in-process or remote.
- * Label children are cached, so counting a call costs two map lookups.
+ * The per-call series live in series.ts (cheap to update); the registry
+ * also carries the standard process metrics when asked.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { DescMethod } from "@bufbuild/protobuf";
+import { Gauge, Registry, collectDefaultMetrics, type Metric } from "prom-client";
+import { LabeledCounter, LabeledHistogram, type CounterSeries, type HistogramSeries } from "./series.js";
 
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-type Inc = { inc(): void };
-type Observe = { observe(v: number): void };
+/** Where one method's calls are counted, from one side (server or client). */
+export class MethodMetrics {
+  private readonly counts = new Map<string, CounterSeries>();
+  private readonly latency: HistogramSeries;
+
+  constructor(
+    private readonly counter: LabeledCounter,
+    histogram: LabeledHistogram,
+    private readonly labels: Record<string, string>,
+    private readonly kind: string,
+  ) {
+    const key = Object.values(labels).join("|");
+    this.latency = histogram.at(key, () => ({ ...labels }));
+  }
+
+  /** Records one call: `via` is the protocol (server side) or target (client side). */
+  record(via: string, code: string, seconds: number): void {
+    const key = `${via}|${code}`;
+    let c = this.counts.get(key);
+    if (!c) {
+      c = this.counter.at(`${Object.values(this.labels).join("|")}|${key}`, () => ({
+        ...this.labels,
+        [this.kind]: via,
+        code,
+      }));
+      this.counts.set(key, c);
+    }
+    c.value++;
+    this.latency.observe(seconds);
+  }
+}
 
 export class RpcMetrics {
   readonly registry: Registry;
-  private readonly serverHandled: Counter<"service" | "method" | "protocol" | "code">;
-  private readonly serverSeconds: Histogram<"service" | "method">;
-  private readonly clientHandled: Counter<"service" | "method" | "target" | "code">;
-  private readonly clientSeconds: Histogram<"service" | "method" | "target">;
+  private readonly serverHandled = new LabeledCounter(
+    "orbit_rpc_server_handled_total",
+    "RPCs served, by method, protocol and result code.",
+  );
+  private readonly serverSeconds = new LabeledHistogram(
+    "orbit_rpc_server_handling_seconds",
+    "Time to serve an RPC (streams: until the stream ends).",
+    LATENCY_BUCKETS,
+  );
+  private readonly clientHandled = new LabeledCounter(
+    "orbit_rpc_client_handled_total",
+    "RPCs made to other services, by method, target and result code.",
+  );
+  private readonly clientSeconds = new LabeledHistogram(
+    "orbit_rpc_client_handling_seconds",
+    "Time an RPC to another service took, as the caller saw it.",
+    LATENCY_BUCKETS,
+  );
   private readonly circuitOpen: Gauge<"peer">;
-  private readonly counters = new Map<string, Inc>();
-  private readonly histograms = new Map<string, Observe>();
+  private readonly servers = new Map<string, MethodMetrics>();
+  private readonly clients = new Map<string, MethodMetrics>();
 
   constructor(opts: { registry?: Registry; processMetrics?: boolean } = {}) {
     this.registry = opts.registry ?? new Registry();
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
-    const registers = [this.registry];
-    this.serverHandled = new Counter({
-      name: "orbit_rpc_server_handled_total",
-      help: "RPCs served, by method, protocol and result code.",
-      labelNames: ["service", "method", "protocol", "code"],
-      registers,
-    });
-    this.serverSeconds = new Histogram({
-      name: "orbit_rpc_server_handling_seconds",
-      help: "Time to serve an RPC (streams: until the stream ends).",
-      labelNames: ["service", "method"],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.clientHandled = new Counter({
-      name: "orbit_rpc_client_handled_total",
-      help: "RPCs made to other services, by method, target and result code.",
-      labelNames: ["service", "method", "target", "code"],
-      registers,
-    });
-    this.clientSeconds = new Histogram({
-      name: "orbit_rpc_client_handling_seconds",
-      help: "Time an RPC to another service took, as the caller saw it.",
-      labelNames: ["service", "method", "target"],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
+    for (const m of [this.serverHandled, this.serverSeconds, this.clientHandled, this.clientSeconds]) {
+      this.registry.registerMetric(m as unknown as Metric);
+    }
     this.circuitOpen = new Gauge({
       name: "orbit_rpc_peer_circuit_open",
       help: "1 while the circuit breaker of a peer is open (calls fail fast).",
       labelNames: ["peer"],
-      registers,
+      registers: [this.registry],
     });
   }
 
-  served(service: string, method: string, protocol: string, code: string, seconds: number): void {
-    this.count(`s|${service}|${method}|${protocol}|${code}`, () =>
-      this.serverHandled.labels({ service, method, protocol, code }),
-    ).inc();
-    this.observe(`s|${service}|${method}`, () => this.serverSeconds.labels({ service, method })).observe(seconds);
+  /** The server-side metrics of a method (record with the protocol). */
+  server(method: DescMethod): MethodMetrics {
+    return this.method(this.servers, method, this.serverHandled, this.serverSeconds, "protocol");
   }
 
-  called(service: string, method: string, target: string, code: string, seconds: number): void {
-    this.count(`c|${service}|${method}|${target}|${code}`, () =>
-      this.clientHandled.labels({ service, method, target, code }),
-    ).inc();
-    this.observe(`c|${service}|${method}|${target}`, () =>
-      this.clientSeconds.labels({ service, method, target }),
-    ).observe(seconds);
+  /** The client-side metrics of a method (record with the target). */
+  client(method: DescMethod): MethodMetrics {
+    return this.method(this.clients, method, this.clientHandled, this.clientSeconds, "target");
   }
 
   circuit(peer: string, open: boolean): void {
     this.circuitOpen.set({ peer }, open ? 1 : 0);
   }
 
-  private count(key: string, make: () => Inc): Inc {
-    let c = this.counters.get(key);
-    if (!c) this.counters.set(key, (c = make()));
-    return c;
-  }
-
-  private observe(key: string, make: () => Observe): Observe {
-    let h = this.histograms.get(key);
-    if (!h) this.histograms.set(key, (h = make()));
-    return h;
+  private method(
+    cache: Map<string, MethodMetrics>,
+    method: DescMethod,
+    counter: LabeledCounter,
+    histogram: LabeledHistogram,
+    kind: string,
+  ): MethodMetrics {
+    const key = `${method.parent.typeName}/${method.name}`;
+    let m = cache.get(key);
+    if (!m) {
+      m = new MethodMetrics(counter, histogram, { service: method.parent.typeName, method: method.name }, kind);
+      cache.set(key, m);
+    }
+    return m;
   }
 }
