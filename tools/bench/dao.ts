@@ -11,7 +11,7 @@ import type { SqlDb } from "../../platform/storage/driver.js";
 import { MysqlDb } from "../../platform/storage/mysql.js";
 import { openSqlStore } from "../../platform/storage/open.js";
 import { SqliteDb } from "../../platform/storage/sqlite.js";
-import { createTables } from "../../test/support/tables.js";
+import { migrate } from "../../migrations/index.js";
 import { fmt, paired, rate, rateSync, type Rate } from "./_measure.js";
 
 const MYSQL_URL = process.env.ORBIT_BENCH_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
@@ -43,7 +43,7 @@ function report(engine: string, r: Result) {
 }
 
 async function seed(db: SqlDb, dao: KitchenRowDao) {
-  await createTables(db, [KitchenRowTable]);
+  await migrate(db, [KitchenRowTable], { dataMigrations: [] });
   process.stdout.write(`  seeding ${fmt(ROWS)} rows … `);
   const rows = Array.from({ length: ROWS }, (_, i) => row(BigInt(i + 1)));
   for (let i = 0; i < rows.length; i += 1000) await dao.insertMany(rows.slice(i, i + 1000));

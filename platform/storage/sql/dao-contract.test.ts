@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { ENGINES, type TestStore } from "../../../test/support/stores.js";
-import { createTables } from "../../../test/support/tables.js";
+import { migrate } from "../../../migrations/index.js";
 import {
   KitchenRowDao,
   KitchenRowTable,
@@ -27,7 +27,7 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
 
   beforeAll(async () => {
     store = await engine.open();
-    await createTables(store.db, [KitchenRowTable, PairRowTable]);
+    await migrate(store.db, [KitchenRowTable, PairRowTable], { dataMigrations: [] });
     kitchen = new KitchenRowDao(store.db);
     pairs = new PairRowDao(store.db);
   });
