@@ -292,7 +292,7 @@ export class EventBus {
   }
 
   /** Runs retention once now (it also runs on its own when `retention` is configured). */
-  runRetention(opts?: RetentionOptions): Promise<RetentionResult> {
+  async runRetention(opts?: RetentionOptions): Promise<RetentionResult> {
     const o = opts ?? this.opts.retention;
     if (!o) throw new EventBusConfigError("runRetention: no retention options given or configured");
     return runRetention(this.db, o);
