@@ -86,6 +86,8 @@ export class EventBus {
   private readonly groups: GroupStore;
   private readonly batcher: Batcher;
   private readonly consumers = new Map<string, Consumer>();
+  /** Schemas already checked and registered (the publish fast path). */
+  private readonly known = new WeakSet<DescMessage>();
   private readonly signal = new Signal();
   private readonly log: EventLogger;
   private readonly maxPayloadBytes: number;
@@ -141,10 +143,15 @@ export class EventBus {
   publish<Desc extends DescMessage>(tx: SqlTx, schema: Desc, message: EventInput<Desc>): Promise<void>;
   /** Publishes outside a transaction: batched with other publishes; resolves once durable. */
   publish<Desc extends DescMessage>(schema: Desc, message: EventInput<Desc>): Promise<void>;
-  async publish(a: SqlTx | DescMessage, b: unknown, c?: unknown): Promise<void> {
-    if (isTx(a)) return this.publishMany(a, [{ schema: b as DescMessage, message: c as EventInput<DescMessage> }]);
-    this.checkOpen();
-    return this.batcher.add(this.encode(a, b as EventInput<DescMessage>));
+  publish(a: SqlTx | DescMessage, b: unknown, c?: unknown): Promise<void> {
+    // Not async: a batched publish returns its batch's promise as is (no extra promise per event).
+    try {
+      if (isTx(a)) return this.publishMany(a, [{ schema: b as DescMessage, message: c as EventInput<DescMessage> }]);
+      this.checkOpen();
+      return this.batcher.add(this.encode(a, b as EventInput<DescMessage>));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Publishes several events in one multi-row insert, inside `tx` (or batched when tx is null). */
@@ -165,7 +172,10 @@ export class EventBus {
   }
 
   private encode(schema: DescMessage, message: EventInput<DescMessage>): LogRow {
-    this.registry.add(schema);
+    if (!this.known.has(schema)) {
+      this.registry.add(schema); // validates the event option, checks the topic is not taken
+      this.known.add(schema);
+    }
     return encodeEvent(schema, message, this.maxPayloadBytes);
   }
 

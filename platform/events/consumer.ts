@@ -46,9 +46,6 @@ interface RawRow {
   created_ms: unknown;
 }
 
-/** The encoded payload of each delivered event (for the dead letters). */
-const payloads = new WeakMap<Delivered, Uint8Array>();
-
 /** How often the position is saved when the group only skips other topics' events. */
 const SKIP_SAVE_MS = 1000;
 
@@ -84,8 +81,14 @@ export class Consumer {
       this.schemaByTopic.set(type.topic, type.schema);
     }
     this.topics = [...this.schemaByTopic.keys()].sort();
+    // MySQL: ids and times as DOUBLE (exact below 2^53) — mysql2 turns BIGINT
+    // into strings through a slow 64-bit path; a double arrives as a number.
+    const cols =
+      host.db.dialect === "mysql"
+        ? "CAST(id AS DOUBLE) AS id, topic, event_key, payload, CAST(created_ms AS DOUBLE) AS created_ms"
+        : "id, topic, event_key, payload, created_ms";
     this.readSql =
-      `SELECT id, topic, event_key, payload, created_ms FROM ${LOG} WHERE id > ? AND id <= ? ` +
+      `SELECT ${cols} FROM ${LOG} WHERE id > ? AND id <= ? ` +
       `AND topic IN (${this.topics.map(() => "?").join(", ")}) ORDER BY id LIMIT ${options.batchSize}`;
   }
 
@@ -239,49 +242,60 @@ export class Consumer {
 
   // ---- delivery -----------------------------------------------------------
 
-  /** Decodes a row; a payload that does not decode is returned as a dead event with the reason. */
-  private toEvent(r: RawRow, attempt: number): { event: Delivered } | { dead: DeadEvent; error: string } {
-    const topic = String(r.topic);
-    const raw: DeadEvent = {
+  /** A log row as a dead letter sees it. */
+  private rawEvent(r: RawRow): DeadEvent {
+    return {
       id: big(r.id),
-      topic,
+      topic: String(r.topic),
       key: String(r.event_key),
       payload: r.payload as Uint8Array,
       publishedAtMs: num(r.created_ms),
     };
+  }
+
+  /** Decodes a row; a payload that does not decode gives the reason instead. */
+  private toEvent(r: RawRow, attempt: number): Delivered | string {
+    const topic = r.topic as string;
     const schema = this.schemaByTopic.get(topic);
     try {
       if (!schema) throw new Error(`the group does not consume topic "${topic}"`);
-      const message = decodeEvent(schema, raw.payload);
-      const event: Delivered = { id: raw.id, topic, key: raw.key, message, publishedAtMs: raw.publishedAtMs, attempt };
-      payloads.set(event, raw.payload);
-      return { event };
+      return {
+        id: big(r.id),
+        topic,
+        key: r.event_key as string,
+        message: decodeEvent(schema, r.payload as Uint8Array),
+        publishedAtMs: num(r.created_ms),
+        attempt,
+      };
     } catch (err) {
-      return { dead: raw, error: `payload does not decode as ${schema?.typeName ?? topic}: ${errorText(err)}` };
+      return `payload does not decode as ${schema?.typeName ?? topic}: ${errorText(err)}`;
     }
   }
 
   private async deliver(rows: RawRow[]): Promise<void> {
-    const events: Delivered[] = [];
-    for (const r of rows) {
-      const e = this.toEvent(r, 1);
-      if ("dead" in e) {
+    const events: Delivered[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const e = this.toEvent(rows[i]!, 1);
+      if (typeof e === "string") {
         // A payload that cannot decode will never succeed: deliver what is
         // before it, then park it without retries.
-        if (events.length) await this.deliverDecoded(events);
-        if (this.position < e.dead.id && !this.stopper.stopped) await this.deadLetter(e.dead, 0, e.error);
+        events.length = i;
+        if (i > 0) await this.deliverDecoded(events, rows);
+        const dead = this.rawEvent(rows[i]!);
+        if (this.position < dead.id && !this.stopper.stopped) await this.deadLetter(dead, 0, e);
         return;
       }
-      events.push(e.event);
+      events[i] = e;
     }
-    await this.deliverDecoded(events);
+    await this.deliverDecoded(events, rows);
   }
 
-  private async deliverDecoded(events: Delivered[]): Promise<void> {
+  /** Delivers decoded events; rows[i] is the log row of events[i]. */
+  private async deliverDecoded(events: Delivered[], rows: readonly RawRow[]): Promise<void> {
     const first = events[0]!;
     if (this.retryId === first.id) {
       // Resuming the retries of this event (after a restart or a takeover).
-      await this.retry(events[0]!, this.retryAttempts, this.retryError);
+      await this.retry(first, rows[0]!, this.retryAttempts, this.retryError);
       return;
     }
     try {
@@ -291,12 +305,12 @@ export class Consumer {
       if (!(err instanceof HandlerFailure)) throw err;
       if (err.index < 0) {
         // A batch handler failed somewhere: find the event, one at a time.
-        for (const e of events) {
+        for (let i = 0; i < events.length; i++) {
           try {
-            await this.runUnit([e]);
+            await this.runUnit([events[i]!]);
           } catch (err1) {
             if (!(err1 instanceof HandlerFailure)) throw err1;
-            await this.retry(e, 1, err1.message);
+            await this.retry(events[i]!, rows[i]!, 1, err1.message);
             return;
           }
         }
@@ -307,12 +321,12 @@ export class Consumer {
         if (this.options.commit === "transaction") await this.runUnit(prefix);
         else await this.commit(this.host.db, prefix[prefix.length - 1]!.id, prefix.length);
       }
-      await this.retry(events[err.index]!, 1, err.message);
+      await this.retry(events[err.index]!, rows[err.index]!, 1, err.message);
     }
   }
 
   /** Retries one event with backoff; after maxAttempts it goes to the dead letters. */
-  private async retry(event: Delivered, failed: number, error: string): Promise<void> {
+  private async retry(event: Delivered, row: RawRow, failed: number, error: string): Promise<void> {
     const { maxAttempts, backoff } = this.options;
     while (failed < maxAttempts) {
       await this.host.groups.setRetry(this.lease!, event.id, failed, error);
@@ -323,9 +337,7 @@ export class Consumer {
       await this.stopper.sleep(backoffMs(backoff, failed));
       if (this.stopper.stopped || this.leaseLost) return;
       try {
-        const again: Delivered = { ...event, attempt: failed + 1 };
-        payloads.set(again, payloads.get(event)!);
-        await this.runUnit([again]);
+        await this.runUnit([{ ...event, attempt: failed + 1 }]);
         return;
       } catch (err) {
         if (!(err instanceof HandlerFailure)) throw err;
@@ -333,7 +345,7 @@ export class Consumer {
         error = err.message;
       }
     }
-    await this.deadLetter({ ...event, payload: payloads.get(event)! }, failed, error);
+    await this.deadLetter(this.rawEvent(row), failed, error);
   }
 
   private async deadLetter(event: DeadEvent, attempts: number, error: string): Promise<void> {
@@ -394,15 +406,14 @@ export class Consumer {
     const { db, groups } = this.host;
     for (const d of await retryRequests(db, this.group, 50)) {
       if (this.stopper.stopped || this.leaseLost) return;
-      const decoded = this.toEvent(
+      const e = this.toEvent(
         { id: d.eventId, topic: d.topic, event_key: d.key, payload: d.payload, created_ms: d.publishedAtMs },
         d.attempts + 1,
       );
-      if ("dead" in decoded) {
-        await markRetryFailed(db, this.group, d.eventId, decoded.error);
+      if (typeof e === "string") {
+        await markRetryFailed(db, this.group, d.eventId, e);
         continue;
       }
-      const e = decoded.event;
       try {
         if (this.options.commit === "transaction") {
           await db.transaction(async (tx) => {
