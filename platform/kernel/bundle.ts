@@ -77,6 +77,8 @@ export class Bundle {
   private readonly built: Built[] = [];
   private readonly startedPlugins: KernelPlugin[] = [];
   private readonly specs = new Map<string, MethodImplSpec>();
+  /** The same, by descriptor object (no string key to build per call). */
+  private readonly byMethod = new Map<DescMethod, MethodImplSpec>();
   private readonly routes: RouteTable;
   private readonly clients: ClientRouter;
   private readonly ids: IdGenerator;
@@ -113,7 +115,7 @@ export class Bundle {
       local: new Set(resolution.local.map((s) => s.name)),
       remote: resolution.remote,
       inProcess: createInProcessTransport({
-        lookup: (m) => this.specs.get(methodKey(m)),
+        lookup: (m) => this.byMethod.get(m) ?? this.specs.get(methodKey(m)),
         shutdownSignal: this.shutdownSignal.signal,
         onInternalError: (err, m) =>
           log.error({ err, rpc: `/${methodKey(m)}` }, "in-process call: the response is not a valid message"),
@@ -214,7 +216,10 @@ export class Bundle {
       for (const b of def.rpc) {
         const spec = createServiceImplSpec(b.service, b.implement(ctx) as never);
         const inst = instrumentService(spec, deps);
-        for (const m of Object.values(inst.methods)) this.specs.set(methodKey(m.method), m);
+        for (const m of Object.values(inst.methods)) {
+          this.specs.set(methodKey(m.method), m);
+          this.byMethod.set(m.method, m);
+        }
         instrumented.push(inst);
       }
       for (const r of def.routes?.(ctx) ?? []) this.routes.add(r, def.name);

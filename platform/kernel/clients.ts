@@ -12,6 +12,7 @@ import { CircuitBreaker } from "../rpc/circuit-breaker.js";
 import { createClientTransport } from "../rpc/client-transport.js";
 import type { ClusterSigner } from "../rpc/cluster-signer.js";
 import type { RpcMetrics } from "../rpc/metrics.js";
+import type { InProcessTransport } from "../rpc/inprocess-transport.js";
 import { createRemoteTransport } from "../rpc/remote-transport.js";
 import type { RetryPolicy } from "../rpc/retry.js";
 import type { Registry } from "./registry.js";
@@ -23,7 +24,7 @@ export interface ClientRouterOptions {
   readonly local: ReadonlySet<string>;
   /** Services elsewhere: name → base URL. */
   readonly remote: ReadonlyMap<string, string>;
-  readonly inProcess: Transport;
+  readonly inProcess: InProcessTransport;
   readonly metrics: RpcMetrics;
   readonly signer: ClusterSigner;
   readonly defaultTimeoutMs: number;

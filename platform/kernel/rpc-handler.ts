@@ -1,17 +1,19 @@
 /**
  * The Connect adapter that serves a bundle's RPCs over Connect, gRPC and
- * gRPC-Web (HTTP/1.1 and HTTP/2). Requests are refused with Unavailable
+ * gRPC-Web (HTTP/1.1 and HTTP/2), behind the unary fast path for binary
+ * Connect and gRPC calls (rpc/unary-fast-path.ts). Requests are refused with Unavailable
  * (HTTP 503, before the body is read) before the bundle is ready and once it
  * drains; bodies are limited to 16 MiB; unknown procedures
  * get 404 (clients see Unimplemented).
  */
-import type { ServiceImplSpec } from "@connectrpc/connect";
+import type { MethodImplSpec, ServiceImplSpec } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { sendJson } from "../http/json.js";
 import type { RequestHandler } from "../http/server.js";
 import type { NodeServerRequest, NodeServerResponse } from "../http/types.js";
+import { MAX_MESSAGE_BYTES } from "../rpc/limits.js";
+import { createUnaryFastPath } from "../rpc/unary-fast-path.js";
 
-export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 export interface RpcHandlerOptions {
   /** Instrumented implementations (rpc/instrument.ts). */
@@ -21,6 +23,16 @@ export interface RpcHandlerOptions {
 }
 
 export function createRpcHandler(opts: RpcHandlerOptions): RequestHandler {
+  const byPath = new Map<string, MethodImplSpec>();
+  for (const s of opts.services) {
+    for (const m of Object.values(s.methods)) byPath.set(`/${s.service.typeName}/${m.method.name}`, m);
+  }
+  const fast = createUnaryFastPath({
+    lookup: (path) => byPath.get(path),
+    readMaxBytes: MAX_MESSAGE_BYTES,
+    writeMaxBytes: MAX_MESSAGE_BYTES,
+    shutdownSignal: opts.shutdownSignal,
+  });
   const handler = connectNodeAdapter({
     routes(router) {
       for (const s of opts.services) {
@@ -41,7 +53,7 @@ export function createRpcHandler(opts: RpcHandlerOptions): RequestHandler {
       rpcError(req, res, "unavailable", state === "starting" ? "the bundle is starting" : "the bundle is shutting down");
       return;
     }
-    handler(req as never, res as never);
+    if (!fast(req, res)) handler(req as never, res as never);
   };
 }
 

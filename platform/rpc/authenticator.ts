@@ -21,21 +21,24 @@ export class Authenticator {
     readonly signer: ClusterSigner,
   ) {}
 
-  /** The caller's identity; synchronous unless a bearer token must be verified. */
+  /**
+   * The caller's identity; synchronous unless a bearer token must be
+   * verified. `call.signal` is read only then.
+   */
   authenticate(
-    header: Headers,
+    header: (name: string) => string | null,
     procedure: string,
-    signal: AbortSignal,
+    call: { readonly signal: AbortSignal },
   ): Identity | undefined | Promise<Identity | undefined> {
-    const signed = header.get(IDENTITY_HEADER);
+    const signed = header(IDENTITY_HEADER);
     if (signed !== null) return this.signer.verify(signed, procedure);
-    const authorization = header.get("authorization");
+    const authorization = header("authorization");
     if (authorization === null) return undefined;
     const m = BEARER.exec(authorization);
     if (!m) {
       throw new ConnectError('the authorization header must be "Bearer <token>"', Code.Unauthenticated);
     }
-    return this.verifyToken(m[1]!, signal);
+    return this.verifyToken(m[1]!, call.signal);
   }
 
   private async verifyToken(token: string, signal: AbortSignal): Promise<Identity> {

@@ -12,7 +12,9 @@
  * started from a handler) runs inside `detached(() => …)`.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { Code, ConnectError, createContextKey, type HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import { CallContext } from "./call-context.js";
+import { callScopeKey } from "./scope-keys.js";
 import type { Logger } from "../log.js";
 import type { Identity } from "./identity.js";
 import type { TraceContext } from "./trace.js";
@@ -37,22 +39,18 @@ export interface CallScope {
 
 /**
  * What a co-located caller hands to its callee. Set only by the kernel's
- * in-process transport (a network request cannot set context values), so the
- * callee trusts it without a signature.
+ * in-process transport (a network request has none), so the callee trusts
+ * it without a signature.
  */
 export interface InProcessOrigin {
-  readonly requestId: string;
-  readonly trace: TraceContext;
+  /** The caller's request id; a new one is made (when needed) if absent. */
+  readonly requestId: string | undefined;
+  /** The caller's span; the callee starts a trace if absent. */
+  readonly trace: TraceContext | undefined;
   readonly identity: Identity | undefined;
 }
 
-export const inProcessOriginKey = createContextKey<InProcessOrigin | undefined>(undefined, {
-  description: "orbit: in-process caller",
-});
-
-export const callScopeKey = createContextKey<CallScope | undefined>(undefined, {
-  description: "orbit: call scope",
-});
+export { callScopeKey };
 
 const storage = new AsyncLocalStorage<CallScope>();
 
@@ -73,7 +71,7 @@ export function detached<T>(fn: () => T): T {
 
 /** The scope of the call a handler is serving. */
 export function callScope(ctx: HandlerContext): CallScope {
-  const scope = ctx.values.get(callScopeKey);
+  const scope = ctx instanceof CallContext ? ctx.scope : ctx.values.get(callScopeKey);
   if (!scope) throw new Error("callScope(): this handler context was not created by the Orbit kernel");
   return scope;
 }

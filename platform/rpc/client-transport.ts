@@ -9,22 +9,27 @@
  *  - identity, trace and request id: in-process as a context value the
  *    callee trusts; over the network as `x-request-id`, `traceparent` and an
  *    `orbit-identity` header signed with the cluster secret;
- *  - metrics: orbit_rpc_client_* by target (in-process or remote).
+ *  - metrics: orbit_rpc_client_* for remote calls (an in-process call is
+ *    counted once, by the callee, with protocol "in-process").
  */
 import type { DescMethod } from "@bufbuild/protobuf";
-import { ConnectError, createContextValues, type ContextValues, type Transport } from "@connectrpc/connect";
-import { currentCall, inProcessOriginKey, type CallScope } from "./call-scope.js";
+import { ConnectError, type Transport } from "@connectrpc/connect";
+import { currentCall, type CallScope, type InProcessOrigin } from "./call-scope.js";
+import type { InProcessTransport } from "./inprocess-transport.js";
 import { IDENTITY_HEADER, type ClusterSigner } from "./cluster-signer.js";
 import { codeLabel } from "./errors.js";
 import { REQUEST_ID_HEADER } from "./instrument.js";
 import type { RpcMetrics } from "./metrics.js";
-import { formatTraceparent, newRequestId, TRACEPARENT_HEADER } from "./trace.js";
+import { formatTraceparent, TRACEPARENT_HEADER } from "./trace.js";
 
 export type Target = "in-process" | "remote";
 
-export interface ClientTransportOptions {
-  readonly target: Target;
-  readonly transport: Transport;
+
+
+export type ClientTransportOptions = ClientTransportCommon &
+  ({ readonly target: "in-process"; readonly transport: InProcessTransport } | { readonly target: "remote"; readonly transport: Transport });
+
+interface ClientTransportCommon {
   readonly metrics: RpcMetrics;
   /** Signs the caller's identity for a remote callee. */
   readonly signer: ClusterSigner;
@@ -33,7 +38,7 @@ export interface ClientTransportOptions {
 }
 
 export function createClientTransport(opts: ClientTransportOptions): Transport {
-  const { target, transport, metrics } = opts;
+  const { target, metrics } = opts;
 
   function timeout(given: number | undefined, scope: CallScope | undefined): number {
     const inherited = scope?.deadline === undefined ? undefined : scope.deadline - Date.now();
@@ -41,27 +46,24 @@ export function createClientTransport(opts: ClientTransportOptions): Transport {
     return inherited === undefined ? given : Math.min(given, inherited);
   }
 
-  function values(scope: CallScope | undefined, given: ContextValues | undefined): ContextValues | undefined {
-    if (target !== "in-process") return given;
-    return (given ?? createContextValues()).set(inProcessOriginKey, {
-      requestId: scope?.requestId ?? newRequestId(),
-      trace: scope?.trace,
-      identity: scope?.identity,
-    });
+  function origin(scope: CallScope | undefined): InProcessOrigin | undefined {
+    return scope && { requestId: scope.requestId, trace: scope.trace, identity: scope.identity };
   }
 
-  function headers(method: DescMethod, scope: CallScope | undefined, given: HeadersInit | undefined) {
+  function headers(method: DescMethod, scope: CallScope | undefined, given: HeadersInit | undefined): HeadersInit | undefined {
     if (target !== "remote" || !scope) return given;
-    const h = new Headers(given);
-    h.set(REQUEST_ID_HEADER, scope.requestId);
-    h.set(TRACEPARENT_HEADER, formatTraceparent(scope.trace));
+    const h: Record<string, string> = {};
+    if (given !== undefined) new Headers(given).forEach((v, k) => (h[k] = v));
+    h[REQUEST_ID_HEADER] = scope.requestId;
+    h[TRACEPARENT_HEADER] = formatTraceparent(scope.trace);
     if (scope.identity) {
-      h.set(IDENTITY_HEADER, opts.signer.sign(scope.identity, `/${method.parent.typeName}/${method.name}`));
+      h[IDENTITY_HEADER] = opts.signer.sign(scope.identity, `/${method.parent.typeName}/${method.name}`);
     }
     return h;
   }
 
   function observe(method: DescMethod, t0: number, err?: unknown): void {
+    if (target === "in-process") return;
     const code = err === undefined ? "ok" : codeLabel(ConnectError.from(err).code);
     metrics.client(method).record(target, code, (performance.now() - t0) / 1000);
   }
@@ -72,14 +74,11 @@ export function createClientTransport(opts: ClientTransportOptions): Transport {
       const link = linkSignals(signal, scope?.signal);
       const t0 = performance.now();
       try {
-        const res = await transport.unary(
-          method,
-          link.signal,
-          timeout(timeoutMs, scope),
-          headers(method, scope, header),
-          input,
-          values(scope, contextValues),
-        );
+        const t = timeout(timeoutMs, scope);
+        const res =
+          opts.target === "in-process"
+            ? await opts.transport.unaryFrom(origin(scope), method, link.signal, t, header, input, contextValues)
+            : await opts.transport.unary(method, link.signal, t, headers(method, scope, header), input, contextValues);
         observe(method, t0);
         return res;
       } catch (err) {
@@ -94,14 +93,11 @@ export function createClientTransport(opts: ClientTransportOptions): Transport {
       const link = linkSignals(signal, scope?.signal);
       const t0 = performance.now();
       try {
-        const res = await transport.stream(
-          method,
-          link.signal,
-          timeout(timeoutMs, scope),
-          headers(method, scope, header),
-          input,
-          values(scope, contextValues),
-        );
+        const t = timeout(timeoutMs, scope);
+        const res =
+          opts.target === "in-process"
+            ? await opts.transport.streamFrom(origin(scope), method, link.signal, t, header, input, contextValues)
+            : await opts.transport.stream(method, link.signal, t, headers(method, scope, header), input, contextValues);
         return { ...res, message: observed(res.message, () => observe(method, t0), (e) => observe(method, t0, e), link.dispose) };
       } catch (err) {
         observe(method, t0, err);

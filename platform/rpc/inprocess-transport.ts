@@ -13,11 +13,21 @@
  * shutdown) Unavailable as soon as that happens, even if the handler ignores
  * its signal.
  */
-import { clone, create, isMessage, type DescMessage, type DescMethod, type MessageShape } from "@bufbuild/protobuf";
+import {
+  clone,
+  create,
+  isMessage,
+  type DescMessage,
+  type DescMethod,
+  type DescMethodStreaming,
+  type DescMethodUnary,
+  type MessageInitShape,
+  type MessageShape,
+} from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
-  createContextValues,
+  type ContextValues,
   type HandlerContext,
   type MethodImplSpec,
   type StreamResponse,
@@ -25,9 +35,10 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import { copyError, handlerError } from "./errors.js";
-import { InProcessCall } from "./inprocess-call.js";
+import { CallContext, IN_PROCESS_PROTOCOL } from "./call-context.js";
+import type { InProcessOrigin } from "./call-scope.js";
 
-export { IN_PROCESS_PROTOCOL } from "./inprocess-call.js";
+export { IN_PROCESS_PROTOCOL } from "./call-context.js";
 
 export interface InProcessTransportOptions {
   /** The (instrumented) implementation of a method, if this process serves it. */
@@ -38,8 +49,30 @@ export interface InProcessTransportOptions {
   readonly onInternalError?: (err: unknown, method: DescMethod) => void;
 }
 
-export function createInProcessTransport(opts: InProcessTransportOptions): Transport {
-  const running = new Set<InProcessCall>();
+/** The in-process transport; the `…From` forms carry the caller's scope (client-transport.ts). */
+export interface InProcessTransport extends Transport {
+  unaryFrom<I extends DescMessage, O extends DescMessage>(
+    origin: InProcessOrigin | undefined,
+    method: DescMethodUnary<I, O>,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    header: HeadersInit | undefined,
+    input: MessageInitShape<I>,
+    contextValues?: ContextValues,
+  ): Promise<UnaryResponse<I, O>>;
+  streamFrom<I extends DescMessage, O extends DescMessage>(
+    origin: InProcessOrigin | undefined,
+    method: DescMethodStreaming<I, O>,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    header: HeadersInit | undefined,
+    input: AsyncIterable<MessageInitShape<I>>,
+    contextValues?: ContextValues,
+  ): Promise<StreamResponse<I, O>>;
+}
+
+export function createInProcessTransport(opts: InProcessTransportOptions): InProcessTransport {
+  const running = new Set<CallContext>();
   opts.shutdownSignal?.addEventListener(
     "abort",
     () => {
@@ -50,19 +83,29 @@ export function createInProcessTransport(opts: InProcessTransportOptions): Trans
   );
 
   function start(
+    origin: InProcessOrigin | undefined,
     method: DescMethod,
     signal: AbortSignal | undefined,
     timeoutMs: number | undefined,
     header: HeadersInit | undefined,
-    contextValues: ReturnType<typeof createContextValues> | undefined,
-  ): InProcessCall {
-    const call = new InProcessCall(method, timeoutMs, signal, header, contextValues ?? createContextValues());
+    contextValues: ContextValues | undefined,
+  ): CallContext {
+    const call = new CallContext({
+      method,
+      protocolName: IN_PROCESS_PROTOCOL,
+      url: `in-process:///${method.parent.typeName}/${method.name}`,
+      timeoutMs,
+      signal,
+      header,
+      values: contextValues,
+      origin: origin ?? NO_ORIGIN,
+    });
     if (opts.shutdownSignal?.aborted) call.fail(ConnectError.from(opts.shutdownSignal.reason, Code.Unavailable));
     running.add(call);
     return call;
   }
 
-  function end(call: InProcessCall): void {
+  function end(call: CallContext): void {
     call.complete();
     running.delete(call);
   }
@@ -78,10 +121,17 @@ export function createInProcessTransport(opts: InProcessTransportOptions): Trans
     return spec;
   }
 
-  return {
-    async unary(method, signal, timeoutMs, header, input, contextValues) {
+  const transport: InProcessTransport = {
+    unary(method, signal, timeoutMs, header, input, contextValues) {
+      return transport.unaryFrom(undefined, method, signal, timeoutMs, header, input, contextValues);
+    },
+    stream(method, signal, timeoutMs, header, input, contextValues) {
+      return transport.streamFrom(undefined, method, signal, timeoutMs, header, input, contextValues);
+    },
+
+    async unaryFrom(origin, method, signal, timeoutMs, header, input, contextValues) {
       const spec = find(method, false);
-      const call = start(method, signal, timeoutMs, header, contextValues);
+      const call = start(origin, method, signal, timeoutMs, header, contextValues);
       try {
         const request = copyRequest(method.input, input);
         const impl = spec.impl as (req: unknown, ctx: HandlerContext) => unknown;
@@ -98,7 +148,7 @@ export function createInProcessTransport(opts: InProcessTransportOptions): Trans
             return call.trailer();
           },
           message,
-        } as UnaryResponse<never, never>;
+        } as unknown as UnaryResponse<never, never>;
       } catch (err) {
         throw callerError(err, call);
       } finally {
@@ -106,9 +156,9 @@ export function createInProcessTransport(opts: InProcessTransportOptions): Trans
       }
     },
 
-    async stream(method, signal, timeoutMs, header, input, contextValues) {
+    async streamFrom(origin, method, signal, timeoutMs, header, input, contextValues) {
       const spec = find(method, true);
-      const call = start(method, signal, timeoutMs, header, contextValues);
+      const call = start(origin, method, signal, timeoutMs, header, contextValues);
       const requests = copyEach(method.input, input);
       let output: AsyncIterable<unknown>;
       try {
@@ -142,7 +192,11 @@ export function createInProcessTransport(opts: InProcessTransportOptions): Trans
       } as unknown as StreamResponse<never, never>;
     },
   };
+  return transport;
 }
+
+/** A call made outside any served call (a start hook, a tool): anonymous, new trace. */
+const NO_ORIGIN: InProcessOrigin = Object.freeze({ requestId: undefined, trace: undefined, identity: undefined });
 
 function copy<D extends DescMessage>(schema: D, value: unknown): MessageShape<D> {
   const msg = isMessage(value, schema) ? value : create(schema, value as never);
@@ -192,7 +246,7 @@ async function* once(fn: () => Promise<unknown>): AsyncGenerator<unknown> {
 async function* responses(
   copyOut: (m: unknown) => unknown,
   output: AsyncIterable<unknown>,
-  call: InProcessCall,
+  call: CallContext,
   end: () => void,
 ): AsyncGenerator<never> {
   let it: AsyncIterator<unknown> | undefined;
@@ -217,7 +271,7 @@ async function* responses(
 }
 
 /** What the caller sees when the call fails, as a network client would. */
-function callerError(err: unknown, call: InProcessCall): ConnectError {
+function callerError(err: unknown, call: CallContext): ConnectError {
   const cut = call.abortReason;
   if (cut) return copyError(cut);
   return copyError(handlerError(err), call.header(), call.trailer());

@@ -17,7 +17,9 @@ import type { HandlerContext, MethodImplSpec, ServiceImplSpec } from "@connectrp
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../log.js";
 import type { Authenticator } from "./authenticator.js";
-import { callScopeKey, inProcessOriginKey, runInCall, type CallScope } from "./call-scope.js";
+import { CallContext, requestHeaderOf, setResponseHeaderOf } from "./call-context.js";
+import { runInCall, type CallScope } from "./call-scope.js";
+import { callScopeKey } from "./scope-keys.js";
 import { codeLabel, handlerError, isClientError } from "./errors.js";
 import type { Identity } from "./identity.js";
 import type { MethodMetrics, RpcMetrics } from "./metrics.js";
@@ -39,18 +41,29 @@ export function instrumentService(spec: ServiceImplSpec, deps: InstrumentDeps): 
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/**
+ * The scope of one served call. The request id and the span are made when
+ * first read (most in-process calls never read them).
+ */
 class Scope implements CallScope {
   private childLog: Logger | undefined;
+  private span: TraceContext | undefined;
   constructor(
     readonly procedure: string,
     readonly protocol: string,
-    readonly requestId: string,
-    readonly trace: TraceContext,
+    private rid: string | undefined,
+    private readonly parent: TraceContext | undefined,
     public identity: Identity | undefined,
     readonly deadline: number | undefined,
     private readonly ctx: HandlerContext,
     private readonly baseLog: Logger,
   ) {}
+  get requestId(): string {
+    return (this.rid ??= newRequestId());
+  }
+  get trace(): TraceContext {
+    return (this.span ??= childSpan(this.parent));
+  }
   get signal(): AbortSignal {
     // Read lazily: an in-process call makes its signal only when asked.
     return this.ctx.signal;
@@ -79,36 +92,37 @@ class MethodObserver {
 
   /** Starts a call: its scope, with the caller authenticated (async only for bearer tokens). */
   enter(ctx: HandlerContext): Scope | Promise<Scope> {
-    const origin = ctx.values.get(inProcessOriginKey);
-    let requestId: string;
+    const origin = ctx instanceof CallContext ? ctx.origin : undefined;
+    let requestId: string | undefined;
     let parent: TraceContext | undefined;
     if (origin) {
       requestId = origin.requestId;
       parent = origin.trace;
     } else {
-      const given = ctx.requestHeader.get(REQUEST_ID_HEADER);
+      const given = requestHeaderOf(ctx, REQUEST_ID_HEADER);
       requestId = given !== null && REQUEST_ID.test(given) ? given : newRequestId();
-      parent = parseTraceparent(ctx.requestHeader.get(TRACEPARENT_HEADER));
+      parent = parseTraceparent(requestHeaderOf(ctx, TRACEPARENT_HEADER));
     }
     const timeout = ctx.timeoutMs();
     const scope = new Scope(
       this.procedure,
       ctx.protocolName,
       requestId,
-      childSpan(parent),
+      parent,
       undefined,
       timeout === undefined ? undefined : Date.now() + timeout,
       ctx,
       this.deps.log,
     );
-    ctx.values.set(callScopeKey, scope);
+    if (ctx instanceof CallContext) ctx.scope = scope;
+    else ctx.values.set(callScopeKey, scope);
     if (this.deps.log.isLevelEnabled("trace")) scope.log.trace({ timeoutMs: timeout }, "rpc started");
     if (origin) {
       scope.identity = origin.identity;
       return scope;
     }
-    ctx.responseHeader.set(REQUEST_ID_HEADER, requestId);
-    const identity = this.deps.authenticator.authenticate(ctx.requestHeader, this.procedure, ctx.signal);
+    setResponseHeaderOf(ctx, REQUEST_ID_HEADER, scope.requestId);
+    const identity = this.deps.authenticator.authenticate((name) => requestHeaderOf(ctx, name), this.procedure, ctx);
     if (identity instanceof Promise) {
       return identity.then((id) => {
         scope.identity = id;

@@ -9,7 +9,9 @@
  *   orbit_rpc_peer_circuit_open{peer}                               1 while a peer's breaker is open
  *
  * `code` is "ok" or a Connect code name ("unavailable"); `protocol` is
- * connect, grpc, grpc-web or in-process; `target` is in-process or remote.
+ * connect, grpc, grpc-web or in-process; `target` is remote (calls to a
+ * co-located service are counted once, on the server side, with protocol
+ * in-process).
  * The per-call series live in series.ts (cheap to update); the registry
  * also carries the standard process metrics when asked.
  */
@@ -23,6 +25,9 @@ const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.
 export class MethodMetrics {
   private readonly counts = new Map<string, CounterSeries>();
   private readonly latency: HistogramSeries;
+  private lastVia = "";
+  private lastCode = "";
+  private last: CounterSeries | undefined;
 
   constructor(
     private readonly counter: LabeledCounter,
@@ -36,6 +41,11 @@ export class MethodMetrics {
 
   /** Records one call: `via` is the protocol (server side) or target (client side). */
   record(via: string, code: string, seconds: number): void {
+    this.latency.observe(seconds);
+    if (this.last && via === this.lastVia && code === this.lastCode) {
+      this.last.value++;
+      return;
+    }
     const key = `${via}|${code}`;
     let c = this.counts.get(key);
     if (!c) {
@@ -47,7 +57,9 @@ export class MethodMetrics {
       this.counts.set(key, c);
     }
     c.value++;
-    this.latency.observe(seconds);
+    this.last = c;
+    this.lastVia = via;
+    this.lastCode = code;
   }
 }
 
@@ -64,7 +76,7 @@ export class RpcMetrics {
   );
   private readonly clientHandled = new LabeledCounter(
     "orbit_rpc_client_handled_total",
-    "RPCs made to other services, by method, target and result code.",
+    "RPCs made to services in other processes, by method, target and result code.",
   );
   private readonly clientSeconds = new LabeledHistogram(
     "orbit_rpc_client_handling_seconds",
@@ -72,8 +84,8 @@ export class RpcMetrics {
     LATENCY_BUCKETS,
   );
   private readonly circuitOpen: Gauge<"peer">;
-  private readonly servers = new Map<string, MethodMetrics>();
-  private readonly clients = new Map<string, MethodMetrics>();
+  private readonly servers = new Map<DescMethod, MethodMetrics>();
+  private readonly clients = new Map<DescMethod, MethodMetrics>();
 
   constructor(opts: { registry?: Registry; processMetrics?: boolean } = {}) {
     this.registry = opts.registry ?? new Registry();
@@ -104,17 +116,16 @@ export class RpcMetrics {
   }
 
   private method(
-    cache: Map<string, MethodMetrics>,
+    cache: Map<DescMethod, MethodMetrics>,
     method: DescMethod,
     counter: LabeledCounter,
     histogram: LabeledHistogram,
     kind: string,
   ): MethodMetrics {
-    const key = `${method.parent.typeName}/${method.name}`;
-    let m = cache.get(key);
+    let m = cache.get(method);
     if (!m) {
       m = new MethodMetrics(counter, histogram, { service: method.parent.typeName, method: method.name }, kind);
-      cache.set(key, m);
+      cache.set(method, m);
     }
     return m;
   }
