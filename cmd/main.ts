@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import * as bundle from "./commands/bundle.js";
+import * as events from "./commands/events.js";
 import * as migrate from "./commands/migrate.js";
 import * as services from "./commands/services.js";
 
@@ -16,6 +17,7 @@ interface Subcommand {
 
 const COMMANDS: readonly Subcommand[] = [
   bundle,
+  events,
   migrate,
   services,
   // events: add `import * as x from "./commands/x.js"` above and x here.
