@@ -1,0 +1,58 @@
+/**
+ * The bus inside a real bundle: services get `ctx.events`, publish in their
+ * transaction, consume in their start hook, and /metrics shows lag per group.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { ContractCountedSchema, type ContractCounted } from "../../gen/orbit/contract/v1/events_pb.js";
+import { ENGINES, type TestStore } from "../../test/support/stores.js";
+import { DEFAULT_CONFIG } from "../config/config.js";
+import { Bundle } from "../kernel/bundle.js";
+import { Registry } from "../kernel/registry.js";
+import { defineService } from "../kernel/service.js";
+import { silentLogger } from "../log.js";
+import { eventBusPlugin } from "./plugin.js";
+import { waitFor } from "./testing/wait.js";
+
+describe.each(ENGINES)("events plugin in a bundle on $name", ({ open }) => {
+  let store: TestStore;
+  let bundle: Bundle | undefined;
+  afterEach(async () => {
+    await bundle?.stop();
+    bundle = undefined;
+    await store.dispose();
+  });
+
+  it("gives services ctx.events, runs their consumers, and exports lag on /metrics", async () => {
+    store = await open();
+    const seen: bigint[] = [];
+    const ledger = defineService({
+      name: "ledger",
+      publishes: ["orbit.contract.v1.ContractCounted"],
+      consumes: ["orbit.contract.v1.ContractCounted"],
+      async start(ctx) {
+        ctx.events.consume({
+          group: "ledger.sum",
+          events: [ContractCountedSchema],
+          handle: (e) => void seen.push((e.message as ContractCounted).amount),
+        });
+        await ctx.db.transaction((tx) => ctx.events.publish(tx, ContractCountedSchema, { accountId: 1n, amount: 5n }));
+      },
+    });
+    const plugin = eventBusPlugin();
+    bundle = await Bundle.start({
+      registry: new Registry([ledger]),
+      config: { ...DEFAULT_CONFIG, services: ["ledger"], host: "127.0.0.1", port: 0 },
+      db: store.db,
+      log: silentLogger(),
+      plugins: [plugin],
+    });
+    await waitFor(() => seen.length === 1, "the event published on start");
+    expect(seen).toEqual([5n]);
+    const res = await fetch(`${bundle.url}/metrics`);
+    const text = await res.text();
+    expect(text).toMatch(/orbit_events_group_pending\{group="ledger\.sum"\} 0/);
+    expect(text).toMatch(/orbit_events_group_position\{group="ledger\.sum"\} 1/);
+    expect(text).toMatch(/orbit_events_published_total 1/);
+    expect((await plugin.bus!.listGroups())[0]!.owner).toMatch(/\/node-\d+\/pid-\d+$/);
+  });
+});
