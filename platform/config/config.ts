@@ -31,7 +31,7 @@ export interface OrbitConfig {
   readonly allowDestructive: boolean;
   /** How long SIGTERM/SIGINT waits for in-flight calls and stop hooks. */
   readonly shutdownTimeoutMs: number;
-  /** Deadline of a call between services that does not inherit or set one. */
+  /** Deadline of a call to a peer (another process) that does not inherit or set one. */
   readonly rpcTimeoutMs: number;
   /**
    * Bearer tokens accepted without the user service: token → user id.

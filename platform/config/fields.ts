@@ -146,7 +146,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     key: "rpcTimeoutMs",
     flag: "--rpc-timeout <ms>",
     env: "ORBIT_RPC_TIMEOUT_MS",
-    help: `deadline of a call between services that has none (default: ${DEFAULT_CONFIG.rpcTimeoutMs})`,
+    help: `deadline of a call to a peer that has none (default: ${DEFAULT_CONFIG.rpcTimeoutMs})`,
     parse: integer(1, 3_600_000),
   }),
   field({

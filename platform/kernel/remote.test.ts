@@ -74,6 +74,10 @@ describe("remote clients", () => {
     expect(r.timeoutMs).toBeGreaterThan(0n);
     expect(r.timeoutMs).toBeLessThanOrEqual(3_000n);
     expect((await failure(client.sleep({ ms: 10_000 }, { timeoutMs: 50 }))).code).toBe(Code.DeadlineExceeded);
+    // Without one, a call to a peer gets the default deadline (--rpc-timeout).
+    const d = await client.whoAmI({});
+    expect(d.timeoutMs).toBeGreaterThan(0n);
+    expect(d.timeoutMs).toBeLessThanOrEqual(BigInt(DEFAULT_CONFIG.rpcTimeoutMs));
   });
 
   it("keep error details", async () => {

@@ -4,7 +4,8 @@
  * (call-scope.ts) on to the callee:
  *
  *  - deadline: the call gets the smaller of its own timeout and what is left
- *    of the caller's deadline; with neither, the default (`--rpc-timeout`);
+ *    of the caller's deadline; with neither, a remote call gets the default
+ *    (`--rpc-timeout`) and an in-process call none;
  *  - cancellation: it is cancelled when the caller's call ends;
  *  - identity, trace and request id: in-process as a context value the
  *    callee trusts; over the network as `x-request-id`, `traceparent` and an
@@ -33,16 +34,20 @@ interface ClientTransportCommon {
   readonly metrics: RpcMetrics;
   /** Signs the caller's identity for a remote callee. */
   readonly signer: ClusterSigner;
-  /** Deadline of a call that has none of its own and no caller's deadline to inherit. */
+  /** Deadline of a remote call that has none of its own and no caller's deadline to inherit. */
   readonly defaultTimeoutMs: number;
 }
 
 export function createClientTransport(opts: ClientTransportOptions): Transport {
   const { target, metrics } = opts;
 
-  function timeout(given: number | undefined, scope: CallScope | undefined): number {
+  // A co-located callee cannot be lost on the way, so an in-process call
+  // without a deadline of its own or its caller's gets none.
+  const defaultTimeoutMs = target === "remote" ? opts.defaultTimeoutMs : undefined;
+
+  function timeout(given: number | undefined, scope: CallScope | undefined): number | undefined {
     const inherited = scope?.deadline === undefined ? undefined : scope.deadline - Date.now();
-    if (given === undefined) return inherited ?? opts.defaultTimeoutMs;
+    if (given === undefined) return inherited ?? defaultTimeoutMs;
     return inherited === undefined ? given : Math.min(given, inherited);
   }
 

@@ -137,18 +137,7 @@ export function createInProcessTransport(opts: InProcessTransportOptions): InPro
         const impl = spec.impl as (req: unknown, ctx: HandlerContext) => unknown;
         const output = await call.run(impl(request, call));
         const message = copyResponse(method, output, opts);
-        return {
-          stream: false,
-          service: method.parent,
-          method,
-          get header() {
-            return call.header();
-          },
-          get trailer() {
-            return call.trailer();
-          },
-          message,
-        } as unknown as UnaryResponse<never, never>;
+        return new InProcessUnaryResponse(method, call, message) as unknown as UnaryResponse<never, never>;
       } catch (err) {
         throw callerError(err, call);
       } finally {
@@ -275,4 +264,23 @@ function callerError(err: unknown, call: CallContext): ConnectError {
   const cut = call.abortReason;
   if (cut) return copyError(cut);
   return copyError(handlerError(err), call.header(), call.trailer());
+}
+
+/** A unary response whose header and trailer copies are made only if the caller asks (onHeader/onTrailer). */
+class InProcessUnaryResponse {
+  readonly stream = false;
+  readonly service: DescMethod["parent"];
+  constructor(
+    readonly method: DescMethod,
+    private readonly call: CallContext,
+    readonly message: unknown,
+  ) {
+    this.service = method.parent;
+  }
+  get header(): Headers {
+    return this.call.header();
+  }
+  get trailer(): Headers {
+    return this.call.trailer();
+  }
 }
