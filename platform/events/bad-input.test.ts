@@ -17,6 +17,7 @@ import {
 } from "./errors.js";
 import { silentLogger } from "./logger.js";
 import { LOG } from "./tables.js";
+import { waitFor } from "./testing/wait.js";
 
 describe.each(ENGINES)("bad input on $name", ({ open }) => {
   let store: TestStore;
@@ -74,6 +75,20 @@ describe.each(ENGINES)("bad input on $name", ({ open }) => {
     );
     bus.consume({ group: "g", events: ["contract.happened"], handle });
     expect(() => bus.consume({ group: "g", events: ["contract.happened"], handle })).toThrow(/already consumed by this bus/);
+  });
+
+  it("parks an event whose transactional handler reaches for ctx.db, saying to use ctx.tx", async () => {
+    store = await open();
+    bus = await EventBus.open(store.db, { logger: silentLogger });
+    bus.consume({
+      group: "g",
+      events: [ContractHappenedSchema],
+      maxAttempts: 1,
+      handle: (_e, ctx) => ctx.db.run("SELECT 1"),
+    });
+    await bus.publish(ContractHappenedSchema, { key: "k" });
+    await waitFor(async () => (await bus.deadLetters("g")).length === 1, "the dead letter");
+    expect((await bus.deadLetters("g"))[0]!.error).toContain('use ctx.tx, not ctx.db, in a handler with commit: "transaction"');
   });
 
   it("names unknown groups and out-of-range replay positions", async () => {

@@ -24,7 +24,12 @@ export interface Delivered<M extends Message = Message> {
 
 export interface HandlerContext {
   readonly group: string;
-  /** The store the bus runs on. */
+  /**
+   * The store the bus runs on, for handlers with commit: "after" (which run
+   * their own transactions). With commit: "transaction" use `tx` instead:
+   * reading `db` throws (on SQLite the store would wait for this very
+   * transaction).
+   */
   readonly db: SqlDb;
   /**
    * The transaction the group's position commits in (commit: "transaction").

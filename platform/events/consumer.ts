@@ -122,13 +122,20 @@ export class Consumer {
   private async run(): Promise<void> {
     const { groups, frontier, log } = this.host;
     let failures = 0;
-    try {
-      const start = this.options.startFrom === "latest" ? frontier.value : 0n;
-      await groups.ensure(this.group, this.topics, start);
-    } catch (err) {
-      log.error({ group: this.group, err }, "cannot create consumer group");
-      this.state = "stopped";
-      return;
+    for (let attempt = 1; ; attempt++) {
+      if (this.stopper.stopped) {
+        this.state = "stopped";
+        return;
+      }
+      try {
+        // "latest": what is settled now (after a fresh look at the log).
+        if (this.options.startFrom === "latest") await frontier.advance();
+        await groups.ensure(this.group, this.topics, this.options.startFrom === "latest" ? frontier.value : 0n);
+        break;
+      } catch (err) {
+        log.error({ group: this.group, err }, "cannot create the consumer group; retrying");
+        await this.stopper.sleep(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)));
+      }
     }
     while (!this.stopper.stopped) {
       try {
@@ -387,9 +394,18 @@ export class Consumer {
 
   private context(tx: SqlTx | undefined): HandlerContext {
     const group = this.group;
+    const db = this.host.db;
     return {
       group,
-      db: this.host.db,
+      get db(): SqlDb {
+        if (tx) {
+          // On SQLite the store waits for this very transaction: the handler would hang.
+          throw new EventBusConfigError(
+            `consumer "${group}": use ctx.tx, not ctx.db, in a handler with commit: "transaction"`,
+          );
+        }
+        return db;
+      },
       get tx(): SqlTx {
         if (!tx) {
           throw new EventBusConfigError(`consumer "${group}": ctx.tx exists only with commit: "transaction"`);

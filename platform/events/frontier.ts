@@ -47,6 +47,7 @@ const LOCK_WAIT_CODES = new Set(["ER_LOCK_WAIT_TIMEOUT", "ER_LOCK_DEADLOCK"]);
 
 export class Frontier {
   private f = 0n;
+  private running: Promise<boolean> | null = null;
   private holes: Hole[] = [];
   /** When a stalled hole should be examined again (epoch ms), or 0 when none is. */
   recheckAt = 0;
@@ -87,11 +88,24 @@ export class Frontier {
 
   /** Moves the frontier up to a point known to be settled (a stored group position). */
   raiseTo(settled: bigint): void {
+    this.moveTo(settled);
+  }
+
+  /** The frontier only ever moves up. */
+  private moveTo(settled: bigint): void {
     if (settled > this.f) this.f = settled;
   }
 
-  /** Advances as far as the log allows; true if the frontier moved. */
-  async advance(): Promise<boolean> {
+  /**
+   * Advances as far as the log allows; true if the frontier moved. Calls
+   * made while one runs share its result (advances never overlap).
+   */
+  advance(): Promise<boolean> {
+    this.running ??= this.advanceOnce().finally(() => (this.running = null));
+    return this.running;
+  }
+
+  private async advanceOnce(): Promise<boolean> {
     const before = this.f;
     this.recheckAt = 0;
     for (;;) {
@@ -101,14 +115,14 @@ export class Frontier {
       if (n === 0n) break;
       const m = big(r?.m);
       if (m - F === n) {
-        this.f = m;
+        this.moveTo(m);
         if (n < BigInt(this.scanLimit)) break;
         continue;
       }
       const ids = (await this.db.all<{ id: unknown }>(this.idsSql, [F, m])).map((x) => big(x.id));
       this.noteHoles(F, ids);
       let i = 0;
-      while (i < ids.length && ids[i] === this.f + 1n) this.f = ids[i++]!;
+      while (i < ids.length && ids[i] === this.f + 1n) this.moveTo(ids[i++]!);
       if (i === ids.length) continue; // rows vanished under us (retention): count again
       if (!(await this.settle(this.f + 1n, ids[i]! - 1n))) break;
     }
@@ -119,7 +133,7 @@ export class Frontier {
   /** Resolves the hole [start, end] right above the frontier; true to keep scanning. */
   private async settle(start: bigint, end: bigint): Promise<boolean> {
     if (this.db.dialect === "sqlite") {
-      this.f = end;
+      this.moveTo(end);
       this.deadIds += end - start + 1n;
       return true;
     }
@@ -133,7 +147,7 @@ export class Frontier {
     if (found > 0) return true; // in-flight rows committed: scan them
     const waited = probeStart - since;
     if (waited >= this.graceMs) {
-      this.f = end;
+      this.moveTo(end);
       this.deadIds += end - start + 1n;
       this.opts.onDeadHole?.(start, end, waited);
       return true;
