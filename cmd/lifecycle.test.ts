@@ -68,6 +68,22 @@ describe("usage errors", () => {
   });
 });
 
+describe("orbit services", () => {
+  it("lists services with their dependencies, tables and Connect services, then groups", async () => {
+    const p = runOrbit(["services"]);
+    expect((await p.exited).code).toBe(0);
+    const out = p.stdout.join("\n");
+    expect(out).toMatch(/^SERVICE\s+DEPENDS ON\s+TABLES\s+PUBLISHES\s+CONSUMES\s+RPC/m);
+    expect(out).toMatch(/^echo\s+-\s+testing_echo_notes\s+-\s+-\s+orbit.testing.v1.EchoService/m);
+    expect(out).toMatch(/^relay\s+echo\s+/m);
+    expect(out).toMatch(/^testing\s+echo, relay\s+/m);
+    const json = runOrbit(["services", "--json"]);
+    expect((await json.exited).code).toBe(0);
+    const parsed = JSON.parse(json.stdout.join("\n")) as { services: Array<{ name: string; deps: string[] }> };
+    expect(parsed.services.find((s) => s.name === "relay")?.deps).toEqual(["echo"]);
+  });
+});
+
 describe("settings", () => {
   it("takes flags over ORBIT_* variables over the config file over defaults", async () => {
     const [filePort, envPort, flagPort] = [await freePort(), await freePort(), await freePort()];
