@@ -8,13 +8,13 @@
  * done — in the same transaction (commit "transaction") or after it (commit
  * "after") — and only while this process holds the lease (fenced writes).
  */
-import type { DescMessage } from "@bufbuild/protobuf";
 import type { SqlDb, SqlExecutor, SqlTx } from "../storage/driver.js";
 import type { Delivered, HandlerContext, ResolvedConsumerOptions } from "./consumer-options.js";
 import { backoffMs } from "./consumer-options.js";
 import { deleteDeadLetter, markRetryFailed, putDeadLetter, retryRequests, type DeadEvent } from "./dead-letters.js";
 import { decodeEvent } from "./encode.js";
 import { EventBusConfigError, LeaseLostError } from "./errors.js";
+import type { EventType } from "./event-type.js";
 import type { Frontier } from "./frontier.js";
 import type { GroupStore, Lease } from "./group-store.js";
 import type { EventLogger } from "./logger.js";
@@ -38,10 +38,10 @@ export interface ConsumerHost {
 
 export type ConsumerState = "starting" | "standby" | "active" | "stopped";
 
+/** A log row as the group's read returns it (`topic` only when it consumes several). */
 interface RawRow {
   id: unknown;
-  topic: unknown;
-  event_key: unknown;
+  topic?: unknown;
   payload: unknown;
   created_ms: unknown;
 }
@@ -68,7 +68,9 @@ export class Consumer {
   private heartbeat: NodeJS.Timeout | null = null;
   private readonly signal = new Signal();
   private readonly topics: string[];
-  private readonly schemaByTopic = new Map<string, DescMessage>();
+  private readonly typeByTopic = new Map<string, EventType>();
+  /** The topic, when the group consumes one (the read then skips the topic column). */
+  private readonly onlyTopic: string | undefined;
   private readonly readSql: string;
   private done: Promise<void> = Promise.resolve();
 
@@ -78,15 +80,20 @@ export class Consumer {
   ) {
     for (const e of options.events) {
       const type = typeof e === "string" ? host.registry.byTopic(e) : host.registry.add(e);
-      this.schemaByTopic.set(type.topic, type.schema);
+      this.typeByTopic.set(type.topic, type as EventType);
     }
-    this.topics = [...this.schemaByTopic.keys()].sort();
-    // MySQL: ids and times as DOUBLE (exact below 2^53) — mysql2 turns BIGINT
-    // into strings through a slow 64-bit path; a double arrives as a number.
-    const cols =
-      host.db.dialect === "mysql"
-        ? "CAST(id AS DOUBLE) AS id, topic, event_key, payload, CAST(created_ms AS DOUBLE) AS created_ms"
-        : "id, topic, event_key, payload, created_ms";
+    this.topics = [...this.typeByTopic.keys()].sort();
+    this.onlyTopic = this.topics.length === 1 ? this.topics[0] : undefined;
+    // Only what delivery needs: the key comes from the decoded message. On
+    // MySQL ids and times come as DOUBLE (exact below 2^53): mysql2 turns
+    // BIGINT into strings through a slow 64-bit path.
+    const mysql = host.db.dialect === "mysql";
+    const cols = [
+      mysql ? "CAST(id AS DOUBLE) AS id" : "id",
+      ...(this.onlyTopic ? [] : ["topic"]),
+      "payload",
+      mysql ? "CAST(created_ms AS DOUBLE) AS created_ms" : "created_ms",
+    ].join(", ");
     this.readSql =
       `SELECT ${cols} FROM ${LOG} WHERE id > ? AND id <= ? ` +
       `AND topic IN (${this.topics.map(() => "?").join(", ")}) ORDER BY id LIMIT ${options.batchSize}`;
@@ -249,33 +256,16 @@ export class Consumer {
 
   // ---- delivery -----------------------------------------------------------
 
-  /** A log row as a dead letter sees it. */
-  private rawEvent(r: RawRow): DeadEvent {
-    return {
-      id: big(r.id),
-      topic: String(r.topic),
-      key: String(r.event_key),
-      payload: r.payload as Uint8Array,
-      publishedAtMs: num(r.created_ms),
-    };
-  }
-
   /** Decodes a row; a payload that does not decode gives the reason instead. */
   private toEvent(r: RawRow, attempt: number): Delivered | string {
-    const topic = r.topic as string;
-    const schema = this.schemaByTopic.get(topic);
+    const topic = (r.topic as string | undefined) ?? this.onlyTopic!;
+    const type = this.typeByTopic.get(topic);
     try {
-      if (!schema) throw new Error(`the group does not consume topic "${topic}"`);
-      return {
-        id: big(r.id),
-        topic,
-        key: r.event_key as string,
-        message: decodeEvent(schema, r.payload as Uint8Array),
-        publishedAtMs: num(r.created_ms),
-        attempt,
-      };
+      if (!type) throw new Error(`the group does not consume topic "${topic}"`);
+      const message = decodeEvent(type.schema, r.payload as Uint8Array);
+      return { id: big(r.id), topic, key: type.keyOf(message), message, publishedAtMs: num(r.created_ms), attempt };
     } catch (err) {
-      return `payload does not decode as ${schema?.typeName ?? topic}: ${errorText(err)}`;
+      return `payload does not decode as ${type?.typeName ?? topic}: ${errorText(err)}`;
     }
   }
 
@@ -287,22 +277,21 @@ export class Consumer {
         // A payload that cannot decode will never succeed: deliver what is
         // before it, then park it without retries.
         events.length = i;
-        if (i > 0) await this.deliverDecoded(events, rows);
-        const dead = this.rawEvent(rows[i]!);
-        if (this.position < dead.id && !this.stopper.stopped) await this.deadLetter(dead, 0, e);
+        if (i > 0) await this.deliverDecoded(events);
+        const id = big(rows[i]!.id);
+        if (this.position < id && !this.stopper.stopped) await this.deadLetter(id, 0, e);
         return;
       }
       events[i] = e;
     }
-    await this.deliverDecoded(events, rows);
+    await this.deliverDecoded(events);
   }
 
-  /** Delivers decoded events; rows[i] is the log row of events[i]. */
-  private async deliverDecoded(events: Delivered[], rows: readonly RawRow[]): Promise<void> {
+  private async deliverDecoded(events: Delivered[]): Promise<void> {
     const first = events[0]!;
     if (this.retryId === first.id) {
       // Resuming the retries of this event (after a restart or a takeover).
-      await this.retry(first, rows[0]!, this.retryAttempts, this.retryError);
+      await this.retry(first, this.retryAttempts, this.retryError);
       return;
     }
     try {
@@ -317,7 +306,7 @@ export class Consumer {
             await this.runUnit([events[i]!]);
           } catch (err1) {
             if (!(err1 instanceof HandlerFailure)) throw err1;
-            await this.retry(events[i]!, rows[i]!, 1, err1.message);
+            await this.retry(events[i]!, 1, err1.message);
             return;
           }
         }
@@ -328,12 +317,12 @@ export class Consumer {
         if (this.options.commit === "transaction") await this.runUnit(prefix);
         else await this.commit(this.host.db, prefix[prefix.length - 1]!.id, prefix.length);
       }
-      await this.retry(events[err.index]!, rows[err.index]!, 1, err.message);
+      await this.retry(events[err.index]!, 1, err.message);
     }
   }
 
   /** Retries one event with backoff; after maxAttempts it goes to the dead letters. */
-  private async retry(event: Delivered, row: RawRow, failed: number, error: string): Promise<void> {
+  private async retry(event: Delivered, failed: number, error: string): Promise<void> {
     const { maxAttempts, backoff } = this.options;
     while (failed < maxAttempts) {
       await this.host.groups.setRetry(this.lease!, event.id, failed, error);
@@ -352,18 +341,32 @@ export class Consumer {
         error = err.message;
       }
     }
-    await this.deadLetter(this.rawEvent(row), failed, error);
+    await this.deadLetter(event.id, failed, error);
   }
 
-  private async deadLetter(event: DeadEvent, attempts: number, error: string): Promise<void> {
+  /** Parks event `id` (its log row, copied) and moves the position past it. */
+  private async deadLetter(id: bigint, attempts: number, error: string): Promise<void> {
     await this.host.db.transaction(async (tx) => {
-      await putDeadLetter(tx, this.group, event, attempts, error);
-      await this.host.groups.commit(tx, this.lease!, event.id, 0);
+      const r = await tx.get<Record<string, unknown>>(
+        `SELECT id, topic, event_key, payload, created_ms FROM ${LOG} WHERE id = ?`,
+        [id],
+      );
+      if (r) {
+        const event: DeadEvent = {
+          id,
+          topic: String(r.topic),
+          key: String(r.event_key),
+          payload: r.payload as Uint8Array,
+          publishedAtMs: num(r.created_ms),
+        };
+        await putDeadLetter(tx, this.group, event, attempts, error);
+      }
+      await this.host.groups.commit(tx, this.lease!, id, 0);
     });
-    this.position = event.id;
-    this.saved(event.id);
+    this.position = id;
+    this.saved(id);
     this.deadLettered++;
-    this.host.log.error({ group: this.group, eventId: String(event.id), attempts, error }, "event moved to the dead letters");
+    this.host.log.error({ group: this.group, eventId: String(id), attempts, error }, "event moved to the dead letters");
   }
 
   /** Runs the handler over `events` and commits the position after the last. */
@@ -423,7 +426,7 @@ export class Consumer {
     for (const d of await retryRequests(db, this.group, 50)) {
       if (this.stopper.stopped || this.leaseLost) return;
       const e = this.toEvent(
-        { id: d.eventId, topic: d.topic, event_key: d.key, payload: d.payload, created_ms: d.publishedAtMs },
+        { id: d.eventId, topic: d.topic, payload: d.payload, created_ms: d.publishedAtMs },
         d.attempts + 1,
       );
       if (typeof e === "string") {
