@@ -80,6 +80,15 @@ describe("remote clients", () => {
     expect(d.timeoutMs).toBeLessThanOrEqual(BigInt(DEFAULT_CONFIG.rpcTimeoutMs));
   });
 
+  it("stream, and pass response headers to the caller", async () => {
+    const got: number[] = [];
+    for await (const m of bundle.client(EchoService).echoStream({ text: "s", count: 3 })) got.push(m.index);
+    expect(got).toEqual([0, 1, 2]);
+    let requestId: string | null = null;
+    await bundle.client(EchoService).echo({ text: "h" }, { onHeader: (h) => (requestId = h.get("x-request-id")) });
+    expect(requestId).toMatch(/^[0-9a-f]{16}$/);
+  });
+
   it("keep error details", async () => {
     const err = await failure(bundle.client(EchoService).fail({ code: Code.FailedPrecondition, message: "m", reason: "why" }));
     expect(err.code).toBe(Code.FailedPrecondition);
