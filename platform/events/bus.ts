@@ -133,6 +133,16 @@ export class EventBus {
     const bus = new EventBus(db, opts);
     await ensureEventTables(db);
     await bus.frontier.init();
+    if (db.dialect === "mysql") {
+      const inc = await db.get<{ i: unknown }>("SELECT @@auto_increment_increment AS i");
+      if (Number(inc?.i ?? 1) !== 1) {
+        bus.log.warn(
+          { autoIncrementIncrement: Number(inc?.i) },
+          "auto_increment_increment is not 1 (multi-primary setup?): every skipped id is a gap the bus waits out; " +
+            "consumers will lag by gapGraceMs. Run the event log on a single primary with increment 1.",
+        );
+      }
+    }
     if (opts.retention) bus.startRetention(opts.retention);
     return bus;
   }
