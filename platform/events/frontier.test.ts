@@ -33,7 +33,7 @@ describe("frontier on MariaDB", () => {
   }
 
   it("waits for an in-flight transaction below a visible id, even past the grace period", async () => {
-    const f = await setup(50);
+    const f = await setup(50, 1);
     let commitA!: () => void;
     const aMayCommit = new Promise<void>((r) => (commitA = r));
     let aInserted!: () => void;
@@ -45,11 +45,18 @@ describe("frontier on MariaDB", () => {
     });
     await aHasInserted;
     await appendRows(store.db, [row("b")]); // id 2, committed first
-    // Let the grace period pass several times over while A is still open.
-    setTimeout(commitA, 400);
+    await f.advance(); // sees the hole at id 1: too young to judge
+    expect(f.value).toBe(0n);
+    await sleep(150); // the grace period is over while A is still open
+    let committed = false;
+    setTimeout(() => {
+      committed = true;
+      commitA();
+    }, 300);
+    // This probe starts after the grace period: it must wait for A, not skip id 1.
     await f.advance();
+    expect(committed).toBe(true);
     await a;
-    await f.advance();
     expect(f.value).toBe(2n);
     expect(f.deadIds).toBe(0n);
   });
@@ -70,6 +77,9 @@ describe("frontier on MariaDB", () => {
     await f.advance(); // the probe times out after 1 s: busy, not dead
     expect(f.value).toBe(0n);
     expect(f.recheckAt).toBeGreaterThan(0);
+    await f.advance(); // long past the grace period: still busy, still nothing skipped
+    expect(f.value).toBe(0n);
+    expect(f.deadIds).toBe(0n);
     commitA();
     await a;
     await f.advance();
