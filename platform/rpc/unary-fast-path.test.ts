@@ -116,4 +116,17 @@ describe("unary fast path", () => {
       await expect(c.sleep({ ms: 5_000 }, { timeoutMs: 30 }), name).rejects.toMatchObject({ code: Code.DeadlineExceeded });
     }
   });
+
+  it("tells the handler when the client goes away", async () => {
+    for (const make of [transports["connect binary h2 (fast path)"]!, transports["grpc (fast path)"]!]) {
+      const metrics = () => bundle.metrics.registry.getSingleMetricAsString("orbit_rpc_server_handled_total");
+      const before = await metrics();
+      const ac = new AbortController();
+      const call = createClient(EchoService, make()).sleep({ ms: 30_000 }, { signal: ac.signal });
+      setTimeout(() => ac.abort(), 50);
+      await expect(call).rejects.toMatchObject({ code: Code.Canceled });
+      // The handler's signal aborted, so its 30 s sleep ended early and the call was counted.
+      await expect.poll(metrics, { timeout: 5_000 }).not.toBe(before);
+    }
+  });
 });

@@ -66,8 +66,10 @@ export function createUnaryFastPath(opts: UnaryFastPathOptions): (req: NodeServe
       values: undefined,
     });
     running.add(call);
+    // (res.writableFinished cannot tell: HTTP/2 reports it true for a reset stream.)
+    let answered = false;
     const onClose = () => {
-      if (!res.writableFinished) call.fail(new ConnectError("the client closed the request", Code.Canceled));
+      if (!answered) call.fail(new ConnectError("the client closed the request", Code.Canceled));
     };
     res.once("close", onClose);
     try {
@@ -77,9 +79,13 @@ export function createUnaryFastPath(opts: UnaryFastPathOptions): (req: NodeServe
       const impl = spec.impl as (req: unknown, ctx: HandlerContext) => unknown;
       const output = await call.run(impl(input, call));
       const bytes = serialize(method.output, output, opts.writeMaxBytes);
-      if (!res.destroyed) (protocol === "connect" ? connectOk : grpcOk)(call, res, bytes);
+      if (!gone(res)) {
+        answered = true;
+        (protocol === "connect" ? connectOk : grpcOk)(call, res, bytes);
+      }
     } catch (err) {
-      if (!res.destroyed && !res.headersSent) {
+      if (!gone(res) && !res.headersSent) {
+        answered = true;
         (protocol === "connect" ? connectError : grpcError)(call, res, call.abortReason ?? handlerError(err));
       }
     } finally {
@@ -107,9 +113,18 @@ export function createUnaryFastPath(opts: UnaryFastPathOptions): (req: NodeServe
     } else {
       return false;
     }
-    void handle(spec, protocol, req, res);
+    handle(spec, protocol, req, res).catch(() => {
+      // Writing the answer failed (the stream went away meanwhile): nothing left to tell.
+      if (!gone(res)) (res as { destroy(): void }).destroy();
+    });
     return true;
   };
+}
+
+/** The client is gone: nothing can be written any more. */
+function gone(res: NodeServerResponse): boolean {
+  const stream = (res as { stream?: { destroyed: boolean } }).stream;
+  return stream ? stream.destroyed : (res as { destroyed: boolean }).destroyed;
 }
 
 function single(v: string | string[] | undefined): string | null {
