@@ -12,6 +12,7 @@
  * Goals (2 cores): MariaDB ≥ 100,000 events/s end-to-end, ≥ 0.6× the raw
  * insert baseline, p99 ≤ 50 ms at 10,000 events/s.
  */
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,6 +29,7 @@ import { SqliteDb } from "../../platform/storage/sqlite.js";
 import { fmt, percentile } from "./_measure.js";
 
 const MYSQL_URL = process.env.ORBIT_BENCH_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
+const CONSUMER_CHILD = new URL("./_events-consumer.ts", import.meta.url).pathname;
 const BODY = new Uint8Array(32).fill(7);
 const KEYS = Array.from({ length: 1000 }, (_, i) => `user-${i}`);
 
@@ -35,6 +37,9 @@ interface EngineFigures {
   rawInsertPerSec: number;
   endToEndPerSec: number;
   ratio: number;
+  /** Producer here, consumer group in a child process. */
+  splitEndToEndPerSec: number;
+  splitRatio: number;
   latencyRate: number;
   p50Ms: number;
   p99Ms: number;
@@ -146,6 +151,57 @@ async function endToEnd(db: SqlDb, n: number): Promise<number> {
   return perSec;
 }
 
+/**
+ * End-to-end with the consumer in another process (the JavaScript work of
+ * each side on its own core): events/s from the first publish here to the
+ * last handle there.
+ */
+async function endToEndSplit(db: SqlDb, n: number): Promise<number> {
+  const child = spawn(process.execPath, ["--import", "tsx", CONSUMER_CHILD, db.url, String(n)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const lines: Array<Record<string, unknown>> = [];
+  let wake: () => void = () => undefined;
+  let out = "";
+  child.stdout!.on("data", (d) => {
+    out += String(d);
+    let i;
+    while ((i = out.indexOf("\n")) >= 0) {
+      lines.push(JSON.parse(out.slice(0, i)) as Record<string, unknown>);
+      out = out.slice(i + 1);
+      wake();
+    }
+  });
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => (r(code), wake())));
+  const next = async () => {
+    while (lines.length === 0) {
+      if (child.exitCode !== null) throw new Error(`bench consumer exited with ${child.exitCode}`);
+      await new Promise<void>((r) => (wake = r));
+    }
+    return lines.shift()!;
+  };
+  await next(); // ready
+  const bus = await EventBus.open(db, { logger: silentLogger, owner: "bench-split-producer" });
+  const bar = progress("end-to-end, consumer in another process");
+  const t0 = Date.now();
+  const windows: Promise<unknown>[] = [];
+  for (let i = 0; i < n; i += 8192) {
+    const batch: Promise<void>[] = [];
+    for (let j = i; j < Math.min(n, i + 8192); j++) batch.push(bus.publish(ContractHappenedSchema, message(j)));
+    windows.push(Promise.all(batch));
+    if (windows.length > 2) await windows.shift();
+    bar.tick(i, n);
+  }
+  await Promise.all(windows);
+  const done = await next();
+  await exited;
+  await bus.close();
+  if (done.checksum !== String((BigInt(n) * BigInt(n - 1)) / 2n)) throw new Error("split run lost or doubled events");
+  const perSec = Math.round(n / (((done.lastMs as number) - t0) / 1000));
+  bar.end(`${fmt(perSec)} events/s`);
+  return perSec;
+}
+
 /** A steady `perSec` for `seconds`; latency from the publish call to the handler call. */
 async function latency(db: SqlDb, perSec: number, seconds: number): Promise<{ p50: number; p99: number; max: number }> {
   const bus = await EventBus.open(db, { logger: silentLogger, owner: "bench-latency" });
@@ -217,10 +273,22 @@ async function runEngine(
   const rawInsertPerSec = Math.round((per * ROUNDS) / rawSec);
   const endToEndPerSec = Math.round((per * ROUNDS) / busSec);
   console.log(`  raw INSERT ${fmt(rawInsertPerSec)} rows/s, end-to-end ${fmt(endToEndPerSec)} events/s (${ROUNDS} rounds each)`);
+  const splitPerSec = await run((db) => endToEndSplit(db, per * 2));
   const lat = await run((db) => latency(db, 10_000, latencySeconds));
   const ratio = round(endToEndPerSec / rawInsertPerSec);
-  console.log(`  ratio end-to-end / raw insert: ${ratio}`);
-  return { rawInsertPerSec, endToEndPerSec, ratio, latencyRate: 10_000, p50Ms: lat.p50, p99Ms: lat.p99, maxMs: lat.max };
+  const splitRatio = round(splitPerSec / rawInsertPerSec);
+  console.log(`  ratio end-to-end / raw insert: ${ratio} (consumer in another process: ${splitRatio})`);
+  return {
+    rawInsertPerSec,
+    endToEndPerSec,
+    ratio,
+    splitEndToEndPerSec: splitPerSec,
+    splitRatio,
+    latencyRate: 10_000,
+    p50Ms: lat.p50,
+    p99Ms: lat.p99,
+    maxMs: lat.max,
+  };
 }
 
 function freshSqlite() {
