@@ -1,6 +1,6 @@
 /**
- * The kernel plugins every `orbit bundle` process runs (platform/kernel/plugin.ts).
- * The event bus plugin (platform/events) goes here when it is ready.
+ * The kernel plugins every `orbit bundle` process runs (platform/kernel/plugin.ts):
+ * the event bus (platform/events), which gives every service `ctx.events`.
  */
 import { eventBusPlugin } from "../platform/events/plugin.js";
 import type { KernelPlugin } from "../platform/kernel/plugin.js";
