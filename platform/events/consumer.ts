@@ -146,7 +146,8 @@ export class Consumer {
     }
     while (!this.stopper.stopped) {
       try {
-        if (!this.lease || this.leaseLost) {
+        if (this.leaseLost) this.dropLease();
+        if (!this.lease) {
           if (!(await this.acquire())) {
             this.state = "standby";
             await this.stopper.sleep(Math.min(1000, this.host.leaseTtlMs / 3));
@@ -163,7 +164,7 @@ export class Consumer {
         }
       } catch (err) {
         if (err instanceof LeaseLostError) {
-          this.leaseLost = true;
+          this.dropLease();
           log.info({ group: this.group }, err.message);
           continue;
         }
@@ -221,6 +222,14 @@ export class Consumer {
     return true;
   }
 
+  /** Forgets a lease that is gone (taken over, or the group was replayed): stop renewing it. */
+  private dropLease(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+    this.lease = null;
+    this.leaseLost = false;
+  }
+
   private startHeartbeat(): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
     const lease = this.lease!;
@@ -241,16 +250,15 @@ export class Consumer {
   private async shutdown(): Promise<void> {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = null;
-    const lease = this.lease;
-    this.lease = null;
-    if (lease && !this.leaseLost) {
+    if (this.lease && !this.leaseLost) {
       try {
         await this.saveSkippedPosition(false);
-        await this.host.groups.release(lease);
+        await this.host.groups.release(this.lease);
       } catch (err) {
         this.host.log.warn({ group: this.group, err }, "could not release the lease; it expires by itself");
       }
     }
+    this.lease = null;
     this.state = "stopped";
   }
 
