@@ -1,6 +1,6 @@
 /** Bad input gets a clear error and leaves nothing behind in the log. */
 import { afterEach, describe, expect, it } from "vitest";
-import type { DescMessage } from "@bufbuild/protobuf";
+import { create, type DescMessage } from "@bufbuild/protobuf";
 import { ENGINES, type TestStore } from "../../test/support/stores.js";
 import {
   ContractHappenedSchema,
@@ -36,6 +36,9 @@ describe.each(ENGINES)("bad input on $name", ({ open }) => {
       store.db.transaction((tx) => bus.publish(tx, ContractNotAnEventSchema, { note: "x" })),
     ).rejects.toThrow(/has no \(orbit\.options\.v1\.event\) option/);
     await expect(bus.publish({} as DescMessage, {})).rejects.toThrow(/expected a message schema/);
+    await expect(
+      bus.publish(ContractHappenedSchema, create(ContractNotAnEventSchema, { note: "x" }) as never),
+    ).rejects.toThrow("publish: the message is a orbit.contract.v1.ContractNotAnEvent, not a orbit.contract.v1.ContractHappened");
     expect(await logSize()).toBe(0);
   });
 

@@ -5,7 +5,7 @@
  */
 import { create, fromBinary, isMessage, toBinary } from "@bufbuild/protobuf";
 import type { DescMessage, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
-import { EventTooLargeError } from "./errors.js";
+import { EventDefinitionError, EventTooLargeError } from "./errors.js";
 import { eventType, MAX_KEY_BYTES } from "./event-type.js";
 import type { LogRow } from "./log-writer.js";
 
@@ -22,7 +22,16 @@ export function encodeEvent<Desc extends DescMessage>(
   nowMs: number = Date.now(),
 ): LogRow {
   const type = eventType(schema);
-  const message = isMessage(input, schema) ? input : create(schema, input as MessageInitShape<Desc>);
+  let message: MessageShape<Desc>;
+  if (isMessage(input, schema)) {
+    message = input;
+  } else {
+    const other = (input as { $typeName?: unknown } | null)?.$typeName;
+    if (other !== undefined) {
+      throw new EventDefinitionError(`publish: the message is a ${String(other)}, not a ${schema.typeName}`);
+    }
+    message = create(schema, input as MessageInitShape<Desc>);
+  }
   const payload = toBinary(schema, message);
   if (payload.byteLength > maxPayloadBytes) {
     throw new EventTooLargeError(
