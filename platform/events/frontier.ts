@@ -29,7 +29,7 @@ import { big, GROUPS, LOG, META } from "./tables.js";
 export interface FrontierOptions {
   /** How long an empty hole must stay empty before it is declared dead (MySQL). Default 1000 ms. */
   readonly graceMs?: number;
-  /** Ids examined per query. Default 8192. */
+  /** Ids examined per query. Default 8192; doubles (to 1M) while the log stays contiguous, to cross a backlog fast. */
   readonly scanLimit?: number;
   /** Lock wait of a probe before it gives up and retries later, in seconds. Default 2. */
   readonly probeLockWaitSec?: number;
@@ -44,6 +44,8 @@ interface Hole {
 }
 
 const LOCK_WAIT_CODES = new Set(["ER_LOCK_WAIT_TIMEOUT", "ER_LOCK_DEADLOCK"]);
+/** Largest step of a contiguity count. */
+const MAX_SCAN = 1 << 20;
 
 export class Frontier {
   private f = 0n;
@@ -56,7 +58,7 @@ export class Frontier {
   private readonly graceMs: number;
   private readonly scanLimit: number;
   private readonly lockWaitSec: number;
-  private readonly countSql: string;
+  private readonly countSql = new Map<number, string>();
   private readonly idsSql: string;
 
   constructor(
@@ -66,8 +68,16 @@ export class Frontier {
     this.graceMs = opts.graceMs ?? 1000;
     this.scanLimit = opts.scanLimit ?? 8192;
     this.lockWaitSec = Math.max(1, Math.ceil(opts.probeLockWaitSec ?? 2));
-    this.countSql = `SELECT COUNT(*) AS n, MAX(id) AS m FROM (SELECT id FROM ${LOG} WHERE id > ? ORDER BY id LIMIT ${this.scanLimit}) t`;
     this.idsSql = `SELECT id FROM ${LOG} WHERE id > ? AND id <= ? ORDER BY id`;
+  }
+
+  private count(limit: number): string {
+    let sql = this.countSql.get(limit);
+    if (!sql) {
+      sql = `SELECT COUNT(*) AS n, MAX(id) AS m FROM (SELECT id FROM ${LOG} WHERE id > ? ORDER BY id LIMIT ${limit}) t`;
+      this.countSql.set(limit, sql);
+    }
+    return sql;
   }
 
   /** Every id at or below this is settled. */
@@ -108,17 +118,20 @@ export class Frontier {
   private async advanceOnce(): Promise<boolean> {
     const before = this.f;
     this.recheckAt = 0;
+    let limit = this.scanLimit;
     for (;;) {
       const F = this.f;
-      const r = await this.db.get<{ n: unknown; m: unknown }>(this.countSql, [F]);
+      const r = await this.db.get<{ n: unknown; m: unknown }>(this.count(limit), [F]);
       const n = big(r?.n);
       if (n === 0n) break;
       const m = big(r?.m);
       if (m - F === n) {
         this.moveTo(m);
-        if (n < BigInt(this.scanLimit)) break;
+        if (n < BigInt(limit)) break;
+        limit = Math.min(limit * 2, MAX_SCAN); // a backlog: take bigger steps
         continue;
       }
+      limit = this.scanLimit;
       const ids = (await this.db.all<{ id: unknown }>(this.idsSql, [F, m])).map((x) => big(x.id));
       this.noteHoles(F, ids);
       let i = 0;
