@@ -224,6 +224,16 @@ export class Bundle {
       }
       for (const r of def.routes?.(ctx) ?? []) this.routes.add(r, def.name);
     }
+    if (!this.opts.tokenVerifier && !Object.keys(config.devTokens).length && !local.some((d) => d.tokenVerifier)) {
+      // The token check lives in a service on another bundle: ask it over the network.
+      for (const name of this.resolution.remote.keys()) {
+        const def = this.opts.registry.get(name);
+        if (def?.kind === "service" && def.remoteTokenVerifier) {
+          this.authenticator.verifier = def.remoteTokenVerifier((svc) => this.clients.client(svc));
+          break;
+        }
+      }
+    }
     if (this.server) {
       this.rpc = createRpcHandler({
         services: instrumented,

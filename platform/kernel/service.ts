@@ -14,7 +14,7 @@
  *   });
  */
 import type { DescService } from "@bufbuild/protobuf";
-import type { ServiceImpl } from "@connectrpc/connect";
+import type { Client, ServiceImpl } from "@connectrpc/connect";
 import type { HttpRoute } from "../http/routes.js";
 import type { TokenVerifier } from "../rpc/identity.js";
 import type { TableSpec } from "../storage/schema.js";
@@ -49,6 +49,11 @@ export interface ServiceDef {
   readonly routes?: (ctx: ServiceContext) => readonly HttpRoute[];
   /** The user service provides the bearer-token check of the whole bundle here. */
   readonly tokenVerifier?: (ctx: ServiceContext) => TokenVerifier;
+  /**
+   * The token check a bundle uses when this service runs elsewhere (`--peer`):
+   * built from a typed client of any service, usually its own RPC.
+   */
+  readonly remoteTokenVerifier?: (client: <S extends DescService>(service: S) => Client<S>) => TokenVerifier;
   /** Runs after the service's dependencies have started, before the bundle is ready. */
   readonly start?: (ctx: ServiceContext) => void | Promise<void>;
   /** Runs on shutdown, after in-flight calls have drained, in reverse dependency order. */

@@ -12,9 +12,17 @@ import { Code, ConnectError } from "@connectrpc/connect";
  * (deadline, cancellation, shutdown), and otherwise Internal with the message
  * "internal error" (the original is kept as `cause` and logged, never sent).
  */
+/** Error names the storage layer throws for bad input (PageOptionError, WideInputError). */
+const CALLER_ERRORS = new Set(["PageOptionError", "WideInputError"]);
+
 export function handlerError(err: unknown, signal?: AbortSignal): ConnectError {
   if (err instanceof ConnectError) return err;
   if (signal?.aborted && signal.reason instanceof ConnectError) return signal.reason;
+  // Bad input caught by the storage layer (a garbled page token, a limit or
+  // value out of range) is the caller's mistake, not ours.
+  if (err instanceof Error && CALLER_ERRORS.has(err.name)) {
+    return new ConnectError(err.message, Code.InvalidArgument, undefined, undefined, err);
+  }
   return new ConnectError("internal error", Code.Internal, undefined, undefined, err);
 }
 

@@ -7,12 +7,14 @@
  *    identity (from the in-process caller, or authenticated from headers);
  *  - runs the handler inside that scope (AsyncLocalStorage), so the typed
  *    clients it uses propagate the scope;
+ *  - checks the request against the validation rules declared in the proto
+ *    (platform/validate: InvalidArgument naming the field) before the handler;
  *  - counts the call and its latency in the metrics, and logs it (debug when
  *    it succeeds, info for caller errors, warn for server errors, error with
  *    the stack for a handler that throws something other than ConnectError,
  *    which the caller sees as Internal "internal error").
  */
-import type { DescMethod } from "@bufbuild/protobuf";
+import type { DescMethod, Message } from "@bufbuild/protobuf";
 import type { HandlerContext, MethodImplSpec, ServiceImplSpec } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../log.js";
@@ -23,6 +25,7 @@ import { callScopeKey } from "./scope-keys.js";
 import { codeLabel, handlerError, isClientError } from "./errors.js";
 import type { Identity } from "./identity.js";
 import type { MethodMetrics, RpcMetrics } from "./metrics.js";
+import { invalidArgument } from "../validate/interceptor.js";
 import { childSpan, newRequestId, parseTraceparent, TRACEPARENT_HEADER, type TraceContext } from "./trace.js";
 
 export const REQUEST_ID_HEADER = "x-request-id";
@@ -83,7 +86,7 @@ class MethodObserver {
   private readonly metrics: MethodMetrics;
 
   constructor(
-    method: DescMethod,
+    readonly method: DescMethod,
     private readonly deps: InstrumentDeps,
   ) {
     this.procedure = `/${method.parent.typeName}/${method.name}`;
@@ -177,6 +180,10 @@ function instrumentMethod(spec: MethodImplSpec, deps: InstrumentDeps): MethodImp
         try {
           const s = o.enter(ctx);
           scope = s instanceof Promise ? await s : s;
+          if (spec.kind === "unary") {
+            const invalid = invalidArgument(spec.method.input, req as Message);
+            if (invalid) throw invalid;
+          }
           const out = await runInCall(scope, () => impl(req, ctx));
           o.ok(scope, t0);
           return out;
@@ -208,6 +215,10 @@ async function* stream(
   try {
     const s = o.enter(ctx);
     scope = s instanceof Promise ? await s : s;
+    if (o.method.methodKind === "server_streaming") {
+      const invalid = invalidArgument(o.method.input, req as Message);
+      if (invalid) throw invalid;
+    }
     const sc = scope;
     it = runInCall(sc, () => impl(req, ctx)[Symbol.asyncIterator]());
     const iter = it;
