@@ -9,13 +9,22 @@
 import { Registry } from "../platform/kernel/registry.js";
 import { defineGroup, type ModuleDef } from "../platform/kernel/service.js";
 import { echo } from "./echo/service.js";
+import { feed } from "./feed/service.js";
+import { graph } from "./graph/service.js";
+import { post } from "./post/service.js";
 import { relay } from "./relay/service.js";
+import { user } from "./user/service.js";
 
 export const MODULES: readonly ModuleDef[] = [
-  defineGroup("all", "every product service (what `npm start` runs)", []),
+  defineGroup("all", "every product service (what `npm start` runs)", ["social"]),
   echo,
+  feed,
+  graph,
+  post,
   relay,
+  defineGroup("social", "accounts, follows, posts, likes, comments and the home feed", ["user", "graph", "post", "feed"]),
   defineGroup("testing", "kernel fixtures: echo, and relay which calls it", ["echo", "relay"]),
+  user,
 ];
 
 export const registry = new Registry(MODULES);

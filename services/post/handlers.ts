@@ -1,0 +1,255 @@
+/** The PostService handlers. */
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { CommentRowDao, HashtagRowDao, LikeRowDao, MentionRowDao, PostRowDao } from "../../gen/orbit/post/v1/tables_db.js";
+import { CommentAddedSchema, PostCreatedSchema, PostDeletedSchema, PostLikedSchema } from "../../gen/orbit/post/v1/events_pb.js";
+import { LikeSchema, type PostService } from "../../gen/orbit/post/v1/post_pb.js";
+import type { PostRow } from "../../gen/orbit/post/v1/tables_pb.js";
+import { UserService } from "../../gen/orbit/user/v1/user_pb.js";
+import { create } from "@bufbuild/protobuf";
+import type { ServiceContext } from "../../platform/kernel/context.js";
+import { callScope, requireUser } from "../../platform/rpc/call-scope.js";
+import type { SqlTx } from "../../platform/storage/driver.js";
+import { toComment, toPost } from "./convert.js";
+import { parseHashtags, parseMentions } from "./text.js";
+
+const DEFAULT_PAGE = 20;
+
+function notFound(what: string): ConnectError {
+  return new ConnectError(`${what} not found`, Code.NotFound);
+}
+
+export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostService> {
+  const db = ctx.db;
+  const posts = new PostRowDao(db);
+  const likes = new LikeRowDao(db);
+  const comments = new CommentRowDao(db);
+  const users = ctx.client(UserService);
+
+  function viewerOf(hctx: HandlerContext): bigint | undefined {
+    const id = callScope(hctx).identity?.userId;
+    return id === undefined ? undefined : BigInt(id);
+  }
+
+  /** Authors among `authorIds` that the viewer may not see (a block either way). */
+  async function hiddenAuthors(viewer: bigint | undefined, authorIds: readonly bigint[]): Promise<Set<bigint>> {
+    const others = [...new Set(authorIds)].filter((a) => a !== viewer);
+    if (viewer === undefined || others.length === 0) return new Set();
+    const r = await users.filterBlocked({ userId: viewer, otherUserIds: others });
+    return new Set(r.blockedUserIds);
+  }
+
+  /** The post, if it exists and the viewer may see it; NotFound otherwise. */
+  async function visiblePost(hctx: HandlerContext, postId: bigint): Promise<PostRow> {
+    const row = await posts.get({ id: postId });
+    if (!row) throw notFound("post");
+    if ((await hiddenAuthors(viewerOf(hctx), [row.authorId])).size > 0) throw notFound("post");
+    return row;
+  }
+
+  async function likedByMe(viewer: bigint | undefined, postIds: readonly bigint[]): Promise<Set<bigint>> {
+    if (viewer === undefined) return new Set();
+    const found = await Promise.all(postIds.map((postId) => likes.get({ postId, userId: viewer })));
+    return new Set(found.flatMap((l) => (l ? [l.postId] : [])));
+  }
+
+  async function resolveMentions(text: string): Promise<bigint[]> {
+    const handles = parseMentions(text);
+    if (handles.length === 0) return [];
+    const r = await users.getUsers({ handles });
+    return r.users.map((u) => u.id);
+  }
+
+  async function writeIndexes(tx: SqlTx, row: { id: bigint; hashtags: string[]; mentionUserIds: bigint[] }) {
+    if (row.hashtags.length) await new HashtagRowDao(tx).insertMany(row.hashtags.map((tag) => ({ tag, postId: row.id })));
+    if (row.mentionUserIds.length) {
+      await new MentionRowDao(tx).insertMany(row.mentionUserIds.map((userId) => ({ userId, postId: row.id })));
+    }
+  }
+
+  async function dropIndexes(tx: SqlTx, row: PostRow) {
+    for (const tag of row.hashtags) await new HashtagRowDao(tx).delete({ tag, postId: row.id });
+    for (const userId of row.mentionUserIds) await new MentionRowDao(tx).delete({ userId, postId: row.id });
+  }
+
+  async function ownPost(hctx: HandlerContext, postId: bigint): Promise<PostRow> {
+    const me = BigInt(requireUser(hctx).userId);
+    const row = await posts.get({ id: postId });
+    if (!row) throw notFound("post");
+    if (row.authorId !== me) throw new ConnectError("this post belongs to another user", Code.PermissionDenied);
+    return row;
+  }
+
+  return {
+    async createPost(req, hctx) {
+      const authorId = BigInt(requireUser(hctx).userId);
+      if (!req.text.trim() && req.mediaIds.length === 0) {
+        throw new ConnectError("a post needs text or media", Code.InvalidArgument);
+      }
+      const hashtags = parseHashtags(req.text);
+      const mentionUserIds = await resolveMentions(req.text);
+      const id = ctx.ids.next();
+      const now = BigInt(Date.now());
+      const row = { id, authorId, text: req.text, mediaIds: req.mediaIds, hashtags, mentionUserIds, createdAtMs: now };
+      await db.transaction(async (tx) => {
+        await posts.with(tx).insert(row);
+        await writeIndexes(tx, row);
+        await ctx.events.publish(tx, PostCreatedSchema, { postId: id, authorId, createdAtMs: now, mentionUserIds });
+      });
+      return { post: toPost((await posts.get({ id }))!, false) };
+    },
+
+    async editPost(req, hctx) {
+      const row = await ownPost(hctx, req.postId);
+      if (!req.text.trim() && row.mediaIds.length === 0) throw new ConnectError("a post needs text or media", Code.InvalidArgument);
+      const hashtags = parseHashtags(req.text);
+      const mentionUserIds = await resolveMentions(req.text);
+      await db.transaction(async (tx) => {
+        await dropIndexes(tx, row);
+        await posts.with(tx).update({ id: row.id }, { text: req.text, hashtags, mentionUserIds, editedAtMs: BigInt(Date.now()) });
+        await writeIndexes(tx, { id: row.id, hashtags, mentionUserIds });
+      });
+      const viewer = viewerOf(hctx);
+      return { post: toPost((await posts.get({ id: row.id }))!, (await likedByMe(viewer, [row.id])).size > 0) };
+    },
+
+    async deletePost(req, hctx) {
+      const row = await ownPost(hctx, req.postId);
+      await db.transaction(async (tx) => {
+        await dropIndexes(tx, row);
+        await posts.with(tx).delete({ id: row.id });
+        await ctx.events.publish(tx, PostDeletedSchema, { postId: row.id, authorId: row.authorId });
+      });
+      return {};
+    },
+
+    async getPost(req, hctx) {
+      const row = await visiblePost(hctx, req.postId);
+      return { post: toPost(row, (await likedByMe(viewerOf(hctx), [row.id])).size > 0) };
+    },
+
+    async batchGetPosts(req, hctx) {
+      const viewer = viewerOf(hctx) ?? (req.viewerId > 0n ? req.viewerId : undefined);
+      const rows = await posts.getMany(req.postIds.map((id) => ({ id })));
+      const hidden = await hiddenAuthors(viewer, rows.map((r) => r.authorId));
+      const visible = rows.filter((r) => !hidden.has(r.authorId));
+      const liked = await likedByMe(viewer, visible.map((r) => r.id));
+      const byId = new Map(visible.map((r) => [r.id, r]));
+      return {
+        posts: [...new Set(req.postIds)].flatMap((id) => {
+          const r = byId.get(id);
+          return r ? [toPost(r, liked.has(id))] : [];
+        }),
+      };
+    },
+
+    async listUserPosts(req, hctx) {
+      const viewer = viewerOf(hctx);
+      if ((await hiddenAuthors(viewer, [req.userId])).size > 0) {
+        throw new ConnectError("you cannot see this user's posts", Code.PermissionDenied);
+      }
+      const page = await posts.listByAuthorId(
+        { authorId: req.userId },
+        { limit: req.pageSize || DEFAULT_PAGE, pageToken: req.pageToken, order: "desc" },
+      );
+      const liked = await likedByMe(viewer, page.rows.map((r) => r.id));
+      return { posts: page.rows.map((r) => toPost(r, liked.has(r.id))), nextPageToken: page.nextPageToken };
+    },
+
+    async likePost(req, hctx) {
+      const userId = BigInt(requireUser(hctx).userId);
+      const row = await visiblePost(hctx, req.postId);
+      return db.transaction(async (tx) => {
+        const inserted = await likes.with(tx).insertIfAbsent({ postId: row.id, userId, createdAtMs: BigInt(Date.now()) });
+        if (inserted) {
+          await posts.with(tx).incrementLikeCount({ id: row.id }, 1);
+          await ctx.events.publish(tx, PostLikedSchema, { postId: row.id, userId, authorId: row.authorId });
+        }
+        const now = await posts.with(tx).get({ id: row.id });
+        if (!now) throw notFound("post");
+        return { likeCount: now.likeCount };
+      });
+    },
+
+    async unlikePost(req, hctx) {
+      const userId = BigInt(requireUser(hctx).userId);
+      const row = await visiblePost(hctx, req.postId);
+      return db.transaction(async (tx) => {
+        if (await likes.with(tx).delete({ postId: row.id, userId })) await posts.with(tx).incrementLikeCount({ id: row.id }, -1);
+        const now = await posts.with(tx).get({ id: row.id });
+        if (!now) throw notFound("post");
+        return { likeCount: now.likeCount };
+      });
+    },
+
+    async listLikes(req, hctx) {
+      await visiblePost(hctx, req.postId);
+      const page = await likes.listByPostIdOrderByCreatedAtMs(
+        { postId: req.postId },
+        { limit: req.pageSize || DEFAULT_PAGE, pageToken: req.pageToken, order: "desc" },
+      );
+      return {
+        likes: page.rows.map((l) => create(LikeSchema, { userId: l.userId, createdAtMs: l.createdAtMs })),
+        nextPageToken: page.nextPageToken,
+      };
+    },
+
+    async addComment(req, hctx) {
+      const authorId = BigInt(requireUser(hctx).userId);
+      const post = await visiblePost(hctx, req.postId);
+      if (req.replyToCommentId > 0n) {
+        const parent = await comments.get({ id: req.replyToCommentId });
+        if (!parent || parent.postId !== post.id) throw new ConnectError("reply_to_comment_id is not a comment on this post", Code.InvalidArgument);
+      }
+      if (!req.text.trim()) throw new ConnectError("text is required", Code.InvalidArgument);
+      const id = ctx.ids.next();
+      await db.transaction(async (tx) => {
+        await comments.with(tx).insert({
+          id,
+          postId: post.id,
+          authorId,
+          text: req.text,
+          replyToCommentId: req.replyToCommentId,
+          createdAtMs: BigInt(Date.now()),
+        });
+        if (!(await posts.with(tx).incrementCommentCount({ id: post.id }, 1))) throw notFound("post");
+        await ctx.events.publish(tx, CommentAddedSchema, { commentId: id, postId: post.id, authorId, postAuthorId: post.authorId });
+      });
+      return { comment: toComment((await comments.get({ id }))!) };
+    },
+
+    async editComment(req, hctx) {
+      const me = BigInt(requireUser(hctx).userId);
+      const c = await comments.get({ id: req.commentId });
+      if (!c) throw notFound("comment");
+      if (c.authorId !== me) throw new ConnectError("this comment belongs to another user", Code.PermissionDenied);
+      if (!req.text.trim()) throw new ConnectError("text is required", Code.InvalidArgument);
+      await comments.update({ id: c.id }, { text: req.text, editedAtMs: BigInt(Date.now()) });
+      return { comment: toComment((await comments.get({ id: c.id }))!) };
+    },
+
+    async deleteComment(req, hctx) {
+      const me = BigInt(requireUser(hctx).userId);
+      const c = await comments.get({ id: req.commentId });
+      if (!c) throw notFound("comment");
+      if (c.authorId !== me) {
+        const post = await posts.get({ id: c.postId });
+        if (!post || post.authorId !== me) throw new ConnectError("you can delete only your comments or comments on your posts", Code.PermissionDenied);
+      }
+      await db.transaction(async (tx) => {
+        if (await comments.with(tx).delete({ id: c.id })) await posts.with(tx).incrementCommentCount({ id: c.postId }, -1);
+      });
+      return {};
+    },
+
+    async listComments(req, hctx) {
+      await visiblePost(hctx, req.postId);
+      const page = await comments.listByPostId(
+        { postId: req.postId },
+        { limit: req.pageSize || DEFAULT_PAGE, pageToken: req.pageToken, order: "asc" },
+      );
+      const viewer = viewerOf(hctx);
+      const hidden = await hiddenAuthors(viewer, page.rows.map((c) => c.authorId));
+      return { comments: page.rows.filter((c) => !hidden.has(c.authorId)).map(toComment), nextPageToken: page.nextPageToken };
+    },
+  };
+}

@@ -1,0 +1,15 @@
+/** post: posts, likes, comments, hashtags and mentions. */
+import { PostService } from "../../gen/orbit/post/v1/post_pb.js";
+import { CommentAddedSchema, PostCreatedSchema, PostDeletedSchema, PostLikedSchema } from "../../gen/orbit/post/v1/events_pb.js";
+import { CommentRowTable, HashtagRowTable, LikeRowTable, MentionRowTable, PostRowTable } from "../../gen/orbit/post/v1/tables_db.js";
+import { defineService, implement } from "../../platform/kernel/service.js";
+import { postHandlers } from "./handlers.js";
+
+export const post = defineService({
+  name: "post",
+  description: "posts with media, likes, comments, hashtags and @mentions",
+  deps: ["user"],
+  rpc: [implement(PostService, (ctx) => postHandlers(ctx))],
+  tables: [PostRowTable, LikeRowTable, CommentRowTable, HashtagRowTable, MentionRowTable],
+  publishes: [PostCreatedSchema.typeName, PostDeletedSchema.typeName, PostLikedSchema.typeName, CommentAddedSchema.typeName],
+});

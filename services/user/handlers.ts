@@ -1,0 +1,257 @@
+/** The UserService handlers. */
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { BlockRowDao, ProfileCounterRowDao, SessionRowDao, UserRowDao } from "../../gen/orbit/user/v1/tables_db.js";
+import { UserBlockedSchema, UserUnblockedSchema } from "../../gen/orbit/user/v1/events_pb.js";
+import { ProfileSchema, SessionSchema, type UserService } from "../../gen/orbit/user/v1/user_pb.js";
+import type { ServiceContext } from "../../platform/kernel/context.js";
+import { callScope, requireUser } from "../../platform/rpc/call-scope.js";
+import { isDuplicateKey } from "../../platform/storage/driver.js";
+import { toUser } from "./convert.js";
+import { decoyHash, hashPassword, verifyPassword } from "./passwords.js";
+import { LoginLimiter } from "./rate-limit.js";
+import { bearerToken, openSession, verifyToken } from "./sessions.js";
+import { hashToken } from "./tokens.js";
+
+const DEFAULT_PAGE = 20;
+
+function handleKey(handle: string): string {
+  return handle.toLowerCase();
+}
+
+/** The caller's address for rate limits: the proxy's X-Forwarded-For, else the peer. */
+function clientAddress(hctx: HandlerContext): string {
+  return hctx.requestHeader.get("x-forwarded-for")?.split(",")[0]?.trim() || hctx.requestHeader.get("x-real-ip") || "direct";
+}
+
+function notFound(what: string): ConnectError {
+  return new ConnectError(`${what} not found`, Code.NotFound);
+}
+
+export function userHandlers(ctx: ServiceContext, limiter = new LoginLimiter()): ServiceImpl<typeof UserService> {
+  const db = ctx.db;
+  const users = new UserRowDao(db);
+  const sessions = new SessionRowDao(db);
+  const blocks = new BlockRowDao(db);
+  const counters = new ProfileCounterRowDao(db);
+
+  async function me(hctx: HandlerContext) {
+    const id = BigInt(requireUser(hctx).userId);
+    const row = await users.get({ id });
+    if (!row) throw new ConnectError("the signed-in account no longer exists", Code.Unauthenticated);
+    return row;
+  }
+
+  async function currentSessionId(hctx: HandlerContext): Promise<bigint | undefined> {
+    const token = bearerToken(hctx.requestHeader);
+    if (!token) return undefined;
+    return (await verifyToken(db, token))?.sessionId;
+  }
+
+  return {
+    async signUp(req) {
+      const key = handleKey(req.handle);
+      const now = BigInt(Date.now());
+      const passwordHash = await hashPassword(req.password);
+      const id = ctx.ids.next();
+      try {
+        return await db.transaction(async (tx) => {
+          await users.with(tx).insert({
+            id,
+            handle: req.handle,
+            handleKey: key,
+            displayName: req.displayName || req.handle,
+            passwordHash,
+            createdAtMs: now,
+          });
+          await counters.with(tx).insertIfAbsent({ userId: id });
+          const { token } = await openSession(tx, ctx.ids, id, req.deviceName);
+          const row = await users.with(tx).get({ id });
+          return { user: toUser(row!), token };
+        });
+      } catch (err) {
+        if (isDuplicateKey(err)) throw new ConnectError(`handle "${req.handle}" is taken`, Code.AlreadyExists);
+        throw err;
+      }
+    },
+
+    async logIn(req, hctx) {
+      const key = handleKey(req.handle);
+      const address = clientAddress(hctx);
+      limiter.check(key, address);
+      const row = await users.getByHandleKey({ handleKey: key });
+      const ok = await verifyPassword(req.password, row?.passwordHash ?? (await decoyHash()));
+      if (!row || !ok) {
+        limiter.fail(key, address);
+        throw new ConnectError("wrong handle or password", Code.Unauthenticated);
+      }
+      limiter.succeed(key);
+      const { token } = await openSession(db, ctx.ids, row.id, req.deviceName);
+      return { user: toUser(row), token };
+    },
+
+    async logOut(_req, hctx) {
+      requireUser(hctx);
+      const token = bearerToken(hctx.requestHeader);
+      const s = token ? await sessions.getByTokenHash({ tokenHash: hashToken(token) }) : undefined;
+      if (s) await sessions.delete({ id: s.id });
+      return {};
+    },
+
+    async getMe(_req, hctx) {
+      return { user: toUser(await me(hctx)) };
+    },
+
+    async getProfile(req, hctx) {
+      let row;
+      if (req.who.case === "userId") row = await users.get({ id: req.who.value });
+      else if (req.who.case === "handle") row = await users.getByHandleKey({ handleKey: handleKey(req.who.value) });
+      else throw new ConnectError("give user_id or handle", Code.InvalidArgument);
+      if (!row) throw notFound("user");
+      const viewer = callScope(hctx).identity;
+      const c = await counters.get({ userId: row.id });
+      const blockedByMe = viewer ? (await blocks.get({ blockerId: BigInt(viewer.userId), blockedId: row.id })) !== undefined : false;
+      return {
+        profile: create(ProfileSchema, {
+          user: toUser(row),
+          followerCount: c?.followers ?? 0n,
+          followingCount: c?.following ?? 0n,
+          postCount: c?.posts ?? 0n,
+          blockedByMe,
+        }),
+      };
+    },
+
+    async updateProfile(req, hctx) {
+      const row = await me(hctx);
+      await users.update(
+        { id: row.id },
+        {
+          ...(req.displayName !== undefined ? { displayName: req.displayName } : {}),
+          ...(req.bio !== undefined ? { bio: req.bio } : {}),
+          ...(req.avatarMediaId !== undefined ? { avatarMediaId: req.avatarMediaId } : {}),
+        },
+      );
+      return { user: toUser((await users.get({ id: row.id }))!) };
+    },
+
+    async checkHandle(req) {
+      if (!/^[A-Za-z0-9_]{3,30}$/.test(req.handle)) return { available: false };
+      return { available: (await users.getByHandleKey({ handleKey: handleKey(req.handle) })) === undefined };
+    },
+
+    async block(req, hctx) {
+      const blockerId = BigInt(requireUser(hctx).userId);
+      if (req.userId === blockerId) throw new ConnectError("you cannot block yourself", Code.InvalidArgument);
+      if (!(await users.get({ id: req.userId }))) throw notFound("user");
+      await db.transaction(async (tx) => {
+        const inserted = await blocks.with(tx).insertIfAbsent({ blockerId, blockedId: req.userId, createdAtMs: BigInt(Date.now()) });
+        if (inserted) await ctx.events.publish(tx, UserBlockedSchema, { blockerId, blockedId: req.userId });
+      });
+      return {};
+    },
+
+    async unblock(req, hctx) {
+      const blockerId = BigInt(requireUser(hctx).userId);
+      await db.transaction(async (tx) => {
+        const existed = await blocks.with(tx).delete({ blockerId, blockedId: req.userId });
+        if (existed) await ctx.events.publish(tx, UserUnblockedSchema, { blockerId, blockedId: req.userId });
+      });
+      return {};
+    },
+
+    async listBlocked(req, hctx) {
+      const blockerId = BigInt(requireUser(hctx).userId);
+      const page = await blocks.listByBlockerId(
+        { blockerId },
+        { limit: req.pageSize || DEFAULT_PAGE, pageToken: req.pageToken, order: "desc" },
+      );
+      const found = await users.getMany(page.rows.map((b) => ({ id: b.blockedId })));
+      const byId = new Map(found.map((u) => [u.id, u]));
+      return {
+        users: page.rows.flatMap((b) => {
+          const u = byId.get(b.blockedId);
+          return u ? [toUser(u)] : [];
+        }),
+        nextPageToken: page.nextPageToken,
+      };
+    },
+
+    async listSessions(_req, hctx) {
+      const userId = BigInt(requireUser(hctx).userId);
+      const current = await currentSessionId(hctx);
+      const out = [];
+      let token = "";
+      do {
+        const page = await sessions.listByUserId({ userId }, { limit: 100, pageToken: token, order: "desc" });
+        for (const s of page.rows) {
+          out.push(
+            create(SessionSchema, {
+              id: s.id,
+              deviceName: s.deviceName,
+              createdAtMs: s.createdAtMs,
+              lastSeenAtMs: s.lastSeenAtMs,
+              current: s.id === current,
+            }),
+          );
+        }
+        token = page.nextPageToken;
+      } while (token && out.length < 1000);
+      return { sessions: out };
+    },
+
+    async revokeSession(req, hctx) {
+      const userId = BigInt(requireUser(hctx).userId);
+      const s = await sessions.get({ id: req.sessionId });
+      if (!s || s.userId !== userId) throw notFound("session");
+      await sessions.delete({ id: s.id });
+      return {};
+    },
+
+    async getUsers(req) {
+      const byIds = await users.getMany(req.userIds.map((id) => ({ id })));
+      const byHandles = await Promise.all(req.handles.map((h) => users.getByHandleKey({ handleKey: handleKey(h) })));
+      const seen = new Set<bigint>();
+      const out = [];
+      const byId = new Map(byIds.map((r) => [r.id, r]));
+      for (const r of [...req.userIds.map((id) => byId.get(id)), ...byHandles]) {
+        if (r && !seen.has(r.id)) {
+          seen.add(r.id);
+          out.push(toUser(r));
+        }
+      }
+      return { users: out };
+    },
+
+    async filterBlocked(req) {
+      if (req.otherUserIds.length === 0) return { blockedUserIds: [] };
+      const related = new Set<bigint>();
+      for (const [list, pick] of [
+        [(t: string) => blocks.listByBlockerId({ blockerId: req.userId }, { limit: 1000, pageToken: t }), (b: { blockedId: bigint }) => b.blockedId],
+        [(t: string) => blocks.listByBlockedId({ blockedId: req.userId }, { limit: 1000, pageToken: t }), (b: { blockerId: bigint }) => b.blockerId],
+      ] as const) {
+        let token = "";
+        do {
+          const page = await list(token);
+          for (const b of page.rows) related.add((pick as (b: unknown) => bigint)(b));
+          token = page.nextPageToken;
+        } while (token);
+      }
+      return { blockedUserIds: [...new Set(req.otherUserIds)].filter((id) => related.has(id)) };
+    },
+
+    async checkBlock(req) {
+      const [ab, ba] = await Promise.all([
+        blocks.get({ blockerId: req.userA, blockedId: req.userB }),
+        blocks.get({ blockerId: req.userB, blockedId: req.userA }),
+      ]);
+      return { blocked: ab !== undefined || ba !== undefined };
+    },
+
+    async verifyToken(req) {
+      const s = await verifyToken(db, req.token);
+      if (!s) throw new ConnectError("token is not valid", Code.Unauthenticated);
+      return { userId: s.userId, sessionId: s.sessionId };
+    },
+  };
+}
