@@ -1,8 +1,9 @@
 /**
  * The one place where the bundle calls the migrator (migrations/index.ts),
  * so that boot migrations can be swapped in tests and the report reduced to
- * what the bundle logs. Wide tables are migrated on the SQL store: the
- * Cassandra URL is only passed through to services for now.
+ * what the bundle logs. Wide tables are migrated on the SQL store, unless
+ * Cassandra is configured: then the wide store plugin
+ * (platform/storage/wide/plugin.ts) migrates them on Cassandra.
  */
 import { migrate } from "../../migrations/index.js";
 import type { SqlDb } from "../storage/driver.js";
@@ -12,6 +13,8 @@ export interface MigrateOptions {
   readonly allowDestructive?: boolean;
   readonly dryRun?: boolean;
   readonly log?: (line: string) => void;
+  /** Leave wide tables to Cassandra. */
+  readonly wideOnCassandra?: boolean;
 }
 
 export interface MigrateResult {
@@ -31,6 +34,7 @@ export const runMigrations: MigrateFn = async (db, tables, opts) => {
     allowDestructive: opts.allowDestructive,
     dryRun: opts.dryRun,
     log: opts.log,
+    wide: opts.wideOnCassandra ? "cassandra" : "sql",
   });
   return { applied: report.applied.length, upToDate: report.plan.upToDate, lockWaitMs: Math.round(report.lockWaitMs) };
 };
