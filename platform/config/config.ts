@@ -29,6 +29,8 @@ export interface OrbitConfig {
   readonly migrate: boolean;
   /** Let boot-time migrations apply destructive changes (drop, narrow, key change). */
   readonly allowDestructive: boolean;
+  /** Start even if a newer binary already migrated the schema. */
+  readonly allowNewerSchema: boolean;
   /** How long SIGTERM/SIGINT waits for in-flight calls and stop hooks. */
   readonly shutdownTimeoutMs: number;
   /** Deadline of a call to a peer (another process) that does not inherit or set one. */
@@ -50,6 +52,7 @@ export const DEFAULT_CONFIG: OrbitConfig = {
   logLevel: "info",
   migrate: true,
   allowDestructive: false,
+  allowNewerSchema: false,
   shutdownTimeoutMs: 10_000,
   rpcTimeoutMs: 30_000,
   devTokens: {},

@@ -136,6 +136,13 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     parse: boolean(),
   }),
   field({
+    key: "allowNewerSchema",
+    flag: "--allow-newer-schema",
+    env: "ORBIT_ALLOW_NEWER_SCHEMA",
+    help: "start even if the database schema is newer than this binary's (default: refuse)",
+    parse: boolean(),
+  }),
+  field({
     key: "shutdownTimeoutMs",
     flag: "--shutdown-timeout <ms>",
     env: "ORBIT_SHUTDOWN_TIMEOUT_MS",

@@ -74,6 +74,22 @@ describe.each(ENGINES)("boot migrations on $name", ({ open }) => {
     cleanup.push(() => allowed.stop());
   });
 
+  it("refuses to start an older binary on a newer schema unless allowed", async () => {
+    const store = await open();
+    cleanup.push(() => store.dispose());
+    await (await start(store, new Registry([echo]))).stop();
+    // A newer binary added a column…
+    const newer: SqlTableSpec = {
+      ...EchoNoteRowTable,
+      columns: [...EchoNoteRowTable.columns, { ...EchoNoteRowTable.columns.find((c) => c.name === "text")!, name: "extra", field: "extra" }],
+    };
+    await (await start(store, new Registry([defineService({ ...echo, tables: [newer] })]))).stop();
+    // …and the older one boots again.
+    await expect(start(store, new Registry([echo]))).rejects.toThrow(/newer/i);
+    const allowed = await start(store, new Registry([echo]), { allowNewerSchema: true, allowDestructive: false });
+    cleanup.push(() => allowed.stop());
+  });
+
   it("does not migrate with migrate: false (--no-migrate)", async () => {
     const store = await open();
     cleanup.push(() => store.dispose());

@@ -265,6 +265,7 @@ export class Bundle {
     const t0 = Date.now();
     const r = await migrate(this.db, tables, {
       allowDestructive: this.opts.config.allowDestructive,
+      allowNewerSchema: this.opts.config.allowNewerSchema,
       // With --cassandra the wide tables live there (the wide store plugin migrates them).
       wideOnCassandra: this.opts.config.cassandra !== undefined,
       log: (line) => this.log.info({ migration: line }, line),

@@ -11,6 +11,7 @@ import type { TableSpec } from "../storage/schema.js";
 
 export interface MigrateOptions {
   readonly allowDestructive?: boolean;
+  readonly allowNewerSchema?: boolean;
   readonly dryRun?: boolean;
   readonly log?: (line: string) => void;
   /** Leave wide tables to Cassandra. */
@@ -32,6 +33,7 @@ export const runMigrations: MigrateFn = async (db, tables, opts) => {
   if (tables.length === 0) return { applied: 0, upToDate: true, lockWaitMs: 0 };
   const report = await migrate(db, tables, {
     allowDestructive: opts.allowDestructive,
+    allowNewerSchema: opts.allowNewerSchema,
     dryRun: opts.dryRun,
     log: opts.log,
     wide: opts.wideOnCassandra ? "cassandra" : "sql",
