@@ -78,14 +78,11 @@ export function userHandlers(ctx: ServiceContext, limiter = new LoginLimiter()):
     async logIn(req, hctx) {
       const key = handleKey(req.handle);
       const address = clientAddress(hctx);
-      limiter.check(key, address);
+      const attempt = limiter.begin(key, address);
       const row = await users.getByHandleKey({ handleKey: key });
       const ok = await verifyPassword(req.password, row?.passwordHash ?? (await decoyHash()));
-      if (!row || !ok) {
-        limiter.fail(key, address);
-        throw new ConnectError("wrong handle or password", Code.Unauthenticated);
-      }
-      limiter.succeed(key);
+      if (!row || !ok) throw new ConnectError("wrong handle or password", Code.Unauthenticated);
+      attempt.succeeded();
       const { token } = await openSession(db, ctx.ids, row.id, req.deviceName);
       return { user: toUser(row), token };
     },

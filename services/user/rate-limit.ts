@@ -1,8 +1,12 @@
 /**
  * Failed-login limits per handle and per client address: a sliding window of
- * failure times kept in memory (per process; behind several processes, each
+ * attempt times kept in memory (per process; behind several processes, each
  * applies its own limit). Exceeding either answers ResourceExhausted until
  * the oldest failure leaves the window.
+ *
+ * An attempt counts as failed from the moment it starts (`begin`) until it
+ * succeeds: checking only after the slow password hash would let a burst of
+ * concurrent guesses through before the first of them is recorded.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 
@@ -15,6 +19,11 @@ export interface LoginLimits {
 export const DEFAULT_LOGIN_LIMITS: LoginLimits = { windowMs: 15 * 60_000, perHandle: 10, perAddress: 50 };
 
 const MAX_TRACKED = 100_000;
+
+/** A login attempt in progress: it stays counted as a failure unless `succeeded` is called. */
+export interface LoginAttempt {
+  succeeded(): void;
+}
 
 export class LoginLimiter {
   private readonly failures = new Map<string, number[]>();
@@ -32,27 +41,37 @@ export class LoginLimiter {
     return list;
   }
 
-  /** Throws ResourceExhausted if either key has too many recent failures. */
-  check(handleKey: string, address: string): void {
-    const h = this.recent(`h:${handleKey}`);
-    const a = this.recent(`a:${address}`);
+  /**
+   * Starts an attempt: throws ResourceExhausted if the handle or the address
+   * has too many recent failures, else counts this attempt as one until it
+   * succeeds.
+   */
+  begin(handleKey: string, address: string): LoginAttempt {
+    const hk = `h:${handleKey}`;
+    const ak = `a:${address}`;
+    const h = this.recent(hk);
+    const a = this.recent(ak);
     if (h.length >= this.limits.perHandle || a.length >= this.limits.perAddress) {
       const oldest = Math.min(h[0] ?? Infinity, a[0] ?? Infinity);
       const retry = Math.max(1, Math.ceil((oldest + this.limits.windowMs - this.now()) / 1000));
       throw new ConnectError(`too many failed logins; try again in ${retry} s`, Code.ResourceExhausted);
     }
-  }
-
-  fail(handleKey: string, address: string): void {
     if (this.failures.size > MAX_TRACKED) this.failures.clear(); // bounded memory under a flood
-    for (const key of [`h:${handleKey}`, `a:${address}`]) {
+    const at = this.now();
+    for (const key of [hk, ak]) {
       const list = this.failures.get(key) ?? [];
-      list.push(this.now());
+      list.push(at);
       this.failures.set(key, list);
     }
-  }
-
-  succeed(handleKey: string): void {
-    this.failures.delete(`h:${handleKey}`);
+    return {
+      succeeded: () => {
+        // The handle's failures are forgotten; the address keeps its others.
+        this.failures.delete(hk);
+        const list = this.failures.get(ak);
+        const i = list?.indexOf(at) ?? -1;
+        if (i >= 0) list!.splice(i, 1);
+        if (list?.length === 0) this.failures.delete(ak);
+      },
+    };
   }
 }
