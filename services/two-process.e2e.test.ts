@@ -1,0 +1,59 @@
+/**
+ * The social scenario on two bundle processes sharing one MariaDB database:
+ * A runs user and graph, B runs post and feed and reaches A through --peer.
+ * B verifies bearer tokens by asking A's user service (remoteTokenVerifier);
+ * identities cross between the processes signed with the cluster secret, and
+ * events (post → counters in A, block → feed in B) go through the shared log.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, startBundle, type BundleProcess } from "../test/fixtures/bundle-process.js";
+import { socialScenario } from "../test/support/social-scenario.js";
+import { mysqlStore, type TestStore } from "../test/support/stores.js";
+
+const env = { ORBIT_SCRYPT_LOG_N: "12", ORBIT_CLUSTER_SECRET: "two-process-social-cluster-secret" };
+
+describe("social on two processes (user,graph | post,feed) over MariaDB", () => {
+  let store: TestStore;
+  let a: BundleProcess;
+  let b: BundleProcess;
+
+  beforeAll(async () => {
+    store = await mysqlStore();
+    const aPort = await freePort();
+    const peerA = `http://127.0.0.1:${aPort}`;
+    // A migrates its tables first; B's boot then finds them and adds its own.
+    a = await startBundle(["--services", "user,graph", "--mysql", store.url, "--node-id", "1"], { port: aPort, env });
+    b = await startBundle(
+      ["--services", "post,feed", "--mysql", store.url, "--node-id", "2", "--peer", `user=${peerA}`, "--peer", `graph=${peerA}`],
+      { env },
+    );
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await store?.dispose();
+  });
+
+  it("runs user and graph in A, post and feed in B", () => {
+    expect(a.logs().find((l) => l.msg === "starting bundle")).toMatchObject({ services: ["user", "graph"] });
+    expect(b.logs().find((l) => l.msg === "starting bundle")).toMatchObject({
+      services: ["post", "feed"],
+      peers: { user: a.url, graph: a.url },
+    });
+  });
+
+  socialScenario(() => ({
+    baseUrl: a.url,
+    urls: { users: a.url, graph: a.url, posts: b.url, feed: b.url },
+  }));
+
+  it("B asked A over the network to verify tokens and to filter blocks", async () => {
+    const metrics = await (await fetch(`${a.url}/metrics`)).text();
+    const served = (method: string) =>
+      metrics
+        .split("\n")
+        .filter((l) => l.startsWith("orbit_rpc_server_handled_total{") && l.includes(`method="${method}"`) && l.includes('protocol="connect"'))
+        .reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
+    expect(served("VerifyToken")).toBeGreaterThan(0);
+    expect(served("FilterBlocked")).toBeGreaterThan(0);
+  });
+});

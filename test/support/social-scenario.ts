@@ -1,0 +1,193 @@
+/**
+ * The social scenario of issue 6, run against any deployment: three users
+ * sign up, follow each other, post, like and comment; feeds page in order;
+ * counts are exact; deletes, unfollows and blocks leave the feeds; sessions,
+ * rate limits and bad input. services/social.e2e.test.ts runs it on one
+ * bundle (SQLite), services/two-process.e2e.test.ts on two bundles sharing
+ * MariaDB. Call it inside a describe block; `target` is read in beforeAll.
+ */
+import { Code, ConnectError } from "@connectrpc/connect";
+import { beforeAll, expect, it } from "vitest";
+import { eventually, signUp, socialClients, type Member, type Social } from "./social-client.js";
+
+export interface SocialTarget {
+  /** Where every service is reached, unless `urls` says otherwise. */
+  readonly baseUrl: string;
+  readonly urls?: Partial<Record<keyof Social, string>>;
+}
+
+export async function codeOf(p: Promise<unknown>): Promise<Code | "ok"> {
+  try {
+    await p;
+    return "ok";
+  } catch (err) {
+    return ConnectError.from(err).code;
+  }
+}
+
+export function socialScenario(target: () => SocialTarget): void {
+  let ann: Member, bob: Member, cat: Member;
+  let anon: () => Social;
+  let as: (token: string) => Social;
+
+  beforeAll(async () => {
+    const t = target();
+    anon = () => socialClients(t.baseUrl, undefined, t.urls);
+    as = (token) => socialClients(t.baseUrl, token, t.urls);
+    [ann, bob, cat] = await Promise.all([signUp(t.baseUrl, "ann", t.urls), signUp(t.baseUrl, "bob", t.urls), signUp(t.baseUrl, "cat", t.urls)]);
+  }, 60_000);
+
+  it("signs up, logs in, and knows who is calling", async () => {
+    const me = await ann.api.users.getMe({});
+    expect(me.user).toMatchObject({ handle: "ann", displayName: "ANN" });
+    const login = await anon().users.logIn({ handle: "ANN", password: "pw-ann-secret", deviceName: "phone" });
+    expect(login.user?.id).toBe(ann.user.id);
+    expect(login.token).not.toBe(ann.token);
+    expect(await codeOf(anon().users.signUp({ handle: "Ann", password: "another-password" }))).toBe(Code.AlreadyExists);
+    expect((await anon().users.checkHandle({ handle: "ann" })).available).toBe(false);
+    expect((await anon().users.checkHandle({ handle: "newbie" })).available).toBe(true);
+  });
+
+  it("follows, posts, and builds home feeds newest first across pages", async () => {
+    await bob.api.graph.follow({ userId: ann.user.id });
+    await cat.api.graph.follow({ userId: ann.user.id });
+    await cat.api.graph.follow({ userId: bob.user.id });
+    const created: bigint[] = [];
+    for (let i = 0; i < 7; i++) {
+      const author = i % 2 === 0 ? ann : bob;
+      const p = await author.api.posts.createPost({ text: `post ${i} #anime by @${author.user.handle}` });
+      created.push(p.post!.id);
+    }
+    const expected = [...created].reverse();
+    await eventually(async () => (await cat.api.feed.getHomeFeed({ pageSize: 50 })).posts.length === 7, "cat's feed has 7 posts");
+    const pages: bigint[][] = [];
+    let token = "";
+    do {
+      const page = await cat.api.feed.getHomeFeed({ pageSize: 3, pageToken: token });
+      pages.push(page.posts.map((p) => p.id));
+      token = page.nextPageToken;
+    } while (token);
+    expect(pages.map((p) => p.length)).toEqual([3, 3, 1]);
+    expect(pages.flat()).toEqual(expected);
+    // Bob follows only Ann: his own posts and Ann's.
+    await eventually(async () => (await bob.api.feed.getHomeFeed({ pageSize: 50 })).posts.length === 7, "bob's feed");
+    // Ann follows nobody: only her own 4.
+    await eventually(async () => (await ann.api.feed.getHomeFeed({ pageSize: 50 })).posts.length === 4, "ann's feed");
+  });
+
+  it("counts likes, comments and follows exactly, and shows liked_by_me", async () => {
+    const p = (await ann.api.posts.createPost({ text: "like me" })).post!;
+    await Promise.all([bob, cat, bob, cat].map((m) => m.api.posts.likePost({ postId: p.id })));
+    const seenByBob = (await bob.api.posts.getPost({ postId: p.id })).post!;
+    expect(seenByBob.likeCount).toBe(2n);
+    expect(seenByBob.likedByMe).toBe(true);
+    expect((await ann.api.posts.getPost({ postId: p.id })).post!.likedByMe).toBe(false);
+    await bob.api.posts.unlikePost({ postId: p.id });
+    await bob.api.posts.unlikePost({ postId: p.id });
+    const c1 = (await bob.api.posts.addComment({ postId: p.id, text: "first!" })).comment!;
+    await cat.api.posts.addComment({ postId: p.id, text: "reply", replyToCommentId: c1.id });
+    const after = (await cat.api.posts.getPost({ postId: p.id })).post!;
+    expect(after).toMatchObject({ likeCount: 1n, commentCount: 2n });
+    const comments = await ann.api.posts.listComments({ postId: p.id });
+    expect(comments.comments.map((c) => c.text)).toEqual(["first!", "reply"]);
+    const likes = await ann.api.posts.listLikes({ postId: p.id });
+    expect(likes.likes.map((l) => l.userId)).toEqual([cat.user.id]);
+    await eventually(async () => {
+      const prof = (await cat.api.users.getProfile({ who: { case: "handle", value: "ann" } })).profile!;
+      return prof.followerCount === 2n && prof.postCount === 5n && prof.followingCount === 0n;
+    }, "ann's profile counts");
+  });
+
+  it("parses hashtags and mentions", async () => {
+    const p = (await bob.api.posts.createPost({ text: "Watching #Frieren with @cat and @nobody_here #frieren #2024" })).post!;
+    expect(p.hashtags).toEqual(["frieren"]);
+    expect(p.mentionUserIds).toEqual([cat.user.id]);
+  });
+
+  it("edits and deletes only one's own content; deleted posts leave the feeds", async () => {
+    const p = (await ann.api.posts.createPost({ text: "typo" })).post!;
+    expect(await codeOf(bob.api.posts.editPost({ postId: p.id, text: "hacked" }))).toBe(Code.PermissionDenied);
+    expect(await codeOf(bob.api.posts.deletePost({ postId: p.id }))).toBe(Code.PermissionDenied);
+    const edited = (await ann.api.posts.editPost({ postId: p.id, text: "fixed #now" })).post!;
+    expect(edited.text).toBe("fixed #now");
+    expect(edited.editedAtMs).toBeGreaterThan(0n);
+    await eventually(async () => (await bob.api.feed.getHomeFeed({ pageSize: 1 })).posts[0]?.id === p.id, "post in bob's feed");
+    await ann.api.posts.deletePost({ postId: p.id });
+    expect(await codeOf(bob.api.posts.getPost({ postId: p.id }))).toBe(Code.NotFound);
+    const feed = await bob.api.feed.getHomeFeed({ pageSize: 50 });
+    expect(feed.posts.some((x) => x.id === p.id)).toBe(false);
+  });
+
+  it("unfollow removes the account's posts from the feed; follow backfills them", async () => {
+    await cat.api.graph.unfollow({ userId: bob.user.id });
+    await eventually(
+      async () => !(await cat.api.feed.getHomeFeed({ pageSize: 100 })).posts.some((p) => p.authorId === bob.user.id),
+      "bob's posts leave cat's feed",
+    );
+    await cat.api.graph.follow({ userId: bob.user.id });
+    await eventually(
+      async () => (await cat.api.feed.getHomeFeed({ pageSize: 100 })).posts.some((p) => p.authorId === bob.user.id),
+      "bob's posts are backfilled",
+    );
+    const rel = await cat.api.graph.getRelationship({ userId: bob.user.id });
+    expect(rel.relationship).toMatchObject({ following: true, followedBy: false });
+    const followers = await ann.api.graph.listFollowers({ userId: ann.user.id, pageSize: 1 });
+    expect(followers.followers.length).toBe(1);
+    const rest = await ann.api.graph.listFollowers({ userId: ann.user.id, pageSize: 10, pageToken: followers.nextPageToken });
+    expect([...followers.followers, ...rest.followers].map((f) => f.userId).sort()).toEqual([bob.user.id, cat.user.id].sort());
+  });
+
+  it("a block hides posts both ways and forbids following, liking and commenting", async () => {
+    const annPost = (await ann.api.posts.createPost({ text: "before the block" })).post!;
+    await ann.api.users.block({ userId: cat.user.id });
+    expect(await codeOf(cat.api.graph.follow({ userId: ann.user.id }))).toBe(Code.PermissionDenied);
+    expect(await codeOf(cat.api.posts.likePost({ postId: annPost.id }))).toBe(Code.NotFound);
+    expect(await codeOf(cat.api.posts.addComment({ postId: annPost.id, text: "hi" }))).toBe(Code.NotFound);
+    expect(await codeOf(cat.api.posts.listUserPosts({ userId: ann.user.id }))).toBe(Code.PermissionDenied);
+    await eventually(
+      async () => !(await cat.api.feed.getHomeFeed({ pageSize: 100 })).posts.some((p) => p.authorId === ann.user.id),
+      "ann's posts leave cat's feed",
+    );
+    expect((await cat.api.graph.getRelationship({ userId: ann.user.id })).relationship?.following).toBe(false);
+    expect((await ann.api.users.listBlocked({})).users.map((u) => u.handle)).toEqual(["cat"]);
+    await ann.api.users.unblock({ userId: cat.user.id });
+    expect(await codeOf(cat.api.graph.follow({ userId: ann.user.id }))).toBe("ok");
+  });
+
+  it("lists and revokes sessions; a revoked or logged-out token stops working", async () => {
+    const second = await anon().users.logIn({ handle: "bob", password: "pw-bob-secret", deviceName: "tablet" });
+    const sessions = (await bob.api.users.listSessions({})).sessions;
+    expect(sessions.length).toBeGreaterThanOrEqual(2);
+    expect(sessions.filter((s) => s.current).length).toBe(1);
+    const tablet = sessions.find((s) => s.deviceName === "tablet")!;
+    await bob.api.users.revokeSession({ sessionId: tablet.id });
+    expect(await codeOf(as(second.token).users.getMe({}))).toBe(Code.Unauthenticated);
+    expect(await codeOf(cat.api.users.revokeSession({ sessionId: sessions.find((s) => s.current)!.id }))).toBe(Code.NotFound);
+    const third = await anon().users.logIn({ handle: "bob", password: "pw-bob-secret" });
+    const api = as(third.token);
+    await api.users.logOut({});
+    expect(await codeOf(api.users.getMe({}))).toBe(Code.Unauthenticated);
+  });
+
+  it("rate-limits failed logins per handle", async () => {
+    const guest = anon();
+    const codes: (Code | "ok")[] = [];
+    for (let i = 0; i < 12; i++) codes.push(await codeOf(guest.users.logIn({ handle: "cat", password: "wrong password" })));
+    expect(codes.slice(0, 10).every((c) => c === Code.Unauthenticated)).toBe(true);
+    expect(codes.slice(10)).toEqual([Code.ResourceExhausted, Code.ResourceExhausted]);
+  });
+
+  it("answers bad input with InvalidArgument naming the field", async () => {
+    const err = await anon().users.signUp({ handle: "no spaces", password: "x" }).catch((e) => ConnectError.from(e));
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((err as ConnectError).rawMessage).toContain("handle must match");
+    expect((err as ConnectError).rawMessage).toContain("password must be at least 8 characters");
+    expect(await codeOf(ann.api.posts.createPost({ text: "x".repeat(2001) }))).toBe(Code.InvalidArgument);
+    expect(await codeOf(ann.api.posts.createPost({ text: "   " }))).toBe(Code.InvalidArgument);
+    expect(await codeOf(ann.api.feed.getHomeFeed({ pageToken: "garbage" }))).toBe(Code.InvalidArgument);
+    expect(await codeOf(ann.api.posts.listUserPosts({ userId: ann.user.id, pageToken: "garbage" }))).toBe(Code.InvalidArgument);
+    expect(await codeOf(ann.api.graph.follow({ userId: ann.user.id }))).toBe(Code.InvalidArgument);
+    expect(await codeOf(ann.api.graph.follow({ userId: 424242n }))).toBe(Code.NotFound);
+  });
+}
