@@ -29,6 +29,8 @@ export interface OrbitConfig {
   readonly migrate: boolean;
   /** Let boot-time migrations apply destructive changes (drop, narrow, key change). */
   readonly allowDestructive: boolean;
+  /** Events older than this many hours that every group has passed are deleted; 0 keeps all. */
+  readonly eventRetentionHours: number;
   /** Start even if a newer binary already migrated the schema. */
   readonly allowNewerSchema: boolean;
   /** How long SIGTERM/SIGINT waits for in-flight calls and stop hooks. */
@@ -53,6 +55,7 @@ export const DEFAULT_CONFIG: OrbitConfig = {
   migrate: true,
   allowDestructive: false,
   allowNewerSchema: false,
+  eventRetentionHours: 168,
   shutdownTimeoutMs: 10_000,
   rpcTimeoutMs: 30_000,
   devTokens: {},

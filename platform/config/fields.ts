@@ -136,6 +136,13 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     parse: boolean(),
   }),
   field({
+    key: "eventRetentionHours",
+    flag: "--event-retention-hours <hours>",
+    env: "ORBIT_EVENT_RETENTION_HOURS",
+    help: `delete events older than this that every consumer group has passed; 0 keeps all (default: ${DEFAULT_CONFIG.eventRetentionHours})`,
+    parse: integer(0, 100_000),
+  }),
+  field({
     key: "allowNewerSchema",
     flag: "--allow-newer-schema",
     env: "ORBIT_ALLOW_NEWER_SCHEMA",

@@ -38,6 +38,9 @@ export function eventBusPlugin(opts: Omit<EventBusOptions, "logger"> = {}): Even
         owner: `${hostname()}/node-${host.config.nodeId}/pid-${process.pid}`,
         ...opts,
         logger: host.log.child({ component: "events" }),
+        ...(opts.retention === undefined && host.config.eventRetentionHours > 0
+          ? { retention: { maxAgeMs: host.config.eventRetentionHours * 3_600_000 } }
+          : {}),
       });
       registerEventMetrics(host.metrics.registry, bus);
     },
