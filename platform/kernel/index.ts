@@ -10,5 +10,5 @@ export { Bundle, type BundleOptions, type BundleState, type StopResult } from ".
 export type { KernelPlugin, PluginHost } from "./plugin.js";
 export { runMigrations, type MigrateFn, type MigrateOptions, type MigrateResult } from "./migrate.js";
 export type { HttpRoute } from "../http/routes.js";
-export { callScope, currentCall, detached, requireUser, type CallScope } from "../rpc/call-scope.js";
+export { callScope, currentCall, detached, requireService, requireUser, type CallScope } from "../rpc/call-scope.js";
 export type { Identity, TokenVerifier } from "../rpc/identity.js";

@@ -29,6 +29,12 @@ export interface CallScope {
   readonly trace: TraceContext;
   /** The signed-in user, or undefined for an anonymous call. */
   readonly identity: Identity | undefined;
+  /**
+   * The call comes from a service of this deployment: in-process, or from
+   * another bundle with a valid `orbit-identity` header (signed with the
+   * cluster secret). False for every outside client, signed in or not.
+   */
+  readonly fromService: boolean;
   /** When the call's deadline passes (epoch ms), if it has one. */
   readonly deadline: number | undefined;
   /** Aborted when the call ends, times out or is cancelled. */
@@ -74,6 +80,15 @@ export function callScope(ctx: HandlerContext): CallScope {
   const scope = ctx instanceof CallContext ? ctx.scope : ctx.values.get(callScopeKey);
   if (!scope) throw new Error("callScope(): this handler context was not created by the Orbit kernel");
   return scope;
+}
+
+/**
+ * Refuses (PermissionDenied) a call that does not come from a service of
+ * this deployment: for methods that other services use and outside clients
+ * must not (they would reveal private data, such as who blocked whom).
+ */
+export function requireService(ctx: HandlerContext): void {
+  if (!callScope(ctx).fromService) throw new ConnectError("this method is only for Orbit services", Code.PermissionDenied);
 }
 
 /** The signed-in caller, or Unauthenticated. */

@@ -9,7 +9,9 @@
  *  - cancellation: it is cancelled when the caller's call ends;
  *  - identity, trace and request id: in-process as a context value the
  *    callee trusts; over the network as `x-request-id`, `traceparent` and an
- *    `orbit-identity` header signed with the cluster secret;
+ *    `orbit-identity` header signed with the cluster secret (also for a call
+ *    made for no user when the secret is shared, so the callee knows a
+ *    service called);
  *  - metrics: orbit_rpc_client_* for remote calls (an in-process call is
  *    counted once, by the callee, with protocol "in-process").
  */
@@ -56,13 +58,15 @@ export function createClientTransport(opts: ClientTransportOptions): Transport {
   }
 
   function headers(method: DescMethod, scope: CallScope | undefined, given: HeadersInit | undefined): HeadersInit | undefined {
-    if (target !== "remote" || !scope) return given;
+    if (target !== "remote" || (!scope && !opts.signer.shared)) return given;
     const h: Record<string, string> = {};
     if (given !== undefined) new Headers(given).forEach((v, k) => (h[k] = v));
-    h[REQUEST_ID_HEADER] = scope.requestId;
-    h[TRACEPARENT_HEADER] = formatTraceparent(scope.trace);
-    if (scope.identity) {
-      h[IDENTITY_HEADER] = opts.signer.sign(scope.identity, `/${method.parent.typeName}/${method.name}`);
+    if (scope) {
+      h[REQUEST_ID_HEADER] = scope.requestId;
+      h[TRACEPARENT_HEADER] = formatTraceparent(scope.trace);
+    }
+    if (scope?.identity || opts.signer.shared) {
+      h[IDENTITY_HEADER] = opts.signer.sign(scope?.identity, `/${method.parent.typeName}/${method.name}`);
     }
     return h;
   }

@@ -42,9 +42,17 @@ describe("ClusterSigner", () => {
     const s = new ClusterSigner(SECRET, { ttlMs: 60_000, skewMs: 30_000, now: () => now });
     const header = s.sign({ userId: "7" }, PROC);
     now += 89_000;
-    expect(s.verify(header, PROC).userId).toBe("7");
+    expect(s.verify(header, PROC)?.userId).toBe("7");
     now += 2_000;
     rejects(() => s.verify(header, PROC), "expired");
+  });
+
+  it("signs a call made for no user (a service acting on its own) when the secret is shared", () => {
+    const s = new ClusterSigner(SECRET);
+    expect(s.shared).toBe(true);
+    expect(ClusterSigner.random().shared).toBe(false);
+    expect(s.verify(s.sign(undefined, PROC), PROC)).toBeUndefined();
+    rejects(() => new ClusterSigner("another-secret-entirely").verify(s.sign(undefined, PROC), PROC), "bad signature");
   });
 
   it("needs a secret of at least 16 bytes", () => {

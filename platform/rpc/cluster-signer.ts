@@ -8,6 +8,11 @@
  * minute ahead, so a captured header works only for that method, briefly.
  * A header that does not verify fails the call with Unauthenticated: an
  * outside client cannot claim to be someone by sending it.
+ *
+ * A call a service makes for nobody (an event consumer, the remote token
+ * check) is signed too, with an empty user id, when the secret is shared
+ * (configured): the callee then knows a service of the deployment called
+ * (CallScope.fromService) even though no user did.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -31,12 +36,15 @@ interface Payload {
 
 export class ClusterSigner {
   private readonly key: Buffer;
+  /** False for a random secret (no peer can share it): anonymous calls are then not signed. */
+  readonly shared: boolean;
   private readonly ttlMs: number;
   private readonly skewMs: number;
   private readonly now: () => number;
 
-  constructor(secret: string | Buffer, opts: ClusterSignerOptions = {}) {
+  constructor(secret: string | Buffer, opts: ClusterSignerOptions = {}, shared = true) {
     this.key = typeof secret === "string" ? Buffer.from(secret, "utf8") : secret;
+    this.shared = shared;
     if (this.key.length < 16) throw new RangeError("the cluster secret must be at least 16 bytes");
     this.ttlMs = opts.ttlMs ?? 60_000;
     this.skewMs = opts.skewMs ?? 30_000;
@@ -45,17 +53,18 @@ export class ClusterSigner {
 
   /** A signer with a random secret, for a bundle that has no peers. */
   static random(): ClusterSigner {
-    return new ClusterSigner(randomBytes(32));
+    return new ClusterSigner(randomBytes(32), {}, false);
   }
 
-  sign(identity: Identity, procedure: string): string {
-    const payload: Payload = { u: identity.userId, p: procedure, x: this.now() + this.ttlMs };
+  /** Signs a call for `identity`, or for no user (a service acting on its own). */
+  sign(identity: Identity | undefined, procedure: string): string {
+    const payload: Payload = { u: identity?.userId ?? "", p: procedure, x: this.now() + this.ttlMs };
     const body = Buffer.from(JSON.stringify(payload)).toString("base64url");
     return `v1.${body}.${this.mac(body)}`;
   }
 
-  /** The identity in a header value; throws Unauthenticated if it does not verify. */
-  verify(value: string, procedure: string): Identity {
+  /** The identity in a header value (undefined: no user); throws Unauthenticated if it does not verify. */
+  verify(value: string, procedure: string): Identity | undefined {
     const parts = value.split(".");
     if (parts.length !== 3 || parts[0] !== "v1") {
       throw unauthenticated("malformed orbit-identity header");
@@ -81,7 +90,7 @@ export class ClusterSigner {
     const now = this.now();
     if (payload.x < now - this.skewMs) throw unauthenticated("orbit-identity header has expired");
     if (payload.x > now + this.ttlMs + this.skewMs) throw unauthenticated("orbit-identity header expires too late");
-    return { userId: payload.u };
+    return payload.u === "" ? undefined : { userId: payload.u };
   }
 
   private mac(body: string): string {

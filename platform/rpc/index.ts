@@ -5,7 +5,7 @@
  * breaker). Services use only the first block; the kernel wires the rest.
  */
 export type { CallScope } from "./call-scope.js";
-export { callScope, currentCall, detached, requireUser } from "./call-scope.js";
+export { callScope, currentCall, detached, requireService, requireUser } from "./call-scope.js";
 export type { Identity, TokenVerifier } from "./identity.js";
 export { rejectAllTokens, staticTokens } from "./identity.js";
 export type { TraceContext } from "./trace.js";

@@ -19,7 +19,8 @@ import type { HandlerContext, MethodImplSpec, ServiceImplSpec } from "@connectrp
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../log.js";
 import type { Authenticator } from "./authenticator.js";
-import { CallContext, requestHeaderOf, setResponseHeaderOf } from "./call-context.js";
+import { CallContext, IN_PROCESS_PROTOCOL, requestHeaderOf, setResponseHeaderOf } from "./call-context.js";
+import { IDENTITY_HEADER } from "./cluster-signer.js";
 import { runInCall, type CallScope } from "./call-scope.js";
 import { callScopeKey } from "./scope-keys.js";
 import { codeLabel, handlerError, isClientError } from "./errors.js";
@@ -49,6 +50,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * first read (most in-process calls never read them).
  */
 class Scope implements CallScope {
+  fromService = false;
   private childLog: Logger | undefined;
   private span: TraceContext | undefined;
   constructor(
@@ -122,10 +124,13 @@ class MethodObserver {
     if (this.deps.log.isLevelEnabled("trace")) scope.log.trace({ timeoutMs: timeout }, "rpc started");
     if (origin) {
       scope.identity = origin.identity;
+      scope.fromService = true;
       return scope;
     }
     setResponseHeaderOf(ctx, REQUEST_ID_HEADER, scope.requestId);
     const identity = this.deps.authenticator.authenticate((name) => requestHeaderOf(ctx, name), this.procedure, ctx);
+    // In-process (a caller outside any call), or a signed header that verified (authenticate throws otherwise).
+    scope.fromService = ctx.protocolName === IN_PROCESS_PROTOCOL || requestHeaderOf(ctx, IDENTITY_HEADER) !== null;
     if (identity instanceof Promise) {
       return identity.then((id) => {
         scope.identity = id;
