@@ -128,7 +128,10 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
     },
 
     async batchGetPosts(req, hctx) {
-      const viewer = viewerOf(hctx) ?? (req.viewerId > 0n ? req.viewerId : undefined);
+      // viewer_id is for services (the feed hydrates for its caller); from an
+      // outside client it would reveal others' likes and blocks, so it is ignored.
+      const asked = req.viewerId > 0n && callScope(hctx).fromService ? req.viewerId : undefined;
+      const viewer = viewerOf(hctx) ?? asked;
       const rows = await posts.getMany(req.postIds.map((id) => ({ id })));
       const hidden = await hiddenAuthors(viewer, rows.map((r) => r.authorId));
       const visible = rows.filter((r) => !hidden.has(r.authorId));

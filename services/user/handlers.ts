@@ -5,7 +5,7 @@ import { BlockRowDao, ProfileCounterRowDao, SessionRowDao, UserRowDao } from "..
 import { UserBlockedSchema, UserUnblockedSchema } from "../../gen/orbit/user/v1/events_pb.js";
 import { ProfileSchema, SessionSchema, type UserService } from "../../gen/orbit/user/v1/user_pb.js";
 import type { ServiceContext } from "../../platform/kernel/context.js";
-import { callScope, requireUser } from "../../platform/rpc/call-scope.js";
+import { callScope, requireService, requireUser } from "../../platform/rpc/call-scope.js";
 import { isDuplicateKey } from "../../platform/storage/driver.js";
 import { toUser } from "./convert.js";
 import { decoyHash, hashPassword, verifyPassword } from "./passwords.js";
@@ -220,7 +220,9 @@ export function userHandlers(ctx: ServiceContext, limiter = new LoginLimiter()):
       return { users: out };
     },
 
-    async filterBlocked(req) {
+    // Blocks are private: only services may ask about any pair of users.
+    async filterBlocked(req, hctx) {
+      requireService(hctx);
       if (req.otherUserIds.length === 0) return { blockedUserIds: [] };
       const related = new Set<bigint>();
       for (const [list, pick] of [
@@ -237,7 +239,8 @@ export function userHandlers(ctx: ServiceContext, limiter = new LoginLimiter()):
       return { blockedUserIds: [...new Set(req.otherUserIds)].filter((id) => related.has(id)) };
     },
 
-    async checkBlock(req) {
+    async checkBlock(req, hctx) {
+      requireService(hctx);
       const [ab, ba] = await Promise.all([
         blocks.get({ blockerId: req.userA, blockedId: req.userB }),
         blocks.get({ blockerId: req.userB, blockedId: req.userA }),
