@@ -15,6 +15,12 @@ export function graphHandlers(ctx: ServiceContext): ServiceImpl<typeof GraphServ
   const counts = new FollowCountRowDao(ctx.db);
   const users = ctx.client(UserService);
 
+  /** NotFound unless the user exists (asked only when a list comes back empty, so it costs nothing otherwise). */
+  async function mustExist(userId: bigint): Promise<void> {
+    const found = await users.getUsers({ userIds: [userId] });
+    if (found.users.length === 0) throw new ConnectError("user not found", Code.NotFound);
+  }
+
   async function relationship(me: bigint, other: bigint) {
     const [a, b] = await Promise.all([
       follows.get({ followerId: me, followeeId: other }),
@@ -48,6 +54,7 @@ export function graphHandlers(ctx: ServiceContext): ServiceImpl<typeof GraphServ
         { followeeId: req.userId },
         { limit: req.pageSize || DEFAULT_PAGE, pageToken: req.pageToken, order: "desc" },
       );
+      if (page.rows.length === 0 && !req.pageToken) await mustExist(req.userId);
       return {
         followers: page.rows.map((r) => create(FollowEntrySchema, { userId: r.followerId, sinceMs: r.createdAtMs })),
         nextPageToken: page.nextPageToken,
@@ -59,6 +66,7 @@ export function graphHandlers(ctx: ServiceContext): ServiceImpl<typeof GraphServ
         { followerId: req.userId },
         { limit: req.pageSize || DEFAULT_PAGE, pageToken: req.pageToken, order: "desc" },
       );
+      if (page.rows.length === 0 && !req.pageToken) await mustExist(req.userId);
       return {
         following: page.rows.map((r) => create(FollowEntrySchema, { userId: r.followeeId, sinceMs: r.createdAtMs })),
         nextPageToken: page.nextPageToken,
@@ -67,7 +75,9 @@ export function graphHandlers(ctx: ServiceContext): ServiceImpl<typeof GraphServ
 
     async getRelationship(req, hctx) {
       const me = BigInt(requireUser(hctx).userId);
-      return { relationship: await relationship(me, req.userId) };
+      const r = await relationship(me, req.userId);
+      if (!r.following && !r.followedBy) await mustExist(req.userId);
+      return { relationship: r };
     },
 
     async listFollowerIds(req) {

@@ -154,6 +154,10 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
         { authorId: req.userId },
         { limit: req.pageSize || DEFAULT_PAGE, pageToken: req.pageToken, order: "desc" },
       );
+      // An unknown user has no posts: NotFound (asked only for an empty first page).
+      if (page.rows.length === 0 && !req.pageToken && (await users.getUsers({ userIds: [req.userId] })).users.length === 0) {
+        throw notFound("user");
+      }
       const liked = await likedByMe(viewer, page.rows.map((r) => r.id));
       return { posts: page.rows.map((r) => toPost(r, liked.has(r.id))), nextPageToken: page.nextPageToken };
     },
