@@ -19,9 +19,14 @@ function handleKey(handle: string): string {
   return handle.toLowerCase();
 }
 
-/** The caller's address for rate limits: the proxy's X-Forwarded-For, else the peer. */
-function clientAddress(hctx: HandlerContext): string {
-  return hctx.requestHeader.get("x-forwarded-for")?.split(",")[0]?.trim() || hctx.requestHeader.get("x-real-ip") || "direct";
+/**
+ * The caller's address for rate limits, as the proxy in front reports it
+ * (X-Forwarded-For, X-Real-IP). Without one it is unknown, and only the
+ * per-handle limit applies: counting every such caller as one address would
+ * let 50 wrong passwords lock everyone out.
+ */
+function clientAddress(hctx: HandlerContext): string | undefined {
+  return hctx.requestHeader.get("x-forwarded-for")?.split(",")[0]?.trim() || hctx.requestHeader.get("x-real-ip")?.trim() || undefined;
 }
 
 function notFound(what: string): ConnectError {

@@ -39,6 +39,26 @@ describe("LoginLimiter", () => {
     expect(() => l.begin("someone-else", "10.0.0.2")).not.toThrow();
   });
 
+  it("applies only the per-handle limit when the address is unknown", () => {
+    const { l } = limiter();
+    for (let i = 0; i < 20; i++) l.begin(`user${i}`, undefined);
+    expect(() => l.begin("ann", undefined)).not.toThrow();
+    l.begin("ann", undefined);
+    l.begin("ann", undefined).succeeded();
+    for (let i = 0; i < 3; i++) l.begin("ann", undefined);
+    refused(() => l.begin("ann", undefined));
+  });
+
+  it("says when the limit that refused frees a slot", () => {
+    const { l, clock } = limiter();
+    for (let i = 0; i < 5; i++) l.begin(`user${i}`, "a"); // address "a" full, oldest at t0
+    clock.t += 20_000;
+    for (let i = 0; i < 3; i++) l.begin("ann", "b"); // handle "ann" full, oldest at t0 + 20 s
+    expect(refused(() => l.begin("ann", "c"))).toContain("try again in 60 s");
+    expect(refused(() => l.begin("bob", "a"))).toContain("try again in 40 s");
+    expect(refused(() => l.begin("ann", "a"))).toContain("try again in 60 s");
+  });
+
   it("counts attempts in flight: a burst of concurrent guesses cannot pass the limit", () => {
     const { l } = limiter();
     // Begun, not yet finished (the password hash is still running).

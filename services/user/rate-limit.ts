@@ -1,5 +1,5 @@
 /**
- * Failed-login limits per handle and per client address: a sliding window of
+ * Failed-login limits per handle and per client address (when it is known): a sliding window of
  * attempt times kept in memory (per process; behind several processes, each
  * applies its own limit). Exceeding either answers ResourceExhausted until
  * the oldest failure leaves the window.
@@ -46,19 +46,21 @@ export class LoginLimiter {
    * has too many recent failures, else counts this attempt as one until it
    * succeeds.
    */
-  begin(handleKey: string, address: string): LoginAttempt {
+  begin(handleKey: string, address: string | undefined): LoginAttempt {
     const hk = `h:${handleKey}`;
-    const ak = `a:${address}`;
+    const ak = address === undefined ? undefined : `a:${address}`;
     const h = this.recent(hk);
-    const a = this.recent(ak);
-    if (h.length >= this.limits.perHandle || a.length >= this.limits.perAddress) {
-      const oldest = Math.min(h[0] ?? Infinity, a[0] ?? Infinity);
-      const retry = Math.max(1, Math.ceil((oldest + this.limits.windowMs - this.now()) / 1000));
+    const a = ak === undefined ? [] : this.recent(ak);
+    const full = [h.length >= this.limits.perHandle ? h : [], a.length >= this.limits.perAddress ? a : []].filter((l) => l.length);
+    if (full.length) {
+      // A slot frees when the oldest failure of each full list leaves the window.
+      const frees = Math.max(...full.map((l) => l[0]!)) + this.limits.windowMs;
+      const retry = Math.max(1, Math.ceil((frees - this.now()) / 1000));
       throw new ConnectError(`too many failed logins; try again in ${retry} s`, Code.ResourceExhausted);
     }
     if (this.failures.size > MAX_TRACKED) this.failures.clear(); // bounded memory under a flood
     const at = this.now();
-    for (const key of [hk, ak]) {
+    for (const key of ak === undefined ? [hk] : [hk, ak]) {
       const list = this.failures.get(key) ?? [];
       list.push(at);
       this.failures.set(key, list);
@@ -67,6 +69,7 @@ export class LoginLimiter {
       succeeded: () => {
         // The handle's failures are forgotten; the address keeps its others.
         this.failures.delete(hk);
+        if (ak === undefined) return;
         const list = this.failures.get(ak);
         const i = list?.indexOf(at) ?? -1;
         if (i >= 0) list!.splice(i, 1);
