@@ -69,9 +69,10 @@ export class FeedReader {
     }
     const sorted = [...new Set(ids)].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0)).slice(0, want);
     const hydrated = sorted.length ? (await this.posts.batchGetPosts({ postIds: sorted, viewerId: userId })).posts : [];
-    const more = sorted.length === want;
+    // The next page starts after the last post shown, or, when hydration left no more
+    // than a page, after the last id looked at (a page may then be short, never overlap).
     const shown = hydrated.slice(0, limit);
-    const lastId = more ? sorted[limit - 1]! : undefined;
+    const lastId = hydrated.length > limit ? shown[limit - 1]!.id : sorted.length === want ? sorted[want - 1] : undefined;
     return { posts: shown, nextPageToken: lastId !== undefined ? encodeFeedToken(lastId) : "" };
   }
 }
