@@ -42,6 +42,37 @@ describe("SQL page tokens", () => {
 });
 
 describe.each(ENGINES)("SQL wide store on $name", (engine) => {
+  it("puts many rows with multi-row upserts (chunks of 256 and powers of two); a later row with the same key wins", async () => {
+    const store = await engine.open();
+    try {
+      await createWideSqlTables(store.db, wideTables);
+      const dao = new ExpiringRowDao(new SqlWideStore(store.db));
+      // 700 = 256 + 256 + 128 + 32 + 16 + 8 + 4 rows; seq 5 is given twice.
+      const rows = Array.from({ length: 699 }, (_, i) => ({ key: "k", seq: BigInt(i), value: `v${i}` }));
+      rows.push({ key: "k", seq: 5n, value: "again" });
+      await dao.putMany(rows, { ttlSeconds: 0 });
+      await dao.putMany([{ key: "k", seq: 6n, value: "six" }, { key: "j", seq: 1n, value: "j1" }], { ttlSeconds: 0 });
+      const all = [];
+      let token = "";
+      do {
+        const page = await dao.scan({ key: "k" }, { limit: 500, pageToken: token });
+        all.push(...page.rows);
+        token = page.nextPageToken;
+      } while (token);
+      expect(all.map((r) => r.seq)).toEqual(Array.from({ length: 699 }, (_, i) => BigInt(i)));
+      expect(all[5]!.value).toBe("again");
+      expect(all[6]!.value).toBe("six");
+      expect(all[698]!.value).toBe("v698");
+      expect((await dao.get({ key: "j", seq: 1n }))?.value).toBe("j1");
+      expect(wideSql(ExpiringRowTable, "sqlite").putRows(2)).toBe(
+        'INSERT INTO "expiring" ("key", "seq", "value", "_expires_at_ms") VALUES (?, ?, ?, ?), (?, ?, ?, ?) ' +
+          'ON CONFLICT ("key", "seq") DO UPDATE SET "value" = excluded."value", "_expires_at_ms" = excluded."_expires_at_ms"',
+      );
+    } finally {
+      await store.dispose();
+    }
+  });
+
   it("sweeps expired rows away in batches, leaving live ones", async () => {
     const store = await engine.open();
     try {

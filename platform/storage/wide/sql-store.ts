@@ -29,6 +29,9 @@ interface Prepared {
 }
 
 const DEADLOCK_RETRIES = 5;
+/** Rows per multi-row upsert of `put` (SQLite allows 32766 parameters per statement). */
+const PUT_CHUNK = 256;
+const MAX_PARAMS = 32_000;
 const done = (): void => undefined;
 
 function isDeadlock(err: unknown): boolean {
@@ -99,8 +102,29 @@ export class SqlWideStore implements WideStore {
       return out;
     };
     if (rows.length === 1) return this.db.run(sql.put, paramsOf(rows[0]!)).then(done);
+    // Multi-row upserts: PUT_CHUNK rows per statement, the rest in power-of-two
+    // statements (few distinct statement texts to prepare). Rows apply in
+    // order, so a later row with the same key wins, as with single puts.
+    const width = cols.length + 1;
+    const chunk = Math.min(PUT_CHUNK, 2 ** Math.floor(Math.log2(Math.max(1, Math.floor(MAX_PARAMS / width)))));
+    const statements: Array<[string, SqlValue[]]> = [];
+    let i = 0;
+    while (i < rows.length) {
+      const left = rows.length - i;
+      const n = left >= chunk ? chunk : 2 ** Math.floor(Math.log2(left));
+      const params = new Array<SqlValue>(n * width);
+      for (let r = 0; r < n; r++) {
+        const row = rows[i + r]!;
+        const at = r * width;
+        for (let c = 0; c < cols.length; c++) params[at + c] = this.param(cols[c]!, row[cols[c]!.name] ?? null);
+        params[at + cols.length] = expires;
+      }
+      statements.push([sql.putRows(n), params]);
+      i += n;
+    }
+    if (statements.length === 1) return this.db.run(statements[0]![0], statements[0]![1]).then(done);
     return this.db.transaction(async (tx) => {
-      for (const row of rows) await tx.run(sql.put, paramsOf(row));
+      for (const [text, params] of statements) await tx.run(text, params);
     });
   }
 

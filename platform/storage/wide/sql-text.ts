@@ -25,6 +25,8 @@ export interface WideSqlShape {
 export interface WideSql {
   /** Upsert of every column plus the expiry; parameters: columns in spec order, then expires_at_ms. */
   readonly put: string;
+  /** The same upsert with `n` rows (parameters: each row's as for `put`, one after another); cached per n. */
+  putRows(n: number): string;
   /** Parameters: full key, then now (ms). */
   readonly get: string;
   readonly delete: string;
@@ -74,12 +76,20 @@ export function wideSql(spec: WideTableSpec, dialect: Dialect): WideSql {
   const nonKey = spec.columns.filter((c) => !keySet.has(c.name)).map((c) => q(c.name));
   const counters = spec.columns.filter((c) => c.counter).map((c) => q(c.name));
 
-  const insertHead = `INSERT INTO ${t} (${[...cols, exp].join(", ")}) VALUES (${[...cols, exp].map(() => "?").join(", ")})`;
+  const tuple = `(${[...cols, exp].map(() => "?").join(", ")})`;
+  const insertHead = `INSERT INTO ${t} (${[...cols, exp].join(", ")}) VALUES `;
   const overwrite = [...nonKey, exp];
-  const put =
+  const upsertTail =
     dialect === "sqlite"
-      ? `${insertHead} ON CONFLICT (${key.join(", ")}) DO UPDATE SET ${overwrite.map((c) => `${c} = excluded.${c}`).join(", ")}`
-      : `${insertHead} ON DUPLICATE KEY UPDATE ${overwrite.map((c) => `${c} = VALUES(${c})`).join(", ")}`;
+      ? ` ON CONFLICT (${key.join(", ")}) DO UPDATE SET ${overwrite.map((c) => `${c} = excluded.${c}`).join(", ")}`
+      : ` ON DUPLICATE KEY UPDATE ${overwrite.map((c) => `${c} = VALUES(${c})`).join(", ")}`;
+  const put = insertHead + tuple + upsertTail;
+  const puts = new Map<number, string>([[1, put]]);
+  const putRows = (n: number): string => {
+    let text = puts.get(n);
+    if (!text) puts.set(n, (text = insertHead + new Array<string>(n).fill(tuple).join(", ") + upsertTail));
+    return text;
+  };
 
   let increment: string | undefined;
   if (counters.length > 0) {
@@ -130,6 +140,7 @@ export function wideSql(spec: WideTableSpec, dialect: Dialect): WideSql {
 
   return {
     put,
+    putRows,
     get: `${select} WHERE ${eq(spec.primaryKey)} AND ${live}`,
     delete: `DELETE FROM ${t} WHERE ${eq(spec.primaryKey)}`,
     deletePartition: `DELETE FROM ${t} WHERE ${eq(spec.partitionKey)}`,
