@@ -10,7 +10,7 @@
  * `orbit events replay feed.fanout` rebuilds the feed.
  */
 import { isMessage } from "@bufbuild/protobuf";
-import { HomeFeedRowDao } from "../../gen/orbit/feed/v1/tables_wide.js";
+import { HomeFeedRowDao, type HomeFeedRowInit } from "../../gen/orbit/feed/v1/tables_wide.js";
 import { FollowedSchema, UnfollowedSchema } from "../../gen/orbit/graph/v1/events_pb.js";
 import { GraphService } from "../../gen/orbit/graph/v1/graph_pb.js";
 import { PostCreatedSchema, PostDeletedSchema } from "../../gen/orbit/post/v1/events_pb.js";
@@ -21,6 +21,30 @@ import type { ServiceContext } from "../../platform/kernel/context.js";
 import type { FeedConfig } from "./config.js";
 
 export const FANOUT_GROUP = "feed.fanout";
+/** Feed rows per putMany (one transaction: bounds how long SQLite's write lock is held). */
+const PUT_BATCH = 4096;
+/** Follower lists fetched at once. */
+const FOLLOWER_LOOKUPS = 8;
+/** Feeds trimmed at once. */
+const TRIMS = 4;
+
+/** About one in 64 rows added to a feed triggers its trim (cheap, stateless, spread out). */
+function trimDue(postId: bigint, userId: bigint): boolean {
+  return ((postId ^ userId) & 63n) === 0n;
+}
+
+function byFeedKey(a: HomeFeedRowInit, b: HomeFeedRowInit): number {
+  return a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : a.postId > b.postId ? -1 : a.postId < b.postId ? 1 : 0;
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
 
 export class FeedWriter {
   readonly feed: HomeFeedRowDao;
@@ -46,21 +70,58 @@ export class FeedWriter {
   }
 
   async isCelebrity(userId: bigint): Promise<boolean> {
-    const r = await this.graph.getFollowCounts({ userIds: [userId] });
-    return (r.counts[0]?.followers ?? 0n) > BigInt(this.cfg.celebrityThreshold);
+    return (await this.celebrities([userId])).has(userId);
+  }
+
+  /** The accounts among `userIds` above the celebrity threshold (one call per 500). */
+  async celebrities(userIds: readonly bigint[]): Promise<Set<bigint>> {
+    const out = new Set<bigint>();
+    const threshold = BigInt(this.cfg.celebrityThreshold);
+    for (let i = 0; i < userIds.length; i += 500) {
+      const r = await this.graph.getFollowCounts({ userIds: userIds.slice(i, i + 500) });
+      for (const c of r.counts) if (c.followers > threshold) out.add(c.userId);
+    }
+    return out;
   }
 
   async postCreated(postId: bigint, authorId: bigint): Promise<number> {
-    await this.feed.put({ userId: authorId, postId, authorId });
-    let n = 1;
-    if (await this.isCelebrity(authorId)) return n;
-    for await (const ids of this.followers(authorId)) {
-      await this.feed.putMany(ids.map((userId) => ({ userId, postId, authorId })));
-      n += ids.length;
-      for (const userId of ids) if ((postId ^ userId) % 64n === 0n) await this.trim(userId);
+    return this.postsCreated([{ postId, authorId }]);
+  }
+
+  /**
+   * Fans out several posts at once: one follow-count lookup for all their
+   * authors, each author's followers once (a few authors at a time), then
+   * every feed row in key order through multi-row puts, and the feeds due
+   * for a trim trimmed once. Returns the number of feed rows written.
+   */
+  async postsCreated(posts: readonly { postId: bigint; authorId: bigint }[]): Promise<number> {
+    const authors = [...new Set(posts.map((p) => p.authorId))];
+    const celebs = await this.celebrities(authors);
+    const followersOf = new Map<bigint, bigint[]>();
+    await forEachLimit(
+      authors.filter((a) => !celebs.has(a)),
+      FOLLOWER_LOOKUPS,
+      async (a) => {
+        const all: bigint[] = [];
+        for await (const ids of this.followers(a)) for (const id of ids) all.push(id);
+        followersOf.set(a, all);
+      },
+    );
+    const rows: HomeFeedRowInit[] = [];
+    const due = new Set<bigint>();
+    for (const { postId, authorId } of posts) {
+      rows.push({ userId: authorId, postId, authorId });
+      if (trimDue(postId, authorId)) due.add(authorId);
+      for (const userId of followersOf.get(authorId) ?? []) {
+        rows.push({ userId, postId, authorId });
+        if (trimDue(postId, userId)) due.add(userId);
+      }
     }
-    if (postId % 64n === 0n) await this.trim(authorId);
-    return n;
+    // Key order: each feed's rows land together (fewer pages touched per write).
+    rows.sort(byFeedKey);
+    for (let i = 0; i < rows.length; i += PUT_BATCH) await this.feed.putMany(rows.slice(i, i + PUT_BATCH));
+    await forEachLimit([...due], TRIMS, (userId) => this.trim(userId));
+    return rows.length;
   }
 
   async postDeleted(postId: bigint, authorId: bigint): Promise<void> {
@@ -106,16 +167,27 @@ export function fanoutConsumer(writer: FeedWriter): ConsumerOptions {
     group: FANOUT_GROUP,
     events: [PostCreatedSchema, PostDeletedSchema, FollowedSchema, UnfollowedSchema, UserBlockedSchema],
     commit: "after",
-    async handle(event: Delivered) {
-      const m = event.message;
-      if (isMessage(m, PostCreatedSchema)) await writer.postCreated(m.postId, m.authorId);
-      else if (isMessage(m, PostDeletedSchema)) await writer.postDeleted(m.postId, m.authorId);
-      else if (isMessage(m, FollowedSchema)) await writer.followed(m.followerId, m.followeeId);
-      else if (isMessage(m, UnfollowedSchema)) await writer.removeAuthor(m.followerId, m.followeeId);
-      else if (isMessage(m, UserBlockedSchema)) {
-        await writer.removeAuthor(m.blockerId, m.blockedId);
-        await writer.removeAuthor(m.blockedId, m.blockerId);
+    // Runs of consecutive post.created events are fanned out together; any
+    // other event is handled on its own, in order.
+    async handleBatch(events: readonly Delivered[]) {
+      let run: { postId: bigint; authorId: bigint }[] = [];
+      for (const event of events) {
+        const m = event.message;
+        if (isMessage(m, PostCreatedSchema)) {
+          run.push({ postId: m.postId, authorId: m.authorId });
+          continue;
+        }
+        if (run.length) await writer.postsCreated(run);
+        run = [];
+        if (isMessage(m, PostDeletedSchema)) await writer.postDeleted(m.postId, m.authorId);
+        else if (isMessage(m, FollowedSchema)) await writer.followed(m.followerId, m.followeeId);
+        else if (isMessage(m, UnfollowedSchema)) await writer.removeAuthor(m.followerId, m.followeeId);
+        else if (isMessage(m, UserBlockedSchema)) {
+          await writer.removeAuthor(m.blockerId, m.blockedId);
+          await writer.removeAuthor(m.blockedId, m.blockerId);
+        }
       }
+      if (run.length) await writer.postsCreated(run);
     },
   };
 }
