@@ -137,7 +137,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   }),
   field({
     key: "eventRetentionHours",
-    flag: "--event-retention-hours <hours>",
+    flag: "--event-retention <hours>",
     env: "ORBIT_EVENT_RETENTION_HOURS",
     help: `delete events older than this that every consumer group has passed; 0 keeps all (default: ${DEFAULT_CONFIG.eventRetentionHours})`,
     parse: integer(0, 100_000),
