@@ -20,6 +20,7 @@ import type {
   WideValues,
   WideWriteOptions,
 } from "./store.js";
+import { MAX_SCAN_LIMIT } from "./store.js";
 
 /** Rows written at once by put with many rows. */
 const PUT_CONCURRENCY = 16;
@@ -173,6 +174,45 @@ export class CassandraWideStore implements WideStore {
       consistency: this.cl(opts),
       idempotent: true,
     });
+  }
+
+  async trim(
+    spec: WideTableSpec,
+    partitions: readonly (readonly WideValue[])[],
+    keep: number,
+    opts?: WideWriteOptions,
+  ): Promise<number> {
+    const p = this.prep(spec);
+    if (p.clustering.length === 0) throw new Error(`${spec.name} has no clustering columns`);
+    const keyNames = spec.primaryKey;
+    let deleted = 0;
+    for (const partition of partitions) {
+      // Skip the first `keep` rows (pages may be shorter than asked), collect the rest.
+      const doomed: WideValue[][] = [];
+      let skip = keep;
+      let pageToken = "";
+      do {
+        const page = await this.scan(spec, {
+          partition,
+          order: "clustering",
+          limit: skip > 0 ? Math.min(skip + 1, MAX_SCAN_LIMIT) : 1000,
+          ...(pageToken ? { pageToken } : {}),
+          ...(opts?.consistency ? { consistency: opts.consistency } : {}),
+        });
+        for (const row of page.rows) {
+          if (skip > 0) skip--;
+          else doomed.push(keyNames.map((n) => row[n]!));
+        }
+        pageToken = page.nextPageToken;
+      } while (pageToken);
+      let next = 0;
+      const worker = async () => {
+        while (next < doomed.length) await this.delete(spec, doomed[next++]!, opts);
+      };
+      await Promise.all(Array.from({ length: Math.min(PUT_CONCURRENCY, doomed.length) }, worker));
+      deleted += doomed.length;
+    }
+    return deleted;
   }
 
   async increment(

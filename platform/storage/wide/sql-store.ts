@@ -12,7 +12,7 @@ import type { Dialect, SqlDb, SqlRow, SqlValue } from "../driver.js";
 import type { ColumnSpec, WideTableSpec } from "../schema.js";
 import { toBigInt, toBool, toBytes, toNumber, toText, toUint64, uint64Param } from "../sql/convert.js";
 import { decodeWideToken, encodeWideToken } from "./sql-page-token.js";
-import { lexicalParams, wideSql, type WideSql } from "./sql-text.js";
+import { lexicalParams, trimParams, wideSql, type WideSql } from "./sql-text.js";
 import type { WideScanRequest, WideStore, WideStorePage, WideValue, WideValues } from "./store.js";
 
 export interface SqlWideStoreOptions {
@@ -180,6 +180,23 @@ export class SqlWideStore implements WideStore {
   async deletePartition(spec: WideTableSpec, partition: readonly WideValue[]): Promise<void> {
     const p = this.prep(spec);
     await this.db.run(p.sql.deletePartition, this.params(p.partition, partition));
+  }
+
+  /** One DELETE per partition (the engine finds the rows past `keep`), all in one transaction. */
+  async trim(spec: WideTableSpec, partitions: readonly (readonly WideValue[])[], keep: number): Promise<number> {
+    const p = this.prep(spec);
+    if (!p.sql.trim) throw new Error(`${spec.name} has no clustering columns`);
+    const text = p.sql.trim;
+    const now = this.now();
+    const paramsOf = (partition: readonly WideValue[]) =>
+      trimParams<SqlValue>(this.db.dialect, this.params(p.partition, partition), now, keep);
+    if (partitions.length === 0) return 0;
+    if (partitions.length === 1) return (await this.db.run(text, paramsOf(partitions[0]!))).changes;
+    return this.db.transaction(async (tx) => {
+      let deleted = 0;
+      for (const partition of partitions) deleted += (await tx.run(text, paramsOf(partition))).changes;
+      return deleted;
+    });
   }
 
   async increment(spec: WideTableSpec, key: readonly WideValue[], deltas: Readonly<Record<string, bigint>>): Promise<void> {

@@ -35,6 +35,12 @@ export interface WideSql {
   readonly increment?: string;
   /** Deletes up to ? expired rows; parameters: now (ms), batch size. */
   readonly sweep: string;
+  /**
+   * Deletes the live rows of a partition after its first `keep` live rows in
+   * clustering order (tables with clustering columns only); parameters: see
+   * trimParams.
+   */
+  readonly trim?: string;
   /** A scan of the given shape (see scanParams for its parameters). */
   scan(shape: WideSqlShape): string;
 }
@@ -51,6 +57,11 @@ function lexical(cols: readonly string[], ops: readonly string[], inclusive: boo
   }
   // A leading single-column term lets the planner narrow the key range.
   return cols.length > 1 ? `${cols[0]} ${ops[0]}= ? AND (${expr})` : expr;
+}
+
+/** The parameters of `trim` for one partition, in the dialect's order. */
+export function trimParams<T>(dialect: Dialect, partition: readonly T[], now: T, keep: T): T[] {
+  return dialect === "sqlite" ? [...partition, ...partition, now, keep] : [...partition, now, keep, ...partition];
 }
 
 /** How many parameters `lexical` takes for a tuple of `n` values, in order. */
@@ -138,9 +149,26 @@ export function wideSql(spec: WideTableSpec, dialect: Dialect): WideSql {
     return text;
   };
 
+  // Trim: the rows past the first `keep` in clustering order, found by the
+  // engine with OFFSET on the primary key (SQLite: LIMIT -1 = no limit;
+  // MySQL: the documented "largest BIGINT UNSIGNED" idiom, and a derived
+  // table, which MySQL allows on the table a DELETE targets).
+  let trim: string | undefined;
+  if (clustering.length > 0) {
+    const order = spec.clustering.map((c, i) => `${clustering[i]} ${c.order === "asc" ? "ASC" : "DESC"}`).join(", ");
+    const inner = `SELECT ${clustering.join(", ")} FROM ${t} WHERE ${eq(spec.partitionKey)} AND ${live} ORDER BY ${order}`;
+    trim =
+      dialect === "sqlite"
+        ? `DELETE FROM ${t} WHERE ${eq(spec.partitionKey)} AND (${clustering.join(", ")}) IN (${inner} LIMIT -1 OFFSET ?)`
+        : `DELETE ${t} FROM ${t} JOIN (${inner} LIMIT 18446744073709551615 OFFSET ?) AS trimmed ON ${clustering
+            .map((c) => `${t}.${c} = trimmed.${c}`)
+            .join(" AND ")} WHERE ${spec.partitionKey.map((n) => `${t}.${q(n)} = ?`).join(" AND ")}`;
+  }
+
   return {
     put,
     putRows,
+    ...(trim ? { trim } : {}),
     get: `${select} WHERE ${eq(spec.primaryKey)} AND ${live}`,
     delete: `DELETE FROM ${t} WHERE ${eq(spec.primaryKey)}`,
     deletePartition: `DELETE FROM ${t} WHERE ${eq(spec.partitionKey)}`,

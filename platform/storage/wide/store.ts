@@ -94,6 +94,14 @@ export interface WideStore {
   scan(spec: WideTableSpec, req: WideScanRequest): Promise<WideStorePage>;
   delete(spec: WideTableSpec, key: readonly WideValue[], opts?: WideWriteOptions): Promise<void>;
   deletePartition(spec: WideTableSpec, partition: readonly WideValue[], opts?: WideWriteOptions): Promise<void>;
+  /**
+   * Keeps the first `keep` live rows of each partition, in clustering order,
+   * and deletes the live rows after them (a capped timeline). Tables with
+   * clustering columns only. Returns how many rows were deleted. The SQL
+   * store runs one statement per partition, all in one transaction; on
+   * Cassandra the rows past `keep` are read and deleted one by one.
+   */
+  trim(spec: WideTableSpec, partitions: readonly (readonly WideValue[])[], keep: number, opts?: WideWriteOptions): Promise<number>;
   /** Adds `deltas` (counter column → delta) to the row with this full key. */
   increment(
     spec: WideTableSpec,

@@ -213,6 +213,20 @@ export class WideTable<Row extends Message, Key, Partition, Prefix, Delta = neve
     await this.store.deletePartition(this.spec, this.codec.keyValues(partition, this.codec.partition, where), opts);
   }
 
+  /**
+   * Keeps the first `keep` rows of each partition (in clustering order) and
+   * deletes the rest: a capped timeline. Returns how many rows went.
+   */
+  async trim(partitions: readonly Partition[], keep: number, opts?: WideWriteOptions): Promise<number> {
+    const where = this.where("trim");
+    this.checkWrite(where, opts);
+    if (this.spec.clustering.length === 0) throw new WideInputError(`${where}: ${this.spec.name} has no clustering columns`);
+    if (!Array.isArray(partitions)) throw new WideInputError(`${where}: expected an array of partition keys`);
+    if (!Number.isSafeInteger(keep) || keep < 0) throw new WideInputError(`${where}: keep must be a non-negative integer, got ${String(keep)}`);
+    const keys = partitions.map((p, i) => this.codec.keyValues(p, this.codec.partition, `${where}[${i}]`));
+    return keys.length ? this.store.trim(this.spec, keys, keep, opts) : 0;
+  }
+
   async increment(key: Key, delta: Delta, opts?: WideWriteOptions): Promise<void> {
     const where = this.where("increment");
     this.checkWrite(where, opts);

@@ -380,6 +380,40 @@ for (const engine of WIDE_ENGINES) {
       expect(await tallies.get(t)).toBeUndefined();
     });
 
+    it("trims partitions to their first rows in clustering order (a capped timeline)", async () => {
+      const o = owner();
+      const keys: Clust[] = [
+        [2, 5n],
+        [1, 7n],
+        [3, -1n],
+        [1, 0n],
+        [2, INT64_MAX],
+        [2, -5n],
+      ];
+      await putTimeline(o, keys);
+      await putTimeline(o + 1000n, keys); // trimmed to nothing below
+      await putTimeline(o + 2000n, keys); // untouched
+      expect(await timeline.table.trim([{ ownerId: o }, { ownerId: o + 1000n }], 4)).toBe(4);
+      expect((await timeline.scan({ ownerId: o })).rows.map(keyOf)).toEqual([
+        [1, 7n],
+        [1, 0n],
+        [2, INT64_MAX],
+        [2, 5n],
+      ]);
+      expect(await timeline.table.trim([{ ownerId: o }], 10)).toBe(0); // shorter than keep: nothing to do
+      expect(await timeline.table.trim([{ ownerId: o + 1000n }], 0)).toBe(4);
+      expect((await timeline.scan({ ownerId: o + 1000n })).rows).toEqual([]);
+      expect((await timeline.scan({ ownerId: o + 2000n })).rows).toHaveLength(6);
+      const userId = owner();
+      await feed.putMany([3n, 10n, 1n, 7n].map((postId) => ({ userId, postId, authorId: 1n })));
+      expect(await feed.table.trim([{ userId }], 2)).toBe(2);
+      expect((await feed.scan({ userId })).rows.map((r) => r.postId)).toEqual([10n, 7n]);
+      expect(await feed.table.trim([], 2)).toBe(0);
+      await expect(feed.table.trim([{ userId }], -1)).rejects.toThrow(/home_feed\.trim: keep must be a non-negative integer, got -1/);
+      await expect(feed.table.trim([{ userId: 1 as unknown as bigint }], 1)).rejects.toThrow(WideInputError);
+      await expect(postCounters.table.trim([{ postId: 1n }], 1)).rejects.toThrow(/post_counters\.trim: post_counters has no clustering columns/);
+    });
+
     it("rejects bad input with clear errors", async () => {
       const o = owner();
       const bad = async (p: Promise<unknown>, msg: RegExp) => {
