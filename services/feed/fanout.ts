@@ -25,8 +25,6 @@ export const FANOUT_GROUP = "feed.fanout";
 const PUT_BATCH = 4096;
 /** Follower lists fetched at once. */
 const FOLLOWER_LOOKUPS = 8;
-/** Feeds trimmed at once. */
-const TRIMS = 4;
 
 /** About one in 64 rows added to a feed triggers its trim (cheap, stateless, spread out). */
 function trimDue(postId: bigint, userId: bigint): boolean {
@@ -120,7 +118,7 @@ export class FeedWriter {
     // Key order: each feed's rows land together (fewer pages touched per write).
     rows.sort(byFeedKey);
     for (let i = 0; i < rows.length; i += PUT_BATCH) await this.feed.putMany(rows.slice(i, i + PUT_BATCH));
-    await forEachLimit([...due], TRIMS, (userId) => this.trim(userId));
+    await this.trim(due);
     return rows.length;
   }
 
@@ -136,7 +134,7 @@ export class FeedWriter {
     const r = await this.posts.listUserPosts({ userId: followeeId, pageSize: this.cfg.backfill });
     if (r.posts.length) {
       await this.feed.putMany(r.posts.map((p) => ({ userId: followerId, postId: p.id, authorId: p.authorId })));
-      await this.trim(followerId);
+      await this.trim([followerId]);
     }
   }
 
@@ -150,15 +148,10 @@ export class FeedWriter {
     } while (token);
   }
 
-  /** Keeps the newest `cap` items of a feed. */
-  async trim(userId: bigint): Promise<void> {
-    const head = await this.feed.scan({ userId }, { limit: this.cfg.cap });
-    let token = head.nextPageToken;
-    while (token) {
-      const page = await this.feed.scan({ userId }, { limit: 1000, pageToken: token });
-      for (const row of page.rows) await this.feed.delete({ userId, postId: row.postId });
-      token = page.nextPageToken;
-    }
+  /** Keeps the newest `cap` items of each feed (the store finds and deletes the rest, in one transaction). */
+  async trim(userIds: Iterable<bigint>): Promise<void> {
+    const partitions = [...userIds].map((userId) => ({ userId }));
+    if (partitions.length) await this.feed.table.trim(partitions, this.cfg.cap);
   }
 }
 
