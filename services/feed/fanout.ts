@@ -21,6 +21,11 @@ import type { ServiceContext } from "../../platform/kernel/context.js";
 import type { FeedConfig } from "./config.js";
 
 export const FANOUT_GROUP = "feed.fanout";
+/**
+ * Events per consumer batch. Larger batches put more rows of each feed in
+ * one sorted write (each feed's index pages are touched once per batch).
+ */
+export const FANOUT_BATCH = 2000;
 /** Feed rows per putMany (one transaction: bounds how long SQLite's write lock is held). */
 const PUT_BATCH = 4096;
 /** Follower lists fetched at once. */
@@ -160,6 +165,7 @@ export function fanoutConsumer(writer: FeedWriter): ConsumerOptions {
     group: FANOUT_GROUP,
     events: [PostCreatedSchema, PostDeletedSchema, FollowedSchema, UnfollowedSchema, UserBlockedSchema],
     commit: "after",
+    batchSize: FANOUT_BATCH,
     // Runs of consecutive post.created events are fanned out together; any
     // other event is handled on its own, in order.
     async handleBatch(events: readonly Delivered[]) {

@@ -12,7 +12,7 @@
  *     generated DAOs; home feeds of the oldest 88% of posts (capped, as the
  *     fan-out would leave them) through the raw driver;
  *  2. fan-out baseline: the raw driver writes the feed rows of the next 2% of
- *     posts (author + every follower), sorted by key per 500 posts, in
+ *     posts (author + every follower), sorted by key per consumer batch (FANOUT_BATCH posts), in
  *     multi-row upserts of 1000 rows;
  *  3. fan-out: a real `orbit bundle --services=social` child process; the
  *     newest 10% of posts are published as post.created events, and its
@@ -42,7 +42,7 @@ import { MysqlDb } from "../../platform/storage/mysql.js";
 import { openSqlStore } from "../../platform/storage/open.js";
 import { SqliteDb } from "../../platform/storage/sqlite.js";
 import { wideSql } from "../../platform/storage/wide/sql-text.js";
-import { FANOUT_GROUP } from "../../services/feed/fanout.js";
+import { FANOUT_BATCH, FANOUT_GROUP } from "../../services/feed/fanout.js";
 import { COUNTERS_GROUP } from "../../services/user/counters.js";
 import { startBundle, type BundleProcess } from "../../test/fixtures/bundle-process.js";
 import { expectedPage, fannedFeed, fanoutRows, makeSocialData, postId, prng, userId, type SocialData } from "./_feed-data.js";
@@ -57,8 +57,6 @@ const BASELINE_SHARE = 0.02;
 const READERS = 1000;
 const CHECKED = 50;
 const CONCURRENCY = 16;
-/** Events per consumer batch (the event bus default). */
-const CONSUMER_BATCH = 500;
 
 interface Latency {
   calls: number;
@@ -184,7 +182,7 @@ async function seedHistory(db: SqlDb, d: SocialData, end: number): Promise<void>
 /**
  * The fan-out baseline: the raw driver writes the feed rows of posts
  * [from, to) — the author's and each follower's unless the author is a
- * celebrity — sorted by key per batch of CONSUMER_BATCH posts (as the
+ * celebrity — sorted by key per batch of FANOUT_BATCH posts (as the
  * consumer gets them), in multi-row upserts of 1000 rows.
  */
 async function rawFanout(db: SqlDb, d: SocialData, from: number, to: number): Promise<number> {
@@ -192,9 +190,9 @@ async function rawFanout(db: SqlDb, d: SocialData, from: number, to: number): Pr
   const bar = line(`fan-out baseline: raw driver, posts ${fmt(from)}…${fmt(to)}`);
   let rows = 0;
   const t0 = performance.now();
-  for (let b = from; b < to; b += CONSUMER_BATCH) {
+  for (let b = from; b < to; b += FANOUT_BATCH) {
     const batch: Array<[bigint, bigint, bigint]> = [];
-    for (let i = b; i < Math.min(to, b + CONSUMER_BATCH); i++) {
+    for (let i = b; i < Math.min(to, b + FANOUT_BATCH); i++) {
       const a = d.author[i]!;
       const pid = postId(d, i);
       const aid = userId(a);
@@ -205,7 +203,7 @@ async function rawFanout(db: SqlDb, d: SocialData, from: number, to: number): Pr
     batch.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] > y[1] ? -1 : x[1] < y[1] ? 1 : 0));
     for (const [u, p, a] of batch) await raw.add(u, p, a);
     rows += batch.length;
-    bar.tick(Math.min(to, b + CONSUMER_BATCH) - from, to - from);
+    bar.tick(Math.min(to, b + FANOUT_BATCH) - from, to - from);
   }
   await raw.flush();
   const perSec = Math.round(rows / ((performance.now() - t0) / 1000));
