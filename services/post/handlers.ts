@@ -10,6 +10,7 @@ import type { ServiceContext } from "../../platform/kernel/context.js";
 import { callScope, requireUser } from "../../platform/rpc/call-scope.js";
 import type { SqlTx } from "../../platform/storage/driver.js";
 import { toComment, toPost } from "./convert.js";
+import { likedAmong } from "./likes.js";
 import { parseHashtags, parseMentions } from "./text.js";
 
 const DEFAULT_PAGE = 20;
@@ -47,9 +48,8 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
   }
 
   async function likedByMe(viewer: bigint | undefined, postIds: readonly bigint[]): Promise<Set<bigint>> {
-    if (viewer === undefined) return new Set();
-    const found = await Promise.all(postIds.map((postId) => likes.get({ postId, userId: viewer })));
-    return new Set(found.flatMap((l) => (l ? [l.postId] : [])));
+    if (viewer === undefined || postIds.length === 0) return new Set();
+    return likedAmong(db, viewer, postIds);
   }
 
   async function resolveMentions(text: string): Promise<bigint[]> {
@@ -133,9 +133,11 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
       const asked = req.viewerId > 0n && callScope(hctx).fromService ? req.viewerId : undefined;
       const viewer = viewerOf(hctx) ?? asked;
       const rows = await posts.getMany(req.postIds.map((id) => ({ id })));
-      const hidden = await hiddenAuthors(viewer, rows.map((r) => r.authorId));
+      const [hidden, liked] = await Promise.all([
+        hiddenAuthors(viewer, rows.map((r) => r.authorId)),
+        likedByMe(viewer, rows.map((r) => r.id)),
+      ]);
       const visible = rows.filter((r) => !hidden.has(r.authorId));
-      const liked = await likedByMe(viewer, visible.map((r) => r.id));
       const byId = new Map(visible.map((r) => [r.id, r]));
       return {
         posts: [...new Set(req.postIds)].flatMap((id) => {
