@@ -160,7 +160,12 @@ export class FeedWriter {
   }
 }
 
-export function fanoutConsumer(writer: FeedWriter): ConsumerOptions {
+/**
+ * The feed.fanout consumer. `followsChanged(userId)` is told about every
+ * follow, unfollow and block it handles (the reader forgets what it
+ * remembered of that user's followed celebrities).
+ */
+export function fanoutConsumer(writer: FeedWriter, followsChanged: (userId: bigint) => void = () => {}): ConsumerOptions {
   return {
     group: FANOUT_GROUP,
     events: [PostCreatedSchema, PostDeletedSchema, FollowedSchema, UnfollowedSchema, UserBlockedSchema],
@@ -179,9 +184,15 @@ export function fanoutConsumer(writer: FeedWriter): ConsumerOptions {
         if (run.length) await writer.postsCreated(run);
         run = [];
         if (isMessage(m, PostDeletedSchema)) await writer.postDeleted(m.postId, m.authorId);
-        else if (isMessage(m, FollowedSchema)) await writer.followed(m.followerId, m.followeeId);
-        else if (isMessage(m, UnfollowedSchema)) await writer.removeAuthor(m.followerId, m.followeeId);
-        else if (isMessage(m, UserBlockedSchema)) {
+        else if (isMessage(m, FollowedSchema)) {
+          followsChanged(m.followerId);
+          await writer.followed(m.followerId, m.followeeId);
+        } else if (isMessage(m, UnfollowedSchema)) {
+          followsChanged(m.followerId);
+          await writer.removeAuthor(m.followerId, m.followeeId);
+        } else if (isMessage(m, UserBlockedSchema)) {
+          followsChanged(m.blockerId);
+          followsChanged(m.blockedId);
           await writer.removeAuthor(m.blockerId, m.blockedId);
           await writer.removeAuthor(m.blockedId, m.blockerId);
         }

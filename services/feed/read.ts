@@ -8,10 +8,18 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { GraphService } from "../../gen/orbit/graph/v1/graph_pb.js";
 import { PostService, type Post } from "../../gen/orbit/post/v1/post_pb.js";
 import type { ServiceContext } from "../../platform/kernel/context.js";
+import { detached } from "../../platform/rpc/call-scope.js";
 import type { FeedConfig } from "./config.js";
 import type { FeedWriter } from "./fanout.js";
+import { TtlCache } from "./ttl-cache.js";
 
 const DEFAULT_PAGE = 20;
+/** How long a reader's list of followed celebrities is reused (follow events in this process forget it sooner). */
+const FOLLOWEES_TTL_MS = 10_000;
+/** How long a celebrity's newest post ids are shared by all readers. */
+const CELEB_POSTS_TTL_MS = 1_000;
+/** Newest posts of each followed celebrity merged in (ListUserPosts's largest page). */
+const CELEB_POSTS = 100;
 
 export function encodeFeedToken(postId: bigint): string {
   return Buffer.from(`f1:${postId}`).toString("base64url");
@@ -26,6 +34,8 @@ export function decodeFeedToken(token: string): bigint {
 export class FeedReader {
   private readonly graph;
   private readonly posts;
+  private readonly celebFollowees = new TtlCache<bigint, bigint[]>(FOLLOWEES_TTL_MS, 100_000);
+  private readonly celebPosts = new TtlCache<bigint, bigint[]>(CELEB_POSTS_TTL_MS, 10_000);
   constructor(
     ctx: ServiceContext,
     private readonly writer: FeedWriter,
@@ -35,8 +45,17 @@ export class FeedReader {
     this.posts = ctx.client(PostService);
   }
 
-  /** Followed accounts above the celebrity threshold. */
-  private async celebritiesFollowedBy(userId: bigint): Promise<bigint[]> {
+  /** Followed accounts above the celebrity threshold (remembered for FOLLOWEES_TTL_MS). */
+  celebritiesFollowedBy(userId: bigint): Promise<bigint[]> {
+    return this.celebFollowees.get(userId, () => this.loadCelebritiesFollowedBy(userId));
+  }
+
+  /** Forgets what `userId` follows (they followed, unfollowed or blocked someone). */
+  forgetFollows(userId: bigint): void {
+    this.celebFollowees.delete(userId);
+  }
+
+  private async loadCelebritiesFollowedBy(userId: bigint): Promise<bigint[]> {
     const ids: bigint[] = [];
     let token = "";
     do {
@@ -53,6 +72,17 @@ export class FeedReader {
     return out;
   }
 
+  /**
+   * A celebrity's newest post ids, shared by every reader for CELEB_POSTS_TTL_MS.
+   * Read without the caller's identity (so the same for everyone): hydration
+   * then applies the reader's blocks and likes.
+   */
+  private celebrityPosts(celeb: bigint): Promise<bigint[]> {
+    return this.celebPosts.get(celeb, () =>
+      detached(() => this.posts.listUserPosts({ userId: celeb, pageSize: CELEB_POSTS })).then((r) => r.posts.map((p) => p.id)),
+    );
+  }
+
   async page(userId: bigint, pageSize: number, pageToken: string): Promise<{ posts: Post[]; nextPageToken: string }> {
     const limit = pageSize || DEFAULT_PAGE;
     const before = pageToken ? decodeFeedToken(pageToken) : undefined;
@@ -63,9 +93,8 @@ export class FeedReader {
       this.celebritiesFollowedBy(userId),
     ]);
     const ids = own.rows.map((r) => r.postId);
-    for (const celeb of celebs) {
-      const r = await this.posts.listUserPosts({ userId: celeb, pageSize: want });
-      for (const p of r.posts) if (before === undefined || p.id < before) ids.push(p.id);
+    for (const posts of await Promise.all(celebs.map((c) => this.celebrityPosts(c)))) {
+      for (const id of posts) if (before === undefined || id < before) ids.push(id);
     }
     const sorted = [...new Set(ids)].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0)).slice(0, want);
     const hydrated = sorted.length ? (await this.posts.batchGetPosts({ postIds: sorted, viewerId: userId })).posts : [];

@@ -4,11 +4,25 @@ import { HomeFeedRowTable } from "../../gen/orbit/feed/v1/tables_wide.js";
 import { FollowedSchema, UnfollowedSchema } from "../../gen/orbit/graph/v1/events_pb.js";
 import { PostCreatedSchema, PostDeletedSchema } from "../../gen/orbit/post/v1/events_pb.js";
 import { UserBlockedSchema } from "../../gen/orbit/user/v1/events_pb.js";
+import type { ServiceContext } from "../../platform/kernel/context.js";
 import { defineService, implement } from "../../platform/kernel/service.js";
 import { requireUser } from "../../platform/rpc/call-scope.js";
 import { feedConfig } from "./config.js";
 import { FeedWriter, fanoutConsumer } from "./fanout.js";
 import { FeedReader } from "./read.js";
+
+/** One writer and reader per service instance, shared by the handlers and the consumer. */
+const parts = new WeakMap<ServiceContext, { writer: FeedWriter; reader: FeedReader }>();
+function feedOf(ctx: ServiceContext): { writer: FeedWriter; reader: FeedReader } {
+  let p = parts.get(ctx);
+  if (!p) {
+    const cfg = feedConfig();
+    const writer = new FeedWriter(ctx, cfg);
+    p = { writer, reader: new FeedReader(ctx, writer, cfg) };
+    parts.set(ctx, p);
+  }
+  return p;
+}
 
 export const feed = defineService({
   name: "feed",
@@ -16,8 +30,7 @@ export const feed = defineService({
   deps: ["graph", "post"],
   rpc: [
     implement(FeedService, (ctx) => {
-      const cfg = feedConfig();
-      const reader = new FeedReader(ctx, new FeedWriter(ctx, cfg), cfg);
+      const { reader } = feedOf(ctx);
       return {
         async getHomeFeed(req, hctx) {
           const me = BigInt(requireUser(hctx).userId);
@@ -29,6 +42,7 @@ export const feed = defineService({
   tables: [HomeFeedRowTable],
   consumes: [PostCreatedSchema.typeName, PostDeletedSchema.typeName, FollowedSchema.typeName, UnfollowedSchema.typeName, UserBlockedSchema.typeName],
   start: (ctx) => {
-    ctx.events.consume(fanoutConsumer(new FeedWriter(ctx, feedConfig())));
+    const { writer, reader } = feedOf(ctx);
+    ctx.events.consume(fanoutConsumer(writer, (userId) => reader.forgetFollows(userId)));
   },
 });
