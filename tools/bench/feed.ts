@@ -351,6 +351,7 @@ async function runEngine(engine: string, d: SocialData, seconds: number, fanoutS
     if (!countersDone) console.log(`  (${COUNTERS_GROUP} has not caught up after 120 s)`);
     const dead = await store.db.get<{ n: unknown }>("SELECT COUNT(*) AS n FROM orbit_event_dead_letters");
     if (Number(dead?.n ?? 0) > 0) console.log(`  WARNING: ${dead?.n} dead-lettered events`);
+    if (!f.complete) console.log("  (the bundle is still fanning out: the reads below run alongside it)");
     const read = skipReads ? undefined : await reads(store.db, d, tokens, bundle, seconds, f.complete);
     return {
       seedSeconds,
