@@ -42,6 +42,12 @@ export interface OrbitConfig {
    * For development and tests only; the bundle warns when it is set.
    */
   readonly devTokens: Readonly<Record<string, string>>;
+  /**
+   * How many proxies in front of the bundle append to X-Forwarded-For; the
+   * client address (login rate limits, logs) is read that many hops from the
+   * right. 0: the socket's peer address, X-Forwarded-For ignored.
+   */
+  readonly trustProxy: number;
 }
 
 export const DEFAULT_CONFIG: OrbitConfig = {
@@ -59,6 +65,7 @@ export const DEFAULT_CONFIG: OrbitConfig = {
   shutdownTimeoutMs: 10_000,
   rpcTimeoutMs: 30_000,
   devTokens: {},
+  trustProxy: 0,
 };
 
 export type ConfigKey = keyof OrbitConfig;

@@ -4,6 +4,7 @@
  * its parser. The CLI builds its options from this table, load.ts reads the
  * environment and the file with it, and docs/architecture.md lists it.
  */
+import { MAX_TRUSTED_HOPS } from "../http/client-address.js";
 import { LOG_LEVELS } from "../log.js";
 import { parseCassandraUrl } from "../storage/open.js";
 import type { ConfigKey, OrbitConfig } from "./config.js";
@@ -162,6 +163,13 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     env: "ORBIT_RPC_TIMEOUT_MS",
     help: `deadline of a call to a peer that has none (default: ${DEFAULT_CONFIG.rpcTimeoutMs})`,
     parse: integer(1, 3_600_000),
+  }),
+  field({
+    key: "trustProxy",
+    flag: "--trust-proxy <hops>",
+    env: "ORBIT_TRUST_PROXY",
+    help: `proxies in front that append to X-Forwarded-For; the client address is read that many hops from the right, 0 uses the socket's peer (default: ${DEFAULT_CONFIG.trustProxy})`,
+    parse: integer(0, MAX_TRUSTED_HOPS),
   }),
   field({
     key: "devTokens",

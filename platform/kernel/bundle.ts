@@ -239,6 +239,7 @@ export class Bundle {
         services: instrumented,
         state: () => this.stateValue,
         shutdownSignal: this.shutdownSignal.signal,
+        trustProxy: config.trustProxy,
       });
     }
 

@@ -4,10 +4,12 @@
  * Connect and gRPC calls (rpc/unary-fast-path.ts). Requests are refused with Unavailable
  * (HTTP 503, before the body is read) before the bundle is ready and once it
  * drains; bodies are limited to 16 MiB; unknown procedures
- * get 404 (clients see Unimplemented).
+ * get 404 (clients see Unimplemented). Each request is stamped with the
+ * client's address (http/client-address.ts).
  */
 import type { MethodImplSpec, ServiceImplSpec } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { stampClientAddress } from "../http/client-address.js";
 import { sendJson } from "../http/json.js";
 import type { RequestHandler } from "../http/server.js";
 import type { NodeServerRequest, NodeServerResponse } from "../http/types.js";
@@ -20,6 +22,8 @@ export interface RpcHandlerOptions {
   readonly services: readonly ServiceImplSpec[];
   readonly state: () => "starting" | "ready" | "draining" | "stopped";
   readonly shutdownSignal: AbortSignal;
+  /** Proxies in front whose X-Forwarded-For entries are believed (http/client-address.ts); 0 = none. */
+  readonly trustProxy?: number;
 }
 
 export function createRpcHandler(opts: RpcHandlerOptions): RequestHandler {
@@ -53,6 +57,7 @@ export function createRpcHandler(opts: RpcHandlerOptions): RequestHandler {
       rpcError(req, res, "unavailable", state === "starting" ? "the bundle is starting" : "the bundle is shutting down");
       return;
     }
+    stampClientAddress(req, opts.trustProxy ?? 0);
     if (!fast(req, res)) handler(req as never, res as never);
   };
 }

@@ -12,6 +12,7 @@ import { decoyHash, hashPassword, verifyPassword } from "./passwords.js";
 import { LoginLimiter } from "./rate-limit.js";
 import { bearerToken, openSession, verifyToken } from "./sessions.js";
 import { hashToken } from "./tokens.js";
+import { CLIENT_ADDRESS_HEADER } from "../../platform/http/client-address.js";
 
 const DEFAULT_PAGE = 20;
 
@@ -20,13 +21,13 @@ function handleKey(handle: string): string {
 }
 
 /**
- * The caller's address for rate limits, as the proxy in front reports it
- * (X-Forwarded-For, X-Real-IP). Without one it is unknown, and only the
- * per-handle limit applies: counting every such caller as one address would
- * let 50 wrong passwords lock everyone out.
+ * The caller's address for rate limits, as the kernel stamped it on a network
+ * request (the socket's peer, or X-Forwarded-For behind `--trust-proxy`
+ * proxies; platform/http/client-address.ts). Unknown for in-process calls:
+ * then only the per-handle limit applies.
  */
 function clientAddress(hctx: HandlerContext): string | undefined {
-  return hctx.requestHeader.get("x-forwarded-for")?.split(",")[0]?.trim() || hctx.requestHeader.get("x-real-ip")?.trim() || undefined;
+  return hctx.requestHeader.get(CLIENT_ADDRESS_HEADER) ?? undefined;
 }
 
 function notFound(what: string): ConnectError {
