@@ -196,6 +196,33 @@ for (const engine of ENGINES) {
       expect((await star.api.posts.listComments({ postId: post, pageSize: 100 })).comments.length).toBe(5);
     }, 30_000);
 
+    it("a follow racing a block never survives it", async () => {
+      const pairs = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => [await signUp(b.url, `racer_${i}`), await signUp(b.url, `blocker_${i}`)] as const),
+      );
+      // Each racer follows its blocker while the blocker blocks it, the block
+      // sent 0–6 ms after the follow; the follow may win or lose, but once
+      // everything settles none is left. (The narrowest interleaving, a block
+      // and its consumer both done between Follow's check and its commit, is
+      // closed by Follow's second look; this burst rarely produces it.)
+      await Promise.all(
+        pairs.flatMap(([racer, blocker], i) => [
+          codeOf(racer.api.graph.follow({ userId: blocker.user.id })),
+          new Promise((r) => setTimeout(r, i % 7)).then(() => blocker.api.users.block({ userId: racer.user.id })),
+        ]),
+      );
+      await settled();
+      for (const [racer, blocker] of pairs) {
+        const r = (await racer.api.graph.getRelationship({ userId: blocker.user.id })).relationship!;
+        expect([r.following, r.followedBy]).toEqual([false, false]);
+      }
+      const counts = await socialClients(b.url).graph.getFollowCounts({ userIds: pairs.map(([, blocker]) => blocker.user.id) });
+      expect(counts.counts.map((c) => c.followers)).toEqual(pairs.map(() => 0n));
+      // And a follow after the block is refused.
+      const [racer, blocker] = pairs[0]!;
+      expect(await codeOf(racer.api.graph.follow({ userId: blocker.user.id }))).toBe(Code.PermissionDenied);
+    }, 30_000);
+
     it("a burst of concurrent wrong passwords does not get past the per-handle limit", async () => {
       const anon = socialClients(b.url);
       const codes = await Promise.all(Array.from({ length: 30 }, () => codeOf(anon.users.logIn({ handle: "cat", password: "wrong password" }))));

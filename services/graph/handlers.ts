@@ -39,7 +39,16 @@ export function graphHandlers(ctx: ServiceContext): ServiceImpl<typeof GraphServ
       ]);
       if (found.users.length === 0) throw new ConnectError("user not found", Code.NotFound);
       if (block.blocked) throw new ConnectError("you cannot follow this user", Code.PermissionDenied);
-      await follow(ctx, me, req.userId);
+      if (await follow(ctx, me, req.userId)) {
+        // A block that committed after the check above but before the
+        // follow may have had its consumer run already (finding no follow
+        // to remove): look again now that the follow is visible, and undo
+        // it. A block committing after this look is handled by its consumer.
+        if ((await users.checkBlock({ userA: me, userB: req.userId })).blocked) {
+          await unfollow(ctx, me, req.userId);
+          throw new ConnectError("you cannot follow this user", Code.PermissionDenied);
+        }
+      }
       return { relationship: await relationship(me, req.userId) };
     },
 
