@@ -53,6 +53,38 @@ export interface TableDiff {
 }
 
 /** The loss of a change, if it is destructive. */
+/** How a dialect writes a column in a change's one-line summary. */
+export interface ColumnText {
+  /** The desired column: "name type [NOT NULL] …". */
+  desired(column: DesiredColumn): string;
+  /** The live column an alter_column replaces. */
+  live(column: LiveColumn): string;
+}
+
+/** One line saying what a change does ("add column posts.title varchar(200)"), for plans and progress. */
+export function describeChange(c: Change, text: ColumnText): string {
+  switch (c.op) {
+    case "create_table":
+      return `create table ${c.table}`;
+    case "drop_table":
+      return `drop table ${c.table}`;
+    case "rename_column":
+      return `rename column ${c.table}.${c.from} to ${c.to}`;
+    case "add_column":
+      return `add column ${c.table}.${text.desired(c.column)}`;
+    case "drop_column":
+      return `drop column ${c.table}.${c.column.name}`;
+    case "alter_column":
+      return `change column ${c.table}.${text.desired(c.column)} (was ${text.live(c.live)})`;
+    case "add_index":
+      return `add ${c.index.unique ? "unique " : ""}index ${c.index.name} on ${c.table} (${c.index.columns.join(", ")})`;
+    case "drop_index":
+      return `drop index ${c.index.name} on ${c.table}`;
+    case "replace_primary_key":
+      return `change the primary key of ${c.table} to (${c.to.join(", ")})`;
+  }
+}
+
 export function lossOf(c: Change): Loss | undefined {
   return "loss" in c ? c.loss : undefined;
 }

@@ -7,7 +7,7 @@
  * expected to block writes.
  */
 import type { Change, TableDiff } from "./diff.js";
-import { lossOf } from "./diff.js";
+import { describeChange, lossOf } from "./diff.js";
 import type { DesiredColumn, DesiredTable, LiveColumn } from "./model.js";
 import type { MysqlServer } from "./mysql-server.js";
 import { NULL_LITERAL, renderLiteral, type Literal } from "./sql-literal.js";
@@ -84,26 +84,10 @@ function alterLocking(c: Extract<Change, { op: "alter_column" }>): string {
 }
 
 function describe(c: Change, server: MysqlServer): string {
-  switch (c.op) {
-    case "create_table":
-      return `create table ${c.table}`;
-    case "drop_table":
-      return `drop table ${c.table}`;
-    case "rename_column":
-      return `rename column ${c.table}.${c.from} to ${c.to}`;
-    case "add_column":
-      return `add column ${c.table}.${mysqlColumnDef(c.column, server).replace(/`/g, "")}`;
-    case "drop_column":
-      return `drop column ${c.table}.${c.column.name}`;
-    case "alter_column":
-      return `change column ${c.table}.${mysqlColumnDef(c.column, server).replace(/`/g, "")} (was ${liveColumnDef(c.live.name, c.live, server).replace(/`/g, "")})`;
-    case "add_index":
-      return `add ${c.index.unique ? "unique " : ""}index ${c.index.name} on ${c.table} (${c.index.columns.join(", ")})`;
-    case "drop_index":
-      return `drop index ${c.index.name} on ${c.table}`;
-    case "replace_primary_key":
-      return `change the primary key of ${c.table} to (${c.to.join(", ")})`;
-  }
+  return describeChange(c, {
+    desired: (col) => mysqlColumnDef(col, server).replace(/`/g, ""),
+    live: (col) => liveColumnDef(col.name, col, server).replace(/`/g, ""),
+  });
 }
 
 function stepOf(c: Change, server: MysqlServer): Step {

@@ -7,7 +7,7 @@
  * the indexes — inside the migration's transaction, so it is all or nothing.
  */
 import type { Change, Loss, TableDiff } from "./diff.js";
-import { lossOf } from "./diff.js";
+import { describeChange, lossOf } from "./diff.js";
 import type { DesiredColumn, DesiredTable, IndexShape } from "./model.js";
 import { renderLiteral } from "./sql-literal.js";
 import { makeStep, type Step } from "./step.js";
@@ -32,26 +32,10 @@ export function sqliteCreateIndex(table: string, i: IndexShape): string {
 }
 
 function describe(c: Change): string {
-  switch (c.op) {
-    case "create_table":
-      return `create table ${c.table}`;
-    case "drop_table":
-      return `drop table ${c.table}`;
-    case "rename_column":
-      return `rename column ${c.table}.${c.from} to ${c.to}`;
-    case "add_column":
-      return `add column ${c.table}.${sqliteColumnDef(c.column).replace(/"/g, "")}`;
-    case "drop_column":
-      return `drop column ${c.table}.${c.column.name}`;
-    case "alter_column":
-      return `change column ${c.table}.${c.column.name} to ${sqliteColumnDef(c.column).replace(/"/g, "")} (was ${c.live.type}${c.live.nullable ? "" : " NOT NULL"})`;
-    case "add_index":
-      return `add ${c.index.unique ? "unique " : ""}index ${c.index.name} on ${c.table} (${c.index.columns.join(", ")})`;
-    case "drop_index":
-      return `drop index ${c.index.name} on ${c.table}`;
-    case "replace_primary_key":
-      return `change the primary key of ${c.table} to (${c.to.join(", ")})`;
-  }
+  return describeChange(c, {
+    desired: (col) => sqliteColumnDef(col).replace(/"/g, ""),
+    live: (col) => `${col.name} ${col.type}${col.nullable ? "" : " NOT NULL"}`,
+  });
 }
 
 function needsRebuild(c: Change, diff: TableDiff): boolean {
