@@ -12,9 +12,9 @@ import { MysqlDb } from "../../platform/storage/mysql.js";
 import { openSqlStore } from "../../platform/storage/open.js";
 import { SqliteDb } from "../../platform/storage/sqlite.js";
 import { migrate } from "../../migrations/index.js";
+import { scratchMysql } from "./_mysql-db.js";
 import { fmt, paired, rate, rateSync, type Rate } from "./_measure.js";
 
-const MYSQL_URL = process.env.ORBIT_BENCH_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
 const ROWS = 10_000;
 
 function row(id: bigint) {
@@ -81,14 +81,8 @@ async function benchSqlite(seconds: number): Promise<Result> {
 }
 
 async function benchMysql(seconds: number, concurrency: number): Promise<Result> {
-  const admin = openSqlStore(MYSQL_URL);
-  const name = `orbit_bench_dao_${process.pid}`;
-  await admin.exec(`DROP DATABASE IF EXISTS \`${name}\``);
-  await admin.exec(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
-  const u = new URL(MYSQL_URL);
-  u.pathname = `/${name}`;
-  u.searchParams.set("pool", String(concurrency));
-  const db = openSqlStore(u.toString()) as MysqlDb;
+  const scratch = await scratchMysql(`orbit_bench_dao_${process.pid}`, { pool: concurrency });
+  const db = scratch.db;
   try {
     const dao = new KitchenRowDao(db);
     console.log(`MariaDB (${concurrency} in flight):`);
@@ -116,9 +110,7 @@ async function benchMysql(seconds: number, concurrency: number): Promise<Result>
     console.log("done");
     return { getDao, getRaw, insertDao, insertRaw };
   } finally {
-    await db.close();
-    await admin.exec(`DROP DATABASE IF EXISTS \`${name}\``);
-    await admin.close();
+    await scratch.dispose();
   }
 }
 

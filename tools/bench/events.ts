@@ -27,8 +27,8 @@ import { MysqlDb } from "../../platform/storage/mysql.js";
 import { openSqlStore } from "../../platform/storage/open.js";
 import { SqliteDb } from "../../platform/storage/sqlite.js";
 import { fmt, percentile } from "./_measure.js";
+import { scratchMysql } from "./_mysql-db.js";
 
-const MYSQL_URL = process.env.ORBIT_BENCH_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
 const CONSUMER_CHILD = new URL("./_events-consumer.ts", import.meta.url).pathname;
 const BODY = new Uint8Array(32).fill(7);
 const KEYS = Array.from({ length: 1000 }, (_, i) => `user-${i}`);
@@ -308,21 +308,7 @@ function freshSqlite() {
 function freshMysql() {
   let k = 0;
   return async () => {
-    const admin = openSqlStore(MYSQL_URL);
-    const name = `orbit_bench_events_${process.pid}_${k++}`;
-    await admin.exec(`DROP DATABASE IF EXISTS \`${name}\``);
-    await admin.exec(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
-    const u = new URL(MYSQL_URL);
-    u.pathname = `/${name}`;
-    const db = openSqlStore(u.toString());
-    return {
-      db,
-      async dispose() {
-        await db.close();
-        await admin.exec(`DROP DATABASE IF EXISTS \`${name}\``);
-        await admin.close();
-      },
-    };
+    return scratchMysql(`orbit_bench_events_${process.pid}_${k++}`);
   };
 }
 

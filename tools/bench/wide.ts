@@ -16,9 +16,9 @@ import type { SqliteDb } from "../../platform/storage/sqlite.js";
 import { createWideSqlTables } from "../../platform/storage/wide/contract/sql-tables.js";
 import { SqlWideStore } from "../../platform/storage/wide/sql-store.js";
 import { wideSql } from "../../platform/storage/wide/sql-text.js";
+import { scratchMysql } from "./_mysql-db.js";
 import { fmt, paired, rate, rateSync, type Rate } from "./_measure.js";
 
-const MYSQL_URL = process.env.ORBIT_BENCH_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
 const PARTITION_ROWS = 1_000;
 const PAGE = 20;
 const SCAN_USER = 1n;
@@ -90,14 +90,8 @@ async function benchSqlite(seconds: number): Promise<Result> {
 }
 
 async function benchMysql(seconds: number, concurrency: number): Promise<Result> {
-  const admin = openSqlStore(MYSQL_URL);
-  const name = `orbit_bench_wide_${process.pid}`;
-  await admin.exec(`DROP DATABASE IF EXISTS \`${name}\``);
-  await admin.exec(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
-  const u = new URL(MYSQL_URL);
-  u.pathname = `/${name}`;
-  u.searchParams.set("pool", String(concurrency));
-  const db = openSqlStore(u.toString()) as MysqlDb;
+  const scratch = await scratchMysql(`orbit_bench_wide_${process.pid}`, { pool: concurrency });
+  const db = scratch.db;
   try {
     const dao = new HomeFeedRowDao(new SqlWideStore(db));
     console.log(`MariaDB (${concurrency} in flight):`);
@@ -118,9 +112,7 @@ async function benchMysql(seconds: number, concurrency: number): Promise<Result>
     console.log("done");
     return { putDao, putRaw, scanDao, scanRaw };
   } finally {
-    await db.close();
-    await admin.exec(`DROP DATABASE IF EXISTS \`${name}\``);
-    await admin.close();
+    await scratch.dispose();
   }
 }
 
