@@ -2,7 +2,7 @@
  * Emits, for one SQL table: its TableSpec, the SQL of every method for both
  * dialects, row mappers and a typed DAO class.
  */
-import type { DescField, DescMessage } from "@bufbuild/protobuf";
+import { ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
 import type { GeneratedFile, ImportSymbol, Printable } from "@bufbuild/protoplugin";
 import type { ColumnSpec, SqlTableSpec } from "../../platform/storage/schema.js";
 import { listFinders, pascal, uniqueFinders } from "./finders.js";
@@ -25,6 +25,7 @@ interface Runtime {
   insertRows: ImportSymbol;
   UpdateBuilder: ImportSymbol;
   conv: (name: string) => ImportSymbol;
+  rep: (name: string) => ImportSymbol;
   pb: (name: string) => ImportSymbol;
 }
 
@@ -44,6 +45,7 @@ export function runtimeImports(f: GeneratedFile): Runtime {
     insertRows: f.import("insertRows", `${RT}/sql/query.js`),
     UpdateBuilder: f.import("UpdateBuilder", `${RT}/sql/query.js`),
     conv: (name) => f.import(name, `${RT}/sql/convert.js`),
+    rep: (name) => f.import(name, `${RT}/sql/repeated.js`),
     pb: (name) => f.import(name, "@bufbuild/protobuf"),
   };
 }
@@ -68,6 +70,45 @@ function fieldOf(message: DescMessage, col: ColumnSpec): DescField {
   const field = message.fields.find((x) => x.name === col.name);
   if (!field) throw new Error(`${message.typeName} has no field ${col.name}`);
   return field;
+}
+
+/**
+ * A repeated scalar or enum field (64-bit ints as bigint): its column is
+ * read and written by the runtime's encodeRepeated/decodeRepeated, without
+ * building the whole row message.
+ */
+function isScalarList(field: DescField): field is DescField & { fieldKind: "list" } {
+  return field.fieldKind === "list" && (field.listKind === "enum" || (field.listKind === "scalar" && !field.longAsString));
+}
+
+/** `repeated string`: its JSON column is a plain JSON array of strings. */
+function isStringList(field: DescField): boolean {
+  return field.fieldKind === "list" && field.listKind === "scalar" && field.scalar === ScalarType.STRING;
+}
+
+function scalarOf(field: DescField & { fieldKind: "list" }): ScalarType {
+  return field.listKind === "scalar" ? field.scalar : ScalarType.INT32;
+}
+
+/** The TypeScript type of one element of a scalar list. */
+function listElementType(field: DescField & { fieldKind: "list" }): string {
+  if (field.listKind === "enum") return "number";
+  switch (field.scalar) {
+    case ScalarType.STRING:
+      return "string";
+    case ScalarType.BYTES:
+      return "Uint8Array";
+    case ScalarType.BOOL:
+      return "boolean";
+    case ScalarType.INT64:
+    case ScalarType.UINT64:
+    case ScalarType.SINT64:
+    case ScalarType.FIXED64:
+    case ScalarType.SFIXED64:
+      return "bigint";
+    default:
+      return "number";
+  }
 }
 
 /** Expression reading column `col` from driver row `r`. */
@@ -96,6 +137,15 @@ function readExpr(f: GeneratedFile, rt: Runtime, message: DescMessage, col: Colu
     case "proto":
       if (field.fieldKind === "message") {
         e = [rt.pb("fromBinary"), "(", f.importSchema(field.message), ", ", rt.conv("toBytes"), `(${v}))`];
+      } else if (isScalarList(field)) {
+        e = [
+          rt.rep("decodeRepeated"),
+          `<${listElementType(field)}>(`,
+          rt.conv("toBytes"),
+          `(${v}), ${field.number}, `,
+          rt.pb("ScalarType"),
+          `.${ScalarType[scalarOf(field)]})`,
+        ];
       } else {
         e = [rt.pb("fromBinary"), "(", f.importSchema(message), ", ", rt.conv("toBytes"), `(${v})).${field.localName}`];
       }
@@ -103,6 +153,8 @@ function readExpr(f: GeneratedFile, rt: Runtime, message: DescMessage, col: Colu
     case "json":
       if (field.fieldKind === "message") {
         e = [rt.pb("fromJsonString"), "(", f.importSchema(field.message), ", ", rt.conv("toText"), `(${v}))`];
+      } else if (isStringList(field)) {
+        e = [rt.rep("jsonStrings"), "(", rt.conv("toText"), `(${v}), ${lit(col.name)})`];
       } else {
         e = [
           rt.pb("fromJson"),
@@ -157,11 +209,15 @@ function writeExpr(f: GeneratedFile, rt: Runtime, message: DescMessage, col: Col
       if (field.fieldKind === "message") {
         return [`${x} === undefined ? null : `, rt.pb("toBinary"), "(", f.importSchema(field.message), `, ${x})`];
       }
+      if (isScalarList(field)) {
+        return [rt.rep("encodeRepeated"), `(${field.number}, `, rt.pb("ScalarType"), `.${ScalarType[scalarOf(field)]}, ${field.packed}, ${x})`];
+      }
       return [rt.pb("toBinary"), "(", f.importSchema(message), ", ", rt.pb("create"), "(", f.importSchema(message), `, { ${field.localName}: ${x} }))`];
     case "json":
       if (field.fieldKind === "message") {
         return [`${x} === undefined ? null : `, rt.pb("toJsonString"), "(", f.importSchema(field.message), `, ${x})`];
       }
+      if (isStringList(field)) return [`JSON.stringify(${x} ?? [])`];
       return [
         "JSON.stringify((",
         rt.pb("toJson"),

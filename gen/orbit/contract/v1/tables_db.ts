@@ -7,11 +7,12 @@
 
 import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
 import type { KitchenRow, PairRow } from "./tables_pb.js";
-import { KitchenRowSchema, PointSchema } from "./tables_pb.js";
+import { PointSchema } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
 import type { Dialect, SqlExecutor, SqlRow, SqlValue } from "../../../../platform/storage/driver.js";
 import { int32Param, toBigInt, toBool, toBytes, toNumber, toText, toUint64, uint64Param } from "../../../../platform/storage/sql/convert.js";
-import { create, fromBinary, fromJson, toBinary, toJson } from "@bufbuild/protobuf";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { jsonStrings } from "../../../../platform/storage/sql/repeated.js";
 import { insertRows, keysetPage, selectIn, UpdateBuilder } from "../../../../platform/storage/sql/query.js";
 import type { Page, PageOptions } from "../../../../platform/storage/sql/page.js";
 
@@ -340,7 +341,7 @@ function kitchenRowFromSql(r: SqlRow): KitchenRow {
     ratio: toNumber(r["ratio"]),
     mood: toNumber(r["mood"]),
     point: r["point"] == null || (r["point"] as Uint8Array).length === 0 ? undefined : fromBinary(PointSchema, toBytes(r["point"])),
-    tags: r["tags"] == null || r["tags"] === "" || r["tags"] === "[]" || r["tags"] === "{}" || r["tags"] === "null" ? [] : fromJson(KitchenRowSchema, { "tags": JSON.parse(toText(r["tags"]) || "null") }).tags,
+    tags: r["tags"] == null || r["tags"] === "" || r["tags"] === "[]" || r["tags"] === "{}" || r["tags"] === "null" ? [] : jsonStrings(toText(r["tags"]), "tags"),
     note: r["note"] == null ? undefined : toText(r["note"]),
     createdAtMs: toBigInt(r["created_at_ms"]),
     score: toNumber(r["score"]),
@@ -361,7 +362,7 @@ function kitchenRowToSql(row: KitchenRowInit, d: Dialect): SqlValue[] {
     row.ratio ?? 0,
     row.mood ?? 0,
     row.point === undefined ? null : toBinary(PointSchema, row.point),
-    JSON.stringify((toJson(KitchenRowSchema, create(KitchenRowSchema, { tags: row.tags })) as Record<string, unknown>)["tags"] ?? []),
+    JSON.stringify(row.tags ?? []),
     row.note ?? null,
     row.createdAtMs ?? 0n,
     int32Param(row.score ?? 0, "score"),
@@ -458,7 +459,7 @@ export class KitchenRowDao {
     if (patch.ratio !== undefined) { cols.push("ratio"); params.push(row.ratio ?? 0); }
     if (patch.mood !== undefined) { cols.push("mood"); params.push(row.mood ?? 0); }
     if (patch.point !== undefined) { cols.push("point"); params.push(patch.point === null ? null : (row.point === undefined ? null : toBinary(PointSchema, row.point))); }
-    if (patch.tags !== undefined) { cols.push("tags"); params.push(JSON.stringify((toJson(KitchenRowSchema, create(KitchenRowSchema, { tags: row.tags })) as Record<string, unknown>)["tags"] ?? [])); }
+    if (patch.tags !== undefined) { cols.push("tags"); params.push(JSON.stringify(row.tags ?? [])); }
     if (patch.note !== undefined) { cols.push("note"); params.push(patch.note === null ? null : (row.note ?? "")); }
     if (patch.createdAtMs !== undefined) { cols.push("created_at_ms"); params.push(row.createdAtMs ?? 0n); }
     if (patch.score !== undefined) { cols.push("score"); params.push(int32Param(row.score ?? 0, "score")); }

@@ -6,11 +6,11 @@
 
 import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
 import type { CommentRow, HashtagRow, LikeRow, MentionRow, PostRow } from "./tables_pb.js";
-import { PostRowSchema } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
 import type { Dialect, SqlExecutor, SqlRow, SqlValue } from "../../../../platform/storage/driver.js";
 import { toBigInt, toBytes, toText } from "../../../../platform/storage/sql/convert.js";
-import { create, fromBinary, fromJson, toBinary, toJson } from "@bufbuild/protobuf";
+import { decodeRepeated, encodeRepeated, jsonStrings } from "../../../../platform/storage/sql/repeated.js";
+import { ScalarType } from "@bufbuild/protobuf";
 import { insertRows, keysetPage, selectIn, UpdateBuilder } from "../../../../platform/storage/sql/query.js";
 import type { Page, PageOptions } from "../../../../platform/storage/sql/page.js";
 
@@ -240,11 +240,11 @@ function postRowFromSql(r: SqlRow): PostRow {
     id: toBigInt(r["id"]),
     authorId: toBigInt(r["author_id"]),
     text: toText(r["text"]),
-    mediaIds: r["media_ids"] == null || (r["media_ids"] as Uint8Array).length === 0 ? [] : fromBinary(PostRowSchema, toBytes(r["media_ids"])).mediaIds,
+    mediaIds: r["media_ids"] == null || (r["media_ids"] as Uint8Array).length === 0 ? [] : decodeRepeated<bigint>(toBytes(r["media_ids"]), 4, ScalarType.INT64),
     createdAtMs: toBigInt(r["created_at_ms"]),
     editedAtMs: r["edited_at_ms"] == null ? undefined : toBigInt(r["edited_at_ms"]),
-    hashtags: r["hashtags"] == null || r["hashtags"] === "" || r["hashtags"] === "[]" || r["hashtags"] === "{}" || r["hashtags"] === "null" ? [] : fromJson(PostRowSchema, { "hashtags": JSON.parse(toText(r["hashtags"]) || "null") }).hashtags,
-    mentionUserIds: r["mention_user_ids"] == null || (r["mention_user_ids"] as Uint8Array).length === 0 ? [] : fromBinary(PostRowSchema, toBytes(r["mention_user_ids"])).mentionUserIds,
+    hashtags: r["hashtags"] == null || r["hashtags"] === "" || r["hashtags"] === "[]" || r["hashtags"] === "{}" || r["hashtags"] === "null" ? [] : jsonStrings(toText(r["hashtags"]), "hashtags"),
+    mentionUserIds: r["mention_user_ids"] == null || (r["mention_user_ids"] as Uint8Array).length === 0 ? [] : decodeRepeated<bigint>(toBytes(r["mention_user_ids"]), 8, ScalarType.INT64),
     likeCount: toBigInt(r["like_count"]),
     commentCount: toBigInt(r["comment_count"]),
   };
@@ -255,11 +255,11 @@ function postRowToSql(row: PostRowInit, d: Dialect): SqlValue[] {
     row.id ?? 0n,
     row.authorId ?? 0n,
     row.text ?? "",
-    toBinary(PostRowSchema, create(PostRowSchema, { mediaIds: row.mediaIds })),
+    encodeRepeated(4, ScalarType.INT64, true, row.mediaIds),
     row.createdAtMs ?? 0n,
     row.editedAtMs ?? null,
-    JSON.stringify((toJson(PostRowSchema, create(PostRowSchema, { hashtags: row.hashtags })) as Record<string, unknown>)["hashtags"] ?? []),
-    toBinary(PostRowSchema, create(PostRowSchema, { mentionUserIds: row.mentionUserIds })),
+    JSON.stringify(row.hashtags ?? []),
+    encodeRepeated(8, ScalarType.INT64, true, row.mentionUserIds),
   ];
 }
 
@@ -345,11 +345,11 @@ export class PostRowDao {
     const d = this.db.dialect;
     if (patch.authorId !== undefined) { cols.push("author_id"); params.push(row.authorId ?? 0n); }
     if (patch.text !== undefined) { cols.push("text"); params.push(row.text ?? ""); }
-    if (patch.mediaIds !== undefined) { cols.push("media_ids"); params.push(toBinary(PostRowSchema, create(PostRowSchema, { mediaIds: row.mediaIds }))); }
+    if (patch.mediaIds !== undefined) { cols.push("media_ids"); params.push(encodeRepeated(4, ScalarType.INT64, true, row.mediaIds)); }
     if (patch.createdAtMs !== undefined) { cols.push("created_at_ms"); params.push(row.createdAtMs ?? 0n); }
     if (patch.editedAtMs !== undefined) { cols.push("edited_at_ms"); params.push(patch.editedAtMs === null ? null : (row.editedAtMs ?? 0n)); }
-    if (patch.hashtags !== undefined) { cols.push("hashtags"); params.push(JSON.stringify((toJson(PostRowSchema, create(PostRowSchema, { hashtags: row.hashtags })) as Record<string, unknown>)["hashtags"] ?? [])); }
-    if (patch.mentionUserIds !== undefined) { cols.push("mention_user_ids"); params.push(toBinary(PostRowSchema, create(PostRowSchema, { mentionUserIds: row.mentionUserIds }))); }
+    if (patch.hashtags !== undefined) { cols.push("hashtags"); params.push(JSON.stringify(row.hashtags ?? [])); }
+    if (patch.mentionUserIds !== undefined) { cols.push("mention_user_ids"); params.push(encodeRepeated(8, ScalarType.INT64, true, row.mentionUserIds)); }
     if (cols.length === 0) return (await this.get(key)) !== undefined;
     const r = await this.db.run(this.updates.sql(cols), [...params, ...[key.id]]);
     return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
