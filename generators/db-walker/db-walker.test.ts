@@ -76,6 +76,64 @@ describe("db walker", () => {
     expect(ts).toContain(`getBySlug: 'SELECT "id", "owner_id", "slug", "kind", "created_at_ms", "hits", "note" FROM "things" WHERE "slug" = ?',`);
   });
 
+  it("emits one bounded delete per set of equality columns, with its SQL for both dialects", () => {
+    const pairs =
+      header +
+      `message PairRow {
+        option (orbit.options.v1.table) = { sql: { name: "pairs" primary_key: ["a", "b"]
+          index: { columns: ["a", "at_ms"] } index: { columns: ["b", "a"] } } };
+        int64 a = 1; string b = 2; int64 at_ms = 3;
+      }`;
+    const ts = generate({ "demo/v1/things.proto": thing, "demo/v1/pairs.proto": pairs });
+    const things = ts.get("demo/v1/things_db.ts")!;
+    expect(things).toContain('deleteByOwnerId(where: Pick<ThingRow, "ownerId">, opts: DeleteOptions): Promise<number>');
+    expect(things).toContain('deleteByKind(where: Pick<ThingRow, "kind">, opts: DeleteOptions): Promise<number>');
+    expect(things).toContain("return deleteLimited(this.db, this.q.deletes.deleteByOwnerId, [where.ownerId], opts);");
+    // A single-column key: SQLite deletes by key from a limited subquery (no
+    // reliance on SQLITE_ENABLE_UPDATE_DELETE_LIMIT), in the finder's index order.
+    expect(things).toContain(
+      `deleteByOwnerId: 'DELETE FROM "things" WHERE "id" IN (SELECT "id" FROM "things" WHERE "owner_id" = ? ORDER BY "created_at_ms", "id" LIMIT ?)',`,
+    );
+    expect(things).toContain("deleteByOwnerId: 'DELETE FROM `things` WHERE `owner_id` = ? ORDER BY `created_at_ms`, `id` LIMIT ?',");
+    expect(things).toContain("deleteByKind: 'DELETE FROM `things` WHERE `kind` = ? ORDER BY `id` LIMIT ?',");
+
+    const pair = ts.get("demo/v1/pairs_db.ts")!;
+    // listByA (key prefix) and listByAOrderByAtMs share one deleteByA.
+    expect(pair).toContain("listByAOrderByAtMs(");
+    expect(pair.match(/ deleteByA\(/g)).toHaveLength(1);
+    expect(pair).not.toContain("deleteByAOrderBy");
+    expect(pair).toContain('deleteByB(where: Pick<PairRow, "b">, opts: DeleteOptions): Promise<number>');
+    // A composite key (a WITHOUT ROWID table on SQLite): the key as a row value.
+    expect(pair).toContain(
+      `deleteByA: 'DELETE FROM "pairs" WHERE ("a", "b") IN (SELECT "a", "b" FROM "pairs" WHERE "a" = ? ORDER BY "b" LIMIT ?)',`,
+    );
+    expect(pair).toContain("deleteByA: 'DELETE FROM `pairs` WHERE `a` = ? ORDER BY `b` LIMIT ?',");
+    expect(pair).toContain(
+      `deleteByB: 'DELETE FROM "pairs" WHERE ("a", "b") IN (SELECT "a", "b" FROM "pairs" WHERE "b" = ? ORDER BY "a" LIMIT ?)',`,
+    );
+  });
+
+  it("emits no delete for a table without list finders", () => {
+    const ts = generate({
+      "demo/v1/solo.proto": header + `message SoloRow { option (orbit.options.v1.table) = { sql: { name: "solo" primary_key: ["id"] } }; int64 id = 1; }`,
+    }).get("demo/v1/solo_db.ts")!;
+    expect(ts).toContain("deletes: {},");
+    expect(ts).not.toContain("deleteLimited");
+    expect(ts).not.toContain("DeleteOptions");
+  });
+
+  it("fails generation when two sets of columns would give the same delete", () => {
+    expect(() =>
+      generate({
+        "demo/v1/clash.proto":
+          header +
+          `message ClashRow { option (orbit.options.v1.table) = { sql: { name: "clash" primary_key: ["id"]
+            index: { columns: ["a_b"] } index: { columns: ["a", "b", "c"] } } };
+            int64 id = 1; int64 a_b = 2; int64 a = 3; int64 b = 4; int64 c = 5; }`,
+      }),
+    ).toThrow(/columns \(a_b\) and \(a,b\) both give the finder deleteByAB/);
+  });
+
   it("fails generation with a message naming the message and field", () => {
     expect(() =>
       generate({

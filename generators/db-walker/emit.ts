@@ -5,7 +5,8 @@
 import { ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
 import type { GeneratedFile, ImportSymbol, Printable } from "@bufbuild/protoplugin";
 import type { ColumnSpec, SqlTableSpec } from "../../platform/storage/schema.js";
-import { listFinders, pascal, uniqueFinders } from "./finders.js";
+import { deleteFinders, listFinders, pascal, uniqueFinders } from "./finders.js";
+import { MAX_DELETE_LIMIT } from "../../platform/storage/sql/query.js";
 import { tableSql } from "./sql.js";
 
 const RT = "../platform/storage";
@@ -24,6 +25,8 @@ interface Runtime {
   selectIn: ImportSymbol;
   insertRows: ImportSymbol;
   UpdateBuilder: ImportSymbol;
+  DeleteOptions: ImportSymbol;
+  deleteLimited: ImportSymbol;
   conv: (name: string) => ImportSymbol;
   rep: (name: string) => ImportSymbol;
   pb: (name: string) => ImportSymbol;
@@ -44,6 +47,8 @@ export function runtimeImports(f: GeneratedFile): Runtime {
     selectIn: f.import("selectIn", `${RT}/sql/query.js`),
     insertRows: f.import("insertRows", `${RT}/sql/query.js`),
     UpdateBuilder: f.import("UpdateBuilder", `${RT}/sql/query.js`),
+    DeleteOptions: f.import("DeleteOptions", `${RT}/sql/query.js`, true),
+    deleteLimited: f.import("deleteLimited", `${RT}/sql/query.js`),
     conv: (name) => f.import(name, `${RT}/sql/convert.js`),
     rep: (name) => f.import(name, `${RT}/sql/repeated.js`),
     pb: (name) => f.import(name, "@bufbuild/protobuf"),
@@ -261,6 +266,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   const mysql = tableSql(spec, "mysql");
   const finders = listFinders(spec);
   const uniques = uniqueFinders(spec);
+  const deletes = deleteFinders(spec);
   const keyUnion = keyFields.map((k) => lit(k.localName)).join(" | ");
   const counterUnion = counters.map((c) => lit(fieldOf(message, c).localName));
   const nullableUnion = nullable.map((c) => lit(fieldOf(message, c).localName));
@@ -469,6 +475,25 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
     f.print(`  async count${fd.by}(where: Pick<`, Row, `, ${fields.map(lit).join(" | ")}>): Promise<number> {`);
     f.print(`    const r = await this.db.get<{ n: unknown }>(this.q.counts.count${fd.by}, [`, ...ps, "]);");
     f.print("    return Number(r?.n ?? 0);");
+    f.print("  }");
+  }
+  for (const d of deletes) {
+    const cols = d.eq.map((c) => spec.columns.find((x) => x.name === c)!);
+    const fields = cols.map((c) => fieldOf(message, c).localName);
+    const ps: Printable[] = [];
+    cols.forEach((c, i) => {
+      if (i) ps.push(", ");
+      ps.push(...paramOf(rt, c, `where.${fieldOf(message, c).localName}`));
+    });
+    f.print();
+    f.print(
+      f.jsDoc(
+        `Deletes at most \`limit\` rows with this ${d.eq.join(", ")} (1..${MAX_DELETE_LIMIT}; the first in ${d.orderBy.join(", ")} order, index ${d.index}). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.`,
+        "  ",
+      ),
+    );
+    f.print(`  ${d.name}(where: Pick<`, Row, `, ${fields.map(lit).join(" | ")}>, opts: `, rt.DeleteOptions, "): Promise<number> {");
+    f.print(`    return `, rt.deleteLimited, `(this.db, this.q.deletes.${d.name}, [`, ...ps, "], opts);");
     f.print("  }");
   }
   for (const c of counters) {

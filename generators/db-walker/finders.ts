@@ -12,6 +12,9 @@
  *   the primary key.
  * When two of these would get the same name, the later one is called
  * `listBy…OrderBy<Column>`.
+ * Each distinct set of equality columns of the list finders also gives a
+ * bounded `deleteBy…` (at most `limit` rows, in the order of the first list
+ * finder with those columns).
  */
 import type { SqlTableSpec } from "../../platform/storage/schema.js";
 
@@ -64,6 +67,37 @@ export function listFinders(spec: SqlTableSpec): Finder[] {
     if (taken.has(by)) throw new Error(`${spec.message}: two indexes give the finder list${by}; name one of them`);
     taken.add(by);
     out.push({ name: `list${by}`, by, eq, orderBy, index: idx.name });
+  }
+  return out;
+}
+
+export interface DeleteFinder {
+  /** Method name, e.g. "deleteByPostId". */
+  readonly name: string;
+  /** Columns compared for equality. */
+  readonly eq: readonly string[];
+  /** The order rows are deleted in (that of the first list finder with these columns: an index order). */
+  readonly orderBy: readonly string[];
+  /** Index it uses. */
+  readonly index: string;
+}
+
+/**
+ * One bounded delete per distinct set of equality columns of the list
+ * finders. Finders that differ only in their order (`listByAOrderByB`) share
+ * one `deleteByA`: a delete has no order a caller can see.
+ */
+export function deleteFinders(spec: SqlTableSpec): DeleteFinder[] {
+  const out: DeleteFinder[] = [];
+  const eqOf = new Map<string, string>();
+  for (const f of listFinders(spec)) {
+    const name = `deleteBy${f.eq.map(pascal).join("")}`;
+    const eq = f.eq.join(",");
+    const seen = eqOf.get(name);
+    if (seen === eq) continue;
+    if (seen !== undefined) throw new Error(`${spec.message}: columns (${seen}) and (${eq}) both give the finder ${name}; rename one`);
+    eqOf.set(name, eq);
+    out.push({ name, eq: f.eq, orderBy: f.orderBy, index: f.index });
   }
   return out;
 }

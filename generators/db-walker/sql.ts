@@ -6,7 +6,7 @@
 import type { Dialect } from "../../platform/storage/driver.js";
 import type { SqlTableSpec } from "../../platform/storage/schema.js";
 import { quoteIdent } from "../../platform/storage/sql/query.js";
-import { listFinders, uniqueFinders } from "./finders.js";
+import { deleteFinders, listFinders, uniqueFinders, type DeleteFinder } from "./finders.js";
 
 export interface KeysetText {
   asc: string;
@@ -31,6 +31,8 @@ export interface TableSql {
   unique: Record<string, string>;
   finders: Record<string, KeysetText>;
   counts: Record<string, string>;
+  /** Bounded deletes (`deleteBy…`): the equality values, then the limit. */
+  deletes: Record<string, string>;
   increments: Record<string, string>;
 }
 
@@ -64,6 +66,27 @@ function keyset(
   };
 }
 
+/**
+ * A bounded delete: the rows matching `eq`, at most `?` of them, taken in
+ * the finder's (index) order so the statement reads no more of the index
+ * than it deletes and deletes the same rows on a replica.
+ * - MySQL/MariaDB take `DELETE … ORDER BY … LIMIT ?` (a LIMIT placeholder
+ *   is fine in a server-side prepared DELETE).
+ * - SQLite has `DELETE … LIMIT` only when built with
+ *   SQLITE_ENABLE_UPDATE_DELETE_LIMIT, so the statement deletes by primary
+ *   key from a limited subquery, which works for rowid and WITHOUT ROWID
+ *   tables alike (it is what SQLite itself rewrites `DELETE … LIMIT` to).
+ */
+function boundedDelete(spec: SqlTableSpec, d: DeleteFinder, dialect: Dialect, q: (s: string) => string): string {
+  const t = q(spec.name);
+  const where = d.eq.map((c) => `${q(c)} = ?`).join(" AND ");
+  const order = d.orderBy.map(q).join(", ");
+  if (dialect === "mysql") return `DELETE FROM ${t} WHERE ${where} ORDER BY ${order} LIMIT ?`;
+  const key = spec.primaryKey.map(q).join(", ");
+  const lhs = spec.primaryKey.length === 1 ? key : `(${key})`;
+  return `DELETE FROM ${t} WHERE ${lhs} IN (SELECT ${key} FROM ${t} WHERE ${where} ORDER BY ${order} LIMIT ?)`;
+}
+
 export function tableSql(spec: SqlTableSpec, dialect: Dialect): TableSql {
   const q = (s: string) => quoteIdent(s, dialect);
   const t = q(spec.name);
@@ -95,6 +118,8 @@ export function tableSql(spec: SqlTableSpec, dialect: Dialect): TableSql {
     finders[f.name] = keyset(select, f.eq, f.orderBy, q);
     counts[`count${f.by}`] = `SELECT COUNT(*) AS ${q("n")} FROM ${t} WHERE ${f.eq.map((c) => `${q(c)} = ?`).join(" AND ")}`;
   }
+  const deletes: Record<string, string> = {};
+  for (const d of deleteFinders(spec)) deletes[d.name] = boundedDelete(spec, d, dialect, q);
   const increments: Record<string, string> = {};
   for (const c of spec.columns.filter((c) => c.counter)) {
     increments[c.name] = `UPDATE ${t} SET ${q(c.name)} = ${q(c.name)} + ? WHERE ${keyWhere}`;
@@ -114,6 +139,7 @@ export function tableSql(spec: SqlTableSpec, dialect: Dialect): TableSql {
     unique,
     finders,
     counts,
+    deletes,
     increments,
   };
 }

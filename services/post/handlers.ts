@@ -196,8 +196,12 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
         { postId: req.postId },
         { limit: req.pageSize || DEFAULT_PAGE, pageToken: req.pageToken, order: "desc" },
       );
+      // Likes by users with a block with the caller are left out, as their comments are.
+      const hidden = await hiddenAuthors(viewerOf(hctx), page.rows.map((l) => l.userId));
       return {
-        likes: page.rows.map((l) => create(LikeSchema, { userId: l.userId, createdAtMs: l.createdAtMs })),
+        likes: page.rows
+          .filter((l) => !hidden.has(l.userId))
+          .map((l) => create(LikeSchema, { userId: l.userId, createdAtMs: l.createdAtMs })),
         nextPageToken: page.nextPageToken,
       };
     },

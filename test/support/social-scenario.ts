@@ -1,10 +1,11 @@
 /**
  * The social scenario of issue 6, run against any deployment: three users
  * sign up, follow each other, post, like and comment; feeds page in order;
- * counts are exact; deletes, unfollows and blocks leave the feeds; sessions,
- * rate limits and bad input. services/social.e2e.test.ts runs it on one
- * bundle (SQLite), services/two-process.e2e.test.ts on two bundles sharing
- * MariaDB. Call it inside a describe block; `target` is read in beforeAll.
+ * counts are exact; deletes, unfollows and blocks leave the feeds; a block
+ * hides likes; sessions, rate limits and bad input. services/social.e2e.test.ts
+ * runs it on one bundle (SQLite), services/two-process.e2e.test.ts on two
+ * bundles sharing MariaDB. Call it inside a describe block; `target` is read
+ * in beforeAll.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { beforeAll, expect, it } from "vitest";
@@ -139,7 +140,17 @@ export function socialScenario(target: () => SocialTarget): void {
 
   it("a block hides posts both ways and forbids following, liking and commenting", async () => {
     const annPost = (await ann.api.posts.createPost({ text: "before the block" })).post!;
+    const bobPost = (await bob.api.posts.createPost({ text: "liked by both" })).post!;
+    await ann.api.posts.likePost({ postId: bobPost.id });
+    await cat.api.posts.likePost({ postId: bobPost.id });
     await ann.api.users.block({ userId: cat.user.id });
+    // Likes by users with a block with the caller are left out, both ways (as their comments are).
+    const likers = async (viewer: Social) => (await viewer.posts.listLikes({ postId: bobPost.id })).likes.map((l) => l.userId).sort();
+    expect(await likers(ann.api)).toEqual([ann.user.id]);
+    expect(await likers(cat.api)).toEqual([cat.user.id]);
+    expect(await likers(bob.api)).toEqual([ann.user.id, cat.user.id].sort());
+    expect(await likers(anon())).toEqual([ann.user.id, cat.user.id].sort());
+    expect((await ann.api.posts.getPost({ postId: bobPost.id })).post!.likeCount).toBe(2n);
     expect(await codeOf(cat.api.graph.follow({ userId: ann.user.id }))).toBe(Code.PermissionDenied);
     expect(await codeOf(cat.api.posts.likePost({ postId: annPost.id }))).toBe(Code.NotFound);
     expect(await codeOf(cat.api.posts.addComment({ postId: annPost.id, text: "hi" }))).toBe(Code.NotFound);
@@ -152,6 +163,7 @@ export function socialScenario(target: () => SocialTarget): void {
     expect((await ann.api.users.listBlocked({})).users.map((u) => u.handle)).toEqual(["cat"]);
     await ann.api.users.unblock({ userId: cat.user.id });
     expect(await codeOf(cat.api.graph.follow({ userId: ann.user.id }))).toBe("ok");
+    expect(await likers(ann.api)).toEqual([ann.user.id, cat.user.id].sort());
   });
 
   it("lists and revokes sessions; a revoked or logged-out token stops working", async () => {

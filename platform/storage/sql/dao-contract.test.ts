@@ -15,6 +15,7 @@ import {
 import { Mood, PointSchema } from "../../../gen/orbit/contract/v1/tables_pb.js";
 import { isDuplicateKey } from "../driver.js";
 import { PageOptionError } from "./page.js";
+import { DeleteLimitError, MAX_DELETE_LIMIT } from "./query.js";
 
 const INT64_MAX = 2n ** 63n - 1n;
 const INT64_MIN = -(2n ** 63n);
@@ -253,6 +254,77 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
     expect(await pairs.countByLeftId({ leftId: 0n })).toBe(1);
     expect(await pairs.delete({ leftId: 1n, rightId: 2n })).toBe(true);
     expect(await pairs.count()).toBe(2);
+  });
+
+  it("deletes by an index prefix in bounded statements: only matching rows, at most limit, in index order", async () => {
+    const rows = [];
+    for (let i = 0; i < 25; i++) rows.push({ id: BigInt(100 + i), slug: `d${i}`, ownerId: 7n, createdAtMs: BigInt(2000 - i) });
+    for (let i = 0; i < 5; i++) rows.push({ id: BigInt(200 + i), slug: `e${i}`, ownerId: 8n, mood: Mood.SAD });
+    await kitchen.insertMany(rows);
+    // The first 10 in (created_at_ms, id) order: the ten newest ids (oldest times).
+    expect(await kitchen.deleteByOwnerId({ ownerId: 7n }, { limit: 10 })).toBe(10);
+    const left = (await kitchen.listByOwnerId({ ownerId: 7n }, { limit: 100 })).rows.map((r) => r.id);
+    expect(left).toEqual(Array.from({ length: 15 }, (_, i) => BigInt(114 - i)));
+    expect(await kitchen.countByOwnerId({ ownerId: 8n })).toBe(5);
+    expect(await kitchen.deleteByOwnerId({ ownerId: 7n }, { limit: 10 })).toBe(10);
+    expect(await kitchen.deleteByOwnerId({ ownerId: 7n }, { limit: 10 })).toBe(5);
+    expect(await kitchen.deleteByOwnerId({ ownerId: 7n }, { limit: 10 })).toBe(0);
+    expect(await kitchen.deleteByOwnerId({ ownerId: 999n }, { limit: MAX_DELETE_LIMIT })).toBe(0);
+    expect(await kitchen.deleteByMood({ mood: Mood.SAD }, { limit: 1 })).toBe(1);
+    expect(await kitchen.count()).toBe(4);
+    expect(await kitchen.countByOwnerId({ ownerId: 8n })).toBe(4);
+  });
+
+  it("deletes by a composite key prefix (a WITHOUT ROWID table on SQLite)", async () => {
+    const rows = [];
+    for (let r = 0; r < 30; r++) rows.push({ leftId: 1n, rightId: BigInt(r), label: "x" });
+    rows.push({ leftId: 2n, rightId: 0n, label: "keep" }, { leftId: 0n, rightId: 5n, label: "keep" });
+    await pairs.insertMany(rows);
+    expect(await pairs.deleteByLeftId({ leftId: 1n }, { limit: 7 })).toBe(7);
+    const left = (await pairs.listByLeftId({ leftId: 1n }, { limit: 100 })).rows.map((r) => r.rightId);
+    expect(left).toEqual(Array.from({ length: 23 }, (_, i) => BigInt(i + 7)));
+    let rounds = 0;
+    let n: number;
+    do {
+      n = await pairs.deleteByLeftId({ leftId: 1n }, { limit: 10 });
+      rounds++;
+    } while (n > 0);
+    expect(rounds).toBe(4); // 10 + 10 + 3 + 0
+    expect(await pairs.countByLeftId({ leftId: 1n })).toBe(0);
+    expect((await pairs.list({ limit: 10 })).rows.map((r) => r.label)).toEqual(["keep", "keep"]);
+  });
+
+  it("runs a bounded delete inside a transaction: rollback keeps the rows", async () => {
+    await kitchen.insertMany(Array.from({ length: 6 }, (_, i) => ({ id: BigInt(300 + i), slug: `t${i}`, ownerId: 3n })));
+    const err = await store.db
+      .transaction(async (tx) => {
+        expect(await kitchen.with(tx).deleteByOwnerId({ ownerId: 3n }, { limit: 4 })).toBe(4);
+        expect(await kitchen.with(tx).countByOwnerId({ ownerId: 3n })).toBe(2);
+        throw new Error("boom");
+      })
+      .catch((e: Error) => e);
+    expect((err as Error).message).toBe("boom");
+    expect(await kitchen.countByOwnerId({ ownerId: 3n })).toBe(6);
+    const n = await store.db.transaction(async (tx) => {
+      const k = kitchen.with(tx);
+      return (await k.deleteByOwnerId({ ownerId: 3n }, { limit: 4 })) + (await k.deleteByOwnerId({ ownerId: 3n }, { limit: 4 }));
+    });
+    expect(n).toBe(6);
+    expect(await kitchen.countByOwnerId({ ownerId: 3n })).toBe(0);
+  });
+
+  it("rejects a bounded delete without a sane limit, deleting nothing", async () => {
+    await kitchen.insertMany([
+      { id: 1n, slug: "a", ownerId: 4n },
+      { id: 2n, slug: "b", ownerId: 4n },
+    ]);
+    for (const limit of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, MAX_DELETE_LIMIT + 1, "5", 5n, undefined]) {
+      const err = await kitchen.deleteByOwnerId({ ownerId: 4n }, { limit } as never).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DeleteLimitError);
+      expect((err as Error).message).toMatch(/delete limit must be an integer in 1\.\.10000/);
+    }
+    await expect(kitchen.deleteByOwnerId({ ownerId: 4n }, undefined as never)).rejects.toThrow(DeleteLimitError);
+    expect(await kitchen.countByOwnerId({ ownerId: 4n })).toBe(2);
   });
 
   it("keeps counters exact under concurrent increments", async () => {

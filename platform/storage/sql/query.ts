@@ -1,7 +1,8 @@
 /**
  * The few statements a generated DAO cannot spell out at gen time — a
  * multi-row INSERT for N rows, an UPDATE of the fields a patch sets, a
- * keyset page — built here from fragments the generator emitted.
+ * keyset page — built here from fragments the generator emitted, and the
+ * checks of the bounded deletes.
  */
 import type { Dialect, SqlExecutor, SqlRow, SqlValue } from "../driver.js";
 import { decodePageToken, encodePageToken, pageLimit, pageOrder, type Page, type PageOptions } from "./page.js";
@@ -147,4 +148,39 @@ export async function selectIn<Row>(
     for (const r of rows) out.push(fromRow(r));
   }
   return out;
+}
+
+/** The most rows one bounded delete (`deleteBy…`) may remove. */
+export const MAX_DELETE_LIMIT = 10_000;
+
+export interface DeleteOptions {
+  /** Rows to delete at most: an integer in 1..MAX_DELETE_LIMIT (required). */
+  readonly limit: number;
+}
+
+export class DeleteLimitError extends RangeError {
+  override readonly name = "DeleteLimitError";
+}
+
+/** The checked `limit` of a bounded delete; DeleteLimitError otherwise. */
+export function deleteLimit(opts: DeleteOptions | undefined): number {
+  const limit: unknown = opts?.limit;
+  if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1 || limit > MAX_DELETE_LIMIT) {
+    throw new DeleteLimitError(`delete limit must be an integer in 1..${MAX_DELETE_LIMIT}, got ${String(limit)}`);
+  }
+  return limit;
+}
+
+/**
+ * Runs a bounded delete emitted by the generator (its last placeholder is
+ * the limit) and returns the number of rows deleted.
+ */
+export async function deleteLimited(
+  db: SqlExecutor,
+  sql: string,
+  eq: readonly SqlValue[],
+  opts: DeleteOptions,
+): Promise<number> {
+  const limit = deleteLimit(opts);
+  return (await db.run(sql, [...eq, limit])).changes;
 }

@@ -87,6 +87,7 @@ export const EchoNoteRowSql = {
     unique: {},
     finders: {},
     counts: {},
+    deletes: {},
     increments: {},
   },
   mysql: {
@@ -109,6 +110,7 @@ export const EchoNoteRowSql = {
     unique: {},
     finders: {},
     counts: {},
+    deletes: {},
     increments: {},
   },
 } as const;
