@@ -116,9 +116,12 @@ function listElementType(field: DescField & { fieldKind: "list" }): string {
   }
 }
 
-/** Expression reading column `col` from driver row `r`. */
-function readExpr(f: GeneratedFile, rt: Runtime, message: DescMessage, col: ColumnSpec): Printable[] {
-  const v = `r[${lit(col.name)}]`;
+/**
+ * Expression reading column `col` from driver row `r`: a named row
+ * (`r["col"]`), or with `index`, an array row in select-list order (`r[3]`).
+ */
+function readExpr(f: GeneratedFile, rt: Runtime, message: DescMessage, col: ColumnSpec, index?: number): Printable[] {
+  const v = index === undefined ? `r[${lit(col.name)}]` : `r[${index}]`;
   const field = fieldOf(message, col);
   let e: Printable[];
   switch (col.encoding) {
@@ -312,6 +315,16 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   f.print("  };");
   f.print("}");
   f.print();
+  f.print(f.jsDoc("The same from an array row in select-list order (getValues).", ""));
+  f.print(`function ${fn}FromValues(r: readonly unknown[]): `, Row, " {");
+  f.print("  return {");
+  f.print(`    $typeName: ${lit(message.typeName)},`);
+  spec.columns.forEach((col, i) => {
+    f.print(`    ${fieldOf(message, col).localName}: `, ...readExpr(f, rt, message, col, i), ",");
+  });
+  f.print("  };");
+  f.print("}");
+  f.print();
   f.print(`function ${fn}ToSql(row: ${name}Init, d: `, rt.Dialect, "): ", rt.SqlValue, "[] {");
   f.print("  return [");
   for (const col of writable) {
@@ -375,8 +388,8 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   f.print();
   f.print(f.jsDoc("The row with this primary key, if any.", "  "));
   f.print(`  async get(key: ${name}Key): Promise<`, Row, " | undefined> {");
-  f.print(`    const r = await this.db.get(this.q.get, `, ...keyParam(message, spec, rt, "key"), ");");
-  f.print(`    return r && ${fn}FromSql(r);`);
+  f.print(`    const r = await this.db.getValues(this.q.get, `, ...keyParam(message, spec, rt, "key"), ");");
+  f.print(`    return r && ${fn}FromValues(r);`);
   f.print("  }");
   f.print();
   if (spec.primaryKey.length === 1) {
@@ -440,8 +453,8 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
       if (i) ps.push(", ");
       ps.push(...paramOf(rt, c, `where.${fieldOf(message, c).localName}`));
     });
-    f.print(`    const r = await this.db.get(this.q.unique.${u.name}, [`, ...ps, "]);");
-    f.print(`    return r && ${fn}FromSql(r);`);
+    f.print(`    const r = await this.db.getValues(this.q.unique.${u.name}, [`, ...ps, "]);");
+    f.print(`    return r && ${fn}FromValues(r);`);
     f.print("  }");
   }
   for (const fd of finders) {

@@ -28,6 +28,12 @@ export interface SqlExecutor {
   all<R = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<R[]>;
   /** Runs a prepared statement and returns the first row, if any. */
   get<R = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<R | undefined>;
+  /**
+   * Like `get`, but the row is an array of its values in select-list order:
+   * no column-name object per row (the generated DAOs know their select
+   * lists, and point gets read this way).
+   */
+  getValues(sql: string, params?: readonly SqlValue[]): Promise<unknown[] | undefined>;
   /** Runs a prepared statement that returns no rows. */
   run(sql: string, params?: readonly SqlValue[]): Promise<RunResult>;
   /** Runs unprepared SQL text without parameters (DDL, session settings). */

@@ -48,6 +48,12 @@ async function allOn<R>(q: Queryable, sql: string, params?: readonly SqlValue[])
   return rows as R[];
 }
 
+async function firstValuesOn(q: Queryable, sql: string, params?: readonly SqlValue[]): Promise<unknown[] | undefined> {
+  // mysql2 keys its prepared-statement cache by the SQL and rowsAsArray.
+  const [rows] = await q.execute({ sql, rowsAsArray: true }, bind(params) as never);
+  return (rows as unknown[][])[0];
+}
+
 async function runOn(q: Queryable, sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
   const [res] = await q.execute(sql, bind(params) as never);
   const h = res as ResultSetHeader;
@@ -69,6 +75,10 @@ class MysqlConn implements SqlTx {
   async get<R = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<R | undefined> {
     this.check();
     return (await allOn<R>(this.conn, sql, params))[0];
+  }
+  async getValues(sql: string, params?: readonly SqlValue[]): Promise<unknown[] | undefined> {
+    this.check();
+    return firstValuesOn(this.conn, sql, params);
   }
   async run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
     this.check();
@@ -116,6 +126,9 @@ export class MysqlDb implements SqlDb {
   }
   async get<R = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<R | undefined> {
     return (await allOn<R>(this.pool, sql, params))[0];
+  }
+  getValues(sql: string, params?: readonly SqlValue[]): Promise<unknown[] | undefined> {
+    return firstValuesOn(this.pool, sql, params);
   }
   run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
     return runOn(this.pool, sql, params);

@@ -48,17 +48,21 @@ const STATEMENT_CACHE_SIZE = 1000;
 class Runner implements SqlExecutor {
   readonly dialect = "sqlite" as const;
   private readonly cache = new Map<string, Statement>();
+  /** Statements in raw mode (rows as arrays), for getValues. */
+  private readonly arrayCache = new Map<string, Statement>();
   constructor(readonly raw: BetterDb) {}
 
-  prepare(sql: string): Statement {
-    let stmt = this.cache.get(sql);
+  prepare(sql: string, asArrays = false): Statement {
+    const cache = asArrays ? this.arrayCache : this.cache;
+    let stmt = cache.get(sql);
     if (!stmt) {
       stmt = this.raw.prepare(sql);
       if (stmt.reader) stmt.safeIntegers(true);
-      if (this.cache.size >= STATEMENT_CACHE_SIZE) {
-        this.cache.delete(this.cache.keys().next().value as string);
+      if (asArrays) stmt.raw(true);
+      if (cache.size >= STATEMENT_CACHE_SIZE) {
+        cache.delete(cache.keys().next().value as string);
       }
-      this.cache.set(sql, stmt);
+      cache.set(sql, stmt);
     }
     return stmt;
   }
@@ -67,6 +71,9 @@ class Runner implements SqlExecutor {
   }
   getSync<R>(sql: string, params?: readonly SqlValue[]): R | undefined {
     return this.prepare(sql).get(bind(params)) as R | undefined;
+  }
+  getValuesSync(sql: string, params?: readonly SqlValue[]): unknown[] | undefined {
+    return this.prepare(sql, true).get(bind(params)) as unknown[] | undefined;
   }
   runSync(sql: string, params?: readonly SqlValue[]): RunResult {
     const r = this.prepare(sql).run(bind(params));
@@ -77,6 +84,9 @@ class Runner implements SqlExecutor {
   }
   async get<R = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<R | undefined> {
     return this.getSync<R>(sql, params);
+  }
+  async getValues(sql: string, params?: readonly SqlValue[]): Promise<unknown[] | undefined> {
+    return this.getValuesSync(sql, params);
   }
   async run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
     return this.runSync(sql, params);
@@ -101,6 +111,10 @@ class SqliteTx implements SqlTx {
   async get<R = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<R | undefined> {
     this.check();
     return this.runner.getSync<R>(sql, params);
+  }
+  async getValues(sql: string, params?: readonly SqlValue[]): Promise<unknown[] | undefined> {
+    this.check();
+    return this.runner.getValuesSync(sql, params);
   }
   async run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
     this.check();
@@ -153,6 +167,11 @@ export class SqliteDb implements SqlDb {
     while (this.lock) await this.lock;
     this.checkOpen();
     return this.runner.getSync<R>(sql, params);
+  }
+  async getValues(sql: string, params?: readonly SqlValue[]): Promise<unknown[] | undefined> {
+    while (this.lock) await this.lock;
+    this.checkOpen();
+    return this.runner.getValuesSync(sql, params);
   }
   async run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
     while (this.lock) await this.lock;

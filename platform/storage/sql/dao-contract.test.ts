@@ -40,6 +40,32 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
     await store.db.exec("DELETE FROM pairs");
   });
 
+  it("point gets (array rows) read exactly what listing (named rows) reads, in and out of transactions", async () => {
+    await kitchen.insert({
+      id: 7n,
+      ownerId: INT64_MIN,
+      slug: "arrays",
+      title: "",
+      blob: new Uint8Array([9, 0, 9]),
+      flag: true,
+      bigUnsigned: UINT64_MAX,
+      mood: Mood.SAD,
+      point: create(PointSchema, { x: -1, y: 2 }),
+      tags: ["x", "ÿ"],
+      createdAtMs: INT64_MAX,
+      score: -5,
+    });
+    const listed = (await kitchen.list({ limit: 10 })).rows;
+    expect(listed).toHaveLength(1);
+    expect(await kitchen.get({ id: 7n })).toEqual(listed[0]);
+    expect(await store.db.transaction((tx) => kitchen.with(tx).get({ id: 7n }))).toEqual(listed[0]);
+    expect(await kitchen.get({ id: 8n })).toBeUndefined();
+    const sql = "SELECT id, slug, flag FROM kitchen WHERE id = ?";
+    const values = await store.db.getValues(sql, [7n]);
+    expect([BigInt(values![0] as bigint), values![1], Number(values![2])]).toEqual([7n, "arrays", 1]);
+    expect(await store.db.getValues(sql, [8n])).toBeUndefined();
+  });
+
   it("round-trips every column type", async () => {
     const blob = new Uint8Array([0, 1, 2, 255, 254]);
     await kitchen.insert({

@@ -358,6 +358,31 @@ function kitchenRowFromSql(r: SqlRow): KitchenRow {
   };
 }
 
+/**
+ * The same from an array row in select-list order (getValues).
+ */
+function kitchenRowFromValues(r: readonly unknown[]): KitchenRow {
+  return {
+    $typeName: "orbit.contract.v1.KitchenRow",
+    id: toBigInt(r[0]),
+    ownerId: toBigInt(r[1]),
+    slug: toText(r[2]),
+    title: toText(r[3]),
+    blob: toBytes(r[4]),
+    flag: toBool(r[5]),
+    small: toNumber(r[6]),
+    bigUnsigned: toUint64(r[7]),
+    ratio: toNumber(r[8]),
+    mood: toNumber(r[9]),
+    point: r[10] == null || (r[10] as Uint8Array).length === 0 ? undefined : fromBinary(PointSchema, toBytes(r[10])),
+    tags: r[11] == null || r[11] === "" || r[11] === "[]" || r[11] === "{}" || r[11] === "null" ? [] : jsonStrings(toText(r[11]), "tags"),
+    note: r[12] == null ? undefined : toText(r[12]),
+    createdAtMs: toBigInt(r[13]),
+    score: toNumber(r[14]),
+    views: toBigInt(r[15]),
+  };
+}
+
 function kitchenRowToSql(row: KitchenRowInit, d: Dialect): SqlValue[] {
   return [
     row.id ?? 0n,
@@ -438,8 +463,8 @@ export class KitchenRowDao {
    * The row with this primary key, if any.
    */
   async get(key: KitchenRowKey): Promise<KitchenRow | undefined> {
-    const r = await this.db.get(this.q.get, [key.id]);
-    return r && kitchenRowFromSql(r);
+    const r = await this.db.getValues(this.q.get, [key.id]);
+    return r && kitchenRowFromValues(r);
   }
 
   /**
@@ -503,8 +528,8 @@ export class KitchenRowDao {
    * The row with this slug (unique index kitchen_uniq_slug), if any.
    */
   async getBySlug(where: Pick<KitchenRow, "slug">): Promise<KitchenRow | undefined> {
-    const r = await this.db.get(this.q.unique.getBySlug, [where.slug]);
-    return r && kitchenRowFromSql(r);
+    const r = await this.db.getValues(this.q.unique.getBySlug, [where.slug]);
+    return r && kitchenRowFromValues(r);
   }
 
   /**
@@ -705,6 +730,18 @@ function pairRowFromSql(r: SqlRow): PairRow {
   };
 }
 
+/**
+ * The same from an array row in select-list order (getValues).
+ */
+function pairRowFromValues(r: readonly unknown[]): PairRow {
+  return {
+    $typeName: "orbit.contract.v1.PairRow",
+    leftId: toBigInt(r[0]),
+    rightId: toBigInt(r[1]),
+    label: toText(r[2]),
+  };
+}
+
 function pairRowToSql(row: PairRowInit, d: Dialect): SqlValue[] {
   return [
     row.leftId ?? 0n,
@@ -773,8 +810,8 @@ export class PairRowDao {
    * The row with this primary key, if any.
    */
   async get(key: PairRowKey): Promise<PairRow | undefined> {
-    const r = await this.db.get(this.q.get, [key.leftId, key.rightId]);
-    return r && pairRowFromSql(r);
+    const r = await this.db.getValues(this.q.get, [key.leftId, key.rightId]);
+    return r && pairRowFromValues(r);
   }
 
   /**

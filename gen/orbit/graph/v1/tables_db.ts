@@ -207,6 +207,18 @@ function followRowFromSql(r: SqlRow): FollowRow {
   };
 }
 
+/**
+ * The same from an array row in select-list order (getValues).
+ */
+function followRowFromValues(r: readonly unknown[]): FollowRow {
+  return {
+    $typeName: "orbit.graph.v1.FollowRow",
+    followerId: toBigInt(r[0]),
+    followeeId: toBigInt(r[1]),
+    createdAtMs: toBigInt(r[2]),
+  };
+}
+
 function followRowToSql(row: FollowRowInit, d: Dialect): SqlValue[] {
   return [
     row.followerId ?? 0n,
@@ -275,8 +287,8 @@ export class FollowRowDao {
    * The row with this primary key, if any.
    */
   async get(key: FollowRowKey): Promise<FollowRow | undefined> {
-    const r = await this.db.get(this.q.get, [key.followerId, key.followeeId]);
-    return r && followRowFromSql(r);
+    const r = await this.db.getValues(this.q.get, [key.followerId, key.followeeId]);
+    return r && followRowFromValues(r);
   }
 
   /**
@@ -505,6 +517,18 @@ function followCountRowFromSql(r: SqlRow): FollowCountRow {
   };
 }
 
+/**
+ * The same from an array row in select-list order (getValues).
+ */
+function followCountRowFromValues(r: readonly unknown[]): FollowCountRow {
+  return {
+    $typeName: "orbit.graph.v1.FollowCountRow",
+    userId: toBigInt(r[0]),
+    followers: toBigInt(r[1]),
+    following: toBigInt(r[2]),
+  };
+}
+
 function followCountRowToSql(row: FollowCountRowInit, d: Dialect): SqlValue[] {
   return [
     row.userId ?? 0n,
@@ -571,8 +595,8 @@ export class FollowCountRowDao {
    * The row with this primary key, if any.
    */
   async get(key: FollowCountRowKey): Promise<FollowCountRow | undefined> {
-    const r = await this.db.get(this.q.get, [key.userId]);
-    return r && followCountRowFromSql(r);
+    const r = await this.db.getValues(this.q.get, [key.userId]);
+    return r && followCountRowFromValues(r);
   }
 
   /**

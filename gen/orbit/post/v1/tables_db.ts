@@ -257,6 +257,25 @@ function postRowFromSql(r: SqlRow): PostRow {
   };
 }
 
+/**
+ * The same from an array row in select-list order (getValues).
+ */
+function postRowFromValues(r: readonly unknown[]): PostRow {
+  return {
+    $typeName: "orbit.post.v1.PostRow",
+    id: toBigInt(r[0]),
+    authorId: toBigInt(r[1]),
+    text: toText(r[2]),
+    mediaIds: r[3] == null || (r[3] as Uint8Array).length === 0 ? [] : decodeRepeated<bigint>(toBytes(r[3]), 4, ScalarType.INT64),
+    createdAtMs: toBigInt(r[4]),
+    editedAtMs: r[5] == null ? undefined : toBigInt(r[5]),
+    hashtags: r[6] == null || r[6] === "" || r[6] === "[]" || r[6] === "{}" || r[6] === "null" ? [] : jsonStrings(toText(r[6]), "hashtags"),
+    mentionUserIds: r[7] == null || (r[7] as Uint8Array).length === 0 ? [] : decodeRepeated<bigint>(toBytes(r[7]), 8, ScalarType.INT64),
+    likeCount: toBigInt(r[8]),
+    commentCount: toBigInt(r[9]),
+  };
+}
+
 function postRowToSql(row: PostRowInit, d: Dialect): SqlValue[] {
   return [
     row.id ?? 0n,
@@ -330,8 +349,8 @@ export class PostRowDao {
    * The row with this primary key, if any.
    */
   async get(key: PostRowKey): Promise<PostRow | undefined> {
-    const r = await this.db.get(this.q.get, [key.id]);
-    return r && postRowFromSql(r);
+    const r = await this.db.getValues(this.q.get, [key.id]);
+    return r && postRowFromValues(r);
   }
 
   /**
@@ -615,6 +634,18 @@ function likeRowFromSql(r: SqlRow): LikeRow {
   };
 }
 
+/**
+ * The same from an array row in select-list order (getValues).
+ */
+function likeRowFromValues(r: readonly unknown[]): LikeRow {
+  return {
+    $typeName: "orbit.post.v1.LikeRow",
+    postId: toBigInt(r[0]),
+    userId: toBigInt(r[1]),
+    createdAtMs: toBigInt(r[2]),
+  };
+}
+
 function likeRowToSql(row: LikeRowInit, d: Dialect): SqlValue[] {
   return [
     row.postId ?? 0n,
@@ -683,8 +714,8 @@ export class LikeRowDao {
    * The row with this primary key, if any.
    */
   async get(key: LikeRowKey): Promise<LikeRow | undefined> {
-    const r = await this.db.get(this.q.get, [key.postId, key.userId]);
-    return r && likeRowFromSql(r);
+    const r = await this.db.getValues(this.q.get, [key.postId, key.userId]);
+    return r && likeRowFromValues(r);
   }
 
   /**
@@ -979,6 +1010,22 @@ function commentRowFromSql(r: SqlRow): CommentRow {
   };
 }
 
+/**
+ * The same from an array row in select-list order (getValues).
+ */
+function commentRowFromValues(r: readonly unknown[]): CommentRow {
+  return {
+    $typeName: "orbit.post.v1.CommentRow",
+    id: toBigInt(r[0]),
+    postId: toBigInt(r[1]),
+    authorId: toBigInt(r[2]),
+    text: toText(r[3]),
+    replyToCommentId: toBigInt(r[4]),
+    createdAtMs: toBigInt(r[5]),
+    editedAtMs: r[6] == null ? undefined : toBigInt(r[6]),
+  };
+}
+
 function commentRowToSql(row: CommentRowInit, d: Dialect): SqlValue[] {
   return [
     row.id ?? 0n,
@@ -1051,8 +1098,8 @@ export class CommentRowDao {
    * The row with this primary key, if any.
    */
   async get(key: CommentRowKey): Promise<CommentRow | undefined> {
-    const r = await this.db.get(this.q.get, [key.id]);
-    return r && commentRowFromSql(r);
+    const r = await this.db.getValues(this.q.get, [key.id]);
+    return r && commentRowFromValues(r);
   }
 
   /**
@@ -1261,6 +1308,17 @@ function hashtagRowFromSql(r: SqlRow): HashtagRow {
   };
 }
 
+/**
+ * The same from an array row in select-list order (getValues).
+ */
+function hashtagRowFromValues(r: readonly unknown[]): HashtagRow {
+  return {
+    $typeName: "orbit.post.v1.HashtagRow",
+    tag: toText(r[0]),
+    postId: toBigInt(r[1]),
+  };
+}
+
 function hashtagRowToSql(row: HashtagRowInit, d: Dialect): SqlValue[] {
   return [
     row.tag ?? "",
@@ -1328,8 +1386,8 @@ export class HashtagRowDao {
    * The row with this primary key, if any.
    */
   async get(key: HashtagRowKey): Promise<HashtagRow | undefined> {
-    const r = await this.db.get(this.q.get, [key.tag, key.postId]);
-    return r && hashtagRowFromSql(r);
+    const r = await this.db.getValues(this.q.get, [key.tag, key.postId]);
+    return r && hashtagRowFromValues(r);
   }
 
   /**
@@ -1524,6 +1582,17 @@ function mentionRowFromSql(r: SqlRow): MentionRow {
   };
 }
 
+/**
+ * The same from an array row in select-list order (getValues).
+ */
+function mentionRowFromValues(r: readonly unknown[]): MentionRow {
+  return {
+    $typeName: "orbit.post.v1.MentionRow",
+    userId: toBigInt(r[0]),
+    postId: toBigInt(r[1]),
+  };
+}
+
 function mentionRowToSql(row: MentionRowInit, d: Dialect): SqlValue[] {
   return [
     row.userId ?? 0n,
@@ -1591,8 +1660,8 @@ export class MentionRowDao {
    * The row with this primary key, if any.
    */
   async get(key: MentionRowKey): Promise<MentionRow | undefined> {
-    const r = await this.db.get(this.q.get, [key.userId, key.postId]);
-    return r && mentionRowFromSql(r);
+    const r = await this.db.getValues(this.q.get, [key.userId, key.postId]);
+    return r && mentionRowFromValues(r);
   }
 
   /**

@@ -137,6 +137,18 @@ function echoNoteRowFromSql(r: SqlRow): EchoNoteRow {
   };
 }
 
+/**
+ * The same from an array row in select-list order (getValues).
+ */
+function echoNoteRowFromValues(r: readonly unknown[]): EchoNoteRow {
+  return {
+    $typeName: "orbit.testing.v1.EchoNoteRow",
+    id: toBigInt(r[0]),
+    text: toText(r[1]),
+    createdAtMs: toBigInt(r[2]),
+  };
+}
+
 function echoNoteRowToSql(row: EchoNoteRowInit, d: Dialect): SqlValue[] {
   return [
     row.id ?? 0n,
@@ -205,8 +217,8 @@ export class EchoNoteRowDao {
    * The row with this primary key, if any.
    */
   async get(key: EchoNoteRowKey): Promise<EchoNoteRow | undefined> {
-    const r = await this.db.get(this.q.get, [key.id]);
-    return r && echoNoteRowFromSql(r);
+    const r = await this.db.getValues(this.q.get, [key.id]);
+    return r && echoNoteRowFromValues(r);
   }
 
   /**

@@ -206,6 +206,23 @@ function userRowFromSql(r: SqlRow): UserRow {
   };
 }
 
+/**
+ * The same from an array row in select-list order (getValues).
+ */
+function userRowFromValues(r: readonly unknown[]): UserRow {
+  return {
+    $typeName: "orbit.user.v1.UserRow",
+    id: toBigInt(r[0]),
+    handle: toText(r[1]),
+    handleKey: toText(r[2]),
+    displayName: toText(r[3]),
+    bio: toText(r[4]),
+    avatarMediaId: toBigInt(r[5]),
+    passwordHash: toBytes(r[6]),
+    createdAtMs: toBigInt(r[7]),
+  };
+}
+
 function userRowToSql(row: UserRowInit, d: Dialect): SqlValue[] {
   return [
     row.id ?? 0n,
@@ -279,8 +296,8 @@ export class UserRowDao {
    * The row with this primary key, if any.
    */
   async get(key: UserRowKey): Promise<UserRow | undefined> {
-    const r = await this.db.get(this.q.get, [key.id]);
-    return r && userRowFromSql(r);
+    const r = await this.db.getValues(this.q.get, [key.id]);
+    return r && userRowFromValues(r);
   }
 
   /**
@@ -337,8 +354,8 @@ export class UserRowDao {
    * The row with this handle_key (unique index users_uniq_handle_key), if any.
    */
   async getByHandleKey(where: Pick<UserRow, "handleKey">): Promise<UserRow | undefined> {
-    const r = await this.db.get(this.q.unique.getByHandleKey, [where.handleKey]);
-    return r && userRowFromSql(r);
+    const r = await this.db.getValues(this.q.unique.getByHandleKey, [where.handleKey]);
+    return r && userRowFromValues(r);
   }
 }
 
@@ -539,6 +556,21 @@ function sessionRowFromSql(r: SqlRow): SessionRow {
   };
 }
 
+/**
+ * The same from an array row in select-list order (getValues).
+ */
+function sessionRowFromValues(r: readonly unknown[]): SessionRow {
+  return {
+    $typeName: "orbit.user.v1.SessionRow",
+    id: toBigInt(r[0]),
+    userId: toBigInt(r[1]),
+    tokenHash: toBytes(r[2]),
+    deviceName: toText(r[3]),
+    createdAtMs: toBigInt(r[4]),
+    lastSeenAtMs: toBigInt(r[5]),
+  };
+}
+
 function sessionRowToSql(row: SessionRowInit, d: Dialect): SqlValue[] {
   return [
     row.id ?? 0n,
@@ -610,8 +642,8 @@ export class SessionRowDao {
    * The row with this primary key, if any.
    */
   async get(key: SessionRowKey): Promise<SessionRow | undefined> {
-    const r = await this.db.get(this.q.get, [key.id]);
-    return r && sessionRowFromSql(r);
+    const r = await this.db.getValues(this.q.get, [key.id]);
+    return r && sessionRowFromValues(r);
   }
 
   /**
@@ -666,8 +698,8 @@ export class SessionRowDao {
    * The row with this token_hash (unique index user_sessions_uniq_token_hash), if any.
    */
   async getByTokenHash(where: Pick<SessionRow, "tokenHash">): Promise<SessionRow | undefined> {
-    const r = await this.db.get(this.q.unique.getByTokenHash, [where.tokenHash]);
-    return r && sessionRowFromSql(r);
+    const r = await this.db.getValues(this.q.unique.getByTokenHash, [where.tokenHash]);
+    return r && sessionRowFromValues(r);
   }
 
   /**
@@ -863,6 +895,18 @@ function blockRowFromSql(r: SqlRow): BlockRow {
   };
 }
 
+/**
+ * The same from an array row in select-list order (getValues).
+ */
+function blockRowFromValues(r: readonly unknown[]): BlockRow {
+  return {
+    $typeName: "orbit.user.v1.BlockRow",
+    blockerId: toBigInt(r[0]),
+    blockedId: toBigInt(r[1]),
+    createdAtMs: toBigInt(r[2]),
+  };
+}
+
 function blockRowToSql(row: BlockRowInit, d: Dialect): SqlValue[] {
   return [
     row.blockerId ?? 0n,
@@ -931,8 +975,8 @@ export class BlockRowDao {
    * The row with this primary key, if any.
    */
   async get(key: BlockRowKey): Promise<BlockRow | undefined> {
-    const r = await this.db.get(this.q.get, [key.blockerId, key.blockedId]);
-    return r && blockRowFromSql(r);
+    const r = await this.db.getValues(this.q.get, [key.blockerId, key.blockedId]);
+    return r && blockRowFromValues(r);
   }
 
   /**
@@ -1160,6 +1204,19 @@ function profileCounterRowFromSql(r: SqlRow): ProfileCounterRow {
   };
 }
 
+/**
+ * The same from an array row in select-list order (getValues).
+ */
+function profileCounterRowFromValues(r: readonly unknown[]): ProfileCounterRow {
+  return {
+    $typeName: "orbit.user.v1.ProfileCounterRow",
+    userId: toBigInt(r[0]),
+    followers: toBigInt(r[1]),
+    following: toBigInt(r[2]),
+    posts: toBigInt(r[3]),
+  };
+}
+
 function profileCounterRowToSql(row: ProfileCounterRowInit, d: Dialect): SqlValue[] {
   return [
     row.userId ?? 0n,
@@ -1226,8 +1283,8 @@ export class ProfileCounterRowDao {
    * The row with this primary key, if any.
    */
   async get(key: ProfileCounterRowKey): Promise<ProfileCounterRow | undefined> {
-    const r = await this.db.get(this.q.get, [key.userId]);
-    return r && profileCounterRowFromSql(r);
+    const r = await this.db.getValues(this.q.get, [key.userId]);
+    return r && profileCounterRowFromValues(r);
   }
 
   /**
