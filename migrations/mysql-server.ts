@@ -11,6 +11,14 @@ export interface MysqlServer {
   readonly renameColumn: boolean;
   /** TEXT/BLOB defaults: "literal" (MariaDB ≥ 10.2.1), "expression" (MySQL ≥ 8.0.13), "none". */
   readonly lobDefaults: "literal" | "expression" | "none";
+  /**
+   * The binary utf8mb4 collation the migrator creates tables with: a NO PAD
+   * one where the server has it (MariaDB ≥ 10.2.2 utf8mb4_nopad_bin, MySQL ≥
+   * 8.0.17 utf8mb4_0900_bin), so "a" and "a " are different keys, as on
+   * SQLite and Cassandra; else utf8mb4_bin (PAD SPACE: trailing spaces are
+   * ignored in comparisons).
+   */
+  readonly binaryCollation: string;
 }
 
 function atLeast(v: number[], want: number[]): boolean {
@@ -35,6 +43,13 @@ export function mysqlServerOf(version: string): MysqlServer {
       : atLeast(nums, [8, 0, 13])
         ? "expression"
         : "none",
+    binaryCollation: mariadb
+      ? atLeast(nums, [10, 2, 2])
+        ? "utf8mb4_nopad_bin"
+        : "utf8mb4_bin"
+      : atLeast(nums, [8, 0, 17])
+        ? "utf8mb4_0900_bin"
+        : "utf8mb4_bin",
   };
 }
 

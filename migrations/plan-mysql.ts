@@ -21,8 +21,15 @@ export const ONLINE = "ALGORITHM=INPLACE, LOCK=NONE";
 const LADDER_INSTANT = [INSTANT, ONLINE, ""];
 const LADDER_ONLINE = [ONLINE, ""];
 
-/** Table options of every table the migrator creates. */
-export const MYSQL_TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
+/**
+ * Table options of every table the migrator creates: binary comparisons,
+ * without padding where the server can (MysqlServer.binaryCollation).
+ * Tables keep the collation they were created with (collations are not
+ * diffed).
+ */
+export function mysqlTableOptions(server: MysqlServer): string {
+  return `ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=${server.binaryCollation}`;
+}
 
 function isLob(type: string): boolean {
   return /(text|blob)$/.test(parseMysqlType(type).base);
@@ -60,7 +67,7 @@ export function mysqlCreateTable(t: DesiredTable, server: MysqlServer): string {
   const defs = t.columns.map((c) => `  ${mysqlColumnDef(c, server)}`);
   defs.push(`  PRIMARY KEY (${t.primaryKey.map(q).join(", ")})`);
   for (const i of t.indexes) defs.push(`  ${i.unique ? "UNIQUE " : ""}KEY ${q(i.name)} (${i.columns.map(q).join(", ")})`);
-  return `CREATE TABLE ${q(t.name)} (\n${defs.join(",\n")}\n) ${MYSQL_TABLE_OPTIONS}`;
+  return `CREATE TABLE ${q(t.name)} (\n${defs.join(",\n")}\n) ${mysqlTableOptions(server)}`;
 }
 
 /** Bytes of the length prefix a VARCHAR/VARBINARY needs (utf8mb4: 4 bytes a character). */

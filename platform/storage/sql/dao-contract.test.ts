@@ -40,6 +40,16 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
     await store.db.exec("DELETE FROM pairs");
   });
 
+  it("keeps string keys that differ only by trailing spaces apart", async () => {
+    await kitchen.insert({ id: 21n, slug: "pad" });
+    await kitchen.insert({ id: 22n, slug: "pad " });
+    await kitchen.insert({ id: 23n, slug: "pad  " });
+    expect((await kitchen.getBySlug({ slug: "pad" }))?.id).toBe(21n);
+    expect((await kitchen.getBySlug({ slug: "pad " }))?.id).toBe(22n);
+    expect((await kitchen.getBySlug({ slug: "pad  " }))?.id).toBe(23n);
+    await expect(kitchen.insert({ id: 24n, slug: "pad " })).rejects.toSatisfy(isDuplicateKey);
+  });
+
   it("point gets (array rows) read exactly what listing (named rows) reads, in and out of transactions", async () => {
     await kitchen.insert({
       id: 7n,
