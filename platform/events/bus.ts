@@ -230,6 +230,22 @@ export class EventBus {
     await c.stop();
   }
 
+  /** Resolves once every consumer started so far has its group and has made its first claim on the lease. */
+  async consumersStarted(): Promise<void> {
+    await Promise.all([...this.consumers.values()].map((c) => c.started));
+  }
+
+  /**
+   * Stops every consumer of this process (releasing their leases) but keeps
+   * publishing open: a bundle calls it while in-flight requests drain, and
+   * `close` once they have.
+   */
+  async stopConsumers(): Promise<void> {
+    const all = [...this.consumers.values()];
+    this.consumers.clear();
+    await Promise.all(all.map((c) => c.stop()));
+  }
+
   /** Wakes the frontier (new events may be visible). Local publishes call it by themselves. */
   notify(): void {
     this.signal.notify();

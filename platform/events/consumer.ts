@@ -103,9 +103,17 @@ export class Consumer {
     return this.options.group;
   }
 
+  private markStarted: () => void = () => undefined;
+  /**
+   * Resolves once the group exists and this process has made its first claim
+   * on the lease (it is then active, or standing by for another process), or
+   * when the consumer is stopped first.
+   */
+  readonly started: Promise<void> = new Promise<void>((resolve) => (this.markStarted = resolve));
+
   /** Starts the consumer loop in the background. */
   start(): void {
-    this.done = this.run();
+    this.done = this.run().finally(() => this.markStarted());
   }
 
   /** Wakes the loop (new events are settled, or a retry was requested). */
@@ -148,7 +156,9 @@ export class Consumer {
       try {
         if (this.leaseLost) this.dropLease();
         if (!this.lease) {
-          if (!(await this.acquire())) {
+          const got = await this.acquire();
+          this.markStarted();
+          if (!got) {
             this.state = "standby";
             await this.stopper.sleep(Math.min(1000, this.host.leaseTtlMs / 3));
             continue;

@@ -10,6 +10,7 @@ import { Bundle } from "../kernel/bundle.js";
 import { Registry } from "../kernel/registry.js";
 import { defineService } from "../kernel/service.js";
 import { silentLogger } from "../log.js";
+import type { EventBus } from "./bus.js";
 import { eventBusPlugin } from "./plugin.js";
 import { waitFor } from "./testing/wait.js";
 
@@ -54,5 +55,29 @@ describe.each(ENGINES)("events plugin in a bundle on $name", ({ open }) => {
     expect(text).toMatch(/orbit_events_group_position\{group="ledger\.sum"\} 1/);
     expect(text).toMatch(/orbit_events_published_total 1/);
     expect((await plugin.bus!.listGroups())[0]!.owner).toMatch(/\/node-\d+\/pid-\d+$/);
+  });
+
+  it("turns ready only once the services' consumers have their groups and leases", async () => {
+    store = await open();
+    let consumer: ReturnType<EventBus["consume"]> | undefined;
+    const ledger = defineService({
+      name: "ledger",
+      consumes: ["orbit.contract.v1.ContractCounted"],
+      start(ctx) {
+        consumer = ctx.events.consume({ group: "ledger.ready", events: [ContractCountedSchema], handle: () => undefined });
+      },
+    });
+    const plugin = eventBusPlugin();
+    bundle = await Bundle.start({
+      registry: new Registry([ledger]),
+      config: { ...DEFAULT_CONFIG, services: ["ledger"], host: "127.0.0.1", port: 0 },
+      db: store.db,
+      log: silentLogger(),
+      plugins: [plugin],
+    });
+    // Bundle.start resolves when /readyz says ready: the group exists and this process holds it.
+    expect((await fetch(`${bundle.url}/readyz`)).status).toBe(200);
+    expect(consumer!.state).toBe("active");
+    expect((await plugin.bus!.listGroups()).map((g) => g.name)).toEqual(["ledger.ready"]);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * The event bus as a kernel plugin: every `orbit bundle` process opens one
  * bus on its store, hands it to each service as `ctx.events`, exports lag
- * and throughput on /metrics, and closes it on shutdown (pending publishes
- * are written, consumers release their groups).
+ * and throughput on /metrics. On shutdown its consumers stop (releasing
+ * their groups) while in-flight requests drain, and the bus closes once they
+ * are done (their publishes are written).
  *
  * A service publishes with `ctx.events.publish(tx, Schema, msg)` and starts
  * its consumers in its `start` hook with `ctx.events.consume({...})`.
@@ -48,7 +49,15 @@ export function eventBusPlugin(opts: Omit<EventBusOptions, "logger"> = {}): Even
       if (!bus) throw new Error("the events plugin is not set up");
       return { events: bus };
     },
+    async start() {
+      // /readyz turns ready only once the consumers the services started have their groups.
+      await bus?.consumersStarted();
+    },
+    async drain() {
+      await bus?.stopConsumers();
+    },
     async stop() {
+      // After in-flight requests: their publishes are written before the bus closes.
       await bus?.close();
     },
   };

@@ -304,7 +304,12 @@ export class Bundle {
           "and calls that carry one will be refused",
       );
     }
-    for (const p of this.resolution.unusedPeers) this.log.warn({ peer: p }, `peer ${p} is given but no service here depends on it`);
+    for (const p of this.resolution.unusedPeers) {
+      const def = this.opts.registry.get(p);
+      // A token verifier (the user service) is used by the kernel itself.
+      if (def?.kind === "service" && def.remoteTokenVerifier) continue;
+      this.log.warn({ peer: p }, `peer ${p} is given but no service here depends on it`);
+    }
   }
 
   private async shutdown(): Promise<StopResult> {
@@ -338,11 +343,12 @@ export class Bundle {
     const [drained] = await Promise.all([
       this.server?.shutdown(timeoutMs + 250) ?? Promise.resolve({ forced: 0 }),
       (async () => {
-        for (const p of [...this.startedPlugins].reverse()) await bounded(`plugin ${p.name} stop`, () => p.stop?.());
+        for (const p of [...this.startedPlugins].reverse()) await bounded(`plugin ${p.name} drain`, () => p.drain?.());
       })(),
     ]);
     clearTimeout(abortTimer);
     this.shutdownSignal.abort(new ConnectError("the bundle is shutting down", Code.Unavailable));
+    for (const p of [...this.startedPlugins].reverse()) await bounded(`plugin ${p.name} stop`, () => p.stop?.());
     for (const b of [...this.built].reverse()) {
       if (b.started && b.def.stop) await bounded(`stop hook of ${b.def.name}`, () => b.def.stop!(b.ctx));
     }

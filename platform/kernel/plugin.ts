@@ -7,8 +7,10 @@
  *
  * Order on boot:  migrate → setup → build services (extendContext) → service
  *                 start hooks → plugin start → ready.
- * On shutdown:    drain HTTP ∥ plugin stop (reverse order) → service stop
- *                 hooks (reverse dependency order) → close store.
+ * On shutdown:    drain HTTP ∥ plugin drain (reverse order) → plugin stop
+ *                 (reverse order) → service stop hooks (reverse dependency
+ *                 order) → close store. A request still in flight may use
+ *                 what a plugin offers (publish events) until it ends.
  */
 import type { OrbitConfig } from "../config/config.js";
 import type { IdGenerator } from "../ids.js";
@@ -37,8 +39,10 @@ export interface KernelPlugin {
   setup?(host: PluginHost): void | Promise<void>;
   /** Fields this plugin adds to a service's context. */
   extendContext?(service: ServiceDef, base: BaseServiceContext): Partial<ContextExtensions>;
-  /** After every service's start hook (start consumers here). */
+  /** After every service's start hook (start consumers here); /readyz waits for it. */
   start?(): void | Promise<void>;
-  /** On shutdown, while HTTP drains, before the services' stop hooks. */
+  /** On shutdown, while in-flight requests drain: stop background work (consumers), keep serving requests' needs. */
+  drain?(): void | Promise<void>;
+  /** On shutdown, once in-flight requests are done, before the services' stop hooks. */
   stop?(): void | Promise<void>;
 }

@@ -30,9 +30,9 @@ export class UnknownServiceError extends Error {
 export interface Resolution {
   /** Services this process runs, dependencies first. */
   readonly local: readonly ServiceDef[];
-  /** Services this process reaches over the network: name → base URL. */
+  /** Services this process reaches over the network: name → base URL (every peer given). */
   readonly remote: ReadonlyMap<string, string>;
-  /** Peers given that no local service depends on. */
+  /** Peers given that no local service depends on (still in `remote`). */
   readonly unusedPeers: readonly string[];
 }
 
@@ -124,11 +124,11 @@ export class Registry {
         }
       }
     }
-    return {
-      local: this.order([...local.values()]),
-      remote,
-      unusedPeers: Object.keys(peers).filter((n) => !remote.has(n)),
-    };
+    const unusedPeers = Object.keys(peers).filter((n) => !remote.has(n));
+    // Peers no local service depends on stay reachable (the kernel may still
+    // call them: the user service verifies tokens for every bundle).
+    for (const n of unusedPeers) remote.set(n, peers[n]!);
+    return { local: this.order([...local.values()]), remote, unusedPeers };
   }
 
   /** Dependencies first; ties by name, so the order is stable. */

@@ -1,0 +1,91 @@
+/**
+ * Two edges of running the social services as bundles on MariaDB:
+ *  - a bundle that runs only `feed` verifies tokens through the user service
+ *    given as a peer, though no service it runs depends on `user`;
+ *  - SIGTERM while a call that publishes an event is in flight: the call
+ *    finishes, its event is written, and the bundle exits 0.
+ */
+import { Code } from "@connectrpc/connect";
+import mysql from "mysql2/promise";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, startBundle, type BundleProcess } from "../test/fixtures/bundle-process.js";
+import { codeOf } from "../test/support/social-scenario.js";
+import { signUp, socialClients } from "../test/support/social-client.js";
+import { mysqlStore, type TestStore } from "../test/support/stores.js";
+
+const env = { ORBIT_SCRYPT_LOG_N: "10", ORBIT_CLUSTER_SECRET: "bundle-edges-cluster-secret-0123" };
+
+describe("a feed-only bundle", () => {
+  let store: TestStore;
+  let a: BundleProcess;
+  let b: BundleProcess;
+
+  beforeAll(async () => {
+    store = await mysqlStore();
+    const aPort = await freePort();
+    const peerA = `http://127.0.0.1:${aPort}`;
+    a = await startBundle(["--services", "user,graph,post", "--mysql", store.url, "--node-id", "1"], { port: aPort, env });
+    b = await startBundle(
+      ["--services", "feed", "--mysql", store.url, "--node-id", "2", "--peer", `graph=${peerA}`, "--peer", `post=${peerA}`, "--peer", `user=${peerA}`],
+      { env },
+    );
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await store?.dispose();
+  });
+
+  it("verifies tokens through the user service it was given as a peer, and does not call that peer unused", async () => {
+    const ann = await signUp(a.url, "ann");
+    await ann.api.posts.createPost({ text: "hello from a split deployment" });
+    const feed = socialClients(b.url, ann.token).feed;
+    let posts: unknown[] = [];
+    for (let i = 0; i < 50 && posts.length === 0; i++) {
+      posts = (await feed.getHomeFeed({ pageSize: 10 })).posts;
+      if (posts.length === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(posts).toHaveLength(1);
+    expect(await codeOf(socialClients(b.url, "not-a-token").feed.getHomeFeed({}))).toBe(Code.Unauthenticated);
+    expect(b.logs().filter((l) => l.msg.includes("no service here depends on it")).map((l) => l.peer)).toEqual([]);
+  }, 30_000);
+});
+
+describe("SIGTERM with a publishing call in flight", () => {
+  let store: TestStore;
+  let b: BundleProcess;
+  let lock: mysql.Connection;
+
+  beforeAll(async () => {
+    store = await mysqlStore();
+    b = await startBundle(["--services", "social", "--mysql", store.url], { env });
+    const u = new URL(store.url);
+    lock = await mysql.createConnection({ host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username), database: u.pathname.slice(1) });
+  }, 60_000);
+  afterAll(async () => {
+    await lock?.end();
+    await b?.stop();
+    await store?.dispose();
+  });
+
+  it("lets the call finish and write its event, then exits 0", async () => {
+    const ann = await signUp(b.url, "ann");
+    // Hold the posts table so that CreatePost waits inside its transaction.
+    await lock.query("LOCK TABLES posts WRITE");
+    const created = ann.api.posts.createPost({ text: "written while shutting down" });
+    const waiting = async () => {
+      const [rows] = await lock.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE STATE LIKE '%lock%' AND INFO LIKE '%posts%'");
+      return Number((rows as Array<{ n: number }>)[0]!.n) > 0;
+    };
+    for (let i = 0; i < 100 && !(await waiting()); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await waiting()).toBe(true);
+    const exited = b.stop("SIGTERM");
+    await new Promise((r) => setTimeout(r, 300)); // the bundle is draining; its consumers stop meanwhile
+    await lock.query("UNLOCK TABLES");
+    const post = (await created).post!;
+    expect(post.text).toBe("written while shutting down");
+    expect((await exited).code).toBe(0);
+    const [events] = await lock.query("SELECT COUNT(*) AS n FROM orbit_event_log WHERE topic = 'post.created'");
+    expect(Number((events as Array<{ n: number }>)[0]!.n)).toBe(1);
+    expect(b.logs().filter((l) => l.level === "error" || l.level === "fatal").map((l) => l.msg)).toEqual([]);
+  }, 30_000);
+});
