@@ -4,10 +4,12 @@
  * handler makes to other services (in-process, or signed with the cluster
  * secret between bundles).
  *
- * The real verifier belongs to the user service. Until it exists the bundle
- * uses `rejectAllTokens` (every bearer token is refused with
- * Unauthenticated; calls without a token are anonymous), or `staticTokens`
- * when `--dev-token token=userId` is configured for development and tests.
+ * The verifier belongs to the user service (services/user: its
+ * `tokenVerifier`, or `remoteTokenVerifier` when it runs in another bundle).
+ * A bundle without it uses `rejectAllTokens` (every bearer token is refused
+ * with Unauthenticated; calls without a token are anonymous), or
+ * `staticTokens` when `--dev-token token=userId` is configured for
+ * development and tests.
  */
 export interface Identity {
   /** The signed-in user (a decimal 64-bit id, as text). */
@@ -23,7 +25,7 @@ export interface TokenVerifier {
   verify(token: string, signal: AbortSignal): Promise<Identity | undefined>;
 }
 
-/** The placeholder until the user service provides a verifier: no token is valid. */
+/** For a bundle that neither runs nor reaches the user service: no token is valid. */
 export const rejectAllTokens: TokenVerifier = {
   async verify() {
     return undefined;
