@@ -26,7 +26,7 @@ import { callScopeKey } from "./scope-keys.js";
 import { codeLabel, handlerError, isClientError } from "./errors.js";
 import type { Identity } from "./identity.js";
 import type { MethodMetrics, RpcMetrics } from "./metrics.js";
-import { invalidArgument } from "../validate/interceptor.js";
+import { invalidArgument } from "../validate/errors.js";
 import { childSpan, newRequestId, parseTraceparent, TRACEPARENT_HEADER, type TraceContext } from "./trace.js";
 
 export const REQUEST_ID_HEADER = "x-request-id";

@@ -4,7 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { SignUpRequestSchema, GetProfileRequestSchema, UpdateProfileRequestSchema } from "../../gen/orbit/user/v1/user_pb.js";
 import { CreatePostRequestSchema, ListUserPostsRequestSchema } from "../../gen/orbit/post/v1/post_pb.js";
 import { violations } from "./compile.js";
-import { assertValid } from "./interceptor.js";
+import { assertValid } from "./errors.js";
 
 describe("validation from proto rules", () => {
   it("accepts a valid message", () => {

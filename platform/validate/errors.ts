@@ -1,10 +1,10 @@
 /**
- * A Connect interceptor that checks every request message against the
- * validation rules declared in the proto, and answers InvalidArgument naming
- * the field(s) before the handler runs.
+ * The InvalidArgument error for a request message that breaks the validation
+ * rules declared in its proto (compile.ts). The kernel checks every request
+ * with it before the handler runs (platform/rpc/instrument.ts), on every
+ * protocol and for in-process calls.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Interceptor } from "@connectrpc/connect";
 import type { DescMessage, Message } from "@bufbuild/protobuf";
 import { violations } from "./compile.js";
 
@@ -19,22 +19,4 @@ export function invalidArgument(desc: DescMessage, message: Message): ConnectErr
 export function assertValid(desc: DescMessage, message: Message): void {
   const err = invalidArgument(desc, message);
   if (err) throw err;
-}
-
-export function validationInterceptor(): Interceptor {
-  return (next) => async (req) => {
-    if (!req.stream) {
-      assertValid(req.method.input, req.message);
-      return next(req);
-    }
-    const input = req.message;
-    const desc = req.method.input;
-    async function* checked() {
-      for await (const m of input) {
-        assertValid(desc, m);
-        yield m;
-      }
-    }
-    return next({ ...req, message: checked() });
-  };
 }
