@@ -57,6 +57,42 @@ describe.each(ENGINES)("events plugin in a bundle on $name", ({ open }) => {
     expect((await plugin.bus!.listGroups())[0]!.owner).toMatch(/\/node-\d+\/pid-\d+$/);
   });
 
+  it("holds a service to the event types it declares", async () => {
+    store = await open();
+    const errors: string[] = [];
+    const quiet = defineService({
+      name: "quiet",
+      publishes: [],
+      consumes: [],
+      async start(ctx) {
+        await ctx.db
+          .transaction((tx) => ctx.events.publish(tx, ContractCountedSchema, { accountId: 1n, amount: 1n }))
+          .catch((e: Error) => errors.push(e.message));
+        await ctx.events.publish(ContractCountedSchema, { accountId: 1n, amount: 1n }).catch((e: Error) => errors.push(e.message));
+        try {
+          ctx.events.consume({ group: "quiet.sum", events: [ContractCountedSchema], handle: () => undefined });
+        } catch (e) {
+          errors.push((e as Error).message);
+        }
+      },
+    });
+    const plugin = eventBusPlugin();
+    bundle = await Bundle.start({
+      registry: new Registry([quiet]),
+      config: { ...DEFAULT_CONFIG, services: ["quiet"], host: "127.0.0.1", port: 0 },
+      db: store.db,
+      log: silentLogger(),
+      plugins: [plugin],
+    });
+    expect(errors).toEqual([
+      "service quiet publishes orbit.contract.v1.ContractCounted but does not declare it in `publishes` (declared: none)",
+      "service quiet publishes orbit.contract.v1.ContractCounted but does not declare it in `publishes` (declared: none)",
+      "service quiet consumes orbit.contract.v1.ContractCounted but does not declare it in `consumes` (declared: none)",
+    ]);
+    expect(plugin.bus!.stats().published).toBe(0);
+    expect(await plugin.bus!.listGroups()).toEqual([]);
+  });
+
   it("turns ready only once the services' consumers have their groups and leases", async () => {
     store = await open();
     let consumer: ReturnType<EventBus["consume"]> | undefined;

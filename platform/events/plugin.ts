@@ -11,6 +11,7 @@
 import { hostname } from "node:os";
 import type { KernelPlugin } from "../kernel/plugin.js";
 import { EventBus, type EventBusOptions } from "./bus.js";
+import { serviceEventView } from "./service-view.js";
 
 declare module "../kernel/context.js" {
   interface ContextExtensions {
@@ -45,9 +46,9 @@ export function eventBusPlugin(opts: Omit<EventBusOptions, "logger"> = {}): Even
       });
       registerEventMetrics(host.metrics.registry, bus);
     },
-    extendContext() {
+    extendContext(service) {
       if (!bus) throw new Error("the events plugin is not set up");
-      return { events: bus };
+      return { events: serviceEventView(bus, service) };
     },
     async start() {
       // /readyz turns ready only once the consumers the services started have their groups.
