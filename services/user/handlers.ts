@@ -71,7 +71,7 @@ export function userHandlers(ctx: ServiceContext, limiter = new LoginLimiter()):
             createdAtMs: now,
           });
           await counters.with(tx).insertIfAbsent({ userId: id });
-          const { token } = await openSession(tx, ctx.ids, id, req.deviceName);
+          const { token } = await openSession(tx, ctx.ids, { id, createdAtMs: now }, req.deviceName);
           const row = await users.with(tx).get({ id });
           return { user: toUser(row!), token };
         });
@@ -89,7 +89,7 @@ export function userHandlers(ctx: ServiceContext, limiter = new LoginLimiter()):
       const ok = await verifyPassword(req.password, row?.passwordHash ?? (await decoyHash()));
       if (!row || !ok) throw new ConnectError("wrong handle or password", Code.Unauthenticated);
       attempt.succeeded();
-      const { token } = await openSession(db, ctx.ids, row.id, req.deviceName);
+      const { token } = await db.transaction((tx) => openSession(tx, ctx.ids, row, req.deviceName));
       return { user: toUser(row), token };
     },
 

@@ -267,6 +267,35 @@ export function socialScenario(target: () => SocialTarget): void {
     expect(await likers(ann.api)).toEqual([ann.user.id, cat.user.id].sort());
   });
 
+  it("keeps one session per device: a new login on a device replaces that device's session", async () => {
+    const devices = async () => (await cat.api.users.listSessions({})).sessions.map((s) => s.deviceName).sort();
+    const first = await anon().users.logIn({ handle: "cat", password: "pw-cat-secret", deviceName: "laptop" });
+    expect(await codeOf(as(first.token).users.getMe({}))).toBe("ok");
+    const before = (await cat.api.users.listSessions({})).sessions;
+    const laptop = before.filter((s) => s.deviceName === "laptop");
+    expect(laptop.length).toBe(1);
+    const second = await anon().users.logIn({ handle: "cat", password: "pw-cat-secret", deviceName: "laptop" });
+    // The old laptop session is gone and its token no longer works; the new one does.
+    const after = (await cat.api.users.listSessions({})).sessions;
+    expect(after.filter((s) => s.deviceName === "laptop").map((s) => s.id)).not.toContain(laptop[0]!.id);
+    expect(after.filter((s) => s.deviceName === "laptop").length).toBe(1);
+    expect(after.length).toBe(before.length);
+    expect(await codeOf(as(first.token).users.getMe({}))).toBe(Code.Unauthenticated);
+    expect((await as(second.token).users.getMe({})).user?.id).toBe(cat.user.id);
+    // Other devices and the calling session are untouched.
+    expect(await codeOf(cat.api.users.getMe({}))).toBe("ok");
+    // Concurrent logins on one device still leave one session for it.
+    const burst = await Promise.all([1, 2, 3].map(() => anon().users.logIn({ handle: "cat", password: "pw-cat-secret", deviceName: "watch" })));
+    expect((await devices()).filter((d) => d === "watch").length).toBe(1);
+    expect((await Promise.all(burst.map((b) => codeOf(as(b.token).users.getMe({}))))).filter((c) => c === "ok").length).toBe(1);
+    // Logins without a device name each get their own session.
+    const n = (await devices()).length;
+    const u1 = await anon().users.logIn({ handle: "cat", password: "pw-cat-secret" });
+    const u2 = await anon().users.logIn({ handle: "cat", password: "pw-cat-secret" });
+    expect((await devices()).length).toBe(n + 2);
+    for (const u of [u1, u2]) expect(await codeOf(as(u.token).users.getMe({}))).toBe("ok");
+  });
+
   it("lists and revokes sessions; a revoked or logged-out token stops working", async () => {
     const second = await anon().users.logIn({ handle: "bob", password: "pw-bob-secret", deviceName: "tablet" });
     const sessions = (await bob.api.users.listSessions({})).sessions;
