@@ -32,7 +32,7 @@ export function graphHandlers(ctx: ServiceContext): ServiceImpl<typeof GraphServ
   return {
     async follow(req, hctx) {
       const me = BigInt(requireUser(hctx).userId);
-      if (req.userId === me) throw new ConnectError("you cannot follow yourself", Code.InvalidArgument);
+      if (req.userId === me) throw new ConnectError("user_id: you cannot follow yourself", Code.InvalidArgument);
       const [found, block] = await Promise.all([
         users.getUsers({ userIds: [req.userId] }),
         users.checkBlock({ userA: me, userB: req.userId }),

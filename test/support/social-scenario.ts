@@ -329,7 +329,30 @@ export function socialScenario(target: () => SocialTarget): void {
     expect(await codeOf(ann.api.posts.createPost({ text: "   " }))).toBe(Code.InvalidArgument);
     expect(await codeOf(ann.api.feed.getHomeFeed({ pageToken: "garbage" }))).toBe(Code.InvalidArgument);
     expect(await codeOf(ann.api.posts.listUserPosts({ userId: ann.user.id, pageToken: "garbage" }))).toBe(Code.InvalidArgument);
-    expect(await codeOf(ann.api.graph.follow({ userId: ann.user.id }))).toBe(Code.InvalidArgument);
     expect(await codeOf(ann.api.graph.follow({ userId: 424242n }))).toBe(Code.NotFound);
+    // The handlers' own checks name the field(s) first, as `field: what is wrong`.
+    const post = (await ann.api.posts.createPost({ text: "for comments" })).post!;
+    const comment = (await ann.api.posts.addComment({ postId: post.id, text: "mine" })).comment!;
+    const other = (await bob.api.posts.createPost({ text: "another post" })).post!;
+    const otherComment = (await bob.api.posts.addComment({ postId: other.id, text: "elsewhere" })).comment!;
+    const cases: [string, () => Promise<unknown>, string][] = [
+      ["follow yourself", () => ann.api.graph.follow({ userId: ann.user.id }), "user_id: "],
+      ["block yourself", () => ann.api.users.block({ userId: ann.user.id }), "user_id: "],
+      ["empty post", () => ann.api.posts.createPost({ text: "   " }), "text, media_ids: "],
+      ["post edited to nothing", () => ann.api.posts.editPost({ postId: post.id, text: " " }), "text: "],
+      ["blank comment", () => ann.api.posts.addComment({ postId: post.id, text: "  " }), "text: "],
+      ["comment edited blank", () => ann.api.posts.editComment({ commentId: comment.id, text: "\t" }), "text: "],
+      ["reply across posts", () => ann.api.posts.addComment({ postId: post.id, text: "hi", replyToCommentId: otherComment.id }), "reply_to_comment_id: "],
+      ["profile of nobody", () => anon().users.getProfile({}), "user_id, handle: "],
+      ["feed page token", () => ann.api.feed.getHomeFeed({ pageToken: "garbage" }), "page_token: "],
+    ];
+    for (const [what, call, prefix] of cases) {
+      const e = await call().then(
+        () => undefined,
+        (x: unknown) => ConnectError.from(x),
+      );
+      expect(e?.code, what).toBe(Code.InvalidArgument);
+      expect(e?.rawMessage.startsWith(prefix), `${what}: "${e?.rawMessage}" starts with "${prefix}"`).toBe(true);
+    }
   });
 }
