@@ -27,7 +27,7 @@ export function encodeFeedToken(postId: bigint): string {
 
 export function decodeFeedToken(token: string): bigint {
   const m = /^f1:(\d{1,19})$/.exec(Buffer.from(token, "base64url").toString("utf8"));
-  if (!m) throw new ConnectError("page_token is not valid", Code.InvalidArgument);
+  if (!m) throw new ConnectError("page_token: not valid", Code.InvalidArgument);
   return BigInt(m[1]!);
 }
 

@@ -32,7 +32,7 @@ export function graphHandlers(ctx: ServiceContext): ServiceImpl<typeof GraphServ
   return {
     async follow(req, hctx) {
       const me = BigInt(requireUser(hctx).userId);
-      if (req.userId === me) throw new ConnectError("you cannot follow yourself", Code.InvalidArgument);
+      if (req.userId === me) throw new ConnectError("user_id: you cannot follow yourself", Code.InvalidArgument);
       const [found, block] = await Promise.all([
         users.getUsers({ userIds: [req.userId] }),
         users.checkBlock({ userA: me, userB: req.userId }),
@@ -58,6 +58,10 @@ export function graphHandlers(ctx: ServiceContext): ServiceImpl<typeof GraphServ
       return { relationship: await relationship(me, req.userId) };
     },
 
+    // Both lists are newest first by follow time (created_at_ms, then the
+    // other user's id to break ties), read from the (followee_id,
+    // created_at_ms) and (follower_id, created_at_ms) indexes; page tokens
+    // are keyset cursors on those columns.
     async listFollowers(req) {
       const page = await follows.listByFolloweeId(
         { followeeId: req.userId },
@@ -71,7 +75,7 @@ export function graphHandlers(ctx: ServiceContext): ServiceImpl<typeof GraphServ
     },
 
     async listFollowing(req) {
-      const page = await follows.listByFollowerId(
+      const page = await follows.listByFollowerIdOrderByCreatedAtMs(
         { followerId: req.userId },
         { limit: req.pageSize || DEFAULT_PAGE, pageToken: req.pageToken, order: "desc" },
       );
@@ -97,6 +101,8 @@ export function graphHandlers(ctx: ServiceContext): ServiceImpl<typeof GraphServ
       return { userIds: page.rows.map((r) => r.followerId), nextPageToken: page.nextPageToken };
     },
 
+    // The id lists (for the feed) need no order: the primary key serves the
+    // followees of a user, the (followee_id, created_at_ms) index its followers.
     async listFollowingIds(req) {
       const page = await follows.listByFollowerId(
         { followerId: req.userId },

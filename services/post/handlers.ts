@@ -83,7 +83,7 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
     async createPost(req, hctx) {
       const authorId = BigInt(requireUser(hctx).userId);
       if (!req.text.trim() && req.mediaIds.length === 0) {
-        throw new ConnectError("a post needs text or media", Code.InvalidArgument);
+        throw new ConnectError("text, media_ids: a post needs text or media", Code.InvalidArgument);
       }
       const hashtags = parseHashtags(req.text);
       const mentionUserIds = await resolveMentions(req.text);
@@ -100,7 +100,7 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
 
     async editPost(req, hctx) {
       const row = await ownPost(hctx, req.postId);
-      if (!req.text.trim() && row.mediaIds.length === 0) throw new ConnectError("a post needs text or media", Code.InvalidArgument);
+      if (!req.text.trim() && row.mediaIds.length === 0) throw new ConnectError("text: a post without media needs text", Code.InvalidArgument);
       const hashtags = parseHashtags(req.text);
       const mentionUserIds = await resolveMentions(req.text);
       await db.transaction(async (tx) => {
@@ -211,9 +211,9 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
       const post = await visiblePost(hctx, req.postId);
       if (req.replyToCommentId > 0n) {
         const parent = await comments.get({ id: req.replyToCommentId });
-        if (!parent || parent.postId !== post.id) throw new ConnectError("reply_to_comment_id is not a comment on this post", Code.InvalidArgument);
+        if (!parent || parent.postId !== post.id) throw new ConnectError("reply_to_comment_id: not a comment on this post", Code.InvalidArgument);
       }
-      if (!req.text.trim()) throw new ConnectError("text is required", Code.InvalidArgument);
+      if (!req.text.trim()) throw new ConnectError("text: must not be empty or only spaces", Code.InvalidArgument);
       const id = ctx.ids.next();
       await db.transaction(async (tx) => {
         await comments.with(tx).insert({
@@ -235,7 +235,7 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
       const c = await comments.get({ id: req.commentId });
       if (!c) throw notFound("comment");
       if (c.authorId !== me) throw new ConnectError("this comment belongs to another user", Code.PermissionDenied);
-      if (!req.text.trim()) throw new ConnectError("text is required", Code.InvalidArgument);
+      if (!req.text.trim()) throw new ConnectError("text: must not be empty or only spaces", Code.InvalidArgument);
       await comments.update({ id: c.id }, { text: req.text, editedAtMs: BigInt(Date.now()) });
       return { comment: toComment((await comments.get({ id: c.id }))!) };
     },

@@ -71,7 +71,7 @@ export function userHandlers(ctx: ServiceContext, limiter = new LoginLimiter()):
             createdAtMs: now,
           });
           await counters.with(tx).insertIfAbsent({ userId: id });
-          const { token } = await openSession(tx, ctx.ids, id, req.deviceName);
+          const { token } = await openSession(tx, ctx.ids, { id, createdAtMs: now }, req.deviceName);
           const row = await users.with(tx).get({ id });
           return { user: toUser(row!), token };
         });
@@ -89,7 +89,7 @@ export function userHandlers(ctx: ServiceContext, limiter = new LoginLimiter()):
       const ok = await verifyPassword(req.password, row?.passwordHash ?? (await decoyHash()));
       if (!row || !ok) throw new ConnectError("wrong handle or password", Code.Unauthenticated);
       attempt.succeeded();
-      const { token } = await openSession(db, ctx.ids, row.id, req.deviceName);
+      const { token } = await db.transaction((tx) => openSession(tx, ctx.ids, row, req.deviceName));
       return { user: toUser(row), token };
     },
 
@@ -109,7 +109,7 @@ export function userHandlers(ctx: ServiceContext, limiter = new LoginLimiter()):
       let row;
       if (req.who.case === "userId") row = await users.get({ id: req.who.value });
       else if (req.who.case === "handle") row = await users.getByHandleKey({ handleKey: handleKey(req.who.value) });
-      else throw new ConnectError("give user_id or handle", Code.InvalidArgument);
+      else throw new ConnectError("user_id, handle: give one of them", Code.InvalidArgument);
       if (!row) throw notFound("user");
       const viewer = callScope(hctx).identity;
       const c = await counters.get({ userId: row.id });
@@ -145,7 +145,7 @@ export function userHandlers(ctx: ServiceContext, limiter = new LoginLimiter()):
 
     async block(req, hctx) {
       const blockerId = BigInt(requireUser(hctx).userId);
-      if (req.userId === blockerId) throw new ConnectError("you cannot block yourself", Code.InvalidArgument);
+      if (req.userId === blockerId) throw new ConnectError("user_id: you cannot block yourself", Code.InvalidArgument);
       if (!(await users.get({ id: req.userId }))) throw notFound("user");
       await db.transaction(async (tx) => {
         const inserted = await blocks.with(tx).insertIfAbsent({ blockerId, blockedId: req.userId, createdAtMs: BigInt(Date.now()) });

@@ -2,8 +2,9 @@
  * Sessions: one per device, found by the SHA-256 of their bearer token.
  * `verifyToken` is the bundle's token check (the kernel's TokenVerifier).
  */
-import type { SqlExecutor } from "../../platform/storage/driver.js";
-import { SessionRowDao } from "../../gen/orbit/user/v1/tables_db.js";
+import type { SqlExecutor, SqlTx } from "../../platform/storage/driver.js";
+import { SessionRowDao, UserRowDao } from "../../gen/orbit/user/v1/tables_db.js";
+import type { UserRow } from "../../gen/orbit/user/v1/tables_pb.js";
 import type { IdGenerator } from "../../platform/ids.js";
 import type { TokenVerifier } from "../../platform/rpc/identity.js";
 import { hashToken, looksLikeToken, newToken } from "./tokens.js";
@@ -11,20 +12,51 @@ import { hashToken, looksLikeToken, newToken } from "./tokens.js";
 /** last_seen_at_ms is written at most this often per session. */
 const SEEN_RESOLUTION_MS = 60_000;
 
+/** What a session without a device name is listed as. */
+export const UNNAMED_DEVICE = "unnamed device";
+
+/**
+ * Opens a session for `user` on `deviceName`, in the caller's transaction:
+ * one session per device, so the earlier sessions of a named device (same
+ * name, exactly) are deleted, and their tokens stop working, in the same
+ * transaction as the insert. A login without a device name (or named
+ * "unnamed device") cannot be told apart from other devices, so it gets a
+ * session of its own each time, listed as "unnamed device" and never
+ * replaced.
+ *
+ * Two concurrent logins on one device must not both keep a session: the
+ * transaction first writes the user's row (an identical value), which holds
+ * the row lock on MySQL/MariaDB until commit, so logins of one user open
+ * their sessions one at a time; SQLite transactions take the write lock at
+ * BEGIN anyway.
+ */
 export async function openSession(
-  db: SqlExecutor,
+  tx: SqlTx,
   ids: IdGenerator,
-  userId: bigint,
+  user: Pick<UserRow, "id" | "createdAtMs">,
   deviceName: string,
 ): Promise<{ token: string; sessionId: bigint }> {
+  const sessions = new SessionRowDao(tx);
+  const named = deviceName !== "" && deviceName !== UNNAMED_DEVICE;
+  if (named) {
+    await new UserRowDao(tx).update({ id: user.id }, { createdAtMs: user.createdAtMs });
+    const stale: bigint[] = [];
+    let page = "";
+    do {
+      const p = await sessions.listByUserId({ userId: user.id }, { limit: 100, pageToken: page });
+      for (const s of p.rows) if (s.deviceName === deviceName) stale.push(s.id);
+      page = p.nextPageToken;
+    } while (page);
+    for (const id of stale) await sessions.delete({ id });
+  }
   const token = newToken();
   const now = BigInt(Date.now());
   const sessionId = ids.next();
-  await new SessionRowDao(db).insert({
+  await sessions.insert({
     id: sessionId,
-    userId,
+    userId: user.id,
     tokenHash: hashToken(token),
-    deviceName: deviceName || "unnamed device",
+    deviceName: named ? deviceName : UNNAMED_DEVICE,
     createdAtMs: now,
     lastSeenAtMs: now,
   });

@@ -26,6 +26,25 @@ export async function codeOf(p: Promise<unknown>): Promise<Code | "ok"> {
   }
 }
 
+/** Waits until the clock has moved on, so that the next write gets a later created_at_ms. */
+async function distinctMs(): Promise<void> {
+  await new Promise((r) => setTimeout(r, 3));
+}
+
+/** Every page of a list, following next_page_token; the user ids in order. */
+async function listAll(page: (token: string) => Promise<[{ userId: bigint }[], string]>): Promise<bigint[]> {
+  const out: bigint[] = [];
+  let token = "";
+  let pages = 0;
+  do {
+    const [items, next] = await page(token);
+    out.push(...items.map((i) => i.userId));
+    token = next;
+    if (++pages > 100) throw new Error("page tokens do not end");
+  } while (token);
+  return out;
+}
+
 export function socialScenario(target: () => SocialTarget): void {
   let ann: Member, bob: Member, cat: Member;
   let anon: () => Social;
@@ -49,10 +68,60 @@ export function socialScenario(target: () => SocialTarget): void {
     expect((await anon().users.checkHandle({ handle: "newbie" })).available).toBe(true);
   });
 
-  it("follows, posts, and builds home feeds newest first across pages", async () => {
-    await bob.api.graph.follow({ userId: ann.user.id });
-    await cat.api.graph.follow({ userId: ann.user.id });
-    await cat.api.graph.follow({ userId: bob.user.id });
+  it("updates the profile fields present and shows them everywhere", async () => {
+    const before = (await bob.api.users.getMe({})).user!;
+    expect(before).toMatchObject({ displayName: "BOB", bio: "", avatarMediaId: 0n });
+    const updated = await bob.api.users.updateProfile({ displayName: "Bob B.", bio: "I like #anime", avatarMediaId: 987654321n });
+    const want = { id: bob.user.id, handle: "bob", displayName: "Bob B.", bio: "I like #anime", avatarMediaId: 987654321n, createdAtMs: before.createdAtMs };
+    expect(updated.user).toMatchObject(want);
+    expect((await anon().users.getProfile({ who: { case: "handle", value: "bob" } })).profile!.user).toMatchObject(want);
+    expect((await ann.api.users.getProfile({ who: { case: "userId", value: bob.user.id } })).profile!.user).toMatchObject(want);
+    expect((await bob.api.users.getMe({})).user).toMatchObject(want);
+    // Only the fields present change.
+    const bioOnly = await bob.api.users.updateProfile({ bio: "new bio" });
+    expect(bioOnly.user).toMatchObject({ ...want, bio: "new bio" });
+    expect((await anon().users.getUsers({ userIds: [bob.user.id] })).users[0]).toMatchObject({ ...want, bio: "new bio" });
+    // Nobody else changed.
+    expect((await anon().users.getProfile({ who: { case: "userId", value: ann.user.id } })).profile!.user).toMatchObject({ displayName: "ANN", bio: "", avatarMediaId: 0n });
+    // Put the display name back (the rest of the scenario does not care about bio and avatar).
+    expect((await bob.api.users.updateProfile({ displayName: "BOB" })).user).toMatchObject({ displayName: "BOB", bio: "new bio", avatarMediaId: 987654321n });
+  });
+
+  it("everyone follows everyone; followers and following are listed newest first across pages", async () => {
+    // Ann follows the other two in descending id order, so that "newest
+    // first" and "by id" differ for her whichever way ids fall.
+    const [annFirst, annSecond] = [bob, cat].sort((x, y) => (x.user.id > y.user.id ? -1 : 1));
+    const edges: [Member, Member][] = [
+      [bob, ann],
+      [cat, ann],
+      [cat, bob],
+      [ann, annFirst!],
+      [ann, annSecond!],
+      [bob, cat],
+    ];
+    for (const [follower, followee] of edges) {
+      const r = await follower.api.graph.follow({ userId: followee.user.id });
+      expect(r.relationship).toMatchObject({ userId: followee.user.id, following: true });
+      await distinctMs();
+    }
+    for (const m of [ann, bob, cat]) {
+      const following = edges.filter(([f]) => f === m).map(([, e]) => e.user.id).reverse();
+      const followers = edges.filter(([, e]) => e === m).map(([f]) => f.user.id).reverse();
+      expect(following.length).toBe(2);
+      expect(followers.length).toBe(2);
+      expect(await listAll((t) => anon().graph.listFollowing({ userId: m.user.id, pageSize: 1, pageToken: t }).then((r) => [r.following, r.nextPageToken]))).toEqual(following);
+      expect(await listAll((t) => anon().graph.listFollowers({ userId: m.user.id, pageSize: 1, pageToken: t }).then((r) => [r.followers, r.nextPageToken]))).toEqual(followers);
+      // One page holding everything: same order, no token.
+      const one = await anon().graph.listFollowing({ userId: m.user.id, pageSize: 10 });
+      expect(one.following.map((f) => f.userId)).toEqual(following);
+      expect(one.nextPageToken).toBe("");
+      expect(one.following[0]!.sinceMs).toBeGreaterThan(one.following[1]!.sinceMs);
+    }
+    const rel = await ann.api.graph.getRelationship({ userId: bob.user.id });
+    expect(rel.relationship).toMatchObject({ userId: bob.user.id, following: true, followedBy: true });
+  });
+
+  it("posts, and builds home feeds newest first across pages", async () => {
     const created: bigint[] = [];
     for (let i = 0; i < 7; i++) {
       const author = i % 2 === 0 ? ann : bob;
@@ -70,10 +139,11 @@ export function socialScenario(target: () => SocialTarget): void {
     } while (token);
     expect(pages.map((p) => p.length)).toEqual([3, 3, 1]);
     expect(pages.flat()).toEqual(expected);
-    // Bob follows only Ann: his own posts and Ann's.
-    await eventually(async () => (await bob.api.feed.getHomeFeed({ pageSize: 50 })).posts.length === 7, "bob's feed");
-    // Ann follows nobody: only her own 4.
-    await eventually(async () => (await ann.api.feed.getHomeFeed({ pageSize: 50 })).posts.length === 4, "ann's feed");
+    // Everyone follows everyone: every feed holds all 7, in the same order.
+    for (const m of [ann, bob]) {
+      await eventually(async () => (await m.api.feed.getHomeFeed({ pageSize: 50 })).posts.length === 7, `${m.user.handle}'s feed`);
+      expect((await m.api.feed.getHomeFeed({ pageSize: 50 })).posts.map((p) => p.id)).toEqual(expected);
+    }
   });
 
   it("counts likes, comments and follows exactly, and shows liked_by_me", async () => {
@@ -95,7 +165,7 @@ export function socialScenario(target: () => SocialTarget): void {
     expect(likes.likes.map((l) => l.userId)).toEqual([cat.user.id]);
     await eventually(async () => {
       const prof = (await cat.api.users.getProfile({ who: { case: "handle", value: "ann" } })).profile!;
-      return prof.followerCount === 2n && prof.postCount === 5n && prof.followingCount === 0n;
+      return prof.followerCount === 2n && prof.postCount === 5n && prof.followingCount === 2n;
     }, "ann's profile counts");
   });
 
@@ -131,11 +201,15 @@ export function socialScenario(target: () => SocialTarget): void {
       "bob's posts are backfilled",
     );
     const rel = await cat.api.graph.getRelationship({ userId: bob.user.id });
-    expect(rel.relationship).toMatchObject({ following: true, followedBy: false });
+    expect(rel.relationship).toMatchObject({ userId: bob.user.id, following: true, followedBy: true });
+    // The follow again is now the newest: first in both lists.
+    expect((await anon().graph.listFollowers({ userId: bob.user.id, pageSize: 1 })).followers[0]?.userId).toBe(cat.user.id);
+    expect((await anon().graph.listFollowing({ userId: cat.user.id, pageSize: 1 })).following[0]?.userId).toBe(bob.user.id);
     const followers = await ann.api.graph.listFollowers({ userId: ann.user.id, pageSize: 1 });
     expect(followers.followers.length).toBe(1);
     const rest = await ann.api.graph.listFollowers({ userId: ann.user.id, pageSize: 10, pageToken: followers.nextPageToken });
-    expect([...followers.followers, ...rest.followers].map((f) => f.userId).sort()).toEqual([bob.user.id, cat.user.id].sort());
+    expect([...followers.followers, ...rest.followers].map((f) => f.userId)).toEqual([cat.user.id, bob.user.id]);
+    expect(rest.nextPageToken).toBe("");
   });
 
   it("a block hides posts both ways and forbids following, liking and commenting", async () => {
@@ -143,7 +217,16 @@ export function socialScenario(target: () => SocialTarget): void {
     const bobPost = (await bob.api.posts.createPost({ text: "liked by both" })).post!;
     await ann.api.posts.likePost({ postId: bobPost.id });
     await cat.api.posts.likePost({ postId: bobPost.id });
+    const blockedByMe = async (viewer: Social, other: Member) =>
+      (await viewer.users.getProfile({ who: { case: "userId", value: other.user.id } })).profile!.blockedByMe;
+    expect(await blockedByMe(ann.api, cat)).toBe(false);
     await ann.api.users.block({ userId: cat.user.id });
+    await ann.api.users.block({ userId: cat.user.id }); // idempotent
+    // Only the blocker sees the block.
+    expect(await blockedByMe(ann.api, cat)).toBe(true);
+    expect(await blockedByMe(cat.api, ann)).toBe(false);
+    expect(await blockedByMe(bob.api, cat)).toBe(false);
+    expect(await blockedByMe(anon(), cat)).toBe(false);
     // Likes by users with a block with the caller are left out, both ways (as their comments are).
     const likers = async (viewer: Social) => (await viewer.posts.listLikes({ postId: bobPost.id })).likes.map((l) => l.userId).sort();
     expect(await likers(ann.api)).toEqual([ann.user.id]);
@@ -159,11 +242,58 @@ export function socialScenario(target: () => SocialTarget): void {
       async () => !(await cat.api.feed.getHomeFeed({ pageSize: 100 })).posts.some((p) => p.authorId === ann.user.id),
       "ann's posts leave cat's feed",
     );
-    expect((await cat.api.graph.getRelationship({ userId: ann.user.id })).relationship?.following).toBe(false);
+    // The block removed the follows both ways.
+    await eventually(async () => {
+      const r = (await cat.api.graph.getRelationship({ userId: ann.user.id })).relationship!;
+      return !r.following && !r.followedBy;
+    }, "the follows between ann and cat are gone");
+    expect((await ann.api.graph.getRelationship({ userId: cat.user.id })).relationship).toMatchObject({
+      userId: cat.user.id,
+      following: false,
+      followedBy: false,
+    });
+    expect((await anon().graph.listFollowers({ userId: ann.user.id })).followers.map((f) => f.userId)).toEqual([bob.user.id]);
     expect((await ann.api.users.listBlocked({})).users.map((u) => u.handle)).toEqual(["cat"]);
     await ann.api.users.unblock({ userId: cat.user.id });
-    expect(await codeOf(cat.api.graph.follow({ userId: ann.user.id }))).toBe("ok");
+    await ann.api.users.unblock({ userId: cat.user.id }); // idempotent
+    expect(await blockedByMe(ann.api, cat)).toBe(false);
+    expect((await ann.api.users.listBlocked({})).users).toEqual([]);
+    // Unblock does not restore follows; following again works.
+    expect((await cat.api.graph.getRelationship({ userId: ann.user.id })).relationship).toMatchObject({ following: false, followedBy: false });
+    const again = await cat.api.graph.follow({ userId: ann.user.id });
+    expect(again.relationship).toMatchObject({ userId: ann.user.id, following: true, followedBy: false });
+    expect((await ann.api.graph.getRelationship({ userId: cat.user.id })).relationship).toMatchObject({ following: false, followedBy: true });
+    expect((await anon().graph.listFollowers({ userId: ann.user.id })).followers.map((f) => f.userId)).toEqual([cat.user.id, bob.user.id]);
     expect(await likers(ann.api)).toEqual([ann.user.id, cat.user.id].sort());
+  });
+
+  it("keeps one session per device: a new login on a device replaces that device's session", async () => {
+    const devices = async () => (await cat.api.users.listSessions({})).sessions.map((s) => s.deviceName).sort();
+    const first = await anon().users.logIn({ handle: "cat", password: "pw-cat-secret", deviceName: "laptop" });
+    expect(await codeOf(as(first.token).users.getMe({}))).toBe("ok");
+    const before = (await cat.api.users.listSessions({})).sessions;
+    const laptop = before.filter((s) => s.deviceName === "laptop");
+    expect(laptop.length).toBe(1);
+    const second = await anon().users.logIn({ handle: "cat", password: "pw-cat-secret", deviceName: "laptop" });
+    // The old laptop session is gone and its token no longer works; the new one does.
+    const after = (await cat.api.users.listSessions({})).sessions;
+    expect(after.filter((s) => s.deviceName === "laptop").map((s) => s.id)).not.toContain(laptop[0]!.id);
+    expect(after.filter((s) => s.deviceName === "laptop").length).toBe(1);
+    expect(after.length).toBe(before.length);
+    expect(await codeOf(as(first.token).users.getMe({}))).toBe(Code.Unauthenticated);
+    expect((await as(second.token).users.getMe({})).user?.id).toBe(cat.user.id);
+    // Other devices and the calling session are untouched.
+    expect(await codeOf(cat.api.users.getMe({}))).toBe("ok");
+    // Concurrent logins on one device still leave one session for it.
+    const burst = await Promise.all([1, 2, 3].map(() => anon().users.logIn({ handle: "cat", password: "pw-cat-secret", deviceName: "watch" })));
+    expect((await devices()).filter((d) => d === "watch").length).toBe(1);
+    expect((await Promise.all(burst.map((b) => codeOf(as(b.token).users.getMe({}))))).filter((c) => c === "ok").length).toBe(1);
+    // Logins without a device name each get their own session.
+    const n = (await devices()).length;
+    const u1 = await anon().users.logIn({ handle: "cat", password: "pw-cat-secret" });
+    const u2 = await anon().users.logIn({ handle: "cat", password: "pw-cat-secret" });
+    expect((await devices()).length).toBe(n + 2);
+    for (const u of [u1, u2]) expect(await codeOf(as(u.token).users.getMe({}))).toBe("ok");
   });
 
   it("lists and revokes sessions; a revoked or logged-out token stops working", async () => {
@@ -199,7 +329,30 @@ export function socialScenario(target: () => SocialTarget): void {
     expect(await codeOf(ann.api.posts.createPost({ text: "   " }))).toBe(Code.InvalidArgument);
     expect(await codeOf(ann.api.feed.getHomeFeed({ pageToken: "garbage" }))).toBe(Code.InvalidArgument);
     expect(await codeOf(ann.api.posts.listUserPosts({ userId: ann.user.id, pageToken: "garbage" }))).toBe(Code.InvalidArgument);
-    expect(await codeOf(ann.api.graph.follow({ userId: ann.user.id }))).toBe(Code.InvalidArgument);
     expect(await codeOf(ann.api.graph.follow({ userId: 424242n }))).toBe(Code.NotFound);
+    // The handlers' own checks name the field(s) first, as `field: what is wrong`.
+    const post = (await ann.api.posts.createPost({ text: "for comments" })).post!;
+    const comment = (await ann.api.posts.addComment({ postId: post.id, text: "mine" })).comment!;
+    const other = (await bob.api.posts.createPost({ text: "another post" })).post!;
+    const otherComment = (await bob.api.posts.addComment({ postId: other.id, text: "elsewhere" })).comment!;
+    const cases: [string, () => Promise<unknown>, string][] = [
+      ["follow yourself", () => ann.api.graph.follow({ userId: ann.user.id }), "user_id: "],
+      ["block yourself", () => ann.api.users.block({ userId: ann.user.id }), "user_id: "],
+      ["empty post", () => ann.api.posts.createPost({ text: "   " }), "text, media_ids: "],
+      ["post edited to nothing", () => ann.api.posts.editPost({ postId: post.id, text: " " }), "text: "],
+      ["blank comment", () => ann.api.posts.addComment({ postId: post.id, text: "  " }), "text: "],
+      ["comment edited blank", () => ann.api.posts.editComment({ commentId: comment.id, text: "\t" }), "text: "],
+      ["reply across posts", () => ann.api.posts.addComment({ postId: post.id, text: "hi", replyToCommentId: otherComment.id }), "reply_to_comment_id: "],
+      ["profile of nobody", () => anon().users.getProfile({}), "user_id, handle: "],
+      ["feed page token", () => ann.api.feed.getHomeFeed({ pageToken: "garbage" }), "page_token: "],
+    ];
+    for (const [what, call, prefix] of cases) {
+      const e = await call().then(
+        () => undefined,
+        (x: unknown) => ConnectError.from(x),
+      );
+      expect(e?.code, what).toBe(Code.InvalidArgument);
+      expect(e?.rawMessage.startsWith(prefix), `${what}: "${e?.rawMessage}" starts with "${prefix}"`).toBe(true);
+    }
   });
 }
