@@ -2,7 +2,8 @@
  * The `orbit` CLI. Each subcommand lives in cmd/commands/<name>.ts and
  * exports `register(program)`; list it in COMMANDS below to add it.
  *
- * Exit codes: 0 success, 1 failure at run time, 2 bad usage or configuration.
+ * Exit codes: 0 success, 1 failure at run time, 2 bad usage or configuration,
+ * 3 a migration refused (`orbit migrate`, boot migrations of `orbit bundle`).
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";

@@ -71,13 +71,50 @@ describe.each(ENGINES)("changes on $name", ({ name, open }) => {
     expect((await planMigration(store.db, V.int64, opts)).steps).toEqual([]);
   });
 
-  it("refuses narrowing on MySQL (int64 to int32)", async () => {
+  // Narrowing the declared type: [from, to, live type MariaDB reports, declared types, a value that fits, one that does not].
+  const narrowings = [
+    ["int64 to int32", "int64 n = 3;", "int32 n = 3;", "bigint(20)", "BIGINT", "INT", "7", "9000000000"],
+    ["string to varchar(4)", "string n = 3;", `string n = 3 [(orbit.options.v1.column).sql_type = "varchar(4)"];`, "text", "TEXT", "VARCHAR(4)", "'abc'", "'abcdef'"],
+    ["int64 to uint64", "int64 n = 3;", "uint64 n = 3;", "bigint(20)", "BIGINT", "BIGINT UNSIGNED", "7", "-1"],
+    ["int64 to bool", "int64 n = 3;", "bool n = 3;", "bigint(20)", "BIGINT", "TINYINT(1)", "1", "300"],
+  ] as const;
+  it.each(narrowings)("refuses narrowing %s, naming the table, column and both types; applies it when allowed", async (_, a, b, liveFrom, from, to, fits, misfit) => {
+    const wide = items(`${base} ${a}`);
+    const narrow = items(`${base} ${b}`);
+    await migrate(store.db, wide, opts);
+    await store.db.run(`INSERT INTO items (id, owner_id, n) VALUES (1, 5, ${fits})`);
+    // SQLite keeps any value whatever the declared type; MariaDB would refuse to convert this one.
+    if (!mysql) await store.db.run(`INSERT INTO items (id, owner_id, n) VALUES (2, 5, ${misfit})`);
+    const plan = await planMigration(store.db, narrow, opts);
+    expect(plan.blocked).toBeInstanceOf(DestructiveChangeError);
+    const esc = (s: string) => s.replace(/[()]/g, "\\$&");
+    expect(plan.blocked!.message).toMatch(new RegExp(`table items: change the type of items\\.n from ${esc(mysql ? liveFrom : from)} to ${esc(to)}`, "i"));
+    if (!mysql) {
+      expect((plan.blocked as DestructiveChangeError).changes).toEqual([
+        expect.objectContaining({ table: "items", column: "n", loses: expect.stringMatching(/\(1 row of items holds such a value\)$/) }),
+      ]);
+    }
+    await expect(migrate(store.db, narrow, opts)).rejects.toBeInstanceOf(DestructiveChangeError);
+
+    const r = await migrate(store.db, narrow, { ...opts, allowDestructive: true });
+    expect(r.applied.map((s) => [s.id, s.destructive])).toEqual([[mysql ? "alter_column:items.n" : "retype_column:items.n", true]]);
+    // SQLite rewrites nothing and keeps every value.
+    if (!mysql) expect((await rows()).length).toBe(2);
+    expect((await planMigration(store.db, narrow, opts)).upToDate).toBe(true);
+  });
+
+  it("treats a declared type the history does not have as unknown, not as narrowing (databases migrated by older binaries)", async () => {
     await migrate(store.db, V.int64, opts);
-    const plan = await planMigration(store.db, V.int32, opts);
-    if (mysql) {
-      expect(plan.blocked).toBeInstanceOf(DestructiveChangeError);
-      expect(plan.blocked!.message).toMatch(/change the type of items\.n from bigint\(20\) to INT/);
-    } else expect(plan.steps).toEqual([]);
+    // An older binary recorded states without the declared types.
+    await store.db.run("UPDATE orbit_migrations SET statements = '' WHERE kind = 'state'");
+    const legacy = await planMigration(store.db, V.int64, opts);
+    expect(legacy.steps).toEqual([]);
+    expect(legacy.unrecorded).toEqual(["items"]);
+    if (!mysql) expect((await planMigration(store.db, V.int32, opts)).blocked).toBeUndefined();
+    // The first run records them (no step); from then on narrowing is recognised.
+    expect((await migrate(store.db, V.int64, opts)).applied).toEqual([]);
+    expect((await planMigration(store.db, V.int64, opts)).upToDate).toBe(true);
+    expect((await planMigration(store.db, V.int32, opts)).blocked).toBeInstanceOf(DestructiveChangeError);
   });
 
   it("widens varchar(80) to varchar(120) in place", async () => {

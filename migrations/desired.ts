@@ -57,7 +57,14 @@ export function desiredTables(specs: readonly TableSpec[], dialect: Dialect, opt
         throw new InvalidManifestError(`${where}.${c.name}: a NOT NULL column cannot default to NULL`);
       }
       for (const old of c.renamedFrom ?? []) checkIdent(old, `${where}.${c.name}: renamed_from`);
-      return { name: c.name, type, nullable: c.nullable, default: def, renamedFrom: [...(c.renamedFrom ?? [])] };
+      return {
+        name: c.name,
+        type,
+        declared: c.mysql || type,
+        nullable: c.nullable,
+        default: def,
+        renamedFrom: [...(c.renamedFrom ?? [])],
+      };
     });
     for (const c of columns) {
       for (const old of c.renamedFrom) {

@@ -7,6 +7,7 @@
  */
 import type { DesiredColumn, DesiredTable, IndexShape, LiveColumn, LiveTable } from "./model.js";
 import { describeLiteral, sameLiteral } from "./sql-literal.js";
+import { declaredNarrows, sqliteAffinity, sqliteMisfitCondition } from "./sql-types.js";
 import type { TypeRules } from "./type-rules.js";
 
 /** What a destructive change would cost, in words. */
@@ -17,6 +18,11 @@ export interface Loss {
   readonly loses: string;
   /** Append the table's row count to `loses` when reporting. */
   readonly countRows?: boolean;
+  /**
+   * A condition (in the store's SQL) true for the rows whose value would not
+   * fit; how many rows match is appended to `loses` when reporting.
+   */
+  readonly misfit?: string;
 }
 
 export type Change =
@@ -34,6 +40,20 @@ export type Change =
       readonly loss?: Loss;
     }
   | { readonly op: "drop_column"; readonly table: string; readonly column: LiveColumn; readonly loss: Loss }
+  /**
+   * SQLite only: the declared type narrows (int64 → int32, varchar(80) →
+   * varchar(4), …) while the affinity stays the same, so the live table
+   * cannot show it; found by comparing with the declared type the history
+   * recorded. Nothing is rewritten: SQLite keeps every value as it is.
+   */
+  | {
+      readonly op: "retype_column";
+      readonly table: string;
+      readonly column: DesiredColumn;
+      /** The declared type recorded when the table was last migrated. */
+      readonly from: string;
+      readonly loss: Loss;
+    }
   | { readonly op: "drop_index"; readonly table: string; readonly index: IndexShape }
   | { readonly op: "add_index"; readonly table: string; readonly index: IndexShape }
   | {
@@ -76,6 +96,8 @@ export function describeChange(c: Change, text: ColumnText): string {
       return `drop column ${c.table}.${c.column.name}`;
     case "alter_column":
       return `change column ${c.table}.${text.desired(c.column)} (was ${text.live(c.live)})`;
+    case "retype_column":
+      return `change the declared type of ${c.table}.${c.column.name} from ${c.from} to ${c.column.declared}`;
     case "add_index":
       return `add ${c.index.unique ? "unique " : ""}index ${c.index.name} on ${c.table} (${c.index.columns.join(", ")})`;
     case "drop_index":
@@ -95,8 +117,17 @@ function sameIndex(a: IndexShape, b: IndexShape): boolean {
   return a.unique === b.unique && a.columns.length === b.columns.length && a.columns.every((c, i) => c === b.columns[i]);
 }
 
-/** Changes that turn `live` into `desired` (both for the same table). */
-export function diffTable(desired: DesiredTable, live: LiveTable, rules: TypeRules): Change[] {
+/**
+ * Changes that turn `live` into `desired` (both for the same table).
+ * `previous` holds the declared type of each column (by its live name) as
+ * recorded when the table was last migrated, if the history has it.
+ */
+export function diffTable(
+  desired: DesiredTable,
+  live: LiveTable,
+  rules: TypeRules,
+  previous?: ReadonlyMap<string, string>,
+): Change[] {
   const t = desired.name;
   const liveByName = new Map(live.columns.map((c) => [c.name, c]));
   const renames: Change[] = [];
@@ -126,6 +157,26 @@ export function diffTable(desired: DesiredTable, live: LiveTable, rules: TypeRul
     }
     const alter = compareColumn(t, col, current, rules);
     if (alter) alters.push(alter);
+    // SQLite: one affinity holds int32 and int64, varchar(4) and varchar(80),
+    // so the live table cannot show a narrowing; the recorded declared type can.
+    const before = rules.dialect === "sqlite" ? previous?.get(current.name) : undefined;
+    if (before !== undefined && (alter === undefined || alter.op !== "alter_column" || alter.type === undefined) && declaredNarrows(before, col.declared)) {
+      const affinity = sqliteAffinity(col.type);
+      alters.push({
+        op: "retype_column",
+        table: t,
+        column: col,
+        from: before,
+        loss: {
+          column: col.name,
+          summary: `change the type of ${t}.${col.name} from ${before} to ${col.declared} (declared; SQLite stores both as ${affinity})`,
+          loses:
+            `nothing is rewritten: SQLite keeps every value, also those that do not fit ${col.declared} ` +
+            "(which the new declaration, and MySQL, would not accept)",
+          misfit: sqliteMisfitCondition(current.name, col.declared),
+        },
+      });
+    }
   }
 
   for (const c of live.columns) {
@@ -204,12 +255,13 @@ export function diffSchema(
   live: ReadonlyMap<string, LiveTable>,
   rules: TypeRules,
   dropTables: readonly { readonly name: string; readonly file: string }[] = [],
+  previous: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map(),
 ): TableDiff[] {
   const out: TableDiff[] = [];
   for (const d of desired) {
     const l = live.get(d.name);
     if (!l) out.push({ table: d.name, desired: d, changes: [{ op: "create_table", table: d.name, desired: d }] });
-    else out.push({ table: d.name, desired: d, live: l, changes: diffTable(d, l, rules) });
+    else out.push({ table: d.name, desired: d, live: l, changes: diffTable(d, l, rules, previous.get(d.name)) });
   }
   for (const { name, file } of dropTables) {
     const l = live.get(name);

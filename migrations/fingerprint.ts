@@ -22,5 +22,30 @@ export function tableFingerprint(t: DesiredTable, rules: TypeRules): string {
   return createHash("sha256").update(JSON.stringify(shape)).digest("hex").slice(0, 32);
 }
 
+/**
+ * The declared type of each column (DesiredColumn.declared), as recorded
+ * in the `statements` of a table's state row: JSON, columns sorted by name.
+ * SQLite compares it with the next manifest to recognise narrowing that its
+ * affinities hide. Kept out of the fingerprint, so that databases migrated
+ * before it was recorded keep their fingerprints.
+ */
+export function declaredTypes(t: DesiredTable): string {
+  const declared: Record<string, string> = {};
+  for (const c of [...t.columns].sort((a, b) => a.name.localeCompare(b.name))) declared[c.name] = c.declared;
+  return JSON.stringify({ declared });
+}
+
+/** The declared types of a state row, or undefined when it has none (recorded by an older binary). */
+export function parseDeclaredTypes(statements: string | undefined): Map<string, string> | undefined {
+  if (!statements || !statements.startsWith("{")) return undefined;
+  try {
+    const parsed = JSON.parse(statements) as { declared?: Record<string, unknown> };
+    if (!parsed.declared || typeof parsed.declared !== "object") return undefined;
+    return new Map(Object.entries(parsed.declared).filter((e): e is [string, string] => typeof e[1] === "string"));
+  } catch {
+    return undefined;
+  }
+}
+
 /** The fingerprint recorded for a table the migrator dropped. */
 export const DROPPED = "dropped";

@@ -9,6 +9,7 @@ const MARK: Record<string, string> = {
   add_index: "+",
   rename_column: "~",
   alter_column: "~",
+  retype_column: "~",
   replace_primary_key: "~",
   rebuild_table: "~",
   drop_index: "-",

@@ -17,6 +17,12 @@ export interface HistoryRow {
   readonly subject: string;
   readonly step: string;
   readonly summary: string;
+  /**
+   * A step's SQL; for a `state` row, the declared column types as JSON
+   * (see declaredTypes in fingerprint.ts), or "" when an older binary
+   * recorded it. Not read back from Cassandra.
+   */
+  readonly statements?: string;
   readonly checksum: string;
   readonly status: HistoryStatus;
   readonly detail: string | null;
@@ -61,6 +67,7 @@ interface RawRow {
   subject: string;
   step: string;
   summary: string;
+  statements: string;
   checksum: string;
   status: string;
   detail: string | null;
@@ -76,6 +83,7 @@ function fromRaw(r: RawRow): HistoryRow {
     subject: r.subject,
     step: r.step,
     summary: r.summary,
+    statements: r.statements,
     checksum: r.checksum,
     status: r.status as HistoryStatus,
     detail: r.detail,
@@ -85,7 +93,7 @@ function fromRaw(r: RawRow): HistoryRow {
   };
 }
 
-const COLUMNS = "id, kind, subject, step, summary, checksum, status, detail, process, started_at_ms, finished_at_ms";
+const COLUMNS = "id, kind, subject, step, summary, statements, checksum, status, detail, process, started_at_ms, finished_at_ms";
 
 /** The rows planning needs: table states, data migrations, interrupted steps. */
 export async function readPlanningHistory(db: SqlExecutor): Promise<HistoryRow[]> {

@@ -110,7 +110,7 @@ export async function migrate(db: SqlDb, tables: readonly TableSpec[], opts: Mig
         subject: s.table,
         step: "state",
         summary: `schema of ${s.table}`,
-        statements: "",
+        statements: s.declared,
         checksum: s.fingerprint,
         status: "applied",
         detail: s.file,

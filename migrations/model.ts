@@ -8,6 +8,13 @@ export interface DesiredColumn {
   readonly name: string;
   /** The type as the manifest spells it for this dialect (used in DDL). */
   readonly type: string;
+  /**
+   * The type the manifest declares, in its MySQL spelling (BIGINT, INT,
+   * BIGINT UNSIGNED, TINYINT(1), VARCHAR(64)…), whatever the dialect: it keeps
+   * the widths and sign that SQLite's affinities (INTEGER, TEXT) lose. The
+   * history records it per column, which is how SQLite recognises narrowing.
+   */
+  readonly declared: string;
   readonly nullable: boolean;
   readonly default: Literal;
   readonly renamedFrom: readonly string[];

@@ -55,6 +55,21 @@ describe.each(ENGINES)("an older binary on $name", ({ open }) => {
     expect((await planMigration(store.db, old, opts)).upToDate).toBe(true);
   });
 
+  it("recognises an older binary from a widened type, also on SQLite where both types are INTEGER", async () => {
+    const narrow = cards(`int64 id = 1; int32 n = 2;`);
+    const wide = cards(`int64 id = 1; int64 n = 2;`);
+    await migrate(store.db, narrow, { ...opts, processId: "old-binary" });
+    await migrate(store.db, wide, { ...opts, processId: "new-binary" });
+    const err = await migrate(store.db, narrow, opts).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NewerSchemaError);
+    expect((err as NewerSchemaError).tables.map((t) => [t.table, t.process])).toEqual([["cards", "new-binary"]]);
+    expect((err as Error).message).toMatch(/cards\.n .*(BIGINT|bigint).*(INT|int)/i);
+    const told = await migrate(store.db, narrow, { ...opts, allowNewerSchema: true });
+    expect(told.skippedNewer).toEqual(["cards"]);
+    // The newer binary still boots with nothing to do.
+    expect((await planMigration(store.db, wide, opts)).upToDate).toBe(true);
+  });
+
   it("does not mistake a new change for an older binary", async () => {
     await migrate(store.db, old, opts);
     // A schema never seen before is new, even if it drops something.

@@ -184,6 +184,8 @@ function stepOf(c: Change, server: MysqlServer): Step {
         statements: [{ sql: `${alter} DROP INDEX ${q(c.index.name)}`, algorithms: LADDER_INSTANT }],
         locking: "instant (metadata only)",
       });
+    case "retype_column":
+      throw new Error("internal: retype_column is planned on SQLite only (MySQL compares the live types)");
     case "replace_primary_key":
       return makeStep({
         ...base,

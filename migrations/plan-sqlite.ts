@@ -140,6 +140,15 @@ function stepOf(c: Change): Step {
         statements: [{ sql: `DROP INDEX ${q(c.index.name)}` }],
         locking: "schema only",
       });
+    case "retype_column":
+      // Nothing to rewrite: the new declared type is recorded with the table's state.
+      return makeStep({
+        ...base,
+        id: `retype_column:${c.table}.${c.column.name}`,
+        op: c.op,
+        statements: [],
+        locking: "nothing to rewrite (same SQLite type); the new declared type is recorded in the history",
+      });
     case "alter_column":
     case "replace_primary_key":
       throw new Error(`internal: ${c.op} on SQLite needs a table rebuild`);

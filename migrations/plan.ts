@@ -10,9 +10,9 @@ import { dataMigrationsIn, DEFAULT_DATA_DIR, type DataMigration, type DataMigrat
 import { desiredTables, HISTORY_TABLE } from "./desired.js";
 import { diffSchema, type TableDiff } from "./diff.js";
 import { DestructiveChangeError, NewerSchemaError, type DestructiveChange, type NewerTable } from "./errors.js";
-import { DROPPED, tableFingerprint } from "./fingerprint.js";
+import { declaredTypes, DROPPED, parseDeclaredTypes, tableFingerprint } from "./fingerprint.js";
 import { readPlanningHistory, type HistoryRow } from "./history.js";
-import { isSuperseded, summariseHistory } from "./history-summary.js";
+import { isDeclaredSuperseded, isSuperseded, summariseHistory } from "./history-summary.js";
 import { introspectMysql } from "./introspect-mysql.js";
 import { introspectSqlite } from "./introspect-sqlite.js";
 import type { DesiredTable, LiveSchema } from "./model.js";
@@ -37,6 +37,8 @@ export interface TableState {
   readonly table: string;
   readonly fingerprint: string;
   readonly file: string;
+  /** The declared column types (declaredTypes), "" for a dropped table. */
+  readonly declared: string;
 }
 
 export interface PendingData {
@@ -114,7 +116,14 @@ export async function buildPlan(exec: SqlExecutor, ctx: PlanContext): Promise<Fu
   }
 
   const planFor = (d: readonly TableDiff[]) => (exec.dialect === "mysql" ? planMysql(d, ctx.server!) : planSqlite(d));
-  const diffs = diffSchema(ctx.desired, live, rules, dropTables);
+  // The declared column types each table was last migrated to (unknown when
+  // an older binary recorded its state: then nothing counts as narrowing).
+  const previous = new Map<string, Map<string, string>>();
+  for (const [table, s] of states) {
+    const declared = parseDeclaredTypes(s.latest.statements);
+    if (declared) previous.set(table, declared);
+  }
+  const diffs = diffSchema(ctx.desired, live, rules, dropTables, previous);
   const kept: TableDiff[] = [];
   const newer: NewerTable[] = [];
   const skippedNewer: string[] = [];
@@ -122,12 +131,14 @@ export async function buildPlan(exec: SqlExecutor, ctx: PlanContext): Promise<Fu
   for (const diff of diffs) {
     if (!diff.desired) {
       kept.push(diff);
-      recordStates.push({ table: diff.table, fingerprint: DROPPED, file: states.get(diff.table)?.latest.detail ?? "" });
+      recordStates.push({ table: diff.table, fingerprint: DROPPED, file: states.get(diff.table)?.latest.detail ?? "", declared: "" });
       continue;
     }
     const fp = tableFingerprint(diff.desired, rules);
+    const declared = declaredTypes(diff.desired);
     const s = states.get(diff.table);
-    if (isSuperseded(s, fp) && diff.changes.length > 0 && !(opts.allowNewerSchema && opts.allowDestructive)) {
+    const declaredSuperseded = isDeclaredSuperseded(s, declared);
+    if ((isSuperseded(s, fp) || declaredSuperseded) && diff.changes.length > 0 && !(opts.allowNewerSchema && opts.allowDestructive)) {
       const entry: NewerTable = {
         table: diff.table,
         recordedAtMs: s.latest.finishedAtMs ?? s.latest.startedAtMs,
@@ -141,7 +152,14 @@ export async function buildPlan(exec: SqlExecutor, ctx: PlanContext): Promise<Fu
       continue;
     }
     kept.push(diff);
-    if (!s || s.latest.checksum !== fp) recordStates.push({ table: diff.table, fingerprint: fp, file: diff.desired.file });
+    // Record the state when the fingerprint moves, or when only the declared
+    // types do (SQLite widening; the first run after an upgrade records them
+    // once) — but not when this binary's declared types are an older state
+    // and nothing changes: that would make the newer binary look older.
+    const declaredMoved = s !== undefined && s.latest.statements !== declared && (!declaredSuperseded || diff.changes.length > 0);
+    if (!s || s.latest.checksum !== fp || declaredMoved) {
+      recordStates.push({ table: diff.table, fingerprint: fp, file: diff.desired.file, declared });
+    }
   }
 
   const steps = planFor(kept);
@@ -170,6 +188,12 @@ export async function buildPlan(exec: SqlExecutor, ctx: PlanContext): Promise<Fu
   for (const s of steps) {
     for (const loss of s.losses) {
       let loses = loss.loses;
+      if (loss.misfit && live.has(s.table)) {
+        const q = exec.dialect === "mysql" ? `\`${s.table}\`` : `"${s.table}"`;
+        const row = await exec.get<{ n: unknown }>(`SELECT COUNT(*) AS n FROM ${q} WHERE ${loss.misfit}`);
+        const n = Number(row?.n ?? 0);
+        loses += ` (${n} row${n === 1 ? "" : "s"} of ${s.table} hold${n === 1 ? "s" : ""} such a value)`;
+      }
       if (loss.countRows && live.has(s.table)) {
         if (!counts.has(s.table)) counts.set(s.table, await rowCount(exec, s.table));
         loses += ` (${s.table} has ${counts.get(s.table)})`;

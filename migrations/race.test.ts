@@ -1,7 +1,9 @@
 /**
  * Four processes boot at once against a fresh database: all succeed, one
  * migrates, the others wait for its lock and find nothing to do, and each
- * step is in the history once.
+ * step is in the history once. The children call migrate() and exit;
+ * bundle-boot.test.ts runs four real `orbit bundle` processes and checks
+ * that all four serve.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";

@@ -158,3 +158,39 @@ export function sqliteValueClass(declared: string): ValueClass {
       return "binary";
   }
 }
+
+const INT_BITS: Record<string, number> = { tinyint: 8, smallint: 16, mediumint: 24, int: 32, bigint: 64 };
+
+/**
+ * True if a column declared `fromText` (MySQL spelling, see
+ * DesiredColumn.declared) would be narrowed by declaring it `toText`: the
+ * types differ and not every value of the first fits the second.
+ */
+export function declaredNarrows(fromText: string, toText: string): boolean {
+  return canonicalMysqlType(fromText) !== canonicalMysqlType(toText) && !mysqlWidens(fromText, toText);
+}
+
+/**
+ * An SQLite condition on `column` that is true for the values that do not
+ * fit the declared type `declared` (MySQL spelling): an integer out of its
+ * range, a string or binary longer than its size. Undefined when SQLite
+ * cannot tell (or every value fits).
+ */
+export function sqliteMisfitCondition(column: string, declared: string): string | undefined {
+  const t = parseMysqlType(declared);
+  const c = `"${column.replace(/"/g, '""')}"`;
+  const bits = INT_BITS[t.base];
+  if (bits !== undefined) {
+    if (t.unsigned) return bits === 64 ? `${c} < 0` : `${c} NOT BETWEEN 0 AND ${2n ** BigInt(bits) - 1n}`;
+    if (bits === 64) return undefined;
+    return `${c} NOT BETWEEN ${-(2n ** BigInt(bits - 1))} AND ${2n ** BigInt(bits - 1) - 1n}`;
+  }
+  if (t.rest) return undefined;
+  const cap = stringCapacity(t);
+  if (!cap) return undefined;
+  // LENGTH counts characters of text and bytes of a blob.
+  const bytesOfText = t.base in TEXT_RANK;
+  return cap.kind === "text" && !bytesOfText
+    ? `LENGTH(${c}) > ${cap.size}`
+    : `LENGTH(CAST(${c} AS BLOB)) > ${bytesOfText ? LOB_BYTES[TEXT_RANK[t.base]!] : cap.size}`;
+}

@@ -1,14 +1,18 @@
 /**
  * `orbit bundle`: runs a set of services in one process until SIGTERM or
- * SIGINT, then drains and exits 0.
+ * SIGINT, then drains and exits 0. Exits 1 on failure, 2 on bad usage or
+ * configuration, 3 (EXIT_REFUSED, as `orbit migrate`) when boot migrations
+ * refuse the plan.
  */
 import { Command, Option } from "commander";
 import { CONFIG_FIELDS, ConfigError, DEFAULT_CONFIG, loadConfig, type ConfigKey, type LoadedConfig } from "../../platform/config/index.js";
 import { Bundle } from "../../platform/kernel/bundle.js";
 import { RegistryError, UnknownServiceError } from "../../platform/kernel/registry.js";
 import { createLogger } from "../../platform/log.js";
+import { DestructiveChangeError, NewerSchemaError, UnsupportedChangeError } from "../../migrations/index.js";
 import { registry } from "../../services/registry.js";
 import { bundlePlugins } from "../plugins.js";
+import { EXIT_REFUSED } from "./migrate.js";
 
 const HELP_AFTER = `
 Settings come from, highest precedence first: flags, ORBIT_* environment
@@ -26,7 +30,10 @@ Examples:
 
 Endpoints on the port: Connect, gRPC and gRPC-Web (HTTP/1.1 and h2c),
 /healthz, /readyz, /metrics.
-Exit codes: 0 after a clean shutdown, 1 on failure, 2 on bad usage or configuration.`;
+Exit codes: 0 after a clean shutdown, 1 on failure, 2 on bad usage or
+configuration, 3 when boot migrations are refused (a destructive change
+without --allow-destructive, a database migrated by a newer binary without
+--allow-newer-schema, or a change the store cannot make), as for \`orbit migrate\`.`;
 
 export function register(program: Command): void {
   const cmd = program
@@ -109,6 +116,12 @@ async function run(flags: Partial<Record<ConfigKey, unknown>>, file: string | un
     bundle = await Bundle.start({ registry, config, log, plugins: bundlePlugins() });
   } catch (err) {
     if (err instanceof UnknownServiceError || err instanceof RegistryError) usageError(err.message);
+    if (err instanceof DestructiveChangeError || err instanceof NewerSchemaError || err instanceof UnsupportedChangeError) {
+      // Refused, not crashed: nothing was changed and a retry would be refused again.
+      log.fatal({ err, refused: err.name }, `failed to start: ${err.message}`);
+      process.stderr.write(`orbit bundle: boot migrations refused: ${err.message}\n`);
+      process.exit(EXIT_REFUSED);
+    }
     log.fatal({ err }, `failed to start: ${(err as Error).message}`);
     process.exit(1);
   }
