@@ -179,6 +179,12 @@ describe("other declarations gen refuses", () => {
     );
   });
 
+  it("refuses a counter in a wide table's key", () => {
+    expect(() => accepts(`int64 n = 2 ${col("counter: true")};`, `wide: { partition_key: ["id"] clustering: { column: "n" } }`)).toThrow(
+      /BadRow\.n: a counter cannot be a key/,
+    );
+  });
+
   it.each([
     [`string a = 2 ${col(`renamed_from: "a"`)};`, /BadRow\.a: renamed_from names the column itself/],
     [`string a = 2 ${col(`renamed_from: "b"`)}; string b = 3;`, /BadRow\.a: renamed_from names "b", which is still a field of the message/],

@@ -269,6 +269,9 @@ export function tableSpecOf(message: DescMessage, options: OrbitOptions): TableS
     const columns = message.fields.map((f) =>
       columnOf(`${where}.${f.name}`, f, options.columnOf(f), keyed.has(f.name)),
     );
+    for (const c of columns) {
+      if (c.counter && keyed.has(c.name)) throw new TableDeclarationError(`${where}.${c.name}: a counter cannot be a key`);
+    }
     const counters = columns.filter((c) => c.counter);
     if (counters.length > 0) {
       const others = columns.filter((c) => !c.counter && !keyed.has(c.name));
