@@ -54,6 +54,15 @@ describe("usage errors", () => {
     expect((await fromFile.exited).code).toBe(2);
     expect(fromFile.stderr.join("\n")).toContain(`config file ${file}: unknown key "prot"`);
 
+    const store = runOrbit(["bundle", "--mysql", "mysql://root:secret@127.0.0.1:1/orbit?pool=0"]);
+    expect((await store.exited).code).toBe(2);
+    expect(store.stderr.join("\n")).toContain('--mysql: store URL mysql://root:***@127.0.0.1:1/orbit?pool=0: pool "0" is not an integer in 1..1000');
+    expect(store.stderr.join("\n")).not.toContain("secret");
+
+    const wide = runOrbit(["bundle"], { ORBIT_CASSANDRA: "cassandra://127.0.0.1:1/orbit?dc=" });
+    expect((await wide.exited).code).toBe(2);
+    expect(wide.stderr.join("\n")).toContain("ORBIT_CASSANDRA: store URL cassandra://127.0.0.1:1/orbit?dc=: dc is empty");
+
     const option = runOrbit(["bundle", "--no-such-flag"]);
     expect((await option.exited).code).toBe(2);
     expect(option.stderr.join("\n")).toContain("unknown option '--no-such-flag'");

@@ -18,11 +18,11 @@ export interface MysqlType {
   readonly rest: string;
 }
 
-const INT_RANK: Record<string, number> = { tinyint: 1, smallint: 2, mediumint: 3, int: 4, bigint: 5 };
-const TEXT_RANK: Record<string, number> = { tinytext: 1, text: 2, mediumtext: 3, longtext: 4 };
-const BLOB_RANK: Record<string, number> = { tinyblob: 1, blob: 2, mediumblob: 3, longblob: 4 };
-/** Bytes each TEXT/BLOB kind holds. */
-const LOB_BYTES = [0, 255, 65_535, 16_777_215, 4_294_967_295];
+export const INT_RANK: Record<string, number> = { tinyint: 1, smallint: 2, mediumint: 3, int: 4, bigint: 5 };
+export const TEXT_RANK: Record<string, number> = { tinytext: 1, text: 2, mediumtext: 3, longtext: 4 };
+export const BLOB_RANK: Record<string, number> = { tinyblob: 1, blob: 2, mediumblob: 3, longblob: 4 };
+/** Bytes each TEXT/BLOB kind holds, by rank. */
+export const LOB_BYTES = [0, 255, 65_535, 16_777_215, 4_294_967_295];
 
 const ALIASES: Record<string, string> = {
   integer: "int",

@@ -14,11 +14,19 @@ import type {
   TableSpec,
   WideTableSpec,
 } from "../../platform/storage/schema.js";
+import { sqlShapeOfWide } from "../../platform/storage/wide-sql-shape.js";
+import {
+  checkDefault,
+  checkDuplicateIndexes,
+  checkKeyWidth,
+  checkNullable,
+  checkRenames,
+  checkSqlType,
+  TableDeclarationError,
+} from "./declaration-checks.js";
 import { ORDER_DESC, type ColumnOpt, type IndexOpt, type OrbitOptions } from "./options.js";
 
-export class TableDeclarationError extends Error {
-  override readonly name = "TableDeclarationError";
-}
+export { TableDeclarationError };
 
 export function snakeCase(name: string): string {
   return name
@@ -140,12 +148,14 @@ function columnOf(
   if (counter && field.fieldKind !== "scalar") {
     throw new TableDeclarationError(`${where}: counter columns must be int64`);
   }
+  checkNullable(where, field, opt);
   let mysql = info.mysql;
   let sqlite = info.sqlite;
   if (opt?.sqlType) {
     if (!/^[A-Za-z]+( ?\(\s*\d+\s*(,\s*\d+\s*)?\))?( unsigned)?$/i.test(opt.sqlType.trim())) {
       throw new TableDeclarationError(`${where}: sql_type "${opt.sqlType}" is not a plain SQL type like varchar(64)`);
     }
+    checkSqlType(where, field, info.encoding, info.mysql, opt.sqlType.trim(), inKey);
     mysql = opt.sqlType.trim().toUpperCase();
     sqlite = sqliteTypeFor(opt.sqlType);
   } else if (inKey && info.encoding === "string") {
@@ -161,6 +171,9 @@ function columnOf(
   }
   if (inKey && (info.encoding === "proto" || info.encoding === "json")) {
     throw new TableDeclarationError(`${where}: message, repeated and map fields cannot be key or index columns`);
+  }
+  if (counter && nullable) {
+    throw new TableDeclarationError(`${where}: a counter cannot be optional or nullable (NULL + 1 stays NULL)`);
   }
   const def = opt?.default ? opt.default : nullable || counter ? (counter ? "0" : undefined) : zeroDefault(info.encoding);
   const spec: ColumnSpec = {
@@ -178,6 +191,7 @@ function columnOf(
     ...(protoType ? { protoType } : {}),
     ...(repeated ? { repeated: true } : {}),
   };
+  if (opt?.default) checkDefault(where, field, spec, opt.default);
   return spec;
 }
 
@@ -227,6 +241,11 @@ export function tableSpecOf(message: DescMessage, options: OrbitOptions): TableS
     for (const c of columns) {
       if (c.counter && keyed.has(c.name)) throw new TableDeclarationError(`${where}.${c.name}: a counter cannot be a key`);
     }
+    checkRenames(where, columns);
+    checkDuplicateIndexes(where, t.primaryKey, indexes);
+    const col = (n: string) => columns.find((c) => c.name === n)!;
+    checkKeyWidth(where, "the primary key", t.primaryKey.map(col));
+    for (const i of indexes) checkKeyWidth(where, `index ${i.name}`, i.columns.map(col));
     const spec: SqlTableSpec = {
       kind: "sql",
       name,
@@ -250,6 +269,9 @@ export function tableSpecOf(message: DescMessage, options: OrbitOptions): TableS
     const columns = message.fields.map((f) =>
       columnOf(`${where}.${f.name}`, f, options.columnOf(f), keyed.has(f.name)),
     );
+    for (const c of columns) {
+      if (c.counter && keyed.has(c.name)) throw new TableDeclarationError(`${where}.${c.name}: a counter cannot be a key`);
+    }
     const counters = columns.filter((c) => c.counter);
     if (counters.length > 0) {
       const others = columns.filter((c) => !c.counter && !keyed.has(c.name));
@@ -262,6 +284,9 @@ export function tableSpecOf(message: DescMessage, options: OrbitOptions): TableS
       if (t.defaultTtlSeconds > 0) throw new TableDeclarationError(`${where}: counter tables cannot have a TTL`);
     }
     if (t.defaultTtlSeconds < 0) throw new TableDeclarationError(`${where}: default_ttl_seconds must be ≥ 0`);
+    checkRenames(where, columns);
+    // On the SQL store (no Cassandra configured) the key is an InnoDB primary key.
+    checkKeyWidth(where, "the primary key (partition key + clustering)", [...keyed].map((n) => columns.find((c) => c.name === n)!));
     const spec: WideTableSpec = {
       kind: "wide",
       name,
@@ -291,5 +316,36 @@ export function collectTables(
     for (const n of m.nestedMessages) visit(n);
   };
   for (const f of files) for (const m of f.messages) visit(m);
+  checkNamesAcrossTables(out);
   return out;
+}
+
+/** Tables the migrator keeps for itself (migrations/desired.ts refuses them at boot). */
+const RESERVED = /^(orbit_migration|sqlite_)/;
+
+/**
+ * Table names, and index names (SQLite keeps them in one namespace per
+ * database), must be unique across every table: wide tables too, since they
+ * live on the SQL store when no Cassandra is configured.
+ */
+function checkNamesAcrossTables(tables: readonly { message: DescMessage; spec: TableSpec }[]): void {
+  const tableOwner = new Map<string, string>();
+  const indexOwner = new Map<string, string>();
+  for (const { message, spec } of tables) {
+    const where = `${message.file.name}.proto: ${message.typeName}`;
+    if (RESERVED.test(spec.name)) {
+      throw new TableDeclarationError(`${where}: table name "${spec.name}" is reserved (orbit_migration*, sqlite_*)`);
+    }
+    const other = tableOwner.get(spec.name);
+    if (other) throw new TableDeclarationError(`${where}: table name "${spec.name}" is also used by ${other}`);
+    tableOwner.set(spec.name, message.typeName);
+    const shape = spec.kind === "wide" ? sqlShapeOfWide(spec) : spec;
+    for (const i of shape.indexes) {
+      const owner = indexOwner.get(i.name);
+      if (owner && owner !== message.typeName) {
+        throw new TableDeclarationError(`${where}: index name "${i.name}" is also used by ${owner}`);
+      }
+      indexOwner.set(i.name, message.typeName);
+    }
+  }
 }

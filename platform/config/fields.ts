@@ -6,7 +6,7 @@
  */
 import { MAX_TRUSTED_HOPS } from "../http/client-address.js";
 import { LOG_LEVELS } from "../log.js";
-import { parseCassandraUrl } from "../storage/open.js";
+import { parseCassandraUrl, parseMysqlUrl, StoreUrlError } from "../storage/open.js";
 import type { ConfigKey, OrbitConfig } from "./config.js";
 import { DEFAULT_CONFIG } from "./config.js";
 import { boolean, httpUrl, integer, keyValues, list, oneOf, text, type Parser } from "./parse.js";
@@ -28,6 +28,17 @@ const serviceName = text({
   nonEmpty: true,
   check: (v) => (SERVICE_NAME.test(v) ? undefined : `${JSON.stringify(v)} is not a service name (lowercase letters, digits, -)`),
 });
+
+/** The StoreUrlError message of a store URL that does not parse, or undefined. */
+function storeUrlProblem(parse: () => unknown): string | undefined {
+  try {
+    parse();
+    return undefined;
+  } catch (err) {
+    if (err instanceof StoreUrlError) return err.message;
+    throw err;
+  }
+}
 
 function field<K extends ConfigKey>(f: ConfigField<K>): ConfigField<K> {
   return f;
@@ -69,8 +80,10 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     help: "MySQL/MariaDB store instead of SQLite, e.g. mysql://user:pass@host:3306/orbit",
     parse: text({
       nonEmpty: true,
-      check: (v) =>
-        /^(mysql|mariadb):\/\//.test(v) ? undefined : "expected a mysql://user:pass@host:3306/db URL",
+      check: (v) => {
+        if (!/^(mysql|mariadb):\/\//.test(v)) return "expected a mysql://user:pass@host:3306/db URL";
+        return storeUrlProblem(() => parseMysqlUrl(v));
+      },
     }),
   }),
   field({
@@ -80,14 +93,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     help: "Cassandra/ScyllaDB for wide tables, e.g. cassandra://host1,host2:9042/orbit?dc=dc1",
     parse: text({
       nonEmpty: true,
-      check: (v) => {
-        try {
-          parseCassandraUrl(v);
-          return undefined;
-        } catch (err) {
-          return (err as Error).message;
-        }
-      },
+      check: (v) => storeUrlProblem(() => parseCassandraUrl(v)),
     }),
   }),
   field({

@@ -73,6 +73,16 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ flags: { peers: ["Echo=http://x"] } })).toThrow("is not a service name");
     expect(() => loadConfig({ flags: { mysql: "postgres://x/y" } })).toThrow("--mysql: expected a mysql://");
     expect(() => loadConfig({ flags: { cassandra: "cassandra://h" } })).toThrow("--cassandra: invalid Cassandra URL");
+    expect(() => loadConfig({ flags: { mysql: "mysql://root:secret@h/db?pool=abc" } })).toThrow(
+      '--mysql: store URL mysql://root:***@h/db?pool=abc: pool "abc" is not an integer in 1..1000',
+    );
+    expect(() => loadConfig({ env: { ORBIT_MYSQL: "mysql://h/db?timeout=5" } })).toThrow(
+      'ORBIT_MYSQL: store URL mysql://h/db?timeout=5: unknown option "timeout" (accepted: pool)',
+    );
+    expect(() => loadConfig({ flags: { cassandra: "cassandra://h/ks?dc=" } })).toThrow("--cassandra: store URL cassandra://h/ks?dc=: dc is empty");
+    expect(() => loadConfig({ file: file({ cassandra: "cassandra://h/ks?consistency=most" }) })).toThrow(
+      /config file .*: cassandra: store URL cassandra:\/\/h\/ks\?consistency=most: consistency "most" is not one of/,
+    );
     expect(() => loadConfig({ flags: { clusterSecret: "short" } })).toThrow("at least 16 characters");
     expect(() => loadConfig({ file: file({ port: "x" }) })).toThrow(/config file .*: port: "x" is not an integer/);
     expect(() => loadConfig({ flags: { services: "echo,Bad!" } })).toThrow(ConfigError);

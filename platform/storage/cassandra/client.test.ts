@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 import { policies, types } from "cassandra-driver";
 import { describe, expect, it } from "vitest";
 import type { ColumnSpec } from "../schema.js";
-import { parseCassandraUrl } from "../open.js";
+import { CASSANDRA_CONSISTENCIES, parseCassandraUrl } from "../open.js";
 import { fromCql, toCql } from "../wide/cassandra-values.js";
 import type { WideValue } from "../wide/store.js";
 import { CassandraClient, cassandraClientOptions, consistencyCode } from "./client.js";
@@ -32,10 +32,15 @@ describe("cassandraClientOptions", () => {
   });
 
   it("rejects an unknown consistency with the list of valid ones", () => {
-    expect(() => cassandraClientOptions(parseCassandraUrl("cassandra://db1/orbit?consistency=most"))).toThrow(
-      /unknown Cassandra consistency "most" \(use one of any, one, .*localQuorum/,
+    expect(() => parseCassandraUrl("cassandra://db1/orbit?consistency=most")).toThrow(
+      /consistency "most" is not one of any, one, .*localQuorum/,
     );
+    expect(() => consistencyCode("most")).toThrow(/unknown Cassandra consistency "most" \(use one of any, one, .*localQuorum/);
     expect(consistencyCode("quorum")).toBe(types.consistencies.quorum);
+  });
+
+  it("checks URLs against the driver's own consistency names", () => {
+    expect([...CASSANDRA_CONSISTENCIES].sort()).toEqual(Object.keys(types.consistencies).sort());
   });
 
   it("fails to open with a message naming the hosts when nothing listens", async () => {
