@@ -48,6 +48,14 @@ export interface OrbitConfig {
    * right. 0: the socket's peer address, X-Forwarded-For ignored.
    */
   readonly trustProxy: number;
+  /** scrypt cost of new password hashes: log2 N, 10..18 (user service). */
+  readonly scryptLogN: number;
+  /** Items kept per home feed (feed service). */
+  readonly feedCap: number;
+  /** Authors with more followers than this are merged into feeds at read time instead of fanned out. */
+  readonly feedCelebrityThreshold: number;
+  /** Posts copied into a follower's feed when they follow someone. */
+  readonly feedBackfill: number;
 }
 
 export const DEFAULT_CONFIG: OrbitConfig = {
@@ -66,6 +74,10 @@ export const DEFAULT_CONFIG: OrbitConfig = {
   rpcTimeoutMs: 30_000,
   devTokens: {},
   trustProxy: 0,
+  scryptLogN: 15,
+  feedCap: 400,
+  feedCelebrityThreshold: 10_000,
+  feedBackfill: 20,
 };
 
 export type ConfigKey = keyof OrbitConfig;

@@ -1,4 +1,6 @@
-/** Feed tuning (ORBIT_FEED_* environment variables override the defaults). */
+/** Feed tuning, from the bundle's configuration (--feed-* flags, ORBIT_FEED_* variables, config file). */
+import type { OrbitConfig } from "../../platform/config/config.js";
+
 export interface FeedConfig {
   /** Items kept per home feed (Mastodon keeps 400). */
   readonly cap: number;
@@ -8,18 +10,6 @@ export interface FeedConfig {
   readonly backfill: number;
 }
 
-function int(name: string, def: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === "") return def;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${name} must be a positive integer, got ${v}`);
-  return n;
-}
-
-export function feedConfig(): FeedConfig {
-  return {
-    cap: int("ORBIT_FEED_CAP", 400),
-    celebrityThreshold: int("ORBIT_FEED_CELEBRITY_THRESHOLD", 10_000),
-    backfill: int("ORBIT_FEED_BACKFILL", 20),
-  };
+export function feedConfig(config: OrbitConfig): FeedConfig {
+  return { cap: config.feedCap, celebrityThreshold: config.feedCelebrityThreshold, backfill: config.feedBackfill };
 }

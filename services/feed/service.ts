@@ -16,7 +16,7 @@ const parts = new WeakMap<ServiceContext, { writer: FeedWriter; reader: FeedRead
 function feedOf(ctx: ServiceContext): { writer: FeedWriter; reader: FeedReader } {
   let p = parts.get(ctx);
   if (!p) {
-    const cfg = feedConfig();
+    const cfg = feedConfig(ctx.config);
     const writer = new FeedWriter(ctx, cfg);
     p = { writer, reader: new FeedReader(ctx, writer, cfg) };
     parts.set(ctx, p);

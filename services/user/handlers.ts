@@ -58,7 +58,7 @@ export function userHandlers(ctx: ServiceContext, limiter = new LoginLimiter()):
     async signUp(req) {
       const key = handleKey(req.handle);
       const now = BigInt(Date.now());
-      const passwordHash = await hashPassword(req.password);
+      const passwordHash = await hashPassword(req.password, ctx.config.scryptLogN);
       const id = ctx.ids.next();
       try {
         return await db.transaction(async (tx) => {
@@ -86,7 +86,7 @@ export function userHandlers(ctx: ServiceContext, limiter = new LoginLimiter()):
       const address = clientAddress(hctx);
       const attempt = limiter.begin(key, address);
       const row = await users.getByHandleKey({ handleKey: key });
-      const ok = await verifyPassword(req.password, row?.passwordHash ?? (await decoyHash()));
+      const ok = await verifyPassword(req.password, row?.passwordHash ?? (await decoyHash(ctx.config.scryptLogN)));
       if (!row || !ok) throw new ConnectError("wrong handle or password", Code.Unauthenticated);
       attempt.succeeded();
       const { token } = await db.transaction((tx) => openSession(tx, ctx.ids, row, req.deviceName));

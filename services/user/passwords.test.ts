@@ -1,14 +1,9 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { decoyHash, defaultLogN, hashPassword, MAX_LOG_N, verifyPassword } from "./passwords.js";
+import { describe, expect, it } from "vitest";
+import { decoyHash, DEFAULT_LOG_N, hashPassword, MAX_LOG_N, verifyPassword } from "./passwords.js";
 
 const LOG_N = 10; // the cheapest cost: these tests check behaviour, not strength
 
 describe("passwords (scrypt)", () => {
-  const saved = process.env.ORBIT_SCRYPT_LOG_N;
-  afterEach(() => {
-    if (saved === undefined) delete process.env.ORBIT_SCRYPT_LOG_N;
-    else process.env.ORBIT_SCRYPT_LOG_N = saved;
-  });
 
   it("verifies the right password and refuses others", async () => {
     const h = await hashPassword("correct horse battery", LOG_N);
@@ -25,7 +20,6 @@ describe("passwords (scrypt)", () => {
     expect([...b.subarray(0, 4)]).toEqual([1, 11, 8, 1]);
     expect(Buffer.from(a.subarray(4, 20)).equals(Buffer.from(b.subarray(4, 20)))).toBe(false);
     // Each hash verifies with the cost it records, whatever the current setting.
-    process.env.ORBIT_SCRYPT_LOG_N = "12";
     expect(await verifyPassword("same password", a)).toBe(true);
     expect(await verifyPassword("same password", b)).toBe(true);
   });
@@ -52,25 +46,17 @@ describe("passwords (scrypt)", () => {
     expect(await verifyPassword("pw", flip(10, h[10]! ^ 1))).toBe(false); // salt bit
   });
 
-  it("takes the cost from ORBIT_SCRYPT_LOG_N, within a range scrypt can run", async () => {
-    delete process.env.ORBIT_SCRYPT_LOG_N;
-    expect(defaultLogN()).toBe(15);
-    process.env.ORBIT_SCRYPT_LOG_N = "";
-    expect(defaultLogN()).toBe(15);
-    process.env.ORBIT_SCRYPT_LOG_N = "12";
-    expect(defaultLogN()).toBe(12);
-    for (const bad of ["9", "19", "20", "12.5", "fast"]) {
-      process.env.ORBIT_SCRYPT_LOG_N = bad;
-      expect(() => defaultLogN(), bad).toThrow(/ORBIT_SCRYPT_LOG_N must be 10\.\.18/);
-    }
+  it("hashes at the default cost unless told, within a range scrypt can run", async () => {
+    expect(DEFAULT_LOG_N).toBe(15);
+    expect([...(await hashPassword("pw", 12)).subarray(0, 4)]).toEqual([1, 12, 8, 1]);
     await expect(hashPassword("pw", MAX_LOG_N + 1)).rejects.toThrow(RangeError);
     await expect(hashPassword("pw", 9)).rejects.toThrow(RangeError);
   });
 
   it("keeps one decoy hash that matches no ordinary password", async () => {
-    process.env.ORBIT_SCRYPT_LOG_N = String(LOG_N);
-    const d = await decoyHash();
-    expect(await decoyHash()).toBe(d);
+    const d = await decoyHash(LOG_N);
+    expect(await decoyHash(LOG_N)).toBe(d);
+    expect(d[1]).toBe(LOG_N);
     expect(await verifyPassword("", d)).toBe(false);
     expect(await verifyPassword("password", d)).toBe(false);
   });

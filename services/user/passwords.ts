@@ -2,7 +2,7 @@
  * Password hashing with scrypt (node:crypto). The stored hash records its
  * parameters, so the cost can be raised later without breaking old hashes:
  *   byte 0: version (1) · byte 1: log2 N · byte 2: r · byte 3: p · 16 B salt · 32 B key
- * Cost: log2 N from ORBIT_SCRYPT_LOG_N, 10..18 (default 15: 32 MiB, ~0.1 s a
+ * Cost: log2 N from --scrypt-log-n / ORBIT_SCRYPT_LOG_N, 10..18 (default 15: 32 MiB, ~0.1 s a
  * hash; 18 is 256 MiB: with r = 8 scrypt needs 128·N·r bytes, and more than
  * that per login would be an easy way to exhaust the server's memory).
  */
@@ -24,15 +24,10 @@ function scrypt(password: string, salt: Uint8Array, logN: number, r: number, p: 
   });
 }
 
-export function defaultLogN(): number {
-  const v = Number(process.env.ORBIT_SCRYPT_LOG_N || 15);
-  if (!Number.isInteger(v) || v < MIN_LOG_N || v > MAX_LOG_N) {
-    throw new RangeError(`ORBIT_SCRYPT_LOG_N must be ${MIN_LOG_N}..${MAX_LOG_N}, got ${process.env.ORBIT_SCRYPT_LOG_N}`);
-  }
-  return v;
-}
+/** The cost when none is configured (the bundle's --scrypt-log-n / ORBIT_SCRYPT_LOG_N). */
+export const DEFAULT_LOG_N = 15;
 
-export async function hashPassword(password: string, logN = defaultLogN()): Promise<Uint8Array> {
+export async function hashPassword(password: string, logN = DEFAULT_LOG_N): Promise<Uint8Array> {
   if (!Number.isInteger(logN) || logN < MIN_LOG_N || logN > MAX_LOG_N) throw new RangeError(`log2 N must be ${MIN_LOG_N}..${MAX_LOG_N}, got ${logN}`);
   const salt = randomBytes(SALT_BYTES);
   const key = await scrypt(password, salt, logN, 8, 1);
@@ -49,9 +44,13 @@ export async function verifyPassword(password: string, stored: Uint8Array): Prom
   return timingSafeEqual(key, stored.subarray(4 + SALT_BYTES));
 }
 
-/** A hash to compare against when the handle does not exist, so timing does not tell. */
-let decoy: Promise<Uint8Array> | undefined;
-export function decoyHash(): Promise<Uint8Array> {
-  decoy ??= hashPassword("decoy password, never matches");
-  return decoy;
+/**
+ * A hash to compare against when the handle does not exist, so timing does
+ * not tell: one per cost, made at the cost new hashes get.
+ */
+const decoys = new Map<number, Promise<Uint8Array>>();
+export function decoyHash(logN = DEFAULT_LOG_N): Promise<Uint8Array> {
+  let d = decoys.get(logN);
+  if (!d) decoys.set(logN, (d = hashPassword("decoy password, never matches", logN)));
+  return d;
 }
