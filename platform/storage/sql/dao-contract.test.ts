@@ -9,6 +9,8 @@ import { migrate } from "../../../migrations/index.js";
 import {
   KitchenRowDao,
   KitchenRowTable,
+  MixRowDao,
+  MixRowTable,
   PairRowDao,
   PairRowTable,
 } from "../../../gen/orbit/contract/v1/tables_db.js";
@@ -25,12 +27,14 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
   let store: TestStore;
   let kitchen: KitchenRowDao;
   let pairs: PairRowDao;
+  let mix: MixRowDao;
 
   beforeAll(async () => {
     store = await engine.open();
-    await migrate(store.db, [KitchenRowTable, PairRowTable], { dataMigrations: [] });
+    await migrate(store.db, [KitchenRowTable, PairRowTable, MixRowTable], { dataMigrations: [] });
     kitchen = new KitchenRowDao(store.db);
     pairs = new PairRowDao(store.db);
+    mix = new MixRowDao(store.db);
   });
   afterAll(async () => {
     await store?.dispose();
@@ -38,6 +42,35 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
   beforeEach(async () => {
     await store.db.exec("DELETE FROM kitchen");
     await store.db.exec("DELETE FROM pairs");
+    await store.db.exec("DELETE FROM mix");
+  });
+
+  it("round-trips maps, repeated messages, JSON messages, repeated int64, float and uint32", async () => {
+    const full = {
+      id: 1n,
+      f: 0.5,
+      u32: 4294967295,
+      counts: { a: 1n, "ü": -(2n ** 63n), "": 2n ** 63n - 1n },
+      points: [create(PointSchema, { x: 1, y: 2 }), create(PointSchema, { x: -3, y: 0 })],
+      pointJson: create(PointSchema, { x: 5, y: -6 }),
+      ids: [0n, -1n, 2n ** 63n - 1n, -(2n ** 63n)],
+      labelsJson: { k: "v", "ключ": "значение" },
+      pointsJson: [create(PointSchema, { x: 7 }), create(PointSchema, { y: 8 })],
+    };
+    await mix.insert(full);
+    const got = await mix.get({ id: 1n });
+    expect(got).toMatchObject({ $typeName: "orbit.contract.v1.MixRow", ...full });
+    expect((await mix.list({ limit: 10 })).rows[0]).toEqual(got);
+    // Absent collections read back empty; an absent message reads back undefined.
+    await mix.insert({ id: 2n });
+    const empty = await mix.get({ id: 2n });
+    expect(empty).toMatchObject({ f: 0, u32: 0, counts: {}, points: [], ids: [], labelsJson: {}, pointsJson: [] });
+    expect(empty!.pointJson).toBeUndefined();
+    // Explicitly empty collections are the same as absent ones (proto3 has no presence for them).
+    await mix.insert({ id: 3n, counts: {}, points: [], ids: [], labelsJson: {}, pointsJson: [] });
+    expect(await mix.get({ id: 3n })).toEqual({ ...empty, id: 3n });
+    await expect(mix.insert({ id: 4n, u32: -1 })).rejects.toThrow(/not a valid uint32/);
+    await expect(mix.insert({ id: 4n, u32: 2 ** 32 })).rejects.toThrow(/not a valid uint32/);
   });
 
   it("keeps string keys that differ only by trailing spaces apart", async () => {

@@ -6,13 +6,13 @@
 /* eslint-disable */
 
 import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
-import type { KitchenRow, PairRow } from "./tables_pb.js";
-import { PointSchema } from "./tables_pb.js";
+import type { KitchenRow, MixRow, PairRow } from "./tables_pb.js";
+import { MixRowSchema, PointSchema } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
 import type { Dialect, SqlExecutor, SqlRow, SqlValue } from "../../../../platform/storage/driver.js";
 import { int32Param, toBigInt, toBool, toBytes, toNumber, toText, toUint64, uint64Param } from "../../../../platform/storage/sql/convert.js";
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { jsonStrings } from "../../../../platform/storage/sql/repeated.js";
+import { create, fromBinary, fromJson, fromJsonString, ScalarType, toBinary, toJson, toJsonString } from "@bufbuild/protobuf";
+import { decodeRepeated, encodeRepeated, jsonStrings } from "../../../../platform/storage/sql/repeated.js";
 import type { DeleteOptions } from "../../../../platform/storage/sql/query.js";
 import { deleteLimited, insertRows, keysetPage, selectIn, UpdateBuilder } from "../../../../platform/storage/sql/query.js";
 import type { Page, PageOptions } from "../../../../platform/storage/sql/page.js";
@@ -870,6 +870,402 @@ export class PairRowDao {
    */
   deleteByLeftId(where: Pick<PairRow, "leftId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(this.db, this.q.deletes.deleteByLeftId, [where.leftId], opts);
+  }
+}
+
+// ── MixRow → table mix ───────────────────────────────────────────────────
+
+/**
+ * Schema manifest entry of mix (diffed by the migrator).
+ */
+export const MixRowTable: SqlTableSpec = {
+  "kind": "sql",
+  "name": "mix",
+  "message": "orbit.contract.v1.MixRow",
+  "file": "orbit/contract/v1/tables.proto",
+  "columns": [
+    {
+      "name": "id",
+      "field": "id",
+      "encoding": "bigint",
+      "sqlite": "INTEGER",
+      "mysql": "BIGINT",
+      "cql": "bigint",
+      "nullable": false,
+      "default": "0"
+    },
+    {
+      "name": "f",
+      "field": "f",
+      "encoding": "double",
+      "sqlite": "REAL",
+      "mysql": "FLOAT",
+      "cql": "float",
+      "nullable": false,
+      "default": "0"
+    },
+    {
+      "name": "u32",
+      "field": "u32",
+      "encoding": "int",
+      "sqlite": "INTEGER",
+      "mysql": "INT UNSIGNED",
+      "cql": "bigint",
+      "nullable": false,
+      "default": "0",
+      "unsigned": true
+    },
+    {
+      "name": "counts",
+      "field": "counts",
+      "encoding": "proto",
+      "sqlite": "BLOB",
+      "mysql": "LONGBLOB",
+      "cql": "blob",
+      "nullable": false,
+      "default": "''",
+      "repeated": true
+    },
+    {
+      "name": "points",
+      "field": "points",
+      "encoding": "proto",
+      "sqlite": "BLOB",
+      "mysql": "LONGBLOB",
+      "cql": "blob",
+      "nullable": false,
+      "default": "''",
+      "protoType": "orbit.contract.v1.Point",
+      "repeated": true
+    },
+    {
+      "name": "point_json",
+      "field": "pointJson",
+      "encoding": "json",
+      "sqlite": "TEXT",
+      "mysql": "LONGTEXT",
+      "cql": "text",
+      "nullable": true,
+      "protoType": "orbit.contract.v1.Point"
+    },
+    {
+      "name": "ids",
+      "field": "ids",
+      "encoding": "proto",
+      "sqlite": "BLOB",
+      "mysql": "LONGBLOB",
+      "cql": "blob",
+      "nullable": false,
+      "default": "''",
+      "repeated": true
+    },
+    {
+      "name": "labels_json",
+      "field": "labelsJson",
+      "encoding": "json",
+      "sqlite": "TEXT",
+      "mysql": "LONGTEXT",
+      "cql": "text",
+      "nullable": false,
+      "default": "''",
+      "repeated": true
+    },
+    {
+      "name": "points_json",
+      "field": "pointsJson",
+      "encoding": "json",
+      "sqlite": "TEXT",
+      "mysql": "LONGTEXT",
+      "cql": "text",
+      "nullable": false,
+      "default": "''",
+      "protoType": "orbit.contract.v1.Point",
+      "repeated": true
+    }
+  ],
+  "primaryKey": [
+    "id"
+  ],
+  "indexes": [
+    {
+      "name": "mix_by_f",
+      "columns": [
+        "f"
+      ],
+      "unique": false
+    }
+  ]
+};
+
+/**
+ * The SQL of every MixRowDao method, per dialect.
+ */
+export const MixRowSql = {
+  sqlite: {
+    insert: 'INSERT INTO "mix" ("id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    insertHead: 'INSERT INTO "mix" ("id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json") VALUES',
+    insertTuple: '(?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    upsertTail: ' ON CONFLICT ("id") DO UPDATE SET "f" = excluded."f", "u32" = excluded."u32", "counts" = excluded."counts", "points" = excluded."points", "point_json" = excluded."point_json", "ids" = excluded."ids", "labels_json" = excluded."labels_json", "points_json" = excluded."points_json"',
+    insertIfAbsentTail: ' ON CONFLICT DO NOTHING',
+    get: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json" FROM "mix" WHERE "id" = ?',
+    getManyHead: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json" FROM "mix" WHERE "id" IN',
+    delete: 'DELETE FROM "mix" WHERE "id" = ?',
+    updateWhere: '"id" = ?',
+    count: 'SELECT COUNT(*) AS "n" FROM "mix"',
+    list: {
+      asc: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json" FROM "mix" ORDER BY "id" ASC LIMIT ?',
+      ascAfter: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json" FROM "mix" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+      desc: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json" FROM "mix" ORDER BY "id" DESC LIMIT ?',
+      descAfter: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json" FROM "mix" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+    },
+    unique: {},
+    finders: {
+      listByF: {
+        asc: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json" FROM "mix" WHERE "f" = ? ORDER BY "id" ASC LIMIT ?',
+        ascAfter: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json" FROM "mix" WHERE "f" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+        desc: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json" FROM "mix" WHERE "f" = ? ORDER BY "id" DESC LIMIT ?',
+        descAfter: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json" FROM "mix" WHERE "f" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+      },
+    },
+    counts: {
+      countByF: 'SELECT COUNT(*) AS "n" FROM "mix" WHERE "f" = ?',
+    },
+    deletes: {
+      deleteByF: 'DELETE FROM "mix" WHERE "id" IN (SELECT "id" FROM "mix" WHERE "f" = ? ORDER BY "id" LIMIT ?)',
+    },
+    increments: {},
+  },
+  mysql: {
+    insert: 'INSERT INTO `mix` (`id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    insertHead: 'INSERT INTO `mix` (`id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`) VALUES',
+    insertTuple: '(?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    upsertTail: ' ON DUPLICATE KEY UPDATE `f` = VALUES(`f`), `u32` = VALUES(`u32`), `counts` = VALUES(`counts`), `points` = VALUES(`points`), `point_json` = VALUES(`point_json`), `ids` = VALUES(`ids`), `labels_json` = VALUES(`labels_json`), `points_json` = VALUES(`points_json`)',
+    insertIfAbsentTail: ' ON DUPLICATE KEY UPDATE `id` = `id`',
+    get: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json` FROM `mix` WHERE `id` = ?',
+    getManyHead: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json` FROM `mix` WHERE `id` IN',
+    delete: 'DELETE FROM `mix` WHERE `id` = ?',
+    updateWhere: '`id` = ?',
+    count: 'SELECT COUNT(*) AS `n` FROM `mix`',
+    list: {
+      asc: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json` FROM `mix` ORDER BY `id` ASC LIMIT ?',
+      ascAfter: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json` FROM `mix` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?',
+      desc: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json` FROM `mix` ORDER BY `id` DESC LIMIT ?',
+      descAfter: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json` FROM `mix` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?',
+    },
+    unique: {},
+    finders: {
+      listByF: {
+        asc: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json` FROM `mix` WHERE `f` = ? ORDER BY `id` ASC LIMIT ?',
+        ascAfter: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json` FROM `mix` WHERE `f` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?',
+        desc: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json` FROM `mix` WHERE `f` = ? ORDER BY `id` DESC LIMIT ?',
+        descAfter: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json` FROM `mix` WHERE `f` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?',
+      },
+    },
+    counts: {
+      countByF: 'SELECT COUNT(*) AS `n` FROM `mix` WHERE `f` = ?',
+    },
+    deletes: {
+      deleteByF: 'DELETE FROM `mix` WHERE `f` = ? ORDER BY `id` LIMIT ?',
+    },
+    increments: {},
+  },
+} as const;
+
+/**
+ * Primary key of mix.
+ */
+export type MixRowKey = Pick<MixRow, "id">;
+/**
+ * A MixRow to insert: the key is required; absent fields take their zero value.
+ */
+export type MixRowInit = RowInit<MixRow, "id">;
+/**
+ * Fields of a MixRow to change (null clears a nullable column).
+ */
+export type MixRowPatch = RowPatch<MixRow, "id", "pointJson">;
+
+function mixRowFromSql(r: SqlRow): MixRow {
+  return {
+    $typeName: "orbit.contract.v1.MixRow",
+    id: toBigInt(r["id"]),
+    f: toNumber(r["f"]),
+    u32: toNumber(r["u32"]),
+    counts: r["counts"] == null || (r["counts"] as Uint8Array).length === 0 ? {} : fromBinary(MixRowSchema, toBytes(r["counts"])).counts,
+    points: r["points"] == null || (r["points"] as Uint8Array).length === 0 ? [] : fromBinary(MixRowSchema, toBytes(r["points"])).points,
+    pointJson: r["point_json"] == null || r["point_json"] === "" || r["point_json"] === "[]" || r["point_json"] === "{}" || r["point_json"] === "null" ? undefined : fromJsonString(PointSchema, toText(r["point_json"])),
+    ids: r["ids"] == null || (r["ids"] as Uint8Array).length === 0 ? [] : decodeRepeated<bigint>(toBytes(r["ids"]), 7, ScalarType.INT64),
+    labelsJson: r["labels_json"] == null || r["labels_json"] === "" || r["labels_json"] === "[]" || r["labels_json"] === "{}" || r["labels_json"] === "null" ? {} : fromJson(MixRowSchema, { "labelsJson": JSON.parse(toText(r["labels_json"]) || "null") }).labelsJson,
+    pointsJson: r["points_json"] == null || r["points_json"] === "" || r["points_json"] === "[]" || r["points_json"] === "{}" || r["points_json"] === "null" ? [] : fromJson(MixRowSchema, { "pointsJson": JSON.parse(toText(r["points_json"]) || "null") }).pointsJson,
+  };
+}
+
+/**
+ * The same from an array row in select-list order (getValues).
+ */
+function mixRowFromValues(r: readonly unknown[]): MixRow {
+  return {
+    $typeName: "orbit.contract.v1.MixRow",
+    id: toBigInt(r[0]),
+    f: toNumber(r[1]),
+    u32: toNumber(r[2]),
+    counts: r[3] == null || (r[3] as Uint8Array).length === 0 ? {} : fromBinary(MixRowSchema, toBytes(r[3])).counts,
+    points: r[4] == null || (r[4] as Uint8Array).length === 0 ? [] : fromBinary(MixRowSchema, toBytes(r[4])).points,
+    pointJson: r[5] == null || r[5] === "" || r[5] === "[]" || r[5] === "{}" || r[5] === "null" ? undefined : fromJsonString(PointSchema, toText(r[5])),
+    ids: r[6] == null || (r[6] as Uint8Array).length === 0 ? [] : decodeRepeated<bigint>(toBytes(r[6]), 7, ScalarType.INT64),
+    labelsJson: r[7] == null || r[7] === "" || r[7] === "[]" || r[7] === "{}" || r[7] === "null" ? {} : fromJson(MixRowSchema, { "labelsJson": JSON.parse(toText(r[7]) || "null") }).labelsJson,
+    pointsJson: r[8] == null || r[8] === "" || r[8] === "[]" || r[8] === "{}" || r[8] === "null" ? [] : fromJson(MixRowSchema, { "pointsJson": JSON.parse(toText(r[8]) || "null") }).pointsJson,
+  };
+}
+
+function mixRowToSql(row: MixRowInit, d: Dialect): SqlValue[] {
+  return [
+    row.id ?? 0n,
+    row.f ?? 0,
+    int32Param(row.u32 ?? 0, "u32", true),
+    toBinary(MixRowSchema, create(MixRowSchema, { counts: row.counts })),
+    toBinary(MixRowSchema, create(MixRowSchema, { points: row.points })),
+    row.pointJson === undefined ? null : toJsonString(PointSchema, row.pointJson),
+    encodeRepeated(7, ScalarType.INT64, true, row.ids),
+    JSON.stringify((toJson(MixRowSchema, create(MixRowSchema, { labelsJson: row.labelsJson })) as Record<string, unknown>)["labelsJson"] ?? {}),
+    JSON.stringify((toJson(MixRowSchema, create(MixRowSchema, { pointsJson: row.pointsJson })) as Record<string, unknown>)["pointsJson"] ?? []),
+  ];
+}
+
+/**
+ * Typed access to table mix. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ */
+export class MixRowDao {
+  static readonly table = MixRowTable;
+  private readonly q: (typeof MixRowSql)["sqlite" | "mysql"];
+  private readonly updates: UpdateBuilder;
+
+  constructor(readonly db: SqlExecutor) {
+    this.q = MixRowSql[db.dialect];
+    this.updates = new UpdateBuilder("mix", this.q.updateWhere, db.dialect);
+  }
+
+  /**
+   * The same DAO on another executor (a transaction).
+   */
+  with(db: SqlExecutor): MixRowDao {
+    return new MixRowDao(db);
+  }
+
+  /**
+   * Inserts a row; fails with a duplicate-key error if the key exists.
+   */
+  async insert(row: MixRowInit): Promise<void> {
+    await this.db.run(this.q.insert, mixRowToSql(row, this.db.dialect));
+  }
+
+  /**
+   * Inserts many rows with multi-row INSERTs. Returns the number inserted.
+   */
+  insertMany(rows: readonly MixRowInit[]): Promise<number> {
+    return insertRows(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => mixRowToSql(r, this.db.dialect)));
+  }
+
+  /**
+   * Inserts the row unless one with the same key exists. True if inserted.
+   */
+  async insertIfAbsent(row: MixRowInit): Promise<boolean> {
+    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.insertIfAbsentTail, mixRowToSql(row, this.db.dialect));
+    return r.changes > 0;
+  }
+
+  /**
+   * Inserts the row, or overwrites every non-key column of the existing one.
+   */
+  async upsert(row: MixRowInit): Promise<void> {
+    await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, mixRowToSql(row, this.db.dialect));
+  }
+
+  /**
+   * Upserts many rows with multi-row statements.
+   */
+  async upsertMany(rows: readonly MixRowInit[]): Promise<void> {
+    await insertRows(this.db, this.q.insertHead, this.q.insertTuple, this.q.upsertTail, rows.map((r) => mixRowToSql(r, this.db.dialect)));
+  }
+
+  /**
+   * The row with this primary key, if any.
+   */
+  async get(key: MixRowKey): Promise<MixRow | undefined> {
+    const r = await this.db.getValues(this.q.get, [key.id]);
+    return r && mixRowFromValues(r);
+  }
+
+  /**
+   * The rows with these keys, in no particular order (missing keys are left out).
+   */
+  async getMany(keys: readonly MixRowKey[]): Promise<MixRow[]> {
+    if (keys.length === 0) return [];
+    return selectIn(this.db, this.q.getManyHead, keys.map((k) => k.id), mixRowFromSql);
+  }
+
+  /**
+   * Changes the fields `patch` sets. True if the row exists.
+   */
+  async update(key: MixRowKey, patch: MixRowPatch): Promise<boolean> {
+    const cols: string[] = [];
+    const params: SqlValue[] = [];
+    const row = patch as MixRowInit;
+    const d = this.db.dialect;
+    if (patch.f !== undefined) { cols.push("f"); params.push(row.f ?? 0); }
+    if (patch.u32 !== undefined) { cols.push("u32"); params.push(int32Param(row.u32 ?? 0, "u32", true)); }
+    if (patch.counts !== undefined) { cols.push("counts"); params.push(toBinary(MixRowSchema, create(MixRowSchema, { counts: row.counts }))); }
+    if (patch.points !== undefined) { cols.push("points"); params.push(toBinary(MixRowSchema, create(MixRowSchema, { points: row.points }))); }
+    if (patch.pointJson !== undefined) { cols.push("point_json"); params.push(patch.pointJson === null ? null : (row.pointJson === undefined ? null : toJsonString(PointSchema, row.pointJson))); }
+    if (patch.ids !== undefined) { cols.push("ids"); params.push(encodeRepeated(7, ScalarType.INT64, true, row.ids)); }
+    if (patch.labelsJson !== undefined) { cols.push("labels_json"); params.push(JSON.stringify((toJson(MixRowSchema, create(MixRowSchema, { labelsJson: row.labelsJson })) as Record<string, unknown>)["labelsJson"] ?? {})); }
+    if (patch.pointsJson !== undefined) { cols.push("points_json"); params.push(JSON.stringify((toJson(MixRowSchema, create(MixRowSchema, { pointsJson: row.pointsJson })) as Record<string, unknown>)["pointsJson"] ?? [])); }
+    if (cols.length === 0) return (await this.get(key)) !== undefined;
+    const r = await this.db.run(this.updates.sql(cols), [...params, ...[key.id]]);
+    return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
+  }
+
+  /**
+   * Deletes the row with this key. True if it existed.
+   */
+  async delete(key: MixRowKey): Promise<boolean> {
+    return (await this.db.run(this.q.delete, [key.id])).changes > 0;
+  }
+
+  /**
+   * Number of rows in the table.
+   */
+  async count(): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.count);
+    return Number(r?.n ?? 0);
+  }
+
+  /**
+   * A page of all rows in primary-key order (id).
+   */
+  list(page?: PageOptions): Promise<Page<MixRow>> {
+    return keysetPage(this.db, this.q.list, "mix.pk", [], page, mixRowFromSql, (r) => [r["id"] as SqlValue], 1);
+  }
+
+  /**
+   * A page of rows with this f, ordered by id (index mix_by_f).
+   */
+  listByF(where: Pick<MixRow, "f">, page?: PageOptions): Promise<Page<MixRow>> {
+    return keysetPage(this.db, this.q.finders.listByF, "mix.mix_by_f", [where.f], page, mixRowFromSql, (r) => [r["id"] as SqlValue], 1);
+  }
+
+  /**
+   * Number of rows with this f.
+   */
+  async countByF(where: Pick<MixRow, "f">): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByF, [where.f]);
+    return Number(r?.n ?? 0);
+  }
+
+  /**
+   * Deletes at most `limit` rows with this f (1..10000; the first in id order, index mix_by_f). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   */
+  deleteByF(where: Pick<MixRow, "f">, opts: DeleteOptions): Promise<number> {
+    return deleteLimited(this.db, this.q.deletes.deleteByF, [where.f], opts);
   }
 }
 
