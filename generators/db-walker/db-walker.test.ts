@@ -76,6 +76,26 @@ describe("db walker", () => {
     expect(ts).toContain(`getBySlug: 'SELECT "id", "owner_id", "slug", "kind", "created_at_ms", "hits", "note" FROM "things" WHERE "slug" = ?',`);
   });
 
+  it("checks bound values: declared lengths, 64-bit ranges and missing key fields, naming table and column", () => {
+    const ts = generate({
+      "demo/v1/checks.proto":
+        header +
+        `message CheckRow { option (orbit.options.v1.table) = { sql: { name: "checks" primary_key: ["code", "n"] } };
+          string code = 1; uint64 n = 2; string name = 3 [(orbit.options.v1.column).sql_type = "varchar(20)"];
+          string body = 4; bytes tag = 5 [(orbit.options.v1.column).sql_type = "varbinary(16)"]; int64 at = 6; }`,
+    }).get("demo/v1/checks_db.ts")!;
+    // A string key is VARCHAR(255) on MySQL: checked everywhere. TEXT is not.
+    expect(ts).toContain('textParam(row.code ?? "", 255, "checks.code"),');
+    expect(ts).toContain('uint64Param(row.n ?? 0n, d, "checks.n"),');
+    expect(ts).toContain('textParam(row.name ?? "", 20, "checks.name"),');
+    expect(ts).toContain('    row.body ?? "",');
+    expect(ts).toContain('bytesParam(row.tag ?? EMPTY, 16, "checks.tag"),');
+    expect(ts).toContain('int64Param(row.at ?? 0n, "checks.at"),');
+    expect(ts).toContain(
+      'const r = await this.db.getValues(this.q.get, [key.code ?? missingKey("checks.code", "code"), uint64Param(key.n ?? missingKey("checks.n", "n"), this.db.dialect, "checks.n")]);',
+    );
+  });
+
   it("emits one bounded delete per set of equality columns, with its SQL for both dialects", () => {
     const pairs =
       header +
@@ -88,7 +108,9 @@ describe("db walker", () => {
     const things = ts.get("demo/v1/things_db.ts")!;
     expect(things).toContain('deleteByOwnerId(where: Pick<ThingRow, "ownerId">, opts: DeleteOptions): Promise<number>');
     expect(things).toContain('deleteByKind(where: Pick<ThingRow, "kind">, opts: DeleteOptions): Promise<number>');
-    expect(things).toContain("return deleteLimited(this.db, this.q.deletes.deleteByOwnerId, [where.ownerId], opts);");
+    expect(things).toContain(
+      'return deleteLimited(this.db, this.q.deletes.deleteByOwnerId, [int64Param(where.ownerId ?? missingKey("things.owner_id", "ownerId"), "things.owner_id")], opts);',
+    );
     // A single-column key: SQLite deletes by key from a limited subquery (no
     // reliance on SQLITE_ENABLE_UPDATE_DELETE_LIMIT), in the finder's index order.
     expect(things).toContain(

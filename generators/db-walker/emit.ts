@@ -29,6 +29,7 @@ interface Runtime {
   deleteLimited: ImportSymbol;
   conv: (name: string) => ImportSymbol;
   rep: (name: string) => ImportSymbol;
+  inp: (name: string) => ImportSymbol;
   pb: (name: string) => ImportSymbol;
 }
 
@@ -51,6 +52,7 @@ export function runtimeImports(f: GeneratedFile): Runtime {
     deleteLimited: f.import("deleteLimited", `${RT}/sql/query.js`),
     conv: (name) => f.import(name, `${RT}/sql/convert.js`),
     rep: (name) => f.import(name, `${RT}/sql/repeated.js`),
+    inp: (name) => f.import(name, `${RT}/sql/input.js`),
     pb: (name) => f.import(name, "@bufbuild/protobuf"),
   };
 }
@@ -189,30 +191,46 @@ function readExpr(f: GeneratedFile, rt: Runtime, message: DescMessage, col: Colu
   return e;
 }
 
+/**
+ * The length a VARCHAR(n)/CHAR(n) (characters) or VARBINARY(n)/BINARY(n)
+ * (bytes) column declares: checked on every engine, since SQLite ignores it.
+ */
+export function declaredLength(col: ColumnSpec): number | undefined {
+  const m = /^(?:VAR)?(CHAR|BINARY)\s*\(\s*(\d+)\s*\)/i.exec(col.mysql);
+  if (!m) return undefined;
+  const binary = m[1]!.toUpperCase() === "BINARY";
+  if (binary ? col.encoding !== "bytes" : col.encoding !== "string") return undefined;
+  return Number(m[2]);
+}
+
 /** Expression binding field `row.x` as a statement parameter. */
-function writeExpr(f: GeneratedFile, rt: Runtime, message: DescMessage, col: ColumnSpec): Printable[] {
+function writeExpr(f: GeneratedFile, rt: Runtime, message: DescMessage, table: string, col: ColumnSpec): Printable[] {
   const field = fieldOf(message, col);
   const x = `row.${field.localName}`;
   if (col.nullable && field.fieldKind !== "message") {
-    const inner = writeExpr(f, rt, message, { ...col, nullable: false });
+    const inner = writeExpr(f, rt, message, table, { ...col, nullable: false });
     // `x ?? zero` of a nullable column is just `x ?? null`.
     if (inner.length === 1 && typeof inner[0] === "string" && inner[0].startsWith(`${x} ?? `)) return [`${x} ?? null`];
     return [`${x} === undefined ? null : `, ...inner];
   }
+  const where = lit(`${table}.${col.name}`);
+  const max = declaredLength(col);
   switch (col.encoding) {
     case "bigint":
-      return col.unsigned ? [rt.conv("uint64Param"), `(${x} ?? 0n, d)`] : [`${x} ?? 0n`];
+      return col.unsigned
+        ? [rt.inp("uint64Param"), `(${x} ?? 0n, d, ${where})`]
+        : [rt.inp("int64Param"), `(${x} ?? 0n, ${where})`];
     case "int":
-      return [rt.conv("int32Param"), `(${x} ?? 0, ${lit(col.name)}${col.unsigned ? ", true" : ""})`];
+      return [rt.inp("int32Param"), `(${x} ?? 0, ${where}${col.unsigned ? ", true" : ""})`];
     case "double":
     case "enum":
       return [`${x} ?? 0`];
     case "bool":
       return [`${x} ? 1 : 0`];
     case "string":
-      return [`${x} ?? ""`];
+      return max === undefined ? [`${x} ?? ""`] : [rt.inp("textParam"), `(${x} ?? "", ${max}, ${where})`];
     case "bytes":
-      return [`${x} ?? EMPTY`];
+      return max === undefined ? [`${x} ?? EMPTY`] : [rt.inp("bytesParam"), `(${x} ?? EMPTY, ${max}, ${where})`];
     case "proto":
       if (field.fieldKind === "message") {
         return [`${x} === undefined ? null : `, rt.pb("toBinary"), "(", f.importSchema(field.message), `, ${x})`];
@@ -245,16 +263,24 @@ function keyParam(message: DescMessage, spec: SqlTableSpec, rt: Runtime, obj: st
   spec.primaryKey.forEach((k, i) => {
     const col = spec.columns.find((c) => c.name === k)!;
     if (i) out.push(", ");
-    out.push(...paramOf(rt, col, `${obj}.${fieldOf(message, col).localName}`));
+    out.push(...paramOf(rt, spec, col, obj, fieldOf(message, col)));
   });
   out.push("]");
   return out;
 }
 
-function paramOf(rt: Runtime, col: ColumnSpec, x: string): Printable[] {
-  if (col.encoding === "bigint" && col.unsigned) return [rt.conv("uint64Param"), `(${x}, this.db.dialect)`];
-  if (col.encoding === "bool") return [`${x} ? 1 : 0`];
-  return [x];
+/**
+ * A key or finder value `obj.field` as a statement parameter: a missing one
+ * throws SqlInputError naming it (rather than a driver error on MySQL and a
+ * silent miss on SQLite), 64-bit values are range-checked.
+ */
+function paramOf(rt: Runtime, spec: SqlTableSpec, col: ColumnSpec, obj: string, field: DescField): Printable[] {
+  const where = lit(`${spec.name}.${col.name}`);
+  const x: Printable[] = [`${obj}.${field.localName} ?? `, rt.inp("missingKey"), `(${where}, ${lit(field.localName)})`];
+  if (col.encoding === "bigint" && col.unsigned) return [rt.inp("uint64Param"), "(", ...x, `, this.db.dialect, ${where})`];
+  if (col.encoding === "bigint") return [rt.inp("int64Param"), "(", ...x, `, ${where})`];
+  if (col.encoding === "bool") return ["(", ...x, ") ? 1 : 0"];
+  return x;
 }
 
 export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTableSpec, rt: Runtime): void {
@@ -328,7 +354,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   f.print(`function ${fn}ToSql(row: ${name}Init, d: `, rt.Dialect, "): ", rt.SqlValue, "[] {");
   f.print("  return [");
   for (const col of writable) {
-    f.print("    ", ...writeExpr(f, rt, message, col), ",");
+    f.print("    ", ...writeExpr(f, rt, message, spec.name, col), ",");
   }
   f.print("  ];");
   f.print("}");
@@ -362,7 +388,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   f.print("  }");
   f.print();
   f.print(f.jsDoc("Inserts many rows with multi-row INSERTs. Returns the number inserted.", "  "));
-  f.print(`  insertMany(rows: readonly ${name}Init[]): Promise<number> {`);
+  f.print(`  async insertMany(rows: readonly ${name}Init[]): Promise<number> {`);
   f.print(`    return `, rt.insertRows, `(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => ${fn}ToSql(r, this.db.dialect)));`);
   f.print("  }");
   f.print();
@@ -394,11 +420,10 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   f.print();
   if (spec.primaryKey.length === 1) {
     const kcol = spec.columns.find((c) => c.name === spec.primaryKey[0])!;
-    const kf = fieldOf(message, kcol).localName;
     f.print(f.jsDoc("The rows with these keys, in no particular order (missing keys are left out).", "  "));
     f.print(`  async getMany(keys: readonly ${name}Key[]): Promise<`, Row, "[]> {");
     f.print("    if (keys.length === 0) return [];");
-    f.print(`    return `, rt.selectIn, `(this.db, this.q.getManyHead, keys.map((k) => `, ...paramOf(rt, kcol, `k.${kf}`), `), ${fn}FromSql);`);
+    f.print(`    return `, rt.selectIn, `(this.db, this.q.getManyHead, keys.map((k) => `, ...paramOf(rt, spec, kcol, "k", fieldOf(message, kcol)), `), ${fn}FromSql);`);
     f.print("  }");
     f.print();
   }
@@ -411,9 +436,9 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   for (const col of writable.filter((c) => !spec.primaryKey.includes(c.name))) {
     const lf = fieldOf(message, col).localName;
     if (col.nullable) {
-      f.print(`    if (patch.${lf} !== undefined) { cols.push(${lit(col.name)}); params.push(patch.${lf} === null ? null : (`, ...writeExpr(f, rt, message, { ...col, nullable: false }), ")); }");
+      f.print(`    if (patch.${lf} !== undefined) { cols.push(${lit(col.name)}); params.push(patch.${lf} === null ? null : (`, ...writeExpr(f, rt, message, spec.name, { ...col, nullable: false }), ")); }");
     } else {
-      f.print(`    if (patch.${lf} !== undefined) { cols.push(${lit(col.name)}); params.push(`, ...writeExpr(f, rt, message, col), "); }");
+      f.print(`    if (patch.${lf} !== undefined) { cols.push(${lit(col.name)}); params.push(`, ...writeExpr(f, rt, message, spec.name, col), "); }");
     }
   }
   f.print(`    if (cols.length === 0) return (await this.get(key)) !== undefined;`);
@@ -433,7 +458,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   f.print("  }");
   f.print();
   f.print(f.jsDoc(`A page of all rows in primary-key order (${spec.primaryKey.join(", ")}).`, "  "));
-  f.print("  list(page?: ", rt.PageOptions, "): Promise<", rt.Page, "<", Row, ">> {");
+  f.print("  async list(page?: ", rt.PageOptions, "): Promise<", rt.Page, "<", Row, ">> {");
   f.print(
     `    return `,
     rt.keysetPage,
@@ -451,7 +476,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
     const ps: Printable[] = [];
     cols.forEach((c, i) => {
       if (i) ps.push(", ");
-      ps.push(...paramOf(rt, c, `where.${fieldOf(message, c).localName}`));
+      ps.push(...paramOf(rt, spec, c, "where", fieldOf(message, c)));
     });
     f.print(`    const r = await this.db.getValues(this.q.unique.${u.name}, [`, ...ps, "]);");
     f.print(`    return r && ${fn}FromValues(r);`);
@@ -463,7 +488,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
     const ps: Printable[] = [];
     cols.forEach((c, i) => {
       if (i) ps.push(", ");
-      ps.push(...paramOf(rt, c, `where.${fieldOf(message, c).localName}`));
+      ps.push(...paramOf(rt, spec, c, "where", fieldOf(message, c)));
     });
     f.print();
     f.print(
@@ -472,7 +497,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
         "  ",
       ),
     );
-    f.print(`  ${fd.name}(where: Pick<`, Row, `, ${fields.map(lit).join(" | ")}>, page?: `, rt.PageOptions, "): Promise<", rt.Page, "<", Row, ">> {");
+    f.print(`  async ${fd.name}(where: Pick<`, Row, `, ${fields.map(lit).join(" | ")}>, page?: `, rt.PageOptions, "): Promise<", rt.Page, "<", Row, ">> {");
     f.print(
       `    return `,
       rt.keysetPage,
@@ -496,7 +521,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
     const ps: Printable[] = [];
     cols.forEach((c, i) => {
       if (i) ps.push(", ");
-      ps.push(...paramOf(rt, c, `where.${fieldOf(message, c).localName}`));
+      ps.push(...paramOf(rt, spec, c, "where", fieldOf(message, c)));
     });
     f.print();
     f.print(
@@ -505,7 +530,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
         "  ",
       ),
     );
-    f.print(`  ${d.name}(where: Pick<`, Row, `, ${fields.map(lit).join(" | ")}>, opts: `, rt.DeleteOptions, "): Promise<number> {");
+    f.print(`  async ${d.name}(where: Pick<`, Row, `, ${fields.map(lit).join(" | ")}>, opts: `, rt.DeleteOptions, "): Promise<number> {");
     f.print(`    return `, rt.deleteLimited, `(this.db, this.q.deletes.${d.name}, [`, ...ps, "], opts);");
     f.print("  }");
   }

@@ -17,6 +17,7 @@ import {
 import { Mood, PointSchema } from "../../../gen/orbit/contract/v1/tables_pb.js";
 import { isDuplicateKey } from "../driver.js";
 import { PageOptionError } from "./page.js";
+import { SqlInputError } from "./input.js";
 import { DeleteLimitError, MAX_DELETE_LIMIT } from "./query.js";
 
 const INT64_MAX = 2n ** 63n - 1n;
@@ -423,6 +424,63 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
     expect((await kitchen.get({ id: 30n }))?.title).toBe("");
   });
 
+  it("enforces declared VARCHAR lengths in characters (code points) on every engine", async () => {
+    const fits = "🚀".repeat(64); // 64 characters, 128 UTF-16 units, 256 UTF-8 bytes
+    await kitchen.insert({ id: 1n, slug: fits });
+    expect((await kitchen.get({ id: 1n }))?.slug).toBe(fits);
+    for (const slug of ["x".repeat(65), "🚀".repeat(65)]) {
+      const err = await kitchen.insert({ id: 2n, slug }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SqlInputError);
+      expect((err as Error).message).toMatch(/^kitchen\.slug: text of 65 characters is longer than the column's 64/);
+      await expect(kitchen.upsert({ id: 1n, slug })).rejects.toThrow(SqlInputError);
+      await expect(kitchen.insertMany([{ id: 3n, slug: "ok" }, { id: 4n, slug }])).rejects.toThrow(SqlInputError);
+      await expect(kitchen.update({ id: 1n }, { slug })).rejects.toThrow(/kitchen\.slug/);
+    }
+    expect(await kitchen.count()).toBe(1);
+    expect((await kitchen.get({ id: 1n }))?.slug).toBe(fits);
+  });
+
+  it("rejects 64-bit values out of range on every engine, naming table and column", async () => {
+    const bad: [Record<string, bigint>, RegExp][] = [
+      [{ ownerId: INT64_MAX + 1n }, /^kitchen\.owner_id: 9223372036854775808n is not a valid int64/],
+      [{ createdAtMs: INT64_MIN - 1n }, /^kitchen\.created_at_ms: -9223372036854775809n is not a valid int64/],
+      [{ bigUnsigned: -1n }, /^kitchen\.big_unsigned: -1n is not a valid uint64/],
+      [{ bigUnsigned: UINT64_MAX + 1n }, /^kitchen\.big_unsigned: 18446744073709551616n is not a valid uint64/],
+    ];
+    for (const [fields, msg] of bad) {
+      const err = await kitchen.insert({ id: 1n, slug: "r", ...fields }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SqlInputError);
+      expect((err as Error).message).toMatch(msg);
+    }
+    await expect(kitchen.get({ id: INT64_MAX + 1n })).rejects.toThrow(/^kitchen\.id: .* is not a valid int64/);
+    await kitchen.insert({ id: 1n, slug: "r" });
+    await expect(kitchen.update({ id: 1n }, { bigUnsigned: -1n })).rejects.toThrow(SqlInputError);
+    expect((await kitchen.get({ id: 1n }))?.bigUnsigned).toBe(0n);
+    expect(await kitchen.count()).toBe(1);
+  });
+
+  it("rejects a missing key or finder field with an error naming it, on every engine", async () => {
+    await kitchen.insert({ id: 1n, slug: "k" });
+    const cases: [() => Promise<unknown>, string][] = [
+      [() => kitchen.get({} as never), "kitchen.id: key field id is missing"],
+      [() => kitchen.delete({} as never), "kitchen.id: key field id is missing"],
+      [() => kitchen.update({} as never, { title: "x" }), "kitchen.id: key field id is missing"],
+      [() => kitchen.incrementViews({} as never), "kitchen.id: key field id is missing"],
+      [() => kitchen.getMany([{ id: 1n }, {} as never]), "kitchen.id: key field id is missing"],
+      [() => kitchen.getBySlug({} as never), "kitchen.slug: key field slug is missing"],
+      [() => kitchen.listByOwnerId({} as never), "kitchen.owner_id: key field ownerId is missing"],
+      [() => kitchen.countByOwnerId({} as never), "kitchen.owner_id: key field ownerId is missing"],
+      [() => kitchen.deleteByOwnerId({} as never, { limit: 1 }), "kitchen.owner_id: key field ownerId is missing"],
+      [() => pairs.get({ leftId: 1n } as never), "pairs.right_id: key field rightId is missing"],
+    ];
+    for (const [call, msg] of cases) {
+      const err = await call().catch((e: unknown) => e);
+      expect(err, msg).toBeInstanceOf(SqlInputError);
+      expect((err as Error).message).toBe(msg);
+    }
+    expect(await kitchen.count()).toBe(1);
+  });
+
   it("answers bad paging and out-of-range values with clear errors", async () => {
     await expect(kitchen.list({ limit: 0 })).rejects.toThrow(PageOptionError);
     await expect(kitchen.list({ limit: 1001 })).rejects.toThrow(/1\.\.1000/);
@@ -434,7 +492,8 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
     const first = await kitchen.list({ limit: 1 });
     await expect(kitchen.list({ limit: 1, pageToken: first.nextPageToken, order: "desc" })).rejects.toThrow(/other sort order/);
     await expect(kitchen.listByOwnerId({ ownerId: 0n }, { pageToken: first.nextPageToken })).rejects.toThrow(/another query/);
-    await expect(kitchen.insert({ id: 40n, slug: "r", small: 2 ** 31 })).rejects.toThrow(/not a valid int32/);
+    await expect(kitchen.insert({ id: 40n, slug: "r", small: 2 ** 31 })).rejects.toThrow(/^kitchen\.small: 2147483648 is not a valid int32/);
+    await expect(kitchen.insert({ id: 40n, slug: "r", small: 2 ** 31 })).rejects.toThrow(SqlInputError);
     expect(await kitchen.get({ id: 40n })).toBeUndefined();
   });
 });

@@ -10,9 +10,10 @@ import type { KitchenRow, MixRow, PairRow } from "./tables_pb.js";
 import { MixRowSchema, PointSchema } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
 import type { Dialect, SqlExecutor, SqlRow, SqlValue } from "../../../../platform/storage/driver.js";
-import { int32Param, toBigInt, toBool, toBytes, toNumber, toText, toUint64, uint64Param } from "../../../../platform/storage/sql/convert.js";
+import { toBigInt, toBool, toBytes, toNumber, toText, toUint64 } from "../../../../platform/storage/sql/convert.js";
 import { create, fromBinary, fromJson, fromJsonString, ScalarType, toBinary, toJson, toJsonString } from "@bufbuild/protobuf";
 import { decodeRepeated, encodeRepeated, jsonStrings } from "../../../../platform/storage/sql/repeated.js";
+import { int32Param, int64Param, missingKey, textParam, uint64Param } from "../../../../platform/storage/sql/input.js";
 import type { DeleteOptions } from "../../../../platform/storage/sql/query.js";
 import { deleteLimited, insertRows, keysetPage, selectIn, UpdateBuilder } from "../../../../platform/storage/sql/query.js";
 import type { Page, PageOptions } from "../../../../platform/storage/sql/page.js";
@@ -385,21 +386,21 @@ function kitchenRowFromValues(r: readonly unknown[]): KitchenRow {
 
 function kitchenRowToSql(row: KitchenRowInit, d: Dialect): SqlValue[] {
   return [
-    row.id ?? 0n,
-    row.ownerId ?? 0n,
-    row.slug ?? "",
+    int64Param(row.id ?? 0n, "kitchen.id"),
+    int64Param(row.ownerId ?? 0n, "kitchen.owner_id"),
+    textParam(row.slug ?? "", 64, "kitchen.slug"),
     row.title ?? "",
     row.blob ?? EMPTY,
     row.flag ? 1 : 0,
-    int32Param(row.small ?? 0, "small"),
-    uint64Param(row.bigUnsigned ?? 0n, d),
+    int32Param(row.small ?? 0, "kitchen.small"),
+    uint64Param(row.bigUnsigned ?? 0n, d, "kitchen.big_unsigned"),
     row.ratio ?? 0,
     row.mood ?? 0,
     row.point === undefined ? null : toBinary(PointSchema, row.point),
     JSON.stringify(row.tags ?? []),
     row.note ?? null,
-    row.createdAtMs ?? 0n,
-    int32Param(row.score ?? 0, "score"),
+    int64Param(row.createdAtMs ?? 0n, "kitchen.created_at_ms"),
+    int32Param(row.score ?? 0, "kitchen.score"),
   ];
 }
 
@@ -433,7 +434,7 @@ export class KitchenRowDao {
   /**
    * Inserts many rows with multi-row INSERTs. Returns the number inserted.
    */
-  insertMany(rows: readonly KitchenRowInit[]): Promise<number> {
+  async insertMany(rows: readonly KitchenRowInit[]): Promise<number> {
     return insertRows(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => kitchenRowToSql(r, this.db.dialect)));
   }
 
@@ -463,7 +464,7 @@ export class KitchenRowDao {
    * The row with this primary key, if any.
    */
   async get(key: KitchenRowKey): Promise<KitchenRow | undefined> {
-    const r = await this.db.getValues(this.q.get, [key.id]);
+    const r = await this.db.getValues(this.q.get, [int64Param(key.id ?? missingKey("kitchen.id", "id"), "kitchen.id")]);
     return r && kitchenRowFromValues(r);
   }
 
@@ -472,7 +473,7 @@ export class KitchenRowDao {
    */
   async getMany(keys: readonly KitchenRowKey[]): Promise<KitchenRow[]> {
     if (keys.length === 0) return [];
-    return selectIn(this.db, this.q.getManyHead, keys.map((k) => k.id), kitchenRowFromSql);
+    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.id ?? missingKey("kitchen.id", "id"), "kitchen.id")), kitchenRowFromSql);
   }
 
   /**
@@ -483,22 +484,22 @@ export class KitchenRowDao {
     const params: SqlValue[] = [];
     const row = patch as KitchenRowInit;
     const d = this.db.dialect;
-    if (patch.ownerId !== undefined) { cols.push("owner_id"); params.push(row.ownerId ?? 0n); }
-    if (patch.slug !== undefined) { cols.push("slug"); params.push(row.slug ?? ""); }
+    if (patch.ownerId !== undefined) { cols.push("owner_id"); params.push(int64Param(row.ownerId ?? 0n, "kitchen.owner_id")); }
+    if (patch.slug !== undefined) { cols.push("slug"); params.push(textParam(row.slug ?? "", 64, "kitchen.slug")); }
     if (patch.title !== undefined) { cols.push("title"); params.push(row.title ?? ""); }
     if (patch.blob !== undefined) { cols.push("blob"); params.push(row.blob ?? EMPTY); }
     if (patch.flag !== undefined) { cols.push("flag"); params.push(row.flag ? 1 : 0); }
-    if (patch.small !== undefined) { cols.push("small"); params.push(int32Param(row.small ?? 0, "small")); }
-    if (patch.bigUnsigned !== undefined) { cols.push("big_unsigned"); params.push(uint64Param(row.bigUnsigned ?? 0n, d)); }
+    if (patch.small !== undefined) { cols.push("small"); params.push(int32Param(row.small ?? 0, "kitchen.small")); }
+    if (patch.bigUnsigned !== undefined) { cols.push("big_unsigned"); params.push(uint64Param(row.bigUnsigned ?? 0n, d, "kitchen.big_unsigned")); }
     if (patch.ratio !== undefined) { cols.push("ratio"); params.push(row.ratio ?? 0); }
     if (patch.mood !== undefined) { cols.push("mood"); params.push(row.mood ?? 0); }
     if (patch.point !== undefined) { cols.push("point"); params.push(patch.point === null ? null : (row.point === undefined ? null : toBinary(PointSchema, row.point))); }
     if (patch.tags !== undefined) { cols.push("tags"); params.push(JSON.stringify(row.tags ?? [])); }
     if (patch.note !== undefined) { cols.push("note"); params.push(patch.note === null ? null : (row.note ?? "")); }
-    if (patch.createdAtMs !== undefined) { cols.push("created_at_ms"); params.push(row.createdAtMs ?? 0n); }
-    if (patch.score !== undefined) { cols.push("score"); params.push(int32Param(row.score ?? 0, "score")); }
+    if (patch.createdAtMs !== undefined) { cols.push("created_at_ms"); params.push(int64Param(row.createdAtMs ?? 0n, "kitchen.created_at_ms")); }
+    if (patch.score !== undefined) { cols.push("score"); params.push(int32Param(row.score ?? 0, "kitchen.score")); }
     if (cols.length === 0) return (await this.get(key)) !== undefined;
-    const r = await this.db.run(this.updates.sql(cols), [...params, ...[key.id]]);
+    const r = await this.db.run(this.updates.sql(cols), [...params, ...[int64Param(key.id ?? missingKey("kitchen.id", "id"), "kitchen.id")]]);
     return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
   }
 
@@ -506,7 +507,7 @@ export class KitchenRowDao {
    * Deletes the row with this key. True if it existed.
    */
   async delete(key: KitchenRowKey): Promise<boolean> {
-    return (await this.db.run(this.q.delete, [key.id])).changes > 0;
+    return (await this.db.run(this.q.delete, [int64Param(key.id ?? missingKey("kitchen.id", "id"), "kitchen.id")])).changes > 0;
   }
 
   /**
@@ -520,7 +521,7 @@ export class KitchenRowDao {
   /**
    * A page of all rows in primary-key order (id).
    */
-  list(page?: PageOptions): Promise<Page<KitchenRow>> {
+  async list(page?: PageOptions): Promise<Page<KitchenRow>> {
     return keysetPage(this.db, this.q.list, "kitchen.pk", [], page, kitchenRowFromSql, (r) => [r["id"] as SqlValue], 1);
   }
 
@@ -528,59 +529,59 @@ export class KitchenRowDao {
    * The row with this slug (unique index kitchen_uniq_slug), if any.
    */
   async getBySlug(where: Pick<KitchenRow, "slug">): Promise<KitchenRow | undefined> {
-    const r = await this.db.getValues(this.q.unique.getBySlug, [where.slug]);
+    const r = await this.db.getValues(this.q.unique.getBySlug, [where.slug ?? missingKey("kitchen.slug", "slug")]);
     return r && kitchenRowFromValues(r);
   }
 
   /**
    * A page of rows with this owner_id, ordered by created_at_ms, id (index kitchen_by_owner_id_created_at_ms).
    */
-  listByOwnerId(where: Pick<KitchenRow, "ownerId">, page?: PageOptions): Promise<Page<KitchenRow>> {
-    return keysetPage(this.db, this.q.finders.listByOwnerId, "kitchen.kitchen_by_owner_id_created_at_ms", [where.ownerId], page, kitchenRowFromSql, (r) => [r["created_at_ms"] as SqlValue, r["id"] as SqlValue], 2);
+  async listByOwnerId(where: Pick<KitchenRow, "ownerId">, page?: PageOptions): Promise<Page<KitchenRow>> {
+    return keysetPage(this.db, this.q.finders.listByOwnerId, "kitchen.kitchen_by_owner_id_created_at_ms", [int64Param(where.ownerId ?? missingKey("kitchen.owner_id", "ownerId"), "kitchen.owner_id")], page, kitchenRowFromSql, (r) => [r["created_at_ms"] as SqlValue, r["id"] as SqlValue], 2);
   }
 
   /**
    * Number of rows with this owner_id.
    */
   async countByOwnerId(where: Pick<KitchenRow, "ownerId">): Promise<number> {
-    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByOwnerId, [where.ownerId]);
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByOwnerId, [int64Param(where.ownerId ?? missingKey("kitchen.owner_id", "ownerId"), "kitchen.owner_id")]);
     return Number(r?.n ?? 0);
   }
 
   /**
    * A page of rows with this mood, ordered by id (index kitchen_by_mood).
    */
-  listByMood(where: Pick<KitchenRow, "mood">, page?: PageOptions): Promise<Page<KitchenRow>> {
-    return keysetPage(this.db, this.q.finders.listByMood, "kitchen.kitchen_by_mood", [where.mood], page, kitchenRowFromSql, (r) => [r["id"] as SqlValue], 1);
+  async listByMood(where: Pick<KitchenRow, "mood">, page?: PageOptions): Promise<Page<KitchenRow>> {
+    return keysetPage(this.db, this.q.finders.listByMood, "kitchen.kitchen_by_mood", [where.mood ?? missingKey("kitchen.mood", "mood")], page, kitchenRowFromSql, (r) => [r["id"] as SqlValue], 1);
   }
 
   /**
    * Number of rows with this mood.
    */
   async countByMood(where: Pick<KitchenRow, "mood">): Promise<number> {
-    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByMood, [where.mood]);
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByMood, [where.mood ?? missingKey("kitchen.mood", "mood")]);
     return Number(r?.n ?? 0);
   }
 
   /**
    * Deletes at most `limit` rows with this owner_id (1..10000; the first in created_at_ms, id order, index kitchen_by_owner_id_created_at_ms). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
-  deleteByOwnerId(where: Pick<KitchenRow, "ownerId">, opts: DeleteOptions): Promise<number> {
-    return deleteLimited(this.db, this.q.deletes.deleteByOwnerId, [where.ownerId], opts);
+  async deleteByOwnerId(where: Pick<KitchenRow, "ownerId">, opts: DeleteOptions): Promise<number> {
+    return deleteLimited(this.db, this.q.deletes.deleteByOwnerId, [int64Param(where.ownerId ?? missingKey("kitchen.owner_id", "ownerId"), "kitchen.owner_id")], opts);
   }
 
   /**
    * Deletes at most `limit` rows with this mood (1..10000; the first in id order, index kitchen_by_mood). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
-  deleteByMood(where: Pick<KitchenRow, "mood">, opts: DeleteOptions): Promise<number> {
-    return deleteLimited(this.db, this.q.deletes.deleteByMood, [where.mood], opts);
+  async deleteByMood(where: Pick<KitchenRow, "mood">, opts: DeleteOptions): Promise<number> {
+    return deleteLimited(this.db, this.q.deletes.deleteByMood, [where.mood ?? missingKey("kitchen.mood", "mood")], opts);
   }
 
   /**
    * Adds `delta` to counter views atomically. True if the row exists.
    */
   async incrementViews(key: KitchenRowKey, delta: bigint | number = 1): Promise<boolean> {
-    const r = await this.db.run(this.q.increments.views, [BigInt(delta), ...[key.id]]);
+    const r = await this.db.run(this.q.increments.views, [BigInt(delta), ...[int64Param(key.id ?? missingKey("kitchen.id", "id"), "kitchen.id")]]);
     return r.changes > 0;
   }
 }
@@ -744,8 +745,8 @@ function pairRowFromValues(r: readonly unknown[]): PairRow {
 
 function pairRowToSql(row: PairRowInit, d: Dialect): SqlValue[] {
   return [
-    row.leftId ?? 0n,
-    row.rightId ?? 0n,
+    int64Param(row.leftId ?? 0n, "pairs.left_id"),
+    int64Param(row.rightId ?? 0n, "pairs.right_id"),
     row.label ?? "",
   ];
 }
@@ -780,7 +781,7 @@ export class PairRowDao {
   /**
    * Inserts many rows with multi-row INSERTs. Returns the number inserted.
    */
-  insertMany(rows: readonly PairRowInit[]): Promise<number> {
+  async insertMany(rows: readonly PairRowInit[]): Promise<number> {
     return insertRows(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => pairRowToSql(r, this.db.dialect)));
   }
 
@@ -810,7 +811,7 @@ export class PairRowDao {
    * The row with this primary key, if any.
    */
   async get(key: PairRowKey): Promise<PairRow | undefined> {
-    const r = await this.db.getValues(this.q.get, [key.leftId, key.rightId]);
+    const r = await this.db.getValues(this.q.get, [int64Param(key.leftId ?? missingKey("pairs.left_id", "leftId"), "pairs.left_id"), int64Param(key.rightId ?? missingKey("pairs.right_id", "rightId"), "pairs.right_id")]);
     return r && pairRowFromValues(r);
   }
 
@@ -824,7 +825,7 @@ export class PairRowDao {
     const d = this.db.dialect;
     if (patch.label !== undefined) { cols.push("label"); params.push(row.label ?? ""); }
     if (cols.length === 0) return (await this.get(key)) !== undefined;
-    const r = await this.db.run(this.updates.sql(cols), [...params, ...[key.leftId, key.rightId]]);
+    const r = await this.db.run(this.updates.sql(cols), [...params, ...[int64Param(key.leftId ?? missingKey("pairs.left_id", "leftId"), "pairs.left_id"), int64Param(key.rightId ?? missingKey("pairs.right_id", "rightId"), "pairs.right_id")]]);
     return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
   }
 
@@ -832,7 +833,7 @@ export class PairRowDao {
    * Deletes the row with this key. True if it existed.
    */
   async delete(key: PairRowKey): Promise<boolean> {
-    return (await this.db.run(this.q.delete, [key.leftId, key.rightId])).changes > 0;
+    return (await this.db.run(this.q.delete, [int64Param(key.leftId ?? missingKey("pairs.left_id", "leftId"), "pairs.left_id"), int64Param(key.rightId ?? missingKey("pairs.right_id", "rightId"), "pairs.right_id")])).changes > 0;
   }
 
   /**
@@ -846,30 +847,30 @@ export class PairRowDao {
   /**
    * A page of all rows in primary-key order (left_id, right_id).
    */
-  list(page?: PageOptions): Promise<Page<PairRow>> {
+  async list(page?: PageOptions): Promise<Page<PairRow>> {
     return keysetPage(this.db, this.q.list, "pairs.pk", [], page, pairRowFromSql, (r) => [r["left_id"] as SqlValue, r["right_id"] as SqlValue], 2);
   }
 
   /**
    * A page of rows with this left_id, ordered by right_id (index primary key).
    */
-  listByLeftId(where: Pick<PairRow, "leftId">, page?: PageOptions): Promise<Page<PairRow>> {
-    return keysetPage(this.db, this.q.finders.listByLeftId, "pairs.primary key", [where.leftId], page, pairRowFromSql, (r) => [r["right_id"] as SqlValue], 1);
+  async listByLeftId(where: Pick<PairRow, "leftId">, page?: PageOptions): Promise<Page<PairRow>> {
+    return keysetPage(this.db, this.q.finders.listByLeftId, "pairs.primary key", [int64Param(where.leftId ?? missingKey("pairs.left_id", "leftId"), "pairs.left_id")], page, pairRowFromSql, (r) => [r["right_id"] as SqlValue], 1);
   }
 
   /**
    * Number of rows with this left_id.
    */
   async countByLeftId(where: Pick<PairRow, "leftId">): Promise<number> {
-    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByLeftId, [where.leftId]);
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByLeftId, [int64Param(where.leftId ?? missingKey("pairs.left_id", "leftId"), "pairs.left_id")]);
     return Number(r?.n ?? 0);
   }
 
   /**
    * Deletes at most `limit` rows with this left_id (1..10000; the first in right_id order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
-  deleteByLeftId(where: Pick<PairRow, "leftId">, opts: DeleteOptions): Promise<number> {
-    return deleteLimited(this.db, this.q.deletes.deleteByLeftId, [where.leftId], opts);
+  async deleteByLeftId(where: Pick<PairRow, "leftId">, opts: DeleteOptions): Promise<number> {
+    return deleteLimited(this.db, this.q.deletes.deleteByLeftId, [int64Param(where.leftId ?? missingKey("pairs.left_id", "leftId"), "pairs.left_id")], opts);
   }
 }
 
@@ -1119,9 +1120,9 @@ function mixRowFromValues(r: readonly unknown[]): MixRow {
 
 function mixRowToSql(row: MixRowInit, d: Dialect): SqlValue[] {
   return [
-    row.id ?? 0n,
+    int64Param(row.id ?? 0n, "mix.id"),
     row.f ?? 0,
-    int32Param(row.u32 ?? 0, "u32", true),
+    int32Param(row.u32 ?? 0, "mix.u32", true),
     toBinary(MixRowSchema, create(MixRowSchema, { counts: row.counts })),
     toBinary(MixRowSchema, create(MixRowSchema, { points: row.points })),
     row.pointJson === undefined ? null : toJsonString(PointSchema, row.pointJson),
@@ -1161,7 +1162,7 @@ export class MixRowDao {
   /**
    * Inserts many rows with multi-row INSERTs. Returns the number inserted.
    */
-  insertMany(rows: readonly MixRowInit[]): Promise<number> {
+  async insertMany(rows: readonly MixRowInit[]): Promise<number> {
     return insertRows(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => mixRowToSql(r, this.db.dialect)));
   }
 
@@ -1191,7 +1192,7 @@ export class MixRowDao {
    * The row with this primary key, if any.
    */
   async get(key: MixRowKey): Promise<MixRow | undefined> {
-    const r = await this.db.getValues(this.q.get, [key.id]);
+    const r = await this.db.getValues(this.q.get, [int64Param(key.id ?? missingKey("mix.id", "id"), "mix.id")]);
     return r && mixRowFromValues(r);
   }
 
@@ -1200,7 +1201,7 @@ export class MixRowDao {
    */
   async getMany(keys: readonly MixRowKey[]): Promise<MixRow[]> {
     if (keys.length === 0) return [];
-    return selectIn(this.db, this.q.getManyHead, keys.map((k) => k.id), mixRowFromSql);
+    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.id ?? missingKey("mix.id", "id"), "mix.id")), mixRowFromSql);
   }
 
   /**
@@ -1212,7 +1213,7 @@ export class MixRowDao {
     const row = patch as MixRowInit;
     const d = this.db.dialect;
     if (patch.f !== undefined) { cols.push("f"); params.push(row.f ?? 0); }
-    if (patch.u32 !== undefined) { cols.push("u32"); params.push(int32Param(row.u32 ?? 0, "u32", true)); }
+    if (patch.u32 !== undefined) { cols.push("u32"); params.push(int32Param(row.u32 ?? 0, "mix.u32", true)); }
     if (patch.counts !== undefined) { cols.push("counts"); params.push(toBinary(MixRowSchema, create(MixRowSchema, { counts: row.counts }))); }
     if (patch.points !== undefined) { cols.push("points"); params.push(toBinary(MixRowSchema, create(MixRowSchema, { points: row.points }))); }
     if (patch.pointJson !== undefined) { cols.push("point_json"); params.push(patch.pointJson === null ? null : (row.pointJson === undefined ? null : toJsonString(PointSchema, row.pointJson))); }
@@ -1220,7 +1221,7 @@ export class MixRowDao {
     if (patch.labelsJson !== undefined) { cols.push("labels_json"); params.push(JSON.stringify((toJson(MixRowSchema, create(MixRowSchema, { labelsJson: row.labelsJson })) as Record<string, unknown>)["labelsJson"] ?? {})); }
     if (patch.pointsJson !== undefined) { cols.push("points_json"); params.push(JSON.stringify((toJson(MixRowSchema, create(MixRowSchema, { pointsJson: row.pointsJson })) as Record<string, unknown>)["pointsJson"] ?? [])); }
     if (cols.length === 0) return (await this.get(key)) !== undefined;
-    const r = await this.db.run(this.updates.sql(cols), [...params, ...[key.id]]);
+    const r = await this.db.run(this.updates.sql(cols), [...params, ...[int64Param(key.id ?? missingKey("mix.id", "id"), "mix.id")]]);
     return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
   }
 
@@ -1228,7 +1229,7 @@ export class MixRowDao {
    * Deletes the row with this key. True if it existed.
    */
   async delete(key: MixRowKey): Promise<boolean> {
-    return (await this.db.run(this.q.delete, [key.id])).changes > 0;
+    return (await this.db.run(this.q.delete, [int64Param(key.id ?? missingKey("mix.id", "id"), "mix.id")])).changes > 0;
   }
 
   /**
@@ -1242,30 +1243,30 @@ export class MixRowDao {
   /**
    * A page of all rows in primary-key order (id).
    */
-  list(page?: PageOptions): Promise<Page<MixRow>> {
+  async list(page?: PageOptions): Promise<Page<MixRow>> {
     return keysetPage(this.db, this.q.list, "mix.pk", [], page, mixRowFromSql, (r) => [r["id"] as SqlValue], 1);
   }
 
   /**
    * A page of rows with this f, ordered by id (index mix_by_f).
    */
-  listByF(where: Pick<MixRow, "f">, page?: PageOptions): Promise<Page<MixRow>> {
-    return keysetPage(this.db, this.q.finders.listByF, "mix.mix_by_f", [where.f], page, mixRowFromSql, (r) => [r["id"] as SqlValue], 1);
+  async listByF(where: Pick<MixRow, "f">, page?: PageOptions): Promise<Page<MixRow>> {
+    return keysetPage(this.db, this.q.finders.listByF, "mix.mix_by_f", [where.f ?? missingKey("mix.f", "f")], page, mixRowFromSql, (r) => [r["id"] as SqlValue], 1);
   }
 
   /**
    * Number of rows with this f.
    */
   async countByF(where: Pick<MixRow, "f">): Promise<number> {
-    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByF, [where.f]);
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByF, [where.f ?? missingKey("mix.f", "f")]);
     return Number(r?.n ?? 0);
   }
 
   /**
    * Deletes at most `limit` rows with this f (1..10000; the first in id order, index mix_by_f). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
-  deleteByF(where: Pick<MixRow, "f">, opts: DeleteOptions): Promise<number> {
-    return deleteLimited(this.db, this.q.deletes.deleteByF, [where.f], opts);
+  async deleteByF(where: Pick<MixRow, "f">, opts: DeleteOptions): Promise<number> {
+    return deleteLimited(this.db, this.q.deletes.deleteByF, [where.f ?? missingKey("mix.f", "f")], opts);
   }
 }
 

@@ -9,6 +9,7 @@ import type { FollowCountRow, FollowRow } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
 import type { Dialect, SqlExecutor, SqlRow, SqlValue } from "../../../../platform/storage/driver.js";
 import { toBigInt } from "../../../../platform/storage/sql/convert.js";
+import { int64Param, missingKey } from "../../../../platform/storage/sql/input.js";
 import type { DeleteOptions } from "../../../../platform/storage/sql/query.js";
 import { deleteLimited, insertRows, keysetPage, selectIn, UpdateBuilder } from "../../../../platform/storage/sql/query.js";
 import type { Page, PageOptions } from "../../../../platform/storage/sql/page.js";
@@ -221,9 +222,9 @@ function followRowFromValues(r: readonly unknown[]): FollowRow {
 
 function followRowToSql(row: FollowRowInit, d: Dialect): SqlValue[] {
   return [
-    row.followerId ?? 0n,
-    row.followeeId ?? 0n,
-    row.createdAtMs ?? 0n,
+    int64Param(row.followerId ?? 0n, "follows.follower_id"),
+    int64Param(row.followeeId ?? 0n, "follows.followee_id"),
+    int64Param(row.createdAtMs ?? 0n, "follows.created_at_ms"),
   ];
 }
 
@@ -257,7 +258,7 @@ export class FollowRowDao {
   /**
    * Inserts many rows with multi-row INSERTs. Returns the number inserted.
    */
-  insertMany(rows: readonly FollowRowInit[]): Promise<number> {
+  async insertMany(rows: readonly FollowRowInit[]): Promise<number> {
     return insertRows(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => followRowToSql(r, this.db.dialect)));
   }
 
@@ -287,7 +288,7 @@ export class FollowRowDao {
    * The row with this primary key, if any.
    */
   async get(key: FollowRowKey): Promise<FollowRow | undefined> {
-    const r = await this.db.getValues(this.q.get, [key.followerId, key.followeeId]);
+    const r = await this.db.getValues(this.q.get, [int64Param(key.followerId ?? missingKey("follows.follower_id", "followerId"), "follows.follower_id"), int64Param(key.followeeId ?? missingKey("follows.followee_id", "followeeId"), "follows.followee_id")]);
     return r && followRowFromValues(r);
   }
 
@@ -299,9 +300,9 @@ export class FollowRowDao {
     const params: SqlValue[] = [];
     const row = patch as FollowRowInit;
     const d = this.db.dialect;
-    if (patch.createdAtMs !== undefined) { cols.push("created_at_ms"); params.push(row.createdAtMs ?? 0n); }
+    if (patch.createdAtMs !== undefined) { cols.push("created_at_ms"); params.push(int64Param(row.createdAtMs ?? 0n, "follows.created_at_ms")); }
     if (cols.length === 0) return (await this.get(key)) !== undefined;
-    const r = await this.db.run(this.updates.sql(cols), [...params, ...[key.followerId, key.followeeId]]);
+    const r = await this.db.run(this.updates.sql(cols), [...params, ...[int64Param(key.followerId ?? missingKey("follows.follower_id", "followerId"), "follows.follower_id"), int64Param(key.followeeId ?? missingKey("follows.followee_id", "followeeId"), "follows.followee_id")]]);
     return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
   }
 
@@ -309,7 +310,7 @@ export class FollowRowDao {
    * Deletes the row with this key. True if it existed.
    */
   async delete(key: FollowRowKey): Promise<boolean> {
-    return (await this.db.run(this.q.delete, [key.followerId, key.followeeId])).changes > 0;
+    return (await this.db.run(this.q.delete, [int64Param(key.followerId ?? missingKey("follows.follower_id", "followerId"), "follows.follower_id"), int64Param(key.followeeId ?? missingKey("follows.followee_id", "followeeId"), "follows.followee_id")])).changes > 0;
   }
 
   /**
@@ -323,67 +324,67 @@ export class FollowRowDao {
   /**
    * A page of all rows in primary-key order (follower_id, followee_id).
    */
-  list(page?: PageOptions): Promise<Page<FollowRow>> {
+  async list(page?: PageOptions): Promise<Page<FollowRow>> {
     return keysetPage(this.db, this.q.list, "follows.pk", [], page, followRowFromSql, (r) => [r["follower_id"] as SqlValue, r["followee_id"] as SqlValue], 2);
   }
 
   /**
    * A page of rows with this follower_id, ordered by followee_id (index primary key).
    */
-  listByFollowerId(where: Pick<FollowRow, "followerId">, page?: PageOptions): Promise<Page<FollowRow>> {
-    return keysetPage(this.db, this.q.finders.listByFollowerId, "follows.primary key", [where.followerId], page, followRowFromSql, (r) => [r["followee_id"] as SqlValue], 1);
+  async listByFollowerId(where: Pick<FollowRow, "followerId">, page?: PageOptions): Promise<Page<FollowRow>> {
+    return keysetPage(this.db, this.q.finders.listByFollowerId, "follows.primary key", [int64Param(where.followerId ?? missingKey("follows.follower_id", "followerId"), "follows.follower_id")], page, followRowFromSql, (r) => [r["followee_id"] as SqlValue], 1);
   }
 
   /**
    * Number of rows with this follower_id.
    */
   async countByFollowerId(where: Pick<FollowRow, "followerId">): Promise<number> {
-    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByFollowerId, [where.followerId]);
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByFollowerId, [int64Param(where.followerId ?? missingKey("follows.follower_id", "followerId"), "follows.follower_id")]);
     return Number(r?.n ?? 0);
   }
 
   /**
    * A page of rows with this followee_id, ordered by created_at_ms, follower_id (index follows_by_followee_id_created_at_ms).
    */
-  listByFolloweeId(where: Pick<FollowRow, "followeeId">, page?: PageOptions): Promise<Page<FollowRow>> {
-    return keysetPage(this.db, this.q.finders.listByFolloweeId, "follows.follows_by_followee_id_created_at_ms", [where.followeeId], page, followRowFromSql, (r) => [r["created_at_ms"] as SqlValue, r["follower_id"] as SqlValue], 2);
+  async listByFolloweeId(where: Pick<FollowRow, "followeeId">, page?: PageOptions): Promise<Page<FollowRow>> {
+    return keysetPage(this.db, this.q.finders.listByFolloweeId, "follows.follows_by_followee_id_created_at_ms", [int64Param(where.followeeId ?? missingKey("follows.followee_id", "followeeId"), "follows.followee_id")], page, followRowFromSql, (r) => [r["created_at_ms"] as SqlValue, r["follower_id"] as SqlValue], 2);
   }
 
   /**
    * Number of rows with this followee_id.
    */
   async countByFolloweeId(where: Pick<FollowRow, "followeeId">): Promise<number> {
-    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByFolloweeId, [where.followeeId]);
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByFolloweeId, [int64Param(where.followeeId ?? missingKey("follows.followee_id", "followeeId"), "follows.followee_id")]);
     return Number(r?.n ?? 0);
   }
 
   /**
    * A page of rows with this follower_id, ordered by created_at_ms, followee_id (index follows_by_follower_id_created_at_ms).
    */
-  listByFollowerIdOrderByCreatedAtMs(where: Pick<FollowRow, "followerId">, page?: PageOptions): Promise<Page<FollowRow>> {
-    return keysetPage(this.db, this.q.finders.listByFollowerIdOrderByCreatedAtMs, "follows.follows_by_follower_id_created_at_ms", [where.followerId], page, followRowFromSql, (r) => [r["created_at_ms"] as SqlValue, r["followee_id"] as SqlValue], 2);
+  async listByFollowerIdOrderByCreatedAtMs(where: Pick<FollowRow, "followerId">, page?: PageOptions): Promise<Page<FollowRow>> {
+    return keysetPage(this.db, this.q.finders.listByFollowerIdOrderByCreatedAtMs, "follows.follows_by_follower_id_created_at_ms", [int64Param(where.followerId ?? missingKey("follows.follower_id", "followerId"), "follows.follower_id")], page, followRowFromSql, (r) => [r["created_at_ms"] as SqlValue, r["followee_id"] as SqlValue], 2);
   }
 
   /**
    * Number of rows with this follower_id.
    */
   async countByFollowerIdOrderByCreatedAtMs(where: Pick<FollowRow, "followerId">): Promise<number> {
-    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByFollowerIdOrderByCreatedAtMs, [where.followerId]);
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByFollowerIdOrderByCreatedAtMs, [int64Param(where.followerId ?? missingKey("follows.follower_id", "followerId"), "follows.follower_id")]);
     return Number(r?.n ?? 0);
   }
 
   /**
    * Deletes at most `limit` rows with this follower_id (1..10000; the first in followee_id order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
-  deleteByFollowerId(where: Pick<FollowRow, "followerId">, opts: DeleteOptions): Promise<number> {
-    return deleteLimited(this.db, this.q.deletes.deleteByFollowerId, [where.followerId], opts);
+  async deleteByFollowerId(where: Pick<FollowRow, "followerId">, opts: DeleteOptions): Promise<number> {
+    return deleteLimited(this.db, this.q.deletes.deleteByFollowerId, [int64Param(where.followerId ?? missingKey("follows.follower_id", "followerId"), "follows.follower_id")], opts);
   }
 
   /**
    * Deletes at most `limit` rows with this followee_id (1..10000; the first in created_at_ms, follower_id order, index follows_by_followee_id_created_at_ms). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
-  deleteByFolloweeId(where: Pick<FollowRow, "followeeId">, opts: DeleteOptions): Promise<number> {
-    return deleteLimited(this.db, this.q.deletes.deleteByFolloweeId, [where.followeeId], opts);
+  async deleteByFolloweeId(where: Pick<FollowRow, "followeeId">, opts: DeleteOptions): Promise<number> {
+    return deleteLimited(this.db, this.q.deletes.deleteByFolloweeId, [int64Param(where.followeeId ?? missingKey("follows.followee_id", "followeeId"), "follows.followee_id")], opts);
   }
 }
 
@@ -531,7 +532,7 @@ function followCountRowFromValues(r: readonly unknown[]): FollowCountRow {
 
 function followCountRowToSql(row: FollowCountRowInit, d: Dialect): SqlValue[] {
   return [
-    row.userId ?? 0n,
+    int64Param(row.userId ?? 0n, "follow_counts.user_id"),
   ];
 }
 
@@ -565,7 +566,7 @@ export class FollowCountRowDao {
   /**
    * Inserts many rows with multi-row INSERTs. Returns the number inserted.
    */
-  insertMany(rows: readonly FollowCountRowInit[]): Promise<number> {
+  async insertMany(rows: readonly FollowCountRowInit[]): Promise<number> {
     return insertRows(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => followCountRowToSql(r, this.db.dialect)));
   }
 
@@ -595,7 +596,7 @@ export class FollowCountRowDao {
    * The row with this primary key, if any.
    */
   async get(key: FollowCountRowKey): Promise<FollowCountRow | undefined> {
-    const r = await this.db.getValues(this.q.get, [key.userId]);
+    const r = await this.db.getValues(this.q.get, [int64Param(key.userId ?? missingKey("follow_counts.user_id", "userId"), "follow_counts.user_id")]);
     return r && followCountRowFromValues(r);
   }
 
@@ -604,7 +605,7 @@ export class FollowCountRowDao {
    */
   async getMany(keys: readonly FollowCountRowKey[]): Promise<FollowCountRow[]> {
     if (keys.length === 0) return [];
-    return selectIn(this.db, this.q.getManyHead, keys.map((k) => k.userId), followCountRowFromSql);
+    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.userId ?? missingKey("follow_counts.user_id", "userId"), "follow_counts.user_id")), followCountRowFromSql);
   }
 
   /**
@@ -616,7 +617,7 @@ export class FollowCountRowDao {
     const row = patch as FollowCountRowInit;
     const d = this.db.dialect;
     if (cols.length === 0) return (await this.get(key)) !== undefined;
-    const r = await this.db.run(this.updates.sql(cols), [...params, ...[key.userId]]);
+    const r = await this.db.run(this.updates.sql(cols), [...params, ...[int64Param(key.userId ?? missingKey("follow_counts.user_id", "userId"), "follow_counts.user_id")]]);
     return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
   }
 
@@ -624,7 +625,7 @@ export class FollowCountRowDao {
    * Deletes the row with this key. True if it existed.
    */
   async delete(key: FollowCountRowKey): Promise<boolean> {
-    return (await this.db.run(this.q.delete, [key.userId])).changes > 0;
+    return (await this.db.run(this.q.delete, [int64Param(key.userId ?? missingKey("follow_counts.user_id", "userId"), "follow_counts.user_id")])).changes > 0;
   }
 
   /**
@@ -638,7 +639,7 @@ export class FollowCountRowDao {
   /**
    * A page of all rows in primary-key order (user_id).
    */
-  list(page?: PageOptions): Promise<Page<FollowCountRow>> {
+  async list(page?: PageOptions): Promise<Page<FollowCountRow>> {
     return keysetPage(this.db, this.q.list, "follow_counts.pk", [], page, followCountRowFromSql, (r) => [r["user_id"] as SqlValue], 1);
   }
 
@@ -646,7 +647,7 @@ export class FollowCountRowDao {
    * Adds `delta` to counter followers atomically. True if the row exists.
    */
   async incrementFollowers(key: FollowCountRowKey, delta: bigint | number = 1): Promise<boolean> {
-    const r = await this.db.run(this.q.increments.followers, [BigInt(delta), ...[key.userId]]);
+    const r = await this.db.run(this.q.increments.followers, [BigInt(delta), ...[int64Param(key.userId ?? missingKey("follow_counts.user_id", "userId"), "follow_counts.user_id")]]);
     return r.changes > 0;
   }
 
@@ -654,7 +655,7 @@ export class FollowCountRowDao {
    * Adds `delta` to counter following atomically. True if the row exists.
    */
   async incrementFollowing(key: FollowCountRowKey, delta: bigint | number = 1): Promise<boolean> {
-    const r = await this.db.run(this.q.increments.following, [BigInt(delta), ...[key.userId]]);
+    const r = await this.db.run(this.q.increments.following, [BigInt(delta), ...[int64Param(key.userId ?? missingKey("follow_counts.user_id", "userId"), "follow_counts.user_id")]]);
     return r.changes > 0;
   }
 }

@@ -11,6 +11,7 @@ import type { Dialect, SqlExecutor, SqlRow, SqlValue } from "../../../../platfor
 import { toBigInt, toBytes, toText } from "../../../../platform/storage/sql/convert.js";
 import { decodeRepeated, encodeRepeated, jsonStrings } from "../../../../platform/storage/sql/repeated.js";
 import { ScalarType } from "@bufbuild/protobuf";
+import { int64Param, missingKey, textParam } from "../../../../platform/storage/sql/input.js";
 import type { DeleteOptions } from "../../../../platform/storage/sql/query.js";
 import { deleteLimited, insertRows, keysetPage, selectIn, UpdateBuilder } from "../../../../platform/storage/sql/query.js";
 import type { Page, PageOptions } from "../../../../platform/storage/sql/page.js";
@@ -278,12 +279,12 @@ function postRowFromValues(r: readonly unknown[]): PostRow {
 
 function postRowToSql(row: PostRowInit, d: Dialect): SqlValue[] {
   return [
-    row.id ?? 0n,
-    row.authorId ?? 0n,
-    row.text ?? "",
+    int64Param(row.id ?? 0n, "posts.id"),
+    int64Param(row.authorId ?? 0n, "posts.author_id"),
+    textParam(row.text ?? "", 2000, "posts.text"),
     encodeRepeated(4, ScalarType.INT64, true, row.mediaIds),
-    row.createdAtMs ?? 0n,
-    row.editedAtMs ?? null,
+    int64Param(row.createdAtMs ?? 0n, "posts.created_at_ms"),
+    row.editedAtMs === undefined ? null : int64Param(row.editedAtMs ?? 0n, "posts.edited_at_ms"),
     JSON.stringify(row.hashtags ?? []),
     encodeRepeated(8, ScalarType.INT64, true, row.mentionUserIds),
   ];
@@ -319,7 +320,7 @@ export class PostRowDao {
   /**
    * Inserts many rows with multi-row INSERTs. Returns the number inserted.
    */
-  insertMany(rows: readonly PostRowInit[]): Promise<number> {
+  async insertMany(rows: readonly PostRowInit[]): Promise<number> {
     return insertRows(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => postRowToSql(r, this.db.dialect)));
   }
 
@@ -349,7 +350,7 @@ export class PostRowDao {
    * The row with this primary key, if any.
    */
   async get(key: PostRowKey): Promise<PostRow | undefined> {
-    const r = await this.db.getValues(this.q.get, [key.id]);
+    const r = await this.db.getValues(this.q.get, [int64Param(key.id ?? missingKey("posts.id", "id"), "posts.id")]);
     return r && postRowFromValues(r);
   }
 
@@ -358,7 +359,7 @@ export class PostRowDao {
    */
   async getMany(keys: readonly PostRowKey[]): Promise<PostRow[]> {
     if (keys.length === 0) return [];
-    return selectIn(this.db, this.q.getManyHead, keys.map((k) => k.id), postRowFromSql);
+    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.id ?? missingKey("posts.id", "id"), "posts.id")), postRowFromSql);
   }
 
   /**
@@ -369,15 +370,15 @@ export class PostRowDao {
     const params: SqlValue[] = [];
     const row = patch as PostRowInit;
     const d = this.db.dialect;
-    if (patch.authorId !== undefined) { cols.push("author_id"); params.push(row.authorId ?? 0n); }
-    if (patch.text !== undefined) { cols.push("text"); params.push(row.text ?? ""); }
+    if (patch.authorId !== undefined) { cols.push("author_id"); params.push(int64Param(row.authorId ?? 0n, "posts.author_id")); }
+    if (patch.text !== undefined) { cols.push("text"); params.push(textParam(row.text ?? "", 2000, "posts.text")); }
     if (patch.mediaIds !== undefined) { cols.push("media_ids"); params.push(encodeRepeated(4, ScalarType.INT64, true, row.mediaIds)); }
-    if (patch.createdAtMs !== undefined) { cols.push("created_at_ms"); params.push(row.createdAtMs ?? 0n); }
-    if (patch.editedAtMs !== undefined) { cols.push("edited_at_ms"); params.push(patch.editedAtMs === null ? null : (row.editedAtMs ?? 0n)); }
+    if (patch.createdAtMs !== undefined) { cols.push("created_at_ms"); params.push(int64Param(row.createdAtMs ?? 0n, "posts.created_at_ms")); }
+    if (patch.editedAtMs !== undefined) { cols.push("edited_at_ms"); params.push(patch.editedAtMs === null ? null : (int64Param(row.editedAtMs ?? 0n, "posts.edited_at_ms"))); }
     if (patch.hashtags !== undefined) { cols.push("hashtags"); params.push(JSON.stringify(row.hashtags ?? [])); }
     if (patch.mentionUserIds !== undefined) { cols.push("mention_user_ids"); params.push(encodeRepeated(8, ScalarType.INT64, true, row.mentionUserIds)); }
     if (cols.length === 0) return (await this.get(key)) !== undefined;
-    const r = await this.db.run(this.updates.sql(cols), [...params, ...[key.id]]);
+    const r = await this.db.run(this.updates.sql(cols), [...params, ...[int64Param(key.id ?? missingKey("posts.id", "id"), "posts.id")]]);
     return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
   }
 
@@ -385,7 +386,7 @@ export class PostRowDao {
    * Deletes the row with this key. True if it existed.
    */
   async delete(key: PostRowKey): Promise<boolean> {
-    return (await this.db.run(this.q.delete, [key.id])).changes > 0;
+    return (await this.db.run(this.q.delete, [int64Param(key.id ?? missingKey("posts.id", "id"), "posts.id")])).changes > 0;
   }
 
   /**
@@ -399,37 +400,37 @@ export class PostRowDao {
   /**
    * A page of all rows in primary-key order (id).
    */
-  list(page?: PageOptions): Promise<Page<PostRow>> {
+  async list(page?: PageOptions): Promise<Page<PostRow>> {
     return keysetPage(this.db, this.q.list, "posts.pk", [], page, postRowFromSql, (r) => [r["id"] as SqlValue], 1);
   }
 
   /**
    * A page of rows with this author_id, ordered by id (index posts_by_author_id_id).
    */
-  listByAuthorId(where: Pick<PostRow, "authorId">, page?: PageOptions): Promise<Page<PostRow>> {
-    return keysetPage(this.db, this.q.finders.listByAuthorId, "posts.posts_by_author_id_id", [where.authorId], page, postRowFromSql, (r) => [r["id"] as SqlValue], 1);
+  async listByAuthorId(where: Pick<PostRow, "authorId">, page?: PageOptions): Promise<Page<PostRow>> {
+    return keysetPage(this.db, this.q.finders.listByAuthorId, "posts.posts_by_author_id_id", [int64Param(where.authorId ?? missingKey("posts.author_id", "authorId"), "posts.author_id")], page, postRowFromSql, (r) => [r["id"] as SqlValue], 1);
   }
 
   /**
    * Number of rows with this author_id.
    */
   async countByAuthorId(where: Pick<PostRow, "authorId">): Promise<number> {
-    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByAuthorId, [where.authorId]);
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByAuthorId, [int64Param(where.authorId ?? missingKey("posts.author_id", "authorId"), "posts.author_id")]);
     return Number(r?.n ?? 0);
   }
 
   /**
    * Deletes at most `limit` rows with this author_id (1..10000; the first in id order, index posts_by_author_id_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
-  deleteByAuthorId(where: Pick<PostRow, "authorId">, opts: DeleteOptions): Promise<number> {
-    return deleteLimited(this.db, this.q.deletes.deleteByAuthorId, [where.authorId], opts);
+  async deleteByAuthorId(where: Pick<PostRow, "authorId">, opts: DeleteOptions): Promise<number> {
+    return deleteLimited(this.db, this.q.deletes.deleteByAuthorId, [int64Param(where.authorId ?? missingKey("posts.author_id", "authorId"), "posts.author_id")], opts);
   }
 
   /**
    * Adds `delta` to counter like_count atomically. True if the row exists.
    */
   async incrementLikeCount(key: PostRowKey, delta: bigint | number = 1): Promise<boolean> {
-    const r = await this.db.run(this.q.increments.like_count, [BigInt(delta), ...[key.id]]);
+    const r = await this.db.run(this.q.increments.like_count, [BigInt(delta), ...[int64Param(key.id ?? missingKey("posts.id", "id"), "posts.id")]]);
     return r.changes > 0;
   }
 
@@ -437,7 +438,7 @@ export class PostRowDao {
    * Adds `delta` to counter comment_count atomically. True if the row exists.
    */
   async incrementCommentCount(key: PostRowKey, delta: bigint | number = 1): Promise<boolean> {
-    const r = await this.db.run(this.q.increments.comment_count, [BigInt(delta), ...[key.id]]);
+    const r = await this.db.run(this.q.increments.comment_count, [BigInt(delta), ...[int64Param(key.id ?? missingKey("posts.id", "id"), "posts.id")]]);
     return r.changes > 0;
   }
 }
@@ -648,9 +649,9 @@ function likeRowFromValues(r: readonly unknown[]): LikeRow {
 
 function likeRowToSql(row: LikeRowInit, d: Dialect): SqlValue[] {
   return [
-    row.postId ?? 0n,
-    row.userId ?? 0n,
-    row.createdAtMs ?? 0n,
+    int64Param(row.postId ?? 0n, "post_likes.post_id"),
+    int64Param(row.userId ?? 0n, "post_likes.user_id"),
+    int64Param(row.createdAtMs ?? 0n, "post_likes.created_at_ms"),
   ];
 }
 
@@ -684,7 +685,7 @@ export class LikeRowDao {
   /**
    * Inserts many rows with multi-row INSERTs. Returns the number inserted.
    */
-  insertMany(rows: readonly LikeRowInit[]): Promise<number> {
+  async insertMany(rows: readonly LikeRowInit[]): Promise<number> {
     return insertRows(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => likeRowToSql(r, this.db.dialect)));
   }
 
@@ -714,7 +715,7 @@ export class LikeRowDao {
    * The row with this primary key, if any.
    */
   async get(key: LikeRowKey): Promise<LikeRow | undefined> {
-    const r = await this.db.getValues(this.q.get, [key.postId, key.userId]);
+    const r = await this.db.getValues(this.q.get, [int64Param(key.postId ?? missingKey("post_likes.post_id", "postId"), "post_likes.post_id"), int64Param(key.userId ?? missingKey("post_likes.user_id", "userId"), "post_likes.user_id")]);
     return r && likeRowFromValues(r);
   }
 
@@ -726,9 +727,9 @@ export class LikeRowDao {
     const params: SqlValue[] = [];
     const row = patch as LikeRowInit;
     const d = this.db.dialect;
-    if (patch.createdAtMs !== undefined) { cols.push("created_at_ms"); params.push(row.createdAtMs ?? 0n); }
+    if (patch.createdAtMs !== undefined) { cols.push("created_at_ms"); params.push(int64Param(row.createdAtMs ?? 0n, "post_likes.created_at_ms")); }
     if (cols.length === 0) return (await this.get(key)) !== undefined;
-    const r = await this.db.run(this.updates.sql(cols), [...params, ...[key.postId, key.userId]]);
+    const r = await this.db.run(this.updates.sql(cols), [...params, ...[int64Param(key.postId ?? missingKey("post_likes.post_id", "postId"), "post_likes.post_id"), int64Param(key.userId ?? missingKey("post_likes.user_id", "userId"), "post_likes.user_id")]]);
     return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
   }
 
@@ -736,7 +737,7 @@ export class LikeRowDao {
    * Deletes the row with this key. True if it existed.
    */
   async delete(key: LikeRowKey): Promise<boolean> {
-    return (await this.db.run(this.q.delete, [key.postId, key.userId])).changes > 0;
+    return (await this.db.run(this.q.delete, [int64Param(key.postId ?? missingKey("post_likes.post_id", "postId"), "post_likes.post_id"), int64Param(key.userId ?? missingKey("post_likes.user_id", "userId"), "post_likes.user_id")])).changes > 0;
   }
 
   /**
@@ -750,67 +751,67 @@ export class LikeRowDao {
   /**
    * A page of all rows in primary-key order (post_id, user_id).
    */
-  list(page?: PageOptions): Promise<Page<LikeRow>> {
+  async list(page?: PageOptions): Promise<Page<LikeRow>> {
     return keysetPage(this.db, this.q.list, "post_likes.pk", [], page, likeRowFromSql, (r) => [r["post_id"] as SqlValue, r["user_id"] as SqlValue], 2);
   }
 
   /**
    * A page of rows with this post_id, ordered by user_id (index primary key).
    */
-  listByPostId(where: Pick<LikeRow, "postId">, page?: PageOptions): Promise<Page<LikeRow>> {
-    return keysetPage(this.db, this.q.finders.listByPostId, "post_likes.primary key", [where.postId], page, likeRowFromSql, (r) => [r["user_id"] as SqlValue], 1);
+  async listByPostId(where: Pick<LikeRow, "postId">, page?: PageOptions): Promise<Page<LikeRow>> {
+    return keysetPage(this.db, this.q.finders.listByPostId, "post_likes.primary key", [int64Param(where.postId ?? missingKey("post_likes.post_id", "postId"), "post_likes.post_id")], page, likeRowFromSql, (r) => [r["user_id"] as SqlValue], 1);
   }
 
   /**
    * Number of rows with this post_id.
    */
   async countByPostId(where: Pick<LikeRow, "postId">): Promise<number> {
-    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByPostId, [where.postId]);
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByPostId, [int64Param(where.postId ?? missingKey("post_likes.post_id", "postId"), "post_likes.post_id")]);
     return Number(r?.n ?? 0);
   }
 
   /**
    * A page of rows with this post_id, ordered by created_at_ms, user_id (index post_likes_by_post_id_created_at_ms).
    */
-  listByPostIdOrderByCreatedAtMs(where: Pick<LikeRow, "postId">, page?: PageOptions): Promise<Page<LikeRow>> {
-    return keysetPage(this.db, this.q.finders.listByPostIdOrderByCreatedAtMs, "post_likes.post_likes_by_post_id_created_at_ms", [where.postId], page, likeRowFromSql, (r) => [r["created_at_ms"] as SqlValue, r["user_id"] as SqlValue], 2);
+  async listByPostIdOrderByCreatedAtMs(where: Pick<LikeRow, "postId">, page?: PageOptions): Promise<Page<LikeRow>> {
+    return keysetPage(this.db, this.q.finders.listByPostIdOrderByCreatedAtMs, "post_likes.post_likes_by_post_id_created_at_ms", [int64Param(where.postId ?? missingKey("post_likes.post_id", "postId"), "post_likes.post_id")], page, likeRowFromSql, (r) => [r["created_at_ms"] as SqlValue, r["user_id"] as SqlValue], 2);
   }
 
   /**
    * Number of rows with this post_id.
    */
   async countByPostIdOrderByCreatedAtMs(where: Pick<LikeRow, "postId">): Promise<number> {
-    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByPostIdOrderByCreatedAtMs, [where.postId]);
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByPostIdOrderByCreatedAtMs, [int64Param(where.postId ?? missingKey("post_likes.post_id", "postId"), "post_likes.post_id")]);
     return Number(r?.n ?? 0);
   }
 
   /**
    * A page of rows with this user_id, ordered by post_id (index post_likes_by_user_id_post_id).
    */
-  listByUserId(where: Pick<LikeRow, "userId">, page?: PageOptions): Promise<Page<LikeRow>> {
-    return keysetPage(this.db, this.q.finders.listByUserId, "post_likes.post_likes_by_user_id_post_id", [where.userId], page, likeRowFromSql, (r) => [r["post_id"] as SqlValue], 1);
+  async listByUserId(where: Pick<LikeRow, "userId">, page?: PageOptions): Promise<Page<LikeRow>> {
+    return keysetPage(this.db, this.q.finders.listByUserId, "post_likes.post_likes_by_user_id_post_id", [int64Param(where.userId ?? missingKey("post_likes.user_id", "userId"), "post_likes.user_id")], page, likeRowFromSql, (r) => [r["post_id"] as SqlValue], 1);
   }
 
   /**
    * Number of rows with this user_id.
    */
   async countByUserId(where: Pick<LikeRow, "userId">): Promise<number> {
-    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByUserId, [where.userId]);
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByUserId, [int64Param(where.userId ?? missingKey("post_likes.user_id", "userId"), "post_likes.user_id")]);
     return Number(r?.n ?? 0);
   }
 
   /**
    * Deletes at most `limit` rows with this post_id (1..10000; the first in user_id order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
-  deleteByPostId(where: Pick<LikeRow, "postId">, opts: DeleteOptions): Promise<number> {
-    return deleteLimited(this.db, this.q.deletes.deleteByPostId, [where.postId], opts);
+  async deleteByPostId(where: Pick<LikeRow, "postId">, opts: DeleteOptions): Promise<number> {
+    return deleteLimited(this.db, this.q.deletes.deleteByPostId, [int64Param(where.postId ?? missingKey("post_likes.post_id", "postId"), "post_likes.post_id")], opts);
   }
 
   /**
    * Deletes at most `limit` rows with this user_id (1..10000; the first in post_id order, index post_likes_by_user_id_post_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
-  deleteByUserId(where: Pick<LikeRow, "userId">, opts: DeleteOptions): Promise<number> {
-    return deleteLimited(this.db, this.q.deletes.deleteByUserId, [where.userId], opts);
+  async deleteByUserId(where: Pick<LikeRow, "userId">, opts: DeleteOptions): Promise<number> {
+    return deleteLimited(this.db, this.q.deletes.deleteByUserId, [int64Param(where.userId ?? missingKey("post_likes.user_id", "userId"), "post_likes.user_id")], opts);
   }
 }
 
@@ -1028,13 +1029,13 @@ function commentRowFromValues(r: readonly unknown[]): CommentRow {
 
 function commentRowToSql(row: CommentRowInit, d: Dialect): SqlValue[] {
   return [
-    row.id ?? 0n,
-    row.postId ?? 0n,
-    row.authorId ?? 0n,
-    row.text ?? "",
-    row.replyToCommentId ?? 0n,
-    row.createdAtMs ?? 0n,
-    row.editedAtMs ?? null,
+    int64Param(row.id ?? 0n, "post_comments.id"),
+    int64Param(row.postId ?? 0n, "post_comments.post_id"),
+    int64Param(row.authorId ?? 0n, "post_comments.author_id"),
+    textParam(row.text ?? "", 1000, "post_comments.text"),
+    int64Param(row.replyToCommentId ?? 0n, "post_comments.reply_to_comment_id"),
+    int64Param(row.createdAtMs ?? 0n, "post_comments.created_at_ms"),
+    row.editedAtMs === undefined ? null : int64Param(row.editedAtMs ?? 0n, "post_comments.edited_at_ms"),
   ];
 }
 
@@ -1068,7 +1069,7 @@ export class CommentRowDao {
   /**
    * Inserts many rows with multi-row INSERTs. Returns the number inserted.
    */
-  insertMany(rows: readonly CommentRowInit[]): Promise<number> {
+  async insertMany(rows: readonly CommentRowInit[]): Promise<number> {
     return insertRows(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => commentRowToSql(r, this.db.dialect)));
   }
 
@@ -1098,7 +1099,7 @@ export class CommentRowDao {
    * The row with this primary key, if any.
    */
   async get(key: CommentRowKey): Promise<CommentRow | undefined> {
-    const r = await this.db.getValues(this.q.get, [key.id]);
+    const r = await this.db.getValues(this.q.get, [int64Param(key.id ?? missingKey("post_comments.id", "id"), "post_comments.id")]);
     return r && commentRowFromValues(r);
   }
 
@@ -1107,7 +1108,7 @@ export class CommentRowDao {
    */
   async getMany(keys: readonly CommentRowKey[]): Promise<CommentRow[]> {
     if (keys.length === 0) return [];
-    return selectIn(this.db, this.q.getManyHead, keys.map((k) => k.id), commentRowFromSql);
+    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.id ?? missingKey("post_comments.id", "id"), "post_comments.id")), commentRowFromSql);
   }
 
   /**
@@ -1118,14 +1119,14 @@ export class CommentRowDao {
     const params: SqlValue[] = [];
     const row = patch as CommentRowInit;
     const d = this.db.dialect;
-    if (patch.postId !== undefined) { cols.push("post_id"); params.push(row.postId ?? 0n); }
-    if (patch.authorId !== undefined) { cols.push("author_id"); params.push(row.authorId ?? 0n); }
-    if (patch.text !== undefined) { cols.push("text"); params.push(row.text ?? ""); }
-    if (patch.replyToCommentId !== undefined) { cols.push("reply_to_comment_id"); params.push(row.replyToCommentId ?? 0n); }
-    if (patch.createdAtMs !== undefined) { cols.push("created_at_ms"); params.push(row.createdAtMs ?? 0n); }
-    if (patch.editedAtMs !== undefined) { cols.push("edited_at_ms"); params.push(patch.editedAtMs === null ? null : (row.editedAtMs ?? 0n)); }
+    if (patch.postId !== undefined) { cols.push("post_id"); params.push(int64Param(row.postId ?? 0n, "post_comments.post_id")); }
+    if (patch.authorId !== undefined) { cols.push("author_id"); params.push(int64Param(row.authorId ?? 0n, "post_comments.author_id")); }
+    if (patch.text !== undefined) { cols.push("text"); params.push(textParam(row.text ?? "", 1000, "post_comments.text")); }
+    if (patch.replyToCommentId !== undefined) { cols.push("reply_to_comment_id"); params.push(int64Param(row.replyToCommentId ?? 0n, "post_comments.reply_to_comment_id")); }
+    if (patch.createdAtMs !== undefined) { cols.push("created_at_ms"); params.push(int64Param(row.createdAtMs ?? 0n, "post_comments.created_at_ms")); }
+    if (patch.editedAtMs !== undefined) { cols.push("edited_at_ms"); params.push(patch.editedAtMs === null ? null : (int64Param(row.editedAtMs ?? 0n, "post_comments.edited_at_ms"))); }
     if (cols.length === 0) return (await this.get(key)) !== undefined;
-    const r = await this.db.run(this.updates.sql(cols), [...params, ...[key.id]]);
+    const r = await this.db.run(this.updates.sql(cols), [...params, ...[int64Param(key.id ?? missingKey("post_comments.id", "id"), "post_comments.id")]]);
     return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
   }
 
@@ -1133,7 +1134,7 @@ export class CommentRowDao {
    * Deletes the row with this key. True if it existed.
    */
   async delete(key: CommentRowKey): Promise<boolean> {
-    return (await this.db.run(this.q.delete, [key.id])).changes > 0;
+    return (await this.db.run(this.q.delete, [int64Param(key.id ?? missingKey("post_comments.id", "id"), "post_comments.id")])).changes > 0;
   }
 
   /**
@@ -1147,30 +1148,30 @@ export class CommentRowDao {
   /**
    * A page of all rows in primary-key order (id).
    */
-  list(page?: PageOptions): Promise<Page<CommentRow>> {
+  async list(page?: PageOptions): Promise<Page<CommentRow>> {
     return keysetPage(this.db, this.q.list, "post_comments.pk", [], page, commentRowFromSql, (r) => [r["id"] as SqlValue], 1);
   }
 
   /**
    * A page of rows with this post_id, ordered by id (index post_comments_by_post_id_id).
    */
-  listByPostId(where: Pick<CommentRow, "postId">, page?: PageOptions): Promise<Page<CommentRow>> {
-    return keysetPage(this.db, this.q.finders.listByPostId, "post_comments.post_comments_by_post_id_id", [where.postId], page, commentRowFromSql, (r) => [r["id"] as SqlValue], 1);
+  async listByPostId(where: Pick<CommentRow, "postId">, page?: PageOptions): Promise<Page<CommentRow>> {
+    return keysetPage(this.db, this.q.finders.listByPostId, "post_comments.post_comments_by_post_id_id", [int64Param(where.postId ?? missingKey("post_comments.post_id", "postId"), "post_comments.post_id")], page, commentRowFromSql, (r) => [r["id"] as SqlValue], 1);
   }
 
   /**
    * Number of rows with this post_id.
    */
   async countByPostId(where: Pick<CommentRow, "postId">): Promise<number> {
-    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByPostId, [where.postId]);
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByPostId, [int64Param(where.postId ?? missingKey("post_comments.post_id", "postId"), "post_comments.post_id")]);
     return Number(r?.n ?? 0);
   }
 
   /**
    * Deletes at most `limit` rows with this post_id (1..10000; the first in id order, index post_comments_by_post_id_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
-  deleteByPostId(where: Pick<CommentRow, "postId">, opts: DeleteOptions): Promise<number> {
-    return deleteLimited(this.db, this.q.deletes.deleteByPostId, [where.postId], opts);
+  async deleteByPostId(where: Pick<CommentRow, "postId">, opts: DeleteOptions): Promise<number> {
+    return deleteLimited(this.db, this.q.deletes.deleteByPostId, [int64Param(where.postId ?? missingKey("post_comments.post_id", "postId"), "post_comments.post_id")], opts);
   }
 }
 
@@ -1321,8 +1322,8 @@ function hashtagRowFromValues(r: readonly unknown[]): HashtagRow {
 
 function hashtagRowToSql(row: HashtagRowInit, d: Dialect): SqlValue[] {
   return [
-    row.tag ?? "",
-    row.postId ?? 0n,
+    textParam(row.tag ?? "", 100, "post_hashtags.tag"),
+    int64Param(row.postId ?? 0n, "post_hashtags.post_id"),
   ];
 }
 
@@ -1356,7 +1357,7 @@ export class HashtagRowDao {
   /**
    * Inserts many rows with multi-row INSERTs. Returns the number inserted.
    */
-  insertMany(rows: readonly HashtagRowInit[]): Promise<number> {
+  async insertMany(rows: readonly HashtagRowInit[]): Promise<number> {
     return insertRows(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => hashtagRowToSql(r, this.db.dialect)));
   }
 
@@ -1386,7 +1387,7 @@ export class HashtagRowDao {
    * The row with this primary key, if any.
    */
   async get(key: HashtagRowKey): Promise<HashtagRow | undefined> {
-    const r = await this.db.getValues(this.q.get, [key.tag, key.postId]);
+    const r = await this.db.getValues(this.q.get, [key.tag ?? missingKey("post_hashtags.tag", "tag"), int64Param(key.postId ?? missingKey("post_hashtags.post_id", "postId"), "post_hashtags.post_id")]);
     return r && hashtagRowFromValues(r);
   }
 
@@ -1399,7 +1400,7 @@ export class HashtagRowDao {
     const row = patch as HashtagRowInit;
     const d = this.db.dialect;
     if (cols.length === 0) return (await this.get(key)) !== undefined;
-    const r = await this.db.run(this.updates.sql(cols), [...params, ...[key.tag, key.postId]]);
+    const r = await this.db.run(this.updates.sql(cols), [...params, ...[key.tag ?? missingKey("post_hashtags.tag", "tag"), int64Param(key.postId ?? missingKey("post_hashtags.post_id", "postId"), "post_hashtags.post_id")]]);
     return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
   }
 
@@ -1407,7 +1408,7 @@ export class HashtagRowDao {
    * Deletes the row with this key. True if it existed.
    */
   async delete(key: HashtagRowKey): Promise<boolean> {
-    return (await this.db.run(this.q.delete, [key.tag, key.postId])).changes > 0;
+    return (await this.db.run(this.q.delete, [key.tag ?? missingKey("post_hashtags.tag", "tag"), int64Param(key.postId ?? missingKey("post_hashtags.post_id", "postId"), "post_hashtags.post_id")])).changes > 0;
   }
 
   /**
@@ -1421,30 +1422,30 @@ export class HashtagRowDao {
   /**
    * A page of all rows in primary-key order (tag, post_id).
    */
-  list(page?: PageOptions): Promise<Page<HashtagRow>> {
+  async list(page?: PageOptions): Promise<Page<HashtagRow>> {
     return keysetPage(this.db, this.q.list, "post_hashtags.pk", [], page, hashtagRowFromSql, (r) => [r["tag"] as SqlValue, r["post_id"] as SqlValue], 2);
   }
 
   /**
    * A page of rows with this tag, ordered by post_id (index primary key).
    */
-  listByTag(where: Pick<HashtagRow, "tag">, page?: PageOptions): Promise<Page<HashtagRow>> {
-    return keysetPage(this.db, this.q.finders.listByTag, "post_hashtags.primary key", [where.tag], page, hashtagRowFromSql, (r) => [r["post_id"] as SqlValue], 1);
+  async listByTag(where: Pick<HashtagRow, "tag">, page?: PageOptions): Promise<Page<HashtagRow>> {
+    return keysetPage(this.db, this.q.finders.listByTag, "post_hashtags.primary key", [where.tag ?? missingKey("post_hashtags.tag", "tag")], page, hashtagRowFromSql, (r) => [r["post_id"] as SqlValue], 1);
   }
 
   /**
    * Number of rows with this tag.
    */
   async countByTag(where: Pick<HashtagRow, "tag">): Promise<number> {
-    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByTag, [where.tag]);
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByTag, [where.tag ?? missingKey("post_hashtags.tag", "tag")]);
     return Number(r?.n ?? 0);
   }
 
   /**
    * Deletes at most `limit` rows with this tag (1..10000; the first in post_id order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
-  deleteByTag(where: Pick<HashtagRow, "tag">, opts: DeleteOptions): Promise<number> {
-    return deleteLimited(this.db, this.q.deletes.deleteByTag, [where.tag], opts);
+  async deleteByTag(where: Pick<HashtagRow, "tag">, opts: DeleteOptions): Promise<number> {
+    return deleteLimited(this.db, this.q.deletes.deleteByTag, [where.tag ?? missingKey("post_hashtags.tag", "tag")], opts);
   }
 }
 
@@ -1595,8 +1596,8 @@ function mentionRowFromValues(r: readonly unknown[]): MentionRow {
 
 function mentionRowToSql(row: MentionRowInit, d: Dialect): SqlValue[] {
   return [
-    row.userId ?? 0n,
-    row.postId ?? 0n,
+    int64Param(row.userId ?? 0n, "post_mentions.user_id"),
+    int64Param(row.postId ?? 0n, "post_mentions.post_id"),
   ];
 }
 
@@ -1630,7 +1631,7 @@ export class MentionRowDao {
   /**
    * Inserts many rows with multi-row INSERTs. Returns the number inserted.
    */
-  insertMany(rows: readonly MentionRowInit[]): Promise<number> {
+  async insertMany(rows: readonly MentionRowInit[]): Promise<number> {
     return insertRows(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => mentionRowToSql(r, this.db.dialect)));
   }
 
@@ -1660,7 +1661,7 @@ export class MentionRowDao {
    * The row with this primary key, if any.
    */
   async get(key: MentionRowKey): Promise<MentionRow | undefined> {
-    const r = await this.db.getValues(this.q.get, [key.userId, key.postId]);
+    const r = await this.db.getValues(this.q.get, [int64Param(key.userId ?? missingKey("post_mentions.user_id", "userId"), "post_mentions.user_id"), int64Param(key.postId ?? missingKey("post_mentions.post_id", "postId"), "post_mentions.post_id")]);
     return r && mentionRowFromValues(r);
   }
 
@@ -1673,7 +1674,7 @@ export class MentionRowDao {
     const row = patch as MentionRowInit;
     const d = this.db.dialect;
     if (cols.length === 0) return (await this.get(key)) !== undefined;
-    const r = await this.db.run(this.updates.sql(cols), [...params, ...[key.userId, key.postId]]);
+    const r = await this.db.run(this.updates.sql(cols), [...params, ...[int64Param(key.userId ?? missingKey("post_mentions.user_id", "userId"), "post_mentions.user_id"), int64Param(key.postId ?? missingKey("post_mentions.post_id", "postId"), "post_mentions.post_id")]]);
     return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
   }
 
@@ -1681,7 +1682,7 @@ export class MentionRowDao {
    * Deletes the row with this key. True if it existed.
    */
   async delete(key: MentionRowKey): Promise<boolean> {
-    return (await this.db.run(this.q.delete, [key.userId, key.postId])).changes > 0;
+    return (await this.db.run(this.q.delete, [int64Param(key.userId ?? missingKey("post_mentions.user_id", "userId"), "post_mentions.user_id"), int64Param(key.postId ?? missingKey("post_mentions.post_id", "postId"), "post_mentions.post_id")])).changes > 0;
   }
 
   /**
@@ -1695,30 +1696,30 @@ export class MentionRowDao {
   /**
    * A page of all rows in primary-key order (user_id, post_id).
    */
-  list(page?: PageOptions): Promise<Page<MentionRow>> {
+  async list(page?: PageOptions): Promise<Page<MentionRow>> {
     return keysetPage(this.db, this.q.list, "post_mentions.pk", [], page, mentionRowFromSql, (r) => [r["user_id"] as SqlValue, r["post_id"] as SqlValue], 2);
   }
 
   /**
    * A page of rows with this user_id, ordered by post_id (index primary key).
    */
-  listByUserId(where: Pick<MentionRow, "userId">, page?: PageOptions): Promise<Page<MentionRow>> {
-    return keysetPage(this.db, this.q.finders.listByUserId, "post_mentions.primary key", [where.userId], page, mentionRowFromSql, (r) => [r["post_id"] as SqlValue], 1);
+  async listByUserId(where: Pick<MentionRow, "userId">, page?: PageOptions): Promise<Page<MentionRow>> {
+    return keysetPage(this.db, this.q.finders.listByUserId, "post_mentions.primary key", [int64Param(where.userId ?? missingKey("post_mentions.user_id", "userId"), "post_mentions.user_id")], page, mentionRowFromSql, (r) => [r["post_id"] as SqlValue], 1);
   }
 
   /**
    * Number of rows with this user_id.
    */
   async countByUserId(where: Pick<MentionRow, "userId">): Promise<number> {
-    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByUserId, [where.userId]);
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByUserId, [int64Param(where.userId ?? missingKey("post_mentions.user_id", "userId"), "post_mentions.user_id")]);
     return Number(r?.n ?? 0);
   }
 
   /**
    * Deletes at most `limit` rows with this user_id (1..10000; the first in post_id order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
-  deleteByUserId(where: Pick<MentionRow, "userId">, opts: DeleteOptions): Promise<number> {
-    return deleteLimited(this.db, this.q.deletes.deleteByUserId, [where.userId], opts);
+  async deleteByUserId(where: Pick<MentionRow, "userId">, opts: DeleteOptions): Promise<number> {
+    return deleteLimited(this.db, this.q.deletes.deleteByUserId, [int64Param(where.userId ?? missingKey("post_mentions.user_id", "userId"), "post_mentions.user_id")], opts);
   }
 }
 

@@ -10,6 +10,7 @@ import type { EchoNoteRow } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
 import type { Dialect, SqlExecutor, SqlRow, SqlValue } from "../../../../platform/storage/driver.js";
 import { toBigInt, toText } from "../../../../platform/storage/sql/convert.js";
+import { int64Param, missingKey, textParam } from "../../../../platform/storage/sql/input.js";
 import { insertRows, keysetPage, selectIn, UpdateBuilder } from "../../../../platform/storage/sql/query.js";
 import type { Page, PageOptions } from "../../../../platform/storage/sql/page.js";
 
@@ -151,9 +152,9 @@ function echoNoteRowFromValues(r: readonly unknown[]): EchoNoteRow {
 
 function echoNoteRowToSql(row: EchoNoteRowInit, d: Dialect): SqlValue[] {
   return [
-    row.id ?? 0n,
-    row.text ?? "",
-    row.createdAtMs ?? 0n,
+    int64Param(row.id ?? 0n, "testing_echo_notes.id"),
+    textParam(row.text ?? "", 200, "testing_echo_notes.text"),
+    int64Param(row.createdAtMs ?? 0n, "testing_echo_notes.created_at_ms"),
   ];
 }
 
@@ -187,7 +188,7 @@ export class EchoNoteRowDao {
   /**
    * Inserts many rows with multi-row INSERTs. Returns the number inserted.
    */
-  insertMany(rows: readonly EchoNoteRowInit[]): Promise<number> {
+  async insertMany(rows: readonly EchoNoteRowInit[]): Promise<number> {
     return insertRows(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => echoNoteRowToSql(r, this.db.dialect)));
   }
 
@@ -217,7 +218,7 @@ export class EchoNoteRowDao {
    * The row with this primary key, if any.
    */
   async get(key: EchoNoteRowKey): Promise<EchoNoteRow | undefined> {
-    const r = await this.db.getValues(this.q.get, [key.id]);
+    const r = await this.db.getValues(this.q.get, [int64Param(key.id ?? missingKey("testing_echo_notes.id", "id"), "testing_echo_notes.id")]);
     return r && echoNoteRowFromValues(r);
   }
 
@@ -226,7 +227,7 @@ export class EchoNoteRowDao {
    */
   async getMany(keys: readonly EchoNoteRowKey[]): Promise<EchoNoteRow[]> {
     if (keys.length === 0) return [];
-    return selectIn(this.db, this.q.getManyHead, keys.map((k) => k.id), echoNoteRowFromSql);
+    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.id ?? missingKey("testing_echo_notes.id", "id"), "testing_echo_notes.id")), echoNoteRowFromSql);
   }
 
   /**
@@ -237,10 +238,10 @@ export class EchoNoteRowDao {
     const params: SqlValue[] = [];
     const row = patch as EchoNoteRowInit;
     const d = this.db.dialect;
-    if (patch.text !== undefined) { cols.push("text"); params.push(row.text ?? ""); }
-    if (patch.createdAtMs !== undefined) { cols.push("created_at_ms"); params.push(row.createdAtMs ?? 0n); }
+    if (patch.text !== undefined) { cols.push("text"); params.push(textParam(row.text ?? "", 200, "testing_echo_notes.text")); }
+    if (patch.createdAtMs !== undefined) { cols.push("created_at_ms"); params.push(int64Param(row.createdAtMs ?? 0n, "testing_echo_notes.created_at_ms")); }
     if (cols.length === 0) return (await this.get(key)) !== undefined;
-    const r = await this.db.run(this.updates.sql(cols), [...params, ...[key.id]]);
+    const r = await this.db.run(this.updates.sql(cols), [...params, ...[int64Param(key.id ?? missingKey("testing_echo_notes.id", "id"), "testing_echo_notes.id")]]);
     return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
   }
 
@@ -248,7 +249,7 @@ export class EchoNoteRowDao {
    * Deletes the row with this key. True if it existed.
    */
   async delete(key: EchoNoteRowKey): Promise<boolean> {
-    return (await this.db.run(this.q.delete, [key.id])).changes > 0;
+    return (await this.db.run(this.q.delete, [int64Param(key.id ?? missingKey("testing_echo_notes.id", "id"), "testing_echo_notes.id")])).changes > 0;
   }
 
   /**
@@ -262,7 +263,7 @@ export class EchoNoteRowDao {
   /**
    * A page of all rows in primary-key order (id).
    */
-  list(page?: PageOptions): Promise<Page<EchoNoteRow>> {
+  async list(page?: PageOptions): Promise<Page<EchoNoteRow>> {
     return keysetPage(this.db, this.q.list, "testing_echo_notes.pk", [], page, echoNoteRowFromSql, (r) => [r["id"] as SqlValue], 1);
   }
 }

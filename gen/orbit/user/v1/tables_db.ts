@@ -9,6 +9,7 @@ import type { BlockRow, ProfileCounterRow, SessionRow, UserRow } from "./tables_
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
 import type { Dialect, SqlExecutor, SqlRow, SqlValue } from "../../../../platform/storage/driver.js";
 import { toBigInt, toBytes, toText } from "../../../../platform/storage/sql/convert.js";
+import { bytesParam, int64Param, missingKey, textParam } from "../../../../platform/storage/sql/input.js";
 import type { DeleteOptions } from "../../../../platform/storage/sql/query.js";
 import { deleteLimited, insertRows, keysetPage, selectIn, UpdateBuilder } from "../../../../platform/storage/sql/query.js";
 import type { Page, PageOptions } from "../../../../platform/storage/sql/page.js";
@@ -225,14 +226,14 @@ function userRowFromValues(r: readonly unknown[]): UserRow {
 
 function userRowToSql(row: UserRowInit, d: Dialect): SqlValue[] {
   return [
-    row.id ?? 0n,
-    row.handle ?? "",
-    row.handleKey ?? "",
-    row.displayName ?? "",
-    row.bio ?? "",
-    row.avatarMediaId ?? 0n,
+    int64Param(row.id ?? 0n, "users.id"),
+    textParam(row.handle ?? "", 32, "users.handle"),
+    textParam(row.handleKey ?? "", 32, "users.handle_key"),
+    textParam(row.displayName ?? "", 64, "users.display_name"),
+    textParam(row.bio ?? "", 500, "users.bio"),
+    int64Param(row.avatarMediaId ?? 0n, "users.avatar_media_id"),
     row.passwordHash ?? EMPTY,
-    row.createdAtMs ?? 0n,
+    int64Param(row.createdAtMs ?? 0n, "users.created_at_ms"),
   ];
 }
 
@@ -266,7 +267,7 @@ export class UserRowDao {
   /**
    * Inserts many rows with multi-row INSERTs. Returns the number inserted.
    */
-  insertMany(rows: readonly UserRowInit[]): Promise<number> {
+  async insertMany(rows: readonly UserRowInit[]): Promise<number> {
     return insertRows(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => userRowToSql(r, this.db.dialect)));
   }
 
@@ -296,7 +297,7 @@ export class UserRowDao {
    * The row with this primary key, if any.
    */
   async get(key: UserRowKey): Promise<UserRow | undefined> {
-    const r = await this.db.getValues(this.q.get, [key.id]);
+    const r = await this.db.getValues(this.q.get, [int64Param(key.id ?? missingKey("users.id", "id"), "users.id")]);
     return r && userRowFromValues(r);
   }
 
@@ -305,7 +306,7 @@ export class UserRowDao {
    */
   async getMany(keys: readonly UserRowKey[]): Promise<UserRow[]> {
     if (keys.length === 0) return [];
-    return selectIn(this.db, this.q.getManyHead, keys.map((k) => k.id), userRowFromSql);
+    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.id ?? missingKey("users.id", "id"), "users.id")), userRowFromSql);
   }
 
   /**
@@ -316,15 +317,15 @@ export class UserRowDao {
     const params: SqlValue[] = [];
     const row = patch as UserRowInit;
     const d = this.db.dialect;
-    if (patch.handle !== undefined) { cols.push("handle"); params.push(row.handle ?? ""); }
-    if (patch.handleKey !== undefined) { cols.push("handle_key"); params.push(row.handleKey ?? ""); }
-    if (patch.displayName !== undefined) { cols.push("display_name"); params.push(row.displayName ?? ""); }
-    if (patch.bio !== undefined) { cols.push("bio"); params.push(row.bio ?? ""); }
-    if (patch.avatarMediaId !== undefined) { cols.push("avatar_media_id"); params.push(row.avatarMediaId ?? 0n); }
+    if (patch.handle !== undefined) { cols.push("handle"); params.push(textParam(row.handle ?? "", 32, "users.handle")); }
+    if (patch.handleKey !== undefined) { cols.push("handle_key"); params.push(textParam(row.handleKey ?? "", 32, "users.handle_key")); }
+    if (patch.displayName !== undefined) { cols.push("display_name"); params.push(textParam(row.displayName ?? "", 64, "users.display_name")); }
+    if (patch.bio !== undefined) { cols.push("bio"); params.push(textParam(row.bio ?? "", 500, "users.bio")); }
+    if (patch.avatarMediaId !== undefined) { cols.push("avatar_media_id"); params.push(int64Param(row.avatarMediaId ?? 0n, "users.avatar_media_id")); }
     if (patch.passwordHash !== undefined) { cols.push("password_hash"); params.push(row.passwordHash ?? EMPTY); }
-    if (patch.createdAtMs !== undefined) { cols.push("created_at_ms"); params.push(row.createdAtMs ?? 0n); }
+    if (patch.createdAtMs !== undefined) { cols.push("created_at_ms"); params.push(int64Param(row.createdAtMs ?? 0n, "users.created_at_ms")); }
     if (cols.length === 0) return (await this.get(key)) !== undefined;
-    const r = await this.db.run(this.updates.sql(cols), [...params, ...[key.id]]);
+    const r = await this.db.run(this.updates.sql(cols), [...params, ...[int64Param(key.id ?? missingKey("users.id", "id"), "users.id")]]);
     return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
   }
 
@@ -332,7 +333,7 @@ export class UserRowDao {
    * Deletes the row with this key. True if it existed.
    */
   async delete(key: UserRowKey): Promise<boolean> {
-    return (await this.db.run(this.q.delete, [key.id])).changes > 0;
+    return (await this.db.run(this.q.delete, [int64Param(key.id ?? missingKey("users.id", "id"), "users.id")])).changes > 0;
   }
 
   /**
@@ -346,7 +347,7 @@ export class UserRowDao {
   /**
    * A page of all rows in primary-key order (id).
    */
-  list(page?: PageOptions): Promise<Page<UserRow>> {
+  async list(page?: PageOptions): Promise<Page<UserRow>> {
     return keysetPage(this.db, this.q.list, "users.pk", [], page, userRowFromSql, (r) => [r["id"] as SqlValue], 1);
   }
 
@@ -354,7 +355,7 @@ export class UserRowDao {
    * The row with this handle_key (unique index users_uniq_handle_key), if any.
    */
   async getByHandleKey(where: Pick<UserRow, "handleKey">): Promise<UserRow | undefined> {
-    const r = await this.db.getValues(this.q.unique.getByHandleKey, [where.handleKey]);
+    const r = await this.db.getValues(this.q.unique.getByHandleKey, [where.handleKey ?? missingKey("users.handle_key", "handleKey")]);
     return r && userRowFromValues(r);
   }
 }
@@ -573,12 +574,12 @@ function sessionRowFromValues(r: readonly unknown[]): SessionRow {
 
 function sessionRowToSql(row: SessionRowInit, d: Dialect): SqlValue[] {
   return [
-    row.id ?? 0n,
-    row.userId ?? 0n,
-    row.tokenHash ?? EMPTY,
-    row.deviceName ?? "",
-    row.createdAtMs ?? 0n,
-    row.lastSeenAtMs ?? 0n,
+    int64Param(row.id ?? 0n, "user_sessions.id"),
+    int64Param(row.userId ?? 0n, "user_sessions.user_id"),
+    bytesParam(row.tokenHash ?? EMPTY, 32, "user_sessions.token_hash"),
+    textParam(row.deviceName ?? "", 100, "user_sessions.device_name"),
+    int64Param(row.createdAtMs ?? 0n, "user_sessions.created_at_ms"),
+    int64Param(row.lastSeenAtMs ?? 0n, "user_sessions.last_seen_at_ms"),
   ];
 }
 
@@ -612,7 +613,7 @@ export class SessionRowDao {
   /**
    * Inserts many rows with multi-row INSERTs. Returns the number inserted.
    */
-  insertMany(rows: readonly SessionRowInit[]): Promise<number> {
+  async insertMany(rows: readonly SessionRowInit[]): Promise<number> {
     return insertRows(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => sessionRowToSql(r, this.db.dialect)));
   }
 
@@ -642,7 +643,7 @@ export class SessionRowDao {
    * The row with this primary key, if any.
    */
   async get(key: SessionRowKey): Promise<SessionRow | undefined> {
-    const r = await this.db.getValues(this.q.get, [key.id]);
+    const r = await this.db.getValues(this.q.get, [int64Param(key.id ?? missingKey("user_sessions.id", "id"), "user_sessions.id")]);
     return r && sessionRowFromValues(r);
   }
 
@@ -651,7 +652,7 @@ export class SessionRowDao {
    */
   async getMany(keys: readonly SessionRowKey[]): Promise<SessionRow[]> {
     if (keys.length === 0) return [];
-    return selectIn(this.db, this.q.getManyHead, keys.map((k) => k.id), sessionRowFromSql);
+    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.id ?? missingKey("user_sessions.id", "id"), "user_sessions.id")), sessionRowFromSql);
   }
 
   /**
@@ -662,13 +663,13 @@ export class SessionRowDao {
     const params: SqlValue[] = [];
     const row = patch as SessionRowInit;
     const d = this.db.dialect;
-    if (patch.userId !== undefined) { cols.push("user_id"); params.push(row.userId ?? 0n); }
-    if (patch.tokenHash !== undefined) { cols.push("token_hash"); params.push(row.tokenHash ?? EMPTY); }
-    if (patch.deviceName !== undefined) { cols.push("device_name"); params.push(row.deviceName ?? ""); }
-    if (patch.createdAtMs !== undefined) { cols.push("created_at_ms"); params.push(row.createdAtMs ?? 0n); }
-    if (patch.lastSeenAtMs !== undefined) { cols.push("last_seen_at_ms"); params.push(row.lastSeenAtMs ?? 0n); }
+    if (patch.userId !== undefined) { cols.push("user_id"); params.push(int64Param(row.userId ?? 0n, "user_sessions.user_id")); }
+    if (patch.tokenHash !== undefined) { cols.push("token_hash"); params.push(bytesParam(row.tokenHash ?? EMPTY, 32, "user_sessions.token_hash")); }
+    if (patch.deviceName !== undefined) { cols.push("device_name"); params.push(textParam(row.deviceName ?? "", 100, "user_sessions.device_name")); }
+    if (patch.createdAtMs !== undefined) { cols.push("created_at_ms"); params.push(int64Param(row.createdAtMs ?? 0n, "user_sessions.created_at_ms")); }
+    if (patch.lastSeenAtMs !== undefined) { cols.push("last_seen_at_ms"); params.push(int64Param(row.lastSeenAtMs ?? 0n, "user_sessions.last_seen_at_ms")); }
     if (cols.length === 0) return (await this.get(key)) !== undefined;
-    const r = await this.db.run(this.updates.sql(cols), [...params, ...[key.id]]);
+    const r = await this.db.run(this.updates.sql(cols), [...params, ...[int64Param(key.id ?? missingKey("user_sessions.id", "id"), "user_sessions.id")]]);
     return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
   }
 
@@ -676,7 +677,7 @@ export class SessionRowDao {
    * Deletes the row with this key. True if it existed.
    */
   async delete(key: SessionRowKey): Promise<boolean> {
-    return (await this.db.run(this.q.delete, [key.id])).changes > 0;
+    return (await this.db.run(this.q.delete, [int64Param(key.id ?? missingKey("user_sessions.id", "id"), "user_sessions.id")])).changes > 0;
   }
 
   /**
@@ -690,7 +691,7 @@ export class SessionRowDao {
   /**
    * A page of all rows in primary-key order (id).
    */
-  list(page?: PageOptions): Promise<Page<SessionRow>> {
+  async list(page?: PageOptions): Promise<Page<SessionRow>> {
     return keysetPage(this.db, this.q.list, "user_sessions.pk", [], page, sessionRowFromSql, (r) => [r["id"] as SqlValue], 1);
   }
 
@@ -698,30 +699,30 @@ export class SessionRowDao {
    * The row with this token_hash (unique index user_sessions_uniq_token_hash), if any.
    */
   async getByTokenHash(where: Pick<SessionRow, "tokenHash">): Promise<SessionRow | undefined> {
-    const r = await this.db.getValues(this.q.unique.getByTokenHash, [where.tokenHash]);
+    const r = await this.db.getValues(this.q.unique.getByTokenHash, [where.tokenHash ?? missingKey("user_sessions.token_hash", "tokenHash")]);
     return r && sessionRowFromValues(r);
   }
 
   /**
    * A page of rows with this user_id, ordered by id (index user_sessions_by_user_id_id).
    */
-  listByUserId(where: Pick<SessionRow, "userId">, page?: PageOptions): Promise<Page<SessionRow>> {
-    return keysetPage(this.db, this.q.finders.listByUserId, "user_sessions.user_sessions_by_user_id_id", [where.userId], page, sessionRowFromSql, (r) => [r["id"] as SqlValue], 1);
+  async listByUserId(where: Pick<SessionRow, "userId">, page?: PageOptions): Promise<Page<SessionRow>> {
+    return keysetPage(this.db, this.q.finders.listByUserId, "user_sessions.user_sessions_by_user_id_id", [int64Param(where.userId ?? missingKey("user_sessions.user_id", "userId"), "user_sessions.user_id")], page, sessionRowFromSql, (r) => [r["id"] as SqlValue], 1);
   }
 
   /**
    * Number of rows with this user_id.
    */
   async countByUserId(where: Pick<SessionRow, "userId">): Promise<number> {
-    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByUserId, [where.userId]);
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByUserId, [int64Param(where.userId ?? missingKey("user_sessions.user_id", "userId"), "user_sessions.user_id")]);
     return Number(r?.n ?? 0);
   }
 
   /**
    * Deletes at most `limit` rows with this user_id (1..10000; the first in id order, index user_sessions_by_user_id_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
-  deleteByUserId(where: Pick<SessionRow, "userId">, opts: DeleteOptions): Promise<number> {
-    return deleteLimited(this.db, this.q.deletes.deleteByUserId, [where.userId], opts);
+  async deleteByUserId(where: Pick<SessionRow, "userId">, opts: DeleteOptions): Promise<number> {
+    return deleteLimited(this.db, this.q.deletes.deleteByUserId, [int64Param(where.userId ?? missingKey("user_sessions.user_id", "userId"), "user_sessions.user_id")], opts);
   }
 }
 
@@ -909,9 +910,9 @@ function blockRowFromValues(r: readonly unknown[]): BlockRow {
 
 function blockRowToSql(row: BlockRowInit, d: Dialect): SqlValue[] {
   return [
-    row.blockerId ?? 0n,
-    row.blockedId ?? 0n,
-    row.createdAtMs ?? 0n,
+    int64Param(row.blockerId ?? 0n, "user_blocks.blocker_id"),
+    int64Param(row.blockedId ?? 0n, "user_blocks.blocked_id"),
+    int64Param(row.createdAtMs ?? 0n, "user_blocks.created_at_ms"),
   ];
 }
 
@@ -945,7 +946,7 @@ export class BlockRowDao {
   /**
    * Inserts many rows with multi-row INSERTs. Returns the number inserted.
    */
-  insertMany(rows: readonly BlockRowInit[]): Promise<number> {
+  async insertMany(rows: readonly BlockRowInit[]): Promise<number> {
     return insertRows(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => blockRowToSql(r, this.db.dialect)));
   }
 
@@ -975,7 +976,7 @@ export class BlockRowDao {
    * The row with this primary key, if any.
    */
   async get(key: BlockRowKey): Promise<BlockRow | undefined> {
-    const r = await this.db.getValues(this.q.get, [key.blockerId, key.blockedId]);
+    const r = await this.db.getValues(this.q.get, [int64Param(key.blockerId ?? missingKey("user_blocks.blocker_id", "blockerId"), "user_blocks.blocker_id"), int64Param(key.blockedId ?? missingKey("user_blocks.blocked_id", "blockedId"), "user_blocks.blocked_id")]);
     return r && blockRowFromValues(r);
   }
 
@@ -987,9 +988,9 @@ export class BlockRowDao {
     const params: SqlValue[] = [];
     const row = patch as BlockRowInit;
     const d = this.db.dialect;
-    if (patch.createdAtMs !== undefined) { cols.push("created_at_ms"); params.push(row.createdAtMs ?? 0n); }
+    if (patch.createdAtMs !== undefined) { cols.push("created_at_ms"); params.push(int64Param(row.createdAtMs ?? 0n, "user_blocks.created_at_ms")); }
     if (cols.length === 0) return (await this.get(key)) !== undefined;
-    const r = await this.db.run(this.updates.sql(cols), [...params, ...[key.blockerId, key.blockedId]]);
+    const r = await this.db.run(this.updates.sql(cols), [...params, ...[int64Param(key.blockerId ?? missingKey("user_blocks.blocker_id", "blockerId"), "user_blocks.blocker_id"), int64Param(key.blockedId ?? missingKey("user_blocks.blocked_id", "blockedId"), "user_blocks.blocked_id")]]);
     return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
   }
 
@@ -997,7 +998,7 @@ export class BlockRowDao {
    * Deletes the row with this key. True if it existed.
    */
   async delete(key: BlockRowKey): Promise<boolean> {
-    return (await this.db.run(this.q.delete, [key.blockerId, key.blockedId])).changes > 0;
+    return (await this.db.run(this.q.delete, [int64Param(key.blockerId ?? missingKey("user_blocks.blocker_id", "blockerId"), "user_blocks.blocker_id"), int64Param(key.blockedId ?? missingKey("user_blocks.blocked_id", "blockedId"), "user_blocks.blocked_id")])).changes > 0;
   }
 
   /**
@@ -1011,52 +1012,52 @@ export class BlockRowDao {
   /**
    * A page of all rows in primary-key order (blocker_id, blocked_id).
    */
-  list(page?: PageOptions): Promise<Page<BlockRow>> {
+  async list(page?: PageOptions): Promise<Page<BlockRow>> {
     return keysetPage(this.db, this.q.list, "user_blocks.pk", [], page, blockRowFromSql, (r) => [r["blocker_id"] as SqlValue, r["blocked_id"] as SqlValue], 2);
   }
 
   /**
    * A page of rows with this blocker_id, ordered by blocked_id (index primary key).
    */
-  listByBlockerId(where: Pick<BlockRow, "blockerId">, page?: PageOptions): Promise<Page<BlockRow>> {
-    return keysetPage(this.db, this.q.finders.listByBlockerId, "user_blocks.primary key", [where.blockerId], page, blockRowFromSql, (r) => [r["blocked_id"] as SqlValue], 1);
+  async listByBlockerId(where: Pick<BlockRow, "blockerId">, page?: PageOptions): Promise<Page<BlockRow>> {
+    return keysetPage(this.db, this.q.finders.listByBlockerId, "user_blocks.primary key", [int64Param(where.blockerId ?? missingKey("user_blocks.blocker_id", "blockerId"), "user_blocks.blocker_id")], page, blockRowFromSql, (r) => [r["blocked_id"] as SqlValue], 1);
   }
 
   /**
    * Number of rows with this blocker_id.
    */
   async countByBlockerId(where: Pick<BlockRow, "blockerId">): Promise<number> {
-    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByBlockerId, [where.blockerId]);
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByBlockerId, [int64Param(where.blockerId ?? missingKey("user_blocks.blocker_id", "blockerId"), "user_blocks.blocker_id")]);
     return Number(r?.n ?? 0);
   }
 
   /**
    * A page of rows with this blocked_id, ordered by blocker_id (index user_blocks_by_blocked_id_blocker_id).
    */
-  listByBlockedId(where: Pick<BlockRow, "blockedId">, page?: PageOptions): Promise<Page<BlockRow>> {
-    return keysetPage(this.db, this.q.finders.listByBlockedId, "user_blocks.user_blocks_by_blocked_id_blocker_id", [where.blockedId], page, blockRowFromSql, (r) => [r["blocker_id"] as SqlValue], 1);
+  async listByBlockedId(where: Pick<BlockRow, "blockedId">, page?: PageOptions): Promise<Page<BlockRow>> {
+    return keysetPage(this.db, this.q.finders.listByBlockedId, "user_blocks.user_blocks_by_blocked_id_blocker_id", [int64Param(where.blockedId ?? missingKey("user_blocks.blocked_id", "blockedId"), "user_blocks.blocked_id")], page, blockRowFromSql, (r) => [r["blocker_id"] as SqlValue], 1);
   }
 
   /**
    * Number of rows with this blocked_id.
    */
   async countByBlockedId(where: Pick<BlockRow, "blockedId">): Promise<number> {
-    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByBlockedId, [where.blockedId]);
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByBlockedId, [int64Param(where.blockedId ?? missingKey("user_blocks.blocked_id", "blockedId"), "user_blocks.blocked_id")]);
     return Number(r?.n ?? 0);
   }
 
   /**
    * Deletes at most `limit` rows with this blocker_id (1..10000; the first in blocked_id order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
-  deleteByBlockerId(where: Pick<BlockRow, "blockerId">, opts: DeleteOptions): Promise<number> {
-    return deleteLimited(this.db, this.q.deletes.deleteByBlockerId, [where.blockerId], opts);
+  async deleteByBlockerId(where: Pick<BlockRow, "blockerId">, opts: DeleteOptions): Promise<number> {
+    return deleteLimited(this.db, this.q.deletes.deleteByBlockerId, [int64Param(where.blockerId ?? missingKey("user_blocks.blocker_id", "blockerId"), "user_blocks.blocker_id")], opts);
   }
 
   /**
    * Deletes at most `limit` rows with this blocked_id (1..10000; the first in blocker_id order, index user_blocks_by_blocked_id_blocker_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
-  deleteByBlockedId(where: Pick<BlockRow, "blockedId">, opts: DeleteOptions): Promise<number> {
-    return deleteLimited(this.db, this.q.deletes.deleteByBlockedId, [where.blockedId], opts);
+  async deleteByBlockedId(where: Pick<BlockRow, "blockedId">, opts: DeleteOptions): Promise<number> {
+    return deleteLimited(this.db, this.q.deletes.deleteByBlockedId, [int64Param(where.blockedId ?? missingKey("user_blocks.blocked_id", "blockedId"), "user_blocks.blocked_id")], opts);
   }
 }
 
@@ -1219,7 +1220,7 @@ function profileCounterRowFromValues(r: readonly unknown[]): ProfileCounterRow {
 
 function profileCounterRowToSql(row: ProfileCounterRowInit, d: Dialect): SqlValue[] {
   return [
-    row.userId ?? 0n,
+    int64Param(row.userId ?? 0n, "profile_counters.user_id"),
   ];
 }
 
@@ -1253,7 +1254,7 @@ export class ProfileCounterRowDao {
   /**
    * Inserts many rows with multi-row INSERTs. Returns the number inserted.
    */
-  insertMany(rows: readonly ProfileCounterRowInit[]): Promise<number> {
+  async insertMany(rows: readonly ProfileCounterRowInit[]): Promise<number> {
     return insertRows(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => profileCounterRowToSql(r, this.db.dialect)));
   }
 
@@ -1283,7 +1284,7 @@ export class ProfileCounterRowDao {
    * The row with this primary key, if any.
    */
   async get(key: ProfileCounterRowKey): Promise<ProfileCounterRow | undefined> {
-    const r = await this.db.getValues(this.q.get, [key.userId]);
+    const r = await this.db.getValues(this.q.get, [int64Param(key.userId ?? missingKey("profile_counters.user_id", "userId"), "profile_counters.user_id")]);
     return r && profileCounterRowFromValues(r);
   }
 
@@ -1292,7 +1293,7 @@ export class ProfileCounterRowDao {
    */
   async getMany(keys: readonly ProfileCounterRowKey[]): Promise<ProfileCounterRow[]> {
     if (keys.length === 0) return [];
-    return selectIn(this.db, this.q.getManyHead, keys.map((k) => k.userId), profileCounterRowFromSql);
+    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.userId ?? missingKey("profile_counters.user_id", "userId"), "profile_counters.user_id")), profileCounterRowFromSql);
   }
 
   /**
@@ -1304,7 +1305,7 @@ export class ProfileCounterRowDao {
     const row = patch as ProfileCounterRowInit;
     const d = this.db.dialect;
     if (cols.length === 0) return (await this.get(key)) !== undefined;
-    const r = await this.db.run(this.updates.sql(cols), [...params, ...[key.userId]]);
+    const r = await this.db.run(this.updates.sql(cols), [...params, ...[int64Param(key.userId ?? missingKey("profile_counters.user_id", "userId"), "profile_counters.user_id")]]);
     return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
   }
 
@@ -1312,7 +1313,7 @@ export class ProfileCounterRowDao {
    * Deletes the row with this key. True if it existed.
    */
   async delete(key: ProfileCounterRowKey): Promise<boolean> {
-    return (await this.db.run(this.q.delete, [key.userId])).changes > 0;
+    return (await this.db.run(this.q.delete, [int64Param(key.userId ?? missingKey("profile_counters.user_id", "userId"), "profile_counters.user_id")])).changes > 0;
   }
 
   /**
@@ -1326,7 +1327,7 @@ export class ProfileCounterRowDao {
   /**
    * A page of all rows in primary-key order (user_id).
    */
-  list(page?: PageOptions): Promise<Page<ProfileCounterRow>> {
+  async list(page?: PageOptions): Promise<Page<ProfileCounterRow>> {
     return keysetPage(this.db, this.q.list, "profile_counters.pk", [], page, profileCounterRowFromSql, (r) => [r["user_id"] as SqlValue], 1);
   }
 
@@ -1334,7 +1335,7 @@ export class ProfileCounterRowDao {
    * Adds `delta` to counter followers atomically. True if the row exists.
    */
   async incrementFollowers(key: ProfileCounterRowKey, delta: bigint | number = 1): Promise<boolean> {
-    const r = await this.db.run(this.q.increments.followers, [BigInt(delta), ...[key.userId]]);
+    const r = await this.db.run(this.q.increments.followers, [BigInt(delta), ...[int64Param(key.userId ?? missingKey("profile_counters.user_id", "userId"), "profile_counters.user_id")]]);
     return r.changes > 0;
   }
 
@@ -1342,7 +1343,7 @@ export class ProfileCounterRowDao {
    * Adds `delta` to counter following atomically. True if the row exists.
    */
   async incrementFollowing(key: ProfileCounterRowKey, delta: bigint | number = 1): Promise<boolean> {
-    const r = await this.db.run(this.q.increments.following, [BigInt(delta), ...[key.userId]]);
+    const r = await this.db.run(this.q.increments.following, [BigInt(delta), ...[int64Param(key.userId ?? missingKey("profile_counters.user_id", "userId"), "profile_counters.user_id")]]);
     return r.changes > 0;
   }
 
@@ -1350,7 +1351,7 @@ export class ProfileCounterRowDao {
    * Adds `delta` to counter posts atomically. True if the row exists.
    */
   async incrementPosts(key: ProfileCounterRowKey, delta: bigint | number = 1): Promise<boolean> {
-    const r = await this.db.run(this.q.increments.posts, [BigInt(delta), ...[key.userId]]);
+    const r = await this.db.run(this.q.increments.posts, [BigInt(delta), ...[int64Param(key.userId ?? missingKey("profile_counters.user_id", "userId"), "profile_counters.user_id")]]);
     return r.changes > 0;
   }
 }
