@@ -82,7 +82,8 @@ describe("db walker", () => {
         header +
         `message CheckRow { option (orbit.options.v1.table) = { sql: { name: "checks" primary_key: ["code", "n"] } };
           string code = 1; uint64 n = 2; string name = 3 [(orbit.options.v1.column).sql_type = "varchar(20)"];
-          string body = 4; bytes tag = 5 [(orbit.options.v1.column).sql_type = "varbinary(16)"]; int64 at = 6; }`,
+          string body = 4; bytes tag = 5 [(orbit.options.v1.column).sql_type = "varbinary(16)"]; int64 at = 6;
+          float ratio = 7; double exact = 8; }`,
     }).get("demo/v1/checks_db.ts")!;
     // A string key is VARCHAR(255) on MySQL: checked everywhere. TEXT is not.
     expect(ts).toContain('textParam(row.code ?? "", 255, "checks.code"),');
@@ -91,6 +92,11 @@ describe("db walker", () => {
     expect(ts).toContain('    row.body ?? "",');
     expect(ts).toContain('bytesParam(row.tag ?? EMPTY, 16, "checks.tag"),');
     expect(ts).toContain('int64Param(row.at ?? 0n, "checks.at"),');
+    // proto float: float32 on the way in and out, on every engine; double untouched.
+    expect(ts).toContain("    Math.fround(row.ratio ?? 0),");
+    expect(ts).toContain('ratio: Math.fround(toNumber(r["ratio"])),');
+    expect(ts).toContain("    row.exact ?? 0,");
+    expect(ts).toContain('exact: toNumber(r["exact"]),');
     expect(ts).toContain(
       'const r = await this.db.getValues(this.q.get, [key.code ?? missingKey("checks.code", "code"), uint64Param(key.n ?? missingKey("checks.n", "n"), this.db.dialect, "checks.n")]);',
     );

@@ -88,6 +88,15 @@ function isScalarList(field: DescField): field is DescField & { fieldKind: "list
   return field.fieldKind === "list" && (field.listKind === "enum" || (field.listKind === "scalar" && !field.longAsString));
 }
 
+/**
+ * A proto `float` column: values are rounded to float32 (Math.fround) when
+ * bound and when read, so SQLite (REAL, a double) stores and compares what
+ * MySQL's FLOAT does, and both read back what protobuf would.
+ */
+function isFloat(field: DescField): boolean {
+  return field.fieldKind === "scalar" && field.scalar === ScalarType.FLOAT;
+}
+
 /** `repeated string`: its JSON column is a plain JSON array of strings. */
 function isStringList(field: DescField): boolean {
   return field.fieldKind === "list" && field.listKind === "scalar" && field.scalar === ScalarType.STRING;
@@ -133,7 +142,7 @@ function readExpr(f: GeneratedFile, rt: Runtime, message: DescMessage, col: Colu
     case "int":
     case "double":
     case "enum":
-      e = [rt.conv("toNumber"), `(${v})`];
+      e = isFloat(field) ? [`Math.fround(`, rt.conv("toNumber"), `(${v}))`] : [rt.conv("toNumber"), `(${v})`];
       break;
     case "bool":
       e = [rt.conv("toBool"), `(${v})`];
@@ -223,6 +232,7 @@ function writeExpr(f: GeneratedFile, rt: Runtime, message: DescMessage, table: s
     case "int":
       return [rt.inp("int32Param"), `(${x} ?? 0, ${where}${col.unsigned ? ", true" : ""})`];
     case "double":
+      return isFloat(field) ? [`Math.fround(${x} ?? 0)`] : [`${x} ?? 0`];
     case "enum":
       return [`${x} ?? 0`];
     case "bool":
@@ -280,6 +290,7 @@ function paramOf(rt: Runtime, spec: SqlTableSpec, col: ColumnSpec, obj: string, 
   if (col.encoding === "bigint" && col.unsigned) return [rt.inp("uint64Param"), "(", ...x, `, this.db.dialect, ${where})`];
   if (col.encoding === "bigint") return [rt.inp("int64Param"), "(", ...x, `, ${where})`];
   if (col.encoding === "bool") return ["(", ...x, ") ? 1 : 0"];
+  if (isFloat(field)) return ["Math.fround(", ...x, ")"];
   return x;
 }
 

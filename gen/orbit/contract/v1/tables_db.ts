@@ -1089,7 +1089,7 @@ function mixRowFromSql(r: SqlRow): MixRow {
   return {
     $typeName: "orbit.contract.v1.MixRow",
     id: toBigInt(r["id"]),
-    f: toNumber(r["f"]),
+    f: Math.fround(toNumber(r["f"])),
     u32: toNumber(r["u32"]),
     counts: r["counts"] == null || (r["counts"] as Uint8Array).length === 0 ? {} : fromBinary(MixRowSchema, toBytes(r["counts"])).counts,
     points: r["points"] == null || (r["points"] as Uint8Array).length === 0 ? [] : fromBinary(MixRowSchema, toBytes(r["points"])).points,
@@ -1107,7 +1107,7 @@ function mixRowFromValues(r: readonly unknown[]): MixRow {
   return {
     $typeName: "orbit.contract.v1.MixRow",
     id: toBigInt(r[0]),
-    f: toNumber(r[1]),
+    f: Math.fround(toNumber(r[1])),
     u32: toNumber(r[2]),
     counts: r[3] == null || (r[3] as Uint8Array).length === 0 ? {} : fromBinary(MixRowSchema, toBytes(r[3])).counts,
     points: r[4] == null || (r[4] as Uint8Array).length === 0 ? [] : fromBinary(MixRowSchema, toBytes(r[4])).points,
@@ -1121,7 +1121,7 @@ function mixRowFromValues(r: readonly unknown[]): MixRow {
 function mixRowToSql(row: MixRowInit, d: Dialect): SqlValue[] {
   return [
     int64Param(row.id ?? 0n, "mix.id"),
-    row.f ?? 0,
+    Math.fround(row.f ?? 0),
     int32Param(row.u32 ?? 0, "mix.u32", true),
     toBinary(MixRowSchema, create(MixRowSchema, { counts: row.counts })),
     toBinary(MixRowSchema, create(MixRowSchema, { points: row.points })),
@@ -1212,7 +1212,7 @@ export class MixRowDao {
     const params: SqlValue[] = [];
     const row = patch as MixRowInit;
     const d = this.db.dialect;
-    if (patch.f !== undefined) { cols.push("f"); params.push(row.f ?? 0); }
+    if (patch.f !== undefined) { cols.push("f"); params.push(Math.fround(row.f ?? 0)); }
     if (patch.u32 !== undefined) { cols.push("u32"); params.push(int32Param(row.u32 ?? 0, "mix.u32", true)); }
     if (patch.counts !== undefined) { cols.push("counts"); params.push(toBinary(MixRowSchema, create(MixRowSchema, { counts: row.counts }))); }
     if (patch.points !== undefined) { cols.push("points"); params.push(toBinary(MixRowSchema, create(MixRowSchema, { points: row.points }))); }
@@ -1251,14 +1251,14 @@ export class MixRowDao {
    * A page of rows with this f, ordered by id (index mix_by_f).
    */
   async listByF(where: Pick<MixRow, "f">, page?: PageOptions): Promise<Page<MixRow>> {
-    return keysetPage(this.db, this.q.finders.listByF, "mix.mix_by_f", [where.f ?? missingKey("mix.f", "f")], page, mixRowFromSql, (r) => [r["id"] as SqlValue], 1);
+    return keysetPage(this.db, this.q.finders.listByF, "mix.mix_by_f", [Math.fround(where.f ?? missingKey("mix.f", "f"))], page, mixRowFromSql, (r) => [r["id"] as SqlValue], 1);
   }
 
   /**
    * Number of rows with this f.
    */
   async countByF(where: Pick<MixRow, "f">): Promise<number> {
-    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByF, [where.f ?? missingKey("mix.f", "f")]);
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByF, [Math.fround(where.f ?? missingKey("mix.f", "f"))]);
     return Number(r?.n ?? 0);
   }
 
@@ -1266,7 +1266,7 @@ export class MixRowDao {
    * Deletes at most `limit` rows with this f (1..10000; the first in id order, index mix_by_f). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByF(where: Pick<MixRow, "f">, opts: DeleteOptions): Promise<number> {
-    return deleteLimited(this.db, this.q.deletes.deleteByF, [where.f ?? missingKey("mix.f", "f")], opts);
+    return deleteLimited(this.db, this.q.deletes.deleteByF, [Math.fround(where.f ?? missingKey("mix.f", "f"))], opts);
   }
 }
 
