@@ -102,6 +102,57 @@ describe("db walker", () => {
     );
   });
 
+  it("binds declared defaults for absent fields, as literals of the field's type", () => {
+    const d = (f: string) => `[(orbit.options.v1.column).default = ${JSON.stringify(f)}]`;
+    const ts = generate({
+      "demo/v1/defs.proto":
+        header +
+        `message DefRow { option (orbit.options.v1.table) = { sql: { name: "defs" primary_key: ["id"] } };
+          int64 id = 1; int32 a = 2 ${d("7")}; uint64 b = 3 ${d("18446744073709551615")}; string c = 4 ${d("'it''s'")};
+          bool e = 5 ${d("TRUE")}; double g = 6 ${d("-1.5e3")}; bytes h = 7 ${d("X'00ff'")}; bytes i = 8 ${d("'ab'")};
+          optional int32 j = 9 ${d("3")}; float k = 10 ${d("0.1")}; uint32 l = 11 ${d("4294967295")}; int32 m = 12; }`,
+    }).get("demo/v1/defs_db.ts")!;
+    for (const line of [
+      'int32Param(row.a ?? 7, "defs.a"),',
+      'uint64Param(row.b ?? 18446744073709551615n, d, "defs.b"),',
+      `row.c ?? "it's",`,
+      "(row.e ?? true) ? 1 : 0,",
+      "row.g ?? -1500,",
+      "row.h ?? Uint8Array.of(0, 255),",
+      "row.i ?? Uint8Array.of(97, 98),",
+      // An absent optional field is unset (NULL), whatever its default.
+      'row.j === undefined ? null : int32Param(row.j ?? 0, "defs.j"),',
+      "Math.fround(row.k ?? 0.1),",
+      'int32Param(row.l ?? 4294967295, "defs.l", true),',
+      'int32Param(row.m ?? 0, "defs.m"),',
+    ]) {
+      expect(ts).toContain(`    ${line}\n`);
+    }
+  });
+
+  it("fails generation when a default is not a value of the field's type, naming file, message and field", () => {
+    const bad = (decl: string) => () =>
+      generate({
+        "demo/v1/baddef.proto":
+          header + `message BadDefRow { option (orbit.options.v1.table) = { sql: { name: "bad_defs" primary_key: ["id"] } }; int64 id = 1; ${decl} }`,
+      });
+    const at = "demo/v1/baddef\\.proto: demo\\.v1\\.BadDefRow\\.";
+    const cases: [string, string][] = [
+      [`int32 n = 2 [(orbit.options.v1.column).default = "'x'"];`, `${at}n: default "'x'" is not a valid int32`],
+      [`int32 n = 2 [(orbit.options.v1.column).default = "2147483648"];`, `${at}n: default "2147483648" is not a valid int32`],
+      [`uint32 n = 2 [(orbit.options.v1.column).default = "-1"];`, `${at}n: default "-1" is not a valid uint32`],
+      [`int64 n = 2 [(orbit.options.v1.column).default = "1.5"];`, `${at}n: default "1.5" is not a valid int64`],
+      [`bool b = 2 [(orbit.options.v1.column).default = "2"];`, `${at}b: default "2" is not a bool`],
+      [`string s = 2 [(orbit.options.v1.column).default = "7"];`, `${at}s: default "7" is not a quoted string`],
+      [`string s = 2 [(orbit.options.v1.column).default = "now()"];`, `${at}s: default "now\\(\\)" is not an SQL literal`],
+      [`string s = 2 [(orbit.options.v1.column).sql_type = "varchar(2)", (orbit.options.v1.column).default = "'abc'"];`, `${at}s: default "'abc'" is longer than the column's 2 characters`],
+      [`double x = 2 [(orbit.options.v1.column).default = "'x'"];`, `${at}x: default "'x'" is not a finite number`],
+      [`int32 n = 2 [(orbit.options.v1.column).default = "NULL"];`, `${at}n: default "NULL" is NULL, but the column is not nullable`],
+      [`repeated int64 r = 2 [(orbit.options.v1.column).default = "'[1]'"];`, `${at}r: default "'\\[1\\]'" is not allowed`],
+    ];
+    for (const [decl, msg] of cases) expect(bad(decl), decl).toThrow(new RegExp(msg));
+  });
+
   it("emits one bounded delete per set of equality columns, with its SQL for both dialects", () => {
     const pairs =
       header +

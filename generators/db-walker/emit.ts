@@ -8,6 +8,7 @@ import type { ColumnSpec, SqlTableSpec } from "../../platform/storage/schema.js"
 import { deleteFinders, listFinders, pascal, uniqueFinders } from "./finders.js";
 import { MAX_DELETE_LIMIT } from "../../platform/storage/sql/query.js";
 import { tableSql } from "./sql.js";
+import { defaultOf } from "./defaults.js";
 
 const RT = "../platform/storage";
 
@@ -72,6 +73,8 @@ const camel = (s: string) => {
   const p = pascal(s);
   return p[0]!.toLowerCase() + p.slice(1);
 };
+
+const fileOf = (message: DescMessage) => message.file.name + ".proto";
 
 function fieldOf(message: DescMessage, col: ColumnSpec): DescField {
   const field = message.fields.find((x) => x.name === col.name);
@@ -217,30 +220,36 @@ function writeExpr(f: GeneratedFile, rt: Runtime, message: DescMessage, table: s
   const field = fieldOf(message, col);
   const x = `row.${field.localName}`;
   if (col.nullable && field.fieldKind !== "message") {
-    const inner = writeExpr(f, rt, message, table, { ...col, nullable: false });
+    // An absent optional field is NULL (unset), whatever the declared default
+    // (which is still checked).
+    defaultOf(col, field, `${fileOf(message)}: ${message.typeName}.${field.name}`, declaredLength(col));
+    const inner = writeExpr(f, rt, message, table, { ...col, nullable: false, default: undefined });
     // `x ?? zero` of a nullable column is just `x ?? null`.
     if (inner.length === 1 && typeof inner[0] === "string" && inner[0].startsWith(`${x} ?? `)) return [`${x} ?? null`];
     return [`${x} === undefined ? null : `, ...inner];
   }
   const where = lit(`${table}.${col.name}`);
   const max = declaredLength(col);
+  // The value of an absent field: the column's declared default (a TS literal
+  // of the field's type), else its proto3 zero value.
+  const def = defaultOf(col, field, `${fileOf(message)}: ${message.typeName}.${field.name}`, max);
   switch (col.encoding) {
     case "bigint":
       return col.unsigned
-        ? [rt.inp("uint64Param"), `(${x} ?? 0n, d, ${where})`]
-        : [rt.inp("int64Param"), `(${x} ?? 0n, ${where})`];
+        ? [rt.inp("uint64Param"), `(${x} ?? ${def}, d, ${where})`]
+        : [rt.inp("int64Param"), `(${x} ?? ${def}, ${where})`];
     case "int":
-      return [rt.inp("int32Param"), `(${x} ?? 0, ${where}${col.unsigned ? ", true" : ""})`];
+      return [rt.inp("int32Param"), `(${x} ?? ${def}, ${where}${col.unsigned ? ", true" : ""})`];
     case "double":
-      return isFloat(field) ? [`Math.fround(${x} ?? 0)`] : [`${x} ?? 0`];
+      return isFloat(field) ? [`Math.fround(${x} ?? ${def})`] : [`${x} ?? ${def}`];
     case "enum":
-      return [`${x} ?? 0`];
+      return [`${x} ?? ${def}`];
     case "bool":
-      return [`${x} ? 1 : 0`];
+      return def === "false" ? [`${x} ? 1 : 0`] : [`(${x} ?? ${def}) ? 1 : 0`];
     case "string":
-      return max === undefined ? [`${x} ?? ""`] : [rt.inp("textParam"), `(${x} ?? "", ${max}, ${where})`];
+      return max === undefined ? [`${x} ?? ${def}`] : [rt.inp("textParam"), `(${x} ?? ${def}, ${max}, ${where})`];
     case "bytes":
-      return max === undefined ? [`${x} ?? EMPTY`] : [rt.inp("bytesParam"), `(${x} ?? EMPTY, ${max}, ${where})`];
+      return max === undefined ? [`${x} ?? ${def}`] : [rt.inp("bytesParam"), `(${x} ?? ${def}, ${max}, ${where})`];
     case "proto":
       if (field.fieldKind === "message") {
         return [`${x} === undefined ? null : `, rt.pb("toBinary"), "(", f.importSchema(field.message), `, ${x})`];

@@ -91,6 +91,39 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
     expect(await mix.deleteByF({ f: 0.1 }, { limit: 10 })).toBe(4);
   });
 
+  it("binds declared column defaults for absent fields in insert, insertMany, insertIfAbsent and upsert; present values win", async () => {
+    await kitchen.insert({ id: 1n, slug: "a" });
+    await kitchen.insertMany([{ id: 2n, slug: "b" }, { id: 3n, slug: "c", score: 0 }]);
+    await kitchen.upsert({ id: 4n, slug: "d" });
+    expect(await kitchen.insertIfAbsent({ id: 5n, slug: "e" })).toBe(true);
+    await kitchen.upsertMany([{ id: 6n, slug: "f" }, { id: 7n, slug: "g", score: -1 }]);
+    const scores = (await kitchen.list({ limit: 10 })).rows.map((r) => [r.id, r.score]);
+    expect(scores).toEqual([[1n, 7], [2n, 7], [3n, 0], [4n, 7], [5n, 7], [6n, 7], [7n, -1]]);
+    // Upsert overwrites every non-key column: an absent field is its default again.
+    await kitchen.upsert({ id: 3n, slug: "c" });
+    expect((await kitchen.get({ id: 3n }))?.score).toBe(7);
+    await kitchen.update({ id: 3n }, { score: 0 });
+    expect((await kitchen.get({ id: 3n }))?.score).toBe(0);
+
+    // Defaults of several types: what the DAO binds is what the database defaults.
+    const declared = { label: "it's", big: -5n, enabled: true, d: 1.5, mood: Mood.SAD, g: Math.fround(0.1) };
+    await mix.insert({ id: 1n });
+    await mix.insertMany([{ id: 2n }]);
+    await mix.upsert({ id: 3n });
+    await store.db.run("INSERT INTO mix (id) VALUES (?)", [4n]);
+    for (const id of [1n, 2n, 3n, 4n]) {
+      const got = await mix.get({ id });
+      expect(got, String(id)).toMatchObject(declared);
+      expect(Array.from(got!.raw), String(id)).toEqual([0, 255]);
+    }
+    const zeros = { label: "", big: 0n, enabled: false, d: 0, mood: Mood.UNSPECIFIED, g: 0 };
+    await mix.insert({ id: 5n, ...zeros, raw: new Uint8Array(0) });
+    expect(await mix.get({ id: 5n })).toMatchObject(zeros);
+    expect((await mix.get({ id: 5n }))!.raw.length).toBe(0);
+    await mix.upsert({ id: 5n, label: "x" });
+    expect(await mix.get({ id: 5n })).toMatchObject({ ...declared, label: "x" });
+  });
+
   it("keeps string keys that differ only by trailing spaces apart", async () => {
     await kitchen.insert({ id: 21n, slug: "pad" });
     await kitchen.insert({ id: 22n, slug: "pad " });

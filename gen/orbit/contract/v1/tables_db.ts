@@ -400,7 +400,7 @@ function kitchenRowToSql(row: KitchenRowInit, d: Dialect): SqlValue[] {
     JSON.stringify(row.tags ?? []),
     row.note ?? null,
     int64Param(row.createdAtMs ?? 0n, "kitchen.created_at_ms"),
-    int32Param(row.score ?? 0, "kitchen.score"),
+    int32Param(row.score ?? 7, "kitchen.score"),
   ];
 }
 
@@ -497,7 +497,7 @@ export class KitchenRowDao {
     if (patch.tags !== undefined) { cols.push("tags"); params.push(JSON.stringify(row.tags ?? [])); }
     if (patch.note !== undefined) { cols.push("note"); params.push(patch.note === null ? null : (row.note ?? "")); }
     if (patch.createdAtMs !== undefined) { cols.push("created_at_ms"); params.push(int64Param(row.createdAtMs ?? 0n, "kitchen.created_at_ms")); }
-    if (patch.score !== undefined) { cols.push("score"); params.push(int32Param(row.score ?? 0, "kitchen.score")); }
+    if (patch.score !== undefined) { cols.push("score"); params.push(int32Param(row.score ?? 7, "kitchen.score")); }
     if (cols.length === 0) return (await this.get(key)) !== undefined;
     const r = await this.db.run(this.updates.sql(cols), [...params, ...[int64Param(key.id ?? missingKey("kitchen.id", "id"), "kitchen.id")]]);
     return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
@@ -982,6 +982,77 @@ export const MixRowTable: SqlTableSpec = {
       "default": "''",
       "protoType": "orbit.contract.v1.Point",
       "repeated": true
+    },
+    {
+      "name": "label",
+      "field": "label",
+      "encoding": "string",
+      "sqlite": "TEXT",
+      "mysql": "TEXT",
+      "cql": "text",
+      "nullable": false,
+      "default": "'it''s'"
+    },
+    {
+      "name": "big",
+      "field": "big",
+      "encoding": "bigint",
+      "sqlite": "INTEGER",
+      "mysql": "BIGINT",
+      "cql": "bigint",
+      "nullable": false,
+      "default": "-5"
+    },
+    {
+      "name": "enabled",
+      "field": "enabled",
+      "encoding": "bool",
+      "sqlite": "INTEGER",
+      "mysql": "TINYINT(1)",
+      "cql": "boolean",
+      "nullable": false,
+      "default": "TRUE"
+    },
+    {
+      "name": "d",
+      "field": "d",
+      "encoding": "double",
+      "sqlite": "REAL",
+      "mysql": "DOUBLE",
+      "cql": "double",
+      "nullable": false,
+      "default": "1.5"
+    },
+    {
+      "name": "raw",
+      "field": "raw",
+      "encoding": "bytes",
+      "sqlite": "BLOB",
+      "mysql": "LONGBLOB",
+      "cql": "blob",
+      "nullable": false,
+      "default": "X'00ff'"
+    },
+    {
+      "name": "mood",
+      "field": "mood",
+      "encoding": "enum",
+      "sqlite": "INTEGER",
+      "mysql": "INT",
+      "cql": "int",
+      "nullable": false,
+      "default": "2",
+      "protoType": "orbit.contract.v1.Mood"
+    },
+    {
+      "name": "g",
+      "field": "g",
+      "encoding": "double",
+      "sqlite": "REAL",
+      "mysql": "FLOAT",
+      "cql": "float",
+      "nullable": false,
+      "default": "0.1"
     }
   ],
   "primaryKey": [
@@ -1003,29 +1074,29 @@ export const MixRowTable: SqlTableSpec = {
  */
 export const MixRowSql = {
   sqlite: {
-    insert: 'INSERT INTO "mix" ("id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    insertHead: 'INSERT INTO "mix" ("id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json") VALUES',
-    insertTuple: '(?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    upsertTail: ' ON CONFLICT ("id") DO UPDATE SET "f" = excluded."f", "u32" = excluded."u32", "counts" = excluded."counts", "points" = excluded."points", "point_json" = excluded."point_json", "ids" = excluded."ids", "labels_json" = excluded."labels_json", "points_json" = excluded."points_json"',
+    insert: 'INSERT INTO "mix" ("id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    insertHead: 'INSERT INTO "mix" ("id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g") VALUES',
+    insertTuple: '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    upsertTail: ' ON CONFLICT ("id") DO UPDATE SET "f" = excluded."f", "u32" = excluded."u32", "counts" = excluded."counts", "points" = excluded."points", "point_json" = excluded."point_json", "ids" = excluded."ids", "labels_json" = excluded."labels_json", "points_json" = excluded."points_json", "label" = excluded."label", "big" = excluded."big", "enabled" = excluded."enabled", "d" = excluded."d", "raw" = excluded."raw", "mood" = excluded."mood", "g" = excluded."g"',
     insertIfAbsentTail: ' ON CONFLICT DO NOTHING',
-    get: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json" FROM "mix" WHERE "id" = ?',
-    getManyHead: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json" FROM "mix" WHERE "id" IN',
+    get: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" WHERE "id" = ?',
+    getManyHead: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" WHERE "id" IN',
     delete: 'DELETE FROM "mix" WHERE "id" = ?',
     updateWhere: '"id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "mix"',
     list: {
-      asc: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json" FROM "mix" ORDER BY "id" ASC LIMIT ?',
-      ascAfter: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json" FROM "mix" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-      desc: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json" FROM "mix" ORDER BY "id" DESC LIMIT ?',
-      descAfter: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json" FROM "mix" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+      asc: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" ORDER BY "id" ASC LIMIT ?',
+      ascAfter: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+      desc: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" ORDER BY "id" DESC LIMIT ?',
+      descAfter: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByF: {
-        asc: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json" FROM "mix" WHERE "f" = ? ORDER BY "id" ASC LIMIT ?',
-        ascAfter: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json" FROM "mix" WHERE "f" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-        desc: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json" FROM "mix" WHERE "f" = ? ORDER BY "id" DESC LIMIT ?',
-        descAfter: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json" FROM "mix" WHERE "f" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+        asc: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" WHERE "f" = ? ORDER BY "id" ASC LIMIT ?',
+        ascAfter: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" WHERE "f" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+        desc: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" WHERE "f" = ? ORDER BY "id" DESC LIMIT ?',
+        descAfter: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" WHERE "f" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
       },
     },
     counts: {
@@ -1037,29 +1108,29 @@ export const MixRowSql = {
     increments: {},
   },
   mysql: {
-    insert: 'INSERT INTO `mix` (`id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    insertHead: 'INSERT INTO `mix` (`id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`) VALUES',
-    insertTuple: '(?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    upsertTail: ' ON DUPLICATE KEY UPDATE `f` = VALUES(`f`), `u32` = VALUES(`u32`), `counts` = VALUES(`counts`), `points` = VALUES(`points`), `point_json` = VALUES(`point_json`), `ids` = VALUES(`ids`), `labels_json` = VALUES(`labels_json`), `points_json` = VALUES(`points_json`)',
+    insert: 'INSERT INTO `mix` (`id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    insertHead: 'INSERT INTO `mix` (`id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g`) VALUES',
+    insertTuple: '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    upsertTail: ' ON DUPLICATE KEY UPDATE `f` = VALUES(`f`), `u32` = VALUES(`u32`), `counts` = VALUES(`counts`), `points` = VALUES(`points`), `point_json` = VALUES(`point_json`), `ids` = VALUES(`ids`), `labels_json` = VALUES(`labels_json`), `points_json` = VALUES(`points_json`), `label` = VALUES(`label`), `big` = VALUES(`big`), `enabled` = VALUES(`enabled`), `d` = VALUES(`d`), `raw` = VALUES(`raw`), `mood` = VALUES(`mood`), `g` = VALUES(`g`)',
     insertIfAbsentTail: ' ON DUPLICATE KEY UPDATE `id` = `id`',
-    get: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json` FROM `mix` WHERE `id` = ?',
-    getManyHead: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json` FROM `mix` WHERE `id` IN',
+    get: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` WHERE `id` = ?',
+    getManyHead: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` WHERE `id` IN',
     delete: 'DELETE FROM `mix` WHERE `id` = ?',
     updateWhere: '`id` = ?',
     count: 'SELECT COUNT(*) AS `n` FROM `mix`',
     list: {
-      asc: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json` FROM `mix` ORDER BY `id` ASC LIMIT ?',
-      ascAfter: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json` FROM `mix` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?',
-      desc: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json` FROM `mix` ORDER BY `id` DESC LIMIT ?',
-      descAfter: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json` FROM `mix` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?',
+      asc: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` ORDER BY `id` ASC LIMIT ?',
+      ascAfter: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?',
+      desc: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` ORDER BY `id` DESC LIMIT ?',
+      descAfter: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByF: {
-        asc: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json` FROM `mix` WHERE `f` = ? ORDER BY `id` ASC LIMIT ?',
-        ascAfter: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json` FROM `mix` WHERE `f` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?',
-        desc: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json` FROM `mix` WHERE `f` = ? ORDER BY `id` DESC LIMIT ?',
-        descAfter: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json` FROM `mix` WHERE `f` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?',
+        asc: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` WHERE `f` = ? ORDER BY `id` ASC LIMIT ?',
+        ascAfter: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` WHERE `f` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?',
+        desc: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` WHERE `f` = ? ORDER BY `id` DESC LIMIT ?',
+        descAfter: 'SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` WHERE `f` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?',
       },
     },
     counts: {
@@ -1097,6 +1168,13 @@ function mixRowFromSql(r: SqlRow): MixRow {
     ids: r["ids"] == null || (r["ids"] as Uint8Array).length === 0 ? [] : decodeRepeated<bigint>(toBytes(r["ids"]), 7, ScalarType.INT64),
     labelsJson: r["labels_json"] == null || r["labels_json"] === "" || r["labels_json"] === "[]" || r["labels_json"] === "{}" || r["labels_json"] === "null" ? {} : fromJson(MixRowSchema, { "labelsJson": JSON.parse(toText(r["labels_json"]) || "null") }).labelsJson,
     pointsJson: r["points_json"] == null || r["points_json"] === "" || r["points_json"] === "[]" || r["points_json"] === "{}" || r["points_json"] === "null" ? [] : fromJson(MixRowSchema, { "pointsJson": JSON.parse(toText(r["points_json"]) || "null") }).pointsJson,
+    label: toText(r["label"]),
+    big: toBigInt(r["big"]),
+    enabled: toBool(r["enabled"]),
+    d: toNumber(r["d"]),
+    raw: toBytes(r["raw"]),
+    mood: toNumber(r["mood"]),
+    g: Math.fround(toNumber(r["g"])),
   };
 }
 
@@ -1115,6 +1193,13 @@ function mixRowFromValues(r: readonly unknown[]): MixRow {
     ids: r[6] == null || (r[6] as Uint8Array).length === 0 ? [] : decodeRepeated<bigint>(toBytes(r[6]), 7, ScalarType.INT64),
     labelsJson: r[7] == null || r[7] === "" || r[7] === "[]" || r[7] === "{}" || r[7] === "null" ? {} : fromJson(MixRowSchema, { "labelsJson": JSON.parse(toText(r[7]) || "null") }).labelsJson,
     pointsJson: r[8] == null || r[8] === "" || r[8] === "[]" || r[8] === "{}" || r[8] === "null" ? [] : fromJson(MixRowSchema, { "pointsJson": JSON.parse(toText(r[8]) || "null") }).pointsJson,
+    label: toText(r[9]),
+    big: toBigInt(r[10]),
+    enabled: toBool(r[11]),
+    d: toNumber(r[12]),
+    raw: toBytes(r[13]),
+    mood: toNumber(r[14]),
+    g: Math.fround(toNumber(r[15])),
   };
 }
 
@@ -1129,6 +1214,13 @@ function mixRowToSql(row: MixRowInit, d: Dialect): SqlValue[] {
     encodeRepeated(7, ScalarType.INT64, true, row.ids),
     JSON.stringify((toJson(MixRowSchema, create(MixRowSchema, { labelsJson: row.labelsJson })) as Record<string, unknown>)["labelsJson"] ?? {}),
     JSON.stringify((toJson(MixRowSchema, create(MixRowSchema, { pointsJson: row.pointsJson })) as Record<string, unknown>)["pointsJson"] ?? []),
+    row.label ?? "it's",
+    int64Param(row.big ?? -5n, "mix.big"),
+    (row.enabled ?? true) ? 1 : 0,
+    row.d ?? 1.5,
+    row.raw ?? Uint8Array.of(0, 255),
+    row.mood ?? 2,
+    Math.fround(row.g ?? 0.1),
   ];
 }
 
@@ -1220,6 +1312,13 @@ export class MixRowDao {
     if (patch.ids !== undefined) { cols.push("ids"); params.push(encodeRepeated(7, ScalarType.INT64, true, row.ids)); }
     if (patch.labelsJson !== undefined) { cols.push("labels_json"); params.push(JSON.stringify((toJson(MixRowSchema, create(MixRowSchema, { labelsJson: row.labelsJson })) as Record<string, unknown>)["labelsJson"] ?? {})); }
     if (patch.pointsJson !== undefined) { cols.push("points_json"); params.push(JSON.stringify((toJson(MixRowSchema, create(MixRowSchema, { pointsJson: row.pointsJson })) as Record<string, unknown>)["pointsJson"] ?? [])); }
+    if (patch.label !== undefined) { cols.push("label"); params.push(row.label ?? "it's"); }
+    if (patch.big !== undefined) { cols.push("big"); params.push(int64Param(row.big ?? -5n, "mix.big")); }
+    if (patch.enabled !== undefined) { cols.push("enabled"); params.push((row.enabled ?? true) ? 1 : 0); }
+    if (patch.d !== undefined) { cols.push("d"); params.push(row.d ?? 1.5); }
+    if (patch.raw !== undefined) { cols.push("raw"); params.push(row.raw ?? Uint8Array.of(0, 255)); }
+    if (patch.mood !== undefined) { cols.push("mood"); params.push(row.mood ?? 2); }
+    if (patch.g !== undefined) { cols.push("g"); params.push(Math.fround(row.g ?? 0.1)); }
     if (cols.length === 0) return (await this.get(key)) !== undefined;
     const r = await this.db.run(this.updates.sql(cols), [...params, ...[int64Param(key.id ?? missingKey("mix.id", "id"), "mix.id")]]);
     return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file orbit/contract/v1/tables.proto.
  */
 export const file_orbit_contract_v1_tables: GenFile = /*@__PURE__*/
-  fileDesc("Ch5vcmJpdC9jb250cmFjdC92MS90YWJsZXMucHJvdG8SEW9yYml0LmNvbnRyYWN0LnYxIh0KBVBvaW50EgkKAXgYASABKAUSCQoBeRgCIAEoBSKyAwoKS2l0Y2hlblJvdxIKCgJpZBgBIAEoAxIQCghvd25lcl9pZBgCIAEoAxIfCgRzbHVnGAMgASgJQhHK8xgNCgt2YXJjaGFyKDY0KRINCgV0aXRsZRgEIAEoCRIMCgRibG9iGAUgASgMEgwKBGZsYWcYBiABKAgSDQoFc21hbGwYByABKAUSFAoMYmlnX3Vuc2lnbmVkGAggASgEEg0KBXJhdGlvGAkgASgBEiUKBG1vb2QYCiABKA4yFy5vcmJpdC5jb250cmFjdC52MS5Nb29kEicKBXBvaW50GAsgASgLMhgub3JiaXQuY29udHJhY3QudjEuUG9pbnQSFAoEdGFncxgMIAMoCUIGyvMYAjABEhEKBG5vdGUYDSABKAlIAIgBARIVCg1jcmVhdGVkX2F0X21zGA4gASgDEhYKBXNjb3JlGA8gASgFQgfK8xgDGgE3EhUKBXZpZXdzGBAgASgDQgbK8xgCKAE6PsrzGDoKOAoHa2l0Y2hlbhICaWQaGQoIb3duZXJfaWQKDWNyZWF0ZWRfYXRfbXMaBgoEbW9vZCIGCgRzbHVnQgcKBV9ub3RlIl0KB1BhaXJSb3cSDwoHbGVmdF9pZBgBIAEoAxIQCghyaWdodF9pZBgCIAEoAxINCgVsYWJlbBgDIAEoCTogyvMYHAoaCgVwYWlycxIHbGVmdF9pZBIIcmlnaHRfaWQixwMKBk1peFJvdxIKCgJpZBgBIAEoAxIJCgFmGAIgASgCEgsKA3UzMhgDIAEoDRI1CgZjb3VudHMYBCADKAsyJS5vcmJpdC5jb250cmFjdC52MS5NaXhSb3cuQ291bnRzRW50cnkSKAoGcG9pbnRzGAUgAygLMhgub3JiaXQuY29udHJhY3QudjEuUG9pbnQSNAoKcG9pbnRfanNvbhgGIAEoCzIYLm9yYml0LmNvbnRyYWN0LnYxLlBvaW50QgbK8xgCMAESCwoDaWRzGAcgAygDEkYKC2xhYmVsc19qc29uGAggAygLMikub3JiaXQuY29udHJhY3QudjEuTWl4Um93LkxhYmVsc0pzb25FbnRyeUIGyvMYAjABEjUKC3BvaW50c19qc29uGAkgAygLMhgub3JiaXQuY29udHJhY3QudjEuUG9pbnRCBsrzGAIwARotCgtDb3VudHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAM6AjgBGjEKD0xhYmVsc0pzb25FbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBOhTK8xgQCg4KA21peBICaWQaAwoBZiK9AQoLVGltZWxpbmVSb3cSEAoIb3duZXJfaWQYASABKAMSDgoGYnVja2V0GAIgASgFEg8KB2l0ZW1faWQYAyABKAMSDAoEYm9keRgEIAEoCRIPCgdwYXlsb2FkGAUgASgMEhEKBG5vdGUYBiABKAlIAIgBARILCgNiaWcYByABKAQ6M8rzGC8SLQoIdGltZWxpbmUSCG93bmVyX2lkGgoKBmJ1Y2tldBABGgsKB2l0ZW1faWQQAkIHCgVfbm90ZSJXCgtFeHBpcmluZ1JvdxILCgNrZXkYASABKAkSCwoDc2VxGAIgASgDEg0KBXZhbHVlGAMgASgJOh/K8xgbEhkKCGV4cGlyaW5nEgNrZXkaBQoDc2VxIJAcInsKCFRhbGx5Um93EhAKCG93bmVyX2lkGAEgASgDEgwKBG5hbWUYAiABKAkSFAoEaGl0cxgDIAEoA0IGyvMYAigBEhYKBm1pc3NlcxgEIAEoA0IGyvMYAigBOiHK8xgdEhsKB3RhbGxpZXMSCG93bmVyX2lkGgYKBG5hbWUqOgoETW9vZBIUChBNT09EX1VOU1BFQ0lGSUVEEAASDgoKTU9PRF9IQVBQWRABEgwKCE1PT0RfU0FEEAJiBnByb3RvMw", [file_orbit_options_v1_options]);
+  fileDesc("Ch5vcmJpdC9jb250cmFjdC92MS90YWJsZXMucHJvdG8SEW9yYml0LmNvbnRyYWN0LnYxIh0KBVBvaW50EgkKAXgYASABKAUSCQoBeRgCIAEoBSKyAwoKS2l0Y2hlblJvdxIKCgJpZBgBIAEoAxIQCghvd25lcl9pZBgCIAEoAxIfCgRzbHVnGAMgASgJQhHK8xgNCgt2YXJjaGFyKDY0KRINCgV0aXRsZRgEIAEoCRIMCgRibG9iGAUgASgMEgwKBGZsYWcYBiABKAgSDQoFc21hbGwYByABKAUSFAoMYmlnX3Vuc2lnbmVkGAggASgEEg0KBXJhdGlvGAkgASgBEiUKBG1vb2QYCiABKA4yFy5vcmJpdC5jb250cmFjdC52MS5Nb29kEicKBXBvaW50GAsgASgLMhgub3JiaXQuY29udHJhY3QudjEuUG9pbnQSFAoEdGFncxgMIAMoCUIGyvMYAjABEhEKBG5vdGUYDSABKAlIAIgBARIVCg1jcmVhdGVkX2F0X21zGA4gASgDEhYKBXNjb3JlGA8gASgFQgfK8xgDGgE3EhUKBXZpZXdzGBAgASgDQgbK8xgCKAE6PsrzGDoKOAoHa2l0Y2hlbhICaWQaGQoIb3duZXJfaWQKDWNyZWF0ZWRfYXRfbXMaBgoEbW9vZCIGCgRzbHVnQgcKBV9ub3RlIl0KB1BhaXJSb3cSDwoHbGVmdF9pZBgBIAEoAxIQCghyaWdodF9pZBgCIAEoAxINCgVsYWJlbBgDIAEoCTogyvMYHAoaCgVwYWlycxIHbGVmdF9pZBIIcmlnaHRfaWQikQUKBk1peFJvdxIKCgJpZBgBIAEoAxIJCgFmGAIgASgCEgsKA3UzMhgDIAEoDRI1CgZjb3VudHMYBCADKAsyJS5vcmJpdC5jb250cmFjdC52MS5NaXhSb3cuQ291bnRzRW50cnkSKAoGcG9pbnRzGAUgAygLMhgub3JiaXQuY29udHJhY3QudjEuUG9pbnQSNAoKcG9pbnRfanNvbhgGIAEoCzIYLm9yYml0LmNvbnRyYWN0LnYxLlBvaW50QgbK8xgCMAESCwoDaWRzGAcgAygDEkYKC2xhYmVsc19qc29uGAggAygLMikub3JiaXQuY29udHJhY3QudjEuTWl4Um93LkxhYmVsc0pzb25FbnRyeUIGyvMYAjABEjUKC3BvaW50c19qc29uGAkgAygLMhgub3JiaXQuY29udHJhY3QudjEuUG9pbnRCBsrzGAIwARIcCgVsYWJlbBgKIAEoCUINyvMYCRoHJ2l0JydzJxIVCgNiaWcYCyABKANCCMrzGAQaAi01EhsKB2VuYWJsZWQYDCABKAhCCsrzGAYaBFRSVUUSFAoBZBgNIAEoAUIJyvMYBRoDMS41EhoKA3JhdxgOIAEoDEINyvMYCRoHWCcwMGZmJxIuCgRtb29kGA8gASgOMhcub3JiaXQuY29udHJhY3QudjEuTW9vZEIHyvMYAxoBMhIUCgFnGBAgASgCQgnK8xgFGgMwLjEaLQoLQ291bnRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgDOgI4ARoxCg9MYWJlbHNKc29uRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AToUyvMYEAoOCgNtaXgSAmlkGgMKAWYivQEKC1RpbWVsaW5lUm93EhAKCG93bmVyX2lkGAEgASgDEg4KBmJ1Y2tldBgCIAEoBRIPCgdpdGVtX2lkGAMgASgDEgwKBGJvZHkYBCABKAkSDwoHcGF5bG9hZBgFIAEoDBIRCgRub3RlGAYgASgJSACIAQESCwoDYmlnGAcgASgEOjPK8xgvEi0KCHRpbWVsaW5lEghvd25lcl9pZBoKCgZidWNrZXQQARoLCgdpdGVtX2lkEAJCBwoFX25vdGUiVwoLRXhwaXJpbmdSb3cSCwoDa2V5GAEgASgJEgsKA3NlcRgCIAEoAxINCgV2YWx1ZRgDIAEoCTofyvMYGxIZCghleHBpcmluZxIDa2V5GgUKA3NlcSCQHCJ7CghUYWxseVJvdxIQCghvd25lcl9pZBgBIAEoAxIMCgRuYW1lGAIgASgJEhQKBGhpdHMYAyABKANCBsrzGAIoARIWCgZtaXNzZXMYBCABKANCBsrzGAIoATohyvMYHRIbCgd0YWxsaWVzEghvd25lcl9pZBoGCgRuYW1lKjoKBE1vb2QSFAoQTU9PRF9VTlNQRUNJRklFRBAAEg4KCk1PT0RfSEFQUFkQARIMCghNT09EX1NBRBACYgZwcm90bzM", [file_orbit_options_v1_options]);
 
 /**
  * Point is a nested message stored as protobuf binary or JSON.
@@ -166,7 +166,8 @@ export const PairRowSchema: GenMessage<PairRow> = /*@__PURE__*/
 /**
  * MixRow covers the remaining column kinds: float and uint32 scalars, a map,
  * a repeated message, a message stored as JSON, a proto-encoded repeated
- * int64 and JSON-encoded map and repeated message.
+ * int64, JSON-encoded map and repeated message, and declared defaults of
+ * several types.
  *
  * @generated from message orbit.contract.v1.MixRow
  */
@@ -215,6 +216,43 @@ export type MixRow = Message<"orbit.contract.v1.MixRow"> & {
    * @generated from field: repeated orbit.contract.v1.Point points_json = 9;
    */
   pointsJson: Point[];
+
+  /**
+   * Declared defaults: DAO writes bind them for absent fields.
+   *
+   * @generated from field: string label = 10;
+   */
+  label: string;
+
+  /**
+   * @generated from field: int64 big = 11;
+   */
+  big: bigint;
+
+  /**
+   * @generated from field: bool enabled = 12;
+   */
+  enabled: boolean;
+
+  /**
+   * @generated from field: double d = 13;
+   */
+  d: number;
+
+  /**
+   * @generated from field: bytes raw = 14;
+   */
+  raw: Uint8Array;
+
+  /**
+   * @generated from field: orbit.contract.v1.Mood mood = 15;
+   */
+  mood: Mood;
+
+  /**
+   * @generated from field: float g = 16;
+   */
+  g: number;
 };
 
 /**
