@@ -192,12 +192,19 @@ function readExpr(f: GeneratedFile, rt: Runtime, message: DescMessage, col: Colu
   if (col.nullable || col.encoding === "proto" || col.encoding === "json") {
     const empty =
       col.nullable || field.fieldKind === "message" ? "undefined" : field.fieldKind === "map" ? "{}" : "[]";
+    // A message column keeps presence: NULL is an absent message, anything
+    // else (even zero bytes, or "{}") a present one, perhaps empty. A
+    // repeated or map column has no presence: NULL or empty is [] / {}.
     const isEmpty =
-      col.encoding === "json"
-        ? `${v} == null || ${v} === "" || ${v} === "[]" || ${v} === "{}" || ${v} === "null"`
-        : col.encoding === "proto"
-          ? `${v} == null || (${v} as Uint8Array).length === 0`
-          : `${v} == null`;
+      field.fieldKind === "message"
+        ? col.encoding === "json"
+          ? `${v} == null || ${v} === "" || ${v} === "null"`
+          : `${v} == null`
+        : col.encoding === "json"
+          ? `${v} == null || ${v} === "" || ${v} === "[]" || ${v} === "{}" || ${v} === "null"`
+          : col.encoding === "proto"
+            ? `${v} == null || (${v} as Uint8Array).length === 0`
+            : `${v} == null`;
     return [`${isEmpty} ? ${empty} : `, ...e];
   }
   return e;

@@ -124,6 +124,30 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
     expect(await mix.get({ id: 5n })).toMatchObject({ ...declared, label: "x" });
   });
 
+  it("keeps message presence: absent reads back undefined, set-but-empty reads back an empty message", async () => {
+    const empty = create(PointSchema);
+    await kitchen.insert({ id: 1n, slug: "set", point: empty });
+    await kitchen.insert({ id: 2n, slug: "unset" });
+    await kitchen.upsert({ id: 3n, slug: "upserted", point: empty });
+    expect((await kitchen.get({ id: 1n }))?.point).toEqual(empty);
+    expect((await kitchen.get({ id: 2n }))?.point).toBeUndefined();
+    expect((await kitchen.get({ id: 3n }))?.point).toEqual(empty);
+    expect((await kitchen.list({ limit: 10 })).rows.map((r) => r.point)).toEqual([empty, undefined, empty]);
+    expect(await kitchen.update({ id: 2n }, { point: empty })).toBe(true);
+    expect((await kitchen.get({ id: 2n }))?.point).toEqual(empty);
+    expect(await kitchen.update({ id: 2n }, { point: null })).toBe(true);
+    expect((await kitchen.get({ id: 2n }))?.point).toBeUndefined();
+
+    await mix.insert({ id: 1n, pointJson: empty });
+    await mix.insert({ id: 2n });
+    expect((await mix.get({ id: 1n }))?.pointJson).toEqual(empty);
+    expect((await mix.get({ id: 2n }))?.pointJson).toBeUndefined();
+    expect((await mix.list({ limit: 10 })).rows.map((r) => r.pointJson)).toEqual([empty, undefined]);
+    // Rows written before presence was kept: NULL still reads back undefined.
+    await store.db.run("INSERT INTO mix (id, point_json) VALUES (?, NULL)", [3n]);
+    expect((await mix.get({ id: 3n }))?.pointJson).toBeUndefined();
+  });
+
   it("keeps string keys that differ only by trailing spaces apart", async () => {
     await kitchen.insert({ id: 21n, slug: "pad" });
     await kitchen.insert({ id: 22n, slug: "pad " });
