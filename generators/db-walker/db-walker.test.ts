@@ -71,7 +71,13 @@ describe("db walker", () => {
       "descAfter: 'SELECT `id`, `owner_id`, `slug`, `kind`, `created_at_ms`, `hits`, `note` FROM `things` WHERE `kind` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?',",
     );
     expect(ts).toContain(`upsertTail: ' ON CONFLICT ("id") DO UPDATE SET "owner_id" = excluded."owner_id",`);
-    expect(ts).toContain("upsertTail: ' ON DUPLICATE KEY UPDATE `owner_id` = VALUES(`owner_id`),");
+    // A unique secondary index (slug): MySQL's update list applies only when the
+    // primary key matches, and the rows it left alone are found by upsertCheck.
+    expect(ts).toContain("upsertTail: ' ON DUPLICATE KEY UPDATE `owner_id` = IF(`id` <=> VALUES(`id`), VALUES(`owner_id`), `owner_id`),");
+    expect(ts).toContain("upsertCheck: 'SELECT COUNT(*) AS `n` FROM `things` WHERE `id` IN',");
+    expect(ts).toContain("upsertCheck: '',"); // SQLite needs none
+    expect(ts).toContain('const thingRowUpsertCheck: UpsertCheck = { table: "things", keyAt: [0], uniqueIndexes: ["things_uniq_slug"] };');
+    expect(ts).toContain("if (r.changes === 0 && this.q.upsertCheck) await checkUpserted(this.db, this.q.upsertCheck, thingRowUpsertCheck, [p]);");
     expect(ts).toContain(`hits: 'UPDATE "things" SET "hits" = "hits" + ? WHERE "id" = ?',`);
     expect(ts).toContain(`getBySlug: 'SELECT "id", "owner_id", "slug", "kind", "created_at_ms", "hits", "note" FROM "things" WHERE "slug" = ?',`);
   });
@@ -190,6 +196,33 @@ describe("db walker", () => {
     expect(pair).toContain(
       `deleteByB: 'DELETE FROM "pairs" WHERE ("a", "b") IN (SELECT "a", "b" FROM "pairs" WHERE "b" = ? ORDER BY "a" LIMIT ?)',`,
     );
+  });
+
+  it("keeps the plain upsert for tables whose unique indexes all include the primary key", () => {
+    const ts = generate({
+      "demo/v1/plain.proto":
+        header +
+        `message PlainRow { option (orbit.options.v1.table) = { sql: { name: "plain" primary_key: ["a", "b"]
+          unique_index: { columns: ["b", "a", "c"] } } };
+          int64 a = 1; int64 b = 2; int64 c = 3; string d = 4; }`,
+    }).get("demo/v1/plain_db.ts")!;
+    expect(ts).toContain("upsertTail: ' ON DUPLICATE KEY UPDATE `c` = VALUES(`c`), `d` = VALUES(`d`)',");
+    expect(ts.match(/upsertCheck: '',/g)).toHaveLength(2);
+    expect(ts).not.toContain("checkUpserted");
+    expect(ts).toContain("await this.db.run(this.q.insertHead + \" \" + this.q.insertTuple + this.q.upsertTail, plainRowToSql(row, this.db.dialect));");
+  });
+
+  it("guards a composite-key upsert on every key column", () => {
+    const ts = generate({
+      "demo/v1/comp.proto":
+        header +
+        `message CompRow { option (orbit.options.v1.table) = { sql: { name: "comp" primary_key: ["a", "b"]
+          unique_index: { columns: ["c"] } } };
+          int64 a = 1; string b = 2; int64 c = 3; }`,
+    }).get("demo/v1/comp_db.ts")!;
+    expect(ts).toContain("upsertTail: ' ON DUPLICATE KEY UPDATE `c` = IF(`a` <=> VALUES(`a`) AND `b` <=> VALUES(`b`), VALUES(`c`), `c`)',");
+    expect(ts).toContain("upsertCheck: 'SELECT COUNT(*) AS `n` FROM `comp` WHERE (`a`, `b`) IN',");
+    expect(ts).toContain('keyAt: [0, 1], uniqueIndexes: ["comp_uniq_c"]');
   });
 
   it("emits no delete for a table without list finders", () => {

@@ -7,7 +7,7 @@ import type { GeneratedFile, ImportSymbol, Printable } from "@bufbuild/protoplug
 import type { ColumnSpec, SqlTableSpec } from "../../platform/storage/schema.js";
 import { deleteFinders, listFinders, pascal, uniqueFinders } from "./finders.js";
 import { MAX_DELETE_LIMIT } from "../../platform/storage/sql/query.js";
-import { tableSql } from "./sql.js";
+import { tableSql, uniqueSecondaries } from "./sql.js";
 import { defaultOf } from "./defaults.js";
 
 const RT = "../platform/storage";
@@ -25,6 +25,9 @@ interface Runtime {
   keysetPage: ImportSymbol;
   selectIn: ImportSymbol;
   insertRows: ImportSymbol;
+  upsertRows: ImportSymbol;
+  checkUpserted: ImportSymbol;
+  UpsertCheck: ImportSymbol;
   UpdateBuilder: ImportSymbol;
   DeleteOptions: ImportSymbol;
   deleteLimited: ImportSymbol;
@@ -48,6 +51,9 @@ export function runtimeImports(f: GeneratedFile): Runtime {
     keysetPage: f.import("keysetPage", `${RT}/sql/query.js`),
     selectIn: f.import("selectIn", `${RT}/sql/query.js`),
     insertRows: f.import("insertRows", `${RT}/sql/query.js`),
+    upsertRows: f.import("upsertRows", `${RT}/sql/query.js`),
+    checkUpserted: f.import("checkUpserted", `${RT}/sql/query.js`),
+    UpsertCheck: f.import("UpsertCheck", `${RT}/sql/query.js`, true),
     UpdateBuilder: f.import("UpdateBuilder", `${RT}/sql/query.js`),
     DeleteOptions: f.import("DeleteOptions", `${RT}/sql/query.js`, true),
     deleteLimited: f.import("deleteLimited", `${RT}/sql/query.js`),
@@ -323,6 +329,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   const finders = listFinders(spec);
   const uniques = uniqueFinders(spec);
   const deletes = deleteFinders(spec);
+  const uniqueIdx = uniqueSecondaries(spec);
   const keyUnion = keyFields.map((k) => lit(k.localName)).join(" | ");
   const counterUnion = counters.map((c) => lit(fieldOf(message, c).localName));
   const nullableUnion = nullable.map((c) => lit(fieldOf(message, c).localName));
@@ -386,6 +393,12 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   f.print("  ];");
   f.print("}");
   f.print();
+  if (uniqueIdx.length) {
+    const keyAt = spec.primaryKey.map((k) => writable.findIndex((c) => c.name === k));
+    f.print(f.jsDoc("How a MySQL upsert finds rows left alone for a unique-index conflict (checkUpserted).", ""));
+    f.print(`const ${fn}UpsertCheck: `, rt.UpsertCheck, ` = { table: ${lit(spec.name)}, keyAt: [${keyAt.join(", ")}], uniqueIndexes: [${uniqueIdx.map(lit).join(", ")}] };`);
+    f.print();
+  }
   const cursorCols = (cols: readonly string[]) => cols.map((c) => `r[${lit(c)}] as `).map((s, i) => [s, rt.SqlValue, i < cols.length - 1 ? ", " : ""]);
 
   // DAO class
@@ -430,13 +443,35 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   f.print(
     f.jsDoc(`Inserts the row, or overwrites every non-key column of the existing one${counters.length ? " (counters are kept)" : ""}.`, "  "),
   );
-  f.print(`  async upsert(row: ${name}Init): Promise<void> {`);
-  f.print(`    await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, ${fn}ToSql(row, this.db.dialect));`);
-  f.print("  }");
+  if (uniqueIdx.length === 0) {
+    f.print(`  async upsert(row: ${name}Init): Promise<void> {`);
+    f.print(`    await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, ${fn}ToSql(row, this.db.dialect));`);
+    f.print("  }");
+  } else {
+    f.print(`  async upsert(row: ${name}Init): Promise<void> {`);
+    f.print(`    const p = ${fn}ToSql(row, this.db.dialect);`);
+    f.print(`    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, p);`);
+    f.print(`    // MySQL: 0 rows changed is an identical row, or one left alone for a unique-index conflict.`);
+    f.print(`    if (r.changes === 0 && this.q.upsertCheck) await `, rt.checkUpserted, `(this.db, this.q.upsertCheck, ${fn}UpsertCheck, [p]);`);
+    f.print("  }");
+  }
   f.print();
-  f.print(f.jsDoc("Upserts many rows with multi-row statements.", "  "));
+  f.print(
+    f.jsDoc(
+      "Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement" +
+        (uniqueIdx.length ? " or a unique-index check" : "") +
+        ").",
+      "  ",
+    ),
+  );
   f.print(`  async upsertMany(rows: readonly ${name}Init[]): Promise<void> {`);
-  f.print(`    await `, rt.insertRows, `(this.db, this.q.insertHead, this.q.insertTuple, this.q.upsertTail, rows.map((r) => ${fn}ToSql(r, this.db.dialect)));`);
+  f.print(
+    `    await `,
+    rt.upsertRows,
+    `(this.db, this.q.insertHead, this.q.insertTuple, this.q.upsertTail, rows.map((r) => ${fn}ToSql(r, this.db.dialect)), this.q.upsertCheck`,
+    uniqueIdx.length ? `, ${fn}UpsertCheck` : "",
+    `);`,
+  );
   f.print("  }");
   f.print();
   f.print(f.jsDoc("The row with this primary key, if any.", "  "));

@@ -18,7 +18,7 @@ import { Mood, PointSchema } from "../../../gen/orbit/contract/v1/tables_pb.js";
 import { isDuplicateKey } from "../driver.js";
 import { PageOptionError } from "./page.js";
 import { SqlInputError } from "./input.js";
-import { DeleteLimitError, MAX_DELETE_LIMIT } from "./query.js";
+import { checkUpserted, DeleteLimitError, MAX_DELETE_LIMIT } from "./query.js";
 
 const INT64_MAX = 2n ** 63n - 1n;
 const INT64_MIN = -(2n ** 63n);
@@ -294,6 +294,62 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
     ]);
     expect((await kitchen.get({ id: 8n }))?.title).toBe("three");
     expect((await kitchen.get({ id: 9n }))?.title).toBe("nine");
+  });
+
+  it("upsert fails, and changes nothing, when the row collides with another row on a unique index", async () => {
+    await kitchen.insertMany([
+      { id: 1n, slug: "a", title: "A" },
+      { id: 2n, slug: "b", title: "B" },
+    ]);
+    await kitchen.incrementViews({ id: 1n }, 3);
+    const before = (await kitchen.list({ limit: 10 })).rows;
+    const fails = async (p: Promise<unknown>) => {
+      const err = await p.catch((e: unknown) => e);
+      expect(isDuplicateKey(err), String(err)).toBe(true);
+      expect((err as Error).message).toMatch(/kitchen/);
+    };
+    // A new key whose slug is another row's: SQLite's ON CONFLICT (id) does not
+    // apply, MySQL's ON DUPLICATE KEY would have overwritten row 1.
+    await fails(kitchen.upsert({ id: 3n, slug: "a", title: "C" }));
+    // An existing key moving to another row's slug.
+    await fails(kitchen.upsert({ id: 2n, slug: "a", title: "B2" }));
+    await fails(kitchen.upsertMany([{ id: 1n, slug: "a", title: "A2" }, { id: 4n, slug: "d" }, { id: 5n, slug: "b" }]));
+    await fails(kitchen.upsertMany([{ id: 6n, slug: "same" }, { id: 7n, slug: "same" }]));
+    expect((await kitchen.list({ limit: 10 })).rows).toEqual(before);
+    // Inside a transaction the error reaches the caller, whose rollback undoes the rest.
+    await fails(store.db.transaction(async (tx) => {
+      await kitchen.with(tx).upsert({ id: 8n, slug: "h" });
+      await kitchen.with(tx).upsertMany([{ id: 1n, slug: "a", title: "A3" }, { id: 9n, slug: "b" }]);
+    }));
+    expect((await kitchen.list({ limit: 10 })).rows).toEqual(before);
+    // An identical row, and a real update, are fine; counters are kept.
+    await kitchen.upsert({ id: 1n, slug: "a", title: "A" });
+    await kitchen.upsertMany([{ id: 1n, slug: "a", title: "A" }, { id: 2n, slug: "b2", title: "B" }, { id: 10n, slug: "b" }]);
+    expect((await kitchen.list({ limit: 10 })).rows.map((r) => [r.id, r.slug, r.views])).toEqual([
+      [1n, "a", 3n],
+      [2n, "b2", 0n],
+      [10n, "b", 0n],
+    ]);
+  });
+
+  it("finds upserted rows by a composite key (checkUpserted, as MySQL upserts run it)", async () => {
+    await pairs.insertMany([{ leftId: 1n, rightId: 1n }, { leftId: 1n, rightId: 2n }]);
+    const check = { table: "pairs", keyAt: [0, 1], uniqueIndexes: ["pairs_uniq_x"] };
+    const head = `SELECT COUNT(*) AS n FROM pairs WHERE (left_id, right_id) IN`;
+    await checkUpserted(store.db, head, check, [[1n, 1n, "a"], [1n, 2n, "b"], [1n, 1n, "c"]]);
+    const err = await checkUpserted(store.db, head, check, [[1n, 1n, "a"], [2n, 1n, "b"], [1n, 3n, "c"]]).catch((e: unknown) => e);
+    expect(isDuplicateKey(err)).toBe(true);
+    expect((err as Error).message).toBe("upsert into pairs: 2 rows collide with another row on unique index pairs_uniq_x (duplicate key)");
+  });
+
+  it("upsertMany is all or nothing when it needs several statements", async () => {
+    await kitchen.insert({ id: 1n, slug: "taken" });
+    // 3 rows: a statement of 2, then one of 1 that fails.
+    const err = await kitchen.upsertMany([{ id: 2n, slug: "x" }, { id: 3n, slug: "y" }, { id: 4n, slug: "taken" }]).catch((e: unknown) => e);
+    expect(isDuplicateKey(err)).toBe(true);
+    expect(await kitchen.count()).toBe(1);
+    await pairs.upsertMany(Array.from({ length: 5 }, (_, i) => ({ leftId: 1n, rightId: BigInt(i), label: "ok" })));
+    expect(await pairs.count()).toBe(5);
   });
 
   it("updates only the fields a patch sets, and null clears a nullable column", async () => {
