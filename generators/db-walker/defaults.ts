@@ -2,8 +2,10 @@
  * A column's declared `default` (an SQL literal) as the TypeScript literal a
  * generated DAO binds for an absent field, so a row written through the DAO
  * gets the same value as one the database defaults (a raw INSERT, or a row
- * the migrator backfilled when it added the column). Parsed at gen time: a
- * literal that is not a value of the field's type fails generation.
+ * the migrator backfilled when it added the column). Gen refuses a default
+ * that is not a literal of the column's type before this runs
+ * (generators/common/declaration-checks.ts); what is left here fails the
+ * same way, as a backstop, rather than emitting a wrong literal.
  */
 import { ScalarType, type DescField } from "@bufbuild/protobuf";
 import type { ColumnSpec } from "../../platform/storage/schema.js";
@@ -81,8 +83,8 @@ export function defaultOf(col: ColumnSpec, field: DescField, where: string, maxL
     case "bytes": {
       let bytes: Buffer;
       if (l.kind === "bytes") bytes = Buffer.from(l.hex, "hex");
-      else if (l.kind === "string") bytes = Buffer.from(l.value, "utf8");
-      else return fail("is not bytes (use X'hex' or 'text')");
+      else if (l.kind === "string" && l.value === "") bytes = Buffer.alloc(0);
+      else return fail("is not bytes (use X'hex', or '')");
       if (maxLength !== undefined && bytes.length > maxLength) fail(`is longer than the column's ${maxLength} bytes`);
       return bytes.length === 0 ? "EMPTY" : `Uint8Array.of(${[...bytes].join(", ")})`;
     }
