@@ -7,7 +7,8 @@ import type { GeneratedFile, ImportSymbol, Printable } from "@bufbuild/protoplug
 import type { ColumnSpec, SqlTableSpec } from "../../platform/storage/schema.js";
 import { deleteFinders, listFinders, pascal, uniqueFinders } from "./finders.js";
 import { MAX_DELETE_LIMIT } from "../../platform/storage/sql/query.js";
-import { tableSql } from "./sql.js";
+import { tableSql, uniqueSecondaries } from "./sql.js";
+import { defaultOf } from "./defaults.js";
 
 const RT = "../platform/storage";
 
@@ -24,11 +25,15 @@ interface Runtime {
   keysetPage: ImportSymbol;
   selectIn: ImportSymbol;
   insertRows: ImportSymbol;
+  upsertRows: ImportSymbol;
+  checkUpserted: ImportSymbol;
+  UpsertCheck: ImportSymbol;
   UpdateBuilder: ImportSymbol;
   DeleteOptions: ImportSymbol;
   deleteLimited: ImportSymbol;
   conv: (name: string) => ImportSymbol;
   rep: (name: string) => ImportSymbol;
+  inp: (name: string) => ImportSymbol;
   pb: (name: string) => ImportSymbol;
 }
 
@@ -46,11 +51,15 @@ export function runtimeImports(f: GeneratedFile): Runtime {
     keysetPage: f.import("keysetPage", `${RT}/sql/query.js`),
     selectIn: f.import("selectIn", `${RT}/sql/query.js`),
     insertRows: f.import("insertRows", `${RT}/sql/query.js`),
+    upsertRows: f.import("upsertRows", `${RT}/sql/query.js`),
+    checkUpserted: f.import("checkUpserted", `${RT}/sql/query.js`),
+    UpsertCheck: f.import("UpsertCheck", `${RT}/sql/query.js`, true),
     UpdateBuilder: f.import("UpdateBuilder", `${RT}/sql/query.js`),
     DeleteOptions: f.import("DeleteOptions", `${RT}/sql/query.js`, true),
     deleteLimited: f.import("deleteLimited", `${RT}/sql/query.js`),
     conv: (name) => f.import(name, `${RT}/sql/convert.js`),
     rep: (name) => f.import(name, `${RT}/sql/repeated.js`),
+    inp: (name) => f.import(name, `${RT}/sql/input.js`),
     pb: (name) => f.import(name, "@bufbuild/protobuf"),
   };
 }
@@ -71,6 +80,8 @@ const camel = (s: string) => {
   return p[0]!.toLowerCase() + p.slice(1);
 };
 
+const fileOf = (message: DescMessage) => message.file.name + ".proto";
+
 function fieldOf(message: DescMessage, col: ColumnSpec): DescField {
   const field = message.fields.find((x) => x.name === col.name);
   if (!field) throw new Error(`${message.typeName} has no field ${col.name}`);
@@ -84,6 +95,15 @@ function fieldOf(message: DescMessage, col: ColumnSpec): DescField {
  */
 function isScalarList(field: DescField): field is DescField & { fieldKind: "list" } {
   return field.fieldKind === "list" && (field.listKind === "enum" || (field.listKind === "scalar" && !field.longAsString));
+}
+
+/**
+ * A proto `float` column: values are rounded to float32 (Math.fround) when
+ * bound and when read, so SQLite (REAL, a double) stores and compares what
+ * MySQL's FLOAT does, and both read back what protobuf would.
+ */
+function isFloat(field: DescField): boolean {
+  return field.fieldKind === "scalar" && field.scalar === ScalarType.FLOAT;
 }
 
 /** `repeated string`: its JSON column is a plain JSON array of strings. */
@@ -131,7 +151,7 @@ function readExpr(f: GeneratedFile, rt: Runtime, message: DescMessage, col: Colu
     case "int":
     case "double":
     case "enum":
-      e = [rt.conv("toNumber"), `(${v})`];
+      e = isFloat(field) ? [`Math.fround(`, rt.conv("toNumber"), `(${v}))`] : [rt.conv("toNumber"), `(${v})`];
       break;
     case "bool":
       e = [rt.conv("toBool"), `(${v})`];
@@ -178,41 +198,71 @@ function readExpr(f: GeneratedFile, rt: Runtime, message: DescMessage, col: Colu
   if (col.nullable || col.encoding === "proto" || col.encoding === "json") {
     const empty =
       col.nullable || field.fieldKind === "message" ? "undefined" : field.fieldKind === "map" ? "{}" : "[]";
+    // A message column keeps presence: NULL is an absent message, anything
+    // else (even zero bytes, or "{}") a present one, perhaps empty. A
+    // repeated or map column has no presence: NULL or empty is [] / {}.
     const isEmpty =
-      col.encoding === "json"
-        ? `${v} == null || ${v} === "" || ${v} === "[]" || ${v} === "{}" || ${v} === "null"`
-        : col.encoding === "proto"
-          ? `${v} == null || (${v} as Uint8Array).length === 0`
-          : `${v} == null`;
+      field.fieldKind === "message"
+        ? col.encoding === "json"
+          ? `${v} == null || ${v} === "" || ${v} === "null"`
+          : `${v} == null`
+        : col.encoding === "json"
+          ? `${v} == null || ${v} === "" || ${v} === "[]" || ${v} === "{}" || ${v} === "null"`
+          : col.encoding === "proto"
+            ? `${v} == null || (${v} as Uint8Array).length === 0`
+            : `${v} == null`;
     return [`${isEmpty} ? ${empty} : `, ...e];
   }
   return e;
 }
 
+/**
+ * The length a VARCHAR(n)/CHAR(n) (characters) or VARBINARY(n)/BINARY(n)
+ * (bytes) column declares: checked on every engine, since SQLite ignores it.
+ */
+export function declaredLength(col: ColumnSpec): number | undefined {
+  const m = /^(?:VAR)?(CHAR|BINARY)\s*\(\s*(\d+)\s*\)/i.exec(col.mysql);
+  if (!m) return undefined;
+  const binary = m[1]!.toUpperCase() === "BINARY";
+  if (binary ? col.encoding !== "bytes" : col.encoding !== "string") return undefined;
+  return Number(m[2]);
+}
+
 /** Expression binding field `row.x` as a statement parameter. */
-function writeExpr(f: GeneratedFile, rt: Runtime, message: DescMessage, col: ColumnSpec): Printable[] {
+function writeExpr(f: GeneratedFile, rt: Runtime, message: DescMessage, table: string, col: ColumnSpec): Printable[] {
   const field = fieldOf(message, col);
   const x = `row.${field.localName}`;
   if (col.nullable && field.fieldKind !== "message") {
-    const inner = writeExpr(f, rt, message, { ...col, nullable: false });
+    // An absent optional field is NULL (unset), whatever the declared default
+    // (which is still checked).
+    defaultOf(col, field, `${fileOf(message)}: ${message.typeName}.${field.name}`, declaredLength(col));
+    const inner = writeExpr(f, rt, message, table, { ...col, nullable: false, default: undefined });
     // `x ?? zero` of a nullable column is just `x ?? null`.
     if (inner.length === 1 && typeof inner[0] === "string" && inner[0].startsWith(`${x} ?? `)) return [`${x} ?? null`];
     return [`${x} === undefined ? null : `, ...inner];
   }
+  const where = lit(`${table}.${col.name}`);
+  const max = declaredLength(col);
+  // The value of an absent field: the column's declared default (a TS literal
+  // of the field's type), else its proto3 zero value.
+  const def = defaultOf(col, field, `${fileOf(message)}: ${message.typeName}.${field.name}`, max);
   switch (col.encoding) {
     case "bigint":
-      return col.unsigned ? [rt.conv("uint64Param"), `(${x} ?? 0n, d)`] : [`${x} ?? 0n`];
+      return col.unsigned
+        ? [rt.inp("uint64Param"), `(${x} ?? ${def}, d, ${where})`]
+        : [rt.inp("int64Param"), `(${x} ?? ${def}, ${where})`];
     case "int":
-      return [rt.conv("int32Param"), `(${x} ?? 0, ${lit(col.name)}${col.unsigned ? ", true" : ""})`];
+      return [rt.inp("int32Param"), `(${x} ?? ${def}, ${where}${col.unsigned ? ", true" : ""})`];
     case "double":
+      return isFloat(field) ? [`Math.fround(${x} ?? ${def})`] : [`${x} ?? ${def}`];
     case "enum":
-      return [`${x} ?? 0`];
+      return [`${x} ?? ${def}`];
     case "bool":
-      return [`${x} ? 1 : 0`];
+      return def === "false" ? [`${x} ? 1 : 0`] : [`(${x} ?? ${def}) ? 1 : 0`];
     case "string":
-      return [`${x} ?? ""`];
+      return max === undefined ? [`${x} ?? ${def}`] : [rt.inp("textParam"), `(${x} ?? ${def}, ${max}, ${where})`];
     case "bytes":
-      return [`${x} ?? EMPTY`];
+      return max === undefined ? [`${x} ?? ${def}`] : [rt.inp("bytesParam"), `(${x} ?? ${def}, ${max}, ${where})`];
     case "proto":
       if (field.fieldKind === "message") {
         return [`${x} === undefined ? null : `, rt.pb("toBinary"), "(", f.importSchema(field.message), `, ${x})`];
@@ -245,16 +295,25 @@ function keyParam(message: DescMessage, spec: SqlTableSpec, rt: Runtime, obj: st
   spec.primaryKey.forEach((k, i) => {
     const col = spec.columns.find((c) => c.name === k)!;
     if (i) out.push(", ");
-    out.push(...paramOf(rt, col, `${obj}.${fieldOf(message, col).localName}`));
+    out.push(...paramOf(rt, spec, col, obj, fieldOf(message, col)));
   });
   out.push("]");
   return out;
 }
 
-function paramOf(rt: Runtime, col: ColumnSpec, x: string): Printable[] {
-  if (col.encoding === "bigint" && col.unsigned) return [rt.conv("uint64Param"), `(${x}, this.db.dialect)`];
-  if (col.encoding === "bool") return [`${x} ? 1 : 0`];
-  return [x];
+/**
+ * A key or finder value `obj.field` as a statement parameter: a missing one
+ * throws SqlInputError naming it (rather than a driver error on MySQL and a
+ * silent miss on SQLite), 64-bit values are range-checked.
+ */
+function paramOf(rt: Runtime, spec: SqlTableSpec, col: ColumnSpec, obj: string, field: DescField): Printable[] {
+  const where = lit(`${spec.name}.${col.name}`);
+  const x: Printable[] = [`${obj}.${field.localName} ?? `, rt.inp("missingKey"), `(${where}, ${lit(field.localName)})`];
+  if (col.encoding === "bigint" && col.unsigned) return [rt.inp("uint64Param"), "(", ...x, `, this.db.dialect, ${where})`];
+  if (col.encoding === "bigint") return [rt.inp("int64Param"), "(", ...x, `, ${where})`];
+  if (col.encoding === "bool") return ["(", ...x, ") ? 1 : 0"];
+  if (isFloat(field)) return ["Math.fround(", ...x, ")"];
+  return x;
 }
 
 export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTableSpec, rt: Runtime): void {
@@ -270,6 +329,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   const finders = listFinders(spec);
   const uniques = uniqueFinders(spec);
   const deletes = deleteFinders(spec);
+  const uniqueIdx = uniqueSecondaries(spec);
   const keyUnion = keyFields.map((k) => lit(k.localName)).join(" | ");
   const counterUnion = counters.map((c) => lit(fieldOf(message, c).localName));
   const nullableUnion = nullable.map((c) => lit(fieldOf(message, c).localName));
@@ -328,11 +388,17 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   f.print(`function ${fn}ToSql(row: ${name}Init, d: `, rt.Dialect, "): ", rt.SqlValue, "[] {");
   f.print("  return [");
   for (const col of writable) {
-    f.print("    ", ...writeExpr(f, rt, message, col), ",");
+    f.print("    ", ...writeExpr(f, rt, message, spec.name, col), ",");
   }
   f.print("  ];");
   f.print("}");
   f.print();
+  if (uniqueIdx.length) {
+    const keyAt = spec.primaryKey.map((k) => writable.findIndex((c) => c.name === k));
+    f.print(f.jsDoc("How a MySQL upsert finds rows left alone for a unique-index conflict (checkUpserted).", ""));
+    f.print(`const ${fn}UpsertCheck: `, rt.UpsertCheck, ` = { table: ${lit(spec.name)}, keyAt: [${keyAt.join(", ")}], uniqueIndexes: [${uniqueIdx.map(lit).join(", ")}] };`);
+    f.print();
+  }
   const cursorCols = (cols: readonly string[]) => cols.map((c) => `r[${lit(c)}] as `).map((s, i) => [s, rt.SqlValue, i < cols.length - 1 ? ", " : ""]);
 
   // DAO class
@@ -362,7 +428,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   f.print("  }");
   f.print();
   f.print(f.jsDoc("Inserts many rows with multi-row INSERTs. Returns the number inserted.", "  "));
-  f.print(`  insertMany(rows: readonly ${name}Init[]): Promise<number> {`);
+  f.print(`  async insertMany(rows: readonly ${name}Init[]): Promise<number> {`);
   f.print(`    return `, rt.insertRows, `(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => ${fn}ToSql(r, this.db.dialect)));`);
   f.print("  }");
   f.print();
@@ -377,13 +443,35 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   f.print(
     f.jsDoc(`Inserts the row, or overwrites every non-key column of the existing one${counters.length ? " (counters are kept)" : ""}.`, "  "),
   );
-  f.print(`  async upsert(row: ${name}Init): Promise<void> {`);
-  f.print(`    await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, ${fn}ToSql(row, this.db.dialect));`);
-  f.print("  }");
+  if (uniqueIdx.length === 0) {
+    f.print(`  async upsert(row: ${name}Init): Promise<void> {`);
+    f.print(`    await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, ${fn}ToSql(row, this.db.dialect));`);
+    f.print("  }");
+  } else {
+    f.print(`  async upsert(row: ${name}Init): Promise<void> {`);
+    f.print(`    const p = ${fn}ToSql(row, this.db.dialect);`);
+    f.print(`    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, p);`);
+    f.print(`    // MySQL: 0 rows changed is an identical row, or one left alone for a unique-index conflict.`);
+    f.print(`    if (r.changes === 0 && this.q.upsertCheck) await `, rt.checkUpserted, `(this.db, this.q.upsertCheck, ${fn}UpsertCheck, [p]);`);
+    f.print("  }");
+  }
   f.print();
-  f.print(f.jsDoc("Upserts many rows with multi-row statements.", "  "));
+  f.print(
+    f.jsDoc(
+      "Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement" +
+        (uniqueIdx.length ? " or a unique-index check" : "") +
+        ").",
+      "  ",
+    ),
+  );
   f.print(`  async upsertMany(rows: readonly ${name}Init[]): Promise<void> {`);
-  f.print(`    await `, rt.insertRows, `(this.db, this.q.insertHead, this.q.insertTuple, this.q.upsertTail, rows.map((r) => ${fn}ToSql(r, this.db.dialect)));`);
+  f.print(
+    `    await `,
+    rt.upsertRows,
+    `(this.db, this.q.insertHead, this.q.insertTuple, this.q.upsertTail, rows.map((r) => ${fn}ToSql(r, this.db.dialect)), this.q.upsertCheck`,
+    uniqueIdx.length ? `, ${fn}UpsertCheck` : "",
+    `);`,
+  );
   f.print("  }");
   f.print();
   f.print(f.jsDoc("The row with this primary key, if any.", "  "));
@@ -394,11 +482,10 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   f.print();
   if (spec.primaryKey.length === 1) {
     const kcol = spec.columns.find((c) => c.name === spec.primaryKey[0])!;
-    const kf = fieldOf(message, kcol).localName;
     f.print(f.jsDoc("The rows with these keys, in no particular order (missing keys are left out).", "  "));
     f.print(`  async getMany(keys: readonly ${name}Key[]): Promise<`, Row, "[]> {");
     f.print("    if (keys.length === 0) return [];");
-    f.print(`    return `, rt.selectIn, `(this.db, this.q.getManyHead, keys.map((k) => `, ...paramOf(rt, kcol, `k.${kf}`), `), ${fn}FromSql);`);
+    f.print(`    return `, rt.selectIn, `(this.db, this.q.getManyHead, keys.map((k) => `, ...paramOf(rt, spec, kcol, "k", fieldOf(message, kcol)), `), ${fn}FromSql);`);
     f.print("  }");
     f.print();
   }
@@ -411,9 +498,9 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   for (const col of writable.filter((c) => !spec.primaryKey.includes(c.name))) {
     const lf = fieldOf(message, col).localName;
     if (col.nullable) {
-      f.print(`    if (patch.${lf} !== undefined) { cols.push(${lit(col.name)}); params.push(patch.${lf} === null ? null : (`, ...writeExpr(f, rt, message, { ...col, nullable: false }), ")); }");
+      f.print(`    if (patch.${lf} !== undefined) { cols.push(${lit(col.name)}); params.push(patch.${lf} === null ? null : (`, ...writeExpr(f, rt, message, spec.name, { ...col, nullable: false }), ")); }");
     } else {
-      f.print(`    if (patch.${lf} !== undefined) { cols.push(${lit(col.name)}); params.push(`, ...writeExpr(f, rt, message, col), "); }");
+      f.print(`    if (patch.${lf} !== undefined) { cols.push(${lit(col.name)}); params.push(`, ...writeExpr(f, rt, message, spec.name, col), "); }");
     }
   }
   f.print(`    if (cols.length === 0) return (await this.get(key)) !== undefined;`);
@@ -433,7 +520,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   f.print("  }");
   f.print();
   f.print(f.jsDoc(`A page of all rows in primary-key order (${spec.primaryKey.join(", ")}).`, "  "));
-  f.print("  list(page?: ", rt.PageOptions, "): Promise<", rt.Page, "<", Row, ">> {");
+  f.print("  async list(page?: ", rt.PageOptions, "): Promise<", rt.Page, "<", Row, ">> {");
   f.print(
     `    return `,
     rt.keysetPage,
@@ -451,7 +538,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
     const ps: Printable[] = [];
     cols.forEach((c, i) => {
       if (i) ps.push(", ");
-      ps.push(...paramOf(rt, c, `where.${fieldOf(message, c).localName}`));
+      ps.push(...paramOf(rt, spec, c, "where", fieldOf(message, c)));
     });
     f.print(`    const r = await this.db.getValues(this.q.unique.${u.name}, [`, ...ps, "]);");
     f.print(`    return r && ${fn}FromValues(r);`);
@@ -463,7 +550,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
     const ps: Printable[] = [];
     cols.forEach((c, i) => {
       if (i) ps.push(", ");
-      ps.push(...paramOf(rt, c, `where.${fieldOf(message, c).localName}`));
+      ps.push(...paramOf(rt, spec, c, "where", fieldOf(message, c)));
     });
     f.print();
     f.print(
@@ -472,7 +559,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
         "  ",
       ),
     );
-    f.print(`  ${fd.name}(where: Pick<`, Row, `, ${fields.map(lit).join(" | ")}>, page?: `, rt.PageOptions, "): Promise<", rt.Page, "<", Row, ">> {");
+    f.print(`  async ${fd.name}(where: Pick<`, Row, `, ${fields.map(lit).join(" | ")}>, page?: `, rt.PageOptions, "): Promise<", rt.Page, "<", Row, ">> {");
     f.print(
       `    return `,
       rt.keysetPage,
@@ -496,7 +583,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
     const ps: Printable[] = [];
     cols.forEach((c, i) => {
       if (i) ps.push(", ");
-      ps.push(...paramOf(rt, c, `where.${fieldOf(message, c).localName}`));
+      ps.push(...paramOf(rt, spec, c, "where", fieldOf(message, c)));
     });
     f.print();
     f.print(
@@ -505,7 +592,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
         "  ",
       ),
     );
-    f.print(`  ${d.name}(where: Pick<`, Row, `, ${fields.map(lit).join(" | ")}>, opts: `, rt.DeleteOptions, "): Promise<number> {");
+    f.print(`  async ${d.name}(where: Pick<`, Row, `, ${fields.map(lit).join(" | ")}>, opts: `, rt.DeleteOptions, "): Promise<number> {");
     f.print(`    return `, rt.deleteLimited, `(this.db, this.q.deletes.${d.name}, [`, ...ps, "], opts);");
     f.print("  }");
   }

@@ -20,6 +20,13 @@ export interface TableSql {
   insertHead: string;
   insertTuple: string;
   upsertTail: string;
+  /**
+   * MySQL, tables with a unique secondary index: `SELECT COUNT(*) … WHERE
+   * key IN` (the key list is appended at run time), run after an upsert to
+   * find rows the guarded upsertTail left alone because they collided with
+   * another row on a unique index. Empty otherwise.
+   */
+  upsertCheck: string;
   insertIfAbsentTail: string;
   get: string;
   /** SELECT … WHERE k IN — the placeholder list is appended at run time. Single-column keys only. */
@@ -87,6 +94,18 @@ function boundedDelete(spec: SqlTableSpec, d: DeleteFinder, dialect: Dialect, q:
   return `DELETE FROM ${t} WHERE ${lhs} IN (SELECT ${key} FROM ${t} WHERE ${where} ORDER BY ${order} LIMIT ?)`;
 }
 
+/**
+ * True if a unique index other than the primary key could conflict on its
+ * own: one that does not include every primary-key column.
+ */
+export function hasUniqueSecondary(spec: SqlTableSpec): boolean {
+  return uniqueSecondaries(spec).length > 0;
+}
+
+export function uniqueSecondaries(spec: SqlTableSpec): string[] {
+  return spec.indexes.filter((i) => i.unique && !spec.primaryKey.every((k) => i.columns.includes(k))).map((i) => i.name);
+}
+
 export function tableSql(spec: SqlTableSpec, dialect: Dialect): TableSql {
   const q = (s: string) => quoteIdent(s, dialect);
   const t = q(spec.name);
@@ -97,14 +116,29 @@ export function tableSql(spec: SqlTableSpec, dialect: Dialect): TableSql {
   const keyWhere = spec.primaryKey.map((k) => `${q(k)} = ?`).join(" AND ");
   const nonKey = writable.filter((c) => !spec.primaryKey.includes(c.name));
   const firstKey = q(spec.primaryKey[0]!);
+  // MySQL's ON DUPLICATE KEY UPDATE fires on a conflict with ANY unique key,
+  // SQLite's ON CONFLICT (pk) only on the primary key (a unique-index
+  // conflict is an error). With unique secondary indexes the MySQL update
+  // list is guarded to change a row only when its primary key matches; the
+  // DAO then finds the rows that were left alone (upsertCheck) and throws.
+  const guarded = dialect === "mysql" && hasUniqueSecondary(spec);
+  const pkMatch = spec.primaryKey.map((k) => `${q(k)} <=> VALUES(${q(k)})`).join(" AND ");
   const upsertTail =
     dialect === "sqlite"
       ? nonKey.length
         ? ` ON CONFLICT (${spec.primaryKey.map(q).join(", ")}) DO UPDATE SET ${nonKey.map((c) => `${q(c.name)} = excluded.${q(c.name)}`).join(", ")}`
         : " ON CONFLICT DO NOTHING"
       : nonKey.length
-        ? ` ON DUPLICATE KEY UPDATE ${nonKey.map((c) => `${q(c.name)} = VALUES(${q(c.name)})`).join(", ")}`
+        ? ` ON DUPLICATE KEY UPDATE ${nonKey
+            .map((c) =>
+              guarded
+                ? `${q(c.name)} = IF(${pkMatch}, VALUES(${q(c.name)}), ${q(c.name)})`
+                : `${q(c.name)} = VALUES(${q(c.name)})`,
+            )
+            .join(", ")}`
         : ` ON DUPLICATE KEY UPDATE ${firstKey} = ${firstKey}`;
+  const keyList = spec.primaryKey.length === 1 ? firstKey : `(${spec.primaryKey.map(q).join(", ")})`;
+  const upsertCheck = guarded ? `SELECT COUNT(*) AS ${q("n")} FROM ${t} WHERE ${keyList} IN` : "";
   const insertIfAbsentTail =
     dialect === "sqlite" ? " ON CONFLICT DO NOTHING" : ` ON DUPLICATE KEY UPDATE ${firstKey} = ${firstKey}`;
   const select = `SELECT ${all} FROM ${t}`;
@@ -129,6 +163,7 @@ export function tableSql(spec: SqlTableSpec, dialect: Dialect): TableSql {
     insertHead: `INSERT INTO ${t} (${cols}) VALUES`,
     insertTuple: tuple,
     upsertTail,
+    upsertCheck,
     insertIfAbsentTail,
     get: `${select} WHERE ${keyWhere}`,
     getManyHead: spec.primaryKey.length === 1 ? `${select} WHERE ${q(spec.primaryKey[0]!)} IN` : "",

@@ -77,7 +77,7 @@ export class DuplicateKeyError extends Error {
 
 /** True if `err` is a unique/primary-key violation from either driver. */
 export function isDuplicateKey(err: unknown): boolean {
-  if (err instanceof DuplicateKeyError) return true;
+  if (err instanceof DuplicateKeyError || (err as { name?: unknown } | null)?.name === "DuplicateKeyError") return true;
   const code = (err as { code?: unknown } | null)?.code;
   return (
     code === "ER_DUP_ENTRY" ||

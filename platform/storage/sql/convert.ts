@@ -14,7 +14,7 @@ export function toUint64(v: unknown): bigint {
 }
 
 /** uint64 on SQLite is kept as its two's-complement int64 (INTEGER is signed). */
-export function uint64Param(v: bigint, dialect: Dialect): bigint {
+export function uint64ForDialect(v: bigint, dialect: Dialect): bigint {
   return dialect === "sqlite" ? BigInt.asIntN(64, v) : v;
 }
 
@@ -41,14 +41,4 @@ export function toText(v: unknown): string {
   if (v == null) return "";
   if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("utf8");
   return String(v);
-}
-
-/** Checks that a value fits the int32/uint32 column it is written to. */
-export function int32Param(v: number, column: string, unsigned = false): number {
-  const lo = unsigned ? 0 : -2147483648;
-  const hi = unsigned ? 4294967295 : 2147483647;
-  if (!Number.isInteger(v) || v < lo || v > hi) {
-    throw new RangeError(`column ${column}: ${v} is not a valid ${unsigned ? "uint32" : "int32"}`);
-  }
-  return v;
 }

@@ -9,13 +9,16 @@ import { migrate } from "../../../migrations/index.js";
 import {
   KitchenRowDao,
   KitchenRowTable,
+  MixRowDao,
+  MixRowTable,
   PairRowDao,
   PairRowTable,
 } from "../../../gen/orbit/contract/v1/tables_db.js";
 import { Mood, PointSchema } from "../../../gen/orbit/contract/v1/tables_pb.js";
 import { isDuplicateKey } from "../driver.js";
 import { PageOptionError } from "./page.js";
-import { DeleteLimitError, MAX_DELETE_LIMIT } from "./query.js";
+import { SqlInputError } from "./input.js";
+import { checkUpserted, DeleteLimitError, MAX_DELETE_LIMIT } from "./query.js";
 
 const INT64_MAX = 2n ** 63n - 1n;
 const INT64_MIN = -(2n ** 63n);
@@ -25,12 +28,14 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
   let store: TestStore;
   let kitchen: KitchenRowDao;
   let pairs: PairRowDao;
+  let mix: MixRowDao;
 
   beforeAll(async () => {
     store = await engine.open();
-    await migrate(store.db, [KitchenRowTable, PairRowTable], { dataMigrations: [] });
+    await migrate(store.db, [KitchenRowTable, PairRowTable, MixRowTable], { dataMigrations: [] });
     kitchen = new KitchenRowDao(store.db);
     pairs = new PairRowDao(store.db);
+    mix = new MixRowDao(store.db);
   });
   afterAll(async () => {
     await store?.dispose();
@@ -38,6 +43,109 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
   beforeEach(async () => {
     await store.db.exec("DELETE FROM kitchen");
     await store.db.exec("DELETE FROM pairs");
+    await store.db.exec("DELETE FROM mix");
+  });
+
+  it("round-trips maps, repeated messages, JSON messages, repeated int64, float and uint32", async () => {
+    const full = {
+      id: 1n,
+      f: 0.5,
+      u32: 4294967295,
+      counts: { a: 1n, "ü": -(2n ** 63n), "": 2n ** 63n - 1n },
+      points: [create(PointSchema, { x: 1, y: 2 }), create(PointSchema, { x: -3, y: 0 })],
+      pointJson: create(PointSchema, { x: 5, y: -6 }),
+      ids: [0n, -1n, 2n ** 63n - 1n, -(2n ** 63n)],
+      labelsJson: { k: "v", "ключ": "значение" },
+      pointsJson: [create(PointSchema, { x: 7 }), create(PointSchema, { y: 8 })],
+    };
+    await mix.insert(full);
+    const got = await mix.get({ id: 1n });
+    expect(got).toMatchObject({ $typeName: "orbit.contract.v1.MixRow", ...full });
+    expect((await mix.list({ limit: 10 })).rows[0]).toEqual(got);
+    // Absent collections read back empty; an absent message reads back undefined.
+    await mix.insert({ id: 2n });
+    const empty = await mix.get({ id: 2n });
+    expect(empty).toMatchObject({ f: 0, u32: 0, counts: {}, points: [], ids: [], labelsJson: {}, pointsJson: [] });
+    expect(empty!.pointJson).toBeUndefined();
+    // Explicitly empty collections are the same as absent ones (proto3 has no presence for them).
+    await mix.insert({ id: 3n, counts: {}, points: [], ids: [], labelsJson: {}, pointsJson: [] });
+    expect(await mix.get({ id: 3n })).toEqual({ ...empty, id: 3n });
+    await expect(mix.insert({ id: 4n, u32: -1 })).rejects.toThrow(/not a valid uint32/);
+    await expect(mix.insert({ id: 4n, u32: 2 ** 32 })).rejects.toThrow(/not a valid uint32/);
+  });
+
+  it("gives float columns proto float semantics on every engine: written, read and looked up as float32", async () => {
+    const f = Math.fround(0.1); // 0.10000000149011612, what protobuf reads back for 0.1
+    await mix.insert({ id: 1n, f: 0.1 });
+    await mix.insertMany([{ id: 2n, f: 0.1 }, { id: 3n, f: 1 / 3 }]);
+    await mix.upsert({ id: 4n, f: 0.1 });
+    expect((await mix.get({ id: 1n }))?.f).toBe(f);
+    expect((await mix.get({ id: 3n }))?.f).toBe(Math.fround(1 / 3));
+    expect((await mix.listByF({ f: 0.1 })).rows.map((r) => r.id)).toEqual([1n, 2n, 4n]);
+    expect((await mix.listByF({ f })).rows.map((r) => r.id)).toEqual([1n, 2n, 4n]);
+    expect(await mix.countByF({ f: 0.1 })).toBe(3);
+    const first = await mix.listByF({ f: 0.1 }, { limit: 2 });
+    expect((await mix.listByF({ f: 0.1 }, { limit: 2, pageToken: first.nextPageToken })).rows.map((r) => r.id)).toEqual([4n]);
+    expect(await mix.update({ id: 3n }, { f: 0.1 })).toBe(true);
+    expect(await mix.countByF({ f: 0.1 })).toBe(4);
+    expect(await mix.deleteByF({ f: 0.1 }, { limit: 10 })).toBe(4);
+  });
+
+  it("binds declared column defaults for absent fields in insert, insertMany, insertIfAbsent and upsert; present values win", async () => {
+    await kitchen.insert({ id: 1n, slug: "a" });
+    await kitchen.insertMany([{ id: 2n, slug: "b" }, { id: 3n, slug: "c", score: 0 }]);
+    await kitchen.upsert({ id: 4n, slug: "d" });
+    expect(await kitchen.insertIfAbsent({ id: 5n, slug: "e" })).toBe(true);
+    await kitchen.upsertMany([{ id: 6n, slug: "f" }, { id: 7n, slug: "g", score: -1 }]);
+    const scores = (await kitchen.list({ limit: 10 })).rows.map((r) => [r.id, r.score]);
+    expect(scores).toEqual([[1n, 7], [2n, 7], [3n, 0], [4n, 7], [5n, 7], [6n, 7], [7n, -1]]);
+    // Upsert overwrites every non-key column: an absent field is its default again.
+    await kitchen.upsert({ id: 3n, slug: "c" });
+    expect((await kitchen.get({ id: 3n }))?.score).toBe(7);
+    await kitchen.update({ id: 3n }, { score: 0 });
+    expect((await kitchen.get({ id: 3n }))?.score).toBe(0);
+
+    // Defaults of several types: what the DAO binds is what the database defaults.
+    const declared = { label: "it's", big: -5n, enabled: true, d: 1.5, mood: Mood.SAD, g: Math.fround(0.1) };
+    await mix.insert({ id: 1n });
+    await mix.insertMany([{ id: 2n }]);
+    await mix.upsert({ id: 3n });
+    await store.db.run("INSERT INTO mix (id) VALUES (?)", [4n]);
+    for (const id of [1n, 2n, 3n, 4n]) {
+      const got = await mix.get({ id });
+      expect(got, String(id)).toMatchObject(declared);
+      expect(Array.from(got!.raw), String(id)).toEqual([0, 255]);
+    }
+    const zeros = { label: "", big: 0n, enabled: false, d: 0, mood: Mood.UNSPECIFIED, g: 0 };
+    await mix.insert({ id: 5n, ...zeros, raw: new Uint8Array(0) });
+    expect(await mix.get({ id: 5n })).toMatchObject(zeros);
+    expect((await mix.get({ id: 5n }))!.raw.length).toBe(0);
+    await mix.upsert({ id: 5n, label: "x" });
+    expect(await mix.get({ id: 5n })).toMatchObject({ ...declared, label: "x" });
+  });
+
+  it("keeps message presence: absent reads back undefined, set-but-empty reads back an empty message", async () => {
+    const empty = create(PointSchema);
+    await kitchen.insert({ id: 1n, slug: "set", point: empty });
+    await kitchen.insert({ id: 2n, slug: "unset" });
+    await kitchen.upsert({ id: 3n, slug: "upserted", point: empty });
+    expect((await kitchen.get({ id: 1n }))?.point).toEqual(empty);
+    expect((await kitchen.get({ id: 2n }))?.point).toBeUndefined();
+    expect((await kitchen.get({ id: 3n }))?.point).toEqual(empty);
+    expect((await kitchen.list({ limit: 10 })).rows.map((r) => r.point)).toEqual([empty, undefined, empty]);
+    expect(await kitchen.update({ id: 2n }, { point: empty })).toBe(true);
+    expect((await kitchen.get({ id: 2n }))?.point).toEqual(empty);
+    expect(await kitchen.update({ id: 2n }, { point: null })).toBe(true);
+    expect((await kitchen.get({ id: 2n }))?.point).toBeUndefined();
+
+    await mix.insert({ id: 1n, pointJson: empty });
+    await mix.insert({ id: 2n });
+    expect((await mix.get({ id: 1n }))?.pointJson).toEqual(empty);
+    expect((await mix.get({ id: 2n }))?.pointJson).toBeUndefined();
+    expect((await mix.list({ limit: 10 })).rows.map((r) => r.pointJson)).toEqual([empty, undefined]);
+    // Rows written before presence was kept: NULL still reads back undefined.
+    await store.db.run("INSERT INTO mix (id, point_json) VALUES (?, NULL)", [3n]);
+    expect((await mix.get({ id: 3n }))?.pointJson).toBeUndefined();
   });
 
   it("keeps string keys that differ only by trailing spaces apart", async () => {
@@ -186,6 +294,62 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
     ]);
     expect((await kitchen.get({ id: 8n }))?.title).toBe("three");
     expect((await kitchen.get({ id: 9n }))?.title).toBe("nine");
+  });
+
+  it("upsert fails, and changes nothing, when the row collides with another row on a unique index", async () => {
+    await kitchen.insertMany([
+      { id: 1n, slug: "a", title: "A" },
+      { id: 2n, slug: "b", title: "B" },
+    ]);
+    await kitchen.incrementViews({ id: 1n }, 3);
+    const before = (await kitchen.list({ limit: 10 })).rows;
+    const fails = async (p: Promise<unknown>) => {
+      const err = await p.catch((e: unknown) => e);
+      expect(isDuplicateKey(err), String(err)).toBe(true);
+      expect((err as Error).message).toMatch(/kitchen/);
+    };
+    // A new key whose slug is another row's: SQLite's ON CONFLICT (id) does not
+    // apply, MySQL's ON DUPLICATE KEY would have overwritten row 1.
+    await fails(kitchen.upsert({ id: 3n, slug: "a", title: "C" }));
+    // An existing key moving to another row's slug.
+    await fails(kitchen.upsert({ id: 2n, slug: "a", title: "B2" }));
+    await fails(kitchen.upsertMany([{ id: 1n, slug: "a", title: "A2" }, { id: 4n, slug: "d" }, { id: 5n, slug: "b" }]));
+    await fails(kitchen.upsertMany([{ id: 6n, slug: "same" }, { id: 7n, slug: "same" }]));
+    expect((await kitchen.list({ limit: 10 })).rows).toEqual(before);
+    // Inside a transaction the error reaches the caller, whose rollback undoes the rest.
+    await fails(store.db.transaction(async (tx) => {
+      await kitchen.with(tx).upsert({ id: 8n, slug: "h" });
+      await kitchen.with(tx).upsertMany([{ id: 1n, slug: "a", title: "A3" }, { id: 9n, slug: "b" }]);
+    }));
+    expect((await kitchen.list({ limit: 10 })).rows).toEqual(before);
+    // An identical row, and a real update, are fine; counters are kept.
+    await kitchen.upsert({ id: 1n, slug: "a", title: "A" });
+    await kitchen.upsertMany([{ id: 1n, slug: "a", title: "A" }, { id: 2n, slug: "b2", title: "B" }, { id: 10n, slug: "b" }]);
+    expect((await kitchen.list({ limit: 10 })).rows.map((r) => [r.id, r.slug, r.views])).toEqual([
+      [1n, "a", 3n],
+      [2n, "b2", 0n],
+      [10n, "b", 0n],
+    ]);
+  });
+
+  it("finds upserted rows by a composite key (checkUpserted, as MySQL upserts run it)", async () => {
+    await pairs.insertMany([{ leftId: 1n, rightId: 1n }, { leftId: 1n, rightId: 2n }]);
+    const check = { table: "pairs", keyAt: [0, 1], uniqueIndexes: ["pairs_uniq_x"] };
+    const head = `SELECT COUNT(*) AS n FROM pairs WHERE (left_id, right_id) IN`;
+    await checkUpserted(store.db, head, check, [[1n, 1n, "a"], [1n, 2n, "b"], [1n, 1n, "c"]]);
+    const err = await checkUpserted(store.db, head, check, [[1n, 1n, "a"], [2n, 1n, "b"], [1n, 3n, "c"]]).catch((e: unknown) => e);
+    expect(isDuplicateKey(err)).toBe(true);
+    expect((err as Error).message).toBe("upsert into pairs: 2 rows collide with another row on unique index pairs_uniq_x (duplicate key)");
+  });
+
+  it("upsertMany is all or nothing when it needs several statements", async () => {
+    await kitchen.insert({ id: 1n, slug: "taken" });
+    // 3 rows: a statement of 2, then one of 1 that fails.
+    const err = await kitchen.upsertMany([{ id: 2n, slug: "x" }, { id: 3n, slug: "y" }, { id: 4n, slug: "taken" }]).catch((e: unknown) => e);
+    expect(isDuplicateKey(err)).toBe(true);
+    expect(await kitchen.count()).toBe(1);
+    await pairs.upsertMany(Array.from({ length: 5 }, (_, i) => ({ leftId: 1n, rightId: BigInt(i), label: "ok" })));
+    expect(await pairs.count()).toBe(5);
   });
 
   it("updates only the fields a patch sets, and null clears a nullable column", async () => {
@@ -390,6 +554,63 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
     expect((await kitchen.get({ id: 30n }))?.title).toBe("");
   });
 
+  it("enforces declared VARCHAR lengths in characters (code points) on every engine", async () => {
+    const fits = "🚀".repeat(64); // 64 characters, 128 UTF-16 units, 256 UTF-8 bytes
+    await kitchen.insert({ id: 1n, slug: fits });
+    expect((await kitchen.get({ id: 1n }))?.slug).toBe(fits);
+    for (const slug of ["x".repeat(65), "🚀".repeat(65)]) {
+      const err = await kitchen.insert({ id: 2n, slug }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SqlInputError);
+      expect((err as Error).message).toMatch(/^kitchen\.slug: text of 65 characters is longer than the column's 64/);
+      await expect(kitchen.upsert({ id: 1n, slug })).rejects.toThrow(SqlInputError);
+      await expect(kitchen.insertMany([{ id: 3n, slug: "ok" }, { id: 4n, slug }])).rejects.toThrow(SqlInputError);
+      await expect(kitchen.update({ id: 1n }, { slug })).rejects.toThrow(/kitchen\.slug/);
+    }
+    expect(await kitchen.count()).toBe(1);
+    expect((await kitchen.get({ id: 1n }))?.slug).toBe(fits);
+  });
+
+  it("rejects 64-bit values out of range on every engine, naming table and column", async () => {
+    const bad: [Record<string, bigint>, RegExp][] = [
+      [{ ownerId: INT64_MAX + 1n }, /^kitchen\.owner_id: 9223372036854775808n is not a valid int64/],
+      [{ createdAtMs: INT64_MIN - 1n }, /^kitchen\.created_at_ms: -9223372036854775809n is not a valid int64/],
+      [{ bigUnsigned: -1n }, /^kitchen\.big_unsigned: -1n is not a valid uint64/],
+      [{ bigUnsigned: UINT64_MAX + 1n }, /^kitchen\.big_unsigned: 18446744073709551616n is not a valid uint64/],
+    ];
+    for (const [fields, msg] of bad) {
+      const err = await kitchen.insert({ id: 1n, slug: "r", ...fields }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SqlInputError);
+      expect((err as Error).message).toMatch(msg);
+    }
+    await expect(kitchen.get({ id: INT64_MAX + 1n })).rejects.toThrow(/^kitchen\.id: .* is not a valid int64/);
+    await kitchen.insert({ id: 1n, slug: "r" });
+    await expect(kitchen.update({ id: 1n }, { bigUnsigned: -1n })).rejects.toThrow(SqlInputError);
+    expect((await kitchen.get({ id: 1n }))?.bigUnsigned).toBe(0n);
+    expect(await kitchen.count()).toBe(1);
+  });
+
+  it("rejects a missing key or finder field with an error naming it, on every engine", async () => {
+    await kitchen.insert({ id: 1n, slug: "k" });
+    const cases: [() => Promise<unknown>, string][] = [
+      [() => kitchen.get({} as never), "kitchen.id: key field id is missing"],
+      [() => kitchen.delete({} as never), "kitchen.id: key field id is missing"],
+      [() => kitchen.update({} as never, { title: "x" }), "kitchen.id: key field id is missing"],
+      [() => kitchen.incrementViews({} as never), "kitchen.id: key field id is missing"],
+      [() => kitchen.getMany([{ id: 1n }, {} as never]), "kitchen.id: key field id is missing"],
+      [() => kitchen.getBySlug({} as never), "kitchen.slug: key field slug is missing"],
+      [() => kitchen.listByOwnerId({} as never), "kitchen.owner_id: key field ownerId is missing"],
+      [() => kitchen.countByOwnerId({} as never), "kitchen.owner_id: key field ownerId is missing"],
+      [() => kitchen.deleteByOwnerId({} as never, { limit: 1 }), "kitchen.owner_id: key field ownerId is missing"],
+      [() => pairs.get({ leftId: 1n } as never), "pairs.right_id: key field rightId is missing"],
+    ];
+    for (const [call, msg] of cases) {
+      const err = await call().catch((e: unknown) => e);
+      expect(err, msg).toBeInstanceOf(SqlInputError);
+      expect((err as Error).message).toBe(msg);
+    }
+    expect(await kitchen.count()).toBe(1);
+  });
+
   it("answers bad paging and out-of-range values with clear errors", async () => {
     await expect(kitchen.list({ limit: 0 })).rejects.toThrow(PageOptionError);
     await expect(kitchen.list({ limit: 1001 })).rejects.toThrow(/1\.\.1000/);
@@ -401,7 +622,8 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
     const first = await kitchen.list({ limit: 1 });
     await expect(kitchen.list({ limit: 1, pageToken: first.nextPageToken, order: "desc" })).rejects.toThrow(/other sort order/);
     await expect(kitchen.listByOwnerId({ ownerId: 0n }, { pageToken: first.nextPageToken })).rejects.toThrow(/another query/);
-    await expect(kitchen.insert({ id: 40n, slug: "r", small: 2 ** 31 })).rejects.toThrow(/not a valid int32/);
+    await expect(kitchen.insert({ id: 40n, slug: "r", small: 2 ** 31 })).rejects.toThrow(/^kitchen\.small: 2147483648 is not a valid int32/);
+    await expect(kitchen.insert({ id: 40n, slug: "r", small: 2 ** 31 })).rejects.toThrow(SqlInputError);
     expect(await kitchen.get({ id: 40n })).toBeUndefined();
   });
 });

@@ -4,7 +4,7 @@
  * keyset page — built here from fragments the generator emitted, and the
  * checks of the bounded deletes.
  */
-import type { Dialect, SqlExecutor, SqlRow, SqlValue } from "../driver.js";
+import { DuplicateKeyError, type Dialect, type SqlDb, type SqlExecutor, type SqlRow, type SqlValue } from "../driver.js";
 import { decodePageToken, encodePageToken, pageLimit, pageOrder, type Page, type PageOptions } from "./page.js";
 
 /** SQLite's default limit on bound parameters is 32766; MySQL's is 65535. */
@@ -24,8 +24,7 @@ export async function insertRows(
   rows: readonly SqlValue[][],
 ): Promise<number> {
   if (rows.length === 0) return 0;
-  const width = rows[0]!.length;
-  const maxRows = Math.max(1, 2 ** Math.floor(Math.log2(Math.max(1, Math.floor(MAX_PARAMS / width)))));
+  const maxRows = maxRowsPerStatement(rows[0]!.length);
   let changes = 0;
   let i = 0;
   while (i < rows.length) {
@@ -38,6 +37,102 @@ export async function insertRows(
     i += n;
   }
   return changes;
+}
+
+function maxRowsPerStatement(width: number): number {
+  return Math.max(1, 2 ** Math.floor(Math.log2(Math.max(1, Math.floor(MAX_PARAMS / width)))));
+}
+
+/** True if insertRows needs more than one statement for `rows`. */
+function manyStatements(rows: readonly SqlValue[][]): boolean {
+  const n = rows.length;
+  return n > maxRowsPerStatement(rows[0]!.length) || (n & (n - 1)) !== 0;
+}
+
+/** The store itself (which can open a transaction), as opposed to a transaction or a held connection. */
+function isStore(db: SqlExecutor): db is SqlDb {
+  return typeof (db as Partial<SqlDb>).transaction === "function";
+}
+
+/**
+ * What a generated DAO passes for a MySQL upsert into a table with a unique
+ * secondary index (see upsertRows).
+ */
+export interface UpsertCheck {
+  readonly table: string;
+  /** Positions of the primary-key values in a bound row. */
+  readonly keyAt: readonly number[];
+  /** The unique secondary indexes, for the error message. */
+  readonly uniqueIndexes: readonly string[];
+}
+
+function keyText(v: SqlValue): string {
+  if (v instanceof Uint8Array) return `x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("hex")}`;
+  return `${typeof v}:${String(v)}`;
+}
+
+/**
+ * After a guarded MySQL upsert: every row's primary key must now exist. One
+ * that does not was left alone because it collided with another row on a
+ * unique index, which SQLite answers with a UNIQUE constraint error, so this
+ * throws DuplicateKeyError naming the table. `countHead` is the generated
+ * `SELECT COUNT(*) … WHERE key IN`.
+ */
+export async function checkUpserted(
+  db: SqlExecutor,
+  countHead: string,
+  check: UpsertCheck,
+  rows: readonly SqlValue[][],
+): Promise<void> {
+  const keys = new Map<string, SqlValue[]>();
+  for (const r of rows) {
+    const key = check.keyAt.map((i) => r[i]!);
+    keys.set(key.map(keyText).join("\u0000"), key);
+  }
+  const all = [...keys.values()];
+  const tuple = check.keyAt.length === 1 ? "?" : `(${check.keyAt.map(() => "?").join(", ")})`;
+  let found = 0;
+  for (let i = 0; i < all.length; i += MAX_IN_LIST) {
+    const chunk = all.slice(i, i + MAX_IN_LIST);
+    const n = 2 ** Math.ceil(Math.log2(chunk.length));
+    while (chunk.length < n) chunk.push(chunk[chunk.length - 1]!);
+    const r = await db.get<{ n: unknown }>(`${countHead} (${new Array<string>(n).fill(tuple).join(", ")})`, chunk.flat());
+    found += Number(r?.n ?? 0);
+  }
+  if (found < all.length) {
+    const missing = all.length - found;
+    throw new DuplicateKeyError(
+      `upsert into ${check.table}: ${missing === 1 ? "a row collides" : `${missing} rows collide`} with another row on unique index ` +
+        `${check.uniqueIndexes.join(" or ")} (duplicate key)`,
+    );
+  }
+}
+
+/**
+ * upsertMany: multi-row upserts, all or nothing. When the rows need more
+ * than one statement, or (MySQL, a table with a unique secondary index)
+ * a check after them, they run in a transaction of their own, rolled back
+ * if any row fails; called with a transaction (`dao.with(tx)`), they run in
+ * it and the caller decides. On a held connection (`withConnection`), rows
+ * written before a failure stay.
+ */
+export async function upsertRows(
+  db: SqlExecutor,
+  head: string,
+  tuple: string,
+  tail: string,
+  rows: readonly SqlValue[][],
+  countHead: string,
+  check?: UpsertCheck,
+): Promise<void> {
+  if (rows.length === 0) return;
+  const guarded = countHead !== "" && check !== undefined;
+  const run = async (ex: SqlExecutor) => {
+    await insertRows(ex, head, tuple, tail, rows);
+    if (guarded) await checkUpserted(ex, countHead, check, rows);
+  };
+  if ((guarded || manyStatements(rows)) && isStore(db)) await db.transaction(run);
+  else await run(db);
 }
 
 /** Quotes an identifier for the dialect (names are validated at gen time). */

@@ -10,7 +10,7 @@
  */
 import type { Dialect, SqlDb, SqlRow, SqlValue } from "../driver.js";
 import type { ColumnSpec, WideTableSpec } from "../schema.js";
-import { toBigInt, toBool, toBytes, toNumber, toText, toUint64, uint64Param } from "../sql/convert.js";
+import { toBigInt, toBool, toBytes, toNumber, toText, toUint64, uint64ForDialect } from "../sql/convert.js";
 import { decodeWideToken, encodeWideToken } from "./sql-page-token.js";
 import { lexicalParams, trimParams, wideSql, type WideSql } from "./sql-text.js";
 import type { WideScanRequest, WideStore, WideStorePage, WideValue, WideValues } from "./store.js";
@@ -70,7 +70,7 @@ export class SqlWideStore implements WideStore {
 
   /** A canonical value as a bound parameter. */
   private param(c: ColumnSpec, v: WideValue): SqlValue {
-    if (typeof v === "bigint" && c.unsigned) return uint64Param(v, this.db.dialect);
+    if (typeof v === "bigint" && c.unsigned) return uint64ForDialect(v, this.db.dialect);
     return v;
   }
 

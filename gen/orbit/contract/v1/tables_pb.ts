@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file orbit/contract/v1/tables.proto.
  */
 export const file_orbit_contract_v1_tables: GenFile = /*@__PURE__*/
-  fileDesc("Ch5vcmJpdC9jb250cmFjdC92MS90YWJsZXMucHJvdG8SEW9yYml0LmNvbnRyYWN0LnYxIh0KBVBvaW50EgkKAXgYASABKAUSCQoBeRgCIAEoBSKyAwoKS2l0Y2hlblJvdxIKCgJpZBgBIAEoAxIQCghvd25lcl9pZBgCIAEoAxIfCgRzbHVnGAMgASgJQhHK8xgNCgt2YXJjaGFyKDY0KRINCgV0aXRsZRgEIAEoCRIMCgRibG9iGAUgASgMEgwKBGZsYWcYBiABKAgSDQoFc21hbGwYByABKAUSFAoMYmlnX3Vuc2lnbmVkGAggASgEEg0KBXJhdGlvGAkgASgBEiUKBG1vb2QYCiABKA4yFy5vcmJpdC5jb250cmFjdC52MS5Nb29kEicKBXBvaW50GAsgASgLMhgub3JiaXQuY29udHJhY3QudjEuUG9pbnQSFAoEdGFncxgMIAMoCUIGyvMYAjABEhEKBG5vdGUYDSABKAlIAIgBARIVCg1jcmVhdGVkX2F0X21zGA4gASgDEhYKBXNjb3JlGA8gASgFQgfK8xgDGgE3EhUKBXZpZXdzGBAgASgDQgbK8xgCKAE6PsrzGDoKOAoHa2l0Y2hlbhICaWQaGQoIb3duZXJfaWQKDWNyZWF0ZWRfYXRfbXMaBgoEbW9vZCIGCgRzbHVnQgcKBV9ub3RlIl0KB1BhaXJSb3cSDwoHbGVmdF9pZBgBIAEoAxIQCghyaWdodF9pZBgCIAEoAxINCgVsYWJlbBgDIAEoCTogyvMYHAoaCgVwYWlycxIHbGVmdF9pZBIIcmlnaHRfaWQivQEKC1RpbWVsaW5lUm93EhAKCG93bmVyX2lkGAEgASgDEg4KBmJ1Y2tldBgCIAEoBRIPCgdpdGVtX2lkGAMgASgDEgwKBGJvZHkYBCABKAkSDwoHcGF5bG9hZBgFIAEoDBIRCgRub3RlGAYgASgJSACIAQESCwoDYmlnGAcgASgEOjPK8xgvEi0KCHRpbWVsaW5lEghvd25lcl9pZBoKCgZidWNrZXQQARoLCgdpdGVtX2lkEAJCBwoFX25vdGUiVwoLRXhwaXJpbmdSb3cSCwoDa2V5GAEgASgJEgsKA3NlcRgCIAEoAxINCgV2YWx1ZRgDIAEoCTofyvMYGxIZCghleHBpcmluZxIDa2V5GgUKA3NlcSCQHCJ7CghUYWxseVJvdxIQCghvd25lcl9pZBgBIAEoAxIMCgRuYW1lGAIgASgJEhQKBGhpdHMYAyABKANCBsrzGAIoARIWCgZtaXNzZXMYBCABKANCBsrzGAIoATohyvMYHRIbCgd0YWxsaWVzEghvd25lcl9pZBoGCgRuYW1lKjoKBE1vb2QSFAoQTU9PRF9VTlNQRUNJRklFRBAAEg4KCk1PT0RfSEFQUFkQARIMCghNT09EX1NBRBACYgZwcm90bzM", [file_orbit_options_v1_options]);
+  fileDesc("Ch5vcmJpdC9jb250cmFjdC92MS90YWJsZXMucHJvdG8SEW9yYml0LmNvbnRyYWN0LnYxIh0KBVBvaW50EgkKAXgYASABKAUSCQoBeRgCIAEoBSKyAwoKS2l0Y2hlblJvdxIKCgJpZBgBIAEoAxIQCghvd25lcl9pZBgCIAEoAxIfCgRzbHVnGAMgASgJQhHK8xgNCgt2YXJjaGFyKDY0KRINCgV0aXRsZRgEIAEoCRIMCgRibG9iGAUgASgMEgwKBGZsYWcYBiABKAgSDQoFc21hbGwYByABKAUSFAoMYmlnX3Vuc2lnbmVkGAggASgEEg0KBXJhdGlvGAkgASgBEiUKBG1vb2QYCiABKA4yFy5vcmJpdC5jb250cmFjdC52MS5Nb29kEicKBXBvaW50GAsgASgLMhgub3JiaXQuY29udHJhY3QudjEuUG9pbnQSFAoEdGFncxgMIAMoCUIGyvMYAjABEhEKBG5vdGUYDSABKAlIAIgBARIVCg1jcmVhdGVkX2F0X21zGA4gASgDEhYKBXNjb3JlGA8gASgFQgfK8xgDGgE3EhUKBXZpZXdzGBAgASgDQgbK8xgCKAE6PsrzGDoKOAoHa2l0Y2hlbhICaWQaGQoIb3duZXJfaWQKDWNyZWF0ZWRfYXRfbXMaBgoEbW9vZCIGCgRzbHVnQgcKBV9ub3RlIl0KB1BhaXJSb3cSDwoHbGVmdF9pZBgBIAEoAxIQCghyaWdodF9pZBgCIAEoAxINCgVsYWJlbBgDIAEoCTogyvMYHAoaCgVwYWlycxIHbGVmdF9pZBIIcmlnaHRfaWQikQUKBk1peFJvdxIKCgJpZBgBIAEoAxIJCgFmGAIgASgCEgsKA3UzMhgDIAEoDRI1CgZjb3VudHMYBCADKAsyJS5vcmJpdC5jb250cmFjdC52MS5NaXhSb3cuQ291bnRzRW50cnkSKAoGcG9pbnRzGAUgAygLMhgub3JiaXQuY29udHJhY3QudjEuUG9pbnQSNAoKcG9pbnRfanNvbhgGIAEoCzIYLm9yYml0LmNvbnRyYWN0LnYxLlBvaW50QgbK8xgCMAESCwoDaWRzGAcgAygDEkYKC2xhYmVsc19qc29uGAggAygLMikub3JiaXQuY29udHJhY3QudjEuTWl4Um93LkxhYmVsc0pzb25FbnRyeUIGyvMYAjABEjUKC3BvaW50c19qc29uGAkgAygLMhgub3JiaXQuY29udHJhY3QudjEuUG9pbnRCBsrzGAIwARIcCgVsYWJlbBgKIAEoCUINyvMYCRoHJ2l0JydzJxIVCgNiaWcYCyABKANCCMrzGAQaAi01EhsKB2VuYWJsZWQYDCABKAhCCsrzGAYaBFRSVUUSFAoBZBgNIAEoAUIJyvMYBRoDMS41EhoKA3JhdxgOIAEoDEINyvMYCRoHWCcwMGZmJxIuCgRtb29kGA8gASgOMhcub3JiaXQuY29udHJhY3QudjEuTW9vZEIHyvMYAxoBMhIUCgFnGBAgASgCQgnK8xgFGgMwLjEaLQoLQ291bnRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgDOgI4ARoxCg9MYWJlbHNKc29uRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AToUyvMYEAoOCgNtaXgSAmlkGgMKAWYivQEKC1RpbWVsaW5lUm93EhAKCG93bmVyX2lkGAEgASgDEg4KBmJ1Y2tldBgCIAEoBRIPCgdpdGVtX2lkGAMgASgDEgwKBGJvZHkYBCABKAkSDwoHcGF5bG9hZBgFIAEoDBIRCgRub3RlGAYgASgJSACIAQESCwoDYmlnGAcgASgEOjPK8xgvEi0KCHRpbWVsaW5lEghvd25lcl9pZBoKCgZidWNrZXQQARoLCgdpdGVtX2lkEAJCBwoFX25vdGUiVwoLRXhwaXJpbmdSb3cSCwoDa2V5GAEgASgJEgsKA3NlcRgCIAEoAxINCgV2YWx1ZRgDIAEoCTofyvMYGxIZCghleHBpcmluZxIDa2V5GgUKA3NlcSCQHCJ7CghUYWxseVJvdxIQCghvd25lcl9pZBgBIAEoAxIMCgRuYW1lGAIgASgJEhQKBGhpdHMYAyABKANCBsrzGAIoARIWCgZtaXNzZXMYBCABKANCBsrzGAIoATohyvMYHRIbCgd0YWxsaWVzEghvd25lcl9pZBoGCgRuYW1lKjoKBE1vb2QSFAoQTU9PRF9VTlNQRUNJRklFRBAAEg4KCk1PT0RfSEFQUFkQARIMCghNT09EX1NBRBACYgZwcm90bzM", [file_orbit_options_v1_options]);
 
 /**
  * Point is a nested message stored as protobuf binary or JSON.
@@ -164,6 +164,105 @@ export const PairRowSchema: GenMessage<PairRow> = /*@__PURE__*/
   messageDesc(file_orbit_contract_v1_tables, 2);
 
 /**
+ * MixRow covers the remaining column kinds: float and uint32 scalars, a map,
+ * a repeated message, a message stored as JSON, a proto-encoded repeated
+ * int64, JSON-encoded map and repeated message, and declared defaults of
+ * several types.
+ *
+ * @generated from message orbit.contract.v1.MixRow
+ */
+export type MixRow = Message<"orbit.contract.v1.MixRow"> & {
+  /**
+   * @generated from field: int64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * @generated from field: float f = 2;
+   */
+  f: number;
+
+  /**
+   * @generated from field: uint32 u32 = 3;
+   */
+  u32: number;
+
+  /**
+   * @generated from field: map<string, int64> counts = 4;
+   */
+  counts: { [key: string]: bigint };
+
+  /**
+   * @generated from field: repeated orbit.contract.v1.Point points = 5;
+   */
+  points: Point[];
+
+  /**
+   * @generated from field: orbit.contract.v1.Point point_json = 6;
+   */
+  pointJson?: Point | undefined;
+
+  /**
+   * @generated from field: repeated int64 ids = 7;
+   */
+  ids: bigint[];
+
+  /**
+   * @generated from field: map<string, string> labels_json = 8;
+   */
+  labelsJson: { [key: string]: string };
+
+  /**
+   * @generated from field: repeated orbit.contract.v1.Point points_json = 9;
+   */
+  pointsJson: Point[];
+
+  /**
+   * Declared defaults: DAO writes bind them for absent fields.
+   *
+   * @generated from field: string label = 10;
+   */
+  label: string;
+
+  /**
+   * @generated from field: int64 big = 11;
+   */
+  big: bigint;
+
+  /**
+   * @generated from field: bool enabled = 12;
+   */
+  enabled: boolean;
+
+  /**
+   * @generated from field: double d = 13;
+   */
+  d: number;
+
+  /**
+   * @generated from field: bytes raw = 14;
+   */
+  raw: Uint8Array;
+
+  /**
+   * @generated from field: orbit.contract.v1.Mood mood = 15;
+   */
+  mood: Mood;
+
+  /**
+   * @generated from field: float g = 16;
+   */
+  g: number;
+};
+
+/**
+ * Describes the message orbit.contract.v1.MixRow.
+ * Use `create(MixRowSchema)` to create a new message.
+ */
+export const MixRowSchema: GenMessage<MixRow> = /*@__PURE__*/
+  messageDesc(file_orbit_contract_v1_tables, 3);
+
+/**
  * TimelineRow is a wide table with two clustering columns in mixed order.
  *
  * @generated from message orbit.contract.v1.TimelineRow
@@ -214,7 +313,7 @@ export type TimelineRow = Message<"orbit.contract.v1.TimelineRow"> & {
  * Use `create(TimelineRowSchema)` to create a new message.
  */
 export const TimelineRowSchema: GenMessage<TimelineRow> = /*@__PURE__*/
-  messageDesc(file_orbit_contract_v1_tables, 3);
+  messageDesc(file_orbit_contract_v1_tables, 4);
 
 /**
  * ExpiringRow is a wide table whose rows expire.
@@ -243,7 +342,7 @@ export type ExpiringRow = Message<"orbit.contract.v1.ExpiringRow"> & {
  * Use `create(ExpiringRowSchema)` to create a new message.
  */
 export const ExpiringRowSchema: GenMessage<ExpiringRow> = /*@__PURE__*/
-  messageDesc(file_orbit_contract_v1_tables, 4);
+  messageDesc(file_orbit_contract_v1_tables, 5);
 
 /**
  * TallyRow is a wide table of counters.
@@ -277,7 +376,7 @@ export type TallyRow = Message<"orbit.contract.v1.TallyRow"> & {
  * Use `create(TallyRowSchema)` to create a new message.
  */
 export const TallyRowSchema: GenMessage<TallyRow> = /*@__PURE__*/
-  messageDesc(file_orbit_contract_v1_tables, 5);
+  messageDesc(file_orbit_contract_v1_tables, 6);
 
 /**
  * Mood is an enum column.
