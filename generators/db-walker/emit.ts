@@ -306,6 +306,16 @@ function keyParam(message: DescMessage, spec: SqlTableSpec, rt: Runtime, obj: st
  * throws SqlInputError naming it (rather than a driver error on MySQL and a
  * silent miss on SQLite), 64-bit values are range-checked.
  */
+/** `where.a, where.b` as checked statement parameters, comma-separated. */
+function whereParams(rt: Runtime, spec: SqlTableSpec, message: DescMessage, cols: readonly ColumnSpec[]): Printable[] {
+  const ps: Printable[] = [];
+  cols.forEach((c, i) => {
+    if (i) ps.push(", ");
+    ps.push(...paramOf(rt, spec, c, "where", fieldOf(message, c)));
+  });
+  return ps;
+}
+
 function paramOf(rt: Runtime, spec: SqlTableSpec, col: ColumnSpec, obj: string, field: DescField): Printable[] {
   const where = lit(`${spec.name}.${col.name}`);
   const x: Printable[] = [`${obj}.${field.localName} ?? `, rt.inp("missingKey"), `(${where}, ${lit(field.localName)})`];
@@ -535,11 +545,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
     f.print();
     f.print(f.jsDoc(`The row with this ${u.columns.join(", ")} (unique index ${u.index}), if any.`, "  "));
     f.print(`  async ${u.name}(where: Pick<`, Row, `, ${fields.map(lit).join(" | ")}>): Promise<`, Row, " | undefined> {");
-    const ps: Printable[] = [];
-    cols.forEach((c, i) => {
-      if (i) ps.push(", ");
-      ps.push(...paramOf(rt, spec, c, "where", fieldOf(message, c)));
-    });
+    const ps = whereParams(rt, spec, message, cols);
     f.print(`    const r = await this.db.getValues(this.q.unique.${u.name}, [`, ...ps, "]);");
     f.print(`    return r && ${fn}FromValues(r);`);
     f.print("  }");
@@ -547,11 +553,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   for (const fd of finders) {
     const cols = fd.eq.map((c) => spec.columns.find((x) => x.name === c)!);
     const fields = cols.map((c) => fieldOf(message, c).localName);
-    const ps: Printable[] = [];
-    cols.forEach((c, i) => {
-      if (i) ps.push(", ");
-      ps.push(...paramOf(rt, spec, c, "where", fieldOf(message, c)));
-    });
+    const ps = whereParams(rt, spec, message, cols);
     f.print();
     f.print(
       f.jsDoc(
@@ -580,11 +582,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   for (const d of deletes) {
     const cols = d.eq.map((c) => spec.columns.find((x) => x.name === c)!);
     const fields = cols.map((c) => fieldOf(message, c).localName);
-    const ps: Printable[] = [];
-    cols.forEach((c, i) => {
-      if (i) ps.push(", ");
-      ps.push(...paramOf(rt, spec, c, "where", fieldOf(message, c)));
-    });
+    const ps = whereParams(rt, spec, message, cols);
     f.print();
     f.print(
       f.jsDoc(

@@ -6,6 +6,7 @@
  * A URL with an unknown option, an option given twice or a bad value is
  * refused with a StoreUrlError naming the option and the accepted ones.
  */
+import { CASSANDRA_CONSISTENCIES, isCassandraConsistency } from "./cassandra/consistency.js";
 import type { SqlDb } from "./driver.js";
 import { SqliteDb, type SqliteOptions } from "./sqlite.js";
 import { MysqlDb, type MysqlOptions } from "./mysql.js";
@@ -17,21 +18,8 @@ export class StoreUrlError extends Error {
 /** Options of a mysql:// URL. */
 export const MYSQL_URL_OPTIONS = ["pool"] as const;
 /** Options of a cassandra:// URL. */
+export { CASSANDRA_CONSISTENCIES };
 export const CASSANDRA_URL_OPTIONS = ["dc", "consistency"] as const;
-/** cassandra-driver's consistency names (types.consistencies; client.test.ts keeps the two in step). */
-export const CASSANDRA_CONSISTENCIES = [
-  "any",
-  "one",
-  "two",
-  "three",
-  "quorum",
-  "all",
-  "localQuorum",
-  "eachQuorum",
-  "serial",
-  "localSerial",
-  "localOne",
-] as const;
 const MAX_POOL = 1000;
 
 /**
@@ -127,7 +115,7 @@ export function parseCassandraUrl(url: string): CassandraConfig {
     throw new StoreUrlError(`store URL ${redact(url)}: dc is empty (name the local data center, e.g. dc=datacenter1)`);
   }
   const consistency = params.get("consistency");
-  if (consistency !== undefined && !(CASSANDRA_CONSISTENCIES as readonly string[]).includes(consistency)) {
+  if (consistency !== undefined && !isCassandraConsistency(consistency)) {
     throw new StoreUrlError(
       `store URL ${redact(url)}: consistency ${JSON.stringify(consistency)} is not one of ${CASSANDRA_CONSISTENCIES.join(", ")}`,
     );

@@ -3,6 +3,7 @@
  * input (key fields, bounds, limit, TTL, page token shape), converts messages
  * to column values with RowCodec, and runs the operation on a WideStore.
  */
+import { isCassandraConsistency } from "../cassandra/consistency.js";
 import type { DescMessage, Message } from "@bufbuild/protobuf";
 import type { WideTableSpec } from "../schema.js";
 import { WideInputError } from "./errors.js";
@@ -55,19 +56,6 @@ export interface WideScanPage<Row> {
   readonly nextPageToken: string;
 }
 
-const CONSISTENCIES = new Set<string>([
-  "any",
-  "one",
-  "two",
-  "three",
-  "quorum",
-  "all",
-  "localQuorum",
-  "eachQuorum",
-  "serial",
-  "localSerial",
-  "localOne",
-]);
 
 export class WideTable<Row extends Message, Key, Partition, Prefix, Delta = never> {
   readonly codec: RowCodec<Row>;
@@ -97,7 +85,7 @@ export class WideTable<Row extends Message, Key, Partition, Prefix, Delta = neve
   }
 
   private checkWrite(where: string, opts: WideWriteOptions | undefined): void {
-    if (opts?.consistency !== undefined && !CONSISTENCIES.has(opts.consistency)) {
+    if (opts?.consistency !== undefined && !isCassandraConsistency(opts.consistency)) {
       throw new WideInputError(`${where}: unknown consistency "${String(opts.consistency)}"`);
     }
   }
