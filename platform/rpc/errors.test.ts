@@ -2,11 +2,16 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { SqlInputError } from "../storage/sql/input.js";
 import { PageOptionError } from "../storage/sql/page.js";
+import { DeleteLimitError } from "../storage/sql/query.js";
 import { handlerError } from "./errors.js";
 
 describe("handlerError", () => {
   it("answers the storage layer's bad-input errors with InvalidArgument and their message", () => {
-    for (const err of [new SqlInputError("kitchen.slug: text of 65 characters is longer than the column's 64"), new PageOptionError("limit must be in 1..1000")]) {
+    for (const err of [
+      new SqlInputError("kitchen.slug: text of 65 characters is longer than the column's 64"),
+      new PageOptionError("limit must be in 1..1000"),
+      new DeleteLimitError("limit must be an integer in 1..10000"),
+    ]) {
       const c = handlerError(err);
       expect(c.code).toBe(Code.InvalidArgument);
       expect(c.rawMessage).toBe(err.message);

@@ -12,8 +12,8 @@ import { Code, ConnectError } from "@connectrpc/connect";
  * (deadline, cancellation, shutdown), and otherwise Internal with the message
  * "internal error" (the original is kept as `cause` and logged, never sent).
  */
-/** Error names the storage layer throws for bad input (PageOptionError, WideInputError, SqlInputError). */
-const CALLER_ERRORS = new Set(["PageOptionError", "WideInputError", "SqlInputError"]);
+/** Error names the storage layer throws for bad input (PageOptionError, WideInputError, SqlInputError, DeleteLimitError). */
+const CALLER_ERRORS = new Set(["PageOptionError", "WideInputError", "SqlInputError", "DeleteLimitError"]);
 
 export function handlerError(err: unknown, signal?: AbortSignal): ConnectError {
   if (err instanceof ConnectError) return err;

@@ -116,6 +116,7 @@ describe("scanCql", () => {
     expect(cqlIdent("token")).toBe('"token"');
     expect(cqlIdent("order")).toBe('"order"');
     expect(cqlIdent("key")).toBe("key");
+    for (const w of ["default", "unset", "mbean", "mbeans"]) expect(cqlIdent(w)).toBe(`"${w}"`);
     expect(cqlIdent("name")).toBe("name");
   });
 });

@@ -13,10 +13,10 @@ import type { WideTableSpec } from "../schema.js";
  */
 const RESERVED = new Set(
   (
-    "add aggregate all allow alter and apply as asc ascii authorize batch begin by columnfamily create delete desc " +
+    "add aggregate all allow alter and apply as asc ascii authorize batch begin by columnfamily create default delete desc " +
     "describe drop entries execute from full function grant if in index infinity insert into is keyspace limit " +
-    "materialized modify nan norecursive not null of on or order primary rename replace revoke schema select set " +
-    "table to token truncate unlogged update use using view where with"
+    "materialized mbean mbeans modify nan norecursive not null of on or order primary rename replace revoke schema " +
+    "select set table to token truncate unlogged unset update use using view where with"
   ).split(" "),
 );
 

@@ -59,7 +59,7 @@ function dec(v: unknown): SqlValue {
     if (typeof o.b === "string" && /^-?\d{1,20}$/.test(o.b)) return BigInt(o.b);
     if (typeof o.x === "string") return new Uint8Array(Buffer.from(o.x, "base64"));
   }
-  throw new PageOptionError("page token is malformed");
+  throw new PageOptionError("page_token: malformed");
 }
 
 /** Encodes the ordering values of the last row of a page. */
@@ -77,14 +77,14 @@ export function decodePageToken(token: string, scope: string, order: SortOrder, 
     if (token.length > 4096) throw new Error("too long");
     parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
   } catch {
-    throw new PageOptionError("page token is malformed");
+    throw new PageOptionError("page_token: malformed");
   }
   if (!Array.isArray(parsed) || parsed.length !== 3 || !Array.isArray(parsed[2])) {
-    throw new PageOptionError("page token is malformed");
+    throw new PageOptionError("page_token: malformed");
   }
-  if (parsed[0] !== scope) throw new PageOptionError("page token belongs to another query");
-  if (parsed[1] !== order) throw new PageOptionError("page token was made for the other sort order");
+  if (parsed[0] !== scope) throw new PageOptionError("page_token: belongs to another query");
+  if (parsed[1] !== order) throw new PageOptionError("page_token: made for the other sort order");
   const values = (parsed[2] as unknown[]).map(dec);
-  if (values.length !== arity) throw new PageOptionError("page token is malformed");
+  if (values.length !== arity) throw new PageOptionError("page_token: malformed");
   return values;
 }

@@ -33,8 +33,8 @@ describe("SQL page tokens", () => {
   it("round-trip a clustering key and refuse tokens of another table, order or type", () => {
     const token = encodeWideToken(TimelineRowTable, "clustering", [3, -(2n ** 63n)]);
     expect(decodeWideToken(TimelineRowTable, "clustering", token, "t")).toEqual([3, -(2n ** 63n)]);
-    expect(() => decodeWideToken(TimelineRowTable, "reverse", token, "t")).toThrow(/t: bad page token \(page token was made for the other sort order\)/);
-    expect(() => decodeWideToken(ExpiringRowTable, "clustering", token, "t")).toThrow(/bad page token \(page token belongs to another query\)/);
+    expect(() => decodeWideToken(TimelineRowTable, "reverse", token, "t")).toThrow(/t: bad page token \(page_token: made for the other sort order\)/);
+    expect(() => decodeWideToken(ExpiringRowTable, "clustering", token, "t")).toThrow(/bad page token \(page_token: belongs to another query\)/);
     const forged = encodePageToken("wide:timeline", "asc", ["x", 1n]);
     expect(() => decodeWideToken(TimelineRowTable, "clustering", forged, "t")).toThrow(/its bucket value does not fit the column/);
     expect(() => decodeWideToken(TimelineRowTable, "clustering", "%%%", "t")).toThrow(/bad page token/);
