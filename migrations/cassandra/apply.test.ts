@@ -12,7 +12,7 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { TableSpec } from "../../platform/storage/schema.js";
 import { tablesFromProto } from "../../test/support/compile-proto.js";
-import { DestructiveChangeError, MigrationLockTimeoutError, UnsupportedChangeError } from "../errors.js";
+import { DestructiveChangeError, MigrationLockTimeoutError, MigrationStepError, UnsupportedChangeError } from "../errors.js";
 import type { MigrationReport } from "../options.js";
 import { FakeCassandra, type ExecuteEvent, type FakeEvent } from "../test-support/fake-cassandra.js";
 import { migrateCassandra, planCassandraMigration, type CassandraMigrateOptions } from "./migrate.js";
@@ -334,5 +334,21 @@ describe("migrateCassandra: refusals and failures", () => {
     const report = await run(migrate(c, "boot-b", v2));
     expect(report.recovered).toEqual(["create_table:events (applied)"]);
     expect(report.applied.map((s) => s.id)).toEqual(["create_table:counts"]);
+  });
+
+  it("a statement the cluster refuses stops the run with MigrationStepError naming step and statement; earlier steps stay recorded", async () => {
+    const c = new FakeCassandra(KS);
+    await run(migrate(c, "boot-0", v1));
+    c.rejectDdl = (cql) => (cql.includes("ADD source") ? "Invalid column name source because it conflicts with a dropped column" : undefined);
+    const err = await runError(migrate(c, "boot-a", v2));
+    expect(err).toBeInstanceOf(MigrationStepError);
+    expect((err as MigrationStepError).stepId).toBe("add_column:events.source");
+    expect(err.message).toMatch(/migration step add_column:events\.source failed: Invalid column name source/);
+    expect(err.message).toMatch(/statement: ALTER TABLE orbit\.events ADD source text/);
+    expect(schemaRows(c).slice(2).map((r) => `${r.step} ${r.status}`)).toEqual([
+      "add_column:events.detail applied",
+      "add_column:events.source failed",
+    ]);
+    expect(c.lease).toBeUndefined();
   });
 });
