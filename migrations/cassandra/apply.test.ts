@@ -10,7 +10,8 @@
  * since a fake can crash a process or steal a lease at an exact point.
  */
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import type { TableSpec } from "../../platform/storage/schema.js";
+import { createTableCql } from "../../platform/storage/cassandra/cql.js";
+import type { TableSpec, WideTableSpec } from "../../platform/storage/schema.js";
 import { tablesFromProto } from "../../test/support/compile-proto.js";
 import { DestructiveChangeError, MigrationLockTimeoutError, MigrationStepError, UnsupportedChangeError } from "../errors.js";
 import type { MigrationReport } from "../options.js";
@@ -42,7 +43,7 @@ const leaseOps = (c: FakeCassandra, process?: string) =>
   c
     .statements(process)
     .filter((e) => e.cql.includes("orbit_migration_lock") && e.params)
-    .map((e) => `${e.cql.split(" ")[0]} ${e.applied ? "applied" : "not applied"}`);
+    .map((e) => `${e.cql.split(" ")[0]} ${e.error ? "failed" : e.applied ? "applied" : "not applied"}`);
 const schemaRows = (c: FakeCassandra) => c.history().filter((r) => r.kind === "schema");
 const norm = (sql: string) => sql.replace(/\s+/g, " ").trim();
 
@@ -53,7 +54,7 @@ async function run<T>(p: Promise<T>): Promise<T> {
     () => (settled = true),
     () => (settled = true),
   );
-  for (let i = 0; !settled && i < 200_000; i++) await vi.advanceTimersByTimeAsync(100);
+  for (let i = 0; !settled && i < 1_000_000; i++) await vi.advanceTimersByTimeAsync(20);
   return p;
 }
 
@@ -97,7 +98,8 @@ describe("migrateCassandra: applying a plan", () => {
     // After every schema change (the migrator's own tables included) the next thing sent is an
     // agreement check, and the checks go on until the nodes agree; nothing is sent while they disagree.
     expect(c.ddlWhileDisagreeing).toEqual([]);
-    const sent = c.events.filter((e) => e.process === "boot-a");
+    const renewal = (e: FakeEvent) => e.kind === "execute" && e.cql.startsWith("UPDATE orbit.orbit_migration_lock");
+    const sent = c.events.filter((e) => e.process === "boot-a" && !renewal(e));
     const ddlAt = sent.flatMap((e, i) => (isDdl(e) ? [i] : []));
     expect(ddlAt).toHaveLength(4);
     for (const i of ddlAt) {
@@ -133,20 +135,19 @@ describe("migrateCassandra: applying a plan", () => {
     ]);
   });
 
-  it("applies a change to an existing table: only the missing columns, in the plan's order", async () => {
+  it("applies a change to an existing table: only what is missing, new tables first", async () => {
     const c = new FakeCassandra(KS);
-    await run(migrate(c, "boot-a", v1));
-    const before = c.statements().length;
-    const report = await run(migrate(c, "boot-b", v2));
-    expect(report.applied.map((s) => s.id)).toEqual(["add_column:events.detail", "add_column:events.source"]);
-    expect(planDdl(c, "boot-b")).toEqual(["ALTER TABLE orbit.events ADD detail text", "ALTER TABLE orbit.events ADD source text"]);
-    expect(c.statements().slice(before).filter((e) => e.cql.startsWith("CREATE TABLE IF NOT EXISTS orbit.events"))).toEqual([]);
-    expect(schemaRows(c).map((r) => r.step)).toEqual([
-      "create_table:events",
-      "create_table:counts",
-      "add_column:events.detail",
-      "add_column:events.source",
+    // An earlier release made events (v1) by hand; counts does not exist yet.
+    c.applyDdl(createTableCql(v1.find((t) => t.name === "events") as WideTableSpec, KS));
+    const report = await run(migrate(c, "boot-a", v2));
+    expect(report.applied.map((s) => s.id)).toEqual(["create_table:counts", "add_column:events.detail", "add_column:events.source"]);
+    expect(planDdl(c, "boot-a")).toEqual([
+      norm(createTableCql(v2.find((t) => t.name === "counts") as WideTableSpec, KS)),
+      "ALTER TABLE orbit.events ADD detail text",
+      "ALTER TABLE orbit.events ADD source text",
     ]);
+    expect(c.columnsOf("events")).toEqual({ user_id: "bigint", event_id: "bigint", kind: "text", detail: "text", source: "text" });
+    expect(schemaRows(c).map((r) => r.step)).toEqual(["create_table:counts", "add_column:events.detail", "add_column:events.source"]);
   });
 
   it("a dry run takes no lease and sends no DDL", async () => {
@@ -238,6 +239,37 @@ describe("migrateCassandra: the lease", () => {
     expect(leaseOps(c, "boot-a")).toContain("UPDATE not applied");
     expect(leaseOps(c, "boot-a").at(-1)).toBe("DELETE not applied");
     expect(c.lease?.owner).toBe("intruder");
+  });
+  it("stops before the next step when it could not renew its lease for most of its length", async () => {
+    const c = new FakeCassandra(KS);
+    c.ddlLatencyMs = 70_000; // renewals at 20, 40 and 60 s fail while the first step's DDL runs
+    const err = await runError(
+      migrate(c, "boot-a", v2, {
+        onProgress: (e) => {
+          if (e.phase === "started" && e.index === 0) c.failingRenewals = Infinity;
+        },
+      }),
+    );
+    expect(err).toBeInstanceOf(MigrationLockTimeoutError);
+    expect(err.message).toMatch(/migration lease lost on cassandra:\/\/fake\/orbit: could not renew the lease: Operation timed out/);
+    expect(planDdl(c)).toHaveLength(1);
+    expect(schemaRows(c).map((r) => `${r.step} ${r.status}`)).toEqual(["create_table:events applied"]);
+  });
+
+  it("keeps the lease through a renewal that fails once", async () => {
+    const c = new FakeCassandra(KS);
+    c.ddlLatencyMs = 50_000;
+    const report = await run(
+      migrate(c, "boot-a", v2, {
+        onProgress: (e) => {
+          if (e.phase === "started" && e.index === 0) c.failingRenewals = 1;
+        },
+      }),
+    );
+    expect(leaseOps(c, "boot-a").filter((o) => o === "UPDATE failed")).toHaveLength(1);
+    expect(leaseOps(c, "boot-a").filter((o) => o === "UPDATE applied").length).toBeGreaterThan(0);
+    expect(report.applied).toHaveLength(2);
+    expect(c.lease).toBeUndefined();
   });
 });
 

@@ -116,6 +116,8 @@ export class FakeCassandra {
   neverAgreeAfter: ((cql: string) => boolean) | undefined;
   /** How long each schema change takes (fake time: needs vi.useFakeTimers). */
   ddlLatencyMs = 0;
+  /** How many of the next lease renewals fail with a write timeout instead of answering (Infinity: all). */
+  failingRenewals = 0;
   /** A schema change the cluster refuses, with Cassandra's message. */
   rejectDdl: ((cql: string) => string | undefined) | undefined;
 
@@ -365,6 +367,10 @@ export class FakeCassandra {
       return { rows: [{ "[applied]": true }], applied: true };
     }
     if (/^UPDATE \S+ USING TTL \? SET owner = \? WHERE name = \? IF owner = \?$/i.test(text)) {
+      if (this.failingRenewals > 0) {
+        this.failingRenewals--;
+        throw new Error("Operation timed out - received only 0 responses.");
+      }
       if (!current || current.owner !== p[3]) return notApplied();
       current.owner = String(p[1]);
       current.expiresAtMs = now + Number(p[0]) * 1000;
