@@ -8,7 +8,7 @@
  */
 import type { CassandraClient } from "../../platform/storage/cassandra/client.js";
 import type { TableSpec, WideTableSpec } from "../../platform/storage/schema.js";
-import { DestructiveChangeError, InvalidManifestError, NewerSchemaError, UnsupportedChangeError } from "../errors.js";
+import { DestructiveChangeError, InvalidManifestError, MigrationStepError, NewerSchemaError, UnsupportedChangeError } from "../errors.js";
 import type { DestructiveChange, NewerTable } from "../errors.js";
 import { formatPlan } from "../format.js";
 import { isSuperseded, summariseHistory } from "../history-summary.js";
@@ -196,7 +196,14 @@ export async function migrateCassandra(
       });
       await opts.onProgress?.({ phase: "started", step: planned, index, total });
       for (const st of step.statements) {
-        await session.execute(st.sql);
+        try {
+          await session.execute(st.sql);
+        } catch (err) {
+          // Cassandra DDL is not transactional: as on MySQL, the row stays as a record of the failure
+          // (if the connection is gone it stays "running", and the next run settles it).
+          await finishCqlHistory(session, keyspace, uuid, "failed", (err as Error).message).catch(() => undefined);
+          throw new MigrationStepError(step.id, st.sql, err);
+        }
         await waitForSchemaAgreement(session, agreeMs);
       }
       await opts.onProgress?.({ phase: "executed", step: planned, index, total });
