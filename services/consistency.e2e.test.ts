@@ -6,7 +6,6 @@
  *  - likes, follows and comments count exactly under concurrent duplicate
  *    requests; a burst of wrong passwords does not get past the login limit.
  */
-import { dirname } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HomeFeedRowDao } from "../gen/orbit/feed/v1/tables_wide.js";
@@ -15,16 +14,11 @@ import { SqlWideStore } from "../platform/storage/wide/sql-store.js";
 import { runOrbit, startBundle, type BundleProcess } from "../test/fixtures/bundle-process.js";
 import { codeOf } from "../test/support/social-scenario.js";
 import { eventually, signUp, socialClients, type Member } from "../test/support/social-client.js";
-import { mysqlStore, sqliteStore, type TestStore } from "../test/support/stores.js";
+import { BUNDLE_ENGINES, type TestStore } from "../test/support/stores.js";
 
 const env = { ORBIT_SCRYPT_LOG_N: "12" };
 
-const ENGINES = [
-  { name: "SQLite", open: async () => sqliteStore(), args: (s: TestStore) => ["--data-dir", dirname(s.url.slice("sqlite:".length))] },
-  { name: "MariaDB", open: mysqlStore, args: (s: TestStore) => ["--mysql", s.url] },
-] as const;
-
-for (const engine of ENGINES) {
+for (const engine of BUNDLE_ENGINES) {
   describe(`social projections and counters (${engine.name})`, () => {
     let store: TestStore;
     let b: BundleProcess;

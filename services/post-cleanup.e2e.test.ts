@@ -5,7 +5,6 @@
  * stay, and a re-run of the group (`orbit events replay post.cleanup`)
  * deletes what was left behind and nothing else.
  */
-import { dirname } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CommentRowDao, LikeRowDao } from "../gen/orbit/post/v1/tables_db.js";
@@ -13,17 +12,12 @@ import { lagByGroup } from "../platform/events/lag.js";
 import { runOrbit, startBundle, type BundleProcess } from "../test/fixtures/bundle-process.js";
 import { codeOf } from "../test/support/social-scenario.js";
 import { eventually, signUp, type Member } from "../test/support/social-client.js";
-import { mysqlStore, sqliteStore, type TestStore } from "../test/support/stores.js";
+import { BUNDLE_ENGINES, type TestStore } from "../test/support/stores.js";
 import { CLEANUP_BATCH, CLEANUP_GROUP } from "./post/cleanup.js";
 
 const env = { ORBIT_SCRYPT_LOG_N: "12" };
 
-const ENGINES = [
-  { name: "SQLite", open: async () => sqliteStore(), args: (s: TestStore) => ["--data-dir", dirname(s.url.slice("sqlite:".length))] },
-  { name: "MariaDB", open: mysqlStore, args: (s: TestStore) => ["--mysql", s.url] },
-] as const;
-
-for (const engine of ENGINES) {
+for (const engine of BUNDLE_ENGINES) {
   describe(`post.cleanup (${engine.name})`, () => {
     let store: TestStore;
     let b: BundleProcess;

@@ -8,15 +8,25 @@ import { ENGINES, type TestStore } from "../../test/support/stores.js";
 import { DEFAULT_CONFIG } from "../config/config.js";
 import { Bundle } from "../kernel/bundle.js";
 import { Registry } from "../kernel/registry.js";
-import { defineService } from "../kernel/service.js";
+import { defineService, type ServiceDef } from "../kernel/service.js";
 import { silentLogger } from "../log.js";
 import type { EventBus } from "./bus.js";
-import { eventBusPlugin } from "./plugin.js";
+import { eventBusPlugin, type EventBusPlugin } from "./plugin.js";
 import { waitFor } from "./testing/wait.js";
 
 describe.each(ENGINES)("events plugin in a bundle on $name", ({ open }) => {
   let store: TestStore;
   let bundle: Bundle | undefined;
+  /** A bundle on the test store that runs `service` with the events plugin. */
+  function startWith(service: ServiceDef, plugin: EventBusPlugin): Promise<Bundle> {
+    return Bundle.start({
+      registry: new Registry([service]),
+      config: { ...DEFAULT_CONFIG, services: [service.name], host: "127.0.0.1", port: 0 },
+      db: store.db,
+      log: silentLogger(),
+      plugins: [plugin],
+    });
+  }
   afterEach(async () => {
     await bundle?.stop();
     bundle = undefined;
@@ -40,13 +50,7 @@ describe.each(ENGINES)("events plugin in a bundle on $name", ({ open }) => {
       },
     });
     const plugin = eventBusPlugin();
-    bundle = await Bundle.start({
-      registry: new Registry([ledger]),
-      config: { ...DEFAULT_CONFIG, services: ["ledger"], host: "127.0.0.1", port: 0 },
-      db: store.db,
-      log: silentLogger(),
-      plugins: [plugin],
-    });
+    bundle = await startWith(ledger, plugin);
     await waitFor(() => seen.length === 1, "the event published on start");
     expect(seen).toEqual([5n]);
     const res = await fetch(`${bundle.url}/metrics`);
@@ -77,13 +81,7 @@ describe.each(ENGINES)("events plugin in a bundle on $name", ({ open }) => {
       },
     });
     const plugin = eventBusPlugin();
-    bundle = await Bundle.start({
-      registry: new Registry([quiet]),
-      config: { ...DEFAULT_CONFIG, services: ["quiet"], host: "127.0.0.1", port: 0 },
-      db: store.db,
-      log: silentLogger(),
-      plugins: [plugin],
-    });
+    bundle = await startWith(quiet, plugin);
     expect(errors).toEqual([
       "service quiet publishes orbit.contract.v1.ContractCounted but does not declare it in `publishes` (declared: none)",
       "service quiet publishes orbit.contract.v1.ContractCounted but does not declare it in `publishes` (declared: none)",
@@ -104,13 +102,7 @@ describe.each(ENGINES)("events plugin in a bundle on $name", ({ open }) => {
       },
     });
     const plugin = eventBusPlugin();
-    bundle = await Bundle.start({
-      registry: new Registry([ledger]),
-      config: { ...DEFAULT_CONFIG, services: ["ledger"], host: "127.0.0.1", port: 0 },
-      db: store.db,
-      log: silentLogger(),
-      plugins: [plugin],
-    });
+    bundle = await startWith(ledger, plugin);
     // Bundle.start resolves when /readyz says ready: the group exists and this process holds it.
     expect((await fetch(`${bundle.url}/readyz`)).status).toBe(200);
     expect(consumer!.state).toBe("active");

@@ -6,7 +6,7 @@
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import mysql from "mysql2/promise";
 import type { SqlDb } from "../../platform/storage/driver.js";
 import { openSqlStore } from "../../platform/storage/open.js";
@@ -79,4 +79,13 @@ export async function mysqlStore(): Promise<TestStore> {
 export const ENGINES = [
   { name: "sqlite", open: async () => sqliteStore() },
   { name: "mariadb", open: mysqlStore },
+] as const;
+
+/**
+ * Both engines for suites that run `orbit bundle` on the store: `args` are
+ * the bundle flags that point it at the store.
+ */
+export const BUNDLE_ENGINES = [
+  { name: "SQLite", open: async () => sqliteStore(), args: (s: TestStore) => ["--data-dir", dirname(s.url.slice("sqlite:".length))] },
+  { name: "MariaDB", open: mysqlStore, args: (s: TestStore) => ["--mysql", s.url] },
 ] as const;
