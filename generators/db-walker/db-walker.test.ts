@@ -103,9 +103,9 @@ describe("db walker", () => {
     expect(ts).toContain('int64Param(row.at ?? 0n, "checks.at"),');
     // proto float: float32 on the way in and out, on every engine; double untouched.
     expect(ts).toContain("    Math.fround(row.ratio ?? 0),");
-    expect(ts).toContain('ratio: Math.fround(toNumber(r["ratio"])),');
+    expect(ts).toMatch(/ratio: Math\.fround\(toNumber\(r\[\d+\]\)\),/);
     expect(ts).toContain("    row.exact ?? 0,");
-    expect(ts).toContain('exact: toNumber(r["exact"]),');
+    expect(ts).toMatch(/exact: toNumber\(r\[\d+\]\),/);
     expect(ts).toContain(
       'const r = await this.db.getValues(this.q.get, [key.code ?? missingKey("checks.code", "code"), uint64Param(key.n ?? missingKey("checks.n", "n"), this.db.dialect, "checks.n")]);',
     );
@@ -230,7 +230,7 @@ describe("db walker", () => {
     expect(ts).toContain("upsertTail: ' ON DUPLICATE KEY UPDATE `c` = VALUES(`c`), `d` = VALUES(`d`)',");
     expect(ts.match(/upsertCheck: '',/g)).toHaveLength(2);
     expect(ts).not.toContain("checkUpserted");
-    expect(ts).toContain("await this.db.run(this.q.insertHead + \" \" + this.q.insertTuple + this.q.upsertTail, plainRowToSql(row, this.db.dialect));");
+    expect(ts).toContain("await this.db.run(this.q.upsert, plainRowToSql(row, this.db.dialect));");
   });
 
   it("guards a composite-key upsert on every key column", () => {

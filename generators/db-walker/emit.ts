@@ -14,7 +14,6 @@ const RT = "../platform/storage";
 
 interface Runtime {
   SqlExecutor: ImportSymbol;
-  SqlRow: ImportSymbol;
   SqlValue: ImportSymbol;
   Dialect: ImportSymbol;
   SqlTableSpec: ImportSymbol;
@@ -40,7 +39,6 @@ interface Runtime {
 export function runtimeImports(f: GeneratedFile): Runtime {
   return {
     SqlExecutor: f.import("SqlExecutor", `${RT}/driver.js`, true),
-    SqlRow: f.import("SqlRow", `${RT}/driver.js`, true),
     SqlValue: f.import("SqlValue", `${RT}/driver.js`, true),
     Dialect: f.import("Dialect", `${RT}/driver.js`, true),
     SqlTableSpec: f.import("SqlTableSpec", `${RT}/schema.js`, true),
@@ -136,12 +134,9 @@ function listElementType(field: DescField & { fieldKind: "list" }): string {
   }
 }
 
-/**
- * Expression reading column `col` from driver row `r`: a named row
- * (`r["col"]`), or with `index`, an array row in select-list order (`r[3]`).
- */
-function readExpr(f: GeneratedFile, rt: Runtime, message: DescMessage, col: ColumnSpec, index?: number): Printable[] {
-  const v = index === undefined ? `r[${lit(col.name)}]` : `r[${index}]`;
+/** Expression reading column `col` from array row `r`, where it stands at `index` (select-list order). */
+function readExpr(f: GeneratedFile, rt: Runtime, message: DescMessage, col: ColumnSpec, index: number): Printable[] {
+  const v = `r[${index}]`;
   const field = fieldOf(message, col);
   let e: Printable[];
   switch (col.encoding) {
@@ -375,17 +370,8 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
     ">;",
   );
   f.print();
-  // Row mapper
-  f.print(`function ${fn}FromSql(r: `, rt.SqlRow, "): ", Row, " {");
-  f.print("  return {");
-  f.print(`    $typeName: ${lit(message.typeName)},`);
-  for (const col of spec.columns) {
-    f.print(`    ${fieldOf(message, col).localName}: `, ...readExpr(f, rt, message, col), ",");
-  }
-  f.print("  };");
-  f.print("}");
-  f.print();
-  f.print(f.jsDoc("The same from an array row in select-list order (getValues).", ""));
+  // Row mapper: every read asks for array rows in select-list order (getValues/allValues).
+  f.print(f.jsDoc("A row from an array of its column values in select-list order.", ""));
   f.print(`function ${fn}FromValues(r: readonly unknown[]): `, Row, " {");
   f.print("  return {");
   f.print(`    $typeName: ${lit(message.typeName)},`);
@@ -409,7 +395,8 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
     f.print(`const ${fn}UpsertCheck: `, rt.UpsertCheck, ` = { table: ${lit(spec.name)}, keyAt: [${keyAt.join(", ")}], uniqueIndexes: [${uniqueIdx.map(lit).join(", ")}] };`);
     f.print();
   }
-  const cursorCols = (cols: readonly string[]) => cols.map((c) => `r[${lit(c)}] as `).map((s, i) => [s, rt.SqlValue, i < cols.length - 1 ? ", " : ""]);
+  // Where a keyset cursor's columns stand in a row (select-list positions).
+  const cursorAt = (cols: readonly string[]) => `[${cols.map((c) => spec.columns.findIndex((x) => x.name === c)).join(", ")}]`;
 
   // DAO class
   f.print(
@@ -445,7 +432,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   f.print(f.jsDoc("Inserts the row unless one with the same key exists. True if inserted.", "  "));
   f.print(`  async insertIfAbsent(row: ${name}Init): Promise<boolean> {`);
   f.print(
-    `    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.insertIfAbsentTail, ${fn}ToSql(row, this.db.dialect));`,
+    `    const r = await this.db.run(this.q.insertIfAbsent, ${fn}ToSql(row, this.db.dialect));`,
   );
   f.print("    return r.changes > 0;");
   f.print("  }");
@@ -455,12 +442,12 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   );
   if (uniqueIdx.length === 0) {
     f.print(`  async upsert(row: ${name}Init): Promise<void> {`);
-    f.print(`    await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, ${fn}ToSql(row, this.db.dialect));`);
+    f.print(`    await this.db.run(this.q.upsert, ${fn}ToSql(row, this.db.dialect));`);
     f.print("  }");
   } else {
     f.print(`  async upsert(row: ${name}Init): Promise<void> {`);
     f.print(`    const p = ${fn}ToSql(row, this.db.dialect);`);
-    f.print(`    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, p);`);
+    f.print(`    const r = await this.db.run(this.q.upsert, p);`);
     f.print(`    // MySQL: 0 rows changed is an identical row, or one left alone for a unique-index conflict.`);
     f.print(`    if (r.changes === 0 && this.q.upsertCheck) await `, rt.checkUpserted, `(this.db, this.q.upsertCheck, ${fn}UpsertCheck, [p]);`);
     f.print("  }");
@@ -495,7 +482,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
     f.print(f.jsDoc("The rows with these keys, in no particular order (missing keys are left out).", "  "));
     f.print(`  async getMany(keys: readonly ${name}Key[]): Promise<`, Row, "[]> {");
     f.print("    if (keys.length === 0) return [];");
-    f.print(`    return `, rt.selectIn, `(this.db, this.q.getManyHead, keys.map((k) => `, ...paramOf(rt, spec, kcol, "k", fieldOf(message, kcol)), `), ${fn}FromSql);`);
+    f.print(`    return `, rt.selectIn, `(this.db, this.q.getManyHead, keys.map((k) => `, ...paramOf(rt, spec, kcol, "k", fieldOf(message, kcol)), `), ${fn}FromValues);`);
     f.print("  }");
     f.print();
   }
@@ -534,9 +521,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   f.print(
     `    return `,
     rt.keysetPage,
-    `(this.db, this.q.list, ${lit(`${spec.name}.pk`)}, [], page, ${fn}FromSql, (r) => [`,
-    ...cursorCols(spec.primaryKey).flat(),
-    `], ${spec.primaryKey.length});`,
+    `(this.db, this.q.list, ${lit(`${spec.name}.pk`)}, [], page, ${fn}FromValues, ${cursorAt(spec.primaryKey)});`,
   );
   f.print("  }");
   for (const u of uniques) {
@@ -567,9 +552,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
       rt.keysetPage,
       `(this.db, this.q.finders.${fd.name}, ${lit(`${spec.name}.${fd.index}`)}, [`,
       ...ps,
-      `], page, ${fn}FromSql, (r) => [`,
-      ...cursorCols(fd.orderBy).flat(),
-      `], ${fd.orderBy.length});`,
+      `], page, ${fn}FromValues, ${cursorAt(fd.orderBy)});`,
     );
     f.print("  }");
     f.print();

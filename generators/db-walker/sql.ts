@@ -17,6 +17,10 @@ export interface KeysetText {
 
 export interface TableSql {
   insert: string;
+  /** One-row upsert: insertHead + insertTuple + upsertTail. */
+  upsert: string;
+  /** One-row insert that leaves an existing row alone: insertHead + insertTuple + insertIfAbsentTail. */
+  insertIfAbsent: string;
   insertHead: string;
   insertTuple: string;
   upsertTail: string;
@@ -160,6 +164,8 @@ export function tableSql(spec: SqlTableSpec, dialect: Dialect): TableSql {
   }
   return {
     insert: `INSERT INTO ${t} (${cols}) VALUES ${tuple}`,
+    upsert: `INSERT INTO ${t} (${cols}) VALUES ${tuple}${upsertTail}`,
+    insertIfAbsent: `INSERT INTO ${t} (${cols}) VALUES ${tuple}${insertIfAbsentTail}`,
     insertHead: `INSERT INTO ${t} (${cols}) VALUES`,
     insertTuple: tuple,
     upsertTail,

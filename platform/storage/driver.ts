@@ -31,9 +31,11 @@ export interface SqlExecutor {
   /**
    * Like `get`, but the row is an array of its values in select-list order:
    * no column-name object per row (the generated DAOs know their select
-   * lists, and point gets read this way).
+   * lists and read every row this way).
    */
   getValues(sql: string, params?: readonly SqlValue[]): Promise<unknown[] | undefined>;
+  /** Like `all`, with every row an array of its values in select-list order. */
+  allValues(sql: string, params?: readonly SqlValue[]): Promise<unknown[][]>;
   /** Runs a prepared statement that returns no rows. */
   run(sql: string, params?: readonly SqlValue[]): Promise<RunResult>;
   /** Runs unprepared SQL text without parameters (DDL, session settings). */

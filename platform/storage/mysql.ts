@@ -48,10 +48,10 @@ async function allOn<R>(q: Queryable, sql: string, params?: readonly SqlValue[])
   return rows as R[];
 }
 
-async function firstValuesOn(q: Queryable, sql: string, params?: readonly SqlValue[]): Promise<unknown[] | undefined> {
+async function valuesOn(q: Queryable, sql: string, params?: readonly SqlValue[]): Promise<unknown[][]> {
   // mysql2 keys its prepared-statement cache by the SQL and rowsAsArray.
   const [rows] = await q.execute({ sql, rowsAsArray: true }, bind(params) as never);
-  return (rows as unknown[][])[0];
+  return rows as unknown[][];
 }
 
 async function runOn(q: Queryable, sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
@@ -78,7 +78,11 @@ class MysqlConn implements SqlTx {
   }
   async getValues(sql: string, params?: readonly SqlValue[]): Promise<unknown[] | undefined> {
     this.check();
-    return firstValuesOn(this.conn, sql, params);
+    return (await valuesOn(this.conn, sql, params))[0];
+  }
+  async allValues(sql: string, params?: readonly SqlValue[]): Promise<unknown[][]> {
+    this.check();
+    return valuesOn(this.conn, sql, params);
   }
   async run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
     this.check();
@@ -127,8 +131,11 @@ export class MysqlDb implements SqlDb {
   async get<R = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<R | undefined> {
     return (await allOn<R>(this.pool, sql, params))[0];
   }
-  getValues(sql: string, params?: readonly SqlValue[]): Promise<unknown[] | undefined> {
-    return firstValuesOn(this.pool, sql, params);
+  async getValues(sql: string, params?: readonly SqlValue[]): Promise<unknown[] | undefined> {
+    return (await valuesOn(this.pool, sql, params))[0];
+  }
+  allValues(sql: string, params?: readonly SqlValue[]): Promise<unknown[][]> {
+    return valuesOn(this.pool, sql, params);
   }
   run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
     return runOn(this.pool, sql, params);

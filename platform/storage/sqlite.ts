@@ -48,7 +48,7 @@ const STATEMENT_CACHE_SIZE = 1000;
 class Runner implements SqlExecutor {
   readonly dialect = "sqlite" as const;
   private readonly cache = new Map<string, Statement>();
-  /** Statements in raw mode (rows as arrays), for getValues. */
+  /** Statements in raw mode (rows as arrays), for getValues and allValues. */
   private readonly arrayCache = new Map<string, Statement>();
   constructor(readonly raw: BetterDb) {}
 
@@ -75,6 +75,9 @@ class Runner implements SqlExecutor {
   getValuesSync(sql: string, params?: readonly SqlValue[]): unknown[] | undefined {
     return this.prepare(sql, true).get(bind(params)) as unknown[] | undefined;
   }
+  allValuesSync(sql: string, params?: readonly SqlValue[]): unknown[][] {
+    return this.prepare(sql, true).all(bind(params)) as unknown[][];
+  }
   runSync(sql: string, params?: readonly SqlValue[]): RunResult {
     const r = this.prepare(sql).run(bind(params));
     return { changes: r.changes, lastInsertId: BigInt(r.lastInsertRowid) };
@@ -87,6 +90,9 @@ class Runner implements SqlExecutor {
   }
   async getValues(sql: string, params?: readonly SqlValue[]): Promise<unknown[] | undefined> {
     return this.getValuesSync(sql, params);
+  }
+  async allValues(sql: string, params?: readonly SqlValue[]): Promise<unknown[][]> {
+    return this.allValuesSync(sql, params);
   }
   async run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
     return this.runSync(sql, params);
@@ -115,6 +121,10 @@ class SqliteTx implements SqlTx {
   async getValues(sql: string, params?: readonly SqlValue[]): Promise<unknown[] | undefined> {
     this.check();
     return this.runner.getValuesSync(sql, params);
+  }
+  async allValues(sql: string, params?: readonly SqlValue[]): Promise<unknown[][]> {
+    this.check();
+    return this.runner.allValuesSync(sql, params);
   }
   async run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
     this.check();
@@ -172,6 +182,11 @@ export class SqliteDb implements SqlDb {
     while (this.lock) await this.lock;
     this.checkOpen();
     return this.runner.getValuesSync(sql, params);
+  }
+  async allValues(sql: string, params?: readonly SqlValue[]): Promise<unknown[][]> {
+    while (this.lock) await this.lock;
+    this.checkOpen();
+    return this.runner.allValuesSync(sql, params);
   }
   async run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
     while (this.lock) await this.lock;

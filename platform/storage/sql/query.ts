@@ -4,7 +4,7 @@
  * keyset page — built here from fragments the generator emitted, and the
  * checks of the bounded deletes.
  */
-import { DuplicateKeyError, type Dialect, type SqlDb, type SqlExecutor, type SqlRow, type SqlValue } from "../driver.js";
+import { DuplicateKeyError, type Dialect, type SqlDb, type SqlExecutor, type SqlValue } from "../driver.js";
 import { decodePageToken, encodePageToken, pageLimit, pageOrder, type Page, type PageOptions } from "./page.js";
 
 /** SQLite's default limit on bound parameters is 32766; MySQL's is 65535. */
@@ -171,10 +171,10 @@ export async function keysetPage<Row>(
   scope: string,
   eq: readonly SqlValue[],
   opts: PageOptions | undefined,
-  fromRow: (r: SqlRow) => Row,
-  cursorOf: (r: SqlRow) => SqlValue[],
-  arity: number,
+  fromRow: (r: readonly unknown[]) => Row,
+  cursorAt: readonly number[],
 ): Promise<Page<Row>> {
+  const arity = cursorAt.length;
   const limit = pageLimit(opts);
   const order = pageOrder(opts);
   let text: string;
@@ -187,12 +187,13 @@ export async function keysetPage<Row>(
     text = order === "asc" ? sql.asc : sql.desc;
     params = [...eq, limit + 1];
   }
-  const raw = await db.all<SqlRow>(text, params);
+  const raw = await db.allValues(text, params);
   const more = raw.length > limit;
   if (more) raw.length = limit;
+  const last = raw[raw.length - 1];
   return {
     rows: raw.map(fromRow),
-    nextPageToken: more ? encodePageToken(scope, order, cursorOf(raw[raw.length - 1]!)) : "",
+    nextPageToken: more && last ? encodePageToken(scope, order, cursorAt.map((i) => last[i] as SqlValue)) : "",
   };
 }
 
@@ -231,7 +232,7 @@ export async function selectIn<Row>(
   db: SqlExecutor,
   head: string,
   keys: readonly SqlValue[],
-  fromRow: (r: SqlRow) => Row,
+  fromRow: (r: readonly unknown[]) => Row,
 ): Promise<Row[]> {
   const out: Row[] = [];
   for (let i = 0; i < keys.length; i += MAX_IN_LIST) {
@@ -239,7 +240,7 @@ export async function selectIn<Row>(
     const n = 2 ** Math.ceil(Math.log2(chunk.length));
     const params = chunk.slice();
     while (params.length < n) params.push(chunk[chunk.length - 1]!);
-    const rows = await db.all<SqlRow>(`${head} (${new Array<string>(n).fill("?").join(", ")})`, params);
+    const rows = await db.allValues(`${head} (${new Array<string>(n).fill("?").join(", ")})`, params);
     for (const r of rows) out.push(fromRow(r));
   }
   return out;

@@ -9,10 +9,10 @@ import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
 import type { KitchenRow, MixRow, PairRow } from "./tables_pb.js";
 import { MixRowSchema, PointSchema } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
-import type { Dialect, SqlExecutor, SqlRow, SqlValue } from "../../../../platform/storage/driver.js";
 import { toBigInt, toBool, toBytes, toNumber, toText, toUint64 } from "../../../../platform/storage/sql/convert.js";
 import { create, fromBinary, fromJson, fromJsonString, ScalarType, toBinary, toJson, toJsonString } from "@bufbuild/protobuf";
 import { decodeRepeated, encodeRepeated, jsonStrings } from "../../../../platform/storage/sql/repeated.js";
+import type { Dialect, SqlExecutor, SqlValue } from "../../../../platform/storage/driver.js";
 import { int32Param, int64Param, missingKey, textParam, uint64Param } from "../../../../platform/storage/sql/input.js";
 import type { DeleteOptions, UpsertCheck } from "../../../../platform/storage/sql/query.js";
 import { checkUpserted, deleteLimited, insertRows, keysetPage, selectIn, UpdateBuilder, upsertRows } from "../../../../platform/storage/sql/query.js";
@@ -232,6 +232,8 @@ export const KitchenRowTable: SqlTableSpec = {
 export const KitchenRowSql = {
   sqlite: {
     insert: 'INSERT INTO "kitchen" ("id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", "mood", "point", "tags", "note", "created_at_ms", "score") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    upsert: 'INSERT INTO "kitchen" ("id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", "mood", "point", "tags", "note", "created_at_ms", "score") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "owner_id" = excluded."owner_id", "slug" = excluded."slug", "title" = excluded."title", "blob" = excluded."blob", "flag" = excluded."flag", "small" = excluded."small", "big_unsigned" = excluded."big_unsigned", "ratio" = excluded."ratio", "mood" = excluded."mood", "point" = excluded."point", "tags" = excluded."tags", "note" = excluded."note", "created_at_ms" = excluded."created_at_ms", "score" = excluded."score"',
+    insertIfAbsent: 'INSERT INTO "kitchen" ("id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", "mood", "point", "tags", "note", "created_at_ms", "score") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead: 'INSERT INTO "kitchen" ("id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", "mood", "point", "tags", "note", "created_at_ms", "score") VALUES',
     insertTuple: '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     upsertTail: ' ON CONFLICT ("id") DO UPDATE SET "owner_id" = excluded."owner_id", "slug" = excluded."slug", "title" = excluded."title", "blob" = excluded."blob", "flag" = excluded."flag", "small" = excluded."small", "big_unsigned" = excluded."big_unsigned", "ratio" = excluded."ratio", "mood" = excluded."mood", "point" = excluded."point", "tags" = excluded."tags", "note" = excluded."note", "created_at_ms" = excluded."created_at_ms", "score" = excluded."score"',
@@ -279,6 +281,8 @@ export const KitchenRowSql = {
   },
   mysql: {
     insert: 'INSERT INTO `kitchen` (`id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, `mood`, `point`, `tags`, `note`, `created_at_ms`, `score`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    upsert: 'INSERT INTO `kitchen` (`id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, `mood`, `point`, `tags`, `note`, `created_at_ms`, `score`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `owner_id` = IF(`id` <=> VALUES(`id`), VALUES(`owner_id`), `owner_id`), `slug` = IF(`id` <=> VALUES(`id`), VALUES(`slug`), `slug`), `title` = IF(`id` <=> VALUES(`id`), VALUES(`title`), `title`), `blob` = IF(`id` <=> VALUES(`id`), VALUES(`blob`), `blob`), `flag` = IF(`id` <=> VALUES(`id`), VALUES(`flag`), `flag`), `small` = IF(`id` <=> VALUES(`id`), VALUES(`small`), `small`), `big_unsigned` = IF(`id` <=> VALUES(`id`), VALUES(`big_unsigned`), `big_unsigned`), `ratio` = IF(`id` <=> VALUES(`id`), VALUES(`ratio`), `ratio`), `mood` = IF(`id` <=> VALUES(`id`), VALUES(`mood`), `mood`), `point` = IF(`id` <=> VALUES(`id`), VALUES(`point`), `point`), `tags` = IF(`id` <=> VALUES(`id`), VALUES(`tags`), `tags`), `note` = IF(`id` <=> VALUES(`id`), VALUES(`note`), `note`), `created_at_ms` = IF(`id` <=> VALUES(`id`), VALUES(`created_at_ms`), `created_at_ms`), `score` = IF(`id` <=> VALUES(`id`), VALUES(`score`), `score`)',
+    insertIfAbsent: 'INSERT INTO `kitchen` (`id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, `mood`, `point`, `tags`, `note`, `created_at_ms`, `score`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`',
     insertHead: 'INSERT INTO `kitchen` (`id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, `mood`, `point`, `tags`, `note`, `created_at_ms`, `score`) VALUES',
     insertTuple: '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     upsertTail: ' ON DUPLICATE KEY UPDATE `owner_id` = IF(`id` <=> VALUES(`id`), VALUES(`owner_id`), `owner_id`), `slug` = IF(`id` <=> VALUES(`id`), VALUES(`slug`), `slug`), `title` = IF(`id` <=> VALUES(`id`), VALUES(`title`), `title`), `blob` = IF(`id` <=> VALUES(`id`), VALUES(`blob`), `blob`), `flag` = IF(`id` <=> VALUES(`id`), VALUES(`flag`), `flag`), `small` = IF(`id` <=> VALUES(`id`), VALUES(`small`), `small`), `big_unsigned` = IF(`id` <=> VALUES(`id`), VALUES(`big_unsigned`), `big_unsigned`), `ratio` = IF(`id` <=> VALUES(`id`), VALUES(`ratio`), `ratio`), `mood` = IF(`id` <=> VALUES(`id`), VALUES(`mood`), `mood`), `point` = IF(`id` <=> VALUES(`id`), VALUES(`point`), `point`), `tags` = IF(`id` <=> VALUES(`id`), VALUES(`tags`), `tags`), `note` = IF(`id` <=> VALUES(`id`), VALUES(`note`), `note`), `created_at_ms` = IF(`id` <=> VALUES(`id`), VALUES(`created_at_ms`), `created_at_ms`), `score` = IF(`id` <=> VALUES(`id`), VALUES(`score`), `score`)',
@@ -339,30 +343,8 @@ export type KitchenRowInit = RowInit<KitchenRow, "id">;
  */
 export type KitchenRowPatch = RowPatch<KitchenRow, "id" | "views", "point" | "note">;
 
-function kitchenRowFromSql(r: SqlRow): KitchenRow {
-  return {
-    $typeName: "orbit.contract.v1.KitchenRow",
-    id: toBigInt(r["id"]),
-    ownerId: toBigInt(r["owner_id"]),
-    slug: toText(r["slug"]),
-    title: toText(r["title"]),
-    blob: toBytes(r["blob"]),
-    flag: toBool(r["flag"]),
-    small: toNumber(r["small"]),
-    bigUnsigned: toUint64(r["big_unsigned"]),
-    ratio: toNumber(r["ratio"]),
-    mood: toNumber(r["mood"]),
-    point: r["point"] == null ? undefined : fromBinary(PointSchema, toBytes(r["point"])),
-    tags: r["tags"] == null || r["tags"] === "" || r["tags"] === "[]" || r["tags"] === "{}" || r["tags"] === "null" ? [] : jsonStrings(toText(r["tags"]), "tags"),
-    note: r["note"] == null ? undefined : toText(r["note"]),
-    createdAtMs: toBigInt(r["created_at_ms"]),
-    score: toNumber(r["score"]),
-    views: toBigInt(r["views"]),
-  };
-}
-
 /**
- * The same from an array row in select-list order (getValues).
+ * A row from an array of its column values in select-list order.
  */
 function kitchenRowFromValues(r: readonly unknown[]): KitchenRow {
   return {
@@ -449,7 +431,7 @@ export class KitchenRowDao {
    * Inserts the row unless one with the same key exists. True if inserted.
    */
   async insertIfAbsent(row: KitchenRowInit): Promise<boolean> {
-    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.insertIfAbsentTail, kitchenRowToSql(row, this.db.dialect));
+    const r = await this.db.run(this.q.insertIfAbsent, kitchenRowToSql(row, this.db.dialect));
     return r.changes > 0;
   }
 
@@ -458,7 +440,7 @@ export class KitchenRowDao {
    */
   async upsert(row: KitchenRowInit): Promise<void> {
     const p = kitchenRowToSql(row, this.db.dialect);
-    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, p);
+    const r = await this.db.run(this.q.upsert, p);
     // MySQL: 0 rows changed is an identical row, or one left alone for a unique-index conflict.
     if (r.changes === 0 && this.q.upsertCheck) await checkUpserted(this.db, this.q.upsertCheck, kitchenRowUpsertCheck, [p]);
   }
@@ -483,7 +465,7 @@ export class KitchenRowDao {
    */
   async getMany(keys: readonly KitchenRowKey[]): Promise<KitchenRow[]> {
     if (keys.length === 0) return [];
-    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.id ?? missingKey("kitchen.id", "id"), "kitchen.id")), kitchenRowFromSql);
+    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.id ?? missingKey("kitchen.id", "id"), "kitchen.id")), kitchenRowFromValues);
   }
 
   /**
@@ -532,7 +514,7 @@ export class KitchenRowDao {
    * A page of all rows in primary-key order (id).
    */
   async list(page?: PageOptions): Promise<Page<KitchenRow>> {
-    return keysetPage(this.db, this.q.list, "kitchen.pk", [], page, kitchenRowFromSql, (r) => [r["id"] as SqlValue], 1);
+    return keysetPage(this.db, this.q.list, "kitchen.pk", [], page, kitchenRowFromValues, [0]);
   }
 
   /**
@@ -547,7 +529,7 @@ export class KitchenRowDao {
    * A page of rows with this owner_id, ordered by created_at_ms, id (index kitchen_by_owner_id_created_at_ms).
    */
   async listByOwnerId(where: Pick<KitchenRow, "ownerId">, page?: PageOptions): Promise<Page<KitchenRow>> {
-    return keysetPage(this.db, this.q.finders.listByOwnerId, "kitchen.kitchen_by_owner_id_created_at_ms", [int64Param(where.ownerId ?? missingKey("kitchen.owner_id", "ownerId"), "kitchen.owner_id")], page, kitchenRowFromSql, (r) => [r["created_at_ms"] as SqlValue, r["id"] as SqlValue], 2);
+    return keysetPage(this.db, this.q.finders.listByOwnerId, "kitchen.kitchen_by_owner_id_created_at_ms", [int64Param(where.ownerId ?? missingKey("kitchen.owner_id", "ownerId"), "kitchen.owner_id")], page, kitchenRowFromValues, [13, 0]);
   }
 
   /**
@@ -562,7 +544,7 @@ export class KitchenRowDao {
    * A page of rows with this mood, ordered by id (index kitchen_by_mood).
    */
   async listByMood(where: Pick<KitchenRow, "mood">, page?: PageOptions): Promise<Page<KitchenRow>> {
-    return keysetPage(this.db, this.q.finders.listByMood, "kitchen.kitchen_by_mood", [where.mood ?? missingKey("kitchen.mood", "mood")], page, kitchenRowFromSql, (r) => [r["id"] as SqlValue], 1);
+    return keysetPage(this.db, this.q.finders.listByMood, "kitchen.kitchen_by_mood", [where.mood ?? missingKey("kitchen.mood", "mood")], page, kitchenRowFromValues, [0]);
   }
 
   /**
@@ -651,6 +633,8 @@ export const PairRowTable: SqlTableSpec = {
 export const PairRowSql = {
   sqlite: {
     insert: 'INSERT INTO "pairs" ("left_id", "right_id", "label") VALUES (?, ?, ?)',
+    upsert: 'INSERT INTO "pairs" ("left_id", "right_id", "label") VALUES (?, ?, ?) ON CONFLICT ("left_id", "right_id") DO UPDATE SET "label" = excluded."label"',
+    insertIfAbsent: 'INSERT INTO "pairs" ("left_id", "right_id", "label") VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead: 'INSERT INTO "pairs" ("left_id", "right_id", "label") VALUES',
     insertTuple: '(?, ?, ?)',
     upsertTail: ' ON CONFLICT ("left_id", "right_id") DO UPDATE SET "label" = excluded."label"',
@@ -686,6 +670,8 @@ export const PairRowSql = {
   },
   mysql: {
     insert: 'INSERT INTO `pairs` (`left_id`, `right_id`, `label`) VALUES (?, ?, ?)',
+    upsert: 'INSERT INTO `pairs` (`left_id`, `right_id`, `label`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `label` = VALUES(`label`)',
+    insertIfAbsent: 'INSERT INTO `pairs` (`left_id`, `right_id`, `label`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `left_id` = `left_id`',
     insertHead: 'INSERT INTO `pairs` (`left_id`, `right_id`, `label`) VALUES',
     insertTuple: '(?, ?, ?)',
     upsertTail: ' ON DUPLICATE KEY UPDATE `label` = VALUES(`label`)',
@@ -734,17 +720,8 @@ export type PairRowInit = RowInit<PairRow, "leftId" | "rightId">;
  */
 export type PairRowPatch = RowPatch<PairRow, "leftId" | "rightId", never>;
 
-function pairRowFromSql(r: SqlRow): PairRow {
-  return {
-    $typeName: "orbit.contract.v1.PairRow",
-    leftId: toBigInt(r["left_id"]),
-    rightId: toBigInt(r["right_id"]),
-    label: toText(r["label"]),
-  };
-}
-
 /**
- * The same from an array row in select-list order (getValues).
+ * A row from an array of its column values in select-list order.
  */
 function pairRowFromValues(r: readonly unknown[]): PairRow {
   return {
@@ -801,7 +778,7 @@ export class PairRowDao {
    * Inserts the row unless one with the same key exists. True if inserted.
    */
   async insertIfAbsent(row: PairRowInit): Promise<boolean> {
-    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.insertIfAbsentTail, pairRowToSql(row, this.db.dialect));
+    const r = await this.db.run(this.q.insertIfAbsent, pairRowToSql(row, this.db.dialect));
     return r.changes > 0;
   }
 
@@ -809,7 +786,7 @@ export class PairRowDao {
    * Inserts the row, or overwrites every non-key column of the existing one.
    */
   async upsert(row: PairRowInit): Promise<void> {
-    await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, pairRowToSql(row, this.db.dialect));
+    await this.db.run(this.q.upsert, pairRowToSql(row, this.db.dialect));
   }
 
   /**
@@ -860,14 +837,14 @@ export class PairRowDao {
    * A page of all rows in primary-key order (left_id, right_id).
    */
   async list(page?: PageOptions): Promise<Page<PairRow>> {
-    return keysetPage(this.db, this.q.list, "pairs.pk", [], page, pairRowFromSql, (r) => [r["left_id"] as SqlValue, r["right_id"] as SqlValue], 2);
+    return keysetPage(this.db, this.q.list, "pairs.pk", [], page, pairRowFromValues, [0, 1]);
   }
 
   /**
    * A page of rows with this left_id, ordered by right_id (index primary key).
    */
   async listByLeftId(where: Pick<PairRow, "leftId">, page?: PageOptions): Promise<Page<PairRow>> {
-    return keysetPage(this.db, this.q.finders.listByLeftId, "pairs.primary key", [int64Param(where.leftId ?? missingKey("pairs.left_id", "leftId"), "pairs.left_id")], page, pairRowFromSql, (r) => [r["right_id"] as SqlValue], 1);
+    return keysetPage(this.db, this.q.finders.listByLeftId, "pairs.primary key", [int64Param(where.leftId ?? missingKey("pairs.left_id", "leftId"), "pairs.left_id")], page, pairRowFromValues, [1]);
   }
 
   /**
@@ -1087,6 +1064,8 @@ export const MixRowTable: SqlTableSpec = {
 export const MixRowSql = {
   sqlite: {
     insert: 'INSERT INTO "mix" ("id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    upsert: 'INSERT INTO "mix" ("id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "f" = excluded."f", "u32" = excluded."u32", "counts" = excluded."counts", "points" = excluded."points", "point_json" = excluded."point_json", "ids" = excluded."ids", "labels_json" = excluded."labels_json", "points_json" = excluded."points_json", "label" = excluded."label", "big" = excluded."big", "enabled" = excluded."enabled", "d" = excluded."d", "raw" = excluded."raw", "mood" = excluded."mood", "g" = excluded."g"',
+    insertIfAbsent: 'INSERT INTO "mix" ("id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead: 'INSERT INTO "mix" ("id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g") VALUES',
     insertTuple: '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     upsertTail: ' ON CONFLICT ("id") DO UPDATE SET "f" = excluded."f", "u32" = excluded."u32", "counts" = excluded."counts", "points" = excluded."points", "point_json" = excluded."point_json", "ids" = excluded."ids", "labels_json" = excluded."labels_json", "points_json" = excluded."points_json", "label" = excluded."label", "big" = excluded."big", "enabled" = excluded."enabled", "d" = excluded."d", "raw" = excluded."raw", "mood" = excluded."mood", "g" = excluded."g"',
@@ -1122,6 +1101,8 @@ export const MixRowSql = {
   },
   mysql: {
     insert: 'INSERT INTO `mix` (`id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    upsert: 'INSERT INTO `mix` (`id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `f` = VALUES(`f`), `u32` = VALUES(`u32`), `counts` = VALUES(`counts`), `points` = VALUES(`points`), `point_json` = VALUES(`point_json`), `ids` = VALUES(`ids`), `labels_json` = VALUES(`labels_json`), `points_json` = VALUES(`points_json`), `label` = VALUES(`label`), `big` = VALUES(`big`), `enabled` = VALUES(`enabled`), `d` = VALUES(`d`), `raw` = VALUES(`raw`), `mood` = VALUES(`mood`), `g` = VALUES(`g`)',
+    insertIfAbsent: 'INSERT INTO `mix` (`id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`',
     insertHead: 'INSERT INTO `mix` (`id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g`) VALUES',
     insertTuple: '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     upsertTail: ' ON DUPLICATE KEY UPDATE `f` = VALUES(`f`), `u32` = VALUES(`u32`), `counts` = VALUES(`counts`), `points` = VALUES(`points`), `point_json` = VALUES(`point_json`), `ids` = VALUES(`ids`), `labels_json` = VALUES(`labels_json`), `points_json` = VALUES(`points_json`), `label` = VALUES(`label`), `big` = VALUES(`big`), `enabled` = VALUES(`enabled`), `d` = VALUES(`d`), `raw` = VALUES(`raw`), `mood` = VALUES(`mood`), `g` = VALUES(`g`)',
@@ -1170,30 +1151,8 @@ export type MixRowInit = RowInit<MixRow, "id">;
  */
 export type MixRowPatch = RowPatch<MixRow, "id", "pointJson">;
 
-function mixRowFromSql(r: SqlRow): MixRow {
-  return {
-    $typeName: "orbit.contract.v1.MixRow",
-    id: toBigInt(r["id"]),
-    f: Math.fround(toNumber(r["f"])),
-    u32: toNumber(r["u32"]),
-    counts: r["counts"] == null || (r["counts"] as Uint8Array).length === 0 ? {} : fromBinary(MixRowSchema, toBytes(r["counts"])).counts,
-    points: r["points"] == null || (r["points"] as Uint8Array).length === 0 ? [] : fromBinary(MixRowSchema, toBytes(r["points"])).points,
-    pointJson: r["point_json"] == null || r["point_json"] === "" || r["point_json"] === "null" ? undefined : fromJsonString(PointSchema, toText(r["point_json"])),
-    ids: r["ids"] == null || (r["ids"] as Uint8Array).length === 0 ? [] : decodeRepeated<bigint>(toBytes(r["ids"]), 7, ScalarType.INT64),
-    labelsJson: r["labels_json"] == null || r["labels_json"] === "" || r["labels_json"] === "[]" || r["labels_json"] === "{}" || r["labels_json"] === "null" ? {} : fromJson(MixRowSchema, { "labelsJson": JSON.parse(toText(r["labels_json"]) || "null") }).labelsJson,
-    pointsJson: r["points_json"] == null || r["points_json"] === "" || r["points_json"] === "[]" || r["points_json"] === "{}" || r["points_json"] === "null" ? [] : fromJson(MixRowSchema, { "pointsJson": JSON.parse(toText(r["points_json"]) || "null") }).pointsJson,
-    label: toText(r["label"]),
-    big: toBigInt(r["big"]),
-    enabled: toBool(r["enabled"]),
-    d: toNumber(r["d"]),
-    raw: toBytes(r["raw"]),
-    mood: toNumber(r["mood"]),
-    g: Math.fround(toNumber(r["g"])),
-  };
-}
-
 /**
- * The same from an array row in select-list order (getValues).
+ * A row from an array of its column values in select-list order.
  */
 function mixRowFromValues(r: readonly unknown[]): MixRow {
   return {
@@ -1276,7 +1235,7 @@ export class MixRowDao {
    * Inserts the row unless one with the same key exists. True if inserted.
    */
   async insertIfAbsent(row: MixRowInit): Promise<boolean> {
-    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.insertIfAbsentTail, mixRowToSql(row, this.db.dialect));
+    const r = await this.db.run(this.q.insertIfAbsent, mixRowToSql(row, this.db.dialect));
     return r.changes > 0;
   }
 
@@ -1284,7 +1243,7 @@ export class MixRowDao {
    * Inserts the row, or overwrites every non-key column of the existing one.
    */
   async upsert(row: MixRowInit): Promise<void> {
-    await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, mixRowToSql(row, this.db.dialect));
+    await this.db.run(this.q.upsert, mixRowToSql(row, this.db.dialect));
   }
 
   /**
@@ -1307,7 +1266,7 @@ export class MixRowDao {
    */
   async getMany(keys: readonly MixRowKey[]): Promise<MixRow[]> {
     if (keys.length === 0) return [];
-    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.id ?? missingKey("mix.id", "id"), "mix.id")), mixRowFromSql);
+    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.id ?? missingKey("mix.id", "id"), "mix.id")), mixRowFromValues);
   }
 
   /**
@@ -1357,14 +1316,14 @@ export class MixRowDao {
    * A page of all rows in primary-key order (id).
    */
   async list(page?: PageOptions): Promise<Page<MixRow>> {
-    return keysetPage(this.db, this.q.list, "mix.pk", [], page, mixRowFromSql, (r) => [r["id"] as SqlValue], 1);
+    return keysetPage(this.db, this.q.list, "mix.pk", [], page, mixRowFromValues, [0]);
   }
 
   /**
    * A page of rows with this f, ordered by id (index mix_by_f).
    */
   async listByF(where: Pick<MixRow, "f">, page?: PageOptions): Promise<Page<MixRow>> {
-    return keysetPage(this.db, this.q.finders.listByF, "mix.mix_by_f", [Math.fround(where.f ?? missingKey("mix.f", "f"))], page, mixRowFromSql, (r) => [r["id"] as SqlValue], 1);
+    return keysetPage(this.db, this.q.finders.listByF, "mix.mix_by_f", [Math.fround(where.f ?? missingKey("mix.f", "f"))], page, mixRowFromValues, [0]);
   }
 
   /**

@@ -7,8 +7,8 @@
 import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
 import type { FollowCountRow, FollowRow } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
-import type { Dialect, SqlExecutor, SqlRow, SqlValue } from "../../../../platform/storage/driver.js";
 import { toBigInt } from "../../../../platform/storage/sql/convert.js";
+import type { Dialect, SqlExecutor, SqlValue } from "../../../../platform/storage/driver.js";
 import { int64Param, missingKey } from "../../../../platform/storage/sql/input.js";
 import type { DeleteOptions } from "../../../../platform/storage/sql/query.js";
 import { deleteLimited, insertRows, keysetPage, selectIn, UpdateBuilder, upsertRows } from "../../../../platform/storage/sql/query.js";
@@ -88,6 +88,8 @@ export const FollowRowTable: SqlTableSpec = {
 export const FollowRowSql = {
   sqlite: {
     insert: 'INSERT INTO "follows" ("follower_id", "followee_id", "created_at_ms") VALUES (?, ?, ?)',
+    upsert: 'INSERT INTO "follows" ("follower_id", "followee_id", "created_at_ms") VALUES (?, ?, ?) ON CONFLICT ("follower_id", "followee_id") DO UPDATE SET "created_at_ms" = excluded."created_at_ms"',
+    insertIfAbsent: 'INSERT INTO "follows" ("follower_id", "followee_id", "created_at_ms") VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead: 'INSERT INTO "follows" ("follower_id", "followee_id", "created_at_ms") VALUES',
     insertTuple: '(?, ?, ?)',
     upsertTail: ' ON CONFLICT ("follower_id", "followee_id") DO UPDATE SET "created_at_ms" = excluded."created_at_ms"',
@@ -138,6 +140,8 @@ export const FollowRowSql = {
   },
   mysql: {
     insert: 'INSERT INTO `follows` (`follower_id`, `followee_id`, `created_at_ms`) VALUES (?, ?, ?)',
+    upsert: 'INSERT INTO `follows` (`follower_id`, `followee_id`, `created_at_ms`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `created_at_ms` = VALUES(`created_at_ms`)',
+    insertIfAbsent: 'INSERT INTO `follows` (`follower_id`, `followee_id`, `created_at_ms`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `follower_id` = `follower_id`',
     insertHead: 'INSERT INTO `follows` (`follower_id`, `followee_id`, `created_at_ms`) VALUES',
     insertTuple: '(?, ?, ?)',
     upsertTail: ' ON DUPLICATE KEY UPDATE `created_at_ms` = VALUES(`created_at_ms`)',
@@ -201,17 +205,8 @@ export type FollowRowInit = RowInit<FollowRow, "followerId" | "followeeId">;
  */
 export type FollowRowPatch = RowPatch<FollowRow, "followerId" | "followeeId", never>;
 
-function followRowFromSql(r: SqlRow): FollowRow {
-  return {
-    $typeName: "orbit.graph.v1.FollowRow",
-    followerId: toBigInt(r["follower_id"]),
-    followeeId: toBigInt(r["followee_id"]),
-    createdAtMs: toBigInt(r["created_at_ms"]),
-  };
-}
-
 /**
- * The same from an array row in select-list order (getValues).
+ * A row from an array of its column values in select-list order.
  */
 function followRowFromValues(r: readonly unknown[]): FollowRow {
   return {
@@ -268,7 +263,7 @@ export class FollowRowDao {
    * Inserts the row unless one with the same key exists. True if inserted.
    */
   async insertIfAbsent(row: FollowRowInit): Promise<boolean> {
-    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.insertIfAbsentTail, followRowToSql(row, this.db.dialect));
+    const r = await this.db.run(this.q.insertIfAbsent, followRowToSql(row, this.db.dialect));
     return r.changes > 0;
   }
 
@@ -276,7 +271,7 @@ export class FollowRowDao {
    * Inserts the row, or overwrites every non-key column of the existing one.
    */
   async upsert(row: FollowRowInit): Promise<void> {
-    await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, followRowToSql(row, this.db.dialect));
+    await this.db.run(this.q.upsert, followRowToSql(row, this.db.dialect));
   }
 
   /**
@@ -327,14 +322,14 @@ export class FollowRowDao {
    * A page of all rows in primary-key order (follower_id, followee_id).
    */
   async list(page?: PageOptions): Promise<Page<FollowRow>> {
-    return keysetPage(this.db, this.q.list, "follows.pk", [], page, followRowFromSql, (r) => [r["follower_id"] as SqlValue, r["followee_id"] as SqlValue], 2);
+    return keysetPage(this.db, this.q.list, "follows.pk", [], page, followRowFromValues, [0, 1]);
   }
 
   /**
    * A page of rows with this follower_id, ordered by followee_id (index primary key).
    */
   async listByFollowerId(where: Pick<FollowRow, "followerId">, page?: PageOptions): Promise<Page<FollowRow>> {
-    return keysetPage(this.db, this.q.finders.listByFollowerId, "follows.primary key", [int64Param(where.followerId ?? missingKey("follows.follower_id", "followerId"), "follows.follower_id")], page, followRowFromSql, (r) => [r["followee_id"] as SqlValue], 1);
+    return keysetPage(this.db, this.q.finders.listByFollowerId, "follows.primary key", [int64Param(where.followerId ?? missingKey("follows.follower_id", "followerId"), "follows.follower_id")], page, followRowFromValues, [1]);
   }
 
   /**
@@ -349,7 +344,7 @@ export class FollowRowDao {
    * A page of rows with this followee_id, ordered by created_at_ms, follower_id (index follows_by_followee_id_created_at_ms).
    */
   async listByFolloweeId(where: Pick<FollowRow, "followeeId">, page?: PageOptions): Promise<Page<FollowRow>> {
-    return keysetPage(this.db, this.q.finders.listByFolloweeId, "follows.follows_by_followee_id_created_at_ms", [int64Param(where.followeeId ?? missingKey("follows.followee_id", "followeeId"), "follows.followee_id")], page, followRowFromSql, (r) => [r["created_at_ms"] as SqlValue, r["follower_id"] as SqlValue], 2);
+    return keysetPage(this.db, this.q.finders.listByFolloweeId, "follows.follows_by_followee_id_created_at_ms", [int64Param(where.followeeId ?? missingKey("follows.followee_id", "followeeId"), "follows.followee_id")], page, followRowFromValues, [2, 0]);
   }
 
   /**
@@ -364,7 +359,7 @@ export class FollowRowDao {
    * A page of rows with this follower_id, ordered by created_at_ms, followee_id (index follows_by_follower_id_created_at_ms).
    */
   async listByFollowerIdOrderByCreatedAtMs(where: Pick<FollowRow, "followerId">, page?: PageOptions): Promise<Page<FollowRow>> {
-    return keysetPage(this.db, this.q.finders.listByFollowerIdOrderByCreatedAtMs, "follows.follows_by_follower_id_created_at_ms", [int64Param(where.followerId ?? missingKey("follows.follower_id", "followerId"), "follows.follower_id")], page, followRowFromSql, (r) => [r["created_at_ms"] as SqlValue, r["followee_id"] as SqlValue], 2);
+    return keysetPage(this.db, this.q.finders.listByFollowerIdOrderByCreatedAtMs, "follows.follows_by_follower_id_created_at_ms", [int64Param(where.followerId ?? missingKey("follows.follower_id", "followerId"), "follows.follower_id")], page, followRowFromValues, [2, 1]);
   }
 
   /**
@@ -446,6 +441,8 @@ export const FollowCountRowTable: SqlTableSpec = {
 export const FollowCountRowSql = {
   sqlite: {
     insert: 'INSERT INTO "follow_counts" ("user_id") VALUES (?)',
+    upsert: 'INSERT INTO "follow_counts" ("user_id") VALUES (?) ON CONFLICT DO NOTHING',
+    insertIfAbsent: 'INSERT INTO "follow_counts" ("user_id") VALUES (?) ON CONFLICT DO NOTHING',
     insertHead: 'INSERT INTO "follow_counts" ("user_id") VALUES',
     insertTuple: '(?)',
     upsertTail: ' ON CONFLICT DO NOTHING',
@@ -473,6 +470,8 @@ export const FollowCountRowSql = {
   },
   mysql: {
     insert: 'INSERT INTO `follow_counts` (`user_id`) VALUES (?)',
+    upsert: 'INSERT INTO `follow_counts` (`user_id`) VALUES (?) ON DUPLICATE KEY UPDATE `user_id` = `user_id`',
+    insertIfAbsent: 'INSERT INTO `follow_counts` (`user_id`) VALUES (?) ON DUPLICATE KEY UPDATE `user_id` = `user_id`',
     insertHead: 'INSERT INTO `follow_counts` (`user_id`) VALUES',
     insertTuple: '(?)',
     upsertTail: ' ON DUPLICATE KEY UPDATE `user_id` = `user_id`',
@@ -513,17 +512,8 @@ export type FollowCountRowInit = RowInit<FollowCountRow, "userId">;
  */
 export type FollowCountRowPatch = RowPatch<FollowCountRow, "userId" | "followers" | "following", never>;
 
-function followCountRowFromSql(r: SqlRow): FollowCountRow {
-  return {
-    $typeName: "orbit.graph.v1.FollowCountRow",
-    userId: toBigInt(r["user_id"]),
-    followers: toBigInt(r["followers"]),
-    following: toBigInt(r["following"]),
-  };
-}
-
 /**
- * The same from an array row in select-list order (getValues).
+ * A row from an array of its column values in select-list order.
  */
 function followCountRowFromValues(r: readonly unknown[]): FollowCountRow {
   return {
@@ -578,7 +568,7 @@ export class FollowCountRowDao {
    * Inserts the row unless one with the same key exists. True if inserted.
    */
   async insertIfAbsent(row: FollowCountRowInit): Promise<boolean> {
-    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.insertIfAbsentTail, followCountRowToSql(row, this.db.dialect));
+    const r = await this.db.run(this.q.insertIfAbsent, followCountRowToSql(row, this.db.dialect));
     return r.changes > 0;
   }
 
@@ -586,7 +576,7 @@ export class FollowCountRowDao {
    * Inserts the row, or overwrites every non-key column of the existing one (counters are kept).
    */
   async upsert(row: FollowCountRowInit): Promise<void> {
-    await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, followCountRowToSql(row, this.db.dialect));
+    await this.db.run(this.q.upsert, followCountRowToSql(row, this.db.dialect));
   }
 
   /**
@@ -609,7 +599,7 @@ export class FollowCountRowDao {
    */
   async getMany(keys: readonly FollowCountRowKey[]): Promise<FollowCountRow[]> {
     if (keys.length === 0) return [];
-    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.userId ?? missingKey("follow_counts.user_id", "userId"), "follow_counts.user_id")), followCountRowFromSql);
+    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.userId ?? missingKey("follow_counts.user_id", "userId"), "follow_counts.user_id")), followCountRowFromValues);
   }
 
   /**
@@ -644,7 +634,7 @@ export class FollowCountRowDao {
    * A page of all rows in primary-key order (user_id).
    */
   async list(page?: PageOptions): Promise<Page<FollowCountRow>> {
-    return keysetPage(this.db, this.q.list, "follow_counts.pk", [], page, followCountRowFromSql, (r) => [r["user_id"] as SqlValue], 1);
+    return keysetPage(this.db, this.q.list, "follow_counts.pk", [], page, followCountRowFromValues, [0]);
   }
 
   /**

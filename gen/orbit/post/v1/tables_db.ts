@@ -7,10 +7,10 @@
 import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
 import type { CommentRow, HashtagRow, LikeRow, MentionRow, PostRow } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
-import type { Dialect, SqlExecutor, SqlRow, SqlValue } from "../../../../platform/storage/driver.js";
 import { toBigInt, toBytes, toText } from "../../../../platform/storage/sql/convert.js";
 import { decodeRepeated, encodeRepeated, jsonStrings } from "../../../../platform/storage/sql/repeated.js";
 import { ScalarType } from "@bufbuild/protobuf";
+import type { Dialect, SqlExecutor, SqlValue } from "../../../../platform/storage/driver.js";
 import { int64Param, missingKey, textParam } from "../../../../platform/storage/sql/input.js";
 import type { DeleteOptions } from "../../../../platform/storage/sql/query.js";
 import { deleteLimited, insertRows, keysetPage, selectIn, UpdateBuilder, upsertRows } from "../../../../platform/storage/sql/query.js";
@@ -155,6 +155,8 @@ export const PostRowTable: SqlTableSpec = {
 export const PostRowSql = {
   sqlite: {
     insert: 'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids") VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    upsert: 'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "author_id" = excluded."author_id", "text" = excluded."text", "media_ids" = excluded."media_ids", "created_at_ms" = excluded."created_at_ms", "edited_at_ms" = excluded."edited_at_ms", "hashtags" = excluded."hashtags", "mention_user_ids" = excluded."mention_user_ids"',
+    insertIfAbsent: 'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead: 'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids") VALUES',
     insertTuple: '(?, ?, ?, ?, ?, ?, ?, ?)',
     upsertTail: ' ON CONFLICT ("id") DO UPDATE SET "author_id" = excluded."author_id", "text" = excluded."text", "media_ids" = excluded."media_ids", "created_at_ms" = excluded."created_at_ms", "edited_at_ms" = excluded."edited_at_ms", "hashtags" = excluded."hashtags", "mention_user_ids" = excluded."mention_user_ids"',
@@ -193,6 +195,8 @@ export const PostRowSql = {
   },
   mysql: {
     insert: 'INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    upsert: 'INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `author_id` = VALUES(`author_id`), `text` = VALUES(`text`), `media_ids` = VALUES(`media_ids`), `created_at_ms` = VALUES(`created_at_ms`), `edited_at_ms` = VALUES(`edited_at_ms`), `hashtags` = VALUES(`hashtags`), `mention_user_ids` = VALUES(`mention_user_ids`)',
+    insertIfAbsent: 'INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`',
     insertHead: 'INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`) VALUES',
     insertTuple: '(?, ?, ?, ?, ?, ?, ?, ?)',
     upsertTail: ' ON DUPLICATE KEY UPDATE `author_id` = VALUES(`author_id`), `text` = VALUES(`text`), `media_ids` = VALUES(`media_ids`), `created_at_ms` = VALUES(`created_at_ms`), `edited_at_ms` = VALUES(`edited_at_ms`), `hashtags` = VALUES(`hashtags`), `mention_user_ids` = VALUES(`mention_user_ids`)',
@@ -244,24 +248,8 @@ export type PostRowInit = RowInit<PostRow, "id">;
  */
 export type PostRowPatch = RowPatch<PostRow, "id" | "likeCount" | "commentCount", "editedAtMs">;
 
-function postRowFromSql(r: SqlRow): PostRow {
-  return {
-    $typeName: "orbit.post.v1.PostRow",
-    id: toBigInt(r["id"]),
-    authorId: toBigInt(r["author_id"]),
-    text: toText(r["text"]),
-    mediaIds: r["media_ids"] == null || (r["media_ids"] as Uint8Array).length === 0 ? [] : decodeRepeated<bigint>(toBytes(r["media_ids"]), 4, ScalarType.INT64),
-    createdAtMs: toBigInt(r["created_at_ms"]),
-    editedAtMs: r["edited_at_ms"] == null ? undefined : toBigInt(r["edited_at_ms"]),
-    hashtags: r["hashtags"] == null || r["hashtags"] === "" || r["hashtags"] === "[]" || r["hashtags"] === "{}" || r["hashtags"] === "null" ? [] : jsonStrings(toText(r["hashtags"]), "hashtags"),
-    mentionUserIds: r["mention_user_ids"] == null || (r["mention_user_ids"] as Uint8Array).length === 0 ? [] : decodeRepeated<bigint>(toBytes(r["mention_user_ids"]), 8, ScalarType.INT64),
-    likeCount: toBigInt(r["like_count"]),
-    commentCount: toBigInt(r["comment_count"]),
-  };
-}
-
 /**
- * The same from an array row in select-list order (getValues).
+ * A row from an array of its column values in select-list order.
  */
 function postRowFromValues(r: readonly unknown[]): PostRow {
   return {
@@ -330,7 +318,7 @@ export class PostRowDao {
    * Inserts the row unless one with the same key exists. True if inserted.
    */
   async insertIfAbsent(row: PostRowInit): Promise<boolean> {
-    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.insertIfAbsentTail, postRowToSql(row, this.db.dialect));
+    const r = await this.db.run(this.q.insertIfAbsent, postRowToSql(row, this.db.dialect));
     return r.changes > 0;
   }
 
@@ -338,7 +326,7 @@ export class PostRowDao {
    * Inserts the row, or overwrites every non-key column of the existing one (counters are kept).
    */
   async upsert(row: PostRowInit): Promise<void> {
-    await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, postRowToSql(row, this.db.dialect));
+    await this.db.run(this.q.upsert, postRowToSql(row, this.db.dialect));
   }
 
   /**
@@ -361,7 +349,7 @@ export class PostRowDao {
    */
   async getMany(keys: readonly PostRowKey[]): Promise<PostRow[]> {
     if (keys.length === 0) return [];
-    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.id ?? missingKey("posts.id", "id"), "posts.id")), postRowFromSql);
+    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.id ?? missingKey("posts.id", "id"), "posts.id")), postRowFromValues);
   }
 
   /**
@@ -403,14 +391,14 @@ export class PostRowDao {
    * A page of all rows in primary-key order (id).
    */
   async list(page?: PageOptions): Promise<Page<PostRow>> {
-    return keysetPage(this.db, this.q.list, "posts.pk", [], page, postRowFromSql, (r) => [r["id"] as SqlValue], 1);
+    return keysetPage(this.db, this.q.list, "posts.pk", [], page, postRowFromValues, [0]);
   }
 
   /**
    * A page of rows with this author_id, ordered by id (index posts_by_author_id_id).
    */
   async listByAuthorId(where: Pick<PostRow, "authorId">, page?: PageOptions): Promise<Page<PostRow>> {
-    return keysetPage(this.db, this.q.finders.listByAuthorId, "posts.posts_by_author_id_id", [int64Param(where.authorId ?? missingKey("posts.author_id", "authorId"), "posts.author_id")], page, postRowFromSql, (r) => [r["id"] as SqlValue], 1);
+    return keysetPage(this.db, this.q.finders.listByAuthorId, "posts.posts_by_author_id_id", [int64Param(where.authorId ?? missingKey("posts.author_id", "authorId"), "posts.author_id")], page, postRowFromValues, [0]);
   }
 
   /**
@@ -517,6 +505,8 @@ export const LikeRowTable: SqlTableSpec = {
 export const LikeRowSql = {
   sqlite: {
     insert: 'INSERT INTO "post_likes" ("post_id", "user_id", "created_at_ms") VALUES (?, ?, ?)',
+    upsert: 'INSERT INTO "post_likes" ("post_id", "user_id", "created_at_ms") VALUES (?, ?, ?) ON CONFLICT ("post_id", "user_id") DO UPDATE SET "created_at_ms" = excluded."created_at_ms"',
+    insertIfAbsent: 'INSERT INTO "post_likes" ("post_id", "user_id", "created_at_ms") VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead: 'INSERT INTO "post_likes" ("post_id", "user_id", "created_at_ms") VALUES',
     insertTuple: '(?, ?, ?)',
     upsertTail: ' ON CONFLICT ("post_id", "user_id") DO UPDATE SET "created_at_ms" = excluded."created_at_ms"',
@@ -567,6 +557,8 @@ export const LikeRowSql = {
   },
   mysql: {
     insert: 'INSERT INTO `post_likes` (`post_id`, `user_id`, `created_at_ms`) VALUES (?, ?, ?)',
+    upsert: 'INSERT INTO `post_likes` (`post_id`, `user_id`, `created_at_ms`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `created_at_ms` = VALUES(`created_at_ms`)',
+    insertIfAbsent: 'INSERT INTO `post_likes` (`post_id`, `user_id`, `created_at_ms`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `post_id` = `post_id`',
     insertHead: 'INSERT INTO `post_likes` (`post_id`, `user_id`, `created_at_ms`) VALUES',
     insertTuple: '(?, ?, ?)',
     upsertTail: ' ON DUPLICATE KEY UPDATE `created_at_ms` = VALUES(`created_at_ms`)',
@@ -630,17 +622,8 @@ export type LikeRowInit = RowInit<LikeRow, "postId" | "userId">;
  */
 export type LikeRowPatch = RowPatch<LikeRow, "postId" | "userId", never>;
 
-function likeRowFromSql(r: SqlRow): LikeRow {
-  return {
-    $typeName: "orbit.post.v1.LikeRow",
-    postId: toBigInt(r["post_id"]),
-    userId: toBigInt(r["user_id"]),
-    createdAtMs: toBigInt(r["created_at_ms"]),
-  };
-}
-
 /**
- * The same from an array row in select-list order (getValues).
+ * A row from an array of its column values in select-list order.
  */
 function likeRowFromValues(r: readonly unknown[]): LikeRow {
   return {
@@ -697,7 +680,7 @@ export class LikeRowDao {
    * Inserts the row unless one with the same key exists. True if inserted.
    */
   async insertIfAbsent(row: LikeRowInit): Promise<boolean> {
-    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.insertIfAbsentTail, likeRowToSql(row, this.db.dialect));
+    const r = await this.db.run(this.q.insertIfAbsent, likeRowToSql(row, this.db.dialect));
     return r.changes > 0;
   }
 
@@ -705,7 +688,7 @@ export class LikeRowDao {
    * Inserts the row, or overwrites every non-key column of the existing one.
    */
   async upsert(row: LikeRowInit): Promise<void> {
-    await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, likeRowToSql(row, this.db.dialect));
+    await this.db.run(this.q.upsert, likeRowToSql(row, this.db.dialect));
   }
 
   /**
@@ -756,14 +739,14 @@ export class LikeRowDao {
    * A page of all rows in primary-key order (post_id, user_id).
    */
   async list(page?: PageOptions): Promise<Page<LikeRow>> {
-    return keysetPage(this.db, this.q.list, "post_likes.pk", [], page, likeRowFromSql, (r) => [r["post_id"] as SqlValue, r["user_id"] as SqlValue], 2);
+    return keysetPage(this.db, this.q.list, "post_likes.pk", [], page, likeRowFromValues, [0, 1]);
   }
 
   /**
    * A page of rows with this post_id, ordered by user_id (index primary key).
    */
   async listByPostId(where: Pick<LikeRow, "postId">, page?: PageOptions): Promise<Page<LikeRow>> {
-    return keysetPage(this.db, this.q.finders.listByPostId, "post_likes.primary key", [int64Param(where.postId ?? missingKey("post_likes.post_id", "postId"), "post_likes.post_id")], page, likeRowFromSql, (r) => [r["user_id"] as SqlValue], 1);
+    return keysetPage(this.db, this.q.finders.listByPostId, "post_likes.primary key", [int64Param(where.postId ?? missingKey("post_likes.post_id", "postId"), "post_likes.post_id")], page, likeRowFromValues, [1]);
   }
 
   /**
@@ -778,7 +761,7 @@ export class LikeRowDao {
    * A page of rows with this post_id, ordered by created_at_ms, user_id (index post_likes_by_post_id_created_at_ms).
    */
   async listByPostIdOrderByCreatedAtMs(where: Pick<LikeRow, "postId">, page?: PageOptions): Promise<Page<LikeRow>> {
-    return keysetPage(this.db, this.q.finders.listByPostIdOrderByCreatedAtMs, "post_likes.post_likes_by_post_id_created_at_ms", [int64Param(where.postId ?? missingKey("post_likes.post_id", "postId"), "post_likes.post_id")], page, likeRowFromSql, (r) => [r["created_at_ms"] as SqlValue, r["user_id"] as SqlValue], 2);
+    return keysetPage(this.db, this.q.finders.listByPostIdOrderByCreatedAtMs, "post_likes.post_likes_by_post_id_created_at_ms", [int64Param(where.postId ?? missingKey("post_likes.post_id", "postId"), "post_likes.post_id")], page, likeRowFromValues, [2, 1]);
   }
 
   /**
@@ -793,7 +776,7 @@ export class LikeRowDao {
    * A page of rows with this user_id, ordered by post_id (index post_likes_by_user_id_post_id).
    */
   async listByUserId(where: Pick<LikeRow, "userId">, page?: PageOptions): Promise<Page<LikeRow>> {
-    return keysetPage(this.db, this.q.finders.listByUserId, "post_likes.post_likes_by_user_id_post_id", [int64Param(where.userId ?? missingKey("post_likes.user_id", "userId"), "post_likes.user_id")], page, likeRowFromSql, (r) => [r["post_id"] as SqlValue], 1);
+    return keysetPage(this.db, this.q.finders.listByUserId, "post_likes.post_likes_by_user_id_post_id", [int64Param(where.userId ?? missingKey("post_likes.user_id", "userId"), "post_likes.user_id")], page, likeRowFromValues, [0]);
   }
 
   /**
@@ -921,6 +904,8 @@ export const CommentRowTable: SqlTableSpec = {
 export const CommentRowSql = {
   sqlite: {
     insert: 'INSERT INTO "post_comments" ("id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?)',
+    upsert: 'INSERT INTO "post_comments" ("id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "post_id" = excluded."post_id", "author_id" = excluded."author_id", "text" = excluded."text", "reply_to_comment_id" = excluded."reply_to_comment_id", "created_at_ms" = excluded."created_at_ms", "edited_at_ms" = excluded."edited_at_ms"',
+    insertIfAbsent: 'INSERT INTO "post_comments" ("id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead: 'INSERT INTO "post_comments" ("id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms") VALUES',
     insertTuple: '(?, ?, ?, ?, ?, ?, ?)',
     upsertTail: ' ON CONFLICT ("id") DO UPDATE SET "post_id" = excluded."post_id", "author_id" = excluded."author_id", "text" = excluded."text", "reply_to_comment_id" = excluded."reply_to_comment_id", "created_at_ms" = excluded."created_at_ms", "edited_at_ms" = excluded."edited_at_ms"',
@@ -956,6 +941,8 @@ export const CommentRowSql = {
   },
   mysql: {
     insert: 'INSERT INTO `post_comments` (`id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    upsert: 'INSERT INTO `post_comments` (`id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `post_id` = VALUES(`post_id`), `author_id` = VALUES(`author_id`), `text` = VALUES(`text`), `reply_to_comment_id` = VALUES(`reply_to_comment_id`), `created_at_ms` = VALUES(`created_at_ms`), `edited_at_ms` = VALUES(`edited_at_ms`)',
+    insertIfAbsent: 'INSERT INTO `post_comments` (`id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`',
     insertHead: 'INSERT INTO `post_comments` (`id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms`) VALUES',
     insertTuple: '(?, ?, ?, ?, ?, ?, ?)',
     upsertTail: ' ON DUPLICATE KEY UPDATE `post_id` = VALUES(`post_id`), `author_id` = VALUES(`author_id`), `text` = VALUES(`text`), `reply_to_comment_id` = VALUES(`reply_to_comment_id`), `created_at_ms` = VALUES(`created_at_ms`), `edited_at_ms` = VALUES(`edited_at_ms`)',
@@ -1004,21 +991,8 @@ export type CommentRowInit = RowInit<CommentRow, "id">;
  */
 export type CommentRowPatch = RowPatch<CommentRow, "id", "editedAtMs">;
 
-function commentRowFromSql(r: SqlRow): CommentRow {
-  return {
-    $typeName: "orbit.post.v1.CommentRow",
-    id: toBigInt(r["id"]),
-    postId: toBigInt(r["post_id"]),
-    authorId: toBigInt(r["author_id"]),
-    text: toText(r["text"]),
-    replyToCommentId: toBigInt(r["reply_to_comment_id"]),
-    createdAtMs: toBigInt(r["created_at_ms"]),
-    editedAtMs: r["edited_at_ms"] == null ? undefined : toBigInt(r["edited_at_ms"]),
-  };
-}
-
 /**
- * The same from an array row in select-list order (getValues).
+ * A row from an array of its column values in select-list order.
  */
 function commentRowFromValues(r: readonly unknown[]): CommentRow {
   return {
@@ -1083,7 +1057,7 @@ export class CommentRowDao {
    * Inserts the row unless one with the same key exists. True if inserted.
    */
   async insertIfAbsent(row: CommentRowInit): Promise<boolean> {
-    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.insertIfAbsentTail, commentRowToSql(row, this.db.dialect));
+    const r = await this.db.run(this.q.insertIfAbsent, commentRowToSql(row, this.db.dialect));
     return r.changes > 0;
   }
 
@@ -1091,7 +1065,7 @@ export class CommentRowDao {
    * Inserts the row, or overwrites every non-key column of the existing one.
    */
   async upsert(row: CommentRowInit): Promise<void> {
-    await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, commentRowToSql(row, this.db.dialect));
+    await this.db.run(this.q.upsert, commentRowToSql(row, this.db.dialect));
   }
 
   /**
@@ -1114,7 +1088,7 @@ export class CommentRowDao {
    */
   async getMany(keys: readonly CommentRowKey[]): Promise<CommentRow[]> {
     if (keys.length === 0) return [];
-    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.id ?? missingKey("post_comments.id", "id"), "post_comments.id")), commentRowFromSql);
+    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.id ?? missingKey("post_comments.id", "id"), "post_comments.id")), commentRowFromValues);
   }
 
   /**
@@ -1155,14 +1129,14 @@ export class CommentRowDao {
    * A page of all rows in primary-key order (id).
    */
   async list(page?: PageOptions): Promise<Page<CommentRow>> {
-    return keysetPage(this.db, this.q.list, "post_comments.pk", [], page, commentRowFromSql, (r) => [r["id"] as SqlValue], 1);
+    return keysetPage(this.db, this.q.list, "post_comments.pk", [], page, commentRowFromValues, [0]);
   }
 
   /**
    * A page of rows with this post_id, ordered by id (index post_comments_by_post_id_id).
    */
   async listByPostId(where: Pick<CommentRow, "postId">, page?: PageOptions): Promise<Page<CommentRow>> {
-    return keysetPage(this.db, this.q.finders.listByPostId, "post_comments.post_comments_by_post_id_id", [int64Param(where.postId ?? missingKey("post_comments.post_id", "postId"), "post_comments.post_id")], page, commentRowFromSql, (r) => [r["id"] as SqlValue], 1);
+    return keysetPage(this.db, this.q.finders.listByPostId, "post_comments.post_comments_by_post_id_id", [int64Param(where.postId ?? missingKey("post_comments.post_id", "postId"), "post_comments.post_id")], page, commentRowFromValues, [0]);
   }
 
   /**
@@ -1226,6 +1200,8 @@ export const HashtagRowTable: SqlTableSpec = {
 export const HashtagRowSql = {
   sqlite: {
     insert: 'INSERT INTO "post_hashtags" ("tag", "post_id") VALUES (?, ?)',
+    upsert: 'INSERT INTO "post_hashtags" ("tag", "post_id") VALUES (?, ?) ON CONFLICT DO NOTHING',
+    insertIfAbsent: 'INSERT INTO "post_hashtags" ("tag", "post_id") VALUES (?, ?) ON CONFLICT DO NOTHING',
     insertHead: 'INSERT INTO "post_hashtags" ("tag", "post_id") VALUES',
     insertTuple: '(?, ?)',
     upsertTail: ' ON CONFLICT DO NOTHING',
@@ -1261,6 +1237,8 @@ export const HashtagRowSql = {
   },
   mysql: {
     insert: 'INSERT INTO `post_hashtags` (`tag`, `post_id`) VALUES (?, ?)',
+    upsert: 'INSERT INTO `post_hashtags` (`tag`, `post_id`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `tag` = `tag`',
+    insertIfAbsent: 'INSERT INTO `post_hashtags` (`tag`, `post_id`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `tag` = `tag`',
     insertHead: 'INSERT INTO `post_hashtags` (`tag`, `post_id`) VALUES',
     insertTuple: '(?, ?)',
     upsertTail: ' ON DUPLICATE KEY UPDATE `tag` = `tag`',
@@ -1309,16 +1287,8 @@ export type HashtagRowInit = RowInit<HashtagRow, "tag" | "postId">;
  */
 export type HashtagRowPatch = RowPatch<HashtagRow, "tag" | "postId", never>;
 
-function hashtagRowFromSql(r: SqlRow): HashtagRow {
-  return {
-    $typeName: "orbit.post.v1.HashtagRow",
-    tag: toText(r["tag"]),
-    postId: toBigInt(r["post_id"]),
-  };
-}
-
 /**
- * The same from an array row in select-list order (getValues).
+ * A row from an array of its column values in select-list order.
  */
 function hashtagRowFromValues(r: readonly unknown[]): HashtagRow {
   return {
@@ -1373,7 +1343,7 @@ export class HashtagRowDao {
    * Inserts the row unless one with the same key exists. True if inserted.
    */
   async insertIfAbsent(row: HashtagRowInit): Promise<boolean> {
-    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.insertIfAbsentTail, hashtagRowToSql(row, this.db.dialect));
+    const r = await this.db.run(this.q.insertIfAbsent, hashtagRowToSql(row, this.db.dialect));
     return r.changes > 0;
   }
 
@@ -1381,7 +1351,7 @@ export class HashtagRowDao {
    * Inserts the row, or overwrites every non-key column of the existing one.
    */
   async upsert(row: HashtagRowInit): Promise<void> {
-    await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, hashtagRowToSql(row, this.db.dialect));
+    await this.db.run(this.q.upsert, hashtagRowToSql(row, this.db.dialect));
   }
 
   /**
@@ -1431,14 +1401,14 @@ export class HashtagRowDao {
    * A page of all rows in primary-key order (tag, post_id).
    */
   async list(page?: PageOptions): Promise<Page<HashtagRow>> {
-    return keysetPage(this.db, this.q.list, "post_hashtags.pk", [], page, hashtagRowFromSql, (r) => [r["tag"] as SqlValue, r["post_id"] as SqlValue], 2);
+    return keysetPage(this.db, this.q.list, "post_hashtags.pk", [], page, hashtagRowFromValues, [0, 1]);
   }
 
   /**
    * A page of rows with this tag, ordered by post_id (index primary key).
    */
   async listByTag(where: Pick<HashtagRow, "tag">, page?: PageOptions): Promise<Page<HashtagRow>> {
-    return keysetPage(this.db, this.q.finders.listByTag, "post_hashtags.primary key", [where.tag ?? missingKey("post_hashtags.tag", "tag")], page, hashtagRowFromSql, (r) => [r["post_id"] as SqlValue], 1);
+    return keysetPage(this.db, this.q.finders.listByTag, "post_hashtags.primary key", [where.tag ?? missingKey("post_hashtags.tag", "tag")], page, hashtagRowFromValues, [1]);
   }
 
   /**
@@ -1502,6 +1472,8 @@ export const MentionRowTable: SqlTableSpec = {
 export const MentionRowSql = {
   sqlite: {
     insert: 'INSERT INTO "post_mentions" ("user_id", "post_id") VALUES (?, ?)',
+    upsert: 'INSERT INTO "post_mentions" ("user_id", "post_id") VALUES (?, ?) ON CONFLICT DO NOTHING',
+    insertIfAbsent: 'INSERT INTO "post_mentions" ("user_id", "post_id") VALUES (?, ?) ON CONFLICT DO NOTHING',
     insertHead: 'INSERT INTO "post_mentions" ("user_id", "post_id") VALUES',
     insertTuple: '(?, ?)',
     upsertTail: ' ON CONFLICT DO NOTHING',
@@ -1537,6 +1509,8 @@ export const MentionRowSql = {
   },
   mysql: {
     insert: 'INSERT INTO `post_mentions` (`user_id`, `post_id`) VALUES (?, ?)',
+    upsert: 'INSERT INTO `post_mentions` (`user_id`, `post_id`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `user_id` = `user_id`',
+    insertIfAbsent: 'INSERT INTO `post_mentions` (`user_id`, `post_id`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `user_id` = `user_id`',
     insertHead: 'INSERT INTO `post_mentions` (`user_id`, `post_id`) VALUES',
     insertTuple: '(?, ?)',
     upsertTail: ' ON DUPLICATE KEY UPDATE `user_id` = `user_id`',
@@ -1585,16 +1559,8 @@ export type MentionRowInit = RowInit<MentionRow, "userId" | "postId">;
  */
 export type MentionRowPatch = RowPatch<MentionRow, "userId" | "postId", never>;
 
-function mentionRowFromSql(r: SqlRow): MentionRow {
-  return {
-    $typeName: "orbit.post.v1.MentionRow",
-    userId: toBigInt(r["user_id"]),
-    postId: toBigInt(r["post_id"]),
-  };
-}
-
 /**
- * The same from an array row in select-list order (getValues).
+ * A row from an array of its column values in select-list order.
  */
 function mentionRowFromValues(r: readonly unknown[]): MentionRow {
   return {
@@ -1649,7 +1615,7 @@ export class MentionRowDao {
    * Inserts the row unless one with the same key exists. True if inserted.
    */
   async insertIfAbsent(row: MentionRowInit): Promise<boolean> {
-    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.insertIfAbsentTail, mentionRowToSql(row, this.db.dialect));
+    const r = await this.db.run(this.q.insertIfAbsent, mentionRowToSql(row, this.db.dialect));
     return r.changes > 0;
   }
 
@@ -1657,7 +1623,7 @@ export class MentionRowDao {
    * Inserts the row, or overwrites every non-key column of the existing one.
    */
   async upsert(row: MentionRowInit): Promise<void> {
-    await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, mentionRowToSql(row, this.db.dialect));
+    await this.db.run(this.q.upsert, mentionRowToSql(row, this.db.dialect));
   }
 
   /**
@@ -1707,14 +1673,14 @@ export class MentionRowDao {
    * A page of all rows in primary-key order (user_id, post_id).
    */
   async list(page?: PageOptions): Promise<Page<MentionRow>> {
-    return keysetPage(this.db, this.q.list, "post_mentions.pk", [], page, mentionRowFromSql, (r) => [r["user_id"] as SqlValue, r["post_id"] as SqlValue], 2);
+    return keysetPage(this.db, this.q.list, "post_mentions.pk", [], page, mentionRowFromValues, [0, 1]);
   }
 
   /**
    * A page of rows with this user_id, ordered by post_id (index primary key).
    */
   async listByUserId(where: Pick<MentionRow, "userId">, page?: PageOptions): Promise<Page<MentionRow>> {
-    return keysetPage(this.db, this.q.finders.listByUserId, "post_mentions.primary key", [int64Param(where.userId ?? missingKey("post_mentions.user_id", "userId"), "post_mentions.user_id")], page, mentionRowFromSql, (r) => [r["post_id"] as SqlValue], 1);
+    return keysetPage(this.db, this.q.finders.listByUserId, "post_mentions.primary key", [int64Param(where.userId ?? missingKey("post_mentions.user_id", "userId"), "post_mentions.user_id")], page, mentionRowFromValues, [1]);
   }
 
   /**

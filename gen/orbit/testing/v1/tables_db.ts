@@ -8,8 +8,8 @@
 import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
 import type { EchoNoteRow } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
-import type { Dialect, SqlExecutor, SqlRow, SqlValue } from "../../../../platform/storage/driver.js";
 import { toBigInt, toText } from "../../../../platform/storage/sql/convert.js";
+import type { Dialect, SqlExecutor, SqlValue } from "../../../../platform/storage/driver.js";
 import { int64Param, missingKey, textParam } from "../../../../platform/storage/sql/input.js";
 import { insertRows, keysetPage, selectIn, UpdateBuilder, upsertRows } from "../../../../platform/storage/sql/query.js";
 import type { Page, PageOptions } from "../../../../platform/storage/sql/page.js";
@@ -70,6 +70,8 @@ export const EchoNoteRowTable: SqlTableSpec = {
 export const EchoNoteRowSql = {
   sqlite: {
     insert: 'INSERT INTO "testing_echo_notes" ("id", "text", "created_at_ms") VALUES (?, ?, ?)',
+    upsert: 'INSERT INTO "testing_echo_notes" ("id", "text", "created_at_ms") VALUES (?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "text" = excluded."text", "created_at_ms" = excluded."created_at_ms"',
+    insertIfAbsent: 'INSERT INTO "testing_echo_notes" ("id", "text", "created_at_ms") VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead: 'INSERT INTO "testing_echo_notes" ("id", "text", "created_at_ms") VALUES',
     insertTuple: '(?, ?, ?)',
     upsertTail: ' ON CONFLICT ("id") DO UPDATE SET "text" = excluded."text", "created_at_ms" = excluded."created_at_ms"',
@@ -94,6 +96,8 @@ export const EchoNoteRowSql = {
   },
   mysql: {
     insert: 'INSERT INTO `testing_echo_notes` (`id`, `text`, `created_at_ms`) VALUES (?, ?, ?)',
+    upsert: 'INSERT INTO `testing_echo_notes` (`id`, `text`, `created_at_ms`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `text` = VALUES(`text`), `created_at_ms` = VALUES(`created_at_ms`)',
+    insertIfAbsent: 'INSERT INTO `testing_echo_notes` (`id`, `text`, `created_at_ms`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`',
     insertHead: 'INSERT INTO `testing_echo_notes` (`id`, `text`, `created_at_ms`) VALUES',
     insertTuple: '(?, ?, ?)',
     upsertTail: ' ON DUPLICATE KEY UPDATE `text` = VALUES(`text`), `created_at_ms` = VALUES(`created_at_ms`)',
@@ -131,17 +135,8 @@ export type EchoNoteRowInit = RowInit<EchoNoteRow, "id">;
  */
 export type EchoNoteRowPatch = RowPatch<EchoNoteRow, "id", never>;
 
-function echoNoteRowFromSql(r: SqlRow): EchoNoteRow {
-  return {
-    $typeName: "orbit.testing.v1.EchoNoteRow",
-    id: toBigInt(r["id"]),
-    text: toText(r["text"]),
-    createdAtMs: toBigInt(r["created_at_ms"]),
-  };
-}
-
 /**
- * The same from an array row in select-list order (getValues).
+ * A row from an array of its column values in select-list order.
  */
 function echoNoteRowFromValues(r: readonly unknown[]): EchoNoteRow {
   return {
@@ -198,7 +193,7 @@ export class EchoNoteRowDao {
    * Inserts the row unless one with the same key exists. True if inserted.
    */
   async insertIfAbsent(row: EchoNoteRowInit): Promise<boolean> {
-    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.insertIfAbsentTail, echoNoteRowToSql(row, this.db.dialect));
+    const r = await this.db.run(this.q.insertIfAbsent, echoNoteRowToSql(row, this.db.dialect));
     return r.changes > 0;
   }
 
@@ -206,7 +201,7 @@ export class EchoNoteRowDao {
    * Inserts the row, or overwrites every non-key column of the existing one.
    */
   async upsert(row: EchoNoteRowInit): Promise<void> {
-    await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, echoNoteRowToSql(row, this.db.dialect));
+    await this.db.run(this.q.upsert, echoNoteRowToSql(row, this.db.dialect));
   }
 
   /**
@@ -229,7 +224,7 @@ export class EchoNoteRowDao {
    */
   async getMany(keys: readonly EchoNoteRowKey[]): Promise<EchoNoteRow[]> {
     if (keys.length === 0) return [];
-    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.id ?? missingKey("testing_echo_notes.id", "id"), "testing_echo_notes.id")), echoNoteRowFromSql);
+    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.id ?? missingKey("testing_echo_notes.id", "id"), "testing_echo_notes.id")), echoNoteRowFromValues);
   }
 
   /**
@@ -266,7 +261,7 @@ export class EchoNoteRowDao {
    * A page of all rows in primary-key order (id).
    */
   async list(page?: PageOptions): Promise<Page<EchoNoteRow>> {
-    return keysetPage(this.db, this.q.list, "testing_echo_notes.pk", [], page, echoNoteRowFromSql, (r) => [r["id"] as SqlValue], 1);
+    return keysetPage(this.db, this.q.list, "testing_echo_notes.pk", [], page, echoNoteRowFromValues, [0]);
   }
 }
 

@@ -7,8 +7,8 @@
 import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
 import type { BlockRow, ProfileCounterRow, SessionRow, UserRow } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
-import type { Dialect, SqlExecutor, SqlRow, SqlValue } from "../../../../platform/storage/driver.js";
 import { toBigInt, toBytes, toText } from "../../../../platform/storage/sql/convert.js";
+import type { Dialect, SqlExecutor, SqlValue } from "../../../../platform/storage/driver.js";
 import { bytesParam, int64Param, missingKey, textParam } from "../../../../platform/storage/sql/input.js";
 import type { DeleteOptions, UpsertCheck } from "../../../../platform/storage/sql/query.js";
 import { checkUpserted, deleteLimited, insertRows, keysetPage, selectIn, UpdateBuilder, upsertRows } from "../../../../platform/storage/sql/query.js";
@@ -130,6 +130,8 @@ export const UserRowTable: SqlTableSpec = {
 export const UserRowSql = {
   sqlite: {
     insert: 'INSERT INTO "users" ("id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    upsert: 'INSERT INTO "users" ("id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "handle" = excluded."handle", "handle_key" = excluded."handle_key", "display_name" = excluded."display_name", "bio" = excluded."bio", "avatar_media_id" = excluded."avatar_media_id", "password_hash" = excluded."password_hash", "created_at_ms" = excluded."created_at_ms"',
+    insertIfAbsent: 'INSERT INTO "users" ("id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead: 'INSERT INTO "users" ("id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms") VALUES',
     insertTuple: '(?, ?, ?, ?, ?, ?, ?, ?)',
     upsertTail: ' ON CONFLICT ("id") DO UPDATE SET "handle" = excluded."handle", "handle_key" = excluded."handle_key", "display_name" = excluded."display_name", "bio" = excluded."bio", "avatar_media_id" = excluded."avatar_media_id", "password_hash" = excluded."password_hash", "created_at_ms" = excluded."created_at_ms"',
@@ -156,6 +158,8 @@ export const UserRowSql = {
   },
   mysql: {
     insert: 'INSERT INTO `users` (`id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    upsert: 'INSERT INTO `users` (`id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `handle` = IF(`id` <=> VALUES(`id`), VALUES(`handle`), `handle`), `handle_key` = IF(`id` <=> VALUES(`id`), VALUES(`handle_key`), `handle_key`), `display_name` = IF(`id` <=> VALUES(`id`), VALUES(`display_name`), `display_name`), `bio` = IF(`id` <=> VALUES(`id`), VALUES(`bio`), `bio`), `avatar_media_id` = IF(`id` <=> VALUES(`id`), VALUES(`avatar_media_id`), `avatar_media_id`), `password_hash` = IF(`id` <=> VALUES(`id`), VALUES(`password_hash`), `password_hash`), `created_at_ms` = IF(`id` <=> VALUES(`id`), VALUES(`created_at_ms`), `created_at_ms`)',
+    insertIfAbsent: 'INSERT INTO `users` (`id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`',
     insertHead: 'INSERT INTO `users` (`id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms`) VALUES',
     insertTuple: '(?, ?, ?, ?, ?, ?, ?, ?)',
     upsertTail: ' ON DUPLICATE KEY UPDATE `handle` = IF(`id` <=> VALUES(`id`), VALUES(`handle`), `handle`), `handle_key` = IF(`id` <=> VALUES(`id`), VALUES(`handle_key`), `handle_key`), `display_name` = IF(`id` <=> VALUES(`id`), VALUES(`display_name`), `display_name`), `bio` = IF(`id` <=> VALUES(`id`), VALUES(`bio`), `bio`), `avatar_media_id` = IF(`id` <=> VALUES(`id`), VALUES(`avatar_media_id`), `avatar_media_id`), `password_hash` = IF(`id` <=> VALUES(`id`), VALUES(`password_hash`), `password_hash`), `created_at_ms` = IF(`id` <=> VALUES(`id`), VALUES(`created_at_ms`), `created_at_ms`)',
@@ -195,22 +199,8 @@ export type UserRowInit = RowInit<UserRow, "id">;
  */
 export type UserRowPatch = RowPatch<UserRow, "id", never>;
 
-function userRowFromSql(r: SqlRow): UserRow {
-  return {
-    $typeName: "orbit.user.v1.UserRow",
-    id: toBigInt(r["id"]),
-    handle: toText(r["handle"]),
-    handleKey: toText(r["handle_key"]),
-    displayName: toText(r["display_name"]),
-    bio: toText(r["bio"]),
-    avatarMediaId: toBigInt(r["avatar_media_id"]),
-    passwordHash: toBytes(r["password_hash"]),
-    createdAtMs: toBigInt(r["created_at_ms"]),
-  };
-}
-
 /**
- * The same from an array row in select-list order (getValues).
+ * A row from an array of its column values in select-list order.
  */
 function userRowFromValues(r: readonly unknown[]): UserRow {
   return {
@@ -282,7 +272,7 @@ export class UserRowDao {
    * Inserts the row unless one with the same key exists. True if inserted.
    */
   async insertIfAbsent(row: UserRowInit): Promise<boolean> {
-    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.insertIfAbsentTail, userRowToSql(row, this.db.dialect));
+    const r = await this.db.run(this.q.insertIfAbsent, userRowToSql(row, this.db.dialect));
     return r.changes > 0;
   }
 
@@ -291,7 +281,7 @@ export class UserRowDao {
    */
   async upsert(row: UserRowInit): Promise<void> {
     const p = userRowToSql(row, this.db.dialect);
-    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, p);
+    const r = await this.db.run(this.q.upsert, p);
     // MySQL: 0 rows changed is an identical row, or one left alone for a unique-index conflict.
     if (r.changes === 0 && this.q.upsertCheck) await checkUpserted(this.db, this.q.upsertCheck, userRowUpsertCheck, [p]);
   }
@@ -316,7 +306,7 @@ export class UserRowDao {
    */
   async getMany(keys: readonly UserRowKey[]): Promise<UserRow[]> {
     if (keys.length === 0) return [];
-    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.id ?? missingKey("users.id", "id"), "users.id")), userRowFromSql);
+    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.id ?? missingKey("users.id", "id"), "users.id")), userRowFromValues);
   }
 
   /**
@@ -358,7 +348,7 @@ export class UserRowDao {
    * A page of all rows in primary-key order (id).
    */
   async list(page?: PageOptions): Promise<Page<UserRow>> {
-    return keysetPage(this.db, this.q.list, "users.pk", [], page, userRowFromSql, (r) => [r["id"] as SqlValue], 1);
+    return keysetPage(this.db, this.q.list, "users.pk", [], page, userRowFromValues, [0]);
   }
 
   /**
@@ -470,6 +460,8 @@ export const SessionRowTable: SqlTableSpec = {
 export const SessionRowSql = {
   sqlite: {
     insert: 'INSERT INTO "user_sessions" ("id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms") VALUES (?, ?, ?, ?, ?, ?)',
+    upsert: 'INSERT INTO "user_sessions" ("id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms") VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "user_id" = excluded."user_id", "token_hash" = excluded."token_hash", "device_name" = excluded."device_name", "created_at_ms" = excluded."created_at_ms", "last_seen_at_ms" = excluded."last_seen_at_ms"',
+    insertIfAbsent: 'INSERT INTO "user_sessions" ("id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms") VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead: 'INSERT INTO "user_sessions" ("id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms") VALUES',
     insertTuple: '(?, ?, ?, ?, ?, ?)',
     upsertTail: ' ON CONFLICT ("id") DO UPDATE SET "user_id" = excluded."user_id", "token_hash" = excluded."token_hash", "device_name" = excluded."device_name", "created_at_ms" = excluded."created_at_ms", "last_seen_at_ms" = excluded."last_seen_at_ms"',
@@ -507,6 +499,8 @@ export const SessionRowSql = {
   },
   mysql: {
     insert: 'INSERT INTO `user_sessions` (`id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms`) VALUES (?, ?, ?, ?, ?, ?)',
+    upsert: 'INSERT INTO `user_sessions` (`id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms`) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `user_id` = IF(`id` <=> VALUES(`id`), VALUES(`user_id`), `user_id`), `token_hash` = IF(`id` <=> VALUES(`id`), VALUES(`token_hash`), `token_hash`), `device_name` = IF(`id` <=> VALUES(`id`), VALUES(`device_name`), `device_name`), `created_at_ms` = IF(`id` <=> VALUES(`id`), VALUES(`created_at_ms`), `created_at_ms`), `last_seen_at_ms` = IF(`id` <=> VALUES(`id`), VALUES(`last_seen_at_ms`), `last_seen_at_ms`)',
+    insertIfAbsent: 'INSERT INTO `user_sessions` (`id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms`) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`',
     insertHead: 'INSERT INTO `user_sessions` (`id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms`) VALUES',
     insertTuple: '(?, ?, ?, ?, ?, ?)',
     upsertTail: ' ON DUPLICATE KEY UPDATE `user_id` = IF(`id` <=> VALUES(`id`), VALUES(`user_id`), `user_id`), `token_hash` = IF(`id` <=> VALUES(`id`), VALUES(`token_hash`), `token_hash`), `device_name` = IF(`id` <=> VALUES(`id`), VALUES(`device_name`), `device_name`), `created_at_ms` = IF(`id` <=> VALUES(`id`), VALUES(`created_at_ms`), `created_at_ms`), `last_seen_at_ms` = IF(`id` <=> VALUES(`id`), VALUES(`last_seen_at_ms`), `last_seen_at_ms`)',
@@ -557,20 +551,8 @@ export type SessionRowInit = RowInit<SessionRow, "id">;
  */
 export type SessionRowPatch = RowPatch<SessionRow, "id", never>;
 
-function sessionRowFromSql(r: SqlRow): SessionRow {
-  return {
-    $typeName: "orbit.user.v1.SessionRow",
-    id: toBigInt(r["id"]),
-    userId: toBigInt(r["user_id"]),
-    tokenHash: toBytes(r["token_hash"]),
-    deviceName: toText(r["device_name"]),
-    createdAtMs: toBigInt(r["created_at_ms"]),
-    lastSeenAtMs: toBigInt(r["last_seen_at_ms"]),
-  };
-}
-
 /**
- * The same from an array row in select-list order (getValues).
+ * A row from an array of its column values in select-list order.
  */
 function sessionRowFromValues(r: readonly unknown[]): SessionRow {
   return {
@@ -638,7 +620,7 @@ export class SessionRowDao {
    * Inserts the row unless one with the same key exists. True if inserted.
    */
   async insertIfAbsent(row: SessionRowInit): Promise<boolean> {
-    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.insertIfAbsentTail, sessionRowToSql(row, this.db.dialect));
+    const r = await this.db.run(this.q.insertIfAbsent, sessionRowToSql(row, this.db.dialect));
     return r.changes > 0;
   }
 
@@ -647,7 +629,7 @@ export class SessionRowDao {
    */
   async upsert(row: SessionRowInit): Promise<void> {
     const p = sessionRowToSql(row, this.db.dialect);
-    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, p);
+    const r = await this.db.run(this.q.upsert, p);
     // MySQL: 0 rows changed is an identical row, or one left alone for a unique-index conflict.
     if (r.changes === 0 && this.q.upsertCheck) await checkUpserted(this.db, this.q.upsertCheck, sessionRowUpsertCheck, [p]);
   }
@@ -672,7 +654,7 @@ export class SessionRowDao {
    */
   async getMany(keys: readonly SessionRowKey[]): Promise<SessionRow[]> {
     if (keys.length === 0) return [];
-    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.id ?? missingKey("user_sessions.id", "id"), "user_sessions.id")), sessionRowFromSql);
+    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.id ?? missingKey("user_sessions.id", "id"), "user_sessions.id")), sessionRowFromValues);
   }
 
   /**
@@ -712,7 +694,7 @@ export class SessionRowDao {
    * A page of all rows in primary-key order (id).
    */
   async list(page?: PageOptions): Promise<Page<SessionRow>> {
-    return keysetPage(this.db, this.q.list, "user_sessions.pk", [], page, sessionRowFromSql, (r) => [r["id"] as SqlValue], 1);
+    return keysetPage(this.db, this.q.list, "user_sessions.pk", [], page, sessionRowFromValues, [0]);
   }
 
   /**
@@ -727,7 +709,7 @@ export class SessionRowDao {
    * A page of rows with this user_id, ordered by id (index user_sessions_by_user_id_id).
    */
   async listByUserId(where: Pick<SessionRow, "userId">, page?: PageOptions): Promise<Page<SessionRow>> {
-    return keysetPage(this.db, this.q.finders.listByUserId, "user_sessions.user_sessions_by_user_id_id", [int64Param(where.userId ?? missingKey("user_sessions.user_id", "userId"), "user_sessions.user_id")], page, sessionRowFromSql, (r) => [r["id"] as SqlValue], 1);
+    return keysetPage(this.db, this.q.finders.listByUserId, "user_sessions.user_sessions_by_user_id_id", [int64Param(where.userId ?? missingKey("user_sessions.user_id", "userId"), "user_sessions.user_id")], page, sessionRowFromValues, [0]);
   }
 
   /**
@@ -810,6 +792,8 @@ export const BlockRowTable: SqlTableSpec = {
 export const BlockRowSql = {
   sqlite: {
     insert: 'INSERT INTO "user_blocks" ("blocker_id", "blocked_id", "created_at_ms") VALUES (?, ?, ?)',
+    upsert: 'INSERT INTO "user_blocks" ("blocker_id", "blocked_id", "created_at_ms") VALUES (?, ?, ?) ON CONFLICT ("blocker_id", "blocked_id") DO UPDATE SET "created_at_ms" = excluded."created_at_ms"',
+    insertIfAbsent: 'INSERT INTO "user_blocks" ("blocker_id", "blocked_id", "created_at_ms") VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead: 'INSERT INTO "user_blocks" ("blocker_id", "blocked_id", "created_at_ms") VALUES',
     insertTuple: '(?, ?, ?)',
     upsertTail: ' ON CONFLICT ("blocker_id", "blocked_id") DO UPDATE SET "created_at_ms" = excluded."created_at_ms"',
@@ -853,6 +837,8 @@ export const BlockRowSql = {
   },
   mysql: {
     insert: 'INSERT INTO `user_blocks` (`blocker_id`, `blocked_id`, `created_at_ms`) VALUES (?, ?, ?)',
+    upsert: 'INSERT INTO `user_blocks` (`blocker_id`, `blocked_id`, `created_at_ms`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `created_at_ms` = VALUES(`created_at_ms`)',
+    insertIfAbsent: 'INSERT INTO `user_blocks` (`blocker_id`, `blocked_id`, `created_at_ms`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `blocker_id` = `blocker_id`',
     insertHead: 'INSERT INTO `user_blocks` (`blocker_id`, `blocked_id`, `created_at_ms`) VALUES',
     insertTuple: '(?, ?, ?)',
     upsertTail: ' ON DUPLICATE KEY UPDATE `created_at_ms` = VALUES(`created_at_ms`)',
@@ -909,17 +895,8 @@ export type BlockRowInit = RowInit<BlockRow, "blockerId" | "blockedId">;
  */
 export type BlockRowPatch = RowPatch<BlockRow, "blockerId" | "blockedId", never>;
 
-function blockRowFromSql(r: SqlRow): BlockRow {
-  return {
-    $typeName: "orbit.user.v1.BlockRow",
-    blockerId: toBigInt(r["blocker_id"]),
-    blockedId: toBigInt(r["blocked_id"]),
-    createdAtMs: toBigInt(r["created_at_ms"]),
-  };
-}
-
 /**
- * The same from an array row in select-list order (getValues).
+ * A row from an array of its column values in select-list order.
  */
 function blockRowFromValues(r: readonly unknown[]): BlockRow {
   return {
@@ -976,7 +953,7 @@ export class BlockRowDao {
    * Inserts the row unless one with the same key exists. True if inserted.
    */
   async insertIfAbsent(row: BlockRowInit): Promise<boolean> {
-    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.insertIfAbsentTail, blockRowToSql(row, this.db.dialect));
+    const r = await this.db.run(this.q.insertIfAbsent, blockRowToSql(row, this.db.dialect));
     return r.changes > 0;
   }
 
@@ -984,7 +961,7 @@ export class BlockRowDao {
    * Inserts the row, or overwrites every non-key column of the existing one.
    */
   async upsert(row: BlockRowInit): Promise<void> {
-    await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, blockRowToSql(row, this.db.dialect));
+    await this.db.run(this.q.upsert, blockRowToSql(row, this.db.dialect));
   }
 
   /**
@@ -1035,14 +1012,14 @@ export class BlockRowDao {
    * A page of all rows in primary-key order (blocker_id, blocked_id).
    */
   async list(page?: PageOptions): Promise<Page<BlockRow>> {
-    return keysetPage(this.db, this.q.list, "user_blocks.pk", [], page, blockRowFromSql, (r) => [r["blocker_id"] as SqlValue, r["blocked_id"] as SqlValue], 2);
+    return keysetPage(this.db, this.q.list, "user_blocks.pk", [], page, blockRowFromValues, [0, 1]);
   }
 
   /**
    * A page of rows with this blocker_id, ordered by blocked_id (index primary key).
    */
   async listByBlockerId(where: Pick<BlockRow, "blockerId">, page?: PageOptions): Promise<Page<BlockRow>> {
-    return keysetPage(this.db, this.q.finders.listByBlockerId, "user_blocks.primary key", [int64Param(where.blockerId ?? missingKey("user_blocks.blocker_id", "blockerId"), "user_blocks.blocker_id")], page, blockRowFromSql, (r) => [r["blocked_id"] as SqlValue], 1);
+    return keysetPage(this.db, this.q.finders.listByBlockerId, "user_blocks.primary key", [int64Param(where.blockerId ?? missingKey("user_blocks.blocker_id", "blockerId"), "user_blocks.blocker_id")], page, blockRowFromValues, [1]);
   }
 
   /**
@@ -1057,7 +1034,7 @@ export class BlockRowDao {
    * A page of rows with this blocked_id, ordered by blocker_id (index user_blocks_by_blocked_id_blocker_id).
    */
   async listByBlockedId(where: Pick<BlockRow, "blockedId">, page?: PageOptions): Promise<Page<BlockRow>> {
-    return keysetPage(this.db, this.q.finders.listByBlockedId, "user_blocks.user_blocks_by_blocked_id_blocker_id", [int64Param(where.blockedId ?? missingKey("user_blocks.blocked_id", "blockedId"), "user_blocks.blocked_id")], page, blockRowFromSql, (r) => [r["blocker_id"] as SqlValue], 1);
+    return keysetPage(this.db, this.q.finders.listByBlockedId, "user_blocks.user_blocks_by_blocked_id_blocker_id", [int64Param(where.blockedId ?? missingKey("user_blocks.blocked_id", "blockedId"), "user_blocks.blocked_id")], page, blockRowFromValues, [0]);
   }
 
   /**
@@ -1150,6 +1127,8 @@ export const ProfileCounterRowTable: SqlTableSpec = {
 export const ProfileCounterRowSql = {
   sqlite: {
     insert: 'INSERT INTO "profile_counters" ("user_id") VALUES (?)',
+    upsert: 'INSERT INTO "profile_counters" ("user_id") VALUES (?) ON CONFLICT DO NOTHING',
+    insertIfAbsent: 'INSERT INTO "profile_counters" ("user_id") VALUES (?) ON CONFLICT DO NOTHING',
     insertHead: 'INSERT INTO "profile_counters" ("user_id") VALUES',
     insertTuple: '(?)',
     upsertTail: ' ON CONFLICT DO NOTHING',
@@ -1178,6 +1157,8 @@ export const ProfileCounterRowSql = {
   },
   mysql: {
     insert: 'INSERT INTO `profile_counters` (`user_id`) VALUES (?)',
+    upsert: 'INSERT INTO `profile_counters` (`user_id`) VALUES (?) ON DUPLICATE KEY UPDATE `user_id` = `user_id`',
+    insertIfAbsent: 'INSERT INTO `profile_counters` (`user_id`) VALUES (?) ON DUPLICATE KEY UPDATE `user_id` = `user_id`',
     insertHead: 'INSERT INTO `profile_counters` (`user_id`) VALUES',
     insertTuple: '(?)',
     upsertTail: ' ON DUPLICATE KEY UPDATE `user_id` = `user_id`',
@@ -1219,18 +1200,8 @@ export type ProfileCounterRowInit = RowInit<ProfileCounterRow, "userId">;
  */
 export type ProfileCounterRowPatch = RowPatch<ProfileCounterRow, "userId" | "followers" | "following" | "posts", never>;
 
-function profileCounterRowFromSql(r: SqlRow): ProfileCounterRow {
-  return {
-    $typeName: "orbit.user.v1.ProfileCounterRow",
-    userId: toBigInt(r["user_id"]),
-    followers: toBigInt(r["followers"]),
-    following: toBigInt(r["following"]),
-    posts: toBigInt(r["posts"]),
-  };
-}
-
 /**
- * The same from an array row in select-list order (getValues).
+ * A row from an array of its column values in select-list order.
  */
 function profileCounterRowFromValues(r: readonly unknown[]): ProfileCounterRow {
   return {
@@ -1286,7 +1257,7 @@ export class ProfileCounterRowDao {
    * Inserts the row unless one with the same key exists. True if inserted.
    */
   async insertIfAbsent(row: ProfileCounterRowInit): Promise<boolean> {
-    const r = await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.insertIfAbsentTail, profileCounterRowToSql(row, this.db.dialect));
+    const r = await this.db.run(this.q.insertIfAbsent, profileCounterRowToSql(row, this.db.dialect));
     return r.changes > 0;
   }
 
@@ -1294,7 +1265,7 @@ export class ProfileCounterRowDao {
    * Inserts the row, or overwrites every non-key column of the existing one (counters are kept).
    */
   async upsert(row: ProfileCounterRowInit): Promise<void> {
-    await this.db.run(this.q.insertHead + " " + this.q.insertTuple + this.q.upsertTail, profileCounterRowToSql(row, this.db.dialect));
+    await this.db.run(this.q.upsert, profileCounterRowToSql(row, this.db.dialect));
   }
 
   /**
@@ -1317,7 +1288,7 @@ export class ProfileCounterRowDao {
    */
   async getMany(keys: readonly ProfileCounterRowKey[]): Promise<ProfileCounterRow[]> {
     if (keys.length === 0) return [];
-    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.userId ?? missingKey("profile_counters.user_id", "userId"), "profile_counters.user_id")), profileCounterRowFromSql);
+    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.userId ?? missingKey("profile_counters.user_id", "userId"), "profile_counters.user_id")), profileCounterRowFromValues);
   }
 
   /**
@@ -1352,7 +1323,7 @@ export class ProfileCounterRowDao {
    * A page of all rows in primary-key order (user_id).
    */
   async list(page?: PageOptions): Promise<Page<ProfileCounterRow>> {
-    return keysetPage(this.db, this.q.list, "profile_counters.pk", [], page, profileCounterRowFromSql, (r) => [r["user_id"] as SqlValue], 1);
+    return keysetPage(this.db, this.q.list, "profile_counters.pk", [], page, profileCounterRowFromValues, [0]);
   }
 
   /**
