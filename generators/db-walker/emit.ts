@@ -9,6 +9,7 @@ import { deleteFinders, listFinders, pascal, uniqueFinders } from "./finders.js"
 import { MAX_DELETE_LIMIT } from "../../platform/storage/sql/query.js";
 import { tableSql, uniqueSecondaries } from "./sql.js";
 import { defaultOf } from "./defaults.js";
+import { parseMysqlType } from "../../migrations/sql-types.js";
 
 const RT = "../platform/storage";
 
@@ -216,11 +217,9 @@ function readExpr(f: GeneratedFile, rt: Runtime, message: DescMessage, col: Colu
  * (bytes) column declares: checked on every engine, since SQLite ignores it.
  */
 export function declaredLength(col: ColumnSpec): number | undefined {
-  const m = /^(?:VAR)?(CHAR|BINARY)\s*\(\s*(\d+)\s*\)/i.exec(col.mysql);
-  if (!m) return undefined;
-  const binary = m[1]!.toUpperCase() === "BINARY";
-  if (binary ? col.encoding !== "bytes" : col.encoding !== "string") return undefined;
-  return Number(m[2]);
+  const t = parseMysqlType(col.mysql);
+  const sized = col.encoding === "string" ? t.base === "varchar" || t.base === "char" : col.encoding === "bytes" && (t.base === "varbinary" || t.base === "binary");
+  return sized ? t.args[0] : undefined;
 }
 
 /** Expression binding field `row.x` as a statement parameter. */

@@ -15,7 +15,7 @@
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import type { DescMessage } from "@bufbuild/protobuf";
-import type { SqlDb, SqlTx } from "../storage/driver.js";
+import { isSqlTx, type SqlDb, type SqlTx } from "../storage/driver.js";
 import { Batcher, type BatcherOptions } from "./batcher.js";
 import { Consumer, type ConsumerState } from "./consumer.js";
 import { resolveConsumerOptions, type ConsumerOptions } from "./consumer-options.js";
@@ -156,7 +156,7 @@ export class EventBus {
   publish(a: SqlTx | DescMessage, b: unknown, c?: unknown): Promise<void> {
     // Not async: a batched publish returns its batch's promise as is (no extra promise per event).
     try {
-      if (isTx(a)) return this.publishMany(a, [{ schema: b as DescMessage, message: c as EventInput<DescMessage> }]);
+      if (isSqlTx(a)) return this.publishMany(a, [{ schema: b as DescMessage, message: c as EventInput<DescMessage> }]);
       this.checkOpen();
       return this.batcher.add(this.encode(a, b as EventInput<DescMessage>));
     } catch (err) {
@@ -172,7 +172,7 @@ export class EventBus {
       await Promise.all(rows.map((r) => this.batcher.add(r)));
       return;
     }
-    if (!isTx(tx)) throw new EventBusConfigError("publishMany: the first argument must be a transaction (SqlTx) or null");
+    if (!isSqlTx(tx)) throw new EventBusConfigError("publishMany: the first argument must be a transaction (SqlTx) or null");
     if (rows.length === 0) return;
     await appendRows(tx, rows);
     tx.afterCommit(() => {
@@ -379,6 +379,3 @@ export class EventBus {
   }
 }
 
-function isTx(v: unknown): v is SqlTx {
-  return typeof (v as SqlTx | null)?.afterCommit === "function";
-}

@@ -8,16 +8,13 @@
 import type { DescMessage } from "@bufbuild/protobuf";
 import type { EventBus, EventItem } from "./bus.js";
 import type { ConsumerOptions } from "./consumer-options.js";
+import { isSqlTx } from "../storage/driver.js";
 import { EventBusConfigError } from "./errors.js";
 
 export interface EventDeclarations {
   readonly name: string;
   readonly publishes: readonly string[];
   readonly consumes: readonly string[];
-}
-
-function isTx(v: unknown): boolean {
-  return typeof (v as { afterCommit?: unknown } | null)?.afterCommit === "function";
 }
 
 export function serviceEventView(bus: EventBus, service: EventDeclarations): EventBus {
@@ -35,7 +32,7 @@ export function serviceEventView(bus: EventBus, service: EventDeclarations): Eve
   };
   const publish = (a: unknown, b: unknown, c?: unknown): Promise<void> => {
     try {
-      checkPublish((isTx(a) ? b : a) as DescMessage);
+      checkPublish((isSqlTx(a) ? b : a) as DescMessage);
     } catch (err) {
       return Promise.reject(err);
     }

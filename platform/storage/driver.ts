@@ -47,6 +47,11 @@ export interface SqlTx extends SqlExecutor {
   afterCommit(fn: () => void): void;
 }
 
+/** Whether `v` is a transaction (it has afterCommit), as opposed to a schema or a store. */
+export function isSqlTx(v: unknown): v is SqlTx {
+  return typeof (v as SqlTx | null)?.afterCommit === "function";
+}
+
 export interface TransactionOptions {
   /** SQLite: take the write lock at BEGIN (BEGIN IMMEDIATE). Default true. */
   readonly immediate?: boolean;

@@ -5,6 +5,7 @@
  * that names the offending field. Nested messages are checked too.
  */
 import { ScalarType, getOption, hasOption } from "@bufbuild/protobuf";
+import { codePoints } from "../text.js";
 import type { DescField, DescMessage, Message } from "@bufbuild/protobuf";
 import { validate as validateExt } from "../../gen/orbit/options/v1/options_pb.js";
 import type { FieldRules } from "../../gen/orbit/options/v1/options_pb.js";
@@ -26,12 +27,6 @@ function isEmpty(v: unknown): boolean {
   if (typeof v === "boolean") return !v;
   if (typeof v === "object") return Object.keys(v).length === 0;
   return false;
-}
-
-function charLength(s: string): number {
-  let n = 0;
-  for (const _ of s) n++;
-  return n;
 }
 
 function fieldCheck(field: DescField, rules: FieldRules): Check {
@@ -57,7 +52,7 @@ function fieldCheck(field: DescField, rules: FieldRules): Check {
       return;
     }
     if (isString && typeof v === "string") {
-      const len = rules.minLen || rules.maxLen ? charLength(v) : 0;
+      const len = rules.minLen || rules.maxLen ? codePoints(v) : 0;
       if (rules.minLen && len < rules.minLen && len > 0) out.push({ field: at, message: `must be at least ${rules.minLen} characters` });
       if (rules.maxLen && len > rules.maxLen) out.push({ field: at, message: `must be at most ${rules.maxLen} characters` });
       if (rules.maxBytes && Buffer.byteLength(v) > rules.maxBytes) out.push({ field: at, message: `must be at most ${rules.maxBytes} bytes` });

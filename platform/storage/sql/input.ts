@@ -5,6 +5,7 @@
  * column (`where` is "table.column"). RPC handlers answer SqlInputError with
  * InvalidArgument (platform/rpc/errors.ts).
  */
+import { codePoints } from "../../text.js";
 import type { Dialect } from "../driver.js";
 import { uint64ForDialect } from "./convert.js";
 
@@ -55,22 +56,6 @@ export function uint64Param(v: bigint, dialect: Dialect, where: string): bigint 
     throw new SqlInputError(`${where}: ${show(v)} is not a valid uint64 (a bigint in 0..2^64-1)`);
   }
   return uint64ForDialect(v, dialect);
-}
-
-/** Characters (Unicode code points, as MySQL counts them for utf8mb4) in `s`. */
-export function codePoints(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length - 1; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n--;
-        i++;
-      }
-    }
-  }
-  return n;
 }
 
 /** A VARCHAR(n)/CHAR(n) column value: at most `max` characters, on every engine. */
