@@ -8,7 +8,7 @@
 import { Code } from "@connectrpc/connect";
 import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, startBundle, type BundleProcess } from "../test/fixtures/bundle-process.js";
+import { startBundle, startSplitBundles, type BundleProcess } from "../test/fixtures/bundle-process.js";
 import { codeOf } from "../test/support/social-scenario.js";
 import { signUp, socialClients } from "../test/support/social-client.js";
 import { mysqlStore, type TestStore } from "../test/support/stores.js";
@@ -22,13 +22,7 @@ describe("a feed-only bundle", () => {
 
   beforeAll(async () => {
     store = await mysqlStore();
-    const aPort = await freePort();
-    const peerA = `http://127.0.0.1:${aPort}`;
-    a = await startBundle(["--services", "user,graph,post", "--mysql", store.url, "--node-id", "1"], { port: aPort, env });
-    b = await startBundle(
-      ["--services", "feed", "--mysql", store.url, "--node-id", "2", "--peer", `graph=${peerA}`, "--peer", `post=${peerA}`, "--peer", `user=${peerA}`],
-      { env },
-    );
+    ({ a, b } = await startSplitBundles(["--mysql", store.url], "user,graph,post", "feed", ["graph", "post", "user"], env));
   }, 60_000);
   afterAll(async () => {
     await Promise.all([a?.stop(), b?.stop()]);

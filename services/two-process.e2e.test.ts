@@ -6,7 +6,7 @@
  * events (post → counters in A, block → feed in B) go through the shared log.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, startBundle, type BundleProcess } from "../test/fixtures/bundle-process.js";
+import { startSplitBundles, type BundleProcess } from "../test/fixtures/bundle-process.js";
 import { socialScenario } from "../test/support/social-scenario.js";
 import { mysqlStore, type TestStore } from "../test/support/stores.js";
 
@@ -19,14 +19,8 @@ describe("social on two processes (user,graph | post,feed) over MariaDB", () => 
 
   beforeAll(async () => {
     store = await mysqlStore();
-    const aPort = await freePort();
-    const peerA = `http://127.0.0.1:${aPort}`;
     // A migrates its tables first; B's boot then finds them and adds its own.
-    a = await startBundle(["--services", "user,graph", "--mysql", store.url, "--node-id", "1"], { port: aPort, env });
-    b = await startBundle(
-      ["--services", "post,feed", "--mysql", store.url, "--node-id", "2", "--peer", `user=${peerA}`, "--peer", `graph=${peerA}`],
-      { env },
-    );
+    ({ a, b } = await startSplitBundles(["--mysql", store.url], "user,graph", "post,feed", ["user", "graph"], env));
   }, 60_000);
   afterAll(async () => {
     await Promise.all([a?.stop(), b?.stop()]);

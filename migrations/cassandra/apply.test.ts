@@ -12,27 +12,17 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createTableCql } from "../../platform/storage/cassandra/cql.js";
 import type { TableSpec, WideTableSpec } from "../../platform/storage/schema.js";
-import { tablesFromProto } from "../../test/support/compile-proto.js";
+import { wideEventTables } from "../test-support/wide-events.js";
 import { DestructiveChangeError, MigrationLockTimeoutError, MigrationStepError, UnsupportedChangeError } from "../errors.js";
 import type { MigrationReport } from "../options.js";
 import { FakeCassandra, type ExecuteEvent, type FakeEvent } from "../test-support/fake-cassandra.js";
 import { migrateCassandra, planCassandraMigration, type CassandraMigrateOptions } from "./migrate.js";
 
 const KS = "orbit";
-const header = `syntax = "proto3";\npackage demo.v1;\nimport "orbit/options/v1/options.proto";\n`;
-const events = (fields: string) =>
-  tablesFromProto({
-    "demo/v1/events.proto":
-      header +
-      `message EventRow { option (orbit.options.v1.table) = { wide: { name: "events" partition_key: ["user_id"]
-         clustering: { column: "event_id" order: ORDER_DESC } } }; ${fields} }
-       message CountRow { option (orbit.options.v1.table) = { wide: { name: "counts" partition_key: ["user_id"] } };
-         int64 user_id = 1; int64 n = 2 [(orbit.options.v1.column).counter = true]; }`,
-  }) as TableSpec[];
-const v1 = events(`int64 user_id = 1; int64 event_id = 2; string kind = 3;`);
-const v2 = events(`int64 user_id = 1; int64 event_id = 2; string kind = 3; string detail = 4; string source = 5;`);
-const v3 = events(`int64 user_id = 1; int64 event_id = 2; string detail = 4; string source = 5;`);
-const vTyped = events(`int64 user_id = 1; int64 event_id = 2; int64 kind = 3; string detail = 4; string source = 5;`);
+const v1 = wideEventTables(`int64 user_id = 1; int64 event_id = 2; string kind = 3;`);
+const v2 = wideEventTables(`int64 user_id = 1; int64 event_id = 2; string kind = 3; string detail = 4; string source = 5;`);
+const v3 = wideEventTables(`int64 user_id = 1; int64 event_id = 2; string detail = 4; string source = 5;`);
+const vTyped = wideEventTables(`int64 user_id = 1; int64 event_id = 2; int64 kind = 3; string detail = 4; string source = 5;`);
 
 const BOOKKEEPING = /^CREATE TABLE IF NOT EXISTS orbit\.orbit_(migration_lock|migrations) /;
 const isDdl = (e: FakeEvent): e is ExecuteEvent => e.kind === "execute" && e.params === undefined;

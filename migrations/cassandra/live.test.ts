@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { CassandraClient, ensureKeyspace } from "../../platform/storage/cassandra/client.js";
 import type { CassandraConfig } from "../../platform/storage/open.js";
 import type { TableSpec } from "../../platform/storage/schema.js";
-import { tablesFromProto } from "../../test/support/compile-proto.js";
+import { wideEventTables } from "../test-support/wide-events.js";
 import { DestructiveChangeError } from "../errors.js";
 import { readCqlHistory } from "./history.js";
 import { migrateCassandra } from "./migrate.js";
@@ -33,19 +33,9 @@ function config(): CassandraConfig {
   };
 }
 
-const header = `syntax = "proto3";\npackage demo.v1;\nimport "orbit/options/v1/options.proto";\n`;
-const events = (fields: string) =>
-  tablesFromProto({
-    "demo/v1/events.proto":
-      header +
-      `message EventRow { option (orbit.options.v1.table) = { wide: { name: "events" partition_key: ["user_id"]
-         clustering: { column: "event_id" order: ORDER_DESC } } }; ${fields} }
-       message CountRow { option (orbit.options.v1.table) = { wide: { name: "counts" partition_key: ["user_id"] } };
-         int64 user_id = 1; int64 n = 2 [(orbit.options.v1.column).counter = true]; }`,
-  });
-const v1 = events(`int64 user_id = 1; int64 event_id = 2; string kind = 3;`);
-const v2 = events(`int64 user_id = 1; int64 event_id = 2; string kind = 3; string detail = 4;`);
-const v3 = events(`int64 user_id = 1; int64 event_id = 2; string detail = 4;`);
+const v1 = wideEventTables(`int64 user_id = 1; int64 event_id = 2; string kind = 3;`);
+const v2 = wideEventTables(`int64 user_id = 1; int64 event_id = 2; string kind = 3; string detail = 4;`);
+const v3 = wideEventTables(`int64 user_id = 1; int64 event_id = 2; string detail = 4;`);
 
 describe.runIf(points)("migrateCassandra on a live cluster", () => {
   const cleanup: (() => Promise<void>)[] = [];
