@@ -92,11 +92,8 @@ export async function checkUpserted(
   const all = [...keys.values()];
   const tuple = check.keyAt.length === 1 ? "?" : `(${check.keyAt.map(() => "?").join(", ")})`;
   let found = 0;
-  for (let i = 0; i < all.length; i += MAX_IN_LIST) {
-    const chunk = all.slice(i, i + MAX_IN_LIST);
-    const n = 2 ** Math.ceil(Math.log2(chunk.length));
-    while (chunk.length < n) chunk.push(chunk[chunk.length - 1]!);
-    const r = await db.get<{ n: unknown }>(`${countHead} (${new Array<string>(n).fill(tuple).join(", ")})`, chunk.flat());
+  for (const { list, items } of inLists(all, tuple)) {
+    const r = await db.get<{ n: unknown }>(`${countHead} ${list}`, items.flat());
     found += Number(r?.n ?? 0);
   }
   if (found < all.length) {
@@ -225,9 +222,23 @@ export class UpdateBuilder {
 const MAX_IN_LIST = 512;
 
 /**
- * `SELECT … WHERE k IN (?, …)` for many keys. The list is padded to a power
- * of two (repeating the last key), so a table sees few distinct statements.
+ * `items` cut into IN lists of at most 512, each padded to a power of two by
+ * repeating its last item, so a table sees few distinct statements:
+ * `list` is the parenthesised placeholder list (`tuple` per item, "?" by
+ * default), `items` the padded items.
  */
+export function inLists<T>(items: readonly T[], tuple = "?"): { list: string; items: T[] }[] {
+  const out: { list: string; items: T[] }[] = [];
+  for (let i = 0; i < items.length; i += MAX_IN_LIST) {
+    const chunk = items.slice(i, i + MAX_IN_LIST);
+    const n = 2 ** Math.ceil(Math.log2(chunk.length));
+    while (chunk.length < n) chunk.push(chunk[chunk.length - 1]!);
+    out.push({ list: `(${new Array<string>(n).fill(tuple).join(", ")})`, items: chunk });
+  }
+  return out;
+}
+
+/** `SELECT … WHERE k IN (?, …)` for many keys, in padded lists (inLists). */
 export async function selectIn<Row>(
   db: SqlExecutor,
   head: string,
@@ -235,13 +246,8 @@ export async function selectIn<Row>(
   fromRow: (r: readonly unknown[]) => Row,
 ): Promise<Row[]> {
   const out: Row[] = [];
-  for (let i = 0; i < keys.length; i += MAX_IN_LIST) {
-    const chunk = keys.slice(i, i + MAX_IN_LIST);
-    const n = 2 ** Math.ceil(Math.log2(chunk.length));
-    const params = chunk.slice();
-    while (params.length < n) params.push(chunk[chunk.length - 1]!);
-    const rows = await db.allValues(`${head} (${new Array<string>(n).fill("?").join(", ")})`, params);
-    for (const r of rows) out.push(fromRow(r));
+  for (const { list, items } of inLists(keys)) {
+    for (const r of await db.allValues(`${head} ${list}`, items)) out.push(fromRow(r));
   }
   return out;
 }
