@@ -26,7 +26,16 @@ interface Curl {
 }
 
 async function bufCurl(protocol: string, url: string, body: unknown, headers: string[] = []): Promise<Curl> {
-  const args = ["curl", "--schema", "proto", "--protocol", protocol, "--http2-prior-knowledge", "-d", JSON.stringify(body)];
+  const args = [
+    "curl",
+    "--schema",
+    "proto",
+    "--protocol",
+    protocol,
+    "--http2-prior-knowledge",
+    "-d",
+    JSON.stringify(body),
+  ];
   for (const h of headers) args.push("-H", h);
   args.push(url);
   try {
@@ -108,7 +117,9 @@ describe("orbit bundle (child process)", () => {
 
   it("turns a bearer token into the caller's identity on every protocol", async () => {
     for (const p of PROTOCOLS) {
-      const r = await bufCurl(p, `${b.url}/orbit.testing.v1.RelayService/RelayWhoAmI`, {}, ["Authorization: Bearer tok-7"]);
+      const r = await bufCurl(p, `${b.url}/orbit.testing.v1.RelayService/RelayWhoAmI`, {}, [
+        "Authorization: Bearer tok-7",
+      ]);
       const out = (r.out as Array<{ relay: { userId: string }; echo: { userId: string; protocol: string } }>)[0]!;
       expect(out.relay.userId).toBe("7");
       expect(out.echo).toMatchObject({ userId: "7", protocol: "in-process" });
@@ -145,7 +156,9 @@ describe("orbit bundle (child process)", () => {
     expect(text).toMatch(
       /orbit_rpc_server_handled_total\{service="orbit.testing.v1.EchoService",method="Fail",protocol="connect",code="unavailable"\} 1/,
     );
-    expect(text).toMatch(/orbit_rpc_server_handling_seconds_bucket\{le="0.005",service="orbit.testing.v1.EchoService",method="Echo"\}/);
+    expect(text).toMatch(
+      /orbit_rpc_server_handling_seconds_bucket\{le="0.005",service="orbit.testing.v1.EchoService",method="Echo"\}/,
+    );
     expect(text).toContain("process_cpu_seconds_total");
 
     const post = await fetch(`${b.url}/healthz`, { method: "POST" });
@@ -159,13 +172,15 @@ describe("orbit bundle (child process)", () => {
       body: JSON.stringify({ code: 3, message: "bad thing" }),
     });
     expect(res.headers.get("x-request-id")).toBe("req-abc-123");
-    await expect.poll(() => b.logs().find((l) => l.requestId === "req-abc-123")).toMatchObject({
-      level: "info",
-      rpc: "/orbit.testing.v1.EchoService/Fail",
-      code: "invalid_argument",
-      error: "bad thing",
-      traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
-    });
+    await expect
+      .poll(() => b.logs().find((l) => l.requestId === "req-abc-123"))
+      .toMatchObject({
+        level: "info",
+        rpc: "/orbit.testing.v1.EchoService/Fail",
+        code: "invalid_argument",
+        error: "bad thing",
+        traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
+      });
   });
 
   it("serves services' HTTP routes and upgrade routes on the same port, over HTTP/1.1 and HTTP/2", async () => {

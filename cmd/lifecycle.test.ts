@@ -27,7 +27,9 @@ describe("usage errors", () => {
     const p = runOrbit(["bundle", "--services", "echo,nope", "--port", "0"]);
     expect((await p.exited).code).toBe(2);
     const err = p.stderr.join("\n");
-    expect(err).toMatch(/unknown service "nope"; known services: .*\becho\b.*\brelay\b.*; groups: .*\ball\b.*\btesting\b/);
+    expect(err).toMatch(
+      /unknown service "nope"; known services: .*\becho\b.*\brelay\b.*; groups: .*\ball\b.*\btesting\b/,
+    );
   });
 
   it("exits 2 for a peer that is not a service, or a service both local and peer", async () => {
@@ -46,7 +48,7 @@ describe("usage errors", () => {
 
     const env = runOrbit(["bundle"], { ORBIT_PEERS: "echo=ftp://x" });
     expect((await env.exited).code).toBe(2);
-    expect(env.stderr.join("\n")).toContain("ORBIT_PEERS echo: \"ftp://x\" must be an http:// or https:// URL");
+    expect(env.stderr.join("\n")).toContain('ORBIT_PEERS echo: "ftp://x" must be an http:// or https:// URL');
 
     const file = join(tmp, "bad.json");
     writeFileSync(file, JSON.stringify({ prot: 1 }));
@@ -56,12 +58,16 @@ describe("usage errors", () => {
 
     const store = runOrbit(["bundle", "--mysql", "mysql://root:secret@127.0.0.1:1/orbit?pool=0"]);
     expect((await store.exited).code).toBe(2);
-    expect(store.stderr.join("\n")).toContain('--mysql: store URL mysql://root:***@127.0.0.1:1/orbit?pool=0: pool "0" is not an integer in 1..1000');
+    expect(store.stderr.join("\n")).toContain(
+      '--mysql: store URL mysql://root:***@127.0.0.1:1/orbit?pool=0: pool "0" is not an integer in 1..1000',
+    );
     expect(store.stderr.join("\n")).not.toContain("secret");
 
     const wide = runOrbit(["bundle"], { ORBIT_CASSANDRA: "cassandra://127.0.0.1:1/orbit?dc=" });
     expect((await wide.exited).code).toBe(2);
-    expect(wide.stderr.join("\n")).toContain("ORBIT_CASSANDRA: store URL cassandra://127.0.0.1:1/orbit?dc=: dc is empty");
+    expect(wide.stderr.join("\n")).toContain(
+      "ORBIT_CASSANDRA: store URL cassandra://127.0.0.1:1/orbit?dc=: dc is empty",
+    );
 
     const option = runOrbit(["bundle", "--no-such-flag"]);
     expect((await option.exited).code).toBe(2);
@@ -101,7 +107,13 @@ describe("settings", () => {
     const file = join(tmp, "orbit.json");
     writeFileSync(
       file,
-      JSON.stringify({ port: filePort, services: ["echo"], host: "127.0.0.1", dataDir: join(tmp, "d1"), logLevel: "debug" }),
+      JSON.stringify({
+        port: filePort,
+        services: ["echo"],
+        host: "127.0.0.1",
+        dataDir: join(tmp, "d1"),
+        logLevel: "debug",
+      }),
     );
     const fromEnv = runOrbit(["bundle", "--config", file], { ORBIT_PORT: String(envPort), ORBIT_LOG_LEVEL: "info" });
     const ready = await waitForLog(fromEnv, (l) => l.msg.startsWith("orbit is ready"));
@@ -115,7 +127,10 @@ describe("settings", () => {
     const ready2 = await waitForLog(fromFlag, (l) => l.msg.startsWith("orbit is ready"));
     expect(ready2).toMatchObject({ url: `http://127.0.0.1:${flagPort}`, services: ["echo"], level: "info" });
     // logLevel came from the file (debug): the debug line of a served call shows up.
-    const echo = createClient(EchoService, createConnectTransport({ baseUrl: `http://127.0.0.1:${flagPort}`, httpVersion: "1.1" }));
+    const echo = createClient(
+      EchoService,
+      createConnectTransport({ baseUrl: `http://127.0.0.1:${flagPort}`, httpVersion: "1.1" }),
+    );
     await echo.echo({ text: "x" });
     await waitForLog(fromFlag, (l) => l.level === "debug" && l.rpc === "/orbit.testing.v1.EchoService/Echo");
     expect((await fromFlag.stop()).code).toBe(0);
@@ -141,7 +156,9 @@ describe("MariaDB store", () => {
       expect((await echo.echo({ text: "on mariadb" })).text).toBe("on mariadb");
       // The service's table was migrated on boot and takes writes.
       const { id } = await echo.note({ text: "on mariadb" });
-      expect(await store.db.get("SELECT text FROM testing_echo_notes WHERE id = ?", [id])).toEqual({ text: "on mariadb" });
+      expect(await store.db.get("SELECT text FROM testing_echo_notes WHERE id = ?", [id])).toEqual({
+        text: "on mariadb",
+      });
       expect((await b.stop()).code).toBe(0);
     } finally {
       await store.dispose();

@@ -27,7 +27,9 @@ const COMMANDS: readonly Subcommand[] = [
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
 
 const program = new Command("orbit")
-  .description("Orbit: a social-network backend generated from protobuf.\nRun `orbit <command> --help` for a command's options.")
+  .description(
+    "Orbit: a social-network backend generated from protobuf.\nRun `orbit <command> --help` for a command's options.",
+  )
   .version(pkg.version, "-V, --version", "print the version")
   .helpOption("-h, --help", "show help")
   .showHelpAfterError("(add --help for usage)")

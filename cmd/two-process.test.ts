@@ -31,9 +31,12 @@ describe("relay in one bundle, echo in another (--peer)", () => {
   beforeAll(async () => {
     bPort = await freePort();
     b = await startBundle(["--services", "echo"], { port: bPort, env });
-    a = await startBundle(["--services", "relay", "--peer", `echo=http://127.0.0.1:${bPort}`, "--dev-token", "tok-a=1001"], {
-      env,
-    });
+    a = await startBundle(
+      ["--services", "relay", "--peer", `echo=http://127.0.0.1:${bPort}`, "--dev-token", "tok-a=1001"],
+      {
+        env,
+      },
+    );
   });
   afterAll(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
@@ -64,7 +67,10 @@ describe("relay in one bundle, echo in another (--peer)", () => {
   it("keeps error codes, messages and details across processes", async () => {
     const err = await relayClient()
       .relayFail({ fail: { code: Code.PermissionDenied, message: "not yours", reason: "owner-check" } })
-      .then(() => undefined, (e: unknown) => ConnectError.from(e));
+      .then(
+        () => undefined,
+        (e: unknown) => ConnectError.from(e),
+      );
     expect(err?.code).toBe(Code.PermissionDenied);
     expect(err?.rawMessage).toBe("not yours");
     expect(err?.details).toHaveLength(1);
@@ -74,9 +80,14 @@ describe("relay in one bundle, echo in another (--peer)", () => {
   it("refuses a forged identity header from an outside client", async () => {
     const echo = createClient(EchoService, createGrpcTransport({ baseUrl: b.url }));
     // Signed with a secret the cluster does not share.
-    const forged = new ClusterSigner("not-the-cluster-secret!").sign({ userId: "1" }, "/orbit.testing.v1.EchoService/WhoAmI");
+    const forged = new ClusterSigner("not-the-cluster-secret!").sign(
+      { userId: "1" },
+      "/orbit.testing.v1.EchoService/WhoAmI",
+    );
     expect(await codeOf(echo.whoAmI({}, { headers: { "orbit-identity": forged } }))).toBe(Code.Unauthenticated);
-    expect(await codeOf(echo.whoAmI({}, { headers: { "orbit-identity": "v1.eyJ1IjoiMSJ9.AAAA" } }))).toBe(Code.Unauthenticated);
+    expect(await codeOf(echo.whoAmI({}, { headers: { "orbit-identity": "v1.eyJ1IjoiMSJ9.AAAA" } }))).toBe(
+      Code.Unauthenticated,
+    );
     // Correctly signed, but for another method.
     const elsewhere = new ClusterSigner(SECRET).sign({ userId: "1" }, "/orbit.testing.v1.EchoService/Echo");
     expect(await codeOf(echo.whoAmI({}, { headers: { "orbit-identity": elsewhere } }))).toBe(Code.Unauthenticated);
@@ -107,7 +118,14 @@ describe("relay in one bundle, echo in another (--peer)", () => {
 
     b = await startBundle(["--services", "echo"], { port: bPort, env });
     await expect
-      .poll(() => relay.relay({ text: "after" }).then((r) => r.text, () => "still failing"), { timeout: 15_000, interval: 200 })
+      .poll(
+        () =>
+          relay.relay({ text: "after" }).then(
+            (r) => r.text,
+            () => "still failing",
+          ),
+        { timeout: 15_000, interval: 200 },
+      )
       .toBe("after");
   });
 });

@@ -11,7 +11,8 @@ import { withAlgorithm, type Step } from "./step.js";
 export function isAlgorithmRefusal(err: unknown): boolean {
   const e = err as { errno?: unknown; code?: unknown; message?: unknown } | null;
   if (e?.errno === 1845 || e?.errno === 1846) return true;
-  if (e?.code === "ER_ALTER_OPERATION_NOT_SUPPORTED" || e?.code === "ER_ALTER_OPERATION_NOT_SUPPORTED_REASON") return true;
+  if (e?.code === "ER_ALTER_OPERATION_NOT_SUPPORTED" || e?.code === "ER_ALTER_OPERATION_NOT_SUPPORTED_REASON")
+    return true;
   return typeof e?.message === "string" && /(ALGORITHM|LOCK)=\w+ is not supported/i.test(e.message);
 }
 

@@ -17,7 +17,14 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { UserService } from "../gen/orbit/user/v1/user_pb.js";
-import { freePort, runOrbit, startBundle, type BundleProcess, type Exit, type OrbitProcess } from "../test/fixtures/bundle-process.js";
+import {
+  freePort,
+  runOrbit,
+  startBundle,
+  type BundleProcess,
+  type Exit,
+  type OrbitProcess,
+} from "../test/fixtures/bundle-process.js";
 import { mysqlStore, sqliteStore, type TestStore } from "../test/support/stores.js";
 import { readHistory } from "./index.js";
 
@@ -47,7 +54,17 @@ async function handleAvailable(url: string, handle: string): Promise<boolean> {
 async function bootExpectingExit(store: TestStore, extra: string[] = []): Promise<{ exit: Exit; p: OrbitProcess }> {
   const { args, dataDir } = storeArgs(store);
   const p = runOrbit(
-    ["bundle", "--host", "127.0.0.1", "--port", String(await freePort()), ...(dataDir ? ["--data-dir", dataDir] : []), ...args, ...SERVICES, ...extra],
+    [
+      "bundle",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(await freePort()),
+      ...(dataDir ? ["--data-dir", dataDir] : []),
+      ...args,
+      ...SERVICES,
+      ...extra,
+    ],
     { ORBIT_LOG_LEVEL: "info" },
   );
   const timer = setTimeout(() => p.child.kill("SIGKILL"), 20_000);
@@ -99,13 +116,17 @@ describe.each(ENGINES)("orbit bundle boot migrations on $name (child processes)"
 
     // 2. A proto field was removed: the live table has a column the manifest no longer declares.
     await store.db.run("INSERT INTO users (id, handle, handle_key, display_name) VALUES (1, 'ann', 'ann', 'Ann')");
-    await store.db.exec(`ALTER TABLE users ADD COLUMN nickname ${store.db.dialect === "mysql" ? "VARCHAR(64) NULL" : "TEXT"}`);
+    await store.db.exec(
+      `ALTER TABLE users ADD COLUMN nickname ${store.db.dialect === "mysql" ? "VARCHAR(64) NULL" : "TEXT"}`,
+    );
     await store.db.run("UPDATE users SET nickname = 'annie' WHERE id = 1");
     const refused = await bootExpectingExit(store);
     expect(refused.exit.code, refused.p.stderr.join("\n")).toBe(3);
     const stderr = refused.p.stderr.join("\n");
     expect(stderr).toMatch(/orbit bundle: boot migrations refused: refusing to apply 1 destructive change/);
-    expect(stderr).toMatch(/table users: drop column users\.nickname \(\w+.*\): every value of nickname would be lost \(users has 1 row\)/);
+    expect(stderr).toMatch(
+      /table users: drop column users\.nickname \(\w+.*\): every value of nickname would be lost \(users has 1 row\)/,
+    );
     expect(stderr).toMatch(/--allow-destructive/);
     // The JSON log says the same, as a fatal line.
     expect(refused.p.logs().find((l) => l.level === "fatal")).toMatchObject({
@@ -122,7 +143,9 @@ describe.each(ENGINES)("orbit bundle boot migrations on $name (child processes)"
     expect(await handleAvailable(b.url, "ann")).toBe(false);
     expect((await b.stop()).code).toBe(0);
     const history = await readHistory(store.db);
-    expect(history.filter((h) => h.kind === "schema" && h.step === "drop_column:users.nickname").map((h) => h.status)).toEqual(["applied"]);
+    expect(
+      history.filter((h) => h.kind === "schema" && h.step === "drop_column:users.nickname").map((h) => h.status),
+    ).toEqual(["applied"]);
 
     // 4. Unchanged: nothing to plan, nothing written.
     b = await boot();
@@ -134,7 +157,9 @@ describe.each(ENGINES)("orbit bundle boot migrations on $name (child processes)"
     // The refusal below takes the same path in `orbit bundle` on every store: checked once, to keep this fast.
     if (name !== "sqlite") return;
     // 5. A newer binary moved the table on (it added a column and recorded its state): refused, exit 3.
-    await store.db.exec(`ALTER TABLE users ADD COLUMN pronouns ${store.db.dialect === "mysql" ? "VARCHAR(16) NULL" : "TEXT"}`);
+    await store.db.exec(
+      `ALTER TABLE users ADD COLUMN pronouns ${store.db.dialect === "mysql" ? "VARCHAR(16) NULL" : "TEXT"}`,
+    );
     await store.db.run(
       "INSERT INTO orbit_migrations (kind, subject, step, summary, statements, checksum, status, detail, process, started_at_ms, finished_at_ms) " +
         "VALUES ('state', 'users', 'state', 'schema of users', '', 'fingerprint-of-a-newer-binary', 'applied', 'orbit/user/v1/tables.proto', 'newer-binary', ?, ?)",
@@ -142,7 +167,9 @@ describe.each(ENGINES)("orbit bundle boot migrations on $name (child processes)"
     );
     const newer = await bootExpectingExit(store);
     expect(newer.exit.code, newer.p.stderr.join("\n")).toBe(3);
-    expect(newer.p.stderr.join("\n")).toMatch(/the schema of .* is newer than this binary[\s\S]*table users was migrated to a newer schema .* by newer-binary/);
+    expect(newer.p.stderr.join("\n")).toMatch(
+      /the schema of .* is newer than this binary[\s\S]*table users was migrated to a newer schema .* by newer-binary/,
+    );
   }, 60_000);
 
   it("race: four bundles boot at once on one fresh database; all four serve, each step is applied once", async () => {

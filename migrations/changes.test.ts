@@ -26,7 +26,9 @@ const V = {
   codeInt: items(`${base} int32 n = 3; int64 code = 4; optional string note = 5;`),
   pk: items(`${base} int32 n = 3; string code = 4; optional string note = 5;`, `primary_key: ["owner_id", "id"]`),
   noteRequired: items(`${base} int32 n = 3; string code = 4; string note = 5;`),
-  noteNone: items(`${base} int32 n = 3; string code = 4; string note = 5 [(orbit.options.v1.column).default = "'none'"];`),
+  noteNone: items(
+    `${base} int32 n = 3; string code = 4; string note = 5 [(orbit.options.v1.column).default = "'none'"];`,
+  ),
   tag80: items(`${base} string tag = 3 [(orbit.options.v1.column).sql_type = "varchar(80)"];`),
   tag120: items(`${base} string tag = 3 [(orbit.options.v1.column).sql_type = "varchar(120)"];`),
   stars7: items(`${base} int32 stars = 3 [(orbit.options.v1.column).default = "7"];`),
@@ -54,7 +56,9 @@ describe.each(ENGINES)("changes on $name", ({ name, open }) => {
   const mysql = name === "mariadb";
   const rows = (sql = "SELECT * FROM items ORDER BY id") => store.db.all<Record<string, unknown>>(sql);
   const seed = async () => {
-    await store.db.run("INSERT INTO items (id, owner_id, n, code, note) VALUES (1, 5, 7, '12', NULL), (2, 5, 8, 'x', 'hi')");
+    await store.db.run(
+      "INSERT INTO items (id, owner_id, n, code, note) VALUES (1, 5, 7, '12', NULL), (2, 5, 8, 'x', 'hi')",
+    );
   };
 
   it("widens int32 to int64 by itself, keeping values", async () => {
@@ -74,34 +78,54 @@ describe.each(ENGINES)("changes on $name", ({ name, open }) => {
   // Narrowing the declared type: [from, to, live type MariaDB reports, declared types, a value that fits, one that does not].
   const narrowings = [
     ["int64 to int32", "int64 n = 3;", "int32 n = 3;", "bigint(20)", "BIGINT", "INT", "7", "9000000000"],
-    ["string to varchar(4)", "string n = 3;", `string n = 3 [(orbit.options.v1.column).sql_type = "varchar(4)"];`, "text", "TEXT", "VARCHAR(4)", "'abc'", "'abcdef'"],
+    [
+      "string to varchar(4)",
+      "string n = 3;",
+      `string n = 3 [(orbit.options.v1.column).sql_type = "varchar(4)"];`,
+      "text",
+      "TEXT",
+      "VARCHAR(4)",
+      "'abc'",
+      "'abcdef'",
+    ],
     ["int64 to uint64", "int64 n = 3;", "uint64 n = 3;", "bigint(20)", "BIGINT", "BIGINT UNSIGNED", "7", "-1"],
     ["int64 to bool", "int64 n = 3;", "bool n = 3;", "bigint(20)", "BIGINT", "TINYINT(1)", "1", "300"],
   ] as const;
-  it.each(narrowings)("refuses narrowing %s, naming the table, column and both types; applies it when allowed", async (_, a, b, liveFrom, from, to, fits, misfit) => {
-    const wide = items(`${base} ${a}`);
-    const narrow = items(`${base} ${b}`);
-    await migrate(store.db, wide, opts);
-    await store.db.run(`INSERT INTO items (id, owner_id, n) VALUES (1, 5, ${fits})`);
-    // SQLite keeps any value whatever the declared type; MariaDB would refuse to convert this one.
-    if (!mysql) await store.db.run(`INSERT INTO items (id, owner_id, n) VALUES (2, 5, ${misfit})`);
-    const plan = await planMigration(store.db, narrow, opts);
-    expect(plan.blocked).toBeInstanceOf(DestructiveChangeError);
-    const esc = (s: string) => s.replace(/[()]/g, "\\$&");
-    expect(plan.blocked!.message).toMatch(new RegExp(`table items: change the type of items\\.n from ${esc(mysql ? liveFrom : from)} to ${esc(to)}`, "i"));
-    if (!mysql) {
-      expect((plan.blocked as DestructiveChangeError).changes).toEqual([
-        expect.objectContaining({ table: "items", column: "n", loses: expect.stringMatching(/\(1 row of items holds such a value\)$/) }),
-      ]);
-    }
-    await expect(migrate(store.db, narrow, opts)).rejects.toBeInstanceOf(DestructiveChangeError);
+  it.each(narrowings)(
+    "refuses narrowing %s, naming the table, column and both types; applies it when allowed",
+    async (_, a, b, liveFrom, from, to, fits, misfit) => {
+      const wide = items(`${base} ${a}`);
+      const narrow = items(`${base} ${b}`);
+      await migrate(store.db, wide, opts);
+      await store.db.run(`INSERT INTO items (id, owner_id, n) VALUES (1, 5, ${fits})`);
+      // SQLite keeps any value whatever the declared type; MariaDB would refuse to convert this one.
+      if (!mysql) await store.db.run(`INSERT INTO items (id, owner_id, n) VALUES (2, 5, ${misfit})`);
+      const plan = await planMigration(store.db, narrow, opts);
+      expect(plan.blocked).toBeInstanceOf(DestructiveChangeError);
+      const esc = (s: string) => s.replace(/[()]/g, "\\$&");
+      expect(plan.blocked!.message).toMatch(
+        new RegExp(`table items: change the type of items\\.n from ${esc(mysql ? liveFrom : from)} to ${esc(to)}`, "i"),
+      );
+      if (!mysql) {
+        expect((plan.blocked as DestructiveChangeError).changes).toEqual([
+          expect.objectContaining({
+            table: "items",
+            column: "n",
+            loses: expect.stringMatching(/\(1 row of items holds such a value\)$/),
+          }),
+        ]);
+      }
+      await expect(migrate(store.db, narrow, opts)).rejects.toBeInstanceOf(DestructiveChangeError);
 
-    const r = await migrate(store.db, narrow, { ...opts, allowDestructive: true });
-    expect(r.applied.map((s) => [s.id, s.destructive])).toEqual([[mysql ? "alter_column:items.n" : "retype_column:items.n", true]]);
-    // SQLite rewrites nothing and keeps every value.
-    if (!mysql) expect((await rows()).length).toBe(2);
-    expect((await planMigration(store.db, narrow, opts)).upToDate).toBe(true);
-  });
+      const r = await migrate(store.db, narrow, { ...opts, allowDestructive: true });
+      expect(r.applied.map((s) => [s.id, s.destructive])).toEqual([
+        [mysql ? "alter_column:items.n" : "retype_column:items.n", true],
+      ]);
+      // SQLite rewrites nothing and keeps every value.
+      if (!mysql) expect((await rows()).length).toBe(2);
+      expect((await planMigration(store.db, narrow, opts)).upToDate).toBe(true);
+    },
+  );
 
   it("treats a declared type the history does not have as unknown, not as narrowing (databases migrated by older binaries)", async () => {
     await migrate(store.db, V.int64, opts);
@@ -129,7 +153,9 @@ describe.each(ENGINES)("changes on $name", ({ name, open }) => {
   it("refuses a type change, and converts the values when allowed", async () => {
     await migrate(store.db, V.int32, opts);
     await store.db.run("INSERT INTO items (id, owner_id, n, code) VALUES (1, 5, 7, '12'), (2, 5, 8, '40')");
-    await expect(migrate(store.db, V.codeInt, opts)).rejects.toThrow(/change the type of items\.code from \w+ to (INTEGER|BIGINT)/);
+    await expect(migrate(store.db, V.codeInt, opts)).rejects.toThrow(
+      /change the type of items\.code from \w+ to (INTEGER|BIGINT)/,
+    );
     const r = await migrate(store.db, V.codeInt, { ...opts, allowDestructive: true });
     expect(r.applied.map((s) => s.op)).toEqual([mysql ? "alter_column" : "rebuild_table"]);
     expect((await rows()).map((x) => [Number(x.id), Number(x.code), Number(x.n)])).toEqual([
@@ -142,7 +168,9 @@ describe.each(ENGINES)("changes on $name", ({ name, open }) => {
   it("refuses a primary key change, and rewrites the table when allowed", async () => {
     await migrate(store.db, V.int32, opts);
     await seed();
-    await expect(migrate(store.db, V.pk, opts)).rejects.toThrow(/change the primary key of items from \(id\) to \(owner_id, id\)/);
+    await expect(migrate(store.db, V.pk, opts)).rejects.toThrow(
+      /change the primary key of items from \(id\) to \(owner_id, id\)/,
+    );
     const r = await migrate(store.db, V.pk, { ...opts, allowDestructive: true });
     expect(r.applied.map((s) => s.op)).toEqual([mysql ? "replace_primary_key" : "rebuild_table"]);
     expect((await rows()).map((x) => [Number(x.id), x.code, x.note])).toEqual([
@@ -160,7 +188,9 @@ describe.each(ENGINES)("changes on $name", ({ name, open }) => {
     await store.db.run("INSERT INTO items (id, owner_id, n, code, note) VALUES (2, 5, 8, 'b', NULL)");
     const refused = await migrate(store.db, V.noteNone, opts).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(DestructiveChangeError);
-    expect((refused as Error).message).toMatch(/make items\.note NOT NULL: rows holding NULL in note would get the default 'none' instead/);
+    expect((refused as Error).message).toMatch(
+      /make items\.note NOT NULL: rows holding NULL in note would get the default 'none' instead/,
+    );
     await migrate(store.db, V.noteNone, { ...opts, allowDestructive: true });
     expect((await rows()).map((x) => x.note)).toEqual(["kept", "none"]);
   });
@@ -228,23 +258,38 @@ describe.each(ENGINES)("a step that fails on $name", ({ name, open }) => {
     try {
       const slug = `string slug = 3 [(orbit.options.v1.column).sql_type = "varchar(64)"];`;
       const before = items(`int64 id = 1; int64 owner_id = 2; ${slug}`);
-      const after = items(`int64 id = 1; int64 owner_id = 2; ${slug} int32 n = 4;`, `primary_key: ["id"] unique_index: { columns: ["slug"] }`);
+      const after = items(
+        `int64 id = 1; int64 owner_id = 2; ${slug} int32 n = 4;`,
+        `primary_key: ["id"] unique_index: { columns: ["slug"] }`,
+      );
       await migrate(store.db, before, opts);
       await store.db.run("INSERT INTO items (id, owner_id, slug) VALUES (1, 1, 'same'), (2, 1, 'same')");
       const err = await migrate(store.db, after, opts).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(MigrationStepError);
       expect((err as MigrationStepError).stepId).toBe("add_index:items.items_uniq_slug");
-      expect((err as Error).message).toMatch(/migration step add_index:items\.items_uniq_slug failed: .*\n  statement: .*items_uniq_slug/);
-      const history = (await readHistory(store.db)).filter((h) => h.kind === "schema").map((h) => `${h.step} ${h.status}`);
+      expect((err as Error).message).toMatch(
+        /migration step add_index:items\.items_uniq_slug failed: .*\n  statement: .*items_uniq_slug/,
+      );
+      const history = (await readHistory(store.db))
+        .filter((h) => h.kind === "schema")
+        .map((h) => `${h.step} ${h.status}`);
       if (name === "mariadb") {
-        expect(history).toEqual(["create_table:items applied", "add_column:items.n applied", "add_index:items.items_uniq_slug failed"]);
+        expect(history).toEqual([
+          "create_table:items applied",
+          "add_column:items.n applied",
+          "add_index:items.items_uniq_slug failed",
+        ]);
       } else {
         expect(history).toEqual(["create_table:items applied"]);
       }
       // Fix the data and boot again: the rest applies.
       await store.db.run("UPDATE items SET slug = 'other' WHERE id = 2");
       const r = await migrate(store.db, after, opts);
-      expect(r.applied.map((s) => s.id)).toEqual(name === "mariadb" ? ["add_index:items.items_uniq_slug"] : ["add_column:items.n", "add_index:items.items_uniq_slug"]);
+      expect(r.applied.map((s) => s.id)).toEqual(
+        name === "mariadb"
+          ? ["add_index:items.items_uniq_slug"]
+          : ["add_column:items.n", "add_index:items.items_uniq_slug"],
+      );
     } finally {
       await store.dispose();
     }

@@ -48,10 +48,9 @@ describe.each(ENGINES)("data migrations on $name", ({ open }) => {
 
     const r1 = await migrate(store.db, [handles], { dataMigrations: dir });
     expect(r1.dataApplied).toEqual(["0001_seed", "0002_lower"]);
-    expect((await store.db.all<{ handle: string }>("SELECT handle FROM handles ORDER BY id")).map((r) => r.handle)).toEqual([
-      "ann",
-      "bob",
-    ]);
+    expect(
+      (await store.db.all<{ handle: string }>("SELECT handle FROM handles ORDER BY id")).map((r) => r.handle),
+    ).toEqual(["ann", "bob"]);
     const r2 = await migrate(store.db, [handles], { dataMigrations: dir });
     expect(r2.plan.upToDate).toBe(true);
     const data = (await readHistory(store.db)).filter((h) => h.kind === "data");

@@ -55,7 +55,9 @@ export function dataMigrationsIn(dir: string): DataMigration[] {
     .sort((a, b) => a.num - b.num || a.id.localeCompare(b.id));
   for (let i = 1; i < found.length; i++) {
     if (found[i]!.num === found[i - 1]!.num) {
-      throw new InvalidManifestError(`data migrations ${found[i - 1]!.n} and ${found[i]!.n} in ${dir} share the number ${found[i]!.num}`);
+      throw new InvalidManifestError(
+        `data migrations ${found[i - 1]!.n} and ${found[i]!.n} in ${dir} share the number ${found[i]!.num}`,
+      );
     }
   }
   return found.map(({ n, id }) => {
@@ -65,7 +67,8 @@ export function dataMigrationsIn(dir: string): DataMigration[] {
       checksum: createHash("sha256").update(readFileSync(path)).digest("hex"),
       async load() {
         const mod = (await import(pathToFileURL(path).href)) as Partial<DataMigrationModule>;
-        if (typeof mod.up !== "function") throw new InvalidManifestError(`data migration ${path} does not export up(db)`);
+        if (typeof mod.up !== "function")
+          throw new InvalidManifestError(`data migration ${path} does not export up(db)`);
         return mod as DataMigrationModule;
       },
     };
@@ -74,7 +77,8 @@ export function dataMigrationsIn(dir: string): DataMigration[] {
 
 /** A data migration given in code (tests, or a service that ships its own). */
 export function dataMigration(id: string, mod: DataMigrationModule): DataMigration {
-  if (!/^\d+_[A-Za-z0-9_-]+$/.test(id)) throw new InvalidManifestError(`data migration id "${id}" must look like 0001_name`);
+  if (!/^\d+_[A-Za-z0-9_-]+$/.test(id))
+    throw new InvalidManifestError(`data migration id "${id}" must look like 0001_name`);
   return {
     id,
     checksum: createHash("sha256").update(mod.up.toString()).digest("hex"),

@@ -30,7 +30,11 @@ export interface DesiredOptions {
   readonly wide?: "sql" | "cassandra";
 }
 
-export function desiredTables(specs: readonly TableSpec[], dialect: Dialect, opts: DesiredOptions = {}): DesiredTable[] {
+export function desiredTables(
+  specs: readonly TableSpec[],
+  dialect: Dialect,
+  opts: DesiredOptions = {},
+): DesiredTable[] {
   const out: DesiredTable[] = [];
   const tableNames = new Set<string>();
   const indexNames = new Map<string, string>();
@@ -50,7 +54,9 @@ export function desiredTables(specs: readonly TableSpec[], dialect: Dialect, opt
       colNames.add(c.name);
       const type = dialect === "mysql" ? c.mysql : c.sqlite;
       if (!type || !/^[A-Za-z][A-Za-z0-9 ,()]*$/.test(type)) {
-        throw new InvalidManifestError(`${where}.${c.name}: ${dialect} type ${JSON.stringify(type)} is not a plain SQL type`);
+        throw new InvalidManifestError(
+          `${where}.${c.name}: ${dialect} type ${JSON.stringify(type)} is not a plain SQL type`,
+        );
       }
       const def = c.default !== undefined ? parseManifestDefault(c.default, `${where}.${c.name}`) : NULL_LITERAL;
       if (!c.nullable && def.kind === "null" && c.default !== undefined) {
@@ -88,13 +94,17 @@ export function desiredTables(specs: readonly TableSpec[], dialect: Dialect, opt
       indexNames.set(i.name, shape.name);
       if (i.columns.length === 0) throw new InvalidManifestError(`${where}: index ${i.name} has no columns`);
       for (const c of i.columns) {
-        if (!colNames.has(c)) throw new InvalidManifestError(`${where}: index ${i.name} names ${c}, which is not a column`);
+        if (!colNames.has(c))
+          throw new InvalidManifestError(`${where}: index ${i.name} names ${c}, which is not a column`);
       }
       return { name: i.name, columns: [...i.columns], unique: i.unique };
     });
     const pk0 = columns.find((c) => c.name === shape.primaryKey[0]);
     const rowidKey =
-      shape.primaryKey.length === 1 && pk0 !== undefined && pk0.type.trim().toUpperCase() === "INTEGER" && sqliteAffinity(pk0.type) === "INTEGER";
+      shape.primaryKey.length === 1 &&
+      pk0 !== undefined &&
+      pk0.type.trim().toUpperCase() === "INTEGER" &&
+      sqliteAffinity(pk0.type) === "INTEGER";
     out.push({
       name: shape.name,
       kind: spec.kind,

@@ -27,7 +27,13 @@ export interface Loss {
 
 export type Change =
   | { readonly op: "create_table"; readonly table: string; readonly desired: DesiredTable }
-  | { readonly op: "rename_column"; readonly table: string; readonly from: string; readonly to: string; readonly live: LiveColumn }
+  | {
+      readonly op: "rename_column";
+      readonly table: string;
+      readonly from: string;
+      readonly to: string;
+      readonly live: LiveColumn;
+    }
   | { readonly op: "add_column"; readonly table: string; readonly column: DesiredColumn }
   | {
       readonly op: "alter_column";
@@ -114,7 +120,9 @@ export function lossOf(c: Change): Loss | undefined {
 const list = (cols: readonly string[]) => `(${cols.join(", ")})`;
 
 function sameIndex(a: IndexShape, b: IndexShape): boolean {
-  return a.unique === b.unique && a.columns.length === b.columns.length && a.columns.every((c, i) => c === b.columns[i]);
+  return (
+    a.unique === b.unique && a.columns.length === b.columns.length && a.columns.every((c, i) => c === b.columns[i])
+  );
 }
 
 /**
@@ -160,7 +168,11 @@ export function diffTable(
     // SQLite: one affinity holds int32 and int64, varchar(4) and varchar(80),
     // so the live table cannot show a narrowing; the recorded declared type can.
     const before = rules.dialect === "sqlite" ? previous?.get(current.name) : undefined;
-    if (before !== undefined && (alter === undefined || alter.op !== "alter_column" || alter.type === undefined) && declaredNarrows(before, col.declared)) {
+    if (
+      before !== undefined &&
+      (alter === undefined || alter.op !== "alter_column" || alter.type === undefined) &&
+      declaredNarrows(before, col.declared)
+    ) {
       const affinity = sqliteAffinity(col.type);
       alters.push({
         op: "retype_column",
@@ -185,7 +197,12 @@ export function diffTable(
       op: "drop_column",
       table: t,
       column: c,
-      loss: { column: c.name, summary: `drop column ${t}.${c.name} (${c.type})`, loses: `every value of ${c.name} would be lost`, countRows: true },
+      loss: {
+        column: c.name,
+        summary: `drop column ${t}.${c.name} (${c.type})`,
+        loses: `every value of ${c.name} would be lost`,
+        countRows: true,
+      },
     });
   }
 
@@ -219,7 +236,8 @@ export function diffTable(
     indexAdds.push({ op: "add_index", table: t, index: want });
   }
   for (const have of liveIdx.values()) {
-    if (!desired.indexes.some((i) => i.name === have.name)) indexDrops.push({ op: "drop_index", table: t, index: have });
+    if (!desired.indexes.some((i) => i.name === have.name))
+      indexDrops.push({ op: "drop_index", table: t, index: have });
   }
 
   return [...renames, ...indexDrops, ...adds, ...alters, ...pkChanges, ...drops, ...indexAdds];

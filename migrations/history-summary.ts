@@ -27,7 +27,11 @@ export function summariseHistory(rows: readonly HistoryRow[]): HistorySummary {
   for (const row of rows) {
     if (row.status === "running") interrupted.push(row);
     else if (row.kind === "state") {
-      const s = states.get(row.subject) ?? { latest: row, fingerprints: new Set<string>(), declared: new Set<string>() };
+      const s = states.get(row.subject) ?? {
+        latest: row,
+        fingerprints: new Set<string>(),
+        declared: new Set<string>(),
+      };
       s.latest = row;
       s.fingerprints.add(row.checksum);
       if (row.statements) s.declared.add(row.statements);
@@ -53,5 +57,10 @@ export function isSuperseded(states: TableStates | undefined, fingerprint: strin
  * widening. False when the latest state has no declared types.
  */
 export function isDeclaredSuperseded(states: TableStates | undefined, declared: string): states is TableStates {
-  return states !== undefined && !!states.latest.statements && states.latest.statements !== declared && states.declared.has(declared);
+  return (
+    states !== undefined &&
+    !!states.latest.statements &&
+    states.latest.statements !== declared &&
+    states.declared.has(declared)
+  );
 }

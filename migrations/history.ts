@@ -93,7 +93,8 @@ function fromRaw(r: RawRow): HistoryRow {
   };
 }
 
-const COLUMNS = "id, kind, subject, step, summary, statements, checksum, status, detail, process, started_at_ms, finished_at_ms";
+const COLUMNS =
+  "id, kind, subject, step, summary, statements, checksum, status, detail, process, started_at_ms, finished_at_ms";
 
 /** The rows planning needs: table states, data migrations, interrupted steps. */
 export async function readPlanningHistory(db: SqlExecutor): Promise<HistoryRow[]> {
@@ -145,7 +146,12 @@ export async function insertHistory(db: SqlExecutor, row: NewHistoryRow): Promis
 }
 
 /** Marks a running row applied or failed. */
-export async function finishHistory(db: SqlExecutor, id: number, status: HistoryStatus, detail: string | null): Promise<void> {
+export async function finishHistory(
+  db: SqlExecutor,
+  id: number,
+  status: HistoryStatus,
+  detail: string | null,
+): Promise<void> {
   await db.run(`UPDATE ${q(db, T)} SET status = ?, detail = ?, finished_at_ms = ? WHERE id = ?`, [
     status,
     detail,

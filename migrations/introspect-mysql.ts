@@ -69,7 +69,11 @@ export async function introspectMysql(db: SqlExecutor, server: MysqlServer): Pro
     if (!i) {
       byName.set(
         r.idx,
-        (i = { unique: Number(r.non_unique) === 0, columns: [], managed: r.idx_type === "BTREE" || r.idx_type === "HASH" }),
+        (i = {
+          unique: Number(r.non_unique) === 0,
+          columns: [],
+          managed: r.idx_type === "BTREE" || r.idx_type === "HASH",
+        }),
       );
     }
     if (r.col === null || r.sub_part !== null) i.managed = false;

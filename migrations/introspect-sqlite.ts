@@ -27,12 +27,12 @@ interface IndexRow {
 }
 
 export const SQLITE_COLUMNS_SQL =
-  "SELECT m.name AS tbl, p.name AS name, p.type AS type, p.\"notnull\" AS \"notnull\", p.dflt_value AS dflt_value, p.pk AS pk " +
+  'SELECT m.name AS tbl, p.name AS name, p.type AS type, p."notnull" AS "notnull", p.dflt_value AS dflt_value, p.pk AS pk ' +
   "FROM sqlite_schema AS m JOIN pragma_table_info(m.name) AS p " +
   "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY m.name, p.cid";
 
 export const SQLITE_INDEXES_SQL =
-  "SELECT m.name AS tbl, il.name AS idx, il.\"unique\" AS uniq, il.origin AS origin, ii.seqno AS seqno, ii.name AS col " +
+  'SELECT m.name AS tbl, il.name AS idx, il."unique" AS uniq, il.origin AS origin, ii.seqno AS seqno, ii.name AS col ' +
   "FROM sqlite_schema AS m JOIN pragma_index_list(m.name) AS il JOIN pragma_index_info(il.name) AS ii " +
   "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY m.name, il.name, ii.seqno";
 

@@ -13,7 +13,8 @@ import { startChild, writeTables } from "./test-support/children.js";
 const header = `syntax = "proto3";\npackage demo.v1;\nimport "orbit/options/v1/options.proto";\n`;
 const v1 = tablesFromProto({
   "demo/v1/docs.proto":
-    header + `message DocRow { option (orbit.options.v1.table) = { sql: { name: "docs" primary_key: ["id"] } }; int64 id = 1; }`,
+    header +
+    `message DocRow { option (orbit.options.v1.table) = { sql: { name: "docs" primary_key: ["id"] } }; int64 id = 1; }`,
 });
 const v2 = tablesFromProto({
   "demo/v1/docs.proto":
@@ -22,7 +23,12 @@ const v2 = tablesFromProto({
        index: { columns: ["owner_id", "id"] } } };
        int64 id = 1; int64 owner_id = 2; string title = 3; string body = 4; }`,
 });
-const STEPS = ["add_column:docs.owner_id", "add_column:docs.title", "add_column:docs.body", "add_index:docs.docs_by_owner_id_id"];
+const STEPS = [
+  "add_column:docs.owner_id",
+  "add_column:docs.title",
+  "add_column:docs.body",
+  "add_index:docs.docs_by_owner_id_id",
+];
 const opts = { dataMigrations: [] as const };
 
 describe.each(ENGINES)("a boot killed half way on $name", ({ name, open }) => {

@@ -47,11 +47,10 @@ async function withMysqlLock<T>(db: SqlDb, opts: LockOptions, fn: (s: LockedSess
         );
       }
       const wait = Math.max(1, Math.min(5, Math.ceil(left / 1000)));
-      const row = await conn.get<{ ok: unknown; holder: unknown }>("SELECT GET_LOCK(?, ?) AS ok, IS_USED_LOCK(?) AS holder", [
-        name,
-        wait,
-        name,
-      ]);
+      const row = await conn.get<{ ok: unknown; holder: unknown }>(
+        "SELECT GET_LOCK(?, ?) AS ok, IS_USED_LOCK(?) AS holder",
+        [name, wait, name],
+      );
       const ok = row?.ok === null || row?.ok === undefined ? null : Number(row.ok);
       if (ok === 1) break;
       if (ok === null) throw new Error(`GET_LOCK(${name}) failed on ${db.url}`);

@@ -16,7 +16,10 @@ import { detectMysqlServer } from "./mysql-server.js";
 
 const manifest = JSON.parse(readFileSync(new URL("../gen/manifest.json", import.meta.url), "utf8")) as Manifest;
 const contract = tablesFromProto({
-  "orbit/contract/v1/tables.proto": readFileSync(new URL("../proto/orbit/contract/v1/tables.proto", import.meta.url), "utf8"),
+  "orbit/contract/v1/tables.proto": readFileSync(
+    new URL("../proto/orbit/contract/v1/tables.proto", import.meta.url),
+    "utf8",
+  ),
 });
 const opts = { dataMigrations: [] as const };
 
@@ -30,7 +33,9 @@ describe.each(ENGINES)("the whole manifest on $name", ({ open }) => {
   });
 
   const live = async () =>
-    store.db.dialect === "mysql" ? introspectMysql(store.db, await detectMysqlServer(store.db)) : introspectSqlite(store.db);
+    store.db.dialect === "mysql"
+      ? introspectMysql(store.db, await detectMysqlServer(store.db))
+      : introspectSqlite(store.db);
 
   it("creates every table, then plans nothing", async () => {
     const r1 = await migrate(store.db, manifest.tables, opts);
@@ -52,11 +57,12 @@ describe.each(ENGINES)("the whole manifest on $name", ({ open }) => {
     expect(schema.get("expiring")!.indexes).toEqual([
       { name: "expiring_by_expiry", columns: [WIDE_EXPIRES_COLUMN], unique: false },
     ]);
-    expect(schema.get("kitchen")!.indexes.map((i) => i.name).sort()).toEqual([
-      "kitchen_by_mood",
-      "kitchen_by_owner_id_created_at_ms",
-      "kitchen_uniq_slug",
-    ]);
+    expect(
+      schema
+        .get("kitchen")!
+        .indexes.map((i) => i.name)
+        .sort(),
+    ).toEqual(["kitchen_by_mood", "kitchen_by_owner_id_created_at_ms", "kitchen_uniq_slug"]);
     const again = await migrate(store.db, contract, opts);
     expect(again.plan.upToDate).toBe(true);
     expect(again.applied).toEqual([]);

@@ -23,13 +23,24 @@ export function defaultProcessId(): string {
   return `${hostname()}:${process.pid}`;
 }
 
-export async function migrate(db: SqlDb, tables: readonly TableSpec[], opts: MigrateOptions = {}): Promise<MigrationReport> {
+export async function migrate(
+  db: SqlDb,
+  tables: readonly TableSpec[],
+  opts: MigrateOptions = {},
+): Promise<MigrationReport> {
   const started = performance.now();
   const log = opts.log ?? (() => undefined);
   const processId = opts.processId ?? defaultProcessId();
   const ctx = await planContext(db, tables, opts);
   const first = await buildPlan(db, ctx);
-  const base = { store: db.url, dialect: db.dialect, dryRun: !!opts.dryRun, recovered: [], dataApplied: [], lockWaitMs: 0 };
+  const base = {
+    store: db.url,
+    dialect: db.dialect,
+    dryRun: !!opts.dryRun,
+    recovered: [],
+    dataApplied: [],
+    lockWaitMs: 0,
+  };
   if (first.plan.upToDate || opts.dryRun) {
     log(formatPlan(first.plan));
     opts.onPlan?.(first.plan);
@@ -90,7 +101,8 @@ export async function migrate(db: SqlDb, tables: readonly TableSpec[], opts: Mig
         algorithms = await runStep(exec, step);
       } catch (err) {
         // On MySQL the row stays as a record of the failure; on SQLite the transaction takes it back.
-        if (exec.dialect === "mysql") await finishHistory(exec, id, "failed", (err as Error).message).catch(() => undefined);
+        if (exec.dialect === "mysql")
+          await finishHistory(exec, id, "failed", (err as Error).message).catch(() => undefined);
         throw err;
       }
       await opts.onProgress?.({ phase: "executed", step: planned, index, total });

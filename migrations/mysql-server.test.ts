@@ -9,9 +9,22 @@ describe("mysqlServerOf", () => {
       lobDefaults: "literal",
       binaryCollation: "utf8mb4_nopad_bin",
     });
-    expect(mysqlServerOf("10.2.1-MariaDB")).toMatchObject({ renameColumn: false, lobDefaults: "literal", binaryCollation: "utf8mb4_bin" });
-    expect(mysqlServerOf("8.0.36")).toMatchObject({ mariadb: false, renameColumn: true, lobDefaults: "expression", binaryCollation: "utf8mb4_0900_bin" });
+    expect(mysqlServerOf("10.2.1-MariaDB")).toMatchObject({
+      renameColumn: false,
+      lobDefaults: "literal",
+      binaryCollation: "utf8mb4_bin",
+    });
+    expect(mysqlServerOf("8.0.36")).toMatchObject({
+      mariadb: false,
+      renameColumn: true,
+      lobDefaults: "expression",
+      binaryCollation: "utf8mb4_0900_bin",
+    });
     expect(mysqlServerOf("8.0.16")).toMatchObject({ lobDefaults: "expression", binaryCollation: "utf8mb4_bin" });
-    expect(mysqlServerOf("5.7.44-log")).toMatchObject({ renameColumn: false, lobDefaults: "none", binaryCollation: "utf8mb4_bin" });
+    expect(mysqlServerOf("5.7.44-log")).toMatchObject({
+      renameColumn: false,
+      lobDefaults: "none",
+      binaryCollation: "utf8mb4_bin",
+    });
   });
 });

@@ -53,7 +53,14 @@ describe.each(ENGINES)("newcomer flow on $name", ({ open }) => {
     // Boot on an empty database.
     const r1 = await migrate(store.db, v1, opts);
     expect(r1.applied.map((s) => s.id)).toEqual(["create_table:notes"]);
-    await store.db.run("INSERT INTO notes (id, owner_id, title) VALUES (?, ?, ?), (?, ?, ?)", [1, 10, "first", 2, 10, "second"]);
+    await store.db.run("INSERT INTO notes (id, owner_id, title) VALUES (?, ?, ?), (?, ?, ?)", [
+      1,
+      10,
+      "first",
+      2,
+      10,
+      "second",
+    ]);
 
     // Add fields: columns appear, rows keep their values and get the defaults.
     const r2 = await migrate(store.db, v2, opts);
@@ -80,7 +87,9 @@ describe.each(ENGINES)("newcomer flow on $name", ({ open }) => {
     expect(err.changes).toEqual([
       expect.objectContaining({ table: "notes", column: "body", loses: expect.stringContaining("2 rows") }),
     ]);
-    expect(err.message).toMatch(/table notes: drop column notes\.body .*every value of body would be lost \(notes has 2 rows\)/);
+    expect(err.message).toMatch(
+      /table notes: drop column notes\.body .*every value of body would be lost \(notes has 2 rows\)/,
+    );
     expect(err.message).toMatch(/--allow-destructive/);
     expect((await columns()).names).toContain("body");
 

@@ -12,7 +12,8 @@ const header = `syntax = "proto3";\npackage demo.v1;\nimport "orbit/options/v1/o
 const cards = (fields: string) =>
   tablesFromProto({
     "demo/v1/cards.proto":
-      header + `message CardRow { option (orbit.options.v1.table) = { sql: { name: "cards" primary_key: ["id"] } }; ${fields} }`,
+      header +
+      `message CardRow { option (orbit.options.v1.table) = { sql: { name: "cards" primary_key: ["id"] } }; ${fields} }`,
   });
 const old = cards(`int64 id = 1; string front = 2;`);
 const current = cards(`int64 id = 1; string front = 2; string back = 3;`);

@@ -3,7 +3,13 @@
  */
 import type { Dialect } from "../platform/storage/driver.js";
 import type { DataMigration } from "./data-migrations.js";
-import type { DestructiveChange, DestructiveChangeError, NewerSchemaError, NewerTable, UnsupportedChangeError } from "./errors.js";
+import type {
+  DestructiveChange,
+  DestructiveChangeError,
+  NewerSchemaError,
+  NewerTable,
+  UnsupportedChangeError,
+} from "./errors.js";
 import type { Step } from "./step.js";
 
 export interface MigrateOptions {

@@ -66,7 +66,8 @@ function liveColumnDef(name: string, c: LiveColumn, server: MysqlServer): string
 export function mysqlCreateTable(t: DesiredTable, server: MysqlServer): string {
   const defs = t.columns.map((c) => `  ${mysqlColumnDef(c, server)}`);
   defs.push(`  PRIMARY KEY (${t.primaryKey.map(q).join(", ")})`);
-  for (const i of t.indexes) defs.push(`  ${i.unique ? "UNIQUE " : ""}KEY ${q(i.name)} (${i.columns.map(q).join(", ")})`);
+  for (const i of t.indexes)
+    defs.push(`  ${i.unique ? "UNIQUE " : ""}KEY ${q(i.name)} (${i.columns.map(q).join(", ")})`);
   return `CREATE TABLE ${q(t.name)} (\n${defs.join(",\n")}\n) ${mysqlTableOptions(server)}`;
 }
 
@@ -110,7 +111,13 @@ function stepOf(c: Change, server: MysqlServer): Step {
         locking: "new table",
       });
     case "drop_table":
-      return makeStep({ ...base, id: `drop_table:${c.table}`, op: c.op, statements: [{ sql: `DROP TABLE ${q(c.table)}` }], locking: "drops the table" });
+      return makeStep({
+        ...base,
+        id: `drop_table:${c.table}`,
+        op: c.op,
+        statements: [{ sql: `DROP TABLE ${q(c.table)}` }],
+        locking: "drops the table",
+      });
     case "rename_column":
       return makeStep({
         ...base,
@@ -159,9 +166,18 @@ function stepOf(c: Change, server: MysqlServer): Step {
             sql: `UPDATE ${q(c.table)} SET ${q(c.column.name)} = ${renderLiteral(c.column.default, "mysql")} WHERE ${q(c.column.name)} IS NULL`,
           });
         }
-        statements.push({ sql: `${alter} MODIFY COLUMN ${mysqlColumnDef(c.column, server)}`, algorithms: LADDER_INSTANT });
+        statements.push({
+          sql: `${alter} MODIFY COLUMN ${mysqlColumnDef(c.column, server)}`,
+          algorithms: LADDER_INSTANT,
+        });
       }
-      return makeStep({ ...base, id: `alter_column:${c.table}.${c.column.name}`, op: c.op, statements, locking: alterLocking(c) });
+      return makeStep({
+        ...base,
+        id: `alter_column:${c.table}.${c.column.name}`,
+        op: c.op,
+        statements,
+        locking: alterLocking(c),
+      });
     }
     case "add_index":
       return makeStep({

@@ -99,7 +99,13 @@ function stepOf(c: Change): Step {
         locking: "new table",
       });
     case "drop_table":
-      return makeStep({ ...base, id: `drop_table:${c.table}`, op: c.op, statements: [{ sql: `DROP TABLE ${q(c.table)}` }], locking: "drops the table" });
+      return makeStep({
+        ...base,
+        id: `drop_table:${c.table}`,
+        op: c.op,
+        statements: [{ sql: `DROP TABLE ${q(c.table)}` }],
+        locking: "drops the table",
+      });
     case "rename_column":
       return makeStep({
         ...base,

@@ -92,7 +92,9 @@ export function toPlanned(s: Step): PlannedStep {
 async function rowCount(exec: SqlExecutor, table: string): Promise<string> {
   const q = exec.dialect === "mysql" ? `\`${table}\`` : `"${table}"`;
   const cap = 1_000_000;
-  const row = await exec.get<{ n: unknown }>(`SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM ${q} LIMIT ${cap + 1}) AS x`);
+  const row = await exec.get<{ n: unknown }>(
+    `SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM ${q} LIMIT ${cap + 1}) AS x`,
+  );
   const n = Number(row?.n ?? 0);
   return n > cap ? `more than ${cap} rows` : `${n} row${n === 1 ? "" : "s"}`;
 }
@@ -131,14 +133,23 @@ export async function buildPlan(exec: SqlExecutor, ctx: PlanContext): Promise<Fu
   for (const diff of diffs) {
     if (!diff.desired) {
       kept.push(diff);
-      recordStates.push({ table: diff.table, fingerprint: DROPPED, file: states.get(diff.table)?.latest.detail ?? "", declared: "" });
+      recordStates.push({
+        table: diff.table,
+        fingerprint: DROPPED,
+        file: states.get(diff.table)?.latest.detail ?? "",
+        declared: "",
+      });
       continue;
     }
     const fp = tableFingerprint(diff.desired, rules);
     const declared = declaredTypes(diff.desired);
     const s = states.get(diff.table);
     const declaredSuperseded = isDeclaredSuperseded(s, declared);
-    if ((isSuperseded(s, fp) || declaredSuperseded) && diff.changes.length > 0 && !(opts.allowNewerSchema && opts.allowDestructive)) {
+    if (
+      (isSuperseded(s, fp) || declaredSuperseded) &&
+      diff.changes.length > 0 &&
+      !(opts.allowNewerSchema && opts.allowDestructive)
+    ) {
       const entry: NewerTable = {
         table: diff.table,
         recordedAtMs: s.latest.finishedAtMs ?? s.latest.startedAtMs,
@@ -156,7 +167,8 @@ export async function buildPlan(exec: SqlExecutor, ctx: PlanContext): Promise<Fu
     // types do (SQLite widening; the first run after an upgrade records them
     // once) — but not when this binary's declared types are an older state
     // and nothing changes: that would make the newer binary look older.
-    const declaredMoved = s !== undefined && s.latest.statements !== declared && (!declaredSuperseded || diff.changes.length > 0);
+    const declaredMoved =
+      s !== undefined && s.latest.statements !== declared && (!declaredSuperseded || diff.changes.length > 0);
     if (!s || s.latest.checksum !== fp || declaredMoved) {
       recordStates.push({ table: diff.table, fingerprint: fp, file: diff.desired.file, declared });
     }
@@ -174,7 +186,9 @@ export async function buildPlan(exec: SqlExecutor, ctx: PlanContext): Promise<Fu
     const done = dataApplied.get(d.id);
     if (done) {
       if (done.checksum !== d.checksum) {
-        warnings.push(`data migration ${d.id} changed since it ran (at ${new Date(done.startedAtMs).toISOString()}); it is not run again`);
+        warnings.push(
+          `data migration ${d.id} changed since it ran (at ${new Date(done.startedAtMs).toISOString()}); it is not run again`,
+        );
       }
       continue;
     }
@@ -223,7 +237,12 @@ export async function buildPlan(exec: SqlExecutor, ctx: PlanContext): Promise<Fu
     interrupted: interrupted.map((r) => r.step),
     unrecorded: recordStates.map((s) => s.table),
     blocked,
-    upToDate: steps.length === 0 && recordStates.length === 0 && pendingData.length === 0 && interrupted.length === 0 && !blocked,
+    upToDate:
+      steps.length === 0 &&
+      recordStates.length === 0 &&
+      pendingData.length === 0 &&
+      interrupted.length === 0 &&
+      !blocked,
     warnings,
   };
   return { plan, steps, states: recordStates, pendingData, interrupted, skippedNewer };
@@ -233,7 +252,11 @@ export async function buildPlan(exec: SqlExecutor, ctx: PlanContext): Promise<Fu
  * The plan for bringing `db` to the schema of `tables`, without changing
  * anything or taking a lock (what `orbit migrate --dry-run` prints).
  */
-export async function planMigration(db: SqlDb, tables: readonly TableSpec[], opts: MigrateOptions = {}): Promise<MigrationPlan> {
+export async function planMigration(
+  db: SqlDb,
+  tables: readonly TableSpec[],
+  opts: MigrateOptions = {},
+): Promise<MigrationPlan> {
   const ctx = await planContext(db, tables, opts);
   return (await buildPlan(db, ctx)).plan;
 }

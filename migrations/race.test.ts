@@ -13,7 +13,10 @@ import { planMigration, readHistory } from "./index.js";
 import { startChild, writeTables } from "./test-support/children.js";
 
 const contract = tablesFromProto({
-  "orbit/contract/v1/tables.proto": readFileSync(new URL("../proto/orbit/contract/v1/tables.proto", import.meta.url), "utf8"),
+  "orbit/contract/v1/tables.proto": readFileSync(
+    new URL("../proto/orbit/contract/v1/tables.proto", import.meta.url),
+    "utf8",
+  ),
 });
 
 describe.each(ENGINES)("four boots at once on $name", ({ open }) => {

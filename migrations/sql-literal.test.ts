@@ -59,7 +59,10 @@ describe("defaults", () => {
     expect(mysql8("0", "numeric")).toEqual({ kind: "number", text: "0" });
     expect(mysql8(null)).toEqual({ kind: "null" });
     expect(mysql8("_utf8mb4\\'\\'", "text", "DEFAULT_GENERATED")).toEqual({ kind: "string", value: "" });
-    expect(mysql8("CURRENT_TIMESTAMP", "text", "DEFAULT_GENERATED")).toEqual({ kind: "expr", text: "current_timestamp" });
+    expect(mysql8("CURRENT_TIMESTAMP", "text", "DEFAULT_GENERATED")).toEqual({
+      kind: "expr",
+      text: "current_timestamp",
+    });
   });
 
   it("reads SQLite's spelling (the CREATE text)", () => {

@@ -71,7 +71,8 @@ export function parseMysqlType(text: string): MysqlType {
   }
   if (base === "double") args = [];
   const numeric = args.map(Number);
-  if (numeric.some((n) => !Number.isFinite(n))) return { base, args: [], unsigned, rest: `(${args.join(",")}) ${rest}`.trim() };
+  if (numeric.some((n) => !Number.isFinite(n)))
+    return { base, args: [], unsigned, rest: `(${args.join(",")}) ${rest}`.trim() };
   return { base, args: numeric, unsigned, rest };
 }
 
@@ -85,8 +86,10 @@ export function canonicalMysqlType(text: string): string {
 
 /** Characters (text) or bytes (binary) a string type holds, if it is one. */
 function stringCapacity(t: MysqlType): { kind: "text" | "binary"; size: number; fixed: boolean } | undefined {
-  if (t.base === "varchar" || t.base === "char") return { kind: "text", size: t.args[0] ?? 1, fixed: t.base === "char" };
-  if (t.base === "varbinary" || t.base === "binary") return { kind: "binary", size: t.args[0] ?? 1, fixed: t.base === "binary" };
+  if (t.base === "varchar" || t.base === "char")
+    return { kind: "text", size: t.args[0] ?? 1, fixed: t.base === "char" };
+  if (t.base === "varbinary" || t.base === "binary")
+    return { kind: "binary", size: t.args[0] ?? 1, fixed: t.base === "binary" };
   // utf8mb4: up to 4 bytes a character, so a TEXT of N bytes holds N/4 characters for sure.
   if (t.base in TEXT_RANK) return { kind: "text", size: Math.floor(LOB_BYTES[TEXT_RANK[t.base]!]! / 4), fixed: false };
   if (t.base in BLOB_RANK) return { kind: "binary", size: LOB_BYTES[BLOB_RANK[t.base]!]!, fixed: false };

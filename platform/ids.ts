@@ -38,11 +38,7 @@ export class IdGenerator {
       this.seq = 0;
     }
     this.lastMs = ms;
-    return (
-      ((BigInt(ms) - ID_EPOCH_MS) << (NODE_BITS + SEQ_BITS)) |
-      (this.node << SEQ_BITS) |
-      BigInt(this.seq)
-    );
+    return ((BigInt(ms) - ID_EPOCH_MS) << (NODE_BITS + SEQ_BITS)) | (this.node << SEQ_BITS) | BigInt(this.seq);
   }
 }
 

@@ -66,7 +66,11 @@ const MATRIX: Record<string, Record<string, Row>> = {
     },
     UpdateProfile: { access: "user", req: () => ({ bio: "hello" }) },
     CheckHandle: { access: "public", req: () => ({ handle: "ann" }) },
-    Block: { access: "user", req: (f) => ({ userId: f.bob.user.id }), missing: [() => ({ userId: MISSING }), Code.NotFound] },
+    Block: {
+      access: "user",
+      req: (f) => ({ userId: f.bob.user.id }),
+      missing: [() => ({ userId: MISSING }), Code.NotFound],
+    },
     Unblock: { access: "user", req: (f) => ({ userId: f.bob.user.id }), missing: [() => ({ userId: MISSING }), "ok"] },
     ListBlocked: { access: "user", req: none },
     ListSessions: { access: "user", req: none },
@@ -90,14 +94,38 @@ const MATRIX: Record<string, Record<string, Row>> = {
     },
   },
   [GraphService.typeName]: {
-    Follow: { access: "user", req: (f) => ({ userId: f.bob.user.id }), missing: [() => ({ userId: MISSING }), Code.NotFound] },
+    Follow: {
+      access: "user",
+      req: (f) => ({ userId: f.bob.user.id }),
+      missing: [() => ({ userId: MISSING }), Code.NotFound],
+    },
     Unfollow: { access: "user", req: (f) => ({ userId: f.bob.user.id }), missing: [() => ({ userId: MISSING }), "ok"] },
-    ListFollowers: { access: "public", req: (f) => ({ userId: f.ann.user.id }), missing: [() => ({ userId: MISSING }), Code.NotFound] },
-    ListFollowing: { access: "public", req: (f) => ({ userId: f.ann.user.id }), missing: [() => ({ userId: MISSING }), Code.NotFound] },
-    GetRelationship: { access: "user", req: (f) => ({ userId: f.bob.user.id }), missing: [() => ({ userId: MISSING }), Code.NotFound] },
+    ListFollowers: {
+      access: "public",
+      req: (f) => ({ userId: f.ann.user.id }),
+      missing: [() => ({ userId: MISSING }), Code.NotFound],
+    },
+    ListFollowing: {
+      access: "public",
+      req: (f) => ({ userId: f.ann.user.id }),
+      missing: [() => ({ userId: MISSING }), Code.NotFound],
+    },
+    GetRelationship: {
+      access: "user",
+      req: (f) => ({ userId: f.bob.user.id }),
+      missing: [() => ({ userId: MISSING }), Code.NotFound],
+    },
     // Public: the same ids ListFollowers/ListFollowing show, in bigger pages (an unknown user has none).
-    ListFollowerIds: { access: "public", req: (f) => ({ userId: f.ann.user.id }), missing: [() => ({ userId: MISSING }), "ok"] },
-    ListFollowingIds: { access: "public", req: (f) => ({ userId: f.ann.user.id }), missing: [() => ({ userId: MISSING }), "ok"] },
+    ListFollowerIds: {
+      access: "public",
+      req: (f) => ({ userId: f.ann.user.id }),
+      missing: [() => ({ userId: MISSING }), "ok"],
+    },
+    ListFollowingIds: {
+      access: "public",
+      req: (f) => ({ userId: f.ann.user.id }),
+      missing: [() => ({ userId: MISSING }), "ok"],
+    },
     // Public: the counts GetProfile shows.
     GetFollowCounts: { access: "public", req: (f) => ({ userIds: [f.ann.user.id] }) },
   },
@@ -115,13 +143,37 @@ const MATRIX: Record<string, Record<string, Row>> = {
       others: [(f) => ({ postId: f.post }), Code.PermissionDenied],
       missing: [() => ({ postId: MISSING }), Code.NotFound],
     },
-    GetPost: { access: "public", req: (f) => ({ postId: f.post }), missing: [() => ({ postId: MISSING }), Code.NotFound] },
+    GetPost: {
+      access: "public",
+      req: (f) => ({ postId: f.post }),
+      missing: [() => ({ postId: MISSING }), Code.NotFound],
+    },
     // Public; viewer_id is honoured only for services (see the test below).
-    BatchGetPosts: { access: "public", req: (f) => ({ postIds: [f.post] }), missing: [() => ({ postIds: [MISSING] }), "ok"] },
-    ListUserPosts: { access: "public", req: (f) => ({ userId: f.ann.user.id }), missing: [() => ({ userId: MISSING }), Code.NotFound] },
-    LikePost: { access: "user", req: (f) => ({ postId: f.post }), missing: [() => ({ postId: MISSING }), Code.NotFound] },
-    UnlikePost: { access: "user", req: (f) => ({ postId: f.post }), missing: [() => ({ postId: MISSING }), Code.NotFound] },
-    ListLikes: { access: "public", req: (f) => ({ postId: f.post }), missing: [() => ({ postId: MISSING }), Code.NotFound] },
+    BatchGetPosts: {
+      access: "public",
+      req: (f) => ({ postIds: [f.post] }),
+      missing: [() => ({ postIds: [MISSING] }), "ok"],
+    },
+    ListUserPosts: {
+      access: "public",
+      req: (f) => ({ userId: f.ann.user.id }),
+      missing: [() => ({ userId: MISSING }), Code.NotFound],
+    },
+    LikePost: {
+      access: "user",
+      req: (f) => ({ postId: f.post }),
+      missing: [() => ({ postId: MISSING }), Code.NotFound],
+    },
+    UnlikePost: {
+      access: "user",
+      req: (f) => ({ postId: f.post }),
+      missing: [() => ({ postId: MISSING }), Code.NotFound],
+    },
+    ListLikes: {
+      access: "public",
+      req: (f) => ({ postId: f.post }),
+      missing: [() => ({ postId: MISSING }), Code.NotFound],
+    },
     AddComment: {
       access: "user",
       req: (f) => ({ postId: f.post, text: "a comment" }),
@@ -139,7 +191,11 @@ const MATRIX: Record<string, Record<string, Row>> = {
       others: [(f) => ({ commentId: f.comment }), Code.PermissionDenied],
       missing: [() => ({ commentId: MISSING }), Code.NotFound],
     },
-    ListComments: { access: "public", req: (f) => ({ postId: f.post }), missing: [() => ({ postId: MISSING }), Code.NotFound] },
+    ListComments: {
+      access: "public",
+      req: (f) => ({ postId: f.post }),
+      missing: [() => ({ postId: MISSING }), Code.NotFound],
+    },
   },
   [FeedService.typeName]: {
     GetHomeFeed: { access: "user", req: none },
@@ -156,7 +212,9 @@ describe("authorization matrix of the social services", () => {
   const clients = new Map<DescService, AnyClient>();
 
   beforeAll(async () => {
-    b = await startBundle(["--services", "social"], { env: { ORBIT_SCRYPT_LOG_N: "12", ORBIT_CLUSTER_SECRET: SECRET } });
+    b = await startBundle(["--services", "social"], {
+      env: { ORBIT_SCRYPT_LOG_N: "12", ORBIT_CLUSTER_SECRET: SECRET },
+    });
     const transport = createConnectTransport({ baseUrl: b.url, httpVersion: "2" });
     for (const s of SERVICES) clients.set(s, createClient(s, transport) as unknown as AnyClient);
     const [ann, bob] = await Promise.all([signUp(b.url, "ann"), signUp(b.url, "bob")]);
@@ -169,7 +227,12 @@ describe("authorization matrix of the social services", () => {
     await b?.stop();
   });
 
-  async function call(s: DescService, method: string, req: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Outcome> {
+  async function call(
+    s: DescService,
+    method: string,
+    req: Record<string, unknown>,
+    headers: Record<string, string> = {},
+  ): Promise<Outcome> {
     const m = s.methods.find((x) => x.name === method)!;
     try {
       await clients.get(s)![m.localName]!(req, { headers });
@@ -180,7 +243,10 @@ describe("authorization matrix of the social services", () => {
   }
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
   const signed = (s: DescService, method: string, userId?: bigint) => ({
-    [IDENTITY_HEADER]: new ClusterSigner(SECRET).sign(userId === undefined ? undefined : { userId: String(userId) }, `/${s.typeName}/${method}`),
+    [IDENTITY_HEADER]: new ClusterSigner(SECRET).sign(
+      userId === undefined ? undefined : { userId: String(userId) },
+      `/${s.typeName}/${method}`,
+    ),
   });
 
   it("has a row for every method of the four services, and no other", () => {
@@ -204,17 +270,32 @@ describe("authorization matrix of the social services", () => {
         };
 
         // Anonymous.
-        const anonymous = access === "user" ? Code.Unauthenticated : access === "service" ? Code.PermissionDenied : "ok";
+        const anonymous =
+          access === "user" ? Code.Unauthenticated : access === "service" ? Code.PermissionDenied : "ok";
         await check("without a token", anonymous, call(s, m.name, req(f)));
         // Bad credentials are refused before any method runs, public ones included.
-        await check("with an unknown token", Code.Unauthenticated, call(s, m.name, req(f), bearer(`orb_${"x".repeat(43)}`)));
+        await check(
+          "with an unknown token",
+          Code.Unauthenticated,
+          call(s, m.name, req(f), bearer(`orb_${"x".repeat(43)}`)),
+        );
         await check("with a malformed token", Code.Unauthenticated, call(s, m.name, req(f), bearer("not a token")));
-        await check("with another scheme", Code.Unauthenticated, call(s, m.name, req(f), { authorization: "Basic YW5uOnB3" }));
-        await check("with a forged identity header", Code.Unauthenticated, call(s, m.name, req(f), { [IDENTITY_HEADER]: "v1.e30.AAAA" }));
+        await check(
+          "with another scheme",
+          Code.Unauthenticated,
+          call(s, m.name, req(f), { authorization: "Basic YW5uOnB3" }),
+        );
+        await check(
+          "with a forged identity header",
+          Code.Unauthenticated,
+          call(s, m.name, req(f), { [IDENTITY_HEADER]: "v1.e30.AAAA" }),
+        );
         await check(
           "with an identity signed with another secret",
           Code.Unauthenticated,
-          call(s, m.name, req(f), { [IDENTITY_HEADER]: new ClusterSigner("not-the-cluster-secret").sign(undefined, `/${s.typeName}/${m.name}`) }),
+          call(s, m.name, req(f), {
+            [IDENTITY_HEADER]: new ClusterSigner("not-the-cluster-secret").sign(undefined, `/${s.typeName}/${m.name}`),
+          }),
         );
         if (access === "service") {
           // A signed-in user is still not a service…
@@ -223,8 +304,10 @@ describe("authorization matrix of the social services", () => {
           await check("signed for no user", "ok", call(s, m.name, req(f), signed(s, m.name)));
           await check("signed for a user", "ok", call(s, m.name, req(f), signed(s, m.name, f.bob.user.id)));
         }
-        if (others) await check("on another user's object", others[1], call(s, m.name, others[0](f), bearer(f.bob.token)));
-        if (missing) await check("on a missing object", missing[1], call(s, m.name, missing[0](f), bearer(f.ann.token)));
+        if (others)
+          await check("on another user's object", others[1], call(s, m.name, others[0](f), bearer(f.bob.token)));
+        if (missing)
+          await check("on a missing object", missing[1], call(s, m.name, missing[0](f), bearer(f.ann.token)));
         expect(got).toEqual(want);
       });
     }
@@ -236,7 +319,9 @@ describe("authorization matrix of the social services", () => {
     const byBob = (await bob.api.posts.addComment({ postId: post, text: "bob's" })).comment!.id;
     const byAnn = (await ann.api.posts.addComment({ postId: post, text: "ann's" })).comment!.id;
     const P = PostService;
-    expect(await call(P, "EditComment", { commentId: byBob, text: "ann edits" }, bearer(ann.token))).toBe(Code.PermissionDenied);
+    expect(await call(P, "EditComment", { commentId: byBob, text: "ann edits" }, bearer(ann.token))).toBe(
+      Code.PermissionDenied,
+    );
     expect(await call(P, "EditComment", { commentId: byAnn, text: "ann edits" }, bearer(ann.token))).toBe("ok");
     expect(await call(P, "DeleteComment", { commentId: byBob }, bearer(ann.token))).toBe("ok");
     expect(await call(P, "DeleteComment", { commentId: byAnn }, bearer(bob.token))).toBe(Code.PermissionDenied);
@@ -262,7 +347,10 @@ describe("authorization matrix of the social services", () => {
     const post = (await f.ann.api.posts.createPost({ text: "liked by bob" })).post!.id;
     await f.bob.api.posts.likePost({ postId: post });
     const likedFor = async (headers: Record<string, string>) => {
-      const r = (await clients.get(PostService)!.batchGetPosts!({ postIds: [post], viewerId: f.bob.user.id }, { headers })) as {
+      const r = (await clients.get(PostService)!.batchGetPosts!(
+        { postIds: [post], viewerId: f.bob.user.id },
+        { headers },
+      )) as {
         posts: { likedByMe: boolean }[];
       };
       return r.posts[0]?.likedByMe;

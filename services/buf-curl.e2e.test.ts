@@ -14,8 +14,21 @@ const ROOT = join(import.meta.dirname, "..");
 const BUF = join(ROOT, "node_modules", ".bin", "buf");
 
 /** The JSON answer of buf curl, or the Connect error it printed. */
-async function bufCurl(url: string, body: unknown, headers: string[] = []): Promise<{ ok: true; out: any } | { ok: false; err: any }> {
-  const args = ["curl", "--schema", "proto", "--protocol", "connect", "--http2-prior-knowledge", "-d", JSON.stringify(body)];
+async function bufCurl(
+  url: string,
+  body: unknown,
+  headers: string[] = [],
+): Promise<{ ok: true; out: any } | { ok: false; err: any }> {
+  const args = [
+    "curl",
+    "--schema",
+    "proto",
+    "--protocol",
+    "connect",
+    "--http2-prior-knowledge",
+    "-d",
+    JSON.stringify(body),
+  ];
   for (const h of headers) args.push("-H", h);
   args.push(url);
   try {
@@ -68,7 +81,10 @@ describe("buf curl against the social services", () => {
     const invalid = await bufCurl(`${b.url}/orbit.user.v1.UserService/SignUp`, { handle: "x", password: "short" });
     expect(invalid).toMatchObject({ ok: false, err: { code: "invalid_argument" } });
     expect(invalid.ok ? "" : invalid.err.message).toContain("handle");
-    const taken = await bufCurl(`${b.url}/orbit.user.v1.UserService/SignUp`, { handle: "CURL_USER", password: "a long enough password" });
+    const taken = await bufCurl(`${b.url}/orbit.user.v1.UserService/SignUp`, {
+      handle: "CURL_USER",
+      password: "a long enough password",
+    });
     expect(taken).toMatchObject({ ok: false, err: { code: "already_exists" } });
   });
 });

@@ -22,7 +22,13 @@ describe("a feed-only bundle", () => {
 
   beforeAll(async () => {
     store = await mysqlStore();
-    ({ a, b } = await startSplitBundles(["--mysql", store.url], "user,graph,post", "feed", ["graph", "post", "user"], env));
+    ({ a, b } = await startSplitBundles(
+      ["--mysql", store.url],
+      "user,graph,post",
+      "feed",
+      ["graph", "post", "user"],
+      env,
+    ));
   }, 60_000);
   afterAll(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
@@ -40,7 +46,12 @@ describe("a feed-only bundle", () => {
     }
     expect(posts).toHaveLength(1);
     expect(await codeOf(socialClients(b.url, "not-a-token").feed.getHomeFeed({}))).toBe(Code.Unauthenticated);
-    expect(b.logs().filter((l) => l.msg.includes("no service here depends on it")).map((l) => l.peer)).toEqual([]);
+    expect(
+      b
+        .logs()
+        .filter((l) => l.msg.includes("no service here depends on it"))
+        .map((l) => l.peer),
+    ).toEqual([]);
   }, 30_000);
 });
 
@@ -53,7 +64,12 @@ describe("SIGTERM with a publishing call in flight", () => {
     store = await mysqlStore();
     b = await startBundle(["--services", "social", "--mysql", store.url], { env });
     const u = new URL(store.url);
-    lock = await mysql.createConnection({ host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username), database: u.pathname.slice(1) });
+    lock = await mysql.createConnection({
+      host: u.hostname,
+      port: Number(u.port || 3306),
+      user: decodeURIComponent(u.username),
+      database: u.pathname.slice(1),
+    });
   }, 60_000);
   afterAll(async () => {
     await lock?.end();
@@ -67,7 +83,9 @@ describe("SIGTERM with a publishing call in flight", () => {
     await lock.query("LOCK TABLES posts WRITE");
     const created = ann.api.posts.createPost({ text: "written while shutting down" });
     const waiting = async () => {
-      const [rows] = await lock.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE STATE LIKE '%lock%' AND INFO LIKE '%posts%'");
+      const [rows] = await lock.query(
+        "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE STATE LIKE '%lock%' AND INFO LIKE '%posts%'",
+      );
       return Number((rows as Array<{ n: number }>)[0]!.n) > 0;
     };
     for (let i = 0; i < 100 && !(await waiting()); i++) await new Promise((r) => setTimeout(r, 20));
@@ -80,6 +98,11 @@ describe("SIGTERM with a publishing call in flight", () => {
     expect((await exited).code).toBe(0);
     const [events] = await lock.query("SELECT COUNT(*) AS n FROM orbit_event_log WHERE topic = 'post.created'");
     expect(Number((events as Array<{ n: number }>)[0]!.n)).toBe(1);
-    expect(b.logs().filter((l) => l.level === "error" || l.level === "fatal").map((l) => l.msg)).toEqual([]);
+    expect(
+      b
+        .logs()
+        .filter((l) => l.level === "error" || l.level === "fatal")
+        .map((l) => l.msg),
+    ).toEqual([]);
   }, 30_000);
 });

@@ -27,12 +27,14 @@ for (const engine of BUNDLE_ENGINES) {
     beforeAll(async () => {
       store = await engine.open();
       b = await startBundle(["--services", "social", ...engine.args(store)], { env });
-      [ann, bob, cat, dan] = await Promise.all(["ann", "bob", "cat", "dan"].map((h) => signUp(b.url, h)) as [
-        Promise<Member>,
-        Promise<Member>,
-        Promise<Member>,
-        Promise<Member>,
-      ]);
+      [ann, bob, cat, dan] = await Promise.all(
+        ["ann", "bob", "cat", "dan"].map((h) => signUp(b.url, h)) as [
+          Promise<Member>,
+          Promise<Member>,
+          Promise<Member>,
+          Promise<Member>,
+        ],
+      );
     }, 60_000);
     afterAll(async () => {
       await b?.stop();
@@ -41,7 +43,10 @@ for (const engine of BUNDLE_ENGINES) {
 
     /** Every event consumer has handled everything in the log, and none gave up on an event. */
     async function settled(): Promise<void> {
-      await eventually(async () => (await lagByGroup(store.db)).every((g) => g.pending === 0 && !g.retrying), "consumers caught up");
+      await eventually(
+        async () => (await lagByGroup(store.db)).every((g) => g.pending === 0 && !g.retrying),
+        "consumers caught up",
+      );
       expect((await lagByGroup(store.db)).map((g) => [g.group, g.deadLetters])).toEqual(
         (await lagByGroup(store.db)).map((g) => [g.group, 0]),
       );
@@ -61,7 +66,9 @@ for (const engine of BUNDLE_ENGINES) {
 
     /** The home_feed table as "user/post/author" lines. */
     async function feedRows(): Promise<string[]> {
-      const rows = await store.db.all<Record<string, unknown>>("SELECT user_id, post_id, author_id FROM home_feed ORDER BY user_id, post_id");
+      const rows = await store.db.all<Record<string, unknown>>(
+        "SELECT user_id, post_id, author_id FROM home_feed ORDER BY user_id, post_id",
+      );
       return rows.map((r) => `${r.user_id}/${r.post_id}/${r.author_id}`);
     }
 
@@ -118,7 +125,11 @@ for (const engine of BUNDLE_ENGINES) {
       await settled();
       // Stale entries (as a deleted post leaves until the fan-out removes it) just below three posts.
       const feed = new HomeFeedRowDao(new SqlWideStore(store.db));
-      await feed.putMany(written.filter((_, i) => i % 2 === 1).map((id) => ({ userId: reader.user.id, postId: id - 1n, authorId: writer.user.id })));
+      await feed.putMany(
+        written
+          .filter((_, i) => i % 2 === 1)
+          .map((id) => ({ userId: reader.user.id, postId: id - 1n, authorId: writer.user.id })),
+      );
       for (const pageSize of [1, 2, 3, 4]) {
         const seen: bigint[] = [];
         let token = "";
@@ -173,8 +184,12 @@ for (const engine of BUNDLE_ENGINES) {
       }, "star's profile counts 21 followers");
 
       // Half of them unfollow twice, at once.
-      await Promise.all([...fans.slice(0, 10), ...fans.slice(0, 10)].map((m) => m.api.graph.unfollow({ userId: star.user.id })));
-      expect((await socialClients(b.url).graph.getFollowCounts({ userIds: [star.user.id] })).counts[0]!.followers).toBe(11n);
+      await Promise.all(
+        [...fans.slice(0, 10), ...fans.slice(0, 10)].map((m) => m.api.graph.unfollow({ userId: star.user.id })),
+      );
+      expect((await socialClients(b.url).graph.getFollowCounts({ userIds: [star.user.id] })).counts[0]!.followers).toBe(
+        11n,
+      );
       await settled();
       const p = (await star.api.users.getProfile({ who: { case: "userId", value: star.user.id } })).profile!;
       expect(p.followerCount).toBe(11n);
@@ -184,7 +199,9 @@ for (const engine of BUNDLE_ENGINES) {
       expect((await star.api.posts.getPost({ postId: post })).post!.commentCount).toBe(20n);
       // Fifteen comments deleted, each twice at once: the second finds it gone or deletes nothing.
       const doomed = (await star.api.posts.listComments({ postId: post, pageSize: 100 })).comments.slice(0, 15);
-      const deletes = await Promise.all([...doomed, ...doomed].map((c) => codeOf(star.api.posts.deleteComment({ commentId: c.id }))));
+      const deletes = await Promise.all(
+        [...doomed, ...doomed].map((c) => codeOf(star.api.posts.deleteComment({ commentId: c.id }))),
+      );
       expect(deletes.filter((c) => c !== "ok" && c !== Code.NotFound)).toEqual([]);
       expect((await star.api.posts.getPost({ postId: post })).post!.commentCount).toBe(5n);
       expect((await star.api.posts.listComments({ postId: post, pageSize: 100 })).comments.length).toBe(5);
@@ -192,7 +209,10 @@ for (const engine of BUNDLE_ENGINES) {
 
     it("a follow racing a block never survives it", async () => {
       const pairs = await Promise.all(
-        Array.from({ length: 20 }, async (_, i) => [await signUp(b.url, `racer_${i}`), await signUp(b.url, `blocker_${i}`)] as const),
+        Array.from(
+          { length: 20 },
+          async (_, i) => [await signUp(b.url, `racer_${i}`), await signUp(b.url, `blocker_${i}`)] as const,
+        ),
       );
       // Each racer follows its blocker while the blocker blocks it, the block
       // sent 0–6 ms after the follow; the follow may win or lose, but once
@@ -210,7 +230,9 @@ for (const engine of BUNDLE_ENGINES) {
         const r = (await racer.api.graph.getRelationship({ userId: blocker.user.id })).relationship!;
         expect([r.following, r.followedBy]).toEqual([false, false]);
       }
-      const counts = await socialClients(b.url).graph.getFollowCounts({ userIds: pairs.map(([, blocker]) => blocker.user.id) });
+      const counts = await socialClients(b.url).graph.getFollowCounts({
+        userIds: pairs.map(([, blocker]) => blocker.user.id),
+      });
       expect(counts.counts.map((c) => c.followers)).toEqual(pairs.map(() => 0n));
       // And a follow after the block is refused.
       const [racer, blocker] = pairs[0]!;
@@ -219,7 +241,9 @@ for (const engine of BUNDLE_ENGINES) {
 
     it("a burst of concurrent wrong passwords does not get past the per-handle limit", async () => {
       const anon = socialClients(b.url);
-      const codes = await Promise.all(Array.from({ length: 30 }, () => codeOf(anon.users.logIn({ handle: "cat", password: "wrong password" }))));
+      const codes = await Promise.all(
+        Array.from({ length: 30 }, () => codeOf(anon.users.logIn({ handle: "cat", password: "wrong password" }))),
+      );
       expect(codes.filter((c) => c !== Code.Unauthenticated && c !== Code.ResourceExhausted)).toEqual([]);
       expect(codes.filter((c) => c === Code.Unauthenticated).length).toBe(10);
       // Wrong passwords for cat did not lock out anyone else.

@@ -44,9 +44,17 @@ for (const engine of BUNDLE_ENGINES) {
 
     /** Likes and comments straight into the store (cheaper than thousands of sign-ups). */
     async function seed(postId: bigint, nLikes: number, nComments: number, base: bigint): Promise<void> {
-      await likes.insertMany(Array.from({ length: nLikes }, (_, i) => ({ postId, userId: base + BigInt(i), createdAtMs: 1n })));
+      await likes.insertMany(
+        Array.from({ length: nLikes }, (_, i) => ({ postId, userId: base + BigInt(i), createdAtMs: 1n })),
+      );
       await comments.insertMany(
-        Array.from({ length: nComments }, (_, i) => ({ id: base + BigInt(i), postId, authorId: base, text: `seeded ${i}`, createdAtMs: 1n })),
+        Array.from({ length: nComments }, (_, i) => ({
+          id: base + BigInt(i),
+          postId,
+          authorId: base,
+          text: `seeded ${i}`,
+          createdAtMs: 1n,
+        })),
       );
     }
 
@@ -68,12 +76,19 @@ for (const engine of BUNDLE_ENGINES) {
 
       await ann.api.posts.deletePost({ postId: doomed });
       expect(await codeOf(bob.api.posts.listLikes({ postId: doomed }))).toBe(Code.NotFound);
-      await eventually(async () => {
-        const n = await leftovers(doomed);
-        return n.likes === 0 && n.comments === 0;
-      }, "the deleted post's likes and comments are deleted", 20_000);
       await eventually(
-        async () => b.logs().some((l) => l.msg === "deleted the likes and comments of a deleted post" && l.postId === String(doomed)),
+        async () => {
+          const n = await leftovers(doomed);
+          return n.likes === 0 && n.comments === 0;
+        },
+        "the deleted post's likes and comments are deleted",
+        20_000,
+      );
+      await eventually(
+        async () =>
+          b
+            .logs()
+            .some((l) => l.msg === "deleted the likes and comments of a deleted post" && l.postId === String(doomed)),
         "the cleanup logs what it deleted",
       );
       expect(b.logs().find((l) => l.postId === String(doomed))).toMatchObject({
@@ -83,8 +98,13 @@ for (const engine of BUNDLE_ENGINES) {
       });
 
       expect(await leftovers(kept)).toEqual({ likes: 2, comments: 2 });
-      expect((await bob.api.posts.listLikes({ postId: kept })).likes.map((l) => l.userId).sort()).toEqual([bob.user.id, cat.user.id].sort());
-      expect((await bob.api.posts.listComments({ postId: kept })).comments.map((c) => c.text)).toEqual(["first", "reply"]);
+      expect((await bob.api.posts.listLikes({ postId: kept })).likes.map((l) => l.userId).sort()).toEqual(
+        [bob.user.id, cat.user.id].sort(),
+      );
+      expect((await bob.api.posts.listComments({ postId: kept })).comments.map((c) => c.text)).toEqual([
+        "first",
+        "reply",
+      ]);
     }, 40_000);
 
     it("is safe to run again: a replay deletes what was left behind and nothing else", async () => {
@@ -97,10 +117,14 @@ for (const engine of BUNDLE_ENGINES) {
       const other = (await ann.api.posts.createPost({ text: "wake up" })).post!.id;
       await bob.api.posts.likePost({ postId: other });
       await ann.api.posts.deletePost({ postId: other });
-      await eventually(async () => {
-        const [a, c] = await Promise.all([leftovers(doomed), leftovers(other)]);
-        return a.likes + a.comments + c.likes + c.comments === 0;
-      }, "the replayed group deletes the leftovers", 20_000);
+      await eventually(
+        async () => {
+          const [a, c] = await Promise.all([leftovers(doomed), leftovers(other)]);
+          return a.likes + a.comments + c.likes + c.comments === 0;
+        },
+        "the replayed group deletes the leftovers",
+        20_000,
+      );
       await eventually(async () => {
         const g = (await lagByGroup(store.db)).find((x) => x.group === CLEANUP_GROUP);
         return g !== undefined && g.pending === 0 && !g.retrying;

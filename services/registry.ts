@@ -22,7 +22,12 @@ export const MODULES: readonly ModuleDef[] = [
   graph,
   post,
   relay,
-  defineGroup("social", "accounts, follows, posts, likes, comments and the home feed", ["user", "graph", "post", "feed"]),
+  defineGroup("social", "accounts, follows, posts, likes, comments and the home feed", [
+    "user",
+    "graph",
+    "post",
+    "feed",
+  ]),
   defineGroup("testing", "kernel fixtures: echo, and relay which calls it", ["echo", "relay"]),
   user,
 ];

@@ -45,7 +45,12 @@ describe("social on two processes (user,graph | post,feed) over MariaDB", () => 
     const served = (method: string) =>
       metrics
         .split("\n")
-        .filter((l) => l.startsWith("orbit_rpc_server_handled_total{") && l.includes(`method="${method}"`) && l.includes('protocol="connect"'))
+        .filter(
+          (l) =>
+            l.startsWith("orbit_rpc_server_handled_total{") &&
+            l.includes(`method="${method}"`) &&
+            l.includes('protocol="connect"'),
+        )
         .reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
     expect(served("VerifyToken")).toBeGreaterThan(0);
     expect(served("FilterBlocked")).toBeGreaterThan(0);

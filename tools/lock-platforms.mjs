@@ -15,14 +15,32 @@ const lock = JSON.parse(readFileSync(path, "utf8"));
 const pkgs = lock.packages;
 
 const OS = ["darwin", "linux", "win32", "android", "freebsd", "openbsd", "openharmony", "netbsd", "sunos", "aix"];
-const CPU = { x64: "x64", arm64: "arm64", aarch64: "arm64", armv7: "arm", arm: "arm", ia32: "ia32", loong64: "loong64", ppc64: "ppc64", riscv64: "riscv64", s390x: "s390x" };
+const CPU = {
+  x64: "x64",
+  arm64: "arm64",
+  aarch64: "arm64",
+  armv7: "arm",
+  arm: "arm",
+  ia32: "ia32",
+  loong64: "loong64",
+  ppc64: "ppc64",
+  riscv64: "riscv64",
+  s390x: "s390x",
+};
 
 function platformOf(name) {
   const parts = name.split("/").pop().split("-");
   const os = parts.find((p) => OS.includes(p));
-  const cpuPart = parts.find((p) => p in CPU) ?? (parts.includes("gnueabihf") || parts.includes("musleabihf") || parts.includes("eabi") ? "arm" : undefined);
-  const libc = parts.includes("musl") || parts.includes("musleabihf") ? "musl" : parts.includes("gnu") || parts.includes("gnueabihf") ? "glibc" : undefined;
-  return { os, cpu: cpuPart ? CPU[cpuPart] ?? cpuPart : undefined, libc };
+  const cpuPart =
+    parts.find((p) => p in CPU) ??
+    (parts.includes("gnueabihf") || parts.includes("musleabihf") || parts.includes("eabi") ? "arm" : undefined);
+  const libc =
+    parts.includes("musl") || parts.includes("musleabihf")
+      ? "musl"
+      : parts.includes("gnu") || parts.includes("gnueabihf")
+        ? "glibc"
+        : undefined;
+  return { os, cpu: cpuPart ? (CPU[cpuPart] ?? cpuPart) : undefined, libc };
 }
 
 let added = 0;
@@ -43,6 +61,8 @@ for (const [where, meta] of Object.entries(pkgs)) {
     added++;
   }
 }
-lock.packages = Object.fromEntries(Object.entries(pkgs).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a < b ? -1 : a > b ? 1 : 0)));
+lock.packages = Object.fromEntries(
+  Object.entries(pkgs).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a < b ? -1 : a > b ? 1 : 0)),
+);
 writeFileSync(path, JSON.stringify(lock, null, 2) + "\n");
 console.log(`lock-platforms: added ${added} platform entries`);

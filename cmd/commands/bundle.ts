@@ -5,7 +5,14 @@
  * refuse the plan.
  */
 import { Command, Option } from "commander";
-import { CONFIG_FIELDS, ConfigError, DEFAULT_CONFIG, loadConfig, type ConfigKey, type LoadedConfig } from "../../platform/config/index.js";
+import {
+  CONFIG_FIELDS,
+  ConfigError,
+  DEFAULT_CONFIG,
+  loadConfig,
+  type ConfigKey,
+  type LoadedConfig,
+} from "../../platform/config/index.js";
 import { Bundle } from "../../platform/kernel/bundle.js";
 import { RegistryError, UnknownServiceError } from "../../platform/kernel/registry.js";
 import { createLogger } from "../../platform/log.js";
@@ -116,7 +123,11 @@ async function run(flags: Partial<Record<ConfigKey, unknown>>, file: string | un
     bundle = await Bundle.start({ registry, config, log, plugins: bundlePlugins() });
   } catch (err) {
     if (err instanceof UnknownServiceError || err instanceof RegistryError) usageError(err.message);
-    if (err instanceof DestructiveChangeError || err instanceof NewerSchemaError || err instanceof UnsupportedChangeError) {
+    if (
+      err instanceof DestructiveChangeError ||
+      err instanceof NewerSchemaError ||
+      err instanceof UnsupportedChangeError
+    ) {
       // Refused, not crashed: nothing was changed and a retry would be refused again.
       log.fatal({ err, refused: err.name }, `failed to start: ${err.message}`);
       process.stderr.write(`orbit bundle: boot migrations refused: ${err.message}\n`);

@@ -54,7 +54,11 @@ async function withBus(
   } catch (err) {
     const e = err as Error;
     const usage =
-      err instanceof UsageError || err instanceof ConfigError || err instanceof StoreUrlError || err instanceof UnknownGroupError || err instanceof RangeError;
+      err instanceof UsageError ||
+      err instanceof ConfigError ||
+      err instanceof StoreUrlError ||
+      err instanceof UnknownGroupError ||
+      err instanceof RangeError;
     process.stderr.write(`orbit events: ${usage ? e.message : (e.stack ?? String(err))}\n`);
     process.exitCode = usage ? 2 : 1;
   } finally {
@@ -82,7 +86,11 @@ function duration(ms: number): string {
 /** Left-aligned columns. */
 function table(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   return [line(head), ...rows.map(line)].join("\n");
 }
 
@@ -104,7 +112,15 @@ function lagRow(g: GroupLag): string[] {
 }
 
 function deadRow(d: DeadLetter): string[] {
-  return [String(d.eventId), d.topic, d.key, String(d.attempts), d.state, when(d.failedAtMs), d.error.split("\n")[0]!.slice(0, 80)];
+  return [
+    String(d.eventId),
+    d.topic,
+    d.key,
+    String(d.attempts),
+    d.state,
+    when(d.failedAtMs),
+    d.error.split("\n")[0]!.slice(0, 80),
+  ];
 }
 
 export function register(program: Command): void {
@@ -137,7 +153,12 @@ See docs/events.md.`,
         const lags = await bus.lagByGroup();
         if (cmd.optsWithGlobals<Common>().json) return out(JSON.stringify(lags, jsonReplacer, 2));
         if (lags.length === 0) return out("no consumer groups yet");
-        out(table(["GROUP", "TOPICS", "POSITION", "HEAD", "PENDING", "LAG", "OWNER", "RETRYING", "DEAD"], lags.map(lagRow)));
+        out(
+          table(
+            ["GROUP", "TOPICS", "POSITION", "HEAD", "PENDING", "LAG", "OWNER", "RETRYING", "DEAD"],
+            lags.map(lagRow),
+          ),
+        );
       }),
     );
 
@@ -152,7 +173,8 @@ See docs/events.md.`,
       withBus(cmd, async (bus, out) => {
         await requireGroup(bus, group);
         const limit = Number(o.limit);
-        if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive integer, got "${o.limit}"`);
+        if (!Number.isInteger(limit) || limit < 1)
+          throw new UsageError(`--limit must be a positive integer, got "${o.limit}"`);
         const list = await bus.deadLetters(group, { limit, afterId: o.after ? eventId(o.after) : undefined });
         if (cmd.optsWithGlobals<Common>().json) return out(JSON.stringify(list, jsonReplacer, 2));
         if (list.length === 0) return out(`group ${group} has no dead letters`);
@@ -164,7 +186,9 @@ See docs/events.md.`,
     .command("inspect")
     .argument("<group>", "consumer group")
     .argument("<event-id>", "event id of the dead letter")
-    .description("Show one dead letter in full: its payload decoded (when the event type is in gen/) and the whole error.")
+    .description(
+      "Show one dead letter in full: its payload decoded (when the event type is in gen/) and the whole error.",
+    )
     .action((group: string, id: string, _o, cmd: Command) =>
       withBus(cmd, async (bus, out) => {
         await requireGroup(bus, group);
@@ -192,12 +216,19 @@ See docs/events.md.`,
         out(`key        ${d.key || "(none)"}`);
         out(`published  ${when(d.publishedAtMs)}`);
         out(`failed     ${when(d.failedAtMs)} after ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}  [${d.state}]`);
-        out(`payload    ${typeof payload === "string" ? payload : JSON.stringify(payload, null, 2).replace(/\n/g, "\n           ")}`);
+        out(
+          `payload    ${typeof payload === "string" ? payload : JSON.stringify(payload, null, 2).replace(/\n/g, "\n           ")}`,
+        );
         out(`error\n${d.error.replace(/^/gm, "  ")}`);
       }),
     );
 
-  const idsCommand = (name: string, description: string, act: (bus: EventBus, group: string, ids?: bigint[]) => Promise<number>, verb: string) =>
+  const idsCommand = (
+    name: string,
+    description: string,
+    act: (bus: EventBus, group: string, ids?: bigint[]) => Promise<number>,
+    verb: string,
+  ) =>
     events
       .command(name)
       .argument("<group>", "consumer group")
@@ -219,7 +250,12 @@ See docs/events.md.`,
     (bus, group, ids) => bus.retryDeadLetters(group, ids),
     "marked for retry",
   );
-  idsCommand("purge", "Delete dead letters for good.", (bus, group, ids) => bus.purgeDeadLetters(group, ids), "deleted");
+  idsCommand(
+    "purge",
+    "Delete dead letters for good.",
+    (bus, group, ids) => bus.purgeDeadLetters(group, ids),
+    "deleted",
+  );
 
   events
     .command("replay")
@@ -234,7 +270,9 @@ See docs/events.md.`,
         const before = await requireGroup(bus, group);
         const from = o.from === "earliest" ? 0n : eventId(o.from);
         const row = await bus.replay(group, from);
-        out(`group ${group}: position ${before.position} → ${row.position}; it handles events from ${row.position + 1n} on again`);
+        out(
+          `group ${group}: position ${before.position} → ${row.position}; it handles events from ${row.position + 1n} on again`,
+        );
       }),
     );
 
@@ -254,7 +292,9 @@ async function requireGroup(bus: EventBus, group: string) {
   const g = (await bus.listGroups()).find((x) => x.name === group);
   if (!g) {
     const names = (await bus.listGroups()).map((x) => x.name);
-    throw new UnknownGroupError(`unknown consumer group "${group}"` + (names.length ? ` (groups: ${names.join(", ")})` : " (no groups yet)"));
+    throw new UnknownGroupError(
+      `unknown consumer group "${group}"` + (names.length ? ` (groups: ${names.join(", ")})` : " (no groups yet)"),
+    );
   }
   return g;
 }

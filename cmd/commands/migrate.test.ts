@@ -23,7 +23,8 @@ const header = `syntax = "proto3";\npackage demo.v1;\nimport "orbit/options/v1/o
 function manifest(name: string, fields: string): string {
   const tables = tablesFromProto({
     "demo/v1/notes.proto":
-      header + `message NoteRow { option (orbit.options.v1.table) = { sql: { name: "notes" primary_key: ["id"] } }; ${fields} }`,
+      header +
+      `message NoteRow { option (orbit.options.v1.table) = { sql: { name: "notes" primary_key: ["id"] } }; ${fields} }`,
   });
   const path = join(dir, `${name}.json`);
   writeFileSync(path, JSON.stringify({ version: 1, tables: tables as TableSpec[] }));
@@ -59,7 +60,9 @@ describe("orbit migrate", () => {
 
     const refused = await orbit("--manifest", v2, "--data-dir", data);
     expect(refused.code).toBe(3);
-    expect(refused.stderr).toMatch(/table notes: drop column notes\.body \(TEXT\): every value of body would be lost \(notes has 0 rows\)/);
+    expect(refused.stderr).toMatch(
+      /table notes: drop column notes\.body \(TEXT\): every value of body would be lost \(notes has 0 rows\)/,
+    );
     expect(refused.stderr).toMatch(/--allow-destructive/);
 
     const allowed = await orbit("--manifest", v2, "--data-dir", data, "--allow-destructive", "--json");

@@ -67,8 +67,14 @@ export function register(program: Command): void {
     )
     .option("--config <file>", "JSON config file [env ORBIT_CONFIG]")
     .option("--dry-run", "print the plan and change nothing")
-    .option("--allow-newer-schema", "start even if a newer binary migrated the database (its tables are left as they are)")
-    .option("--manifest <file>", "migrate every table of a manifest file (e.g. gen/manifest.json) instead of --services")
+    .option(
+      "--allow-newer-schema",
+      "start even if a newer binary migrated the database (its tables are left as they are)",
+    )
+    .option(
+      "--manifest <file>",
+      "migrate every table of a manifest file (e.g. gen/manifest.json) instead of --services",
+    )
     .option("--sql", "print the SQL of each step")
     .option("--json", "print the report as JSON");
   const attrToKey = new Map<string, ConfigKey>();
@@ -124,7 +130,12 @@ async function run(flags: Partial<Record<ConfigKey, unknown>>, opts: MigrateFlag
     db = openSqlStore(config.mysql ?? `sqlite:${join(config.dataDir, "orbit.db")}`);
   } catch (err) {
     const e = err as Error;
-    if (err instanceof ConfigError || err instanceof StoreUrlError || e.name === "UnknownServiceError" || e.name === "RegistryError") {
+    if (
+      err instanceof ConfigError ||
+      err instanceof StoreUrlError ||
+      e.name === "UnknownServiceError" ||
+      e.name === "RegistryError"
+    ) {
       usageError(e.message);
     }
     throw err;
@@ -157,7 +168,11 @@ async function run(flags: Partial<Record<ConfigKey, unknown>>, opts: MigrateFlag
     out(opts.dryRun ? "dry run: nothing was changed" : `done: ${applied} step${applied === 1 ? "" : "s"} applied`);
     return 0;
   } catch (err) {
-    if (err instanceof DestructiveChangeError || err instanceof NewerSchemaError || err instanceof UnsupportedChangeError) {
+    if (
+      err instanceof DestructiveChangeError ||
+      err instanceof NewerSchemaError ||
+      err instanceof UnsupportedChangeError
+    ) {
       process.stderr.write(`orbit migrate: ${err.message}\n`);
       return EXIT_REFUSED;
     }

@@ -13,7 +13,9 @@ export function register(program: Command): void {
     .description("List every service (dependencies, tables, event topics, Connect services) and every group.")
     .option("--json", "print JSON instead of a table")
     .action((opts: { json?: boolean }) => {
-      process.stdout.write(opts.json ? `${JSON.stringify(describe(registry.modules), null, 2)}\n` : table(registry.modules));
+      process.stdout.write(
+        opts.json ? `${JSON.stringify(describe(registry.modules), null, 2)}\n` : table(registry.modules),
+      );
     });
 }
 
@@ -47,7 +49,10 @@ function table(modules: readonly ModuleDef[]): string {
     ["SERVICE", "DEPENDS ON", "TABLES", "PUBLISHES", "CONSUMES", "RPC"],
     ...d.services.map((s) => [s.name, list(s.deps), list(s.tables), list(s.publishes), list(s.consumes), list(s.rpc)]),
   ];
-  const groups = [["GROUP", "MEMBERS", "DESCRIPTION"], ...d.groups.map((g) => [g.name, list(g.members), g.description])];
+  const groups = [
+    ["GROUP", "MEMBERS", "DESCRIPTION"],
+    ...d.groups.map((g) => [g.name, list(g.members), g.description]),
+  ];
   return `${format(rows)}\n${format(groups)}`;
 }
 

@@ -32,7 +32,9 @@ describe("Cassandra walker", () => {
   it("writes <file>_wide.ts and <file>.cql only for files with wide tables", () => {
     const out = generate({
       "demo/v1/events.proto": events,
-      "demo/v1/sql.proto": header + `message OnlySqlRow { option (orbit.options.v1.table) = { sql: { primary_key: ["id"] } }; int64 id = 1; }`,
+      "demo/v1/sql.proto":
+        header +
+        `message OnlySqlRow { option (orbit.options.v1.table) = { sql: { primary_key: ["id"] } }; int64 id = 1; }`,
       "demo/v1/plain.proto": `syntax = "proto3";\npackage demo.v1;\nmessage Plain { string x = 1; }`,
     });
     expect([...out.keys()].sort()).toEqual(["demo/v1/events.cql", "demo/v1/events_wide.ts"]);
@@ -48,8 +50,12 @@ describe("Cassandra walker", () => {
     expect(ts).not.toContain("SqlOnlyRow");
     expect(ts).toContain('export type EventRowKey = Pick<EventRow, "tenant" | "stream" | "day" | "seq" | "token">;');
     expect(ts).toContain('export type EventRowPartitionKey = Pick<EventRow, "tenant" | "stream">;');
-    expect(ts).toContain('export type EventRowClusteringPrefix = Pick<EventRow, "day"> & Partial<Pick<EventRow, "seq" | "token">>;');
-    expect(ts).toContain('export type EventRowInit = WideRowInit<EventRow, "tenant" | "stream" | "day" | "seq" | "token">;');
+    expect(ts).toContain(
+      'export type EventRowClusteringPrefix = Pick<EventRow, "day"> & Partial<Pick<EventRow, "seq" | "token">>;',
+    );
+    expect(ts).toContain(
+      'export type EventRowInit = WideRowInit<EventRow, "tenant" | "stream" | "day" | "seq" | "token">;',
+    );
     expect(ts).toContain("export class EventRowDao {");
     for (const m of [
       "constructor(store: WideStore) {",
@@ -77,7 +83,7 @@ describe("Cassandra walker", () => {
     const cols = 'tenant, stream, day, seq, "token", data, note, big, small';
     expect(ts).toContain(
       "  createTable: `CREATE TABLE IF NOT EXISTS events (\n" +
-        "  tenant text,\n  stream bigint,\n  day int,\n  seq bigint,\n  \"token\" text,\n  data blob,\n" +
+        '  tenant text,\n  stream bigint,\n  day int,\n  seq bigint,\n  "token" text,\n  data blob,\n' +
         "  note text,\n  big varint,\n  small bigint,\n" +
         '  PRIMARY KEY ((tenant, stream), day, seq, "token")\n' +
         ') WITH CLUSTERING ORDER BY (day ASC, seq DESC, "token" ASC)\n' +
@@ -91,11 +97,16 @@ describe("Cassandra walker", () => {
     expect(ts).toContain(
       `  scanRange: 'SELECT ${cols} FROM events WHERE tenant = ? AND stream = ? AND (day, seq, "token") >= (?, ?, ?) AND (day, seq, "token") <= (?, ?, ?)',`,
     );
-    expect(ts).toContain(`  deleteRow: 'DELETE FROM events WHERE tenant = ? AND stream = ? AND day = ? AND seq = ? AND "token" = ?',`);
+    expect(ts).toContain(
+      `  deleteRow: 'DELETE FROM events WHERE tenant = ? AND stream = ? AND day = ? AND seq = ? AND "token" = ?',`,
+    );
     expect(ts).toContain(`  deletePartition: 'DELETE FROM events WHERE tenant = ? AND stream = ?',`);
     expect(ts).toContain("  increment: 'UPDATE hits SET views = views + ?, clicks = clicks + ? WHERE page_id = ?',");
     expect(ts).toContain("   * CQL: UPDATE hits SET views = views + ?, clicks = clicks + ? WHERE page_id = ?");
-    const hitsCql = ts.slice(ts.indexOf("export const HitsRowCql"), ts.indexOf("} as const;", ts.indexOf("export const HitsRowCql")));
+    const hitsCql = ts.slice(
+      ts.indexOf("export const HitsRowCql"),
+      ts.indexOf("} as const;", ts.indexOf("export const HitsRowCql")),
+    );
     expect(hitsCql).not.toContain("insert:");
     expect(hitsCql).not.toContain("scanRange:");
   });

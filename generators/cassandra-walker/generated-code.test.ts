@@ -42,7 +42,11 @@ interface Dao {
 }
 
 let dir: string;
-let mod: { KitchenWideRowDao: new (store: unknown) => Dao; KitchenWideRowTable: WideTableSpec; wideTables: WideTableSpec[] };
+let mod: {
+  KitchenWideRowDao: new (store: unknown) => Dao;
+  KitchenWideRowTable: WideTableSpec;
+  wideTables: WideTableSpec[];
+};
 let schema: DescMessage;
 
 beforeAll(async () => {
@@ -85,7 +89,10 @@ describe.each(ENGINES)("generated wide DAO on $name", (engine) => {
         pt: { x: 1, y: -2 },
         tags: ["a", "β"],
         counts: { one: 1, two: 2 },
-        pts: [{ x: 3, y: 4 }, { x: 5, y: 6 }],
+        pts: [
+          { x: 3, y: 4 },
+          { x: 5, y: 6 },
+        ],
         ptJson: { x: 7, y: 8 },
         u: 4294967295,
         maybe: -9n,
@@ -106,7 +113,8 @@ describe.each(ENGINES)("generated wide DAO on $name", (engine) => {
         [true, 2.5, [0]],
         [false, 3, []],
       ];
-      for (const [flag, ratio, bin] of keys) await dao.put({ k: "order", color: 1, flag, ratio, bin: new Uint8Array(bin) });
+      for (const [flag, ratio, bin] of keys)
+        await dao.put({ k: "order", color: 1, flag, ratio, bin: new Uint8Array(bin) });
       const page = await dao.scan({ k: "order", color: 1 });
       const got = page.rows.map((r) => {
         const x = r as unknown as { flag: boolean; ratio: number; bin: Uint8Array };

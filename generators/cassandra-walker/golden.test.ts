@@ -4,6 +4,7 @@
  * files match the reviewed expectations in testdata/ (set UPDATE_GOLDEN=1 to
  * rewrite those after reviewing a change).
  */
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,6 +28,16 @@ function walk(dir: string, keep: (p: string) => boolean): string[] {
 
 const isOurs = (p: string) => p.endsWith("_wide.ts") || p.endsWith(".cql");
 
+/** `npm run gen` formats generated TypeScript with Biome (biome.json); do the same to compare. */
+function formatted(name: string, content: string): string {
+  if (!name.endsWith(".ts")) return content;
+  return execFileSync(join(root, "node_modules", ".bin", "biome"), ["format", `--stdin-file-path=${name}`], {
+    cwd: root,
+    input: content,
+    encoding: "utf8",
+  });
+}
+
 describe("Cassandra walker golden files", () => {
   it("reproduces the committed gen/**/*_wide.ts and *.cql from proto/", () => {
     const protoDir = join(root, "proto");
@@ -39,7 +50,9 @@ describe("Cassandra walker golden files", () => {
     const committed = walk(join(root, "gen"), isOurs).map((p) => relative(join(root, "gen"), p));
     expect([...generated.keys()].sort()).toEqual(committed);
     for (const name of committed) {
-      expect(generated.get(name), `gen/${name} is stale: run npm run gen`).toBe(readFileSync(join(root, "gen", name), "utf8"));
+      expect(formatted(name, generated.get(name) ?? ""), `gen/${name} is stale: run npm run gen`).toBe(
+        readFileSync(join(root, "gen", name), "utf8"),
+      );
     }
   });
 

@@ -29,7 +29,14 @@ export function generateTs(schema: Schema): void {
     const rt = runtimeImports(f);
     for (const t of tables) emitWideTable(f, t.message, t.spec, rt);
     f.print(`/** Every wide table of ${file.name}.proto (for the migrator and tests). */`);
-    f.print(f.export("const", "wideTables"), ": readonly ", rt.WideTableSpec, "[] = [", tables.map((t) => `${t.message.name}Table`).join(", "), "];");
+    f.print(
+      f.export("const", "wideTables"),
+      ": readonly ",
+      rt.WideTableSpec,
+      "[] = [",
+      tables.map((t) => `${t.message.name}Table`).join(", "),
+      "];",
+    );
     emitCqlFile(schema.generateFile(file.name + ".cql"), file.name + ".proto", tables);
   }
 }

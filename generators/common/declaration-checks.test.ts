@@ -8,7 +8,8 @@ const col = (opts: string) => `[(orbit.options.v1.column) = { ${opts} }]`;
 function row(fields: string, table = `sql: { primary_key: ["id"] }`, extra = ""): Record<string, string> {
   return {
     "demo/v1/bad.proto":
-      header + `enum Kind { KIND_UNSPECIFIED = 0; KIND_A = 1; KIND_B = 5; }\n` +
+      header +
+      `enum Kind { KIND_UNSPECIFIED = 0; KIND_A = 1; KIND_B = 5; }\n` +
       `message BadRow { option (orbit.options.v1.table) = { ${table} }; int64 id = 1; ${fields} }\n${extra}`,
   };
 }
@@ -39,12 +40,18 @@ describe("sql_type must fit the field's proto type", () => {
     ["Kind", "bigint", "BIGINT", "INTEGER"],
     ["repeated string", "text", "TEXT", "TEXT"],
   ])("accepts %s as %s", (type, sqlType, mysql, sqlite) => {
-    const t = accepts(`${type} v = 2 ${col(`sql_type: "${sqlType}"${type === "repeated string" ? " json: true" : ""}`)};`);
+    const t = accepts(
+      `${type} v = 2 ${col(`sql_type: "${sqlType}"${type === "repeated string" ? " json: true" : ""}`)};`,
+    );
     expect(t.columns[1]).toMatchObject({ mysql, sqlite });
   });
 
   it.each([
-    ["string", "int", /demo\/v1\/bad\.proto: demo\.v1\.BadRow\.v: sql_type "int" does not fit a string field \(use varchar\(n\), tinytext/],
+    [
+      "string",
+      "int",
+      /demo\/v1\/bad\.proto: demo\.v1\.BadRow\.v: sql_type "int" does not fit a string field \(use varchar\(n\), tinytext/,
+    ],
     ["string", "varchar", /sql_type "varchar" needs a length in 1\.\.16383/],
     ["string", "varchar(20000)", /needs a length in 1\.\.16383/],
     ["string", "char(8)", /CHAR, which drops trailing spaces on MySQL\/MariaDB but not on SQLite \(use varchar\(n\)/],
@@ -75,7 +82,9 @@ describe("sql_type must fit the field's proto type", () => {
   it("refuses TEXT and BLOB types in keys and indexes, which MySQL cannot index without a prefix", () => {
     expect(() =>
       accepts(`string v = 2 ${col(`sql_type: "text"`)};`, `sql: { primary_key: ["id"] index: { columns: ["v"] } }`),
-    ).toThrow(/BadRow\.v: sql_type "text" cannot be a key or index column: MySQL\/MariaDB cannot index TEXT without a prefix \(use varchar\(n\)\)/);
+    ).toThrow(
+      /BadRow\.v: sql_type "text" cannot be a key or index column: MySQL\/MariaDB cannot index TEXT without a prefix \(use varchar\(n\)\)/,
+    );
     expect(() => accepts(`bytes v = 2 ${col(`sql_type: "blob"`)};`, `sql: { primary_key: ["id", "v"] }`)).toThrow(
       /cannot index BLOB without a prefix \(use varbinary\(n\)\)/,
     );
@@ -83,15 +92,25 @@ describe("sql_type must fit the field's proto type", () => {
 
   it("refuses keys wider than InnoDB's 3072 bytes", () => {
     expect(() =>
-      accepts(`string v = 2 ${col(`sql_type: "varchar(800)"`)};`, `sql: { primary_key: ["id"] unique_index: { columns: ["v"] } }`),
-    ).toThrow(/BadRow: index bad_row_uniq_v takes 3200 bytes on MySQL\/MariaDB \(v VARCHAR\(800\) 3200;.*more than InnoDB's 3072/);
+      accepts(
+        `string v = 2 ${col(`sql_type: "varchar(800)"`)};`,
+        `sql: { primary_key: ["id"] unique_index: { columns: ["v"] } }`,
+      ),
+    ).toThrow(
+      /BadRow: index bad_row_uniq_v takes 3200 bytes on MySQL\/MariaDB \(v VARCHAR\(800\) 3200;.*more than InnoDB's 3072/,
+    );
     expect(() =>
-      accepts(`string a = 2; string b = 3; string c = 4; string d = 5;`, `sql: { primary_key: ["id"] index: { columns: ["a", "b", "c", "d"] } }`),
+      accepts(
+        `string a = 2; string b = 3; string c = 4; string d = 5;`,
+        `sql: { primary_key: ["id"] index: { columns: ["a", "b", "c", "d"] } }`,
+      ),
     ).toThrow(/index bad_row_by_a_b_c_d takes 4080 bytes/);
     expect(() =>
       accepts(`string a = 2; string b = 3;`, `wide: { partition_key: ["a"] clustering: { column: "b" } }`),
     ).not.toThrow();
-    expect(accepts(`string a = 2; string b = 3; string c = 4;`, `sql: { primary_key: ["a", "b", "c"] }`).primaryKey).toEqual(["a", "b", "c"]);
+    expect(
+      accepts(`string a = 2; string b = 3; string c = 4;`, `sql: { primary_key: ["a", "b", "c"] }`).primaryKey,
+    ).toEqual(["a", "b", "c"]);
   });
 });
 
@@ -114,7 +133,9 @@ describe("default must be a literal of the field's type", () => {
   });
 
   it("accepts a string default as long as its varchar", () => {
-    expect(accepts(`string v = 2 ${col(`sql_type: "varchar(3)" default: "'héé'"`)};`).columns[1]!.default).toBe("'héé'");
+    expect(accepts(`string v = 2 ${col(`sql_type: "varchar(3)" default: "'héé'"`)};`).columns[1]!.default).toBe(
+      "'héé'",
+    );
   });
 
   it.each([
@@ -132,7 +153,11 @@ describe("default must be a literal of the field's type", () => {
     ["string", "'unterminated", /does not fit a string field/],
     ["bytes", "'abc'", /does not fit a bytes field \(use X'hex'/],
     ["bytes", "X'0'", /does not fit a bytes field/],
-    ["Kind", "3", /default "3" is not a value of enum demo\.v1\.Kind \(use one of 0 \(KIND_UNSPECIFIED\), 1 \(KIND_A\), 5 \(KIND_B\)\)/],
+    [
+      "Kind",
+      "3",
+      /default "3" is not a value of enum demo\.v1\.Kind \(use one of 0 \(KIND_UNSPECIFIED\), 1 \(KIND_A\), 5 \(KIND_B\)\)/,
+    ],
     ["Kind", "'KIND_A'", /does not fit enum demo\.v1\.Kind/],
     ["string", "NULL", /default "NULL" on a NOT NULL column \(make the field `optional` to allow NULL\)/],
     ["repeated int64", "''", /on a repeated int64 field: defaults are for scalar and enum columns only/],
@@ -146,23 +171,33 @@ describe("default must be a literal of the field's type", () => {
     );
     // In a key, a string is VARCHAR(255).
     expect(() =>
-      accepts(`string v = 2 ${col(`default: "'${"x".repeat(256)}'"`)};`, `sql: { primary_key: ["id"] index: { columns: ["v"] } }`),
+      accepts(
+        `string v = 2 ${col(`default: "'${"x".repeat(256)}'"`)};`,
+        `sql: { primary_key: ["id"] index: { columns: ["v"] } }`,
+      ),
     ).toThrow(/is 256 characters, longer than its VARCHAR\(255\) column holds/);
     expect(() => accepts(`string v = 2 ${col(`sql_type: "tinytext" default: "'${"é".repeat(128)}'"`)};`)).toThrow(
       /is 256 bytes, longer than its TINYTEXT column holds \(255\)/,
     );
-    expect(() => accepts(`bytes v = 2 ${col(`sql_type: "varbinary(1)" default: "X'0000'"`)};`)).toThrow(/is 2 bytes, longer than its VARBINARY\(1\)/);
+    expect(() => accepts(`bytes v = 2 ${col(`sql_type: "varbinary(1)" default: "X'0000'"`)};`)).toThrow(
+      /is 2 bytes, longer than its VARBINARY\(1\)/,
+    );
   });
 });
 
 describe("nullable needs presence", () => {
   it("accepts nullable on optional and message fields", () => {
-    const t = accepts(`optional string a = 2 ${col("nullable: true")}; Inner b = 3 ${col("nullable: true")}; message Inner { int32 x = 1; }`);
+    const t = accepts(
+      `optional string a = 2 ${col("nullable: true")}; Inner b = 3 ${col("nullable: true")}; message Inner { int32 x = 1; }`,
+    );
     expect(t.columns.map((c) => c.nullable)).toEqual([false, true, true]);
   });
 
   it.each([
-    ["string", /BadRow\.v: nullable = true on a string field without presence \(NULL would read back as undefined\); declare it `optional string v = 2;` instead/],
+    [
+      "string",
+      /BadRow\.v: nullable = true on a string field without presence \(NULL would read back as undefined\); declare it `optional string v = 2;` instead/,
+    ],
     ["int64", /declare it `optional int64 v = 2;`/],
     ["Kind", /nullable = true on an enum demo\.v1\.Kind field without presence.*`optional Kind v = 2;`/],
     ["repeated int64", /nullable = true on a repeated int64 field: repeated and map fields have no presence/],
@@ -180,15 +215,21 @@ describe("other declarations gen refuses", () => {
   });
 
   it("refuses a counter in a wide table's key", () => {
-    expect(() => accepts(`int64 n = 2 ${col("counter: true")};`, `wide: { partition_key: ["id"] clustering: { column: "n" } }`)).toThrow(
-      /BadRow\.n: a counter cannot be a key/,
-    );
+    expect(() =>
+      accepts(`int64 n = 2 ${col("counter: true")};`, `wide: { partition_key: ["id"] clustering: { column: "n" } }`),
+    ).toThrow(/BadRow\.n: a counter cannot be a key/);
   });
 
   it.each([
     [`string a = 2 ${col(`renamed_from: "a"`)};`, /BadRow\.a: renamed_from names the column itself/],
-    [`string a = 2 ${col(`renamed_from: "b"`)}; string b = 3;`, /BadRow\.a: renamed_from names "b", which is still a field of the message/],
-    [`string a = 2 ${col(`renamed_from: "old"`)}; string b = 3 ${col(`renamed_from: "old"`)};`, /BadRow\.b: renamed_from names "old", which a also claims/],
+    [
+      `string a = 2 ${col(`renamed_from: "b"`)}; string b = 3;`,
+      /BadRow\.a: renamed_from names "b", which is still a field of the message/,
+    ],
+    [
+      `string a = 2 ${col(`renamed_from: "old"`)}; string b = 3 ${col(`renamed_from: "old"`)};`,
+      /BadRow\.b: renamed_from names "old", which a also claims/,
+    ],
     [`string a = 2 ${col(`renamed_from: ["old", "old"]`)};`, /renamed_from lists "old" twice/],
     [`string a = 2 ${col(`renamed_from: "Old-Name"`)};`, /renamed_from "Old-Name" is not a valid column name/],
   ])("refuses a bad renamed_from (%#)", (fields, msg) => {
@@ -202,7 +243,10 @@ describe("other declarations gen refuses", () => {
   });
 
   it.each([
-    [`index: { columns: ["a"] } index: { columns: ["a"] name: "other" }`, /index other is on the same columns \(a\) as index bad_row_by_a/],
+    [
+      `index: { columns: ["a"] } index: { columns: ["a"] name: "other" }`,
+      /index other is on the same columns \(a\) as index bad_row_by_a/,
+    ],
     [`unique_index: { columns: ["id"] }`, /index bad_row_uniq_id is on the same columns \(id\) as the primary key/],
     [`index: { columns: ["a"] name: "x" } index: { columns: ["b"] name: "x" }`, /two indexes are named x/],
     [`index: { columns: ["a", "nope"] }`, /index bad_row_by_a_nope names "nope", which is not a field of BadRow/],
@@ -212,7 +256,13 @@ describe("other declarations gen refuses", () => {
 
   it("refuses table and index names used twice across tables, and reserved names", () => {
     expect(() =>
-      tablesFromProto(row("", `sql: { name: "t" primary_key: ["id"] }`, `message OtherRow { option (orbit.options.v1.table) = { wide: { name: "t" partition_key: ["id"] } }; int64 id = 1; }`)),
+      tablesFromProto(
+        row(
+          "",
+          `sql: { name: "t" primary_key: ["id"] }`,
+          `message OtherRow { option (orbit.options.v1.table) = { wide: { name: "t" partition_key: ["id"] } }; int64 id = 1; }`,
+        ),
+      ),
     ).toThrow(/demo\/v1\/bad\.proto: demo\.v1\.OtherRow: table name "t" is also used by demo\.v1\.BadRow/);
     expect(() =>
       tablesFromProto(
@@ -223,6 +273,8 @@ describe("other declarations gen refuses", () => {
         ),
       ),
     ).toThrow(/OtherRow: index name "by_a" is also used by demo\.v1\.BadRow/);
-    expect(() => accepts("", `sql: { name: "orbit_migrations" primary_key: ["id"] }`)).toThrow(/table name "orbit_migrations" is reserved/);
+    expect(() => accepts("", `sql: { name: "orbit_migrations" primary_key: ["id"] }`)).toThrow(
+      /table name "orbit_migrations" is reserved/,
+    );
   });
 });

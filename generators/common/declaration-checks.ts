@@ -351,7 +351,9 @@ export function checkDuplicateIndexes(
     const key = i.columns.join(",");
     const other = seen.get(key);
     if (other) {
-      throw new TableDeclarationError(`${where}: index ${i.name} is on the same columns (${i.columns.join(", ")}) as ${other}`);
+      throw new TableDeclarationError(
+        `${where}: index ${i.name} is on the same columns (${i.columns.join(", ")}) as ${other}`,
+      );
     }
     seen.set(key, `index ${i.name}`);
   }

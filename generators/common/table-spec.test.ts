@@ -24,7 +24,14 @@ describe("tableSpecOf", () => {
       { name: "things_by_owner_id_id", columns: ["owner_id", "id"], unique: false },
     ]);
     const col = (n: string) => t!.columns.find((c) => c.name === n)!;
-    expect(col("id")).toMatchObject({ encoding: "bigint", sqlite: "INTEGER", mysql: "BIGINT", cql: "bigint", nullable: false, default: "0" });
+    expect(col("id")).toMatchObject({
+      encoding: "bigint",
+      sqlite: "INTEGER",
+      mysql: "BIGINT",
+      cql: "bigint",
+      nullable: false,
+      default: "0",
+    });
     expect(col("slug")).toMatchObject({ encoding: "string", mysql: "VARCHAR(255)" });
     expect(col("body")).toMatchObject({ encoding: "string", mysql: "TEXT", default: "''" });
     expect(col("note")).toMatchObject({ nullable: true });
@@ -58,7 +65,12 @@ describe("tableSpecOf", () => {
   });
 
   it.each([
-    ["a primary key naming a missing field", `sql: { primary_key: ["nope"] }`, "int64 id = 1;", /primary_key names "nope"/],
+    [
+      "a primary key naming a missing field",
+      `sql: { primary_key: ["nope"] }`,
+      "int64 id = 1;",
+      /primary_key names "nope"/,
+    ],
     ["a sql table without primary key", `sql: { name: "x" }`, "int64 id = 1;", /needs a primary_key/],
     ["a wide table without partition key", `wide: { name: "x" }`, "int64 id = 1;", /needs a partition_key/],
     ["a nullable key", `sql: { primary_key: ["id"] }`, "optional int64 id = 1;", /cannot be nullable/],
@@ -69,8 +81,18 @@ describe("tableSpecOf", () => {
       "int64 id = 1; int64 n = 2 [(orbit.options.v1.column).counter = true]; string s = 3;",
       /only key and counter columns/,
     ],
-    ["a non-int64 counter", `sql: { primary_key: ["id"] }`, "int64 id = 1; int32 n = 2 [(orbit.options.v1.column).counter = true];", /must be int64/],
-    ["a bad sql_type", `sql: { primary_key: ["id"] }`, `int64 id = 1; string s = 2 [(orbit.options.v1.column).sql_type = "text; drop table x"];`, /not a plain SQL type/],
+    [
+      "a non-int64 counter",
+      `sql: { primary_key: ["id"] }`,
+      "int64 id = 1; int32 n = 2 [(orbit.options.v1.column).counter = true];",
+      /must be int64/,
+    ],
+    [
+      "a bad sql_type",
+      `sql: { primary_key: ["id"] }`,
+      `int64 id = 1; string s = 2 [(orbit.options.v1.column).sql_type = "text; drop table x"];`,
+      /not a plain SQL type/,
+    ],
   ])("rejects %s with a clear message", (_what, opt, fields, msg) => {
     expect(() =>
       tablesFromProto({
@@ -81,7 +103,9 @@ describe("tableSpecOf", () => {
 
   it("defaults the table name to the message name in snake_case", () => {
     const [t] = tablesFromProto({
-      "demo/v1/n.proto": header + `message UserProfileRow { option (orbit.options.v1.table) = { sql: { primary_key: ["id"] } }; int64 id = 1; }`,
+      "demo/v1/n.proto":
+        header +
+        `message UserProfileRow { option (orbit.options.v1.table) = { sql: { primary_key: ["id"] } }; int64 id = 1; }`,
     });
     expect(t!.name).toBe("user_profile_row");
   });

@@ -99,12 +99,7 @@ function zeroDefault(encoding: Encoding): string | undefined {
   }
 }
 
-function columnOf(
-  where: string,
-  field: DescField,
-  opt: ColumnOpt | undefined,
-  inKey: boolean,
-): ColumnSpec {
+function columnOf(where: string, field: DescField, opt: ColumnOpt | undefined, inKey: boolean): ColumnSpec {
   const name = field.name;
   if (!IDENT.test(name)) {
     throw new TableDeclarationError(`${where}: field name "${name}" is not a valid column name`);
@@ -175,7 +170,13 @@ function columnOf(
   if (counter && nullable) {
     throw new TableDeclarationError(`${where}: a counter cannot be optional or nullable (NULL + 1 stays NULL)`);
   }
-  const def = opt?.default ? opt.default : nullable || counter ? (counter ? "0" : undefined) : zeroDefault(info.encoding);
+  const def = opt?.default
+    ? opt.default
+    : nullable || counter
+      ? counter
+        ? "0"
+        : undefined
+      : zeroDefault(info.encoding);
   const spec: ColumnSpec = {
     name,
     field: field.localName,
@@ -239,7 +240,8 @@ export function tableSpecOf(message: DescMessage, options: OrbitOptions): TableS
       columnOf(`${where}.${f.name}`, f, options.columnOf(f), keyed.has(f.name)),
     );
     for (const c of columns) {
-      if (c.counter && keyed.has(c.name)) throw new TableDeclarationError(`${where}.${c.name}: a counter cannot be a key`);
+      if (c.counter && keyed.has(c.name))
+        throw new TableDeclarationError(`${where}.${c.name}: a counter cannot be a key`);
     }
     checkRenames(where, columns);
     checkDuplicateIndexes(where, t.primaryKey, indexes);
@@ -270,7 +272,8 @@ export function tableSpecOf(message: DescMessage, options: OrbitOptions): TableS
       columnOf(`${where}.${f.name}`, f, options.columnOf(f), keyed.has(f.name)),
     );
     for (const c of columns) {
-      if (c.counter && keyed.has(c.name)) throw new TableDeclarationError(`${where}.${c.name}: a counter cannot be a key`);
+      if (c.counter && keyed.has(c.name))
+        throw new TableDeclarationError(`${where}.${c.name}: a counter cannot be a key`);
     }
     const counters = columns.filter((c) => c.counter);
     if (counters.length > 0) {
@@ -286,7 +289,11 @@ export function tableSpecOf(message: DescMessage, options: OrbitOptions): TableS
     if (t.defaultTtlSeconds < 0) throw new TableDeclarationError(`${where}: default_ttl_seconds must be ≥ 0`);
     checkRenames(where, columns);
     // On the SQL store (no Cassandra configured) the key is an InnoDB primary key.
-    checkKeyWidth(where, "the primary key (partition key + clustering)", [...keyed].map((n) => columns.find((c) => c.name === n)!));
+    checkKeyWidth(
+      where,
+      "the primary key (partition key + clustering)",
+      [...keyed].map((n) => columns.find((c) => c.name === n)!),
+    );
     const spec: WideTableSpec = {
       kind: "wide",
       name,

@@ -27,7 +27,10 @@ const thing =
 
 describe("db walker", () => {
   it("writes a _db.ts per file with tables and a manifest of every table", () => {
-    const out = generate({ "demo/v1/things.proto": thing, "demo/v1/plain.proto": `syntax = "proto3";\npackage demo.v1;\nmessage Plain { string x = 1; }` });
+    const out = generate({
+      "demo/v1/things.proto": thing,
+      "demo/v1/plain.proto": `syntax = "proto3";\npackage demo.v1;\nmessage Plain { string x = 1; }`,
+    });
     expect([...out.keys()].sort()).toEqual(["demo/v1/things_db.ts", "manifest.json"]);
     const manifest = JSON.parse(out.get("manifest.json")!);
     expect(manifest.version).toBe(1);
@@ -66,7 +69,9 @@ describe("db walker", () => {
     expect(ts).toContain(
       `insert: 'INSERT INTO "things" ("id", "owner_id", "slug", "kind", "created_at_ms", "note") VALUES (?, ?, ?, ?, ?, ?)',`,
     );
-    expect(ts).toContain("insert: 'INSERT INTO `things` (`id`, `owner_id`, `slug`, `kind`, `created_at_ms`, `note`) VALUES (?, ?, ?, ?, ?, ?)',");
+    expect(ts).toContain(
+      "insert: 'INSERT INTO `things` (`id`, `owner_id`, `slug`, `kind`, `created_at_ms`, `note`) VALUES (?, ?, ?, ?, ?, ?)',",
+    );
     expect(ts).toContain(
       `ascAfter: 'SELECT "id", "owner_id", "slug", "kind", "created_at_ms", "hits", "note" FROM "things" WHERE "owner_id" = ? AND ("created_at_ms" > ? OR ("created_at_ms" = ? AND "id" > ?)) ORDER BY "created_at_ms" ASC, "id" ASC LIMIT ?',`,
     );
@@ -76,13 +81,21 @@ describe("db walker", () => {
     expect(ts).toContain(`upsertTail: ' ON CONFLICT ("id") DO UPDATE SET "owner_id" = excluded."owner_id",`);
     // A unique secondary index (slug): MySQL's update list applies only when the
     // primary key matches, and the rows it left alone are found by upsertCheck.
-    expect(ts).toContain("upsertTail: ' ON DUPLICATE KEY UPDATE `owner_id` = IF(`id` <=> VALUES(`id`), VALUES(`owner_id`), `owner_id`),");
+    expect(ts).toContain(
+      "upsertTail: ' ON DUPLICATE KEY UPDATE `owner_id` = IF(`id` <=> VALUES(`id`), VALUES(`owner_id`), `owner_id`),",
+    );
     expect(ts).toContain("upsertCheck: 'SELECT COUNT(*) AS `n` FROM `things` WHERE `id` IN',");
     expect(ts).toContain("upsertCheck: '',"); // SQLite needs none
-    expect(ts).toContain('const thingRowUpsertCheck: UpsertCheck = { table: "things", keyAt: [0], uniqueIndexes: ["things_uniq_slug"] };');
-    expect(ts).toContain("if (r.changes === 0 && this.q.upsertCheck) await checkUpserted(this.db, this.q.upsertCheck, thingRowUpsertCheck, [p]);");
+    expect(ts).toContain(
+      'const thingRowUpsertCheck: UpsertCheck = { table: "things", keyAt: [0], uniqueIndexes: ["things_uniq_slug"] };',
+    );
+    expect(ts).toContain(
+      "if (r.changes === 0 && this.q.upsertCheck) await checkUpserted(this.db, this.q.upsertCheck, thingRowUpsertCheck, [p]);",
+    );
     expect(ts).toContain(`hits: 'UPDATE "things" SET "hits" = "hits" + ? WHERE "id" = ?',`);
-    expect(ts).toContain(`getBySlug: 'SELECT "id", "owner_id", "slug", "kind", "created_at_ms", "hits", "note" FROM "things" WHERE "slug" = ?',`);
+    expect(ts).toContain(
+      `getBySlug: 'SELECT "id", "owner_id", "slug", "kind", "created_at_ms", "hits", "note" FROM "things" WHERE "slug" = ?',`,
+    );
   });
 
   it("checks bound values: declared lengths, 64-bit ranges and missing key fields, naming table and column", () => {
@@ -144,27 +157,43 @@ describe("db walker", () => {
     const bad = (decl: string) => () =>
       generate({
         "demo/v1/baddef.proto":
-          header + `message BadDefRow { option (orbit.options.v1.table) = { sql: { name: "bad_defs" primary_key: ["id"] } }; int64 id = 1; ${decl} }`,
+          header +
+          `message BadDefRow { option (orbit.options.v1.table) = { sql: { name: "bad_defs" primary_key: ["id"] } }; int64 id = 1; ${decl} }`,
       });
-    const at = (field: string, text: string) => `demo/v1/baddef.proto: demo.v1.BadDefRow.${field}: default ${JSON.stringify(text)} `;
+    const at = (field: string, text: string) =>
+      `demo/v1/baddef.proto: demo.v1.BadDefRow.${field}: default ${JSON.stringify(text)} `;
     const cases: [string, string, string][] = [
       [`int32 n = 2 [(orbit.options.v1.column).default = "'x'"];`, "n", "'x'"],
       [`int32 n = 2 [(orbit.options.v1.column).default = "2147483648"];`, "n", "2147483648"],
       [`int64 n = 2 [(orbit.options.v1.column).default = "1.5"];`, "n", "1.5"],
       [`bool b = 2 [(orbit.options.v1.column).default = "2"];`, "b", "2"],
       [`string s = 2 [(orbit.options.v1.column).default = "7"];`, "s", "7"],
-      [`string s = 2 [(orbit.options.v1.column).sql_type = "varchar(2)", (orbit.options.v1.column).default = "'abc'"];`, "s", "'abc'"],
+      [
+        `string s = 2 [(orbit.options.v1.column).sql_type = "varchar(2)", (orbit.options.v1.column).default = "'abc'"];`,
+        "s",
+        "'abc'",
+      ],
       [`double x = 2 [(orbit.options.v1.column).default = "'x'"];`, "x", "'x'"],
       [`int32 n = 2 [(orbit.options.v1.column).default = "NULL"];`, "n", "NULL"],
     ];
     for (const [decl, field, text] of cases) {
-      expect(bad(decl), decl).toThrow(expect.objectContaining({ name: "TableDeclarationError", message: expect.stringContaining(at(field, text)) }));
+      expect(bad(decl), decl).toThrow(
+        expect.objectContaining({ name: "TableDeclarationError", message: expect.stringContaining(at(field, text)) }),
+      );
     }
   });
 
   it("turns only literals of the field's type into values (defaultOf, behind gen's declaration checks)", () => {
     const col = (encoding: ColumnSpec["encoding"], def: string, extra: Partial<ColumnSpec> = {}): ColumnSpec => ({
-      name: "c", field: "c", encoding, sqlite: "", mysql: "", cql: "", nullable: false, default: def, ...extra,
+      name: "c",
+      field: "c",
+      encoding,
+      sqlite: "",
+      mysql: "",
+      cql: "",
+      nullable: false,
+      default: def,
+      ...extra,
     });
     const scalar = { fieldKind: "scalar", scalar: ScalarType.INT32 } as unknown as DescField;
     const where = "demo/v1/x.proto: demo.v1.X.c";
@@ -175,8 +204,12 @@ describe("db walker", () => {
     expect(defaultOf(col("bytes", "X'00ff'"), scalar, where)).toBe("Uint8Array.of(0, 255)");
     expect(defaultOf(col("proto", "''"), scalar, where)).toBe("");
     expect(() => defaultOf(col("int", "'x'"), scalar, where)).toThrow(`${where}: default "'x'" is not a valid int32`);
-    expect(() => defaultOf(col("int", "-1", { unsigned: true }), scalar, where)).toThrow(`${where}: default "-1" is not a valid uint32`);
-    expect(() => defaultOf(col("string", "'abc'"), scalar, where, 2)).toThrow(`${where}: default "'abc'" is longer than the column's 2 characters`);
+    expect(() => defaultOf(col("int", "-1", { unsigned: true }), scalar, where)).toThrow(
+      `${where}: default "-1" is not a valid uint32`,
+    );
+    expect(() => defaultOf(col("string", "'abc'"), scalar, where, 2)).toThrow(
+      `${where}: default "'abc'" is longer than the column's 2 characters`,
+    );
     expect(() => defaultOf(col("json", "'[1]'"), scalar, where)).toThrow(`${where}: default "'[1]'" is not allowed`);
   });
 
@@ -200,7 +233,9 @@ describe("db walker", () => {
     expect(things).toContain(
       `deleteByOwnerId: 'DELETE FROM "things" WHERE "id" IN (SELECT "id" FROM "things" WHERE "owner_id" = ? ORDER BY "created_at_ms", "id" LIMIT ?)',`,
     );
-    expect(things).toContain("deleteByOwnerId: 'DELETE FROM `things` WHERE `owner_id` = ? ORDER BY `created_at_ms`, `id` LIMIT ?',");
+    expect(things).toContain(
+      "deleteByOwnerId: 'DELETE FROM `things` WHERE `owner_id` = ? ORDER BY `created_at_ms`, `id` LIMIT ?',",
+    );
     expect(things).toContain("deleteByKind: 'DELETE FROM `things` WHERE `kind` = ? ORDER BY `id` LIMIT ?',");
 
     const pair = ts.get("demo/v1/pairs_db.ts")!;
@@ -241,14 +276,18 @@ describe("db walker", () => {
           unique_index: { columns: ["c"] } } };
           int64 a = 1; string b = 2; int64 c = 3; }`,
     }).get("demo/v1/comp_db.ts")!;
-    expect(ts).toContain("upsertTail: ' ON DUPLICATE KEY UPDATE `c` = IF(`a` <=> VALUES(`a`) AND `b` <=> VALUES(`b`), VALUES(`c`), `c`)',");
+    expect(ts).toContain(
+      "upsertTail: ' ON DUPLICATE KEY UPDATE `c` = IF(`a` <=> VALUES(`a`) AND `b` <=> VALUES(`b`), VALUES(`c`), `c`)',",
+    );
     expect(ts).toContain("upsertCheck: 'SELECT COUNT(*) AS `n` FROM `comp` WHERE (`a`, `b`) IN',");
     expect(ts).toContain('keyAt: [0, 1], uniqueIndexes: ["comp_uniq_c"]');
   });
 
   it("emits no delete for a table without list finders", () => {
     const ts = generate({
-      "demo/v1/solo.proto": header + `message SoloRow { option (orbit.options.v1.table) = { sql: { name: "solo" primary_key: ["id"] } }; int64 id = 1; }`,
+      "demo/v1/solo.proto":
+        header +
+        `message SoloRow { option (orbit.options.v1.table) = { sql: { name: "solo" primary_key: ["id"] } }; int64 id = 1; }`,
     }).get("demo/v1/solo_db.ts")!;
     expect(ts).toContain("deletes: {},");
     expect(ts).not.toContain("deleteLimited");
@@ -270,7 +309,9 @@ describe("db walker", () => {
   it("fails generation with a message naming the message and field", () => {
     expect(() =>
       generate({
-        "demo/v1/bad.proto": header + `message BadRow { option (orbit.options.v1.table) = { sql: { primary_key: ["nope"] } }; int64 id = 1; }`,
+        "demo/v1/bad.proto":
+          header +
+          `message BadRow { option (orbit.options.v1.table) = { sql: { primary_key: ["nope"] } }; int64 id = 1; }`,
       }),
     ).toThrow(/demo\/v1\/bad\.proto: demo\.v1\.BadRow: primary_key names "nope"/);
   });

@@ -78,7 +78,8 @@ export function defaultOf(col: ColumnSpec, field: DescField, where: string, maxL
       return l.kind === "number" && l.text === "1" ? "true" : "false";
     case "string":
       if (l.kind !== "string") return fail("is not a quoted string ('text')");
-      if (maxLength !== undefined && codePoints(l.value) > maxLength) fail(`is longer than the column's ${maxLength} characters`);
+      if (maxLength !== undefined && codePoints(l.value) > maxLength)
+        fail(`is longer than the column's ${maxLength} characters`);
       return JSON.stringify(l.value);
     case "bytes": {
       let bytes: Buffer;

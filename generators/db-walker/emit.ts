@@ -93,7 +93,9 @@ function fieldOf(message: DescMessage, col: ColumnSpec): DescField {
  * building the whole row message.
  */
 function isScalarList(field: DescField): field is DescField & { fieldKind: "list" } {
-  return field.fieldKind === "list" && (field.listKind === "enum" || (field.listKind === "scalar" && !field.longAsString));
+  return (
+    field.fieldKind === "list" && (field.listKind === "enum" || (field.listKind === "scalar" && !field.longAsString))
+  );
 }
 
 /**
@@ -192,8 +194,7 @@ function readExpr(f: GeneratedFile, rt: Runtime, message: DescMessage, col: Colu
       break;
   }
   if (col.nullable || col.encoding === "proto" || col.encoding === "json") {
-    const empty =
-      col.nullable || field.fieldKind === "message" ? "undefined" : field.fieldKind === "map" ? "{}" : "[]";
+    const empty = col.nullable || field.fieldKind === "message" ? "undefined" : field.fieldKind === "map" ? "{}" : "[]";
     // A message column keeps presence: NULL is an absent message, anything
     // else (even zero bytes, or "{}") a present one, perhaps empty. A
     // repeated or map column has no presence: NULL or empty is [] / {}.
@@ -218,7 +219,10 @@ function readExpr(f: GeneratedFile, rt: Runtime, message: DescMessage, col: Colu
  */
 export function declaredLength(col: ColumnSpec): number | undefined {
   const t = parseMysqlType(col.mysql);
-  const sized = col.encoding === "string" ? t.base === "varchar" || t.base === "char" : col.encoding === "bytes" && (t.base === "varbinary" || t.base === "binary");
+  const sized =
+    col.encoding === "string"
+      ? t.base === "varchar" || t.base === "char"
+      : col.encoding === "bytes" && (t.base === "varbinary" || t.base === "binary");
   return sized ? t.args[0] : undefined;
 }
 
@@ -262,9 +266,23 @@ function writeExpr(f: GeneratedFile, rt: Runtime, message: DescMessage, table: s
         return [`${x} === undefined ? null : `, rt.pb("toBinary"), "(", f.importSchema(field.message), `, ${x})`];
       }
       if (isScalarList(field)) {
-        return [rt.rep("encodeRepeated"), `(${field.number}, `, rt.pb("ScalarType"), `.${ScalarType[scalarOf(field)]}, ${field.packed}, ${x})`];
+        return [
+          rt.rep("encodeRepeated"),
+          `(${field.number}, `,
+          rt.pb("ScalarType"),
+          `.${ScalarType[scalarOf(field)]}, ${field.packed}, ${x})`,
+        ];
       }
-      return [rt.pb("toBinary"), "(", f.importSchema(message), ", ", rt.pb("create"), "(", f.importSchema(message), `, { ${field.localName}: ${x} }))`];
+      return [
+        rt.pb("toBinary"),
+        "(",
+        f.importSchema(message),
+        ", ",
+        rt.pb("create"),
+        "(",
+        f.importSchema(message),
+        `, { ${field.localName}: ${x} }))`,
+      ];
     case "json":
       if (field.fieldKind === "message") {
         return [`${x} === undefined ? null : `, rt.pb("toJsonString"), "(", f.importSchema(field.message), `, ${x})`];
@@ -313,7 +331,8 @@ function whereParams(rt: Runtime, spec: SqlTableSpec, message: DescMessage, cols
 function paramOf(rt: Runtime, spec: SqlTableSpec, col: ColumnSpec, obj: string, field: DescField): Printable[] {
   const where = lit(`${spec.name}.${col.name}`);
   const x: Printable[] = [`${obj}.${field.localName} ?? `, rt.inp("missingKey"), `(${where}, ${lit(field.localName)})`];
-  if (col.encoding === "bigint" && col.unsigned) return [rt.inp("uint64Param"), "(", ...x, `, this.db.dialect, ${where})`];
+  if (col.encoding === "bigint" && col.unsigned)
+    return [rt.inp("uint64Param"), "(", ...x, `, this.db.dialect, ${where})`];
   if (col.encoding === "bigint") return [rt.inp("int64Param"), "(", ...x, `, ${where})`];
   if (col.encoding === "bool") return ["(", ...x, ") ? 1 : 0"];
   if (isFloat(field)) return ["Math.fround(", ...x, ")"];
@@ -353,9 +372,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   f.print(f.export("type", `${name}Key`), " = Pick<", Row, ", ", keyUnion, ">;");
   f.print(f.jsDoc(`A ${name} to insert: the key is required; absent fields take their zero value.`));
   f.print(f.export("type", `${name}Init`), " = ", rt.RowInit, "<", Row, ", ", keyUnion, ">;");
-  f.print(
-    f.jsDoc(`Fields of a ${name} to change${nullable.length ? " (null clears a nullable column)" : ""}.`),
-  );
+  f.print(f.jsDoc(`Fields of a ${name} to change${nullable.length ? " (null clears a nullable column)" : ""}.`));
   f.print(
     f.export("type", `${name}Patch`),
     " = ",
@@ -391,11 +408,16 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   if (uniqueIdx.length) {
     const keyAt = spec.primaryKey.map((k) => writable.findIndex((c) => c.name === k));
     f.print(f.jsDoc("How a MySQL upsert finds rows left alone for a unique-index conflict (checkUpserted).", ""));
-    f.print(`const ${fn}UpsertCheck: `, rt.UpsertCheck, ` = { table: ${lit(spec.name)}, keyAt: [${keyAt.join(", ")}], uniqueIndexes: [${uniqueIdx.map(lit).join(", ")}] };`);
+    f.print(
+      `const ${fn}UpsertCheck: `,
+      rt.UpsertCheck,
+      ` = { table: ${lit(spec.name)}, keyAt: [${keyAt.join(", ")}], uniqueIndexes: [${uniqueIdx.map(lit).join(", ")}] };`,
+    );
     f.print();
   }
   // Where a keyset cursor's columns stand in a row (select-list positions).
-  const cursorAt = (cols: readonly string[]) => `[${cols.map((c) => spec.columns.findIndex((x) => x.name === c)).join(", ")}]`;
+  const cursorAt = (cols: readonly string[]) =>
+    `[${cols.map((c) => spec.columns.findIndex((x) => x.name === c)).join(", ")}]`;
 
   // DAO class
   f.print(
@@ -425,19 +447,24 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   f.print();
   f.print(f.jsDoc("Inserts many rows with multi-row INSERTs. Returns the number inserted.", "  "));
   f.print(`  async insertMany(rows: readonly ${name}Init[]): Promise<number> {`);
-  f.print(`    return `, rt.insertRows, `(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => ${fn}ToSql(r, this.db.dialect)));`);
+  f.print(
+    `    return `,
+    rt.insertRows,
+    `(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => ${fn}ToSql(r, this.db.dialect)));`,
+  );
   f.print("  }");
   f.print();
   f.print(f.jsDoc("Inserts the row unless one with the same key exists. True if inserted.", "  "));
   f.print(`  async insertIfAbsent(row: ${name}Init): Promise<boolean> {`);
-  f.print(
-    `    const r = await this.db.run(this.q.insertIfAbsent, ${fn}ToSql(row, this.db.dialect));`,
-  );
+  f.print(`    const r = await this.db.run(this.q.insertIfAbsent, ${fn}ToSql(row, this.db.dialect));`);
   f.print("    return r.changes > 0;");
   f.print("  }");
   f.print();
   f.print(
-    f.jsDoc(`Inserts the row, or overwrites every non-key column of the existing one${counters.length ? " (counters are kept)" : ""}.`, "  "),
+    f.jsDoc(
+      `Inserts the row, or overwrites every non-key column of the existing one${counters.length ? " (counters are kept)" : ""}.`,
+      "  ",
+    ),
   );
   if (uniqueIdx.length === 0) {
     f.print(`  async upsert(row: ${name}Init): Promise<void> {`);
@@ -448,7 +475,11 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
     f.print(`    const p = ${fn}ToSql(row, this.db.dialect);`);
     f.print(`    const r = await this.db.run(this.q.upsert, p);`);
     f.print(`    // MySQL: 0 rows changed is an identical row, or one left alone for a unique-index conflict.`);
-    f.print(`    if (r.changes === 0 && this.q.upsertCheck) await `, rt.checkUpserted, `(this.db, this.q.upsertCheck, ${fn}UpsertCheck, [p]);`);
+    f.print(
+      `    if (r.changes === 0 && this.q.upsertCheck) await `,
+      rt.checkUpserted,
+      `(this.db, this.q.upsertCheck, ${fn}UpsertCheck, [p]);`,
+    );
     f.print("  }");
   }
   f.print();
@@ -481,7 +512,13 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
     f.print(f.jsDoc("The rows with these keys, in no particular order (missing keys are left out).", "  "));
     f.print(`  async getMany(keys: readonly ${name}Key[]): Promise<`, Row, "[]> {");
     f.print("    if (keys.length === 0) return [];");
-    f.print(`    return `, rt.selectIn, `(this.db, this.q.getManyHead, keys.map((k) => `, ...paramOf(rt, spec, kcol, "k", fieldOf(message, kcol)), `), ${fn}FromValues);`);
+    f.print(
+      `    return `,
+      rt.selectIn,
+      `(this.db, this.q.getManyHead, keys.map((k) => `,
+      ...paramOf(rt, spec, kcol, "k", fieldOf(message, kcol)),
+      `), ${fn}FromValues);`,
+    );
     f.print("  }");
     f.print();
   }
@@ -494,14 +531,26 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   for (const col of writable.filter((c) => !spec.primaryKey.includes(c.name))) {
     const lf = fieldOf(message, col).localName;
     if (col.nullable) {
-      f.print(`    if (patch.${lf} !== undefined) { cols.push(${lit(col.name)}); params.push(patch.${lf} === null ? null : (`, ...writeExpr(f, rt, message, spec.name, { ...col, nullable: false }), ")); }");
+      f.print(
+        `    if (patch.${lf} !== undefined) { cols.push(${lit(col.name)}); params.push(patch.${lf} === null ? null : (`,
+        ...writeExpr(f, rt, message, spec.name, { ...col, nullable: false }),
+        ")); }",
+      );
     } else {
-      f.print(`    if (patch.${lf} !== undefined) { cols.push(${lit(col.name)}); params.push(`, ...writeExpr(f, rt, message, spec.name, col), "); }");
+      f.print(
+        `    if (patch.${lf} !== undefined) { cols.push(${lit(col.name)}); params.push(`,
+        ...writeExpr(f, rt, message, spec.name, col),
+        "); }",
+      );
     }
   }
   f.print(`    if (cols.length === 0) return (await this.get(key)) !== undefined;`);
-  f.print(`    const r = await this.db.run(this.updates.sql(cols), [...params, ...`, ...keyParam(message, spec, rt, "key"), "]);");
-  f.print("    return r.changes > 0 || (d === \"mysql\" && (await this.get(key)) !== undefined);");
+  f.print(
+    `    const r = await this.db.run(this.updates.sql(cols), [...params, ...`,
+    ...keyParam(message, spec, rt, "key"),
+    "]);",
+  );
+  f.print('    return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);');
   f.print("  }");
   f.print();
   f.print(f.jsDoc("Deletes the row with this key. True if it existed.", "  "));
@@ -528,7 +577,13 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
     const fields = cols.map((c) => fieldOf(message, c).localName);
     f.print();
     f.print(f.jsDoc(`The row with this ${u.columns.join(", ")} (unique index ${u.index}), if any.`, "  "));
-    f.print(`  async ${u.name}(where: Pick<`, Row, `, ${fields.map(lit).join(" | ")}>): Promise<`, Row, " | undefined> {");
+    f.print(
+      `  async ${u.name}(where: Pick<`,
+      Row,
+      `, ${fields.map(lit).join(" | ")}>): Promise<`,
+      Row,
+      " | undefined> {",
+    );
     const ps = whereParams(rt, spec, message, cols);
     f.print(`    const r = await this.db.getValues(this.q.unique.${u.name}, [`, ...ps, "]);");
     f.print(`    return r && ${fn}FromValues(r);`);
@@ -545,7 +600,17 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
         "  ",
       ),
     );
-    f.print(`  async ${fd.name}(where: Pick<`, Row, `, ${fields.map(lit).join(" | ")}>, page?: `, rt.PageOptions, "): Promise<", rt.Page, "<", Row, ">> {");
+    f.print(
+      `  async ${fd.name}(where: Pick<`,
+      Row,
+      `, ${fields.map(lit).join(" | ")}>, page?: `,
+      rt.PageOptions,
+      "): Promise<",
+      rt.Page,
+      "<",
+      Row,
+      ">> {",
+    );
     f.print(
       `    return `,
       rt.keysetPage,
@@ -572,7 +637,13 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
         "  ",
       ),
     );
-    f.print(`  async ${d.name}(where: Pick<`, Row, `, ${fields.map(lit).join(" | ")}>, opts: `, rt.DeleteOptions, "): Promise<number> {");
+    f.print(
+      `  async ${d.name}(where: Pick<`,
+      Row,
+      `, ${fields.map(lit).join(" | ")}>, opts: `,
+      rt.DeleteOptions,
+      "): Promise<number> {",
+    );
     f.print(`    return `, rt.deleteLimited, `(this.db, this.q.deletes.${d.name}, [`, ...ps, "], opts);");
     f.print("  }");
   }

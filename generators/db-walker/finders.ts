@@ -95,7 +95,8 @@ export function deleteFinders(spec: SqlTableSpec): DeleteFinder[] {
     const eq = f.eq.join(",");
     const seen = eqOf.get(name);
     if (seen === eq) continue;
-    if (seen !== undefined) throw new Error(`${spec.message}: columns (${seen}) and (${eq}) both give the finder ${name}; rename one`);
+    if (seen !== undefined)
+      throw new Error(`${spec.message}: columns (${seen}) and (${eq}) both give the finder ${name}; rename one`);
     eqOf.set(name, eq);
     out.push({ name, eq: f.eq, orderBy: f.orderBy, index: f.index });
   }

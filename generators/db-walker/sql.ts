@@ -107,7 +107,9 @@ export function hasUniqueSecondary(spec: SqlTableSpec): boolean {
 }
 
 export function uniqueSecondaries(spec: SqlTableSpec): string[] {
-  return spec.indexes.filter((i) => i.unique && !spec.primaryKey.every((k) => i.columns.includes(k))).map((i) => i.name);
+  return spec.indexes
+    .filter((i) => i.unique && !spec.primaryKey.every((k) => i.columns.includes(k)))
+    .map((i) => i.name);
 }
 
 export function tableSql(spec: SqlTableSpec, dialect: Dialect): TableSql {
@@ -154,7 +156,8 @@ export function tableSql(spec: SqlTableSpec, dialect: Dialect): TableSql {
   const counts: Record<string, string> = {};
   for (const f of listFinders(spec)) {
     finders[f.name] = keyset(select, f.eq, f.orderBy, q);
-    counts[`count${f.by}`] = `SELECT COUNT(*) AS ${q("n")} FROM ${t} WHERE ${f.eq.map((c) => `${q(c)} = ?`).join(" AND ")}`;
+    counts[`count${f.by}`] =
+      `SELECT COUNT(*) AS ${q("n")} FROM ${t} WHERE ${f.eq.map((c) => `${q(c)} = ?`).join(" AND ")}`;
   }
   const deletes: Record<string, string> = {};
   for (const d of deleteFinders(spec)) deletes[d.name] = boundedDelete(spec, d, dialect, q);

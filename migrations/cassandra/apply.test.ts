@@ -13,22 +13,34 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vite
 import { createTableCql } from "../../platform/storage/cassandra/cql.js";
 import type { TableSpec, WideTableSpec } from "../../platform/storage/schema.js";
 import { wideEventTables } from "../test-support/wide-events.js";
-import { DestructiveChangeError, MigrationLockTimeoutError, MigrationStepError, UnsupportedChangeError } from "../errors.js";
+import {
+  DestructiveChangeError,
+  MigrationLockTimeoutError,
+  MigrationStepError,
+  UnsupportedChangeError,
+} from "../errors.js";
 import type { MigrationReport } from "../options.js";
 import { FakeCassandra, type ExecuteEvent, type FakeEvent } from "../test-support/fake-cassandra.js";
 import { migrateCassandra, planCassandraMigration, type CassandraMigrateOptions } from "./migrate.js";
 
 const KS = "orbit";
 const v1 = wideEventTables(`int64 user_id = 1; int64 event_id = 2; string kind = 3;`);
-const v2 = wideEventTables(`int64 user_id = 1; int64 event_id = 2; string kind = 3; string detail = 4; string source = 5;`);
+const v2 = wideEventTables(
+  `int64 user_id = 1; int64 event_id = 2; string kind = 3; string detail = 4; string source = 5;`,
+);
 const v3 = wideEventTables(`int64 user_id = 1; int64 event_id = 2; string detail = 4; string source = 5;`);
-const vTyped = wideEventTables(`int64 user_id = 1; int64 event_id = 2; int64 kind = 3; string detail = 4; string source = 5;`);
+const vTyped = wideEventTables(
+  `int64 user_id = 1; int64 event_id = 2; int64 kind = 3; string detail = 4; string source = 5;`,
+);
 
 const BOOKKEEPING = /^CREATE TABLE IF NOT EXISTS orbit\.orbit_(migration_lock|migrations) /;
 const isDdl = (e: FakeEvent): e is ExecuteEvent => e.kind === "execute" && e.params === undefined;
 /** Schema changes of the plan (not the migrator's own two tables), by process. */
 const planDdl = (c: FakeCassandra, process?: string) =>
-  c.statements(process).filter((e) => isDdl(e) && !BOOKKEEPING.test(e.cql) && !e.error).map((e) => e.cql);
+  c
+    .statements(process)
+    .filter((e) => isDdl(e) && !BOOKKEEPING.test(e.cql) && !e.error)
+    .map((e) => e.cql);
 const leaseOps = (c: FakeCassandra, process?: string) =>
   c
     .statements(process)
@@ -57,7 +69,12 @@ async function runError(p: Promise<unknown>): Promise<Error> {
   throw new Error("expected the migration to fail");
 }
 
-function migrate(c: FakeCassandra, process: string, tables: readonly TableSpec[], opts: CassandraMigrateOptions = {}): Promise<MigrationReport> {
+function migrate(
+  c: FakeCassandra,
+  process: string,
+  tables: readonly TableSpec[],
+  opts: CassandraMigrateOptions = {},
+): Promise<MigrationReport> {
   return migrateCassandra(c.session(process), KS, tables, { processId: process, ...opts });
 }
 
@@ -83,7 +100,13 @@ describe("migrateCassandra: applying a plan", () => {
 
     expect(planDdl(c)).toEqual(expected.flatMap((s) => s.sql.map(norm)));
     expect(report.applied.map((s) => s.id)).toEqual(expected.map((s) => s.id));
-    expect(c.columnsOf("events")).toEqual({ user_id: "bigint", event_id: "bigint", kind: "text", detail: "text", source: "text" });
+    expect(c.columnsOf("events")).toEqual({
+      user_id: "bigint",
+      event_id: "bigint",
+      kind: "text",
+      detail: "text",
+      source: "text",
+    });
 
     // After every schema change (the migrator's own tables included) the next thing sent is an
     // agreement check, and the checks go on until the nodes agree; nothing is sent while they disagree.
@@ -94,7 +117,10 @@ describe("migrateCassandra: applying a plan", () => {
     expect(ddlAt).toHaveLength(4);
     for (const i of ddlAt) {
       const after = sent.slice(i + 1, i + 4);
-      expect(after.map((e) => (e.kind === "agreement" ? e.agreed : e.cql)), (sent[i] as ExecuteEvent).cql).toEqual([false, false, true]);
+      expect(
+        after.map((e) => (e.kind === "agreement" ? e.agreed : e.cql)),
+        (sent[i] as ExecuteEvent).cql,
+      ).toEqual([false, false, true]);
     }
 
     // Each step in the history once, applied, by this process, with its checksum and statements.
@@ -102,14 +128,23 @@ describe("migrateCassandra: applying a plan", () => {
       expected.map((s) => [s.id, "applied", "boot-a", s.checksum, s.sql.join(";\n")]),
     );
     expect(schemaRows(c).every((r) => typeof r.finished_at_ms === "bigint")).toBe(true);
-    expect(c.history().filter((r) => r.kind === "state").map((r) => r.subject)).toEqual(["events", "counts"]);
+    expect(
+      c
+        .history()
+        .filter((r) => r.kind === "state")
+        .map((r) => r.subject),
+    ).toEqual(["events", "counts"]);
 
     // The lease: taken before the first change, released after the last (renewed meanwhile, as
     // the fake clock moves on while the run is driven).
     expect(leaseOps(c, "boot-a").filter((o) => o !== "UPDATE applied")).toEqual(["INSERT applied", "DELETE applied"]);
     const firstPlanDdl = sent.findIndex((e) => isDdl(e) && !BOOKKEEPING.test(e.cql));
-    const leaseTaken = sent.findIndex((e) => e.kind === "execute" && e.cql.startsWith("INSERT INTO orbit.orbit_migration_lock"));
-    const leaseFreed = sent.findIndex((e) => e.kind === "execute" && e.cql.startsWith("DELETE FROM orbit.orbit_migration_lock"));
+    const leaseTaken = sent.findIndex(
+      (e) => e.kind === "execute" && e.cql.startsWith("INSERT INTO orbit.orbit_migration_lock"),
+    );
+    const leaseFreed = sent.findIndex(
+      (e) => e.kind === "execute" && e.cql.startsWith("DELETE FROM orbit.orbit_migration_lock"),
+    );
     expect(leaseTaken).toBeLessThan(firstPlanDdl);
     expect(leaseFreed).toBe(sent.length - 1);
     expect(c.lease).toBeUndefined();
@@ -118,11 +153,9 @@ describe("migrateCassandra: applying a plan", () => {
     const before = c.events.length;
     const again = await run(migrate(c, "boot-b", v2));
     expect(again.plan.upToDate).toBe(true);
-    expect(c.events.slice(before).map((e) => (e.kind === "execute" ? e.cql.split(" FROM ")[1]!.split(" ")[0] : e.kind))).toEqual([
-      "system_schema.tables",
-      "system_schema.columns",
-      "orbit.orbit_migrations",
-    ]);
+    expect(
+      c.events.slice(before).map((e) => (e.kind === "execute" ? e.cql.split(" FROM ")[1]!.split(" ")[0] : e.kind)),
+    ).toEqual(["system_schema.tables", "system_schema.columns", "orbit.orbit_migrations"]);
   });
 
   it("applies a change to an existing table: only what is missing, new tables first", async () => {
@@ -130,14 +163,28 @@ describe("migrateCassandra: applying a plan", () => {
     // An earlier release made events (v1) by hand; counts does not exist yet.
     c.applyDdl(createTableCql(v1.find((t) => t.name === "events") as WideTableSpec, KS));
     const report = await run(migrate(c, "boot-a", v2));
-    expect(report.applied.map((s) => s.id)).toEqual(["create_table:counts", "add_column:events.detail", "add_column:events.source"]);
+    expect(report.applied.map((s) => s.id)).toEqual([
+      "create_table:counts",
+      "add_column:events.detail",
+      "add_column:events.source",
+    ]);
     expect(planDdl(c, "boot-a")).toEqual([
       norm(createTableCql(v2.find((t) => t.name === "counts") as WideTableSpec, KS)),
       "ALTER TABLE orbit.events ADD detail text",
       "ALTER TABLE orbit.events ADD source text",
     ]);
-    expect(c.columnsOf("events")).toEqual({ user_id: "bigint", event_id: "bigint", kind: "text", detail: "text", source: "text" });
-    expect(schemaRows(c).map((r) => r.step)).toEqual(["create_table:counts", "add_column:events.detail", "add_column:events.source"]);
+    expect(c.columnsOf("events")).toEqual({
+      user_id: "bigint",
+      event_id: "bigint",
+      kind: "text",
+      detail: "text",
+      source: "text",
+    });
+    expect(schemaRows(c).map((r) => r.step)).toEqual([
+      "create_table:counts",
+      "add_column:events.detail",
+      "add_column:events.source",
+    ]);
   });
 
   it("a dry run takes no lease and sends no DDL", async () => {
@@ -165,7 +212,9 @@ describe("migrateCassandra: the lease", () => {
 
     // No change of the plan before the lease was won (the migrator's own tables are made before,
     // with a fixed table id, by design).
-    const won = c.statements("boot-a").find((e) => e.cql.startsWith("INSERT INTO orbit.orbit_migration_lock") && e.applied)!;
+    const won = c
+      .statements("boot-a")
+      .find((e) => e.cql.startsWith("INSERT INTO orbit.orbit_migration_lock") && e.applied)!;
     expect(won.atMs - started).toBeGreaterThanOrEqual(60_000);
     expect(c.statements("boot-a").filter((e) => isDdl(e) && !BOOKKEEPING.test(e.cql) && e.atMs < won.atMs)).toEqual([]);
     expect(report.applied).toHaveLength(2);
@@ -178,7 +227,9 @@ describe("migrateCassandra: the lease", () => {
     c.holdLease("busy-boot", 3600);
     const err = await runError(migrate(c, "boot-a", v2, { lockTimeoutMs: 5_000 }));
     expect(err).toBeInstanceOf(MigrationLockTimeoutError);
-    expect(err.message).toMatch(/gave up waiting 5 s for the Cassandra migration lease held by busy-boot \(cassandra:\/\/fake\/orbit\)/);
+    expect(err.message).toMatch(
+      /gave up waiting 5 s for the Cassandra migration lease held by busy-boot \(cassandra:\/\/fake\/orbit\)/,
+    );
     expect(planDdl(c)).toEqual([]);
     expect(schemaRows(c)).toEqual([]);
     expect(leaseOps(c, "boot-a").every((o) => o === "INSERT not applied")).toBe(true);
@@ -203,10 +254,14 @@ describe("migrateCassandra: the lease", () => {
     expect(winnerOps.filter((o) => o !== "UPDATE applied")).toEqual(["INSERT applied", "DELETE applied"]);
     const freed = c.statements(winner).find((e) => e.cql.startsWith("DELETE FROM orbit.orbit_migration_lock"))!;
     const lastDdl = c.statements(winner).filter(isDdl).at(-1)!;
-    const loserWon = c.statements(loser).find((e) => e.cql.startsWith("INSERT INTO orbit.orbit_migration_lock") && e.applied)!;
+    const loserWon = c
+      .statements(loser)
+      .find((e) => e.cql.startsWith("INSERT INTO orbit.orbit_migration_lock") && e.applied)!;
     expect(lastDdl.atMs - c.statements(winner)[0]!.atMs).toBeGreaterThan(60_000);
     expect(loserWon.atMs).toBeGreaterThanOrEqual(freed.atMs);
-    expect(c.statements(loser).some((e) => e.cql.startsWith("INSERT INTO orbit.orbit_migration_lock") && !e.applied)).toBe(true);
+    expect(
+      c.statements(loser).some((e) => e.cql.startsWith("INSERT INTO orbit.orbit_migration_lock") && !e.applied),
+    ).toBe(true);
     expect(c.lease).toBeUndefined();
   });
 
@@ -241,7 +296,9 @@ describe("migrateCassandra: the lease", () => {
       }),
     );
     expect(err).toBeInstanceOf(MigrationLockTimeoutError);
-    expect(err.message).toMatch(/migration lease lost on cassandra:\/\/fake\/orbit: could not renew the lease: Operation timed out/);
+    expect(err.message).toMatch(
+      /migration lease lost on cassandra:\/\/fake\/orbit: could not renew the lease: Operation timed out/,
+    );
     expect(planDdl(c)).toHaveLength(1);
     expect(schemaRows(c).map((r) => `${r.step} ${r.status}`)).toEqual(["create_table:events applied"]);
   });
@@ -266,10 +323,15 @@ describe("migrateCassandra: the lease", () => {
 describe("migrateCassandra: interrupted runs", () => {
   it("a step whose DDL took effect before the crash is marked applied (found in place), not run again", async () => {
     const c = new FakeCassandra(KS);
-    const crashed = c.session("boot-a").crashWhen("after", (cql) => cql.startsWith("CREATE TABLE IF NOT EXISTS orbit.counts"));
+    const crashed = c
+      .session("boot-a")
+      .crashWhen("after", (cql) => cql.startsWith("CREATE TABLE IF NOT EXISTS orbit.counts"));
     const err = await runError(migrateCassandra(crashed, KS, v2, { processId: "boot-a" }));
     expect(err.message).toMatch(/boot-a is gone/);
-    expect(schemaRows(c).map((r) => `${r.step} ${r.status}`)).toEqual(["create_table:events applied", "create_table:counts running"]);
+    expect(schemaRows(c).map((r) => `${r.step} ${r.status}`)).toEqual([
+      "create_table:events applied",
+      "create_table:counts running",
+    ]);
     expect(c.lease?.owner).toBe("boot-a"); // a dead process does not free its lease: it expires
 
     const report = await run(migrate(c, "boot-b", v2));
@@ -280,22 +342,37 @@ describe("migrateCassandra: interrupted runs", () => {
       ["create_table:events", "applied", "boot-a", null],
       ["create_table:counts", "applied", "boot-a", "interrupted after it took effect; found in place by boot-b"],
     ]);
-    expect(c.history().filter((r) => r.kind === "state").map((r) => `${r.subject} ${r.process}`)).toEqual(["events boot-b", "counts boot-b"]);
+    expect(
+      c
+        .history()
+        .filter((r) => r.kind === "state")
+        .map((r) => `${r.subject} ${r.process}`),
+    ).toEqual(["events boot-b", "counts boot-b"]);
     expect((await run(migrate(c, "boot-c", v2))).plan.upToDate).toBe(true);
   });
 
   it("a step whose DDL never reached the cluster is marked failed and done again; completed steps are not", async () => {
     const c = new FakeCassandra(KS);
     await run(migrate(c, "boot-0", v1));
-    const crashed = c.session("boot-a").crashWhen("before", (cql) => cql === "ALTER TABLE orbit.events ADD source text");
+    const crashed = c
+      .session("boot-a")
+      .crashWhen("before", (cql) => cql === "ALTER TABLE orbit.events ADD source text");
     await runError(migrateCassandra(crashed, KS, v2, { processId: "boot-a" }));
-    expect(schemaRows(c).slice(2).map((r) => `${r.step} ${r.status}`)).toEqual(["add_column:events.detail applied", "add_column:events.source running"]);
+    expect(
+      schemaRows(c)
+        .slice(2)
+        .map((r) => `${r.step} ${r.status}`),
+    ).toEqual(["add_column:events.detail applied", "add_column:events.source running"]);
 
     const report = await run(migrate(c, "boot-b", v2));
     expect(report.recovered).toEqual(["add_column:events.source (failed)"]);
     expect(report.applied.map((s) => s.id)).toEqual(["add_column:events.source"]);
     expect(planDdl(c, "boot-b")).toEqual(["ALTER TABLE orbit.events ADD source text"]);
-    expect(schemaRows(c).slice(2).map((r) => [r.step, r.status, r.process, r.detail])).toEqual([
+    expect(
+      schemaRows(c)
+        .slice(2)
+        .map((r) => [r.step, r.status, r.process, r.detail]),
+    ).toEqual([
       ["add_column:events.detail", "applied", "boot-a", null],
       ["add_column:events.source", "failed", "boot-a", "interrupted before it took effect; planned again by boot-b"],
       ["add_column:events.source", "applied", "boot-b", null],
@@ -313,7 +390,12 @@ describe("migrateCassandra: refusals and failures", () => {
     const err = await runError(migrate(c, "boot-a", v3));
     expect(err).toBeInstanceOf(DestructiveChangeError);
     expect((err as DestructiveChangeError).changes).toEqual([
-      { table: "events", column: "kind", summary: "drop column events.kind (text)", loses: "every value of kind would be lost" },
+      {
+        table: "events",
+        column: "kind",
+        summary: "drop column events.kind (text)",
+        loses: "every value of kind would be lost",
+      },
     ]);
     expect(err.message).toMatch(/table events: drop column events\.kind \(text\): every value of kind would be lost/);
     expect(planDdl(c, "boot-a")).toEqual([]);
@@ -325,7 +407,11 @@ describe("migrateCassandra: refusals and failures", () => {
     expect(report.applied.map((s) => s.id)).toEqual(["drop_column:events.kind"]);
     expect(planDdl(c, "boot-b")).toEqual(["ALTER TABLE orbit.events DROP kind"]);
     expect(c.columnsOf("events")).not.toHaveProperty("kind");
-    expect(schemaRows(c).at(-1)).toMatchObject({ step: "drop_column:events.kind", status: "applied", process: "boot-b" });
+    expect(schemaRows(c).at(-1)).toMatchObject({
+      step: "drop_column:events.kind",
+      status: "applied",
+      process: "boot-b",
+    });
   });
 
   it("refuses a column type change even with allowDestructive, changing nothing", async () => {
@@ -361,16 +447,18 @@ describe("migrateCassandra: refusals and failures", () => {
   it("a statement the cluster refuses stops the run with MigrationStepError naming step and statement; earlier steps stay recorded", async () => {
     const c = new FakeCassandra(KS);
     await run(migrate(c, "boot-0", v1));
-    c.rejectDdl = (cql) => (cql.includes("ADD source") ? "Invalid column name source because it conflicts with a dropped column" : undefined);
+    c.rejectDdl = (cql) =>
+      cql.includes("ADD source") ? "Invalid column name source because it conflicts with a dropped column" : undefined;
     const err = await runError(migrate(c, "boot-a", v2));
     expect(err).toBeInstanceOf(MigrationStepError);
     expect((err as MigrationStepError).stepId).toBe("add_column:events.source");
     expect(err.message).toMatch(/migration step add_column:events\.source failed: Invalid column name source/);
     expect(err.message).toMatch(/statement: ALTER TABLE orbit\.events ADD source text/);
-    expect(schemaRows(c).slice(2).map((r) => `${r.step} ${r.status}`)).toEqual([
-      "add_column:events.detail applied",
-      "add_column:events.source failed",
-    ]);
+    expect(
+      schemaRows(c)
+        .slice(2)
+        .map((r) => `${r.step} ${r.status}`),
+    ).toEqual(["add_column:events.detail applied", "add_column:events.source failed"]);
     expect(c.lease).toBeUndefined();
   });
 });

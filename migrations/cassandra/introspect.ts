@@ -69,8 +69,5 @@ export const SYSTEM_COLUMNS_CQL =
 export async function introspectCassandra(session: CqlSession, keyspace: string): Promise<Map<string, CqlLiveTable>> {
   const tables = await session.execute(SYSTEM_TABLES_CQL, [keyspace]);
   const columns = await session.execute(SYSTEM_COLUMNS_CQL, [keyspace]);
-  return liveFromSystemSchema(
-    tables.rows as unknown as SystemTableRow[],
-    columns.rows as unknown as SystemColumnRow[],
-  );
+  return liveFromSystemSchema(tables.rows as unknown as SystemTableRow[], columns.rows as unknown as SystemColumnRow[]);
 }

@@ -30,7 +30,12 @@ export class CassandraLease {
     private readonly opts: LeaseOptions,
   ) {}
 
-  static async acquire(session: CqlSession, keyspace: string, owner: string, opts: LeaseOptions): Promise<CassandraLease> {
+  static async acquire(
+    session: CqlSession,
+    keyspace: string,
+    owner: string,
+    opts: LeaseOptions,
+  ): Promise<CassandraLease> {
     const table = `${cqlIdent(keyspace)}.${LOCK_TABLE}`;
     const started = Date.now();
     let warned = false;
@@ -50,7 +55,9 @@ export class CassandraLease {
         );
       }
       if (!warned) {
-        opts.log(`migrate: ${String(r.rows[0]?.owner ?? "another process")} holds the migration lease on ${session.url}; waiting for it`);
+        opts.log(
+          `migrate: ${String(r.rows[0]?.owner ?? "another process")} holds the migration lease on ${session.url}; waiting for it`,
+        );
         warned = true;
       }
       await new Promise((res) => setTimeout(res, 500 + Math.random() * 500));
@@ -86,13 +93,16 @@ export class CassandraLease {
 
   /** Throws if the lease was lost (another process may be migrating now). */
   assertHeld(): void {
-    if (this.lostReason) throw new MigrationLockTimeoutError(`migration lease lost on ${this.session.url}: ${this.lostReason}`);
+    if (this.lostReason)
+      throw new MigrationLockTimeoutError(`migration lease lost on ${this.session.url}: ${this.lostReason}`);
   }
 
   async release(): Promise<void> {
     clearInterval(this.timer);
     await this.session
       .execute(`DELETE FROM ${this.table} WHERE name = ? IF owner = ?`, [NAME, this.owner])
-      .catch((err: Error) => this.opts.log(`migrate: could not release the lease (it expires by itself): ${err.message}`));
+      .catch((err: Error) =>
+        this.opts.log(`migrate: could not release the lease (it expires by itself): ${err.message}`),
+      );
   }
 }

@@ -24,7 +24,10 @@ let counter = 0;
 
 function config(): CassandraConfig {
   return {
-    contactPoints: points!.split(",").map((s) => s.trim()).filter(Boolean),
+    contactPoints: points!
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
     keyspace: `orbit_mig_${process.pid}_${Date.now().toString(36)}_${counter++}`,
     localDataCenter: process.env.CASSANDRA_DC || "datacenter1",
     consistency: "localQuorum",
@@ -68,14 +71,21 @@ describe.runIf(points)("migrateCassandra on a live cluster", () => {
     const client = await ks.client();
     const r1 = await migrateCassandra(client, ks.cfg.keyspace, v1 as TableSpec[]);
     expect(r1.applied.map((s) => s.id).sort()).toEqual(["create_table:counts", "create_table:events"]);
-    await client.execute(`INSERT INTO ${ks.cfg.keyspace}.events (user_id, event_id, kind) VALUES (?, ?, ?)`, [1n, 2n, "signup"]);
+    await client.execute(`INSERT INTO ${ks.cfg.keyspace}.events (user_id, event_id, kind) VALUES (?, ?, ?)`, [
+      1n,
+      2n,
+      "signup",
+    ]);
 
     const r2 = await migrateCassandra(client, ks.cfg.keyspace, v2 as TableSpec[]);
     expect(r2.applied.map((s) => s.id)).toEqual(["add_column:events.detail"]);
-    const row = (await client.execute(`SELECT kind, detail FROM ${ks.cfg.keyspace}.events WHERE user_id = ?`, [1n])).rows[0]!;
+    const row = (await client.execute(`SELECT kind, detail FROM ${ks.cfg.keyspace}.events WHERE user_id = ?`, [1n]))
+      .rows[0]!;
     expect([row.get("kind"), row.get("detail")]).toEqual(["signup", null]);
 
-    await expect(migrateCassandra(client, ks.cfg.keyspace, v3 as TableSpec[])).rejects.toBeInstanceOf(DestructiveChangeError);
+    await expect(migrateCassandra(client, ks.cfg.keyspace, v3 as TableSpec[])).rejects.toBeInstanceOf(
+      DestructiveChangeError,
+    );
     const r3 = await migrateCassandra(client, ks.cfg.keyspace, v3 as TableSpec[], { allowDestructive: true });
     expect(r3.applied.map((s) => s.id)).toEqual(["drop_column:events.kind"]);
 

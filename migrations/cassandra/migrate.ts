@@ -8,7 +8,13 @@
  */
 import type { CassandraClient } from "../../platform/storage/cassandra/client.js";
 import type { TableSpec, WideTableSpec } from "../../platform/storage/schema.js";
-import { DestructiveChangeError, InvalidManifestError, MigrationStepError, NewerSchemaError, UnsupportedChangeError } from "../errors.js";
+import {
+  DestructiveChangeError,
+  InvalidManifestError,
+  MigrationStepError,
+  NewerSchemaError,
+  UnsupportedChangeError,
+} from "../errors.js";
 import type { DestructiveChange, NewerTable } from "../errors.js";
 import { formatPlan } from "../format.js";
 import { isSuperseded, summariseHistory } from "../history-summary.js";
@@ -51,8 +57,10 @@ function wideTables(tables: readonly TableSpec[]): WideTableSpec[] {
   const wide = tables.filter((t): t is WideTableSpec => t.kind === "wide");
   const seen = new Set<string>();
   for (const t of wide) {
-    if (!IDENT.test(t.name)) throw new InvalidManifestError(`wide table name "${t.name}" is not a valid Cassandra table name`);
-    if (t.name === LOCK_TABLE || t.name === HISTORY_TABLE_CQL) throw new InvalidManifestError(`table name ${t.name} is reserved for the migrator`);
+    if (!IDENT.test(t.name))
+      throw new InvalidManifestError(`wide table name "${t.name}" is not a valid Cassandra table name`);
+    if (t.name === LOCK_TABLE || t.name === HISTORY_TABLE_CQL)
+      throw new InvalidManifestError(`table name ${t.name} is reserved for the migrator`);
     if (seen.has(t.name)) throw new InvalidManifestError(`two wide tables are named ${t.name}`);
     seen.add(t.name);
   }
@@ -77,7 +85,11 @@ async function planOn(
     const p = planCassandraTable(spec, live.get(spec.name), keyspace);
     const fp = cassandraFingerprint(spec);
     const s = states.get(spec.name);
-    if (isSuperseded(s, fp) && (p.steps.length > 0 || p.unsupported.length > 0) && !(opts.allowNewerSchema && opts.allowDestructive)) {
+    if (
+      isSuperseded(s, fp) &&
+      (p.steps.length > 0 || p.unsupported.length > 0) &&
+      !(opts.allowNewerSchema && opts.allowDestructive)
+    ) {
       if (opts.allowNewerSchema) skippedNewer.push(spec.name);
       else {
         newer.push({
@@ -100,8 +112,10 @@ async function planOn(
   );
   let blocked: MigrationPlan["blocked"];
   if (newer.length > 0) blocked = new NewerSchemaError(session.url, newer, []);
-  else if (unsupported.length > 0) blocked = new UnsupportedChangeError(`refusing to migrate ${session.url}:\n  - ${unsupported.join("\n  - ")}`);
-  else if (destructive.length > 0 && !opts.allowDestructive) blocked = new DestructiveChangeError(session.url, destructive);
+  else if (unsupported.length > 0)
+    blocked = new UnsupportedChangeError(`refusing to migrate ${session.url}:\n  - ${unsupported.join("\n  - ")}`);
+  else if (destructive.length > 0 && !opts.allowDestructive)
+    blocked = new DestructiveChangeError(session.url, destructive);
   const plan: MigrationPlan = {
     store: session.url,
     dialect: "cassandra",
@@ -150,7 +164,15 @@ export async function migrateCassandra(
   if (first.plan.upToDate || opts.dryRun) {
     log(formatPlan(first.plan));
     opts.onPlan?.(first.plan);
-    return { ...base, plan: first.plan, applied: [], recovered: [], skippedNewer: first.skippedNewer, lockWaitMs: 0, durationMs: performance.now() - started };
+    return {
+      ...base,
+      plan: first.plan,
+      applied: [],
+      recovered: [],
+      skippedNewer: first.skippedNewer,
+      lockWaitMs: 0,
+      durationMs: performance.now() - started,
+    };
   }
 
   await ensureBookkeepingTable(session, keyspace, LOCK_TABLE, lockTableCql(keyspace), agreeMs);
@@ -171,7 +193,9 @@ export async function migrateCassandra(
         keyspace,
         row.uuid,
         status,
-        again ? `interrupted before it took effect; planned again by ${processId}` : `interrupted after it took effect; found in place by ${processId}`,
+        again
+          ? `interrupted before it took effect; planned again by ${processId}`
+          : `interrupted after it took effect; found in place by ${processId}`,
       );
       recovered.push(`${row.step} (${status})`);
     }

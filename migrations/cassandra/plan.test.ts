@@ -55,7 +55,14 @@ const TABLES: SystemTableRow[] = [
   { table_name: "expiring", default_time_to_live: 3600 },
   { table_name: "tallies", default_time_to_live: 0 },
 ];
-const col = (table_name: string, column_name: string, kind: string, position: number, type: string, clustering_order = "none"): SystemColumnRow => ({
+const col = (
+  table_name: string,
+  column_name: string,
+  kind: string,
+  position: number,
+  type: string,
+  clustering_order = "none",
+): SystemColumnRow => ({
   table_name,
   column_name,
   kind,
@@ -133,8 +140,12 @@ describe("Cassandra planner from system_schema rows", () => {
     expect(p.steps.map((s) => s.statements[0]!.sql)).toEqual(["ALTER TABLE orbit.timeline DROP payload"]);
     const full = await planCassandraMigration(fixtureSession(TABLES, COLUMNS), KS, next as TableSpec[]);
     expect(full.blocked).toBeInstanceOf(DestructiveChangeError);
-    expect(full.blocked!.message).toMatch(/table timeline: drop column timeline\.payload \(blob\): every value of payload would be lost/);
-    const allowed = await planCassandraMigration(fixtureSession(TABLES, COLUMNS), KS, next as TableSpec[], { allowDestructive: true });
+    expect(full.blocked!.message).toMatch(
+      /table timeline: drop column timeline\.payload \(blob\): every value of payload would be lost/,
+    );
+    const allowed = await planCassandraMigration(fixtureSession(TABLES, COLUMNS), KS, next as TableSpec[], {
+      allowDestructive: true,
+    });
     expect(allowed.blocked).toBeUndefined();
   });
 
@@ -143,7 +154,9 @@ describe("Cassandra planner from system_schema rows", () => {
     expect(plan(next, "timeline").unsupported).toEqual([
       "orbit.timeline.bucket: Cassandra cannot change a column's type (int → bigint); add a new field instead",
     ]);
-    const full = await planCassandraMigration(fixtureSession(TABLES, COLUMNS), KS, next as TableSpec[], { allowDestructive: true });
+    const full = await planCassandraMigration(fixtureSession(TABLES, COLUMNS), KS, next as TableSpec[], {
+      allowDestructive: true,
+    });
     expect(full.blocked).toBeInstanceOf(UnsupportedChangeError);
   });
 
@@ -169,11 +182,18 @@ describe("Cassandra planner from system_schema rows", () => {
   });
 
   it("renames a key column in place, and a regular one only by add + destructive drop", () => {
-    const keyRename = wide(PROTO.replace("int64 item_id = 3;", 'int64 entry_id = 3 [(orbit.options.v1.column).renamed_from = "item_id"];').replace('column: "item_id"', 'column: "entry_id"'));
+    const keyRename = wide(
+      PROTO.replace(
+        "int64 item_id = 3;",
+        'int64 entry_id = 3 [(orbit.options.v1.column).renamed_from = "item_id"];',
+      ).replace('column: "item_id"', 'column: "entry_id"'),
+    );
     expect(plan(keyRename, "timeline").steps.map((s) => [s.statements[0]!.sql, s.losses.length])).toEqual([
       ["ALTER TABLE orbit.timeline RENAME item_id TO entry_id", 0],
     ]);
-    const regular = wide(PROTO.replace("string body = 4;", 'string text = 4 [(orbit.options.v1.column).renamed_from = "body"];'));
+    const regular = wide(
+      PROTO.replace("string body = 4;", 'string text = 4 [(orbit.options.v1.column).renamed_from = "body"];'),
+    );
     const p = plan(regular, "timeline");
     expect(p.steps.map((s) => [s.statements[0]!.sql, s.losses.length])).toEqual([
       ["ALTER TABLE orbit.timeline ADD text text", 0],

@@ -44,7 +44,11 @@ function keyShape(partition: readonly string[], clustering: readonly { column: s
 }
 
 /** The steps for one wide table (live undefined: the table does not exist). */
-export function planCassandraTable(spec: WideTableSpec, live: CqlLiveTable | undefined, keyspace: string): CassandraTablePlan {
+export function planCassandraTable(
+  spec: WideTableSpec,
+  live: CqlLiveTable | undefined,
+  keyspace: string,
+): CassandraTablePlan {
   const t = spec.name;
   const at = ref(keyspace, t);
   if (!live) {
@@ -115,14 +119,23 @@ export function planCassandraTable(spec: WideTableSpec, live: CqlLiveTable | und
     if (old !== undefined) {
       // A regular column cannot be renamed: it is dropped below, its values lost.
       drops.push(
-        dropStep(t, at, old, live.columns.get(old)!, `Cassandra cannot rename a regular column: ${col.name} is added empty and every value of ${old} would be lost`),
+        dropStep(
+          t,
+          at,
+          old,
+          live.columns.get(old)!,
+          `Cassandra cannot rename a regular column: ${col.name} is added empty and every value of ${old} would be lost`,
+        ),
       );
       claimed.add(old);
     }
   }
 
   const mapped = (c: string) => renamedTo.get(c) ?? c;
-  const liveKey = keyShape(live.partitionKey.map(mapped), live.clustering.map((c) => ({ column: mapped(c.column), order: c.order })));
+  const liveKey = keyShape(
+    live.partitionKey.map(mapped),
+    live.clustering.map((c) => ({ column: mapped(c.column), order: c.order })),
+  );
   const wantKey = keyShape(spec.partitionKey, spec.clustering);
   if (liveKey !== wantKey) {
     const loss: Loss = {

@@ -30,8 +30,10 @@ function stubClient(opts: {
 }): { client: CassandraClient; calls: Call[] } {
   const calls: Call[] = [];
   const answer = (cql: string) => {
-    if (cql === "SELECT schema_version FROM system.local") return resultSet(opts.versions!.local.map((v) => ({ schema_version: v })));
-    if (cql === "SELECT schema_version FROM system.peers") return resultSet(opts.versions!.peers.map((v) => ({ schema_version: v })));
+    if (cql === "SELECT schema_version FROM system.local")
+      return resultSet(opts.versions!.local.map((v) => ({ schema_version: v })));
+    if (cql === "SELECT schema_version FROM system.peers")
+      return resultSet(opts.versions!.peers.map((v) => ({ schema_version: v })));
     return opts.answer?.(cql) ?? resultSet([]);
   };
   const driver = {
@@ -55,16 +57,15 @@ function stubClient(opts: {
 describe("cqlSessionOf", () => {
   it("sends DDL unprepared and statements with parameters prepared, and reports [applied]", async () => {
     const { client, calls } = stubClient({
-      answer: (cql) => (cql.startsWith("INSERT") ? resultSet([{ "[applied]": false, owner: "boot-b" }], false) : resultSet([])),
+      answer: (cql) =>
+        cql.startsWith("INSERT") ? resultSet([{ "[applied]": false, owner: "boot-b" }], false) : resultSet([]),
     });
     const s = cqlSessionOf(client);
     await s.execute("CREATE TABLE IF NOT EXISTS orbit.t (k int PRIMARY KEY)");
-    const lwt = await s.execute("INSERT INTO orbit.orbit_migration_lock (name, owner, acquired_at_ms) VALUES (?, ?, ?) IF NOT EXISTS USING TTL ?", [
-      "migrate",
-      "boot-a",
-      1n,
-      60,
-    ]);
+    const lwt = await s.execute(
+      "INSERT INTO orbit.orbit_migration_lock (name, owner, acquired_at_ms) VALUES (?, ?, ?) IF NOT EXISTS USING TTL ?",
+      ["migrate", "boot-a", 1n, 60],
+    );
     expect(calls.map((c) => [c.via, c.prepare])).toEqual([
       ["driver", false],
       ["client", undefined],

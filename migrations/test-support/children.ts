@@ -58,7 +58,9 @@ export function startChild(url: string, tablesPath: string, pauseAt?: string): C
         const seen = stdout.split("\n").find((l) => l.startsWith(prefix));
         if (seen) return res(seen);
         waiters.push({ prefix, resolve: res });
-        void exited.then((e) => rej(new Error(`child exited (${e.code}) before printing ${prefix}:\n${e.stdout}\n${e.stderr}`)));
+        void exited.then((e) =>
+          rej(new Error(`child exited (${e.code}) before printing ${prefix}:\n${e.stdout}\n${e.stderr}`)),
+        );
       }),
   };
 }

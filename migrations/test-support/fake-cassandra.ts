@@ -179,7 +179,9 @@ export class FakeCassandra {
 
   /** Statements sent (by `process`, if given), in order. */
   statements(process?: string): ExecuteEvent[] {
-    return this.events.filter((e): e is ExecuteEvent => e.kind === "execute" && (process === undefined || e.process === process));
+    return this.events.filter(
+      (e): e is ExecuteEvent => e.kind === "execute" && (process === undefined || e.process === process),
+    );
   }
 
   // ---- the wire ------------------------------------------------------------------------------
@@ -196,7 +198,15 @@ export class FakeCassandra {
       this.events.push({ kind: "execute", process, cql: text, params, atMs, applied: result.applied });
       return result;
     } catch (err) {
-      this.events.push({ kind: "execute", process, cql: text, params, atMs, applied: false, error: (err as Error).message });
+      this.events.push({
+        kind: "execute",
+        process,
+        cql: text,
+        params,
+        atMs,
+        applied: false,
+        error: (err as Error).message,
+      });
       throw err;
     }
   }
@@ -233,7 +243,8 @@ export class FakeCassandra {
     if (refused) throw new InvalidRequest(refused);
     if (this.disagreeing > 0 || this.neverAgree) this.ddlWhileDisagreeing.push(text);
     let m: RegExpExecArray | null;
-    if ((m = /^CREATE TABLE (IF NOT EXISTS )?(\S+) \(/i.exec(text))) this.createTable(text, m[2]!, !!m[1], m[0].length - 1);
+    if ((m = /^CREATE TABLE (IF NOT EXISTS )?(\S+) \(/i.exec(text)))
+      this.createTable(text, m[2]!, !!m[1], m[0].length - 1);
     else if ((m = /^DROP TABLE (IF EXISTS )?(\S+)$/i.exec(text))) {
       const name = this.tableRef(m[2]!);
       if (!this.tables.has(name) && !m[1]) throw new InvalidRequest(`unconfigured table ${name}`);
@@ -265,7 +276,13 @@ export class FakeCassandra {
       }
       const col = /^("[^"]+"|\w+) (.+?)( PRIMARY KEY)?$/i.exec(part);
       if (!col) throw new Error(`fake Cassandra: cannot read column definition "${part}"`);
-      columns.push({ name: unquote(col[1]!), type: col[2]!.toLowerCase().replace(/\bvarchar\b/g, "text"), kind: "regular", position: -1, order: "none" });
+      columns.push({
+        name: unquote(col[1]!),
+        type: col[2]!.toLowerCase().replace(/\bvarchar\b/g, "text"),
+        kind: "regular",
+        position: -1,
+        order: "none",
+      });
       if (col[3]) partition = [unquote(col[1]!)];
     }
     const order = new Map<string, "asc" | "desc">();
@@ -293,7 +310,8 @@ export class FakeCassandra {
       else if (k >= 0) Object.assign(c, { kind: "clustering", position: k, order: order.get(c.name) ?? "asc" });
     }
     for (const key of [...partition, ...clustering]) {
-      if (!columns.some((c) => c.name === key)) throw new InvalidRequest(`Unknown definition ${key} referenced in PRIMARY KEY`);
+      if (!columns.some((c) => c.name === key))
+        throw new InvalidRequest(`Unknown definition ${key} referenced in PRIMARY KEY`);
     }
     this.tables.set(name, { name, columns, ttl, id });
   }
@@ -302,7 +320,8 @@ export class FakeCassandra {
     let m: RegExpExecArray | null;
     const find = (ident: string) => t.columns.find((c) => c.name === unquote(ident));
     if ((m = /^ADD ("[^"]+"|\w+) (.+)$/i.exec(change))) {
-      if (find(m[1]!)) throw new InvalidRequest(`Invalid column name ${unquote(m[1]!)} because it conflicts with an existing column`);
+      if (find(m[1]!))
+        throw new InvalidRequest(`Invalid column name ${unquote(m[1]!)} because it conflicts with an existing column`);
       t.columns.push({ name: unquote(m[1]!), type: m[2]!.toLowerCase(), kind: "regular", position: -1, order: "none" });
     } else if ((m = /^DROP ("[^"]+"|\w+)$/i.exec(change))) {
       const c = find(m[1]!);
@@ -313,7 +332,8 @@ export class FakeCassandra {
       const c = find(m[1]!);
       if (!c) throw new InvalidRequest(`Column ${unquote(m[1]!)} was not found in table ${t.name}`);
       if (c.kind === "regular") throw new InvalidRequest(`Cannot rename non PRIMARY KEY column ${c.name}`);
-      if (find(m[2]!)) throw new InvalidRequest(`Cannot rename column ${c.name} to ${unquote(m[2]!)}; another column has this name`);
+      if (find(m[2]!))
+        throw new InvalidRequest(`Cannot rename column ${c.name} to ${unquote(m[2]!)}; another column has this name`);
       c.name = unquote(m[2]!);
     } else if ((m = /^WITH default_time_to_live = (\d+)$/i.exec(change))) t.ttl = Number(m[1]);
     else throw new Error(`fake Cassandra: unexpected ALTER TABLE ${t.name} ${change}`);
@@ -342,7 +362,14 @@ export class FakeCassandra {
         m[2] === "tables"
           ? [...this.tables.values()].map((t) => ({ table_name: t.name, default_time_to_live: t.ttl }))
           : [...this.tables.values()].flatMap((t) =>
-              t.columns.map((c) => ({ table_name: t.name, column_name: c.name, clustering_order: c.order, kind: c.kind, position: c.position, type: c.type })),
+              t.columns.map((c) => ({
+                table_name: t.name,
+                column_name: c.name,
+                clustering_order: c.order,
+                kind: c.kind,
+                position: c.position,
+                type: c.type,
+              })),
             );
       return { rows: project(rows, m[1]!), applied: true };
     }
@@ -358,10 +385,16 @@ export class FakeCassandra {
     const now = Date.now();
     const current = this.liveLease();
     const notApplied = (): CqlResult => ({
-      rows: [current ? { "[applied]": false, name: "migrate", owner: current.owner, acquired_at_ms: current.acquired_at_ms } : { "[applied]": false }],
+      rows: [
+        current
+          ? { "[applied]": false, name: "migrate", owner: current.owner, acquired_at_ms: current.acquired_at_ms }
+          : { "[applied]": false },
+      ],
       applied: false,
     });
-    if (/^INSERT INTO \S+ \(name, owner, acquired_at_ms\) VALUES \(\?, \?, \?\) IF NOT EXISTS USING TTL \?$/i.test(text)) {
+    if (
+      /^INSERT INTO \S+ \(name, owner, acquired_at_ms\) VALUES \(\?, \?, \?\) IF NOT EXISTS USING TTL \?$/i.test(text)
+    ) {
       if (current) return notApplied();
       this.leaseRow = { owner: String(p[1]), acquired_at_ms: p[2] as bigint, expiresAtMs: now + Number(p[3]) * 1000 };
       return { rows: [{ "[applied]": true }], applied: true };
@@ -403,7 +436,13 @@ export class FakeCassandra {
       return { rows: [], applied: true };
     }
     if ((m = /^SELECT (.+) FROM \S+ WHERE scope = \?$/i.exec(text))) {
-      return { rows: project(this.sortedHistory().filter((r) => r.scope === p[0]), m[1]!), applied: true };
+      return {
+        rows: project(
+          this.sortedHistory().filter((r) => r.scope === p[0]),
+          m[1]!,
+        ),
+        applied: true,
+      };
     }
     throw new Error(`fake Cassandra: unexpected statement on the history table: ${text}`);
   }

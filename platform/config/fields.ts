@@ -26,7 +26,8 @@ const SERVICE_NAME = /^[a-z][a-z0-9-]*$/;
 
 const serviceName = text({
   nonEmpty: true,
-  check: (v) => (SERVICE_NAME.test(v) ? undefined : `${JSON.stringify(v)} is not a service name (lowercase letters, digits, -)`),
+  check: (v) =>
+    SERVICE_NAME.test(v) ? undefined : `${JSON.stringify(v)} is not a service name (lowercase letters, digits, -)`,
 });
 
 /** The StoreUrlError message of a store URL that does not parse, or undefined. */

@@ -64,12 +64,16 @@ describe("loadConfig", () => {
 
   it("names the source of a bad value", () => {
     expect(() => loadConfig({ flags: { port: "99999" } })).toThrow('--port: "99999" is not an integer in 0..65535');
-    expect(() => loadConfig({ env: { ORBIT_NODE_ID: "1.5" } })).toThrow('ORBIT_NODE_ID: "1.5" is not an integer in 0..1023');
+    expect(() => loadConfig({ env: { ORBIT_NODE_ID: "1.5" } })).toThrow(
+      'ORBIT_NODE_ID: "1.5" is not an integer in 0..1023',
+    );
     expect(() => loadConfig({ env: { ORBIT_MIGRATE: "maybe" } })).toThrow("ORBIT_MIGRATE");
     expect(() => loadConfig({ env: { ORBIT_LOG_LEVEL: "loud" } })).toThrow(
       'ORBIT_LOG_LEVEL: "loud" is not one of fatal, error, warn, info, debug, trace, silent',
     );
-    expect(() => loadConfig({ flags: { peers: ["echo"] } })).toThrow("--peer: \"echo\" is not peer (expected name=value)");
+    expect(() => loadConfig({ flags: { peers: ["echo"] } })).toThrow(
+      '--peer: "echo" is not peer (expected name=value)',
+    );
     expect(() => loadConfig({ flags: { peers: ["Echo=http://x"] } })).toThrow("is not a service name");
     expect(() => loadConfig({ flags: { mysql: "postgres://x/y" } })).toThrow("--mysql: expected a mysql://");
     expect(() => loadConfig({ flags: { cassandra: "cassandra://h" } })).toThrow("--cassandra: invalid Cassandra URL");
@@ -79,7 +83,9 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ env: { ORBIT_MYSQL: "mysql://h/db?timeout=5" } })).toThrow(
       'ORBIT_MYSQL: store URL mysql://h/db?timeout=5: unknown option "timeout" (accepted: pool)',
     );
-    expect(() => loadConfig({ flags: { cassandra: "cassandra://h/ks?dc=" } })).toThrow("--cassandra: store URL cassandra://h/ks?dc=: dc is empty");
+    expect(() => loadConfig({ flags: { cassandra: "cassandra://h/ks?dc=" } })).toThrow(
+      "--cassandra: store URL cassandra://h/ks?dc=: dc is empty",
+    );
     expect(() => loadConfig({ file: file({ cassandra: "cassandra://h/ks?consistency=most" }) })).toThrow(
       /config file .*: cassandra: store URL cassandra:\/\/h\/ks\?consistency=most: consistency "most" is not one of/,
     );

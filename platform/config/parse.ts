@@ -66,9 +66,7 @@ export function list(item: Parser<string>): Parser<string[]> {
       : typeof value === "string"
         ? value.split(",")
         : fail(where, value, "a comma-separated list");
-    return parts
-      .filter((p) => typeof p !== "string" || p.trim() !== "")
-      .map((p) => item(p, where));
+    return parts.filter((p) => typeof p !== "string" || p.trim() !== "").map((p) => item(p, where));
   };
 }
 

@@ -2,10 +2,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { create, type DescMessage } from "@bufbuild/protobuf";
 import { ENGINES, type TestStore } from "../../test/support/stores.js";
-import {
-  ContractHappenedSchema,
-  ContractNotAnEventSchema,
-} from "../../gen/orbit/contract/v1/events_pb.js";
+import { ContractHappenedSchema, ContractNotAnEventSchema } from "../../gen/orbit/contract/v1/events_pb.js";
 import { EventBus } from "./bus.js";
 import {
   EventBusClosedError,
@@ -38,7 +35,9 @@ describe.each(ENGINES)("bad input on $name", ({ open }) => {
     await expect(bus.publish({} as DescMessage, {})).rejects.toThrow(/expected a message schema/);
     await expect(
       bus.publish(ContractHappenedSchema, create(ContractNotAnEventSchema, { note: "x" }) as never),
-    ).rejects.toThrow("publish: the message is a orbit.contract.v1.ContractNotAnEvent, not a orbit.contract.v1.ContractHappened");
+    ).rejects.toThrow(
+      "publish: the message is a orbit.contract.v1.ContractNotAnEvent, not a orbit.contract.v1.ContractHappened",
+    );
     expect(await logSize()).toBe(0);
   });
 
@@ -68,8 +67,12 @@ describe.each(ENGINES)("bad input on $name", ({ open }) => {
     );
     expect(() => bus.consume({ group: "g", events: [ContractNotAnEventSchema], handle })).toThrow(EventDefinitionError);
     expect(() => bus.consume({ group: "g", events: [], handle })).toThrow(/at least one event type/);
-    expect(() => bus.consume({ group: "g", events: ["contract.happened"] })).toThrow(/exactly one of `handle` or `handleBatch`/);
-    expect(() => bus.consume({ group: "bad name!", events: ["contract.happened"], handle })).toThrow(EventBusConfigError);
+    expect(() => bus.consume({ group: "g", events: ["contract.happened"] })).toThrow(
+      /exactly one of `handle` or `handleBatch`/,
+    );
+    expect(() => bus.consume({ group: "bad name!", events: ["contract.happened"], handle })).toThrow(
+      EventBusConfigError,
+    );
     expect(() => bus.consume({ group: "g", events: ["contract.happened"], handle, concurrency: 4 })).toThrow(
       /concurrency > 1 needs commit: "after"/,
     );
@@ -77,7 +80,9 @@ describe.each(ENGINES)("bad input on $name", ({ open }) => {
       /batchSize must be an integer >= 1/,
     );
     bus.consume({ group: "g", events: ["contract.happened"], handle });
-    expect(() => bus.consume({ group: "g", events: ["contract.happened"], handle })).toThrow(/already consumed by this bus/);
+    expect(() => bus.consume({ group: "g", events: ["contract.happened"], handle })).toThrow(
+      /already consumed by this bus/,
+    );
   });
 
   it("parks an event whose transactional handler reaches for ctx.db, saying to use ctx.tx", async () => {
@@ -91,7 +96,9 @@ describe.each(ENGINES)("bad input on $name", ({ open }) => {
     });
     await bus.publish(ContractHappenedSchema, { key: "k" });
     await waitFor(async () => (await bus.deadLetters("g")).length === 1, "the dead letter");
-    expect((await bus.deadLetters("g"))[0]!.error).toContain('use ctx.tx, not ctx.db, in a handler with commit: "transaction"');
+    expect((await bus.deadLetters("g"))[0]!.error).toContain(
+      'use ctx.tx, not ctx.db, in a handler with commit: "transaction"',
+    );
   });
 
   it("names unknown groups and out-of-range replay positions", async () => {

@@ -31,7 +31,11 @@ describe.each(ENGINES)("event bus on $name", ({ open }) => {
   it("delivers events published in a transaction and batched, in id order, decoded", async () => {
     const b = await bus();
     const seen: Delivered[] = [];
-    b.consume({ group: "g1", events: [ContractHappenedSchema, ContractCountedSchema], handle: (e) => void seen.push(e) });
+    b.consume({
+      group: "g1",
+      events: [ContractHappenedSchema, ContractCountedSchema],
+      handle: (e) => void seen.push(e),
+    });
     await store!.db.transaction(async (tx) => {
       await b.publish(tx, ContractHappenedSchema, { key: "a", seq: 1n });
       await b.publish(tx, ContractCountedSchema, create(ContractCountedSchema, { accountId: 7n, amount: 3n }));
@@ -50,7 +54,11 @@ describe.each(ENGINES)("event bus on $name", ({ open }) => {
   it("drops events of a rolled-back transaction and still delivers what follows", async () => {
     const b = await bus({ gapGraceMs: 100 });
     const seen: bigint[] = [];
-    b.consume({ group: "g", events: [ContractHappenedSchema], handle: (e) => void seen.push((e.message as ContractHappened).seq) });
+    b.consume({
+      group: "g",
+      events: [ContractHappenedSchema],
+      handle: (e) => void seen.push((e.message as ContractHappened).seq),
+    });
     await expect(
       store!.db.transaction(async (tx) => {
         await b.publish(tx, ContractHappenedSchema, { key: "x", seq: 1n });

@@ -172,7 +172,8 @@ export class EventBus {
       await Promise.all(rows.map((r) => this.batcher.add(r)));
       return;
     }
-    if (!isSqlTx(tx)) throw new EventBusConfigError("publishMany: the first argument must be a transaction (SqlTx) or null");
+    if (!isSqlTx(tx))
+      throw new EventBusConfigError("publishMany: the first argument must be a transaction (SqlTx) or null");
     if (rows.length === 0) return;
     await appendRows(tx, rows);
     tx.afterCommit(() => {
@@ -378,4 +379,3 @@ export class EventBus {
     if (this.closed) throw new EventBusClosedError("the event bus is closed");
   }
 }
-

@@ -106,8 +106,7 @@ describe.each(ENGINES)("concurrent producers and consumers on $name", ({ name, o
     await Promise.all(Array.from({ length: size.producers }, (_, p) => producer(p)));
     expect(rolledBack.size).toBeGreaterThan(0);
 
-    const count = async () =>
-      Number((await store.db.get<{ n: unknown }>("SELECT COUNT(*) AS n FROM projection"))!.n);
+    const count = async () => Number((await store.db.get<{ n: unknown }>("SELECT COUNT(*) AS n FROM projection"))!.n);
     await waitFor(async () => (await count()) >= committed.size, `${committed.size} events in the projection`, 30_000);
     await sleep(100); // anything extra (a rolled-back or doubled event) would land now
 

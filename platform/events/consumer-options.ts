@@ -107,7 +107,9 @@ export function resolveConsumerOptions(o: ConsumerOptions): ResolvedConsumerOpti
   };
   const concurrency = int(o.concurrency, 1, "concurrency", 1);
   if (concurrency > 1 && (commit !== "after" || !o.handle)) {
-    fail('concurrency > 1 needs commit: "after" and a per-event `handle` (one transaction runs one statement at a time)');
+    fail(
+      'concurrency > 1 needs commit: "after" and a per-event `handle` (one transaction runs one statement at a time)',
+    );
   }
   const startFrom = o.startFrom ?? "earliest";
   if (startFrom !== "earliest" && startFrom !== "latest") fail(`startFrom must be "earliest" or "latest"`);

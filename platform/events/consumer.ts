@@ -228,7 +228,10 @@ export class Consumer {
     this.retryError = got.row.retryError ?? "";
     this.nextRetryPoll = 0;
     this.startHeartbeat();
-    this.host.log.info({ group: this.group, position: String(this.position), epoch: String(got.lease.epoch) }, "consumer active");
+    this.host.log.info(
+      { group: this.group, position: String(this.position), epoch: String(got.lease.epoch) },
+      "consumer active",
+    );
     return true;
   }
 
@@ -243,17 +246,20 @@ export class Consumer {
   private startHeartbeat(): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
     const lease = this.lease!;
-    this.heartbeat = setInterval(() => {
-      this.host.groups.renew(lease, this.host.leaseTtlMs).then(
-        (ok) => {
-          if (!ok && this.lease === lease) {
-            this.leaseLost = true;
-            this.signal.notify();
-          }
-        },
-        (err) => this.host.log.warn({ group: this.group, err }, "lease renewal failed"),
-      );
-    }, Math.max(10, Math.floor(this.host.leaseTtlMs / 3)));
+    this.heartbeat = setInterval(
+      () => {
+        this.host.groups.renew(lease, this.host.leaseTtlMs).then(
+          (ok) => {
+            if (!ok && this.lease === lease) {
+              this.leaseLost = true;
+              this.signal.notify();
+            }
+          },
+          (err) => this.host.log.warn({ group: this.group, err }, "lease renewal failed"),
+        );
+      },
+      Math.max(10, Math.floor(this.host.leaseTtlMs / 3)),
+    );
     this.heartbeat.unref();
   }
 
@@ -347,7 +353,10 @@ export class Consumer {
       this.retryId = event.id;
       this.retryAttempts = failed;
       this.retryError = error;
-      this.host.log.warn({ group: this.group, eventId: String(event.id), attempt: failed, error }, "handler failed; will retry");
+      this.host.log.warn(
+        { group: this.group, eventId: String(event.id), attempt: failed, error },
+        "handler failed; will retry",
+      );
       await this.stopper.sleep(backoffMs(backoff, failed));
       if (this.stopper.stopped || this.leaseLost) return;
       try {
@@ -471,4 +480,3 @@ export class Consumer {
     }
   }
 }
-

@@ -134,11 +134,12 @@ describe.each(ENGINES)("crash test on $name", ({ open }) => {
       events.add(k);
     }
     expect(doubled).toEqual([]); // one event per write
-    const keys = async (sql: string) =>
-      new Set((await db.all<{ k: string }>(sql)).map((r) => String(r.k)));
+    const keys = async (sql: string) => new Set((await db.all<{ k: string }>(sql)).map((r) => String(r.k)));
     const concat = store.db.dialect === "mysql" ? "CONCAT(producer, '/', seq)" : "producer || '/' || seq";
     const produced = await keys(`SELECT ${concat} AS k FROM produced`);
-    const acked = await keys(`SELECT ${store.db.dialect === "mysql" ? "CONCAT(producer, '.b/', seq)" : "producer || '.b/' || seq"} AS k FROM acked`);
+    const acked = await keys(
+      `SELECT ${store.db.dialect === "mysql" ? "CONCAT(producer, '.b/', seq)" : "producer || '.b/' || seq"} AS k FROM acked`,
+    );
     const txEvents = new Set([...events].filter((k) => !k.includes(".b/")));
     expect([...produced].filter((k) => !txEvents.has(k))).toEqual([]); // write committed → event exists
     expect([...txEvents].filter((k) => !produced.has(k))).toEqual([]); // event exists → write committed

@@ -102,7 +102,9 @@ describe.each(ENGINES)("retries and dead letters on $name", ({ open }) => {
     const seen: bigint[] = [];
     bus.consume({ group: "g", events: [ContractCountedSchema], ...FAST, handle: (e) => void seen.push(amount(e)) });
     await bus.publish(ContractCountedSchema, { accountId: 1n, amount: 1n });
-    await appendRows(store.db, [{ topic: "contract.counted", key: "x", payload: new Uint8Array([0xff, 0xff, 0xff]), createdMs: 1 }]);
+    await appendRows(store.db, [
+      { topic: "contract.counted", key: "x", payload: new Uint8Array([0xff, 0xff, 0xff]), createdMs: 1 },
+    ]);
     await bus.publish(ContractCountedSchema, { accountId: 1n, amount: 2n });
     await waitFor(() => seen.length === 2, "both good events");
     const [dead] = await bus.deadLetters("g");
@@ -133,7 +135,8 @@ describe.each(ENGINES)("retries and dead letters on $name", ({ open }) => {
       },
     });
     const items = [];
-    for (let a = 1n; a <= 30n; a++) items.push({ schema: ContractCountedSchema, message: { accountId: a % 4n, amount: a } });
+    for (let a = 1n; a <= 30n; a++)
+      items.push({ schema: ContractCountedSchema, message: { accountId: a % 4n, amount: a } });
     await bus.publishMany(null, items);
     await waitFor(() => [...byKey.values()].reduce((n, l) => n + l.length, 0) >= 30, "all 30");
     for (const [, list] of byKey) {

@@ -60,10 +60,16 @@ export async function putDeadLetter(
     exec.dialect === "mysql"
       ? `ON DUPLICATE KEY UPDATE attempts = attempts + VALUES(attempts), error = VALUES(error), state = 'dead', failed_ms = VALUES(failed_ms)`
       : `ON CONFLICT (group_name, event_id) DO UPDATE SET attempts = attempts + excluded.attempts, error = excluded.error, state = 'dead', failed_ms = excluded.failed_ms`;
-  await exec.run(
-    `INSERT INTO ${DEAD} (${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'dead', ${now}) ${upsert}`,
-    [group, ev.id, ev.topic, ev.key, ev.payload, ev.publishedAtMs, attempts, error.slice(0, 8000)],
-  );
+  await exec.run(`INSERT INTO ${DEAD} (${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'dead', ${now}) ${upsert}`, [
+    group,
+    ev.id,
+    ev.topic,
+    ev.key,
+    ev.payload,
+    ev.publishedAtMs,
+    attempts,
+    error.slice(0, 8000),
+  ]);
 }
 
 export async function listDeadLetters(
@@ -104,11 +110,13 @@ export async function countDeadLetters(db: SqlExecutor): Promise<Map<string, num
 /** Marks dead letters for another attempt (all of the group's, or the given ids); returns how many. */
 export async function requestRetry(db: SqlDb, group: string, eventIds?: readonly bigint[]): Promise<number> {
   if (!eventIds) {
-    return (await db.run(`UPDATE ${DEAD} SET state = 'retry' WHERE group_name = ? AND state = 'dead'`, [group])).changes;
+    return (await db.run(`UPDATE ${DEAD} SET state = 'retry' WHERE group_name = ? AND state = 'dead'`, [group]))
+      .changes;
   }
   let n = 0;
   for (const id of eventIds) {
-    n += (await db.run(`UPDATE ${DEAD} SET state = 'retry' WHERE group_name = ? AND event_id = ?`, [group, id])).changes;
+    n += (await db.run(`UPDATE ${DEAD} SET state = 'retry' WHERE group_name = ? AND event_id = ?`, [group, id]))
+      .changes;
   }
   return n;
 }

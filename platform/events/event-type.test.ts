@@ -33,7 +33,9 @@ describe("eventType", () => {
   });
 
   it("rejects a key_field that is not a field", () => {
-    expect(() => eventType(ContractBadKeySchema)).toThrow(/key_field "missing" is not a field of the message \(fields: note\)/);
+    expect(() => eventType(ContractBadKeySchema)).toThrow(
+      /key_field "missing" is not a field of the message \(fields: note\)/,
+    );
   });
 
   it("rejects something that is not a message schema", () => {
@@ -62,7 +64,9 @@ describe("eventType", () => {
     expect(() => eventType(msg("ListKey"))).toThrow(/key_field "a" must be a plain scalar or enum field/);
     expect(() => eventType(msg("MsgKey"))).toThrow(/must be a plain scalar or enum field/);
     const reg = new EventRegistry([msg("First")]);
-    expect(() => reg.add(msg("Second"))).toThrow(/topic "demo.same" is declared by both demo.v1.First and demo.v1.Second/);
+    expect(() => reg.add(msg("Second"))).toThrow(
+      /topic "demo.same" is declared by both demo.v1.First and demo.v1.Second/,
+    );
   });
 });
 

@@ -35,10 +35,10 @@ describe("fencing on MariaDB", () => {
       events: [ContractCountedSchema],
       handle: async (e, ctx) => {
         const m = e.message as ContractCounted;
-        await ctx.tx.run(
-          "INSERT INTO sums VALUES (?, ?) ON DUPLICATE KEY UPDATE total = total + VALUES(total)",
-          [m.accountId, m.amount],
-        );
+        await ctx.tx.run("INSERT INTO sums VALUES (?, ?) ON DUPLICATE KEY UPDATE total = total + VALUES(total)", [
+          m.accountId,
+          m.amount,
+        ]);
         entered++;
         if (gate) await gate; // "paused"
       },
@@ -47,7 +47,9 @@ describe("fencing on MariaDB", () => {
     await waitFor(() => entered === 1, "the handler to start");
 
     // Another process takes the group over (as after the lease expired).
-    await db.run(`UPDATE ${GROUPS} SET owner = 'b', epoch = epoch + 1, lease_until_ms = 9e15 WHERE group_name = 'sums'`);
+    await db.run(
+      `UPDATE ${GROUPS} SET owner = 'b', epoch = epoch + 1, lease_until_ms = 9e15 WHERE group_name = 'sums'`,
+    );
     const stolen = gate;
     gate = null;
     release();

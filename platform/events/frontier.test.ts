@@ -110,7 +110,9 @@ describe("frontier on MariaDB", () => {
     await appendRows(store.db, [row("a")]); // id 1
     // The second row violates NOT NULL: the statement fails after reserving ids.
     await expect(
-      store.db.run(`INSERT INTO ${LOG} (topic, event_key, payload, created_ms) VALUES ('t', 'k', 'x', 1), ('t', 'k', NULL, 1)`),
+      store.db.run(
+        `INSERT INTO ${LOG} (topic, event_key, payload, created_ms) VALUES ('t', 'k', 'x', 1), ('t', 'k', NULL, 1)`,
+      ),
     ).rejects.toThrow();
     await appendRows(store.db, [row("b")]);
     const ids = (await store.db.all<{ id: string }>(`SELECT id FROM ${LOG} ORDER BY id`)).map((r) => BigInt(r.id));

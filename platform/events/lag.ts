@@ -84,4 +84,3 @@ export async function lagByGroup(db: SqlExecutor, nowMs: number = Date.now()): P
   }
   return out;
 }
-

@@ -32,7 +32,9 @@ const sqlBySize = new Map<number, string>();
 export function insertSql(n: number): string {
   let sql = sqlBySize.get(n);
   if (!sql) {
-    sql = `INSERT INTO ${LOG} (topic, event_key, payload, created_ms) VALUES ` + new Array(n).fill("(?, ?, ?, ?)").join(", ");
+    sql =
+      `INSERT INTO ${LOG} (topic, event_key, payload, created_ms) VALUES ` +
+      new Array(n).fill("(?, ?, ?, ?)").join(", ");
     sqlBySize.set(n, sql);
   }
   return sql;

@@ -15,7 +15,11 @@ import { Counter, Gauge, type Registry } from "prom-client";
 import type { EventBus } from "./bus.js";
 
 export function registerEventMetrics(registry: Registry, bus: EventBus): void {
-  const byGroup = (name: string, help: string, pick: (g: Awaited<ReturnType<EventBus["lagByGroup"]>>[number]) => number) =>
+  const byGroup = (
+    name: string,
+    help: string,
+    pick: (g: Awaited<ReturnType<EventBus["lagByGroup"]>>[number]) => number,
+  ) =>
     new Gauge({
       name,
       help,
@@ -33,7 +37,11 @@ export function registerEventMetrics(registry: Registry, bus: EventBus): void {
     return pending;
   };
   byGroup("orbit_events_group_position", "Stored position of each consumer group.", (g) => Number(g.position));
-  byGroup("orbit_events_group_pending", "Events of the group's topics after its position (count capped at 100000).", (g) => g.pending);
+  byGroup(
+    "orbit_events_group_pending",
+    "Events of the group's topics after its position (count capped at 100000).",
+    (g) => g.pending,
+  );
   byGroup("orbit_events_group_lag_seconds", "Age of the group's oldest pending event.", (g) => g.lagMs / 1000);
   byGroup("orbit_events_group_dead_letters", "Dead letters of the group.", (g) => g.deadLetters);
   byGroup("orbit_events_group_retrying", "1 while the group retries a failing event.", (g) => (g.retrying ? 1 : 0));

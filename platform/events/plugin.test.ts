@@ -72,7 +72,9 @@ describe.each(ENGINES)("events plugin in a bundle on $name", ({ open }) => {
         await ctx.db
           .transaction((tx) => ctx.events.publish(tx, ContractCountedSchema, { accountId: 1n, amount: 1n }))
           .catch((e: Error) => errors.push(e.message));
-        await ctx.events.publish(ContractCountedSchema, { accountId: 1n, amount: 1n }).catch((e: Error) => errors.push(e.message));
+        await ctx.events
+          .publish(ContractCountedSchema, { accountId: 1n, amount: 1n })
+          .catch((e: Error) => errors.push(e.message));
         try {
           ctx.events.consume({ group: "quiet.sum", events: [ContractCountedSchema], handle: () => undefined });
         } catch (e) {
@@ -98,7 +100,11 @@ describe.each(ENGINES)("events plugin in a bundle on $name", ({ open }) => {
       name: "ledger",
       consumes: ["orbit.contract.v1.ContractCounted"],
       start(ctx) {
-        consumer = ctx.events.consume({ group: "ledger.ready", events: [ContractCountedSchema], handle: () => undefined });
+        consumer = ctx.events.consume({
+          group: "ledger.ready",
+          events: [ContractCountedSchema],
+          handle: () => undefined,
+        });
       },
     });
     const plugin = eventBusPlugin();

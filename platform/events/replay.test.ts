@@ -42,14 +42,19 @@ describe.each(ENGINES)("replay on $name", ({ open }) => {
   it("rebuilds a wiped projection to the same state, while its consumer keeps running", async () => {
     store = await open();
     const db = store.db;
-    await db.exec("CREATE TABLE balances (account_id BIGINT NOT NULL PRIMARY KEY, balance BIGINT NOT NULL, events INT NOT NULL)");
+    await db.exec(
+      "CREATE TABLE balances (account_id BIGINT NOT NULL PRIMARY KEY, balance BIGINT NOT NULL, events INT NOT NULL)",
+    );
     const bus = await EventBus.open(db, { logger: silentLogger, leaseTtlMs: 300 });
     buses.push(bus);
     const consumer = bus.consume(projector(db));
     for (let i = 0; i < 60; i++) {
       await bus.publish(ContractCountedSchema, { accountId: BigInt(i % 5), amount: BigInt(i * 3 - 50) });
     }
-    await waitFor(async () => (await bus.lagByGroup())[0]?.pending === 0 && consumer.handled === 60, "projection built");
+    await waitFor(
+      async () => (await bus.lagByGroup())[0]?.pending === 0 && consumer.handled === 60,
+      "projection built",
+    );
     const before = await balances(db);
     expect(Object.keys(before)).toHaveLength(5);
 

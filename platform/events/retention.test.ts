@@ -24,12 +24,20 @@ describe.each(ENGINES)("retention on $name", ({ open }) => {
     const db = store.db;
     bus = await EventBus.open(db, { logger: silentLogger });
     const now = Date.now();
-    const row = (ageDays: number): LogRow => ({ topic: "contract.counted", key: "k", payload: new Uint8Array(), createdMs: now - ageDays * DAY });
+    const row = (ageDays: number): LogRow => ({
+      topic: "contract.counted",
+      key: "k",
+      payload: new Uint8Array(),
+      createdMs: now - ageDays * DAY,
+    });
     // ids 1-10 are 10 days old, 11-15 one day old.
     await appendRows(db, [...Array.from({ length: 10 }, () => row(10)), ...Array.from({ length: 5 }, () => row(1))]);
     const ids = (await db.all<{ id: unknown }>(`SELECT id FROM ${LOG} ORDER BY id`)).map((r) => BigInt(r.id as string));
     // Group "slow" has handled up to the 7th event; "fast" everything.
-    for (const [g, pos] of [["slow", ids[6]!], ["fast", ids[14]!]] as const) {
+    for (const [g, pos] of [
+      ["slow", ids[6]!],
+      ["fast", ids[14]!],
+    ] as const) {
       await db.run(`INSERT INTO ${GROUPS} (group_name, position, topics, updated_ms) VALUES (?, ?, '[]', 0)`, [g, pos]);
     }
     for (const id of ids) await firstDelivery(db, "inbox", id);
@@ -37,7 +45,9 @@ describe.each(ENGINES)("retention on $name", ({ open }) => {
     const r = await bus.runRetention({ maxAgeMs: 7 * DAY, batchSize: 3, pauseMs: 0 });
     expect(r.deleted).toBe(7); // old AND passed by every group: events 1-7
     expect(r.floor).toBe(ids[6]);
-    const left = (await db.all<{ id: unknown }>(`SELECT id FROM ${LOG} ORDER BY id`)).map((x) => BigInt(x.id as string));
+    const left = (await db.all<{ id: unknown }>(`SELECT id FROM ${LOG} ORDER BY id`)).map((x) =>
+      BigInt(x.id as string),
+    );
     expect(left).toEqual(ids.slice(7));
     const inbox = Number((await db.get<{ n: unknown }>(`SELECT COUNT(*) AS n FROM ${PROCESSED}`))!.n);
     expect(inbox).toBe(8);

@@ -27,14 +27,18 @@ export interface RetentionResult {
   readonly floor: bigint;
 }
 
-export async function runRetention(db: SqlDb, opts: RetentionOptions, nowMs: number = Date.now()): Promise<RetentionResult> {
+export async function runRetention(
+  db: SqlDb,
+  opts: RetentionOptions,
+  nowMs: number = Date.now(),
+): Promise<RetentionResult> {
   if (!(opts.maxAgeMs >= 0)) throw new RangeError(`retention maxAgeMs must be >= 0, got ${opts.maxAgeMs}`);
   const batch = Math.max(1, opts.batchSize ?? 1000);
   const maxBatches = opts.maxBatches ?? 1000;
   const cutoff = nowMs - opts.maxAgeMs;
   // Every group has handled everything at or below its position.
   const minPos = await db.get<{ p: unknown; n: unknown }>(`SELECT MIN(position) AS p, COUNT(*) AS n FROM ${GROUPS}`);
-  const limit = big(minPos?.n) > 0n ? big(minPos?.p) : (await maxId(db));
+  const limit = big(minPos?.n) > 0n ? big(minPos?.p) : await maxId(db);
   let deleted = 0;
   let floor = 0n;
   for (let i = 0; i < maxBatches; i++) {

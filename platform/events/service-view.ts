@@ -45,7 +45,8 @@ export function serviceEventView(bus: EventBus, service: EventDeclarations): Eve
   const consume = (options: ConsumerOptions) => {
     for (const e of options.events ?? []) {
       // A topic given by name: its type as the bus knows it (unknown topics fail in consume itself).
-      const typeName = typeof e === "string" ? (bus.registry.has(e) ? bus.registry.byTopic(e).typeName : undefined) : e.typeName;
+      const typeName =
+        typeof e === "string" ? (bus.registry.has(e) ? bus.registry.byTopic(e).typeName : undefined) : e.typeName;
       if (typeName !== undefined && !consumes.has(typeName)) throw refuse("consumes", "consumes", typeName);
     }
     return bus.consume(options);

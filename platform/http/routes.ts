@@ -36,8 +36,10 @@ export class RouteTable {
   constructor(private readonly log: Logger) {}
 
   add(route: HttpRoute, owner: string): void {
-    if (!route.path.startsWith("/")) throw new Error(`${owner}: route path ${JSON.stringify(route.path)} must start with /`);
-    if (!route.handle && !route.upgrade) throw new Error(`${owner}: route ${route.path} has neither handle nor upgrade`);
+    if (!route.path.startsWith("/"))
+      throw new Error(`${owner}: route path ${JSON.stringify(route.path)} must start with /`);
+    if (!route.handle && !route.upgrade)
+      throw new Error(`${owner}: route ${route.path} has neither handle nor upgrade`);
     const prefix = route.path.endsWith("/*");
     const base = prefix ? route.path.slice(0, -1) : route.path;
     const clash = prefix ? this.prefixes.find((e) => e.base === base) : this.exact.get(base);
@@ -62,7 +64,12 @@ export class RouteTable {
     const handler = entry.route.handle;
     const methods = entry.route.methods ?? ["GET", "HEAD"];
     if (!handler || !methods.includes(req.method ?? "GET")) {
-      sendJson(res, 405, { error: `method ${req.method} not allowed on ${entry.route.path}` }, { allow: methods.join(", ") });
+      sendJson(
+        res,
+        405,
+        { error: `method ${req.method} not allowed on ${entry.route.path}` },
+        { allow: methods.join(", ") },
+      );
       return true;
     }
     const fail = (err: unknown) => {

@@ -114,7 +114,12 @@ describe("OrbitServer", () => {
     await new Promise<void>((r) => http.get(`${url}/idle`, { agent }, (res) => res.resume().on("end", r)));
     const session = http2.connect(url);
     const sessionClosed = new Promise<void>((r) => session.on("close", r));
-    await new Promise<void>((r) => session.request({ ":path": "/x" }).on("response", () => r()).resume());
+    await new Promise<void>((r) =>
+      session
+        .request({ ":path": "/x" })
+        .on("response", () => r())
+        .resume(),
+    );
 
     const slow = fetch(`${url}/slow`).then((r) => r.text());
     await inHandler;

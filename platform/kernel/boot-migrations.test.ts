@@ -25,7 +25,10 @@ async function hasTable(db: SqlDb, table: string): Promise<boolean> {
   const r =
     db.dialect === "sqlite"
       ? await db.get("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?", [table])
-      : await db.get("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?", [table]);
+      : await db.get(
+          "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?",
+          [table],
+        );
   return r !== undefined;
 }
 
@@ -81,7 +84,10 @@ describe.each(ENGINES)("boot migrations on $name", ({ open }) => {
     // A newer binary added a column…
     const newer: SqlTableSpec = {
       ...EchoNoteRowTable,
-      columns: [...EchoNoteRowTable.columns, { ...EchoNoteRowTable.columns.find((c) => c.name === "text")!, name: "extra", field: "extra" }],
+      columns: [
+        ...EchoNoteRowTable.columns,
+        { ...EchoNoteRowTable.columns.find((c) => c.name === "text")!, name: "extra", field: "extra" },
+      ],
     };
     await (await start(store, new Registry([defineService({ ...echo, tables: [newer] })]))).stop();
     // …and the older one boots again.
@@ -96,6 +102,8 @@ describe.each(ENGINES)("boot migrations on $name", ({ open }) => {
     const b = await start(store, new Registry([echo]), { migrate: false });
     cleanup.push(() => b.stop());
     expect(await hasTable(store.db, "testing_echo_notes")).toBe(false);
-    await expect(b.client(EchoService).note({ text: "nowhere" })).rejects.toMatchObject({ rawMessage: "internal error" });
+    await expect(b.client(EchoService).note({ text: "nowhere" })).rejects.toMatchObject({
+      rawMessage: "internal error",
+    });
   });
 });

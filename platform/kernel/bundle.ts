@@ -193,7 +193,12 @@ export class Bundle {
         log: this.log,
       });
       const at = await this.server.listen(config.port, config.host);
-      const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : at.host.includes(":") ? `[${at.host}]` : at.host;
+      const host =
+        config.host === "0.0.0.0" || config.host === "::"
+          ? "localhost"
+          : at.host.includes(":")
+            ? `[${at.host}]`
+            : at.host;
       this.urlValue = `http://${host}:${at.port}`;
       this.log.info({ url: this.urlValue }, `listening on ${this.urlValue} (not ready until migrated)`);
     }
@@ -272,7 +277,13 @@ export class Bundle {
       log: (line) => this.log.info({ migration: line }, line),
     });
     this.log.info(
-      { tables: tables.length, applied: r.applied, upToDate: r.upToDate, lockWaitMs: r.lockWaitMs, ms: Date.now() - t0 },
+      {
+        tables: tables.length,
+        applied: r.applied,
+        upToDate: r.upToDate,
+        lockWaitMs: r.lockWaitMs,
+        ms: Date.now() - t0,
+      },
       "migrations done",
     );
   }
@@ -363,4 +374,3 @@ export class Bundle {
 function methodKey(m: DescMethod): string {
   return `${m.parent.typeName}/${m.name}`;
 }
-

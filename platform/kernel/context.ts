@@ -20,7 +20,7 @@ import type { IdGenerator } from "../ids.js";
 import type { Logger } from "../log.js";
 import type { SqlDb } from "../storage/driver.js";
 
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+
 export interface ContextExtensions {}
 
 export interface BaseServiceContext {

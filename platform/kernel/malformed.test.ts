@@ -94,7 +94,9 @@ describe("malformed requests", () => {
     ).toMatchObject({ code: "internal", message: expect.stringContaining("parse binary") });
     expect(await grpc(`${ECHO}/Echo`, envelope(Buffer.from([0xff, 0xff, 0xff])))).toMatchObject({ status: "13" });
     // A frame that claims more bytes than it carries.
-    expect(await grpc(`${ECHO}/Echo`, Buffer.from([0, 0, 0, 0, 9, 1]))).toMatchObject({ status: expect.stringMatching(/^(3|13)$/) });
+    expect(await grpc(`${ECHO}/Echo`, Buffer.from([0, 0, 0, 0, 9, 1]))).toMatchObject({
+      status: expect.stringMatching(/^(3|13)$/),
+    });
   });
 
   it("values the handler refuses: invalid_argument", async () => {

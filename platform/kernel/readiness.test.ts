@@ -68,7 +68,10 @@ describe("readiness", () => {
     const ready = async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status;
     await expect.poll(ready).toBe(503);
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
-    const client = createClient(EchoService, createConnectTransport({ baseUrl: url, httpVersion: "2", useBinaryFormat: true }));
+    const client = createClient(
+      EchoService,
+      createConnectTransport({ baseUrl: url, httpVersion: "2", useBinaryFormat: true }),
+    );
     await expect(client.echo({ text: "too early" })).rejects.toMatchObject({ code: Code.Unavailable });
 
     hook.open();

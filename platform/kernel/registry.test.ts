@@ -41,9 +41,7 @@ describe("Registry", () => {
       }
     })();
     expect(err).toBeInstanceOf(UnknownServiceError);
-    expect(err?.message).toBe(
-      'unknown services "chat", "dm"; known services: feed, post, user; groups: all, social',
-    );
+    expect(err?.message).toBe('unknown services "chat", "dm"; known services: feed, post, user; groups: all, social');
     expect(() => reg.resolve(["user"], { social: "http://x" })).toThrow('unknown peer service "social"');
   });
 

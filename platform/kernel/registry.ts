@@ -137,10 +137,14 @@ export class Registry {
     const pending = new Map(services.map((s) => [s.name, s.deps.filter((d) => names.has(d)).length]));
     const out: ServiceDef[] = [];
     while (pending.size) {
-      const next = [...pending].filter(([, n]) => n === 0).map(([name]) => name).sort()[0]!;
+      const next = [...pending]
+        .filter(([, n]) => n === 0)
+        .map(([name]) => name)
+        .sort()[0]!;
       pending.delete(next);
       out.push(this.byName.get(next) as ServiceDef);
-      for (const s of services) if (pending.has(s.name) && s.deps.includes(next)) pending.set(s.name, pending.get(s.name)! - 1);
+      for (const s of services)
+        if (pending.has(s.name) && s.deps.includes(next)) pending.set(s.name, pending.get(s.name)! - 1);
     }
     return out;
   }
@@ -162,8 +166,12 @@ export class Registry {
   private unknown(names: string[], what?: string): UnknownServiceError {
     return new UnknownServiceError(
       names,
-      this.services().map((s) => s.name).sort(),
-      this.groups().map((g) => g.name).sort(),
+      this.services()
+        .map((s) => s.name)
+        .sort(),
+      this.groups()
+        .map((g) => g.name)
+        .sort(),
       what,
     );
   }

@@ -90,7 +90,9 @@ describe("remote clients", () => {
   });
 
   it("keep error details", async () => {
-    const err = await failure(bundle.client(EchoService).fail({ code: Code.FailedPrecondition, message: "m", reason: "why" }));
+    const err = await failure(
+      bundle.client(EchoService).fail({ code: Code.FailedPrecondition, message: "m", reason: "why" }),
+    );
     expect(err.code).toBe(Code.FailedPrecondition);
     expect(err.findDetails(FailDetailSchema)).toMatchObject([{ reason: "why", service: "echo" }]);
   });
@@ -113,7 +115,9 @@ describe("remote clients", () => {
           listen: false,
           log: silentLogger(),
         }),
-      ).rejects.toThrow('service sneaky asks for a client of orbit.testing.v1.EchoService, which echo serves, but does not list "echo" in its deps');
+      ).rejects.toThrow(
+        'service sneaky asks for a client of orbit.testing.v1.EchoService, which echo serves, but does not list "echo" in its deps',
+      );
     } finally {
       await s2.dispose();
     }

@@ -16,7 +16,6 @@ import type { NodeServerRequest, NodeServerResponse } from "../http/types.js";
 import { MAX_MESSAGE_BYTES } from "../rpc/limits.js";
 import { createUnaryFastPath } from "../rpc/unary-fast-path.js";
 
-
 export interface RpcHandlerOptions {
   /** Instrumented implementations (rpc/instrument.ts). */
   readonly services: readonly ServiceImplSpec[];
@@ -54,7 +53,12 @@ export function createRpcHandler(opts: RpcHandlerOptions): RequestHandler {
   return (req, res) => {
     const state = opts.state();
     if (state !== "ready") {
-      rpcError(req, res, "unavailable", state === "starting" ? "the bundle is starting" : "the bundle is shutting down");
+      rpcError(
+        req,
+        res,
+        "unavailable",
+        state === "starting" ? "the bundle is starting" : "the bundle is shutting down",
+      );
       return;
     }
     stampClientAddress(req, opts.trustProxy ?? 0);

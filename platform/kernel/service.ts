@@ -70,7 +70,10 @@ export interface GroupDef {
 
 export type ModuleDef = ServiceDef | GroupDef;
 
-export type ServiceInit = Omit<ServiceDef, "kind" | "description" | "deps" | "rpc" | "tables" | "publishes" | "consumes"> &
+export type ServiceInit = Omit<
+  ServiceDef,
+  "kind" | "description" | "deps" | "rpc" | "tables" | "publishes" | "consumes"
+> &
   Partial<Pick<ServiceDef, "description" | "deps" | "rpc" | "tables" | "publishes" | "consumes">>;
 
 export const MODULE_NAME = /^[a-z][a-z0-9-]*$/;

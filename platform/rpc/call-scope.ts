@@ -88,7 +88,8 @@ export function callScope(ctx: HandlerContext): CallScope {
  * must not (they would reveal private data, such as who blocked whom).
  */
 export function requireService(ctx: HandlerContext): void {
-  if (!callScope(ctx).fromService) throw new ConnectError("this method is only for Orbit services", Code.PermissionDenied);
+  if (!callScope(ctx).fromService)
+    throw new ConnectError("this method is only for Orbit services", Code.PermissionDenied);
 }
 
 /** The signed-in caller, or Unauthenticated. */

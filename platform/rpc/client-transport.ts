@@ -27,10 +27,11 @@ import { formatTraceparent, TRACEPARENT_HEADER } from "./trace.js";
 
 export type Target = "in-process" | "remote";
 
-
-
 export type ClientTransportOptions = ClientTransportCommon &
-  ({ readonly target: "in-process"; readonly transport: InProcessTransport } | { readonly target: "remote"; readonly transport: Transport });
+  (
+    | { readonly target: "in-process"; readonly transport: InProcessTransport }
+    | { readonly target: "remote"; readonly transport: Transport }
+  );
 
 interface ClientTransportCommon {
   readonly metrics: RpcMetrics;
@@ -57,7 +58,11 @@ export function createClientTransport(opts: ClientTransportOptions): Transport {
     return scope && { requestId: scope.requestId, trace: scope.trace, identity: scope.identity };
   }
 
-  function headers(method: DescMethod, scope: CallScope | undefined, given: HeadersInit | undefined): HeadersInit | undefined {
+  function headers(
+    method: DescMethod,
+    scope: CallScope | undefined,
+    given: HeadersInit | undefined,
+  ): HeadersInit | undefined {
     if (target !== "remote" || (!scope && !opts.signer.shared)) return given;
     const h: Record<string, string> = {};
     if (given !== undefined) new Headers(given).forEach((v, k) => (h[k] = v));
@@ -107,7 +112,15 @@ export function createClientTransport(opts: ClientTransportOptions): Transport {
           opts.target === "in-process"
             ? await opts.transport.streamFrom(origin(scope), method, link.signal, t, header, input, contextValues)
             : await opts.transport.stream(method, link.signal, t, headers(method, scope, header), input, contextValues);
-        return { ...res, message: observed(res.message, () => observe(method, t0), (e) => observe(method, t0, e), link.dispose) };
+        return {
+          ...res,
+          message: observed(
+            res.message,
+            () => observe(method, t0),
+            (e) => observe(method, t0, e),
+            link.dispose,
+          ),
+        };
       } catch (err) {
         observe(method, t0, err);
         link.dispose();

@@ -29,8 +29,9 @@ describe("ClusterSigner", () => {
     rejects(() => new ClusterSigner("another-secret-entirely").verify(header, PROC), "bad signature");
     rejects(() => s.verify(header, "/orbit.testing.v1.EchoService/Echo"), "signed for another method");
     const [v, body, mac] = header.split(".");
-    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(body!, "base64url").toString()), u: "1" }))
-      .toString("base64url");
+    const forged = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(body!, "base64url").toString()), u: "1" }),
+    ).toString("base64url");
     rejects(() => s.verify(`${v}.${forged}.${mac}`, PROC), "bad signature");
     rejects(() => s.verify("v2.a.b", PROC), "malformed");
     rejects(() => s.verify("", PROC), "malformed");

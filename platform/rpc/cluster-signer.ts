@@ -73,9 +73,7 @@ export class ClusterSigner {
     const expected = Buffer.from(this.mac(body), "base64url");
     const given = Buffer.from(mac, "base64url");
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw unauthenticated(
-        "orbit-identity header has a bad signature (do all bundles share ORBIT_CLUSTER_SECRET?)",
-      );
+      throw unauthenticated("orbit-identity header has a bad signature (do all bundles share ORBIT_CLUSTER_SECRET?)");
     }
     let payload: Payload;
     try {

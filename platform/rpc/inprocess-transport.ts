@@ -177,7 +177,12 @@ export function createInProcessTransport(opts: InProcessTransportOptions): InPro
         method,
         header: call.responseHeader,
         trailer: call.responseTrailer,
-        message: responses((m) => copyResponse(method, m, opts), output, call, () => end(call)),
+        message: responses(
+          (m) => copyResponse(method, m, opts),
+          output,
+          call,
+          () => end(call),
+        ),
       } as unknown as StreamResponse<never, never>;
     },
   };

@@ -207,12 +207,7 @@ function instrumentMethod(spec: MethodImplSpec, deps: InstrumentDeps): MethodImp
   }
 }
 
-async function* stream(
-  o: MethodObserver,
-  impl: AnyStream,
-  req: unknown,
-  ctx: HandlerContext,
-): AsyncGenerator<unknown> {
+async function* stream(o: MethodObserver, impl: AnyStream, req: unknown, ctx: HandlerContext): AsyncGenerator<unknown> {
   const t0 = performance.now();
   let scope: Scope | undefined;
   let it: AsyncIterator<unknown> | undefined;

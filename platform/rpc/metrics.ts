@@ -19,7 +19,9 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import { Gauge, Registry, collectDefaultMetrics, type Metric } from "prom-client";
 import { LabeledCounter, LabeledHistogram, type CounterSeries, type HistogramSeries } from "./series.js";
 
-const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const LATENCY_BUCKETS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 
 /** Where one method's calls are counted, from one side (server or client). */
 export class MethodMetrics {

@@ -14,7 +14,13 @@ describe("retry policy", () => {
 
   it("retries Unavailable and connection failures only", () => {
     expect(isRetryable(new ConnectError("x", Code.Unavailable))).toBe(true);
-    const reset = new ConnectError("reset", Code.Aborted, undefined, undefined, Object.assign(new Error(), { code: "ECONNRESET" }));
+    const reset = new ConnectError(
+      "reset",
+      Code.Aborted,
+      undefined,
+      undefined,
+      Object.assign(new Error(), { code: "ECONNRESET" }),
+    );
     expect(isRetryable(reset)).toBe(true);
     expect(isRetryable(new ConnectError("x", Code.Aborted))).toBe(false);
     expect(isRetryable(new ConnectError("x", Code.DeadlineExceeded))).toBe(false);

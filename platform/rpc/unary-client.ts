@@ -115,7 +115,9 @@ export function createUnaryClient(opts: UnaryClientOptions): UnaryCall {
         }
         const metadata = allHeaders(responseHeaders);
         if (status === 200) {
-          return reject(new ConnectError(`unexpected response content type ${String(contentType)}`, Code.Internal, metadata));
+          return reject(
+            new ConnectError(`unexpected response content type ${String(contentType)}`, Code.Internal, metadata),
+          );
         }
         const fallback = new ConnectError(`HTTP ${status}`, codeFromHttpStatus(status), metadata);
         reject(
@@ -157,7 +159,13 @@ export function createUnaryClient(opts: UnaryClientOptions): UnaryCall {
             const session = s.session;
             fail(
               !session || session.closed || session.destroyed
-                ? new ConnectError("the connection to the peer was lost", Code.Unavailable, undefined, undefined, new Error(`stream closed with code ${s.rstCode}`))
+                ? new ConnectError(
+                    "the connection to the peer was lost",
+                    Code.Unavailable,
+                    undefined,
+                    undefined,
+                    new Error(`stream closed with code ${s.rstCode}`),
+                  )
                 : fromResetCode(s.rstCode),
             );
           });
@@ -223,7 +231,13 @@ function fromResetCode(rstCode: number): ConnectError {
       return new ConnectError(message, Code.ResourceExhausted);
     case NGHTTP2_NO_ERROR:
       // Closed without an answer (the peer went away): the connection failed.
-      return new ConnectError("the peer closed the stream without an answer", Code.Unavailable, undefined, undefined, new Error(message));
+      return new ConnectError(
+        "the peer closed the stream without an answer",
+        Code.Unavailable,
+        undefined,
+        undefined,
+        new Error(message),
+      );
     default:
       return new ConnectError(message, Code.Internal);
   }

@@ -36,8 +36,10 @@ afterAll(async () => {
 });
 
 const transports: Record<string, () => Transport> = {
-  "connect binary h2 (fast path)": () => createConnectTransport({ baseUrl: bundle.url!, httpVersion: "2", useBinaryFormat: true }),
-  "connect binary h1 (fast path)": () => createConnectTransport({ baseUrl: bundle.url!, httpVersion: "1.1", useBinaryFormat: true }),
+  "connect binary h2 (fast path)": () =>
+    createConnectTransport({ baseUrl: bundle.url!, httpVersion: "2", useBinaryFormat: true }),
+  "connect binary h1 (fast path)": () =>
+    createConnectTransport({ baseUrl: bundle.url!, httpVersion: "1.1", useBinaryFormat: true }),
   "grpc (fast path)": () => createGrpcTransport({ baseUrl: bundle.url! }),
   "connect json h2 (adapter)": () => createConnectTransport({ baseUrl: bundle.url!, httpVersion: "2" }),
   "grpc-web (adapter)": () => createGrpcWebTransport({ baseUrl: bundle.url!, httpVersion: "2" }),
@@ -71,7 +73,12 @@ async function observe(client: Client<typeof EchoService>): Promise<Seen> {
     await client.fail({ code: Code.FailedPrecondition, message: "nope ✗", reason: "because" });
   } catch (err) {
     const e = ConnectError.from(err);
-    error = { code: e.code, message: e.rawMessage, details: e.findDetails(FailDetailSchema), failedBy: e.metadata.get("x-failed-by") };
+    error = {
+      code: e.code,
+      message: e.rawMessage,
+      details: e.findDetails(FailDetailSchema),
+      failedBy: e.metadata.get("x-failed-by"),
+    };
   }
   const who = await client.whoAmI({}, { headers: { authorization: "Bearer t" }, timeoutMs: 5_000 });
   let invalid: Code = Code.Unknown;
@@ -93,7 +100,8 @@ async function observe(client: Client<typeof EchoService>): Promise<Seen> {
 describe("unary fast path", () => {
   it("answers like the Connect adapter on every protocol", async () => {
     const seen: Record<string, Seen> = {};
-    for (const [name, make] of Object.entries(transports)) seen[name] = await observe(createClient(EchoService, make()));
+    for (const [name, make] of Object.entries(transports))
+      seen[name] = await observe(createClient(EchoService, make()));
     const expected: Seen = {
       echo: { text: "ünïcode ✓", value: 1.5 },
       headerRequestId: true,
@@ -113,7 +121,9 @@ describe("unary fast path", () => {
   it("ends calls at their deadline on every protocol", async () => {
     for (const [name, make] of Object.entries(transports)) {
       const c = createClient(EchoService, make());
-      await expect(c.sleep({ ms: 5_000 }, { timeoutMs: 30 }), name).rejects.toMatchObject({ code: Code.DeadlineExceeded });
+      await expect(c.sleep({ ms: 5_000 }, { timeoutMs: 30 }), name).rejects.toMatchObject({
+        code: Code.DeadlineExceeded,
+      });
     }
   });
 

@@ -15,7 +15,11 @@
  */
 import { create, fromBinary, isMessage, toBinary, type DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type MethodImplSpec } from "@connectrpc/connect";
-import { codeToHttpStatus, errorToJsonBytes, parseTimeout as parseConnectTimeout } from "@connectrpc/connect/protocol-connect";
+import {
+  codeToHttpStatus,
+  errorToJsonBytes,
+  parseTimeout as parseConnectTimeout,
+} from "@connectrpc/connect/protocol-connect";
 import { parseTimeout as parseGrpcTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import type { NodeServerRequest, NodeServerResponse } from "../http/types.js";
 import { CallContext } from "./call-context.js";
@@ -33,7 +37,9 @@ export interface UnaryFastPathOptions {
 type Protocol = "connect" | "grpc";
 
 /** Returns `serve(req, res)`: true if it took the request, false to leave it to the Connect adapter. */
-export function createUnaryFastPath(opts: UnaryFastPathOptions): (req: NodeServerRequest, res: NodeServerResponse) => boolean {
+export function createUnaryFastPath(
+  opts: UnaryFastPathOptions,
+): (req: NodeServerRequest, res: NodeServerResponse) => boolean {
   const running = new Set<CallContext>();
   opts.shutdownSignal?.addEventListener(
     "abort",
@@ -74,7 +80,9 @@ export function createUnaryFastPath(opts: UnaryFastPathOptions): (req: NodeServe
     res.once("close", onClose);
     try {
       if (timeout.error) throw timeout.error;
-      const body = await call.run(readBody(req, opts.readMaxBytes, protocol === "connect" ? single(h["content-length"]) : null));
+      const body = await call.run(
+        readBody(req, opts.readMaxBytes, protocol === "connect" ? single(h["content-length"]) : null),
+      );
       const input = parse(method.input, protocol === "connect" ? body : unwrapEnvelope(body));
       const impl = spec.impl as (req: unknown, ctx: HandlerContext) => unknown;
       const output = await call.run(impl(input, call));
@@ -162,7 +170,9 @@ function readBody(req: NodeServerRequest, max: number, lengthHint: string | null
       chunks.push(chunk);
     });
     req.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    req.once("error", (err) => reject(new ConnectError("the request body could not be read", Code.Canceled, undefined, undefined, err)));
+    req.once("error", (err) =>
+      reject(new ConnectError("the request body could not be read", Code.Canceled, undefined, undefined, err)),
+    );
   });
 }
 
@@ -205,13 +215,17 @@ function serialize(schema: DescMessage, output: unknown, max: number): Uint8Arra
     throw new ConnectError(`serialize binary: ${e instanceof Error ? e.message : String(e)}`, Code.Internal);
   }
   if (bytes.length > max) {
-    throw new ConnectError(`message size ${bytes.length} is larger than configured writeMaxBytes ${max}`, Code.ResourceExhausted);
+    throw new ConnectError(
+      `message size ${bytes.length} is larger than configured writeMaxBytes ${max}`,
+      Code.ResourceExhausted,
+    );
   }
   return bytes;
 }
 
 /** Headers that belong to the protocol, never copied from handlers or error metadata. */
-const PROTOCOL_HEADER = /^(content-(type|length|encoding)|accept-encoding|connect-.*|grpc-.*|trailer-.*|te|transfer-encoding|connection|keep-alive|upgrade|host|:.*)$/i;
+const PROTOCOL_HEADER =
+  /^(content-(type|length|encoding)|accept-encoding|connect-.*|grpc-.*|trailer-.*|te|transfer-encoding|connection|keep-alive|upgrade|host|:.*)$/i;
 
 function userHeaders(call: CallContext, into: Record<string, string>, extra?: Headers): Record<string, string> {
   call.forEachResponseHeader((v, k) => {
@@ -232,7 +246,11 @@ function connectOk(call: CallContext, res: NodeServerResponse, bytes: Uint8Array
 
 function connectError(call: CallContext, res: NodeServerResponse, err: ConnectError): void {
   const body = errorToJsonBytes(err, undefined);
-  const headers = userHeaders(call, { "content-type": "application/json", "content-length": String(body.length) }, err.metadata);
+  const headers = userHeaders(
+    call,
+    { "content-type": "application/json", "content-length": String(body.length) },
+    err.metadata,
+  );
   call.forEachResponseTrailer((v, k) => (headers[`trailer-${k}`] = v));
   res.writeHead(codeToHttpStatus(err.code), headers);
   res.end(body);

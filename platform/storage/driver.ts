@@ -86,9 +86,5 @@ export class DuplicateKeyError extends Error {
 export function isDuplicateKey(err: unknown): boolean {
   if (err instanceof DuplicateKeyError || (err as { name?: unknown } | null)?.name === "DuplicateKeyError") return true;
   const code = (err as { code?: unknown } | null)?.code;
-  return (
-    code === "ER_DUP_ENTRY" ||
-    code === "SQLITE_CONSTRAINT_PRIMARYKEY" ||
-    code === "SQLITE_CONSTRAINT_UNIQUE"
-  );
+  return code === "ER_DUP_ENTRY" || code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "SQLITE_CONSTRAINT_UNIQUE";
 }

@@ -5,15 +5,7 @@
  */
 import mysql from "mysql2/promise";
 import type { Pool, PoolConnection, ResultSetHeader } from "mysql2/promise";
-import type {
-  RunResult,
-  SqlDb,
-  SqlExecutor,
-  SqlRow,
-  SqlTx,
-  SqlValue,
-  TransactionOptions,
-} from "./driver.js";
+import type { RunResult, SqlDb, SqlExecutor, SqlRow, SqlTx, SqlValue, TransactionOptions } from "./driver.js";
 
 export interface MysqlOptions {
   readonly host: string;
@@ -36,8 +28,7 @@ function bind(params: readonly SqlValue[] | undefined): unknown[] {
     // exactly for BIGINT columns. Booleans become 0/1.
     if (typeof v === "bigint") out[i] = v.toString();
     else if (typeof v === "boolean") out[i] = v ? 1 : 0;
-    else if (v instanceof Uint8Array && !Buffer.isBuffer(v))
-      out[i] = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+    else if (v instanceof Uint8Array && !Buffer.isBuffer(v)) out[i] = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
     else out[i] = v;
   }
   return out;

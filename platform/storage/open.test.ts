@@ -20,12 +20,19 @@ describe("store URLs", () => {
       username: undefined,
       password: undefined,
     });
-    expect(parseCassandraUrl("cassandra://u:p%40ss@h/ks")).toMatchObject({ username: "u", password: "p@ss", localDataCenter: "datacenter1" });
+    expect(parseCassandraUrl("cassandra://u:p%40ss@h/ks")).toMatchObject({
+      username: "u",
+      password: "p@ss",
+      localDataCenter: "datacenter1",
+    });
   });
 
-  it.each(["postgres://x/y", "sqlite:", "mysql://host:3306/", "cassandra://host", "nonsense"])("rejects %s clearly", (url) => {
-    expect(() => (url.startsWith("cassandra") ? parseCassandraUrl(url) : openSqlStore(url))).toThrow(StoreUrlError);
-  });
+  it.each(["postgres://x/y", "sqlite:", "mysql://host:3306/", "cassandra://host", "nonsense"])(
+    "rejects %s clearly",
+    (url) => {
+      expect(() => (url.startsWith("cassandra") ? parseCassandraUrl(url) : openSqlStore(url))).toThrow(StoreUrlError);
+    },
+  );
 
   it("reads the options of mysql:// URLs", () => {
     expect(parseMysqlUrl("mysql://app:p%40ss@db1:3307/orbit?pool=25")).toEqual({
@@ -36,13 +43,22 @@ describe("store URLs", () => {
       database: "orbit",
       connectionLimit: 25,
     });
-    expect(parseMysqlUrl("mariadb://h/orbit")).toEqual({ host: "h", port: 3306, user: "root", password: undefined, database: "orbit" });
+    expect(parseMysqlUrl("mariadb://h/orbit")).toEqual({
+      host: "h",
+      port: 3306,
+      user: "root",
+      password: undefined,
+      database: "orbit",
+    });
     expect(parseSqliteUrl("sqlite:./data/orbit.db")).toEqual({ path: "./data/orbit.db" });
     expect(parseSqliteUrl("sqlite::memory:")).toEqual({ path: ":memory:" });
   });
 
   it.each([
-    ["mysql://root:secret@h/db?pool=abc", 'store URL mysql://root:***@h/db?pool=abc: pool "abc" is not an integer in 1..1000'],
+    [
+      "mysql://root:secret@h/db?pool=abc",
+      'store URL mysql://root:***@h/db?pool=abc: pool "abc" is not an integer in 1..1000',
+    ],
     ["mysql://h/db?pool=0", 'pool "0" is not an integer in 1..1000'],
     ["mysql://h/db?pool=-1", 'pool "-1" is not an integer in 1..1000'],
     ["mysql://h/db?pool=1.5", 'pool "1.5" is not an integer'],
@@ -52,7 +68,10 @@ describe("store URLs", () => {
     ["mysql://h/db?pool=5&ssl=true", 'store URL mysql://h/db?pool=5&ssl=true: unknown option "ssl" (accepted: pool)'],
     ["mariadb://h/db?poolsize=5", 'unknown option "poolsize" (accepted: pool)'],
     ["mysql://root:secret@h:99999/db", "store URL mysql://root:***@h:99999/db is not a valid URL"],
-    ["sqlite:./x.db?cache=shared", 'store URL sqlite:./x.db?cache=shared: unknown option "cache" (sqlite: URLs take no options)'],
+    [
+      "sqlite:./x.db?cache=shared",
+      'store URL sqlite:./x.db?cache=shared: unknown option "cache" (sqlite: URLs take no options)',
+    ],
     ["sqlite::memory:?mode=ro", 'unknown option "mode" (sqlite: URLs take no options)'],
     ["sqlite:?x=1", 'unknown option "x"'],
   ])("refuses %s, naming the option", (url, msg) => {
@@ -61,9 +80,15 @@ describe("store URLs", () => {
   });
 
   it.each([
-    ["cassandra://h/ks?dc=", "store URL cassandra://h/ks?dc=: dc is empty (name the local data center, e.g. dc=datacenter1)"],
+    [
+      "cassandra://h/ks?dc=",
+      "store URL cassandra://h/ks?dc=: dc is empty (name the local data center, e.g. dc=datacenter1)",
+    ],
     ["cassandra://h/ks?dc=%20", "dc is empty"],
-    ["cassandra://u:secret@h/ks?dc=a&region=b", 'store URL cassandra://u:***@h/ks?dc=a&region=b: unknown option "region" (accepted: dc, consistency)'],
+    [
+      "cassandra://u:secret@h/ks?dc=a&region=b",
+      'store URL cassandra://u:***@h/ks?dc=a&region=b: unknown option "region" (accepted: dc, consistency)',
+    ],
     ["cassandra://h/ks?dc=a&dc=b", "option dc is given twice"],
     ["cassandra://h/ks?consistency=", 'consistency "" is not one of any, one, two, three, quorum, all, localQuorum'],
     ["cassandra://h/ks?consistency=LOCAL_QUORUM", 'consistency "LOCAL_QUORUM" is not one of'],

@@ -7,15 +7,7 @@ import Database from "better-sqlite3";
 import type { Statement, Database as BetterDb } from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import type {
-  RunResult,
-  SqlDb,
-  SqlExecutor,
-  SqlRow,
-  SqlTx,
-  SqlValue,
-  TransactionOptions,
-} from "./driver.js";
+import type { RunResult, SqlDb, SqlExecutor, SqlRow, SqlTx, SqlValue, TransactionOptions } from "./driver.js";
 
 export interface SqliteOptions {
   /** File path, or ":memory:". */

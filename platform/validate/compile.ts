@@ -53,16 +53,23 @@ function fieldCheck(field: DescField, rules: FieldRules): Check {
     }
     if (isString && typeof v === "string") {
       const len = rules.minLen || rules.maxLen ? codePoints(v) : 0;
-      if (rules.minLen && len < rules.minLen && len > 0) out.push({ field: at, message: `must be at least ${rules.minLen} characters` });
-      if (rules.maxLen && len > rules.maxLen) out.push({ field: at, message: `must be at most ${rules.maxLen} characters` });
-      if (rules.maxBytes && Buffer.byteLength(v) > rules.maxBytes) out.push({ field: at, message: `must be at most ${rules.maxBytes} bytes` });
+      if (rules.minLen && len < rules.minLen && len > 0)
+        out.push({ field: at, message: `must be at least ${rules.minLen} characters` });
+      if (rules.maxLen && len > rules.maxLen)
+        out.push({ field: at, message: `must be at most ${rules.maxLen} characters` });
+      if (rules.maxBytes && Buffer.byteLength(v) > rules.maxBytes)
+        out.push({ field: at, message: `must be at most ${rules.maxBytes} bytes` });
       if (pattern && v.length > 0 && !pattern.test(v)) out.push({ field: at, message: `must match ${rules.pattern}` });
     } else if (isBytes && v instanceof Uint8Array) {
-      if (rules.maxBytes && v.length > rules.maxBytes) out.push({ field: at, message: `must be at most ${rules.maxBytes} bytes` });
-      if (rules.maxLen && v.length > rules.maxLen) out.push({ field: at, message: `must be at most ${rules.maxLen} bytes` });
+      if (rules.maxBytes && v.length > rules.maxBytes)
+        out.push({ field: at, message: `must be at most ${rules.maxBytes} bytes` });
+      if (rules.maxLen && v.length > rules.maxLen)
+        out.push({ field: at, message: `must be at most ${rules.maxLen} bytes` });
     } else if (isList && Array.isArray(v)) {
-      if (rules.minLen && v.length < rules.minLen) out.push({ field: at, message: `must have at least ${rules.minLen} items` });
-      if (rules.maxLen && v.length > rules.maxLen) out.push({ field: at, message: `must have at most ${rules.maxLen} items` });
+      if (rules.minLen && v.length < rules.minLen)
+        out.push({ field: at, message: `must have at least ${rules.minLen} items` });
+      if (rules.maxLen && v.length > rules.maxLen)
+        out.push({ field: at, message: `must have at most ${rules.maxLen} items` });
     } else if (typeof v === "number" || typeof v === "bigint") {
       const n = BigInt(v);
       if (rules.min !== undefined && n < rules.min) out.push({ field: at, message: `must be at least ${rules.min}` });

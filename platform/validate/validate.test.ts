@@ -1,18 +1,27 @@
 import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { SignUpRequestSchema, GetProfileRequestSchema, UpdateProfileRequestSchema } from "../../gen/orbit/user/v1/user_pb.js";
+import {
+  SignUpRequestSchema,
+  GetProfileRequestSchema,
+  UpdateProfileRequestSchema,
+} from "../../gen/orbit/user/v1/user_pb.js";
 import { CreatePostRequestSchema, ListUserPostsRequestSchema } from "../../gen/orbit/post/v1/post_pb.js";
 import { violations } from "./compile.js";
 import { assertValid } from "./errors.js";
 
 describe("validation from proto rules", () => {
   it("accepts a valid message", () => {
-    expect(violations(SignUpRequestSchema, create(SignUpRequestSchema, { handle: "kaori_99", password: "correct horse" }))).toEqual([]);
+    expect(
+      violations(SignUpRequestSchema, create(SignUpRequestSchema, { handle: "kaori_99", password: "correct horse" })),
+    ).toEqual([]);
   });
 
   it("names every offending field", () => {
-    const v = violations(SignUpRequestSchema, create(SignUpRequestSchema, { handle: "a b", password: "short", displayName: "x".repeat(65) }));
+    const v = violations(
+      SignUpRequestSchema,
+      create(SignUpRequestSchema, { handle: "a b", password: "short", displayName: "x".repeat(65) }),
+    );
     expect(v).toEqual([
       { field: "handle", message: "must match ^[A-Za-z0-9_]+$" },
       { field: "password", message: "must be at least 8 characters" },
@@ -26,26 +35,39 @@ describe("validation from proto rules", () => {
       { field: "password", message: "is required" },
     ]);
     // Lengths count characters, not UTF-16 units: 64 emoji fit max_len 64.
-    expect(violations(SignUpRequestSchema, create(SignUpRequestSchema, { handle: "abc", password: "12345678", displayName: "🚀".repeat(64) }))).toEqual([]);
-    expect(violations(CreatePostRequestSchema, create(CreatePostRequestSchema, { mediaIds: Array.from({ length: 11 }, (_, i) => BigInt(i)) }))).toEqual([
-      { field: "media_ids", message: "must have at most 10 items" },
-    ]);
-    expect(violations(ListUserPostsRequestSchema, create(ListUserPostsRequestSchema, { userId: 1n, pageSize: 101 }))).toEqual([
-      { field: "page_size", message: "must be at most 100" },
-    ]);
-    expect(violations(ListUserPostsRequestSchema, create(ListUserPostsRequestSchema, { userId: 1n, pageSize: -1 }))).toEqual([
-      { field: "page_size", message: "must be at least 0" },
-    ]);
+    expect(
+      violations(
+        SignUpRequestSchema,
+        create(SignUpRequestSchema, { handle: "abc", password: "12345678", displayName: "🚀".repeat(64) }),
+      ),
+    ).toEqual([]);
+    expect(
+      violations(
+        CreatePostRequestSchema,
+        create(CreatePostRequestSchema, { mediaIds: Array.from({ length: 11 }, (_, i) => BigInt(i)) }),
+      ),
+    ).toEqual([{ field: "media_ids", message: "must have at most 10 items" }]);
+    expect(
+      violations(ListUserPostsRequestSchema, create(ListUserPostsRequestSchema, { userId: 1n, pageSize: 101 })),
+    ).toEqual([{ field: "page_size", message: "must be at most 100" }]);
+    expect(
+      violations(ListUserPostsRequestSchema, create(ListUserPostsRequestSchema, { userId: 1n, pageSize: -1 })),
+    ).toEqual([{ field: "page_size", message: "must be at least 0" }]);
     expect(violations(UpdateProfileRequestSchema, create(UpdateProfileRequestSchema, { avatarMediaId: -5n }))).toEqual([
       { field: "avatar_media_id", message: "must be at least 0" },
     ]);
   });
 
   it("checks the selected member of a oneof only", () => {
-    expect(violations(GetProfileRequestSchema, create(GetProfileRequestSchema, { who: { case: "handle", value: "x".repeat(31) } }))).toEqual([
-      { field: "handle", message: "must be at most 30 characters" },
-    ]);
-    expect(violations(GetProfileRequestSchema, create(GetProfileRequestSchema, { who: { case: "userId", value: 5n } }))).toEqual([]);
+    expect(
+      violations(
+        GetProfileRequestSchema,
+        create(GetProfileRequestSchema, { who: { case: "handle", value: "x".repeat(31) } }),
+      ),
+    ).toEqual([{ field: "handle", message: "must be at most 30 characters" }]);
+    expect(
+      violations(GetProfileRequestSchema, create(GetProfileRequestSchema, { who: { case: "userId", value: 5n } })),
+    ).toEqual([]);
   });
 
   it("throws InvalidArgument naming the fields", () => {

@@ -89,10 +89,14 @@ export function echoHandlers(ctx: ServiceContext): ServiceImpl<typeof EchoServic
       if (req.ms < 0 || req.ms > MAX_SLEEP_MS) throw invalid(`ms must be in 0..${MAX_SLEEP_MS}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, req.ms);
-        ctx.signal.addEventListener("abort", () => {
-          clearTimeout(timer);
-          resolve();
-        }, { once: true });
+        ctx.signal.addEventListener(
+          "abort",
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          { once: true },
+        );
       });
       return { cancelled: ctx.signal.aborted };
     },

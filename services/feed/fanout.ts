@@ -148,7 +148,8 @@ export class FeedWriter {
     let token = "";
     do {
       const page = await this.feed.scan({ userId }, { limit: 1000, pageToken: token });
-      for (const row of page.rows) if (row.authorId === authorId) await this.feed.delete({ userId, postId: row.postId });
+      for (const row of page.rows)
+        if (row.authorId === authorId) await this.feed.delete({ userId, postId: row.postId });
       token = page.nextPageToken;
     } while (token);
   }
@@ -165,7 +166,10 @@ export class FeedWriter {
  * follow, unfollow and block it handles (the reader forgets what it
  * remembered of that user's followed celebrities).
  */
-export function fanoutConsumer(writer: FeedWriter, followsChanged: (userId: bigint) => void = () => {}): ConsumerOptions {
+export function fanoutConsumer(
+  writer: FeedWriter,
+  followsChanged: (userId: bigint) => void = () => {},
+): ConsumerOptions {
   return {
     group: FANOUT_GROUP,
     events: [PostCreatedSchema, PostDeletedSchema, FollowedSchema, UnfollowedSchema, UserBlockedSchema],

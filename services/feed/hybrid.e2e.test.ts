@@ -16,7 +16,12 @@ describe("hybrid home feed (celebrity threshold 1, cap 3)", () => {
     b = await startBundle(["--services", "social"], {
       env: { ORBIT_SCRYPT_LOG_N: "12", ORBIT_FEED_CELEBRITY_THRESHOLD: "1", ORBIT_FEED_CAP: "3" },
     });
-    [star, fan, other, small] = (await Promise.all(["star", "fan", "other", "small"].map((h) => signUp(b.url, h)))) as [Member, Member, Member, Member];
+    [star, fan, other, small] = (await Promise.all(["star", "fan", "other", "small"].map((h) => signUp(b.url, h)))) as [
+      Member,
+      Member,
+      Member,
+      Member,
+    ];
   }, 60_000);
   afterAll(async () => {
     await b?.stop();

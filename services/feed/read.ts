@@ -79,7 +79,9 @@ export class FeedReader {
    */
   private celebrityPosts(celeb: bigint): Promise<bigint[]> {
     return this.celebPosts.get(celeb, () =>
-      detached(() => this.posts.listUserPosts({ userId: celeb, pageSize: CELEB_POSTS })).then((r) => r.posts.map((p) => p.id)),
+      detached(() => this.posts.listUserPosts({ userId: celeb, pageSize: CELEB_POSTS })).then((r) =>
+        r.posts.map((p) => p.id),
+      ),
     );
   }
 
@@ -89,7 +91,10 @@ export class FeedReader {
     // Over-read a little: hydration may drop deleted or hidden posts.
     const want = limit + 1;
     const [own, celebs] = await Promise.all([
-      this.writer.feed.scan({ userId }, { limit: want, ...(before !== undefined ? { to: { key: { postId: before }, inclusive: false } } : {}) }),
+      this.writer.feed.scan(
+        { userId },
+        { limit: want, ...(before !== undefined ? { to: { key: { postId: before }, inclusive: false } } : {}) },
+      ),
       this.celebritiesFollowedBy(userId),
     ]);
     const ids = own.rows.map((r) => r.postId);
@@ -101,7 +106,8 @@ export class FeedReader {
     // The next page starts after the last post shown, or, when hydration left no more
     // than a page, after the last id looked at (a page may then be short, never overlap).
     const shown = hydrated.slice(0, limit);
-    const lastId = hydrated.length > limit ? shown[limit - 1]!.id : sorted.length === want ? sorted[want - 1] : undefined;
+    const lastId =
+      hydrated.length > limit ? shown[limit - 1]!.id : sorted.length === want ? sorted[want - 1] : undefined;
     return { posts: shown, nextPageToken: lastId !== undefined ? encodeFeedToken(lastId) : "" };
   }
 }

@@ -40,7 +40,13 @@ export const feed = defineService({
     }),
   ],
   tables: [HomeFeedRowTable],
-  consumes: [PostCreatedSchema.typeName, PostDeletedSchema.typeName, FollowedSchema.typeName, UnfollowedSchema.typeName, UserBlockedSchema.typeName],
+  consumes: [
+    PostCreatedSchema.typeName,
+    PostDeletedSchema.typeName,
+    FollowedSchema.typeName,
+    UnfollowedSchema.typeName,
+    UserBlockedSchema.typeName,
+  ],
   start: (ctx) => {
     const { writer, reader } = feedOf(ctx);
     ctx.events.consume(fanoutConsumer(writer, (userId) => reader.forgetFollows(userId)));

@@ -27,7 +27,12 @@ export async function follow(ctx: ServiceContext, followerId: bigint, followeeId
   });
 }
 
-export async function unfollow(ctx: ServiceContext, followerId: bigint, followeeId: bigint, tx?: SqlTx): Promise<boolean> {
+export async function unfollow(
+  ctx: ServiceContext,
+  followerId: bigint,
+  followeeId: bigint,
+  tx?: SqlTx,
+): Promise<boolean> {
   const run = async (t: SqlTx) => {
     const existed = await new FollowRowDao(t).delete({ followerId, followeeId });
     if (!existed) return false;

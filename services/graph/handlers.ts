@@ -2,7 +2,12 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { FollowCountRowDao, FollowRowDao } from "../../gen/orbit/graph/v1/tables_db.js";
-import { FollowCountsSchema, FollowEntrySchema, RelationshipSchema, type GraphService } from "../../gen/orbit/graph/v1/graph_pb.js";
+import {
+  FollowCountsSchema,
+  FollowEntrySchema,
+  RelationshipSchema,
+  type GraphService,
+} from "../../gen/orbit/graph/v1/graph_pb.js";
 import { UserService } from "../../gen/orbit/user/v1/user_pb.js";
 import type { ServiceContext } from "../../platform/kernel/context.js";
 import { requireUser } from "../../platform/rpc/call-scope.js";
@@ -116,7 +121,11 @@ export function graphHandlers(ctx: ServiceContext): ServiceImpl<typeof GraphServ
       const byId = new Map(rows.map((r) => [r.userId, r]));
       return {
         counts: req.userIds.map((userId) =>
-          create(FollowCountsSchema, { userId, followers: byId.get(userId)?.followers ?? 0n, following: byId.get(userId)?.following ?? 0n }),
+          create(FollowCountsSchema, {
+            userId,
+            followers: byId.get(userId)?.followers ?? 0n,
+            following: byId.get(userId)?.following ?? 0n,
+          }),
         ),
       };
     },

@@ -1,7 +1,18 @@
 /** The PostService handlers. */
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { CommentRowDao, HashtagRowDao, LikeRowDao, MentionRowDao, PostRowDao } from "../../gen/orbit/post/v1/tables_db.js";
-import { CommentAddedSchema, PostCreatedSchema, PostDeletedSchema, PostLikedSchema } from "../../gen/orbit/post/v1/events_pb.js";
+import {
+  CommentRowDao,
+  HashtagRowDao,
+  LikeRowDao,
+  MentionRowDao,
+  PostRowDao,
+} from "../../gen/orbit/post/v1/tables_db.js";
+import {
+  CommentAddedSchema,
+  PostCreatedSchema,
+  PostDeletedSchema,
+  PostLikedSchema,
+} from "../../gen/orbit/post/v1/events_pb.js";
 import { LikeSchema, type PostService } from "../../gen/orbit/post/v1/post_pb.js";
 import type { PostRow } from "../../gen/orbit/post/v1/tables_pb.js";
 import { UserService } from "../../gen/orbit/user/v1/user_pb.js";
@@ -60,7 +71,8 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
   }
 
   async function writeIndexes(tx: SqlTx, row: { id: bigint; hashtags: string[]; mentionUserIds: bigint[] }) {
-    if (row.hashtags.length) await new HashtagRowDao(tx).insertMany(row.hashtags.map((tag) => ({ tag, postId: row.id })));
+    if (row.hashtags.length)
+      await new HashtagRowDao(tx).insertMany(row.hashtags.map((tag) => ({ tag, postId: row.id })));
     if (row.mentionUserIds.length) {
       await new MentionRowDao(tx).insertMany(row.mentionUserIds.map((userId) => ({ userId, postId: row.id })));
     }
@@ -100,12 +112,15 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
 
     async editPost(req, hctx) {
       const row = await ownPost(hctx, req.postId);
-      if (!req.text.trim() && row.mediaIds.length === 0) throw new ConnectError("text: a post without media needs text", Code.InvalidArgument);
+      if (!req.text.trim() && row.mediaIds.length === 0)
+        throw new ConnectError("text: a post without media needs text", Code.InvalidArgument);
       const hashtags = parseHashtags(req.text);
       const mentionUserIds = await resolveMentions(req.text);
       await db.transaction(async (tx) => {
         await dropIndexes(tx, row);
-        await posts.with(tx).update({ id: row.id }, { text: req.text, hashtags, mentionUserIds, editedAtMs: BigInt(Date.now()) });
+        await posts
+          .with(tx)
+          .update({ id: row.id }, { text: req.text, hashtags, mentionUserIds, editedAtMs: BigInt(Date.now()) });
         await writeIndexes(tx, { id: row.id, hashtags, mentionUserIds });
       });
       const viewer = viewerOf(hctx);
@@ -134,8 +149,14 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
       const viewer = viewerOf(hctx) ?? asked;
       const rows = await posts.getMany(req.postIds.map((id) => ({ id })));
       const [hidden, liked] = await Promise.all([
-        hiddenAuthors(viewer, rows.map((r) => r.authorId)),
-        likedByMe(viewer, rows.map((r) => r.id)),
+        hiddenAuthors(
+          viewer,
+          rows.map((r) => r.authorId),
+        ),
+        likedByMe(
+          viewer,
+          rows.map((r) => r.id),
+        ),
       ]);
       const visible = rows.filter((r) => !hidden.has(r.authorId));
       const byId = new Map(visible.map((r) => [r.id, r]));
@@ -157,10 +178,17 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
         { limit: req.pageSize || DEFAULT_PAGE, pageToken: req.pageToken, order: "desc" },
       );
       // An unknown user has no posts: NotFound (asked only for an empty first page).
-      if (page.rows.length === 0 && !req.pageToken && (await users.getUsers({ userIds: [req.userId] })).users.length === 0) {
+      if (
+        page.rows.length === 0 &&
+        !req.pageToken &&
+        (await users.getUsers({ userIds: [req.userId] })).users.length === 0
+      ) {
         throw notFound("user");
       }
-      const liked = await likedByMe(viewer, page.rows.map((r) => r.id));
+      const liked = await likedByMe(
+        viewer,
+        page.rows.map((r) => r.id),
+      );
       return { posts: page.rows.map((r) => toPost(r, liked.has(r.id))), nextPageToken: page.nextPageToken };
     },
 
@@ -168,7 +196,9 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
       const userId = BigInt(requireUser(hctx).userId);
       const row = await visiblePost(hctx, req.postId);
       return db.transaction(async (tx) => {
-        const inserted = await likes.with(tx).insertIfAbsent({ postId: row.id, userId, createdAtMs: BigInt(Date.now()) });
+        const inserted = await likes
+          .with(tx)
+          .insertIfAbsent({ postId: row.id, userId, createdAtMs: BigInt(Date.now()) });
         if (inserted) {
           await posts.with(tx).incrementLikeCount({ id: row.id }, 1);
           await ctx.events.publish(tx, PostLikedSchema, { postId: row.id, userId, authorId: row.authorId });
@@ -183,7 +213,8 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
       const userId = BigInt(requireUser(hctx).userId);
       const row = await visiblePost(hctx, req.postId);
       return db.transaction(async (tx) => {
-        if (await likes.with(tx).delete({ postId: row.id, userId })) await posts.with(tx).incrementLikeCount({ id: row.id }, -1);
+        if (await likes.with(tx).delete({ postId: row.id, userId }))
+          await posts.with(tx).incrementLikeCount({ id: row.id }, -1);
         const now = await posts.with(tx).get({ id: row.id });
         if (!now) throw notFound("post");
         return { likeCount: now.likeCount };
@@ -197,7 +228,10 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
         { limit: req.pageSize || DEFAULT_PAGE, pageToken: req.pageToken, order: "desc" },
       );
       // Likes by users with a block with the caller are left out, as their comments are.
-      const hidden = await hiddenAuthors(viewerOf(hctx), page.rows.map((l) => l.userId));
+      const hidden = await hiddenAuthors(
+        viewerOf(hctx),
+        page.rows.map((l) => l.userId),
+      );
       return {
         likes: page.rows
           .filter((l) => !hidden.has(l.userId))
@@ -211,7 +245,8 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
       const post = await visiblePost(hctx, req.postId);
       if (req.replyToCommentId > 0n) {
         const parent = await comments.get({ id: req.replyToCommentId });
-        if (!parent || parent.postId !== post.id) throw new ConnectError("reply_to_comment_id: not a comment on this post", Code.InvalidArgument);
+        if (!parent || parent.postId !== post.id)
+          throw new ConnectError("reply_to_comment_id: not a comment on this post", Code.InvalidArgument);
       }
       if (!req.text.trim()) throw new ConnectError("text: must not be empty or only spaces", Code.InvalidArgument);
       const id = ctx.ids.next();
@@ -225,7 +260,12 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
           createdAtMs: BigInt(Date.now()),
         });
         if (!(await posts.with(tx).incrementCommentCount({ id: post.id }, 1))) throw notFound("post");
-        await ctx.events.publish(tx, CommentAddedSchema, { commentId: id, postId: post.id, authorId, postAuthorId: post.authorId });
+        await ctx.events.publish(tx, CommentAddedSchema, {
+          commentId: id,
+          postId: post.id,
+          authorId,
+          postAuthorId: post.authorId,
+        });
       });
       return { comment: toComment((await comments.get({ id }))!) };
     },
@@ -246,10 +286,12 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
       if (!c) throw notFound("comment");
       if (c.authorId !== me) {
         const post = await posts.get({ id: c.postId });
-        if (!post || post.authorId !== me) throw new ConnectError("you can delete only your comments or comments on your posts", Code.PermissionDenied);
+        if (!post || post.authorId !== me)
+          throw new ConnectError("you can delete only your comments or comments on your posts", Code.PermissionDenied);
       }
       await db.transaction(async (tx) => {
-        if (await comments.with(tx).delete({ id: c.id })) await posts.with(tx).incrementCommentCount({ id: c.postId }, -1);
+        if (await comments.with(tx).delete({ id: c.id }))
+          await posts.with(tx).incrementCommentCount({ id: c.postId }, -1);
       });
       return {};
     },
@@ -261,8 +303,14 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
         { limit: req.pageSize || DEFAULT_PAGE, pageToken: req.pageToken, order: "asc" },
       );
       const viewer = viewerOf(hctx);
-      const hidden = await hiddenAuthors(viewer, page.rows.map((c) => c.authorId));
-      return { comments: page.rows.filter((c) => !hidden.has(c.authorId)).map(toComment), nextPageToken: page.nextPageToken };
+      const hidden = await hiddenAuthors(
+        viewer,
+        page.rows.map((c) => c.authorId),
+      );
+      return {
+        comments: page.rows.filter((c) => !hidden.has(c.authorId)).map(toComment),
+        nextPageToken: page.nextPageToken,
+      };
     },
   };
 }

@@ -1,7 +1,18 @@
 /** post: posts, likes, comments, hashtags and mentions; post.cleanup deletes a deleted post's likes and comments. */
 import { PostService } from "../../gen/orbit/post/v1/post_pb.js";
-import { CommentAddedSchema, PostCreatedSchema, PostDeletedSchema, PostLikedSchema } from "../../gen/orbit/post/v1/events_pb.js";
-import { CommentRowTable, HashtagRowTable, LikeRowTable, MentionRowTable, PostRowTable } from "../../gen/orbit/post/v1/tables_db.js";
+import {
+  CommentAddedSchema,
+  PostCreatedSchema,
+  PostDeletedSchema,
+  PostLikedSchema,
+} from "../../gen/orbit/post/v1/events_pb.js";
+import {
+  CommentRowTable,
+  HashtagRowTable,
+  LikeRowTable,
+  MentionRowTable,
+  PostRowTable,
+} from "../../gen/orbit/post/v1/tables_db.js";
 import { defineService, implement } from "../../platform/kernel/service.js";
 import { cleanupConsumer } from "./cleanup.js";
 import { postHandlers } from "./handlers.js";
@@ -12,7 +23,12 @@ export const post = defineService({
   deps: ["user"],
   rpc: [implement(PostService, (ctx) => postHandlers(ctx))],
   tables: [PostRowTable, LikeRowTable, CommentRowTable, HashtagRowTable, MentionRowTable],
-  publishes: [PostCreatedSchema.typeName, PostDeletedSchema.typeName, PostLikedSchema.typeName, CommentAddedSchema.typeName],
+  publishes: [
+    PostCreatedSchema.typeName,
+    PostDeletedSchema.typeName,
+    PostLikedSchema.typeName,
+    CommentAddedSchema.typeName,
+  ],
   consumes: [PostDeletedSchema.typeName],
   start: (ctx) => {
     ctx.events.consume(cleanupConsumer(ctx));

@@ -10,7 +10,14 @@ describe("parseHashtags", () => {
 
   it("needs a word boundary before the #", () => {
     expect(parseHashtags("abc#def x_#y 9#z")).toEqual([]);
-    expect(parseHashtags("(#one) [#two] \"#three\" #four. #five,#six")).toEqual(["one", "two", "three", "four", "five", "six"]);
+    expect(parseHashtags('(#one) [#two] "#three" #four. #five,#six')).toEqual([
+      "one",
+      "two",
+      "three",
+      "four",
+      "five",
+      "six",
+    ]);
     expect(parseHashtags("line\n#start")).toEqual(["start"]);
     expect(parseHashtags("https://example.com/page#section")).toEqual([]);
   });

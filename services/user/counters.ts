@@ -13,7 +13,12 @@ import type { SqlExecutor } from "../../platform/storage/driver.js";
 
 export const COUNTERS_GROUP = "user.counters";
 
-async function bump(tx: SqlExecutor, userId: bigint, field: "followers" | "following" | "posts", delta: number): Promise<void> {
+async function bump(
+  tx: SqlExecutor,
+  userId: bigint,
+  field: "followers" | "following" | "posts",
+  delta: number,
+): Promise<void> {
   const dao = new ProfileCounterRowDao(tx);
   await dao.insertIfAbsent({ userId });
   if (field === "followers") await dao.incrementFollowers({ userId }, delta);

@@ -113,7 +113,9 @@ export function userHandlers(ctx: ServiceContext, limiter = new LoginLimiter()):
       if (!row) throw notFound("user");
       const viewer = callScope(hctx).identity;
       const c = await counters.get({ userId: row.id });
-      const blockedByMe = viewer ? (await blocks.get({ blockerId: BigInt(viewer.userId), blockedId: row.id })) !== undefined : false;
+      const blockedByMe = viewer
+        ? (await blocks.get({ blockerId: BigInt(viewer.userId), blockedId: row.id })) !== undefined
+        : false;
       return {
         profile: create(ProfileSchema, {
           user: toUser(row),
@@ -148,7 +150,9 @@ export function userHandlers(ctx: ServiceContext, limiter = new LoginLimiter()):
       if (req.userId === blockerId) throw new ConnectError("user_id: you cannot block yourself", Code.InvalidArgument);
       if (!(await users.get({ id: req.userId }))) throw notFound("user");
       await db.transaction(async (tx) => {
-        const inserted = await blocks.with(tx).insertIfAbsent({ blockerId, blockedId: req.userId, createdAtMs: BigInt(Date.now()) });
+        const inserted = await blocks
+          .with(tx)
+          .insertIfAbsent({ blockerId, blockedId: req.userId, createdAtMs: BigInt(Date.now()) });
         if (inserted) await ctx.events.publish(tx, UserBlockedSchema, { blockerId, blockedId: req.userId });
       });
       return {};
@@ -232,8 +236,14 @@ export function userHandlers(ctx: ServiceContext, limiter = new LoginLimiter()):
       if (req.otherUserIds.length === 0) return { blockedUserIds: [] };
       const related = new Set<bigint>();
       for (const [list, pick] of [
-        [(t: string) => blocks.listByBlockerId({ blockerId: req.userId }, { limit: 1000, pageToken: t }), (b: { blockedId: bigint }) => b.blockedId],
-        [(t: string) => blocks.listByBlockedId({ blockedId: req.userId }, { limit: 1000, pageToken: t }), (b: { blockerId: bigint }) => b.blockerId],
+        [
+          (t: string) => blocks.listByBlockerId({ blockerId: req.userId }, { limit: 1000, pageToken: t }),
+          (b: { blockedId: bigint }) => b.blockedId,
+        ],
+        [
+          (t: string) => blocks.listByBlockedId({ blockedId: req.userId }, { limit: 1000, pageToken: t }),
+          (b: { blockerId: bigint }) => b.blockerId,
+        ],
       ] as const) {
         let token = "";
         do {

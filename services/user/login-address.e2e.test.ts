@@ -25,7 +25,10 @@ async function failedLogins(b: BundleProcess, n: number, forwarded: (i: number) 
   const anon = socialClients(b.url);
   const codes: (Code | "ok")[] = [];
   for (let i = 0; i < n; i++) {
-    const call = anon.users.logIn({ handle: `nobody${i}`, password: "wrong password" }, { headers: { "x-forwarded-for": forwarded(i) } });
+    const call = anon.users.logIn(
+      { handle: `nobody${i}`, password: "wrong password" },
+      { headers: { "x-forwarded-for": forwarded(i) } },
+    );
     codes.push(await codeOf(call));
   }
   return codes;
@@ -56,6 +59,8 @@ describe("login limit per client address", () => {
   }, 60_000);
 
   it("refuses a bad --trust-proxy value with a clear error", async () => {
-    await expect(startBundle(["--services", "user", "--trust-proxy", "eleven"], { env })).rejects.toThrow(/trust-proxy/);
+    await expect(startBundle(["--services", "user", "--trust-proxy", "eleven"], { env })).rejects.toThrow(
+      /trust-proxy/,
+    );
   }, 30_000);
 });

@@ -4,7 +4,6 @@ import { decoyHash, DEFAULT_LOG_N, hashPassword, MAX_LOG_N, verifyPassword } fro
 const LOG_N = 10; // the cheapest cost: these tests check behaviour, not strength
 
 describe("passwords (scrypt)", () => {
-
   it("verifies the right password and refuses others", async () => {
     const h = await hashPassword("correct horse battery", LOG_N);
     expect(await verifyPassword("correct horse battery", h)).toBe(true);

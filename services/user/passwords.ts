@@ -28,7 +28,8 @@ function scrypt(password: string, salt: Uint8Array, logN: number, r: number, p: 
 export const DEFAULT_LOG_N = 15;
 
 export async function hashPassword(password: string, logN = DEFAULT_LOG_N): Promise<Uint8Array> {
-  if (!Number.isInteger(logN) || logN < MIN_LOG_N || logN > MAX_LOG_N) throw new RangeError(`log2 N must be ${MIN_LOG_N}..${MAX_LOG_N}, got ${logN}`);
+  if (!Number.isInteger(logN) || logN < MIN_LOG_N || logN > MAX_LOG_N)
+    throw new RangeError(`log2 N must be ${MIN_LOG_N}..${MAX_LOG_N}, got ${logN}`);
   const salt = randomBytes(SALT_BYTES);
   const key = await scrypt(password, salt, logN, 8, 1);
   return new Uint8Array(Buffer.concat([Buffer.from([1, logN, 8, 1]), salt, key]));

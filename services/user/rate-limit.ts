@@ -51,7 +51,9 @@ export class LoginLimiter {
     const ak = address === undefined ? undefined : `a:${address}`;
     const h = this.recent(hk);
     const a = ak === undefined ? [] : this.recent(ak);
-    const full = [h.length >= this.limits.perHandle ? h : [], a.length >= this.limits.perAddress ? a : []].filter((l) => l.length);
+    const full = [h.length >= this.limits.perHandle ? h : [], a.length >= this.limits.perAddress ? a : []].filter(
+      (l) => l.length,
+    );
     if (full.length) {
       // A slot frees when the oldest failure of each full list leaves the window.
       const frees = Math.max(...full.map((l) => l[0]!)) + this.limits.windowMs;

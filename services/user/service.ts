@@ -24,7 +24,12 @@ export const user = defineService({
   rpc: [implement(UserService, (ctx) => userHandlers(ctx))],
   tables: [UserRowTable, SessionRowTable, BlockRowTable, ProfileCounterRowTable],
   publishes: [UserBlockedSchema.typeName, UserUnblockedSchema.typeName],
-  consumes: [FollowedSchema.typeName, UnfollowedSchema.typeName, PostCreatedSchema.typeName, PostDeletedSchema.typeName],
+  consumes: [
+    FollowedSchema.typeName,
+    UnfollowedSchema.typeName,
+    PostCreatedSchema.typeName,
+    PostDeletedSchema.typeName,
+  ],
   tokenVerifier: (ctx) => sessionVerifier(ctx.db),
   remoteTokenVerifier: (client) => {
     const users = client(UserService);

@@ -63,7 +63,10 @@ export async function openSession(
   return { token, sessionId };
 }
 
-export async function verifyToken(db: SqlExecutor, token: string): Promise<{ userId: bigint; sessionId: bigint } | undefined> {
+export async function verifyToken(
+  db: SqlExecutor,
+  token: string,
+): Promise<{ userId: bigint; sessionId: bigint } | undefined> {
   if (!looksLikeToken(token)) return undefined;
   const sessions = new SessionRowDao(db);
   const s = await sessions.getByTokenHash({ tokenHash: hashToken(token) });

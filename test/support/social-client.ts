@@ -18,7 +18,11 @@ export interface Social {
 }
 
 /** Clients for one signed-in (or anonymous) caller, all through `baseUrl`. */
-export function socialClients(baseUrl: string, token?: string, urls: Partial<Record<keyof Social, string>> = {}): Social {
+export function socialClients(
+  baseUrl: string,
+  token?: string,
+  urls: Partial<Record<keyof Social, string>> = {},
+): Social {
   const t = (url: string) =>
     createConnectTransport({
       baseUrl: url,
@@ -46,7 +50,11 @@ export interface Member {
   api: Social;
 }
 
-export async function signUp(baseUrl: string, handle: string, urls: Partial<Record<keyof Social, string>> = {}): Promise<Member> {
+export async function signUp(
+  baseUrl: string,
+  handle: string,
+  urls: Partial<Record<keyof Social, string>> = {},
+): Promise<Member> {
   const anon = socialClients(baseUrl, undefined, urls);
   const r = await anon.users.signUp({ handle, password: `pw-${handle}-secret`, displayName: handle.toUpperCase() });
   return { user: r.user!, token: r.token, api: socialClients(baseUrl, r.token, urls) };

@@ -54,7 +54,11 @@ export function socialScenario(target: () => SocialTarget): void {
     const t = target();
     anon = () => socialClients(t.baseUrl, undefined, t.urls);
     as = (token) => socialClients(t.baseUrl, token, t.urls);
-    [ann, bob, cat] = await Promise.all([signUp(t.baseUrl, "ann", t.urls), signUp(t.baseUrl, "bob", t.urls), signUp(t.baseUrl, "cat", t.urls)]);
+    [ann, bob, cat] = await Promise.all([
+      signUp(t.baseUrl, "ann", t.urls),
+      signUp(t.baseUrl, "bob", t.urls),
+      signUp(t.baseUrl, "cat", t.urls),
+    ]);
   }, 60_000);
 
   it("signs up, logs in, and knows who is calling", async () => {
@@ -71,20 +75,44 @@ export function socialScenario(target: () => SocialTarget): void {
   it("updates the profile fields present and shows them everywhere", async () => {
     const before = (await bob.api.users.getMe({})).user!;
     expect(before).toMatchObject({ displayName: "BOB", bio: "", avatarMediaId: 0n });
-    const updated = await bob.api.users.updateProfile({ displayName: "Bob B.", bio: "I like #anime", avatarMediaId: 987654321n });
-    const want = { id: bob.user.id, handle: "bob", displayName: "Bob B.", bio: "I like #anime", avatarMediaId: 987654321n, createdAtMs: before.createdAtMs };
+    const updated = await bob.api.users.updateProfile({
+      displayName: "Bob B.",
+      bio: "I like #anime",
+      avatarMediaId: 987654321n,
+    });
+    const want = {
+      id: bob.user.id,
+      handle: "bob",
+      displayName: "Bob B.",
+      bio: "I like #anime",
+      avatarMediaId: 987654321n,
+      createdAtMs: before.createdAtMs,
+    };
     expect(updated.user).toMatchObject(want);
-    expect((await anon().users.getProfile({ who: { case: "handle", value: "bob" } })).profile!.user).toMatchObject(want);
-    expect((await ann.api.users.getProfile({ who: { case: "userId", value: bob.user.id } })).profile!.user).toMatchObject(want);
+    expect((await anon().users.getProfile({ who: { case: "handle", value: "bob" } })).profile!.user).toMatchObject(
+      want,
+    );
+    expect(
+      (await ann.api.users.getProfile({ who: { case: "userId", value: bob.user.id } })).profile!.user,
+    ).toMatchObject(want);
     expect((await bob.api.users.getMe({})).user).toMatchObject(want);
     // Only the fields present change.
     const bioOnly = await bob.api.users.updateProfile({ bio: "new bio" });
     expect(bioOnly.user).toMatchObject({ ...want, bio: "new bio" });
-    expect((await anon().users.getUsers({ userIds: [bob.user.id] })).users[0]).toMatchObject({ ...want, bio: "new bio" });
+    expect((await anon().users.getUsers({ userIds: [bob.user.id] })).users[0]).toMatchObject({
+      ...want,
+      bio: "new bio",
+    });
     // Nobody else changed.
-    expect((await anon().users.getProfile({ who: { case: "userId", value: ann.user.id } })).profile!.user).toMatchObject({ displayName: "ANN", bio: "", avatarMediaId: 0n });
+    expect(
+      (await anon().users.getProfile({ who: { case: "userId", value: ann.user.id } })).profile!.user,
+    ).toMatchObject({ displayName: "ANN", bio: "", avatarMediaId: 0n });
     // Put the display name back (the rest of the scenario does not care about bio and avatar).
-    expect((await bob.api.users.updateProfile({ displayName: "BOB" })).user).toMatchObject({ displayName: "BOB", bio: "new bio", avatarMediaId: 987654321n });
+    expect((await bob.api.users.updateProfile({ displayName: "BOB" })).user).toMatchObject({
+      displayName: "BOB",
+      bio: "new bio",
+      avatarMediaId: 987654321n,
+    });
   });
 
   it("everyone follows everyone; followers and following are listed newest first across pages", async () => {
@@ -105,12 +133,30 @@ export function socialScenario(target: () => SocialTarget): void {
       await distinctMs();
     }
     for (const m of [ann, bob, cat]) {
-      const following = edges.filter(([f]) => f === m).map(([, e]) => e.user.id).reverse();
-      const followers = edges.filter(([, e]) => e === m).map(([f]) => f.user.id).reverse();
+      const following = edges
+        .filter(([f]) => f === m)
+        .map(([, e]) => e.user.id)
+        .reverse();
+      const followers = edges
+        .filter(([, e]) => e === m)
+        .map(([f]) => f.user.id)
+        .reverse();
       expect(following.length).toBe(2);
       expect(followers.length).toBe(2);
-      expect(await listAll((t) => anon().graph.listFollowing({ userId: m.user.id, pageSize: 1, pageToken: t }).then((r) => [r.following, r.nextPageToken]))).toEqual(following);
-      expect(await listAll((t) => anon().graph.listFollowers({ userId: m.user.id, pageSize: 1, pageToken: t }).then((r) => [r.followers, r.nextPageToken]))).toEqual(followers);
+      expect(
+        await listAll((t) =>
+          anon()
+            .graph.listFollowing({ userId: m.user.id, pageSize: 1, pageToken: t })
+            .then((r) => [r.following, r.nextPageToken]),
+        ),
+      ).toEqual(following);
+      expect(
+        await listAll((t) =>
+          anon()
+            .graph.listFollowers({ userId: m.user.id, pageSize: 1, pageToken: t })
+            .then((r) => [r.followers, r.nextPageToken]),
+        ),
+      ).toEqual(followers);
       // One page holding everything: same order, no token.
       const one = await anon().graph.listFollowing({ userId: m.user.id, pageSize: 10 });
       expect(one.following.map((f) => f.userId)).toEqual(following);
@@ -129,7 +175,10 @@ export function socialScenario(target: () => SocialTarget): void {
       created.push(p.post!.id);
     }
     const expected = [...created].reverse();
-    await eventually(async () => (await cat.api.feed.getHomeFeed({ pageSize: 50 })).posts.length === 7, "cat's feed has 7 posts");
+    await eventually(
+      async () => (await cat.api.feed.getHomeFeed({ pageSize: 50 })).posts.length === 7,
+      "cat's feed has 7 posts",
+    );
     const pages: bigint[][] = [];
     let token = "";
     do {
@@ -141,7 +190,10 @@ export function socialScenario(target: () => SocialTarget): void {
     expect(pages.flat()).toEqual(expected);
     // Everyone follows everyone: every feed holds all 7, in the same order.
     for (const m of [ann, bob]) {
-      await eventually(async () => (await m.api.feed.getHomeFeed({ pageSize: 50 })).posts.length === 7, `${m.user.handle}'s feed`);
+      await eventually(
+        async () => (await m.api.feed.getHomeFeed({ pageSize: 50 })).posts.length === 7,
+        `${m.user.handle}'s feed`,
+      );
       expect((await m.api.feed.getHomeFeed({ pageSize: 50 })).posts.map((p) => p.id)).toEqual(expected);
     }
   });
@@ -170,7 +222,8 @@ export function socialScenario(target: () => SocialTarget): void {
   });
 
   it("parses hashtags and mentions", async () => {
-    const p = (await bob.api.posts.createPost({ text: "Watching #Frieren with @cat and @nobody_here #frieren #2024" })).post!;
+    const p = (await bob.api.posts.createPost({ text: "Watching #Frieren with @cat and @nobody_here #frieren #2024" }))
+      .post!;
     expect(p.hashtags).toEqual(["frieren"]);
     expect(p.mentionUserIds).toEqual([cat.user.id]);
   });
@@ -182,7 +235,10 @@ export function socialScenario(target: () => SocialTarget): void {
     const edited = (await ann.api.posts.editPost({ postId: p.id, text: "fixed #now" })).post!;
     expect(edited.text).toBe("fixed #now");
     expect(edited.editedAtMs).toBeGreaterThan(0n);
-    await eventually(async () => (await bob.api.feed.getHomeFeed({ pageSize: 1 })).posts[0]?.id === p.id, "post in bob's feed");
+    await eventually(
+      async () => (await bob.api.feed.getHomeFeed({ pageSize: 1 })).posts[0]?.id === p.id,
+      "post in bob's feed",
+    );
     await ann.api.posts.deletePost({ postId: p.id });
     expect(await codeOf(bob.api.posts.getPost({ postId: p.id }))).toBe(Code.NotFound);
     const feed = await bob.api.feed.getHomeFeed({ pageSize: 50 });
@@ -203,11 +259,19 @@ export function socialScenario(target: () => SocialTarget): void {
     const rel = await cat.api.graph.getRelationship({ userId: bob.user.id });
     expect(rel.relationship).toMatchObject({ userId: bob.user.id, following: true, followedBy: true });
     // The follow again is now the newest: first in both lists.
-    expect((await anon().graph.listFollowers({ userId: bob.user.id, pageSize: 1 })).followers[0]?.userId).toBe(cat.user.id);
-    expect((await anon().graph.listFollowing({ userId: cat.user.id, pageSize: 1 })).following[0]?.userId).toBe(bob.user.id);
+    expect((await anon().graph.listFollowers({ userId: bob.user.id, pageSize: 1 })).followers[0]?.userId).toBe(
+      cat.user.id,
+    );
+    expect((await anon().graph.listFollowing({ userId: cat.user.id, pageSize: 1 })).following[0]?.userId).toBe(
+      bob.user.id,
+    );
     const followers = await ann.api.graph.listFollowers({ userId: ann.user.id, pageSize: 1 });
     expect(followers.followers.length).toBe(1);
-    const rest = await ann.api.graph.listFollowers({ userId: ann.user.id, pageSize: 10, pageToken: followers.nextPageToken });
+    const rest = await ann.api.graph.listFollowers({
+      userId: ann.user.id,
+      pageSize: 10,
+      pageToken: followers.nextPageToken,
+    });
     expect([...followers.followers, ...rest.followers].map((f) => f.userId)).toEqual([cat.user.id, bob.user.id]);
     expect(rest.nextPageToken).toBe("");
   });
@@ -228,7 +292,8 @@ export function socialScenario(target: () => SocialTarget): void {
     expect(await blockedByMe(bob.api, cat)).toBe(false);
     expect(await blockedByMe(anon(), cat)).toBe(false);
     // Likes by users with a block with the caller are left out, both ways (as their comments are).
-    const likers = async (viewer: Social) => (await viewer.posts.listLikes({ postId: bobPost.id })).likes.map((l) => l.userId).sort();
+    const likers = async (viewer: Social) =>
+      (await viewer.posts.listLikes({ postId: bobPost.id })).likes.map((l) => l.userId).sort();
     expect(await likers(ann.api)).toEqual([ann.user.id]);
     expect(await likers(cat.api)).toEqual([cat.user.id]);
     expect(await likers(bob.api)).toEqual([ann.user.id, cat.user.id].sort());
@@ -252,18 +317,29 @@ export function socialScenario(target: () => SocialTarget): void {
       following: false,
       followedBy: false,
     });
-    expect((await anon().graph.listFollowers({ userId: ann.user.id })).followers.map((f) => f.userId)).toEqual([bob.user.id]);
+    expect((await anon().graph.listFollowers({ userId: ann.user.id })).followers.map((f) => f.userId)).toEqual([
+      bob.user.id,
+    ]);
     expect((await ann.api.users.listBlocked({})).users.map((u) => u.handle)).toEqual(["cat"]);
     await ann.api.users.unblock({ userId: cat.user.id });
     await ann.api.users.unblock({ userId: cat.user.id }); // idempotent
     expect(await blockedByMe(ann.api, cat)).toBe(false);
     expect((await ann.api.users.listBlocked({})).users).toEqual([]);
     // Unblock does not restore follows; following again works.
-    expect((await cat.api.graph.getRelationship({ userId: ann.user.id })).relationship).toMatchObject({ following: false, followedBy: false });
+    expect((await cat.api.graph.getRelationship({ userId: ann.user.id })).relationship).toMatchObject({
+      following: false,
+      followedBy: false,
+    });
     const again = await cat.api.graph.follow({ userId: ann.user.id });
     expect(again.relationship).toMatchObject({ userId: ann.user.id, following: true, followedBy: false });
-    expect((await ann.api.graph.getRelationship({ userId: cat.user.id })).relationship).toMatchObject({ following: false, followedBy: true });
-    expect((await anon().graph.listFollowers({ userId: ann.user.id })).followers.map((f) => f.userId)).toEqual([cat.user.id, bob.user.id]);
+    expect((await ann.api.graph.getRelationship({ userId: cat.user.id })).relationship).toMatchObject({
+      following: false,
+      followedBy: true,
+    });
+    expect((await anon().graph.listFollowers({ userId: ann.user.id })).followers.map((f) => f.userId)).toEqual([
+      cat.user.id,
+      bob.user.id,
+    ]);
     expect(await likers(ann.api)).toEqual([ann.user.id, cat.user.id].sort());
   });
 
@@ -285,9 +361,13 @@ export function socialScenario(target: () => SocialTarget): void {
     // Other devices and the calling session are untouched.
     expect(await codeOf(cat.api.users.getMe({}))).toBe("ok");
     // Concurrent logins on one device still leave one session for it.
-    const burst = await Promise.all([1, 2, 3].map(() => anon().users.logIn({ handle: "cat", password: "pw-cat-secret", deviceName: "watch" })));
+    const burst = await Promise.all(
+      [1, 2, 3].map(() => anon().users.logIn({ handle: "cat", password: "pw-cat-secret", deviceName: "watch" })),
+    );
     expect((await devices()).filter((d) => d === "watch").length).toBe(1);
-    expect((await Promise.all(burst.map((b) => codeOf(as(b.token).users.getMe({}))))).filter((c) => c === "ok").length).toBe(1);
+    expect(
+      (await Promise.all(burst.map((b) => codeOf(as(b.token).users.getMe({}))))).filter((c) => c === "ok").length,
+    ).toBe(1);
     // Logins without a device name each get their own session.
     const n = (await devices()).length;
     const u1 = await anon().users.logIn({ handle: "cat", password: "pw-cat-secret" });
@@ -304,7 +384,9 @@ export function socialScenario(target: () => SocialTarget): void {
     const tablet = sessions.find((s) => s.deviceName === "tablet")!;
     await bob.api.users.revokeSession({ sessionId: tablet.id });
     expect(await codeOf(as(second.token).users.getMe({}))).toBe(Code.Unauthenticated);
-    expect(await codeOf(cat.api.users.revokeSession({ sessionId: sessions.find((s) => s.current)!.id }))).toBe(Code.NotFound);
+    expect(await codeOf(cat.api.users.revokeSession({ sessionId: sessions.find((s) => s.current)!.id }))).toBe(
+      Code.NotFound,
+    );
     const third = await anon().users.logIn({ handle: "bob", password: "pw-bob-secret" });
     const api = as(third.token);
     await api.users.logOut({});
@@ -314,13 +396,16 @@ export function socialScenario(target: () => SocialTarget): void {
   it("rate-limits failed logins per handle", async () => {
     const guest = anon();
     const codes: (Code | "ok")[] = [];
-    for (let i = 0; i < 12; i++) codes.push(await codeOf(guest.users.logIn({ handle: "cat", password: "wrong password" })));
+    for (let i = 0; i < 12; i++)
+      codes.push(await codeOf(guest.users.logIn({ handle: "cat", password: "wrong password" })));
     expect(codes.slice(0, 10).every((c) => c === Code.Unauthenticated)).toBe(true);
     expect(codes.slice(10)).toEqual([Code.ResourceExhausted, Code.ResourceExhausted]);
   });
 
   it("answers bad input with InvalidArgument naming the field", async () => {
-    const err = await anon().users.signUp({ handle: "no spaces", password: "x" }).catch((e) => ConnectError.from(e));
+    const err = await anon()
+      .users.signUp({ handle: "no spaces", password: "x" })
+      .catch((e) => ConnectError.from(e));
     expect(err).toBeInstanceOf(ConnectError);
     expect((err as ConnectError).code).toBe(Code.InvalidArgument);
     expect((err as ConnectError).rawMessage).toContain("handle must match");
@@ -328,7 +413,9 @@ export function socialScenario(target: () => SocialTarget): void {
     expect(await codeOf(ann.api.posts.createPost({ text: "x".repeat(2001) }))).toBe(Code.InvalidArgument);
     expect(await codeOf(ann.api.posts.createPost({ text: "   " }))).toBe(Code.InvalidArgument);
     expect(await codeOf(ann.api.feed.getHomeFeed({ pageToken: "garbage" }))).toBe(Code.InvalidArgument);
-    expect(await codeOf(ann.api.posts.listUserPosts({ userId: ann.user.id, pageToken: "garbage" }))).toBe(Code.InvalidArgument);
+    expect(await codeOf(ann.api.posts.listUserPosts({ userId: ann.user.id, pageToken: "garbage" }))).toBe(
+      Code.InvalidArgument,
+    );
     expect(await codeOf(ann.api.graph.follow({ userId: 424242n }))).toBe(Code.NotFound);
     // The handlers' own checks name the field(s) first, as `field: what is wrong`.
     const post = (await ann.api.posts.createPost({ text: "for comments" })).post!;
@@ -342,7 +429,11 @@ export function socialScenario(target: () => SocialTarget): void {
       ["post edited to nothing", () => ann.api.posts.editPost({ postId: post.id, text: " " }), "text: "],
       ["blank comment", () => ann.api.posts.addComment({ postId: post.id, text: "  " }), "text: "],
       ["comment edited blank", () => ann.api.posts.editComment({ commentId: comment.id, text: "\t" }), "text: "],
-      ["reply across posts", () => ann.api.posts.addComment({ postId: post.id, text: "hi", replyToCommentId: otherComment.id }), "reply_to_comment_id: "],
+      [
+        "reply across posts",
+        () => ann.api.posts.addComment({ postId: post.id, text: "hi", replyToCommentId: otherComment.id }),
+        "reply_to_comment_id: ",
+      ],
       ["profile of nobody", () => anon().users.getProfile({}), "user_id, handle: "],
       ["feed page token", () => ann.api.feed.getHomeFeed({ pageToken: "garbage" }), "page_token: "],
     ];

@@ -86,6 +86,10 @@ export const ENGINES = [
  * the bundle flags that point it at the store.
  */
 export const BUNDLE_ENGINES = [
-  { name: "SQLite", open: async () => sqliteStore(), args: (s: TestStore) => ["--data-dir", dirname(s.url.slice("sqlite:".length))] },
+  {
+    name: "SQLite",
+    open: async () => sqliteStore(),
+    args: (s: TestStore) => ["--data-dir", dirname(s.url.slice("sqlite:".length))],
+  },
   { name: "MariaDB", open: mysqlStore, args: (s: TestStore) => ["--mysql", s.url] },
 ] as const;

@@ -104,10 +104,25 @@ export function makeSocialData(sizes: FeedSizes, seed = 42): SocialData {
 
   const author = new Int32Array(P);
   for (let i = 0; i < P; i++) author[i] = Math.floor(rnd() * U);
-  const { start: authorStart, items: authorPosts } = csr(U, author, Int32Array.from({ length: P }, (_, i) => i));
+  const { start: authorStart, items: authorPosts } = csr(
+    U,
+    author,
+    Int32Array.from({ length: P }, (_, i) => i),
+  );
   // One post per millisecond, ending a minute ago.
   const firstPostMs = Date.now() - 60_000 - P;
-  return { sizes, followees, followers, followerStart, isCeleb, author, authorPosts, authorStart, celebThreshold, firstPostMs };
+  return {
+    sizes,
+    followees,
+    followers,
+    followerStart,
+    isCeleb,
+    author,
+    authorPosts,
+    authorStart,
+    celebThreshold,
+    firstPostMs,
+  };
 }
 
 export function postId(d: SocialData, i: number): bigint {
@@ -135,7 +150,8 @@ export function fanoutRows(d: SocialData, i: number): number {
 export function fannedFeed(d: SocialData, u: number, end: number, cap: number): number[] {
   const out: number[] = [];
   const add = (a: number) => {
-    for (let k = d.authorStart[a]!; k < d.authorStart[a + 1]!; k++) if (d.authorPosts[k]! < end) out.push(d.authorPosts[k]!);
+    for (let k = d.authorStart[a]!; k < d.authorStart[a + 1]!; k++)
+      if (d.authorPosts[k]! < end) out.push(d.authorPosts[k]!);
   };
   add(u);
   const F = d.sizes.follows;

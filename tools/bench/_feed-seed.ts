@@ -70,7 +70,11 @@ function range<R>(from: number, to: number, f: (i: number) => R): R[] {
 }
 
 export async function createTables(db: SqlDb): Promise<void> {
-  await runMigrations(db, [user, graph, post, feed].flatMap((s) => s.tables), {});
+  await runMigrations(
+    db,
+    [user, graph, post, feed].flatMap((s) => s.tables),
+    {},
+  );
   await ensureEventTables(db);
 }
 
@@ -78,40 +82,73 @@ export async function createTables(db: SqlDb): Promise<void> {
 export async function seedSocial(db: SqlDb, d: SocialData): Promise<string[]> {
   const { users: U, follows: F, posts: P } = d.sizes;
   const now = BigInt(Date.now());
-  await chunked(db, "users", U, (a, b) =>
-    range(a, b, (u) => ({
-      id: userId(u),
-      handle: `u${u}`,
-      handleKey: `u${u}`,
-      displayName: `User ${u}`,
-      passwordHash: FAKE_PASSWORD_HASH,
-      createdAtMs: now,
-    })),
-  (tx, rows) => new UserRowDao(tx).insertMany(rows));
+  await chunked(
+    db,
+    "users",
+    U,
+    (a, b) =>
+      range(a, b, (u) => ({
+        id: userId(u),
+        handle: `u${u}`,
+        handleKey: `u${u}`,
+        displayName: `User ${u}`,
+        passwordHash: FAKE_PASSWORD_HASH,
+        createdAtMs: now,
+      })),
+    (tx, rows) => new UserRowDao(tx).insertMany(rows),
+  );
 
   const tokens = Array.from({ length: U }, () => newToken());
-  await chunked(db, "sessions", U, (a, b) =>
-    range(a, b, (u) => ({
-      id: SESSION_BASE + BigInt(u),
-      userId: userId(u),
-      tokenHash: hashToken(tokens[u]!),
-      deviceName: "bench",
-      createdAtMs: now,
-      lastSeenAtMs: now,
-    })),
-  (tx, rows) => new SessionRowDao(tx).insertMany(rows));
+  await chunked(
+    db,
+    "sessions",
+    U,
+    (a, b) =>
+      range(a, b, (u) => ({
+        id: SESSION_BASE + BigInt(u),
+        userId: userId(u),
+        tokenHash: hashToken(tokens[u]!),
+        deviceName: "bench",
+        createdAtMs: now,
+        lastSeenAtMs: now,
+      })),
+    (tx, rows) => new SessionRowDao(tx).insertMany(rows),
+  );
 
-  await chunked(db, "follows", U * F, (a, b) =>
-    range(a, b, (k) => ({ followerId: userId(Math.floor(k / F)), followeeId: userId(d.followees[k]!), createdAtMs: now - BigInt(k % F) })),
-  (tx, rows) => new FollowRowDao(tx).insertMany(rows));
+  await chunked(
+    db,
+    "follows",
+    U * F,
+    (a, b) =>
+      range(a, b, (k) => ({
+        followerId: userId(Math.floor(k / F)),
+        followeeId: userId(d.followees[k]!),
+        createdAtMs: now - BigInt(k % F),
+      })),
+    (tx, rows) => new FollowRowDao(tx).insertMany(rows),
+  );
 
   const postsOf = (u: number) => d.authorStart[u + 1]! - d.authorStart[u]!;
-  await chunked(db, "follow counts", U, (a, b) =>
-    range(a, b, (u) => ({ userId: userId(u), followers: BigInt(followerCount(d, u)), following: BigInt(F) })),
-  (tx, rows) => new FollowCountRowDao(tx).insertMany(rows));
-  await chunked(db, "profile counters", U, (a, b) =>
-    range(a, b, (u) => ({ userId: userId(u), followers: BigInt(followerCount(d, u)), following: BigInt(F), posts: BigInt(postsOf(u)) })),
-  (tx, rows) => new ProfileCounterRowDao(tx).insertMany(rows));
+  await chunked(
+    db,
+    "follow counts",
+    U,
+    (a, b) => range(a, b, (u) => ({ userId: userId(u), followers: BigInt(followerCount(d, u)), following: BigInt(F) })),
+    (tx, rows) => new FollowCountRowDao(tx).insertMany(rows),
+  );
+  await chunked(
+    db,
+    "profile counters",
+    U,
+    (a, b) =>
+      range(a, b, (u) => ({
+        userId: userId(u),
+        followers: BigInt(followerCount(d, u)),
+        following: BigInt(F),
+        posts: BigInt(postsOf(u)),
+      })),
+    (tx, rows) => new ProfileCounterRowDao(tx).insertMany(rows),
+  );
 
   // Each post is liked by one random follower of its author (if it has any).
   const rnd = prng(7);
@@ -121,20 +158,32 @@ export async function seedSocial(db: SqlDb, d: SocialData): Promise<string[]> {
     const n = followerCount(d, a);
     if (n > 0) liker[i] = d.followers[d.followerStart[a]! + Math.floor(rnd() * n)]!;
   }
-  await chunked(db, "posts", P, (a, b) =>
-    range(a, b, (i) => ({
-      id: postId(d, i),
-      authorId: userId(d.author[i]!),
-      text: `Post ${i} by u${d.author[i]} — a bench post with some text in it, about as long as most.`,
-      createdAtMs: BigInt(postTimeMs(d, i)),
-      likeCount: liker[i]! >= 0 ? 1n : 0n,
-    })),
-  (tx, rows) => new PostRowDao(tx).insertMany(rows));
-  await chunked(db, "likes", P, (a, b) =>
-    range(a, b, (i) => i).flatMap((i) =>
-      liker[i]! >= 0 ? [{ postId: postId(d, i), userId: userId(liker[i]!), createdAtMs: BigInt(postTimeMs(d, i) + 1) }] : [],
-    ),
-  (tx, rows) => new LikeRowDao(tx).insertMany(rows));
+  await chunked(
+    db,
+    "posts",
+    P,
+    (a, b) =>
+      range(a, b, (i) => ({
+        id: postId(d, i),
+        authorId: userId(d.author[i]!),
+        text: `Post ${i} by u${d.author[i]} — a bench post with some text in it, about as long as most.`,
+        createdAtMs: BigInt(postTimeMs(d, i)),
+        likeCount: liker[i]! >= 0 ? 1n : 0n,
+      })),
+    (tx, rows) => new PostRowDao(tx).insertMany(rows),
+  );
+  await chunked(
+    db,
+    "likes",
+    P,
+    (a, b) =>
+      range(a, b, (i) => i).flatMap((i) =>
+        liker[i]! >= 0
+          ? [{ postId: postId(d, i), userId: userId(liker[i]!), createdAtMs: BigInt(postTimeMs(d, i) + 1) }]
+          : [],
+      ),
+    (tx, rows) => new LikeRowDao(tx).insertMany(rows),
+  );
   return tokens;
 }
 
@@ -152,7 +201,8 @@ export class RawFeedWriter {
     const tuple = "(?, ?, ?, ?)";
     const at = put.indexOf(tuple);
     if (at < 0) throw new Error(`unexpected home_feed put statement: ${put}`);
-    const sqlFor = (n: number) => `${put.slice(0, at)}${new Array<string>(n).fill(tuple).join(", ")}${put.slice(at + tuple.length)}`;
+    const sqlFor = (n: number) =>
+      `${put.slice(0, at)}${new Array<string>(n).fill(tuple).join(", ")}${put.slice(at + tuple.length)}`;
     const full = sqlFor(RawFeedWriter.ROWS);
     if (db instanceof SqliteDb) {
       const stmts = new Map<number, ReturnType<typeof db.raw.prepare>>();

@@ -10,7 +10,11 @@ export interface Rate {
  * Calls `op` (with up to `concurrency` calls in flight) for about `seconds`
  * after a short warm-up, and returns the rate.
  */
-export async function rate(op: (i: number) => Promise<unknown> | unknown, seconds: number, concurrency = 1): Promise<Rate> {
+export async function rate(
+  op: (i: number) => Promise<unknown> | unknown,
+  seconds: number,
+  concurrency = 1,
+): Promise<Rate> {
   let i = 0;
   const warmEnd = performance.now() + Math.min(300, seconds * 200);
   while (performance.now() < warmEnd) await op(i++);

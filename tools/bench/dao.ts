@@ -18,7 +18,14 @@ import { fmt, paired, rate, rateSync, type Rate } from "./_measure.js";
 const ROWS = 10_000;
 
 function row(id: bigint) {
-  return { id, ownerId: id % 100n, slug: `slug-${id}`, title: "A title of modest length", createdAtMs: 1_700_000_000_000n + id, score: 7 };
+  return {
+    id,
+    ownerId: id % 100n,
+    slug: `slug-${id}`,
+    title: "A title of modest length",
+    createdAtMs: 1_700_000_000_000n + id,
+    score: 7,
+  };
 }
 
 /** Parameters exactly as the DAO binds them (same statement, same values). */
@@ -37,9 +44,20 @@ interface Result {
 function report(engine: string, r: Result) {
   const g = r.getDao.opsPerSec / r.getRaw.opsPerSec;
   const ins = r.insertDao.opsPerSec / r.insertRaw.opsPerSec;
-  console.log(`${engine}: point get  DAO ${fmt(r.getDao.opsPerSec)}/s  raw ${fmt(r.getRaw.opsPerSec)}/s  ratio ${g.toFixed(2)}`);
-  console.log(`${engine}: insert     DAO ${fmt(r.insertDao.opsPerSec)}/s  raw ${fmt(r.insertRaw.opsPerSec)}/s  ratio ${ins.toFixed(2)}`);
-  return { getDao: r.getDao.opsPerSec, getRaw: r.getRaw.opsPerSec, getRatio: +g.toFixed(3), insertDao: r.insertDao.opsPerSec, insertRaw: r.insertRaw.opsPerSec, insertRatio: +ins.toFixed(3) };
+  console.log(
+    `${engine}: point get  DAO ${fmt(r.getDao.opsPerSec)}/s  raw ${fmt(r.getRaw.opsPerSec)}/s  ratio ${g.toFixed(2)}`,
+  );
+  console.log(
+    `${engine}: insert     DAO ${fmt(r.insertDao.opsPerSec)}/s  raw ${fmt(r.insertRaw.opsPerSec)}/s  ratio ${ins.toFixed(2)}`,
+  );
+  return {
+    getDao: r.getDao.opsPerSec,
+    getRaw: r.getRaw.opsPerSec,
+    getRatio: +g.toFixed(3),
+    insertDao: r.insertDao.opsPerSec,
+    insertRaw: r.insertRaw.opsPerSec,
+    insertRatio: +ins.toFixed(3),
+  };
 }
 
 async function seed(db: SqlDb, dao: KitchenRowDao) {

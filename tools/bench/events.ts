@@ -47,12 +47,22 @@ interface EngineFigures {
 }
 
 function message(seq: number): ContractHappened {
-  return create(ContractHappenedSchema, { key: KEYS[seq % KEYS.length]!, producer: "bench", seq: BigInt(seq), body: BODY });
+  return create(ContractHappenedSchema, {
+    key: KEYS[seq % KEYS.length]!,
+    producer: "bench",
+    seq: BigInt(seq),
+    body: BODY,
+  });
 }
 
 function rowOf(seq: number): LogRow {
   const m = message(seq);
-  return { topic: "contract.happened", key: m.key, payload: toBinary(ContractHappenedSchema, m), createdMs: Date.now() };
+  return {
+    topic: "contract.happened",
+    key: m.key,
+    payload: toBinary(ContractHappenedSchema, m),
+    createdMs: Date.now(),
+  };
 }
 
 function progress(label: string): { tick(done: number, total: number): void; end(msg: string): void } {
@@ -272,7 +282,9 @@ async function runEngine(
   }
   const rawInsertPerSec = Math.round((per * ROUNDS) / rawSec);
   const endToEndPerSec = Math.round((per * ROUNDS) / busSec);
-  console.log(`  raw INSERT ${fmt(rawInsertPerSec)} rows/s, end-to-end ${fmt(endToEndPerSec)} events/s (${ROUNDS} rounds each)`);
+  console.log(
+    `  raw INSERT ${fmt(rawInsertPerSec)} rows/s, end-to-end ${fmt(endToEndPerSec)} events/s (${ROUNDS} rounds each)`,
+  );
   const splitPerSec = await run((db) => endToEndSplit(db, per * 2));
   const lat = await run((db) => latency(db, 10_000, latencySeconds));
   const ratio = round(endToEndPerSec / rawInsertPerSec);
@@ -335,4 +347,3 @@ export async function main(args: string[]): Promise<void> {
   };
   console.log(JSON.stringify(out));
 }
-

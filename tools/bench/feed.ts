@@ -45,7 +45,16 @@ import { wideSql } from "../../platform/storage/wide/sql-text.js";
 import { FANOUT_BATCH, FANOUT_GROUP } from "../../services/feed/fanout.js";
 import { COUNTERS_GROUP } from "../../services/user/counters.js";
 import { startBundle, type BundleProcess } from "../../test/fixtures/bundle-process.js";
-import { expectedPage, fannedFeed, fanoutRows, makeSocialData, postId, prng, userId, type SocialData } from "./_feed-data.js";
+import {
+  expectedPage,
+  fannedFeed,
+  fanoutRows,
+  makeSocialData,
+  postId,
+  prng,
+  userId,
+  type SocialData,
+} from "./_feed-data.js";
 import { createTables, line, RawFeedWriter, seedSocial } from "./_feed-seed.js";
 import { fmt, percentile } from "./_measure.js";
 
@@ -68,7 +77,15 @@ interface Latency {
 
 interface EngineFigures {
   seedSeconds: number;
-  fanout: { posts: number; rows: number; seconds: number; rowsPerSec: number; complete: boolean; rawRowsPerSec: number; ratio: number };
+  fanout: {
+    posts: number;
+    rows: number;
+    seconds: number;
+    rowsPerSec: number;
+    complete: boolean;
+    rawRowsPerSec: number;
+    ratio: number;
+  };
   read?: { raw: Latency; sequential: Latency; concurrent: Latency; ratio: number; checked: number; mismatches: number };
 }
 
@@ -198,7 +215,8 @@ async function rawFanout(db: SqlDb, d: SocialData, from: number, to: number): Pr
       const aid = userId(a);
       batch.push([aid, pid, aid]);
       if (d.isCeleb[a]) continue;
-      for (let k = d.followerStart[a]!; k < d.followerStart[a + 1]!; k++) batch.push([userId(d.followers[k]!), pid, aid]);
+      for (let k = d.followerStart[a]!; k < d.followerStart[a + 1]!; k++)
+        batch.push([userId(d.followers[k]!), pid, aid]);
     }
     batch.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] > y[1] ? -1 : x[1] < y[1] ? 1 : 0));
     for (const [u, p, a] of batch) await raw.add(u, p, a);
@@ -233,7 +251,9 @@ async function fanout(db: SqlDb, d: SocialData, from: number, to: number, budget
   }
   await bus.publishMany(null, items);
   await bus.close();
-  const ids = (await db.all<{ id: unknown }>(`SELECT id FROM ${LOG} ORDER BY id`)).map((r) => BigInt(r.id as string | number | bigint));
+  const ids = (await db.all<{ id: unknown }>(`SELECT id FROM ${LOG} ORDER BY id`)).map((r) =>
+    BigInt(r.id as string | number | bigint),
+  );
   if (ids.length !== total) throw new Error(`expected ${total} events in the log, found ${ids.length}`);
   const last = ids[ids.length - 1]!;
   const deadline = t0 + budgetSeconds * 1000;
@@ -248,7 +268,9 @@ async function fanout(db: SqlDb, d: SocialData, from: number, to: number, budget
   const seconds = (performance.now() - t0) / 1000;
   const rows = cumulative[done]!;
   const rowsPerSec = Math.round(rows / seconds);
-  bar.end(`${fmt(rows)} rows of ${fmt(done)} posts, ${fmt(rowsPerSec)} rows/s${done < total ? " (TIME BUDGET HIT: partial)" : ""}`);
+  bar.end(
+    `${fmt(rows)} rows of ${fmt(done)} posts, ${fmt(rowsPerSec)} rows/s${done < total ? " (TIME BUDGET HIT: partial)" : ""}`,
+  );
   return { posts: done, rows, seconds: Math.round(seconds * 10) / 10, rowsPerSec, complete: done === total, last };
 }
 
@@ -294,7 +316,10 @@ async function reads(db: SqlDb, d: SocialData, tokens: string[], b: BundleProces
   const rawLat = await timed((i) => raw(userId(readers[i % readers.length]!)), seconds, 1);
   console.log(`p50 ${rawLat.p50Ms} ms, p99 ${rawLat.p99Ms} ms`);
 
-  const client = createClient(FeedService, createConnectTransport({ baseUrl: b.url, httpVersion: "2", useBinaryFormat: true }));
+  const client = createClient(
+    FeedService,
+    createConnectTransport({ baseUrl: b.url, httpVersion: "2", useBinaryFormat: true }),
+  );
   const page = (u: number) =>
     client.getHomeFeed({ pageSize: PAGE }, { headers: { authorization: `Bearer ${tokens[u]!}` } });
   // Warm-up: every reader once (each session's first call records last_seen); check the first pages.
@@ -310,7 +335,8 @@ async function reads(db: SqlDb, d: SocialData, tokens: string[], b: BundleProces
       const got = r.posts.map((p) => p.id);
       if (got.length !== want.length || got.some((id, j) => id !== want[j])) {
         mismatches++;
-        if (mismatches <= 3) console.log(`\n  MISMATCH for u${u}: got ${got.slice(0, 5).join(",")}… want ${want.slice(0, 5).join(",")}…`);
+        if (mismatches <= 3)
+          console.log(`\n  MISMATCH for u${u}: got ${got.slice(0, 5).join(",")}… want ${want.slice(0, 5).join(",")}…`);
       }
     }
     bar.tick(k + 1, readers.length);
@@ -318,14 +344,31 @@ async function reads(db: SqlDb, d: SocialData, tokens: string[], b: BundleProces
   bar.end(check ? `${checked} first pages checked, ${mismatches} wrong` : "done (fan-out incomplete: not checked)");
   process.stdout.write(`  GetHomeFeed over HTTP/2, one at a time, ${seconds} s … `);
   const sequential = await timed((i) => page(readers[i % readers.length]!), seconds, 1);
-  console.log(`${fmt(sequential.rps)} req/s, p50 ${sequential.p50Ms} ms, p99 ${sequential.p99Ms} ms, max ${sequential.maxMs} ms`);
+  console.log(
+    `${fmt(sequential.rps)} req/s, p50 ${sequential.p50Ms} ms, p99 ${sequential.p99Ms} ms, max ${sequential.maxMs} ms`,
+  );
   process.stdout.write(`  GetHomeFeed over HTTP/2, ${CONCURRENCY} in flight, ${seconds} s … `);
   const concurrent = await timed((i) => page(readers[(i * 7919) % readers.length]!), seconds, CONCURRENCY);
-  console.log(`${fmt(concurrent.rps)} req/s, p50 ${concurrent.p50Ms} ms, p99 ${concurrent.p99Ms} ms, max ${concurrent.maxMs} ms`);
-  return { raw: rawLat, sequential, concurrent, ratio: Math.round((sequential.p50Ms / rawLat.p50Ms) * 10) / 10, checked, mismatches };
+  console.log(
+    `${fmt(concurrent.rps)} req/s, p50 ${concurrent.p50Ms} ms, p99 ${concurrent.p99Ms} ms, max ${concurrent.maxMs} ms`,
+  );
+  return {
+    raw: rawLat,
+    sequential,
+    concurrent,
+    ratio: Math.round((sequential.p50Ms / rawLat.p50Ms) * 10) / 10,
+    checked,
+    mismatches,
+  };
 }
 
-async function runEngine(engine: string, d: SocialData, seconds: number, fanoutSeconds: number, skipReads: boolean): Promise<EngineFigures> {
+async function runEngine(
+  engine: string,
+  d: SocialData,
+  seconds: number,
+  fanoutSeconds: number,
+  skipReads: boolean,
+): Promise<EngineFigures> {
   console.log(`\n${engine}:`);
   const P = d.sizes.posts;
   const histEnd = Math.floor(P * HISTORY_SHARE);
@@ -381,7 +424,13 @@ export async function main(args: string[]): Promise<void> {
   const engines = only ? [only] : ["sqlite", "mariadb"];
   for (const e of engines) if (e !== "sqlite" && e !== "mariadb") throw new RangeError(`--only: unknown engine ${e}`);
   const users = Math.round(10_000 * scale);
-  const sizes = { users, follows: Math.min(100, Math.floor(users / 10)), posts: Math.round(100_000 * scale), celebs: 5, celebShare: 0.4 };
+  const sizes = {
+    users,
+    follows: Math.min(100, Math.floor(users / 10)),
+    posts: Math.round(100_000 * scale),
+    celebs: 5,
+    celebShare: 0.4,
+  };
   const d = makeSocialData(sizes);
   const celebs = d.isCeleb.reduce((n, c) => n + c, 0);
   console.log(

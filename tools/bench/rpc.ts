@@ -51,12 +51,19 @@ function option(args: string[], name: string, fallback: number): number {
   return v;
 }
 
-async function measure(label: string, seconds: number, concurrency: number, call: () => Promise<unknown>): Promise<Figures> {
+async function measure(
+  label: string,
+  seconds: number,
+  concurrency: number,
+  call: () => Promise<unknown>,
+): Promise<Figures> {
   process.stdout.write(`${label.padEnd(16)} warming up … `);
   const warm = Date.now() + Math.min(1_000, seconds * 250);
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (Date.now() < warm) await call();
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < warm) await call();
+    }),
+  );
   process.stdout.write(`measuring ${seconds} s … `);
   const latencies: number[] = [];
   const t0 = performance.now();
@@ -130,7 +137,9 @@ function rawClient(url: string) {
 export async function main(args: string[]): Promise<void> {
   const seconds = option(args, "seconds", 3);
   const concurrency = option(args, "concurrency", 32);
-  console.log(`rpc bench: unary Echo (${TEXT.length}-byte text), ${concurrency} calls in flight, ${seconds} s per step`);
+  console.log(
+    `rpc bench: unary Echo (${TEXT.length}-byte text), ${concurrency} calls in flight, ${seconds} s per step`,
+  );
 
   const dataDir = mkdtempSync(join(tmpdir(), "orbit-bench-rpc-"));
   const [bundlePort, rawPort] = [await freePort(), await freePort()];
@@ -155,8 +164,15 @@ export async function main(args: string[]): Promise<void> {
     // 2-4. Over the network, to a real `orbit bundle` child process.
     children.push(
       await startChild(
-        [join(ROOT, "cmd", "orbit.mjs"), "bundle", "--services=echo", "--host=127.0.0.1", `--port=${bundlePort}`,
-          `--data-dir=${dataDir}`, "--log-level=info"],
+        [
+          join(ROOT, "cmd", "orbit.mjs"),
+          "bundle",
+          "--services=echo",
+          "--host=127.0.0.1",
+          `--port=${bundlePort}`,
+          `--data-dir=${dataDir}`,
+          "--log-level=info",
+        ],
         /orbit is ready/,
       ),
     );
@@ -176,12 +192,18 @@ export async function main(args: string[]): Promise<void> {
     const connect = await measure("connect", seconds, concurrency, () => kernelClient.echo({ text: TEXT }));
     const grpcClient = createClient(EchoService, createGrpcTransport({ baseUrl: url }));
     const grpc = await measure("grpc", seconds, concurrency, () => grpcClient.echo({ text: TEXT }));
-    const esClient = createClient(EchoService, createConnectTransport({ baseUrl: url, httpVersion: "2", useBinaryFormat: true }));
+    const esClient = createClient(
+      EchoService,
+      createConnectTransport({ baseUrl: url, httpVersion: "2", useBinaryFormat: true }),
+    );
     const connectEs = await measure("connect-es", seconds, concurrency, () => esClient.echo({ text: TEXT }));
 
     // 4. Baseline: bare node:http2.
     children.push(
-      await startChild(["--import", "tsx", join(ROOT, "tools", "bench", "_rpc-raw-server.ts"), String(rawPort)], /listening/),
+      await startChild(
+        ["--import", "tsx", join(ROOT, "tools", "bench", "_rpc-raw-server.ts"), String(rawPort)],
+        /listening/,
+      ),
     );
     const raw = rawClient(`http://127.0.0.1:${rawPort}`);
     const rawHttp2 = await measure("raw http2", seconds, concurrency, raw.call);
@@ -211,7 +233,10 @@ export async function main(args: string[]): Promise<void> {
         rawHttp2,
         ratio: ratios.connectVsRawHttp2,
         ratios,
-        goals: { inprocessVsConnect: ratios.inprocessVsConnect >= 20, connectVsRawHttp2: ratios.connectVsRawHttp2 >= 0.5 },
+        goals: {
+          inprocessVsConnect: ratios.inprocessVsConnect >= 20,
+          connectVsRawHttp2: ratios.connectVsRawHttp2 >= 0.5,
+        },
       }),
     );
   } finally {

@@ -33,8 +33,12 @@ interface Result {
 function report(engine: string, r: Result) {
   const put = r.putDao.opsPerSec / r.putRaw.opsPerSec;
   const scan = r.scanDao.opsPerSec / r.scanRaw.opsPerSec;
-  console.log(`${engine}: put          DAO ${fmt(r.putDao.opsPerSec)}/s  raw ${fmt(r.putRaw.opsPerSec)}/s  ratio ${put.toFixed(2)}`);
-  console.log(`${engine}: scan (${PAGE} rows) DAO ${fmt(r.scanDao.opsPerSec)}/s  raw ${fmt(r.scanRaw.opsPerSec)}/s  ratio ${scan.toFixed(2)}`);
+  console.log(
+    `${engine}: put          DAO ${fmt(r.putDao.opsPerSec)}/s  raw ${fmt(r.putRaw.opsPerSec)}/s  ratio ${put.toFixed(2)}`,
+  );
+  console.log(
+    `${engine}: scan (${PAGE} rows) DAO ${fmt(r.scanDao.opsPerSec)}/s  raw ${fmt(r.scanRaw.opsPerSec)}/s  ratio ${scan.toFixed(2)}`,
+  );
   return {
     putDao: r.putDao.opsPerSec,
     putRaw: r.putRaw.opsPerSec,
@@ -48,7 +52,11 @@ function report(engine: string, r: Result) {
 async function seed(db: SqlDb, dao: HomeFeedRowDao): Promise<void> {
   await createWideSqlTables(db, [HomeFeedRowTable]);
   process.stdout.write(`  seeding a partition of ${fmt(PARTITION_ROWS)} rows … `);
-  const rows = Array.from({ length: PARTITION_ROWS }, (_, i) => ({ userId: SCAN_USER, postId: BigInt(i + 1), authorId: 7n }));
+  const rows = Array.from({ length: PARTITION_ROWS }, (_, i) => ({
+    userId: SCAN_USER,
+    postId: BigInt(i + 1),
+    authorId: 7n,
+  }));
   await dao.putMany(rows);
   console.log("done");
 }
@@ -106,7 +114,8 @@ async function benchMysql(seconds: number, concurrency: number): Promise<Result>
     console.log("done");
     process.stdout.write("  scan … ");
     const [scanRaw, scanDao] = await paired(
-      () => rate(() => db.pool.execute(text.scan, [SCAN_USER.toString(), Date.now(), PAGE + 1]), seconds / 4, concurrency),
+      () =>
+        rate(() => db.pool.execute(text.scan, [SCAN_USER.toString(), Date.now(), PAGE + 1]), seconds / 4, concurrency),
       () => rate(() => dao.scan({ userId: SCAN_USER }, { limit: PAGE }), seconds / 4, concurrency),
     );
     console.log("done");

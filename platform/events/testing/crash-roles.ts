@@ -19,7 +19,9 @@ export const BUS_OPTIONS = { logger: silentLogger, gapGraceMs: 100, leaseTtlMs: 
 
 export async function createCrashTables(db: SqlDb): Promise<void> {
   for (const t of ["produced", "acked"]) {
-    await db.exec(`CREATE TABLE ${t} (producer VARCHAR(32) NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (producer, seq))`);
+    await db.exec(
+      `CREATE TABLE ${t} (producer VARCHAR(32) NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (producer, seq))`,
+    );
   }
   for (const t of ["projection_tx", "projection_after"]) {
     await db.exec(
@@ -30,8 +32,14 @@ export async function createCrashTables(db: SqlDb): Promise<void> {
 
 function upsert(x: SqlExecutor, table: string, id: bigint, m: ContractHappened): Promise<unknown> {
   const tail =
-    x.dialect === "mysql" ? "ON DUPLICATE KEY UPDATE hits = hits + 1" : "ON CONFLICT (event_id) DO UPDATE SET hits = hits + 1";
-  return x.run(`INSERT INTO ${table} (event_id, producer, seq, hits) VALUES (?, ?, ?, 1) ${tail}`, [id, m.producer, m.seq]);
+    x.dialect === "mysql"
+      ? "ON DUPLICATE KEY UPDATE hits = hits + 1"
+      : "ON CONFLICT (event_id) DO UPDATE SET hits = hits + 1";
+  return x.run(`INSERT INTO ${table} (event_id, producer, seq, hits) VALUES (?, ?, ?, 1) ${tail}`, [
+    id,
+    m.producer,
+    m.seq,
+  ]);
 }
 
 export function startConsumers(db: SqlDb, bus: EventBus): void {
@@ -48,7 +56,8 @@ export function startConsumers(db: SqlDb, bus: EventBus): void {
     commit: "after",
     handle: (e) =>
       db.transaction(async (tx) => {
-        if (await firstDelivery(tx, "after", e.id)) await upsert(tx, "projection_after", e.id, e.message as ContractHappened);
+        if (await firstDelivery(tx, "after", e.id))
+          await upsert(tx, "projection_after", e.id, e.message as ContractHappened);
       }),
   });
 }
@@ -75,7 +84,11 @@ export async function produce(db: SqlDb, bus: EventBus, name: string): Promise<n
       await db.transaction(async (tx) => {
         for (let i = 0n; i < BigInt(n); i++) {
           await tx.run("INSERT INTO produced (producer, seq) VALUES (?, ?)", [name, seq + i]);
-          await bus.publish(tx, ContractHappenedSchema, { key: `${name}.${(seq + i) % 3n}`, producer: name, seq: seq + i });
+          await bus.publish(tx, ContractHappenedSchema, {
+            key: `${name}.${(seq + i) % 3n}`,
+            producer: name,
+            seq: seq + i,
+          });
         }
         await sleep(Math.random() * 4);
         if (rollBack) throw new Error("roll back");

@@ -35,7 +35,9 @@ describe("cassandraClientOptions", () => {
     expect(() => parseCassandraUrl("cassandra://db1/orbit?consistency=most")).toThrow(
       /consistency "most" is not one of any, one, .*localQuorum/,
     );
-    expect(() => consistencyCode("most")).toThrow(/unknown Cassandra consistency "most" \(use one of any, one, .*localQuorum/);
+    expect(() => consistencyCode("most")).toThrow(
+      /unknown Cassandra consistency "most" \(use one of any, one, .*localQuorum/,
+    );
     expect(consistencyCode("quorum")).toBe(types.consistencies.quorum);
   });
 

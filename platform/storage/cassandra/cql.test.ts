@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { ExpiringRowCql, ExpiringRowTable, TallyRowCql, TallyRowTable, TimelineRowCql, TimelineRowTable } from "../../../gen/orbit/contract/v1/tables_wide.js";
+import {
+  ExpiringRowCql,
+  ExpiringRowTable,
+  TallyRowCql,
+  TallyRowTable,
+  TimelineRowCql,
+  TimelineRowTable,
+} from "../../../gen/orbit/contract/v1/tables_wide.js";
 import { HomeFeedRowCql, HomeFeedRowTable } from "../../../gen/orbit/feed/v1/tables_wide.js";
 import { PostCounterRowCql, PostCounterRowTable } from "../../../gen/orbit/post/v1/tables_wide.js";
 import { cqlIdent, createKeyspaceCql, createTableCql, dropTableCql, scanCql, wideCql } from "./cql.js";
@@ -90,7 +97,9 @@ describe("wideCql", () => {
     expect(TimelineRowCql.insert).toBe(
       "INSERT INTO timeline (owner_id, bucket, item_id, body, payload, note, big) VALUES (?, ?, ?, ?, ?, ?, ?) USING TTL ?",
     );
-    expect(TallyRowCql.increment).toBe("UPDATE tallies SET hits = hits + ?, misses = misses + ? WHERE owner_id = ? AND name = ?");
+    expect(TallyRowCql.increment).toBe(
+      "UPDATE tallies SET hits = hits + ?, misses = misses + ? WHERE owner_id = ? AND name = ?",
+    );
     expect("insert" in TallyRowCql).toBe(false);
     expect(HomeFeedRowCql.deletePartition).toBe("DELETE FROM home_feed WHERE user_id = ?");
   });
@@ -99,7 +108,11 @@ describe("wideCql", () => {
 describe("scanCql", () => {
   it("uses tuple relations on clustering prefixes and ORDER BY for the reverse order", () => {
     expect(
-      scanCql(TimelineRowTable, { from: { length: 1, inclusive: false }, to: { length: 2, inclusive: true }, order: "reverse" }),
+      scanCql(TimelineRowTable, {
+        from: { length: 1, inclusive: false },
+        to: { length: 2, inclusive: true },
+        order: "reverse",
+      }),
     ).toBe(
       "SELECT owner_id, bucket, item_id, body, payload, note, big FROM timeline WHERE owner_id = ? AND (bucket) > (?) " +
         "AND (bucket, item_id) <= (?, ?) ORDER BY bucket DESC, item_id ASC",

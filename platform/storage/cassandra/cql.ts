@@ -153,7 +153,13 @@ export function wideCql(spec: WideTableSpec): WideCql {
     selectByKey: `SELECT ${selectList(spec)} FROM ${t} WHERE ${eqList(spec.primaryKey)}`,
     scanPartition: scanCql(spec, { order: "clustering" }),
     ...(n > 0
-      ? { scanRange: scanCql(spec, { from: { length: n, inclusive: true }, to: { length: n, inclusive: true }, order: "clustering" }) }
+      ? {
+          scanRange: scanCql(spec, {
+            from: { length: n, inclusive: true },
+            to: { length: n, inclusive: true },
+            order: "clustering",
+          }),
+        }
       : {}),
     deleteRow: `DELETE FROM ${t} WHERE ${eqList(spec.primaryKey)}`,
     deletePartition: `DELETE FROM ${t} WHERE ${eqList(spec.partitionKey)}`,

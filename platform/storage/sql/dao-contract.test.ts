@@ -51,11 +51,11 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
       id: 1n,
       f: 0.5,
       u32: 4294967295,
-      counts: { a: 1n, "ü": -(2n ** 63n), "": 2n ** 63n - 1n },
+      counts: { a: 1n, ü: -(2n ** 63n), "": 2n ** 63n - 1n },
       points: [create(PointSchema, { x: 1, y: 2 }), create(PointSchema, { x: -3, y: 0 })],
       pointJson: create(PointSchema, { x: 5, y: -6 }),
       ids: [0n, -1n, 2n ** 63n - 1n, -(2n ** 63n)],
-      labelsJson: { k: "v", "ключ": "значение" },
+      labelsJson: { k: "v", ключ: "значение" },
       pointsJson: [create(PointSchema, { x: 7 }), create(PointSchema, { y: 8 })],
     };
     await mix.insert(full);
@@ -77,7 +77,10 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
   it("gives float columns proto float semantics on every engine: written, read and looked up as float32", async () => {
     const f = Math.fround(0.1); // 0.10000000149011612, what protobuf reads back for 0.1
     await mix.insert({ id: 1n, f: 0.1 });
-    await mix.insertMany([{ id: 2n, f: 0.1 }, { id: 3n, f: 1 / 3 }]);
+    await mix.insertMany([
+      { id: 2n, f: 0.1 },
+      { id: 3n, f: 1 / 3 },
+    ]);
     await mix.upsert({ id: 4n, f: 0.1 });
     expect((await mix.get({ id: 1n }))?.f).toBe(f);
     expect((await mix.get({ id: 3n }))?.f).toBe(Math.fround(1 / 3));
@@ -85,7 +88,9 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
     expect((await mix.listByF({ f })).rows.map((r) => r.id)).toEqual([1n, 2n, 4n]);
     expect(await mix.countByF({ f: 0.1 })).toBe(3);
     const first = await mix.listByF({ f: 0.1 }, { limit: 2 });
-    expect((await mix.listByF({ f: 0.1 }, { limit: 2, pageToken: first.nextPageToken })).rows.map((r) => r.id)).toEqual([4n]);
+    expect((await mix.listByF({ f: 0.1 }, { limit: 2, pageToken: first.nextPageToken })).rows.map((r) => r.id)).toEqual(
+      [4n],
+    );
     expect(await mix.update({ id: 3n }, { f: 0.1 })).toBe(true);
     expect(await mix.countByF({ f: 0.1 })).toBe(4);
     expect(await mix.deleteByF({ f: 0.1 }, { limit: 10 })).toBe(4);
@@ -93,12 +98,26 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
 
   it("binds declared column defaults for absent fields in insert, insertMany, insertIfAbsent and upsert; present values win", async () => {
     await kitchen.insert({ id: 1n, slug: "a" });
-    await kitchen.insertMany([{ id: 2n, slug: "b" }, { id: 3n, slug: "c", score: 0 }]);
+    await kitchen.insertMany([
+      { id: 2n, slug: "b" },
+      { id: 3n, slug: "c", score: 0 },
+    ]);
     await kitchen.upsert({ id: 4n, slug: "d" });
     expect(await kitchen.insertIfAbsent({ id: 5n, slug: "e" })).toBe(true);
-    await kitchen.upsertMany([{ id: 6n, slug: "f" }, { id: 7n, slug: "g", score: -1 }]);
+    await kitchen.upsertMany([
+      { id: 6n, slug: "f" },
+      { id: 7n, slug: "g", score: -1 },
+    ]);
     const scores = (await kitchen.list({ limit: 10 })).rows.map((r) => [r.id, r.score]);
-    expect(scores).toEqual([[1n, 7], [2n, 7], [3n, 0], [4n, 7], [5n, 7], [6n, 7], [7n, -1]]);
+    expect(scores).toEqual([
+      [1n, 7],
+      [2n, 7],
+      [3n, 0],
+      [4n, 7],
+      [5n, 7],
+      [6n, 7],
+      [7n, -1],
+    ]);
     // Upsert overwrites every non-key column: an absent field is its default again.
     await kitchen.upsert({ id: 3n, slug: "c" });
     expect((await kitchen.get({ id: 3n }))?.score).toBe(7);
@@ -313,18 +332,38 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
     await fails(kitchen.upsert({ id: 3n, slug: "a", title: "C" }));
     // An existing key moving to another row's slug.
     await fails(kitchen.upsert({ id: 2n, slug: "a", title: "B2" }));
-    await fails(kitchen.upsertMany([{ id: 1n, slug: "a", title: "A2" }, { id: 4n, slug: "d" }, { id: 5n, slug: "b" }]));
-    await fails(kitchen.upsertMany([{ id: 6n, slug: "same" }, { id: 7n, slug: "same" }]));
+    await fails(
+      kitchen.upsertMany([
+        { id: 1n, slug: "a", title: "A2" },
+        { id: 4n, slug: "d" },
+        { id: 5n, slug: "b" },
+      ]),
+    );
+    await fails(
+      kitchen.upsertMany([
+        { id: 6n, slug: "same" },
+        { id: 7n, slug: "same" },
+      ]),
+    );
     expect((await kitchen.list({ limit: 10 })).rows).toEqual(before);
     // Inside a transaction the error reaches the caller, whose rollback undoes the rest.
-    await fails(store.db.transaction(async (tx) => {
-      await kitchen.with(tx).upsert({ id: 8n, slug: "h" });
-      await kitchen.with(tx).upsertMany([{ id: 1n, slug: "a", title: "A3" }, { id: 9n, slug: "b" }]);
-    }));
+    await fails(
+      store.db.transaction(async (tx) => {
+        await kitchen.with(tx).upsert({ id: 8n, slug: "h" });
+        await kitchen.with(tx).upsertMany([
+          { id: 1n, slug: "a", title: "A3" },
+          { id: 9n, slug: "b" },
+        ]);
+      }),
+    );
     expect((await kitchen.list({ limit: 10 })).rows).toEqual(before);
     // An identical row, and a real update, are fine; counters are kept.
     await kitchen.upsert({ id: 1n, slug: "a", title: "A" });
-    await kitchen.upsertMany([{ id: 1n, slug: "a", title: "A" }, { id: 2n, slug: "b2", title: "B" }, { id: 10n, slug: "b" }]);
+    await kitchen.upsertMany([
+      { id: 1n, slug: "a", title: "A" },
+      { id: 2n, slug: "b2", title: "B" },
+      { id: 10n, slug: "b" },
+    ]);
     expect((await kitchen.list({ limit: 10 })).rows.map((r) => [r.id, r.slug, r.views])).toEqual([
       [1n, "a", 3n],
       [2n, "b2", 0n],
@@ -333,19 +372,38 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
   });
 
   it("finds upserted rows by a composite key (checkUpserted, as MySQL upserts run it)", async () => {
-    await pairs.insertMany([{ leftId: 1n, rightId: 1n }, { leftId: 1n, rightId: 2n }]);
+    await pairs.insertMany([
+      { leftId: 1n, rightId: 1n },
+      { leftId: 1n, rightId: 2n },
+    ]);
     const check = { table: "pairs", keyAt: [0, 1], uniqueIndexes: ["pairs_uniq_x"] };
     const head = `SELECT COUNT(*) AS n FROM pairs WHERE (left_id, right_id) IN`;
-    await checkUpserted(store.db, head, check, [[1n, 1n, "a"], [1n, 2n, "b"], [1n, 1n, "c"]]);
-    const err = await checkUpserted(store.db, head, check, [[1n, 1n, "a"], [2n, 1n, "b"], [1n, 3n, "c"]]).catch((e: unknown) => e);
+    await checkUpserted(store.db, head, check, [
+      [1n, 1n, "a"],
+      [1n, 2n, "b"],
+      [1n, 1n, "c"],
+    ]);
+    const err = await checkUpserted(store.db, head, check, [
+      [1n, 1n, "a"],
+      [2n, 1n, "b"],
+      [1n, 3n, "c"],
+    ]).catch((e: unknown) => e);
     expect(isDuplicateKey(err)).toBe(true);
-    expect((err as Error).message).toBe("upsert into pairs: 2 rows collide with another row on unique index pairs_uniq_x (duplicate key)");
+    expect((err as Error).message).toBe(
+      "upsert into pairs: 2 rows collide with another row on unique index pairs_uniq_x (duplicate key)",
+    );
   });
 
   it("upsertMany is all or nothing when it needs several statements", async () => {
     await kitchen.insert({ id: 1n, slug: "taken" });
     // 3 rows: a statement of 2, then one of 1 that fails.
-    const err = await kitchen.upsertMany([{ id: 2n, slug: "x" }, { id: 3n, slug: "y" }, { id: 4n, slug: "taken" }]).catch((e: unknown) => e);
+    const err = await kitchen
+      .upsertMany([
+        { id: 2n, slug: "x" },
+        { id: 3n, slug: "y" },
+        { id: 4n, slug: "taken" },
+      ])
+      .catch((e: unknown) => e);
     expect(isDuplicateKey(err)).toBe(true);
     expect(await kitchen.count()).toBe(1);
     await pairs.upsertMany(Array.from({ length: 5 }, (_, i) => ({ leftId: 1n, rightId: BigInt(i), label: "ok" })));
@@ -394,7 +452,9 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
   });
 
   it("pages through all rows in key order, both directions, without gaps or repeats", async () => {
-    await kitchen.insertMany(Array.from({ length: 53 }, (_, i) => ({ id: BigInt((i * 37) % 53) * 10n + 1n, slug: `k${i}` })));
+    await kitchen.insertMany(
+      Array.from({ length: 53 }, (_, i) => ({ id: BigInt((i * 37) % 53) * 10n + 1n, slug: `k${i}` })),
+    );
     for (const order of ["asc", "desc"] as const) {
       const seen: bigint[] = [];
       let token = "";
@@ -414,7 +474,8 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
 
   it("pages through an index finder ordered by its last column then the key, with ties", async () => {
     const rows = [];
-    for (let i = 0; i < 25; i++) rows.push({ id: BigInt(100 + i), slug: `o${i}`, ownerId: 7n, createdAtMs: BigInt(1000 + Math.floor(i / 4)) });
+    for (let i = 0; i < 25; i++)
+      rows.push({ id: BigInt(100 + i), slug: `o${i}`, ownerId: 7n, createdAtMs: BigInt(1000 + Math.floor(i / 4)) });
     rows.push({ id: 500n, slug: "other", ownerId: 8n, createdAtMs: 1n });
     await kitchen.insertMany(rows);
     const got: bigint[] = [];
@@ -458,7 +519,8 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
 
   it("deletes by an index prefix in bounded statements: only matching rows, at most limit, in index order", async () => {
     const rows = [];
-    for (let i = 0; i < 25; i++) rows.push({ id: BigInt(100 + i), slug: `d${i}`, ownerId: 7n, createdAtMs: BigInt(2000 - i) });
+    for (let i = 0; i < 25; i++)
+      rows.push({ id: BigInt(100 + i), slug: `d${i}`, ownerId: 7n, createdAtMs: BigInt(2000 - i) });
     for (let i = 0; i < 5; i++) rows.push({ id: BigInt(200 + i), slug: `e${i}`, ownerId: 8n, mood: Mood.SAD });
     await kitchen.insertMany(rows);
     // The first 10 in (created_at_ms, id) order: the ten newest ids (oldest times).
@@ -495,7 +557,9 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
   });
 
   it("runs a bounded delete inside a transaction: rollback keeps the rows", async () => {
-    await kitchen.insertMany(Array.from({ length: 6 }, (_, i) => ({ id: BigInt(300 + i), slug: `t${i}`, ownerId: 3n })));
+    await kitchen.insertMany(
+      Array.from({ length: 6 }, (_, i) => ({ id: BigInt(300 + i), slug: `t${i}`, ownerId: 3n })),
+    );
     const err = await store.db
       .transaction(async (tx) => {
         expect(await kitchen.with(tx).deleteByOwnerId({ ownerId: 3n }, { limit: 4 })).toBe(4);
@@ -507,7 +571,10 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
     expect(await kitchen.countByOwnerId({ ownerId: 3n })).toBe(6);
     const n = await store.db.transaction(async (tx) => {
       const k = kitchen.with(tx);
-      return (await k.deleteByOwnerId({ ownerId: 3n }, { limit: 4 })) + (await k.deleteByOwnerId({ ownerId: 3n }, { limit: 4 }));
+      return (
+        (await k.deleteByOwnerId({ ownerId: 3n }, { limit: 4 })) +
+        (await k.deleteByOwnerId({ ownerId: 3n }, { limit: 4 }))
+      );
     });
     expect(n).toBe(6);
     expect(await kitchen.countByOwnerId({ ownerId: 3n })).toBe(0);
@@ -563,7 +630,12 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
       expect(err).toBeInstanceOf(SqlInputError);
       expect((err as Error).message).toMatch(/^kitchen\.slug: text of 65 characters is longer than the column's 64/);
       await expect(kitchen.upsert({ id: 1n, slug })).rejects.toThrow(SqlInputError);
-      await expect(kitchen.insertMany([{ id: 3n, slug: "ok" }, { id: 4n, slug }])).rejects.toThrow(SqlInputError);
+      await expect(
+        kitchen.insertMany([
+          { id: 3n, slug: "ok" },
+          { id: 4n, slug },
+        ]),
+      ).rejects.toThrow(SqlInputError);
       await expect(kitchen.update({ id: 1n }, { slug })).rejects.toThrow(/kitchen\.slug/);
     }
     expect(await kitchen.count()).toBe(1);
@@ -620,9 +692,15 @@ describe.each(ENGINES)("SQL DAO contract on $name", (engine) => {
       { id: 2n, slug: "b" },
     ]);
     const first = await kitchen.list({ limit: 1 });
-    await expect(kitchen.list({ limit: 1, pageToken: first.nextPageToken, order: "desc" })).rejects.toThrow(/other sort order/);
-    await expect(kitchen.listByOwnerId({ ownerId: 0n }, { pageToken: first.nextPageToken })).rejects.toThrow(/another query/);
-    await expect(kitchen.insert({ id: 40n, slug: "r", small: 2 ** 31 })).rejects.toThrow(/^kitchen\.small: 2147483648 is not a valid int32/);
+    await expect(kitchen.list({ limit: 1, pageToken: first.nextPageToken, order: "desc" })).rejects.toThrow(
+      /other sort order/,
+    );
+    await expect(kitchen.listByOwnerId({ ownerId: 0n }, { pageToken: first.nextPageToken })).rejects.toThrow(
+      /another query/,
+    );
+    await expect(kitchen.insert({ id: 40n, slug: "r", small: 2 ** 31 })).rejects.toThrow(
+      /^kitchen\.small: 2147483648 is not a valid int32/,
+    );
     await expect(kitchen.insert({ id: 40n, slug: "r", small: 2 ** 31 })).rejects.toThrow(SqlInputError);
     expect(await kitchen.get({ id: 40n })).toBeUndefined();
   });

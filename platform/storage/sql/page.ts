@@ -39,7 +39,8 @@ export function pageLimit(opts: PageOptions | undefined): number {
 
 export function pageOrder(opts: PageOptions | undefined): SortOrder {
   const order = opts?.order ?? "asc";
-  if (order !== "asc" && order !== "desc") throw new PageOptionError(`order must be "asc" or "desc", got ${String(order)}`);
+  if (order !== "asc" && order !== "desc")
+    throw new PageOptionError(`order must be "asc" or "desc", got ${String(order)}`);
   return order;
 }
 

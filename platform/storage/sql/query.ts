@@ -190,7 +190,14 @@ export async function keysetPage<Row>(
   const last = raw[raw.length - 1];
   return {
     rows: raw.map(fromRow),
-    nextPageToken: more && last ? encodePageToken(scope, order, cursorAt.map((i) => last[i] as SqlValue)) : "",
+    nextPageToken:
+      more && last
+        ? encodePageToken(
+            scope,
+            order,
+            cursorAt.map((i) => last[i] as SqlValue),
+          )
+        : "",
   };
 }
 

@@ -65,7 +65,9 @@ describe("encodeRepeated / decodeRepeated", () => {
     it(`${f.name}: the same bytes as toBinary of the message, and back`, () => {
       const v = values[f.localName]!;
       const bytes = encodeRepeated(f.number, scalarOf(f), f.fieldKind === "list" && f.packed, v as never[]);
-      expect(Buffer.from(bytes).toString("hex")).toBe(Buffer.from(toBinary(Lists, create(Lists, { [f.localName]: v }))).toString("hex"));
+      expect(Buffer.from(bytes).toString("hex")).toBe(
+        Buffer.from(toBinary(Lists, create(Lists, { [f.localName]: v }))).toString("hex"),
+      );
       expect(decodeRepeated(bytes, f.number, scalarOf(f))).toEqual(v);
       // What protobuf-es reads from our bytes is the same list.
       expect((fromBinary(Lists, bytes) as unknown as Record<string, unknown>)[f.localName]).toEqual(v);

@@ -121,7 +121,12 @@ const EMPTY = new Uint8Array(0);
  * length-delimited record) when `packed` (proto3's default for numeric
  * types), else one record per value (strings and bytes always).
  */
-export function encodeRepeated<T extends Scalar>(fieldNo: number, type: ScalarType, packed: boolean, values: readonly T[] | undefined): Uint8Array {
+export function encodeRepeated<T extends Scalar>(
+  fieldNo: number,
+  type: ScalarType,
+  packed: boolean,
+  values: readonly T[] | undefined,
+): Uint8Array {
   if (!values || values.length === 0) return EMPTY;
   const w = new BinaryWriter();
   const canPack = packed && type !== ScalarType.STRING && type !== ScalarType.BYTES;
@@ -154,7 +159,8 @@ export function decodeRepeated<T extends Scalar>(bytes: Uint8Array, fieldNo: num
       const end = r.uint32() + r.pos;
       while (r.pos < end) out.push(readValue(r, type));
     } else {
-      if (wt !== wireTypeOf(type)) throw new Error(`field ${fieldNo}: wire type ${wt} does not hold ${ScalarType[type]}`);
+      if (wt !== wireTypeOf(type))
+        throw new Error(`field ${fieldNo}: wire type ${wt} does not hold ${ScalarType[type]}`);
       out.push(readValue(r, type));
     }
   }

@@ -95,7 +95,12 @@ export class CassandraWideStore implements WideStore {
     return out;
   }
 
-  async put(spec: WideTableSpec, rows: readonly WideValues[], ttlSeconds: number, opts?: WideWriteOptions): Promise<void> {
+  async put(
+    spec: WideTableSpec,
+    rows: readonly WideValues[],
+    ttlSeconds: number,
+    opts?: WideWriteOptions,
+  ): Promise<void> {
     const { cql } = this.prep(spec);
     if (!cql.insert) throw new Error(`${spec.name} is a counter table; use increment`);
     const insert = cql.insert;
@@ -162,18 +167,26 @@ export class CassandraWideStore implements WideStore {
 
   async delete(spec: WideTableSpec, key: readonly WideValue[], opts?: WideWriteOptions): Promise<void> {
     const p = this.prep(spec);
-    await this.client.execute(p.cql.deleteRow, key.map((v, i) => toCql(p.key[i]!, v)), {
-      consistency: this.cl(opts),
-      idempotent: true,
-    });
+    await this.client.execute(
+      p.cql.deleteRow,
+      key.map((v, i) => toCql(p.key[i]!, v)),
+      {
+        consistency: this.cl(opts),
+        idempotent: true,
+      },
+    );
   }
 
   async deletePartition(spec: WideTableSpec, partition: readonly WideValue[], opts?: WideWriteOptions): Promise<void> {
     const p = this.prep(spec);
-    await this.client.execute(p.cql.deletePartition, partition.map((v, i) => toCql(p.partition[i]!, v)), {
-      consistency: this.cl(opts),
-      idempotent: true,
-    });
+    await this.client.execute(
+      p.cql.deletePartition,
+      partition.map((v, i) => toCql(p.partition[i]!, v)),
+      {
+        consistency: this.cl(opts),
+        idempotent: true,
+      },
+    );
   }
 
   async trim(

@@ -51,9 +51,13 @@ export function wideStorePlugin(): KernelPlugin {
         const sql = new SqlWideStore(host.db);
         store = sql;
         const log = host.log.child({ component: "wide" });
-        sweeper = startWideSweeper(sql, specs.filter((s) => s.defaultTtlSeconds > 0), {
-          onError: (err, table) => log.error({ err, table }, "wide sweeper failed"),
-        });
+        sweeper = startWideSweeper(
+          sql,
+          specs.filter((s) => s.defaultTtlSeconds > 0),
+          {
+            onError: (err, table) => log.error({ err, table }, "wide sweeper failed"),
+          },
+        );
       }
     },
     extendContext() {

@@ -219,7 +219,9 @@ export class RowCodec<Row extends Message> {
     const o = obj as Record<string, unknown>;
     for (const k of Object.keys(o)) {
       if (o[k] !== undefined && !this.clustering.some((c) => c.spec.field === k)) {
-        throw new WideInputError(`${where}: ${k} is not a clustering column of ${this.spec.name} (${this.clusteringFields()})`);
+        throw new WideInputError(
+          `${where}: ${k} is not a clustering column of ${this.spec.name} (${this.clusteringFields()})`,
+        );
       }
     }
     const out: WideValue[] = [];
@@ -268,9 +270,12 @@ export class RowCodec<Row extends Message> {
 
   /** Counter deltas by column name; only counter fields are accepted. */
   deltaValues(delta: unknown, where: string): Record<string, bigint> {
-    if (this.counters.length === 0) throw new WideInputError(`${where}: table ${this.spec.name} has no counter columns`);
+    if (this.counters.length === 0)
+      throw new WideInputError(`${where}: table ${this.spec.name} has no counter columns`);
     if (delta === null || typeof delta !== "object") {
-      throw new WideInputError(`${where}: expected an object of counter deltas (${this.counters.map((c) => c.spec.field).join(", ")})`);
+      throw new WideInputError(
+        `${where}: expected an object of counter deltas (${this.counters.map((c) => c.spec.field).join(", ")})`,
+      );
     }
     const out: Record<string, bigint> = {};
     for (const [k, v] of Object.entries(delta as Record<string, unknown>)) {

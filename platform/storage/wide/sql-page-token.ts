@@ -15,7 +15,11 @@ function scope(spec: WideTableSpec): string {
   return `wide:${spec.name}`;
 }
 
-export function encodeWideToken(spec: WideTableSpec, order: "clustering" | "reverse", key: readonly WideValue[]): string {
+export function encodeWideToken(
+  spec: WideTableSpec,
+  order: "clustering" | "reverse",
+  key: readonly WideValue[],
+): string {
   return encodePageToken(scope(spec), order === "clustering" ? "asc" : "desc", key as SqlValue[]);
 }
 

@@ -3,7 +3,12 @@
  * page-token checking. (Behaviour shared with Cassandra is in the contract.)
  */
 import { describe, expect, it } from "vitest";
-import { ExpiringRowDao, ExpiringRowTable, TimelineRowTable, wideTables } from "../../../gen/orbit/contract/v1/tables_wide.js";
+import {
+  ExpiringRowDao,
+  ExpiringRowTable,
+  TimelineRowTable,
+  wideTables,
+} from "../../../gen/orbit/contract/v1/tables_wide.js";
 import { ENGINES } from "../../../test/support/stores.js";
 import { encodePageToken } from "../sql/page.js";
 import { createWideSqlTables } from "./contract/sql-tables.js";
@@ -33,10 +38,16 @@ describe("SQL page tokens", () => {
   it("round-trip a clustering key and refuse tokens of another table, order or type", () => {
     const token = encodeWideToken(TimelineRowTable, "clustering", [3, -(2n ** 63n)]);
     expect(decodeWideToken(TimelineRowTable, "clustering", token, "t")).toEqual([3, -(2n ** 63n)]);
-    expect(() => decodeWideToken(TimelineRowTable, "reverse", token, "t")).toThrow(/t: bad page token \(page_token: made for the other sort order\)/);
-    expect(() => decodeWideToken(ExpiringRowTable, "clustering", token, "t")).toThrow(/bad page token \(page_token: belongs to another query\)/);
+    expect(() => decodeWideToken(TimelineRowTable, "reverse", token, "t")).toThrow(
+      /t: bad page token \(page_token: made for the other sort order\)/,
+    );
+    expect(() => decodeWideToken(ExpiringRowTable, "clustering", token, "t")).toThrow(
+      /bad page token \(page_token: belongs to another query\)/,
+    );
     const forged = encodePageToken("wide:timeline", "asc", ["x", 1n]);
-    expect(() => decodeWideToken(TimelineRowTable, "clustering", forged, "t")).toThrow(/its bucket value does not fit the column/);
+    expect(() => decodeWideToken(TimelineRowTable, "clustering", forged, "t")).toThrow(
+      /its bucket value does not fit the column/,
+    );
     expect(() => decodeWideToken(TimelineRowTable, "clustering", "%%%", "t")).toThrow(/bad page token/);
   });
 });
@@ -51,7 +62,13 @@ describe.each(ENGINES)("SQL wide store on $name", (engine) => {
       const rows = Array.from({ length: 699 }, (_, i) => ({ key: "k", seq: BigInt(i), value: `v${i}` }));
       rows.push({ key: "k", seq: 5n, value: "again" });
       await dao.putMany(rows, { ttlSeconds: 0 });
-      await dao.putMany([{ key: "k", seq: 6n, value: "six" }, { key: "j", seq: 1n, value: "j1" }], { ttlSeconds: 0 });
+      await dao.putMany(
+        [
+          { key: "k", seq: 6n, value: "six" },
+          { key: "j", seq: 1n, value: "j1" },
+        ],
+        { ttlSeconds: 0 },
+      );
       const all = [];
       let token = "";
       do {
@@ -82,7 +99,13 @@ describe.each(ENGINES)("SQL wide store on $name", (engine) => {
       const dao = new ExpiringRowDao(wide);
       const rows = Array.from({ length: 25 }, (_, i) => ({ key: "k", seq: BigInt(i), value: `v${i}` }));
       await dao.putMany(rows, { ttlSeconds: 10 });
-      await dao.putMany([{ key: "k", seq: 100n }, { key: "k", seq: 101n }], { ttlSeconds: 0 });
+      await dao.putMany(
+        [
+          { key: "k", seq: 100n },
+          { key: "k", seq: 101n },
+        ],
+        { ttlSeconds: 0 },
+      );
       await dao.put({ key: "k", seq: 102n }); // default TTL: one hour
       const count = async () => Number((await store.db.get<{ n: unknown }>("SELECT COUNT(*) AS n FROM expiring"))!.n);
       expect(await wide.sweepExpired(ExpiringRowTable)).toBe(0);
@@ -97,7 +120,9 @@ describe.each(ENGINES)("SQL wide store on $name", (engine) => {
       expect(await sweeper.sweepNow()).toBe(1);
       await sweeper.stop();
       expect(await count()).toBe(2);
-      await expect(wide.sweepExpired(ExpiringRowTable, { batchSize: 0 })).rejects.toThrow(/batchSize must be a positive integer/);
+      await expect(wide.sweepExpired(ExpiringRowTable, { batchSize: 0 })).rejects.toThrow(
+        /batchSize must be a positive integer/,
+      );
     } finally {
       await store.dispose();
     }

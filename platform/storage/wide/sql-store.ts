@@ -166,7 +166,11 @@ export class SqlWideStore implements WideStore {
       let nextPageToken = "";
       if (more) {
         const last = rows[rows.length - 1]!;
-        nextPageToken = encodeWideToken(spec, req.order, p.clustering.map((c) => last[c.name]!));
+        nextPageToken = encodeWideToken(
+          spec,
+          req.order,
+          p.clustering.map((c) => last[c.name]!),
+        );
       }
       return { rows, nextPageToken };
     });
@@ -199,7 +203,11 @@ export class SqlWideStore implements WideStore {
     });
   }
 
-  async increment(spec: WideTableSpec, key: readonly WideValue[], deltas: Readonly<Record<string, bigint>>): Promise<void> {
+  async increment(
+    spec: WideTableSpec,
+    key: readonly WideValue[],
+    deltas: Readonly<Record<string, bigint>>,
+  ): Promise<void> {
     const p = this.prep(spec);
     if (!p.sql.increment) throw new Error(`${spec.name} has no counter columns`);
     const params = [...this.params(p.key, key), ...p.counters.map((c) => deltas[c.name] ?? 0n)];
@@ -223,7 +231,8 @@ export class SqlWideStore implements WideStore {
   async sweepExpired(spec: WideTableSpec, opts: { batchSize?: number; maxRows?: number } = {}): Promise<number> {
     const batch = opts.batchSize ?? 500;
     const max = opts.maxRows ?? Number.POSITIVE_INFINITY;
-    if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batchSize must be a positive integer, got ${batch}`);
+    if (!Number.isInteger(batch) || batch < 1)
+      throw new RangeError(`batchSize must be a positive integer, got ${batch}`);
     const { sql } = this.prep(spec);
     let total = 0;
     while (total < max) {

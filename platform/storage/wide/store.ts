@@ -101,7 +101,12 @@ export interface WideStore {
    * store runs one statement per partition, all in one transaction; on
    * Cassandra the rows past `keep` are read and deleted one by one.
    */
-  trim(spec: WideTableSpec, partitions: readonly (readonly WideValue[])[], keep: number, opts?: WideWriteOptions): Promise<number>;
+  trim(
+    spec: WideTableSpec,
+    partitions: readonly (readonly WideValue[])[],
+    keep: number,
+    opts?: WideWriteOptions,
+  ): Promise<number>;
   /** Adds `deltas` (counter column → delta) to the row with this full key. */
   increment(
     spec: WideTableSpec,

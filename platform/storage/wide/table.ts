@@ -56,7 +56,6 @@ export interface WideScanPage<Row> {
   readonly nextPageToken: string;
 }
 
-
 export class WideTable<Row extends Message, Key, Partition, Prefix, Delta = never> {
   readonly codec: RowCodec<Row>;
   private readonly isCounter: boolean;
@@ -208,9 +207,11 @@ export class WideTable<Row extends Message, Key, Partition, Prefix, Delta = neve
   async trim(partitions: readonly Partition[], keep: number, opts?: WideWriteOptions): Promise<number> {
     const where = this.where("trim");
     this.checkWrite(where, opts);
-    if (this.spec.clustering.length === 0) throw new WideInputError(`${where}: ${this.spec.name} has no clustering columns`);
+    if (this.spec.clustering.length === 0)
+      throw new WideInputError(`${where}: ${this.spec.name} has no clustering columns`);
     if (!Array.isArray(partitions)) throw new WideInputError(`${where}: expected an array of partition keys`);
-    if (!Number.isSafeInteger(keep) || keep < 0) throw new WideInputError(`${where}: keep must be a non-negative integer, got ${String(keep)}`);
+    if (!Number.isSafeInteger(keep) || keep < 0)
+      throw new WideInputError(`${where}: keep must be a non-negative integer, got ${String(keep)}`);
     const keys = partitions.map((p, i) => this.codec.keyValues(p, this.codec.partition, `${where}[${i}]`));
     return keys.length ? this.store.trim(this.spec, keys, keep, opts) : 0;
   }

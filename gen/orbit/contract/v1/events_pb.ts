@@ -13,8 +13,12 @@ import type { Message } from "@bufbuild/protobuf";
 /**
  * Describes the file orbit/contract/v1/events.proto.
  */
-export const file_orbit_contract_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch5vcmJpdC9jb250cmFjdC92MS9ldmVudHMucHJvdG8SEW9yYml0LmNvbnRyYWN0LnYxIn4KEENvbnRyYWN0SGFwcGVuZWQSCwoDa2V5GAEgASgJEhAKCHByb2R1Y2VyGAIgASgJEgsKA3NlcRgDIAEoAxIMCgRib2R5GAQgASgMEhIKCnNlbnRfYXRfbXMYBSABKAM6HNLzGBgKEWNvbnRyYWN0LmhhcHBlbmVkEgNrZXkiWQoPQ29udHJhY3RDb3VudGVkEhIKCmFjY291bnRfaWQYASABKAMSDgoGYW1vdW50GAIgASgDOiLS8xgeChBjb250cmFjdC5jb3VudGVkEgphY2NvdW50X2lkIjcKD0NvbnRyYWN0VW5rZXllZBIMCgRub3RlGAEgASgJOhbS8xgSChBjb250cmFjdC51bmtleWVkIj8KDkNvbnRyYWN0QmFkS2V5EgwKBG5vdGUYASABKAk6H9LzGBsKEGNvbnRyYWN0LmJhZF9rZXkSB21pc3NpbmciIgoSQ29udHJhY3ROb3RBbkV2ZW50EgwKBG5vdGUYASABKAliBnByb3RvMw", [file_orbit_options_v1_options]);
+export const file_orbit_contract_v1_events: GenFile =
+  /*@__PURE__*/
+  fileDesc(
+    "Ch5vcmJpdC9jb250cmFjdC92MS9ldmVudHMucHJvdG8SEW9yYml0LmNvbnRyYWN0LnYxIn4KEENvbnRyYWN0SGFwcGVuZWQSCwoDa2V5GAEgASgJEhAKCHByb2R1Y2VyGAIgASgJEgsKA3NlcRgDIAEoAxIMCgRib2R5GAQgASgMEhIKCnNlbnRfYXRfbXMYBSABKAM6HNLzGBgKEWNvbnRyYWN0LmhhcHBlbmVkEgNrZXkiWQoPQ29udHJhY3RDb3VudGVkEhIKCmFjY291bnRfaWQYASABKAMSDgoGYW1vdW50GAIgASgDOiLS8xgeChBjb250cmFjdC5jb3VudGVkEgphY2NvdW50X2lkIjcKD0NvbnRyYWN0VW5rZXllZBIMCgRub3RlGAEgASgJOhbS8xgSChBjb250cmFjdC51bmtleWVkIj8KDkNvbnRyYWN0QmFkS2V5EgwKBG5vdGUYASABKAk6H9LzGBsKEGNvbnRyYWN0LmJhZF9rZXkSB21pc3NpbmciIgoSQ29udHJhY3ROb3RBbkV2ZW50EgwKBG5vdGUYASABKAliBnByb3RvMw",
+    [file_orbit_options_v1_options],
+  );
 
 /**
  * ContractHappened is the workhorse event of the bus tests: a producer
@@ -63,7 +67,8 @@ export type ContractHappened = Message<"orbit.contract.v1.ContractHappened"> & {
  * Describes the message orbit.contract.v1.ContractHappened.
  * Use `create(ContractHappenedSchema)` to create a new message.
  */
-export const ContractHappenedSchema: GenMessage<ContractHappened> = /*@__PURE__*/
+export const ContractHappenedSchema: GenMessage<ContractHappened> =
+  /*@__PURE__*/
   messageDesc(file_orbit_contract_v1_events, 0);
 
 /**
@@ -87,7 +92,8 @@ export type ContractCounted = Message<"orbit.contract.v1.ContractCounted"> & {
  * Describes the message orbit.contract.v1.ContractCounted.
  * Use `create(ContractCountedSchema)` to create a new message.
  */
-export const ContractCountedSchema: GenMessage<ContractCounted> = /*@__PURE__*/
+export const ContractCountedSchema: GenMessage<ContractCounted> =
+  /*@__PURE__*/
   messageDesc(file_orbit_contract_v1_events, 1);
 
 /**
@@ -106,7 +112,8 @@ export type ContractUnkeyed = Message<"orbit.contract.v1.ContractUnkeyed"> & {
  * Describes the message orbit.contract.v1.ContractUnkeyed.
  * Use `create(ContractUnkeyedSchema)` to create a new message.
  */
-export const ContractUnkeyedSchema: GenMessage<ContractUnkeyed> = /*@__PURE__*/
+export const ContractUnkeyedSchema: GenMessage<ContractUnkeyed> =
+  /*@__PURE__*/
   messageDesc(file_orbit_contract_v1_events, 2);
 
 /**
@@ -125,7 +132,8 @@ export type ContractBadKey = Message<"orbit.contract.v1.ContractBadKey"> & {
  * Describes the message orbit.contract.v1.ContractBadKey.
  * Use `create(ContractBadKeySchema)` to create a new message.
  */
-export const ContractBadKeySchema: GenMessage<ContractBadKey> = /*@__PURE__*/
+export const ContractBadKeySchema: GenMessage<ContractBadKey> =
+  /*@__PURE__*/
   messageDesc(file_orbit_contract_v1_events, 3);
 
 /**
@@ -144,6 +152,6 @@ export type ContractNotAnEvent = Message<"orbit.contract.v1.ContractNotAnEvent">
  * Describes the message orbit.contract.v1.ContractNotAnEvent.
  * Use `create(ContractNotAnEventSchema)` to create a new message.
  */
-export const ContractNotAnEventSchema: GenMessage<ContractNotAnEvent> = /*@__PURE__*/
+export const ContractNotAnEventSchema: GenMessage<ContractNotAnEvent> =
+  /*@__PURE__*/
   messageDesc(file_orbit_contract_v1_events, 4);
-

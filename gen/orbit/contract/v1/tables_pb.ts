@@ -13,8 +13,12 @@ import type { Message } from "@bufbuild/protobuf";
 /**
  * Describes the file orbit/contract/v1/tables.proto.
  */
-export const file_orbit_contract_v1_tables: GenFile = /*@__PURE__*/
-  fileDesc("Ch5vcmJpdC9jb250cmFjdC92MS90YWJsZXMucHJvdG8SEW9yYml0LmNvbnRyYWN0LnYxIh0KBVBvaW50EgkKAXgYASABKAUSCQoBeRgCIAEoBSKyAwoKS2l0Y2hlblJvdxIKCgJpZBgBIAEoAxIQCghvd25lcl9pZBgCIAEoAxIfCgRzbHVnGAMgASgJQhHK8xgNCgt2YXJjaGFyKDY0KRINCgV0aXRsZRgEIAEoCRIMCgRibG9iGAUgASgMEgwKBGZsYWcYBiABKAgSDQoFc21hbGwYByABKAUSFAoMYmlnX3Vuc2lnbmVkGAggASgEEg0KBXJhdGlvGAkgASgBEiUKBG1vb2QYCiABKA4yFy5vcmJpdC5jb250cmFjdC52MS5Nb29kEicKBXBvaW50GAsgASgLMhgub3JiaXQuY29udHJhY3QudjEuUG9pbnQSFAoEdGFncxgMIAMoCUIGyvMYAjABEhEKBG5vdGUYDSABKAlIAIgBARIVCg1jcmVhdGVkX2F0X21zGA4gASgDEhYKBXNjb3JlGA8gASgFQgfK8xgDGgE3EhUKBXZpZXdzGBAgASgDQgbK8xgCKAE6PsrzGDoKOAoHa2l0Y2hlbhICaWQaGQoIb3duZXJfaWQKDWNyZWF0ZWRfYXRfbXMaBgoEbW9vZCIGCgRzbHVnQgcKBV9ub3RlIl0KB1BhaXJSb3cSDwoHbGVmdF9pZBgBIAEoAxIQCghyaWdodF9pZBgCIAEoAxINCgVsYWJlbBgDIAEoCTogyvMYHAoaCgVwYWlycxIHbGVmdF9pZBIIcmlnaHRfaWQikQUKBk1peFJvdxIKCgJpZBgBIAEoAxIJCgFmGAIgASgCEgsKA3UzMhgDIAEoDRI1CgZjb3VudHMYBCADKAsyJS5vcmJpdC5jb250cmFjdC52MS5NaXhSb3cuQ291bnRzRW50cnkSKAoGcG9pbnRzGAUgAygLMhgub3JiaXQuY29udHJhY3QudjEuUG9pbnQSNAoKcG9pbnRfanNvbhgGIAEoCzIYLm9yYml0LmNvbnRyYWN0LnYxLlBvaW50QgbK8xgCMAESCwoDaWRzGAcgAygDEkYKC2xhYmVsc19qc29uGAggAygLMikub3JiaXQuY29udHJhY3QudjEuTWl4Um93LkxhYmVsc0pzb25FbnRyeUIGyvMYAjABEjUKC3BvaW50c19qc29uGAkgAygLMhgub3JiaXQuY29udHJhY3QudjEuUG9pbnRCBsrzGAIwARIcCgVsYWJlbBgKIAEoCUINyvMYCRoHJ2l0JydzJxIVCgNiaWcYCyABKANCCMrzGAQaAi01EhsKB2VuYWJsZWQYDCABKAhCCsrzGAYaBFRSVUUSFAoBZBgNIAEoAUIJyvMYBRoDMS41EhoKA3JhdxgOIAEoDEINyvMYCRoHWCcwMGZmJxIuCgRtb29kGA8gASgOMhcub3JiaXQuY29udHJhY3QudjEuTW9vZEIHyvMYAxoBMhIUCgFnGBAgASgCQgnK8xgFGgMwLjEaLQoLQ291bnRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgDOgI4ARoxCg9MYWJlbHNKc29uRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AToUyvMYEAoOCgNtaXgSAmlkGgMKAWYivQEKC1RpbWVsaW5lUm93EhAKCG93bmVyX2lkGAEgASgDEg4KBmJ1Y2tldBgCIAEoBRIPCgdpdGVtX2lkGAMgASgDEgwKBGJvZHkYBCABKAkSDwoHcGF5bG9hZBgFIAEoDBIRCgRub3RlGAYgASgJSACIAQESCwoDYmlnGAcgASgEOjPK8xgvEi0KCHRpbWVsaW5lEghvd25lcl9pZBoKCgZidWNrZXQQARoLCgdpdGVtX2lkEAJCBwoFX25vdGUiVwoLRXhwaXJpbmdSb3cSCwoDa2V5GAEgASgJEgsKA3NlcRgCIAEoAxINCgV2YWx1ZRgDIAEoCTofyvMYGxIZCghleHBpcmluZxIDa2V5GgUKA3NlcSCQHCJ7CghUYWxseVJvdxIQCghvd25lcl9pZBgBIAEoAxIMCgRuYW1lGAIgASgJEhQKBGhpdHMYAyABKANCBsrzGAIoARIWCgZtaXNzZXMYBCABKANCBsrzGAIoATohyvMYHRIbCgd0YWxsaWVzEghvd25lcl9pZBoGCgRuYW1lKjoKBE1vb2QSFAoQTU9PRF9VTlNQRUNJRklFRBAAEg4KCk1PT0RfSEFQUFkQARIMCghNT09EX1NBRBACYgZwcm90bzM", [file_orbit_options_v1_options]);
+export const file_orbit_contract_v1_tables: GenFile =
+  /*@__PURE__*/
+  fileDesc(
+    "Ch5vcmJpdC9jb250cmFjdC92MS90YWJsZXMucHJvdG8SEW9yYml0LmNvbnRyYWN0LnYxIh0KBVBvaW50EgkKAXgYASABKAUSCQoBeRgCIAEoBSKyAwoKS2l0Y2hlblJvdxIKCgJpZBgBIAEoAxIQCghvd25lcl9pZBgCIAEoAxIfCgRzbHVnGAMgASgJQhHK8xgNCgt2YXJjaGFyKDY0KRINCgV0aXRsZRgEIAEoCRIMCgRibG9iGAUgASgMEgwKBGZsYWcYBiABKAgSDQoFc21hbGwYByABKAUSFAoMYmlnX3Vuc2lnbmVkGAggASgEEg0KBXJhdGlvGAkgASgBEiUKBG1vb2QYCiABKA4yFy5vcmJpdC5jb250cmFjdC52MS5Nb29kEicKBXBvaW50GAsgASgLMhgub3JiaXQuY29udHJhY3QudjEuUG9pbnQSFAoEdGFncxgMIAMoCUIGyvMYAjABEhEKBG5vdGUYDSABKAlIAIgBARIVCg1jcmVhdGVkX2F0X21zGA4gASgDEhYKBXNjb3JlGA8gASgFQgfK8xgDGgE3EhUKBXZpZXdzGBAgASgDQgbK8xgCKAE6PsrzGDoKOAoHa2l0Y2hlbhICaWQaGQoIb3duZXJfaWQKDWNyZWF0ZWRfYXRfbXMaBgoEbW9vZCIGCgRzbHVnQgcKBV9ub3RlIl0KB1BhaXJSb3cSDwoHbGVmdF9pZBgBIAEoAxIQCghyaWdodF9pZBgCIAEoAxINCgVsYWJlbBgDIAEoCTogyvMYHAoaCgVwYWlycxIHbGVmdF9pZBIIcmlnaHRfaWQikQUKBk1peFJvdxIKCgJpZBgBIAEoAxIJCgFmGAIgASgCEgsKA3UzMhgDIAEoDRI1CgZjb3VudHMYBCADKAsyJS5vcmJpdC5jb250cmFjdC52MS5NaXhSb3cuQ291bnRzRW50cnkSKAoGcG9pbnRzGAUgAygLMhgub3JiaXQuY29udHJhY3QudjEuUG9pbnQSNAoKcG9pbnRfanNvbhgGIAEoCzIYLm9yYml0LmNvbnRyYWN0LnYxLlBvaW50QgbK8xgCMAESCwoDaWRzGAcgAygDEkYKC2xhYmVsc19qc29uGAggAygLMikub3JiaXQuY29udHJhY3QudjEuTWl4Um93LkxhYmVsc0pzb25FbnRyeUIGyvMYAjABEjUKC3BvaW50c19qc29uGAkgAygLMhgub3JiaXQuY29udHJhY3QudjEuUG9pbnRCBsrzGAIwARIcCgVsYWJlbBgKIAEoCUINyvMYCRoHJ2l0JydzJxIVCgNiaWcYCyABKANCCMrzGAQaAi01EhsKB2VuYWJsZWQYDCABKAhCCsrzGAYaBFRSVUUSFAoBZBgNIAEoAUIJyvMYBRoDMS41EhoKA3JhdxgOIAEoDEINyvMYCRoHWCcwMGZmJxIuCgRtb29kGA8gASgOMhcub3JiaXQuY29udHJhY3QudjEuTW9vZEIHyvMYAxoBMhIUCgFnGBAgASgCQgnK8xgFGgMwLjEaLQoLQ291bnRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgDOgI4ARoxCg9MYWJlbHNKc29uRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AToUyvMYEAoOCgNtaXgSAmlkGgMKAWYivQEKC1RpbWVsaW5lUm93EhAKCG93bmVyX2lkGAEgASgDEg4KBmJ1Y2tldBgCIAEoBRIPCgdpdGVtX2lkGAMgASgDEgwKBGJvZHkYBCABKAkSDwoHcGF5bG9hZBgFIAEoDBIRCgRub3RlGAYgASgJSACIAQESCwoDYmlnGAcgASgEOjPK8xgvEi0KCHRpbWVsaW5lEghvd25lcl9pZBoKCgZidWNrZXQQARoLCgdpdGVtX2lkEAJCBwoFX25vdGUiVwoLRXhwaXJpbmdSb3cSCwoDa2V5GAEgASgJEgsKA3NlcRgCIAEoAxINCgV2YWx1ZRgDIAEoCTofyvMYGxIZCghleHBpcmluZxIDa2V5GgUKA3NlcSCQHCJ7CghUYWxseVJvdxIQCghvd25lcl9pZBgBIAEoAxIMCgRuYW1lGAIgASgJEhQKBGhpdHMYAyABKANCBsrzGAIoARIWCgZtaXNzZXMYBCABKANCBsrzGAIoATohyvMYHRIbCgd0YWxsaWVzEghvd25lcl9pZBoGCgRuYW1lKjoKBE1vb2QSFAoQTU9PRF9VTlNQRUNJRklFRBAAEg4KCk1PT0RfSEFQUFkQARIMCghNT09EX1NBRBACYgZwcm90bzM",
+    [file_orbit_options_v1_options],
+  );
 
 /**
  * Point is a nested message stored as protobuf binary or JSON.
@@ -37,8 +41,7 @@ export type Point = Message<"orbit.contract.v1.Point"> & {
  * Describes the message orbit.contract.v1.Point.
  * Use `create(PointSchema)` to create a new message.
  */
-export const PointSchema: GenMessage<Point> = /*@__PURE__*/
-  messageDesc(file_orbit_contract_v1_tables, 0);
+export const PointSchema: GenMessage<Point> = /*@__PURE__*/ messageDesc(file_orbit_contract_v1_tables, 0);
 
 /**
  * KitchenRow has a column of every kind.
@@ -131,8 +134,7 @@ export type KitchenRow = Message<"orbit.contract.v1.KitchenRow"> & {
  * Describes the message orbit.contract.v1.KitchenRow.
  * Use `create(KitchenRowSchema)` to create a new message.
  */
-export const KitchenRowSchema: GenMessage<KitchenRow> = /*@__PURE__*/
-  messageDesc(file_orbit_contract_v1_tables, 1);
+export const KitchenRowSchema: GenMessage<KitchenRow> = /*@__PURE__*/ messageDesc(file_orbit_contract_v1_tables, 1);
 
 /**
  * PairRow has a composite primary key.
@@ -160,8 +162,7 @@ export type PairRow = Message<"orbit.contract.v1.PairRow"> & {
  * Describes the message orbit.contract.v1.PairRow.
  * Use `create(PairRowSchema)` to create a new message.
  */
-export const PairRowSchema: GenMessage<PairRow> = /*@__PURE__*/
-  messageDesc(file_orbit_contract_v1_tables, 2);
+export const PairRowSchema: GenMessage<PairRow> = /*@__PURE__*/ messageDesc(file_orbit_contract_v1_tables, 2);
 
 /**
  * MixRow covers the remaining column kinds: float and uint32 scalars, a map,
@@ -259,8 +260,7 @@ export type MixRow = Message<"orbit.contract.v1.MixRow"> & {
  * Describes the message orbit.contract.v1.MixRow.
  * Use `create(MixRowSchema)` to create a new message.
  */
-export const MixRowSchema: GenMessage<MixRow> = /*@__PURE__*/
-  messageDesc(file_orbit_contract_v1_tables, 3);
+export const MixRowSchema: GenMessage<MixRow> = /*@__PURE__*/ messageDesc(file_orbit_contract_v1_tables, 3);
 
 /**
  * TimelineRow is a wide table with two clustering columns in mixed order.
@@ -312,8 +312,7 @@ export type TimelineRow = Message<"orbit.contract.v1.TimelineRow"> & {
  * Describes the message orbit.contract.v1.TimelineRow.
  * Use `create(TimelineRowSchema)` to create a new message.
  */
-export const TimelineRowSchema: GenMessage<TimelineRow> = /*@__PURE__*/
-  messageDesc(file_orbit_contract_v1_tables, 4);
+export const TimelineRowSchema: GenMessage<TimelineRow> = /*@__PURE__*/ messageDesc(file_orbit_contract_v1_tables, 4);
 
 /**
  * ExpiringRow is a wide table whose rows expire.
@@ -341,8 +340,7 @@ export type ExpiringRow = Message<"orbit.contract.v1.ExpiringRow"> & {
  * Describes the message orbit.contract.v1.ExpiringRow.
  * Use `create(ExpiringRowSchema)` to create a new message.
  */
-export const ExpiringRowSchema: GenMessage<ExpiringRow> = /*@__PURE__*/
-  messageDesc(file_orbit_contract_v1_tables, 5);
+export const ExpiringRowSchema: GenMessage<ExpiringRow> = /*@__PURE__*/ messageDesc(file_orbit_contract_v1_tables, 5);
 
 /**
  * TallyRow is a wide table of counters.
@@ -375,8 +373,7 @@ export type TallyRow = Message<"orbit.contract.v1.TallyRow"> & {
  * Describes the message orbit.contract.v1.TallyRow.
  * Use `create(TallyRowSchema)` to create a new message.
  */
-export const TallyRowSchema: GenMessage<TallyRow> = /*@__PURE__*/
-  messageDesc(file_orbit_contract_v1_tables, 6);
+export const TallyRowSchema: GenMessage<TallyRow> = /*@__PURE__*/ messageDesc(file_orbit_contract_v1_tables, 6);
 
 /**
  * Mood is an enum column.
@@ -403,6 +400,4 @@ export enum Mood {
 /**
  * Describes the enum orbit.contract.v1.Mood.
  */
-export const MoodSchema: GenEnum<Mood> = /*@__PURE__*/
-  enumDesc(file_orbit_contract_v1_tables, 0);
-
+export const MoodSchema: GenEnum<Mood> = /*@__PURE__*/ enumDesc(file_orbit_contract_v1_tables, 0);

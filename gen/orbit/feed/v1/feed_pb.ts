@@ -14,8 +14,12 @@ import type { Message } from "@bufbuild/protobuf";
 /**
  * Describes the file orbit/feed/v1/feed.proto.
  */
-export const file_orbit_feed_v1_feed: GenFile = /*@__PURE__*/
-  fileDesc("ChhvcmJpdC9mZWVkL3YxL2ZlZWQucHJvdG8SDW9yYml0LmZlZWQudjEiTgoSR2V0SG9tZUZlZWRSZXF1ZXN0EhsKCXBhZ2Vfc2l6ZRgBIAEoBUII0vMYBDAAOGQSGwoKcGFnZV90b2tlbhgCIAEoCUIH0vMYAxiACCJSChNHZXRIb21lRmVlZFJlc3BvbnNlEiIKBXBvc3RzGAEgAygLMhMub3JiaXQucG9zdC52MS5Qb3N0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCTJoCgtGZWVkU2VydmljZRJZCgtHZXRIb21lRmVlZBIhLm9yYml0LmZlZWQudjEuR2V0SG9tZUZlZWRSZXF1ZXN0GiIub3JiaXQuZmVlZC52MS5HZXRIb21lRmVlZFJlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_orbit_options_v1_options, file_orbit_post_v1_post]);
+export const file_orbit_feed_v1_feed: GenFile =
+  /*@__PURE__*/
+  fileDesc(
+    "ChhvcmJpdC9mZWVkL3YxL2ZlZWQucHJvdG8SDW9yYml0LmZlZWQudjEiTgoSR2V0SG9tZUZlZWRSZXF1ZXN0EhsKCXBhZ2Vfc2l6ZRgBIAEoBUII0vMYBDAAOGQSGwoKcGFnZV90b2tlbhgCIAEoCUIH0vMYAxiACCJSChNHZXRIb21lRmVlZFJlc3BvbnNlEiIKBXBvc3RzGAEgAygLMhMub3JiaXQucG9zdC52MS5Qb3N0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCTJoCgtGZWVkU2VydmljZRJZCgtHZXRIb21lRmVlZBIhLm9yYml0LmZlZWQudjEuR2V0SG9tZUZlZWRSZXF1ZXN0GiIub3JiaXQuZmVlZC52MS5HZXRIb21lRmVlZFJlc3BvbnNlIgOQAgFiBnByb3RvMw",
+    [file_orbit_options_v1_options, file_orbit_post_v1_post],
+  );
 
 /**
  * GetHomeFeedRequest is the input of GetHomeFeed.
@@ -38,7 +42,8 @@ export type GetHomeFeedRequest = Message<"orbit.feed.v1.GetHomeFeedRequest"> & {
  * Describes the message orbit.feed.v1.GetHomeFeedRequest.
  * Use `create(GetHomeFeedRequestSchema)` to create a new message.
  */
-export const GetHomeFeedRequestSchema: GenMessage<GetHomeFeedRequest> = /*@__PURE__*/
+export const GetHomeFeedRequestSchema: GenMessage<GetHomeFeedRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_feed_v1_feed, 0);
 
 /**
@@ -62,7 +67,8 @@ export type GetHomeFeedResponse = Message<"orbit.feed.v1.GetHomeFeedResponse"> &
  * Describes the message orbit.feed.v1.GetHomeFeedResponse.
  * Use `create(GetHomeFeedResponseSchema)` to create a new message.
  */
-export const GetHomeFeedResponseSchema: GenMessage<GetHomeFeedResponse> = /*@__PURE__*/
+export const GetHomeFeedResponseSchema: GenMessage<GetHomeFeedResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_feed_v1_feed, 1);
 
 /**
@@ -80,7 +86,5 @@ export const FeedService: GenService<{
     methodKind: "unary";
     input: typeof GetHomeFeedRequestSchema;
     output: typeof GetHomeFeedResponseSchema;
-  },
-}> = /*@__PURE__*/
-  serviceDesc(file_orbit_feed_v1_feed, 0);
-
+  };
+}> = /*@__PURE__*/ serviceDesc(file_orbit_feed_v1_feed, 0);

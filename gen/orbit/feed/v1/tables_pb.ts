@@ -12,8 +12,12 @@ import type { Message } from "@bufbuild/protobuf";
 /**
  * Describes the file orbit/feed/v1/tables.proto.
  */
-export const file_orbit_feed_v1_tables: GenFile = /*@__PURE__*/
-  fileDesc("ChpvcmJpdC9mZWVkL3YxL3RhYmxlcy5wcm90bxINb3JiaXQuZmVlZC52MSJrCgtIb21lRmVlZFJvdxIPCgd1c2VyX2lkGAEgASgDEg8KB3Bvc3RfaWQYAiABKAMSEQoJYXV0aG9yX2lkGAMgASgDOifK8xgjEiEKCWhvbWVfZmVlZBIHdXNlcl9pZBoLCgdwb3N0X2lkEAJiBnByb3RvMw", [file_orbit_options_v1_options]);
+export const file_orbit_feed_v1_tables: GenFile =
+  /*@__PURE__*/
+  fileDesc(
+    "ChpvcmJpdC9mZWVkL3YxL3RhYmxlcy5wcm90bxINb3JiaXQuZmVlZC52MSJrCgtIb21lRmVlZFJvdxIPCgd1c2VyX2lkGAEgASgDEg8KB3Bvc3RfaWQYAiABKAMSEQoJYXV0aG9yX2lkGAMgASgDOifK8xgjEiEKCWhvbWVfZmVlZBIHdXNlcl9pZBoLCgdwb3N0X2lkEAJiBnByb3RvMw",
+    [file_orbit_options_v1_options],
+  );
 
 /**
  * HomeFeedRow is one post in one user's home feed, newest first.
@@ -41,6 +45,4 @@ export type HomeFeedRow = Message<"orbit.feed.v1.HomeFeedRow"> & {
  * Describes the message orbit.feed.v1.HomeFeedRow.
  * Use `create(HomeFeedRowSchema)` to create a new message.
  */
-export const HomeFeedRowSchema: GenMessage<HomeFeedRow> = /*@__PURE__*/
-  messageDesc(file_orbit_feed_v1_tables, 0);
-
+export const HomeFeedRowSchema: GenMessage<HomeFeedRow> = /*@__PURE__*/ messageDesc(file_orbit_feed_v1_tables, 0);

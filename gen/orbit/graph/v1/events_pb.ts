@@ -12,8 +12,12 @@ import type { Message } from "@bufbuild/protobuf";
 /**
  * Describes the file orbit/graph/v1/events.proto.
  */
-export const file_orbit_graph_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChtvcmJpdC9ncmFwaC92MS9ldmVudHMucHJvdG8SDm9yYml0LmdyYXBoLnYxImYKCEZvbGxvd2VkEhMKC2ZvbGxvd2VyX2lkGAEgASgDEhMKC2ZvbGxvd2VlX2lkGAIgASgDEg0KBWF0X21zGAMgASgDOiHS8xgdCg5ncmFwaC5mb2xsb3dlZBILZm9sbG93ZXJfaWQiagoKVW5mb2xsb3dlZBITCgtmb2xsb3dlcl9pZBgBIAEoAxITCgtmb2xsb3dlZV9pZBgCIAEoAxINCgVhdF9tcxgDIAEoAzoj0vMYHwoQZ3JhcGgudW5mb2xsb3dlZBILZm9sbG93ZXJfaWRiBnByb3RvMw", [file_orbit_options_v1_options]);
+export const file_orbit_graph_v1_events: GenFile =
+  /*@__PURE__*/
+  fileDesc(
+    "ChtvcmJpdC9ncmFwaC92MS9ldmVudHMucHJvdG8SDm9yYml0LmdyYXBoLnYxImYKCEZvbGxvd2VkEhMKC2ZvbGxvd2VyX2lkGAEgASgDEhMKC2ZvbGxvd2VlX2lkGAIgASgDEg0KBWF0X21zGAMgASgDOiHS8xgdCg5ncmFwaC5mb2xsb3dlZBILZm9sbG93ZXJfaWQiagoKVW5mb2xsb3dlZBITCgtmb2xsb3dlcl9pZBgBIAEoAxITCgtmb2xsb3dlZV9pZBgCIAEoAxINCgVhdF9tcxgDIAEoAzoj0vMYHwoQZ3JhcGgudW5mb2xsb3dlZBILZm9sbG93ZXJfaWRiBnByb3RvMw",
+    [file_orbit_options_v1_options],
+  );
 
 /**
  * Followed: follower_id started following followee_id.
@@ -41,8 +45,7 @@ export type Followed = Message<"orbit.graph.v1.Followed"> & {
  * Describes the message orbit.graph.v1.Followed.
  * Use `create(FollowedSchema)` to create a new message.
  */
-export const FollowedSchema: GenMessage<Followed> = /*@__PURE__*/
-  messageDesc(file_orbit_graph_v1_events, 0);
+export const FollowedSchema: GenMessage<Followed> = /*@__PURE__*/ messageDesc(file_orbit_graph_v1_events, 0);
 
 /**
  * Unfollowed: follower_id stopped following followee_id.
@@ -70,6 +73,4 @@ export type Unfollowed = Message<"orbit.graph.v1.Unfollowed"> & {
  * Describes the message orbit.graph.v1.Unfollowed.
  * Use `create(UnfollowedSchema)` to create a new message.
  */
-export const UnfollowedSchema: GenMessage<Unfollowed> = /*@__PURE__*/
-  messageDesc(file_orbit_graph_v1_events, 1);
-
+export const UnfollowedSchema: GenMessage<Unfollowed> = /*@__PURE__*/ messageDesc(file_orbit_graph_v1_events, 1);

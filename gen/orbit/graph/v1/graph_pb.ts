@@ -12,8 +12,12 @@ import type { Message } from "@bufbuild/protobuf";
 /**
  * Describes the file orbit/graph/v1/graph.proto.
  */
-export const file_orbit_graph_v1_graph: GenFile = /*@__PURE__*/
-  fileDesc("ChpvcmJpdC9ncmFwaC92MS9ncmFwaC5wcm90bxIOb3JiaXQuZ3JhcGgudjEiKAoNRm9sbG93UmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDQgbS8xgCCAEiRAoORm9sbG93UmVzcG9uc2USMgoMcmVsYXRpb25zaGlwGAEgASgLMhwub3JiaXQuZ3JhcGgudjEuUmVsYXRpb25zaGlwIioKD1VuZm9sbG93UmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDQgbS8xgCCAEiRgoQVW5mb2xsb3dSZXNwb25zZRIyCgxyZWxhdGlvbnNoaXAYASABKAsyHC5vcmJpdC5ncmFwaC52MS5SZWxhdGlvbnNoaXAiMAoLRm9sbG93RW50cnkSDwoHdXNlcl9pZBgBIAEoAxIQCghzaW5jZV9tcxgCIAEoAyJpChRMaXN0Rm9sbG93ZXJzUmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDQgbS8xgCCAESGwoJcGFnZV9zaXplGAIgASgFQgjS8xgEMAA4ZBIbCgpwYWdlX3Rva2VuGAMgASgJQgfS8xgDGIAIImAKFUxpc3RGb2xsb3dlcnNSZXNwb25zZRIuCglmb2xsb3dlcnMYASADKAsyGy5vcmJpdC5ncmFwaC52MS5Gb2xsb3dFbnRyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiaQoUTGlzdEZvbGxvd2luZ1JlcXVlc3QSFwoHdXNlcl9pZBgBIAEoA0IG0vMYAggBEhsKCXBhZ2Vfc2l6ZRgCIAEoBUII0vMYBDAAOGQSGwoKcGFnZV90b2tlbhgDIAEoCUIH0vMYAxiACCJgChVMaXN0Rm9sbG93aW5nUmVzcG9uc2USLgoJZm9sbG93aW5nGAEgAygLMhsub3JiaXQuZ3JhcGgudjEuRm9sbG93RW50cnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIkcKDFJlbGF0aW9uc2hpcBIPCgd1c2VyX2lkGAEgASgDEhEKCWZvbGxvd2luZxgCIAEoCBITCgtmb2xsb3dlZF9ieRgDIAEoCCIxChZHZXRSZWxhdGlvbnNoaXBSZXF1ZXN0EhcKB3VzZXJfaWQYASABKANCBtLzGAIIASJNChdHZXRSZWxhdGlvbnNoaXBSZXNwb25zZRIyCgxyZWxhdGlvbnNoaXAYASABKAsyHC5vcmJpdC5ncmFwaC52MS5SZWxhdGlvbnNoaXAibAoWTGlzdEZvbGxvd2VySWRzUmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDQgbS8xgCCAESHAoJcGFnZV9zaXplGAIgASgFQgnS8xgFMAA46AcSGwoKcGFnZV90b2tlbhgDIAEoCUIH0vMYAxiACCJEChdMaXN0Rm9sbG93ZXJJZHNSZXNwb25zZRIQCgh1c2VyX2lkcxgBIAMoAxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkibQoXTGlzdEZvbGxvd2luZ0lkc1JlcXVlc3QSFwoHdXNlcl9pZBgBIAEoA0IG0vMYAggBEhwKCXBhZ2Vfc2l6ZRgCIAEoBUIJ0vMYBTAAOOgHEhsKCnBhZ2VfdG9rZW4YAyABKAlCB9LzGAMYgAgiRQoYTGlzdEZvbGxvd2luZ0lkc1Jlc3BvbnNlEhAKCHVzZXJfaWRzGAEgAygDEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJFCgxGb2xsb3dDb3VudHMSDwoHdXNlcl9pZBgBIAEoAxIRCglmb2xsb3dlcnMYAiABKAMSEQoJZm9sbG93aW5nGAMgASgDIjMKFkdldEZvbGxvd0NvdW50c1JlcXVlc3QSGQoIdXNlcl9pZHMYASADKANCB9LzGAMY9AMiRwoXR2V0Rm9sbG93Q291bnRzUmVzcG9uc2USLAoGY291bnRzGAEgAygLMhwub3JiaXQuZ3JhcGgudjEuRm9sbG93Q291bnRzMp0GCgxHcmFwaFNlcnZpY2USTAoGRm9sbG93Eh0ub3JiaXQuZ3JhcGgudjEuRm9sbG93UmVxdWVzdBoeLm9yYml0LmdyYXBoLnYxLkZvbGxvd1Jlc3BvbnNlIgOQAgISUgoIVW5mb2xsb3cSHy5vcmJpdC5ncmFwaC52MS5VbmZvbGxvd1JlcXVlc3QaIC5vcmJpdC5ncmFwaC52MS5VbmZvbGxvd1Jlc3BvbnNlIgOQAgISYQoNTGlzdEZvbGxvd2VycxIkLm9yYml0LmdyYXBoLnYxLkxpc3RGb2xsb3dlcnNSZXF1ZXN0GiUub3JiaXQuZ3JhcGgudjEuTGlzdEZvbGxvd2Vyc1Jlc3BvbnNlIgOQAgESYQoNTGlzdEZvbGxvd2luZxIkLm9yYml0LmdyYXBoLnYxLkxpc3RGb2xsb3dpbmdSZXF1ZXN0GiUub3JiaXQuZ3JhcGgudjEuTGlzdEZvbGxvd2luZ1Jlc3BvbnNlIgOQAgESZwoPR2V0UmVsYXRpb25zaGlwEiYub3JiaXQuZ3JhcGgudjEuR2V0UmVsYXRpb25zaGlwUmVxdWVzdBonLm9yYml0LmdyYXBoLnYxLkdldFJlbGF0aW9uc2hpcFJlc3BvbnNlIgOQAgESZwoPTGlzdEZvbGxvd2VySWRzEiYub3JiaXQuZ3JhcGgudjEuTGlzdEZvbGxvd2VySWRzUmVxdWVzdBonLm9yYml0LmdyYXBoLnYxLkxpc3RGb2xsb3dlcklkc1Jlc3BvbnNlIgOQAgESagoQTGlzdEZvbGxvd2luZ0lkcxInLm9yYml0LmdyYXBoLnYxLkxpc3RGb2xsb3dpbmdJZHNSZXF1ZXN0Gigub3JiaXQuZ3JhcGgudjEuTGlzdEZvbGxvd2luZ0lkc1Jlc3BvbnNlIgOQAgESZwoPR2V0Rm9sbG93Q291bnRzEiYub3JiaXQuZ3JhcGgudjEuR2V0Rm9sbG93Q291bnRzUmVxdWVzdBonLm9yYml0LmdyYXBoLnYxLkdldEZvbGxvd0NvdW50c1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_orbit_options_v1_options]);
+export const file_orbit_graph_v1_graph: GenFile =
+  /*@__PURE__*/
+  fileDesc(
+    "ChpvcmJpdC9ncmFwaC92MS9ncmFwaC5wcm90bxIOb3JiaXQuZ3JhcGgudjEiKAoNRm9sbG93UmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDQgbS8xgCCAEiRAoORm9sbG93UmVzcG9uc2USMgoMcmVsYXRpb25zaGlwGAEgASgLMhwub3JiaXQuZ3JhcGgudjEuUmVsYXRpb25zaGlwIioKD1VuZm9sbG93UmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDQgbS8xgCCAEiRgoQVW5mb2xsb3dSZXNwb25zZRIyCgxyZWxhdGlvbnNoaXAYASABKAsyHC5vcmJpdC5ncmFwaC52MS5SZWxhdGlvbnNoaXAiMAoLRm9sbG93RW50cnkSDwoHdXNlcl9pZBgBIAEoAxIQCghzaW5jZV9tcxgCIAEoAyJpChRMaXN0Rm9sbG93ZXJzUmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDQgbS8xgCCAESGwoJcGFnZV9zaXplGAIgASgFQgjS8xgEMAA4ZBIbCgpwYWdlX3Rva2VuGAMgASgJQgfS8xgDGIAIImAKFUxpc3RGb2xsb3dlcnNSZXNwb25zZRIuCglmb2xsb3dlcnMYASADKAsyGy5vcmJpdC5ncmFwaC52MS5Gb2xsb3dFbnRyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiaQoUTGlzdEZvbGxvd2luZ1JlcXVlc3QSFwoHdXNlcl9pZBgBIAEoA0IG0vMYAggBEhsKCXBhZ2Vfc2l6ZRgCIAEoBUII0vMYBDAAOGQSGwoKcGFnZV90b2tlbhgDIAEoCUIH0vMYAxiACCJgChVMaXN0Rm9sbG93aW5nUmVzcG9uc2USLgoJZm9sbG93aW5nGAEgAygLMhsub3JiaXQuZ3JhcGgudjEuRm9sbG93RW50cnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIkcKDFJlbGF0aW9uc2hpcBIPCgd1c2VyX2lkGAEgASgDEhEKCWZvbGxvd2luZxgCIAEoCBITCgtmb2xsb3dlZF9ieRgDIAEoCCIxChZHZXRSZWxhdGlvbnNoaXBSZXF1ZXN0EhcKB3VzZXJfaWQYASABKANCBtLzGAIIASJNChdHZXRSZWxhdGlvbnNoaXBSZXNwb25zZRIyCgxyZWxhdGlvbnNoaXAYASABKAsyHC5vcmJpdC5ncmFwaC52MS5SZWxhdGlvbnNoaXAibAoWTGlzdEZvbGxvd2VySWRzUmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDQgbS8xgCCAESHAoJcGFnZV9zaXplGAIgASgFQgnS8xgFMAA46AcSGwoKcGFnZV90b2tlbhgDIAEoCUIH0vMYAxiACCJEChdMaXN0Rm9sbG93ZXJJZHNSZXNwb25zZRIQCgh1c2VyX2lkcxgBIAMoAxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkibQoXTGlzdEZvbGxvd2luZ0lkc1JlcXVlc3QSFwoHdXNlcl9pZBgBIAEoA0IG0vMYAggBEhwKCXBhZ2Vfc2l6ZRgCIAEoBUIJ0vMYBTAAOOgHEhsKCnBhZ2VfdG9rZW4YAyABKAlCB9LzGAMYgAgiRQoYTGlzdEZvbGxvd2luZ0lkc1Jlc3BvbnNlEhAKCHVzZXJfaWRzGAEgAygDEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJFCgxGb2xsb3dDb3VudHMSDwoHdXNlcl9pZBgBIAEoAxIRCglmb2xsb3dlcnMYAiABKAMSEQoJZm9sbG93aW5nGAMgASgDIjMKFkdldEZvbGxvd0NvdW50c1JlcXVlc3QSGQoIdXNlcl9pZHMYASADKANCB9LzGAMY9AMiRwoXR2V0Rm9sbG93Q291bnRzUmVzcG9uc2USLAoGY291bnRzGAEgAygLMhwub3JiaXQuZ3JhcGgudjEuRm9sbG93Q291bnRzMp0GCgxHcmFwaFNlcnZpY2USTAoGRm9sbG93Eh0ub3JiaXQuZ3JhcGgudjEuRm9sbG93UmVxdWVzdBoeLm9yYml0LmdyYXBoLnYxLkZvbGxvd1Jlc3BvbnNlIgOQAgISUgoIVW5mb2xsb3cSHy5vcmJpdC5ncmFwaC52MS5VbmZvbGxvd1JlcXVlc3QaIC5vcmJpdC5ncmFwaC52MS5VbmZvbGxvd1Jlc3BvbnNlIgOQAgISYQoNTGlzdEZvbGxvd2VycxIkLm9yYml0LmdyYXBoLnYxLkxpc3RGb2xsb3dlcnNSZXF1ZXN0GiUub3JiaXQuZ3JhcGgudjEuTGlzdEZvbGxvd2Vyc1Jlc3BvbnNlIgOQAgESYQoNTGlzdEZvbGxvd2luZxIkLm9yYml0LmdyYXBoLnYxLkxpc3RGb2xsb3dpbmdSZXF1ZXN0GiUub3JiaXQuZ3JhcGgudjEuTGlzdEZvbGxvd2luZ1Jlc3BvbnNlIgOQAgESZwoPR2V0UmVsYXRpb25zaGlwEiYub3JiaXQuZ3JhcGgudjEuR2V0UmVsYXRpb25zaGlwUmVxdWVzdBonLm9yYml0LmdyYXBoLnYxLkdldFJlbGF0aW9uc2hpcFJlc3BvbnNlIgOQAgESZwoPTGlzdEZvbGxvd2VySWRzEiYub3JiaXQuZ3JhcGgudjEuTGlzdEZvbGxvd2VySWRzUmVxdWVzdBonLm9yYml0LmdyYXBoLnYxLkxpc3RGb2xsb3dlcklkc1Jlc3BvbnNlIgOQAgESagoQTGlzdEZvbGxvd2luZ0lkcxInLm9yYml0LmdyYXBoLnYxLkxpc3RGb2xsb3dpbmdJZHNSZXF1ZXN0Gigub3JiaXQuZ3JhcGgudjEuTGlzdEZvbGxvd2luZ0lkc1Jlc3BvbnNlIgOQAgESZwoPR2V0Rm9sbG93Q291bnRzEiYub3JiaXQuZ3JhcGgudjEuR2V0Rm9sbG93Q291bnRzUmVxdWVzdBonLm9yYml0LmdyYXBoLnYxLkdldEZvbGxvd0NvdW50c1Jlc3BvbnNlIgOQAgFiBnByb3RvMw",
+    [file_orbit_options_v1_options],
+  );
 
 /**
  * FollowRequest is the input of Follow.
@@ -31,8 +35,7 @@ export type FollowRequest = Message<"orbit.graph.v1.FollowRequest"> & {
  * Describes the message orbit.graph.v1.FollowRequest.
  * Use `create(FollowRequestSchema)` to create a new message.
  */
-export const FollowRequestSchema: GenMessage<FollowRequest> = /*@__PURE__*/
-  messageDesc(file_orbit_graph_v1_graph, 0);
+export const FollowRequestSchema: GenMessage<FollowRequest> = /*@__PURE__*/ messageDesc(file_orbit_graph_v1_graph, 0);
 
 /**
  * FollowResponse is the output of Follow.
@@ -50,8 +53,7 @@ export type FollowResponse = Message<"orbit.graph.v1.FollowResponse"> & {
  * Describes the message orbit.graph.v1.FollowResponse.
  * Use `create(FollowResponseSchema)` to create a new message.
  */
-export const FollowResponseSchema: GenMessage<FollowResponse> = /*@__PURE__*/
-  messageDesc(file_orbit_graph_v1_graph, 1);
+export const FollowResponseSchema: GenMessage<FollowResponse> = /*@__PURE__*/ messageDesc(file_orbit_graph_v1_graph, 1);
 
 /**
  * UnfollowRequest is the input of Unfollow.
@@ -69,7 +71,8 @@ export type UnfollowRequest = Message<"orbit.graph.v1.UnfollowRequest"> & {
  * Describes the message orbit.graph.v1.UnfollowRequest.
  * Use `create(UnfollowRequestSchema)` to create a new message.
  */
-export const UnfollowRequestSchema: GenMessage<UnfollowRequest> = /*@__PURE__*/
+export const UnfollowRequestSchema: GenMessage<UnfollowRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_graph_v1_graph, 2);
 
 /**
@@ -88,7 +91,8 @@ export type UnfollowResponse = Message<"orbit.graph.v1.UnfollowResponse"> & {
  * Describes the message orbit.graph.v1.UnfollowResponse.
  * Use `create(UnfollowResponseSchema)` to create a new message.
  */
-export const UnfollowResponseSchema: GenMessage<UnfollowResponse> = /*@__PURE__*/
+export const UnfollowResponseSchema: GenMessage<UnfollowResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_graph_v1_graph, 3);
 
 /**
@@ -112,8 +116,7 @@ export type FollowEntry = Message<"orbit.graph.v1.FollowEntry"> & {
  * Describes the message orbit.graph.v1.FollowEntry.
  * Use `create(FollowEntrySchema)` to create a new message.
  */
-export const FollowEntrySchema: GenMessage<FollowEntry> = /*@__PURE__*/
-  messageDesc(file_orbit_graph_v1_graph, 4);
+export const FollowEntrySchema: GenMessage<FollowEntry> = /*@__PURE__*/ messageDesc(file_orbit_graph_v1_graph, 4);
 
 /**
  * ListFollowersRequest is the input of ListFollowers.
@@ -141,7 +144,8 @@ export type ListFollowersRequest = Message<"orbit.graph.v1.ListFollowersRequest"
  * Describes the message orbit.graph.v1.ListFollowersRequest.
  * Use `create(ListFollowersRequestSchema)` to create a new message.
  */
-export const ListFollowersRequestSchema: GenMessage<ListFollowersRequest> = /*@__PURE__*/
+export const ListFollowersRequestSchema: GenMessage<ListFollowersRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_graph_v1_graph, 5);
 
 /**
@@ -165,7 +169,8 @@ export type ListFollowersResponse = Message<"orbit.graph.v1.ListFollowersRespons
  * Describes the message orbit.graph.v1.ListFollowersResponse.
  * Use `create(ListFollowersResponseSchema)` to create a new message.
  */
-export const ListFollowersResponseSchema: GenMessage<ListFollowersResponse> = /*@__PURE__*/
+export const ListFollowersResponseSchema: GenMessage<ListFollowersResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_graph_v1_graph, 6);
 
 /**
@@ -194,7 +199,8 @@ export type ListFollowingRequest = Message<"orbit.graph.v1.ListFollowingRequest"
  * Describes the message orbit.graph.v1.ListFollowingRequest.
  * Use `create(ListFollowingRequestSchema)` to create a new message.
  */
-export const ListFollowingRequestSchema: GenMessage<ListFollowingRequest> = /*@__PURE__*/
+export const ListFollowingRequestSchema: GenMessage<ListFollowingRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_graph_v1_graph, 7);
 
 /**
@@ -218,7 +224,8 @@ export type ListFollowingResponse = Message<"orbit.graph.v1.ListFollowingRespons
  * Describes the message orbit.graph.v1.ListFollowingResponse.
  * Use `create(ListFollowingResponseSchema)` to create a new message.
  */
-export const ListFollowingResponseSchema: GenMessage<ListFollowingResponse> = /*@__PURE__*/
+export const ListFollowingResponseSchema: GenMessage<ListFollowingResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_graph_v1_graph, 8);
 
 /**
@@ -247,8 +254,7 @@ export type Relationship = Message<"orbit.graph.v1.Relationship"> & {
  * Describes the message orbit.graph.v1.Relationship.
  * Use `create(RelationshipSchema)` to create a new message.
  */
-export const RelationshipSchema: GenMessage<Relationship> = /*@__PURE__*/
-  messageDesc(file_orbit_graph_v1_graph, 9);
+export const RelationshipSchema: GenMessage<Relationship> = /*@__PURE__*/ messageDesc(file_orbit_graph_v1_graph, 9);
 
 /**
  * GetRelationshipRequest is the input of GetRelationship.
@@ -266,7 +272,8 @@ export type GetRelationshipRequest = Message<"orbit.graph.v1.GetRelationshipRequ
  * Describes the message orbit.graph.v1.GetRelationshipRequest.
  * Use `create(GetRelationshipRequestSchema)` to create a new message.
  */
-export const GetRelationshipRequestSchema: GenMessage<GetRelationshipRequest> = /*@__PURE__*/
+export const GetRelationshipRequestSchema: GenMessage<GetRelationshipRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_graph_v1_graph, 10);
 
 /**
@@ -285,7 +292,8 @@ export type GetRelationshipResponse = Message<"orbit.graph.v1.GetRelationshipRes
  * Describes the message orbit.graph.v1.GetRelationshipResponse.
  * Use `create(GetRelationshipResponseSchema)` to create a new message.
  */
-export const GetRelationshipResponseSchema: GenMessage<GetRelationshipResponse> = /*@__PURE__*/
+export const GetRelationshipResponseSchema: GenMessage<GetRelationshipResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_graph_v1_graph, 11);
 
 /**
@@ -314,7 +322,8 @@ export type ListFollowerIdsRequest = Message<"orbit.graph.v1.ListFollowerIdsRequ
  * Describes the message orbit.graph.v1.ListFollowerIdsRequest.
  * Use `create(ListFollowerIdsRequestSchema)` to create a new message.
  */
-export const ListFollowerIdsRequestSchema: GenMessage<ListFollowerIdsRequest> = /*@__PURE__*/
+export const ListFollowerIdsRequestSchema: GenMessage<ListFollowerIdsRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_graph_v1_graph, 12);
 
 /**
@@ -338,7 +347,8 @@ export type ListFollowerIdsResponse = Message<"orbit.graph.v1.ListFollowerIdsRes
  * Describes the message orbit.graph.v1.ListFollowerIdsResponse.
  * Use `create(ListFollowerIdsResponseSchema)` to create a new message.
  */
-export const ListFollowerIdsResponseSchema: GenMessage<ListFollowerIdsResponse> = /*@__PURE__*/
+export const ListFollowerIdsResponseSchema: GenMessage<ListFollowerIdsResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_graph_v1_graph, 13);
 
 /**
@@ -367,7 +377,8 @@ export type ListFollowingIdsRequest = Message<"orbit.graph.v1.ListFollowingIdsRe
  * Describes the message orbit.graph.v1.ListFollowingIdsRequest.
  * Use `create(ListFollowingIdsRequestSchema)` to create a new message.
  */
-export const ListFollowingIdsRequestSchema: GenMessage<ListFollowingIdsRequest> = /*@__PURE__*/
+export const ListFollowingIdsRequestSchema: GenMessage<ListFollowingIdsRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_graph_v1_graph, 14);
 
 /**
@@ -391,7 +402,8 @@ export type ListFollowingIdsResponse = Message<"orbit.graph.v1.ListFollowingIdsR
  * Describes the message orbit.graph.v1.ListFollowingIdsResponse.
  * Use `create(ListFollowingIdsResponseSchema)` to create a new message.
  */
-export const ListFollowingIdsResponseSchema: GenMessage<ListFollowingIdsResponse> = /*@__PURE__*/
+export const ListFollowingIdsResponseSchema: GenMessage<ListFollowingIdsResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_graph_v1_graph, 15);
 
 /**
@@ -420,8 +432,7 @@ export type FollowCounts = Message<"orbit.graph.v1.FollowCounts"> & {
  * Describes the message orbit.graph.v1.FollowCounts.
  * Use `create(FollowCountsSchema)` to create a new message.
  */
-export const FollowCountsSchema: GenMessage<FollowCounts> = /*@__PURE__*/
-  messageDesc(file_orbit_graph_v1_graph, 16);
+export const FollowCountsSchema: GenMessage<FollowCounts> = /*@__PURE__*/ messageDesc(file_orbit_graph_v1_graph, 16);
 
 /**
  * GetFollowCountsRequest is the input of GetFollowCounts.
@@ -439,7 +450,8 @@ export type GetFollowCountsRequest = Message<"orbit.graph.v1.GetFollowCountsRequ
  * Describes the message orbit.graph.v1.GetFollowCountsRequest.
  * Use `create(GetFollowCountsRequestSchema)` to create a new message.
  */
-export const GetFollowCountsRequestSchema: GenMessage<GetFollowCountsRequest> = /*@__PURE__*/
+export const GetFollowCountsRequestSchema: GenMessage<GetFollowCountsRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_graph_v1_graph, 17);
 
 /**
@@ -458,7 +470,8 @@ export type GetFollowCountsResponse = Message<"orbit.graph.v1.GetFollowCountsRes
  * Describes the message orbit.graph.v1.GetFollowCountsResponse.
  * Use `create(GetFollowCountsResponseSchema)` to create a new message.
  */
-export const GetFollowCountsResponseSchema: GenMessage<GetFollowCountsResponse> = /*@__PURE__*/
+export const GetFollowCountsResponseSchema: GenMessage<GetFollowCountsResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_graph_v1_graph, 18);
 
 /**
@@ -476,7 +489,7 @@ export const GraphService: GenService<{
     methodKind: "unary";
     input: typeof FollowRequestSchema;
     output: typeof FollowResponseSchema;
-  },
+  };
   /**
    * Unfollow stops following (idempotent).
    *
@@ -486,7 +499,7 @@ export const GraphService: GenService<{
     methodKind: "unary";
     input: typeof UnfollowRequestSchema;
     output: typeof UnfollowResponseSchema;
-  },
+  };
   /**
    * ListFollowers lists who follows a user, newest first.
    *
@@ -496,7 +509,7 @@ export const GraphService: GenService<{
     methodKind: "unary";
     input: typeof ListFollowersRequestSchema;
     output: typeof ListFollowersResponseSchema;
-  },
+  };
   /**
    * ListFollowing lists whom a user follows, newest first.
    *
@@ -506,7 +519,7 @@ export const GraphService: GenService<{
     methodKind: "unary";
     input: typeof ListFollowingRequestSchema;
     output: typeof ListFollowingResponseSchema;
-  },
+  };
   /**
    * GetRelationship says how the caller and a user are related.
    *
@@ -516,7 +529,7 @@ export const GraphService: GenService<{
     methodKind: "unary";
     input: typeof GetRelationshipRequestSchema;
     output: typeof GetRelationshipResponseSchema;
-  },
+  };
   /**
    * ListFollowerIds pages through follower ids quickly. For services (feed fan-out).
    *
@@ -526,7 +539,7 @@ export const GraphService: GenService<{
     methodKind: "unary";
     input: typeof ListFollowerIdsRequestSchema;
     output: typeof ListFollowerIdsResponseSchema;
-  },
+  };
   /**
    * ListFollowingIds pages through followee ids quickly. For services (feed merge).
    *
@@ -536,7 +549,7 @@ export const GraphService: GenService<{
     methodKind: "unary";
     input: typeof ListFollowingIdsRequestSchema;
     output: typeof ListFollowingIdsResponseSchema;
-  },
+  };
   /**
    * GetFollowCounts returns follower and following counts of users. For services.
    *
@@ -546,7 +559,5 @@ export const GraphService: GenService<{
     methodKind: "unary";
     input: typeof GetFollowCountsRequestSchema;
     output: typeof GetFollowCountsResponseSchema;
-  },
-}> = /*@__PURE__*/
-  serviceDesc(file_orbit_graph_v1_graph, 0);
-
+  };
+}> = /*@__PURE__*/ serviceDesc(file_orbit_graph_v1_graph, 0);

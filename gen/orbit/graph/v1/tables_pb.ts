@@ -12,8 +12,12 @@ import type { Message } from "@bufbuild/protobuf";
 /**
  * Describes the file orbit/graph/v1/tables.proto.
  */
-export const file_orbit_graph_v1_tables: GenFile = /*@__PURE__*/
-  fileDesc("ChtvcmJpdC9ncmFwaC92MS90YWJsZXMucHJvdG8SDm9yYml0LmdyYXBoLnYxIrMBCglGb2xsb3dSb3cSEwoLZm9sbG93ZXJfaWQYASABKAMSEwoLZm9sbG93ZWVfaWQYAiABKAMSFQoNY3JlYXRlZF9hdF9tcxgDIAEoAzplyvMYYQpfCgdmb2xsb3dzEgtmb2xsb3dlcl9pZBILZm9sbG93ZWVfaWQaHAoLZm9sbG93ZWVfaWQKDWNyZWF0ZWRfYXRfbXMaHAoLZm9sbG93ZXJfaWQKDWNyZWF0ZWRfYXRfbXMidwoORm9sbG93Q291bnRSb3cSDwoHdXNlcl9pZBgBIAEoAxIZCglmb2xsb3dlcnMYAiABKANCBsrzGAIoARIZCglmb2xsb3dpbmcYAyABKANCBsrzGAIoAToeyvMYGgoYCg1mb2xsb3dfY291bnRzEgd1c2VyX2lkYgZwcm90bzM", [file_orbit_options_v1_options]);
+export const file_orbit_graph_v1_tables: GenFile =
+  /*@__PURE__*/
+  fileDesc(
+    "ChtvcmJpdC9ncmFwaC92MS90YWJsZXMucHJvdG8SDm9yYml0LmdyYXBoLnYxIrMBCglGb2xsb3dSb3cSEwoLZm9sbG93ZXJfaWQYASABKAMSEwoLZm9sbG93ZWVfaWQYAiABKAMSFQoNY3JlYXRlZF9hdF9tcxgDIAEoAzplyvMYYQpfCgdmb2xsb3dzEgtmb2xsb3dlcl9pZBILZm9sbG93ZWVfaWQaHAoLZm9sbG93ZWVfaWQKDWNyZWF0ZWRfYXRfbXMaHAoLZm9sbG93ZXJfaWQKDWNyZWF0ZWRfYXRfbXMidwoORm9sbG93Q291bnRSb3cSDwoHdXNlcl9pZBgBIAEoAxIZCglmb2xsb3dlcnMYAiABKANCBsrzGAIoARIZCglmb2xsb3dpbmcYAyABKANCBsrzGAIoAToeyvMYGgoYCg1mb2xsb3dfY291bnRzEgd1c2VyX2lkYgZwcm90bzM",
+    [file_orbit_options_v1_options],
+  );
 
 /**
  * FollowRow: follower_id follows followee_id.
@@ -41,8 +45,7 @@ export type FollowRow = Message<"orbit.graph.v1.FollowRow"> & {
  * Describes the message orbit.graph.v1.FollowRow.
  * Use `create(FollowRowSchema)` to create a new message.
  */
-export const FollowRowSchema: GenMessage<FollowRow> = /*@__PURE__*/
-  messageDesc(file_orbit_graph_v1_tables, 0);
+export const FollowRowSchema: GenMessage<FollowRow> = /*@__PURE__*/ messageDesc(file_orbit_graph_v1_tables, 0);
 
 /**
  * FollowCountRow keeps a user's follower and following counts, updated in the
@@ -71,6 +74,6 @@ export type FollowCountRow = Message<"orbit.graph.v1.FollowCountRow"> & {
  * Describes the message orbit.graph.v1.FollowCountRow.
  * Use `create(FollowCountRowSchema)` to create a new message.
  */
-export const FollowCountRowSchema: GenMessage<FollowCountRow> = /*@__PURE__*/
+export const FollowCountRowSchema: GenMessage<FollowCountRow> =
+  /*@__PURE__*/
   messageDesc(file_orbit_graph_v1_tables, 1);
-

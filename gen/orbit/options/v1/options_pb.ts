@@ -17,8 +17,12 @@ import type { Message } from "@bufbuild/protobuf";
 /**
  * Describes the file orbit/options/v1/options.proto.
  */
-export const file_orbit_options_v1_options: GenFile = /*@__PURE__*/
-  fileDesc("Ch5vcmJpdC9vcHRpb25zL3YxL29wdGlvbnMucHJvdG8SEG9yYml0Lm9wdGlvbnMudjEibgoMVGFibGVPcHRpb25zEikKA3NxbBgBIAEoCzIaLm9yYml0Lm9wdGlvbnMudjEuU3FsVGFibGVIABIrCgR3aWRlGAIgASgLMhsub3JiaXQub3B0aW9ucy52MS5XaWRlVGFibGVIAEIGCgRraW5kIoQBCghTcWxUYWJsZRIMCgRuYW1lGAEgASgJEhMKC3ByaW1hcnlfa2V5GAIgAygJEiYKBWluZGV4GAMgAygLMhcub3JiaXQub3B0aW9ucy52MS5JbmRleBItCgx1bmlxdWVfaW5kZXgYBCADKAsyFy5vcmJpdC5vcHRpb25zLnYxLkluZGV4IiYKBUluZGV4Eg8KB2NvbHVtbnMYASADKAkSDAoEbmFtZRgCIAEoCSJ/CglXaWRlVGFibGUSDAoEbmFtZRgBIAEoCRIVCg1wYXJ0aXRpb25fa2V5GAIgAygJEjAKCmNsdXN0ZXJpbmcYAyADKAsyHC5vcmJpdC5vcHRpb25zLnYxLkNsdXN0ZXJpbmcSGwoTZGVmYXVsdF90dGxfc2Vjb25kcxgEIAEoBSJECgpDbHVzdGVyaW5nEg4KBmNvbHVtbhgBIAEoCRImCgVvcmRlchgCIAEoDjIXLm9yYml0Lm9wdGlvbnMudjEuT3JkZXIieQoNQ29sdW1uT3B0aW9ucxIQCghzcWxfdHlwZRgBIAEoCRIQCghudWxsYWJsZRgCIAEoCBIPCgdkZWZhdWx0GAMgASgJEhQKDHJlbmFtZWRfZnJvbRgEIAMoCRIPCgdjb3VudGVyGAUgASgIEgwKBGpzb24YBiABKAgiMAoMRXZlbnRPcHRpb25zEg0KBXRvcGljGAEgASgJEhEKCWtleV9maWVsZBgCIAEoCSKYAQoKRmllbGRSdWxlcxIQCghyZXF1aXJlZBgBIAEoCBIPCgdtaW5fbGVuGAIgASgNEg8KB21heF9sZW4YAyABKA0SEQoJbWF4X2J5dGVzGAQgASgNEg8KB3BhdHRlcm4YBSABKAkSEAoDbWluGAYgASgDSACIAQESEAoDbWF4GAcgASgDSAGIAQFCBgoEX21pbkIGCgRfbWF4Kj0KBU9yZGVyEhUKEU9SREVSX1VOU1BFQ0lGSUVEEAASDQoJT1JERVJfQVNDEAESDgoKT1JERVJfREVTQxACOlcKBXRhYmxlEh8uZ29vZ2xlLnByb3RvYnVmLk1lc3NhZ2VPcHRpb25zGLmOAyABKAsyHi5vcmJpdC5vcHRpb25zLnYxLlRhYmxlT3B0aW9uc1IFdGFibGU6VwoFZXZlbnQSHy5nb29nbGUucHJvdG9idWYuTWVzc2FnZU9wdGlvbnMYuo4DIAEoCzIeLm9yYml0Lm9wdGlvbnMudjEuRXZlbnRPcHRpb25zUgVldmVudDpYCgZjb2x1bW4SHS5nb29nbGUucHJvdG9idWYuRmllbGRPcHRpb25zGLmOAyABKAsyHy5vcmJpdC5vcHRpb25zLnYxLkNvbHVtbk9wdGlvbnNSBmNvbHVtbjpZCgh2YWxpZGF0ZRIdLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE9wdGlvbnMYuo4DIAEoCzIcLm9yYml0Lm9wdGlvbnMudjEuRmllbGRSdWxlc1IIdmFsaWRhdGViBnByb3RvMw", [file_google_protobuf_descriptor]);
+export const file_orbit_options_v1_options: GenFile =
+  /*@__PURE__*/
+  fileDesc(
+    "Ch5vcmJpdC9vcHRpb25zL3YxL29wdGlvbnMucHJvdG8SEG9yYml0Lm9wdGlvbnMudjEibgoMVGFibGVPcHRpb25zEikKA3NxbBgBIAEoCzIaLm9yYml0Lm9wdGlvbnMudjEuU3FsVGFibGVIABIrCgR3aWRlGAIgASgLMhsub3JiaXQub3B0aW9ucy52MS5XaWRlVGFibGVIAEIGCgRraW5kIoQBCghTcWxUYWJsZRIMCgRuYW1lGAEgASgJEhMKC3ByaW1hcnlfa2V5GAIgAygJEiYKBWluZGV4GAMgAygLMhcub3JiaXQub3B0aW9ucy52MS5JbmRleBItCgx1bmlxdWVfaW5kZXgYBCADKAsyFy5vcmJpdC5vcHRpb25zLnYxLkluZGV4IiYKBUluZGV4Eg8KB2NvbHVtbnMYASADKAkSDAoEbmFtZRgCIAEoCSJ/CglXaWRlVGFibGUSDAoEbmFtZRgBIAEoCRIVCg1wYXJ0aXRpb25fa2V5GAIgAygJEjAKCmNsdXN0ZXJpbmcYAyADKAsyHC5vcmJpdC5vcHRpb25zLnYxLkNsdXN0ZXJpbmcSGwoTZGVmYXVsdF90dGxfc2Vjb25kcxgEIAEoBSJECgpDbHVzdGVyaW5nEg4KBmNvbHVtbhgBIAEoCRImCgVvcmRlchgCIAEoDjIXLm9yYml0Lm9wdGlvbnMudjEuT3JkZXIieQoNQ29sdW1uT3B0aW9ucxIQCghzcWxfdHlwZRgBIAEoCRIQCghudWxsYWJsZRgCIAEoCBIPCgdkZWZhdWx0GAMgASgJEhQKDHJlbmFtZWRfZnJvbRgEIAMoCRIPCgdjb3VudGVyGAUgASgIEgwKBGpzb24YBiABKAgiMAoMRXZlbnRPcHRpb25zEg0KBXRvcGljGAEgASgJEhEKCWtleV9maWVsZBgCIAEoCSKYAQoKRmllbGRSdWxlcxIQCghyZXF1aXJlZBgBIAEoCBIPCgdtaW5fbGVuGAIgASgNEg8KB21heF9sZW4YAyABKA0SEQoJbWF4X2J5dGVzGAQgASgNEg8KB3BhdHRlcm4YBSABKAkSEAoDbWluGAYgASgDSACIAQESEAoDbWF4GAcgASgDSAGIAQFCBgoEX21pbkIGCgRfbWF4Kj0KBU9yZGVyEhUKEU9SREVSX1VOU1BFQ0lGSUVEEAASDQoJT1JERVJfQVNDEAESDgoKT1JERVJfREVTQxACOlcKBXRhYmxlEh8uZ29vZ2xlLnByb3RvYnVmLk1lc3NhZ2VPcHRpb25zGLmOAyABKAsyHi5vcmJpdC5vcHRpb25zLnYxLlRhYmxlT3B0aW9uc1IFdGFibGU6VwoFZXZlbnQSHy5nb29nbGUucHJvdG9idWYuTWVzc2FnZU9wdGlvbnMYuo4DIAEoCzIeLm9yYml0Lm9wdGlvbnMudjEuRXZlbnRPcHRpb25zUgVldmVudDpYCgZjb2x1bW4SHS5nb29nbGUucHJvdG9idWYuRmllbGRPcHRpb25zGLmOAyABKAsyHy5vcmJpdC5vcHRpb25zLnYxLkNvbHVtbk9wdGlvbnNSBmNvbHVtbjpZCgh2YWxpZGF0ZRIdLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE9wdGlvbnMYuo4DIAEoCzIcLm9yYml0Lm9wdGlvbnMudjEuRmllbGRSdWxlc1IIdmFsaWRhdGViBnByb3RvMw",
+    [file_google_protobuf_descriptor],
+  );
 
 /**
  * TableOptions marks a message as a storage row.
@@ -29,31 +33,33 @@ export type TableOptions = Message<"orbit.options.v1.TableOptions"> & {
   /**
    * @generated from oneof orbit.options.v1.TableOptions.kind
    */
-  kind: {
-    /**
-     * A relational table (db walker): SQLite and MySQL/MariaDB.
-     *
-     * @generated from field: orbit.options.v1.SqlTable sql = 1;
-     */
-    value: SqlTable;
-    case: "sql";
-  } | {
-    /**
-     * A wide table (Cassandra walker): Cassandra/ScyllaDB, or the SQL store.
-     *
-     * @generated from field: orbit.options.v1.WideTable wide = 2;
-     */
-    value: WideTable;
-    case: "wide";
-  } | { case: undefined; value?: undefined };
+  kind:
+    | {
+        /**
+         * A relational table (db walker): SQLite and MySQL/MariaDB.
+         *
+         * @generated from field: orbit.options.v1.SqlTable sql = 1;
+         */
+        value: SqlTable;
+        case: "sql";
+      }
+    | {
+        /**
+         * A wide table (Cassandra walker): Cassandra/ScyllaDB, or the SQL store.
+         *
+         * @generated from field: orbit.options.v1.WideTable wide = 2;
+         */
+        value: WideTable;
+        case: "wide";
+      }
+    | { case: undefined; value?: undefined };
 };
 
 /**
  * Describes the message orbit.options.v1.TableOptions.
  * Use `create(TableOptionsSchema)` to create a new message.
  */
-export const TableOptionsSchema: GenMessage<TableOptions> = /*@__PURE__*/
-  messageDesc(file_orbit_options_v1_options, 0);
+export const TableOptionsSchema: GenMessage<TableOptions> = /*@__PURE__*/ messageDesc(file_orbit_options_v1_options, 0);
 
 /**
  * SqlTable describes a relational table.
@@ -94,8 +100,7 @@ export type SqlTable = Message<"orbit.options.v1.SqlTable"> & {
  * Describes the message orbit.options.v1.SqlTable.
  * Use `create(SqlTableSchema)` to create a new message.
  */
-export const SqlTableSchema: GenMessage<SqlTable> = /*@__PURE__*/
-  messageDesc(file_orbit_options_v1_options, 1);
+export const SqlTableSchema: GenMessage<SqlTable> = /*@__PURE__*/ messageDesc(file_orbit_options_v1_options, 1);
 
 /**
  * Index is an ordered list of columns.
@@ -122,8 +127,7 @@ export type Index = Message<"orbit.options.v1.Index"> & {
  * Describes the message orbit.options.v1.Index.
  * Use `create(IndexSchema)` to create a new message.
  */
-export const IndexSchema: GenMessage<Index> = /*@__PURE__*/
-  messageDesc(file_orbit_options_v1_options, 2);
+export const IndexSchema: GenMessage<Index> = /*@__PURE__*/ messageDesc(file_orbit_options_v1_options, 2);
 
 /**
  * WideTable describes a Cassandra-style wide table: one partition holds rows
@@ -165,8 +169,7 @@ export type WideTable = Message<"orbit.options.v1.WideTable"> & {
  * Describes the message orbit.options.v1.WideTable.
  * Use `create(WideTableSchema)` to create a new message.
  */
-export const WideTableSchema: GenMessage<WideTable> = /*@__PURE__*/
-  messageDesc(file_orbit_options_v1_options, 3);
+export const WideTableSchema: GenMessage<WideTable> = /*@__PURE__*/ messageDesc(file_orbit_options_v1_options, 3);
 
 /**
  * Clustering is one clustering column.
@@ -193,8 +196,7 @@ export type Clustering = Message<"orbit.options.v1.Clustering"> & {
  * Describes the message orbit.options.v1.Clustering.
  * Use `create(ClusteringSchema)` to create a new message.
  */
-export const ClusteringSchema: GenMessage<Clustering> = /*@__PURE__*/
-  messageDesc(file_orbit_options_v1_options, 4);
+export const ClusteringSchema: GenMessage<Clustering> = /*@__PURE__*/ messageDesc(file_orbit_options_v1_options, 4);
 
 /**
  * ColumnOptions refine how a field is stored.
@@ -250,7 +252,8 @@ export type ColumnOptions = Message<"orbit.options.v1.ColumnOptions"> & {
  * Describes the message orbit.options.v1.ColumnOptions.
  * Use `create(ColumnOptionsSchema)` to create a new message.
  */
-export const ColumnOptionsSchema: GenMessage<ColumnOptions> = /*@__PURE__*/
+export const ColumnOptionsSchema: GenMessage<ColumnOptions> =
+  /*@__PURE__*/
   messageDesc(file_orbit_options_v1_options, 5);
 
 /**
@@ -279,8 +282,7 @@ export type EventOptions = Message<"orbit.options.v1.EventOptions"> & {
  * Describes the message orbit.options.v1.EventOptions.
  * Use `create(EventOptionsSchema)` to create a new message.
  */
-export const EventOptionsSchema: GenMessage<EventOptions> = /*@__PURE__*/
-  messageDesc(file_orbit_options_v1_options, 6);
+export const EventOptionsSchema: GenMessage<EventOptions> = /*@__PURE__*/ messageDesc(file_orbit_options_v1_options, 6);
 
 /**
  * FieldRules are request-validation rules enforced for every RPC.
@@ -338,8 +340,7 @@ export type FieldRules = Message<"orbit.options.v1.FieldRules"> & {
  * Describes the message orbit.options.v1.FieldRules.
  * Use `create(FieldRulesSchema)` to create a new message.
  */
-export const FieldRulesSchema: GenMessage<FieldRules> = /*@__PURE__*/
-  messageDesc(file_orbit_options_v1_options, 7);
+export const FieldRulesSchema: GenMessage<FieldRules> = /*@__PURE__*/ messageDesc(file_orbit_options_v1_options, 7);
 
 /**
  * Order is a clustering order.
@@ -368,30 +369,30 @@ export enum Order {
 /**
  * Describes the enum orbit.options.v1.Order.
  */
-export const OrderSchema: GenEnum<Order> = /*@__PURE__*/
-  enumDesc(file_orbit_options_v1_options, 0);
+export const OrderSchema: GenEnum<Order> = /*@__PURE__*/ enumDesc(file_orbit_options_v1_options, 0);
 
 /**
  * @generated from extension: orbit.options.v1.TableOptions table = 51001;
  */
-export const table: GenExtension<MessageOptions, TableOptions> = /*@__PURE__*/
+export const table: GenExtension<MessageOptions, TableOptions> =
+  /*@__PURE__*/
   extDesc(file_orbit_options_v1_options, 0);
 
 /**
  * @generated from extension: orbit.options.v1.EventOptions event = 51002;
  */
-export const event: GenExtension<MessageOptions, EventOptions> = /*@__PURE__*/
+export const event: GenExtension<MessageOptions, EventOptions> =
+  /*@__PURE__*/
   extDesc(file_orbit_options_v1_options, 1);
 
 /**
  * @generated from extension: orbit.options.v1.ColumnOptions column = 51001;
  */
-export const column: GenExtension<FieldOptions, ColumnOptions> = /*@__PURE__*/
+export const column: GenExtension<FieldOptions, ColumnOptions> =
+  /*@__PURE__*/
   extDesc(file_orbit_options_v1_options, 2);
 
 /**
  * @generated from extension: orbit.options.v1.FieldRules validate = 51002;
  */
-export const validate: GenExtension<FieldOptions, FieldRules> = /*@__PURE__*/
-  extDesc(file_orbit_options_v1_options, 3);
-
+export const validate: GenExtension<FieldOptions, FieldRules> = /*@__PURE__*/ extDesc(file_orbit_options_v1_options, 3);

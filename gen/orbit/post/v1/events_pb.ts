@@ -12,8 +12,12 @@ import type { Message } from "@bufbuild/protobuf";
 /**
  * Describes the file orbit/post/v1/events.proto.
  */
-export const file_orbit_post_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChpvcmJpdC9wb3N0L3YxL2V2ZW50cy5wcm90bxINb3JiaXQucG9zdC52MSKBAQoLUG9zdENyZWF0ZWQSDwoHcG9zdF9pZBgBIAEoAxIRCglhdXRob3JfaWQYAiABKAMSFQoNY3JlYXRlZF9hdF9tcxgDIAEoAxIYChBtZW50aW9uX3VzZXJfaWRzGAQgAygDOh3S8xgZCgxwb3N0LmNyZWF0ZWQSCWF1dGhvcl9pZCJQCgtQb3N0RGVsZXRlZBIPCgdwb3N0X2lkGAEgASgDEhEKCWF1dGhvcl9pZBgCIAEoAzod0vMYGQoMcG9zdC5kZWxldGVkEglhdXRob3JfaWQiWwoJUG9zdExpa2VkEg8KB3Bvc3RfaWQYASABKAMSDwoHdXNlcl9pZBgCIAEoAxIRCglhdXRob3JfaWQYAyABKAM6GdLzGBUKCnBvc3QubGlrZWQSB3Bvc3RfaWQigQEKDENvbW1lbnRBZGRlZBISCgpjb21tZW50X2lkGAEgASgDEg8KB3Bvc3RfaWQYAiABKAMSEQoJYXV0aG9yX2lkGAMgASgDEhYKDnBvc3RfYXV0aG9yX2lkGAQgASgDOiHS8xgdChJwb3N0LmNvbW1lbnRfYWRkZWQSB3Bvc3RfaWRiBnByb3RvMw", [file_orbit_options_v1_options]);
+export const file_orbit_post_v1_events: GenFile =
+  /*@__PURE__*/
+  fileDesc(
+    "ChpvcmJpdC9wb3N0L3YxL2V2ZW50cy5wcm90bxINb3JiaXQucG9zdC52MSKBAQoLUG9zdENyZWF0ZWQSDwoHcG9zdF9pZBgBIAEoAxIRCglhdXRob3JfaWQYAiABKAMSFQoNY3JlYXRlZF9hdF9tcxgDIAEoAxIYChBtZW50aW9uX3VzZXJfaWRzGAQgAygDOh3S8xgZCgxwb3N0LmNyZWF0ZWQSCWF1dGhvcl9pZCJQCgtQb3N0RGVsZXRlZBIPCgdwb3N0X2lkGAEgASgDEhEKCWF1dGhvcl9pZBgCIAEoAzod0vMYGQoMcG9zdC5kZWxldGVkEglhdXRob3JfaWQiWwoJUG9zdExpa2VkEg8KB3Bvc3RfaWQYASABKAMSDwoHdXNlcl9pZBgCIAEoAxIRCglhdXRob3JfaWQYAyABKAM6GdLzGBUKCnBvc3QubGlrZWQSB3Bvc3RfaWQigQEKDENvbW1lbnRBZGRlZBISCgpjb21tZW50X2lkGAEgASgDEg8KB3Bvc3RfaWQYAiABKAMSEQoJYXV0aG9yX2lkGAMgASgDEhYKDnBvc3RfYXV0aG9yX2lkGAQgASgDOiHS8xgdChJwb3N0LmNvbW1lbnRfYWRkZWQSB3Bvc3RfaWRiBnByb3RvMw",
+    [file_orbit_options_v1_options],
+  );
 
 /**
  * PostCreated: a post was published.
@@ -46,8 +50,7 @@ export type PostCreated = Message<"orbit.post.v1.PostCreated"> & {
  * Describes the message orbit.post.v1.PostCreated.
  * Use `create(PostCreatedSchema)` to create a new message.
  */
-export const PostCreatedSchema: GenMessage<PostCreated> = /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_events, 0);
+export const PostCreatedSchema: GenMessage<PostCreated> = /*@__PURE__*/ messageDesc(file_orbit_post_v1_events, 0);
 
 /**
  * PostDeleted: a post was deleted.
@@ -70,8 +73,7 @@ export type PostDeleted = Message<"orbit.post.v1.PostDeleted"> & {
  * Describes the message orbit.post.v1.PostDeleted.
  * Use `create(PostDeletedSchema)` to create a new message.
  */
-export const PostDeletedSchema: GenMessage<PostDeleted> = /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_events, 1);
+export const PostDeletedSchema: GenMessage<PostDeleted> = /*@__PURE__*/ messageDesc(file_orbit_post_v1_events, 1);
 
 /**
  * PostLiked: a user liked a post.
@@ -99,8 +101,7 @@ export type PostLiked = Message<"orbit.post.v1.PostLiked"> & {
  * Describes the message orbit.post.v1.PostLiked.
  * Use `create(PostLikedSchema)` to create a new message.
  */
-export const PostLikedSchema: GenMessage<PostLiked> = /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_events, 2);
+export const PostLikedSchema: GenMessage<PostLiked> = /*@__PURE__*/ messageDesc(file_orbit_post_v1_events, 2);
 
 /**
  * CommentAdded: a user commented on a post.
@@ -133,6 +134,4 @@ export type CommentAdded = Message<"orbit.post.v1.CommentAdded"> & {
  * Describes the message orbit.post.v1.CommentAdded.
  * Use `create(CommentAddedSchema)` to create a new message.
  */
-export const CommentAddedSchema: GenMessage<CommentAdded> = /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_events, 3);
-
+export const CommentAddedSchema: GenMessage<CommentAdded> = /*@__PURE__*/ messageDesc(file_orbit_post_v1_events, 3);

@@ -12,8 +12,12 @@ import type { Message } from "@bufbuild/protobuf";
 /**
  * Describes the file orbit/post/v1/post.proto.
  */
-export const file_orbit_post_v1_post: GenFile = /*@__PURE__*/
-  fileDesc("ChhvcmJpdC9wb3N0L3YxL3Bvc3QucHJvdG8SDW9yYml0LnBvc3QudjEi3wEKBFBvc3QSCgoCaWQYASABKAMSEQoJYXV0aG9yX2lkGAIgASgDEgwKBHRleHQYAyABKAkSEQoJbWVkaWFfaWRzGAQgAygDEhAKCGhhc2h0YWdzGAUgAygJEhgKEG1lbnRpb25fdXNlcl9pZHMYBiADKAMSEgoKbGlrZV9jb3VudBgHIAEoAxIVCg1jb21tZW50X2NvdW50GAggASgDEhMKC2xpa2VkX2J5X21lGAkgASgIEhUKDWNyZWF0ZWRfYXRfbXMYCiABKAMSFAoMZWRpdGVkX2F0X21zGAsgASgDIpEBCgdDb21tZW50EgoKAmlkGAEgASgDEg8KB3Bvc3RfaWQYAiABKAMSEQoJYXV0aG9yX2lkGAMgASgDEgwKBHRleHQYBCABKAkSGwoTcmVwbHlfdG9fY29tbWVudF9pZBgFIAEoAxIVCg1jcmVhdGVkX2F0X21zGAYgASgDEhQKDGVkaXRlZF9hdF9tcxgHIAEoAyIuCgRMaWtlEg8KB3VzZXJfaWQYASABKAMSFQoNY3JlYXRlZF9hdF9tcxgCIAEoAyJFChFDcmVhdGVQb3N0UmVxdWVzdBIVCgR0ZXh0GAEgASgJQgfS8xgDGNAPEhkKCW1lZGlhX2lkcxgCIAMoA0IG0vMYAhgKIjcKEkNyZWF0ZVBvc3RSZXNwb25zZRIhCgRwb3N0GAEgASgLMhMub3JiaXQucG9zdC52MS5Qb3N0IkEKD0VkaXRQb3N0UmVxdWVzdBIXCgdwb3N0X2lkGAEgASgDQgbS8xgCCAESFQoEdGV4dBgCIAEoCUIH0vMYAxjQDyI1ChBFZGl0UG9zdFJlc3BvbnNlEiEKBHBvc3QYASABKAsyEy5vcmJpdC5wb3N0LnYxLlBvc3QiLAoRRGVsZXRlUG9zdFJlcXVlc3QSFwoHcG9zdF9pZBgBIAEoA0IG0vMYAggBIhQKEkRlbGV0ZVBvc3RSZXNwb25zZSIpCg5HZXRQb3N0UmVxdWVzdBIXCgdwb3N0X2lkGAEgASgDQgbS8xgCCAEiNAoPR2V0UG9zdFJlc3BvbnNlEiEKBHBvc3QYASABKAsyEy5vcmJpdC5wb3N0LnYxLlBvc3QiRAoUQmF0Y2hHZXRQb3N0c1JlcXVlc3QSGQoIcG9zdF9pZHMYASADKANCB9LzGAMYyAESEQoJdmlld2VyX2lkGAIgASgDIjsKFUJhdGNoR2V0UG9zdHNSZXNwb25zZRIiCgVwb3N0cxgBIAMoCzITLm9yYml0LnBvc3QudjEuUG9zdCJpChRMaXN0VXNlclBvc3RzUmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDQgbS8xgCCAESGwoJcGFnZV9zaXplGAIgASgFQgjS8xgEMAA4ZBIbCgpwYWdlX3Rva2VuGAMgASgJQgfS8xgDGIAIIlQKFUxpc3RVc2VyUG9zdHNSZXNwb25zZRIiCgVwb3N0cxgBIAMoCzITLm9yYml0LnBvc3QudjEuUG9zdBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKgoPTGlrZVBvc3RSZXF1ZXN0EhcKB3Bvc3RfaWQYASABKANCBtLzGAIIASImChBMaWtlUG9zdFJlc3BvbnNlEhIKCmxpa2VfY291bnQYASABKAMiLAoRVW5saWtlUG9zdFJlcXVlc3QSFwoHcG9zdF9pZBgBIAEoA0IG0vMYAggBIigKElVubGlrZVBvc3RSZXNwb25zZRISCgpsaWtlX2NvdW50GAEgASgDImUKEExpc3RMaWtlc1JlcXVlc3QSFwoHcG9zdF9pZBgBIAEoA0IG0vMYAggBEhsKCXBhZ2Vfc2l6ZRgCIAEoBUII0vMYBDAAOGQSGwoKcGFnZV90b2tlbhgDIAEoCUIH0vMYAxiACCJQChFMaXN0TGlrZXNSZXNwb25zZRIiCgVsaWtlcxgBIAMoCzITLm9yYml0LnBvc3QudjEuTGlrZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiagoRQWRkQ29tbWVudFJlcXVlc3QSFwoHcG9zdF9pZBgBIAEoA0IG0vMYAggBEhcKBHRleHQYAiABKAlCCdLzGAUIARjoBxIjChNyZXBseV90b19jb21tZW50X2lkGAMgASgDQgbS8xgCMAAiPQoSQWRkQ29tbWVudFJlc3BvbnNlEicKB2NvbW1lbnQYASABKAsyFi5vcmJpdC5wb3N0LnYxLkNvbW1lbnQiSQoSRWRpdENvbW1lbnRSZXF1ZXN0EhoKCmNvbW1lbnRfaWQYASABKANCBtLzGAIIARIXCgR0ZXh0GAIgASgJQgnS8xgFCAEY6AciPgoTRWRpdENvbW1lbnRSZXNwb25zZRInCgdjb21tZW50GAEgASgLMhYub3JiaXQucG9zdC52MS5Db21tZW50IjIKFERlbGV0ZUNvbW1lbnRSZXF1ZXN0EhoKCmNvbW1lbnRfaWQYASABKANCBtLzGAIIASIXChVEZWxldGVDb21tZW50UmVzcG9uc2UiaAoTTGlzdENvbW1lbnRzUmVxdWVzdBIXCgdwb3N0X2lkGAEgASgDQgbS8xgCCAESGwoJcGFnZV9zaXplGAIgASgFQgjS8xgEMAA4ZBIbCgpwYWdlX3Rva2VuGAMgASgJQgfS8xgDGIAIIlkKFExpc3RDb21tZW50c1Jlc3BvbnNlEigKCGNvbW1lbnRzGAEgAygLMhYub3JiaXQucG9zdC52MS5Db21tZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCTL9CAoLUG9zdFNlcnZpY2USUQoKQ3JlYXRlUG9zdBIgLm9yYml0LnBvc3QudjEuQ3JlYXRlUG9zdFJlcXVlc3QaIS5vcmJpdC5wb3N0LnYxLkNyZWF0ZVBvc3RSZXNwb25zZRJLCghFZGl0UG9zdBIeLm9yYml0LnBvc3QudjEuRWRpdFBvc3RSZXF1ZXN0Gh8ub3JiaXQucG9zdC52MS5FZGl0UG9zdFJlc3BvbnNlElYKCkRlbGV0ZVBvc3QSIC5vcmJpdC5wb3N0LnYxLkRlbGV0ZVBvc3RSZXF1ZXN0GiEub3JiaXQucG9zdC52MS5EZWxldGVQb3N0UmVzcG9uc2UiA5ACAhJNCgdHZXRQb3N0Eh0ub3JiaXQucG9zdC52MS5HZXRQb3N0UmVxdWVzdBoeLm9yYml0LnBvc3QudjEuR2V0UG9zdFJlc3BvbnNlIgOQAgESXwoNQmF0Y2hHZXRQb3N0cxIjLm9yYml0LnBvc3QudjEuQmF0Y2hHZXRQb3N0c1JlcXVlc3QaJC5vcmJpdC5wb3N0LnYxLkJhdGNoR2V0UG9zdHNSZXNwb25zZSIDkAIBEl8KDUxpc3RVc2VyUG9zdHMSIy5vcmJpdC5wb3N0LnYxLkxpc3RVc2VyUG9zdHNSZXF1ZXN0GiQub3JiaXQucG9zdC52MS5MaXN0VXNlclBvc3RzUmVzcG9uc2UiA5ACARJQCghMaWtlUG9zdBIeLm9yYml0LnBvc3QudjEuTGlrZVBvc3RSZXF1ZXN0Gh8ub3JiaXQucG9zdC52MS5MaWtlUG9zdFJlc3BvbnNlIgOQAgISVgoKVW5saWtlUG9zdBIgLm9yYml0LnBvc3QudjEuVW5saWtlUG9zdFJlcXVlc3QaIS5vcmJpdC5wb3N0LnYxLlVubGlrZVBvc3RSZXNwb25zZSIDkAICElMKCUxpc3RMaWtlcxIfLm9yYml0LnBvc3QudjEuTGlzdExpa2VzUmVxdWVzdBogLm9yYml0LnBvc3QudjEuTGlzdExpa2VzUmVzcG9uc2UiA5ACARJRCgpBZGRDb21tZW50EiAub3JiaXQucG9zdC52MS5BZGRDb21tZW50UmVxdWVzdBohLm9yYml0LnBvc3QudjEuQWRkQ29tbWVudFJlc3BvbnNlElQKC0VkaXRDb21tZW50EiEub3JiaXQucG9zdC52MS5FZGl0Q29tbWVudFJlcXVlc3QaIi5vcmJpdC5wb3N0LnYxLkVkaXRDb21tZW50UmVzcG9uc2USXwoNRGVsZXRlQ29tbWVudBIjLm9yYml0LnBvc3QudjEuRGVsZXRlQ29tbWVudFJlcXVlc3QaJC5vcmJpdC5wb3N0LnYxLkRlbGV0ZUNvbW1lbnRSZXNwb25zZSIDkAICElwKDExpc3RDb21tZW50cxIiLm9yYml0LnBvc3QudjEuTGlzdENvbW1lbnRzUmVxdWVzdBojLm9yYml0LnBvc3QudjEuTGlzdENvbW1lbnRzUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_orbit_options_v1_options]);
+export const file_orbit_post_v1_post: GenFile =
+  /*@__PURE__*/
+  fileDesc(
+    "ChhvcmJpdC9wb3N0L3YxL3Bvc3QucHJvdG8SDW9yYml0LnBvc3QudjEi3wEKBFBvc3QSCgoCaWQYASABKAMSEQoJYXV0aG9yX2lkGAIgASgDEgwKBHRleHQYAyABKAkSEQoJbWVkaWFfaWRzGAQgAygDEhAKCGhhc2h0YWdzGAUgAygJEhgKEG1lbnRpb25fdXNlcl9pZHMYBiADKAMSEgoKbGlrZV9jb3VudBgHIAEoAxIVCg1jb21tZW50X2NvdW50GAggASgDEhMKC2xpa2VkX2J5X21lGAkgASgIEhUKDWNyZWF0ZWRfYXRfbXMYCiABKAMSFAoMZWRpdGVkX2F0X21zGAsgASgDIpEBCgdDb21tZW50EgoKAmlkGAEgASgDEg8KB3Bvc3RfaWQYAiABKAMSEQoJYXV0aG9yX2lkGAMgASgDEgwKBHRleHQYBCABKAkSGwoTcmVwbHlfdG9fY29tbWVudF9pZBgFIAEoAxIVCg1jcmVhdGVkX2F0X21zGAYgASgDEhQKDGVkaXRlZF9hdF9tcxgHIAEoAyIuCgRMaWtlEg8KB3VzZXJfaWQYASABKAMSFQoNY3JlYXRlZF9hdF9tcxgCIAEoAyJFChFDcmVhdGVQb3N0UmVxdWVzdBIVCgR0ZXh0GAEgASgJQgfS8xgDGNAPEhkKCW1lZGlhX2lkcxgCIAMoA0IG0vMYAhgKIjcKEkNyZWF0ZVBvc3RSZXNwb25zZRIhCgRwb3N0GAEgASgLMhMub3JiaXQucG9zdC52MS5Qb3N0IkEKD0VkaXRQb3N0UmVxdWVzdBIXCgdwb3N0X2lkGAEgASgDQgbS8xgCCAESFQoEdGV4dBgCIAEoCUIH0vMYAxjQDyI1ChBFZGl0UG9zdFJlc3BvbnNlEiEKBHBvc3QYASABKAsyEy5vcmJpdC5wb3N0LnYxLlBvc3QiLAoRRGVsZXRlUG9zdFJlcXVlc3QSFwoHcG9zdF9pZBgBIAEoA0IG0vMYAggBIhQKEkRlbGV0ZVBvc3RSZXNwb25zZSIpCg5HZXRQb3N0UmVxdWVzdBIXCgdwb3N0X2lkGAEgASgDQgbS8xgCCAEiNAoPR2V0UG9zdFJlc3BvbnNlEiEKBHBvc3QYASABKAsyEy5vcmJpdC5wb3N0LnYxLlBvc3QiRAoUQmF0Y2hHZXRQb3N0c1JlcXVlc3QSGQoIcG9zdF9pZHMYASADKANCB9LzGAMYyAESEQoJdmlld2VyX2lkGAIgASgDIjsKFUJhdGNoR2V0UG9zdHNSZXNwb25zZRIiCgVwb3N0cxgBIAMoCzITLm9yYml0LnBvc3QudjEuUG9zdCJpChRMaXN0VXNlclBvc3RzUmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDQgbS8xgCCAESGwoJcGFnZV9zaXplGAIgASgFQgjS8xgEMAA4ZBIbCgpwYWdlX3Rva2VuGAMgASgJQgfS8xgDGIAIIlQKFUxpc3RVc2VyUG9zdHNSZXNwb25zZRIiCgVwb3N0cxgBIAMoCzITLm9yYml0LnBvc3QudjEuUG9zdBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKgoPTGlrZVBvc3RSZXF1ZXN0EhcKB3Bvc3RfaWQYASABKANCBtLzGAIIASImChBMaWtlUG9zdFJlc3BvbnNlEhIKCmxpa2VfY291bnQYASABKAMiLAoRVW5saWtlUG9zdFJlcXVlc3QSFwoHcG9zdF9pZBgBIAEoA0IG0vMYAggBIigKElVubGlrZVBvc3RSZXNwb25zZRISCgpsaWtlX2NvdW50GAEgASgDImUKEExpc3RMaWtlc1JlcXVlc3QSFwoHcG9zdF9pZBgBIAEoA0IG0vMYAggBEhsKCXBhZ2Vfc2l6ZRgCIAEoBUII0vMYBDAAOGQSGwoKcGFnZV90b2tlbhgDIAEoCUIH0vMYAxiACCJQChFMaXN0TGlrZXNSZXNwb25zZRIiCgVsaWtlcxgBIAMoCzITLm9yYml0LnBvc3QudjEuTGlrZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiagoRQWRkQ29tbWVudFJlcXVlc3QSFwoHcG9zdF9pZBgBIAEoA0IG0vMYAggBEhcKBHRleHQYAiABKAlCCdLzGAUIARjoBxIjChNyZXBseV90b19jb21tZW50X2lkGAMgASgDQgbS8xgCMAAiPQoSQWRkQ29tbWVudFJlc3BvbnNlEicKB2NvbW1lbnQYASABKAsyFi5vcmJpdC5wb3N0LnYxLkNvbW1lbnQiSQoSRWRpdENvbW1lbnRSZXF1ZXN0EhoKCmNvbW1lbnRfaWQYASABKANCBtLzGAIIARIXCgR0ZXh0GAIgASgJQgnS8xgFCAEY6AciPgoTRWRpdENvbW1lbnRSZXNwb25zZRInCgdjb21tZW50GAEgASgLMhYub3JiaXQucG9zdC52MS5Db21tZW50IjIKFERlbGV0ZUNvbW1lbnRSZXF1ZXN0EhoKCmNvbW1lbnRfaWQYASABKANCBtLzGAIIASIXChVEZWxldGVDb21tZW50UmVzcG9uc2UiaAoTTGlzdENvbW1lbnRzUmVxdWVzdBIXCgdwb3N0X2lkGAEgASgDQgbS8xgCCAESGwoJcGFnZV9zaXplGAIgASgFQgjS8xgEMAA4ZBIbCgpwYWdlX3Rva2VuGAMgASgJQgfS8xgDGIAIIlkKFExpc3RDb21tZW50c1Jlc3BvbnNlEigKCGNvbW1lbnRzGAEgAygLMhYub3JiaXQucG9zdC52MS5Db21tZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCTL9CAoLUG9zdFNlcnZpY2USUQoKQ3JlYXRlUG9zdBIgLm9yYml0LnBvc3QudjEuQ3JlYXRlUG9zdFJlcXVlc3QaIS5vcmJpdC5wb3N0LnYxLkNyZWF0ZVBvc3RSZXNwb25zZRJLCghFZGl0UG9zdBIeLm9yYml0LnBvc3QudjEuRWRpdFBvc3RSZXF1ZXN0Gh8ub3JiaXQucG9zdC52MS5FZGl0UG9zdFJlc3BvbnNlElYKCkRlbGV0ZVBvc3QSIC5vcmJpdC5wb3N0LnYxLkRlbGV0ZVBvc3RSZXF1ZXN0GiEub3JiaXQucG9zdC52MS5EZWxldGVQb3N0UmVzcG9uc2UiA5ACAhJNCgdHZXRQb3N0Eh0ub3JiaXQucG9zdC52MS5HZXRQb3N0UmVxdWVzdBoeLm9yYml0LnBvc3QudjEuR2V0UG9zdFJlc3BvbnNlIgOQAgESXwoNQmF0Y2hHZXRQb3N0cxIjLm9yYml0LnBvc3QudjEuQmF0Y2hHZXRQb3N0c1JlcXVlc3QaJC5vcmJpdC5wb3N0LnYxLkJhdGNoR2V0UG9zdHNSZXNwb25zZSIDkAIBEl8KDUxpc3RVc2VyUG9zdHMSIy5vcmJpdC5wb3N0LnYxLkxpc3RVc2VyUG9zdHNSZXF1ZXN0GiQub3JiaXQucG9zdC52MS5MaXN0VXNlclBvc3RzUmVzcG9uc2UiA5ACARJQCghMaWtlUG9zdBIeLm9yYml0LnBvc3QudjEuTGlrZVBvc3RSZXF1ZXN0Gh8ub3JiaXQucG9zdC52MS5MaWtlUG9zdFJlc3BvbnNlIgOQAgISVgoKVW5saWtlUG9zdBIgLm9yYml0LnBvc3QudjEuVW5saWtlUG9zdFJlcXVlc3QaIS5vcmJpdC5wb3N0LnYxLlVubGlrZVBvc3RSZXNwb25zZSIDkAICElMKCUxpc3RMaWtlcxIfLm9yYml0LnBvc3QudjEuTGlzdExpa2VzUmVxdWVzdBogLm9yYml0LnBvc3QudjEuTGlzdExpa2VzUmVzcG9uc2UiA5ACARJRCgpBZGRDb21tZW50EiAub3JiaXQucG9zdC52MS5BZGRDb21tZW50UmVxdWVzdBohLm9yYml0LnBvc3QudjEuQWRkQ29tbWVudFJlc3BvbnNlElQKC0VkaXRDb21tZW50EiEub3JiaXQucG9zdC52MS5FZGl0Q29tbWVudFJlcXVlc3QaIi5vcmJpdC5wb3N0LnYxLkVkaXRDb21tZW50UmVzcG9uc2USXwoNRGVsZXRlQ29tbWVudBIjLm9yYml0LnBvc3QudjEuRGVsZXRlQ29tbWVudFJlcXVlc3QaJC5vcmJpdC5wb3N0LnYxLkRlbGV0ZUNvbW1lbnRSZXNwb25zZSIDkAICElwKDExpc3RDb21tZW50cxIiLm9yYml0LnBvc3QudjEuTGlzdENvbW1lbnRzUmVxdWVzdBojLm9yYml0LnBvc3QudjEuTGlzdENvbW1lbnRzUmVzcG9uc2UiA5ACAWIGcHJvdG8z",
+    [file_orbit_options_v1_options],
+  );
 
 /**
  * Post as clients see it.
@@ -83,8 +87,7 @@ export type Post = Message<"orbit.post.v1.Post"> & {
  * Describes the message orbit.post.v1.Post.
  * Use `create(PostSchema)` to create a new message.
  */
-export const PostSchema: GenMessage<Post> = /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_post, 0);
+export const PostSchema: GenMessage<Post> = /*@__PURE__*/ messageDesc(file_orbit_post_v1_post, 0);
 
 /**
  * Comment on a post.
@@ -134,8 +137,7 @@ export type Comment = Message<"orbit.post.v1.Comment"> & {
  * Describes the message orbit.post.v1.Comment.
  * Use `create(CommentSchema)` to create a new message.
  */
-export const CommentSchema: GenMessage<Comment> = /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_post, 1);
+export const CommentSchema: GenMessage<Comment> = /*@__PURE__*/ messageDesc(file_orbit_post_v1_post, 1);
 
 /**
  * Like of a post.
@@ -158,8 +160,7 @@ export type Like = Message<"orbit.post.v1.Like"> & {
  * Describes the message orbit.post.v1.Like.
  * Use `create(LikeSchema)` to create a new message.
  */
-export const LikeSchema: GenMessage<Like> = /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_post, 2);
+export const LikeSchema: GenMessage<Like> = /*@__PURE__*/ messageDesc(file_orbit_post_v1_post, 2);
 
 /**
  * CreatePostRequest is the input of CreatePost.
@@ -182,7 +183,8 @@ export type CreatePostRequest = Message<"orbit.post.v1.CreatePostRequest"> & {
  * Describes the message orbit.post.v1.CreatePostRequest.
  * Use `create(CreatePostRequestSchema)` to create a new message.
  */
-export const CreatePostRequestSchema: GenMessage<CreatePostRequest> = /*@__PURE__*/
+export const CreatePostRequestSchema: GenMessage<CreatePostRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_post_v1_post, 3);
 
 /**
@@ -201,7 +203,8 @@ export type CreatePostResponse = Message<"orbit.post.v1.CreatePostResponse"> & {
  * Describes the message orbit.post.v1.CreatePostResponse.
  * Use `create(CreatePostResponseSchema)` to create a new message.
  */
-export const CreatePostResponseSchema: GenMessage<CreatePostResponse> = /*@__PURE__*/
+export const CreatePostResponseSchema: GenMessage<CreatePostResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_post_v1_post, 4);
 
 /**
@@ -225,8 +228,7 @@ export type EditPostRequest = Message<"orbit.post.v1.EditPostRequest"> & {
  * Describes the message orbit.post.v1.EditPostRequest.
  * Use `create(EditPostRequestSchema)` to create a new message.
  */
-export const EditPostRequestSchema: GenMessage<EditPostRequest> = /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_post, 5);
+export const EditPostRequestSchema: GenMessage<EditPostRequest> = /*@__PURE__*/ messageDesc(file_orbit_post_v1_post, 5);
 
 /**
  * EditPostResponse is the output of EditPost.
@@ -244,7 +246,8 @@ export type EditPostResponse = Message<"orbit.post.v1.EditPostResponse"> & {
  * Describes the message orbit.post.v1.EditPostResponse.
  * Use `create(EditPostResponseSchema)` to create a new message.
  */
-export const EditPostResponseSchema: GenMessage<EditPostResponse> = /*@__PURE__*/
+export const EditPostResponseSchema: GenMessage<EditPostResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_post_v1_post, 6);
 
 /**
@@ -263,7 +266,8 @@ export type DeletePostRequest = Message<"orbit.post.v1.DeletePostRequest"> & {
  * Describes the message orbit.post.v1.DeletePostRequest.
  * Use `create(DeletePostRequestSchema)` to create a new message.
  */
-export const DeletePostRequestSchema: GenMessage<DeletePostRequest> = /*@__PURE__*/
+export const DeletePostRequestSchema: GenMessage<DeletePostRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_post_v1_post, 7);
 
 /**
@@ -271,14 +275,14 @@ export const DeletePostRequestSchema: GenMessage<DeletePostRequest> = /*@__PURE_
  *
  * @generated from message orbit.post.v1.DeletePostResponse
  */
-export type DeletePostResponse = Message<"orbit.post.v1.DeletePostResponse"> & {
-};
+export type DeletePostResponse = Message<"orbit.post.v1.DeletePostResponse"> & {};
 
 /**
  * Describes the message orbit.post.v1.DeletePostResponse.
  * Use `create(DeletePostResponseSchema)` to create a new message.
  */
-export const DeletePostResponseSchema: GenMessage<DeletePostResponse> = /*@__PURE__*/
+export const DeletePostResponseSchema: GenMessage<DeletePostResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_post_v1_post, 8);
 
 /**
@@ -297,8 +301,7 @@ export type GetPostRequest = Message<"orbit.post.v1.GetPostRequest"> & {
  * Describes the message orbit.post.v1.GetPostRequest.
  * Use `create(GetPostRequestSchema)` to create a new message.
  */
-export const GetPostRequestSchema: GenMessage<GetPostRequest> = /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_post, 9);
+export const GetPostRequestSchema: GenMessage<GetPostRequest> = /*@__PURE__*/ messageDesc(file_orbit_post_v1_post, 9);
 
 /**
  * GetPostResponse is the output of GetPost.
@@ -316,7 +319,8 @@ export type GetPostResponse = Message<"orbit.post.v1.GetPostResponse"> & {
  * Describes the message orbit.post.v1.GetPostResponse.
  * Use `create(GetPostResponseSchema)` to create a new message.
  */
-export const GetPostResponseSchema: GenMessage<GetPostResponse> = /*@__PURE__*/
+export const GetPostResponseSchema: GenMessage<GetPostResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_post_v1_post, 10);
 
 /**
@@ -343,7 +347,8 @@ export type BatchGetPostsRequest = Message<"orbit.post.v1.BatchGetPostsRequest">
  * Describes the message orbit.post.v1.BatchGetPostsRequest.
  * Use `create(BatchGetPostsRequestSchema)` to create a new message.
  */
-export const BatchGetPostsRequestSchema: GenMessage<BatchGetPostsRequest> = /*@__PURE__*/
+export const BatchGetPostsRequestSchema: GenMessage<BatchGetPostsRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_post_v1_post, 11);
 
 /**
@@ -362,7 +367,8 @@ export type BatchGetPostsResponse = Message<"orbit.post.v1.BatchGetPostsResponse
  * Describes the message orbit.post.v1.BatchGetPostsResponse.
  * Use `create(BatchGetPostsResponseSchema)` to create a new message.
  */
-export const BatchGetPostsResponseSchema: GenMessage<BatchGetPostsResponse> = /*@__PURE__*/
+export const BatchGetPostsResponseSchema: GenMessage<BatchGetPostsResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_post_v1_post, 12);
 
 /**
@@ -391,7 +397,8 @@ export type ListUserPostsRequest = Message<"orbit.post.v1.ListUserPostsRequest">
  * Describes the message orbit.post.v1.ListUserPostsRequest.
  * Use `create(ListUserPostsRequestSchema)` to create a new message.
  */
-export const ListUserPostsRequestSchema: GenMessage<ListUserPostsRequest> = /*@__PURE__*/
+export const ListUserPostsRequestSchema: GenMessage<ListUserPostsRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_post_v1_post, 13);
 
 /**
@@ -415,7 +422,8 @@ export type ListUserPostsResponse = Message<"orbit.post.v1.ListUserPostsResponse
  * Describes the message orbit.post.v1.ListUserPostsResponse.
  * Use `create(ListUserPostsResponseSchema)` to create a new message.
  */
-export const ListUserPostsResponseSchema: GenMessage<ListUserPostsResponse> = /*@__PURE__*/
+export const ListUserPostsResponseSchema: GenMessage<ListUserPostsResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_post_v1_post, 14);
 
 /**
@@ -434,7 +442,8 @@ export type LikePostRequest = Message<"orbit.post.v1.LikePostRequest"> & {
  * Describes the message orbit.post.v1.LikePostRequest.
  * Use `create(LikePostRequestSchema)` to create a new message.
  */
-export const LikePostRequestSchema: GenMessage<LikePostRequest> = /*@__PURE__*/
+export const LikePostRequestSchema: GenMessage<LikePostRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_post_v1_post, 15);
 
 /**
@@ -453,7 +462,8 @@ export type LikePostResponse = Message<"orbit.post.v1.LikePostResponse"> & {
  * Describes the message orbit.post.v1.LikePostResponse.
  * Use `create(LikePostResponseSchema)` to create a new message.
  */
-export const LikePostResponseSchema: GenMessage<LikePostResponse> = /*@__PURE__*/
+export const LikePostResponseSchema: GenMessage<LikePostResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_post_v1_post, 16);
 
 /**
@@ -472,7 +482,8 @@ export type UnlikePostRequest = Message<"orbit.post.v1.UnlikePostRequest"> & {
  * Describes the message orbit.post.v1.UnlikePostRequest.
  * Use `create(UnlikePostRequestSchema)` to create a new message.
  */
-export const UnlikePostRequestSchema: GenMessage<UnlikePostRequest> = /*@__PURE__*/
+export const UnlikePostRequestSchema: GenMessage<UnlikePostRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_post_v1_post, 17);
 
 /**
@@ -491,7 +502,8 @@ export type UnlikePostResponse = Message<"orbit.post.v1.UnlikePostResponse"> & {
  * Describes the message orbit.post.v1.UnlikePostResponse.
  * Use `create(UnlikePostResponseSchema)` to create a new message.
  */
-export const UnlikePostResponseSchema: GenMessage<UnlikePostResponse> = /*@__PURE__*/
+export const UnlikePostResponseSchema: GenMessage<UnlikePostResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_post_v1_post, 18);
 
 /**
@@ -520,7 +532,8 @@ export type ListLikesRequest = Message<"orbit.post.v1.ListLikesRequest"> & {
  * Describes the message orbit.post.v1.ListLikesRequest.
  * Use `create(ListLikesRequestSchema)` to create a new message.
  */
-export const ListLikesRequestSchema: GenMessage<ListLikesRequest> = /*@__PURE__*/
+export const ListLikesRequestSchema: GenMessage<ListLikesRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_post_v1_post, 19);
 
 /**
@@ -544,7 +557,8 @@ export type ListLikesResponse = Message<"orbit.post.v1.ListLikesResponse"> & {
  * Describes the message orbit.post.v1.ListLikesResponse.
  * Use `create(ListLikesResponseSchema)` to create a new message.
  */
-export const ListLikesResponseSchema: GenMessage<ListLikesResponse> = /*@__PURE__*/
+export const ListLikesResponseSchema: GenMessage<ListLikesResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_post_v1_post, 20);
 
 /**
@@ -573,7 +587,8 @@ export type AddCommentRequest = Message<"orbit.post.v1.AddCommentRequest"> & {
  * Describes the message orbit.post.v1.AddCommentRequest.
  * Use `create(AddCommentRequestSchema)` to create a new message.
  */
-export const AddCommentRequestSchema: GenMessage<AddCommentRequest> = /*@__PURE__*/
+export const AddCommentRequestSchema: GenMessage<AddCommentRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_post_v1_post, 21);
 
 /**
@@ -592,7 +607,8 @@ export type AddCommentResponse = Message<"orbit.post.v1.AddCommentResponse"> & {
  * Describes the message orbit.post.v1.AddCommentResponse.
  * Use `create(AddCommentResponseSchema)` to create a new message.
  */
-export const AddCommentResponseSchema: GenMessage<AddCommentResponse> = /*@__PURE__*/
+export const AddCommentResponseSchema: GenMessage<AddCommentResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_post_v1_post, 22);
 
 /**
@@ -616,7 +632,8 @@ export type EditCommentRequest = Message<"orbit.post.v1.EditCommentRequest"> & {
  * Describes the message orbit.post.v1.EditCommentRequest.
  * Use `create(EditCommentRequestSchema)` to create a new message.
  */
-export const EditCommentRequestSchema: GenMessage<EditCommentRequest> = /*@__PURE__*/
+export const EditCommentRequestSchema: GenMessage<EditCommentRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_post_v1_post, 23);
 
 /**
@@ -635,7 +652,8 @@ export type EditCommentResponse = Message<"orbit.post.v1.EditCommentResponse"> &
  * Describes the message orbit.post.v1.EditCommentResponse.
  * Use `create(EditCommentResponseSchema)` to create a new message.
  */
-export const EditCommentResponseSchema: GenMessage<EditCommentResponse> = /*@__PURE__*/
+export const EditCommentResponseSchema: GenMessage<EditCommentResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_post_v1_post, 24);
 
 /**
@@ -654,7 +672,8 @@ export type DeleteCommentRequest = Message<"orbit.post.v1.DeleteCommentRequest">
  * Describes the message orbit.post.v1.DeleteCommentRequest.
  * Use `create(DeleteCommentRequestSchema)` to create a new message.
  */
-export const DeleteCommentRequestSchema: GenMessage<DeleteCommentRequest> = /*@__PURE__*/
+export const DeleteCommentRequestSchema: GenMessage<DeleteCommentRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_post_v1_post, 25);
 
 /**
@@ -662,14 +681,14 @@ export const DeleteCommentRequestSchema: GenMessage<DeleteCommentRequest> = /*@_
  *
  * @generated from message orbit.post.v1.DeleteCommentResponse
  */
-export type DeleteCommentResponse = Message<"orbit.post.v1.DeleteCommentResponse"> & {
-};
+export type DeleteCommentResponse = Message<"orbit.post.v1.DeleteCommentResponse"> & {};
 
 /**
  * Describes the message orbit.post.v1.DeleteCommentResponse.
  * Use `create(DeleteCommentResponseSchema)` to create a new message.
  */
-export const DeleteCommentResponseSchema: GenMessage<DeleteCommentResponse> = /*@__PURE__*/
+export const DeleteCommentResponseSchema: GenMessage<DeleteCommentResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_post_v1_post, 26);
 
 /**
@@ -698,7 +717,8 @@ export type ListCommentsRequest = Message<"orbit.post.v1.ListCommentsRequest"> &
  * Describes the message orbit.post.v1.ListCommentsRequest.
  * Use `create(ListCommentsRequestSchema)` to create a new message.
  */
-export const ListCommentsRequestSchema: GenMessage<ListCommentsRequest> = /*@__PURE__*/
+export const ListCommentsRequestSchema: GenMessage<ListCommentsRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_post_v1_post, 27);
 
 /**
@@ -722,7 +742,8 @@ export type ListCommentsResponse = Message<"orbit.post.v1.ListCommentsResponse">
  * Describes the message orbit.post.v1.ListCommentsResponse.
  * Use `create(ListCommentsResponseSchema)` to create a new message.
  */
-export const ListCommentsResponseSchema: GenMessage<ListCommentsResponse> = /*@__PURE__*/
+export const ListCommentsResponseSchema: GenMessage<ListCommentsResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_post_v1_post, 28);
 
 /**
@@ -740,7 +761,7 @@ export const PostService: GenService<{
     methodKind: "unary";
     input: typeof CreatePostRequestSchema;
     output: typeof CreatePostResponseSchema;
-  },
+  };
   /**
    * EditPost changes the text of the caller's post.
    *
@@ -750,7 +771,7 @@ export const PostService: GenService<{
     methodKind: "unary";
     input: typeof EditPostRequestSchema;
     output: typeof EditPostResponseSchema;
-  },
+  };
   /**
    * DeletePost deletes the caller's post.
    *
@@ -760,7 +781,7 @@ export const PostService: GenService<{
     methodKind: "unary";
     input: typeof DeletePostRequestSchema;
     output: typeof DeletePostResponseSchema;
-  },
+  };
   /**
    * GetPost returns one post.
    *
@@ -770,7 +791,7 @@ export const PostService: GenService<{
     methodKind: "unary";
     input: typeof GetPostRequestSchema;
     output: typeof GetPostResponseSchema;
-  },
+  };
   /**
    * BatchGetPosts returns posts by id, in the order asked (missing or hidden ones left out).
    *
@@ -780,7 +801,7 @@ export const PostService: GenService<{
     methodKind: "unary";
     input: typeof BatchGetPostsRequestSchema;
     output: typeof BatchGetPostsResponseSchema;
-  },
+  };
   /**
    * ListUserPosts lists a user's posts, newest first.
    *
@@ -790,7 +811,7 @@ export const PostService: GenService<{
     methodKind: "unary";
     input: typeof ListUserPostsRequestSchema;
     output: typeof ListUserPostsResponseSchema;
-  },
+  };
   /**
    * LikePost likes a post (idempotent).
    *
@@ -800,7 +821,7 @@ export const PostService: GenService<{
     methodKind: "unary";
     input: typeof LikePostRequestSchema;
     output: typeof LikePostResponseSchema;
-  },
+  };
   /**
    * UnlikePost removes a like (idempotent).
    *
@@ -810,7 +831,7 @@ export const PostService: GenService<{
     methodKind: "unary";
     input: typeof UnlikePostRequestSchema;
     output: typeof UnlikePostResponseSchema;
-  },
+  };
   /**
    * ListLikes lists who liked a post, newest first.
    *
@@ -820,7 +841,7 @@ export const PostService: GenService<{
     methodKind: "unary";
     input: typeof ListLikesRequestSchema;
     output: typeof ListLikesResponseSchema;
-  },
+  };
   /**
    * AddComment comments on a post, or replies to a comment.
    *
@@ -830,7 +851,7 @@ export const PostService: GenService<{
     methodKind: "unary";
     input: typeof AddCommentRequestSchema;
     output: typeof AddCommentResponseSchema;
-  },
+  };
   /**
    * EditComment changes the text of the caller's comment.
    *
@@ -840,7 +861,7 @@ export const PostService: GenService<{
     methodKind: "unary";
     input: typeof EditCommentRequestSchema;
     output: typeof EditCommentResponseSchema;
-  },
+  };
   /**
    * DeleteComment deletes a comment by the caller, or any comment on the caller's post.
    *
@@ -850,7 +871,7 @@ export const PostService: GenService<{
     methodKind: "unary";
     input: typeof DeleteCommentRequestSchema;
     output: typeof DeleteCommentResponseSchema;
-  },
+  };
   /**
    * ListComments lists a post's comments, oldest first.
    *
@@ -860,7 +881,5 @@ export const PostService: GenService<{
     methodKind: "unary";
     input: typeof ListCommentsRequestSchema;
     output: typeof ListCommentsResponseSchema;
-  },
-}> = /*@__PURE__*/
-  serviceDesc(file_orbit_post_v1_post, 0);
-
+  };
+}> = /*@__PURE__*/ serviceDesc(file_orbit_post_v1_post, 0);

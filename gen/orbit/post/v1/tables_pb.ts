@@ -12,8 +12,12 @@ import type { Message } from "@bufbuild/protobuf";
 /**
  * Describes the file orbit/post/v1/tables.proto.
  */
-export const file_orbit_post_v1_tables: GenFile = /*@__PURE__*/
-  fileDesc("ChpvcmJpdC9wb3N0L3YxL3RhYmxlcy5wcm90bxINb3JiaXQucG9zdC52MSK0AgoHUG9zdFJvdxIKCgJpZBgBIAEoAxIRCglhdXRob3JfaWQYAiABKAMSIQoEdGV4dBgDIAEoCUITyvMYDwoNdmFyY2hhcigyMDAwKRIRCgltZWRpYV9pZHMYBCADKAMSFQoNY3JlYXRlZF9hdF9tcxgFIAEoAxIZCgxlZGl0ZWRfYXRfbXMYBiABKANIAIgBARIYCghoYXNodGFncxgHIAMoCUIGyvMYAjABEhgKEG1lbnRpb25fdXNlcl9pZHMYCCADKAMSGgoKbGlrZV9jb3VudBgJIAEoA0IGyvMYAigBEh0KDWNvbW1lbnRfY291bnQYCiABKANCBsrzGAIoAToiyvMYHgocCgVwb3N0cxICaWQaDwoJYXV0aG9yX2lkCgJpZEIPCg1fZWRpdGVkX2F0X21zIpYBCgdMaWtlUm93Eg8KB3Bvc3RfaWQYASABKAMSDwoHdXNlcl9pZBgCIAEoAxIVCg1jcmVhdGVkX2F0X21zGAMgASgDOlLK8xhOCkwKCnBvc3RfbGlrZXMSB3Bvc3RfaWQSB3VzZXJfaWQaGAoHcG9zdF9pZAoNY3JlYXRlZF9hdF9tcxoSCgd1c2VyX2lkCgdwb3N0X2lkIukBCgpDb21tZW50Um93EgoKAmlkGAEgASgDEg8KB3Bvc3RfaWQYAiABKAMSEQoJYXV0aG9yX2lkGAMgASgDEiEKBHRleHQYBCABKAlCE8rzGA8KDXZhcmNoYXIoMTAwMCkSGwoTcmVwbHlfdG9fY29tbWVudF9pZBgFIAEoAxIVCg1jcmVhdGVkX2F0X21zGAYgASgDEhkKDGVkaXRlZF9hdF9tcxgHIAEoA0gAiAEBOijK8xgkCiIKDXBvc3RfY29tbWVudHMSAmlkGg0KB3Bvc3RfaWQKAmlkQg8KDV9lZGl0ZWRfYXRfbXMiYwoKSGFzaHRhZ1JvdxIfCgN0YWcYASABKAlCEsrzGA4KDHZhcmNoYXIoMTAwKRIPCgdwb3N0X2lkGAIgASgDOiPK8xgfCh0KDXBvc3RfaGFzaHRhZ3MSA3RhZxIHcG9zdF9pZCJXCgpNZW50aW9uUm93Eg8KB3VzZXJfaWQYASABKAMSDwoHcG9zdF9pZBgCIAEoAzonyvMYIwohCg1wb3N0X21lbnRpb25zEgd1c2VyX2lkEgdwb3N0X2lkInIKDlBvc3RDb3VudGVyUm93Eg8KB3Bvc3RfaWQYASABKAMSFQoFbGlrZXMYAiABKANCBsrzGAIoARIYCghjb21tZW50cxgDIAEoA0IGyvMYAigBOh7K8xgaEhgKDXBvc3RfY291bnRlcnMSB3Bvc3RfaWRiBnByb3RvMw", [file_orbit_options_v1_options]);
+export const file_orbit_post_v1_tables: GenFile =
+  /*@__PURE__*/
+  fileDesc(
+    "ChpvcmJpdC9wb3N0L3YxL3RhYmxlcy5wcm90bxINb3JiaXQucG9zdC52MSK0AgoHUG9zdFJvdxIKCgJpZBgBIAEoAxIRCglhdXRob3JfaWQYAiABKAMSIQoEdGV4dBgDIAEoCUITyvMYDwoNdmFyY2hhcigyMDAwKRIRCgltZWRpYV9pZHMYBCADKAMSFQoNY3JlYXRlZF9hdF9tcxgFIAEoAxIZCgxlZGl0ZWRfYXRfbXMYBiABKANIAIgBARIYCghoYXNodGFncxgHIAMoCUIGyvMYAjABEhgKEG1lbnRpb25fdXNlcl9pZHMYCCADKAMSGgoKbGlrZV9jb3VudBgJIAEoA0IGyvMYAigBEh0KDWNvbW1lbnRfY291bnQYCiABKANCBsrzGAIoAToiyvMYHgocCgVwb3N0cxICaWQaDwoJYXV0aG9yX2lkCgJpZEIPCg1fZWRpdGVkX2F0X21zIpYBCgdMaWtlUm93Eg8KB3Bvc3RfaWQYASABKAMSDwoHdXNlcl9pZBgCIAEoAxIVCg1jcmVhdGVkX2F0X21zGAMgASgDOlLK8xhOCkwKCnBvc3RfbGlrZXMSB3Bvc3RfaWQSB3VzZXJfaWQaGAoHcG9zdF9pZAoNY3JlYXRlZF9hdF9tcxoSCgd1c2VyX2lkCgdwb3N0X2lkIukBCgpDb21tZW50Um93EgoKAmlkGAEgASgDEg8KB3Bvc3RfaWQYAiABKAMSEQoJYXV0aG9yX2lkGAMgASgDEiEKBHRleHQYBCABKAlCE8rzGA8KDXZhcmNoYXIoMTAwMCkSGwoTcmVwbHlfdG9fY29tbWVudF9pZBgFIAEoAxIVCg1jcmVhdGVkX2F0X21zGAYgASgDEhkKDGVkaXRlZF9hdF9tcxgHIAEoA0gAiAEBOijK8xgkCiIKDXBvc3RfY29tbWVudHMSAmlkGg0KB3Bvc3RfaWQKAmlkQg8KDV9lZGl0ZWRfYXRfbXMiYwoKSGFzaHRhZ1JvdxIfCgN0YWcYASABKAlCEsrzGA4KDHZhcmNoYXIoMTAwKRIPCgdwb3N0X2lkGAIgASgDOiPK8xgfCh0KDXBvc3RfaGFzaHRhZ3MSA3RhZxIHcG9zdF9pZCJXCgpNZW50aW9uUm93Eg8KB3VzZXJfaWQYASABKAMSDwoHcG9zdF9pZBgCIAEoAzonyvMYIwohCg1wb3N0X21lbnRpb25zEgd1c2VyX2lkEgdwb3N0X2lkInIKDlBvc3RDb3VudGVyUm93Eg8KB3Bvc3RfaWQYASABKAMSFQoFbGlrZXMYAiABKANCBsrzGAIoARIYCghjb21tZW50cxgDIAEoA0IGyvMYAigBOh7K8xgaEhgKDXBvc3RfY291bnRlcnMSB3Bvc3RfaWRiBnByb3RvMw",
+    [file_orbit_options_v1_options],
+  );
 
 /**
  * PostRow is one post.
@@ -76,8 +80,7 @@ export type PostRow = Message<"orbit.post.v1.PostRow"> & {
  * Describes the message orbit.post.v1.PostRow.
  * Use `create(PostRowSchema)` to create a new message.
  */
-export const PostRowSchema: GenMessage<PostRow> = /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_tables, 0);
+export const PostRowSchema: GenMessage<PostRow> = /*@__PURE__*/ messageDesc(file_orbit_post_v1_tables, 0);
 
 /**
  * LikeRow records that a user liked a post.
@@ -105,8 +108,7 @@ export type LikeRow = Message<"orbit.post.v1.LikeRow"> & {
  * Describes the message orbit.post.v1.LikeRow.
  * Use `create(LikeRowSchema)` to create a new message.
  */
-export const LikeRowSchema: GenMessage<LikeRow> = /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_tables, 1);
+export const LikeRowSchema: GenMessage<LikeRow> = /*@__PURE__*/ messageDesc(file_orbit_post_v1_tables, 1);
 
 /**
  * CommentRow is one comment.
@@ -154,8 +156,7 @@ export type CommentRow = Message<"orbit.post.v1.CommentRow"> & {
  * Describes the message orbit.post.v1.CommentRow.
  * Use `create(CommentRowSchema)` to create a new message.
  */
-export const CommentRowSchema: GenMessage<CommentRow> = /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_tables, 2);
+export const CommentRowSchema: GenMessage<CommentRow> = /*@__PURE__*/ messageDesc(file_orbit_post_v1_tables, 2);
 
 /**
  * HashtagRow indexes posts by hashtag (lower-cased, without '#').
@@ -178,8 +179,7 @@ export type HashtagRow = Message<"orbit.post.v1.HashtagRow"> & {
  * Describes the message orbit.post.v1.HashtagRow.
  * Use `create(HashtagRowSchema)` to create a new message.
  */
-export const HashtagRowSchema: GenMessage<HashtagRow> = /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_tables, 3);
+export const HashtagRowSchema: GenMessage<HashtagRow> = /*@__PURE__*/ messageDesc(file_orbit_post_v1_tables, 3);
 
 /**
  * MentionRow indexes posts by mentioned user.
@@ -202,8 +202,7 @@ export type MentionRow = Message<"orbit.post.v1.MentionRow"> & {
  * Describes the message orbit.post.v1.MentionRow.
  * Use `create(MentionRowSchema)` to create a new message.
  */
-export const MentionRowSchema: GenMessage<MentionRow> = /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_tables, 4);
+export const MentionRowSchema: GenMessage<MentionRow> = /*@__PURE__*/ messageDesc(file_orbit_post_v1_tables, 4);
 
 /**
  * PostCounterRow keeps a post's counters (a wide table with counters).
@@ -231,6 +230,4 @@ export type PostCounterRow = Message<"orbit.post.v1.PostCounterRow"> & {
  * Describes the message orbit.post.v1.PostCounterRow.
  * Use `create(PostCounterRowSchema)` to create a new message.
  */
-export const PostCounterRowSchema: GenMessage<PostCounterRow> = /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_tables, 5);
-
+export const PostCounterRowSchema: GenMessage<PostCounterRow> = /*@__PURE__*/ messageDesc(file_orbit_post_v1_tables, 5);

@@ -13,8 +13,11 @@ import type { Message } from "@bufbuild/protobuf";
 /**
  * Describes the file orbit/testing/v1/echo.proto.
  */
-export const file_orbit_testing_v1_echo: GenFile = /*@__PURE__*/
-  fileDesc("ChtvcmJpdC90ZXN0aW5nL3YxL2VjaG8ucHJvdG8SEG9yYml0LnRlc3RpbmcudjEiKgoLRWNob1JlcXVlc3QSDAoEdGV4dBgBIAEoCRINCgV2YWx1ZRgCIAEoAiIrCgxFY2hvUmVzcG9uc2USDAoEdGV4dBgBIAEoCRINCgV2YWx1ZRgCIAEoAiIwChFFY2hvU3RyZWFtUmVxdWVzdBIMCgR0ZXh0GAEgASgJEg0KBWNvdW50GAIgASgFIjEKEkVjaG9TdHJlYW1SZXNwb25zZRIMCgR0ZXh0GAEgASgJEg0KBWluZGV4GAIgASgFIjwKC0ZhaWxSZXF1ZXN0EgwKBGNvZGUYASABKAUSDwoHbWVzc2FnZRgCIAEoCRIOCgZyZWFzb24YAyABKAkiDgoMRmFpbFJlc3BvbnNlIi0KCkZhaWxEZXRhaWwSDgoGcmVhc29uGAEgASgJEg8KB3NlcnZpY2UYAiABKAkiDwoNV2hvQW1JUmVxdWVzdCJtCg5XaG9BbUlSZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEhAKCHRyYWNlX2lkGAIgASgJEhIKCnJlcXVlc3RfaWQYAyABKAkSEAoIcHJvdG9jb2wYBCABKAkSEgoKdGltZW91dF9tcxgFIAEoAyIlCgdQYXlsb2FkEgwKBHRleHQYASABKAkSDAoEdGFncxgCIAMoCSJMCg1NdXRhdGVSZXF1ZXN0EioKB3BheWxvYWQYASABKAsyGS5vcmJpdC50ZXN0aW5nLnYxLlBheWxvYWQSDwoHbnVtYmVycxgCIAMoAyJICg5NdXRhdGVSZXNwb25zZRInCgRrZXB0GAEgASgLMhkub3JiaXQudGVzdGluZy52MS5QYXlsb2FkEg0KBWNhbGxzGAIgASgDIhoKDFNsZWVwUmVxdWVzdBIKCgJtcxgBIAEoBSIiCg1TbGVlcFJlc3BvbnNlEhEKCWNhbmNlbGxlZBgBIAEoCCIvCgxGbGFreVJlcXVlc3QSCwoDa2V5GAEgASgJEhIKCmZhaWxfdGltZXMYAiABKAUiIQoNRmxha3lSZXNwb25zZRIQCghhdHRlbXB0cxgBIAEoBSI0ChFGbGFreVdyaXRlUmVxdWVzdBILCgNrZXkYASABKAkSEgoKZmFpbF90aW1lcxgCIAEoBSImChJGbGFreVdyaXRlUmVzcG9uc2USEAoIYXR0ZW1wdHMYASABKAUiGwoLTm90ZVJlcXVlc3QSDAoEdGV4dBgBIAEoCSIaCgxOb3RlUmVzcG9uc2USCgoCaWQYASABKAMy2AUKC0VjaG9TZXJ2aWNlEkoKBEVjaG8SHS5vcmJpdC50ZXN0aW5nLnYxLkVjaG9SZXF1ZXN0Gh4ub3JiaXQudGVzdGluZy52MS5FY2hvUmVzcG9uc2UiA5ACARJZCgpFY2hvU3RyZWFtEiMub3JiaXQudGVzdGluZy52MS5FY2hvU3RyZWFtUmVxdWVzdBokLm9yYml0LnRlc3RpbmcudjEuRWNob1N0cmVhbVJlc3BvbnNlMAESRQoERmFpbBIdLm9yYml0LnRlc3RpbmcudjEuRmFpbFJlcXVlc3QaHi5vcmJpdC50ZXN0aW5nLnYxLkZhaWxSZXNwb25zZRJQCgZXaG9BbUkSHy5vcmJpdC50ZXN0aW5nLnYxLldob0FtSVJlcXVlc3QaIC5vcmJpdC50ZXN0aW5nLnYxLldob0FtSVJlc3BvbnNlIgOQAgESSwoGTXV0YXRlEh8ub3JiaXQudGVzdGluZy52MS5NdXRhdGVSZXF1ZXN0GiAub3JiaXQudGVzdGluZy52MS5NdXRhdGVSZXNwb25zZRJNCgVTbGVlcBIeLm9yYml0LnRlc3RpbmcudjEuU2xlZXBSZXF1ZXN0Gh8ub3JiaXQudGVzdGluZy52MS5TbGVlcFJlc3BvbnNlIgOQAgISTQoFRmxha3kSHi5vcmJpdC50ZXN0aW5nLnYxLkZsYWt5UmVxdWVzdBofLm9yYml0LnRlc3RpbmcudjEuRmxha3lSZXNwb25zZSIDkAICElcKCkZsYWt5V3JpdGUSIy5vcmJpdC50ZXN0aW5nLnYxLkZsYWt5V3JpdGVSZXF1ZXN0GiQub3JiaXQudGVzdGluZy52MS5GbGFreVdyaXRlUmVzcG9uc2USRQoETm90ZRIdLm9yYml0LnRlc3RpbmcudjEuTm90ZVJlcXVlc3QaHi5vcmJpdC50ZXN0aW5nLnYxLk5vdGVSZXNwb25zZWIGcHJvdG8z");
+export const file_orbit_testing_v1_echo: GenFile =
+  /*@__PURE__*/
+  fileDesc(
+    "ChtvcmJpdC90ZXN0aW5nL3YxL2VjaG8ucHJvdG8SEG9yYml0LnRlc3RpbmcudjEiKgoLRWNob1JlcXVlc3QSDAoEdGV4dBgBIAEoCRINCgV2YWx1ZRgCIAEoAiIrCgxFY2hvUmVzcG9uc2USDAoEdGV4dBgBIAEoCRINCgV2YWx1ZRgCIAEoAiIwChFFY2hvU3RyZWFtUmVxdWVzdBIMCgR0ZXh0GAEgASgJEg0KBWNvdW50GAIgASgFIjEKEkVjaG9TdHJlYW1SZXNwb25zZRIMCgR0ZXh0GAEgASgJEg0KBWluZGV4GAIgASgFIjwKC0ZhaWxSZXF1ZXN0EgwKBGNvZGUYASABKAUSDwoHbWVzc2FnZRgCIAEoCRIOCgZyZWFzb24YAyABKAkiDgoMRmFpbFJlc3BvbnNlIi0KCkZhaWxEZXRhaWwSDgoGcmVhc29uGAEgASgJEg8KB3NlcnZpY2UYAiABKAkiDwoNV2hvQW1JUmVxdWVzdCJtCg5XaG9BbUlSZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEhAKCHRyYWNlX2lkGAIgASgJEhIKCnJlcXVlc3RfaWQYAyABKAkSEAoIcHJvdG9jb2wYBCABKAkSEgoKdGltZW91dF9tcxgFIAEoAyIlCgdQYXlsb2FkEgwKBHRleHQYASABKAkSDAoEdGFncxgCIAMoCSJMCg1NdXRhdGVSZXF1ZXN0EioKB3BheWxvYWQYASABKAsyGS5vcmJpdC50ZXN0aW5nLnYxLlBheWxvYWQSDwoHbnVtYmVycxgCIAMoAyJICg5NdXRhdGVSZXNwb25zZRInCgRrZXB0GAEgASgLMhkub3JiaXQudGVzdGluZy52MS5QYXlsb2FkEg0KBWNhbGxzGAIgASgDIhoKDFNsZWVwUmVxdWVzdBIKCgJtcxgBIAEoBSIiCg1TbGVlcFJlc3BvbnNlEhEKCWNhbmNlbGxlZBgBIAEoCCIvCgxGbGFreVJlcXVlc3QSCwoDa2V5GAEgASgJEhIKCmZhaWxfdGltZXMYAiABKAUiIQoNRmxha3lSZXNwb25zZRIQCghhdHRlbXB0cxgBIAEoBSI0ChFGbGFreVdyaXRlUmVxdWVzdBILCgNrZXkYASABKAkSEgoKZmFpbF90aW1lcxgCIAEoBSImChJGbGFreVdyaXRlUmVzcG9uc2USEAoIYXR0ZW1wdHMYASABKAUiGwoLTm90ZVJlcXVlc3QSDAoEdGV4dBgBIAEoCSIaCgxOb3RlUmVzcG9uc2USCgoCaWQYASABKAMy2AUKC0VjaG9TZXJ2aWNlEkoKBEVjaG8SHS5vcmJpdC50ZXN0aW5nLnYxLkVjaG9SZXF1ZXN0Gh4ub3JiaXQudGVzdGluZy52MS5FY2hvUmVzcG9uc2UiA5ACARJZCgpFY2hvU3RyZWFtEiMub3JiaXQudGVzdGluZy52MS5FY2hvU3RyZWFtUmVxdWVzdBokLm9yYml0LnRlc3RpbmcudjEuRWNob1N0cmVhbVJlc3BvbnNlMAESRQoERmFpbBIdLm9yYml0LnRlc3RpbmcudjEuRmFpbFJlcXVlc3QaHi5vcmJpdC50ZXN0aW5nLnYxLkZhaWxSZXNwb25zZRJQCgZXaG9BbUkSHy5vcmJpdC50ZXN0aW5nLnYxLldob0FtSVJlcXVlc3QaIC5vcmJpdC50ZXN0aW5nLnYxLldob0FtSVJlc3BvbnNlIgOQAgESSwoGTXV0YXRlEh8ub3JiaXQudGVzdGluZy52MS5NdXRhdGVSZXF1ZXN0GiAub3JiaXQudGVzdGluZy52MS5NdXRhdGVSZXNwb25zZRJNCgVTbGVlcBIeLm9yYml0LnRlc3RpbmcudjEuU2xlZXBSZXF1ZXN0Gh8ub3JiaXQudGVzdGluZy52MS5TbGVlcFJlc3BvbnNlIgOQAgISTQoFRmxha3kSHi5vcmJpdC50ZXN0aW5nLnYxLkZsYWt5UmVxdWVzdBofLm9yYml0LnRlc3RpbmcudjEuRmxha3lSZXNwb25zZSIDkAICElcKCkZsYWt5V3JpdGUSIy5vcmJpdC50ZXN0aW5nLnYxLkZsYWt5V3JpdGVSZXF1ZXN0GiQub3JiaXQudGVzdGluZy52MS5GbGFreVdyaXRlUmVzcG9uc2USRQoETm90ZRIdLm9yYml0LnRlc3RpbmcudjEuTm90ZVJlcXVlc3QaHi5vcmJpdC50ZXN0aW5nLnYxLk5vdGVSZXNwb25zZWIGcHJvdG8z",
+  );
 
 /**
  * EchoRequest carries the text to echo.
@@ -40,8 +43,7 @@ export type EchoRequest = Message<"orbit.testing.v1.EchoRequest"> & {
  * Describes the message orbit.testing.v1.EchoRequest.
  * Use `create(EchoRequestSchema)` to create a new message.
  */
-export const EchoRequestSchema: GenMessage<EchoRequest> = /*@__PURE__*/
-  messageDesc(file_orbit_testing_v1_echo, 0);
+export const EchoRequestSchema: GenMessage<EchoRequest> = /*@__PURE__*/ messageDesc(file_orbit_testing_v1_echo, 0);
 
 /**
  * EchoResponse carries the echoed text and value.
@@ -64,8 +66,7 @@ export type EchoResponse = Message<"orbit.testing.v1.EchoResponse"> & {
  * Describes the message orbit.testing.v1.EchoResponse.
  * Use `create(EchoResponseSchema)` to create a new message.
  */
-export const EchoResponseSchema: GenMessage<EchoResponse> = /*@__PURE__*/
-  messageDesc(file_orbit_testing_v1_echo, 1);
+export const EchoResponseSchema: GenMessage<EchoResponse> = /*@__PURE__*/ messageDesc(file_orbit_testing_v1_echo, 1);
 
 /**
  * EchoStreamRequest asks for `count` copies of `text`.
@@ -88,7 +89,8 @@ export type EchoStreamRequest = Message<"orbit.testing.v1.EchoStreamRequest"> & 
  * Describes the message orbit.testing.v1.EchoStreamRequest.
  * Use `create(EchoStreamRequestSchema)` to create a new message.
  */
-export const EchoStreamRequestSchema: GenMessage<EchoStreamRequest> = /*@__PURE__*/
+export const EchoStreamRequestSchema: GenMessage<EchoStreamRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_testing_v1_echo, 2);
 
 /**
@@ -112,7 +114,8 @@ export type EchoStreamResponse = Message<"orbit.testing.v1.EchoStreamResponse"> 
  * Describes the message orbit.testing.v1.EchoStreamResponse.
  * Use `create(EchoStreamResponseSchema)` to create a new message.
  */
-export const EchoStreamResponseSchema: GenMessage<EchoStreamResponse> = /*@__PURE__*/
+export const EchoStreamResponseSchema: GenMessage<EchoStreamResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_testing_v1_echo, 3);
 
 /**
@@ -145,23 +148,20 @@ export type FailRequest = Message<"orbit.testing.v1.FailRequest"> & {
  * Describes the message orbit.testing.v1.FailRequest.
  * Use `create(FailRequestSchema)` to create a new message.
  */
-export const FailRequestSchema: GenMessage<FailRequest> = /*@__PURE__*/
-  messageDesc(file_orbit_testing_v1_echo, 4);
+export const FailRequestSchema: GenMessage<FailRequest> = /*@__PURE__*/ messageDesc(file_orbit_testing_v1_echo, 4);
 
 /**
  * FailResponse is never sent.
  *
  * @generated from message orbit.testing.v1.FailResponse
  */
-export type FailResponse = Message<"orbit.testing.v1.FailResponse"> & {
-};
+export type FailResponse = Message<"orbit.testing.v1.FailResponse"> & {};
 
 /**
  * Describes the message orbit.testing.v1.FailResponse.
  * Use `create(FailResponseSchema)` to create a new message.
  */
-export const FailResponseSchema: GenMessage<FailResponse> = /*@__PURE__*/
-  messageDesc(file_orbit_testing_v1_echo, 5);
+export const FailResponseSchema: GenMessage<FailResponse> = /*@__PURE__*/ messageDesc(file_orbit_testing_v1_echo, 5);
 
 /**
  * FailDetail is attached to the error that Fail answers with.
@@ -184,23 +184,20 @@ export type FailDetail = Message<"orbit.testing.v1.FailDetail"> & {
  * Describes the message orbit.testing.v1.FailDetail.
  * Use `create(FailDetailSchema)` to create a new message.
  */
-export const FailDetailSchema: GenMessage<FailDetail> = /*@__PURE__*/
-  messageDesc(file_orbit_testing_v1_echo, 6);
+export const FailDetailSchema: GenMessage<FailDetail> = /*@__PURE__*/ messageDesc(file_orbit_testing_v1_echo, 6);
 
 /**
  * WhoAmIRequest is empty.
  *
  * @generated from message orbit.testing.v1.WhoAmIRequest
  */
-export type WhoAmIRequest = Message<"orbit.testing.v1.WhoAmIRequest"> & {
-};
+export type WhoAmIRequest = Message<"orbit.testing.v1.WhoAmIRequest"> & {};
 
 /**
  * Describes the message orbit.testing.v1.WhoAmIRequest.
  * Use `create(WhoAmIRequestSchema)` to create a new message.
  */
-export const WhoAmIRequestSchema: GenMessage<WhoAmIRequest> = /*@__PURE__*/
-  messageDesc(file_orbit_testing_v1_echo, 7);
+export const WhoAmIRequestSchema: GenMessage<WhoAmIRequest> = /*@__PURE__*/ messageDesc(file_orbit_testing_v1_echo, 7);
 
 /**
  * WhoAmIResponse tells what the kernel knows of the call.
@@ -244,7 +241,8 @@ export type WhoAmIResponse = Message<"orbit.testing.v1.WhoAmIResponse"> & {
  * Describes the message orbit.testing.v1.WhoAmIResponse.
  * Use `create(WhoAmIResponseSchema)` to create a new message.
  */
-export const WhoAmIResponseSchema: GenMessage<WhoAmIResponse> = /*@__PURE__*/
+export const WhoAmIResponseSchema: GenMessage<WhoAmIResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_testing_v1_echo, 8);
 
 /**
@@ -268,8 +266,7 @@ export type Payload = Message<"orbit.testing.v1.Payload"> & {
  * Describes the message orbit.testing.v1.Payload.
  * Use `create(PayloadSchema)` to create a new message.
  */
-export const PayloadSchema: GenMessage<Payload> = /*@__PURE__*/
-  messageDesc(file_orbit_testing_v1_echo, 9);
+export const PayloadSchema: GenMessage<Payload> = /*@__PURE__*/ messageDesc(file_orbit_testing_v1_echo, 9);
 
 /**
  * MutateRequest is changed by the service while it handles it.
@@ -292,8 +289,7 @@ export type MutateRequest = Message<"orbit.testing.v1.MutateRequest"> & {
  * Describes the message orbit.testing.v1.MutateRequest.
  * Use `create(MutateRequestSchema)` to create a new message.
  */
-export const MutateRequestSchema: GenMessage<MutateRequest> = /*@__PURE__*/
-  messageDesc(file_orbit_testing_v1_echo, 10);
+export const MutateRequestSchema: GenMessage<MutateRequest> = /*@__PURE__*/ messageDesc(file_orbit_testing_v1_echo, 10);
 
 /**
  * MutateResponse returns what the service keeps between calls.
@@ -318,7 +314,8 @@ export type MutateResponse = Message<"orbit.testing.v1.MutateResponse"> & {
  * Describes the message orbit.testing.v1.MutateResponse.
  * Use `create(MutateResponseSchema)` to create a new message.
  */
-export const MutateResponseSchema: GenMessage<MutateResponse> = /*@__PURE__*/
+export const MutateResponseSchema: GenMessage<MutateResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_testing_v1_echo, 11);
 
 /**
@@ -337,8 +334,7 @@ export type SleepRequest = Message<"orbit.testing.v1.SleepRequest"> & {
  * Describes the message orbit.testing.v1.SleepRequest.
  * Use `create(SleepRequestSchema)` to create a new message.
  */
-export const SleepRequestSchema: GenMessage<SleepRequest> = /*@__PURE__*/
-  messageDesc(file_orbit_testing_v1_echo, 12);
+export const SleepRequestSchema: GenMessage<SleepRequest> = /*@__PURE__*/ messageDesc(file_orbit_testing_v1_echo, 12);
 
 /**
  * SleepResponse says whether the wait ended early.
@@ -356,8 +352,7 @@ export type SleepResponse = Message<"orbit.testing.v1.SleepResponse"> & {
  * Describes the message orbit.testing.v1.SleepResponse.
  * Use `create(SleepResponseSchema)` to create a new message.
  */
-export const SleepResponseSchema: GenMessage<SleepResponse> = /*@__PURE__*/
-  messageDesc(file_orbit_testing_v1_echo, 13);
+export const SleepResponseSchema: GenMessage<SleepResponse> = /*@__PURE__*/ messageDesc(file_orbit_testing_v1_echo, 13);
 
 /**
  * FlakyRequest names a failure counter.
@@ -380,8 +375,7 @@ export type FlakyRequest = Message<"orbit.testing.v1.FlakyRequest"> & {
  * Describes the message orbit.testing.v1.FlakyRequest.
  * Use `create(FlakyRequestSchema)` to create a new message.
  */
-export const FlakyRequestSchema: GenMessage<FlakyRequest> = /*@__PURE__*/
-  messageDesc(file_orbit_testing_v1_echo, 14);
+export const FlakyRequestSchema: GenMessage<FlakyRequest> = /*@__PURE__*/ messageDesc(file_orbit_testing_v1_echo, 14);
 
 /**
  * FlakyResponse says how many attempts the service saw for the key.
@@ -399,8 +393,7 @@ export type FlakyResponse = Message<"orbit.testing.v1.FlakyResponse"> & {
  * Describes the message orbit.testing.v1.FlakyResponse.
  * Use `create(FlakyResponseSchema)` to create a new message.
  */
-export const FlakyResponseSchema: GenMessage<FlakyResponse> = /*@__PURE__*/
-  messageDesc(file_orbit_testing_v1_echo, 15);
+export const FlakyResponseSchema: GenMessage<FlakyResponse> = /*@__PURE__*/ messageDesc(file_orbit_testing_v1_echo, 15);
 
 /**
  * FlakyWriteRequest names a failure counter.
@@ -423,7 +416,8 @@ export type FlakyWriteRequest = Message<"orbit.testing.v1.FlakyWriteRequest"> & 
  * Describes the message orbit.testing.v1.FlakyWriteRequest.
  * Use `create(FlakyWriteRequestSchema)` to create a new message.
  */
-export const FlakyWriteRequestSchema: GenMessage<FlakyWriteRequest> = /*@__PURE__*/
+export const FlakyWriteRequestSchema: GenMessage<FlakyWriteRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_testing_v1_echo, 16);
 
 /**
@@ -442,7 +436,8 @@ export type FlakyWriteResponse = Message<"orbit.testing.v1.FlakyWriteResponse"> 
  * Describes the message orbit.testing.v1.FlakyWriteResponse.
  * Use `create(FlakyWriteResponseSchema)` to create a new message.
  */
-export const FlakyWriteResponseSchema: GenMessage<FlakyWriteResponse> = /*@__PURE__*/
+export const FlakyWriteResponseSchema: GenMessage<FlakyWriteResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_testing_v1_echo, 17);
 
 /**
@@ -461,8 +456,7 @@ export type NoteRequest = Message<"orbit.testing.v1.NoteRequest"> & {
  * Describes the message orbit.testing.v1.NoteRequest.
  * Use `create(NoteRequestSchema)` to create a new message.
  */
-export const NoteRequestSchema: GenMessage<NoteRequest> = /*@__PURE__*/
-  messageDesc(file_orbit_testing_v1_echo, 18);
+export const NoteRequestSchema: GenMessage<NoteRequest> = /*@__PURE__*/ messageDesc(file_orbit_testing_v1_echo, 18);
 
 /**
  * NoteResponse carries the id of the stored note.
@@ -480,8 +474,7 @@ export type NoteResponse = Message<"orbit.testing.v1.NoteResponse"> & {
  * Describes the message orbit.testing.v1.NoteResponse.
  * Use `create(NoteResponseSchema)` to create a new message.
  */
-export const NoteResponseSchema: GenMessage<NoteResponse> = /*@__PURE__*/
-  messageDesc(file_orbit_testing_v1_echo, 19);
+export const NoteResponseSchema: GenMessage<NoteResponse> = /*@__PURE__*/ messageDesc(file_orbit_testing_v1_echo, 19);
 
 /**
  * EchoService answers with what it is sent, and exposes what the kernel told
@@ -499,7 +492,7 @@ export const EchoService: GenService<{
     methodKind: "unary";
     input: typeof EchoRequestSchema;
     output: typeof EchoResponseSchema;
-  },
+  };
   /**
    * EchoStream sends the text `count` times (server streaming).
    *
@@ -509,7 +502,7 @@ export const EchoService: GenService<{
     methodKind: "server_streaming";
     input: typeof EchoStreamRequestSchema;
     output: typeof EchoStreamResponseSchema;
-  },
+  };
   /**
    * Fail answers with the requested error code, message and a FailDetail.
    *
@@ -519,7 +512,7 @@ export const EchoService: GenService<{
     methodKind: "unary";
     input: typeof FailRequestSchema;
     output: typeof FailResponseSchema;
-  },
+  };
   /**
    * WhoAmI returns the caller as the callee sees it.
    *
@@ -529,7 +522,7 @@ export const EchoService: GenService<{
     methodKind: "unary";
     input: typeof WhoAmIRequestSchema;
     output: typeof WhoAmIResponseSchema;
-  },
+  };
   /**
    * Mutate changes the request it was given and returns a message the
    * service keeps between calls: callers must not be able to see or cause
@@ -541,7 +534,7 @@ export const EchoService: GenService<{
     methodKind: "unary";
     input: typeof MutateRequestSchema;
     output: typeof MutateResponseSchema;
-  },
+  };
   /**
    * Sleep waits `ms` milliseconds, or until the call is cancelled.
    *
@@ -551,7 +544,7 @@ export const EchoService: GenService<{
     methodKind: "unary";
     input: typeof SleepRequestSchema;
     output: typeof SleepResponseSchema;
-  },
+  };
   /**
    * Flaky fails with UNAVAILABLE until it has been called `fail_times`
    * times for `key`, then succeeds (retry tests).
@@ -562,7 +555,7 @@ export const EchoService: GenService<{
     methodKind: "unary";
     input: typeof FlakyRequestSchema;
     output: typeof FlakyResponseSchema;
-  },
+  };
   /**
    * FlakyWrite behaves like Flaky but is not marked idempotent, so clients
    * must not retry it.
@@ -573,7 +566,7 @@ export const EchoService: GenService<{
     methodKind: "unary";
     input: typeof FlakyWriteRequestSchema;
     output: typeof FlakyWriteResponseSchema;
-  },
+  };
   /**
    * Note stores the text in the service's table (testing_echo_notes).
    *
@@ -583,7 +576,5 @@ export const EchoService: GenService<{
     methodKind: "unary";
     input: typeof NoteRequestSchema;
     output: typeof NoteResponseSchema;
-  },
-}> = /*@__PURE__*/
-  serviceDesc(file_orbit_testing_v1_echo, 0);
-
+  };
+}> = /*@__PURE__*/ serviceDesc(file_orbit_testing_v1_echo, 0);

@@ -15,8 +15,12 @@ import type { Message } from "@bufbuild/protobuf";
 /**
  * Describes the file orbit/testing/v1/relay.proto.
  */
-export const file_orbit_testing_v1_relay: GenFile = /*@__PURE__*/
-  fileDesc("ChxvcmJpdC90ZXN0aW5nL3YxL3JlbGF5LnByb3RvEhBvcmJpdC50ZXN0aW5nLnYxIhwKDFJlbGF5UmVxdWVzdBIMCgR0ZXh0GAEgASgJIh0KDVJlbGF5UmVzcG9uc2USDAoEdGV4dBgBIAEoCSIUChJSZWxheVdob0FtSVJlcXVlc3QidgoTUmVsYXlXaG9BbUlSZXNwb25zZRIvCgVyZWxheRgBIAEoCzIgLm9yYml0LnRlc3RpbmcudjEuV2hvQW1JUmVzcG9uc2USLgoEZWNobxgCIAEoCzIgLm9yYml0LnRlc3RpbmcudjEuV2hvQW1JUmVzcG9uc2UiPwoQUmVsYXlGYWlsUmVxdWVzdBIrCgRmYWlsGAEgASgLMh0ub3JiaXQudGVzdGluZy52MS5GYWlsUmVxdWVzdCITChFSZWxheUZhaWxSZXNwb25zZSIfChFSZWxheVNsZWVwUmVxdWVzdBIKCgJtcxgBIAEoBSInChJSZWxheVNsZWVwUmVzcG9uc2USEQoJY2FuY2VsbGVkGAEgASgIMuMCCgxSZWxheVNlcnZpY2USSAoFUmVsYXkSHi5vcmJpdC50ZXN0aW5nLnYxLlJlbGF5UmVxdWVzdBofLm9yYml0LnRlc3RpbmcudjEuUmVsYXlSZXNwb25zZRJaCgtSZWxheVdob0FtSRIkLm9yYml0LnRlc3RpbmcudjEuUmVsYXlXaG9BbUlSZXF1ZXN0GiUub3JiaXQudGVzdGluZy52MS5SZWxheVdob0FtSVJlc3BvbnNlElQKCVJlbGF5RmFpbBIiLm9yYml0LnRlc3RpbmcudjEuUmVsYXlGYWlsUmVxdWVzdBojLm9yYml0LnRlc3RpbmcudjEuUmVsYXlGYWlsUmVzcG9uc2USVwoKUmVsYXlTbGVlcBIjLm9yYml0LnRlc3RpbmcudjEuUmVsYXlTbGVlcFJlcXVlc3QaJC5vcmJpdC50ZXN0aW5nLnYxLlJlbGF5U2xlZXBSZXNwb25zZWIGcHJvdG8z", [file_orbit_testing_v1_echo]);
+export const file_orbit_testing_v1_relay: GenFile =
+  /*@__PURE__*/
+  fileDesc(
+    "ChxvcmJpdC90ZXN0aW5nL3YxL3JlbGF5LnByb3RvEhBvcmJpdC50ZXN0aW5nLnYxIhwKDFJlbGF5UmVxdWVzdBIMCgR0ZXh0GAEgASgJIh0KDVJlbGF5UmVzcG9uc2USDAoEdGV4dBgBIAEoCSIUChJSZWxheVdob0FtSVJlcXVlc3QidgoTUmVsYXlXaG9BbUlSZXNwb25zZRIvCgVyZWxheRgBIAEoCzIgLm9yYml0LnRlc3RpbmcudjEuV2hvQW1JUmVzcG9uc2USLgoEZWNobxgCIAEoCzIgLm9yYml0LnRlc3RpbmcudjEuV2hvQW1JUmVzcG9uc2UiPwoQUmVsYXlGYWlsUmVxdWVzdBIrCgRmYWlsGAEgASgLMh0ub3JiaXQudGVzdGluZy52MS5GYWlsUmVxdWVzdCITChFSZWxheUZhaWxSZXNwb25zZSIfChFSZWxheVNsZWVwUmVxdWVzdBIKCgJtcxgBIAEoBSInChJSZWxheVNsZWVwUmVzcG9uc2USEQoJY2FuY2VsbGVkGAEgASgIMuMCCgxSZWxheVNlcnZpY2USSAoFUmVsYXkSHi5vcmJpdC50ZXN0aW5nLnYxLlJlbGF5UmVxdWVzdBofLm9yYml0LnRlc3RpbmcudjEuUmVsYXlSZXNwb25zZRJaCgtSZWxheVdob0FtSRIkLm9yYml0LnRlc3RpbmcudjEuUmVsYXlXaG9BbUlSZXF1ZXN0GiUub3JiaXQudGVzdGluZy52MS5SZWxheVdob0FtSVJlc3BvbnNlElQKCVJlbGF5RmFpbBIiLm9yYml0LnRlc3RpbmcudjEuUmVsYXlGYWlsUmVxdWVzdBojLm9yYml0LnRlc3RpbmcudjEuUmVsYXlGYWlsUmVzcG9uc2USVwoKUmVsYXlTbGVlcBIjLm9yYml0LnRlc3RpbmcudjEuUmVsYXlTbGVlcFJlcXVlc3QaJC5vcmJpdC50ZXN0aW5nLnYxLlJlbGF5U2xlZXBSZXNwb25zZWIGcHJvdG8z",
+    [file_orbit_testing_v1_echo],
+  );
 
 /**
  * RelayRequest carries the text for EchoService.Echo.
@@ -34,8 +38,7 @@ export type RelayRequest = Message<"orbit.testing.v1.RelayRequest"> & {
  * Describes the message orbit.testing.v1.RelayRequest.
  * Use `create(RelayRequestSchema)` to create a new message.
  */
-export const RelayRequestSchema: GenMessage<RelayRequest> = /*@__PURE__*/
-  messageDesc(file_orbit_testing_v1_relay, 0);
+export const RelayRequestSchema: GenMessage<RelayRequest> = /*@__PURE__*/ messageDesc(file_orbit_testing_v1_relay, 0);
 
 /**
  * RelayResponse carries EchoService's answer.
@@ -53,22 +56,21 @@ export type RelayResponse = Message<"orbit.testing.v1.RelayResponse"> & {
  * Describes the message orbit.testing.v1.RelayResponse.
  * Use `create(RelayResponseSchema)` to create a new message.
  */
-export const RelayResponseSchema: GenMessage<RelayResponse> = /*@__PURE__*/
-  messageDesc(file_orbit_testing_v1_relay, 1);
+export const RelayResponseSchema: GenMessage<RelayResponse> = /*@__PURE__*/ messageDesc(file_orbit_testing_v1_relay, 1);
 
 /**
  * RelayWhoAmIRequest is empty.
  *
  * @generated from message orbit.testing.v1.RelayWhoAmIRequest
  */
-export type RelayWhoAmIRequest = Message<"orbit.testing.v1.RelayWhoAmIRequest"> & {
-};
+export type RelayWhoAmIRequest = Message<"orbit.testing.v1.RelayWhoAmIRequest"> & {};
 
 /**
  * Describes the message orbit.testing.v1.RelayWhoAmIRequest.
  * Use `create(RelayWhoAmIRequestSchema)` to create a new message.
  */
-export const RelayWhoAmIRequestSchema: GenMessage<RelayWhoAmIRequest> = /*@__PURE__*/
+export const RelayWhoAmIRequestSchema: GenMessage<RelayWhoAmIRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_testing_v1_relay, 2);
 
 /**
@@ -92,7 +94,8 @@ export type RelayWhoAmIResponse = Message<"orbit.testing.v1.RelayWhoAmIResponse"
  * Describes the message orbit.testing.v1.RelayWhoAmIResponse.
  * Use `create(RelayWhoAmIResponseSchema)` to create a new message.
  */
-export const RelayWhoAmIResponseSchema: GenMessage<RelayWhoAmIResponse> = /*@__PURE__*/
+export const RelayWhoAmIResponseSchema: GenMessage<RelayWhoAmIResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_testing_v1_relay, 3);
 
 /**
@@ -111,7 +114,8 @@ export type RelayFailRequest = Message<"orbit.testing.v1.RelayFailRequest"> & {
  * Describes the message orbit.testing.v1.RelayFailRequest.
  * Use `create(RelayFailRequestSchema)` to create a new message.
  */
-export const RelayFailRequestSchema: GenMessage<RelayFailRequest> = /*@__PURE__*/
+export const RelayFailRequestSchema: GenMessage<RelayFailRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_testing_v1_relay, 4);
 
 /**
@@ -119,14 +123,14 @@ export const RelayFailRequestSchema: GenMessage<RelayFailRequest> = /*@__PURE__*
  *
  * @generated from message orbit.testing.v1.RelayFailResponse
  */
-export type RelayFailResponse = Message<"orbit.testing.v1.RelayFailResponse"> & {
-};
+export type RelayFailResponse = Message<"orbit.testing.v1.RelayFailResponse"> & {};
 
 /**
  * Describes the message orbit.testing.v1.RelayFailResponse.
  * Use `create(RelayFailResponseSchema)` to create a new message.
  */
-export const RelayFailResponseSchema: GenMessage<RelayFailResponse> = /*@__PURE__*/
+export const RelayFailResponseSchema: GenMessage<RelayFailResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_testing_v1_relay, 5);
 
 /**
@@ -145,7 +149,8 @@ export type RelaySleepRequest = Message<"orbit.testing.v1.RelaySleepRequest"> & 
  * Describes the message orbit.testing.v1.RelaySleepRequest.
  * Use `create(RelaySleepRequestSchema)` to create a new message.
  */
-export const RelaySleepRequestSchema: GenMessage<RelaySleepRequest> = /*@__PURE__*/
+export const RelaySleepRequestSchema: GenMessage<RelaySleepRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_testing_v1_relay, 6);
 
 /**
@@ -164,7 +169,8 @@ export type RelaySleepResponse = Message<"orbit.testing.v1.RelaySleepResponse"> 
  * Describes the message orbit.testing.v1.RelaySleepResponse.
  * Use `create(RelaySleepResponseSchema)` to create a new message.
  */
-export const RelaySleepResponseSchema: GenMessage<RelaySleepResponse> = /*@__PURE__*/
+export const RelaySleepResponseSchema: GenMessage<RelaySleepResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_testing_v1_relay, 7);
 
 /**
@@ -182,7 +188,7 @@ export const RelayService: GenService<{
     methodKind: "unary";
     input: typeof RelayRequestSchema;
     output: typeof RelayResponseSchema;
-  },
+  };
   /**
    * RelayWhoAmI calls EchoService.WhoAmI and returns both points of view.
    *
@@ -192,7 +198,7 @@ export const RelayService: GenService<{
     methodKind: "unary";
     input: typeof RelayWhoAmIRequestSchema;
     output: typeof RelayWhoAmIResponseSchema;
-  },
+  };
   /**
    * RelayFail calls EchoService.Fail; the error comes back to the caller.
    *
@@ -202,7 +208,7 @@ export const RelayService: GenService<{
     methodKind: "unary";
     input: typeof RelayFailRequestSchema;
     output: typeof RelayFailResponseSchema;
-  },
+  };
   /**
    * RelaySleep calls EchoService.Sleep (deadline propagation).
    *
@@ -212,7 +218,5 @@ export const RelayService: GenService<{
     methodKind: "unary";
     input: typeof RelaySleepRequestSchema;
     output: typeof RelaySleepResponseSchema;
-  },
-}> = /*@__PURE__*/
-  serviceDesc(file_orbit_testing_v1_relay, 0);
-
+  };
+}> = /*@__PURE__*/ serviceDesc(file_orbit_testing_v1_relay, 0);

@@ -22,46 +22,44 @@ import type { Page, PageOptions } from "../../../../platform/storage/sql/page.js
  * Schema manifest entry of testing_echo_notes (diffed by the migrator).
  */
 export const EchoNoteRowTable: SqlTableSpec = {
-  "kind": "sql",
-  "name": "testing_echo_notes",
-  "message": "orbit.testing.v1.EchoNoteRow",
-  "file": "orbit/testing/v1/tables.proto",
-  "columns": [
+  kind: "sql",
+  name: "testing_echo_notes",
+  message: "orbit.testing.v1.EchoNoteRow",
+  file: "orbit/testing/v1/tables.proto",
+  columns: [
     {
-      "name": "id",
-      "field": "id",
-      "encoding": "bigint",
-      "sqlite": "INTEGER",
-      "mysql": "BIGINT",
-      "cql": "bigint",
-      "nullable": false,
-      "default": "0"
+      name: "id",
+      field: "id",
+      encoding: "bigint",
+      sqlite: "INTEGER",
+      mysql: "BIGINT",
+      cql: "bigint",
+      nullable: false,
+      default: "0",
     },
     {
-      "name": "text",
-      "field": "text",
-      "encoding": "string",
-      "sqlite": "TEXT",
-      "mysql": "VARCHAR(200)",
-      "cql": "text",
-      "nullable": false,
-      "default": "''"
+      name: "text",
+      field: "text",
+      encoding: "string",
+      sqlite: "TEXT",
+      mysql: "VARCHAR(200)",
+      cql: "text",
+      nullable: false,
+      default: "''",
     },
     {
-      "name": "created_at_ms",
-      "field": "createdAtMs",
-      "encoding": "bigint",
-      "sqlite": "INTEGER",
-      "mysql": "BIGINT",
-      "cql": "bigint",
-      "nullable": false,
-      "default": "0"
-    }
+      name: "created_at_ms",
+      field: "createdAtMs",
+      encoding: "bigint",
+      sqlite: "INTEGER",
+      mysql: "BIGINT",
+      cql: "bigint",
+      nullable: false,
+      default: "0",
+    },
   ],
-  "primaryKey": [
-    "id"
-  ],
-  "indexes": []
+  primaryKey: ["id"],
+  indexes: [],
 };
 
 /**
@@ -70,13 +68,16 @@ export const EchoNoteRowTable: SqlTableSpec = {
 export const EchoNoteRowSql = {
   sqlite: {
     insert: 'INSERT INTO "testing_echo_notes" ("id", "text", "created_at_ms") VALUES (?, ?, ?)',
-    upsert: 'INSERT INTO "testing_echo_notes" ("id", "text", "created_at_ms") VALUES (?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "text" = excluded."text", "created_at_ms" = excluded."created_at_ms"',
-    insertIfAbsent: 'INSERT INTO "testing_echo_notes" ("id", "text", "created_at_ms") VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+    upsert:
+      'INSERT INTO "testing_echo_notes" ("id", "text", "created_at_ms") VALUES (?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "text" = excluded."text", "created_at_ms" = excluded."created_at_ms"',
+    insertIfAbsent:
+      'INSERT INTO "testing_echo_notes" ("id", "text", "created_at_ms") VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead: 'INSERT INTO "testing_echo_notes" ("id", "text", "created_at_ms") VALUES',
-    insertTuple: '(?, ?, ?)',
-    upsertTail: ' ON CONFLICT ("id") DO UPDATE SET "text" = excluded."text", "created_at_ms" = excluded."created_at_ms"',
-    upsertCheck: '',
-    insertIfAbsentTail: ' ON CONFLICT DO NOTHING',
+    insertTuple: "(?, ?, ?)",
+    upsertTail:
+      ' ON CONFLICT ("id") DO UPDATE SET "text" = excluded."text", "created_at_ms" = excluded."created_at_ms"',
+    upsertCheck: "",
+    insertIfAbsentTail: " ON CONFLICT DO NOTHING",
     get: 'SELECT "id", "text", "created_at_ms" FROM "testing_echo_notes" WHERE "id" = ?',
     getManyHead: 'SELECT "id", "text", "created_at_ms" FROM "testing_echo_notes" WHERE "id" IN',
     delete: 'DELETE FROM "testing_echo_notes" WHERE "id" = ?',
@@ -84,9 +85,11 @@ export const EchoNoteRowSql = {
     count: 'SELECT COUNT(*) AS "n" FROM "testing_echo_notes"',
     list: {
       asc: 'SELECT "id", "text", "created_at_ms" FROM "testing_echo_notes" ORDER BY "id" ASC LIMIT ?',
-      ascAfter: 'SELECT "id", "text", "created_at_ms" FROM "testing_echo_notes" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+      ascAfter:
+        'SELECT "id", "text", "created_at_ms" FROM "testing_echo_notes" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
       desc: 'SELECT "id", "text", "created_at_ms" FROM "testing_echo_notes" ORDER BY "id" DESC LIMIT ?',
-      descAfter: 'SELECT "id", "text", "created_at_ms" FROM "testing_echo_notes" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+      descAfter:
+        'SELECT "id", "text", "created_at_ms" FROM "testing_echo_notes" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
     },
     unique: {},
     finders: {},
@@ -95,24 +98,28 @@ export const EchoNoteRowSql = {
     increments: {},
   },
   mysql: {
-    insert: 'INSERT INTO `testing_echo_notes` (`id`, `text`, `created_at_ms`) VALUES (?, ?, ?)',
-    upsert: 'INSERT INTO `testing_echo_notes` (`id`, `text`, `created_at_ms`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `text` = VALUES(`text`), `created_at_ms` = VALUES(`created_at_ms`)',
-    insertIfAbsent: 'INSERT INTO `testing_echo_notes` (`id`, `text`, `created_at_ms`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`',
-    insertHead: 'INSERT INTO `testing_echo_notes` (`id`, `text`, `created_at_ms`) VALUES',
-    insertTuple: '(?, ?, ?)',
-    upsertTail: ' ON DUPLICATE KEY UPDATE `text` = VALUES(`text`), `created_at_ms` = VALUES(`created_at_ms`)',
-    upsertCheck: '',
-    insertIfAbsentTail: ' ON DUPLICATE KEY UPDATE `id` = `id`',
-    get: 'SELECT `id`, `text`, `created_at_ms` FROM `testing_echo_notes` WHERE `id` = ?',
-    getManyHead: 'SELECT `id`, `text`, `created_at_ms` FROM `testing_echo_notes` WHERE `id` IN',
-    delete: 'DELETE FROM `testing_echo_notes` WHERE `id` = ?',
-    updateWhere: '`id` = ?',
-    count: 'SELECT COUNT(*) AS `n` FROM `testing_echo_notes`',
+    insert: "INSERT INTO `testing_echo_notes` (`id`, `text`, `created_at_ms`) VALUES (?, ?, ?)",
+    upsert:
+      "INSERT INTO `testing_echo_notes` (`id`, `text`, `created_at_ms`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `text` = VALUES(`text`), `created_at_ms` = VALUES(`created_at_ms`)",
+    insertIfAbsent:
+      "INSERT INTO `testing_echo_notes` (`id`, `text`, `created_at_ms`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
+    insertHead: "INSERT INTO `testing_echo_notes` (`id`, `text`, `created_at_ms`) VALUES",
+    insertTuple: "(?, ?, ?)",
+    upsertTail: " ON DUPLICATE KEY UPDATE `text` = VALUES(`text`), `created_at_ms` = VALUES(`created_at_ms`)",
+    upsertCheck: "",
+    insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `id` = `id`",
+    get: "SELECT `id`, `text`, `created_at_ms` FROM `testing_echo_notes` WHERE `id` = ?",
+    getManyHead: "SELECT `id`, `text`, `created_at_ms` FROM `testing_echo_notes` WHERE `id` IN",
+    delete: "DELETE FROM `testing_echo_notes` WHERE `id` = ?",
+    updateWhere: "`id` = ?",
+    count: "SELECT COUNT(*) AS `n` FROM `testing_echo_notes`",
     list: {
-      asc: 'SELECT `id`, `text`, `created_at_ms` FROM `testing_echo_notes` ORDER BY `id` ASC LIMIT ?',
-      ascAfter: 'SELECT `id`, `text`, `created_at_ms` FROM `testing_echo_notes` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?',
-      desc: 'SELECT `id`, `text`, `created_at_ms` FROM `testing_echo_notes` ORDER BY `id` DESC LIMIT ?',
-      descAfter: 'SELECT `id`, `text`, `created_at_ms` FROM `testing_echo_notes` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?',
+      asc: "SELECT `id`, `text`, `created_at_ms` FROM `testing_echo_notes` ORDER BY `id` ASC LIMIT ?",
+      ascAfter:
+        "SELECT `id`, `text`, `created_at_ms` FROM `testing_echo_notes` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+      desc: "SELECT `id`, `text`, `created_at_ms` FROM `testing_echo_notes` ORDER BY `id` DESC LIMIT ?",
+      descAfter:
+        "SELECT `id`, `text`, `created_at_ms` FROM `testing_echo_notes` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
     },
     unique: {},
     finders: {},
@@ -186,7 +193,13 @@ export class EchoNoteRowDao {
    * Inserts many rows with multi-row INSERTs. Returns the number inserted.
    */
   async insertMany(rows: readonly EchoNoteRowInit[]): Promise<number> {
-    return insertRows(this.db, this.q.insertHead, this.q.insertTuple, "", rows.map((r) => echoNoteRowToSql(r, this.db.dialect)));
+    return insertRows(
+      this.db,
+      this.q.insertHead,
+      this.q.insertTuple,
+      "",
+      rows.map((r) => echoNoteRowToSql(r, this.db.dialect)),
+    );
   }
 
   /**
@@ -208,14 +221,23 @@ export class EchoNoteRowDao {
    * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
    */
   async upsertMany(rows: readonly EchoNoteRowInit[]): Promise<void> {
-    await upsertRows(this.db, this.q.insertHead, this.q.insertTuple, this.q.upsertTail, rows.map((r) => echoNoteRowToSql(r, this.db.dialect)), this.q.upsertCheck);
+    await upsertRows(
+      this.db,
+      this.q.insertHead,
+      this.q.insertTuple,
+      this.q.upsertTail,
+      rows.map((r) => echoNoteRowToSql(r, this.db.dialect)),
+      this.q.upsertCheck,
+    );
   }
 
   /**
    * The row with this primary key, if any.
    */
   async get(key: EchoNoteRowKey): Promise<EchoNoteRow | undefined> {
-    const r = await this.db.getValues(this.q.get, [int64Param(key.id ?? missingKey("testing_echo_notes.id", "id"), "testing_echo_notes.id")]);
+    const r = await this.db.getValues(this.q.get, [
+      int64Param(key.id ?? missingKey("testing_echo_notes.id", "id"), "testing_echo_notes.id"),
+    ]);
     return r && echoNoteRowFromValues(r);
   }
 
@@ -224,7 +246,12 @@ export class EchoNoteRowDao {
    */
   async getMany(keys: readonly EchoNoteRowKey[]): Promise<EchoNoteRow[]> {
     if (keys.length === 0) return [];
-    return selectIn(this.db, this.q.getManyHead, keys.map((k) => int64Param(k.id ?? missingKey("testing_echo_notes.id", "id"), "testing_echo_notes.id")), echoNoteRowFromValues);
+    return selectIn(
+      this.db,
+      this.q.getManyHead,
+      keys.map((k) => int64Param(k.id ?? missingKey("testing_echo_notes.id", "id"), "testing_echo_notes.id")),
+      echoNoteRowFromValues,
+    );
   }
 
   /**
@@ -235,10 +262,19 @@ export class EchoNoteRowDao {
     const params: SqlValue[] = [];
     const row = patch as EchoNoteRowInit;
     const d = this.db.dialect;
-    if (patch.text !== undefined) { cols.push("text"); params.push(textParam(row.text ?? "", 200, "testing_echo_notes.text")); }
-    if (patch.createdAtMs !== undefined) { cols.push("created_at_ms"); params.push(int64Param(row.createdAtMs ?? 0n, "testing_echo_notes.created_at_ms")); }
+    if (patch.text !== undefined) {
+      cols.push("text");
+      params.push(textParam(row.text ?? "", 200, "testing_echo_notes.text"));
+    }
+    if (patch.createdAtMs !== undefined) {
+      cols.push("created_at_ms");
+      params.push(int64Param(row.createdAtMs ?? 0n, "testing_echo_notes.created_at_ms"));
+    }
     if (cols.length === 0) return (await this.get(key)) !== undefined;
-    const r = await this.db.run(this.updates.sql(cols), [...params, ...[int64Param(key.id ?? missingKey("testing_echo_notes.id", "id"), "testing_echo_notes.id")]]);
+    const r = await this.db.run(this.updates.sql(cols), [
+      ...params,
+      ...[int64Param(key.id ?? missingKey("testing_echo_notes.id", "id"), "testing_echo_notes.id")],
+    ]);
     return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
   }
 
@@ -246,7 +282,13 @@ export class EchoNoteRowDao {
    * Deletes the row with this key. True if it existed.
    */
   async delete(key: EchoNoteRowKey): Promise<boolean> {
-    return (await this.db.run(this.q.delete, [int64Param(key.id ?? missingKey("testing_echo_notes.id", "id"), "testing_echo_notes.id")])).changes > 0;
+    return (
+      (
+        await this.db.run(this.q.delete, [
+          int64Param(key.id ?? missingKey("testing_echo_notes.id", "id"), "testing_echo_notes.id"),
+        ])
+      ).changes > 0
+    );
   }
 
   /**
@@ -264,4 +306,3 @@ export class EchoNoteRowDao {
     return keysetPage(this.db, this.q.list, "testing_echo_notes.pk", [], page, echoNoteRowFromValues, [0]);
   }
 }
-

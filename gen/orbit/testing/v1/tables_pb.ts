@@ -13,8 +13,12 @@ import type { Message } from "@bufbuild/protobuf";
 /**
  * Describes the file orbit/testing/v1/tables.proto.
  */
-export const file_orbit_testing_v1_tables: GenFile = /*@__PURE__*/
-  fileDesc("Ch1vcmJpdC90ZXN0aW5nL3YxL3RhYmxlcy5wcm90bxIQb3JiaXQudGVzdGluZy52MSJyCgtFY2hvTm90ZVJvdxIKCgJpZBgBIAEoAxIgCgR0ZXh0GAIgASgJQhLK8xgOCgx2YXJjaGFyKDIwMCkSFQoNY3JlYXRlZF9hdF9tcxgDIAEoAzoeyvMYGgoYChJ0ZXN0aW5nX2VjaG9fbm90ZXMSAmlkYgZwcm90bzM", [file_orbit_options_v1_options]);
+export const file_orbit_testing_v1_tables: GenFile =
+  /*@__PURE__*/
+  fileDesc(
+    "Ch1vcmJpdC90ZXN0aW5nL3YxL3RhYmxlcy5wcm90bxIQb3JiaXQudGVzdGluZy52MSJyCgtFY2hvTm90ZVJvdxIKCgJpZBgBIAEoAxIgCgR0ZXh0GAIgASgJQhLK8xgOCgx2YXJjaGFyKDIwMCkSFQoNY3JlYXRlZF9hdF9tcxgDIAEoAzoeyvMYGgoYChJ0ZXN0aW5nX2VjaG9fbm90ZXMSAmlkYgZwcm90bzM",
+    [file_orbit_options_v1_options],
+  );
 
 /**
  * EchoNoteRow is a note kept by EchoService.Note.
@@ -42,6 +46,4 @@ export type EchoNoteRow = Message<"orbit.testing.v1.EchoNoteRow"> & {
  * Describes the message orbit.testing.v1.EchoNoteRow.
  * Use `create(EchoNoteRowSchema)` to create a new message.
  */
-export const EchoNoteRowSchema: GenMessage<EchoNoteRow> = /*@__PURE__*/
-  messageDesc(file_orbit_testing_v1_tables, 0);
-
+export const EchoNoteRowSchema: GenMessage<EchoNoteRow> = /*@__PURE__*/ messageDesc(file_orbit_testing_v1_tables, 0);

@@ -12,8 +12,12 @@ import type { Message } from "@bufbuild/protobuf";
 /**
  * Describes the file orbit/user/v1/events.proto.
  */
-export const file_orbit_user_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChpvcmJpdC91c2VyL3YxL2V2ZW50cy5wcm90bxINb3JiaXQudXNlci52MSJVCgtVc2VyQmxvY2tlZBISCgpibG9ja2VyX2lkGAEgASgDEhIKCmJsb2NrZWRfaWQYAiABKAM6HtLzGBoKDHVzZXIuYmxvY2tlZBIKYmxvY2tlcl9pZCJZCg1Vc2VyVW5ibG9ja2VkEhIKCmJsb2NrZXJfaWQYASABKAMSEgoKYmxvY2tlZF9pZBgCIAEoAzog0vMYHAoOdXNlci51bmJsb2NrZWQSCmJsb2NrZXJfaWRiBnByb3RvMw", [file_orbit_options_v1_options]);
+export const file_orbit_user_v1_events: GenFile =
+  /*@__PURE__*/
+  fileDesc(
+    "ChpvcmJpdC91c2VyL3YxL2V2ZW50cy5wcm90bxINb3JiaXQudXNlci52MSJVCgtVc2VyQmxvY2tlZBISCgpibG9ja2VyX2lkGAEgASgDEhIKCmJsb2NrZWRfaWQYAiABKAM6HtLzGBoKDHVzZXIuYmxvY2tlZBIKYmxvY2tlcl9pZCJZCg1Vc2VyVW5ibG9ja2VkEhIKCmJsb2NrZXJfaWQYASABKAMSEgoKYmxvY2tlZF9pZBgCIAEoAzog0vMYHAoOdXNlci51bmJsb2NrZWQSCmJsb2NrZXJfaWRiBnByb3RvMw",
+    [file_orbit_options_v1_options],
+  );
 
 /**
  * UserBlocked: blocker_id blocked blocked_id.
@@ -36,8 +40,7 @@ export type UserBlocked = Message<"orbit.user.v1.UserBlocked"> & {
  * Describes the message orbit.user.v1.UserBlocked.
  * Use `create(UserBlockedSchema)` to create a new message.
  */
-export const UserBlockedSchema: GenMessage<UserBlocked> = /*@__PURE__*/
-  messageDesc(file_orbit_user_v1_events, 0);
+export const UserBlockedSchema: GenMessage<UserBlocked> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_events, 0);
 
 /**
  * UserUnblocked: blocker_id lifted a block.
@@ -60,6 +63,4 @@ export type UserUnblocked = Message<"orbit.user.v1.UserUnblocked"> & {
  * Describes the message orbit.user.v1.UserUnblocked.
  * Use `create(UserUnblockedSchema)` to create a new message.
  */
-export const UserUnblockedSchema: GenMessage<UserUnblocked> = /*@__PURE__*/
-  messageDesc(file_orbit_user_v1_events, 1);
-
+export const UserUnblockedSchema: GenMessage<UserUnblocked> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_events, 1);

@@ -12,8 +12,12 @@ import type { Message } from "@bufbuild/protobuf";
 /**
  * Describes the file orbit/user/v1/tables.proto.
  */
-export const file_orbit_user_v1_tables: GenFile = /*@__PURE__*/
-  fileDesc("ChpvcmJpdC91c2VyL3YxL3RhYmxlcy5wcm90bxINb3JiaXQudXNlci52MSKRAgoHVXNlclJvdxIKCgJpZBgBIAEoAxIhCgZoYW5kbGUYAiABKAlCEcrzGA0KC3ZhcmNoYXIoMzIpEiUKCmhhbmRsZV9rZXkYCCABKAlCEcrzGA0KC3ZhcmNoYXIoMzIpEicKDGRpc3BsYXlfbmFtZRgDIAEoCUIRyvMYDQoLdmFyY2hhcig2NCkSHwoDYmlvGAQgASgJQhLK8xgOCgx2YXJjaGFyKDUwMCkSFwoPYXZhdGFyX21lZGlhX2lkGAUgASgDEhUKDXBhc3N3b3JkX2hhc2gYBiABKAwSFQoNY3JlYXRlZF9hdF9tcxgHIAEoAzofyvMYGwoZCgV1c2VycxICaWQiDAoKaGFuZGxlX2tleSLjAQoKU2Vzc2lvblJvdxIKCgJpZBgBIAEoAxIPCgd1c2VyX2lkGAIgASgDEicKCnRva2VuX2hhc2gYAyABKAxCE8rzGA8KDXZhcmJpbmFyeSgzMikSJwoLZGV2aWNlX25hbWUYBCABKAlCEsrzGA4KDHZhcmNoYXIoMTAwKRIVCg1jcmVhdGVkX2F0X21zGAUgASgDEhcKD2xhc3Rfc2Vlbl9hdF9tcxgGIAEoAzo2yvMYMgowCg11c2VyX3Nlc3Npb25zEgJpZBoNCgd1c2VyX2lkCgJpZCIMCgp0b2tlbl9oYXNoIpABCghCbG9ja1JvdxISCgpibG9ja2VyX2lkGAEgASgDEhIKCmJsb2NrZWRfaWQYAiABKAMSFQoNY3JlYXRlZF9hdF9tcxgDIAEoAzpFyvMYQQo/Cgt1c2VyX2Jsb2NrcxIKYmxvY2tlcl9pZBIKYmxvY2tlZF9pZBoYCgpibG9ja2VkX2lkCgpibG9ja2VyX2lkIpQBChFQcm9maWxlQ291bnRlclJvdxIPCgd1c2VyX2lkGAEgASgDEhkKCWZvbGxvd2VycxgCIAEoA0IGyvMYAigBEhkKCWZvbGxvd2luZxgDIAEoA0IGyvMYAigBEhUKBXBvc3RzGAQgASgDQgbK8xgCKAE6IcrzGB0KGwoQcHJvZmlsZV9jb3VudGVycxIHdXNlcl9pZGIGcHJvdG8z", [file_orbit_options_v1_options]);
+export const file_orbit_user_v1_tables: GenFile =
+  /*@__PURE__*/
+  fileDesc(
+    "ChpvcmJpdC91c2VyL3YxL3RhYmxlcy5wcm90bxINb3JiaXQudXNlci52MSKRAgoHVXNlclJvdxIKCgJpZBgBIAEoAxIhCgZoYW5kbGUYAiABKAlCEcrzGA0KC3ZhcmNoYXIoMzIpEiUKCmhhbmRsZV9rZXkYCCABKAlCEcrzGA0KC3ZhcmNoYXIoMzIpEicKDGRpc3BsYXlfbmFtZRgDIAEoCUIRyvMYDQoLdmFyY2hhcig2NCkSHwoDYmlvGAQgASgJQhLK8xgOCgx2YXJjaGFyKDUwMCkSFwoPYXZhdGFyX21lZGlhX2lkGAUgASgDEhUKDXBhc3N3b3JkX2hhc2gYBiABKAwSFQoNY3JlYXRlZF9hdF9tcxgHIAEoAzofyvMYGwoZCgV1c2VycxICaWQiDAoKaGFuZGxlX2tleSLjAQoKU2Vzc2lvblJvdxIKCgJpZBgBIAEoAxIPCgd1c2VyX2lkGAIgASgDEicKCnRva2VuX2hhc2gYAyABKAxCE8rzGA8KDXZhcmJpbmFyeSgzMikSJwoLZGV2aWNlX25hbWUYBCABKAlCEsrzGA4KDHZhcmNoYXIoMTAwKRIVCg1jcmVhdGVkX2F0X21zGAUgASgDEhcKD2xhc3Rfc2Vlbl9hdF9tcxgGIAEoAzo2yvMYMgowCg11c2VyX3Nlc3Npb25zEgJpZBoNCgd1c2VyX2lkCgJpZCIMCgp0b2tlbl9oYXNoIpABCghCbG9ja1JvdxISCgpibG9ja2VyX2lkGAEgASgDEhIKCmJsb2NrZWRfaWQYAiABKAMSFQoNY3JlYXRlZF9hdF9tcxgDIAEoAzpFyvMYQQo/Cgt1c2VyX2Jsb2NrcxIKYmxvY2tlcl9pZBIKYmxvY2tlZF9pZBoYCgpibG9ja2VkX2lkCgpibG9ja2VyX2lkIpQBChFQcm9maWxlQ291bnRlclJvdxIPCgd1c2VyX2lkGAEgASgDEhkKCWZvbGxvd2VycxgCIAEoA0IGyvMYAigBEhkKCWZvbGxvd2luZxgDIAEoA0IGyvMYAigBEhUKBXBvc3RzGAQgASgDQgbK8xgCKAE6IcrzGB0KGwoQcHJvZmlsZV9jb3VudGVycxIHdXNlcl9pZGIGcHJvdG8z",
+    [file_orbit_options_v1_options],
+  );
 
 /**
  * UserRow is one account.
@@ -72,8 +76,7 @@ export type UserRow = Message<"orbit.user.v1.UserRow"> & {
  * Describes the message orbit.user.v1.UserRow.
  * Use `create(UserRowSchema)` to create a new message.
  */
-export const UserRowSchema: GenMessage<UserRow> = /*@__PURE__*/
-  messageDesc(file_orbit_user_v1_tables, 0);
+export const UserRowSchema: GenMessage<UserRow> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_tables, 0);
 
 /**
  * SessionRow is one signed-in device. The token is stored hashed.
@@ -118,8 +121,7 @@ export type SessionRow = Message<"orbit.user.v1.SessionRow"> & {
  * Describes the message orbit.user.v1.SessionRow.
  * Use `create(SessionRowSchema)` to create a new message.
  */
-export const SessionRowSchema: GenMessage<SessionRow> = /*@__PURE__*/
-  messageDesc(file_orbit_user_v1_tables, 1);
+export const SessionRowSchema: GenMessage<SessionRow> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_tables, 1);
 
 /**
  * BlockRow records that blocker_id blocked blocked_id.
@@ -147,8 +149,7 @@ export type BlockRow = Message<"orbit.user.v1.BlockRow"> & {
  * Describes the message orbit.user.v1.BlockRow.
  * Use `create(BlockRowSchema)` to create a new message.
  */
-export const BlockRowSchema: GenMessage<BlockRow> = /*@__PURE__*/
-  messageDesc(file_orbit_user_v1_tables, 2);
+export const BlockRowSchema: GenMessage<BlockRow> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_tables, 2);
 
 /**
  * ProfileCounterRow keeps a user's counts, projected from graph and post events.
@@ -181,6 +182,6 @@ export type ProfileCounterRow = Message<"orbit.user.v1.ProfileCounterRow"> & {
  * Describes the message orbit.user.v1.ProfileCounterRow.
  * Use `create(ProfileCounterRowSchema)` to create a new message.
  */
-export const ProfileCounterRowSchema: GenMessage<ProfileCounterRow> = /*@__PURE__*/
+export const ProfileCounterRowSchema: GenMessage<ProfileCounterRow> =
+  /*@__PURE__*/
   messageDesc(file_orbit_user_v1_tables, 3);
-

@@ -12,8 +12,12 @@ import type { Message } from "@bufbuild/protobuf";
 /**
  * Describes the file orbit/user/v1/user.proto.
  */
-export const file_orbit_user_v1_user: GenFile = /*@__PURE__*/
-  fileDesc("ChhvcmJpdC91c2VyL3YxL3VzZXIucHJvdG8SDW9yYml0LnVzZXIudjEidQoEVXNlchIKCgJpZBgBIAEoAxIOCgZoYW5kbGUYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEgsKA2JpbxgEIAEoCRIXCg9hdmF0YXJfbWVkaWFfaWQYBSABKAMSFQoNY3JlYXRlZF9hdF9tcxgGIAEoAyKIAQoHUHJvZmlsZRIhCgR1c2VyGAEgASgLMhMub3JiaXQudXNlci52MS5Vc2VyEhYKDmZvbGxvd2VyX2NvdW50GAIgASgDEhcKD2ZvbGxvd2luZ19jb3VudBgDIAEoAxISCgpwb3N0X2NvdW50GAQgASgDEhUKDWJsb2NrZWRfYnlfbWUYBSABKAgiawoHU2Vzc2lvbhIKCgJpZBgBIAEoAxITCgtkZXZpY2VfbmFtZRgCIAEoCRIVCg1jcmVhdGVkX2F0X21zGAMgASgDEhcKD2xhc3Rfc2Vlbl9hdF9tcxgEIAEoAxIPCgdjdXJyZW50GAUgASgIIpYBCg1TaWduVXBSZXF1ZXN0EisKBmhhbmRsZRgBIAEoCUIb0vMYFwgBEAMYHioPXltBLVphLXowLTlfXSskEh0KCHBhc3N3b3JkGAIgASgJQgvS8xgHCAEQCBjIARIcCgxkaXNwbGF5X25hbWUYAyABKAlCBtLzGAIYQBIbCgtkZXZpY2VfbmFtZRgEIAEoCUIG0vMYAhhkIkIKDlNpZ25VcFJlc3BvbnNlEiEKBHVzZXIYASABKAsyEy5vcmJpdC51c2VyLnYxLlVzZXISDQoFdG9rZW4YAiABKAkiYgoMTG9nSW5SZXF1ZXN0EhgKBmhhbmRsZRgBIAEoCUII0vMYBAgBGB4SGwoIcGFzc3dvcmQYAiABKAlCCdLzGAUIARjIARIbCgtkZXZpY2VfbmFtZRgDIAEoCUIG0vMYAhhkIkEKDUxvZ0luUmVzcG9uc2USIQoEdXNlchgBIAEoCzITLm9yYml0LnVzZXIudjEuVXNlchINCgV0b2tlbhgCIAEoCSIPCg1Mb2dPdXRSZXF1ZXN0IhAKDkxvZ091dFJlc3BvbnNlIg4KDEdldE1lUmVxdWVzdCIyCg1HZXRNZVJlc3BvbnNlEiEKBHVzZXIYASABKAsyEy5vcmJpdC51c2VyLnYxLlVzZXIiRwoRR2V0UHJvZmlsZVJlcXVlc3QSEQoHdXNlcl9pZBgBIAEoA0gAEhgKBmhhbmRsZRgCIAEoCUIG0vMYAhgeSABCBQoDd2hvIj0KEkdldFByb2ZpbGVSZXNwb25zZRInCgdwcm9maWxlGAEgASgLMhYub3JiaXQudXNlci52MS5Qcm9maWxlIqcBChRVcGRhdGVQcm9maWxlUmVxdWVzdBIhCgxkaXNwbGF5X25hbWUYASABKAlCBtLzGAIYQEgAiAEBEhkKA2JpbxgCIAEoCUIH0vMYAxj0A0gBiAEBEiQKD2F2YXRhcl9tZWRpYV9pZBgDIAEoA0IG0vMYAjAASAKIAQFCDwoNX2Rpc3BsYXlfbmFtZUIGCgRfYmlvQhIKEF9hdmF0YXJfbWVkaWFfaWQiOgoVVXBkYXRlUHJvZmlsZVJlc3BvbnNlEiEKBHVzZXIYASABKAsyEy5vcmJpdC51c2VyLnYxLlVzZXIiLgoSQ2hlY2tIYW5kbGVSZXF1ZXN0EhgKBmhhbmRsZRgBIAEoCUII0vMYBAgBGB4iKAoTQ2hlY2tIYW5kbGVSZXNwb25zZRIRCglhdmFpbGFibGUYASABKAgiJwoMQmxvY2tSZXF1ZXN0EhcKB3VzZXJfaWQYASABKANCBtLzGAIIASIPCg1CbG9ja1Jlc3BvbnNlIikKDlVuYmxvY2tSZXF1ZXN0EhcKB3VzZXJfaWQYASABKANCBtLzGAIIASIRCg9VbmJsb2NrUmVzcG9uc2UiTgoSTGlzdEJsb2NrZWRSZXF1ZXN0EhsKCXBhZ2Vfc2l6ZRgBIAEoBUII0vMYBDAAOGQSGwoKcGFnZV90b2tlbhgCIAEoCUIH0vMYAxiACCJSChNMaXN0QmxvY2tlZFJlc3BvbnNlEiIKBXVzZXJzGAEgAygLMhMub3JiaXQudXNlci52MS5Vc2VyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIVChNMaXN0U2Vzc2lvbnNSZXF1ZXN0IkAKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEigKCHNlc3Npb25zGAEgAygLMhYub3JiaXQudXNlci52MS5TZXNzaW9uIjIKFFJldm9rZVNlc3Npb25SZXF1ZXN0EhoKCnNlc3Npb25faWQYASABKANCBtLzGAIIASIXChVSZXZva2VTZXNzaW9uUmVzcG9uc2UiRQoPR2V0VXNlcnNSZXF1ZXN0EhkKCHVzZXJfaWRzGAEgAygDQgfS8xgDGPQDEhcKB2hhbmRsZXMYAiADKAlCBtLzGAIYZCI2ChBHZXRVc2Vyc1Jlc3BvbnNlEiIKBXVzZXJzGAEgAygLMhMub3JiaXQudXNlci52MS5Vc2VyIkMKEUNoZWNrQmxvY2tSZXF1ZXN0EhYKBnVzZXJfYRgBIAEoA0IG0vMYAggBEhYKBnVzZXJfYhgCIAEoA0IG0vMYAggBIiUKEkNoZWNrQmxvY2tSZXNwb25zZRIPCgdibG9ja2VkGAEgASgIIlAKFEZpbHRlckJsb2NrZWRSZXF1ZXN0EhcKB3VzZXJfaWQYASABKANCBtLzGAIIARIfCg5vdGhlcl91c2VyX2lkcxgCIAMoA0IH0vMYAxjoByIxChVGaWx0ZXJCbG9ja2VkUmVzcG9uc2USGAoQYmxvY2tlZF91c2VyX2lkcxgBIAMoAyIuChJWZXJpZnlUb2tlblJlcXVlc3QSGAoFdG9rZW4YASABKAlCCdLzGAUIARjIASI6ChNWZXJpZnlUb2tlblJlc3BvbnNlEg8KB3VzZXJfaWQYASABKAMSEgoKc2Vzc2lvbl9pZBgCIAEoAzLUCgoLVXNlclNlcnZpY2USRQoGU2lnblVwEhwub3JiaXQudXNlci52MS5TaWduVXBSZXF1ZXN0Gh0ub3JiaXQudXNlci52MS5TaWduVXBSZXNwb25zZRJCCgVMb2dJbhIbLm9yYml0LnVzZXIudjEuTG9nSW5SZXF1ZXN0Ghwub3JiaXQudXNlci52MS5Mb2dJblJlc3BvbnNlEkoKBkxvZ091dBIcLm9yYml0LnVzZXIudjEuTG9nT3V0UmVxdWVzdBodLm9yYml0LnVzZXIudjEuTG9nT3V0UmVzcG9uc2UiA5ACAhJHCgVHZXRNZRIbLm9yYml0LnVzZXIudjEuR2V0TWVSZXF1ZXN0Ghwub3JiaXQudXNlci52MS5HZXRNZVJlc3BvbnNlIgOQAgESVgoKR2V0UHJvZmlsZRIgLm9yYml0LnVzZXIudjEuR2V0UHJvZmlsZVJlcXVlc3QaIS5vcmJpdC51c2VyLnYxLkdldFByb2ZpbGVSZXNwb25zZSIDkAIBEloKDVVwZGF0ZVByb2ZpbGUSIy5vcmJpdC51c2VyLnYxLlVwZGF0ZVByb2ZpbGVSZXF1ZXN0GiQub3JiaXQudXNlci52MS5VcGRhdGVQcm9maWxlUmVzcG9uc2USWQoLQ2hlY2tIYW5kbGUSIS5vcmJpdC51c2VyLnYxLkNoZWNrSGFuZGxlUmVxdWVzdBoiLm9yYml0LnVzZXIudjEuQ2hlY2tIYW5kbGVSZXNwb25zZSIDkAIBEkcKBUJsb2NrEhsub3JiaXQudXNlci52MS5CbG9ja1JlcXVlc3QaHC5vcmJpdC51c2VyLnYxLkJsb2NrUmVzcG9uc2UiA5ACAhJNCgdVbmJsb2NrEh0ub3JiaXQudXNlci52MS5VbmJsb2NrUmVxdWVzdBoeLm9yYml0LnVzZXIudjEuVW5ibG9ja1Jlc3BvbnNlIgOQAgISWQoLTGlzdEJsb2NrZWQSIS5vcmJpdC51c2VyLnYxLkxpc3RCbG9ja2VkUmVxdWVzdBoiLm9yYml0LnVzZXIudjEuTGlzdEJsb2NrZWRSZXNwb25zZSIDkAIBElwKDExpc3RTZXNzaW9ucxIiLm9yYml0LnVzZXIudjEuTGlzdFNlc3Npb25zUmVxdWVzdBojLm9yYml0LnVzZXIudjEuTGlzdFNlc3Npb25zUmVzcG9uc2UiA5ACARJfCg1SZXZva2VTZXNzaW9uEiMub3JiaXQudXNlci52MS5SZXZva2VTZXNzaW9uUmVxdWVzdBokLm9yYml0LnVzZXIudjEuUmV2b2tlU2Vzc2lvblJlc3BvbnNlIgOQAgISUAoIR2V0VXNlcnMSHi5vcmJpdC51c2VyLnYxLkdldFVzZXJzUmVxdWVzdBofLm9yYml0LnVzZXIudjEuR2V0VXNlcnNSZXNwb25zZSIDkAIBElYKCkNoZWNrQmxvY2sSIC5vcmJpdC51c2VyLnYxLkNoZWNrQmxvY2tSZXF1ZXN0GiEub3JiaXQudXNlci52MS5DaGVja0Jsb2NrUmVzcG9uc2UiA5ACARJfCg1GaWx0ZXJCbG9ja2VkEiMub3JiaXQudXNlci52MS5GaWx0ZXJCbG9ja2VkUmVxdWVzdBokLm9yYml0LnVzZXIudjEuRmlsdGVyQmxvY2tlZFJlc3BvbnNlIgOQAgESWQoLVmVyaWZ5VG9rZW4SIS5vcmJpdC51c2VyLnYxLlZlcmlmeVRva2VuUmVxdWVzdBoiLm9yYml0LnVzZXIudjEuVmVyaWZ5VG9rZW5SZXNwb25zZSIDkAIBYgZwcm90bzM", [file_orbit_options_v1_options]);
+export const file_orbit_user_v1_user: GenFile =
+  /*@__PURE__*/
+  fileDesc(
+    "ChhvcmJpdC91c2VyL3YxL3VzZXIucHJvdG8SDW9yYml0LnVzZXIudjEidQoEVXNlchIKCgJpZBgBIAEoAxIOCgZoYW5kbGUYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEgsKA2JpbxgEIAEoCRIXCg9hdmF0YXJfbWVkaWFfaWQYBSABKAMSFQoNY3JlYXRlZF9hdF9tcxgGIAEoAyKIAQoHUHJvZmlsZRIhCgR1c2VyGAEgASgLMhMub3JiaXQudXNlci52MS5Vc2VyEhYKDmZvbGxvd2VyX2NvdW50GAIgASgDEhcKD2ZvbGxvd2luZ19jb3VudBgDIAEoAxISCgpwb3N0X2NvdW50GAQgASgDEhUKDWJsb2NrZWRfYnlfbWUYBSABKAgiawoHU2Vzc2lvbhIKCgJpZBgBIAEoAxITCgtkZXZpY2VfbmFtZRgCIAEoCRIVCg1jcmVhdGVkX2F0X21zGAMgASgDEhcKD2xhc3Rfc2Vlbl9hdF9tcxgEIAEoAxIPCgdjdXJyZW50GAUgASgIIpYBCg1TaWduVXBSZXF1ZXN0EisKBmhhbmRsZRgBIAEoCUIb0vMYFwgBEAMYHioPXltBLVphLXowLTlfXSskEh0KCHBhc3N3b3JkGAIgASgJQgvS8xgHCAEQCBjIARIcCgxkaXNwbGF5X25hbWUYAyABKAlCBtLzGAIYQBIbCgtkZXZpY2VfbmFtZRgEIAEoCUIG0vMYAhhkIkIKDlNpZ25VcFJlc3BvbnNlEiEKBHVzZXIYASABKAsyEy5vcmJpdC51c2VyLnYxLlVzZXISDQoFdG9rZW4YAiABKAkiYgoMTG9nSW5SZXF1ZXN0EhgKBmhhbmRsZRgBIAEoCUII0vMYBAgBGB4SGwoIcGFzc3dvcmQYAiABKAlCCdLzGAUIARjIARIbCgtkZXZpY2VfbmFtZRgDIAEoCUIG0vMYAhhkIkEKDUxvZ0luUmVzcG9uc2USIQoEdXNlchgBIAEoCzITLm9yYml0LnVzZXIudjEuVXNlchINCgV0b2tlbhgCIAEoCSIPCg1Mb2dPdXRSZXF1ZXN0IhAKDkxvZ091dFJlc3BvbnNlIg4KDEdldE1lUmVxdWVzdCIyCg1HZXRNZVJlc3BvbnNlEiEKBHVzZXIYASABKAsyEy5vcmJpdC51c2VyLnYxLlVzZXIiRwoRR2V0UHJvZmlsZVJlcXVlc3QSEQoHdXNlcl9pZBgBIAEoA0gAEhgKBmhhbmRsZRgCIAEoCUIG0vMYAhgeSABCBQoDd2hvIj0KEkdldFByb2ZpbGVSZXNwb25zZRInCgdwcm9maWxlGAEgASgLMhYub3JiaXQudXNlci52MS5Qcm9maWxlIqcBChRVcGRhdGVQcm9maWxlUmVxdWVzdBIhCgxkaXNwbGF5X25hbWUYASABKAlCBtLzGAIYQEgAiAEBEhkKA2JpbxgCIAEoCUIH0vMYAxj0A0gBiAEBEiQKD2F2YXRhcl9tZWRpYV9pZBgDIAEoA0IG0vMYAjAASAKIAQFCDwoNX2Rpc3BsYXlfbmFtZUIGCgRfYmlvQhIKEF9hdmF0YXJfbWVkaWFfaWQiOgoVVXBkYXRlUHJvZmlsZVJlc3BvbnNlEiEKBHVzZXIYASABKAsyEy5vcmJpdC51c2VyLnYxLlVzZXIiLgoSQ2hlY2tIYW5kbGVSZXF1ZXN0EhgKBmhhbmRsZRgBIAEoCUII0vMYBAgBGB4iKAoTQ2hlY2tIYW5kbGVSZXNwb25zZRIRCglhdmFpbGFibGUYASABKAgiJwoMQmxvY2tSZXF1ZXN0EhcKB3VzZXJfaWQYASABKANCBtLzGAIIASIPCg1CbG9ja1Jlc3BvbnNlIikKDlVuYmxvY2tSZXF1ZXN0EhcKB3VzZXJfaWQYASABKANCBtLzGAIIASIRCg9VbmJsb2NrUmVzcG9uc2UiTgoSTGlzdEJsb2NrZWRSZXF1ZXN0EhsKCXBhZ2Vfc2l6ZRgBIAEoBUII0vMYBDAAOGQSGwoKcGFnZV90b2tlbhgCIAEoCUIH0vMYAxiACCJSChNMaXN0QmxvY2tlZFJlc3BvbnNlEiIKBXVzZXJzGAEgAygLMhMub3JiaXQudXNlci52MS5Vc2VyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIVChNMaXN0U2Vzc2lvbnNSZXF1ZXN0IkAKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEigKCHNlc3Npb25zGAEgAygLMhYub3JiaXQudXNlci52MS5TZXNzaW9uIjIKFFJldm9rZVNlc3Npb25SZXF1ZXN0EhoKCnNlc3Npb25faWQYASABKANCBtLzGAIIASIXChVSZXZva2VTZXNzaW9uUmVzcG9uc2UiRQoPR2V0VXNlcnNSZXF1ZXN0EhkKCHVzZXJfaWRzGAEgAygDQgfS8xgDGPQDEhcKB2hhbmRsZXMYAiADKAlCBtLzGAIYZCI2ChBHZXRVc2Vyc1Jlc3BvbnNlEiIKBXVzZXJzGAEgAygLMhMub3JiaXQudXNlci52MS5Vc2VyIkMKEUNoZWNrQmxvY2tSZXF1ZXN0EhYKBnVzZXJfYRgBIAEoA0IG0vMYAggBEhYKBnVzZXJfYhgCIAEoA0IG0vMYAggBIiUKEkNoZWNrQmxvY2tSZXNwb25zZRIPCgdibG9ja2VkGAEgASgIIlAKFEZpbHRlckJsb2NrZWRSZXF1ZXN0EhcKB3VzZXJfaWQYASABKANCBtLzGAIIARIfCg5vdGhlcl91c2VyX2lkcxgCIAMoA0IH0vMYAxjoByIxChVGaWx0ZXJCbG9ja2VkUmVzcG9uc2USGAoQYmxvY2tlZF91c2VyX2lkcxgBIAMoAyIuChJWZXJpZnlUb2tlblJlcXVlc3QSGAoFdG9rZW4YASABKAlCCdLzGAUIARjIASI6ChNWZXJpZnlUb2tlblJlc3BvbnNlEg8KB3VzZXJfaWQYASABKAMSEgoKc2Vzc2lvbl9pZBgCIAEoAzLUCgoLVXNlclNlcnZpY2USRQoGU2lnblVwEhwub3JiaXQudXNlci52MS5TaWduVXBSZXF1ZXN0Gh0ub3JiaXQudXNlci52MS5TaWduVXBSZXNwb25zZRJCCgVMb2dJbhIbLm9yYml0LnVzZXIudjEuTG9nSW5SZXF1ZXN0Ghwub3JiaXQudXNlci52MS5Mb2dJblJlc3BvbnNlEkoKBkxvZ091dBIcLm9yYml0LnVzZXIudjEuTG9nT3V0UmVxdWVzdBodLm9yYml0LnVzZXIudjEuTG9nT3V0UmVzcG9uc2UiA5ACAhJHCgVHZXRNZRIbLm9yYml0LnVzZXIudjEuR2V0TWVSZXF1ZXN0Ghwub3JiaXQudXNlci52MS5HZXRNZVJlc3BvbnNlIgOQAgESVgoKR2V0UHJvZmlsZRIgLm9yYml0LnVzZXIudjEuR2V0UHJvZmlsZVJlcXVlc3QaIS5vcmJpdC51c2VyLnYxLkdldFByb2ZpbGVSZXNwb25zZSIDkAIBEloKDVVwZGF0ZVByb2ZpbGUSIy5vcmJpdC51c2VyLnYxLlVwZGF0ZVByb2ZpbGVSZXF1ZXN0GiQub3JiaXQudXNlci52MS5VcGRhdGVQcm9maWxlUmVzcG9uc2USWQoLQ2hlY2tIYW5kbGUSIS5vcmJpdC51c2VyLnYxLkNoZWNrSGFuZGxlUmVxdWVzdBoiLm9yYml0LnVzZXIudjEuQ2hlY2tIYW5kbGVSZXNwb25zZSIDkAIBEkcKBUJsb2NrEhsub3JiaXQudXNlci52MS5CbG9ja1JlcXVlc3QaHC5vcmJpdC51c2VyLnYxLkJsb2NrUmVzcG9uc2UiA5ACAhJNCgdVbmJsb2NrEh0ub3JiaXQudXNlci52MS5VbmJsb2NrUmVxdWVzdBoeLm9yYml0LnVzZXIudjEuVW5ibG9ja1Jlc3BvbnNlIgOQAgISWQoLTGlzdEJsb2NrZWQSIS5vcmJpdC51c2VyLnYxLkxpc3RCbG9ja2VkUmVxdWVzdBoiLm9yYml0LnVzZXIudjEuTGlzdEJsb2NrZWRSZXNwb25zZSIDkAIBElwKDExpc3RTZXNzaW9ucxIiLm9yYml0LnVzZXIudjEuTGlzdFNlc3Npb25zUmVxdWVzdBojLm9yYml0LnVzZXIudjEuTGlzdFNlc3Npb25zUmVzcG9uc2UiA5ACARJfCg1SZXZva2VTZXNzaW9uEiMub3JiaXQudXNlci52MS5SZXZva2VTZXNzaW9uUmVxdWVzdBokLm9yYml0LnVzZXIudjEuUmV2b2tlU2Vzc2lvblJlc3BvbnNlIgOQAgISUAoIR2V0VXNlcnMSHi5vcmJpdC51c2VyLnYxLkdldFVzZXJzUmVxdWVzdBofLm9yYml0LnVzZXIudjEuR2V0VXNlcnNSZXNwb25zZSIDkAIBElYKCkNoZWNrQmxvY2sSIC5vcmJpdC51c2VyLnYxLkNoZWNrQmxvY2tSZXF1ZXN0GiEub3JiaXQudXNlci52MS5DaGVja0Jsb2NrUmVzcG9uc2UiA5ACARJfCg1GaWx0ZXJCbG9ja2VkEiMub3JiaXQudXNlci52MS5GaWx0ZXJCbG9ja2VkUmVxdWVzdBokLm9yYml0LnVzZXIudjEuRmlsdGVyQmxvY2tlZFJlc3BvbnNlIgOQAgESWQoLVmVyaWZ5VG9rZW4SIS5vcmJpdC51c2VyLnYxLlZlcmlmeVRva2VuUmVxdWVzdBoiLm9yYml0LnVzZXIudjEuVmVyaWZ5VG9rZW5SZXNwb25zZSIDkAIBYgZwcm90bzM",
+    [file_orbit_options_v1_options],
+  );
 
 /**
  * User is the public view of an account.
@@ -56,8 +60,7 @@ export type User = Message<"orbit.user.v1.User"> & {
  * Describes the message orbit.user.v1.User.
  * Use `create(UserSchema)` to create a new message.
  */
-export const UserSchema: GenMessage<User> = /*@__PURE__*/
-  messageDesc(file_orbit_user_v1_user, 0);
+export const UserSchema: GenMessage<User> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_user, 0);
 
 /**
  * Profile is a user with counts.
@@ -97,8 +100,7 @@ export type Profile = Message<"orbit.user.v1.Profile"> & {
  * Describes the message orbit.user.v1.Profile.
  * Use `create(ProfileSchema)` to create a new message.
  */
-export const ProfileSchema: GenMessage<Profile> = /*@__PURE__*/
-  messageDesc(file_orbit_user_v1_user, 1);
+export const ProfileSchema: GenMessage<Profile> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_user, 1);
 
 /**
  * Session is one signed-in device.
@@ -138,8 +140,7 @@ export type Session = Message<"orbit.user.v1.Session"> & {
  * Describes the message orbit.user.v1.Session.
  * Use `create(SessionSchema)` to create a new message.
  */
-export const SessionSchema: GenMessage<Session> = /*@__PURE__*/
-  messageDesc(file_orbit_user_v1_user, 2);
+export const SessionSchema: GenMessage<Session> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_user, 2);
 
 /**
  * SignUpRequest is the input of SignUp.
@@ -174,8 +175,7 @@ export type SignUpRequest = Message<"orbit.user.v1.SignUpRequest"> & {
  * Describes the message orbit.user.v1.SignUpRequest.
  * Use `create(SignUpRequestSchema)` to create a new message.
  */
-export const SignUpRequestSchema: GenMessage<SignUpRequest> = /*@__PURE__*/
-  messageDesc(file_orbit_user_v1_user, 3);
+export const SignUpRequestSchema: GenMessage<SignUpRequest> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_user, 3);
 
 /**
  * SignUpResponse is the output of SignUp.
@@ -198,8 +198,7 @@ export type SignUpResponse = Message<"orbit.user.v1.SignUpResponse"> & {
  * Describes the message orbit.user.v1.SignUpResponse.
  * Use `create(SignUpResponseSchema)` to create a new message.
  */
-export const SignUpResponseSchema: GenMessage<SignUpResponse> = /*@__PURE__*/
-  messageDesc(file_orbit_user_v1_user, 4);
+export const SignUpResponseSchema: GenMessage<SignUpResponse> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_user, 4);
 
 /**
  * LogInRequest is the input of LogIn.
@@ -227,8 +226,7 @@ export type LogInRequest = Message<"orbit.user.v1.LogInRequest"> & {
  * Describes the message orbit.user.v1.LogInRequest.
  * Use `create(LogInRequestSchema)` to create a new message.
  */
-export const LogInRequestSchema: GenMessage<LogInRequest> = /*@__PURE__*/
-  messageDesc(file_orbit_user_v1_user, 5);
+export const LogInRequestSchema: GenMessage<LogInRequest> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_user, 5);
 
 /**
  * LogInResponse is the output of LogIn.
@@ -251,53 +249,46 @@ export type LogInResponse = Message<"orbit.user.v1.LogInResponse"> & {
  * Describes the message orbit.user.v1.LogInResponse.
  * Use `create(LogInResponseSchema)` to create a new message.
  */
-export const LogInResponseSchema: GenMessage<LogInResponse> = /*@__PURE__*/
-  messageDesc(file_orbit_user_v1_user, 6);
+export const LogInResponseSchema: GenMessage<LogInResponse> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_user, 6);
 
 /**
  * LogOutRequest is the input of LogOut.
  *
  * @generated from message orbit.user.v1.LogOutRequest
  */
-export type LogOutRequest = Message<"orbit.user.v1.LogOutRequest"> & {
-};
+export type LogOutRequest = Message<"orbit.user.v1.LogOutRequest"> & {};
 
 /**
  * Describes the message orbit.user.v1.LogOutRequest.
  * Use `create(LogOutRequestSchema)` to create a new message.
  */
-export const LogOutRequestSchema: GenMessage<LogOutRequest> = /*@__PURE__*/
-  messageDesc(file_orbit_user_v1_user, 7);
+export const LogOutRequestSchema: GenMessage<LogOutRequest> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_user, 7);
 
 /**
  * LogOutResponse is the output of LogOut.
  *
  * @generated from message orbit.user.v1.LogOutResponse
  */
-export type LogOutResponse = Message<"orbit.user.v1.LogOutResponse"> & {
-};
+export type LogOutResponse = Message<"orbit.user.v1.LogOutResponse"> & {};
 
 /**
  * Describes the message orbit.user.v1.LogOutResponse.
  * Use `create(LogOutResponseSchema)` to create a new message.
  */
-export const LogOutResponseSchema: GenMessage<LogOutResponse> = /*@__PURE__*/
-  messageDesc(file_orbit_user_v1_user, 8);
+export const LogOutResponseSchema: GenMessage<LogOutResponse> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_user, 8);
 
 /**
  * GetMeRequest is the input of GetMe.
  *
  * @generated from message orbit.user.v1.GetMeRequest
  */
-export type GetMeRequest = Message<"orbit.user.v1.GetMeRequest"> & {
-};
+export type GetMeRequest = Message<"orbit.user.v1.GetMeRequest"> & {};
 
 /**
  * Describes the message orbit.user.v1.GetMeRequest.
  * Use `create(GetMeRequestSchema)` to create a new message.
  */
-export const GetMeRequestSchema: GenMessage<GetMeRequest> = /*@__PURE__*/
-  messageDesc(file_orbit_user_v1_user, 9);
+export const GetMeRequestSchema: GenMessage<GetMeRequest> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_user, 9);
 
 /**
  * GetMeResponse is the output of GetMe.
@@ -315,8 +306,7 @@ export type GetMeResponse = Message<"orbit.user.v1.GetMeResponse"> & {
  * Describes the message orbit.user.v1.GetMeResponse.
  * Use `create(GetMeResponseSchema)` to create a new message.
  */
-export const GetMeResponseSchema: GenMessage<GetMeResponse> = /*@__PURE__*/
-  messageDesc(file_orbit_user_v1_user, 10);
+export const GetMeResponseSchema: GenMessage<GetMeResponse> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_user, 10);
 
 /**
  * GetProfileRequest names a user by id or handle.
@@ -327,26 +317,30 @@ export type GetProfileRequest = Message<"orbit.user.v1.GetProfileRequest"> & {
   /**
    * @generated from oneof orbit.user.v1.GetProfileRequest.who
    */
-  who: {
-    /**
-     * @generated from field: int64 user_id = 1;
-     */
-    value: bigint;
-    case: "userId";
-  } | {
-    /**
-     * @generated from field: string handle = 2;
-     */
-    value: string;
-    case: "handle";
-  } | { case: undefined; value?: undefined };
+  who:
+    | {
+        /**
+         * @generated from field: int64 user_id = 1;
+         */
+        value: bigint;
+        case: "userId";
+      }
+    | {
+        /**
+         * @generated from field: string handle = 2;
+         */
+        value: string;
+        case: "handle";
+      }
+    | { case: undefined; value?: undefined };
 };
 
 /**
  * Describes the message orbit.user.v1.GetProfileRequest.
  * Use `create(GetProfileRequestSchema)` to create a new message.
  */
-export const GetProfileRequestSchema: GenMessage<GetProfileRequest> = /*@__PURE__*/
+export const GetProfileRequestSchema: GenMessage<GetProfileRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_user_v1_user, 11);
 
 /**
@@ -365,7 +359,8 @@ export type GetProfileResponse = Message<"orbit.user.v1.GetProfileResponse"> & {
  * Describes the message orbit.user.v1.GetProfileResponse.
  * Use `create(GetProfileResponseSchema)` to create a new message.
  */
-export const GetProfileResponseSchema: GenMessage<GetProfileResponse> = /*@__PURE__*/
+export const GetProfileResponseSchema: GenMessage<GetProfileResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_user_v1_user, 12);
 
 /**
@@ -394,7 +389,8 @@ export type UpdateProfileRequest = Message<"orbit.user.v1.UpdateProfileRequest">
  * Describes the message orbit.user.v1.UpdateProfileRequest.
  * Use `create(UpdateProfileRequestSchema)` to create a new message.
  */
-export const UpdateProfileRequestSchema: GenMessage<UpdateProfileRequest> = /*@__PURE__*/
+export const UpdateProfileRequestSchema: GenMessage<UpdateProfileRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_user_v1_user, 13);
 
 /**
@@ -413,7 +409,8 @@ export type UpdateProfileResponse = Message<"orbit.user.v1.UpdateProfileResponse
  * Describes the message orbit.user.v1.UpdateProfileResponse.
  * Use `create(UpdateProfileResponseSchema)` to create a new message.
  */
-export const UpdateProfileResponseSchema: GenMessage<UpdateProfileResponse> = /*@__PURE__*/
+export const UpdateProfileResponseSchema: GenMessage<UpdateProfileResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_user_v1_user, 14);
 
 /**
@@ -432,7 +429,8 @@ export type CheckHandleRequest = Message<"orbit.user.v1.CheckHandleRequest"> & {
  * Describes the message orbit.user.v1.CheckHandleRequest.
  * Use `create(CheckHandleRequestSchema)` to create a new message.
  */
-export const CheckHandleRequestSchema: GenMessage<CheckHandleRequest> = /*@__PURE__*/
+export const CheckHandleRequestSchema: GenMessage<CheckHandleRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_user_v1_user, 15);
 
 /**
@@ -451,7 +449,8 @@ export type CheckHandleResponse = Message<"orbit.user.v1.CheckHandleResponse"> &
  * Describes the message orbit.user.v1.CheckHandleResponse.
  * Use `create(CheckHandleResponseSchema)` to create a new message.
  */
-export const CheckHandleResponseSchema: GenMessage<CheckHandleResponse> = /*@__PURE__*/
+export const CheckHandleResponseSchema: GenMessage<CheckHandleResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_user_v1_user, 16);
 
 /**
@@ -470,23 +469,20 @@ export type BlockRequest = Message<"orbit.user.v1.BlockRequest"> & {
  * Describes the message orbit.user.v1.BlockRequest.
  * Use `create(BlockRequestSchema)` to create a new message.
  */
-export const BlockRequestSchema: GenMessage<BlockRequest> = /*@__PURE__*/
-  messageDesc(file_orbit_user_v1_user, 17);
+export const BlockRequestSchema: GenMessage<BlockRequest> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_user, 17);
 
 /**
  * BlockResponse is the output of Block.
  *
  * @generated from message orbit.user.v1.BlockResponse
  */
-export type BlockResponse = Message<"orbit.user.v1.BlockResponse"> & {
-};
+export type BlockResponse = Message<"orbit.user.v1.BlockResponse"> & {};
 
 /**
  * Describes the message orbit.user.v1.BlockResponse.
  * Use `create(BlockResponseSchema)` to create a new message.
  */
-export const BlockResponseSchema: GenMessage<BlockResponse> = /*@__PURE__*/
-  messageDesc(file_orbit_user_v1_user, 18);
+export const BlockResponseSchema: GenMessage<BlockResponse> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_user, 18);
 
 /**
  * UnblockRequest is the input of Unblock.
@@ -504,22 +500,21 @@ export type UnblockRequest = Message<"orbit.user.v1.UnblockRequest"> & {
  * Describes the message orbit.user.v1.UnblockRequest.
  * Use `create(UnblockRequestSchema)` to create a new message.
  */
-export const UnblockRequestSchema: GenMessage<UnblockRequest> = /*@__PURE__*/
-  messageDesc(file_orbit_user_v1_user, 19);
+export const UnblockRequestSchema: GenMessage<UnblockRequest> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_user, 19);
 
 /**
  * UnblockResponse is the output of Unblock.
  *
  * @generated from message orbit.user.v1.UnblockResponse
  */
-export type UnblockResponse = Message<"orbit.user.v1.UnblockResponse"> & {
-};
+export type UnblockResponse = Message<"orbit.user.v1.UnblockResponse"> & {};
 
 /**
  * Describes the message orbit.user.v1.UnblockResponse.
  * Use `create(UnblockResponseSchema)` to create a new message.
  */
-export const UnblockResponseSchema: GenMessage<UnblockResponse> = /*@__PURE__*/
+export const UnblockResponseSchema: GenMessage<UnblockResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_user_v1_user, 20);
 
 /**
@@ -543,7 +538,8 @@ export type ListBlockedRequest = Message<"orbit.user.v1.ListBlockedRequest"> & {
  * Describes the message orbit.user.v1.ListBlockedRequest.
  * Use `create(ListBlockedRequestSchema)` to create a new message.
  */
-export const ListBlockedRequestSchema: GenMessage<ListBlockedRequest> = /*@__PURE__*/
+export const ListBlockedRequestSchema: GenMessage<ListBlockedRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_user_v1_user, 21);
 
 /**
@@ -567,7 +563,8 @@ export type ListBlockedResponse = Message<"orbit.user.v1.ListBlockedResponse"> &
  * Describes the message orbit.user.v1.ListBlockedResponse.
  * Use `create(ListBlockedResponseSchema)` to create a new message.
  */
-export const ListBlockedResponseSchema: GenMessage<ListBlockedResponse> = /*@__PURE__*/
+export const ListBlockedResponseSchema: GenMessage<ListBlockedResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_user_v1_user, 22);
 
 /**
@@ -575,14 +572,14 @@ export const ListBlockedResponseSchema: GenMessage<ListBlockedResponse> = /*@__P
  *
  * @generated from message orbit.user.v1.ListSessionsRequest
  */
-export type ListSessionsRequest = Message<"orbit.user.v1.ListSessionsRequest"> & {
-};
+export type ListSessionsRequest = Message<"orbit.user.v1.ListSessionsRequest"> & {};
 
 /**
  * Describes the message orbit.user.v1.ListSessionsRequest.
  * Use `create(ListSessionsRequestSchema)` to create a new message.
  */
-export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> = /*@__PURE__*/
+export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_user_v1_user, 23);
 
 /**
@@ -601,7 +598,8 @@ export type ListSessionsResponse = Message<"orbit.user.v1.ListSessionsResponse">
  * Describes the message orbit.user.v1.ListSessionsResponse.
  * Use `create(ListSessionsResponseSchema)` to create a new message.
  */
-export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> = /*@__PURE__*/
+export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_user_v1_user, 24);
 
 /**
@@ -620,7 +618,8 @@ export type RevokeSessionRequest = Message<"orbit.user.v1.RevokeSessionRequest">
  * Describes the message orbit.user.v1.RevokeSessionRequest.
  * Use `create(RevokeSessionRequestSchema)` to create a new message.
  */
-export const RevokeSessionRequestSchema: GenMessage<RevokeSessionRequest> = /*@__PURE__*/
+export const RevokeSessionRequestSchema: GenMessage<RevokeSessionRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_user_v1_user, 25);
 
 /**
@@ -628,14 +627,14 @@ export const RevokeSessionRequestSchema: GenMessage<RevokeSessionRequest> = /*@_
  *
  * @generated from message orbit.user.v1.RevokeSessionResponse
  */
-export type RevokeSessionResponse = Message<"orbit.user.v1.RevokeSessionResponse"> & {
-};
+export type RevokeSessionResponse = Message<"orbit.user.v1.RevokeSessionResponse"> & {};
 
 /**
  * Describes the message orbit.user.v1.RevokeSessionResponse.
  * Use `create(RevokeSessionResponseSchema)` to create a new message.
  */
-export const RevokeSessionResponseSchema: GenMessage<RevokeSessionResponse> = /*@__PURE__*/
+export const RevokeSessionResponseSchema: GenMessage<RevokeSessionResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_user_v1_user, 26);
 
 /**
@@ -659,7 +658,8 @@ export type GetUsersRequest = Message<"orbit.user.v1.GetUsersRequest"> & {
  * Describes the message orbit.user.v1.GetUsersRequest.
  * Use `create(GetUsersRequestSchema)` to create a new message.
  */
-export const GetUsersRequestSchema: GenMessage<GetUsersRequest> = /*@__PURE__*/
+export const GetUsersRequestSchema: GenMessage<GetUsersRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_user_v1_user, 27);
 
 /**
@@ -678,7 +678,8 @@ export type GetUsersResponse = Message<"orbit.user.v1.GetUsersResponse"> & {
  * Describes the message orbit.user.v1.GetUsersResponse.
  * Use `create(GetUsersResponseSchema)` to create a new message.
  */
-export const GetUsersResponseSchema: GenMessage<GetUsersResponse> = /*@__PURE__*/
+export const GetUsersResponseSchema: GenMessage<GetUsersResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_user_v1_user, 28);
 
 /**
@@ -702,7 +703,8 @@ export type CheckBlockRequest = Message<"orbit.user.v1.CheckBlockRequest"> & {
  * Describes the message orbit.user.v1.CheckBlockRequest.
  * Use `create(CheckBlockRequestSchema)` to create a new message.
  */
-export const CheckBlockRequestSchema: GenMessage<CheckBlockRequest> = /*@__PURE__*/
+export const CheckBlockRequestSchema: GenMessage<CheckBlockRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_user_v1_user, 29);
 
 /**
@@ -723,7 +725,8 @@ export type CheckBlockResponse = Message<"orbit.user.v1.CheckBlockResponse"> & {
  * Describes the message orbit.user.v1.CheckBlockResponse.
  * Use `create(CheckBlockResponseSchema)` to create a new message.
  */
-export const CheckBlockResponseSchema: GenMessage<CheckBlockResponse> = /*@__PURE__*/
+export const CheckBlockResponseSchema: GenMessage<CheckBlockResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_user_v1_user, 30);
 
 /**
@@ -747,7 +750,8 @@ export type FilterBlockedRequest = Message<"orbit.user.v1.FilterBlockedRequest">
  * Describes the message orbit.user.v1.FilterBlockedRequest.
  * Use `create(FilterBlockedRequestSchema)` to create a new message.
  */
-export const FilterBlockedRequestSchema: GenMessage<FilterBlockedRequest> = /*@__PURE__*/
+export const FilterBlockedRequestSchema: GenMessage<FilterBlockedRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_user_v1_user, 31);
 
 /**
@@ -768,7 +772,8 @@ export type FilterBlockedResponse = Message<"orbit.user.v1.FilterBlockedResponse
  * Describes the message orbit.user.v1.FilterBlockedResponse.
  * Use `create(FilterBlockedResponseSchema)` to create a new message.
  */
-export const FilterBlockedResponseSchema: GenMessage<FilterBlockedResponse> = /*@__PURE__*/
+export const FilterBlockedResponseSchema: GenMessage<FilterBlockedResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_user_v1_user, 32);
 
 /**
@@ -787,7 +792,8 @@ export type VerifyTokenRequest = Message<"orbit.user.v1.VerifyTokenRequest"> & {
  * Describes the message orbit.user.v1.VerifyTokenRequest.
  * Use `create(VerifyTokenRequestSchema)` to create a new message.
  */
-export const VerifyTokenRequestSchema: GenMessage<VerifyTokenRequest> = /*@__PURE__*/
+export const VerifyTokenRequestSchema: GenMessage<VerifyTokenRequest> =
+  /*@__PURE__*/
   messageDesc(file_orbit_user_v1_user, 33);
 
 /**
@@ -811,7 +817,8 @@ export type VerifyTokenResponse = Message<"orbit.user.v1.VerifyTokenResponse"> &
  * Describes the message orbit.user.v1.VerifyTokenResponse.
  * Use `create(VerifyTokenResponseSchema)` to create a new message.
  */
-export const VerifyTokenResponseSchema: GenMessage<VerifyTokenResponse> = /*@__PURE__*/
+export const VerifyTokenResponseSchema: GenMessage<VerifyTokenResponse> =
+  /*@__PURE__*/
   messageDesc(file_orbit_user_v1_user, 34);
 
 /**
@@ -830,7 +837,7 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof SignUpRequestSchema;
     output: typeof SignUpResponseSchema;
-  },
+  };
   /**
    * LogIn opens a new session (one per device).
    *
@@ -840,7 +847,7 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof LogInRequestSchema;
     output: typeof LogInResponseSchema;
-  },
+  };
   /**
    * LogOut revokes the calling session.
    *
@@ -850,7 +857,7 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof LogOutRequestSchema;
     output: typeof LogOutResponseSchema;
-  },
+  };
   /**
    * GetMe returns the signed-in user.
    *
@@ -860,7 +867,7 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof GetMeRequestSchema;
     output: typeof GetMeResponseSchema;
-  },
+  };
   /**
    * GetProfile returns a user's profile with follower, following and post counts.
    *
@@ -870,7 +877,7 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof GetProfileRequestSchema;
     output: typeof GetProfileResponseSchema;
-  },
+  };
   /**
    * UpdateProfile changes the fields that are set.
    *
@@ -880,7 +887,7 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof UpdateProfileRequestSchema;
     output: typeof UpdateProfileResponseSchema;
-  },
+  };
   /**
    * CheckHandle says whether a handle is free.
    *
@@ -890,7 +897,7 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof CheckHandleRequestSchema;
     output: typeof CheckHandleResponseSchema;
-  },
+  };
   /**
    * Block hides the caller and the blocked user from each other.
    *
@@ -900,7 +907,7 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof BlockRequestSchema;
     output: typeof BlockResponseSchema;
-  },
+  };
   /**
    * Unblock lifts a block.
    *
@@ -910,7 +917,7 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof UnblockRequestSchema;
     output: typeof UnblockResponseSchema;
-  },
+  };
   /**
    * ListBlocked lists the users the caller blocked.
    *
@@ -920,7 +927,7 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof ListBlockedRequestSchema;
     output: typeof ListBlockedResponseSchema;
-  },
+  };
   /**
    * ListSessions lists the caller's sessions (devices).
    *
@@ -930,7 +937,7 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof ListSessionsRequestSchema;
     output: typeof ListSessionsResponseSchema;
-  },
+  };
   /**
    * RevokeSession ends one of the caller's sessions.
    *
@@ -940,7 +947,7 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof RevokeSessionRequestSchema;
     output: typeof RevokeSessionResponseSchema;
-  },
+  };
   /**
    * GetUsers returns users by id (missing ids are left out). For services.
    *
@@ -950,7 +957,7 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof GetUsersRequestSchema;
     output: typeof GetUsersResponseSchema;
-  },
+  };
   /**
    * CheckBlock says whether either of two users blocked the other. For services.
    *
@@ -960,7 +967,7 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof CheckBlockRequestSchema;
     output: typeof CheckBlockResponseSchema;
-  },
+  };
   /**
    * FilterBlocked returns which of other_user_ids are blocked by, or have blocked, user_id. For services.
    *
@@ -970,7 +977,7 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof FilterBlockedRequestSchema;
     output: typeof FilterBlockedResponseSchema;
-  },
+  };
   /**
    * VerifyToken resolves a session token to its user. For the kernel's auth interceptor.
    *
@@ -980,7 +987,5 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof VerifyTokenRequestSchema;
     output: typeof VerifyTokenResponseSchema;
-  },
-}> = /*@__PURE__*/
-  serviceDesc(file_orbit_user_v1_user, 0);
-
+  };
+}> = /*@__PURE__*/ serviceDesc(file_orbit_user_v1_user, 0);

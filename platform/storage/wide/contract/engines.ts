@@ -58,7 +58,10 @@ export function cassandraConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Ca
   const points = env.CASSANDRA_CONTACT_POINTS?.trim();
   if (!points) return undefined;
   return {
-    contactPoints: points.split(",").map((s) => s.trim()).filter(Boolean),
+    contactPoints: points
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
     keyspace: `orbit_wide_${process.pid}_${Date.now().toString(36)}`,
     localDataCenter: env.CASSANDRA_DC || "datacenter1",
     consistency: "localQuorum",

@@ -97,7 +97,9 @@ for (const engine of WIDE_ENGINES) {
     });
 
     async function putTimeline(ownerId: bigint, keys: Clust[]): Promise<void> {
-      await timeline.putMany(keys.map(([bucket, itemId]) => ({ ownerId, bucket, itemId, body: `${bucket}/${itemId}` })));
+      await timeline.putMany(
+        keys.map(([bucket, itemId]) => ({ ownerId, bucket, itemId, body: `${bucket}/${itemId}` })),
+      );
     }
 
     async function scanAll(ownerId: bigint, opts: WideScanOptions<TimelineRowClusteringPrefix>): Promise<Clust[][]> {
@@ -167,7 +169,10 @@ for (const engine of WIDE_ENGINES) {
       ]) {
         const pages = await scanAll(o, opts);
         const want = expected(keys, opts);
-        expect(pages.flat(), JSON.stringify(opts, (_k, v) => (typeof v === "bigint" ? `${v}` : v))).toEqual(want);
+        expect(
+          pages.flat(),
+          JSON.stringify(opts, (_k, v) => (typeof v === "bigint" ? `${v}` : v)),
+        ).toEqual(want);
         const full = pages.filter((p) => p.length > 0);
         for (const p of full.slice(0, -1)) expect(p.length).toBe(opts.limit);
         expect(full.length).toBe(Math.ceil(want.length / opts.limit));
@@ -201,16 +206,22 @@ for (const engine of WIDE_ENGINES) {
         [1, 3n],
       ]);
       const bounds: (WideBound<TimelineRowClusteringPrefix> | undefined)[] = [undefined];
-      for (const key of [{ bucket: 2 }, { bucket: 2, itemId: 0n }, { bucket: 1, itemId: 3n }, { bucket: 3, itemId: -2n }]) {
+      for (const key of [
+        { bucket: 2 },
+        { bucket: 2, itemId: 0n },
+        { bucket: 1, itemId: 3n },
+        { bucket: 3, itemId: -2n },
+      ]) {
         bounds.push({ key }, { key, inclusive: false });
       }
       for (const from of bounds) {
         for (const to of bounds) {
           for (const order of ["clustering", "reverse"] as const) {
             const opts = { from, to, order };
-            expect(await scan(opts), JSON.stringify(opts, (_k, v) => (typeof v === "bigint" ? `${v}` : v))).toEqual(
-              expected(keys, opts),
-            );
+            expect(
+              await scan(opts),
+              JSON.stringify(opts, (_k, v) => (typeof v === "bigint" ? `${v}` : v)),
+            ).toEqual(expected(keys, opts));
           }
         }
       }
@@ -296,15 +307,18 @@ for (const engine of WIDE_ENGINES) {
     });
 
     const gap = KNOWN_GAPS[engine.name]?.trailingSpaces;
-    (gap ? it.fails : it)(`keeps string keys that differ only by trailing spaces apart${gap ? ` [known gap: ${gap}]` : ""}`, async () => {
-      const o = owner();
-      await tallies.increment({ ownerId: o, name: "a" }, { hits: 1n });
-      await tallies.increment({ ownerId: o, name: "a " }, { hits: 10n });
-      expect((await tallies.scan({ ownerId: o })).rows.map((r) => [r.name, r.hits])).toEqual([
-        ["a", 1n],
-        ["a ", 10n],
-      ]);
-    });
+    (gap ? it.fails : it)(
+      `keeps string keys that differ only by trailing spaces apart${gap ? ` [known gap: ${gap}]` : ""}`,
+      async () => {
+        const o = owner();
+        await tallies.increment({ ownerId: o, name: "a" }, { hits: 1n });
+        await tallies.increment({ ownerId: o, name: "a " }, { hits: 10n });
+        expect((await tallies.scan({ ownerId: o })).rows.map((r) => [r.name, r.hits])).toEqual([
+          ["a", 1n],
+          ["a ", 10n],
+        ]);
+      },
+    );
 
     it("round-trips large blobs (3 MB)", async () => {
       const o = owner();
@@ -321,7 +335,9 @@ for (const engine of WIDE_ENGINES) {
       const o = owner();
       const key = { ownerId: o, name: "views" };
       await Promise.all(
-        Array.from({ length: 40 }, (_, i) => tallies.increment(key, i % 2 === 0 ? { hits: 1n, misses: 2 } : { hits: 1n, misses: -1n })),
+        Array.from({ length: 40 }, (_, i) =>
+          tallies.increment(key, i % 2 === 0 ? { hits: 1n, misses: 2 } : { hits: 1n, misses: -1n }),
+        ),
       );
       expect(await tallies.get(key)).toMatchObject({ hits: 40n, misses: 20n });
       const postId = owner();
@@ -403,9 +419,13 @@ for (const engine of WIDE_ENGINES) {
       expect(await feed.table.trim([{ userId }], 2)).toBe(2);
       expect((await feed.scan({ userId })).rows.map((r) => r.postId)).toEqual([10n, 7n]);
       expect(await feed.table.trim([], 2)).toBe(0);
-      await expect(feed.table.trim([{ userId }], -1)).rejects.toThrow(/home_feed\.trim: keep must be a non-negative integer, got -1/);
+      await expect(feed.table.trim([{ userId }], -1)).rejects.toThrow(
+        /home_feed\.trim: keep must be a non-negative integer, got -1/,
+      );
       await expect(feed.table.trim([{ userId: 1 as unknown as bigint }], 1)).rejects.toThrow(WideInputError);
-      await expect(postCounters.table.trim([{ postId: 1n }], 1)).rejects.toThrow(/post_counters\.trim: post_counters has no clustering columns/);
+      await expect(postCounters.table.trim([{ postId: 1n }], 1)).rejects.toThrow(
+        /post_counters\.trim: post_counters has no clustering columns/,
+      );
     });
 
     it("rejects bad input with clear errors", async () => {
@@ -420,14 +440,23 @@ for (const engine of WIDE_ENGINES) {
       await bad(timeline.delete(any({ bucket: 1, itemId: 1n })), /key field ownerId \(owner_id\) is missing/);
       await bad(timeline.deletePartition(any({})), /key field ownerId/);
       await bad(timeline.scan(any(undefined)), /timeline\.scan: expected an object with ownerId/);
-      await bad(timeline.get(any({ ownerId: 1, bucket: 1, itemId: 1n })), /ownerId \(owner_id\) must be an int64 bigint, got number 1/);
+      await bad(
+        timeline.get(any({ ownerId: 1, bucket: 1, itemId: 1n })),
+        /ownerId \(owner_id\) must be an int64 bigint, got number 1/,
+      );
       await bad(timeline.put({ ownerId: o, bucket: 2 ** 31, itemId: 1n }), /bucket \(bucket\) must be an int32/);
       await bad(timeline.put({ ownerId: INT64_MAX + 1n, bucket: 1, itemId: 1n }), /must be an int64 bigint/);
       await bad(timeline.put({ ownerId: o, bucket: 1, itemId: 1n, big: -1n }), /big \(big\) must be a uint64 bigint/);
       await bad(timeline.put({ ownerId: o, bucket: 1, itemId: 1n, body: any(5) }), /body \(body\) must be a string/);
-      await bad(timeline.putMany([{ ownerId: o, bucket: 1, itemId: 1n }, any({ ownerId: o })]), /timeline\.putMany\[1\]: key field bucket/);
+      await bad(
+        timeline.putMany([{ ownerId: o, bucket: 1, itemId: 1n }, any({ ownerId: o })]),
+        /timeline\.putMany\[1\]: key field bucket/,
+      );
       for (const limit of [-1, 0, 1.5, 10_001]) {
-        await bad(timeline.scan({ ownerId: o }, { limit }), new RegExp(`limit must be an integer in 1\\.\\.10000, got ${limit}`));
+        await bad(
+          timeline.scan({ ownerId: o }, { limit }),
+          new RegExp(`limit must be an integer in 1\\.\\.10000, got ${limit}`),
+        );
       }
       await bad(timeline.scan({ ownerId: o }, { order: any("sideways") }), /order must be "clustering" or "reverse"/);
       await bad(timeline.scan({ ownerId: o }, { pageToken: "garbage" }), /timeline\.scan: bad page token/);
@@ -436,21 +465,45 @@ for (const engine of WIDE_ENGINES) {
         [1, 2n],
       ]);
       const userId = owner();
-      await feed.putMany([{ userId, postId: 1n }, { userId, postId: 2n }]);
+      await feed.putMany([
+        { userId, postId: 1n },
+        { userId, postId: 2n },
+      ]);
       const feedToken = (await feed.scan({ userId }, { limit: 1 })).nextPageToken;
       expect(feedToken).not.toBe("");
       await bad(timeline.scan({ ownerId: o }, { pageToken: feedToken }), /bad page token/);
       const token = (await timeline.scan({ ownerId: o }, { limit: 1 })).nextPageToken;
       await bad(timeline.scan({ ownerId: o }, { pageToken: token, order: "reverse" }), /bad page token/);
-      await bad(timeline.scan({ ownerId: o }, { from: any({ key: { itemId: 1n } }) }), /prefix of the clustering columns \(bucket, itemId\); itemId is given without bucket/);
-      await bad(timeline.scan({ ownerId: o }, { to: any({ key: { bucket: 1, body: "x" } }) }), /body is not a clustering column of timeline/);
+      await bad(
+        timeline.scan({ ownerId: o }, { from: any({ key: { itemId: 1n } }) }),
+        /prefix of the clustering columns \(bucket, itemId\); itemId is given without bucket/,
+      );
+      await bad(
+        timeline.scan({ ownerId: o }, { to: any({ key: { bucket: 1, body: "x" } }) }),
+        /body is not a clustering column of timeline/,
+      );
       await bad(timeline.scan({ ownerId: o }, { from: any({ bucket: 1 }) }), /a bound is \{ key:/);
-      await bad(postCounters.scan({ postId: o }, { from: any({ key: { postId: 1n } }) }), /post_counters has no clustering columns/);
-      await bad(tallies.increment({ ownerId: o, name: "n" }, any({ owner: 1n })), /owner is not a counter column of tallies/);
-      await bad(tallies.increment({ ownerId: o, name: "n" }, { hits: 1.5 }), /delta of hits must be a bigint or a safe integer/);
+      await bad(
+        postCounters.scan({ postId: o }, { from: any({ key: { postId: 1n } }) }),
+        /post_counters has no clustering columns/,
+      );
+      await bad(
+        tallies.increment({ ownerId: o, name: "n" }, any({ owner: 1n })),
+        /owner is not a counter column of tallies/,
+      );
+      await bad(
+        tallies.increment({ ownerId: o, name: "n" }, { hits: 1.5 }),
+        /delta of hits must be a bigint or a safe integer/,
+      );
       await bad(tallies.table.put(any({ ownerId: o, name: "n" })), /tallies is a counter table; use increment/);
-      await bad(expiring.put({ key: "k", seq: 1n }, { ttlSeconds: -1 }), /ttlSeconds must be an integer in 0\.\.630720000, got -1/);
-      await bad(timeline.get({ ownerId: o, bucket: 1, itemId: 1n }, { consistency: any("most") }), /unknown consistency "most"/);
+      await bad(
+        expiring.put({ key: "k", seq: 1n }, { ttlSeconds: -1 }),
+        /ttlSeconds must be an integer in 0\.\.630720000, got -1/,
+      );
+      await bad(
+        timeline.get({ ownerId: o, bucket: 1, itemId: 1n }, { consistency: any("most") }),
+        /unknown consistency "most"/,
+      );
     });
   });
 }
