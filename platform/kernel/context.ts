@@ -20,7 +20,6 @@ import type { IdGenerator } from "../ids.js";
 import type { Logger } from "../log.js";
 import type { SqlDb } from "../storage/driver.js";
 
-
 export interface ContextExtensions {}
 
 export interface BaseServiceContext {
