@@ -29,7 +29,7 @@ async function bufCurl(protocol: string, url: string, body: unknown, headers: st
   const args = [
     "curl",
     "--schema",
-    "proto",
+    "proto/internal",
     "--protocol",
     protocol,
     "--http2-prior-knowledge",

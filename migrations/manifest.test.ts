@@ -17,7 +17,7 @@ import { detectMysqlServer } from "./mysql-server.js";
 const manifest = JSON.parse(readFileSync(new URL("../gen/manifest.json", import.meta.url), "utf8")) as Manifest;
 const contract = tablesFromProto({
   "orbit/contract/v1/tables.proto": readFileSync(
-    new URL("../proto/orbit/contract/v1/tables.proto", import.meta.url),
+    new URL("../proto/internal/orbit/contract/v1/tables.proto", import.meta.url),
     "utf8",
   ),
 });

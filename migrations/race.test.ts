@@ -14,7 +14,7 @@ import { startChild, writeTables } from "./test-support/children.js";
 
 const contract = tablesFromProto({
   "orbit/contract/v1/tables.proto": readFileSync(
-    new URL("../proto/orbit/contract/v1/tables.proto", import.meta.url),
+    new URL("../proto/internal/orbit/contract/v1/tables.proto", import.meta.url),
     "utf8",
   ),
 });

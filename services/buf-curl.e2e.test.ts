@@ -1,6 +1,6 @@
 /**
  * Smoke test with a foreign client: `buf curl` (Connect protocol, JSON, the
- * schema compiled from proto/) signs up and creates a post against a running
+ * schema compiled from the public API, proto/api) signs up and creates a post against a running
  * `orbit bundle --services=social`.
  */
 import { execFile } from "node:child_process";
@@ -22,7 +22,7 @@ async function bufCurl(
   const args = [
     "curl",
     "--schema",
-    "proto",
+    "proto/api",
     "--protocol",
     "connect",
     "--http2-prior-knowledge",

@@ -39,10 +39,12 @@ function formatted(name: string, content: string): string {
 }
 
 describe("Cassandra walker golden files", () => {
-  it("reproduces the committed gen/**/*_wide.ts and *.cql from proto/", () => {
-    const protoDir = join(root, "proto");
+  it("reproduces the committed gen/**/*_wide.ts and *.cql from proto/ (both modules)", () => {
     const sources = Object.fromEntries(
-      walk(protoDir, (p) => p.endsWith(".proto")).map((p) => [relative(protoDir, p), readFileSync(p, "utf8")]),
+      ["api", "internal"].flatMap((module) => {
+        const protoDir = join(root, "proto", module);
+        return walk(protoDir, (p) => p.endsWith(".proto")).map((p) => [relative(protoDir, p), readFileSync(p, "utf8")]);
+      }),
     );
     const res = plugin.run(compileProto(sources).request);
     expect(res.error ?? "").toBe("");

@@ -1,5 +1,5 @@
 /**
- * EchoService handlers (a test fixture; see proto/orbit/testing/v1/echo.proto).
+ * EchoService handlers (a test fixture; see proto/internal/orbit/testing/v1/echo.proto).
  * Every input is checked: bad values answer InvalidArgument.
  */
 import { create } from "@bufbuild/protobuf";

@@ -35,7 +35,7 @@ export interface Compiled {
 export function compileProto(sources: Record<string, string>): Compiled {
   const dir = mkdtempSync(join(tmpdir(), "orbit-proto-"));
   try {
-    cpSync(join(root, "proto", "orbit", "options"), join(dir, "orbit", "options"), { recursive: true });
+    cpSync(join(root, "proto", "api", "orbit", "options"), join(dir, "orbit", "options"), { recursive: true });
     for (const [path, text] of Object.entries(sources)) {
       mkdirSync(dirname(join(dir, path)), { recursive: true });
       writeFileSync(join(dir, path), text);
