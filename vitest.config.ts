@@ -9,5 +9,7 @@ export default defineConfig({
     // Files run in parallel worker processes; each test opens its own
     // database (see test/support/stores.ts).
     pool: "forks",
+    // One line when the live Cassandra suites are skipped (no CASSANDRA_CONTACT_POINTS).
+    globalSetup: ["test/support/global-setup.ts"],
   },
 });

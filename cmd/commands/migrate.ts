@@ -187,10 +187,16 @@ async function run(flags: Partial<Record<ConfigKey, unknown>>, opts: MigrateFlag
   }
 }
 
+/**
+ * The wide tables on Cassandra: the keyspace is created first if missing
+ * (with the URL's rf; not on a dry run, which plans against what exists).
+ */
 async function migrateWide(url: string, tables: readonly TableSpec[], opts: MigrateOptions): Promise<MigrationReport> {
-  const { CassandraClient } = await import("../../platform/storage/cassandra/client.js");
+  const { CassandraClient, ensureKeyspace } = await import("../../platform/storage/cassandra/client.js");
   const { migrateCassandra } = await import("../../migrations/cassandra/index.js");
-  const client = await CassandraClient.open(url);
+  if (!opts.dryRun) await ensureKeyspace(url);
+  // Every statement of the migrator names its keyspace: a dry run works before the keyspace exists.
+  const client = await CassandraClient.open(url, { noKeyspace: true });
   try {
     return await migrateCassandra(client, client.keyspace, tables, opts);
   } finally {

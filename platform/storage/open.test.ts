@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { urlReplication } from "./cassandra/client.js";
 import { openSqlStore, parseCassandraUrl, parseMysqlUrl, parseSqliteUrl, redact, StoreUrlError } from "./open.js";
 
 describe("store URLs", () => {
@@ -24,6 +25,23 @@ describe("store URLs", () => {
       username: "u",
       password: "p@ss",
       localDataCenter: "datacenter1",
+    });
+    expect(parseCassandraUrl("cassandra://h/ks").replicationFactor).toBeUndefined();
+    expect(parseCassandraUrl("cassandra://127.0.0.1:9042/ks?dc=dc1&rf=1")).toMatchObject({
+      contactPoints: ["127.0.0.1:9042"],
+      localDataCenter: "dc1",
+      replicationFactor: 1,
+    });
+  });
+
+  it("creates a keyspace with the URL's rf replicas in its data center (default 3)", () => {
+    expect(urlReplication(parseCassandraUrl("cassandra://h/ks?rf=1"))).toEqual({
+      class: "NetworkTopologyStrategy",
+      dataCenters: { datacenter1: 1 },
+    });
+    expect(urlReplication(parseCassandraUrl("cassandra://h/ks?dc=east"))).toEqual({
+      class: "NetworkTopologyStrategy",
+      dataCenters: { east: 3 },
     });
   });
 
@@ -87,8 +105,13 @@ describe("store URLs", () => {
     ["cassandra://h/ks?dc=%20", "dc is empty"],
     [
       "cassandra://u:secret@h/ks?dc=a&region=b",
-      'store URL cassandra://u:***@h/ks?dc=a&region=b: unknown option "region" (accepted: dc, consistency)',
+      'store URL cassandra://u:***@h/ks?dc=a&region=b: unknown option "region" (accepted: dc, consistency, rf)',
     ],
+    ...["0", "-1", "1.5", "x", "", "33"].map((rf) => [
+      `cassandra://h/ks?rf=${rf}`,
+      `rf ${JSON.stringify(rf)} is not an integer in 1..32 (replicas of the keyspace in the local data center)`,
+    ]),
+    ["cassandra://h/ks?rf=1&rf=2", "option rf is given twice"],
     ["cassandra://h/ks?dc=a&dc=b", "option dc is given twice"],
     ["cassandra://h/ks?consistency=", 'consistency "" is not one of any, one, two, three, quorum, all, localQuorum'],
     ["cassandra://h/ks?consistency=LOCAL_QUORUM", 'consistency "LOCAL_QUORUM" is not one of'],

@@ -2,7 +2,7 @@
  * Opens a store from a URL:
  *   sqlite:./data/orbit.db   sqlite::memory:          (no options)
  *   mysql://user:password@host:3306/db?pool=10        (pool: connections, 1..1000)
- *   cassandra://host1,host2:9042/keyspace?dc=datacenter1&consistency=localQuorum
+ *   cassandra://host1,host2:9042/keyspace?dc=datacenter1&consistency=localQuorum&rf=3
  * A URL with an unknown option, an option given twice or a bad value is
  * refused with a StoreUrlError naming the option and the accepted ones.
  */
@@ -19,8 +19,12 @@ export class StoreUrlError extends Error {
 export const MYSQL_URL_OPTIONS = ["pool"] as const;
 /** Options of a cassandra:// URL. */
 export { CASSANDRA_CONSISTENCIES };
-export const CASSANDRA_URL_OPTIONS = ["dc", "consistency"] as const;
+export const CASSANDRA_URL_OPTIONS = ["dc", "consistency", "rf"] as const;
 const MAX_POOL = 1000;
+/** Replicas per data center a keyspace may ask for (rf=N). */
+export const MAX_REPLICATION_FACTOR = 32;
+/** Replicas of a keyspace the bundle creates when the URL has no rf. */
+export const DEFAULT_REPLICATION_FACTOR = 3;
 
 /**
  * The options of a store URL's query, each given at most once and each one
@@ -98,6 +102,12 @@ export interface CassandraConfig {
   readonly keyspace: string;
   readonly localDataCenter: string;
   readonly consistency: string;
+  /**
+   * Replicas in the local data center when the keyspace is created (the
+   * URL's `rf`; unset: DEFAULT_REPLICATION_FACTOR). An existing keyspace is
+   * never altered.
+   */
+  readonly replicationFactor?: number;
   readonly username?: string;
   readonly password?: string;
 }
@@ -120,6 +130,12 @@ export function parseCassandraUrl(url: string): CassandraConfig {
       `store URL ${redact(url)}: consistency ${JSON.stringify(consistency)} is not one of ${CASSANDRA_CONSISTENCIES.join(", ")}`,
     );
   }
+  const rf = params.get("rf");
+  if (rf !== undefined && !(/^\d+$/.test(rf) && Number(rf) >= 1 && Number(rf) <= MAX_REPLICATION_FACTOR)) {
+    throw new StoreUrlError(
+      `store URL ${redact(url)}: rf ${JSON.stringify(rf)} is not an integer in 1..${MAX_REPLICATION_FACTOR} (replicas of the keyspace in the local data center)`,
+    );
+  }
   let username: string | undefined;
   let password: string | undefined;
   try {
@@ -133,6 +149,7 @@ export function parseCassandraUrl(url: string): CassandraConfig {
     keyspace: m[4]!,
     localDataCenter: dc ?? "datacenter1",
     consistency: consistency ?? "localQuorum",
+    ...(rf !== undefined ? { replicationFactor: Number(rf) } : {}),
     username,
     password,
   };

@@ -36,7 +36,10 @@ async function main(): Promise<number> {
     heapMb: values.heap ? Number(values.heap) : undefined,
     log: (line: string) => process.stdout.write(`cassandra: ${line}\n`),
   };
-  if (opts.nativePort !== undefined && !(Number.isInteger(opts.nativePort) && opts.nativePort > 2042 && opts.nativePort < 65535)) {
+  if (
+    opts.nativePort !== undefined &&
+    !(Number.isInteger(opts.nativePort) && opts.nativePort > 2042 && opts.nativePort < 65535)
+  ) {
     process.stderr.write(`cassandra: --port ${values.port} is not a port number above 2042\n`);
     return 2;
   }

@@ -102,7 +102,9 @@ export function runningPid(layout: NodeLayout): number | undefined {
     return undefined; // gone
   }
   const args = cmdline.split("\0");
-  const ours = args.includes("org.apache.cassandra.service.CassandraDaemon") && args.includes(`-Dcassandra.storagedir=${layout.dir}`);
+  const ours =
+    args.includes("org.apache.cassandra.service.CassandraDaemon") &&
+    args.includes(`-Dcassandra.storagedir=${layout.dir}`);
   return ours ? pid : undefined;
 }
 
@@ -151,7 +153,14 @@ export async function cassandraClasspath(log: (line: string) => void = () => {})
   mkdirSync(cacheDir, { recursive: true });
   log(`maven: resolving cassandra-all and its dependencies (${POM})`);
   const t0 = Date.now();
-  const args = ["-B", "-f", POM, "dependency:build-classpath", `-Dmdep.outputFile=${cache}`, "-Dmdep.includeScope=runtime"];
+  const args = [
+    "-B",
+    "-f",
+    POM,
+    "dependency:build-classpath",
+    `-Dmdep.outputFile=${cache}`,
+    "-Dmdep.includeScope=runtime",
+  ];
   const output: string[] = [];
   let downloads = 0;
   let lastReport = 0;
@@ -255,7 +264,9 @@ export async function startNode(opts: StartOptions = {}): Promise<StartedNode> {
     }
     if (Date.now() - lastReport >= 5_000) {
       lastReport = Date.now();
-      log(`waiting for CQL on ${where}… ${Math.round((Date.now() - t0) / 1000)} s (${lastLine(f.log).replace(/^\S+\s+\[[^\]]*\]\s+\S+\s+\S+\s+/, "")})`);
+      log(
+        `waiting for CQL on ${where}… ${Math.round((Date.now() - t0) / 1000)} s (${lastLine(f.log).replace(/^\S+\s+\[[^\]]*\]\s+\S+\s+\S+\s+/, "")})`,
+      );
     }
     await sleep(500);
   }
@@ -269,7 +280,9 @@ export async function startNode(opts: StartOptions = {}): Promise<StartedNode> {
  * `graceMs`. Resolves false when it was not running. Never touches a process
  * that is not this directory's CassandraDaemon.
  */
-export async function stopNode(opts: NodeOptions & { readonly graceMs?: number; readonly log?: (line: string) => void } = {}): Promise<boolean> {
+export async function stopNode(
+  opts: NodeOptions & { readonly graceMs?: number; readonly log?: (line: string) => void } = {},
+): Promise<boolean> {
   const layout = nodeLayout(opts);
   const log = opts.log ?? (() => {});
   const f = files(layout.dir);

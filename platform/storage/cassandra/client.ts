@@ -7,7 +7,7 @@
  */
 import { Client, policies, types } from "cassandra-driver";
 import type { ClientOptions, QueryOptions } from "cassandra-driver";
-import { parseCassandraUrl, redact, StoreUrlError, type CassandraConfig } from "../open.js";
+import { DEFAULT_REPLICATION_FACTOR, parseCassandraUrl, redact, StoreUrlError, type CassandraConfig } from "../open.js";
 import type { Consistency } from "../wide/store.js";
 import { createKeyspaceCql, type Replication } from "./cql.js";
 
@@ -125,9 +125,21 @@ export class CassandraClient {
   }
 }
 
-/** Creates the URL's keyspace if it does not exist (connects without a keyspace). */
-export async function ensureKeyspace(url: string | CassandraConfig, replication: Replication): Promise<void> {
+/** The replication a URL asks for: `rf` replicas (default 3) in its local data center. */
+export function urlReplication(config: CassandraConfig): Replication {
+  return {
+    class: "NetworkTopologyStrategy",
+    dataCenters: { [config.localDataCenter]: config.replicationFactor ?? DEFAULT_REPLICATION_FACTOR },
+  };
+}
+
+/**
+ * Creates the URL's keyspace if it does not exist (connects without a
+ * keyspace), with `replication` or else what the URL asks for (urlReplication).
+ */
+export async function ensureKeyspace(url: string | CassandraConfig, replication?: Replication): Promise<void> {
   const config = typeof url === "string" ? parseCassandraUrl(url) : url;
+  replication ??= urlReplication(config);
   const admin = await CassandraClient.open(config, { noKeyspace: true });
   try {
     await admin.run(createKeyspaceCql(config.keyspace, replication));

@@ -36,8 +36,7 @@ export function wideStorePlugin(): KernelPlugin {
         const { parseCassandraUrl } = await import("../open.js");
         const cfg = parseCassandraUrl(url);
         // ?rf=N (default 3): replication factor in the local data center when the keyspace is created.
-        const rf = Number(new URLSearchParams(url.split("?")[1] ?? "").get("rf") ?? 3);
-        await ensureKeyspace(cfg, { class: "NetworkTopologyStrategy", dataCenters: { [cfg.localDataCenter]: rf } });
+        await ensureKeyspace(cfg);
         const client = await CassandraClient.open(cfg);
         const log = host.log.child({ component: "wide" });
         const report = await migrateCassandra(client, client.keyspace, specs, {

@@ -1,18 +1,13 @@
 /**
  * The engines the wide-table contract suite runs on: SQLite and MariaDB
- * (always; real stores from test/support/stores.ts) and a real Cassandra
- * cluster when CASSANDRA_CONTACT_POINTS is set.
- *
- *   CASSANDRA_CONTACT_POINTS=10.0.0.1,10.0.0.2   (host or host:port, comma-separated)
- *   CASSANDRA_DC=datacenter1                      (local data center; default datacenter1)
- *   CASSANDRA_REPLICATION_FACTOR=1                (of the throwaway test keyspace)
- *   CASSANDRA_USERNAME / CASSANDRA_PASSWORD       (optional)
+ * (always; real stores from test/support/stores.ts) and the live Cassandra
+ * node when CASSANDRA_CONTACT_POINTS is set (CI starts one; locally
+ * `npm run cassandra:start`; settings in test/support/cassandra.ts).
  */
 import type { WideTableSpec } from "../../schema.js";
 import { mysqlStore, sqliteStore, type TestStore } from "../../../../test/support/stores.js";
-import { CassandraClient, ensureKeyspace } from "../../cassandra/client.js";
+import { CASSANDRA_SKIP, liveKeyspace } from "../../../../test/support/cassandra.js";
 import { createTableCql } from "../../cassandra/cql.js";
-import type { CassandraConfig } from "../../open.js";
 import { CassandraWideStore } from "../cassandra-store.js";
 import { SqlWideStore } from "../sql-store.js";
 import type { WideStore } from "../store.js";
@@ -54,51 +49,33 @@ async function sqlEnv(test: TestStore, tables: readonly WideTableSpec[]): Promis
   };
 }
 
-export function cassandraConfigFromEnv(env: NodeJS.ProcessEnv = process.env): CassandraConfig | undefined {
-  const points = env.CASSANDRA_CONTACT_POINTS?.trim();
-  if (!points) return undefined;
-  return {
-    contactPoints: points
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean),
-    keyspace: `orbit_wide_${process.pid}_${Date.now().toString(36)}`,
-    localDataCenter: env.CASSANDRA_DC || "datacenter1",
-    consistency: "localQuorum",
-    username: env.CASSANDRA_USERNAME || undefined,
-    password: env.CASSANDRA_PASSWORD || undefined,
-  };
+/** Wide tables on a throwaway keyspace of the live node (created here, dropped by dispose). */
+export async function cassandraWideEnv(tables: readonly WideTableSpec[], prefix = "orbit_wide"): Promise<WideEnv> {
+  const ks = await liveKeyspace(prefix);
+  try {
+    const client = await ks.client();
+    // One schema change at a time, each waited on: Cassandra wants no concurrent DDL.
+    for (const t of tables) await client.run(createTableCql(t, ks.name));
+    return {
+      store: new CassandraWideStore(client),
+      fastClock: false,
+      async elapse(seconds) {
+        await new Promise((r) => setTimeout(r, seconds * 1000 + 500));
+      },
+      dispose: () => ks.dispose(),
+    };
+  } catch (err) {
+    await ks.dispose();
+    throw err;
+  }
 }
-
-async function cassandraEnv(config: CassandraConfig, tables: readonly WideTableSpec[]): Promise<WideEnv> {
-  const rf = Number(process.env.CASSANDRA_REPLICATION_FACTOR || 1);
-  await ensureKeyspace(config, { class: "NetworkTopologyStrategy", dataCenters: { [config.localDataCenter]: rf } });
-  const client = await CassandraClient.open(config, { readTimeoutMs: 30_000 });
-  for (const t of tables) await client.run(createTableCql(t, config.keyspace));
-  return {
-    store: new CassandraWideStore(client),
-    fastClock: false,
-    async elapse(seconds) {
-      await new Promise((r) => setTimeout(r, seconds * 1000 + 500));
-    },
-    async dispose() {
-      try {
-        await client.run(`DROP KEYSPACE IF EXISTS ${config.keyspace}`);
-      } finally {
-        await client.close();
-      }
-    },
-  };
-}
-
-const cassandra = cassandraConfigFromEnv();
 
 export const WIDE_ENGINES: readonly WideEngine[] = [
   { name: "sqlite", open: (t) => sqlEnv(sqliteStore(), t) },
   { name: "mariadb", open: async (t) => sqlEnv(await mysqlStore(), t) },
   {
     name: "cassandra",
-    skip: cassandra ? undefined : "set CASSANDRA_CONTACT_POINTS to run it, see docs/wide-tables.md",
-    open: (t) => cassandraEnv(cassandra!, t),
+    skip: CASSANDRA_SKIP,
+    open: (t) => cassandraWideEnv(t),
   },
 ];
