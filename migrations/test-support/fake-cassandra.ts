@@ -1,6 +1,10 @@
 /**
- * A small in-memory Cassandra for the offline tests of the Cassandra
- * migrator's apply path (migrations/cassandra/apply.test.ts). It answers
+ * A small in-memory Cassandra for the faults a real node cannot produce on
+ * demand (migrations/cassandra/apply.test.ts, whose test names say
+ * "in-memory fake"): schema agreement that lags or never comes, DDL that
+ * takes longer than a lease, lease renewals that time out, a lease that
+ * changes hands mid-step. Everything else runs on the live node
+ * (live.test.ts). It answers
  * exactly the statements the migrator sends through a CqlSession, and
  * refuses anything else, so a new statement in the migrator shows up as a
  * test failure instead of a silent no-op:
@@ -19,9 +23,7 @@
  *   or never come.
  *
  * One FakeCassandra is the cluster; each migrating "process" gets its own
- * session (`cluster.session("boot-a")`), which can be made to die half way
- * (crashWhen) the way a killed process does: nothing it sends afterwards
- * reaches the cluster, and its lease is left to expire.
+ * session (`cluster.session("boot-a")`).
  *
  * Everything sent is recorded in `events`, in order, with the sending
  * process, its parameters and the fake time.
@@ -118,8 +120,6 @@ export class FakeCassandra {
   ddlLatencyMs = 0;
   /** How many of the next lease renewals fail with a write timeout instead of answering (Infinity: all). */
   failingRenewals = 0;
-  /** A schema change the cluster refuses, with Cassandra's message. */
-  rejectDdl: ((cql: string) => string | undefined) | undefined;
 
   private readonly tables = new Map<string, FakeTable>();
   private leaseRow: LeaseRow | undefined;
@@ -144,14 +144,9 @@ export class FakeCassandra {
     return this.liveLease();
   }
 
-  /** Another process holds the lease for `ttlSeconds` (as if it wrote the row). */
-  holdLease(owner: string, ttlSeconds: number): void {
-    this.leaseRow = { owner, acquired_at_ms: BigInt(Date.now()), expiresAtMs: Date.now() + ttlSeconds * 1000 };
-  }
-
   /** The lease changes hands behind its holder's back (e.g. it expired during a long pause). */
   stealLease(owner: string, ttlSeconds = 60): void {
-    this.holdLease(owner, ttlSeconds);
+    this.leaseRow = { owner, acquired_at_ms: BigInt(Date.now()), expiresAtMs: Date.now() + ttlSeconds * 1000 };
   }
 
   /** The history rows, in timeuuid order, with `id` as a string. */
@@ -170,11 +165,6 @@ export class FakeCassandra {
     this.neverAgree = false;
     this.neverAgreeAfter = undefined;
     this.disagreeing = 0;
-  }
-
-  /** Runs DDL directly (setting up a keyspace as an earlier release left it). */
-  applyDdl(cql: string): void {
-    this.ddl(norm(cql));
   }
 
   /** Statements sent (by `process`, if given), in order. */
@@ -239,8 +229,6 @@ export class FakeCassandra {
   }
 
   private ddl(text: string): CqlResult {
-    const refused = this.rejectDdl?.(text);
-    if (refused) throw new InvalidRequest(refused);
     if (this.disagreeing > 0 || this.neverAgree) this.ddlWhileDisagreeing.push(text);
     let m: RegExpExecArray | null;
     if ((m = /^CREATE TABLE (IF NOT EXISTS )?(\S+) \(/i.exec(text)))
@@ -453,15 +441,9 @@ function project(rows: readonly Row[], columns: string): Row[] {
   return rows.map((r) => Object.fromEntries(names.map((n) => [n, r[n] ?? null])));
 }
 
-/**
- * One process's connection. `crashWhen` makes the process die at a chosen
- * statement: "before" it reaches the cluster or right "after" it applied;
- * from then on nothing this session sends reaches the cluster.
- */
+/** One process's connection. */
 export class FakeSession implements CqlSession {
   readonly url: string;
-  private dead = false;
-  private crash: { when: "before" | "after"; match: (cql: string) => boolean } | undefined;
 
   constructor(
     private readonly cluster: FakeCassandra,
@@ -470,32 +452,11 @@ export class FakeSession implements CqlSession {
     this.url = cluster.url;
   }
 
-  crashWhen(when: "before" | "after", match: (cql: string) => boolean): this {
-    this.crash = { when, match };
-    return this;
+  execute(cql: string, params?: readonly unknown[]): Promise<CqlResult> {
+    return this.cluster.execute(this.process, cql, params);
   }
 
-  private gone(): Error {
-    return new Error(`${this.process} is gone (connection closed)`);
-  }
-
-  async execute(cql: string, params?: readonly unknown[]): Promise<CqlResult> {
-    if (this.dead) throw this.gone();
-    const crashing = this.crash?.match(norm(cql)) ? this.crash.when : undefined;
-    if (crashing === "before") {
-      this.dead = true;
-      throw this.gone();
-    }
-    const r = await this.cluster.execute(this.process, cql, params);
-    if (crashing === "after") {
-      this.dead = true;
-      throw this.gone();
-    }
-    return r;
-  }
-
-  async schemaAgreement(): Promise<boolean> {
-    if (this.dead) throw this.gone();
+  schemaAgreement(): Promise<boolean> {
     return this.cluster.schemaAgreement(this.process);
   }
 }
