@@ -91,8 +91,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     key: "cassandra",
     flag: "--cassandra <url>",
     env: "ORBIT_CASSANDRA",
-    help:
-      "Cassandra/ScyllaDB for wide tables, e.g. cassandra://host1,host2:9042/orbit?dc=dc1&rf=3 (rf: replicas when the keyspace is created; default 3)",
+    help: "Cassandra/ScyllaDB for wide tables, e.g. cassandra://host1,host2:9042/orbit?dc=dc1&rf=3 (rf: replicas when the keyspace is created; default 3)",
     parse: text({
       nonEmpty: true,
       check: (v) => storeUrlProblem(() => parseCassandraUrl(v)),

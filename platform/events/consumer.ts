@@ -9,6 +9,7 @@
  * "after") — and only while this process holds the lease (fenced writes).
  */
 import type { SqlDb, SqlExecutor, SqlTx } from "../storage/driver.js";
+import { isStoreUnavailable } from "../storage/unavailable.js";
 import type { Delivered, HandlerContext, ResolvedConsumerOptions } from "./consumer-options.js";
 import { backoffMs } from "./consumer-options.js";
 import { deleteDeadLetter, markRetryFailed, putDeadLetter, retryRequests, type DeadEvent } from "./dead-letters.js";
@@ -22,6 +23,9 @@ import type { EventRegistry } from "./registry.js";
 import { errorText, HandlerFailure, runHandlers } from "./run-handlers.js";
 import { Signal, Stopper } from "./signal.js";
 import { big, LOG, num } from "./tables.js";
+
+/** While a store is unavailable, an event is retried at least this often (not counted as attempts). */
+const UNAVAILABLE_RETRY_MAX_MS = 5_000;
 
 /** What a consumer needs from its bus. */
 export interface ConsumerHost {
@@ -330,7 +334,7 @@ export class Consumer {
             await this.runUnit([events[i]!]);
           } catch (err1) {
             if (!(err1 instanceof HandlerFailure)) throw err1;
-            await this.retry(events[i]!, 1, err1.message);
+            await this.retry(events[i]!, 1, err1.message, isStoreUnavailable(err1.cause));
             return;
           }
         }
@@ -341,13 +345,20 @@ export class Consumer {
         if (this.options.commit === "transaction") await this.runUnit(prefix);
         else await this.commit(this.host.db, prefix[prefix.length - 1]!.id, prefix.length);
       }
-      await this.retry(events[err.index]!, 1, err.message);
+      await this.retry(events[err.index]!, 1, err.message, isStoreUnavailable(err.cause));
     }
   }
 
-  /** Retries one event with backoff; after maxAttempts it goes to the dead letters. */
-  private async retry(event: Delivered, failed: number, error: string): Promise<void> {
+  /**
+   * Retries one event with backoff; after maxAttempts it goes to the dead
+   * letters. A failure because a store is unavailable (its nodes are down)
+   * is no attempt: the event waits, retried at most every
+   * UNAVAILABLE_RETRY_MAX_MS, until the store is back.
+   */
+  private async retry(event: Delivered, failed: number, error: string, unavailable = false): Promise<void> {
     const { maxAttempts, backoff } = this.options;
+    let waits = unavailable ? 1 : 0;
+    if (unavailable) failed = Math.max(0, failed - 1);
     while (failed < maxAttempts) {
       await this.host.groups.setRetry(this.lease!, event.id, failed, error);
       this.retryId = event.id;
@@ -357,14 +368,20 @@ export class Consumer {
         { group: this.group, eventId: String(event.id), attempt: failed, error },
         "handler failed; will retry",
       );
-      await this.stopper.sleep(backoffMs(backoff, failed));
+      await this.stopper.sleep(
+        waits > 0 ? Math.min(UNAVAILABLE_RETRY_MAX_MS, backoffMs(backoff, failed + waits)) : backoffMs(backoff, failed),
+      );
       if (this.stopper.stopped || this.leaseLost) return;
       try {
-        await this.runUnit([{ ...event, attempt: failed + 1 }]);
+        await this.runUnit([{ ...event, attempt: failed + waits + 1 }]);
         return;
       } catch (err) {
         if (!(err instanceof HandlerFailure)) throw err;
-        failed++;
+        if (isStoreUnavailable(err.cause)) waits++;
+        else {
+          failed++;
+          waits = 0;
+        }
         error = err.message;
       }
     }

@@ -7,6 +7,7 @@ import type { Delivered } from "./consumer-options.js";
 import { silentLogger } from "./logger.js";
 import { appendRows } from "./log-writer.js";
 import { waitFor } from "./testing/wait.js";
+import { StoreUnavailableError } from "../storage/unavailable.js";
 
 const amount = (e: Delivered) => (e.message as ContractCounted).amount;
 const FAST = { maxAttempts: 3, backoff: { initialMs: 5, maxMs: 20 } } as const;
@@ -54,6 +55,30 @@ describe.each(ENGINES)("retries and dead letters on $name", ({ open }) => {
     await waitFor(() => done.includes(2n), "the retried dead letter");
     await waitFor(async () => (await bus.deadLetters("g")).length === 0, "dead letter removed");
     expect(attempts.filter(([a]) => a === 2n).at(-1)![1]).toBe(4);
+  });
+
+  it("waits while a store is unavailable: those failures are no attempts, nothing is parked", async () => {
+    await setup();
+    const attempts: number[] = [];
+    const done: bigint[] = [];
+    let outage = 6; // more failures than maxAttempts (3)
+    bus.consume({
+      group: "g",
+      events: [ContractCountedSchema],
+      ...FAST,
+      handle: async (e, ctx) => {
+        attempts.push(e.attempt);
+        if (amount(e) === 1n && outage-- > 0) {
+          throw new StoreUnavailableError("cassandra", "Cassandra at 127.0.0.1:9142 is unavailable");
+        }
+        ctx.tx.afterCommit(() => done.push(amount(e)));
+      },
+    });
+    for (const a of [1n, 2n]) await bus.publish(ContractCountedSchema, { accountId: 9n, amount: a });
+    await waitFor(() => done.includes(2n), "both events handled once the store is back");
+    expect(done).toEqual([1n, 2n]);
+    expect(attempts.length).toBeGreaterThanOrEqual(8); // 7 tries of event 1, then event 2
+    expect(await bus.deadLetters("g")).toEqual([]);
   });
 
   it("a dead letter that fails again stays dead with one more attempt", async () => {

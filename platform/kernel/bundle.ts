@@ -27,6 +27,7 @@ import { createInProcessTransport } from "../rpc/inprocess-transport.js";
 import { instrumentService } from "../rpc/instrument.js";
 import { RpcMetrics } from "../rpc/metrics.js";
 import type { SqlDb } from "../storage/driver.js";
+import type { HealthResult } from "../storage/health.js";
 import { openSqlStore, redact } from "../storage/open.js";
 import type { TableSpec } from "../storage/schema.js";
 import { ClientRouter } from "./clients.js";
@@ -156,6 +157,13 @@ export class Bundle {
   /** Names of the services running here, in start order. */
   get services(): readonly string[] {
     return this.resolution.local.map((s) => s.name);
+  }
+
+  /** Asks every started plugin's probes (each bounds and caches its own check). */
+  async probe(): Promise<Record<string, HealthResult>> {
+    const probes = this.startedPlugins.flatMap((p) => p.probes?.() ?? []);
+    const results = await Promise.all(probes.map((p) => p.check()));
+    return Object.fromEntries(probes.map((p, i) => [p.name, results[i]!]));
   }
 
   /** A typed client as seen from outside any service (tools, tests). */

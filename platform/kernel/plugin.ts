@@ -17,6 +17,7 @@ import type { IdGenerator } from "../ids.js";
 import type { Logger } from "../log.js";
 import type { RpcMetrics } from "../rpc/metrics.js";
 import type { SqlDb } from "../storage/driver.js";
+import type { HealthProbe } from "../storage/health.js";
 import type { TableSpec } from "../storage/schema.js";
 import type { BaseServiceContext, ContextExtensions } from "./context.js";
 import type { ServiceDef } from "./service.js";
@@ -39,6 +40,8 @@ export interface KernelPlugin {
   setup?(host: PluginHost): void | Promise<void>;
   /** Fields this plugin adds to a service's context. */
   extendContext?(service: ServiceDef, base: BaseServiceContext): Partial<ContextExtensions>;
+  /** Stores or links /readyz should ask about once the bundle is ready (e.g. the Cassandra store). */
+  probes?(): readonly HealthProbe[];
   /** After every service's start hook (start consumers here); /readyz waits for it. */
   start?(): void | Promise<void>;
   /** On shutdown, while in-flight requests drain: stop background work (consumers), keep serving requests' needs. */

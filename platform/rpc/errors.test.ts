@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { SqlInputError } from "../storage/sql/input.js";
 import { PageOptionError } from "../storage/sql/page.js";
 import { DeleteLimitError } from "../storage/sql/query.js";
+import { StoreUnavailableError } from "../storage/unavailable.js";
 import { handlerError } from "./errors.js";
 
 describe("handlerError", () => {
@@ -15,6 +16,16 @@ describe("handlerError", () => {
       const c = handlerError(err);
       expect(c.code).toBe(Code.InvalidArgument);
       expect(c.rawMessage).toBe(err.message);
+      expect(c.cause).toBe(err);
+    }
+  });
+
+  it("answers a store that is down with Unavailable, without naming its hosts", () => {
+    const down = new StoreUnavailableError("cassandra", "Cassandra at 10.0.0.7:9042 is unavailable: all hosts tried");
+    for (const err of [down, new Error("fan-out failed", { cause: down })]) {
+      const c = handlerError(err);
+      expect(c.code).toBe(Code.Unavailable);
+      expect(c.rawMessage).toBe("a store this call needs is unavailable; retry later");
       expect(c.cause).toBe(err);
     }
   });

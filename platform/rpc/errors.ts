@@ -5,12 +5,15 @@
  */
 import { clone, create, type DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { isStoreUnavailable } from "../storage/unavailable.js";
 
 /**
  * What a handler's failure becomes on the wire: a ConnectError as thrown, the
  * call's abort reason when the handler failed because its signal was aborted
- * (deadline, cancellation, shutdown), and otherwise Internal with the message
- * "internal error" (the original is kept as `cause` and logged, never sent).
+ * (deadline, cancellation, shutdown), Unavailable when a store is down or
+ * overloaded (StoreUnavailableError: retry later), and otherwise Internal
+ * with the message "internal error" (the original is kept as `cause` and
+ * logged, never sent).
  */
 /** Error names the storage layer throws for bad input (PageOptionError, WideInputError, SqlInputError, DeleteLimitError). */
 const CALLER_ERRORS = new Set(["PageOptionError", "WideInputError", "SqlInputError", "DeleteLimitError"]);
@@ -22,6 +25,16 @@ export function handlerError(err: unknown, signal?: AbortSignal): ConnectError {
   // value out of range) is the caller's mistake, not ours.
   if (err instanceof Error && CALLER_ERRORS.has(err.name)) {
     return new ConnectError(err.message, Code.InvalidArgument, undefined, undefined, err);
+  }
+  // Which store and why stays in the logs: the caller learns only to retry.
+  if (isStoreUnavailable(err)) {
+    return new ConnectError(
+      "a store this call needs is unavailable; retry later",
+      Code.Unavailable,
+      undefined,
+      undefined,
+      err,
+    );
   }
   return new ConnectError("internal error", Code.Internal, undefined, undefined, err);
 }

@@ -24,6 +24,7 @@ import { IDENTITY_HEADER } from "./cluster-signer.js";
 import { runInCall, type CallScope } from "./call-scope.js";
 import { callScopeKey } from "./scope-keys.js";
 import { codeLabel, handlerError, isClientError } from "./errors.js";
+import { isStoreUnavailable } from "../storage/unavailable.js";
 import type { Identity } from "./identity.js";
 import type { MethodMetrics, RpcMetrics } from "./metrics.js";
 import { invalidArgument } from "../validate/errors.js";
@@ -155,7 +156,9 @@ class MethodObserver {
     this.metrics.record(scope?.protocol ?? ctx.protocolName, code, seconds);
     const log = scope?.log ?? this.deps.log.child({ rpc: this.procedure });
     const fields = { code, ms: round(seconds), error: error.rawMessage };
-    if (!(err instanceof ConnectError) && error.cause === err) {
+    if (isStoreUnavailable(err)) {
+      log.warn({ ...fields, cause: (err as Error).message }, "rpc");
+    } else if (!(err instanceof ConnectError) && error.cause === err) {
       log.error({ ...fields, err }, "rpc handler failed");
     } else if (isClientError(error.code)) {
       log.info(fields, "rpc");

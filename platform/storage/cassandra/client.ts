@@ -5,9 +5,10 @@
  * by default, 64-bit integers as JS bigint, and a default consistency that
  * each call may override.
  */
-import { Client, policies, types } from "cassandra-driver";
+import { Client, errors, policies, types } from "cassandra-driver";
 import type { ClientOptions, QueryOptions } from "cassandra-driver";
 import { DEFAULT_REPLICATION_FACTOR, parseCassandraUrl, redact, StoreUrlError, type CassandraConfig } from "../open.js";
+import { StoreUnavailableError } from "../unavailable.js";
 import type { Consistency } from "../wide/store.js";
 import { createKeyspaceCql, type Replication } from "./cql.js";
 
@@ -31,6 +32,37 @@ export interface CassandraClientOptions {
   readonly noKeyspace?: boolean;
 }
 
+/** Server answers that mean "not now" (replicas down, overloaded, starting, timed out), not "wrong". */
+const UNAVAILABLE_CODES = new Set<number>([
+  types.responseErrorCodes.unavailableException,
+  types.responseErrorCodes.overloaded,
+  types.responseErrorCodes.isBootstrapping,
+  types.responseErrorCodes.truncateError,
+  types.responseErrorCodes.writeTimeout,
+  types.responseErrorCodes.readTimeout,
+  types.responseErrorCodes.readFailure,
+  types.responseErrorCodes.writeFailure,
+]);
+
+/**
+ * A driver error that says the cluster cannot answer now (no host reachable,
+ * a client-side timeout, a busy connection, or one of UNAVAILABLE_CODES)
+ * becomes a StoreUnavailableError (RPCs answer Unavailable); anything else
+ * is returned as it is.
+ */
+export function unavailableOr(err: unknown, where: string): unknown {
+  const unavailable =
+    err instanceof errors.NoHostAvailableError ||
+    err instanceof errors.OperationTimedOutError ||
+    err instanceof errors.BusyConnectionError ||
+    (err instanceof errors.ResponseError && UNAVAILABLE_CODES.has(err.code));
+  return unavailable
+    ? new StoreUnavailableError("cassandra", `Cassandra at ${where} is unavailable: ${(err as Error).message}`, {
+        cause: err,
+      })
+    : err;
+}
+
 /** The cassandra-driver options for a parsed URL. */
 export function cassandraClientOptions(config: CassandraConfig, opts: CassandraClientOptions = {}): ClientOptions {
   if (config.contactPoints.length === 0) throw new StoreUrlError("a Cassandra URL needs at least one contact point");
@@ -45,6 +77,9 @@ export function cassandraClientOptions(config: CassandraConfig, opts: CassandraC
       loadBalancing: new policies.loadBalancing.TokenAwarePolicy(
         new policies.loadBalancing.DCAwareRoundRobinPolicy(config.localDataCenter),
       ),
+      // A node that went away is tried again after 0.5 s, 1 s, 2 s … then every 10 s at
+      // most (the driver's default backs off to 10 minutes): the bundle recovers by itself.
+      reconnection: new policies.reconnection.ExponentialReconnectionPolicy(500, 10_000, false),
     },
     queryOptions: { consistency: consistencyCode(config.consistency), prepare: true },
     encoding: { useBigIntAsLong: true, useBigIntAsVarint: true },
@@ -112,12 +147,21 @@ export class CassandraClient {
     if (opts.fetchSize !== undefined) q.fetchSize = opts.fetchSize;
     if (opts.pageState !== undefined) q.pageState = opts.pageState;
     if (opts.idempotent !== undefined) q.isIdempotent = opts.idempotent;
-    return this.driver.execute(cql, params as unknown[], q);
+    return this.driver.execute(cql, params as unknown[], q).catch((err: unknown) => {
+      throw unavailableOr(err, this.where);
+    });
   }
 
   /** Runs unprepared CQL (DDL). */
   async run(cql: string): Promise<void> {
-    await this.driver.execute(cql, [], { prepare: false });
+    await this.driver.execute(cql, [], { prepare: false }).catch((err: unknown) => {
+      throw unavailableOr(err, this.where);
+    });
+  }
+
+  /** The contact points, for messages. */
+  private get where(): string {
+    return this.config.contactPoints.join(",");
   }
 
   async close(): Promise<void> {

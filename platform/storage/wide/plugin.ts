@@ -8,6 +8,7 @@
  * data center (default 3; use rf=1 for a one-node development cluster).
  */
 import type { KernelPlugin } from "../../kernel/plugin.js";
+import type { HealthProbe } from "../health.js";
 import type { WideTableSpec } from "../schema.js";
 import type { WideStore } from "./store.js";
 import { SqlWideStore } from "./sql-store.js";
@@ -24,6 +25,7 @@ export function wideStorePlugin(): KernelPlugin {
   let store: WideStore | undefined;
   let sweeper: WideSweeper | undefined;
   let close: (() => Promise<void>) | undefined;
+  let probe: HealthProbe | undefined;
   return {
     name: "wide",
     async setup(host) {
@@ -34,6 +36,7 @@ export function wideStorePlugin(): KernelPlugin {
         const { CassandraWideStore } = await import("./cassandra-store.js");
         const { migrateCassandra } = await import("../../../migrations/index.js");
         const { parseCassandraUrl } = await import("../open.js");
+        const { cassandraProbe } = await import("../cassandra/health.js");
         const cfg = parseCassandraUrl(url);
         // ?rf=N (default 3): replication factor in the local data center when the keyspace is created.
         await ensureKeyspace(cfg);
@@ -46,6 +49,13 @@ export function wideStorePlugin(): KernelPlugin {
         log.info({ applied: report.applied.length }, "cassandra wide tables migrated");
         store = new CassandraWideStore(client);
         close = () => client.close();
+        // /readyz asks it: not ready while the Cassandra store cannot answer.
+        probe = cassandraProbe(client, {
+          onChange: (r) =>
+            r.ok
+              ? log.info({ store: r.detail }, "cassandra is back")
+              : log.warn({ store: r.detail }, "cassandra is unavailable"),
+        });
       } else {
         const sql = new SqlWideStore(host.db);
         store = sql;
@@ -58,6 +68,9 @@ export function wideStorePlugin(): KernelPlugin {
           },
         );
       }
+    },
+    probes() {
+      return probe ? [probe] : [];
     },
     extendContext() {
       if (!store) throw new Error("wide store plugin used before setup");
