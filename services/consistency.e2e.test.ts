@@ -9,11 +9,17 @@
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HomeFeedRowDao } from "../gen/orbit/feed/v1/tables_wide.js";
-import { lagByGroup } from "../platform/events/lag.js";
 import { SqlWideStore } from "../platform/storage/wide/sql-store.js";
 import { runOrbit, startBundle, type BundleProcess } from "../test/fixtures/bundle-process.js";
 import { codeOf } from "../test/support/social-scenario.js";
-import { eventually, signUp, socialClients, type Member } from "../test/support/social-client.js";
+import {
+  consumersSettled,
+  eventually,
+  homeFeedOf,
+  signUp,
+  socialClients,
+  type Member,
+} from "../test/support/social-client.js";
 import { BUNDLE_ENGINES, type TestStore } from "../test/support/stores.js";
 
 const env = { ORBIT_SCRYPT_LOG_N: "12" };
@@ -42,27 +48,8 @@ for (const engine of BUNDLE_ENGINES) {
     });
 
     /** Every event consumer has handled everything in the log, and none gave up on an event. */
-    async function settled(): Promise<void> {
-      await eventually(
-        async () => (await lagByGroup(store.db)).every((g) => g.pending === 0 && !g.retrying),
-        "consumers caught up",
-      );
-      expect((await lagByGroup(store.db)).map((g) => [g.group, g.deadLetters])).toEqual(
-        (await lagByGroup(store.db)).map((g) => [g.group, 0]),
-      );
-    }
-
-    /** A member's whole home feed, read in pages of 4. */
-    async function feedOf(m: Member): Promise<bigint[]> {
-      const ids: bigint[] = [];
-      let token = "";
-      do {
-        const page = await m.api.feed.getHomeFeed({ pageSize: 4, pageToken: token });
-        ids.push(...page.posts.map((p) => p.id));
-        token = page.nextPageToken;
-      } while (token);
-      return ids;
-    }
+    const settled = () => consumersSettled(store.db);
+    const feedOf = (m: Member) => homeFeedOf(m);
 
     /** The home_feed table as "user/post/author" lines. */
     async function feedRows(): Promise<string[]> {

@@ -9,6 +9,8 @@ import { FeedService } from "../../gen/orbit/feed/v1/feed_pb.js";
 import { GraphService } from "../../gen/orbit/graph/v1/graph_pb.js";
 import { PostService } from "../../gen/orbit/post/v1/post_pb.js";
 import { UserService, type User } from "../../gen/orbit/user/v1/user_pb.js";
+import { lagByGroup } from "../../platform/events/lag.js";
+import type { SqlDb } from "../../platform/storage/driver.js";
 
 export interface Social {
   users: Client<typeof UserService>;
@@ -68,4 +70,30 @@ export async function eventually(probe: () => Promise<boolean>, what: string, ti
     if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** A member's whole home feed (post ids, newest first), read in pages of `pageSize`. */
+export async function homeFeedOf(m: Member, pageSize = 4): Promise<bigint[]> {
+  const ids: bigint[] = [];
+  let token = "";
+  do {
+    const page = await m.api.feed.getHomeFeed({ pageSize, pageToken: token });
+    ids.push(...page.posts.map((p) => p.id));
+    token = page.nextPageToken;
+  } while (token);
+  return ids;
+}
+
+/**
+ * Waits until every event consumer of the bundle's store has handled
+ * everything in the log; throws if any parked an event as a dead letter.
+ */
+export async function consumersSettled(db: SqlDb, timeoutMs = 10_000): Promise<void> {
+  await eventually(
+    async () => (await lagByGroup(db)).every((g) => g.pending === 0 && !g.retrying),
+    "consumers caught up",
+    timeoutMs,
+  );
+  const dead = (await lagByGroup(db)).filter((g) => g.deadLetters > 0);
+  if (dead.length) throw new Error(`dead letters: ${dead.map((g) => `${g.group} ${g.deadLetters}`).join(", ")}`);
 }
