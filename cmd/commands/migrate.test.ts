@@ -2,7 +2,8 @@
  * `orbit migrate` as a real child process: prints the plan, applies it,
  * refuses a destructive change with exit code 3 and a message naming the
  * table and column, applies it with --allow-destructive, and rejects bad
- * usage with exit code 2.
+ * usage with exit code 2; with --cassandra on the live node, it creates the
+ * keyspace (the URL's rf) and the wide tables there.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -13,6 +14,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { TableSpec } from "../../platform/storage/schema.js";
 import { tablesFromProto } from "../../test/support/compile-proto.js";
 import { mysqlStore } from "../../test/support/stores.js";
+import { CASSANDRA_SKIP, liveKeyspace } from "../../test/support/cassandra.js";
+import { CassandraClient } from "../../platform/storage/cassandra/client.js";
 
 const run = promisify(execFile);
 const ORBIT = join(import.meta.dirname, "..", "orbit.mjs");
@@ -91,4 +94,42 @@ describe("orbit migrate", () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/cannot read the manifest/);
   });
+});
+
+describe.skipIf(CASSANDRA_SKIP !== undefined)("orbit migrate --cassandra on the live node", () => {
+  it("plans without creating anything, creates the keyspace with the URL's rf and the wide tables, then has nothing to do", async () => {
+    const store = await mysqlStore();
+    const ks = await liveKeyspace("orbit_cli", { create: false });
+    try {
+      const args = ["--services", "feed", "--mysql", store.url, "--cassandra", ks.url];
+      const dry = await orbit(...args, "--dry-run");
+      expect(dry.code).toBe(0);
+      expect(dry.stdout).toMatch(new RegExp(`\\+ create table ${ks.name}\\.home_feed`));
+      expect(dry.stdout).toMatch(/dry run: nothing was changed/);
+      const admin = await CassandraClient.open(ks.config, { noKeyspace: true });
+      try {
+        const keyspace = () =>
+          admin.execute("SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?", [ks.name]);
+        expect((await keyspace()).rows).toEqual([]);
+
+        const first = await orbit(...args);
+        expect(first.code, first.stderr).toBe(0);
+        expect(first.stdout).toMatch(new RegExp(`create table ${ks.name}\\.home_feed — done`));
+        expect((await keyspace()).rows[0]?.get("replication")).toMatchObject({ datacenter1: "1" });
+
+        const again = await orbit(...args, "--json");
+        expect(again.code).toBe(0);
+        const reports = JSON.parse(again.stdout) as { dialect: string; upToDate: boolean }[];
+        expect(reports.map((r) => [r.dialect, r.upToDate])).toEqual([
+          ["mysql", true],
+          ["cassandra", true],
+        ]);
+      } finally {
+        await admin.close();
+      }
+    } finally {
+      await ks.dispose();
+      await store.dispose();
+    }
+  }, 120_000);
 });
