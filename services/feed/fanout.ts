@@ -9,6 +9,7 @@
  * Puts and deletes are idempotent, so at-least-once delivery is enough;
  * `orbit events replay feed.fanout` rebuilds the feed.
  */
+import { forEachLimit } from "../../platform/concurrency.js";
 import { isMessage } from "@bufbuild/protobuf";
 import { HomeFeedRowDao, type HomeFeedRowInit } from "../../gen/orbit/feed/v1/tables_wide.js";
 import { FollowedSchema, UnfollowedSchema } from "../../gen/orbit/graph/v1/events_pb.js";
@@ -38,15 +39,6 @@ function trimDue(postId: bigint, userId: bigint): boolean {
 
 function byFeedKey(a: HomeFeedRowInit, b: HomeFeedRowInit): number {
   return a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : a.postId > b.postId ? -1 : a.postId < b.postId ? 1 : 0;
-}
-
-/** Runs `fn` over `items`, at most `limit` at a time. */
-async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 export class FeedWriter {

@@ -4,10 +4,12 @@
  * counts, posts and likes are written through the generated DAOs (batch
  * insertMany, one transaction per chunk), so no password hashing or API round
  * trips are spent. Home-feed rows go through RawFeedWriter (the raw driver,
- * multi-row upserts with the wide store's own statement), which is also the
- * fan-out baseline.
+ * multi-row upserts with the wide store's own statement) or, with the feed
+ * on Cassandra, RawCassandraFeedWriter; either is also the fan-out baseline.
  */
-import { HomeFeedRowTable } from "../../gen/orbit/feed/v1/tables_wide.js";
+import { concurrent } from "cassandra-driver";
+import { HomeFeedRowCql, HomeFeedRowTable } from "../../gen/orbit/feed/v1/tables_wide.js";
+import type { CassandraClient } from "../../platform/storage/cassandra/client.js";
 import { FollowCountRowDao, FollowRowDao } from "../../gen/orbit/graph/v1/tables_db.js";
 import { LikeRowDao, PostRowDao } from "../../gen/orbit/post/v1/tables_db.js";
 import { ProfileCounterRowDao, SessionRowDao, UserRowDao } from "../../gen/orbit/user/v1/tables_db.js";
@@ -191,7 +193,40 @@ export async function seedSocial(db: SqlDb, d: SocialData): Promise<string[]> {
  * The raw driver writing home_feed rows: the wide store's own upsert
  * statement, with ROWS tuples per statement, one statement at a time.
  */
-export class RawFeedWriter {
+/** Writes home_feed rows in bulk (the fan-out baseline and the history seed). */
+export interface FeedRowWriter {
+  add(user: bigint, post: bigint, author: bigint): Promise<void>;
+  flush(): Promise<void>;
+}
+
+/**
+ * The raw cassandra-driver writing home_feed rows: the wide store's own
+ * prepared INSERT (HomeFeedRowCql.insert), ROWS at a time through the
+ * driver's bulk path (concurrent.executeConcurrent, 64 in flight).
+ */
+export class RawCassandraFeedWriter implements FeedRowWriter {
+  static readonly ROWS = 1000;
+  private buf: unknown[][] = [];
+
+  constructor(private readonly client: CassandraClient) {}
+
+  async add(user: bigint, post: bigint, author: bigint): Promise<void> {
+    this.buf.push([user, post, author, 0]);
+    if (this.buf.length === RawCassandraFeedWriter.ROWS) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.buf.length === 0) return;
+    const params = this.buf;
+    this.buf = [];
+    await concurrent.executeConcurrent(this.client.driver, HomeFeedRowCql.insert, params, {
+      concurrencyLevel: 64,
+      raiseOnFirstError: true,
+    });
+  }
+}
+
+export class RawFeedWriter implements FeedRowWriter {
   static readonly ROWS = 1000;
   private readonly write: (params: SqlValue[], rows: number) => Promise<void>;
   private buf: SqlValue[] = [];

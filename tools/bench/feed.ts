@@ -1,8 +1,12 @@
 /**
- * `npm run bench -- feed [scale] [--seconds S] [--fanout-seconds S] [--only sqlite|mariadb] [--skip-reads]`
+ * `npm run bench -- feed [scale] [--seconds S] [--fanout-seconds S] [--only sqlite|mariadb|cassandra[,…]] [--skip-reads]`
  *
  * The home feed on SQLite and on MariaDB (a fresh database, dropped at the
- * end), in one run. At scale 1: 10,000 users × 100 follows × 100,000 posts
+ * end), in one run; `--only cassandra` puts the home feed on Cassandra
+ * (CASSANDRA_CONTACT_POINTS, else the local node at 127.0.0.1:9042; a fresh
+ * keyspace, dropped at the end) and the rest on MariaDB
+ * (`--only mariadb,cassandra` measures both side by side). Cassandra seeds
+ * slowly (one INSERT per row): use a small scale there (`feed 0.05`). At scale 1: 10,000 users × 100 follows × 100,000 posts
  * (5 celebrities followed by ~40% of users, above the celebrity threshold,
  * so their posts are merged at read time). `scale` multiplies users and posts
  * (`feed 0.1` for a quick run).
@@ -13,7 +17,7 @@
  *     fan-out would leave them) through the raw driver;
  *  2. fan-out baseline: the raw driver writes the feed rows of the next 2% of
  *     posts (author + every follower), sorted by key per consumer batch (FANOUT_BATCH posts), in
- *     multi-row upserts of 1000 rows;
+ *     multi-row upserts of 1000 rows (Cassandra: the same INSERT the store prepares, 64 in flight);
  *  3. fan-out: a real `orbit bundle --services=social` child process; the
  *     newest 10% of posts are published as post.created events, and its
  *     feed.fanout consumer (FeedWriter) writes them: home_feed rows/s from
@@ -55,7 +59,16 @@ import {
   userId,
   type SocialData,
 } from "./_feed-data.js";
-import { createTables, line, RawFeedWriter, seedSocial } from "./_feed-seed.js";
+import {
+  createTables,
+  line,
+  RawCassandraFeedWriter,
+  RawFeedWriter,
+  seedSocial,
+  type FeedRowWriter,
+} from "./_feed-seed.js";
+import { benchCassandraPoints, scratchCassandra, type ScratchCassandra } from "./_cassandra-db.js";
+import { HomeFeedRowCql } from "../../gen/orbit/feed/v1/tables_wide.js";
 import { fmt, percentile } from "./_measure.js";
 
 const MYSQL_URL = process.env.ORBIT_BENCH_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
@@ -134,9 +147,16 @@ async function timed(op: (i: number) => Promise<unknown>, seconds: number, concu
 
 interface Store {
   db: SqlDb;
+  /** Where home_feed lives when it is not in `db`. */
+  cassandra?: ScratchCassandra;
   bundleArgs: string[];
   dataDir: string;
   dispose(): Promise<void>;
+}
+
+/** The raw writer of home_feed rows on the store's feed engine. */
+function feedWriter(store: Store): FeedRowWriter {
+  return store.cassandra ? new RawCassandraFeedWriter(store.cassandra.client) : new RawFeedWriter(store.db);
 }
 
 async function openStore(engine: string): Promise<Store> {
@@ -165,11 +185,20 @@ async function openStore(engine: string): Promise<Store> {
   const u = new URL(MYSQL_URL);
   u.pathname = `/${name}`;
   const db = openSqlStore(u.toString());
+  let cassandra: ScratchCassandra | undefined;
+  if (engine === "cassandra") {
+    const points = await benchCassandraPoints();
+    if (!points) throw new Error("no Cassandra node answers: npm run cassandra:start, or set CASSANDRA_CONTACT_POINTS");
+    cassandra = await scratchCassandra(points, `orbit_bench_feed_${process.pid}`);
+    await cassandra.client.run(HomeFeedRowCql.createTable);
+  }
   return {
     db,
-    bundleArgs: ["--mysql", u.toString()],
+    cassandra,
+    bundleArgs: ["--mysql", u.toString(), ...(cassandra ? ["--cassandra", cassandra.url] : [])],
     dataDir,
     async dispose() {
+      await cassandra?.dispose();
       await db.close();
       await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
       await admin.end();
@@ -179,8 +208,7 @@ async function openStore(engine: string): Promise<Store> {
 }
 
 /** Home feeds of posts [0, end), as the fan-out would have left them (newest CAP per user). */
-async function seedHistory(db: SqlDb, d: SocialData, end: number): Promise<void> {
-  const raw = new RawFeedWriter(db);
+async function seedHistory(raw: FeedRowWriter, d: SocialData, end: number): Promise<void> {
   const bar = line(`home feeds of posts 0…${fmt(end)} (raw, capped at ${CAP})`);
   let rows = 0;
   const U = d.sizes.users;
@@ -202,8 +230,7 @@ async function seedHistory(db: SqlDb, d: SocialData, end: number): Promise<void>
  * celebrity — sorted by key per batch of FANOUT_BATCH posts (as the
  * consumer gets them), in multi-row upserts of 1000 rows.
  */
-async function rawFanout(db: SqlDb, d: SocialData, from: number, to: number): Promise<number> {
-  const raw = new RawFeedWriter(db);
+async function rawFanout(raw: FeedRowWriter, d: SocialData, from: number, to: number): Promise<number> {
   const bar = line(`fan-out baseline: raw driver, posts ${fmt(from)}…${fmt(to)}`);
   let rows = 0;
   const t0 = performance.now();
@@ -284,9 +311,18 @@ async function waitForGroup(db: SqlDb, group: string, last: bigint, timeoutMs: n
 }
 
 /** The raw driver doing a feed page's storage work: the partition scan, then the page's posts. */
-function rawPage(db: SqlDb): (user: bigint) => Promise<unknown> {
+function rawPage(db: SqlDb, cassandra?: ScratchCassandra): (user: bigint) => Promise<unknown> {
   const scan = wideSql(HomeFeedRowTable, db.dialect).scan({ order: "clustering", after: false });
   const inList = (n: number) => `SELECT * FROM posts WHERE id IN (${new Array<string>(n).fill("?").join(", ")})`;
+  if (cassandra) {
+    const driver = cassandra.client.driver;
+    const pool = (db as MysqlDb).pool;
+    return async (user) => {
+      const rs = await driver.execute(HomeFeedRowCql.scanPartition, [user], { prepare: true, fetchSize: PAGE });
+      const ids = rs.rows.map((r) => String(r.get("post_id")));
+      return ids.length ? (await pool.execute(inList(ids.length), ids))[0] : [];
+    };
+  }
   if (db instanceof SqliteDb) {
     const s = db.raw.prepare(scan).safeIntegers(true);
     const byN = new Map<number, ReturnType<typeof db.raw.prepare>>();
@@ -306,11 +342,11 @@ function rawPage(db: SqlDb): (user: bigint) => Promise<unknown> {
   };
 }
 
-async function reads(db: SqlDb, d: SocialData, tokens: string[], b: BundleProcess, seconds: number, check: boolean) {
+async function reads(store: Store, d: SocialData, tokens: string[], b: BundleProcess, seconds: number, check: boolean) {
   const rnd = prng(99);
   const readers = Array.from({ length: Math.min(READERS, d.sizes.users) }, () => Math.floor(rnd() * d.sizes.users));
   // Baseline.
-  const raw = rawPage(db);
+  const raw = rawPage(store.db, store.cassandra);
   for (const u of readers.slice(0, 200)) await raw(userId(u)); // warm-up
   process.stdout.write(`  read baseline: raw partition scan + posts lookup, one at a time, ${seconds} s … `);
   const rawLat = await timed((i) => raw(userId(readers[i % readers.length]!)), seconds, 1);
@@ -379,13 +415,16 @@ async function runEngine(
     const t0 = performance.now();
     await createTables(store.db);
     const tokens = await seedSocial(store.db, d);
-    await seedHistory(store.db, d, histEnd);
+    await seedHistory(feedWriter(store), d, histEnd);
     const seedSeconds = Math.round((performance.now() - t0) / 100) / 10;
-    const rawRowsPerSec = await rawFanout(store.db, d, histEnd, baseEnd);
+    const rawRowsPerSec = await rawFanout(feedWriter(store), d, histEnd, baseEnd);
 
-    process.stdout.write("  starting orbit bundle --services=social … ");
+    process.stdout.write(
+      `  starting orbit bundle --services=social ${store.cassandra ? "(home feed on Cassandra) " : ""}… `,
+    );
     bundle = await startBundle(["--services", "social", ...store.bundleArgs], {
       dataDir: store.dataDir,
+      readyTimeoutMs: 120_000,
       env: { ORBIT_FEED_CELEBRITY_THRESHOLD: String(d.celebThreshold), ORBIT_FEED_CAP: String(CAP) },
     });
     console.log(`ready at ${bundle.url}`);
@@ -395,7 +434,7 @@ async function runEngine(
     const dead = await store.db.get<{ n: unknown }>("SELECT COUNT(*) AS n FROM orbit_event_dead_letters");
     if (Number(dead?.n ?? 0) > 0) console.log(`  WARNING: ${dead?.n} dead-lettered events`);
     if (!f.complete) console.log("  (the bundle is still fanning out: the reads below run alongside it)");
-    const read = skipReads ? undefined : await reads(store.db, d, tokens, bundle, seconds, f.complete);
+    const read = skipReads ? undefined : await reads(store, d, tokens, bundle, seconds, f.complete);
     return {
       seedSeconds,
       fanout: {
@@ -421,8 +460,9 @@ export async function main(args: string[]): Promise<void> {
   const seconds = option(args, "seconds", 8);
   const fanoutSeconds = option(args, "fanout-seconds", 150);
   const only = stringOption(args, "only");
-  const engines = only ? [only] : ["sqlite", "mariadb"];
-  for (const e of engines) if (e !== "sqlite" && e !== "mariadb") throw new RangeError(`--only: unknown engine ${e}`);
+  const engines = only ? only.split(",") : ["sqlite", "mariadb"];
+  for (const e of engines)
+    if (!["sqlite", "mariadb", "cassandra"].includes(e)) throw new RangeError(`--only: unknown engine ${e}`);
   const users = Math.round(10_000 * scale);
   const sizes = {
     users,

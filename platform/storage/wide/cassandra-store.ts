@@ -5,6 +5,7 @@
  * its partition key. Scans page with the driver's paging state, which is the
  * page token. Consistency: the client's default, or per call.
  */
+import { forEachLimit } from "../../concurrency.js";
 import type { ColumnSpec, WideTableSpec } from "../schema.js";
 import type { CassandraClient } from "../cassandra/client.js";
 import { scanCql, wideCql, type ScanShape, type WideCql } from "../cassandra/cql.js";
@@ -22,8 +23,15 @@ import type {
 } from "./store.js";
 import { MAX_SCAN_LIMIT } from "./store.js";
 
-/** Rows written at once by put with many rows. */
-const PUT_CONCURRENCY = 16;
+/**
+ * Statements in flight at once for put with many rows and for the deletes of
+ * a trim (one connection carries up to 2048; the raw driver's bulk path,
+ * concurrent.executeConcurrent, defaults to 100).
+ */
+const PUT_CONCURRENCY = 64;
+/** Partitions trimmed at once. */
+const TRIM_PARTITIONS = 8;
+
 const TOKEN_PREFIX = "c1.";
 
 interface Prepared {
@@ -109,11 +117,8 @@ export class CassandraWideStore implements WideStore {
         consistency: this.cl(opts),
         idempotent: true,
       });
-    let next = 0;
-    const worker = async () => {
-      while (next < rows.length) await one(rows[next++]!);
-    };
-    await Promise.all(Array.from({ length: Math.min(PUT_CONCURRENCY, rows.length) }, worker));
+    if (rows.length === 1) await one(rows[0]!);
+    else await forEachLimit(rows, PUT_CONCURRENCY, one);
   }
 
   async get(spec: WideTableSpec, key: readonly WideValue[], opts?: WideReadOptions): Promise<WideValues | undefined> {
@@ -199,7 +204,7 @@ export class CassandraWideStore implements WideStore {
     if (p.clustering.length === 0) throw new Error(`${spec.name} has no clustering columns`);
     const keyNames = spec.primaryKey;
     let deleted = 0;
-    for (const partition of partitions) {
+    await forEachLimit(partitions, TRIM_PARTITIONS, async (partition) => {
       // Skip the first `keep` rows (pages may be shorter than asked), collect the rest.
       const doomed: WideValue[][] = [];
       let skip = keep;
@@ -218,13 +223,9 @@ export class CassandraWideStore implements WideStore {
         }
         pageToken = page.nextPageToken;
       } while (pageToken);
-      let next = 0;
-      const worker = async () => {
-        while (next < doomed.length) await this.delete(spec, doomed[next++]!, opts);
-      };
-      await Promise.all(Array.from({ length: Math.min(PUT_CONCURRENCY, doomed.length) }, worker));
+      await forEachLimit(doomed, PUT_CONCURRENCY, (key) => this.delete(spec, key, opts));
       deleted += doomed.length;
-    }
+    });
     return deleted;
   }
 
