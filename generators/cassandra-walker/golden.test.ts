@@ -41,7 +41,7 @@ function formatted(name: string, content: string): string {
 describe("Cassandra walker golden files", () => {
   it("reproduces the committed gen/**/*_wide.ts and *.cql from proto/ (both modules)", () => {
     const sources = Object.fromEntries(
-      ["api", "internal"].flatMap((module) => {
+      ["api", "internal", "vendor"].flatMap((module) => {
         const protoDir = join(root, "proto", module);
         return walk(protoDir, (p) => p.endsWith(".proto")).map((p) => [relative(protoDir, p), readFileSync(p, "utf8")]);
       }),
