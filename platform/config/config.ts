@@ -48,6 +48,11 @@ export interface OrbitConfig {
    * right. 0: the socket's peer address, X-Forwarded-For ignored.
    */
   readonly trustProxy: number;
+  /**
+   * Web origins (scheme://host[:port]) whose pages may call the bundle from a
+   * browser (CORS); "*" allows any (development only). Default: none.
+   */
+  readonly corsOrigins: readonly string[];
   /** scrypt cost of new password hashes: log2 N, 10..18 (user service). */
   readonly scryptLogN: number;
   /** Items kept per home feed (feed service). */
@@ -74,6 +79,7 @@ export const DEFAULT_CONFIG: OrbitConfig = {
   rpcTimeoutMs: 30_000,
   devTokens: {},
   trustProxy: 0,
+  corsOrigins: [],
   scryptLogN: 15,
   feedCap: 400,
   feedCelebrityThreshold: 10_000,

@@ -5,6 +5,7 @@
  * environment and the file with it, and docs/architecture.md lists it.
  */
 import { MAX_TRUSTED_HOPS } from "../http/client-address.js";
+import { corsOriginProblem } from "../http/cors.js";
 import { LOG_LEVELS } from "../log.js";
 import { parseCassandraUrl, parseMysqlUrl, StoreUrlError } from "../storage/open.js";
 import type { ConfigKey, OrbitConfig } from "./config.js";
@@ -177,6 +178,14 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     env: "ORBIT_TRUST_PROXY",
     help: `proxies in front that append to X-Forwarded-For; the client address is read that many hops from the right, 0 uses the socket's peer (default: ${DEFAULT_CONFIG.trustProxy})`,
     parse: integer(0, MAX_TRUSTED_HOPS),
+  }),
+  field({
+    key: "corsOrigins",
+    flag: "--cors-origin <origin>",
+    env: "ORBIT_CORS_ORIGINS",
+    help: 'a web origin whose pages may call the bundle (CORS), e.g. https://app.example.com; "*" allows any, for development (repeatable; default: none)',
+    repeatable: true,
+    parse: list(text({ nonEmpty: true, check: corsOriginProblem })),
   }),
   field({
     key: "scryptLogN",

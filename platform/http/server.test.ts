@@ -97,7 +97,7 @@ describe("OrbitServer", () => {
     expect(closed).toBe(true);
   });
 
-  it("drains: in-flight requests finish, new connections are refused", async () => {
+  it("drains: in-flight requests finish; new connections are answered meanwhile and refused once drained", async () => {
     let release!: () => void;
     let started!: () => void;
     const inHandler = new Promise<void>((r) => (started = r));
@@ -125,13 +125,17 @@ describe("OrbitServer", () => {
     await inHandler;
     expect(server.inflight).toBe(1);
     const drained = server.shutdown(10_000);
-    await expect(
-      new Promise((resolve, reject) => net.connect(port, "127.0.0.1").on("connect", resolve).on("error", reject)),
-    ).rejects.toThrow(/ECONNREFUSED/);
+    // While a request is in flight, a newcomer (a probe) still gets its answer, on a connection that then closes.
+    const probe = await fetch(`${url}/probe`);
+    expect(probe.headers.get("connection")).toBe("close");
+    expect(await probe.text()).toBe("HTTP/1.1 GET /probe");
     release();
     expect(await slow).toBe("slow done");
     expect(await drained).toEqual({ forced: 0 });
     await sessionClosed;
+    await expect(
+      new Promise((resolve, reject) => net.connect(port, "127.0.0.1").on("connect", resolve).on("error", reject)),
+    ).rejects.toThrow(/ECONNREFUSED/);
     agent.destroy();
   });
 

@@ -4,10 +4,13 @@
  * each connection, puts them back, and hands the socket to an `http2` or an
  * `http` server that share one request handler.
  *
- * `shutdown()` drains: it stops accepting connections, sends HTTP/2 GOAWAY,
- * closes idle HTTP/1.1 keep-alive connections and the others once their
- * response is sent, waits for in-flight requests up to a deadline, and then
- * cuts whatever is left.
+ * `shutdown()` drains: it sends HTTP/2 GOAWAY, closes idle HTTP/1.1
+ * keep-alive connections and the others once their response is sent, waits
+ * for in-flight requests up to a deadline, and then cuts whatever is left.
+ * While requests are in flight it still accepts new connections, so that
+ * probes get an answer (gRPC health NOT_SERVING, /readyz 503, RPCs
+ * Unavailable) rather than a refused connection; it stops listening once
+ * nothing is in flight or the deadline has passed.
  */
 import http from "node:http";
 import http2 from "node:http2";
@@ -75,7 +78,6 @@ export class OrbitServer {
       this.sessions.add(session);
       session.on("close", () => this.sessions.delete(session));
       session.on("error", (err) => opts.log.debug({ err: err.message }, "http/2 session error"));
-      if (this.draining) session.close();
     });
     this.h2.on("sessionError", (err) => opts.log.debug({ err: err.message }, "http/2 session error"));
     this.tcp = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
@@ -104,7 +106,7 @@ export class OrbitServer {
 
   async shutdown(timeoutMs: number): Promise<ShutdownResult> {
     this.draining = true;
-    const closed = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
+    // Sessions opened from now on (probes) are not closed here: their streams get the draining answers.
     for (const session of this.sessions) session.close();
     for (const socket of this.sockets) {
       if (this.h1Busy.get(socket) === 0) socket.destroy();
@@ -117,6 +119,7 @@ export class OrbitServer {
       if ((await Promise.race([idle, expired])) === "expired") forced = this.inflightCount;
       clearTimeout(timer);
     }
+    const closed = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
     for (const session of this.sessions) session.destroy();
     for (const socket of this.sockets) socket.destroy();
     this.h1.close();

@@ -16,6 +16,7 @@ import {
   type ServiceImplSpec,
 } from "@connectrpc/connect";
 import type { OrbitConfig } from "../config/config.js";
+import { createCors, type CorsHandler } from "../http/cors.js";
 import { OrbitServer, type RequestHandler } from "../http/server.js";
 import { RouteTable } from "../http/routes.js";
 import { IdGenerator } from "../ids.js";
@@ -23,6 +24,7 @@ import { createLogger, type Logger } from "../log.js";
 import { Authenticator } from "../rpc/authenticator.js";
 import { ClusterSigner } from "../rpc/cluster-signer.js";
 import { rejectAllTokens, staticTokens, type TokenVerifier } from "../rpc/identity.js";
+import { guardCommits } from "../rpc/commit-guard.js";
 import { createInProcessTransport } from "../rpc/inprocess-transport.js";
 import { instrumentService } from "../rpc/instrument.js";
 import { RpcMetrics } from "../rpc/metrics.js";
@@ -33,6 +35,7 @@ import type { TableSpec } from "../storage/schema.js";
 import { ClientRouter } from "./clients.js";
 import type { BaseServiceContext, ServiceContext } from "./context.js";
 import { kernelRoutes } from "./kernel-routes.js";
+import { kernelServices } from "./kernel-services.js";
 import { runMigrations, type MigrateFn } from "./migrate.js";
 import type { KernelPlugin } from "./plugin.js";
 import { createRpcHandler, rpcError } from "./rpc-handler.js";
@@ -87,6 +90,10 @@ export class Bundle {
   private readonly shutdownSignal = new AbortController();
   private readonly authenticator: Authenticator;
   private rpc: RequestHandler | undefined;
+  /** gRPC health and reflection: served in every state, before `rpc` exists and while draining. */
+  private readonly kernelRpc: RequestHandler;
+  private readonly cors: CorsHandler;
+  private readonly stateListeners = new Set<() => void>();
 
   readonly log: Logger;
   readonly metrics: RpcMetrics;
@@ -111,6 +118,13 @@ export class Bundle {
     );
     this.routes = new RouteTable(log);
     for (const r of kernelRoutes(this)) this.routes.add(r, "kernel");
+    this.cors = createCors(config.corsOrigins);
+    this.kernelRpc = kernelServices({
+      bundle: this,
+      served: resolution.local.flatMap((s) => s.rpc.map((b) => b.service)),
+      shutdownSignal: this.shutdownSignal.signal,
+      next: (req, res) => (this.rpc ? this.rpc(req, res) : rpcError(req, res, "unavailable", "the bundle is starting")),
+    });
     this.clients = new ClientRouter({
       registry: opts.registry,
       local: new Set(resolution.local.map((s) => s.name)),
@@ -147,6 +161,17 @@ export class Bundle {
 
   get state(): BundleState {
     return this.stateValue;
+  }
+
+  /** Calls `fn` whenever the state changes (gRPC health Watch); returns a function that stops it. */
+  onStateChange(fn: () => void): () => void {
+    this.stateListeners.add(fn);
+    return () => this.stateListeners.delete(fn);
+  }
+
+  private setState(state: BundleState): void {
+    this.stateValue = state;
+    for (const fn of [...this.stateListeners]) fn();
   }
 
   /** Base URL of the server (undefined when not listening). */
@@ -189,9 +214,9 @@ export class Bundle {
     if (this.opts.listen !== false) {
       this.server = new OrbitServer({
         handler: (req, res) => {
+          if (this.cors(req, res)) return; // a CORS preflight, answered
           if (this.routes.handle(req, res)) return;
-          if (this.rpc) return this.rpc(req, res);
-          rpcError(req, res, "unavailable", "the bundle is starting");
+          this.kernelRpc(req, res); // gRPC health and reflection, else the services' RPCs
         },
         upgrade: (req, socket, head) => {
           if (this.stateValue !== "ready" || !this.routes.upgrade(req, socket, head)) {
@@ -262,7 +287,7 @@ export class Bundle {
     }
     for (const p of plugins) await p.start?.();
 
-    this.stateValue = "ready";
+    this.setState("ready");
     this.log.info(
       { url: this.urlValue, services: local.map((s) => s.name) },
       this.urlValue ? `orbit is ready at ${this.urlValue}` : "orbit is ready (in-process only)",
@@ -299,7 +324,8 @@ export class Bundle {
   private context(def: ServiceDef, plugins: readonly KernelPlugin[]): ServiceContext {
     const base: BaseServiceContext = {
       service: def.name,
-      db: this.db,
+      // Writes for a call that already ended early (deadline, cancel, shutdown) never commit.
+      db: guardCommits(this.db),
       log: this.log.child({ service: def.name }),
       ids: this.ids,
       config: this.opts.config,
@@ -334,7 +360,7 @@ export class Bundle {
   private async shutdown(): Promise<StopResult> {
     const timeoutMs = this.opts.config.shutdownTimeoutMs;
     const deadline = Date.now() + timeoutMs;
-    this.stateValue = "draining";
+    this.setState("draining");
     this.lifetime.abort(new ConnectError("the bundle is shutting down", Code.Unavailable));
     this.log.info({ inflight: this.server?.inflight ?? 0, timeoutMs }, "shutting down: draining");
     let failures = 0;
@@ -372,7 +398,7 @@ export class Bundle {
       if (b.started && b.def.stop) await bounded(`stop hook of ${b.def.name}`, () => b.def.stop!(b.ctx));
     }
     if (!this.opts.db) await bounded("closing the store", () => this.db.close());
-    this.stateValue = "stopped";
+    this.setState("stopped");
     const result = { forced: drained.forced, failures };
     (result.forced || failures ? this.log.warn.bind(this.log) : this.log.info.bind(this.log))(result, "stopped");
     return result;

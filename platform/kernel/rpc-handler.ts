@@ -1,19 +1,21 @@
 /**
- * The Connect adapter that serves a bundle's RPCs over Connect, gRPC and
- * gRPC-Web (HTTP/1.1 and HTTP/2), behind the unary fast path for binary
- * Connect and gRPC calls (rpc/unary-fast-path.ts). Requests are refused with Unavailable
- * (HTTP 503, before the body is read) before the bundle is ready and once it
- * drains; bodies are limited to 16 MiB; unknown procedures
- * get 404 (clients see Unimplemented). Each request is stamped with the
- * client's address (http/client-address.ts).
+ * The adapter that serves a bundle's RPCs over Connect, gRPC and gRPC-Web
+ * (binary and text; HTTP/1.1 and HTTP/2), behind the unary fast path for
+ * binary Connect and gRPC calls (rpc/unary-fast-path.ts). Requests are
+ * refused with Unavailable (HTTP 503) before the bundle is ready and once it
+ * drains; bodies are limited to 16 MiB; unknown procedures get 404 (clients
+ * see Unimplemented). Those refusals are written once the request body has
+ * arrived (http/drain.ts). Each request is stamped with the client's address
+ * (http/client-address.ts).
  */
 import type { MethodImplSpec, ServiceImplSpec } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { stampClientAddress } from "../http/client-address.js";
+import { drainRequest } from "../http/drain.js";
 import { sendJson } from "../http/json.js";
 import type { RequestHandler } from "../http/server.js";
-import type { NodeServerRequest, NodeServerResponse } from "../http/types.js";
+import { responseGone, type NodeServerRequest, type NodeServerResponse } from "../http/types.js";
 import { MAX_MESSAGE_BYTES } from "../rpc/limits.js";
+import { createNodeAdapter } from "../rpc/node-adapter.js";
 import { createUnaryFastPath } from "../rpc/unary-fast-path.js";
 
 export interface RpcHandlerOptions {
@@ -36,7 +38,7 @@ export function createRpcHandler(opts: RpcHandlerOptions): RequestHandler {
     writeMaxBytes: MAX_MESSAGE_BYTES,
     shutdownSignal: opts.shutdownSignal,
   });
-  const handler = connectNodeAdapter({
+  const handler = createNodeAdapter({
     routes(router) {
       for (const s of opts.services) {
         const impl = Object.fromEntries(Object.values(s.methods).map((m) => [m.method.localName, m.impl]));
@@ -47,7 +49,7 @@ export function createRpcHandler(opts: RpcHandlerOptions): RequestHandler {
     readMaxBytes: MAX_MESSAGE_BYTES,
     writeMaxBytes: MAX_MESSAGE_BYTES,
     fallback(req, res) {
-      rpcError(req as never, res as never, "unimplemented", `no procedure or route at ${req.url?.split("?")[0]}`);
+      rpcError(req, res, "unimplemented", `no procedure or route at ${req.url?.split("?")[0]}`);
     },
   });
   return (req, res) => {
@@ -62,7 +64,7 @@ export function createRpcHandler(opts: RpcHandlerOptions): RequestHandler {
       return;
     }
     stampClientAddress(req, opts.trustProxy ?? 0);
-    if (!fast(req, res)) handler(req as never, res as never);
+    if (!fast(req, res)) handler(req, res);
   };
 }
 
@@ -72,9 +74,21 @@ const HTTP_STATUS = { unimplemented: 404, unavailable: 503 } as const;
 /**
  * An error answered before Connect sees the request, in the caller's
  * protocol: gRPC and gRPC-Web get a trailers-only response (grpc-status),
- * anything else the Connect JSON error with its HTTP status.
+ * anything else the Connect JSON error with its HTTP status. It is written
+ * once the request body has been read (http/drain.ts).
  */
 export function rpcError(
+  req: NodeServerRequest,
+  res: NodeServerResponse,
+  code: keyof typeof GRPC_STATUS,
+  message: string,
+): void {
+  void drainRequest(req, MAX_MESSAGE_BYTES).then(() => {
+    if (!res.headersSent && !res.writableEnded && !responseGone(res)) writeRpcError(req, res, code, message);
+  });
+}
+
+function writeRpcError(
   req: NodeServerRequest,
   res: NodeServerResponse,
   code: keyof typeof GRPC_STATUS,

@@ -39,6 +39,14 @@ export interface CallScope {
   readonly deadline: number | undefined;
   /** Aborted when the call ends, times out or is cancelled. */
   readonly signal: AbortSignal;
+  /**
+   * Why the call ended before its handler did, once it has: its deadline
+   * passed (DeadlineExceeded), the client went away (Canceled) or the bundle
+   * shut down (Unavailable). The caller was answered with that error, so work
+   * still running for the call must not commit (commit-guard.ts). Undefined
+   * while the call runs, and after it ended normally.
+   */
+  readonly failedEarly: ConnectError | undefined;
   /** A logger whose lines carry requestId, traceId and the procedure. */
   readonly log: Logger;
 }

@@ -74,6 +74,9 @@ class Scope implements CallScope {
     // Read lazily: an in-process call makes its signal only when asked.
     return this.ctx.signal;
   }
+  get failedEarly(): ConnectError | undefined {
+    return endedEarly(this.ctx);
+  }
   get log(): Logger {
     return (this.childLog ??= this.baseLog.child({
       requestId: this.requestId,
@@ -169,6 +172,39 @@ class MethodObserver {
   }
 }
 
+/**
+ * Why a call ended before its handler did (deadline, cancellation, shutdown), or undefined. A
+ * CallContext knows without making its signal; connect-es's context aborts its signal with the
+ * reason (and, once the call is over, with none: that is a normal end).
+ */
+function endedEarly(ctx: HandlerContext): ConnectError | undefined {
+  if (ctx instanceof CallContext) return ctx.abortReason;
+  return ctx.signal.aborted && ctx.signal.reason instanceof ConnectError ? ctx.signal.reason : undefined;
+}
+
+/** `work`'s result, unless `signal` aborts first: then the abort reason (the deadline's DeadlineExceeded). */
+function untilAborted<T>(work: T | Promise<T>, signal: AbortSignal): Promise<T> {
+  if (!(work instanceof Promise)) return Promise.resolve(work);
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    return Promise.reject(ConnectError.from(signal.reason, Code.Canceled));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(ConnectError.from(signal.reason, Code.Canceled));
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
 function round(seconds: number): number {
   return Math.round(seconds * 1e6) / 1e3;
 }
@@ -192,7 +228,13 @@ function instrumentMethod(spec: MethodImplSpec, deps: InstrumentDeps): MethodImp
             const invalid = invalidArgument(spec.method.input, req as Message);
             if (invalid) throw invalid;
           }
-          const out = await runInCall(scope, () => impl(req, ctx));
+          const early = endedEarly(ctx);
+          if (early) throw early; // e.g. the deadline passed while the request was read
+          const work = runInCall(scope, () => impl(req, ctx));
+          // The fast path and the in-process transport end a CallContext's call at its deadline
+          // themselves (CallContext.run); connect-es only aborts the handler's signal, and would
+          // still answer OK for a handler that finishes late.
+          const out = await (ctx instanceof CallContext ? work : untilAborted(work, ctx.signal));
           o.ok(scope, t0);
           return out;
         } catch (err) {
@@ -223,12 +265,17 @@ async function* stream(o: MethodObserver, impl: AnyStream, req: unknown, ctx: Ha
       if (invalid) throw invalid;
     }
     const sc = scope;
+    let early = endedEarly(ctx);
+    if (early) throw early;
     it = runInCall(sc, () => impl(req, ctx)[Symbol.asyncIterator]());
     const iter = it;
     for (;;) {
       // Each step runs in the call's scope: generators take the async
       // context of whoever calls next(), not of where they were created.
       const r = await runInCall(sc, () => iter.next());
+      // A deadline (or cancellation) ends the stream with its error, even if the handler stopped quietly.
+      early = endedEarly(ctx);
+      if (early) throw early;
       if (r.done) break;
       yield r.value;
     }

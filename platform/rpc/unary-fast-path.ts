@@ -6,13 +6,17 @@
  * skipping the adapter's conversion to web Headers and async-iterable
  * bodies, with the same wire behaviour: built from @connectrpc/connect's own
  * protocol helpers (timeouts, error JSON, HTTP status mapping, gRPC trailer
- * status). Anything else (JSON, compression, streams, GET, gRPC-Web, odd
- * content types) is left to the Connect adapter: `serve` returns false.
+ * status). Answers of 1 KiB or more are gzipped when the client accepts it
+ * (Accept-Encoding, grpc-accept-encoding), as connect-es does. Anything else
+ * (JSON, compressed requests, streams, GET, gRPC-Web, odd content types) is
+ * left to the Connect adapter (node-adapter.ts): `serve` returns false.
  *
  * Handlers see a CallContext (call-context.ts): the same HandlerContext
  * contract, with the signal aborting on deadline, client disconnect,
  * completion and (at the drain deadline) shutdown.
  */
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
 import { create, fromBinary, isMessage, toBinary, type DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type MethodImplSpec } from "@connectrpc/connect";
 import {
@@ -21,7 +25,8 @@ import {
   parseTimeout as parseConnectTimeout,
 } from "@connectrpc/connect/protocol-connect";
 import { parseTimeout as parseGrpcTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import type { NodeServerRequest, NodeServerResponse } from "../http/types.js";
+import { drainRequest } from "../http/drain.js";
+import { responseGone, varyWith, type NodeServerRequest, type NodeServerResponse } from "../http/types.js";
 import { CallContext } from "./call-context.js";
 import { handlerError } from "./errors.js";
 
@@ -86,13 +91,17 @@ export function createUnaryFastPath(
       const input = parse(method.input, protocol === "connect" ? body : unwrapEnvelope(body));
       const impl = spec.impl as (req: unknown, ctx: HandlerContext) => unknown;
       const output = await call.run(impl(input, call));
-      const bytes = serialize(method.output, output, opts.writeMaxBytes);
-      if (!gone(res)) {
+      let bytes = serialize(method.output, output, opts.writeMaxBytes);
+      const gzipped = acceptsGzip(protocol, h) && bytes.length >= COMPRESS_MIN_BYTES;
+      if (gzipped) bytes = await gzipAsync(bytes);
+      if (!responseGone(res)) {
         answered = true;
-        (protocol === "connect" ? connectOk : grpcOk)(call, res, bytes);
+        (protocol === "connect" ? connectOk : grpcOk)(call, res, bytes, gzipped);
       }
     } catch (err) {
-      if (!gone(res) && !res.headersSent) {
+      // An error found before the whole body arrived (a bad timeout header, a deadline) waits for it (http/drain.ts).
+      if (!req.readableEnded) await drainRequest(req, opts.readMaxBytes);
+      if (!responseGone(res) && !res.headersSent) {
         answered = true;
         (protocol === "connect" ? connectError : grpcError)(call, res, call.abortReason ?? handlerError(err));
       }
@@ -123,16 +132,10 @@ export function createUnaryFastPath(
     }
     handle(spec, protocol, req, res).catch(() => {
       // Writing the answer failed (the stream went away meanwhile): nothing left to tell.
-      if (!gone(res)) (res as { destroy(): void }).destroy();
+      if (!responseGone(res)) (res as { destroy(): void }).destroy();
     });
     return true;
   };
-}
-
-/** The client is gone: nothing can be written any more. */
-function gone(res: NodeServerResponse): boolean {
-  const stream = (res as { stream?: { destroyed: boolean } }).stream;
-  return stream ? stream.destroyed : (res as { destroyed: boolean }).destroyed;
 }
 
 function single(v: string | string[] | undefined): string | null {
@@ -203,7 +206,8 @@ function parse(schema: DescMessage, bytes: Uint8Array): unknown {
   try {
     return fromBinary(schema, bytes);
   } catch (e) {
-    throw new ConnectError(`parse binary: ${e instanceof Error ? e.message : String(e)}`, Code.Internal);
+    // The client's bug, not ours: InvalidArgument (as connect-go; connect-es says Internal, see malformed-message.ts).
+    throw new ConnectError(`parse binary: ${e instanceof Error ? e.message : String(e)}`, Code.InvalidArgument);
   }
 }
 
@@ -237,8 +241,29 @@ function userHeaders(call: CallContext, into: Record<string, string>, extra?: He
   return into;
 }
 
-function connectOk(call: CallContext, res: NodeServerResponse, bytes: Uint8Array): void {
-  const headers = userHeaders(call, { "content-type": "application/proto", "content-length": String(bytes.length) });
+/**
+ * Answers are gzipped, as connect-es does, when the client accepts it (Connect unary: Accept-Encoding;
+ * gRPC: grpc-accept-encoding) and they are at least this large.
+ */
+const COMPRESS_MIN_BYTES = 1024;
+const gzipAsync = promisify(gzip);
+
+function acceptsGzip(protocol: Protocol, h: NodeServerRequest["headers"]): boolean {
+  const accepted = single(h[protocol === "connect" ? "accept-encoding" : "grpc-accept-encoding"]);
+  if (!accepted) return false;
+  return accepted.split(",").some((part) => {
+    const [name, ...params] = part.split(";").map((x) => x.trim());
+    return name === "gzip" && !params.some((p) => /^q=0(\.0*)?$/.test(p));
+  });
+}
+
+function connectOk(call: CallContext, res: NodeServerResponse, bytes: Uint8Array, gzipped: boolean): void {
+  const headers = userHeaders(call, {
+    "content-type": "application/proto",
+    "content-length": String(bytes.length),
+    vary: varyWith(res, "Accept-Encoding"),
+  });
+  if (gzipped) headers["content-encoding"] = "gzip";
   call.forEachResponseTrailer((v, k) => (headers[`trailer-${k}`] = v));
   res.writeHead(200, headers);
   res.end(bytes);
@@ -248,7 +273,11 @@ function connectError(call: CallContext, res: NodeServerResponse, err: ConnectEr
   const body = errorToJsonBytes(err, undefined);
   const headers = userHeaders(
     call,
-    { "content-type": "application/json", "content-length": String(body.length) },
+    {
+      "content-type": "application/json",
+      "content-length": String(body.length),
+      vary: varyWith(res, "Accept-Encoding"),
+    },
     err.metadata,
   );
   call.forEachResponseTrailer((v, k) => (headers[`trailer-${k}`] = v));
@@ -256,14 +285,16 @@ function connectError(call: CallContext, res: NodeServerResponse, err: ConnectEr
   res.end(body);
 }
 
-function grpcOk(call: CallContext, res: NodeServerResponse, bytes: Uint8Array): void {
-  res.writeHead(200, userHeaders(call, { "content-type": "application/grpc+proto" }));
+function grpcOk(call: CallContext, res: NodeServerResponse, bytes: Uint8Array, gzipped: boolean): void {
+  const headers = userHeaders(call, { "content-type": "application/grpc+proto" });
+  if (gzipped) headers["grpc-encoding"] = "gzip";
+  res.writeHead(200, headers);
   const trailers: Record<string, string> = {};
   call.forEachResponseTrailer((v, k) => (trailers[k] = v));
   trailers["grpc-status"] = "0";
   (res as { addTrailers(t: Record<string, string>): void }).addTrailers(trailers);
   const envelope = Buffer.allocUnsafe(5 + bytes.length);
-  envelope[0] = 0;
+  envelope[0] = gzipped ? 1 : 0; // the compressed-flag
   envelope.writeUInt32BE(bytes.length, 1);
   envelope.set(bytes, 5);
   res.end(envelope);
