@@ -49,16 +49,21 @@ export class DescriptorIndex {
     return this.symbols.has(extendee) ? [] : undefined;
   }
 
-  /** `file` and its imports, each as a serialized FileDescriptorProto, leaving out those in `sent` (and adding to it). */
+  /**
+   * `file` and its imports, each as a serialized FileDescriptorProto: the file asked for always,
+   * its imports unless `sent` has them (and `sent` then has them all).
+   */
   withImports(file: DescFile, sent: Set<string>): Uint8Array[] {
     const out: Uint8Array[] = [];
-    const visit = (f: DescFile) => {
-      if (sent.has(f.name)) return;
+    const seen = new Set<string>();
+    const visit = (f: DescFile, asked: boolean) => {
+      if (seen.has(f.name) || (!asked && sent.has(f.name))) return;
+      seen.add(f.name);
       sent.add(f.name);
       out.push(toBinary(FileDescriptorProtoSchema, f.proto));
-      for (const d of f.dependencies) visit(d);
+      for (const d of f.dependencies) visit(d, false);
     };
-    visit(file);
+    visit(file, true);
     return out;
   }
 

@@ -70,8 +70,9 @@ export async function h2(
   opts: { method?: string; path: string; headers?: Record<string, string>; body?: Buffer },
 ): Promise<RawResponse> {
   const session = http2.connect(url);
+  const failed = new Promise<never>((_, reject) => session.once("error", reject));
   try {
-    return await h2On(session, opts);
+    return await Promise.race([h2On(session, opts), failed]);
   } finally {
     session.close();
   }
