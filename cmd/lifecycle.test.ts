@@ -167,7 +167,7 @@ describe("MariaDB store", () => {
 });
 
 describe("graceful shutdown", () => {
-  it("on SIGTERM stops accepting, lets in-flight calls finish, and exits 0", async () => {
+  it("on SIGTERM turns not-ready, lets in-flight calls finish, and exits 0", async () => {
     const b = await startBundle(["--services", "echo", "--log-level", "trace"]);
     const echo = createClient(EchoService, createConnectTransport({ baseUrl: b.url, httpVersion: "2" }));
     const call = echo.sleep({ ms: 1_500 }, { headers: { "x-request-id": "slow-1" } });
@@ -175,10 +175,14 @@ describe("graceful shutdown", () => {
     b.child.kill("SIGTERM");
     const draining = await waitForLog(b, (l) => l.msg === "shutting down: draining");
     expect(draining.inflight).toBe(1);
-    // No new connections once draining.
-    await expect(fetch(`${b.url}/healthz`)).rejects.toThrow();
+    // While calls drain, a newcomer (a probe) is still answered — not ready — on a connection that then closes.
+    const ready = await fetch(`${b.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(ready.headers.get("connection")).toBe("close");
     expect(await call).toMatchObject({ cancelled: false });
     expect((await b.exited).code).toBe(0);
+    // Once drained, the port is closed.
+    await expect(fetch(`${b.url}/healthz`)).rejects.toThrow();
     expect(b.logs().find((l) => l.msg === "stopped")).toMatchObject({ forced: 0, failures: 0 });
   });
 
