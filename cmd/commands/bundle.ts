@@ -4,28 +4,21 @@
  * configuration, 3 (EXIT_REFUSED, as `orbit migrate`) when boot migrations
  * refuse the plan.
  */
-import { Command, Option } from "commander";
-import {
-  CONFIG_FIELDS,
-  ConfigError,
-  DEFAULT_CONFIG,
-  loadConfig,
-  type ConfigKey,
-  type LoadedConfig,
-} from "../../platform/config/index.js";
+import type { Command } from "commander";
+import { ConfigError, DEFAULT_CONFIG, loadConfig, type LoadedConfig } from "../../platform/config/index.js";
 import { Bundle } from "../../platform/kernel/bundle.js";
 import { RegistryError, UnknownServiceError } from "../../platform/kernel/registry.js";
 import { createLogger } from "../../platform/log.js";
 import { DestructiveChangeError, NewerSchemaError, UnsupportedChangeError } from "../../migrations/index.js";
 import { registry } from "../../services/registry.js";
-import { bundlePlugins } from "../plugins.js";
 import { EXIT_REFUSED } from "./migrate.js";
+import { addConfigOptions, type Flags } from "../options.js";
 
 const HELP_AFTER = `
 Settings come from, highest precedence first: flags, ORBIT_* environment
 variables, the JSON config file (--config or ORBIT_CONFIG; keys as in
-platform/config/config.ts, e.g. {"port": 9000, "peers": {"echo": "http://10.0.0.5:8080"}}),
-then defaults.
+docs/architecture.md, e.g. {"port": 9000, "peers": {"echo": "http://10.0.0.5:8080"}, "feedCap": 400}),
+then defaults. The --<service>-… settings are the services' own.
 
 A service named in --services pulls in the services it depends on, unless a
 --peer says where they run. \`orbit services\` lists services and groups.
@@ -52,20 +45,10 @@ export function register(program: Command): void {
         "before the bundle serves.",
     )
     .option("--config <file>", "JSON config file [env ORBIT_CONFIG]");
-  const attrToKey = new Map<string, ConfigKey>();
-  for (const f of CONFIG_FIELDS) {
-    const opt = new Option(f.flag, `${f.help} [env ${f.env}]`);
-    if (f.repeatable) opt.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
-    cmd.addOption(opt);
-    attrToKey.set(opt.attributeName(), f.key);
-  }
+  const flagsOf = addConfigOptions(cmd, registry.configFields());
   cmd.addHelpText("after", HELP_AFTER);
   cmd.action(async (opts: Record<string, unknown>, command: Command) => {
-    const flags: Partial<Record<ConfigKey, unknown>> = {};
-    for (const [attr, key] of attrToKey) {
-      if (command.getOptionValueSource(attr) === "cli") flags[key] = opts[attr];
-    }
-    await run(flags, opts.config as string | undefined);
+    await run(flagsOf(command), opts.config as string | undefined);
   });
 }
 
@@ -74,10 +57,10 @@ function usageError(message: string): never {
   process.exit(2);
 }
 
-async function run(flags: Partial<Record<ConfigKey, unknown>>, file: string | undefined): Promise<void> {
+async function run(flags: Flags, file: string | undefined): Promise<void> {
   let loaded: LoadedConfig;
   try {
-    loaded = loadConfig({ flags, env: process.env, file });
+    loaded = loadConfig({ flags, env: process.env, file, fields: registry.configFields() });
   } catch (err) {
     if (err instanceof ConfigError) usageError(err.message);
     throw err;
@@ -120,9 +103,11 @@ async function run(flags: Partial<Record<ConfigKey, unknown>>, file: string | un
   process.on("SIGINT", onSignal);
 
   try {
-    bundle = await Bundle.start({ registry, config, log, plugins: bundlePlugins() });
+    bundle = await Bundle.start({ registry, config, log });
   } catch (err) {
-    if (err instanceof UnknownServiceError || err instanceof RegistryError) usageError(err.message);
+    if (err instanceof UnknownServiceError || err instanceof RegistryError || err instanceof ConfigError) {
+      usageError(err.message);
+    }
     if (
       err instanceof DestructiveChangeError ||
       err instanceof NewerSchemaError ||

@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { Command, Option } from "commander";
 import { toJson } from "@bufbuild/protobuf";
 import { CONFIG_FIELDS, ConfigError, loadConfig, type ConfigKey } from "../../platform/config/index.js";
+import { helpLine } from "../../platform/config/fields.js";
 import { EventBus, UnknownGroupError, type DeadLetter, type GroupLag } from "../../platform/events/index.js";
 import { loadGeneratedEvents } from "../../platform/events/generated-events.js";
 import { silentLogger } from "../../platform/events/logger.js";
@@ -37,8 +38,8 @@ async function withBus(
   fn: (bus: EventBus, out: (line: string) => void) => Promise<void>,
 ): Promise<void> {
   const opts = command.optsWithGlobals<Common & Record<string, unknown>>();
-  const flags: Partial<Record<ConfigKey, unknown>> = {};
-  for (const f of CONFIG_FIELDS.filter((f) => STORE_KEYS.includes(f.key))) {
+  const flags: Record<string, unknown> = {};
+  for (const f of CONFIG_FIELDS.filter((f) => (STORE_KEYS as readonly string[]).includes(f.key))) {
     const attr = new Option(f.flag).attributeName();
     if (command.getOptionValueSource(attr) === "cli" || command.parent?.getOptionValueSource(attr) === "cli") {
       flags[f.key] = opts[attr];
@@ -47,7 +48,8 @@ async function withBus(
   let bus: EventBus | undefined;
   let db;
   try {
-    const { config } = loadConfig({ flags, env: process.env, file: opts.config });
+    const { registry } = await import("../../services/registry.js");
+    const { config } = loadConfig({ flags, env: process.env, file: opts.config, fields: registry.configFields() });
     db = openSqlStore(config.mysql ?? `sqlite:${join(config.dataDir, "orbit.db")}`);
     bus = await EventBus.open(db, { logger: silentLogger });
     await fn(bus, (line) => process.stdout.write(`${line}\n`));
@@ -130,8 +132,8 @@ export function register(program: Command): void {
     .description("Operate the event bus of the configured store: consumer groups and their lag, dead letters, replay.")
     .option("--config <file>", "JSON config file [env ORBIT_CONFIG]")
     .option("--json", "print JSON instead of tables");
-  for (const f of CONFIG_FIELDS.filter((f) => STORE_KEYS.includes(f.key))) {
-    events.addOption(new Option(f.flag, `${f.help} [env ${f.env}]`));
+  for (const f of CONFIG_FIELDS.filter((f) => (STORE_KEYS as readonly string[]).includes(f.key))) {
+    events.addOption(new Option(f.flag, `${helpLine(f)} [env ${f.env}]`));
   }
   events.addHelpText(
     "after",

@@ -11,8 +11,10 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Command, Option } from "commander";
+import type { Command } from "commander";
 import { CONFIG_FIELDS, ConfigError, loadConfig, type ConfigKey } from "../../platform/config/index.js";
+import { registry } from "../../services/registry.js";
+import { addConfigOptions, type Flags } from "../options.js";
 import type { SqlDb } from "../../platform/storage/driver.js";
 import { openSqlStore, StoreUrlError } from "../../platform/storage/open.js";
 import type { Manifest, TableSpec } from "../../platform/storage/schema.js";
@@ -77,18 +79,13 @@ export function register(program: Command): void {
     )
     .option("--sql", "print the SQL of each step")
     .option("--json", "print the report as JSON");
-  const attrToKey = new Map<string, ConfigKey>();
-  for (const f of CONFIG_FIELDS.filter((f) => SHARED.includes(f.key))) {
-    const opt = new Option(f.flag, `${f.help} [env ${f.env}]`);
-    cmd.addOption(opt);
-    attrToKey.set(opt.attributeName(), f.key);
-  }
+  const flagsOf = addConfigOptions(
+    cmd,
+    CONFIG_FIELDS.filter((f) => (SHARED as readonly string[]).includes(f.key)),
+  );
   cmd.addHelpText("after", HELP_AFTER);
   cmd.action(async (opts: Record<string, unknown>, command: Command) => {
-    const flags: Partial<Record<ConfigKey, unknown>> = {};
-    for (const [attr, key] of attrToKey) {
-      if (command.getOptionValueSource(attr) === "cli") flags[key] = opts[attr];
-    }
+    const flags = flagsOf(command);
     if (flags.services !== undefined && opts.manifest) usageError("give --services or --manifest, not both");
     process.exitCode = await run(flags, opts as MigrateFlags);
   });
@@ -104,7 +101,6 @@ function usageError(message: string): never {
  * the one place `--services` is resolved (through services/registry.ts).
  */
 export async function tablesOfServices(names: readonly string[]): Promise<TableSpec[]> {
-  const { registry } = await import("../../services/registry.js");
   const { local } = registry.resolve(names);
   return [...new Map(local.flatMap((s) => s.tables).map((t) => [t.name, t])).values()];
 }
@@ -120,12 +116,13 @@ export function tablesOfManifest(path: string): TableSpec[] {
   return [...parsed.tables];
 }
 
-async function run(flags: Partial<Record<ConfigKey, unknown>>, opts: MigrateFlags): Promise<number> {
+async function run(flags: Flags, opts: MigrateFlags): Promise<number> {
   let tables: TableSpec[];
   let db: SqlDb;
   let config;
   try {
-    config = loadConfig({ flags, env: process.env, file: opts.config }).config;
+    // Every setting's name is known (a shared config file may hold the services' settings too).
+    config = loadConfig({ flags, env: process.env, file: opts.config, fields: registry.configFields() }).config;
     tables = opts.manifest ? tablesOfManifest(opts.manifest) : await tablesOfServices(config.services);
     db = openSqlStore(config.mysql ?? `sqlite:${join(config.dataDir, "orbit.db")}`);
   } catch (err) {

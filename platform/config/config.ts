@@ -53,14 +53,12 @@ export interface OrbitConfig {
    * browser (CORS); "*" allows any (development only). Default: none.
    */
   readonly corsOrigins: readonly string[];
-  /** scrypt cost of new password hashes: log2 N, 10..18 (user service). */
-  readonly scryptLogN: number;
-  /** Items kept per home feed (feed service). */
-  readonly feedCap: number;
-  /** Authors with more followers than this are merged into feeds at read time instead of fanned out. */
-  readonly feedCelebrityThreshold: number;
-  /** Posts copied into a follower's feed when they follow someone. */
-  readonly feedBackfill: number;
+  /**
+   * Values of the services' own settings (services/<name>: `settings`), by
+   * service and setting name: `{ feed: { cap: 400 } }`. A setting not given
+   * here takes the default its service declares.
+   */
+  readonly settings: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
 
 export const DEFAULT_CONFIG: OrbitConfig = {
@@ -80,10 +78,7 @@ export const DEFAULT_CONFIG: OrbitConfig = {
   devTokens: {},
   trustProxy: 0,
   corsOrigins: [],
-  scryptLogN: 15,
-  feedCap: 400,
-  feedCelebrityThreshold: 10_000,
-  feedBackfill: 20,
+  settings: {},
 };
 
 export type ConfigKey = keyof OrbitConfig;

@@ -1,8 +1,10 @@
 /**
  * Every setting of `orbit bundle`, as one table: its flag, its environment
- * variable, its config-file key (the OrbitConfig property), its help text and
- * its parser. The CLI builds its options from this table, load.ts reads the
- * environment and the file with it, and docs/architecture.md lists it.
+ * variable, its config-file key, its help text, its default and its parser.
+ * CONFIG_FIELDS are the platform's own (OrbitConfig properties); each
+ * service's declared settings add theirs (service-fields.ts). The CLI builds
+ * its options from the fields, load.ts reads the environment and the file
+ * with them, and docs/architecture.md lists them (settings-table.ts).
  */
 import { MAX_TRUSTED_HOPS } from "../http/client-address.js";
 import { corsOriginProblem } from "../http/cors.js";
@@ -12,15 +14,52 @@ import type { ConfigKey, OrbitConfig } from "./config.js";
 import { DEFAULT_CONFIG } from "./config.js";
 import { boolean, httpUrl, integer, keyValues, list, oneOf, text, type Parser } from "./parse.js";
 
-export interface ConfigField<K extends ConfigKey = ConfigKey> {
-  readonly key: K;
+/** Another name a setting is still known by: its flag, variable and file key. */
+export interface ConfigAlias {
+  readonly key: string;
+  readonly flag: string;
+  readonly env: string;
+}
+
+export interface ConfigField {
+  /** The config-file key (camelCase; the OrbitConfig property of a platform setting). */
+  readonly key: string;
   /** Commander flag syntax, e.g. "--port <port>". */
   readonly flag: string;
   readonly env: string;
   readonly help: string;
+  /** The default value (undefined: none). */
+  readonly default: unknown;
+  /** Shown instead of the default value in --help and the docs ("random per process"). */
+  readonly defaultText?: string;
   /** The flag may be given several times (values are collected). */
   readonly repeatable?: boolean;
-  readonly parse: Parser<OrbitConfig[K]>;
+  readonly parse: Parser<unknown>;
+  /** A service's own setting: its value goes to `config.settings[service][name]`. */
+  readonly setting?: { readonly service: string; readonly name: string };
+  /** Older names of the same setting, still accepted (not listed in --help). */
+  readonly aliases?: readonly ConfigAlias[];
+}
+
+/** How the default is shown ("" when there is none to show). */
+export function defaultText(f: ConfigField): string {
+  if (f.defaultText !== undefined) return f.defaultText;
+  const d = f.default;
+  if (d === undefined) return "";
+  if (Array.isArray(d)) return d.join(",");
+  if (typeof d === "object" && d !== null) return Object.keys(d).length ? JSON.stringify(d) : "";
+  return String(d);
+}
+
+/** The help text with its default, as --help prints it. */
+export function helpLine(f: ConfigField): string {
+  const d = defaultText(f);
+  return d ? `${f.help} (default: ${d})` : f.help;
+}
+
+/** "--port <port>" → "--port"; "--no-migrate" stays. */
+export function flagName(flag: string): string {
+  return flag.split(/\s/)[0]!;
 }
 
 const SERVICE_NAME = /^[a-z][a-z0-9-]*$/;
@@ -42,8 +81,11 @@ function storeUrlProblem(parse: () => unknown): string | undefined {
   }
 }
 
-function field<K extends ConfigKey>(f: ConfigField<K>): ConfigField<K> {
-  return f;
+/** A platform setting: key and parser typed by OrbitConfig, default from DEFAULT_CONFIG. */
+function field<K extends ConfigKey>(
+  f: Omit<ConfigField, "key" | "parse" | "default"> & { readonly key: K; readonly parse: Parser<OrbitConfig[K]> },
+): ConfigField {
+  return { ...f, default: DEFAULT_CONFIG[f.key] };
 }
 
 export const CONFIG_FIELDS: readonly ConfigField[] = [
@@ -51,28 +93,28 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     key: "services",
     flag: "--services <names>",
     env: "ORBIT_SERVICES",
-    help: `services and groups to run, comma-separated (default: ${DEFAULT_CONFIG.services.join(",")})`,
+    help: "services and groups to run, comma-separated",
     parse: list(serviceName),
   }),
   field({
     key: "host",
     flag: "--host <host>",
     env: "ORBIT_HOST",
-    help: `interface to listen on (default: ${DEFAULT_CONFIG.host})`,
+    help: "interface to listen on",
     parse: text({ nonEmpty: true }),
   }),
   field({
     key: "port",
     flag: "--port <port>",
     env: "ORBIT_PORT",
-    help: `port for Connect, gRPC, gRPC-Web and HTTP; 0 picks a free one (default: ${DEFAULT_CONFIG.port})`,
+    help: `port for Connect, gRPC, gRPC-Web and HTTP; 0 picks a free one`,
     parse: integer(0, 65535),
   }),
   field({
     key: "dataDir",
     flag: "--data-dir <dir>",
     env: "ORBIT_DATA_DIR",
-    help: `directory of the embedded SQLite store <dir>/orbit.db (default: ${DEFAULT_CONFIG.dataDir})`,
+    help: `directory of the embedded SQLite store <dir>/orbit.db`,
     parse: text({ nonEmpty: true }),
   }),
   field({
@@ -80,6 +122,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     flag: "--mysql <url>",
     env: "ORBIT_MYSQL",
     help: "MySQL/MariaDB store instead of SQLite, e.g. mysql://user:pass@host:3306/orbit",
+    defaultText: "SQLite in --data-dir",
     parse: text({
       nonEmpty: true,
       check: (v) => {
@@ -93,6 +136,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     flag: "--cassandra <url>",
     env: "ORBIT_CASSANDRA",
     help: "Cassandra/ScyllaDB for wide tables, e.g. cassandra://host1,host2:9042/orbit?dc=dc1&rf=3 (rf: replicas when the keyspace is created; default 3)",
+    defaultText: "wide tables in the SQL store",
     parse: text({
       nonEmpty: true,
       check: (v) => storeUrlProblem(() => parseCassandraUrl(v)),
@@ -111,6 +155,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     flag: "--cluster-secret <secret>",
     env: "ORBIT_CLUSTER_SECRET",
     help: "secret shared by all bundles of a deployment; signs identity between them (prefer the env variable)",
+    defaultText: "random per process",
     parse: text({
       nonEmpty: true,
       check: (v) => (v.length >= 16 ? undefined : "the cluster secret must be at least 16 characters"),
@@ -120,100 +165,75 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     key: "nodeId",
     flag: "--node-id <n>",
     env: "ORBIT_NODE_ID",
-    help: `id-generator node, 0..1023; unique per process sharing a store (default: ${DEFAULT_CONFIG.nodeId})`,
+    help: "id-generator node, 0..1023; unique per process sharing a store",
     parse: integer(0, 1023),
   }),
   field({
     key: "logLevel",
     flag: "--log-level <level>",
     env: "ORBIT_LOG_LEVEL",
-    help: `${LOG_LEVELS.join(", ")} (default: ${DEFAULT_CONFIG.logLevel})`,
+    help: LOG_LEVELS.join(", "),
     parse: oneOf(LOG_LEVELS),
   }),
   field({
     key: "migrate",
     flag: "--no-migrate",
     env: "ORBIT_MIGRATE",
-    help: "do not migrate tables on boot (default: migrate)",
+    help: "do not migrate tables on boot",
+    defaultText: "migrate",
     parse: boolean(),
   }),
   field({
     key: "allowDestructive",
     flag: "--allow-destructive",
     env: "ORBIT_ALLOW_DESTRUCTIVE",
-    help: "let boot migrations drop or narrow columns and change keys (default: refuse)",
+    help: "let boot migrations drop or narrow columns and change keys",
+    defaultText: "refuse",
     parse: boolean(),
   }),
   field({
     key: "eventRetentionHours",
     flag: "--event-retention <hours>",
     env: "ORBIT_EVENT_RETENTION_HOURS",
-    help: `delete events older than this that every consumer group has passed; 0 keeps all (default: ${DEFAULT_CONFIG.eventRetentionHours})`,
+    help: "delete events older than this that every consumer group has passed; 0 keeps all",
     parse: integer(0, 100_000),
   }),
   field({
     key: "allowNewerSchema",
     flag: "--allow-newer-schema",
     env: "ORBIT_ALLOW_NEWER_SCHEMA",
-    help: "start even if the database schema is newer than this binary's (default: refuse)",
+    help: "start even if the database schema is newer than this binary's",
+    defaultText: "refuse",
     parse: boolean(),
   }),
   field({
     key: "shutdownTimeoutMs",
     flag: "--shutdown-timeout <ms>",
     env: "ORBIT_SHUTDOWN_TIMEOUT_MS",
-    help: `time SIGTERM/SIGINT gives in-flight calls and stop hooks (default: ${DEFAULT_CONFIG.shutdownTimeoutMs})`,
+    help: "time SIGTERM/SIGINT gives in-flight calls and stop hooks",
     parse: integer(0, 3_600_000),
   }),
   field({
     key: "rpcTimeoutMs",
     flag: "--rpc-timeout <ms>",
     env: "ORBIT_RPC_TIMEOUT_MS",
-    help: `deadline of a call to a peer that has none (default: ${DEFAULT_CONFIG.rpcTimeoutMs})`,
+    help: "deadline of a call to a peer that has none",
     parse: integer(1, 3_600_000),
   }),
   field({
     key: "trustProxy",
     flag: "--trust-proxy <hops>",
     env: "ORBIT_TRUST_PROXY",
-    help: `proxies in front that append to X-Forwarded-For; the client address is read that many hops from the right, 0 uses the socket's peer (default: ${DEFAULT_CONFIG.trustProxy})`,
+    help: "proxies in front that append to X-Forwarded-For; the client address is read that many hops from the right, 0 uses the socket's peer",
     parse: integer(0, MAX_TRUSTED_HOPS),
   }),
   field({
     key: "corsOrigins",
     flag: "--cors-origin <origin>",
     env: "ORBIT_CORS_ORIGINS",
-    help: 'a web origin whose pages may call the bundle (CORS), e.g. https://app.example.com; "*" allows any, for development (repeatable; default: none)',
+    help: 'a web origin whose pages may call the bundle (CORS), e.g. https://app.example.com; "*" allows any, for development (repeatable)',
     repeatable: true,
     parse: list(text({ nonEmpty: true, check: corsOriginProblem })),
-  }),
-  field({
-    key: "scryptLogN",
-    flag: "--scrypt-log-n <n>",
-    env: "ORBIT_SCRYPT_LOG_N",
-    help: `user service: scrypt cost of new password hashes, log2 N in 10..18 (default: ${DEFAULT_CONFIG.scryptLogN})`,
-    parse: integer(10, 18),
-  }),
-  field({
-    key: "feedCap",
-    flag: "--feed-cap <items>",
-    env: "ORBIT_FEED_CAP",
-    help: `feed service: items kept per home feed (default: ${DEFAULT_CONFIG.feedCap})`,
-    parse: integer(1, 100_000),
-  }),
-  field({
-    key: "feedCelebrityThreshold",
-    flag: "--feed-celebrity-threshold <followers>",
-    env: "ORBIT_FEED_CELEBRITY_THRESHOLD",
-    help: `feed service: authors with more followers are merged at read time instead of fanned out (default: ${DEFAULT_CONFIG.feedCelebrityThreshold})`,
-    parse: integer(1, 1_000_000_000),
-  }),
-  field({
-    key: "feedBackfill",
-    flag: "--feed-backfill <posts>",
-    env: "ORBIT_FEED_BACKFILL",
-    help: `feed service: posts copied into a feed when its owner follows someone (default: ${DEFAULT_CONFIG.feedBackfill})`,
-    parse: integer(0, 1000),
   }),
   field({
     key: "devTokens",
@@ -225,7 +245,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   }),
 ];
 
-export function fieldFor(key: ConfigKey): ConfigField {
+export function fieldFor(key: string): ConfigField {
   const f = CONFIG_FIELDS.find((x) => x.key === key);
   if (!f) throw new Error(`no config field ${key}`);
   return f;

@@ -11,6 +11,9 @@
  * probes get an answer (gRPC health NOT_SERVING, /readyz 503, RPCs
  * Unavailable) rather than a refused connection; it stops listening once
  * nothing is in flight or the deadline has passed.
+ * A connection taken over by an HTTP/1.1 Upgrade (a WebSocket) belongs to
+ * whoever took it: `shutdown()` leaves it to them (the kernel closes
+ * WebSockets with a close code, platform/kernel/sockets.ts).
  */
 import http from "node:http";
 import http2 from "node:http2";
@@ -49,6 +52,8 @@ export class OrbitServer {
   private readonly sockets = new Set<net.Socket>();
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly h1Busy = new Map<net.Socket, number>();
+  /** Connections handed to the upgrade handler: no longer ours to drain or cut. */
+  private readonly upgraded = new Set<Duplex>();
   private inflightCount = 0;
   private draining = false;
   private onIdle: (() => void) | undefined;
@@ -67,6 +72,9 @@ export class OrbitServer {
         socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
         return;
       }
+      this.h1Busy.delete(socket as net.Socket);
+      this.upgraded.add(socket);
+      socket.once("close", () => this.upgraded.delete(socket));
       opts.upgrade(req, socket, head);
     });
     this.h1.on("clientError", (err: Error, socket: Duplex) => {
@@ -121,7 +129,7 @@ export class OrbitServer {
     }
     const closed = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
     for (const session of this.sessions) session.destroy();
-    for (const socket of this.sockets) socket.destroy();
+    for (const socket of this.sockets) if (!this.upgraded.has(socket)) socket.destroy();
     this.h1.close();
     await closed;
     return { forced };

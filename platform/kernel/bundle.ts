@@ -1,9 +1,9 @@
 /**
  * A bundle: the services chosen with `--services`, in one process, on one
  * port. `Bundle.start` resolves the services, opens the store, listens
- * (health only), migrates the services' tables, builds each service in
- * dependency order, runs start hooks and plugins, and then reports ready;
- * `stop` drains and tears down in the reverse order.
+ * (health only), migrates the services' tables, opens the platform parts,
+ * builds each service in dependency order, starts consumers, parts and jobs,
+ * and then reports ready; `stop` drains and tears down in the reverse order.
  */
 import { join } from "node:path";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
@@ -16,15 +16,18 @@ import {
   type ServiceImplSpec,
 } from "@connectrpc/connect";
 import type { OrbitConfig } from "../config/config.js";
+import { ConfigError, DEFAULT_CONFIG } from "../config/config.js";
+import type { SettingsSpec } from "../config/settings.js";
 import { createCors, type CorsHandler } from "../http/cors.js";
-import { OrbitServer, type RequestHandler } from "../http/server.js";
+import { HttpMetrics } from "../http/metrics.js";
 import { RouteTable } from "../http/routes.js";
+import { OrbitServer, type RequestHandler } from "../http/server.js";
 import { IdGenerator } from "../ids.js";
-import { createLogger, type Logger } from "../log.js";
+import { createLogger, silentLogger, type Logger } from "../log.js";
 import { Authenticator } from "../rpc/authenticator.js";
 import { ClusterSigner } from "../rpc/cluster-signer.js";
-import { rejectAllTokens, staticTokens, type TokenVerifier } from "../rpc/identity.js";
 import { guardCommits } from "../rpc/commit-guard.js";
+import type { TokenVerifier } from "../rpc/identity.js";
 import { createInProcessTransport } from "../rpc/inprocess-transport.js";
 import { instrumentService } from "../rpc/instrument.js";
 import { RpcMetrics } from "../rpc/metrics.js";
@@ -33,14 +36,19 @@ import type { HealthResult } from "../storage/health.js";
 import { openSqlStore, redact } from "../storage/open.js";
 import type { TableSpec } from "../storage/schema.js";
 import { ClientRouter } from "./clients.js";
-import type { BaseServiceContext, ServiceContext } from "./context.js";
+import type { ServiceContext } from "./context.js";
+import { runJob } from "./jobs.js";
 import { kernelRoutes } from "./kernel-routes.js";
 import { kernelServices } from "./kernel-services.js";
 import { runMigrations, type MigrateFn } from "./migrate.js";
-import type { KernelPlugin } from "./plugin.js";
-import { createRpcHandler, rpcError } from "./rpc-handler.js";
+import { openParts, partsInStopOrder, viewsFor, type OpenParts } from "./parts/index.js";
 import type { Registry, Resolution } from "./registry.js";
-import type { ServiceDef } from "./service.js";
+import { createRpcHandler, rpcError } from "./rpc-handler.js";
+import { serveRoute } from "./routes.js";
+import type { BuiltService, ServiceDef } from "./service.js";
+import { resolveSettings } from "./settings.js";
+import { SocketHub } from "./sockets.js";
+import { chooseTokenVerifier } from "./tokens.js";
 
 export type BundleState = "starting" | "ready" | "draining" | "stopped";
 
@@ -49,7 +57,6 @@ export interface BundleOptions {
   readonly config: OrbitConfig;
   /** Default: JSON logs on stdout at config.logLevel. */
   readonly log?: Logger;
-  readonly plugins?: readonly KernelPlugin[];
   /** Use this store instead of opening one from the config; the bundle does not close it. */
   readonly db?: SqlDb;
   /** Serve on config.host:config.port. Default true; false gives an in-process-only bundle. */
@@ -58,37 +65,58 @@ export interface BundleOptions {
   readonly tokenVerifier?: TokenVerifier;
   /** Boot migrations. Default: migrations/index.ts. */
   readonly migrate?: MigrateFn;
+  /** Build the services and stop there: no consumers, jobs or readiness (Bundle.describe). */
+  readonly buildOnly?: boolean;
 }
 
 export interface StopResult {
   /** Requests cut off because they outlived the shutdown deadline. */
   readonly forced: number;
-  /** Stop hooks or plugin stops that failed or timed out. */
+  /** Stop hooks, jobs or platform parts that failed or timed out. */
   readonly failures: number;
 }
 
-interface Built {
+/** What a running service is made of, as `orbit services --json` and tests see it. */
+export interface ServiceSummary {
+  readonly name: string;
+  /** Event types its consumers read (derived from the consumers `build` returned). */
+  readonly consumes: readonly string[];
+  readonly consumerGroups: readonly string[];
+  readonly routes: readonly string[];
+  readonly sockets: readonly string[];
+  readonly jobs: readonly string[];
+}
+
+interface Running {
   readonly def: ServiceDef;
   readonly ctx: ServiceContext;
-  started: boolean;
+  built: AnyBuilt | undefined;
 }
+
+type AnyBuilt = BuiltService<any>; // what any service's build returns
+
+/** How long shutdown waits for WebSocket clients to answer the close frame. */
+const SOCKET_CLOSE_MS = 5_000;
 
 export class Bundle {
   private stateValue: BundleState = "starting";
   private urlValue: string | undefined;
   private server: OrbitServer | undefined;
   private stopping: Promise<StopResult> | undefined;
-  private readonly built: Built[] = [];
-  private readonly startedPlugins: KernelPlugin[] = [];
+  private partsValue: OpenParts | undefined;
+  private readonly running: Running[] = [];
+  private readonly jobs: Promise<void>[] = [];
   private readonly specs = new Map<string, MethodImplSpec>();
   /** The same, by descriptor object (no string key to build per call). */
   private readonly byMethod = new Map<DescMethod, MethodImplSpec>();
-  private readonly routes: RouteTable;
+  private readonly kernelTable: RouteTable;
+  private readonly serviceTable: RouteTable;
   private readonly clients: ClientRouter;
   private readonly ids: IdGenerator;
   private readonly lifetime = new AbortController();
   private readonly shutdownSignal = new AbortController();
-  private readonly authenticator: Authenticator;
+  private readonly httpMetrics: HttpMetrics;
+  private sockets: SocketHub | undefined;
   private rpc: RequestHandler | undefined;
   /** gRPC health and reflection: served in every state, before `rpc` exists and while draining. */
   private readonly kernelRpc: RequestHandler;
@@ -110,18 +138,16 @@ export class Bundle {
     this.log = log;
     this.resolution = resolution;
     this.metrics = new RpcMetrics({ processMetrics: opts.listen !== false });
+    this.httpMetrics = new HttpMetrics(this.metrics.registry);
     this.signer = config.clusterSecret ? new ClusterSigner(config.clusterSecret) : ClusterSigner.random();
     this.ids = new IdGenerator(config.nodeId);
-    this.authenticator = new Authenticator(
-      opts.tokenVerifier ?? (Object.keys(config.devTokens).length ? staticTokens(config.devTokens) : rejectAllTokens),
-      this.signer,
-    );
-    this.routes = new RouteTable(log);
-    for (const r of kernelRoutes(this)) this.routes.add(r, "kernel");
+    this.kernelTable = new RouteTable(log);
+    for (const r of kernelRoutes(this)) this.kernelTable.add(r, "kernel");
+    this.serviceTable = new RouteTable(log);
     this.cors = createCors(config.corsOrigins);
     this.kernelRpc = kernelServices({
       bundle: this,
-      served: resolution.local.flatMap((s) => s.rpc.map((b) => b.service)),
+      served: resolution.local.flatMap((s) => s.api as readonly DescService[]),
       shutdownSignal: this.shutdownSignal.signal,
       next: (req, res) => (this.rpc ? this.rpc(req, res) : rpcError(req, res, "unavailable", "the bundle is starting")),
     });
@@ -146,6 +172,11 @@ export class Bundle {
   static async start(opts: BundleOptions): Promise<Bundle> {
     const config = opts.config;
     const resolution = opts.registry.resolve(config.services, config.peers);
+    for (const name of Object.keys(config.settings)) {
+      if (opts.registry.get(name)?.kind !== "service") {
+        throw new ConfigError(`settings are given for ${JSON.stringify(name)}, which is not a service`);
+      }
+    }
     const log = opts.log ?? createLogger({ level: config.logLevel });
     const storeUrl = config.mysql ?? `sqlite:${join(config.dataDir, "orbit.db")}`;
     const db = opts.db ?? openSqlStore(storeUrl);
@@ -159,8 +190,44 @@ export class Bundle {
     return bundle;
   }
 
+  /**
+   * Builds every service of `registry` on a throwaway in-memory store,
+   * without starting consumers or jobs, and reports what each is made of
+   * (`orbit services`: what a service consumes is known once it is built).
+   */
+  static async describe(registry: Registry): Promise<ServiceSummary[]> {
+    const db = openSqlStore("sqlite::memory:");
+    try {
+      const config = { ...DEFAULT_CONFIG, services: registry.services().map((s) => s.name) };
+      const bundle = new Bundle(
+        { registry, config, db, listen: false, buildOnly: true },
+        db,
+        registry.resolve(config.services),
+        silentLogger(),
+      );
+      try {
+        await bundle.boot(db.url);
+        return bundle.summary();
+      } finally {
+        await bundle.stop();
+      }
+    } finally {
+      await db.close();
+    }
+  }
+
   get state(): BundleState {
     return this.stateValue;
+  }
+
+  /** Base URL of the server (undefined when not listening). */
+  get url(): string | undefined {
+    return this.urlValue;
+  }
+
+  /** Names of the services running here, in start order. */
+  get services(): readonly string[] {
+    return this.resolution.local.map((s) => s.name);
   }
 
   /** Calls `fn` whenever the state changes (gRPC health Watch); returns a function that stops it. */
@@ -174,21 +241,34 @@ export class Bundle {
     for (const fn of [...this.stateListeners]) fn();
   }
 
-  /** Base URL of the server (undefined when not listening). */
-  get url(): string | undefined {
-    return this.urlValue;
-  }
-
-  /** Names of the services running here, in start order. */
-  get services(): readonly string[] {
-    return this.resolution.local.map((s) => s.name);
-  }
-
-  /** Asks every started plugin's probes (each bounds and caches its own check). */
+  /** Asks every platform part's probes (each bounds and caches its own check). */
   async probe(): Promise<Record<string, HealthResult>> {
-    const probes = this.startedPlugins.flatMap((p) => p.probes?.() ?? []);
+    const parts = this.partsValue ? partsInStopOrder(this.partsValue) : [];
+    const probes = parts.flatMap(([, p]) => p.probes?.() ?? []);
     const results = await Promise.all(probes.map((p) => p.check()));
     return Object.fromEntries(probes.map((p, i) => [p.name, results[i]!]));
+  }
+
+  /** The platform parts (the event bus: `parts.events.bus`), once open. */
+  get parts(): OpenParts {
+    if (!this.partsValue) throw new Error("the bundle's platform parts are not open");
+    return this.partsValue;
+  }
+
+  /** What each running service is made of (consumers, routes, sockets, jobs). */
+  summary(): ServiceSummary[] {
+    return this.running.map(({ def, built }) => ({
+      name: def.name,
+      consumes: [
+        ...new Set(
+          (built?.consumers ?? []).flatMap((c) => c.events.map((e) => (typeof e === "string" ? e : e.typeName))),
+        ),
+      ],
+      consumerGroups: (built?.consumers ?? []).map((c) => c.group),
+      routes: (built?.routes ?? []).map((r) => r.path),
+      sockets: (built?.sockets ?? []).map((s) => s.path),
+      jobs: (built?.jobs ?? []).map((j) => j.name),
+    }));
   }
 
   /** A typed client as seen from outside any service (tools, tests). */
@@ -203,74 +283,55 @@ export class Bundle {
   }
 
   private async boot(store: string): Promise<void> {
-    const { config, plugins = [] } = this.opts;
+    const { config } = this.opts;
     const local = this.resolution.local;
     this.warnings();
     this.log.info(
       { services: local.map((s) => s.name), peers: Object.fromEntries(this.resolution.remote), store },
       "starting bundle",
     );
+    if (this.opts.listen !== false) await this.listen();
 
-    if (this.opts.listen !== false) {
-      this.server = new OrbitServer({
-        handler: (req, res) => {
-          if (this.cors(req, res)) return; // a CORS preflight, answered
-          if (this.routes.handle(req, res)) return;
-          this.kernelRpc(req, res); // gRPC health and reflection, else the services' RPCs
-        },
-        upgrade: (req, socket, head) => {
-          if (this.stateValue !== "ready" || !this.routes.upgrade(req, socket, head)) {
-            socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
-          }
-        },
-        log: this.log,
-      });
-      const at = await this.server.listen(config.port, config.host);
-      const host =
-        config.host === "0.0.0.0" || config.host === "::"
-          ? "localhost"
-          : at.host.includes(":")
-            ? `[${at.host}]`
-            : at.host;
-      this.urlValue = `http://${host}:${at.port}`;
-      this.log.info({ url: this.urlValue }, `listening on ${this.urlValue} (not ready until migrated)`);
-    }
+    await this.migrate(local.flatMap((s) => s.tables));
+    this.partsValue = await openParts({
+      db: this.db,
+      log: this.log,
+      ids: this.ids,
+      config,
+      metrics: this.metrics,
+      services: local,
+    });
 
-    await this.migrate([...local.flatMap((s) => s.tables), ...plugins.flatMap((p) => p.tables ?? [])]);
+    const contexts = new Map(local.map((def) => [def, this.context(def, this.partsValue!)] as const));
+    const tokens = chooseTokenVerifier({
+      given: this.opts.tokenVerifier,
+      registry: this.opts.registry,
+      local: contexts,
+      remote: this.resolution.remote,
+      devTokens: config.devTokens,
+      client: (svc) => this.clients.client(svc),
+    });
+    this.log.info({ tokens: tokens.source }, `bearer tokens: ${tokens.source}`);
+    const authenticator = new Authenticator(tokens.verifier, this.signer);
+    const edge = { authenticator, log: this.log, trustProxy: config.trustProxy };
+    const sockets = (this.sockets = new SocketHub({ ...edge, metrics: this.httpMetrics }));
 
-    const host = { db: this.db, log: this.log, ids: this.ids, config, metrics: this.metrics, services: local };
-    for (const p of plugins) {
-      await p.setup?.(host);
-      this.startedPlugins.push(p);
-    }
-
-    const deps = { log: this.log, metrics: this.metrics, authenticator: this.authenticator };
     const instrumented: ServiceImplSpec[] = [];
-    for (const def of local) {
-      const ctx = this.context(def, plugins);
-      const built: Built = { def, ctx, started: false };
-      this.built.push(built);
-      if (def.tokenVerifier && !this.opts.tokenVerifier) this.authenticator.verifier = def.tokenVerifier(ctx);
-      for (const b of def.rpc) {
-        const spec = createServiceImplSpec(b.service, b.implement(ctx) as never);
-        const inst = instrumentService(spec, deps);
+    for (const [def, ctx] of contexts) {
+      const run: Running = { def, ctx, built: undefined };
+      this.running.push(run);
+      const built = (run.built = await def.build(ctx));
+      for (const spec of this.implementations(def, built)) {
+        const inst = instrumentService(spec, { log: this.log, metrics: this.metrics, authenticator });
         for (const m of Object.values(inst.methods)) {
           this.specs.set(methodKey(m.method), m);
           this.byMethod.set(m.method, m);
         }
         instrumented.push(inst);
       }
-      for (const r of def.routes?.(ctx) ?? []) this.routes.add(r, def.name);
-    }
-    if (!this.opts.tokenVerifier && !Object.keys(config.devTokens).length && !local.some((d) => d.tokenVerifier)) {
-      // The token check lives in a service on another bundle: ask it over the network.
-      for (const name of this.resolution.remote.keys()) {
-        const def = this.opts.registry.get(name);
-        if (def?.kind === "service" && def.remoteTokenVerifier) {
-          this.authenticator.verifier = def.remoteTokenVerifier((svc) => this.clients.client(svc));
-          break;
-        }
-      }
+      const routeDeps = { ...edge, metrics: this.httpMetrics, shutdownSignal: this.shutdownSignal.signal };
+      for (const r of built.routes ?? []) this.serviceTable.add(serveRoute(r, def.name, routeDeps), def.name);
+      for (const s of built.sockets ?? []) this.serviceTable.add(sockets.route(s, def.name), def.name);
     }
     if (this.server) {
       this.rpc = createRpcHandler({
@@ -281,17 +342,72 @@ export class Bundle {
       });
     }
 
-    for (const b of this.built) {
-      await b.def.start?.(b.ctx);
-      b.started = true;
+    if (this.opts.buildOnly) return;
+    const parts = this.partsValue;
+    for (const { def, built } of this.running) parts.events.consume(def, built?.consumers ?? []);
+    for (const [, part] of partsInStopOrder(parts).reverse()) await part.start?.();
+    for (const { ctx, built } of this.running) {
+      for (const job of built?.jobs ?? []) this.jobs.push(runJob(job, this.lifetime.signal, ctx.log));
     }
-    for (const p of plugins) await p.start?.();
 
     this.setState("ready");
     this.log.info(
       { url: this.urlValue, services: local.map((s) => s.name) },
       this.urlValue ? `orbit is ready at ${this.urlValue}` : "orbit is ready (in-process only)",
     );
+  }
+
+  private async listen(): Promise<void> {
+    const { config } = this.opts;
+    this.server = new OrbitServer({
+      handler: (req, res) => {
+        if (this.cors(req, res)) return; // a CORS preflight, answered
+        if (this.kernelTable.handle(req, res)) return;
+        if (this.stateValue === "ready") {
+          if (this.serviceTable.handle(req, res)) return;
+        } else if (this.serviceTable.match((req.url ?? "/").split("?")[0]!)) {
+          // A service's route, before the bundle is ready or while it drains.
+          rpcError(
+            req,
+            res,
+            "unavailable",
+            this.stateValue === "starting" ? "the bundle is starting" : "the bundle is shutting down",
+          );
+          return;
+        }
+        this.kernelRpc(req, res); // gRPC health and reflection, else the services' RPCs (Unavailable unless ready)
+      },
+      upgrade: (req, socket, head) => {
+        if (this.stateValue !== "ready") {
+          socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+        } else if (!this.serviceTable.upgrade(req, socket, head)) {
+          socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+        }
+      },
+      log: this.log,
+    });
+    const at = await this.server.listen(config.port, config.host);
+    const host =
+      config.host === "0.0.0.0" || config.host === "::"
+        ? "localhost"
+        : at.host.includes(":")
+          ? `[${at.host}]`
+          : at.host;
+    this.urlValue = `http://${host}:${at.port}`;
+    this.log.info({ url: this.urlValue }, `listening on ${this.urlValue} (not ready until migrated)`);
+  }
+
+  /** The Connect implementations of a built service, checked against its `api`. */
+  private implementations(def: ServiceDef, built: AnyBuilt): ServiceImplSpec[] {
+    const api = def.api as readonly DescService[];
+    const rpc = (built.rpc ?? []) as readonly object[];
+    if (rpc.length !== api.length) {
+      throw new Error(
+        `service ${def.name}: build returned ${rpc.length} rpc implementation(s) for its ${api.length} api service(s) ` +
+          `(${api.map((s) => s.typeName).join(", ") || "none"})`,
+      );
+    }
+    return api.map((service, i) => createServiceImplSpec(service, rpc[i] as never));
   }
 
   private async migrate(all: readonly TableSpec[]): Promise<void> {
@@ -305,7 +421,7 @@ export class Bundle {
     const r = await migrate(this.db, tables, {
       allowDestructive: this.opts.config.allowDestructive,
       allowNewerSchema: this.opts.config.allowNewerSchema,
-      // With --cassandra the wide tables live there (the wide store plugin migrates them).
+      // With --cassandra the wide tables live there (the wide part migrates them).
       wideOnCassandra: this.opts.config.cassandra !== undefined,
       log: (line) => this.log.info({ migration: line }, line),
     });
@@ -321,20 +437,18 @@ export class Bundle {
     );
   }
 
-  private context(def: ServiceDef, plugins: readonly KernelPlugin[]): ServiceContext {
-    const base: BaseServiceContext = {
+  private context(def: ServiceDef, parts: OpenParts): ServiceContext {
+    return {
       service: def.name,
       // Writes for a call that already ended early (deadline, cancel, shutdown) never commit.
       db: guardCommits(this.db),
       log: this.log.child({ service: def.name }),
       ids: this.ids,
-      config: this.opts.config,
+      settings: resolveSettings(def.name, def.settings as SettingsSpec, this.opts.config.settings[def.name]),
       client: (service) => this.clients.client(service, def),
       signal: this.lifetime.signal,
+      ...viewsFor(parts, def),
     };
-    const ctx: Record<string, unknown> = { ...base };
-    for (const p of plugins) Object.assign(ctx, p.extendContext?.(def, base));
-    return ctx as unknown as ServiceContext;
   }
 
   private warnings(): void {
@@ -350,9 +464,8 @@ export class Bundle {
       );
     }
     for (const p of this.resolution.unusedPeers) {
-      const def = this.opts.registry.get(p);
-      // A token verifier (the user service) is used by the kernel itself.
-      if (def?.kind === "service" && def.remoteTokenVerifier) continue;
+      // The token verifier (the user service) is used by the kernel itself.
+      if (this.opts.registry.tokenProvider()?.name === p) continue;
       this.log.warn({ peer: p }, `peer ${p} is given but no service here depends on it`);
     }
   }
@@ -362,7 +475,10 @@ export class Bundle {
     const deadline = Date.now() + timeoutMs;
     this.setState("draining");
     this.lifetime.abort(new ConnectError("the bundle is shutting down", Code.Unavailable));
-    this.log.info({ inflight: this.server?.inflight ?? 0, timeoutMs }, "shutting down: draining");
+    this.log.info(
+      { inflight: this.server?.inflight ?? 0, sockets: this.sockets?.size ?? 0, timeoutMs },
+      "shutting down: draining",
+    );
     let failures = 0;
     const bounded = async (what: string, fn: () => unknown) => {
       const left = Math.max(deadline - Date.now(), 1_000);
@@ -379,24 +495,29 @@ export class Bundle {
         clearTimeout(timer);
       }
     };
+    const parts = this.partsValue ? partsInStopOrder(this.partsValue) : [];
 
     // Handlers still running at the deadline see their signal abort with Unavailable.
     const abortTimer = setTimeout(
       () => this.shutdownSignal.abort(new ConnectError("the bundle is shutting down", Code.Unavailable)),
       timeoutMs,
     );
+    // In-flight requests drain while sockets close, jobs return and consumers stop.
     const [drained] = await Promise.all([
       this.server?.shutdown(timeoutMs + 250) ?? Promise.resolve({ forced: 0 }),
+      this.sockets?.closeAll(Math.min(timeoutMs, SOCKET_CLOSE_MS)),
+      bounded("background jobs", () => Promise.all(this.jobs)),
       (async () => {
-        for (const p of [...this.startedPlugins].reverse()) await bounded(`plugin ${p.name} drain`, () => p.drain?.());
+        for (const [name, p] of parts) await bounded(`platform part ${name} drain`, () => p.drain?.());
       })(),
     ]);
     clearTimeout(abortTimer);
     this.shutdownSignal.abort(new ConnectError("the bundle is shutting down", Code.Unavailable));
-    for (const p of [...this.startedPlugins].reverse()) await bounded(`plugin ${p.name} stop`, () => p.stop?.());
-    for (const b of [...this.built].reverse()) {
-      if (b.started && b.def.stop) await bounded(`stop hook of ${b.def.name}`, () => b.def.stop!(b.ctx));
+    for (const r of [...this.running].reverse()) {
+      const stop = r.built?.stop;
+      if (stop) await bounded(`stop hook of ${r.def.name}`, stop);
     }
+    for (const [name, p] of parts) await bounded(`platform part ${name} stop`, () => p.stop?.());
     if (!this.opts.db) await bounded("closing the store", () => this.db.close());
     this.setState("stopped");
     const result = { forced: drained.forced, failures };

@@ -1,28 +1,36 @@
 /**
- * What a service is given by the kernel: its store, logger, id generator,
- * the bundle's configuration, and typed clients of the services it depends
- * on (in-process or remote, the calling code is the same).
+ * What a service's `build` is given by the kernel: explicit, typed parts.
  *
- * Extension point: kernel plugins add fields to the context (see plugin.ts).
- * A plugin declares its fields by merging into ContextExtensions, e.g. the
- * event bus:
+ *   db, ids, log, signal      the bundle's SQL store, id generator, a logger
+ *                             with `service` on each line, the bundle's lifetime
+ *   settings                  the service's own settings, typed from its declarations
+ *   client(Service)           a typed Connect client of a service in its `deps`
+ *   events, wide, …           the platform parts (PlatformViews below)
  *
- *   declare module "../kernel/context.js" {
- *     interface ContextExtensions { readonly events: ServiceEvents }
- *   }
- *
- * and fills them in `KernelPlugin.extendContext`.
+ * Platform parts are bundle-wide machinery that is not a service (the event
+ * bus, the wide-table store; next the push gateway). Each is one entry of
+ * PlatformViews (what a service sees) and one entry of the parts table in
+ * parts/index.ts (how the kernel opens, starts and stops it); the compiler
+ * holds the two together. See docs/architecture.md, "Adding a platform part".
  */
 import type { DescService } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
-import type { OrbitConfig } from "../config/config.js";
+import type { SettingsSpec, SettingValues } from "../config/settings.js";
+import type { ServiceEvents } from "../events/service-events.js";
 import type { IdGenerator } from "../ids.js";
 import type { Logger } from "../log.js";
 import type { SqlDb } from "../storage/driver.js";
+import type { WideStore } from "../storage/wide/store.js";
 
-export interface ContextExtensions {}
+/** The platform parts a service sees, by context field. */
+export interface PlatformViews {
+  /** Publish events in your transaction (platform/events); consumers are returned from `build`. */
+  readonly events: ServiceEvents;
+  /** Where the service's wide tables live: Cassandra if configured, else the SQL store. */
+  readonly wide: WideStore;
+}
 
-export interface BaseServiceContext {
+export interface ServiceContext<S extends SettingsSpec = SettingsSpec> extends PlatformViews {
   /** The name of the service this context belongs to. */
   readonly service: string;
   /** The SQL store (SQLite or MySQL). A service touches only its own tables. */
@@ -31,15 +39,14 @@ export interface BaseServiceContext {
   readonly log: Logger;
   /** Time-ordered 64-bit ids (one generator per process). */
   readonly ids: IdGenerator;
-  readonly config: OrbitConfig;
+  /** The service's own settings (flags, ORBIT_* variables, config file, or their declared defaults). */
+  readonly settings: SettingValues<S>;
   /**
    * A typed Connect client of another service. It must be one of this
    * service's `deps`; it runs in-process when that service is in this
    * bundle, and over the network (`--peer`) when it is not.
    */
-  client<S extends DescService>(service: S): Client<S>;
+  client<T extends DescService>(service: T): Client<T>;
   /** Aborted when the bundle begins to shut down (stop background loops). */
   readonly signal: AbortSignal;
 }
-
-export interface ServiceContext extends BaseServiceContext, ContextExtensions {}

@@ -69,7 +69,14 @@ afterEach(async () => {
 describe("gRPC health", () => {
   it("is NOT_SERVING while starting, SERVING once ready, NOT_SERVING while draining", async () => {
     const hook = gate();
-    const slow = defineService({ name: "slow", deps: ["echo"], start: () => hook.opened });
+    const slow = defineService({
+      name: "slow",
+      deps: ["echo"],
+      build: async () => {
+        await hook.opened;
+        return {};
+      },
+    });
     const store = sqliteStore();
     stores.push(store);
     const port = await freePort();

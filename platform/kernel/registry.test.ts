@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { EchoService } from "../../gen/orbit/testing/v1/echo_pb.js";
 import { MODULES, registry } from "../../services/registry.js";
 import { Registry, RegistryError, UnknownServiceError } from "./registry.js";
-import { defineGroup, defineService, implement } from "./service.js";
+import { defineGroup, defineService } from "./service.js";
 
 const svc = (name: string, deps: string[] = []) => defineService({ name, deps });
 
@@ -56,8 +56,8 @@ describe("Registry", () => {
     expect(() => new Registry([svc("a", ["b"]), svc("b", ["c"]), svc("c", ["a"])])).toThrow(
       "dependency cycle: a → b → c → a",
     );
-    const e1 = defineService({ name: "e1", rpc: [implement(EchoService, () => ({}) as never)] });
-    const e2 = defineService({ name: "e2", rpc: [implement(EchoService, () => ({}) as never)] });
+    const e1 = defineService({ name: "e1", api: [EchoService] });
+    const e2 = defineService({ name: "e2", api: [EchoService] });
     expect(() => new Registry([e1, e2])).toThrow("orbit.testing.v1.EchoService is implemented by both e1 and e2");
     expect(() => defineService({ name: "Bad Name" })).toThrow("must be lowercase");
   });

@@ -5,6 +5,8 @@
  * the result is ordered so that dependencies start first.
  */
 import type { DescService } from "@bufbuild/protobuf";
+import { CONFIG_FIELDS, type ConfigField } from "../config/fields.js";
+import { serviceSettingFields } from "../config/service-fields.js";
 import type { GroupDef, ModuleDef, ServiceDef } from "./service.js";
 
 export class RegistryError extends Error {
@@ -39,6 +41,7 @@ export interface Resolution {
 export class Registry {
   private readonly byName = new Map<string, ModuleDef>();
   private readonly owners = new Map<string, ServiceDef>();
+  private readonly verifier: ServiceDef | undefined;
 
   constructor(readonly modules: readonly ModuleDef[]) {
     for (const m of modules) {
@@ -54,15 +57,22 @@ export class Registry {
         }
       }
       if (m.kind === "service") {
-        for (const b of m.rpc) {
-          const other = this.owners.get(b.service.typeName);
+        for (const service of m.api as readonly DescService[]) {
+          const other = this.owners.get(service.typeName);
           if (other) {
-            throw new RegistryError(`${b.service.typeName} is implemented by both ${other.name} and ${m.name}`);
+            throw new RegistryError(`${service.typeName} is implemented by both ${other.name} and ${m.name}`);
           }
-          this.owners.set(b.service.typeName, m);
+          this.owners.set(service.typeName, m);
         }
       }
     }
+    const verifiers = this.services().filter((s) => s.verifiesTokens);
+    if (verifiers.length > 1) {
+      throw new RegistryError(
+        `bearer tokens are verified by one service; ${verifiers.map((s) => s.name).join(" and ")} both declare verifiesTokens`,
+      );
+    }
+    this.verifier = verifiers[0];
     this.checkCycles();
   }
 
@@ -76,6 +86,30 @@ export class Registry {
 
   groups(): GroupDef[] {
     return this.modules.filter((m): m is GroupDef => m.kind === "group");
+  }
+
+  /**
+   * Every setting of a bundle: the platform's, then each service's own (in
+   * registry order), with the flag, variable and file key derived from them.
+   */
+  configFields(): ConfigField[] {
+    const fields = [...CONFIG_FIELDS, ...this.services().flatMap((s) => serviceSettingFields(s.name, s.settings))];
+    const seen = new Map<string, string>();
+    for (const f of fields) {
+      for (const n of [f, ...(f.aliases ?? [])]) {
+        for (const name of [n.key, n.flag.split(" ")[0]!, n.env]) {
+          const other = seen.get(name);
+          if (other !== undefined) throw new RegistryError(`setting ${name} is declared twice (${other} and ${f.key})`);
+          seen.set(name, f.key);
+        }
+      }
+    }
+    return fields;
+  }
+
+  /** The service that verifies bearer tokens (declares `verifiesTokens`), if any. */
+  tokenProvider(): ServiceDef | undefined {
+    return this.verifier;
   }
 
   /** The service that implements a Connect service. */

@@ -103,7 +103,10 @@ describe("remote clients", () => {
     );
     const sneaky = defineService({
       name: "sneaky",
-      start: (ctx) => void ctx.client(EchoService),
+      build(ctx) {
+        ctx.client(EchoService);
+        return {};
+      },
     });
     const s2 = sqliteStore();
     try {

@@ -10,14 +10,13 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { IDENTITY_HEADER, type ClusterSigner } from "./cluster-signer.js";
+import { parseBearer } from "./bearer.js";
 import type { Identity, TokenVerifier } from "./identity.js";
-
-const BEARER = /^Bearer[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*$/i;
 
 export class Authenticator {
   constructor(
-    /** Checks bearer tokens; the kernel swaps in the user service's verifier when it runs. */
-    public verifier: TokenVerifier,
+    /** Checks bearer tokens (the bundle picks it once, before it serves: kernel/tokens.ts). */
+    readonly verifier: TokenVerifier,
     readonly signer: ClusterSigner,
   ) {}
 
@@ -34,14 +33,15 @@ export class Authenticator {
     if (signed !== null) return this.signer.verify(signed, procedure);
     const authorization = header("authorization");
     if (authorization === null) return undefined;
-    const m = BEARER.exec(authorization);
-    if (!m) {
+    const token = parseBearer(authorization);
+    if (token === undefined) {
       throw new ConnectError('the authorization header must be "Bearer <token>"', Code.Unauthenticated);
     }
-    return this.verifyToken(m[1]!, call.signal);
+    return this.verifyToken(token, call.signal);
   }
 
-  private async verifyToken(token: string, signal: AbortSignal): Promise<Identity> {
+  /** The identity a bearer token stands for; Unauthenticated if the verifier does not know it. */
+  async verifyToken(token: string, signal: AbortSignal): Promise<Identity> {
     const identity = await this.verifier.verify(token, signal);
     if (!identity) throw new ConnectError("invalid or expired token", Code.Unauthenticated);
     return identity;

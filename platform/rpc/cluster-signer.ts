@@ -1,7 +1,7 @@
 /**
  * The identity header between bundle processes:
  *
- *   orbit-identity: v1.<base64url JSON {u: userId, p: procedure, x: expiry ms}>.<base64url HMAC-SHA256>
+ *   orbit-identity: v1.<base64url JSON {u: userId, s?: sessionId, p: procedure, x: expiry ms}>.<base64url HMAC-SHA256>
  *
  * signed with the cluster secret that all bundles of a deployment share.
  * The signature covers the procedure (`/pkg.Service/Method`) and an expiry a
@@ -30,6 +30,7 @@ export interface ClusterSignerOptions {
 
 interface Payload {
   readonly u: string;
+  readonly s?: string;
   readonly p: string;
   readonly x: number;
 }
@@ -58,7 +59,10 @@ export class ClusterSigner {
 
   /** Signs a call for `identity`, or for no user (a service acting on its own). */
   sign(identity: Identity | undefined, procedure: string): string {
-    const payload: Payload = { u: identity?.userId ?? "", p: procedure, x: this.now() + this.ttlMs };
+    const payload: Payload =
+      identity?.sessionId === undefined
+        ? { u: identity?.userId ?? "", p: procedure, x: this.now() + this.ttlMs }
+        : { u: identity.userId, s: identity.sessionId, p: procedure, x: this.now() + this.ttlMs };
     const body = Buffer.from(JSON.stringify(payload)).toString("base64url");
     return `v1.${body}.${this.mac(body)}`;
   }
@@ -81,14 +85,20 @@ export class ClusterSigner {
     } catch {
       throw unauthenticated("malformed orbit-identity header");
     }
-    if (typeof payload.u !== "string" || typeof payload.p !== "string" || typeof payload.x !== "number") {
+    if (
+      typeof payload.u !== "string" ||
+      typeof payload.p !== "string" ||
+      typeof payload.x !== "number" ||
+      (payload.s !== undefined && typeof payload.s !== "string")
+    ) {
       throw unauthenticated("malformed orbit-identity header");
     }
     if (payload.p !== procedure) throw unauthenticated("orbit-identity header was signed for another method");
     const now = this.now();
     if (payload.x < now - this.skewMs) throw unauthenticated("orbit-identity header has expired");
     if (payload.x > now + this.ttlMs + this.skewMs) throw unauthenticated("orbit-identity header expires too late");
-    return payload.u === "" ? undefined : { userId: payload.u };
+    if (payload.u === "") return undefined;
+    return payload.s === undefined ? { userId: payload.u } : { userId: payload.u, sessionId: payload.s };
   }
 
   private mac(body: string): string {

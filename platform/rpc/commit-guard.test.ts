@@ -13,7 +13,7 @@ import { envelope, grpcStatus, grpcWebTrailers, h1, h2 } from "../../test/suppor
 import { DEFAULT_CONFIG } from "../config/config.js";
 import { Bundle } from "../kernel/bundle.js";
 import { Registry } from "../kernel/registry.js";
-import { defineService, implement } from "../kernel/service.js";
+import { defineService } from "../kernel/service.js";
 import { silentLogger } from "../log.js";
 
 /** Each Note call waits for `release`, writes, and reports when its write has settled. */
@@ -22,30 +22,29 @@ let settled: Promise<unknown> = Promise.resolve();
 const writer = defineService({
   name: "writer",
   tables: [EchoNoteRowTable],
-  rpc: [
-    implement(
-      EchoService,
-      (ctx) =>
-        ({
-          async note(req: { text: string }) {
-            const id = ctx.ids.next();
-            let done!: (outcome: unknown) => void;
-            settled = new Promise((r) => (done = r));
-            await new Promise<void>((r) => (release = r));
-            const write =
-              req.text === "single"
-                ? new EchoNoteRowDao(ctx.db).insert({ id, text: req.text, createdAtMs: 1n })
-                : ctx.db.transaction((tx) => new EchoNoteRowDao(tx).insert({ id, text: req.text, createdAtMs: 1n }));
-            write.then(
-              () => done("committed"),
-              (e: unknown) => done(e),
-            );
-            await write;
-            return { id };
-          },
-        }) as unknown as ServiceImpl<typeof EchoService>,
-    ),
-  ],
+  api: [EchoService],
+  build: (ctx) => ({
+    rpc: [
+      {
+        async note(req: { text: string }) {
+          const id = ctx.ids.next();
+          let done!: (outcome: unknown) => void;
+          settled = new Promise((r) => (done = r));
+          await new Promise<void>((r) => (release = r));
+          const write =
+            req.text === "single"
+              ? new EchoNoteRowDao(ctx.db).insert({ id, text: req.text, createdAtMs: 1n })
+              : ctx.db.transaction((tx) => new EchoNoteRowDao(tx).insert({ id, text: req.text, createdAtMs: 1n }));
+          write.then(
+            () => done("committed"),
+            (e: unknown) => done(e),
+          );
+          await write;
+          return { id };
+        },
+      } as unknown as ServiceImpl<typeof EchoService>,
+    ],
+  }),
 });
 
 let store: TestStore;

@@ -4,8 +4,10 @@
  * handler makes to other services (in-process, or signed with the cluster
  * secret between bundles).
  *
- * The verifier belongs to the user service (services/user: its
- * `tokenVerifier`, or `remoteTokenVerifier` when it runs in another bundle).
+ * The verifier is a capability one service of the registry provides (the
+ * user service's `verifiesTokens`: its sessions when it runs in the bundle,
+ * its VerifyToken RPC when it runs in another); platform/kernel/tokens.ts
+ * picks it once per bundle.
  * A bundle without it uses `rejectAllTokens` (every bearer token is refused
  * with Unauthenticated; calls without a token are anonymous), or
  * `staticTokens` when `--dev-token token=userId` is configured for
@@ -14,6 +16,12 @@
 export interface Identity {
   /** The signed-in user (a decimal 64-bit id, as text). */
   readonly userId: string;
+  /**
+   * The session the bearer token belongs to (a decimal 64-bit id, as text),
+   * when the verifier knows sessions: LogOut ends it without looking the
+   * token up again. Travels with the identity to other services.
+   */
+  readonly sessionId?: string;
 }
 
 export interface TokenVerifier {

@@ -28,7 +28,14 @@ import { isStoreUnavailable } from "../storage/unavailable.js";
 import type { Identity } from "./identity.js";
 import type { MethodMetrics, RpcMetrics } from "./metrics.js";
 import { invalidArgument } from "../validate/errors.js";
-import { childSpan, newRequestId, parseTraceparent, TRACEPARENT_HEADER, type TraceContext } from "./trace.js";
+import {
+  childSpan,
+  incomingRequestId,
+  newRequestId,
+  parseTraceparent,
+  TRACEPARENT_HEADER,
+  type TraceContext,
+} from "./trace.js";
 
 export const REQUEST_ID_HEADER = "x-request-id";
 
@@ -43,8 +50,6 @@ export function instrumentService(spec: ServiceImplSpec, deps: InstrumentDeps): 
   for (const [name, m] of Object.entries(spec.methods)) methods[name] = instrumentMethod(m, deps);
   return { service: spec.service, methods };
 }
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * The scope of one served call. The request id and the span are made when
@@ -108,8 +113,7 @@ class MethodObserver {
       requestId = origin.requestId;
       parent = origin.trace;
     } else {
-      const given = requestHeaderOf(ctx, REQUEST_ID_HEADER);
-      requestId = given !== null && REQUEST_ID.test(given) ? given : newRequestId();
+      requestId = incomingRequestId(requestHeaderOf(ctx, REQUEST_ID_HEADER));
       parent = parseTraceparent(requestHeaderOf(ctx, TRACEPARENT_HEADER));
     }
     const timeout = ctx.timeoutMs();

@@ -53,3 +53,10 @@ function hex(bytes: number): string {
 export function newRequestId(): string {
   return hex(8);
 }
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The request id a client sent (x-request-id) if it is well-formed, else a new one. */
+export function incomingRequestId(given: string | null | undefined): string {
+  return given != null && REQUEST_ID.test(given) ? given : newRequestId();
+}

@@ -19,7 +19,7 @@ import { PostService } from "../../gen/orbit/post/v1/post_pb.js";
 import { UserBlockedSchema } from "../../gen/orbit/user/v1/events_pb.js";
 import type { ConsumerOptions, Delivered } from "../../platform/events/consumer-options.js";
 import type { ServiceContext } from "../../platform/kernel/context.js";
-import type { FeedConfig } from "./config.js";
+import type { FeedConfig } from "./settings.js";
 
 export const FANOUT_GROUP = "feed.fanout";
 /**

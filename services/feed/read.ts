@@ -9,7 +9,7 @@ import { GraphService } from "../../gen/orbit/graph/v1/graph_pb.js";
 import { PostService, type Post } from "../../gen/orbit/post/v1/post_pb.js";
 import type { ServiceContext } from "../../platform/kernel/context.js";
 import { detached } from "../../platform/rpc/call-scope.js";
-import type { FeedConfig } from "./config.js";
+import type { FeedConfig } from "./settings.js";
 import type { FeedWriter } from "./fanout.js";
 import { TtlCache } from "./ttl-cache.js";
 

@@ -1,11 +1,11 @@
 /** post: posts, likes, comments, hashtags and mentions; post.cleanup deletes a deleted post's likes and comments. */
-import { PostService } from "../../gen/orbit/post/v1/post_pb.js";
 import {
   CommentAddedSchema,
   PostCreatedSchema,
   PostDeletedSchema,
   PostLikedSchema,
 } from "../../gen/orbit/post/v1/events_pb.js";
+import { PostService } from "../../gen/orbit/post/v1/post_pb.js";
 import {
   CommentRowTable,
   HashtagRowTable,
@@ -13,7 +13,7 @@ import {
   MentionRowTable,
   PostRowTable,
 } from "../../gen/orbit/post/v1/tables_db.js";
-import { defineService, implement } from "../../platform/kernel/service.js";
+import { defineService } from "../../platform/kernel/service.js";
 import { cleanupConsumer } from "./cleanup.js";
 import { postHandlers } from "./handlers.js";
 
@@ -21,16 +21,8 @@ export const post = defineService({
   name: "post",
   description: "posts with media, likes, comments, hashtags and @mentions",
   deps: ["user"],
-  rpc: [implement(PostService, (ctx) => postHandlers(ctx))],
+  api: [PostService],
   tables: [PostRowTable, LikeRowTable, CommentRowTable, HashtagRowTable, MentionRowTable],
-  publishes: [
-    PostCreatedSchema.typeName,
-    PostDeletedSchema.typeName,
-    PostLikedSchema.typeName,
-    CommentAddedSchema.typeName,
-  ],
-  consumes: [PostDeletedSchema.typeName],
-  start: (ctx) => {
-    ctx.events.consume(cleanupConsumer(ctx));
-  },
+  publishes: [PostCreatedSchema, PostDeletedSchema, PostLikedSchema, CommentAddedSchema],
+  build: (ctx) => ({ rpc: [postHandlers(ctx)], consumers: [cleanupConsumer(ctx)] }),
 });

@@ -3,13 +3,11 @@
  * kernel's typed client, in-process or over the network alike.
  */
 import { Code, ConnectError, type Client, type ServiceImpl } from "@connectrpc/connect";
-import { EchoService } from "../../gen/orbit/testing/v1/echo_pb.js";
+import type { EchoService } from "../../gen/orbit/testing/v1/echo_pb.js";
 import type { RelayService } from "../../gen/orbit/testing/v1/relay_pb.js";
-import type { ServiceContext } from "../../platform/kernel/context.js";
 import { callScope } from "../../platform/rpc/call-scope.js";
 
-export function relayHandlers(ctx: ServiceContext): ServiceImpl<typeof RelayService> {
-  const echo: Client<typeof EchoService> = ctx.client(EchoService);
+export function relayHandlers(echo: Client<typeof EchoService>): ServiceImpl<typeof RelayService> {
   return {
     async relay(req) {
       const r = await echo.echo({ text: req.text });

@@ -10,8 +10,8 @@ import { isDuplicateKey } from "../../platform/storage/driver.js";
 import { toUser } from "./convert.js";
 import { decoyHash, hashPassword, verifyPassword } from "./passwords.js";
 import { LoginLimiter } from "./rate-limit.js";
-import { bearerToken, openSession, verifyToken } from "./sessions.js";
-import { hashToken } from "./tokens.js";
+import { openSession, verifyToken } from "./sessions.js";
+import type { userSettings } from "./settings.js";
 import { CLIENT_ADDRESS_HEADER } from "../../platform/http/client-address.js";
 
 const DEFAULT_PAGE = 20;
@@ -34,7 +34,11 @@ function notFound(what: string): ConnectError {
   return new ConnectError(`${what} not found`, Code.NotFound);
 }
 
-export function userHandlers(ctx: ServiceContext, limiter = new LoginLimiter()): ServiceImpl<typeof UserService> {
+export function userHandlers(
+  ctx: ServiceContext<typeof userSettings>,
+  limiter = new LoginLimiter(),
+): ServiceImpl<typeof UserService> {
+  const { scryptLogN } = ctx.settings;
   const db = ctx.db;
   const users = new UserRowDao(db);
   const sessions = new SessionRowDao(db);
@@ -48,17 +52,17 @@ export function userHandlers(ctx: ServiceContext, limiter = new LoginLimiter()):
     return row;
   }
 
-  async function currentSessionId(hctx: HandlerContext): Promise<bigint | undefined> {
-    const token = bearerToken(hctx.requestHeader);
-    if (!token) return undefined;
-    return (await verifyToken(db, token))?.sessionId;
+  /** The session of the caller's bearer token (the verifier put it in the identity). */
+  function currentSessionId(hctx: HandlerContext): bigint | undefined {
+    const id = callScope(hctx).identity?.sessionId;
+    return id === undefined ? undefined : BigInt(id);
   }
 
   return {
     async signUp(req) {
       const key = handleKey(req.handle);
       const now = BigInt(Date.now());
-      const passwordHash = await hashPassword(req.password, ctx.config.scryptLogN);
+      const passwordHash = await hashPassword(req.password, scryptLogN);
       const id = ctx.ids.next();
       try {
         return await db.transaction(async (tx) => {
@@ -86,7 +90,7 @@ export function userHandlers(ctx: ServiceContext, limiter = new LoginLimiter()):
       const address = clientAddress(hctx);
       const attempt = limiter.begin(key, address);
       const row = await users.getByHandleKey({ handleKey: key });
-      const ok = await verifyPassword(req.password, row?.passwordHash ?? (await decoyHash(ctx.config.scryptLogN)));
+      const ok = await verifyPassword(req.password, row?.passwordHash ?? (await decoyHash(scryptLogN)));
       if (!row || !ok) throw new ConnectError("wrong handle or password", Code.Unauthenticated);
       attempt.succeeded();
       const { token } = await db.transaction((tx) => openSession(tx, ctx.ids, row, req.deviceName));
@@ -95,9 +99,8 @@ export function userHandlers(ctx: ServiceContext, limiter = new LoginLimiter()):
 
     async logOut(_req, hctx) {
       requireUser(hctx);
-      const token = bearerToken(hctx.requestHeader);
-      const s = token ? await sessions.getByTokenHash({ tokenHash: hashToken(token) }) : undefined;
-      if (s) await sessions.delete({ id: s.id });
+      const session = currentSessionId(hctx);
+      if (session !== undefined) await sessions.delete({ id: session });
       return {};
     },
 
@@ -186,7 +189,7 @@ export function userHandlers(ctx: ServiceContext, limiter = new LoginLimiter()):
 
     async listSessions(_req, hctx) {
       const userId = BigInt(requireUser(hctx).userId);
-      const current = await currentSessionId(hctx);
+      const current = currentSessionId(hctx);
       const out = [];
       let token = "";
       do {

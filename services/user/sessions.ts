@@ -1,12 +1,13 @@
 /**
  * Sessions: one per device, found by the SHA-256 of their bearer token.
- * `verifyToken` is the bundle's token check (the kernel's TokenVerifier).
+ * `verifyToken` is the bundle's token check (the kernel's TokenVerifier):
+ * the user service's `verifiesTokens` (token-check.ts).
  */
 import type { SqlExecutor, SqlTx } from "../../platform/storage/driver.js";
 import { SessionRowDao, UserRowDao } from "../../gen/orbit/user/v1/tables_db.js";
 import type { UserRow } from "../../gen/orbit/user/v1/tables_pb.js";
 import type { IdGenerator } from "../../platform/ids.js";
-import type { TokenVerifier } from "../../platform/rpc/identity.js";
+import type { Identity, TokenVerifier } from "../../platform/rpc/identity.js";
 import { hashToken, looksLikeToken, newToken } from "./tokens.js";
 
 /** last_seen_at_ms is written at most this often per session. */
@@ -78,19 +79,14 @@ export async function verifyToken(
   return { userId: s.userId, sessionId: s.id };
 }
 
+/** The bundle's token check when the user service runs in it: the session, looked up in its store. */
 export function sessionVerifier(db: SqlExecutor): TokenVerifier {
   return {
     async verify(token) {
       const s = await verifyToken(db, token);
-      return s ? { userId: s.userId.toString() } : undefined;
+      return s ? { userId: s.userId.toString(), sessionId: s.sessionId.toString() } : undefined;
     },
   };
-}
-
-/** The bearer token of a request, if it has one. */
-export function bearerToken(header: Headers): string | undefined {
-  const m = /^Bearer\s+(\S+)$/i.exec(header.get("authorization") ?? "");
-  return m?.[1];
 }
 
 /**
@@ -99,20 +95,21 @@ export function bearerToken(header: Headers): string | undefined {
  * working there within that time).
  */
 export function remoteVerifier(
-  verify: (token: string, signal: AbortSignal) => Promise<{ userId: bigint } | undefined>,
+  verify: (token: string, signal: AbortSignal) => Promise<{ userId: bigint; sessionId: bigint } | undefined>,
   ttlMs = 5_000,
 ): TokenVerifier {
-  const cache = new Map<string, { userId: string | undefined; until: number }>();
+  const cache = new Map<string, { identity: Identity | undefined; until: number }>();
   return {
     async verify(token, signal) {
       if (!looksLikeToken(token)) return undefined;
       const now = Date.now();
       const hit = cache.get(token);
-      if (hit && hit.until > now) return hit.userId === undefined ? undefined : { userId: hit.userId };
+      if (hit && hit.until > now) return hit.identity;
       const r = await verify(token, signal);
+      const identity = r ? { userId: r.userId.toString(), sessionId: r.sessionId.toString() } : undefined;
       if (cache.size > 50_000) cache.clear();
-      cache.set(token, { userId: r?.userId.toString(), until: now + ttlMs });
-      return r ? { userId: r.userId.toString() } : undefined;
+      cache.set(token, { identity, until: now + ttlMs });
+      return identity;
     },
   };
 }
