@@ -55,6 +55,8 @@ export interface SocketEndpoint {
   readonly auth?: EdgeAuth;
   /** Accept the token as the first text frame (`Bearer <token>`) when the upgrade has no authorization header. */
   readonly tokenInFirstFrame?: boolean;
+  /** How long a first-frame token may take to arrive (then 4408). Default 10 s. */
+  readonly firstFrameTimeoutMs?: number;
   /** Largest message accepted (bigger ones close the connection with 1009). Default 1 MiB. */
   readonly maxMessageBytes?: number;
   /** Takes an authenticated WebSocket; attach listeners synchronously. */
@@ -77,6 +79,8 @@ export const CLOSE = {
 
 const DEFAULT_MAX_MESSAGE = 1 << 20;
 const FIRST_FRAME_TIMEOUT_MS = 10_000;
+/** How long the token check of an upgrade request may take. */
+const TOKEN_CHECK_MS = 10_000;
 /** Messages kept while a first-frame token is checked; more close the connection. */
 const MAX_EARLY_MESSAGES = 64;
 
@@ -183,7 +187,7 @@ export class SocketHub {
         edge.procedure,
         firstFrame ? "optional" : auth,
         this.deps,
-        AbortSignal.timeout(FIRST_FRAME_TIMEOUT_MS),
+        AbortSignal.timeout(TOKEN_CHECK_MS),
       );
     } catch (err) {
       const e = ConnectError.from(err);
@@ -219,6 +223,9 @@ export class SocketHub {
     }
 
     wss!.handleUpgrade(req, socket, head, (ws) => {
+      // A protocol error (a message over the limit, a bad frame) closes the
+      // connection with its code; without a listener it would crash the process.
+      ws.on("error", (err) => log.debug({ socket: endpoint.path, requestId: edge.requestId, err }, "websocket error"));
       const closed = new Promise<void>((resolve) => ws.once("close", () => resolve()));
       this.track(
         { close: (code, reason) => ws.close(code, reason), destroy: () => ws.terminate(), closed },
@@ -255,7 +262,10 @@ export class SocketHub {
       log.info({ socket: endpoint.path, owner, code, reason }, "websocket refused");
       ws.close(code, reason);
     };
-    const timer = setTimeout(() => fail("auth_timeout", CLOSE.authTimeout, "no token in time"), FIRST_FRAME_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => fail("auth_timeout", CLOSE.authTimeout, "no token in time"),
+      endpoint.firstFrameTimeoutMs ?? FIRST_FRAME_TIMEOUT_MS,
+    );
     const onMessage = (data: RawData, isBinary: boolean) => {
       if (state === "checking") {
         if (early.length >= MAX_EARLY_MESSAGES) fail("failed", 1008, "too many messages before the token was checked");
