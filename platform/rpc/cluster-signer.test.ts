@@ -23,6 +23,11 @@ describe("ClusterSigner", () => {
     expect(s.verify(s.sign({ userId: "42" }, PROC), PROC)).toEqual({ userId: "42" });
   });
 
+  it("carries the session id with the user (LogOut in another bundle ends that session)", () => {
+    const s = new ClusterSigner(SECRET);
+    expect(s.verify(s.sign({ userId: "42", sessionId: "7" }, PROC), PROC)).toEqual({ userId: "42", sessionId: "7" });
+  });
+
   it("refuses another secret, another method, tampering and garbage", () => {
     const s = new ClusterSigner(SECRET);
     const header = s.sign({ userId: "42" }, PROC);

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import type { TokenVerifier } from "../rpc/identity.js";
+import type { ServiceContext } from "./context.js";
+import { Registry, RegistryError } from "./registry.js";
+import { defineService } from "./service.js";
+import { chooseTokenVerifier } from "./tokens.js";
+
+const answering = (userId: string): TokenVerifier => ({ verify: async () => ({ userId }) });
+
+const auth = defineService({
+  name: "auth",
+  verifiesTokens: { local: (ctx) => answering(`local:${ctx.service}`), remote: () => answering("remote") },
+});
+const other = defineService({ name: "other" });
+const registry = new Registry([auth, other]);
+const ctxOf = (name: string) => ({ service: name }) as ServiceContext;
+const signal = new AbortController().signal;
+
+function choose(o: { given?: TokenVerifier; local?: boolean; remote?: boolean; devTokens?: Record<string, string> }) {
+  return chooseTokenVerifier({
+    given: o.given,
+    registry,
+    local: new Map(o.local ? [[auth, ctxOf("auth")]] : [[other, ctxOf("other")]]),
+    remote: new Map(o.remote ? [["auth", "http://auth:1"]] : []),
+    devTokens: o.devTokens ?? {},
+    client: () => {
+      throw new Error("no client needed");
+    },
+  });
+}
+
+describe("the bundle's token check", () => {
+  it("is the one given, then the provider's local check, then dev tokens, then its remote check, else none", async () => {
+    const given = choose({ given: answering("given"), local: true, devTokens: { t: "1" } });
+    expect(given.source).toBe("given");
+    expect(await given.verifier.verify("x", signal)).toEqual({ userId: "given" });
+
+    const local = choose({ local: true, devTokens: { t: "1" } });
+    expect(local.source).toBe("auth (local)");
+    expect(await local.verifier.verify("x", signal)).toEqual({ userId: "local:auth" });
+
+    const dev = choose({ remote: true, devTokens: { t: "1" } });
+    expect(dev.source).toBe("dev tokens");
+    expect(await dev.verifier.verify("t", signal)).toEqual({ userId: "1" });
+    expect(await dev.verifier.verify("x", signal)).toBeUndefined();
+
+    const remote = choose({ remote: true });
+    expect(remote.source).toBe("auth (remote)");
+    expect(await remote.verifier.verify("x", signal)).toEqual({ userId: "remote" });
+
+    const none = choose({});
+    expect(none.source).toBe("none");
+    expect(await none.verifier.verify("x", signal)).toBeUndefined();
+  });
+
+  it("is provided by one service of a registry at most", () => {
+    const again = defineService({ name: "again", verifiesTokens: auth.verifiesTokens });
+    expect(() => new Registry([auth, again])).toThrow(RegistryError);
+    expect(() => new Registry([auth, again])).toThrow("auth and again both declare verifiesTokens");
+    expect(registry.tokenProvider()).toBe(auth);
+  });
+});
