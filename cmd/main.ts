@@ -1,28 +1,28 @@
 /**
  * The `orbit` CLI. Each subcommand lives in cmd/commands/<name>.ts and
- * exports `register(program)`; list it in COMMANDS below to add it.
+ * exports `register(program)`; list it in COMMANDS below to add it. Only the
+ * command asked for is loaded (all of them for help or an unknown name): a
+ * command's imports (the services' registry, for most) cost nothing to the
+ * others, and `orbit new` runs even while a just-scaffolded service has no
+ * generated code yet.
  *
  * Exit codes: 0 success, 1 failure at run time, 2 bad usage or configuration,
  * 3 a migration refused (`orbit migrate`, boot migrations of `orbit bundle`).
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
-import * as bundle from "./commands/bundle.js";
-import * as events from "./commands/events.js";
-import * as migrate from "./commands/migrate.js";
-import * as services from "./commands/services.js";
 
 interface Subcommand {
   register(program: Command): void;
 }
 
-const COMMANDS: readonly Subcommand[] = [
-  bundle,
-  events,
-  migrate,
-  services,
-  // events: add `import * as x from "./commands/x.js"` above and x here.
-];
+const COMMANDS: Readonly<Record<string, () => Promise<Subcommand>>> = {
+  bundle: () => import("./commands/bundle.js"),
+  events: () => import("./commands/events.js"),
+  migrate: () => import("./commands/migrate.js"),
+  new: () => import("./commands/new.js"),
+  services: () => import("./commands/services.js"),
+};
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
 
@@ -37,7 +37,9 @@ const program = new Command("orbit")
   .configureHelp({ sortSubcommands: true })
   .exitOverride();
 
-for (const c of COMMANDS) c.register(program);
+const asked = process.argv[2];
+const load = asked !== undefined && Object.hasOwn(COMMANDS, asked) ? [COMMANDS[asked]!] : Object.values(COMMANDS);
+for (const c of await Promise.all(load.map((l) => l()))) c.register(program);
 
 try {
   await program.parseAsync(process.argv);
