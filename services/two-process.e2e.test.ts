@@ -1,7 +1,7 @@
 /**
  * The social scenario on two bundle processes sharing one MariaDB database:
  * A runs user and graph, B runs post and feed and reaches A through --peer.
- * B verifies bearer tokens by asking A's user service (remoteTokenVerifier);
+ * B verifies bearer tokens by asking A's user service (its verifiesTokens.remote);
  * identities cross between the processes signed with the cluster secret, and
  * events (post → counters in A, block → feed in B) go through the shared log.
  */

@@ -6,12 +6,12 @@
 import type { Names } from "./names.js";
 
 export const LAYOUT = {
-  /** The public API: the Connect service, its requests and responses. */
-  api: (n: Names) => `proto/orbit/${n.proto}/v1/${n.proto}.proto`,
-  /** Storage rows (table options). */
-  tables: (n: Names) => `proto/orbit/${n.proto}/v1/tables.proto`,
-  /** Events (event options). */
-  events: (n: Names) => `proto/orbit/${n.proto}/v1/events.proto`,
+  /** The public API (buf module proto/api): the Connect service, its requests and responses. */
+  api: (n: Names) => `proto/api/orbit/${n.proto}/v1/${n.proto}.proto`,
+  /** Storage rows (table options; buf module proto/internal). */
+  tables: (n: Names) => `proto/internal/orbit/${n.proto}/v1/tables.proto`,
+  /** Events (event options; buf module proto/internal). */
+  events: (n: Names) => `proto/internal/orbit/${n.proto}/v1/events.proto`,
   /** Where `npm run gen` writes the TypeScript of those files (imported by the service). */
   gen: (n: Names) => `gen/orbit/${n.proto}/v1`,
   /** The service unit. */

@@ -69,9 +69,9 @@ describe("orbit new service", () => {
     const after = files(dir).filter((f) => !f.startsWith("node_modules"));
     const touched = after.filter((f) => before.get(f) !== readFileSync(join(dir, f), "utf8"));
     expect(touched.sort()).toEqual([
-      "proto/orbit/chat_room/v1/chat_room.proto",
-      "proto/orbit/chat_room/v1/events.proto",
-      "proto/orbit/chat_room/v1/tables.proto",
+      "proto/api/orbit/chat_room/v1/chat_room.proto",
+      "proto/internal/orbit/chat_room/v1/events.proto",
+      "proto/internal/orbit/chat_room/v1/tables.proto",
       "services/chat-room/handlers.test.ts",
       "services/chat-room/handlers.ts",
       "services/chat-room/service.ts",

@@ -19,8 +19,10 @@ function cell(s: string): string {
 
 export function settingsTable(fields: readonly ConfigField[]): string {
   const rows = fields.map((f) => {
-    const also = (f.aliases ?? []).map((a) => `<br>also ${code(a.key)}, ${code(a.flag)}, ${code(a.env)}`).join("");
-    return `| ${code(f.key)}${also} | ${code(f.flag)}${f.repeatable ? " (repeat)" : ""} | ${code(f.env)} | ${code(defaultText(f))} | ${cell(f.help)} |`;
+    // A value in code; a description of the default ("random per process") as text.
+    const d = f.defaultText !== undefined ? cell(f.defaultText) : code(defaultText(f));
+    const also = (f.aliases ?? []).map((a) => ` (also ${code(a.key)})`).join("");
+    return `| ${code(f.key)}${also} | ${code(f.flag)}${f.repeatable ? " (repeat)" : ""} | ${code(f.env)} | ${d} | ${cell(f.help)} |`;
   });
   return ["| key (file) | flag | env | default | what |", "| --- | --- | --- | --- | --- |", ...rows].join("\n");
 }

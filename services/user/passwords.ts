@@ -2,7 +2,8 @@
  * Password hashing with scrypt (node:crypto). The stored hash records its
  * parameters, so the cost can be raised later without breaking old hashes:
  *   byte 0: version (1) · byte 1: log2 N · byte 2: r · byte 3: p · 16 B salt · 32 B key
- * Cost: log2 N from --scrypt-log-n / ORBIT_SCRYPT_LOG_N, 10..18 (default 15: 32 MiB, ~0.1 s a
+ * Cost: log2 N from the user service's setting (settings.ts: --user-scrypt-log-n, or the older
+ * --scrypt-log-n / ORBIT_SCRYPT_LOG_N), 10..18 (default 15: 32 MiB, ~0.1 s a
  * hash; 18 is 256 MiB: with r = 8 scrypt needs 128·N·r bytes, and more than
  * that per login would be an easy way to exhaust the server's memory).
  */
@@ -24,7 +25,7 @@ function scrypt(password: string, salt: Uint8Array, logN: number, r: number, p: 
   });
 }
 
-/** The cost when none is configured (the bundle's --scrypt-log-n / ORBIT_SCRYPT_LOG_N). */
+/** The cost when none is configured (the user service's scryptLogN setting). */
 export const DEFAULT_LOG_N = 15;
 
 export async function hashPassword(password: string, logN = DEFAULT_LOG_N): Promise<Uint8Array> {
