@@ -20,7 +20,7 @@ import { ConfigError, DEFAULT_CONFIG } from "../config/config.js";
 import type { SettingsSpec } from "../config/settings.js";
 import { createCors, type CorsHandler } from "../http/cors.js";
 import { HttpMetrics } from "../http/metrics.js";
-import { RouteTable } from "../http/routes.js";
+import { RouteTable, type HttpRoute } from "../http/routes.js";
 import { OrbitServer, type RequestHandler } from "../http/server.js";
 import { IdGenerator } from "../ids.js";
 import { createLogger, silentLogger, type Logger } from "../log.js";
@@ -330,8 +330,12 @@ export class Bundle {
         instrumented.push(inst);
       }
       const routeDeps = { ...edge, metrics: this.httpMetrics, shutdownSignal: this.shutdownSignal.signal };
-      for (const r of built.routes ?? []) this.serviceTable.add(serveRoute(r, def.name, routeDeps), def.name);
-      for (const s of built.sockets ?? []) this.serviceTable.add(sockets.route(s, def.name), def.name);
+      const mount = (route: HttpRoute) => {
+        if (this.kernelTable.match(route.path)) throw new Error(`${def.name}: ${route.path} is the kernel's own route`);
+        this.serviceTable.add(route, def.name);
+      };
+      for (const r of built.routes ?? []) mount(serveRoute(r, def.name, routeDeps));
+      for (const s of built.sockets ?? []) mount(sockets.route(s, def.name));
     }
     if (this.server) {
       this.rpc = createRpcHandler({

@@ -195,6 +195,11 @@ export class SocketHub {
       else refuse("failed", 503, e);
       return;
     }
+    if (this.closing) {
+      // The bundle began to shut down while the token was checked.
+      refuse("failed", 503, new ConnectError("the bundle is shutting down", Code.Unavailable));
+      return;
+    }
     const controller = new AbortController();
     const session = (who: Identity | undefined): Session => {
       const scope = edge.scope(who, controller.signal);
