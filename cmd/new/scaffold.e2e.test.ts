@@ -141,5 +141,5 @@ describe("orbit new service", () => {
       child.kill("SIGTERM");
       await new Promise((r) => child.once("exit", r));
     }
-  }, 300_000);
+  }, 480_000);
 });
