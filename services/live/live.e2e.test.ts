@@ -73,6 +73,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const p of publishers) p.killNow();
+  await Promise.all(publishers.map((p) => p.exited));
   await node?.stop();
   server?.close();
   expect(runningFfmpegPids()).toEqual([]);
