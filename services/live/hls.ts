@@ -54,6 +54,12 @@ export function remuxArgs(inputUrl: string, dir: string, s: HlsSettings, epoch: 
     String(s.readTimeoutMs * 1000),
     "-fflags",
     "nobuffer",
+    // The FLV from the ingest starts with metadata and both codecs' headers, and
+    // then the cached GOP; a short probe is enough and saves ~1-2 s of startup.
+    "-analyzeduration",
+    "500000",
+    "-probesize",
+    "65536",
     "-i",
     inputUrl,
     "-map",
