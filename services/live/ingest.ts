@@ -114,6 +114,7 @@ export class RtmpIngest extends EventEmitter<Events> {
       const flvPort = await listen(http, 0, "127.0.0.1");
       const ingest = new RtmpIngest(opts, nms, rtmpPort, flvPort);
       nms.on("prePublish", (s) => ingest.onPrePublish(s));
+      nms.on("prePlay", (s) => ingest.onPrePlay(s));
       ingest.monitor = setInterval(() => ingest.check(), 250);
       ingest.monitor.unref();
       opts.log.info({ rtmpPort, flvPort }, "rtmp ingest listening");
@@ -159,6 +160,14 @@ export class RtmpIngest extends EventEmitter<Events> {
     clearInterval(this.monitor);
     for (const live of [...this.byStream.values()]) this.finish(live, "shutdown");
     await stopNms(this.nms);
+  }
+
+  /** Playing from the ingest is for this host's remuxes (and the FLV proxy) only. */
+  private onPrePlay(session: NmsSession): void {
+    const ip = session.ip.replace(/:\d+$/, "");
+    if (ip === "127.0.0.1" || ip === "::1" || ip === "::ffff:127.0.0.1") return;
+    this.opts.log.warn({ ip }, "play from the ingest refused (viewers use /live/<id>)");
+    closeSession(session);
   }
 
   private onPrePublish(session: NmsSession): void {

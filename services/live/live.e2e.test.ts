@@ -167,6 +167,22 @@ describe("live ingest and HLS out", () => {
     pub.killNow();
   });
 
+  it("refuses a publish beyond the node's stream limit", async () => {
+    const a = nextEvent("live", "s-a");
+    const b = nextEvent("live", "s-b");
+    const pa = publish(keys.issue("s-a"));
+    const pb = publish(keys.issue("s-b"));
+    await Promise.all([a, b]);
+    const refused = nextRefusal();
+    const pc = publish(keys.issue("s-c"));
+    expect(await refused).toBe("this node ingests at most 2 streams");
+    expect((await pc.exited).code).not.toBe(0);
+    const ended = Promise.all([nextEvent("ended", "s-a"), nextEvent("ended", "s-b")]);
+    pa.killNow();
+    pb.killNow();
+    await ended;
+  });
+
   it("ends a stream over the resolution cap", async () => {
     const key = keys.issue("s-big");
     const ended = nextEvent("ended", "s-big");
