@@ -105,7 +105,14 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
       await db.transaction(async (tx) => {
         await posts.with(tx).insert(row);
         await writeIndexes(tx, row);
-        await ctx.events.publish(tx, PostCreatedSchema, { postId: id, authorId, createdAtMs: now, mentionUserIds });
+        await ctx.events.publish(tx, PostCreatedSchema, {
+          postId: id,
+          authorId,
+          createdAtMs: now,
+          mentionUserIds,
+          text: req.text,
+          hashtags,
+        });
       });
       return { post: toPost((await posts.get({ id }))!, false) };
     },

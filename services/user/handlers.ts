@@ -2,7 +2,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { BlockRowDao, ProfileCounterRowDao, SessionRowDao, UserRowDao } from "../../gen/orbit/user/v1/tables_db.js";
-import { UserBlockedSchema, UserUnblockedSchema } from "../../gen/orbit/user/v1/events_pb.js";
+import { ProfileChangedSchema, UserBlockedSchema, UserUnblockedSchema } from "../../gen/orbit/user/v1/events_pb.js";
 import { ProfileSchema, SessionSchema, type UserService } from "../../gen/orbit/user/v1/user_pb.js";
 import type { ServiceContext } from "../../platform/kernel/context.js";
 import { callScope, requireService, requireUser } from "../../platform/rpc/call-scope.js";
@@ -75,6 +75,12 @@ export function userHandlers(
             createdAtMs: now,
           });
           await counters.with(tx).insertIfAbsent({ userId: id });
+          await ctx.events.publish(tx, ProfileChangedSchema, {
+            userId: id,
+            handle: req.handle,
+            displayName: req.displayName || req.handle,
+            createdAtMs: now,
+          });
           const { token } = await openSession(tx, ctx.ids, { id, createdAtMs: now }, req.deviceName);
           const row = await users.with(tx).get({ id });
           return { user: toUser(row!), token };
@@ -132,14 +138,25 @@ export function userHandlers(
 
     async updateProfile(req, hctx) {
       const row = await me(hctx);
-      await users.update(
-        { id: row.id },
-        {
-          ...(req.displayName !== undefined ? { displayName: req.displayName } : {}),
-          ...(req.bio !== undefined ? { bio: req.bio } : {}),
-          ...(req.avatarMediaId !== undefined ? { avatarMediaId: req.avatarMediaId } : {}),
-        },
-      );
+      const patch = {
+        ...(req.displayName !== undefined ? { displayName: req.displayName } : {}),
+        ...(req.bio !== undefined ? { bio: req.bio } : {}),
+        ...(req.avatarMediaId !== undefined ? { avatarMediaId: req.avatarMediaId } : {}),
+      };
+      if (req.displayName !== undefined && req.displayName !== row.displayName) {
+        // Search indexes display names: the change is published with the write.
+        await db.transaction(async (tx) => {
+          await users.with(tx).update({ id: row.id }, patch);
+          await ctx.events.publish(tx, ProfileChangedSchema, {
+            userId: row.id,
+            handle: row.handle,
+            displayName: req.displayName!,
+            createdAtMs: row.createdAtMs,
+          });
+        });
+      } else {
+        await users.update({ id: row.id }, patch);
+      }
       return { user: toUser((await users.get({ id: row.id }))!) };
     },
 

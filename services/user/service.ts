@@ -2,7 +2,7 @@
  * user: accounts, sessions (one per device, bearer tokens stored hashed),
  * profiles with counts, blocks. It is the bundle's token verifier.
  */
-import { UserBlockedSchema, UserUnblockedSchema } from "../../gen/orbit/user/v1/events_pb.js";
+import { ProfileChangedSchema, UserBlockedSchema, UserUnblockedSchema } from "../../gen/orbit/user/v1/events_pb.js";
 import {
   BlockRowTable,
   ProfileCounterRowTable,
@@ -22,7 +22,7 @@ export const user = defineService({
   api: [UserService],
   settings: userSettings,
   tables: [UserRowTable, SessionRowTable, BlockRowTable, ProfileCounterRowTable],
-  publishes: [UserBlockedSchema, UserUnblockedSchema],
+  publishes: [UserBlockedSchema, UserUnblockedSchema, ProfileChangedSchema],
   verifiesTokens: userTokens,
   build: (ctx) => ({ rpc: [userHandlers(ctx)], consumers: [countersConsumer] }),
 });

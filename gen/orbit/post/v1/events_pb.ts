@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
 export const file_orbit_post_v1_events: GenFile =
   /*@__PURE__*/
   fileDesc(
-    "ChpvcmJpdC9wb3N0L3YxL2V2ZW50cy5wcm90bxINb3JiaXQucG9zdC52MSKBAQoLUG9zdENyZWF0ZWQSDwoHcG9zdF9pZBgBIAEoAxIRCglhdXRob3JfaWQYAiABKAMSFQoNY3JlYXRlZF9hdF9tcxgDIAEoAxIYChBtZW50aW9uX3VzZXJfaWRzGAQgAygDOh3S8xgZCgxwb3N0LmNyZWF0ZWQSCWF1dGhvcl9pZCJQCgtQb3N0RGVsZXRlZBIPCgdwb3N0X2lkGAEgASgDEhEKCWF1dGhvcl9pZBgCIAEoAzod0vMYGQoMcG9zdC5kZWxldGVkEglhdXRob3JfaWQiWwoJUG9zdExpa2VkEg8KB3Bvc3RfaWQYASABKAMSDwoHdXNlcl9pZBgCIAEoAxIRCglhdXRob3JfaWQYAyABKAM6GdLzGBUKCnBvc3QubGlrZWQSB3Bvc3RfaWQigQEKDENvbW1lbnRBZGRlZBISCgpjb21tZW50X2lkGAEgASgDEg8KB3Bvc3RfaWQYAiABKAMSEQoJYXV0aG9yX2lkGAMgASgDEhYKDnBvc3RfYXV0aG9yX2lkGAQgASgDOiHS8xgdChJwb3N0LmNvbW1lbnRfYWRkZWQSB3Bvc3RfaWRiBnByb3RvMw",
+    "ChpvcmJpdC9wb3N0L3YxL2V2ZW50cy5wcm90bxINb3JiaXQucG9zdC52MSKhAQoLUG9zdENyZWF0ZWQSDwoHcG9zdF9pZBgBIAEoAxIRCglhdXRob3JfaWQYAiABKAMSFQoNY3JlYXRlZF9hdF9tcxgDIAEoAxIYChBtZW50aW9uX3VzZXJfaWRzGAQgAygDEgwKBHRleHQYBSABKAkSEAoIaGFzaHRhZ3MYBiADKAk6HdLzGBkKDHBvc3QuY3JlYXRlZBIJYXV0aG9yX2lkIlAKC1Bvc3REZWxldGVkEg8KB3Bvc3RfaWQYASABKAMSEQoJYXV0aG9yX2lkGAIgASgDOh3S8xgZCgxwb3N0LmRlbGV0ZWQSCWF1dGhvcl9pZCJbCglQb3N0TGlrZWQSDwoHcG9zdF9pZBgBIAEoAxIPCgd1c2VyX2lkGAIgASgDEhEKCWF1dGhvcl9pZBgDIAEoAzoZ0vMYFQoKcG9zdC5saWtlZBIHcG9zdF9pZCKBAQoMQ29tbWVudEFkZGVkEhIKCmNvbW1lbnRfaWQYASABKAMSDwoHcG9zdF9pZBgCIAEoAxIRCglhdXRob3JfaWQYAyABKAMSFgoOcG9zdF9hdXRob3JfaWQYBCABKAM6IdLzGB0KEnBvc3QuY29tbWVudF9hZGRlZBIHcG9zdF9pZGIGcHJvdG8z",
     [file_orbit_options_v1_options],
   );
 
@@ -44,6 +44,19 @@ export type PostCreated = Message<"orbit.post.v1.PostCreated"> & {
    * @generated from field: repeated int64 mention_user_ids = 4;
    */
   mentionUserIds: bigint[];
+
+  /**
+   * The text and its hashtags (lower-cased, without '#'), for projections
+   * that index them (discover: hot lists per hashtag, trends, search).
+   *
+   * @generated from field: string text = 5;
+   */
+  text: string;
+
+  /**
+   * @generated from field: repeated string hashtags = 6;
+   */
+  hashtags: string[];
 };
 
 /**

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
 export const file_orbit_user_v1_events: GenFile =
   /*@__PURE__*/
   fileDesc(
-    "ChpvcmJpdC91c2VyL3YxL2V2ZW50cy5wcm90bxINb3JiaXQudXNlci52MSJVCgtVc2VyQmxvY2tlZBISCgpibG9ja2VyX2lkGAEgASgDEhIKCmJsb2NrZWRfaWQYAiABKAM6HtLzGBoKDHVzZXIuYmxvY2tlZBIKYmxvY2tlcl9pZCJZCg1Vc2VyVW5ibG9ja2VkEhIKCmJsb2NrZXJfaWQYASABKAMSEgoKYmxvY2tlZF9pZBgCIAEoAzog0vMYHAoOdXNlci51bmJsb2NrZWQSCmJsb2NrZXJfaWRiBnByb3RvMw",
+    "ChpvcmJpdC91c2VyL3YxL2V2ZW50cy5wcm90bxINb3JiaXQudXNlci52MSJVCgtVc2VyQmxvY2tlZBISCgpibG9ja2VyX2lkGAEgASgDEhIKCmJsb2NrZWRfaWQYAiABKAM6HtLzGBoKDHVzZXIuYmxvY2tlZBIKYmxvY2tlcl9pZCJZCg1Vc2VyVW5ibG9ja2VkEhIKCmJsb2NrZXJfaWQYASABKAMSEgoKYmxvY2tlZF9pZBgCIAEoAzog0vMYHAoOdXNlci51bmJsb2NrZWQSCmJsb2NrZXJfaWQigwEKDlByb2ZpbGVDaGFuZ2VkEg8KB3VzZXJfaWQYASABKAMSDgoGaGFuZGxlGAIgASgJEhQKDGRpc3BsYXlfbmFtZRgDIAEoCRIVCg1jcmVhdGVkX2F0X21zGAQgASgDOiPS8xgfChR1c2VyLnByb2ZpbGVfY2hhbmdlZBIHdXNlcl9pZGIGcHJvdG8z",
     [file_orbit_options_v1_options],
   );
 
@@ -64,3 +64,37 @@ export type UserUnblocked = Message<"orbit.user.v1.UserUnblocked"> & {
  * Use `create(UserUnblockedSchema)` to create a new message.
  */
 export const UserUnblockedSchema: GenMessage<UserUnblocked> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_events, 1);
+
+/**
+ * ProfileChanged: an account was created (SignUp) or its display name changed
+ * (UpdateProfile). Carries what search indexes: the handle and display name.
+ *
+ * @generated from message orbit.user.v1.ProfileChanged
+ */
+export type ProfileChanged = Message<"orbit.user.v1.ProfileChanged"> & {
+  /**
+   * @generated from field: int64 user_id = 1;
+   */
+  userId: bigint;
+
+  /**
+   * @generated from field: string handle = 2;
+   */
+  handle: string;
+
+  /**
+   * @generated from field: string display_name = 3;
+   */
+  displayName: string;
+
+  /**
+   * @generated from field: int64 created_at_ms = 4;
+   */
+  createdAtMs: bigint;
+};
+
+/**
+ * Describes the message orbit.user.v1.ProfileChanged.
+ * Use `create(ProfileChangedSchema)` to create a new message.
+ */
+export const ProfileChangedSchema: GenMessage<ProfileChanged> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_events, 2);
