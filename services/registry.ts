@@ -11,15 +11,17 @@ import { defineGroup, type ModuleDef } from "../platform/kernel/service.js";
 import { echo } from "./echo/service.js";
 import { feed } from "./feed/service.js";
 import { graph } from "./graph/service.js";
+import { live } from "./live/service.js";
 import { post } from "./post/service.js";
 import { relay } from "./relay/service.js";
 import { user } from "./user/service.js";
 
 export const MODULES: readonly ModuleDef[] = [
-  defineGroup("all", "every product service (what `npm start` runs)", ["social"]),
+  defineGroup("all", "every product service (what `npm start` runs)", ["live", "social"]),
   echo,
   feed,
   graph,
+  live,
   post,
   relay,
   defineGroup("social", "accounts, follows, posts, likes, comments and the home feed", [

@@ -52,6 +52,7 @@ export type StopReason =
   | "codec"
   | "remux-failed"
   | "ended"
+  | "key-rotated"
   | "shutdown";
 
 export interface Publish {

@@ -26,6 +26,8 @@ export interface LiveLimits {
   readonly maxHeight: number;
   /** A publisher that sends nothing for this long is ended. */
   readonly silenceTimeoutMs: number;
+  /** The window the bitrate is averaged over. */
+  readonly bitrateWindowMs: number;
 }
 
 export const DEFAULT_LIMITS: LiveLimits = {
@@ -34,6 +36,7 @@ export const DEFAULT_LIMITS: LiveLimits = {
   maxWidth: 1920,
   maxHeight: 1080,
   silenceTimeoutMs: 10_000,
+  bitrateWindowMs: 5000,
 };
 
 export interface LiveNodeOptions {
@@ -95,6 +98,7 @@ export class LiveNode extends EventEmitter<Events> implements LiveHttpSource {
       maxStreams: limits.maxStreams,
       silenceTimeoutMs: limits.silenceTimeoutMs,
       maxBitrateKbps: limits.maxBitrateKbps,
+      bitrateWindowMs: limits.bitrateWindowMs,
       log: opts.log,
     });
     // The remux's own read timeout backs the silence timeout up, never races it.

@@ -13,6 +13,8 @@ export interface PublisherOptions {
   /** Stop after this much media time. Default 60 s (tests stop it earlier). */
   readonly seconds?: number;
   readonly videoKbps?: number;
+  /** Constant bitrate (x264 pads with filler), so the wire rate is `videoKbps` whatever the picture. */
+  readonly cbr?: boolean;
   /** `-progress pipe:1` output (the bench maps media time to wall time with it). */
   readonly onProgress?: (chunk: string) => void;
 }
@@ -49,6 +51,18 @@ export function publisherArgs(o: PublisherOptions): string[] {
     String(fps),
     "-b:v",
     `${o.videoKbps ?? 600}k`,
+    ...(o.cbr
+      ? [
+          "-minrate",
+          `${o.videoKbps ?? 600}k`,
+          "-maxrate",
+          `${o.videoKbps ?? 600}k`,
+          "-bufsize",
+          `${Math.round((o.videoKbps ?? 600) / 2)}k`,
+          "-x264-params",
+          "nal-hrd=cbr:force-cfr=1",
+        ]
+      : []),
     "-c:a",
     "aac",
     "-b:a",

@@ -1,0 +1,200 @@
+/**
+ * The LiveService in a bundle (SQLite, then MariaDB), with real RTMP
+ * publishing by ffmpeg: keys from CreateStream authorize, stream states follow
+ * the ingest (scheduled → live → ended), owner-only EndStream and RotateKey,
+ * a rotated, ended or unknown key is refused, a publisher over the bitrate cap
+ * is ended. Every wait is on a condition.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LiveService, StreamState } from "../../gen/orbit/live/v1/live_pb.js";
+import { DEFAULT_CONFIG } from "../../platform/config/config.js";
+import { type FfmpegProcess, runningFfmpegPids } from "../../platform/ffmpeg/process.js";
+import { Bundle } from "../../platform/kernel/bundle.js";
+import { silentLogger } from "../../platform/log.js";
+import { ENGINES, type TestStore } from "../../test/support/stores.js";
+import { registry } from "../registry.js";
+import { startPublisher } from "./testing/publisher.js";
+
+async function codeOf(p: Promise<unknown>): Promise<Code | "ok"> {
+  try {
+    await p;
+    return "ok";
+  } catch (err) {
+    return ConnectError.from(err).code;
+  }
+}
+
+async function waitFor<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+for (const engine of ENGINES) {
+  describe(`LiveService (${engine.name})`, () => {
+    let store: TestStore;
+    let bundle: Bundle;
+    let dir: string;
+    let ann: Client<typeof LiveService>;
+    let bob: Client<typeof LiveService>;
+    let anon: Client<typeof LiveService>;
+    const publishers: FfmpegProcess[] = [];
+
+    const client = (token?: string) =>
+      createClient(
+        LiveService,
+        createConnectTransport({
+          baseUrl: bundle.url!,
+          httpVersion: "1.1",
+          interceptors: token
+            ? [
+                (next) => (req) => {
+                  req.header.set("authorization", `Bearer ${token}`);
+                  return next(req);
+                },
+              ]
+            : [],
+        }),
+      );
+
+    function publish(ingestUrl: string, key: string, opts: { videoKbps?: number; cbr?: boolean } = {}) {
+      const p = startPublisher({ url: `${ingestUrl}/${key}`, ...opts });
+      publishers.push(p);
+      return p;
+    }
+
+    const stateOf = async (id: bigint) => (await anon.getStream({ streamId: id })).stream!;
+    const reaches = (id: bigint, state: StreamState) =>
+      waitFor(async () => {
+        const s = await stateOf(id);
+        return s.state === state ? s : undefined;
+      }, `stream ${id} ${StreamState[state]}`);
+
+    beforeAll(async () => {
+      store = await engine.open();
+      dir = await mkdtemp(join(tmpdir(), "live17-svc-"));
+      bundle = await Bundle.start({
+        registry,
+        config: {
+          ...DEFAULT_CONFIG,
+          services: ["live"],
+          host: "127.0.0.1",
+          port: 0,
+          devTokens: { ann: "1", bob: "2" },
+          settings: { live: { rtmpPort: 0, hlsDir: join(dir, "hls"), maxBitrateKbps: 1500, silenceTimeoutMs: 3000 } },
+        },
+        db: store.db,
+        log: silentLogger(),
+      });
+      ann = client("ann");
+      bob = client("bob");
+      anon = client();
+    });
+
+    afterAll(async () => {
+      for (const p of publishers) p.killNow();
+      await Promise.all(publishers.map((p) => p.exited));
+      await bundle?.stop();
+      expect(runningFfmpegPids()).toEqual([]);
+      await store?.dispose();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it("refuses anonymous callers and bad input", async () => {
+      expect(await codeOf(anon.createStream({ title: "x" }))).toBe(Code.Unauthenticated);
+      expect(await codeOf(ann.createStream({ title: "   " }))).toBe(Code.InvalidArgument);
+      expect(await codeOf(ann.createStream({ title: "x".repeat(201) }))).toBe(Code.InvalidArgument);
+      expect(await codeOf(anon.getStream({ streamId: 42n }))).toBe(Code.NotFound);
+      expect(await codeOf(anon.getStream({ streamId: 0n }))).toBe(Code.InvalidArgument);
+    });
+
+    it("goes scheduled → live → ended (EndStream by its owner only); the key then stops working", async () => {
+      const created = await ann.createStream({ title: "Episode 1 together", communityId: 7n });
+      const s = created.stream!;
+      expect(s).toMatchObject({
+        state: StreamState.SCHEDULED,
+        ownerId: 1n,
+        title: "Episode 1 together",
+        communityId: 7n,
+      });
+      expect(s.hlsUrl).toBe(`/live/${s.id}/index.m3u8`);
+      expect(s.flvUrl).toBe(`/live/${s.id}.flv`);
+      expect(created.ingestUrl).toMatch(/^rtmp:\/\/127\.0\.0\.1:\d+\/live$/);
+      expect(created.streamKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(created.keyExpiresAtMs).toBeGreaterThan(BigInt(Date.now()));
+
+      const pub = publish(created.ingestUrl, created.streamKey);
+      const live = await reaches(s.id, StreamState.LIVE);
+      expect(live.startedAtMs).toBeGreaterThan(0n);
+      const playlist = await fetch(bundle.url! + s.hlsUrl);
+      expect(playlist.status).toBe(200);
+      expect(await playlist.text()).toContain("#EXTM3U");
+      const listed = await anon.listLiveStreams({});
+      expect(listed.streams.map((x) => x.id)).toContain(s.id);
+      expect((await anon.listLiveStreams({ communityId: 7n })).streams.map((x) => x.id)).toEqual([s.id]);
+      expect((await anon.listLiveStreams({ communityId: 8n })).streams).toEqual([]);
+
+      expect(await codeOf(bob.endStream({ streamId: s.id }))).toBe(Code.PermissionDenied);
+      expect(await codeOf(bob.rotateKey({ streamId: s.id }))).toBe(Code.PermissionDenied);
+      expect(await codeOf(anon.endStream({ streamId: s.id }))).toBe(Code.Unauthenticated);
+      expect((await stateOf(s.id)).state).toBe(StreamState.LIVE);
+
+      const ended = (await ann.endStream({ streamId: s.id })).stream!;
+      expect(ended).toMatchObject({ state: StreamState.ENDED, endReason: "ended" });
+      expect((await pub.exited).code).not.toBe(0); // cut by the ingest
+      await waitFor(async () => (await fetch(bundle.url! + s.hlsUrl)).status === 404, "playlist gone");
+      expect((await anon.listLiveStreams({})).streams.map((x) => x.id)).not.toContain(s.id);
+      // Idempotent; an ended stream's key is refused, and it cannot be rotated.
+      expect((await ann.endStream({ streamId: s.id })).stream!.state).toBe(StreamState.ENDED);
+      expect(await codeOf(ann.rotateKey({ streamId: s.id }))).toBe(Code.FailedPrecondition);
+      const again = publish(created.ingestUrl, created.streamKey);
+      expect((await again.exited).code).not.toBe(0);
+      expect((await stateOf(s.id)).state).toBe(StreamState.ENDED);
+    });
+
+    it("RotateKey cuts the old key's publisher and refuses the old key; the new key publishes", async () => {
+      const created = await ann.createStream({ title: "rotating" });
+      const id = created.stream!.id;
+      const first = publish(created.ingestUrl, created.streamKey);
+      await reaches(id, StreamState.LIVE);
+      const rotated = await ann.rotateKey({ streamId: id });
+      expect(rotated.streamKey).not.toBe(created.streamKey);
+      expect(rotated.stream!.state).toBe(StreamState.SCHEDULED);
+      expect((await first.exited).code).not.toBe(0);
+      const old = publish(created.ingestUrl, created.streamKey);
+      expect((await old.exited).code).not.toBe(0);
+      expect((await stateOf(id)).state).toBe(StreamState.SCHEDULED);
+      const next = publish(rotated.ingestUrl, rotated.streamKey);
+      await reaches(id, StreamState.LIVE);
+      next.killNow(); // the publisher drops: the stream ends
+      const ended = await reaches(id, StreamState.ENDED);
+      expect(ended.endReason).toBe("publisher-left");
+      expect(ended.endedAtMs).toBeGreaterThan(0n);
+    });
+
+    it("ends a publisher over the bitrate cap", async () => {
+      const created = await ann.createStream({ title: "too fast" });
+      const id = created.stream!.id;
+      const pub = publish(created.ingestUrl, created.streamKey, { videoKbps: 3000, cbr: true });
+      const ended = await reaches(id, StreamState.ENDED);
+      expect(ended.endReason).toBe("bitrate");
+      expect((await pub.exited).code).not.toBe(0);
+    });
+
+    it("refuses an unknown key", async () => {
+      const created = await ann.createStream({ title: "unused" });
+      const pub = publish(created.ingestUrl, "not-a-key-of-ours-at-all");
+      expect((await pub.exited).code).not.toBe(0);
+      expect((await stateOf(created.stream!.id)).state).toBe(StreamState.SCHEDULED);
+    });
+  });
+}

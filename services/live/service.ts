@@ -1,0 +1,111 @@
+/**
+ * live: streams published over RTMP (node-media-server) and watched as HLS
+ * (ffmpeg remux) or HTTP-FLV on the bundle's port, with keys in the database.
+ *
+ * The ingest (RTMP listener, remuxes) runs as the job `live.ingest`, started
+ * once the bundle is built (so `orbit services` and `Bundle.describe` open no
+ * port) and stopped — every publisher cut, every ffmpeg ended — on shutdown.
+ * CreateStream and RotateKey wait for it to listen (the ingest URL carries its port).
+ */
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { StreamStateChangedSchema } from "../../gen/orbit/live/v1/events_pb.js";
+import { LiveService } from "../../gen/orbit/live/v1/live_pb.js";
+import { StreamKeyRowTable, StreamRowTable } from "../../gen/orbit/live/v1/tables_db.js";
+import { defineService } from "../../platform/kernel/service.js";
+import { liveHandlers } from "./handlers.js";
+import { createLiveHandler, LIVE_PATH_PREFIX } from "./http.js";
+import { LiveNode } from "./node.js";
+import { liveSettings } from "./settings.js";
+import { LiveStreams, type StreamUrls } from "./streams.js";
+
+const INGEST_WAIT_MS = 10_000;
+
+export const live = defineService({
+  name: "live",
+  description: "live streams: RTMP ingest with stream keys, HLS and HTTP-FLV out, stream states",
+  api: [LiveService],
+  settings: liveSettings,
+  tables: [StreamRowTable, StreamKeyRowTable],
+  publishes: [StreamStateChangedSchema],
+  build(ctx) {
+    const s = ctx.settings;
+    let node: LiveNode | undefined;
+    let started: (n: LiveNode) => void = () => undefined;
+    let nodeReady = new Promise<LiveNode>((r) => (started = r));
+
+    const urls: StreamUrls = {
+      publicUrl: s.publicUrl,
+      async ingestUrl() {
+        let timer: NodeJS.Timeout | undefined;
+        const n = await Promise.race([
+          nodeReady,
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () => reject(new ConnectError("the live ingest is not running", Code.Unavailable)),
+              INGEST_WAIT_MS,
+            );
+          }),
+        ]).finally(() => clearTimeout(timer));
+        const host = s.publicRtmpHost || (s.rtmpHost === "0.0.0.0" || s.rtmpHost === "::" ? "localhost" : s.rtmpHost);
+        return `rtmp://${host.includes(":") ? `[${host}]` : host}:${n.rtmpPort}/live`;
+      },
+    };
+    const streams = new LiveStreams(ctx.db, ctx.events, ctx.ids, urls, s.keyTtlHours * 3_600_000, ctx.log);
+
+    // State changes the ingest reports; awaited on shutdown before the store closes.
+    const pending = new Set<Promise<unknown>>();
+    const track = (p: Promise<unknown>) => {
+      const q = p.catch((err: unknown) => ctx.log.error({ err }, "stream state change failed"));
+      pending.add(q);
+      void q.finally(() => pending.delete(q));
+    };
+
+    const serveLive = createLiveHandler({
+      hlsDir: (id) => node?.hlsDir(id),
+      flvUpstreamUrl: (id) => node?.flvUpstreamUrl(id),
+    });
+
+    return {
+      rpc: [liveHandlers({ streams, urls, node: () => node })],
+      routes: [{ path: `${LIVE_PATH_PREFIX}*`, handle: (req, res) => serveLive(req, res) }],
+      jobs: [
+        {
+          name: "live.ingest",
+          async run(signal) {
+            const n = await LiveNode.start({
+              rtmpPort: s.rtmpPort,
+              rtmpHost: s.rtmpHost,
+              authorize: streams.authorize,
+              hlsRoot: s.hlsDir || join(tmpdir(), `orbit-live-${process.pid}`),
+              limits: {
+                maxStreams: s.maxStreams,
+                maxBitrateKbps: s.maxBitrateKbps,
+                maxHeight: s.maxHeight,
+                maxWidth: Math.round((s.maxHeight * 16) / 9),
+                silenceTimeoutMs: s.silenceTimeoutMs,
+              },
+              log: ctx.log,
+            });
+            n.on("live", (e) => track(streams.markLive(BigInt(e.streamId))));
+            n.on("ended", (e) => track(streams.markEnded(BigInt(e.streamId), e.reason)));
+            node = n;
+            started(n);
+            try {
+              await new Promise<void>((resolve) => {
+                if (signal.aborted) return resolve();
+                signal.addEventListener("abort", () => resolve(), { once: true });
+              });
+            } finally {
+              node = undefined;
+              nodeReady = new Promise<LiveNode>((r) => (started = r));
+              await n.stop();
+              await Promise.all(pending);
+            }
+          },
+        },
+      ],
+    };
+  },
+});
