@@ -12,16 +12,18 @@ import { echo } from "./echo/service.js";
 import { feed } from "./feed/service.js";
 import { graph } from "./graph/service.js";
 import { live } from "./live/service.js";
+import { notify } from "./notify/service.js";
 import { post } from "./post/service.js";
 import { relay } from "./relay/service.js";
 import { user } from "./user/service.js";
 
 export const MODULES: readonly ModuleDef[] = [
-  defineGroup("all", "every product service (what `npm start` runs)", ["live", "social"]),
+  defineGroup("all", "every product service (what `npm start` runs)", ["live", "notify", "social"]),
   echo,
   feed,
   graph,
   live,
+  notify,
   post,
   relay,
   defineGroup("social", "accounts, follows, posts, likes, comments and the home feed", [

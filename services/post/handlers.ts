@@ -9,9 +9,12 @@ import {
 } from "../../gen/orbit/post/v1/tables_db.js";
 import {
   CommentAddedSchema,
+  CommentDeletedSchema,
+  MentionedSchema,
   PostCreatedSchema,
   PostDeletedSchema,
   PostLikedSchema,
+  PostUnlikedSchema,
 } from "../../gen/orbit/post/v1/events_pb.js";
 import { LikeSchema, type PostService } from "../../gen/orbit/post/v1/post_pb.js";
 import type { PostRow } from "../../gen/orbit/post/v1/tables_pb.js";
@@ -70,6 +73,14 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
     return r.users.map((u) => u.id);
   }
 
+  /** A post.mentioned event for the users a post or comment mentions (none: no event). */
+  async function publishMentions(
+    tx: SqlTx,
+    m: { postId: bigint; commentId: bigint; authorId: bigint; mentionedUserIds: bigint[]; atMs: bigint },
+  ) {
+    if (m.mentionedUserIds.length) await ctx.events.publish(tx, MentionedSchema, m);
+  }
+
   async function writeIndexes(tx: SqlTx, row: { id: bigint; hashtags: string[]; mentionUserIds: bigint[] }) {
     if (row.hashtags.length)
       await new HashtagRowDao(tx).insertMany(row.hashtags.map((tag) => ({ tag, postId: row.id })));
@@ -113,6 +124,7 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
           text: req.text,
           hashtags,
         });
+        await publishMentions(tx, { postId: id, commentId: 0n, authorId, mentionedUserIds: mentionUserIds, atMs: now });
       });
       return { post: toPost((await posts.get({ id }))!, false) };
     },
@@ -129,6 +141,14 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
           .with(tx)
           .update({ id: row.id }, { text: req.text, hashtags, mentionUserIds, editedAtMs: BigInt(Date.now()) });
         await writeIndexes(tx, { id: row.id, hashtags, mentionUserIds });
+        const before = new Set(row.mentionUserIds);
+        await publishMentions(tx, {
+          postId: row.id,
+          commentId: 0n,
+          authorId: row.authorId,
+          mentionedUserIds: mentionUserIds.filter((u) => !before.has(u)),
+          atMs: BigInt(Date.now()),
+        });
       });
       const viewer = viewerOf(hctx);
       return { post: toPost((await posts.get({ id: row.id }))!, (await likedByMe(viewer, [row.id])).size > 0) };
@@ -220,8 +240,10 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
       const userId = BigInt(requireUser(hctx).userId);
       const row = await visiblePost(hctx, req.postId);
       return db.transaction(async (tx) => {
-        if (await likes.with(tx).delete({ postId: row.id, userId }))
+        if (await likes.with(tx).delete({ postId: row.id, userId })) {
           await posts.with(tx).incrementLikeCount({ id: row.id }, -1);
+          await ctx.events.publish(tx, PostUnlikedSchema, { postId: row.id, userId, authorId: row.authorId });
+        }
         const now = await posts.with(tx).get({ id: row.id });
         if (!now) throw notFound("post");
         return { likeCount: now.likeCount };
@@ -256,7 +278,9 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
           throw new ConnectError("reply_to_comment_id: not a comment on this post", Code.InvalidArgument);
       }
       if (!req.text.trim()) throw new ConnectError("text: must not be empty or only spaces", Code.InvalidArgument);
+      const mentioned = await resolveMentions(req.text);
       const id = ctx.ids.next();
+      const now = BigInt(Date.now());
       await db.transaction(async (tx) => {
         await comments.with(tx).insert({
           id,
@@ -264,7 +288,7 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
           authorId,
           text: req.text,
           replyToCommentId: req.replyToCommentId,
-          createdAtMs: BigInt(Date.now()),
+          createdAtMs: now,
         });
         if (!(await posts.with(tx).incrementCommentCount({ id: post.id }, 1))) throw notFound("post");
         await ctx.events.publish(tx, CommentAddedSchema, {
@@ -273,6 +297,7 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
           authorId,
           postAuthorId: post.authorId,
         });
+        await publishMentions(tx, { postId: post.id, commentId: id, authorId, mentionedUserIds: mentioned, atMs: now });
       });
       return { comment: toComment((await comments.get({ id }))!) };
     },
@@ -297,8 +322,16 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
           throw new ConnectError("you can delete only your comments or comments on your posts", Code.PermissionDenied);
       }
       await db.transaction(async (tx) => {
-        if (await comments.with(tx).delete({ id: c.id }))
+        if (await comments.with(tx).delete({ id: c.id })) {
+          const post = await posts.with(tx).get({ id: c.postId });
           await posts.with(tx).incrementCommentCount({ id: c.postId }, -1);
+          await ctx.events.publish(tx, CommentDeletedSchema, {
+            commentId: c.id,
+            postId: c.postId,
+            authorId: c.authorId,
+            postAuthorId: post?.authorId ?? 0n,
+          });
+        }
       });
       return {};
     },

@@ -1,9 +1,12 @@
 /** post: posts, likes, comments, hashtags and mentions; post.cleanup deletes a deleted post's likes and comments. */
 import {
   CommentAddedSchema,
+  CommentDeletedSchema,
+  MentionedSchema,
   PostCreatedSchema,
   PostDeletedSchema,
   PostLikedSchema,
+  PostUnlikedSchema,
 } from "../../gen/orbit/post/v1/events_pb.js";
 import { PostService } from "../../gen/orbit/post/v1/post_pb.js";
 import {
@@ -23,6 +26,14 @@ export const post = defineService({
   deps: ["user"],
   api: [PostService],
   tables: [PostRowTable, LikeRowTable, CommentRowTable, HashtagRowTable, MentionRowTable],
-  publishes: [PostCreatedSchema, PostDeletedSchema, PostLikedSchema, CommentAddedSchema],
+  publishes: [
+    PostCreatedSchema,
+    PostDeletedSchema,
+    PostLikedSchema,
+    PostUnlikedSchema,
+    CommentAddedSchema,
+    CommentDeletedSchema,
+    MentionedSchema,
+  ],
   build: (ctx) => ({ rpc: [postHandlers(ctx)], consumers: [cleanupConsumer(ctx)] }),
 });

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
 export const file_orbit_post_v1_events: GenFile =
   /*@__PURE__*/
   fileDesc(
-    "ChpvcmJpdC9wb3N0L3YxL2V2ZW50cy5wcm90bxINb3JiaXQucG9zdC52MSKhAQoLUG9zdENyZWF0ZWQSDwoHcG9zdF9pZBgBIAEoAxIRCglhdXRob3JfaWQYAiABKAMSFQoNY3JlYXRlZF9hdF9tcxgDIAEoAxIYChBtZW50aW9uX3VzZXJfaWRzGAQgAygDEgwKBHRleHQYBSABKAkSEAoIaGFzaHRhZ3MYBiADKAk6HdLzGBkKDHBvc3QuY3JlYXRlZBIJYXV0aG9yX2lkIlAKC1Bvc3REZWxldGVkEg8KB3Bvc3RfaWQYASABKAMSEQoJYXV0aG9yX2lkGAIgASgDOh3S8xgZCgxwb3N0LmRlbGV0ZWQSCWF1dGhvcl9pZCJbCglQb3N0TGlrZWQSDwoHcG9zdF9pZBgBIAEoAxIPCgd1c2VyX2lkGAIgASgDEhEKCWF1dGhvcl9pZBgDIAEoAzoZ0vMYFQoKcG9zdC5saWtlZBIHcG9zdF9pZCKBAQoMQ29tbWVudEFkZGVkEhIKCmNvbW1lbnRfaWQYASABKAMSDwoHcG9zdF9pZBgCIAEoAxIRCglhdXRob3JfaWQYAyABKAMSFgoOcG9zdF9hdXRob3JfaWQYBCABKAM6IdLzGB0KEnBvc3QuY29tbWVudF9hZGRlZBIHcG9zdF9pZGIGcHJvdG8z",
+    "ChpvcmJpdC9wb3N0L3YxL2V2ZW50cy5wcm90bxINb3JiaXQucG9zdC52MSKhAQoLUG9zdENyZWF0ZWQSDwoHcG9zdF9pZBgBIAEoAxIRCglhdXRob3JfaWQYAiABKAMSFQoNY3JlYXRlZF9hdF9tcxgDIAEoAxIYChBtZW50aW9uX3VzZXJfaWRzGAQgAygDEgwKBHRleHQYBSABKAkSEAoIaGFzaHRhZ3MYBiADKAk6HdLzGBkKDHBvc3QuY3JlYXRlZBIJYXV0aG9yX2lkIlAKC1Bvc3REZWxldGVkEg8KB3Bvc3RfaWQYASABKAMSEQoJYXV0aG9yX2lkGAIgASgDOh3S8xgZCgxwb3N0LmRlbGV0ZWQSCWF1dGhvcl9pZCJbCglQb3N0TGlrZWQSDwoHcG9zdF9pZBgBIAEoAxIPCgd1c2VyX2lkGAIgASgDEhEKCWF1dGhvcl9pZBgDIAEoAzoZ0vMYFQoKcG9zdC5saWtlZBIHcG9zdF9pZCKBAQoMQ29tbWVudEFkZGVkEhIKCmNvbW1lbnRfaWQYASABKAMSDwoHcG9zdF9pZBgCIAEoAxIRCglhdXRob3JfaWQYAyABKAMSFgoOcG9zdF9hdXRob3JfaWQYBCABKAM6IdLzGB0KEnBvc3QuY29tbWVudF9hZGRlZBIHcG9zdF9pZCJfCgtQb3N0VW5saWtlZBIPCgdwb3N0X2lkGAEgASgDEg8KB3VzZXJfaWQYAiABKAMSEQoJYXV0aG9yX2lkGAMgASgDOhvS8xgXCgxwb3N0LnVubGlrZWQSB3Bvc3RfaWQihQEKDkNvbW1lbnREZWxldGVkEhIKCmNvbW1lbnRfaWQYASABKAMSDwoHcG9zdF9pZBgCIAEoAxIRCglhdXRob3JfaWQYAyABKAMSFgoOcG9zdF9hdXRob3JfaWQYBCABKAM6I9LzGB8KFHBvc3QuY29tbWVudF9kZWxldGVkEgdwb3N0X2lkIo0BCglNZW50aW9uZWQSDwoHcG9zdF9pZBgBIAEoAxISCgpjb21tZW50X2lkGAIgASgDEhEKCWF1dGhvcl9pZBgDIAEoAxIaChJtZW50aW9uZWRfdXNlcl9pZHMYBCADKAMSDQoFYXRfbXMYBSABKAM6HdLzGBkKDnBvc3QubWVudGlvbmVkEgdwb3N0X2lkYgZwcm90bzM",
     [file_orbit_options_v1_options],
   );
 
@@ -148,3 +148,104 @@ export type CommentAdded = Message<"orbit.post.v1.CommentAdded"> & {
  * Use `create(CommentAddedSchema)` to create a new message.
  */
 export const CommentAddedSchema: GenMessage<CommentAdded> = /*@__PURE__*/ messageDesc(file_orbit_post_v1_events, 3);
+
+/**
+ * PostUnliked: a user took back a like (published only when a like was removed).
+ *
+ * @generated from message orbit.post.v1.PostUnliked
+ */
+export type PostUnliked = Message<"orbit.post.v1.PostUnliked"> & {
+  /**
+   * @generated from field: int64 post_id = 1;
+   */
+  postId: bigint;
+
+  /**
+   * @generated from field: int64 user_id = 2;
+   */
+  userId: bigint;
+
+  /**
+   * @generated from field: int64 author_id = 3;
+   */
+  authorId: bigint;
+};
+
+/**
+ * Describes the message orbit.post.v1.PostUnliked.
+ * Use `create(PostUnlikedSchema)` to create a new message.
+ */
+export const PostUnlikedSchema: GenMessage<PostUnliked> = /*@__PURE__*/ messageDesc(file_orbit_post_v1_events, 4);
+
+/**
+ * CommentDeleted: a comment was deleted (by its author or the post's author).
+ *
+ * @generated from message orbit.post.v1.CommentDeleted
+ */
+export type CommentDeleted = Message<"orbit.post.v1.CommentDeleted"> & {
+  /**
+   * @generated from field: int64 comment_id = 1;
+   */
+  commentId: bigint;
+
+  /**
+   * @generated from field: int64 post_id = 2;
+   */
+  postId: bigint;
+
+  /**
+   * @generated from field: int64 author_id = 3;
+   */
+  authorId: bigint;
+
+  /**
+   * @generated from field: int64 post_author_id = 4;
+   */
+  postAuthorId: bigint;
+};
+
+/**
+ * Describes the message orbit.post.v1.CommentDeleted.
+ * Use `create(CommentDeletedSchema)` to create a new message.
+ */
+export const CommentDeletedSchema: GenMessage<CommentDeleted> = /*@__PURE__*/ messageDesc(file_orbit_post_v1_events, 5);
+
+/**
+ * Mentioned: a post or comment by author_id mentions users by @handle. Published
+ * by CreatePost and AddComment (every mentioned user), and by EditPost (only
+ * the users the edit newly mentions). comment_id is 0 for a mention in a post.
+ *
+ * @generated from message orbit.post.v1.Mentioned
+ */
+export type Mentioned = Message<"orbit.post.v1.Mentioned"> & {
+  /**
+   * @generated from field: int64 post_id = 1;
+   */
+  postId: bigint;
+
+  /**
+   * @generated from field: int64 comment_id = 2;
+   */
+  commentId: bigint;
+
+  /**
+   * @generated from field: int64 author_id = 3;
+   */
+  authorId: bigint;
+
+  /**
+   * @generated from field: repeated int64 mentioned_user_ids = 4;
+   */
+  mentionedUserIds: bigint[];
+
+  /**
+   * @generated from field: int64 at_ms = 5;
+   */
+  atMs: bigint;
+};
+
+/**
+ * Describes the message orbit.post.v1.Mentioned.
+ * Use `create(MentionedSchema)` to create a new message.
+ */
+export const MentionedSchema: GenMessage<Mentioned> = /*@__PURE__*/ messageDesc(file_orbit_post_v1_events, 6);
