@@ -9,7 +9,7 @@ import { ConfigError, DEFAULT_CONFIG, loadConfig, type LoadedConfig } from "../.
 import { Bundle } from "../../platform/kernel/bundle.js";
 import { RegistryError, UnknownServiceError } from "../../platform/kernel/registry.js";
 import { createLogger } from "../../platform/log.js";
-import { DestructiveChangeError, NewerSchemaError, UnsupportedChangeError } from "../../migrations/index.js";
+import { DestructiveChangeError, NewerSchemaError, UnsupportedChangeError } from "../../platform/migrate/index.js";
 import { registry } from "../../services/registry.js";
 import { EXIT_REFUSED } from "./migrate.js";
 import { addConfigOptions, type Flags } from "../options.js";

@@ -27,7 +27,7 @@ import {
   UnsupportedChangeError,
   type MigrateOptions,
   type MigrationReport,
-} from "../../migrations/index.js";
+} from "../../platform/migrate/index.js";
 
 /** Settings shared with `orbit bundle` (same flags, ORBIT_* variables and config keys). */
 const SHARED: readonly ConfigKey[] = ["services", "dataDir", "mysql", "cassandra", "allowDestructive"];
@@ -190,7 +190,7 @@ async function run(flags: Flags, opts: MigrateFlags): Promise<number> {
  */
 async function migrateWide(url: string, tables: readonly TableSpec[], opts: MigrateOptions): Promise<MigrationReport> {
   const { CassandraClient, ensureKeyspace } = await import("../../platform/storage/cassandra/client.js");
-  const { migrateCassandra } = await import("../../migrations/cassandra/index.js");
+  const { migrateCassandra } = await import("../../platform/migrate/cassandra/index.js");
   if (!opts.dryRun) await ensureKeyspace(url);
   // Every statement of the migrator names its keyspace: a dry run works before the keyspace exists.
   const client = await CassandraClient.open(url, { noKeyspace: true });

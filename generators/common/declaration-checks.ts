@@ -4,7 +4,7 @@
  * engine (a CHAR column dropping trailing spaces on MySQL only). Each throws a
  * TableDeclarationError naming the file, message and field (`where`).
  *
- * The SQL type vocabulary is the migrator's (migrations/sql-types.ts): types
+ * The SQL type vocabulary is the migrator's (platform/storage/sql/sql-types.ts): types
  * are parsed with parseMysqlType, and an integer or float override must be a
  * widening of the field's natural type (mysqlWidens), so no value of the
  * proto type can be out of range for the column.
@@ -20,8 +20,8 @@ import {
   parseMysqlType,
   TEXT_RANK,
   type MysqlType,
-} from "../../migrations/sql-types.js";
-import { parseManifestDefault, type Literal } from "../../migrations/sql-literal.js";
+} from "../../platform/storage/sql/sql-types.js";
+import { parseManifestDefault, type Literal } from "../../platform/storage/sql/sql-literal.js";
 import type { ColumnSpec, Encoding } from "../../platform/storage/schema.js";
 import type { ColumnOpt } from "./options.js";
 

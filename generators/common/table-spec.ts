@@ -327,7 +327,7 @@ export function collectTables(
   return out;
 }
 
-/** Tables the migrator keeps for itself (migrations/desired.ts refuses them at boot). */
+/** Tables the migrator keeps for itself (platform/migrate/desired.ts refuses them at boot). */
 const RESERVED = /^(orbit_migration|sqlite_)/;
 
 /**

@@ -10,7 +10,7 @@
 import { ScalarType, type DescField } from "@bufbuild/protobuf";
 import type { ColumnSpec } from "../../platform/storage/schema.js";
 import { codePoints } from "../../platform/text.js";
-import { parseManifestDefault, type Literal } from "../../migrations/sql-literal.js";
+import { parseManifestDefault, type Literal } from "../../platform/storage/sql/sql-literal.js";
 import { TableDeclarationError } from "../common/table-spec.js";
 
 const ZERO: Record<ColumnSpec["encoding"], string> = {

@@ -9,7 +9,7 @@ import { deleteFinders, listFinders, pascal, uniqueFinders } from "./finders.js"
 import { MAX_DELETE_LIMIT } from "../../platform/storage/sql/query.js";
 import { tableSql, uniqueSecondaries } from "./sql.js";
 import { defaultOf } from "./defaults.js";
-import { parseMysqlType } from "../../migrations/sql-types.js";
+import { parseMysqlType } from "../../platform/storage/sql/sql-types.js";
 
 const RT = "../platform/storage";
 

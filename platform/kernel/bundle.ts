@@ -63,7 +63,7 @@ export interface BundleOptions {
   readonly listen?: boolean;
   /** Overrides the token verifier a service or `devTokens` would provide. */
   readonly tokenVerifier?: TokenVerifier;
-  /** Boot migrations. Default: migrations/index.ts. */
+  /** Boot migrations. Default: platform/migrate/index.ts. */
   readonly migrate?: MigrateFn;
   /** Build the services and stop there: no consumers, jobs or readiness (Bundle.describe). */
   readonly buildOnly?: boolean;

@@ -1,11 +1,11 @@
 /**
- * The one place where the bundle calls the migrator (migrations/index.ts),
+ * The one place where the bundle calls the migrator (platform/migrate/index.ts),
  * so that boot migrations can be swapped in tests and the report reduced to
  * what the bundle logs. Wide tables are migrated on the SQL store, unless
- * Cassandra is configured: then the wide store plugin
- * (platform/storage/wide/plugin.ts) migrates them on Cassandra.
+ * Cassandra is configured: then the wide part
+ * (platform/kernel/parts/wide.ts) migrates them on Cassandra.
  */
-import { migrate } from "../../migrations/index.js";
+import { migrate } from "../migrate/index.js";
 import type { SqlDb } from "../storage/driver.js";
 import type { TableSpec } from "../storage/schema.js";
 

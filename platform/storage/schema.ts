@@ -91,3 +91,8 @@ export interface Manifest {
 
 /** Name of the hidden expiry column that wide tables carry on the SQL store. */
 export const WIDE_EXPIRES_COLUMN = "_expires_at_ms";
+
+/** The manifest handed to the migrator is not valid (bad names, defaults, keys). */
+export class InvalidManifestError extends Error {
+  override readonly name = "InvalidManifestError";
+}

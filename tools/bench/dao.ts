@@ -11,7 +11,7 @@ import type { SqlDb } from "../../platform/storage/driver.js";
 import { MysqlDb } from "../../platform/storage/mysql.js";
 import { openSqlStore } from "../../platform/storage/open.js";
 import { SqliteDb } from "../../platform/storage/sqlite.js";
-import { migrate } from "../../migrations/index.js";
+import { migrate } from "../../platform/migrate/index.js";
 import { scratchMysql } from "./_mysql-db.js";
 import { fmt, paired, rate, rateSync, type Rate } from "./_measure.js";
 

@@ -14,9 +14,9 @@ import { readFileSync } from "node:fs";
 import type { SqlDb } from "../../platform/storage/driver.js";
 import { openSqlStore } from "../../platform/storage/open.js";
 import type { Manifest } from "../../platform/storage/schema.js";
-import { migrate } from "../../migrations/index.js";
-import { MYSQL_COLUMNS_SQL, MYSQL_INDEXES_SQL } from "../../migrations/introspect-mysql.js";
-import { SQLITE_COLUMNS_SQL, SQLITE_INDEXES_SQL } from "../../migrations/introspect-sqlite.js";
+import { migrate } from "../../platform/migrate/index.js";
+import { MYSQL_COLUMNS_SQL, MYSQL_INDEXES_SQL } from "../../platform/migrate/introspect-mysql.js";
+import { SQLITE_COLUMNS_SQL, SQLITE_INDEXES_SQL } from "../../platform/migrate/introspect-sqlite.js";
 import { mysqlStore, sqliteStore, type TestStore } from "../../test/support/stores.js";
 
 const GOAL_MS = 300;

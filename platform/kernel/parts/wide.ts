@@ -20,7 +20,7 @@ export async function openWidePart(host: PartHost): Promise<PlatformPart<WideSto
   if (url) {
     const { CassandraClient, ensureKeyspace } = await import("../../storage/cassandra/client.js");
     const { CassandraWideStore } = await import("../../storage/wide/cassandra-store.js");
-    const { migrateCassandra } = await import("../../../migrations/index.js");
+    const { migrateCassandra } = await import("../../migrate/index.js");
     const { parseCassandraUrl } = await import("../../storage/open.js");
     const { cassandraProbe } = await import("../../storage/cassandra/health.js");
     const cfg = parseCassandraUrl(url);

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { ENGINES, type TestStore } from "../../../test/support/stores.js";
-import { migrate } from "../../../migrations/index.js";
+import { migrate } from "../../migrate/index.js";
 import {
   KitchenRowDao,
   KitchenRowTable,

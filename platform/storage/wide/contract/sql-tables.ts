@@ -2,7 +2,7 @@
  * Creates wide tables on a test SQL store through the real migrator, from
  * their SQL shape (sqlShapeOfWide), as `orbit bundle` does on boot.
  */
-import { migrate } from "../../../../migrations/index.js";
+import { migrate } from "../../../migrate/index.js";
 import type { SqlDb } from "../../driver.js";
 import type { WideTableSpec } from "../../schema.js";
 
