@@ -15,7 +15,7 @@ import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { EchoService } from "../gen/orbit/testing/v1/echo_pb.js";
 import { openSqlStore } from "../platform/storage/open.js";
-import { startBundle, type BundleProcess } from "../test/fixtures/bundle-process.js";
+import { startBundle, type BundleProcess } from "../test/support/bundle-process.js";
 
 const run = promisify(execFile);
 const BUF = join(import.meta.dirname, "..", "node_modules", ".bin", "buf");

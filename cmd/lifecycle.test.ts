@@ -10,7 +10,7 @@ import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, describe, expect, it } from "vitest";
 import { EchoService } from "../gen/orbit/testing/v1/echo_pb.js";
-import { freePort, runOrbit, startBundle, type LogLine, type OrbitProcess } from "../test/fixtures/bundle-process.js";
+import { freePort, runOrbit, startBundle, type LogLine, type OrbitProcess } from "../test/support/bundle-process.js";
 import { mysqlStore } from "../test/support/stores.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "orbit-lifecycle-"));

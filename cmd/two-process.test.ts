@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EchoService } from "../gen/orbit/testing/v1/echo_pb.js";
 import { RelayService } from "../gen/orbit/testing/v1/relay_pb.js";
 import { ClusterSigner } from "../platform/rpc/cluster-signer.js";
-import { freePort, startBundle, type BundleProcess } from "../test/fixtures/bundle-process.js";
+import { freePort, startBundle, type BundleProcess } from "../test/support/bundle-process.js";
 
 const SECRET = "two-process-test-cluster-secret";
 const env = { ORBIT_CLUSTER_SECRET: SECRET };

@@ -16,7 +16,7 @@ import { GraphService } from "../gen/orbit/graph/v1/graph_pb.js";
 import { PostService } from "../gen/orbit/post/v1/post_pb.js";
 import { UserService } from "../gen/orbit/user/v1/user_pb.js";
 import { ClusterSigner, IDENTITY_HEADER } from "../platform/rpc/cluster-signer.js";
-import { startBundle, type BundleProcess } from "../test/fixtures/bundle-process.js";
+import { startBundle, type BundleProcess } from "../test/support/bundle-process.js";
 import { signUp, socialClients, type Member } from "../test/support/social-client.js";
 
 const SECRET = "authz-matrix-cluster-secret";

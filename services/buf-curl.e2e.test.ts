@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startBundle, type BundleProcess } from "../test/fixtures/bundle-process.js";
+import { startBundle, type BundleProcess } from "../test/support/bundle-process.js";
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, "..");

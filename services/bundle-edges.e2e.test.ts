@@ -8,7 +8,7 @@
 import { Code } from "@connectrpc/connect";
 import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startBundle, startSplitBundles, type BundleProcess } from "../test/fixtures/bundle-process.js";
+import { startBundle, startSplitBundles, type BundleProcess } from "../test/support/bundle-process.js";
 import { codeOf } from "../test/support/social-scenario.js";
 import { signUp, socialClients } from "../test/support/social-client.js";
 import { mysqlStore, type TestStore } from "../test/support/stores.js";

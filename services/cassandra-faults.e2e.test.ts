@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodeLayout, startNode, stopNode } from "../tools/cassandra/node.js";
-import { freePort, runOrbit, startBundle, type BundleProcess } from "../test/fixtures/bundle-process.js";
+import { freePort, runOrbit, startBundle, type BundleProcess } from "../test/support/bundle-process.js";
 import { CASSANDRA_SKIP, cassandraUrl, dropKeyspace, liveConfig, uniqueKeyspace } from "../test/support/cassandra.js";
 import { codeOf } from "../test/support/social-scenario.js";
 import { consumersSettled, eventually, homeFeedOf, type Member, signUp } from "../test/support/social-client.js";

@@ -10,7 +10,7 @@ import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HomeFeedRowDao } from "../gen/orbit/feed/v1/tables_wide.js";
 import { SqlWideStore } from "../platform/storage/wide/sql-store.js";
-import { runOrbit, startBundle, type BundleProcess } from "../test/fixtures/bundle-process.js";
+import { runOrbit, startBundle, type BundleProcess } from "../test/support/bundle-process.js";
 import { codeOf } from "../test/support/social-scenario.js";
 import {
   consumersSettled,

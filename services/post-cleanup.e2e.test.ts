@@ -9,7 +9,7 @@ import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CommentRowDao, LikeRowDao } from "../gen/orbit/post/v1/tables_db.js";
 import { lagByGroup } from "../platform/events/lag.js";
-import { runOrbit, startBundle, type BundleProcess } from "../test/fixtures/bundle-process.js";
+import { runOrbit, startBundle, type BundleProcess } from "../test/support/bundle-process.js";
 import { codeOf } from "../test/support/social-scenario.js";
 import { eventually, signUp, type Member } from "../test/support/social-client.js";
 import { BUNDLE_ENGINES, type TestStore } from "../test/support/stores.js";

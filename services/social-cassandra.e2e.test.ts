@@ -7,7 +7,7 @@
  * `orbit events replay feed.fanout` rebuilds it row for row.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runOrbit, startBundle, type BundleProcess } from "../test/fixtures/bundle-process.js";
+import { runOrbit, startBundle, type BundleProcess } from "../test/support/bundle-process.js";
 import { CASSANDRA_SKIP, liveKeyspace, type LiveKeyspace } from "../test/support/cassandra.js";
 import { socialScenario } from "../test/support/social-scenario.js";
 import { consumersSettled, eventually, homeFeedOf, signUp, type Member } from "../test/support/social-client.js";

@@ -4,7 +4,7 @@
  * is shared with the two-process test (test/support/social-scenario.ts).
  */
 import { afterAll, beforeAll, describe } from "vitest";
-import { startBundle, type BundleProcess } from "../test/fixtures/bundle-process.js";
+import { startBundle, type BundleProcess } from "../test/support/bundle-process.js";
 import { socialScenario } from "../test/support/social-scenario.js";
 
 describe("social over the network (SQLite)", () => {

@@ -6,7 +6,7 @@
  * events (post → counters in A, block → feed in B) go through the shared log.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSplitBundles, type BundleProcess } from "../test/fixtures/bundle-process.js";
+import { startSplitBundles, type BundleProcess } from "../test/support/bundle-process.js";
 import { socialScenario } from "../test/support/social-scenario.js";
 import { mysqlStore, type TestStore } from "../test/support/stores.js";
 

@@ -13,7 +13,7 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startBundle, type BundleProcess } from "../../test/fixtures/bundle-process.js";
+import { startBundle, type BundleProcess } from "../../test/support/bundle-process.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const DIR = join(ROOT, "clients", "kotlin");

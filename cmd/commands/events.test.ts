@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ContractCountedSchema, type ContractCounted } from "../../gen/orbit/contract/v1/events_pb.js";
 import { EventBus } from "../../platform/events/index.js";
 import { silentLogger } from "../../platform/events/logger.js";
-import { waitFor } from "../../platform/events/testing/wait.js";
+import { waitFor } from "../../test/support/wait.js";
 import { openSqlStore } from "../../platform/storage/open.js";
 import { mysqlStore, type TestStore } from "../../test/support/stores.js";
 

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../test/fixtures/bundle-process.js";
+import { freePort } from "../../test/support/bundle-process.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const COPY = ["proto", "gen", "platform", "services", "generators", "migrations", "cmd", "test", "tools"];

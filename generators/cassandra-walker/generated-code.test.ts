@@ -18,8 +18,8 @@ import { ENGINES } from "../../test/support/stores.js";
 import type { WideTableSpec } from "../../platform/storage/schema.js";
 import { SqlWideStore } from "../../platform/storage/wide/sql-store.js";
 import type { WideStore } from "../../platform/storage/wide/store.js";
-import { cassandraWideEnv } from "../../platform/storage/wide/contract/engines.js";
-import { createWideSqlTables } from "../../platform/storage/wide/contract/sql-tables.js";
+import { cassandraWideEnv } from "../../test/support/wide/engines.js";
+import { createWideSqlTables } from "../../test/support/wide/sql-tables.js";
 import { plugin } from "./main.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");

@@ -14,7 +14,7 @@ import {
 } from "./errors.js";
 import { silentLogger } from "./logger.js";
 import { LOG } from "./tables.js";
-import { waitFor } from "./testing/wait.js";
+import { waitFor } from "../../test/support/wait.js";
 
 describe.each(ENGINES)("bad input on $name", ({ open }) => {
   let store: TestStore;

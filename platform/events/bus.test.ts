@@ -10,7 +10,7 @@ import {
 import { EventBus } from "./bus.js";
 import { silentLogger } from "./logger.js";
 import type { Delivered } from "./consumer-options.js";
-import { waitFor } from "./testing/wait.js";
+import { waitFor } from "../../test/support/wait.js";
 
 describe.each(ENGINES)("event bus on $name", ({ open }) => {
   let store: TestStore | undefined;

@@ -13,7 +13,7 @@ import type { SqlDb } from "../storage/driver.js";
 import { EventBus } from "./bus.js";
 import { silentLogger } from "./logger.js";
 import { LOG } from "./tables.js";
-import { sleep, waitFor } from "./testing/wait.js";
+import { sleep, waitFor } from "../../test/support/wait.js";
 
 const SIZES = {
   sqlite: { producers: 4, txPerProducer: 25, maxDelayMs: 3 },

@@ -15,10 +15,10 @@ import { ENGINES, type TestStore } from "../../test/support/stores.js";
 import { ContractHappenedSchema } from "../../gen/orbit/contract/v1/events_pb.js";
 import { EventBus } from "./bus.js";
 import { GROUPS, LOG } from "./tables.js";
-import { BUS_OPTIONS, createCrashTables, startConsumers } from "./testing/crash-roles.js";
-import { sleep, waitFor } from "./testing/wait.js";
+import { BUS_OPTIONS, createCrashTables, startConsumers } from "../../test/support/events/crash-roles.js";
+import { sleep, waitFor } from "../../test/support/wait.js";
 
-const CHILD = fileURLToPath(new URL("./testing/crash-child.ts", import.meta.url));
+const CHILD = fileURLToPath(new URL("../../test/support/events/crash-child.ts", import.meta.url));
 /** Four children (two producers, two consumers competing for the groups), each killed this often. */
 const KILLS_PER_CHILD = 5;
 

@@ -6,7 +6,7 @@ import { EventBus } from "./bus.js";
 import type { Delivered } from "./consumer-options.js";
 import { silentLogger } from "./logger.js";
 import { appendRows } from "./log-writer.js";
-import { waitFor } from "./testing/wait.js";
+import { waitFor } from "../../test/support/wait.js";
 import { StoreUnavailableError } from "../storage/unavailable.js";
 
 const amount = (e: Delivered) => (e.message as ContractCounted).amount;

@@ -12,7 +12,7 @@ import { mysqlStore, type TestStore } from "../../test/support/stores.js";
 import { EventBus } from "./bus.js";
 import { silentLogger } from "./logger.js";
 import { GROUPS } from "./tables.js";
-import { sleep, waitFor } from "./testing/wait.js";
+import { sleep, waitFor } from "../../test/support/wait.js";
 
 describe("fencing on MariaDB", () => {
   let store: TestStore;

@@ -11,7 +11,7 @@ import type { SqlDb } from "../storage/driver.js";
 import { Frontier } from "./frontier.js";
 import { appendRows, type LogRow } from "./log-writer.js";
 import { ensureEventTables, LOG } from "./tables.js";
-import { sleep } from "./testing/wait.js";
+import { sleep } from "../../test/support/wait.js";
 
 const row = (key: string): LogRow => ({ topic: "t", key, payload: new Uint8Array([1]), createdMs: Date.now() });
 

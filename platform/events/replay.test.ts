@@ -6,7 +6,7 @@ import type { SqlDb } from "../storage/driver.js";
 import { EventBus } from "./bus.js";
 import type { ConsumerOptions } from "./consumer-options.js";
 import { silentLogger } from "./logger.js";
-import { waitFor } from "./testing/wait.js";
+import { waitFor } from "../../test/support/wait.js";
 
 async function balances(db: SqlDb): Promise<Record<string, string>> {
   const rows = await db.all<{ account_id: unknown; balance: unknown; events: unknown }>(

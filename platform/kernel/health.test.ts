@@ -15,7 +15,7 @@ import {
 } from "../../gen/grpc/health/v1/health_pb.js";
 import { EchoRequestSchema, SleepRequestSchema } from "../../gen/orbit/testing/v1/echo_pb.js";
 import { echo } from "../../services/echo/service.js";
-import { freePort } from "../../test/fixtures/bundle-process.js";
+import { freePort } from "../../test/support/bundle-process.js";
 import { sqliteStore, type TestStore } from "../../test/support/stores.js";
 import { envelope, frames, grpcStatus, h1, h2, h2Open } from "../../test/support/wire.js";
 import { DEFAULT_CONFIG } from "../config/config.js";

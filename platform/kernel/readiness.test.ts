@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ContractCountedSchema } from "../../gen/orbit/contract/v1/events_pb.js";
 import { EchoService } from "../../gen/orbit/testing/v1/echo_pb.js";
 import { echo } from "../../services/echo/service.js";
-import { freePort } from "../../test/fixtures/bundle-process.js";
+import { freePort } from "../../test/support/bundle-process.js";
 import { sqliteStore, type TestStore } from "../../test/support/stores.js";
 import { DEFAULT_CONFIG } from "../config/config.js";
 import { EventBusClosedError } from "../events/errors.js";

@@ -10,7 +10,7 @@ import { EchoService, FailDetailSchema } from "../../gen/orbit/testing/v1/echo_p
 import { RelayService } from "../../gen/orbit/testing/v1/relay_pb.js";
 import { echo } from "../../services/echo/service.js";
 import { relay } from "../../services/relay/service.js";
-import { startBundle, type BundleProcess } from "../../test/fixtures/bundle-process.js";
+import { startBundle, type BundleProcess } from "../../test/support/bundle-process.js";
 import { sqliteStore, type TestStore } from "../../test/support/stores.js";
 import { DEFAULT_CONFIG } from "../config/config.js";
 import { silentLogger } from "../log.js";

@@ -1,6 +1,6 @@
 /**
  * Boot migrations as operators meet them: real `orbit bundle` child
- * processes (test/fixtures/bundle-process.ts) on SQLite and MariaDB.
+ * processes (test/support/bundle-process.ts) on SQLite and MariaDB.
  *
  * - The newcomer flow: an empty database gets its tables and the bundle
  *   serves; a column the manifest no longer has (a removed proto field,
@@ -24,7 +24,7 @@ import {
   type BundleProcess,
   type Exit,
   type OrbitProcess,
-} from "../../test/fixtures/bundle-process.js";
+} from "../../test/support/bundle-process.js";
 import { mysqlStore, sqliteStore, type TestStore } from "../../test/support/stores.js";
 import { readHistory } from "./index.js";
 

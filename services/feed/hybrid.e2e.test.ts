@@ -5,7 +5,7 @@
  * as soon as the follower unfollows. With a cap of 3, a feed keeps 3 items.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startBundle, type BundleProcess } from "../../test/fixtures/bundle-process.js";
+import { startBundle, type BundleProcess } from "../../test/support/bundle-process.js";
 import { eventually, signUp, type Member } from "../../test/support/social-client.js";
 
 describe("hybrid home feed (celebrity threshold 1, cap 3)", () => {

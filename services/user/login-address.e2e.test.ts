@@ -6,7 +6,7 @@
  */
 import { Code } from "@connectrpc/connect";
 import { afterAll, describe, expect, it } from "vitest";
-import { startBundle, type BundleProcess } from "../../test/fixtures/bundle-process.js";
+import { startBundle, type BundleProcess } from "../../test/support/bundle-process.js";
 import { codeOf } from "../../test/support/social-scenario.js";
 import { socialClients } from "../../test/support/social-client.js";
 import { DEFAULT_LOGIN_LIMITS } from "./rate-limit.js";

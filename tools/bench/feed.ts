@@ -48,7 +48,7 @@ import { SqliteDb } from "../../platform/storage/sqlite.js";
 import { wideSql } from "../../platform/storage/wide/sql-text.js";
 import { FANOUT_BATCH, FANOUT_GROUP } from "../../services/feed/fanout.js";
 import { COUNTERS_GROUP } from "../../services/user/counters.js";
-import { startBundle, type BundleProcess } from "../../test/fixtures/bundle-process.js";
+import { startBundle, type BundleProcess } from "../../test/support/bundle-process.js";
 import {
   expectedPage,
   fannedFeed,

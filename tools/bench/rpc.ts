@@ -32,7 +32,7 @@ import { defineService } from "../../platform/kernel/service.js";
 import { silentLogger } from "../../platform/log.js";
 import { openSqlStore } from "../../platform/storage/open.js";
 import { echo } from "../../services/echo/service.js";
-import { freePort } from "../../test/fixtures/bundle-process.js";
+import { freePort } from "../../test/support/bundle-process.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TEXT = "x".repeat(64);

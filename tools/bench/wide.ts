@@ -16,7 +16,7 @@ import type { SqlDb } from "../../platform/storage/driver.js";
 import type { MysqlDb } from "../../platform/storage/mysql.js";
 import { openSqlStore } from "../../platform/storage/open.js";
 import type { SqliteDb } from "../../platform/storage/sqlite.js";
-import { createWideSqlTables } from "../../platform/storage/wide/contract/sql-tables.js";
+import { createWideSqlTables } from "../../test/support/wide/sql-tables.js";
 import { SqlWideStore } from "../../platform/storage/wide/sql-store.js";
 import { wideSql } from "../../platform/storage/wide/sql-text.js";
 import { benchCassandraPoints, scratchCassandra } from "./_cassandra-db.js";

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ContractCountedSchema, type ContractCounted } from "../../../gen/orbit/contract/v1/events_pb.js";
 import { ENGINES, type TestStore } from "../../../test/support/stores.js";
 import { DEFAULT_CONFIG } from "../../config/config.js";
-import { waitFor } from "../../events/testing/wait.js";
+import { waitFor } from "../../../test/support/wait.js";
 import { silentLogger } from "../../log.js";
 import { Bundle } from "../bundle.js";
 import { Registry } from "../registry.js";

@@ -11,7 +11,7 @@ import {
 } from "../../../gen/orbit/contract/v1/tables_wide.js";
 import { ENGINES } from "../../../test/support/stores.js";
 import { encodePageToken } from "../sql/page.js";
-import { createWideSqlTables } from "./contract/sql-tables.js";
+import { createWideSqlTables } from "../../../test/support/wide/sql-tables.js";
 import { decodeWideToken, encodeWideToken } from "./sql-page-token.js";
 import { SqlWideStore } from "./sql-store.js";
 import { wideSql } from "./sql-text.js";

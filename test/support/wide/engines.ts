@@ -4,13 +4,13 @@
  * node when CASSANDRA_CONTACT_POINTS is set (CI starts one; locally
  * `npm run cassandra:start`; settings in test/support/cassandra.ts).
  */
-import type { WideTableSpec } from "../../schema.js";
-import { mysqlStore, sqliteStore, type TestStore } from "../../../../test/support/stores.js";
-import { CASSANDRA_SKIP, liveKeyspace } from "../../../../test/support/cassandra.js";
-import { createTableCql } from "../../cassandra/cql.js";
-import { CassandraWideStore } from "../cassandra-store.js";
-import { SqlWideStore } from "../sql-store.js";
-import type { WideStore } from "../store.js";
+import type { WideTableSpec } from "../../../platform/storage/schema.js";
+import { mysqlStore, sqliteStore, type TestStore } from "../stores.js";
+import { CASSANDRA_SKIP, liveKeyspace } from "../cassandra.js";
+import { createTableCql } from "../../../platform/storage/cassandra/cql.js";
+import { CassandraWideStore } from "../../../platform/storage/wide/cassandra-store.js";
+import { SqlWideStore } from "../../../platform/storage/wide/sql-store.js";
+import type { WideStore } from "../../../platform/storage/wide/store.js";
 import { createWideSqlTables } from "./sql-tables.js";
 
 export interface WideEnv {

@@ -11,13 +11,13 @@ import {
   TimelineRowDao,
   wideTables as contractTables,
   type TimelineRowClusteringPrefix,
-} from "../../../../gen/orbit/contract/v1/tables_wide.js";
-import { HomeFeedRowDao, wideTables as feedTables } from "../../../../gen/orbit/feed/v1/tables_wide.js";
-import { PostCounterRowDao, wideTables as postTables } from "../../../../gen/orbit/post/v1/tables_wide.js";
-import type { TimelineRow } from "../../../../gen/orbit/contract/v1/tables_pb.js";
-import { WideInputError } from "../errors.js";
-import type { WideBound, WideScanOptions } from "../table.js";
-import { WIDE_ENGINES, type WideEnv } from "./engines.js";
+} from "../../../gen/orbit/contract/v1/tables_wide.js";
+import { HomeFeedRowDao, wideTables as feedTables } from "../../../gen/orbit/feed/v1/tables_wide.js";
+import { PostCounterRowDao, wideTables as postTables } from "../../../gen/orbit/post/v1/tables_wide.js";
+import type { TimelineRow } from "../../../gen/orbit/contract/v1/tables_pb.js";
+import { WideInputError } from "./errors.js";
+import type { WideBound, WideScanOptions } from "./table.js";
+import { WIDE_ENGINES, type WideEnv } from "../../../test/support/wide/engines.js";
 
 const INT64_MAX = 2n ** 63n - 1n;
 const INT64_MIN = -(2n ** 63n);

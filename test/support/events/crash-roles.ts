@@ -10,10 +10,10 @@
  *            position). Each projection row counts its hits.
  */
 import { ContractHappenedSchema, type ContractHappened } from "../../../gen/orbit/contract/v1/events_pb.js";
-import type { SqlDb, SqlExecutor } from "../../storage/driver.js";
-import { EventBus } from "../bus.js";
-import { firstDelivery } from "../inbox.js";
-import { silentLogger } from "../logger.js";
+import type { SqlDb, SqlExecutor } from "../../../platform/storage/driver.js";
+import { EventBus } from "../../../platform/events/bus.js";
+import { firstDelivery } from "../../../platform/events/inbox.js";
+import { silentLogger } from "../../../platform/events/logger.js";
 
 export const BUS_OPTIONS = { logger: silentLogger, gapGraceMs: 100, leaseTtlMs: 1000, poll: { maxMs: 20 } } as const;
 

@@ -3,8 +3,8 @@
  *   node --import tsx crash-child.ts <producer|consumer> <store-url> <name>
  * Prints "ready" once it is working.
  */
-import { openSqlStore } from "../../storage/open.js";
-import { EventBus } from "../bus.js";
+import { openSqlStore } from "../../../platform/storage/open.js";
+import { EventBus } from "../../../platform/events/bus.js";
 import { BUS_OPTIONS, produce, startConsumers } from "./crash-roles.js";
 
 const [role, url, name] = process.argv.slice(2);
