@@ -22,7 +22,7 @@ import { lagByGroup } from "../../platform/events/lag.js";
 import { Bundle } from "../../platform/kernel/bundle.js";
 import { Registry } from "../../platform/kernel/registry.js";
 import { silentLogger } from "../../platform/log.js";
-import { runOrbit } from "../../test/fixtures/bundle-process.js";
+import { runOrbit } from "../../test/support/bundle-process.js";
 import { eventually, signUp, type Member } from "../../test/support/social-client.js";
 import { BUNDLE_ENGINES, type TestStore } from "../../test/support/stores.js";
 import { MODULES } from "../registry.js";
