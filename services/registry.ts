@@ -8,6 +8,7 @@
  */
 import { Registry } from "../platform/kernel/registry.js";
 import { defineGroup, type ModuleDef } from "../platform/kernel/service.js";
+import { chat } from "./chat/service.js";
 import { echo } from "./echo/service.js";
 import { feed } from "./feed/service.js";
 import { graph } from "./graph/service.js";
@@ -18,7 +19,8 @@ import { relay } from "./relay/service.js";
 import { user } from "./user/service.js";
 
 export const MODULES: readonly ModuleDef[] = [
-  defineGroup("all", "every product service (what `npm start` runs)", ["live", "notify", "social"]),
+  defineGroup("all", "every product service (what `npm start` runs)", ["chat", "live", "notify", "social"]),
+  chat,
   echo,
   feed,
   graph,

@@ -53,15 +53,15 @@ export const registry = new Registry(MODULES);
   });
 
   it("keeps services/registry.ts sorted, groups included", () => {
-    const out = addToRegistry(REGISTRY, namesOf("chat"));
+    const out = addToRegistry(REGISTRY, namesOf("chatbot"));
     const table = out.slice(out.indexOf("MODULES"));
-    const order = ["all", "chat", "echo", "feed", "graph", "post", "relay", "social", "testing", "user"];
+    const order = ["all", "chat", "chatbot", "echo", "feed", "graph", "live", "post", "relay", "social", "testing", "user"];
     const at = order.map((name) => table.search(new RegExp(`^\\s+(${name},|defineGroup\\("${name}")`, "m")));
     expect(at.every((i) => i > 0)).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
     // In the `all` group too, in its place by name (whatever else the group holds).
     const all = JSON.parse(/defineGroup\("all", "[^"]*", (\[[^\]]*\])\)/.exec(out)![1]!) as string[];
-    expect(all).toContain("chat");
+    expect(all).toContain("chatbot");
     expect([...all].sort()).toEqual(all);
   });
 

@@ -1,0 +1,26 @@
+/**
+ * Where chat's updates go. Every change is one ChatUpdate: stored in the
+ * conversation's change log (GetChanges) and handed to the push gateway in
+ * the same transaction, for every device of every member. Typing is
+ * ephemeral: pushed to the conversation's channel ("conv:<id>"), never stored.
+ */
+import type { ChatUpdate } from "../../gen/orbit/chat/v1/chat_pb.js";
+import type { SqlTx } from "../../platform/storage/driver.js";
+
+export interface ChatPush {
+  /** Durable: commits with `tx`, then reaches every device of each user. */
+  toUsers(tx: SqlTx, userIds: readonly bigint[], update: ChatUpdate): Promise<void>;
+  /** Ephemeral: to the connections that joined the conversation's channel. */
+  ephemeral(conversationId: bigint, update: ChatUpdate): Promise<void>;
+}
+
+/** The channel of a conversation's ephemeral updates. */
+export function conversationChannel(conversationId: bigint): string {
+  return `conv:${conversationId}`;
+}
+
+/** No gateway in this bundle: devices catch up with GetChanges. */
+export const noPush: ChatPush = {
+  toUsers: async () => {},
+  ephemeral: async () => {},
+};

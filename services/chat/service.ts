@@ -1,0 +1,36 @@
+/** chat: direct and group conversations, messages in a wide table, receipts, unread counts, changes since a cursor. */
+import { ChatService } from "../../gen/orbit/chat/v1/chat_pb.js";
+import {
+  ChatChangeRowTable,
+  ChatConversationRowTable,
+  ChatDirectRowTable,
+  ChatMemberRowTable,
+  ChatSendRowTable,
+} from "../../gen/orbit/chat/v1/tables_db.js";
+import { ChatMessageRowTable } from "../../gen/orbit/chat/v1/tables_wide.js";
+import { defineService } from "../../platform/kernel/service.js";
+import { Chat } from "./chat.js";
+import { chatHandlers } from "./handlers.js";
+import { noPush } from "./push.js";
+import { chatSettings } from "./settings.js";
+
+export const chat = defineService({
+  name: "chat",
+  description: "conversations (direct, groups up to 1,000), messages (wide table), receipts, unread counts",
+  // The user service: users exist, blocks.
+  deps: ["user"],
+  api: [ChatService],
+  settings: chatSettings,
+  tables: [
+    ChatConversationRowTable,
+    ChatDirectRowTable,
+    ChatMemberRowTable,
+    ChatSendRowTable,
+    ChatChangeRowTable,
+    ChatMessageRowTable,
+  ],
+  build(ctx) {
+    const chat = new Chat(ctx, noPush);
+    return { rpc: [chatHandlers(chat)] };
+  },
+});
