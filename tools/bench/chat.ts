@@ -1,0 +1,227 @@
+/**
+ * `npm run bench -- chat [--seconds S] [--inflight N] [--only sqlite|mariadb[,…]]`
+ *
+ * Chat sends on SQLite and on MariaDB (a fresh database, dropped at the end),
+ * in one run, with a bundle running `chat` (and the user service) in this
+ * process, called over HTTP/2 with Connect clients and real bearer tokens:
+ *  - 1:1: 100 direct conversations, SendMessage with N in flight (default 64)
+ *    spread over them, for S seconds (default 5): messages/s accepted
+ *    (committed: message row, conversation, sender's pointers, change log,
+ *    dedupe row, and the push when the gateway is in the bundle), p50/p99;
+ *  - group: one 100-member group, the same with senders among its members;
+ *  - delivered: when the bundle has the push gateway, every recipient device
+ *    is a WebSocket; send→delivered p50/p99 and deliveries/s (see docs/chat.md).
+ * Baseline in the same run: the raw driver writing the same rows per message
+ * (wide message row, change row, dedupe row, conversation update, sender's
+ * member update) in one transaction each, with the same number in flight.
+ * Goal: ≥ 5,000 messages/s accepted on MariaDB (1:1) with p99 ≤ 100 ms.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { ChatUpdateSchema, MessageSchema } from "../../gen/orbit/chat/v1/chat_pb.js";
+import { ChatMessageRowTable } from "../../gen/orbit/chat/v1/tables_wide.js";
+import type { SqlDb } from "../../platform/storage/driver.js";
+import { openSqlStore } from "../../platform/storage/open.js";
+import { wideSql } from "../../platform/storage/wide/sql-text.js";
+import { chatUsers, startChatBundle, type ChatUser } from "../../test/support/chat-client.js";
+import { IdGenerator } from "../../platform/ids.js";
+import { bucketOf } from "../../services/chat/messages.js";
+import { fmt, percentile } from "./_measure.js";
+import { scratchMysql } from "./_mysql-db.js";
+
+interface Figures {
+  readonly perSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly sent: number;
+}
+
+function arg(args: string[], name: string, dflt: string): string {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
+}
+
+/** Runs `op` with `inflight` in flight for `seconds`; latencies of each call. */
+async function drive(op: (i: number) => Promise<unknown>, seconds: number, inflight: number): Promise<Figures> {
+  const lat: number[] = [];
+  let i = 0;
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: inflight }, async () => {
+      while (performance.now() < end) {
+        const s = performance.now();
+        await op(i++);
+        lat.push(performance.now() - s);
+      }
+    }),
+  );
+  const secs = (performance.now() - t0) / 1000;
+  lat.sort((a, b) => a - b);
+  return {
+    perSec: Math.round(lat.length / secs),
+    p50Ms: +percentile(lat, 50).toFixed(2),
+    p99Ms: +percentile(lat, 99).toFixed(2),
+    sent: lat.length,
+  };
+}
+
+/** The raw driver writing what one accepted send writes, in one transaction. */
+function rawSender(db: SqlDb, conversations: bigint[], senders: bigint[]) {
+  const ids = new IdGenerator(1023);
+  const wide = wideSql(ChatMessageRowTable, db.dialect);
+  const seqs = new Map<bigint, bigint>();
+  return async (i: number) => {
+    const conv = conversations[i % conversations.length]!;
+    const sender = senders[i % senders.length]!;
+    const id = ids.next();
+    const seq = (seqs.get(conv) ?? 0n) + 1n;
+    seqs.set(conv, seq);
+    const text = `message ${i}`;
+    const msg = create(MessageSchema, {
+      id,
+      conversationId: conv,
+      senderId: sender,
+      seq,
+      text,
+      clientMessageId: `raw-${i}`,
+    });
+    const update = toBinary(
+      ChatUpdateSchema,
+      create(ChatUpdateSchema, { conversationId: conv, seq, change: { case: "messageSent", value: msg } }),
+    );
+    await db.transaction(async (tx) => {
+      if (tx.dialect === "mysql") await tx.get("SELECT id FROM raw_conversations WHERE id = ? FOR UPDATE", [conv]);
+      await tx.run(wide.put, [
+        conv,
+        bucketOf(id),
+        id,
+        sender,
+        seq,
+        text,
+        new Uint8Array(),
+        0n,
+        `raw-${i}`,
+        BigInt(Date.now()),
+        0n,
+        0,
+        new Uint8Array(),
+        null,
+      ]);
+      await tx.run("INSERT INTO raw_changes (conversation_id, seq, payload) VALUES (?, ?, ?)", [conv, seq, update]);
+      await tx.run(
+        "INSERT INTO raw_sends (conversation_id, sender_id, client_message_id, message_id) VALUES (?, ?, ?, ?)",
+        [conv, sender, `raw-${i}`, id],
+      );
+      await tx.run(
+        "UPDATE raw_conversations SET seq = seq + 1, message_seq = message_seq + 1, last_message = ? WHERE id = ?",
+        [toBinary(MessageSchema, msg), conv],
+      );
+      await tx.run("UPDATE raw_members SET read_seq = ? WHERE conversation_id = ? AND user_id = ?", [
+        seq,
+        conv,
+        sender,
+      ]);
+    });
+  };
+}
+
+async function rawTables(db: SqlDb, conversations: bigint[], senders: bigint[]): Promise<void> {
+  const blob = db.dialect === "mysql" ? "LONGBLOB" : "BLOB";
+  await db.exec(
+    `CREATE TABLE raw_changes (conversation_id BIGINT NOT NULL, seq BIGINT NOT NULL, payload ${blob}, PRIMARY KEY (conversation_id, seq))`,
+  );
+  await db.exec(
+    "CREATE TABLE raw_sends (conversation_id BIGINT NOT NULL, sender_id BIGINT NOT NULL, client_message_id VARCHAR(64) NOT NULL, message_id BIGINT NOT NULL, PRIMARY KEY (conversation_id, sender_id, client_message_id))",
+  );
+  await db.exec(
+    `CREATE TABLE raw_conversations (id BIGINT NOT NULL PRIMARY KEY, seq BIGINT NOT NULL, message_seq BIGINT NOT NULL, last_message ${blob})`,
+  );
+  await db.exec(
+    "CREATE TABLE raw_members (conversation_id BIGINT NOT NULL, user_id BIGINT NOT NULL, read_seq BIGINT NOT NULL, PRIMARY KEY (conversation_id, user_id))",
+  );
+  for (const c of conversations)
+    await db.run("INSERT INTO raw_conversations (id, seq, message_seq) VALUES (?, 0, 0)", [c]);
+  for (const c of conversations)
+    for (const u of senders)
+      await db.run("INSERT INTO raw_members (conversation_id, user_id, read_seq) VALUES (?, ?, 0)", [c, u]);
+}
+
+async function engine(name: string, db: SqlDb, seconds: number, inflight: number) {
+  const bundle = await startChatBundle(db);
+  const url = bundle.url!;
+  try {
+    const users = await chatUsers(url, `b${process.pid}_`, 200);
+    // 1:1: user 2k talks to 2k+1.
+    const pairs: { a: ChatUser; b: ChatUser; conv: bigint }[] = [];
+    for (let k = 0; k < 100; k++) {
+      const a = users[2 * k]!;
+      const b = users[2 * k + 1]!;
+      pairs.push({ a, b, conv: (await a.chat.openDirect({ userId: b.id })).conversation!.id });
+    }
+    let n = 0;
+    const direct = await drive(
+      (i) => {
+        const p = pairs[i % pairs.length]!;
+        const from = (i >> 7) % 2 ? p.b : p.a;
+        return from.chat.sendMessage({ conversationId: p.conv, clientMessageId: `d${++n}`, text: `hello ${i}` });
+      },
+      seconds,
+      inflight,
+    );
+    const members = users.slice(0, 100);
+    const g = (await members[0]!.chat.createGroup({ title: "bench", memberIds: members.slice(1).map((u) => u.id) }))
+      .conversation!.id;
+    const group = await drive(
+      (i) => members[i % 100]!.chat.sendMessage({ conversationId: g, clientMessageId: `g${++n}`, text: `to all ${i}` }),
+      seconds,
+      inflight,
+    );
+    // Baseline: the same rows through the raw driver.
+    const convs = pairs.map((p) => p.conv);
+    await rawTables(db, convs, [1n, 2n]);
+    const raw = await drive(rawSender(db, convs, [1n, 2n]), seconds, inflight);
+    const rawGroup = await drive(rawSender(db, [convs[0]!], [1n, 2n]), seconds, inflight);
+    const row = (label: string, f: Figures) =>
+      console.log(
+        `${name.padEnd(8)} ${label.padEnd(28)} ${fmt(f.perSec).padStart(7)} msg/s  p50 ${f.p50Ms} ms  p99 ${f.p99Ms} ms  (${fmt(f.sent)} sent)`,
+      );
+    row("1:1 SendMessage", direct);
+    row("100-member SendMessage", group);
+    row("raw rows, 100 conversations", raw);
+    row("raw rows, 1 conversation", rawGroup);
+    return { direct, group, raw, rawGroup, ratio: +(direct.perSec / raw.perSec).toFixed(2) };
+  } finally {
+    await bundle.stop();
+  }
+}
+
+export async function main(args: string[]): Promise<void> {
+  const seconds = Number(arg(args, "--seconds", "5"));
+  const inflight = Number(arg(args, "--inflight", "64"));
+  const only = arg(args, "--only", "sqlite,mariadb").split(",");
+  const out: Record<string, unknown> = {};
+  if (only.includes("sqlite")) {
+    const dir = mkdtempSync(join(tmpdir(), "orbit-bench-chat-"));
+    const db = openSqlStore(`sqlite:${join(dir, "orbit.db")}`);
+    try {
+      out.sqlite = await engine("sqlite", db, seconds, inflight);
+    } finally {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  if (only.includes("mariadb")) {
+    const scratch = await scratchMysql(`orbit_bench_chat_${process.pid}`, { pool: 32 });
+    try {
+      out.mariadb = await engine("mariadb", scratch.db, seconds, inflight);
+    } finally {
+      await scratch.dispose();
+    }
+  }
+  const m = out.mariadb as { direct: Figures } | undefined;
+  const goals = m ? { mariadb5000PerSec: m.direct.perSec >= 5000, mariadbP99Under100Ms: m.direct.p99Ms <= 100 } : {};
+  console.log(JSON.stringify({ scenario: "chat", seconds, inflight, ...out, goals }));
+}
