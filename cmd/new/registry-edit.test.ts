@@ -55,7 +55,20 @@ export const registry = new Registry(MODULES);
   it("keeps services/registry.ts sorted, groups included", () => {
     const out = addToRegistry(REGISTRY, namesOf("chatbot"));
     const table = out.slice(out.indexOf("MODULES"));
-    const order = ["all", "chat", "chatbot", "echo", "feed", "graph", "live", "post", "relay", "social", "testing", "user"];
+    const order = [
+      "all",
+      "chat",
+      "chatbot",
+      "echo",
+      "feed",
+      "graph",
+      "live",
+      "post",
+      "relay",
+      "social",
+      "testing",
+      "user",
+    ];
     const at = order.map((name) => table.search(new RegExp(`^\\s+(${name},|defineGroup\\("${name}")`, "m")));
     expect(at.every((i) => i > 0)).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
