@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatMessageRowTable } from "../../gen/orbit/chat/v1/tables_wide.js";
 import { ChatMessageRowSchema } from "../../gen/orbit/chat/v1/tables_pb.js";
 import { create } from "@bufbuild/protobuf";
-import { migrate } from "../../migrations/index.js";
+import { migrate } from "../../platform/migrate/index.js";
 import { idFloorForTime } from "../../platform/ids.js";
 import { SqlWideStore } from "../../platform/storage/wide/sql-store.js";
 import { mysqlStore, sqliteStore, type TestStore } from "../../test/support/stores.js";
