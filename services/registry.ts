@@ -15,11 +15,12 @@ import { graph } from "./graph/service.js";
 import { live } from "./live/service.js";
 import { notify } from "./notify/service.js";
 import { post } from "./post/service.js";
+import { push } from "./push/service.js";
 import { relay } from "./relay/service.js";
 import { user } from "./user/service.js";
 
 export const MODULES: readonly ModuleDef[] = [
-  defineGroup("all", "every product service (what `npm start` runs)", ["chat", "live", "notify", "social"]),
+  defineGroup("all", "every product service (what `npm start` runs)", ["chat", "live", "notify", "push", "social"]),
   chat,
   echo,
   feed,
@@ -27,6 +28,7 @@ export const MODULES: readonly ModuleDef[] = [
   live,
   notify,
   post,
+  push,
   relay,
   defineGroup("social", "accounts, follows, posts, likes, comments and the home feed", [
     "user",

@@ -18,6 +18,7 @@ import { addConfigOptions, type Flags } from "../options.js";
 import type { SqlDb } from "../../platform/storage/driver.js";
 import { openSqlStore, StoreUrlError } from "../../platform/storage/open.js";
 import type { Manifest, TableSpec } from "../../platform/storage/schema.js";
+import { PUSH_TABLES } from "../../platform/push/tables.js";
 import {
   DestructiveChangeError,
   formatPlan,
@@ -102,7 +103,8 @@ function usageError(message: string): never {
  */
 export async function tablesOfServices(names: readonly string[]): Promise<TableSpec[]> {
   const { local } = registry.resolve(names);
-  return [...new Map(local.flatMap((s) => s.tables).map((t) => [t.name, t])).values()];
+  // Every bundle also migrates the platform parts' tables (the push streams: PART_TABLES).
+  return [...new Map([...local.flatMap((s) => s.tables), ...PUSH_TABLES].map((t) => [t.name, t])).values()];
 }
 
 export function tablesOfManifest(path: string): TableSpec[] {

@@ -41,7 +41,7 @@ import { runJob } from "./jobs.js";
 import { kernelRoutes } from "./kernel-routes.js";
 import { kernelServices } from "./kernel-services.js";
 import { runMigrations, type MigrateFn } from "./migrate.js";
-import { openParts, partsInStopOrder, viewsFor, type OpenParts } from "./parts/index.js";
+import { openParts, PART_TABLES, partsInStopOrder, viewsFor, type OpenParts } from "./parts/index.js";
 import type { Registry, Resolution } from "./registry.js";
 import { createRpcHandler, rpcError } from "./rpc-handler.js";
 import { serveRoute } from "./routes.js";
@@ -292,7 +292,7 @@ export class Bundle {
     );
     if (this.opts.listen !== false) await this.listen();
 
-    await this.migrate(local.flatMap((s) => s.tables));
+    await this.migrate([...local.flatMap((s) => s.tables), ...PART_TABLES]);
     this.partsValue = await openParts({
       db: this.db,
       log: this.log,

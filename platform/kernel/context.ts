@@ -8,7 +8,7 @@
  *   events, wide, …           the platform parts (PlatformViews below)
  *
  * Platform parts are bundle-wide machinery that is not a service (the event
- * bus, the wide-table store; next the push gateway). Each is one entry of
+ * bus, the wide-table store, the push gateway). Each is one entry of
  * PlatformViews (what a service sees) and one entry of the parts table in
  * parts/index.ts (how the kernel opens, starts and stops it); the compiler
  * holds the two together. See docs/architecture.md, "Adding a platform part".
@@ -21,6 +21,7 @@ import type { IdGenerator } from "../ids.js";
 import type { Logger } from "../log.js";
 import type { SqlDb } from "../storage/driver.js";
 import type { WideStore } from "../storage/wide/store.js";
+import type { PushView } from "./parts/push.js";
 
 /** The platform parts a service sees, by context field. */
 export interface PlatformViews {
@@ -28,6 +29,8 @@ export interface PlatformViews {
   readonly events: ServiceEvents;
   /** Where the service's wide tables live: Cassandra if configured, else the SQL store. */
   readonly wide: WideStore;
+  /** Push updates to users' devices (durable, ordered streams) and to ephemeral channels (docs/push.md). */
+  readonly push: PushView;
 }
 
 export interface ServiceContext<S extends SettingsSpec = SettingsSpec> extends PlatformViews {

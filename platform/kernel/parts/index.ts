@@ -19,9 +19,12 @@ import type { Logger } from "../../log.js";
 import type { RpcMetrics } from "../../rpc/metrics.js";
 import type { SqlDb } from "../../storage/driver.js";
 import type { HealthProbe } from "../../storage/health.js";
+import type { TableSpec } from "../../storage/schema.js";
 import type { PlatformViews } from "../context.js";
 import type { ServiceDef } from "../service.js";
 import { openEventsPart } from "./events.js";
+import { PUSH_TABLES } from "../../push/tables.js";
+import { openPushPart } from "./push.js";
 import { openWidePart } from "./wide.js";
 
 /** What a part is opened with. */
@@ -56,7 +59,15 @@ export type PartOpener<View, Part extends PlatformPart<View> = PlatformPart<View
 export const PLATFORM_PARTS = {
   wide: openWidePart,
   events: openEventsPart,
+  push: openPushPart,
 } satisfies { readonly [K in keyof PlatformViews]: PartOpener<PlatformViews[K], PlatformPart<PlatformViews[K]>> };
+
+/**
+ * Tables of the parts, migrated by every bundle with the services' own (any
+ * service may call the part: ctx.push appends to users' streams). The event
+ * bus creates its tables itself (platform/events/tables.ts).
+ */
+export const PART_TABLES: readonly TableSpec[] = [...PUSH_TABLES];
 
 export type PartName = keyof typeof PLATFORM_PARTS;
 
