@@ -3,13 +3,15 @@
  * direct conversations and blocks, a group of 50 with exact unread counts
  * and receipts, idempotent sends, edits, tombstones and reactions, history
  * paging, a device that was offline for 1,000 messages catching up in
- * order with GetChanges, authorization and bad input.
+ * order with GetChanges, authorization and bad input. With
+ * CASSANDRA_CONTACT_POINTS, the same on MariaDB with the messages on Cassandra.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Role, type ChatUpdate, type Message } from "../../gen/orbit/chat/v1/chat_pb.js";
 import type { Bundle } from "../../platform/kernel/bundle.js";
 import { anonymousChat, chatUser, chatUsers, startChatBundle, type ChatUser } from "../../test/support/chat-client.js";
+import { CASSANDRA_SKIP, liveKeyspace, type LiveKeyspace } from "../../test/support/cassandra.js";
 import { mysqlStore, sqliteStore, type TestStore } from "../../test/support/stores.js";
 
 async function codeOf(p: Promise<unknown>): Promise<Code | "ok"> {
@@ -40,12 +42,26 @@ async function changesSince(
   }
 }
 
-const stores: [string, () => Promise<TestStore>][] = [
-  ["SQLite", async () => sqliteStore()],
-  ["MariaDB", () => mysqlStore()],
-];
+/** A store, and a keyspace when the messages live on Cassandra. */
+interface Target {
+  store: TestStore;
+  cassandra?: LiveKeyspace;
+}
 
-describe.each(stores)("chat on %s", (_name, open) => {
+const targets: [string, () => Promise<Target>][] = [
+  ["SQLite", async () => ({ store: sqliteStore() })],
+  ["MariaDB", async () => ({ store: await mysqlStore() })],
+];
+// With a live node: the message table on Cassandra, the rest on MariaDB.
+if (!CASSANDRA_SKIP) {
+  targets.push([
+    "MariaDB + Cassandra",
+    async () => ({ store: await mysqlStore(), cassandra: await liveKeyspace("chat_e2e", { create: false }) }),
+  ]);
+}
+
+describe.each(targets)("chat on %s", (_name, open) => {
+  let target: Target;
   let store: TestStore;
   let bundle: Bundle;
   let url: string;
@@ -53,8 +69,13 @@ describe.each(stores)("chat on %s", (_name, open) => {
   const tag = Math.random().toString(36).slice(2, 7);
 
   beforeAll(async () => {
-    store = await open();
-    bundle = await startChatBundle(store.db, { maxMembers: 60, receiptsToAll: 100 });
+    target = await open();
+    store = target.store;
+    bundle = await startChatBundle(
+      store.db,
+      { maxMembers: 60, receiptsToAll: 100 },
+      target.cassandra ? { cassandra: target.cassandra.url } : {},
+    );
     url = bundle.url!;
     [ann, bob, cat] = (await Promise.all(["ann", "bob", "cat"].map((h) => chatUser(url, `${h}_${tag}`)))) as [
       ChatUser,
@@ -65,6 +86,7 @@ describe.each(stores)("chat on %s", (_name, open) => {
   afterAll(async () => {
     await bundle?.stop();
     await store?.dispose();
+    await target?.cassandra?.dispose();
   });
 
   it("opens one direct conversation per pair; messages, retries, unread counts and read receipts are exact", async () => {

@@ -1,16 +1,18 @@
 /**
  * The message table's layout: buckets are 10-day windows of the message id,
  * history pages backwards across buckets (empty ones included) and stops at
- * the conversation's first bucket. On SQLite and MariaDB, through the wide
- * store the service uses.
+ * the conversation's first bucket. On SQLite, MariaDB and (with
+ * CASSANDRA_CONTACT_POINTS) Cassandra, through the wide store the service uses.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatMessageRowTable } from "../../gen/orbit/chat/v1/tables_wide.js";
 import { ChatMessageRowSchema } from "../../gen/orbit/chat/v1/tables_pb.js";
 import { create } from "@bufbuild/protobuf";
-import { migrate } from "../../platform/migrate/index.js";
+import { migrate, migrateCassandra } from "../../platform/migrate/index.js";
 import { idFloorForTime } from "../../platform/ids.js";
 import { SqlWideStore } from "../../platform/storage/wide/sql-store.js";
+import { CassandraWideStore } from "../../platform/storage/wide/cassandra-store.js";
+import { CASSANDRA_SKIP, liveKeyspace } from "../../test/support/cassandra.js";
 import { mysqlStore, sqliteStore, type TestStore } from "../../test/support/stores.js";
 import { BUCKET_MS, bucketOf, MessageStore } from "./messages.js";
 
@@ -26,18 +28,44 @@ describe("bucketOf", () => {
   });
 });
 
-describe.each([
-  ["SQLite", async () => sqliteStore()],
-  ["MariaDB", () => mysqlStore()],
-] as [string, () => Promise<TestStore>][])("message history on %s", (_n, open) => {
-  let store: TestStore;
+interface Opened {
+  messages: MessageStore;
+  dispose(): Promise<void>;
+}
+
+async function onSql(store: TestStore): Promise<Opened> {
+  await migrate(store.db, [ChatMessageRowTable], { dataMigrations: [] });
+  return { messages: new MessageStore(new SqlWideStore(store.db), store.db), dispose: () => store.dispose() };
+}
+
+async function onCassandra(): Promise<Opened> {
+  const ks = await liveKeyspace("chat_msgs");
+  const client = await ks.client();
+  await migrateCassandra(client, ks.name, [ChatMessageRowTable], {});
+  const sql = sqliteStore(); // the service's SQL store (unused by the message table here)
+  return {
+    messages: new MessageStore(new CassandraWideStore(client), sql.db),
+    async dispose() {
+      await sql.dispose();
+      await ks.dispose();
+    },
+  };
+}
+
+const engines: [string, () => Promise<Opened>][] = [
+  ["SQLite", () => onSql(sqliteStore())],
+  ["MariaDB", async () => onSql(await mysqlStore())],
+];
+if (!CASSANDRA_SKIP) engines.push(["Cassandra", onCassandra]);
+
+describe.each(engines)("message history on %s", (_n, open) => {
+  let store: Opened;
   let messages: MessageStore;
   const conv = idFloorForTime(T0); // created at T0
   const ids: bigint[] = [];
   beforeAll(async () => {
     store = await open();
-    await migrate(store.db, [ChatMessageRowTable], { dataMigrations: [] });
-    messages = new MessageStore(new SqlWideStore(store.db), store.db);
+    messages = store.messages;
     // 3 messages a day on days 0-4, none for 40 days, one on days 45, 46 and 90.
     const days = [0, 1, 2, 3, 4, 45, 46, 90];
     let seq = 0n;
