@@ -20,6 +20,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Subcommand>>> = {
   bundle: () => import("./commands/bundle.js"),
   events: () => import("./commands/events.js"),
   migrate: () => import("./commands/migrate.js"),
+  moderator: () => import("./commands/moderator.js"),
   new: () => import("./commands/new.js"),
   services: () => import("./commands/services.js"),
 };

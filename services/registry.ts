@@ -9,10 +9,12 @@
 import { Registry } from "../platform/kernel/registry.js";
 import { defineGroup, type ModuleDef } from "../platform/kernel/service.js";
 import { chat } from "./chat/service.js";
+import { discover } from "./discover/service.js";
 import { echo } from "./echo/service.js";
 import { feed } from "./feed/service.js";
 import { graph } from "./graph/service.js";
 import { live } from "./live/service.js";
+import { moderation } from "./moderation/service.js";
 import { notify } from "./notify/service.js";
 import { post } from "./post/service.js";
 import { push } from "./push/service.js";
@@ -20,12 +22,22 @@ import { relay } from "./relay/service.js";
 import { user } from "./user/service.js";
 
 export const MODULES: readonly ModuleDef[] = [
-  defineGroup("all", "every product service (what `npm start` runs)", ["chat", "live", "notify", "push", "social"]),
+  defineGroup("all", "every product service (what `npm start` runs)", [
+    "chat",
+    "discover",
+    "live",
+    "moderation",
+    "notify",
+    "push",
+    "social",
+  ]),
   chat,
+  discover,
   echo,
   feed,
   graph,
   live,
+  moderation,
   notify,
   post,
   push,

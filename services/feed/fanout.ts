@@ -5,7 +5,9 @@
  *   (unless the author is above the celebrity threshold: read-time merge);
  * - post.deleted: it is taken out of those feeds;
  * - graph.followed: the followee's recent posts are backfilled;
- * - graph.unfollowed, user.blocked: the other user's posts are removed.
+ * - graph.unfollowed, user.blocked: the other user's posts are removed;
+ * - moderation.content_hidden (a post): taken out like a deleted post;
+ * - moderation.account_suspended: the account's posts leave its followers' feeds.
  * Puts and deletes are idempotent, so at-least-once delivery is enough;
  * `orbit events replay feed.fanout` rebuilds the feed.
  */
@@ -14,6 +16,8 @@ import { isMessage } from "@bufbuild/protobuf";
 import { HomeFeedRowDao, type HomeFeedRowInit } from "../../gen/orbit/feed/v1/tables_wide.js";
 import { FollowedSchema, UnfollowedSchema } from "../../gen/orbit/graph/v1/events_pb.js";
 import { GraphService } from "../../gen/orbit/graph/v1/graph_pb.js";
+import { AccountSuspendedSchema, ContentHiddenSchema } from "../../gen/orbit/moderation/v1/events_pb.js";
+import { TargetKind } from "../../gen/orbit/moderation/v1/moderation_pb.js";
 import { PostCreatedSchema, PostDeletedSchema } from "../../gen/orbit/post/v1/events_pb.js";
 import { PostService } from "../../gen/orbit/post/v1/post_pb.js";
 import { UserBlockedSchema } from "../../gen/orbit/user/v1/events_pb.js";
@@ -146,6 +150,14 @@ export class FeedWriter {
     } while (token);
   }
 
+  /** Removes `authorId`'s posts from their own feed and every follower's (a suspended account). */
+  async removeAuthorEverywhere(authorId: bigint): Promise<void> {
+    await this.removeAuthor(authorId, authorId);
+    for await (const ids of this.followers(authorId)) {
+      for (const userId of ids) await this.removeAuthor(userId, authorId);
+    }
+  }
+
   /** Keeps the newest `cap` items of each feed (the store finds and deletes the rest, in one transaction). */
   async trim(userIds: Iterable<bigint>): Promise<void> {
     const partitions = [...userIds].map((userId) => ({ userId }));
@@ -164,7 +176,15 @@ export function fanoutConsumer(
 ): ConsumerOptions {
   return {
     group: FANOUT_GROUP,
-    events: [PostCreatedSchema, PostDeletedSchema, FollowedSchema, UnfollowedSchema, UserBlockedSchema],
+    events: [
+      PostCreatedSchema,
+      PostDeletedSchema,
+      FollowedSchema,
+      UnfollowedSchema,
+      UserBlockedSchema,
+      ContentHiddenSchema,
+      AccountSuspendedSchema,
+    ],
     commit: "after",
     batchSize: FANOUT_BATCH,
     // Runs of consecutive post.created events are fanned out together; any
@@ -191,6 +211,10 @@ export function fanoutConsumer(
           followsChanged(m.blockedId);
           await writer.removeAuthor(m.blockerId, m.blockedId);
           await writer.removeAuthor(m.blockedId, m.blockerId);
+        } else if (isMessage(m, ContentHiddenSchema)) {
+          if (m.kind === TargetKind.POST && m.authorId > 0n) await writer.postDeleted(m.targetId, m.authorId);
+        } else if (isMessage(m, AccountSuspendedSchema)) {
+          await writer.removeAuthorEverywhere(m.userId);
         }
       }
       if (run.length) await writer.postsCreated(run);

@@ -1,0 +1,211 @@
+/**
+ * discover.index: the discover service's tables are a projection of other
+ * services' events, written in the transaction the group's position commits
+ * in (commit: "transaction"), so each event takes effect exactly once:
+ *
+ * - post.created: the post (engagement 0, its hot rank), its hashtags, its text
+ *   in the full-text index (unless its author is suspended);
+ * - post.liked / post.comment_added: engagement + 1 (post.unliked /
+ *   post.comment_deleted: − 1), the hot rank rewritten on the post and its
+ *   hashtags' rows;
+ * - post.deleted, moderation.content_hidden (a post): the post leaves every
+ *   table (hot lists, trends, search);
+ * - moderation.account_suspended: the account is marked suspended (out of
+ *   search and suggestions) and all its posts leave;
+ * - graph.followed / graph.unfollowed: the follow edges and follower counts
+ *   suggestions use; user.blocked / user.unblocked: the block edges;
+ * - user.profile_changed: handle and display name for user search.
+ *
+ * Every write is an upsert or keyed delete, and a post's counts restart at 0
+ * when its post.created is applied again, so replaying the group from the
+ * earliest retained event (`orbit events replay discover.index --from
+ * earliest`) rebuilds the same ranks and trends over what is there.
+ */
+import { isMessage, type Message } from "@bufbuild/protobuf";
+import {
+  BlockEdgeRowDao,
+  FollowEdgeRowDao,
+  HotPostRowDao,
+  PostTagRowDao,
+  UserEntryRowDao,
+} from "../../gen/orbit/discover/v1/tables_db.js";
+import { FollowedSchema, UnfollowedSchema } from "../../gen/orbit/graph/v1/events_pb.js";
+import { AccountSuspendedSchema, ContentHiddenSchema } from "../../gen/orbit/moderation/v1/events_pb.js";
+import { TargetKind } from "../../gen/orbit/moderation/v1/moderation_pb.js";
+import {
+  CommentAddedSchema,
+  CommentDeletedSchema,
+  PostCreatedSchema,
+  PostDeletedSchema,
+  PostLikedSchema,
+  PostUnlikedSchema,
+} from "../../gen/orbit/post/v1/events_pb.js";
+import { ProfileChangedSchema, UserBlockedSchema, UserUnblockedSchema } from "../../gen/orbit/user/v1/events_pb.js";
+import type { ConsumerOptions } from "../../platform/events/consumer-options.js";
+import type { SqlExecutor } from "../../platform/storage/driver.js";
+import { hotRank } from "./hot.js";
+import { deleteText, putText, wipeText } from "./search-sql.js";
+
+export const INDEX_GROUP = "discover.index";
+
+export const INDEX_EVENTS = [
+  PostCreatedSchema,
+  PostDeletedSchema,
+  PostLikedSchema,
+  PostUnlikedSchema,
+  CommentAddedSchema,
+  CommentDeletedSchema,
+  FollowedSchema,
+  UnfollowedSchema,
+  UserBlockedSchema,
+  UserUnblockedSchema,
+  ProfileChangedSchema,
+  ContentHiddenSchema,
+  AccountSuspendedSchema,
+];
+
+/** Lower-cased, NFC: how handles and display names are matched. */
+export function nameKey(s: string, max: number): string {
+  return [...s.normalize("NFC").toLowerCase()].slice(0, max).join("");
+}
+
+async function ensureUser(db: SqlExecutor, userId: bigint): Promise<void> {
+  await new UserEntryRowDao(db).insertIfAbsent({ userId, handleKey: "", nameKey: "", followers: 0n, suspended: false });
+}
+
+async function addFollowers(db: SqlExecutor, userId: bigint, delta: number): Promise<void> {
+  await ensureUser(db, userId);
+  await db.run("UPDATE discover_users SET followers = followers + ? WHERE user_id = ?", [delta, userId]);
+}
+
+async function removePost(db: SqlExecutor, postId: bigint): Promise<boolean> {
+  const posts = new HotPostRowDao(db);
+  const row = await posts.get({ postId });
+  await deleteText(db, postId);
+  if (!row) return false;
+  const tags = new PostTagRowDao(db);
+  for (const tag of row.hashtags) await tags.delete({ tag, postId });
+  await posts.delete({ postId });
+  return true;
+}
+
+async function engage(db: SqlExecutor, postId: bigint, likes: number, comments: number): Promise<void> {
+  const posts = new HotPostRowDao(db);
+  const row = await posts.get({ postId });
+  if (!row) return; // deleted, hidden, or its author is suspended
+  const l = row.likes + BigInt(likes) > 0n ? row.likes + BigInt(likes) : 0n;
+  const c = row.comments + BigInt(comments) > 0n ? row.comments + BigInt(comments) : 0n;
+  const rank = hotRank(l, c, row.createdAtMs);
+  await posts.update({ postId }, { likes: l, comments: c, hotRank: rank });
+  const tags = new PostTagRowDao(db);
+  for (const tag of row.hashtags) await tags.update({ tag, postId }, { hotRank: rank });
+}
+
+/**
+ * Applies one event to the projection through `db` (the consumer's
+ * transaction). Returns true when content left the lists (read caches may
+ * drop what they remember).
+ */
+export async function applyEvent(db: SqlExecutor, m: Message): Promise<boolean> {
+  if (isMessage(m, PostCreatedSchema)) {
+    const author = await new UserEntryRowDao(db).get({ userId: m.authorId });
+    if (author?.suspended) return false;
+    const rank = hotRank(0, 0, m.createdAtMs);
+    const hashtags = [...new Set(m.hashtags)];
+    await new HotPostRowDao(db).upsert({
+      postId: m.postId,
+      authorId: m.authorId,
+      createdAtMs: m.createdAtMs,
+      likes: 0n,
+      comments: 0n,
+      hotRank: rank,
+      hashtags,
+    });
+    if (hashtags.length) {
+      await new PostTagRowDao(db).upsertMany(
+        hashtags.map((tag) => ({
+          tag,
+          postId: m.postId,
+          authorId: m.authorId,
+          createdAtMs: m.createdAtMs,
+          hotRank: rank,
+        })),
+      );
+    }
+    await putText(db, m.postId, m.text);
+    return false;
+  }
+  if (isMessage(m, PostLikedSchema)) {
+    await engage(db, m.postId, 1, 0);
+    return false;
+  }
+  if (isMessage(m, PostUnlikedSchema)) {
+    await engage(db, m.postId, -1, 0);
+    return false;
+  }
+  if (isMessage(m, CommentAddedSchema)) {
+    await engage(db, m.postId, 0, 1);
+    return false;
+  }
+  if (isMessage(m, CommentDeletedSchema)) {
+    await engage(db, m.postId, 0, -1);
+    return false;
+  }
+  if (isMessage(m, PostDeletedSchema)) return removePost(db, m.postId);
+  if (isMessage(m, ContentHiddenSchema)) {
+    return m.kind === TargetKind.POST ? removePost(db, m.targetId) : false;
+  }
+  if (isMessage(m, AccountSuspendedSchema)) {
+    await ensureUser(db, m.userId);
+    await new UserEntryRowDao(db).update({ userId: m.userId }, { suspended: true });
+    const ids = await db.allValues("SELECT post_id FROM discover_posts WHERE author_id = ?", [m.userId]);
+    for (const [id] of ids) await removePost(db, BigInt(String(id)));
+    return true;
+  }
+  if (isMessage(m, FollowedSchema)) {
+    if (m.followerId === m.followeeId) return false;
+    if (await new FollowEdgeRowDao(db).insertIfAbsent({ followerId: m.followerId, followeeId: m.followeeId }))
+      await addFollowers(db, m.followeeId, 1);
+    return false;
+  }
+  if (isMessage(m, UnfollowedSchema)) {
+    if (await new FollowEdgeRowDao(db).delete({ followerId: m.followerId, followeeId: m.followeeId }))
+      await addFollowers(db, m.followeeId, -1);
+    return false;
+  }
+  if (isMessage(m, UserBlockedSchema)) {
+    await new BlockEdgeRowDao(db).insertIfAbsent({ blockerId: m.blockerId, blockedId: m.blockedId });
+    return false;
+  }
+  if (isMessage(m, UserUnblockedSchema)) {
+    await new BlockEdgeRowDao(db).delete({ blockerId: m.blockerId, blockedId: m.blockedId });
+    return false;
+  }
+  if (isMessage(m, ProfileChangedSchema)) {
+    const users = new UserEntryRowDao(db);
+    const keys = { handleKey: nameKey(m.handle, 32), nameKey: nameKey(m.displayName, 64) };
+    if (!(await users.insertIfAbsent({ userId: m.userId, ...keys, followers: 0n, suspended: false })))
+      await users.update({ userId: m.userId }, keys);
+    return false;
+  }
+  return false;
+}
+
+/** Empties the projection (before a replay from the earliest event). */
+export async function wipeProjection(db: SqlExecutor): Promise<void> {
+  for (const t of ["discover_posts", "discover_post_tags", "discover_follows", "discover_users", "discover_blocks"])
+    await db.run(`DELETE FROM ${t}`);
+  await wipeText(db);
+}
+
+/** The discover.index consumer; `removed()` is told when content left the lists. */
+export function indexConsumer(removed: () => void): ConsumerOptions {
+  return {
+    group: INDEX_GROUP,
+    events: INDEX_EVENTS,
+    commit: "transaction",
+    async handle(event, { tx }) {
+      if (await applyEvent(tx, event.message)) tx.afterCommit(removed);
+    },
+  };
+}

@@ -1,0 +1,388 @@
+/**
+ * The discover service's reads: hot lists, trends, suggestions and search,
+ * each a few indexed queries on the projection (projection.ts) plus one
+ * hydration call (PostService.BatchGetPosts, which also drops posts of
+ * authors blocked either way; UserService.GetUsers).
+ */
+import { Code, ConnectError } from "@connectrpc/connect";
+import { create } from "@bufbuild/protobuf";
+import { DismissedRowDao } from "../../gen/orbit/discover/v1/tables_db.js";
+import {
+  SuggestionReason,
+  SuggestionSchema,
+  TrendWindow,
+  TrendingHashtagSchema,
+  type Suggestion,
+  type TrendingHashtag,
+} from "../../gen/orbit/discover/v1/discover_pb.js";
+import { PostService, type Post } from "../../gen/orbit/post/v1/post_pb.js";
+import { UserService, type User } from "../../gen/orbit/user/v1/user_pb.js";
+import type { ServiceContext } from "../../platform/kernel/context.js";
+import type { SqlExecutor } from "../../platform/storage/driver.js";
+import { nameKey } from "./projection.js";
+import { searchText, searchWords } from "./search-sql.js";
+import type { DiscoverConfig } from "./settings.js";
+
+const DEFAULT_PAGE = 20;
+const DEFAULT_TRENDS = 10;
+const DEFAULT_SUGGESTIONS = 10;
+/** Trending tags kept per window before the viewer's blocks are taken out. */
+const TREND_CANDIDATES = 200;
+const HOUR_MS = 3_600_000;
+/** Followed accounts whose follows count as friends of friends. */
+const FOF_SOURCES = 1000;
+/** Candidates read from each source of suggestions. */
+const FOF_CANDIDATES = 300;
+const FOLLOWS_YOU_CANDIDATES = 100;
+const POPULAR = 100;
+const POPULAR_TTL_MS = 10_000;
+/** The suggestion mix (the seeds' sun2): contacts, follow-backs, popularity. */
+export const MIX = { contacts: 0.5, followBack: 0.2, popularity: 0.3 } as const;
+
+const TAG = /^[\p{L}\p{M}\p{N}_]{1,100}$/u;
+const MAX_ID = 9_223_372_036_854_775_807n;
+
+const big = (v: unknown): bigint => BigInt(typeof v === "bigint" ? v : String(v));
+const num = (v: unknown): number => Number(v);
+
+function invalid(msg: string): ConnectError {
+  return new ConnectError(msg, Code.InvalidArgument);
+}
+
+/** A hashtag as stored: without '#', NFC, lower-cased. Empty stays empty. */
+export function normalizeTag(raw: string, field: string): string {
+  const tag = raw.trim().replace(/^#/, "").normalize("NFC").toLowerCase();
+  if (tag && (!TAG.test(tag) || !/\p{L}/u.test(tag))) throw invalid(`${field}: not a hashtag`);
+  return tag;
+}
+
+function encodeToken(prefix: string, parts: readonly bigint[]): string {
+  return Buffer.from(`${prefix}:${parts.join(":")}`).toString("base64url");
+}
+
+function decodeToken(token: string, prefix: string, n: number): bigint[] {
+  const s = Buffer.from(token, "base64url").toString("utf8");
+  const parts = s.split(":");
+  if (parts[0] !== prefix || parts.length !== n + 1 || !parts.slice(1).every((p) => /^-?\d{1,19}$/.test(p)))
+    throw invalid("page_token: not valid");
+  return parts.slice(1).map((p) => BigInt(p));
+}
+
+/** A small time-boxed memo (one value per key; concurrent misses share one load). */
+class Memo<K, V> {
+  private readonly m = new Map<K, { at: number; v: Promise<V> }>();
+  constructor(private ttlMs: number) {}
+  get(k: K, load: () => Promise<V>): Promise<V> {
+    const hit = this.m.get(k);
+    if (hit && Date.now() - hit.at < this.ttlMs) return hit.v;
+    const v = load();
+    this.m.set(k, { at: Date.now(), v });
+    v.catch(() => this.m.delete(k));
+    return v;
+  }
+  clear(): void {
+    this.m.clear();
+  }
+}
+
+interface TrendCounts {
+  tag: string;
+  authors: number;
+  posts: number;
+}
+
+export class DiscoverReader {
+  private readonly db: SqlExecutor;
+  private readonly posts;
+  private readonly users;
+  private readonly trends: Memo<TrendWindow, TrendCounts[]>;
+  private readonly popular = new Memo<0, { id: bigint; followers: bigint }[]>(POPULAR_TTL_MS);
+  constructor(
+    ctx: ServiceContext,
+    private readonly cfg: DiscoverConfig,
+  ) {
+    this.db = ctx.db;
+    this.posts = ctx.client(PostService);
+    this.users = ctx.client(UserService);
+    this.trends = new Memo(cfg.trendsCacheMs);
+  }
+
+  /** Content left the lists: computed trends are dropped. */
+  forgetTrends(): void {
+    this.trends.clear();
+  }
+
+  /** Accounts the viewer blocked or is blocked by. */
+  async blockedBy(viewer: bigint | undefined): Promise<Set<bigint>> {
+    if (viewer === undefined) return new Set();
+    const rows = await this.db.allValues(
+      "SELECT blocked_id FROM discover_blocks WHERE blocker_id = ? UNION SELECT blocker_id FROM discover_blocks WHERE blocked_id = ?",
+      [viewer, viewer],
+    );
+    return new Set(rows.map((r) => big(r[0])));
+  }
+
+  private async hydratePosts(ids: bigint[], viewer: bigint | undefined): Promise<Post[]> {
+    if (ids.length === 0) return [];
+    return (await this.posts.batchGetPosts({ postIds: ids, viewerId: viewer ?? 0n })).posts;
+  }
+
+  async hotPosts(
+    viewer: bigint | undefined,
+    hashtag: string,
+    pageSize: number,
+    pageToken: string,
+  ): Promise<{ posts: Post[]; nextPageToken: string }> {
+    const tag = normalizeTag(hashtag, "hashtag");
+    const limit = pageSize || DEFAULT_PAGE;
+    const [rank, id] = pageToken ? decodeToken(pageToken, "h1", 2) : [MAX_ID, MAX_ID];
+    const want = limit + 1;
+    const after = "(hot_rank < ? OR (hot_rank = ? AND post_id < ?))";
+    const rows = tag
+      ? await this.db.allValues(
+          `SELECT post_id, hot_rank FROM discover_post_tags WHERE tag = ? AND ${after} ORDER BY hot_rank DESC, post_id DESC LIMIT ?`,
+          [tag, rank!, rank!, id!, want],
+        )
+      : await this.db.allValues(
+          `SELECT post_id, hot_rank FROM discover_posts WHERE ${after} ORDER BY hot_rank DESC, post_id DESC LIMIT ?`,
+          [rank!, rank!, id!, want],
+        );
+    const keys = rows.map((r) => ({ id: big(r[0]), rank: big(r[1]) }));
+    const rankOf = new Map(keys.map((k) => [k.id, k.rank]));
+    const hydrated = await this.hydratePosts(
+      keys.map((k) => k.id),
+      viewer,
+    );
+    const shown = hydrated.slice(0, limit);
+    // As the home feed: after the last post shown, or, when hydration left no
+    // more than a page, after the last row looked at (short pages, no overlap).
+    let next = "";
+    if (hydrated.length > limit) {
+      const last = shown[limit - 1]!;
+      next = encodeToken("h1", [rankOf.get(last.id)!, last.id]);
+    } else if (keys.length === want) {
+      const last = keys[want - 1]!;
+      next = encodeToken("h1", [last.rank, last.id]);
+    }
+    return { posts: shown, nextPageToken: next };
+  }
+
+  private computeTrends(window: TrendWindow): Promise<TrendCounts[]> {
+    return this.trends.get(window, async () => {
+      const since = Date.now() - (window === TrendWindow.HOUR ? HOUR_MS : 24 * HOUR_MS);
+      const rows = await this.db.allValues(
+        "SELECT tag, COUNT(DISTINCT author_id) AS authors, COUNT(*) AS posts FROM discover_post_tags " +
+          "WHERE created_at_ms >= ? GROUP BY tag HAVING COUNT(DISTINCT author_id) >= ? " +
+          "ORDER BY authors DESC, posts DESC, tag ASC LIMIT ?",
+        [since, this.cfg.trendMinAuthors, TREND_CANDIDATES],
+      );
+      return rows.map((r) => ({ tag: String(r[0]), authors: num(r[1]), posts: num(r[2]), since }));
+    });
+  }
+
+  async trending(viewer: bigint | undefined, window: TrendWindow, limit: number): Promise<TrendingHashtag[]> {
+    if (window === TrendWindow.UNSPECIFIED) window = TrendWindow.DAY;
+    if (window !== TrendWindow.HOUR && window !== TrendWindow.DAY) throw invalid("window: HOUR or DAY");
+    const n = limit || DEFAULT_TRENDS;
+    let counts = await this.computeTrends(window);
+    const blocked = await this.blockedBy(viewer);
+    if (blocked.size && counts.length) {
+      // Take out what blocked authors contributed to the candidate tags.
+      const since = Date.now() - (window === TrendWindow.HOUR ? HOUR_MS : 24 * HOUR_MS);
+      const ids = [...blocked];
+      const rows = await this.db.allValues(
+        `SELECT tag, COUNT(DISTINCT author_id), COUNT(*) FROM discover_post_tags WHERE author_id IN (${ids.map(() => "?").join(",")}) AND created_at_ms >= ? GROUP BY tag`,
+        [...ids, since],
+      );
+      const minus = new Map(rows.map((r) => [String(r[0]), { authors: num(r[1]), posts: num(r[2]) }]));
+      counts = counts
+        .map((c) => {
+          const m = minus.get(c.tag);
+          return m ? { tag: c.tag, authors: c.authors - m.authors, posts: c.posts - m.posts } : c;
+        })
+        .filter((c) => c.authors >= this.cfg.trendMinAuthors)
+        .sort((a, b) => b.authors - a.authors || b.posts - a.posts || (a.tag < b.tag ? -1 : 1));
+    }
+    return counts
+      .slice(0, n)
+      .map((c) => create(TrendingHashtagSchema, { tag: c.tag, authors: BigInt(c.authors), posts: BigInt(c.posts) }));
+  }
+
+  private popularAccounts(): Promise<{ id: bigint; followers: bigint }[]> {
+    return this.popular.get(0, async () =>
+      (
+        await this.db.allValues(
+          "SELECT user_id, followers FROM discover_users WHERE suspended = 0 AND followers > 0 ORDER BY followers DESC LIMIT ?",
+          [POPULAR],
+        )
+      ).map((r) => ({ id: big(r[0]), followers: big(r[1]) })),
+    );
+  }
+
+  async suggestions(me: bigint, limit: number): Promise<Suggestion[]> {
+    const n = limit || DEFAULT_SUGGESTIONS;
+    const db = this.db;
+    const [fof, followsMe, popular, blocked, dismissed] = await Promise.all([
+      db.allValues(
+        "SELECT f2.followee_id, COUNT(*) AS n FROM " +
+          "(SELECT followee_id FROM discover_follows WHERE follower_id = ? LIMIT ?) AS f1 " +
+          "JOIN discover_follows f2 ON f2.follower_id = f1.followee_id " +
+          "LEFT JOIN discover_follows mine ON mine.follower_id = ? AND mine.followee_id = f2.followee_id " +
+          "WHERE mine.follower_id IS NULL AND f2.followee_id <> ? " +
+          "GROUP BY f2.followee_id ORDER BY n DESC LIMIT ?",
+        [me, FOF_SOURCES, me, me, FOF_CANDIDATES],
+      ),
+      db.allValues(
+        "SELECT f.follower_id FROM discover_follows f " +
+          "LEFT JOIN discover_follows back ON back.follower_id = ? AND back.followee_id = f.follower_id " +
+          "WHERE f.followee_id = ? AND back.follower_id IS NULL LIMIT ?",
+        [me, me, FOLLOWS_YOU_CANDIDATES],
+      ),
+      this.popularAccounts(),
+      this.blockedBy(me),
+      db.allValues("SELECT dismissed_id FROM discover_dismissed WHERE user_id = ?", [me]),
+    ]);
+    const skip = new Set<bigint>([me, ...blocked, ...dismissed.map((r) => big(r[0]))]);
+    const mutual = new Map<bigint, number>();
+    for (const r of fof) mutual.set(big(r[0]), num(r[1]));
+    const back = new Set(followsMe.map((r) => big(r[0])));
+    const candidates = new Set<bigint>([...mutual.keys(), ...back]);
+    if (candidates.size < n * 3) for (const p of popular) candidates.add(p.id);
+    for (const id of skip) candidates.delete(id);
+    if (candidates.size === 0) return [];
+    const ids = [...candidates];
+    // Followers and suspension of every candidate; popular accounts already
+    // followed are taken out here (the other sources exclude them in SQL).
+    const stats = new Map<bigint, { followers: number; suspended: boolean }>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const q = chunk.map(() => "?").join(",");
+      for (const r of await db.allValues(
+        `SELECT user_id, followers, suspended FROM discover_users WHERE user_id IN (${q})`,
+        chunk,
+      ))
+        stats.set(big(r[0]), { followers: num(r[1]), suspended: num(r[2]) !== 0 });
+      for (const r of await db.allValues(
+        `SELECT followee_id FROM discover_follows WHERE follower_id = ? AND followee_id IN (${q})`,
+        [me, ...chunk],
+      ))
+        candidates.delete(big(r[0]));
+    }
+    const maxMutual = Math.max(1, ...mutual.values());
+    const maxFollowers = Math.max(1, ...[...stats.values()].map((s) => s.followers));
+    const scored: { id: bigint; score: number; mutual: number; reason: SuggestionReason }[] = [];
+    for (const id of candidates) {
+      const s = stats.get(id);
+      if (s?.suspended) continue;
+      const m = mutual.get(id) ?? 0;
+      const parts = {
+        contacts: MIX.contacts * (m / maxMutual),
+        followBack: back.has(id) ? MIX.followBack : 0,
+        popularity: MIX.popularity * (Math.log1p(s?.followers ?? 0) / Math.log1p(maxFollowers)),
+      };
+      const reason =
+        parts.contacts >= parts.followBack && parts.contacts >= parts.popularity && m > 0
+          ? SuggestionReason.FRIENDS_OF_FRIENDS
+          : parts.followBack >= parts.popularity && back.has(id)
+            ? SuggestionReason.FOLLOWS_YOU
+            : SuggestionReason.POPULAR;
+      scored.push({ id, score: parts.contacts + parts.followBack + parts.popularity, mutual: m, reason });
+    }
+    scored.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
+    const top = scored.slice(0, n);
+    if (top.length === 0) return [];
+    const users = new Map((await this.users.getUsers({ userIds: top.map((t) => t.id) })).users.map((u) => [u.id, u]));
+    return top.flatMap((t) => {
+      const user = users.get(t.id);
+      return user
+        ? [create(SuggestionSchema, { user, reason: t.reason, mutualCount: BigInt(t.mutual), score: t.score })]
+        : [];
+    });
+  }
+
+  async dismiss(me: bigint, userId: bigint): Promise<void> {
+    if (userId === me) throw invalid("user_id: you are never suggested to yourself");
+    await new DismissedRowDao(this.db).upsert({ userId: me, dismissedId: userId, atMs: BigInt(Date.now()) });
+  }
+
+  /** Rows whose `column` starts with `prefix` (an index range on both engines). */
+  private async byPrefix(column: "handle_key" | "name_key", prefix: string, limit: number): Promise<unknown[][]> {
+    if (this.db.dialect === "sqlite") {
+      return this.db.allValues(
+        `SELECT user_id, handle_key, followers FROM discover_users WHERE ${column} >= ? AND ${column} < ? AND suspended = 0 ORDER BY ${column} LIMIT ?`,
+        [prefix, `${prefix}\u{10FFFF}`, limit],
+      );
+    }
+    const like = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    return this.db.allValues(
+      `SELECT user_id, handle_key, followers FROM discover_users WHERE ${column} LIKE ? AND suspended = 0 ORDER BY ${column} LIMIT ?`,
+      [like, limit],
+    );
+  }
+
+  async searchUsers(viewer: bigint | undefined, query: string, pageSize: number): Promise<User[]> {
+    const q = nameKey(query.trim().replace(/^@/, ""), 64);
+    if (!q) throw invalid("query: must not be empty");
+    const limit = pageSize || DEFAULT_PAGE;
+    const want = limit * 2 + 10;
+    const [byHandle, byName, blocked] = await Promise.all([
+      this.byPrefix("handle_key", q, want),
+      this.byPrefix("name_key", q, want),
+      this.blockedBy(viewer),
+    ]);
+    // Exact handle first, then handle prefixes, then display-name prefixes; more followers first within each.
+    const rank = new Map<bigint, { tier: number; followers: number }>();
+    for (const [rows, tierOf] of [
+      [byHandle, (h: string) => (h === q ? 0 : 1)],
+      [byName, () => 2],
+    ] as const) {
+      for (const r of rows) {
+        const id = big(r[0]);
+        if (blocked.has(id)) continue;
+        const tier = tierOf(String(r[1]));
+        const prev = rank.get(id);
+        if (!prev || tier < prev.tier) rank.set(id, { tier, followers: num(r[2]) });
+      }
+    }
+    const ids = [...rank.entries()]
+      .sort(([a, x], [b, y]) => x.tier - y.tier || y.followers - x.followers || (a < b ? -1 : 1))
+      .slice(0, limit)
+      .map(([id]) => id);
+    if (ids.length === 0) return [];
+    const users = new Map((await this.users.getUsers({ userIds: ids })).users.map((u) => [u.id, u]));
+    return ids.flatMap((id) => (users.has(id) ? [users.get(id)!] : []));
+  }
+
+  async searchPosts(
+    viewer: bigint | undefined,
+    query: string,
+    pageSize: number,
+    pageToken: string,
+  ): Promise<{ posts: Post[]; nextPageToken: string }> {
+    const limit = pageSize || DEFAULT_PAGE;
+    const [before] = pageToken ? decodeToken(pageToken, "s1", 1) : [0n];
+    const want = limit + 1;
+    const trimmed = query.trim();
+    let ids: bigint[];
+    if (trimmed.startsWith("#")) {
+      const tag = normalizeTag(trimmed, "query");
+      if (!tag) throw invalid("query: a hashtag after '#'");
+      ids = (
+        await this.db.allValues(
+          "SELECT post_id FROM discover_post_tags WHERE tag = ? AND post_id < ? ORDER BY post_id DESC LIMIT ?",
+          [tag, before! > 0n ? before! : MAX_ID, want],
+        )
+      ).map((r) => big(r[0]));
+    } else {
+      const words = searchWords(trimmed);
+      if (words.length === 0) throw invalid("query: give a #hashtag or words of at least 3 letters");
+      ids = await searchText(this.db, words, before!, want);
+    }
+    const hydrated = await this.hydratePosts(ids, viewer);
+    const shown = hydrated.slice(0, limit);
+    let next = "";
+    if (hydrated.length > limit) next = encodeToken("s1", [shown[limit - 1]!.id]);
+    else if (ids.length === want) next = encodeToken("s1", [ids[want - 1]!]);
+    return { posts: shown, nextPageToken: next };
+  }
+}

@@ -1,0 +1,21 @@
+/** The discover service's settings (`--discover-…`, ORBIT_DISCOVER_…, `discover…` in the config file). */
+import { setting, type SettingValues } from "../../platform/config/settings.js";
+
+export const discoverSettings = {
+  trendMinAuthors: setting.integer({
+    default: 5,
+    min: 1,
+    max: 1_000_000,
+    unit: "authors",
+    help: "distinct authors a hashtag needs in the window to trend",
+  }),
+  trendsCacheMs: setting.integer({
+    default: 500,
+    min: 0,
+    max: 60_000,
+    unit: "ms",
+    help: "how long computed trends are reused (removals drop them at once in the consuming process)",
+  }),
+};
+
+export type DiscoverConfig = SettingValues<typeof discoverSettings>;

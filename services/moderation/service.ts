@@ -1,0 +1,26 @@
+/**
+ * moderation: reports on users, posts, comments, messages and streams; the
+ * review queue for moderators (a role granted by `orbit moderator grant`);
+ * actions published as events (moderation.content_hidden,
+ * moderation.account_suspended, moderation.community_banned) that feed and
+ * discover consume; the modlog. docs/moderation.md.
+ */
+import {
+  AccountSuspendedSchema,
+  CommunityBannedSchema,
+  ContentHiddenSchema,
+} from "../../gen/orbit/moderation/v1/events_pb.js";
+import { ModerationService } from "../../gen/orbit/moderation/v1/moderation_pb.js";
+import { ModeratorRowTable, ModlogRowTable, ReportRowTable } from "../../gen/orbit/moderation/v1/tables_db.js";
+import { defineService } from "../../platform/kernel/service.js";
+import { moderationHandlers } from "./handlers.js";
+
+export const moderation = defineService({
+  name: "moderation",
+  description: "reports, the moderators' review queue, actions as events, the modlog",
+  deps: ["user", "post"],
+  api: [ModerationService],
+  tables: [ReportRowTable, ModeratorRowTable, ModlogRowTable],
+  publishes: [ContentHiddenSchema, AccountSuspendedSchema, CommunityBannedSchema],
+  build: (ctx) => ({ rpc: [moderationHandlers(ctx)] }),
+});
