@@ -20,7 +20,7 @@ import {
   ReportStatus,
   TargetKind,
 } from "../../gen/orbit/moderation/v1/moderation_pb.js";
-import { runOrbit, startBundle, type BundleProcess } from "../../test/fixtures/bundle-process.js";
+import { runOrbit, startBundle, type BundleProcess } from "../../test/support/bundle-process.js";
 import { codeOf } from "../../test/support/social-scenario.js";
 import { consumersSettled, eventually, signUp, type Member } from "../../test/support/social-client.js";
 import { BUNDLE_ENGINES, type TestStore } from "../../test/support/stores.js";
