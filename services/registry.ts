@@ -14,6 +14,7 @@ import { echo } from "./echo/service.js";
 import { feed } from "./feed/service.js";
 import { graph } from "./graph/service.js";
 import { live } from "./live/service.js";
+import { media } from "./media/service.js";
 import { moderation } from "./moderation/service.js";
 import { notify } from "./notify/service.js";
 import { post } from "./post/service.js";
@@ -26,6 +27,7 @@ export const MODULES: readonly ModuleDef[] = [
     "chat",
     "discover",
     "live",
+    "media",
     "moderation",
     "notify",
     "push",
@@ -37,6 +39,7 @@ export const MODULES: readonly ModuleDef[] = [
   feed,
   graph,
   live,
+  media,
   moderation,
   notify,
   post,

@@ -11,9 +11,8 @@
  * remuxes read their input from this process's own RTMP server, so they see
  * EOF and exit by themselves (their `-rw_timeout` bounds a stalled read).
  *
- * media's `runFfmpeg` (services/media/ffmpeg.ts on its branch) is the
- * run-to-completion sibling of this (jobs with a CPU limit and a result);
- * the two belong together in platform/ffmpeg/ once both are merged.
+ * `runFfmpeg` (./run.ts) is the run-to-completion use of it (media's jobs:
+ * a CPU-time limit, an abort signal, a clear reason on failure).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 
@@ -32,6 +31,11 @@ export interface FfmpegProcessOptions {
   readonly onStdout?: (chunk: string) => void;
   /** How many characters of stderr to keep for error messages. Default 4096. */
   readonly stderrKeep?: number;
+  /**
+   * CPU seconds the process may use (RLIMIT_CPU, set by util-linux's
+   * `prlimit` around it): past it the kernel sends SIGXCPU, then SIGKILL.
+   */
+  readonly cpuSeconds?: number;
 }
 
 const running = new Set<FfmpegProcess>();
@@ -57,7 +61,10 @@ export class FfmpegProcess {
     const binary = opts.binary ?? "ffmpeg";
     const args = binary === "ffmpeg" ? ["-hide_banner", "-nostdin", ...opts.args] : [...opts.args];
     const keep = opts.stderrKeep ?? 4096;
-    this.child = spawn(binary, args, { stdio: ["ignore", opts.onStdout ? "pipe" : "ignore", "pipe"] });
+    const stdio: ["ignore", "pipe" | "ignore", "pipe"] = ["ignore", opts.onStdout ? "pipe" : "ignore", "pipe"];
+    this.child = opts.cpuSeconds
+      ? spawn("prlimit", [`--cpu=${Math.max(1, Math.ceil(opts.cpuSeconds))}`, "--", binary, ...args], { stdio })
+      : spawn(binary, args, { stdio });
     let spawnError: Error | undefined;
     this.exited = new Promise<FfmpegExit>((resolve) => {
       this.child.once("error", (err) => {

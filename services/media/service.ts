@@ -1,0 +1,52 @@
+/**
+ * media: resumable uploads into chunked, content-addressed storage (a wide
+ * table: SQL or Cassandra); images (variants, ThumbHash, signed on-the-fly
+ * transforms cached on disk); gif → mp4; video → H.264/AAC, poster, HLS.
+ * See docs/media.md.
+ */
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MediaStateChangedSchema, MediaUploadedSchema } from "../../gen/orbit/media/v1/events_pb.js";
+import { MediaService } from "../../gen/orbit/media/v1/media_pb.js";
+import { BlobRowTable, MediaRowTable, UploadRowTable, UsageRowTable } from "../../gen/orbit/media/v1/tables_db.js";
+import { ChunkRowTable } from "../../gen/orbit/media/v1/tables_wide.js";
+import { defineService } from "../../platform/kernel/service.js";
+import { BlobStore } from "./blobs.js";
+import { DiskCache } from "./cache.js";
+import { mediaHandlers } from "./handlers.js";
+import { mediaRoutes } from "./http.js";
+import { mediaJobConsumer } from "./jobs.js";
+import { mediaSettings } from "./settings.js";
+import { UrlSigner } from "./signing.js";
+import { MediaStore } from "./store.js";
+
+export const media = defineService({
+  name: "media",
+  description: "uploads (resumable, chunked, deduplicated), images and their variants, gif→mp4, video→HLS",
+  api: [MediaService],
+  settings: mediaSettings,
+  tables: [MediaRowTable, UploadRowTable, BlobRowTable, UsageRowTable, ChunkRowTable],
+  publishes: [MediaUploadedSchema, MediaStateChangedSchema],
+  build(ctx) {
+    const blobs = new BlobStore(ctx.db, ctx.wide);
+    const store = new MediaStore(ctx.db, blobs, ctx.events, ctx.ids, ctx.settings.quotaBytes);
+    const signer = new UrlSigner(ctx.settings.urlKeys);
+    if (!ctx.settings.urlKeys) {
+      ctx.log.warn("no --media-url-keys: transform URLs are signed with a random key and stop working on restart");
+    }
+    const cache = new DiskCache(ctx.settings.cacheDir || join(tmpdir(), "orbit-media-cache"), ctx.settings.cacheBytes);
+    return {
+      rpc: [mediaHandlers(store, signer)],
+      routes: mediaRoutes(store, signer, cache),
+      consumers: [
+        mediaJobConsumer({
+          store,
+          log: ctx.log,
+          workers: ctx.settings.workers,
+          video: { cpuSeconds: ctx.settings.jobCpuSeconds },
+          signal: ctx.signal,
+        }),
+      ],
+    };
+  },
+});

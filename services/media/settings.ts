@@ -1,0 +1,54 @@
+/**
+ * The media service's settings: `--media-cache-dir`, `--media-cache-bytes`,
+ * `--media-quota-bytes`, `--media-url-keys`, `--media-workers`,
+ * `--media-job-cpu-seconds` (ORBIT_MEDIA_* variables, `mediaCacheDir`… in
+ * the config file).
+ */
+import { setting, type SettingValues } from "../../platform/config/settings.js";
+
+export const mediaSettings = {
+  cacheDir: setting.text({
+    default: "",
+    unit: "dir",
+    help: "directory of the on-the-fly transform cache (default: <tmp>/orbit-media-cache)",
+  }),
+  cacheBytes: setting.integer({
+    default: 1024 * 1024 * 1024,
+    min: 1024 * 1024,
+    max: Number.MAX_SAFE_INTEGER,
+    unit: "bytes",
+    help: "byte budget of the transform cache; the least recently used files go first",
+  }),
+  quotaBytes: setting.integer({
+    default: 2 * 1024 * 1024 * 1024,
+    min: 1,
+    max: Number.MAX_SAFE_INTEGER,
+    unit: "bytes",
+    help: "bytes of media a user may keep (uploads in progress count with their announced size)",
+  }),
+  urlKeys: setting.text({
+    default: "",
+    unit: "hex,hex",
+    help: "HMAC keys of signed transform URLs, hex, comma-separated: the first signs, every one verifies (rotate by prepending a new key); default: a random key per process",
+    check: (v) =>
+      v === "" || v.split(",").every((k) => /^[0-9a-fA-F]{32,128}$/.test(k.trim()))
+        ? undefined
+        : "give hex keys of 16..64 bytes, comma-separated",
+  }),
+  workers: setting.integer({
+    default: 1,
+    min: 1,
+    max: 64,
+    unit: "jobs",
+    help: "media jobs (variants, transcodes) run at once in this process",
+  }),
+  jobCpuSeconds: setting.integer({
+    default: 600,
+    min: 1,
+    max: 86_400,
+    unit: "seconds",
+    help: "CPU time one ffmpeg transcode may use before it is killed and the media marked failed",
+  }),
+};
+
+export type MediaConfig = SettingValues<typeof mediaSettings>;

@@ -1,0 +1,489 @@
+/**
+ * The media records and their life: created by CreateUpload (UPLOADING),
+ * filled by the upload route, checked and content-addressed when the last
+ * byte arrives (PROCESSING, and the durable job is published in the same
+ * transaction), made READY or FAILED by the job, deleted by the owner.
+ */
+import { createHash, type Hash } from "node:crypto";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { create } from "@bufbuild/protobuf";
+import { MediaStateChangedSchema, MediaUploadedSchema } from "../../gen/orbit/media/v1/events_pb.js";
+import { type Media, MediaSchema, MediaState } from "../../gen/orbit/media/v1/media_pb.js";
+import { MediaRowDao, UploadRowDao, UsageRowDao } from "../../gen/orbit/media/v1/tables_db.js";
+import type { MediaRow, StoredVariant, UploadRow } from "../../gen/orbit/media/v1/tables_pb.js";
+import { detached } from "../../platform/rpc/call-scope.js";
+import type { ServiceEvents } from "../../platform/events/service-events.js";
+import type { IdGenerator } from "../../platform/ids.js";
+import type { SqlDb, SqlExecutor } from "../../platform/storage/driver.js";
+import { BlobStore, CHUNK_SIZE } from "./blobs.js";
+import { LIMITS, MediaRefused, probeImage } from "./images.js";
+import { declaredKind, sniff, SNIFF_BYTES, truncation } from "./sniff.js";
+
+export const UPLOAD_PREFIX = "/media/upload/";
+export const FILE_PREFIX = "/media/f/";
+
+export function fileUrl(sha256: string, ext: string): string {
+  return `${FILE_PREFIX}${sha256}.${ext}`;
+}
+
+/** Listeners of state changes (push, tests). */
+export type StateListener = (row: MediaRow) => void;
+
+interface RunningHash {
+  offset: number;
+  hash: Hash;
+}
+
+export class MediaStore {
+  readonly media: MediaRowDao;
+  readonly uploads: UploadRowDao;
+  readonly usage: UsageRowDao;
+  /** Running SHA-256 of uploads this process is receiving (a resumed upload elsewhere re-reads its chunks). */
+  private readonly hashes = new Map<bigint, RunningHash>();
+  /** Uploads with a PATCH in progress here. */
+  private readonly busy = new Set<bigint>();
+  private readonly listeners = new Set<StateListener>();
+
+  constructor(
+    readonly db: SqlDb,
+    readonly blobs: BlobStore,
+    private readonly events: ServiceEvents,
+    private readonly ids: IdGenerator,
+    private readonly quotaBytes: number,
+  ) {
+    this.media = new MediaRowDao(db);
+    this.uploads = new UploadRowDao(db);
+    this.usage = new UsageRowDao(db);
+  }
+
+  onStateChange(fn: StateListener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  // ── create ────────────────────────────────────────────────────────────
+
+  async create(ownerId: bigint, req: { contentType: string; sizeBytes: bigint; fileName: string }): Promise<MediaRow> {
+    const kind = declaredKind(req.contentType);
+    if (!kind) {
+      throw new ConnectError(
+        `content_type: ${JSON.stringify(req.contentType)} is not an image or video type`,
+        Code.InvalidArgument,
+      );
+    }
+    const limit = kind === "image" ? LIMITS.imageBytes : LIMITS.videoBytes;
+    if (req.sizeBytes > BigInt(limit)) {
+      throw new ConnectError(
+        `size_bytes: ${req.sizeBytes} is over the ${kind} limit of ${limit} bytes`,
+        Code.ResourceExhausted,
+      );
+    }
+    const id = this.ids.next();
+    const now = BigInt(Date.now());
+    const row = {
+      id,
+      ownerId,
+      state: MediaState.UPLOADING,
+      contentType: req.contentType,
+      sizeBytes: req.sizeBytes,
+      fileName: req.fileName,
+      createdAtMs: now,
+      updatedAtMs: now,
+      quotaBytes: req.sizeBytes,
+    };
+    await this.db.transaction(async (tx) => {
+      await this.reserve(tx, ownerId, req.sizeBytes);
+      await this.media.with(tx).insert(row);
+      await this.uploads.with(tx).insert({
+        mediaId: id,
+        ownerId,
+        sizeBytes: req.sizeBytes,
+        offset: 0n,
+        chunkSize: CHUNK_SIZE,
+        chunkKey: `u${id}`,
+        createdAtMs: now,
+      });
+    });
+    return (await this.media.get({ id }))!;
+  }
+
+  /** Takes `bytes` of the owner's quota, or ResourceExhausted. */
+  private async reserve(tx: SqlExecutor, ownerId: bigint, bytes: bigint): Promise<void> {
+    await this.usage.with(tx).insertIfAbsent({ ownerId, bytes: 0n });
+    const r = await tx.run("UPDATE media_usage SET bytes = bytes + ? WHERE owner_id = ? AND bytes + ? <= ?", [
+      bytes,
+      ownerId,
+      bytes,
+      BigInt(this.quotaBytes),
+    ]);
+    if (r.changes === 0) {
+      const used = (await this.usage.with(tx).get({ ownerId }))?.bytes ?? 0n;
+      throw new ConnectError(
+        `quota: ${used} of ${this.quotaBytes} bytes used; ${bytes} more do not fit`,
+        Code.ResourceExhausted,
+      );
+    }
+  }
+
+  private async releaseQuota(tx: SqlExecutor, ownerId: bigint, bytes: bigint): Promise<void> {
+    if (bytes > 0n) await tx.run("UPDATE media_usage SET bytes = bytes - ? WHERE owner_id = ?", [bytes, ownerId]);
+  }
+
+  // ── upload ────────────────────────────────────────────────────────────
+
+  /** The upload of the caller's media, or NotFound (someone else's is NotFound too). */
+  async uploadOf(mediaId: bigint, ownerId: bigint): Promise<UploadRow> {
+    const up = await this.uploads.get({ mediaId });
+    if (up && up.ownerId === ownerId) return up;
+    const m = await this.media.get({ id: mediaId });
+    if (m && m.ownerId === ownerId && m.state !== MediaState.UPLOADING) {
+      throw new ConnectError(`media ${mediaId} is already uploaded`, Code.FailedPrecondition);
+    }
+    throw new ConnectError(`upload ${mediaId} not found`, Code.NotFound);
+  }
+
+  /**
+   * Receives bytes at `offset`: stores every whole chunk as it fills, and
+   * what is left when the body ends or the connection is cut, so the next
+   * PATCH continues at the exact byte (HEAD tells it). Completes the upload
+   * when the last byte arrived.
+   */
+  async receive(
+    up: UploadRow,
+    offset: bigint,
+    body: AsyncIterable<Uint8Array>,
+  ): Promise<{ offset: bigint; media?: MediaRow }> {
+    if (offset !== up.offset) {
+      throw new ConnectError(`Upload-Offset is ${offset}, the upload is at ${up.offset}`, Code.Aborted);
+    }
+    if (this.busy.has(up.mediaId)) {
+      throw new ConnectError("another PATCH of this upload is in progress", Code.Aborted);
+    }
+    this.busy.add(up.mediaId);
+    try {
+      return await this.receiveLocked(up, body);
+    } finally {
+      this.busy.delete(up.mediaId);
+    }
+  }
+
+  private async receiveLocked(
+    up: UploadRow,
+    body: AsyncIterable<Uint8Array>,
+  ): Promise<{ offset: bigint; media?: MediaRow }> {
+    const cs = up.chunkSize;
+    const size = Number(up.sizeBytes);
+    let stored = Number(up.offset);
+    // A partial last chunk is read back and completed.
+    let buf: Buffer = Buffer.alloc(0);
+    const firstIdx = Math.floor(stored / cs);
+    if (stored % cs !== 0) {
+      const row = await this.blobs.chunks.get({ chunkKey: up.chunkKey, idx: firstIdx });
+      buf = Buffer.from(row?.data ?? new Uint8Array()).subarray(0, stored % cs);
+    }
+    let bufStart = firstIdx * cs; // file offset of buf[0]
+    let running = this.hashes.get(up.mediaId);
+    if (!running || running.offset !== stored) {
+      const hash = createHash("sha256");
+      if (stored > 0) {
+        for await (const part of this.blobs.read(
+          { chunkKey: up.chunkKey, sizeBytes: up.sizeBytes, chunkSize: cs },
+          0,
+          stored - 1,
+        ))
+          hash.update(part);
+      }
+      running = { offset: stored, hash };
+      this.hashes.set(up.mediaId, running);
+    }
+    const hash = running.hash;
+    let head = stored === 0 ? Buffer.alloc(0) : undefined;
+    let sniffed = false;
+
+    // Bytes that arrived are kept even once the client went away (a cut
+    // connection ends the call): outside the call's commit guard.
+    const persist = (final: boolean) => detached(() => persistNow(final));
+    const persistNow = async (final: boolean) => {
+      // Whole chunks, then (at the end) what is left.
+      let n = Math.floor(buf.length / cs) * cs;
+      if (final) n = buf.length;
+      if (n === 0) return;
+      await this.blobs.putChunks(up.chunkKey, bufStart / cs, buf.subarray(0, n), cs);
+      const keep = final && n % cs !== 0 ? 0 : n; // a partial chunk stays in buf to be completed
+      const newStored = bufStart + n;
+      await this.uploads.update({ mediaId: up.mediaId }, { offset: BigInt(newStored) });
+      stored = newStored;
+      if (keep === n) {
+        buf = buf.subarray(n);
+        bufStart += n;
+      }
+    };
+
+    let cut: unknown;
+    try {
+      for await (const piece of body) {
+        const data = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+        const received = bufStart + buf.length + data.length;
+        if (received > size) {
+          throw new ConnectError(
+            `the upload is ${size} bytes (Upload-Length); ${received - size} bytes too many`,
+            Code.ResourceExhausted,
+          );
+        }
+        if (head && !sniffed) {
+          head = Buffer.concat([head, data]);
+          if (head.length >= Math.min(SNIFF_BYTES, size)) {
+            sniffed = true;
+            await this.checkHead(up, head);
+          }
+        }
+        hash.update(data);
+        running.offset += data.length;
+        buf = buf.length ? Buffer.concat([buf, data]) : data;
+        if (buf.length >= cs) await persist(false);
+      }
+    } catch (err) {
+      if (err instanceof ConnectError || err instanceof MediaRefused) {
+        this.hashes.delete(up.mediaId);
+        throw err;
+      }
+      cut = err; // the connection was cut: keep what arrived
+    }
+    if (head && !sniffed && head.length > 0) await this.checkHead(up, head);
+    await persist(true);
+    if (cut !== undefined || stored < size) {
+      if (running.offset !== stored) this.hashes.delete(up.mediaId);
+      return { offset: BigInt(stored) };
+    }
+    this.hashes.delete(up.mediaId);
+    const media = await this.complete(up, hash.digest("hex"));
+    return { offset: BigInt(stored), media };
+  }
+
+  /** The type from the first bytes, with the limits of that type. */
+  private async checkHead(up: UploadRow, head: Uint8Array): Promise<void> {
+    const s = sniff(head);
+    if (!s) {
+      await this.fail(
+        up.mediaId,
+        "the bytes are not an image or video type we take (jpeg, png, gif, webp, avif, heic, mp4, mov, webm)",
+      );
+      throw new MediaRefused("the bytes are not a supported image or video type", "invalid");
+    }
+    const limit = s.kind === "image" ? LIMITS.imageBytes : LIMITS.videoBytes;
+    if (up.sizeBytes > BigInt(limit)) {
+      const reason = `the file is ${s.contentType}, whose limit is ${limit} bytes; this one is ${up.sizeBytes}`;
+      await this.fail(up.mediaId, reason);
+      throw new MediaRefused(reason, "too_large");
+    }
+  }
+
+  /**
+   * The last byte arrived: check the whole file (truncation, header limits),
+   * content-address it (stored once), and queue its processing durably.
+   */
+  private async complete(up: UploadRow, sha256: string): Promise<MediaRow> {
+    const blob = { chunkKey: up.chunkKey, sizeBytes: up.sizeBytes, chunkSize: up.chunkSize };
+    const headBytes = await this.blobs.readAll({
+      ...blob,
+      sizeBytes: BigInt(Math.min(Number(up.sizeBytes), SNIFF_BYTES)),
+    });
+    const s = sniff(headBytes)!;
+    let width = 0;
+    let height = 0;
+    let frames = 1;
+    let kind: string = s.kind;
+    if (s.kind === "image") {
+      const bytes = await this.blobs.readAll(blob);
+      try {
+        const t = truncation(s.contentType, bytes);
+        if (t) throw new MediaRefused(t, "invalid");
+        const h = await probeImage(bytes);
+        ({ width, height, frames } = h);
+        if (frames > 1) kind = "animated";
+      } catch (err) {
+        if (err instanceof MediaRefused) {
+          await this.fail(up.mediaId, err.message);
+          await this.blobs.chunks.deletePartition({ chunkKey: up.chunkKey });
+        }
+        throw err;
+      }
+    }
+    let dropChunks = false;
+    const row = await this.db.transaction(async (tx) => {
+      const inserted = await this.blobs.blobs.with(tx).insertIfAbsent({
+        sha256,
+        chunkKey: up.chunkKey,
+        sizeBytes: up.sizeBytes,
+        chunkSize: up.chunkSize,
+        refs: 1n,
+        contentType: s.contentType,
+      });
+      if (!inserted) {
+        await this.blobs.addRef(sha256, tx);
+        dropChunks = true; // the same bytes are stored already
+      }
+      await this.uploads.with(tx).delete({ mediaId: up.mediaId });
+      await this.media.with(tx).update(
+        { id: up.mediaId },
+        {
+          state: MediaState.PROCESSING,
+          contentType: s.contentType,
+          kind,
+          sourceSha256: sha256,
+          width,
+          height,
+          frames,
+          updatedAtMs: BigInt(Date.now()),
+        },
+      );
+      await this.events.publish(tx, MediaUploadedSchema, { mediaId: up.mediaId, ownerId: up.ownerId });
+      return (await this.media.with(tx).get({ id: up.mediaId }))!;
+    });
+    if (dropChunks) await this.blobs.chunks.deletePartition({ chunkKey: up.chunkKey });
+    return row;
+  }
+
+  // ── state ─────────────────────────────────────────────────────────────
+
+  /** Marks the media FAILED with a reason (and releases its quota reservation). */
+  async fail(mediaId: bigint, reason: string): Promise<void> {
+    const row = await this.db.transaction(async (tx) => {
+      const m = await this.media.with(tx).get({ id: mediaId });
+      if (!m || m.state === MediaState.READY || m.state === MediaState.FAILED) return undefined;
+      await this.media
+        .with(tx)
+        .update(
+          { id: mediaId },
+          { state: MediaState.FAILED, failureReason: reason.slice(0, 500), updatedAtMs: BigInt(Date.now()) },
+        );
+      await this.events.publish(tx, MediaStateChangedSchema, {
+        mediaId,
+        ownerId: m.ownerId,
+        state: MediaState.FAILED,
+      });
+      return (await this.media.with(tx).get({ id: mediaId }))!;
+    });
+    if (row) this.emit(row);
+  }
+
+  /** Records what processing made and marks the media READY. */
+  async ready(
+    mediaId: bigint,
+    patch: {
+      variants: StoredVariant[];
+      mainVariant: string;
+      width?: number;
+      height?: number;
+      durationMs?: bigint;
+      placeholder?: Uint8Array;
+      contentType?: string;
+    },
+  ): Promise<MediaRow | undefined> {
+    const row = await this.db.transaction(async (tx) => {
+      const m = await this.media.with(tx).get({ id: mediaId });
+      if (!m || m.state !== MediaState.PROCESSING) return undefined;
+      await this.media.with(tx).update(
+        { id: mediaId },
+        {
+          state: MediaState.READY,
+          variants: patch.variants,
+          mainVariant: patch.mainVariant,
+          ...(patch.width ? { width: patch.width } : {}),
+          ...(patch.height ? { height: patch.height } : {}),
+          ...(patch.durationMs ? { durationMs: patch.durationMs } : {}),
+          ...(patch.placeholder ? { placeholder: patch.placeholder } : {}),
+          updatedAtMs: BigInt(Date.now()),
+        },
+      );
+      await this.events.publish(tx, MediaStateChangedSchema, { mediaId, ownerId: m.ownerId, state: MediaState.READY });
+      return (await this.media.with(tx).get({ id: mediaId }))!;
+    });
+    if (row) this.emit(row);
+    return row;
+  }
+
+  private emit(row: MediaRow): void {
+    for (const fn of this.listeners) {
+      try {
+        fn(row);
+      } catch {
+        // a listener's failure is its own
+      }
+    }
+  }
+
+  // ── delete ────────────────────────────────────────────────────────────
+
+  async delete(mediaId: bigint, callerId: bigint): Promise<void> {
+    const m = await this.media.get({ id: mediaId });
+    if (!m) return; // idempotent
+    if (m.ownerId !== callerId) throw new ConnectError("only the owner may delete media", Code.PermissionDenied);
+    const shas = [m.sourceSha256, ...m.variants.map((v) => v.sha256)].filter(Boolean);
+    await this.db.transaction(async (tx) => {
+      const up = await this.uploads.with(tx).get({ mediaId });
+      if (up) await this.uploads.with(tx).delete({ mediaId });
+      if (!(await this.media.with(tx).delete({ id: mediaId }))) return;
+      await this.releaseQuota(tx, m.ownerId, m.quotaBytes);
+    });
+    await this.blobs.chunks.deletePartition({ chunkKey: `u${mediaId}` });
+    for (const sha of shas) await this.blobs.release(sha);
+  }
+
+  // ── views ─────────────────────────────────────────────────────────────
+
+  view(m: MediaRow, viewerId: bigint | undefined): Media {
+    const variants = m.variants.map((v) => ({
+      name: v.name,
+      url: fileUrl(v.sha256, v.ext),
+      contentType: v.contentType,
+      width: v.width,
+      height: v.height,
+      sizeBytes: v.sizeBytes,
+    }));
+    const main = m.variants.find((v) => v.name === m.mainVariant);
+    const hls = m.variants.find((v) => v.name === "hls");
+    const ready = m.state === MediaState.READY;
+    return create(MediaSchema, {
+      id: m.id,
+      state: m.state,
+      contentType: m.contentType,
+      width: m.width,
+      height: m.height,
+      durationMs: m.durationMs,
+      placeholder: m.placeholder,
+      url: ready
+        ? main
+          ? fileUrl(main.sha256, main.ext)
+          : m.sourceSha256
+            ? fileUrl(m.sourceSha256, extOf(m.contentType))
+            : ""
+        : "",
+      variants: ready ? variants.filter((v) => v.name !== "hls") : [],
+      hlsUrl: ready && hls ? fileUrl(hls.sha256, hls.ext) : "",
+      failureReason: m.failureReason,
+      ownerId: m.ownerId,
+      sizeBytes: m.sizeBytes,
+      fileName: m.fileName,
+      createdAtMs: m.createdAtMs,
+      uploadUrl: m.state === MediaState.UPLOADING && viewerId === m.ownerId ? `${UPLOAD_PREFIX}${m.id}` : "",
+      frames: m.frames,
+    });
+  }
+}
+
+export function extOf(contentType: string): string {
+  const map: Record<string, string> = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/gif": "gif",
+    "image/webp": "webp",
+    "image/avif": "avif",
+    "image/heic": "heic",
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+    "video/webm": "webm",
+    "application/vnd.apple.mpegurl": "m3u8",
+  };
+  return map[contentType] ?? "bin";
+}
