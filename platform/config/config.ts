@@ -53,6 +53,22 @@ export interface OrbitConfig {
    * browser (CORS); "*" allows any (development only). Default: none.
    */
   readonly corsOrigins: readonly string[];
+  /** Largest binary request message, in bytes (a method's proto may lower it). */
+  readonly maxRequestBytes: number;
+  /** Largest JSON request message, in bytes. */
+  readonly maxJsonBytes: number;
+  /** Deepest nesting of arrays and objects in a JSON request. */
+  readonly maxJsonDepth: number;
+  /** Longest deadline of a call served here; a call without one gets it (a method's proto may lower it). */
+  readonly maxCallTimeoutMs: number;
+  /** A connection must send a request's headers within this long (and again after each answer). */
+  readonly headersTimeoutMs: number;
+  /** A request's body must arrive within this long after its headers. */
+  readonly bodyTimeoutMs: number;
+  /** An HTTP/2 connection with no open stream for this long is closed; so is one that sends no SETTINGS within 5 s. */
+  readonly idleTimeoutMs: number;
+  /** Open connections allowed from one client address (0 = no cap). */
+  readonly maxConnectionsPerAddress: number;
   /**
    * Values of the services' own settings (services/<name>: `settings`), by
    * service and setting name: `{ feed: { cap: 400 } }`. A setting not given
@@ -78,6 +94,14 @@ export const DEFAULT_CONFIG: OrbitConfig = {
   devTokens: {},
   trustProxy: 0,
   corsOrigins: [],
+  maxRequestBytes: 16 * 1024 * 1024,
+  maxJsonBytes: 1024 * 1024,
+  maxJsonDepth: 64,
+  maxCallTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  bodyTimeoutMs: 30_000,
+  idleTimeoutMs: 120_000,
+  maxConnectionsPerAddress: 256,
   settings: {},
 };
 

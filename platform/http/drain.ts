@@ -14,11 +14,18 @@
  * body itself). A body that declares more than `maxBytes` (content-length),
  * or turns out to carry more, is answered at once: no request may be that
  * large, and the client may be waiting for the answer before sending it.
+ * Nor is more than DRAIN_MAX_BYTES read: a larger body is cut short after the
+ * answer (the server resets the stream with NO_ERROR, http/server.ts), as
+ * HTTP/2 allows for a response that needs no more of the request.
  */
 import type { NodeServerRequest } from "./types.js";
 
-export function drainRequest(req: NodeServerRequest, maxBytes: number): Promise<void> {
+/** The most a refused request's body is read before its answer (1 MiB). */
+export const DRAIN_MAX_BYTES = 1024 * 1024;
+
+export function drainRequest(req: NodeServerRequest, limit: number): Promise<void> {
   if (req.httpVersionMajor !== 2 || req.readableEnded || req.destroyed) return Promise.resolve();
+  const maxBytes = Math.min(limit, DRAIN_MAX_BYTES);
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > maxBytes) return Promise.resolve();
   return new Promise((resolve) => {

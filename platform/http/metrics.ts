@@ -7,6 +7,8 @@
  *   orbit_websocket_connections{endpoint}                 connections open now
  *   orbit_websocket_connections_total{endpoint,result}    upgrades: accepted, unauthenticated, auth_timeout, failed
  *   orbit_websocket_messages_received_total{endpoint}     messages received on accepted connections
+ *   orbit_connections_cut_total{reason}                   connections or requests cut by a limit
+ *                                                         (headers/body/idle/settings timeout, per-address cap)
  *
  * `route` and `endpoint` are the declared paths ("/media/*"), never the
  * requested ones, so the series stay few.
@@ -23,6 +25,7 @@ export class HttpMetrics {
   private readonly open: Gauge<"endpoint">;
   private readonly upgrades: Counter<"endpoint" | "result">;
   private readonly received: Counter<"endpoint">;
+  private readonly cuts: Counter<"reason">;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -51,6 +54,12 @@ export class HttpMetrics {
       labelNames: ["endpoint", "result"],
       registers,
     });
+    this.cuts = new Counter({
+      name: "orbit_connections_cut_total",
+      help: "Connections or requests cut by a connection limit, by reason.",
+      labelNames: ["reason"],
+      registers,
+    });
     this.received = new Counter({
       name: "orbit_websocket_messages_received_total",
       help: "Messages received on accepted WebSocket connections, by endpoint.",
@@ -77,5 +86,9 @@ export class HttpMetrics {
   messageCounter(endpoint: string): () => void {
     const child = this.received.labels({ endpoint });
     return () => child.inc();
+  }
+
+  connectionCut(reason: string): void {
+    this.cuts.inc({ reason });
   }
 }

@@ -23,8 +23,8 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.shutdown(100)));
 });
 
-async function serve(handler: RequestHandler, prefaceTimeoutMs?: number) {
-  const server = new OrbitServer({ handler, log: silentLogger(), prefaceTimeoutMs });
+async function serve(handler: RequestHandler, headersTimeoutMs?: number) {
+  const server = new OrbitServer({ handler, log: silentLogger(), headersTimeoutMs });
   servers.push(server);
   const { port } = await server.listen(0, "127.0.0.1");
   return { server, port, url: `http://127.0.0.1:${port}` };

@@ -14,6 +14,14 @@
  * A connection taken over by an HTTP/1.1 Upgrade (a WebSocket) belongs to
  * whoever took it: `shutdown()` leaves it to them (the kernel closes
  * WebSockets with a close code, platform/kernel/sockets.ts).
+ *
+ * Connection hygiene (issue 12): a connection must send a request's headers
+ * within `headersTimeoutMs` (from its first byte, and again after each
+ * answer on a kept-alive HTTP/1.1 connection), and a request's body must
+ * arrive within `bodyTimeoutMs`; an HTTP/2 connection must send its SETTINGS
+ * within 5 s and is closed (GOAWAY) after `idleTimeoutMs` without an open
+ * stream; one peer address may hold at most `maxConnectionsPerAddress`
+ * connections. Each cut is reported to `onCut` (logs, metrics).
  */
 import http from "node:http";
 import http2 from "node:http2";
@@ -31,9 +39,24 @@ export interface OrbitServerOptions {
   /** HTTP/1.1 Upgrade requests (WebSocket); without it they are refused. */
   readonly upgrade?: UpgradeHandler;
   readonly log: Logger;
-  /** A connection that sends nothing for this long is closed before it is classified. Default 10 s. */
-  readonly prefaceTimeoutMs?: number;
+  /** A request's headers must arrive within this long (default 10 s). */
+  readonly headersTimeoutMs?: number;
+  /** A request's body must arrive within this long after its headers (default 30 s). */
+  readonly bodyTimeoutMs?: number;
+  /** An HTTP/2 connection without an open stream this long is closed (default 120 s). */
+  readonly idleTimeoutMs?: number;
+  /** An HTTP/2 connection must send its SETTINGS within this long (default 5 s). */
+  readonly settingsTimeoutMs?: number;
+  /** Connections allowed from one peer address (0 or absent: no cap). */
+  readonly maxConnectionsPerAddress?: number;
+  /** Told whenever a connection or request is cut by one of the limits above. */
+  readonly onCut?: (reason: CutReason, address: string) => void;
 }
+
+/** The most of a refused HTTP/1.1 body read and dropped after the answer (64 MiB). */
+const LINGER_MAX_BYTES = 64 * 1024 * 1024;
+
+export type CutReason = "headers_timeout" | "body_timeout" | "idle_timeout" | "settings_timeout" | "per_address_cap";
 
 export interface Listening {
   readonly host: string;
@@ -54,17 +77,24 @@ export class OrbitServer {
   private readonly h1Busy = new Map<net.Socket, number>();
   /** Connections handed to the upgrade handler: no longer ours to drain or cut. */
   private readonly upgraded = new Set<Duplex>();
+  private readonly perAddress = new Map<string, number>();
+  /** Per HTTP/1.1 socket: the timer waiting for the next request's headers. */
+  private readonly headerTimers = new Map<net.Socket, NodeJS.Timeout>();
+  private readonly headersTimeoutMs: number;
+  private readonly bodyTimeoutMs: number;
   private inflightCount = 0;
   private draining = false;
   private onIdle: (() => void) | undefined;
 
   constructor(private readonly opts: OrbitServerOptions) {
+    this.headersTimeoutMs = opts.headersTimeoutMs ?? 10_000;
+    this.bodyTimeoutMs = opts.bodyTimeoutMs ?? 30_000;
     this.h1 = http.createServer();
     this.h1.keepAliveTimeout = 5_000;
-    this.h1.headersTimeout = 30_000;
-    this.h1.requestTimeout = 300_000;
+    // Node's own checks stay as a backstop (they run only every 30 s); ours are the timers below.
+    this.h1.headersTimeout = this.headersTimeoutMs;
+    this.h1.requestTimeout = this.headersTimeoutMs + this.bodyTimeoutMs;
     this.h2 = http2.createServer();
-    this.h2.setTimeout(300_000);
     this.h1.on("request", (req, res) => this.serve(req, res, req.socket));
     this.h2.on("request", (req, res) => this.serve(req, res, undefined));
     this.h1.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -73,6 +103,7 @@ export class OrbitServer {
         return;
       }
       this.h1Busy.delete(socket as net.Socket);
+      this.clearHeaderTimer(socket as net.Socket);
       this.upgraded.add(socket);
       socket.once("close", () => this.upgraded.delete(socket));
       opts.upgrade(req, socket, head);
@@ -84,6 +115,7 @@ export class OrbitServer {
     });
     this.h2.on("session", (session) => {
       this.sessions.add(session);
+      this.watchSession(session);
       session.on("close", () => this.sessions.delete(session));
       session.on("error", (err) => opts.log.debug({ err: err.message }, "http/2 session error"));
     });
@@ -136,6 +168,15 @@ export class OrbitServer {
   }
 
   private accept(socket: net.Socket): void {
+    const address = socket.remoteAddress ?? "";
+    const cap = this.opts.maxConnectionsPerAddress ?? 0;
+    const held = this.perAddress.get(address) ?? 0;
+    if (cap > 0 && held >= cap) {
+      socket.destroy();
+      this.opts.onCut?.("per_address_cap", address);
+      return;
+    }
+    this.perAddress.set(address, held + 1);
     this.sockets.add(socket);
     // Responses are written in several small pieces (headers, data, trailers):
     // without this, Nagle's algorithm holds them back until the peer's
@@ -144,9 +185,17 @@ export class OrbitServer {
     socket.on("close", () => {
       this.sockets.delete(socket);
       this.h1Busy.delete(socket);
+      this.clearHeaderTimer(socket);
+      const n = (this.perAddress.get(address) ?? 1) - 1;
+      if (n > 0) this.perAddress.set(address, n);
+      else this.perAddress.delete(address);
     });
     socket.on("error", () => socket.destroy());
-    socket.setTimeout(this.opts.prefaceTimeoutMs ?? 10_000, () => socket.destroy());
+    // Until it is classified, a connection is waiting for its first request's headers.
+    socket.setTimeout(this.headersTimeoutMs, () => {
+      socket.destroy();
+      this.opts.onCut?.("headers_timeout", address);
+    });
     let head: Buffer = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
@@ -160,6 +209,7 @@ export class OrbitServer {
         this.h2.emit("connection", socket);
       } else {
         this.h1Busy.set(socket, 0);
+        this.armHeaderTimer(socket);
         this.h1.emit("connection", socket);
         socket.resume();
       }
@@ -170,18 +220,68 @@ export class OrbitServer {
   private serve(req: NodeServerRequest, res: NodeServerResponse, h1Socket: net.Socket | undefined): void {
     this.inflightCount++;
     if (h1Socket) {
+      this.clearHeaderTimer(h1Socket);
       this.h1Busy.set(h1Socket, (this.h1Busy.get(h1Socket) ?? 0) + 1);
       if (this.draining) res.setHeader("connection", "close");
+    }
+    if (h1Socket) {
+      // An answer given before the body was read (a refused body): read the
+      // rest and drop it, so the client's last writes are not met with a reset
+      // before it reads the answer; a body that keeps coming is cut.
+      res.once("finish", () => {
+        if (req.readableEnded || req.destroyed) return;
+        let dropped = 0;
+        req.removeAllListeners("data");
+        req.on("data", (chunk: Buffer) => {
+          dropped += chunk.length;
+          if (dropped > LINGER_MAX_BYTES) h1Socket.destroy();
+        });
+        req.resume();
+        const linger = setTimeout(() => req.readableEnded || h1Socket.destroy(), this.bodyTimeoutMs);
+        linger.unref();
+        req.once("end", () => clearTimeout(linger));
+        h1Socket.once("close", () => clearTimeout(linger));
+      });
+    }
+    let bodyTimer: NodeJS.Timeout | undefined;
+    if (!req.readableEnded && !req.complete) {
+      bodyTimer = setTimeout(() => {
+        if (req.complete) return;
+        this.opts.onCut?.("body_timeout", req.socket?.remoteAddress ?? "");
+        if (h1Socket) h1Socket.destroy();
+        else (req as http2.Http2ServerRequest).stream.close(http2.constants.NGHTTP2_CANCEL);
+      }, this.bodyTimeoutMs);
+      bodyTimer.unref();
+      req.once("end", () => clearTimeout(bodyTimer));
+    }
+    if (!h1Socket) {
+      // A complete answer given before the client finished sending (a refused
+      // body): end the stream with RST_STREAM NO_ERROR, which tells the client
+      // to stop sending and keep the answer (RFC 9113 §8.1). Otherwise a client
+      // blocked on flow control never sees the stream end.
+      const stream = (req as http2.Http2ServerRequest).stream;
+      stream.once("finish", () => {
+        if (req.readableEnded) return;
+        const reset = () =>
+          setImmediate(() => {
+            if (!stream.closed && !stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+          });
+        // Trailers (gRPC's status) go out after the last data frame: reset after them.
+        if (stream.listenerCount("wantTrailers") > 0 && !stream.sentTrailers) stream.once("wantTrailers", reset);
+        else reset();
+      });
     }
     let done = false;
     res.once("close", () => {
       if (done) return;
       done = true;
+      clearTimeout(bodyTimer);
       this.inflightCount--;
       if (h1Socket) {
         const busy = (this.h1Busy.get(h1Socket) ?? 1) - 1;
         this.h1Busy.set(h1Socket, busy);
         if (this.draining && busy === 0) h1Socket.destroySoon();
+        else if (busy === 0 && !h1Socket.destroyed && !this.upgraded.has(h1Socket)) this.armHeaderTimer(h1Socket);
       }
       if (this.inflightCount === 0) this.onIdle?.();
     });
@@ -192,5 +292,61 @@ export class OrbitServer {
       if (!res.headersSent) res.writeHead(500);
       res.end();
     }
+  }
+
+  private armHeaderTimer(socket: net.Socket): void {
+    this.clearHeaderTimer(socket);
+    const timer = setTimeout(() => {
+      this.headerTimers.delete(socket);
+      if (socket.destroyed || this.upgraded.has(socket) || (this.h1Busy.get(socket) ?? 0) > 0) return;
+      this.opts.onCut?.("headers_timeout", socket.remoteAddress ?? "");
+      socket.destroy();
+    }, this.headersTimeoutMs);
+    timer.unref();
+    this.headerTimers.set(socket, timer);
+  }
+
+  private clearHeaderTimer(socket: net.Socket): void {
+    const timer = this.headerTimers.get(socket);
+    if (timer) {
+      clearTimeout(timer);
+      this.headerTimers.delete(socket);
+    }
+  }
+
+  /** SETTINGS within settingsTimeoutMs; GOAWAY after idleTimeoutMs without an open stream. */
+  private watchSession(session: http2.ServerHttp2Session): void {
+    const address = session.socket?.remoteAddress ?? "";
+    const settings = setTimeout(() => {
+      this.opts.onCut?.("settings_timeout", address);
+      session.destroy();
+    }, this.opts.settingsTimeoutMs ?? Math.min(5_000, this.headersTimeoutMs));
+    settings.unref();
+    session.once("remoteSettings", () => clearTimeout(settings));
+    let open = 0;
+    let idle: NodeJS.Timeout | undefined;
+    const armIdle = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        if (open > 0 || session.closed || session.destroyed) return;
+        this.opts.onCut?.("idle_timeout", address);
+        session.close();
+        // A peer that ignores GOAWAY and keeps the connection open is cut.
+        setTimeout(() => session.destroy(), 1_000).unref();
+      }, this.opts.idleTimeoutMs ?? 120_000);
+      idle.unref();
+    };
+    armIdle();
+    session.on("stream", (stream) => {
+      open++;
+      clearTimeout(idle);
+      stream.once("close", () => {
+        if (--open === 0) armIdle();
+      });
+    });
+    session.once("close", () => {
+      clearTimeout(settings);
+      clearTimeout(idle);
+    });
   }
 }

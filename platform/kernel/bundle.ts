@@ -343,6 +343,12 @@ export class Bundle {
         state: () => this.stateValue,
         shutdownSignal: this.shutdownSignal.signal,
         trustProxy: config.trustProxy,
+        limits: {
+          maxRequestBytes: config.maxRequestBytes,
+          maxJsonBytes: config.maxJsonBytes,
+          maxJsonDepth: config.maxJsonDepth,
+          maxCallTimeoutMs: config.maxCallTimeoutMs,
+        },
       });
     }
 
@@ -389,6 +395,14 @@ export class Bundle {
         }
       },
       log: this.log,
+      headersTimeoutMs: config.headersTimeoutMs,
+      bodyTimeoutMs: config.bodyTimeoutMs,
+      idleTimeoutMs: config.idleTimeoutMs,
+      maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+      onCut: (reason, address) => {
+        this.httpMetrics.connectionCut(reason);
+        this.log.debug({ reason, address }, "connection cut");
+      },
     });
     const at = await this.server.listen(config.port, config.host);
     const host =

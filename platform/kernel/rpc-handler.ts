@@ -3,7 +3,7 @@
  * (binary and text; HTTP/1.1 and HTTP/2), behind the unary fast path for
  * binary Connect and gRPC calls (rpc/unary-fast-path.ts). Requests are
  * refused with Unavailable (HTTP 503) before the bundle is ready and once it
- * drains; bodies are limited to 16 MiB; unknown procedures get 404 (clients
+ * drains; bodies are limited per content type and method (rpc/limits.ts); unknown procedures get 404 (clients
  * see Unimplemented). Those refusals are written once the request body has
  * arrived (http/drain.ts). Each request is stamped with the client's address
  * (http/client-address.ts).
@@ -14,7 +14,7 @@ import { drainRequest } from "../http/drain.js";
 import { sendJson } from "../http/json.js";
 import type { RequestHandler } from "../http/server.js";
 import { responseGone, type NodeServerRequest, type NodeServerResponse } from "../http/types.js";
-import { MAX_MESSAGE_BYTES } from "../rpc/limits.js";
+import { MAX_MESSAGE_BYTES, type RequestLimitDefaults } from "../rpc/limits.js";
 import { createNodeAdapter } from "../rpc/node-adapter.js";
 import { createUnaryFastPath } from "../rpc/unary-fast-path.js";
 
@@ -25,6 +25,8 @@ export interface RpcHandlerOptions {
   readonly shutdownSignal: AbortSignal;
   /** Proxies in front whose X-Forwarded-For entries are believed (http/client-address.ts); 0 = none. */
   readonly trustProxy?: number;
+  /** The bundle's request limits (rpc/limits.ts). */
+  readonly limits?: RequestLimitDefaults;
 }
 
 export function createRpcHandler(opts: RpcHandlerOptions): RequestHandler {
@@ -37,6 +39,7 @@ export function createRpcHandler(opts: RpcHandlerOptions): RequestHandler {
     readMaxBytes: MAX_MESSAGE_BYTES,
     writeMaxBytes: MAX_MESSAGE_BYTES,
     shutdownSignal: opts.shutdownSignal,
+    limits: opts.limits,
   });
   const handler = createNodeAdapter({
     routes(router) {
@@ -48,6 +51,7 @@ export function createRpcHandler(opts: RpcHandlerOptions): RequestHandler {
     shutdownSignal: opts.shutdownSignal,
     readMaxBytes: MAX_MESSAGE_BYTES,
     writeMaxBytes: MAX_MESSAGE_BYTES,
+    limits: opts.limits,
     fallback(req, res) {
       rpcError(req, res, "unimplemented", `no procedure or route at ${req.url?.split("?")[0]}`);
     },

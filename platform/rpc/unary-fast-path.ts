@@ -29,12 +29,15 @@ import { drainRequest } from "../http/drain.js";
 import { responseGone, varyWith, type NodeServerRequest, type NodeServerResponse } from "../http/types.js";
 import { CallContext } from "./call-context.js";
 import { handlerError } from "./errors.js";
+import { methodLimits, type RequestLimitDefaults } from "./limits.js";
 
 export interface UnaryFastPathOptions {
   /** The (instrumented) unary implementation served at a path ("/pkg.Service/Method"). */
   readonly lookup: (path: string) => MethodImplSpec | undefined;
   readonly readMaxBytes: number;
   readonly writeMaxBytes: number;
+  /** The bundle's request limits; a method's own (its proto) may lower readMaxBytes. */
+  readonly limits?: RequestLimitDefaults;
   /** When it aborts, running calls end with its reason. */
   readonly shutdownSignal?: AbortSignal;
 }
@@ -85,9 +88,11 @@ export function createUnaryFastPath(
     res.once("close", onClose);
     try {
       if (timeout.error) throw timeout.error;
-      const body = await call.run(
-        readBody(req, opts.readMaxBytes, protocol === "connect" ? single(h["content-length"]) : null),
+      const max = Math.min(
+        opts.readMaxBytes,
+        methodLimits(method, opts.limits).maxBinaryBytes + (protocol === "grpc" ? 5 : 0),
       );
+      const body = await call.run(readBody(req, max, protocol === "connect" ? single(h["content-length"]) : null));
       const input = parse(method.input, protocol === "connect" ? body : unwrapEnvelope(body));
       const impl = spec.impl as (req: unknown, ctx: HandlerContext) => unknown;
       const output = await call.run(impl(input, call));

@@ -10,7 +10,7 @@
 
 import type { GenEnum, GenExtension, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, extDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { FieldOptions, MessageOptions } from "@bufbuild/protobuf/wkt";
+import type { FieldOptions, MessageOptions, MethodOptions } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_descriptor } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
 export const file_orbit_options_v1_options: GenFile =
   /*@__PURE__*/
   fileDesc(
-    "Ch5vcmJpdC9vcHRpb25zL3YxL29wdGlvbnMucHJvdG8SEG9yYml0Lm9wdGlvbnMudjEibgoMVGFibGVPcHRpb25zEikKA3NxbBgBIAEoCzIaLm9yYml0Lm9wdGlvbnMudjEuU3FsVGFibGVIABIrCgR3aWRlGAIgASgLMhsub3JiaXQub3B0aW9ucy52MS5XaWRlVGFibGVIAEIGCgRraW5kIoQBCghTcWxUYWJsZRIMCgRuYW1lGAEgASgJEhMKC3ByaW1hcnlfa2V5GAIgAygJEiYKBWluZGV4GAMgAygLMhcub3JiaXQub3B0aW9ucy52MS5JbmRleBItCgx1bmlxdWVfaW5kZXgYBCADKAsyFy5vcmJpdC5vcHRpb25zLnYxLkluZGV4IiYKBUluZGV4Eg8KB2NvbHVtbnMYASADKAkSDAoEbmFtZRgCIAEoCSJ/CglXaWRlVGFibGUSDAoEbmFtZRgBIAEoCRIVCg1wYXJ0aXRpb25fa2V5GAIgAygJEjAKCmNsdXN0ZXJpbmcYAyADKAsyHC5vcmJpdC5vcHRpb25zLnYxLkNsdXN0ZXJpbmcSGwoTZGVmYXVsdF90dGxfc2Vjb25kcxgEIAEoBSJECgpDbHVzdGVyaW5nEg4KBmNvbHVtbhgBIAEoCRImCgVvcmRlchgCIAEoDjIXLm9yYml0Lm9wdGlvbnMudjEuT3JkZXIieQoNQ29sdW1uT3B0aW9ucxIQCghzcWxfdHlwZRgBIAEoCRIQCghudWxsYWJsZRgCIAEoCBIPCgdkZWZhdWx0GAMgASgJEhQKDHJlbmFtZWRfZnJvbRgEIAMoCRIPCgdjb3VudGVyGAUgASgIEgwKBGpzb24YBiABKAgiMAoMRXZlbnRPcHRpb25zEg0KBXRvcGljGAEgASgJEhEKCWtleV9maWVsZBgCIAEoCSKYAQoKRmllbGRSdWxlcxIQCghyZXF1aXJlZBgBIAEoCBIPCgdtaW5fbGVuGAIgASgNEg8KB21heF9sZW4YAyABKA0SEQoJbWF4X2J5dGVzGAQgASgNEg8KB3BhdHRlcm4YBSABKAkSEAoDbWluGAYgASgDSACIAQESEAoDbWF4GAcgASgDSAGIAQFCBgoEX21pbkIGCgRfbWF4Kj0KBU9yZGVyEhUKEU9SREVSX1VOU1BFQ0lGSUVEEAASDQoJT1JERVJfQVNDEAESDgoKT1JERVJfREVTQxACOlcKBXRhYmxlEh8uZ29vZ2xlLnByb3RvYnVmLk1lc3NhZ2VPcHRpb25zGLmOAyABKAsyHi5vcmJpdC5vcHRpb25zLnYxLlRhYmxlT3B0aW9uc1IFdGFibGU6VwoFZXZlbnQSHy5nb29nbGUucHJvdG9idWYuTWVzc2FnZU9wdGlvbnMYuo4DIAEoCzIeLm9yYml0Lm9wdGlvbnMudjEuRXZlbnRPcHRpb25zUgVldmVudDpYCgZjb2x1bW4SHS5nb29nbGUucHJvdG9idWYuRmllbGRPcHRpb25zGLmOAyABKAsyHy5vcmJpdC5vcHRpb25zLnYxLkNvbHVtbk9wdGlvbnNSBmNvbHVtbjpZCgh2YWxpZGF0ZRIdLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE9wdGlvbnMYuo4DIAEoCzIcLm9yYml0Lm9wdGlvbnMudjEuRmllbGRSdWxlc1IIdmFsaWRhdGVCfwoYYXBwLm9yYml0LmFwaS5vcHRpb25zLnYxQgxPcHRpb25zUHJvdG9QAVorb3JiaXQuYXBwL2dlbi9nby9vcmJpdC9vcHRpb25zL3YxO29wdGlvbnN2MaICA09ST6oCEE9yYml0Lk9wdGlvbnMuVjG6AgxPcmJpdE9wdGlvbnNiBnByb3RvMw",
+    "Ch5vcmJpdC9vcHRpb25zL3YxL29wdGlvbnMucHJvdG8SEG9yYml0Lm9wdGlvbnMudjEibgoMVGFibGVPcHRpb25zEikKA3NxbBgBIAEoCzIaLm9yYml0Lm9wdGlvbnMudjEuU3FsVGFibGVIABIrCgR3aWRlGAIgASgLMhsub3JiaXQub3B0aW9ucy52MS5XaWRlVGFibGVIAEIGCgRraW5kIoQBCghTcWxUYWJsZRIMCgRuYW1lGAEgASgJEhMKC3ByaW1hcnlfa2V5GAIgAygJEiYKBWluZGV4GAMgAygLMhcub3JiaXQub3B0aW9ucy52MS5JbmRleBItCgx1bmlxdWVfaW5kZXgYBCADKAsyFy5vcmJpdC5vcHRpb25zLnYxLkluZGV4IiYKBUluZGV4Eg8KB2NvbHVtbnMYASADKAkSDAoEbmFtZRgCIAEoCSJ/CglXaWRlVGFibGUSDAoEbmFtZRgBIAEoCRIVCg1wYXJ0aXRpb25fa2V5GAIgAygJEjAKCmNsdXN0ZXJpbmcYAyADKAsyHC5vcmJpdC5vcHRpb25zLnYxLkNsdXN0ZXJpbmcSGwoTZGVmYXVsdF90dGxfc2Vjb25kcxgEIAEoBSJECgpDbHVzdGVyaW5nEg4KBmNvbHVtbhgBIAEoCRImCgVvcmRlchgCIAEoDjIXLm9yYml0Lm9wdGlvbnMudjEuT3JkZXIieQoNQ29sdW1uT3B0aW9ucxIQCghzcWxfdHlwZRgBIAEoCRIQCghudWxsYWJsZRgCIAEoCBIPCgdkZWZhdWx0GAMgASgJEhQKDHJlbmFtZWRfZnJvbRgEIAMoCRIPCgdjb3VudGVyGAUgASgIEgwKBGpzb24YBiABKAgiMAoMRXZlbnRPcHRpb25zEg0KBXRvcGljGAEgASgJEhEKCWtleV9maWVsZBgCIAEoCSKYAQoKRmllbGRSdWxlcxIQCghyZXF1aXJlZBgBIAEoCBIPCgdtaW5fbGVuGAIgASgNEg8KB21heF9sZW4YAyABKA0SEQoJbWF4X2J5dGVzGAQgASgNEg8KB3BhdHRlcm4YBSABKAkSEAoDbWluGAYgASgDSACIAQESEAoDbWF4GAcgASgDSAGIAQFCBgoEX21pbkIGCgRfbWF4IlEKDE1ldGhvZExpbWl0cxIZChFtYXhfcmVxdWVzdF9ieXRlcxgBIAEoDRISCgp0aW1lb3V0X21zGAIgASgNEhIKCnBlcl9taW51dGUYAyABKA0qPQoFT3JkZXISFQoRT1JERVJfVU5TUEVDSUZJRUQQABINCglPUkRFUl9BU0MQARIOCgpPUkRFUl9ERVNDEAI6WAoGbGltaXRzEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMYuY4DIAEoCzIeLm9yYml0Lm9wdGlvbnMudjEuTWV0aG9kTGltaXRzUgZsaW1pdHM6VwoFdGFibGUSHy5nb29nbGUucHJvdG9idWYuTWVzc2FnZU9wdGlvbnMYuY4DIAEoCzIeLm9yYml0Lm9wdGlvbnMudjEuVGFibGVPcHRpb25zUgV0YWJsZTpXCgVldmVudBIfLmdvb2dsZS5wcm90b2J1Zi5NZXNzYWdlT3B0aW9ucxi6jgMgASgLMh4ub3JiaXQub3B0aW9ucy52MS5FdmVudE9wdGlvbnNSBWV2ZW50OlgKBmNvbHVtbhIdLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE9wdGlvbnMYuY4DIAEoCzIfLm9yYml0Lm9wdGlvbnMudjEuQ29sdW1uT3B0aW9uc1IGY29sdW1uOlkKCHZhbGlkYXRlEh0uZ29vZ2xlLnByb3RvYnVmLkZpZWxkT3B0aW9ucxi6jgMgASgLMhwub3JiaXQub3B0aW9ucy52MS5GaWVsZFJ1bGVzUgh2YWxpZGF0ZUJ/ChhhcHAub3JiaXQuYXBpLm9wdGlvbnMudjFCDE9wdGlvbnNQcm90b1ABWitvcmJpdC5hcHAvZ2VuL2dvL29yYml0L29wdGlvbnMvdjE7b3B0aW9uc3YxogIDT1JPqgIQT3JiaXQuT3B0aW9ucy5WMboCDE9yYml0T3B0aW9uc2IGcHJvdG8z",
     [file_google_protobuf_descriptor],
   );
 
@@ -343,6 +343,45 @@ export type FieldRules = Message<"orbit.options.v1.FieldRules"> & {
 export const FieldRulesSchema: GenMessage<FieldRules> = /*@__PURE__*/ messageDesc(file_orbit_options_v1_options, 7);
 
 /**
+ * MethodLimits bound what one call of a method may cost (platform/rpc/limits.ts).
+ * Unset values take the bundle's defaults (--max-request-bytes, --max-json-bytes,
+ * --max-call-timeout).
+ *
+ * @generated from message orbit.options.v1.MethodLimits
+ */
+export type MethodLimits = Message<"orbit.options.v1.MethodLimits"> & {
+  /**
+   * Largest request message in bytes, binary or JSON (never above the bundle's
+   * own limits).
+   *
+   * @generated from field: uint32 max_request_bytes = 1;
+   */
+  maxRequestBytes: number;
+
+  /**
+   * Longest deadline of a call, in milliseconds: a client that gives none or a
+   * longer one gets this.
+   *
+   * @generated from field: uint32 timeout_ms = 2;
+   */
+  timeoutMs: number;
+
+  /**
+   * An expensive method: calls are counted per client address and per
+   * signed-in user, and refused (resource_exhausted) over `per_minute`.
+   *
+   * @generated from field: uint32 per_minute = 3;
+   */
+  perMinute: number;
+};
+
+/**
+ * Describes the message orbit.options.v1.MethodLimits.
+ * Use `create(MethodLimitsSchema)` to create a new message.
+ */
+export const MethodLimitsSchema: GenMessage<MethodLimits> = /*@__PURE__*/ messageDesc(file_orbit_options_v1_options, 8);
+
+/**
  * Order is a clustering order.
  *
  * @generated from enum orbit.options.v1.Order
@@ -372,27 +411,34 @@ export enum Order {
 export const OrderSchema: GenEnum<Order> = /*@__PURE__*/ enumDesc(file_orbit_options_v1_options, 0);
 
 /**
+ * @generated from extension: orbit.options.v1.MethodLimits limits = 51001;
+ */
+export const limits: GenExtension<MethodOptions, MethodLimits> =
+  /*@__PURE__*/
+  extDesc(file_orbit_options_v1_options, 0);
+
+/**
  * @generated from extension: orbit.options.v1.TableOptions table = 51001;
  */
 export const table: GenExtension<MessageOptions, TableOptions> =
   /*@__PURE__*/
-  extDesc(file_orbit_options_v1_options, 0);
+  extDesc(file_orbit_options_v1_options, 1);
 
 /**
  * @generated from extension: orbit.options.v1.EventOptions event = 51002;
  */
 export const event: GenExtension<MessageOptions, EventOptions> =
   /*@__PURE__*/
-  extDesc(file_orbit_options_v1_options, 1);
+  extDesc(file_orbit_options_v1_options, 2);
 
 /**
  * @generated from extension: orbit.options.v1.ColumnOptions column = 51001;
  */
 export const column: GenExtension<FieldOptions, ColumnOptions> =
   /*@__PURE__*/
-  extDesc(file_orbit_options_v1_options, 2);
+  extDesc(file_orbit_options_v1_options, 3);
 
 /**
  * @generated from extension: orbit.options.v1.FieldRules validate = 51002;
  */
-export const validate: GenExtension<FieldOptions, FieldRules> = /*@__PURE__*/ extDesc(file_orbit_options_v1_options, 3);
+export const validate: GenExtension<FieldOptions, FieldRules> = /*@__PURE__*/ extDesc(file_orbit_options_v1_options, 4);
