@@ -55,7 +55,7 @@ export class PushClient {
     await new Promise<void>((resolve, reject) => {
       ws.once("open", () => resolve());
       ws.once("close", () => resolve());
-      ws.once("error", reject);
+      ws.once("error", (err) => (c.refusedStatus !== undefined ? resolve() : reject(err)));
     });
     if (o.firstFrame && ws.readyState === ws.OPEN) ws.send(`Bearer ${o.token}`);
     return c;
