@@ -68,13 +68,36 @@ function decodeToken(token: string, prefix: string, n: number): bigint[] {
   return parts.slice(1).map((p) => BigInt(p));
 }
 
-/** A small time-boxed memo (one value per key; concurrent misses share one load). */
+/**
+ * A small time-boxed memo (one value per key; concurrent misses share one
+ * load). With `stale`, an expired value is still returned while one refresh
+ * runs in the background, so callers never wait for a recompute once a value
+ * exists; `clear()` drops everything (the next caller waits).
+ */
 class Memo<K, V> {
-  private readonly m = new Map<K, { at: number; v: Promise<V> }>();
-  constructor(private ttlMs: number) {}
+  private readonly m = new Map<K, { at: number; v: Promise<V>; refreshing?: boolean }>();
+  constructor(
+    private readonly ttlMs: number,
+    private readonly stale = false,
+  ) {}
   get(k: K, load: () => Promise<V>): Promise<V> {
     const hit = this.m.get(k);
     if (hit && Date.now() - hit.at < this.ttlMs) return hit.v;
+    if (hit && this.stale) {
+      if (!hit.refreshing) {
+        hit.refreshing = true;
+        const v = load();
+        v.then(
+          () => {
+            if (this.m.get(k) === hit) this.m.set(k, { at: Date.now(), v });
+          },
+          () => {
+            hit.refreshing = false;
+          },
+        );
+      }
+      return hit.v;
+    }
     const v = load();
     this.m.set(k, { at: Date.now(), v });
     v.catch(() => this.m.delete(k));
@@ -96,7 +119,7 @@ export class DiscoverReader {
   private readonly posts;
   private readonly users;
   private readonly trends: Memo<TrendWindow, TrendCounts[]>;
-  private readonly popular = new Memo<0, { id: bigint; followers: bigint }[]>(POPULAR_TTL_MS);
+  private readonly popular = new Memo<0, { id: bigint; followers: bigint }[]>(POPULAR_TTL_MS, true);
   constructor(
     ctx: ServiceContext,
     private readonly cfg: DiscoverConfig,
@@ -104,7 +127,7 @@ export class DiscoverReader {
     this.db = ctx.db;
     this.posts = ctx.client(PostService);
     this.users = ctx.client(UserService);
-    this.trends = new Memo(cfg.trendsCacheMs);
+    this.trends = new Memo(cfg.trendsCacheMs, true);
   }
 
   /** Content left the lists: computed trends are dropped. */

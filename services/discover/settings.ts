@@ -14,7 +14,7 @@ export const discoverSettings = {
     min: 0,
     max: 60_000,
     unit: "ms",
-    help: "how long computed trends are reused (removals drop them at once in the consuming process)",
+    help: "how long computed trends are served before a background recompute (removals drop them at once in the consuming process)",
   }),
 };
 
