@@ -103,6 +103,14 @@ export class Chat {
     return rows.map((r) => BigInt(r[0] as number | bigint | string));
   }
 
+  /** Whether a user may join channel "conv:<id>" (typing): an active member. */
+  async mayJoin(userId: bigint, channelId: string): Promise<boolean> {
+    const id = /^(?:conv:)?(\d{1,19})$/.exec(channelId)?.[1];
+    if (!id) return false;
+    const m = await this.members.get({ conversationId: BigInt(id), userId });
+    return m?.active === true;
+  }
+
   /**
    * The conversation and the caller's membership, for reading: NotFound if
    * the caller never was a member (its existence is not revealed).

@@ -5,6 +5,7 @@
  * ephemeral: pushed to the conversation's channel ("conv:<id>"), never stored.
  */
 import type { ChatUpdate } from "../../gen/orbit/chat/v1/chat_pb.js";
+import type { PushView } from "../../platform/kernel/parts/push.js";
 import type { SqlTx } from "../../platform/storage/driver.js";
 
 export interface ChatPush {
@@ -19,8 +20,11 @@ export function conversationChannel(conversationId: bigint): string {
   return `conv:${conversationId}`;
 }
 
-/** No gateway in this bundle: devices catch up with GetChanges. */
-export const noPush: ChatPush = {
-  toUsers: async () => {},
-  ephemeral: async () => {},
-};
+/** Through the push gateway (ctx.push): field 20 `chat` of orbit.push.v1.Update. */
+export function viaPush(push: PushView): ChatPush {
+  return {
+    toUsers: (tx, userIds, update) => push.toUsers(tx, userIds, { case: "chat", value: update }),
+    ephemeral: (conversationId, update) =>
+      push.ephemeral(conversationChannel(conversationId), { case: "chat", value: update }),
+  };
+}

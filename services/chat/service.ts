@@ -11,7 +11,7 @@ import { ChatMessageRowTable } from "../../gen/orbit/chat/v1/tables_wide.js";
 import { defineService } from "../../platform/kernel/service.js";
 import { Chat } from "./chat.js";
 import { chatHandlers } from "./handlers.js";
-import { noPush } from "./push.js";
+import { viaPush } from "./push.js";
 import { chatSettings } from "./settings.js";
 
 export const chat = defineService({
@@ -30,7 +30,9 @@ export const chat = defineService({
     ChatMessageRowTable,
   ],
   build(ctx) {
-    const chat = new Chat(ctx, noPush);
+    const chat = new Chat(ctx, viaPush(ctx.push));
+    // Who may join a conversation's typing channel "conv:<id>": its active members.
+    ctx.push.authorizeChannels("conv", (userId, channelId) => chat.mayJoin(userId, channelId));
     return { rpc: [chatHandlers(chat)] };
   },
 });
