@@ -378,6 +378,11 @@ for (const engine of BUNDLE_ENGINES) {
         for (const liker of ["fay", "hal"].slice(0, i % 3)) await m[liker]!.api.posts.likePost({ postId: id });
       }
       await settled();
+      // Trends are served from a cache refreshed in the background: wait for both tags.
+      await eventually(
+        async () => (await trends(anon)).filter((t) => tags.includes(t.tag)).length === 2,
+        "alpha and beta trend",
+      );
       const before = {
         hot: await hotIds(anon),
         alpha: await hotIds(anon, "alpha"),
