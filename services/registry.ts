@@ -9,6 +9,7 @@
 import { Registry } from "../platform/kernel/registry.js";
 import { defineGroup, type ModuleDef } from "../platform/kernel/service.js";
 import { chat } from "./chat/service.js";
+import { community } from "./community/service.js";
 import { discover } from "./discover/service.js";
 import { echo } from "./echo/service.js";
 import { feed } from "./feed/service.js";
@@ -25,6 +26,7 @@ import { user } from "./user/service.js";
 export const MODULES: readonly ModuleDef[] = [
   defineGroup("all", "every product service (what `npm start` runs)", [
     "chat",
+    "community",
     "discover",
     "live",
     "media",
@@ -34,6 +36,7 @@ export const MODULES: readonly ModuleDef[] = [
     "social",
   ]),
   chat,
+  community,
   discover,
   echo,
   feed,

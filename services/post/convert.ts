@@ -16,6 +16,7 @@ export function toPost(row: PostRow, likedByMe: boolean): Post {
     likedByMe,
     createdAtMs: row.createdAtMs,
     editedAtMs: row.editedAtMs ?? 0n,
+    communityId: row.communityId,
   });
 }
 

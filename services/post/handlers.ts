@@ -19,6 +19,7 @@ import {
 import { LikeSchema, type PostService } from "../../gen/orbit/post/v1/post_pb.js";
 import type { PostRow } from "../../gen/orbit/post/v1/tables_pb.js";
 import { UserService } from "../../gen/orbit/user/v1/user_pb.js";
+import { CommunityService, Role } from "../../gen/orbit/community/v1/community_pb.js";
 import { create } from "@bufbuild/protobuf";
 import type { ServiceContext } from "../../platform/kernel/context.js";
 import { callScope, requireUser } from "../../platform/rpc/call-scope.js";
@@ -39,6 +40,14 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
   const likes = new LikeRowDao(db);
   const comments = new CommentRowDao(db);
   const users = ctx.client(UserService);
+  const communities = ctx.client(CommunityService);
+
+  /** Only members (not banned) may post into a community. */
+  async function mayPostIn(communityId: bigint, userId: bigint): Promise<void> {
+    const { membership } = await communities.getMembership({ communityId, userId });
+    if (!membership || membership.banned || membership.role === Role.UNSPECIFIED)
+      throw new ConnectError("community_id: only members of the community may post in it", Code.PermissionDenied);
+  }
 
   function viewerOf(hctx: HandlerContext): bigint | undefined {
     const id = callScope(hctx).identity?.userId;
@@ -108,11 +117,21 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
       if (!req.text.trim() && req.mediaIds.length === 0) {
         throw new ConnectError("text, media_ids: a post needs text or media", Code.InvalidArgument);
       }
+      if (req.communityId) await mayPostIn(req.communityId, authorId);
       const hashtags = parseHashtags(req.text);
       const mentionUserIds = await resolveMentions(req.text);
       const id = ctx.ids.next();
       const now = BigInt(Date.now());
-      const row = { id, authorId, text: req.text, mediaIds: req.mediaIds, hashtags, mentionUserIds, createdAtMs: now };
+      const row = {
+        id,
+        authorId,
+        text: req.text,
+        mediaIds: req.mediaIds,
+        hashtags,
+        mentionUserIds,
+        createdAtMs: now,
+        communityId: req.communityId,
+      };
       await db.transaction(async (tx) => {
         await posts.with(tx).insert(row);
         await writeIndexes(tx, row);
@@ -123,6 +142,7 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
           mentionUserIds,
           text: req.text,
           hashtags,
+          communityId: req.communityId,
         });
         await publishMentions(tx, { postId: id, commentId: 0n, authorId, mentionedUserIds: mentionUserIds, atMs: now });
       });

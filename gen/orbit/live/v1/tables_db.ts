@@ -5,9 +5,9 @@
 /* eslint-disable */
 
 import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
-import type { StreamKeyRow, StreamRow } from "./tables_pb.js";
+import type { RoomRow, StreamKeyRow, StreamRow } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
-import { toBigInt, toNumber, toText } from "../../../../platform/storage/sql/convert.js";
+import { toBigInt, toBool, toNumber, toText } from "../../../../platform/storage/sql/convert.js";
 import type { Dialect, SqlExecutor, SqlValue } from "../../../../platform/storage/driver.js";
 import { int32Param, int64Param, missingKey, textParam } from "../../../../platform/storage/sql/input.js";
 import type { DeleteOptions } from "../../../../platform/storage/sql/query.js";
@@ -1032,6 +1032,493 @@ export class StreamKeyRowDao {
         int64Param(
           where.streamId ?? missingKey("live_stream_keys.stream_id", "streamId"),
           "live_stream_keys.stream_id",
+        ),
+      ],
+      opts,
+    );
+  }
+}
+
+// ── RoomRow → table live_rooms ───────────────────────────────────────────
+
+/**
+ * Schema manifest entry of live_rooms (diffed by the migrator).
+ */
+export const RoomRowTable: SqlTableSpec = {
+  kind: "sql",
+  name: "live_rooms",
+  message: "orbit.live.v1.RoomRow",
+  file: "orbit/live/v1/tables.proto",
+  columns: [
+    {
+      name: "id",
+      field: "id",
+      encoding: "bigint",
+      sqlite: "INTEGER",
+      mysql: "BIGINT",
+      cql: "bigint",
+      nullable: false,
+      default: "0",
+    },
+    {
+      name: "host_id",
+      field: "hostId",
+      encoding: "bigint",
+      sqlite: "INTEGER",
+      mysql: "BIGINT",
+      cql: "bigint",
+      nullable: false,
+      default: "0",
+    },
+    {
+      name: "stream_id",
+      field: "streamId",
+      encoding: "bigint",
+      sqlite: "INTEGER",
+      mysql: "BIGINT",
+      cql: "bigint",
+      nullable: false,
+      default: "0",
+    },
+    {
+      name: "media_id",
+      field: "mediaId",
+      encoding: "bigint",
+      sqlite: "INTEGER",
+      mysql: "BIGINT",
+      cql: "bigint",
+      nullable: false,
+      default: "0",
+    },
+    {
+      name: "community_id",
+      field: "communityId",
+      encoding: "bigint",
+      sqlite: "INTEGER",
+      mysql: "BIGINT",
+      cql: "bigint",
+      nullable: false,
+      default: "0",
+    },
+    {
+      name: "title",
+      field: "title",
+      encoding: "string",
+      sqlite: "TEXT",
+      mysql: "VARCHAR(200)",
+      cql: "text",
+      nullable: false,
+      default: "''",
+    },
+    {
+      name: "media_url",
+      field: "mediaUrl",
+      encoding: "string",
+      sqlite: "TEXT",
+      mysql: "VARCHAR(1000)",
+      cql: "text",
+      nullable: false,
+      default: "''",
+    },
+    {
+      name: "anyone_controls",
+      field: "anyoneControls",
+      encoding: "bool",
+      sqlite: "INTEGER",
+      mysql: "TINYINT(1)",
+      cql: "boolean",
+      nullable: false,
+      default: "0",
+    },
+    {
+      name: "created_at_ms",
+      field: "createdAtMs",
+      encoding: "bigint",
+      sqlite: "INTEGER",
+      mysql: "BIGINT",
+      cql: "bigint",
+      nullable: false,
+      default: "0",
+    },
+    {
+      name: "duration_ms",
+      field: "durationMs",
+      encoding: "bigint",
+      sqlite: "INTEGER",
+      mysql: "BIGINT",
+      cql: "bigint",
+      nullable: false,
+      default: "0",
+    },
+  ],
+  primaryKey: ["id"],
+  indexes: [
+    {
+      name: "live_rooms_by_community_id_id",
+      columns: ["community_id", "id"],
+      unique: false,
+    },
+  ],
+};
+
+/**
+ * The SQL of every RoomRowDao method, per dialect.
+ */
+export const RoomRowSql = {
+  sqlite: {
+    insert:
+      'INSERT INTO "live_rooms" ("id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    upsert:
+      'INSERT INTO "live_rooms" ("id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "host_id" = excluded."host_id", "stream_id" = excluded."stream_id", "media_id" = excluded."media_id", "community_id" = excluded."community_id", "title" = excluded."title", "media_url" = excluded."media_url", "anyone_controls" = excluded."anyone_controls", "created_at_ms" = excluded."created_at_ms", "duration_ms" = excluded."duration_ms"',
+    insertIfAbsent:
+      'INSERT INTO "live_rooms" ("id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    insertHead:
+      'INSERT INTO "live_rooms" ("id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms") VALUES',
+    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    upsertTail:
+      ' ON CONFLICT ("id") DO UPDATE SET "host_id" = excluded."host_id", "stream_id" = excluded."stream_id", "media_id" = excluded."media_id", "community_id" = excluded."community_id", "title" = excluded."title", "media_url" = excluded."media_url", "anyone_controls" = excluded."anyone_controls", "created_at_ms" = excluded."created_at_ms", "duration_ms" = excluded."duration_ms"',
+    upsertCheck: "",
+    insertIfAbsentTail: " ON CONFLICT DO NOTHING",
+    get: 'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE "id" = ?',
+    getManyHead:
+      'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE "id" IN',
+    delete: 'DELETE FROM "live_rooms" WHERE "id" = ?',
+    updateWhere: '"id" = ?',
+    count: 'SELECT COUNT(*) AS "n" FROM "live_rooms"',
+    list: {
+      asc: 'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" ORDER BY "id" ASC LIMIT ?',
+      ascAfter:
+        'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+      desc: 'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" ORDER BY "id" DESC LIMIT ?',
+      descAfter:
+        'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+    },
+    unique: {},
+    finders: {
+      listByCommunityId: {
+        asc: 'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE "community_id" = ? ORDER BY "id" ASC LIMIT ?',
+        ascAfter:
+          'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE "community_id" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+        desc: 'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE "community_id" = ? ORDER BY "id" DESC LIMIT ?',
+        descAfter:
+          'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE "community_id" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+      },
+    },
+    counts: {
+      countByCommunityId: 'SELECT COUNT(*) AS "n" FROM "live_rooms" WHERE "community_id" = ?',
+    },
+    deletes: {
+      deleteByCommunityId:
+        'DELETE FROM "live_rooms" WHERE "id" IN (SELECT "id" FROM "live_rooms" WHERE "community_id" = ? ORDER BY "id" LIMIT ?)',
+    },
+    increments: {},
+  },
+  mysql: {
+    insert:
+      "INSERT INTO `live_rooms` (`id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    upsert:
+      "INSERT INTO `live_rooms` (`id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `host_id` = VALUES(`host_id`), `stream_id` = VALUES(`stream_id`), `media_id` = VALUES(`media_id`), `community_id` = VALUES(`community_id`), `title` = VALUES(`title`), `media_url` = VALUES(`media_url`), `anyone_controls` = VALUES(`anyone_controls`), `created_at_ms` = VALUES(`created_at_ms`), `duration_ms` = VALUES(`duration_ms`)",
+    insertIfAbsent:
+      "INSERT INTO `live_rooms` (`id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
+    insertHead:
+      "INSERT INTO `live_rooms` (`id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms`) VALUES",
+    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    upsertTail:
+      " ON DUPLICATE KEY UPDATE `host_id` = VALUES(`host_id`), `stream_id` = VALUES(`stream_id`), `media_id` = VALUES(`media_id`), `community_id` = VALUES(`community_id`), `title` = VALUES(`title`), `media_url` = VALUES(`media_url`), `anyone_controls` = VALUES(`anyone_controls`), `created_at_ms` = VALUES(`created_at_ms`), `duration_ms` = VALUES(`duration_ms`)",
+    upsertCheck: "",
+    insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `id` = `id`",
+    get: "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE `id` = ?",
+    getManyHead:
+      "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE `id` IN",
+    delete: "DELETE FROM `live_rooms` WHERE `id` = ?",
+    updateWhere: "`id` = ?",
+    count: "SELECT COUNT(*) AS `n` FROM `live_rooms`",
+    list: {
+      asc: "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` ORDER BY `id` ASC LIMIT ?",
+      ascAfter:
+        "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+      desc: "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` ORDER BY `id` DESC LIMIT ?",
+      descAfter:
+        "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+    },
+    unique: {},
+    finders: {
+      listByCommunityId: {
+        asc: "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE `community_id` = ? ORDER BY `id` ASC LIMIT ?",
+        ascAfter:
+          "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE `community_id` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+        desc: "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE `community_id` = ? ORDER BY `id` DESC LIMIT ?",
+        descAfter:
+          "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE `community_id` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+      },
+    },
+    counts: {
+      countByCommunityId: "SELECT COUNT(*) AS `n` FROM `live_rooms` WHERE `community_id` = ?",
+    },
+    deletes: {
+      deleteByCommunityId: "DELETE FROM `live_rooms` WHERE `community_id` = ? ORDER BY `id` LIMIT ?",
+    },
+    increments: {},
+  },
+} as const;
+
+/**
+ * Primary key of live_rooms.
+ */
+export type RoomRowKey = Pick<RoomRow, "id">;
+/**
+ * A RoomRow to insert: the key is required; absent fields take their zero value.
+ */
+export type RoomRowInit = RowInit<RoomRow, "id">;
+/**
+ * Fields of a RoomRow to change.
+ */
+export type RoomRowPatch = RowPatch<RoomRow, "id", never>;
+
+/**
+ * A row from an array of its column values in select-list order.
+ */
+function roomRowFromValues(r: readonly unknown[]): RoomRow {
+  return {
+    $typeName: "orbit.live.v1.RoomRow",
+    id: toBigInt(r[0]),
+    hostId: toBigInt(r[1]),
+    streamId: toBigInt(r[2]),
+    mediaId: toBigInt(r[3]),
+    communityId: toBigInt(r[4]),
+    title: toText(r[5]),
+    mediaUrl: toText(r[6]),
+    anyoneControls: toBool(r[7]),
+    createdAtMs: toBigInt(r[8]),
+    durationMs: toBigInt(r[9]),
+  };
+}
+
+function roomRowToSql(row: RoomRowInit, d: Dialect): SqlValue[] {
+  return [
+    int64Param(row.id ?? 0n, "live_rooms.id"),
+    int64Param(row.hostId ?? 0n, "live_rooms.host_id"),
+    int64Param(row.streamId ?? 0n, "live_rooms.stream_id"),
+    int64Param(row.mediaId ?? 0n, "live_rooms.media_id"),
+    int64Param(row.communityId ?? 0n, "live_rooms.community_id"),
+    textParam(row.title ?? "", 200, "live_rooms.title"),
+    textParam(row.mediaUrl ?? "", 1000, "live_rooms.media_url"),
+    row.anyoneControls ? 1 : 0,
+    int64Param(row.createdAtMs ?? 0n, "live_rooms.created_at_ms"),
+    int64Param(row.durationMs ?? 0n, "live_rooms.duration_ms"),
+  ];
+}
+
+/**
+ * Typed access to table live_rooms. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ */
+export class RoomRowDao {
+  static readonly table = RoomRowTable;
+  private readonly q: (typeof RoomRowSql)["sqlite" | "mysql"];
+  private readonly updates: UpdateBuilder;
+
+  constructor(readonly db: SqlExecutor) {
+    this.q = RoomRowSql[db.dialect];
+    this.updates = new UpdateBuilder("live_rooms", this.q.updateWhere, db.dialect);
+  }
+
+  /**
+   * The same DAO on another executor (a transaction).
+   */
+  with(db: SqlExecutor): RoomRowDao {
+    return new RoomRowDao(db);
+  }
+
+  /**
+   * Inserts a row; fails with a duplicate-key error if the key exists.
+   */
+  async insert(row: RoomRowInit): Promise<void> {
+    await this.db.run(this.q.insert, roomRowToSql(row, this.db.dialect));
+  }
+
+  /**
+   * Inserts many rows with multi-row INSERTs. Returns the number inserted.
+   */
+  async insertMany(rows: readonly RoomRowInit[]): Promise<number> {
+    return insertRows(
+      this.db,
+      this.q.insertHead,
+      this.q.insertTuple,
+      "",
+      rows.map((r) => roomRowToSql(r, this.db.dialect)),
+    );
+  }
+
+  /**
+   * Inserts the row unless one with the same key exists. True if inserted.
+   */
+  async insertIfAbsent(row: RoomRowInit): Promise<boolean> {
+    const r = await this.db.run(this.q.insertIfAbsent, roomRowToSql(row, this.db.dialect));
+    return r.changes > 0;
+  }
+
+  /**
+   * Inserts the row, or overwrites every non-key column of the existing one.
+   */
+  async upsert(row: RoomRowInit): Promise<void> {
+    await this.db.run(this.q.upsert, roomRowToSql(row, this.db.dialect));
+  }
+
+  /**
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   */
+  async upsertMany(rows: readonly RoomRowInit[]): Promise<void> {
+    await upsertRows(
+      this.db,
+      this.q.insertHead,
+      this.q.insertTuple,
+      this.q.upsertTail,
+      rows.map((r) => roomRowToSql(r, this.db.dialect)),
+      this.q.upsertCheck,
+    );
+  }
+
+  /**
+   * The row with this primary key, if any.
+   */
+  async get(key: RoomRowKey): Promise<RoomRow | undefined> {
+    const r = await this.db.getValues(this.q.get, [
+      int64Param(key.id ?? missingKey("live_rooms.id", "id"), "live_rooms.id"),
+    ]);
+    return r && roomRowFromValues(r);
+  }
+
+  /**
+   * The rows with these keys, in no particular order (missing keys are left out).
+   */
+  async getMany(keys: readonly RoomRowKey[]): Promise<RoomRow[]> {
+    if (keys.length === 0) return [];
+    return selectIn(
+      this.db,
+      this.q.getManyHead,
+      keys.map((k) => int64Param(k.id ?? missingKey("live_rooms.id", "id"), "live_rooms.id")),
+      roomRowFromValues,
+    );
+  }
+
+  /**
+   * Changes the fields `patch` sets. True if the row exists.
+   */
+  async update(key: RoomRowKey, patch: RoomRowPatch): Promise<boolean> {
+    const cols: string[] = [];
+    const params: SqlValue[] = [];
+    const row = patch as RoomRowInit;
+    const d = this.db.dialect;
+    if (patch.hostId !== undefined) {
+      cols.push("host_id");
+      params.push(int64Param(row.hostId ?? 0n, "live_rooms.host_id"));
+    }
+    if (patch.streamId !== undefined) {
+      cols.push("stream_id");
+      params.push(int64Param(row.streamId ?? 0n, "live_rooms.stream_id"));
+    }
+    if (patch.mediaId !== undefined) {
+      cols.push("media_id");
+      params.push(int64Param(row.mediaId ?? 0n, "live_rooms.media_id"));
+    }
+    if (patch.communityId !== undefined) {
+      cols.push("community_id");
+      params.push(int64Param(row.communityId ?? 0n, "live_rooms.community_id"));
+    }
+    if (patch.title !== undefined) {
+      cols.push("title");
+      params.push(textParam(row.title ?? "", 200, "live_rooms.title"));
+    }
+    if (patch.mediaUrl !== undefined) {
+      cols.push("media_url");
+      params.push(textParam(row.mediaUrl ?? "", 1000, "live_rooms.media_url"));
+    }
+    if (patch.anyoneControls !== undefined) {
+      cols.push("anyone_controls");
+      params.push(row.anyoneControls ? 1 : 0);
+    }
+    if (patch.createdAtMs !== undefined) {
+      cols.push("created_at_ms");
+      params.push(int64Param(row.createdAtMs ?? 0n, "live_rooms.created_at_ms"));
+    }
+    if (patch.durationMs !== undefined) {
+      cols.push("duration_ms");
+      params.push(int64Param(row.durationMs ?? 0n, "live_rooms.duration_ms"));
+    }
+    if (cols.length === 0) return (await this.get(key)) !== undefined;
+    const r = await this.db.run(this.updates.sql(cols), [
+      ...params,
+      ...[int64Param(key.id ?? missingKey("live_rooms.id", "id"), "live_rooms.id")],
+    ]);
+    return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
+  }
+
+  /**
+   * Deletes the row with this key. True if it existed.
+   */
+  async delete(key: RoomRowKey): Promise<boolean> {
+    return (
+      (await this.db.run(this.q.delete, [int64Param(key.id ?? missingKey("live_rooms.id", "id"), "live_rooms.id")]))
+        .changes > 0
+    );
+  }
+
+  /**
+   * Number of rows in the table.
+   */
+  async count(): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.count);
+    return Number(r?.n ?? 0);
+  }
+
+  /**
+   * A page of all rows in primary-key order (id).
+   */
+  async list(page?: PageOptions): Promise<Page<RoomRow>> {
+    return keysetPage(this.db, this.q.list, "live_rooms.pk", [], page, roomRowFromValues, [0]);
+  }
+
+  /**
+   * A page of rows with this community_id, ordered by id (index live_rooms_by_community_id_id).
+   */
+  async listByCommunityId(where: Pick<RoomRow, "communityId">, page?: PageOptions): Promise<Page<RoomRow>> {
+    return keysetPage(
+      this.db,
+      this.q.finders.listByCommunityId,
+      "live_rooms.live_rooms_by_community_id_id",
+      [
+        int64Param(
+          where.communityId ?? missingKey("live_rooms.community_id", "communityId"),
+          "live_rooms.community_id",
+        ),
+      ],
+      page,
+      roomRowFromValues,
+      [0],
+    );
+  }
+
+  /**
+   * Number of rows with this community_id.
+   */
+  async countByCommunityId(where: Pick<RoomRow, "communityId">): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByCommunityId, [
+      int64Param(where.communityId ?? missingKey("live_rooms.community_id", "communityId"), "live_rooms.community_id"),
+    ]);
+    return Number(r?.n ?? 0);
+  }
+
+  /**
+   * Deletes at most `limit` rows with this community_id (1..10000; the first in id order, index live_rooms_by_community_id_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   */
+  async deleteByCommunityId(where: Pick<RoomRow, "communityId">, opts: DeleteOptions): Promise<number> {
+    return deleteLimited(
+      this.db,
+      this.q.deletes.deleteByCommunityId,
+      [
+        int64Param(
+          where.communityId ?? missingKey("live_rooms.community_id", "communityId"),
+          "live_rooms.community_id",
         ),
       ],
       opts,

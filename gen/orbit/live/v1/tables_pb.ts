@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
 export const file_orbit_live_v1_tables: GenFile =
   /*@__PURE__*/
   fileDesc(
-    "ChpvcmJpdC9saXZlL3YxL3RhYmxlcy5wcm90bxINb3JiaXQubGl2ZS52MSKtAgoJU3RyZWFtUm93EgoKAmlkGAEgASgDEhAKCG93bmVyX2lkGAIgASgDEiEKBXRpdGxlGAMgASgJQhLK8xgOCgx2YXJjaGFyKDIwMCkSFAoMY29tbXVuaXR5X2lkGAQgASgDEg0KBXN0YXRlGAUgASgFEhUKDWNyZWF0ZWRfYXRfbXMYBiABKAMSFQoNc3RhcnRlZF9hdF9tcxgHIAEoAxITCgtlbmRlZF9hdF9tcxgIIAEoAxIlCgplbmRfcmVhc29uGAkgASgJQhHK8xgNCgt2YXJjaGFyKDMyKTpQyvMYTApKCgxsaXZlX3N0cmVhbXMSAmlkGgsKBXN0YXRlCgJpZBoZCgxjb21tdW5pdHlfaWQKBXN0YXRlCgJpZBoOCghvd25lcl9pZAoCaWQiywEKDFN0cmVhbUtleVJvdxIjCghrZXlfaGFzaBgBIAEoCUIRyvMYDQoLdmFyY2hhcig2NCkSEQoJc3RyZWFtX2lkGAIgASgDEhUKDWNyZWF0ZWRfYXRfbXMYAyABKAMSFQoNZXhwaXJlc19hdF9tcxgEIAEoAxIVCg1yZXZva2VkX2F0X21zGAUgASgDOj7K8xg6CjgKEGxpdmVfc3RyZWFtX2tleXMSCGtleV9oYXNoGhoKCXN0cmVhbV9pZAoNY3JlYXRlZF9hdF9tc2IGcHJvdG8z",
+    "ChpvcmJpdC9saXZlL3YxL3RhYmxlcy5wcm90bxINb3JiaXQubGl2ZS52MSKtAgoJU3RyZWFtUm93EgoKAmlkGAEgASgDEhAKCG93bmVyX2lkGAIgASgDEiEKBXRpdGxlGAMgASgJQhLK8xgOCgx2YXJjaGFyKDIwMCkSFAoMY29tbXVuaXR5X2lkGAQgASgDEg0KBXN0YXRlGAUgASgFEhUKDWNyZWF0ZWRfYXRfbXMYBiABKAMSFQoNc3RhcnRlZF9hdF9tcxgHIAEoAxITCgtlbmRlZF9hdF9tcxgIIAEoAxIlCgplbmRfcmVhc29uGAkgASgJQhHK8xgNCgt2YXJjaGFyKDMyKTpQyvMYTApKCgxsaXZlX3N0cmVhbXMSAmlkGgsKBXN0YXRlCgJpZBoZCgxjb21tdW5pdHlfaWQKBXN0YXRlCgJpZBoOCghvd25lcl9pZAoCaWQiywEKDFN0cmVhbUtleVJvdxIjCghrZXlfaGFzaBgBIAEoCUIRyvMYDQoLdmFyY2hhcig2NCkSEQoJc3RyZWFtX2lkGAIgASgDEhUKDWNyZWF0ZWRfYXRfbXMYAyABKAMSFQoNZXhwaXJlc19hdF9tcxgEIAEoAxIVCg1yZXZva2VkX2F0X21zGAUgASgDOj7K8xg6CjgKEGxpdmVfc3RyZWFtX2tleXMSCGtleV9oYXNoGhoKCXN0cmVhbV9pZAoNY3JlYXRlZF9hdF9tcyKdAgoHUm9vbVJvdxIKCgJpZBgBIAEoAxIPCgdob3N0X2lkGAIgASgDEhEKCXN0cmVhbV9pZBgDIAEoAxIQCghtZWRpYV9pZBgEIAEoAxIUCgxjb21tdW5pdHlfaWQYBSABKAMSIQoFdGl0bGUYBiABKAlCEsrzGA4KDHZhcmNoYXIoMjAwKRImCgltZWRpYV91cmwYByABKAlCE8rzGA8KDXZhcmNoYXIoMTAwMCkSFwoPYW55b25lX2NvbnRyb2xzGAggASgIEhUKDWNyZWF0ZWRfYXRfbXMYCSABKAMSEwoLZHVyYXRpb25fbXMYCiABKAM6KsrzGCYKJAoKbGl2ZV9yb29tcxICaWQaEgoMY29tbXVuaXR5X2lkCgJpZGIGcHJvdG8z",
     [file_orbit_options_v1_options],
   );
 
@@ -122,3 +122,66 @@ export type StreamKeyRow = Message<"orbit.live.v1.StreamKeyRow"> & {
  * Use `create(StreamKeyRowSchema)` to create a new message.
  */
 export const StreamKeyRowSchema: GenMessage<StreamKeyRow> = /*@__PURE__*/ messageDesc(file_orbit_live_v1_tables, 1);
+
+/**
+ * RoomRow is one watch-together room and its last clock state.
+ *
+ * @generated from message orbit.live.v1.RoomRow
+ */
+export type RoomRow = Message<"orbit.live.v1.RoomRow"> & {
+  /**
+   * @generated from field: int64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * @generated from field: int64 host_id = 2;
+   */
+  hostId: bigint;
+
+  /**
+   * @generated from field: int64 stream_id = 3;
+   */
+  streamId: bigint;
+
+  /**
+   * @generated from field: int64 media_id = 4;
+   */
+  mediaId: bigint;
+
+  /**
+   * @generated from field: int64 community_id = 5;
+   */
+  communityId: bigint;
+
+  /**
+   * @generated from field: string title = 6;
+   */
+  title: string;
+
+  /**
+   * @generated from field: string media_url = 7;
+   */
+  mediaUrl: string;
+
+  /**
+   * @generated from field: bool anyone_controls = 8;
+   */
+  anyoneControls: boolean;
+
+  /**
+   * @generated from field: int64 created_at_ms = 9;
+   */
+  createdAtMs: bigint;
+
+  /**
+   * @generated from field: int64 duration_ms = 10;
+   */
+  durationMs: bigint;
+};
+
+/**
+ * Describes the message orbit.live.v1.RoomRow.
+ * Use `create(RoomRowSchema)` to create a new message.
+ */
+export const RoomRowSchema: GenMessage<RoomRow> = /*@__PURE__*/ messageDesc(file_orbit_live_v1_tables, 2);

@@ -140,6 +140,16 @@ export const PostRowTable: SqlTableSpec = {
       default: "0",
       counter: true,
     },
+    {
+      name: "community_id",
+      field: "communityId",
+      encoding: "bigint",
+      sqlite: "INTEGER",
+      mysql: "BIGINT",
+      cql: "bigint",
+      nullable: false,
+      default: "0",
+    },
   ],
   primaryKey: ["id"],
   indexes: [
@@ -157,41 +167,41 @@ export const PostRowTable: SqlTableSpec = {
 export const PostRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids") VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "community_id") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     upsert:
-      'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "author_id" = excluded."author_id", "text" = excluded."text", "media_ids" = excluded."media_ids", "created_at_ms" = excluded."created_at_ms", "edited_at_ms" = excluded."edited_at_ms", "hashtags" = excluded."hashtags", "mention_user_ids" = excluded."mention_user_ids"',
+      'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "community_id") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "author_id" = excluded."author_id", "text" = excluded."text", "media_ids" = excluded."media_ids", "created_at_ms" = excluded."created_at_ms", "edited_at_ms" = excluded."edited_at_ms", "hashtags" = excluded."hashtags", "mention_user_ids" = excluded."mention_user_ids", "community_id" = excluded."community_id"',
     insertIfAbsent:
-      'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "community_id") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead:
-      'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids") VALUES',
-    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?)",
+      'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "community_id") VALUES',
+    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("id") DO UPDATE SET "author_id" = excluded."author_id", "text" = excluded."text", "media_ids" = excluded."media_ids", "created_at_ms" = excluded."created_at_ms", "edited_at_ms" = excluded."edited_at_ms", "hashtags" = excluded."hashtags", "mention_user_ids" = excluded."mention_user_ids"',
+      ' ON CONFLICT ("id") DO UPDATE SET "author_id" = excluded."author_id", "text" = excluded."text", "media_ids" = excluded."media_ids", "created_at_ms" = excluded."created_at_ms", "edited_at_ms" = excluded."edited_at_ms", "hashtags" = excluded."hashtags", "mention_user_ids" = excluded."mention_user_ids", "community_id" = excluded."community_id"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count" FROM "posts" WHERE "id" = ?',
+    get: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" WHERE "id" = ?',
     getManyHead:
-      'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count" FROM "posts" WHERE "id" IN',
+      'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" WHERE "id" IN',
     delete: 'DELETE FROM "posts" WHERE "id" = ?',
     updateWhere: '"id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "posts"',
     list: {
-      asc: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count" FROM "posts" ORDER BY "id" ASC LIMIT ?',
+      asc: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" ORDER BY "id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count" FROM "posts" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-      desc: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count" FROM "posts" ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+      desc: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" ORDER BY "id" DESC LIMIT ?',
       descAfter:
-        'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count" FROM "posts" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByAuthorId: {
-        asc: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count" FROM "posts" WHERE "author_id" = ? ORDER BY "id" ASC LIMIT ?',
+        asc: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" WHERE "author_id" = ? ORDER BY "id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count" FROM "posts" WHERE "author_id" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-        desc: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count" FROM "posts" WHERE "author_id" = ? ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" WHERE "author_id" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+        desc: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" WHERE "author_id" = ? ORDER BY "id" DESC LIMIT ?',
         descAfter:
-          'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count" FROM "posts" WHERE "author_id" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" WHERE "author_id" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
       },
     },
     counts: {
@@ -208,41 +218,41 @@ export const PostRowSql = {
   },
   mysql: {
     insert:
-      "INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `community_id`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `author_id` = VALUES(`author_id`), `text` = VALUES(`text`), `media_ids` = VALUES(`media_ids`), `created_at_ms` = VALUES(`created_at_ms`), `edited_at_ms` = VALUES(`edited_at_ms`), `hashtags` = VALUES(`hashtags`), `mention_user_ids` = VALUES(`mention_user_ids`)",
+      "INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `community_id`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `author_id` = VALUES(`author_id`), `text` = VALUES(`text`), `media_ids` = VALUES(`media_ids`), `created_at_ms` = VALUES(`created_at_ms`), `edited_at_ms` = VALUES(`edited_at_ms`), `hashtags` = VALUES(`hashtags`), `mention_user_ids` = VALUES(`mention_user_ids`), `community_id` = VALUES(`community_id`)",
     insertIfAbsent:
-      "INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
+      "INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `community_id`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
     insertHead:
-      "INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`) VALUES",
-    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `community_id`) VALUES",
+    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `author_id` = VALUES(`author_id`), `text` = VALUES(`text`), `media_ids` = VALUES(`media_ids`), `created_at_ms` = VALUES(`created_at_ms`), `edited_at_ms` = VALUES(`edited_at_ms`), `hashtags` = VALUES(`hashtags`), `mention_user_ids` = VALUES(`mention_user_ids`)",
+      " ON DUPLICATE KEY UPDATE `author_id` = VALUES(`author_id`), `text` = VALUES(`text`), `media_ids` = VALUES(`media_ids`), `created_at_ms` = VALUES(`created_at_ms`), `edited_at_ms` = VALUES(`edited_at_ms`), `hashtags` = VALUES(`hashtags`), `mention_user_ids` = VALUES(`mention_user_ids`), `community_id` = VALUES(`community_id`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `id` = `id`",
-    get: "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count` FROM `posts` WHERE `id` = ?",
+    get: "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` WHERE `id` = ?",
     getManyHead:
-      "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count` FROM `posts` WHERE `id` IN",
+      "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` WHERE `id` IN",
     delete: "DELETE FROM `posts` WHERE `id` = ?",
     updateWhere: "`id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `posts`",
     list: {
-      asc: "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count` FROM `posts` ORDER BY `id` ASC LIMIT ?",
+      asc: "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` ORDER BY `id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count` FROM `posts` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-      desc: "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count` FROM `posts` ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+      desc: "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` ORDER BY `id` DESC LIMIT ?",
       descAfter:
-        "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count` FROM `posts` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByAuthorId: {
-        asc: "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count` FROM `posts` WHERE `author_id` = ? ORDER BY `id` ASC LIMIT ?",
+        asc: "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` WHERE `author_id` = ? ORDER BY `id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count` FROM `posts` WHERE `author_id` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-        desc: "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count` FROM `posts` WHERE `author_id` = ? ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` WHERE `author_id` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+        desc: "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` WHERE `author_id` = ? ORDER BY `id` DESC LIMIT ?",
         descAfter:
-          "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count` FROM `posts` WHERE `author_id` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` WHERE `author_id` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
       },
     },
     counts: {
@@ -296,6 +306,7 @@ function postRowFromValues(r: readonly unknown[]): PostRow {
         : decodeRepeated<bigint>(toBytes(r[7]), 8, ScalarType.INT64),
     likeCount: toBigInt(r[8]),
     commentCount: toBigInt(r[9]),
+    communityId: toBigInt(r[10]),
   };
 }
 
@@ -309,6 +320,7 @@ function postRowToSql(row: PostRowInit, d: Dialect): SqlValue[] {
     row.editedAtMs === undefined ? null : int64Param(row.editedAtMs ?? 0n, "posts.edited_at_ms"),
     JSON.stringify(row.hashtags ?? []),
     encodeRepeated(8, ScalarType.INT64, true, row.mentionUserIds),
+    int64Param(row.communityId ?? 0n, "posts.community_id"),
   ];
 }
 
@@ -437,6 +449,10 @@ export class PostRowDao {
     if (patch.mentionUserIds !== undefined) {
       cols.push("mention_user_ids");
       params.push(encodeRepeated(8, ScalarType.INT64, true, row.mentionUserIds));
+    }
+    if (patch.communityId !== undefined) {
+      cols.push("community_id");
+      params.push(int64Param(row.communityId ?? 0n, "posts.community_id"));
     }
     if (cols.length === 0) return (await this.get(key)) !== undefined;
     const r = await this.db.run(this.updates.sql(cols), [
