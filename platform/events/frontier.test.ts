@@ -11,7 +11,7 @@ import type { SqlDb } from "../storage/driver.js";
 import { Frontier } from "./frontier.js";
 import { appendRows, type LogRow } from "./log-writer.js";
 import { ensureEventTables, LOG } from "./tables.js";
-import { sleep } from "../../test/support/wait.js";
+import { waitFor } from "../../test/support/wait.js";
 
 const row = (key: string): LogRow => ({ topic: "t", key, payload: new Uint8Array([1]), createdMs: Date.now() });
 
@@ -33,7 +33,7 @@ describe("frontier on MariaDB", () => {
   }
 
   it("waits for an in-flight transaction below a visible id, even past the grace period", async () => {
-    const f = await setup(50, 1);
+    const f = await setup(50, 2);
     let commitA!: () => void;
     const aMayCommit = new Promise<void>((r) => (commitA = r));
     let aInserted!: () => void;
@@ -45,17 +45,35 @@ describe("frontier on MariaDB", () => {
     });
     await aHasInserted;
     await appendRows(store.db, [row("b")]); // id 2, committed first
-    await f.advance(); // sees the hole at id 1: too young to judge
+    await f.advance(); // the probe of the hole at id 1 waits 2 s on A's lock: busy, nothing skipped
     expect(f.value).toBe(0n);
-    await sleep(150); // the grace period is over while A is still open
-    let committed = false;
-    setTimeout(() => {
-      committed = true;
-      commitA();
-    }, 300);
-    // This probe starts after the grace period: it must wait for A, not skip id 1.
-    await f.advance();
-    expect(committed).toBe(true);
+    expect(f.deadIds).toBe(0n);
+    // The grace period (50 ms) is long over. Probes keep waiting on A (each
+    // either sees A commit or times out busy); none may skip id 1.
+    const probing = (async () => {
+      while (f.value < 2n) {
+        await f.advance();
+        expect(f.deadIds).toBe(0n);
+      }
+    })();
+    const observer = openSqlStore(store.url);
+    try {
+      await waitFor(
+        async () =>
+          Number(
+            (await observer.get<{ n: unknown }>(
+              "SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'",
+            ))!.n,
+          ) > 0,
+        "a probe past the grace period to wait for A's row lock",
+        30_000,
+      );
+    } finally {
+      await observer.close();
+    }
+    expect(f.value).toBe(0n);
+    commitA();
+    await probing;
     await a;
     expect(f.value).toBe(2n);
     expect(f.deadIds).toBe(0n);
@@ -99,7 +117,8 @@ describe("frontier on MariaDB", () => {
     await f.advance();
     expect(f.value).toBe(0n); // the hole is young: wait
     expect(f.recheckAt).toBeGreaterThan(Date.now() - 1);
-    await sleep(Math.max(0, f.recheckAt - Date.now()) + 10);
+    const recheckAt = f.recheckAt;
+    await waitFor(() => Date.now() > recheckAt, "the hole's grace period to end");
     await f.advance();
     expect(f.value).toBe(3n);
     expect(f.deadIds).toBe(2n);
@@ -119,7 +138,9 @@ describe("frontier on MariaDB", () => {
     expect(ids[1]! - ids[0]!).toBeGreaterThan(1n); // there is a hole
     await f.advance();
     expect(f.value).toBe(ids[0]);
-    await sleep(120);
+    const recheckAt = f.recheckAt;
+    expect(recheckAt).toBeGreaterThan(0);
+    await waitFor(() => Date.now() > recheckAt, "the burnt ids' grace period to end");
     await f.advance();
     expect(f.value).toBe(ids[1]);
   });

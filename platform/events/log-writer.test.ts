@@ -19,9 +19,14 @@ describe("chunkSizes", () => {
   });
 
   it("writes one prepared statement text per size", () => {
+    expect(insertSql(1)).toBe(
+      "INSERT INTO orbit_event_log (topic, event_key, payload, created_ms) VALUES (?, ?, ?, ?)",
+    );
     expect(insertSql(2)).toBe(
       "INSERT INTO orbit_event_log (topic, event_key, payload, created_ms) VALUES (?, ?, ?, ?), (?, ?, ?, ?)",
     );
-    expect(insertSql(2)).toBe(insertSql(2));
+    // Each chunk size chunkSizes can produce has its own text with one row group per row.
+    for (const n of [4, 64, 1024]) expect(insertSql(n).match(/\(\?, \?, \?, \?\)/g)).toHaveLength(n);
+    expect(new Set([1, 2, 4, 64, 1024].map(insertSql)).size).toBe(5);
   });
 });

@@ -59,6 +59,9 @@ describe("createTableCql", () => {
     expect(dropTableCql(TimelineRowTable, "orbit")).toBe("DROP TABLE IF EXISTS orbit.timeline");
   });
 
+  // Guards gen/ against the runtime: the walker writes these constants with the
+  // same function, so this fails when gen/ is stale, not when the DDL is wrong
+  // (the literal text above checks that).
   it("is what the generated createTable constants hold", () => {
     expect(TimelineRowCql.createTable).toBe(createTableCql(TimelineRowTable));
     expect(HomeFeedRowCql.createTable).toBe(createTableCql(HomeFeedRowTable));
@@ -82,6 +85,28 @@ describe("createKeyspaceCql", () => {
 });
 
 describe("wideCql", () => {
+  it("prepares reviewed statements: full key in WHERE, tuple relations on the clustering key, counters by UPDATE", () => {
+    const cols = "owner_id, bucket, item_id, body, payload, note, big";
+    expect(wideCql(TimelineRowTable)).toEqual({
+      insert: `INSERT INTO timeline (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?) USING TTL ?`,
+      selectByKey: `SELECT ${cols} FROM timeline WHERE owner_id = ? AND bucket = ? AND item_id = ?`,
+      scanPartition: `SELECT ${cols} FROM timeline WHERE owner_id = ?`,
+      scanRange: `SELECT ${cols} FROM timeline WHERE owner_id = ? AND (bucket, item_id) >= (?, ?) AND (bucket, item_id) <= (?, ?)`,
+      deleteRow: "DELETE FROM timeline WHERE owner_id = ? AND bucket = ? AND item_id = ?",
+      deletePartition: "DELETE FROM timeline WHERE owner_id = ?",
+    });
+    expect(wideCql(TallyRowTable)).toEqual({
+      selectByKey: "SELECT owner_id, name, hits, misses FROM tallies WHERE owner_id = ? AND name = ?",
+      scanPartition: "SELECT owner_id, name, hits, misses FROM tallies WHERE owner_id = ?",
+      scanRange:
+        "SELECT owner_id, name, hits, misses FROM tallies WHERE owner_id = ? AND (name) >= (?) AND (name) <= (?)",
+      deleteRow: "DELETE FROM tallies WHERE owner_id = ? AND name = ?",
+      deletePartition: "DELETE FROM tallies WHERE owner_id = ?",
+      increment: "UPDATE tallies SET hits = hits + ?, misses = misses + ? WHERE owner_id = ? AND name = ?",
+    });
+  });
+
+  // Guards gen/ against the runtime (a stale gen/ fails here); the reviewed text is the test above.
   it("is exactly what the generated constants show (the runtime prepares the same text)", () => {
     const { createTable: _t, ...timeline } = TimelineRowCql;
     expect(wideCql(TimelineRowTable)).toEqual(timeline);
