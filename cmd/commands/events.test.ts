@@ -102,6 +102,17 @@ describe("orbit events on SQLite", () => {
     expect(neither.code).toBe(2);
     expect(neither.stderr).toContain("give event ids or --all");
   });
+
+  it("drops a group: it is no longer listed, and replaying it is then refused", async () => {
+    const dropped = await orbit(env, "drop-group", "ledger");
+    expect(dropped.code).toBe(0);
+    expect(dropped.stdout).toContain("group ledger dropped");
+    const groups = JSON.parse((await orbit(env, "groups", "--json")).stdout) as Array<{ name: string }>;
+    expect(groups.map((g) => g.name)).not.toContain("ledger");
+    const replay = await orbit(env, "replay", "ledger", "--from", "1");
+    expect(replay.code).toBe(2);
+    expect(replay.stderr).toContain('unknown consumer group "ledger"');
+  });
 });
 
 describe("orbit events on MariaDB", () => {

@@ -16,6 +16,7 @@ import { tablesFromProto } from "../../test/support/compile-proto.js";
 import { mysqlStore } from "../../test/support/stores.js";
 import { CASSANDRA_SKIP, liveKeyspace } from "../../test/support/cassandra.js";
 import { CassandraClient } from "../../platform/storage/cassandra/client.js";
+import { openSqlStore } from "../../platform/storage/open.js";
 
 const run = promisify(execFile);
 const ORBIT = join(import.meta.dirname, "..", "orbit.mjs");
@@ -85,6 +86,47 @@ describe("orbit migrate", () => {
       await store.dispose();
     }
   });
+
+  it("migrates --services from the registry; refuses a newer schema with exit 3 unless --allow-newer-schema", async () => {
+    const data = join(dir, "services");
+    const first = await orbit("--services", "user", "--data-dir", data);
+    expect(first.code, first.stderr).toBe(0);
+    const db = openSqlStore(`sqlite:${join(data, "orbit.db")}`);
+    try {
+      const tables = (await db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")).map(
+        (r) => r.name,
+      );
+      expect(tables).toEqual(expect.arrayContaining(["users", "user_sessions", "orbit_migrations"]));
+      const again = await orbit("--services", "user", "--data-dir", data);
+      expect(again.code, again.stderr).toBe(0);
+      const history = await db.all<{ n: unknown }>("SELECT COUNT(*) AS n FROM orbit_migrations");
+
+      // A newer binary added a column to users and recorded its schema.
+      await db.exec("ALTER TABLE users ADD COLUMN pronouns TEXT");
+      await db.run(
+        "INSERT INTO orbit_migrations (kind, subject, step, summary, statements, checksum, status, detail, process, started_at_ms, finished_at_ms) " +
+          "VALUES ('state', 'users', 'state', 'schema of users', '', 'fingerprint-of-a-newer-binary', 'applied', 'orbit/user/v1/tables.proto', 'newer-binary', ?, ?)",
+        [Date.now(), Date.now()],
+      );
+      const refused = await orbit("--services", "user", "--data-dir", data);
+      expect(refused.code, refused.stderr).toBe(3);
+      expect(refused.stderr).toMatch(/table users was migrated to a newer schema .* by newer-binary/);
+      expect(refused.stderr).toContain("--allow-newer-schema");
+
+      // From the command line: start anyway, leaving the newer table as it is.
+      const allowed = await orbit("--services", "user", "--data-dir", data, "--allow-newer-schema");
+      expect(allowed.code, allowed.stderr).toBe(0);
+      const columns = (await db.all<{ name: string }>("SELECT name FROM pragma_table_info('users')")).map(
+        (r) => r.name,
+      );
+      expect(columns).toContain("pronouns");
+      expect(Number((await db.get<{ n: unknown }>("SELECT COUNT(*) AS n FROM orbit_migrations"))!.n)).toBe(
+        Number(history[0]!.n) + 1,
+      );
+    } finally {
+      await db.close();
+    }
+  }, 180_000);
 
   it("rejects bad usage with exit 2", async () => {
     const unknown = await orbit("--services", "no-such-service", "--data-dir", join(dir, "x"));
