@@ -112,7 +112,7 @@ describe("orbit events on SQLite", () => {
     const replay = await orbit(env, "replay", "ledger", "--from", "1");
     expect(replay.code).toBe(2);
     expect(replay.stderr).toContain('unknown consumer group "ledger"');
-  });
+  }, 120_000);
 });
 
 describe("orbit events on MariaDB", () => {
