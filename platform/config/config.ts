@@ -18,6 +18,8 @@ export interface OrbitConfig {
   readonly mysql?: string;
   /** Cassandra URL for wide tables (`cassandra://host1,host2:9042/keyspace?dc=dc1`); passed to services. */
   readonly cassandra?: string;
+  /** Redis URL of the push broker (`redis://host:6379`): push updates reach devices connected to other bundles. */
+  readonly redis?: string;
   /** Services that run in other processes: Orbit service name → base URL. */
   readonly peers: Readonly<Record<string, string>>;
   /** Shared secret that signs identity between bundle processes. Random per process if unset. */

@@ -143,6 +143,17 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     }),
   }),
   field({
+    key: "redis",
+    flag: "--redis <url>",
+    env: "ORBIT_REDIS",
+    help: "Redis for the push broker, e.g. redis://10.0.0.5:6379: updates pushed in one bundle reach devices connected to another, and presence is shared",
+    defaultText: "none (one bundle alone needs none)",
+    parse: text({
+      nonEmpty: true,
+      check: (v) => (/^rediss?:\/\/[^/]/.test(v) ? undefined : "must be a redis:// or rediss:// URL"),
+    }),
+  }),
+  field({
     key: "peers",
     flag: "--peer <name=url>",
     env: "ORBIT_PEERS",

@@ -10,6 +10,7 @@ import { hostname } from "node:os";
 import type { SqlTx } from "../../storage/driver.js";
 import type { PayloadInit } from "../../push/codec.js";
 import { PushEngine, type ChannelAuthorizer } from "../../push/engine.js";
+import { RedisBroker } from "../../push/redis-broker.js";
 import type { ServiceDef } from "../service.js";
 import type { PartHost, PlatformPart } from "./index.js";
 
@@ -52,7 +53,8 @@ export interface PushPart extends PlatformPart<PushView> {
 export async function openPushPart(host: PartHost): Promise<PushPart> {
   const log = host.log.child({ component: "push" });
   const origin = `${hostname()}/${host.config.nodeId}/${process.pid}/${Math.random().toString(36).slice(2, 8)}`;
-  const engine = new PushEngine({ db: host.db, log, origin });
+  const broker = host.config.redis ? new RedisBroker({ url: host.config.redis, origin, log }) : undefined;
+  const engine = new PushEngine({ db: host.db, log, origin, broker });
   const view = (def: ServiceDef): PushView => {
     const v: PushView = {
       toUsers: (tx, userIds, payload) => engine.toUsers(tx, userIds, payload),
