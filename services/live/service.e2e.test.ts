@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CommunityService } from "../../gen/orbit/community/v1/community_pb.js";
 import { LiveService, StreamState } from "../../gen/orbit/live/v1/live_pb.js";
 import { DEFAULT_CONFIG } from "../../platform/config/config.js";
 import { type FfmpegProcess, runningFfmpegPids } from "../../platform/ffmpeg/process.js";
@@ -47,6 +48,7 @@ for (const engine of ENGINES) {
     let ann: Client<typeof LiveService>;
     let bob: Client<typeof LiveService>;
     let anon: Client<typeof LiveService>;
+    let communities: Client<typeof CommunityService>;
     const publishers: FfmpegProcess[] = [];
 
     const client = (token?: string) =>
@@ -90,7 +92,10 @@ for (const engine of ENGINES) {
           host: "127.0.0.1",
           port: 0,
           devTokens: { ann: "1", bob: "2" },
-          settings: { live: { rtmpPort: 0, hlsDir: join(dir, "hls"), maxBitrateKbps: 1500, silenceTimeoutMs: 3000 } },
+          settings: {
+            community: { admins: "1" },
+            live: { rtmpPort: 0, hlsDir: join(dir, "hls"), maxBitrateKbps: 1500, silenceTimeoutMs: 3000 },
+          },
         },
         db: store.db,
         log: silentLogger(),
@@ -98,6 +103,19 @@ for (const engine of ENGINES) {
       ann = client("ann");
       bob = client("bob");
       anon = client();
+      communities = createClient(
+        CommunityService,
+        createConnectTransport({
+          baseUrl: bundle.url!,
+          httpVersion: "1.1",
+          interceptors: [
+            (next) => (req) => {
+              req.header.set("authorization", "Bearer ann");
+              return next(req);
+            },
+          ],
+        }),
+      );
     });
 
     afterAll(async () => {
@@ -118,13 +136,15 @@ for (const engine of ENGINES) {
     });
 
     it("goes scheduled → live → ended (EndStream by its owner only); the key then stops working", async () => {
-      const created = await ann.createStream({ title: "Episode 1 together", communityId: 7n });
+      const cid = (await communities.createSeries({ title: "Live Test Show", ownerId: 1n })).community!.id;
+      expect(await codeOf(bob.createStream({ title: "not a member", communityId: cid }))).toBe(Code.PermissionDenied);
+      const created = await ann.createStream({ title: "Episode 1 together", communityId: cid });
       const s = created.stream!;
       expect(s).toMatchObject({
         state: StreamState.SCHEDULED,
         ownerId: 1n,
         title: "Episode 1 together",
-        communityId: 7n,
+        communityId: cid,
       });
       expect(s.hlsUrl).toBe(`/live/${s.id}/index.m3u8`);
       expect(s.flvUrl).toBe(`/live/${s.id}.flv`);
@@ -140,7 +160,7 @@ for (const engine of ENGINES) {
       expect(await playlist.text()).toContain("#EXTM3U");
       const listed = await anon.listLiveStreams({});
       expect(listed.streams.map((x) => x.id)).toContain(s.id);
-      expect((await anon.listLiveStreams({ communityId: 7n })).streams.map((x) => x.id)).toEqual([s.id]);
+      expect((await anon.listLiveStreams({ communityId: cid })).streams.map((x) => x.id)).toEqual([s.id]);
       expect((await anon.listLiveStreams({ communityId: 8n })).streams).toEqual([]);
 
       expect(await codeOf(bob.endStream({ streamId: s.id }))).toBe(Code.PermissionDenied);

@@ -11,12 +11,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { StreamStateChangedSchema } from "../../gen/orbit/live/v1/events_pb.js";
+import { CommunityService, Role } from "../../gen/orbit/community/v1/community_pb.js";
 import { LiveService } from "../../gen/orbit/live/v1/live_pb.js";
-import { StreamKeyRowTable, StreamRowTable } from "../../gen/orbit/live/v1/tables_db.js";
+import { RoomService } from "../../gen/orbit/live/v1/room_pb.js";
+import { RoomRowTable, StreamKeyRowTable, StreamRowTable } from "../../gen/orbit/live/v1/tables_db.js";
 import { defineService } from "../../platform/kernel/service.js";
 import { liveHandlers } from "./handlers.js";
 import { createLiveHandler, LIVE_PATH_PREFIX } from "./http.js";
 import { LiveNode } from "./node.js";
+import { roomHandlers } from "./room-handlers.js";
+import { Rooms } from "./rooms.js";
 import { liveSettings } from "./settings.js";
 import { LiveStreams, type StreamUrls } from "./streams.js";
 
@@ -25,9 +29,10 @@ const INGEST_WAIT_MS = 10_000;
 export const live = defineService({
   name: "live",
   description: "live streams: RTMP ingest with stream keys, HLS and HTTP-FLV out, stream states",
-  api: [LiveService],
+  deps: ["community"],
+  api: [LiveService, RoomService],
   settings: liveSettings,
-  tables: [StreamRowTable, StreamKeyRowTable],
+  tables: [StreamRowTable, StreamKeyRowTable, RoomRowTable],
   publishes: [StreamStateChangedSchema],
   build(ctx) {
     const s = ctx.settings;
@@ -62,15 +67,38 @@ export const live = defineService({
       void q.finally(() => pending.delete(q));
     };
 
+    const communities = ctx.client(CommunityService);
+    /** Streams and rooms may be attached to a community by its members only. */
+    const mayUseCommunity = async (userId: bigint, communityId: bigint) => {
+      const { membership } = await communities.getMembership({ communityId, userId });
+      if (!membership || membership.banned || membership.role === Role.UNSPECIFIED)
+        throw new ConnectError("community_id: only members of the community may do this", Code.PermissionDenied);
+    };
+    // Rooms are followed by polling GetRoomState until RoomUpdate is wired into push (field 22).
+    const rooms = new Rooms(ctx.db, ctx.ids);
+
     const serveLive = createLiveHandler({
       hlsDir: (id) => node?.hlsDir(id),
       flvUpstreamUrl: (id) => node?.flvUpstreamUrl(id),
     });
 
     return {
-      rpc: [liveHandlers({ streams, urls, node: () => node })],
+      rpc: [
+        liveHandlers({ streams, urls, node: () => node, mayUseCommunity }),
+        roomHandlers({ rooms, streams, mayUseCommunity }),
+      ],
       routes: [{ path: `${LIVE_PATH_PREFIX}*`, handle: (req, res) => serveLive(req, res) }],
       jobs: [
+        {
+          // The buffering grace of rooms with buffering members (a room waits 3 s for a member).
+          name: "live.rooms",
+          async run(signal) {
+            while (!signal.aborted) {
+              rooms.tick();
+              await new Promise((r) => setTimeout(r, 250));
+            }
+          },
+        },
         {
           name: "live.ingest",
           async run(signal) {

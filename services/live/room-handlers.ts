@@ -1,0 +1,100 @@
+/** The RoomService handlers. */
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { StreamState } from "../../gen/orbit/live/v1/live_pb.js";
+import type { RoomService } from "../../gen/orbit/live/v1/room_pb.js";
+import { requireUser } from "../../platform/rpc/call-scope.js";
+import type { Rooms } from "./rooms.js";
+import type { LiveStreams } from "./streams.js";
+
+export interface RoomHandlerDeps {
+  readonly rooms: Rooms;
+  readonly streams: LiveStreams;
+  readonly mayUseCommunity: (userId: bigint, communityId: bigint) => Promise<void>;
+}
+
+const URL_RE = /^(https?:\/\/[^\s]+|\/[^\s]*)$/;
+
+export function roomHandlers(d: RoomHandlerDeps): ServiceImpl<typeof RoomService> {
+  const { rooms } = d;
+  return {
+    async createRoom(req, hctx) {
+      const me = BigInt(requireUser(hctx).userId);
+      if (req.communityId) await d.mayUseCommunity(me, req.communityId);
+      let mediaUrl = req.mediaUrl.trim();
+      let streamId = 0n;
+      let mediaId = 0n;
+      let title = req.title.trim();
+      if (req.source.case === "streamId") {
+        const s = await d.streams.get(req.source.value);
+        if (s.state === StreamState.ENDED)
+          throw new ConnectError("stream_id: the stream has ended", Code.FailedPrecondition);
+        streamId = s.id;
+        mediaUrl = d.streams.toApi(s).hlsUrl;
+        title ||= s.title;
+      } else if (req.source.case === "mediaId") {
+        // Stored videos come from the media service; until it is wired, the caller gives their HLS URL.
+        mediaId = req.source.value;
+        if (!mediaUrl)
+          throw new ConnectError(
+            "media_url: required for a stored video (the media service is not wired yet)",
+            Code.InvalidArgument,
+          );
+      } else if (!mediaUrl) {
+        throw new ConnectError("stream_id, media_id or media_url is required", Code.InvalidArgument);
+      }
+      if (!URL_RE.test(mediaUrl))
+        throw new ConnectError("media_url: must be an http(s) URL or a path on this server", Code.InvalidArgument);
+      const room = await rooms.create({
+        hostId: me,
+        streamId,
+        mediaId,
+        communityId: req.communityId,
+        title,
+        mediaUrl,
+        anyoneControls: req.anyoneControls,
+        durationMs: req.durationMs,
+      });
+      return { room };
+    },
+
+    async joinRoom(req, hctx) {
+      const me = BigInt(requireUser(hctx).userId);
+      const l = await rooms.join(req.roomId, me);
+      return { room: rooms.room(l), state: rooms.state(l), serverTimeMs: BigInt(Date.now()) };
+    },
+
+    async leaveRoom(req, hctx) {
+      await rooms.leave(req.roomId, BigInt(requireUser(hctx).userId));
+      return {};
+    },
+
+    async control(req, hctx) {
+      const me = BigInt(requireUser(hctx).userId);
+      return { state: await rooms.control(req.roomId, me, req.action, req.positionMs, req.rate) };
+    },
+
+    async getRoomState(req) {
+      const l = await rooms.get(req.roomId);
+      const s = rooms.state(l);
+      return {
+        playing: s.playing,
+        positionMs: s.positionMs,
+        atServerTimeMs: s.atServerTimeMs,
+        rate: s.rate,
+        members: s.members,
+        seq: s.seq,
+        pausedFor: s.pausedFor,
+        serverTimeMs: BigInt(Date.now()),
+      };
+    },
+
+    async reportBuffering(req, hctx) {
+      const me = BigInt(requireUser(hctx).userId);
+      return { state: await rooms.buffering(req.roomId, me, req.buffering) };
+    },
+
+    async ping() {
+      return { serverTimeMs: BigInt(Date.now()) };
+    },
+  };
+}
