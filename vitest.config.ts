@@ -3,7 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["**/*.test.ts"],
-    exclude: ["node_modules/**", "data/**"],
+    // test/reliability runs on its own: npm run test:reliability (vitest.reliability.config.ts).
+    exclude: ["node_modules/**", "data/**", "test/reliability/**"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Files run in parallel worker processes; each test opens its own

@@ -32,7 +32,9 @@ import { createInProcessTransport } from "../rpc/inprocess-transport.js";
 import { instrumentService } from "../rpc/instrument.js";
 import { RpcMetrics } from "../rpc/metrics.js";
 import type { SqlDb } from "../storage/driver.js";
-import type { HealthResult } from "../storage/health.js";
+import { cachedProbe, type HealthProbe, type HealthResult } from "../storage/health.js";
+import type { RequestLimitDefaults } from "../rpc/limits.js";
+import { StoreEpisodes } from "../rpc/store-episodes.js";
 import { openSqlStore, redact } from "../storage/open.js";
 import type { TableSpec } from "../storage/schema.js";
 import { ClientRouter } from "./clients.js";
@@ -125,6 +127,11 @@ export class Bundle {
 
   readonly log: Logger;
   readonly metrics: RpcMetrics;
+  /** Store outages, logged once per episode by every service's calls. */
+  private readonly episodes: StoreEpisodes;
+  /** The SQL store's probe for /readyz: its own connection, 1 s timeout, cached 500 ms. */
+  private readonly sqlProbe: HealthProbe;
+  private readonly limits: RequestLimitDefaults;
   readonly resolution: Resolution;
   readonly signer: ClusterSigner;
 
@@ -137,6 +144,30 @@ export class Bundle {
     const config = opts.config;
     this.log = log;
     this.resolution = resolution;
+    this.episodes = new StoreEpisodes(log);
+    this.limits = {
+      maxRequestBytes: config.maxRequestBytes,
+      maxJsonBytes: config.maxJsonBytes,
+      maxJsonDepth: config.maxJsonDepth,
+      maxCallTimeoutMs: config.maxCallTimeoutMs,
+    };
+    this.sqlProbe = cachedProbe(
+      db.dialect,
+      async () => {
+        const ping = (db as { ping?: (ms: number) => Promise<string> }).ping;
+        if (ping) return ping.call(db, 1_000);
+        await db.get("SELECT 1");
+        return `${db.dialect} answers`;
+      },
+      {
+        timeoutMs: 1_000,
+        cacheMs: 500,
+        onChange: (r) =>
+          r.ok
+            ? log.info({ store: db.dialect }, "SQL store probe: ok again")
+            : log.warn({ detail: r.detail }, "SQL store probe failed: not ready"),
+      },
+    );
     this.metrics = new RpcMetrics({ processMetrics: opts.listen !== false });
     this.httpMetrics = new HttpMetrics(this.metrics.registry);
     this.signer = config.clusterSecret ? new ClusterSigner(config.clusterSecret) : ClusterSigner.random();
@@ -244,7 +275,7 @@ export class Bundle {
   /** Asks every platform part's probes (each bounds and caches its own check). */
   async probe(): Promise<Record<string, HealthResult>> {
     const parts = this.partsValue ? partsInStopOrder(this.partsValue) : [];
-    const probes = parts.flatMap(([, p]) => p.probes?.() ?? []);
+    const probes = [this.sqlProbe, ...parts.flatMap(([, p]) => p.probes?.() ?? [])];
     const results = await Promise.all(probes.map((p) => p.check()));
     return Object.fromEntries(probes.map((p, i) => [p.name, results[i]!]));
   }
@@ -322,7 +353,13 @@ export class Bundle {
       this.running.push(run);
       const built = (run.built = await def.build(ctx));
       for (const spec of this.implementations(def, built)) {
-        const inst = instrumentService(spec, { log: this.log, metrics: this.metrics, authenticator });
+        const inst = instrumentService(spec, {
+          log: this.log,
+          metrics: this.metrics,
+          authenticator,
+          limits: this.limits,
+          episodes: this.episodes,
+        });
         for (const m of Object.values(inst.methods)) {
           this.specs.set(methodKey(m.method), m);
           this.byMethod.set(m.method, m);
@@ -343,12 +380,7 @@ export class Bundle {
         state: () => this.stateValue,
         shutdownSignal: this.shutdownSignal.signal,
         trustProxy: config.trustProxy,
-        limits: {
-          maxRequestBytes: config.maxRequestBytes,
-          maxJsonBytes: config.maxJsonBytes,
-          maxJsonDepth: config.maxJsonDepth,
-          maxCallTimeoutMs: config.maxCallTimeoutMs,
-        },
+        limits: this.limits,
       });
     }
 

@@ -15,6 +15,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { CallContext } from "./call-context.js";
 import { callScopeKey } from "./scope-keys.js";
+import { setDeadlineSource } from "../deadline.js";
 import type { Logger } from "../log.js";
 import type { Identity } from "./identity.js";
 import type { TraceContext } from "./trace.js";
@@ -67,6 +68,8 @@ export interface InProcessOrigin {
 export { callScopeKey };
 
 const storage = new AsyncLocalStorage<CallScope>();
+// Stores bound their work by the current call's deadline (platform/deadline.ts).
+setDeadlineSource(() => storage.getStore()?.deadline);
 
 /** The call the current code runs for, if any. */
 export function currentCall(): CallScope | undefined {

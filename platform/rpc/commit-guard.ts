@@ -55,6 +55,17 @@ class GuardedDb implements SqlDb {
 
   run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
     assertCallLive();
+    // On MySQL a write outside a transaction commits when the server reads it: sent just
+    // before the store froze, it would commit when the store wakes, long after the caller
+    // was told deadline_exceeded. Inside a transaction only the COMMIT commits, and it is
+    // sent only while the call is live.
+    if (this.dialect === "mysql" && currentCall()?.deadline !== undefined) {
+      return this.db.transaction(async (tx) => {
+        const r = await tx.run(sql, params);
+        assertCallLive();
+        return r;
+      });
+    }
     return this.db.run(sql, params);
   }
 

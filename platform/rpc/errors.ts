@@ -26,6 +26,10 @@ export function handlerError(err: unknown, signal?: AbortSignal): ConnectError {
   if (err instanceof Error && CALLER_ERRORS.has(err.name)) {
     return new ConnectError(err.message, Code.InvalidArgument, undefined, undefined, err);
   }
+  // A store gave up on a statement at the call's deadline (platform/deadline.ts).
+  if (err instanceof Error && err.name === "StoreDeadlineError") {
+    return new ConnectError("the call's deadline passed", Code.DeadlineExceeded, undefined, undefined, err);
+  }
   // Which store and why stays in the logs: the caller learns only to retry.
   if (isStoreUnavailable(err)) {
     return new ConnectError(

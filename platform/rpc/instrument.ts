@@ -28,6 +28,8 @@ import { isStoreUnavailable } from "../storage/unavailable.js";
 import type { Identity } from "./identity.js";
 import type { MethodMetrics, RpcMetrics } from "./metrics.js";
 import { invalidArgument } from "../validate/errors.js";
+import { methodLimits, type RequestLimitDefaults } from "./limits.js";
+import { StoreEpisodes, unavailableStore } from "./store-episodes.js";
 import {
   childSpan,
   incomingRequestId,
@@ -43,6 +45,10 @@ export interface InstrumentDeps {
   readonly log: Logger;
   readonly metrics: RpcMetrics;
   readonly authenticator: Authenticator;
+  /** The bundle's limits: a unary call's deadline is capped by its method's (rpc/limits.ts). */
+  readonly limits?: RequestLimitDefaults;
+  /** Store outages, logged once per episode (shared by the bundle's services). */
+  readonly episodes?: StoreEpisodes;
 }
 
 export function instrumentService(spec: ServiceImplSpec, deps: InstrumentDeps): ServiceImplSpec {
@@ -57,6 +63,10 @@ export function instrumentService(spec: ServiceImplSpec, deps: InstrumentDeps): 
  */
 class Scope implements CallScope {
   fromService = false;
+  /** Set when this server's own cap on the call's deadline passed (the client's deadline was later or none). */
+  expired: ConnectError | undefined;
+  /** This server's cap, when it is shorter than the client's deadline (ms from the start). */
+  capMs: number | undefined;
   private childLog: Logger | undefined;
   private span: TraceContext | undefined;
   constructor(
@@ -80,7 +90,7 @@ class Scope implements CallScope {
     return this.ctx.signal;
   }
   get failedEarly(): ConnectError | undefined {
-    return endedEarly(this.ctx);
+    return endedEarly(this.ctx) ?? this.expired;
   }
   get log(): Logger {
     return (this.childLog ??= this.baseLog.child({
@@ -95,6 +105,9 @@ class Scope implements CallScope {
 class MethodObserver {
   readonly procedure: string;
   private readonly metrics: MethodMetrics;
+  /** The longest deadline of a unary call (streams are not capped). */
+  private readonly capMs: number | undefined;
+  private readonly episodes: StoreEpisodes;
 
   constructor(
     readonly method: DescMethod,
@@ -102,6 +115,8 @@ class MethodObserver {
   ) {
     this.procedure = `/${method.parent.typeName}/${method.name}`;
     this.metrics = deps.metrics.server(method);
+    this.capMs = method.methodKind === "unary" ? methodLimits(method, deps.limits).timeoutMs : undefined;
+    this.episodes = deps.episodes ?? new StoreEpisodes(deps.log);
   }
 
   /** Starts a call: its scope, with the caller authenticated (async only for bearer tokens). */
@@ -116,7 +131,9 @@ class MethodObserver {
       requestId = incomingRequestId(requestHeaderOf(ctx, REQUEST_ID_HEADER));
       parent = parseTraceparent(requestHeaderOf(ctx, TRACEPARENT_HEADER));
     }
-    const timeout = ctx.timeoutMs();
+    const client = ctx.timeoutMs();
+    const cap = this.capMs;
+    const timeout = cap === undefined ? client : client === undefined ? cap : Math.min(client, cap);
     const scope = new Scope(
       this.procedure,
       ctx.protocolName,
@@ -127,6 +144,7 @@ class MethodObserver {
       ctx,
       this.deps.log,
     );
+    if (cap !== undefined && (client === undefined || cap < client)) scope.capMs = cap;
     if (ctx instanceof CallContext) ctx.scope = scope;
     else ctx.values.set(callScopeKey, scope);
     if (this.deps.log.isLevelEnabled("trace")) scope.log.trace({ timeoutMs: timeout }, "rpc started");
@@ -152,23 +170,25 @@ class MethodObserver {
   ok(scope: Scope, t0: number): void {
     const seconds = (performance.now() - t0) / 1000;
     this.metrics.record(scope.protocol, "ok", seconds);
+    this.episodes.ok();
     if (this.deps.log.isLevelEnabled("debug")) scope.log.debug({ code: "ok", ms: round(seconds) }, "rpc");
   }
 
   /** Records a failed call and returns the error the caller gets. */
   failed(err: unknown, ctx: HandlerContext, scope: Scope | undefined, t0: number): ConnectError {
-    const error = handlerError(err, ctx.signal);
+    const error = scope?.expired ?? handlerError(err, ctx.signal);
     const seconds = (performance.now() - t0) / 1000;
     const code = codeLabel(error.code);
     this.metrics.record(scope?.protocol ?? ctx.protocolName, code, seconds);
     const log = scope?.log ?? this.deps.log.child({ rpc: this.procedure });
     const fields = { code, ms: round(seconds), error: error.rawMessage };
-    if (isStoreUnavailable(err)) {
-      log.warn({ ...fields, cause: (err as Error).message }, "rpc");
-    } else if (!(err instanceof ConnectError) && error.cause === err) {
-      log.error({ ...fields, err }, "rpc handler failed");
+    if (isStoreUnavailable(err) && !scope?.expired) {
+      this.episodes.unavailable(unavailableStore(err), (err as Error).message, fields);
     } else if (isClientError(error.code)) {
+      // The caller's mistake (a garbled page token, a bad value): no stack, no alert.
       log.info(fields, "rpc");
+    } else if (!(err instanceof ConnectError) && error.cause === err && error.code === Code.Internal) {
+      log.error({ ...fields, err }, "rpc handler failed");
     } else {
       log.warn(fields, "rpc");
     }
@@ -209,6 +229,31 @@ function untilAborted<T>(work: T | Promise<T>, signal: AbortSignal): Promise<T> 
   });
 }
 
+/** `work`'s result, unless this server's cap on the deadline passes first: then DeadlineExceeded. */
+function untilExpired<T>(work: T | Promise<T>, scope: Scope, ms: number): Promise<T> {
+  if (!(work instanceof Promise)) return Promise.resolve(work);
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      scope.expired = new ConnectError(
+        `the call's deadline passed (this server's limit of ${ms} ms)`,
+        Code.DeadlineExceeded,
+      );
+      work.catch(() => undefined);
+      reject(scope.expired);
+    }, ms);
+    work.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
+
 function round(seconds: number): number {
   return Math.round(seconds * 1e6) / 1e3;
 }
@@ -238,7 +283,9 @@ function instrumentMethod(spec: MethodImplSpec, deps: InstrumentDeps): MethodImp
           // The fast path and the in-process transport end a CallContext's call at its deadline
           // themselves (CallContext.run); connect-es only aborts the handler's signal, and would
           // still answer OK for a handler that finishes late.
-          const out = await (ctx instanceof CallContext ? work : untilAborted(work, ctx.signal));
+          let pending = ctx instanceof CallContext ? work : untilAborted(work, ctx.signal);
+          if (scope.capMs !== undefined) pending = untilExpired(pending, scope, scope.capMs);
+          const out = await pending;
           o.ok(scope, t0);
           return out;
         } catch (err) {

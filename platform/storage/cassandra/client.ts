@@ -5,6 +5,7 @@
  * by default, 64-bit integers as JS bigint, and a default consistency that
  * each call may override.
  */
+import { msLeft } from "../../deadline.js";
 import { Client, errors, policies, types } from "cassandra-driver";
 import type { ClientOptions, QueryOptions } from "cassandra-driver";
 import { DEFAULT_REPLICATION_FACTOR, parseCassandraUrl, redact, StoreUrlError, type CassandraConfig } from "../open.js";
@@ -147,6 +148,9 @@ export class CassandraClient {
     if (opts.fetchSize !== undefined) q.fetchSize = opts.fetchSize;
     if (opts.pageState !== undefined) q.pageState = opts.pageState;
     if (opts.idempotent !== undefined) q.isIdempotent = opts.idempotent;
+    // Within a call, a request gives up at the call's deadline (platform/deadline.ts).
+    const left = msLeft();
+    if (left !== undefined) q.readTimeout = left;
     return this.driver.execute(cql, params as unknown[], q).catch((err: unknown) => {
       throw unavailableOr(err, this.where);
     });
