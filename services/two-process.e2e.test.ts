@@ -28,9 +28,10 @@ describe("social on two processes (user,graph | post,feed) over MariaDB", () => 
   });
 
   it("runs user and graph in A, post and feed in B", () => {
-    expect(a.logs().find((l) => l.msg === "starting bundle")).toMatchObject({ services: ["user", "graph"] });
+    // user and post depend on media (avatars and posts take only READY media): each process runs it.
+    expect(a.logs().find((l) => l.msg === "starting bundle")).toMatchObject({ services: ["media", "user", "graph"] });
     expect(b.logs().find((l) => l.msg === "starting bundle")).toMatchObject({
-      services: ["post", "feed"],
+      services: ["media", "post", "feed"],
       peers: { user: a.url, graph: a.url },
     });
   });

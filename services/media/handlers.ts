@@ -68,6 +68,7 @@ export function mediaHandlers(store: MediaStore, signer: UrlSigner): ServiceImpl
       for (const id of req.mediaIds) {
         const m = byId.get(id);
         if (!m || m.ownerId !== req.ownerId) problems.push(`media ${id} not found`);
+        else if (req.imagesOnly && !IMAGE_KINDS.has(m.kind)) problems.push(`media ${id} is not an image`);
         else if (m.state !== MediaState.READY)
           problems.push(
             `media ${id} is ${MediaState[m.state]}${m.failureReason ? ` (${m.failureReason})` : ""}, not READY`,

@@ -18,6 +18,7 @@ import {
 } from "../../gen/orbit/post/v1/events_pb.js";
 import { LikeSchema, type PostService } from "../../gen/orbit/post/v1/post_pb.js";
 import type { PostRow } from "../../gen/orbit/post/v1/tables_pb.js";
+import { MediaService } from "../../gen/orbit/media/v1/media_pb.js";
 import { UserService } from "../../gen/orbit/user/v1/user_pb.js";
 import { CommunityService, Role } from "../../gen/orbit/community/v1/community_pb.js";
 import { create } from "@bufbuild/protobuf";
@@ -48,6 +49,7 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
     if (!membership || membership.banned || membership.role === Role.UNSPECIFIED)
       throw new ConnectError("community_id: only members of the community may post in it", Code.PermissionDenied);
   }
+  const media = ctx.client(MediaService);
 
   function viewerOf(hctx: HandlerContext): bigint | undefined {
     const id = callScope(hctx).identity?.userId;
@@ -111,6 +113,13 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
     return row;
   }
 
+  /** Media must be the author's and READY (docs/media.md); FailedPrecondition says which are not. */
+  async function checkMedia(ownerId: bigint, mediaIds: readonly bigint[], imagesOnly: boolean) {
+    if (mediaIds.length === 0) return;
+    const { problems } = await media.checkMedia({ ownerId, mediaIds: [...mediaIds], imagesOnly });
+    if (problems.length) throw new ConnectError(`media_ids: ${problems.join("; ")}`, Code.FailedPrecondition);
+  }
+
   return {
     async createPost(req, hctx) {
       const authorId = BigInt(requireUser(hctx).userId);
@@ -118,6 +127,7 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
         throw new ConnectError("text, media_ids: a post needs text or media", Code.InvalidArgument);
       }
       if (req.communityId) await mayPostIn(req.communityId, authorId);
+      await checkMedia(authorId, req.mediaIds, false);
       const hashtags = parseHashtags(req.text);
       const mentionUserIds = await resolveMentions(req.text);
       const id = ctx.ids.next();

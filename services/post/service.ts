@@ -23,7 +23,7 @@ import { postHandlers } from "./handlers.js";
 export const post = defineService({
   name: "post",
   description: "posts with media, likes, comments, hashtags and @mentions",
-  deps: ["user", "community"],
+  deps: ["user", "community", "media"],
   api: [PostService],
   tables: [PostRowTable, LikeRowTable, CommentRowTable, HashtagRowTable, MentionRowTable],
   publishes: [

@@ -2,6 +2,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { BlockRowDao, ProfileCounterRowDao, SessionRowDao, UserRowDao } from "../../gen/orbit/user/v1/tables_db.js";
+import { MediaService } from "../../gen/orbit/media/v1/media_pb.js";
 import { ProfileChangedSchema, UserBlockedSchema, UserUnblockedSchema } from "../../gen/orbit/user/v1/events_pb.js";
 import { ProfileSchema, SessionSchema, type UserService } from "../../gen/orbit/user/v1/user_pb.js";
 import type { ServiceContext } from "../../platform/kernel/context.js";
@@ -138,6 +139,14 @@ export function userHandlers(
 
     async updateProfile(req, hctx) {
       const row = await me(hctx);
+      if (req.avatarMediaId !== undefined && req.avatarMediaId !== 0n && req.avatarMediaId !== row.avatarMediaId) {
+        const { problems } = await ctx
+          .client(MediaService)
+          .checkMedia({ ownerId: row.id, mediaIds: [req.avatarMediaId], imagesOnly: true });
+        if (problems.length) {
+          throw new ConnectError(`avatar_media_id: ${problems.join("; ")}`, Code.FailedPrecondition);
+        }
+      }
       const patch = {
         ...(req.displayName !== undefined ? { displayName: req.displayName } : {}),
         ...(req.bio !== undefined ? { bio: req.bio } : {}),

@@ -19,6 +19,8 @@ import { userTokens } from "./token-check.js";
 export const user = defineService({
   name: "user",
   description: "accounts, sessions, profiles with counts, blocks; verifies bearer tokens",
+  // Avatars must be the user's READY images: checked with media's CheckMedia.
+  deps: ["media"],
   api: [UserService],
   settings: userSettings,
   tables: [UserRowTable, SessionRowTable, BlockRowTable, ProfileCounterRowTable],

@@ -9,6 +9,9 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { beforeAll, expect, it } from "vitest";
+import { MediaState } from "../../gen/orbit/media/v1/media_pb.js";
+import { settled, upload } from "../../services/media/testing/client.js";
+import { sidewaysJpeg } from "../../services/media/testing/files.js";
 import { eventually, signUp, socialClients, type Member, type Social } from "./social-client.js";
 
 export interface SocialTarget {
@@ -75,17 +78,30 @@ export function socialScenario(target: () => SocialTarget): void {
   it("updates the profile fields present and shows them everywhere", async () => {
     const before = (await bob.api.users.getMe({})).user!;
     expect(before).toMatchObject({ displayName: "BOB", bio: "", avatarMediaId: 0n });
+    // An avatar must be the user's own READY image (the media service checks it).
+    const base = target().baseUrl;
+    const avatar = (await upload(base, bob.token, await sidewaysJpeg(64, 48), "image/jpeg")).mediaId;
+    expect(await codeOf(bob.api.users.updateProfile({ avatarMediaId: 987654321n }))).toBe(Code.FailedPrecondition);
+    expect(await codeOf(ann.api.users.updateProfile({ avatarMediaId: avatar }))).toBe(Code.FailedPrecondition);
+    expect((await settled(base, bob.token, avatar)).state).toBe(MediaState.READY);
+    // Posts take only the author's READY media too (nothing is posted here).
+    expect(await codeOf(ann.api.posts.createPost({ text: "not mine", mediaIds: [avatar] }))).toBe(
+      Code.FailedPrecondition,
+    );
+    expect(await codeOf(bob.api.posts.createPost({ text: "made up", mediaIds: [987654321n] }))).toBe(
+      Code.FailedPrecondition,
+    );
     const updated = await bob.api.users.updateProfile({
       displayName: "Bob B.",
       bio: "I like #anime",
-      avatarMediaId: 987654321n,
+      avatarMediaId: avatar,
     });
     const want = {
       id: bob.user.id,
       handle: "bob",
       displayName: "Bob B.",
       bio: "I like #anime",
-      avatarMediaId: 987654321n,
+      avatarMediaId: avatar,
       createdAtMs: before.createdAtMs,
     };
     expect(updated.user).toMatchObject(want);
@@ -111,7 +127,7 @@ export function socialScenario(target: () => SocialTarget): void {
     expect((await bob.api.users.updateProfile({ displayName: "BOB" })).user).toMatchObject({
       displayName: "BOB",
       bio: "new bio",
-      avatarMediaId: 987654321n,
+      avatarMediaId: avatar,
     });
   });
 
