@@ -28,10 +28,11 @@ describe("social on two processes (user,graph | post,feed) over MariaDB", () => 
   });
 
   it("runs user and graph in A, post and feed in B", () => {
-    // user and post depend on media (avatars and posts take only READY media): each process runs it.
+    // user and post depend on media (avatars and posts take only READY media): each process runs it;
+    // post also pulls in community.
     expect(a.logs().find((l) => l.msg === "starting bundle")).toMatchObject({ services: ["media", "user", "graph"] });
     expect(b.logs().find((l) => l.msg === "starting bundle")).toMatchObject({
-      services: ["media", "post", "feed"],
+      services: ["community", "media", "post", "feed"],
       peers: { user: a.url, graph: a.url },
     });
   });
