@@ -7,6 +7,8 @@
  *   post.deleted                        every notification about the post goes
  *   graph.followed / graph.unfollowed   follow → the followee; an unfollow takes it back
  *   user.blocked                        what each did to the other goes (both ways)
+ *   moderation.content_hidden           a hidden post: as deleted; a hidden comment: its notifications go
+ *   moderation.account_suspended        everything the account did, to anyone, goes
  *
  * Never notified: the actor themself, a user with a block either way with the
  * actor (asked of the user service, once per recipient per batch), a muted
@@ -24,6 +26,8 @@
  */
 import { isMessage } from "@bufbuild/protobuf";
 import { FollowedSchema, UnfollowedSchema } from "../../gen/orbit/graph/v1/events_pb.js";
+import { AccountSuspendedSchema, ContentHiddenSchema } from "../../gen/orbit/moderation/v1/events_pb.js";
+import { TargetKind } from "../../gen/orbit/moderation/v1/moderation_pb.js";
 import { NotificationType } from "../../gen/orbit/notify/v1/notify_pb.js";
 import {
   CommentAddedSchema,
@@ -40,13 +44,18 @@ import type { Delivery } from "./delivery.js";
 import type { Action, NotificationStore, Touched } from "./store.js";
 
 export const FANIN_GROUP = "notify.fanin";
+/** How long the answer to "is there a block between these two" is remembered (a user.blocked event forgets it). */
+export const BLOCK_CACHE_MS = 5000;
+const BLOCK_CACHE_MAX = 100_000;
 const BATCH = 500;
 
 type Op =
   | { readonly kind: "add"; readonly action: Action }
   | { readonly kind: "remove"; readonly recipientId: bigint; readonly sourceKey: string }
   | { readonly kind: "block"; readonly a: bigint; readonly b: bigint }
-  | { readonly kind: "target"; readonly postId: bigint; readonly commentId?: bigint };
+  | { readonly kind: "target"; readonly postId: bigint; readonly commentId?: bigint }
+  | { readonly kind: "hiddenComment"; readonly commentId: bigint }
+  | { readonly kind: "suspended"; readonly userId: bigint };
 
 /** What an event means for notifications (nothing for an event of no interest). */
 export function opsOf(e: Delivered): Op[] {
@@ -115,6 +124,12 @@ export function opsOf(e: Delivered): Op[] {
     return [{ kind: "remove", recipientId: m.followeeId, sourceKey: `follow:${m.followerId}` }];
   }
   if (isMessage(m, UserBlockedSchema)) return [{ kind: "block", a: m.blockerId, b: m.blockedId }];
+  if (isMessage(m, ContentHiddenSchema)) {
+    if (m.kind === TargetKind.POST) return [{ kind: "target", postId: m.targetId }];
+    if (m.kind === TargetKind.COMMENT) return [{ kind: "hiddenComment", commentId: m.targetId }];
+    return []; // messages and streams notify nobody (yet)
+  }
+  if (isMessage(m, AccountSuspendedSchema)) return [{ kind: "suspended", userId: m.userId }];
   return [];
 }
 
@@ -124,6 +139,8 @@ export interface FaninDeps {
   readonly delivery: Delivery;
   /** Of `others`, those with a block either way with `userId`. */
   readonly blockedAmong: (userId: bigint, others: readonly bigint[]) => Promise<Set<bigint>>;
+  /** Remembered block answers (see BLOCK_CACHE_MS); none: ask every batch. */
+  readonly blockCache?: Map<string, { blocked: boolean; until: number }>;
   /** Events older than this (ms) when handled are not pushed. */
   readonly pushMaxAgeMs: number;
 }
@@ -141,6 +158,8 @@ export function faninConsumer(deps: FaninDeps): ConsumerOptions {
       FollowedSchema,
       UnfollowedSchema,
       UserBlockedSchema,
+      ContentHiddenSchema,
+      AccountSuspendedSchema,
     ],
     commit: "after",
     batchSize: BATCH,
@@ -170,10 +189,29 @@ export async function applyBatch(deps: FaninDeps, events: readonly Delivered[]):
     set.add(op.action.actorId);
     actorsOf.set(op.action.recipientId, set);
   }
+  // Answers are remembered for BLOCK_CACHE_MS; a batch with a block forgets them all first.
+  const cache = deps.blockCache;
+  if (cache && ops.some(({ op }) => op.kind === "block")) cache.clear();
   const blocked = new Map<bigint, Set<bigint>>();
   await Promise.all(
     [...actorsOf].map(async ([recipient, actors]) => {
-      blocked.set(recipient, await deps.blockedAmong(recipient, [...actors]));
+      const out = new Set<bigint>();
+      const ask: bigint[] = [];
+      for (const a of actors) {
+        const hit = cache?.get(`${recipient}:${a}`);
+        if (hit && hit.until > now) {
+          if (hit.blocked) out.add(a);
+        } else ask.push(a);
+      }
+      if (ask.length) {
+        const found = await deps.blockedAmong(recipient, ask);
+        for (const a of ask) {
+          if (found.has(a)) out.add(a);
+          cache?.set(`${recipient}:${a}`, { blocked: found.has(a), until: now + BLOCK_CACHE_MS });
+        }
+        if (cache && cache.size > BLOCK_CACHE_MAX) cache.clear();
+      }
+      blocked.set(recipient, out);
     }),
   );
 
@@ -189,16 +227,30 @@ export async function applyBatch(deps: FaninDeps, events: readonly Delivered[]):
     });
   };
   await deps.db.transaction(async (tx) => {
+    // Runs of adds are written together (store.addMany); anything else writes the run first.
+    let run: { action: Action; live: boolean }[] = [];
+    const flushRun = async () => {
+      if (run.length === 0) return;
+      const wanted = await deps.store.wantsAll(
+        tx,
+        run.map((r) => r.action),
+      );
+      const kept = run.filter((_, i) => wanted[i]!.keep);
+      const push = wanted.filter((w) => w.keep).map((w) => w.push);
+      const touched = await deps.store.addMany(
+        tx,
+        kept.map((r) => r.action),
+      );
+      touched.forEach((t, i) => note(t, kept[i]!.live, push[i]));
+      run = [];
+    };
     for (const { op, live } of ops) {
+      if (op.kind === "add") {
+        if (!blocked.get(op.action.recipientId)?.has(op.action.actorId)) run.push({ action: op.action, live });
+        continue;
+      }
+      await flushRun();
       switch (op.kind) {
-        case "add": {
-          const a = op.action;
-          if (blocked.get(a.recipientId)?.has(a.actorId)) break;
-          const want = await deps.store.wants(tx, a);
-          if (!want.keep) break;
-          note(await deps.store.add(tx, a), live, want.push);
-          break;
-        }
         case "remove":
           note(await deps.store.remove(tx, op.recipientId, op.sourceKey), live);
           break;
@@ -209,8 +261,16 @@ export async function applyBatch(deps: FaninDeps, events: readonly Delivered[]):
         case "target":
           for (const t of await deps.store.removeTarget(tx, op.postId, op.commentId)) note(t, live);
           break;
+        case "hiddenComment":
+          for (const t of await deps.store.removeSource(tx, `comment:${op.commentId}`)) note(t, live);
+          for (const t of await deps.store.removeCommentMentions(tx, op.commentId)) note(t, live);
+          break;
+        case "suspended":
+          for (const t of await deps.store.removeActorEverywhere(tx, op.userId)) note(t, live);
+          break;
       }
     }
+    await flushRun();
     const live = [...changed.values()].filter((c) => c.live);
     if (live.length) await deps.delivery.groupsChanged(tx, live);
   });

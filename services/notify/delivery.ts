@@ -95,13 +95,8 @@ export class Delivery {
 
   /** Groups a consumer batch changed: to connected devices in `tx`, and after it commits to mobile devices. */
   async groupsChanged(tx: SqlTx, changed: readonly { t: Touched; push: boolean }[]): Promise<void> {
-    // One marker and unread count per recipient.
-    const state = new Map<bigint, { marker: bigint; unread: bigint }>();
-    for (const { t } of changed) {
-      if (state.has(t.recipientId)) continue;
-      const marker = await this.deps.store.marker(tx, t.recipientId);
-      state.set(t.recipientId, { marker, unread: await this.deps.store.unreadCount(tx, t.recipientId, marker) });
-    }
+    // Every recipient's marker and unread count, in two queries.
+    const state = await this.deps.store.states(tx, [...new Set(changed.map((c) => c.t.recipientId))]);
     for (const { t } of changed) {
       const s = state.get(t.recipientId)!;
       await this.deps.devices.toUser(

@@ -17,7 +17,11 @@ import {
   type NotificationGroup,
   type NotificationUpdate,
 } from "../../gen/orbit/notify/v1/notify_pb.js";
+import { AccountSuspendedSchema, ContentHiddenSchema } from "../../gen/orbit/moderation/v1/events_pb.js";
+import { TargetKind } from "../../gen/orbit/moderation/v1/moderation_pb.js";
 import { DEFAULT_CONFIG } from "../../platform/config/config.js";
+import { EventBus } from "../../platform/events/bus.js";
+import { silentLogger as silentEvents } from "../../platform/events/logger.js";
 import { lagByGroup } from "../../platform/events/lag.js";
 import { Bundle } from "../../platform/kernel/bundle.js";
 import { Registry } from "../../platform/kernel/registry.js";
@@ -285,6 +289,50 @@ for (const engine of BUNDLE_ENGINES) {
       expect(shape(await listAll(bobN)).some((l) => l.startsWith("MENTION ") && l.includes(String(eve.user.id)))).toBe(
         true,
       );
+    }, 60_000);
+
+    it("drops what moderation hides: a hidden comment, a suspended account, a hidden post", async () => {
+      const fay = await signUp(url, "fay");
+      const gus = await signUp(url, "gus");
+      const fayN = notifyClient(url, fay.token);
+      const post = (await fay.api.posts.createPost({ text: "moderated" })).post!;
+      const bad = (await gus.api.posts.addComment({ postId: post.id, text: "spam @cat" })).comment!;
+      await ann.api.posts.addComment({ postId: post.id, text: "fine" });
+      await gus.api.posts.likePost({ postId: post.id });
+      await ann.api.posts.likePost({ postId: post.id });
+      await gus.api.graph.follow({ userId: fay.user.id });
+      await settled();
+      expect(shape(await listAll(fayN)).sort()).toEqual(
+        [
+          `COMMENT ${post.id} x2 [${ann.user.id},${gus.user.id}]`,
+          `LIKE ${post.id} x2 [${ann.user.id},${gus.user.id}]`,
+          `FOLLOW 0 x1 [${gus.user.id}]`,
+        ].sort(),
+      );
+      expect(shape(await listAll(catN)).filter((l) => l.includes(String(gus.user.id)))).toHaveLength(1);
+
+      const bus = await EventBus.open(store.db, {
+        events: [ContentHiddenSchema, AccountSuspendedSchema],
+        logger: silentEvents,
+      });
+      try {
+        await bus.publish(ContentHiddenSchema, { kind: TargetKind.COMMENT, targetId: bad.id, authorId: gus.user.id });
+        await settled();
+        expect(shape(await listAll(fayN))).toContain(`COMMENT ${post.id} x1 [${ann.user.id}]`);
+        expect(shape(await listAll(catN)).filter((l) => l.includes(String(gus.user.id)))).toEqual([]);
+
+        await bus.publish(AccountSuspendedSchema, { userId: gus.user.id });
+        await settled();
+        expect(shape(await listAll(fayN)).sort()).toEqual(
+          [`COMMENT ${post.id} x1 [${ann.user.id}]`, `LIKE ${post.id} x1 [${ann.user.id}]`].sort(),
+        );
+
+        await bus.publish(ContentHiddenSchema, { kind: TargetKind.POST, targetId: post.id, authorId: fay.user.id });
+        await settled();
+        expect(await listAll(fayN)).toEqual([]);
+      } finally {
+        await bus.close();
+      }
     }, 60_000);
 
     it("a replay of notify.fanin rebuilds the same groups, and a replay over them counts nothing twice", async () => {

@@ -69,6 +69,7 @@ export function notifyService(opts: NotifyOptions = {}) {
             store,
             delivery,
             pushMaxAgeMs: ctx.settings.pushMaxAge * 1000,
+            blockCache: new Map(),
             async blockedAmong(userId, others) {
               if (others.length === 0) return new Set();
               const r = await users.filterBlocked({ userId, otherUserIds: [...others] });

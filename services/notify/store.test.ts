@@ -7,14 +7,17 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { NotificationType } from "../../gen/orbit/notify/v1/notify_pb.js";
 import {
+  NotificationGroupRowDao,
   NotificationGroupRowTable,
   NotificationItemRowTable,
   NotificationMarkerRowTable,
+  NotificationMuteRowTable,
+  NotificationPrefRowTable,
 } from "../../gen/orbit/notify/v1/tables_db.js";
 import { IdGenerator } from "../../platform/ids.js";
 import { runMigrations } from "../../platform/kernel/migrate.js";
 import { ENGINES, type TestStore } from "../../test/support/stores.js";
-import { type Action, NotificationStore } from "./store.js";
+import { type Action, groupFromValues, NotificationStore } from "./store.js";
 
 const H = 3_600_000n;
 const T0 = 1_780_000_000_000n - (1_780_000_000_000n % H); // an hour boundary
@@ -60,6 +63,16 @@ describe.each(ENGINES)("notification store on $name", ({ open }) => {
     expect(d!.row.id).not.toBe(a!.row.id);
     // The same action again (a redelivery, a replay): nothing changes.
     expect(await s.add(db, like(1n, 100n, 3n, T0 + 11n * H + H / 2n))).toBeUndefined();
+    // The hand-written decoder reads rows as the generated DAO does.
+    const raw = await db.allValues(
+      db.dialect === "mysql"
+        ? "SELECT recipient_id, id, kind_key, bucket_start_ms, type, target_id, comment_id, count, latest_actor_ids, first_at_ms, latest_at_ms FROM notify_groups WHERE id = ?"
+        : 'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE "id" = ?',
+      [a!.row.id],
+    );
+    expect(groupFromValues(raw[0]!)).toEqual(
+      await new NotificationGroupRowDao(db).get({ recipientId: 1n, id: a!.row.id }),
+    );
     const page = await s.page(db, 1n, 10, "");
     expect(page.rows.map((r) => [r.targetId, r.count])).toEqual([
       [100n, 1n],
@@ -109,5 +122,13 @@ describe.each(ENGINES)("notification store on $name", ({ open }) => {
     expect(await s.markRead(db, 1n, T0)).toBe(T0 + 20n);
     await s.add(db, like(1n, 100n, 3n, T0 + 50n)); // the first post's group is unread again
     expect(await s.unreadCount(db, 1n, await s.marker(db, 1n))).toBe(3n);
+    await s.add(db, like(9n, 100n, 3n, T0));
+    expect(await s.states(db, [1n, 9n, 10n])).toEqual(
+      new Map([
+        [1n, { marker: T0 + 20n, unread: 3n }],
+        [9n, { marker: 0n, unread: 1n }],
+        [10n, { marker: 0n, unread: 0n }],
+      ]),
+    );
   });
 });

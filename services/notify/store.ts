@@ -11,7 +11,7 @@
  * whole batch in one), and one consumer at a time writes (the event bus's
  * lease), so a group's count is exact however many likes arrive at once.
  */
-import { create } from "@bufbuild/protobuf";
+import { ScalarType, create } from "@bufbuild/protobuf";
 import {
   NotificationGroupSchema,
   NotificationType,
@@ -24,13 +24,17 @@ import {
   NotificationItemRowTable,
   NotificationMarkerRowDao,
   NotificationMuteRowDao,
+  NotificationMuteRowTable,
   NotificationPrefRowDao,
+  NotificationPrefRowTable,
 } from "../../gen/orbit/notify/v1/tables_db.js";
 import type { NotificationGroupRow } from "../../gen/orbit/notify/v1/tables_pb.js";
+import type { NotificationItemRowInit } from "../../gen/orbit/notify/v1/tables_db.js";
 import type { IdGenerator } from "../../platform/ids.js";
 import type { SqlExecutor } from "../../platform/storage/driver.js";
-import { toBigInt } from "../../platform/storage/sql/convert.js";
-import { quoteIdent } from "../../platform/storage/sql/query.js";
+import { toBigInt, toBool, toBytes, toNumber, toText } from "../../platform/storage/sql/convert.js";
+import { decodeRepeated } from "../../platform/storage/sql/repeated.js";
+import { inLists, quoteIdent } from "../../platform/storage/sql/query.js";
 
 /** Latest actors kept per group. */
 export const LATEST_ACTORS = 8;
@@ -81,6 +85,42 @@ export function toGroup(row: NotificationGroupRow, readUpToMs: bigint): Notifica
   });
 }
 
+/** The columns of notify_groups in the generated row's order, for the hand-written reads below. */
+const GROUP_COLUMNS = [
+  "recipient_id",
+  "id",
+  "kind_key",
+  "bucket_start_ms",
+  "type",
+  "target_id",
+  "comment_id",
+  "count",
+  "latest_actor_ids",
+  "first_at_ms",
+  "latest_at_ms",
+] as const;
+
+/** A group row from GROUP_COLUMNS' values (as the generated DAO decodes it; the store test checks both agree). */
+export function groupFromValues(r: readonly unknown[]): NotificationGroupRow {
+  return {
+    $typeName: "orbit.notify.v1.NotificationGroupRow",
+    recipientId: toBigInt(r[0]),
+    id: toBigInt(r[1]),
+    kindKey: toText(r[2]),
+    bucketStartMs: toBigInt(r[3]),
+    type: toNumber(r[4]),
+    targetId: toBigInt(r[5]),
+    commentId: toBigInt(r[6]),
+    count: toBigInt(r[7]),
+    latestActorIds:
+      r[8] == null || (r[8] as Uint8Array).length === 0
+        ? []
+        : decodeRepeated<bigint>(toBytes(r[8]), 9, ScalarType.INT64),
+    firstAtMs: toBigInt(r[9]),
+    latestAtMs: toBigInt(r[10]),
+  };
+}
+
 export class NotificationStore {
   constructor(
     private readonly ids: IdGenerator,
@@ -92,58 +132,125 @@ export class NotificationStore {
    * opened, or undefined when nothing changed (a redelivery or a replay).
    */
   async add(tx: SqlExecutor, a: Action): Promise<Touched | undefined> {
-    const items = new NotificationItemRowDao(tx);
-    if (await items.get({ recipientId: a.recipientId, sourceKey: a.sourceKey })) return undefined;
-    const groups = new NotificationGroupRowDao(tx);
-    const kind = kindKey(a);
-    const grouped = a.type !== NotificationType.MENTION;
-    const last = (
-      await groups.listByRecipientIdKindKey({ recipientId: a.recipientId, kindKey: kind }, { limit: 1, order: "desc" })
-    ).rows[0];
-    let row: NotificationGroupRow;
-    if (last && (!grouped || a.atMs < last.bucketStartMs + BigInt(this.windowMs))) {
-      row = {
-        ...last,
-        count: last.count + 1n,
-        latestActorIds: [a.actorId, ...last.latestActorIds.filter((x) => x !== a.actorId)].slice(0, LATEST_ACTORS),
-        firstAtMs: a.atMs < last.firstAtMs ? a.atMs : last.firstAtMs,
-        latestAtMs: a.atMs > last.latestAtMs ? a.atMs : last.latestAtMs,
-      };
-      await groups.update(
-        { recipientId: row.recipientId, id: row.id },
-        {
-          count: row.count,
-          latestActorIds: row.latestActorIds,
-          firstAtMs: row.firstAtMs,
-          latestAtMs: row.latestAtMs,
-        },
+    return (await this.addMany(tx, [a]))[0];
+  }
+
+  /**
+   * Records many actions in order, as `add` would one by one, in a handful of
+   * statements: one read of which are recorded already, one read of the
+   * latest group per (recipient, type, target), one multi-row INSERT of the
+   * new items, and the groups they changed written once each, in multi-row
+   * statements. A like costs about one row written, whatever its group's size.
+   */
+  async addMany(tx: SqlExecutor, actions: readonly Action[]): Promise<(Touched | undefined)[]> {
+    if (actions.length === 0) return [];
+    const q = (n: string) => quoteIdent(n, tx.dialect);
+    const seen = new Set<string>();
+    for (const { list, items } of inLists(
+      actions.map((a) => [a.recipientId, a.sourceKey] as const),
+      "(?, ?)",
+    )) {
+      const rows = await tx.allValues(
+        `SELECT ${q("recipient_id")}, ${q("source_key")} FROM ${q(NotificationItemRowTable.name)} WHERE (${q("recipient_id")}, ${q("source_key")}) IN ${list}`,
+        items.flat(),
       );
-    } else {
-      row = {
-        $typeName: "orbit.notify.v1.NotificationGroupRow",
-        recipientId: a.recipientId,
-        id: this.ids.next(),
-        kindKey: kind,
-        bucketStartMs: grouped ? (a.atMs / BigInt(HOUR_MS)) * BigInt(HOUR_MS) : a.atMs,
-        type: a.type,
-        targetId: a.targetId,
-        commentId: a.commentId,
-        count: 1n,
-        latestActorIds: [a.actorId],
-        firstAtMs: a.atMs,
-        latestAtMs: a.atMs,
-      };
-      await groups.insert(row);
+      for (const r of rows) seen.add(`${toBigInt(r[0])}:${String(r[1])}`);
     }
-    await items.insert({
-      recipientId: a.recipientId,
-      sourceKey: a.sourceKey,
-      groupId: row.id,
-      actorId: a.actorId,
-      atMs: a.atMs,
-      eventId: a.eventId,
-    });
-    return { recipientId: a.recipientId, row, removed: false, grew: true };
+    const groups = new NotificationGroupRowDao(tx);
+    const latest = await this.latestGroups(
+      tx,
+      actions.filter((a) => a.type !== NotificationType.MENTION && !seen.has(`${a.recipientId}:${a.sourceKey}`)),
+    );
+    const dirty = new Map<bigint, { row: NotificationGroupRow; isNew: boolean }>();
+    const newItems: NotificationItemRowInit[] = [];
+    const out: (Touched | undefined)[] = [];
+    for (const a of actions) {
+      const itemKey = `${a.recipientId}:${a.sourceKey}`;
+      if (seen.has(itemKey)) {
+        out.push(undefined);
+        continue;
+      }
+      seen.add(itemKey);
+      const kind = kindKey(a);
+      const grouped = a.type !== NotificationType.MENTION;
+      const cacheKey = `${a.recipientId}:${kind}`;
+      const last = grouped ? latest.get(cacheKey) : undefined;
+      let row: NotificationGroupRow;
+      let isNew = false;
+      if (grouped && last && a.atMs < last.bucketStartMs + BigInt(this.windowMs)) {
+        row = {
+          ...last,
+          count: last.count + 1n,
+          latestActorIds: [a.actorId, ...last.latestActorIds.filter((x) => x !== a.actorId)].slice(0, LATEST_ACTORS),
+          firstAtMs: a.atMs < last.firstAtMs ? a.atMs : last.firstAtMs,
+          latestAtMs: a.atMs > last.latestAtMs ? a.atMs : last.latestAtMs,
+        };
+      } else {
+        isNew = true;
+        row = {
+          $typeName: "orbit.notify.v1.NotificationGroupRow",
+          recipientId: a.recipientId,
+          id: this.ids.next(),
+          kindKey: kind,
+          bucketStartMs: grouped ? (a.atMs / BigInt(HOUR_MS)) * BigInt(HOUR_MS) : a.atMs,
+          type: a.type,
+          targetId: a.targetId,
+          commentId: a.commentId,
+          count: 1n,
+          latestActorIds: [a.actorId],
+          firstAtMs: a.atMs,
+          latestAtMs: a.atMs,
+        };
+      }
+      latest.set(cacheKey, row);
+      dirty.set(row.id, { row, isNew: isNew || (dirty.get(row.id)?.isNew ?? false) });
+      newItems.push({
+        recipientId: a.recipientId,
+        sourceKey: a.sourceKey,
+        groupId: row.id,
+        actorId: a.actorId,
+        atMs: a.atMs,
+        eventId: a.eventId,
+      });
+      out.push({ recipientId: a.recipientId, row, removed: false, grew: true });
+    }
+    if (newItems.length) await new NotificationItemRowDao(tx).insertMany(newItems);
+    const fresh = [...dirty.values()].filter((d) => d.isNew).map((d) => d.row);
+    const changed = [...dirty.values()].filter((d) => !d.isNew).map((d) => d.row);
+    if (fresh.length) await groups.insertMany(fresh);
+    if (changed.length) await groups.upsertMany(changed);
+    return out;
+  }
+
+  /**
+   * The latest group of each (recipient, kind) of `actions` whose window may
+   * still be open, keyed "recipient:kind": one query per recipient.
+   */
+  private async latestGroups(
+    tx: SqlExecutor,
+    actions: readonly Action[],
+  ): Promise<Map<string, NotificationGroupRow | undefined>> {
+    const out = new Map<string, NotificationGroupRow | undefined>();
+    const byRecipient = new Map<bigint, { kinds: Set<string>; minAt: bigint }>();
+    for (const a of actions) {
+      const r = byRecipient.get(a.recipientId) ?? { kinds: new Set<string>(), minAt: a.atMs };
+      r.kinds.add(kindKey(a));
+      if (a.atMs < r.minAt) r.minAt = a.atMs;
+      byRecipient.set(a.recipientId, r);
+    }
+    const q = (n: string) => quoteIdent(n, tx.dialect);
+    const head = `SELECT ${GROUP_COLUMNS.map(q).join(", ")} FROM ${q(NotificationGroupRowTable.name)} WHERE ${q("recipient_id")} = ? AND ${q("bucket_start_ms")} > ? AND ${q("kind_key")} IN`;
+    for (const [recipientId, { kinds, minAt }] of byRecipient) {
+      for (const { list, items } of inLists([...kinds])) {
+        for (const v of await tx.allValues(`${head} ${list}`, [recipientId, minAt - BigInt(this.windowMs), ...items])) {
+          const row = groupFromValues(v);
+          const key = `${recipientId}:${row.kindKey}`;
+          const prev = out.get(key);
+          if (!prev || row.bucketStartMs > prev.bucketStartMs) out.set(key, row);
+        }
+      }
+    }
+    return out;
   }
 
   /** Takes back the notification `sourceKey` of `recipientId`, if there is one. */
@@ -208,15 +315,24 @@ export class NotificationStore {
 
   /** Deletes every group about post `postId` (comment 0: all of them; else the mentions of that comment). */
   async removeTarget(tx: SqlExecutor, postId: bigint, commentId?: bigint): Promise<Touched[]> {
+    return commentId === undefined
+      ? this.removeGroups(tx, "target_id = ?", [postId])
+      : this.removeGroups(tx, "target_id = ? AND comment_id = ?", [postId, commentId]);
+  }
+
+  /** Deletes the mentions made in comment `commentId` (a hidden comment), whatever its post. */
+  async removeCommentMentions(tx: SqlExecutor, commentId: bigint): Promise<Touched[]> {
+    return this.removeGroups(tx, "comment_id = ? AND type = ?", [commentId, NotificationType.MENTION]);
+  }
+
+  /** Deletes the groups matching `where` (columns of notify_groups, `?` parameters) and their items; never follows. */
+  private async removeGroups(tx: SqlExecutor, where: string, params: readonly (bigint | number)[]): Promise<Touched[]> {
     const q = (n: string) => quoteIdent(n, tx.dialect);
-    const t = q(NotificationGroupRowTable.name);
-    const rows =
-      commentId === undefined
-        ? await tx.allValues(`SELECT ${q("recipient_id")}, ${q("id")} FROM ${t} WHERE ${q("target_id")} = ?`, [postId])
-        : await tx.allValues(
-            `SELECT ${q("recipient_id")}, ${q("id")} FROM ${t} WHERE ${q("target_id")} = ? AND ${q("comment_id")} = ?`,
-            [postId, commentId],
-          );
+    const cond = where.replace(/[a-z_]+(?= [=<>])/g, (c) => q(c));
+    const rows = await tx.allValues(
+      `SELECT ${q("recipient_id")}, ${q("id")} FROM ${q(NotificationGroupRowTable.name)} WHERE ${cond}`,
+      params,
+    );
     const groups = new NotificationGroupRowDao(tx);
     const items = new NotificationItemRowDao(tx);
     const out: Touched[] = [];
@@ -224,8 +340,7 @@ export class NotificationStore {
       const recipientId = toBigInt(r[0]);
       const id = toBigInt(r[1]);
       const group = await groups.get({ recipientId, id });
-      if (!group) continue;
-      if (group.targetId !== postId || group.type === NotificationType.FOLLOW) continue;
+      if (!group || group.type === NotificationType.FOLLOW) continue;
       for (;;) {
         const page = await items.listByRecipientIdGroupId({ recipientId, groupId: id }, { limit: 1000 });
         for (const it of page.rows) await items.delete({ recipientId, sourceKey: it.sourceKey });
@@ -233,6 +348,38 @@ export class NotificationStore {
       }
       await groups.delete({ recipientId, id });
       out.push({ recipientId, row: group, removed: true, grew: false });
+    }
+    return out;
+  }
+
+  /** Deletes the notifications `sourceKey` made, whoever got them (a hidden comment). */
+  async removeSource(tx: SqlExecutor, sourceKey: string): Promise<Touched[]> {
+    return this.removeItemsWhere(tx, "source_key", sourceKey);
+  }
+
+  /** Deletes everything `actorId` did, to anyone (a suspended account). */
+  async removeActorEverywhere(tx: SqlExecutor, actorId: bigint): Promise<Touched[]> {
+    return this.removeItemsWhere(tx, "actor_id", actorId);
+  }
+
+  private async removeItemsWhere(tx: SqlExecutor, column: string, value: bigint | string): Promise<Touched[]> {
+    const q = (n: string) => quoteIdent(n, tx.dialect);
+    const rows = await tx.allValues(
+      `SELECT ${q("recipient_id")}, ${q("source_key")}, ${q("group_id")} FROM ${q(NotificationItemRowTable.name)} WHERE ${q(column)} = ?`,
+      [value],
+    );
+    const items = new NotificationItemRowDao(tx);
+    const affected = new Map<string, [bigint, bigint]>();
+    for (const r of rows) {
+      const recipientId = toBigInt(r[0]);
+      await items.delete({ recipientId, sourceKey: String(r[1]) });
+      const groupId = toBigInt(r[2]);
+      affected.set(`${recipientId}:${groupId}`, [recipientId, groupId]);
+    }
+    const out: Touched[] = [];
+    for (const [recipientId, groupId] of affected.values()) {
+      const t = await this.refresh(tx, recipientId, groupId);
+      if (t) out.push(t);
     }
     return out;
   }
@@ -266,6 +413,29 @@ export class NotificationStore {
     return toBigInt(r[0]![0]);
   }
 
+  /** Markers and unread counts of many users, in two queries. */
+  async states(db: SqlExecutor, userIds: readonly bigint[]): Promise<Map<bigint, { marker: bigint; unread: bigint }>> {
+    const q = (n: string) => quoteIdent(n, db.dialect);
+    const out = new Map<bigint, { marker: bigint; unread: bigint }>(
+      userIds.map((u) => [u, { marker: 0n, unread: 0n }]),
+    );
+    for (const { list, items } of inLists([...out.keys()])) {
+      for (const r of await db.allValues(
+        `SELECT ${q("user_id")}, ${q("read_up_to_ms")} FROM ${q("notify_markers")} WHERE ${q("user_id")} IN ${list}`,
+        items,
+      )) {
+        out.get(toBigInt(r[0]))!.marker = toBigInt(r[1]);
+      }
+      for (const r of await db.allValues(
+        `SELECT g.${q("recipient_id")}, COUNT(*) FROM ${q(NotificationGroupRowTable.name)} g LEFT JOIN ${q("notify_markers")} m ON m.${q("user_id")} = g.${q("recipient_id")} WHERE g.${q("recipient_id")} IN ${list} AND g.${q("latest_at_ms")} > COALESCE(m.${q("read_up_to_ms")}, 0) GROUP BY g.${q("recipient_id")}`,
+        items,
+      )) {
+        out.get(toBigInt(r[0]))!.unread = toBigInt(r[1]);
+      }
+    }
+    return out;
+  }
+
   async page(
     db: SqlExecutor,
     userId: bigint,
@@ -280,13 +450,37 @@ export class NotificationStore {
 
   // --- preferences ---------------------------------------------------------
 
-  /** Whether `a` is wanted by its recipient (type enabled, actor not muted), and whether to push it. */
-  async wants(db: SqlExecutor, a: Action): Promise<{ keep: boolean; push: boolean }> {
-    const pref = await new NotificationPrefRowDao(db).get({ userId: a.recipientId, type: a.type });
-    if (pref && !pref.enabled) return { keep: false, push: false };
-    if (await new NotificationMuteRowDao(db).get({ userId: a.recipientId, mutedId: a.actorId })) {
-      return { keep: false, push: false };
+  /**
+   * Whether each action is wanted by its recipient (type enabled, actor not
+   * muted) and whether to push it: the recipients' preferences in one query,
+   * the (recipient, actor) pairs that are muted in one more.
+   */
+  async wantsAll(db: SqlExecutor, actions: readonly Action[]): Promise<{ keep: boolean; push: boolean }[]> {
+    const q = (n: string) => quoteIdent(n, db.dialect);
+    const recipients = [...new Set(actions.map((a) => a.recipientId))];
+    const prefs = new Map<string, { enabled: boolean; push: boolean }>();
+    for (const { list, items } of inLists(recipients)) {
+      const rows = await db.allValues(
+        `SELECT ${q("user_id")}, ${q("type")}, ${q("enabled")}, ${q("push")} FROM ${q(NotificationPrefRowTable.name)} WHERE ${q("user_id")} IN ${list}`,
+        items,
+      );
+      for (const r of rows)
+        prefs.set(`${toBigInt(r[0])}:${toNumber(r[1])}`, { enabled: toBool(r[2]), push: toBool(r[3]) });
     }
-    return { keep: true, push: pref?.push ?? true };
+    const pairs = new Map<string, readonly [bigint, bigint]>();
+    for (const a of actions) pairs.set(`${a.recipientId}:${a.actorId}`, [a.recipientId, a.actorId]);
+    const muted = new Set<string>();
+    for (const { list, items } of inLists([...pairs.values()], "(?, ?)")) {
+      const rows = await db.allValues(
+        `SELECT ${q("user_id")}, ${q("muted_id")} FROM ${q(NotificationMuteRowTable.name)} WHERE (${q("user_id")}, ${q("muted_id")}) IN ${list}`,
+        items.flat(),
+      );
+      for (const r of rows) muted.add(`${toBigInt(r[0])}:${toBigInt(r[1])}`);
+    }
+    return actions.map((a) => {
+      const pref = prefs.get(`${a.recipientId}:${a.type}`);
+      if ((pref && !pref.enabled) || muted.has(`${a.recipientId}:${a.actorId}`)) return { keep: false, push: false };
+      return { keep: true, push: pref?.push ?? true };
+    });
   }
 }

@@ -116,6 +116,16 @@ export const NotificationItemRowTable: SqlTableSpec = {
       columns: ["recipient_id", "actor_id"],
       unique: false,
     },
+    {
+      name: "notify_items_by_actor_id",
+      columns: ["actor_id"],
+      unique: false,
+    },
+    {
+      name: "notify_items_by_source_key",
+      columns: ["source_key"],
+      unique: false,
+    },
   ],
 };
 
@@ -176,18 +186,40 @@ export const NotificationItemRowSql = {
         descAfter:
           'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "recipient_id" = ? AND ("actor_id" < ? OR ("actor_id" = ? AND "source_key" < ?)) ORDER BY "actor_id" DESC, "source_key" DESC LIMIT ?',
       },
+      listByActorId: {
+        asc: 'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "actor_id" = ? ORDER BY "recipient_id" ASC, "source_key" ASC LIMIT ?',
+        ascAfter:
+          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "actor_id" = ? AND ("recipient_id" > ? OR ("recipient_id" = ? AND "source_key" > ?)) ORDER BY "recipient_id" ASC, "source_key" ASC LIMIT ?',
+        desc: 'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "actor_id" = ? ORDER BY "recipient_id" DESC, "source_key" DESC LIMIT ?',
+        descAfter:
+          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "actor_id" = ? AND ("recipient_id" < ? OR ("recipient_id" = ? AND "source_key" < ?)) ORDER BY "recipient_id" DESC, "source_key" DESC LIMIT ?',
+      },
+      listBySourceKey: {
+        asc: 'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "source_key" = ? ORDER BY "recipient_id" ASC LIMIT ?',
+        ascAfter:
+          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "source_key" = ? AND ("recipient_id" > ?) ORDER BY "recipient_id" ASC LIMIT ?',
+        desc: 'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "source_key" = ? ORDER BY "recipient_id" DESC LIMIT ?',
+        descAfter:
+          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "source_key" = ? AND ("recipient_id" < ?) ORDER BY "recipient_id" DESC LIMIT ?',
+      },
     },
     counts: {
       countByRecipientId: 'SELECT COUNT(*) AS "n" FROM "notify_items" WHERE "recipient_id" = ?',
       countByRecipientIdGroupId:
         'SELECT COUNT(*) AS "n" FROM "notify_items" WHERE "recipient_id" = ? AND "group_id" = ?',
       countByRecipientIdOrderByActorId: 'SELECT COUNT(*) AS "n" FROM "notify_items" WHERE "recipient_id" = ?',
+      countByActorId: 'SELECT COUNT(*) AS "n" FROM "notify_items" WHERE "actor_id" = ?',
+      countBySourceKey: 'SELECT COUNT(*) AS "n" FROM "notify_items" WHERE "source_key" = ?',
     },
     deletes: {
       deleteByRecipientId:
         'DELETE FROM "notify_items" WHERE ("recipient_id", "source_key") IN (SELECT "recipient_id", "source_key" FROM "notify_items" WHERE "recipient_id" = ? ORDER BY "source_key" LIMIT ?)',
       deleteByRecipientIdGroupId:
         'DELETE FROM "notify_items" WHERE ("recipient_id", "source_key") IN (SELECT "recipient_id", "source_key" FROM "notify_items" WHERE "recipient_id" = ? AND "group_id" = ? ORDER BY "at_ms", "source_key" LIMIT ?)',
+      deleteByActorId:
+        'DELETE FROM "notify_items" WHERE ("recipient_id", "source_key") IN (SELECT "recipient_id", "source_key" FROM "notify_items" WHERE "actor_id" = ? ORDER BY "recipient_id", "source_key" LIMIT ?)',
+      deleteBySourceKey:
+        'DELETE FROM "notify_items" WHERE ("recipient_id", "source_key") IN (SELECT "recipient_id", "source_key" FROM "notify_items" WHERE "source_key" = ? ORDER BY "recipient_id" LIMIT ?)',
     },
     increments: {},
   },
@@ -244,17 +276,37 @@ export const NotificationItemRowSql = {
         descAfter:
           "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `recipient_id` = ? AND (`actor_id` < ? OR (`actor_id` = ? AND `source_key` < ?)) ORDER BY `actor_id` DESC, `source_key` DESC LIMIT ?",
       },
+      listByActorId: {
+        asc: "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `actor_id` = ? ORDER BY `recipient_id` ASC, `source_key` ASC LIMIT ?",
+        ascAfter:
+          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `actor_id` = ? AND (`recipient_id` > ? OR (`recipient_id` = ? AND `source_key` > ?)) ORDER BY `recipient_id` ASC, `source_key` ASC LIMIT ?",
+        desc: "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `actor_id` = ? ORDER BY `recipient_id` DESC, `source_key` DESC LIMIT ?",
+        descAfter:
+          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `actor_id` = ? AND (`recipient_id` < ? OR (`recipient_id` = ? AND `source_key` < ?)) ORDER BY `recipient_id` DESC, `source_key` DESC LIMIT ?",
+      },
+      listBySourceKey: {
+        asc: "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `source_key` = ? ORDER BY `recipient_id` ASC LIMIT ?",
+        ascAfter:
+          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `source_key` = ? AND (`recipient_id` > ?) ORDER BY `recipient_id` ASC LIMIT ?",
+        desc: "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `source_key` = ? ORDER BY `recipient_id` DESC LIMIT ?",
+        descAfter:
+          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `source_key` = ? AND (`recipient_id` < ?) ORDER BY `recipient_id` DESC LIMIT ?",
+      },
     },
     counts: {
       countByRecipientId: "SELECT COUNT(*) AS `n` FROM `notify_items` WHERE `recipient_id` = ?",
       countByRecipientIdGroupId:
         "SELECT COUNT(*) AS `n` FROM `notify_items` WHERE `recipient_id` = ? AND `group_id` = ?",
       countByRecipientIdOrderByActorId: "SELECT COUNT(*) AS `n` FROM `notify_items` WHERE `recipient_id` = ?",
+      countByActorId: "SELECT COUNT(*) AS `n` FROM `notify_items` WHERE `actor_id` = ?",
+      countBySourceKey: "SELECT COUNT(*) AS `n` FROM `notify_items` WHERE `source_key` = ?",
     },
     deletes: {
       deleteByRecipientId: "DELETE FROM `notify_items` WHERE `recipient_id` = ? ORDER BY `source_key` LIMIT ?",
       deleteByRecipientIdGroupId:
         "DELETE FROM `notify_items` WHERE `recipient_id` = ? AND `group_id` = ? ORDER BY `at_ms`, `source_key` LIMIT ?",
+      deleteByActorId: "DELETE FROM `notify_items` WHERE `actor_id` = ? ORDER BY `recipient_id`, `source_key` LIMIT ?",
+      deleteBySourceKey: "DELETE FROM `notify_items` WHERE `source_key` = ? ORDER BY `recipient_id` LIMIT ?",
     },
     increments: {},
   },
@@ -563,6 +615,62 @@ export class NotificationItemRowDao {
   }
 
   /**
+   * A page of rows with this actor_id, ordered by recipient_id, source_key (index notify_items_by_actor_id).
+   */
+  async listByActorId(
+    where: Pick<NotificationItemRow, "actorId">,
+    page?: PageOptions,
+  ): Promise<Page<NotificationItemRow>> {
+    return keysetPage(
+      this.db,
+      this.q.finders.listByActorId,
+      "notify_items.notify_items_by_actor_id",
+      [int64Param(where.actorId ?? missingKey("notify_items.actor_id", "actorId"), "notify_items.actor_id")],
+      page,
+      notificationItemRowFromValues,
+      [0, 1],
+    );
+  }
+
+  /**
+   * Number of rows with this actor_id.
+   */
+  async countByActorId(where: Pick<NotificationItemRow, "actorId">): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByActorId, [
+      int64Param(where.actorId ?? missingKey("notify_items.actor_id", "actorId"), "notify_items.actor_id"),
+    ]);
+    return Number(r?.n ?? 0);
+  }
+
+  /**
+   * A page of rows with this source_key, ordered by recipient_id (index notify_items_by_source_key).
+   */
+  async listBySourceKey(
+    where: Pick<NotificationItemRow, "sourceKey">,
+    page?: PageOptions,
+  ): Promise<Page<NotificationItemRow>> {
+    return keysetPage(
+      this.db,
+      this.q.finders.listBySourceKey,
+      "notify_items.notify_items_by_source_key",
+      [where.sourceKey ?? missingKey("notify_items.source_key", "sourceKey")],
+      page,
+      notificationItemRowFromValues,
+      [0],
+    );
+  }
+
+  /**
+   * Number of rows with this source_key.
+   */
+  async countBySourceKey(where: Pick<NotificationItemRow, "sourceKey">): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countBySourceKey, [
+      where.sourceKey ?? missingKey("notify_items.source_key", "sourceKey"),
+    ]);
+    return Number(r?.n ?? 0);
+  }
+
+  /**
    * Deletes at most `limit` rows with this recipient_id (1..10000; the first in source_key order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByRecipientId(where: Pick<NotificationItemRow, "recipientId">, opts: DeleteOptions): Promise<number> {
@@ -596,6 +704,30 @@ export class NotificationItemRowDao {
         ),
         int64Param(where.groupId ?? missingKey("notify_items.group_id", "groupId"), "notify_items.group_id"),
       ],
+      opts,
+    );
+  }
+
+  /**
+   * Deletes at most `limit` rows with this actor_id (1..10000; the first in recipient_id, source_key order, index notify_items_by_actor_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   */
+  async deleteByActorId(where: Pick<NotificationItemRow, "actorId">, opts: DeleteOptions): Promise<number> {
+    return deleteLimited(
+      this.db,
+      this.q.deletes.deleteByActorId,
+      [int64Param(where.actorId ?? missingKey("notify_items.actor_id", "actorId"), "notify_items.actor_id")],
+      opts,
+    );
+  }
+
+  /**
+   * Deletes at most `limit` rows with this source_key (1..10000; the first in recipient_id order, index notify_items_by_source_key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   */
+  async deleteBySourceKey(where: Pick<NotificationItemRow, "sourceKey">, opts: DeleteOptions): Promise<number> {
+    return deleteLimited(
+      this.db,
+      this.q.deletes.deleteBySourceKey,
+      [where.sourceKey ?? missingKey("notify_items.source_key", "sourceKey")],
       opts,
     );
   }
@@ -741,6 +873,11 @@ export const NotificationGroupRowTable: SqlTableSpec = {
       columns: ["target_id", "comment_id"],
       unique: false,
     },
+    {
+      name: "notify_groups_by_comment_id",
+      columns: ["comment_id"],
+      unique: false,
+    },
   ],
 };
 
@@ -809,6 +946,14 @@ export const NotificationGroupRowSql = {
         descAfter:
           'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE "target_id" = ? AND ("comment_id" < ? OR ("comment_id" = ? AND ("recipient_id" < ? OR ("recipient_id" = ? AND "id" < ?)))) ORDER BY "comment_id" DESC, "recipient_id" DESC, "id" DESC LIMIT ?',
       },
+      listByCommentId: {
+        asc: 'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE "comment_id" = ? ORDER BY "recipient_id" ASC, "id" ASC LIMIT ?',
+        ascAfter:
+          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE "comment_id" = ? AND ("recipient_id" > ? OR ("recipient_id" = ? AND "id" > ?)) ORDER BY "recipient_id" ASC, "id" ASC LIMIT ?',
+        desc: 'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE "comment_id" = ? ORDER BY "recipient_id" DESC, "id" DESC LIMIT ?',
+        descAfter:
+          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE "comment_id" = ? AND ("recipient_id" < ? OR ("recipient_id" = ? AND "id" < ?)) ORDER BY "recipient_id" DESC, "id" DESC LIMIT ?',
+      },
     },
     counts: {
       countByRecipientId: 'SELECT COUNT(*) AS "n" FROM "notify_groups" WHERE "recipient_id" = ?',
@@ -816,6 +961,7 @@ export const NotificationGroupRowSql = {
       countByRecipientIdKindKey:
         'SELECT COUNT(*) AS "n" FROM "notify_groups" WHERE "recipient_id" = ? AND "kind_key" = ?',
       countByTargetId: 'SELECT COUNT(*) AS "n" FROM "notify_groups" WHERE "target_id" = ?',
+      countByCommentId: 'SELECT COUNT(*) AS "n" FROM "notify_groups" WHERE "comment_id" = ?',
     },
     deletes: {
       deleteByRecipientId:
@@ -824,6 +970,8 @@ export const NotificationGroupRowSql = {
         'DELETE FROM "notify_groups" WHERE ("recipient_id", "id") IN (SELECT "recipient_id", "id" FROM "notify_groups" WHERE "recipient_id" = ? AND "kind_key" = ? ORDER BY "bucket_start_ms", "id" LIMIT ?)',
       deleteByTargetId:
         'DELETE FROM "notify_groups" WHERE ("recipient_id", "id") IN (SELECT "recipient_id", "id" FROM "notify_groups" WHERE "target_id" = ? ORDER BY "comment_id", "recipient_id", "id" LIMIT ?)',
+      deleteByCommentId:
+        'DELETE FROM "notify_groups" WHERE ("recipient_id", "id") IN (SELECT "recipient_id", "id" FROM "notify_groups" WHERE "comment_id" = ? ORDER BY "recipient_id", "id" LIMIT ?)',
     },
     increments: {},
   },
@@ -888,6 +1036,14 @@ export const NotificationGroupRowSql = {
         descAfter:
           "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE `target_id` = ? AND (`comment_id` < ? OR (`comment_id` = ? AND (`recipient_id` < ? OR (`recipient_id` = ? AND `id` < ?)))) ORDER BY `comment_id` DESC, `recipient_id` DESC, `id` DESC LIMIT ?",
       },
+      listByCommentId: {
+        asc: "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE `comment_id` = ? ORDER BY `recipient_id` ASC, `id` ASC LIMIT ?",
+        ascAfter:
+          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE `comment_id` = ? AND (`recipient_id` > ? OR (`recipient_id` = ? AND `id` > ?)) ORDER BY `recipient_id` ASC, `id` ASC LIMIT ?",
+        desc: "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE `comment_id` = ? ORDER BY `recipient_id` DESC, `id` DESC LIMIT ?",
+        descAfter:
+          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE `comment_id` = ? AND (`recipient_id` < ? OR (`recipient_id` = ? AND `id` < ?)) ORDER BY `recipient_id` DESC, `id` DESC LIMIT ?",
+      },
     },
     counts: {
       countByRecipientId: "SELECT COUNT(*) AS `n` FROM `notify_groups` WHERE `recipient_id` = ?",
@@ -895,6 +1051,7 @@ export const NotificationGroupRowSql = {
       countByRecipientIdKindKey:
         "SELECT COUNT(*) AS `n` FROM `notify_groups` WHERE `recipient_id` = ? AND `kind_key` = ?",
       countByTargetId: "SELECT COUNT(*) AS `n` FROM `notify_groups` WHERE `target_id` = ?",
+      countByCommentId: "SELECT COUNT(*) AS `n` FROM `notify_groups` WHERE `comment_id` = ?",
     },
     deletes: {
       deleteByRecipientId: "DELETE FROM `notify_groups` WHERE `recipient_id` = ? ORDER BY `id` LIMIT ?",
@@ -902,6 +1059,7 @@ export const NotificationGroupRowSql = {
         "DELETE FROM `notify_groups` WHERE `recipient_id` = ? AND `kind_key` = ? ORDER BY `bucket_start_ms`, `id` LIMIT ?",
       deleteByTargetId:
         "DELETE FROM `notify_groups` WHERE `target_id` = ? ORDER BY `comment_id`, `recipient_id`, `id` LIMIT ?",
+      deleteByCommentId: "DELETE FROM `notify_groups` WHERE `comment_id` = ? ORDER BY `recipient_id`, `id` LIMIT ?",
     },
     increments: {},
   },
@@ -1271,6 +1429,34 @@ export class NotificationGroupRowDao {
   }
 
   /**
+   * A page of rows with this comment_id, ordered by recipient_id, id (index notify_groups_by_comment_id).
+   */
+  async listByCommentId(
+    where: Pick<NotificationGroupRow, "commentId">,
+    page?: PageOptions,
+  ): Promise<Page<NotificationGroupRow>> {
+    return keysetPage(
+      this.db,
+      this.q.finders.listByCommentId,
+      "notify_groups.notify_groups_by_comment_id",
+      [int64Param(where.commentId ?? missingKey("notify_groups.comment_id", "commentId"), "notify_groups.comment_id")],
+      page,
+      notificationGroupRowFromValues,
+      [0, 1],
+    );
+  }
+
+  /**
+   * Number of rows with this comment_id.
+   */
+  async countByCommentId(where: Pick<NotificationGroupRow, "commentId">): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByCommentId, [
+      int64Param(where.commentId ?? missingKey("notify_groups.comment_id", "commentId"), "notify_groups.comment_id"),
+    ]);
+    return Number(r?.n ?? 0);
+  }
+
+  /**
    * Deletes at most `limit` rows with this recipient_id (1..10000; the first in id order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByRecipientId(where: Pick<NotificationGroupRow, "recipientId">, opts: DeleteOptions): Promise<number> {
@@ -1316,6 +1502,18 @@ export class NotificationGroupRowDao {
       this.db,
       this.q.deletes.deleteByTargetId,
       [int64Param(where.targetId ?? missingKey("notify_groups.target_id", "targetId"), "notify_groups.target_id")],
+      opts,
+    );
+  }
+
+  /**
+   * Deletes at most `limit` rows with this comment_id (1..10000; the first in recipient_id, id order, index notify_groups_by_comment_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   */
+  async deleteByCommentId(where: Pick<NotificationGroupRow, "commentId">, opts: DeleteOptions): Promise<number> {
+    return deleteLimited(
+      this.db,
+      this.q.deletes.deleteByCommentId,
+      [int64Param(where.commentId ?? missingKey("notify_groups.comment_id", "commentId"), "notify_groups.comment_id")],
       opts,
     );
   }
