@@ -17,33 +17,10 @@ import type { SqlDb, SqlExecutor, SqlTx } from "../../platform/storage/driver.js
 import type { MobilePush, PushProvider } from "./mobile.js";
 import { type NotificationStore, type Touched, toGroup } from "./store.js";
 
-/** Sends an update to every connected device of a user (the push gateway, or a local hub before it). */
+/** Sends an update to every connected device of a user (the push gateway: ctx.push). */
 export interface DeviceUpdates {
   /** Called inside the transaction of the change: the update is delivered if and only if it commits. */
   toUser(tx: SqlTx, userId: bigint, update: NotificationUpdate): Promise<void>;
-}
-
-/**
- * In-process delivery for bundles without the push gateway: listeners per
- * user, called after the commit. Tests and the bench subscribe here.
- */
-export class LocalUpdates implements DeviceUpdates {
-  private readonly listeners = new Map<bigint, Set<(u: NotificationUpdate) => void>>();
-
-  async toUser(tx: SqlTx, userId: bigint, update: NotificationUpdate): Promise<void> {
-    const set = this.listeners.get(userId);
-    if (!set?.size) return;
-    tx.afterCommit(() => {
-      for (const fn of set) fn(update);
-    });
-  }
-
-  subscribe(userId: bigint, fn: (u: NotificationUpdate) => void): () => void {
-    const set = this.listeners.get(userId) ?? new Set();
-    set.add(fn);
-    this.listeners.set(userId, set);
-    return () => set.delete(fn);
-  }
 }
 
 const VERB: Record<number, string> = {

@@ -27,11 +27,11 @@ import { Bundle } from "../../platform/kernel/bundle.js";
 import { Registry } from "../../platform/kernel/registry.js";
 import { silentLogger } from "../../platform/log.js";
 import { runOrbit } from "../../test/support/bundle-process.js";
+import { PushClient } from "../../test/support/push-client.js";
 import { eventually, signUp, type Member } from "../../test/support/social-client.js";
 import { BUNDLE_ENGINES, type TestStore } from "../../test/support/stores.js";
 import { MODULES } from "../registry.js";
 import { FANIN_GROUP } from "./consumer.js";
-import { LocalUpdates } from "./delivery.js";
 import { RecordingProvider } from "./mobile.js";
 import { notifyService } from "./service.js";
 
@@ -78,18 +78,26 @@ for (const engine of BUNDLE_ENGINES) {
     let bundle: Bundle;
     let url: string;
     const provider = new RecordingProvider();
-    const devices = new LocalUpdates();
+    const sockets: PushClient[] = [];
+    /** A device of `m` connected to the push gateway's /ws. */
+    async function device(m: Member): Promise<PushClient> {
+      const c = await PushClient.connect(url, { token: m.token });
+      sockets.push(c);
+      await eventually(async () => c.of("hello").length === 1, "hello");
+      return c;
+    }
+    const notifications = (c: PushClient): NotificationUpdate[] => c.of("notification");
     let ann: Member, bob: Member, cat: Member, dan: Member;
     let annN: Notify, bobN: Notify, catN: Notify;
 
     beforeAll(async () => {
       store = await engine.open();
-      const modules = MODULES.map((m) => (m.name === "notify" ? notifyService({ provider, devices }) : m));
+      const modules = MODULES.map((m) => (m.name === "notify" ? notifyService({ provider }) : m));
       bundle = await Bundle.start({
         registry: new Registry(modules),
         config: {
           ...DEFAULT_CONFIG,
-          services: ["social", "notify"],
+          services: ["social", "notify", "push"],
           host: "127.0.0.1",
           port: 0,
           settings: { user: { scryptLogN: 10 } },
@@ -107,6 +115,7 @@ for (const engine of BUNDLE_ENGINES) {
       [annN, bobN, catN] = [ann, bob, cat].map((m) => notifyClient(url, m.token)) as [Notify, Notify, Notify];
     }, 60_000);
     afterAll(async () => {
+      await Promise.all(sockets.map((c) => c.close()));
       await bundle?.stop();
       await store?.dispose();
     });
@@ -131,8 +140,7 @@ for (const engine of BUNDLE_ENGINES) {
 
     it("groups concurrent likes into one exact group, pushes it to connected and mobile devices", async () => {
       await annN.registerDevice({ platform: PushPlatform.FCM, token: "fcm-ann-phone" });
-      const updates: NotificationUpdate[] = [];
-      const off = devices.subscribe(ann.user.id, (u) => updates.push(u));
+      const phone = await device(ann);
       const post = (await ann.api.posts.createPost({ text: "popular" })).post!;
       const likers = await Promise.all(Array.from({ length: 24 }, (_, i) => signUp(url, `liker${i}`)));
       // Everyone at once, twice over (a like is idempotent), and ann herself (never notifies).
@@ -148,10 +156,16 @@ for (const engine of BUNDLE_ENGINES) {
       expect(r.unreadCount).toBe(1n);
       expect((await annN.getUnreadCount({})).unreadCount).toBe(1n);
 
-      // Connected devices saw the group grow to its final count.
-      await eventually(async () => updates.some((u) => u.group?.count === 24n), "a device update with the count");
-      expect(updates.every((u) => u.group?.groupId === g.groupId && u.unreadCount === 1n)).toBe(true);
-      off();
+      // The connected device (over /ws) saw the group grow to its final count.
+      await eventually(
+        async () => notifications(phone).some((u) => u.group?.count === 24n),
+        "a /ws update with the count",
+      );
+      const seen = notifications(phone);
+      expect(seen.every((u) => u.group?.groupId === g.groupId && u.unreadCount === 1n)).toBe(true);
+      // Counts only grow, in the order of the device's stream.
+      const counts = seen.map((u) => u.group!.count);
+      expect([...counts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual(counts);
       // The phone got a push that collapses into the group.
       const push = await provider.waitFor((m) => m.token === "fcm-ann-phone");
       expect(push).toMatchObject({ platform: PushPlatform.FCM, userId: ann.user.id, collapseKey: `g${g.groupId}` });
@@ -210,14 +224,17 @@ for (const engine of BUNDLE_ENGINES) {
       await bob.api.posts.likePost({ postId: post.id });
       await settled();
       expect((await laptop.getUnreadCount({})).unreadCount).toBeGreaterThan(0n);
-      const updates: NotificationUpdate[] = [];
-      const off = devices.subscribe(ann.user.id, (u) => updates.push(u));
+      const laptopSocket = await device(ann);
       const marked = await phone.markRead({});
       expect(marked.unreadCount).toBe(0n);
-      off();
-      // The other device reads the same marker, and was told.
+      // The other device reads the same marker, and was told over /ws.
       expect(await laptop.getUnreadCount({})).toMatchObject({ unreadCount: 0n, readUpToMs: marked.readUpToMs });
-      expect(updates).toEqual([expect.objectContaining({ unreadCount: 0n, readUpToMs: marked.readUpToMs })]);
+      await eventually(
+        async () => notifications(laptopSocket).some((u) => u.readUpToMs === marked.readUpToMs),
+        "the marker reached the other device",
+      );
+      expect(notifications(laptopSocket).at(-1)).toMatchObject({ unreadCount: 0n, readUpToMs: marked.readUpToMs });
+      expect(notifications(laptopSocket).at(-1)?.group).toBeUndefined();
       expect((await laptop.listNotifications({})).groups.every((g) => g.read)).toBe(true);
       // It never moves back.
       expect((await laptop.markRead({ upToMs: 1n })).readUpToMs).toBe(marked.readUpToMs);

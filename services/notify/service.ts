@@ -16,7 +16,7 @@ import {
 import { UserService } from "../../gen/orbit/user/v1/user_pb.js";
 import { defineService } from "../../platform/kernel/service.js";
 import { faninConsumer } from "./consumer.js";
-import { Delivery, type DeviceUpdates, LocalUpdates } from "./delivery.js";
+import { Delivery, type DeviceUpdates } from "./delivery.js";
 import { notifyHandlers } from "./handlers.js";
 import { loggingProvider, noMobilePush, type PushProvider } from "./mobile.js";
 import { notifySettings } from "./settings.js";
@@ -25,7 +25,7 @@ import { NotificationStore } from "./store.js";
 export interface NotifyOptions {
   /** A mobile push provider (FCM/APNs sender, or the tests' RecordingProvider); else --notify-mobile-push decides. */
   readonly provider?: PushProvider;
-  /** Where updates for connected devices go; default: an in-process hub. */
+  /** Where updates for connected devices go; default: the push gateway (ctx.push, Update field 21). */
   readonly devices?: DeviceUpdates;
 }
 
@@ -52,7 +52,9 @@ export function notifyService(opts: NotifyOptions = {}) {
       const delivery = new Delivery({
         db: ctx.db,
         store,
-        devices: opts.devices ?? new LocalUpdates(),
+        devices: opts.devices ?? {
+          toUser: (tx, userId, update) => ctx.push.toUser(tx, userId, { case: "notification", value: update }),
+        },
         provider,
         log: ctx.log,
         async handles(userIds) {

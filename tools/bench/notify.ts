@@ -4,8 +4,9 @@
  * Notifications delivered to connected devices under a steady like load, on
  * MariaDB (a fresh database, dropped at the end) and SQLite, in one run.
  *
- * A bundle (social + notify, in this process) on the engine; `authors`
- * users with `posts` posts each and a connected device each; `likers` users
+ * A bundle (social + notify + push, in this process) on the engine;
+ * `authors` users with `posts` posts each and a device each, connected to
+ * the push gateway's /ws (binary Update frames); `likers` users
  * like those posts over HTTP/2 (Connect, each with its bearer token), open
  * loop at `rate` likes/s for `seconds` (every post liked by a different user
  * each time, so groups grow the whole run). The notification's latency is
@@ -24,7 +25,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import type { NotificationUpdate } from "../../gen/orbit/notify/v1/notify_pb.js";
+import { fromBinary } from "@bufbuild/protobuf";
+import WebSocket from "ws";
+import { UpdateSchema } from "../../gen/orbit/push/v1/push_pb.js";
 import { PostLikedSchema, type PostLiked } from "../../gen/orbit/post/v1/events_pb.js";
 import { PostService } from "../../gen/orbit/post/v1/post_pb.js";
 import { UserService } from "../../gen/orbit/user/v1/user_pb.js";
@@ -35,8 +38,6 @@ import { defineService } from "../../platform/kernel/service.js";
 import { silentLogger } from "../../platform/log.js";
 import type { SqlDb } from "../../platform/storage/driver.js";
 import { openSqlStore } from "../../platform/storage/open.js";
-import { LocalUpdates } from "../../services/notify/delivery.js";
-import { notifyService } from "../../services/notify/service.js";
 import { MODULES } from "../../services/registry.js";
 import { fmt, percentile } from "./_measure.js";
 import { scratchMysql } from "./_mysql-db.js";
@@ -107,13 +108,12 @@ async function runEngine(engine: "sqlite" | "mariadb", args: string[]): Promise<
       ],
     }),
   });
-  const devices = new LocalUpdates();
-  const modules = [...MODULES.map((m) => (m.name === "notify" ? notifyService({ devices }) : m)), probe];
+  const modules = [...MODULES, probe];
   const bundle = await Bundle.start({
     registry: new Registry(modules),
     config: {
       ...DEFAULT_CONFIG,
-      services: ["social", "notify", "benchprobe"],
+      services: ["social", "notify", "push", "benchprobe"],
       host: "127.0.0.1",
       port: 0,
       settings: { user: { scryptLogN: 10 } },
@@ -145,18 +145,33 @@ async function runEngine(engine: "sqlite" | "mariadb", args: string[]): Promise<
       }
     }
 
-    // Devices: per group (post), the updates' counts in arrival order.
+    // Devices: one /ws connection per author (binary Update frames); per group (post), the counts in arrival order.
     const arrivals = new Map<bigint, { count: bigint; at: number }[]>();
     let updates = 0;
-    const offs = authors.map((a) =>
-      devices.subscribe(a.id, (u: NotificationUpdate) => {
-        updates++;
-        if (!u.group) return;
-        const list = arrivals.get(u.group.targetId) ?? [];
-        list.push({ count: u.group.count, at: performance.now() });
-        arrivals.set(u.group.targetId, list);
-      }),
+    const sockets = await Promise.all(
+      authors.map(
+        (a) =>
+          new Promise<WebSocket>((resolve, reject) => {
+            const ws = new WebSocket(`${bundle.url!.replace(/^http/, "ws")}/ws`, {
+              headers: { authorization: `Bearer ${a.token}` },
+            });
+            ws.on("message", (data) => {
+              const at = performance.now();
+              const u = fromBinary(UpdateSchema, data as Buffer);
+              if (u.payload.case === "hello") resolve(ws);
+              if (u.payload.case !== "notification") return;
+              updates++;
+              const g = u.payload.value.group;
+              if (!g) return;
+              const list = arrivals.get(g.targetId) ?? [];
+              list.push({ count: g.count, at });
+              arrivals.set(g.targetId, list);
+            });
+            ws.once("error", reject);
+          }),
+      ),
     );
+    const offs = sockets.map((ws) => () => ws.close());
 
     const total = Math.floor(rate * seconds);
     const sent: { post: bigint; liker: bigint; at: number; done: number; count: bigint }[] = [];
