@@ -135,7 +135,15 @@ describe("orbit bundle (child process)", () => {
     expect(await health.json()).toEqual({ status: "ok" });
     const ready = await fetch(`${b.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: "ready", services: ["echo", "relay"] });
+    const readyBody = (await ready.json()) as {
+      status: string;
+      services: string[];
+      checks: Record<string, { ok: boolean }>;
+    };
+    expect(readyBody).toMatchObject({ status: "ready", services: ["echo", "relay"] });
+    // The SQL store is probed (issue 12): every check answers ok.
+    expect(Object.keys(readyBody.checks).length).toBeGreaterThan(0);
+    expect(Object.values(readyBody.checks).every((c) => c.ok)).toBe(true);
 
     await fetch(`${b.url}/orbit.testing.v1.EchoService/Echo`, {
       method: "POST",

@@ -97,10 +97,13 @@ describe.each([
         "orbit.testing.v1.EchoService",
         "orbit.testing.v1.RelayService",
       ]);
-      // relay.proto imports echo.proto: both come with the first answer, echo.proto alone with the second.
+      // relay.proto imports echo.proto, which imports our options (its per-method limits), which import
+      // descriptor.proto: all come with the first answer, echo.proto alone with the second.
       expect(fileNames(await r.ask({ case: "fileContainingSymbol", value: "orbit.testing.v1.RelayService" }))).toEqual([
         "orbit/testing/v1/relay.proto",
         "orbit/testing/v1/echo.proto",
+        "orbit/options/v1/options.proto",
+        "google/protobuf/descriptor.proto",
       ]);
       expect(
         fileNames(await r.ask({ case: "fileContainingSymbol", value: "orbit.testing.v1.EchoService.Echo" })),

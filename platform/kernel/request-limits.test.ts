@@ -295,7 +295,7 @@ describe("connection hygiene", () => {
     const before = await cuts("body_timeout");
     const s = await dial();
     s.write(
-      "POST /orbit.testing.v1.EchoService/Echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+      "POST /orbit.testing.v1.EchoService/Echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{",
     );
     const keep = setInterval(() => s.writable && s.write(" "), 50);
     await closed(s);

@@ -74,6 +74,8 @@ export class LiveNode extends EventEmitter<Events> implements LiveHttpSource {
   private readonly remuxes = new Map<string, HlsRemux>();
   private readonly playable = new Set<string>();
   private readonly stopping = new Set<Promise<void>>();
+  /** A stream's stop in progress: its remux is stopped and its HLS directory removed before a new publish of it remuxes there. */
+  private readonly stoppingById = new Map<string, Promise<void>>();
   private readonly limits: LiveLimits;
   private readonly hls: HlsSettings;
 
@@ -85,7 +87,12 @@ export class LiveNode extends EventEmitter<Events> implements LiveHttpSource {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.hls = { ...DEFAULT_HLS, ...opts.hls };
     ingest.on("publish-start", (p) => void this.onPublish(p));
-    ingest.on("publish-stop", (s) => this.track(this.onStop(s.streamId, s.reason, s.detail)));
+    ingest.on("publish-stop", (s) => {
+      const p = this.onStop(s.streamId, s.reason, s.detail);
+      this.stoppingById.set(s.streamId, p);
+      void p.finally(() => this.stoppingById.get(s.streamId) === p && this.stoppingById.delete(s.streamId));
+      this.track(p);
+    });
   }
 
   static async start(opts: LiveNodeOptions): Promise<LiveNode> {
@@ -153,6 +160,10 @@ export class LiveNode extends EventEmitter<Events> implements LiveHttpSource {
     const inputUrl = this.ingest.pullUrl(streamId);
     if (!inputUrl) return;
     const dir = join(this.opts.hlsRoot, streamId);
+    // After RotateKey the new key's publisher can arrive while the old one's remux is still
+    // stopping; its stop removes this directory, so the new remux starts only after it.
+    await this.stoppingById.get(streamId)?.catch(() => undefined);
+    if (!this.ingest.isLive(streamId)) return;
     const remux = await HlsRemux.start({ streamId, inputUrl, dir, settings: this.opts.hls as HlsSettings });
     if (!this.ingest.isLive(streamId)) {
       // The publisher left while the remux was starting.
