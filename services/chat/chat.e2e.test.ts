@@ -11,6 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Role, type ChatUpdate, type Message } from "../../gen/orbit/chat/v1/chat_pb.js";
 import type { Bundle } from "../../platform/kernel/bundle.js";
 import { anonymousChat, chatUser, chatUsers, startChatBundle, type ChatUser } from "../../test/support/chat-client.js";
+import { MediaState } from "../../gen/orbit/media/v1/media_pb.js";
+import { mediaClient, settled, upload } from "../../services/media/testing/client.js";
+import { sidewaysJpeg } from "../../services/media/testing/files.js";
 import { CASSANDRA_SKIP, liveKeyspace, type LiveKeyspace } from "../../test/support/cassandra.js";
 import { mysqlStore, sqliteStore, type TestStore } from "../../test/support/stores.js";
 
@@ -265,8 +268,49 @@ describe.each(targets)("chat on %s", (_name, open) => {
     expect((await plain.chat.getConversation({ conversationId: g.id })).conversation?.muted).toBe(true);
   }, 300_000);
 
+  /** A READY image of `u`'s (the media service in the bundle processed it). */
+  async function readyImage(u: ChatUser): Promise<bigint> {
+    const id = (await upload(url, u.token, await sidewaysJpeg(32, 24), "image/jpeg")).mediaId;
+    expect((await settled(url, u.token, id)).state).toBe(MediaState.READY);
+    return id;
+  }
+
+  it("attachments and group avatars are the caller's own READY media (the media service checks)", async () => {
+    const [annImg, bobImg] = await Promise.all([readyImage(ann), readyImage(bob)]);
+    const c = (await ann.chat.openDirect({ userId: bob.id })).conversation!;
+    const send = (u: ChatUser, mediaIds: bigint[]) =>
+      u.chat.sendMessage({ conversationId: c.id, clientMessageId: cmid(), text: "pic", mediaIds });
+    expect((await send(ann, [annImg])).message?.mediaIds).toEqual([annImg]);
+    expect(await codeOf(send(ann, [bobImg]))).toBe(Code.FailedPrecondition); // not hers
+    expect(await codeOf(send(ann, [annImg, 987_654_321n]))).toBe(Code.FailedPrecondition); // no such media
+    // An upload not finished is not READY.
+    const { mediaId: pending } = await mediaClient(url, ann.token).createUpload({
+      contentType: "image/jpeg",
+      sizeBytes: 1000n,
+      fileName: "half",
+    });
+    expect(await codeOf(send(ann, [pending]))).toBe(Code.FailedPrecondition);
+    // Nothing of the refused sends was written.
+    const history = (await bob.chat.listMessages({ conversationId: c.id, pageSize: 5 })).messages;
+    expect(history.filter((m) => m.text === "pic")).toHaveLength(1);
+    // Group avatars: the creator's own READY image; UpdateGroup the same.
+    expect(await codeOf(ann.chat.createGroup({ title: "a", memberIds: [bob.id], avatarMediaId: bobImg }))).toBe(
+      Code.FailedPrecondition,
+    );
+    const g = (await ann.chat.createGroup({ title: "a", memberIds: [bob.id], avatarMediaId: annImg })).conversation!;
+    expect(g.avatarMediaId).toBe(annImg);
+    expect(await codeOf(ann.chat.updateGroup({ conversationId: g.id, avatarMediaId: pending }))).toBe(
+      Code.FailedPrecondition,
+    );
+    // Bob is a plain member: told he may not, whatever the media.
+    expect(await codeOf(bob.chat.updateGroup({ conversationId: g.id, avatarMediaId: bobImg }))).toBe(
+      Code.PermissionDenied,
+    );
+  }, 120_000);
+
   it("edits, deletes (tombstones) and reactions change the message for everyone; history pages newest first", async () => {
     const c = (await ann.chat.openDirect({ userId: bob.id })).conversation!;
+    const bobMedia = await Promise.all([readyImage(bob), readyImage(bob)]);
     const cursor = (await bob.chat.getChanges({ cursor: "" })).cursor;
     const ids: bigint[] = [];
     for (let i = 0; i < 7; i++) {
@@ -280,10 +324,10 @@ describe.each(targets)("chat on %s", (_name, open) => {
         clientMessageId: cmid(),
         text: "re",
         replyToId: ids[0]!,
-        mediaIds: [5n, 6n],
+        mediaIds: bobMedia,
       })
     ).message!;
-    expect(reply).toMatchObject({ replyToId: ids[0], mediaIds: [5n, 6n] });
+    expect(reply).toMatchObject({ replyToId: ids[0], mediaIds: bobMedia });
     expect(
       (await ann.chat.editMessage({ conversationId: c.id, messageId: ids[1]!, text: "edited" })).message,
     ).toMatchObject({

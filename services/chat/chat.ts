@@ -29,6 +29,7 @@ import {
 } from "../../gen/orbit/chat/v1/tables_db.js";
 import type { ChatConversationRow, ChatMemberRow, ChatMessageRow } from "../../gen/orbit/chat/v1/tables_pb.js";
 import { ChatMessageRowSchema } from "../../gen/orbit/chat/v1/tables_pb.js";
+import { MediaService } from "../../gen/orbit/media/v1/media_pb.js";
 import { UserService } from "../../gen/orbit/user/v1/user_pb.js";
 import type { ServiceContext } from "../../platform/kernel/context.js";
 import type { SqlTx } from "../../platform/storage/driver.js";
@@ -76,6 +77,7 @@ export class Chat {
   readonly changes: ChatChangeRowDao;
   readonly messages: MessageStore;
   private readonly users;
+  private readonly media;
   private readonly db;
 
   constructor(
@@ -90,6 +92,20 @@ export class Chat {
     this.changes = new ChatChangeRowDao(ctx.db);
     this.messages = new MessageStore(ctx.wide, ctx.db);
     this.users = ctx.client(UserService);
+    this.media = ctx.client(MediaService);
+  }
+
+  /**
+   * Media must be the caller's own and READY (the media service's CheckMedia;
+   * `imagesOnly` for avatars): FailedPrecondition names the ones that are not.
+   */
+  private async requireReadyMedia(ownerId: bigint, mediaIds: readonly bigint[], imagesOnly: boolean): Promise<void> {
+    if (mediaIds.length === 0) return;
+    const { problems } = await this.media.checkMedia({ ownerId, mediaIds: [...mediaIds], imagesOnly });
+    if (problems.length) {
+      const field = imagesOnly ? "avatar_media_id" : "media_ids";
+      throw err(Code.FailedPrecondition, `${field}: ${problems.join("; ")}`);
+    }
   }
 
   // ── membership ────────────────────────────────────────────────────────────
@@ -299,6 +315,7 @@ export class Chat {
     if (others.length + 1 > max) throw err(Code.ResourceExhausted, `a group holds at most ${max} members`);
     await this.requireUsers(others);
     await this.refuseBlocked(me, others);
+    if (avatarMediaId > 0n) await this.requireReadyMedia(me, [avatarMediaId], true);
     const id = this.ctx.ids.next();
     const now = BigInt(Date.now());
     const conv: ChatConversationRow = {
@@ -472,6 +489,14 @@ export class Chat {
     if (avatarMediaId !== undefined && avatarMediaId < 0n) {
       throw err(Code.InvalidArgument, "avatar_media_id: must not be negative");
     }
+    if (avatarMediaId) {
+      // Checked for those who may change it (the rest get their own error in the change).
+      const { conv, member } = await this.readable(conversationId, me);
+      const admin = member.role === Role.OWNER || member.role === Role.ADMIN;
+      if (member.active && admin && conv.kind === ConversationKind.GROUP) {
+        await this.requireReadyMedia(me, [avatarMediaId], true);
+      }
+    }
     await this.change(conversationId, me, async (s) => {
       this.requireGroup(s.conv);
       this.requireAdmin(s.member);
@@ -533,7 +558,9 @@ export class Chat {
     // A retry after the send committed: the same message, nothing written.
     const done = await this.sends.get({ conversationId, senderId: me, clientMessageId });
     if (done) return this.sentMessage(conversationId, done.messageId);
-    const { conv } = await this.readable(conversationId, me);
+    const { conv, member } = await this.readable(conversationId, me);
+    if (!member.active) throw err(Code.PermissionDenied, "you are no longer a member of this conversation");
+    await this.requireReadyMedia(me, req.mediaIds, false);
     if (conv.kind === ConversationKind.DIRECT)
       await this.refuseBlockedDirect(me, conv.userLo === me ? conv.userHi : conv.userLo);
     if (req.replyToId > 0n) {

@@ -17,8 +17,8 @@ import { chatSettings } from "./settings.js";
 export const chat = defineService({
   name: "chat",
   description: "conversations (direct, groups up to 1,000), messages (wide table), receipts, unread counts",
-  // The user service: users exist, blocks.
-  deps: ["user"],
+  // The user service: users exist, blocks; media: attachments and avatars are the sender's READY media.
+  deps: ["user", "media"],
   api: [ChatService],
   settings: chatSettings,
   tables: [
