@@ -16,9 +16,18 @@ import {
 } from "../../gen/orbit/post/v1/events_pb.js";
 import { CommunityPostRowDao } from "../../gen/orbit/community/v1/tables_db.js";
 import type { ConsumerOptions } from "../../platform/events/consumer-options.js";
-import { hotScoreKey } from "./hot.js";
+import { hotRank } from "../../platform/hot.js";
 
 export const POSTS_GROUP = "community.posts";
+
+/**
+ * The epoch community ranks were first stored with (2024-01-01); the formula
+ * is platform/hot.ts's. Ranks of one table must share an epoch: moving to the
+ * default needs a replay of community.posts.
+ */
+const COMMUNITY_HOT_EPOCH_S = 1_704_067_200;
+const hotScoreKey = (likes: bigint, comments: bigint, createdAtMs: bigint) =>
+  hotRank(likes, comments, createdAtMs, COMMUNITY_HOT_EPOCH_S);
 
 export function postsConsumer(): ConsumerOptions {
   return {

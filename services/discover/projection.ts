@@ -43,7 +43,7 @@ import {
 import { ProfileChangedSchema, UserBlockedSchema, UserUnblockedSchema } from "../../gen/orbit/user/v1/events_pb.js";
 import type { ConsumerOptions } from "../../platform/events/consumer-options.js";
 import type { SqlExecutor } from "../../platform/storage/driver.js";
-import { hotRank } from "./hot.js";
+import { hotRank } from "../../platform/hot.js";
 import { deleteText, putText, wipeText } from "./search-sql.js";
 
 export const INDEX_GROUP = "discover.index";

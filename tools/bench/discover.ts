@@ -35,7 +35,7 @@ import {
 import { runMigrations } from "../../platform/kernel/migrate.js";
 import type { SqlDb } from "../../platform/storage/driver.js";
 import { openSqlStore } from "../../platform/storage/open.js";
-import { hotRank } from "../../services/discover/hot.js";
+import { hotRank } from "../../platform/hot.js";
 import { putText, ensureSearchTables, searchText } from "../../services/discover/search-sql.js";
 import { discover } from "../../services/discover/service.js";
 import { startBundle, type BundleProcess } from "../../test/support/bundle-process.js";
