@@ -17,6 +17,7 @@ import { DEFAULT_CONFIG } from "../../platform/config/config.js";
 import { Bundle } from "../../platform/kernel/bundle.js";
 import { silentLogger } from "../../platform/log.js";
 import { CASSANDRA_SKIP, liveKeyspace, type LiveKeyspace } from "../../test/support/cassandra.js";
+import { PushClient } from "../../test/support/push-client.js";
 import { ENGINES, type TestStore } from "../../test/support/stores.js";
 import { registry } from "../registry.js";
 import { CHUNK_SIZE } from "./blobs.js";
@@ -58,7 +59,7 @@ for (const target of targets) {
         registry,
         config: {
           ...DEFAULT_CONFIG,
-          services: ["media"],
+          services: ["media", "push"],
           host: "127.0.0.1",
           port: 0,
           devTokens: { [ANN]: "1", [BOB]: "2" },
@@ -105,6 +106,40 @@ for (const target of targets) {
       const got = await request(base + m.variants.find((v) => v.name === "original")!.url);
       expect((await sharp(got.body).raw().toBuffer()).equals(await sharp(file).raw().toBuffer())).toBe(true);
       expect(m).toMatchObject({ width: 500, height: 500, contentType: "image/png", uploadUrl: "" });
+    });
+
+    it("tells the owner's connected devices over /ws when a media item ends READY or FAILED", async () => {
+      const annWs = await PushClient.connect(base, { token: ANN });
+      const bobWs = await PushClient.connect(base, { token: BOB });
+      try {
+        await expect.poll(() => annWs.of("hello").length + bobWs.of("hello").length, { timeout: 10_000 }).toBe(2);
+        const { mediaId } = await upload(base, ANN, await noisePng(120, 90, 41), "image/png");
+        await expect
+          .poll(() => annWs.of("media").filter((u) => u.media?.id === mediaId).length, { timeout: 60_000 })
+          .toBe(1);
+        const pushed = annWs.of("media").find((u) => u.media?.id === mediaId)!.media!;
+        const got = (await ann().getMedia({ mediaId })).media!;
+        // The update is the media as GetMedia shows it to the owner: READY, with its URLs.
+        expect(pushed).toMatchObject({ state: MediaState.READY, width: 120, height: 90, ownerId: 1n });
+        expect([pushed.url, pushed.variants.map((v) => v.url)]).toEqual([got.url, got.variants.map((v) => v.url)]);
+        expect(pushed.url).not.toBe("");
+        // A refused file ends FAILED, with its reason, on the same stream.
+        const png = await noisePng(50, 50, 42);
+        const t = await upload(base, ANN, png.subarray(0, png.length - 40), "image/png");
+        expect(t.answer.status).toBe(422);
+        await expect
+          .poll(() => annWs.of("media").find((u) => u.media?.id === t.mediaId)?.media?.state, { timeout: 10_000 })
+          .toBe(MediaState.FAILED);
+        expect(annWs.of("media").find((u) => u.media?.id === t.mediaId)!.media!.failureReason).toContain("truncated");
+        // Durable and ordered: each update carries the next sequence of ann's stream.
+        const seqs = annWs.durable().map((u) => u.sequence);
+        expect(seqs).toEqual([...seqs].sort((x, y) => (x < y ? -1 : 1)));
+        expect(seqs.length).toBeGreaterThanOrEqual(2);
+        // Nobody else hears about ann's media.
+        expect(bobWs.of("media")).toEqual([]);
+      } finally {
+        await Promise.all([annWs.close(), bobWs.close()]);
+      }
     });
 
     it("strips EXIF, applies the orientation, records a placeholder and makes the standard variants", async () => {

@@ -29,7 +29,10 @@ export const media = defineService({
   publishes: [MediaUploadedSchema, MediaStateChangedSchema],
   build(ctx) {
     const blobs = new BlobStore(ctx.db, ctx.wide);
-    const store = new MediaStore(ctx.db, blobs, ctx.events, ctx.ids, ctx.settings.quotaBytes);
+    // The owner's devices learn that a job ended through the push gateway (Update field 23).
+    const store = new MediaStore(ctx.db, blobs, ctx.events, ctx.ids, ctx.settings.quotaBytes, (tx, ownerId, m) =>
+      ctx.push.toUser(tx, ownerId, { case: "media", value: { media: m } }),
+    );
     const signer = new UrlSigner(ctx.settings.urlKeys);
     if (!ctx.settings.urlKeys) {
       ctx.log.warn("no --media-url-keys: transform URLs are signed with a random key and stop working on restart");

@@ -14,7 +14,7 @@ import type { MediaRow, StoredVariant, UploadRow } from "../../gen/orbit/media/v
 import { detached } from "../../platform/rpc/call-scope.js";
 import type { ServiceEvents } from "../../platform/events/service-events.js";
 import type { IdGenerator } from "../../platform/ids.js";
-import type { SqlDb, SqlExecutor } from "../../platform/storage/driver.js";
+import type { SqlDb, SqlExecutor, SqlTx } from "../../platform/storage/driver.js";
 import { BlobStore, CHUNK_SIZE } from "./blobs.js";
 import { LIMITS, MediaRefused, probeImage } from "./images.js";
 import { declaredKind, sniff, SNIFF_BYTES, truncation } from "./sniff.js";
@@ -28,6 +28,12 @@ export function fileUrl(sha256: string, ext: string): string {
 
 /** Listeners of state changes (push, tests). */
 export type StateListener = (row: MediaRow) => void;
+
+/**
+ * Tells the owner's devices that a media item ended (READY or FAILED), in the
+ * transaction that records it: the push gateway (ctx.push, Update field 23).
+ */
+export type MediaPush = (tx: SqlTx, ownerId: bigint, media: Media) => Promise<void>;
 
 interface RunningHash {
   offset: number;
@@ -50,6 +56,7 @@ export class MediaStore {
     private readonly events: ServiceEvents,
     private readonly ids: IdGenerator,
     private readonly quotaBytes: number,
+    private readonly push?: MediaPush,
   ) {
     this.media = new MediaRowDao(db);
     this.uploads = new UploadRowDao(db);
@@ -362,7 +369,9 @@ export class MediaStore {
         ownerId: m.ownerId,
         state: MediaState.FAILED,
       });
-      return (await this.media.with(tx).get({ id: mediaId }))!;
+      const row = (await this.media.with(tx).get({ id: mediaId }))!;
+      await this.push?.(tx, row.ownerId, this.view(row, row.ownerId));
+      return row;
     });
     if (row) this.emit(row);
   }
@@ -397,7 +406,9 @@ export class MediaStore {
         },
       );
       await this.events.publish(tx, MediaStateChangedSchema, { mediaId, ownerId: m.ownerId, state: MediaState.READY });
-      return (await this.media.with(tx).get({ id: mediaId }))!;
+      const row = (await this.media.with(tx).get({ id: mediaId }))!;
+      await this.push?.(tx, row.ownerId, this.view(row, row.ownerId));
+      return row;
     });
     if (row) this.emit(row);
     return row;
