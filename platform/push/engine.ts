@@ -39,6 +39,12 @@ export interface PushEngineOptions {
   readonly authTimeoutMs?: number;
 }
 
+/**
+ * How long connections with a revoked session are refused here: longer than
+ * a remote token check remembers its answer (services/user/sessions.ts, 5 s).
+ */
+const REFUSE_ENDED_MS = 60_000;
+
 /** Thrown by `mayJoin` for a malformed channel name. */
 export class ChannelNameError extends Error {}
 
@@ -56,6 +62,8 @@ export class PushEngine {
   private readonly authTimeoutMs: number;
   private authCounter = 0;
   private stopped = false;
+  /** Sessions ended lately → until when (ms) a connection with them is refused. */
+  private readonly ended = new Map<bigint, number>();
 
   constructor(opts: PushEngineOptions) {
     this.db = opts.db;
@@ -229,10 +237,24 @@ export class PushEngine {
     return out;
   }
 
-  /** Closes every connection of a session, here and (through the broker) elsewhere. */
-  revokeSession(userId: bigint, sessionId: bigint): void {
-    this.revokedHere(userId, sessionId);
-    this.publish({ case: "revoked", value: { userId, sessionId } });
+  /**
+   * Closes every connection of a session, here and (through the broker)
+   * elsewhere, and refuses new ones with it for a while (a bundle that checks
+   * tokens remotely remembers an answer for a few seconds).
+   */
+  revokeSession(userId: bigint, sessionId: bigint, reason = "the session was revoked"): void {
+    this.revokedHere(userId, sessionId, reason);
+    this.publish({ case: "revoked", value: { userId, sessionId, reason } });
+  }
+
+  /** Whether `sessionId` was revoked lately (a connection with it must be refused). */
+  isRevoked(sessionId: bigint | undefined): boolean {
+    if (sessionId === undefined) return false;
+    const until = this.ended.get(sessionId);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.ended.delete(sessionId);
+    return false;
   }
 
   /** After the broker was down: sessions may have missed updates; read their streams again. */
@@ -274,9 +296,19 @@ export class PushEngine {
     for (const s of members.keys()) s.push(bytes);
   }
 
-  private revokedHere(userId: bigint, sessionId: bigint): void {
+  private revokedHere(userId: bigint, sessionId: bigint, reason: string): void {
+    const now = Date.now();
+    if (this.ended.size >= 100_000) {
+      for (const [id, until] of this.ended) if (until <= now) this.ended.delete(id);
+      // Still full: the oldest entries go (a Map iterates in insertion order).
+      for (const id of this.ended.keys()) {
+        if (this.ended.size < 90_000) break;
+        this.ended.delete(id);
+      }
+    }
+    this.ended.set(sessionId, now + REFUSE_ENDED_MS);
     for (const s of [...(this.users.get(userId) ?? [])]) {
-      if (s.sessionId === sessionId) s.close("revoked", "the session was revoked");
+      if (s.sessionId === sessionId) s.close("revoked", reason);
     }
   }
 
@@ -307,7 +339,7 @@ export class PushEngine {
         this.toChannel(k.value.channel, k.value.update);
         break;
       case "revoked":
-        this.revokedHere(k.value.userId, k.value.sessionId);
+        this.revokedHere(k.value.userId, k.value.sessionId, k.value.reason || "the session was revoked");
         break;
       case "authRequest": {
         const may = this.authorizers.get(k.value.prefix);

@@ -2,8 +2,9 @@
  * push: the gateway of the push platform part. Every service pushes with
  * ctx.push (platform/kernel/parts/push.ts) in any bundle; this service serves
  * the devices: the WebSocket endpoint /ws and PushService (Subscribe,
- * GetPresence), heartbeats and idle timeouts, drain on shutdown, and the
- * streams' retention. See docs/push.md.
+ * GetPresence), heartbeats and idle timeouts, drain on shutdown, the
+ * streams' retention, and closing the connections of sessions that ended
+ * (user.session_ended). See docs/push.md.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { PushService } from "../../gen/orbit/push/v1/push_pb.js";
@@ -13,6 +14,7 @@ import { control } from "../../platform/push/codec.js";
 import { ChannelNameError } from "../../platform/push/engine.js";
 import type { DeviceSession } from "../../platform/push/session.js";
 import { requireUser } from "../../platform/rpc/call-scope.js";
+import { sessionsConsumer } from "./sessions.js";
 import { pushSettings } from "./settings.js";
 import { subscribe } from "./subscribe.js";
 import { pushSocket, sweepPeers, type WsPeer } from "./ws.js";
@@ -92,6 +94,7 @@ export const push = defineService({
         },
       ],
       sockets: [pushSocket(engine, cfg, peers)],
+      consumers: [sessionsConsumer(engine)],
       jobs: [
         {
           name: "push.retention",

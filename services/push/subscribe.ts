@@ -31,6 +31,8 @@ export async function* subscribe(
   hctx: HandlerContext,
 ): AsyncGenerator<Update> {
   const me = requireUser(hctx);
+  const sessionId = me.sessionId === undefined ? undefined : BigInt(me.sessionId);
+  if (engine.isRevoked(sessionId)) throw new ConnectError("the session has ended; sign in again", Code.Unauthenticated);
   const queue: Uint8Array[] = [];
   let queued = 0;
   let ended: { kind: CloseKind; reason: string } | undefined;
@@ -40,33 +42,28 @@ export async function* subscribe(
     wake?.();
     wake = undefined;
   };
-  const session = new DeviceSession(
-    engine,
-    BigInt(me.userId),
-    me.sessionId === undefined ? undefined : BigInt(me.sessionId),
-    {
-      send(bytes) {
-        if (ended) return false;
-        if (queued + bytes.length > cfg.sendBufferBytes) {
-          this.close("slow", `slow consumer: more than ${cfg.sendBufferBytes} bytes waiting to be sent`);
-          return false;
-        }
-        queue.push(bytes);
-        queued += bytes.length;
-        poke();
-        return true;
-      },
-      writable() {
-        if (queued < cfg.sendBufferBytes / 4 || ended) return Promise.resolve();
-        return new Promise<void>((resolve) => (drained = resolve));
-      },
-      close(kind, reason) {
-        ended ??= { kind, reason };
-        poke();
-        drained?.();
-      },
+  const session = new DeviceSession(engine, BigInt(me.userId), sessionId, {
+    send(bytes) {
+      if (ended) return false;
+      if (queued + bytes.length > cfg.sendBufferBytes) {
+        this.close("slow", `slow consumer: more than ${cfg.sendBufferBytes} bytes waiting to be sent`);
+        return false;
+      }
+      queue.push(bytes);
+      queued += bytes.length;
+      poke();
+      return true;
     },
-  );
+    writable() {
+      if (queued < cfg.sendBufferBytes / 4 || ended) return Promise.resolve();
+      return new Promise<void>((resolve) => (drained = resolve));
+    },
+    close(kind, reason) {
+      ended ??= { kind, reason };
+      poke();
+      drained?.();
+    },
+  });
   const onAbort = () => session.close("error", "the call ended");
   hctx.signal.addEventListener("abort", onAbort);
   streams.add(session);

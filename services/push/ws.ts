@@ -56,43 +56,43 @@ export function pushSocket(engine: PushEngine, cfg: PushConfig, peers: Set<WsPee
         ws.close(PUSH_CLOSE.badAfter, "after must be the last sequence the device has (an unsigned integer)");
         return;
       }
+      const sessionId = identity.sessionId === undefined ? undefined : BigInt(identity.sessionId);
+      if (engine.isRevoked(sessionId)) {
+        ws.close(PUSH_CLOSE.revoked, "the session has ended; sign in again");
+        return;
+      }
       let cut: NodeJS.Timeout | undefined;
       const socket = (ws as unknown as { _socket?: NodeJS.EventEmitter })._socket;
-      const session = new DeviceSession(
-        engine,
-        BigInt(identity.userId),
-        identity.sessionId === undefined ? undefined : BigInt(identity.sessionId),
-        {
-          send(bytes) {
-            if (ws.readyState !== ws.OPEN) return false;
-            if (ws.bufferedAmount + bytes.length > cfg.sendBufferBytes) {
-              this.close("slow", `slow consumer: more than ${cfg.sendBufferBytes} bytes waiting to be sent`);
-              return false;
-            }
-            ws.send(json ? toJsonFrame(bytes) : bytes, { binary: !json });
-            return true;
-          },
-          writable() {
-            if (ws.bufferedAmount < cfg.sendBufferBytes / 4 || !socket) return Promise.resolve();
-            return new Promise<void>((resolve) => {
-              const done = () => {
-                socket.off("drain", done);
-                ws.off("close", done);
-                resolve();
-              };
-              socket.on("drain", done);
-              ws.on("close", done);
-            });
-          },
-          close(kind, reason) {
-            if (ws.readyState !== ws.OPEN) return;
-            ws.close(PUSH_CLOSE[kind], reason.slice(0, 120));
-            // A consumer that does not read may never answer the close: cut it.
-            cut = setTimeout(() => ws.terminate(), kind === "drain" ? 5_000 : 1_000);
-            cut.unref();
-          },
+      const session = new DeviceSession(engine, BigInt(identity.userId), sessionId, {
+        send(bytes) {
+          if (ws.readyState !== ws.OPEN) return false;
+          if (ws.bufferedAmount + bytes.length > cfg.sendBufferBytes) {
+            this.close("slow", `slow consumer: more than ${cfg.sendBufferBytes} bytes waiting to be sent`);
+            return false;
+          }
+          ws.send(json ? toJsonFrame(bytes) : bytes, { binary: !json });
+          return true;
         },
-      );
+        writable() {
+          if (ws.bufferedAmount < cfg.sendBufferBytes / 4 || !socket) return Promise.resolve();
+          return new Promise<void>((resolve) => {
+            const done = () => {
+              socket.off("drain", done);
+              ws.off("close", done);
+              resolve();
+            };
+            socket.on("drain", done);
+            ws.on("close", done);
+          });
+        },
+        close(kind, reason) {
+          if (ws.readyState !== ws.OPEN) return;
+          ws.close(PUSH_CLOSE[kind], reason.slice(0, 120));
+          // A consumer that does not read may never answer the close: cut it.
+          cut = setTimeout(() => ws.terminate(), kind === "drain" ? 5_000 : 1_000);
+          cut.unref();
+        },
+      });
       const peer: WsPeer = { ws, session };
       peers.add(peer);
       // Rate limit: a bucket of 2× the rate, refilled continuously.

@@ -3,7 +3,12 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { BlockRowDao, ProfileCounterRowDao, SessionRowDao, UserRowDao } from "../../gen/orbit/user/v1/tables_db.js";
 import { MediaService } from "../../gen/orbit/media/v1/media_pb.js";
-import { ProfileChangedSchema, UserBlockedSchema, UserUnblockedSchema } from "../../gen/orbit/user/v1/events_pb.js";
+import {
+  ProfileChangedSchema,
+  SessionEndReason,
+  UserBlockedSchema,
+  UserUnblockedSchema,
+} from "../../gen/orbit/user/v1/events_pb.js";
 import { ProfileSchema, SessionSchema, type UserService } from "../../gen/orbit/user/v1/user_pb.js";
 import type { ServiceContext } from "../../platform/kernel/context.js";
 import { callScope, requireService, requireUser } from "../../platform/rpc/call-scope.js";
@@ -11,7 +16,7 @@ import { isDuplicateKey } from "../../platform/storage/driver.js";
 import { toUser } from "./convert.js";
 import { decoyHash, hashPassword, verifyPassword } from "./passwords.js";
 import { LoginLimiter } from "./rate-limit.js";
-import { openSession, verifyToken } from "./sessions.js";
+import { endSession, openSession, verifyToken } from "./sessions.js";
 import type { userSettings } from "./settings.js";
 import { CLIENT_ADDRESS_HEADER } from "../../platform/http/client-address.js";
 
@@ -82,7 +87,7 @@ export function userHandlers(
             displayName: req.displayName || req.handle,
             createdAtMs: now,
           });
-          const { token } = await openSession(tx, ctx.ids, { id, createdAtMs: now }, req.deviceName);
+          const { token } = await openSession(tx, ctx.ids, ctx.events, { id, createdAtMs: now }, req.deviceName);
           const row = await users.with(tx).get({ id });
           return { user: toUser(row!), token };
         });
@@ -100,14 +105,17 @@ export function userHandlers(
       const ok = await verifyPassword(req.password, row?.passwordHash ?? (await decoyHash(scryptLogN)));
       if (!row || !ok) throw new ConnectError("wrong handle or password", Code.Unauthenticated);
       attempt.succeeded();
-      const { token } = await db.transaction((tx) => openSession(tx, ctx.ids, row, req.deviceName));
+      const { token } = await db.transaction((tx) => openSession(tx, ctx.ids, ctx.events, row, req.deviceName));
       return { user: toUser(row), token };
     },
 
     async logOut(_req, hctx) {
-      requireUser(hctx);
+      const userId = BigInt(requireUser(hctx).userId);
       const session = currentSessionId(hctx);
-      if (session !== undefined) await sessions.delete({ id: session });
+      // The session's open push connections close when the gateway sees user.session_ended.
+      if (session !== undefined) {
+        await db.transaction((tx) => endSession(tx, ctx.events, userId, session, SessionEndReason.LOGGED_OUT));
+      }
       return {};
     },
 
@@ -240,7 +248,7 @@ export function userHandlers(
       const userId = BigInt(requireUser(hctx).userId);
       const s = await sessions.get({ id: req.sessionId });
       if (!s || s.userId !== userId) throw notFound("session");
-      await sessions.delete({ id: s.id });
+      await db.transaction((tx) => endSession(tx, ctx.events, userId, s.id, SessionEndReason.REVOKED));
       return {};
     },
 

@@ -2,7 +2,12 @@
  * user: accounts, sessions (one per device, bearer tokens stored hashed),
  * profiles with counts, blocks. It is the bundle's token verifier.
  */
-import { ProfileChangedSchema, UserBlockedSchema, UserUnblockedSchema } from "../../gen/orbit/user/v1/events_pb.js";
+import {
+  ProfileChangedSchema,
+  SessionEndedSchema,
+  UserBlockedSchema,
+  UserUnblockedSchema,
+} from "../../gen/orbit/user/v1/events_pb.js";
 import {
   BlockRowTable,
   ProfileCounterRowTable,
@@ -24,7 +29,7 @@ export const user = defineService({
   api: [UserService],
   settings: userSettings,
   tables: [UserRowTable, SessionRowTable, BlockRowTable, ProfileCounterRowTable],
-  publishes: [UserBlockedSchema, UserUnblockedSchema, ProfileChangedSchema],
+  publishes: [UserBlockedSchema, UserUnblockedSchema, ProfileChangedSchema, SessionEndedSchema],
   verifiesTokens: userTokens,
   build: (ctx) => ({ rpc: [userHandlers(ctx)], consumers: [countersConsumer] }),
 });

@@ -6,6 +6,8 @@
 import type { SqlExecutor, SqlTx } from "../../platform/storage/driver.js";
 import { SessionRowDao, UserRowDao } from "../../gen/orbit/user/v1/tables_db.js";
 import type { UserRow } from "../../gen/orbit/user/v1/tables_pb.js";
+import { SessionEndReason, SessionEndedSchema } from "../../gen/orbit/user/v1/events_pb.js";
+import type { ServiceEvents } from "../../platform/events/service-events.js";
 import type { IdGenerator } from "../../platform/ids.js";
 import type { Identity, TokenVerifier } from "../../platform/rpc/identity.js";
 import { hashToken, looksLikeToken, newToken } from "./tokens.js";
@@ -25,6 +27,9 @@ export const UNNAMED_DEVICE = "unnamed device";
  * session of its own each time, listed as "unnamed device" and never
  * replaced.
  *
+ * Each replaced session is announced (user.session_ended, REPLACED) in the
+ * same transaction, so the push gateway closes its open connections.
+ *
  * Two concurrent logins on one device must not both keep a session: the
  * transaction first writes the user's row (an identical value), which holds
  * the row lock on MySQL/MariaDB until commit, so logins of one user open
@@ -34,6 +39,7 @@ export const UNNAMED_DEVICE = "unnamed device";
 export async function openSession(
   tx: SqlTx,
   ids: IdGenerator,
+  events: ServiceEvents,
   user: Pick<UserRow, "id" | "createdAtMs">,
   deviceName: string,
 ): Promise<{ token: string; sessionId: bigint }> {
@@ -48,7 +54,9 @@ export async function openSession(
       for (const s of p.rows) if (s.deviceName === deviceName) stale.push(s.id);
       page = p.nextPageToken;
     } while (page);
-    for (const id of stale) await sessions.delete({ id });
+    for (const id of stale) {
+      if (await sessions.delete({ id })) await sessionEnded(tx, events, user.id, id, SessionEndReason.REPLACED);
+    }
   }
   const token = newToken();
   const now = BigInt(Date.now());
@@ -62,6 +70,32 @@ export async function openSession(
     lastSeenAtMs: now,
   });
   return { token, sessionId };
+}
+
+/**
+ * Deletes a session (its token stops working) and, when it existed, publishes
+ * user.session_ended in the same transaction. Returns whether it existed.
+ */
+export async function endSession(
+  tx: SqlTx,
+  events: ServiceEvents,
+  userId: bigint,
+  sessionId: bigint,
+  reason: SessionEndReason,
+): Promise<boolean> {
+  if (!(await new SessionRowDao(tx).delete({ id: sessionId }))) return false;
+  await sessionEnded(tx, events, userId, sessionId, reason);
+  return true;
+}
+
+function sessionEnded(
+  tx: SqlTx,
+  events: ServiceEvents,
+  userId: bigint,
+  sessionId: bigint,
+  reason: SessionEndReason,
+): Promise<void> {
+  return events.publish(tx, SessionEndedSchema, { userId, sessionId, reason, endedAtMs: BigInt(Date.now()) });
 }
 
 export async function verifyToken(

@@ -4,8 +4,8 @@
 // @generated from file orbit/user/v1/events.proto (package orbit.user.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_orbit_options_v1_options } from "../../options/v1/options_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
 export const file_orbit_user_v1_events: GenFile =
   /*@__PURE__*/
   fileDesc(
-    "ChpvcmJpdC91c2VyL3YxL2V2ZW50cy5wcm90bxINb3JiaXQudXNlci52MSJVCgtVc2VyQmxvY2tlZBISCgpibG9ja2VyX2lkGAEgASgDEhIKCmJsb2NrZWRfaWQYAiABKAM6HtLzGBoKDHVzZXIuYmxvY2tlZBIKYmxvY2tlcl9pZCJZCg1Vc2VyVW5ibG9ja2VkEhIKCmJsb2NrZXJfaWQYASABKAMSEgoKYmxvY2tlZF9pZBgCIAEoAzog0vMYHAoOdXNlci51bmJsb2NrZWQSCmJsb2NrZXJfaWQigwEKDlByb2ZpbGVDaGFuZ2VkEg8KB3VzZXJfaWQYASABKAMSDgoGaGFuZGxlGAIgASgJEhQKDGRpc3BsYXlfbmFtZRgDIAEoCRIVCg1jcmVhdGVkX2F0X21zGAQgASgDOiPS8xgfChR1c2VyLnByb2ZpbGVfY2hhbmdlZBIHdXNlcl9pZGIGcHJvdG8z",
+    "ChpvcmJpdC91c2VyL3YxL2V2ZW50cy5wcm90bxINb3JiaXQudXNlci52MSJVCgtVc2VyQmxvY2tlZBISCgpibG9ja2VyX2lkGAEgASgDEhIKCmJsb2NrZWRfaWQYAiABKAM6HtLzGBoKDHVzZXIuYmxvY2tlZBIKYmxvY2tlcl9pZCJZCg1Vc2VyVW5ibG9ja2VkEhIKCmJsb2NrZXJfaWQYASABKAMSEgoKYmxvY2tlZF9pZBgCIAEoAzog0vMYHAoOdXNlci51bmJsb2NrZWQSCmJsb2NrZXJfaWQigwEKDlByb2ZpbGVDaGFuZ2VkEg8KB3VzZXJfaWQYASABKAMSDgoGaGFuZGxlGAIgASgJEhQKDGRpc3BsYXlfbmFtZRgDIAEoCRIVCg1jcmVhdGVkX2F0X21zGAQgASgDOiPS8xgfChR1c2VyLnByb2ZpbGVfY2hhbmdlZBIHdXNlcl9pZCKcAQoMU2Vzc2lvbkVuZGVkEg8KB3VzZXJfaWQYASABKAMSEgoKc2Vzc2lvbl9pZBgCIAEoAxIvCgZyZWFzb24YAyABKA4yHy5vcmJpdC51c2VyLnYxLlNlc3Npb25FbmRSZWFzb24SEwoLZW5kZWRfYXRfbXMYBCABKAM6IdLzGB0KEnVzZXIuc2Vzc2lvbl9lbmRlZBIHdXNlcl9pZCqaAQoQU2Vzc2lvbkVuZFJlYXNvbhIiCh5TRVNTSU9OX0VORF9SRUFTT05fVU5TUEVDSUZJRUQQABIhCh1TRVNTSU9OX0VORF9SRUFTT05fTE9HR0VEX09VVBABEh4KGlNFU1NJT05fRU5EX1JFQVNPTl9SRVZPS0VEEAISHwobU0VTU0lPTl9FTkRfUkVBU09OX1JFUExBQ0VEEANiBnByb3RvMw",
     [file_orbit_options_v1_options],
   );
 
@@ -98,3 +98,76 @@ export type ProfileChanged = Message<"orbit.user.v1.ProfileChanged"> & {
  * Use `create(ProfileChangedSchema)` to create a new message.
  */
 export const ProfileChangedSchema: GenMessage<ProfileChanged> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_events, 2);
+
+/**
+ * SessionEnded: a session (one device's bearer token) stopped working. The
+ * push gateway closes that session's open connections (/ws 4401, Subscribe
+ * Unauthenticated) in every bundle.
+ *
+ * @generated from message orbit.user.v1.SessionEnded
+ */
+export type SessionEnded = Message<"orbit.user.v1.SessionEnded"> & {
+  /**
+   * @generated from field: int64 user_id = 1;
+   */
+  userId: bigint;
+
+  /**
+   * @generated from field: int64 session_id = 2;
+   */
+  sessionId: bigint;
+
+  /**
+   * @generated from field: orbit.user.v1.SessionEndReason reason = 3;
+   */
+  reason: SessionEndReason;
+
+  /**
+   * @generated from field: int64 ended_at_ms = 4;
+   */
+  endedAtMs: bigint;
+};
+
+/**
+ * Describes the message orbit.user.v1.SessionEnded.
+ * Use `create(SessionEndedSchema)` to create a new message.
+ */
+export const SessionEndedSchema: GenMessage<SessionEnded> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_events, 3);
+
+/**
+ * Why a session ended.
+ *
+ * @generated from enum orbit.user.v1.SessionEndReason
+ */
+export enum SessionEndReason {
+  /**
+   * @generated from enum value: SESSION_END_REASON_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * LogOut with the session's own token.
+   *
+   * @generated from enum value: SESSION_END_REASON_LOGGED_OUT = 1;
+   */
+  LOGGED_OUT = 1,
+
+  /**
+   * RevokeSession from another of the user's devices.
+   *
+   * @generated from enum value: SESSION_END_REASON_REVOKED = 2;
+   */
+  REVOKED = 2,
+
+  /**
+   * A new LogIn/SignUp on the same (named) device replaced it.
+   *
+   * @generated from enum value: SESSION_END_REASON_REPLACED = 3;
+   */
+  REPLACED = 3,
+}
+
+/**
+ * Describes the enum orbit.user.v1.SessionEndReason.
+ */
+export const SessionEndReasonSchema: GenEnum<SessionEndReason> = /*@__PURE__*/ enumDesc(file_orbit_user_v1_events, 0);
