@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChatUpdate, Message } from "../../gen/orbit/chat/v1/chat_pb.js";
 import type { Bundle } from "../../platform/kernel/bundle.js";
+import { unbatch } from "./sends.js";
 import { chatUser, chatUsers, startChatBundle, type ChatUser } from "../../test/support/chat-client.js";
 import { PushClient } from "../../test/support/push-client.js";
 import { mysqlStore, sqliteStore, type TestStore } from "../../test/support/stores.js";
@@ -21,7 +22,8 @@ async function until(probe: () => boolean, what: string, ms = 120_000): Promise<
   }
 }
 
-const chatOf = (c: PushClient): ChatUpdate[] => c.of("chat");
+/** The chat changes a device got, a batch (sends committed together) as its changes. */
+const chatOf = (c: PushClient): ChatUpdate[] => c.of("chat").flatMap(unbatch);
 const sentOn = (c: PushClient, conv: bigint): Message[] =>
   chatOf(c)
     .filter((u) => u.conversationId === conv && u.change.case === "messageSent")
@@ -124,6 +126,29 @@ describe.each([
     }
     const unread = await Promise.all(others.slice(1).map(async (u) => (await u.chat.getUnreadCount({})).total));
     expect(new Set(unread)).toEqual(new Set([5n]));
+
+    // 40 senders at once, each send also retried at once (written together in batches):
+    // every device gets each message once, in seq order, with no gap.
+    const burst = others.slice(0, 40).map((u, i) => ({ u, id: cmid(), text: `burst ${i}` }));
+    const answers = await Promise.all(
+      burst.flatMap(({ u, id, text }) =>
+        [0, 1].map(() => u.chat.sendMessage({ conversationId: g, clientMessageId: id, text })),
+      ),
+    );
+    for (let i = 0; i < answers.length; i += 2) expect(answers[i]!.message!.id).toBe(answers[i + 1]!.message!.id);
+    const burstIds = new Set(answers.map((a) => a.message!.id));
+    expect(burstIds.size).toBe(40);
+    for (const d of [devices[0]!, devices[48]!]) {
+      await until(() => sentOn(d, g).length >= 45, "the burst on the device");
+      const got = sentOn(d, g);
+      expect(got.length).toBe(45);
+      expect(new Set(got.slice(5).map((m) => m.id))).toEqual(burstIds);
+      const seqs = chatOf(d)
+        .filter((u) => u.conversationId === g)
+        .map((u) => u.seq);
+      expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + BigInt(i)));
+    }
+    expect((await others[45]!.chat.getUnreadCount({})).total).toBe(45n);
   }, 300_000);
 
   it("a device offline for 1,000 messages resumes from its last sequence: all of them, in order, once", async () => {

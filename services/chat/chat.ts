@@ -28,15 +28,15 @@ import {
   ChatSendRowDao,
 } from "../../gen/orbit/chat/v1/tables_db.js";
 import type { ChatConversationRow, ChatMemberRow, ChatMessageRow } from "../../gen/orbit/chat/v1/tables_pb.js";
-import { ChatMessageRowSchema } from "../../gen/orbit/chat/v1/tables_pb.js";
 import { MediaService } from "../../gen/orbit/media/v1/media_pb.js";
 import { UserService } from "../../gen/orbit/user/v1/user_pb.js";
 import type { ServiceContext } from "../../platform/kernel/context.js";
 import type { SqlTx } from "../../platform/storage/driver.js";
 import { toConversation, toMessage, unreadOf } from "./convert.js";
 import { decodeCursor, decodeToken, encodeCursor, encodeToken } from "./cursor.js";
-import { bucketOf, MessageStore } from "./messages.js";
+import { MessageStore } from "./messages.js";
 import type { ChatPush } from "./push.js";
+import { SendBatcher } from "./sends.js";
 import type { chatSettings } from "./settings.js";
 
 /** Distinct emoji a message may carry. */
@@ -76,6 +76,7 @@ export class Chat {
   readonly sends: ChatSendRowDao;
   readonly changes: ChatChangeRowDao;
   readonly messages: MessageStore;
+  readonly sender: SendBatcher;
   private readonly users;
   private readonly media;
   private readonly db;
@@ -93,6 +94,15 @@ export class Chat {
     this.messages = new MessageStore(ctx.wide, ctx.db);
     this.users = ctx.client(UserService);
     this.media = ctx.client(MediaService);
+    this.sender = new SendBatcher({
+      db: ctx.db,
+      ids: ctx.ids,
+      convs: this.convs,
+      sends: this.sends,
+      changes: this.changes,
+      messages: this.messages,
+      push,
+    });
   }
 
   /**
@@ -180,9 +190,13 @@ export class Chat {
             actorId: me,
             change: { case: kind, value } as ChatUpdate["change"],
           });
-          await this.changes
-            .with(tx)
-            .insert({ conversationId, seq: conv.seq, onlyUserId: o.onlyUser ?? 0n, payload: update });
+          await this.changes.with(tx).insert({
+            conversationId,
+            seq: conv.seq,
+            onlyUserId: o.onlyUser ?? 0n,
+            payload: update,
+            atMs: update.atMs,
+          });
           const to = o.onlyUser !== undefined ? [o.onlyUser] : (o.to ?? (await activeMembers()));
           if (to.length) await this.push.toUsers(tx, to, update);
           return update;
@@ -296,7 +310,9 @@ export class Chat {
         }),
       },
     });
-    await this.changes.with(tx).insert({ conversationId: conv.id, seq: 1n, onlyUserId: 0n, payload: update });
+    await this.changes
+      .with(tx)
+      .insert({ conversationId: conv.id, seq: 1n, onlyUserId: 0n, payload: update, atMs: conv.createdAtMs });
     await this.push.toUsers(tx, memberIds, update);
   }
 
@@ -567,37 +583,9 @@ export class Chat {
       const replied = await this.messages.get(conversationId, req.replyToId);
       if (!replied) throw err(Code.InvalidArgument, "reply_to_id: no such message in this conversation");
     }
-    const sent = await this.change(conversationId, me, async (s) => {
-      // A retry racing the first attempt: whoever commits first sends it.
-      const raced = await this.sends.with(s.tx).get({ conversationId, senderId: me, clientMessageId });
-      if (raced) return raced.messageId;
-      const id = this.ctx.ids.next();
-      const seq = s.conv.messageSeq + 1n;
-      const row: ChatMessageRow = create(ChatMessageRowSchema, {
-        conversationId,
-        bucket: bucketOf(id),
-        messageId: id,
-        senderId: me,
-        seq,
-        text: req.text,
-        mediaIds: req.mediaIds,
-        replyToId: req.replyToId,
-        clientMessageId,
-        createdAtMs: BigInt(Date.now()),
-      });
-      const message = toMessage(row);
-      await this.messages.put(s.tx, row);
-      await this.sends.with(s.tx).insert({ conversationId, senderId: me, clientMessageId, messageId: id });
-      s.conv.messageSeq = seq;
-      s.conv.activityId = id;
-      s.conv.lastMessage = message;
-      // Sending reads the conversation up to here.
-      await this.members
-        .with(s.tx)
-        .update({ conversationId, userId: me }, { readSeq: seq, readMessageId: id, deliveredSeq: seq });
-      await s.emit("messageSent", message);
-      return message;
-    });
+    // Written with the other sends of the moment in one transaction (sends.ts); a retry
+    // racing the first attempt answers whichever committed first.
+    const sent = await this.sender.send({ me, ...req });
     return typeof sent === "bigint" ? this.sentMessage(conversationId, sent) : sent;
   }
 

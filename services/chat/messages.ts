@@ -67,6 +67,11 @@ export class MessageStore {
     return this.writer(tx).put(row);
   }
 
+  /** Several rows (multi-row statements on the SQL store). */
+  putMany(tx: SqlTx | undefined, rows: readonly ChatMessageRow[]): Promise<void> {
+    return this.writer(tx).putMany(rows);
+  }
+
   /** The message, if it is in this conversation. */
   get(conversationId: bigint, messageId: bigint, tx?: SqlTx): Promise<ChatMessageRow | undefined> {
     const dao = tx && this.inSql ? this.writer(tx) : this.dao;

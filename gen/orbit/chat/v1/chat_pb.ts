@@ -15,7 +15,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
 export const file_orbit_chat_v1_chat: GenFile =
   /*@__PURE__*/
   fileDesc(
-    "ChhvcmJpdC9jaGF0L3YxL2NoYXQucHJvdG8SDW9yYml0LmNoYXQudjEi3gIKDENvbnZlcnNhdGlvbhIKCgJpZBgBIAEoAxItCgRraW5kGAIgASgOMh8ub3JiaXQuY2hhdC52MS5Db252ZXJzYXRpb25LaW5kEg0KBXRpdGxlGAMgASgJEhcKD2F2YXRhcl9tZWRpYV9pZBgEIAEoAxISCgpjcmVhdGVkX2J5GAUgASgDEhUKDWNyZWF0ZWRfYXRfbXMYBiABKAMSFAoMbWVtYmVyX2NvdW50GAcgASgFEhQKDHBlZXJfdXNlcl9pZBgIIAEoAxIYChBsYXN0X2FjdGl2aXR5X21zGAkgASgDEgsKA3NlcRgKIAEoBBITCgttZXNzYWdlX3NlcRgLIAEoBBIkCgdteV9yb2xlGAwgASgOMhMub3JiaXQuY2hhdC52MS5Sb2xlEg0KBW11dGVkGA0gASgIEhAKCHJlYWRfc2VxGA4gASgEEhEKCWlzX21lbWJlchgPIAEoCCIrCghSZWFjdGlvbhINCgVlbW9qaRgBIAEoCRIQCgh1c2VyX2lkcxgCIAMoAyKJAgoHTWVzc2FnZRIKCgJpZBgBIAEoAxIXCg9jb252ZXJzYXRpb25faWQYAiABKAMSEQoJc2VuZGVyX2lkGAMgASgDEgsKA3NlcRgEIAEoBBIMCgR0ZXh0GAUgASgJEhEKCW1lZGlhX2lkcxgGIAMoAxITCgtyZXBseV90b19pZBgHIAEoAxIZChFjbGllbnRfbWVzc2FnZV9pZBgIIAEoCRIVCg1jcmVhdGVkX2F0X21zGAkgASgDEhQKDGVkaXRlZF9hdF9tcxgKIAEoAxIPCgdkZWxldGVkGAsgASgIEioKCXJlYWN0aW9ucxgMIAMoCzIXLm9yYml0LmNoYXQudjEuUmVhY3Rpb24iewoGTWVtYmVyEg8KB3VzZXJfaWQYASABKAMSIQoEcm9sZRgCIAEoDjITLm9yYml0LmNoYXQudjEuUm9sZRIUCgxqb2luZWRfYXRfbXMYAyABKAMSEAoIcmVhZF9zZXEYBCABKAQSFQoNZGVsaXZlcmVkX3NlcRgFIAEoBCLQAwoKQ2hhdFVwZGF0ZRIXCg9jb252ZXJzYXRpb25faWQYASABKAMSCwoDc2VxGAIgASgEEg0KBWF0X21zGAMgASgDEhAKCGFjdG9yX2lkGAQgASgDEi4KDG1lc3NhZ2Vfc2VudBgKIAEoCzIWLm9yYml0LmNoYXQudjEuTWVzc2FnZUgAEjAKDm1lc3NhZ2VfZWRpdGVkGAsgASgLMhYub3JiaXQuY2hhdC52MS5NZXNzYWdlSAASMQoPbWVzc2FnZV9kZWxldGVkGAwgASgLMhYub3JiaXQuY2hhdC52MS5NZXNzYWdlSAASMwoRcmVhY3Rpb25zX2NoYW5nZWQYDSABKAsyFi5vcmJpdC5jaGF0LnYxLk1lc3NhZ2VIABJCChRjb252ZXJzYXRpb25fY2hhbmdlZBgOIAEoCzIiLm9yYml0LmNoYXQudjEuQ29udmVyc2F0aW9uQ2hhbmdlZEgAEikKB3JlY2VpcHQYDyABKAsyFi5vcmJpdC5jaGF0LnYxLlJlY2VpcHRIABIPCgVtdXRlZBgQIAEoCEgAEicKBnR5cGluZxgRIAEoCzIVLm9yYml0LmNoYXQudjEuVHlwaW5nSABCCAoGY2hhbmdlIosBChNDb252ZXJzYXRpb25DaGFuZ2VkEgwKBHdoYXQYASABKAkSMQoMY29udmVyc2F0aW9uGAIgASgLMhsub3JiaXQuY2hhdC52MS5Db252ZXJzYXRpb24SEAoIdXNlcl9pZHMYAyADKAMSIQoEcm9sZRgEIAEoDjITLm9yYml0LmNoYXQudjEuUm9sZSJcCgdSZWNlaXB0Eg8KB3VzZXJfaWQYASABKAMSEAoIcmVhZF9zZXEYAiABKAQSFQoNZGVsaXZlcmVkX3NlcRgDIAEoBBIXCg9yZWFkX21lc3NhZ2VfaWQYBCABKAMiGQoGVHlwaW5nEg8KB3VzZXJfaWQYASABKAMiLAoRT3BlbkRpcmVjdFJlcXVlc3QSFwoHdXNlcl9pZBgBIAEoA0IG0vMYAggBIkcKEk9wZW5EaXJlY3RSZXNwb25zZRIxCgxjb252ZXJzYXRpb24YASABKAsyGy5vcmJpdC5jaGF0LnYxLkNvbnZlcnNhdGlvbiJjChJDcmVhdGVHcm91cFJlcXVlc3QSFwoFdGl0bGUYASABKAlCCNLzGAQIARhkEhsKCm1lbWJlcl9pZHMYAiADKANCB9LzGAMY5wcSFwoPYXZhdGFyX21lZGlhX2lkGAMgASgDIkgKE0NyZWF0ZUdyb3VwUmVzcG9uc2USMQoMY29udmVyc2F0aW9uGAEgASgLMhsub3JiaXQuY2hhdC52MS5Db252ZXJzYXRpb24iUQoRQWRkTWVtYmVyc1JlcXVlc3QSHwoPY29udmVyc2F0aW9uX2lkGAEgASgDQgbS8xgCCAESGwoIdXNlcl9pZHMYAiADKANCCdLzGAUIARjnByJHChJBZGRNZW1iZXJzUmVzcG9uc2USMQoMY29udmVyc2F0aW9uGAEgASgLMhsub3JiaXQuY2hhdC52MS5Db252ZXJzYXRpb24iTwoTUmVtb3ZlTWVtYmVyUmVxdWVzdBIfCg9jb252ZXJzYXRpb25faWQYASABKANCBtLzGAIIARIXCgd1c2VyX2lkGAIgASgDQgbS8xgCCAEiSQoUUmVtb3ZlTWVtYmVyUmVzcG9uc2USMQoMY29udmVyc2F0aW9uGAEgASgLMhsub3JiaXQuY2hhdC52MS5Db252ZXJzYXRpb24iNAoRTGVhdmVHcm91cFJlcXVlc3QSHwoPY29udmVyc2F0aW9uX2lkGAEgASgDQgbS8xgCCAEiFAoSTGVhdmVHcm91cFJlc3BvbnNlIo0BChJVcGRhdGVHcm91cFJlcXVlc3QSHwoPY29udmVyc2F0aW9uX2lkGAEgASgDQgbS8xgCCAESGgoFdGl0bGUYAiABKAlCBtLzGAIYZEgAiAEBEhwKD2F2YXRhcl9tZWRpYV9pZBgDIAEoA0gBiAEBQggKBl90aXRsZUISChBfYXZhdGFyX21lZGlhX2lkIkgKE1VwZGF0ZUdyb3VwUmVzcG9uc2USMQoMY29udmVyc2F0aW9uGAEgASgLMhsub3JiaXQuY2hhdC52MS5Db252ZXJzYXRpb24idQoOU2V0Um9sZVJlcXVlc3QSHwoPY29udmVyc2F0aW9uX2lkGAEgASgDQgbS8xgCCAESFwoHdXNlcl9pZBgCIAEoA0IG0vMYAggBEikKBHJvbGUYAyABKA4yEy5vcmJpdC5jaGF0LnYxLlJvbGVCBtLzGAIIASIRCg9TZXRSb2xlUmVzcG9uc2UiQQoPU2V0TXV0ZWRSZXF1ZXN0Eh8KD2NvbnZlcnNhdGlvbl9pZBgBIAEoA0IG0vMYAggBEg0KBW11dGVkGAIgASgIIhIKEFNldE11dGVkUmVzcG9uc2UiOQoWR2V0Q29udmVyc2F0aW9uUmVxdWVzdBIfCg9jb252ZXJzYXRpb25faWQYASABKANCBtLzGAIIASKQAQoXR2V0Q29udmVyc2F0aW9uUmVzcG9uc2USMQoMY29udmVyc2F0aW9uGAEgASgLMhsub3JiaXQuY2hhdC52MS5Db252ZXJzYXRpb24SFAoMdW5yZWFkX2NvdW50GAIgASgEEiwKDGxhc3RfbWVzc2FnZRgDIAEoCzIWLm9yYml0LmNoYXQudjEuTWVzc2FnZSJwChJMaXN0TWVtYmVyc1JlcXVlc3QSHwoPY29udmVyc2F0aW9uX2lkGAEgASgDQgbS8xgCCAESHAoJcGFnZV9zaXplGAIgASgFQgnS8xgFMAA46AcSGwoKcGFnZV90b2tlbhgDIAEoCUIH0vMYAxiACCJWChNMaXN0TWVtYmVyc1Jlc3BvbnNlEiYKB21lbWJlcnMYASADKAsyFS5vcmJpdC5jaGF0LnYxLk1lbWJlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkitQEKElNlbmRNZXNzYWdlUmVxdWVzdBIfCg9jb252ZXJzYXRpb25faWQYASABKANCBtLzGAIIARI3ChFjbGllbnRfbWVzc2FnZV9pZBgCIAEoCUIc0vMYGAgBGEAqEl5bQS1aYS16MC05Ll86LV0rJBIVCgR0ZXh0GAMgASgJQgfS8xgDGKAfEhkKCW1lZGlhX2lkcxgEIAMoA0IG0vMYAhgKEhMKC3JlcGx5X3RvX2lkGAUgASgDIj4KE1NlbmRNZXNzYWdlUmVzcG9uc2USJwoHbWVzc2FnZRgBIAEoCzIWLm9yYml0LmNoYXQudjEuTWVzc2FnZSJoChJFZGl0TWVzc2FnZVJlcXVlc3QSHwoPY29udmVyc2F0aW9uX2lkGAEgASgDQgbS8xgCCAESGgoKbWVzc2FnZV9pZBgCIAEoA0IG0vMYAggBEhUKBHRleHQYAyABKAlCB9LzGAMYoB8iPgoTRWRpdE1lc3NhZ2VSZXNwb25zZRInCgdtZXNzYWdlGAEgASgLMhYub3JiaXQuY2hhdC52MS5NZXNzYWdlIlMKFERlbGV0ZU1lc3NhZ2VSZXF1ZXN0Eh8KD2NvbnZlcnNhdGlvbl9pZBgBIAEoA0IG0vMYAggBEhoKCm1lc3NhZ2VfaWQYAiABKANCBtLzGAIIASJAChVEZWxldGVNZXNzYWdlUmVzcG9uc2USJwoHbWVzc2FnZRgBIAEoCzIWLm9yYml0LmNoYXQudjEuTWVzc2FnZSJqChJBZGRSZWFjdGlvblJlcXVlc3QSHwoPY29udmVyc2F0aW9uX2lkGAEgASgDQgbS8xgCCAESGgoKbWVzc2FnZV9pZBgCIAEoA0IG0vMYAggBEhcKBWVtb2ppGAMgASgJQgjS8xgECAEYECI+ChNBZGRSZWFjdGlvblJlc3BvbnNlEicKB21lc3NhZ2UYASABKAsyFi5vcmJpdC5jaGF0LnYxLk1lc3NhZ2UibQoVUmVtb3ZlUmVhY3Rpb25SZXF1ZXN0Eh8KD2NvbnZlcnNhdGlvbl9pZBgBIAEoA0IG0vMYAggBEhoKCm1lc3NhZ2VfaWQYAiABKANCBtLzGAIIARIXCgVlbW9qaRgDIAEoCUII0vMYBAgBGBAiQQoWUmVtb3ZlUmVhY3Rpb25SZXNwb25zZRInCgdtZXNzYWdlGAEgASgLMhYub3JiaXQuY2hhdC52MS5NZXNzYWdlInEKE0xpc3RNZXNzYWdlc1JlcXVlc3QSHwoPY29udmVyc2F0aW9uX2lkGAEgASgDQgbS8xgCCAESHAoJcGFnZV9zaXplGAIgASgFQgnS8xgFMAA4yAESGwoKcGFnZV90b2tlbhgDIAEoCUIH0vMYAxiACCJZChRMaXN0TWVzc2FnZXNSZXNwb25zZRIoCghtZXNzYWdlcxgBIAMoCzIWLm9yYml0LmNoYXQudjEuTWVzc2FnZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiTgoPTWFya1JlYWRSZXF1ZXN0Eh8KD2NvbnZlcnNhdGlvbl9pZBgBIAEoA0IG0vMYAggBEhoKCm1lc3NhZ2VfaWQYAiABKANCBtLzGAIIASIoChBNYXJrUmVhZFJlc3BvbnNlEhQKDHVucmVhZF9jb3VudBgBIAEoBCJTChRNYXJrRGVsaXZlcmVkUmVxdWVzdBIfCg9jb252ZXJzYXRpb25faWQYASABKANCBtLzGAIIARIaCgptZXNzYWdlX2lkGAIgASgDQgbS8xgCCAEiFwoVTWFya0RlbGl2ZXJlZFJlc3BvbnNlIlEKEkdldFJlY2VpcHRzUmVxdWVzdBIfCg9jb252ZXJzYXRpb25faWQYASABKANCBtLzGAIIARIaCgptZXNzYWdlX2lkGAIgASgDQgbS8xgCCAEiPAoTR2V0UmVjZWlwdHNSZXNwb25zZRIPCgdyZWFkX2J5GAEgAygDEhQKDGRlbGl2ZXJlZF90bxgCIAMoAyJUChhMaXN0Q29udmVyc2F0aW9uc1JlcXVlc3QSGwoJcGFnZV9zaXplGAEgASgFQgjS8xgEMAA4ZBIbCgpwYWdlX3Rva2VuGAIgASgJQgfS8xgDGIAIIooBChFDb252ZXJzYXRpb25FbnRyeRIxCgxjb252ZXJzYXRpb24YASABKAsyGy5vcmJpdC5jaGF0LnYxLkNvbnZlcnNhdGlvbhIUCgx1bnJlYWRfY291bnQYAiABKAQSLAoMbGFzdF9tZXNzYWdlGAMgASgLMhYub3JiaXQuY2hhdC52MS5NZXNzYWdlIm0KGUxpc3RDb252ZXJzYXRpb25zUmVzcG9uc2USNwoNY29udmVyc2F0aW9ucxgBIAMoCzIgLm9yYml0LmNoYXQudjEuQ29udmVyc2F0aW9uRW50cnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIhcKFUdldFVucmVhZENvdW50UmVxdWVzdCI+ChZHZXRVbnJlYWRDb3VudFJlc3BvbnNlEg0KBXRvdGFsGAEgASgEEhUKDWNvbnZlcnNhdGlvbnMYAiABKA0iMwoQU2V0VHlwaW5nUmVxdWVzdBIfCg9jb252ZXJzYXRpb25faWQYASABKANCBtLzGAIIASITChFTZXRUeXBpbmdSZXNwb25zZSJLChFHZXRDaGFuZ2VzUmVxdWVzdBIYCgZjdXJzb3IYASABKAlCCNLzGAQYgIAEEhwKCXBhZ2Vfc2l6ZRgCIAEoBUIJ0vMYBTAAONAPImIKEkdldENoYW5nZXNSZXNwb25zZRIqCgd1cGRhdGVzGAEgAygLMhkub3JiaXQuY2hhdC52MS5DaGF0VXBkYXRlEg4KBmN1cnNvchgCIAEoCRIQCghoYXNfbW9yZRgDIAEoCCpwChBDb252ZXJzYXRpb25LaW5kEiEKHUNPTlZFUlNBVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASHAoYQ09OVkVSU0FUSU9OX0tJTkRfRElSRUNUEAESGwoXQ09OVkVSU0FUSU9OX0tJTkRfR1JPVVAQAipNCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIPCgtST0xFX01FTUJFUhABEg4KClJPTEVfQURNSU4QAhIOCgpST0xFX09XTkVSEAMyvRAKC0NoYXRTZXJ2aWNlElYKCk9wZW5EaXJlY3QSIC5vcmJpdC5jaGF0LnYxLk9wZW5EaXJlY3RSZXF1ZXN0GiEub3JiaXQuY2hhdC52MS5PcGVuRGlyZWN0UmVzcG9uc2UiA5ACAhJUCgtDcmVhdGVHcm91cBIhLm9yYml0LmNoYXQudjEuQ3JlYXRlR3JvdXBSZXF1ZXN0GiIub3JiaXQuY2hhdC52MS5DcmVhdGVHcm91cFJlc3BvbnNlElYKCkFkZE1lbWJlcnMSIC5vcmJpdC5jaGF0LnYxLkFkZE1lbWJlcnNSZXF1ZXN0GiEub3JiaXQuY2hhdC52MS5BZGRNZW1iZXJzUmVzcG9uc2UiA5ACAhJcCgxSZW1vdmVNZW1iZXISIi5vcmJpdC5jaGF0LnYxLlJlbW92ZU1lbWJlclJlcXVlc3QaIy5vcmJpdC5jaGF0LnYxLlJlbW92ZU1lbWJlclJlc3BvbnNlIgOQAgISVgoKTGVhdmVHcm91cBIgLm9yYml0LmNoYXQudjEuTGVhdmVHcm91cFJlcXVlc3QaIS5vcmJpdC5jaGF0LnYxLkxlYXZlR3JvdXBSZXNwb25zZSIDkAICElQKC1VwZGF0ZUdyb3VwEiEub3JiaXQuY2hhdC52MS5VcGRhdGVHcm91cFJlcXVlc3QaIi5vcmJpdC5jaGF0LnYxLlVwZGF0ZUdyb3VwUmVzcG9uc2USTQoHU2V0Um9sZRIdLm9yYml0LmNoYXQudjEuU2V0Um9sZVJlcXVlc3QaHi5vcmJpdC5jaGF0LnYxLlNldFJvbGVSZXNwb25zZSIDkAICElAKCFNldE11dGVkEh4ub3JiaXQuY2hhdC52MS5TZXRNdXRlZFJlcXVlc3QaHy5vcmJpdC5jaGF0LnYxLlNldE11dGVkUmVzcG9uc2UiA5ACAhJlCg9HZXRDb252ZXJzYXRpb24SJS5vcmJpdC5jaGF0LnYxLkdldENvbnZlcnNhdGlvblJlcXVlc3QaJi5vcmJpdC5jaGF0LnYxLkdldENvbnZlcnNhdGlvblJlc3BvbnNlIgOQAgESWQoLTGlzdE1lbWJlcnMSIS5vcmJpdC5jaGF0LnYxLkxpc3RNZW1iZXJzUmVxdWVzdBoiLm9yYml0LmNoYXQudjEuTGlzdE1lbWJlcnNSZXNwb25zZSIDkAIBElkKC1NlbmRNZXNzYWdlEiEub3JiaXQuY2hhdC52MS5TZW5kTWVzc2FnZVJlcXVlc3QaIi5vcmJpdC5jaGF0LnYxLlNlbmRNZXNzYWdlUmVzcG9uc2UiA5ACAhJUCgtFZGl0TWVzc2FnZRIhLm9yYml0LmNoYXQudjEuRWRpdE1lc3NhZ2VSZXF1ZXN0GiIub3JiaXQuY2hhdC52MS5FZGl0TWVzc2FnZVJlc3BvbnNlEl8KDURlbGV0ZU1lc3NhZ2USIy5vcmJpdC5jaGF0LnYxLkRlbGV0ZU1lc3NhZ2VSZXF1ZXN0GiQub3JiaXQuY2hhdC52MS5EZWxldGVNZXNzYWdlUmVzcG9uc2UiA5ACAhJZCgtBZGRSZWFjdGlvbhIhLm9yYml0LmNoYXQudjEuQWRkUmVhY3Rpb25SZXF1ZXN0GiIub3JiaXQuY2hhdC52MS5BZGRSZWFjdGlvblJlc3BvbnNlIgOQAgISYgoOUmVtb3ZlUmVhY3Rpb24SJC5vcmJpdC5jaGF0LnYxLlJlbW92ZVJlYWN0aW9uUmVxdWVzdBolLm9yYml0LmNoYXQudjEuUmVtb3ZlUmVhY3Rpb25SZXNwb25zZSIDkAICElwKDExpc3RNZXNzYWdlcxIiLm9yYml0LmNoYXQudjEuTGlzdE1lc3NhZ2VzUmVxdWVzdBojLm9yYml0LmNoYXQudjEuTGlzdE1lc3NhZ2VzUmVzcG9uc2UiA5ACARJQCghNYXJrUmVhZBIeLm9yYml0LmNoYXQudjEuTWFya1JlYWRSZXF1ZXN0Gh8ub3JiaXQuY2hhdC52MS5NYXJrUmVhZFJlc3BvbnNlIgOQAgISXwoNTWFya0RlbGl2ZXJlZBIjLm9yYml0LmNoYXQudjEuTWFya0RlbGl2ZXJlZFJlcXVlc3QaJC5vcmJpdC5jaGF0LnYxLk1hcmtEZWxpdmVyZWRSZXNwb25zZSIDkAICElkKC0dldFJlY2VpcHRzEiEub3JiaXQuY2hhdC52MS5HZXRSZWNlaXB0c1JlcXVlc3QaIi5vcmJpdC5jaGF0LnYxLkdldFJlY2VpcHRzUmVzcG9uc2UiA5ACARJrChFMaXN0Q29udmVyc2F0aW9ucxInLm9yYml0LmNoYXQudjEuTGlzdENvbnZlcnNhdGlvbnNSZXF1ZXN0Gigub3JiaXQuY2hhdC52MS5MaXN0Q29udmVyc2F0aW9uc1Jlc3BvbnNlIgOQAgESYgoOR2V0VW5yZWFkQ291bnQSJC5vcmJpdC5jaGF0LnYxLkdldFVucmVhZENvdW50UmVxdWVzdBolLm9yYml0LmNoYXQudjEuR2V0VW5yZWFkQ291bnRSZXNwb25zZSIDkAIBElMKCVNldFR5cGluZxIfLm9yYml0LmNoYXQudjEuU2V0VHlwaW5nUmVxdWVzdBogLm9yYml0LmNoYXQudjEuU2V0VHlwaW5nUmVzcG9uc2UiA5ACAhJWCgpHZXRDaGFuZ2VzEiAub3JiaXQuY2hhdC52MS5HZXRDaGFuZ2VzUmVxdWVzdBohLm9yYml0LmNoYXQudjEuR2V0Q2hhbmdlc1Jlc3BvbnNlIgOQAgFCbQoVYXBwLm9yYml0LmFwaS5jaGF0LnYxQglDaGF0UHJvdG9QAVolb3JiaXQuYXBwL2dlbi9nby9vcmJpdC9jaGF0L3YxO2NoYXR2MaICA09SQ6oCDU9yYml0LkNoYXQuVjG6AglPcmJpdENoYXRiBnByb3RvMw",
+    "ChhvcmJpdC9jaGF0L3YxL2NoYXQucHJvdG8SDW9yYml0LmNoYXQudjEi3gIKDENvbnZlcnNhdGlvbhIKCgJpZBgBIAEoAxItCgRraW5kGAIgASgOMh8ub3JiaXQuY2hhdC52MS5Db252ZXJzYXRpb25LaW5kEg0KBXRpdGxlGAMgASgJEhcKD2F2YXRhcl9tZWRpYV9pZBgEIAEoAxISCgpjcmVhdGVkX2J5GAUgASgDEhUKDWNyZWF0ZWRfYXRfbXMYBiABKAMSFAoMbWVtYmVyX2NvdW50GAcgASgFEhQKDHBlZXJfdXNlcl9pZBgIIAEoAxIYChBsYXN0X2FjdGl2aXR5X21zGAkgASgDEgsKA3NlcRgKIAEoBBITCgttZXNzYWdlX3NlcRgLIAEoBBIkCgdteV9yb2xlGAwgASgOMhMub3JiaXQuY2hhdC52MS5Sb2xlEg0KBW11dGVkGA0gASgIEhAKCHJlYWRfc2VxGA4gASgEEhEKCWlzX21lbWJlchgPIAEoCCIrCghSZWFjdGlvbhINCgVlbW9qaRgBIAEoCRIQCgh1c2VyX2lkcxgCIAMoAyKJAgoHTWVzc2FnZRIKCgJpZBgBIAEoAxIXCg9jb252ZXJzYXRpb25faWQYAiABKAMSEQoJc2VuZGVyX2lkGAMgASgDEgsKA3NlcRgEIAEoBBIMCgR0ZXh0GAUgASgJEhEKCW1lZGlhX2lkcxgGIAMoAxITCgtyZXBseV90b19pZBgHIAEoAxIZChFjbGllbnRfbWVzc2FnZV9pZBgIIAEoCRIVCg1jcmVhdGVkX2F0X21zGAkgASgDEhQKDGVkaXRlZF9hdF9tcxgKIAEoAxIPCgdkZWxldGVkGAsgASgIEioKCXJlYWN0aW9ucxgMIAMoCzIXLm9yYml0LmNoYXQudjEuUmVhY3Rpb24iewoGTWVtYmVyEg8KB3VzZXJfaWQYASABKAMSIQoEcm9sZRgCIAEoDjITLm9yYml0LmNoYXQudjEuUm9sZRIUCgxqb2luZWRfYXRfbXMYAyABKAMSEAoIcmVhZF9zZXEYBCABKAQSFQoNZGVsaXZlcmVkX3NlcRgFIAEoBCL9AwoKQ2hhdFVwZGF0ZRIXCg9jb252ZXJzYXRpb25faWQYASABKAMSCwoDc2VxGAIgASgEEg0KBWF0X21zGAMgASgDEhAKCGFjdG9yX2lkGAQgASgDEi4KDG1lc3NhZ2Vfc2VudBgKIAEoCzIWLm9yYml0LmNoYXQudjEuTWVzc2FnZUgAEjAKDm1lc3NhZ2VfZWRpdGVkGAsgASgLMhYub3JiaXQuY2hhdC52MS5NZXNzYWdlSAASMQoPbWVzc2FnZV9kZWxldGVkGAwgASgLMhYub3JiaXQuY2hhdC52MS5NZXNzYWdlSAASMwoRcmVhY3Rpb25zX2NoYW5nZWQYDSABKAsyFi5vcmJpdC5jaGF0LnYxLk1lc3NhZ2VIABJCChRjb252ZXJzYXRpb25fY2hhbmdlZBgOIAEoCzIiLm9yYml0LmNoYXQudjEuQ29udmVyc2F0aW9uQ2hhbmdlZEgAEikKB3JlY2VpcHQYDyABKAsyFi5vcmJpdC5jaGF0LnYxLlJlY2VpcHRIABIPCgVtdXRlZBgQIAEoCEgAEicKBnR5cGluZxgRIAEoCzIVLm9yYml0LmNoYXQudjEuVHlwaW5nSAASKwoFYmF0Y2gYEiABKAsyGi5vcmJpdC5jaGF0LnYxLkNoYXRVcGRhdGVzSABCCAoGY2hhbmdlIjkKC0NoYXRVcGRhdGVzEioKB3VwZGF0ZXMYASADKAsyGS5vcmJpdC5jaGF0LnYxLkNoYXRVcGRhdGUiiwEKE0NvbnZlcnNhdGlvbkNoYW5nZWQSDAoEd2hhdBgBIAEoCRIxCgxjb252ZXJzYXRpb24YAiABKAsyGy5vcmJpdC5jaGF0LnYxLkNvbnZlcnNhdGlvbhIQCgh1c2VyX2lkcxgDIAMoAxIhCgRyb2xlGAQgASgOMhMub3JiaXQuY2hhdC52MS5Sb2xlIlwKB1JlY2VpcHQSDwoHdXNlcl9pZBgBIAEoAxIQCghyZWFkX3NlcRgCIAEoBBIVCg1kZWxpdmVyZWRfc2VxGAMgASgEEhcKD3JlYWRfbWVzc2FnZV9pZBgEIAEoAyIZCgZUeXBpbmcSDwoHdXNlcl9pZBgBIAEoAyIsChFPcGVuRGlyZWN0UmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDQgbS8xgCCAEiRwoST3BlbkRpcmVjdFJlc3BvbnNlEjEKDGNvbnZlcnNhdGlvbhgBIAEoCzIbLm9yYml0LmNoYXQudjEuQ29udmVyc2F0aW9uImMKEkNyZWF0ZUdyb3VwUmVxdWVzdBIXCgV0aXRsZRgBIAEoCUII0vMYBAgBGGQSGwoKbWVtYmVyX2lkcxgCIAMoA0IH0vMYAxjnBxIXCg9hdmF0YXJfbWVkaWFfaWQYAyABKAMiSAoTQ3JlYXRlR3JvdXBSZXNwb25zZRIxCgxjb252ZXJzYXRpb24YASABKAsyGy5vcmJpdC5jaGF0LnYxLkNvbnZlcnNhdGlvbiJRChFBZGRNZW1iZXJzUmVxdWVzdBIfCg9jb252ZXJzYXRpb25faWQYASABKANCBtLzGAIIARIbCgh1c2VyX2lkcxgCIAMoA0IJ0vMYBQgBGOcHIkcKEkFkZE1lbWJlcnNSZXNwb25zZRIxCgxjb252ZXJzYXRpb24YASABKAsyGy5vcmJpdC5jaGF0LnYxLkNvbnZlcnNhdGlvbiJPChNSZW1vdmVNZW1iZXJSZXF1ZXN0Eh8KD2NvbnZlcnNhdGlvbl9pZBgBIAEoA0IG0vMYAggBEhcKB3VzZXJfaWQYAiABKANCBtLzGAIIASJJChRSZW1vdmVNZW1iZXJSZXNwb25zZRIxCgxjb252ZXJzYXRpb24YASABKAsyGy5vcmJpdC5jaGF0LnYxLkNvbnZlcnNhdGlvbiI0ChFMZWF2ZUdyb3VwUmVxdWVzdBIfCg9jb252ZXJzYXRpb25faWQYASABKANCBtLzGAIIASIUChJMZWF2ZUdyb3VwUmVzcG9uc2UijQEKElVwZGF0ZUdyb3VwUmVxdWVzdBIfCg9jb252ZXJzYXRpb25faWQYASABKANCBtLzGAIIARIaCgV0aXRsZRgCIAEoCUIG0vMYAhhkSACIAQESHAoPYXZhdGFyX21lZGlhX2lkGAMgASgDSAGIAQFCCAoGX3RpdGxlQhIKEF9hdmF0YXJfbWVkaWFfaWQiSAoTVXBkYXRlR3JvdXBSZXNwb25zZRIxCgxjb252ZXJzYXRpb24YASABKAsyGy5vcmJpdC5jaGF0LnYxLkNvbnZlcnNhdGlvbiJ1Cg5TZXRSb2xlUmVxdWVzdBIfCg9jb252ZXJzYXRpb25faWQYASABKANCBtLzGAIIARIXCgd1c2VyX2lkGAIgASgDQgbS8xgCCAESKQoEcm9sZRgDIAEoDjITLm9yYml0LmNoYXQudjEuUm9sZUIG0vMYAggBIhEKD1NldFJvbGVSZXNwb25zZSJBCg9TZXRNdXRlZFJlcXVlc3QSHwoPY29udmVyc2F0aW9uX2lkGAEgASgDQgbS8xgCCAESDQoFbXV0ZWQYAiABKAgiEgoQU2V0TXV0ZWRSZXNwb25zZSI5ChZHZXRDb252ZXJzYXRpb25SZXF1ZXN0Eh8KD2NvbnZlcnNhdGlvbl9pZBgBIAEoA0IG0vMYAggBIpABChdHZXRDb252ZXJzYXRpb25SZXNwb25zZRIxCgxjb252ZXJzYXRpb24YASABKAsyGy5vcmJpdC5jaGF0LnYxLkNvbnZlcnNhdGlvbhIUCgx1bnJlYWRfY291bnQYAiABKAQSLAoMbGFzdF9tZXNzYWdlGAMgASgLMhYub3JiaXQuY2hhdC52MS5NZXNzYWdlInAKEkxpc3RNZW1iZXJzUmVxdWVzdBIfCg9jb252ZXJzYXRpb25faWQYASABKANCBtLzGAIIARIcCglwYWdlX3NpemUYAiABKAVCCdLzGAUwADjoBxIbCgpwYWdlX3Rva2VuGAMgASgJQgfS8xgDGIAIIlYKE0xpc3RNZW1iZXJzUmVzcG9uc2USJgoHbWVtYmVycxgBIAMoCzIVLm9yYml0LmNoYXQudjEuTWVtYmVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSK1AQoSU2VuZE1lc3NhZ2VSZXF1ZXN0Eh8KD2NvbnZlcnNhdGlvbl9pZBgBIAEoA0IG0vMYAggBEjcKEWNsaWVudF9tZXNzYWdlX2lkGAIgASgJQhzS8xgYCAEYQCoSXltBLVphLXowLTkuXzotXSskEhUKBHRleHQYAyABKAlCB9LzGAMYoB8SGQoJbWVkaWFfaWRzGAQgAygDQgbS8xgCGAoSEwoLcmVwbHlfdG9faWQYBSABKAMiPgoTU2VuZE1lc3NhZ2VSZXNwb25zZRInCgdtZXNzYWdlGAEgASgLMhYub3JiaXQuY2hhdC52MS5NZXNzYWdlImgKEkVkaXRNZXNzYWdlUmVxdWVzdBIfCg9jb252ZXJzYXRpb25faWQYASABKANCBtLzGAIIARIaCgptZXNzYWdlX2lkGAIgASgDQgbS8xgCCAESFQoEdGV4dBgDIAEoCUIH0vMYAxigHyI+ChNFZGl0TWVzc2FnZVJlc3BvbnNlEicKB21lc3NhZ2UYASABKAsyFi5vcmJpdC5jaGF0LnYxLk1lc3NhZ2UiUwoURGVsZXRlTWVzc2FnZVJlcXVlc3QSHwoPY29udmVyc2F0aW9uX2lkGAEgASgDQgbS8xgCCAESGgoKbWVzc2FnZV9pZBgCIAEoA0IG0vMYAggBIkAKFURlbGV0ZU1lc3NhZ2VSZXNwb25zZRInCgdtZXNzYWdlGAEgASgLMhYub3JiaXQuY2hhdC52MS5NZXNzYWdlImoKEkFkZFJlYWN0aW9uUmVxdWVzdBIfCg9jb252ZXJzYXRpb25faWQYASABKANCBtLzGAIIARIaCgptZXNzYWdlX2lkGAIgASgDQgbS8xgCCAESFwoFZW1vamkYAyABKAlCCNLzGAQIARgQIj4KE0FkZFJlYWN0aW9uUmVzcG9uc2USJwoHbWVzc2FnZRgBIAEoCzIWLm9yYml0LmNoYXQudjEuTWVzc2FnZSJtChVSZW1vdmVSZWFjdGlvblJlcXVlc3QSHwoPY29udmVyc2F0aW9uX2lkGAEgASgDQgbS8xgCCAESGgoKbWVzc2FnZV9pZBgCIAEoA0IG0vMYAggBEhcKBWVtb2ppGAMgASgJQgjS8xgECAEYECJBChZSZW1vdmVSZWFjdGlvblJlc3BvbnNlEicKB21lc3NhZ2UYASABKAsyFi5vcmJpdC5jaGF0LnYxLk1lc3NhZ2UicQoTTGlzdE1lc3NhZ2VzUmVxdWVzdBIfCg9jb252ZXJzYXRpb25faWQYASABKANCBtLzGAIIARIcCglwYWdlX3NpemUYAiABKAVCCdLzGAUwADjIARIbCgpwYWdlX3Rva2VuGAMgASgJQgfS8xgDGIAIIlkKFExpc3RNZXNzYWdlc1Jlc3BvbnNlEigKCG1lc3NhZ2VzGAEgAygLMhYub3JiaXQuY2hhdC52MS5NZXNzYWdlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJOCg9NYXJrUmVhZFJlcXVlc3QSHwoPY29udmVyc2F0aW9uX2lkGAEgASgDQgbS8xgCCAESGgoKbWVzc2FnZV9pZBgCIAEoA0IG0vMYAggBIigKEE1hcmtSZWFkUmVzcG9uc2USFAoMdW5yZWFkX2NvdW50GAEgASgEIlMKFE1hcmtEZWxpdmVyZWRSZXF1ZXN0Eh8KD2NvbnZlcnNhdGlvbl9pZBgBIAEoA0IG0vMYAggBEhoKCm1lc3NhZ2VfaWQYAiABKANCBtLzGAIIASIXChVNYXJrRGVsaXZlcmVkUmVzcG9uc2UiUQoSR2V0UmVjZWlwdHNSZXF1ZXN0Eh8KD2NvbnZlcnNhdGlvbl9pZBgBIAEoA0IG0vMYAggBEhoKCm1lc3NhZ2VfaWQYAiABKANCBtLzGAIIASI8ChNHZXRSZWNlaXB0c1Jlc3BvbnNlEg8KB3JlYWRfYnkYASADKAMSFAoMZGVsaXZlcmVkX3RvGAIgAygDIlQKGExpc3RDb252ZXJzYXRpb25zUmVxdWVzdBIbCglwYWdlX3NpemUYASABKAVCCNLzGAQwADhkEhsKCnBhZ2VfdG9rZW4YAiABKAlCB9LzGAMYgAgiigEKEUNvbnZlcnNhdGlvbkVudHJ5EjEKDGNvbnZlcnNhdGlvbhgBIAEoCzIbLm9yYml0LmNoYXQudjEuQ29udmVyc2F0aW9uEhQKDHVucmVhZF9jb3VudBgCIAEoBBIsCgxsYXN0X21lc3NhZ2UYAyABKAsyFi5vcmJpdC5jaGF0LnYxLk1lc3NhZ2UibQoZTGlzdENvbnZlcnNhdGlvbnNSZXNwb25zZRI3Cg1jb252ZXJzYXRpb25zGAEgAygLMiAub3JiaXQuY2hhdC52MS5Db252ZXJzYXRpb25FbnRyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiFwoVR2V0VW5yZWFkQ291bnRSZXF1ZXN0Ij4KFkdldFVucmVhZENvdW50UmVzcG9uc2USDQoFdG90YWwYASABKAQSFQoNY29udmVyc2F0aW9ucxgCIAEoDSIzChBTZXRUeXBpbmdSZXF1ZXN0Eh8KD2NvbnZlcnNhdGlvbl9pZBgBIAEoA0IG0vMYAggBIhMKEVNldFR5cGluZ1Jlc3BvbnNlIksKEUdldENoYW5nZXNSZXF1ZXN0EhgKBmN1cnNvchgBIAEoCUII0vMYBBiAgAQSHAoJcGFnZV9zaXplGAIgASgFQgnS8xgFMAA40A8icgoSR2V0Q2hhbmdlc1Jlc3BvbnNlEioKB3VwZGF0ZXMYASADKAsyGS5vcmJpdC5jaGF0LnYxLkNoYXRVcGRhdGUSDgoGY3Vyc29yGAIgASgJEhAKCGhhc19tb3JlGAMgASgIEg4KBnJlc3luYxgEIAEoCCpwChBDb252ZXJzYXRpb25LaW5kEiEKHUNPTlZFUlNBVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASHAoYQ09OVkVSU0FUSU9OX0tJTkRfRElSRUNUEAESGwoXQ09OVkVSU0FUSU9OX0tJTkRfR1JPVVAQAipNCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIPCgtST0xFX01FTUJFUhABEg4KClJPTEVfQURNSU4QAhIOCgpST0xFX09XTkVSEAMyvRAKC0NoYXRTZXJ2aWNlElYKCk9wZW5EaXJlY3QSIC5vcmJpdC5jaGF0LnYxLk9wZW5EaXJlY3RSZXF1ZXN0GiEub3JiaXQuY2hhdC52MS5PcGVuRGlyZWN0UmVzcG9uc2UiA5ACAhJUCgtDcmVhdGVHcm91cBIhLm9yYml0LmNoYXQudjEuQ3JlYXRlR3JvdXBSZXF1ZXN0GiIub3JiaXQuY2hhdC52MS5DcmVhdGVHcm91cFJlc3BvbnNlElYKCkFkZE1lbWJlcnMSIC5vcmJpdC5jaGF0LnYxLkFkZE1lbWJlcnNSZXF1ZXN0GiEub3JiaXQuY2hhdC52MS5BZGRNZW1iZXJzUmVzcG9uc2UiA5ACAhJcCgxSZW1vdmVNZW1iZXISIi5vcmJpdC5jaGF0LnYxLlJlbW92ZU1lbWJlclJlcXVlc3QaIy5vcmJpdC5jaGF0LnYxLlJlbW92ZU1lbWJlclJlc3BvbnNlIgOQAgISVgoKTGVhdmVHcm91cBIgLm9yYml0LmNoYXQudjEuTGVhdmVHcm91cFJlcXVlc3QaIS5vcmJpdC5jaGF0LnYxLkxlYXZlR3JvdXBSZXNwb25zZSIDkAICElQKC1VwZGF0ZUdyb3VwEiEub3JiaXQuY2hhdC52MS5VcGRhdGVHcm91cFJlcXVlc3QaIi5vcmJpdC5jaGF0LnYxLlVwZGF0ZUdyb3VwUmVzcG9uc2USTQoHU2V0Um9sZRIdLm9yYml0LmNoYXQudjEuU2V0Um9sZVJlcXVlc3QaHi5vcmJpdC5jaGF0LnYxLlNldFJvbGVSZXNwb25zZSIDkAICElAKCFNldE11dGVkEh4ub3JiaXQuY2hhdC52MS5TZXRNdXRlZFJlcXVlc3QaHy5vcmJpdC5jaGF0LnYxLlNldE11dGVkUmVzcG9uc2UiA5ACAhJlCg9HZXRDb252ZXJzYXRpb24SJS5vcmJpdC5jaGF0LnYxLkdldENvbnZlcnNhdGlvblJlcXVlc3QaJi5vcmJpdC5jaGF0LnYxLkdldENvbnZlcnNhdGlvblJlc3BvbnNlIgOQAgESWQoLTGlzdE1lbWJlcnMSIS5vcmJpdC5jaGF0LnYxLkxpc3RNZW1iZXJzUmVxdWVzdBoiLm9yYml0LmNoYXQudjEuTGlzdE1lbWJlcnNSZXNwb25zZSIDkAIBElkKC1NlbmRNZXNzYWdlEiEub3JiaXQuY2hhdC52MS5TZW5kTWVzc2FnZVJlcXVlc3QaIi5vcmJpdC5jaGF0LnYxLlNlbmRNZXNzYWdlUmVzcG9uc2UiA5ACAhJUCgtFZGl0TWVzc2FnZRIhLm9yYml0LmNoYXQudjEuRWRpdE1lc3NhZ2VSZXF1ZXN0GiIub3JiaXQuY2hhdC52MS5FZGl0TWVzc2FnZVJlc3BvbnNlEl8KDURlbGV0ZU1lc3NhZ2USIy5vcmJpdC5jaGF0LnYxLkRlbGV0ZU1lc3NhZ2VSZXF1ZXN0GiQub3JiaXQuY2hhdC52MS5EZWxldGVNZXNzYWdlUmVzcG9uc2UiA5ACAhJZCgtBZGRSZWFjdGlvbhIhLm9yYml0LmNoYXQudjEuQWRkUmVhY3Rpb25SZXF1ZXN0GiIub3JiaXQuY2hhdC52MS5BZGRSZWFjdGlvblJlc3BvbnNlIgOQAgISYgoOUmVtb3ZlUmVhY3Rpb24SJC5vcmJpdC5jaGF0LnYxLlJlbW92ZVJlYWN0aW9uUmVxdWVzdBolLm9yYml0LmNoYXQudjEuUmVtb3ZlUmVhY3Rpb25SZXNwb25zZSIDkAICElwKDExpc3RNZXNzYWdlcxIiLm9yYml0LmNoYXQudjEuTGlzdE1lc3NhZ2VzUmVxdWVzdBojLm9yYml0LmNoYXQudjEuTGlzdE1lc3NhZ2VzUmVzcG9uc2UiA5ACARJQCghNYXJrUmVhZBIeLm9yYml0LmNoYXQudjEuTWFya1JlYWRSZXF1ZXN0Gh8ub3JiaXQuY2hhdC52MS5NYXJrUmVhZFJlc3BvbnNlIgOQAgISXwoNTWFya0RlbGl2ZXJlZBIjLm9yYml0LmNoYXQudjEuTWFya0RlbGl2ZXJlZFJlcXVlc3QaJC5vcmJpdC5jaGF0LnYxLk1hcmtEZWxpdmVyZWRSZXNwb25zZSIDkAICElkKC0dldFJlY2VpcHRzEiEub3JiaXQuY2hhdC52MS5HZXRSZWNlaXB0c1JlcXVlc3QaIi5vcmJpdC5jaGF0LnYxLkdldFJlY2VpcHRzUmVzcG9uc2UiA5ACARJrChFMaXN0Q29udmVyc2F0aW9ucxInLm9yYml0LmNoYXQudjEuTGlzdENvbnZlcnNhdGlvbnNSZXF1ZXN0Gigub3JiaXQuY2hhdC52MS5MaXN0Q29udmVyc2F0aW9uc1Jlc3BvbnNlIgOQAgESYgoOR2V0VW5yZWFkQ291bnQSJC5vcmJpdC5jaGF0LnYxLkdldFVucmVhZENvdW50UmVxdWVzdBolLm9yYml0LmNoYXQudjEuR2V0VW5yZWFkQ291bnRSZXNwb25zZSIDkAIBElMKCVNldFR5cGluZxIfLm9yYml0LmNoYXQudjEuU2V0VHlwaW5nUmVxdWVzdBogLm9yYml0LmNoYXQudjEuU2V0VHlwaW5nUmVzcG9uc2UiA5ACAhJWCgpHZXRDaGFuZ2VzEiAub3JiaXQuY2hhdC52MS5HZXRDaGFuZ2VzUmVxdWVzdBohLm9yYml0LmNoYXQudjEuR2V0Q2hhbmdlc1Jlc3BvbnNlIgOQAgFCbQoVYXBwLm9yYml0LmFwaS5jaGF0LnYxQglDaGF0UHJvdG9QAVolb3JiaXQuYXBwL2dlbi9nby9vcmJpdC9jaGF0L3YxO2NoYXR2MaICA09SQ6oCDU9yYml0LkNoYXQuVjG6AglPcmJpdENoYXRiBnByb3RvMw",
     [file_orbit_options_v1_options],
   );
 
@@ -368,6 +368,17 @@ export type ChatUpdate = Message$1<"orbit.chat.v1.ChatUpdate"> & {
         value: Typing;
         case: "typing";
       }
+    | {
+        /**
+         * Several consecutive changes of this conversation, in seq order, pushed as one update
+         * because they committed together (a busy conversation's sends are written in batches);
+         * `seq` is the last one's. Only pushed (GetChanges answers them one by one).
+         *
+         * @generated from field: orbit.chat.v1.ChatUpdates batch = 18;
+         */
+        value: ChatUpdates;
+        case: "batch";
+      }
     | { case: undefined; value?: undefined };
 };
 
@@ -376,6 +387,24 @@ export type ChatUpdate = Message$1<"orbit.chat.v1.ChatUpdate"> & {
  * Use `create(ChatUpdateSchema)` to create a new message.
  */
 export const ChatUpdateSchema: GenMessage<ChatUpdate> = /*@__PURE__*/ messageDesc(file_orbit_chat_v1_chat, 4);
+
+/**
+ * ChatUpdates is a run of consecutive changes of one conversation (ChatUpdate.batch).
+ *
+ * @generated from message orbit.chat.v1.ChatUpdates
+ */
+export type ChatUpdates = Message$1<"orbit.chat.v1.ChatUpdates"> & {
+  /**
+   * @generated from field: repeated orbit.chat.v1.ChatUpdate updates = 1;
+   */
+  updates: ChatUpdate[];
+};
+
+/**
+ * Describes the message orbit.chat.v1.ChatUpdates.
+ * Use `create(ChatUpdatesSchema)` to create a new message.
+ */
+export const ChatUpdatesSchema: GenMessage<ChatUpdates> = /*@__PURE__*/ messageDesc(file_orbit_chat_v1_chat, 5);
 
 /**
  * ConversationChanged says what happened to a conversation.
@@ -414,7 +443,7 @@ export type ConversationChanged = Message$1<"orbit.chat.v1.ConversationChanged">
  */
 export const ConversationChangedSchema: GenMessage<ConversationChanged> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 5);
+  messageDesc(file_orbit_chat_v1_chat, 6);
 
 /**
  * Receipt is a member's read and delivery pointers.
@@ -447,7 +476,7 @@ export type Receipt = Message$1<"orbit.chat.v1.Receipt"> & {
  * Describes the message orbit.chat.v1.Receipt.
  * Use `create(ReceiptSchema)` to create a new message.
  */
-export const ReceiptSchema: GenMessage<Receipt> = /*@__PURE__*/ messageDesc(file_orbit_chat_v1_chat, 6);
+export const ReceiptSchema: GenMessage<Receipt> = /*@__PURE__*/ messageDesc(file_orbit_chat_v1_chat, 7);
 
 /**
  * Typing says a user is typing.
@@ -465,7 +494,7 @@ export type Typing = Message$1<"orbit.chat.v1.Typing"> & {
  * Describes the message orbit.chat.v1.Typing.
  * Use `create(TypingSchema)` to create a new message.
  */
-export const TypingSchema: GenMessage<Typing> = /*@__PURE__*/ messageDesc(file_orbit_chat_v1_chat, 7);
+export const TypingSchema: GenMessage<Typing> = /*@__PURE__*/ messageDesc(file_orbit_chat_v1_chat, 8);
 
 /**
  * OpenDirectRequest is the input of OpenDirect.
@@ -485,7 +514,7 @@ export type OpenDirectRequest = Message$1<"orbit.chat.v1.OpenDirectRequest"> & {
  */
 export const OpenDirectRequestSchema: GenMessage<OpenDirectRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 8);
+  messageDesc(file_orbit_chat_v1_chat, 9);
 
 /**
  * OpenDirectResponse is the output of OpenDirect.
@@ -505,7 +534,7 @@ export type OpenDirectResponse = Message$1<"orbit.chat.v1.OpenDirectResponse"> &
  */
 export const OpenDirectResponseSchema: GenMessage<OpenDirectResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 9);
+  messageDesc(file_orbit_chat_v1_chat, 10);
 
 /**
  * CreateGroupRequest is the input of CreateGroup.
@@ -537,7 +566,7 @@ export type CreateGroupRequest = Message$1<"orbit.chat.v1.CreateGroupRequest"> &
  */
 export const CreateGroupRequestSchema: GenMessage<CreateGroupRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 10);
+  messageDesc(file_orbit_chat_v1_chat, 11);
 
 /**
  * CreateGroupResponse is the output of CreateGroup.
@@ -557,7 +586,7 @@ export type CreateGroupResponse = Message$1<"orbit.chat.v1.CreateGroupResponse">
  */
 export const CreateGroupResponseSchema: GenMessage<CreateGroupResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 11);
+  messageDesc(file_orbit_chat_v1_chat, 12);
 
 /**
  * AddMembersRequest is the input of AddMembers.
@@ -582,7 +611,7 @@ export type AddMembersRequest = Message$1<"orbit.chat.v1.AddMembersRequest"> & {
  */
 export const AddMembersRequestSchema: GenMessage<AddMembersRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 12);
+  messageDesc(file_orbit_chat_v1_chat, 13);
 
 /**
  * AddMembersResponse is the output of AddMembers.
@@ -602,7 +631,7 @@ export type AddMembersResponse = Message$1<"orbit.chat.v1.AddMembersResponse"> &
  */
 export const AddMembersResponseSchema: GenMessage<AddMembersResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 13);
+  messageDesc(file_orbit_chat_v1_chat, 14);
 
 /**
  * RemoveMemberRequest is the input of RemoveMember.
@@ -627,7 +656,7 @@ export type RemoveMemberRequest = Message$1<"orbit.chat.v1.RemoveMemberRequest">
  */
 export const RemoveMemberRequestSchema: GenMessage<RemoveMemberRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 14);
+  messageDesc(file_orbit_chat_v1_chat, 15);
 
 /**
  * RemoveMemberResponse is the output of RemoveMember.
@@ -647,7 +676,7 @@ export type RemoveMemberResponse = Message$1<"orbit.chat.v1.RemoveMemberResponse
  */
 export const RemoveMemberResponseSchema: GenMessage<RemoveMemberResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 15);
+  messageDesc(file_orbit_chat_v1_chat, 16);
 
 /**
  * LeaveGroupRequest is the input of LeaveGroup.
@@ -667,7 +696,7 @@ export type LeaveGroupRequest = Message$1<"orbit.chat.v1.LeaveGroupRequest"> & {
  */
 export const LeaveGroupRequestSchema: GenMessage<LeaveGroupRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 16);
+  messageDesc(file_orbit_chat_v1_chat, 17);
 
 /**
  * LeaveGroupResponse is the output of LeaveGroup.
@@ -682,7 +711,7 @@ export type LeaveGroupResponse = Message$1<"orbit.chat.v1.LeaveGroupResponse"> &
  */
 export const LeaveGroupResponseSchema: GenMessage<LeaveGroupResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 17);
+  messageDesc(file_orbit_chat_v1_chat, 18);
 
 /**
  * UpdateGroupRequest is the input of UpdateGroup.
@@ -716,7 +745,7 @@ export type UpdateGroupRequest = Message$1<"orbit.chat.v1.UpdateGroupRequest"> &
  */
 export const UpdateGroupRequestSchema: GenMessage<UpdateGroupRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 18);
+  messageDesc(file_orbit_chat_v1_chat, 19);
 
 /**
  * UpdateGroupResponse is the output of UpdateGroup.
@@ -736,7 +765,7 @@ export type UpdateGroupResponse = Message$1<"orbit.chat.v1.UpdateGroupResponse">
  */
 export const UpdateGroupResponseSchema: GenMessage<UpdateGroupResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 19);
+  messageDesc(file_orbit_chat_v1_chat, 20);
 
 /**
  * SetRoleRequest is the input of SetRole.
@@ -766,7 +795,7 @@ export type SetRoleRequest = Message$1<"orbit.chat.v1.SetRoleRequest"> & {
  * Describes the message orbit.chat.v1.SetRoleRequest.
  * Use `create(SetRoleRequestSchema)` to create a new message.
  */
-export const SetRoleRequestSchema: GenMessage<SetRoleRequest> = /*@__PURE__*/ messageDesc(file_orbit_chat_v1_chat, 20);
+export const SetRoleRequestSchema: GenMessage<SetRoleRequest> = /*@__PURE__*/ messageDesc(file_orbit_chat_v1_chat, 21);
 
 /**
  * SetRoleResponse is the output of SetRole.
@@ -781,7 +810,7 @@ export type SetRoleResponse = Message$1<"orbit.chat.v1.SetRoleResponse"> & {};
  */
 export const SetRoleResponseSchema: GenMessage<SetRoleResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 21);
+  messageDesc(file_orbit_chat_v1_chat, 22);
 
 /**
  * SetMutedRequest is the input of SetMuted.
@@ -806,7 +835,7 @@ export type SetMutedRequest = Message$1<"orbit.chat.v1.SetMutedRequest"> & {
  */
 export const SetMutedRequestSchema: GenMessage<SetMutedRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 22);
+  messageDesc(file_orbit_chat_v1_chat, 23);
 
 /**
  * SetMutedResponse is the output of SetMuted.
@@ -821,7 +850,7 @@ export type SetMutedResponse = Message$1<"orbit.chat.v1.SetMutedResponse"> & {};
  */
 export const SetMutedResponseSchema: GenMessage<SetMutedResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 23);
+  messageDesc(file_orbit_chat_v1_chat, 24);
 
 /**
  * GetConversationRequest is the input of GetConversation.
@@ -841,7 +870,7 @@ export type GetConversationRequest = Message$1<"orbit.chat.v1.GetConversationReq
  */
 export const GetConversationRequestSchema: GenMessage<GetConversationRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 24);
+  messageDesc(file_orbit_chat_v1_chat, 25);
 
 /**
  * GetConversationResponse is the output of GetConversation.
@@ -871,7 +900,7 @@ export type GetConversationResponse = Message$1<"orbit.chat.v1.GetConversationRe
  */
 export const GetConversationResponseSchema: GenMessage<GetConversationResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 25);
+  messageDesc(file_orbit_chat_v1_chat, 26);
 
 /**
  * ListMembersRequest is the input of ListMembers.
@@ -901,7 +930,7 @@ export type ListMembersRequest = Message$1<"orbit.chat.v1.ListMembersRequest"> &
  */
 export const ListMembersRequestSchema: GenMessage<ListMembersRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 26);
+  messageDesc(file_orbit_chat_v1_chat, 27);
 
 /**
  * ListMembersResponse is the output of ListMembers.
@@ -926,7 +955,7 @@ export type ListMembersResponse = Message$1<"orbit.chat.v1.ListMembersResponse">
  */
 export const ListMembersResponseSchema: GenMessage<ListMembersResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 27);
+  messageDesc(file_orbit_chat_v1_chat, 28);
 
 /**
  * SendMessageRequest is the input of SendMessage.
@@ -968,7 +997,7 @@ export type SendMessageRequest = Message$1<"orbit.chat.v1.SendMessageRequest"> &
  */
 export const SendMessageRequestSchema: GenMessage<SendMessageRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 28);
+  messageDesc(file_orbit_chat_v1_chat, 29);
 
 /**
  * SendMessageResponse is the output of SendMessage.
@@ -988,7 +1017,7 @@ export type SendMessageResponse = Message$1<"orbit.chat.v1.SendMessageResponse">
  */
 export const SendMessageResponseSchema: GenMessage<SendMessageResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 29);
+  messageDesc(file_orbit_chat_v1_chat, 30);
 
 /**
  * EditMessageRequest is the input of EditMessage.
@@ -1018,7 +1047,7 @@ export type EditMessageRequest = Message$1<"orbit.chat.v1.EditMessageRequest"> &
  */
 export const EditMessageRequestSchema: GenMessage<EditMessageRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 30);
+  messageDesc(file_orbit_chat_v1_chat, 31);
 
 /**
  * EditMessageResponse is the output of EditMessage.
@@ -1038,7 +1067,7 @@ export type EditMessageResponse = Message$1<"orbit.chat.v1.EditMessageResponse">
  */
 export const EditMessageResponseSchema: GenMessage<EditMessageResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 31);
+  messageDesc(file_orbit_chat_v1_chat, 32);
 
 /**
  * DeleteMessageRequest is the input of DeleteMessage.
@@ -1063,7 +1092,7 @@ export type DeleteMessageRequest = Message$1<"orbit.chat.v1.DeleteMessageRequest
  */
 export const DeleteMessageRequestSchema: GenMessage<DeleteMessageRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 32);
+  messageDesc(file_orbit_chat_v1_chat, 33);
 
 /**
  * DeleteMessageResponse is the output of DeleteMessage.
@@ -1083,7 +1112,7 @@ export type DeleteMessageResponse = Message$1<"orbit.chat.v1.DeleteMessageRespon
  */
 export const DeleteMessageResponseSchema: GenMessage<DeleteMessageResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 33);
+  messageDesc(file_orbit_chat_v1_chat, 34);
 
 /**
  * AddReactionRequest is the input of AddReaction.
@@ -1115,7 +1144,7 @@ export type AddReactionRequest = Message$1<"orbit.chat.v1.AddReactionRequest"> &
  */
 export const AddReactionRequestSchema: GenMessage<AddReactionRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 34);
+  messageDesc(file_orbit_chat_v1_chat, 35);
 
 /**
  * AddReactionResponse is the output of AddReaction.
@@ -1135,7 +1164,7 @@ export type AddReactionResponse = Message$1<"orbit.chat.v1.AddReactionResponse">
  */
 export const AddReactionResponseSchema: GenMessage<AddReactionResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 35);
+  messageDesc(file_orbit_chat_v1_chat, 36);
 
 /**
  * RemoveReactionRequest is the input of RemoveReaction.
@@ -1165,7 +1194,7 @@ export type RemoveReactionRequest = Message$1<"orbit.chat.v1.RemoveReactionReque
  */
 export const RemoveReactionRequestSchema: GenMessage<RemoveReactionRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 36);
+  messageDesc(file_orbit_chat_v1_chat, 37);
 
 /**
  * RemoveReactionResponse is the output of RemoveReaction.
@@ -1185,7 +1214,7 @@ export type RemoveReactionResponse = Message$1<"orbit.chat.v1.RemoveReactionResp
  */
 export const RemoveReactionResponseSchema: GenMessage<RemoveReactionResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 37);
+  messageDesc(file_orbit_chat_v1_chat, 38);
 
 /**
  * ListMessagesRequest is the input of ListMessages.
@@ -1215,7 +1244,7 @@ export type ListMessagesRequest = Message$1<"orbit.chat.v1.ListMessagesRequest">
  */
 export const ListMessagesRequestSchema: GenMessage<ListMessagesRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 38);
+  messageDesc(file_orbit_chat_v1_chat, 39);
 
 /**
  * ListMessagesResponse is the output of ListMessages.
@@ -1240,7 +1269,7 @@ export type ListMessagesResponse = Message$1<"orbit.chat.v1.ListMessagesResponse
  */
 export const ListMessagesResponseSchema: GenMessage<ListMessagesResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 39);
+  messageDesc(file_orbit_chat_v1_chat, 40);
 
 /**
  * MarkReadRequest is the input of MarkRead.
@@ -1265,7 +1294,7 @@ export type MarkReadRequest = Message$1<"orbit.chat.v1.MarkReadRequest"> & {
  */
 export const MarkReadRequestSchema: GenMessage<MarkReadRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 40);
+  messageDesc(file_orbit_chat_v1_chat, 41);
 
 /**
  * MarkReadResponse is the output of MarkRead.
@@ -1287,7 +1316,7 @@ export type MarkReadResponse = Message$1<"orbit.chat.v1.MarkReadResponse"> & {
  */
 export const MarkReadResponseSchema: GenMessage<MarkReadResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 41);
+  messageDesc(file_orbit_chat_v1_chat, 42);
 
 /**
  * MarkDeliveredRequest is the input of MarkDelivered.
@@ -1312,7 +1341,7 @@ export type MarkDeliveredRequest = Message$1<"orbit.chat.v1.MarkDeliveredRequest
  */
 export const MarkDeliveredRequestSchema: GenMessage<MarkDeliveredRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 42);
+  messageDesc(file_orbit_chat_v1_chat, 43);
 
 /**
  * MarkDeliveredResponse is the output of MarkDelivered.
@@ -1327,7 +1356,7 @@ export type MarkDeliveredResponse = Message$1<"orbit.chat.v1.MarkDeliveredRespon
  */
 export const MarkDeliveredResponseSchema: GenMessage<MarkDeliveredResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 43);
+  messageDesc(file_orbit_chat_v1_chat, 44);
 
 /**
  * GetReceiptsRequest is the input of GetReceipts.
@@ -1352,7 +1381,7 @@ export type GetReceiptsRequest = Message$1<"orbit.chat.v1.GetReceiptsRequest"> &
  */
 export const GetReceiptsRequestSchema: GenMessage<GetReceiptsRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 44);
+  messageDesc(file_orbit_chat_v1_chat, 45);
 
 /**
  * GetReceiptsResponse is the output of GetReceipts.
@@ -1379,7 +1408,7 @@ export type GetReceiptsResponse = Message$1<"orbit.chat.v1.GetReceiptsResponse">
  */
 export const GetReceiptsResponseSchema: GenMessage<GetReceiptsResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 45);
+  messageDesc(file_orbit_chat_v1_chat, 46);
 
 /**
  * ListConversationsRequest is the input of ListConversations.
@@ -1404,7 +1433,7 @@ export type ListConversationsRequest = Message$1<"orbit.chat.v1.ListConversation
  */
 export const ListConversationsRequestSchema: GenMessage<ListConversationsRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 46);
+  messageDesc(file_orbit_chat_v1_chat, 47);
 
 /**
  * ConversationEntry is one line of the conversation list.
@@ -1436,7 +1465,7 @@ export type ConversationEntry = Message$1<"orbit.chat.v1.ConversationEntry"> & {
  */
 export const ConversationEntrySchema: GenMessage<ConversationEntry> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 47);
+  messageDesc(file_orbit_chat_v1_chat, 48);
 
 /**
  * ListConversationsResponse is the output of ListConversations.
@@ -1461,7 +1490,7 @@ export type ListConversationsResponse = Message$1<"orbit.chat.v1.ListConversatio
  */
 export const ListConversationsResponseSchema: GenMessage<ListConversationsResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 48);
+  messageDesc(file_orbit_chat_v1_chat, 49);
 
 /**
  * GetUnreadCountRequest is the input of GetUnreadCount.
@@ -1476,7 +1505,7 @@ export type GetUnreadCountRequest = Message$1<"orbit.chat.v1.GetUnreadCountReque
  */
 export const GetUnreadCountRequestSchema: GenMessage<GetUnreadCountRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 49);
+  messageDesc(file_orbit_chat_v1_chat, 50);
 
 /**
  * GetUnreadCountResponse is the output of GetUnreadCount.
@@ -1505,7 +1534,7 @@ export type GetUnreadCountResponse = Message$1<"orbit.chat.v1.GetUnreadCountResp
  */
 export const GetUnreadCountResponseSchema: GenMessage<GetUnreadCountResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 50);
+  messageDesc(file_orbit_chat_v1_chat, 51);
 
 /**
  * SetTypingRequest is the input of SetTyping.
@@ -1525,7 +1554,7 @@ export type SetTypingRequest = Message$1<"orbit.chat.v1.SetTypingRequest"> & {
  */
 export const SetTypingRequestSchema: GenMessage<SetTypingRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 51);
+  messageDesc(file_orbit_chat_v1_chat, 52);
 
 /**
  * SetTypingResponse is the output of SetTyping.
@@ -1540,7 +1569,7 @@ export type SetTypingResponse = Message$1<"orbit.chat.v1.SetTypingResponse"> & {
  */
 export const SetTypingResponseSchema: GenMessage<SetTypingResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 52);
+  messageDesc(file_orbit_chat_v1_chat, 53);
 
 /**
  * GetChangesRequest is the input of GetChanges.
@@ -1570,7 +1599,7 @@ export type GetChangesRequest = Message$1<"orbit.chat.v1.GetChangesRequest"> & {
  */
 export const GetChangesRequestSchema: GenMessage<GetChangesRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 53);
+  messageDesc(file_orbit_chat_v1_chat, 54);
 
 /**
  * GetChangesResponse is the output of GetChanges.
@@ -1598,6 +1627,15 @@ export type GetChangesResponse = Message$1<"orbit.chat.v1.GetChangesResponse"> &
    * @generated from field: bool has_more = 3;
    */
   hasMore: boolean;
+
+  /**
+   * The cursor is older than the change log keeps (--chat-changes-retention-seconds): the
+   * changes it needs are gone. `updates` is empty and `cursor` is the cursor of now: reload the
+   * conversations and their history (ListConversations, ListMessages), then go on from it.
+   *
+   * @generated from field: bool resync = 4;
+   */
+  resync: boolean;
 };
 
 /**
@@ -1606,7 +1644,7 @@ export type GetChangesResponse = Message$1<"orbit.chat.v1.GetChangesResponse"> &
  */
 export const GetChangesResponseSchema: GenMessage<GetChangesResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_chat_v1_chat, 54);
+  messageDesc(file_orbit_chat_v1_chat, 55);
 
 /**
  * ConversationKind says whether a conversation is between two users or a group.

@@ -1857,9 +1857,25 @@ export const ChatChangeRowTable: SqlTableSpec = {
       nullable: true,
       protoType: "orbit.chat.v1.ChatUpdate",
     },
+    {
+      name: "at_ms",
+      field: "atMs",
+      encoding: "bigint",
+      sqlite: "INTEGER",
+      mysql: "BIGINT",
+      cql: "bigint",
+      nullable: false,
+      default: "0",
+    },
   ],
   primaryKey: ["conversation_id", "seq"],
-  indexes: [],
+  indexes: [
+    {
+      name: "chat_changes_by_at_ms",
+      columns: ["at_ms"],
+      unique: false,
+    },
+  ],
 };
 
 /**
@@ -1867,90 +1883,114 @@ export const ChatChangeRowTable: SqlTableSpec = {
  */
 export const ChatChangeRowSql = {
   sqlite: {
-    insert: 'INSERT INTO "chat_changes" ("conversation_id", "seq", "only_user_id", "payload") VALUES (?, ?, ?, ?)',
+    insert:
+      'INSERT INTO "chat_changes" ("conversation_id", "seq", "only_user_id", "payload", "at_ms") VALUES (?, ?, ?, ?, ?)',
     upsert:
-      'INSERT INTO "chat_changes" ("conversation_id", "seq", "only_user_id", "payload") VALUES (?, ?, ?, ?) ON CONFLICT ("conversation_id", "seq") DO UPDATE SET "only_user_id" = excluded."only_user_id", "payload" = excluded."payload"',
+      'INSERT INTO "chat_changes" ("conversation_id", "seq", "only_user_id", "payload", "at_ms") VALUES (?, ?, ?, ?, ?) ON CONFLICT ("conversation_id", "seq") DO UPDATE SET "only_user_id" = excluded."only_user_id", "payload" = excluded."payload", "at_ms" = excluded."at_ms"',
     insertIfAbsent:
-      'INSERT INTO "chat_changes" ("conversation_id", "seq", "only_user_id", "payload") VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
-    insertHead: 'INSERT INTO "chat_changes" ("conversation_id", "seq", "only_user_id", "payload") VALUES',
-    insertTuple: "(?, ?, ?, ?)",
+      'INSERT INTO "chat_changes" ("conversation_id", "seq", "only_user_id", "payload", "at_ms") VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    insertHead: 'INSERT INTO "chat_changes" ("conversation_id", "seq", "only_user_id", "payload", "at_ms") VALUES',
+    insertTuple: "(?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("conversation_id", "seq") DO UPDATE SET "only_user_id" = excluded."only_user_id", "payload" = excluded."payload"',
+      ' ON CONFLICT ("conversation_id", "seq") DO UPDATE SET "only_user_id" = excluded."only_user_id", "payload" = excluded."payload", "at_ms" = excluded."at_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "conversation_id", "seq", "only_user_id", "payload" FROM "chat_changes" WHERE "conversation_id" = ? AND "seq" = ?',
+    get: 'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes" WHERE "conversation_id" = ? AND "seq" = ?',
     getManyHead: "",
     delete: 'DELETE FROM "chat_changes" WHERE "conversation_id" = ? AND "seq" = ?',
     updateWhere: '"conversation_id" = ? AND "seq" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "chat_changes"',
     list: {
-      asc: 'SELECT "conversation_id", "seq", "only_user_id", "payload" FROM "chat_changes" ORDER BY "conversation_id" ASC, "seq" ASC LIMIT ?',
+      asc: 'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes" ORDER BY "conversation_id" ASC, "seq" ASC LIMIT ?',
       ascAfter:
-        'SELECT "conversation_id", "seq", "only_user_id", "payload" FROM "chat_changes" WHERE ("conversation_id" > ? OR ("conversation_id" = ? AND "seq" > ?)) ORDER BY "conversation_id" ASC, "seq" ASC LIMIT ?',
-      desc: 'SELECT "conversation_id", "seq", "only_user_id", "payload" FROM "chat_changes" ORDER BY "conversation_id" DESC, "seq" DESC LIMIT ?',
+        'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes" WHERE ("conversation_id" > ? OR ("conversation_id" = ? AND "seq" > ?)) ORDER BY "conversation_id" ASC, "seq" ASC LIMIT ?',
+      desc: 'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes" ORDER BY "conversation_id" DESC, "seq" DESC LIMIT ?',
       descAfter:
-        'SELECT "conversation_id", "seq", "only_user_id", "payload" FROM "chat_changes" WHERE ("conversation_id" < ? OR ("conversation_id" = ? AND "seq" < ?)) ORDER BY "conversation_id" DESC, "seq" DESC LIMIT ?',
+        'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes" WHERE ("conversation_id" < ? OR ("conversation_id" = ? AND "seq" < ?)) ORDER BY "conversation_id" DESC, "seq" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByConversationId: {
-        asc: 'SELECT "conversation_id", "seq", "only_user_id", "payload" FROM "chat_changes" WHERE "conversation_id" = ? ORDER BY "seq" ASC LIMIT ?',
+        asc: 'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes" WHERE "conversation_id" = ? ORDER BY "seq" ASC LIMIT ?',
         ascAfter:
-          'SELECT "conversation_id", "seq", "only_user_id", "payload" FROM "chat_changes" WHERE "conversation_id" = ? AND ("seq" > ?) ORDER BY "seq" ASC LIMIT ?',
-        desc: 'SELECT "conversation_id", "seq", "only_user_id", "payload" FROM "chat_changes" WHERE "conversation_id" = ? ORDER BY "seq" DESC LIMIT ?',
+          'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes" WHERE "conversation_id" = ? AND ("seq" > ?) ORDER BY "seq" ASC LIMIT ?',
+        desc: 'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes" WHERE "conversation_id" = ? ORDER BY "seq" DESC LIMIT ?',
         descAfter:
-          'SELECT "conversation_id", "seq", "only_user_id", "payload" FROM "chat_changes" WHERE "conversation_id" = ? AND ("seq" < ?) ORDER BY "seq" DESC LIMIT ?',
+          'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes" WHERE "conversation_id" = ? AND ("seq" < ?) ORDER BY "seq" DESC LIMIT ?',
+      },
+      listByAtMs: {
+        asc: 'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes" WHERE "at_ms" = ? ORDER BY "conversation_id" ASC, "seq" ASC LIMIT ?',
+        ascAfter:
+          'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes" WHERE "at_ms" = ? AND ("conversation_id" > ? OR ("conversation_id" = ? AND "seq" > ?)) ORDER BY "conversation_id" ASC, "seq" ASC LIMIT ?',
+        desc: 'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes" WHERE "at_ms" = ? ORDER BY "conversation_id" DESC, "seq" DESC LIMIT ?',
+        descAfter:
+          'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes" WHERE "at_ms" = ? AND ("conversation_id" < ? OR ("conversation_id" = ? AND "seq" < ?)) ORDER BY "conversation_id" DESC, "seq" DESC LIMIT ?',
       },
     },
     counts: {
       countByConversationId: 'SELECT COUNT(*) AS "n" FROM "chat_changes" WHERE "conversation_id" = ?',
+      countByAtMs: 'SELECT COUNT(*) AS "n" FROM "chat_changes" WHERE "at_ms" = ?',
     },
     deletes: {
       deleteByConversationId:
         'DELETE FROM "chat_changes" WHERE ("conversation_id", "seq") IN (SELECT "conversation_id", "seq" FROM "chat_changes" WHERE "conversation_id" = ? ORDER BY "seq" LIMIT ?)',
+      deleteByAtMs:
+        'DELETE FROM "chat_changes" WHERE ("conversation_id", "seq") IN (SELECT "conversation_id", "seq" FROM "chat_changes" WHERE "at_ms" = ? ORDER BY "conversation_id", "seq" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
-    insert: "INSERT INTO `chat_changes` (`conversation_id`, `seq`, `only_user_id`, `payload`) VALUES (?, ?, ?, ?)",
+    insert:
+      "INSERT INTO `chat_changes` (`conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms`) VALUES (?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `chat_changes` (`conversation_id`, `seq`, `only_user_id`, `payload`) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE `only_user_id` = VALUES(`only_user_id`), `payload` = VALUES(`payload`)",
+      "INSERT INTO `chat_changes` (`conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms`) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `only_user_id` = VALUES(`only_user_id`), `payload` = VALUES(`payload`), `at_ms` = VALUES(`at_ms`)",
     insertIfAbsent:
-      "INSERT INTO `chat_changes` (`conversation_id`, `seq`, `only_user_id`, `payload`) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE `conversation_id` = `conversation_id`",
-    insertHead: "INSERT INTO `chat_changes` (`conversation_id`, `seq`, `only_user_id`, `payload`) VALUES",
-    insertTuple: "(?, ?, ?, ?)",
-    upsertTail: " ON DUPLICATE KEY UPDATE `only_user_id` = VALUES(`only_user_id`), `payload` = VALUES(`payload`)",
+      "INSERT INTO `chat_changes` (`conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms`) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `conversation_id` = `conversation_id`",
+    insertHead: "INSERT INTO `chat_changes` (`conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms`) VALUES",
+    insertTuple: "(?, ?, ?, ?, ?)",
+    upsertTail:
+      " ON DUPLICATE KEY UPDATE `only_user_id` = VALUES(`only_user_id`), `payload` = VALUES(`payload`), `at_ms` = VALUES(`at_ms`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `conversation_id` = `conversation_id`",
-    get: "SELECT `conversation_id`, `seq`, `only_user_id`, `payload` FROM `chat_changes` WHERE `conversation_id` = ? AND `seq` = ?",
+    get: "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes` WHERE `conversation_id` = ? AND `seq` = ?",
     getManyHead: "",
     delete: "DELETE FROM `chat_changes` WHERE `conversation_id` = ? AND `seq` = ?",
     updateWhere: "`conversation_id` = ? AND `seq` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `chat_changes`",
     list: {
-      asc: "SELECT `conversation_id`, `seq`, `only_user_id`, `payload` FROM `chat_changes` ORDER BY `conversation_id` ASC, `seq` ASC LIMIT ?",
+      asc: "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes` ORDER BY `conversation_id` ASC, `seq` ASC LIMIT ?",
       ascAfter:
-        "SELECT `conversation_id`, `seq`, `only_user_id`, `payload` FROM `chat_changes` WHERE (`conversation_id` > ? OR (`conversation_id` = ? AND `seq` > ?)) ORDER BY `conversation_id` ASC, `seq` ASC LIMIT ?",
-      desc: "SELECT `conversation_id`, `seq`, `only_user_id`, `payload` FROM `chat_changes` ORDER BY `conversation_id` DESC, `seq` DESC LIMIT ?",
+        "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes` WHERE (`conversation_id` > ? OR (`conversation_id` = ? AND `seq` > ?)) ORDER BY `conversation_id` ASC, `seq` ASC LIMIT ?",
+      desc: "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes` ORDER BY `conversation_id` DESC, `seq` DESC LIMIT ?",
       descAfter:
-        "SELECT `conversation_id`, `seq`, `only_user_id`, `payload` FROM `chat_changes` WHERE (`conversation_id` < ? OR (`conversation_id` = ? AND `seq` < ?)) ORDER BY `conversation_id` DESC, `seq` DESC LIMIT ?",
+        "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes` WHERE (`conversation_id` < ? OR (`conversation_id` = ? AND `seq` < ?)) ORDER BY `conversation_id` DESC, `seq` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByConversationId: {
-        asc: "SELECT `conversation_id`, `seq`, `only_user_id`, `payload` FROM `chat_changes` WHERE `conversation_id` = ? ORDER BY `seq` ASC LIMIT ?",
+        asc: "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes` WHERE `conversation_id` = ? ORDER BY `seq` ASC LIMIT ?",
         ascAfter:
-          "SELECT `conversation_id`, `seq`, `only_user_id`, `payload` FROM `chat_changes` WHERE `conversation_id` = ? AND (`seq` > ?) ORDER BY `seq` ASC LIMIT ?",
-        desc: "SELECT `conversation_id`, `seq`, `only_user_id`, `payload` FROM `chat_changes` WHERE `conversation_id` = ? ORDER BY `seq` DESC LIMIT ?",
+          "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes` WHERE `conversation_id` = ? AND (`seq` > ?) ORDER BY `seq` ASC LIMIT ?",
+        desc: "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes` WHERE `conversation_id` = ? ORDER BY `seq` DESC LIMIT ?",
         descAfter:
-          "SELECT `conversation_id`, `seq`, `only_user_id`, `payload` FROM `chat_changes` WHERE `conversation_id` = ? AND (`seq` < ?) ORDER BY `seq` DESC LIMIT ?",
+          "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes` WHERE `conversation_id` = ? AND (`seq` < ?) ORDER BY `seq` DESC LIMIT ?",
+      },
+      listByAtMs: {
+        asc: "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes` WHERE `at_ms` = ? ORDER BY `conversation_id` ASC, `seq` ASC LIMIT ?",
+        ascAfter:
+          "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes` WHERE `at_ms` = ? AND (`conversation_id` > ? OR (`conversation_id` = ? AND `seq` > ?)) ORDER BY `conversation_id` ASC, `seq` ASC LIMIT ?",
+        desc: "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes` WHERE `at_ms` = ? ORDER BY `conversation_id` DESC, `seq` DESC LIMIT ?",
+        descAfter:
+          "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes` WHERE `at_ms` = ? AND (`conversation_id` < ? OR (`conversation_id` = ? AND `seq` < ?)) ORDER BY `conversation_id` DESC, `seq` DESC LIMIT ?",
       },
     },
     counts: {
       countByConversationId: "SELECT COUNT(*) AS `n` FROM `chat_changes` WHERE `conversation_id` = ?",
+      countByAtMs: "SELECT COUNT(*) AS `n` FROM `chat_changes` WHERE `at_ms` = ?",
     },
     deletes: {
       deleteByConversationId: "DELETE FROM `chat_changes` WHERE `conversation_id` = ? ORDER BY `seq` LIMIT ?",
+      deleteByAtMs: "DELETE FROM `chat_changes` WHERE `at_ms` = ? ORDER BY `conversation_id`, `seq` LIMIT ?",
     },
     increments: {},
   },
@@ -1979,6 +2019,7 @@ function chatChangeRowFromValues(r: readonly unknown[]): ChatChangeRow {
     seq: toBigInt(r[1]),
     onlyUserId: toBigInt(r[2]),
     payload: r[3] == null ? undefined : fromBinary(ChatUpdateSchema, toBytes(r[3])),
+    atMs: toBigInt(r[4]),
   };
 }
 
@@ -1988,6 +2029,7 @@ function chatChangeRowToSql(row: ChatChangeRowInit, d: Dialect): SqlValue[] {
     int64Param(row.seq ?? 0n, "chat_changes.seq"),
     int64Param(row.onlyUserId ?? 0n, "chat_changes.only_user_id"),
     row.payload === undefined ? null : toBinary(ChatUpdateSchema, row.payload),
+    int64Param(row.atMs ?? 0n, "chat_changes.at_ms"),
   ];
 }
 
@@ -2092,6 +2134,10 @@ export class ChatChangeRowDao {
         patch.payload === null ? null : row.payload === undefined ? null : toBinary(ChatUpdateSchema, row.payload),
       );
     }
+    if (patch.atMs !== undefined) {
+      cols.push("at_ms");
+      params.push(int64Param(row.atMs ?? 0n, "chat_changes.at_ms"));
+    }
     if (cols.length === 0) return (await this.get(key)) !== undefined;
     const r = await this.db.run(this.updates.sql(cols), [
       ...params,
@@ -2175,6 +2221,31 @@ export class ChatChangeRowDao {
   }
 
   /**
+   * A page of rows with this at_ms, ordered by conversation_id, seq (index chat_changes_by_at_ms).
+   */
+  async listByAtMs(where: Pick<ChatChangeRow, "atMs">, page?: PageOptions): Promise<Page<ChatChangeRow>> {
+    return keysetPage(
+      this.db,
+      this.q.finders.listByAtMs,
+      "chat_changes.chat_changes_by_at_ms",
+      [int64Param(where.atMs ?? missingKey("chat_changes.at_ms", "atMs"), "chat_changes.at_ms")],
+      page,
+      chatChangeRowFromValues,
+      [0, 1],
+    );
+  }
+
+  /**
+   * Number of rows with this at_ms.
+   */
+  async countByAtMs(where: Pick<ChatChangeRow, "atMs">): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByAtMs, [
+      int64Param(where.atMs ?? missingKey("chat_changes.at_ms", "atMs"), "chat_changes.at_ms"),
+    ]);
+    return Number(r?.n ?? 0);
+  }
+
+  /**
    * Deletes at most `limit` rows with this conversation_id (1..10000; the first in seq order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByConversationId(where: Pick<ChatChangeRow, "conversationId">, opts: DeleteOptions): Promise<number> {
@@ -2187,6 +2258,18 @@ export class ChatChangeRowDao {
           "chat_changes.conversation_id",
         ),
       ],
+      opts,
+    );
+  }
+
+  /**
+   * Deletes at most `limit` rows with this at_ms (1..10000; the first in conversation_id, seq order, index chat_changes_by_at_ms). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   */
+  async deleteByAtMs(where: Pick<ChatChangeRow, "atMs">, opts: DeleteOptions): Promise<number> {
+    return deleteLimited(
+      this.db,
+      this.q.deletes.deleteByAtMs,
+      [int64Param(where.atMs ?? missingKey("chat_changes.at_ms", "atMs"), "chat_changes.at_ms")],
       opts,
     );
   }
