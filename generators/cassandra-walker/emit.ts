@@ -7,12 +7,22 @@ import type { DescMessage } from "@bufbuild/protobuf";
 import type { GeneratedFile, ImportSymbol } from "@bufbuild/protoplugin";
 import type { WideTableSpec } from "../../platform/storage/schema.js";
 import { createTableCql, wideCql } from "../../platform/storage/cassandra/cql.js";
+import {
+  docText,
+  fieldNotes,
+  generatedFromMessage,
+  protoComments,
+  specLiteral,
+  statementLiteral,
+  wrapDoc,
+} from "../common/emit-text.js";
 
 /** The runtime, relative to the output root (gen/). */
 const RT = "../platform/storage";
 
 export interface Runtime {
   WideTableSpec: ImportSymbol;
+  column: ImportSymbol;
   WideTable: ImportSymbol;
   WideStore: ImportSymbol;
   WideRowInit: ImportSymbol;
@@ -27,6 +37,7 @@ export function runtimeImports(f: GeneratedFile): Runtime {
   const wide = (name: string, typeOnly: boolean) => f.import(name, `${RT}/wide/index.js`, typeOnly);
   return {
     WideTableSpec: f.import("WideTableSpec", `${RT}/schema.js`, true),
+    column: f.import("column", `${RT}/schema.js`),
     WideTable: wide("WideTable", false),
     WideStore: wide("WideStore", true),
     WideRowInit: wide("WideRowInit", true),
@@ -38,10 +49,13 @@ export function runtimeImports(f: GeneratedFile): Runtime {
   };
 }
 
-/** A string as a readable TS literal: single quotes, or a template literal if multi-line. */
+/**
+ * A string as a readable TS literal: a template literal if multi-line, else
+ * single quotes, a long statement as concatenated clauses (the same text).
+ */
 export function tsString(s: string): string {
   if (s.includes("\n")) return "`" + s.replace(/\\/g, "\\\\").replace(/`/g, "\\`").replace(/\$\{/g, "\\${") + "`";
-  return `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+  return statementLiteral(s);
 }
 
 const union = (names: readonly string[]) => names.map((n) => JSON.stringify(n)).join(" | ");
@@ -50,6 +64,7 @@ const union = (names: readonly string[]) => names.map((n) => JSON.stringify(n)).
 const cqlDoc = (text: string) => text.replace(/\*\//g, "*\\/");
 
 export function emitWideTable(f: GeneratedFile, message: DescMessage, spec: WideTableSpec, rt: Runtime): void {
+  const doc = (text: string) => f.jsDoc(wrapDoc(text));
   const name = message.name;
   const shape = f.importShape(message);
   const schema = f.importSchema(message);
@@ -68,10 +83,16 @@ export function emitWideTable(f: GeneratedFile, message: DescMessage, spec: Wide
 
   f.print(`// ── ${name} → wide table ${spec.name} ${"─".repeat(Math.max(4, 60 - name.length - spec.name.length))}`);
   f.print();
-  f.print(`/**`);
-  f.print(` * Schema manifest entry of ${spec.name} (diffed by the migrator).`);
-  f.print(` */`);
-  f.print(f.export("const", T), ": ", rt.WideTableSpec, " = ", JSON.stringify(spec, null, 2), ";");
+  const from = generatedFromMessage(message);
+  f.print(
+    doc(
+      docText(
+        `Wide table ${spec.name}: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).`,
+        from,
+      ),
+    ),
+  );
+  f.print(f.export("const", T), ": ", rt.WideTableSpec, " = ", ...specLiteral(spec, rt.column), ";");
   f.print();
 
   f.print(`/**`);
@@ -81,6 +102,8 @@ export function emitWideTable(f: GeneratedFile, message: DescMessage, spec: Wide
     f.print(` * Rows expire ${spec.defaultTtlSeconds} s after they are written unless put says otherwise.`);
   f.print(` * Scans with other bounds or in reverse order use the same text with other`);
   f.print(` * tuple relations / ORDER BY (platform/storage/cassandra/cql.ts, scanCql).`);
+  f.print(` *`);
+  f.print(` * ${from}`);
   f.print(` */`);
   f.print(f.export("const", C), " = {");
   f.print(`  createTable: ${tsString(createTableCql(spec))},`);
@@ -88,9 +111,14 @@ export function emitWideTable(f: GeneratedFile, message: DescMessage, spec: Wide
   f.print("} as const;");
   f.print();
 
-  f.print(`/** The full primary key of ${spec.name}: partition key + clustering columns. */`);
+  const keyDescs = spec.primaryKey.map((k) => message.fields.find((x) => x.name === k)!);
+  f.print(
+    doc(
+      docText(`The full primary key of ${spec.name}: partition key + clustering columns.`, fieldNotes(keyDescs), from),
+    ),
+  );
   f.print(f.export("type", `${name}Key`), " = Pick<", shape, `, ${union(keyFields)}>;`);
-  f.print(`/** The partition key of ${spec.name}. */`);
+  f.print(doc(docText(`The partition key of ${spec.name} (${partitionDesc}).`, from)));
   f.print(f.export("type", `${name}PartitionKey`), " = Pick<", shape, `, ${union(partFields)}>;`);
   if (clustFields.length > 0) {
     f.print(`/** A prefix of the clustering columns (${clustFields.join(", ")}), for scan bounds. */`);
@@ -114,16 +142,21 @@ export function emitWideTable(f: GeneratedFile, message: DescMessage, spec: Wide
     for (const c of counters) f.print(`  ${c.field}?: bigint | number;`);
     f.print("};");
   } else {
-    f.print(`/** A row to put: the key fields are required; absent fields take their zero value. */`);
+    f.print(doc(docText("A row to put: the key fields are required; absent fields take their zero value.", from)));
     f.print(f.export("type", `${name}Init`), " = ", rt.WideRowInit, "<", shape, `, ${union(keyFields)}>;`);
   }
   f.print();
 
   const generics = [shape, `, ${name}Key, ${name}PartitionKey, ${prefix}`, ...(isCounter ? [`, ${name}Delta`] : [])];
-  f.print(`/**`);
-  f.print(` * Typed access to the wide table ${spec.name} (${message.typeName}) on any`);
-  f.print(` * WideStore: CassandraWideStore, or SqlWideStore on SQLite/MySQL.`);
-  f.print(` */`);
+  f.print(
+    doc(
+      docText(
+        protoComments(message),
+        `Typed access to the wide table ${spec.name} on any WideStore: CassandraWideStore, or SqlWideStore on SQLite/MySQL.`,
+        from,
+      ),
+    ),
+  );
   f.print(f.export("class", `${name}Dao`), " {");
   f.print(`  /** The runtime shared by every generated wide DAO. */`);
   f.print("  readonly table: ", rt.WideTable, "<", ...generics, ">;");

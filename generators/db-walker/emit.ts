@@ -5,7 +5,17 @@
 import { ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
 import type { GeneratedFile, ImportSymbol, Printable } from "@bufbuild/protoplugin";
 import type { ColumnSpec, SqlTableSpec } from "../../platform/storage/schema.js";
-import { deleteFinders, listFinders, pascal, uniqueFinders } from "./finders.js";
+import { countFinders, deleteFinders, listFinders, pascal, uniqueFinders } from "./finders.js";
+import {
+  docText,
+  fieldNotes,
+  generatedFromField,
+  generatedFromMessage,
+  protoComments,
+  specLiteral,
+  statementLiteral,
+  wrapDoc,
+} from "../common/emit-text.js";
 import { MAX_DELETE_LIMIT } from "../../platform/storage/sql/query.js";
 import { tableSql, uniqueSecondaries } from "./sql.js";
 import { defaultOf } from "./defaults.js";
@@ -18,6 +28,7 @@ interface Runtime {
   SqlValue: ImportSymbol;
   Dialect: ImportSymbol;
   SqlTableSpec: ImportSymbol;
+  column: ImportSymbol;
   Page: ImportSymbol;
   PageOptions: ImportSymbol;
   RowInit: ImportSymbol;
@@ -43,6 +54,7 @@ export function runtimeImports(f: GeneratedFile): Runtime {
     SqlValue: f.import("SqlValue", `${RT}/driver.js`, true),
     Dialect: f.import("Dialect", `${RT}/driver.js`, true),
     SqlTableSpec: f.import("SqlTableSpec", `${RT}/schema.js`, true),
+    column: f.import("column", `${RT}/schema.js`),
     Page: f.import("Page", `${RT}/sql/page.js`, true),
     PageOptions: f.import("PageOptions", `${RT}/sql/page.js`, true),
     RowInit: f.import("RowInit", `${RT}/sql/types.js`, true),
@@ -65,9 +77,12 @@ export function runtimeImports(f: GeneratedFile): Runtime {
 
 const lit = (s: string) => JSON.stringify(s);
 
-/** An object of SQL strings as a readable TS literal: bare keys, single quotes. */
+/**
+ * An object of SQL strings as a readable TS literal: bare keys, single quotes,
+ * long statements as concatenated clauses (the same text, in lines that fit).
+ */
 export function sqlLiteral(v: unknown, indent: string): string {
-  if (typeof v === "string") return `'${v.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+  if (typeof v === "string") return statementLiteral(v);
   const entries = Object.entries(v as Record<string, unknown>);
   if (entries.length === 0) return "{}";
   const inner = indent + "  ";
@@ -78,6 +93,9 @@ const camel = (s: string) => {
   const p = pascal(s);
   return p[0]!.toLowerCase() + p.slice(1);
 };
+
+/** "index follows_by_x", or "the primary key". */
+const indexName = (index: string) => (index === "primary key" ? "the primary key" : `index ${index}`);
 
 const fileOf = (message: DescMessage) => message.file.name + ".proto";
 
@@ -340,6 +358,7 @@ function paramOf(rt: Runtime, spec: SqlTableSpec, col: ColumnSpec, obj: string, 
 }
 
 export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTableSpec, rt: Runtime): void {
+  const doc = (text: string, indent = "") => f.jsDoc(wrapDoc(text, indent), indent);
   const Row = f.importShape(message);
   const name = message.name;
   const fn = camel(name.replace(/_/g, ""));
@@ -352,6 +371,9 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   const finders = listFinders(spec);
   const uniques = uniqueFinders(spec);
   const deletes = deleteFinders(spec);
+  const counts = countFinders(spec);
+  const from = generatedFromMessage(message);
+  const rowDoc = protoComments(message);
   const uniqueIdx = uniqueSecondaries(spec);
   const keyUnion = keyFields.map((k) => lit(k.localName)).join(" | ");
   const counterUnion = counters.map((c) => lit(fieldOf(message, c).localName));
@@ -359,20 +381,29 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
 
   f.print(`// ── `, name, ` → table ${spec.name} ${"─".repeat(Math.max(0, 60 - name.length - spec.name.length))}`);
   f.print();
-  f.print(f.jsDoc(`Schema manifest entry of ${spec.name} (diffed by the migrator).`));
-  f.print(f.export("const", `${name}Table`), ": ", rt.SqlTableSpec, " = ", JSON.stringify(spec, null, 2), ";");
+  f.print(
+    doc(
+      docText(
+        `Table ${spec.name}: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).`,
+        from,
+      ),
+    ),
+  );
+  f.print(f.export("const", `${name}Table`), ": ", rt.SqlTableSpec, " = ", ...specLiteral(spec, rt.column), ";");
   f.print();
-  f.print(f.jsDoc(`The SQL of every ${name}Dao method, per dialect.`));
+  f.print(doc(docText(`The SQL of every ${name}Dao method, per dialect.`, from)));
   f.print(f.export("const", `${name}Sql`), " = {");
   f.print("  sqlite: ", sqlLiteral(sqlite, "  "), ",");
   f.print("  mysql: ", sqlLiteral(mysql, "  "), ",");
   f.print("} as const;");
   f.print();
-  f.print(f.jsDoc(`Primary key of ${spec.name}.`));
+  f.print(doc(docText(`Primary key of ${spec.name} (${spec.primaryKey.join(", ")}).`, fieldNotes(keyFields), from)));
   f.print(f.export("type", `${name}Key`), " = Pick<", Row, ", ", keyUnion, ">;");
-  f.print(f.jsDoc(`A ${name} to insert: the key is required; absent fields take their zero value.`));
+  f.print(doc(docText(`A ${name} to insert: the key is required; absent fields take their zero value.`, from)));
   f.print(f.export("type", `${name}Init`), " = ", rt.RowInit, "<", Row, ", ", keyUnion, ">;");
-  f.print(f.jsDoc(`Fields of a ${name} to change${nullable.length ? " (null clears a nullable column)" : ""}.`));
+  f.print(
+    doc(docText(`Fields of a ${name} to change${nullable.length ? " (null clears a nullable column)" : ""}.`, from)),
+  );
   f.print(
     f.export("type", `${name}Patch`),
     " = ",
@@ -387,7 +418,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   );
   f.print();
   // Row mapper: every read asks for array rows in select-list order (getValues/allValues).
-  f.print(f.jsDoc("A row from an array of its column values in select-list order.", ""));
+  f.print(doc("A row from an array of its column values in select-list order.", ""));
   f.print(`function ${fn}FromValues(r: readonly unknown[]): `, Row, " {");
   f.print("  return {");
   f.print(`    $typeName: ${lit(message.typeName)},`);
@@ -407,7 +438,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   f.print();
   if (uniqueIdx.length) {
     const keyAt = spec.primaryKey.map((k) => writable.findIndex((c) => c.name === k));
-    f.print(f.jsDoc("How a MySQL upsert finds rows left alone for a unique-index conflict (checkUpserted).", ""));
+    f.print(doc("How a MySQL upsert finds rows left alone for a unique-index conflict (checkUpserted).", ""));
     f.print(
       `const ${fn}UpsertCheck: `,
       rt.UpsertCheck,
@@ -421,8 +452,12 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
 
   // DAO class
   f.print(
-    f.jsDoc(
-      `Typed access to table ${spec.name}. Pass the store, or a transaction (\`db.transaction(tx => …)\`) to run any method inside it.`,
+    doc(
+      docText(
+        rowDoc,
+        `Typed access to table ${spec.name}. Pass the store, or a transaction (\`db.transaction(tx => …)\`) to run any method inside it.`,
+        from,
+      ),
     ),
   );
   f.print(f.export("class", `${name}Dao`), " {");
@@ -435,17 +470,17 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   f.print(`    this.updates = new `, rt.UpdateBuilder, `(${lit(spec.name)}, this.q.updateWhere, db.dialect);`);
   f.print("  }");
   f.print();
-  f.print(f.jsDoc("The same DAO on another executor (a transaction).", "  "));
+  f.print(doc("The same DAO on another executor (a transaction).", "  "));
   f.print("  with(db: ", rt.SqlExecutor, `): ${name}Dao {`);
   f.print(`    return new ${name}Dao(db);`);
   f.print("  }");
   f.print();
-  f.print(f.jsDoc("Inserts a row; fails with a duplicate-key error if the key exists.", "  "));
+  f.print(doc("Inserts a row; fails with a duplicate-key error if the key exists.", "  "));
   f.print(`  async insert(row: ${name}Init): Promise<void> {`);
   f.print(`    await this.db.run(this.q.insert, ${fn}ToSql(row, this.db.dialect));`);
   f.print("  }");
   f.print();
-  f.print(f.jsDoc("Inserts many rows with multi-row INSERTs. Returns the number inserted.", "  "));
+  f.print(doc("Inserts many rows with multi-row INSERTs. Returns the number inserted.", "  "));
   f.print(`  async insertMany(rows: readonly ${name}Init[]): Promise<number> {`);
   f.print(
     `    return `,
@@ -454,14 +489,14 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   );
   f.print("  }");
   f.print();
-  f.print(f.jsDoc("Inserts the row unless one with the same key exists. True if inserted.", "  "));
+  f.print(doc("Inserts the row unless one with the same key exists. True if inserted.", "  "));
   f.print(`  async insertIfAbsent(row: ${name}Init): Promise<boolean> {`);
   f.print(`    const r = await this.db.run(this.q.insertIfAbsent, ${fn}ToSql(row, this.db.dialect));`);
   f.print("    return r.changes > 0;");
   f.print("  }");
   f.print();
   f.print(
-    f.jsDoc(
+    doc(
       `Inserts the row, or overwrites every non-key column of the existing one${counters.length ? " (counters are kept)" : ""}.`,
       "  ",
     ),
@@ -484,7 +519,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   }
   f.print();
   f.print(
-    f.jsDoc(
+    doc(
       "Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement" +
         (uniqueIdx.length ? " or a unique-index check" : "") +
         ").",
@@ -501,7 +536,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   );
   f.print("  }");
   f.print();
-  f.print(f.jsDoc("The row with this primary key, if any.", "  "));
+  f.print(doc("The row with this primary key, if any.", "  "));
   f.print(`  async get(key: ${name}Key): Promise<`, Row, " | undefined> {");
   f.print(`    const r = await this.db.getValues(this.q.get, `, ...keyParam(message, spec, rt, "key"), ");");
   f.print(`    return r && ${fn}FromValues(r);`);
@@ -509,7 +544,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   f.print();
   if (spec.primaryKey.length === 1) {
     const kcol = spec.columns.find((c) => c.name === spec.primaryKey[0])!;
-    f.print(f.jsDoc("The rows with these keys, in no particular order (missing keys are left out).", "  "));
+    f.print(doc("The rows with these keys, in no particular order (missing keys are left out).", "  "));
     f.print(`  async getMany(keys: readonly ${name}Key[]): Promise<`, Row, "[]> {");
     f.print("    if (keys.length === 0) return [];");
     f.print(
@@ -522,7 +557,7 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
     f.print("  }");
     f.print();
   }
-  f.print(f.jsDoc("Changes the fields `patch` sets. True if the row exists.", "  "));
+  f.print(doc("Changes the fields `patch` sets. True if the row exists.", "  "));
   f.print(`  async update(key: ${name}Key, patch: ${name}Patch): Promise<boolean> {`);
   f.print("    const cols: string[] = [];");
   f.print("    const params: ", rt.SqlValue, "[] = [];");
@@ -553,18 +588,18 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   f.print('    return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);');
   f.print("  }");
   f.print();
-  f.print(f.jsDoc("Deletes the row with this key. True if it existed.", "  "));
+  f.print(doc("Deletes the row with this key. True if it existed.", "  "));
   f.print(`  async delete(key: ${name}Key): Promise<boolean> {`);
   f.print(`    return (await this.db.run(this.q.delete, `, ...keyParam(message, spec, rt, "key"), ")).changes > 0;");
   f.print("  }");
   f.print();
-  f.print(f.jsDoc("Number of rows in the table.", "  "));
+  f.print(doc("Number of rows in the table.", "  "));
   f.print("  async count(): Promise<number> {");
   f.print("    const r = await this.db.get<{ n: unknown }>(this.q.count);");
   f.print("    return Number(r?.n ?? 0);");
   f.print("  }");
   f.print();
-  f.print(f.jsDoc(`A page of all rows in primary-key order (${spec.primaryKey.join(", ")}).`, "  "));
+  f.print(doc(`A page of all rows in primary-key order (${spec.primaryKey.join(", ")}).`, "  "));
   f.print("  async list(page?: ", rt.PageOptions, "): Promise<", rt.Page, "<", Row, ">> {");
   f.print(
     `    return `,
@@ -576,7 +611,15 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
     const cols = u.columns.map((c) => spec.columns.find((x) => x.name === c)!);
     const fields = cols.map((c) => fieldOf(message, c).localName);
     f.print();
-    f.print(f.jsDoc(`The row with this ${u.columns.join(", ")} (unique index ${u.index}), if any.`, "  "));
+    f.print(
+      doc(
+        docText(
+          `The row with this ${u.columns.join(", ")} (unique index ${u.index}), if any.`,
+          fieldNotes(cols.map((c) => fieldOf(message, c))),
+        ),
+        "  ",
+      ),
+    );
     f.print(
       `  async ${u.name}(where: Pick<`,
       Row,
@@ -589,14 +632,18 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
     f.print(`    return r && ${fn}FromValues(r);`);
     f.print("  }");
   }
+  const countsDone = new Set<string>();
   for (const fd of finders) {
     const cols = fd.eq.map((c) => spec.columns.find((x) => x.name === c)!);
     const fields = cols.map((c) => fieldOf(message, c).localName);
     const ps = whereParams(rt, spec, message, cols);
     f.print();
     f.print(
-      f.jsDoc(
-        `A page of rows with this ${fd.eq.join(", ")}, ordered by ${fd.orderBy.join(", ")} (index ${fd.index}).`,
+      doc(
+        docText(
+          `A page of rows with this ${fd.eq.join(", ")}, ordered by ${fd.orderBy.join(", ")} (${indexName(fd.index)}).`,
+          fieldNotes(cols.map((c) => fieldOf(message, c))),
+        ),
         "  ",
       ),
     );
@@ -619,10 +666,14 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
       `], page, ${fn}FromValues, ${cursorAt(fd.orderBy)});`,
     );
     f.print("  }");
+    // The count of these equality columns, after the first list finder that has them.
+    const count = counts.find((c) => c.eq.join() === fd.eq.join() && !countsDone.has(c.name));
+    if (!count) continue;
+    countsDone.add(count.name);
     f.print();
-    f.print(f.jsDoc(`Number of rows with this ${fd.eq.join(", ")}.`, "  "));
-    f.print(`  async count${fd.by}(where: Pick<`, Row, `, ${fields.map(lit).join(" | ")}>): Promise<number> {`);
-    f.print(`    const r = await this.db.get<{ n: unknown }>(this.q.counts.count${fd.by}, [`, ...ps, "]);");
+    f.print(doc(`Number of rows with this ${fd.eq.join(", ")} (${indexName(count.index)}).`, "  "));
+    f.print(`  async ${count.name}(where: Pick<`, Row, `, ${fields.map(lit).join(" | ")}>): Promise<number> {`);
+    f.print(`    const r = await this.db.get<{ n: unknown }>(this.q.counts.${count.name}, [`, ...ps, "]);");
     f.print("    return Number(r?.n ?? 0);");
     f.print("  }");
   }
@@ -632,8 +683,8 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
     const ps = whereParams(rt, spec, message, cols);
     f.print();
     f.print(
-      f.jsDoc(
-        `Deletes at most \`limit\` rows with this ${d.eq.join(", ")} (1..${MAX_DELETE_LIMIT}; the first in ${d.orderBy.join(", ")} order, index ${d.index}). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.`,
+      doc(
+        `Deletes at most \`limit\` rows with this ${d.eq.join(", ")} (1..${MAX_DELETE_LIMIT}; the first in ${d.orderBy.join(", ")} order, ${indexName(d.index)}). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.`,
         "  ",
       ),
     );
@@ -650,7 +701,17 @@ export function emitSqlTable(f: GeneratedFile, message: DescMessage, spec: SqlTa
   for (const c of counters) {
     const m = `increment${pascal(c.name)}`;
     f.print();
-    f.print(f.jsDoc(`Adds \`delta\` to counter ${c.name} atomically. True if the row exists.`, "  "));
+    const field = fieldOf(message, c);
+    f.print(
+      doc(
+        docText(
+          protoComments(field),
+          `Adds \`delta\` to counter ${c.name} atomically. True if the row exists.`,
+          generatedFromField(field),
+        ),
+        "  ",
+      ),
+    );
     f.print(`  async ${m}(key: ${name}Key, delta: bigint | number = 1): Promise<boolean> {`);
     f.print(
       `    const r = await this.db.run(this.q.increments.${c.name}, [BigInt(delta), ...`,

@@ -7,22 +7,20 @@
  * - a composite primary key (k1, …, kn) gives `listByK1…Kn-1` over its
  *   prefix, ordered by the last key column;
  * - an index on (c1, …, cn) gives `listByC1…Cn-1` (equality on all but the
- *   last column, keyset-ordered by the last column then the primary key) and
- *   `countBy…`; an index on a single column (c) gives `listByC`, ordered by
- *   the primary key.
+ *   last column, keyset-ordered by the last column then the primary key); an
+ *   index on a single column (c) gives `listByC`, ordered by the primary key.
  * When two of these would get the same name, the later one is called
  * `listBy…OrderBy<Column>`.
- * Each distinct set of equality columns of the list finders also gives a
- * bounded `deleteBy…` (at most `limit` rows, in the order of the first list
- * finder with those columns).
+ * Each distinct set of equality columns of the list finders also gives one
+ * `countBy…` (a count has no order: `listByAOrderByB` adds no count of its
+ * own) and one bounded `deleteBy…` (at most `limit` rows, in the order of the
+ * first list finder with those columns).
  */
 import type { SqlTableSpec } from "../../platform/storage/schema.js";
 
 export interface Finder {
   /** Method name, e.g. "listByAuthorId". */
   readonly name: string;
-  /** Suffix for count methods, e.g. "ByAuthorId". */
-  readonly by: string;
   /** Columns compared for equality. */
   readonly eq: readonly string[];
   /** Columns the keyset orders by (unique together with eq). */
@@ -52,7 +50,7 @@ export function listFinders(spec: SqlTableSpec): Finder[] {
     const eq = spec.primaryKey.slice(0, -1);
     const by = `By${eq.map(pascal).join("")}`;
     taken.add(by);
-    out.push({ name: `list${by}`, by, eq, orderBy: spec.primaryKey.slice(-1), index: "primary key" });
+    out.push({ name: `list${by}`, eq, orderBy: spec.primaryKey.slice(-1), index: "primary key" });
   }
   for (const idx of spec.indexes.filter((i) => !i.unique)) {
     const eq = idx.columns.length > 1 ? idx.columns.slice(0, -1) : idx.columns;
@@ -66,7 +64,7 @@ export function listFinders(spec: SqlTableSpec): Finder[] {
     if (taken.has(by)) by = `${by}OrderBy${pascal(sortCols[0] ?? idx.name)}`;
     if (taken.has(by)) throw new Error(`${spec.message}: two indexes give the finder list${by}; name one of them`);
     taken.add(by);
-    out.push({ name: `list${by}`, by, eq, orderBy, index: idx.name });
+    out.push({ name: `list${by}`, eq, orderBy, index: idx.name });
   }
   return out;
 }
@@ -101,4 +99,21 @@ export function deleteFinders(spec: SqlTableSpec): DeleteFinder[] {
     out.push({ name, eq: f.eq, orderBy: f.orderBy, index: f.index });
   }
   return out;
+}
+
+export interface CountFinder {
+  /** Method name, e.g. "countByPostId". */
+  readonly name: string;
+  /** Columns compared for equality. */
+  readonly eq: readonly string[];
+  /** Index it uses (that of the first list finder with these columns). */
+  readonly index: string;
+}
+
+/**
+ * One count per distinct set of equality columns of the list finders: a
+ * count has no order, so `listByA` and `listByAOrderByB` share `countByA`.
+ */
+export function countFinders(spec: SqlTableSpec): CountFinder[] {
+  return deleteFinders(spec).map((d) => ({ name: d.name.replace(/^delete/, "count"), eq: d.eq, index: d.index }));
 }

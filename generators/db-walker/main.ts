@@ -10,6 +10,7 @@ import type { Schema } from "@bufbuild/protoplugin";
 import type { SqlTableSpec } from "../../platform/storage/schema.js";
 import { OrbitOptions } from "../common/options.js";
 import { collectTables } from "../common/table-spec.js";
+import { manifestJson } from "../common/emit-text.js";
 import { emitSqlTable, runtimeImports } from "./emit.js";
 
 export function generateTs(schema: Schema): void {
@@ -32,7 +33,7 @@ export function generateTs(schema: Schema): void {
     for (const t of tables) emitSqlTable(f, t.message, t.spec as SqlTableSpec, rt);
   }
   const manifest = schema.generateFile("manifest.json");
-  manifest.print(JSON.stringify({ version: 1, tables: all.map((t) => t.spec) }, null, 2));
+  manifest.print(manifestJson(all.map((t) => t.spec)).trimEnd());
 }
 
 export const plugin = createEcmaScriptPlugin({

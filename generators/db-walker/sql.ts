@@ -6,7 +6,7 @@
 import type { Dialect } from "../../platform/storage/driver.js";
 import type { SqlTableSpec } from "../../platform/storage/schema.js";
 import { quoteIdent } from "../../platform/storage/sql/query.js";
-import { deleteFinders, listFinders, uniqueFinders, type DeleteFinder } from "./finders.js";
+import { countFinders, deleteFinders, listFinders, uniqueFinders, type DeleteFinder } from "./finders.js";
 
 export interface KeysetText {
   asc: string;
@@ -154,10 +154,9 @@ export function tableSql(spec: SqlTableSpec, dialect: Dialect): TableSql {
   }
   const finders: Record<string, KeysetText> = {};
   const counts: Record<string, string> = {};
-  for (const f of listFinders(spec)) {
-    finders[f.name] = keyset(select, f.eq, f.orderBy, q);
-    counts[`count${f.by}`] =
-      `SELECT COUNT(*) AS ${q("n")} FROM ${t} WHERE ${f.eq.map((c) => `${q(c)} = ?`).join(" AND ")}`;
+  for (const f of listFinders(spec)) finders[f.name] = keyset(select, f.eq, f.orderBy, q);
+  for (const c of countFinders(spec)) {
+    counts[c.name] = `SELECT COUNT(*) AS ${q("n")} FROM ${t} WHERE ${c.eq.map((x) => `${q(x)} = ?`).join(" AND ")}`;
   }
   const deletes: Record<string, string> = {};
   for (const d of deleteFinders(spec)) deletes[d.name] = boundedDelete(spec, d, dialect, q);

@@ -45,6 +45,49 @@ export interface ColumnSpec {
   readonly repeated?: boolean;
 }
 
+/** What a generated column spec says beyond name, field, encoding and types (all optional). */
+export interface ColumnExtras {
+  readonly nullable?: boolean;
+  readonly default?: string;
+  readonly renamedFrom?: readonly string[];
+  readonly counter?: boolean;
+  readonly unsigned?: boolean;
+  readonly protoType?: string;
+  readonly repeated?: boolean;
+}
+
+/**
+ * A ColumnSpec in one line, as the generated `*Table` constants spell their
+ * columns: `column("owner_id", "ownerId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" })`.
+ * The result is the object the generators build (same keys, same order), so
+ * the constant equals its entry in gen/manifest.json.
+ */
+export function column(
+  name: string,
+  field: string,
+  encoding: Encoding,
+  sqlite: string,
+  mysql: string,
+  cql: string,
+  extras: ColumnExtras = {},
+): ColumnSpec {
+  return {
+    name,
+    field,
+    encoding,
+    sqlite,
+    mysql,
+    cql,
+    nullable: extras.nullable ?? false,
+    ...(extras.default !== undefined ? { default: extras.default } : {}),
+    ...(extras.renamedFrom ? { renamedFrom: extras.renamedFrom } : {}),
+    ...(extras.counter ? { counter: true } : {}),
+    ...(extras.unsigned ? { unsigned: true } : {}),
+    ...(extras.protoType !== undefined ? { protoType: extras.protoType } : {}),
+    ...(extras.repeated ? { repeated: true } : {}),
+  };
+}
+
 export interface IndexSpec {
   readonly name: string;
   readonly columns: readonly string[];

@@ -5,6 +5,7 @@
 /* eslint-disable */
 
 import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
+import { column } from "../../../../platform/storage/schema.js";
 import type { ChatChangeRow, ChatConversationRow, ChatDirectRow, ChatMemberRow, ChatSendRow } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
 import { toBigInt, toBool, toBytes, toNumber, toText } from "../../../../platform/storage/sql/convert.js";
@@ -28,7 +29,9 @@ import type { Page, PageOptions } from "../../../../platform/storage/sql/page.js
 // ── ChatConversationRow → table chat_conversations ───────────────────────
 
 /**
- * Schema manifest entry of chat_conversations (diffed by the migrator).
+ * Table chat_conversations: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.chat.v1.ChatConversationRow (orbit/chat/v1/tables.proto)
  */
 export const ChatConversationRowTable: SqlTableSpec = {
   kind: "sql",
@@ -36,136 +39,22 @@ export const ChatConversationRowTable: SqlTableSpec = {
   message: "orbit.chat.v1.ChatConversationRow",
   file: "orbit/chat/v1/tables.proto",
   columns: [
-    {
-      name: "id",
-      field: "id",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "kind",
-      field: "kind",
-      encoding: "int",
-      sqlite: "INTEGER",
-      mysql: "INT",
-      cql: "int",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "title",
-      field: "title",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(100)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "avatar_media_id",
-      field: "avatarMediaId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "created_by",
-      field: "createdBy",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "created_at_ms",
-      field: "createdAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "member_count",
-      field: "memberCount",
-      encoding: "int",
-      sqlite: "INTEGER",
-      mysql: "INT",
-      cql: "int",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "seq",
-      field: "seq",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "message_seq",
-      field: "messageSeq",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "activity_id",
-      field: "activityId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "last_message",
-      field: "lastMessage",
-      encoding: "proto",
-      sqlite: "BLOB",
-      mysql: "LONGBLOB",
-      cql: "blob",
+    column("id", "id", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("kind", "kind", "int", "INTEGER", "INT", "int", { default: "0" }),
+    column("title", "title", "string", "TEXT", "VARCHAR(100)", "text", { default: "''" }),
+    column("avatar_media_id", "avatarMediaId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("created_by", "createdBy", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("member_count", "memberCount", "int", "INTEGER", "INT", "int", { default: "0" }),
+    column("seq", "seq", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("message_seq", "messageSeq", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("activity_id", "activityId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("last_message", "lastMessage", "proto", "BLOB", "LONGBLOB", "blob", {
       nullable: true,
       protoType: "orbit.chat.v1.Message",
-    },
-    {
-      name: "user_lo",
-      field: "userLo",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "user_hi",
-      field: "userHi",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    }),
+    column("user_lo", "userLo", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("user_hi", "userHi", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["id"],
   indexes: [],
@@ -173,35 +62,71 @@ export const ChatConversationRowTable: SqlTableSpec = {
 
 /**
  * The SQL of every ChatConversationRowDao method, per dialect.
+ *
+ * @generated from message orbit.chat.v1.ChatConversationRow (orbit/chat/v1/tables.proto)
  */
 export const ChatConversationRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "chat_conversations" ("id", "kind", "title", "avatar_media_id", "created_by", "created_at_ms", "member_count", "seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO "chat_conversations" ("id", "kind", "title", "avatar_media_id", "created_by", ' +
+      '"created_at_ms", "member_count", "seq", "message_seq", "activity_id", "last_message", ' +
+      '"user_lo", "user_hi") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     upsert:
-      'INSERT INTO "chat_conversations" ("id", "kind", "title", "avatar_media_id", "created_by", "created_at_ms", "member_count", "seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "kind" = excluded."kind", "title" = excluded."title", "avatar_media_id" = excluded."avatar_media_id", "created_by" = excluded."created_by", "created_at_ms" = excluded."created_at_ms", "member_count" = excluded."member_count", "seq" = excluded."seq", "message_seq" = excluded."message_seq", "activity_id" = excluded."activity_id", "last_message" = excluded."last_message", "user_lo" = excluded."user_lo", "user_hi" = excluded."user_hi"',
+      'INSERT INTO "chat_conversations" ("id", "kind", "title", "avatar_media_id", "created_by", ' +
+      '"created_at_ms", "member_count", "seq", "message_seq", "activity_id", "last_message", ' +
+      '"user_lo", "user_hi") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id")' +
+      ' DO UPDATE SET "kind" = excluded."kind", "title" = excluded."title", ' +
+      '"avatar_media_id" = excluded."avatar_media_id", "created_by" = excluded."created_by", ' +
+      '"created_at_ms" = excluded."created_at_ms", "member_count" = excluded."member_count", ' +
+      '"seq" = excluded."seq", "message_seq" = excluded."message_seq", ' +
+      '"activity_id" = excluded."activity_id", "last_message" = excluded."last_message", ' +
+      '"user_lo" = excluded."user_lo", "user_hi" = excluded."user_hi"',
     insertIfAbsent:
-      'INSERT INTO "chat_conversations" ("id", "kind", "title", "avatar_media_id", "created_by", "created_at_ms", "member_count", "seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "chat_conversations" ("id", "kind", "title", "avatar_media_id", "created_by", ' +
+      '"created_at_ms", "member_count", "seq", "message_seq", "activity_id", "last_message", ' +
+      '"user_lo", "user_hi") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead:
-      'INSERT INTO "chat_conversations" ("id", "kind", "title", "avatar_media_id", "created_by", "created_at_ms", "member_count", "seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi") VALUES',
+      'INSERT INTO "chat_conversations" ("id", "kind", "title", "avatar_media_id", "created_by", ' +
+      '"created_at_ms", "member_count", "seq", "message_seq", "activity_id", "last_message", ' +
+      '"user_lo", "user_hi") VALUES',
     insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("id") DO UPDATE SET "kind" = excluded."kind", "title" = excluded."title", "avatar_media_id" = excluded."avatar_media_id", "created_by" = excluded."created_by", "created_at_ms" = excluded."created_at_ms", "member_count" = excluded."member_count", "seq" = excluded."seq", "message_seq" = excluded."message_seq", "activity_id" = excluded."activity_id", "last_message" = excluded."last_message", "user_lo" = excluded."user_lo", "user_hi" = excluded."user_hi"',
+      ' ON CONFLICT ("id") DO UPDATE SET "kind" = excluded."kind", "title" = excluded."title", ' +
+      '"avatar_media_id" = excluded."avatar_media_id", "created_by" = excluded."created_by", ' +
+      '"created_at_ms" = excluded."created_at_ms", "member_count" = excluded."member_count", ' +
+      '"seq" = excluded."seq", "message_seq" = excluded."message_seq", ' +
+      '"activity_id" = excluded."activity_id", "last_message" = excluded."last_message", ' +
+      '"user_lo" = excluded."user_lo", "user_hi" = excluded."user_hi"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "id", "kind", "title", "avatar_media_id", "created_by", "created_at_ms", "member_count", "seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi" FROM "chat_conversations" WHERE "id" = ?',
+    get:
+      'SELECT "id", "kind", "title", "avatar_media_id", "created_by", "created_at_ms", "member_count", ' +
+      '"seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi"' +
+      ' FROM "chat_conversations" WHERE "id" = ?',
     getManyHead:
-      'SELECT "id", "kind", "title", "avatar_media_id", "created_by", "created_at_ms", "member_count", "seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi" FROM "chat_conversations" WHERE "id" IN',
+      'SELECT "id", "kind", "title", "avatar_media_id", "created_by", "created_at_ms", "member_count", ' +
+      '"seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi"' +
+      ' FROM "chat_conversations" WHERE "id" IN',
     delete: 'DELETE FROM "chat_conversations" WHERE "id" = ?',
     updateWhere: '"id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "chat_conversations"',
     list: {
-      asc: 'SELECT "id", "kind", "title", "avatar_media_id", "created_by", "created_at_ms", "member_count", "seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi" FROM "chat_conversations" ORDER BY "id" ASC LIMIT ?',
+      asc:
+        'SELECT "id", "kind", "title", "avatar_media_id", "created_by", "created_at_ms", "member_count", ' +
+        '"seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi"' +
+        ' FROM "chat_conversations" ORDER BY "id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "id", "kind", "title", "avatar_media_id", "created_by", "created_at_ms", "member_count", "seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi" FROM "chat_conversations" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-      desc: 'SELECT "id", "kind", "title", "avatar_media_id", "created_by", "created_at_ms", "member_count", "seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi" FROM "chat_conversations" ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "kind", "title", "avatar_media_id", "created_by", "created_at_ms", "member_count", ' +
+        '"seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi"' +
+        ' FROM "chat_conversations" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+      desc:
+        'SELECT "id", "kind", "title", "avatar_media_id", "created_by", "created_at_ms", "member_count", ' +
+        '"seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi"' +
+        ' FROM "chat_conversations" ORDER BY "id" DESC LIMIT ?',
       descAfter:
-        'SELECT "id", "kind", "title", "avatar_media_id", "created_by", "created_at_ms", "member_count", "seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi" FROM "chat_conversations" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "kind", "title", "avatar_media_id", "created_by", "created_at_ms", "member_count", ' +
+        '"seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi"' +
+        ' FROM "chat_conversations" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
     },
     unique: {},
     finders: {},
@@ -211,31 +136,66 @@ export const ChatConversationRowSql = {
   },
   mysql: {
     insert:
-      "INSERT INTO `chat_conversations` (`id`, `kind`, `title`, `avatar_media_id`, `created_by`, `created_at_ms`, `member_count`, `seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO `chat_conversations` (`id`, `kind`, `title`, `avatar_media_id`, `created_by`, " +
+      "`created_at_ms`, `member_count`, `seq`, `message_seq`, `activity_id`, `last_message`, " +
+      "`user_lo`, `user_hi`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `chat_conversations` (`id`, `kind`, `title`, `avatar_media_id`, `created_by`, `created_at_ms`, `member_count`, `seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `kind` = VALUES(`kind`), `title` = VALUES(`title`), `avatar_media_id` = VALUES(`avatar_media_id`), `created_by` = VALUES(`created_by`), `created_at_ms` = VALUES(`created_at_ms`), `member_count` = VALUES(`member_count`), `seq` = VALUES(`seq`), `message_seq` = VALUES(`message_seq`), `activity_id` = VALUES(`activity_id`), `last_message` = VALUES(`last_message`), `user_lo` = VALUES(`user_lo`), `user_hi` = VALUES(`user_hi`)",
+      "INSERT INTO `chat_conversations` (`id`, `kind`, `title`, `avatar_media_id`, `created_by`, " +
+      "`created_at_ms`, `member_count`, `seq`, `message_seq`, `activity_id`, `last_message`, " +
+      "`user_lo`, `user_hi`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `kind` = VALUES(`kind`), `title` = VALUES(`title`), `avatar_media_id` =" +
+      " VALUES(`avatar_media_id`), `created_by` = VALUES(`created_by`), `created_at_ms` =" +
+      " VALUES(`created_at_ms`), `member_count` = VALUES(`member_count`), `seq` =" +
+      " VALUES(`seq`), `message_seq` = VALUES(`message_seq`), `activity_id` =" +
+      " VALUES(`activity_id`), `last_message` = VALUES(`last_message`), `user_lo` =" +
+      " VALUES(`user_lo`), `user_hi` = VALUES(`user_hi`)",
     insertIfAbsent:
-      "INSERT INTO `chat_conversations` (`id`, `kind`, `title`, `avatar_media_id`, `created_by`, `created_at_ms`, `member_count`, `seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
+      "INSERT INTO `chat_conversations` (`id`, `kind`, `title`, `avatar_media_id`, `created_by`, " +
+      "`created_at_ms`, `member_count`, `seq`, `message_seq`, `activity_id`, `last_message`, " +
+      "`user_lo`, `user_hi`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `id` = `id`",
     insertHead:
-      "INSERT INTO `chat_conversations` (`id`, `kind`, `title`, `avatar_media_id`, `created_by`, `created_at_ms`, `member_count`, `seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi`) VALUES",
+      "INSERT INTO `chat_conversations` (`id`, `kind`, `title`, `avatar_media_id`, `created_by`, " +
+      "`created_at_ms`, `member_count`, `seq`, `message_seq`, `activity_id`, `last_message`, " +
+      "`user_lo`, `user_hi`) VALUES",
     insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `kind` = VALUES(`kind`), `title` = VALUES(`title`), `avatar_media_id` = VALUES(`avatar_media_id`), `created_by` = VALUES(`created_by`), `created_at_ms` = VALUES(`created_at_ms`), `member_count` = VALUES(`member_count`), `seq` = VALUES(`seq`), `message_seq` = VALUES(`message_seq`), `activity_id` = VALUES(`activity_id`), `last_message` = VALUES(`last_message`), `user_lo` = VALUES(`user_lo`), `user_hi` = VALUES(`user_hi`)",
+      " ON DUPLICATE KEY UPDATE `kind` = VALUES(`kind`), `title` = VALUES(`title`), `avatar_media_id` =" +
+      " VALUES(`avatar_media_id`), `created_by` = VALUES(`created_by`), `created_at_ms` =" +
+      " VALUES(`created_at_ms`), `member_count` = VALUES(`member_count`), `seq` =" +
+      " VALUES(`seq`), `message_seq` = VALUES(`message_seq`), `activity_id` =" +
+      " VALUES(`activity_id`), `last_message` = VALUES(`last_message`), `user_lo` =" +
+      " VALUES(`user_lo`), `user_hi` = VALUES(`user_hi`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `id` = `id`",
-    get: "SELECT `id`, `kind`, `title`, `avatar_media_id`, `created_by`, `created_at_ms`, `member_count`, `seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi` FROM `chat_conversations` WHERE `id` = ?",
+    get:
+      "SELECT `id`, `kind`, `title`, `avatar_media_id`, `created_by`, `created_at_ms`, `member_count`, " +
+      "`seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi`" +
+      " FROM `chat_conversations` WHERE `id` = ?",
     getManyHead:
-      "SELECT `id`, `kind`, `title`, `avatar_media_id`, `created_by`, `created_at_ms`, `member_count`, `seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi` FROM `chat_conversations` WHERE `id` IN",
+      "SELECT `id`, `kind`, `title`, `avatar_media_id`, `created_by`, `created_at_ms`, `member_count`, " +
+      "`seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi`" +
+      " FROM `chat_conversations` WHERE `id` IN",
     delete: "DELETE FROM `chat_conversations` WHERE `id` = ?",
     updateWhere: "`id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `chat_conversations`",
     list: {
-      asc: "SELECT `id`, `kind`, `title`, `avatar_media_id`, `created_by`, `created_at_ms`, `member_count`, `seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi` FROM `chat_conversations` ORDER BY `id` ASC LIMIT ?",
+      asc:
+        "SELECT `id`, `kind`, `title`, `avatar_media_id`, `created_by`, `created_at_ms`, `member_count`, " +
+        "`seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi`" +
+        " FROM `chat_conversations` ORDER BY `id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `id`, `kind`, `title`, `avatar_media_id`, `created_by`, `created_at_ms`, `member_count`, `seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi` FROM `chat_conversations` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-      desc: "SELECT `id`, `kind`, `title`, `avatar_media_id`, `created_by`, `created_at_ms`, `member_count`, `seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi` FROM `chat_conversations` ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `kind`, `title`, `avatar_media_id`, `created_by`, `created_at_ms`, `member_count`, " +
+        "`seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi`" +
+        " FROM `chat_conversations` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+      desc:
+        "SELECT `id`, `kind`, `title`, `avatar_media_id`, `created_by`, `created_at_ms`, `member_count`, " +
+        "`seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi`" +
+        " FROM `chat_conversations` ORDER BY `id` DESC LIMIT ?",
       descAfter:
-        "SELECT `id`, `kind`, `title`, `avatar_media_id`, `created_by`, `created_at_ms`, `member_count`, `seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi` FROM `chat_conversations` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `kind`, `title`, `avatar_media_id`, `created_by`, `created_at_ms`, `member_count`, " +
+        "`seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi`" +
+        " FROM `chat_conversations` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
     },
     unique: {},
     finders: {},
@@ -246,15 +206,21 @@ export const ChatConversationRowSql = {
 } as const;
 
 /**
- * Primary key of chat_conversations.
+ * Primary key of chat_conversations (id).
+ *
+ * @generated from message orbit.chat.v1.ChatConversationRow (orbit/chat/v1/tables.proto)
  */
 export type ChatConversationRowKey = Pick<ChatConversationRow, "id">;
 /**
  * A ChatConversationRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.chat.v1.ChatConversationRow (orbit/chat/v1/tables.proto)
  */
 export type ChatConversationRowInit = RowInit<ChatConversationRow, "id">;
 /**
  * Fields of a ChatConversationRow to change (null clears a nullable column).
+ *
+ * @generated from message orbit.chat.v1.ChatConversationRow (orbit/chat/v1/tables.proto)
  */
 export type ChatConversationRowPatch = RowPatch<ChatConversationRow, "id", "lastMessage">;
 
@@ -299,7 +265,13 @@ function chatConversationRowToSql(row: ChatConversationRowInit, d: Dialect): Sql
 }
 
 /**
- * Typed access to table chat_conversations. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * ChatConversationRow is one conversation. Every change takes the next `seq` under this
+ * row's lock, so a conversation's changes commit in seq order.
+ *
+ * Typed access to table chat_conversations. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.chat.v1.ChatConversationRow (orbit/chat/v1/tables.proto)
  */
 export class ChatConversationRowDao {
   static readonly table = ChatConversationRowTable;
@@ -354,7 +326,8 @@ export class ChatConversationRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly ChatConversationRowInit[]): Promise<void> {
     await upsertRows(
@@ -492,7 +465,9 @@ export class ChatConversationRowDao {
 // ── ChatDirectRow → table chat_directs ───────────────────────────────────
 
 /**
- * Schema manifest entry of chat_directs (diffed by the migrator).
+ * Table chat_directs: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.chat.v1.ChatDirectRow (orbit/chat/v1/tables.proto)
  */
 export const ChatDirectRowTable: SqlTableSpec = {
   kind: "sql",
@@ -500,36 +475,9 @@ export const ChatDirectRowTable: SqlTableSpec = {
   message: "orbit.chat.v1.ChatDirectRow",
   file: "orbit/chat/v1/tables.proto",
   columns: [
-    {
-      name: "user_lo",
-      field: "userLo",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "user_hi",
-      field: "userHi",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "conversation_id",
-      field: "conversationId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("user_lo", "userLo", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("user_hi", "userHi", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("conversation_id", "conversationId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["user_lo", "user_hi"],
   indexes: [],
@@ -537,41 +485,60 @@ export const ChatDirectRowTable: SqlTableSpec = {
 
 /**
  * The SQL of every ChatDirectRowDao method, per dialect.
+ *
+ * @generated from message orbit.chat.v1.ChatDirectRow (orbit/chat/v1/tables.proto)
  */
 export const ChatDirectRowSql = {
   sqlite: {
     insert: 'INSERT INTO "chat_directs" ("user_lo", "user_hi", "conversation_id") VALUES (?, ?, ?)',
     upsert:
-      'INSERT INTO "chat_directs" ("user_lo", "user_hi", "conversation_id") VALUES (?, ?, ?) ON CONFLICT ("user_lo", "user_hi") DO UPDATE SET "conversation_id" = excluded."conversation_id"',
+      'INSERT INTO "chat_directs" ("user_lo", "user_hi", "conversation_id") VALUES (?, ?, ?)' +
+      ' ON CONFLICT ("user_lo", "user_hi") DO UPDATE SET "conversation_id" = excluded."conversation_id"',
     insertIfAbsent:
-      'INSERT INTO "chat_directs" ("user_lo", "user_hi", "conversation_id") VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "chat_directs" ("user_lo", "user_hi", "conversation_id") VALUES (?, ?, ?)' +
+      " ON CONFLICT DO NOTHING",
     insertHead: 'INSERT INTO "chat_directs" ("user_lo", "user_hi", "conversation_id") VALUES',
     insertTuple: "(?, ?, ?)",
     upsertTail: ' ON CONFLICT ("user_lo", "user_hi") DO UPDATE SET "conversation_id" = excluded."conversation_id"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "user_lo", "user_hi", "conversation_id" FROM "chat_directs" WHERE "user_lo" = ? AND "user_hi" = ?',
+    get:
+      'SELECT "user_lo", "user_hi", "conversation_id" FROM "chat_directs"' + ' WHERE "user_lo" = ? AND "user_hi" = ?',
     getManyHead: "",
     delete: 'DELETE FROM "chat_directs" WHERE "user_lo" = ? AND "user_hi" = ?',
     updateWhere: '"user_lo" = ? AND "user_hi" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "chat_directs"',
     list: {
-      asc: 'SELECT "user_lo", "user_hi", "conversation_id" FROM "chat_directs" ORDER BY "user_lo" ASC, "user_hi" ASC LIMIT ?',
+      asc:
+        'SELECT "user_lo", "user_hi", "conversation_id" FROM "chat_directs"' +
+        ' ORDER BY "user_lo" ASC, "user_hi" ASC LIMIT ?',
       ascAfter:
-        'SELECT "user_lo", "user_hi", "conversation_id" FROM "chat_directs" WHERE ("user_lo" > ? OR ("user_lo" = ? AND "user_hi" > ?)) ORDER BY "user_lo" ASC, "user_hi" ASC LIMIT ?',
-      desc: 'SELECT "user_lo", "user_hi", "conversation_id" FROM "chat_directs" ORDER BY "user_lo" DESC, "user_hi" DESC LIMIT ?',
+        'SELECT "user_lo", "user_hi", "conversation_id" FROM "chat_directs"' +
+        ' WHERE ("user_lo" > ? OR ("user_lo" = ? AND "user_hi" > ?))' +
+        ' ORDER BY "user_lo" ASC, "user_hi" ASC LIMIT ?',
+      desc:
+        'SELECT "user_lo", "user_hi", "conversation_id" FROM "chat_directs"' +
+        ' ORDER BY "user_lo" DESC, "user_hi" DESC LIMIT ?',
       descAfter:
-        'SELECT "user_lo", "user_hi", "conversation_id" FROM "chat_directs" WHERE ("user_lo" < ? OR ("user_lo" = ? AND "user_hi" < ?)) ORDER BY "user_lo" DESC, "user_hi" DESC LIMIT ?',
+        'SELECT "user_lo", "user_hi", "conversation_id" FROM "chat_directs"' +
+        ' WHERE ("user_lo" < ? OR ("user_lo" = ? AND "user_hi" < ?))' +
+        ' ORDER BY "user_lo" DESC, "user_hi" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByUserLo: {
-        asc: 'SELECT "user_lo", "user_hi", "conversation_id" FROM "chat_directs" WHERE "user_lo" = ? ORDER BY "user_hi" ASC LIMIT ?',
+        asc:
+          'SELECT "user_lo", "user_hi", "conversation_id" FROM "chat_directs" WHERE "user_lo" = ?' +
+          ' ORDER BY "user_hi" ASC LIMIT ?',
         ascAfter:
-          'SELECT "user_lo", "user_hi", "conversation_id" FROM "chat_directs" WHERE "user_lo" = ? AND ("user_hi" > ?) ORDER BY "user_hi" ASC LIMIT ?',
-        desc: 'SELECT "user_lo", "user_hi", "conversation_id" FROM "chat_directs" WHERE "user_lo" = ? ORDER BY "user_hi" DESC LIMIT ?',
+          'SELECT "user_lo", "user_hi", "conversation_id" FROM "chat_directs" WHERE "user_lo" = ?' +
+          ' AND ("user_hi" > ?) ORDER BY "user_hi" ASC LIMIT ?',
+        desc:
+          'SELECT "user_lo", "user_hi", "conversation_id" FROM "chat_directs" WHERE "user_lo" = ?' +
+          ' ORDER BY "user_hi" DESC LIMIT ?',
         descAfter:
-          'SELECT "user_lo", "user_hi", "conversation_id" FROM "chat_directs" WHERE "user_lo" = ? AND ("user_hi" < ?) ORDER BY "user_hi" DESC LIMIT ?',
+          'SELECT "user_lo", "user_hi", "conversation_id" FROM "chat_directs" WHERE "user_lo" = ?' +
+          ' AND ("user_hi" < ?) ORDER BY "user_hi" DESC LIMIT ?',
       },
     },
     counts: {
@@ -579,43 +546,61 @@ export const ChatDirectRowSql = {
     },
     deletes: {
       deleteByUserLo:
-        'DELETE FROM "chat_directs" WHERE ("user_lo", "user_hi") IN (SELECT "user_lo", "user_hi" FROM "chat_directs" WHERE "user_lo" = ? ORDER BY "user_hi" LIMIT ?)',
+        'DELETE FROM "chat_directs" WHERE ("user_lo", "user_hi") IN (SELECT "user_lo", "user_hi"' +
+        ' FROM "chat_directs" WHERE "user_lo" = ? ORDER BY "user_hi" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert: "INSERT INTO `chat_directs` (`user_lo`, `user_hi`, `conversation_id`) VALUES (?, ?, ?)",
     upsert:
-      "INSERT INTO `chat_directs` (`user_lo`, `user_hi`, `conversation_id`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `conversation_id` = VALUES(`conversation_id`)",
+      "INSERT INTO `chat_directs` (`user_lo`, `user_hi`, `conversation_id`) VALUES (?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `conversation_id` = VALUES(`conversation_id`)",
     insertIfAbsent:
-      "INSERT INTO `chat_directs` (`user_lo`, `user_hi`, `conversation_id`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `user_lo` = `user_lo`",
+      "INSERT INTO `chat_directs` (`user_lo`, `user_hi`, `conversation_id`) VALUES (?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `user_lo` = `user_lo`",
     insertHead: "INSERT INTO `chat_directs` (`user_lo`, `user_hi`, `conversation_id`) VALUES",
     insertTuple: "(?, ?, ?)",
     upsertTail: " ON DUPLICATE KEY UPDATE `conversation_id` = VALUES(`conversation_id`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `user_lo` = `user_lo`",
-    get: "SELECT `user_lo`, `user_hi`, `conversation_id` FROM `chat_directs` WHERE `user_lo` = ? AND `user_hi` = ?",
+    get:
+      "SELECT `user_lo`, `user_hi`, `conversation_id` FROM `chat_directs`" + " WHERE `user_lo` = ? AND `user_hi` = ?",
     getManyHead: "",
     delete: "DELETE FROM `chat_directs` WHERE `user_lo` = ? AND `user_hi` = ?",
     updateWhere: "`user_lo` = ? AND `user_hi` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `chat_directs`",
     list: {
-      asc: "SELECT `user_lo`, `user_hi`, `conversation_id` FROM `chat_directs` ORDER BY `user_lo` ASC, `user_hi` ASC LIMIT ?",
+      asc:
+        "SELECT `user_lo`, `user_hi`, `conversation_id` FROM `chat_directs`" +
+        " ORDER BY `user_lo` ASC, `user_hi` ASC LIMIT ?",
       ascAfter:
-        "SELECT `user_lo`, `user_hi`, `conversation_id` FROM `chat_directs` WHERE (`user_lo` > ? OR (`user_lo` = ? AND `user_hi` > ?)) ORDER BY `user_lo` ASC, `user_hi` ASC LIMIT ?",
-      desc: "SELECT `user_lo`, `user_hi`, `conversation_id` FROM `chat_directs` ORDER BY `user_lo` DESC, `user_hi` DESC LIMIT ?",
+        "SELECT `user_lo`, `user_hi`, `conversation_id` FROM `chat_directs`" +
+        " WHERE (`user_lo` > ? OR (`user_lo` = ? AND `user_hi` > ?))" +
+        " ORDER BY `user_lo` ASC, `user_hi` ASC LIMIT ?",
+      desc:
+        "SELECT `user_lo`, `user_hi`, `conversation_id` FROM `chat_directs`" +
+        " ORDER BY `user_lo` DESC, `user_hi` DESC LIMIT ?",
       descAfter:
-        "SELECT `user_lo`, `user_hi`, `conversation_id` FROM `chat_directs` WHERE (`user_lo` < ? OR (`user_lo` = ? AND `user_hi` < ?)) ORDER BY `user_lo` DESC, `user_hi` DESC LIMIT ?",
+        "SELECT `user_lo`, `user_hi`, `conversation_id` FROM `chat_directs`" +
+        " WHERE (`user_lo` < ? OR (`user_lo` = ? AND `user_hi` < ?))" +
+        " ORDER BY `user_lo` DESC, `user_hi` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByUserLo: {
-        asc: "SELECT `user_lo`, `user_hi`, `conversation_id` FROM `chat_directs` WHERE `user_lo` = ? ORDER BY `user_hi` ASC LIMIT ?",
+        asc:
+          "SELECT `user_lo`, `user_hi`, `conversation_id` FROM `chat_directs` WHERE `user_lo` = ?" +
+          " ORDER BY `user_hi` ASC LIMIT ?",
         ascAfter:
-          "SELECT `user_lo`, `user_hi`, `conversation_id` FROM `chat_directs` WHERE `user_lo` = ? AND (`user_hi` > ?) ORDER BY `user_hi` ASC LIMIT ?",
-        desc: "SELECT `user_lo`, `user_hi`, `conversation_id` FROM `chat_directs` WHERE `user_lo` = ? ORDER BY `user_hi` DESC LIMIT ?",
+          "SELECT `user_lo`, `user_hi`, `conversation_id` FROM `chat_directs` WHERE `user_lo` = ?" +
+          " AND (`user_hi` > ?) ORDER BY `user_hi` ASC LIMIT ?",
+        desc:
+          "SELECT `user_lo`, `user_hi`, `conversation_id` FROM `chat_directs` WHERE `user_lo` = ?" +
+          " ORDER BY `user_hi` DESC LIMIT ?",
         descAfter:
-          "SELECT `user_lo`, `user_hi`, `conversation_id` FROM `chat_directs` WHERE `user_lo` = ? AND (`user_hi` < ?) ORDER BY `user_hi` DESC LIMIT ?",
+          "SELECT `user_lo`, `user_hi`, `conversation_id` FROM `chat_directs` WHERE `user_lo` = ?" +
+          " AND (`user_hi` < ?) ORDER BY `user_hi` DESC LIMIT ?",
       },
     },
     counts: {
@@ -629,15 +614,21 @@ export const ChatDirectRowSql = {
 } as const;
 
 /**
- * Primary key of chat_directs.
+ * Primary key of chat_directs (user_lo, user_hi).
+ *
+ * @generated from message orbit.chat.v1.ChatDirectRow (orbit/chat/v1/tables.proto)
  */
 export type ChatDirectRowKey = Pick<ChatDirectRow, "userLo" | "userHi">;
 /**
  * A ChatDirectRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.chat.v1.ChatDirectRow (orbit/chat/v1/tables.proto)
  */
 export type ChatDirectRowInit = RowInit<ChatDirectRow, "userLo" | "userHi">;
 /**
  * Fields of a ChatDirectRow to change.
+ *
+ * @generated from message orbit.chat.v1.ChatDirectRow (orbit/chat/v1/tables.proto)
  */
 export type ChatDirectRowPatch = RowPatch<ChatDirectRow, "userLo" | "userHi", never>;
 
@@ -662,7 +653,12 @@ function chatDirectRowToSql(row: ChatDirectRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table chat_directs. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * ChatDirectRow finds the one direct conversation of a pair of users.
+ *
+ * Typed access to table chat_directs. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.chat.v1.ChatDirectRow (orbit/chat/v1/tables.proto)
  */
 export class ChatDirectRowDao {
   static readonly table = ChatDirectRowTable;
@@ -717,7 +713,8 @@ export class ChatDirectRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly ChatDirectRowInit[]): Promise<void> {
     await upsertRows(
@@ -794,7 +791,7 @@ export class ChatDirectRowDao {
   }
 
   /**
-   * A page of rows with this user_lo, ordered by user_hi (index primary key).
+   * A page of rows with this user_lo, ordered by user_hi (the primary key).
    */
   async listByUserLo(where: Pick<ChatDirectRow, "userLo">, page?: PageOptions): Promise<Page<ChatDirectRow>> {
     return keysetPage(
@@ -809,7 +806,7 @@ export class ChatDirectRowDao {
   }
 
   /**
-   * Number of rows with this user_lo.
+   * Number of rows with this user_lo (the primary key).
    */
   async countByUserLo(where: Pick<ChatDirectRow, "userLo">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByUserLo, [
@@ -819,7 +816,8 @@ export class ChatDirectRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this user_lo (1..10000; the first in user_hi order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this user_lo (1..10000; the first in user_hi order, the primary key). Returns
+   * the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByUserLo(where: Pick<ChatDirectRow, "userLo">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -834,7 +832,9 @@ export class ChatDirectRowDao {
 // ── ChatMemberRow → table chat_members ───────────────────────────────────
 
 /**
- * Schema manifest entry of chat_members (diffed by the migrator).
+ * Table chat_members: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.chat.v1.ChatMemberRow (orbit/chat/v1/tables.proto)
  */
 export const ChatMemberRowTable: SqlTableSpec = {
   kind: "sql",
@@ -842,185 +842,133 @@ export const ChatMemberRowTable: SqlTableSpec = {
   message: "orbit.chat.v1.ChatMemberRow",
   file: "orbit/chat/v1/tables.proto",
   columns: [
-    {
-      name: "conversation_id",
-      field: "conversationId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "user_id",
-      field: "userId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "role",
-      field: "role",
-      encoding: "int",
-      sqlite: "INTEGER",
-      mysql: "INT",
-      cql: "int",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "active",
-      field: "active",
-      encoding: "bool",
-      sqlite: "INTEGER",
-      mysql: "TINYINT(1)",
-      cql: "boolean",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "joined_at_ms",
-      field: "joinedAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "joined_seq",
-      field: "joinedSeq",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "left_seq",
-      field: "leftSeq",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "read_seq",
-      field: "readSeq",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "read_message_id",
-      field: "readMessageId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "delivered_seq",
-      field: "deliveredSeq",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "muted",
-      field: "muted",
-      encoding: "bool",
-      sqlite: "INTEGER",
-      mysql: "TINYINT(1)",
-      cql: "boolean",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "left_message_seq",
-      field: "leftMessageSeq",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("conversation_id", "conversationId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("user_id", "userId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("role", "role", "int", "INTEGER", "INT", "int", { default: "0" }),
+    column("active", "active", "bool", "INTEGER", "TINYINT(1)", "boolean", { default: "0" }),
+    column("joined_at_ms", "joinedAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("joined_seq", "joinedSeq", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("left_seq", "leftSeq", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("read_seq", "readSeq", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("read_message_id", "readMessageId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("delivered_seq", "deliveredSeq", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("muted", "muted", "bool", "INTEGER", "TINYINT(1)", "boolean", { default: "0" }),
+    column("left_message_seq", "leftMessageSeq", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["conversation_id", "user_id"],
   indexes: [
-    {
-      name: "chat_members_by_user_id_conversation_id",
-      columns: ["user_id", "conversation_id"],
-      unique: false,
-    },
+    { name: "chat_members_by_user_id_conversation_id", columns: ["user_id", "conversation_id"], unique: false },
   ],
 };
 
 /**
  * The SQL of every ChatMemberRowDao method, per dialect.
+ *
+ * @generated from message orbit.chat.v1.ChatMemberRow (orbit/chat/v1/tables.proto)
  */
 export const ChatMemberRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "chat_members" ("conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", "left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO "chat_members" ("conversation_id", "user_id", "role", "active", "joined_at_ms", ' +
+      '"joined_seq", "left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", ' +
+      '"left_message_seq") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     upsert:
-      'INSERT INTO "chat_members" ("conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", "left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("conversation_id", "user_id") DO UPDATE SET "role" = excluded."role", "active" = excluded."active", "joined_at_ms" = excluded."joined_at_ms", "joined_seq" = excluded."joined_seq", "left_seq" = excluded."left_seq", "read_seq" = excluded."read_seq", "read_message_id" = excluded."read_message_id", "delivered_seq" = excluded."delivered_seq", "muted" = excluded."muted", "left_message_seq" = excluded."left_message_seq"',
+      'INSERT INTO "chat_members" ("conversation_id", "user_id", "role", "active", "joined_at_ms", ' +
+      '"joined_seq", "left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", ' +
+      '"left_message_seq") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)' +
+      ' ON CONFLICT ("conversation_id", "user_id")' +
+      ' DO UPDATE SET "role" = excluded."role", "active" = excluded."active", ' +
+      '"joined_at_ms" = excluded."joined_at_ms", "joined_seq" = excluded."joined_seq", ' +
+      '"left_seq" = excluded."left_seq", "read_seq" = excluded."read_seq", ' +
+      '"read_message_id" = excluded."read_message_id", "delivered_seq" = excluded."delivered_seq", ' +
+      '"muted" = excluded."muted", "left_message_seq" = excluded."left_message_seq"',
     insertIfAbsent:
-      'INSERT INTO "chat_members" ("conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", "left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "chat_members" ("conversation_id", "user_id", "role", "active", "joined_at_ms", ' +
+      '"joined_seq", "left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", ' +
+      '"left_message_seq") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead:
-      'INSERT INTO "chat_members" ("conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", "left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq") VALUES',
+      'INSERT INTO "chat_members" ("conversation_id", "user_id", "role", "active", "joined_at_ms", ' +
+      '"joined_seq", "left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", ' +
+      '"left_message_seq") VALUES',
     insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("conversation_id", "user_id") DO UPDATE SET "role" = excluded."role", "active" = excluded."active", "joined_at_ms" = excluded."joined_at_ms", "joined_seq" = excluded."joined_seq", "left_seq" = excluded."left_seq", "read_seq" = excluded."read_seq", "read_message_id" = excluded."read_message_id", "delivered_seq" = excluded."delivered_seq", "muted" = excluded."muted", "left_message_seq" = excluded."left_message_seq"',
+      ' ON CONFLICT ("conversation_id", "user_id")' +
+      ' DO UPDATE SET "role" = excluded."role", "active" = excluded."active", ' +
+      '"joined_at_ms" = excluded."joined_at_ms", "joined_seq" = excluded."joined_seq", ' +
+      '"left_seq" = excluded."left_seq", "read_seq" = excluded."read_seq", ' +
+      '"read_message_id" = excluded."read_message_id", "delivered_seq" = excluded."delivered_seq", ' +
+      '"muted" = excluded."muted", "left_message_seq" = excluded."left_message_seq"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", "left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq" FROM "chat_members" WHERE "conversation_id" = ? AND "user_id" = ?',
+    get:
+      'SELECT "conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", ' +
+      '"left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq"' +
+      ' FROM "chat_members" WHERE "conversation_id" = ? AND "user_id" = ?',
     getManyHead: "",
     delete: 'DELETE FROM "chat_members" WHERE "conversation_id" = ? AND "user_id" = ?',
     updateWhere: '"conversation_id" = ? AND "user_id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "chat_members"',
     list: {
-      asc: 'SELECT "conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", "left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq" FROM "chat_members" ORDER BY "conversation_id" ASC, "user_id" ASC LIMIT ?',
+      asc:
+        'SELECT "conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", ' +
+        '"left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq"' +
+        ' FROM "chat_members" ORDER BY "conversation_id" ASC, "user_id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", "left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq" FROM "chat_members" WHERE ("conversation_id" > ? OR ("conversation_id" = ? AND "user_id" > ?)) ORDER BY "conversation_id" ASC, "user_id" ASC LIMIT ?',
-      desc: 'SELECT "conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", "left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq" FROM "chat_members" ORDER BY "conversation_id" DESC, "user_id" DESC LIMIT ?',
+        'SELECT "conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", ' +
+        '"left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq"' +
+        ' FROM "chat_members" WHERE ("conversation_id" > ? OR ("conversation_id" = ? AND "user_id" > ?))' +
+        ' ORDER BY "conversation_id" ASC, "user_id" ASC LIMIT ?',
+      desc:
+        'SELECT "conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", ' +
+        '"left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq"' +
+        ' FROM "chat_members" ORDER BY "conversation_id" DESC, "user_id" DESC LIMIT ?',
       descAfter:
-        'SELECT "conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", "left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq" FROM "chat_members" WHERE ("conversation_id" < ? OR ("conversation_id" = ? AND "user_id" < ?)) ORDER BY "conversation_id" DESC, "user_id" DESC LIMIT ?',
+        'SELECT "conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", ' +
+        '"left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq"' +
+        ' FROM "chat_members" WHERE ("conversation_id" < ? OR ("conversation_id" = ? AND "user_id" < ?))' +
+        ' ORDER BY "conversation_id" DESC, "user_id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByConversationId: {
-        asc: 'SELECT "conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", "left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq" FROM "chat_members" WHERE "conversation_id" = ? ORDER BY "user_id" ASC LIMIT ?',
+        asc:
+          'SELECT "conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", ' +
+          '"left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq"' +
+          ' FROM "chat_members" WHERE "conversation_id" = ? ORDER BY "user_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", "left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq" FROM "chat_members" WHERE "conversation_id" = ? AND ("user_id" > ?) ORDER BY "user_id" ASC LIMIT ?',
-        desc: 'SELECT "conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", "left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq" FROM "chat_members" WHERE "conversation_id" = ? ORDER BY "user_id" DESC LIMIT ?',
+          'SELECT "conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", ' +
+          '"left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq"' +
+          ' FROM "chat_members" WHERE "conversation_id" = ? AND ("user_id" > ?) ORDER BY "user_id" ASC' +
+          " LIMIT ?",
+        desc:
+          'SELECT "conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", ' +
+          '"left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq"' +
+          ' FROM "chat_members" WHERE "conversation_id" = ? ORDER BY "user_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", "left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq" FROM "chat_members" WHERE "conversation_id" = ? AND ("user_id" < ?) ORDER BY "user_id" DESC LIMIT ?',
+          'SELECT "conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", ' +
+          '"left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq"' +
+          ' FROM "chat_members" WHERE "conversation_id" = ? AND ("user_id" < ?) ORDER BY "user_id" DESC' +
+          " LIMIT ?",
       },
       listByUserId: {
-        asc: 'SELECT "conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", "left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq" FROM "chat_members" WHERE "user_id" = ? ORDER BY "conversation_id" ASC LIMIT ?',
+        asc:
+          'SELECT "conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", ' +
+          '"left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq"' +
+          ' FROM "chat_members" WHERE "user_id" = ? ORDER BY "conversation_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", "left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq" FROM "chat_members" WHERE "user_id" = ? AND ("conversation_id" > ?) ORDER BY "conversation_id" ASC LIMIT ?',
-        desc: 'SELECT "conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", "left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq" FROM "chat_members" WHERE "user_id" = ? ORDER BY "conversation_id" DESC LIMIT ?',
+          'SELECT "conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", ' +
+          '"left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq"' +
+          ' FROM "chat_members" WHERE "user_id" = ? AND ("conversation_id" > ?)' +
+          ' ORDER BY "conversation_id" ASC LIMIT ?',
+        desc:
+          'SELECT "conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", ' +
+          '"left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq"' +
+          ' FROM "chat_members" WHERE "user_id" = ? ORDER BY "conversation_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", "left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq" FROM "chat_members" WHERE "user_id" = ? AND ("conversation_id" < ?) ORDER BY "conversation_id" DESC LIMIT ?',
+          'SELECT "conversation_id", "user_id", "role", "active", "joined_at_ms", "joined_seq", ' +
+          '"left_seq", "read_seq", "read_message_id", "delivered_seq", "muted", "left_message_seq"' +
+          ' FROM "chat_members" WHERE "user_id" = ? AND ("conversation_id" < ?)' +
+          ' ORDER BY "conversation_id" DESC LIMIT ?',
       },
     },
     counts: {
@@ -1029,56 +977,117 @@ export const ChatMemberRowSql = {
     },
     deletes: {
       deleteByConversationId:
-        'DELETE FROM "chat_members" WHERE ("conversation_id", "user_id") IN (SELECT "conversation_id", "user_id" FROM "chat_members" WHERE "conversation_id" = ? ORDER BY "user_id" LIMIT ?)',
+        'DELETE FROM "chat_members" WHERE ("conversation_id", "user_id")' +
+        ' IN (SELECT "conversation_id", "user_id" FROM "chat_members" WHERE "conversation_id" = ?' +
+        ' ORDER BY "user_id" LIMIT ?)',
       deleteByUserId:
-        'DELETE FROM "chat_members" WHERE ("conversation_id", "user_id") IN (SELECT "conversation_id", "user_id" FROM "chat_members" WHERE "user_id" = ? ORDER BY "conversation_id" LIMIT ?)',
+        'DELETE FROM "chat_members" WHERE ("conversation_id", "user_id")' +
+        ' IN (SELECT "conversation_id", "user_id" FROM "chat_members" WHERE "user_id" = ?' +
+        ' ORDER BY "conversation_id" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert:
-      "INSERT INTO `chat_members` (`conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, `left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO `chat_members` (`conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, " +
+      "`joined_seq`, `left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, " +
+      "`left_message_seq`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `chat_members` (`conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, `left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `role` = VALUES(`role`), `active` = VALUES(`active`), `joined_at_ms` = VALUES(`joined_at_ms`), `joined_seq` = VALUES(`joined_seq`), `left_seq` = VALUES(`left_seq`), `read_seq` = VALUES(`read_seq`), `read_message_id` = VALUES(`read_message_id`), `delivered_seq` = VALUES(`delivered_seq`), `muted` = VALUES(`muted`), `left_message_seq` = VALUES(`left_message_seq`)",
+      "INSERT INTO `chat_members` (`conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, " +
+      "`joined_seq`, `left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, " +
+      "`left_message_seq`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `role` =" +
+      " VALUES(`role`), `active` = VALUES(`active`), `joined_at_ms` =" +
+      " VALUES(`joined_at_ms`), `joined_seq` = VALUES(`joined_seq`), `left_seq` =" +
+      " VALUES(`left_seq`), `read_seq` = VALUES(`read_seq`), `read_message_id` =" +
+      " VALUES(`read_message_id`), `delivered_seq` = VALUES(`delivered_seq`), `muted` =" +
+      " VALUES(`muted`), `left_message_seq` = VALUES(`left_message_seq`)",
     insertIfAbsent:
-      "INSERT INTO `chat_members` (`conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, `left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `conversation_id` = `conversation_id`",
+      "INSERT INTO `chat_members` (`conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, " +
+      "`joined_seq`, `left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, " +
+      "`left_message_seq`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `conversation_id` = `conversation_id`",
     insertHead:
-      "INSERT INTO `chat_members` (`conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, `left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq`) VALUES",
+      "INSERT INTO `chat_members` (`conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, " +
+      "`joined_seq`, `left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, " +
+      "`left_message_seq`) VALUES",
     insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `role` = VALUES(`role`), `active` = VALUES(`active`), `joined_at_ms` = VALUES(`joined_at_ms`), `joined_seq` = VALUES(`joined_seq`), `left_seq` = VALUES(`left_seq`), `read_seq` = VALUES(`read_seq`), `read_message_id` = VALUES(`read_message_id`), `delivered_seq` = VALUES(`delivered_seq`), `muted` = VALUES(`muted`), `left_message_seq` = VALUES(`left_message_seq`)",
+      " ON DUPLICATE KEY UPDATE `role` = VALUES(`role`), `active` = VALUES(`active`), `joined_at_ms` =" +
+      " VALUES(`joined_at_ms`), `joined_seq` = VALUES(`joined_seq`), `left_seq` =" +
+      " VALUES(`left_seq`), `read_seq` = VALUES(`read_seq`), `read_message_id` =" +
+      " VALUES(`read_message_id`), `delivered_seq` = VALUES(`delivered_seq`), `muted` =" +
+      " VALUES(`muted`), `left_message_seq` = VALUES(`left_message_seq`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `conversation_id` = `conversation_id`",
-    get: "SELECT `conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, `left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq` FROM `chat_members` WHERE `conversation_id` = ? AND `user_id` = ?",
+    get:
+      "SELECT `conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, " +
+      "`left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq`" +
+      " FROM `chat_members` WHERE `conversation_id` = ? AND `user_id` = ?",
     getManyHead: "",
     delete: "DELETE FROM `chat_members` WHERE `conversation_id` = ? AND `user_id` = ?",
     updateWhere: "`conversation_id` = ? AND `user_id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `chat_members`",
     list: {
-      asc: "SELECT `conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, `left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq` FROM `chat_members` ORDER BY `conversation_id` ASC, `user_id` ASC LIMIT ?",
+      asc:
+        "SELECT `conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, " +
+        "`left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq`" +
+        " FROM `chat_members` ORDER BY `conversation_id` ASC, `user_id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, `left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq` FROM `chat_members` WHERE (`conversation_id` > ? OR (`conversation_id` = ? AND `user_id` > ?)) ORDER BY `conversation_id` ASC, `user_id` ASC LIMIT ?",
-      desc: "SELECT `conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, `left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq` FROM `chat_members` ORDER BY `conversation_id` DESC, `user_id` DESC LIMIT ?",
+        "SELECT `conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, " +
+        "`left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq`" +
+        " FROM `chat_members` WHERE (`conversation_id` > ? OR (`conversation_id` = ? AND `user_id` > ?))" +
+        " ORDER BY `conversation_id` ASC, `user_id` ASC LIMIT ?",
+      desc:
+        "SELECT `conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, " +
+        "`left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq`" +
+        " FROM `chat_members` ORDER BY `conversation_id` DESC, `user_id` DESC LIMIT ?",
       descAfter:
-        "SELECT `conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, `left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq` FROM `chat_members` WHERE (`conversation_id` < ? OR (`conversation_id` = ? AND `user_id` < ?)) ORDER BY `conversation_id` DESC, `user_id` DESC LIMIT ?",
+        "SELECT `conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, " +
+        "`left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq`" +
+        " FROM `chat_members` WHERE (`conversation_id` < ? OR (`conversation_id` = ? AND `user_id` < ?))" +
+        " ORDER BY `conversation_id` DESC, `user_id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByConversationId: {
-        asc: "SELECT `conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, `left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq` FROM `chat_members` WHERE `conversation_id` = ? ORDER BY `user_id` ASC LIMIT ?",
+        asc:
+          "SELECT `conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, " +
+          "`left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq`" +
+          " FROM `chat_members` WHERE `conversation_id` = ? ORDER BY `user_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, `left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq` FROM `chat_members` WHERE `conversation_id` = ? AND (`user_id` > ?) ORDER BY `user_id` ASC LIMIT ?",
-        desc: "SELECT `conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, `left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq` FROM `chat_members` WHERE `conversation_id` = ? ORDER BY `user_id` DESC LIMIT ?",
+          "SELECT `conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, " +
+          "`left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq`" +
+          " FROM `chat_members` WHERE `conversation_id` = ? AND (`user_id` > ?) ORDER BY `user_id` ASC" +
+          " LIMIT ?",
+        desc:
+          "SELECT `conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, " +
+          "`left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq`" +
+          " FROM `chat_members` WHERE `conversation_id` = ? ORDER BY `user_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, `left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq` FROM `chat_members` WHERE `conversation_id` = ? AND (`user_id` < ?) ORDER BY `user_id` DESC LIMIT ?",
+          "SELECT `conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, " +
+          "`left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq`" +
+          " FROM `chat_members` WHERE `conversation_id` = ? AND (`user_id` < ?) ORDER BY `user_id` DESC" +
+          " LIMIT ?",
       },
       listByUserId: {
-        asc: "SELECT `conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, `left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq` FROM `chat_members` WHERE `user_id` = ? ORDER BY `conversation_id` ASC LIMIT ?",
+        asc:
+          "SELECT `conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, " +
+          "`left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq`" +
+          " FROM `chat_members` WHERE `user_id` = ? ORDER BY `conversation_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, `left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq` FROM `chat_members` WHERE `user_id` = ? AND (`conversation_id` > ?) ORDER BY `conversation_id` ASC LIMIT ?",
-        desc: "SELECT `conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, `left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq` FROM `chat_members` WHERE `user_id` = ? ORDER BY `conversation_id` DESC LIMIT ?",
+          "SELECT `conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, " +
+          "`left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq`" +
+          " FROM `chat_members` WHERE `user_id` = ? AND (`conversation_id` > ?)" +
+          " ORDER BY `conversation_id` ASC LIMIT ?",
+        desc:
+          "SELECT `conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, " +
+          "`left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq`" +
+          " FROM `chat_members` WHERE `user_id` = ? ORDER BY `conversation_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, `left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq` FROM `chat_members` WHERE `user_id` = ? AND (`conversation_id` < ?) ORDER BY `conversation_id` DESC LIMIT ?",
+          "SELECT `conversation_id`, `user_id`, `role`, `active`, `joined_at_ms`, `joined_seq`, " +
+          "`left_seq`, `read_seq`, `read_message_id`, `delivered_seq`, `muted`, `left_message_seq`" +
+          " FROM `chat_members` WHERE `user_id` = ? AND (`conversation_id` < ?)" +
+          " ORDER BY `conversation_id` DESC LIMIT ?",
       },
     },
     counts: {
@@ -1094,15 +1103,21 @@ export const ChatMemberRowSql = {
 } as const;
 
 /**
- * Primary key of chat_members.
+ * Primary key of chat_members (conversation_id, user_id).
+ *
+ * @generated from message orbit.chat.v1.ChatMemberRow (orbit/chat/v1/tables.proto)
  */
 export type ChatMemberRowKey = Pick<ChatMemberRow, "conversationId" | "userId">;
 /**
  * A ChatMemberRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.chat.v1.ChatMemberRow (orbit/chat/v1/tables.proto)
  */
 export type ChatMemberRowInit = RowInit<ChatMemberRow, "conversationId" | "userId">;
 /**
  * Fields of a ChatMemberRow to change.
+ *
+ * @generated from message orbit.chat.v1.ChatMemberRow (orbit/chat/v1/tables.proto)
  */
 export type ChatMemberRowPatch = RowPatch<ChatMemberRow, "conversationId" | "userId", never>;
 
@@ -1145,7 +1160,14 @@ function chatMemberRowToSql(row: ChatMemberRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table chat_members. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * ChatMemberRow is a user in a conversation, and that user's inbox line: read and delivery
+ * pointers (unread = the conversation's message_seq - read_seq), mute, role. The row stays
+ * after the user leaves (active false), so it still sees what happened until then.
+ *
+ * Typed access to table chat_members. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.chat.v1.ChatMemberRow (orbit/chat/v1/tables.proto)
  */
 export class ChatMemberRowDao {
   static readonly table = ChatMemberRowTable;
@@ -1200,7 +1222,8 @@ export class ChatMemberRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly ChatMemberRowInit[]): Promise<void> {
     await upsertRows(
@@ -1322,7 +1345,7 @@ export class ChatMemberRowDao {
   }
 
   /**
-   * A page of rows with this conversation_id, ordered by user_id (index primary key).
+   * A page of rows with this conversation_id, ordered by user_id (the primary key).
    */
   async listByConversationId(
     where: Pick<ChatMemberRow, "conversationId">,
@@ -1345,7 +1368,7 @@ export class ChatMemberRowDao {
   }
 
   /**
-   * Number of rows with this conversation_id.
+   * Number of rows with this conversation_id (the primary key).
    */
   async countByConversationId(where: Pick<ChatMemberRow, "conversationId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByConversationId, [
@@ -1373,7 +1396,7 @@ export class ChatMemberRowDao {
   }
 
   /**
-   * Number of rows with this user_id.
+   * Number of rows with this user_id (index chat_members_by_user_id_conversation_id).
    */
   async countByUserId(where: Pick<ChatMemberRow, "userId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByUserId, [
@@ -1383,7 +1406,8 @@ export class ChatMemberRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this conversation_id (1..10000; the first in user_id order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this conversation_id (1..10000; the first in user_id order, the primary key).
+   * Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByConversationId(where: Pick<ChatMemberRow, "conversationId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -1400,7 +1424,9 @@ export class ChatMemberRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this user_id (1..10000; the first in conversation_id order, index chat_members_by_user_id_conversation_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this user_id (1..10000; the first in conversation_id order, index
+   * chat_members_by_user_id_conversation_id). Returns the number deleted: call again until it is 0 to delete them
+   * all in bounded statements.
    */
   async deleteByUserId(where: Pick<ChatMemberRow, "userId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -1415,7 +1441,9 @@ export class ChatMemberRowDao {
 // ── ChatSendRow → table chat_sends ───────────────────────────────────────
 
 /**
- * Schema manifest entry of chat_sends (diffed by the migrator).
+ * Table chat_sends: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.chat.v1.ChatSendRow (orbit/chat/v1/tables.proto)
  */
 export const ChatSendRowTable: SqlTableSpec = {
   kind: "sql",
@@ -1423,46 +1451,10 @@ export const ChatSendRowTable: SqlTableSpec = {
   message: "orbit.chat.v1.ChatSendRow",
   file: "orbit/chat/v1/tables.proto",
   columns: [
-    {
-      name: "conversation_id",
-      field: "conversationId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "sender_id",
-      field: "senderId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "client_message_id",
-      field: "clientMessageId",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(64)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "message_id",
-      field: "messageId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("conversation_id", "conversationId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("sender_id", "senderId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("client_message_id", "clientMessageId", "string", "TEXT", "VARCHAR(64)", "text", { default: "''" }),
+    column("message_id", "messageId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["conversation_id", "sender_id", "client_message_id"],
   indexes: [],
@@ -1470,43 +1462,71 @@ export const ChatSendRowTable: SqlTableSpec = {
 
 /**
  * The SQL of every ChatSendRowDao method, per dialect.
+ *
+ * @generated from message orbit.chat.v1.ChatSendRow (orbit/chat/v1/tables.proto)
  */
 export const ChatSendRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "chat_sends" ("conversation_id", "sender_id", "client_message_id", "message_id") VALUES (?, ?, ?, ?)',
+      'INSERT INTO "chat_sends" ("conversation_id", "sender_id", "client_message_id", "message_id")' +
+      " VALUES (?, ?, ?, ?)",
     upsert:
-      'INSERT INTO "chat_sends" ("conversation_id", "sender_id", "client_message_id", "message_id") VALUES (?, ?, ?, ?) ON CONFLICT ("conversation_id", "sender_id", "client_message_id") DO UPDATE SET "message_id" = excluded."message_id"',
+      'INSERT INTO "chat_sends" ("conversation_id", "sender_id", "client_message_id", "message_id")' +
+      ' VALUES (?, ?, ?, ?) ON CONFLICT ("conversation_id", "sender_id", "client_message_id")' +
+      ' DO UPDATE SET "message_id" = excluded."message_id"',
     insertIfAbsent:
-      'INSERT INTO "chat_sends" ("conversation_id", "sender_id", "client_message_id", "message_id") VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
-    insertHead: 'INSERT INTO "chat_sends" ("conversation_id", "sender_id", "client_message_id", "message_id") VALUES',
+      'INSERT INTO "chat_sends" ("conversation_id", "sender_id", "client_message_id", "message_id")' +
+      " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    insertHead:
+      'INSERT INTO "chat_sends" ("conversation_id", "sender_id", "client_message_id", "message_id")' + " VALUES",
     insertTuple: "(?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("conversation_id", "sender_id", "client_message_id") DO UPDATE SET "message_id" = excluded."message_id"',
+      ' ON CONFLICT ("conversation_id", "sender_id", "client_message_id")' +
+      ' DO UPDATE SET "message_id" = excluded."message_id"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "conversation_id", "sender_id", "client_message_id", "message_id" FROM "chat_sends" WHERE "conversation_id" = ? AND "sender_id" = ? AND "client_message_id" = ?',
+    get:
+      'SELECT "conversation_id", "sender_id", "client_message_id", "message_id" FROM "chat_sends"' +
+      ' WHERE "conversation_id" = ? AND "sender_id" = ? AND "client_message_id" = ?',
     getManyHead: "",
-    delete: 'DELETE FROM "chat_sends" WHERE "conversation_id" = ? AND "sender_id" = ? AND "client_message_id" = ?',
+    delete: 'DELETE FROM "chat_sends"' + ' WHERE "conversation_id" = ? AND "sender_id" = ? AND "client_message_id" = ?',
     updateWhere: '"conversation_id" = ? AND "sender_id" = ? AND "client_message_id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "chat_sends"',
     list: {
-      asc: 'SELECT "conversation_id", "sender_id", "client_message_id", "message_id" FROM "chat_sends" ORDER BY "conversation_id" ASC, "sender_id" ASC, "client_message_id" ASC LIMIT ?',
+      asc:
+        'SELECT "conversation_id", "sender_id", "client_message_id", "message_id" FROM "chat_sends"' +
+        ' ORDER BY "conversation_id" ASC, "sender_id" ASC, "client_message_id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "conversation_id", "sender_id", "client_message_id", "message_id" FROM "chat_sends" WHERE ("conversation_id" > ? OR ("conversation_id" = ? AND ("sender_id" > ? OR ("sender_id" = ? AND "client_message_id" > ?)))) ORDER BY "conversation_id" ASC, "sender_id" ASC, "client_message_id" ASC LIMIT ?',
-      desc: 'SELECT "conversation_id", "sender_id", "client_message_id", "message_id" FROM "chat_sends" ORDER BY "conversation_id" DESC, "sender_id" DESC, "client_message_id" DESC LIMIT ?',
+        'SELECT "conversation_id", "sender_id", "client_message_id", "message_id" FROM "chat_sends"' +
+        ' WHERE ("conversation_id" > ? OR ("conversation_id" = ?' +
+        ' AND ("sender_id" > ? OR ("sender_id" = ? AND "client_message_id" > ?))))' +
+        ' ORDER BY "conversation_id" ASC, "sender_id" ASC, "client_message_id" ASC LIMIT ?',
+      desc:
+        'SELECT "conversation_id", "sender_id", "client_message_id", "message_id" FROM "chat_sends"' +
+        ' ORDER BY "conversation_id" DESC, "sender_id" DESC, "client_message_id" DESC LIMIT ?',
       descAfter:
-        'SELECT "conversation_id", "sender_id", "client_message_id", "message_id" FROM "chat_sends" WHERE ("conversation_id" < ? OR ("conversation_id" = ? AND ("sender_id" < ? OR ("sender_id" = ? AND "client_message_id" < ?)))) ORDER BY "conversation_id" DESC, "sender_id" DESC, "client_message_id" DESC LIMIT ?',
+        'SELECT "conversation_id", "sender_id", "client_message_id", "message_id" FROM "chat_sends"' +
+        ' WHERE ("conversation_id" < ? OR ("conversation_id" = ?' +
+        ' AND ("sender_id" < ? OR ("sender_id" = ? AND "client_message_id" < ?))))' +
+        ' ORDER BY "conversation_id" DESC, "sender_id" DESC, "client_message_id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByConversationIdSenderId: {
-        asc: 'SELECT "conversation_id", "sender_id", "client_message_id", "message_id" FROM "chat_sends" WHERE "conversation_id" = ? AND "sender_id" = ? ORDER BY "client_message_id" ASC LIMIT ?',
+        asc:
+          'SELECT "conversation_id", "sender_id", "client_message_id", "message_id" FROM "chat_sends"' +
+          ' WHERE "conversation_id" = ? AND "sender_id" = ? ORDER BY "client_message_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "conversation_id", "sender_id", "client_message_id", "message_id" FROM "chat_sends" WHERE "conversation_id" = ? AND "sender_id" = ? AND ("client_message_id" > ?) ORDER BY "client_message_id" ASC LIMIT ?',
-        desc: 'SELECT "conversation_id", "sender_id", "client_message_id", "message_id" FROM "chat_sends" WHERE "conversation_id" = ? AND "sender_id" = ? ORDER BY "client_message_id" DESC LIMIT ?',
+          'SELECT "conversation_id", "sender_id", "client_message_id", "message_id" FROM "chat_sends"' +
+          ' WHERE "conversation_id" = ? AND "sender_id" = ? AND ("client_message_id" > ?)' +
+          ' ORDER BY "client_message_id" ASC LIMIT ?',
+        desc:
+          'SELECT "conversation_id", "sender_id", "client_message_id", "message_id" FROM "chat_sends"' +
+          ' WHERE "conversation_id" = ? AND "sender_id" = ? ORDER BY "client_message_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "conversation_id", "sender_id", "client_message_id", "message_id" FROM "chat_sends" WHERE "conversation_id" = ? AND "sender_id" = ? AND ("client_message_id" < ?) ORDER BY "client_message_id" DESC LIMIT ?',
+          'SELECT "conversation_id", "sender_id", "client_message_id", "message_id" FROM "chat_sends"' +
+          ' WHERE "conversation_id" = ? AND "sender_id" = ? AND ("client_message_id" < ?)' +
+          ' ORDER BY "client_message_id" DESC LIMIT ?',
       },
     },
     counts: {
@@ -1515,44 +1535,70 @@ export const ChatSendRowSql = {
     },
     deletes: {
       deleteByConversationIdSenderId:
-        'DELETE FROM "chat_sends" WHERE ("conversation_id", "sender_id", "client_message_id") IN (SELECT "conversation_id", "sender_id", "client_message_id" FROM "chat_sends" WHERE "conversation_id" = ? AND "sender_id" = ? ORDER BY "client_message_id" LIMIT ?)',
+        'DELETE FROM "chat_sends" WHERE ("conversation_id", "sender_id", "client_message_id")' +
+        ' IN (SELECT "conversation_id", "sender_id", "client_message_id" FROM "chat_sends"' +
+        ' WHERE "conversation_id" = ? AND "sender_id" = ? ORDER BY "client_message_id" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert:
-      "INSERT INTO `chat_sends` (`conversation_id`, `sender_id`, `client_message_id`, `message_id`) VALUES (?, ?, ?, ?)",
+      "INSERT INTO `chat_sends` (`conversation_id`, `sender_id`, `client_message_id`, `message_id`)" +
+      " VALUES (?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `chat_sends` (`conversation_id`, `sender_id`, `client_message_id`, `message_id`) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE `message_id` = VALUES(`message_id`)",
+      "INSERT INTO `chat_sends` (`conversation_id`, `sender_id`, `client_message_id`, `message_id`)" +
+      " VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE `message_id` = VALUES(`message_id`)",
     insertIfAbsent:
-      "INSERT INTO `chat_sends` (`conversation_id`, `sender_id`, `client_message_id`, `message_id`) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE `conversation_id` = `conversation_id`",
-    insertHead: "INSERT INTO `chat_sends` (`conversation_id`, `sender_id`, `client_message_id`, `message_id`) VALUES",
+      "INSERT INTO `chat_sends` (`conversation_id`, `sender_id`, `client_message_id`, `message_id`)" +
+      " VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE `conversation_id` = `conversation_id`",
+    insertHead:
+      "INSERT INTO `chat_sends` (`conversation_id`, `sender_id`, `client_message_id`, `message_id`)" + " VALUES",
     insertTuple: "(?, ?, ?, ?)",
     upsertTail: " ON DUPLICATE KEY UPDATE `message_id` = VALUES(`message_id`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `conversation_id` = `conversation_id`",
-    get: "SELECT `conversation_id`, `sender_id`, `client_message_id`, `message_id` FROM `chat_sends` WHERE `conversation_id` = ? AND `sender_id` = ? AND `client_message_id` = ?",
+    get:
+      "SELECT `conversation_id`, `sender_id`, `client_message_id`, `message_id` FROM `chat_sends`" +
+      " WHERE `conversation_id` = ? AND `sender_id` = ? AND `client_message_id` = ?",
     getManyHead: "",
-    delete: "DELETE FROM `chat_sends` WHERE `conversation_id` = ? AND `sender_id` = ? AND `client_message_id` = ?",
+    delete: "DELETE FROM `chat_sends`" + " WHERE `conversation_id` = ? AND `sender_id` = ? AND `client_message_id` = ?",
     updateWhere: "`conversation_id` = ? AND `sender_id` = ? AND `client_message_id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `chat_sends`",
     list: {
-      asc: "SELECT `conversation_id`, `sender_id`, `client_message_id`, `message_id` FROM `chat_sends` ORDER BY `conversation_id` ASC, `sender_id` ASC, `client_message_id` ASC LIMIT ?",
+      asc:
+        "SELECT `conversation_id`, `sender_id`, `client_message_id`, `message_id` FROM `chat_sends`" +
+        " ORDER BY `conversation_id` ASC, `sender_id` ASC, `client_message_id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `conversation_id`, `sender_id`, `client_message_id`, `message_id` FROM `chat_sends` WHERE (`conversation_id` > ? OR (`conversation_id` = ? AND (`sender_id` > ? OR (`sender_id` = ? AND `client_message_id` > ?)))) ORDER BY `conversation_id` ASC, `sender_id` ASC, `client_message_id` ASC LIMIT ?",
-      desc: "SELECT `conversation_id`, `sender_id`, `client_message_id`, `message_id` FROM `chat_sends` ORDER BY `conversation_id` DESC, `sender_id` DESC, `client_message_id` DESC LIMIT ?",
+        "SELECT `conversation_id`, `sender_id`, `client_message_id`, `message_id` FROM `chat_sends`" +
+        " WHERE (`conversation_id` > ? OR (`conversation_id` = ?" +
+        " AND (`sender_id` > ? OR (`sender_id` = ? AND `client_message_id` > ?))))" +
+        " ORDER BY `conversation_id` ASC, `sender_id` ASC, `client_message_id` ASC LIMIT ?",
+      desc:
+        "SELECT `conversation_id`, `sender_id`, `client_message_id`, `message_id` FROM `chat_sends`" +
+        " ORDER BY `conversation_id` DESC, `sender_id` DESC, `client_message_id` DESC LIMIT ?",
       descAfter:
-        "SELECT `conversation_id`, `sender_id`, `client_message_id`, `message_id` FROM `chat_sends` WHERE (`conversation_id` < ? OR (`conversation_id` = ? AND (`sender_id` < ? OR (`sender_id` = ? AND `client_message_id` < ?)))) ORDER BY `conversation_id` DESC, `sender_id` DESC, `client_message_id` DESC LIMIT ?",
+        "SELECT `conversation_id`, `sender_id`, `client_message_id`, `message_id` FROM `chat_sends`" +
+        " WHERE (`conversation_id` < ? OR (`conversation_id` = ?" +
+        " AND (`sender_id` < ? OR (`sender_id` = ? AND `client_message_id` < ?))))" +
+        " ORDER BY `conversation_id` DESC, `sender_id` DESC, `client_message_id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByConversationIdSenderId: {
-        asc: "SELECT `conversation_id`, `sender_id`, `client_message_id`, `message_id` FROM `chat_sends` WHERE `conversation_id` = ? AND `sender_id` = ? ORDER BY `client_message_id` ASC LIMIT ?",
+        asc:
+          "SELECT `conversation_id`, `sender_id`, `client_message_id`, `message_id` FROM `chat_sends`" +
+          " WHERE `conversation_id` = ? AND `sender_id` = ? ORDER BY `client_message_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `conversation_id`, `sender_id`, `client_message_id`, `message_id` FROM `chat_sends` WHERE `conversation_id` = ? AND `sender_id` = ? AND (`client_message_id` > ?) ORDER BY `client_message_id` ASC LIMIT ?",
-        desc: "SELECT `conversation_id`, `sender_id`, `client_message_id`, `message_id` FROM `chat_sends` WHERE `conversation_id` = ? AND `sender_id` = ? ORDER BY `client_message_id` DESC LIMIT ?",
+          "SELECT `conversation_id`, `sender_id`, `client_message_id`, `message_id` FROM `chat_sends`" +
+          " WHERE `conversation_id` = ? AND `sender_id` = ? AND (`client_message_id` > ?)" +
+          " ORDER BY `client_message_id` ASC LIMIT ?",
+        desc:
+          "SELECT `conversation_id`, `sender_id`, `client_message_id`, `message_id` FROM `chat_sends`" +
+          " WHERE `conversation_id` = ? AND `sender_id` = ? ORDER BY `client_message_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `conversation_id`, `sender_id`, `client_message_id`, `message_id` FROM `chat_sends` WHERE `conversation_id` = ? AND `sender_id` = ? AND (`client_message_id` < ?) ORDER BY `client_message_id` DESC LIMIT ?",
+          "SELECT `conversation_id`, `sender_id`, `client_message_id`, `message_id` FROM `chat_sends`" +
+          " WHERE `conversation_id` = ? AND `sender_id` = ? AND (`client_message_id` < ?)" +
+          " ORDER BY `client_message_id` DESC LIMIT ?",
       },
     },
     counts: {
@@ -1561,22 +1607,29 @@ export const ChatSendRowSql = {
     },
     deletes: {
       deleteByConversationIdSenderId:
-        "DELETE FROM `chat_sends` WHERE `conversation_id` = ? AND `sender_id` = ? ORDER BY `client_message_id` LIMIT ?",
+        "DELETE FROM `chat_sends` WHERE `conversation_id` = ? AND `sender_id` = ?" +
+        " ORDER BY `client_message_id` LIMIT ?",
     },
     increments: {},
   },
 } as const;
 
 /**
- * Primary key of chat_sends.
+ * Primary key of chat_sends (conversation_id, sender_id, client_message_id).
+ *
+ * @generated from message orbit.chat.v1.ChatSendRow (orbit/chat/v1/tables.proto)
  */
 export type ChatSendRowKey = Pick<ChatSendRow, "conversationId" | "senderId" | "clientMessageId">;
 /**
  * A ChatSendRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.chat.v1.ChatSendRow (orbit/chat/v1/tables.proto)
  */
 export type ChatSendRowInit = RowInit<ChatSendRow, "conversationId" | "senderId" | "clientMessageId">;
 /**
  * Fields of a ChatSendRow to change.
+ *
+ * @generated from message orbit.chat.v1.ChatSendRow (orbit/chat/v1/tables.proto)
  */
 export type ChatSendRowPatch = RowPatch<ChatSendRow, "conversationId" | "senderId" | "clientMessageId", never>;
 
@@ -1603,7 +1656,12 @@ function chatSendRowToSql(row: ChatSendRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table chat_sends. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * ChatSendRow remembers a client's message id: a retried SendMessage returns the message.
+ *
+ * Typed access to table chat_sends. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method
+ * inside it.
+ *
+ * @generated from message orbit.chat.v1.ChatSendRow (orbit/chat/v1/tables.proto)
  */
 export class ChatSendRowDao {
   static readonly table = ChatSendRowTable;
@@ -1658,7 +1716,8 @@ export class ChatSendRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly ChatSendRowInit[]): Promise<void> {
     await upsertRows(
@@ -1747,7 +1806,7 @@ export class ChatSendRowDao {
   }
 
   /**
-   * A page of rows with this conversation_id, sender_id, ordered by client_message_id (index primary key).
+   * A page of rows with this conversation_id, sender_id, ordered by client_message_id (the primary key).
    */
   async listByConversationIdSenderId(
     where: Pick<ChatSendRow, "conversationId" | "senderId">,
@@ -1771,7 +1830,7 @@ export class ChatSendRowDao {
   }
 
   /**
-   * Number of rows with this conversation_id, sender_id.
+   * Number of rows with this conversation_id, sender_id (the primary key).
    */
   async countByConversationIdSenderId(where: Pick<ChatSendRow, "conversationId" | "senderId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByConversationIdSenderId, [
@@ -1785,7 +1844,9 @@ export class ChatSendRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this conversation_id, sender_id (1..10000; the first in client_message_id order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this conversation_id, sender_id (1..10000; the first in client_message_id
+   * order, the primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded
+   * statements.
    */
   async deleteByConversationIdSenderId(
     where: Pick<ChatSendRow, "conversationId" | "senderId">,
@@ -1809,7 +1870,9 @@ export class ChatSendRowDao {
 // ── ChatChangeRow → table chat_changes ───────────────────────────────────
 
 /**
- * Schema manifest entry of chat_changes (diffed by the migrator).
+ * Table chat_changes: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.chat.v1.ChatChangeRow (orbit/chat/v1/tables.proto)
  */
 export const ChatChangeRowTable: SqlTableSpec = {
   kind: "sql",
@@ -1817,114 +1880,99 @@ export const ChatChangeRowTable: SqlTableSpec = {
   message: "orbit.chat.v1.ChatChangeRow",
   file: "orbit/chat/v1/tables.proto",
   columns: [
-    {
-      name: "conversation_id",
-      field: "conversationId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "seq",
-      field: "seq",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "only_user_id",
-      field: "onlyUserId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "payload",
-      field: "payload",
-      encoding: "proto",
-      sqlite: "BLOB",
-      mysql: "LONGBLOB",
-      cql: "blob",
+    column("conversation_id", "conversationId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("seq", "seq", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("only_user_id", "onlyUserId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("payload", "payload", "proto", "BLOB", "LONGBLOB", "blob", {
       nullable: true,
       protoType: "orbit.chat.v1.ChatUpdate",
-    },
-    {
-      name: "at_ms",
-      field: "atMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    }),
+    column("at_ms", "atMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["conversation_id", "seq"],
-  indexes: [
-    {
-      name: "chat_changes_by_at_ms",
-      columns: ["at_ms"],
-      unique: false,
-    },
-  ],
+  indexes: [{ name: "chat_changes_by_at_ms", columns: ["at_ms"], unique: false }],
 };
 
 /**
  * The SQL of every ChatChangeRowDao method, per dialect.
+ *
+ * @generated from message orbit.chat.v1.ChatChangeRow (orbit/chat/v1/tables.proto)
  */
 export const ChatChangeRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "chat_changes" ("conversation_id", "seq", "only_user_id", "payload", "at_ms") VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO "chat_changes" ("conversation_id", "seq", "only_user_id", "payload", "at_ms")' +
+      " VALUES (?, ?, ?, ?, ?)",
     upsert:
-      'INSERT INTO "chat_changes" ("conversation_id", "seq", "only_user_id", "payload", "at_ms") VALUES (?, ?, ?, ?, ?) ON CONFLICT ("conversation_id", "seq") DO UPDATE SET "only_user_id" = excluded."only_user_id", "payload" = excluded."payload", "at_ms" = excluded."at_ms"',
+      'INSERT INTO "chat_changes" ("conversation_id", "seq", "only_user_id", "payload", "at_ms")' +
+      ' VALUES (?, ?, ?, ?, ?) ON CONFLICT ("conversation_id", "seq")' +
+      ' DO UPDATE SET "only_user_id" = excluded."only_user_id", "payload" = excluded."payload", ' +
+      '"at_ms" = excluded."at_ms"',
     insertIfAbsent:
-      'INSERT INTO "chat_changes" ("conversation_id", "seq", "only_user_id", "payload", "at_ms") VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "chat_changes" ("conversation_id", "seq", "only_user_id", "payload", "at_ms")' +
+      " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     insertHead: 'INSERT INTO "chat_changes" ("conversation_id", "seq", "only_user_id", "payload", "at_ms") VALUES',
     insertTuple: "(?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("conversation_id", "seq") DO UPDATE SET "only_user_id" = excluded."only_user_id", "payload" = excluded."payload", "at_ms" = excluded."at_ms"',
+      ' ON CONFLICT ("conversation_id", "seq")' +
+      ' DO UPDATE SET "only_user_id" = excluded."only_user_id", "payload" = excluded."payload", ' +
+      '"at_ms" = excluded."at_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes" WHERE "conversation_id" = ? AND "seq" = ?',
+    get:
+      'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes"' +
+      ' WHERE "conversation_id" = ? AND "seq" = ?',
     getManyHead: "",
     delete: 'DELETE FROM "chat_changes" WHERE "conversation_id" = ? AND "seq" = ?',
     updateWhere: '"conversation_id" = ? AND "seq" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "chat_changes"',
     list: {
-      asc: 'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes" ORDER BY "conversation_id" ASC, "seq" ASC LIMIT ?',
+      asc:
+        'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes"' +
+        ' ORDER BY "conversation_id" ASC, "seq" ASC LIMIT ?',
       ascAfter:
-        'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes" WHERE ("conversation_id" > ? OR ("conversation_id" = ? AND "seq" > ?)) ORDER BY "conversation_id" ASC, "seq" ASC LIMIT ?',
-      desc: 'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes" ORDER BY "conversation_id" DESC, "seq" DESC LIMIT ?',
+        'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes"' +
+        ' WHERE ("conversation_id" > ? OR ("conversation_id" = ? AND "seq" > ?))' +
+        ' ORDER BY "conversation_id" ASC, "seq" ASC LIMIT ?',
+      desc:
+        'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes"' +
+        ' ORDER BY "conversation_id" DESC, "seq" DESC LIMIT ?',
       descAfter:
-        'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes" WHERE ("conversation_id" < ? OR ("conversation_id" = ? AND "seq" < ?)) ORDER BY "conversation_id" DESC, "seq" DESC LIMIT ?',
+        'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes"' +
+        ' WHERE ("conversation_id" < ? OR ("conversation_id" = ? AND "seq" < ?))' +
+        ' ORDER BY "conversation_id" DESC, "seq" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByConversationId: {
-        asc: 'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes" WHERE "conversation_id" = ? ORDER BY "seq" ASC LIMIT ?',
+        asc:
+          'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes"' +
+          ' WHERE "conversation_id" = ? ORDER BY "seq" ASC LIMIT ?',
         ascAfter:
-          'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes" WHERE "conversation_id" = ? AND ("seq" > ?) ORDER BY "seq" ASC LIMIT ?',
-        desc: 'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes" WHERE "conversation_id" = ? ORDER BY "seq" DESC LIMIT ?',
+          'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes"' +
+          ' WHERE "conversation_id" = ? AND ("seq" > ?) ORDER BY "seq" ASC LIMIT ?',
+        desc:
+          'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes"' +
+          ' WHERE "conversation_id" = ? ORDER BY "seq" DESC LIMIT ?',
         descAfter:
-          'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes" WHERE "conversation_id" = ? AND ("seq" < ?) ORDER BY "seq" DESC LIMIT ?',
+          'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes"' +
+          ' WHERE "conversation_id" = ? AND ("seq" < ?) ORDER BY "seq" DESC LIMIT ?',
       },
       listByAtMs: {
-        asc: 'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes" WHERE "at_ms" = ? ORDER BY "conversation_id" ASC, "seq" ASC LIMIT ?',
+        asc:
+          'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes"' +
+          ' WHERE "at_ms" = ? ORDER BY "conversation_id" ASC, "seq" ASC LIMIT ?',
         ascAfter:
-          'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes" WHERE "at_ms" = ? AND ("conversation_id" > ? OR ("conversation_id" = ? AND "seq" > ?)) ORDER BY "conversation_id" ASC, "seq" ASC LIMIT ?',
-        desc: 'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes" WHERE "at_ms" = ? ORDER BY "conversation_id" DESC, "seq" DESC LIMIT ?',
+          'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes"' +
+          ' WHERE "at_ms" = ? AND ("conversation_id" > ? OR ("conversation_id" = ? AND "seq" > ?))' +
+          ' ORDER BY "conversation_id" ASC, "seq" ASC LIMIT ?',
+        desc:
+          'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes"' +
+          ' WHERE "at_ms" = ? ORDER BY "conversation_id" DESC, "seq" DESC LIMIT ?',
         descAfter:
-          'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes" WHERE "at_ms" = ? AND ("conversation_id" < ? OR ("conversation_id" = ? AND "seq" < ?)) ORDER BY "conversation_id" DESC, "seq" DESC LIMIT ?',
+          'SELECT "conversation_id", "seq", "only_user_id", "payload", "at_ms" FROM "chat_changes"' +
+          ' WHERE "at_ms" = ? AND ("conversation_id" < ? OR ("conversation_id" = ? AND "seq" < ?))' +
+          ' ORDER BY "conversation_id" DESC, "seq" DESC LIMIT ?',
       },
     },
     counts: {
@@ -1933,55 +1981,86 @@ export const ChatChangeRowSql = {
     },
     deletes: {
       deleteByConversationId:
-        'DELETE FROM "chat_changes" WHERE ("conversation_id", "seq") IN (SELECT "conversation_id", "seq" FROM "chat_changes" WHERE "conversation_id" = ? ORDER BY "seq" LIMIT ?)',
+        'DELETE FROM "chat_changes" WHERE ("conversation_id", "seq") IN (SELECT "conversation_id", "seq"' +
+        ' FROM "chat_changes" WHERE "conversation_id" = ? ORDER BY "seq" LIMIT ?)',
       deleteByAtMs:
-        'DELETE FROM "chat_changes" WHERE ("conversation_id", "seq") IN (SELECT "conversation_id", "seq" FROM "chat_changes" WHERE "at_ms" = ? ORDER BY "conversation_id", "seq" LIMIT ?)',
+        'DELETE FROM "chat_changes" WHERE ("conversation_id", "seq") IN (SELECT "conversation_id", "seq"' +
+        ' FROM "chat_changes" WHERE "at_ms" = ? ORDER BY "conversation_id", "seq" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert:
-      "INSERT INTO `chat_changes` (`conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms`) VALUES (?, ?, ?, ?, ?)",
+      "INSERT INTO `chat_changes` (`conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms`)" +
+      " VALUES (?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `chat_changes` (`conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms`) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `only_user_id` = VALUES(`only_user_id`), `payload` = VALUES(`payload`), `at_ms` = VALUES(`at_ms`)",
+      "INSERT INTO `chat_changes` (`conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms`)" +
+      " VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `only_user_id` =" +
+      " VALUES(`only_user_id`), `payload` = VALUES(`payload`), `at_ms` = VALUES(`at_ms`)",
     insertIfAbsent:
-      "INSERT INTO `chat_changes` (`conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms`) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `conversation_id` = `conversation_id`",
+      "INSERT INTO `chat_changes` (`conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms`)" +
+      " VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `conversation_id` = `conversation_id`",
     insertHead: "INSERT INTO `chat_changes` (`conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms`) VALUES",
     insertTuple: "(?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `only_user_id` = VALUES(`only_user_id`), `payload` = VALUES(`payload`), `at_ms` = VALUES(`at_ms`)",
+      " ON DUPLICATE KEY UPDATE `only_user_id` = VALUES(`only_user_id`), `payload` =" +
+      " VALUES(`payload`), `at_ms` = VALUES(`at_ms`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `conversation_id` = `conversation_id`",
-    get: "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes` WHERE `conversation_id` = ? AND `seq` = ?",
+    get:
+      "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes`" +
+      " WHERE `conversation_id` = ? AND `seq` = ?",
     getManyHead: "",
     delete: "DELETE FROM `chat_changes` WHERE `conversation_id` = ? AND `seq` = ?",
     updateWhere: "`conversation_id` = ? AND `seq` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `chat_changes`",
     list: {
-      asc: "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes` ORDER BY `conversation_id` ASC, `seq` ASC LIMIT ?",
+      asc:
+        "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes`" +
+        " ORDER BY `conversation_id` ASC, `seq` ASC LIMIT ?",
       ascAfter:
-        "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes` WHERE (`conversation_id` > ? OR (`conversation_id` = ? AND `seq` > ?)) ORDER BY `conversation_id` ASC, `seq` ASC LIMIT ?",
-      desc: "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes` ORDER BY `conversation_id` DESC, `seq` DESC LIMIT ?",
+        "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes`" +
+        " WHERE (`conversation_id` > ? OR (`conversation_id` = ? AND `seq` > ?))" +
+        " ORDER BY `conversation_id` ASC, `seq` ASC LIMIT ?",
+      desc:
+        "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes`" +
+        " ORDER BY `conversation_id` DESC, `seq` DESC LIMIT ?",
       descAfter:
-        "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes` WHERE (`conversation_id` < ? OR (`conversation_id` = ? AND `seq` < ?)) ORDER BY `conversation_id` DESC, `seq` DESC LIMIT ?",
+        "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes`" +
+        " WHERE (`conversation_id` < ? OR (`conversation_id` = ? AND `seq` < ?))" +
+        " ORDER BY `conversation_id` DESC, `seq` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByConversationId: {
-        asc: "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes` WHERE `conversation_id` = ? ORDER BY `seq` ASC LIMIT ?",
+        asc:
+          "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes`" +
+          " WHERE `conversation_id` = ? ORDER BY `seq` ASC LIMIT ?",
         ascAfter:
-          "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes` WHERE `conversation_id` = ? AND (`seq` > ?) ORDER BY `seq` ASC LIMIT ?",
-        desc: "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes` WHERE `conversation_id` = ? ORDER BY `seq` DESC LIMIT ?",
+          "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes`" +
+          " WHERE `conversation_id` = ? AND (`seq` > ?) ORDER BY `seq` ASC LIMIT ?",
+        desc:
+          "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes`" +
+          " WHERE `conversation_id` = ? ORDER BY `seq` DESC LIMIT ?",
         descAfter:
-          "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes` WHERE `conversation_id` = ? AND (`seq` < ?) ORDER BY `seq` DESC LIMIT ?",
+          "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes`" +
+          " WHERE `conversation_id` = ? AND (`seq` < ?) ORDER BY `seq` DESC LIMIT ?",
       },
       listByAtMs: {
-        asc: "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes` WHERE `at_ms` = ? ORDER BY `conversation_id` ASC, `seq` ASC LIMIT ?",
+        asc:
+          "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes`" +
+          " WHERE `at_ms` = ? ORDER BY `conversation_id` ASC, `seq` ASC LIMIT ?",
         ascAfter:
-          "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes` WHERE `at_ms` = ? AND (`conversation_id` > ? OR (`conversation_id` = ? AND `seq` > ?)) ORDER BY `conversation_id` ASC, `seq` ASC LIMIT ?",
-        desc: "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes` WHERE `at_ms` = ? ORDER BY `conversation_id` DESC, `seq` DESC LIMIT ?",
+          "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes`" +
+          " WHERE `at_ms` = ? AND (`conversation_id` > ? OR (`conversation_id` = ? AND `seq` > ?))" +
+          " ORDER BY `conversation_id` ASC, `seq` ASC LIMIT ?",
+        desc:
+          "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes`" +
+          " WHERE `at_ms` = ? ORDER BY `conversation_id` DESC, `seq` DESC LIMIT ?",
         descAfter:
-          "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes` WHERE `at_ms` = ? AND (`conversation_id` < ? OR (`conversation_id` = ? AND `seq` < ?)) ORDER BY `conversation_id` DESC, `seq` DESC LIMIT ?",
+          "SELECT `conversation_id`, `seq`, `only_user_id`, `payload`, `at_ms` FROM `chat_changes`" +
+          " WHERE `at_ms` = ? AND (`conversation_id` < ? OR (`conversation_id` = ? AND `seq` < ?))" +
+          " ORDER BY `conversation_id` DESC, `seq` DESC LIMIT ?",
       },
     },
     counts: {
@@ -1997,15 +2076,21 @@ export const ChatChangeRowSql = {
 } as const;
 
 /**
- * Primary key of chat_changes.
+ * Primary key of chat_changes (conversation_id, seq).
+ *
+ * @generated from message orbit.chat.v1.ChatChangeRow (orbit/chat/v1/tables.proto)
  */
 export type ChatChangeRowKey = Pick<ChatChangeRow, "conversationId" | "seq">;
 /**
  * A ChatChangeRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.chat.v1.ChatChangeRow (orbit/chat/v1/tables.proto)
  */
 export type ChatChangeRowInit = RowInit<ChatChangeRow, "conversationId" | "seq">;
 /**
  * Fields of a ChatChangeRow to change (null clears a nullable column).
+ *
+ * @generated from message orbit.chat.v1.ChatChangeRow (orbit/chat/v1/tables.proto)
  */
 export type ChatChangeRowPatch = RowPatch<ChatChangeRow, "conversationId" | "seq", "payload">;
 
@@ -2034,7 +2119,12 @@ function chatChangeRowToSql(row: ChatChangeRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table chat_changes. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * ChatChangeRow is one change of a conversation, in seq order (what GetChanges returns).
+ *
+ * Typed access to table chat_changes. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.chat.v1.ChatChangeRow (orbit/chat/v1/tables.proto)
  */
 export class ChatChangeRowDao {
   static readonly table = ChatChangeRowTable;
@@ -2089,7 +2179,8 @@ export class ChatChangeRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly ChatChangeRowInit[]): Promise<void> {
     await upsertRows(
@@ -2185,7 +2276,7 @@ export class ChatChangeRowDao {
   }
 
   /**
-   * A page of rows with this conversation_id, ordered by seq (index primary key).
+   * A page of rows with this conversation_id, ordered by seq (the primary key).
    */
   async listByConversationId(
     where: Pick<ChatChangeRow, "conversationId">,
@@ -2208,7 +2299,7 @@ export class ChatChangeRowDao {
   }
 
   /**
-   * Number of rows with this conversation_id.
+   * Number of rows with this conversation_id (the primary key).
    */
   async countByConversationId(where: Pick<ChatChangeRow, "conversationId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByConversationId, [
@@ -2222,6 +2313,8 @@ export class ChatChangeRowDao {
 
   /**
    * A page of rows with this at_ms, ordered by conversation_id, seq (index chat_changes_by_at_ms).
+   *
+   * - `atMs`: When the change was made (ms); rows older than the retention window are deleted.
    */
   async listByAtMs(where: Pick<ChatChangeRow, "atMs">, page?: PageOptions): Promise<Page<ChatChangeRow>> {
     return keysetPage(
@@ -2236,7 +2329,7 @@ export class ChatChangeRowDao {
   }
 
   /**
-   * Number of rows with this at_ms.
+   * Number of rows with this at_ms (index chat_changes_by_at_ms).
    */
   async countByAtMs(where: Pick<ChatChangeRow, "atMs">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByAtMs, [
@@ -2246,7 +2339,8 @@ export class ChatChangeRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this conversation_id (1..10000; the first in seq order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this conversation_id (1..10000; the first in seq order, the primary key).
+   * Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByConversationId(where: Pick<ChatChangeRow, "conversationId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -2263,7 +2357,9 @@ export class ChatChangeRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this at_ms (1..10000; the first in conversation_id, seq order, index chat_changes_by_at_ms). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this at_ms (1..10000; the first in conversation_id, seq order, index
+   * chat_changes_by_at_ms). Returns the number deleted: call again until it is 0 to delete them all in bounded
+   * statements.
    */
   async deleteByAtMs(where: Pick<ChatChangeRow, "atMs">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(

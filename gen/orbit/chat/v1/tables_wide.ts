@@ -5,6 +5,7 @@
 /* eslint-disable */
 
 import type { WideTableSpec } from "../../../../platform/storage/schema.js";
+import { column } from "../../../../platform/storage/schema.js";
 import type { ChatMessageRow } from "./tables_pb.js";
 import { ChatMessageRowSchema } from "./tables_pb.js";
 import type {
@@ -23,7 +24,9 @@ import { WideTable } from "../../../../platform/storage/wide/index.js";
 // ── ChatMessageRow → wide table chat_messages ─────────────────────────────────
 
 /**
- * Schema manifest entry of chat_messages (diffed by the migrator).
+ * Wide table chat_messages: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.chat.v1.ChatMessageRow (orbit/chat/v1/tables.proto)
  */
 export const ChatMessageRowTable: WideTableSpec = {
   kind: "wide",
@@ -31,149 +34,28 @@ export const ChatMessageRowTable: WideTableSpec = {
   message: "orbit.chat.v1.ChatMessageRow",
   file: "orbit/chat/v1/tables.proto",
   columns: [
-    {
-      name: "conversation_id",
-      field: "conversationId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "bucket",
-      field: "bucket",
-      encoding: "int",
-      sqlite: "INTEGER",
-      mysql: "INT",
-      cql: "int",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "message_id",
-      field: "messageId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "sender_id",
-      field: "senderId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "seq",
-      field: "seq",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "text",
-      field: "text",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "TEXT",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "media_ids",
-      field: "mediaIds",
-      encoding: "proto",
-      sqlite: "BLOB",
-      mysql: "LONGBLOB",
-      cql: "blob",
-      nullable: false,
-      default: "''",
-      repeated: true,
-    },
-    {
-      name: "reply_to_id",
-      field: "replyToId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "client_message_id",
-      field: "clientMessageId",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "TEXT",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "created_at_ms",
-      field: "createdAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "edited_at_ms",
-      field: "editedAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "deleted",
-      field: "deleted",
-      encoding: "bool",
-      sqlite: "INTEGER",
-      mysql: "TINYINT(1)",
-      cql: "boolean",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "reactions",
-      field: "reactions",
-      encoding: "proto",
-      sqlite: "BLOB",
-      mysql: "LONGBLOB",
-      cql: "blob",
-      nullable: false,
+    column("conversation_id", "conversationId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("bucket", "bucket", "int", "INTEGER", "INT", "int", { default: "0" }),
+    column("message_id", "messageId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("sender_id", "senderId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("seq", "seq", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("text", "text", "string", "TEXT", "TEXT", "text", { default: "''" }),
+    column("media_ids", "mediaIds", "proto", "BLOB", "LONGBLOB", "blob", { default: "''", repeated: true }),
+    column("reply_to_id", "replyToId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("client_message_id", "clientMessageId", "string", "TEXT", "TEXT", "text", { default: "''" }),
+    column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("edited_at_ms", "editedAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("deleted", "deleted", "bool", "INTEGER", "TINYINT(1)", "boolean", { default: "0" }),
+    column("reactions", "reactions", "proto", "BLOB", "LONGBLOB", "blob", {
       default: "''",
       protoType: "orbit.chat.v1.Reaction",
       repeated: true,
-    },
+    }),
   ],
   primaryKey: ["conversation_id", "bucket", "message_id"],
   indexes: [],
   partitionKey: ["conversation_id", "bucket"],
-  clustering: [
-    {
-      column: "message_id",
-      order: "desc",
-    },
-  ],
+  clustering: [{ column: "message_id", order: "desc" }],
   defaultTtlSeconds: 0,
 };
 
@@ -182,6 +64,8 @@ export const ChatMessageRowTable: WideTableSpec = {
  * Partition key: (conversation_id, bucket). Clustering: message_id DESC.
  * Scans with other bounds or in reverse order use the same text with other
  * tuple relations / ORDER BY (platform/storage/cassandra/cql.ts, scanCql).
+ *
+ * @generated from message orbit.chat.v1.ChatMessageRow (orbit/chat/v1/tables.proto)
  */
 export const ChatMessageRowCql = {
   createTable: `CREATE TABLE IF NOT EXISTS chat_messages (
@@ -201,29 +85,54 @@ export const ChatMessageRowCql = {
   PRIMARY KEY ((conversation_id, bucket), message_id)
 ) WITH CLUSTERING ORDER BY (message_id DESC)`,
   insert:
-    "INSERT INTO chat_messages (conversation_id, bucket, message_id, sender_id, seq, text, media_ids, reply_to_id, client_message_id, created_at_ms, edited_at_ms, deleted, reactions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?",
+    "INSERT INTO chat_messages (conversation_id, bucket, message_id, sender_id, seq, text, " +
+    "media_ids, reply_to_id, client_message_id, created_at_ms, edited_at_ms, deleted, reactions)" +
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?",
   selectByKey:
-    "SELECT conversation_id, bucket, message_id, sender_id, seq, text, media_ids, reply_to_id, client_message_id, created_at_ms, edited_at_ms, deleted, reactions FROM chat_messages WHERE conversation_id = ? AND bucket = ? AND message_id = ?",
+    "SELECT conversation_id, bucket, message_id, sender_id, seq, text, media_ids, reply_to_id, " +
+    "client_message_id, created_at_ms, edited_at_ms, deleted, reactions FROM chat_messages" +
+    " WHERE conversation_id = ? AND bucket = ? AND message_id = ?",
   scanPartition:
-    "SELECT conversation_id, bucket, message_id, sender_id, seq, text, media_ids, reply_to_id, client_message_id, created_at_ms, edited_at_ms, deleted, reactions FROM chat_messages WHERE conversation_id = ? AND bucket = ?",
+    "SELECT conversation_id, bucket, message_id, sender_id, seq, text, media_ids, reply_to_id, " +
+    "client_message_id, created_at_ms, edited_at_ms, deleted, reactions FROM chat_messages" +
+    " WHERE conversation_id = ? AND bucket = ?",
   scanRange:
-    "SELECT conversation_id, bucket, message_id, sender_id, seq, text, media_ids, reply_to_id, client_message_id, created_at_ms, edited_at_ms, deleted, reactions FROM chat_messages WHERE conversation_id = ? AND bucket = ? AND (message_id) >= (?) AND (message_id) <= (?)",
+    "SELECT conversation_id, bucket, message_id, sender_id, seq, text, media_ids, reply_to_id, " +
+    "client_message_id, created_at_ms, edited_at_ms, deleted, reactions FROM chat_messages" +
+    " WHERE conversation_id = ? AND bucket = ? AND (message_id) >= (?) AND (message_id) <= (?)",
   deleteRow: "DELETE FROM chat_messages WHERE conversation_id = ? AND bucket = ? AND message_id = ?",
   deletePartition: "DELETE FROM chat_messages WHERE conversation_id = ? AND bucket = ?",
 } as const;
 
-/** The full primary key of chat_messages: partition key + clustering columns. */
+/**
+ * The full primary key of chat_messages: partition key + clustering columns.
+ *
+ * @generated from message orbit.chat.v1.ChatMessageRow (orbit/chat/v1/tables.proto)
+ */
 export type ChatMessageRowKey = Pick<ChatMessageRow, "conversationId" | "bucket" | "messageId">;
-/** The partition key of chat_messages. */
+/**
+ * The partition key of chat_messages (conversation_id, bucket).
+ *
+ * @generated from message orbit.chat.v1.ChatMessageRow (orbit/chat/v1/tables.proto)
+ */
 export type ChatMessageRowPartitionKey = Pick<ChatMessageRow, "conversationId" | "bucket">;
 /** A prefix of the clustering columns (messageId), for scan bounds. */
 export type ChatMessageRowClusteringPrefix = Pick<ChatMessageRow, "messageId">;
-/** A row to put: the key fields are required; absent fields take their zero value. */
+/**
+ * A row to put: the key fields are required; absent fields take their zero value.
+ *
+ * @generated from message orbit.chat.v1.ChatMessageRow (orbit/chat/v1/tables.proto)
+ */
 export type ChatMessageRowInit = WideRowInit<ChatMessageRow, "conversationId" | "bucket" | "messageId">;
 
 /**
- * Typed access to the wide table chat_messages (orbit.chat.v1.ChatMessageRow) on any
- * WideStore: CassandraWideStore, or SqlWideStore on SQLite/MySQL.
+ * ChatMessageRow is a message, in a wide table laid out as Discord's: a partition per
+ * conversation and time bucket (a window of the time-ordered id), newest first inside.
+ *
+ * Typed access to the wide table chat_messages on any WideStore: CassandraWideStore, or SqlWideStore on
+ * SQLite/MySQL.
+ *
+ * @generated from message orbit.chat.v1.ChatMessageRow (orbit/chat/v1/tables.proto)
  */
 export class ChatMessageRowDao {
   /** The runtime shared by every generated wide DAO. */

@@ -5,6 +5,7 @@
 /* eslint-disable */
 
 import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
+import { column } from "../../../../platform/storage/schema.js";
 import type { BanRow, CommunityPostRow, CommunityRow, MemberRow, ModLogRow, SeriesRow } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
 import { toBigInt, toNumber, toText } from "../../../../platform/storage/sql/convert.js";
@@ -28,7 +29,9 @@ import type { Page, PageOptions } from "../../../../platform/storage/sql/page.js
 // ── SeriesRow → table community_series ───────────────────────────────────
 
 /**
- * Schema manifest entry of community_series (diffed by the migrator).
+ * Table community_series: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.community.v1.SeriesRow (orbit/community/v1/tables.proto)
  */
 export const SeriesRowTable: SqlTableSpec = {
   kind: "sql",
@@ -36,143 +39,79 @@ export const SeriesRowTable: SqlTableSpec = {
   message: "orbit.community.v1.SeriesRow",
   file: "orbit/community/v1/tables.proto",
   columns: [
-    {
-      name: "id",
-      field: "id",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "slug",
-      field: "slug",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(100)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "title",
-      field: "title",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(200)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "aliases",
-      field: "aliases",
-      encoding: "json",
-      sqlite: "TEXT",
-      mysql: "LONGTEXT",
-      cql: "text",
-      nullable: false,
-      default: "''",
-      repeated: true,
-    },
-    {
-      name: "season",
-      field: "season",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(50)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "cover_media_id",
-      field: "coverMediaId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "cover_url",
-      field: "coverUrl",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(500)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "search",
-      field: "search",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(4000)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "created_at_ms",
-      field: "createdAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("id", "id", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("slug", "slug", "string", "TEXT", "VARCHAR(100)", "text", { default: "''" }),
+    column("title", "title", "string", "TEXT", "VARCHAR(200)", "text", { default: "''" }),
+    column("aliases", "aliases", "json", "TEXT", "LONGTEXT", "text", { default: "''", repeated: true }),
+    column("season", "season", "string", "TEXT", "VARCHAR(50)", "text", { default: "''" }),
+    column("cover_media_id", "coverMediaId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("cover_url", "coverUrl", "string", "TEXT", "VARCHAR(500)", "text", { default: "''" }),
+    column("search", "search", "string", "TEXT", "VARCHAR(4000)", "text", { default: "''" }),
+    column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["id"],
-  indexes: [
-    {
-      name: "community_series_uniq_slug",
-      columns: ["slug"],
-      unique: true,
-    },
-  ],
+  indexes: [{ name: "community_series_uniq_slug", columns: ["slug"], unique: true }],
 };
 
 /**
  * The SQL of every SeriesRowDao method, per dialect.
+ *
+ * @generated from message orbit.community.v1.SeriesRow (orbit/community/v1/tables.proto)
  */
 export const SeriesRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "community_series" ("id", "slug", "title", "aliases", "season", "cover_media_id", "cover_url", "search", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO "community_series" ("id", "slug", "title", "aliases", "season", "cover_media_id", ' +
+      '"cover_url", "search", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     upsert:
-      'INSERT INTO "community_series" ("id", "slug", "title", "aliases", "season", "cover_media_id", "cover_url", "search", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "slug" = excluded."slug", "title" = excluded."title", "aliases" = excluded."aliases", "season" = excluded."season", "cover_media_id" = excluded."cover_media_id", "cover_url" = excluded."cover_url", "search" = excluded."search", "created_at_ms" = excluded."created_at_ms"',
+      'INSERT INTO "community_series" ("id", "slug", "title", "aliases", "season", "cover_media_id", ' +
+      '"cover_url", "search", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id")' +
+      ' DO UPDATE SET "slug" = excluded."slug", "title" = excluded."title", ' +
+      '"aliases" = excluded."aliases", "season" = excluded."season", ' +
+      '"cover_media_id" = excluded."cover_media_id", "cover_url" = excluded."cover_url", ' +
+      '"search" = excluded."search", "created_at_ms" = excluded."created_at_ms"',
     insertIfAbsent:
-      'INSERT INTO "community_series" ("id", "slug", "title", "aliases", "season", "cover_media_id", "cover_url", "search", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "community_series" ("id", "slug", "title", "aliases", "season", "cover_media_id", ' +
+      '"cover_url", "search", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)' +
+      " ON CONFLICT DO NOTHING",
     insertHead:
-      'INSERT INTO "community_series" ("id", "slug", "title", "aliases", "season", "cover_media_id", "cover_url", "search", "created_at_ms") VALUES',
+      'INSERT INTO "community_series" ("id", "slug", "title", "aliases", "season", "cover_media_id", ' +
+      '"cover_url", "search", "created_at_ms") VALUES',
     insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("id") DO UPDATE SET "slug" = excluded."slug", "title" = excluded."title", "aliases" = excluded."aliases", "season" = excluded."season", "cover_media_id" = excluded."cover_media_id", "cover_url" = excluded."cover_url", "search" = excluded."search", "created_at_ms" = excluded."created_at_ms"',
+      ' ON CONFLICT ("id") DO UPDATE SET "slug" = excluded."slug", "title" = excluded."title", ' +
+      '"aliases" = excluded."aliases", "season" = excluded."season", ' +
+      '"cover_media_id" = excluded."cover_media_id", "cover_url" = excluded."cover_url", ' +
+      '"search" = excluded."search", "created_at_ms" = excluded."created_at_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "id", "slug", "title", "aliases", "season", "cover_media_id", "cover_url", "search", "created_at_ms" FROM "community_series" WHERE "id" = ?',
+    get:
+      'SELECT "id", "slug", "title", "aliases", "season", "cover_media_id", "cover_url", "search", ' +
+      '"created_at_ms" FROM "community_series" WHERE "id" = ?',
     getManyHead:
-      'SELECT "id", "slug", "title", "aliases", "season", "cover_media_id", "cover_url", "search", "created_at_ms" FROM "community_series" WHERE "id" IN',
+      'SELECT "id", "slug", "title", "aliases", "season", "cover_media_id", "cover_url", "search", ' +
+      '"created_at_ms" FROM "community_series" WHERE "id" IN',
     delete: 'DELETE FROM "community_series" WHERE "id" = ?',
     updateWhere: '"id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "community_series"',
     list: {
-      asc: 'SELECT "id", "slug", "title", "aliases", "season", "cover_media_id", "cover_url", "search", "created_at_ms" FROM "community_series" ORDER BY "id" ASC LIMIT ?',
+      asc:
+        'SELECT "id", "slug", "title", "aliases", "season", "cover_media_id", "cover_url", "search", ' +
+        '"created_at_ms" FROM "community_series" ORDER BY "id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "id", "slug", "title", "aliases", "season", "cover_media_id", "cover_url", "search", "created_at_ms" FROM "community_series" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-      desc: 'SELECT "id", "slug", "title", "aliases", "season", "cover_media_id", "cover_url", "search", "created_at_ms" FROM "community_series" ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "slug", "title", "aliases", "season", "cover_media_id", "cover_url", "search", ' +
+        '"created_at_ms" FROM "community_series" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+      desc:
+        'SELECT "id", "slug", "title", "aliases", "season", "cover_media_id", "cover_url", "search", ' +
+        '"created_at_ms" FROM "community_series" ORDER BY "id" DESC LIMIT ?',
       descAfter:
-        'SELECT "id", "slug", "title", "aliases", "season", "cover_media_id", "cover_url", "search", "created_at_ms" FROM "community_series" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "slug", "title", "aliases", "season", "cover_media_id", "cover_url", "search", ' +
+        '"created_at_ms" FROM "community_series" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
     },
     unique: {
       getBySlug:
-        'SELECT "id", "slug", "title", "aliases", "season", "cover_media_id", "cover_url", "search", "created_at_ms" FROM "community_series" WHERE "slug" = ?',
+        'SELECT "id", "slug", "title", "aliases", "season", "cover_media_id", "cover_url", "search", ' +
+        '"created_at_ms" FROM "community_series" WHERE "slug" = ?',
     },
     finders: {},
     counts: {},
@@ -181,35 +120,67 @@ export const SeriesRowSql = {
   },
   mysql: {
     insert:
-      "INSERT INTO `community_series` (`id`, `slug`, `title`, `aliases`, `season`, `cover_media_id`, `cover_url`, `search`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO `community_series` (`id`, `slug`, `title`, `aliases`, `season`, `cover_media_id`, " +
+      "`cover_url`, `search`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `community_series` (`id`, `slug`, `title`, `aliases`, `season`, `cover_media_id`, `cover_url`, `search`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `slug` = IF(`id` <=> VALUES(`id`), VALUES(`slug`), `slug`), `title` = IF(`id` <=> VALUES(`id`), VALUES(`title`), `title`), `aliases` = IF(`id` <=> VALUES(`id`), VALUES(`aliases`), `aliases`), `season` = IF(`id` <=> VALUES(`id`), VALUES(`season`), `season`), `cover_media_id` = IF(`id` <=> VALUES(`id`), VALUES(`cover_media_id`), `cover_media_id`), `cover_url` = IF(`id` <=> VALUES(`id`), VALUES(`cover_url`), `cover_url`), `search` = IF(`id` <=> VALUES(`id`), VALUES(`search`), `search`), `created_at_ms` = IF(`id` <=> VALUES(`id`), VALUES(`created_at_ms`), `created_at_ms`)",
+      "INSERT INTO `community_series` (`id`, `slug`, `title`, `aliases`, `season`, `cover_media_id`, " +
+      "`cover_url`, `search`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `slug` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`slug`), `slug`), `title` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`title`), `title`), `aliases` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`aliases`), `aliases`), `season` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`season`), `season`), `cover_media_id` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`cover_media_id`), `cover_media_id`), `cover_url` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`cover_url`), `cover_url`), `search` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`search`), `search`), `created_at_ms` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`created_at_ms`), `created_at_ms`)",
     insertIfAbsent:
-      "INSERT INTO `community_series` (`id`, `slug`, `title`, `aliases`, `season`, `cover_media_id`, `cover_url`, `search`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
+      "INSERT INTO `community_series` (`id`, `slug`, `title`, `aliases`, `season`, `cover_media_id`, " +
+      "`cover_url`, `search`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `id` = `id`",
     insertHead:
-      "INSERT INTO `community_series` (`id`, `slug`, `title`, `aliases`, `season`, `cover_media_id`, `cover_url`, `search`, `created_at_ms`) VALUES",
+      "INSERT INTO `community_series` (`id`, `slug`, `title`, `aliases`, `season`, `cover_media_id`, " +
+      "`cover_url`, `search`, `created_at_ms`) VALUES",
     insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `slug` = IF(`id` <=> VALUES(`id`), VALUES(`slug`), `slug`), `title` = IF(`id` <=> VALUES(`id`), VALUES(`title`), `title`), `aliases` = IF(`id` <=> VALUES(`id`), VALUES(`aliases`), `aliases`), `season` = IF(`id` <=> VALUES(`id`), VALUES(`season`), `season`), `cover_media_id` = IF(`id` <=> VALUES(`id`), VALUES(`cover_media_id`), `cover_media_id`), `cover_url` = IF(`id` <=> VALUES(`id`), VALUES(`cover_url`), `cover_url`), `search` = IF(`id` <=> VALUES(`id`), VALUES(`search`), `search`), `created_at_ms` = IF(`id` <=> VALUES(`id`), VALUES(`created_at_ms`), `created_at_ms`)",
+      " ON DUPLICATE KEY UPDATE `slug` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`slug`), `slug`), `title` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`title`), `title`), `aliases` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`aliases`), `aliases`), `season` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`season`), `season`), `cover_media_id` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`cover_media_id`), `cover_media_id`), `cover_url` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`cover_url`), `cover_url`), `search` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`search`), `search`), `created_at_ms` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`created_at_ms`), `created_at_ms`)",
     upsertCheck: "SELECT COUNT(*) AS `n` FROM `community_series` WHERE `id` IN",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `id` = `id`",
-    get: "SELECT `id`, `slug`, `title`, `aliases`, `season`, `cover_media_id`, `cover_url`, `search`, `created_at_ms` FROM `community_series` WHERE `id` = ?",
+    get:
+      "SELECT `id`, `slug`, `title`, `aliases`, `season`, `cover_media_id`, `cover_url`, `search`, " +
+      "`created_at_ms` FROM `community_series` WHERE `id` = ?",
     getManyHead:
-      "SELECT `id`, `slug`, `title`, `aliases`, `season`, `cover_media_id`, `cover_url`, `search`, `created_at_ms` FROM `community_series` WHERE `id` IN",
+      "SELECT `id`, `slug`, `title`, `aliases`, `season`, `cover_media_id`, `cover_url`, `search`, " +
+      "`created_at_ms` FROM `community_series` WHERE `id` IN",
     delete: "DELETE FROM `community_series` WHERE `id` = ?",
     updateWhere: "`id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `community_series`",
     list: {
-      asc: "SELECT `id`, `slug`, `title`, `aliases`, `season`, `cover_media_id`, `cover_url`, `search`, `created_at_ms` FROM `community_series` ORDER BY `id` ASC LIMIT ?",
+      asc:
+        "SELECT `id`, `slug`, `title`, `aliases`, `season`, `cover_media_id`, `cover_url`, `search`, " +
+        "`created_at_ms` FROM `community_series` ORDER BY `id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `id`, `slug`, `title`, `aliases`, `season`, `cover_media_id`, `cover_url`, `search`, `created_at_ms` FROM `community_series` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-      desc: "SELECT `id`, `slug`, `title`, `aliases`, `season`, `cover_media_id`, `cover_url`, `search`, `created_at_ms` FROM `community_series` ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `slug`, `title`, `aliases`, `season`, `cover_media_id`, `cover_url`, `search`, " +
+        "`created_at_ms` FROM `community_series` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+      desc:
+        "SELECT `id`, `slug`, `title`, `aliases`, `season`, `cover_media_id`, `cover_url`, `search`, " +
+        "`created_at_ms` FROM `community_series` ORDER BY `id` DESC LIMIT ?",
       descAfter:
-        "SELECT `id`, `slug`, `title`, `aliases`, `season`, `cover_media_id`, `cover_url`, `search`, `created_at_ms` FROM `community_series` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `slug`, `title`, `aliases`, `season`, `cover_media_id`, `cover_url`, `search`, " +
+        "`created_at_ms` FROM `community_series` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
     },
     unique: {
       getBySlug:
-        "SELECT `id`, `slug`, `title`, `aliases`, `season`, `cover_media_id`, `cover_url`, `search`, `created_at_ms` FROM `community_series` WHERE `slug` = ?",
+        "SELECT `id`, `slug`, `title`, `aliases`, `season`, `cover_media_id`, `cover_url`, `search`, " +
+        "`created_at_ms` FROM `community_series` WHERE `slug` = ?",
     },
     finders: {},
     counts: {},
@@ -219,15 +190,21 @@ export const SeriesRowSql = {
 } as const;
 
 /**
- * Primary key of community_series.
+ * Primary key of community_series (id).
+ *
+ * @generated from message orbit.community.v1.SeriesRow (orbit/community/v1/tables.proto)
  */
 export type SeriesRowKey = Pick<SeriesRow, "id">;
 /**
  * A SeriesRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.community.v1.SeriesRow (orbit/community/v1/tables.proto)
  */
 export type SeriesRowInit = RowInit<SeriesRow, "id">;
 /**
  * Fields of a SeriesRow to change.
+ *
+ * @generated from message orbit.community.v1.SeriesRow (orbit/community/v1/tables.proto)
  */
 export type SeriesRowPatch = RowPatch<SeriesRow, "id", never>;
 
@@ -276,7 +253,12 @@ const seriesRowUpsertCheck: UpsertCheck = {
 };
 
 /**
- * Typed access to table community_series. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * SeriesRow is one series of the catalogue.
+ *
+ * Typed access to table community_series. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.community.v1.SeriesRow (orbit/community/v1/tables.proto)
  */
 export class SeriesRowDao {
   static readonly table = SeriesRowTable;
@@ -335,7 +317,8 @@ export class SeriesRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement or a unique-index check).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement or a unique-index check).
    */
   async upsertMany(rows: readonly SeriesRowInit[]): Promise<void> {
     await upsertRows(
@@ -462,7 +445,9 @@ export class SeriesRowDao {
 // ── CommunityRow → table communities ─────────────────────────────────────
 
 /**
- * Schema manifest entry of communities (diffed by the migrator).
+ * Table communities: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.community.v1.CommunityRow (orbit/community/v1/tables.proto)
  */
 export const CommunityRowTable: SqlTableSpec = {
   kind: "sql",
@@ -470,112 +455,69 @@ export const CommunityRowTable: SqlTableSpec = {
   message: "orbit.community.v1.CommunityRow",
   file: "orbit/community/v1/tables.proto",
   columns: [
-    {
-      name: "id",
-      field: "id",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "series_id",
-      field: "seriesId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "title",
-      field: "title",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(200)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "owner_id",
-      field: "ownerId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "member_count",
-      field: "memberCount",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "counter",
-      nullable: false,
-      default: "0",
-      counter: true,
-    },
-    {
-      name: "created_at_ms",
-      field: "createdAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("id", "id", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("series_id", "seriesId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("title", "title", "string", "TEXT", "VARCHAR(200)", "text", { default: "''" }),
+    column("owner_id", "ownerId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("member_count", "memberCount", "bigint", "INTEGER", "BIGINT", "counter", { default: "0", counter: true }),
+    column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["id"],
-  indexes: [
-    {
-      name: "communities_uniq_series_id",
-      columns: ["series_id"],
-      unique: true,
-    },
-  ],
+  indexes: [{ name: "communities_uniq_series_id", columns: ["series_id"], unique: true }],
 };
 
 /**
  * The SQL of every CommunityRowDao method, per dialect.
+ *
+ * @generated from message orbit.community.v1.CommunityRow (orbit/community/v1/tables.proto)
  */
 export const CommunityRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "communities" ("id", "series_id", "title", "owner_id", "created_at_ms") VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO "communities" ("id", "series_id", "title", "owner_id", "created_at_ms")' + " VALUES (?, ?, ?, ?, ?)",
     upsert:
-      'INSERT INTO "communities" ("id", "series_id", "title", "owner_id", "created_at_ms") VALUES (?, ?, ?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "series_id" = excluded."series_id", "title" = excluded."title", "owner_id" = excluded."owner_id", "created_at_ms" = excluded."created_at_ms"',
+      'INSERT INTO "communities" ("id", "series_id", "title", "owner_id", "created_at_ms")' +
+      ' VALUES (?, ?, ?, ?, ?) ON CONFLICT ("id")' +
+      ' DO UPDATE SET "series_id" = excluded."series_id", "title" = excluded."title", ' +
+      '"owner_id" = excluded."owner_id", "created_at_ms" = excluded."created_at_ms"',
     insertIfAbsent:
-      'INSERT INTO "communities" ("id", "series_id", "title", "owner_id", "created_at_ms") VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "communities" ("id", "series_id", "title", "owner_id", "created_at_ms")' +
+      " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     insertHead: 'INSERT INTO "communities" ("id", "series_id", "title", "owner_id", "created_at_ms") VALUES',
     insertTuple: "(?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("id") DO UPDATE SET "series_id" = excluded."series_id", "title" = excluded."title", "owner_id" = excluded."owner_id", "created_at_ms" = excluded."created_at_ms"',
+      ' ON CONFLICT ("id")' +
+      ' DO UPDATE SET "series_id" = excluded."series_id", "title" = excluded."title", ' +
+      '"owner_id" = excluded."owner_id", "created_at_ms" = excluded."created_at_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "id", "series_id", "title", "owner_id", "member_count", "created_at_ms" FROM "communities" WHERE "id" = ?',
+    get:
+      'SELECT "id", "series_id", "title", "owner_id", "member_count", "created_at_ms"' +
+      ' FROM "communities" WHERE "id" = ?',
     getManyHead:
-      'SELECT "id", "series_id", "title", "owner_id", "member_count", "created_at_ms" FROM "communities" WHERE "id" IN',
+      'SELECT "id", "series_id", "title", "owner_id", "member_count", "created_at_ms"' +
+      ' FROM "communities" WHERE "id" IN',
     delete: 'DELETE FROM "communities" WHERE "id" = ?',
     updateWhere: '"id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "communities"',
     list: {
-      asc: 'SELECT "id", "series_id", "title", "owner_id", "member_count", "created_at_ms" FROM "communities" ORDER BY "id" ASC LIMIT ?',
+      asc:
+        'SELECT "id", "series_id", "title", "owner_id", "member_count", "created_at_ms"' +
+        ' FROM "communities" ORDER BY "id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "id", "series_id", "title", "owner_id", "member_count", "created_at_ms" FROM "communities" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-      desc: 'SELECT "id", "series_id", "title", "owner_id", "member_count", "created_at_ms" FROM "communities" ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "series_id", "title", "owner_id", "member_count", "created_at_ms"' +
+        ' FROM "communities" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+      desc:
+        'SELECT "id", "series_id", "title", "owner_id", "member_count", "created_at_ms"' +
+        ' FROM "communities" ORDER BY "id" DESC LIMIT ?',
       descAfter:
-        'SELECT "id", "series_id", "title", "owner_id", "member_count", "created_at_ms" FROM "communities" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "series_id", "title", "owner_id", "member_count", "created_at_ms"' +
+        ' FROM "communities" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
     },
     unique: {
       getBySeriesId:
-        'SELECT "id", "series_id", "title", "owner_id", "member_count", "created_at_ms" FROM "communities" WHERE "series_id" = ?',
+        'SELECT "id", "series_id", "title", "owner_id", "member_count", "created_at_ms"' +
+        ' FROM "communities" WHERE "series_id" = ?',
     },
     finders: {},
     counts: {},
@@ -586,34 +528,54 @@ export const CommunityRowSql = {
   },
   mysql: {
     insert:
-      "INSERT INTO `communities` (`id`, `series_id`, `title`, `owner_id`, `created_at_ms`) VALUES (?, ?, ?, ?, ?)",
+      "INSERT INTO `communities` (`id`, `series_id`, `title`, `owner_id`, `created_at_ms`)" + " VALUES (?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `communities` (`id`, `series_id`, `title`, `owner_id`, `created_at_ms`) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `series_id` = IF(`id` <=> VALUES(`id`), VALUES(`series_id`), `series_id`), `title` = IF(`id` <=> VALUES(`id`), VALUES(`title`), `title`), `owner_id` = IF(`id` <=> VALUES(`id`), VALUES(`owner_id`), `owner_id`), `created_at_ms` = IF(`id` <=> VALUES(`id`), VALUES(`created_at_ms`), `created_at_ms`)",
+      "INSERT INTO `communities` (`id`, `series_id`, `title`, `owner_id`, `created_at_ms`)" +
+      " VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `series_id` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`series_id`), `series_id`), `title` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`title`), `title`), `owner_id` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`owner_id`), `owner_id`), `created_at_ms` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`created_at_ms`), `created_at_ms`)",
     insertIfAbsent:
-      "INSERT INTO `communities` (`id`, `series_id`, `title`, `owner_id`, `created_at_ms`) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
+      "INSERT INTO `communities` (`id`, `series_id`, `title`, `owner_id`, `created_at_ms`)" +
+      " VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
     insertHead: "INSERT INTO `communities` (`id`, `series_id`, `title`, `owner_id`, `created_at_ms`) VALUES",
     insertTuple: "(?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `series_id` = IF(`id` <=> VALUES(`id`), VALUES(`series_id`), `series_id`), `title` = IF(`id` <=> VALUES(`id`), VALUES(`title`), `title`), `owner_id` = IF(`id` <=> VALUES(`id`), VALUES(`owner_id`), `owner_id`), `created_at_ms` = IF(`id` <=> VALUES(`id`), VALUES(`created_at_ms`), `created_at_ms`)",
+      " ON DUPLICATE KEY UPDATE `series_id` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`series_id`), `series_id`), `title` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`title`), `title`), `owner_id` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`owner_id`), `owner_id`), `created_at_ms` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`created_at_ms`), `created_at_ms`)",
     upsertCheck: "SELECT COUNT(*) AS `n` FROM `communities` WHERE `id` IN",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `id` = `id`",
-    get: "SELECT `id`, `series_id`, `title`, `owner_id`, `member_count`, `created_at_ms` FROM `communities` WHERE `id` = ?",
+    get:
+      "SELECT `id`, `series_id`, `title`, `owner_id`, `member_count`, `created_at_ms`" +
+      " FROM `communities` WHERE `id` = ?",
     getManyHead:
-      "SELECT `id`, `series_id`, `title`, `owner_id`, `member_count`, `created_at_ms` FROM `communities` WHERE `id` IN",
+      "SELECT `id`, `series_id`, `title`, `owner_id`, `member_count`, `created_at_ms`" +
+      " FROM `communities` WHERE `id` IN",
     delete: "DELETE FROM `communities` WHERE `id` = ?",
     updateWhere: "`id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `communities`",
     list: {
-      asc: "SELECT `id`, `series_id`, `title`, `owner_id`, `member_count`, `created_at_ms` FROM `communities` ORDER BY `id` ASC LIMIT ?",
+      asc:
+        "SELECT `id`, `series_id`, `title`, `owner_id`, `member_count`, `created_at_ms`" +
+        " FROM `communities` ORDER BY `id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `id`, `series_id`, `title`, `owner_id`, `member_count`, `created_at_ms` FROM `communities` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-      desc: "SELECT `id`, `series_id`, `title`, `owner_id`, `member_count`, `created_at_ms` FROM `communities` ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `series_id`, `title`, `owner_id`, `member_count`, `created_at_ms`" +
+        " FROM `communities` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+      desc:
+        "SELECT `id`, `series_id`, `title`, `owner_id`, `member_count`, `created_at_ms`" +
+        " FROM `communities` ORDER BY `id` DESC LIMIT ?",
       descAfter:
-        "SELECT `id`, `series_id`, `title`, `owner_id`, `member_count`, `created_at_ms` FROM `communities` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `series_id`, `title`, `owner_id`, `member_count`, `created_at_ms`" +
+        " FROM `communities` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
     },
     unique: {
       getBySeriesId:
-        "SELECT `id`, `series_id`, `title`, `owner_id`, `member_count`, `created_at_ms` FROM `communities` WHERE `series_id` = ?",
+        "SELECT `id`, `series_id`, `title`, `owner_id`, `member_count`, `created_at_ms`" +
+        " FROM `communities` WHERE `series_id` = ?",
     },
     finders: {},
     counts: {},
@@ -625,15 +587,21 @@ export const CommunityRowSql = {
 } as const;
 
 /**
- * Primary key of communities.
+ * Primary key of communities (id).
+ *
+ * @generated from message orbit.community.v1.CommunityRow (orbit/community/v1/tables.proto)
  */
 export type CommunityRowKey = Pick<CommunityRow, "id">;
 /**
  * A CommunityRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.community.v1.CommunityRow (orbit/community/v1/tables.proto)
  */
 export type CommunityRowInit = RowInit<CommunityRow, "id">;
 /**
  * Fields of a CommunityRow to change.
+ *
+ * @generated from message orbit.community.v1.CommunityRow (orbit/community/v1/tables.proto)
  */
 export type CommunityRowPatch = RowPatch<CommunityRow, "id" | "memberCount", never>;
 
@@ -672,7 +640,12 @@ const communityRowUpsertCheck: UpsertCheck = {
 };
 
 /**
- * Typed access to table communities. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * CommunityRow is the community of one series.
+ *
+ * Typed access to table communities. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method
+ * inside it.
+ *
+ * @generated from message orbit.community.v1.CommunityRow (orbit/community/v1/tables.proto)
  */
 export class CommunityRowDao {
   static readonly table = CommunityRowTable;
@@ -731,7 +704,8 @@ export class CommunityRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement or a unique-index check).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement or a unique-index check).
    */
   async upsertMany(rows: readonly CommunityRowInit[]): Promise<void> {
     await upsertRows(
@@ -837,6 +811,8 @@ export class CommunityRowDao {
 
   /**
    * Adds `delta` to counter member_count atomically. True if the row exists.
+   *
+   * @generated from field: int64 member_count = 5;
    */
   async incrementMemberCount(key: CommunityRowKey, delta: bigint | number = 1): Promise<boolean> {
     const r = await this.db.run(this.q.increments.member_count, [
@@ -850,7 +826,9 @@ export class CommunityRowDao {
 // ── MemberRow → table community_members ──────────────────────────────────
 
 /**
- * Schema manifest entry of community_members (diffed by the migrator).
+ * Table community_members: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.community.v1.MemberRow (orbit/community/v1/tables.proto)
  */
 export const MemberRowTable: SqlTableSpec = {
   kind: "sql",
@@ -858,46 +836,10 @@ export const MemberRowTable: SqlTableSpec = {
   message: "orbit.community.v1.MemberRow",
   file: "orbit/community/v1/tables.proto",
   columns: [
-    {
-      name: "community_id",
-      field: "communityId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "user_id",
-      field: "userId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "role",
-      field: "role",
-      encoding: "int",
-      sqlite: "INTEGER",
-      mysql: "INT",
-      cql: "int",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "joined_at_ms",
-      field: "joinedAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("community_id", "communityId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("user_id", "userId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("role", "role", "int", "INTEGER", "INT", "int", { default: "0" }),
+    column("joined_at_ms", "joinedAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["community_id", "user_id"],
   indexes: [
@@ -906,137 +848,206 @@ export const MemberRowTable: SqlTableSpec = {
       columns: ["community_id", "joined_at_ms"],
       unique: false,
     },
-    {
-      name: "community_members_by_user_id_community_id",
-      columns: ["user_id", "community_id"],
-      unique: false,
-    },
+    { name: "community_members_by_user_id_community_id", columns: ["user_id", "community_id"], unique: false },
   ],
 };
 
 /**
  * The SQL of every MemberRowDao method, per dialect.
+ *
+ * @generated from message orbit.community.v1.MemberRow (orbit/community/v1/tables.proto)
  */
 export const MemberRowSql = {
   sqlite: {
-    insert: 'INSERT INTO "community_members" ("community_id", "user_id", "role", "joined_at_ms") VALUES (?, ?, ?, ?)',
+    insert:
+      'INSERT INTO "community_members" ("community_id", "user_id", "role", "joined_at_ms")' + " VALUES (?, ?, ?, ?)",
     upsert:
-      'INSERT INTO "community_members" ("community_id", "user_id", "role", "joined_at_ms") VALUES (?, ?, ?, ?) ON CONFLICT ("community_id", "user_id") DO UPDATE SET "role" = excluded."role", "joined_at_ms" = excluded."joined_at_ms"',
+      'INSERT INTO "community_members" ("community_id", "user_id", "role", "joined_at_ms")' +
+      ' VALUES (?, ?, ?, ?) ON CONFLICT ("community_id", "user_id")' +
+      ' DO UPDATE SET "role" = excluded."role", "joined_at_ms" = excluded."joined_at_ms"',
     insertIfAbsent:
-      'INSERT INTO "community_members" ("community_id", "user_id", "role", "joined_at_ms") VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "community_members" ("community_id", "user_id", "role", "joined_at_ms")' +
+      " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
     insertHead: 'INSERT INTO "community_members" ("community_id", "user_id", "role", "joined_at_ms") VALUES',
     insertTuple: "(?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("community_id", "user_id") DO UPDATE SET "role" = excluded."role", "joined_at_ms" = excluded."joined_at_ms"',
+      ' ON CONFLICT ("community_id", "user_id")' +
+      ' DO UPDATE SET "role" = excluded."role", "joined_at_ms" = excluded."joined_at_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members" WHERE "community_id" = ? AND "user_id" = ?',
+    get:
+      'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members"' +
+      ' WHERE "community_id" = ? AND "user_id" = ?',
     getManyHead: "",
     delete: 'DELETE FROM "community_members" WHERE "community_id" = ? AND "user_id" = ?',
     updateWhere: '"community_id" = ? AND "user_id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "community_members"',
     list: {
-      asc: 'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members" ORDER BY "community_id" ASC, "user_id" ASC LIMIT ?',
+      asc:
+        'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members"' +
+        ' ORDER BY "community_id" ASC, "user_id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members" WHERE ("community_id" > ? OR ("community_id" = ? AND "user_id" > ?)) ORDER BY "community_id" ASC, "user_id" ASC LIMIT ?',
-      desc: 'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members" ORDER BY "community_id" DESC, "user_id" DESC LIMIT ?',
+        'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members"' +
+        ' WHERE ("community_id" > ? OR ("community_id" = ? AND "user_id" > ?))' +
+        ' ORDER BY "community_id" ASC, "user_id" ASC LIMIT ?',
+      desc:
+        'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members"' +
+        ' ORDER BY "community_id" DESC, "user_id" DESC LIMIT ?',
       descAfter:
-        'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members" WHERE ("community_id" < ? OR ("community_id" = ? AND "user_id" < ?)) ORDER BY "community_id" DESC, "user_id" DESC LIMIT ?',
+        'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members"' +
+        ' WHERE ("community_id" < ? OR ("community_id" = ? AND "user_id" < ?))' +
+        ' ORDER BY "community_id" DESC, "user_id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByCommunityId: {
-        asc: 'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members" WHERE "community_id" = ? ORDER BY "user_id" ASC LIMIT ?',
+        asc:
+          'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members"' +
+          ' WHERE "community_id" = ? ORDER BY "user_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members" WHERE "community_id" = ? AND ("user_id" > ?) ORDER BY "user_id" ASC LIMIT ?',
-        desc: 'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members" WHERE "community_id" = ? ORDER BY "user_id" DESC LIMIT ?',
+          'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members"' +
+          ' WHERE "community_id" = ? AND ("user_id" > ?) ORDER BY "user_id" ASC LIMIT ?',
+        desc:
+          'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members"' +
+          ' WHERE "community_id" = ? ORDER BY "user_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members" WHERE "community_id" = ? AND ("user_id" < ?) ORDER BY "user_id" DESC LIMIT ?',
+          'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members"' +
+          ' WHERE "community_id" = ? AND ("user_id" < ?) ORDER BY "user_id" DESC LIMIT ?',
       },
       listByCommunityIdOrderByJoinedAtMs: {
-        asc: 'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members" WHERE "community_id" = ? ORDER BY "joined_at_ms" ASC, "user_id" ASC LIMIT ?',
+        asc:
+          'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members"' +
+          ' WHERE "community_id" = ? ORDER BY "joined_at_ms" ASC, "user_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members" WHERE "community_id" = ? AND ("joined_at_ms" > ? OR ("joined_at_ms" = ? AND "user_id" > ?)) ORDER BY "joined_at_ms" ASC, "user_id" ASC LIMIT ?',
-        desc: 'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members" WHERE "community_id" = ? ORDER BY "joined_at_ms" DESC, "user_id" DESC LIMIT ?',
+          'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members"' +
+          ' WHERE "community_id" = ? AND ("joined_at_ms" > ? OR ("joined_at_ms" = ? AND "user_id" > ?))' +
+          ' ORDER BY "joined_at_ms" ASC, "user_id" ASC LIMIT ?',
+        desc:
+          'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members"' +
+          ' WHERE "community_id" = ? ORDER BY "joined_at_ms" DESC, "user_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members" WHERE "community_id" = ? AND ("joined_at_ms" < ? OR ("joined_at_ms" = ? AND "user_id" < ?)) ORDER BY "joined_at_ms" DESC, "user_id" DESC LIMIT ?',
+          'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members"' +
+          ' WHERE "community_id" = ? AND ("joined_at_ms" < ? OR ("joined_at_ms" = ? AND "user_id" < ?))' +
+          ' ORDER BY "joined_at_ms" DESC, "user_id" DESC LIMIT ?',
       },
       listByUserId: {
-        asc: 'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members" WHERE "user_id" = ? ORDER BY "community_id" ASC LIMIT ?',
+        asc:
+          'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members"' +
+          ' WHERE "user_id" = ? ORDER BY "community_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members" WHERE "user_id" = ? AND ("community_id" > ?) ORDER BY "community_id" ASC LIMIT ?',
-        desc: 'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members" WHERE "user_id" = ? ORDER BY "community_id" DESC LIMIT ?',
+          'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members"' +
+          ' WHERE "user_id" = ? AND ("community_id" > ?) ORDER BY "community_id" ASC LIMIT ?',
+        desc:
+          'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members"' +
+          ' WHERE "user_id" = ? ORDER BY "community_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members" WHERE "user_id" = ? AND ("community_id" < ?) ORDER BY "community_id" DESC LIMIT ?',
+          'SELECT "community_id", "user_id", "role", "joined_at_ms" FROM "community_members"' +
+          ' WHERE "user_id" = ? AND ("community_id" < ?) ORDER BY "community_id" DESC LIMIT ?',
       },
     },
     counts: {
       countByCommunityId: 'SELECT COUNT(*) AS "n" FROM "community_members" WHERE "community_id" = ?',
-      countByCommunityIdOrderByJoinedAtMs: 'SELECT COUNT(*) AS "n" FROM "community_members" WHERE "community_id" = ?',
       countByUserId: 'SELECT COUNT(*) AS "n" FROM "community_members" WHERE "user_id" = ?',
     },
     deletes: {
       deleteByCommunityId:
-        'DELETE FROM "community_members" WHERE ("community_id", "user_id") IN (SELECT "community_id", "user_id" FROM "community_members" WHERE "community_id" = ? ORDER BY "user_id" LIMIT ?)',
+        'DELETE FROM "community_members" WHERE ("community_id", "user_id")' +
+        ' IN (SELECT "community_id", "user_id" FROM "community_members" WHERE "community_id" = ?' +
+        ' ORDER BY "user_id" LIMIT ?)',
       deleteByUserId:
-        'DELETE FROM "community_members" WHERE ("community_id", "user_id") IN (SELECT "community_id", "user_id" FROM "community_members" WHERE "user_id" = ? ORDER BY "community_id" LIMIT ?)',
+        'DELETE FROM "community_members" WHERE ("community_id", "user_id")' +
+        ' IN (SELECT "community_id", "user_id" FROM "community_members" WHERE "user_id" = ?' +
+        ' ORDER BY "community_id" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
-    insert: "INSERT INTO `community_members` (`community_id`, `user_id`, `role`, `joined_at_ms`) VALUES (?, ?, ?, ?)",
+    insert:
+      "INSERT INTO `community_members` (`community_id`, `user_id`, `role`, `joined_at_ms`)" + " VALUES (?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `community_members` (`community_id`, `user_id`, `role`, `joined_at_ms`) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE `role` = VALUES(`role`), `joined_at_ms` = VALUES(`joined_at_ms`)",
+      "INSERT INTO `community_members` (`community_id`, `user_id`, `role`, `joined_at_ms`)" +
+      " VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE `role` = VALUES(`role`), `joined_at_ms` =" +
+      " VALUES(`joined_at_ms`)",
     insertIfAbsent:
-      "INSERT INTO `community_members` (`community_id`, `user_id`, `role`, `joined_at_ms`) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE `community_id` = `community_id`",
+      "INSERT INTO `community_members` (`community_id`, `user_id`, `role`, `joined_at_ms`)" +
+      " VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE `community_id` = `community_id`",
     insertHead: "INSERT INTO `community_members` (`community_id`, `user_id`, `role`, `joined_at_ms`) VALUES",
     insertTuple: "(?, ?, ?, ?)",
     upsertTail: " ON DUPLICATE KEY UPDATE `role` = VALUES(`role`), `joined_at_ms` = VALUES(`joined_at_ms`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `community_id` = `community_id`",
-    get: "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members` WHERE `community_id` = ? AND `user_id` = ?",
+    get:
+      "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members`" +
+      " WHERE `community_id` = ? AND `user_id` = ?",
     getManyHead: "",
     delete: "DELETE FROM `community_members` WHERE `community_id` = ? AND `user_id` = ?",
     updateWhere: "`community_id` = ? AND `user_id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `community_members`",
     list: {
-      asc: "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members` ORDER BY `community_id` ASC, `user_id` ASC LIMIT ?",
+      asc:
+        "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members`" +
+        " ORDER BY `community_id` ASC, `user_id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members` WHERE (`community_id` > ? OR (`community_id` = ? AND `user_id` > ?)) ORDER BY `community_id` ASC, `user_id` ASC LIMIT ?",
-      desc: "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members` ORDER BY `community_id` DESC, `user_id` DESC LIMIT ?",
+        "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members`" +
+        " WHERE (`community_id` > ? OR (`community_id` = ? AND `user_id` > ?))" +
+        " ORDER BY `community_id` ASC, `user_id` ASC LIMIT ?",
+      desc:
+        "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members`" +
+        " ORDER BY `community_id` DESC, `user_id` DESC LIMIT ?",
       descAfter:
-        "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members` WHERE (`community_id` < ? OR (`community_id` = ? AND `user_id` < ?)) ORDER BY `community_id` DESC, `user_id` DESC LIMIT ?",
+        "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members`" +
+        " WHERE (`community_id` < ? OR (`community_id` = ? AND `user_id` < ?))" +
+        " ORDER BY `community_id` DESC, `user_id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByCommunityId: {
-        asc: "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members` WHERE `community_id` = ? ORDER BY `user_id` ASC LIMIT ?",
+        asc:
+          "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members`" +
+          " WHERE `community_id` = ? ORDER BY `user_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members` WHERE `community_id` = ? AND (`user_id` > ?) ORDER BY `user_id` ASC LIMIT ?",
-        desc: "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members` WHERE `community_id` = ? ORDER BY `user_id` DESC LIMIT ?",
+          "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members`" +
+          " WHERE `community_id` = ? AND (`user_id` > ?) ORDER BY `user_id` ASC LIMIT ?",
+        desc:
+          "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members`" +
+          " WHERE `community_id` = ? ORDER BY `user_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members` WHERE `community_id` = ? AND (`user_id` < ?) ORDER BY `user_id` DESC LIMIT ?",
+          "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members`" +
+          " WHERE `community_id` = ? AND (`user_id` < ?) ORDER BY `user_id` DESC LIMIT ?",
       },
       listByCommunityIdOrderByJoinedAtMs: {
-        asc: "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members` WHERE `community_id` = ? ORDER BY `joined_at_ms` ASC, `user_id` ASC LIMIT ?",
+        asc:
+          "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members`" +
+          " WHERE `community_id` = ? ORDER BY `joined_at_ms` ASC, `user_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members` WHERE `community_id` = ? AND (`joined_at_ms` > ? OR (`joined_at_ms` = ? AND `user_id` > ?)) ORDER BY `joined_at_ms` ASC, `user_id` ASC LIMIT ?",
-        desc: "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members` WHERE `community_id` = ? ORDER BY `joined_at_ms` DESC, `user_id` DESC LIMIT ?",
+          "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members`" +
+          " WHERE `community_id` = ? AND (`joined_at_ms` > ? OR (`joined_at_ms` = ? AND `user_id` > ?))" +
+          " ORDER BY `joined_at_ms` ASC, `user_id` ASC LIMIT ?",
+        desc:
+          "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members`" +
+          " WHERE `community_id` = ? ORDER BY `joined_at_ms` DESC, `user_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members` WHERE `community_id` = ? AND (`joined_at_ms` < ? OR (`joined_at_ms` = ? AND `user_id` < ?)) ORDER BY `joined_at_ms` DESC, `user_id` DESC LIMIT ?",
+          "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members`" +
+          " WHERE `community_id` = ? AND (`joined_at_ms` < ? OR (`joined_at_ms` = ? AND `user_id` < ?))" +
+          " ORDER BY `joined_at_ms` DESC, `user_id` DESC LIMIT ?",
       },
       listByUserId: {
-        asc: "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members` WHERE `user_id` = ? ORDER BY `community_id` ASC LIMIT ?",
+        asc:
+          "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members`" +
+          " WHERE `user_id` = ? ORDER BY `community_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members` WHERE `user_id` = ? AND (`community_id` > ?) ORDER BY `community_id` ASC LIMIT ?",
-        desc: "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members` WHERE `user_id` = ? ORDER BY `community_id` DESC LIMIT ?",
+          "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members`" +
+          " WHERE `user_id` = ? AND (`community_id` > ?) ORDER BY `community_id` ASC LIMIT ?",
+        desc:
+          "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members`" +
+          " WHERE `user_id` = ? ORDER BY `community_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members` WHERE `user_id` = ? AND (`community_id` < ?) ORDER BY `community_id` DESC LIMIT ?",
+          "SELECT `community_id`, `user_id`, `role`, `joined_at_ms` FROM `community_members`" +
+          " WHERE `user_id` = ? AND (`community_id` < ?) ORDER BY `community_id` DESC LIMIT ?",
       },
     },
     counts: {
       countByCommunityId: "SELECT COUNT(*) AS `n` FROM `community_members` WHERE `community_id` = ?",
-      countByCommunityIdOrderByJoinedAtMs: "SELECT COUNT(*) AS `n` FROM `community_members` WHERE `community_id` = ?",
       countByUserId: "SELECT COUNT(*) AS `n` FROM `community_members` WHERE `user_id` = ?",
     },
     deletes: {
@@ -1048,15 +1059,21 @@ export const MemberRowSql = {
 } as const;
 
 /**
- * Primary key of community_members.
+ * Primary key of community_members (community_id, user_id).
+ *
+ * @generated from message orbit.community.v1.MemberRow (orbit/community/v1/tables.proto)
  */
 export type MemberRowKey = Pick<MemberRow, "communityId" | "userId">;
 /**
  * A MemberRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.community.v1.MemberRow (orbit/community/v1/tables.proto)
  */
 export type MemberRowInit = RowInit<MemberRow, "communityId" | "userId">;
 /**
  * Fields of a MemberRow to change.
+ *
+ * @generated from message orbit.community.v1.MemberRow (orbit/community/v1/tables.proto)
  */
 export type MemberRowPatch = RowPatch<MemberRow, "communityId" | "userId", never>;
 
@@ -1083,7 +1100,12 @@ function memberRowToSql(row: MemberRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table community_members. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * MemberRow: user_id is a member of community_id.
+ *
+ * Typed access to table community_members. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.community.v1.MemberRow (orbit/community/v1/tables.proto)
  */
 export class MemberRowDao {
   static readonly table = MemberRowTable;
@@ -1138,7 +1160,8 @@ export class MemberRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly MemberRowInit[]): Promise<void> {
     await upsertRows(
@@ -1228,7 +1251,7 @@ export class MemberRowDao {
   }
 
   /**
-   * A page of rows with this community_id, ordered by user_id (index primary key).
+   * A page of rows with this community_id, ordered by user_id (the primary key).
    */
   async listByCommunityId(where: Pick<MemberRow, "communityId">, page?: PageOptions): Promise<Page<MemberRow>> {
     return keysetPage(
@@ -1248,7 +1271,7 @@ export class MemberRowDao {
   }
 
   /**
-   * Number of rows with this community_id.
+   * Number of rows with this community_id (the primary key).
    */
   async countByCommunityId(where: Pick<MemberRow, "communityId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByCommunityId, [
@@ -1261,7 +1284,8 @@ export class MemberRowDao {
   }
 
   /**
-   * A page of rows with this community_id, ordered by joined_at_ms, user_id (index community_members_by_community_id_joined_at_ms).
+   * A page of rows with this community_id, ordered by joined_at_ms, user_id (index
+   * community_members_by_community_id_joined_at_ms).
    */
   async listByCommunityIdOrderByJoinedAtMs(
     where: Pick<MemberRow, "communityId">,
@@ -1284,19 +1308,6 @@ export class MemberRowDao {
   }
 
   /**
-   * Number of rows with this community_id.
-   */
-  async countByCommunityIdOrderByJoinedAtMs(where: Pick<MemberRow, "communityId">): Promise<number> {
-    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByCommunityIdOrderByJoinedAtMs, [
-      int64Param(
-        where.communityId ?? missingKey("community_members.community_id", "communityId"),
-        "community_members.community_id",
-      ),
-    ]);
-    return Number(r?.n ?? 0);
-  }
-
-  /**
    * A page of rows with this user_id, ordered by community_id (index community_members_by_user_id_community_id).
    */
   async listByUserId(where: Pick<MemberRow, "userId">, page?: PageOptions): Promise<Page<MemberRow>> {
@@ -1312,7 +1323,7 @@ export class MemberRowDao {
   }
 
   /**
-   * Number of rows with this user_id.
+   * Number of rows with this user_id (index community_members_by_user_id_community_id).
    */
   async countByUserId(where: Pick<MemberRow, "userId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByUserId, [
@@ -1322,7 +1333,8 @@ export class MemberRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this community_id (1..10000; the first in user_id order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this community_id (1..10000; the first in user_id order, the primary key).
+   * Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByCommunityId(where: Pick<MemberRow, "communityId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -1339,7 +1351,9 @@ export class MemberRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this user_id (1..10000; the first in community_id order, index community_members_by_user_id_community_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this user_id (1..10000; the first in community_id order, index
+   * community_members_by_user_id_community_id). Returns the number deleted: call again until it is 0 to delete them
+   * all in bounded statements.
    */
   async deleteByUserId(where: Pick<MemberRow, "userId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -1354,7 +1368,9 @@ export class MemberRowDao {
 // ── BanRow → table community_bans ────────────────────────────────────────
 
 /**
- * Schema manifest entry of community_bans (diffed by the migrator).
+ * Table community_bans: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.community.v1.BanRow (orbit/community/v1/tables.proto)
  */
 export const BanRowTable: SqlTableSpec = {
   kind: "sql",
@@ -1362,56 +1378,11 @@ export const BanRowTable: SqlTableSpec = {
   message: "orbit.community.v1.BanRow",
   file: "orbit/community/v1/tables.proto",
   columns: [
-    {
-      name: "community_id",
-      field: "communityId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "user_id",
-      field: "userId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "by_user_id",
-      field: "byUserId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "reason",
-      field: "reason",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(500)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "at_ms",
-      field: "atMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("community_id", "communityId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("user_id", "userId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("by_user_id", "byUserId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("reason", "reason", "string", "TEXT", "VARCHAR(500)", "text", { default: "''" }),
+    column("at_ms", "atMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["community_id", "user_id"],
   indexes: [],
@@ -1419,43 +1390,68 @@ export const BanRowTable: SqlTableSpec = {
 
 /**
  * The SQL of every BanRowDao method, per dialect.
+ *
+ * @generated from message orbit.community.v1.BanRow (orbit/community/v1/tables.proto)
  */
 export const BanRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "community_bans" ("community_id", "user_id", "by_user_id", "reason", "at_ms") VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO "community_bans" ("community_id", "user_id", "by_user_id", "reason", "at_ms")' +
+      " VALUES (?, ?, ?, ?, ?)",
     upsert:
-      'INSERT INTO "community_bans" ("community_id", "user_id", "by_user_id", "reason", "at_ms") VALUES (?, ?, ?, ?, ?) ON CONFLICT ("community_id", "user_id") DO UPDATE SET "by_user_id" = excluded."by_user_id", "reason" = excluded."reason", "at_ms" = excluded."at_ms"',
+      'INSERT INTO "community_bans" ("community_id", "user_id", "by_user_id", "reason", "at_ms")' +
+      ' VALUES (?, ?, ?, ?, ?) ON CONFLICT ("community_id", "user_id")' +
+      ' DO UPDATE SET "by_user_id" = excluded."by_user_id", "reason" = excluded."reason", ' +
+      '"at_ms" = excluded."at_ms"',
     insertIfAbsent:
-      'INSERT INTO "community_bans" ("community_id", "user_id", "by_user_id", "reason", "at_ms") VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "community_bans" ("community_id", "user_id", "by_user_id", "reason", "at_ms")' +
+      " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     insertHead: 'INSERT INTO "community_bans" ("community_id", "user_id", "by_user_id", "reason", "at_ms") VALUES',
     insertTuple: "(?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("community_id", "user_id") DO UPDATE SET "by_user_id" = excluded."by_user_id", "reason" = excluded."reason", "at_ms" = excluded."at_ms"',
+      ' ON CONFLICT ("community_id", "user_id")' +
+      ' DO UPDATE SET "by_user_id" = excluded."by_user_id", "reason" = excluded."reason", ' +
+      '"at_ms" = excluded."at_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "community_id", "user_id", "by_user_id", "reason", "at_ms" FROM "community_bans" WHERE "community_id" = ? AND "user_id" = ?',
+    get:
+      'SELECT "community_id", "user_id", "by_user_id", "reason", "at_ms" FROM "community_bans"' +
+      ' WHERE "community_id" = ? AND "user_id" = ?',
     getManyHead: "",
     delete: 'DELETE FROM "community_bans" WHERE "community_id" = ? AND "user_id" = ?',
     updateWhere: '"community_id" = ? AND "user_id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "community_bans"',
     list: {
-      asc: 'SELECT "community_id", "user_id", "by_user_id", "reason", "at_ms" FROM "community_bans" ORDER BY "community_id" ASC, "user_id" ASC LIMIT ?',
+      asc:
+        'SELECT "community_id", "user_id", "by_user_id", "reason", "at_ms" FROM "community_bans"' +
+        ' ORDER BY "community_id" ASC, "user_id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "community_id", "user_id", "by_user_id", "reason", "at_ms" FROM "community_bans" WHERE ("community_id" > ? OR ("community_id" = ? AND "user_id" > ?)) ORDER BY "community_id" ASC, "user_id" ASC LIMIT ?',
-      desc: 'SELECT "community_id", "user_id", "by_user_id", "reason", "at_ms" FROM "community_bans" ORDER BY "community_id" DESC, "user_id" DESC LIMIT ?',
+        'SELECT "community_id", "user_id", "by_user_id", "reason", "at_ms" FROM "community_bans"' +
+        ' WHERE ("community_id" > ? OR ("community_id" = ? AND "user_id" > ?))' +
+        ' ORDER BY "community_id" ASC, "user_id" ASC LIMIT ?',
+      desc:
+        'SELECT "community_id", "user_id", "by_user_id", "reason", "at_ms" FROM "community_bans"' +
+        ' ORDER BY "community_id" DESC, "user_id" DESC LIMIT ?',
       descAfter:
-        'SELECT "community_id", "user_id", "by_user_id", "reason", "at_ms" FROM "community_bans" WHERE ("community_id" < ? OR ("community_id" = ? AND "user_id" < ?)) ORDER BY "community_id" DESC, "user_id" DESC LIMIT ?',
+        'SELECT "community_id", "user_id", "by_user_id", "reason", "at_ms" FROM "community_bans"' +
+        ' WHERE ("community_id" < ? OR ("community_id" = ? AND "user_id" < ?))' +
+        ' ORDER BY "community_id" DESC, "user_id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByCommunityId: {
-        asc: 'SELECT "community_id", "user_id", "by_user_id", "reason", "at_ms" FROM "community_bans" WHERE "community_id" = ? ORDER BY "user_id" ASC LIMIT ?',
+        asc:
+          'SELECT "community_id", "user_id", "by_user_id", "reason", "at_ms" FROM "community_bans"' +
+          ' WHERE "community_id" = ? ORDER BY "user_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "community_id", "user_id", "by_user_id", "reason", "at_ms" FROM "community_bans" WHERE "community_id" = ? AND ("user_id" > ?) ORDER BY "user_id" ASC LIMIT ?',
-        desc: 'SELECT "community_id", "user_id", "by_user_id", "reason", "at_ms" FROM "community_bans" WHERE "community_id" = ? ORDER BY "user_id" DESC LIMIT ?',
+          'SELECT "community_id", "user_id", "by_user_id", "reason", "at_ms" FROM "community_bans"' +
+          ' WHERE "community_id" = ? AND ("user_id" > ?) ORDER BY "user_id" ASC LIMIT ?',
+        desc:
+          'SELECT "community_id", "user_id", "by_user_id", "reason", "at_ms" FROM "community_bans"' +
+          ' WHERE "community_id" = ? ORDER BY "user_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "community_id", "user_id", "by_user_id", "reason", "at_ms" FROM "community_bans" WHERE "community_id" = ? AND ("user_id" < ?) ORDER BY "user_id" DESC LIMIT ?',
+          'SELECT "community_id", "user_id", "by_user_id", "reason", "at_ms" FROM "community_bans"' +
+          ' WHERE "community_id" = ? AND ("user_id" < ?) ORDER BY "user_id" DESC LIMIT ?',
       },
     },
     counts: {
@@ -1463,45 +1459,68 @@ export const BanRowSql = {
     },
     deletes: {
       deleteByCommunityId:
-        'DELETE FROM "community_bans" WHERE ("community_id", "user_id") IN (SELECT "community_id", "user_id" FROM "community_bans" WHERE "community_id" = ? ORDER BY "user_id" LIMIT ?)',
+        'DELETE FROM "community_bans" WHERE ("community_id", "user_id")' +
+        ' IN (SELECT "community_id", "user_id" FROM "community_bans" WHERE "community_id" = ?' +
+        ' ORDER BY "user_id" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert:
-      "INSERT INTO `community_bans` (`community_id`, `user_id`, `by_user_id`, `reason`, `at_ms`) VALUES (?, ?, ?, ?, ?)",
+      "INSERT INTO `community_bans` (`community_id`, `user_id`, `by_user_id`, `reason`, `at_ms`)" +
+      " VALUES (?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `community_bans` (`community_id`, `user_id`, `by_user_id`, `reason`, `at_ms`) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `by_user_id` = VALUES(`by_user_id`), `reason` = VALUES(`reason`), `at_ms` = VALUES(`at_ms`)",
+      "INSERT INTO `community_bans` (`community_id`, `user_id`, `by_user_id`, `reason`, `at_ms`)" +
+      " VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `by_user_id` = VALUES(`by_user_id`), `reason` =" +
+      " VALUES(`reason`), `at_ms` = VALUES(`at_ms`)",
     insertIfAbsent:
-      "INSERT INTO `community_bans` (`community_id`, `user_id`, `by_user_id`, `reason`, `at_ms`) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `community_id` = `community_id`",
+      "INSERT INTO `community_bans` (`community_id`, `user_id`, `by_user_id`, `reason`, `at_ms`)" +
+      " VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `community_id` = `community_id`",
     insertHead: "INSERT INTO `community_bans` (`community_id`, `user_id`, `by_user_id`, `reason`, `at_ms`) VALUES",
     insertTuple: "(?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `by_user_id` = VALUES(`by_user_id`), `reason` = VALUES(`reason`), `at_ms` = VALUES(`at_ms`)",
+      " ON DUPLICATE KEY UPDATE `by_user_id` = VALUES(`by_user_id`), `reason` =" +
+      " VALUES(`reason`), `at_ms` = VALUES(`at_ms`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `community_id` = `community_id`",
-    get: "SELECT `community_id`, `user_id`, `by_user_id`, `reason`, `at_ms` FROM `community_bans` WHERE `community_id` = ? AND `user_id` = ?",
+    get:
+      "SELECT `community_id`, `user_id`, `by_user_id`, `reason`, `at_ms` FROM `community_bans`" +
+      " WHERE `community_id` = ? AND `user_id` = ?",
     getManyHead: "",
     delete: "DELETE FROM `community_bans` WHERE `community_id` = ? AND `user_id` = ?",
     updateWhere: "`community_id` = ? AND `user_id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `community_bans`",
     list: {
-      asc: "SELECT `community_id`, `user_id`, `by_user_id`, `reason`, `at_ms` FROM `community_bans` ORDER BY `community_id` ASC, `user_id` ASC LIMIT ?",
+      asc:
+        "SELECT `community_id`, `user_id`, `by_user_id`, `reason`, `at_ms` FROM `community_bans`" +
+        " ORDER BY `community_id` ASC, `user_id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `community_id`, `user_id`, `by_user_id`, `reason`, `at_ms` FROM `community_bans` WHERE (`community_id` > ? OR (`community_id` = ? AND `user_id` > ?)) ORDER BY `community_id` ASC, `user_id` ASC LIMIT ?",
-      desc: "SELECT `community_id`, `user_id`, `by_user_id`, `reason`, `at_ms` FROM `community_bans` ORDER BY `community_id` DESC, `user_id` DESC LIMIT ?",
+        "SELECT `community_id`, `user_id`, `by_user_id`, `reason`, `at_ms` FROM `community_bans`" +
+        " WHERE (`community_id` > ? OR (`community_id` = ? AND `user_id` > ?))" +
+        " ORDER BY `community_id` ASC, `user_id` ASC LIMIT ?",
+      desc:
+        "SELECT `community_id`, `user_id`, `by_user_id`, `reason`, `at_ms` FROM `community_bans`" +
+        " ORDER BY `community_id` DESC, `user_id` DESC LIMIT ?",
       descAfter:
-        "SELECT `community_id`, `user_id`, `by_user_id`, `reason`, `at_ms` FROM `community_bans` WHERE (`community_id` < ? OR (`community_id` = ? AND `user_id` < ?)) ORDER BY `community_id` DESC, `user_id` DESC LIMIT ?",
+        "SELECT `community_id`, `user_id`, `by_user_id`, `reason`, `at_ms` FROM `community_bans`" +
+        " WHERE (`community_id` < ? OR (`community_id` = ? AND `user_id` < ?))" +
+        " ORDER BY `community_id` DESC, `user_id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByCommunityId: {
-        asc: "SELECT `community_id`, `user_id`, `by_user_id`, `reason`, `at_ms` FROM `community_bans` WHERE `community_id` = ? ORDER BY `user_id` ASC LIMIT ?",
+        asc:
+          "SELECT `community_id`, `user_id`, `by_user_id`, `reason`, `at_ms` FROM `community_bans`" +
+          " WHERE `community_id` = ? ORDER BY `user_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `community_id`, `user_id`, `by_user_id`, `reason`, `at_ms` FROM `community_bans` WHERE `community_id` = ? AND (`user_id` > ?) ORDER BY `user_id` ASC LIMIT ?",
-        desc: "SELECT `community_id`, `user_id`, `by_user_id`, `reason`, `at_ms` FROM `community_bans` WHERE `community_id` = ? ORDER BY `user_id` DESC LIMIT ?",
+          "SELECT `community_id`, `user_id`, `by_user_id`, `reason`, `at_ms` FROM `community_bans`" +
+          " WHERE `community_id` = ? AND (`user_id` > ?) ORDER BY `user_id` ASC LIMIT ?",
+        desc:
+          "SELECT `community_id`, `user_id`, `by_user_id`, `reason`, `at_ms` FROM `community_bans`" +
+          " WHERE `community_id` = ? ORDER BY `user_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `community_id`, `user_id`, `by_user_id`, `reason`, `at_ms` FROM `community_bans` WHERE `community_id` = ? AND (`user_id` < ?) ORDER BY `user_id` DESC LIMIT ?",
+          "SELECT `community_id`, `user_id`, `by_user_id`, `reason`, `at_ms` FROM `community_bans`" +
+          " WHERE `community_id` = ? AND (`user_id` < ?) ORDER BY `user_id` DESC LIMIT ?",
       },
     },
     counts: {
@@ -1515,15 +1534,21 @@ export const BanRowSql = {
 } as const;
 
 /**
- * Primary key of community_bans.
+ * Primary key of community_bans (community_id, user_id).
+ *
+ * @generated from message orbit.community.v1.BanRow (orbit/community/v1/tables.proto)
  */
 export type BanRowKey = Pick<BanRow, "communityId" | "userId">;
 /**
  * A BanRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.community.v1.BanRow (orbit/community/v1/tables.proto)
  */
 export type BanRowInit = RowInit<BanRow, "communityId" | "userId">;
 /**
  * Fields of a BanRow to change.
+ *
+ * @generated from message orbit.community.v1.BanRow (orbit/community/v1/tables.proto)
  */
 export type BanRowPatch = RowPatch<BanRow, "communityId" | "userId", never>;
 
@@ -1552,7 +1577,12 @@ function banRowToSql(row: BanRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table community_bans. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * BanRow: user_id is banned from community_id.
+ *
+ * Typed access to table community_bans. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.community.v1.BanRow (orbit/community/v1/tables.proto)
  */
 export class BanRowDao {
   static readonly table = BanRowTable;
@@ -1607,7 +1637,8 @@ export class BanRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly BanRowInit[]): Promise<void> {
     await upsertRows(
@@ -1701,7 +1732,7 @@ export class BanRowDao {
   }
 
   /**
-   * A page of rows with this community_id, ordered by user_id (index primary key).
+   * A page of rows with this community_id, ordered by user_id (the primary key).
    */
   async listByCommunityId(where: Pick<BanRow, "communityId">, page?: PageOptions): Promise<Page<BanRow>> {
     return keysetPage(
@@ -1721,7 +1752,7 @@ export class BanRowDao {
   }
 
   /**
-   * Number of rows with this community_id.
+   * Number of rows with this community_id (the primary key).
    */
   async countByCommunityId(where: Pick<BanRow, "communityId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByCommunityId, [
@@ -1734,7 +1765,8 @@ export class BanRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this community_id (1..10000; the first in user_id order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this community_id (1..10000; the first in user_id order, the primary key).
+   * Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByCommunityId(where: Pick<BanRow, "communityId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -1754,7 +1786,9 @@ export class BanRowDao {
 // ── ModLogRow → table community_modlog ───────────────────────────────────
 
 /**
- * Schema manifest entry of community_modlog (diffed by the migrator).
+ * Table community_modlog: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.community.v1.ModLogRow (orbit/community/v1/tables.proto)
  */
 export const ModLogRowTable: SqlTableSpec = {
   kind: "sql",
@@ -1762,128 +1796,86 @@ export const ModLogRowTable: SqlTableSpec = {
   message: "orbit.community.v1.ModLogRow",
   file: "orbit/community/v1/tables.proto",
   columns: [
-    {
-      name: "id",
-      field: "id",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "community_id",
-      field: "communityId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "actor_id",
-      field: "actorId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "action",
-      field: "action",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(32)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "target_user_id",
-      field: "targetUserId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "detail",
-      field: "detail",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(500)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "at_ms",
-      field: "atMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("id", "id", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("community_id", "communityId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("actor_id", "actorId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("action", "action", "string", "TEXT", "VARCHAR(32)", "text", { default: "''" }),
+    column("target_user_id", "targetUserId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("detail", "detail", "string", "TEXT", "VARCHAR(500)", "text", { default: "''" }),
+    column("at_ms", "atMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["id"],
-  indexes: [
-    {
-      name: "community_modlog_by_community_id_id",
-      columns: ["community_id", "id"],
-      unique: false,
-    },
-  ],
+  indexes: [{ name: "community_modlog_by_community_id_id", columns: ["community_id", "id"], unique: false }],
 };
 
 /**
  * The SQL of every ModLogRowDao method, per dialect.
+ *
+ * @generated from message orbit.community.v1.ModLogRow (orbit/community/v1/tables.proto)
  */
 export const ModLogRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "community_modlog" ("id", "community_id", "actor_id", "action", "target_user_id", "detail", "at_ms") VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO "community_modlog" ("id", "community_id", "actor_id", "action", "target_user_id", ' +
+      '"detail", "at_ms") VALUES (?, ?, ?, ?, ?, ?, ?)',
     upsert:
-      'INSERT INTO "community_modlog" ("id", "community_id", "actor_id", "action", "target_user_id", "detail", "at_ms") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "community_id" = excluded."community_id", "actor_id" = excluded."actor_id", "action" = excluded."action", "target_user_id" = excluded."target_user_id", "detail" = excluded."detail", "at_ms" = excluded."at_ms"',
+      'INSERT INTO "community_modlog" ("id", "community_id", "actor_id", "action", "target_user_id", ' +
+      '"detail", "at_ms") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id")' +
+      ' DO UPDATE SET "community_id" = excluded."community_id", "actor_id" = excluded."actor_id", ' +
+      '"action" = excluded."action", "target_user_id" = excluded."target_user_id", ' +
+      '"detail" = excluded."detail", "at_ms" = excluded."at_ms"',
     insertIfAbsent:
-      'INSERT INTO "community_modlog" ("id", "community_id", "actor_id", "action", "target_user_id", "detail", "at_ms") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "community_modlog" ("id", "community_id", "actor_id", "action", "target_user_id", ' +
+      '"detail", "at_ms") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead:
-      'INSERT INTO "community_modlog" ("id", "community_id", "actor_id", "action", "target_user_id", "detail", "at_ms") VALUES',
+      'INSERT INTO "community_modlog" ("id", "community_id", "actor_id", "action", "target_user_id", ' +
+      '"detail", "at_ms") VALUES',
     insertTuple: "(?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("id") DO UPDATE SET "community_id" = excluded."community_id", "actor_id" = excluded."actor_id", "action" = excluded."action", "target_user_id" = excluded."target_user_id", "detail" = excluded."detail", "at_ms" = excluded."at_ms"',
+      ' ON CONFLICT ("id")' +
+      ' DO UPDATE SET "community_id" = excluded."community_id", "actor_id" = excluded."actor_id", ' +
+      '"action" = excluded."action", "target_user_id" = excluded."target_user_id", ' +
+      '"detail" = excluded."detail", "at_ms" = excluded."at_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "id", "community_id", "actor_id", "action", "target_user_id", "detail", "at_ms" FROM "community_modlog" WHERE "id" = ?',
+    get:
+      'SELECT "id", "community_id", "actor_id", "action", "target_user_id", "detail", "at_ms"' +
+      ' FROM "community_modlog" WHERE "id" = ?',
     getManyHead:
-      'SELECT "id", "community_id", "actor_id", "action", "target_user_id", "detail", "at_ms" FROM "community_modlog" WHERE "id" IN',
+      'SELECT "id", "community_id", "actor_id", "action", "target_user_id", "detail", "at_ms"' +
+      ' FROM "community_modlog" WHERE "id" IN',
     delete: 'DELETE FROM "community_modlog" WHERE "id" = ?',
     updateWhere: '"id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "community_modlog"',
     list: {
-      asc: 'SELECT "id", "community_id", "actor_id", "action", "target_user_id", "detail", "at_ms" FROM "community_modlog" ORDER BY "id" ASC LIMIT ?',
+      asc:
+        'SELECT "id", "community_id", "actor_id", "action", "target_user_id", "detail", "at_ms"' +
+        ' FROM "community_modlog" ORDER BY "id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "id", "community_id", "actor_id", "action", "target_user_id", "detail", "at_ms" FROM "community_modlog" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-      desc: 'SELECT "id", "community_id", "actor_id", "action", "target_user_id", "detail", "at_ms" FROM "community_modlog" ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "community_id", "actor_id", "action", "target_user_id", "detail", "at_ms"' +
+        ' FROM "community_modlog" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+      desc:
+        'SELECT "id", "community_id", "actor_id", "action", "target_user_id", "detail", "at_ms"' +
+        ' FROM "community_modlog" ORDER BY "id" DESC LIMIT ?',
       descAfter:
-        'SELECT "id", "community_id", "actor_id", "action", "target_user_id", "detail", "at_ms" FROM "community_modlog" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "community_id", "actor_id", "action", "target_user_id", "detail", "at_ms"' +
+        ' FROM "community_modlog" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByCommunityId: {
-        asc: 'SELECT "id", "community_id", "actor_id", "action", "target_user_id", "detail", "at_ms" FROM "community_modlog" WHERE "community_id" = ? ORDER BY "id" ASC LIMIT ?',
+        asc:
+          'SELECT "id", "community_id", "actor_id", "action", "target_user_id", "detail", "at_ms"' +
+          ' FROM "community_modlog" WHERE "community_id" = ? ORDER BY "id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "id", "community_id", "actor_id", "action", "target_user_id", "detail", "at_ms" FROM "community_modlog" WHERE "community_id" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-        desc: 'SELECT "id", "community_id", "actor_id", "action", "target_user_id", "detail", "at_ms" FROM "community_modlog" WHERE "community_id" = ? ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "community_id", "actor_id", "action", "target_user_id", "detail", "at_ms"' +
+          ' FROM "community_modlog" WHERE "community_id" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+        desc:
+          'SELECT "id", "community_id", "actor_id", "action", "target_user_id", "detail", "at_ms"' +
+          ' FROM "community_modlog" WHERE "community_id" = ? ORDER BY "id" DESC LIMIT ?',
         descAfter:
-          'SELECT "id", "community_id", "actor_id", "action", "target_user_id", "detail", "at_ms" FROM "community_modlog" WHERE "community_id" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "community_id", "actor_id", "action", "target_user_id", "detail", "at_ms"' +
+          ' FROM "community_modlog" WHERE "community_id" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
       },
     },
     counts: {
@@ -1891,47 +1883,72 @@ export const ModLogRowSql = {
     },
     deletes: {
       deleteByCommunityId:
-        'DELETE FROM "community_modlog" WHERE "id" IN (SELECT "id" FROM "community_modlog" WHERE "community_id" = ? ORDER BY "id" LIMIT ?)',
+        'DELETE FROM "community_modlog" WHERE "id" IN (SELECT "id" FROM "community_modlog"' +
+        ' WHERE "community_id" = ? ORDER BY "id" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert:
-      "INSERT INTO `community_modlog` (`id`, `community_id`, `actor_id`, `action`, `target_user_id`, `detail`, `at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO `community_modlog` (`id`, `community_id`, `actor_id`, `action`, `target_user_id`, " +
+      "`detail`, `at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `community_modlog` (`id`, `community_id`, `actor_id`, `action`, `target_user_id`, `detail`, `at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `community_id` = VALUES(`community_id`), `actor_id` = VALUES(`actor_id`), `action` = VALUES(`action`), `target_user_id` = VALUES(`target_user_id`), `detail` = VALUES(`detail`), `at_ms` = VALUES(`at_ms`)",
+      "INSERT INTO `community_modlog` (`id`, `community_id`, `actor_id`, `action`, `target_user_id`, " +
+      "`detail`, `at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `community_id` =" +
+      " VALUES(`community_id`), `actor_id` = VALUES(`actor_id`), `action` =" +
+      " VALUES(`action`), `target_user_id` = VALUES(`target_user_id`), `detail` =" +
+      " VALUES(`detail`), `at_ms` = VALUES(`at_ms`)",
     insertIfAbsent:
-      "INSERT INTO `community_modlog` (`id`, `community_id`, `actor_id`, `action`, `target_user_id`, `detail`, `at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
+      "INSERT INTO `community_modlog` (`id`, `community_id`, `actor_id`, `action`, `target_user_id`, " +
+      "`detail`, `at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
     insertHead:
-      "INSERT INTO `community_modlog` (`id`, `community_id`, `actor_id`, `action`, `target_user_id`, `detail`, `at_ms`) VALUES",
+      "INSERT INTO `community_modlog` (`id`, `community_id`, `actor_id`, `action`, `target_user_id`, " +
+      "`detail`, `at_ms`) VALUES",
     insertTuple: "(?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `community_id` = VALUES(`community_id`), `actor_id` = VALUES(`actor_id`), `action` = VALUES(`action`), `target_user_id` = VALUES(`target_user_id`), `detail` = VALUES(`detail`), `at_ms` = VALUES(`at_ms`)",
+      " ON DUPLICATE KEY UPDATE `community_id` = VALUES(`community_id`), `actor_id` =" +
+      " VALUES(`actor_id`), `action` = VALUES(`action`), `target_user_id` =" +
+      " VALUES(`target_user_id`), `detail` = VALUES(`detail`), `at_ms` = VALUES(`at_ms`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `id` = `id`",
-    get: "SELECT `id`, `community_id`, `actor_id`, `action`, `target_user_id`, `detail`, `at_ms` FROM `community_modlog` WHERE `id` = ?",
+    get:
+      "SELECT `id`, `community_id`, `actor_id`, `action`, `target_user_id`, `detail`, `at_ms`" +
+      " FROM `community_modlog` WHERE `id` = ?",
     getManyHead:
-      "SELECT `id`, `community_id`, `actor_id`, `action`, `target_user_id`, `detail`, `at_ms` FROM `community_modlog` WHERE `id` IN",
+      "SELECT `id`, `community_id`, `actor_id`, `action`, `target_user_id`, `detail`, `at_ms`" +
+      " FROM `community_modlog` WHERE `id` IN",
     delete: "DELETE FROM `community_modlog` WHERE `id` = ?",
     updateWhere: "`id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `community_modlog`",
     list: {
-      asc: "SELECT `id`, `community_id`, `actor_id`, `action`, `target_user_id`, `detail`, `at_ms` FROM `community_modlog` ORDER BY `id` ASC LIMIT ?",
+      asc:
+        "SELECT `id`, `community_id`, `actor_id`, `action`, `target_user_id`, `detail`, `at_ms`" +
+        " FROM `community_modlog` ORDER BY `id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `id`, `community_id`, `actor_id`, `action`, `target_user_id`, `detail`, `at_ms` FROM `community_modlog` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-      desc: "SELECT `id`, `community_id`, `actor_id`, `action`, `target_user_id`, `detail`, `at_ms` FROM `community_modlog` ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `community_id`, `actor_id`, `action`, `target_user_id`, `detail`, `at_ms`" +
+        " FROM `community_modlog` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+      desc:
+        "SELECT `id`, `community_id`, `actor_id`, `action`, `target_user_id`, `detail`, `at_ms`" +
+        " FROM `community_modlog` ORDER BY `id` DESC LIMIT ?",
       descAfter:
-        "SELECT `id`, `community_id`, `actor_id`, `action`, `target_user_id`, `detail`, `at_ms` FROM `community_modlog` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `community_id`, `actor_id`, `action`, `target_user_id`, `detail`, `at_ms`" +
+        " FROM `community_modlog` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByCommunityId: {
-        asc: "SELECT `id`, `community_id`, `actor_id`, `action`, `target_user_id`, `detail`, `at_ms` FROM `community_modlog` WHERE `community_id` = ? ORDER BY `id` ASC LIMIT ?",
+        asc:
+          "SELECT `id`, `community_id`, `actor_id`, `action`, `target_user_id`, `detail`, `at_ms`" +
+          " FROM `community_modlog` WHERE `community_id` = ? ORDER BY `id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `id`, `community_id`, `actor_id`, `action`, `target_user_id`, `detail`, `at_ms` FROM `community_modlog` WHERE `community_id` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-        desc: "SELECT `id`, `community_id`, `actor_id`, `action`, `target_user_id`, `detail`, `at_ms` FROM `community_modlog` WHERE `community_id` = ? ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `community_id`, `actor_id`, `action`, `target_user_id`, `detail`, `at_ms`" +
+          " FROM `community_modlog` WHERE `community_id` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+        desc:
+          "SELECT `id`, `community_id`, `actor_id`, `action`, `target_user_id`, `detail`, `at_ms`" +
+          " FROM `community_modlog` WHERE `community_id` = ? ORDER BY `id` DESC LIMIT ?",
         descAfter:
-          "SELECT `id`, `community_id`, `actor_id`, `action`, `target_user_id`, `detail`, `at_ms` FROM `community_modlog` WHERE `community_id` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `community_id`, `actor_id`, `action`, `target_user_id`, `detail`, `at_ms`" +
+          " FROM `community_modlog` WHERE `community_id` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
       },
     },
     counts: {
@@ -1945,15 +1962,21 @@ export const ModLogRowSql = {
 } as const;
 
 /**
- * Primary key of community_modlog.
+ * Primary key of community_modlog (id).
+ *
+ * @generated from message orbit.community.v1.ModLogRow (orbit/community/v1/tables.proto)
  */
 export type ModLogRowKey = Pick<ModLogRow, "id">;
 /**
  * A ModLogRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.community.v1.ModLogRow (orbit/community/v1/tables.proto)
  */
 export type ModLogRowInit = RowInit<ModLogRow, "id">;
 /**
  * Fields of a ModLogRow to change.
+ *
+ * @generated from message orbit.community.v1.ModLogRow (orbit/community/v1/tables.proto)
  */
 export type ModLogRowPatch = RowPatch<ModLogRow, "id", never>;
 
@@ -1986,7 +2009,12 @@ function modLogRowToSql(row: ModLogRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table community_modlog. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * ModLogRow is one moderation action.
+ *
+ * Typed access to table community_modlog. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.community.v1.ModLogRow (orbit/community/v1/tables.proto)
  */
 export class ModLogRowDao {
   static readonly table = ModLogRowTable;
@@ -2041,7 +2069,8 @@ export class ModLogRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly ModLogRowInit[]): Promise<void> {
     await upsertRows(
@@ -2166,7 +2195,7 @@ export class ModLogRowDao {
   }
 
   /**
-   * Number of rows with this community_id.
+   * Number of rows with this community_id (index community_modlog_by_community_id_id).
    */
   async countByCommunityId(where: Pick<ModLogRow, "communityId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByCommunityId, [
@@ -2179,7 +2208,9 @@ export class ModLogRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this community_id (1..10000; the first in id order, index community_modlog_by_community_id_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this community_id (1..10000; the first in id order, index
+   * community_modlog_by_community_id_id). Returns the number deleted: call again until it is 0 to delete them all
+   * in bounded statements.
    */
   async deleteByCommunityId(where: Pick<ModLogRow, "communityId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -2199,7 +2230,9 @@ export class ModLogRowDao {
 // ── CommunityPostRow → table community_posts ─────────────────────────────
 
 /**
- * Schema manifest entry of community_posts (diffed by the migrator).
+ * Table community_posts: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.community.v1.CommunityPostRow (orbit/community/v1/tables.proto)
  */
 export const CommunityPostRowTable: SqlTableSpec = {
   kind: "sql",
@@ -2207,203 +2240,213 @@ export const CommunityPostRowTable: SqlTableSpec = {
   message: "orbit.community.v1.CommunityPostRow",
   file: "orbit/community/v1/tables.proto",
   columns: [
-    {
-      name: "post_id",
-      field: "postId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "community_id",
-      field: "communityId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "author_id",
-      field: "authorId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "created_at_ms",
-      field: "createdAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "like_count",
-      field: "likeCount",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "comment_count",
-      field: "commentCount",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "hot_score",
-      field: "hotScore",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("post_id", "postId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("community_id", "communityId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("author_id", "authorId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("like_count", "likeCount", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("comment_count", "commentCount", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("hot_score", "hotScore", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["post_id"],
   indexes: [
-    {
-      name: "community_posts_by_community_id_hot_score",
-      columns: ["community_id", "hot_score"],
-      unique: false,
-    },
-    {
-      name: "community_posts_by_community_id_post_id",
-      columns: ["community_id", "post_id"],
-      unique: false,
-    },
+    { name: "community_posts_by_community_id_hot_score", columns: ["community_id", "hot_score"], unique: false },
+    { name: "community_posts_by_community_id_post_id", columns: ["community_id", "post_id"], unique: false },
   ],
 };
 
 /**
  * The SQL of every CommunityPostRowDao method, per dialect.
+ *
+ * @generated from message orbit.community.v1.CommunityPostRow (orbit/community/v1/tables.proto)
  */
 export const CommunityPostRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "community_posts" ("post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", "hot_score") VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO "community_posts" ("post_id", "community_id", "author_id", "created_at_ms", ' +
+      '"like_count", "comment_count", "hot_score") VALUES (?, ?, ?, ?, ?, ?, ?)',
     upsert:
-      'INSERT INTO "community_posts" ("post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", "hot_score") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("post_id") DO UPDATE SET "community_id" = excluded."community_id", "author_id" = excluded."author_id", "created_at_ms" = excluded."created_at_ms", "like_count" = excluded."like_count", "comment_count" = excluded."comment_count", "hot_score" = excluded."hot_score"',
+      'INSERT INTO "community_posts" ("post_id", "community_id", "author_id", "created_at_ms", ' +
+      '"like_count", "comment_count", "hot_score") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("post_id")' +
+      ' DO UPDATE SET "community_id" = excluded."community_id", "author_id" = excluded."author_id", ' +
+      '"created_at_ms" = excluded."created_at_ms", "like_count" = excluded."like_count", ' +
+      '"comment_count" = excluded."comment_count", "hot_score" = excluded."hot_score"',
     insertIfAbsent:
-      'INSERT INTO "community_posts" ("post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", "hot_score") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "community_posts" ("post_id", "community_id", "author_id", "created_at_ms", ' +
+      '"like_count", "comment_count", "hot_score") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead:
-      'INSERT INTO "community_posts" ("post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", "hot_score") VALUES',
+      'INSERT INTO "community_posts" ("post_id", "community_id", "author_id", "created_at_ms", ' +
+      '"like_count", "comment_count", "hot_score") VALUES',
     insertTuple: "(?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("post_id") DO UPDATE SET "community_id" = excluded."community_id", "author_id" = excluded."author_id", "created_at_ms" = excluded."created_at_ms", "like_count" = excluded."like_count", "comment_count" = excluded."comment_count", "hot_score" = excluded."hot_score"',
+      ' ON CONFLICT ("post_id")' +
+      ' DO UPDATE SET "community_id" = excluded."community_id", "author_id" = excluded."author_id", ' +
+      '"created_at_ms" = excluded."created_at_ms", "like_count" = excluded."like_count", ' +
+      '"comment_count" = excluded."comment_count", "hot_score" = excluded."hot_score"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", "hot_score" FROM "community_posts" WHERE "post_id" = ?',
+    get:
+      'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", ' +
+      '"hot_score" FROM "community_posts" WHERE "post_id" = ?',
     getManyHead:
-      'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", "hot_score" FROM "community_posts" WHERE "post_id" IN',
+      'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", ' +
+      '"hot_score" FROM "community_posts" WHERE "post_id" IN',
     delete: 'DELETE FROM "community_posts" WHERE "post_id" = ?',
     updateWhere: '"post_id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "community_posts"',
     list: {
-      asc: 'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", "hot_score" FROM "community_posts" ORDER BY "post_id" ASC LIMIT ?',
+      asc:
+        'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", ' +
+        '"hot_score" FROM "community_posts" ORDER BY "post_id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", "hot_score" FROM "community_posts" WHERE ("post_id" > ?) ORDER BY "post_id" ASC LIMIT ?',
-      desc: 'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", "hot_score" FROM "community_posts" ORDER BY "post_id" DESC LIMIT ?',
+        'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", ' +
+        '"hot_score" FROM "community_posts" WHERE ("post_id" > ?) ORDER BY "post_id" ASC LIMIT ?',
+      desc:
+        'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", ' +
+        '"hot_score" FROM "community_posts" ORDER BY "post_id" DESC LIMIT ?',
       descAfter:
-        'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", "hot_score" FROM "community_posts" WHERE ("post_id" < ?) ORDER BY "post_id" DESC LIMIT ?',
+        'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", ' +
+        '"hot_score" FROM "community_posts" WHERE ("post_id" < ?) ORDER BY "post_id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByCommunityId: {
-        asc: 'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", "hot_score" FROM "community_posts" WHERE "community_id" = ? ORDER BY "hot_score" ASC, "post_id" ASC LIMIT ?',
+        asc:
+          'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", ' +
+          '"hot_score" FROM "community_posts" WHERE "community_id" = ?' +
+          ' ORDER BY "hot_score" ASC, "post_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", "hot_score" FROM "community_posts" WHERE "community_id" = ? AND ("hot_score" > ? OR ("hot_score" = ? AND "post_id" > ?)) ORDER BY "hot_score" ASC, "post_id" ASC LIMIT ?',
-        desc: 'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", "hot_score" FROM "community_posts" WHERE "community_id" = ? ORDER BY "hot_score" DESC, "post_id" DESC LIMIT ?',
+          'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", ' +
+          '"hot_score" FROM "community_posts" WHERE "community_id" = ?' +
+          ' AND ("hot_score" > ? OR ("hot_score" = ? AND "post_id" > ?))' +
+          ' ORDER BY "hot_score" ASC, "post_id" ASC LIMIT ?',
+        desc:
+          'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", ' +
+          '"hot_score" FROM "community_posts" WHERE "community_id" = ?' +
+          ' ORDER BY "hot_score" DESC, "post_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", "hot_score" FROM "community_posts" WHERE "community_id" = ? AND ("hot_score" < ? OR ("hot_score" = ? AND "post_id" < ?)) ORDER BY "hot_score" DESC, "post_id" DESC LIMIT ?',
+          'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", ' +
+          '"hot_score" FROM "community_posts" WHERE "community_id" = ?' +
+          ' AND ("hot_score" < ? OR ("hot_score" = ? AND "post_id" < ?))' +
+          ' ORDER BY "hot_score" DESC, "post_id" DESC LIMIT ?',
       },
       listByCommunityIdOrderByPostId: {
-        asc: 'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", "hot_score" FROM "community_posts" WHERE "community_id" = ? ORDER BY "post_id" ASC LIMIT ?',
+        asc:
+          'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", ' +
+          '"hot_score" FROM "community_posts" WHERE "community_id" = ? ORDER BY "post_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", "hot_score" FROM "community_posts" WHERE "community_id" = ? AND ("post_id" > ?) ORDER BY "post_id" ASC LIMIT ?',
-        desc: 'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", "hot_score" FROM "community_posts" WHERE "community_id" = ? ORDER BY "post_id" DESC LIMIT ?',
+          'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", ' +
+          '"hot_score" FROM "community_posts" WHERE "community_id" = ? AND ("post_id" > ?)' +
+          ' ORDER BY "post_id" ASC LIMIT ?',
+        desc:
+          'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", ' +
+          '"hot_score" FROM "community_posts" WHERE "community_id" = ? ORDER BY "post_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", "hot_score" FROM "community_posts" WHERE "community_id" = ? AND ("post_id" < ?) ORDER BY "post_id" DESC LIMIT ?',
+          'SELECT "post_id", "community_id", "author_id", "created_at_ms", "like_count", "comment_count", ' +
+          '"hot_score" FROM "community_posts" WHERE "community_id" = ? AND ("post_id" < ?)' +
+          ' ORDER BY "post_id" DESC LIMIT ?',
       },
     },
     counts: {
       countByCommunityId: 'SELECT COUNT(*) AS "n" FROM "community_posts" WHERE "community_id" = ?',
-      countByCommunityIdOrderByPostId: 'SELECT COUNT(*) AS "n" FROM "community_posts" WHERE "community_id" = ?',
     },
     deletes: {
       deleteByCommunityId:
-        'DELETE FROM "community_posts" WHERE "post_id" IN (SELECT "post_id" FROM "community_posts" WHERE "community_id" = ? ORDER BY "hot_score", "post_id" LIMIT ?)',
+        'DELETE FROM "community_posts" WHERE "post_id" IN (SELECT "post_id" FROM "community_posts"' +
+        ' WHERE "community_id" = ? ORDER BY "hot_score", "post_id" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert:
-      "INSERT INTO `community_posts` (`post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, `hot_score`) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO `community_posts` (`post_id`, `community_id`, `author_id`, `created_at_ms`, " +
+      "`like_count`, `comment_count`, `hot_score`) VALUES (?, ?, ?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `community_posts` (`post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, `hot_score`) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `community_id` = VALUES(`community_id`), `author_id` = VALUES(`author_id`), `created_at_ms` = VALUES(`created_at_ms`), `like_count` = VALUES(`like_count`), `comment_count` = VALUES(`comment_count`), `hot_score` = VALUES(`hot_score`)",
+      "INSERT INTO `community_posts` (`post_id`, `community_id`, `author_id`, `created_at_ms`, " +
+      "`like_count`, `comment_count`, `hot_score`) VALUES (?, ?, ?, ?, ?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `community_id` = VALUES(`community_id`), `author_id` =" +
+      " VALUES(`author_id`), `created_at_ms` = VALUES(`created_at_ms`), `like_count` =" +
+      " VALUES(`like_count`), `comment_count` = VALUES(`comment_count`), `hot_score` =" +
+      " VALUES(`hot_score`)",
     insertIfAbsent:
-      "INSERT INTO `community_posts` (`post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, `hot_score`) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `post_id` = `post_id`",
+      "INSERT INTO `community_posts` (`post_id`, `community_id`, `author_id`, `created_at_ms`, " +
+      "`like_count`, `comment_count`, `hot_score`) VALUES (?, ?, ?, ?, ?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `post_id` = `post_id`",
     insertHead:
-      "INSERT INTO `community_posts` (`post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, `hot_score`) VALUES",
+      "INSERT INTO `community_posts` (`post_id`, `community_id`, `author_id`, `created_at_ms`, " +
+      "`like_count`, `comment_count`, `hot_score`) VALUES",
     insertTuple: "(?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `community_id` = VALUES(`community_id`), `author_id` = VALUES(`author_id`), `created_at_ms` = VALUES(`created_at_ms`), `like_count` = VALUES(`like_count`), `comment_count` = VALUES(`comment_count`), `hot_score` = VALUES(`hot_score`)",
+      " ON DUPLICATE KEY UPDATE `community_id` = VALUES(`community_id`), `author_id` =" +
+      " VALUES(`author_id`), `created_at_ms` = VALUES(`created_at_ms`), `like_count` =" +
+      " VALUES(`like_count`), `comment_count` = VALUES(`comment_count`), `hot_score` =" +
+      " VALUES(`hot_score`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `post_id` = `post_id`",
-    get: "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, `hot_score` FROM `community_posts` WHERE `post_id` = ?",
+    get:
+      "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, " +
+      "`hot_score` FROM `community_posts` WHERE `post_id` = ?",
     getManyHead:
-      "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, `hot_score` FROM `community_posts` WHERE `post_id` IN",
+      "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, " +
+      "`hot_score` FROM `community_posts` WHERE `post_id` IN",
     delete: "DELETE FROM `community_posts` WHERE `post_id` = ?",
     updateWhere: "`post_id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `community_posts`",
     list: {
-      asc: "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, `hot_score` FROM `community_posts` ORDER BY `post_id` ASC LIMIT ?",
+      asc:
+        "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, " +
+        "`hot_score` FROM `community_posts` ORDER BY `post_id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, `hot_score` FROM `community_posts` WHERE (`post_id` > ?) ORDER BY `post_id` ASC LIMIT ?",
-      desc: "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, `hot_score` FROM `community_posts` ORDER BY `post_id` DESC LIMIT ?",
+        "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, " +
+        "`hot_score` FROM `community_posts` WHERE (`post_id` > ?) ORDER BY `post_id` ASC LIMIT ?",
+      desc:
+        "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, " +
+        "`hot_score` FROM `community_posts` ORDER BY `post_id` DESC LIMIT ?",
       descAfter:
-        "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, `hot_score` FROM `community_posts` WHERE (`post_id` < ?) ORDER BY `post_id` DESC LIMIT ?",
+        "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, " +
+        "`hot_score` FROM `community_posts` WHERE (`post_id` < ?) ORDER BY `post_id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByCommunityId: {
-        asc: "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, `hot_score` FROM `community_posts` WHERE `community_id` = ? ORDER BY `hot_score` ASC, `post_id` ASC LIMIT ?",
+        asc:
+          "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, " +
+          "`hot_score` FROM `community_posts` WHERE `community_id` = ?" +
+          " ORDER BY `hot_score` ASC, `post_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, `hot_score` FROM `community_posts` WHERE `community_id` = ? AND (`hot_score` > ? OR (`hot_score` = ? AND `post_id` > ?)) ORDER BY `hot_score` ASC, `post_id` ASC LIMIT ?",
-        desc: "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, `hot_score` FROM `community_posts` WHERE `community_id` = ? ORDER BY `hot_score` DESC, `post_id` DESC LIMIT ?",
+          "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, " +
+          "`hot_score` FROM `community_posts` WHERE `community_id` = ?" +
+          " AND (`hot_score` > ? OR (`hot_score` = ? AND `post_id` > ?))" +
+          " ORDER BY `hot_score` ASC, `post_id` ASC LIMIT ?",
+        desc:
+          "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, " +
+          "`hot_score` FROM `community_posts` WHERE `community_id` = ?" +
+          " ORDER BY `hot_score` DESC, `post_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, `hot_score` FROM `community_posts` WHERE `community_id` = ? AND (`hot_score` < ? OR (`hot_score` = ? AND `post_id` < ?)) ORDER BY `hot_score` DESC, `post_id` DESC LIMIT ?",
+          "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, " +
+          "`hot_score` FROM `community_posts` WHERE `community_id` = ?" +
+          " AND (`hot_score` < ? OR (`hot_score` = ? AND `post_id` < ?))" +
+          " ORDER BY `hot_score` DESC, `post_id` DESC LIMIT ?",
       },
       listByCommunityIdOrderByPostId: {
-        asc: "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, `hot_score` FROM `community_posts` WHERE `community_id` = ? ORDER BY `post_id` ASC LIMIT ?",
+        asc:
+          "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, " +
+          "`hot_score` FROM `community_posts` WHERE `community_id` = ? ORDER BY `post_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, `hot_score` FROM `community_posts` WHERE `community_id` = ? AND (`post_id` > ?) ORDER BY `post_id` ASC LIMIT ?",
-        desc: "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, `hot_score` FROM `community_posts` WHERE `community_id` = ? ORDER BY `post_id` DESC LIMIT ?",
+          "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, " +
+          "`hot_score` FROM `community_posts` WHERE `community_id` = ? AND (`post_id` > ?)" +
+          " ORDER BY `post_id` ASC LIMIT ?",
+        desc:
+          "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, " +
+          "`hot_score` FROM `community_posts` WHERE `community_id` = ? ORDER BY `post_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, `hot_score` FROM `community_posts` WHERE `community_id` = ? AND (`post_id` < ?) ORDER BY `post_id` DESC LIMIT ?",
+          "SELECT `post_id`, `community_id`, `author_id`, `created_at_ms`, `like_count`, `comment_count`, " +
+          "`hot_score` FROM `community_posts` WHERE `community_id` = ? AND (`post_id` < ?)" +
+          " ORDER BY `post_id` DESC LIMIT ?",
       },
     },
     counts: {
       countByCommunityId: "SELECT COUNT(*) AS `n` FROM `community_posts` WHERE `community_id` = ?",
-      countByCommunityIdOrderByPostId: "SELECT COUNT(*) AS `n` FROM `community_posts` WHERE `community_id` = ?",
     },
     deletes: {
       deleteByCommunityId:
@@ -2414,15 +2457,21 @@ export const CommunityPostRowSql = {
 } as const;
 
 /**
- * Primary key of community_posts.
+ * Primary key of community_posts (post_id).
+ *
+ * @generated from message orbit.community.v1.CommunityPostRow (orbit/community/v1/tables.proto)
  */
 export type CommunityPostRowKey = Pick<CommunityPostRow, "postId">;
 /**
  * A CommunityPostRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.community.v1.CommunityPostRow (orbit/community/v1/tables.proto)
  */
 export type CommunityPostRowInit = RowInit<CommunityPostRow, "postId">;
 /**
  * Fields of a CommunityPostRow to change.
+ *
+ * @generated from message orbit.community.v1.CommunityPostRow (orbit/community/v1/tables.proto)
  */
 export type CommunityPostRowPatch = RowPatch<CommunityPostRow, "postId", never>;
 
@@ -2455,7 +2504,13 @@ function communityPostRowToSql(row: CommunityPostRowInit, d: Dialect): SqlValue[
 }
 
 /**
- * Typed access to table community_posts. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * CommunityPostRow: a post tagged to a community, with its hot score
+ * (kept up to date from like and comment events).
+ *
+ * Typed access to table community_posts. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.community.v1.CommunityPostRow (orbit/community/v1/tables.proto)
  */
 export class CommunityPostRowDao {
   static readonly table = CommunityPostRowTable;
@@ -2510,7 +2565,8 @@ export class CommunityPostRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly CommunityPostRowInit[]): Promise<void> {
     await upsertRows(
@@ -2617,7 +2673,8 @@ export class CommunityPostRowDao {
   }
 
   /**
-   * A page of rows with this community_id, ordered by hot_score, post_id (index community_posts_by_community_id_hot_score).
+   * A page of rows with this community_id, ordered by hot_score, post_id (index
+   * community_posts_by_community_id_hot_score).
    */
   async listByCommunityId(
     where: Pick<CommunityPostRow, "communityId">,
@@ -2640,7 +2697,7 @@ export class CommunityPostRowDao {
   }
 
   /**
-   * Number of rows with this community_id.
+   * Number of rows with this community_id (index community_posts_by_community_id_hot_score).
    */
   async countByCommunityId(where: Pick<CommunityPostRow, "communityId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByCommunityId, [
@@ -2676,20 +2733,9 @@ export class CommunityPostRowDao {
   }
 
   /**
-   * Number of rows with this community_id.
-   */
-  async countByCommunityIdOrderByPostId(where: Pick<CommunityPostRow, "communityId">): Promise<number> {
-    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByCommunityIdOrderByPostId, [
-      int64Param(
-        where.communityId ?? missingKey("community_posts.community_id", "communityId"),
-        "community_posts.community_id",
-      ),
-    ]);
-    return Number(r?.n ?? 0);
-  }
-
-  /**
-   * Deletes at most `limit` rows with this community_id (1..10000; the first in hot_score, post_id order, index community_posts_by_community_id_hot_score). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this community_id (1..10000; the first in hot_score, post_id order, index
+   * community_posts_by_community_id_hot_score). Returns the number deleted: call again until it is 0 to delete them
+   * all in bounded statements.
    */
   async deleteByCommunityId(where: Pick<CommunityPostRow, "communityId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(

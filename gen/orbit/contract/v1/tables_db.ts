@@ -6,6 +6,7 @@
 /* eslint-disable */
 
 import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
+import { column } from "../../../../platform/storage/schema.js";
 import type { KitchenRow, MixRow, PairRow } from "./tables_pb.js";
 import { MixRowSchema, PointSchema } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
@@ -42,7 +43,9 @@ const EMPTY = new Uint8Array(0);
 // ── KitchenRow → table kitchen ───────────────────────────────────────────
 
 /**
- * Schema manifest entry of kitchen (diffed by the migrator).
+ * Table kitchen: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.contract.v1.KitchenRow (orbit/contract/v1/tables.proto)
  */
 export const KitchenRowTable: SqlTableSpec = {
   kind: "sql",
@@ -50,242 +53,146 @@ export const KitchenRowTable: SqlTableSpec = {
   message: "orbit.contract.v1.KitchenRow",
   file: "orbit/contract/v1/tables.proto",
   columns: [
-    {
-      name: "id",
-      field: "id",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "owner_id",
-      field: "ownerId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "slug",
-      field: "slug",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(64)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "title",
-      field: "title",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "TEXT",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "blob",
-      field: "blob",
-      encoding: "bytes",
-      sqlite: "BLOB",
-      mysql: "LONGBLOB",
-      cql: "blob",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "flag",
-      field: "flag",
-      encoding: "bool",
-      sqlite: "INTEGER",
-      mysql: "TINYINT(1)",
-      cql: "boolean",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "small",
-      field: "small",
-      encoding: "int",
-      sqlite: "INTEGER",
-      mysql: "INT",
-      cql: "int",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "big_unsigned",
-      field: "bigUnsigned",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT UNSIGNED",
-      cql: "varint",
-      nullable: false,
+    column("id", "id", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("owner_id", "ownerId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("slug", "slug", "string", "TEXT", "VARCHAR(64)", "text", { default: "''" }),
+    column("title", "title", "string", "TEXT", "TEXT", "text", { default: "''" }),
+    column("blob", "blob", "bytes", "BLOB", "LONGBLOB", "blob", { default: "''" }),
+    column("flag", "flag", "bool", "INTEGER", "TINYINT(1)", "boolean", { default: "0" }),
+    column("small", "small", "int", "INTEGER", "INT", "int", { default: "0" }),
+    column("big_unsigned", "bigUnsigned", "bigint", "INTEGER", "BIGINT UNSIGNED", "varint", {
       default: "0",
       unsigned: true,
-    },
-    {
-      name: "ratio",
-      field: "ratio",
-      encoding: "double",
-      sqlite: "REAL",
-      mysql: "DOUBLE",
-      cql: "double",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "mood",
-      field: "mood",
-      encoding: "enum",
-      sqlite: "INTEGER",
-      mysql: "INT",
-      cql: "int",
-      nullable: false,
-      default: "0",
-      protoType: "orbit.contract.v1.Mood",
-    },
-    {
-      name: "point",
-      field: "point",
-      encoding: "proto",
-      sqlite: "BLOB",
-      mysql: "LONGBLOB",
-      cql: "blob",
+    }),
+    column("ratio", "ratio", "double", "REAL", "DOUBLE", "double", { default: "0" }),
+    column("mood", "mood", "enum", "INTEGER", "INT", "int", { default: "0", protoType: "orbit.contract.v1.Mood" }),
+    column("point", "point", "proto", "BLOB", "LONGBLOB", "blob", {
       nullable: true,
       protoType: "orbit.contract.v1.Point",
-    },
-    {
-      name: "tags",
-      field: "tags",
-      encoding: "json",
-      sqlite: "TEXT",
-      mysql: "LONGTEXT",
-      cql: "text",
-      nullable: false,
-      default: "''",
-      repeated: true,
-    },
-    {
-      name: "note",
-      field: "note",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "TEXT",
-      cql: "text",
-      nullable: true,
-    },
-    {
-      name: "created_at_ms",
-      field: "createdAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "score",
-      field: "score",
-      encoding: "int",
-      sqlite: "INTEGER",
-      mysql: "INT",
-      cql: "int",
-      nullable: false,
-      default: "7",
-    },
-    {
-      name: "views",
-      field: "views",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "counter",
-      nullable: false,
-      default: "0",
-      counter: true,
-    },
+    }),
+    column("tags", "tags", "json", "TEXT", "LONGTEXT", "text", { default: "''", repeated: true }),
+    column("note", "note", "string", "TEXT", "TEXT", "text", { nullable: true }),
+    column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("score", "score", "int", "INTEGER", "INT", "int", { default: "7" }),
+    column("views", "views", "bigint", "INTEGER", "BIGINT", "counter", { default: "0", counter: true }),
   ],
   primaryKey: ["id"],
   indexes: [
-    {
-      name: "kitchen_uniq_slug",
-      columns: ["slug"],
-      unique: true,
-    },
-    {
-      name: "kitchen_by_owner_id_created_at_ms",
-      columns: ["owner_id", "created_at_ms"],
-      unique: false,
-    },
-    {
-      name: "kitchen_by_mood",
-      columns: ["mood"],
-      unique: false,
-    },
+    { name: "kitchen_uniq_slug", columns: ["slug"], unique: true },
+    { name: "kitchen_by_owner_id_created_at_ms", columns: ["owner_id", "created_at_ms"], unique: false },
+    { name: "kitchen_by_mood", columns: ["mood"], unique: false },
   ],
 };
 
 /**
  * The SQL of every KitchenRowDao method, per dialect.
+ *
+ * @generated from message orbit.contract.v1.KitchenRow (orbit/contract/v1/tables.proto)
  */
 export const KitchenRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "kitchen" ("id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", "mood", "point", "tags", "note", "created_at_ms", "score") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO "kitchen" ("id", "owner_id", "slug", "title", "blob", "flag", "small", ' +
+      '"big_unsigned", "ratio", "mood", "point", "tags", "note", "created_at_ms", "score")' +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
-      'INSERT INTO "kitchen" ("id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", "mood", "point", "tags", "note", "created_at_ms", "score") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "owner_id" = excluded."owner_id", "slug" = excluded."slug", "title" = excluded."title", "blob" = excluded."blob", "flag" = excluded."flag", "small" = excluded."small", "big_unsigned" = excluded."big_unsigned", "ratio" = excluded."ratio", "mood" = excluded."mood", "point" = excluded."point", "tags" = excluded."tags", "note" = excluded."note", "created_at_ms" = excluded."created_at_ms", "score" = excluded."score"',
+      'INSERT INTO "kitchen" ("id", "owner_id", "slug", "title", "blob", "flag", "small", ' +
+      '"big_unsigned", "ratio", "mood", "point", "tags", "note", "created_at_ms", "score")' +
+      ' VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id")' +
+      ' DO UPDATE SET "owner_id" = excluded."owner_id", "slug" = excluded."slug", ' +
+      '"title" = excluded."title", "blob" = excluded."blob", "flag" = excluded."flag", ' +
+      '"small" = excluded."small", "big_unsigned" = excluded."big_unsigned", ' +
+      '"ratio" = excluded."ratio", "mood" = excluded."mood", "point" = excluded."point", ' +
+      '"tags" = excluded."tags", "note" = excluded."note", "created_at_ms" = excluded."created_at_ms", ' +
+      '"score" = excluded."score"',
     insertIfAbsent:
-      'INSERT INTO "kitchen" ("id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", "mood", "point", "tags", "note", "created_at_ms", "score") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "kitchen" ("id", "owner_id", "slug", "title", "blob", "flag", "small", ' +
+      '"big_unsigned", "ratio", "mood", "point", "tags", "note", "created_at_ms", "score")' +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     insertHead:
-      'INSERT INTO "kitchen" ("id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", "mood", "point", "tags", "note", "created_at_ms", "score") VALUES',
+      'INSERT INTO "kitchen" ("id", "owner_id", "slug", "title", "blob", "flag", "small", ' +
+      '"big_unsigned", "ratio", "mood", "point", "tags", "note", "created_at_ms", "score") VALUES',
     insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("id") DO UPDATE SET "owner_id" = excluded."owner_id", "slug" = excluded."slug", "title" = excluded."title", "blob" = excluded."blob", "flag" = excluded."flag", "small" = excluded."small", "big_unsigned" = excluded."big_unsigned", "ratio" = excluded."ratio", "mood" = excluded."mood", "point" = excluded."point", "tags" = excluded."tags", "note" = excluded."note", "created_at_ms" = excluded."created_at_ms", "score" = excluded."score"',
+      ' ON CONFLICT ("id") DO UPDATE SET "owner_id" = excluded."owner_id", "slug" = excluded."slug", ' +
+      '"title" = excluded."title", "blob" = excluded."blob", "flag" = excluded."flag", ' +
+      '"small" = excluded."small", "big_unsigned" = excluded."big_unsigned", ' +
+      '"ratio" = excluded."ratio", "mood" = excluded."mood", "point" = excluded."point", ' +
+      '"tags" = excluded."tags", "note" = excluded."note", "created_at_ms" = excluded."created_at_ms", ' +
+      '"score" = excluded."score"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", "mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen" WHERE "id" = ?',
+    get:
+      'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", ' +
+      '"mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen" WHERE "id" = ?',
     getManyHead:
-      'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", "mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen" WHERE "id" IN',
+      'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", ' +
+      '"mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen" WHERE "id" IN',
     delete: 'DELETE FROM "kitchen" WHERE "id" = ?',
     updateWhere: '"id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "kitchen"',
     list: {
-      asc: 'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", "mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen" ORDER BY "id" ASC LIMIT ?',
+      asc:
+        'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", ' +
+        '"mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen"' +
+        ' ORDER BY "id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", "mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-      desc: 'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", "mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen" ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", ' +
+        '"mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen"' +
+        ' WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+      desc:
+        'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", ' +
+        '"mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen"' +
+        ' ORDER BY "id" DESC LIMIT ?',
       descAfter:
-        'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", "mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", ' +
+        '"mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen"' +
+        ' WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
     },
     unique: {
       getBySlug:
-        'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", "mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen" WHERE "slug" = ?',
+        'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", ' +
+        '"mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen"' +
+        ' WHERE "slug" = ?',
     },
     finders: {
       listByOwnerId: {
-        asc: 'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", "mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen" WHERE "owner_id" = ? ORDER BY "created_at_ms" ASC, "id" ASC LIMIT ?',
+        asc:
+          'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", ' +
+          '"mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen"' +
+          ' WHERE "owner_id" = ? ORDER BY "created_at_ms" ASC, "id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", "mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen" WHERE "owner_id" = ? AND ("created_at_ms" > ? OR ("created_at_ms" = ? AND "id" > ?)) ORDER BY "created_at_ms" ASC, "id" ASC LIMIT ?',
-        desc: 'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", "mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen" WHERE "owner_id" = ? ORDER BY "created_at_ms" DESC, "id" DESC LIMIT ?',
+          'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", ' +
+          '"mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen"' +
+          ' WHERE "owner_id" = ? AND ("created_at_ms" > ? OR ("created_at_ms" = ? AND "id" > ?))' +
+          ' ORDER BY "created_at_ms" ASC, "id" ASC LIMIT ?',
+        desc:
+          'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", ' +
+          '"mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen"' +
+          ' WHERE "owner_id" = ? ORDER BY "created_at_ms" DESC, "id" DESC LIMIT ?',
         descAfter:
-          'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", "mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen" WHERE "owner_id" = ? AND ("created_at_ms" < ? OR ("created_at_ms" = ? AND "id" < ?)) ORDER BY "created_at_ms" DESC, "id" DESC LIMIT ?',
+          'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", ' +
+          '"mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen"' +
+          ' WHERE "owner_id" = ? AND ("created_at_ms" < ? OR ("created_at_ms" = ? AND "id" < ?))' +
+          ' ORDER BY "created_at_ms" DESC, "id" DESC LIMIT ?',
       },
       listByMood: {
-        asc: 'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", "mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen" WHERE "mood" = ? ORDER BY "id" ASC LIMIT ?',
+        asc:
+          'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", ' +
+          '"mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen"' +
+          ' WHERE "mood" = ? ORDER BY "id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", "mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen" WHERE "mood" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-        desc: 'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", "mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen" WHERE "mood" = ? ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", ' +
+          '"mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen"' +
+          ' WHERE "mood" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+        desc:
+          'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", ' +
+          '"mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen"' +
+          ' WHERE "mood" = ? ORDER BY "id" DESC LIMIT ?',
         descAfter:
-          'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", "mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen" WHERE "mood" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "owner_id", "slug", "title", "blob", "flag", "small", "big_unsigned", "ratio", ' +
+          '"mood", "point", "tags", "note", "created_at_ms", "score", "views" FROM "kitchen"' +
+          ' WHERE "mood" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
       },
     },
     counts: {
@@ -294,9 +201,10 @@ export const KitchenRowSql = {
     },
     deletes: {
       deleteByOwnerId:
-        'DELETE FROM "kitchen" WHERE "id" IN (SELECT "id" FROM "kitchen" WHERE "owner_id" = ? ORDER BY "created_at_ms", "id" LIMIT ?)',
+        'DELETE FROM "kitchen" WHERE "id" IN (SELECT "id" FROM "kitchen" WHERE "owner_id" = ?' +
+        ' ORDER BY "created_at_ms", "id" LIMIT ?)',
       deleteByMood:
-        'DELETE FROM "kitchen" WHERE "id" IN (SELECT "id" FROM "kitchen" WHERE "mood" = ? ORDER BY "id" LIMIT ?)',
+        'DELETE FROM "kitchen" WHERE "id" IN (SELECT "id" FROM "kitchen" WHERE "mood" = ? ORDER BY "id"' + " LIMIT ?)",
     },
     increments: {
       views: 'UPDATE "kitchen" SET "views" = "views" + ? WHERE "id" = ?',
@@ -304,52 +212,125 @@ export const KitchenRowSql = {
   },
   mysql: {
     insert:
-      "INSERT INTO `kitchen` (`id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, `mood`, `point`, `tags`, `note`, `created_at_ms`, `score`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO `kitchen` (`id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, " +
+      "`big_unsigned`, `ratio`, `mood`, `point`, `tags`, `note`, `created_at_ms`, `score`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `kitchen` (`id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, `mood`, `point`, `tags`, `note`, `created_at_ms`, `score`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `owner_id` = IF(`id` <=> VALUES(`id`), VALUES(`owner_id`), `owner_id`), `slug` = IF(`id` <=> VALUES(`id`), VALUES(`slug`), `slug`), `title` = IF(`id` <=> VALUES(`id`), VALUES(`title`), `title`), `blob` = IF(`id` <=> VALUES(`id`), VALUES(`blob`), `blob`), `flag` = IF(`id` <=> VALUES(`id`), VALUES(`flag`), `flag`), `small` = IF(`id` <=> VALUES(`id`), VALUES(`small`), `small`), `big_unsigned` = IF(`id` <=> VALUES(`id`), VALUES(`big_unsigned`), `big_unsigned`), `ratio` = IF(`id` <=> VALUES(`id`), VALUES(`ratio`), `ratio`), `mood` = IF(`id` <=> VALUES(`id`), VALUES(`mood`), `mood`), `point` = IF(`id` <=> VALUES(`id`), VALUES(`point`), `point`), `tags` = IF(`id` <=> VALUES(`id`), VALUES(`tags`), `tags`), `note` = IF(`id` <=> VALUES(`id`), VALUES(`note`), `note`), `created_at_ms` = IF(`id` <=> VALUES(`id`), VALUES(`created_at_ms`), `created_at_ms`), `score` = IF(`id` <=> VALUES(`id`), VALUES(`score`), `score`)",
+      "INSERT INTO `kitchen` (`id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, " +
+      "`big_unsigned`, `ratio`, `mood`, `point`, `tags`, `note`, `created_at_ms`, `score`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `owner_id` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`owner_id`), `owner_id`), `slug` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`slug`), `slug`), `title` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`title`), `title`), `blob` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`blob`), `blob`), `flag` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`flag`), `flag`), `small` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`small`), `small`), `big_unsigned` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`big_unsigned`), `big_unsigned`), `ratio` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`ratio`), `ratio`), `mood` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`mood`), `mood`), `point` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`point`), `point`), `tags` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`tags`), `tags`), `note` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`note`), `note`), `created_at_ms` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`created_at_ms`), `created_at_ms`), `score` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`score`), `score`)",
     insertIfAbsent:
-      "INSERT INTO `kitchen` (`id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, `mood`, `point`, `tags`, `note`, `created_at_ms`, `score`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
+      "INSERT INTO `kitchen` (`id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, " +
+      "`big_unsigned`, `ratio`, `mood`, `point`, `tags`, `note`, `created_at_ms`, `score`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
     insertHead:
-      "INSERT INTO `kitchen` (`id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, `mood`, `point`, `tags`, `note`, `created_at_ms`, `score`) VALUES",
+      "INSERT INTO `kitchen` (`id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, " +
+      "`big_unsigned`, `ratio`, `mood`, `point`, `tags`, `note`, `created_at_ms`, `score`) VALUES",
     insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `owner_id` = IF(`id` <=> VALUES(`id`), VALUES(`owner_id`), `owner_id`), `slug` = IF(`id` <=> VALUES(`id`), VALUES(`slug`), `slug`), `title` = IF(`id` <=> VALUES(`id`), VALUES(`title`), `title`), `blob` = IF(`id` <=> VALUES(`id`), VALUES(`blob`), `blob`), `flag` = IF(`id` <=> VALUES(`id`), VALUES(`flag`), `flag`), `small` = IF(`id` <=> VALUES(`id`), VALUES(`small`), `small`), `big_unsigned` = IF(`id` <=> VALUES(`id`), VALUES(`big_unsigned`), `big_unsigned`), `ratio` = IF(`id` <=> VALUES(`id`), VALUES(`ratio`), `ratio`), `mood` = IF(`id` <=> VALUES(`id`), VALUES(`mood`), `mood`), `point` = IF(`id` <=> VALUES(`id`), VALUES(`point`), `point`), `tags` = IF(`id` <=> VALUES(`id`), VALUES(`tags`), `tags`), `note` = IF(`id` <=> VALUES(`id`), VALUES(`note`), `note`), `created_at_ms` = IF(`id` <=> VALUES(`id`), VALUES(`created_at_ms`), `created_at_ms`), `score` = IF(`id` <=> VALUES(`id`), VALUES(`score`), `score`)",
+      " ON DUPLICATE KEY UPDATE `owner_id` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`owner_id`), `owner_id`), `slug` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`slug`), `slug`), `title` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`title`), `title`), `blob` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`blob`), `blob`), `flag` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`flag`), `flag`), `small` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`small`), `small`), `big_unsigned` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`big_unsigned`), `big_unsigned`), `ratio` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`ratio`), `ratio`), `mood` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`mood`), `mood`), `point` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`point`), `point`), `tags` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`tags`), `tags`), `note` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`note`), `note`), `created_at_ms` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`created_at_ms`), `created_at_ms`), `score` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`score`), `score`)",
     upsertCheck: "SELECT COUNT(*) AS `n` FROM `kitchen` WHERE `id` IN",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `id` = `id`",
-    get: "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, `mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen` WHERE `id` = ?",
+    get:
+      "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, " +
+      "`mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen` WHERE `id` = ?",
     getManyHead:
-      "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, `mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen` WHERE `id` IN",
+      "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, " +
+      "`mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen` WHERE `id` IN",
     delete: "DELETE FROM `kitchen` WHERE `id` = ?",
     updateWhere: "`id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `kitchen`",
     list: {
-      asc: "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, `mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen` ORDER BY `id` ASC LIMIT ?",
+      asc:
+        "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, " +
+        "`mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen`" +
+        " ORDER BY `id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, `mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-      desc: "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, `mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen` ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, " +
+        "`mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen`" +
+        " WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+      desc:
+        "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, " +
+        "`mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen`" +
+        " ORDER BY `id` DESC LIMIT ?",
       descAfter:
-        "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, `mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, " +
+        "`mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen`" +
+        " WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
     },
     unique: {
       getBySlug:
-        "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, `mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen` WHERE `slug` = ?",
+        "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, " +
+        "`mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen`" +
+        " WHERE `slug` = ?",
     },
     finders: {
       listByOwnerId: {
-        asc: "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, `mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen` WHERE `owner_id` = ? ORDER BY `created_at_ms` ASC, `id` ASC LIMIT ?",
+        asc:
+          "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, " +
+          "`mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen`" +
+          " WHERE `owner_id` = ? ORDER BY `created_at_ms` ASC, `id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, `mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen` WHERE `owner_id` = ? AND (`created_at_ms` > ? OR (`created_at_ms` = ? AND `id` > ?)) ORDER BY `created_at_ms` ASC, `id` ASC LIMIT ?",
-        desc: "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, `mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen` WHERE `owner_id` = ? ORDER BY `created_at_ms` DESC, `id` DESC LIMIT ?",
+          "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, " +
+          "`mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen`" +
+          " WHERE `owner_id` = ? AND (`created_at_ms` > ? OR (`created_at_ms` = ? AND `id` > ?))" +
+          " ORDER BY `created_at_ms` ASC, `id` ASC LIMIT ?",
+        desc:
+          "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, " +
+          "`mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen`" +
+          " WHERE `owner_id` = ? ORDER BY `created_at_ms` DESC, `id` DESC LIMIT ?",
         descAfter:
-          "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, `mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen` WHERE `owner_id` = ? AND (`created_at_ms` < ? OR (`created_at_ms` = ? AND `id` < ?)) ORDER BY `created_at_ms` DESC, `id` DESC LIMIT ?",
+          "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, " +
+          "`mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen`" +
+          " WHERE `owner_id` = ? AND (`created_at_ms` < ? OR (`created_at_ms` = ? AND `id` < ?))" +
+          " ORDER BY `created_at_ms` DESC, `id` DESC LIMIT ?",
       },
       listByMood: {
-        asc: "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, `mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen` WHERE `mood` = ? ORDER BY `id` ASC LIMIT ?",
+        asc:
+          "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, " +
+          "`mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen`" +
+          " WHERE `mood` = ? ORDER BY `id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, `mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen` WHERE `mood` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-        desc: "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, `mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen` WHERE `mood` = ? ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, " +
+          "`mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen`" +
+          " WHERE `mood` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+        desc:
+          "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, " +
+          "`mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen`" +
+          " WHERE `mood` = ? ORDER BY `id` DESC LIMIT ?",
         descAfter:
-          "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, `mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen` WHERE `mood` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `owner_id`, `slug`, `title`, `blob`, `flag`, `small`, `big_unsigned`, `ratio`, " +
+          "`mood`, `point`, `tags`, `note`, `created_at_ms`, `score`, `views` FROM `kitchen`" +
+          " WHERE `mood` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
       },
     },
     counts: {
@@ -367,15 +348,21 @@ export const KitchenRowSql = {
 } as const;
 
 /**
- * Primary key of kitchen.
+ * Primary key of kitchen (id).
+ *
+ * @generated from message orbit.contract.v1.KitchenRow (orbit/contract/v1/tables.proto)
  */
 export type KitchenRowKey = Pick<KitchenRow, "id">;
 /**
  * A KitchenRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.contract.v1.KitchenRow (orbit/contract/v1/tables.proto)
  */
 export type KitchenRowInit = RowInit<KitchenRow, "id">;
 /**
  * Fields of a KitchenRow to change (null clears a nullable column).
+ *
+ * @generated from message orbit.contract.v1.KitchenRow (orbit/contract/v1/tables.proto)
  */
 export type KitchenRowPatch = RowPatch<KitchenRow, "id" | "views", "point" | "note">;
 
@@ -433,7 +420,12 @@ function kitchenRowToSql(row: KitchenRowInit, d: Dialect): SqlValue[] {
 const kitchenRowUpsertCheck: UpsertCheck = { table: "kitchen", keyAt: [0], uniqueIndexes: ["kitchen_uniq_slug"] };
 
 /**
- * Typed access to table kitchen. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * KitchenRow has a column of every kind.
+ *
+ * Typed access to table kitchen. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method
+ * inside it.
+ *
+ * @generated from message orbit.contract.v1.KitchenRow (orbit/contract/v1/tables.proto)
  */
 export class KitchenRowDao {
   static readonly table = KitchenRowTable;
@@ -492,7 +484,8 @@ export class KitchenRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement or a unique-index check).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement or a unique-index check).
    */
   async upsertMany(rows: readonly KitchenRowInit[]): Promise<void> {
     await upsertRows(
@@ -648,7 +641,7 @@ export class KitchenRowDao {
   }
 
   /**
-   * Number of rows with this owner_id.
+   * Number of rows with this owner_id (index kitchen_by_owner_id_created_at_ms).
    */
   async countByOwnerId(where: Pick<KitchenRow, "ownerId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByOwnerId, [
@@ -673,7 +666,7 @@ export class KitchenRowDao {
   }
 
   /**
-   * Number of rows with this mood.
+   * Number of rows with this mood (index kitchen_by_mood).
    */
   async countByMood(where: Pick<KitchenRow, "mood">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByMood, [
@@ -683,7 +676,9 @@ export class KitchenRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this owner_id (1..10000; the first in created_at_ms, id order, index kitchen_by_owner_id_created_at_ms). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this owner_id (1..10000; the first in created_at_ms, id order, index
+   * kitchen_by_owner_id_created_at_ms). Returns the number deleted: call again until it is 0 to delete them all in
+   * bounded statements.
    */
   async deleteByOwnerId(where: Pick<KitchenRow, "ownerId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -695,7 +690,8 @@ export class KitchenRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this mood (1..10000; the first in id order, index kitchen_by_mood). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this mood (1..10000; the first in id order, index kitchen_by_mood). Returns
+   * the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByMood(where: Pick<KitchenRow, "mood">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -708,6 +704,8 @@ export class KitchenRowDao {
 
   /**
    * Adds `delta` to counter views atomically. True if the row exists.
+   *
+   * @generated from field: int64 views = 16;
    */
   async incrementViews(key: KitchenRowKey, delta: bigint | number = 1): Promise<boolean> {
     const r = await this.db.run(this.q.increments.views, [
@@ -721,7 +719,9 @@ export class KitchenRowDao {
 // ── PairRow → table pairs ────────────────────────────────────────────────
 
 /**
- * Schema manifest entry of pairs (diffed by the migrator).
+ * Table pairs: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.contract.v1.PairRow (orbit/contract/v1/tables.proto)
  */
 export const PairRowTable: SqlTableSpec = {
   kind: "sql",
@@ -729,36 +729,9 @@ export const PairRowTable: SqlTableSpec = {
   message: "orbit.contract.v1.PairRow",
   file: "orbit/contract/v1/tables.proto",
   columns: [
-    {
-      name: "left_id",
-      field: "leftId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "right_id",
-      field: "rightId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "label",
-      field: "label",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "TEXT",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
+    column("left_id", "leftId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("right_id", "rightId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("label", "label", "string", "TEXT", "TEXT", "text", { default: "''" }),
   ],
   primaryKey: ["left_id", "right_id"],
   indexes: [],
@@ -766,12 +739,15 @@ export const PairRowTable: SqlTableSpec = {
 
 /**
  * The SQL of every PairRowDao method, per dialect.
+ *
+ * @generated from message orbit.contract.v1.PairRow (orbit/contract/v1/tables.proto)
  */
 export const PairRowSql = {
   sqlite: {
     insert: 'INSERT INTO "pairs" ("left_id", "right_id", "label") VALUES (?, ?, ?)',
     upsert:
-      'INSERT INTO "pairs" ("left_id", "right_id", "label") VALUES (?, ?, ?) ON CONFLICT ("left_id", "right_id") DO UPDATE SET "label" = excluded."label"',
+      'INSERT INTO "pairs" ("left_id", "right_id", "label") VALUES (?, ?, ?)' +
+      ' ON CONFLICT ("left_id", "right_id") DO UPDATE SET "label" = excluded."label"',
     insertIfAbsent: 'INSERT INTO "pairs" ("left_id", "right_id", "label") VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead: 'INSERT INTO "pairs" ("left_id", "right_id", "label") VALUES',
     insertTuple: "(?, ?, ?)",
@@ -784,22 +760,31 @@ export const PairRowSql = {
     updateWhere: '"left_id" = ? AND "right_id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "pairs"',
     list: {
-      asc: 'SELECT "left_id", "right_id", "label" FROM "pairs" ORDER BY "left_id" ASC, "right_id" ASC LIMIT ?',
+      asc: 'SELECT "left_id", "right_id", "label" FROM "pairs" ORDER BY "left_id" ASC, "right_id" ASC' + " LIMIT ?",
       ascAfter:
-        'SELECT "left_id", "right_id", "label" FROM "pairs" WHERE ("left_id" > ? OR ("left_id" = ? AND "right_id" > ?)) ORDER BY "left_id" ASC, "right_id" ASC LIMIT ?',
-      desc: 'SELECT "left_id", "right_id", "label" FROM "pairs" ORDER BY "left_id" DESC, "right_id" DESC LIMIT ?',
+        'SELECT "left_id", "right_id", "label" FROM "pairs"' +
+        ' WHERE ("left_id" > ? OR ("left_id" = ? AND "right_id" > ?))' +
+        ' ORDER BY "left_id" ASC, "right_id" ASC LIMIT ?',
+      desc: 'SELECT "left_id", "right_id", "label" FROM "pairs" ORDER BY "left_id" DESC, "right_id" DESC' + " LIMIT ?",
       descAfter:
-        'SELECT "left_id", "right_id", "label" FROM "pairs" WHERE ("left_id" < ? OR ("left_id" = ? AND "right_id" < ?)) ORDER BY "left_id" DESC, "right_id" DESC LIMIT ?',
+        'SELECT "left_id", "right_id", "label" FROM "pairs"' +
+        ' WHERE ("left_id" < ? OR ("left_id" = ? AND "right_id" < ?))' +
+        ' ORDER BY "left_id" DESC, "right_id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByLeftId: {
-        asc: 'SELECT "left_id", "right_id", "label" FROM "pairs" WHERE "left_id" = ? ORDER BY "right_id" ASC LIMIT ?',
+        asc:
+          'SELECT "left_id", "right_id", "label" FROM "pairs" WHERE "left_id" = ? ORDER BY "right_id" ASC' + " LIMIT ?",
         ascAfter:
-          'SELECT "left_id", "right_id", "label" FROM "pairs" WHERE "left_id" = ? AND ("right_id" > ?) ORDER BY "right_id" ASC LIMIT ?',
-        desc: 'SELECT "left_id", "right_id", "label" FROM "pairs" WHERE "left_id" = ? ORDER BY "right_id" DESC LIMIT ?',
+          'SELECT "left_id", "right_id", "label" FROM "pairs" WHERE "left_id" = ? AND ("right_id" > ?)' +
+          ' ORDER BY "right_id" ASC LIMIT ?',
+        desc:
+          'SELECT "left_id", "right_id", "label" FROM "pairs" WHERE "left_id" = ? ORDER BY "right_id" DESC' +
+          " LIMIT ?",
         descAfter:
-          'SELECT "left_id", "right_id", "label" FROM "pairs" WHERE "left_id" = ? AND ("right_id" < ?) ORDER BY "right_id" DESC LIMIT ?',
+          'SELECT "left_id", "right_id", "label" FROM "pairs" WHERE "left_id" = ? AND ("right_id" < ?)' +
+          ' ORDER BY "right_id" DESC LIMIT ?',
       },
     },
     counts: {
@@ -807,16 +792,19 @@ export const PairRowSql = {
     },
     deletes: {
       deleteByLeftId:
-        'DELETE FROM "pairs" WHERE ("left_id", "right_id") IN (SELECT "left_id", "right_id" FROM "pairs" WHERE "left_id" = ? ORDER BY "right_id" LIMIT ?)',
+        'DELETE FROM "pairs" WHERE ("left_id", "right_id") IN (SELECT "left_id", "right_id" FROM "pairs"' +
+        ' WHERE "left_id" = ? ORDER BY "right_id" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert: "INSERT INTO `pairs` (`left_id`, `right_id`, `label`) VALUES (?, ?, ?)",
     upsert:
-      "INSERT INTO `pairs` (`left_id`, `right_id`, `label`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `label` = VALUES(`label`)",
+      "INSERT INTO `pairs` (`left_id`, `right_id`, `label`) VALUES (?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `label` = VALUES(`label`)",
     insertIfAbsent:
-      "INSERT INTO `pairs` (`left_id`, `right_id`, `label`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `left_id` = `left_id`",
+      "INSERT INTO `pairs` (`left_id`, `right_id`, `label`) VALUES (?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `left_id` = `left_id`",
     insertHead: "INSERT INTO `pairs` (`left_id`, `right_id`, `label`) VALUES",
     insertTuple: "(?, ?, ?)",
     upsertTail: " ON DUPLICATE KEY UPDATE `label` = VALUES(`label`)",
@@ -828,22 +816,31 @@ export const PairRowSql = {
     updateWhere: "`left_id` = ? AND `right_id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `pairs`",
     list: {
-      asc: "SELECT `left_id`, `right_id`, `label` FROM `pairs` ORDER BY `left_id` ASC, `right_id` ASC LIMIT ?",
+      asc: "SELECT `left_id`, `right_id`, `label` FROM `pairs` ORDER BY `left_id` ASC, `right_id` ASC" + " LIMIT ?",
       ascAfter:
-        "SELECT `left_id`, `right_id`, `label` FROM `pairs` WHERE (`left_id` > ? OR (`left_id` = ? AND `right_id` > ?)) ORDER BY `left_id` ASC, `right_id` ASC LIMIT ?",
-      desc: "SELECT `left_id`, `right_id`, `label` FROM `pairs` ORDER BY `left_id` DESC, `right_id` DESC LIMIT ?",
+        "SELECT `left_id`, `right_id`, `label` FROM `pairs`" +
+        " WHERE (`left_id` > ? OR (`left_id` = ? AND `right_id` > ?))" +
+        " ORDER BY `left_id` ASC, `right_id` ASC LIMIT ?",
+      desc: "SELECT `left_id`, `right_id`, `label` FROM `pairs` ORDER BY `left_id` DESC, `right_id` DESC" + " LIMIT ?",
       descAfter:
-        "SELECT `left_id`, `right_id`, `label` FROM `pairs` WHERE (`left_id` < ? OR (`left_id` = ? AND `right_id` < ?)) ORDER BY `left_id` DESC, `right_id` DESC LIMIT ?",
+        "SELECT `left_id`, `right_id`, `label` FROM `pairs`" +
+        " WHERE (`left_id` < ? OR (`left_id` = ? AND `right_id` < ?))" +
+        " ORDER BY `left_id` DESC, `right_id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByLeftId: {
-        asc: "SELECT `left_id`, `right_id`, `label` FROM `pairs` WHERE `left_id` = ? ORDER BY `right_id` ASC LIMIT ?",
+        asc:
+          "SELECT `left_id`, `right_id`, `label` FROM `pairs` WHERE `left_id` = ? ORDER BY `right_id` ASC" + " LIMIT ?",
         ascAfter:
-          "SELECT `left_id`, `right_id`, `label` FROM `pairs` WHERE `left_id` = ? AND (`right_id` > ?) ORDER BY `right_id` ASC LIMIT ?",
-        desc: "SELECT `left_id`, `right_id`, `label` FROM `pairs` WHERE `left_id` = ? ORDER BY `right_id` DESC LIMIT ?",
+          "SELECT `left_id`, `right_id`, `label` FROM `pairs` WHERE `left_id` = ? AND (`right_id` > ?)" +
+          " ORDER BY `right_id` ASC LIMIT ?",
+        desc:
+          "SELECT `left_id`, `right_id`, `label` FROM `pairs` WHERE `left_id` = ? ORDER BY `right_id` DESC" +
+          " LIMIT ?",
         descAfter:
-          "SELECT `left_id`, `right_id`, `label` FROM `pairs` WHERE `left_id` = ? AND (`right_id` < ?) ORDER BY `right_id` DESC LIMIT ?",
+          "SELECT `left_id`, `right_id`, `label` FROM `pairs` WHERE `left_id` = ? AND (`right_id` < ?)" +
+          " ORDER BY `right_id` DESC LIMIT ?",
       },
     },
     counts: {
@@ -857,15 +854,21 @@ export const PairRowSql = {
 } as const;
 
 /**
- * Primary key of pairs.
+ * Primary key of pairs (left_id, right_id).
+ *
+ * @generated from message orbit.contract.v1.PairRow (orbit/contract/v1/tables.proto)
  */
 export type PairRowKey = Pick<PairRow, "leftId" | "rightId">;
 /**
  * A PairRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.contract.v1.PairRow (orbit/contract/v1/tables.proto)
  */
 export type PairRowInit = RowInit<PairRow, "leftId" | "rightId">;
 /**
  * Fields of a PairRow to change.
+ *
+ * @generated from message orbit.contract.v1.PairRow (orbit/contract/v1/tables.proto)
  */
 export type PairRowPatch = RowPatch<PairRow, "leftId" | "rightId", never>;
 
@@ -890,7 +893,12 @@ function pairRowToSql(row: PairRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table pairs. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * PairRow has a composite primary key.
+ *
+ * Typed access to table pairs. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method
+ * inside it.
+ *
+ * @generated from message orbit.contract.v1.PairRow (orbit/contract/v1/tables.proto)
  */
 export class PairRowDao {
   static readonly table = PairRowTable;
@@ -945,7 +953,8 @@ export class PairRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly PairRowInit[]): Promise<void> {
     await upsertRows(
@@ -1022,7 +1031,7 @@ export class PairRowDao {
   }
 
   /**
-   * A page of rows with this left_id, ordered by right_id (index primary key).
+   * A page of rows with this left_id, ordered by right_id (the primary key).
    */
   async listByLeftId(where: Pick<PairRow, "leftId">, page?: PageOptions): Promise<Page<PairRow>> {
     return keysetPage(
@@ -1037,7 +1046,7 @@ export class PairRowDao {
   }
 
   /**
-   * Number of rows with this left_id.
+   * Number of rows with this left_id (the primary key).
    */
   async countByLeftId(where: Pick<PairRow, "leftId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByLeftId, [
@@ -1047,7 +1056,8 @@ export class PairRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this left_id (1..10000; the first in right_id order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this left_id (1..10000; the first in right_id order, the primary key).
+   * Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByLeftId(where: Pick<PairRow, "leftId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -1062,7 +1072,9 @@ export class PairRowDao {
 // ── MixRow → table mix ───────────────────────────────────────────────────
 
 /**
- * Schema manifest entry of mix (diffed by the migrator).
+ * Table mix: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.contract.v1.MixRow (orbit/contract/v1/tables.proto)
  */
 export const MixRowTable: SqlTableSpec = {
   kind: "sql",
@@ -1070,227 +1082,119 @@ export const MixRowTable: SqlTableSpec = {
   message: "orbit.contract.v1.MixRow",
   file: "orbit/contract/v1/tables.proto",
   columns: [
-    {
-      name: "id",
-      field: "id",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "f",
-      field: "f",
-      encoding: "double",
-      sqlite: "REAL",
-      mysql: "FLOAT",
-      cql: "float",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "u32",
-      field: "u32",
-      encoding: "int",
-      sqlite: "INTEGER",
-      mysql: "INT UNSIGNED",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-      unsigned: true,
-    },
-    {
-      name: "counts",
-      field: "counts",
-      encoding: "proto",
-      sqlite: "BLOB",
-      mysql: "LONGBLOB",
-      cql: "blob",
-      nullable: false,
-      default: "''",
-      repeated: true,
-    },
-    {
-      name: "points",
-      field: "points",
-      encoding: "proto",
-      sqlite: "BLOB",
-      mysql: "LONGBLOB",
-      cql: "blob",
-      nullable: false,
+    column("id", "id", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("f", "f", "double", "REAL", "FLOAT", "float", { default: "0" }),
+    column("u32", "u32", "int", "INTEGER", "INT UNSIGNED", "bigint", { default: "0", unsigned: true }),
+    column("counts", "counts", "proto", "BLOB", "LONGBLOB", "blob", { default: "''", repeated: true }),
+    column("points", "points", "proto", "BLOB", "LONGBLOB", "blob", {
       default: "''",
       protoType: "orbit.contract.v1.Point",
       repeated: true,
-    },
-    {
-      name: "point_json",
-      field: "pointJson",
-      encoding: "json",
-      sqlite: "TEXT",
-      mysql: "LONGTEXT",
-      cql: "text",
+    }),
+    column("point_json", "pointJson", "json", "TEXT", "LONGTEXT", "text", {
       nullable: true,
       protoType: "orbit.contract.v1.Point",
-    },
-    {
-      name: "ids",
-      field: "ids",
-      encoding: "proto",
-      sqlite: "BLOB",
-      mysql: "LONGBLOB",
-      cql: "blob",
-      nullable: false,
-      default: "''",
-      repeated: true,
-    },
-    {
-      name: "labels_json",
-      field: "labelsJson",
-      encoding: "json",
-      sqlite: "TEXT",
-      mysql: "LONGTEXT",
-      cql: "text",
-      nullable: false,
-      default: "''",
-      repeated: true,
-    },
-    {
-      name: "points_json",
-      field: "pointsJson",
-      encoding: "json",
-      sqlite: "TEXT",
-      mysql: "LONGTEXT",
-      cql: "text",
-      nullable: false,
+    }),
+    column("ids", "ids", "proto", "BLOB", "LONGBLOB", "blob", { default: "''", repeated: true }),
+    column("labels_json", "labelsJson", "json", "TEXT", "LONGTEXT", "text", { default: "''", repeated: true }),
+    column("points_json", "pointsJson", "json", "TEXT", "LONGTEXT", "text", {
       default: "''",
       protoType: "orbit.contract.v1.Point",
       repeated: true,
-    },
-    {
-      name: "label",
-      field: "label",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "TEXT",
-      cql: "text",
-      nullable: false,
-      default: "'it''s'",
-    },
-    {
-      name: "big",
-      field: "big",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "-5",
-    },
-    {
-      name: "enabled",
-      field: "enabled",
-      encoding: "bool",
-      sqlite: "INTEGER",
-      mysql: "TINYINT(1)",
-      cql: "boolean",
-      nullable: false,
-      default: "TRUE",
-    },
-    {
-      name: "d",
-      field: "d",
-      encoding: "double",
-      sqlite: "REAL",
-      mysql: "DOUBLE",
-      cql: "double",
-      nullable: false,
-      default: "1.5",
-    },
-    {
-      name: "raw",
-      field: "raw",
-      encoding: "bytes",
-      sqlite: "BLOB",
-      mysql: "LONGBLOB",
-      cql: "blob",
-      nullable: false,
-      default: "X'00ff'",
-    },
-    {
-      name: "mood",
-      field: "mood",
-      encoding: "enum",
-      sqlite: "INTEGER",
-      mysql: "INT",
-      cql: "int",
-      nullable: false,
-      default: "2",
-      protoType: "orbit.contract.v1.Mood",
-    },
-    {
-      name: "g",
-      field: "g",
-      encoding: "double",
-      sqlite: "REAL",
-      mysql: "FLOAT",
-      cql: "float",
-      nullable: false,
-      default: "0.1",
-    },
+    }),
+    column("label", "label", "string", "TEXT", "TEXT", "text", { default: "'it''s'" }),
+    column("big", "big", "bigint", "INTEGER", "BIGINT", "bigint", { default: "-5" }),
+    column("enabled", "enabled", "bool", "INTEGER", "TINYINT(1)", "boolean", { default: "TRUE" }),
+    column("d", "d", "double", "REAL", "DOUBLE", "double", { default: "1.5" }),
+    column("raw", "raw", "bytes", "BLOB", "LONGBLOB", "blob", { default: "X'00ff'" }),
+    column("mood", "mood", "enum", "INTEGER", "INT", "int", { default: "2", protoType: "orbit.contract.v1.Mood" }),
+    column("g", "g", "double", "REAL", "FLOAT", "float", { default: "0.1" }),
   ],
   primaryKey: ["id"],
-  indexes: [
-    {
-      name: "mix_by_f",
-      columns: ["f"],
-      unique: false,
-    },
-  ],
+  indexes: [{ name: "mix_by_f", columns: ["f"], unique: false }],
 };
 
 /**
  * The SQL of every MixRowDao method, per dialect.
+ *
+ * @generated from message orbit.contract.v1.MixRow (orbit/contract/v1/tables.proto)
  */
 export const MixRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "mix" ("id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO "mix" ("id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", ' +
+      '"points_json", "label", "big", "enabled", "d", "raw", "mood", "g")' +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
-      'INSERT INTO "mix" ("id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "f" = excluded."f", "u32" = excluded."u32", "counts" = excluded."counts", "points" = excluded."points", "point_json" = excluded."point_json", "ids" = excluded."ids", "labels_json" = excluded."labels_json", "points_json" = excluded."points_json", "label" = excluded."label", "big" = excluded."big", "enabled" = excluded."enabled", "d" = excluded."d", "raw" = excluded."raw", "mood" = excluded."mood", "g" = excluded."g"',
+      'INSERT INTO "mix" ("id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", ' +
+      '"points_json", "label", "big", "enabled", "d", "raw", "mood", "g")' +
+      ' VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id")' +
+      ' DO UPDATE SET "f" = excluded."f", "u32" = excluded."u32", "counts" = excluded."counts", ' +
+      '"points" = excluded."points", "point_json" = excluded."point_json", "ids" = excluded."ids", ' +
+      '"labels_json" = excluded."labels_json", "points_json" = excluded."points_json", ' +
+      '"label" = excluded."label", "big" = excluded."big", "enabled" = excluded."enabled", ' +
+      '"d" = excluded."d", "raw" = excluded."raw", "mood" = excluded."mood", "g" = excluded."g"',
     insertIfAbsent:
-      'INSERT INTO "mix" ("id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "mix" ("id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", ' +
+      '"points_json", "label", "big", "enabled", "d", "raw", "mood", "g")' +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     insertHead:
-      'INSERT INTO "mix" ("id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g") VALUES',
+      'INSERT INTO "mix" ("id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", ' +
+      '"points_json", "label", "big", "enabled", "d", "raw", "mood", "g") VALUES',
     insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("id") DO UPDATE SET "f" = excluded."f", "u32" = excluded."u32", "counts" = excluded."counts", "points" = excluded."points", "point_json" = excluded."point_json", "ids" = excluded."ids", "labels_json" = excluded."labels_json", "points_json" = excluded."points_json", "label" = excluded."label", "big" = excluded."big", "enabled" = excluded."enabled", "d" = excluded."d", "raw" = excluded."raw", "mood" = excluded."mood", "g" = excluded."g"',
+      ' ON CONFLICT ("id")' +
+      ' DO UPDATE SET "f" = excluded."f", "u32" = excluded."u32", "counts" = excluded."counts", ' +
+      '"points" = excluded."points", "point_json" = excluded."point_json", "ids" = excluded."ids", ' +
+      '"labels_json" = excluded."labels_json", "points_json" = excluded."points_json", ' +
+      '"label" = excluded."label", "big" = excluded."big", "enabled" = excluded."enabled", ' +
+      '"d" = excluded."d", "raw" = excluded."raw", "mood" = excluded."mood", "g" = excluded."g"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" WHERE "id" = ?',
+    get:
+      'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", ' +
+      '"label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" WHERE "id" = ?',
     getManyHead:
-      'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" WHERE "id" IN',
+      'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", ' +
+      '"label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" WHERE "id" IN',
     delete: 'DELETE FROM "mix" WHERE "id" = ?',
     updateWhere: '"id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "mix"',
     list: {
-      asc: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" ORDER BY "id" ASC LIMIT ?',
+      asc:
+        'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", ' +
+        '"label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" ORDER BY "id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-      desc: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", ' +
+        '"label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" WHERE ("id" > ?) ORDER BY "id" ASC' +
+        " LIMIT ?",
+      desc:
+        'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", ' +
+        '"label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" ORDER BY "id" DESC LIMIT ?',
       descAfter:
-        'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", ' +
+        '"label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" WHERE ("id" < ?)' +
+        ' ORDER BY "id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByF: {
-        asc: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" WHERE "f" = ? ORDER BY "id" ASC LIMIT ?',
+        asc:
+          'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", ' +
+          '"label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" WHERE "f" = ? ORDER BY "id" ASC' +
+          " LIMIT ?",
         ascAfter:
-          'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" WHERE "f" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-        desc: 'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" WHERE "f" = ? ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", ' +
+          '"label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" WHERE "f" = ? AND ("id" > ?)' +
+          ' ORDER BY "id" ASC LIMIT ?',
+        desc:
+          'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", ' +
+          '"label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" WHERE "f" = ? ORDER BY "id" DESC' +
+          " LIMIT ?",
         descAfter:
-          'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", "label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" WHERE "f" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "f", "u32", "counts", "points", "point_json", "ids", "labels_json", "points_json", ' +
+          '"label", "big", "enabled", "d", "raw", "mood", "g" FROM "mix" WHERE "f" = ? AND ("id" < ?)' +
+          ' ORDER BY "id" DESC LIMIT ?',
       },
     },
     counts: {
@@ -1303,41 +1207,79 @@ export const MixRowSql = {
   },
   mysql: {
     insert:
-      "INSERT INTO `mix` (`id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO `mix` (`id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, " +
+      "`points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `mix` (`id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `f` = VALUES(`f`), `u32` = VALUES(`u32`), `counts` = VALUES(`counts`), `points` = VALUES(`points`), `point_json` = VALUES(`point_json`), `ids` = VALUES(`ids`), `labels_json` = VALUES(`labels_json`), `points_json` = VALUES(`points_json`), `label` = VALUES(`label`), `big` = VALUES(`big`), `enabled` = VALUES(`enabled`), `d` = VALUES(`d`), `raw` = VALUES(`raw`), `mood` = VALUES(`mood`), `g` = VALUES(`g`)",
+      "INSERT INTO `mix` (`id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, " +
+      "`points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `f` =" +
+      " VALUES(`f`), `u32` = VALUES(`u32`), `counts` = VALUES(`counts`), `points` =" +
+      " VALUES(`points`), `point_json` = VALUES(`point_json`), `ids` = VALUES(`ids`), `labels_json` =" +
+      " VALUES(`labels_json`), `points_json` = VALUES(`points_json`), `label` =" +
+      " VALUES(`label`), `big` = VALUES(`big`), `enabled` = VALUES(`enabled`), `d` =" +
+      " VALUES(`d`), `raw` = VALUES(`raw`), `mood` = VALUES(`mood`), `g` = VALUES(`g`)",
     insertIfAbsent:
-      "INSERT INTO `mix` (`id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
+      "INSERT INTO `mix` (`id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, " +
+      "`points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
     insertHead:
-      "INSERT INTO `mix` (`id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g`) VALUES",
+      "INSERT INTO `mix` (`id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, " +
+      "`points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g`) VALUES",
     insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `f` = VALUES(`f`), `u32` = VALUES(`u32`), `counts` = VALUES(`counts`), `points` = VALUES(`points`), `point_json` = VALUES(`point_json`), `ids` = VALUES(`ids`), `labels_json` = VALUES(`labels_json`), `points_json` = VALUES(`points_json`), `label` = VALUES(`label`), `big` = VALUES(`big`), `enabled` = VALUES(`enabled`), `d` = VALUES(`d`), `raw` = VALUES(`raw`), `mood` = VALUES(`mood`), `g` = VALUES(`g`)",
+      " ON DUPLICATE KEY UPDATE `f` = VALUES(`f`), `u32` = VALUES(`u32`), `counts` =" +
+      " VALUES(`counts`), `points` = VALUES(`points`), `point_json` = VALUES(`point_json`), `ids` =" +
+      " VALUES(`ids`), `labels_json` = VALUES(`labels_json`), `points_json` =" +
+      " VALUES(`points_json`), `label` = VALUES(`label`), `big` = VALUES(`big`), `enabled` =" +
+      " VALUES(`enabled`), `d` = VALUES(`d`), `raw` = VALUES(`raw`), `mood` = VALUES(`mood`), `g` =" +
+      " VALUES(`g`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `id` = `id`",
-    get: "SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` WHERE `id` = ?",
+    get:
+      "SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, " +
+      "`label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` WHERE `id` = ?",
     getManyHead:
-      "SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` WHERE `id` IN",
+      "SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, " +
+      "`label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` WHERE `id` IN",
     delete: "DELETE FROM `mix` WHERE `id` = ?",
     updateWhere: "`id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `mix`",
     list: {
-      asc: "SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` ORDER BY `id` ASC LIMIT ?",
+      asc:
+        "SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, " +
+        "`label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` ORDER BY `id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-      desc: "SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, " +
+        "`label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` WHERE (`id` > ?) ORDER BY `id` ASC" +
+        " LIMIT ?",
+      desc:
+        "SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, " +
+        "`label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` ORDER BY `id` DESC LIMIT ?",
       descAfter:
-        "SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, " +
+        "`label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` WHERE (`id` < ?)" +
+        " ORDER BY `id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByF: {
-        asc: "SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` WHERE `f` = ? ORDER BY `id` ASC LIMIT ?",
+        asc:
+          "SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, " +
+          "`label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` WHERE `f` = ? ORDER BY `id` ASC" +
+          " LIMIT ?",
         ascAfter:
-          "SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` WHERE `f` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-        desc: "SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` WHERE `f` = ? ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, " +
+          "`label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` WHERE `f` = ? AND (`id` > ?)" +
+          " ORDER BY `id` ASC LIMIT ?",
+        desc:
+          "SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, " +
+          "`label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` WHERE `f` = ? ORDER BY `id` DESC" +
+          " LIMIT ?",
         descAfter:
-          "SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, `label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` WHERE `f` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `f`, `u32`, `counts`, `points`, `point_json`, `ids`, `labels_json`, `points_json`, " +
+          "`label`, `big`, `enabled`, `d`, `raw`, `mood`, `g` FROM `mix` WHERE `f` = ? AND (`id` < ?)" +
+          " ORDER BY `id` DESC LIMIT ?",
       },
     },
     counts: {
@@ -1351,15 +1293,21 @@ export const MixRowSql = {
 } as const;
 
 /**
- * Primary key of mix.
+ * Primary key of mix (id).
+ *
+ * @generated from message orbit.contract.v1.MixRow (orbit/contract/v1/tables.proto)
  */
 export type MixRowKey = Pick<MixRow, "id">;
 /**
  * A MixRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.contract.v1.MixRow (orbit/contract/v1/tables.proto)
  */
 export type MixRowInit = RowInit<MixRow, "id">;
 /**
  * Fields of a MixRow to change (null clears a nullable column).
+ *
+ * @generated from message orbit.contract.v1.MixRow (orbit/contract/v1/tables.proto)
  */
 export type MixRowPatch = RowPatch<MixRow, "id", "pointJson">;
 
@@ -1427,7 +1375,15 @@ function mixRowToSql(row: MixRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table mix. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * MixRow covers the remaining column kinds: float and uint32 scalars, a map,
+ * a repeated message, a message stored as JSON, a proto-encoded repeated
+ * int64, JSON-encoded map and repeated message, and declared defaults of
+ * several types.
+ *
+ * Typed access to table mix. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside
+ * it.
+ *
+ * @generated from message orbit.contract.v1.MixRow (orbit/contract/v1/tables.proto)
  */
 export class MixRowDao {
   static readonly table = MixRowTable;
@@ -1482,7 +1438,8 @@ export class MixRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly MixRowInit[]): Promise<void> {
     await upsertRows(
@@ -1644,7 +1601,7 @@ export class MixRowDao {
   }
 
   /**
-   * Number of rows with this f.
+   * Number of rows with this f (index mix_by_f).
    */
   async countByF(where: Pick<MixRow, "f">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByF, [
@@ -1654,7 +1611,8 @@ export class MixRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this f (1..10000; the first in id order, index mix_by_f). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this f (1..10000; the first in id order, index mix_by_f). Returns the number
+   * deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByF(where: Pick<MixRow, "f">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(this.db, this.q.deletes.deleteByF, [Math.fround(where.f ?? missingKey("mix.f", "f"))], opts);

@@ -6,6 +6,7 @@
 /* eslint-disable */
 
 import type { WideTableSpec } from "../../../../platform/storage/schema.js";
+import { column } from "../../../../platform/storage/schema.js";
 import type { ExpiringRow, TallyRow, TimelineRow } from "./tables_pb.js";
 import { ExpiringRowSchema, TallyRowSchema, TimelineRowSchema } from "./tables_pb.js";
 import type {
@@ -24,7 +25,9 @@ import { WideTable } from "../../../../platform/storage/wide/index.js";
 // ── TimelineRow → wide table timeline ─────────────────────────────────────────
 
 /**
- * Schema manifest entry of timeline (diffed by the migrator).
+ * Wide table timeline: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.contract.v1.TimelineRow (orbit/contract/v1/tables.proto)
  */
 export const TimelineRowTable: WideTableSpec = {
   kind: "wide",
@@ -32,89 +35,20 @@ export const TimelineRowTable: WideTableSpec = {
   message: "orbit.contract.v1.TimelineRow",
   file: "orbit/contract/v1/tables.proto",
   columns: [
-    {
-      name: "owner_id",
-      field: "ownerId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "bucket",
-      field: "bucket",
-      encoding: "int",
-      sqlite: "INTEGER",
-      mysql: "INT",
-      cql: "int",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "item_id",
-      field: "itemId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "body",
-      field: "body",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "TEXT",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "payload",
-      field: "payload",
-      encoding: "bytes",
-      sqlite: "BLOB",
-      mysql: "LONGBLOB",
-      cql: "blob",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "note",
-      field: "note",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "TEXT",
-      cql: "text",
-      nullable: true,
-    },
-    {
-      name: "big",
-      field: "big",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT UNSIGNED",
-      cql: "varint",
-      nullable: false,
-      default: "0",
-      unsigned: true,
-    },
+    column("owner_id", "ownerId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("bucket", "bucket", "int", "INTEGER", "INT", "int", { default: "0" }),
+    column("item_id", "itemId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("body", "body", "string", "TEXT", "TEXT", "text", { default: "''" }),
+    column("payload", "payload", "bytes", "BLOB", "LONGBLOB", "blob", { default: "''" }),
+    column("note", "note", "string", "TEXT", "TEXT", "text", { nullable: true }),
+    column("big", "big", "bigint", "INTEGER", "BIGINT UNSIGNED", "varint", { default: "0", unsigned: true }),
   ],
   primaryKey: ["owner_id", "bucket", "item_id"],
   indexes: [],
   partitionKey: ["owner_id"],
   clustering: [
-    {
-      column: "bucket",
-      order: "asc",
-    },
-    {
-      column: "item_id",
-      order: "desc",
-    },
+    { column: "bucket", order: "asc" },
+    { column: "item_id", order: "desc" },
   ],
   defaultTtlSeconds: 0,
 };
@@ -124,6 +58,8 @@ export const TimelineRowTable: WideTableSpec = {
  * Partition key: (owner_id). Clustering: bucket ASC, item_id DESC.
  * Scans with other bounds or in reverse order use the same text with other
  * tuple relations / ORDER BY (platform/storage/cassandra/cql.ts, scanCql).
+ *
+ * @generated from message orbit.contract.v1.TimelineRow (orbit/contract/v1/tables.proto)
  */
 export const TimelineRowCql = {
   createTable: `CREATE TABLE IF NOT EXISTS timeline (
@@ -137,28 +73,46 @@ export const TimelineRowCql = {
   PRIMARY KEY ((owner_id), bucket, item_id)
 ) WITH CLUSTERING ORDER BY (bucket ASC, item_id DESC)`,
   insert:
-    "INSERT INTO timeline (owner_id, bucket, item_id, body, payload, note, big) VALUES (?, ?, ?, ?, ?, ?, ?) USING TTL ?",
+    "INSERT INTO timeline (owner_id, bucket, item_id, body, payload, note, big)" +
+    " VALUES (?, ?, ?, ?, ?, ?, ?) USING TTL ?",
   selectByKey:
-    "SELECT owner_id, bucket, item_id, body, payload, note, big FROM timeline WHERE owner_id = ? AND bucket = ? AND item_id = ?",
+    "SELECT owner_id, bucket, item_id, body, payload, note, big FROM timeline" +
+    " WHERE owner_id = ? AND bucket = ? AND item_id = ?",
   scanPartition: "SELECT owner_id, bucket, item_id, body, payload, note, big FROM timeline WHERE owner_id = ?",
   scanRange:
-    "SELECT owner_id, bucket, item_id, body, payload, note, big FROM timeline WHERE owner_id = ? AND (bucket, item_id) >= (?, ?) AND (bucket, item_id) <= (?, ?)",
+    "SELECT owner_id, bucket, item_id, body, payload, note, big FROM timeline WHERE owner_id = ?" +
+    " AND (bucket, item_id) >= (?, ?) AND (bucket, item_id) <= (?, ?)",
   deleteRow: "DELETE FROM timeline WHERE owner_id = ? AND bucket = ? AND item_id = ?",
   deletePartition: "DELETE FROM timeline WHERE owner_id = ?",
 } as const;
 
-/** The full primary key of timeline: partition key + clustering columns. */
+/**
+ * The full primary key of timeline: partition key + clustering columns.
+ *
+ * @generated from message orbit.contract.v1.TimelineRow (orbit/contract/v1/tables.proto)
+ */
 export type TimelineRowKey = Pick<TimelineRow, "ownerId" | "bucket" | "itemId">;
-/** The partition key of timeline. */
+/**
+ * The partition key of timeline (owner_id).
+ *
+ * @generated from message orbit.contract.v1.TimelineRow (orbit/contract/v1/tables.proto)
+ */
 export type TimelineRowPartitionKey = Pick<TimelineRow, "ownerId">;
 /** A prefix of the clustering columns (bucket, itemId), for scan bounds. */
 export type TimelineRowClusteringPrefix = Pick<TimelineRow, "bucket"> & Partial<Pick<TimelineRow, "itemId">>;
-/** A row to put: the key fields are required; absent fields take their zero value. */
+/**
+ * A row to put: the key fields are required; absent fields take their zero value.
+ *
+ * @generated from message orbit.contract.v1.TimelineRow (orbit/contract/v1/tables.proto)
+ */
 export type TimelineRowInit = WideRowInit<TimelineRow, "ownerId" | "bucket" | "itemId">;
 
 /**
- * Typed access to the wide table timeline (orbit.contract.v1.TimelineRow) on any
- * WideStore: CassandraWideStore, or SqlWideStore on SQLite/MySQL.
+ * TimelineRow is a wide table with two clustering columns in mixed order.
+ *
+ * Typed access to the wide table timeline on any WideStore: CassandraWideStore, or SqlWideStore on SQLite/MySQL.
+ *
+ * @generated from message orbit.contract.v1.TimelineRow (orbit/contract/v1/tables.proto)
  */
 export class TimelineRowDao {
   /** The runtime shared by every generated wide DAO. */
@@ -230,7 +184,9 @@ export class TimelineRowDao {
 // ── ExpiringRow → wide table expiring ─────────────────────────────────────────
 
 /**
- * Schema manifest entry of expiring (diffed by the migrator).
+ * Wide table expiring: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.contract.v1.ExpiringRow (orbit/contract/v1/tables.proto)
  */
 export const ExpiringRowTable: WideTableSpec = {
   kind: "wide",
@@ -238,46 +194,14 @@ export const ExpiringRowTable: WideTableSpec = {
   message: "orbit.contract.v1.ExpiringRow",
   file: "orbit/contract/v1/tables.proto",
   columns: [
-    {
-      name: "key",
-      field: "key",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(255)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "seq",
-      field: "seq",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "value",
-      field: "value",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "TEXT",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
+    column("key", "key", "string", "TEXT", "VARCHAR(255)", "text", { default: "''" }),
+    column("seq", "seq", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("value", "value", "string", "TEXT", "TEXT", "text", { default: "''" }),
   ],
   primaryKey: ["key", "seq"],
   indexes: [],
   partitionKey: ["key"],
-  clustering: [
-    {
-      column: "seq",
-      order: "asc",
-    },
-  ],
+  clustering: [{ column: "seq", order: "asc" }],
   defaultTtlSeconds: 3600,
 };
 
@@ -287,6 +211,8 @@ export const ExpiringRowTable: WideTableSpec = {
  * Rows expire 3600 s after they are written unless put says otherwise.
  * Scans with other bounds or in reverse order use the same text with other
  * tuple relations / ORDER BY (platform/storage/cassandra/cql.ts, scanCql).
+ *
+ * @generated from message orbit.contract.v1.ExpiringRow (orbit/contract/v1/tables.proto)
  */
 export const ExpiringRowCql = {
   createTable: `CREATE TABLE IF NOT EXISTS expiring (
@@ -304,18 +230,33 @@ export const ExpiringRowCql = {
   deletePartition: "DELETE FROM expiring WHERE key = ?",
 } as const;
 
-/** The full primary key of expiring: partition key + clustering columns. */
+/**
+ * The full primary key of expiring: partition key + clustering columns.
+ *
+ * @generated from message orbit.contract.v1.ExpiringRow (orbit/contract/v1/tables.proto)
+ */
 export type ExpiringRowKey = Pick<ExpiringRow, "key" | "seq">;
-/** The partition key of expiring. */
+/**
+ * The partition key of expiring (key).
+ *
+ * @generated from message orbit.contract.v1.ExpiringRow (orbit/contract/v1/tables.proto)
+ */
 export type ExpiringRowPartitionKey = Pick<ExpiringRow, "key">;
 /** A prefix of the clustering columns (seq), for scan bounds. */
 export type ExpiringRowClusteringPrefix = Pick<ExpiringRow, "seq">;
-/** A row to put: the key fields are required; absent fields take their zero value. */
+/**
+ * A row to put: the key fields are required; absent fields take their zero value.
+ *
+ * @generated from message orbit.contract.v1.ExpiringRow (orbit/contract/v1/tables.proto)
+ */
 export type ExpiringRowInit = WideRowInit<ExpiringRow, "key" | "seq">;
 
 /**
- * Typed access to the wide table expiring (orbit.contract.v1.ExpiringRow) on any
- * WideStore: CassandraWideStore, or SqlWideStore on SQLite/MySQL.
+ * ExpiringRow is a wide table whose rows expire.
+ *
+ * Typed access to the wide table expiring on any WideStore: CassandraWideStore, or SqlWideStore on SQLite/MySQL.
+ *
+ * @generated from message orbit.contract.v1.ExpiringRow (orbit/contract/v1/tables.proto)
  */
 export class ExpiringRowDao {
   /** The runtime shared by every generated wide DAO. */
@@ -387,7 +328,9 @@ export class ExpiringRowDao {
 // ── TallyRow → wide table tallies ─────────────────────────────────────────────
 
 /**
- * Schema manifest entry of tallies (diffed by the migrator).
+ * Wide table tallies: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.contract.v1.TallyRow (orbit/contract/v1/tables.proto)
  */
 export const TallyRowTable: WideTableSpec = {
   kind: "wide",
@@ -395,58 +338,15 @@ export const TallyRowTable: WideTableSpec = {
   message: "orbit.contract.v1.TallyRow",
   file: "orbit/contract/v1/tables.proto",
   columns: [
-    {
-      name: "owner_id",
-      field: "ownerId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "name",
-      field: "name",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(255)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "hits",
-      field: "hits",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "counter",
-      nullable: false,
-      default: "0",
-      counter: true,
-    },
-    {
-      name: "misses",
-      field: "misses",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "counter",
-      nullable: false,
-      default: "0",
-      counter: true,
-    },
+    column("owner_id", "ownerId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("name", "name", "string", "TEXT", "VARCHAR(255)", "text", { default: "''" }),
+    column("hits", "hits", "bigint", "INTEGER", "BIGINT", "counter", { default: "0", counter: true }),
+    column("misses", "misses", "bigint", "INTEGER", "BIGINT", "counter", { default: "0", counter: true }),
   ],
   primaryKey: ["owner_id", "name"],
   indexes: [],
   partitionKey: ["owner_id"],
-  clustering: [
-    {
-      column: "name",
-      order: "asc",
-    },
-  ],
+  clustering: [{ column: "name", order: "asc" }],
   defaultTtlSeconds: 0,
 };
 
@@ -455,6 +355,8 @@ export const TallyRowTable: WideTableSpec = {
  * Partition key: (owner_id). Clustering: name ASC.
  * Scans with other bounds or in reverse order use the same text with other
  * tuple relations / ORDER BY (platform/storage/cassandra/cql.ts, scanCql).
+ *
+ * @generated from message orbit.contract.v1.TallyRow (orbit/contract/v1/tables.proto)
  */
 export const TallyRowCql = {
   createTable: `CREATE TABLE IF NOT EXISTS tallies (
@@ -466,15 +368,24 @@ export const TallyRowCql = {
 ) WITH CLUSTERING ORDER BY (name ASC)`,
   selectByKey: "SELECT owner_id, name, hits, misses FROM tallies WHERE owner_id = ? AND name = ?",
   scanPartition: "SELECT owner_id, name, hits, misses FROM tallies WHERE owner_id = ?",
-  scanRange: "SELECT owner_id, name, hits, misses FROM tallies WHERE owner_id = ? AND (name) >= (?) AND (name) <= (?)",
+  scanRange:
+    "SELECT owner_id, name, hits, misses FROM tallies WHERE owner_id = ? AND (name) >= (?)" + " AND (name) <= (?)",
   deleteRow: "DELETE FROM tallies WHERE owner_id = ? AND name = ?",
   deletePartition: "DELETE FROM tallies WHERE owner_id = ?",
   increment: "UPDATE tallies SET hits = hits + ?, misses = misses + ? WHERE owner_id = ? AND name = ?",
 } as const;
 
-/** The full primary key of tallies: partition key + clustering columns. */
+/**
+ * The full primary key of tallies: partition key + clustering columns.
+ *
+ * @generated from message orbit.contract.v1.TallyRow (orbit/contract/v1/tables.proto)
+ */
 export type TallyRowKey = Pick<TallyRow, "ownerId" | "name">;
-/** The partition key of tallies. */
+/**
+ * The partition key of tallies (owner_id).
+ *
+ * @generated from message orbit.contract.v1.TallyRow (orbit/contract/v1/tables.proto)
+ */
 export type TallyRowPartitionKey = Pick<TallyRow, "ownerId">;
 /** A prefix of the clustering columns (name), for scan bounds. */
 export type TallyRowClusteringPrefix = Pick<TallyRow, "name">;
@@ -485,8 +396,11 @@ export type TallyRowDelta = {
 };
 
 /**
- * Typed access to the wide table tallies (orbit.contract.v1.TallyRow) on any
- * WideStore: CassandraWideStore, or SqlWideStore on SQLite/MySQL.
+ * TallyRow is a wide table of counters.
+ *
+ * Typed access to the wide table tallies on any WideStore: CassandraWideStore, or SqlWideStore on SQLite/MySQL.
+ *
+ * @generated from message orbit.contract.v1.TallyRow (orbit/contract/v1/tables.proto)
  */
 export class TallyRowDao {
   /** The runtime shared by every generated wide DAO. */

@@ -9,6 +9,7 @@
 /* eslint-disable */
 
 import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
+import { column } from "../../../../platform/storage/schema.js";
 import type { BlockEdgeRow, DismissedRow, FollowEdgeRow, HotPostRow, PostTagRow, UserEntryRow } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
 import { toBigInt, toBool, toText } from "../../../../platform/storage/sql/convert.js";
@@ -31,7 +32,9 @@ import type { Page, PageOptions } from "../../../../platform/storage/sql/page.js
 // ── HotPostRow → table discover_posts ────────────────────────────────────
 
 /**
- * Schema manifest entry of discover_posts (diffed by the migrator).
+ * Table discover_posts: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.discover.v1.HotPostRow (orbit/discover/v1/tables.proto)
  */
 export const HotPostRowTable: SqlTableSpec = {
   kind: "sql",
@@ -39,142 +42,103 @@ export const HotPostRowTable: SqlTableSpec = {
   message: "orbit.discover.v1.HotPostRow",
   file: "orbit/discover/v1/tables.proto",
   columns: [
-    {
-      name: "post_id",
-      field: "postId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "author_id",
-      field: "authorId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "created_at_ms",
-      field: "createdAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "likes",
-      field: "likes",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "comments",
-      field: "comments",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "hot_rank",
-      field: "hotRank",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "hashtags",
-      field: "hashtags",
-      encoding: "json",
-      sqlite: "TEXT",
-      mysql: "LONGTEXT",
-      cql: "text",
-      nullable: false,
-      default: "''",
-      repeated: true,
-    },
+    column("post_id", "postId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("author_id", "authorId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("likes", "likes", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("comments", "comments", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("hot_rank", "hotRank", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("hashtags", "hashtags", "json", "TEXT", "LONGTEXT", "text", { default: "''", repeated: true }),
   ],
   primaryKey: ["post_id"],
   indexes: [
-    {
-      name: "discover_posts_by_hot_rank_post_id",
-      columns: ["hot_rank", "post_id"],
-      unique: false,
-    },
-    {
-      name: "discover_posts_by_author_id_post_id",
-      columns: ["author_id", "post_id"],
-      unique: false,
-    },
+    { name: "discover_posts_by_hot_rank_post_id", columns: ["hot_rank", "post_id"], unique: false },
+    { name: "discover_posts_by_author_id_post_id", columns: ["author_id", "post_id"], unique: false },
   ],
 };
 
 /**
  * The SQL of every HotPostRowDao method, per dialect.
+ *
+ * @generated from message orbit.discover.v1.HotPostRow (orbit/discover/v1/tables.proto)
  */
 export const HotPostRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "discover_posts" ("post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags") VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO "discover_posts" ("post_id", "author_id", "created_at_ms", "likes", "comments", ' +
+      '"hot_rank", "hashtags") VALUES (?, ?, ?, ?, ?, ?, ?)',
     upsert:
-      'INSERT INTO "discover_posts" ("post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("post_id") DO UPDATE SET "author_id" = excluded."author_id", "created_at_ms" = excluded."created_at_ms", "likes" = excluded."likes", "comments" = excluded."comments", "hot_rank" = excluded."hot_rank", "hashtags" = excluded."hashtags"',
+      'INSERT INTO "discover_posts" ("post_id", "author_id", "created_at_ms", "likes", "comments", ' +
+      '"hot_rank", "hashtags") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("post_id")' +
+      ' DO UPDATE SET "author_id" = excluded."author_id", "created_at_ms" = excluded."created_at_ms", ' +
+      '"likes" = excluded."likes", "comments" = excluded."comments", "hot_rank" = excluded."hot_rank", ' +
+      '"hashtags" = excluded."hashtags"',
     insertIfAbsent:
-      'INSERT INTO "discover_posts" ("post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "discover_posts" ("post_id", "author_id", "created_at_ms", "likes", "comments", ' +
+      '"hot_rank", "hashtags") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead:
-      'INSERT INTO "discover_posts" ("post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags") VALUES',
+      'INSERT INTO "discover_posts" ("post_id", "author_id", "created_at_ms", "likes", "comments", ' +
+      '"hot_rank", "hashtags") VALUES',
     insertTuple: "(?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("post_id") DO UPDATE SET "author_id" = excluded."author_id", "created_at_ms" = excluded."created_at_ms", "likes" = excluded."likes", "comments" = excluded."comments", "hot_rank" = excluded."hot_rank", "hashtags" = excluded."hashtags"',
+      ' ON CONFLICT ("post_id")' +
+      ' DO UPDATE SET "author_id" = excluded."author_id", "created_at_ms" = excluded."created_at_ms", ' +
+      '"likes" = excluded."likes", "comments" = excluded."comments", "hot_rank" = excluded."hot_rank", ' +
+      '"hashtags" = excluded."hashtags"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags" FROM "discover_posts" WHERE "post_id" = ?',
+    get:
+      'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags"' +
+      ' FROM "discover_posts" WHERE "post_id" = ?',
     getManyHead:
-      'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags" FROM "discover_posts" WHERE "post_id" IN',
+      'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags"' +
+      ' FROM "discover_posts" WHERE "post_id" IN',
     delete: 'DELETE FROM "discover_posts" WHERE "post_id" = ?',
     updateWhere: '"post_id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "discover_posts"',
     list: {
-      asc: 'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags" FROM "discover_posts" ORDER BY "post_id" ASC LIMIT ?',
+      asc:
+        'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags"' +
+        ' FROM "discover_posts" ORDER BY "post_id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags" FROM "discover_posts" WHERE ("post_id" > ?) ORDER BY "post_id" ASC LIMIT ?',
-      desc: 'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags" FROM "discover_posts" ORDER BY "post_id" DESC LIMIT ?',
+        'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags"' +
+        ' FROM "discover_posts" WHERE ("post_id" > ?) ORDER BY "post_id" ASC LIMIT ?',
+      desc:
+        'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags"' +
+        ' FROM "discover_posts" ORDER BY "post_id" DESC LIMIT ?',
       descAfter:
-        'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags" FROM "discover_posts" WHERE ("post_id" < ?) ORDER BY "post_id" DESC LIMIT ?',
+        'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags"' +
+        ' FROM "discover_posts" WHERE ("post_id" < ?) ORDER BY "post_id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByHotRank: {
-        asc: 'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags" FROM "discover_posts" WHERE "hot_rank" = ? ORDER BY "post_id" ASC LIMIT ?',
+        asc:
+          'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags"' +
+          ' FROM "discover_posts" WHERE "hot_rank" = ? ORDER BY "post_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags" FROM "discover_posts" WHERE "hot_rank" = ? AND ("post_id" > ?) ORDER BY "post_id" ASC LIMIT ?',
-        desc: 'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags" FROM "discover_posts" WHERE "hot_rank" = ? ORDER BY "post_id" DESC LIMIT ?',
+          'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags"' +
+          ' FROM "discover_posts" WHERE "hot_rank" = ? AND ("post_id" > ?) ORDER BY "post_id" ASC LIMIT ?',
+        desc:
+          'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags"' +
+          ' FROM "discover_posts" WHERE "hot_rank" = ? ORDER BY "post_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags" FROM "discover_posts" WHERE "hot_rank" = ? AND ("post_id" < ?) ORDER BY "post_id" DESC LIMIT ?',
+          'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags"' +
+          ' FROM "discover_posts" WHERE "hot_rank" = ? AND ("post_id" < ?) ORDER BY "post_id" DESC LIMIT ?',
       },
       listByAuthorId: {
-        asc: 'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags" FROM "discover_posts" WHERE "author_id" = ? ORDER BY "post_id" ASC LIMIT ?',
+        asc:
+          'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags"' +
+          ' FROM "discover_posts" WHERE "author_id" = ? ORDER BY "post_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags" FROM "discover_posts" WHERE "author_id" = ? AND ("post_id" > ?) ORDER BY "post_id" ASC LIMIT ?',
-        desc: 'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags" FROM "discover_posts" WHERE "author_id" = ? ORDER BY "post_id" DESC LIMIT ?',
+          'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags"' +
+          ' FROM "discover_posts" WHERE "author_id" = ? AND ("post_id" > ?) ORDER BY "post_id" ASC LIMIT ?',
+        desc:
+          'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags"' +
+          ' FROM "discover_posts" WHERE "author_id" = ? ORDER BY "post_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags" FROM "discover_posts" WHERE "author_id" = ? AND ("post_id" < ?) ORDER BY "post_id" DESC LIMIT ?',
+          'SELECT "post_id", "author_id", "created_at_ms", "likes", "comments", "hot_rank", "hashtags"' +
+          ' FROM "discover_posts" WHERE "author_id" = ? AND ("post_id" < ?) ORDER BY "post_id" DESC LIMIT ?',
       },
     },
     counts: {
@@ -183,57 +147,90 @@ export const HotPostRowSql = {
     },
     deletes: {
       deleteByHotRank:
-        'DELETE FROM "discover_posts" WHERE "post_id" IN (SELECT "post_id" FROM "discover_posts" WHERE "hot_rank" = ? ORDER BY "post_id" LIMIT ?)',
+        'DELETE FROM "discover_posts" WHERE "post_id" IN (SELECT "post_id" FROM "discover_posts"' +
+        ' WHERE "hot_rank" = ? ORDER BY "post_id" LIMIT ?)',
       deleteByAuthorId:
-        'DELETE FROM "discover_posts" WHERE "post_id" IN (SELECT "post_id" FROM "discover_posts" WHERE "author_id" = ? ORDER BY "post_id" LIMIT ?)',
+        'DELETE FROM "discover_posts" WHERE "post_id" IN (SELECT "post_id" FROM "discover_posts"' +
+        ' WHERE "author_id" = ? ORDER BY "post_id" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert:
-      "INSERT INTO `discover_posts` (`post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags`) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO `discover_posts` (`post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, " +
+      "`hot_rank`, `hashtags`) VALUES (?, ?, ?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `discover_posts` (`post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags`) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `author_id` = VALUES(`author_id`), `created_at_ms` = VALUES(`created_at_ms`), `likes` = VALUES(`likes`), `comments` = VALUES(`comments`), `hot_rank` = VALUES(`hot_rank`), `hashtags` = VALUES(`hashtags`)",
+      "INSERT INTO `discover_posts` (`post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, " +
+      "`hot_rank`, `hashtags`) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `author_id` =" +
+      " VALUES(`author_id`), `created_at_ms` = VALUES(`created_at_ms`), `likes` =" +
+      " VALUES(`likes`), `comments` = VALUES(`comments`), `hot_rank` = VALUES(`hot_rank`), `hashtags` =" +
+      " VALUES(`hashtags`)",
     insertIfAbsent:
-      "INSERT INTO `discover_posts` (`post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags`) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `post_id` = `post_id`",
+      "INSERT INTO `discover_posts` (`post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, " +
+      "`hot_rank`, `hashtags`) VALUES (?, ?, ?, ?, ?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `post_id` = `post_id`",
     insertHead:
-      "INSERT INTO `discover_posts` (`post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags`) VALUES",
+      "INSERT INTO `discover_posts` (`post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, " +
+      "`hot_rank`, `hashtags`) VALUES",
     insertTuple: "(?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `author_id` = VALUES(`author_id`), `created_at_ms` = VALUES(`created_at_ms`), `likes` = VALUES(`likes`), `comments` = VALUES(`comments`), `hot_rank` = VALUES(`hot_rank`), `hashtags` = VALUES(`hashtags`)",
+      " ON DUPLICATE KEY UPDATE `author_id` = VALUES(`author_id`), `created_at_ms` =" +
+      " VALUES(`created_at_ms`), `likes` = VALUES(`likes`), `comments` =" +
+      " VALUES(`comments`), `hot_rank` = VALUES(`hot_rank`), `hashtags` = VALUES(`hashtags`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `post_id` = `post_id`",
-    get: "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags` FROM `discover_posts` WHERE `post_id` = ?",
+    get:
+      "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags`" +
+      " FROM `discover_posts` WHERE `post_id` = ?",
     getManyHead:
-      "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags` FROM `discover_posts` WHERE `post_id` IN",
+      "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags`" +
+      " FROM `discover_posts` WHERE `post_id` IN",
     delete: "DELETE FROM `discover_posts` WHERE `post_id` = ?",
     updateWhere: "`post_id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `discover_posts`",
     list: {
-      asc: "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags` FROM `discover_posts` ORDER BY `post_id` ASC LIMIT ?",
+      asc:
+        "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags`" +
+        " FROM `discover_posts` ORDER BY `post_id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags` FROM `discover_posts` WHERE (`post_id` > ?) ORDER BY `post_id` ASC LIMIT ?",
-      desc: "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags` FROM `discover_posts` ORDER BY `post_id` DESC LIMIT ?",
+        "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags`" +
+        " FROM `discover_posts` WHERE (`post_id` > ?) ORDER BY `post_id` ASC LIMIT ?",
+      desc:
+        "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags`" +
+        " FROM `discover_posts` ORDER BY `post_id` DESC LIMIT ?",
       descAfter:
-        "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags` FROM `discover_posts` WHERE (`post_id` < ?) ORDER BY `post_id` DESC LIMIT ?",
+        "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags`" +
+        " FROM `discover_posts` WHERE (`post_id` < ?) ORDER BY `post_id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByHotRank: {
-        asc: "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags` FROM `discover_posts` WHERE `hot_rank` = ? ORDER BY `post_id` ASC LIMIT ?",
+        asc:
+          "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags`" +
+          " FROM `discover_posts` WHERE `hot_rank` = ? ORDER BY `post_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags` FROM `discover_posts` WHERE `hot_rank` = ? AND (`post_id` > ?) ORDER BY `post_id` ASC LIMIT ?",
-        desc: "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags` FROM `discover_posts` WHERE `hot_rank` = ? ORDER BY `post_id` DESC LIMIT ?",
+          "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags`" +
+          " FROM `discover_posts` WHERE `hot_rank` = ? AND (`post_id` > ?) ORDER BY `post_id` ASC LIMIT ?",
+        desc:
+          "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags`" +
+          " FROM `discover_posts` WHERE `hot_rank` = ? ORDER BY `post_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags` FROM `discover_posts` WHERE `hot_rank` = ? AND (`post_id` < ?) ORDER BY `post_id` DESC LIMIT ?",
+          "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags`" +
+          " FROM `discover_posts` WHERE `hot_rank` = ? AND (`post_id` < ?) ORDER BY `post_id` DESC LIMIT ?",
       },
       listByAuthorId: {
-        asc: "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags` FROM `discover_posts` WHERE `author_id` = ? ORDER BY `post_id` ASC LIMIT ?",
+        asc:
+          "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags`" +
+          " FROM `discover_posts` WHERE `author_id` = ? ORDER BY `post_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags` FROM `discover_posts` WHERE `author_id` = ? AND (`post_id` > ?) ORDER BY `post_id` ASC LIMIT ?",
-        desc: "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags` FROM `discover_posts` WHERE `author_id` = ? ORDER BY `post_id` DESC LIMIT ?",
+          "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags`" +
+          " FROM `discover_posts` WHERE `author_id` = ? AND (`post_id` > ?) ORDER BY `post_id` ASC LIMIT ?",
+        desc:
+          "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags`" +
+          " FROM `discover_posts` WHERE `author_id` = ? ORDER BY `post_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags` FROM `discover_posts` WHERE `author_id` = ? AND (`post_id` < ?) ORDER BY `post_id` DESC LIMIT ?",
+          "SELECT `post_id`, `author_id`, `created_at_ms`, `likes`, `comments`, `hot_rank`, `hashtags`" +
+          " FROM `discover_posts` WHERE `author_id` = ? AND (`post_id` < ?) ORDER BY `post_id` DESC LIMIT ?",
       },
     },
     counts: {
@@ -249,15 +246,21 @@ export const HotPostRowSql = {
 } as const;
 
 /**
- * Primary key of discover_posts.
+ * Primary key of discover_posts (post_id).
+ *
+ * @generated from message orbit.discover.v1.HotPostRow (orbit/discover/v1/tables.proto)
  */
 export type HotPostRowKey = Pick<HotPostRow, "postId">;
 /**
  * A HotPostRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.discover.v1.HotPostRow (orbit/discover/v1/tables.proto)
  */
 export type HotPostRowInit = RowInit<HotPostRow, "postId">;
 /**
  * Fields of a HotPostRow to change.
+ *
+ * @generated from message orbit.discover.v1.HotPostRow (orbit/discover/v1/tables.proto)
  */
 export type HotPostRowPatch = RowPatch<HotPostRow, "postId", never>;
 
@@ -293,7 +296,12 @@ function hotPostRowToSql(row: HotPostRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table discover_posts. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * HotPostRow is one post with its engagement and hot rank.
+ *
+ * Typed access to table discover_posts. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.discover.v1.HotPostRow (orbit/discover/v1/tables.proto)
  */
 export class HotPostRowDao {
   static readonly table = HotPostRowTable;
@@ -348,7 +356,8 @@ export class HotPostRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly HotPostRowInit[]): Promise<void> {
     await upsertRows(
@@ -454,6 +463,8 @@ export class HotPostRowDao {
 
   /**
    * A page of rows with this hot_rank, ordered by post_id (index discover_posts_by_hot_rank_post_id).
+   *
+   * - `hotRank`: round(1e6 × hot score), see services/discover/hot.ts.
    */
   async listByHotRank(where: Pick<HotPostRow, "hotRank">, page?: PageOptions): Promise<Page<HotPostRow>> {
     return keysetPage(
@@ -468,7 +479,7 @@ export class HotPostRowDao {
   }
 
   /**
-   * Number of rows with this hot_rank.
+   * Number of rows with this hot_rank (index discover_posts_by_hot_rank_post_id).
    */
   async countByHotRank(where: Pick<HotPostRow, "hotRank">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByHotRank, [
@@ -493,7 +504,7 @@ export class HotPostRowDao {
   }
 
   /**
-   * Number of rows with this author_id.
+   * Number of rows with this author_id (index discover_posts_by_author_id_post_id).
    */
   async countByAuthorId(where: Pick<HotPostRow, "authorId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByAuthorId, [
@@ -503,7 +514,9 @@ export class HotPostRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this hot_rank (1..10000; the first in post_id order, index discover_posts_by_hot_rank_post_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this hot_rank (1..10000; the first in post_id order, index
+   * discover_posts_by_hot_rank_post_id). Returns the number deleted: call again until it is 0 to delete them all in
+   * bounded statements.
    */
   async deleteByHotRank(where: Pick<HotPostRow, "hotRank">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -515,7 +528,9 @@ export class HotPostRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this author_id (1..10000; the first in post_id order, index discover_posts_by_author_id_post_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this author_id (1..10000; the first in post_id order, index
+   * discover_posts_by_author_id_post_id). Returns the number deleted: call again until it is 0 to delete them all
+   * in bounded statements.
    */
   async deleteByAuthorId(where: Pick<HotPostRow, "authorId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -530,7 +545,9 @@ export class HotPostRowDao {
 // ── PostTagRow → table discover_post_tags ────────────────────────────────
 
 /**
- * Schema manifest entry of discover_post_tags (diffed by the migrator).
+ * Table discover_post_tags: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.discover.v1.PostTagRow (orbit/discover/v1/tables.proto)
  */
 export const PostTagRowTable: SqlTableSpec = {
   kind: "sql",
@@ -538,140 +555,137 @@ export const PostTagRowTable: SqlTableSpec = {
   message: "orbit.discover.v1.PostTagRow",
   file: "orbit/discover/v1/tables.proto",
   columns: [
-    {
-      name: "tag",
-      field: "tag",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(100)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "post_id",
-      field: "postId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "author_id",
-      field: "authorId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "created_at_ms",
-      field: "createdAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "hot_rank",
-      field: "hotRank",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("tag", "tag", "string", "TEXT", "VARCHAR(100)", "text", { default: "''" }),
+    column("post_id", "postId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("author_id", "authorId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("hot_rank", "hotRank", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["tag", "post_id"],
   indexes: [
-    {
-      name: "discover_post_tags_by_tag_hot_rank_post_id",
-      columns: ["tag", "hot_rank", "post_id"],
-      unique: false,
-    },
+    { name: "discover_post_tags_by_tag_hot_rank_post_id", columns: ["tag", "hot_rank", "post_id"], unique: false },
     {
       name: "discover_post_tags_by_created_at_ms_tag_author_id",
       columns: ["created_at_ms", "tag", "author_id"],
       unique: false,
     },
-    {
-      name: "discover_post_tags_by_author_id_created_at_ms",
-      columns: ["author_id", "created_at_ms"],
-      unique: false,
-    },
+    { name: "discover_post_tags_by_author_id_created_at_ms", columns: ["author_id", "created_at_ms"], unique: false },
   ],
 };
 
 /**
  * The SQL of every PostTagRowDao method, per dialect.
+ *
+ * @generated from message orbit.discover.v1.PostTagRow (orbit/discover/v1/tables.proto)
  */
 export const PostTagRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "discover_post_tags" ("tag", "post_id", "author_id", "created_at_ms", "hot_rank") VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO "discover_post_tags" ("tag", "post_id", "author_id", "created_at_ms", "hot_rank")' +
+      " VALUES (?, ?, ?, ?, ?)",
     upsert:
-      'INSERT INTO "discover_post_tags" ("tag", "post_id", "author_id", "created_at_ms", "hot_rank") VALUES (?, ?, ?, ?, ?) ON CONFLICT ("tag", "post_id") DO UPDATE SET "author_id" = excluded."author_id", "created_at_ms" = excluded."created_at_ms", "hot_rank" = excluded."hot_rank"',
+      'INSERT INTO "discover_post_tags" ("tag", "post_id", "author_id", "created_at_ms", "hot_rank")' +
+      ' VALUES (?, ?, ?, ?, ?) ON CONFLICT ("tag", "post_id")' +
+      ' DO UPDATE SET "author_id" = excluded."author_id", "created_at_ms" = excluded."created_at_ms", ' +
+      '"hot_rank" = excluded."hot_rank"',
     insertIfAbsent:
-      'INSERT INTO "discover_post_tags" ("tag", "post_id", "author_id", "created_at_ms", "hot_rank") VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-    insertHead: 'INSERT INTO "discover_post_tags" ("tag", "post_id", "author_id", "created_at_ms", "hot_rank") VALUES',
+      'INSERT INTO "discover_post_tags" ("tag", "post_id", "author_id", "created_at_ms", "hot_rank")' +
+      " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    insertHead:
+      'INSERT INTO "discover_post_tags" ("tag", "post_id", "author_id", "created_at_ms", "hot_rank")' + " VALUES",
     insertTuple: "(?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("tag", "post_id") DO UPDATE SET "author_id" = excluded."author_id", "created_at_ms" = excluded."created_at_ms", "hot_rank" = excluded."hot_rank"',
+      ' ON CONFLICT ("tag", "post_id")' +
+      ' DO UPDATE SET "author_id" = excluded."author_id", "created_at_ms" = excluded."created_at_ms", ' +
+      '"hot_rank" = excluded."hot_rank"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags" WHERE "tag" = ? AND "post_id" = ?',
+    get:
+      'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags"' +
+      ' WHERE "tag" = ? AND "post_id" = ?',
     getManyHead: "",
     delete: 'DELETE FROM "discover_post_tags" WHERE "tag" = ? AND "post_id" = ?',
     updateWhere: '"tag" = ? AND "post_id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "discover_post_tags"',
     list: {
-      asc: 'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags" ORDER BY "tag" ASC, "post_id" ASC LIMIT ?',
+      asc:
+        'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags"' +
+        ' ORDER BY "tag" ASC, "post_id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags" WHERE ("tag" > ? OR ("tag" = ? AND "post_id" > ?)) ORDER BY "tag" ASC, "post_id" ASC LIMIT ?',
-      desc: 'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags" ORDER BY "tag" DESC, "post_id" DESC LIMIT ?',
+        'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags"' +
+        ' WHERE ("tag" > ? OR ("tag" = ? AND "post_id" > ?)) ORDER BY "tag" ASC, "post_id" ASC LIMIT ?',
+      desc:
+        'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags"' +
+        ' ORDER BY "tag" DESC, "post_id" DESC LIMIT ?',
       descAfter:
-        'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags" WHERE ("tag" < ? OR ("tag" = ? AND "post_id" < ?)) ORDER BY "tag" DESC, "post_id" DESC LIMIT ?',
+        'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags"' +
+        ' WHERE ("tag" < ? OR ("tag" = ? AND "post_id" < ?)) ORDER BY "tag" DESC, "post_id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByTag: {
-        asc: 'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags" WHERE "tag" = ? ORDER BY "post_id" ASC LIMIT ?',
+        asc:
+          'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags"' +
+          ' WHERE "tag" = ? ORDER BY "post_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags" WHERE "tag" = ? AND ("post_id" > ?) ORDER BY "post_id" ASC LIMIT ?',
-        desc: 'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags" WHERE "tag" = ? ORDER BY "post_id" DESC LIMIT ?',
+          'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags"' +
+          ' WHERE "tag" = ? AND ("post_id" > ?) ORDER BY "post_id" ASC LIMIT ?',
+        desc:
+          'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags"' +
+          ' WHERE "tag" = ? ORDER BY "post_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags" WHERE "tag" = ? AND ("post_id" < ?) ORDER BY "post_id" DESC LIMIT ?',
+          'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags"' +
+          ' WHERE "tag" = ? AND ("post_id" < ?) ORDER BY "post_id" DESC LIMIT ?',
       },
       listByTagHotRank: {
-        asc: 'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags" WHERE "tag" = ? AND "hot_rank" = ? ORDER BY "post_id" ASC LIMIT ?',
+        asc:
+          'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags"' +
+          ' WHERE "tag" = ? AND "hot_rank" = ? ORDER BY "post_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags" WHERE "tag" = ? AND "hot_rank" = ? AND ("post_id" > ?) ORDER BY "post_id" ASC LIMIT ?',
-        desc: 'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags" WHERE "tag" = ? AND "hot_rank" = ? ORDER BY "post_id" DESC LIMIT ?',
+          'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags"' +
+          ' WHERE "tag" = ? AND "hot_rank" = ? AND ("post_id" > ?) ORDER BY "post_id" ASC LIMIT ?',
+        desc:
+          'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags"' +
+          ' WHERE "tag" = ? AND "hot_rank" = ? ORDER BY "post_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags" WHERE "tag" = ? AND "hot_rank" = ? AND ("post_id" < ?) ORDER BY "post_id" DESC LIMIT ?',
+          'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags"' +
+          ' WHERE "tag" = ? AND "hot_rank" = ? AND ("post_id" < ?) ORDER BY "post_id" DESC LIMIT ?',
       },
       listByCreatedAtMsTag: {
-        asc: 'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags" WHERE "created_at_ms" = ? AND "tag" = ? ORDER BY "author_id" ASC, "post_id" ASC LIMIT ?',
+        asc:
+          'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags"' +
+          ' WHERE "created_at_ms" = ? AND "tag" = ? ORDER BY "author_id" ASC, "post_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags" WHERE "created_at_ms" = ? AND "tag" = ? AND ("author_id" > ? OR ("author_id" = ? AND "post_id" > ?)) ORDER BY "author_id" ASC, "post_id" ASC LIMIT ?',
-        desc: 'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags" WHERE "created_at_ms" = ? AND "tag" = ? ORDER BY "author_id" DESC, "post_id" DESC LIMIT ?',
+          'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags"' +
+          ' WHERE "created_at_ms" = ? AND "tag" = ?' +
+          ' AND ("author_id" > ? OR ("author_id" = ? AND "post_id" > ?))' +
+          ' ORDER BY "author_id" ASC, "post_id" ASC LIMIT ?',
+        desc:
+          'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags"' +
+          ' WHERE "created_at_ms" = ? AND "tag" = ? ORDER BY "author_id" DESC, "post_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags" WHERE "created_at_ms" = ? AND "tag" = ? AND ("author_id" < ? OR ("author_id" = ? AND "post_id" < ?)) ORDER BY "author_id" DESC, "post_id" DESC LIMIT ?',
+          'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags"' +
+          ' WHERE "created_at_ms" = ? AND "tag" = ?' +
+          ' AND ("author_id" < ? OR ("author_id" = ? AND "post_id" < ?))' +
+          ' ORDER BY "author_id" DESC, "post_id" DESC LIMIT ?',
       },
       listByAuthorId: {
-        asc: 'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags" WHERE "author_id" = ? ORDER BY "created_at_ms" ASC, "tag" ASC, "post_id" ASC LIMIT ?',
+        asc:
+          'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags"' +
+          ' WHERE "author_id" = ? ORDER BY "created_at_ms" ASC, "tag" ASC, "post_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags" WHERE "author_id" = ? AND ("created_at_ms" > ? OR ("created_at_ms" = ? AND ("tag" > ? OR ("tag" = ? AND "post_id" > ?)))) ORDER BY "created_at_ms" ASC, "tag" ASC, "post_id" ASC LIMIT ?',
-        desc: 'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags" WHERE "author_id" = ? ORDER BY "created_at_ms" DESC, "tag" DESC, "post_id" DESC LIMIT ?',
+          'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags"' +
+          ' WHERE "author_id" = ? AND ("created_at_ms" > ? OR ("created_at_ms" = ?' +
+          ' AND ("tag" > ? OR ("tag" = ? AND "post_id" > ?))))' +
+          ' ORDER BY "created_at_ms" ASC, "tag" ASC, "post_id" ASC LIMIT ?',
+        desc:
+          'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags"' +
+          ' WHERE "author_id" = ? ORDER BY "created_at_ms" DESC, "tag" DESC, "post_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags" WHERE "author_id" = ? AND ("created_at_ms" < ? OR ("created_at_ms" = ? AND ("tag" < ? OR ("tag" = ? AND "post_id" < ?)))) ORDER BY "created_at_ms" DESC, "tag" DESC, "post_id" DESC LIMIT ?',
+          'SELECT "tag", "post_id", "author_id", "created_at_ms", "hot_rank" FROM "discover_post_tags"' +
+          ' WHERE "author_id" = ? AND ("created_at_ms" < ? OR ("created_at_ms" = ?' +
+          ' AND ("tag" < ? OR ("tag" = ? AND "post_id" < ?))))' +
+          ' ORDER BY "created_at_ms" DESC, "tag" DESC, "post_id" DESC LIMIT ?',
       },
     },
     counts: {
@@ -682,75 +696,127 @@ export const PostTagRowSql = {
     },
     deletes: {
       deleteByTag:
-        'DELETE FROM "discover_post_tags" WHERE ("tag", "post_id") IN (SELECT "tag", "post_id" FROM "discover_post_tags" WHERE "tag" = ? ORDER BY "post_id" LIMIT ?)',
+        'DELETE FROM "discover_post_tags" WHERE ("tag", "post_id") IN (SELECT "tag", "post_id"' +
+        ' FROM "discover_post_tags" WHERE "tag" = ? ORDER BY "post_id" LIMIT ?)',
       deleteByTagHotRank:
-        'DELETE FROM "discover_post_tags" WHERE ("tag", "post_id") IN (SELECT "tag", "post_id" FROM "discover_post_tags" WHERE "tag" = ? AND "hot_rank" = ? ORDER BY "post_id" LIMIT ?)',
+        'DELETE FROM "discover_post_tags" WHERE ("tag", "post_id") IN (SELECT "tag", "post_id"' +
+        ' FROM "discover_post_tags" WHERE "tag" = ? AND "hot_rank" = ? ORDER BY "post_id" LIMIT ?)',
       deleteByCreatedAtMsTag:
-        'DELETE FROM "discover_post_tags" WHERE ("tag", "post_id") IN (SELECT "tag", "post_id" FROM "discover_post_tags" WHERE "created_at_ms" = ? AND "tag" = ? ORDER BY "author_id", "post_id" LIMIT ?)',
+        'DELETE FROM "discover_post_tags" WHERE ("tag", "post_id") IN (SELECT "tag", "post_id"' +
+        ' FROM "discover_post_tags" WHERE "created_at_ms" = ? AND "tag" = ?' +
+        ' ORDER BY "author_id", "post_id" LIMIT ?)',
       deleteByAuthorId:
-        'DELETE FROM "discover_post_tags" WHERE ("tag", "post_id") IN (SELECT "tag", "post_id" FROM "discover_post_tags" WHERE "author_id" = ? ORDER BY "created_at_ms", "tag", "post_id" LIMIT ?)',
+        'DELETE FROM "discover_post_tags" WHERE ("tag", "post_id") IN (SELECT "tag", "post_id"' +
+        ' FROM "discover_post_tags" WHERE "author_id" = ? ORDER BY "created_at_ms", "tag", "post_id"' +
+        " LIMIT ?)",
     },
     increments: {},
   },
   mysql: {
     insert:
-      "INSERT INTO `discover_post_tags` (`tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank`) VALUES (?, ?, ?, ?, ?)",
+      "INSERT INTO `discover_post_tags` (`tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank`)" +
+      " VALUES (?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `discover_post_tags` (`tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank`) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `author_id` = VALUES(`author_id`), `created_at_ms` = VALUES(`created_at_ms`), `hot_rank` = VALUES(`hot_rank`)",
+      "INSERT INTO `discover_post_tags` (`tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank`)" +
+      " VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `author_id` =" +
+      " VALUES(`author_id`), `created_at_ms` = VALUES(`created_at_ms`), `hot_rank` = VALUES(`hot_rank`)",
     insertIfAbsent:
-      "INSERT INTO `discover_post_tags` (`tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank`) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `tag` = `tag`",
-    insertHead: "INSERT INTO `discover_post_tags` (`tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank`) VALUES",
+      "INSERT INTO `discover_post_tags` (`tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank`)" +
+      " VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `tag` = `tag`",
+    insertHead:
+      "INSERT INTO `discover_post_tags` (`tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank`)" + " VALUES",
     insertTuple: "(?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `author_id` = VALUES(`author_id`), `created_at_ms` = VALUES(`created_at_ms`), `hot_rank` = VALUES(`hot_rank`)",
+      " ON DUPLICATE KEY UPDATE `author_id` = VALUES(`author_id`), `created_at_ms` =" +
+      " VALUES(`created_at_ms`), `hot_rank` = VALUES(`hot_rank`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `tag` = `tag`",
-    get: "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags` WHERE `tag` = ? AND `post_id` = ?",
+    get:
+      "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags`" +
+      " WHERE `tag` = ? AND `post_id` = ?",
     getManyHead: "",
     delete: "DELETE FROM `discover_post_tags` WHERE `tag` = ? AND `post_id` = ?",
     updateWhere: "`tag` = ? AND `post_id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `discover_post_tags`",
     list: {
-      asc: "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags` ORDER BY `tag` ASC, `post_id` ASC LIMIT ?",
+      asc:
+        "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags`" +
+        " ORDER BY `tag` ASC, `post_id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags` WHERE (`tag` > ? OR (`tag` = ? AND `post_id` > ?)) ORDER BY `tag` ASC, `post_id` ASC LIMIT ?",
-      desc: "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags` ORDER BY `tag` DESC, `post_id` DESC LIMIT ?",
+        "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags`" +
+        " WHERE (`tag` > ? OR (`tag` = ? AND `post_id` > ?)) ORDER BY `tag` ASC, `post_id` ASC LIMIT ?",
+      desc:
+        "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags`" +
+        " ORDER BY `tag` DESC, `post_id` DESC LIMIT ?",
       descAfter:
-        "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags` WHERE (`tag` < ? OR (`tag` = ? AND `post_id` < ?)) ORDER BY `tag` DESC, `post_id` DESC LIMIT ?",
+        "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags`" +
+        " WHERE (`tag` < ? OR (`tag` = ? AND `post_id` < ?)) ORDER BY `tag` DESC, `post_id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByTag: {
-        asc: "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags` WHERE `tag` = ? ORDER BY `post_id` ASC LIMIT ?",
+        asc:
+          "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags`" +
+          " WHERE `tag` = ? ORDER BY `post_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags` WHERE `tag` = ? AND (`post_id` > ?) ORDER BY `post_id` ASC LIMIT ?",
-        desc: "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags` WHERE `tag` = ? ORDER BY `post_id` DESC LIMIT ?",
+          "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags`" +
+          " WHERE `tag` = ? AND (`post_id` > ?) ORDER BY `post_id` ASC LIMIT ?",
+        desc:
+          "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags`" +
+          " WHERE `tag` = ? ORDER BY `post_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags` WHERE `tag` = ? AND (`post_id` < ?) ORDER BY `post_id` DESC LIMIT ?",
+          "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags`" +
+          " WHERE `tag` = ? AND (`post_id` < ?) ORDER BY `post_id` DESC LIMIT ?",
       },
       listByTagHotRank: {
-        asc: "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags` WHERE `tag` = ? AND `hot_rank` = ? ORDER BY `post_id` ASC LIMIT ?",
+        asc:
+          "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags`" +
+          " WHERE `tag` = ? AND `hot_rank` = ? ORDER BY `post_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags` WHERE `tag` = ? AND `hot_rank` = ? AND (`post_id` > ?) ORDER BY `post_id` ASC LIMIT ?",
-        desc: "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags` WHERE `tag` = ? AND `hot_rank` = ? ORDER BY `post_id` DESC LIMIT ?",
+          "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags`" +
+          " WHERE `tag` = ? AND `hot_rank` = ? AND (`post_id` > ?) ORDER BY `post_id` ASC LIMIT ?",
+        desc:
+          "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags`" +
+          " WHERE `tag` = ? AND `hot_rank` = ? ORDER BY `post_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags` WHERE `tag` = ? AND `hot_rank` = ? AND (`post_id` < ?) ORDER BY `post_id` DESC LIMIT ?",
+          "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags`" +
+          " WHERE `tag` = ? AND `hot_rank` = ? AND (`post_id` < ?) ORDER BY `post_id` DESC LIMIT ?",
       },
       listByCreatedAtMsTag: {
-        asc: "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags` WHERE `created_at_ms` = ? AND `tag` = ? ORDER BY `author_id` ASC, `post_id` ASC LIMIT ?",
+        asc:
+          "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags`" +
+          " WHERE `created_at_ms` = ? AND `tag` = ? ORDER BY `author_id` ASC, `post_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags` WHERE `created_at_ms` = ? AND `tag` = ? AND (`author_id` > ? OR (`author_id` = ? AND `post_id` > ?)) ORDER BY `author_id` ASC, `post_id` ASC LIMIT ?",
-        desc: "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags` WHERE `created_at_ms` = ? AND `tag` = ? ORDER BY `author_id` DESC, `post_id` DESC LIMIT ?",
+          "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags`" +
+          " WHERE `created_at_ms` = ? AND `tag` = ?" +
+          " AND (`author_id` > ? OR (`author_id` = ? AND `post_id` > ?))" +
+          " ORDER BY `author_id` ASC, `post_id` ASC LIMIT ?",
+        desc:
+          "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags`" +
+          " WHERE `created_at_ms` = ? AND `tag` = ? ORDER BY `author_id` DESC, `post_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags` WHERE `created_at_ms` = ? AND `tag` = ? AND (`author_id` < ? OR (`author_id` = ? AND `post_id` < ?)) ORDER BY `author_id` DESC, `post_id` DESC LIMIT ?",
+          "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags`" +
+          " WHERE `created_at_ms` = ? AND `tag` = ?" +
+          " AND (`author_id` < ? OR (`author_id` = ? AND `post_id` < ?))" +
+          " ORDER BY `author_id` DESC, `post_id` DESC LIMIT ?",
       },
       listByAuthorId: {
-        asc: "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags` WHERE `author_id` = ? ORDER BY `created_at_ms` ASC, `tag` ASC, `post_id` ASC LIMIT ?",
+        asc:
+          "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags`" +
+          " WHERE `author_id` = ? ORDER BY `created_at_ms` ASC, `tag` ASC, `post_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags` WHERE `author_id` = ? AND (`created_at_ms` > ? OR (`created_at_ms` = ? AND (`tag` > ? OR (`tag` = ? AND `post_id` > ?)))) ORDER BY `created_at_ms` ASC, `tag` ASC, `post_id` ASC LIMIT ?",
-        desc: "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags` WHERE `author_id` = ? ORDER BY `created_at_ms` DESC, `tag` DESC, `post_id` DESC LIMIT ?",
+          "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags`" +
+          " WHERE `author_id` = ? AND (`created_at_ms` > ? OR (`created_at_ms` = ?" +
+          " AND (`tag` > ? OR (`tag` = ? AND `post_id` > ?))))" +
+          " ORDER BY `created_at_ms` ASC, `tag` ASC, `post_id` ASC LIMIT ?",
+        desc:
+          "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags`" +
+          " WHERE `author_id` = ? ORDER BY `created_at_ms` DESC, `tag` DESC, `post_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags` WHERE `author_id` = ? AND (`created_at_ms` < ? OR (`created_at_ms` = ? AND (`tag` < ? OR (`tag` = ? AND `post_id` < ?)))) ORDER BY `created_at_ms` DESC, `tag` DESC, `post_id` DESC LIMIT ?",
+          "SELECT `tag`, `post_id`, `author_id`, `created_at_ms`, `hot_rank` FROM `discover_post_tags`" +
+          " WHERE `author_id` = ? AND (`created_at_ms` < ? OR (`created_at_ms` = ?" +
+          " AND (`tag` < ? OR (`tag` = ? AND `post_id` < ?))))" +
+          " ORDER BY `created_at_ms` DESC, `tag` DESC, `post_id` DESC LIMIT ?",
       },
     },
     counts: {
@@ -764,24 +830,32 @@ export const PostTagRowSql = {
       deleteByTagHotRank:
         "DELETE FROM `discover_post_tags` WHERE `tag` = ? AND `hot_rank` = ? ORDER BY `post_id` LIMIT ?",
       deleteByCreatedAtMsTag:
-        "DELETE FROM `discover_post_tags` WHERE `created_at_ms` = ? AND `tag` = ? ORDER BY `author_id`, `post_id` LIMIT ?",
+        "DELETE FROM `discover_post_tags` WHERE `created_at_ms` = ? AND `tag` = ?" +
+        " ORDER BY `author_id`, `post_id` LIMIT ?",
       deleteByAuthorId:
-        "DELETE FROM `discover_post_tags` WHERE `author_id` = ? ORDER BY `created_at_ms`, `tag`, `post_id` LIMIT ?",
+        "DELETE FROM `discover_post_tags` WHERE `author_id` = ?" +
+        " ORDER BY `created_at_ms`, `tag`, `post_id` LIMIT ?",
     },
     increments: {},
   },
 } as const;
 
 /**
- * Primary key of discover_post_tags.
+ * Primary key of discover_post_tags (tag, post_id).
+ *
+ * @generated from message orbit.discover.v1.PostTagRow (orbit/discover/v1/tables.proto)
  */
 export type PostTagRowKey = Pick<PostTagRow, "tag" | "postId">;
 /**
  * A PostTagRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.discover.v1.PostTagRow (orbit/discover/v1/tables.proto)
  */
 export type PostTagRowInit = RowInit<PostTagRow, "tag" | "postId">;
 /**
  * Fields of a PostTagRow to change.
+ *
+ * @generated from message orbit.discover.v1.PostTagRow (orbit/discover/v1/tables.proto)
  */
 export type PostTagRowPatch = RowPatch<PostTagRow, "tag" | "postId", never>;
 
@@ -810,7 +884,12 @@ function postTagRowToSql(row: PostTagRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table discover_post_tags. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * PostTagRow is one hashtag of one post, with the post's hot rank.
+ *
+ * Typed access to table discover_post_tags. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.discover.v1.PostTagRow (orbit/discover/v1/tables.proto)
  */
 export class PostTagRowDao {
   static readonly table = PostTagRowTable;
@@ -865,7 +944,8 @@ export class PostTagRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly PostTagRowInit[]): Promise<void> {
     await upsertRows(
@@ -950,7 +1030,7 @@ export class PostTagRowDao {
   }
 
   /**
-   * A page of rows with this tag, ordered by post_id (index primary key).
+   * A page of rows with this tag, ordered by post_id (the primary key).
    */
   async listByTag(where: Pick<PostTagRow, "tag">, page?: PageOptions): Promise<Page<PostTagRow>> {
     return keysetPage(
@@ -965,7 +1045,7 @@ export class PostTagRowDao {
   }
 
   /**
-   * Number of rows with this tag.
+   * Number of rows with this tag (the primary key).
    */
   async countByTag(where: Pick<PostTagRow, "tag">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByTag, [
@@ -996,7 +1076,7 @@ export class PostTagRowDao {
   }
 
   /**
-   * Number of rows with this tag, hot_rank.
+   * Number of rows with this tag, hot_rank (index discover_post_tags_by_tag_hot_rank_post_id).
    */
   async countByTagHotRank(where: Pick<PostTagRow, "tag" | "hotRank">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByTagHotRank, [
@@ -1007,7 +1087,8 @@ export class PostTagRowDao {
   }
 
   /**
-   * A page of rows with this created_at_ms, tag, ordered by author_id, post_id (index discover_post_tags_by_created_at_ms_tag_author_id).
+   * A page of rows with this created_at_ms, tag, ordered by author_id, post_id (index
+   * discover_post_tags_by_created_at_ms_tag_author_id).
    */
   async listByCreatedAtMsTag(
     where: Pick<PostTagRow, "createdAtMs" | "tag">,
@@ -1031,7 +1112,7 @@ export class PostTagRowDao {
   }
 
   /**
-   * Number of rows with this created_at_ms, tag.
+   * Number of rows with this created_at_ms, tag (index discover_post_tags_by_created_at_ms_tag_author_id).
    */
   async countByCreatedAtMsTag(where: Pick<PostTagRow, "createdAtMs" | "tag">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByCreatedAtMsTag, [
@@ -1045,7 +1126,8 @@ export class PostTagRowDao {
   }
 
   /**
-   * A page of rows with this author_id, ordered by created_at_ms, tag, post_id (index discover_post_tags_by_author_id_created_at_ms).
+   * A page of rows with this author_id, ordered by created_at_ms, tag, post_id (index
+   * discover_post_tags_by_author_id_created_at_ms).
    */
   async listByAuthorId(where: Pick<PostTagRow, "authorId">, page?: PageOptions): Promise<Page<PostTagRow>> {
     return keysetPage(
@@ -1065,7 +1147,7 @@ export class PostTagRowDao {
   }
 
   /**
-   * Number of rows with this author_id.
+   * Number of rows with this author_id (index discover_post_tags_by_author_id_created_at_ms).
    */
   async countByAuthorId(where: Pick<PostTagRow, "authorId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByAuthorId, [
@@ -1078,7 +1160,8 @@ export class PostTagRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this tag (1..10000; the first in post_id order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this tag (1..10000; the first in post_id order, the primary key). Returns the
+   * number deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByTag(where: Pick<PostTagRow, "tag">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -1090,7 +1173,9 @@ export class PostTagRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this tag, hot_rank (1..10000; the first in post_id order, index discover_post_tags_by_tag_hot_rank_post_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this tag, hot_rank (1..10000; the first in post_id order, index
+   * discover_post_tags_by_tag_hot_rank_post_id). Returns the number deleted: call again until it is 0 to delete
+   * them all in bounded statements.
    */
   async deleteByTagHotRank(where: Pick<PostTagRow, "tag" | "hotRank">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -1108,7 +1193,9 @@ export class PostTagRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this created_at_ms, tag (1..10000; the first in author_id, post_id order, index discover_post_tags_by_created_at_ms_tag_author_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this created_at_ms, tag (1..10000; the first in author_id, post_id order,
+   * index discover_post_tags_by_created_at_ms_tag_author_id). Returns the number deleted: call again until it is 0
+   * to delete them all in bounded statements.
    */
   async deleteByCreatedAtMsTag(where: Pick<PostTagRow, "createdAtMs" | "tag">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -1126,7 +1213,9 @@ export class PostTagRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this author_id (1..10000; the first in created_at_ms, tag, post_id order, index discover_post_tags_by_author_id_created_at_ms). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this author_id (1..10000; the first in created_at_ms, tag, post_id order,
+   * index discover_post_tags_by_author_id_created_at_ms). Returns the number deleted: call again until it is 0 to
+   * delete them all in bounded statements.
    */
   async deleteByAuthorId(where: Pick<PostTagRow, "authorId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -1146,7 +1235,9 @@ export class PostTagRowDao {
 // ── FollowEdgeRow → table discover_follows ───────────────────────────────
 
 /**
- * Schema manifest entry of discover_follows (diffed by the migrator).
+ * Table discover_follows: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.discover.v1.FollowEdgeRow (orbit/discover/v1/tables.proto)
  */
 export const FollowEdgeRowTable: SqlTableSpec = {
   kind: "sql",
@@ -1154,81 +1245,82 @@ export const FollowEdgeRowTable: SqlTableSpec = {
   message: "orbit.discover.v1.FollowEdgeRow",
   file: "orbit/discover/v1/tables.proto",
   columns: [
-    {
-      name: "follower_id",
-      field: "followerId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "followee_id",
-      field: "followeeId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("follower_id", "followerId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("followee_id", "followeeId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["follower_id", "followee_id"],
   indexes: [
-    {
-      name: "discover_follows_by_followee_id_follower_id",
-      columns: ["followee_id", "follower_id"],
-      unique: false,
-    },
+    { name: "discover_follows_by_followee_id_follower_id", columns: ["followee_id", "follower_id"], unique: false },
   ],
 };
 
 /**
  * The SQL of every FollowEdgeRowDao method, per dialect.
+ *
+ * @generated from message orbit.discover.v1.FollowEdgeRow (orbit/discover/v1/tables.proto)
  */
 export const FollowEdgeRowSql = {
   sqlite: {
     insert: 'INSERT INTO "discover_follows" ("follower_id", "followee_id") VALUES (?, ?)',
-    upsert: 'INSERT INTO "discover_follows" ("follower_id", "followee_id") VALUES (?, ?) ON CONFLICT DO NOTHING',
+    upsert: 'INSERT INTO "discover_follows" ("follower_id", "followee_id") VALUES (?, ?)' + " ON CONFLICT DO NOTHING",
     insertIfAbsent:
-      'INSERT INTO "discover_follows" ("follower_id", "followee_id") VALUES (?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "discover_follows" ("follower_id", "followee_id") VALUES (?, ?)' + " ON CONFLICT DO NOTHING",
     insertHead: 'INSERT INTO "discover_follows" ("follower_id", "followee_id") VALUES',
     insertTuple: "(?, ?)",
     upsertTail: " ON CONFLICT DO NOTHING",
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "follower_id", "followee_id" FROM "discover_follows" WHERE "follower_id" = ? AND "followee_id" = ?',
+    get:
+      'SELECT "follower_id", "followee_id" FROM "discover_follows"' + ' WHERE "follower_id" = ? AND "followee_id" = ?',
     getManyHead: "",
     delete: 'DELETE FROM "discover_follows" WHERE "follower_id" = ? AND "followee_id" = ?',
     updateWhere: '"follower_id" = ? AND "followee_id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "discover_follows"',
     list: {
-      asc: 'SELECT "follower_id", "followee_id" FROM "discover_follows" ORDER BY "follower_id" ASC, "followee_id" ASC LIMIT ?',
+      asc:
+        'SELECT "follower_id", "followee_id" FROM "discover_follows"' +
+        ' ORDER BY "follower_id" ASC, "followee_id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "follower_id", "followee_id" FROM "discover_follows" WHERE ("follower_id" > ? OR ("follower_id" = ? AND "followee_id" > ?)) ORDER BY "follower_id" ASC, "followee_id" ASC LIMIT ?',
-      desc: 'SELECT "follower_id", "followee_id" FROM "discover_follows" ORDER BY "follower_id" DESC, "followee_id" DESC LIMIT ?',
+        'SELECT "follower_id", "followee_id" FROM "discover_follows"' +
+        ' WHERE ("follower_id" > ? OR ("follower_id" = ? AND "followee_id" > ?))' +
+        ' ORDER BY "follower_id" ASC, "followee_id" ASC LIMIT ?',
+      desc:
+        'SELECT "follower_id", "followee_id" FROM "discover_follows"' +
+        ' ORDER BY "follower_id" DESC, "followee_id" DESC LIMIT ?',
       descAfter:
-        'SELECT "follower_id", "followee_id" FROM "discover_follows" WHERE ("follower_id" < ? OR ("follower_id" = ? AND "followee_id" < ?)) ORDER BY "follower_id" DESC, "followee_id" DESC LIMIT ?',
+        'SELECT "follower_id", "followee_id" FROM "discover_follows"' +
+        ' WHERE ("follower_id" < ? OR ("follower_id" = ? AND "followee_id" < ?))' +
+        ' ORDER BY "follower_id" DESC, "followee_id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByFollowerId: {
-        asc: 'SELECT "follower_id", "followee_id" FROM "discover_follows" WHERE "follower_id" = ? ORDER BY "followee_id" ASC LIMIT ?',
+        asc:
+          'SELECT "follower_id", "followee_id" FROM "discover_follows" WHERE "follower_id" = ?' +
+          ' ORDER BY "followee_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "follower_id", "followee_id" FROM "discover_follows" WHERE "follower_id" = ? AND ("followee_id" > ?) ORDER BY "followee_id" ASC LIMIT ?',
-        desc: 'SELECT "follower_id", "followee_id" FROM "discover_follows" WHERE "follower_id" = ? ORDER BY "followee_id" DESC LIMIT ?',
+          'SELECT "follower_id", "followee_id" FROM "discover_follows" WHERE "follower_id" = ?' +
+          ' AND ("followee_id" > ?) ORDER BY "followee_id" ASC LIMIT ?',
+        desc:
+          'SELECT "follower_id", "followee_id" FROM "discover_follows" WHERE "follower_id" = ?' +
+          ' ORDER BY "followee_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "follower_id", "followee_id" FROM "discover_follows" WHERE "follower_id" = ? AND ("followee_id" < ?) ORDER BY "followee_id" DESC LIMIT ?',
+          'SELECT "follower_id", "followee_id" FROM "discover_follows" WHERE "follower_id" = ?' +
+          ' AND ("followee_id" < ?) ORDER BY "followee_id" DESC LIMIT ?',
       },
       listByFolloweeId: {
-        asc: 'SELECT "follower_id", "followee_id" FROM "discover_follows" WHERE "followee_id" = ? ORDER BY "follower_id" ASC LIMIT ?',
+        asc:
+          'SELECT "follower_id", "followee_id" FROM "discover_follows" WHERE "followee_id" = ?' +
+          ' ORDER BY "follower_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "follower_id", "followee_id" FROM "discover_follows" WHERE "followee_id" = ? AND ("follower_id" > ?) ORDER BY "follower_id" ASC LIMIT ?',
-        desc: 'SELECT "follower_id", "followee_id" FROM "discover_follows" WHERE "followee_id" = ? ORDER BY "follower_id" DESC LIMIT ?',
+          'SELECT "follower_id", "followee_id" FROM "discover_follows" WHERE "followee_id" = ?' +
+          ' AND ("follower_id" > ?) ORDER BY "follower_id" ASC LIMIT ?',
+        desc:
+          'SELECT "follower_id", "followee_id" FROM "discover_follows" WHERE "followee_id" = ?' +
+          ' ORDER BY "follower_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "follower_id", "followee_id" FROM "discover_follows" WHERE "followee_id" = ? AND ("follower_id" < ?) ORDER BY "follower_id" DESC LIMIT ?',
+          'SELECT "follower_id", "followee_id" FROM "discover_follows" WHERE "followee_id" = ?' +
+          ' AND ("follower_id" < ?) ORDER BY "follower_id" DESC LIMIT ?',
       },
     },
     counts: {
@@ -1237,53 +1329,80 @@ export const FollowEdgeRowSql = {
     },
     deletes: {
       deleteByFollowerId:
-        'DELETE FROM "discover_follows" WHERE ("follower_id", "followee_id") IN (SELECT "follower_id", "followee_id" FROM "discover_follows" WHERE "follower_id" = ? ORDER BY "followee_id" LIMIT ?)',
+        'DELETE FROM "discover_follows" WHERE ("follower_id", "followee_id")' +
+        ' IN (SELECT "follower_id", "followee_id" FROM "discover_follows" WHERE "follower_id" = ?' +
+        ' ORDER BY "followee_id" LIMIT ?)',
       deleteByFolloweeId:
-        'DELETE FROM "discover_follows" WHERE ("follower_id", "followee_id") IN (SELECT "follower_id", "followee_id" FROM "discover_follows" WHERE "followee_id" = ? ORDER BY "follower_id" LIMIT ?)',
+        'DELETE FROM "discover_follows" WHERE ("follower_id", "followee_id")' +
+        ' IN (SELECT "follower_id", "followee_id" FROM "discover_follows" WHERE "followee_id" = ?' +
+        ' ORDER BY "follower_id" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert: "INSERT INTO `discover_follows` (`follower_id`, `followee_id`) VALUES (?, ?)",
     upsert:
-      "INSERT INTO `discover_follows` (`follower_id`, `followee_id`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `follower_id` = `follower_id`",
+      "INSERT INTO `discover_follows` (`follower_id`, `followee_id`) VALUES (?, ?)" +
+      " ON DUPLICATE KEY UPDATE `follower_id` = `follower_id`",
     insertIfAbsent:
-      "INSERT INTO `discover_follows` (`follower_id`, `followee_id`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `follower_id` = `follower_id`",
+      "INSERT INTO `discover_follows` (`follower_id`, `followee_id`) VALUES (?, ?)" +
+      " ON DUPLICATE KEY UPDATE `follower_id` = `follower_id`",
     insertHead: "INSERT INTO `discover_follows` (`follower_id`, `followee_id`) VALUES",
     insertTuple: "(?, ?)",
     upsertTail: " ON DUPLICATE KEY UPDATE `follower_id` = `follower_id`",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `follower_id` = `follower_id`",
-    get: "SELECT `follower_id`, `followee_id` FROM `discover_follows` WHERE `follower_id` = ? AND `followee_id` = ?",
+    get:
+      "SELECT `follower_id`, `followee_id` FROM `discover_follows`" + " WHERE `follower_id` = ? AND `followee_id` = ?",
     getManyHead: "",
     delete: "DELETE FROM `discover_follows` WHERE `follower_id` = ? AND `followee_id` = ?",
     updateWhere: "`follower_id` = ? AND `followee_id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `discover_follows`",
     list: {
-      asc: "SELECT `follower_id`, `followee_id` FROM `discover_follows` ORDER BY `follower_id` ASC, `followee_id` ASC LIMIT ?",
+      asc:
+        "SELECT `follower_id`, `followee_id` FROM `discover_follows`" +
+        " ORDER BY `follower_id` ASC, `followee_id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `follower_id`, `followee_id` FROM `discover_follows` WHERE (`follower_id` > ? OR (`follower_id` = ? AND `followee_id` > ?)) ORDER BY `follower_id` ASC, `followee_id` ASC LIMIT ?",
-      desc: "SELECT `follower_id`, `followee_id` FROM `discover_follows` ORDER BY `follower_id` DESC, `followee_id` DESC LIMIT ?",
+        "SELECT `follower_id`, `followee_id` FROM `discover_follows`" +
+        " WHERE (`follower_id` > ? OR (`follower_id` = ? AND `followee_id` > ?))" +
+        " ORDER BY `follower_id` ASC, `followee_id` ASC LIMIT ?",
+      desc:
+        "SELECT `follower_id`, `followee_id` FROM `discover_follows`" +
+        " ORDER BY `follower_id` DESC, `followee_id` DESC LIMIT ?",
       descAfter:
-        "SELECT `follower_id`, `followee_id` FROM `discover_follows` WHERE (`follower_id` < ? OR (`follower_id` = ? AND `followee_id` < ?)) ORDER BY `follower_id` DESC, `followee_id` DESC LIMIT ?",
+        "SELECT `follower_id`, `followee_id` FROM `discover_follows`" +
+        " WHERE (`follower_id` < ? OR (`follower_id` = ? AND `followee_id` < ?))" +
+        " ORDER BY `follower_id` DESC, `followee_id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByFollowerId: {
-        asc: "SELECT `follower_id`, `followee_id` FROM `discover_follows` WHERE `follower_id` = ? ORDER BY `followee_id` ASC LIMIT ?",
+        asc:
+          "SELECT `follower_id`, `followee_id` FROM `discover_follows` WHERE `follower_id` = ?" +
+          " ORDER BY `followee_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `follower_id`, `followee_id` FROM `discover_follows` WHERE `follower_id` = ? AND (`followee_id` > ?) ORDER BY `followee_id` ASC LIMIT ?",
-        desc: "SELECT `follower_id`, `followee_id` FROM `discover_follows` WHERE `follower_id` = ? ORDER BY `followee_id` DESC LIMIT ?",
+          "SELECT `follower_id`, `followee_id` FROM `discover_follows` WHERE `follower_id` = ?" +
+          " AND (`followee_id` > ?) ORDER BY `followee_id` ASC LIMIT ?",
+        desc:
+          "SELECT `follower_id`, `followee_id` FROM `discover_follows` WHERE `follower_id` = ?" +
+          " ORDER BY `followee_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `follower_id`, `followee_id` FROM `discover_follows` WHERE `follower_id` = ? AND (`followee_id` < ?) ORDER BY `followee_id` DESC LIMIT ?",
+          "SELECT `follower_id`, `followee_id` FROM `discover_follows` WHERE `follower_id` = ?" +
+          " AND (`followee_id` < ?) ORDER BY `followee_id` DESC LIMIT ?",
       },
       listByFolloweeId: {
-        asc: "SELECT `follower_id`, `followee_id` FROM `discover_follows` WHERE `followee_id` = ? ORDER BY `follower_id` ASC LIMIT ?",
+        asc:
+          "SELECT `follower_id`, `followee_id` FROM `discover_follows` WHERE `followee_id` = ?" +
+          " ORDER BY `follower_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `follower_id`, `followee_id` FROM `discover_follows` WHERE `followee_id` = ? AND (`follower_id` > ?) ORDER BY `follower_id` ASC LIMIT ?",
-        desc: "SELECT `follower_id`, `followee_id` FROM `discover_follows` WHERE `followee_id` = ? ORDER BY `follower_id` DESC LIMIT ?",
+          "SELECT `follower_id`, `followee_id` FROM `discover_follows` WHERE `followee_id` = ?" +
+          " AND (`follower_id` > ?) ORDER BY `follower_id` ASC LIMIT ?",
+        desc:
+          "SELECT `follower_id`, `followee_id` FROM `discover_follows` WHERE `followee_id` = ?" +
+          " ORDER BY `follower_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `follower_id`, `followee_id` FROM `discover_follows` WHERE `followee_id` = ? AND (`follower_id` < ?) ORDER BY `follower_id` DESC LIMIT ?",
+          "SELECT `follower_id`, `followee_id` FROM `discover_follows` WHERE `followee_id` = ?" +
+          " AND (`follower_id` < ?) ORDER BY `follower_id` DESC LIMIT ?",
       },
     },
     counts: {
@@ -1299,15 +1418,21 @@ export const FollowEdgeRowSql = {
 } as const;
 
 /**
- * Primary key of discover_follows.
+ * Primary key of discover_follows (follower_id, followee_id).
+ *
+ * @generated from message orbit.discover.v1.FollowEdgeRow (orbit/discover/v1/tables.proto)
  */
 export type FollowEdgeRowKey = Pick<FollowEdgeRow, "followerId" | "followeeId">;
 /**
  * A FollowEdgeRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.discover.v1.FollowEdgeRow (orbit/discover/v1/tables.proto)
  */
 export type FollowEdgeRowInit = RowInit<FollowEdgeRow, "followerId" | "followeeId">;
 /**
  * Fields of a FollowEdgeRow to change.
+ *
+ * @generated from message orbit.discover.v1.FollowEdgeRow (orbit/discover/v1/tables.proto)
  */
 export type FollowEdgeRowPatch = RowPatch<FollowEdgeRow, "followerId" | "followeeId", never>;
 
@@ -1330,7 +1455,12 @@ function followEdgeRowToSql(row: FollowEdgeRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table discover_follows. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * FollowEdgeRow: follower_id follows followee_id (for suggestions).
+ *
+ * Typed access to table discover_follows. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.discover.v1.FollowEdgeRow (orbit/discover/v1/tables.proto)
  */
 export class FollowEdgeRowDao {
   static readonly table = FollowEdgeRowTable;
@@ -1385,7 +1515,8 @@ export class FollowEdgeRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly FollowEdgeRowInit[]): Promise<void> {
     await upsertRows(
@@ -1476,7 +1607,7 @@ export class FollowEdgeRowDao {
   }
 
   /**
-   * A page of rows with this follower_id, ordered by followee_id (index primary key).
+   * A page of rows with this follower_id, ordered by followee_id (the primary key).
    */
   async listByFollowerId(where: Pick<FollowEdgeRow, "followerId">, page?: PageOptions): Promise<Page<FollowEdgeRow>> {
     return keysetPage(
@@ -1496,7 +1627,7 @@ export class FollowEdgeRowDao {
   }
 
   /**
-   * Number of rows with this follower_id.
+   * Number of rows with this follower_id (the primary key).
    */
   async countByFollowerId(where: Pick<FollowEdgeRow, "followerId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByFollowerId, [
@@ -1509,7 +1640,8 @@ export class FollowEdgeRowDao {
   }
 
   /**
-   * A page of rows with this followee_id, ordered by follower_id (index discover_follows_by_followee_id_follower_id).
+   * A page of rows with this followee_id, ordered by follower_id (index
+   * discover_follows_by_followee_id_follower_id).
    */
   async listByFolloweeId(where: Pick<FollowEdgeRow, "followeeId">, page?: PageOptions): Promise<Page<FollowEdgeRow>> {
     return keysetPage(
@@ -1529,7 +1661,7 @@ export class FollowEdgeRowDao {
   }
 
   /**
-   * Number of rows with this followee_id.
+   * Number of rows with this followee_id (index discover_follows_by_followee_id_follower_id).
    */
   async countByFolloweeId(where: Pick<FollowEdgeRow, "followeeId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByFolloweeId, [
@@ -1542,7 +1674,8 @@ export class FollowEdgeRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this follower_id (1..10000; the first in followee_id order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this follower_id (1..10000; the first in followee_id order, the primary key).
+   * Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByFollowerId(where: Pick<FollowEdgeRow, "followerId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -1559,7 +1692,9 @@ export class FollowEdgeRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this followee_id (1..10000; the first in follower_id order, index discover_follows_by_followee_id_follower_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this followee_id (1..10000; the first in follower_id order, index
+   * discover_follows_by_followee_id_follower_id). Returns the number deleted: call again until it is 0 to delete
+   * them all in bounded statements.
    */
   async deleteByFolloweeId(where: Pick<FollowEdgeRow, "followeeId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -1579,7 +1714,9 @@ export class FollowEdgeRowDao {
 // ── UserEntryRow → table discover_users ──────────────────────────────────
 
 /**
- * Schema manifest entry of discover_users (diffed by the migrator).
+ * Table discover_users: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.discover.v1.UserEntryRow (orbit/discover/v1/tables.proto)
  */
 export const UserEntryRowTable: SqlTableSpec = {
   kind: "sql",
@@ -1587,133 +1724,113 @@ export const UserEntryRowTable: SqlTableSpec = {
   message: "orbit.discover.v1.UserEntryRow",
   file: "orbit/discover/v1/tables.proto",
   columns: [
-    {
-      name: "user_id",
-      field: "userId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "handle_key",
-      field: "handleKey",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(32)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "name_key",
-      field: "nameKey",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(64)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "followers",
-      field: "followers",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "suspended",
-      field: "suspended",
-      encoding: "bool",
-      sqlite: "INTEGER",
-      mysql: "TINYINT(1)",
-      cql: "boolean",
-      nullable: false,
-      default: "0",
-    },
+    column("user_id", "userId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("handle_key", "handleKey", "string", "TEXT", "VARCHAR(32)", "text", { default: "''" }),
+    column("name_key", "nameKey", "string", "TEXT", "VARCHAR(64)", "text", { default: "''" }),
+    column("followers", "followers", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("suspended", "suspended", "bool", "INTEGER", "TINYINT(1)", "boolean", { default: "0" }),
   ],
   primaryKey: ["user_id"],
   indexes: [
-    {
-      name: "discover_users_by_handle_key",
-      columns: ["handle_key"],
-      unique: false,
-    },
-    {
-      name: "discover_users_by_name_key",
-      columns: ["name_key"],
-      unique: false,
-    },
-    {
-      name: "discover_users_by_followers",
-      columns: ["followers"],
-      unique: false,
-    },
+    { name: "discover_users_by_handle_key", columns: ["handle_key"], unique: false },
+    { name: "discover_users_by_name_key", columns: ["name_key"], unique: false },
+    { name: "discover_users_by_followers", columns: ["followers"], unique: false },
   ],
 };
 
 /**
  * The SQL of every UserEntryRowDao method, per dialect.
+ *
+ * @generated from message orbit.discover.v1.UserEntryRow (orbit/discover/v1/tables.proto)
  */
 export const UserEntryRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "discover_users" ("user_id", "handle_key", "name_key", "followers", "suspended") VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO "discover_users" ("user_id", "handle_key", "name_key", "followers", "suspended")' +
+      " VALUES (?, ?, ?, ?, ?)",
     upsert:
-      'INSERT INTO "discover_users" ("user_id", "handle_key", "name_key", "followers", "suspended") VALUES (?, ?, ?, ?, ?) ON CONFLICT ("user_id") DO UPDATE SET "handle_key" = excluded."handle_key", "name_key" = excluded."name_key", "followers" = excluded."followers", "suspended" = excluded."suspended"',
+      'INSERT INTO "discover_users" ("user_id", "handle_key", "name_key", "followers", "suspended")' +
+      ' VALUES (?, ?, ?, ?, ?) ON CONFLICT ("user_id")' +
+      ' DO UPDATE SET "handle_key" = excluded."handle_key", "name_key" = excluded."name_key", ' +
+      '"followers" = excluded."followers", "suspended" = excluded."suspended"',
     insertIfAbsent:
-      'INSERT INTO "discover_users" ("user_id", "handle_key", "name_key", "followers", "suspended") VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-    insertHead: 'INSERT INTO "discover_users" ("user_id", "handle_key", "name_key", "followers", "suspended") VALUES',
+      'INSERT INTO "discover_users" ("user_id", "handle_key", "name_key", "followers", "suspended")' +
+      " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    insertHead:
+      'INSERT INTO "discover_users" ("user_id", "handle_key", "name_key", "followers", "suspended")' + " VALUES",
     insertTuple: "(?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("user_id") DO UPDATE SET "handle_key" = excluded."handle_key", "name_key" = excluded."name_key", "followers" = excluded."followers", "suspended" = excluded."suspended"',
+      ' ON CONFLICT ("user_id")' +
+      ' DO UPDATE SET "handle_key" = excluded."handle_key", "name_key" = excluded."name_key", ' +
+      '"followers" = excluded."followers", "suspended" = excluded."suspended"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users" WHERE "user_id" = ?',
+    get:
+      'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users"' +
+      ' WHERE "user_id" = ?',
     getManyHead:
-      'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users" WHERE "user_id" IN',
+      'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users"' +
+      ' WHERE "user_id" IN',
     delete: 'DELETE FROM "discover_users" WHERE "user_id" = ?',
     updateWhere: '"user_id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "discover_users"',
     list: {
-      asc: 'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users" ORDER BY "user_id" ASC LIMIT ?',
+      asc:
+        'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users"' +
+        ' ORDER BY "user_id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users" WHERE ("user_id" > ?) ORDER BY "user_id" ASC LIMIT ?',
-      desc: 'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users" ORDER BY "user_id" DESC LIMIT ?',
+        'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users"' +
+        ' WHERE ("user_id" > ?) ORDER BY "user_id" ASC LIMIT ?',
+      desc:
+        'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users"' +
+        ' ORDER BY "user_id" DESC LIMIT ?',
       descAfter:
-        'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users" WHERE ("user_id" < ?) ORDER BY "user_id" DESC LIMIT ?',
+        'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users"' +
+        ' WHERE ("user_id" < ?) ORDER BY "user_id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByHandleKey: {
-        asc: 'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users" WHERE "handle_key" = ? ORDER BY "user_id" ASC LIMIT ?',
+        asc:
+          'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users"' +
+          ' WHERE "handle_key" = ? ORDER BY "user_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users" WHERE "handle_key" = ? AND ("user_id" > ?) ORDER BY "user_id" ASC LIMIT ?',
-        desc: 'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users" WHERE "handle_key" = ? ORDER BY "user_id" DESC LIMIT ?',
+          'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users"' +
+          ' WHERE "handle_key" = ? AND ("user_id" > ?) ORDER BY "user_id" ASC LIMIT ?',
+        desc:
+          'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users"' +
+          ' WHERE "handle_key" = ? ORDER BY "user_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users" WHERE "handle_key" = ? AND ("user_id" < ?) ORDER BY "user_id" DESC LIMIT ?',
+          'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users"' +
+          ' WHERE "handle_key" = ? AND ("user_id" < ?) ORDER BY "user_id" DESC LIMIT ?',
       },
       listByNameKey: {
-        asc: 'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users" WHERE "name_key" = ? ORDER BY "user_id" ASC LIMIT ?',
+        asc:
+          'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users"' +
+          ' WHERE "name_key" = ? ORDER BY "user_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users" WHERE "name_key" = ? AND ("user_id" > ?) ORDER BY "user_id" ASC LIMIT ?',
-        desc: 'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users" WHERE "name_key" = ? ORDER BY "user_id" DESC LIMIT ?',
+          'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users"' +
+          ' WHERE "name_key" = ? AND ("user_id" > ?) ORDER BY "user_id" ASC LIMIT ?',
+        desc:
+          'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users"' +
+          ' WHERE "name_key" = ? ORDER BY "user_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users" WHERE "name_key" = ? AND ("user_id" < ?) ORDER BY "user_id" DESC LIMIT ?',
+          'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users"' +
+          ' WHERE "name_key" = ? AND ("user_id" < ?) ORDER BY "user_id" DESC LIMIT ?',
       },
       listByFollowers: {
-        asc: 'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users" WHERE "followers" = ? ORDER BY "user_id" ASC LIMIT ?',
+        asc:
+          'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users"' +
+          ' WHERE "followers" = ? ORDER BY "user_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users" WHERE "followers" = ? AND ("user_id" > ?) ORDER BY "user_id" ASC LIMIT ?',
-        desc: 'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users" WHERE "followers" = ? ORDER BY "user_id" DESC LIMIT ?',
+          'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users"' +
+          ' WHERE "followers" = ? AND ("user_id" > ?) ORDER BY "user_id" ASC LIMIT ?',
+        desc:
+          'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users"' +
+          ' WHERE "followers" = ? ORDER BY "user_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users" WHERE "followers" = ? AND ("user_id" < ?) ORDER BY "user_id" DESC LIMIT ?',
+          'SELECT "user_id", "handle_key", "name_key", "followers", "suspended" FROM "discover_users"' +
+          ' WHERE "followers" = ? AND ("user_id" < ?) ORDER BY "user_id" DESC LIMIT ?',
       },
     },
     counts: {
@@ -1723,66 +1840,103 @@ export const UserEntryRowSql = {
     },
     deletes: {
       deleteByHandleKey:
-        'DELETE FROM "discover_users" WHERE "user_id" IN (SELECT "user_id" FROM "discover_users" WHERE "handle_key" = ? ORDER BY "user_id" LIMIT ?)',
+        'DELETE FROM "discover_users" WHERE "user_id" IN (SELECT "user_id" FROM "discover_users"' +
+        ' WHERE "handle_key" = ? ORDER BY "user_id" LIMIT ?)',
       deleteByNameKey:
-        'DELETE FROM "discover_users" WHERE "user_id" IN (SELECT "user_id" FROM "discover_users" WHERE "name_key" = ? ORDER BY "user_id" LIMIT ?)',
+        'DELETE FROM "discover_users" WHERE "user_id" IN (SELECT "user_id" FROM "discover_users"' +
+        ' WHERE "name_key" = ? ORDER BY "user_id" LIMIT ?)',
       deleteByFollowers:
-        'DELETE FROM "discover_users" WHERE "user_id" IN (SELECT "user_id" FROM "discover_users" WHERE "followers" = ? ORDER BY "user_id" LIMIT ?)',
+        'DELETE FROM "discover_users" WHERE "user_id" IN (SELECT "user_id" FROM "discover_users"' +
+        ' WHERE "followers" = ? ORDER BY "user_id" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert:
-      "INSERT INTO `discover_users` (`user_id`, `handle_key`, `name_key`, `followers`, `suspended`) VALUES (?, ?, ?, ?, ?)",
+      "INSERT INTO `discover_users` (`user_id`, `handle_key`, `name_key`, `followers`, `suspended`)" +
+      " VALUES (?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `discover_users` (`user_id`, `handle_key`, `name_key`, `followers`, `suspended`) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `handle_key` = VALUES(`handle_key`), `name_key` = VALUES(`name_key`), `followers` = VALUES(`followers`), `suspended` = VALUES(`suspended`)",
+      "INSERT INTO `discover_users` (`user_id`, `handle_key`, `name_key`, `followers`, `suspended`)" +
+      " VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `handle_key` =" +
+      " VALUES(`handle_key`), `name_key` = VALUES(`name_key`), `followers` =" +
+      " VALUES(`followers`), `suspended` = VALUES(`suspended`)",
     insertIfAbsent:
-      "INSERT INTO `discover_users` (`user_id`, `handle_key`, `name_key`, `followers`, `suspended`) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
-    insertHead: "INSERT INTO `discover_users` (`user_id`, `handle_key`, `name_key`, `followers`, `suspended`) VALUES",
+      "INSERT INTO `discover_users` (`user_id`, `handle_key`, `name_key`, `followers`, `suspended`)" +
+      " VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
+    insertHead:
+      "INSERT INTO `discover_users` (`user_id`, `handle_key`, `name_key`, `followers`, `suspended`)" + " VALUES",
     insertTuple: "(?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `handle_key` = VALUES(`handle_key`), `name_key` = VALUES(`name_key`), `followers` = VALUES(`followers`), `suspended` = VALUES(`suspended`)",
+      " ON DUPLICATE KEY UPDATE `handle_key` = VALUES(`handle_key`), `name_key` =" +
+      " VALUES(`name_key`), `followers` = VALUES(`followers`), `suspended` = VALUES(`suspended`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
-    get: "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users` WHERE `user_id` = ?",
+    get:
+      "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users`" +
+      " WHERE `user_id` = ?",
     getManyHead:
-      "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users` WHERE `user_id` IN",
+      "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users`" +
+      " WHERE `user_id` IN",
     delete: "DELETE FROM `discover_users` WHERE `user_id` = ?",
     updateWhere: "`user_id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `discover_users`",
     list: {
-      asc: "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users` ORDER BY `user_id` ASC LIMIT ?",
+      asc:
+        "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users`" +
+        " ORDER BY `user_id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users` WHERE (`user_id` > ?) ORDER BY `user_id` ASC LIMIT ?",
-      desc: "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users` ORDER BY `user_id` DESC LIMIT ?",
+        "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users`" +
+        " WHERE (`user_id` > ?) ORDER BY `user_id` ASC LIMIT ?",
+      desc:
+        "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users`" +
+        " ORDER BY `user_id` DESC LIMIT ?",
       descAfter:
-        "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users` WHERE (`user_id` < ?) ORDER BY `user_id` DESC LIMIT ?",
+        "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users`" +
+        " WHERE (`user_id` < ?) ORDER BY `user_id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByHandleKey: {
-        asc: "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users` WHERE `handle_key` = ? ORDER BY `user_id` ASC LIMIT ?",
+        asc:
+          "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users`" +
+          " WHERE `handle_key` = ? ORDER BY `user_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users` WHERE `handle_key` = ? AND (`user_id` > ?) ORDER BY `user_id` ASC LIMIT ?",
-        desc: "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users` WHERE `handle_key` = ? ORDER BY `user_id` DESC LIMIT ?",
+          "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users`" +
+          " WHERE `handle_key` = ? AND (`user_id` > ?) ORDER BY `user_id` ASC LIMIT ?",
+        desc:
+          "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users`" +
+          " WHERE `handle_key` = ? ORDER BY `user_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users` WHERE `handle_key` = ? AND (`user_id` < ?) ORDER BY `user_id` DESC LIMIT ?",
+          "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users`" +
+          " WHERE `handle_key` = ? AND (`user_id` < ?) ORDER BY `user_id` DESC LIMIT ?",
       },
       listByNameKey: {
-        asc: "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users` WHERE `name_key` = ? ORDER BY `user_id` ASC LIMIT ?",
+        asc:
+          "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users`" +
+          " WHERE `name_key` = ? ORDER BY `user_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users` WHERE `name_key` = ? AND (`user_id` > ?) ORDER BY `user_id` ASC LIMIT ?",
-        desc: "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users` WHERE `name_key` = ? ORDER BY `user_id` DESC LIMIT ?",
+          "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users`" +
+          " WHERE `name_key` = ? AND (`user_id` > ?) ORDER BY `user_id` ASC LIMIT ?",
+        desc:
+          "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users`" +
+          " WHERE `name_key` = ? ORDER BY `user_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users` WHERE `name_key` = ? AND (`user_id` < ?) ORDER BY `user_id` DESC LIMIT ?",
+          "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users`" +
+          " WHERE `name_key` = ? AND (`user_id` < ?) ORDER BY `user_id` DESC LIMIT ?",
       },
       listByFollowers: {
-        asc: "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users` WHERE `followers` = ? ORDER BY `user_id` ASC LIMIT ?",
+        asc:
+          "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users`" +
+          " WHERE `followers` = ? ORDER BY `user_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users` WHERE `followers` = ? AND (`user_id` > ?) ORDER BY `user_id` ASC LIMIT ?",
-        desc: "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users` WHERE `followers` = ? ORDER BY `user_id` DESC LIMIT ?",
+          "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users`" +
+          " WHERE `followers` = ? AND (`user_id` > ?) ORDER BY `user_id` ASC LIMIT ?",
+        desc:
+          "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users`" +
+          " WHERE `followers` = ? ORDER BY `user_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users` WHERE `followers` = ? AND (`user_id` < ?) ORDER BY `user_id` DESC LIMIT ?",
+          "SELECT `user_id`, `handle_key`, `name_key`, `followers`, `suspended` FROM `discover_users`" +
+          " WHERE `followers` = ? AND (`user_id` < ?) ORDER BY `user_id` DESC LIMIT ?",
       },
     },
     counts: {
@@ -1800,15 +1954,21 @@ export const UserEntryRowSql = {
 } as const;
 
 /**
- * Primary key of discover_users.
+ * Primary key of discover_users (user_id).
+ *
+ * @generated from message orbit.discover.v1.UserEntryRow (orbit/discover/v1/tables.proto)
  */
 export type UserEntryRowKey = Pick<UserEntryRow, "userId">;
 /**
  * A UserEntryRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.discover.v1.UserEntryRow (orbit/discover/v1/tables.proto)
  */
 export type UserEntryRowInit = RowInit<UserEntryRow, "userId">;
 /**
  * Fields of a UserEntryRow to change.
+ *
+ * @generated from message orbit.discover.v1.UserEntryRow (orbit/discover/v1/tables.proto)
  */
 export type UserEntryRowPatch = RowPatch<UserEntryRow, "userId", never>;
 
@@ -1837,7 +1997,12 @@ function userEntryRowToSql(row: UserEntryRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table discover_users. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * UserEntryRow is one account for search and suggestions.
+ *
+ * Typed access to table discover_users. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.discover.v1.UserEntryRow (orbit/discover/v1/tables.proto)
  */
 export class UserEntryRowDao {
   static readonly table = UserEntryRowTable;
@@ -1892,7 +2057,8 @@ export class UserEntryRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly UserEntryRowInit[]): Promise<void> {
     await upsertRows(
@@ -1990,6 +2156,8 @@ export class UserEntryRowDao {
 
   /**
    * A page of rows with this handle_key, ordered by user_id (index discover_users_by_handle_key).
+   *
+   * - `handleKey`: Lower-cased handle.
    */
   async listByHandleKey(where: Pick<UserEntryRow, "handleKey">, page?: PageOptions): Promise<Page<UserEntryRow>> {
     return keysetPage(
@@ -2004,7 +2172,7 @@ export class UserEntryRowDao {
   }
 
   /**
-   * Number of rows with this handle_key.
+   * Number of rows with this handle_key (index discover_users_by_handle_key).
    */
   async countByHandleKey(where: Pick<UserEntryRow, "handleKey">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByHandleKey, [
@@ -2015,6 +2183,8 @@ export class UserEntryRowDao {
 
   /**
    * A page of rows with this name_key, ordered by user_id (index discover_users_by_name_key).
+   *
+   * - `nameKey`: Lower-cased display name.
    */
   async listByNameKey(where: Pick<UserEntryRow, "nameKey">, page?: PageOptions): Promise<Page<UserEntryRow>> {
     return keysetPage(
@@ -2029,7 +2199,7 @@ export class UserEntryRowDao {
   }
 
   /**
-   * Number of rows with this name_key.
+   * Number of rows with this name_key (index discover_users_by_name_key).
    */
   async countByNameKey(where: Pick<UserEntryRow, "nameKey">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByNameKey, [
@@ -2040,6 +2210,8 @@ export class UserEntryRowDao {
 
   /**
    * A page of rows with this followers, ordered by user_id (index discover_users_by_followers).
+   *
+   * - `followers`: Followers (updated with followers + 1 by the projection).
    */
   async listByFollowers(where: Pick<UserEntryRow, "followers">, page?: PageOptions): Promise<Page<UserEntryRow>> {
     return keysetPage(
@@ -2054,7 +2226,7 @@ export class UserEntryRowDao {
   }
 
   /**
-   * Number of rows with this followers.
+   * Number of rows with this followers (index discover_users_by_followers).
    */
   async countByFollowers(where: Pick<UserEntryRow, "followers">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByFollowers, [
@@ -2064,7 +2236,9 @@ export class UserEntryRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this handle_key (1..10000; the first in user_id order, index discover_users_by_handle_key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this handle_key (1..10000; the first in user_id order, index
+   * discover_users_by_handle_key). Returns the number deleted: call again until it is 0 to delete them all in
+   * bounded statements.
    */
   async deleteByHandleKey(where: Pick<UserEntryRow, "handleKey">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -2076,7 +2250,9 @@ export class UserEntryRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this name_key (1..10000; the first in user_id order, index discover_users_by_name_key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this name_key (1..10000; the first in user_id order, index
+   * discover_users_by_name_key). Returns the number deleted: call again until it is 0 to delete them all in bounded
+   * statements.
    */
   async deleteByNameKey(where: Pick<UserEntryRow, "nameKey">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -2088,7 +2264,9 @@ export class UserEntryRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this followers (1..10000; the first in user_id order, index discover_users_by_followers). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this followers (1..10000; the first in user_id order, index
+   * discover_users_by_followers). Returns the number deleted: call again until it is 0 to delete them all in
+   * bounded statements.
    */
   async deleteByFollowers(where: Pick<UserEntryRow, "followers">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -2103,7 +2281,9 @@ export class UserEntryRowDao {
 // ── BlockEdgeRow → table discover_blocks ─────────────────────────────────
 
 /**
- * Schema manifest entry of discover_blocks (diffed by the migrator).
+ * Table discover_blocks: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.discover.v1.BlockEdgeRow (orbit/discover/v1/tables.proto)
  */
 export const BlockEdgeRowTable: SqlTableSpec = {
   kind: "sql",
@@ -2111,39 +2291,17 @@ export const BlockEdgeRowTable: SqlTableSpec = {
   message: "orbit.discover.v1.BlockEdgeRow",
   file: "orbit/discover/v1/tables.proto",
   columns: [
-    {
-      name: "blocker_id",
-      field: "blockerId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "blocked_id",
-      field: "blockedId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("blocker_id", "blockerId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("blocked_id", "blockedId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["blocker_id", "blocked_id"],
-  indexes: [
-    {
-      name: "discover_blocks_by_blocked_id_blocker_id",
-      columns: ["blocked_id", "blocker_id"],
-      unique: false,
-    },
-  ],
+  indexes: [{ name: "discover_blocks_by_blocked_id_blocker_id", columns: ["blocked_id", "blocker_id"], unique: false }],
 };
 
 /**
  * The SQL of every BlockEdgeRowDao method, per dialect.
+ *
+ * @generated from message orbit.discover.v1.BlockEdgeRow (orbit/discover/v1/tables.proto)
  */
 export const BlockEdgeRowSql = {
   sqlite: {
@@ -2155,36 +2313,56 @@ export const BlockEdgeRowSql = {
     upsertTail: " ON CONFLICT DO NOTHING",
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "blocker_id", "blocked_id" FROM "discover_blocks" WHERE "blocker_id" = ? AND "blocked_id" = ?',
+    get: 'SELECT "blocker_id", "blocked_id" FROM "discover_blocks"' + ' WHERE "blocker_id" = ? AND "blocked_id" = ?',
     getManyHead: "",
     delete: 'DELETE FROM "discover_blocks" WHERE "blocker_id" = ? AND "blocked_id" = ?',
     updateWhere: '"blocker_id" = ? AND "blocked_id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "discover_blocks"',
     list: {
-      asc: 'SELECT "blocker_id", "blocked_id" FROM "discover_blocks" ORDER BY "blocker_id" ASC, "blocked_id" ASC LIMIT ?',
+      asc:
+        'SELECT "blocker_id", "blocked_id" FROM "discover_blocks"' +
+        ' ORDER BY "blocker_id" ASC, "blocked_id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "blocker_id", "blocked_id" FROM "discover_blocks" WHERE ("blocker_id" > ? OR ("blocker_id" = ? AND "blocked_id" > ?)) ORDER BY "blocker_id" ASC, "blocked_id" ASC LIMIT ?',
-      desc: 'SELECT "blocker_id", "blocked_id" FROM "discover_blocks" ORDER BY "blocker_id" DESC, "blocked_id" DESC LIMIT ?',
+        'SELECT "blocker_id", "blocked_id" FROM "discover_blocks"' +
+        ' WHERE ("blocker_id" > ? OR ("blocker_id" = ? AND "blocked_id" > ?))' +
+        ' ORDER BY "blocker_id" ASC, "blocked_id" ASC LIMIT ?',
+      desc:
+        'SELECT "blocker_id", "blocked_id" FROM "discover_blocks"' +
+        ' ORDER BY "blocker_id" DESC, "blocked_id" DESC LIMIT ?',
       descAfter:
-        'SELECT "blocker_id", "blocked_id" FROM "discover_blocks" WHERE ("blocker_id" < ? OR ("blocker_id" = ? AND "blocked_id" < ?)) ORDER BY "blocker_id" DESC, "blocked_id" DESC LIMIT ?',
+        'SELECT "blocker_id", "blocked_id" FROM "discover_blocks"' +
+        ' WHERE ("blocker_id" < ? OR ("blocker_id" = ? AND "blocked_id" < ?))' +
+        ' ORDER BY "blocker_id" DESC, "blocked_id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByBlockerId: {
-        asc: 'SELECT "blocker_id", "blocked_id" FROM "discover_blocks" WHERE "blocker_id" = ? ORDER BY "blocked_id" ASC LIMIT ?',
+        asc:
+          'SELECT "blocker_id", "blocked_id" FROM "discover_blocks" WHERE "blocker_id" = ?' +
+          ' ORDER BY "blocked_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "blocker_id", "blocked_id" FROM "discover_blocks" WHERE "blocker_id" = ? AND ("blocked_id" > ?) ORDER BY "blocked_id" ASC LIMIT ?',
-        desc: 'SELECT "blocker_id", "blocked_id" FROM "discover_blocks" WHERE "blocker_id" = ? ORDER BY "blocked_id" DESC LIMIT ?',
+          'SELECT "blocker_id", "blocked_id" FROM "discover_blocks" WHERE "blocker_id" = ?' +
+          ' AND ("blocked_id" > ?) ORDER BY "blocked_id" ASC LIMIT ?',
+        desc:
+          'SELECT "blocker_id", "blocked_id" FROM "discover_blocks" WHERE "blocker_id" = ?' +
+          ' ORDER BY "blocked_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "blocker_id", "blocked_id" FROM "discover_blocks" WHERE "blocker_id" = ? AND ("blocked_id" < ?) ORDER BY "blocked_id" DESC LIMIT ?',
+          'SELECT "blocker_id", "blocked_id" FROM "discover_blocks" WHERE "blocker_id" = ?' +
+          ' AND ("blocked_id" < ?) ORDER BY "blocked_id" DESC LIMIT ?',
       },
       listByBlockedId: {
-        asc: 'SELECT "blocker_id", "blocked_id" FROM "discover_blocks" WHERE "blocked_id" = ? ORDER BY "blocker_id" ASC LIMIT ?',
+        asc:
+          'SELECT "blocker_id", "blocked_id" FROM "discover_blocks" WHERE "blocked_id" = ?' +
+          ' ORDER BY "blocker_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "blocker_id", "blocked_id" FROM "discover_blocks" WHERE "blocked_id" = ? AND ("blocker_id" > ?) ORDER BY "blocker_id" ASC LIMIT ?',
-        desc: 'SELECT "blocker_id", "blocked_id" FROM "discover_blocks" WHERE "blocked_id" = ? ORDER BY "blocker_id" DESC LIMIT ?',
+          'SELECT "blocker_id", "blocked_id" FROM "discover_blocks" WHERE "blocked_id" = ?' +
+          ' AND ("blocker_id" > ?) ORDER BY "blocker_id" ASC LIMIT ?',
+        desc:
+          'SELECT "blocker_id", "blocked_id" FROM "discover_blocks" WHERE "blocked_id" = ?' +
+          ' ORDER BY "blocker_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "blocker_id", "blocked_id" FROM "discover_blocks" WHERE "blocked_id" = ? AND ("blocker_id" < ?) ORDER BY "blocker_id" DESC LIMIT ?',
+          'SELECT "blocker_id", "blocked_id" FROM "discover_blocks" WHERE "blocked_id" = ?' +
+          ' AND ("blocker_id" < ?) ORDER BY "blocker_id" DESC LIMIT ?',
       },
     },
     counts: {
@@ -2193,53 +2371,79 @@ export const BlockEdgeRowSql = {
     },
     deletes: {
       deleteByBlockerId:
-        'DELETE FROM "discover_blocks" WHERE ("blocker_id", "blocked_id") IN (SELECT "blocker_id", "blocked_id" FROM "discover_blocks" WHERE "blocker_id" = ? ORDER BY "blocked_id" LIMIT ?)',
+        'DELETE FROM "discover_blocks" WHERE ("blocker_id", "blocked_id")' +
+        ' IN (SELECT "blocker_id", "blocked_id" FROM "discover_blocks" WHERE "blocker_id" = ?' +
+        ' ORDER BY "blocked_id" LIMIT ?)',
       deleteByBlockedId:
-        'DELETE FROM "discover_blocks" WHERE ("blocker_id", "blocked_id") IN (SELECT "blocker_id", "blocked_id" FROM "discover_blocks" WHERE "blocked_id" = ? ORDER BY "blocker_id" LIMIT ?)',
+        'DELETE FROM "discover_blocks" WHERE ("blocker_id", "blocked_id")' +
+        ' IN (SELECT "blocker_id", "blocked_id" FROM "discover_blocks" WHERE "blocked_id" = ?' +
+        ' ORDER BY "blocker_id" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert: "INSERT INTO `discover_blocks` (`blocker_id`, `blocked_id`) VALUES (?, ?)",
     upsert:
-      "INSERT INTO `discover_blocks` (`blocker_id`, `blocked_id`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `blocker_id` = `blocker_id`",
+      "INSERT INTO `discover_blocks` (`blocker_id`, `blocked_id`) VALUES (?, ?)" +
+      " ON DUPLICATE KEY UPDATE `blocker_id` = `blocker_id`",
     insertIfAbsent:
-      "INSERT INTO `discover_blocks` (`blocker_id`, `blocked_id`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `blocker_id` = `blocker_id`",
+      "INSERT INTO `discover_blocks` (`blocker_id`, `blocked_id`) VALUES (?, ?)" +
+      " ON DUPLICATE KEY UPDATE `blocker_id` = `blocker_id`",
     insertHead: "INSERT INTO `discover_blocks` (`blocker_id`, `blocked_id`) VALUES",
     insertTuple: "(?, ?)",
     upsertTail: " ON DUPLICATE KEY UPDATE `blocker_id` = `blocker_id`",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `blocker_id` = `blocker_id`",
-    get: "SELECT `blocker_id`, `blocked_id` FROM `discover_blocks` WHERE `blocker_id` = ? AND `blocked_id` = ?",
+    get: "SELECT `blocker_id`, `blocked_id` FROM `discover_blocks`" + " WHERE `blocker_id` = ? AND `blocked_id` = ?",
     getManyHead: "",
     delete: "DELETE FROM `discover_blocks` WHERE `blocker_id` = ? AND `blocked_id` = ?",
     updateWhere: "`blocker_id` = ? AND `blocked_id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `discover_blocks`",
     list: {
-      asc: "SELECT `blocker_id`, `blocked_id` FROM `discover_blocks` ORDER BY `blocker_id` ASC, `blocked_id` ASC LIMIT ?",
+      asc:
+        "SELECT `blocker_id`, `blocked_id` FROM `discover_blocks`" +
+        " ORDER BY `blocker_id` ASC, `blocked_id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `blocker_id`, `blocked_id` FROM `discover_blocks` WHERE (`blocker_id` > ? OR (`blocker_id` = ? AND `blocked_id` > ?)) ORDER BY `blocker_id` ASC, `blocked_id` ASC LIMIT ?",
-      desc: "SELECT `blocker_id`, `blocked_id` FROM `discover_blocks` ORDER BY `blocker_id` DESC, `blocked_id` DESC LIMIT ?",
+        "SELECT `blocker_id`, `blocked_id` FROM `discover_blocks`" +
+        " WHERE (`blocker_id` > ? OR (`blocker_id` = ? AND `blocked_id` > ?))" +
+        " ORDER BY `blocker_id` ASC, `blocked_id` ASC LIMIT ?",
+      desc:
+        "SELECT `blocker_id`, `blocked_id` FROM `discover_blocks`" +
+        " ORDER BY `blocker_id` DESC, `blocked_id` DESC LIMIT ?",
       descAfter:
-        "SELECT `blocker_id`, `blocked_id` FROM `discover_blocks` WHERE (`blocker_id` < ? OR (`blocker_id` = ? AND `blocked_id` < ?)) ORDER BY `blocker_id` DESC, `blocked_id` DESC LIMIT ?",
+        "SELECT `blocker_id`, `blocked_id` FROM `discover_blocks`" +
+        " WHERE (`blocker_id` < ? OR (`blocker_id` = ? AND `blocked_id` < ?))" +
+        " ORDER BY `blocker_id` DESC, `blocked_id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByBlockerId: {
-        asc: "SELECT `blocker_id`, `blocked_id` FROM `discover_blocks` WHERE `blocker_id` = ? ORDER BY `blocked_id` ASC LIMIT ?",
+        asc:
+          "SELECT `blocker_id`, `blocked_id` FROM `discover_blocks` WHERE `blocker_id` = ?" +
+          " ORDER BY `blocked_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `blocker_id`, `blocked_id` FROM `discover_blocks` WHERE `blocker_id` = ? AND (`blocked_id` > ?) ORDER BY `blocked_id` ASC LIMIT ?",
-        desc: "SELECT `blocker_id`, `blocked_id` FROM `discover_blocks` WHERE `blocker_id` = ? ORDER BY `blocked_id` DESC LIMIT ?",
+          "SELECT `blocker_id`, `blocked_id` FROM `discover_blocks` WHERE `blocker_id` = ?" +
+          " AND (`blocked_id` > ?) ORDER BY `blocked_id` ASC LIMIT ?",
+        desc:
+          "SELECT `blocker_id`, `blocked_id` FROM `discover_blocks` WHERE `blocker_id` = ?" +
+          " ORDER BY `blocked_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `blocker_id`, `blocked_id` FROM `discover_blocks` WHERE `blocker_id` = ? AND (`blocked_id` < ?) ORDER BY `blocked_id` DESC LIMIT ?",
+          "SELECT `blocker_id`, `blocked_id` FROM `discover_blocks` WHERE `blocker_id` = ?" +
+          " AND (`blocked_id` < ?) ORDER BY `blocked_id` DESC LIMIT ?",
       },
       listByBlockedId: {
-        asc: "SELECT `blocker_id`, `blocked_id` FROM `discover_blocks` WHERE `blocked_id` = ? ORDER BY `blocker_id` ASC LIMIT ?",
+        asc:
+          "SELECT `blocker_id`, `blocked_id` FROM `discover_blocks` WHERE `blocked_id` = ?" +
+          " ORDER BY `blocker_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `blocker_id`, `blocked_id` FROM `discover_blocks` WHERE `blocked_id` = ? AND (`blocker_id` > ?) ORDER BY `blocker_id` ASC LIMIT ?",
-        desc: "SELECT `blocker_id`, `blocked_id` FROM `discover_blocks` WHERE `blocked_id` = ? ORDER BY `blocker_id` DESC LIMIT ?",
+          "SELECT `blocker_id`, `blocked_id` FROM `discover_blocks` WHERE `blocked_id` = ?" +
+          " AND (`blocker_id` > ?) ORDER BY `blocker_id` ASC LIMIT ?",
+        desc:
+          "SELECT `blocker_id`, `blocked_id` FROM `discover_blocks` WHERE `blocked_id` = ?" +
+          " ORDER BY `blocker_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `blocker_id`, `blocked_id` FROM `discover_blocks` WHERE `blocked_id` = ? AND (`blocker_id` < ?) ORDER BY `blocker_id` DESC LIMIT ?",
+          "SELECT `blocker_id`, `blocked_id` FROM `discover_blocks` WHERE `blocked_id` = ?" +
+          " AND (`blocker_id` < ?) ORDER BY `blocker_id` DESC LIMIT ?",
       },
     },
     counts: {
@@ -2255,15 +2459,21 @@ export const BlockEdgeRowSql = {
 } as const;
 
 /**
- * Primary key of discover_blocks.
+ * Primary key of discover_blocks (blocker_id, blocked_id).
+ *
+ * @generated from message orbit.discover.v1.BlockEdgeRow (orbit/discover/v1/tables.proto)
  */
 export type BlockEdgeRowKey = Pick<BlockEdgeRow, "blockerId" | "blockedId">;
 /**
  * A BlockEdgeRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.discover.v1.BlockEdgeRow (orbit/discover/v1/tables.proto)
  */
 export type BlockEdgeRowInit = RowInit<BlockEdgeRow, "blockerId" | "blockedId">;
 /**
  * Fields of a BlockEdgeRow to change.
+ *
+ * @generated from message orbit.discover.v1.BlockEdgeRow (orbit/discover/v1/tables.proto)
  */
 export type BlockEdgeRowPatch = RowPatch<BlockEdgeRow, "blockerId" | "blockedId", never>;
 
@@ -2286,7 +2496,12 @@ function blockEdgeRowToSql(row: BlockEdgeRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table discover_blocks. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * BlockEdgeRow: blocker_id blocked blocked_id.
+ *
+ * Typed access to table discover_blocks. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.discover.v1.BlockEdgeRow (orbit/discover/v1/tables.proto)
  */
 export class BlockEdgeRowDao {
   static readonly table = BlockEdgeRowTable;
@@ -2341,7 +2556,8 @@ export class BlockEdgeRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly BlockEdgeRowInit[]): Promise<void> {
     await upsertRows(
@@ -2426,7 +2642,7 @@ export class BlockEdgeRowDao {
   }
 
   /**
-   * A page of rows with this blocker_id, ordered by blocked_id (index primary key).
+   * A page of rows with this blocker_id, ordered by blocked_id (the primary key).
    */
   async listByBlockerId(where: Pick<BlockEdgeRow, "blockerId">, page?: PageOptions): Promise<Page<BlockEdgeRow>> {
     return keysetPage(
@@ -2446,7 +2662,7 @@ export class BlockEdgeRowDao {
   }
 
   /**
-   * Number of rows with this blocker_id.
+   * Number of rows with this blocker_id (the primary key).
    */
   async countByBlockerId(where: Pick<BlockEdgeRow, "blockerId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByBlockerId, [
@@ -2479,7 +2695,7 @@ export class BlockEdgeRowDao {
   }
 
   /**
-   * Number of rows with this blocked_id.
+   * Number of rows with this blocked_id (index discover_blocks_by_blocked_id_blocker_id).
    */
   async countByBlockedId(where: Pick<BlockEdgeRow, "blockedId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByBlockedId, [
@@ -2492,7 +2708,8 @@ export class BlockEdgeRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this blocker_id (1..10000; the first in blocked_id order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this blocker_id (1..10000; the first in blocked_id order, the primary key).
+   * Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByBlockerId(where: Pick<BlockEdgeRow, "blockerId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -2509,7 +2726,9 @@ export class BlockEdgeRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this blocked_id (1..10000; the first in blocker_id order, index discover_blocks_by_blocked_id_blocker_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this blocked_id (1..10000; the first in blocker_id order, index
+   * discover_blocks_by_blocked_id_blocker_id). Returns the number deleted: call again until it is 0 to delete them
+   * all in bounded statements.
    */
   async deleteByBlockedId(where: Pick<BlockEdgeRow, "blockedId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -2529,7 +2748,9 @@ export class BlockEdgeRowDao {
 // ── DismissedRow → table discover_dismissed ──────────────────────────────
 
 /**
- * Schema manifest entry of discover_dismissed (diffed by the migrator).
+ * Table discover_dismissed: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.discover.v1.DismissedRow (orbit/discover/v1/tables.proto)
  */
 export const DismissedRowTable: SqlTableSpec = {
   kind: "sql",
@@ -2537,36 +2758,9 @@ export const DismissedRowTable: SqlTableSpec = {
   message: "orbit.discover.v1.DismissedRow",
   file: "orbit/discover/v1/tables.proto",
   columns: [
-    {
-      name: "user_id",
-      field: "userId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "dismissed_id",
-      field: "dismissedId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "at_ms",
-      field: "atMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("user_id", "userId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("dismissed_id", "dismissedId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("at_ms", "atMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["user_id", "dismissed_id"],
   indexes: [],
@@ -2574,41 +2768,61 @@ export const DismissedRowTable: SqlTableSpec = {
 
 /**
  * The SQL of every DismissedRowDao method, per dialect.
+ *
+ * @generated from message orbit.discover.v1.DismissedRow (orbit/discover/v1/tables.proto)
  */
 export const DismissedRowSql = {
   sqlite: {
     insert: 'INSERT INTO "discover_dismissed" ("user_id", "dismissed_id", "at_ms") VALUES (?, ?, ?)',
     upsert:
-      'INSERT INTO "discover_dismissed" ("user_id", "dismissed_id", "at_ms") VALUES (?, ?, ?) ON CONFLICT ("user_id", "dismissed_id") DO UPDATE SET "at_ms" = excluded."at_ms"',
+      'INSERT INTO "discover_dismissed" ("user_id", "dismissed_id", "at_ms") VALUES (?, ?, ?)' +
+      ' ON CONFLICT ("user_id", "dismissed_id") DO UPDATE SET "at_ms" = excluded."at_ms"',
     insertIfAbsent:
-      'INSERT INTO "discover_dismissed" ("user_id", "dismissed_id", "at_ms") VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "discover_dismissed" ("user_id", "dismissed_id", "at_ms") VALUES (?, ?, ?)' +
+      " ON CONFLICT DO NOTHING",
     insertHead: 'INSERT INTO "discover_dismissed" ("user_id", "dismissed_id", "at_ms") VALUES',
     insertTuple: "(?, ?, ?)",
     upsertTail: ' ON CONFLICT ("user_id", "dismissed_id") DO UPDATE SET "at_ms" = excluded."at_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "user_id", "dismissed_id", "at_ms" FROM "discover_dismissed" WHERE "user_id" = ? AND "dismissed_id" = ?',
+    get:
+      'SELECT "user_id", "dismissed_id", "at_ms" FROM "discover_dismissed"' +
+      ' WHERE "user_id" = ? AND "dismissed_id" = ?',
     getManyHead: "",
     delete: 'DELETE FROM "discover_dismissed" WHERE "user_id" = ? AND "dismissed_id" = ?',
     updateWhere: '"user_id" = ? AND "dismissed_id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "discover_dismissed"',
     list: {
-      asc: 'SELECT "user_id", "dismissed_id", "at_ms" FROM "discover_dismissed" ORDER BY "user_id" ASC, "dismissed_id" ASC LIMIT ?',
+      asc:
+        'SELECT "user_id", "dismissed_id", "at_ms" FROM "discover_dismissed"' +
+        ' ORDER BY "user_id" ASC, "dismissed_id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "user_id", "dismissed_id", "at_ms" FROM "discover_dismissed" WHERE ("user_id" > ? OR ("user_id" = ? AND "dismissed_id" > ?)) ORDER BY "user_id" ASC, "dismissed_id" ASC LIMIT ?',
-      desc: 'SELECT "user_id", "dismissed_id", "at_ms" FROM "discover_dismissed" ORDER BY "user_id" DESC, "dismissed_id" DESC LIMIT ?',
+        'SELECT "user_id", "dismissed_id", "at_ms" FROM "discover_dismissed"' +
+        ' WHERE ("user_id" > ? OR ("user_id" = ? AND "dismissed_id" > ?))' +
+        ' ORDER BY "user_id" ASC, "dismissed_id" ASC LIMIT ?',
+      desc:
+        'SELECT "user_id", "dismissed_id", "at_ms" FROM "discover_dismissed"' +
+        ' ORDER BY "user_id" DESC, "dismissed_id" DESC LIMIT ?',
       descAfter:
-        'SELECT "user_id", "dismissed_id", "at_ms" FROM "discover_dismissed" WHERE ("user_id" < ? OR ("user_id" = ? AND "dismissed_id" < ?)) ORDER BY "user_id" DESC, "dismissed_id" DESC LIMIT ?',
+        'SELECT "user_id", "dismissed_id", "at_ms" FROM "discover_dismissed"' +
+        ' WHERE ("user_id" < ? OR ("user_id" = ? AND "dismissed_id" < ?))' +
+        ' ORDER BY "user_id" DESC, "dismissed_id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByUserId: {
-        asc: 'SELECT "user_id", "dismissed_id", "at_ms" FROM "discover_dismissed" WHERE "user_id" = ? ORDER BY "dismissed_id" ASC LIMIT ?',
+        asc:
+          'SELECT "user_id", "dismissed_id", "at_ms" FROM "discover_dismissed" WHERE "user_id" = ?' +
+          ' ORDER BY "dismissed_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "user_id", "dismissed_id", "at_ms" FROM "discover_dismissed" WHERE "user_id" = ? AND ("dismissed_id" > ?) ORDER BY "dismissed_id" ASC LIMIT ?',
-        desc: 'SELECT "user_id", "dismissed_id", "at_ms" FROM "discover_dismissed" WHERE "user_id" = ? ORDER BY "dismissed_id" DESC LIMIT ?',
+          'SELECT "user_id", "dismissed_id", "at_ms" FROM "discover_dismissed" WHERE "user_id" = ?' +
+          ' AND ("dismissed_id" > ?) ORDER BY "dismissed_id" ASC LIMIT ?',
+        desc:
+          'SELECT "user_id", "dismissed_id", "at_ms" FROM "discover_dismissed" WHERE "user_id" = ?' +
+          ' ORDER BY "dismissed_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "user_id", "dismissed_id", "at_ms" FROM "discover_dismissed" WHERE "user_id" = ? AND ("dismissed_id" < ?) ORDER BY "dismissed_id" DESC LIMIT ?',
+          'SELECT "user_id", "dismissed_id", "at_ms" FROM "discover_dismissed" WHERE "user_id" = ?' +
+          ' AND ("dismissed_id" < ?) ORDER BY "dismissed_id" DESC LIMIT ?',
       },
     },
     counts: {
@@ -2616,43 +2830,63 @@ export const DismissedRowSql = {
     },
     deletes: {
       deleteByUserId:
-        'DELETE FROM "discover_dismissed" WHERE ("user_id", "dismissed_id") IN (SELECT "user_id", "dismissed_id" FROM "discover_dismissed" WHERE "user_id" = ? ORDER BY "dismissed_id" LIMIT ?)',
+        'DELETE FROM "discover_dismissed" WHERE ("user_id", "dismissed_id")' +
+        ' IN (SELECT "user_id", "dismissed_id" FROM "discover_dismissed" WHERE "user_id" = ?' +
+        ' ORDER BY "dismissed_id" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert: "INSERT INTO `discover_dismissed` (`user_id`, `dismissed_id`, `at_ms`) VALUES (?, ?, ?)",
     upsert:
-      "INSERT INTO `discover_dismissed` (`user_id`, `dismissed_id`, `at_ms`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `at_ms` = VALUES(`at_ms`)",
+      "INSERT INTO `discover_dismissed` (`user_id`, `dismissed_id`, `at_ms`) VALUES (?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `at_ms` = VALUES(`at_ms`)",
     insertIfAbsent:
-      "INSERT INTO `discover_dismissed` (`user_id`, `dismissed_id`, `at_ms`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
+      "INSERT INTO `discover_dismissed` (`user_id`, `dismissed_id`, `at_ms`) VALUES (?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
     insertHead: "INSERT INTO `discover_dismissed` (`user_id`, `dismissed_id`, `at_ms`) VALUES",
     insertTuple: "(?, ?, ?)",
     upsertTail: " ON DUPLICATE KEY UPDATE `at_ms` = VALUES(`at_ms`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
-    get: "SELECT `user_id`, `dismissed_id`, `at_ms` FROM `discover_dismissed` WHERE `user_id` = ? AND `dismissed_id` = ?",
+    get:
+      "SELECT `user_id`, `dismissed_id`, `at_ms` FROM `discover_dismissed`" +
+      " WHERE `user_id` = ? AND `dismissed_id` = ?",
     getManyHead: "",
     delete: "DELETE FROM `discover_dismissed` WHERE `user_id` = ? AND `dismissed_id` = ?",
     updateWhere: "`user_id` = ? AND `dismissed_id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `discover_dismissed`",
     list: {
-      asc: "SELECT `user_id`, `dismissed_id`, `at_ms` FROM `discover_dismissed` ORDER BY `user_id` ASC, `dismissed_id` ASC LIMIT ?",
+      asc:
+        "SELECT `user_id`, `dismissed_id`, `at_ms` FROM `discover_dismissed`" +
+        " ORDER BY `user_id` ASC, `dismissed_id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `user_id`, `dismissed_id`, `at_ms` FROM `discover_dismissed` WHERE (`user_id` > ? OR (`user_id` = ? AND `dismissed_id` > ?)) ORDER BY `user_id` ASC, `dismissed_id` ASC LIMIT ?",
-      desc: "SELECT `user_id`, `dismissed_id`, `at_ms` FROM `discover_dismissed` ORDER BY `user_id` DESC, `dismissed_id` DESC LIMIT ?",
+        "SELECT `user_id`, `dismissed_id`, `at_ms` FROM `discover_dismissed`" +
+        " WHERE (`user_id` > ? OR (`user_id` = ? AND `dismissed_id` > ?))" +
+        " ORDER BY `user_id` ASC, `dismissed_id` ASC LIMIT ?",
+      desc:
+        "SELECT `user_id`, `dismissed_id`, `at_ms` FROM `discover_dismissed`" +
+        " ORDER BY `user_id` DESC, `dismissed_id` DESC LIMIT ?",
       descAfter:
-        "SELECT `user_id`, `dismissed_id`, `at_ms` FROM `discover_dismissed` WHERE (`user_id` < ? OR (`user_id` = ? AND `dismissed_id` < ?)) ORDER BY `user_id` DESC, `dismissed_id` DESC LIMIT ?",
+        "SELECT `user_id`, `dismissed_id`, `at_ms` FROM `discover_dismissed`" +
+        " WHERE (`user_id` < ? OR (`user_id` = ? AND `dismissed_id` < ?))" +
+        " ORDER BY `user_id` DESC, `dismissed_id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByUserId: {
-        asc: "SELECT `user_id`, `dismissed_id`, `at_ms` FROM `discover_dismissed` WHERE `user_id` = ? ORDER BY `dismissed_id` ASC LIMIT ?",
+        asc:
+          "SELECT `user_id`, `dismissed_id`, `at_ms` FROM `discover_dismissed` WHERE `user_id` = ?" +
+          " ORDER BY `dismissed_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `user_id`, `dismissed_id`, `at_ms` FROM `discover_dismissed` WHERE `user_id` = ? AND (`dismissed_id` > ?) ORDER BY `dismissed_id` ASC LIMIT ?",
-        desc: "SELECT `user_id`, `dismissed_id`, `at_ms` FROM `discover_dismissed` WHERE `user_id` = ? ORDER BY `dismissed_id` DESC LIMIT ?",
+          "SELECT `user_id`, `dismissed_id`, `at_ms` FROM `discover_dismissed` WHERE `user_id` = ?" +
+          " AND (`dismissed_id` > ?) ORDER BY `dismissed_id` ASC LIMIT ?",
+        desc:
+          "SELECT `user_id`, `dismissed_id`, `at_ms` FROM `discover_dismissed` WHERE `user_id` = ?" +
+          " ORDER BY `dismissed_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `user_id`, `dismissed_id`, `at_ms` FROM `discover_dismissed` WHERE `user_id` = ? AND (`dismissed_id` < ?) ORDER BY `dismissed_id` DESC LIMIT ?",
+          "SELECT `user_id`, `dismissed_id`, `at_ms` FROM `discover_dismissed` WHERE `user_id` = ?" +
+          " AND (`dismissed_id` < ?) ORDER BY `dismissed_id` DESC LIMIT ?",
       },
     },
     counts: {
@@ -2666,15 +2900,21 @@ export const DismissedRowSql = {
 } as const;
 
 /**
- * Primary key of discover_dismissed.
+ * Primary key of discover_dismissed (user_id, dismissed_id).
+ *
+ * @generated from message orbit.discover.v1.DismissedRow (orbit/discover/v1/tables.proto)
  */
 export type DismissedRowKey = Pick<DismissedRow, "userId" | "dismissedId">;
 /**
  * A DismissedRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.discover.v1.DismissedRow (orbit/discover/v1/tables.proto)
  */
 export type DismissedRowInit = RowInit<DismissedRow, "userId" | "dismissedId">;
 /**
  * Fields of a DismissedRow to change.
+ *
+ * @generated from message orbit.discover.v1.DismissedRow (orbit/discover/v1/tables.proto)
  */
 export type DismissedRowPatch = RowPatch<DismissedRow, "userId" | "dismissedId", never>;
 
@@ -2699,7 +2939,12 @@ function dismissedRowToSql(row: DismissedRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table discover_dismissed. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * DismissedRow: user_id asked not to be suggested dismissed_id again.
+ *
+ * Typed access to table discover_dismissed. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.discover.v1.DismissedRow (orbit/discover/v1/tables.proto)
  */
 export class DismissedRowDao {
   static readonly table = DismissedRowTable;
@@ -2754,7 +2999,8 @@ export class DismissedRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly DismissedRowInit[]): Promise<void> {
     await upsertRows(
@@ -2840,7 +3086,7 @@ export class DismissedRowDao {
   }
 
   /**
-   * A page of rows with this user_id, ordered by dismissed_id (index primary key).
+   * A page of rows with this user_id, ordered by dismissed_id (the primary key).
    */
   async listByUserId(where: Pick<DismissedRow, "userId">, page?: PageOptions): Promise<Page<DismissedRow>> {
     return keysetPage(
@@ -2855,7 +3101,7 @@ export class DismissedRowDao {
   }
 
   /**
-   * Number of rows with this user_id.
+   * Number of rows with this user_id (the primary key).
    */
   async countByUserId(where: Pick<DismissedRow, "userId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByUserId, [
@@ -2865,7 +3111,8 @@ export class DismissedRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this user_id (1..10000; the first in dismissed_id order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this user_id (1..10000; the first in dismissed_id order, the primary key).
+   * Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByUserId(where: Pick<DismissedRow, "userId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(

@@ -5,6 +5,7 @@
 /* eslint-disable */
 
 import type { WideTableSpec } from "../../../../platform/storage/schema.js";
+import { column } from "../../../../platform/storage/schema.js";
 import type { HomeFeedRow } from "./tables_pb.js";
 import { HomeFeedRowSchema } from "./tables_pb.js";
 import type {
@@ -23,7 +24,9 @@ import { WideTable } from "../../../../platform/storage/wide/index.js";
 // ── HomeFeedRow → wide table home_feed ────────────────────────────────────────
 
 /**
- * Schema manifest entry of home_feed (diffed by the migrator).
+ * Wide table home_feed: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.feed.v1.HomeFeedRow (orbit/feed/v1/tables.proto)
  */
 export const HomeFeedRowTable: WideTableSpec = {
   kind: "wide",
@@ -31,46 +34,14 @@ export const HomeFeedRowTable: WideTableSpec = {
   message: "orbit.feed.v1.HomeFeedRow",
   file: "orbit/feed/v1/tables.proto",
   columns: [
-    {
-      name: "user_id",
-      field: "userId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "post_id",
-      field: "postId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "author_id",
-      field: "authorId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("user_id", "userId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("post_id", "postId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("author_id", "authorId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["user_id", "post_id"],
   indexes: [],
   partitionKey: ["user_id"],
-  clustering: [
-    {
-      column: "post_id",
-      order: "desc",
-    },
-  ],
+  clustering: [{ column: "post_id", order: "desc" }],
   defaultTtlSeconds: 0,
 };
 
@@ -79,6 +50,8 @@ export const HomeFeedRowTable: WideTableSpec = {
  * Partition key: (user_id). Clustering: post_id DESC.
  * Scans with other bounds or in reverse order use the same text with other
  * tuple relations / ORDER BY (platform/storage/cassandra/cql.ts, scanCql).
+ *
+ * @generated from message orbit.feed.v1.HomeFeedRow (orbit/feed/v1/tables.proto)
  */
 export const HomeFeedRowCql = {
   createTable: `CREATE TABLE IF NOT EXISTS home_feed (
@@ -91,23 +64,39 @@ export const HomeFeedRowCql = {
   selectByKey: "SELECT user_id, post_id, author_id FROM home_feed WHERE user_id = ? AND post_id = ?",
   scanPartition: "SELECT user_id, post_id, author_id FROM home_feed WHERE user_id = ?",
   scanRange:
-    "SELECT user_id, post_id, author_id FROM home_feed WHERE user_id = ? AND (post_id) >= (?) AND (post_id) <= (?)",
+    "SELECT user_id, post_id, author_id FROM home_feed WHERE user_id = ? AND (post_id) >= (?)" +
+    " AND (post_id) <= (?)",
   deleteRow: "DELETE FROM home_feed WHERE user_id = ? AND post_id = ?",
   deletePartition: "DELETE FROM home_feed WHERE user_id = ?",
 } as const;
 
-/** The full primary key of home_feed: partition key + clustering columns. */
+/**
+ * The full primary key of home_feed: partition key + clustering columns.
+ *
+ * @generated from message orbit.feed.v1.HomeFeedRow (orbit/feed/v1/tables.proto)
+ */
 export type HomeFeedRowKey = Pick<HomeFeedRow, "userId" | "postId">;
-/** The partition key of home_feed. */
+/**
+ * The partition key of home_feed (user_id).
+ *
+ * @generated from message orbit.feed.v1.HomeFeedRow (orbit/feed/v1/tables.proto)
+ */
 export type HomeFeedRowPartitionKey = Pick<HomeFeedRow, "userId">;
 /** A prefix of the clustering columns (postId), for scan bounds. */
 export type HomeFeedRowClusteringPrefix = Pick<HomeFeedRow, "postId">;
-/** A row to put: the key fields are required; absent fields take their zero value. */
+/**
+ * A row to put: the key fields are required; absent fields take their zero value.
+ *
+ * @generated from message orbit.feed.v1.HomeFeedRow (orbit/feed/v1/tables.proto)
+ */
 export type HomeFeedRowInit = WideRowInit<HomeFeedRow, "userId" | "postId">;
 
 /**
- * Typed access to the wide table home_feed (orbit.feed.v1.HomeFeedRow) on any
- * WideStore: CassandraWideStore, or SqlWideStore on SQLite/MySQL.
+ * HomeFeedRow is one post in one user's home feed, newest first.
+ *
+ * Typed access to the wide table home_feed on any WideStore: CassandraWideStore, or SqlWideStore on SQLite/MySQL.
+ *
+ * @generated from message orbit.feed.v1.HomeFeedRow (orbit/feed/v1/tables.proto)
  */
 export class HomeFeedRowDao {
   /** The runtime shared by every generated wide DAO. */

@@ -5,6 +5,7 @@
 /* eslint-disable */
 
 import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
+import { column } from "../../../../platform/storage/schema.js";
 import type { FollowCountRow, FollowRow } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
 import { toBigInt } from "../../../../platform/storage/sql/convert.js";
@@ -26,7 +27,9 @@ import type { Page, PageOptions } from "../../../../platform/storage/sql/page.js
 // ── FollowRow → table follows ────────────────────────────────────────────
 
 /**
- * Schema manifest entry of follows (diffed by the migrator).
+ * Table follows: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.graph.v1.FollowRow (orbit/graph/v1/tables.proto)
  */
 export const FollowRowTable: SqlTableSpec = {
   kind: "sql",
@@ -34,175 +37,214 @@ export const FollowRowTable: SqlTableSpec = {
   message: "orbit.graph.v1.FollowRow",
   file: "orbit/graph/v1/tables.proto",
   columns: [
-    {
-      name: "follower_id",
-      field: "followerId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "followee_id",
-      field: "followeeId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "created_at_ms",
-      field: "createdAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("follower_id", "followerId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("followee_id", "followeeId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["follower_id", "followee_id"],
   indexes: [
-    {
-      name: "follows_by_followee_id_created_at_ms",
-      columns: ["followee_id", "created_at_ms"],
-      unique: false,
-    },
-    {
-      name: "follows_by_follower_id_created_at_ms",
-      columns: ["follower_id", "created_at_ms"],
-      unique: false,
-    },
+    { name: "follows_by_followee_id_created_at_ms", columns: ["followee_id", "created_at_ms"], unique: false },
+    { name: "follows_by_follower_id_created_at_ms", columns: ["follower_id", "created_at_ms"], unique: false },
   ],
 };
 
 /**
  * The SQL of every FollowRowDao method, per dialect.
+ *
+ * @generated from message orbit.graph.v1.FollowRow (orbit/graph/v1/tables.proto)
  */
 export const FollowRowSql = {
   sqlite: {
     insert: 'INSERT INTO "follows" ("follower_id", "followee_id", "created_at_ms") VALUES (?, ?, ?)',
     upsert:
-      'INSERT INTO "follows" ("follower_id", "followee_id", "created_at_ms") VALUES (?, ?, ?) ON CONFLICT ("follower_id", "followee_id") DO UPDATE SET "created_at_ms" = excluded."created_at_ms"',
+      'INSERT INTO "follows" ("follower_id", "followee_id", "created_at_ms") VALUES (?, ?, ?)' +
+      ' ON CONFLICT ("follower_id", "followee_id")' +
+      ' DO UPDATE SET "created_at_ms" = excluded."created_at_ms"',
     insertIfAbsent:
-      'INSERT INTO "follows" ("follower_id", "followee_id", "created_at_ms") VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "follows" ("follower_id", "followee_id", "created_at_ms") VALUES (?, ?, ?)' +
+      " ON CONFLICT DO NOTHING",
     insertHead: 'INSERT INTO "follows" ("follower_id", "followee_id", "created_at_ms") VALUES',
     insertTuple: "(?, ?, ?)",
-    upsertTail: ' ON CONFLICT ("follower_id", "followee_id") DO UPDATE SET "created_at_ms" = excluded."created_at_ms"',
+    upsertTail:
+      ' ON CONFLICT ("follower_id", "followee_id")' + ' DO UPDATE SET "created_at_ms" = excluded."created_at_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" WHERE "follower_id" = ? AND "followee_id" = ?',
+    get:
+      'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows"' +
+      ' WHERE "follower_id" = ? AND "followee_id" = ?',
     getManyHead: "",
     delete: 'DELETE FROM "follows" WHERE "follower_id" = ? AND "followee_id" = ?',
     updateWhere: '"follower_id" = ? AND "followee_id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "follows"',
     list: {
-      asc: 'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" ORDER BY "follower_id" ASC, "followee_id" ASC LIMIT ?',
+      asc:
+        'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows"' +
+        ' ORDER BY "follower_id" ASC, "followee_id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" WHERE ("follower_id" > ? OR ("follower_id" = ? AND "followee_id" > ?)) ORDER BY "follower_id" ASC, "followee_id" ASC LIMIT ?',
-      desc: 'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" ORDER BY "follower_id" DESC, "followee_id" DESC LIMIT ?',
+        'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows"' +
+        ' WHERE ("follower_id" > ? OR ("follower_id" = ? AND "followee_id" > ?))' +
+        ' ORDER BY "follower_id" ASC, "followee_id" ASC LIMIT ?',
+      desc:
+        'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows"' +
+        ' ORDER BY "follower_id" DESC, "followee_id" DESC LIMIT ?',
       descAfter:
-        'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" WHERE ("follower_id" < ? OR ("follower_id" = ? AND "followee_id" < ?)) ORDER BY "follower_id" DESC, "followee_id" DESC LIMIT ?',
+        'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows"' +
+        ' WHERE ("follower_id" < ? OR ("follower_id" = ? AND "followee_id" < ?))' +
+        ' ORDER BY "follower_id" DESC, "followee_id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByFollowerId: {
-        asc: 'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" WHERE "follower_id" = ? ORDER BY "followee_id" ASC LIMIT ?',
+        asc:
+          'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" WHERE "follower_id" = ?' +
+          ' ORDER BY "followee_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" WHERE "follower_id" = ? AND ("followee_id" > ?) ORDER BY "followee_id" ASC LIMIT ?',
-        desc: 'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" WHERE "follower_id" = ? ORDER BY "followee_id" DESC LIMIT ?',
+          'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" WHERE "follower_id" = ?' +
+          ' AND ("followee_id" > ?) ORDER BY "followee_id" ASC LIMIT ?',
+        desc:
+          'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" WHERE "follower_id" = ?' +
+          ' ORDER BY "followee_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" WHERE "follower_id" = ? AND ("followee_id" < ?) ORDER BY "followee_id" DESC LIMIT ?',
+          'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" WHERE "follower_id" = ?' +
+          ' AND ("followee_id" < ?) ORDER BY "followee_id" DESC LIMIT ?',
       },
       listByFolloweeId: {
-        asc: 'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" WHERE "followee_id" = ? ORDER BY "created_at_ms" ASC, "follower_id" ASC LIMIT ?',
+        asc:
+          'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" WHERE "followee_id" = ?' +
+          ' ORDER BY "created_at_ms" ASC, "follower_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" WHERE "followee_id" = ? AND ("created_at_ms" > ? OR ("created_at_ms" = ? AND "follower_id" > ?)) ORDER BY "created_at_ms" ASC, "follower_id" ASC LIMIT ?',
-        desc: 'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" WHERE "followee_id" = ? ORDER BY "created_at_ms" DESC, "follower_id" DESC LIMIT ?',
+          'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" WHERE "followee_id" = ?' +
+          ' AND ("created_at_ms" > ? OR ("created_at_ms" = ? AND "follower_id" > ?))' +
+          ' ORDER BY "created_at_ms" ASC, "follower_id" ASC LIMIT ?',
+        desc:
+          'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" WHERE "followee_id" = ?' +
+          ' ORDER BY "created_at_ms" DESC, "follower_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" WHERE "followee_id" = ? AND ("created_at_ms" < ? OR ("created_at_ms" = ? AND "follower_id" < ?)) ORDER BY "created_at_ms" DESC, "follower_id" DESC LIMIT ?',
+          'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" WHERE "followee_id" = ?' +
+          ' AND ("created_at_ms" < ? OR ("created_at_ms" = ? AND "follower_id" < ?))' +
+          ' ORDER BY "created_at_ms" DESC, "follower_id" DESC LIMIT ?',
       },
       listByFollowerIdOrderByCreatedAtMs: {
-        asc: 'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" WHERE "follower_id" = ? ORDER BY "created_at_ms" ASC, "followee_id" ASC LIMIT ?',
+        asc:
+          'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" WHERE "follower_id" = ?' +
+          ' ORDER BY "created_at_ms" ASC, "followee_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" WHERE "follower_id" = ? AND ("created_at_ms" > ? OR ("created_at_ms" = ? AND "followee_id" > ?)) ORDER BY "created_at_ms" ASC, "followee_id" ASC LIMIT ?',
-        desc: 'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" WHERE "follower_id" = ? ORDER BY "created_at_ms" DESC, "followee_id" DESC LIMIT ?',
+          'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" WHERE "follower_id" = ?' +
+          ' AND ("created_at_ms" > ? OR ("created_at_ms" = ? AND "followee_id" > ?))' +
+          ' ORDER BY "created_at_ms" ASC, "followee_id" ASC LIMIT ?',
+        desc:
+          'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" WHERE "follower_id" = ?' +
+          ' ORDER BY "created_at_ms" DESC, "followee_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" WHERE "follower_id" = ? AND ("created_at_ms" < ? OR ("created_at_ms" = ? AND "followee_id" < ?)) ORDER BY "created_at_ms" DESC, "followee_id" DESC LIMIT ?',
+          'SELECT "follower_id", "followee_id", "created_at_ms" FROM "follows" WHERE "follower_id" = ?' +
+          ' AND ("created_at_ms" < ? OR ("created_at_ms" = ? AND "followee_id" < ?))' +
+          ' ORDER BY "created_at_ms" DESC, "followee_id" DESC LIMIT ?',
       },
     },
     counts: {
       countByFollowerId: 'SELECT COUNT(*) AS "n" FROM "follows" WHERE "follower_id" = ?',
       countByFolloweeId: 'SELECT COUNT(*) AS "n" FROM "follows" WHERE "followee_id" = ?',
-      countByFollowerIdOrderByCreatedAtMs: 'SELECT COUNT(*) AS "n" FROM "follows" WHERE "follower_id" = ?',
     },
     deletes: {
       deleteByFollowerId:
-        'DELETE FROM "follows" WHERE ("follower_id", "followee_id") IN (SELECT "follower_id", "followee_id" FROM "follows" WHERE "follower_id" = ? ORDER BY "followee_id" LIMIT ?)',
+        'DELETE FROM "follows" WHERE ("follower_id", "followee_id")' +
+        ' IN (SELECT "follower_id", "followee_id" FROM "follows" WHERE "follower_id" = ?' +
+        ' ORDER BY "followee_id" LIMIT ?)',
       deleteByFolloweeId:
-        'DELETE FROM "follows" WHERE ("follower_id", "followee_id") IN (SELECT "follower_id", "followee_id" FROM "follows" WHERE "followee_id" = ? ORDER BY "created_at_ms", "follower_id" LIMIT ?)',
+        'DELETE FROM "follows" WHERE ("follower_id", "followee_id")' +
+        ' IN (SELECT "follower_id", "followee_id" FROM "follows" WHERE "followee_id" = ?' +
+        ' ORDER BY "created_at_ms", "follower_id" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert: "INSERT INTO `follows` (`follower_id`, `followee_id`, `created_at_ms`) VALUES (?, ?, ?)",
     upsert:
-      "INSERT INTO `follows` (`follower_id`, `followee_id`, `created_at_ms`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `created_at_ms` = VALUES(`created_at_ms`)",
+      "INSERT INTO `follows` (`follower_id`, `followee_id`, `created_at_ms`) VALUES (?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `created_at_ms` = VALUES(`created_at_ms`)",
     insertIfAbsent:
-      "INSERT INTO `follows` (`follower_id`, `followee_id`, `created_at_ms`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `follower_id` = `follower_id`",
+      "INSERT INTO `follows` (`follower_id`, `followee_id`, `created_at_ms`) VALUES (?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `follower_id` = `follower_id`",
     insertHead: "INSERT INTO `follows` (`follower_id`, `followee_id`, `created_at_ms`) VALUES",
     insertTuple: "(?, ?, ?)",
     upsertTail: " ON DUPLICATE KEY UPDATE `created_at_ms` = VALUES(`created_at_ms`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `follower_id` = `follower_id`",
-    get: "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` WHERE `follower_id` = ? AND `followee_id` = ?",
+    get:
+      "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows`" +
+      " WHERE `follower_id` = ? AND `followee_id` = ?",
     getManyHead: "",
     delete: "DELETE FROM `follows` WHERE `follower_id` = ? AND `followee_id` = ?",
     updateWhere: "`follower_id` = ? AND `followee_id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `follows`",
     list: {
-      asc: "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` ORDER BY `follower_id` ASC, `followee_id` ASC LIMIT ?",
+      asc:
+        "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows`" +
+        " ORDER BY `follower_id` ASC, `followee_id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` WHERE (`follower_id` > ? OR (`follower_id` = ? AND `followee_id` > ?)) ORDER BY `follower_id` ASC, `followee_id` ASC LIMIT ?",
-      desc: "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` ORDER BY `follower_id` DESC, `followee_id` DESC LIMIT ?",
+        "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows`" +
+        " WHERE (`follower_id` > ? OR (`follower_id` = ? AND `followee_id` > ?))" +
+        " ORDER BY `follower_id` ASC, `followee_id` ASC LIMIT ?",
+      desc:
+        "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows`" +
+        " ORDER BY `follower_id` DESC, `followee_id` DESC LIMIT ?",
       descAfter:
-        "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` WHERE (`follower_id` < ? OR (`follower_id` = ? AND `followee_id` < ?)) ORDER BY `follower_id` DESC, `followee_id` DESC LIMIT ?",
+        "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows`" +
+        " WHERE (`follower_id` < ? OR (`follower_id` = ? AND `followee_id` < ?))" +
+        " ORDER BY `follower_id` DESC, `followee_id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByFollowerId: {
-        asc: "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` WHERE `follower_id` = ? ORDER BY `followee_id` ASC LIMIT ?",
+        asc:
+          "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` WHERE `follower_id` = ?" +
+          " ORDER BY `followee_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` WHERE `follower_id` = ? AND (`followee_id` > ?) ORDER BY `followee_id` ASC LIMIT ?",
-        desc: "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` WHERE `follower_id` = ? ORDER BY `followee_id` DESC LIMIT ?",
+          "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` WHERE `follower_id` = ?" +
+          " AND (`followee_id` > ?) ORDER BY `followee_id` ASC LIMIT ?",
+        desc:
+          "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` WHERE `follower_id` = ?" +
+          " ORDER BY `followee_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` WHERE `follower_id` = ? AND (`followee_id` < ?) ORDER BY `followee_id` DESC LIMIT ?",
+          "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` WHERE `follower_id` = ?" +
+          " AND (`followee_id` < ?) ORDER BY `followee_id` DESC LIMIT ?",
       },
       listByFolloweeId: {
-        asc: "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` WHERE `followee_id` = ? ORDER BY `created_at_ms` ASC, `follower_id` ASC LIMIT ?",
+        asc:
+          "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` WHERE `followee_id` = ?" +
+          " ORDER BY `created_at_ms` ASC, `follower_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` WHERE `followee_id` = ? AND (`created_at_ms` > ? OR (`created_at_ms` = ? AND `follower_id` > ?)) ORDER BY `created_at_ms` ASC, `follower_id` ASC LIMIT ?",
-        desc: "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` WHERE `followee_id` = ? ORDER BY `created_at_ms` DESC, `follower_id` DESC LIMIT ?",
+          "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` WHERE `followee_id` = ?" +
+          " AND (`created_at_ms` > ? OR (`created_at_ms` = ? AND `follower_id` > ?))" +
+          " ORDER BY `created_at_ms` ASC, `follower_id` ASC LIMIT ?",
+        desc:
+          "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` WHERE `followee_id` = ?" +
+          " ORDER BY `created_at_ms` DESC, `follower_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` WHERE `followee_id` = ? AND (`created_at_ms` < ? OR (`created_at_ms` = ? AND `follower_id` < ?)) ORDER BY `created_at_ms` DESC, `follower_id` DESC LIMIT ?",
+          "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` WHERE `followee_id` = ?" +
+          " AND (`created_at_ms` < ? OR (`created_at_ms` = ? AND `follower_id` < ?))" +
+          " ORDER BY `created_at_ms` DESC, `follower_id` DESC LIMIT ?",
       },
       listByFollowerIdOrderByCreatedAtMs: {
-        asc: "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` WHERE `follower_id` = ? ORDER BY `created_at_ms` ASC, `followee_id` ASC LIMIT ?",
+        asc:
+          "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` WHERE `follower_id` = ?" +
+          " ORDER BY `created_at_ms` ASC, `followee_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` WHERE `follower_id` = ? AND (`created_at_ms` > ? OR (`created_at_ms` = ? AND `followee_id` > ?)) ORDER BY `created_at_ms` ASC, `followee_id` ASC LIMIT ?",
-        desc: "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` WHERE `follower_id` = ? ORDER BY `created_at_ms` DESC, `followee_id` DESC LIMIT ?",
+          "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` WHERE `follower_id` = ?" +
+          " AND (`created_at_ms` > ? OR (`created_at_ms` = ? AND `followee_id` > ?))" +
+          " ORDER BY `created_at_ms` ASC, `followee_id` ASC LIMIT ?",
+        desc:
+          "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` WHERE `follower_id` = ?" +
+          " ORDER BY `created_at_ms` DESC, `followee_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` WHERE `follower_id` = ? AND (`created_at_ms` < ? OR (`created_at_ms` = ? AND `followee_id` < ?)) ORDER BY `created_at_ms` DESC, `followee_id` DESC LIMIT ?",
+          "SELECT `follower_id`, `followee_id`, `created_at_ms` FROM `follows` WHERE `follower_id` = ?" +
+          " AND (`created_at_ms` < ? OR (`created_at_ms` = ? AND `followee_id` < ?))" +
+          " ORDER BY `created_at_ms` DESC, `followee_id` DESC LIMIT ?",
       },
     },
     counts: {
       countByFollowerId: "SELECT COUNT(*) AS `n` FROM `follows` WHERE `follower_id` = ?",
       countByFolloweeId: "SELECT COUNT(*) AS `n` FROM `follows` WHERE `followee_id` = ?",
-      countByFollowerIdOrderByCreatedAtMs: "SELECT COUNT(*) AS `n` FROM `follows` WHERE `follower_id` = ?",
     },
     deletes: {
       deleteByFollowerId: "DELETE FROM `follows` WHERE `follower_id` = ? ORDER BY `followee_id` LIMIT ?",
@@ -214,15 +256,21 @@ export const FollowRowSql = {
 } as const;
 
 /**
- * Primary key of follows.
+ * Primary key of follows (follower_id, followee_id).
+ *
+ * @generated from message orbit.graph.v1.FollowRow (orbit/graph/v1/tables.proto)
  */
 export type FollowRowKey = Pick<FollowRow, "followerId" | "followeeId">;
 /**
  * A FollowRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.graph.v1.FollowRow (orbit/graph/v1/tables.proto)
  */
 export type FollowRowInit = RowInit<FollowRow, "followerId" | "followeeId">;
 /**
  * Fields of a FollowRow to change.
+ *
+ * @generated from message orbit.graph.v1.FollowRow (orbit/graph/v1/tables.proto)
  */
 export type FollowRowPatch = RowPatch<FollowRow, "followerId" | "followeeId", never>;
 
@@ -247,7 +295,12 @@ function followRowToSql(row: FollowRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table follows. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * FollowRow: follower_id follows followee_id.
+ *
+ * Typed access to table follows. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method
+ * inside it.
+ *
+ * @generated from message orbit.graph.v1.FollowRow (orbit/graph/v1/tables.proto)
  */
 export class FollowRowDao {
   static readonly table = FollowRowTable;
@@ -302,7 +355,8 @@ export class FollowRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly FollowRowInit[]): Promise<void> {
     await upsertRows(
@@ -379,7 +433,7 @@ export class FollowRowDao {
   }
 
   /**
-   * A page of rows with this follower_id, ordered by followee_id (index primary key).
+   * A page of rows with this follower_id, ordered by followee_id (the primary key).
    */
   async listByFollowerId(where: Pick<FollowRow, "followerId">, page?: PageOptions): Promise<Page<FollowRow>> {
     return keysetPage(
@@ -394,7 +448,7 @@ export class FollowRowDao {
   }
 
   /**
-   * Number of rows with this follower_id.
+   * Number of rows with this follower_id (the primary key).
    */
   async countByFollowerId(where: Pick<FollowRow, "followerId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByFollowerId, [
@@ -404,7 +458,8 @@ export class FollowRowDao {
   }
 
   /**
-   * A page of rows with this followee_id, ordered by created_at_ms, follower_id (index follows_by_followee_id_created_at_ms).
+   * A page of rows with this followee_id, ordered by created_at_ms, follower_id (index
+   * follows_by_followee_id_created_at_ms).
    */
   async listByFolloweeId(where: Pick<FollowRow, "followeeId">, page?: PageOptions): Promise<Page<FollowRow>> {
     return keysetPage(
@@ -419,7 +474,7 @@ export class FollowRowDao {
   }
 
   /**
-   * Number of rows with this followee_id.
+   * Number of rows with this followee_id (index follows_by_followee_id_created_at_ms).
    */
   async countByFolloweeId(where: Pick<FollowRow, "followeeId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByFolloweeId, [
@@ -429,7 +484,8 @@ export class FollowRowDao {
   }
 
   /**
-   * A page of rows with this follower_id, ordered by created_at_ms, followee_id (index follows_by_follower_id_created_at_ms).
+   * A page of rows with this follower_id, ordered by created_at_ms, followee_id (index
+   * follows_by_follower_id_created_at_ms).
    */
   async listByFollowerIdOrderByCreatedAtMs(
     where: Pick<FollowRow, "followerId">,
@@ -447,17 +503,8 @@ export class FollowRowDao {
   }
 
   /**
-   * Number of rows with this follower_id.
-   */
-  async countByFollowerIdOrderByCreatedAtMs(where: Pick<FollowRow, "followerId">): Promise<number> {
-    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByFollowerIdOrderByCreatedAtMs, [
-      int64Param(where.followerId ?? missingKey("follows.follower_id", "followerId"), "follows.follower_id"),
-    ]);
-    return Number(r?.n ?? 0);
-  }
-
-  /**
-   * Deletes at most `limit` rows with this follower_id (1..10000; the first in followee_id order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this follower_id (1..10000; the first in followee_id order, the primary key).
+   * Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByFollowerId(where: Pick<FollowRow, "followerId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -469,7 +516,9 @@ export class FollowRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this followee_id (1..10000; the first in created_at_ms, follower_id order, index follows_by_followee_id_created_at_ms). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this followee_id (1..10000; the first in created_at_ms, follower_id order,
+   * index follows_by_followee_id_created_at_ms). Returns the number deleted: call again until it is 0 to delete
+   * them all in bounded statements.
    */
   async deleteByFolloweeId(where: Pick<FollowRow, "followeeId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -484,7 +533,9 @@ export class FollowRowDao {
 // ── FollowCountRow → table follow_counts ─────────────────────────────────
 
 /**
- * Schema manifest entry of follow_counts (diffed by the migrator).
+ * Table follow_counts: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.graph.v1.FollowCountRow (orbit/graph/v1/tables.proto)
  */
 export const FollowCountRowTable: SqlTableSpec = {
   kind: "sql",
@@ -492,38 +543,9 @@ export const FollowCountRowTable: SqlTableSpec = {
   message: "orbit.graph.v1.FollowCountRow",
   file: "orbit/graph/v1/tables.proto",
   columns: [
-    {
-      name: "user_id",
-      field: "userId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "followers",
-      field: "followers",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "counter",
-      nullable: false,
-      default: "0",
-      counter: true,
-    },
-    {
-      name: "following",
-      field: "following",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "counter",
-      nullable: false,
-      default: "0",
-      counter: true,
-    },
+    column("user_id", "userId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("followers", "followers", "bigint", "INTEGER", "BIGINT", "counter", { default: "0", counter: true }),
+    column("following", "following", "bigint", "INTEGER", "BIGINT", "counter", { default: "0", counter: true }),
   ],
   primaryKey: ["user_id"],
   indexes: [],
@@ -531,6 +553,8 @@ export const FollowCountRowTable: SqlTableSpec = {
 
 /**
  * The SQL of every FollowCountRowDao method, per dialect.
+ *
+ * @generated from message orbit.graph.v1.FollowCountRow (orbit/graph/v1/tables.proto)
  */
 export const FollowCountRowSql = {
   sqlite: {
@@ -550,10 +574,12 @@ export const FollowCountRowSql = {
     list: {
       asc: 'SELECT "user_id", "followers", "following" FROM "follow_counts" ORDER BY "user_id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "user_id", "followers", "following" FROM "follow_counts" WHERE ("user_id" > ?) ORDER BY "user_id" ASC LIMIT ?',
+        'SELECT "user_id", "followers", "following" FROM "follow_counts" WHERE ("user_id" > ?)' +
+        ' ORDER BY "user_id" ASC LIMIT ?',
       desc: 'SELECT "user_id", "followers", "following" FROM "follow_counts" ORDER BY "user_id" DESC LIMIT ?',
       descAfter:
-        'SELECT "user_id", "followers", "following" FROM "follow_counts" WHERE ("user_id" < ?) ORDER BY "user_id" DESC LIMIT ?',
+        'SELECT "user_id", "followers", "following" FROM "follow_counts" WHERE ("user_id" < ?)' +
+        ' ORDER BY "user_id" DESC LIMIT ?',
     },
     unique: {},
     finders: {},
@@ -581,10 +607,12 @@ export const FollowCountRowSql = {
     list: {
       asc: "SELECT `user_id`, `followers`, `following` FROM `follow_counts` ORDER BY `user_id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `user_id`, `followers`, `following` FROM `follow_counts` WHERE (`user_id` > ?) ORDER BY `user_id` ASC LIMIT ?",
+        "SELECT `user_id`, `followers`, `following` FROM `follow_counts` WHERE (`user_id` > ?)" +
+        " ORDER BY `user_id` ASC LIMIT ?",
       desc: "SELECT `user_id`, `followers`, `following` FROM `follow_counts` ORDER BY `user_id` DESC LIMIT ?",
       descAfter:
-        "SELECT `user_id`, `followers`, `following` FROM `follow_counts` WHERE (`user_id` < ?) ORDER BY `user_id` DESC LIMIT ?",
+        "SELECT `user_id`, `followers`, `following` FROM `follow_counts` WHERE (`user_id` < ?)" +
+        " ORDER BY `user_id` DESC LIMIT ?",
     },
     unique: {},
     finders: {},
@@ -598,15 +626,21 @@ export const FollowCountRowSql = {
 } as const;
 
 /**
- * Primary key of follow_counts.
+ * Primary key of follow_counts (user_id).
+ *
+ * @generated from message orbit.graph.v1.FollowCountRow (orbit/graph/v1/tables.proto)
  */
 export type FollowCountRowKey = Pick<FollowCountRow, "userId">;
 /**
  * A FollowCountRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.graph.v1.FollowCountRow (orbit/graph/v1/tables.proto)
  */
 export type FollowCountRowInit = RowInit<FollowCountRow, "userId">;
 /**
  * Fields of a FollowCountRow to change.
+ *
+ * @generated from message orbit.graph.v1.FollowCountRow (orbit/graph/v1/tables.proto)
  */
 export type FollowCountRowPatch = RowPatch<FollowCountRow, "userId" | "followers" | "following", never>;
 
@@ -627,7 +661,13 @@ function followCountRowToSql(row: FollowCountRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table follow_counts. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * FollowCountRow keeps a user's follower and following counts, updated in the
+ * same transaction as the follow rows.
+ *
+ * Typed access to table follow_counts. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.graph.v1.FollowCountRow (orbit/graph/v1/tables.proto)
  */
 export class FollowCountRowDao {
   static readonly table = FollowCountRowTable;
@@ -682,7 +722,8 @@ export class FollowCountRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly FollowCountRowInit[]): Promise<void> {
     await upsertRows(
@@ -764,6 +805,8 @@ export class FollowCountRowDao {
 
   /**
    * Adds `delta` to counter followers atomically. True if the row exists.
+   *
+   * @generated from field: int64 followers = 2;
    */
   async incrementFollowers(key: FollowCountRowKey, delta: bigint | number = 1): Promise<boolean> {
     const r = await this.db.run(this.q.increments.followers, [
@@ -775,6 +818,8 @@ export class FollowCountRowDao {
 
   /**
    * Adds `delta` to counter following atomically. True if the row exists.
+   *
+   * @generated from field: int64 following = 3;
    */
   async incrementFollowing(key: FollowCountRowKey, delta: bigint | number = 1): Promise<boolean> {
     const r = await this.db.run(this.q.increments.following, [

@@ -5,6 +5,7 @@
 /* eslint-disable */
 
 import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
+import { column } from "../../../../platform/storage/schema.js";
 import type { RoomRow, StreamKeyRow, StreamRow } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
 import { toBigInt, toBool, toNumber, toText } from "../../../../platform/storage/sql/convert.js";
@@ -26,7 +27,9 @@ import type { Page, PageOptions } from "../../../../platform/storage/sql/page.js
 // ── StreamRow → table live_streams ───────────────────────────────────────
 
 /**
- * Schema manifest entry of live_streams (diffed by the migrator).
+ * Table live_streams: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.live.v1.StreamRow (orbit/live/v1/tables.proto)
  */
 export const StreamRowTable: SqlTableSpec = {
   kind: "sql",
@@ -34,174 +37,132 @@ export const StreamRowTable: SqlTableSpec = {
   message: "orbit.live.v1.StreamRow",
   file: "orbit/live/v1/tables.proto",
   columns: [
-    {
-      name: "id",
-      field: "id",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "owner_id",
-      field: "ownerId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "title",
-      field: "title",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(200)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "community_id",
-      field: "communityId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "state",
-      field: "state",
-      encoding: "int",
-      sqlite: "INTEGER",
-      mysql: "INT",
-      cql: "int",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "created_at_ms",
-      field: "createdAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "started_at_ms",
-      field: "startedAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "ended_at_ms",
-      field: "endedAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "end_reason",
-      field: "endReason",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(32)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
+    column("id", "id", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("owner_id", "ownerId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("title", "title", "string", "TEXT", "VARCHAR(200)", "text", { default: "''" }),
+    column("community_id", "communityId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("state", "state", "int", "INTEGER", "INT", "int", { default: "0" }),
+    column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("started_at_ms", "startedAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("ended_at_ms", "endedAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("end_reason", "endReason", "string", "TEXT", "VARCHAR(32)", "text", { default: "''" }),
   ],
   primaryKey: ["id"],
   indexes: [
-    {
-      name: "live_streams_by_state_id",
-      columns: ["state", "id"],
-      unique: false,
-    },
-    {
-      name: "live_streams_by_community_id_state_id",
-      columns: ["community_id", "state", "id"],
-      unique: false,
-    },
-    {
-      name: "live_streams_by_owner_id_id",
-      columns: ["owner_id", "id"],
-      unique: false,
-    },
+    { name: "live_streams_by_state_id", columns: ["state", "id"], unique: false },
+    { name: "live_streams_by_community_id_state_id", columns: ["community_id", "state", "id"], unique: false },
+    { name: "live_streams_by_owner_id_id", columns: ["owner_id", "id"], unique: false },
   ],
 };
 
 /**
  * The SQL of every StreamRowDao method, per dialect.
+ *
+ * @generated from message orbit.live.v1.StreamRow (orbit/live/v1/tables.proto)
  */
 export const StreamRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "live_streams" ("id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", "ended_at_ms", "end_reason") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO "live_streams" ("id", "owner_id", "title", "community_id", "state", ' +
+      '"created_at_ms", "started_at_ms", "ended_at_ms", "end_reason")' +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
-      'INSERT INTO "live_streams" ("id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", "ended_at_ms", "end_reason") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "owner_id" = excluded."owner_id", "title" = excluded."title", "community_id" = excluded."community_id", "state" = excluded."state", "created_at_ms" = excluded."created_at_ms", "started_at_ms" = excluded."started_at_ms", "ended_at_ms" = excluded."ended_at_ms", "end_reason" = excluded."end_reason"',
+      'INSERT INTO "live_streams" ("id", "owner_id", "title", "community_id", "state", ' +
+      '"created_at_ms", "started_at_ms", "ended_at_ms", "end_reason")' +
+      ' VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id")' +
+      ' DO UPDATE SET "owner_id" = excluded."owner_id", "title" = excluded."title", ' +
+      '"community_id" = excluded."community_id", "state" = excluded."state", ' +
+      '"created_at_ms" = excluded."created_at_ms", "started_at_ms" = excluded."started_at_ms", ' +
+      '"ended_at_ms" = excluded."ended_at_ms", "end_reason" = excluded."end_reason"',
     insertIfAbsent:
-      'INSERT INTO "live_streams" ("id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", "ended_at_ms", "end_reason") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "live_streams" ("id", "owner_id", "title", "community_id", "state", ' +
+      '"created_at_ms", "started_at_ms", "ended_at_ms", "end_reason")' +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     insertHead:
-      'INSERT INTO "live_streams" ("id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", "ended_at_ms", "end_reason") VALUES',
+      'INSERT INTO "live_streams" ("id", "owner_id", "title", "community_id", "state", ' +
+      '"created_at_ms", "started_at_ms", "ended_at_ms", "end_reason") VALUES',
     insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("id") DO UPDATE SET "owner_id" = excluded."owner_id", "title" = excluded."title", "community_id" = excluded."community_id", "state" = excluded."state", "created_at_ms" = excluded."created_at_ms", "started_at_ms" = excluded."started_at_ms", "ended_at_ms" = excluded."ended_at_ms", "end_reason" = excluded."end_reason"',
+      ' ON CONFLICT ("id") DO UPDATE SET "owner_id" = excluded."owner_id", "title" = excluded."title", ' +
+      '"community_id" = excluded."community_id", "state" = excluded."state", ' +
+      '"created_at_ms" = excluded."created_at_ms", "started_at_ms" = excluded."started_at_ms", ' +
+      '"ended_at_ms" = excluded."ended_at_ms", "end_reason" = excluded."end_reason"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", "ended_at_ms", "end_reason" FROM "live_streams" WHERE "id" = ?',
+    get:
+      'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
+      '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "id" = ?',
     getManyHead:
-      'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", "ended_at_ms", "end_reason" FROM "live_streams" WHERE "id" IN',
+      'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
+      '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "id" IN',
     delete: 'DELETE FROM "live_streams" WHERE "id" = ?',
     updateWhere: '"id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "live_streams"',
     list: {
-      asc: 'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", "ended_at_ms", "end_reason" FROM "live_streams" ORDER BY "id" ASC LIMIT ?',
+      asc:
+        'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
+        '"ended_at_ms", "end_reason" FROM "live_streams" ORDER BY "id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", "ended_at_ms", "end_reason" FROM "live_streams" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-      desc: 'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", "ended_at_ms", "end_reason" FROM "live_streams" ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
+        '"ended_at_ms", "end_reason" FROM "live_streams" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+      desc:
+        'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
+        '"ended_at_ms", "end_reason" FROM "live_streams" ORDER BY "id" DESC LIMIT ?',
       descAfter:
-        'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", "ended_at_ms", "end_reason" FROM "live_streams" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
+        '"ended_at_ms", "end_reason" FROM "live_streams" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByState: {
-        asc: 'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", "ended_at_ms", "end_reason" FROM "live_streams" WHERE "state" = ? ORDER BY "id" ASC LIMIT ?',
+        asc:
+          'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
+          '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "state" = ? ORDER BY "id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", "ended_at_ms", "end_reason" FROM "live_streams" WHERE "state" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-        desc: 'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", "ended_at_ms", "end_reason" FROM "live_streams" WHERE "state" = ? ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
+          '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "state" = ? AND ("id" > ?)' +
+          ' ORDER BY "id" ASC LIMIT ?',
+        desc:
+          'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
+          '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "state" = ? ORDER BY "id" DESC LIMIT ?',
         descAfter:
-          'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", "ended_at_ms", "end_reason" FROM "live_streams" WHERE "state" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
+          '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "state" = ? AND ("id" < ?)' +
+          ' ORDER BY "id" DESC LIMIT ?',
       },
       listByCommunityIdState: {
-        asc: 'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", "ended_at_ms", "end_reason" FROM "live_streams" WHERE "community_id" = ? AND "state" = ? ORDER BY "id" ASC LIMIT ?',
+        asc:
+          'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
+          '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "community_id" = ? AND "state" = ?' +
+          ' ORDER BY "id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", "ended_at_ms", "end_reason" FROM "live_streams" WHERE "community_id" = ? AND "state" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-        desc: 'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", "ended_at_ms", "end_reason" FROM "live_streams" WHERE "community_id" = ? AND "state" = ? ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
+          '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "community_id" = ? AND "state" = ?' +
+          ' AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+        desc:
+          'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
+          '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "community_id" = ? AND "state" = ?' +
+          ' ORDER BY "id" DESC LIMIT ?',
         descAfter:
-          'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", "ended_at_ms", "end_reason" FROM "live_streams" WHERE "community_id" = ? AND "state" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
+          '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "community_id" = ? AND "state" = ?' +
+          ' AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
       },
       listByOwnerId: {
-        asc: 'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", "ended_at_ms", "end_reason" FROM "live_streams" WHERE "owner_id" = ? ORDER BY "id" ASC LIMIT ?',
+        asc:
+          'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
+          '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "owner_id" = ? ORDER BY "id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", "ended_at_ms", "end_reason" FROM "live_streams" WHERE "owner_id" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-        desc: 'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", "ended_at_ms", "end_reason" FROM "live_streams" WHERE "owner_id" = ? ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
+          '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "owner_id" = ? AND ("id" > ?)' +
+          ' ORDER BY "id" ASC LIMIT ?',
+        desc:
+          'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
+          '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "owner_id" = ? ORDER BY "id" DESC LIMIT ?',
         descAfter:
-          'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", "ended_at_ms", "end_reason" FROM "live_streams" WHERE "owner_id" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
+          '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "owner_id" = ? AND ("id" < ?)' +
+          ' ORDER BY "id" DESC LIMIT ?',
       },
     },
     counts: {
@@ -211,67 +172,120 @@ export const StreamRowSql = {
     },
     deletes: {
       deleteByState:
-        'DELETE FROM "live_streams" WHERE "id" IN (SELECT "id" FROM "live_streams" WHERE "state" = ? ORDER BY "id" LIMIT ?)',
+        'DELETE FROM "live_streams" WHERE "id" IN (SELECT "id" FROM "live_streams" WHERE "state" = ?' +
+        ' ORDER BY "id" LIMIT ?)',
       deleteByCommunityIdState:
-        'DELETE FROM "live_streams" WHERE "id" IN (SELECT "id" FROM "live_streams" WHERE "community_id" = ? AND "state" = ? ORDER BY "id" LIMIT ?)',
+        'DELETE FROM "live_streams" WHERE "id" IN (SELECT "id" FROM "live_streams"' +
+        ' WHERE "community_id" = ? AND "state" = ? ORDER BY "id" LIMIT ?)',
       deleteByOwnerId:
-        'DELETE FROM "live_streams" WHERE "id" IN (SELECT "id" FROM "live_streams" WHERE "owner_id" = ? ORDER BY "id" LIMIT ?)',
+        'DELETE FROM "live_streams" WHERE "id" IN (SELECT "id" FROM "live_streams" WHERE "owner_id" = ?' +
+        ' ORDER BY "id" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert:
-      "INSERT INTO `live_streams` (`id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO `live_streams` (`id`, `owner_id`, `title`, `community_id`, `state`, " +
+      "`created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `live_streams` (`id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `owner_id` = VALUES(`owner_id`), `title` = VALUES(`title`), `community_id` = VALUES(`community_id`), `state` = VALUES(`state`), `created_at_ms` = VALUES(`created_at_ms`), `started_at_ms` = VALUES(`started_at_ms`), `ended_at_ms` = VALUES(`ended_at_ms`), `end_reason` = VALUES(`end_reason`)",
+      "INSERT INTO `live_streams` (`id`, `owner_id`, `title`, `community_id`, `state`, " +
+      "`created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `owner_id` =" +
+      " VALUES(`owner_id`), `title` = VALUES(`title`), `community_id` =" +
+      " VALUES(`community_id`), `state` = VALUES(`state`), `created_at_ms` =" +
+      " VALUES(`created_at_ms`), `started_at_ms` = VALUES(`started_at_ms`), `ended_at_ms` =" +
+      " VALUES(`ended_at_ms`), `end_reason` = VALUES(`end_reason`)",
     insertIfAbsent:
-      "INSERT INTO `live_streams` (`id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
+      "INSERT INTO `live_streams` (`id`, `owner_id`, `title`, `community_id`, `state`, " +
+      "`created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
     insertHead:
-      "INSERT INTO `live_streams` (`id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason`) VALUES",
+      "INSERT INTO `live_streams` (`id`, `owner_id`, `title`, `community_id`, `state`, " +
+      "`created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason`) VALUES",
     insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `owner_id` = VALUES(`owner_id`), `title` = VALUES(`title`), `community_id` = VALUES(`community_id`), `state` = VALUES(`state`), `created_at_ms` = VALUES(`created_at_ms`), `started_at_ms` = VALUES(`started_at_ms`), `ended_at_ms` = VALUES(`ended_at_ms`), `end_reason` = VALUES(`end_reason`)",
+      " ON DUPLICATE KEY UPDATE `owner_id` = VALUES(`owner_id`), `title` =" +
+      " VALUES(`title`), `community_id` = VALUES(`community_id`), `state` =" +
+      " VALUES(`state`), `created_at_ms` = VALUES(`created_at_ms`), `started_at_ms` =" +
+      " VALUES(`started_at_ms`), `ended_at_ms` = VALUES(`ended_at_ms`), `end_reason` =" +
+      " VALUES(`end_reason`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `id` = `id`",
-    get: "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason` FROM `live_streams` WHERE `id` = ?",
+    get:
+      "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
+      "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `id` = ?",
     getManyHead:
-      "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason` FROM `live_streams` WHERE `id` IN",
+      "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
+      "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `id` IN",
     delete: "DELETE FROM `live_streams` WHERE `id` = ?",
     updateWhere: "`id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `live_streams`",
     list: {
-      asc: "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason` FROM `live_streams` ORDER BY `id` ASC LIMIT ?",
+      asc:
+        "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
+        "`ended_at_ms`, `end_reason` FROM `live_streams` ORDER BY `id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason` FROM `live_streams` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-      desc: "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason` FROM `live_streams` ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
+        "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+      desc:
+        "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
+        "`ended_at_ms`, `end_reason` FROM `live_streams` ORDER BY `id` DESC LIMIT ?",
       descAfter:
-        "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason` FROM `live_streams` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
+        "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByState: {
-        asc: "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason` FROM `live_streams` WHERE `state` = ? ORDER BY `id` ASC LIMIT ?",
+        asc:
+          "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
+          "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `state` = ? ORDER BY `id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason` FROM `live_streams` WHERE `state` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-        desc: "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason` FROM `live_streams` WHERE `state` = ? ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
+          "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `state` = ? AND (`id` > ?)" +
+          " ORDER BY `id` ASC LIMIT ?",
+        desc:
+          "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
+          "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `state` = ? ORDER BY `id` DESC LIMIT ?",
         descAfter:
-          "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason` FROM `live_streams` WHERE `state` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
+          "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `state` = ? AND (`id` < ?)" +
+          " ORDER BY `id` DESC LIMIT ?",
       },
       listByCommunityIdState: {
-        asc: "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason` FROM `live_streams` WHERE `community_id` = ? AND `state` = ? ORDER BY `id` ASC LIMIT ?",
+        asc:
+          "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
+          "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `community_id` = ? AND `state` = ?" +
+          " ORDER BY `id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason` FROM `live_streams` WHERE `community_id` = ? AND `state` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-        desc: "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason` FROM `live_streams` WHERE `community_id` = ? AND `state` = ? ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
+          "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `community_id` = ? AND `state` = ?" +
+          " AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+        desc:
+          "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
+          "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `community_id` = ? AND `state` = ?" +
+          " ORDER BY `id` DESC LIMIT ?",
         descAfter:
-          "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason` FROM `live_streams` WHERE `community_id` = ? AND `state` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
+          "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `community_id` = ? AND `state` = ?" +
+          " AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
       },
       listByOwnerId: {
-        asc: "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason` FROM `live_streams` WHERE `owner_id` = ? ORDER BY `id` ASC LIMIT ?",
+        asc:
+          "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
+          "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `owner_id` = ? ORDER BY `id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason` FROM `live_streams` WHERE `owner_id` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-        desc: "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason` FROM `live_streams` WHERE `owner_id` = ? ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
+          "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `owner_id` = ? AND (`id` > ?)" +
+          " ORDER BY `id` ASC LIMIT ?",
+        desc:
+          "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
+          "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `owner_id` = ? ORDER BY `id` DESC LIMIT ?",
         descAfter:
-          "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason` FROM `live_streams` WHERE `owner_id` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
+          "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `owner_id` = ? AND (`id` < ?)" +
+          " ORDER BY `id` DESC LIMIT ?",
       },
     },
     counts: {
@@ -290,15 +304,21 @@ export const StreamRowSql = {
 } as const;
 
 /**
- * Primary key of live_streams.
+ * Primary key of live_streams (id).
+ *
+ * @generated from message orbit.live.v1.StreamRow (orbit/live/v1/tables.proto)
  */
 export type StreamRowKey = Pick<StreamRow, "id">;
 /**
  * A StreamRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.live.v1.StreamRow (orbit/live/v1/tables.proto)
  */
 export type StreamRowInit = RowInit<StreamRow, "id">;
 /**
  * Fields of a StreamRow to change.
+ *
+ * @generated from message orbit.live.v1.StreamRow (orbit/live/v1/tables.proto)
  */
 export type StreamRowPatch = RowPatch<StreamRow, "id", never>;
 
@@ -335,7 +355,12 @@ function streamRowToSql(row: StreamRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table live_streams. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * StreamRow is one live stream.
+ *
+ * Typed access to table live_streams. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.live.v1.StreamRow (orbit/live/v1/tables.proto)
  */
 export class StreamRowDao {
   static readonly table = StreamRowTable;
@@ -390,7 +415,8 @@ export class StreamRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly StreamRowInit[]): Promise<void> {
     await upsertRows(
@@ -501,6 +527,8 @@ export class StreamRowDao {
 
   /**
    * A page of rows with this state, ordered by id (index live_streams_by_state_id).
+   *
+   * - `state`: orbit.live.v1.StreamState
    */
   async listByState(where: Pick<StreamRow, "state">, page?: PageOptions): Promise<Page<StreamRow>> {
     return keysetPage(
@@ -515,7 +543,7 @@ export class StreamRowDao {
   }
 
   /**
-   * Number of rows with this state.
+   * Number of rows with this state (index live_streams_by_state_id).
    */
   async countByState(where: Pick<StreamRow, "state">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByState, [
@@ -526,6 +554,8 @@ export class StreamRowDao {
 
   /**
    * A page of rows with this community_id, state, ordered by id (index live_streams_by_community_id_state_id).
+   *
+   * - `state`: orbit.live.v1.StreamState
    */
   async listByCommunityIdState(
     where: Pick<StreamRow, "communityId" | "state">,
@@ -549,7 +579,7 @@ export class StreamRowDao {
   }
 
   /**
-   * Number of rows with this community_id, state.
+   * Number of rows with this community_id, state (index live_streams_by_community_id_state_id).
    */
   async countByCommunityIdState(where: Pick<StreamRow, "communityId" | "state">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByCommunityIdState, [
@@ -578,7 +608,7 @@ export class StreamRowDao {
   }
 
   /**
-   * Number of rows with this owner_id.
+   * Number of rows with this owner_id (index live_streams_by_owner_id_id).
    */
   async countByOwnerId(where: Pick<StreamRow, "ownerId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByOwnerId, [
@@ -588,7 +618,8 @@ export class StreamRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this state (1..10000; the first in id order, index live_streams_by_state_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this state (1..10000; the first in id order, index live_streams_by_state_id).
+   * Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByState(where: Pick<StreamRow, "state">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -600,7 +631,9 @@ export class StreamRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this community_id, state (1..10000; the first in id order, index live_streams_by_community_id_state_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this community_id, state (1..10000; the first in id order, index
+   * live_streams_by_community_id_state_id). Returns the number deleted: call again until it is 0 to delete them all
+   * in bounded statements.
    */
   async deleteByCommunityIdState(
     where: Pick<StreamRow, "communityId" | "state">,
@@ -621,7 +654,9 @@ export class StreamRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this owner_id (1..10000; the first in id order, index live_streams_by_owner_id_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this owner_id (1..10000; the first in id order, index
+   * live_streams_by_owner_id_id). Returns the number deleted: call again until it is 0 to delete them all in
+   * bounded statements.
    */
   async deleteByOwnerId(where: Pick<StreamRow, "ownerId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -636,7 +671,9 @@ export class StreamRowDao {
 // ── StreamKeyRow → table live_stream_keys ────────────────────────────────
 
 /**
- * Schema manifest entry of live_stream_keys (diffed by the migrator).
+ * Table live_stream_keys: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.live.v1.StreamKeyRow (orbit/live/v1/tables.proto)
  */
 export const StreamKeyRowTable: SqlTableSpec = {
   kind: "sql",
@@ -644,108 +681,90 @@ export const StreamKeyRowTable: SqlTableSpec = {
   message: "orbit.live.v1.StreamKeyRow",
   file: "orbit/live/v1/tables.proto",
   columns: [
-    {
-      name: "key_hash",
-      field: "keyHash",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(64)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "stream_id",
-      field: "streamId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "created_at_ms",
-      field: "createdAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "expires_at_ms",
-      field: "expiresAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "revoked_at_ms",
-      field: "revokedAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("key_hash", "keyHash", "string", "TEXT", "VARCHAR(64)", "text", { default: "''" }),
+    column("stream_id", "streamId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("expires_at_ms", "expiresAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("revoked_at_ms", "revokedAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["key_hash"],
   indexes: [
-    {
-      name: "live_stream_keys_by_stream_id_created_at_ms",
-      columns: ["stream_id", "created_at_ms"],
-      unique: false,
-    },
+    { name: "live_stream_keys_by_stream_id_created_at_ms", columns: ["stream_id", "created_at_ms"], unique: false },
   ],
 };
 
 /**
  * The SQL of every StreamKeyRowDao method, per dialect.
+ *
+ * @generated from message orbit.live.v1.StreamKeyRow (orbit/live/v1/tables.proto)
  */
 export const StreamKeyRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "live_stream_keys" ("key_hash", "stream_id", "created_at_ms", "expires_at_ms", "revoked_at_ms") VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO "live_stream_keys" ("key_hash", "stream_id", "created_at_ms", "expires_at_ms", ' +
+      '"revoked_at_ms") VALUES (?, ?, ?, ?, ?)',
     upsert:
-      'INSERT INTO "live_stream_keys" ("key_hash", "stream_id", "created_at_ms", "expires_at_ms", "revoked_at_ms") VALUES (?, ?, ?, ?, ?) ON CONFLICT ("key_hash") DO UPDATE SET "stream_id" = excluded."stream_id", "created_at_ms" = excluded."created_at_ms", "expires_at_ms" = excluded."expires_at_ms", "revoked_at_ms" = excluded."revoked_at_ms"',
+      'INSERT INTO "live_stream_keys" ("key_hash", "stream_id", "created_at_ms", "expires_at_ms", ' +
+      '"revoked_at_ms") VALUES (?, ?, ?, ?, ?) ON CONFLICT ("key_hash")' +
+      ' DO UPDATE SET "stream_id" = excluded."stream_id", "created_at_ms" = excluded."created_at_ms", ' +
+      '"expires_at_ms" = excluded."expires_at_ms", "revoked_at_ms" = excluded."revoked_at_ms"',
     insertIfAbsent:
-      'INSERT INTO "live_stream_keys" ("key_hash", "stream_id", "created_at_ms", "expires_at_ms", "revoked_at_ms") VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "live_stream_keys" ("key_hash", "stream_id", "created_at_ms", "expires_at_ms", ' +
+      '"revoked_at_ms") VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead:
-      'INSERT INTO "live_stream_keys" ("key_hash", "stream_id", "created_at_ms", "expires_at_ms", "revoked_at_ms") VALUES',
+      'INSERT INTO "live_stream_keys" ("key_hash", "stream_id", "created_at_ms", "expires_at_ms", ' +
+      '"revoked_at_ms") VALUES',
     insertTuple: "(?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("key_hash") DO UPDATE SET "stream_id" = excluded."stream_id", "created_at_ms" = excluded."created_at_ms", "expires_at_ms" = excluded."expires_at_ms", "revoked_at_ms" = excluded."revoked_at_ms"',
+      ' ON CONFLICT ("key_hash")' +
+      ' DO UPDATE SET "stream_id" = excluded."stream_id", "created_at_ms" = excluded."created_at_ms", ' +
+      '"expires_at_ms" = excluded."expires_at_ms", "revoked_at_ms" = excluded."revoked_at_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "key_hash", "stream_id", "created_at_ms", "expires_at_ms", "revoked_at_ms" FROM "live_stream_keys" WHERE "key_hash" = ?',
+    get:
+      'SELECT "key_hash", "stream_id", "created_at_ms", "expires_at_ms", "revoked_at_ms"' +
+      ' FROM "live_stream_keys" WHERE "key_hash" = ?',
     getManyHead:
-      'SELECT "key_hash", "stream_id", "created_at_ms", "expires_at_ms", "revoked_at_ms" FROM "live_stream_keys" WHERE "key_hash" IN',
+      'SELECT "key_hash", "stream_id", "created_at_ms", "expires_at_ms", "revoked_at_ms"' +
+      ' FROM "live_stream_keys" WHERE "key_hash" IN',
     delete: 'DELETE FROM "live_stream_keys" WHERE "key_hash" = ?',
     updateWhere: '"key_hash" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "live_stream_keys"',
     list: {
-      asc: 'SELECT "key_hash", "stream_id", "created_at_ms", "expires_at_ms", "revoked_at_ms" FROM "live_stream_keys" ORDER BY "key_hash" ASC LIMIT ?',
+      asc:
+        'SELECT "key_hash", "stream_id", "created_at_ms", "expires_at_ms", "revoked_at_ms"' +
+        ' FROM "live_stream_keys" ORDER BY "key_hash" ASC LIMIT ?',
       ascAfter:
-        'SELECT "key_hash", "stream_id", "created_at_ms", "expires_at_ms", "revoked_at_ms" FROM "live_stream_keys" WHERE ("key_hash" > ?) ORDER BY "key_hash" ASC LIMIT ?',
-      desc: 'SELECT "key_hash", "stream_id", "created_at_ms", "expires_at_ms", "revoked_at_ms" FROM "live_stream_keys" ORDER BY "key_hash" DESC LIMIT ?',
+        'SELECT "key_hash", "stream_id", "created_at_ms", "expires_at_ms", "revoked_at_ms"' +
+        ' FROM "live_stream_keys" WHERE ("key_hash" > ?) ORDER BY "key_hash" ASC LIMIT ?',
+      desc:
+        'SELECT "key_hash", "stream_id", "created_at_ms", "expires_at_ms", "revoked_at_ms"' +
+        ' FROM "live_stream_keys" ORDER BY "key_hash" DESC LIMIT ?',
       descAfter:
-        'SELECT "key_hash", "stream_id", "created_at_ms", "expires_at_ms", "revoked_at_ms" FROM "live_stream_keys" WHERE ("key_hash" < ?) ORDER BY "key_hash" DESC LIMIT ?',
+        'SELECT "key_hash", "stream_id", "created_at_ms", "expires_at_ms", "revoked_at_ms"' +
+        ' FROM "live_stream_keys" WHERE ("key_hash" < ?) ORDER BY "key_hash" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByStreamId: {
-        asc: 'SELECT "key_hash", "stream_id", "created_at_ms", "expires_at_ms", "revoked_at_ms" FROM "live_stream_keys" WHERE "stream_id" = ? ORDER BY "created_at_ms" ASC, "key_hash" ASC LIMIT ?',
+        asc:
+          'SELECT "key_hash", "stream_id", "created_at_ms", "expires_at_ms", "revoked_at_ms"' +
+          ' FROM "live_stream_keys" WHERE "stream_id" = ? ORDER BY "created_at_ms" ASC, "key_hash" ASC' +
+          " LIMIT ?",
         ascAfter:
-          'SELECT "key_hash", "stream_id", "created_at_ms", "expires_at_ms", "revoked_at_ms" FROM "live_stream_keys" WHERE "stream_id" = ? AND ("created_at_ms" > ? OR ("created_at_ms" = ? AND "key_hash" > ?)) ORDER BY "created_at_ms" ASC, "key_hash" ASC LIMIT ?',
-        desc: 'SELECT "key_hash", "stream_id", "created_at_ms", "expires_at_ms", "revoked_at_ms" FROM "live_stream_keys" WHERE "stream_id" = ? ORDER BY "created_at_ms" DESC, "key_hash" DESC LIMIT ?',
+          'SELECT "key_hash", "stream_id", "created_at_ms", "expires_at_ms", "revoked_at_ms"' +
+          ' FROM "live_stream_keys" WHERE "stream_id" = ?' +
+          ' AND ("created_at_ms" > ? OR ("created_at_ms" = ? AND "key_hash" > ?))' +
+          ' ORDER BY "created_at_ms" ASC, "key_hash" ASC LIMIT ?',
+        desc:
+          'SELECT "key_hash", "stream_id", "created_at_ms", "expires_at_ms", "revoked_at_ms"' +
+          ' FROM "live_stream_keys" WHERE "stream_id" = ? ORDER BY "created_at_ms" DESC, "key_hash" DESC' +
+          " LIMIT ?",
         descAfter:
-          'SELECT "key_hash", "stream_id", "created_at_ms", "expires_at_ms", "revoked_at_ms" FROM "live_stream_keys" WHERE "stream_id" = ? AND ("created_at_ms" < ? OR ("created_at_ms" = ? AND "key_hash" < ?)) ORDER BY "created_at_ms" DESC, "key_hash" DESC LIMIT ?',
+          'SELECT "key_hash", "stream_id", "created_at_ms", "expires_at_ms", "revoked_at_ms"' +
+          ' FROM "live_stream_keys" WHERE "stream_id" = ?' +
+          ' AND ("created_at_ms" < ? OR ("created_at_ms" = ? AND "key_hash" < ?))' +
+          ' ORDER BY "created_at_ms" DESC, "key_hash" DESC LIMIT ?',
       },
     },
     counts: {
@@ -753,47 +772,77 @@ export const StreamKeyRowSql = {
     },
     deletes: {
       deleteByStreamId:
-        'DELETE FROM "live_stream_keys" WHERE "key_hash" IN (SELECT "key_hash" FROM "live_stream_keys" WHERE "stream_id" = ? ORDER BY "created_at_ms", "key_hash" LIMIT ?)',
+        'DELETE FROM "live_stream_keys" WHERE "key_hash" IN (SELECT "key_hash" FROM "live_stream_keys"' +
+        ' WHERE "stream_id" = ? ORDER BY "created_at_ms", "key_hash" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert:
-      "INSERT INTO `live_stream_keys` (`key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, `revoked_at_ms`) VALUES (?, ?, ?, ?, ?)",
+      "INSERT INTO `live_stream_keys` (`key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, " +
+      "`revoked_at_ms`) VALUES (?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `live_stream_keys` (`key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, `revoked_at_ms`) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `stream_id` = VALUES(`stream_id`), `created_at_ms` = VALUES(`created_at_ms`), `expires_at_ms` = VALUES(`expires_at_ms`), `revoked_at_ms` = VALUES(`revoked_at_ms`)",
+      "INSERT INTO `live_stream_keys` (`key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, " +
+      "`revoked_at_ms`) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `stream_id` =" +
+      " VALUES(`stream_id`), `created_at_ms` = VALUES(`created_at_ms`), `expires_at_ms` =" +
+      " VALUES(`expires_at_ms`), `revoked_at_ms` = VALUES(`revoked_at_ms`)",
     insertIfAbsent:
-      "INSERT INTO `live_stream_keys` (`key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, `revoked_at_ms`) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `key_hash` = `key_hash`",
+      "INSERT INTO `live_stream_keys` (`key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, " +
+      "`revoked_at_ms`) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `key_hash` = `key_hash`",
     insertHead:
-      "INSERT INTO `live_stream_keys` (`key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, `revoked_at_ms`) VALUES",
+      "INSERT INTO `live_stream_keys` (`key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, " +
+      "`revoked_at_ms`) VALUES",
     insertTuple: "(?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `stream_id` = VALUES(`stream_id`), `created_at_ms` = VALUES(`created_at_ms`), `expires_at_ms` = VALUES(`expires_at_ms`), `revoked_at_ms` = VALUES(`revoked_at_ms`)",
+      " ON DUPLICATE KEY UPDATE `stream_id` = VALUES(`stream_id`), `created_at_ms` =" +
+      " VALUES(`created_at_ms`), `expires_at_ms` = VALUES(`expires_at_ms`), `revoked_at_ms` =" +
+      " VALUES(`revoked_at_ms`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `key_hash` = `key_hash`",
-    get: "SELECT `key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, `revoked_at_ms` FROM `live_stream_keys` WHERE `key_hash` = ?",
+    get:
+      "SELECT `key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, `revoked_at_ms`" +
+      " FROM `live_stream_keys` WHERE `key_hash` = ?",
     getManyHead:
-      "SELECT `key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, `revoked_at_ms` FROM `live_stream_keys` WHERE `key_hash` IN",
+      "SELECT `key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, `revoked_at_ms`" +
+      " FROM `live_stream_keys` WHERE `key_hash` IN",
     delete: "DELETE FROM `live_stream_keys` WHERE `key_hash` = ?",
     updateWhere: "`key_hash` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `live_stream_keys`",
     list: {
-      asc: "SELECT `key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, `revoked_at_ms` FROM `live_stream_keys` ORDER BY `key_hash` ASC LIMIT ?",
+      asc:
+        "SELECT `key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, `revoked_at_ms`" +
+        " FROM `live_stream_keys` ORDER BY `key_hash` ASC LIMIT ?",
       ascAfter:
-        "SELECT `key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, `revoked_at_ms` FROM `live_stream_keys` WHERE (`key_hash` > ?) ORDER BY `key_hash` ASC LIMIT ?",
-      desc: "SELECT `key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, `revoked_at_ms` FROM `live_stream_keys` ORDER BY `key_hash` DESC LIMIT ?",
+        "SELECT `key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, `revoked_at_ms`" +
+        " FROM `live_stream_keys` WHERE (`key_hash` > ?) ORDER BY `key_hash` ASC LIMIT ?",
+      desc:
+        "SELECT `key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, `revoked_at_ms`" +
+        " FROM `live_stream_keys` ORDER BY `key_hash` DESC LIMIT ?",
       descAfter:
-        "SELECT `key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, `revoked_at_ms` FROM `live_stream_keys` WHERE (`key_hash` < ?) ORDER BY `key_hash` DESC LIMIT ?",
+        "SELECT `key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, `revoked_at_ms`" +
+        " FROM `live_stream_keys` WHERE (`key_hash` < ?) ORDER BY `key_hash` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByStreamId: {
-        asc: "SELECT `key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, `revoked_at_ms` FROM `live_stream_keys` WHERE `stream_id` = ? ORDER BY `created_at_ms` ASC, `key_hash` ASC LIMIT ?",
+        asc:
+          "SELECT `key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, `revoked_at_ms`" +
+          " FROM `live_stream_keys` WHERE `stream_id` = ? ORDER BY `created_at_ms` ASC, `key_hash` ASC" +
+          " LIMIT ?",
         ascAfter:
-          "SELECT `key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, `revoked_at_ms` FROM `live_stream_keys` WHERE `stream_id` = ? AND (`created_at_ms` > ? OR (`created_at_ms` = ? AND `key_hash` > ?)) ORDER BY `created_at_ms` ASC, `key_hash` ASC LIMIT ?",
-        desc: "SELECT `key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, `revoked_at_ms` FROM `live_stream_keys` WHERE `stream_id` = ? ORDER BY `created_at_ms` DESC, `key_hash` DESC LIMIT ?",
+          "SELECT `key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, `revoked_at_ms`" +
+          " FROM `live_stream_keys` WHERE `stream_id` = ?" +
+          " AND (`created_at_ms` > ? OR (`created_at_ms` = ? AND `key_hash` > ?))" +
+          " ORDER BY `created_at_ms` ASC, `key_hash` ASC LIMIT ?",
+        desc:
+          "SELECT `key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, `revoked_at_ms`" +
+          " FROM `live_stream_keys` WHERE `stream_id` = ? ORDER BY `created_at_ms` DESC, `key_hash` DESC" +
+          " LIMIT ?",
         descAfter:
-          "SELECT `key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, `revoked_at_ms` FROM `live_stream_keys` WHERE `stream_id` = ? AND (`created_at_ms` < ? OR (`created_at_ms` = ? AND `key_hash` < ?)) ORDER BY `created_at_ms` DESC, `key_hash` DESC LIMIT ?",
+          "SELECT `key_hash`, `stream_id`, `created_at_ms`, `expires_at_ms`, `revoked_at_ms`" +
+          " FROM `live_stream_keys` WHERE `stream_id` = ?" +
+          " AND (`created_at_ms` < ? OR (`created_at_ms` = ? AND `key_hash` < ?))" +
+          " ORDER BY `created_at_ms` DESC, `key_hash` DESC LIMIT ?",
       },
     },
     counts: {
@@ -801,22 +850,30 @@ export const StreamKeyRowSql = {
     },
     deletes: {
       deleteByStreamId:
-        "DELETE FROM `live_stream_keys` WHERE `stream_id` = ? ORDER BY `created_at_ms`, `key_hash` LIMIT ?",
+        "DELETE FROM `live_stream_keys` WHERE `stream_id` = ? ORDER BY `created_at_ms`, `key_hash`" + " LIMIT ?",
     },
     increments: {},
   },
 } as const;
 
 /**
- * Primary key of live_stream_keys.
+ * Primary key of live_stream_keys (key_hash).
+ *
+ * - `keyHash`: sha256 of the key, hex.
+ *
+ * @generated from message orbit.live.v1.StreamKeyRow (orbit/live/v1/tables.proto)
  */
 export type StreamKeyRowKey = Pick<StreamKeyRow, "keyHash">;
 /**
  * A StreamKeyRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.live.v1.StreamKeyRow (orbit/live/v1/tables.proto)
  */
 export type StreamKeyRowInit = RowInit<StreamKeyRow, "keyHash">;
 /**
  * Fields of a StreamKeyRow to change.
+ *
+ * @generated from message orbit.live.v1.StreamKeyRow (orbit/live/v1/tables.proto)
  */
 export type StreamKeyRowPatch = RowPatch<StreamKeyRow, "keyHash", never>;
 
@@ -845,7 +902,12 @@ function streamKeyRowToSql(row: StreamKeyRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table live_stream_keys. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * StreamKeyRow is one stream key, stored as its SHA-256 only.
+ *
+ * Typed access to table live_stream_keys. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.live.v1.StreamKeyRow (orbit/live/v1/tables.proto)
  */
 export class StreamKeyRowDao {
   static readonly table = StreamKeyRowTable;
@@ -900,7 +962,8 @@ export class StreamKeyRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly StreamKeyRowInit[]): Promise<void> {
     await upsertRows(
@@ -992,7 +1055,8 @@ export class StreamKeyRowDao {
   }
 
   /**
-   * A page of rows with this stream_id, ordered by created_at_ms, key_hash (index live_stream_keys_by_stream_id_created_at_ms).
+   * A page of rows with this stream_id, ordered by created_at_ms, key_hash (index
+   * live_stream_keys_by_stream_id_created_at_ms).
    */
   async listByStreamId(where: Pick<StreamKeyRow, "streamId">, page?: PageOptions): Promise<Page<StreamKeyRow>> {
     return keysetPage(
@@ -1012,7 +1076,7 @@ export class StreamKeyRowDao {
   }
 
   /**
-   * Number of rows with this stream_id.
+   * Number of rows with this stream_id (index live_stream_keys_by_stream_id_created_at_ms).
    */
   async countByStreamId(where: Pick<StreamKeyRow, "streamId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByStreamId, [
@@ -1022,7 +1086,9 @@ export class StreamKeyRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this stream_id (1..10000; the first in created_at_ms, key_hash order, index live_stream_keys_by_stream_id_created_at_ms). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this stream_id (1..10000; the first in created_at_ms, key_hash order, index
+   * live_stream_keys_by_stream_id_created_at_ms). Returns the number deleted: call again until it is 0 to delete
+   * them all in bounded statements.
    */
   async deleteByStreamId(where: Pick<StreamKeyRow, "streamId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -1042,7 +1108,9 @@ export class StreamKeyRowDao {
 // ── RoomRow → table live_rooms ───────────────────────────────────────────
 
 /**
- * Schema manifest entry of live_rooms (diffed by the migrator).
+ * Table live_rooms: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.live.v1.RoomRow (orbit/live/v1/tables.proto)
  */
 export const RoomRowTable: SqlTableSpec = {
   kind: "sql",
@@ -1050,158 +1118,102 @@ export const RoomRowTable: SqlTableSpec = {
   message: "orbit.live.v1.RoomRow",
   file: "orbit/live/v1/tables.proto",
   columns: [
-    {
-      name: "id",
-      field: "id",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "host_id",
-      field: "hostId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "stream_id",
-      field: "streamId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "media_id",
-      field: "mediaId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "community_id",
-      field: "communityId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "title",
-      field: "title",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(200)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "media_url",
-      field: "mediaUrl",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(1000)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "anyone_controls",
-      field: "anyoneControls",
-      encoding: "bool",
-      sqlite: "INTEGER",
-      mysql: "TINYINT(1)",
-      cql: "boolean",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "created_at_ms",
-      field: "createdAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "duration_ms",
-      field: "durationMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("id", "id", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("host_id", "hostId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("stream_id", "streamId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("media_id", "mediaId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("community_id", "communityId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("title", "title", "string", "TEXT", "VARCHAR(200)", "text", { default: "''" }),
+    column("media_url", "mediaUrl", "string", "TEXT", "VARCHAR(1000)", "text", { default: "''" }),
+    column("anyone_controls", "anyoneControls", "bool", "INTEGER", "TINYINT(1)", "boolean", { default: "0" }),
+    column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("duration_ms", "durationMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["id"],
-  indexes: [
-    {
-      name: "live_rooms_by_community_id_id",
-      columns: ["community_id", "id"],
-      unique: false,
-    },
-  ],
+  indexes: [{ name: "live_rooms_by_community_id_id", columns: ["community_id", "id"], unique: false }],
 };
 
 /**
  * The SQL of every RoomRowDao method, per dialect.
+ *
+ * @generated from message orbit.live.v1.RoomRow (orbit/live/v1/tables.proto)
  */
 export const RoomRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "live_rooms" ("id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO "live_rooms" ("id", "host_id", "stream_id", "media_id", "community_id", "title", ' +
+      '"media_url", "anyone_controls", "created_at_ms", "duration_ms")' +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
-      'INSERT INTO "live_rooms" ("id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "host_id" = excluded."host_id", "stream_id" = excluded."stream_id", "media_id" = excluded."media_id", "community_id" = excluded."community_id", "title" = excluded."title", "media_url" = excluded."media_url", "anyone_controls" = excluded."anyone_controls", "created_at_ms" = excluded."created_at_ms", "duration_ms" = excluded."duration_ms"',
+      'INSERT INTO "live_rooms" ("id", "host_id", "stream_id", "media_id", "community_id", "title", ' +
+      '"media_url", "anyone_controls", "created_at_ms", "duration_ms")' +
+      ' VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id")' +
+      ' DO UPDATE SET "host_id" = excluded."host_id", "stream_id" = excluded."stream_id", ' +
+      '"media_id" = excluded."media_id", "community_id" = excluded."community_id", ' +
+      '"title" = excluded."title", "media_url" = excluded."media_url", ' +
+      '"anyone_controls" = excluded."anyone_controls", "created_at_ms" = excluded."created_at_ms", ' +
+      '"duration_ms" = excluded."duration_ms"',
     insertIfAbsent:
-      'INSERT INTO "live_rooms" ("id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "live_rooms" ("id", "host_id", "stream_id", "media_id", "community_id", "title", ' +
+      '"media_url", "anyone_controls", "created_at_ms", "duration_ms")' +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     insertHead:
-      'INSERT INTO "live_rooms" ("id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms") VALUES',
+      'INSERT INTO "live_rooms" ("id", "host_id", "stream_id", "media_id", "community_id", "title", ' +
+      '"media_url", "anyone_controls", "created_at_ms", "duration_ms") VALUES',
     insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("id") DO UPDATE SET "host_id" = excluded."host_id", "stream_id" = excluded."stream_id", "media_id" = excluded."media_id", "community_id" = excluded."community_id", "title" = excluded."title", "media_url" = excluded."media_url", "anyone_controls" = excluded."anyone_controls", "created_at_ms" = excluded."created_at_ms", "duration_ms" = excluded."duration_ms"',
+      ' ON CONFLICT ("id")' +
+      ' DO UPDATE SET "host_id" = excluded."host_id", "stream_id" = excluded."stream_id", ' +
+      '"media_id" = excluded."media_id", "community_id" = excluded."community_id", ' +
+      '"title" = excluded."title", "media_url" = excluded."media_url", ' +
+      '"anyone_controls" = excluded."anyone_controls", "created_at_ms" = excluded."created_at_ms", ' +
+      '"duration_ms" = excluded."duration_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE "id" = ?',
+    get:
+      'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", ' +
+      '"anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE "id" = ?',
     getManyHead:
-      'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE "id" IN',
+      'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", ' +
+      '"anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE "id" IN',
     delete: 'DELETE FROM "live_rooms" WHERE "id" = ?',
     updateWhere: '"id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "live_rooms"',
     list: {
-      asc: 'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" ORDER BY "id" ASC LIMIT ?',
+      asc:
+        'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", ' +
+        '"anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" ORDER BY "id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-      desc: 'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", ' +
+        '"anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE ("id" > ?)' +
+        ' ORDER BY "id" ASC LIMIT ?',
+      desc:
+        'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", ' +
+        '"anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" ORDER BY "id" DESC LIMIT ?',
       descAfter:
-        'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", ' +
+        '"anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE ("id" < ?)' +
+        ' ORDER BY "id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByCommunityId: {
-        asc: 'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE "community_id" = ? ORDER BY "id" ASC LIMIT ?',
+        asc:
+          'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", ' +
+          '"anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE "community_id" = ?' +
+          ' ORDER BY "id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE "community_id" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-        desc: 'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE "community_id" = ? ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", ' +
+          '"anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE "community_id" = ?' +
+          ' AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+        desc:
+          'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", ' +
+          '"anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE "community_id" = ?' +
+          ' ORDER BY "id" DESC LIMIT ?',
         descAfter:
-          'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", "anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE "community_id" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", ' +
+          '"anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE "community_id" = ?' +
+          ' AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
       },
     },
     counts: {
@@ -1209,47 +1221,85 @@ export const RoomRowSql = {
     },
     deletes: {
       deleteByCommunityId:
-        'DELETE FROM "live_rooms" WHERE "id" IN (SELECT "id" FROM "live_rooms" WHERE "community_id" = ? ORDER BY "id" LIMIT ?)',
+        'DELETE FROM "live_rooms" WHERE "id" IN (SELECT "id" FROM "live_rooms" WHERE "community_id" = ?' +
+        ' ORDER BY "id" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert:
-      "INSERT INTO `live_rooms` (`id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO `live_rooms` (`id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, " +
+      "`media_url`, `anyone_controls`, `created_at_ms`, `duration_ms`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `live_rooms` (`id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `host_id` = VALUES(`host_id`), `stream_id` = VALUES(`stream_id`), `media_id` = VALUES(`media_id`), `community_id` = VALUES(`community_id`), `title` = VALUES(`title`), `media_url` = VALUES(`media_url`), `anyone_controls` = VALUES(`anyone_controls`), `created_at_ms` = VALUES(`created_at_ms`), `duration_ms` = VALUES(`duration_ms`)",
+      "INSERT INTO `live_rooms` (`id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, " +
+      "`media_url`, `anyone_controls`, `created_at_ms`, `duration_ms`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `host_id` =" +
+      " VALUES(`host_id`), `stream_id` = VALUES(`stream_id`), `media_id` =" +
+      " VALUES(`media_id`), `community_id` = VALUES(`community_id`), `title` =" +
+      " VALUES(`title`), `media_url` = VALUES(`media_url`), `anyone_controls` =" +
+      " VALUES(`anyone_controls`), `created_at_ms` = VALUES(`created_at_ms`), `duration_ms` =" +
+      " VALUES(`duration_ms`)",
     insertIfAbsent:
-      "INSERT INTO `live_rooms` (`id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
+      "INSERT INTO `live_rooms` (`id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, " +
+      "`media_url`, `anyone_controls`, `created_at_ms`, `duration_ms`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
     insertHead:
-      "INSERT INTO `live_rooms` (`id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms`) VALUES",
+      "INSERT INTO `live_rooms` (`id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, " +
+      "`media_url`, `anyone_controls`, `created_at_ms`, `duration_ms`) VALUES",
     insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `host_id` = VALUES(`host_id`), `stream_id` = VALUES(`stream_id`), `media_id` = VALUES(`media_id`), `community_id` = VALUES(`community_id`), `title` = VALUES(`title`), `media_url` = VALUES(`media_url`), `anyone_controls` = VALUES(`anyone_controls`), `created_at_ms` = VALUES(`created_at_ms`), `duration_ms` = VALUES(`duration_ms`)",
+      " ON DUPLICATE KEY UPDATE `host_id` = VALUES(`host_id`), `stream_id` =" +
+      " VALUES(`stream_id`), `media_id` = VALUES(`media_id`), `community_id` =" +
+      " VALUES(`community_id`), `title` = VALUES(`title`), `media_url` =" +
+      " VALUES(`media_url`), `anyone_controls` = VALUES(`anyone_controls`), `created_at_ms` =" +
+      " VALUES(`created_at_ms`), `duration_ms` = VALUES(`duration_ms`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `id` = `id`",
-    get: "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE `id` = ?",
+    get:
+      "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, " +
+      "`anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE `id` = ?",
     getManyHead:
-      "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE `id` IN",
+      "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, " +
+      "`anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE `id` IN",
     delete: "DELETE FROM `live_rooms` WHERE `id` = ?",
     updateWhere: "`id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `live_rooms`",
     list: {
-      asc: "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` ORDER BY `id` ASC LIMIT ?",
+      asc:
+        "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, " +
+        "`anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` ORDER BY `id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-      desc: "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, " +
+        "`anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE (`id` > ?)" +
+        " ORDER BY `id` ASC LIMIT ?",
+      desc:
+        "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, " +
+        "`anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` ORDER BY `id` DESC LIMIT ?",
       descAfter:
-        "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, " +
+        "`anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE (`id` < ?)" +
+        " ORDER BY `id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByCommunityId: {
-        asc: "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE `community_id` = ? ORDER BY `id` ASC LIMIT ?",
+        asc:
+          "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, " +
+          "`anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE `community_id` = ?" +
+          " ORDER BY `id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE `community_id` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-        desc: "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE `community_id` = ? ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, " +
+          "`anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE `community_id` = ?" +
+          " AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+        desc:
+          "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, " +
+          "`anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE `community_id` = ?" +
+          " ORDER BY `id` DESC LIMIT ?",
         descAfter:
-          "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, `anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE `community_id` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, " +
+          "`anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE `community_id` = ?" +
+          " AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
       },
     },
     counts: {
@@ -1263,15 +1313,21 @@ export const RoomRowSql = {
 } as const;
 
 /**
- * Primary key of live_rooms.
+ * Primary key of live_rooms (id).
+ *
+ * @generated from message orbit.live.v1.RoomRow (orbit/live/v1/tables.proto)
  */
 export type RoomRowKey = Pick<RoomRow, "id">;
 /**
  * A RoomRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.live.v1.RoomRow (orbit/live/v1/tables.proto)
  */
 export type RoomRowInit = RowInit<RoomRow, "id">;
 /**
  * Fields of a RoomRow to change.
+ *
+ * @generated from message orbit.live.v1.RoomRow (orbit/live/v1/tables.proto)
  */
 export type RoomRowPatch = RowPatch<RoomRow, "id", never>;
 
@@ -1310,7 +1366,12 @@ function roomRowToSql(row: RoomRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table live_rooms. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * RoomRow is one watch-together room and its last clock state.
+ *
+ * Typed access to table live_rooms. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method
+ * inside it.
+ *
+ * @generated from message orbit.live.v1.RoomRow (orbit/live/v1/tables.proto)
  */
 export class RoomRowDao {
   static readonly table = RoomRowTable;
@@ -1365,7 +1426,8 @@ export class RoomRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly RoomRowInit[]): Promise<void> {
     await upsertRows(
@@ -1499,7 +1561,7 @@ export class RoomRowDao {
   }
 
   /**
-   * Number of rows with this community_id.
+   * Number of rows with this community_id (index live_rooms_by_community_id_id).
    */
   async countByCommunityId(where: Pick<RoomRow, "communityId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByCommunityId, [
@@ -1509,7 +1571,9 @@ export class RoomRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this community_id (1..10000; the first in id order, index live_rooms_by_community_id_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this community_id (1..10000; the first in id order, index
+   * live_rooms_by_community_id_id). Returns the number deleted: call again until it is 0 to delete them all in
+   * bounded statements.
    */
   async deleteByCommunityId(where: Pick<RoomRow, "communityId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(

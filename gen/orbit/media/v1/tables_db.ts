@@ -5,6 +5,7 @@
 /* eslint-disable */
 
 import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
+import { column } from "../../../../platform/storage/schema.js";
 import type { BlobRow, MediaRow, UploadRow, UsageRow } from "./tables_pb.js";
 import { MediaRowSchema } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
@@ -30,7 +31,9 @@ const EMPTY = new Uint8Array(0);
 // ── MediaRow → table media ───────────────────────────────────────────────
 
 /**
- * Schema manifest entry of media (diffed by the migrator).
+ * Table media: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.media.v1.MediaRow (orbit/media/v1/tables.proto)
  */
 export const MediaRowTable: SqlTableSpec = {
   kind: "sql",
@@ -38,263 +41,166 @@ export const MediaRowTable: SqlTableSpec = {
   message: "orbit.media.v1.MediaRow",
   file: "orbit/media/v1/tables.proto",
   columns: [
-    {
-      name: "id",
-      field: "id",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "owner_id",
-      field: "ownerId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "state",
-      field: "state",
-      encoding: "int",
-      sqlite: "INTEGER",
-      mysql: "INT",
-      cql: "int",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "content_type",
-      field: "contentType",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(100)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "kind",
-      field: "kind",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(16)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "size_bytes",
-      field: "sizeBytes",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "file_name",
-      field: "fileName",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(255)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "source_sha256",
-      field: "sourceSha256",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(64)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "width",
-      field: "width",
-      encoding: "int",
-      sqlite: "INTEGER",
-      mysql: "INT",
-      cql: "int",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "height",
-      field: "height",
-      encoding: "int",
-      sqlite: "INTEGER",
-      mysql: "INT",
-      cql: "int",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "duration_ms",
-      field: "durationMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "frames",
-      field: "frames",
-      encoding: "int",
-      sqlite: "INTEGER",
-      mysql: "INT",
-      cql: "int",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "placeholder",
-      field: "placeholder",
-      encoding: "bytes",
-      sqlite: "BLOB",
-      mysql: "VARBINARY(100)",
-      cql: "blob",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "variants",
-      field: "variants",
-      encoding: "json",
-      sqlite: "TEXT",
-      mysql: "LONGTEXT",
-      cql: "text",
-      nullable: false,
+    column("id", "id", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("owner_id", "ownerId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("state", "state", "int", "INTEGER", "INT", "int", { default: "0" }),
+    column("content_type", "contentType", "string", "TEXT", "VARCHAR(100)", "text", { default: "''" }),
+    column("kind", "kind", "string", "TEXT", "VARCHAR(16)", "text", { default: "''" }),
+    column("size_bytes", "sizeBytes", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("file_name", "fileName", "string", "TEXT", "VARCHAR(255)", "text", { default: "''" }),
+    column("source_sha256", "sourceSha256", "string", "TEXT", "VARCHAR(64)", "text", { default: "''" }),
+    column("width", "width", "int", "INTEGER", "INT", "int", { default: "0" }),
+    column("height", "height", "int", "INTEGER", "INT", "int", { default: "0" }),
+    column("duration_ms", "durationMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("frames", "frames", "int", "INTEGER", "INT", "int", { default: "0" }),
+    column("placeholder", "placeholder", "bytes", "BLOB", "VARBINARY(100)", "blob", { default: "''" }),
+    column("variants", "variants", "json", "TEXT", "LONGTEXT", "text", {
       default: "''",
       protoType: "orbit.media.v1.StoredVariant",
       repeated: true,
-    },
-    {
-      name: "main_variant",
-      field: "mainVariant",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(32)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "failure_reason",
-      field: "failureReason",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(500)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "created_at_ms",
-      field: "createdAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "updated_at_ms",
-      field: "updatedAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "quota_bytes",
-      field: "quotaBytes",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    }),
+    column("main_variant", "mainVariant", "string", "TEXT", "VARCHAR(32)", "text", { default: "''" }),
+    column("failure_reason", "failureReason", "string", "TEXT", "VARCHAR(500)", "text", { default: "''" }),
+    column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("updated_at_ms", "updatedAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("quota_bytes", "quotaBytes", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["id"],
   indexes: [
-    {
-      name: "media_by_owner_id_id",
-      columns: ["owner_id", "id"],
-      unique: false,
-    },
-    {
-      name: "media_by_source_sha256_id",
-      columns: ["source_sha256", "id"],
-      unique: false,
-    },
+    { name: "media_by_owner_id_id", columns: ["owner_id", "id"], unique: false },
+    { name: "media_by_source_sha256_id", columns: ["source_sha256", "id"], unique: false },
   ],
 };
 
 /**
  * The SQL of every MediaRowDao method, per dialect.
+ *
+ * @generated from message orbit.media.v1.MediaRow (orbit/media/v1/tables.proto)
  */
 export const MediaRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "media" ("id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", "source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", "main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO "media" ("id", "owner_id", "state", "content_type", "kind", "size_bytes", ' +
+      '"file_name", "source_sha256", "width", "height", "duration_ms", "frames", "placeholder", ' +
+      '"variants", "main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes")' +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
-      'INSERT INTO "media" ("id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", "source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", "main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "owner_id" = excluded."owner_id", "state" = excluded."state", "content_type" = excluded."content_type", "kind" = excluded."kind", "size_bytes" = excluded."size_bytes", "file_name" = excluded."file_name", "source_sha256" = excluded."source_sha256", "width" = excluded."width", "height" = excluded."height", "duration_ms" = excluded."duration_ms", "frames" = excluded."frames", "placeholder" = excluded."placeholder", "variants" = excluded."variants", "main_variant" = excluded."main_variant", "failure_reason" = excluded."failure_reason", "created_at_ms" = excluded."created_at_ms", "updated_at_ms" = excluded."updated_at_ms", "quota_bytes" = excluded."quota_bytes"',
+      'INSERT INTO "media" ("id", "owner_id", "state", "content_type", "kind", "size_bytes", ' +
+      '"file_name", "source_sha256", "width", "height", "duration_ms", "frames", "placeholder", ' +
+      '"variants", "main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes")' +
+      ' VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id")' +
+      ' DO UPDATE SET "owner_id" = excluded."owner_id", "state" = excluded."state", ' +
+      '"content_type" = excluded."content_type", "kind" = excluded."kind", ' +
+      '"size_bytes" = excluded."size_bytes", "file_name" = excluded."file_name", ' +
+      '"source_sha256" = excluded."source_sha256", "width" = excluded."width", ' +
+      '"height" = excluded."height", "duration_ms" = excluded."duration_ms", ' +
+      '"frames" = excluded."frames", "placeholder" = excluded."placeholder", ' +
+      '"variants" = excluded."variants", "main_variant" = excluded."main_variant", ' +
+      '"failure_reason" = excluded."failure_reason", "created_at_ms" = excluded."created_at_ms", ' +
+      '"updated_at_ms" = excluded."updated_at_ms", "quota_bytes" = excluded."quota_bytes"',
     insertIfAbsent:
-      'INSERT INTO "media" ("id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", "source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", "main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "media" ("id", "owner_id", "state", "content_type", "kind", "size_bytes", ' +
+      '"file_name", "source_sha256", "width", "height", "duration_ms", "frames", "placeholder", ' +
+      '"variants", "main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes")' +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     insertHead:
-      'INSERT INTO "media" ("id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", "source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", "main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes") VALUES',
+      'INSERT INTO "media" ("id", "owner_id", "state", "content_type", "kind", "size_bytes", ' +
+      '"file_name", "source_sha256", "width", "height", "duration_ms", "frames", "placeholder", ' +
+      '"variants", "main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes")' +
+      " VALUES",
     insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("id") DO UPDATE SET "owner_id" = excluded."owner_id", "state" = excluded."state", "content_type" = excluded."content_type", "kind" = excluded."kind", "size_bytes" = excluded."size_bytes", "file_name" = excluded."file_name", "source_sha256" = excluded."source_sha256", "width" = excluded."width", "height" = excluded."height", "duration_ms" = excluded."duration_ms", "frames" = excluded."frames", "placeholder" = excluded."placeholder", "variants" = excluded."variants", "main_variant" = excluded."main_variant", "failure_reason" = excluded."failure_reason", "created_at_ms" = excluded."created_at_ms", "updated_at_ms" = excluded."updated_at_ms", "quota_bytes" = excluded."quota_bytes"',
+      ' ON CONFLICT ("id") DO UPDATE SET "owner_id" = excluded."owner_id", "state" = excluded."state", ' +
+      '"content_type" = excluded."content_type", "kind" = excluded."kind", ' +
+      '"size_bytes" = excluded."size_bytes", "file_name" = excluded."file_name", ' +
+      '"source_sha256" = excluded."source_sha256", "width" = excluded."width", ' +
+      '"height" = excluded."height", "duration_ms" = excluded."duration_ms", ' +
+      '"frames" = excluded."frames", "placeholder" = excluded."placeholder", ' +
+      '"variants" = excluded."variants", "main_variant" = excluded."main_variant", ' +
+      '"failure_reason" = excluded."failure_reason", "created_at_ms" = excluded."created_at_ms", ' +
+      '"updated_at_ms" = excluded."updated_at_ms", "quota_bytes" = excluded."quota_bytes"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", "source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", "main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media" WHERE "id" = ?',
+    get:
+      'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", ' +
+      '"source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", ' +
+      '"main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media"' +
+      ' WHERE "id" = ?',
     getManyHead:
-      'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", "source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", "main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media" WHERE "id" IN',
+      'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", ' +
+      '"source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", ' +
+      '"main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media"' +
+      ' WHERE "id" IN',
     delete: 'DELETE FROM "media" WHERE "id" = ?',
     updateWhere: '"id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "media"',
     list: {
-      asc: 'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", "source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", "main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media" ORDER BY "id" ASC LIMIT ?',
+      asc:
+        'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", ' +
+        '"source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", ' +
+        '"main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media"' +
+        ' ORDER BY "id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", "source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", "main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-      desc: 'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", "source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", "main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media" ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", ' +
+        '"source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", ' +
+        '"main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media"' +
+        ' WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+      desc:
+        'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", ' +
+        '"source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", ' +
+        '"main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media"' +
+        ' ORDER BY "id" DESC LIMIT ?',
       descAfter:
-        'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", "source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", "main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", ' +
+        '"source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", ' +
+        '"main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media"' +
+        ' WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByOwnerId: {
-        asc: 'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", "source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", "main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media" WHERE "owner_id" = ? ORDER BY "id" ASC LIMIT ?',
+        asc:
+          'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", ' +
+          '"source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", ' +
+          '"main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media"' +
+          ' WHERE "owner_id" = ? ORDER BY "id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", "source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", "main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media" WHERE "owner_id" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-        desc: 'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", "source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", "main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media" WHERE "owner_id" = ? ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", ' +
+          '"source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", ' +
+          '"main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media"' +
+          ' WHERE "owner_id" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+        desc:
+          'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", ' +
+          '"source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", ' +
+          '"main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media"' +
+          ' WHERE "owner_id" = ? ORDER BY "id" DESC LIMIT ?',
         descAfter:
-          'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", "source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", "main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media" WHERE "owner_id" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", ' +
+          '"source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", ' +
+          '"main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media"' +
+          ' WHERE "owner_id" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
       },
       listBySourceSha256: {
-        asc: 'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", "source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", "main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media" WHERE "source_sha256" = ? ORDER BY "id" ASC LIMIT ?',
+        asc:
+          'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", ' +
+          '"source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", ' +
+          '"main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media"' +
+          ' WHERE "source_sha256" = ? ORDER BY "id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", "source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", "main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media" WHERE "source_sha256" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-        desc: 'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", "source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", "main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media" WHERE "source_sha256" = ? ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", ' +
+          '"source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", ' +
+          '"main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media"' +
+          ' WHERE "source_sha256" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+        desc:
+          'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", ' +
+          '"source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", ' +
+          '"main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media"' +
+          ' WHERE "source_sha256" = ? ORDER BY "id" DESC LIMIT ?',
         descAfter:
-          'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", "source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", "main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media" WHERE "source_sha256" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "owner_id", "state", "content_type", "kind", "size_bytes", "file_name", ' +
+          '"source_sha256", "width", "height", "duration_ms", "frames", "placeholder", "variants", ' +
+          '"main_variant", "failure_reason", "created_at_ms", "updated_at_ms", "quota_bytes" FROM "media"' +
+          ' WHERE "source_sha256" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
       },
     },
     counts: {
@@ -303,57 +209,137 @@ export const MediaRowSql = {
     },
     deletes: {
       deleteByOwnerId:
-        'DELETE FROM "media" WHERE "id" IN (SELECT "id" FROM "media" WHERE "owner_id" = ? ORDER BY "id" LIMIT ?)',
+        'DELETE FROM "media" WHERE "id" IN (SELECT "id" FROM "media" WHERE "owner_id" = ? ORDER BY "id"' + " LIMIT ?)",
       deleteBySourceSha256:
-        'DELETE FROM "media" WHERE "id" IN (SELECT "id" FROM "media" WHERE "source_sha256" = ? ORDER BY "id" LIMIT ?)',
+        'DELETE FROM "media" WHERE "id" IN (SELECT "id" FROM "media" WHERE "source_sha256" = ?' +
+        ' ORDER BY "id" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert:
-      "INSERT INTO `media` (`id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, `source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, `main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO `media` (`id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, " +
+      "`file_name`, `source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, " +
+      "`variants`, `main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `media` (`id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, `source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, `main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `owner_id` = VALUES(`owner_id`), `state` = VALUES(`state`), `content_type` = VALUES(`content_type`), `kind` = VALUES(`kind`), `size_bytes` = VALUES(`size_bytes`), `file_name` = VALUES(`file_name`), `source_sha256` = VALUES(`source_sha256`), `width` = VALUES(`width`), `height` = VALUES(`height`), `duration_ms` = VALUES(`duration_ms`), `frames` = VALUES(`frames`), `placeholder` = VALUES(`placeholder`), `variants` = VALUES(`variants`), `main_variant` = VALUES(`main_variant`), `failure_reason` = VALUES(`failure_reason`), `created_at_ms` = VALUES(`created_at_ms`), `updated_at_ms` = VALUES(`updated_at_ms`), `quota_bytes` = VALUES(`quota_bytes`)",
+      "INSERT INTO `media` (`id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, " +
+      "`file_name`, `source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, " +
+      "`variants`, `main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `owner_id` = VALUES(`owner_id`), `state` =" +
+      " VALUES(`state`), `content_type` = VALUES(`content_type`), `kind` =" +
+      " VALUES(`kind`), `size_bytes` = VALUES(`size_bytes`), `file_name` =" +
+      " VALUES(`file_name`), `source_sha256` = VALUES(`source_sha256`), `width` =" +
+      " VALUES(`width`), `height` = VALUES(`height`), `duration_ms` = VALUES(`duration_ms`), `frames` =" +
+      " VALUES(`frames`), `placeholder` = VALUES(`placeholder`), `variants` =" +
+      " VALUES(`variants`), `main_variant` = VALUES(`main_variant`), `failure_reason` =" +
+      " VALUES(`failure_reason`), `created_at_ms` = VALUES(`created_at_ms`), `updated_at_ms` =" +
+      " VALUES(`updated_at_ms`), `quota_bytes` = VALUES(`quota_bytes`)",
     insertIfAbsent:
-      "INSERT INTO `media` (`id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, `source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, `main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
+      "INSERT INTO `media` (`id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, " +
+      "`file_name`, `source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, " +
+      "`variants`, `main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `id` = `id`",
     insertHead:
-      "INSERT INTO `media` (`id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, `source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, `main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes`) VALUES",
+      "INSERT INTO `media` (`id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, " +
+      "`file_name`, `source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, " +
+      "`variants`, `main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes`)" +
+      " VALUES",
     insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `owner_id` = VALUES(`owner_id`), `state` = VALUES(`state`), `content_type` = VALUES(`content_type`), `kind` = VALUES(`kind`), `size_bytes` = VALUES(`size_bytes`), `file_name` = VALUES(`file_name`), `source_sha256` = VALUES(`source_sha256`), `width` = VALUES(`width`), `height` = VALUES(`height`), `duration_ms` = VALUES(`duration_ms`), `frames` = VALUES(`frames`), `placeholder` = VALUES(`placeholder`), `variants` = VALUES(`variants`), `main_variant` = VALUES(`main_variant`), `failure_reason` = VALUES(`failure_reason`), `created_at_ms` = VALUES(`created_at_ms`), `updated_at_ms` = VALUES(`updated_at_ms`), `quota_bytes` = VALUES(`quota_bytes`)",
+      " ON DUPLICATE KEY UPDATE `owner_id` = VALUES(`owner_id`), `state` =" +
+      " VALUES(`state`), `content_type` = VALUES(`content_type`), `kind` =" +
+      " VALUES(`kind`), `size_bytes` = VALUES(`size_bytes`), `file_name` =" +
+      " VALUES(`file_name`), `source_sha256` = VALUES(`source_sha256`), `width` =" +
+      " VALUES(`width`), `height` = VALUES(`height`), `duration_ms` = VALUES(`duration_ms`), `frames` =" +
+      " VALUES(`frames`), `placeholder` = VALUES(`placeholder`), `variants` =" +
+      " VALUES(`variants`), `main_variant` = VALUES(`main_variant`), `failure_reason` =" +
+      " VALUES(`failure_reason`), `created_at_ms` = VALUES(`created_at_ms`), `updated_at_ms` =" +
+      " VALUES(`updated_at_ms`), `quota_bytes` = VALUES(`quota_bytes`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `id` = `id`",
-    get: "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, `source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, `main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media` WHERE `id` = ?",
+    get:
+      "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, " +
+      "`source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, " +
+      "`main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media`" +
+      " WHERE `id` = ?",
     getManyHead:
-      "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, `source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, `main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media` WHERE `id` IN",
+      "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, " +
+      "`source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, " +
+      "`main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media`" +
+      " WHERE `id` IN",
     delete: "DELETE FROM `media` WHERE `id` = ?",
     updateWhere: "`id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `media`",
     list: {
-      asc: "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, `source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, `main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media` ORDER BY `id` ASC LIMIT ?",
+      asc:
+        "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, " +
+        "`source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, " +
+        "`main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media`" +
+        " ORDER BY `id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, `source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, `main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-      desc: "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, `source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, `main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media` ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, " +
+        "`source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, " +
+        "`main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media`" +
+        " WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+      desc:
+        "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, " +
+        "`source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, " +
+        "`main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media`" +
+        " ORDER BY `id` DESC LIMIT ?",
       descAfter:
-        "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, `source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, `main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, " +
+        "`source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, " +
+        "`main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media`" +
+        " WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByOwnerId: {
-        asc: "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, `source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, `main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media` WHERE `owner_id` = ? ORDER BY `id` ASC LIMIT ?",
+        asc:
+          "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, " +
+          "`source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, " +
+          "`main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media`" +
+          " WHERE `owner_id` = ? ORDER BY `id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, `source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, `main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media` WHERE `owner_id` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-        desc: "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, `source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, `main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media` WHERE `owner_id` = ? ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, " +
+          "`source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, " +
+          "`main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media`" +
+          " WHERE `owner_id` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+        desc:
+          "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, " +
+          "`source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, " +
+          "`main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media`" +
+          " WHERE `owner_id` = ? ORDER BY `id` DESC LIMIT ?",
         descAfter:
-          "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, `source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, `main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media` WHERE `owner_id` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, " +
+          "`source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, " +
+          "`main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media`" +
+          " WHERE `owner_id` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
       },
       listBySourceSha256: {
-        asc: "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, `source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, `main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media` WHERE `source_sha256` = ? ORDER BY `id` ASC LIMIT ?",
+        asc:
+          "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, " +
+          "`source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, " +
+          "`main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media`" +
+          " WHERE `source_sha256` = ? ORDER BY `id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, `source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, `main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media` WHERE `source_sha256` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-        desc: "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, `source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, `main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media` WHERE `source_sha256` = ? ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, " +
+          "`source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, " +
+          "`main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media`" +
+          " WHERE `source_sha256` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+        desc:
+          "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, " +
+          "`source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, " +
+          "`main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media`" +
+          " WHERE `source_sha256` = ? ORDER BY `id` DESC LIMIT ?",
         descAfter:
-          "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, `source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, `main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media` WHERE `source_sha256` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `owner_id`, `state`, `content_type`, `kind`, `size_bytes`, `file_name`, " +
+          "`source_sha256`, `width`, `height`, `duration_ms`, `frames`, `placeholder`, `variants`, " +
+          "`main_variant`, `failure_reason`, `created_at_ms`, `updated_at_ms`, `quota_bytes` FROM `media`" +
+          " WHERE `source_sha256` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
       },
     },
     counts: {
@@ -369,15 +355,21 @@ export const MediaRowSql = {
 } as const;
 
 /**
- * Primary key of media.
+ * Primary key of media (id).
+ *
+ * @generated from message orbit.media.v1.MediaRow (orbit/media/v1/tables.proto)
  */
 export type MediaRowKey = Pick<MediaRow, "id">;
 /**
  * A MediaRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.media.v1.MediaRow (orbit/media/v1/tables.proto)
  */
 export type MediaRowInit = RowInit<MediaRow, "id">;
 /**
  * Fields of a MediaRow to change.
+ *
+ * @generated from message orbit.media.v1.MediaRow (orbit/media/v1/tables.proto)
  */
 export type MediaRowPatch = RowPatch<MediaRow, "id", never>;
 
@@ -441,7 +433,12 @@ function mediaRowToSql(row: MediaRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table media. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * MediaRow is one uploaded media item (one per upload, even when its bytes are shared).
+ *
+ * Typed access to table media. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method
+ * inside it.
+ *
+ * @generated from message orbit.media.v1.MediaRow (orbit/media/v1/tables.proto)
  */
 export class MediaRowDao {
   static readonly table = MediaRowTable;
@@ -496,7 +493,8 @@ export class MediaRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly MediaRowInit[]): Promise<void> {
     await upsertRows(
@@ -664,7 +662,7 @@ export class MediaRowDao {
   }
 
   /**
-   * Number of rows with this owner_id.
+   * Number of rows with this owner_id (index media_by_owner_id_id).
    */
   async countByOwnerId(where: Pick<MediaRow, "ownerId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByOwnerId, [
@@ -675,6 +673,8 @@ export class MediaRowDao {
 
   /**
    * A page of rows with this source_sha256, ordered by id (index media_by_source_sha256_id).
+   *
+   * - `sourceSha256`: The uploaded bytes (a blob), once complete.
    */
   async listBySourceSha256(where: Pick<MediaRow, "sourceSha256">, page?: PageOptions): Promise<Page<MediaRow>> {
     return keysetPage(
@@ -689,7 +689,7 @@ export class MediaRowDao {
   }
 
   /**
-   * Number of rows with this source_sha256.
+   * Number of rows with this source_sha256 (index media_by_source_sha256_id).
    */
   async countBySourceSha256(where: Pick<MediaRow, "sourceSha256">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countBySourceSha256, [
@@ -699,7 +699,8 @@ export class MediaRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this owner_id (1..10000; the first in id order, index media_by_owner_id_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this owner_id (1..10000; the first in id order, index media_by_owner_id_id).
+   * Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByOwnerId(where: Pick<MediaRow, "ownerId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -711,7 +712,9 @@ export class MediaRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this source_sha256 (1..10000; the first in id order, index media_by_source_sha256_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this source_sha256 (1..10000; the first in id order, index
+   * media_by_source_sha256_id). Returns the number deleted: call again until it is 0 to delete them all in bounded
+   * statements.
    */
   async deleteBySourceSha256(where: Pick<MediaRow, "sourceSha256">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -726,7 +729,9 @@ export class MediaRowDao {
 // ── UploadRow → table media_uploads ──────────────────────────────────────
 
 /**
- * Schema manifest entry of media_uploads (diffed by the migrator).
+ * Table media_uploads: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.media.v1.UploadRow (orbit/media/v1/tables.proto)
  */
 export const UploadRowTable: SqlTableSpec = {
   kind: "sql",
@@ -734,76 +739,13 @@ export const UploadRowTable: SqlTableSpec = {
   message: "orbit.media.v1.UploadRow",
   file: "orbit/media/v1/tables.proto",
   columns: [
-    {
-      name: "media_id",
-      field: "mediaId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "owner_id",
-      field: "ownerId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "size_bytes",
-      field: "sizeBytes",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "offset",
-      field: "offset",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "chunk_size",
-      field: "chunkSize",
-      encoding: "int",
-      sqlite: "INTEGER",
-      mysql: "INT",
-      cql: "int",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "chunk_key",
-      field: "chunkKey",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(80)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "created_at_ms",
-      field: "createdAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("media_id", "mediaId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("owner_id", "ownerId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("size_bytes", "sizeBytes", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("offset", "offset", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("chunk_size", "chunkSize", "int", "INTEGER", "INT", "int", { default: "0" }),
+    column("chunk_key", "chunkKey", "string", "TEXT", "VARCHAR(80)", "text", { default: "''" }),
+    column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["media_id"],
   indexes: [],
@@ -811,35 +753,56 @@ export const UploadRowTable: SqlTableSpec = {
 
 /**
  * The SQL of every UploadRowDao method, per dialect.
+ *
+ * @generated from message orbit.media.v1.UploadRow (orbit/media/v1/tables.proto)
  */
 export const UploadRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "media_uploads" ("media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO "media_uploads" ("media_id", "owner_id", "size_bytes", "offset", "chunk_size", ' +
+      '"chunk_key", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?)',
     upsert:
-      'INSERT INTO "media_uploads" ("media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("media_id") DO UPDATE SET "owner_id" = excluded."owner_id", "size_bytes" = excluded."size_bytes", "offset" = excluded."offset", "chunk_size" = excluded."chunk_size", "chunk_key" = excluded."chunk_key", "created_at_ms" = excluded."created_at_ms"',
+      'INSERT INTO "media_uploads" ("media_id", "owner_id", "size_bytes", "offset", "chunk_size", ' +
+      '"chunk_key", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("media_id")' +
+      ' DO UPDATE SET "owner_id" = excluded."owner_id", "size_bytes" = excluded."size_bytes", ' +
+      '"offset" = excluded."offset", "chunk_size" = excluded."chunk_size", ' +
+      '"chunk_key" = excluded."chunk_key", "created_at_ms" = excluded."created_at_ms"',
     insertIfAbsent:
-      'INSERT INTO "media_uploads" ("media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "media_uploads" ("media_id", "owner_id", "size_bytes", "offset", "chunk_size", ' +
+      '"chunk_key", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead:
-      'INSERT INTO "media_uploads" ("media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", "created_at_ms") VALUES',
+      'INSERT INTO "media_uploads" ("media_id", "owner_id", "size_bytes", "offset", "chunk_size", ' +
+      '"chunk_key", "created_at_ms") VALUES',
     insertTuple: "(?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("media_id") DO UPDATE SET "owner_id" = excluded."owner_id", "size_bytes" = excluded."size_bytes", "offset" = excluded."offset", "chunk_size" = excluded."chunk_size", "chunk_key" = excluded."chunk_key", "created_at_ms" = excluded."created_at_ms"',
+      ' ON CONFLICT ("media_id")' +
+      ' DO UPDATE SET "owner_id" = excluded."owner_id", "size_bytes" = excluded."size_bytes", ' +
+      '"offset" = excluded."offset", "chunk_size" = excluded."chunk_size", ' +
+      '"chunk_key" = excluded."chunk_key", "created_at_ms" = excluded."created_at_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", "created_at_ms" FROM "media_uploads" WHERE "media_id" = ?',
+    get:
+      'SELECT "media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", ' +
+      '"created_at_ms" FROM "media_uploads" WHERE "media_id" = ?',
     getManyHead:
-      'SELECT "media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", "created_at_ms" FROM "media_uploads" WHERE "media_id" IN',
+      'SELECT "media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", ' +
+      '"created_at_ms" FROM "media_uploads" WHERE "media_id" IN',
     delete: 'DELETE FROM "media_uploads" WHERE "media_id" = ?',
     updateWhere: '"media_id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "media_uploads"',
     list: {
-      asc: 'SELECT "media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", "created_at_ms" FROM "media_uploads" ORDER BY "media_id" ASC LIMIT ?',
+      asc:
+        'SELECT "media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", ' +
+        '"created_at_ms" FROM "media_uploads" ORDER BY "media_id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", "created_at_ms" FROM "media_uploads" WHERE ("media_id" > ?) ORDER BY "media_id" ASC LIMIT ?',
-      desc: 'SELECT "media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", "created_at_ms" FROM "media_uploads" ORDER BY "media_id" DESC LIMIT ?',
+        'SELECT "media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", ' +
+        '"created_at_ms" FROM "media_uploads" WHERE ("media_id" > ?) ORDER BY "media_id" ASC LIMIT ?',
+      desc:
+        'SELECT "media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", ' +
+        '"created_at_ms" FROM "media_uploads" ORDER BY "media_id" DESC LIMIT ?',
       descAfter:
-        'SELECT "media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", "created_at_ms" FROM "media_uploads" WHERE ("media_id" < ?) ORDER BY "media_id" DESC LIMIT ?',
+        'SELECT "media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", ' +
+        '"created_at_ms" FROM "media_uploads" WHERE ("media_id" < ?) ORDER BY "media_id" DESC LIMIT ?',
     },
     unique: {},
     finders: {},
@@ -849,31 +812,51 @@ export const UploadRowSql = {
   },
   mysql: {
     insert:
-      "INSERT INTO `media_uploads` (`media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO `media_uploads` (`media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, " +
+      "`chunk_key`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `media_uploads` (`media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `owner_id` = VALUES(`owner_id`), `size_bytes` = VALUES(`size_bytes`), `offset` = VALUES(`offset`), `chunk_size` = VALUES(`chunk_size`), `chunk_key` = VALUES(`chunk_key`), `created_at_ms` = VALUES(`created_at_ms`)",
+      "INSERT INTO `media_uploads` (`media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, " +
+      "`chunk_key`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `owner_id` =" +
+      " VALUES(`owner_id`), `size_bytes` = VALUES(`size_bytes`), `offset` =" +
+      " VALUES(`offset`), `chunk_size` = VALUES(`chunk_size`), `chunk_key` =" +
+      " VALUES(`chunk_key`), `created_at_ms` = VALUES(`created_at_ms`)",
     insertIfAbsent:
-      "INSERT INTO `media_uploads` (`media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `media_id` = `media_id`",
+      "INSERT INTO `media_uploads` (`media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, " +
+      "`chunk_key`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `media_id` = `media_id`",
     insertHead:
-      "INSERT INTO `media_uploads` (`media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, `created_at_ms`) VALUES",
+      "INSERT INTO `media_uploads` (`media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, " +
+      "`chunk_key`, `created_at_ms`) VALUES",
     insertTuple: "(?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `owner_id` = VALUES(`owner_id`), `size_bytes` = VALUES(`size_bytes`), `offset` = VALUES(`offset`), `chunk_size` = VALUES(`chunk_size`), `chunk_key` = VALUES(`chunk_key`), `created_at_ms` = VALUES(`created_at_ms`)",
+      " ON DUPLICATE KEY UPDATE `owner_id` = VALUES(`owner_id`), `size_bytes` =" +
+      " VALUES(`size_bytes`), `offset` = VALUES(`offset`), `chunk_size` =" +
+      " VALUES(`chunk_size`), `chunk_key` = VALUES(`chunk_key`), `created_at_ms` =" +
+      " VALUES(`created_at_ms`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `media_id` = `media_id`",
-    get: "SELECT `media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, `created_at_ms` FROM `media_uploads` WHERE `media_id` = ?",
+    get:
+      "SELECT `media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, " +
+      "`created_at_ms` FROM `media_uploads` WHERE `media_id` = ?",
     getManyHead:
-      "SELECT `media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, `created_at_ms` FROM `media_uploads` WHERE `media_id` IN",
+      "SELECT `media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, " +
+      "`created_at_ms` FROM `media_uploads` WHERE `media_id` IN",
     delete: "DELETE FROM `media_uploads` WHERE `media_id` = ?",
     updateWhere: "`media_id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `media_uploads`",
     list: {
-      asc: "SELECT `media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, `created_at_ms` FROM `media_uploads` ORDER BY `media_id` ASC LIMIT ?",
+      asc:
+        "SELECT `media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, " +
+        "`created_at_ms` FROM `media_uploads` ORDER BY `media_id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, `created_at_ms` FROM `media_uploads` WHERE (`media_id` > ?) ORDER BY `media_id` ASC LIMIT ?",
-      desc: "SELECT `media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, `created_at_ms` FROM `media_uploads` ORDER BY `media_id` DESC LIMIT ?",
+        "SELECT `media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, " +
+        "`created_at_ms` FROM `media_uploads` WHERE (`media_id` > ?) ORDER BY `media_id` ASC LIMIT ?",
+      desc:
+        "SELECT `media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, " +
+        "`created_at_ms` FROM `media_uploads` ORDER BY `media_id` DESC LIMIT ?",
       descAfter:
-        "SELECT `media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, `created_at_ms` FROM `media_uploads` WHERE (`media_id` < ?) ORDER BY `media_id` DESC LIMIT ?",
+        "SELECT `media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, " +
+        "`created_at_ms` FROM `media_uploads` WHERE (`media_id` < ?) ORDER BY `media_id` DESC LIMIT ?",
     },
     unique: {},
     finders: {},
@@ -884,15 +867,21 @@ export const UploadRowSql = {
 } as const;
 
 /**
- * Primary key of media_uploads.
+ * Primary key of media_uploads (media_id).
+ *
+ * @generated from message orbit.media.v1.UploadRow (orbit/media/v1/tables.proto)
  */
 export type UploadRowKey = Pick<UploadRow, "mediaId">;
 /**
  * A UploadRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.media.v1.UploadRow (orbit/media/v1/tables.proto)
  */
 export type UploadRowInit = RowInit<UploadRow, "mediaId">;
 /**
  * Fields of a UploadRow to change.
+ *
+ * @generated from message orbit.media.v1.UploadRow (orbit/media/v1/tables.proto)
  */
 export type UploadRowPatch = RowPatch<UploadRow, "mediaId", never>;
 
@@ -925,7 +914,12 @@ function uploadRowToSql(row: UploadRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table media_uploads. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * UploadRow is an upload in progress.
+ *
+ * Typed access to table media_uploads. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.media.v1.UploadRow (orbit/media/v1/tables.proto)
  */
 export class UploadRowDao {
   static readonly table = UploadRowTable;
@@ -980,7 +974,8 @@ export class UploadRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly UploadRowInit[]): Promise<void> {
     await upsertRows(
@@ -1090,7 +1085,9 @@ export class UploadRowDao {
 // ── BlobRow → table media_blobs ──────────────────────────────────────────
 
 /**
- * Schema manifest entry of media_blobs (diffed by the migrator).
+ * Table media_blobs: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.media.v1.BlobRow (orbit/media/v1/tables.proto)
  */
 export const BlobRowTable: SqlTableSpec = {
   kind: "sql",
@@ -1098,66 +1095,12 @@ export const BlobRowTable: SqlTableSpec = {
   message: "orbit.media.v1.BlobRow",
   file: "orbit/media/v1/tables.proto",
   columns: [
-    {
-      name: "sha256",
-      field: "sha256",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(64)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "chunk_key",
-      field: "chunkKey",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(80)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "size_bytes",
-      field: "sizeBytes",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "chunk_size",
-      field: "chunkSize",
-      encoding: "int",
-      sqlite: "INTEGER",
-      mysql: "INT",
-      cql: "int",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "refs",
-      field: "refs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "content_type",
-      field: "contentType",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(100)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
+    column("sha256", "sha256", "string", "TEXT", "VARCHAR(64)", "text", { default: "''" }),
+    column("chunk_key", "chunkKey", "string", "TEXT", "VARCHAR(80)", "text", { default: "''" }),
+    column("size_bytes", "sizeBytes", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("chunk_size", "chunkSize", "int", "INTEGER", "INT", "int", { default: "0" }),
+    column("refs", "refs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("content_type", "contentType", "string", "TEXT", "VARCHAR(100)", "text", { default: "''" }),
   ],
   primaryKey: ["sha256"],
   indexes: [],
@@ -1165,35 +1108,56 @@ export const BlobRowTable: SqlTableSpec = {
 
 /**
  * The SQL of every BlobRowDao method, per dialect.
+ *
+ * @generated from message orbit.media.v1.BlobRow (orbit/media/v1/tables.proto)
  */
 export const BlobRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "media_blobs" ("sha256", "chunk_key", "size_bytes", "chunk_size", "refs", "content_type") VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO "media_blobs" ("sha256", "chunk_key", "size_bytes", "chunk_size", "refs", ' +
+      '"content_type") VALUES (?, ?, ?, ?, ?, ?)',
     upsert:
-      'INSERT INTO "media_blobs" ("sha256", "chunk_key", "size_bytes", "chunk_size", "refs", "content_type") VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT ("sha256") DO UPDATE SET "chunk_key" = excluded."chunk_key", "size_bytes" = excluded."size_bytes", "chunk_size" = excluded."chunk_size", "refs" = excluded."refs", "content_type" = excluded."content_type"',
+      'INSERT INTO "media_blobs" ("sha256", "chunk_key", "size_bytes", "chunk_size", "refs", ' +
+      '"content_type") VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT ("sha256")' +
+      ' DO UPDATE SET "chunk_key" = excluded."chunk_key", "size_bytes" = excluded."size_bytes", ' +
+      '"chunk_size" = excluded."chunk_size", "refs" = excluded."refs", ' +
+      '"content_type" = excluded."content_type"',
     insertIfAbsent:
-      'INSERT INTO "media_blobs" ("sha256", "chunk_key", "size_bytes", "chunk_size", "refs", "content_type") VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "media_blobs" ("sha256", "chunk_key", "size_bytes", "chunk_size", "refs", ' +
+      '"content_type") VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead:
-      'INSERT INTO "media_blobs" ("sha256", "chunk_key", "size_bytes", "chunk_size", "refs", "content_type") VALUES',
+      'INSERT INTO "media_blobs" ("sha256", "chunk_key", "size_bytes", "chunk_size", "refs", ' +
+      '"content_type") VALUES',
     insertTuple: "(?, ?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("sha256") DO UPDATE SET "chunk_key" = excluded."chunk_key", "size_bytes" = excluded."size_bytes", "chunk_size" = excluded."chunk_size", "refs" = excluded."refs", "content_type" = excluded."content_type"',
+      ' ON CONFLICT ("sha256")' +
+      ' DO UPDATE SET "chunk_key" = excluded."chunk_key", "size_bytes" = excluded."size_bytes", ' +
+      '"chunk_size" = excluded."chunk_size", "refs" = excluded."refs", ' +
+      '"content_type" = excluded."content_type"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "sha256", "chunk_key", "size_bytes", "chunk_size", "refs", "content_type" FROM "media_blobs" WHERE "sha256" = ?',
+    get:
+      'SELECT "sha256", "chunk_key", "size_bytes", "chunk_size", "refs", "content_type"' +
+      ' FROM "media_blobs" WHERE "sha256" = ?',
     getManyHead:
-      'SELECT "sha256", "chunk_key", "size_bytes", "chunk_size", "refs", "content_type" FROM "media_blobs" WHERE "sha256" IN',
+      'SELECT "sha256", "chunk_key", "size_bytes", "chunk_size", "refs", "content_type"' +
+      ' FROM "media_blobs" WHERE "sha256" IN',
     delete: 'DELETE FROM "media_blobs" WHERE "sha256" = ?',
     updateWhere: '"sha256" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "media_blobs"',
     list: {
-      asc: 'SELECT "sha256", "chunk_key", "size_bytes", "chunk_size", "refs", "content_type" FROM "media_blobs" ORDER BY "sha256" ASC LIMIT ?',
+      asc:
+        'SELECT "sha256", "chunk_key", "size_bytes", "chunk_size", "refs", "content_type"' +
+        ' FROM "media_blobs" ORDER BY "sha256" ASC LIMIT ?',
       ascAfter:
-        'SELECT "sha256", "chunk_key", "size_bytes", "chunk_size", "refs", "content_type" FROM "media_blobs" WHERE ("sha256" > ?) ORDER BY "sha256" ASC LIMIT ?',
-      desc: 'SELECT "sha256", "chunk_key", "size_bytes", "chunk_size", "refs", "content_type" FROM "media_blobs" ORDER BY "sha256" DESC LIMIT ?',
+        'SELECT "sha256", "chunk_key", "size_bytes", "chunk_size", "refs", "content_type"' +
+        ' FROM "media_blobs" WHERE ("sha256" > ?) ORDER BY "sha256" ASC LIMIT ?',
+      desc:
+        'SELECT "sha256", "chunk_key", "size_bytes", "chunk_size", "refs", "content_type"' +
+        ' FROM "media_blobs" ORDER BY "sha256" DESC LIMIT ?',
       descAfter:
-        'SELECT "sha256", "chunk_key", "size_bytes", "chunk_size", "refs", "content_type" FROM "media_blobs" WHERE ("sha256" < ?) ORDER BY "sha256" DESC LIMIT ?',
+        'SELECT "sha256", "chunk_key", "size_bytes", "chunk_size", "refs", "content_type"' +
+        ' FROM "media_blobs" WHERE ("sha256" < ?) ORDER BY "sha256" DESC LIMIT ?',
     },
     unique: {},
     finders: {},
@@ -1203,31 +1167,48 @@ export const BlobRowSql = {
   },
   mysql: {
     insert:
-      "INSERT INTO `media_blobs` (`sha256`, `chunk_key`, `size_bytes`, `chunk_size`, `refs`, `content_type`) VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT INTO `media_blobs` (`sha256`, `chunk_key`, `size_bytes`, `chunk_size`, `refs`, " +
+      "`content_type`) VALUES (?, ?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `media_blobs` (`sha256`, `chunk_key`, `size_bytes`, `chunk_size`, `refs`, `content_type`) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `chunk_key` = VALUES(`chunk_key`), `size_bytes` = VALUES(`size_bytes`), `chunk_size` = VALUES(`chunk_size`), `refs` = VALUES(`refs`), `content_type` = VALUES(`content_type`)",
+      "INSERT INTO `media_blobs` (`sha256`, `chunk_key`, `size_bytes`, `chunk_size`, `refs`, " +
+      "`content_type`) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `chunk_key` =" +
+      " VALUES(`chunk_key`), `size_bytes` = VALUES(`size_bytes`), `chunk_size` =" +
+      " VALUES(`chunk_size`), `refs` = VALUES(`refs`), `content_type` = VALUES(`content_type`)",
     insertIfAbsent:
-      "INSERT INTO `media_blobs` (`sha256`, `chunk_key`, `size_bytes`, `chunk_size`, `refs`, `content_type`) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `sha256` = `sha256`",
+      "INSERT INTO `media_blobs` (`sha256`, `chunk_key`, `size_bytes`, `chunk_size`, `refs`, " +
+      "`content_type`) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `sha256` = `sha256`",
     insertHead:
-      "INSERT INTO `media_blobs` (`sha256`, `chunk_key`, `size_bytes`, `chunk_size`, `refs`, `content_type`) VALUES",
+      "INSERT INTO `media_blobs` (`sha256`, `chunk_key`, `size_bytes`, `chunk_size`, `refs`, " +
+      "`content_type`) VALUES",
     insertTuple: "(?, ?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `chunk_key` = VALUES(`chunk_key`), `size_bytes` = VALUES(`size_bytes`), `chunk_size` = VALUES(`chunk_size`), `refs` = VALUES(`refs`), `content_type` = VALUES(`content_type`)",
+      " ON DUPLICATE KEY UPDATE `chunk_key` = VALUES(`chunk_key`), `size_bytes` =" +
+      " VALUES(`size_bytes`), `chunk_size` = VALUES(`chunk_size`), `refs` =" +
+      " VALUES(`refs`), `content_type` = VALUES(`content_type`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `sha256` = `sha256`",
-    get: "SELECT `sha256`, `chunk_key`, `size_bytes`, `chunk_size`, `refs`, `content_type` FROM `media_blobs` WHERE `sha256` = ?",
+    get:
+      "SELECT `sha256`, `chunk_key`, `size_bytes`, `chunk_size`, `refs`, `content_type`" +
+      " FROM `media_blobs` WHERE `sha256` = ?",
     getManyHead:
-      "SELECT `sha256`, `chunk_key`, `size_bytes`, `chunk_size`, `refs`, `content_type` FROM `media_blobs` WHERE `sha256` IN",
+      "SELECT `sha256`, `chunk_key`, `size_bytes`, `chunk_size`, `refs`, `content_type`" +
+      " FROM `media_blobs` WHERE `sha256` IN",
     delete: "DELETE FROM `media_blobs` WHERE `sha256` = ?",
     updateWhere: "`sha256` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `media_blobs`",
     list: {
-      asc: "SELECT `sha256`, `chunk_key`, `size_bytes`, `chunk_size`, `refs`, `content_type` FROM `media_blobs` ORDER BY `sha256` ASC LIMIT ?",
+      asc:
+        "SELECT `sha256`, `chunk_key`, `size_bytes`, `chunk_size`, `refs`, `content_type`" +
+        " FROM `media_blobs` ORDER BY `sha256` ASC LIMIT ?",
       ascAfter:
-        "SELECT `sha256`, `chunk_key`, `size_bytes`, `chunk_size`, `refs`, `content_type` FROM `media_blobs` WHERE (`sha256` > ?) ORDER BY `sha256` ASC LIMIT ?",
-      desc: "SELECT `sha256`, `chunk_key`, `size_bytes`, `chunk_size`, `refs`, `content_type` FROM `media_blobs` ORDER BY `sha256` DESC LIMIT ?",
+        "SELECT `sha256`, `chunk_key`, `size_bytes`, `chunk_size`, `refs`, `content_type`" +
+        " FROM `media_blobs` WHERE (`sha256` > ?) ORDER BY `sha256` ASC LIMIT ?",
+      desc:
+        "SELECT `sha256`, `chunk_key`, `size_bytes`, `chunk_size`, `refs`, `content_type`" +
+        " FROM `media_blobs` ORDER BY `sha256` DESC LIMIT ?",
       descAfter:
-        "SELECT `sha256`, `chunk_key`, `size_bytes`, `chunk_size`, `refs`, `content_type` FROM `media_blobs` WHERE (`sha256` < ?) ORDER BY `sha256` DESC LIMIT ?",
+        "SELECT `sha256`, `chunk_key`, `size_bytes`, `chunk_size`, `refs`, `content_type`" +
+        " FROM `media_blobs` WHERE (`sha256` < ?) ORDER BY `sha256` DESC LIMIT ?",
     },
     unique: {},
     finders: {},
@@ -1238,15 +1219,21 @@ export const BlobRowSql = {
 } as const;
 
 /**
- * Primary key of media_blobs.
+ * Primary key of media_blobs (sha256).
+ *
+ * @generated from message orbit.media.v1.BlobRow (orbit/media/v1/tables.proto)
  */
 export type BlobRowKey = Pick<BlobRow, "sha256">;
 /**
  * A BlobRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.media.v1.BlobRow (orbit/media/v1/tables.proto)
  */
 export type BlobRowInit = RowInit<BlobRow, "sha256">;
 /**
  * Fields of a BlobRow to change.
+ *
+ * @generated from message orbit.media.v1.BlobRow (orbit/media/v1/tables.proto)
  */
 export type BlobRowPatch = RowPatch<BlobRow, "sha256", never>;
 
@@ -1277,7 +1264,12 @@ function blobRowToSql(row: BlobRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table media_blobs. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * BlobRow is one stored file, content-addressed: the same bytes are stored once.
+ *
+ * Typed access to table media_blobs. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method
+ * inside it.
+ *
+ * @generated from message orbit.media.v1.BlobRow (orbit/media/v1/tables.proto)
  */
 export class BlobRowDao {
   static readonly table = BlobRowTable;
@@ -1332,7 +1324,8 @@ export class BlobRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly BlobRowInit[]): Promise<void> {
     await upsertRows(
@@ -1428,7 +1421,9 @@ export class BlobRowDao {
 // ── UsageRow → table media_usage ─────────────────────────────────────────
 
 /**
- * Schema manifest entry of media_usage (diffed by the migrator).
+ * Table media_usage: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.media.v1.UsageRow (orbit/media/v1/tables.proto)
  */
 export const UsageRowTable: SqlTableSpec = {
   kind: "sql",
@@ -1436,26 +1431,8 @@ export const UsageRowTable: SqlTableSpec = {
   message: "orbit.media.v1.UsageRow",
   file: "orbit/media/v1/tables.proto",
   columns: [
-    {
-      name: "owner_id",
-      field: "ownerId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "bytes",
-      field: "bytes",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("owner_id", "ownerId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("bytes", "bytes", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["owner_id"],
   indexes: [],
@@ -1463,12 +1440,15 @@ export const UsageRowTable: SqlTableSpec = {
 
 /**
  * The SQL of every UsageRowDao method, per dialect.
+ *
+ * @generated from message orbit.media.v1.UsageRow (orbit/media/v1/tables.proto)
  */
 export const UsageRowSql = {
   sqlite: {
     insert: 'INSERT INTO "media_usage" ("owner_id", "bytes") VALUES (?, ?)',
     upsert:
-      'INSERT INTO "media_usage" ("owner_id", "bytes") VALUES (?, ?) ON CONFLICT ("owner_id") DO UPDATE SET "bytes" = excluded."bytes"',
+      'INSERT INTO "media_usage" ("owner_id", "bytes") VALUES (?, ?) ON CONFLICT ("owner_id")' +
+      ' DO UPDATE SET "bytes" = excluded."bytes"',
     insertIfAbsent: 'INSERT INTO "media_usage" ("owner_id", "bytes") VALUES (?, ?) ON CONFLICT DO NOTHING',
     insertHead: 'INSERT INTO "media_usage" ("owner_id", "bytes") VALUES',
     insertTuple: "(?, ?)",
@@ -1482,10 +1462,11 @@ export const UsageRowSql = {
     count: 'SELECT COUNT(*) AS "n" FROM "media_usage"',
     list: {
       asc: 'SELECT "owner_id", "bytes" FROM "media_usage" ORDER BY "owner_id" ASC LIMIT ?',
-      ascAfter: 'SELECT "owner_id", "bytes" FROM "media_usage" WHERE ("owner_id" > ?) ORDER BY "owner_id" ASC LIMIT ?',
+      ascAfter:
+        'SELECT "owner_id", "bytes" FROM "media_usage" WHERE ("owner_id" > ?) ORDER BY "owner_id" ASC' + " LIMIT ?",
       desc: 'SELECT "owner_id", "bytes" FROM "media_usage" ORDER BY "owner_id" DESC LIMIT ?',
       descAfter:
-        'SELECT "owner_id", "bytes" FROM "media_usage" WHERE ("owner_id" < ?) ORDER BY "owner_id" DESC LIMIT ?',
+        'SELECT "owner_id", "bytes" FROM "media_usage" WHERE ("owner_id" < ?) ORDER BY "owner_id" DESC' + " LIMIT ?",
     },
     unique: {},
     finders: {},
@@ -1496,9 +1477,11 @@ export const UsageRowSql = {
   mysql: {
     insert: "INSERT INTO `media_usage` (`owner_id`, `bytes`) VALUES (?, ?)",
     upsert:
-      "INSERT INTO `media_usage` (`owner_id`, `bytes`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `bytes` = VALUES(`bytes`)",
+      "INSERT INTO `media_usage` (`owner_id`, `bytes`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `bytes` =" +
+      " VALUES(`bytes`)",
     insertIfAbsent:
-      "INSERT INTO `media_usage` (`owner_id`, `bytes`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `owner_id` = `owner_id`",
+      "INSERT INTO `media_usage` (`owner_id`, `bytes`) VALUES (?, ?)" +
+      " ON DUPLICATE KEY UPDATE `owner_id` = `owner_id`",
     insertHead: "INSERT INTO `media_usage` (`owner_id`, `bytes`) VALUES",
     insertTuple: "(?, ?)",
     upsertTail: " ON DUPLICATE KEY UPDATE `bytes` = VALUES(`bytes`)",
@@ -1511,10 +1494,11 @@ export const UsageRowSql = {
     count: "SELECT COUNT(*) AS `n` FROM `media_usage`",
     list: {
       asc: "SELECT `owner_id`, `bytes` FROM `media_usage` ORDER BY `owner_id` ASC LIMIT ?",
-      ascAfter: "SELECT `owner_id`, `bytes` FROM `media_usage` WHERE (`owner_id` > ?) ORDER BY `owner_id` ASC LIMIT ?",
+      ascAfter:
+        "SELECT `owner_id`, `bytes` FROM `media_usage` WHERE (`owner_id` > ?) ORDER BY `owner_id` ASC" + " LIMIT ?",
       desc: "SELECT `owner_id`, `bytes` FROM `media_usage` ORDER BY `owner_id` DESC LIMIT ?",
       descAfter:
-        "SELECT `owner_id`, `bytes` FROM `media_usage` WHERE (`owner_id` < ?) ORDER BY `owner_id` DESC LIMIT ?",
+        "SELECT `owner_id`, `bytes` FROM `media_usage` WHERE (`owner_id` < ?) ORDER BY `owner_id` DESC" + " LIMIT ?",
     },
     unique: {},
     finders: {},
@@ -1525,15 +1509,21 @@ export const UsageRowSql = {
 } as const;
 
 /**
- * Primary key of media_usage.
+ * Primary key of media_usage (owner_id).
+ *
+ * @generated from message orbit.media.v1.UsageRow (orbit/media/v1/tables.proto)
  */
 export type UsageRowKey = Pick<UsageRow, "ownerId">;
 /**
  * A UsageRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.media.v1.UsageRow (orbit/media/v1/tables.proto)
  */
 export type UsageRowInit = RowInit<UsageRow, "ownerId">;
 /**
  * Fields of a UsageRow to change.
+ *
+ * @generated from message orbit.media.v1.UsageRow (orbit/media/v1/tables.proto)
  */
 export type UsageRowPatch = RowPatch<UsageRow, "ownerId", never>;
 
@@ -1553,7 +1543,12 @@ function usageRowToSql(row: UsageRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table media_usage. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * UsageRow is what a user's media take against the quota.
+ *
+ * Typed access to table media_usage. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method
+ * inside it.
+ *
+ * @generated from message orbit.media.v1.UsageRow (orbit/media/v1/tables.proto)
  */
 export class UsageRowDao {
   static readonly table = UsageRowTable;
@@ -1608,7 +1603,8 @@ export class UsageRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly UsageRowInit[]): Promise<void> {
     await upsertRows(

@@ -5,6 +5,7 @@
 /* eslint-disable */
 
 import type { WideTableSpec } from "../../../../platform/storage/schema.js";
+import { column } from "../../../../platform/storage/schema.js";
 import type { ChunkRow } from "./tables_pb.js";
 import { ChunkRowSchema } from "./tables_pb.js";
 import type {
@@ -23,7 +24,9 @@ import { WideTable } from "../../../../platform/storage/wide/index.js";
 // ── ChunkRow → wide table media_chunks ────────────────────────────────────────
 
 /**
- * Schema manifest entry of media_chunks (diffed by the migrator).
+ * Wide table media_chunks: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.media.v1.ChunkRow (orbit/media/v1/tables.proto)
  */
 export const ChunkRowTable: WideTableSpec = {
   kind: "wide",
@@ -31,46 +34,14 @@ export const ChunkRowTable: WideTableSpec = {
   message: "orbit.media.v1.ChunkRow",
   file: "orbit/media/v1/tables.proto",
   columns: [
-    {
-      name: "chunk_key",
-      field: "chunkKey",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(80)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "idx",
-      field: "idx",
-      encoding: "int",
-      sqlite: "INTEGER",
-      mysql: "INT",
-      cql: "int",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "data",
-      field: "data",
-      encoding: "bytes",
-      sqlite: "BLOB",
-      mysql: "MEDIUMBLOB",
-      cql: "blob",
-      nullable: false,
-      default: "''",
-    },
+    column("chunk_key", "chunkKey", "string", "TEXT", "VARCHAR(80)", "text", { default: "''" }),
+    column("idx", "idx", "int", "INTEGER", "INT", "int", { default: "0" }),
+    column("data", "data", "bytes", "BLOB", "MEDIUMBLOB", "blob", { default: "''" }),
   ],
   primaryKey: ["chunk_key", "idx"],
   indexes: [],
   partitionKey: ["chunk_key"],
-  clustering: [
-    {
-      column: "idx",
-      order: "asc",
-    },
-  ],
+  clustering: [{ column: "idx", order: "asc" }],
   defaultTtlSeconds: 0,
 };
 
@@ -79,6 +50,8 @@ export const ChunkRowTable: WideTableSpec = {
  * Partition key: (chunk_key). Clustering: idx ASC.
  * Scans with other bounds or in reverse order use the same text with other
  * tuple relations / ORDER BY (platform/storage/cassandra/cql.ts, scanCql).
+ *
+ * @generated from message orbit.media.v1.ChunkRow (orbit/media/v1/tables.proto)
  */
 export const ChunkRowCql = {
   createTable: `CREATE TABLE IF NOT EXISTS media_chunks (
@@ -90,23 +63,39 @@ export const ChunkRowCql = {
   insert: "INSERT INTO media_chunks (chunk_key, idx, data) VALUES (?, ?, ?) USING TTL ?",
   selectByKey: "SELECT chunk_key, idx, data FROM media_chunks WHERE chunk_key = ? AND idx = ?",
   scanPartition: "SELECT chunk_key, idx, data FROM media_chunks WHERE chunk_key = ?",
-  scanRange: "SELECT chunk_key, idx, data FROM media_chunks WHERE chunk_key = ? AND (idx) >= (?) AND (idx) <= (?)",
+  scanRange: "SELECT chunk_key, idx, data FROM media_chunks WHERE chunk_key = ? AND (idx) >= (?)" + " AND (idx) <= (?)",
   deleteRow: "DELETE FROM media_chunks WHERE chunk_key = ? AND idx = ?",
   deletePartition: "DELETE FROM media_chunks WHERE chunk_key = ?",
 } as const;
 
-/** The full primary key of media_chunks: partition key + clustering columns. */
+/**
+ * The full primary key of media_chunks: partition key + clustering columns.
+ *
+ * @generated from message orbit.media.v1.ChunkRow (orbit/media/v1/tables.proto)
+ */
 export type ChunkRowKey = Pick<ChunkRow, "chunkKey" | "idx">;
-/** The partition key of media_chunks. */
+/**
+ * The partition key of media_chunks (chunk_key).
+ *
+ * @generated from message orbit.media.v1.ChunkRow (orbit/media/v1/tables.proto)
+ */
 export type ChunkRowPartitionKey = Pick<ChunkRow, "chunkKey">;
 /** A prefix of the clustering columns (idx), for scan bounds. */
 export type ChunkRowClusteringPrefix = Pick<ChunkRow, "idx">;
-/** A row to put: the key fields are required; absent fields take their zero value. */
+/**
+ * A row to put: the key fields are required; absent fields take their zero value.
+ *
+ * @generated from message orbit.media.v1.ChunkRow (orbit/media/v1/tables.proto)
+ */
 export type ChunkRowInit = WideRowInit<ChunkRow, "chunkKey" | "idx">;
 
 /**
- * Typed access to the wide table media_chunks (orbit.media.v1.ChunkRow) on any
- * WideStore: CassandraWideStore, or SqlWideStore on SQLite/MySQL.
+ * ChunkRow is one chunk of a stored file: a wide table (SQL or Cassandra).
+ *
+ * Typed access to the wide table media_chunks on any WideStore: CassandraWideStore, or SqlWideStore on
+ * SQLite/MySQL.
+ *
+ * @generated from message orbit.media.v1.ChunkRow (orbit/media/v1/tables.proto)
  */
 export class ChunkRowDao {
   /** The runtime shared by every generated wide DAO. */

@@ -5,6 +5,7 @@
 /* eslint-disable */
 
 import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
+import { column } from "../../../../platform/storage/schema.js";
 import type { ModeratorRow, ModlogRow, ReportRow } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
 import { toBigInt, toNumber, toText } from "../../../../platform/storage/sql/convert.js";
@@ -26,7 +27,9 @@ import type { Page, PageOptions } from "../../../../platform/storage/sql/page.js
 // ── ReportRow → table moderation_reports ─────────────────────────────────
 
 /**
- * Schema manifest entry of moderation_reports (diffed by the migrator).
+ * Table moderation_reports: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.moderation.v1.ReportRow (orbit/moderation/v1/tables.proto)
  */
 export const ReportRowTable: SqlTableSpec = {
   kind: "sql",
@@ -34,201 +37,136 @@ export const ReportRowTable: SqlTableSpec = {
   message: "orbit.moderation.v1.ReportRow",
   file: "orbit/moderation/v1/tables.proto",
   columns: [
-    {
-      name: "id",
-      field: "id",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "reporter_id",
-      field: "reporterId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "target",
-      field: "target",
-      encoding: "int",
-      sqlite: "INTEGER",
-      mysql: "INT",
-      cql: "int",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "target_id",
-      field: "targetId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "reason",
-      field: "reason",
-      encoding: "int",
-      sqlite: "INTEGER",
-      mysql: "INT",
-      cql: "int",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "comment",
-      field: "comment",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(1000)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "status",
-      field: "status",
-      encoding: "int",
-      sqlite: "INTEGER",
-      mysql: "INT",
-      cql: "int",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "created_at_ms",
-      field: "createdAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "target_author_id",
-      field: "targetAuthorId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "resolved_by",
-      field: "resolvedBy",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "resolved_at_ms",
-      field: "resolvedAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "action",
-      field: "action",
-      encoding: "int",
-      sqlite: "INTEGER",
-      mysql: "INT",
-      cql: "int",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "open_key",
-      field: "openKey",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(40)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
+    column("id", "id", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("reporter_id", "reporterId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("target", "target", "int", "INTEGER", "INT", "int", { default: "0" }),
+    column("target_id", "targetId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("reason", "reason", "int", "INTEGER", "INT", "int", { default: "0" }),
+    column("comment", "comment", "string", "TEXT", "VARCHAR(1000)", "text", { default: "''" }),
+    column("status", "status", "int", "INTEGER", "INT", "int", { default: "0" }),
+    column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("target_author_id", "targetAuthorId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("resolved_by", "resolvedBy", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("resolved_at_ms", "resolvedAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("action", "action", "int", "INTEGER", "INT", "int", { default: "0" }),
+    column("open_key", "openKey", "string", "TEXT", "VARCHAR(40)", "text", { default: "''" }),
   ],
   primaryKey: ["id"],
   indexes: [
-    {
-      name: "moderation_reports_by_status_id",
-      columns: ["status", "id"],
-      unique: false,
-    },
-    {
-      name: "moderation_reports_by_reporter_id_open_key",
-      columns: ["reporter_id", "open_key"],
-      unique: false,
-    },
+    { name: "moderation_reports_by_status_id", columns: ["status", "id"], unique: false },
+    { name: "moderation_reports_by_reporter_id_open_key", columns: ["reporter_id", "open_key"], unique: false },
   ],
 };
 
 /**
  * The SQL of every ReportRowDao method, per dialect.
+ *
+ * @generated from message orbit.moderation.v1.ReportRow (orbit/moderation/v1/tables.proto)
  */
 export const ReportRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "moderation_reports" ("id", "reporter_id", "target", "target_id", "reason", "comment", "status", "created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO "moderation_reports" ("id", "reporter_id", "target", "target_id", "reason", ' +
+      '"comment", "status", "created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", ' +
+      '"action", "open_key") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     upsert:
-      'INSERT INTO "moderation_reports" ("id", "reporter_id", "target", "target_id", "reason", "comment", "status", "created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "reporter_id" = excluded."reporter_id", "target" = excluded."target", "target_id" = excluded."target_id", "reason" = excluded."reason", "comment" = excluded."comment", "status" = excluded."status", "created_at_ms" = excluded."created_at_ms", "target_author_id" = excluded."target_author_id", "resolved_by" = excluded."resolved_by", "resolved_at_ms" = excluded."resolved_at_ms", "action" = excluded."action", "open_key" = excluded."open_key"',
+      'INSERT INTO "moderation_reports" ("id", "reporter_id", "target", "target_id", "reason", ' +
+      '"comment", "status", "created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", ' +
+      '"action", "open_key") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id")' +
+      ' DO UPDATE SET "reporter_id" = excluded."reporter_id", "target" = excluded."target", ' +
+      '"target_id" = excluded."target_id", "reason" = excluded."reason", ' +
+      '"comment" = excluded."comment", "status" = excluded."status", ' +
+      '"created_at_ms" = excluded."created_at_ms", "target_author_id" = excluded."target_author_id", ' +
+      '"resolved_by" = excluded."resolved_by", "resolved_at_ms" = excluded."resolved_at_ms", ' +
+      '"action" = excluded."action", "open_key" = excluded."open_key"',
     insertIfAbsent:
-      'INSERT INTO "moderation_reports" ("id", "reporter_id", "target", "target_id", "reason", "comment", "status", "created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "moderation_reports" ("id", "reporter_id", "target", "target_id", "reason", ' +
+      '"comment", "status", "created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", ' +
+      '"action", "open_key") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead:
-      'INSERT INTO "moderation_reports" ("id", "reporter_id", "target", "target_id", "reason", "comment", "status", "created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key") VALUES',
+      'INSERT INTO "moderation_reports" ("id", "reporter_id", "target", "target_id", "reason", ' +
+      '"comment", "status", "created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", ' +
+      '"action", "open_key") VALUES',
     insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("id") DO UPDATE SET "reporter_id" = excluded."reporter_id", "target" = excluded."target", "target_id" = excluded."target_id", "reason" = excluded."reason", "comment" = excluded."comment", "status" = excluded."status", "created_at_ms" = excluded."created_at_ms", "target_author_id" = excluded."target_author_id", "resolved_by" = excluded."resolved_by", "resolved_at_ms" = excluded."resolved_at_ms", "action" = excluded."action", "open_key" = excluded."open_key"',
+      ' ON CONFLICT ("id")' +
+      ' DO UPDATE SET "reporter_id" = excluded."reporter_id", "target" = excluded."target", ' +
+      '"target_id" = excluded."target_id", "reason" = excluded."reason", ' +
+      '"comment" = excluded."comment", "status" = excluded."status", ' +
+      '"created_at_ms" = excluded."created_at_ms", "target_author_id" = excluded."target_author_id", ' +
+      '"resolved_by" = excluded."resolved_by", "resolved_at_ms" = excluded."resolved_at_ms", ' +
+      '"action" = excluded."action", "open_key" = excluded."open_key"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", "created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key" FROM "moderation_reports" WHERE "id" = ?',
+    get:
+      'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
+      '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
+      ' FROM "moderation_reports" WHERE "id" = ?',
     getManyHead:
-      'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", "created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key" FROM "moderation_reports" WHERE "id" IN',
+      'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
+      '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
+      ' FROM "moderation_reports" WHERE "id" IN',
     delete: 'DELETE FROM "moderation_reports" WHERE "id" = ?',
     updateWhere: '"id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "moderation_reports"',
     list: {
-      asc: 'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", "created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key" FROM "moderation_reports" ORDER BY "id" ASC LIMIT ?',
+      asc:
+        'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
+        '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
+        ' FROM "moderation_reports" ORDER BY "id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", "created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key" FROM "moderation_reports" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-      desc: 'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", "created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key" FROM "moderation_reports" ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
+        '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
+        ' FROM "moderation_reports" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+      desc:
+        'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
+        '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
+        ' FROM "moderation_reports" ORDER BY "id" DESC LIMIT ?',
       descAfter:
-        'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", "created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key" FROM "moderation_reports" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
+        '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
+        ' FROM "moderation_reports" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByStatus: {
-        asc: 'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", "created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key" FROM "moderation_reports" WHERE "status" = ? ORDER BY "id" ASC LIMIT ?',
+        asc:
+          'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
+          '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
+          ' FROM "moderation_reports" WHERE "status" = ? ORDER BY "id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", "created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key" FROM "moderation_reports" WHERE "status" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-        desc: 'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", "created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key" FROM "moderation_reports" WHERE "status" = ? ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
+          '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
+          ' FROM "moderation_reports" WHERE "status" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+        desc:
+          'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
+          '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
+          ' FROM "moderation_reports" WHERE "status" = ? ORDER BY "id" DESC LIMIT ?',
         descAfter:
-          'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", "created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key" FROM "moderation_reports" WHERE "status" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
+          '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
+          ' FROM "moderation_reports" WHERE "status" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
       },
       listByReporterId: {
-        asc: 'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", "created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key" FROM "moderation_reports" WHERE "reporter_id" = ? ORDER BY "open_key" ASC, "id" ASC LIMIT ?',
+        asc:
+          'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
+          '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
+          ' FROM "moderation_reports" WHERE "reporter_id" = ? ORDER BY "open_key" ASC, "id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", "created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key" FROM "moderation_reports" WHERE "reporter_id" = ? AND ("open_key" > ? OR ("open_key" = ? AND "id" > ?)) ORDER BY "open_key" ASC, "id" ASC LIMIT ?',
-        desc: 'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", "created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key" FROM "moderation_reports" WHERE "reporter_id" = ? ORDER BY "open_key" DESC, "id" DESC LIMIT ?',
+          'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
+          '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
+          ' FROM "moderation_reports" WHERE "reporter_id" = ?' +
+          ' AND ("open_key" > ? OR ("open_key" = ? AND "id" > ?)) ORDER BY "open_key" ASC, "id" ASC LIMIT ?',
+        desc:
+          'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
+          '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
+          ' FROM "moderation_reports" WHERE "reporter_id" = ? ORDER BY "open_key" DESC, "id" DESC LIMIT ?',
         descAfter:
-          'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", "created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key" FROM "moderation_reports" WHERE "reporter_id" = ? AND ("open_key" < ? OR ("open_key" = ? AND "id" < ?)) ORDER BY "open_key" DESC, "id" DESC LIMIT ?',
+          'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
+          '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
+          ' FROM "moderation_reports" WHERE "reporter_id" = ?' +
+          ' AND ("open_key" < ? OR ("open_key" = ? AND "id" < ?)) ORDER BY "open_key" DESC, "id" DESC' +
+          " LIMIT ?",
       },
     },
     counts: {
@@ -237,57 +175,117 @@ export const ReportRowSql = {
     },
     deletes: {
       deleteByStatus:
-        'DELETE FROM "moderation_reports" WHERE "id" IN (SELECT "id" FROM "moderation_reports" WHERE "status" = ? ORDER BY "id" LIMIT ?)',
+        'DELETE FROM "moderation_reports" WHERE "id" IN (SELECT "id" FROM "moderation_reports"' +
+        ' WHERE "status" = ? ORDER BY "id" LIMIT ?)',
       deleteByReporterId:
-        'DELETE FROM "moderation_reports" WHERE "id" IN (SELECT "id" FROM "moderation_reports" WHERE "reporter_id" = ? ORDER BY "open_key", "id" LIMIT ?)',
+        'DELETE FROM "moderation_reports" WHERE "id" IN (SELECT "id" FROM "moderation_reports"' +
+        ' WHERE "reporter_id" = ? ORDER BY "open_key", "id" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert:
-      "INSERT INTO `moderation_reports` (`id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, `created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO `moderation_reports` (`id`, `reporter_id`, `target`, `target_id`, `reason`, " +
+      "`comment`, `status`, `created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, " +
+      "`action`, `open_key`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `moderation_reports` (`id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, `created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `reporter_id` = VALUES(`reporter_id`), `target` = VALUES(`target`), `target_id` = VALUES(`target_id`), `reason` = VALUES(`reason`), `comment` = VALUES(`comment`), `status` = VALUES(`status`), `created_at_ms` = VALUES(`created_at_ms`), `target_author_id` = VALUES(`target_author_id`), `resolved_by` = VALUES(`resolved_by`), `resolved_at_ms` = VALUES(`resolved_at_ms`), `action` = VALUES(`action`), `open_key` = VALUES(`open_key`)",
+      "INSERT INTO `moderation_reports` (`id`, `reporter_id`, `target`, `target_id`, `reason`, " +
+      "`comment`, `status`, `created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, " +
+      "`action`, `open_key`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `reporter_id` = VALUES(`reporter_id`), `target` =" +
+      " VALUES(`target`), `target_id` = VALUES(`target_id`), `reason` = VALUES(`reason`), `comment` =" +
+      " VALUES(`comment`), `status` = VALUES(`status`), `created_at_ms` =" +
+      " VALUES(`created_at_ms`), `target_author_id` = VALUES(`target_author_id`), `resolved_by` =" +
+      " VALUES(`resolved_by`), `resolved_at_ms` = VALUES(`resolved_at_ms`), `action` =" +
+      " VALUES(`action`), `open_key` = VALUES(`open_key`)",
     insertIfAbsent:
-      "INSERT INTO `moderation_reports` (`id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, `created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
+      "INSERT INTO `moderation_reports` (`id`, `reporter_id`, `target`, `target_id`, `reason`, " +
+      "`comment`, `status`, `created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, " +
+      "`action`, `open_key`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `id` = `id`",
     insertHead:
-      "INSERT INTO `moderation_reports` (`id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, `created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`) VALUES",
+      "INSERT INTO `moderation_reports` (`id`, `reporter_id`, `target`, `target_id`, `reason`, " +
+      "`comment`, `status`, `created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, " +
+      "`action`, `open_key`) VALUES",
     insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `reporter_id` = VALUES(`reporter_id`), `target` = VALUES(`target`), `target_id` = VALUES(`target_id`), `reason` = VALUES(`reason`), `comment` = VALUES(`comment`), `status` = VALUES(`status`), `created_at_ms` = VALUES(`created_at_ms`), `target_author_id` = VALUES(`target_author_id`), `resolved_by` = VALUES(`resolved_by`), `resolved_at_ms` = VALUES(`resolved_at_ms`), `action` = VALUES(`action`), `open_key` = VALUES(`open_key`)",
+      " ON DUPLICATE KEY UPDATE `reporter_id` = VALUES(`reporter_id`), `target` =" +
+      " VALUES(`target`), `target_id` = VALUES(`target_id`), `reason` = VALUES(`reason`), `comment` =" +
+      " VALUES(`comment`), `status` = VALUES(`status`), `created_at_ms` =" +
+      " VALUES(`created_at_ms`), `target_author_id` = VALUES(`target_author_id`), `resolved_by` =" +
+      " VALUES(`resolved_by`), `resolved_at_ms` = VALUES(`resolved_at_ms`), `action` =" +
+      " VALUES(`action`), `open_key` = VALUES(`open_key`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `id` = `id`",
-    get: "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, `created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key` FROM `moderation_reports` WHERE `id` = ?",
+    get:
+      "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
+      "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
+      " FROM `moderation_reports` WHERE `id` = ?",
     getManyHead:
-      "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, `created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key` FROM `moderation_reports` WHERE `id` IN",
+      "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
+      "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
+      " FROM `moderation_reports` WHERE `id` IN",
     delete: "DELETE FROM `moderation_reports` WHERE `id` = ?",
     updateWhere: "`id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `moderation_reports`",
     list: {
-      asc: "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, `created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key` FROM `moderation_reports` ORDER BY `id` ASC LIMIT ?",
+      asc:
+        "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
+        "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
+        " FROM `moderation_reports` ORDER BY `id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, `created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key` FROM `moderation_reports` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-      desc: "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, `created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key` FROM `moderation_reports` ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
+        "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
+        " FROM `moderation_reports` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+      desc:
+        "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
+        "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
+        " FROM `moderation_reports` ORDER BY `id` DESC LIMIT ?",
       descAfter:
-        "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, `created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key` FROM `moderation_reports` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
+        "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
+        " FROM `moderation_reports` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByStatus: {
-        asc: "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, `created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key` FROM `moderation_reports` WHERE `status` = ? ORDER BY `id` ASC LIMIT ?",
+        asc:
+          "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
+          "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
+          " FROM `moderation_reports` WHERE `status` = ? ORDER BY `id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, `created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key` FROM `moderation_reports` WHERE `status` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-        desc: "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, `created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key` FROM `moderation_reports` WHERE `status` = ? ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
+          "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
+          " FROM `moderation_reports` WHERE `status` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+        desc:
+          "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
+          "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
+          " FROM `moderation_reports` WHERE `status` = ? ORDER BY `id` DESC LIMIT ?",
         descAfter:
-          "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, `created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key` FROM `moderation_reports` WHERE `status` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
+          "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
+          " FROM `moderation_reports` WHERE `status` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
       },
       listByReporterId: {
-        asc: "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, `created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key` FROM `moderation_reports` WHERE `reporter_id` = ? ORDER BY `open_key` ASC, `id` ASC LIMIT ?",
+        asc:
+          "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
+          "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
+          " FROM `moderation_reports` WHERE `reporter_id` = ? ORDER BY `open_key` ASC, `id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, `created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key` FROM `moderation_reports` WHERE `reporter_id` = ? AND (`open_key` > ? OR (`open_key` = ? AND `id` > ?)) ORDER BY `open_key` ASC, `id` ASC LIMIT ?",
-        desc: "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, `created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key` FROM `moderation_reports` WHERE `reporter_id` = ? ORDER BY `open_key` DESC, `id` DESC LIMIT ?",
+          "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
+          "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
+          " FROM `moderation_reports` WHERE `reporter_id` = ?" +
+          " AND (`open_key` > ? OR (`open_key` = ? AND `id` > ?)) ORDER BY `open_key` ASC, `id` ASC LIMIT ?",
+        desc:
+          "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
+          "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
+          " FROM `moderation_reports` WHERE `reporter_id` = ? ORDER BY `open_key` DESC, `id` DESC LIMIT ?",
         descAfter:
-          "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, `created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key` FROM `moderation_reports` WHERE `reporter_id` = ? AND (`open_key` < ? OR (`open_key` = ? AND `id` < ?)) ORDER BY `open_key` DESC, `id` DESC LIMIT ?",
+          "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
+          "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
+          " FROM `moderation_reports` WHERE `reporter_id` = ?" +
+          " AND (`open_key` < ? OR (`open_key` = ? AND `id` < ?)) ORDER BY `open_key` DESC, `id` DESC" +
+          " LIMIT ?",
       },
     },
     counts: {
@@ -303,15 +301,21 @@ export const ReportRowSql = {
 } as const;
 
 /**
- * Primary key of moderation_reports.
+ * Primary key of moderation_reports (id).
+ *
+ * @generated from message orbit.moderation.v1.ReportRow (orbit/moderation/v1/tables.proto)
  */
 export type ReportRowKey = Pick<ReportRow, "id">;
 /**
  * A ReportRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.moderation.v1.ReportRow (orbit/moderation/v1/tables.proto)
  */
 export type ReportRowInit = RowInit<ReportRow, "id">;
 /**
  * Fields of a ReportRow to change.
+ *
+ * @generated from message orbit.moderation.v1.ReportRow (orbit/moderation/v1/tables.proto)
  */
 export type ReportRowPatch = RowPatch<ReportRow, "id", never>;
 
@@ -356,7 +360,12 @@ function reportRowToSql(row: ReportRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table moderation_reports. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * ReportRow is one report.
+ *
+ * Typed access to table moderation_reports. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.moderation.v1.ReportRow (orbit/moderation/v1/tables.proto)
  */
 export class ReportRowDao {
   static readonly table = ReportRowTable;
@@ -411,7 +420,8 @@ export class ReportRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly ReportRowInit[]): Promise<void> {
     await upsertRows(
@@ -555,7 +565,7 @@ export class ReportRowDao {
   }
 
   /**
-   * Number of rows with this status.
+   * Number of rows with this status (index moderation_reports_by_status_id).
    */
   async countByStatus(where: Pick<ReportRow, "status">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByStatus, [
@@ -565,7 +575,8 @@ export class ReportRowDao {
   }
 
   /**
-   * A page of rows with this reporter_id, ordered by open_key, id (index moderation_reports_by_reporter_id_open_key).
+   * A page of rows with this reporter_id, ordered by open_key, id (index
+   * moderation_reports_by_reporter_id_open_key).
    */
   async listByReporterId(where: Pick<ReportRow, "reporterId">, page?: PageOptions): Promise<Page<ReportRow>> {
     return keysetPage(
@@ -585,7 +596,7 @@ export class ReportRowDao {
   }
 
   /**
-   * Number of rows with this reporter_id.
+   * Number of rows with this reporter_id (index moderation_reports_by_reporter_id_open_key).
    */
   async countByReporterId(where: Pick<ReportRow, "reporterId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByReporterId, [
@@ -598,7 +609,9 @@ export class ReportRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this status (1..10000; the first in id order, index moderation_reports_by_status_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this status (1..10000; the first in id order, index
+   * moderation_reports_by_status_id). Returns the number deleted: call again until it is 0 to delete them all in
+   * bounded statements.
    */
   async deleteByStatus(where: Pick<ReportRow, "status">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -610,7 +623,9 @@ export class ReportRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this reporter_id (1..10000; the first in open_key, id order, index moderation_reports_by_reporter_id_open_key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this reporter_id (1..10000; the first in open_key, id order, index
+   * moderation_reports_by_reporter_id_open_key). Returns the number deleted: call again until it is 0 to delete
+   * them all in bounded statements.
    */
   async deleteByReporterId(where: Pick<ReportRow, "reporterId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -630,7 +645,10 @@ export class ReportRowDao {
 // ── ModeratorRow → table moderation_moderators ───────────────────────────
 
 /**
- * Schema manifest entry of moderation_moderators (diffed by the migrator).
+ * Table moderation_moderators: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the
+ * same).
+ *
+ * @generated from message orbit.moderation.v1.ModeratorRow (orbit/moderation/v1/tables.proto)
  */
 export const ModeratorRowTable: SqlTableSpec = {
   kind: "sql",
@@ -638,36 +656,9 @@ export const ModeratorRowTable: SqlTableSpec = {
   message: "orbit.moderation.v1.ModeratorRow",
   file: "orbit/moderation/v1/tables.proto",
   columns: [
-    {
-      name: "user_id",
-      field: "userId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "granted_at_ms",
-      field: "grantedAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "granted_by",
-      field: "grantedBy",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(64)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
+    column("user_id", "userId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("granted_at_ms", "grantedAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("granted_by", "grantedBy", "string", "TEXT", "VARCHAR(64)", "text", { default: "''" }),
   ],
   primaryKey: ["user_id"],
   indexes: [],
@@ -675,18 +666,24 @@ export const ModeratorRowTable: SqlTableSpec = {
 
 /**
  * The SQL of every ModeratorRowDao method, per dialect.
+ *
+ * @generated from message orbit.moderation.v1.ModeratorRow (orbit/moderation/v1/tables.proto)
  */
 export const ModeratorRowSql = {
   sqlite: {
     insert: 'INSERT INTO "moderation_moderators" ("user_id", "granted_at_ms", "granted_by") VALUES (?, ?, ?)',
     upsert:
-      'INSERT INTO "moderation_moderators" ("user_id", "granted_at_ms", "granted_by") VALUES (?, ?, ?) ON CONFLICT ("user_id") DO UPDATE SET "granted_at_ms" = excluded."granted_at_ms", "granted_by" = excluded."granted_by"',
+      'INSERT INTO "moderation_moderators" ("user_id", "granted_at_ms", "granted_by") VALUES (?, ?, ?)' +
+      ' ON CONFLICT ("user_id")' +
+      ' DO UPDATE SET "granted_at_ms" = excluded."granted_at_ms", "granted_by" = excluded."granted_by"',
     insertIfAbsent:
-      'INSERT INTO "moderation_moderators" ("user_id", "granted_at_ms", "granted_by") VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "moderation_moderators" ("user_id", "granted_at_ms", "granted_by") VALUES (?, ?, ?)' +
+      " ON CONFLICT DO NOTHING",
     insertHead: 'INSERT INTO "moderation_moderators" ("user_id", "granted_at_ms", "granted_by") VALUES',
     insertTuple: "(?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("user_id") DO UPDATE SET "granted_at_ms" = excluded."granted_at_ms", "granted_by" = excluded."granted_by"',
+      ' ON CONFLICT ("user_id")' +
+      ' DO UPDATE SET "granted_at_ms" = excluded."granted_at_ms", "granted_by" = excluded."granted_by"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
     get: 'SELECT "user_id", "granted_at_ms", "granted_by" FROM "moderation_moderators" WHERE "user_id" = ?',
@@ -695,12 +692,18 @@ export const ModeratorRowSql = {
     updateWhere: '"user_id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "moderation_moderators"',
     list: {
-      asc: 'SELECT "user_id", "granted_at_ms", "granted_by" FROM "moderation_moderators" ORDER BY "user_id" ASC LIMIT ?',
+      asc:
+        'SELECT "user_id", "granted_at_ms", "granted_by" FROM "moderation_moderators"' +
+        ' ORDER BY "user_id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "user_id", "granted_at_ms", "granted_by" FROM "moderation_moderators" WHERE ("user_id" > ?) ORDER BY "user_id" ASC LIMIT ?',
-      desc: 'SELECT "user_id", "granted_at_ms", "granted_by" FROM "moderation_moderators" ORDER BY "user_id" DESC LIMIT ?',
+        'SELECT "user_id", "granted_at_ms", "granted_by" FROM "moderation_moderators"' +
+        ' WHERE ("user_id" > ?) ORDER BY "user_id" ASC LIMIT ?',
+      desc:
+        'SELECT "user_id", "granted_at_ms", "granted_by" FROM "moderation_moderators"' +
+        ' ORDER BY "user_id" DESC LIMIT ?',
       descAfter:
-        'SELECT "user_id", "granted_at_ms", "granted_by" FROM "moderation_moderators" WHERE ("user_id" < ?) ORDER BY "user_id" DESC LIMIT ?',
+        'SELECT "user_id", "granted_at_ms", "granted_by" FROM "moderation_moderators"' +
+        ' WHERE ("user_id" < ?) ORDER BY "user_id" DESC LIMIT ?',
     },
     unique: {},
     finders: {},
@@ -711,13 +714,16 @@ export const ModeratorRowSql = {
   mysql: {
     insert: "INSERT INTO `moderation_moderators` (`user_id`, `granted_at_ms`, `granted_by`) VALUES (?, ?, ?)",
     upsert:
-      "INSERT INTO `moderation_moderators` (`user_id`, `granted_at_ms`, `granted_by`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `granted_at_ms` = VALUES(`granted_at_ms`), `granted_by` = VALUES(`granted_by`)",
+      "INSERT INTO `moderation_moderators` (`user_id`, `granted_at_ms`, `granted_by`) VALUES (?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `granted_at_ms` = VALUES(`granted_at_ms`), `granted_by` =" +
+      " VALUES(`granted_by`)",
     insertIfAbsent:
-      "INSERT INTO `moderation_moderators` (`user_id`, `granted_at_ms`, `granted_by`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
+      "INSERT INTO `moderation_moderators` (`user_id`, `granted_at_ms`, `granted_by`) VALUES (?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
     insertHead: "INSERT INTO `moderation_moderators` (`user_id`, `granted_at_ms`, `granted_by`) VALUES",
     insertTuple: "(?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `granted_at_ms` = VALUES(`granted_at_ms`), `granted_by` = VALUES(`granted_by`)",
+      " ON DUPLICATE KEY UPDATE `granted_at_ms` = VALUES(`granted_at_ms`), `granted_by` =" + " VALUES(`granted_by`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
     get: "SELECT `user_id`, `granted_at_ms`, `granted_by` FROM `moderation_moderators` WHERE `user_id` = ?",
@@ -726,12 +732,18 @@ export const ModeratorRowSql = {
     updateWhere: "`user_id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `moderation_moderators`",
     list: {
-      asc: "SELECT `user_id`, `granted_at_ms`, `granted_by` FROM `moderation_moderators` ORDER BY `user_id` ASC LIMIT ?",
+      asc:
+        "SELECT `user_id`, `granted_at_ms`, `granted_by` FROM `moderation_moderators`" +
+        " ORDER BY `user_id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `user_id`, `granted_at_ms`, `granted_by` FROM `moderation_moderators` WHERE (`user_id` > ?) ORDER BY `user_id` ASC LIMIT ?",
-      desc: "SELECT `user_id`, `granted_at_ms`, `granted_by` FROM `moderation_moderators` ORDER BY `user_id` DESC LIMIT ?",
+        "SELECT `user_id`, `granted_at_ms`, `granted_by` FROM `moderation_moderators`" +
+        " WHERE (`user_id` > ?) ORDER BY `user_id` ASC LIMIT ?",
+      desc:
+        "SELECT `user_id`, `granted_at_ms`, `granted_by` FROM `moderation_moderators`" +
+        " ORDER BY `user_id` DESC LIMIT ?",
       descAfter:
-        "SELECT `user_id`, `granted_at_ms`, `granted_by` FROM `moderation_moderators` WHERE (`user_id` < ?) ORDER BY `user_id` DESC LIMIT ?",
+        "SELECT `user_id`, `granted_at_ms`, `granted_by` FROM `moderation_moderators`" +
+        " WHERE (`user_id` < ?) ORDER BY `user_id` DESC LIMIT ?",
     },
     unique: {},
     finders: {},
@@ -742,15 +754,21 @@ export const ModeratorRowSql = {
 } as const;
 
 /**
- * Primary key of moderation_moderators.
+ * Primary key of moderation_moderators (user_id).
+ *
+ * @generated from message orbit.moderation.v1.ModeratorRow (orbit/moderation/v1/tables.proto)
  */
 export type ModeratorRowKey = Pick<ModeratorRow, "userId">;
 /**
  * A ModeratorRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.moderation.v1.ModeratorRow (orbit/moderation/v1/tables.proto)
  */
 export type ModeratorRowInit = RowInit<ModeratorRow, "userId">;
 /**
  * Fields of a ModeratorRow to change.
+ *
+ * @generated from message orbit.moderation.v1.ModeratorRow (orbit/moderation/v1/tables.proto)
  */
 export type ModeratorRowPatch = RowPatch<ModeratorRow, "userId", never>;
 
@@ -775,7 +793,12 @@ function moderatorRowToSql(row: ModeratorRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table moderation_moderators. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * ModeratorRow grants the moderator role to an account.
+ *
+ * Typed access to table moderation_moderators. Pass the store, or a transaction (`db.transaction(tx => …)`) to run
+ * any method inside it.
+ *
+ * @generated from message orbit.moderation.v1.ModeratorRow (orbit/moderation/v1/tables.proto)
  */
 export class ModeratorRowDao {
   static readonly table = ModeratorRowTable;
@@ -830,7 +853,8 @@ export class ModeratorRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly ModeratorRowInit[]): Promise<void> {
     await upsertRows(
@@ -932,7 +956,9 @@ export class ModeratorRowDao {
 // ── ModlogRow → table moderation_modlog ──────────────────────────────────
 
 /**
- * Schema manifest entry of moderation_modlog (diffed by the migrator).
+ * Table moderation_modlog: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.moderation.v1.ModlogRow (orbit/moderation/v1/tables.proto)
  */
 export const ModlogRowTable: SqlTableSpec = {
   kind: "sql",
@@ -940,106 +966,16 @@ export const ModlogRowTable: SqlTableSpec = {
   message: "orbit.moderation.v1.ModlogRow",
   file: "orbit/moderation/v1/tables.proto",
   columns: [
-    {
-      name: "id",
-      field: "id",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "moderator_id",
-      field: "moderatorId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "action",
-      field: "action",
-      encoding: "int",
-      sqlite: "INTEGER",
-      mysql: "INT",
-      cql: "int",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "target",
-      field: "target",
-      encoding: "int",
-      sqlite: "INTEGER",
-      mysql: "INT",
-      cql: "int",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "target_id",
-      field: "targetId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "target_author_id",
-      field: "targetAuthorId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "report_id",
-      field: "reportId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "community_id",
-      field: "communityId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "note",
-      field: "note",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(1000)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "at_ms",
-      field: "atMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("id", "id", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("moderator_id", "moderatorId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("action", "action", "int", "INTEGER", "INT", "int", { default: "0" }),
+    column("target", "target", "int", "INTEGER", "INT", "int", { default: "0" }),
+    column("target_id", "targetId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("target_author_id", "targetAuthorId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("report_id", "reportId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("community_id", "communityId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("note", "note", "string", "TEXT", "VARCHAR(1000)", "text", { default: "''" }),
+    column("at_ms", "atMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["id"],
   indexes: [],
@@ -1047,35 +983,63 @@ export const ModlogRowTable: SqlTableSpec = {
 
 /**
  * The SQL of every ModlogRowDao method, per dialect.
+ *
+ * @generated from message orbit.moderation.v1.ModlogRow (orbit/moderation/v1/tables.proto)
  */
 export const ModlogRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "moderation_modlog" ("id", "moderator_id", "action", "target", "target_id", "target_author_id", "report_id", "community_id", "note", "at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO "moderation_modlog" ("id", "moderator_id", "action", "target", "target_id", ' +
+      '"target_author_id", "report_id", "community_id", "note", "at_ms")' +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
-      'INSERT INTO "moderation_modlog" ("id", "moderator_id", "action", "target", "target_id", "target_author_id", "report_id", "community_id", "note", "at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "moderator_id" = excluded."moderator_id", "action" = excluded."action", "target" = excluded."target", "target_id" = excluded."target_id", "target_author_id" = excluded."target_author_id", "report_id" = excluded."report_id", "community_id" = excluded."community_id", "note" = excluded."note", "at_ms" = excluded."at_ms"',
+      'INSERT INTO "moderation_modlog" ("id", "moderator_id", "action", "target", "target_id", ' +
+      '"target_author_id", "report_id", "community_id", "note", "at_ms")' +
+      ' VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id")' +
+      ' DO UPDATE SET "moderator_id" = excluded."moderator_id", "action" = excluded."action", ' +
+      '"target" = excluded."target", "target_id" = excluded."target_id", ' +
+      '"target_author_id" = excluded."target_author_id", "report_id" = excluded."report_id", ' +
+      '"community_id" = excluded."community_id", "note" = excluded."note", "at_ms" = excluded."at_ms"',
     insertIfAbsent:
-      'INSERT INTO "moderation_modlog" ("id", "moderator_id", "action", "target", "target_id", "target_author_id", "report_id", "community_id", "note", "at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "moderation_modlog" ("id", "moderator_id", "action", "target", "target_id", ' +
+      '"target_author_id", "report_id", "community_id", "note", "at_ms")' +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     insertHead:
-      'INSERT INTO "moderation_modlog" ("id", "moderator_id", "action", "target", "target_id", "target_author_id", "report_id", "community_id", "note", "at_ms") VALUES',
+      'INSERT INTO "moderation_modlog" ("id", "moderator_id", "action", "target", "target_id", ' +
+      '"target_author_id", "report_id", "community_id", "note", "at_ms") VALUES',
     insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("id") DO UPDATE SET "moderator_id" = excluded."moderator_id", "action" = excluded."action", "target" = excluded."target", "target_id" = excluded."target_id", "target_author_id" = excluded."target_author_id", "report_id" = excluded."report_id", "community_id" = excluded."community_id", "note" = excluded."note", "at_ms" = excluded."at_ms"',
+      ' ON CONFLICT ("id")' +
+      ' DO UPDATE SET "moderator_id" = excluded."moderator_id", "action" = excluded."action", ' +
+      '"target" = excluded."target", "target_id" = excluded."target_id", ' +
+      '"target_author_id" = excluded."target_author_id", "report_id" = excluded."report_id", ' +
+      '"community_id" = excluded."community_id", "note" = excluded."note", "at_ms" = excluded."at_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "id", "moderator_id", "action", "target", "target_id", "target_author_id", "report_id", "community_id", "note", "at_ms" FROM "moderation_modlog" WHERE "id" = ?',
+    get:
+      'SELECT "id", "moderator_id", "action", "target", "target_id", "target_author_id", "report_id", ' +
+      '"community_id", "note", "at_ms" FROM "moderation_modlog" WHERE "id" = ?',
     getManyHead:
-      'SELECT "id", "moderator_id", "action", "target", "target_id", "target_author_id", "report_id", "community_id", "note", "at_ms" FROM "moderation_modlog" WHERE "id" IN',
+      'SELECT "id", "moderator_id", "action", "target", "target_id", "target_author_id", "report_id", ' +
+      '"community_id", "note", "at_ms" FROM "moderation_modlog" WHERE "id" IN',
     delete: 'DELETE FROM "moderation_modlog" WHERE "id" = ?',
     updateWhere: '"id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "moderation_modlog"',
     list: {
-      asc: 'SELECT "id", "moderator_id", "action", "target", "target_id", "target_author_id", "report_id", "community_id", "note", "at_ms" FROM "moderation_modlog" ORDER BY "id" ASC LIMIT ?',
+      asc:
+        'SELECT "id", "moderator_id", "action", "target", "target_id", "target_author_id", "report_id", ' +
+        '"community_id", "note", "at_ms" FROM "moderation_modlog" ORDER BY "id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "id", "moderator_id", "action", "target", "target_id", "target_author_id", "report_id", "community_id", "note", "at_ms" FROM "moderation_modlog" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-      desc: 'SELECT "id", "moderator_id", "action", "target", "target_id", "target_author_id", "report_id", "community_id", "note", "at_ms" FROM "moderation_modlog" ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "moderator_id", "action", "target", "target_id", "target_author_id", "report_id", ' +
+        '"community_id", "note", "at_ms" FROM "moderation_modlog" WHERE ("id" > ?) ORDER BY "id" ASC' +
+        " LIMIT ?",
+      desc:
+        'SELECT "id", "moderator_id", "action", "target", "target_id", "target_author_id", "report_id", ' +
+        '"community_id", "note", "at_ms" FROM "moderation_modlog" ORDER BY "id" DESC LIMIT ?',
       descAfter:
-        'SELECT "id", "moderator_id", "action", "target", "target_id", "target_author_id", "report_id", "community_id", "note", "at_ms" FROM "moderation_modlog" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "moderator_id", "action", "target", "target_id", "target_author_id", "report_id", ' +
+        '"community_id", "note", "at_ms" FROM "moderation_modlog" WHERE ("id" < ?) ORDER BY "id" DESC' +
+        " LIMIT ?",
     },
     unique: {},
     finders: {},
@@ -1085,31 +1049,57 @@ export const ModlogRowSql = {
   },
   mysql: {
     insert:
-      "INSERT INTO `moderation_modlog` (`id`, `moderator_id`, `action`, `target`, `target_id`, `target_author_id`, `report_id`, `community_id`, `note`, `at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO `moderation_modlog` (`id`, `moderator_id`, `action`, `target`, `target_id`, " +
+      "`target_author_id`, `report_id`, `community_id`, `note`, `at_ms`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `moderation_modlog` (`id`, `moderator_id`, `action`, `target`, `target_id`, `target_author_id`, `report_id`, `community_id`, `note`, `at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `moderator_id` = VALUES(`moderator_id`), `action` = VALUES(`action`), `target` = VALUES(`target`), `target_id` = VALUES(`target_id`), `target_author_id` = VALUES(`target_author_id`), `report_id` = VALUES(`report_id`), `community_id` = VALUES(`community_id`), `note` = VALUES(`note`), `at_ms` = VALUES(`at_ms`)",
+      "INSERT INTO `moderation_modlog` (`id`, `moderator_id`, `action`, `target`, `target_id`, " +
+      "`target_author_id`, `report_id`, `community_id`, `note`, `at_ms`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `moderator_id` =" +
+      " VALUES(`moderator_id`), `action` = VALUES(`action`), `target` = VALUES(`target`), `target_id` =" +
+      " VALUES(`target_id`), `target_author_id` = VALUES(`target_author_id`), `report_id` =" +
+      " VALUES(`report_id`), `community_id` = VALUES(`community_id`), `note` =" +
+      " VALUES(`note`), `at_ms` = VALUES(`at_ms`)",
     insertIfAbsent:
-      "INSERT INTO `moderation_modlog` (`id`, `moderator_id`, `action`, `target`, `target_id`, `target_author_id`, `report_id`, `community_id`, `note`, `at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
+      "INSERT INTO `moderation_modlog` (`id`, `moderator_id`, `action`, `target`, `target_id`, " +
+      "`target_author_id`, `report_id`, `community_id`, `note`, `at_ms`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
     insertHead:
-      "INSERT INTO `moderation_modlog` (`id`, `moderator_id`, `action`, `target`, `target_id`, `target_author_id`, `report_id`, `community_id`, `note`, `at_ms`) VALUES",
+      "INSERT INTO `moderation_modlog` (`id`, `moderator_id`, `action`, `target`, `target_id`, " +
+      "`target_author_id`, `report_id`, `community_id`, `note`, `at_ms`) VALUES",
     insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `moderator_id` = VALUES(`moderator_id`), `action` = VALUES(`action`), `target` = VALUES(`target`), `target_id` = VALUES(`target_id`), `target_author_id` = VALUES(`target_author_id`), `report_id` = VALUES(`report_id`), `community_id` = VALUES(`community_id`), `note` = VALUES(`note`), `at_ms` = VALUES(`at_ms`)",
+      " ON DUPLICATE KEY UPDATE `moderator_id` = VALUES(`moderator_id`), `action` =" +
+      " VALUES(`action`), `target` = VALUES(`target`), `target_id` =" +
+      " VALUES(`target_id`), `target_author_id` = VALUES(`target_author_id`), `report_id` =" +
+      " VALUES(`report_id`), `community_id` = VALUES(`community_id`), `note` =" +
+      " VALUES(`note`), `at_ms` = VALUES(`at_ms`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `id` = `id`",
-    get: "SELECT `id`, `moderator_id`, `action`, `target`, `target_id`, `target_author_id`, `report_id`, `community_id`, `note`, `at_ms` FROM `moderation_modlog` WHERE `id` = ?",
+    get:
+      "SELECT `id`, `moderator_id`, `action`, `target`, `target_id`, `target_author_id`, `report_id`, " +
+      "`community_id`, `note`, `at_ms` FROM `moderation_modlog` WHERE `id` = ?",
     getManyHead:
-      "SELECT `id`, `moderator_id`, `action`, `target`, `target_id`, `target_author_id`, `report_id`, `community_id`, `note`, `at_ms` FROM `moderation_modlog` WHERE `id` IN",
+      "SELECT `id`, `moderator_id`, `action`, `target`, `target_id`, `target_author_id`, `report_id`, " +
+      "`community_id`, `note`, `at_ms` FROM `moderation_modlog` WHERE `id` IN",
     delete: "DELETE FROM `moderation_modlog` WHERE `id` = ?",
     updateWhere: "`id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `moderation_modlog`",
     list: {
-      asc: "SELECT `id`, `moderator_id`, `action`, `target`, `target_id`, `target_author_id`, `report_id`, `community_id`, `note`, `at_ms` FROM `moderation_modlog` ORDER BY `id` ASC LIMIT ?",
+      asc:
+        "SELECT `id`, `moderator_id`, `action`, `target`, `target_id`, `target_author_id`, `report_id`, " +
+        "`community_id`, `note`, `at_ms` FROM `moderation_modlog` ORDER BY `id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `id`, `moderator_id`, `action`, `target`, `target_id`, `target_author_id`, `report_id`, `community_id`, `note`, `at_ms` FROM `moderation_modlog` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-      desc: "SELECT `id`, `moderator_id`, `action`, `target`, `target_id`, `target_author_id`, `report_id`, `community_id`, `note`, `at_ms` FROM `moderation_modlog` ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `moderator_id`, `action`, `target`, `target_id`, `target_author_id`, `report_id`, " +
+        "`community_id`, `note`, `at_ms` FROM `moderation_modlog` WHERE (`id` > ?) ORDER BY `id` ASC" +
+        " LIMIT ?",
+      desc:
+        "SELECT `id`, `moderator_id`, `action`, `target`, `target_id`, `target_author_id`, `report_id`, " +
+        "`community_id`, `note`, `at_ms` FROM `moderation_modlog` ORDER BY `id` DESC LIMIT ?",
       descAfter:
-        "SELECT `id`, `moderator_id`, `action`, `target`, `target_id`, `target_author_id`, `report_id`, `community_id`, `note`, `at_ms` FROM `moderation_modlog` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `moderator_id`, `action`, `target`, `target_id`, `target_author_id`, `report_id`, " +
+        "`community_id`, `note`, `at_ms` FROM `moderation_modlog` WHERE (`id` < ?) ORDER BY `id` DESC" +
+        " LIMIT ?",
     },
     unique: {},
     finders: {},
@@ -1120,15 +1110,21 @@ export const ModlogRowSql = {
 } as const;
 
 /**
- * Primary key of moderation_modlog.
+ * Primary key of moderation_modlog (id).
+ *
+ * @generated from message orbit.moderation.v1.ModlogRow (orbit/moderation/v1/tables.proto)
  */
 export type ModlogRowKey = Pick<ModlogRow, "id">;
 /**
  * A ModlogRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.moderation.v1.ModlogRow (orbit/moderation/v1/tables.proto)
  */
 export type ModlogRowInit = RowInit<ModlogRow, "id">;
 /**
  * Fields of a ModlogRow to change.
+ *
+ * @generated from message orbit.moderation.v1.ModlogRow (orbit/moderation/v1/tables.proto)
  */
 export type ModlogRowPatch = RowPatch<ModlogRow, "id", never>;
 
@@ -1167,7 +1163,12 @@ function modlogRowToSql(row: ModlogRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table moderation_modlog. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * ModlogRow is one moderator action.
+ *
+ * Typed access to table moderation_modlog. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.moderation.v1.ModlogRow (orbit/moderation/v1/tables.proto)
  */
 export class ModlogRowDao {
   static readonly table = ModlogRowTable;
@@ -1222,7 +1223,8 @@ export class ModlogRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly ModlogRowInit[]): Promise<void> {
     await upsertRows(

@@ -5,6 +5,7 @@
 /* eslint-disable */
 
 import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
+import { column } from "../../../../platform/storage/schema.js";
 import type {
   NotificationDeviceRow,
   NotificationGroupRow,
@@ -35,7 +36,9 @@ import { ScalarType } from "@bufbuild/protobuf";
 // ── NotificationItemRow → table notify_items ─────────────────────────────
 
 /**
- * Schema manifest entry of notify_items (diffed by the migrator).
+ * Table notify_items: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.notify.v1.NotificationItemRow (orbit/notify/v1/tables.proto)
  */
 export const NotificationItemRowTable: SqlTableSpec = {
   kind: "sql",
@@ -43,66 +46,12 @@ export const NotificationItemRowTable: SqlTableSpec = {
   message: "orbit.notify.v1.NotificationItemRow",
   file: "orbit/notify/v1/tables.proto",
   columns: [
-    {
-      name: "recipient_id",
-      field: "recipientId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "source_key",
-      field: "sourceKey",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(96)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "group_id",
-      field: "groupId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "actor_id",
-      field: "actorId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "at_ms",
-      field: "atMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "event_id",
-      field: "eventId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("recipient_id", "recipientId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("source_key", "sourceKey", "string", "TEXT", "VARCHAR(96)", "text", { default: "''" }),
+    column("group_id", "groupId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("actor_id", "actorId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("at_ms", "atMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("event_id", "eventId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["recipient_id", "source_key"],
   indexes: [
@@ -111,200 +60,332 @@ export const NotificationItemRowTable: SqlTableSpec = {
       columns: ["recipient_id", "group_id", "at_ms"],
       unique: false,
     },
-    {
-      name: "notify_items_by_recipient_id_actor_id",
-      columns: ["recipient_id", "actor_id"],
-      unique: false,
-    },
-    {
-      name: "notify_items_by_actor_id",
-      columns: ["actor_id"],
-      unique: false,
-    },
-    {
-      name: "notify_items_by_source_key",
-      columns: ["source_key"],
-      unique: false,
-    },
+    { name: "notify_items_by_recipient_id_actor_id", columns: ["recipient_id", "actor_id"], unique: false },
+    { name: "notify_items_by_actor_id", columns: ["actor_id"], unique: false },
+    { name: "notify_items_by_source_key", columns: ["source_key"], unique: false },
   ],
 };
 
 /**
  * The SQL of every NotificationItemRowDao method, per dialect.
+ *
+ * @generated from message orbit.notify.v1.NotificationItemRow (orbit/notify/v1/tables.proto)
  */
 export const NotificationItemRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "notify_items" ("recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id") VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO "notify_items" ("recipient_id", "source_key", "group_id", "actor_id", "at_ms", ' +
+      '"event_id") VALUES (?, ?, ?, ?, ?, ?)',
     upsert:
-      'INSERT INTO "notify_items" ("recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id") VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT ("recipient_id", "source_key") DO UPDATE SET "group_id" = excluded."group_id", "actor_id" = excluded."actor_id", "at_ms" = excluded."at_ms", "event_id" = excluded."event_id"',
+      'INSERT INTO "notify_items" ("recipient_id", "source_key", "group_id", "actor_id", "at_ms", ' +
+      '"event_id") VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT ("recipient_id", "source_key")' +
+      ' DO UPDATE SET "group_id" = excluded."group_id", "actor_id" = excluded."actor_id", ' +
+      '"at_ms" = excluded."at_ms", "event_id" = excluded."event_id"',
     insertIfAbsent:
-      'INSERT INTO "notify_items" ("recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id") VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "notify_items" ("recipient_id", "source_key", "group_id", "actor_id", "at_ms", ' +
+      '"event_id") VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead:
-      'INSERT INTO "notify_items" ("recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id") VALUES',
+      'INSERT INTO "notify_items" ("recipient_id", "source_key", "group_id", "actor_id", "at_ms", ' +
+      '"event_id") VALUES',
     insertTuple: "(?, ?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("recipient_id", "source_key") DO UPDATE SET "group_id" = excluded."group_id", "actor_id" = excluded."actor_id", "at_ms" = excluded."at_ms", "event_id" = excluded."event_id"',
+      ' ON CONFLICT ("recipient_id", "source_key")' +
+      ' DO UPDATE SET "group_id" = excluded."group_id", "actor_id" = excluded."actor_id", ' +
+      '"at_ms" = excluded."at_ms", "event_id" = excluded."event_id"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "recipient_id" = ? AND "source_key" = ?',
+    get:
+      'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id"' +
+      ' FROM "notify_items" WHERE "recipient_id" = ? AND "source_key" = ?',
     getManyHead: "",
     delete: 'DELETE FROM "notify_items" WHERE "recipient_id" = ? AND "source_key" = ?',
     updateWhere: '"recipient_id" = ? AND "source_key" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "notify_items"',
     list: {
-      asc: 'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" ORDER BY "recipient_id" ASC, "source_key" ASC LIMIT ?',
+      asc:
+        'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id"' +
+        ' FROM "notify_items" ORDER BY "recipient_id" ASC, "source_key" ASC LIMIT ?',
       ascAfter:
-        'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE ("recipient_id" > ? OR ("recipient_id" = ? AND "source_key" > ?)) ORDER BY "recipient_id" ASC, "source_key" ASC LIMIT ?',
-      desc: 'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" ORDER BY "recipient_id" DESC, "source_key" DESC LIMIT ?',
+        'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id"' +
+        ' FROM "notify_items" WHERE ("recipient_id" > ? OR ("recipient_id" = ? AND "source_key" > ?))' +
+        ' ORDER BY "recipient_id" ASC, "source_key" ASC LIMIT ?',
+      desc:
+        'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id"' +
+        ' FROM "notify_items" ORDER BY "recipient_id" DESC, "source_key" DESC LIMIT ?',
       descAfter:
-        'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE ("recipient_id" < ? OR ("recipient_id" = ? AND "source_key" < ?)) ORDER BY "recipient_id" DESC, "source_key" DESC LIMIT ?',
+        'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id"' +
+        ' FROM "notify_items" WHERE ("recipient_id" < ? OR ("recipient_id" = ? AND "source_key" < ?))' +
+        ' ORDER BY "recipient_id" DESC, "source_key" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByRecipientId: {
-        asc: 'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "recipient_id" = ? ORDER BY "source_key" ASC LIMIT ?',
+        asc:
+          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id"' +
+          ' FROM "notify_items" WHERE "recipient_id" = ? ORDER BY "source_key" ASC LIMIT ?',
         ascAfter:
-          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "recipient_id" = ? AND ("source_key" > ?) ORDER BY "source_key" ASC LIMIT ?',
-        desc: 'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "recipient_id" = ? ORDER BY "source_key" DESC LIMIT ?',
+          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id"' +
+          ' FROM "notify_items" WHERE "recipient_id" = ? AND ("source_key" > ?) ORDER BY "source_key" ASC' +
+          " LIMIT ?",
+        desc:
+          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id"' +
+          ' FROM "notify_items" WHERE "recipient_id" = ? ORDER BY "source_key" DESC LIMIT ?',
         descAfter:
-          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "recipient_id" = ? AND ("source_key" < ?) ORDER BY "source_key" DESC LIMIT ?',
+          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id"' +
+          ' FROM "notify_items" WHERE "recipient_id" = ? AND ("source_key" < ?) ORDER BY "source_key" DESC' +
+          " LIMIT ?",
       },
       listByRecipientIdGroupId: {
-        asc: 'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "recipient_id" = ? AND "group_id" = ? ORDER BY "at_ms" ASC, "source_key" ASC LIMIT ?',
+        asc:
+          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id"' +
+          ' FROM "notify_items" WHERE "recipient_id" = ? AND "group_id" = ?' +
+          ' ORDER BY "at_ms" ASC, "source_key" ASC LIMIT ?',
         ascAfter:
-          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "recipient_id" = ? AND "group_id" = ? AND ("at_ms" > ? OR ("at_ms" = ? AND "source_key" > ?)) ORDER BY "at_ms" ASC, "source_key" ASC LIMIT ?',
-        desc: 'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "recipient_id" = ? AND "group_id" = ? ORDER BY "at_ms" DESC, "source_key" DESC LIMIT ?',
+          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id"' +
+          ' FROM "notify_items" WHERE "recipient_id" = ? AND "group_id" = ?' +
+          ' AND ("at_ms" > ? OR ("at_ms" = ? AND "source_key" > ?)) ORDER BY "at_ms" ASC, "source_key" ASC' +
+          " LIMIT ?",
+        desc:
+          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id"' +
+          ' FROM "notify_items" WHERE "recipient_id" = ? AND "group_id" = ?' +
+          ' ORDER BY "at_ms" DESC, "source_key" DESC LIMIT ?',
         descAfter:
-          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "recipient_id" = ? AND "group_id" = ? AND ("at_ms" < ? OR ("at_ms" = ? AND "source_key" < ?)) ORDER BY "at_ms" DESC, "source_key" DESC LIMIT ?',
+          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id"' +
+          ' FROM "notify_items" WHERE "recipient_id" = ? AND "group_id" = ?' +
+          ' AND ("at_ms" < ? OR ("at_ms" = ? AND "source_key" < ?))' +
+          ' ORDER BY "at_ms" DESC, "source_key" DESC LIMIT ?',
       },
       listByRecipientIdOrderByActorId: {
-        asc: 'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "recipient_id" = ? ORDER BY "actor_id" ASC, "source_key" ASC LIMIT ?',
+        asc:
+          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id"' +
+          ' FROM "notify_items" WHERE "recipient_id" = ? ORDER BY "actor_id" ASC, "source_key" ASC LIMIT ?',
         ascAfter:
-          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "recipient_id" = ? AND ("actor_id" > ? OR ("actor_id" = ? AND "source_key" > ?)) ORDER BY "actor_id" ASC, "source_key" ASC LIMIT ?',
-        desc: 'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "recipient_id" = ? ORDER BY "actor_id" DESC, "source_key" DESC LIMIT ?',
+          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id"' +
+          ' FROM "notify_items" WHERE "recipient_id" = ?' +
+          ' AND ("actor_id" > ? OR ("actor_id" = ? AND "source_key" > ?))' +
+          ' ORDER BY "actor_id" ASC, "source_key" ASC LIMIT ?',
+        desc:
+          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id"' +
+          ' FROM "notify_items" WHERE "recipient_id" = ? ORDER BY "actor_id" DESC, "source_key" DESC' +
+          " LIMIT ?",
         descAfter:
-          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "recipient_id" = ? AND ("actor_id" < ? OR ("actor_id" = ? AND "source_key" < ?)) ORDER BY "actor_id" DESC, "source_key" DESC LIMIT ?',
+          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id"' +
+          ' FROM "notify_items" WHERE "recipient_id" = ?' +
+          ' AND ("actor_id" < ? OR ("actor_id" = ? AND "source_key" < ?))' +
+          ' ORDER BY "actor_id" DESC, "source_key" DESC LIMIT ?',
       },
       listByActorId: {
-        asc: 'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "actor_id" = ? ORDER BY "recipient_id" ASC, "source_key" ASC LIMIT ?',
+        asc:
+          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id"' +
+          ' FROM "notify_items" WHERE "actor_id" = ? ORDER BY "recipient_id" ASC, "source_key" ASC LIMIT ?',
         ascAfter:
-          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "actor_id" = ? AND ("recipient_id" > ? OR ("recipient_id" = ? AND "source_key" > ?)) ORDER BY "recipient_id" ASC, "source_key" ASC LIMIT ?',
-        desc: 'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "actor_id" = ? ORDER BY "recipient_id" DESC, "source_key" DESC LIMIT ?',
+          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id"' +
+          ' FROM "notify_items" WHERE "actor_id" = ?' +
+          ' AND ("recipient_id" > ? OR ("recipient_id" = ? AND "source_key" > ?))' +
+          ' ORDER BY "recipient_id" ASC, "source_key" ASC LIMIT ?',
+        desc:
+          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id"' +
+          ' FROM "notify_items" WHERE "actor_id" = ? ORDER BY "recipient_id" DESC, "source_key" DESC' +
+          " LIMIT ?",
         descAfter:
-          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "actor_id" = ? AND ("recipient_id" < ? OR ("recipient_id" = ? AND "source_key" < ?)) ORDER BY "recipient_id" DESC, "source_key" DESC LIMIT ?',
+          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id"' +
+          ' FROM "notify_items" WHERE "actor_id" = ?' +
+          ' AND ("recipient_id" < ? OR ("recipient_id" = ? AND "source_key" < ?))' +
+          ' ORDER BY "recipient_id" DESC, "source_key" DESC LIMIT ?',
       },
       listBySourceKey: {
-        asc: 'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "source_key" = ? ORDER BY "recipient_id" ASC LIMIT ?',
+        asc:
+          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id"' +
+          ' FROM "notify_items" WHERE "source_key" = ? ORDER BY "recipient_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "source_key" = ? AND ("recipient_id" > ?) ORDER BY "recipient_id" ASC LIMIT ?',
-        desc: 'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "source_key" = ? ORDER BY "recipient_id" DESC LIMIT ?',
+          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id"' +
+          ' FROM "notify_items" WHERE "source_key" = ? AND ("recipient_id" > ?) ORDER BY "recipient_id" ASC' +
+          " LIMIT ?",
+        desc:
+          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id"' +
+          ' FROM "notify_items" WHERE "source_key" = ? ORDER BY "recipient_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id" FROM "notify_items" WHERE "source_key" = ? AND ("recipient_id" < ?) ORDER BY "recipient_id" DESC LIMIT ?',
+          'SELECT "recipient_id", "source_key", "group_id", "actor_id", "at_ms", "event_id"' +
+          ' FROM "notify_items" WHERE "source_key" = ? AND ("recipient_id" < ?)' +
+          ' ORDER BY "recipient_id" DESC LIMIT ?',
       },
     },
     counts: {
       countByRecipientId: 'SELECT COUNT(*) AS "n" FROM "notify_items" WHERE "recipient_id" = ?',
       countByRecipientIdGroupId:
         'SELECT COUNT(*) AS "n" FROM "notify_items" WHERE "recipient_id" = ? AND "group_id" = ?',
-      countByRecipientIdOrderByActorId: 'SELECT COUNT(*) AS "n" FROM "notify_items" WHERE "recipient_id" = ?',
       countByActorId: 'SELECT COUNT(*) AS "n" FROM "notify_items" WHERE "actor_id" = ?',
       countBySourceKey: 'SELECT COUNT(*) AS "n" FROM "notify_items" WHERE "source_key" = ?',
     },
     deletes: {
       deleteByRecipientId:
-        'DELETE FROM "notify_items" WHERE ("recipient_id", "source_key") IN (SELECT "recipient_id", "source_key" FROM "notify_items" WHERE "recipient_id" = ? ORDER BY "source_key" LIMIT ?)',
+        'DELETE FROM "notify_items" WHERE ("recipient_id", "source_key")' +
+        ' IN (SELECT "recipient_id", "source_key" FROM "notify_items" WHERE "recipient_id" = ?' +
+        ' ORDER BY "source_key" LIMIT ?)',
       deleteByRecipientIdGroupId:
-        'DELETE FROM "notify_items" WHERE ("recipient_id", "source_key") IN (SELECT "recipient_id", "source_key" FROM "notify_items" WHERE "recipient_id" = ? AND "group_id" = ? ORDER BY "at_ms", "source_key" LIMIT ?)',
+        'DELETE FROM "notify_items" WHERE ("recipient_id", "source_key")' +
+        ' IN (SELECT "recipient_id", "source_key" FROM "notify_items"' +
+        ' WHERE "recipient_id" = ? AND "group_id" = ? ORDER BY "at_ms", "source_key" LIMIT ?)',
       deleteByActorId:
-        'DELETE FROM "notify_items" WHERE ("recipient_id", "source_key") IN (SELECT "recipient_id", "source_key" FROM "notify_items" WHERE "actor_id" = ? ORDER BY "recipient_id", "source_key" LIMIT ?)',
+        'DELETE FROM "notify_items" WHERE ("recipient_id", "source_key")' +
+        ' IN (SELECT "recipient_id", "source_key" FROM "notify_items" WHERE "actor_id" = ?' +
+        ' ORDER BY "recipient_id", "source_key" LIMIT ?)',
       deleteBySourceKey:
-        'DELETE FROM "notify_items" WHERE ("recipient_id", "source_key") IN (SELECT "recipient_id", "source_key" FROM "notify_items" WHERE "source_key" = ? ORDER BY "recipient_id" LIMIT ?)',
+        'DELETE FROM "notify_items" WHERE ("recipient_id", "source_key")' +
+        ' IN (SELECT "recipient_id", "source_key" FROM "notify_items" WHERE "source_key" = ?' +
+        ' ORDER BY "recipient_id" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert:
-      "INSERT INTO `notify_items` (`recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`) VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT INTO `notify_items` (`recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, " +
+      "`event_id`) VALUES (?, ?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `notify_items` (`recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `group_id` = VALUES(`group_id`), `actor_id` = VALUES(`actor_id`), `at_ms` = VALUES(`at_ms`), `event_id` = VALUES(`event_id`)",
+      "INSERT INTO `notify_items` (`recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, " +
+      "`event_id`) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `group_id` =" +
+      " VALUES(`group_id`), `actor_id` = VALUES(`actor_id`), `at_ms` = VALUES(`at_ms`), `event_id` =" +
+      " VALUES(`event_id`)",
     insertIfAbsent:
-      "INSERT INTO `notify_items` (`recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `recipient_id` = `recipient_id`",
+      "INSERT INTO `notify_items` (`recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, " +
+      "`event_id`) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `recipient_id` = `recipient_id`",
     insertHead:
-      "INSERT INTO `notify_items` (`recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`) VALUES",
+      "INSERT INTO `notify_items` (`recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, " +
+      "`event_id`) VALUES",
     insertTuple: "(?, ?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `group_id` = VALUES(`group_id`), `actor_id` = VALUES(`actor_id`), `at_ms` = VALUES(`at_ms`), `event_id` = VALUES(`event_id`)",
+      " ON DUPLICATE KEY UPDATE `group_id` = VALUES(`group_id`), `actor_id` =" +
+      " VALUES(`actor_id`), `at_ms` = VALUES(`at_ms`), `event_id` = VALUES(`event_id`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `recipient_id` = `recipient_id`",
-    get: "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `recipient_id` = ? AND `source_key` = ?",
+    get:
+      "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`" +
+      " FROM `notify_items` WHERE `recipient_id` = ? AND `source_key` = ?",
     getManyHead: "",
     delete: "DELETE FROM `notify_items` WHERE `recipient_id` = ? AND `source_key` = ?",
     updateWhere: "`recipient_id` = ? AND `source_key` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `notify_items`",
     list: {
-      asc: "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` ORDER BY `recipient_id` ASC, `source_key` ASC LIMIT ?",
+      asc:
+        "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`" +
+        " FROM `notify_items` ORDER BY `recipient_id` ASC, `source_key` ASC LIMIT ?",
       ascAfter:
-        "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE (`recipient_id` > ? OR (`recipient_id` = ? AND `source_key` > ?)) ORDER BY `recipient_id` ASC, `source_key` ASC LIMIT ?",
-      desc: "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` ORDER BY `recipient_id` DESC, `source_key` DESC LIMIT ?",
+        "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`" +
+        " FROM `notify_items` WHERE (`recipient_id` > ? OR (`recipient_id` = ? AND `source_key` > ?))" +
+        " ORDER BY `recipient_id` ASC, `source_key` ASC LIMIT ?",
+      desc:
+        "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`" +
+        " FROM `notify_items` ORDER BY `recipient_id` DESC, `source_key` DESC LIMIT ?",
       descAfter:
-        "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE (`recipient_id` < ? OR (`recipient_id` = ? AND `source_key` < ?)) ORDER BY `recipient_id` DESC, `source_key` DESC LIMIT ?",
+        "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`" +
+        " FROM `notify_items` WHERE (`recipient_id` < ? OR (`recipient_id` = ? AND `source_key` < ?))" +
+        " ORDER BY `recipient_id` DESC, `source_key` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByRecipientId: {
-        asc: "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `recipient_id` = ? ORDER BY `source_key` ASC LIMIT ?",
+        asc:
+          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`" +
+          " FROM `notify_items` WHERE `recipient_id` = ? ORDER BY `source_key` ASC LIMIT ?",
         ascAfter:
-          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `recipient_id` = ? AND (`source_key` > ?) ORDER BY `source_key` ASC LIMIT ?",
-        desc: "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `recipient_id` = ? ORDER BY `source_key` DESC LIMIT ?",
+          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`" +
+          " FROM `notify_items` WHERE `recipient_id` = ? AND (`source_key` > ?) ORDER BY `source_key` ASC" +
+          " LIMIT ?",
+        desc:
+          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`" +
+          " FROM `notify_items` WHERE `recipient_id` = ? ORDER BY `source_key` DESC LIMIT ?",
         descAfter:
-          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `recipient_id` = ? AND (`source_key` < ?) ORDER BY `source_key` DESC LIMIT ?",
+          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`" +
+          " FROM `notify_items` WHERE `recipient_id` = ? AND (`source_key` < ?) ORDER BY `source_key` DESC" +
+          " LIMIT ?",
       },
       listByRecipientIdGroupId: {
-        asc: "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `recipient_id` = ? AND `group_id` = ? ORDER BY `at_ms` ASC, `source_key` ASC LIMIT ?",
+        asc:
+          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`" +
+          " FROM `notify_items` WHERE `recipient_id` = ? AND `group_id` = ?" +
+          " ORDER BY `at_ms` ASC, `source_key` ASC LIMIT ?",
         ascAfter:
-          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `recipient_id` = ? AND `group_id` = ? AND (`at_ms` > ? OR (`at_ms` = ? AND `source_key` > ?)) ORDER BY `at_ms` ASC, `source_key` ASC LIMIT ?",
-        desc: "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `recipient_id` = ? AND `group_id` = ? ORDER BY `at_ms` DESC, `source_key` DESC LIMIT ?",
+          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`" +
+          " FROM `notify_items` WHERE `recipient_id` = ? AND `group_id` = ?" +
+          " AND (`at_ms` > ? OR (`at_ms` = ? AND `source_key` > ?)) ORDER BY `at_ms` ASC, `source_key` ASC" +
+          " LIMIT ?",
+        desc:
+          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`" +
+          " FROM `notify_items` WHERE `recipient_id` = ? AND `group_id` = ?" +
+          " ORDER BY `at_ms` DESC, `source_key` DESC LIMIT ?",
         descAfter:
-          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `recipient_id` = ? AND `group_id` = ? AND (`at_ms` < ? OR (`at_ms` = ? AND `source_key` < ?)) ORDER BY `at_ms` DESC, `source_key` DESC LIMIT ?",
+          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`" +
+          " FROM `notify_items` WHERE `recipient_id` = ? AND `group_id` = ?" +
+          " AND (`at_ms` < ? OR (`at_ms` = ? AND `source_key` < ?))" +
+          " ORDER BY `at_ms` DESC, `source_key` DESC LIMIT ?",
       },
       listByRecipientIdOrderByActorId: {
-        asc: "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `recipient_id` = ? ORDER BY `actor_id` ASC, `source_key` ASC LIMIT ?",
+        asc:
+          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`" +
+          " FROM `notify_items` WHERE `recipient_id` = ? ORDER BY `actor_id` ASC, `source_key` ASC LIMIT ?",
         ascAfter:
-          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `recipient_id` = ? AND (`actor_id` > ? OR (`actor_id` = ? AND `source_key` > ?)) ORDER BY `actor_id` ASC, `source_key` ASC LIMIT ?",
-        desc: "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `recipient_id` = ? ORDER BY `actor_id` DESC, `source_key` DESC LIMIT ?",
+          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`" +
+          " FROM `notify_items` WHERE `recipient_id` = ?" +
+          " AND (`actor_id` > ? OR (`actor_id` = ? AND `source_key` > ?))" +
+          " ORDER BY `actor_id` ASC, `source_key` ASC LIMIT ?",
+        desc:
+          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`" +
+          " FROM `notify_items` WHERE `recipient_id` = ? ORDER BY `actor_id` DESC, `source_key` DESC" +
+          " LIMIT ?",
         descAfter:
-          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `recipient_id` = ? AND (`actor_id` < ? OR (`actor_id` = ? AND `source_key` < ?)) ORDER BY `actor_id` DESC, `source_key` DESC LIMIT ?",
+          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`" +
+          " FROM `notify_items` WHERE `recipient_id` = ?" +
+          " AND (`actor_id` < ? OR (`actor_id` = ? AND `source_key` < ?))" +
+          " ORDER BY `actor_id` DESC, `source_key` DESC LIMIT ?",
       },
       listByActorId: {
-        asc: "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `actor_id` = ? ORDER BY `recipient_id` ASC, `source_key` ASC LIMIT ?",
+        asc:
+          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`" +
+          " FROM `notify_items` WHERE `actor_id` = ? ORDER BY `recipient_id` ASC, `source_key` ASC LIMIT ?",
         ascAfter:
-          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `actor_id` = ? AND (`recipient_id` > ? OR (`recipient_id` = ? AND `source_key` > ?)) ORDER BY `recipient_id` ASC, `source_key` ASC LIMIT ?",
-        desc: "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `actor_id` = ? ORDER BY `recipient_id` DESC, `source_key` DESC LIMIT ?",
+          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`" +
+          " FROM `notify_items` WHERE `actor_id` = ?" +
+          " AND (`recipient_id` > ? OR (`recipient_id` = ? AND `source_key` > ?))" +
+          " ORDER BY `recipient_id` ASC, `source_key` ASC LIMIT ?",
+        desc:
+          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`" +
+          " FROM `notify_items` WHERE `actor_id` = ? ORDER BY `recipient_id` DESC, `source_key` DESC" +
+          " LIMIT ?",
         descAfter:
-          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `actor_id` = ? AND (`recipient_id` < ? OR (`recipient_id` = ? AND `source_key` < ?)) ORDER BY `recipient_id` DESC, `source_key` DESC LIMIT ?",
+          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`" +
+          " FROM `notify_items` WHERE `actor_id` = ?" +
+          " AND (`recipient_id` < ? OR (`recipient_id` = ? AND `source_key` < ?))" +
+          " ORDER BY `recipient_id` DESC, `source_key` DESC LIMIT ?",
       },
       listBySourceKey: {
-        asc: "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `source_key` = ? ORDER BY `recipient_id` ASC LIMIT ?",
+        asc:
+          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`" +
+          " FROM `notify_items` WHERE `source_key` = ? ORDER BY `recipient_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `source_key` = ? AND (`recipient_id` > ?) ORDER BY `recipient_id` ASC LIMIT ?",
-        desc: "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `source_key` = ? ORDER BY `recipient_id` DESC LIMIT ?",
+          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`" +
+          " FROM `notify_items` WHERE `source_key` = ? AND (`recipient_id` > ?) ORDER BY `recipient_id` ASC" +
+          " LIMIT ?",
+        desc:
+          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`" +
+          " FROM `notify_items` WHERE `source_key` = ? ORDER BY `recipient_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id` FROM `notify_items` WHERE `source_key` = ? AND (`recipient_id` < ?) ORDER BY `recipient_id` DESC LIMIT ?",
+          "SELECT `recipient_id`, `source_key`, `group_id`, `actor_id`, `at_ms`, `event_id`" +
+          " FROM `notify_items` WHERE `source_key` = ? AND (`recipient_id` < ?)" +
+          " ORDER BY `recipient_id` DESC LIMIT ?",
       },
     },
     counts: {
       countByRecipientId: "SELECT COUNT(*) AS `n` FROM `notify_items` WHERE `recipient_id` = ?",
       countByRecipientIdGroupId:
         "SELECT COUNT(*) AS `n` FROM `notify_items` WHERE `recipient_id` = ? AND `group_id` = ?",
-      countByRecipientIdOrderByActorId: "SELECT COUNT(*) AS `n` FROM `notify_items` WHERE `recipient_id` = ?",
       countByActorId: "SELECT COUNT(*) AS `n` FROM `notify_items` WHERE `actor_id` = ?",
       countBySourceKey: "SELECT COUNT(*) AS `n` FROM `notify_items` WHERE `source_key` = ?",
     },
     deletes: {
       deleteByRecipientId: "DELETE FROM `notify_items` WHERE `recipient_id` = ? ORDER BY `source_key` LIMIT ?",
       deleteByRecipientIdGroupId:
-        "DELETE FROM `notify_items` WHERE `recipient_id` = ? AND `group_id` = ? ORDER BY `at_ms`, `source_key` LIMIT ?",
+        "DELETE FROM `notify_items` WHERE `recipient_id` = ? AND `group_id` = ?" +
+        " ORDER BY `at_ms`, `source_key` LIMIT ?",
       deleteByActorId: "DELETE FROM `notify_items` WHERE `actor_id` = ? ORDER BY `recipient_id`, `source_key` LIMIT ?",
       deleteBySourceKey: "DELETE FROM `notify_items` WHERE `source_key` = ? ORDER BY `recipient_id` LIMIT ?",
     },
@@ -313,15 +394,21 @@ export const NotificationItemRowSql = {
 } as const;
 
 /**
- * Primary key of notify_items.
+ * Primary key of notify_items (recipient_id, source_key).
+ *
+ * @generated from message orbit.notify.v1.NotificationItemRow (orbit/notify/v1/tables.proto)
  */
 export type NotificationItemRowKey = Pick<NotificationItemRow, "recipientId" | "sourceKey">;
 /**
  * A NotificationItemRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.notify.v1.NotificationItemRow (orbit/notify/v1/tables.proto)
  */
 export type NotificationItemRowInit = RowInit<NotificationItemRow, "recipientId" | "sourceKey">;
 /**
  * Fields of a NotificationItemRow to change.
+ *
+ * @generated from message orbit.notify.v1.NotificationItemRow (orbit/notify/v1/tables.proto)
  */
 export type NotificationItemRowPatch = RowPatch<NotificationItemRow, "recipientId" | "sourceKey", never>;
 
@@ -352,7 +439,15 @@ function notificationItemRowToSql(row: NotificationItemRowInit, d: Dialect): Sql
 }
 
 /**
- * Typed access to table notify_items. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * NotificationItemRow is one notification: one action of one actor. The
+ * source key names the action ("like:<post>:<user>", "comment:<comment>",
+ * "follow:<user>", "mention:<post>:<comment>"), so an event delivered again,
+ * or replayed, finds its row and counts nothing twice.
+ *
+ * Typed access to table notify_items. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.notify.v1.NotificationItemRow (orbit/notify/v1/tables.proto)
  */
 export class NotificationItemRowDao {
   static readonly table = NotificationItemRowTable;
@@ -407,7 +502,8 @@ export class NotificationItemRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly NotificationItemRowInit[]): Promise<void> {
     await upsertRows(
@@ -505,7 +601,7 @@ export class NotificationItemRowDao {
   }
 
   /**
-   * A page of rows with this recipient_id, ordered by source_key (index primary key).
+   * A page of rows with this recipient_id, ordered by source_key (the primary key).
    */
   async listByRecipientId(
     where: Pick<NotificationItemRow, "recipientId">,
@@ -528,7 +624,7 @@ export class NotificationItemRowDao {
   }
 
   /**
-   * Number of rows with this recipient_id.
+   * Number of rows with this recipient_id (the primary key).
    */
   async countByRecipientId(where: Pick<NotificationItemRow, "recipientId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByRecipientId, [
@@ -541,7 +637,8 @@ export class NotificationItemRowDao {
   }
 
   /**
-   * A page of rows with this recipient_id, group_id, ordered by at_ms, source_key (index notify_items_by_recipient_id_group_id_at_ms).
+   * A page of rows with this recipient_id, group_id, ordered by at_ms, source_key (index
+   * notify_items_by_recipient_id_group_id_at_ms).
    */
   async listByRecipientIdGroupId(
     where: Pick<NotificationItemRow, "recipientId" | "groupId">,
@@ -565,7 +662,7 @@ export class NotificationItemRowDao {
   }
 
   /**
-   * Number of rows with this recipient_id, group_id.
+   * Number of rows with this recipient_id, group_id (index notify_items_by_recipient_id_group_id_at_ms).
    */
   async countByRecipientIdGroupId(where: Pick<NotificationItemRow, "recipientId" | "groupId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByRecipientIdGroupId, [
@@ -579,7 +676,8 @@ export class NotificationItemRowDao {
   }
 
   /**
-   * A page of rows with this recipient_id, ordered by actor_id, source_key (index notify_items_by_recipient_id_actor_id).
+   * A page of rows with this recipient_id, ordered by actor_id, source_key (index
+   * notify_items_by_recipient_id_actor_id).
    */
   async listByRecipientIdOrderByActorId(
     where: Pick<NotificationItemRow, "recipientId">,
@@ -602,19 +700,6 @@ export class NotificationItemRowDao {
   }
 
   /**
-   * Number of rows with this recipient_id.
-   */
-  async countByRecipientIdOrderByActorId(where: Pick<NotificationItemRow, "recipientId">): Promise<number> {
-    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByRecipientIdOrderByActorId, [
-      int64Param(
-        where.recipientId ?? missingKey("notify_items.recipient_id", "recipientId"),
-        "notify_items.recipient_id",
-      ),
-    ]);
-    return Number(r?.n ?? 0);
-  }
-
-  /**
    * A page of rows with this actor_id, ordered by recipient_id, source_key (index notify_items_by_actor_id).
    */
   async listByActorId(
@@ -633,7 +718,7 @@ export class NotificationItemRowDao {
   }
 
   /**
-   * Number of rows with this actor_id.
+   * Number of rows with this actor_id (index notify_items_by_actor_id).
    */
   async countByActorId(where: Pick<NotificationItemRow, "actorId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByActorId, [
@@ -661,7 +746,7 @@ export class NotificationItemRowDao {
   }
 
   /**
-   * Number of rows with this source_key.
+   * Number of rows with this source_key (index notify_items_by_source_key).
    */
   async countBySourceKey(where: Pick<NotificationItemRow, "sourceKey">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countBySourceKey, [
@@ -671,7 +756,8 @@ export class NotificationItemRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this recipient_id (1..10000; the first in source_key order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this recipient_id (1..10000; the first in source_key order, the primary key).
+   * Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByRecipientId(where: Pick<NotificationItemRow, "recipientId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -688,7 +774,9 @@ export class NotificationItemRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this recipient_id, group_id (1..10000; the first in at_ms, source_key order, index notify_items_by_recipient_id_group_id_at_ms). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this recipient_id, group_id (1..10000; the first in at_ms, source_key order,
+   * index notify_items_by_recipient_id_group_id_at_ms). Returns the number deleted: call again until it is 0 to
+   * delete them all in bounded statements.
    */
   async deleteByRecipientIdGroupId(
     where: Pick<NotificationItemRow, "recipientId" | "groupId">,
@@ -709,7 +797,9 @@ export class NotificationItemRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this actor_id (1..10000; the first in recipient_id, source_key order, index notify_items_by_actor_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this actor_id (1..10000; the first in recipient_id, source_key order, index
+   * notify_items_by_actor_id). Returns the number deleted: call again until it is 0 to delete them all in bounded
+   * statements.
    */
   async deleteByActorId(where: Pick<NotificationItemRow, "actorId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -721,7 +811,9 @@ export class NotificationItemRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this source_key (1..10000; the first in recipient_id order, index notify_items_by_source_key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this source_key (1..10000; the first in recipient_id order, index
+   * notify_items_by_source_key). Returns the number deleted: call again until it is 0 to delete them all in bounded
+   * statements.
    */
   async deleteBySourceKey(where: Pick<NotificationItemRow, "sourceKey">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -736,7 +828,9 @@ export class NotificationItemRowDao {
 // ── NotificationGroupRow → table notify_groups ───────────────────────────
 
 /**
- * Schema manifest entry of notify_groups (diffed by the migrator).
+ * Table notify_groups: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.notify.v1.NotificationGroupRow (orbit/notify/v1/tables.proto)
  */
 export const NotificationGroupRowTable: SqlTableSpec = {
   kind: "sql",
@@ -744,220 +838,205 @@ export const NotificationGroupRowTable: SqlTableSpec = {
   message: "orbit.notify.v1.NotificationGroupRow",
   file: "orbit/notify/v1/tables.proto",
   columns: [
-    {
-      name: "recipient_id",
-      field: "recipientId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "id",
-      field: "id",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "kind_key",
-      field: "kindKey",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(96)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "bucket_start_ms",
-      field: "bucketStartMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "type",
-      field: "type",
-      encoding: "int",
-      sqlite: "INTEGER",
-      mysql: "INT",
-      cql: "int",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "target_id",
-      field: "targetId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "comment_id",
-      field: "commentId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "count",
-      field: "count",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "latest_actor_ids",
-      field: "latestActorIds",
-      encoding: "proto",
-      sqlite: "BLOB",
-      mysql: "LONGBLOB",
-      cql: "blob",
-      nullable: false,
+    column("recipient_id", "recipientId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("id", "id", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("kind_key", "kindKey", "string", "TEXT", "VARCHAR(96)", "text", { default: "''" }),
+    column("bucket_start_ms", "bucketStartMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("type", "type", "int", "INTEGER", "INT", "int", { default: "0" }),
+    column("target_id", "targetId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("comment_id", "commentId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("count", "count", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("latest_actor_ids", "latestActorIds", "proto", "BLOB", "LONGBLOB", "blob", {
       default: "''",
       repeated: true,
-    },
-    {
-      name: "first_at_ms",
-      field: "firstAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "latest_at_ms",
-      field: "latestAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    }),
+    column("first_at_ms", "firstAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("latest_at_ms", "latestAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["recipient_id", "id"],
   indexes: [
-    {
-      name: "notify_groups_by_recipient_id_latest_at_ms",
-      columns: ["recipient_id", "latest_at_ms"],
-      unique: false,
-    },
+    { name: "notify_groups_by_recipient_id_latest_at_ms", columns: ["recipient_id", "latest_at_ms"], unique: false },
     {
       name: "notify_groups_by_recipient_id_kind_key_bucket_start_ms",
       columns: ["recipient_id", "kind_key", "bucket_start_ms"],
       unique: false,
     },
-    {
-      name: "notify_groups_by_target_id_comment_id",
-      columns: ["target_id", "comment_id"],
-      unique: false,
-    },
-    {
-      name: "notify_groups_by_comment_id",
-      columns: ["comment_id"],
-      unique: false,
-    },
+    { name: "notify_groups_by_target_id_comment_id", columns: ["target_id", "comment_id"], unique: false },
+    { name: "notify_groups_by_comment_id", columns: ["comment_id"], unique: false },
   ],
 };
 
 /**
  * The SQL of every NotificationGroupRowDao method, per dialect.
+ *
+ * @generated from message orbit.notify.v1.NotificationGroupRow (orbit/notify/v1/tables.proto)
  */
 export const NotificationGroupRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "notify_groups" ("recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO "notify_groups" ("recipient_id", "id", "kind_key", "bucket_start_ms", "type", ' +
+      '"target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms")' +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
-      'INSERT INTO "notify_groups" ("recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("recipient_id", "id") DO UPDATE SET "kind_key" = excluded."kind_key", "bucket_start_ms" = excluded."bucket_start_ms", "type" = excluded."type", "target_id" = excluded."target_id", "comment_id" = excluded."comment_id", "count" = excluded."count", "latest_actor_ids" = excluded."latest_actor_ids", "first_at_ms" = excluded."first_at_ms", "latest_at_ms" = excluded."latest_at_ms"',
+      'INSERT INTO "notify_groups" ("recipient_id", "id", "kind_key", "bucket_start_ms", "type", ' +
+      '"target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms")' +
+      ' VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("recipient_id", "id")' +
+      ' DO UPDATE SET "kind_key" = excluded."kind_key", ' +
+      '"bucket_start_ms" = excluded."bucket_start_ms", "type" = excluded."type", ' +
+      '"target_id" = excluded."target_id", "comment_id" = excluded."comment_id", ' +
+      '"count" = excluded."count", "latest_actor_ids" = excluded."latest_actor_ids", ' +
+      '"first_at_ms" = excluded."first_at_ms", "latest_at_ms" = excluded."latest_at_ms"',
     insertIfAbsent:
-      'INSERT INTO "notify_groups" ("recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "notify_groups" ("recipient_id", "id", "kind_key", "bucket_start_ms", "type", ' +
+      '"target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms")' +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     insertHead:
-      'INSERT INTO "notify_groups" ("recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms") VALUES',
+      'INSERT INTO "notify_groups" ("recipient_id", "id", "kind_key", "bucket_start_ms", "type", ' +
+      '"target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms") VALUES',
     insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("recipient_id", "id") DO UPDATE SET "kind_key" = excluded."kind_key", "bucket_start_ms" = excluded."bucket_start_ms", "type" = excluded."type", "target_id" = excluded."target_id", "comment_id" = excluded."comment_id", "count" = excluded."count", "latest_actor_ids" = excluded."latest_actor_ids", "first_at_ms" = excluded."first_at_ms", "latest_at_ms" = excluded."latest_at_ms"',
+      ' ON CONFLICT ("recipient_id", "id") DO UPDATE SET "kind_key" = excluded."kind_key", ' +
+      '"bucket_start_ms" = excluded."bucket_start_ms", "type" = excluded."type", ' +
+      '"target_id" = excluded."target_id", "comment_id" = excluded."comment_id", ' +
+      '"count" = excluded."count", "latest_actor_ids" = excluded."latest_actor_ids", ' +
+      '"first_at_ms" = excluded."first_at_ms", "latest_at_ms" = excluded."latest_at_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE "recipient_id" = ? AND "id" = ?',
+    get:
+      'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", ' +
+      '"count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups"' +
+      ' WHERE "recipient_id" = ? AND "id" = ?',
     getManyHead: "",
     delete: 'DELETE FROM "notify_groups" WHERE "recipient_id" = ? AND "id" = ?',
     updateWhere: '"recipient_id" = ? AND "id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "notify_groups"',
     list: {
-      asc: 'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" ORDER BY "recipient_id" ASC, "id" ASC LIMIT ?',
+      asc:
+        'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", ' +
+        '"count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups"' +
+        ' ORDER BY "recipient_id" ASC, "id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE ("recipient_id" > ? OR ("recipient_id" = ? AND "id" > ?)) ORDER BY "recipient_id" ASC, "id" ASC LIMIT ?',
-      desc: 'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" ORDER BY "recipient_id" DESC, "id" DESC LIMIT ?',
+        'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", ' +
+        '"count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups"' +
+        ' WHERE ("recipient_id" > ? OR ("recipient_id" = ? AND "id" > ?))' +
+        ' ORDER BY "recipient_id" ASC, "id" ASC LIMIT ?',
+      desc:
+        'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", ' +
+        '"count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups"' +
+        ' ORDER BY "recipient_id" DESC, "id" DESC LIMIT ?',
       descAfter:
-        'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE ("recipient_id" < ? OR ("recipient_id" = ? AND "id" < ?)) ORDER BY "recipient_id" DESC, "id" DESC LIMIT ?',
+        'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", ' +
+        '"count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups"' +
+        ' WHERE ("recipient_id" < ? OR ("recipient_id" = ? AND "id" < ?))' +
+        ' ORDER BY "recipient_id" DESC, "id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByRecipientId: {
-        asc: 'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE "recipient_id" = ? ORDER BY "id" ASC LIMIT ?',
+        asc:
+          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", ' +
+          '"count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups"' +
+          ' WHERE "recipient_id" = ? ORDER BY "id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE "recipient_id" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-        desc: 'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE "recipient_id" = ? ORDER BY "id" DESC LIMIT ?',
+          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", ' +
+          '"count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups"' +
+          ' WHERE "recipient_id" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+        desc:
+          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", ' +
+          '"count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups"' +
+          ' WHERE "recipient_id" = ? ORDER BY "id" DESC LIMIT ?',
         descAfter:
-          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE "recipient_id" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", ' +
+          '"count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups"' +
+          ' WHERE "recipient_id" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
       },
       listByRecipientIdOrderByLatestAtMs: {
-        asc: 'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE "recipient_id" = ? ORDER BY "latest_at_ms" ASC, "id" ASC LIMIT ?',
+        asc:
+          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", ' +
+          '"count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups"' +
+          ' WHERE "recipient_id" = ? ORDER BY "latest_at_ms" ASC, "id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE "recipient_id" = ? AND ("latest_at_ms" > ? OR ("latest_at_ms" = ? AND "id" > ?)) ORDER BY "latest_at_ms" ASC, "id" ASC LIMIT ?',
-        desc: 'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE "recipient_id" = ? ORDER BY "latest_at_ms" DESC, "id" DESC LIMIT ?',
+          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", ' +
+          '"count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups"' +
+          ' WHERE "recipient_id" = ? AND ("latest_at_ms" > ? OR ("latest_at_ms" = ? AND "id" > ?))' +
+          ' ORDER BY "latest_at_ms" ASC, "id" ASC LIMIT ?',
+        desc:
+          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", ' +
+          '"count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups"' +
+          ' WHERE "recipient_id" = ? ORDER BY "latest_at_ms" DESC, "id" DESC LIMIT ?',
         descAfter:
-          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE "recipient_id" = ? AND ("latest_at_ms" < ? OR ("latest_at_ms" = ? AND "id" < ?)) ORDER BY "latest_at_ms" DESC, "id" DESC LIMIT ?',
+          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", ' +
+          '"count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups"' +
+          ' WHERE "recipient_id" = ? AND ("latest_at_ms" < ? OR ("latest_at_ms" = ? AND "id" < ?))' +
+          ' ORDER BY "latest_at_ms" DESC, "id" DESC LIMIT ?',
       },
       listByRecipientIdKindKey: {
-        asc: 'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE "recipient_id" = ? AND "kind_key" = ? ORDER BY "bucket_start_ms" ASC, "id" ASC LIMIT ?',
+        asc:
+          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", ' +
+          '"count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups"' +
+          ' WHERE "recipient_id" = ? AND "kind_key" = ? ORDER BY "bucket_start_ms" ASC, "id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE "recipient_id" = ? AND "kind_key" = ? AND ("bucket_start_ms" > ? OR ("bucket_start_ms" = ? AND "id" > ?)) ORDER BY "bucket_start_ms" ASC, "id" ASC LIMIT ?',
-        desc: 'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE "recipient_id" = ? AND "kind_key" = ? ORDER BY "bucket_start_ms" DESC, "id" DESC LIMIT ?',
+          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", ' +
+          '"count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups"' +
+          ' WHERE "recipient_id" = ? AND "kind_key" = ?' +
+          ' AND ("bucket_start_ms" > ? OR ("bucket_start_ms" = ? AND "id" > ?))' +
+          ' ORDER BY "bucket_start_ms" ASC, "id" ASC LIMIT ?',
+        desc:
+          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", ' +
+          '"count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups"' +
+          ' WHERE "recipient_id" = ? AND "kind_key" = ? ORDER BY "bucket_start_ms" DESC, "id" DESC LIMIT ?',
         descAfter:
-          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE "recipient_id" = ? AND "kind_key" = ? AND ("bucket_start_ms" < ? OR ("bucket_start_ms" = ? AND "id" < ?)) ORDER BY "bucket_start_ms" DESC, "id" DESC LIMIT ?',
+          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", ' +
+          '"count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups"' +
+          ' WHERE "recipient_id" = ? AND "kind_key" = ?' +
+          ' AND ("bucket_start_ms" < ? OR ("bucket_start_ms" = ? AND "id" < ?))' +
+          ' ORDER BY "bucket_start_ms" DESC, "id" DESC LIMIT ?',
       },
       listByTargetId: {
-        asc: 'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE "target_id" = ? ORDER BY "comment_id" ASC, "recipient_id" ASC, "id" ASC LIMIT ?',
+        asc:
+          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", ' +
+          '"count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups"' +
+          ' WHERE "target_id" = ? ORDER BY "comment_id" ASC, "recipient_id" ASC, "id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE "target_id" = ? AND ("comment_id" > ? OR ("comment_id" = ? AND ("recipient_id" > ? OR ("recipient_id" = ? AND "id" > ?)))) ORDER BY "comment_id" ASC, "recipient_id" ASC, "id" ASC LIMIT ?',
-        desc: 'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE "target_id" = ? ORDER BY "comment_id" DESC, "recipient_id" DESC, "id" DESC LIMIT ?',
+          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", ' +
+          '"count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups"' +
+          ' WHERE "target_id" = ? AND ("comment_id" > ? OR ("comment_id" = ?' +
+          ' AND ("recipient_id" > ? OR ("recipient_id" = ? AND "id" > ?))))' +
+          ' ORDER BY "comment_id" ASC, "recipient_id" ASC, "id" ASC LIMIT ?',
+        desc:
+          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", ' +
+          '"count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups"' +
+          ' WHERE "target_id" = ? ORDER BY "comment_id" DESC, "recipient_id" DESC, "id" DESC LIMIT ?',
         descAfter:
-          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE "target_id" = ? AND ("comment_id" < ? OR ("comment_id" = ? AND ("recipient_id" < ? OR ("recipient_id" = ? AND "id" < ?)))) ORDER BY "comment_id" DESC, "recipient_id" DESC, "id" DESC LIMIT ?',
+          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", ' +
+          '"count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups"' +
+          ' WHERE "target_id" = ? AND ("comment_id" < ? OR ("comment_id" = ?' +
+          ' AND ("recipient_id" < ? OR ("recipient_id" = ? AND "id" < ?))))' +
+          ' ORDER BY "comment_id" DESC, "recipient_id" DESC, "id" DESC LIMIT ?',
       },
       listByCommentId: {
-        asc: 'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE "comment_id" = ? ORDER BY "recipient_id" ASC, "id" ASC LIMIT ?',
+        asc:
+          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", ' +
+          '"count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups"' +
+          ' WHERE "comment_id" = ? ORDER BY "recipient_id" ASC, "id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE "comment_id" = ? AND ("recipient_id" > ? OR ("recipient_id" = ? AND "id" > ?)) ORDER BY "recipient_id" ASC, "id" ASC LIMIT ?',
-        desc: 'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE "comment_id" = ? ORDER BY "recipient_id" DESC, "id" DESC LIMIT ?',
+          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", ' +
+          '"count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups"' +
+          ' WHERE "comment_id" = ? AND ("recipient_id" > ? OR ("recipient_id" = ? AND "id" > ?))' +
+          ' ORDER BY "recipient_id" ASC, "id" ASC LIMIT ?',
+        desc:
+          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", ' +
+          '"count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups"' +
+          ' WHERE "comment_id" = ? ORDER BY "recipient_id" DESC, "id" DESC LIMIT ?',
         descAfter:
-          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", "count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups" WHERE "comment_id" = ? AND ("recipient_id" < ? OR ("recipient_id" = ? AND "id" < ?)) ORDER BY "recipient_id" DESC, "id" DESC LIMIT ?',
+          'SELECT "recipient_id", "id", "kind_key", "bucket_start_ms", "type", "target_id", "comment_id", ' +
+          '"count", "latest_actor_ids", "first_at_ms", "latest_at_ms" FROM "notify_groups"' +
+          ' WHERE "comment_id" = ? AND ("recipient_id" < ? OR ("recipient_id" = ? AND "id" < ?))' +
+          ' ORDER BY "recipient_id" DESC, "id" DESC LIMIT ?',
       },
     },
     counts: {
       countByRecipientId: 'SELECT COUNT(*) AS "n" FROM "notify_groups" WHERE "recipient_id" = ?',
-      countByRecipientIdOrderByLatestAtMs: 'SELECT COUNT(*) AS "n" FROM "notify_groups" WHERE "recipient_id" = ?',
       countByRecipientIdKindKey:
         'SELECT COUNT(*) AS "n" FROM "notify_groups" WHERE "recipient_id" = ? AND "kind_key" = ?',
       countByTargetId: 'SELECT COUNT(*) AS "n" FROM "notify_groups" WHERE "target_id" = ?',
@@ -965,89 +1044,187 @@ export const NotificationGroupRowSql = {
     },
     deletes: {
       deleteByRecipientId:
-        'DELETE FROM "notify_groups" WHERE ("recipient_id", "id") IN (SELECT "recipient_id", "id" FROM "notify_groups" WHERE "recipient_id" = ? ORDER BY "id" LIMIT ?)',
+        'DELETE FROM "notify_groups" WHERE ("recipient_id", "id") IN (SELECT "recipient_id", "id"' +
+        ' FROM "notify_groups" WHERE "recipient_id" = ? ORDER BY "id" LIMIT ?)',
       deleteByRecipientIdKindKey:
-        'DELETE FROM "notify_groups" WHERE ("recipient_id", "id") IN (SELECT "recipient_id", "id" FROM "notify_groups" WHERE "recipient_id" = ? AND "kind_key" = ? ORDER BY "bucket_start_ms", "id" LIMIT ?)',
+        'DELETE FROM "notify_groups" WHERE ("recipient_id", "id") IN (SELECT "recipient_id", "id"' +
+        ' FROM "notify_groups" WHERE "recipient_id" = ? AND "kind_key" = ?' +
+        ' ORDER BY "bucket_start_ms", "id" LIMIT ?)',
       deleteByTargetId:
-        'DELETE FROM "notify_groups" WHERE ("recipient_id", "id") IN (SELECT "recipient_id", "id" FROM "notify_groups" WHERE "target_id" = ? ORDER BY "comment_id", "recipient_id", "id" LIMIT ?)',
+        'DELETE FROM "notify_groups" WHERE ("recipient_id", "id") IN (SELECT "recipient_id", "id"' +
+        ' FROM "notify_groups" WHERE "target_id" = ? ORDER BY "comment_id", "recipient_id", "id" LIMIT ?)',
       deleteByCommentId:
-        'DELETE FROM "notify_groups" WHERE ("recipient_id", "id") IN (SELECT "recipient_id", "id" FROM "notify_groups" WHERE "comment_id" = ? ORDER BY "recipient_id", "id" LIMIT ?)',
+        'DELETE FROM "notify_groups" WHERE ("recipient_id", "id") IN (SELECT "recipient_id", "id"' +
+        ' FROM "notify_groups" WHERE "comment_id" = ? ORDER BY "recipient_id", "id" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert:
-      "INSERT INTO `notify_groups` (`recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO `notify_groups` (`recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, " +
+      "`target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `notify_groups` (`recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `kind_key` = VALUES(`kind_key`), `bucket_start_ms` = VALUES(`bucket_start_ms`), `type` = VALUES(`type`), `target_id` = VALUES(`target_id`), `comment_id` = VALUES(`comment_id`), `count` = VALUES(`count`), `latest_actor_ids` = VALUES(`latest_actor_ids`), `first_at_ms` = VALUES(`first_at_ms`), `latest_at_ms` = VALUES(`latest_at_ms`)",
+      "INSERT INTO `notify_groups` (`recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, " +
+      "`target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `kind_key` =" +
+      " VALUES(`kind_key`), `bucket_start_ms` = VALUES(`bucket_start_ms`), `type` =" +
+      " VALUES(`type`), `target_id` = VALUES(`target_id`), `comment_id` =" +
+      " VALUES(`comment_id`), `count` = VALUES(`count`), `latest_actor_ids` =" +
+      " VALUES(`latest_actor_ids`), `first_at_ms` = VALUES(`first_at_ms`), `latest_at_ms` =" +
+      " VALUES(`latest_at_ms`)",
     insertIfAbsent:
-      "INSERT INTO `notify_groups` (`recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `recipient_id` = `recipient_id`",
+      "INSERT INTO `notify_groups` (`recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, " +
+      "`target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `recipient_id` = `recipient_id`",
     insertHead:
-      "INSERT INTO `notify_groups` (`recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms`) VALUES",
+      "INSERT INTO `notify_groups` (`recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, " +
+      "`target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms`) VALUES",
     insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `kind_key` = VALUES(`kind_key`), `bucket_start_ms` = VALUES(`bucket_start_ms`), `type` = VALUES(`type`), `target_id` = VALUES(`target_id`), `comment_id` = VALUES(`comment_id`), `count` = VALUES(`count`), `latest_actor_ids` = VALUES(`latest_actor_ids`), `first_at_ms` = VALUES(`first_at_ms`), `latest_at_ms` = VALUES(`latest_at_ms`)",
+      " ON DUPLICATE KEY UPDATE `kind_key` = VALUES(`kind_key`), `bucket_start_ms` =" +
+      " VALUES(`bucket_start_ms`), `type` = VALUES(`type`), `target_id` =" +
+      " VALUES(`target_id`), `comment_id` = VALUES(`comment_id`), `count` =" +
+      " VALUES(`count`), `latest_actor_ids` = VALUES(`latest_actor_ids`), `first_at_ms` =" +
+      " VALUES(`first_at_ms`), `latest_at_ms` = VALUES(`latest_at_ms`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `recipient_id` = `recipient_id`",
-    get: "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE `recipient_id` = ? AND `id` = ?",
+    get:
+      "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, " +
+      "`count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups`" +
+      " WHERE `recipient_id` = ? AND `id` = ?",
     getManyHead: "",
     delete: "DELETE FROM `notify_groups` WHERE `recipient_id` = ? AND `id` = ?",
     updateWhere: "`recipient_id` = ? AND `id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `notify_groups`",
     list: {
-      asc: "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` ORDER BY `recipient_id` ASC, `id` ASC LIMIT ?",
+      asc:
+        "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, " +
+        "`count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups`" +
+        " ORDER BY `recipient_id` ASC, `id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE (`recipient_id` > ? OR (`recipient_id` = ? AND `id` > ?)) ORDER BY `recipient_id` ASC, `id` ASC LIMIT ?",
-      desc: "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` ORDER BY `recipient_id` DESC, `id` DESC LIMIT ?",
+        "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, " +
+        "`count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups`" +
+        " WHERE (`recipient_id` > ? OR (`recipient_id` = ? AND `id` > ?))" +
+        " ORDER BY `recipient_id` ASC, `id` ASC LIMIT ?",
+      desc:
+        "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, " +
+        "`count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups`" +
+        " ORDER BY `recipient_id` DESC, `id` DESC LIMIT ?",
       descAfter:
-        "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE (`recipient_id` < ? OR (`recipient_id` = ? AND `id` < ?)) ORDER BY `recipient_id` DESC, `id` DESC LIMIT ?",
+        "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, " +
+        "`count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups`" +
+        " WHERE (`recipient_id` < ? OR (`recipient_id` = ? AND `id` < ?))" +
+        " ORDER BY `recipient_id` DESC, `id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByRecipientId: {
-        asc: "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE `recipient_id` = ? ORDER BY `id` ASC LIMIT ?",
+        asc:
+          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, " +
+          "`count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups`" +
+          " WHERE `recipient_id` = ? ORDER BY `id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE `recipient_id` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-        desc: "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE `recipient_id` = ? ORDER BY `id` DESC LIMIT ?",
+          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, " +
+          "`count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups`" +
+          " WHERE `recipient_id` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+        desc:
+          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, " +
+          "`count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups`" +
+          " WHERE `recipient_id` = ? ORDER BY `id` DESC LIMIT ?",
         descAfter:
-          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE `recipient_id` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, " +
+          "`count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups`" +
+          " WHERE `recipient_id` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
       },
       listByRecipientIdOrderByLatestAtMs: {
-        asc: "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE `recipient_id` = ? ORDER BY `latest_at_ms` ASC, `id` ASC LIMIT ?",
+        asc:
+          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, " +
+          "`count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups`" +
+          " WHERE `recipient_id` = ? ORDER BY `latest_at_ms` ASC, `id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE `recipient_id` = ? AND (`latest_at_ms` > ? OR (`latest_at_ms` = ? AND `id` > ?)) ORDER BY `latest_at_ms` ASC, `id` ASC LIMIT ?",
-        desc: "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE `recipient_id` = ? ORDER BY `latest_at_ms` DESC, `id` DESC LIMIT ?",
+          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, " +
+          "`count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups`" +
+          " WHERE `recipient_id` = ? AND (`latest_at_ms` > ? OR (`latest_at_ms` = ? AND `id` > ?))" +
+          " ORDER BY `latest_at_ms` ASC, `id` ASC LIMIT ?",
+        desc:
+          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, " +
+          "`count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups`" +
+          " WHERE `recipient_id` = ? ORDER BY `latest_at_ms` DESC, `id` DESC LIMIT ?",
         descAfter:
-          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE `recipient_id` = ? AND (`latest_at_ms` < ? OR (`latest_at_ms` = ? AND `id` < ?)) ORDER BY `latest_at_ms` DESC, `id` DESC LIMIT ?",
+          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, " +
+          "`count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups`" +
+          " WHERE `recipient_id` = ? AND (`latest_at_ms` < ? OR (`latest_at_ms` = ? AND `id` < ?))" +
+          " ORDER BY `latest_at_ms` DESC, `id` DESC LIMIT ?",
       },
       listByRecipientIdKindKey: {
-        asc: "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE `recipient_id` = ? AND `kind_key` = ? ORDER BY `bucket_start_ms` ASC, `id` ASC LIMIT ?",
+        asc:
+          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, " +
+          "`count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups`" +
+          " WHERE `recipient_id` = ? AND `kind_key` = ? ORDER BY `bucket_start_ms` ASC, `id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE `recipient_id` = ? AND `kind_key` = ? AND (`bucket_start_ms` > ? OR (`bucket_start_ms` = ? AND `id` > ?)) ORDER BY `bucket_start_ms` ASC, `id` ASC LIMIT ?",
-        desc: "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE `recipient_id` = ? AND `kind_key` = ? ORDER BY `bucket_start_ms` DESC, `id` DESC LIMIT ?",
+          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, " +
+          "`count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups`" +
+          " WHERE `recipient_id` = ? AND `kind_key` = ?" +
+          " AND (`bucket_start_ms` > ? OR (`bucket_start_ms` = ? AND `id` > ?))" +
+          " ORDER BY `bucket_start_ms` ASC, `id` ASC LIMIT ?",
+        desc:
+          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, " +
+          "`count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups`" +
+          " WHERE `recipient_id` = ? AND `kind_key` = ? ORDER BY `bucket_start_ms` DESC, `id` DESC LIMIT ?",
         descAfter:
-          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE `recipient_id` = ? AND `kind_key` = ? AND (`bucket_start_ms` < ? OR (`bucket_start_ms` = ? AND `id` < ?)) ORDER BY `bucket_start_ms` DESC, `id` DESC LIMIT ?",
+          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, " +
+          "`count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups`" +
+          " WHERE `recipient_id` = ? AND `kind_key` = ?" +
+          " AND (`bucket_start_ms` < ? OR (`bucket_start_ms` = ? AND `id` < ?))" +
+          " ORDER BY `bucket_start_ms` DESC, `id` DESC LIMIT ?",
       },
       listByTargetId: {
-        asc: "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE `target_id` = ? ORDER BY `comment_id` ASC, `recipient_id` ASC, `id` ASC LIMIT ?",
+        asc:
+          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, " +
+          "`count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups`" +
+          " WHERE `target_id` = ? ORDER BY `comment_id` ASC, `recipient_id` ASC, `id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE `target_id` = ? AND (`comment_id` > ? OR (`comment_id` = ? AND (`recipient_id` > ? OR (`recipient_id` = ? AND `id` > ?)))) ORDER BY `comment_id` ASC, `recipient_id` ASC, `id` ASC LIMIT ?",
-        desc: "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE `target_id` = ? ORDER BY `comment_id` DESC, `recipient_id` DESC, `id` DESC LIMIT ?",
+          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, " +
+          "`count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups`" +
+          " WHERE `target_id` = ? AND (`comment_id` > ? OR (`comment_id` = ?" +
+          " AND (`recipient_id` > ? OR (`recipient_id` = ? AND `id` > ?))))" +
+          " ORDER BY `comment_id` ASC, `recipient_id` ASC, `id` ASC LIMIT ?",
+        desc:
+          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, " +
+          "`count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups`" +
+          " WHERE `target_id` = ? ORDER BY `comment_id` DESC, `recipient_id` DESC, `id` DESC LIMIT ?",
         descAfter:
-          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE `target_id` = ? AND (`comment_id` < ? OR (`comment_id` = ? AND (`recipient_id` < ? OR (`recipient_id` = ? AND `id` < ?)))) ORDER BY `comment_id` DESC, `recipient_id` DESC, `id` DESC LIMIT ?",
+          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, " +
+          "`count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups`" +
+          " WHERE `target_id` = ? AND (`comment_id` < ? OR (`comment_id` = ?" +
+          " AND (`recipient_id` < ? OR (`recipient_id` = ? AND `id` < ?))))" +
+          " ORDER BY `comment_id` DESC, `recipient_id` DESC, `id` DESC LIMIT ?",
       },
       listByCommentId: {
-        asc: "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE `comment_id` = ? ORDER BY `recipient_id` ASC, `id` ASC LIMIT ?",
+        asc:
+          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, " +
+          "`count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups`" +
+          " WHERE `comment_id` = ? ORDER BY `recipient_id` ASC, `id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE `comment_id` = ? AND (`recipient_id` > ? OR (`recipient_id` = ? AND `id` > ?)) ORDER BY `recipient_id` ASC, `id` ASC LIMIT ?",
-        desc: "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE `comment_id` = ? ORDER BY `recipient_id` DESC, `id` DESC LIMIT ?",
+          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, " +
+          "`count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups`" +
+          " WHERE `comment_id` = ? AND (`recipient_id` > ? OR (`recipient_id` = ? AND `id` > ?))" +
+          " ORDER BY `recipient_id` ASC, `id` ASC LIMIT ?",
+        desc:
+          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, " +
+          "`count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups`" +
+          " WHERE `comment_id` = ? ORDER BY `recipient_id` DESC, `id` DESC LIMIT ?",
         descAfter:
-          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, `count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups` WHERE `comment_id` = ? AND (`recipient_id` < ? OR (`recipient_id` = ? AND `id` < ?)) ORDER BY `recipient_id` DESC, `id` DESC LIMIT ?",
+          "SELECT `recipient_id`, `id`, `kind_key`, `bucket_start_ms`, `type`, `target_id`, `comment_id`, " +
+          "`count`, `latest_actor_ids`, `first_at_ms`, `latest_at_ms` FROM `notify_groups`" +
+          " WHERE `comment_id` = ? AND (`recipient_id` < ? OR (`recipient_id` = ? AND `id` < ?))" +
+          " ORDER BY `recipient_id` DESC, `id` DESC LIMIT ?",
       },
     },
     counts: {
       countByRecipientId: "SELECT COUNT(*) AS `n` FROM `notify_groups` WHERE `recipient_id` = ?",
-      countByRecipientIdOrderByLatestAtMs: "SELECT COUNT(*) AS `n` FROM `notify_groups` WHERE `recipient_id` = ?",
       countByRecipientIdKindKey:
         "SELECT COUNT(*) AS `n` FROM `notify_groups` WHERE `recipient_id` = ? AND `kind_key` = ?",
       countByTargetId: "SELECT COUNT(*) AS `n` FROM `notify_groups` WHERE `target_id` = ?",
@@ -1056,9 +1233,10 @@ export const NotificationGroupRowSql = {
     deletes: {
       deleteByRecipientId: "DELETE FROM `notify_groups` WHERE `recipient_id` = ? ORDER BY `id` LIMIT ?",
       deleteByRecipientIdKindKey:
-        "DELETE FROM `notify_groups` WHERE `recipient_id` = ? AND `kind_key` = ? ORDER BY `bucket_start_ms`, `id` LIMIT ?",
+        "DELETE FROM `notify_groups` WHERE `recipient_id` = ? AND `kind_key` = ?" +
+        " ORDER BY `bucket_start_ms`, `id` LIMIT ?",
       deleteByTargetId:
-        "DELETE FROM `notify_groups` WHERE `target_id` = ? ORDER BY `comment_id`, `recipient_id`, `id` LIMIT ?",
+        "DELETE FROM `notify_groups` WHERE `target_id` = ? ORDER BY `comment_id`, `recipient_id`, `id`" + " LIMIT ?",
       deleteByCommentId: "DELETE FROM `notify_groups` WHERE `comment_id` = ? ORDER BY `recipient_id`, `id` LIMIT ?",
     },
     increments: {},
@@ -1066,15 +1244,21 @@ export const NotificationGroupRowSql = {
 } as const;
 
 /**
- * Primary key of notify_groups.
+ * Primary key of notify_groups (recipient_id, id).
+ *
+ * @generated from message orbit.notify.v1.NotificationGroupRow (orbit/notify/v1/tables.proto)
  */
 export type NotificationGroupRowKey = Pick<NotificationGroupRow, "recipientId" | "id">;
 /**
  * A NotificationGroupRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.notify.v1.NotificationGroupRow (orbit/notify/v1/tables.proto)
  */
 export type NotificationGroupRowInit = RowInit<NotificationGroupRow, "recipientId" | "id">;
 /**
  * Fields of a NotificationGroupRow to change.
+ *
+ * @generated from message orbit.notify.v1.NotificationGroupRow (orbit/notify/v1/tables.proto)
  */
 export type NotificationGroupRowPatch = RowPatch<NotificationGroupRow, "recipientId" | "id", never>;
 
@@ -1118,7 +1302,12 @@ function notificationGroupRowToSql(row: NotificationGroupRowInit, d: Dialect): S
 }
 
 /**
- * Typed access to table notify_groups. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * NotificationGroupRow is one group: one type and target within a window.
+ *
+ * Typed access to table notify_groups. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.notify.v1.NotificationGroupRow (orbit/notify/v1/tables.proto)
  */
 export class NotificationGroupRowDao {
   static readonly table = NotificationGroupRowTable;
@@ -1173,7 +1362,8 @@ export class NotificationGroupRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly NotificationGroupRowInit[]): Promise<void> {
     await upsertRows(
@@ -1291,7 +1481,7 @@ export class NotificationGroupRowDao {
   }
 
   /**
-   * A page of rows with this recipient_id, ordered by id (index primary key).
+   * A page of rows with this recipient_id, ordered by id (the primary key).
    */
   async listByRecipientId(
     where: Pick<NotificationGroupRow, "recipientId">,
@@ -1314,7 +1504,7 @@ export class NotificationGroupRowDao {
   }
 
   /**
-   * Number of rows with this recipient_id.
+   * Number of rows with this recipient_id (the primary key).
    */
   async countByRecipientId(where: Pick<NotificationGroupRow, "recipientId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByRecipientId, [
@@ -1327,7 +1517,8 @@ export class NotificationGroupRowDao {
   }
 
   /**
-   * A page of rows with this recipient_id, ordered by latest_at_ms, id (index notify_groups_by_recipient_id_latest_at_ms).
+   * A page of rows with this recipient_id, ordered by latest_at_ms, id (index
+   * notify_groups_by_recipient_id_latest_at_ms).
    */
   async listByRecipientIdOrderByLatestAtMs(
     where: Pick<NotificationGroupRow, "recipientId">,
@@ -1350,20 +1541,10 @@ export class NotificationGroupRowDao {
   }
 
   /**
-   * Number of rows with this recipient_id.
-   */
-  async countByRecipientIdOrderByLatestAtMs(where: Pick<NotificationGroupRow, "recipientId">): Promise<number> {
-    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByRecipientIdOrderByLatestAtMs, [
-      int64Param(
-        where.recipientId ?? missingKey("notify_groups.recipient_id", "recipientId"),
-        "notify_groups.recipient_id",
-      ),
-    ]);
-    return Number(r?.n ?? 0);
-  }
-
-  /**
-   * A page of rows with this recipient_id, kind_key, ordered by bucket_start_ms, id (index notify_groups_by_recipient_id_kind_key_bucket_start_ms).
+   * A page of rows with this recipient_id, kind_key, ordered by bucket_start_ms, id (index
+   * notify_groups_by_recipient_id_kind_key_bucket_start_ms).
+   *
+   * - `kindKey`: "<type>:<target>" ("mention:<post>:<comment>" for mentions, which are never grouped).
    */
   async listByRecipientIdKindKey(
     where: Pick<NotificationGroupRow, "recipientId" | "kindKey">,
@@ -1387,7 +1568,7 @@ export class NotificationGroupRowDao {
   }
 
   /**
-   * Number of rows with this recipient_id, kind_key.
+   * Number of rows with this recipient_id, kind_key (index notify_groups_by_recipient_id_kind_key_bucket_start_ms).
    */
   async countByRecipientIdKindKey(where: Pick<NotificationGroupRow, "recipientId" | "kindKey">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByRecipientIdKindKey, [
@@ -1401,7 +1582,8 @@ export class NotificationGroupRowDao {
   }
 
   /**
-   * A page of rows with this target_id, ordered by comment_id, recipient_id, id (index notify_groups_by_target_id_comment_id).
+   * A page of rows with this target_id, ordered by comment_id, recipient_id, id (index
+   * notify_groups_by_target_id_comment_id).
    */
   async listByTargetId(
     where: Pick<NotificationGroupRow, "targetId">,
@@ -1419,7 +1601,7 @@ export class NotificationGroupRowDao {
   }
 
   /**
-   * Number of rows with this target_id.
+   * Number of rows with this target_id (index notify_groups_by_target_id_comment_id).
    */
   async countByTargetId(where: Pick<NotificationGroupRow, "targetId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByTargetId, [
@@ -1447,7 +1629,7 @@ export class NotificationGroupRowDao {
   }
 
   /**
-   * Number of rows with this comment_id.
+   * Number of rows with this comment_id (index notify_groups_by_comment_id).
    */
   async countByCommentId(where: Pick<NotificationGroupRow, "commentId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByCommentId, [
@@ -1457,7 +1639,8 @@ export class NotificationGroupRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this recipient_id (1..10000; the first in id order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this recipient_id (1..10000; the first in id order, the primary key). Returns
+   * the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByRecipientId(where: Pick<NotificationGroupRow, "recipientId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -1474,7 +1657,9 @@ export class NotificationGroupRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this recipient_id, kind_key (1..10000; the first in bucket_start_ms, id order, index notify_groups_by_recipient_id_kind_key_bucket_start_ms). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this recipient_id, kind_key (1..10000; the first in bucket_start_ms, id
+   * order, index notify_groups_by_recipient_id_kind_key_bucket_start_ms). Returns the number deleted: call again
+   * until it is 0 to delete them all in bounded statements.
    */
   async deleteByRecipientIdKindKey(
     where: Pick<NotificationGroupRow, "recipientId" | "kindKey">,
@@ -1495,7 +1680,9 @@ export class NotificationGroupRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this target_id (1..10000; the first in comment_id, recipient_id, id order, index notify_groups_by_target_id_comment_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this target_id (1..10000; the first in comment_id, recipient_id, id order,
+   * index notify_groups_by_target_id_comment_id). Returns the number deleted: call again until it is 0 to delete
+   * them all in bounded statements.
    */
   async deleteByTargetId(where: Pick<NotificationGroupRow, "targetId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -1507,7 +1694,9 @@ export class NotificationGroupRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this comment_id (1..10000; the first in recipient_id, id order, index notify_groups_by_comment_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this comment_id (1..10000; the first in recipient_id, id order, index
+   * notify_groups_by_comment_id). Returns the number deleted: call again until it is 0 to delete them all in
+   * bounded statements.
    */
   async deleteByCommentId(where: Pick<NotificationGroupRow, "commentId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -1522,7 +1711,9 @@ export class NotificationGroupRowDao {
 // ── NotificationMarkerRow → table notify_markers ─────────────────────────
 
 /**
- * Schema manifest entry of notify_markers (diffed by the migrator).
+ * Table notify_markers: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.notify.v1.NotificationMarkerRow (orbit/notify/v1/tables.proto)
  */
 export const NotificationMarkerRowTable: SqlTableSpec = {
   kind: "sql",
@@ -1530,26 +1721,8 @@ export const NotificationMarkerRowTable: SqlTableSpec = {
   message: "orbit.notify.v1.NotificationMarkerRow",
   file: "orbit/notify/v1/tables.proto",
   columns: [
-    {
-      name: "user_id",
-      field: "userId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "read_up_to_ms",
-      field: "readUpToMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("user_id", "userId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("read_up_to_ms", "readUpToMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["user_id"],
   indexes: [],
@@ -1557,12 +1730,15 @@ export const NotificationMarkerRowTable: SqlTableSpec = {
 
 /**
  * The SQL of every NotificationMarkerRowDao method, per dialect.
+ *
+ * @generated from message orbit.notify.v1.NotificationMarkerRow (orbit/notify/v1/tables.proto)
  */
 export const NotificationMarkerRowSql = {
   sqlite: {
     insert: 'INSERT INTO "notify_markers" ("user_id", "read_up_to_ms") VALUES (?, ?)',
     upsert:
-      'INSERT INTO "notify_markers" ("user_id", "read_up_to_ms") VALUES (?, ?) ON CONFLICT ("user_id") DO UPDATE SET "read_up_to_ms" = excluded."read_up_to_ms"',
+      'INSERT INTO "notify_markers" ("user_id", "read_up_to_ms") VALUES (?, ?) ON CONFLICT ("user_id")' +
+      ' DO UPDATE SET "read_up_to_ms" = excluded."read_up_to_ms"',
     insertIfAbsent: 'INSERT INTO "notify_markers" ("user_id", "read_up_to_ms") VALUES (?, ?) ON CONFLICT DO NOTHING',
     insertHead: 'INSERT INTO "notify_markers" ("user_id", "read_up_to_ms") VALUES',
     insertTuple: "(?, ?)",
@@ -1577,10 +1753,12 @@ export const NotificationMarkerRowSql = {
     list: {
       asc: 'SELECT "user_id", "read_up_to_ms" FROM "notify_markers" ORDER BY "user_id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "user_id", "read_up_to_ms" FROM "notify_markers" WHERE ("user_id" > ?) ORDER BY "user_id" ASC LIMIT ?',
+        'SELECT "user_id", "read_up_to_ms" FROM "notify_markers" WHERE ("user_id" > ?)' +
+        ' ORDER BY "user_id" ASC LIMIT ?',
       desc: 'SELECT "user_id", "read_up_to_ms" FROM "notify_markers" ORDER BY "user_id" DESC LIMIT ?',
       descAfter:
-        'SELECT "user_id", "read_up_to_ms" FROM "notify_markers" WHERE ("user_id" < ?) ORDER BY "user_id" DESC LIMIT ?',
+        'SELECT "user_id", "read_up_to_ms" FROM "notify_markers" WHERE ("user_id" < ?)' +
+        ' ORDER BY "user_id" DESC LIMIT ?',
     },
     unique: {},
     finders: {},
@@ -1591,9 +1769,11 @@ export const NotificationMarkerRowSql = {
   mysql: {
     insert: "INSERT INTO `notify_markers` (`user_id`, `read_up_to_ms`) VALUES (?, ?)",
     upsert:
-      "INSERT INTO `notify_markers` (`user_id`, `read_up_to_ms`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `read_up_to_ms` = VALUES(`read_up_to_ms`)",
+      "INSERT INTO `notify_markers` (`user_id`, `read_up_to_ms`) VALUES (?, ?)" +
+      " ON DUPLICATE KEY UPDATE `read_up_to_ms` = VALUES(`read_up_to_ms`)",
     insertIfAbsent:
-      "INSERT INTO `notify_markers` (`user_id`, `read_up_to_ms`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
+      "INSERT INTO `notify_markers` (`user_id`, `read_up_to_ms`) VALUES (?, ?)" +
+      " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
     insertHead: "INSERT INTO `notify_markers` (`user_id`, `read_up_to_ms`) VALUES",
     insertTuple: "(?, ?)",
     upsertTail: " ON DUPLICATE KEY UPDATE `read_up_to_ms` = VALUES(`read_up_to_ms`)",
@@ -1607,10 +1787,12 @@ export const NotificationMarkerRowSql = {
     list: {
       asc: "SELECT `user_id`, `read_up_to_ms` FROM `notify_markers` ORDER BY `user_id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `user_id`, `read_up_to_ms` FROM `notify_markers` WHERE (`user_id` > ?) ORDER BY `user_id` ASC LIMIT ?",
+        "SELECT `user_id`, `read_up_to_ms` FROM `notify_markers` WHERE (`user_id` > ?)" +
+        " ORDER BY `user_id` ASC LIMIT ?",
       desc: "SELECT `user_id`, `read_up_to_ms` FROM `notify_markers` ORDER BY `user_id` DESC LIMIT ?",
       descAfter:
-        "SELECT `user_id`, `read_up_to_ms` FROM `notify_markers` WHERE (`user_id` < ?) ORDER BY `user_id` DESC LIMIT ?",
+        "SELECT `user_id`, `read_up_to_ms` FROM `notify_markers` WHERE (`user_id` < ?)" +
+        " ORDER BY `user_id` DESC LIMIT ?",
     },
     unique: {},
     finders: {},
@@ -1621,15 +1803,21 @@ export const NotificationMarkerRowSql = {
 } as const;
 
 /**
- * Primary key of notify_markers.
+ * Primary key of notify_markers (user_id).
+ *
+ * @generated from message orbit.notify.v1.NotificationMarkerRow (orbit/notify/v1/tables.proto)
  */
 export type NotificationMarkerRowKey = Pick<NotificationMarkerRow, "userId">;
 /**
  * A NotificationMarkerRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.notify.v1.NotificationMarkerRow (orbit/notify/v1/tables.proto)
  */
 export type NotificationMarkerRowInit = RowInit<NotificationMarkerRow, "userId">;
 /**
  * Fields of a NotificationMarkerRow to change.
+ *
+ * @generated from message orbit.notify.v1.NotificationMarkerRow (orbit/notify/v1/tables.proto)
  */
 export type NotificationMarkerRowPatch = RowPatch<NotificationMarkerRow, "userId", never>;
 
@@ -1652,7 +1840,12 @@ function notificationMarkerRowToSql(row: NotificationMarkerRowInit, d: Dialect):
 }
 
 /**
- * Typed access to table notify_markers. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * NotificationMarkerRow is a user's read marker, shared by all their devices.
+ *
+ * Typed access to table notify_markers. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.notify.v1.NotificationMarkerRow (orbit/notify/v1/tables.proto)
  */
 export class NotificationMarkerRowDao {
   static readonly table = NotificationMarkerRowTable;
@@ -1707,7 +1900,8 @@ export class NotificationMarkerRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly NotificationMarkerRowInit[]): Promise<void> {
     await upsertRows(
@@ -1795,7 +1989,9 @@ export class NotificationMarkerRowDao {
 // ── NotificationPrefRow → table notify_prefs ─────────────────────────────
 
 /**
- * Schema manifest entry of notify_prefs (diffed by the migrator).
+ * Table notify_prefs: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.notify.v1.NotificationPrefRow (orbit/notify/v1/tables.proto)
  */
 export const NotificationPrefRowTable: SqlTableSpec = {
   kind: "sql",
@@ -1803,46 +1999,10 @@ export const NotificationPrefRowTable: SqlTableSpec = {
   message: "orbit.notify.v1.NotificationPrefRow",
   file: "orbit/notify/v1/tables.proto",
   columns: [
-    {
-      name: "user_id",
-      field: "userId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "type",
-      field: "type",
-      encoding: "int",
-      sqlite: "INTEGER",
-      mysql: "INT",
-      cql: "int",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "enabled",
-      field: "enabled",
-      encoding: "bool",
-      sqlite: "INTEGER",
-      mysql: "TINYINT(1)",
-      cql: "boolean",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "push",
-      field: "push",
-      encoding: "bool",
-      sqlite: "INTEGER",
-      mysql: "TINYINT(1)",
-      cql: "boolean",
-      nullable: false,
-      default: "0",
-    },
+    column("user_id", "userId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("type", "type", "int", "INTEGER", "INT", "int", { default: "0" }),
+    column("enabled", "enabled", "bool", "INTEGER", "TINYINT(1)", "boolean", { default: "0" }),
+    column("push", "push", "bool", "INTEGER", "TINYINT(1)", "boolean", { default: "0" }),
   ],
   primaryKey: ["user_id", "type"],
   indexes: [],
@@ -1850,42 +2010,61 @@ export const NotificationPrefRowTable: SqlTableSpec = {
 
 /**
  * The SQL of every NotificationPrefRowDao method, per dialect.
+ *
+ * @generated from message orbit.notify.v1.NotificationPrefRow (orbit/notify/v1/tables.proto)
  */
 export const NotificationPrefRowSql = {
   sqlite: {
     insert: 'INSERT INTO "notify_prefs" ("user_id", "type", "enabled", "push") VALUES (?, ?, ?, ?)',
     upsert:
-      'INSERT INTO "notify_prefs" ("user_id", "type", "enabled", "push") VALUES (?, ?, ?, ?) ON CONFLICT ("user_id", "type") DO UPDATE SET "enabled" = excluded."enabled", "push" = excluded."push"',
+      'INSERT INTO "notify_prefs" ("user_id", "type", "enabled", "push") VALUES (?, ?, ?, ?)' +
+      ' ON CONFLICT ("user_id", "type")' +
+      ' DO UPDATE SET "enabled" = excluded."enabled", "push" = excluded."push"',
     insertIfAbsent:
-      'INSERT INTO "notify_prefs" ("user_id", "type", "enabled", "push") VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "notify_prefs" ("user_id", "type", "enabled", "push") VALUES (?, ?, ?, ?)' +
+      " ON CONFLICT DO NOTHING",
     insertHead: 'INSERT INTO "notify_prefs" ("user_id", "type", "enabled", "push") VALUES',
     insertTuple: "(?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("user_id", "type") DO UPDATE SET "enabled" = excluded."enabled", "push" = excluded."push"',
+      ' ON CONFLICT ("user_id", "type")' + ' DO UPDATE SET "enabled" = excluded."enabled", "push" = excluded."push"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "user_id", "type", "enabled", "push" FROM "notify_prefs" WHERE "user_id" = ? AND "type" = ?',
+    get: 'SELECT "user_id", "type", "enabled", "push" FROM "notify_prefs"' + ' WHERE "user_id" = ? AND "type" = ?',
     getManyHead: "",
     delete: 'DELETE FROM "notify_prefs" WHERE "user_id" = ? AND "type" = ?',
     updateWhere: '"user_id" = ? AND "type" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "notify_prefs"',
     list: {
-      asc: 'SELECT "user_id", "type", "enabled", "push" FROM "notify_prefs" ORDER BY "user_id" ASC, "type" ASC LIMIT ?',
+      asc:
+        'SELECT "user_id", "type", "enabled", "push" FROM "notify_prefs"' +
+        ' ORDER BY "user_id" ASC, "type" ASC LIMIT ?',
       ascAfter:
-        'SELECT "user_id", "type", "enabled", "push" FROM "notify_prefs" WHERE ("user_id" > ? OR ("user_id" = ? AND "type" > ?)) ORDER BY "user_id" ASC, "type" ASC LIMIT ?',
-      desc: 'SELECT "user_id", "type", "enabled", "push" FROM "notify_prefs" ORDER BY "user_id" DESC, "type" DESC LIMIT ?',
+        'SELECT "user_id", "type", "enabled", "push" FROM "notify_prefs"' +
+        ' WHERE ("user_id" > ? OR ("user_id" = ? AND "type" > ?)) ORDER BY "user_id" ASC, "type" ASC' +
+        " LIMIT ?",
+      desc:
+        'SELECT "user_id", "type", "enabled", "push" FROM "notify_prefs"' +
+        ' ORDER BY "user_id" DESC, "type" DESC LIMIT ?',
       descAfter:
-        'SELECT "user_id", "type", "enabled", "push" FROM "notify_prefs" WHERE ("user_id" < ? OR ("user_id" = ? AND "type" < ?)) ORDER BY "user_id" DESC, "type" DESC LIMIT ?',
+        'SELECT "user_id", "type", "enabled", "push" FROM "notify_prefs"' +
+        ' WHERE ("user_id" < ? OR ("user_id" = ? AND "type" < ?)) ORDER BY "user_id" DESC, "type" DESC' +
+        " LIMIT ?",
     },
     unique: {},
     finders: {
       listByUserId: {
-        asc: 'SELECT "user_id", "type", "enabled", "push" FROM "notify_prefs" WHERE "user_id" = ? ORDER BY "type" ASC LIMIT ?',
+        asc:
+          'SELECT "user_id", "type", "enabled", "push" FROM "notify_prefs" WHERE "user_id" = ?' +
+          ' ORDER BY "type" ASC LIMIT ?',
         ascAfter:
-          'SELECT "user_id", "type", "enabled", "push" FROM "notify_prefs" WHERE "user_id" = ? AND ("type" > ?) ORDER BY "type" ASC LIMIT ?',
-        desc: 'SELECT "user_id", "type", "enabled", "push" FROM "notify_prefs" WHERE "user_id" = ? ORDER BY "type" DESC LIMIT ?',
+          'SELECT "user_id", "type", "enabled", "push" FROM "notify_prefs" WHERE "user_id" = ?' +
+          ' AND ("type" > ?) ORDER BY "type" ASC LIMIT ?',
+        desc:
+          'SELECT "user_id", "type", "enabled", "push" FROM "notify_prefs" WHERE "user_id" = ?' +
+          ' ORDER BY "type" DESC LIMIT ?',
         descAfter:
-          'SELECT "user_id", "type", "enabled", "push" FROM "notify_prefs" WHERE "user_id" = ? AND ("type" < ?) ORDER BY "type" DESC LIMIT ?',
+          'SELECT "user_id", "type", "enabled", "push" FROM "notify_prefs" WHERE "user_id" = ?' +
+          ' AND ("type" < ?) ORDER BY "type" DESC LIMIT ?',
       },
     },
     counts: {
@@ -1893,43 +2072,60 @@ export const NotificationPrefRowSql = {
     },
     deletes: {
       deleteByUserId:
-        'DELETE FROM "notify_prefs" WHERE ("user_id", "type") IN (SELECT "user_id", "type" FROM "notify_prefs" WHERE "user_id" = ? ORDER BY "type" LIMIT ?)',
+        'DELETE FROM "notify_prefs" WHERE ("user_id", "type") IN (SELECT "user_id", "type"' +
+        ' FROM "notify_prefs" WHERE "user_id" = ? ORDER BY "type" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert: "INSERT INTO `notify_prefs` (`user_id`, `type`, `enabled`, `push`) VALUES (?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `notify_prefs` (`user_id`, `type`, `enabled`, `push`) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE `enabled` = VALUES(`enabled`), `push` = VALUES(`push`)",
+      "INSERT INTO `notify_prefs` (`user_id`, `type`, `enabled`, `push`) VALUES (?, ?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `enabled` = VALUES(`enabled`), `push` = VALUES(`push`)",
     insertIfAbsent:
-      "INSERT INTO `notify_prefs` (`user_id`, `type`, `enabled`, `push`) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
+      "INSERT INTO `notify_prefs` (`user_id`, `type`, `enabled`, `push`) VALUES (?, ?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
     insertHead: "INSERT INTO `notify_prefs` (`user_id`, `type`, `enabled`, `push`) VALUES",
     insertTuple: "(?, ?, ?, ?)",
     upsertTail: " ON DUPLICATE KEY UPDATE `enabled` = VALUES(`enabled`), `push` = VALUES(`push`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
-    get: "SELECT `user_id`, `type`, `enabled`, `push` FROM `notify_prefs` WHERE `user_id` = ? AND `type` = ?",
+    get: "SELECT `user_id`, `type`, `enabled`, `push` FROM `notify_prefs`" + " WHERE `user_id` = ? AND `type` = ?",
     getManyHead: "",
     delete: "DELETE FROM `notify_prefs` WHERE `user_id` = ? AND `type` = ?",
     updateWhere: "`user_id` = ? AND `type` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `notify_prefs`",
     list: {
-      asc: "SELECT `user_id`, `type`, `enabled`, `push` FROM `notify_prefs` ORDER BY `user_id` ASC, `type` ASC LIMIT ?",
+      asc:
+        "SELECT `user_id`, `type`, `enabled`, `push` FROM `notify_prefs`" +
+        " ORDER BY `user_id` ASC, `type` ASC LIMIT ?",
       ascAfter:
-        "SELECT `user_id`, `type`, `enabled`, `push` FROM `notify_prefs` WHERE (`user_id` > ? OR (`user_id` = ? AND `type` > ?)) ORDER BY `user_id` ASC, `type` ASC LIMIT ?",
-      desc: "SELECT `user_id`, `type`, `enabled`, `push` FROM `notify_prefs` ORDER BY `user_id` DESC, `type` DESC LIMIT ?",
+        "SELECT `user_id`, `type`, `enabled`, `push` FROM `notify_prefs`" +
+        " WHERE (`user_id` > ? OR (`user_id` = ? AND `type` > ?)) ORDER BY `user_id` ASC, `type` ASC" +
+        " LIMIT ?",
+      desc:
+        "SELECT `user_id`, `type`, `enabled`, `push` FROM `notify_prefs`" +
+        " ORDER BY `user_id` DESC, `type` DESC LIMIT ?",
       descAfter:
-        "SELECT `user_id`, `type`, `enabled`, `push` FROM `notify_prefs` WHERE (`user_id` < ? OR (`user_id` = ? AND `type` < ?)) ORDER BY `user_id` DESC, `type` DESC LIMIT ?",
+        "SELECT `user_id`, `type`, `enabled`, `push` FROM `notify_prefs`" +
+        " WHERE (`user_id` < ? OR (`user_id` = ? AND `type` < ?)) ORDER BY `user_id` DESC, `type` DESC" +
+        " LIMIT ?",
     },
     unique: {},
     finders: {
       listByUserId: {
-        asc: "SELECT `user_id`, `type`, `enabled`, `push` FROM `notify_prefs` WHERE `user_id` = ? ORDER BY `type` ASC LIMIT ?",
+        asc:
+          "SELECT `user_id`, `type`, `enabled`, `push` FROM `notify_prefs` WHERE `user_id` = ?" +
+          " ORDER BY `type` ASC LIMIT ?",
         ascAfter:
-          "SELECT `user_id`, `type`, `enabled`, `push` FROM `notify_prefs` WHERE `user_id` = ? AND (`type` > ?) ORDER BY `type` ASC LIMIT ?",
-        desc: "SELECT `user_id`, `type`, `enabled`, `push` FROM `notify_prefs` WHERE `user_id` = ? ORDER BY `type` DESC LIMIT ?",
+          "SELECT `user_id`, `type`, `enabled`, `push` FROM `notify_prefs` WHERE `user_id` = ?" +
+          " AND (`type` > ?) ORDER BY `type` ASC LIMIT ?",
+        desc:
+          "SELECT `user_id`, `type`, `enabled`, `push` FROM `notify_prefs` WHERE `user_id` = ?" +
+          " ORDER BY `type` DESC LIMIT ?",
         descAfter:
-          "SELECT `user_id`, `type`, `enabled`, `push` FROM `notify_prefs` WHERE `user_id` = ? AND (`type` < ?) ORDER BY `type` DESC LIMIT ?",
+          "SELECT `user_id`, `type`, `enabled`, `push` FROM `notify_prefs` WHERE `user_id` = ?" +
+          " AND (`type` < ?) ORDER BY `type` DESC LIMIT ?",
       },
     },
     counts: {
@@ -1943,15 +2139,21 @@ export const NotificationPrefRowSql = {
 } as const;
 
 /**
- * Primary key of notify_prefs.
+ * Primary key of notify_prefs (user_id, type).
+ *
+ * @generated from message orbit.notify.v1.NotificationPrefRow (orbit/notify/v1/tables.proto)
  */
 export type NotificationPrefRowKey = Pick<NotificationPrefRow, "userId" | "type">;
 /**
  * A NotificationPrefRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.notify.v1.NotificationPrefRow (orbit/notify/v1/tables.proto)
  */
 export type NotificationPrefRowInit = RowInit<NotificationPrefRow, "userId" | "type">;
 /**
  * Fields of a NotificationPrefRow to change.
+ *
+ * @generated from message orbit.notify.v1.NotificationPrefRow (orbit/notify/v1/tables.proto)
  */
 export type NotificationPrefRowPatch = RowPatch<NotificationPrefRow, "userId" | "type", never>;
 
@@ -1978,7 +2180,12 @@ function notificationPrefRowToSql(row: NotificationPrefRowInit, d: Dialect): Sql
 }
 
 /**
- * Typed access to table notify_prefs. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * NotificationPrefRow is a user's setting for one type (no row: enabled and pushed).
+ *
+ * Typed access to table notify_prefs. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.notify.v1.NotificationPrefRow (orbit/notify/v1/tables.proto)
  */
 export class NotificationPrefRowDao {
   static readonly table = NotificationPrefRowTable;
@@ -2033,7 +2240,8 @@ export class NotificationPrefRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly NotificationPrefRowInit[]): Promise<void> {
     await upsertRows(
@@ -2114,7 +2322,7 @@ export class NotificationPrefRowDao {
   }
 
   /**
-   * A page of rows with this user_id, ordered by type (index primary key).
+   * A page of rows with this user_id, ordered by type (the primary key).
    */
   async listByUserId(
     where: Pick<NotificationPrefRow, "userId">,
@@ -2132,7 +2340,7 @@ export class NotificationPrefRowDao {
   }
 
   /**
-   * Number of rows with this user_id.
+   * Number of rows with this user_id (the primary key).
    */
   async countByUserId(where: Pick<NotificationPrefRow, "userId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByUserId, [
@@ -2142,7 +2350,8 @@ export class NotificationPrefRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this user_id (1..10000; the first in type order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this user_id (1..10000; the first in type order, the primary key). Returns
+   * the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByUserId(where: Pick<NotificationPrefRow, "userId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -2157,7 +2366,9 @@ export class NotificationPrefRowDao {
 // ── NotificationMuteRow → table notify_mutes ─────────────────────────────
 
 /**
- * Schema manifest entry of notify_mutes (diffed by the migrator).
+ * Table notify_mutes: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.notify.v1.NotificationMuteRow (orbit/notify/v1/tables.proto)
  */
 export const NotificationMuteRowTable: SqlTableSpec = {
   kind: "sql",
@@ -2165,36 +2376,9 @@ export const NotificationMuteRowTable: SqlTableSpec = {
   message: "orbit.notify.v1.NotificationMuteRow",
   file: "orbit/notify/v1/tables.proto",
   columns: [
-    {
-      name: "user_id",
-      field: "userId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "muted_id",
-      field: "mutedId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "created_at_ms",
-      field: "createdAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("user_id", "userId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("muted_id", "mutedId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["user_id", "muted_id"],
   indexes: [],
@@ -2202,41 +2386,60 @@ export const NotificationMuteRowTable: SqlTableSpec = {
 
 /**
  * The SQL of every NotificationMuteRowDao method, per dialect.
+ *
+ * @generated from message orbit.notify.v1.NotificationMuteRow (orbit/notify/v1/tables.proto)
  */
 export const NotificationMuteRowSql = {
   sqlite: {
     insert: 'INSERT INTO "notify_mutes" ("user_id", "muted_id", "created_at_ms") VALUES (?, ?, ?)',
     upsert:
-      'INSERT INTO "notify_mutes" ("user_id", "muted_id", "created_at_ms") VALUES (?, ?, ?) ON CONFLICT ("user_id", "muted_id") DO UPDATE SET "created_at_ms" = excluded."created_at_ms"',
+      'INSERT INTO "notify_mutes" ("user_id", "muted_id", "created_at_ms") VALUES (?, ?, ?)' +
+      ' ON CONFLICT ("user_id", "muted_id") DO UPDATE SET "created_at_ms" = excluded."created_at_ms"',
     insertIfAbsent:
-      'INSERT INTO "notify_mutes" ("user_id", "muted_id", "created_at_ms") VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "notify_mutes" ("user_id", "muted_id", "created_at_ms") VALUES (?, ?, ?)' +
+      " ON CONFLICT DO NOTHING",
     insertHead: 'INSERT INTO "notify_mutes" ("user_id", "muted_id", "created_at_ms") VALUES',
     insertTuple: "(?, ?, ?)",
     upsertTail: ' ON CONFLICT ("user_id", "muted_id") DO UPDATE SET "created_at_ms" = excluded."created_at_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "user_id", "muted_id", "created_at_ms" FROM "notify_mutes" WHERE "user_id" = ? AND "muted_id" = ?',
+    get:
+      'SELECT "user_id", "muted_id", "created_at_ms" FROM "notify_mutes"' + ' WHERE "user_id" = ? AND "muted_id" = ?',
     getManyHead: "",
     delete: 'DELETE FROM "notify_mutes" WHERE "user_id" = ? AND "muted_id" = ?',
     updateWhere: '"user_id" = ? AND "muted_id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "notify_mutes"',
     list: {
-      asc: 'SELECT "user_id", "muted_id", "created_at_ms" FROM "notify_mutes" ORDER BY "user_id" ASC, "muted_id" ASC LIMIT ?',
+      asc:
+        'SELECT "user_id", "muted_id", "created_at_ms" FROM "notify_mutes"' +
+        ' ORDER BY "user_id" ASC, "muted_id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "user_id", "muted_id", "created_at_ms" FROM "notify_mutes" WHERE ("user_id" > ? OR ("user_id" = ? AND "muted_id" > ?)) ORDER BY "user_id" ASC, "muted_id" ASC LIMIT ?',
-      desc: 'SELECT "user_id", "muted_id", "created_at_ms" FROM "notify_mutes" ORDER BY "user_id" DESC, "muted_id" DESC LIMIT ?',
+        'SELECT "user_id", "muted_id", "created_at_ms" FROM "notify_mutes"' +
+        ' WHERE ("user_id" > ? OR ("user_id" = ? AND "muted_id" > ?))' +
+        ' ORDER BY "user_id" ASC, "muted_id" ASC LIMIT ?',
+      desc:
+        'SELECT "user_id", "muted_id", "created_at_ms" FROM "notify_mutes"' +
+        ' ORDER BY "user_id" DESC, "muted_id" DESC LIMIT ?',
       descAfter:
-        'SELECT "user_id", "muted_id", "created_at_ms" FROM "notify_mutes" WHERE ("user_id" < ? OR ("user_id" = ? AND "muted_id" < ?)) ORDER BY "user_id" DESC, "muted_id" DESC LIMIT ?',
+        'SELECT "user_id", "muted_id", "created_at_ms" FROM "notify_mutes"' +
+        ' WHERE ("user_id" < ? OR ("user_id" = ? AND "muted_id" < ?))' +
+        ' ORDER BY "user_id" DESC, "muted_id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByUserId: {
-        asc: 'SELECT "user_id", "muted_id", "created_at_ms" FROM "notify_mutes" WHERE "user_id" = ? ORDER BY "muted_id" ASC LIMIT ?',
+        asc:
+          'SELECT "user_id", "muted_id", "created_at_ms" FROM "notify_mutes" WHERE "user_id" = ?' +
+          ' ORDER BY "muted_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "user_id", "muted_id", "created_at_ms" FROM "notify_mutes" WHERE "user_id" = ? AND ("muted_id" > ?) ORDER BY "muted_id" ASC LIMIT ?',
-        desc: 'SELECT "user_id", "muted_id", "created_at_ms" FROM "notify_mutes" WHERE "user_id" = ? ORDER BY "muted_id" DESC LIMIT ?',
+          'SELECT "user_id", "muted_id", "created_at_ms" FROM "notify_mutes" WHERE "user_id" = ?' +
+          ' AND ("muted_id" > ?) ORDER BY "muted_id" ASC LIMIT ?',
+        desc:
+          'SELECT "user_id", "muted_id", "created_at_ms" FROM "notify_mutes" WHERE "user_id" = ?' +
+          ' ORDER BY "muted_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "user_id", "muted_id", "created_at_ms" FROM "notify_mutes" WHERE "user_id" = ? AND ("muted_id" < ?) ORDER BY "muted_id" DESC LIMIT ?',
+          'SELECT "user_id", "muted_id", "created_at_ms" FROM "notify_mutes" WHERE "user_id" = ?' +
+          ' AND ("muted_id" < ?) ORDER BY "muted_id" DESC LIMIT ?',
       },
     },
     counts: {
@@ -2244,43 +2447,61 @@ export const NotificationMuteRowSql = {
     },
     deletes: {
       deleteByUserId:
-        'DELETE FROM "notify_mutes" WHERE ("user_id", "muted_id") IN (SELECT "user_id", "muted_id" FROM "notify_mutes" WHERE "user_id" = ? ORDER BY "muted_id" LIMIT ?)',
+        'DELETE FROM "notify_mutes" WHERE ("user_id", "muted_id") IN (SELECT "user_id", "muted_id"' +
+        ' FROM "notify_mutes" WHERE "user_id" = ? ORDER BY "muted_id" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert: "INSERT INTO `notify_mutes` (`user_id`, `muted_id`, `created_at_ms`) VALUES (?, ?, ?)",
     upsert:
-      "INSERT INTO `notify_mutes` (`user_id`, `muted_id`, `created_at_ms`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `created_at_ms` = VALUES(`created_at_ms`)",
+      "INSERT INTO `notify_mutes` (`user_id`, `muted_id`, `created_at_ms`) VALUES (?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `created_at_ms` = VALUES(`created_at_ms`)",
     insertIfAbsent:
-      "INSERT INTO `notify_mutes` (`user_id`, `muted_id`, `created_at_ms`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
+      "INSERT INTO `notify_mutes` (`user_id`, `muted_id`, `created_at_ms`) VALUES (?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
     insertHead: "INSERT INTO `notify_mutes` (`user_id`, `muted_id`, `created_at_ms`) VALUES",
     insertTuple: "(?, ?, ?)",
     upsertTail: " ON DUPLICATE KEY UPDATE `created_at_ms` = VALUES(`created_at_ms`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
-    get: "SELECT `user_id`, `muted_id`, `created_at_ms` FROM `notify_mutes` WHERE `user_id` = ? AND `muted_id` = ?",
+    get:
+      "SELECT `user_id`, `muted_id`, `created_at_ms` FROM `notify_mutes`" + " WHERE `user_id` = ? AND `muted_id` = ?",
     getManyHead: "",
     delete: "DELETE FROM `notify_mutes` WHERE `user_id` = ? AND `muted_id` = ?",
     updateWhere: "`user_id` = ? AND `muted_id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `notify_mutes`",
     list: {
-      asc: "SELECT `user_id`, `muted_id`, `created_at_ms` FROM `notify_mutes` ORDER BY `user_id` ASC, `muted_id` ASC LIMIT ?",
+      asc:
+        "SELECT `user_id`, `muted_id`, `created_at_ms` FROM `notify_mutes`" +
+        " ORDER BY `user_id` ASC, `muted_id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `user_id`, `muted_id`, `created_at_ms` FROM `notify_mutes` WHERE (`user_id` > ? OR (`user_id` = ? AND `muted_id` > ?)) ORDER BY `user_id` ASC, `muted_id` ASC LIMIT ?",
-      desc: "SELECT `user_id`, `muted_id`, `created_at_ms` FROM `notify_mutes` ORDER BY `user_id` DESC, `muted_id` DESC LIMIT ?",
+        "SELECT `user_id`, `muted_id`, `created_at_ms` FROM `notify_mutes`" +
+        " WHERE (`user_id` > ? OR (`user_id` = ? AND `muted_id` > ?))" +
+        " ORDER BY `user_id` ASC, `muted_id` ASC LIMIT ?",
+      desc:
+        "SELECT `user_id`, `muted_id`, `created_at_ms` FROM `notify_mutes`" +
+        " ORDER BY `user_id` DESC, `muted_id` DESC LIMIT ?",
       descAfter:
-        "SELECT `user_id`, `muted_id`, `created_at_ms` FROM `notify_mutes` WHERE (`user_id` < ? OR (`user_id` = ? AND `muted_id` < ?)) ORDER BY `user_id` DESC, `muted_id` DESC LIMIT ?",
+        "SELECT `user_id`, `muted_id`, `created_at_ms` FROM `notify_mutes`" +
+        " WHERE (`user_id` < ? OR (`user_id` = ? AND `muted_id` < ?))" +
+        " ORDER BY `user_id` DESC, `muted_id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByUserId: {
-        asc: "SELECT `user_id`, `muted_id`, `created_at_ms` FROM `notify_mutes` WHERE `user_id` = ? ORDER BY `muted_id` ASC LIMIT ?",
+        asc:
+          "SELECT `user_id`, `muted_id`, `created_at_ms` FROM `notify_mutes` WHERE `user_id` = ?" +
+          " ORDER BY `muted_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `user_id`, `muted_id`, `created_at_ms` FROM `notify_mutes` WHERE `user_id` = ? AND (`muted_id` > ?) ORDER BY `muted_id` ASC LIMIT ?",
-        desc: "SELECT `user_id`, `muted_id`, `created_at_ms` FROM `notify_mutes` WHERE `user_id` = ? ORDER BY `muted_id` DESC LIMIT ?",
+          "SELECT `user_id`, `muted_id`, `created_at_ms` FROM `notify_mutes` WHERE `user_id` = ?" +
+          " AND (`muted_id` > ?) ORDER BY `muted_id` ASC LIMIT ?",
+        desc:
+          "SELECT `user_id`, `muted_id`, `created_at_ms` FROM `notify_mutes` WHERE `user_id` = ?" +
+          " ORDER BY `muted_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `user_id`, `muted_id`, `created_at_ms` FROM `notify_mutes` WHERE `user_id` = ? AND (`muted_id` < ?) ORDER BY `muted_id` DESC LIMIT ?",
+          "SELECT `user_id`, `muted_id`, `created_at_ms` FROM `notify_mutes` WHERE `user_id` = ?" +
+          " AND (`muted_id` < ?) ORDER BY `muted_id` DESC LIMIT ?",
       },
     },
     counts: {
@@ -2294,15 +2515,21 @@ export const NotificationMuteRowSql = {
 } as const;
 
 /**
- * Primary key of notify_mutes.
+ * Primary key of notify_mutes (user_id, muted_id).
+ *
+ * @generated from message orbit.notify.v1.NotificationMuteRow (orbit/notify/v1/tables.proto)
  */
 export type NotificationMuteRowKey = Pick<NotificationMuteRow, "userId" | "mutedId">;
 /**
  * A NotificationMuteRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.notify.v1.NotificationMuteRow (orbit/notify/v1/tables.proto)
  */
 export type NotificationMuteRowInit = RowInit<NotificationMuteRow, "userId" | "mutedId">;
 /**
  * Fields of a NotificationMuteRow to change.
+ *
+ * @generated from message orbit.notify.v1.NotificationMuteRow (orbit/notify/v1/tables.proto)
  */
 export type NotificationMuteRowPatch = RowPatch<NotificationMuteRow, "userId" | "mutedId", never>;
 
@@ -2327,7 +2554,12 @@ function notificationMuteRowToSql(row: NotificationMuteRowInit, d: Dialect): Sql
 }
 
 /**
- * Typed access to table notify_mutes. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * NotificationMuteRow: muted_id's actions do not notify user_id.
+ *
+ * Typed access to table notify_mutes. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.notify.v1.NotificationMuteRow (orbit/notify/v1/tables.proto)
  */
 export class NotificationMuteRowDao {
   static readonly table = NotificationMuteRowTable;
@@ -2382,7 +2614,8 @@ export class NotificationMuteRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly NotificationMuteRowInit[]): Promise<void> {
     await upsertRows(
@@ -2459,7 +2692,7 @@ export class NotificationMuteRowDao {
   }
 
   /**
-   * A page of rows with this user_id, ordered by muted_id (index primary key).
+   * A page of rows with this user_id, ordered by muted_id (the primary key).
    */
   async listByUserId(
     where: Pick<NotificationMuteRow, "userId">,
@@ -2477,7 +2710,7 @@ export class NotificationMuteRowDao {
   }
 
   /**
-   * Number of rows with this user_id.
+   * Number of rows with this user_id (the primary key).
    */
   async countByUserId(where: Pick<NotificationMuteRow, "userId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByUserId, [
@@ -2487,7 +2720,8 @@ export class NotificationMuteRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this user_id (1..10000; the first in muted_id order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this user_id (1..10000; the first in muted_id order, the primary key).
+   * Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByUserId(where: Pick<NotificationMuteRow, "userId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -2502,7 +2736,9 @@ export class NotificationMuteRowDao {
 // ── NotificationDeviceRow → table notify_devices ─────────────────────────
 
 /**
- * Schema manifest entry of notify_devices (diffed by the migrator).
+ * Table notify_devices: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.notify.v1.NotificationDeviceRow (orbit/notify/v1/tables.proto)
  */
 export const NotificationDeviceRowTable: SqlTableSpec = {
   kind: "sql",
@@ -2510,107 +2746,81 @@ export const NotificationDeviceRowTable: SqlTableSpec = {
   message: "orbit.notify.v1.NotificationDeviceRow",
   file: "orbit/notify/v1/tables.proto",
   columns: [
-    {
-      name: "token_hash",
-      field: "tokenHash",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(64)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "user_id",
-      field: "userId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "platform",
-      field: "platform",
-      encoding: "int",
-      sqlite: "INTEGER",
-      mysql: "INT",
-      cql: "int",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "token",
-      field: "token",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(4096)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "created_at_ms",
-      field: "createdAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("token_hash", "tokenHash", "string", "TEXT", "VARCHAR(64)", "text", { default: "''" }),
+    column("user_id", "userId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("platform", "platform", "int", "INTEGER", "INT", "int", { default: "0" }),
+    column("token", "token", "string", "TEXT", "VARCHAR(4096)", "text", { default: "''" }),
+    column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["token_hash"],
-  indexes: [
-    {
-      name: "notify_devices_by_user_id",
-      columns: ["user_id"],
-      unique: false,
-    },
-  ],
+  indexes: [{ name: "notify_devices_by_user_id", columns: ["user_id"], unique: false }],
 };
 
 /**
  * The SQL of every NotificationDeviceRowDao method, per dialect.
+ *
+ * @generated from message orbit.notify.v1.NotificationDeviceRow (orbit/notify/v1/tables.proto)
  */
 export const NotificationDeviceRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "notify_devices" ("token_hash", "user_id", "platform", "token", "created_at_ms") VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO "notify_devices" ("token_hash", "user_id", "platform", "token", "created_at_ms")' +
+      " VALUES (?, ?, ?, ?, ?)",
     upsert:
-      'INSERT INTO "notify_devices" ("token_hash", "user_id", "platform", "token", "created_at_ms") VALUES (?, ?, ?, ?, ?) ON CONFLICT ("token_hash") DO UPDATE SET "user_id" = excluded."user_id", "platform" = excluded."platform", "token" = excluded."token", "created_at_ms" = excluded."created_at_ms"',
+      'INSERT INTO "notify_devices" ("token_hash", "user_id", "platform", "token", "created_at_ms")' +
+      ' VALUES (?, ?, ?, ?, ?) ON CONFLICT ("token_hash")' +
+      ' DO UPDATE SET "user_id" = excluded."user_id", "platform" = excluded."platform", ' +
+      '"token" = excluded."token", "created_at_ms" = excluded."created_at_ms"',
     insertIfAbsent:
-      'INSERT INTO "notify_devices" ("token_hash", "user_id", "platform", "token", "created_at_ms") VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-    insertHead: 'INSERT INTO "notify_devices" ("token_hash", "user_id", "platform", "token", "created_at_ms") VALUES',
+      'INSERT INTO "notify_devices" ("token_hash", "user_id", "platform", "token", "created_at_ms")' +
+      " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    insertHead:
+      'INSERT INTO "notify_devices" ("token_hash", "user_id", "platform", "token", "created_at_ms")' + " VALUES",
     insertTuple: "(?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("token_hash") DO UPDATE SET "user_id" = excluded."user_id", "platform" = excluded."platform", "token" = excluded."token", "created_at_ms" = excluded."created_at_ms"',
+      ' ON CONFLICT ("token_hash")' +
+      ' DO UPDATE SET "user_id" = excluded."user_id", "platform" = excluded."platform", ' +
+      '"token" = excluded."token", "created_at_ms" = excluded."created_at_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "token_hash", "user_id", "platform", "token", "created_at_ms" FROM "notify_devices" WHERE "token_hash" = ?',
+    get:
+      'SELECT "token_hash", "user_id", "platform", "token", "created_at_ms" FROM "notify_devices"' +
+      ' WHERE "token_hash" = ?',
     getManyHead:
-      'SELECT "token_hash", "user_id", "platform", "token", "created_at_ms" FROM "notify_devices" WHERE "token_hash" IN',
+      'SELECT "token_hash", "user_id", "platform", "token", "created_at_ms" FROM "notify_devices"' +
+      ' WHERE "token_hash" IN',
     delete: 'DELETE FROM "notify_devices" WHERE "token_hash" = ?',
     updateWhere: '"token_hash" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "notify_devices"',
     list: {
-      asc: 'SELECT "token_hash", "user_id", "platform", "token", "created_at_ms" FROM "notify_devices" ORDER BY "token_hash" ASC LIMIT ?',
+      asc:
+        'SELECT "token_hash", "user_id", "platform", "token", "created_at_ms" FROM "notify_devices"' +
+        ' ORDER BY "token_hash" ASC LIMIT ?',
       ascAfter:
-        'SELECT "token_hash", "user_id", "platform", "token", "created_at_ms" FROM "notify_devices" WHERE ("token_hash" > ?) ORDER BY "token_hash" ASC LIMIT ?',
-      desc: 'SELECT "token_hash", "user_id", "platform", "token", "created_at_ms" FROM "notify_devices" ORDER BY "token_hash" DESC LIMIT ?',
+        'SELECT "token_hash", "user_id", "platform", "token", "created_at_ms" FROM "notify_devices"' +
+        ' WHERE ("token_hash" > ?) ORDER BY "token_hash" ASC LIMIT ?',
+      desc:
+        'SELECT "token_hash", "user_id", "platform", "token", "created_at_ms" FROM "notify_devices"' +
+        ' ORDER BY "token_hash" DESC LIMIT ?',
       descAfter:
-        'SELECT "token_hash", "user_id", "platform", "token", "created_at_ms" FROM "notify_devices" WHERE ("token_hash" < ?) ORDER BY "token_hash" DESC LIMIT ?',
+        'SELECT "token_hash", "user_id", "platform", "token", "created_at_ms" FROM "notify_devices"' +
+        ' WHERE ("token_hash" < ?) ORDER BY "token_hash" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByUserId: {
-        asc: 'SELECT "token_hash", "user_id", "platform", "token", "created_at_ms" FROM "notify_devices" WHERE "user_id" = ? ORDER BY "token_hash" ASC LIMIT ?',
+        asc:
+          'SELECT "token_hash", "user_id", "platform", "token", "created_at_ms" FROM "notify_devices"' +
+          ' WHERE "user_id" = ? ORDER BY "token_hash" ASC LIMIT ?',
         ascAfter:
-          'SELECT "token_hash", "user_id", "platform", "token", "created_at_ms" FROM "notify_devices" WHERE "user_id" = ? AND ("token_hash" > ?) ORDER BY "token_hash" ASC LIMIT ?',
-        desc: 'SELECT "token_hash", "user_id", "platform", "token", "created_at_ms" FROM "notify_devices" WHERE "user_id" = ? ORDER BY "token_hash" DESC LIMIT ?',
+          'SELECT "token_hash", "user_id", "platform", "token", "created_at_ms" FROM "notify_devices"' +
+          ' WHERE "user_id" = ? AND ("token_hash" > ?) ORDER BY "token_hash" ASC LIMIT ?',
+        desc:
+          'SELECT "token_hash", "user_id", "platform", "token", "created_at_ms" FROM "notify_devices"' +
+          ' WHERE "user_id" = ? ORDER BY "token_hash" DESC LIMIT ?',
         descAfter:
-          'SELECT "token_hash", "user_id", "platform", "token", "created_at_ms" FROM "notify_devices" WHERE "user_id" = ? AND ("token_hash" < ?) ORDER BY "token_hash" DESC LIMIT ?',
+          'SELECT "token_hash", "user_id", "platform", "token", "created_at_ms" FROM "notify_devices"' +
+          ' WHERE "user_id" = ? AND ("token_hash" < ?) ORDER BY "token_hash" DESC LIMIT ?',
       },
     },
     counts: {
@@ -2618,46 +2828,68 @@ export const NotificationDeviceRowSql = {
     },
     deletes: {
       deleteByUserId:
-        'DELETE FROM "notify_devices" WHERE "token_hash" IN (SELECT "token_hash" FROM "notify_devices" WHERE "user_id" = ? ORDER BY "token_hash" LIMIT ?)',
+        'DELETE FROM "notify_devices" WHERE "token_hash" IN (SELECT "token_hash" FROM "notify_devices"' +
+        ' WHERE "user_id" = ? ORDER BY "token_hash" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert:
-      "INSERT INTO `notify_devices` (`token_hash`, `user_id`, `platform`, `token`, `created_at_ms`) VALUES (?, ?, ?, ?, ?)",
+      "INSERT INTO `notify_devices` (`token_hash`, `user_id`, `platform`, `token`, `created_at_ms`)" +
+      " VALUES (?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `notify_devices` (`token_hash`, `user_id`, `platform`, `token`, `created_at_ms`) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `user_id` = VALUES(`user_id`), `platform` = VALUES(`platform`), `token` = VALUES(`token`), `created_at_ms` = VALUES(`created_at_ms`)",
+      "INSERT INTO `notify_devices` (`token_hash`, `user_id`, `platform`, `token`, `created_at_ms`)" +
+      " VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `user_id` = VALUES(`user_id`), `platform` =" +
+      " VALUES(`platform`), `token` = VALUES(`token`), `created_at_ms` = VALUES(`created_at_ms`)",
     insertIfAbsent:
-      "INSERT INTO `notify_devices` (`token_hash`, `user_id`, `platform`, `token`, `created_at_ms`) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `token_hash` = `token_hash`",
-    insertHead: "INSERT INTO `notify_devices` (`token_hash`, `user_id`, `platform`, `token`, `created_at_ms`) VALUES",
+      "INSERT INTO `notify_devices` (`token_hash`, `user_id`, `platform`, `token`, `created_at_ms`)" +
+      " VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `token_hash` = `token_hash`",
+    insertHead:
+      "INSERT INTO `notify_devices` (`token_hash`, `user_id`, `platform`, `token`, `created_at_ms`)" + " VALUES",
     insertTuple: "(?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `user_id` = VALUES(`user_id`), `platform` = VALUES(`platform`), `token` = VALUES(`token`), `created_at_ms` = VALUES(`created_at_ms`)",
+      " ON DUPLICATE KEY UPDATE `user_id` = VALUES(`user_id`), `platform` =" +
+      " VALUES(`platform`), `token` = VALUES(`token`), `created_at_ms` = VALUES(`created_at_ms`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `token_hash` = `token_hash`",
-    get: "SELECT `token_hash`, `user_id`, `platform`, `token`, `created_at_ms` FROM `notify_devices` WHERE `token_hash` = ?",
+    get:
+      "SELECT `token_hash`, `user_id`, `platform`, `token`, `created_at_ms` FROM `notify_devices`" +
+      " WHERE `token_hash` = ?",
     getManyHead:
-      "SELECT `token_hash`, `user_id`, `platform`, `token`, `created_at_ms` FROM `notify_devices` WHERE `token_hash` IN",
+      "SELECT `token_hash`, `user_id`, `platform`, `token`, `created_at_ms` FROM `notify_devices`" +
+      " WHERE `token_hash` IN",
     delete: "DELETE FROM `notify_devices` WHERE `token_hash` = ?",
     updateWhere: "`token_hash` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `notify_devices`",
     list: {
-      asc: "SELECT `token_hash`, `user_id`, `platform`, `token`, `created_at_ms` FROM `notify_devices` ORDER BY `token_hash` ASC LIMIT ?",
+      asc:
+        "SELECT `token_hash`, `user_id`, `platform`, `token`, `created_at_ms` FROM `notify_devices`" +
+        " ORDER BY `token_hash` ASC LIMIT ?",
       ascAfter:
-        "SELECT `token_hash`, `user_id`, `platform`, `token`, `created_at_ms` FROM `notify_devices` WHERE (`token_hash` > ?) ORDER BY `token_hash` ASC LIMIT ?",
-      desc: "SELECT `token_hash`, `user_id`, `platform`, `token`, `created_at_ms` FROM `notify_devices` ORDER BY `token_hash` DESC LIMIT ?",
+        "SELECT `token_hash`, `user_id`, `platform`, `token`, `created_at_ms` FROM `notify_devices`" +
+        " WHERE (`token_hash` > ?) ORDER BY `token_hash` ASC LIMIT ?",
+      desc:
+        "SELECT `token_hash`, `user_id`, `platform`, `token`, `created_at_ms` FROM `notify_devices`" +
+        " ORDER BY `token_hash` DESC LIMIT ?",
       descAfter:
-        "SELECT `token_hash`, `user_id`, `platform`, `token`, `created_at_ms` FROM `notify_devices` WHERE (`token_hash` < ?) ORDER BY `token_hash` DESC LIMIT ?",
+        "SELECT `token_hash`, `user_id`, `platform`, `token`, `created_at_ms` FROM `notify_devices`" +
+        " WHERE (`token_hash` < ?) ORDER BY `token_hash` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByUserId: {
-        asc: "SELECT `token_hash`, `user_id`, `platform`, `token`, `created_at_ms` FROM `notify_devices` WHERE `user_id` = ? ORDER BY `token_hash` ASC LIMIT ?",
+        asc:
+          "SELECT `token_hash`, `user_id`, `platform`, `token`, `created_at_ms` FROM `notify_devices`" +
+          " WHERE `user_id` = ? ORDER BY `token_hash` ASC LIMIT ?",
         ascAfter:
-          "SELECT `token_hash`, `user_id`, `platform`, `token`, `created_at_ms` FROM `notify_devices` WHERE `user_id` = ? AND (`token_hash` > ?) ORDER BY `token_hash` ASC LIMIT ?",
-        desc: "SELECT `token_hash`, `user_id`, `platform`, `token`, `created_at_ms` FROM `notify_devices` WHERE `user_id` = ? ORDER BY `token_hash` DESC LIMIT ?",
+          "SELECT `token_hash`, `user_id`, `platform`, `token`, `created_at_ms` FROM `notify_devices`" +
+          " WHERE `user_id` = ? AND (`token_hash` > ?) ORDER BY `token_hash` ASC LIMIT ?",
+        desc:
+          "SELECT `token_hash`, `user_id`, `platform`, `token`, `created_at_ms` FROM `notify_devices`" +
+          " WHERE `user_id` = ? ORDER BY `token_hash` DESC LIMIT ?",
         descAfter:
-          "SELECT `token_hash`, `user_id`, `platform`, `token`, `created_at_ms` FROM `notify_devices` WHERE `user_id` = ? AND (`token_hash` < ?) ORDER BY `token_hash` DESC LIMIT ?",
+          "SELECT `token_hash`, `user_id`, `platform`, `token`, `created_at_ms` FROM `notify_devices`" +
+          " WHERE `user_id` = ? AND (`token_hash` < ?) ORDER BY `token_hash` DESC LIMIT ?",
       },
     },
     counts: {
@@ -2671,15 +2903,23 @@ export const NotificationDeviceRowSql = {
 } as const;
 
 /**
- * Primary key of notify_devices.
+ * Primary key of notify_devices (token_hash).
+ *
+ * - `tokenHash`: Hex SHA-256 of the token.
+ *
+ * @generated from message orbit.notify.v1.NotificationDeviceRow (orbit/notify/v1/tables.proto)
  */
 export type NotificationDeviceRowKey = Pick<NotificationDeviceRow, "tokenHash">;
 /**
  * A NotificationDeviceRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.notify.v1.NotificationDeviceRow (orbit/notify/v1/tables.proto)
  */
 export type NotificationDeviceRowInit = RowInit<NotificationDeviceRow, "tokenHash">;
 /**
  * Fields of a NotificationDeviceRow to change.
+ *
+ * @generated from message orbit.notify.v1.NotificationDeviceRow (orbit/notify/v1/tables.proto)
  */
 export type NotificationDeviceRowPatch = RowPatch<NotificationDeviceRow, "tokenHash", never>;
 
@@ -2708,7 +2948,13 @@ function notificationDeviceRowToSql(row: NotificationDeviceRowInit, d: Dialect):
 }
 
 /**
- * Typed access to table notify_devices. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * NotificationDeviceRow is a mobile push token of a user's device. A token
+ * belongs to one user: registering it again moves it.
+ *
+ * Typed access to table notify_devices. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.notify.v1.NotificationDeviceRow (orbit/notify/v1/tables.proto)
  */
 export class NotificationDeviceRowDao {
   static readonly table = NotificationDeviceRowTable;
@@ -2763,7 +3009,8 @@ export class NotificationDeviceRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly NotificationDeviceRowInit[]): Promise<void> {
     await upsertRows(
@@ -2875,7 +3122,7 @@ export class NotificationDeviceRowDao {
   }
 
   /**
-   * Number of rows with this user_id.
+   * Number of rows with this user_id (index notify_devices_by_user_id).
    */
   async countByUserId(where: Pick<NotificationDeviceRow, "userId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByUserId, [
@@ -2885,7 +3132,9 @@ export class NotificationDeviceRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this user_id (1..10000; the first in token_hash order, index notify_devices_by_user_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this user_id (1..10000; the first in token_hash order, index
+   * notify_devices_by_user_id). Returns the number deleted: call again until it is 0 to delete them all in bounded
+   * statements.
    */
   async deleteByUserId(where: Pick<NotificationDeviceRow, "userId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(

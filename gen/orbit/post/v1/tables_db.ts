@@ -5,6 +5,7 @@
 /* eslint-disable */
 
 import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
+import { column } from "../../../../platform/storage/schema.js";
 import type { CommentRow, HashtagRow, LikeRow, MentionRow, PostRow } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
 import { toBigInt, toBytes, toText } from "../../../../platform/storage/sql/convert.js";
@@ -28,7 +29,9 @@ import type { Page, PageOptions } from "../../../../platform/storage/sql/page.js
 // ── PostRow → table posts ────────────────────────────────────────────────
 
 /**
- * Schema manifest entry of posts (diffed by the migrator).
+ * Table posts: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.post.v1.PostRow (orbit/post/v1/tables.proto)
  */
 export const PostRowTable: SqlTableSpec = {
   kind: "sql",
@@ -36,172 +39,103 @@ export const PostRowTable: SqlTableSpec = {
   message: "orbit.post.v1.PostRow",
   file: "orbit/post/v1/tables.proto",
   columns: [
-    {
-      name: "id",
-      field: "id",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "author_id",
-      field: "authorId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "text",
-      field: "text",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(2000)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "media_ids",
-      field: "mediaIds",
-      encoding: "proto",
-      sqlite: "BLOB",
-      mysql: "LONGBLOB",
-      cql: "blob",
-      nullable: false,
+    column("id", "id", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("author_id", "authorId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("text", "text", "string", "TEXT", "VARCHAR(2000)", "text", { default: "''" }),
+    column("media_ids", "mediaIds", "proto", "BLOB", "LONGBLOB", "blob", { default: "''", repeated: true }),
+    column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("edited_at_ms", "editedAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { nullable: true }),
+    column("hashtags", "hashtags", "json", "TEXT", "LONGTEXT", "text", { default: "''", repeated: true }),
+    column("mention_user_ids", "mentionUserIds", "proto", "BLOB", "LONGBLOB", "blob", {
       default: "''",
       repeated: true,
-    },
-    {
-      name: "created_at_ms",
-      field: "createdAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "edited_at_ms",
-      field: "editedAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: true,
-    },
-    {
-      name: "hashtags",
-      field: "hashtags",
-      encoding: "json",
-      sqlite: "TEXT",
-      mysql: "LONGTEXT",
-      cql: "text",
-      nullable: false,
-      default: "''",
-      repeated: true,
-    },
-    {
-      name: "mention_user_ids",
-      field: "mentionUserIds",
-      encoding: "proto",
-      sqlite: "BLOB",
-      mysql: "LONGBLOB",
-      cql: "blob",
-      nullable: false,
-      default: "''",
-      repeated: true,
-    },
-    {
-      name: "like_count",
-      field: "likeCount",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "counter",
-      nullable: false,
-      default: "0",
-      counter: true,
-    },
-    {
-      name: "comment_count",
-      field: "commentCount",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "counter",
-      nullable: false,
-      default: "0",
-      counter: true,
-    },
-    {
-      name: "community_id",
-      field: "communityId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    }),
+    column("like_count", "likeCount", "bigint", "INTEGER", "BIGINT", "counter", { default: "0", counter: true }),
+    column("comment_count", "commentCount", "bigint", "INTEGER", "BIGINT", "counter", { default: "0", counter: true }),
+    column("community_id", "communityId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["id"],
-  indexes: [
-    {
-      name: "posts_by_author_id_id",
-      columns: ["author_id", "id"],
-      unique: false,
-    },
-  ],
+  indexes: [{ name: "posts_by_author_id_id", columns: ["author_id", "id"], unique: false }],
 };
 
 /**
  * The SQL of every PostRowDao method, per dialect.
+ *
+ * @generated from message orbit.post.v1.PostRow (orbit/post/v1/tables.proto)
  */
 export const PostRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "community_id") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", ' +
+      '"hashtags", "mention_user_ids", "community_id") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     upsert:
-      'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "community_id") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "author_id" = excluded."author_id", "text" = excluded."text", "media_ids" = excluded."media_ids", "created_at_ms" = excluded."created_at_ms", "edited_at_ms" = excluded."edited_at_ms", "hashtags" = excluded."hashtags", "mention_user_ids" = excluded."mention_user_ids", "community_id" = excluded."community_id"',
+      'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", ' +
+      '"hashtags", "mention_user_ids", "community_id") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)' +
+      ' ON CONFLICT ("id") DO UPDATE SET "author_id" = excluded."author_id", "text" = excluded."text", ' +
+      '"media_ids" = excluded."media_ids", "created_at_ms" = excluded."created_at_ms", ' +
+      '"edited_at_ms" = excluded."edited_at_ms", "hashtags" = excluded."hashtags", ' +
+      '"mention_user_ids" = excluded."mention_user_ids", "community_id" = excluded."community_id"',
     insertIfAbsent:
-      'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "community_id") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", ' +
+      '"hashtags", "mention_user_ids", "community_id") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)' +
+      " ON CONFLICT DO NOTHING",
     insertHead:
-      'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "community_id") VALUES',
+      'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", ' +
+      '"hashtags", "mention_user_ids", "community_id") VALUES',
     insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("id") DO UPDATE SET "author_id" = excluded."author_id", "text" = excluded."text", "media_ids" = excluded."media_ids", "created_at_ms" = excluded."created_at_ms", "edited_at_ms" = excluded."edited_at_ms", "hashtags" = excluded."hashtags", "mention_user_ids" = excluded."mention_user_ids", "community_id" = excluded."community_id"',
+      ' ON CONFLICT ("id") DO UPDATE SET "author_id" = excluded."author_id", "text" = excluded."text", ' +
+      '"media_ids" = excluded."media_ids", "created_at_ms" = excluded."created_at_ms", ' +
+      '"edited_at_ms" = excluded."edited_at_ms", "hashtags" = excluded."hashtags", ' +
+      '"mention_user_ids" = excluded."mention_user_ids", "community_id" = excluded."community_id"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" WHERE "id" = ?',
+    get:
+      'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", ' +
+      '"mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" WHERE "id" = ?',
     getManyHead:
-      'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" WHERE "id" IN',
+      'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", ' +
+      '"mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" WHERE "id" IN',
     delete: 'DELETE FROM "posts" WHERE "id" = ?',
     updateWhere: '"id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "posts"',
     list: {
-      asc: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" ORDER BY "id" ASC LIMIT ?',
+      asc:
+        'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", ' +
+        '"mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" ORDER BY "id" ASC' +
+        " LIMIT ?",
       ascAfter:
-        'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-      desc: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", ' +
+        '"mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" WHERE ("id" > ?)' +
+        ' ORDER BY "id" ASC LIMIT ?',
+      desc:
+        'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", ' +
+        '"mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts"' +
+        ' ORDER BY "id" DESC LIMIT ?',
       descAfter:
-        'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", ' +
+        '"mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" WHERE ("id" < ?)' +
+        ' ORDER BY "id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByAuthorId: {
-        asc: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" WHERE "author_id" = ? ORDER BY "id" ASC LIMIT ?',
+        asc:
+          'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", ' +
+          '"mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts"' +
+          ' WHERE "author_id" = ? ORDER BY "id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" WHERE "author_id" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-        desc: 'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" WHERE "author_id" = ? ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", ' +
+          '"mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts"' +
+          ' WHERE "author_id" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+        desc:
+          'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", ' +
+          '"mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts"' +
+          ' WHERE "author_id" = ? ORDER BY "id" DESC LIMIT ?',
         descAfter:
-          'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", "mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" WHERE "author_id" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", ' +
+          '"mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts"' +
+          ' WHERE "author_id" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
       },
     },
     counts: {
@@ -209,7 +143,7 @@ export const PostRowSql = {
     },
     deletes: {
       deleteByAuthorId:
-        'DELETE FROM "posts" WHERE "id" IN (SELECT "id" FROM "posts" WHERE "author_id" = ? ORDER BY "id" LIMIT ?)',
+        'DELETE FROM "posts" WHERE "id" IN (SELECT "id" FROM "posts" WHERE "author_id" = ? ORDER BY "id"' + " LIMIT ?)",
     },
     increments: {
       like_count: 'UPDATE "posts" SET "like_count" = "like_count" + ? WHERE "id" = ?',
@@ -218,41 +152,78 @@ export const PostRowSql = {
   },
   mysql: {
     insert:
-      "INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `community_id`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, " +
+      "`hashtags`, `mention_user_ids`, `community_id`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `community_id`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `author_id` = VALUES(`author_id`), `text` = VALUES(`text`), `media_ids` = VALUES(`media_ids`), `created_at_ms` = VALUES(`created_at_ms`), `edited_at_ms` = VALUES(`edited_at_ms`), `hashtags` = VALUES(`hashtags`), `mention_user_ids` = VALUES(`mention_user_ids`), `community_id` = VALUES(`community_id`)",
+      "INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, " +
+      "`hashtags`, `mention_user_ids`, `community_id`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `author_id` = VALUES(`author_id`), `text` =" +
+      " VALUES(`text`), `media_ids` = VALUES(`media_ids`), `created_at_ms` =" +
+      " VALUES(`created_at_ms`), `edited_at_ms` = VALUES(`edited_at_ms`), `hashtags` =" +
+      " VALUES(`hashtags`), `mention_user_ids` = VALUES(`mention_user_ids`), `community_id` =" +
+      " VALUES(`community_id`)",
     insertIfAbsent:
-      "INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `community_id`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
+      "INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, " +
+      "`hashtags`, `mention_user_ids`, `community_id`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `id` = `id`",
     insertHead:
-      "INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `community_id`) VALUES",
+      "INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, " +
+      "`hashtags`, `mention_user_ids`, `community_id`) VALUES",
     insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `author_id` = VALUES(`author_id`), `text` = VALUES(`text`), `media_ids` = VALUES(`media_ids`), `created_at_ms` = VALUES(`created_at_ms`), `edited_at_ms` = VALUES(`edited_at_ms`), `hashtags` = VALUES(`hashtags`), `mention_user_ids` = VALUES(`mention_user_ids`), `community_id` = VALUES(`community_id`)",
+      " ON DUPLICATE KEY UPDATE `author_id` = VALUES(`author_id`), `text` =" +
+      " VALUES(`text`), `media_ids` = VALUES(`media_ids`), `created_at_ms` =" +
+      " VALUES(`created_at_ms`), `edited_at_ms` = VALUES(`edited_at_ms`), `hashtags` =" +
+      " VALUES(`hashtags`), `mention_user_ids` = VALUES(`mention_user_ids`), `community_id` =" +
+      " VALUES(`community_id`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `id` = `id`",
-    get: "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` WHERE `id` = ?",
+    get:
+      "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, " +
+      "`mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` WHERE `id` = ?",
     getManyHead:
-      "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` WHERE `id` IN",
+      "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, " +
+      "`mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` WHERE `id` IN",
     delete: "DELETE FROM `posts` WHERE `id` = ?",
     updateWhere: "`id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `posts`",
     list: {
-      asc: "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` ORDER BY `id` ASC LIMIT ?",
+      asc:
+        "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, " +
+        "`mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` ORDER BY `id` ASC" +
+        " LIMIT ?",
       ascAfter:
-        "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-      desc: "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, " +
+        "`mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` WHERE (`id` > ?)" +
+        " ORDER BY `id` ASC LIMIT ?",
+      desc:
+        "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, " +
+        "`mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts`" +
+        " ORDER BY `id` DESC LIMIT ?",
       descAfter:
-        "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, " +
+        "`mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` WHERE (`id` < ?)" +
+        " ORDER BY `id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByAuthorId: {
-        asc: "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` WHERE `author_id` = ? ORDER BY `id` ASC LIMIT ?",
+        asc:
+          "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, " +
+          "`mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts`" +
+          " WHERE `author_id` = ? ORDER BY `id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` WHERE `author_id` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-        desc: "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` WHERE `author_id` = ? ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, " +
+          "`mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts`" +
+          " WHERE `author_id` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+        desc:
+          "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, " +
+          "`mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts`" +
+          " WHERE `author_id` = ? ORDER BY `id` DESC LIMIT ?",
         descAfter:
-          "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, `mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` WHERE `author_id` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, " +
+          "`mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts`" +
+          " WHERE `author_id` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
       },
     },
     counts: {
@@ -269,15 +240,21 @@ export const PostRowSql = {
 } as const;
 
 /**
- * Primary key of posts.
+ * Primary key of posts (id).
+ *
+ * @generated from message orbit.post.v1.PostRow (orbit/post/v1/tables.proto)
  */
 export type PostRowKey = Pick<PostRow, "id">;
 /**
  * A PostRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.post.v1.PostRow (orbit/post/v1/tables.proto)
  */
 export type PostRowInit = RowInit<PostRow, "id">;
 /**
  * Fields of a PostRow to change (null clears a nullable column).
+ *
+ * @generated from message orbit.post.v1.PostRow (orbit/post/v1/tables.proto)
  */
 export type PostRowPatch = RowPatch<PostRow, "id" | "likeCount" | "commentCount", "editedAtMs">;
 
@@ -325,7 +302,12 @@ function postRowToSql(row: PostRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table posts. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * PostRow is one post.
+ *
+ * Typed access to table posts. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method
+ * inside it.
+ *
+ * @generated from message orbit.post.v1.PostRow (orbit/post/v1/tables.proto)
  */
 export class PostRowDao {
   static readonly table = PostRowTable;
@@ -380,7 +362,8 @@ export class PostRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly PostRowInit[]): Promise<void> {
     await upsertRows(
@@ -502,7 +485,7 @@ export class PostRowDao {
   }
 
   /**
-   * Number of rows with this author_id.
+   * Number of rows with this author_id (index posts_by_author_id_id).
    */
   async countByAuthorId(where: Pick<PostRow, "authorId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByAuthorId, [
@@ -512,7 +495,9 @@ export class PostRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this author_id (1..10000; the first in id order, index posts_by_author_id_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this author_id (1..10000; the first in id order, index
+   * posts_by_author_id_id). Returns the number deleted: call again until it is 0 to delete them all in bounded
+   * statements.
    */
   async deleteByAuthorId(where: Pick<PostRow, "authorId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -525,6 +510,8 @@ export class PostRowDao {
 
   /**
    * Adds `delta` to counter like_count atomically. True if the row exists.
+   *
+   * @generated from field: int64 like_count = 9;
    */
   async incrementLikeCount(key: PostRowKey, delta: bigint | number = 1): Promise<boolean> {
     const r = await this.db.run(this.q.increments.like_count, [
@@ -536,6 +523,8 @@ export class PostRowDao {
 
   /**
    * Adds `delta` to counter comment_count atomically. True if the row exists.
+   *
+   * @generated from field: int64 comment_count = 10;
    */
   async incrementCommentCount(key: PostRowKey, delta: bigint | number = 1): Promise<boolean> {
     const r = await this.db.run(this.q.increments.comment_count, [
@@ -549,7 +538,9 @@ export class PostRowDao {
 // ── LikeRow → table post_likes ───────────────────────────────────────────
 
 /**
- * Schema manifest entry of post_likes (diffed by the migrator).
+ * Table post_likes: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.post.v1.LikeRow (orbit/post/v1/tables.proto)
  */
 export const LikeRowTable: SqlTableSpec = {
   kind: "sql",
@@ -557,174 +548,200 @@ export const LikeRowTable: SqlTableSpec = {
   message: "orbit.post.v1.LikeRow",
   file: "orbit/post/v1/tables.proto",
   columns: [
-    {
-      name: "post_id",
-      field: "postId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "user_id",
-      field: "userId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "created_at_ms",
-      field: "createdAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("post_id", "postId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("user_id", "userId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["post_id", "user_id"],
   indexes: [
-    {
-      name: "post_likes_by_post_id_created_at_ms",
-      columns: ["post_id", "created_at_ms"],
-      unique: false,
-    },
-    {
-      name: "post_likes_by_user_id_post_id",
-      columns: ["user_id", "post_id"],
-      unique: false,
-    },
+    { name: "post_likes_by_post_id_created_at_ms", columns: ["post_id", "created_at_ms"], unique: false },
+    { name: "post_likes_by_user_id_post_id", columns: ["user_id", "post_id"], unique: false },
   ],
 };
 
 /**
  * The SQL of every LikeRowDao method, per dialect.
+ *
+ * @generated from message orbit.post.v1.LikeRow (orbit/post/v1/tables.proto)
  */
 export const LikeRowSql = {
   sqlite: {
     insert: 'INSERT INTO "post_likes" ("post_id", "user_id", "created_at_ms") VALUES (?, ?, ?)',
     upsert:
-      'INSERT INTO "post_likes" ("post_id", "user_id", "created_at_ms") VALUES (?, ?, ?) ON CONFLICT ("post_id", "user_id") DO UPDATE SET "created_at_ms" = excluded."created_at_ms"',
+      'INSERT INTO "post_likes" ("post_id", "user_id", "created_at_ms") VALUES (?, ?, ?)' +
+      ' ON CONFLICT ("post_id", "user_id") DO UPDATE SET "created_at_ms" = excluded."created_at_ms"',
     insertIfAbsent:
-      'INSERT INTO "post_likes" ("post_id", "user_id", "created_at_ms") VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "post_likes" ("post_id", "user_id", "created_at_ms") VALUES (?, ?, ?)' + " ON CONFLICT DO NOTHING",
     insertHead: 'INSERT INTO "post_likes" ("post_id", "user_id", "created_at_ms") VALUES',
     insertTuple: "(?, ?, ?)",
     upsertTail: ' ON CONFLICT ("post_id", "user_id") DO UPDATE SET "created_at_ms" = excluded."created_at_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "post_id" = ? AND "user_id" = ?',
+    get: 'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes"' + ' WHERE "post_id" = ? AND "user_id" = ?',
     getManyHead: "",
     delete: 'DELETE FROM "post_likes" WHERE "post_id" = ? AND "user_id" = ?',
     updateWhere: '"post_id" = ? AND "user_id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "post_likes"',
     list: {
-      asc: 'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" ORDER BY "post_id" ASC, "user_id" ASC LIMIT ?',
+      asc:
+        'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes"' +
+        ' ORDER BY "post_id" ASC, "user_id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE ("post_id" > ? OR ("post_id" = ? AND "user_id" > ?)) ORDER BY "post_id" ASC, "user_id" ASC LIMIT ?',
-      desc: 'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" ORDER BY "post_id" DESC, "user_id" DESC LIMIT ?',
+        'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes"' +
+        ' WHERE ("post_id" > ? OR ("post_id" = ? AND "user_id" > ?))' +
+        ' ORDER BY "post_id" ASC, "user_id" ASC LIMIT ?',
+      desc:
+        'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes"' +
+        ' ORDER BY "post_id" DESC, "user_id" DESC LIMIT ?',
       descAfter:
-        'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE ("post_id" < ? OR ("post_id" = ? AND "user_id" < ?)) ORDER BY "post_id" DESC, "user_id" DESC LIMIT ?',
+        'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes"' +
+        ' WHERE ("post_id" < ? OR ("post_id" = ? AND "user_id" < ?))' +
+        ' ORDER BY "post_id" DESC, "user_id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByPostId: {
-        asc: 'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "post_id" = ? ORDER BY "user_id" ASC LIMIT ?',
+        asc:
+          'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "post_id" = ?' +
+          ' ORDER BY "user_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "post_id" = ? AND ("user_id" > ?) ORDER BY "user_id" ASC LIMIT ?',
-        desc: 'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "post_id" = ? ORDER BY "user_id" DESC LIMIT ?',
+          'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "post_id" = ?' +
+          ' AND ("user_id" > ?) ORDER BY "user_id" ASC LIMIT ?',
+        desc:
+          'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "post_id" = ?' +
+          ' ORDER BY "user_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "post_id" = ? AND ("user_id" < ?) ORDER BY "user_id" DESC LIMIT ?',
+          'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "post_id" = ?' +
+          ' AND ("user_id" < ?) ORDER BY "user_id" DESC LIMIT ?',
       },
       listByPostIdOrderByCreatedAtMs: {
-        asc: 'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "post_id" = ? ORDER BY "created_at_ms" ASC, "user_id" ASC LIMIT ?',
+        asc:
+          'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "post_id" = ?' +
+          ' ORDER BY "created_at_ms" ASC, "user_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "post_id" = ? AND ("created_at_ms" > ? OR ("created_at_ms" = ? AND "user_id" > ?)) ORDER BY "created_at_ms" ASC, "user_id" ASC LIMIT ?',
-        desc: 'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "post_id" = ? ORDER BY "created_at_ms" DESC, "user_id" DESC LIMIT ?',
+          'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "post_id" = ?' +
+          ' AND ("created_at_ms" > ? OR ("created_at_ms" = ? AND "user_id" > ?))' +
+          ' ORDER BY "created_at_ms" ASC, "user_id" ASC LIMIT ?',
+        desc:
+          'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "post_id" = ?' +
+          ' ORDER BY "created_at_ms" DESC, "user_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "post_id" = ? AND ("created_at_ms" < ? OR ("created_at_ms" = ? AND "user_id" < ?)) ORDER BY "created_at_ms" DESC, "user_id" DESC LIMIT ?',
+          'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "post_id" = ?' +
+          ' AND ("created_at_ms" < ? OR ("created_at_ms" = ? AND "user_id" < ?))' +
+          ' ORDER BY "created_at_ms" DESC, "user_id" DESC LIMIT ?',
       },
       listByUserId: {
-        asc: 'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "user_id" = ? ORDER BY "post_id" ASC LIMIT ?',
+        asc:
+          'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "user_id" = ?' +
+          ' ORDER BY "post_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "user_id" = ? AND ("post_id" > ?) ORDER BY "post_id" ASC LIMIT ?',
-        desc: 'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "user_id" = ? ORDER BY "post_id" DESC LIMIT ?',
+          'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "user_id" = ?' +
+          ' AND ("post_id" > ?) ORDER BY "post_id" ASC LIMIT ?',
+        desc:
+          'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "user_id" = ?' +
+          ' ORDER BY "post_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "user_id" = ? AND ("post_id" < ?) ORDER BY "post_id" DESC LIMIT ?',
+          'SELECT "post_id", "user_id", "created_at_ms" FROM "post_likes" WHERE "user_id" = ?' +
+          ' AND ("post_id" < ?) ORDER BY "post_id" DESC LIMIT ?',
       },
     },
     counts: {
       countByPostId: 'SELECT COUNT(*) AS "n" FROM "post_likes" WHERE "post_id" = ?',
-      countByPostIdOrderByCreatedAtMs: 'SELECT COUNT(*) AS "n" FROM "post_likes" WHERE "post_id" = ?',
       countByUserId: 'SELECT COUNT(*) AS "n" FROM "post_likes" WHERE "user_id" = ?',
     },
     deletes: {
       deleteByPostId:
-        'DELETE FROM "post_likes" WHERE ("post_id", "user_id") IN (SELECT "post_id", "user_id" FROM "post_likes" WHERE "post_id" = ? ORDER BY "user_id" LIMIT ?)',
+        'DELETE FROM "post_likes" WHERE ("post_id", "user_id") IN (SELECT "post_id", "user_id"' +
+        ' FROM "post_likes" WHERE "post_id" = ? ORDER BY "user_id" LIMIT ?)',
       deleteByUserId:
-        'DELETE FROM "post_likes" WHERE ("post_id", "user_id") IN (SELECT "post_id", "user_id" FROM "post_likes" WHERE "user_id" = ? ORDER BY "post_id" LIMIT ?)',
+        'DELETE FROM "post_likes" WHERE ("post_id", "user_id") IN (SELECT "post_id", "user_id"' +
+        ' FROM "post_likes" WHERE "user_id" = ? ORDER BY "post_id" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert: "INSERT INTO `post_likes` (`post_id`, `user_id`, `created_at_ms`) VALUES (?, ?, ?)",
     upsert:
-      "INSERT INTO `post_likes` (`post_id`, `user_id`, `created_at_ms`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `created_at_ms` = VALUES(`created_at_ms`)",
+      "INSERT INTO `post_likes` (`post_id`, `user_id`, `created_at_ms`) VALUES (?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `created_at_ms` = VALUES(`created_at_ms`)",
     insertIfAbsent:
-      "INSERT INTO `post_likes` (`post_id`, `user_id`, `created_at_ms`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `post_id` = `post_id`",
+      "INSERT INTO `post_likes` (`post_id`, `user_id`, `created_at_ms`) VALUES (?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `post_id` = `post_id`",
     insertHead: "INSERT INTO `post_likes` (`post_id`, `user_id`, `created_at_ms`) VALUES",
     insertTuple: "(?, ?, ?)",
     upsertTail: " ON DUPLICATE KEY UPDATE `created_at_ms` = VALUES(`created_at_ms`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `post_id` = `post_id`",
-    get: "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `post_id` = ? AND `user_id` = ?",
+    get: "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes`" + " WHERE `post_id` = ? AND `user_id` = ?",
     getManyHead: "",
     delete: "DELETE FROM `post_likes` WHERE `post_id` = ? AND `user_id` = ?",
     updateWhere: "`post_id` = ? AND `user_id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `post_likes`",
     list: {
-      asc: "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` ORDER BY `post_id` ASC, `user_id` ASC LIMIT ?",
+      asc:
+        "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes`" +
+        " ORDER BY `post_id` ASC, `user_id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE (`post_id` > ? OR (`post_id` = ? AND `user_id` > ?)) ORDER BY `post_id` ASC, `user_id` ASC LIMIT ?",
-      desc: "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` ORDER BY `post_id` DESC, `user_id` DESC LIMIT ?",
+        "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes`" +
+        " WHERE (`post_id` > ? OR (`post_id` = ? AND `user_id` > ?))" +
+        " ORDER BY `post_id` ASC, `user_id` ASC LIMIT ?",
+      desc:
+        "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes`" +
+        " ORDER BY `post_id` DESC, `user_id` DESC LIMIT ?",
       descAfter:
-        "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE (`post_id` < ? OR (`post_id` = ? AND `user_id` < ?)) ORDER BY `post_id` DESC, `user_id` DESC LIMIT ?",
+        "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes`" +
+        " WHERE (`post_id` < ? OR (`post_id` = ? AND `user_id` < ?))" +
+        " ORDER BY `post_id` DESC, `user_id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByPostId: {
-        asc: "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `post_id` = ? ORDER BY `user_id` ASC LIMIT ?",
+        asc:
+          "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `post_id` = ?" +
+          " ORDER BY `user_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `post_id` = ? AND (`user_id` > ?) ORDER BY `user_id` ASC LIMIT ?",
-        desc: "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `post_id` = ? ORDER BY `user_id` DESC LIMIT ?",
+          "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `post_id` = ?" +
+          " AND (`user_id` > ?) ORDER BY `user_id` ASC LIMIT ?",
+        desc:
+          "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `post_id` = ?" +
+          " ORDER BY `user_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `post_id` = ? AND (`user_id` < ?) ORDER BY `user_id` DESC LIMIT ?",
+          "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `post_id` = ?" +
+          " AND (`user_id` < ?) ORDER BY `user_id` DESC LIMIT ?",
       },
       listByPostIdOrderByCreatedAtMs: {
-        asc: "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `post_id` = ? ORDER BY `created_at_ms` ASC, `user_id` ASC LIMIT ?",
+        asc:
+          "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `post_id` = ?" +
+          " ORDER BY `created_at_ms` ASC, `user_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `post_id` = ? AND (`created_at_ms` > ? OR (`created_at_ms` = ? AND `user_id` > ?)) ORDER BY `created_at_ms` ASC, `user_id` ASC LIMIT ?",
-        desc: "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `post_id` = ? ORDER BY `created_at_ms` DESC, `user_id` DESC LIMIT ?",
+          "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `post_id` = ?" +
+          " AND (`created_at_ms` > ? OR (`created_at_ms` = ? AND `user_id` > ?))" +
+          " ORDER BY `created_at_ms` ASC, `user_id` ASC LIMIT ?",
+        desc:
+          "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `post_id` = ?" +
+          " ORDER BY `created_at_ms` DESC, `user_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `post_id` = ? AND (`created_at_ms` < ? OR (`created_at_ms` = ? AND `user_id` < ?)) ORDER BY `created_at_ms` DESC, `user_id` DESC LIMIT ?",
+          "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `post_id` = ?" +
+          " AND (`created_at_ms` < ? OR (`created_at_ms` = ? AND `user_id` < ?))" +
+          " ORDER BY `created_at_ms` DESC, `user_id` DESC LIMIT ?",
       },
       listByUserId: {
-        asc: "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `user_id` = ? ORDER BY `post_id` ASC LIMIT ?",
+        asc:
+          "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `user_id` = ?" +
+          " ORDER BY `post_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `user_id` = ? AND (`post_id` > ?) ORDER BY `post_id` ASC LIMIT ?",
-        desc: "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `user_id` = ? ORDER BY `post_id` DESC LIMIT ?",
+          "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `user_id` = ?" +
+          " AND (`post_id` > ?) ORDER BY `post_id` ASC LIMIT ?",
+        desc:
+          "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `user_id` = ?" +
+          " ORDER BY `post_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `user_id` = ? AND (`post_id` < ?) ORDER BY `post_id` DESC LIMIT ?",
+          "SELECT `post_id`, `user_id`, `created_at_ms` FROM `post_likes` WHERE `user_id` = ?" +
+          " AND (`post_id` < ?) ORDER BY `post_id` DESC LIMIT ?",
       },
     },
     counts: {
       countByPostId: "SELECT COUNT(*) AS `n` FROM `post_likes` WHERE `post_id` = ?",
-      countByPostIdOrderByCreatedAtMs: "SELECT COUNT(*) AS `n` FROM `post_likes` WHERE `post_id` = ?",
       countByUserId: "SELECT COUNT(*) AS `n` FROM `post_likes` WHERE `user_id` = ?",
     },
     deletes: {
@@ -736,15 +753,21 @@ export const LikeRowSql = {
 } as const;
 
 /**
- * Primary key of post_likes.
+ * Primary key of post_likes (post_id, user_id).
+ *
+ * @generated from message orbit.post.v1.LikeRow (orbit/post/v1/tables.proto)
  */
 export type LikeRowKey = Pick<LikeRow, "postId" | "userId">;
 /**
  * A LikeRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.post.v1.LikeRow (orbit/post/v1/tables.proto)
  */
 export type LikeRowInit = RowInit<LikeRow, "postId" | "userId">;
 /**
  * Fields of a LikeRow to change.
+ *
+ * @generated from message orbit.post.v1.LikeRow (orbit/post/v1/tables.proto)
  */
 export type LikeRowPatch = RowPatch<LikeRow, "postId" | "userId", never>;
 
@@ -769,7 +792,12 @@ function likeRowToSql(row: LikeRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table post_likes. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * LikeRow records that a user liked a post.
+ *
+ * Typed access to table post_likes. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method
+ * inside it.
+ *
+ * @generated from message orbit.post.v1.LikeRow (orbit/post/v1/tables.proto)
  */
 export class LikeRowDao {
   static readonly table = LikeRowTable;
@@ -824,7 +852,8 @@ export class LikeRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly LikeRowInit[]): Promise<void> {
     await upsertRows(
@@ -901,7 +930,7 @@ export class LikeRowDao {
   }
 
   /**
-   * A page of rows with this post_id, ordered by user_id (index primary key).
+   * A page of rows with this post_id, ordered by user_id (the primary key).
    */
   async listByPostId(where: Pick<LikeRow, "postId">, page?: PageOptions): Promise<Page<LikeRow>> {
     return keysetPage(
@@ -916,7 +945,7 @@ export class LikeRowDao {
   }
 
   /**
-   * Number of rows with this post_id.
+   * Number of rows with this post_id (the primary key).
    */
   async countByPostId(where: Pick<LikeRow, "postId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByPostId, [
@@ -926,7 +955,8 @@ export class LikeRowDao {
   }
 
   /**
-   * A page of rows with this post_id, ordered by created_at_ms, user_id (index post_likes_by_post_id_created_at_ms).
+   * A page of rows with this post_id, ordered by created_at_ms, user_id (index
+   * post_likes_by_post_id_created_at_ms).
    */
   async listByPostIdOrderByCreatedAtMs(where: Pick<LikeRow, "postId">, page?: PageOptions): Promise<Page<LikeRow>> {
     return keysetPage(
@@ -938,16 +968,6 @@ export class LikeRowDao {
       likeRowFromValues,
       [2, 1],
     );
-  }
-
-  /**
-   * Number of rows with this post_id.
-   */
-  async countByPostIdOrderByCreatedAtMs(where: Pick<LikeRow, "postId">): Promise<number> {
-    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByPostIdOrderByCreatedAtMs, [
-      int64Param(where.postId ?? missingKey("post_likes.post_id", "postId"), "post_likes.post_id"),
-    ]);
-    return Number(r?.n ?? 0);
   }
 
   /**
@@ -966,7 +986,7 @@ export class LikeRowDao {
   }
 
   /**
-   * Number of rows with this user_id.
+   * Number of rows with this user_id (index post_likes_by_user_id_post_id).
    */
   async countByUserId(where: Pick<LikeRow, "userId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByUserId, [
@@ -976,7 +996,8 @@ export class LikeRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this post_id (1..10000; the first in user_id order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this post_id (1..10000; the first in user_id order, the primary key). Returns
+   * the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByPostId(where: Pick<LikeRow, "postId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -988,7 +1009,9 @@ export class LikeRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this user_id (1..10000; the first in post_id order, index post_likes_by_user_id_post_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this user_id (1..10000; the first in post_id order, index
+   * post_likes_by_user_id_post_id). Returns the number deleted: call again until it is 0 to delete them all in
+   * bounded statements.
    */
   async deleteByUserId(where: Pick<LikeRow, "userId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -1003,7 +1026,9 @@ export class LikeRowDao {
 // ── CommentRow → table post_comments ─────────────────────────────────────
 
 /**
- * Schema manifest entry of post_comments (diffed by the migrator).
+ * Table post_comments: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.post.v1.CommentRow (orbit/post/v1/tables.proto)
  */
 export const CommentRowTable: SqlTableSpec = {
   kind: "sql",
@@ -1011,127 +1036,87 @@ export const CommentRowTable: SqlTableSpec = {
   message: "orbit.post.v1.CommentRow",
   file: "orbit/post/v1/tables.proto",
   columns: [
-    {
-      name: "id",
-      field: "id",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "post_id",
-      field: "postId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "author_id",
-      field: "authorId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "text",
-      field: "text",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(1000)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "reply_to_comment_id",
-      field: "replyToCommentId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "created_at_ms",
-      field: "createdAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "edited_at_ms",
-      field: "editedAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: true,
-    },
+    column("id", "id", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("post_id", "postId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("author_id", "authorId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("text", "text", "string", "TEXT", "VARCHAR(1000)", "text", { default: "''" }),
+    column("reply_to_comment_id", "replyToCommentId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("edited_at_ms", "editedAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { nullable: true }),
   ],
   primaryKey: ["id"],
-  indexes: [
-    {
-      name: "post_comments_by_post_id_id",
-      columns: ["post_id", "id"],
-      unique: false,
-    },
-  ],
+  indexes: [{ name: "post_comments_by_post_id_id", columns: ["post_id", "id"], unique: false }],
 };
 
 /**
  * The SQL of every CommentRowDao method, per dialect.
+ *
+ * @generated from message orbit.post.v1.CommentRow (orbit/post/v1/tables.proto)
  */
 export const CommentRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "post_comments" ("id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO "post_comments" ("id", "post_id", "author_id", "text", "reply_to_comment_id", ' +
+      '"created_at_ms", "edited_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?)',
     upsert:
-      'INSERT INTO "post_comments" ("id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "post_id" = excluded."post_id", "author_id" = excluded."author_id", "text" = excluded."text", "reply_to_comment_id" = excluded."reply_to_comment_id", "created_at_ms" = excluded."created_at_ms", "edited_at_ms" = excluded."edited_at_ms"',
+      'INSERT INTO "post_comments" ("id", "post_id", "author_id", "text", "reply_to_comment_id", ' +
+      '"created_at_ms", "edited_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id")' +
+      ' DO UPDATE SET "post_id" = excluded."post_id", "author_id" = excluded."author_id", ' +
+      '"text" = excluded."text", "reply_to_comment_id" = excluded."reply_to_comment_id", ' +
+      '"created_at_ms" = excluded."created_at_ms", "edited_at_ms" = excluded."edited_at_ms"',
     insertIfAbsent:
-      'INSERT INTO "post_comments" ("id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "post_comments" ("id", "post_id", "author_id", "text", "reply_to_comment_id", ' +
+      '"created_at_ms", "edited_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead:
-      'INSERT INTO "post_comments" ("id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms") VALUES',
+      'INSERT INTO "post_comments" ("id", "post_id", "author_id", "text", "reply_to_comment_id", ' +
+      '"created_at_ms", "edited_at_ms") VALUES',
     insertTuple: "(?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("id") DO UPDATE SET "post_id" = excluded."post_id", "author_id" = excluded."author_id", "text" = excluded."text", "reply_to_comment_id" = excluded."reply_to_comment_id", "created_at_ms" = excluded."created_at_ms", "edited_at_ms" = excluded."edited_at_ms"',
+      ' ON CONFLICT ("id")' +
+      ' DO UPDATE SET "post_id" = excluded."post_id", "author_id" = excluded."author_id", ' +
+      '"text" = excluded."text", "reply_to_comment_id" = excluded."reply_to_comment_id", ' +
+      '"created_at_ms" = excluded."created_at_ms", "edited_at_ms" = excluded."edited_at_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms" FROM "post_comments" WHERE "id" = ?',
+    get:
+      'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", ' +
+      '"edited_at_ms" FROM "post_comments" WHERE "id" = ?',
     getManyHead:
-      'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms" FROM "post_comments" WHERE "id" IN',
+      'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", ' +
+      '"edited_at_ms" FROM "post_comments" WHERE "id" IN',
     delete: 'DELETE FROM "post_comments" WHERE "id" = ?',
     updateWhere: '"id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "post_comments"',
     list: {
-      asc: 'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms" FROM "post_comments" ORDER BY "id" ASC LIMIT ?',
+      asc:
+        'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", ' +
+        '"edited_at_ms" FROM "post_comments" ORDER BY "id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms" FROM "post_comments" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-      desc: 'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms" FROM "post_comments" ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", ' +
+        '"edited_at_ms" FROM "post_comments" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+      desc:
+        'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", ' +
+        '"edited_at_ms" FROM "post_comments" ORDER BY "id" DESC LIMIT ?',
       descAfter:
-        'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms" FROM "post_comments" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", ' +
+        '"edited_at_ms" FROM "post_comments" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByPostId: {
-        asc: 'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms" FROM "post_comments" WHERE "post_id" = ? ORDER BY "id" ASC LIMIT ?',
+        asc:
+          'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", ' +
+          '"edited_at_ms" FROM "post_comments" WHERE "post_id" = ? ORDER BY "id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms" FROM "post_comments" WHERE "post_id" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-        desc: 'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms" FROM "post_comments" WHERE "post_id" = ? ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", ' +
+          '"edited_at_ms" FROM "post_comments" WHERE "post_id" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+        desc:
+          'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", ' +
+          '"edited_at_ms" FROM "post_comments" WHERE "post_id" = ? ORDER BY "id" DESC LIMIT ?',
         descAfter:
-          'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", "edited_at_ms" FROM "post_comments" WHERE "post_id" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", ' +
+          '"edited_at_ms" FROM "post_comments" WHERE "post_id" = ? AND ("id" < ?) ORDER BY "id" DESC' +
+          " LIMIT ?",
       },
     },
     counts: {
@@ -1139,47 +1124,76 @@ export const CommentRowSql = {
     },
     deletes: {
       deleteByPostId:
-        'DELETE FROM "post_comments" WHERE "id" IN (SELECT "id" FROM "post_comments" WHERE "post_id" = ? ORDER BY "id" LIMIT ?)',
+        'DELETE FROM "post_comments" WHERE "id" IN (SELECT "id" FROM "post_comments" WHERE "post_id" = ?' +
+        ' ORDER BY "id" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert:
-      "INSERT INTO `post_comments` (`id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO `post_comments` (`id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, " +
+      "`created_at_ms`, `edited_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `post_comments` (`id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `post_id` = VALUES(`post_id`), `author_id` = VALUES(`author_id`), `text` = VALUES(`text`), `reply_to_comment_id` = VALUES(`reply_to_comment_id`), `created_at_ms` = VALUES(`created_at_ms`), `edited_at_ms` = VALUES(`edited_at_ms`)",
+      "INSERT INTO `post_comments` (`id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, " +
+      "`created_at_ms`, `edited_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `post_id` = VALUES(`post_id`), `author_id` =" +
+      " VALUES(`author_id`), `text` = VALUES(`text`), `reply_to_comment_id` =" +
+      " VALUES(`reply_to_comment_id`), `created_at_ms` = VALUES(`created_at_ms`), `edited_at_ms` =" +
+      " VALUES(`edited_at_ms`)",
     insertIfAbsent:
-      "INSERT INTO `post_comments` (`id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
+      "INSERT INTO `post_comments` (`id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, " +
+      "`created_at_ms`, `edited_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `id` = `id`",
     insertHead:
-      "INSERT INTO `post_comments` (`id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms`) VALUES",
+      "INSERT INTO `post_comments` (`id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, " +
+      "`created_at_ms`, `edited_at_ms`) VALUES",
     insertTuple: "(?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `post_id` = VALUES(`post_id`), `author_id` = VALUES(`author_id`), `text` = VALUES(`text`), `reply_to_comment_id` = VALUES(`reply_to_comment_id`), `created_at_ms` = VALUES(`created_at_ms`), `edited_at_ms` = VALUES(`edited_at_ms`)",
+      " ON DUPLICATE KEY UPDATE `post_id` = VALUES(`post_id`), `author_id` =" +
+      " VALUES(`author_id`), `text` = VALUES(`text`), `reply_to_comment_id` =" +
+      " VALUES(`reply_to_comment_id`), `created_at_ms` = VALUES(`created_at_ms`), `edited_at_ms` =" +
+      " VALUES(`edited_at_ms`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `id` = `id`",
-    get: "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms` FROM `post_comments` WHERE `id` = ?",
+    get:
+      "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, " +
+      "`edited_at_ms` FROM `post_comments` WHERE `id` = ?",
     getManyHead:
-      "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms` FROM `post_comments` WHERE `id` IN",
+      "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, " +
+      "`edited_at_ms` FROM `post_comments` WHERE `id` IN",
     delete: "DELETE FROM `post_comments` WHERE `id` = ?",
     updateWhere: "`id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `post_comments`",
     list: {
-      asc: "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms` FROM `post_comments` ORDER BY `id` ASC LIMIT ?",
+      asc:
+        "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, " +
+        "`edited_at_ms` FROM `post_comments` ORDER BY `id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms` FROM `post_comments` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-      desc: "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms` FROM `post_comments` ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, " +
+        "`edited_at_ms` FROM `post_comments` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+      desc:
+        "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, " +
+        "`edited_at_ms` FROM `post_comments` ORDER BY `id` DESC LIMIT ?",
       descAfter:
-        "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms` FROM `post_comments` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, " +
+        "`edited_at_ms` FROM `post_comments` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByPostId: {
-        asc: "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms` FROM `post_comments` WHERE `post_id` = ? ORDER BY `id` ASC LIMIT ?",
+        asc:
+          "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, " +
+          "`edited_at_ms` FROM `post_comments` WHERE `post_id` = ? ORDER BY `id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms` FROM `post_comments` WHERE `post_id` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-        desc: "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms` FROM `post_comments` WHERE `post_id` = ? ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, " +
+          "`edited_at_ms` FROM `post_comments` WHERE `post_id` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+        desc:
+          "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, " +
+          "`edited_at_ms` FROM `post_comments` WHERE `post_id` = ? ORDER BY `id` DESC LIMIT ?",
         descAfter:
-          "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, `edited_at_ms` FROM `post_comments` WHERE `post_id` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, " +
+          "`edited_at_ms` FROM `post_comments` WHERE `post_id` = ? AND (`id` < ?) ORDER BY `id` DESC" +
+          " LIMIT ?",
       },
     },
     counts: {
@@ -1193,15 +1207,21 @@ export const CommentRowSql = {
 } as const;
 
 /**
- * Primary key of post_comments.
+ * Primary key of post_comments (id).
+ *
+ * @generated from message orbit.post.v1.CommentRow (orbit/post/v1/tables.proto)
  */
 export type CommentRowKey = Pick<CommentRow, "id">;
 /**
  * A CommentRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.post.v1.CommentRow (orbit/post/v1/tables.proto)
  */
 export type CommentRowInit = RowInit<CommentRow, "id">;
 /**
  * Fields of a CommentRow to change (null clears a nullable column).
+ *
+ * @generated from message orbit.post.v1.CommentRow (orbit/post/v1/tables.proto)
  */
 export type CommentRowPatch = RowPatch<CommentRow, "id", "editedAtMs">;
 
@@ -1234,7 +1254,12 @@ function commentRowToSql(row: CommentRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table post_comments. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * CommentRow is one comment.
+ *
+ * Typed access to table post_comments. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.post.v1.CommentRow (orbit/post/v1/tables.proto)
  */
 export class CommentRowDao {
   static readonly table = CommentRowTable;
@@ -1289,7 +1314,8 @@ export class CommentRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly CommentRowInit[]): Promise<void> {
     await upsertRows(
@@ -1409,7 +1435,7 @@ export class CommentRowDao {
   }
 
   /**
-   * Number of rows with this post_id.
+   * Number of rows with this post_id (index post_comments_by_post_id_id).
    */
   async countByPostId(where: Pick<CommentRow, "postId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByPostId, [
@@ -1419,7 +1445,9 @@ export class CommentRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this post_id (1..10000; the first in id order, index post_comments_by_post_id_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this post_id (1..10000; the first in id order, index
+   * post_comments_by_post_id_id). Returns the number deleted: call again until it is 0 to delete them all in
+   * bounded statements.
    */
   async deleteByPostId(where: Pick<CommentRow, "postId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -1434,7 +1462,9 @@ export class CommentRowDao {
 // ── HashtagRow → table post_hashtags ─────────────────────────────────────
 
 /**
- * Schema manifest entry of post_hashtags (diffed by the migrator).
+ * Table post_hashtags: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.post.v1.HashtagRow (orbit/post/v1/tables.proto)
  */
 export const HashtagRowTable: SqlTableSpec = {
   kind: "sql",
@@ -1442,26 +1472,8 @@ export const HashtagRowTable: SqlTableSpec = {
   message: "orbit.post.v1.HashtagRow",
   file: "orbit/post/v1/tables.proto",
   columns: [
-    {
-      name: "tag",
-      field: "tag",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(100)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "post_id",
-      field: "postId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("tag", "tag", "string", "TEXT", "VARCHAR(100)", "text", { default: "''" }),
+    column("post_id", "postId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["tag", "post_id"],
   indexes: [],
@@ -1469,6 +1481,8 @@ export const HashtagRowTable: SqlTableSpec = {
 
 /**
  * The SQL of every HashtagRowDao method, per dialect.
+ *
+ * @generated from message orbit.post.v1.HashtagRow (orbit/post/v1/tables.proto)
  */
 export const HashtagRowSql = {
   sqlite: {
@@ -1488,20 +1502,24 @@ export const HashtagRowSql = {
     list: {
       asc: 'SELECT "tag", "post_id" FROM "post_hashtags" ORDER BY "tag" ASC, "post_id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "tag", "post_id" FROM "post_hashtags" WHERE ("tag" > ? OR ("tag" = ? AND "post_id" > ?)) ORDER BY "tag" ASC, "post_id" ASC LIMIT ?',
+        'SELECT "tag", "post_id" FROM "post_hashtags" WHERE ("tag" > ? OR ("tag" = ? AND "post_id" > ?))' +
+        ' ORDER BY "tag" ASC, "post_id" ASC LIMIT ?',
       desc: 'SELECT "tag", "post_id" FROM "post_hashtags" ORDER BY "tag" DESC, "post_id" DESC LIMIT ?',
       descAfter:
-        'SELECT "tag", "post_id" FROM "post_hashtags" WHERE ("tag" < ? OR ("tag" = ? AND "post_id" < ?)) ORDER BY "tag" DESC, "post_id" DESC LIMIT ?',
+        'SELECT "tag", "post_id" FROM "post_hashtags" WHERE ("tag" < ? OR ("tag" = ? AND "post_id" < ?))' +
+        ' ORDER BY "tag" DESC, "post_id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByTag: {
         asc: 'SELECT "tag", "post_id" FROM "post_hashtags" WHERE "tag" = ? ORDER BY "post_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "tag", "post_id" FROM "post_hashtags" WHERE "tag" = ? AND ("post_id" > ?) ORDER BY "post_id" ASC LIMIT ?',
+          'SELECT "tag", "post_id" FROM "post_hashtags" WHERE "tag" = ? AND ("post_id" > ?)' +
+          ' ORDER BY "post_id" ASC LIMIT ?',
         desc: 'SELECT "tag", "post_id" FROM "post_hashtags" WHERE "tag" = ? ORDER BY "post_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "tag", "post_id" FROM "post_hashtags" WHERE "tag" = ? AND ("post_id" < ?) ORDER BY "post_id" DESC LIMIT ?',
+          'SELECT "tag", "post_id" FROM "post_hashtags" WHERE "tag" = ? AND ("post_id" < ?)' +
+          ' ORDER BY "post_id" DESC LIMIT ?',
       },
     },
     counts: {
@@ -1509,15 +1527,16 @@ export const HashtagRowSql = {
     },
     deletes: {
       deleteByTag:
-        'DELETE FROM "post_hashtags" WHERE ("tag", "post_id") IN (SELECT "tag", "post_id" FROM "post_hashtags" WHERE "tag" = ? ORDER BY "post_id" LIMIT ?)',
+        'DELETE FROM "post_hashtags" WHERE ("tag", "post_id") IN (SELECT "tag", "post_id"' +
+        ' FROM "post_hashtags" WHERE "tag" = ? ORDER BY "post_id" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert: "INSERT INTO `post_hashtags` (`tag`, `post_id`) VALUES (?, ?)",
-    upsert: "INSERT INTO `post_hashtags` (`tag`, `post_id`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `tag` = `tag`",
+    upsert: "INSERT INTO `post_hashtags` (`tag`, `post_id`) VALUES (?, ?)" + " ON DUPLICATE KEY UPDATE `tag` = `tag`",
     insertIfAbsent:
-      "INSERT INTO `post_hashtags` (`tag`, `post_id`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `tag` = `tag`",
+      "INSERT INTO `post_hashtags` (`tag`, `post_id`) VALUES (?, ?)" + " ON DUPLICATE KEY UPDATE `tag` = `tag`",
     insertHead: "INSERT INTO `post_hashtags` (`tag`, `post_id`) VALUES",
     insertTuple: "(?, ?)",
     upsertTail: " ON DUPLICATE KEY UPDATE `tag` = `tag`",
@@ -1531,20 +1550,24 @@ export const HashtagRowSql = {
     list: {
       asc: "SELECT `tag`, `post_id` FROM `post_hashtags` ORDER BY `tag` ASC, `post_id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `tag`, `post_id` FROM `post_hashtags` WHERE (`tag` > ? OR (`tag` = ? AND `post_id` > ?)) ORDER BY `tag` ASC, `post_id` ASC LIMIT ?",
+        "SELECT `tag`, `post_id` FROM `post_hashtags` WHERE (`tag` > ? OR (`tag` = ? AND `post_id` > ?))" +
+        " ORDER BY `tag` ASC, `post_id` ASC LIMIT ?",
       desc: "SELECT `tag`, `post_id` FROM `post_hashtags` ORDER BY `tag` DESC, `post_id` DESC LIMIT ?",
       descAfter:
-        "SELECT `tag`, `post_id` FROM `post_hashtags` WHERE (`tag` < ? OR (`tag` = ? AND `post_id` < ?)) ORDER BY `tag` DESC, `post_id` DESC LIMIT ?",
+        "SELECT `tag`, `post_id` FROM `post_hashtags` WHERE (`tag` < ? OR (`tag` = ? AND `post_id` < ?))" +
+        " ORDER BY `tag` DESC, `post_id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByTag: {
         asc: "SELECT `tag`, `post_id` FROM `post_hashtags` WHERE `tag` = ? ORDER BY `post_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `tag`, `post_id` FROM `post_hashtags` WHERE `tag` = ? AND (`post_id` > ?) ORDER BY `post_id` ASC LIMIT ?",
+          "SELECT `tag`, `post_id` FROM `post_hashtags` WHERE `tag` = ? AND (`post_id` > ?)" +
+          " ORDER BY `post_id` ASC LIMIT ?",
         desc: "SELECT `tag`, `post_id` FROM `post_hashtags` WHERE `tag` = ? ORDER BY `post_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `tag`, `post_id` FROM `post_hashtags` WHERE `tag` = ? AND (`post_id` < ?) ORDER BY `post_id` DESC LIMIT ?",
+          "SELECT `tag`, `post_id` FROM `post_hashtags` WHERE `tag` = ? AND (`post_id` < ?)" +
+          " ORDER BY `post_id` DESC LIMIT ?",
       },
     },
     counts: {
@@ -1558,15 +1581,21 @@ export const HashtagRowSql = {
 } as const;
 
 /**
- * Primary key of post_hashtags.
+ * Primary key of post_hashtags (tag, post_id).
+ *
+ * @generated from message orbit.post.v1.HashtagRow (orbit/post/v1/tables.proto)
  */
 export type HashtagRowKey = Pick<HashtagRow, "tag" | "postId">;
 /**
  * A HashtagRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.post.v1.HashtagRow (orbit/post/v1/tables.proto)
  */
 export type HashtagRowInit = RowInit<HashtagRow, "tag" | "postId">;
 /**
  * Fields of a HashtagRow to change.
+ *
+ * @generated from message orbit.post.v1.HashtagRow (orbit/post/v1/tables.proto)
  */
 export type HashtagRowPatch = RowPatch<HashtagRow, "tag" | "postId", never>;
 
@@ -1586,7 +1615,12 @@ function hashtagRowToSql(row: HashtagRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table post_hashtags. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * HashtagRow indexes posts by hashtag (lower-cased, without '#').
+ *
+ * Typed access to table post_hashtags. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.post.v1.HashtagRow (orbit/post/v1/tables.proto)
  */
 export class HashtagRowDao {
   static readonly table = HashtagRowTable;
@@ -1641,7 +1675,8 @@ export class HashtagRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly HashtagRowInit[]): Promise<void> {
     await upsertRows(
@@ -1714,7 +1749,7 @@ export class HashtagRowDao {
   }
 
   /**
-   * A page of rows with this tag, ordered by post_id (index primary key).
+   * A page of rows with this tag, ordered by post_id (the primary key).
    */
   async listByTag(where: Pick<HashtagRow, "tag">, page?: PageOptions): Promise<Page<HashtagRow>> {
     return keysetPage(
@@ -1729,7 +1764,7 @@ export class HashtagRowDao {
   }
 
   /**
-   * Number of rows with this tag.
+   * Number of rows with this tag (the primary key).
    */
   async countByTag(where: Pick<HashtagRow, "tag">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByTag, [
@@ -1739,7 +1774,8 @@ export class HashtagRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this tag (1..10000; the first in post_id order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this tag (1..10000; the first in post_id order, the primary key). Returns the
+   * number deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByTag(where: Pick<HashtagRow, "tag">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -1754,7 +1790,9 @@ export class HashtagRowDao {
 // ── MentionRow → table post_mentions ─────────────────────────────────────
 
 /**
- * Schema manifest entry of post_mentions (diffed by the migrator).
+ * Table post_mentions: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.post.v1.MentionRow (orbit/post/v1/tables.proto)
  */
 export const MentionRowTable: SqlTableSpec = {
   kind: "sql",
@@ -1762,26 +1800,8 @@ export const MentionRowTable: SqlTableSpec = {
   message: "orbit.post.v1.MentionRow",
   file: "orbit/post/v1/tables.proto",
   columns: [
-    {
-      name: "user_id",
-      field: "userId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "post_id",
-      field: "postId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("user_id", "userId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("post_id", "postId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["user_id", "post_id"],
   indexes: [],
@@ -1789,6 +1809,8 @@ export const MentionRowTable: SqlTableSpec = {
 
 /**
  * The SQL of every MentionRowDao method, per dialect.
+ *
+ * @generated from message orbit.post.v1.MentionRow (orbit/post/v1/tables.proto)
  */
 export const MentionRowSql = {
   sqlite: {
@@ -1808,20 +1830,27 @@ export const MentionRowSql = {
     list: {
       asc: 'SELECT "user_id", "post_id" FROM "post_mentions" ORDER BY "user_id" ASC, "post_id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "user_id", "post_id" FROM "post_mentions" WHERE ("user_id" > ? OR ("user_id" = ? AND "post_id" > ?)) ORDER BY "user_id" ASC, "post_id" ASC LIMIT ?',
+        'SELECT "user_id", "post_id" FROM "post_mentions"' +
+        ' WHERE ("user_id" > ? OR ("user_id" = ? AND "post_id" > ?))' +
+        ' ORDER BY "user_id" ASC, "post_id" ASC LIMIT ?',
       desc: 'SELECT "user_id", "post_id" FROM "post_mentions" ORDER BY "user_id" DESC, "post_id" DESC LIMIT ?',
       descAfter:
-        'SELECT "user_id", "post_id" FROM "post_mentions" WHERE ("user_id" < ? OR ("user_id" = ? AND "post_id" < ?)) ORDER BY "user_id" DESC, "post_id" DESC LIMIT ?',
+        'SELECT "user_id", "post_id" FROM "post_mentions"' +
+        ' WHERE ("user_id" < ? OR ("user_id" = ? AND "post_id" < ?))' +
+        ' ORDER BY "user_id" DESC, "post_id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByUserId: {
-        asc: 'SELECT "user_id", "post_id" FROM "post_mentions" WHERE "user_id" = ? ORDER BY "post_id" ASC LIMIT ?',
+        asc: 'SELECT "user_id", "post_id" FROM "post_mentions" WHERE "user_id" = ? ORDER BY "post_id" ASC' + " LIMIT ?",
         ascAfter:
-          'SELECT "user_id", "post_id" FROM "post_mentions" WHERE "user_id" = ? AND ("post_id" > ?) ORDER BY "post_id" ASC LIMIT ?',
-        desc: 'SELECT "user_id", "post_id" FROM "post_mentions" WHERE "user_id" = ? ORDER BY "post_id" DESC LIMIT ?',
+          'SELECT "user_id", "post_id" FROM "post_mentions" WHERE "user_id" = ? AND ("post_id" > ?)' +
+          ' ORDER BY "post_id" ASC LIMIT ?',
+        desc:
+          'SELECT "user_id", "post_id" FROM "post_mentions" WHERE "user_id" = ? ORDER BY "post_id" DESC' + " LIMIT ?",
         descAfter:
-          'SELECT "user_id", "post_id" FROM "post_mentions" WHERE "user_id" = ? AND ("post_id" < ?) ORDER BY "post_id" DESC LIMIT ?',
+          'SELECT "user_id", "post_id" FROM "post_mentions" WHERE "user_id" = ? AND ("post_id" < ?)' +
+          ' ORDER BY "post_id" DESC LIMIT ?',
       },
     },
     counts: {
@@ -1829,16 +1858,19 @@ export const MentionRowSql = {
     },
     deletes: {
       deleteByUserId:
-        'DELETE FROM "post_mentions" WHERE ("user_id", "post_id") IN (SELECT "user_id", "post_id" FROM "post_mentions" WHERE "user_id" = ? ORDER BY "post_id" LIMIT ?)',
+        'DELETE FROM "post_mentions" WHERE ("user_id", "post_id") IN (SELECT "user_id", "post_id"' +
+        ' FROM "post_mentions" WHERE "user_id" = ? ORDER BY "post_id" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert: "INSERT INTO `post_mentions` (`user_id`, `post_id`) VALUES (?, ?)",
     upsert:
-      "INSERT INTO `post_mentions` (`user_id`, `post_id`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
+      "INSERT INTO `post_mentions` (`user_id`, `post_id`) VALUES (?, ?)" +
+      " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
     insertIfAbsent:
-      "INSERT INTO `post_mentions` (`user_id`, `post_id`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
+      "INSERT INTO `post_mentions` (`user_id`, `post_id`) VALUES (?, ?)" +
+      " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
     insertHead: "INSERT INTO `post_mentions` (`user_id`, `post_id`) VALUES",
     insertTuple: "(?, ?)",
     upsertTail: " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
@@ -1852,20 +1884,27 @@ export const MentionRowSql = {
     list: {
       asc: "SELECT `user_id`, `post_id` FROM `post_mentions` ORDER BY `user_id` ASC, `post_id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `user_id`, `post_id` FROM `post_mentions` WHERE (`user_id` > ? OR (`user_id` = ? AND `post_id` > ?)) ORDER BY `user_id` ASC, `post_id` ASC LIMIT ?",
+        "SELECT `user_id`, `post_id` FROM `post_mentions`" +
+        " WHERE (`user_id` > ? OR (`user_id` = ? AND `post_id` > ?))" +
+        " ORDER BY `user_id` ASC, `post_id` ASC LIMIT ?",
       desc: "SELECT `user_id`, `post_id` FROM `post_mentions` ORDER BY `user_id` DESC, `post_id` DESC LIMIT ?",
       descAfter:
-        "SELECT `user_id`, `post_id` FROM `post_mentions` WHERE (`user_id` < ? OR (`user_id` = ? AND `post_id` < ?)) ORDER BY `user_id` DESC, `post_id` DESC LIMIT ?",
+        "SELECT `user_id`, `post_id` FROM `post_mentions`" +
+        " WHERE (`user_id` < ? OR (`user_id` = ? AND `post_id` < ?))" +
+        " ORDER BY `user_id` DESC, `post_id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByUserId: {
-        asc: "SELECT `user_id`, `post_id` FROM `post_mentions` WHERE `user_id` = ? ORDER BY `post_id` ASC LIMIT ?",
+        asc: "SELECT `user_id`, `post_id` FROM `post_mentions` WHERE `user_id` = ? ORDER BY `post_id` ASC" + " LIMIT ?",
         ascAfter:
-          "SELECT `user_id`, `post_id` FROM `post_mentions` WHERE `user_id` = ? AND (`post_id` > ?) ORDER BY `post_id` ASC LIMIT ?",
-        desc: "SELECT `user_id`, `post_id` FROM `post_mentions` WHERE `user_id` = ? ORDER BY `post_id` DESC LIMIT ?",
+          "SELECT `user_id`, `post_id` FROM `post_mentions` WHERE `user_id` = ? AND (`post_id` > ?)" +
+          " ORDER BY `post_id` ASC LIMIT ?",
+        desc:
+          "SELECT `user_id`, `post_id` FROM `post_mentions` WHERE `user_id` = ? ORDER BY `post_id` DESC" + " LIMIT ?",
         descAfter:
-          "SELECT `user_id`, `post_id` FROM `post_mentions` WHERE `user_id` = ? AND (`post_id` < ?) ORDER BY `post_id` DESC LIMIT ?",
+          "SELECT `user_id`, `post_id` FROM `post_mentions` WHERE `user_id` = ? AND (`post_id` < ?)" +
+          " ORDER BY `post_id` DESC LIMIT ?",
       },
     },
     counts: {
@@ -1879,15 +1918,21 @@ export const MentionRowSql = {
 } as const;
 
 /**
- * Primary key of post_mentions.
+ * Primary key of post_mentions (user_id, post_id).
+ *
+ * @generated from message orbit.post.v1.MentionRow (orbit/post/v1/tables.proto)
  */
 export type MentionRowKey = Pick<MentionRow, "userId" | "postId">;
 /**
  * A MentionRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.post.v1.MentionRow (orbit/post/v1/tables.proto)
  */
 export type MentionRowInit = RowInit<MentionRow, "userId" | "postId">;
 /**
  * Fields of a MentionRow to change.
+ *
+ * @generated from message orbit.post.v1.MentionRow (orbit/post/v1/tables.proto)
  */
 export type MentionRowPatch = RowPatch<MentionRow, "userId" | "postId", never>;
 
@@ -1907,7 +1952,12 @@ function mentionRowToSql(row: MentionRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table post_mentions. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * MentionRow indexes posts by mentioned user.
+ *
+ * Typed access to table post_mentions. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.post.v1.MentionRow (orbit/post/v1/tables.proto)
  */
 export class MentionRowDao {
   static readonly table = MentionRowTable;
@@ -1962,7 +2012,8 @@ export class MentionRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly MentionRowInit[]): Promise<void> {
     await upsertRows(
@@ -2035,7 +2086,7 @@ export class MentionRowDao {
   }
 
   /**
-   * A page of rows with this user_id, ordered by post_id (index primary key).
+   * A page of rows with this user_id, ordered by post_id (the primary key).
    */
   async listByUserId(where: Pick<MentionRow, "userId">, page?: PageOptions): Promise<Page<MentionRow>> {
     return keysetPage(
@@ -2050,7 +2101,7 @@ export class MentionRowDao {
   }
 
   /**
-   * Number of rows with this user_id.
+   * Number of rows with this user_id (the primary key).
    */
   async countByUserId(where: Pick<MentionRow, "userId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByUserId, [
@@ -2060,7 +2111,8 @@ export class MentionRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this user_id (1..10000; the first in post_id order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this user_id (1..10000; the first in post_id order, the primary key). Returns
+   * the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByUserId(where: Pick<MentionRow, "userId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(

@@ -5,6 +5,7 @@
 /* eslint-disable */
 
 import type { WideTableSpec } from "../../../../platform/storage/schema.js";
+import { column } from "../../../../platform/storage/schema.js";
 import type { PostCounterRow } from "./tables_pb.js";
 import { PostCounterRowSchema } from "./tables_pb.js";
 import type {
@@ -21,7 +22,9 @@ import { WideTable } from "../../../../platform/storage/wide/index.js";
 // ── PostCounterRow → wide table post_counters ─────────────────────────────────
 
 /**
- * Schema manifest entry of post_counters (diffed by the migrator).
+ * Wide table post_counters: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.post.v1.PostCounterRow (orbit/post/v1/tables.proto)
  */
 export const PostCounterRowTable: WideTableSpec = {
   kind: "wide",
@@ -29,38 +32,9 @@ export const PostCounterRowTable: WideTableSpec = {
   message: "orbit.post.v1.PostCounterRow",
   file: "orbit/post/v1/tables.proto",
   columns: [
-    {
-      name: "post_id",
-      field: "postId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "likes",
-      field: "likes",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "counter",
-      nullable: false,
-      default: "0",
-      counter: true,
-    },
-    {
-      name: "comments",
-      field: "comments",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "counter",
-      nullable: false,
-      default: "0",
-      counter: true,
-    },
+    column("post_id", "postId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("likes", "likes", "bigint", "INTEGER", "BIGINT", "counter", { default: "0", counter: true }),
+    column("comments", "comments", "bigint", "INTEGER", "BIGINT", "counter", { default: "0", counter: true }),
   ],
   primaryKey: ["post_id"],
   indexes: [],
@@ -74,6 +48,8 @@ export const PostCounterRowTable: WideTableSpec = {
  * Partition key: (post_id). Clustering: none.
  * Scans with other bounds or in reverse order use the same text with other
  * tuple relations / ORDER BY (platform/storage/cassandra/cql.ts, scanCql).
+ *
+ * @generated from message orbit.post.v1.PostCounterRow (orbit/post/v1/tables.proto)
  */
 export const PostCounterRowCql = {
   createTable: `CREATE TABLE IF NOT EXISTS post_counters (
@@ -89,9 +65,17 @@ export const PostCounterRowCql = {
   increment: "UPDATE post_counters SET likes = likes + ?, comments = comments + ? WHERE post_id = ?",
 } as const;
 
-/** The full primary key of post_counters: partition key + clustering columns. */
+/**
+ * The full primary key of post_counters: partition key + clustering columns.
+ *
+ * @generated from message orbit.post.v1.PostCounterRow (orbit/post/v1/tables.proto)
+ */
 export type PostCounterRowKey = Pick<PostCounterRow, "postId">;
-/** The partition key of post_counters. */
+/**
+ * The partition key of post_counters (post_id).
+ *
+ * @generated from message orbit.post.v1.PostCounterRow (orbit/post/v1/tables.proto)
+ */
 export type PostCounterRowPartitionKey = Pick<PostCounterRow, "postId">;
 /** post_counters has no clustering columns: a partition holds one row, scans take no bounds. */
 export type PostCounterRowClusteringPrefix = never;
@@ -102,8 +86,12 @@ export type PostCounterRowDelta = {
 };
 
 /**
- * Typed access to the wide table post_counters (orbit.post.v1.PostCounterRow) on any
- * WideStore: CassandraWideStore, or SqlWideStore on SQLite/MySQL.
+ * PostCounterRow keeps a post's counters (a wide table with counters).
+ *
+ * Typed access to the wide table post_counters on any WideStore: CassandraWideStore, or SqlWideStore on
+ * SQLite/MySQL.
+ *
+ * @generated from message orbit.post.v1.PostCounterRow (orbit/post/v1/tables.proto)
  */
 export class PostCounterRowDao {
   /** The runtime shared by every generated wide DAO. */

@@ -7,6 +7,7 @@
 /* eslint-disable */
 
 import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
+import { column } from "../../../../platform/storage/schema.js";
 import type { PushHeadRow, PushStreamRow } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
 import { toBigInt, toBytes } from "../../../../platform/storage/sql/convert.js";
@@ -30,7 +31,9 @@ const EMPTY = new Uint8Array(0);
 // ── PushHeadRow → table push_heads ───────────────────────────────────────
 
 /**
- * Schema manifest entry of push_heads (diffed by the migrator).
+ * Table push_heads: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.push.v1.PushHeadRow (orbit/push/v1/tables.proto)
  */
 export const PushHeadRowTable: SqlTableSpec = {
   kind: "sql",
@@ -38,36 +41,9 @@ export const PushHeadRowTable: SqlTableSpec = {
   message: "orbit.push.v1.PushHeadRow",
   file: "orbit/push/v1/tables.proto",
   columns: [
-    {
-      name: "user_id",
-      field: "userId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "last_sequence",
-      field: "lastSequence",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "last_seen_ms",
-      field: "lastSeenMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("user_id", "userId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("last_sequence", "lastSequence", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("last_seen_ms", "lastSeenMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["user_id"],
   indexes: [],
@@ -75,18 +51,24 @@ export const PushHeadRowTable: SqlTableSpec = {
 
 /**
  * The SQL of every PushHeadRowDao method, per dialect.
+ *
+ * @generated from message orbit.push.v1.PushHeadRow (orbit/push/v1/tables.proto)
  */
 export const PushHeadRowSql = {
   sqlite: {
     insert: 'INSERT INTO "push_heads" ("user_id", "last_sequence", "last_seen_ms") VALUES (?, ?, ?)',
     upsert:
-      'INSERT INTO "push_heads" ("user_id", "last_sequence", "last_seen_ms") VALUES (?, ?, ?) ON CONFLICT ("user_id") DO UPDATE SET "last_sequence" = excluded."last_sequence", "last_seen_ms" = excluded."last_seen_ms"',
+      'INSERT INTO "push_heads" ("user_id", "last_sequence", "last_seen_ms") VALUES (?, ?, ?)' +
+      ' ON CONFLICT ("user_id") DO UPDATE SET "last_sequence" = excluded."last_sequence", ' +
+      '"last_seen_ms" = excluded."last_seen_ms"',
     insertIfAbsent:
-      'INSERT INTO "push_heads" ("user_id", "last_sequence", "last_seen_ms") VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "push_heads" ("user_id", "last_sequence", "last_seen_ms") VALUES (?, ?, ?)' +
+      " ON CONFLICT DO NOTHING",
     insertHead: 'INSERT INTO "push_heads" ("user_id", "last_sequence", "last_seen_ms") VALUES',
     insertTuple: "(?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("user_id") DO UPDATE SET "last_sequence" = excluded."last_sequence", "last_seen_ms" = excluded."last_seen_ms"',
+      ' ON CONFLICT ("user_id") DO UPDATE SET "last_sequence" = excluded."last_sequence", ' +
+      '"last_seen_ms" = excluded."last_seen_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
     get: 'SELECT "user_id", "last_sequence", "last_seen_ms" FROM "push_heads" WHERE "user_id" = ?',
@@ -95,12 +77,14 @@ export const PushHeadRowSql = {
     updateWhere: '"user_id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "push_heads"',
     list: {
-      asc: 'SELECT "user_id", "last_sequence", "last_seen_ms" FROM "push_heads" ORDER BY "user_id" ASC LIMIT ?',
+      asc: 'SELECT "user_id", "last_sequence", "last_seen_ms" FROM "push_heads" ORDER BY "user_id" ASC' + " LIMIT ?",
       ascAfter:
-        'SELECT "user_id", "last_sequence", "last_seen_ms" FROM "push_heads" WHERE ("user_id" > ?) ORDER BY "user_id" ASC LIMIT ?',
-      desc: 'SELECT "user_id", "last_sequence", "last_seen_ms" FROM "push_heads" ORDER BY "user_id" DESC LIMIT ?',
+        'SELECT "user_id", "last_sequence", "last_seen_ms" FROM "push_heads" WHERE ("user_id" > ?)' +
+        ' ORDER BY "user_id" ASC LIMIT ?',
+      desc: 'SELECT "user_id", "last_sequence", "last_seen_ms" FROM "push_heads" ORDER BY "user_id" DESC' + " LIMIT ?",
       descAfter:
-        'SELECT "user_id", "last_sequence", "last_seen_ms" FROM "push_heads" WHERE ("user_id" < ?) ORDER BY "user_id" DESC LIMIT ?',
+        'SELECT "user_id", "last_sequence", "last_seen_ms" FROM "push_heads" WHERE ("user_id" < ?)' +
+        ' ORDER BY "user_id" DESC LIMIT ?',
     },
     unique: {},
     finders: {},
@@ -111,13 +95,17 @@ export const PushHeadRowSql = {
   mysql: {
     insert: "INSERT INTO `push_heads` (`user_id`, `last_sequence`, `last_seen_ms`) VALUES (?, ?, ?)",
     upsert:
-      "INSERT INTO `push_heads` (`user_id`, `last_sequence`, `last_seen_ms`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `last_sequence` = VALUES(`last_sequence`), `last_seen_ms` = VALUES(`last_seen_ms`)",
+      "INSERT INTO `push_heads` (`user_id`, `last_sequence`, `last_seen_ms`) VALUES (?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `last_sequence` = VALUES(`last_sequence`), `last_seen_ms` =" +
+      " VALUES(`last_seen_ms`)",
     insertIfAbsent:
-      "INSERT INTO `push_heads` (`user_id`, `last_sequence`, `last_seen_ms`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
+      "INSERT INTO `push_heads` (`user_id`, `last_sequence`, `last_seen_ms`) VALUES (?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
     insertHead: "INSERT INTO `push_heads` (`user_id`, `last_sequence`, `last_seen_ms`) VALUES",
     insertTuple: "(?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `last_sequence` = VALUES(`last_sequence`), `last_seen_ms` = VALUES(`last_seen_ms`)",
+      " ON DUPLICATE KEY UPDATE `last_sequence` = VALUES(`last_sequence`), `last_seen_ms` =" +
+      " VALUES(`last_seen_ms`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
     get: "SELECT `user_id`, `last_sequence`, `last_seen_ms` FROM `push_heads` WHERE `user_id` = ?",
@@ -126,12 +114,14 @@ export const PushHeadRowSql = {
     updateWhere: "`user_id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `push_heads`",
     list: {
-      asc: "SELECT `user_id`, `last_sequence`, `last_seen_ms` FROM `push_heads` ORDER BY `user_id` ASC LIMIT ?",
+      asc: "SELECT `user_id`, `last_sequence`, `last_seen_ms` FROM `push_heads` ORDER BY `user_id` ASC" + " LIMIT ?",
       ascAfter:
-        "SELECT `user_id`, `last_sequence`, `last_seen_ms` FROM `push_heads` WHERE (`user_id` > ?) ORDER BY `user_id` ASC LIMIT ?",
-      desc: "SELECT `user_id`, `last_sequence`, `last_seen_ms` FROM `push_heads` ORDER BY `user_id` DESC LIMIT ?",
+        "SELECT `user_id`, `last_sequence`, `last_seen_ms` FROM `push_heads` WHERE (`user_id` > ?)" +
+        " ORDER BY `user_id` ASC LIMIT ?",
+      desc: "SELECT `user_id`, `last_sequence`, `last_seen_ms` FROM `push_heads` ORDER BY `user_id` DESC" + " LIMIT ?",
       descAfter:
-        "SELECT `user_id`, `last_sequence`, `last_seen_ms` FROM `push_heads` WHERE (`user_id` < ?) ORDER BY `user_id` DESC LIMIT ?",
+        "SELECT `user_id`, `last_sequence`, `last_seen_ms` FROM `push_heads` WHERE (`user_id` < ?)" +
+        " ORDER BY `user_id` DESC LIMIT ?",
     },
     unique: {},
     finders: {},
@@ -142,15 +132,21 @@ export const PushHeadRowSql = {
 } as const;
 
 /**
- * Primary key of push_heads.
+ * Primary key of push_heads (user_id).
+ *
+ * @generated from message orbit.push.v1.PushHeadRow (orbit/push/v1/tables.proto)
  */
 export type PushHeadRowKey = Pick<PushHeadRow, "userId">;
 /**
  * A PushHeadRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.push.v1.PushHeadRow (orbit/push/v1/tables.proto)
  */
 export type PushHeadRowInit = RowInit<PushHeadRow, "userId">;
 /**
  * Fields of a PushHeadRow to change.
+ *
+ * @generated from message orbit.push.v1.PushHeadRow (orbit/push/v1/tables.proto)
  */
 export type PushHeadRowPatch = RowPatch<PushHeadRow, "userId", never>;
 
@@ -175,7 +171,13 @@ function pushHeadRowToSql(row: PushHeadRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table push_heads. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * PushHeadRow is a user's latest sequence: appends increment it under the
+ * row's lock, so one user's sequences commit in order and without gaps.
+ *
+ * Typed access to table push_heads. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method
+ * inside it.
+ *
+ * @generated from message orbit.push.v1.PushHeadRow (orbit/push/v1/tables.proto)
  */
 export class PushHeadRowDao {
   static readonly table = PushHeadRowTable;
@@ -230,7 +232,8 @@ export class PushHeadRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly PushHeadRowInit[]): Promise<void> {
     await upsertRows(
@@ -322,7 +325,9 @@ export class PushHeadRowDao {
 // ── PushStreamRow → table push_stream ────────────────────────────────────
 
 /**
- * Schema manifest entry of push_stream (diffed by the migrator).
+ * Table push_stream: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.push.v1.PushStreamRow (orbit/push/v1/tables.proto)
  */
 export const PushStreamRowTable: SqlTableSpec = {
   kind: "sql",
@@ -330,103 +335,90 @@ export const PushStreamRowTable: SqlTableSpec = {
   message: "orbit.push.v1.PushStreamRow",
   file: "orbit/push/v1/tables.proto",
   columns: [
-    {
-      name: "user_id",
-      field: "userId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "sequence",
-      field: "sequence",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "at_ms",
-      field: "atMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "payload",
-      field: "payload",
-      encoding: "bytes",
-      sqlite: "BLOB",
-      mysql: "LONGBLOB",
-      cql: "blob",
-      nullable: false,
-      default: "''",
-    },
+    column("user_id", "userId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("sequence", "sequence", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("at_ms", "atMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("payload", "payload", "bytes", "BLOB", "LONGBLOB", "blob", { default: "''" }),
   ],
   primaryKey: ["user_id", "sequence"],
-  indexes: [
-    {
-      name: "push_stream_by_at_ms",
-      columns: ["at_ms"],
-      unique: false,
-    },
-  ],
+  indexes: [{ name: "push_stream_by_at_ms", columns: ["at_ms"], unique: false }],
 };
 
 /**
  * The SQL of every PushStreamRowDao method, per dialect.
+ *
+ * @generated from message orbit.push.v1.PushStreamRow (orbit/push/v1/tables.proto)
  */
 export const PushStreamRowSql = {
   sqlite: {
     insert: 'INSERT INTO "push_stream" ("user_id", "sequence", "at_ms", "payload") VALUES (?, ?, ?, ?)',
     upsert:
-      'INSERT INTO "push_stream" ("user_id", "sequence", "at_ms", "payload") VALUES (?, ?, ?, ?) ON CONFLICT ("user_id", "sequence") DO UPDATE SET "at_ms" = excluded."at_ms", "payload" = excluded."payload"',
+      'INSERT INTO "push_stream" ("user_id", "sequence", "at_ms", "payload") VALUES (?, ?, ?, ?)' +
+      ' ON CONFLICT ("user_id", "sequence")' +
+      ' DO UPDATE SET "at_ms" = excluded."at_ms", "payload" = excluded."payload"',
     insertIfAbsent:
-      'INSERT INTO "push_stream" ("user_id", "sequence", "at_ms", "payload") VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "push_stream" ("user_id", "sequence", "at_ms", "payload") VALUES (?, ?, ?, ?)' +
+      " ON CONFLICT DO NOTHING",
     insertHead: 'INSERT INTO "push_stream" ("user_id", "sequence", "at_ms", "payload") VALUES',
     insertTuple: "(?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("user_id", "sequence") DO UPDATE SET "at_ms" = excluded."at_ms", "payload" = excluded."payload"',
+      ' ON CONFLICT ("user_id", "sequence")' +
+      ' DO UPDATE SET "at_ms" = excluded."at_ms", "payload" = excluded."payload"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "user_id", "sequence", "at_ms", "payload" FROM "push_stream" WHERE "user_id" = ? AND "sequence" = ?',
+    get:
+      'SELECT "user_id", "sequence", "at_ms", "payload" FROM "push_stream"' + ' WHERE "user_id" = ? AND "sequence" = ?',
     getManyHead: "",
     delete: 'DELETE FROM "push_stream" WHERE "user_id" = ? AND "sequence" = ?',
     updateWhere: '"user_id" = ? AND "sequence" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "push_stream"',
     list: {
-      asc: 'SELECT "user_id", "sequence", "at_ms", "payload" FROM "push_stream" ORDER BY "user_id" ASC, "sequence" ASC LIMIT ?',
+      asc:
+        'SELECT "user_id", "sequence", "at_ms", "payload" FROM "push_stream"' +
+        ' ORDER BY "user_id" ASC, "sequence" ASC LIMIT ?',
       ascAfter:
-        'SELECT "user_id", "sequence", "at_ms", "payload" FROM "push_stream" WHERE ("user_id" > ? OR ("user_id" = ? AND "sequence" > ?)) ORDER BY "user_id" ASC, "sequence" ASC LIMIT ?',
-      desc: 'SELECT "user_id", "sequence", "at_ms", "payload" FROM "push_stream" ORDER BY "user_id" DESC, "sequence" DESC LIMIT ?',
+        'SELECT "user_id", "sequence", "at_ms", "payload" FROM "push_stream"' +
+        ' WHERE ("user_id" > ? OR ("user_id" = ? AND "sequence" > ?))' +
+        ' ORDER BY "user_id" ASC, "sequence" ASC LIMIT ?',
+      desc:
+        'SELECT "user_id", "sequence", "at_ms", "payload" FROM "push_stream"' +
+        ' ORDER BY "user_id" DESC, "sequence" DESC LIMIT ?',
       descAfter:
-        'SELECT "user_id", "sequence", "at_ms", "payload" FROM "push_stream" WHERE ("user_id" < ? OR ("user_id" = ? AND "sequence" < ?)) ORDER BY "user_id" DESC, "sequence" DESC LIMIT ?',
+        'SELECT "user_id", "sequence", "at_ms", "payload" FROM "push_stream"' +
+        ' WHERE ("user_id" < ? OR ("user_id" = ? AND "sequence" < ?))' +
+        ' ORDER BY "user_id" DESC, "sequence" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByUserId: {
-        asc: 'SELECT "user_id", "sequence", "at_ms", "payload" FROM "push_stream" WHERE "user_id" = ? ORDER BY "sequence" ASC LIMIT ?',
+        asc:
+          'SELECT "user_id", "sequence", "at_ms", "payload" FROM "push_stream" WHERE "user_id" = ?' +
+          ' ORDER BY "sequence" ASC LIMIT ?',
         ascAfter:
-          'SELECT "user_id", "sequence", "at_ms", "payload" FROM "push_stream" WHERE "user_id" = ? AND ("sequence" > ?) ORDER BY "sequence" ASC LIMIT ?',
-        desc: 'SELECT "user_id", "sequence", "at_ms", "payload" FROM "push_stream" WHERE "user_id" = ? ORDER BY "sequence" DESC LIMIT ?',
+          'SELECT "user_id", "sequence", "at_ms", "payload" FROM "push_stream" WHERE "user_id" = ?' +
+          ' AND ("sequence" > ?) ORDER BY "sequence" ASC LIMIT ?',
+        desc:
+          'SELECT "user_id", "sequence", "at_ms", "payload" FROM "push_stream" WHERE "user_id" = ?' +
+          ' ORDER BY "sequence" DESC LIMIT ?',
         descAfter:
-          'SELECT "user_id", "sequence", "at_ms", "payload" FROM "push_stream" WHERE "user_id" = ? AND ("sequence" < ?) ORDER BY "sequence" DESC LIMIT ?',
+          'SELECT "user_id", "sequence", "at_ms", "payload" FROM "push_stream" WHERE "user_id" = ?' +
+          ' AND ("sequence" < ?) ORDER BY "sequence" DESC LIMIT ?',
       },
       listByAtMs: {
-        asc: 'SELECT "user_id", "sequence", "at_ms", "payload" FROM "push_stream" WHERE "at_ms" = ? ORDER BY "user_id" ASC, "sequence" ASC LIMIT ?',
+        asc:
+          'SELECT "user_id", "sequence", "at_ms", "payload" FROM "push_stream" WHERE "at_ms" = ?' +
+          ' ORDER BY "user_id" ASC, "sequence" ASC LIMIT ?',
         ascAfter:
-          'SELECT "user_id", "sequence", "at_ms", "payload" FROM "push_stream" WHERE "at_ms" = ? AND ("user_id" > ? OR ("user_id" = ? AND "sequence" > ?)) ORDER BY "user_id" ASC, "sequence" ASC LIMIT ?',
-        desc: 'SELECT "user_id", "sequence", "at_ms", "payload" FROM "push_stream" WHERE "at_ms" = ? ORDER BY "user_id" DESC, "sequence" DESC LIMIT ?',
+          'SELECT "user_id", "sequence", "at_ms", "payload" FROM "push_stream" WHERE "at_ms" = ?' +
+          ' AND ("user_id" > ? OR ("user_id" = ? AND "sequence" > ?))' +
+          ' ORDER BY "user_id" ASC, "sequence" ASC LIMIT ?',
+        desc:
+          'SELECT "user_id", "sequence", "at_ms", "payload" FROM "push_stream" WHERE "at_ms" = ?' +
+          ' ORDER BY "user_id" DESC, "sequence" DESC LIMIT ?',
         descAfter:
-          'SELECT "user_id", "sequence", "at_ms", "payload" FROM "push_stream" WHERE "at_ms" = ? AND ("user_id" < ? OR ("user_id" = ? AND "sequence" < ?)) ORDER BY "user_id" DESC, "sequence" DESC LIMIT ?',
+          'SELECT "user_id", "sequence", "at_ms", "payload" FROM "push_stream" WHERE "at_ms" = ?' +
+          ' AND ("user_id" < ? OR ("user_id" = ? AND "sequence" < ?))' +
+          ' ORDER BY "user_id" DESC, "sequence" DESC LIMIT ?',
       },
     },
     counts: {
@@ -435,53 +427,80 @@ export const PushStreamRowSql = {
     },
     deletes: {
       deleteByUserId:
-        'DELETE FROM "push_stream" WHERE ("user_id", "sequence") IN (SELECT "user_id", "sequence" FROM "push_stream" WHERE "user_id" = ? ORDER BY "sequence" LIMIT ?)',
+        'DELETE FROM "push_stream" WHERE ("user_id", "sequence") IN (SELECT "user_id", "sequence"' +
+        ' FROM "push_stream" WHERE "user_id" = ? ORDER BY "sequence" LIMIT ?)',
       deleteByAtMs:
-        'DELETE FROM "push_stream" WHERE ("user_id", "sequence") IN (SELECT "user_id", "sequence" FROM "push_stream" WHERE "at_ms" = ? ORDER BY "user_id", "sequence" LIMIT ?)',
+        'DELETE FROM "push_stream" WHERE ("user_id", "sequence") IN (SELECT "user_id", "sequence"' +
+        ' FROM "push_stream" WHERE "at_ms" = ? ORDER BY "user_id", "sequence" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert: "INSERT INTO `push_stream` (`user_id`, `sequence`, `at_ms`, `payload`) VALUES (?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `push_stream` (`user_id`, `sequence`, `at_ms`, `payload`) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE `at_ms` = VALUES(`at_ms`), `payload` = VALUES(`payload`)",
+      "INSERT INTO `push_stream` (`user_id`, `sequence`, `at_ms`, `payload`) VALUES (?, ?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `at_ms` = VALUES(`at_ms`), `payload` = VALUES(`payload`)",
     insertIfAbsent:
-      "INSERT INTO `push_stream` (`user_id`, `sequence`, `at_ms`, `payload`) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
+      "INSERT INTO `push_stream` (`user_id`, `sequence`, `at_ms`, `payload`) VALUES (?, ?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
     insertHead: "INSERT INTO `push_stream` (`user_id`, `sequence`, `at_ms`, `payload`) VALUES",
     insertTuple: "(?, ?, ?, ?)",
     upsertTail: " ON DUPLICATE KEY UPDATE `at_ms` = VALUES(`at_ms`), `payload` = VALUES(`payload`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
-    get: "SELECT `user_id`, `sequence`, `at_ms`, `payload` FROM `push_stream` WHERE `user_id` = ? AND `sequence` = ?",
+    get:
+      "SELECT `user_id`, `sequence`, `at_ms`, `payload` FROM `push_stream`" + " WHERE `user_id` = ? AND `sequence` = ?",
     getManyHead: "",
     delete: "DELETE FROM `push_stream` WHERE `user_id` = ? AND `sequence` = ?",
     updateWhere: "`user_id` = ? AND `sequence` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `push_stream`",
     list: {
-      asc: "SELECT `user_id`, `sequence`, `at_ms`, `payload` FROM `push_stream` ORDER BY `user_id` ASC, `sequence` ASC LIMIT ?",
+      asc:
+        "SELECT `user_id`, `sequence`, `at_ms`, `payload` FROM `push_stream`" +
+        " ORDER BY `user_id` ASC, `sequence` ASC LIMIT ?",
       ascAfter:
-        "SELECT `user_id`, `sequence`, `at_ms`, `payload` FROM `push_stream` WHERE (`user_id` > ? OR (`user_id` = ? AND `sequence` > ?)) ORDER BY `user_id` ASC, `sequence` ASC LIMIT ?",
-      desc: "SELECT `user_id`, `sequence`, `at_ms`, `payload` FROM `push_stream` ORDER BY `user_id` DESC, `sequence` DESC LIMIT ?",
+        "SELECT `user_id`, `sequence`, `at_ms`, `payload` FROM `push_stream`" +
+        " WHERE (`user_id` > ? OR (`user_id` = ? AND `sequence` > ?))" +
+        " ORDER BY `user_id` ASC, `sequence` ASC LIMIT ?",
+      desc:
+        "SELECT `user_id`, `sequence`, `at_ms`, `payload` FROM `push_stream`" +
+        " ORDER BY `user_id` DESC, `sequence` DESC LIMIT ?",
       descAfter:
-        "SELECT `user_id`, `sequence`, `at_ms`, `payload` FROM `push_stream` WHERE (`user_id` < ? OR (`user_id` = ? AND `sequence` < ?)) ORDER BY `user_id` DESC, `sequence` DESC LIMIT ?",
+        "SELECT `user_id`, `sequence`, `at_ms`, `payload` FROM `push_stream`" +
+        " WHERE (`user_id` < ? OR (`user_id` = ? AND `sequence` < ?))" +
+        " ORDER BY `user_id` DESC, `sequence` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByUserId: {
-        asc: "SELECT `user_id`, `sequence`, `at_ms`, `payload` FROM `push_stream` WHERE `user_id` = ? ORDER BY `sequence` ASC LIMIT ?",
+        asc:
+          "SELECT `user_id`, `sequence`, `at_ms`, `payload` FROM `push_stream` WHERE `user_id` = ?" +
+          " ORDER BY `sequence` ASC LIMIT ?",
         ascAfter:
-          "SELECT `user_id`, `sequence`, `at_ms`, `payload` FROM `push_stream` WHERE `user_id` = ? AND (`sequence` > ?) ORDER BY `sequence` ASC LIMIT ?",
-        desc: "SELECT `user_id`, `sequence`, `at_ms`, `payload` FROM `push_stream` WHERE `user_id` = ? ORDER BY `sequence` DESC LIMIT ?",
+          "SELECT `user_id`, `sequence`, `at_ms`, `payload` FROM `push_stream` WHERE `user_id` = ?" +
+          " AND (`sequence` > ?) ORDER BY `sequence` ASC LIMIT ?",
+        desc:
+          "SELECT `user_id`, `sequence`, `at_ms`, `payload` FROM `push_stream` WHERE `user_id` = ?" +
+          " ORDER BY `sequence` DESC LIMIT ?",
         descAfter:
-          "SELECT `user_id`, `sequence`, `at_ms`, `payload` FROM `push_stream` WHERE `user_id` = ? AND (`sequence` < ?) ORDER BY `sequence` DESC LIMIT ?",
+          "SELECT `user_id`, `sequence`, `at_ms`, `payload` FROM `push_stream` WHERE `user_id` = ?" +
+          " AND (`sequence` < ?) ORDER BY `sequence` DESC LIMIT ?",
       },
       listByAtMs: {
-        asc: "SELECT `user_id`, `sequence`, `at_ms`, `payload` FROM `push_stream` WHERE `at_ms` = ? ORDER BY `user_id` ASC, `sequence` ASC LIMIT ?",
+        asc:
+          "SELECT `user_id`, `sequence`, `at_ms`, `payload` FROM `push_stream` WHERE `at_ms` = ?" +
+          " ORDER BY `user_id` ASC, `sequence` ASC LIMIT ?",
         ascAfter:
-          "SELECT `user_id`, `sequence`, `at_ms`, `payload` FROM `push_stream` WHERE `at_ms` = ? AND (`user_id` > ? OR (`user_id` = ? AND `sequence` > ?)) ORDER BY `user_id` ASC, `sequence` ASC LIMIT ?",
-        desc: "SELECT `user_id`, `sequence`, `at_ms`, `payload` FROM `push_stream` WHERE `at_ms` = ? ORDER BY `user_id` DESC, `sequence` DESC LIMIT ?",
+          "SELECT `user_id`, `sequence`, `at_ms`, `payload` FROM `push_stream` WHERE `at_ms` = ?" +
+          " AND (`user_id` > ? OR (`user_id` = ? AND `sequence` > ?))" +
+          " ORDER BY `user_id` ASC, `sequence` ASC LIMIT ?",
+        desc:
+          "SELECT `user_id`, `sequence`, `at_ms`, `payload` FROM `push_stream` WHERE `at_ms` = ?" +
+          " ORDER BY `user_id` DESC, `sequence` DESC LIMIT ?",
         descAfter:
-          "SELECT `user_id`, `sequence`, `at_ms`, `payload` FROM `push_stream` WHERE `at_ms` = ? AND (`user_id` < ? OR (`user_id` = ? AND `sequence` < ?)) ORDER BY `user_id` DESC, `sequence` DESC LIMIT ?",
+          "SELECT `user_id`, `sequence`, `at_ms`, `payload` FROM `push_stream` WHERE `at_ms` = ?" +
+          " AND (`user_id` < ? OR (`user_id` = ? AND `sequence` < ?))" +
+          " ORDER BY `user_id` DESC, `sequence` DESC LIMIT ?",
       },
     },
     counts: {
@@ -497,15 +516,21 @@ export const PushStreamRowSql = {
 } as const;
 
 /**
- * Primary key of push_stream.
+ * Primary key of push_stream (user_id, sequence).
+ *
+ * @generated from message orbit.push.v1.PushStreamRow (orbit/push/v1/tables.proto)
  */
 export type PushStreamRowKey = Pick<PushStreamRow, "userId" | "sequence">;
 /**
  * A PushStreamRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.push.v1.PushStreamRow (orbit/push/v1/tables.proto)
  */
 export type PushStreamRowInit = RowInit<PushStreamRow, "userId" | "sequence">;
 /**
  * Fields of a PushStreamRow to change.
+ *
+ * @generated from message orbit.push.v1.PushStreamRow (orbit/push/v1/tables.proto)
  */
 export type PushStreamRowPatch = RowPatch<PushStreamRow, "userId" | "sequence", never>;
 
@@ -532,7 +557,12 @@ function pushStreamRowToSql(row: PushStreamRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table push_stream. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * PushStreamRow is one durable update of one user's stream.
+ *
+ * Typed access to table push_stream. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method
+ * inside it.
+ *
+ * @generated from message orbit.push.v1.PushStreamRow (orbit/push/v1/tables.proto)
  */
 export class PushStreamRowDao {
   static readonly table = PushStreamRowTable;
@@ -587,7 +617,8 @@ export class PushStreamRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly PushStreamRowInit[]): Promise<void> {
     await upsertRows(
@@ -668,7 +699,7 @@ export class PushStreamRowDao {
   }
 
   /**
-   * A page of rows with this user_id, ordered by sequence (index primary key).
+   * A page of rows with this user_id, ordered by sequence (the primary key).
    */
   async listByUserId(where: Pick<PushStreamRow, "userId">, page?: PageOptions): Promise<Page<PushStreamRow>> {
     return keysetPage(
@@ -683,7 +714,7 @@ export class PushStreamRowDao {
   }
 
   /**
-   * Number of rows with this user_id.
+   * Number of rows with this user_id (the primary key).
    */
   async countByUserId(where: Pick<PushStreamRow, "userId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByUserId, [
@@ -708,7 +739,7 @@ export class PushStreamRowDao {
   }
 
   /**
-   * Number of rows with this at_ms.
+   * Number of rows with this at_ms (index push_stream_by_at_ms).
    */
   async countByAtMs(where: Pick<PushStreamRow, "atMs">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByAtMs, [
@@ -718,7 +749,8 @@ export class PushStreamRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this user_id (1..10000; the first in sequence order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this user_id (1..10000; the first in sequence order, the primary key).
+   * Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByUserId(where: Pick<PushStreamRow, "userId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -730,7 +762,9 @@ export class PushStreamRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this at_ms (1..10000; the first in user_id, sequence order, index push_stream_by_at_ms). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this at_ms (1..10000; the first in user_id, sequence order, index
+   * push_stream_by_at_ms). Returns the number deleted: call again until it is 0 to delete them all in bounded
+   * statements.
    */
   async deleteByAtMs(where: Pick<PushStreamRow, "atMs">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(

@@ -6,6 +6,7 @@
 /* eslint-disable */
 
 import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
+import { column } from "../../../../platform/storage/schema.js";
 import type { EchoNoteRow } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
 import { toBigInt, toText } from "../../../../platform/storage/sql/convert.js";
@@ -19,7 +20,9 @@ import type { Page, PageOptions } from "../../../../platform/storage/sql/page.js
 // ── EchoNoteRow → table testing_echo_notes ───────────────────────────────
 
 /**
- * Schema manifest entry of testing_echo_notes (diffed by the migrator).
+ * Table testing_echo_notes: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.testing.v1.EchoNoteRow (orbit/testing/v1/tables.proto)
  */
 export const EchoNoteRowTable: SqlTableSpec = {
   kind: "sql",
@@ -27,36 +30,9 @@ export const EchoNoteRowTable: SqlTableSpec = {
   message: "orbit.testing.v1.EchoNoteRow",
   file: "orbit/testing/v1/tables.proto",
   columns: [
-    {
-      name: "id",
-      field: "id",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "text",
-      field: "text",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(200)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "created_at_ms",
-      field: "createdAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("id", "id", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("text", "text", "string", "TEXT", "VARCHAR(200)", "text", { default: "''" }),
+    column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["id"],
   indexes: [],
@@ -64,18 +40,22 @@ export const EchoNoteRowTable: SqlTableSpec = {
 
 /**
  * The SQL of every EchoNoteRowDao method, per dialect.
+ *
+ * @generated from message orbit.testing.v1.EchoNoteRow (orbit/testing/v1/tables.proto)
  */
 export const EchoNoteRowSql = {
   sqlite: {
     insert: 'INSERT INTO "testing_echo_notes" ("id", "text", "created_at_ms") VALUES (?, ?, ?)',
     upsert:
-      'INSERT INTO "testing_echo_notes" ("id", "text", "created_at_ms") VALUES (?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "text" = excluded."text", "created_at_ms" = excluded."created_at_ms"',
+      'INSERT INTO "testing_echo_notes" ("id", "text", "created_at_ms") VALUES (?, ?, ?)' +
+      ' ON CONFLICT ("id")' +
+      ' DO UPDATE SET "text" = excluded."text", "created_at_ms" = excluded."created_at_ms"',
     insertIfAbsent:
-      'INSERT INTO "testing_echo_notes" ("id", "text", "created_at_ms") VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "testing_echo_notes" ("id", "text", "created_at_ms") VALUES (?, ?, ?)' + " ON CONFLICT DO NOTHING",
     insertHead: 'INSERT INTO "testing_echo_notes" ("id", "text", "created_at_ms") VALUES',
     insertTuple: "(?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("id") DO UPDATE SET "text" = excluded."text", "created_at_ms" = excluded."created_at_ms"',
+      ' ON CONFLICT ("id")' + ' DO UPDATE SET "text" = excluded."text", "created_at_ms" = excluded."created_at_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
     get: 'SELECT "id", "text", "created_at_ms" FROM "testing_echo_notes" WHERE "id" = ?',
@@ -86,10 +66,12 @@ export const EchoNoteRowSql = {
     list: {
       asc: 'SELECT "id", "text", "created_at_ms" FROM "testing_echo_notes" ORDER BY "id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "id", "text", "created_at_ms" FROM "testing_echo_notes" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+        'SELECT "id", "text", "created_at_ms" FROM "testing_echo_notes" WHERE ("id" > ?)' +
+        ' ORDER BY "id" ASC LIMIT ?',
       desc: 'SELECT "id", "text", "created_at_ms" FROM "testing_echo_notes" ORDER BY "id" DESC LIMIT ?',
       descAfter:
-        'SELECT "id", "text", "created_at_ms" FROM "testing_echo_notes" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "text", "created_at_ms" FROM "testing_echo_notes" WHERE ("id" < ?)' +
+        ' ORDER BY "id" DESC LIMIT ?',
     },
     unique: {},
     finders: {},
@@ -100,9 +82,11 @@ export const EchoNoteRowSql = {
   mysql: {
     insert: "INSERT INTO `testing_echo_notes` (`id`, `text`, `created_at_ms`) VALUES (?, ?, ?)",
     upsert:
-      "INSERT INTO `testing_echo_notes` (`id`, `text`, `created_at_ms`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `text` = VALUES(`text`), `created_at_ms` = VALUES(`created_at_ms`)",
+      "INSERT INTO `testing_echo_notes` (`id`, `text`, `created_at_ms`) VALUES (?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `text` = VALUES(`text`), `created_at_ms` = VALUES(`created_at_ms`)",
     insertIfAbsent:
-      "INSERT INTO `testing_echo_notes` (`id`, `text`, `created_at_ms`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
+      "INSERT INTO `testing_echo_notes` (`id`, `text`, `created_at_ms`) VALUES (?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `id` = `id`",
     insertHead: "INSERT INTO `testing_echo_notes` (`id`, `text`, `created_at_ms`) VALUES",
     insertTuple: "(?, ?, ?)",
     upsertTail: " ON DUPLICATE KEY UPDATE `text` = VALUES(`text`), `created_at_ms` = VALUES(`created_at_ms`)",
@@ -116,10 +100,12 @@ export const EchoNoteRowSql = {
     list: {
       asc: "SELECT `id`, `text`, `created_at_ms` FROM `testing_echo_notes` ORDER BY `id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `id`, `text`, `created_at_ms` FROM `testing_echo_notes` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+        "SELECT `id`, `text`, `created_at_ms` FROM `testing_echo_notes` WHERE (`id` > ?)" +
+        " ORDER BY `id` ASC LIMIT ?",
       desc: "SELECT `id`, `text`, `created_at_ms` FROM `testing_echo_notes` ORDER BY `id` DESC LIMIT ?",
       descAfter:
-        "SELECT `id`, `text`, `created_at_ms` FROM `testing_echo_notes` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `text`, `created_at_ms` FROM `testing_echo_notes` WHERE (`id` < ?)" +
+        " ORDER BY `id` DESC LIMIT ?",
     },
     unique: {},
     finders: {},
@@ -130,15 +116,21 @@ export const EchoNoteRowSql = {
 } as const;
 
 /**
- * Primary key of testing_echo_notes.
+ * Primary key of testing_echo_notes (id).
+ *
+ * @generated from message orbit.testing.v1.EchoNoteRow (orbit/testing/v1/tables.proto)
  */
 export type EchoNoteRowKey = Pick<EchoNoteRow, "id">;
 /**
  * A EchoNoteRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.testing.v1.EchoNoteRow (orbit/testing/v1/tables.proto)
  */
 export type EchoNoteRowInit = RowInit<EchoNoteRow, "id">;
 /**
  * Fields of a EchoNoteRow to change.
+ *
+ * @generated from message orbit.testing.v1.EchoNoteRow (orbit/testing/v1/tables.proto)
  */
 export type EchoNoteRowPatch = RowPatch<EchoNoteRow, "id", never>;
 
@@ -163,7 +155,12 @@ function echoNoteRowToSql(row: EchoNoteRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table testing_echo_notes. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * EchoNoteRow is a note kept by EchoService.Note.
+ *
+ * Typed access to table testing_echo_notes. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.testing.v1.EchoNoteRow (orbit/testing/v1/tables.proto)
  */
 export class EchoNoteRowDao {
   static readonly table = EchoNoteRowTable;
@@ -218,7 +215,8 @@ export class EchoNoteRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly EchoNoteRowInit[]): Promise<void> {
     await upsertRows(

@@ -5,6 +5,7 @@
 /* eslint-disable */
 
 import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
+import { column } from "../../../../platform/storage/schema.js";
 import type { BlockRow, ProfileCounterRow, SessionRow, UserRow } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
 import { toBigInt, toBytes, toText } from "../../../../platform/storage/sql/convert.js";
@@ -29,7 +30,9 @@ const EMPTY = new Uint8Array(0);
 // ── UserRow → table users ────────────────────────────────────────────────
 
 /**
- * Schema manifest entry of users (diffed by the migrator).
+ * Table users: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.user.v1.UserRow (orbit/user/v1/tables.proto)
  */
 export const UserRowTable: SqlTableSpec = {
   kind: "sql",
@@ -37,132 +40,78 @@ export const UserRowTable: SqlTableSpec = {
   message: "orbit.user.v1.UserRow",
   file: "orbit/user/v1/tables.proto",
   columns: [
-    {
-      name: "id",
-      field: "id",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "handle",
-      field: "handle",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(32)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "handle_key",
-      field: "handleKey",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(32)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "display_name",
-      field: "displayName",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(64)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "bio",
-      field: "bio",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(500)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "avatar_media_id",
-      field: "avatarMediaId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "password_hash",
-      field: "passwordHash",
-      encoding: "bytes",
-      sqlite: "BLOB",
-      mysql: "LONGBLOB",
-      cql: "blob",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "created_at_ms",
-      field: "createdAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("id", "id", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("handle", "handle", "string", "TEXT", "VARCHAR(32)", "text", { default: "''" }),
+    column("handle_key", "handleKey", "string", "TEXT", "VARCHAR(32)", "text", { default: "''" }),
+    column("display_name", "displayName", "string", "TEXT", "VARCHAR(64)", "text", { default: "''" }),
+    column("bio", "bio", "string", "TEXT", "VARCHAR(500)", "text", { default: "''" }),
+    column("avatar_media_id", "avatarMediaId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("password_hash", "passwordHash", "bytes", "BLOB", "LONGBLOB", "blob", { default: "''" }),
+    column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["id"],
-  indexes: [
-    {
-      name: "users_uniq_handle_key",
-      columns: ["handle_key"],
-      unique: true,
-    },
-  ],
+  indexes: [{ name: "users_uniq_handle_key", columns: ["handle_key"], unique: true }],
 };
 
 /**
  * The SQL of every UserRowDao method, per dialect.
+ *
+ * @generated from message orbit.user.v1.UserRow (orbit/user/v1/tables.proto)
  */
 export const UserRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "users" ("id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO "users" ("id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", ' +
+      '"password_hash", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     upsert:
-      'INSERT INTO "users" ("id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "handle" = excluded."handle", "handle_key" = excluded."handle_key", "display_name" = excluded."display_name", "bio" = excluded."bio", "avatar_media_id" = excluded."avatar_media_id", "password_hash" = excluded."password_hash", "created_at_ms" = excluded."created_at_ms"',
+      'INSERT INTO "users" ("id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", ' +
+      '"password_hash", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id")' +
+      ' DO UPDATE SET "handle" = excluded."handle", "handle_key" = excluded."handle_key", ' +
+      '"display_name" = excluded."display_name", "bio" = excluded."bio", ' +
+      '"avatar_media_id" = excluded."avatar_media_id", "password_hash" = excluded."password_hash", ' +
+      '"created_at_ms" = excluded."created_at_ms"',
     insertIfAbsent:
-      'INSERT INTO "users" ("id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "users" ("id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", ' +
+      '"password_hash", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead:
-      'INSERT INTO "users" ("id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms") VALUES',
+      'INSERT INTO "users" ("id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", ' +
+      '"password_hash", "created_at_ms") VALUES',
     insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("id") DO UPDATE SET "handle" = excluded."handle", "handle_key" = excluded."handle_key", "display_name" = excluded."display_name", "bio" = excluded."bio", "avatar_media_id" = excluded."avatar_media_id", "password_hash" = excluded."password_hash", "created_at_ms" = excluded."created_at_ms"',
+      ' ON CONFLICT ("id")' +
+      ' DO UPDATE SET "handle" = excluded."handle", "handle_key" = excluded."handle_key", ' +
+      '"display_name" = excluded."display_name", "bio" = excluded."bio", ' +
+      '"avatar_media_id" = excluded."avatar_media_id", "password_hash" = excluded."password_hash", ' +
+      '"created_at_ms" = excluded."created_at_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms" FROM "users" WHERE "id" = ?',
+    get:
+      'SELECT "id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", ' +
+      '"created_at_ms" FROM "users" WHERE "id" = ?',
     getManyHead:
-      'SELECT "id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms" FROM "users" WHERE "id" IN',
+      'SELECT "id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", ' +
+      '"created_at_ms" FROM "users" WHERE "id" IN',
     delete: 'DELETE FROM "users" WHERE "id" = ?',
     updateWhere: '"id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "users"',
     list: {
-      asc: 'SELECT "id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms" FROM "users" ORDER BY "id" ASC LIMIT ?',
+      asc:
+        'SELECT "id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", ' +
+        '"created_at_ms" FROM "users" ORDER BY "id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms" FROM "users" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-      desc: 'SELECT "id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms" FROM "users" ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", ' +
+        '"created_at_ms" FROM "users" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+      desc:
+        'SELECT "id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", ' +
+        '"created_at_ms" FROM "users" ORDER BY "id" DESC LIMIT ?',
       descAfter:
-        'SELECT "id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms" FROM "users" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", ' +
+        '"created_at_ms" FROM "users" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
     },
     unique: {
       getByHandleKey:
-        'SELECT "id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", "created_at_ms" FROM "users" WHERE "handle_key" = ?',
+        'SELECT "id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", ' +
+        '"created_at_ms" FROM "users" WHERE "handle_key" = ?',
     },
     finders: {},
     counts: {},
@@ -171,35 +120,65 @@ export const UserRowSql = {
   },
   mysql: {
     insert:
-      "INSERT INTO `users` (`id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO `users` (`id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, " +
+      "`password_hash`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `users` (`id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `handle` = IF(`id` <=> VALUES(`id`), VALUES(`handle`), `handle`), `handle_key` = IF(`id` <=> VALUES(`id`), VALUES(`handle_key`), `handle_key`), `display_name` = IF(`id` <=> VALUES(`id`), VALUES(`display_name`), `display_name`), `bio` = IF(`id` <=> VALUES(`id`), VALUES(`bio`), `bio`), `avatar_media_id` = IF(`id` <=> VALUES(`id`), VALUES(`avatar_media_id`), `avatar_media_id`), `password_hash` = IF(`id` <=> VALUES(`id`), VALUES(`password_hash`), `password_hash`), `created_at_ms` = IF(`id` <=> VALUES(`id`), VALUES(`created_at_ms`), `created_at_ms`)",
+      "INSERT INTO `users` (`id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, " +
+      "`password_hash`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `handle` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`handle`), `handle`), `handle_key` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`handle_key`), `handle_key`), `display_name` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`display_name`), `display_name`), `bio` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`bio`), `bio`), `avatar_media_id` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`avatar_media_id`), `avatar_media_id`), `password_hash` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`password_hash`), `password_hash`), `created_at_ms` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`created_at_ms`), `created_at_ms`)",
     insertIfAbsent:
-      "INSERT INTO `users` (`id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
+      "INSERT INTO `users` (`id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, " +
+      "`password_hash`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `id` = `id`",
     insertHead:
-      "INSERT INTO `users` (`id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms`) VALUES",
+      "INSERT INTO `users` (`id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, " +
+      "`password_hash`, `created_at_ms`) VALUES",
     insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `handle` = IF(`id` <=> VALUES(`id`), VALUES(`handle`), `handle`), `handle_key` = IF(`id` <=> VALUES(`id`), VALUES(`handle_key`), `handle_key`), `display_name` = IF(`id` <=> VALUES(`id`), VALUES(`display_name`), `display_name`), `bio` = IF(`id` <=> VALUES(`id`), VALUES(`bio`), `bio`), `avatar_media_id` = IF(`id` <=> VALUES(`id`), VALUES(`avatar_media_id`), `avatar_media_id`), `password_hash` = IF(`id` <=> VALUES(`id`), VALUES(`password_hash`), `password_hash`), `created_at_ms` = IF(`id` <=> VALUES(`id`), VALUES(`created_at_ms`), `created_at_ms`)",
+      " ON DUPLICATE KEY UPDATE `handle` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`handle`), `handle`), `handle_key` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`handle_key`), `handle_key`), `display_name` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`display_name`), `display_name`), `bio` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`bio`), `bio`), `avatar_media_id` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`avatar_media_id`), `avatar_media_id`), `password_hash` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`password_hash`), `password_hash`), `created_at_ms` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`created_at_ms`), `created_at_ms`)",
     upsertCheck: "SELECT COUNT(*) AS `n` FROM `users` WHERE `id` IN",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `id` = `id`",
-    get: "SELECT `id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms` FROM `users` WHERE `id` = ?",
+    get:
+      "SELECT `id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, " +
+      "`created_at_ms` FROM `users` WHERE `id` = ?",
     getManyHead:
-      "SELECT `id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms` FROM `users` WHERE `id` IN",
+      "SELECT `id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, " +
+      "`created_at_ms` FROM `users` WHERE `id` IN",
     delete: "DELETE FROM `users` WHERE `id` = ?",
     updateWhere: "`id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `users`",
     list: {
-      asc: "SELECT `id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms` FROM `users` ORDER BY `id` ASC LIMIT ?",
+      asc:
+        "SELECT `id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, " +
+        "`created_at_ms` FROM `users` ORDER BY `id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms` FROM `users` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-      desc: "SELECT `id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms` FROM `users` ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, " +
+        "`created_at_ms` FROM `users` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+      desc:
+        "SELECT `id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, " +
+        "`created_at_ms` FROM `users` ORDER BY `id` DESC LIMIT ?",
       descAfter:
-        "SELECT `id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms` FROM `users` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, " +
+        "`created_at_ms` FROM `users` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
     },
     unique: {
       getByHandleKey:
-        "SELECT `id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, `created_at_ms` FROM `users` WHERE `handle_key` = ?",
+        "SELECT `id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, " +
+        "`created_at_ms` FROM `users` WHERE `handle_key` = ?",
     },
     finders: {},
     counts: {},
@@ -209,15 +188,21 @@ export const UserRowSql = {
 } as const;
 
 /**
- * Primary key of users.
+ * Primary key of users (id).
+ *
+ * @generated from message orbit.user.v1.UserRow (orbit/user/v1/tables.proto)
  */
 export type UserRowKey = Pick<UserRow, "id">;
 /**
  * A UserRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.user.v1.UserRow (orbit/user/v1/tables.proto)
  */
 export type UserRowInit = RowInit<UserRow, "id">;
 /**
  * Fields of a UserRow to change.
+ *
+ * @generated from message orbit.user.v1.UserRow (orbit/user/v1/tables.proto)
  */
 export type UserRowPatch = RowPatch<UserRow, "id", never>;
 
@@ -257,7 +242,12 @@ function userRowToSql(row: UserRowInit, d: Dialect): SqlValue[] {
 const userRowUpsertCheck: UpsertCheck = { table: "users", keyAt: [0], uniqueIndexes: ["users_uniq_handle_key"] };
 
 /**
- * Typed access to table users. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * UserRow is one account.
+ *
+ * Typed access to table users. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method
+ * inside it.
+ *
+ * @generated from message orbit.user.v1.UserRow (orbit/user/v1/tables.proto)
  */
 export class UserRowDao {
   static readonly table = UserRowTable;
@@ -316,7 +306,8 @@ export class UserRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement or a unique-index check).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement or a unique-index check).
    */
   async upsertMany(rows: readonly UserRowInit[]): Promise<void> {
     await upsertRows(
@@ -421,6 +412,8 @@ export class UserRowDao {
 
   /**
    * The row with this handle_key (unique index users_uniq_handle_key), if any.
+   *
+   * - `handleKey`: The handle lower-cased: handles are unique regardless of case.
    */
   async getByHandleKey(where: Pick<UserRow, "handleKey">): Promise<UserRow | undefined> {
     const r = await this.db.getValues(this.q.unique.getByHandleKey, [
@@ -433,7 +426,9 @@ export class UserRowDao {
 // ── SessionRow → table user_sessions ─────────────────────────────────────
 
 /**
- * Schema manifest entry of user_sessions (diffed by the migrator).
+ * Table user_sessions: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.user.v1.SessionRow (orbit/user/v1/tables.proto)
  */
 export const SessionRowTable: SqlTableSpec = {
   kind: "sql",
@@ -441,126 +436,92 @@ export const SessionRowTable: SqlTableSpec = {
   message: "orbit.user.v1.SessionRow",
   file: "orbit/user/v1/tables.proto",
   columns: [
-    {
-      name: "id",
-      field: "id",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "user_id",
-      field: "userId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "token_hash",
-      field: "tokenHash",
-      encoding: "bytes",
-      sqlite: "BLOB",
-      mysql: "VARBINARY(32)",
-      cql: "blob",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "device_name",
-      field: "deviceName",
-      encoding: "string",
-      sqlite: "TEXT",
-      mysql: "VARCHAR(100)",
-      cql: "text",
-      nullable: false,
-      default: "''",
-    },
-    {
-      name: "created_at_ms",
-      field: "createdAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "last_seen_at_ms",
-      field: "lastSeenAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("id", "id", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("user_id", "userId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("token_hash", "tokenHash", "bytes", "BLOB", "VARBINARY(32)", "blob", { default: "''" }),
+    column("device_name", "deviceName", "string", "TEXT", "VARCHAR(100)", "text", { default: "''" }),
+    column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("last_seen_at_ms", "lastSeenAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["id"],
   indexes: [
-    {
-      name: "user_sessions_uniq_token_hash",
-      columns: ["token_hash"],
-      unique: true,
-    },
-    {
-      name: "user_sessions_by_user_id_id",
-      columns: ["user_id", "id"],
-      unique: false,
-    },
+    { name: "user_sessions_uniq_token_hash", columns: ["token_hash"], unique: true },
+    { name: "user_sessions_by_user_id_id", columns: ["user_id", "id"], unique: false },
   ],
 };
 
 /**
  * The SQL of every SessionRowDao method, per dialect.
+ *
+ * @generated from message orbit.user.v1.SessionRow (orbit/user/v1/tables.proto)
  */
 export const SessionRowSql = {
   sqlite: {
     insert:
-      'INSERT INTO "user_sessions" ("id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms") VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO "user_sessions" ("id", "user_id", "token_hash", "device_name", "created_at_ms", ' +
+      '"last_seen_at_ms") VALUES (?, ?, ?, ?, ?, ?)',
     upsert:
-      'INSERT INTO "user_sessions" ("id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms") VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "user_id" = excluded."user_id", "token_hash" = excluded."token_hash", "device_name" = excluded."device_name", "created_at_ms" = excluded."created_at_ms", "last_seen_at_ms" = excluded."last_seen_at_ms"',
+      'INSERT INTO "user_sessions" ("id", "user_id", "token_hash", "device_name", "created_at_ms", ' +
+      '"last_seen_at_ms") VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT ("id")' +
+      ' DO UPDATE SET "user_id" = excluded."user_id", "token_hash" = excluded."token_hash", ' +
+      '"device_name" = excluded."device_name", "created_at_ms" = excluded."created_at_ms", ' +
+      '"last_seen_at_ms" = excluded."last_seen_at_ms"',
     insertIfAbsent:
-      'INSERT INTO "user_sessions" ("id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms") VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "user_sessions" ("id", "user_id", "token_hash", "device_name", "created_at_ms", ' +
+      '"last_seen_at_ms") VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead:
-      'INSERT INTO "user_sessions" ("id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms") VALUES',
+      'INSERT INTO "user_sessions" ("id", "user_id", "token_hash", "device_name", "created_at_ms", ' +
+      '"last_seen_at_ms") VALUES',
     insertTuple: "(?, ?, ?, ?, ?, ?)",
     upsertTail:
-      ' ON CONFLICT ("id") DO UPDATE SET "user_id" = excluded."user_id", "token_hash" = excluded."token_hash", "device_name" = excluded."device_name", "created_at_ms" = excluded."created_at_ms", "last_seen_at_ms" = excluded."last_seen_at_ms"',
+      ' ON CONFLICT ("id")' +
+      ' DO UPDATE SET "user_id" = excluded."user_id", "token_hash" = excluded."token_hash", ' +
+      '"device_name" = excluded."device_name", "created_at_ms" = excluded."created_at_ms", ' +
+      '"last_seen_at_ms" = excluded."last_seen_at_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms" FROM "user_sessions" WHERE "id" = ?',
+    get:
+      'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms"' +
+      ' FROM "user_sessions" WHERE "id" = ?',
     getManyHead:
-      'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms" FROM "user_sessions" WHERE "id" IN',
+      'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms"' +
+      ' FROM "user_sessions" WHERE "id" IN',
     delete: 'DELETE FROM "user_sessions" WHERE "id" = ?',
     updateWhere: '"id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "user_sessions"',
     list: {
-      asc: 'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms" FROM "user_sessions" ORDER BY "id" ASC LIMIT ?',
+      asc:
+        'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms"' +
+        ' FROM "user_sessions" ORDER BY "id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms" FROM "user_sessions" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-      desc: 'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms" FROM "user_sessions" ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms"' +
+        ' FROM "user_sessions" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+      desc:
+        'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms"' +
+        ' FROM "user_sessions" ORDER BY "id" DESC LIMIT ?',
       descAfter:
-        'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms" FROM "user_sessions" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+        'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms"' +
+        ' FROM "user_sessions" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
     },
     unique: {
       getByTokenHash:
-        'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms" FROM "user_sessions" WHERE "token_hash" = ?',
+        'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms"' +
+        ' FROM "user_sessions" WHERE "token_hash" = ?',
     },
     finders: {
       listByUserId: {
-        asc: 'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms" FROM "user_sessions" WHERE "user_id" = ? ORDER BY "id" ASC LIMIT ?',
+        asc:
+          'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms"' +
+          ' FROM "user_sessions" WHERE "user_id" = ? ORDER BY "id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms" FROM "user_sessions" WHERE "user_id" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
-        desc: 'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms" FROM "user_sessions" WHERE "user_id" = ? ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms"' +
+          ' FROM "user_sessions" WHERE "user_id" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+        desc:
+          'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms"' +
+          ' FROM "user_sessions" WHERE "user_id" = ? ORDER BY "id" DESC LIMIT ?',
         descAfter:
-          'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms" FROM "user_sessions" WHERE "user_id" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+          'SELECT "id", "user_id", "token_hash", "device_name", "created_at_ms", "last_seen_at_ms"' +
+          ' FROM "user_sessions" WHERE "user_id" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
       },
     },
     counts: {
@@ -568,50 +529,81 @@ export const SessionRowSql = {
     },
     deletes: {
       deleteByUserId:
-        'DELETE FROM "user_sessions" WHERE "id" IN (SELECT "id" FROM "user_sessions" WHERE "user_id" = ? ORDER BY "id" LIMIT ?)',
+        'DELETE FROM "user_sessions" WHERE "id" IN (SELECT "id" FROM "user_sessions" WHERE "user_id" = ?' +
+        ' ORDER BY "id" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert:
-      "INSERT INTO `user_sessions` (`id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms`) VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT INTO `user_sessions` (`id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, " +
+      "`last_seen_at_ms`) VALUES (?, ?, ?, ?, ?, ?)",
     upsert:
-      "INSERT INTO `user_sessions` (`id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms`) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `user_id` = IF(`id` <=> VALUES(`id`), VALUES(`user_id`), `user_id`), `token_hash` = IF(`id` <=> VALUES(`id`), VALUES(`token_hash`), `token_hash`), `device_name` = IF(`id` <=> VALUES(`id`), VALUES(`device_name`), `device_name`), `created_at_ms` = IF(`id` <=> VALUES(`id`), VALUES(`created_at_ms`), `created_at_ms`), `last_seen_at_ms` = IF(`id` <=> VALUES(`id`), VALUES(`last_seen_at_ms`), `last_seen_at_ms`)",
+      "INSERT INTO `user_sessions` (`id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, " +
+      "`last_seen_at_ms`) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `user_id` = IF(`id` <=>" +
+      " VALUES(`id`), VALUES(`user_id`), `user_id`), `token_hash` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`token_hash`), `token_hash`), `device_name` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`device_name`), `device_name`), `created_at_ms` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`created_at_ms`), `created_at_ms`), `last_seen_at_ms` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`last_seen_at_ms`), `last_seen_at_ms`)",
     insertIfAbsent:
-      "INSERT INTO `user_sessions` (`id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms`) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
+      "INSERT INTO `user_sessions` (`id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, " +
+      "`last_seen_at_ms`) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
     insertHead:
-      "INSERT INTO `user_sessions` (`id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms`) VALUES",
+      "INSERT INTO `user_sessions` (`id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, " +
+      "`last_seen_at_ms`) VALUES",
     insertTuple: "(?, ?, ?, ?, ?, ?)",
     upsertTail:
-      " ON DUPLICATE KEY UPDATE `user_id` = IF(`id` <=> VALUES(`id`), VALUES(`user_id`), `user_id`), `token_hash` = IF(`id` <=> VALUES(`id`), VALUES(`token_hash`), `token_hash`), `device_name` = IF(`id` <=> VALUES(`id`), VALUES(`device_name`), `device_name`), `created_at_ms` = IF(`id` <=> VALUES(`id`), VALUES(`created_at_ms`), `created_at_ms`), `last_seen_at_ms` = IF(`id` <=> VALUES(`id`), VALUES(`last_seen_at_ms`), `last_seen_at_ms`)",
+      " ON DUPLICATE KEY UPDATE `user_id` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`user_id`), `user_id`), `token_hash` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`token_hash`), `token_hash`), `device_name` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`device_name`), `device_name`), `created_at_ms` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`created_at_ms`), `created_at_ms`), `last_seen_at_ms` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`last_seen_at_ms`), `last_seen_at_ms`)",
     upsertCheck: "SELECT COUNT(*) AS `n` FROM `user_sessions` WHERE `id` IN",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `id` = `id`",
-    get: "SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms` FROM `user_sessions` WHERE `id` = ?",
+    get:
+      "SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms`" +
+      " FROM `user_sessions` WHERE `id` = ?",
     getManyHead:
-      "SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms` FROM `user_sessions` WHERE `id` IN",
+      "SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms`" +
+      " FROM `user_sessions` WHERE `id` IN",
     delete: "DELETE FROM `user_sessions` WHERE `id` = ?",
     updateWhere: "`id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `user_sessions`",
     list: {
-      asc: "SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms` FROM `user_sessions` ORDER BY `id` ASC LIMIT ?",
+      asc:
+        "SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms`" +
+        " FROM `user_sessions` ORDER BY `id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms` FROM `user_sessions` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-      desc: "SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms` FROM `user_sessions` ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms`" +
+        " FROM `user_sessions` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+      desc:
+        "SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms`" +
+        " FROM `user_sessions` ORDER BY `id` DESC LIMIT ?",
       descAfter:
-        "SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms` FROM `user_sessions` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+        "SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms`" +
+        " FROM `user_sessions` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
     },
     unique: {
       getByTokenHash:
-        "SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms` FROM `user_sessions` WHERE `token_hash` = ?",
+        "SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms`" +
+        " FROM `user_sessions` WHERE `token_hash` = ?",
     },
     finders: {
       listByUserId: {
-        asc: "SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms` FROM `user_sessions` WHERE `user_id` = ? ORDER BY `id` ASC LIMIT ?",
+        asc:
+          "SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms`" +
+          " FROM `user_sessions` WHERE `user_id` = ? ORDER BY `id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms` FROM `user_sessions` WHERE `user_id` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
-        desc: "SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms` FROM `user_sessions` WHERE `user_id` = ? ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms`" +
+          " FROM `user_sessions` WHERE `user_id` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+        desc:
+          "SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms`" +
+          " FROM `user_sessions` WHERE `user_id` = ? ORDER BY `id` DESC LIMIT ?",
         descAfter:
-          "SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms` FROM `user_sessions` WHERE `user_id` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+          "SELECT `id`, `user_id`, `token_hash`, `device_name`, `created_at_ms`, `last_seen_at_ms`" +
+          " FROM `user_sessions` WHERE `user_id` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
       },
     },
     counts: {
@@ -625,15 +617,21 @@ export const SessionRowSql = {
 } as const;
 
 /**
- * Primary key of user_sessions.
+ * Primary key of user_sessions (id).
+ *
+ * @generated from message orbit.user.v1.SessionRow (orbit/user/v1/tables.proto)
  */
 export type SessionRowKey = Pick<SessionRow, "id">;
 /**
  * A SessionRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.user.v1.SessionRow (orbit/user/v1/tables.proto)
  */
 export type SessionRowInit = RowInit<SessionRow, "id">;
 /**
  * Fields of a SessionRow to change.
+ *
+ * @generated from message orbit.user.v1.SessionRow (orbit/user/v1/tables.proto)
  */
 export type SessionRowPatch = RowPatch<SessionRow, "id", never>;
 
@@ -673,7 +671,12 @@ const sessionRowUpsertCheck: UpsertCheck = {
 };
 
 /**
- * Typed access to table user_sessions. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * SessionRow is one signed-in device. The token is stored hashed.
+ *
+ * Typed access to table user_sessions. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.user.v1.SessionRow (orbit/user/v1/tables.proto)
  */
 export class SessionRowDao {
   static readonly table = SessionRowTable;
@@ -732,7 +735,8 @@ export class SessionRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement or a unique-index check).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement or a unique-index check).
    */
   async upsertMany(rows: readonly SessionRowInit[]): Promise<void> {
     await upsertRows(
@@ -835,6 +839,8 @@ export class SessionRowDao {
 
   /**
    * The row with this token_hash (unique index user_sessions_uniq_token_hash), if any.
+   *
+   * - `tokenHash`: SHA-256 of the bearer token.
    */
   async getByTokenHash(where: Pick<SessionRow, "tokenHash">): Promise<SessionRow | undefined> {
     const r = await this.db.getValues(this.q.unique.getByTokenHash, [
@@ -859,7 +865,7 @@ export class SessionRowDao {
   }
 
   /**
-   * Number of rows with this user_id.
+   * Number of rows with this user_id (index user_sessions_by_user_id_id).
    */
   async countByUserId(where: Pick<SessionRow, "userId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByUserId, [
@@ -869,7 +875,9 @@ export class SessionRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this user_id (1..10000; the first in id order, index user_sessions_by_user_id_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this user_id (1..10000; the first in id order, index
+   * user_sessions_by_user_id_id). Returns the number deleted: call again until it is 0 to delete them all in
+   * bounded statements.
    */
   async deleteByUserId(where: Pick<SessionRow, "userId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -884,7 +892,9 @@ export class SessionRowDao {
 // ── BlockRow → table user_blocks ─────────────────────────────────────────
 
 /**
- * Schema manifest entry of user_blocks (diffed by the migrator).
+ * Table user_blocks: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.user.v1.BlockRow (orbit/user/v1/tables.proto)
  */
 export const BlockRowTable: SqlTableSpec = {
   kind: "sql",
@@ -892,92 +902,87 @@ export const BlockRowTable: SqlTableSpec = {
   message: "orbit.user.v1.BlockRow",
   file: "orbit/user/v1/tables.proto",
   columns: [
-    {
-      name: "blocker_id",
-      field: "blockerId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "blocked_id",
-      field: "blockedId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "created_at_ms",
-      field: "createdAtMs",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
+    column("blocker_id", "blockerId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("blocked_id", "blockedId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["blocker_id", "blocked_id"],
-  indexes: [
-    {
-      name: "user_blocks_by_blocked_id_blocker_id",
-      columns: ["blocked_id", "blocker_id"],
-      unique: false,
-    },
-  ],
+  indexes: [{ name: "user_blocks_by_blocked_id_blocker_id", columns: ["blocked_id", "blocker_id"], unique: false }],
 };
 
 /**
  * The SQL of every BlockRowDao method, per dialect.
+ *
+ * @generated from message orbit.user.v1.BlockRow (orbit/user/v1/tables.proto)
  */
 export const BlockRowSql = {
   sqlite: {
     insert: 'INSERT INTO "user_blocks" ("blocker_id", "blocked_id", "created_at_ms") VALUES (?, ?, ?)',
     upsert:
-      'INSERT INTO "user_blocks" ("blocker_id", "blocked_id", "created_at_ms") VALUES (?, ?, ?) ON CONFLICT ("blocker_id", "blocked_id") DO UPDATE SET "created_at_ms" = excluded."created_at_ms"',
+      'INSERT INTO "user_blocks" ("blocker_id", "blocked_id", "created_at_ms") VALUES (?, ?, ?)' +
+      ' ON CONFLICT ("blocker_id", "blocked_id")' +
+      ' DO UPDATE SET "created_at_ms" = excluded."created_at_ms"',
     insertIfAbsent:
-      'INSERT INTO "user_blocks" ("blocker_id", "blocked_id", "created_at_ms") VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO "user_blocks" ("blocker_id", "blocked_id", "created_at_ms") VALUES (?, ?, ?)' +
+      " ON CONFLICT DO NOTHING",
     insertHead: 'INSERT INTO "user_blocks" ("blocker_id", "blocked_id", "created_at_ms") VALUES',
     insertTuple: "(?, ?, ?)",
-    upsertTail: ' ON CONFLICT ("blocker_id", "blocked_id") DO UPDATE SET "created_at_ms" = excluded."created_at_ms"',
+    upsertTail:
+      ' ON CONFLICT ("blocker_id", "blocked_id")' + ' DO UPDATE SET "created_at_ms" = excluded."created_at_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
-    get: 'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" WHERE "blocker_id" = ? AND "blocked_id" = ?',
+    get:
+      'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks"' +
+      ' WHERE "blocker_id" = ? AND "blocked_id" = ?',
     getManyHead: "",
     delete: 'DELETE FROM "user_blocks" WHERE "blocker_id" = ? AND "blocked_id" = ?',
     updateWhere: '"blocker_id" = ? AND "blocked_id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "user_blocks"',
     list: {
-      asc: 'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" ORDER BY "blocker_id" ASC, "blocked_id" ASC LIMIT ?',
+      asc:
+        'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks"' +
+        ' ORDER BY "blocker_id" ASC, "blocked_id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" WHERE ("blocker_id" > ? OR ("blocker_id" = ? AND "blocked_id" > ?)) ORDER BY "blocker_id" ASC, "blocked_id" ASC LIMIT ?',
-      desc: 'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" ORDER BY "blocker_id" DESC, "blocked_id" DESC LIMIT ?',
+        'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks"' +
+        ' WHERE ("blocker_id" > ? OR ("blocker_id" = ? AND "blocked_id" > ?))' +
+        ' ORDER BY "blocker_id" ASC, "blocked_id" ASC LIMIT ?',
+      desc:
+        'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks"' +
+        ' ORDER BY "blocker_id" DESC, "blocked_id" DESC LIMIT ?',
       descAfter:
-        'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" WHERE ("blocker_id" < ? OR ("blocker_id" = ? AND "blocked_id" < ?)) ORDER BY "blocker_id" DESC, "blocked_id" DESC LIMIT ?',
+        'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks"' +
+        ' WHERE ("blocker_id" < ? OR ("blocker_id" = ? AND "blocked_id" < ?))' +
+        ' ORDER BY "blocker_id" DESC, "blocked_id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByBlockerId: {
-        asc: 'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" WHERE "blocker_id" = ? ORDER BY "blocked_id" ASC LIMIT ?',
+        asc:
+          'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" WHERE "blocker_id" = ?' +
+          ' ORDER BY "blocked_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" WHERE "blocker_id" = ? AND ("blocked_id" > ?) ORDER BY "blocked_id" ASC LIMIT ?',
-        desc: 'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" WHERE "blocker_id" = ? ORDER BY "blocked_id" DESC LIMIT ?',
+          'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" WHERE "blocker_id" = ?' +
+          ' AND ("blocked_id" > ?) ORDER BY "blocked_id" ASC LIMIT ?',
+        desc:
+          'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" WHERE "blocker_id" = ?' +
+          ' ORDER BY "blocked_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" WHERE "blocker_id" = ? AND ("blocked_id" < ?) ORDER BY "blocked_id" DESC LIMIT ?',
+          'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" WHERE "blocker_id" = ?' +
+          ' AND ("blocked_id" < ?) ORDER BY "blocked_id" DESC LIMIT ?',
       },
       listByBlockedId: {
-        asc: 'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" WHERE "blocked_id" = ? ORDER BY "blocker_id" ASC LIMIT ?',
+        asc:
+          'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" WHERE "blocked_id" = ?' +
+          ' ORDER BY "blocker_id" ASC LIMIT ?',
         ascAfter:
-          'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" WHERE "blocked_id" = ? AND ("blocker_id" > ?) ORDER BY "blocker_id" ASC LIMIT ?',
-        desc: 'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" WHERE "blocked_id" = ? ORDER BY "blocker_id" DESC LIMIT ?',
+          'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" WHERE "blocked_id" = ?' +
+          ' AND ("blocker_id" > ?) ORDER BY "blocker_id" ASC LIMIT ?',
+        desc:
+          'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" WHERE "blocked_id" = ?' +
+          ' ORDER BY "blocker_id" DESC LIMIT ?',
         descAfter:
-          'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" WHERE "blocked_id" = ? AND ("blocker_id" < ?) ORDER BY "blocker_id" DESC LIMIT ?',
+          'SELECT "blocker_id", "blocked_id", "created_at_ms" FROM "user_blocks" WHERE "blocked_id" = ?' +
+          ' AND ("blocker_id" < ?) ORDER BY "blocker_id" DESC LIMIT ?',
       },
     },
     counts: {
@@ -986,53 +991,81 @@ export const BlockRowSql = {
     },
     deletes: {
       deleteByBlockerId:
-        'DELETE FROM "user_blocks" WHERE ("blocker_id", "blocked_id") IN (SELECT "blocker_id", "blocked_id" FROM "user_blocks" WHERE "blocker_id" = ? ORDER BY "blocked_id" LIMIT ?)',
+        'DELETE FROM "user_blocks" WHERE ("blocker_id", "blocked_id")' +
+        ' IN (SELECT "blocker_id", "blocked_id" FROM "user_blocks" WHERE "blocker_id" = ?' +
+        ' ORDER BY "blocked_id" LIMIT ?)',
       deleteByBlockedId:
-        'DELETE FROM "user_blocks" WHERE ("blocker_id", "blocked_id") IN (SELECT "blocker_id", "blocked_id" FROM "user_blocks" WHERE "blocked_id" = ? ORDER BY "blocker_id" LIMIT ?)',
+        'DELETE FROM "user_blocks" WHERE ("blocker_id", "blocked_id")' +
+        ' IN (SELECT "blocker_id", "blocked_id" FROM "user_blocks" WHERE "blocked_id" = ?' +
+        ' ORDER BY "blocker_id" LIMIT ?)',
     },
     increments: {},
   },
   mysql: {
     insert: "INSERT INTO `user_blocks` (`blocker_id`, `blocked_id`, `created_at_ms`) VALUES (?, ?, ?)",
     upsert:
-      "INSERT INTO `user_blocks` (`blocker_id`, `blocked_id`, `created_at_ms`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `created_at_ms` = VALUES(`created_at_ms`)",
+      "INSERT INTO `user_blocks` (`blocker_id`, `blocked_id`, `created_at_ms`) VALUES (?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `created_at_ms` = VALUES(`created_at_ms`)",
     insertIfAbsent:
-      "INSERT INTO `user_blocks` (`blocker_id`, `blocked_id`, `created_at_ms`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `blocker_id` = `blocker_id`",
+      "INSERT INTO `user_blocks` (`blocker_id`, `blocked_id`, `created_at_ms`) VALUES (?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `blocker_id` = `blocker_id`",
     insertHead: "INSERT INTO `user_blocks` (`blocker_id`, `blocked_id`, `created_at_ms`) VALUES",
     insertTuple: "(?, ?, ?)",
     upsertTail: " ON DUPLICATE KEY UPDATE `created_at_ms` = VALUES(`created_at_ms`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `blocker_id` = `blocker_id`",
-    get: "SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` WHERE `blocker_id` = ? AND `blocked_id` = ?",
+    get:
+      "SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks`" +
+      " WHERE `blocker_id` = ? AND `blocked_id` = ?",
     getManyHead: "",
     delete: "DELETE FROM `user_blocks` WHERE `blocker_id` = ? AND `blocked_id` = ?",
     updateWhere: "`blocker_id` = ? AND `blocked_id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `user_blocks`",
     list: {
-      asc: "SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` ORDER BY `blocker_id` ASC, `blocked_id` ASC LIMIT ?",
+      asc:
+        "SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks`" +
+        " ORDER BY `blocker_id` ASC, `blocked_id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` WHERE (`blocker_id` > ? OR (`blocker_id` = ? AND `blocked_id` > ?)) ORDER BY `blocker_id` ASC, `blocked_id` ASC LIMIT ?",
-      desc: "SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` ORDER BY `blocker_id` DESC, `blocked_id` DESC LIMIT ?",
+        "SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks`" +
+        " WHERE (`blocker_id` > ? OR (`blocker_id` = ? AND `blocked_id` > ?))" +
+        " ORDER BY `blocker_id` ASC, `blocked_id` ASC LIMIT ?",
+      desc:
+        "SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks`" +
+        " ORDER BY `blocker_id` DESC, `blocked_id` DESC LIMIT ?",
       descAfter:
-        "SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` WHERE (`blocker_id` < ? OR (`blocker_id` = ? AND `blocked_id` < ?)) ORDER BY `blocker_id` DESC, `blocked_id` DESC LIMIT ?",
+        "SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks`" +
+        " WHERE (`blocker_id` < ? OR (`blocker_id` = ? AND `blocked_id` < ?))" +
+        " ORDER BY `blocker_id` DESC, `blocked_id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByBlockerId: {
-        asc: "SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` WHERE `blocker_id` = ? ORDER BY `blocked_id` ASC LIMIT ?",
+        asc:
+          "SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` WHERE `blocker_id` = ?" +
+          " ORDER BY `blocked_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` WHERE `blocker_id` = ? AND (`blocked_id` > ?) ORDER BY `blocked_id` ASC LIMIT ?",
-        desc: "SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` WHERE `blocker_id` = ? ORDER BY `blocked_id` DESC LIMIT ?",
+          "SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` WHERE `blocker_id` = ?" +
+          " AND (`blocked_id` > ?) ORDER BY `blocked_id` ASC LIMIT ?",
+        desc:
+          "SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` WHERE `blocker_id` = ?" +
+          " ORDER BY `blocked_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` WHERE `blocker_id` = ? AND (`blocked_id` < ?) ORDER BY `blocked_id` DESC LIMIT ?",
+          "SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` WHERE `blocker_id` = ?" +
+          " AND (`blocked_id` < ?) ORDER BY `blocked_id` DESC LIMIT ?",
       },
       listByBlockedId: {
-        asc: "SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` WHERE `blocked_id` = ? ORDER BY `blocker_id` ASC LIMIT ?",
+        asc:
+          "SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` WHERE `blocked_id` = ?" +
+          " ORDER BY `blocker_id` ASC LIMIT ?",
         ascAfter:
-          "SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` WHERE `blocked_id` = ? AND (`blocker_id` > ?) ORDER BY `blocker_id` ASC LIMIT ?",
-        desc: "SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` WHERE `blocked_id` = ? ORDER BY `blocker_id` DESC LIMIT ?",
+          "SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` WHERE `blocked_id` = ?" +
+          " AND (`blocker_id` > ?) ORDER BY `blocker_id` ASC LIMIT ?",
+        desc:
+          "SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` WHERE `blocked_id` = ?" +
+          " ORDER BY `blocker_id` DESC LIMIT ?",
         descAfter:
-          "SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` WHERE `blocked_id` = ? AND (`blocker_id` < ?) ORDER BY `blocker_id` DESC LIMIT ?",
+          "SELECT `blocker_id`, `blocked_id`, `created_at_ms` FROM `user_blocks` WHERE `blocked_id` = ?" +
+          " AND (`blocker_id` < ?) ORDER BY `blocker_id` DESC LIMIT ?",
       },
     },
     counts: {
@@ -1048,15 +1081,21 @@ export const BlockRowSql = {
 } as const;
 
 /**
- * Primary key of user_blocks.
+ * Primary key of user_blocks (blocker_id, blocked_id).
+ *
+ * @generated from message orbit.user.v1.BlockRow (orbit/user/v1/tables.proto)
  */
 export type BlockRowKey = Pick<BlockRow, "blockerId" | "blockedId">;
 /**
  * A BlockRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.user.v1.BlockRow (orbit/user/v1/tables.proto)
  */
 export type BlockRowInit = RowInit<BlockRow, "blockerId" | "blockedId">;
 /**
  * Fields of a BlockRow to change.
+ *
+ * @generated from message orbit.user.v1.BlockRow (orbit/user/v1/tables.proto)
  */
 export type BlockRowPatch = RowPatch<BlockRow, "blockerId" | "blockedId", never>;
 
@@ -1081,7 +1120,12 @@ function blockRowToSql(row: BlockRowInit, d: Dialect): SqlValue[] {
 }
 
 /**
- * Typed access to table user_blocks. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * BlockRow records that blocker_id blocked blocked_id.
+ *
+ * Typed access to table user_blocks. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method
+ * inside it.
+ *
+ * @generated from message orbit.user.v1.BlockRow (orbit/user/v1/tables.proto)
  */
 export class BlockRowDao {
   static readonly table = BlockRowTable;
@@ -1136,7 +1180,8 @@ export class BlockRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly BlockRowInit[]): Promise<void> {
     await upsertRows(
@@ -1213,7 +1258,7 @@ export class BlockRowDao {
   }
 
   /**
-   * A page of rows with this blocker_id, ordered by blocked_id (index primary key).
+   * A page of rows with this blocker_id, ordered by blocked_id (the primary key).
    */
   async listByBlockerId(where: Pick<BlockRow, "blockerId">, page?: PageOptions): Promise<Page<BlockRow>> {
     return keysetPage(
@@ -1228,7 +1273,7 @@ export class BlockRowDao {
   }
 
   /**
-   * Number of rows with this blocker_id.
+   * Number of rows with this blocker_id (the primary key).
    */
   async countByBlockerId(where: Pick<BlockRow, "blockerId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByBlockerId, [
@@ -1253,7 +1298,7 @@ export class BlockRowDao {
   }
 
   /**
-   * Number of rows with this blocked_id.
+   * Number of rows with this blocked_id (index user_blocks_by_blocked_id_blocker_id).
    */
   async countByBlockedId(where: Pick<BlockRow, "blockedId">): Promise<number> {
     const r = await this.db.get<{ n: unknown }>(this.q.counts.countByBlockedId, [
@@ -1263,7 +1308,8 @@ export class BlockRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this blocker_id (1..10000; the first in blocked_id order, index primary key). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this blocker_id (1..10000; the first in blocked_id order, the primary key).
+   * Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
    */
   async deleteByBlockerId(where: Pick<BlockRow, "blockerId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -1275,7 +1321,9 @@ export class BlockRowDao {
   }
 
   /**
-   * Deletes at most `limit` rows with this blocked_id (1..10000; the first in blocker_id order, index user_blocks_by_blocked_id_blocker_id). Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   * Deletes at most `limit` rows with this blocked_id (1..10000; the first in blocker_id order, index
+   * user_blocks_by_blocked_id_blocker_id). Returns the number deleted: call again until it is 0 to delete them all
+   * in bounded statements.
    */
   async deleteByBlockedId(where: Pick<BlockRow, "blockedId">, opts: DeleteOptions): Promise<number> {
     return deleteLimited(
@@ -1290,7 +1338,9 @@ export class BlockRowDao {
 // ── ProfileCounterRow → table profile_counters ───────────────────────────
 
 /**
- * Schema manifest entry of profile_counters (diffed by the migrator).
+ * Table profile_counters: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.user.v1.ProfileCounterRow (orbit/user/v1/tables.proto)
  */
 export const ProfileCounterRowTable: SqlTableSpec = {
   kind: "sql",
@@ -1298,49 +1348,10 @@ export const ProfileCounterRowTable: SqlTableSpec = {
   message: "orbit.user.v1.ProfileCounterRow",
   file: "orbit/user/v1/tables.proto",
   columns: [
-    {
-      name: "user_id",
-      field: "userId",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "bigint",
-      nullable: false,
-      default: "0",
-    },
-    {
-      name: "followers",
-      field: "followers",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "counter",
-      nullable: false,
-      default: "0",
-      counter: true,
-    },
-    {
-      name: "following",
-      field: "following",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "counter",
-      nullable: false,
-      default: "0",
-      counter: true,
-    },
-    {
-      name: "posts",
-      field: "posts",
-      encoding: "bigint",
-      sqlite: "INTEGER",
-      mysql: "BIGINT",
-      cql: "counter",
-      nullable: false,
-      default: "0",
-      counter: true,
-    },
+    column("user_id", "userId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("followers", "followers", "bigint", "INTEGER", "BIGINT", "counter", { default: "0", counter: true }),
+    column("following", "following", "bigint", "INTEGER", "BIGINT", "counter", { default: "0", counter: true }),
+    column("posts", "posts", "bigint", "INTEGER", "BIGINT", "counter", { default: "0", counter: true }),
   ],
   primaryKey: ["user_id"],
   indexes: [],
@@ -1348,6 +1359,8 @@ export const ProfileCounterRowTable: SqlTableSpec = {
 
 /**
  * The SQL of every ProfileCounterRowDao method, per dialect.
+ *
+ * @generated from message orbit.user.v1.ProfileCounterRow (orbit/user/v1/tables.proto)
  */
 export const ProfileCounterRowSql = {
   sqlite: {
@@ -1365,12 +1378,18 @@ export const ProfileCounterRowSql = {
     updateWhere: '"user_id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "profile_counters"',
     list: {
-      asc: 'SELECT "user_id", "followers", "following", "posts" FROM "profile_counters" ORDER BY "user_id" ASC LIMIT ?',
+      asc:
+        'SELECT "user_id", "followers", "following", "posts" FROM "profile_counters"' +
+        ' ORDER BY "user_id" ASC LIMIT ?',
       ascAfter:
-        'SELECT "user_id", "followers", "following", "posts" FROM "profile_counters" WHERE ("user_id" > ?) ORDER BY "user_id" ASC LIMIT ?',
-      desc: 'SELECT "user_id", "followers", "following", "posts" FROM "profile_counters" ORDER BY "user_id" DESC LIMIT ?',
+        'SELECT "user_id", "followers", "following", "posts" FROM "profile_counters"' +
+        ' WHERE ("user_id" > ?) ORDER BY "user_id" ASC LIMIT ?',
+      desc:
+        'SELECT "user_id", "followers", "following", "posts" FROM "profile_counters"' +
+        ' ORDER BY "user_id" DESC LIMIT ?',
       descAfter:
-        'SELECT "user_id", "followers", "following", "posts" FROM "profile_counters" WHERE ("user_id" < ?) ORDER BY "user_id" DESC LIMIT ?',
+        'SELECT "user_id", "followers", "following", "posts" FROM "profile_counters"' +
+        ' WHERE ("user_id" < ?) ORDER BY "user_id" DESC LIMIT ?',
     },
     unique: {},
     finders: {},
@@ -1384,9 +1403,9 @@ export const ProfileCounterRowSql = {
   },
   mysql: {
     insert: "INSERT INTO `profile_counters` (`user_id`) VALUES (?)",
-    upsert: "INSERT INTO `profile_counters` (`user_id`) VALUES (?) ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
+    upsert: "INSERT INTO `profile_counters` (`user_id`) VALUES (?)" + " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
     insertIfAbsent:
-      "INSERT INTO `profile_counters` (`user_id`) VALUES (?) ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
+      "INSERT INTO `profile_counters` (`user_id`) VALUES (?)" + " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
     insertHead: "INSERT INTO `profile_counters` (`user_id`) VALUES",
     insertTuple: "(?)",
     upsertTail: " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
@@ -1398,12 +1417,18 @@ export const ProfileCounterRowSql = {
     updateWhere: "`user_id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `profile_counters`",
     list: {
-      asc: "SELECT `user_id`, `followers`, `following`, `posts` FROM `profile_counters` ORDER BY `user_id` ASC LIMIT ?",
+      asc:
+        "SELECT `user_id`, `followers`, `following`, `posts` FROM `profile_counters`" +
+        " ORDER BY `user_id` ASC LIMIT ?",
       ascAfter:
-        "SELECT `user_id`, `followers`, `following`, `posts` FROM `profile_counters` WHERE (`user_id` > ?) ORDER BY `user_id` ASC LIMIT ?",
-      desc: "SELECT `user_id`, `followers`, `following`, `posts` FROM `profile_counters` ORDER BY `user_id` DESC LIMIT ?",
+        "SELECT `user_id`, `followers`, `following`, `posts` FROM `profile_counters`" +
+        " WHERE (`user_id` > ?) ORDER BY `user_id` ASC LIMIT ?",
+      desc:
+        "SELECT `user_id`, `followers`, `following`, `posts` FROM `profile_counters`" +
+        " ORDER BY `user_id` DESC LIMIT ?",
       descAfter:
-        "SELECT `user_id`, `followers`, `following`, `posts` FROM `profile_counters` WHERE (`user_id` < ?) ORDER BY `user_id` DESC LIMIT ?",
+        "SELECT `user_id`, `followers`, `following`, `posts` FROM `profile_counters`" +
+        " WHERE (`user_id` < ?) ORDER BY `user_id` DESC LIMIT ?",
     },
     unique: {},
     finders: {},
@@ -1418,15 +1443,21 @@ export const ProfileCounterRowSql = {
 } as const;
 
 /**
- * Primary key of profile_counters.
+ * Primary key of profile_counters (user_id).
+ *
+ * @generated from message orbit.user.v1.ProfileCounterRow (orbit/user/v1/tables.proto)
  */
 export type ProfileCounterRowKey = Pick<ProfileCounterRow, "userId">;
 /**
  * A ProfileCounterRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.user.v1.ProfileCounterRow (orbit/user/v1/tables.proto)
  */
 export type ProfileCounterRowInit = RowInit<ProfileCounterRow, "userId">;
 /**
  * Fields of a ProfileCounterRow to change.
+ *
+ * @generated from message orbit.user.v1.ProfileCounterRow (orbit/user/v1/tables.proto)
  */
 export type ProfileCounterRowPatch = RowPatch<ProfileCounterRow, "userId" | "followers" | "following" | "posts", never>;
 
@@ -1448,7 +1479,12 @@ function profileCounterRowToSql(row: ProfileCounterRowInit, d: Dialect): SqlValu
 }
 
 /**
- * Typed access to table profile_counters. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any method inside it.
+ * ProfileCounterRow keeps a user's counts, projected from graph and post events.
+ *
+ * Typed access to table profile_counters. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.user.v1.ProfileCounterRow (orbit/user/v1/tables.proto)
  */
 export class ProfileCounterRowDao {
   static readonly table = ProfileCounterRowTable;
@@ -1503,7 +1539,8 @@ export class ProfileCounterRowDao {
   }
 
   /**
-   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more than one statement).
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
    */
   async upsertMany(rows: readonly ProfileCounterRowInit[]): Promise<void> {
     await upsertRows(
@@ -1587,6 +1624,8 @@ export class ProfileCounterRowDao {
 
   /**
    * Adds `delta` to counter followers atomically. True if the row exists.
+   *
+   * @generated from field: int64 followers = 2;
    */
   async incrementFollowers(key: ProfileCounterRowKey, delta: bigint | number = 1): Promise<boolean> {
     const r = await this.db.run(this.q.increments.followers, [
@@ -1598,6 +1637,8 @@ export class ProfileCounterRowDao {
 
   /**
    * Adds `delta` to counter following atomically. True if the row exists.
+   *
+   * @generated from field: int64 following = 3;
    */
   async incrementFollowing(key: ProfileCounterRowKey, delta: bigint | number = 1): Promise<boolean> {
     const r = await this.db.run(this.q.increments.following, [
@@ -1609,6 +1650,8 @@ export class ProfileCounterRowDao {
 
   /**
    * Adds `delta` to counter posts atomically. True if the row exists.
+   *
+   * @generated from field: int64 posts = 4;
    */
   async incrementPosts(key: ProfileCounterRowKey, delta: bigint | number = 1): Promise<boolean> {
     const r = await this.db.run(this.q.increments.posts, [
