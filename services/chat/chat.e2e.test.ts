@@ -15,6 +15,7 @@ import { MediaState } from "../../gen/orbit/media/v1/media_pb.js";
 import { mediaClient, settled, upload } from "../../services/media/testing/client.js";
 import { sidewaysJpeg } from "../../services/media/testing/files.js";
 import { CASSANDRA_SKIP, liveKeyspace, type LiveKeyspace } from "../../test/support/cassandra.js";
+import { waitFor } from "../../test/support/wait.js";
 import { mysqlStore, sqliteStore, type TestStore } from "../../test/support/stores.js";
 
 async function codeOf(p: Promise<unknown>): Promise<Code | "ok"> {
@@ -76,7 +77,8 @@ describe.each(targets)("chat on %s", (_name, open) => {
     store = target.store;
     bundle = await startChatBundle(
       store.db,
-      { maxMembers: 60, receiptsToAll: 100 },
+      // The retention job every second (its window stays 30 days: the test ages rows itself).
+      { maxMembers: 60, receiptsToAll: 100, changesSweepSeconds: 1 },
       target.cassandra ? { cassandra: target.cassandra.url } : {},
     );
     url = bundle.url!;
@@ -378,6 +380,39 @@ describe.each(targets)("chat on %s", (_name, open) => {
     expect(seqs).toEqual([...seqs].sort((a, b) => (a < b ? -1 : 1)));
     expect(new Set(seqs).size).toBe(seqs.length);
   });
+
+  it("the change log keeps its retention window; a cursor older than what it keeps is told to resync", async () => {
+    const c = (await ann.chat.openDirect({ userId: cat.id })).conversation!;
+    const old = (await cat.chat.getChanges({ cursor: "" })).cursor;
+    for (let i = 0; i < 3; i++)
+      await ann.chat.sendMessage({ conversationId: c.id, clientMessageId: cmid(), text: `r${i}` });
+    const recent = (await cat.chat.getChanges({ cursor: "" })).cursor;
+    await ann.chat.sendMessage({ conversationId: c.id, clientMessageId: cmid(), text: "kept" });
+    const count = async () =>
+      Number((await store.db.getValues("SELECT COUNT(*) FROM chat_changes WHERE conversation_id = ?", [c.id]))![0]);
+    const before = await count();
+    // The changes up to `recent` become older than the window (30 days): the job deletes them.
+    const head = await store.db.getValues("SELECT MAX(seq) FROM chat_changes WHERE conversation_id = ?", [c.id]);
+    const aged = await store.db.run("UPDATE chat_changes SET at_ms = 1 WHERE conversation_id = ? AND seq < ?", [
+      c.id,
+      BigInt(head![0] as number),
+    ]);
+    expect(aged.changes).toBe(before - 1);
+    await waitFor(async () => (await count()) === 1, "the retention job deleted the aged changes", 60_000);
+    // A cursor from before them: resync (nothing silently skipped), with the cursor of now.
+    const r = await cat.chat.getChanges({ cursor: old });
+    expect(r).toMatchObject({ resync: true, updates: [], hasMore: false });
+    // A cursor from after them still gets what followed, without resync.
+    const kept = await cat.chat.getChanges({ cursor: recent });
+    expect(kept.resync).toBe(false);
+    expect(kept.updates.filter((u) => u.conversationId === c.id).map((u) => u.change.case)).toEqual(["messageSent"]);
+    // After a resync the device goes on from the cursor it was given.
+    await ann.chat.sendMessage({ conversationId: c.id, clientMessageId: cmid(), text: "after" });
+    const next = await cat.chat.getChanges({ cursor: r.cursor });
+    expect(next.resync).toBe(false);
+    const mine = next.updates.filter((u) => u.conversationId === c.id);
+    expect(mine.map((u) => (u.change.value as Message).text)).toEqual(["after"]);
+  }, 120_000);
 
   it("a device offline for 1,000 messages catches up in order, exactly once", async () => {
     const g = (await ann.chat.createGroup({ title: "busy", memberIds: [bob.id, cat.id] })).conversation!;

@@ -840,11 +840,25 @@ export class Chat {
 
   // ── catching up ───────────────────────────────────────────────────────────
 
+  /**
+   * Deletes up to `batch` changes made before `beforeMs` (the retention job);
+   * returns how many. The oldest go first (index on at_ms).
+   */
+  async sweepChanges(beforeMs: bigint, batch = 500): Promise<number> {
+    const r = await this.db.run(
+      this.db.dialect === "sqlite"
+        ? "DELETE FROM chat_changes WHERE (conversation_id, seq) IN (SELECT conversation_id, seq FROM chat_changes WHERE at_ms < ? ORDER BY at_ms LIMIT ?)"
+        : "DELETE FROM chat_changes WHERE at_ms < ? ORDER BY at_ms LIMIT ?",
+      [beforeMs, batch],
+    );
+    return r.changes;
+  }
+
   async getChanges(
     me: bigint,
     cursor: string,
     pageSize: number,
-  ): Promise<{ updates: ChatUpdate[]; cursor: string; hasMore: boolean }> {
+  ): Promise<{ updates: ChatUpdate[]; cursor: string; hasMore: boolean; resync: boolean }> {
     const budget = pageSize || 500;
     const memberships: ChatMemberRow[] = [];
     let token = "";
@@ -863,7 +877,7 @@ export class Chat {
       // A new device: from now on (it loads the current state with the list calls).
       for (const m of memberships)
         if (m.active && seqs.has(m.conversationId)) positions.set(m.conversationId, seqs.get(m.conversationId)!);
-      return { updates: [], cursor: encodeCursor(positions), hasMore: false };
+      return { updates: [], cursor: encodeCursor(positions), hasMore: false, resync: false };
     }
     const known = decodeCursor(cursor);
     const updates: ChatUpdate[] = [];
@@ -889,6 +903,8 @@ export class Chat {
         "SELECT seq, only_user_id, payload FROM chat_changes WHERE conversation_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
         [p.id, p.from, p.to, budget - updates.length],
       );
+      // The next change is gone (older than the retention window): the device must resync.
+      if (!rows.length || BigInt(rows[0]![0] as number) !== p.from + 1n) return this.getChanges(me, "", 0).then(resync);
       let last = p.from;
       for (const r of rows) {
         last = BigInt(r[0] as number);
@@ -901,9 +917,12 @@ export class Chat {
       const mem = memberships.find((m) => m.conversationId === p.id)!;
       if (mem.active || last < p.to) positions.set(p.id, last);
     }
-    return { updates, cursor: encodeCursor(positions), hasMore };
+    return { updates, cursor: encodeCursor(positions), hasMore, resync: false };
   }
 }
+
+/** GetChanges' answer when the cursor is older than the change log keeps: the cursor of now. */
+const resync = (now: { cursor: string }) => ({ updates: [], cursor: now.cursor, hasMore: false, resync: true });
 
 function memberRow(conversationId: bigint, userId: bigint, role: Role, now: bigint, joinedSeq: bigint): ChatMemberRow {
   return {

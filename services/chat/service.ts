@@ -33,6 +33,28 @@ export const chat = defineService({
     const chat = new Chat(ctx, viaPush(ctx.push));
     // Who may join a conversation's typing channel "conv:<id>": its active members.
     ctx.push.authorizeChannels("conv", (userId, channelId) => chat.mayJoin(userId, channelId));
-    return { rpc: [chatHandlers(chat)] };
+    const cfg = ctx.settings;
+    return {
+      rpc: [chatHandlers(chat)],
+      jobs: [
+        {
+          // The change log keeps --chat-changes-retention-seconds; older changes go in batches of 500.
+          name: "chat.retention",
+          async run(signal) {
+            while (!signal.aborted) {
+              const before = BigInt(Date.now() - cfg.changesRetentionSeconds * 1000);
+              while (!signal.aborted && (await chat.sweepChanges(before)) > 0);
+              await new Promise<void>((resolve) => {
+                const t = setTimeout(resolve, cfg.changesSweepSeconds * 1000);
+                signal.addEventListener("abort", () => {
+                  clearTimeout(t);
+                  resolve();
+                });
+              });
+            }
+          },
+        },
+      ],
+    };
   },
 });

@@ -1,5 +1,6 @@
 /**
- * The chat service's settings: `--chat-max-members`, `--chat-receipts-to-all`
+ * The chat service's settings: `--chat-max-members`, `--chat-receipts-to-all`,
+ * `--chat-changes-retention-seconds`, `--chat-changes-sweep-seconds`
  * (ORBIT_CHAT_* variables, `chatMaxMembers`… in the config file).
  */
 import { setting, type SettingValues } from "../../platform/config/settings.js";
@@ -18,6 +19,20 @@ export const chatSettings = {
     max: 1000,
     unit: "members",
     help: "groups up to this size push every read receipt to every member; larger ones only to the reader's devices (GetReceipts answers for all)",
+  }),
+  changesRetentionSeconds: setting.integer({
+    default: 30 * 24 * 3600,
+    min: 1,
+    max: 10 * 365 * 24 * 3600,
+    unit: "seconds",
+    help: "how long the change log keeps a change (GetChanges); a cursor older than that is told to resync",
+  }),
+  changesSweepSeconds: setting.integer({
+    default: 60,
+    min: 1,
+    max: 3600,
+    unit: "seconds",
+    help: "how often the retention job deletes changes older than the retention window (in batches of 500)",
   }),
 };
 
