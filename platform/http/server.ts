@@ -55,6 +55,8 @@ export interface OrbitServerOptions {
 
 /** The most of a refused HTTP/1.1 body read and dropped after the answer (64 MiB). */
 const LINGER_MAX_BYTES = 64 * 1024 * 1024;
+/** How long a draining HTTP/2 session may take to write its streams' last frames before it is cut. */
+const SESSION_END_GRACE_MS = 500;
 
 export type CutReason = "headers_timeout" | "body_timeout" | "idle_timeout" | "settings_timeout" | "per_address_cap";
 
@@ -147,7 +149,8 @@ export class OrbitServer {
   async shutdown(timeoutMs: number): Promise<ShutdownResult> {
     this.draining = true;
     // Sessions opened from now on (probes) are not closed here: their streams get the draining answers.
-    for (const session of this.sessions) session.close();
+    const closing = [...this.sessions];
+    for (const session of closing) session.close();
     for (const socket of this.sockets) {
       if (this.h1Busy.get(socket) === 0) socket.destroy();
     }
@@ -160,6 +163,18 @@ export class OrbitServer {
       clearTimeout(timer);
     }
     const closed = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
+    // A closed (GOAWAY) session ends by itself once its last stream's frames are written; destroying
+    // it at once could drop a stream's end still in the socket (the client sees CANCEL instead of
+    // the end of a stream that was answered in full). Give them a moment first.
+    const pending = closing.filter((s) => !s.destroyed);
+    if (pending.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(pending.map((s) => new Promise<void>((resolve) => s.once("close", () => resolve())))),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, SESSION_END_GRACE_MS))),
+      ]);
+      clearTimeout(timer);
+    }
     for (const session of this.sessions) session.destroy();
     for (const socket of this.sockets) if (!this.upgraded.has(socket)) socket.destroy();
     this.h1.close();

@@ -277,10 +277,12 @@ describe.each(ENGINES)("push gateway on $name", (engine) => {
       .toBeGreaterThan(0n);
   });
 
-  it("cuts off a slow consumer while the user's other devices keep receiving", async () => {
+  it("cuts off a slow consumer while the user's other devices and other users keep receiving", async () => {
     const part = bundle.parts.push as PushPart;
     const slow = await hello({ token: BOB });
     const fast = await hello({ token: BOB });
+    const other = await hello({ token: ANN });
+    const otherBefore = other.durable().length;
     const open = part.engine.sessionsOf(12n).size;
     // The slow device stops reading.
     (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
@@ -289,10 +291,15 @@ describe.each(ENGINES)("push gateway on $name", (engine) => {
     const n = 500;
     for (let i = 0; i < n; i++) {
       await pushView.toUser(undefined, 12n, { case: "notice", value: { kind: "big", text: `s${i}`, data } });
+      if (i % 10 === 0) await pushView.toUser(undefined, 11n, notice(`o${i / 10}`));
       // SQLite appends resolve without I/O: let this process's client sockets read meanwhile.
       await new Promise((resolve) => setImmediate(resolve));
     }
     await expect.poll(() => fast.durable().length, { timeout: 60_000 }).toBe(n);
+    // Another user's device got every update of its own, in order, while the slow one was stuck.
+    await expect
+      .poll(() => texts(other.durable().slice(otherBefore)), { timeout: 60_000 })
+      .toEqual(Array.from({ length: n / 10 }, (_, i) => `o${i}`));
     await expect.poll(() => part.engine.sessionsOf(12n).size, { timeout: 15_000 }).toBe(open - 1);
     (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
     expect([4008, 1006]).toContain((await slow.closedP).code);
