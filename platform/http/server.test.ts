@@ -139,6 +139,35 @@ describe("OrbitServer", () => {
     agent.destroy();
   });
 
+  it("keeps no per-request listener on a keep-alive connection whose GETs nobody read", async () => {
+    let socket: net.Socket | undefined;
+    const { port } = await serve((req, res) => {
+      socket = req.socket as net.Socket;
+      res.writeHead(200, { "content-length": "2" });
+      res.end("ok");
+    });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = () =>
+      new Promise<number>((resolve, reject) => {
+        http
+          .get({ host: "127.0.0.1", port, path: "/x", agent }, (r) => {
+            r.resume();
+            r.on("end", () => resolve(r.statusCode ?? 0));
+          })
+          .on("error", reject);
+      });
+    try {
+      expect(await get()).toBe(200);
+      const first = socket!;
+      const after1 = first.listenerCount("close");
+      for (let i = 0; i < 50; i++) expect(await get()).toBe(200);
+      expect(socket).toBe(first); // one connection
+      expect(first.listenerCount("close")).toBe(after1);
+    } finally {
+      agent.destroy();
+    }
+  });
+
   it("cuts requests that outlive the deadline", async () => {
     const { server, url } = await serve(() => undefined);
     const hung = fetch(`${url}/never`).then(

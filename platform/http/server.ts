@@ -245,6 +245,12 @@ export class OrbitServer {
       // before it reads the answer; a body that keeps coming is cut.
       res.once("finish", () => {
         if (req.readableEnded || req.destroyed) return;
+        if (req.complete) {
+          // The whole request is parsed (a GET nobody read): let it end; there is nothing to wait for.
+          // Lingering here would leave a socket listener per request on a keep-alive connection.
+          req.resume();
+          return;
+        }
         let dropped = 0;
         req.removeAllListeners("data");
         req.on("data", (chunk: Buffer) => {
@@ -254,8 +260,12 @@ export class OrbitServer {
         req.resume();
         const linger = setTimeout(() => req.readableEnded || h1Socket.destroy(), this.bodyTimeoutMs);
         linger.unref();
-        req.once("end", () => clearTimeout(linger));
-        h1Socket.once("close", () => clearTimeout(linger));
+        const onClose = () => clearTimeout(linger);
+        req.once("end", () => {
+          clearTimeout(linger);
+          h1Socket.off("close", onClose);
+        });
+        h1Socket.once("close", onClose);
       });
     }
     let bodyTimer: NodeJS.Timeout | undefined;
