@@ -6,6 +6,10 @@
  * The index (key → size, last use) is kept in memory and rebuilt from the
  * directory at start (files' mtimes as last use), so a restart keeps the
  * cache.
+ *
+ * The most recently used files are also held in memory under a smaller
+ * budget (`memoryBudget`, default 1/16 of the disk budget, at most 64 MiB;
+ * files ≤ 1 MiB): a hot variant is answered without opening its file.
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, statSync } from "node:fs";
@@ -16,6 +20,9 @@ export class DiskCache {
   /** key file name → size; Map order is the LRU order (oldest first). */
   private readonly index = new Map<string, number>();
   private readonly inflight = new Map<string, Promise<Buffer>>();
+  /** key file name → bytes of the hottest files; Map order is the LRU order. */
+  private readonly hot = new Map<string, Buffer>();
+  private hotBytes = 0;
   private bytes = 0;
   private tmpCounter = 0;
   /** Renders done (not served from disk or joined): for tests and metrics. */
@@ -25,6 +32,7 @@ export class DiskCache {
   constructor(
     readonly dir: string,
     readonly budget: number,
+    readonly memoryBudget = Math.min(64 * 1024 * 1024, Math.floor(budget / 16)),
   ) {
     mkdirSync(dir, { recursive: true });
     const found = readdirSync(dir)
@@ -41,6 +49,11 @@ export class DiskCache {
     return this.bytes;
   }
 
+  /** Bytes held in memory (a subset of the files on disk). */
+  get memoryBytes(): number {
+    return this.hotBytes;
+  }
+
   has(key: string): boolean {
     return this.index.has(fileName(key));
   }
@@ -51,10 +64,18 @@ export class DiskCache {
    */
   async get(key: string, render: () => Promise<Buffer>): Promise<Buffer> {
     const f = fileName(key);
+    const held = this.hot.get(f);
+    if (held && this.index.has(f)) {
+      this.hot.delete(f);
+      this.hot.set(f, held);
+      this.touch(f);
+      return held;
+    }
     if (this.index.has(f)) {
       try {
         const data = await readFile(join(this.dir, f));
         this.touch(f);
+        this.hold(f, data);
         return data;
       } catch {
         this.drop(f); // removed behind our back
@@ -84,10 +105,31 @@ export class DiskCache {
   }
 
   private drop(f: string): void {
+    this.unhold(f);
     const size = this.index.get(f);
     if (size === undefined) return;
     this.index.delete(f);
     this.bytes -= size;
+  }
+
+  /** Keeps `data` in memory (the least recently used held files go past the memory budget). */
+  private hold(f: string, data: Buffer): void {
+    if (data.length > Math.min(1024 * 1024, this.memoryBudget)) return;
+    this.unhold(f);
+    this.hot.set(f, data);
+    this.hotBytes += data.length;
+    for (const [name, b] of this.hot) {
+      if (this.hotBytes <= this.memoryBudget) break;
+      this.hot.delete(name);
+      this.hotBytes -= b.length;
+    }
+  }
+
+  private unhold(f: string): void {
+    const b = this.hot.get(f);
+    if (!b) return;
+    this.hot.delete(f);
+    this.hotBytes -= b.length;
   }
 
   private async put(f: string, data: Buffer): Promise<void> {
@@ -98,10 +140,12 @@ export class DiskCache {
     this.drop(f);
     this.index.set(f, data.length);
     this.bytes += data.length;
+    this.hold(f, data);
     const doomed: string[] = [];
     for (const [name, size] of this.index) {
       if (this.bytes <= this.budget) break;
       this.index.delete(name);
+      this.unhold(name);
       this.bytes -= size;
       doomed.push(name);
     }

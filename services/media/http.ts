@@ -206,9 +206,8 @@ async function image(
 ) {
   const v = signer.verify(call.rest);
   if ("error" in v) return fail(res, 403, Code.PermissionDenied, `refused: ${v.error}`);
-  const m = await store.media.get({ id: v.mediaId });
-  if (!m || m.state !== MediaState.READY) return fail(res, 404, Code.NotFound, "no such image");
-  const src = m.variants.find((x) => x.name === "original")?.sha256 ?? m.sourceSha256;
+  const src = await store.imageSource(v.mediaId);
+  if (!src) return fail(res, 404, Code.NotFound, "no such image");
   const etag = `"${src.slice(0, 32)}-${Buffer.from(call.rest.slice(call.rest.indexOf("/"))).toString("base64url")}"`;
   const headers = {
     "content-type": CONTENT_TYPES[v.options.format]!,

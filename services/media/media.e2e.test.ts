@@ -20,7 +20,7 @@ import { CASSANDRA_SKIP, liveKeyspace, type LiveKeyspace } from "../../test/supp
 import { PushClient } from "../../test/support/push-client.js";
 import { ENGINES, type TestStore } from "../../test/support/stores.js";
 import { registry } from "../registry.js";
-import { CHUNK_SIZE } from "./blobs.js";
+import { CHUNK_SIZE, CHUNKS_PER_WRITE } from "./blobs.js";
 import { cutPatch, headOffset, mediaClient, patch, request, settled, upload } from "./testing/client.js";
 import { manyFrameGif, noisePng, pngBomb, sidewaysJpeg } from "./testing/files.js";
 
@@ -80,7 +80,7 @@ for (const target of targets) {
     });
 
     it("resumes an upload after a cut connection, at the exact byte HEAD reports", async () => {
-      const file = await noisePng(500, 500, 7); // ~750 KB: three chunks of 256 KiB
+      const file = await noisePng(800, 800, 7); // ~1.9 MB: seven and a bit chunks of 256 KiB
       const c = ann();
       const { mediaId, uploadUrl } = await c.createUpload({
         contentType: "image/png",
@@ -89,7 +89,9 @@ for (const target of targets) {
       });
       expect((await c.getMedia({ mediaId })).media).toMatchObject({ state: MediaState.UPLOADING, uploadUrl });
       expect(await headOffset(base, uploadUrl, ANN)).toBe(0);
-      const sent = CHUNK_SIZE + 1000;
+      // Past one write of CHUNKS_PER_WRITE chunks, into the middle of a chunk.
+      const sent = (CHUNKS_PER_WRITE + 1) * CHUNK_SIZE + 1000;
+      expect(file.length).toBeGreaterThan(sent + CHUNK_SIZE);
       await cutPatch(base + uploadUrl, ANN, 0, file, sent);
       // The server keeps every byte that arrived, the partial chunk too; wait until it has noticed the cut.
       await expect.poll(() => headOffset(base, uploadUrl, ANN), { timeout: 10_000 }).toBe(sent);
@@ -105,7 +107,7 @@ for (const target of targets) {
       expect(m.state).toBe(MediaState.READY);
       const got = await request(base + m.variants.find((v) => v.name === "original")!.url);
       expect((await sharp(got.body).raw().toBuffer()).equals(await sharp(file).raw().toBuffer())).toBe(true);
-      expect(m).toMatchObject({ width: 500, height: 500, contentType: "image/png", uploadUrl: "" });
+      expect(m).toMatchObject({ width: 800, height: 800, contentType: "image/png", uploadUrl: "" });
     });
 
     it("tells the owner's connected devices over /ws when a media item ends READY or FAILED", async () => {
@@ -300,6 +302,9 @@ for (const target of targets) {
       expect((await request(`${base}/media/img/w:150/h:150/fit:cover/f:webp/q:80/${mediaId}`)).status).toBe(403);
       expect(await codeOf(ann().signUrl({ mediaId, width: 100, format: "bmp" }))).toBe(Code.InvalidArgument);
       expect(await codeOf(ann().signUrl({ mediaId, width: 5000 }))).toBe(Code.InvalidArgument);
+      // Deleted: its signed (and cached) transforms are gone too.
+      await ann().deleteMedia({ mediaId });
+      expect((await request(base + url)).status).toBe(404);
     });
 
     it("lists the caller's media newest first, paged", async () => {

@@ -15,12 +15,15 @@ import { detached } from "../../platform/rpc/call-scope.js";
 import type { ServiceEvents } from "../../platform/events/service-events.js";
 import type { IdGenerator } from "../../platform/ids.js";
 import type { SqlDb, SqlExecutor, SqlTx } from "../../platform/storage/driver.js";
-import { BlobStore, CHUNK_SIZE } from "./blobs.js";
+import { BlobStore, CHUNK_SIZE, CHUNKS_PER_WRITE } from "./blobs.js";
 import { LIMITS, MediaRefused, probeImage } from "./images.js";
 import { declaredKind, sniff, SNIFF_BYTES, truncation } from "./sniff.js";
 
 export const UPLOAD_PREFIX = "/media/upload/";
 export const FILE_PREFIX = "/media/f/";
+/** How long a READY image's source is remembered for transforms, and how many are. */
+const SOURCE_MEMO_MS = 10_000;
+const SOURCE_MEMO_MAX = 10_000;
 
 export function fileUrl(sha256: string, ext: string): string {
   return `${FILE_PREFIX}${sha256}.${ext}`;
@@ -49,6 +52,8 @@ export class MediaStore {
   /** Uploads with a PATCH in progress here. */
   private readonly busy = new Set<bigint>();
   private readonly listeners = new Set<StateListener>();
+  /** READY images' source files for transforms, remembered briefly (see imageSource). */
+  private readonly sources = new Map<bigint, { sha256: string; until: number }>();
 
   constructor(
     readonly db: SqlDb,
@@ -181,14 +186,19 @@ export class MediaStore {
     const cs = up.chunkSize;
     const size = Number(up.sizeBytes);
     let stored = Number(up.offset);
-    // A partial last chunk is read back and completed.
-    let buf: Buffer = Buffer.alloc(0);
+    // Bytes not stored yet, from file offset `bufStart` (a chunk boundary):
+    // pieces as they came, joined once when written. A partial last chunk
+    // is read back and completed.
+    const pieces: Buffer[] = [];
+    let buffered = 0;
     const firstIdx = Math.floor(stored / cs);
     if (stored % cs !== 0) {
       const row = await this.blobs.chunks.get({ chunkKey: up.chunkKey, idx: firstIdx });
-      buf = Buffer.from(row?.data ?? new Uint8Array()).subarray(0, stored % cs);
+      const part = Buffer.from(row?.data ?? new Uint8Array()).subarray(0, stored % cs);
+      pieces.push(part);
+      buffered = part.length;
     }
-    let bufStart = firstIdx * cs; // file offset of buf[0]
+    let bufStart = firstIdx * cs; // file offset of the first buffered byte
     let running = this.hashes.get(up.mediaId);
     if (!running || running.offset !== stored) {
       const hash = createHash("sha256");
@@ -206,23 +216,32 @@ export class MediaStore {
     const hash = running.hash;
     let head = stored === 0 ? Buffer.alloc(0) : undefined;
     let sniffed = false;
+    const batch = cs * CHUNKS_PER_WRITE;
 
     // Bytes that arrived are kept even once the client went away (a cut
     // connection ends the call): outside the call's commit guard.
     const persist = (final: boolean) => detached(() => persistNow(final));
     const persistNow = async (final: boolean) => {
       // Whole chunks, then (at the end) what is left.
-      let n = Math.floor(buf.length / cs) * cs;
-      if (final) n = buf.length;
+      const n = final ? buffered : Math.floor(buffered / cs) * cs;
       if (n === 0) return;
-      await this.blobs.putChunks(up.chunkKey, bufStart / cs, buf.subarray(0, n), cs);
-      const keep = final && n % cs !== 0 ? 0 : n; // a partial chunk stays in buf to be completed
+      const all = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, buffered);
+      await this.blobs.putChunks(up.chunkKey, bufStart / cs, all.subarray(0, n), cs);
       const newStored = bufStart + n;
       await this.uploads.update({ mediaId: up.mediaId }, { offset: BigInt(newStored) });
       stored = newStored;
-      if (keep === n) {
-        buf = buf.subarray(n);
+      pieces.length = 0;
+      if (n % cs === 0) {
+        // Every written chunk is whole: the rest starts the next chunk.
         bufStart += n;
+        buffered -= n;
+        if (buffered > 0) pieces.push(all.subarray(n));
+      } else {
+        // A partial chunk stays buffered, to be completed by what comes next.
+        const keepFrom = n - (n % cs);
+        bufStart += keepFrom;
+        buffered = n - keepFrom;
+        pieces.push(all.subarray(keepFrom, n));
       }
     };
 
@@ -230,7 +249,7 @@ export class MediaStore {
     try {
       for await (const piece of body) {
         const data = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-        const received = bufStart + buf.length + data.length;
+        const received = bufStart + buffered + data.length;
         if (received > size) {
           throw new ConnectError(
             `the upload is ${size} bytes (Upload-Length); ${received - size} bytes too many`,
@@ -246,8 +265,11 @@ export class MediaStore {
         }
         hash.update(data);
         running.offset += data.length;
-        buf = buf.length ? Buffer.concat([buf, data]) : data;
-        if (buf.length >= cs) await persist(false);
+        pieces.push(data);
+        buffered += data.length;
+        // Several chunks per write (one statement): fewer statements and commits per MiB.
+        // A cut connection still writes what arrived (below).
+        if (buffered >= batch) await persist(false);
       }
     } catch (err) {
       if (err instanceof ConnectError || err instanceof MediaRefused) {
@@ -424,12 +446,36 @@ export class MediaStore {
     }
   }
 
+  // ── transforms ────────────────────────────────────────────────────────
+
+  /**
+   * The file an on-the-fly transform of a READY image is made from (the
+   * cleaned original), or undefined. What a READY media points at never
+   * changes, so the answer is remembered for SOURCE_MEMO_MS (a cached
+   * transform is answered without a database read); deleting the media here
+   * forgets it at once, in another process within that time (the answers are
+   * `immutable` for a year anyway: clients and CDNs keep them longer).
+   */
+  async imageSource(id: bigint): Promise<string | undefined> {
+    const now = Date.now();
+    const memo = this.sources.get(id);
+    if (memo && memo.until > now) return memo.sha256;
+    const m = await this.media.get({ id });
+    if (!m || m.state !== MediaState.READY) return undefined;
+    const sha256 = m.variants.find((x) => x.name === "original")?.sha256 ?? m.sourceSha256;
+    this.sources.delete(id);
+    this.sources.set(id, { sha256, until: now + SOURCE_MEMO_MS });
+    if (this.sources.size > SOURCE_MEMO_MAX) this.sources.delete(this.sources.keys().next().value!);
+    return sha256;
+  }
+
   // ── delete ────────────────────────────────────────────────────────────
 
   async delete(mediaId: bigint, callerId: bigint): Promise<void> {
     const m = await this.media.get({ id: mediaId });
     if (!m) return; // idempotent
     if (m.ownerId !== callerId) throw new ConnectError("only the owner may delete media", Code.PermissionDenied);
+    this.sources.delete(mediaId);
     const shas = [m.sourceSha256, ...m.variants.map((v) => v.sha256)].filter(Boolean);
     await this.db.transaction(async (tx) => {
       const up = await this.uploads.with(tx).get({ mediaId });

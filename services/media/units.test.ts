@@ -82,6 +82,30 @@ describe("disk cache", () => {
   });
 });
 
+describe("disk cache memory tier", () => {
+  it("answers the hottest files from memory under its memory budget, the rest from disk", async () => {
+    const d = mkdtempSync(join(tmpdir(), "media-cache-test-"));
+    try {
+      const c = new DiskCache(d, 1 << 20, 1500);
+      let renders = 0;
+      const kb = (ch: string) => async () => {
+        renders++;
+        return Buffer.alloc(1000, ch);
+      };
+      await c.get("a", kb("a"));
+      await c.get("b", kb("b")); // 2000 bytes > 1500 in memory: a is only on disk now
+      expect([c.memoryBytes, c.usedBytes, renders]).toEqual([1000, 2000, 2]);
+      for (const f of readdirSync(d)) rmSync(join(d, f)); // both files gone from disk behind the cache's back
+      expect(String(await c.get("b", kb("b")))).toBe("b".repeat(1000)); // from memory: no render
+      expect(renders).toBe(2);
+      expect(String(await c.get("a", kb("a")))).toBe("a".repeat(1000)); // not in memory, not on disk: rendered again
+      expect(renders).toBe(3);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("ranges, sniffing, truncation", () => {
   it("parses single byte ranges", () => {
     expect(parseRange(undefined, 10)).toBeUndefined();

@@ -3,7 +3,8 @@
  * (H.264, yuv420p, faststart) when that is smaller; a video becomes H.264/AAC
  * with a poster and HLS VOD served from the port; a bundle stopped in the
  * middle of a transcode leaves the job to the next start, which completes it.
- * On SQLite and MariaDB. Files are made by ffmpeg; waits are on conditions.
+ * On SQLite, MariaDB, and (with CASSANDRA_CONTACT_POINTS) SQLite with the
+ * chunks on Cassandra. Files are made by ffmpeg; waits are on conditions.
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -16,6 +17,7 @@ import { DEFAULT_CONFIG } from "../../platform/config/config.js";
 import { runningFfmpegPids } from "../../platform/ffmpeg/process.js";
 import { Bundle } from "../../platform/kernel/bundle.js";
 import { silentLogger } from "../../platform/log.js";
+import { CASSANDRA_SKIP, liveKeyspace, type LiveKeyspace } from "../../test/support/cassandra.js";
 import { ENGINES, type TestStore } from "../../test/support/stores.js";
 import { registry } from "../registry.js";
 import { mediaClient, request, settled, upload } from "./testing/client.js";
@@ -24,7 +26,7 @@ import { testGif, testVideo } from "./testing/files.js";
 const run = promisify(execFile);
 const TOKEN = "tok-vid";
 
-function start(store: TestStore): Promise<Bundle> {
+function startBundle(store: TestStore, cassandra?: string): Promise<Bundle> {
   return Bundle.start({
     registry,
     config: {
@@ -33,6 +35,7 @@ function start(store: TestStore): Promise<Bundle> {
       host: "127.0.0.1",
       port: 0,
       devTokens: { [TOKEN]: "7" },
+      cassandra,
       settings: { media: { urlKeys: "bb".repeat(32) } },
     },
     db: store.db,
@@ -55,61 +58,75 @@ async function ffprobe(
   }
 }
 
-describe.each(ENGINES)("video jobs on $name", ({ name, open }) => {
+const targets = [
+  ...ENGINES.map((e) => ({ name: e.name, open: e.open, cassandra: false })),
+  { name: "sqlite + cassandra chunks", open: ENGINES[0].open, cassandra: true },
+];
+
+describe.each(targets)("video jobs on $name", ({ name, open, cassandra }) => {
   let store: TestStore;
+  let ks: LiveKeyspace | undefined;
   let bundle: Bundle | undefined;
+  const start = (s: TestStore) => startBundle(s, ks?.url);
 
   beforeAll(async () => {
+    if (cassandra && CASSANDRA_SKIP) return;
     store = await open();
-  });
+    if (cassandra) ks = await liveKeyspace("media_video");
+  }, 120_000);
   afterAll(async () => {
     await bundle?.stop();
+    await ks?.dispose();
     await store?.dispose();
     expect(runningFfmpegPids()).toEqual([]);
   });
 
-  it("finishes a transcode cut by a restart: the next bundle runs the job again", async () => {
-    bundle = await start(store);
-    const video = await testVideo({ seconds: 3 });
-    const { mediaId, answer } = await upload(bundle.url!, TOKEN, video, "video/mp4");
-    expect(answer.status).toBe(204);
-    // Wait for the job's first ffmpeg/ffprobe, freeze it, and stop the bundle under it.
-    await expect.poll(() => runningFfmpegPids().length, { timeout: 30_000, interval: 5 }).toBeGreaterThan(0);
-    for (const pid of runningFfmpegPids()) process.kill(pid, "SIGSTOP");
-    await bundle.stop();
-    bundle = undefined;
-    expect(runningFfmpegPids()).toEqual([]);
-    const row = await store.db.get<{ state: unknown }>("SELECT state FROM media WHERE id = ?", [mediaId]);
-    expect(Number(row!.state)).toBe(MediaState.PROCESSING);
+  it.skipIf(cassandra && CASSANDRA_SKIP)(
+    "finishes a transcode cut by a restart: the next bundle runs the job again",
+    async () => {
+      bundle = await start(store);
+      const video = await testVideo({ seconds: 3 });
+      const { mediaId, answer } = await upload(bundle.url!, TOKEN, video, "video/mp4");
+      expect(answer.status).toBe(204);
+      // Wait for the job's first ffmpeg/ffprobe, freeze it, and stop the bundle under it.
+      await expect.poll(() => runningFfmpegPids().length, { timeout: 30_000, interval: 5 }).toBeGreaterThan(0);
+      for (const pid of runningFfmpegPids()) process.kill(pid, "SIGSTOP");
+      await bundle.stop();
+      bundle = undefined;
+      expect(runningFfmpegPids()).toEqual([]);
+      const row = await store.db.get<{ state: unknown }>("SELECT state FROM media WHERE id = ?", [mediaId]);
+      expect(Number(row!.state)).toBe(MediaState.PROCESSING);
 
-    bundle = await start(store);
-    const base = bundle.url!;
-    const m = await settled(base, TOKEN, mediaId, 120_000);
-    expect(m.failureReason).toBe("");
-    expect(m).toMatchObject({ state: MediaState.READY, contentType: "video/mp4", width: 320, height: 240 });
-    expect(Number(m.durationMs)).toBeGreaterThan(2500);
-    expect(m.placeholder.length).toBeGreaterThan(10);
-    const mp4 = await request(base + m.url);
-    const probe = await ffprobe(mp4.body, "mp4");
-    const v = probe.streams.find((s) => s.codec_type === "video")!;
-    const a = probe.streams.find((s) => s.codec_type === "audio")!;
-    expect([v.codec_name, v.pix_fmt, a.codec_name]).toEqual(["h264", "yuv420p", "aac"]);
-    // faststart: the moov box comes before mdat.
-    expect(mp4.body.indexOf("moov")).toBeLessThan(mp4.body.indexOf("mdat"));
-    expect(m.variants.some((x) => x.name === "poster.jpg")).toBe(true);
-    // HLS: master → media playlist → init + fMP4 segments, all served here.
-    const master = (await request(base + m.hlsUrl)).body.toString();
-    expect(master).toContain("#EXT-X-STREAM-INF");
-    const mediaUrl = master.split("\n").find((l) => l.startsWith("/media/f/"))!;
-    const playlist = (await request(base + mediaUrl)).body.toString();
-    expect(playlist).toContain("#EXT-X-ENDLIST");
-    const init = /#EXT-X-MAP:URI="([^"]+)"/.exec(playlist)![1]!;
-    const segs = playlist.split("\n").filter((l) => l.endsWith(".m4s"));
-    expect(segs.length).toBeGreaterThan(0);
-    const joined = Buffer.concat([(await request(base + init)).body, (await request(base + segs[0]!)).body]);
-    const segProbe = await ffprobe(joined, "mp4");
-    expect(segProbe.streams.map((s) => s.codec_name).sort()).toEqual(["aac", "h264"]);
-  }, 240_000);
+      bundle = await start(store);
+      const base = bundle.url!;
+      const m = await settled(base, TOKEN, mediaId, 120_000);
+      expect(m.failureReason).toBe("");
+      expect(m).toMatchObject({ state: MediaState.READY, contentType: "video/mp4", width: 320, height: 240 });
+      expect(Number(m.durationMs)).toBeGreaterThan(2500);
+      expect(m.placeholder.length).toBeGreaterThan(10);
+      const mp4 = await request(base + m.url);
+      const probe = await ffprobe(mp4.body, "mp4");
+      const v = probe.streams.find((s) => s.codec_type === "video")!;
+      const a = probe.streams.find((s) => s.codec_type === "audio")!;
+      expect([v.codec_name, v.pix_fmt, a.codec_name]).toEqual(["h264", "yuv420p", "aac"]);
+      // faststart: the moov box comes before mdat.
+      expect(mp4.body.indexOf("moov")).toBeLessThan(mp4.body.indexOf("mdat"));
+      expect(m.variants.some((x) => x.name === "poster.jpg")).toBe(true);
+      // HLS: master → media playlist → init + fMP4 segments, all served here.
+      const master = (await request(base + m.hlsUrl)).body.toString();
+      expect(master).toContain("#EXT-X-STREAM-INF");
+      const mediaUrl = master.split("\n").find((l) => l.startsWith("/media/f/"))!;
+      const playlist = (await request(base + mediaUrl)).body.toString();
+      expect(playlist).toContain("#EXT-X-ENDLIST");
+      const init = /#EXT-X-MAP:URI="([^"]+)"/.exec(playlist)![1]!;
+      const segs = playlist.split("\n").filter((l) => l.endsWith(".m4s"));
+      expect(segs.length).toBeGreaterThan(0);
+      const joined = Buffer.concat([(await request(base + init)).body, (await request(base + segs[0]!)).body]);
+      const segProbe = await ffprobe(joined, "mp4");
+      expect(segProbe.streams.map((s) => s.codec_name).sort()).toEqual(["aac", "h264"]);
+    },
+    240_000,
+  );
 
   it.skipIf(name !== "sqlite")(
     "turns a gif into a smaller mp4, and a broken video into FAILED with a reason",
