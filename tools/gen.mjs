@@ -31,6 +31,8 @@ function countFiles(dir) {
 
 step("buf lint", ["lint"]);
 step("buf generate (protoc-gen-es, db walker, Cassandra walker)", ["generate"]);
+// The UTS #39 confusable mapping (third_party/unicode/confusables.txt) for platform/text.ts.
+step("unicode confusables", [join(root, "tools", "unicode", "confusables.mjs")], process.execPath);
 // Generated code is formatted like the rest (biome.json), so `npm run gen` reproduces it byte for byte.
 step("biome format gen/", ["format", "--write", "--log-level=error", "--no-errors-on-unmatched", "gen"], biome);
 console.log(`gen: ${countFiles(join(root, "gen"))} files in gen/`);

@@ -1,13 +1,18 @@
 /**
  * Request validation from the proto: fields carry `(orbit.options.v1.validate)`
- * rules (required, min_len/max_len, max_bytes, pattern, min/max). The rules
+ * rules (required, min_len/max_len, max_bytes, pattern, min/max, text). The rules
  * are read by reflection once per message type and compiled into a checker
  * that names the offending field. Nested messages are checked too.
+ *
+ * A string field with a `text` kind (TEXT_KIND_NAME / TEXT_KIND_FREE) is first
+ * normalised in place (platform/text.ts: NFKC for names, NFC for free text),
+ * so the handler, the length rules and the pattern see the normalised value,
+ * and then refused if it carries characters its kind must not.
  */
 import { ScalarType, getOption, hasOption } from "@bufbuild/protobuf";
-import { codePoints } from "../text.js";
+import { codePoints, normaliseText, textProblem, type TextKind as Kind } from "../text.js";
 import type { DescField, DescMessage, Message } from "@bufbuild/protobuf";
-import { validate as validateExt } from "../../gen/orbit/options/v1/options_pb.js";
+import { TextKind, validate as validateExt } from "../../gen/orbit/options/v1/options_pb.js";
 import type { FieldRules } from "../../gen/orbit/options/v1/options_pb.js";
 
 /** One violation: the field path (proto names, dotted) and what is wrong. */
@@ -37,6 +42,10 @@ function fieldCheck(field: DescField, rules: FieldRules): Check {
   const isString = field.fieldKind === "scalar" && field.scalar === ScalarType.STRING;
   const isBytes = field.fieldKind === "scalar" && field.scalar === ScalarType.BYTES;
   const oneof = field.oneof;
+  const kind: Kind | undefined =
+    rules.text === TextKind.NAME ? "name" : rules.text === TextKind.FREE ? "free" : undefined;
+  const textKind =
+    isString || (isList && field.listKind === "scalar" && field.scalar === ScalarType.STRING) ? kind : undefined;
   return (msg, path, out) => {
     const at = path ? `${path}.${name}` : name;
     let v: unknown;
@@ -44,8 +53,18 @@ function fieldCheck(field: DescField, rules: FieldRules): Check {
       const sel = msg[oneof.localName] as { case?: string; value?: unknown } | undefined;
       v = sel?.case === local ? sel.value : undefined;
       if (v === undefined) return; // a oneof member that is not set: nothing to check
+      if (textKind && typeof v === "string") v = sel!.value = normaliseText(textKind, v);
     } else {
       v = msg[local];
+      if (textKind && typeof v === "string") v = msg[local] = normaliseText(textKind, v);
+    }
+    if (textKind && Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        if (typeof v[i] !== "string") continue;
+        v[i] = normaliseText(textKind, v[i]);
+        const problem = textProblem(textKind, v[i]);
+        if (problem) out.push({ field: `${at}[${i}]`, message: problem });
+      }
     }
     if (rules.required && isEmpty(v)) {
       out.push({ field: at, message: "is required" });
@@ -60,6 +79,10 @@ function fieldCheck(field: DescField, rules: FieldRules): Check {
       if (rules.maxBytes && Buffer.byteLength(v) > rules.maxBytes)
         out.push({ field: at, message: `must be at most ${rules.maxBytes} bytes` });
       if (pattern && v.length > 0 && !pattern.test(v)) out.push({ field: at, message: `must match ${rules.pattern}` });
+      if (textKind) {
+        const problem = textProblem(textKind, v);
+        if (problem) out.push({ field: at, message: problem });
+      }
     } else if (isBytes && v instanceof Uint8Array) {
       if (rules.maxBytes && v.length > rules.maxBytes)
         out.push({ field: at, message: `must be at most ${rules.maxBytes} bytes` });

@@ -4,6 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import {
   SignUpRequestSchema,
   GetProfileRequestSchema,
+  GetUsersRequestSchema,
   UpdateProfileRequestSchema,
 } from "../../gen/orbit/user/v1/user_pb.js";
 import { CreatePostRequestSchema, ListUserPostsRequestSchema } from "../../gen/orbit/post/v1/post_pb.js";
@@ -80,5 +81,54 @@ describe("validation from proto rules", () => {
     expect(err).toBeInstanceOf(ConnectError);
     expect((err as ConnectError).code).toBe(Code.InvalidArgument);
     expect((err as ConnectError).rawMessage).toBe("invalid SignUpRequest: password is required");
+  });
+});
+
+describe("text rules (TEXT_KIND_NAME / TEXT_KIND_FREE)", () => {
+  it("normalises a name in place before the length and pattern rules (full-width handle → ASCII)", () => {
+    const req = create(SignUpRequestSchema, { handle: "ａｌｉｃｅ", password: "correct horse", displayName: "ﬁona" });
+    expect(violations(SignUpRequestSchema, req)).toEqual([]);
+    expect(req.handle).toBe("alice");
+    expect(req.displayName).toBe("fiona");
+  });
+
+  it("refuses NUL, bidi overrides and zero-width characters in display names, naming the character", () => {
+    for (const [displayName, named] of [
+      ["ann\u0000", "U+0000 (NUL)"],
+      ["ann\u202Egnp", "U+202E (bidi embedding/override)"],
+      ["an\u200Bn", "U+200B (zero-width)"],
+    ] as const) {
+      expect(() =>
+        assertValid(UpdateProfileRequestSchema, create(UpdateProfileRequestSchema, { displayName })),
+      ).toThrow(`invalid UpdateProfileRequest: display_name must not contain ${named}`);
+    }
+  });
+
+  it("refuses NUL and bidi overrides in posts but keeps newlines, tabs and emoji ZWJ sequences", () => {
+    expect(violations(CreatePostRequestSchema, create(CreatePostRequestSchema, { text: "a\u0000b" }))).toEqual([
+      { field: "text", message: "must not contain U+0000 (NUL)" },
+    ]);
+    expect(violations(CreatePostRequestSchema, create(CreatePostRequestSchema, { text: "x\u202Ey" }))).toEqual([
+      { field: "text", message: "must not contain U+202E (bidi embedding/override)" },
+    ]);
+    const ok = create(CreatePostRequestSchema, { text: "one\r\ntwo\tthree 👩‍💻" });
+    expect(violations(CreatePostRequestSchema, ok)).toEqual([]);
+    expect(ok.text).toBe("one\ntwo\tthree 👩‍💻");
+  });
+
+  it("checks each string of a repeated field and a oneof member", () => {
+    const v = violations(
+      GetProfileRequestSchema,
+      create(GetProfileRequestSchema, { who: { case: "handle", value: "al\u200Dice" } }),
+    );
+    expect(v).toEqual([{ field: "handle", message: "must not contain U+200D (zero-width)" }]);
+    const req = create(GetProfileRequestSchema, { who: { case: "handle", value: "ａｌｉｃｅ" } });
+    expect(violations(GetProfileRequestSchema, req)).toEqual([]);
+    expect(req.who.value).toBe("alice");
+    const many = create(GetUsersRequestSchema, { handles: ["ｂｏｂ", "ann\u0000"] });
+    expect(violations(GetUsersRequestSchema, many)).toEqual([
+      { field: "handles[1]", message: "must not contain U+0000 (NUL)" },
+    ]);
+    expect(many.handles[0]).toBe("bob");
   });
 });

@@ -1,7 +1,13 @@
 /** The UserService handlers. */
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { BlockRowDao, ProfileCounterRowDao, SessionRowDao, UserRowDao } from "../../gen/orbit/user/v1/tables_db.js";
+import {
+  BlockRowDao,
+  HandleSkeletonRowDao,
+  ProfileCounterRowDao,
+  SessionRowDao,
+  UserRowDao,
+} from "../../gen/orbit/user/v1/tables_db.js";
 import { MediaService } from "../../gen/orbit/media/v1/media_pb.js";
 import {
   ProfileChangedSchema,
@@ -19,6 +25,7 @@ import { LoginLimiter } from "./rate-limit.js";
 import { endSession, openSession, verifyToken } from "./sessions.js";
 import type { userSettings } from "./settings.js";
 import { CLIENT_ADDRESS_HEADER } from "../../platform/http/client-address.js";
+import { handleSkeleton } from "../../platform/text.js";
 
 const DEFAULT_PAGE = 20;
 
@@ -50,6 +57,22 @@ export function userHandlers(
   const sessions = new SessionRowDao(db);
   const blocks = new BlockRowDao(db);
   const counters = new ProfileCounterRowDao(db);
+  const skeletons = new HandleSkeletonRowDao(db);
+
+  /**
+   * Why `handle` cannot be taken, or undefined when it is free: the same handle in another case
+   * (handle_key), or a look-alike of an existing one (the UTS #39 skeleton, platform/text.ts).
+   */
+  async function handleConflict(handle: string): Promise<string | undefined> {
+    const same = await users.getByHandleKey({ handleKey: handleKey(handle) });
+    if (same) return `handle "${handle}" is taken`;
+    const alike = await skeletons.get({ skeleton: handleSkeleton(handle) });
+    if (alike) {
+      const other = await users.get({ id: alike.userId });
+      return `handle "${handle}" is too much like the existing handle "${other?.handle ?? "?"}" (look-alike characters such as I/l/1 or 0/O count as one)`;
+    }
+    return undefined;
+  }
 
   async function me(hctx: HandlerContext) {
     const id = BigInt(requireUser(hctx).userId);
@@ -67,6 +90,8 @@ export function userHandlers(
   return {
     async signUp(req) {
       const key = handleKey(req.handle);
+      const conflict = await handleConflict(req.handle);
+      if (conflict) throw new ConnectError(conflict, Code.AlreadyExists);
       const now = BigInt(Date.now());
       const passwordHash = await hashPassword(req.password, scryptLogN);
       const id = ctx.ids.next();
@@ -80,6 +105,7 @@ export function userHandlers(
             passwordHash,
             createdAtMs: now,
           });
+          await skeletons.with(tx).insert({ skeleton: handleSkeleton(req.handle), userId: id });
           await counters.with(tx).insertIfAbsent({ userId: id });
           await ctx.events.publish(tx, ProfileChangedSchema, {
             userId: id,
@@ -92,7 +118,13 @@ export function userHandlers(
           return { user: toUser(row!), token };
         });
       } catch (err) {
-        if (isDuplicateKey(err)) throw new ConnectError(`handle "${req.handle}" is taken`, Code.AlreadyExists);
+        // A sign-up that raced another for the same (or a look-alike) handle.
+        if (isDuplicateKey(err)) {
+          throw new ConnectError(
+            (await handleConflict(req.handle)) ?? `handle "${req.handle}" is taken`,
+            Code.AlreadyExists,
+          );
+        }
         throw err;
       }
     },
@@ -179,7 +211,7 @@ export function userHandlers(
 
     async checkHandle(req) {
       if (!/^[A-Za-z0-9_]{3,30}$/.test(req.handle)) return { available: false };
-      return { available: (await users.getByHandleKey({ handleKey: handleKey(req.handle) })) === undefined };
+      return { available: (await handleConflict(req.handle)) === undefined };
     },
 
     async block(req, hctx) {

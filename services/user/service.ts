@@ -10,6 +10,7 @@ import {
 } from "../../gen/orbit/user/v1/events_pb.js";
 import {
   BlockRowTable,
+  HandleSkeletonRowTable,
   ProfileCounterRowTable,
   SessionRowTable,
   UserRowTable,
@@ -28,7 +29,7 @@ export const user = defineService({
   deps: ["media"],
   api: [UserService],
   settings: userSettings,
-  tables: [UserRowTable, SessionRowTable, BlockRowTable, ProfileCounterRowTable],
+  tables: [UserRowTable, HandleSkeletonRowTable, SessionRowTable, BlockRowTable, ProfileCounterRowTable],
   publishes: [UserBlockedSchema, UserUnblockedSchema, ProfileChangedSchema, SessionEndedSchema],
   verifiesTokens: userTokens,
   build: (ctx) => ({ rpc: [userHandlers(ctx)], consumers: [countersConsumer] }),

@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
 export const file_orbit_options_v1_options: GenFile =
   /*@__PURE__*/
   fileDesc(
-    "Ch5vcmJpdC9vcHRpb25zL3YxL29wdGlvbnMucHJvdG8SEG9yYml0Lm9wdGlvbnMudjEibgoMVGFibGVPcHRpb25zEikKA3NxbBgBIAEoCzIaLm9yYml0Lm9wdGlvbnMudjEuU3FsVGFibGVIABIrCgR3aWRlGAIgASgLMhsub3JiaXQub3B0aW9ucy52MS5XaWRlVGFibGVIAEIGCgRraW5kIoQBCghTcWxUYWJsZRIMCgRuYW1lGAEgASgJEhMKC3ByaW1hcnlfa2V5GAIgAygJEiYKBWluZGV4GAMgAygLMhcub3JiaXQub3B0aW9ucy52MS5JbmRleBItCgx1bmlxdWVfaW5kZXgYBCADKAsyFy5vcmJpdC5vcHRpb25zLnYxLkluZGV4IiYKBUluZGV4Eg8KB2NvbHVtbnMYASADKAkSDAoEbmFtZRgCIAEoCSJ/CglXaWRlVGFibGUSDAoEbmFtZRgBIAEoCRIVCg1wYXJ0aXRpb25fa2V5GAIgAygJEjAKCmNsdXN0ZXJpbmcYAyADKAsyHC5vcmJpdC5vcHRpb25zLnYxLkNsdXN0ZXJpbmcSGwoTZGVmYXVsdF90dGxfc2Vjb25kcxgEIAEoBSJECgpDbHVzdGVyaW5nEg4KBmNvbHVtbhgBIAEoCRImCgVvcmRlchgCIAEoDjIXLm9yYml0Lm9wdGlvbnMudjEuT3JkZXIieQoNQ29sdW1uT3B0aW9ucxIQCghzcWxfdHlwZRgBIAEoCRIQCghudWxsYWJsZRgCIAEoCBIPCgdkZWZhdWx0GAMgASgJEhQKDHJlbmFtZWRfZnJvbRgEIAMoCRIPCgdjb3VudGVyGAUgASgIEgwKBGpzb24YBiABKAgiMAoMRXZlbnRPcHRpb25zEg0KBXRvcGljGAEgASgJEhEKCWtleV9maWVsZBgCIAEoCSKYAQoKRmllbGRSdWxlcxIQCghyZXF1aXJlZBgBIAEoCBIPCgdtaW5fbGVuGAIgASgNEg8KB21heF9sZW4YAyABKA0SEQoJbWF4X2J5dGVzGAQgASgNEg8KB3BhdHRlcm4YBSABKAkSEAoDbWluGAYgASgDSACIAQESEAoDbWF4GAcgASgDSAGIAQFCBgoEX21pbkIGCgRfbWF4IlEKDE1ldGhvZExpbWl0cxIZChFtYXhfcmVxdWVzdF9ieXRlcxgBIAEoDRISCgp0aW1lb3V0X21zGAIgASgNEhIKCnBlcl9taW51dGUYAyABKA0qPQoFT3JkZXISFQoRT1JERVJfVU5TUEVDSUZJRUQQABINCglPUkRFUl9BU0MQARIOCgpPUkRFUl9ERVNDEAI6WAoGbGltaXRzEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMYuY4DIAEoCzIeLm9yYml0Lm9wdGlvbnMudjEuTWV0aG9kTGltaXRzUgZsaW1pdHM6VwoFdGFibGUSHy5nb29nbGUucHJvdG9idWYuTWVzc2FnZU9wdGlvbnMYuY4DIAEoCzIeLm9yYml0Lm9wdGlvbnMudjEuVGFibGVPcHRpb25zUgV0YWJsZTpXCgVldmVudBIfLmdvb2dsZS5wcm90b2J1Zi5NZXNzYWdlT3B0aW9ucxi6jgMgASgLMh4ub3JiaXQub3B0aW9ucy52MS5FdmVudE9wdGlvbnNSBWV2ZW50OlgKBmNvbHVtbhIdLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE9wdGlvbnMYuY4DIAEoCzIfLm9yYml0Lm9wdGlvbnMudjEuQ29sdW1uT3B0aW9uc1IGY29sdW1uOlkKCHZhbGlkYXRlEh0uZ29vZ2xlLnByb3RvYnVmLkZpZWxkT3B0aW9ucxi6jgMgASgLMhwub3JiaXQub3B0aW9ucy52MS5GaWVsZFJ1bGVzUgh2YWxpZGF0ZUJ/ChhhcHAub3JiaXQuYXBpLm9wdGlvbnMudjFCDE9wdGlvbnNQcm90b1ABWitvcmJpdC5hcHAvZ2VuL2dvL29yYml0L29wdGlvbnMvdjE7b3B0aW9uc3YxogIDT1JPqgIQT3JiaXQuT3B0aW9ucy5WMboCDE9yYml0T3B0aW9uc2IGcHJvdG8z",
+    "Ch5vcmJpdC9vcHRpb25zL3YxL29wdGlvbnMucHJvdG8SEG9yYml0Lm9wdGlvbnMudjEibgoMVGFibGVPcHRpb25zEikKA3NxbBgBIAEoCzIaLm9yYml0Lm9wdGlvbnMudjEuU3FsVGFibGVIABIrCgR3aWRlGAIgASgLMhsub3JiaXQub3B0aW9ucy52MS5XaWRlVGFibGVIAEIGCgRraW5kIoQBCghTcWxUYWJsZRIMCgRuYW1lGAEgASgJEhMKC3ByaW1hcnlfa2V5GAIgAygJEiYKBWluZGV4GAMgAygLMhcub3JiaXQub3B0aW9ucy52MS5JbmRleBItCgx1bmlxdWVfaW5kZXgYBCADKAsyFy5vcmJpdC5vcHRpb25zLnYxLkluZGV4IiYKBUluZGV4Eg8KB2NvbHVtbnMYASADKAkSDAoEbmFtZRgCIAEoCSJ/CglXaWRlVGFibGUSDAoEbmFtZRgBIAEoCRIVCg1wYXJ0aXRpb25fa2V5GAIgAygJEjAKCmNsdXN0ZXJpbmcYAyADKAsyHC5vcmJpdC5vcHRpb25zLnYxLkNsdXN0ZXJpbmcSGwoTZGVmYXVsdF90dGxfc2Vjb25kcxgEIAEoBSJECgpDbHVzdGVyaW5nEg4KBmNvbHVtbhgBIAEoCRImCgVvcmRlchgCIAEoDjIXLm9yYml0Lm9wdGlvbnMudjEuT3JkZXIieQoNQ29sdW1uT3B0aW9ucxIQCghzcWxfdHlwZRgBIAEoCRIQCghudWxsYWJsZRgCIAEoCBIPCgdkZWZhdWx0GAMgASgJEhQKDHJlbmFtZWRfZnJvbRgEIAMoCRIPCgdjb3VudGVyGAUgASgIEgwKBGpzb24YBiABKAgiMAoMRXZlbnRPcHRpb25zEg0KBXRvcGljGAEgASgJEhEKCWtleV9maWVsZBgCIAEoCSLCAQoKRmllbGRSdWxlcxIQCghyZXF1aXJlZBgBIAEoCBIPCgdtaW5fbGVuGAIgASgNEg8KB21heF9sZW4YAyABKA0SEQoJbWF4X2J5dGVzGAQgASgNEg8KB3BhdHRlcm4YBSABKAkSEAoDbWluGAYgASgDSACIAQESEAoDbWF4GAcgASgDSAGIAQESKAoEdGV4dBgIIAEoDjIaLm9yYml0Lm9wdGlvbnMudjEuVGV4dEtpbmRCBgoEX21pbkIGCgRfbWF4IlEKDE1ldGhvZExpbWl0cxIZChFtYXhfcmVxdWVzdF9ieXRlcxgBIAEoDRISCgp0aW1lb3V0X21zGAIgASgNEhIKCnBlcl9taW51dGUYAyABKA0qPQoFT3JkZXISFQoRT1JERVJfVU5TUEVDSUZJRUQQABINCglPUkRFUl9BU0MQARIOCgpPUkRFUl9ERVNDEAIqTQoIVGV4dEtpbmQSGQoVVEVYVF9LSU5EX1VOU1BFQ0lGSUVEEAASEgoOVEVYVF9LSU5EX05BTUUQARISCg5URVhUX0tJTkRfRlJFRRACOlgKBmxpbWl0cxIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGLmOAyABKAsyHi5vcmJpdC5vcHRpb25zLnYxLk1ldGhvZExpbWl0c1IGbGltaXRzOlcKBXRhYmxlEh8uZ29vZ2xlLnByb3RvYnVmLk1lc3NhZ2VPcHRpb25zGLmOAyABKAsyHi5vcmJpdC5vcHRpb25zLnYxLlRhYmxlT3B0aW9uc1IFdGFibGU6VwoFZXZlbnQSHy5nb29nbGUucHJvdG9idWYuTWVzc2FnZU9wdGlvbnMYuo4DIAEoCzIeLm9yYml0Lm9wdGlvbnMudjEuRXZlbnRPcHRpb25zUgVldmVudDpYCgZjb2x1bW4SHS5nb29nbGUucHJvdG9idWYuRmllbGRPcHRpb25zGLmOAyABKAsyHy5vcmJpdC5vcHRpb25zLnYxLkNvbHVtbk9wdGlvbnNSBmNvbHVtbjpZCgh2YWxpZGF0ZRIdLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE9wdGlvbnMYuo4DIAEoCzIcLm9yYml0Lm9wdGlvbnMudjEuRmllbGRSdWxlc1IIdmFsaWRhdGVCfwoYYXBwLm9yYml0LmFwaS5vcHRpb25zLnYxQgxPcHRpb25zUHJvdG9QAVorb3JiaXQuYXBwL2dlbi9nby9vcmJpdC9vcHRpb25zL3YxO29wdGlvbnN2MaICA09ST6oCEE9yYml0Lk9wdGlvbnMuVjG6AgxPcmJpdE9wdGlvbnNiBnByb3RvMw",
     [file_google_protobuf_descriptor],
   );
 
@@ -334,6 +334,14 @@ export type FieldRules = Message<"orbit.options.v1.FieldRules"> & {
    * @generated from field: optional int64 max = 7;
    */
   max?: bigint | undefined;
+
+  /**
+   * What kind of text a string is: normalised, and refused when it carries
+   * characters that kind must not (platform/text.ts, docs/operations.md).
+   *
+   * @generated from field: orbit.options.v1.TextKind text = 8;
+   */
+  text: TextKind;
 };
 
 /**
@@ -409,6 +417,41 @@ export enum Order {
  * Describes the enum orbit.options.v1.Order.
  */
 export const OrderSchema: GenEnum<Order> = /*@__PURE__*/ enumDesc(file_orbit_options_v1_options, 0);
+
+/**
+ * TextKind is the hygiene a string field gets (FieldRules.text).
+ *
+ * @generated from enum orbit.options.v1.TextKind
+ */
+export enum TextKind {
+  /**
+   * No text rules.
+   *
+   * @generated from enum value: TEXT_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A name shown beside others (handle, display name, title): NFKC; no
+   * controls, format characters (bidi, zero-width) or line separators.
+   *
+   * @generated from enum value: TEXT_KIND_NAME = 1;
+   */
+  NAME = 1,
+
+  /**
+   * Free text (post, comment, message, bio): NFC; no NUL or controls other
+   * than newline and tab, no bidi embeddings or overrides.
+   *
+   * @generated from enum value: TEXT_KIND_FREE = 2;
+   */
+  FREE = 2,
+}
+
+/**
+ * Describes the enum orbit.options.v1.TextKind.
+ */
+export const TextKindSchema: GenEnum<TextKind> = /*@__PURE__*/ enumDesc(file_orbit_options_v1_options, 1);
 
 /**
  * @generated from extension: orbit.options.v1.MethodLimits limits = 51001;

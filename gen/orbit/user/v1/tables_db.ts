@@ -6,7 +6,7 @@
 
 import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
 import { column } from "../../../../platform/storage/schema.js";
-import type { BlockRow, ProfileCounterRow, SessionRow, UserRow } from "./tables_pb.js";
+import type { BlockRow, HandleSkeletonRow, ProfileCounterRow, SessionRow, UserRow } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
 import { toBigInt, toBytes, toText } from "../../../../platform/storage/sql/convert.js";
 import type { Dialect, SqlExecutor, SqlValue } from "../../../../platform/storage/driver.js";
@@ -420,6 +420,287 @@ export class UserRowDao {
       where.handleKey ?? missingKey("users.handle_key", "handleKey"),
     ]);
     return r && userRowFromValues(r);
+  }
+}
+
+// ── HandleSkeletonRow → table user_handle_skeletons ──────────────────────
+
+/**
+ * Table user_handle_skeletons: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the
+ * same).
+ *
+ * @generated from message orbit.user.v1.HandleSkeletonRow (orbit/user/v1/tables.proto)
+ */
+export const HandleSkeletonRowTable: SqlTableSpec = {
+  kind: "sql",
+  name: "user_handle_skeletons",
+  message: "orbit.user.v1.HandleSkeletonRow",
+  file: "orbit/user/v1/tables.proto",
+  columns: [
+    column("skeleton", "skeleton", "string", "TEXT", "VARCHAR(128)", "text", { default: "''" }),
+    column("user_id", "userId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+  ],
+  primaryKey: ["skeleton"],
+  indexes: [],
+};
+
+/**
+ * The SQL of every HandleSkeletonRowDao method, per dialect.
+ *
+ * @generated from message orbit.user.v1.HandleSkeletonRow (orbit/user/v1/tables.proto)
+ */
+export const HandleSkeletonRowSql = {
+  sqlite: {
+    insert: 'INSERT INTO "user_handle_skeletons" ("skeleton", "user_id") VALUES (?, ?)',
+    upsert:
+      'INSERT INTO "user_handle_skeletons" ("skeleton", "user_id") VALUES (?, ?)' +
+      ' ON CONFLICT ("skeleton") DO UPDATE SET "user_id" = excluded."user_id"',
+    insertIfAbsent: 'INSERT INTO "user_handle_skeletons" ("skeleton", "user_id") VALUES (?, ?) ON CONFLICT DO NOTHING',
+    insertHead: 'INSERT INTO "user_handle_skeletons" ("skeleton", "user_id") VALUES',
+    insertTuple: "(?, ?)",
+    upsertTail: ' ON CONFLICT ("skeleton") DO UPDATE SET "user_id" = excluded."user_id"',
+    upsertCheck: "",
+    insertIfAbsentTail: " ON CONFLICT DO NOTHING",
+    get: 'SELECT "skeleton", "user_id" FROM "user_handle_skeletons" WHERE "skeleton" = ?',
+    getManyHead: 'SELECT "skeleton", "user_id" FROM "user_handle_skeletons" WHERE "skeleton" IN',
+    delete: 'DELETE FROM "user_handle_skeletons" WHERE "skeleton" = ?',
+    updateWhere: '"skeleton" = ?',
+    count: 'SELECT COUNT(*) AS "n" FROM "user_handle_skeletons"',
+    list: {
+      asc: 'SELECT "skeleton", "user_id" FROM "user_handle_skeletons" ORDER BY "skeleton" ASC LIMIT ?',
+      ascAfter:
+        'SELECT "skeleton", "user_id" FROM "user_handle_skeletons" WHERE ("skeleton" > ?)' +
+        ' ORDER BY "skeleton" ASC LIMIT ?',
+      desc: 'SELECT "skeleton", "user_id" FROM "user_handle_skeletons" ORDER BY "skeleton" DESC LIMIT ?',
+      descAfter:
+        'SELECT "skeleton", "user_id" FROM "user_handle_skeletons" WHERE ("skeleton" < ?)' +
+        ' ORDER BY "skeleton" DESC LIMIT ?',
+    },
+    unique: {},
+    finders: {},
+    counts: {},
+    deletes: {},
+    increments: {},
+  },
+  mysql: {
+    insert: "INSERT INTO `user_handle_skeletons` (`skeleton`, `user_id`) VALUES (?, ?)",
+    upsert:
+      "INSERT INTO `user_handle_skeletons` (`skeleton`, `user_id`) VALUES (?, ?)" +
+      " ON DUPLICATE KEY UPDATE `user_id` = VALUES(`user_id`)",
+    insertIfAbsent:
+      "INSERT INTO `user_handle_skeletons` (`skeleton`, `user_id`) VALUES (?, ?)" +
+      " ON DUPLICATE KEY UPDATE `skeleton` = `skeleton`",
+    insertHead: "INSERT INTO `user_handle_skeletons` (`skeleton`, `user_id`) VALUES",
+    insertTuple: "(?, ?)",
+    upsertTail: " ON DUPLICATE KEY UPDATE `user_id` = VALUES(`user_id`)",
+    upsertCheck: "",
+    insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `skeleton` = `skeleton`",
+    get: "SELECT `skeleton`, `user_id` FROM `user_handle_skeletons` WHERE `skeleton` = ?",
+    getManyHead: "SELECT `skeleton`, `user_id` FROM `user_handle_skeletons` WHERE `skeleton` IN",
+    delete: "DELETE FROM `user_handle_skeletons` WHERE `skeleton` = ?",
+    updateWhere: "`skeleton` = ?",
+    count: "SELECT COUNT(*) AS `n` FROM `user_handle_skeletons`",
+    list: {
+      asc: "SELECT `skeleton`, `user_id` FROM `user_handle_skeletons` ORDER BY `skeleton` ASC LIMIT ?",
+      ascAfter:
+        "SELECT `skeleton`, `user_id` FROM `user_handle_skeletons` WHERE (`skeleton` > ?)" +
+        " ORDER BY `skeleton` ASC LIMIT ?",
+      desc: "SELECT `skeleton`, `user_id` FROM `user_handle_skeletons` ORDER BY `skeleton` DESC LIMIT ?",
+      descAfter:
+        "SELECT `skeleton`, `user_id` FROM `user_handle_skeletons` WHERE (`skeleton` < ?)" +
+        " ORDER BY `skeleton` DESC LIMIT ?",
+    },
+    unique: {},
+    finders: {},
+    counts: {},
+    deletes: {},
+    increments: {},
+  },
+} as const;
+
+/**
+ * Primary key of user_handle_skeletons (skeleton).
+ *
+ * @generated from message orbit.user.v1.HandleSkeletonRow (orbit/user/v1/tables.proto)
+ */
+export type HandleSkeletonRowKey = Pick<HandleSkeletonRow, "skeleton">;
+/**
+ * A HandleSkeletonRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.user.v1.HandleSkeletonRow (orbit/user/v1/tables.proto)
+ */
+export type HandleSkeletonRowInit = RowInit<HandleSkeletonRow, "skeleton">;
+/**
+ * Fields of a HandleSkeletonRow to change.
+ *
+ * @generated from message orbit.user.v1.HandleSkeletonRow (orbit/user/v1/tables.proto)
+ */
+export type HandleSkeletonRowPatch = RowPatch<HandleSkeletonRow, "skeleton", never>;
+
+/**
+ * A row from an array of its column values in select-list order.
+ */
+function handleSkeletonRowFromValues(r: readonly unknown[]): HandleSkeletonRow {
+  return {
+    $typeName: "orbit.user.v1.HandleSkeletonRow",
+    skeleton: toText(r[0]),
+    userId: toBigInt(r[1]),
+  };
+}
+
+function handleSkeletonRowToSql(row: HandleSkeletonRowInit, d: Dialect): SqlValue[] {
+  return [
+    textParam(row.skeleton ?? "", 128, "user_handle_skeletons.skeleton"),
+    int64Param(row.userId ?? 0n, "user_handle_skeletons.user_id"),
+  ];
+}
+
+/**
+ * HandleSkeletonRow holds the confusable skeleton of one account's handle (UTS #39, see
+ * platform/text.ts handleSkeleton), keyed by the skeleton: written in SignUp's transaction
+ * beside the users row, so `aIice` (capital I) cannot sit beside `alice`. A table of its own
+ * rather than a users column: a unique index over a new NOT NULL column cannot be built on a
+ * populated users table before a backfill (every old row would hold ''), and key columns are
+ * never nullable; a new table starts empty and migrations/data/0001_handle_skeletons.ts fills it.
+ *
+ * Typed access to table user_handle_skeletons. Pass the store, or a transaction (`db.transaction(tx => …)`) to run
+ * any method inside it.
+ *
+ * @generated from message orbit.user.v1.HandleSkeletonRow (orbit/user/v1/tables.proto)
+ */
+export class HandleSkeletonRowDao {
+  static readonly table = HandleSkeletonRowTable;
+  private readonly q: (typeof HandleSkeletonRowSql)["sqlite" | "mysql"];
+  private readonly updates: UpdateBuilder;
+
+  constructor(readonly db: SqlExecutor) {
+    this.q = HandleSkeletonRowSql[db.dialect];
+    this.updates = new UpdateBuilder("user_handle_skeletons", this.q.updateWhere, db.dialect);
+  }
+
+  /**
+   * The same DAO on another executor (a transaction).
+   */
+  with(db: SqlExecutor): HandleSkeletonRowDao {
+    return new HandleSkeletonRowDao(db);
+  }
+
+  /**
+   * Inserts a row; fails with a duplicate-key error if the key exists.
+   */
+  async insert(row: HandleSkeletonRowInit): Promise<void> {
+    await this.db.run(this.q.insert, handleSkeletonRowToSql(row, this.db.dialect));
+  }
+
+  /**
+   * Inserts many rows with multi-row INSERTs. Returns the number inserted.
+   */
+  async insertMany(rows: readonly HandleSkeletonRowInit[]): Promise<number> {
+    return insertRows(
+      this.db,
+      this.q.insertHead,
+      this.q.insertTuple,
+      "",
+      rows.map((r) => handleSkeletonRowToSql(r, this.db.dialect)),
+    );
+  }
+
+  /**
+   * Inserts the row unless one with the same key exists. True if inserted.
+   */
+  async insertIfAbsent(row: HandleSkeletonRowInit): Promise<boolean> {
+    const r = await this.db.run(this.q.insertIfAbsent, handleSkeletonRowToSql(row, this.db.dialect));
+    return r.changes > 0;
+  }
+
+  /**
+   * Inserts the row, or overwrites every non-key column of the existing one.
+   */
+  async upsert(row: HandleSkeletonRowInit): Promise<void> {
+    await this.db.run(this.q.upsert, handleSkeletonRowToSql(row, this.db.dialect));
+  }
+
+  /**
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
+   */
+  async upsertMany(rows: readonly HandleSkeletonRowInit[]): Promise<void> {
+    await upsertRows(
+      this.db,
+      this.q.insertHead,
+      this.q.insertTuple,
+      this.q.upsertTail,
+      rows.map((r) => handleSkeletonRowToSql(r, this.db.dialect)),
+      this.q.upsertCheck,
+    );
+  }
+
+  /**
+   * The row with this primary key, if any.
+   */
+  async get(key: HandleSkeletonRowKey): Promise<HandleSkeletonRow | undefined> {
+    const r = await this.db.getValues(this.q.get, [
+      key.skeleton ?? missingKey("user_handle_skeletons.skeleton", "skeleton"),
+    ]);
+    return r && handleSkeletonRowFromValues(r);
+  }
+
+  /**
+   * The rows with these keys, in no particular order (missing keys are left out).
+   */
+  async getMany(keys: readonly HandleSkeletonRowKey[]): Promise<HandleSkeletonRow[]> {
+    if (keys.length === 0) return [];
+    return selectIn(
+      this.db,
+      this.q.getManyHead,
+      keys.map((k) => k.skeleton ?? missingKey("user_handle_skeletons.skeleton", "skeleton")),
+      handleSkeletonRowFromValues,
+    );
+  }
+
+  /**
+   * Changes the fields `patch` sets. True if the row exists.
+   */
+  async update(key: HandleSkeletonRowKey, patch: HandleSkeletonRowPatch): Promise<boolean> {
+    const cols: string[] = [];
+    const params: SqlValue[] = [];
+    const row = patch as HandleSkeletonRowInit;
+    const d = this.db.dialect;
+    if (patch.userId !== undefined) {
+      cols.push("user_id");
+      params.push(int64Param(row.userId ?? 0n, "user_handle_skeletons.user_id"));
+    }
+    if (cols.length === 0) return (await this.get(key)) !== undefined;
+    const r = await this.db.run(this.updates.sql(cols), [
+      ...params,
+      ...[key.skeleton ?? missingKey("user_handle_skeletons.skeleton", "skeleton")],
+    ]);
+    return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
+  }
+
+  /**
+   * Deletes the row with this key. True if it existed.
+   */
+  async delete(key: HandleSkeletonRowKey): Promise<boolean> {
+    return (
+      (await this.db.run(this.q.delete, [key.skeleton ?? missingKey("user_handle_skeletons.skeleton", "skeleton")]))
+        .changes > 0
+    );
+  }
+
+  /**
+   * Number of rows in the table.
+   */
+  async count(): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.count);
+    return Number(r?.n ?? 0);
+  }
+
+  /**
+   * A page of all rows in primary-key order (skeleton).
+   */
+  async list(page?: PageOptions): Promise<Page<HandleSkeletonRow>> {
+    return keysetPage(this.db, this.q.list, "user_handle_skeletons.pk", [], page, handleSkeletonRowFromValues, [0]);
   }
 }
 

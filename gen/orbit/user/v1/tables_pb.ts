@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
 export const file_orbit_user_v1_tables: GenFile =
   /*@__PURE__*/
   fileDesc(
-    "ChpvcmJpdC91c2VyL3YxL3RhYmxlcy5wcm90bxINb3JiaXQudXNlci52MSKRAgoHVXNlclJvdxIKCgJpZBgBIAEoAxIhCgZoYW5kbGUYAiABKAlCEcrzGA0KC3ZhcmNoYXIoMzIpEiUKCmhhbmRsZV9rZXkYCCABKAlCEcrzGA0KC3ZhcmNoYXIoMzIpEicKDGRpc3BsYXlfbmFtZRgDIAEoCUIRyvMYDQoLdmFyY2hhcig2NCkSHwoDYmlvGAQgASgJQhLK8xgOCgx2YXJjaGFyKDUwMCkSFwoPYXZhdGFyX21lZGlhX2lkGAUgASgDEhUKDXBhc3N3b3JkX2hhc2gYBiABKAwSFQoNY3JlYXRlZF9hdF9tcxgHIAEoAzofyvMYGwoZCgV1c2VycxICaWQiDAoKaGFuZGxlX2tleSLjAQoKU2Vzc2lvblJvdxIKCgJpZBgBIAEoAxIPCgd1c2VyX2lkGAIgASgDEicKCnRva2VuX2hhc2gYAyABKAxCE8rzGA8KDXZhcmJpbmFyeSgzMikSJwoLZGV2aWNlX25hbWUYBCABKAlCEsrzGA4KDHZhcmNoYXIoMTAwKRIVCg1jcmVhdGVkX2F0X21zGAUgASgDEhcKD2xhc3Rfc2Vlbl9hdF9tcxgGIAEoAzo2yvMYMgowCg11c2VyX3Nlc3Npb25zEgJpZBoNCgd1c2VyX2lkCgJpZCIMCgp0b2tlbl9oYXNoIpABCghCbG9ja1JvdxISCgpibG9ja2VyX2lkGAEgASgDEhIKCmJsb2NrZWRfaWQYAiABKAMSFQoNY3JlYXRlZF9hdF9tcxgDIAEoAzpFyvMYQQo/Cgt1c2VyX2Jsb2NrcxIKYmxvY2tlcl9pZBIKYmxvY2tlZF9pZBoYCgpibG9ja2VkX2lkCgpibG9ja2VyX2lkIpQBChFQcm9maWxlQ291bnRlclJvdxIPCgd1c2VyX2lkGAEgASgDEhkKCWZvbGxvd2VycxgCIAEoA0IGyvMYAigBEhkKCWZvbGxvd2luZxgDIAEoA0IGyvMYAigBEhUKBXBvc3RzGAQgASgDQgbK8xgCKAE6IcrzGB0KGwoQcHJvZmlsZV9jb3VudGVycxIHdXNlcl9pZGIGcHJvdG8z",
+    "ChpvcmJpdC91c2VyL3YxL3RhYmxlcy5wcm90bxINb3JiaXQudXNlci52MSKRAgoHVXNlclJvdxIKCgJpZBgBIAEoAxIhCgZoYW5kbGUYAiABKAlCEcrzGA0KC3ZhcmNoYXIoMzIpEiUKCmhhbmRsZV9rZXkYCCABKAlCEcrzGA0KC3ZhcmNoYXIoMzIpEicKDGRpc3BsYXlfbmFtZRgDIAEoCUIRyvMYDQoLdmFyY2hhcig2NCkSHwoDYmlvGAQgASgJQhLK8xgOCgx2YXJjaGFyKDUwMCkSFwoPYXZhdGFyX21lZGlhX2lkGAUgASgDEhUKDXBhc3N3b3JkX2hhc2gYBiABKAwSFQoNY3JlYXRlZF9hdF9tcxgHIAEoAzofyvMYGwoZCgV1c2VycxICaWQiDAoKaGFuZGxlX2tleSJzChFIYW5kbGVTa2VsZXRvblJvdxIkCghza2VsZXRvbhgBIAEoCUISyvMYDgoMdmFyY2hhcigxMjgpEg8KB3VzZXJfaWQYAiABKAM6J8rzGCMKIQoVdXNlcl9oYW5kbGVfc2tlbGV0b25zEghza2VsZXRvbiLjAQoKU2Vzc2lvblJvdxIKCgJpZBgBIAEoAxIPCgd1c2VyX2lkGAIgASgDEicKCnRva2VuX2hhc2gYAyABKAxCE8rzGA8KDXZhcmJpbmFyeSgzMikSJwoLZGV2aWNlX25hbWUYBCABKAlCEsrzGA4KDHZhcmNoYXIoMTAwKRIVCg1jcmVhdGVkX2F0X21zGAUgASgDEhcKD2xhc3Rfc2Vlbl9hdF9tcxgGIAEoAzo2yvMYMgowCg11c2VyX3Nlc3Npb25zEgJpZBoNCgd1c2VyX2lkCgJpZCIMCgp0b2tlbl9oYXNoIpABCghCbG9ja1JvdxISCgpibG9ja2VyX2lkGAEgASgDEhIKCmJsb2NrZWRfaWQYAiABKAMSFQoNY3JlYXRlZF9hdF9tcxgDIAEoAzpFyvMYQQo/Cgt1c2VyX2Jsb2NrcxIKYmxvY2tlcl9pZBIKYmxvY2tlZF9pZBoYCgpibG9ja2VkX2lkCgpibG9ja2VyX2lkIpQBChFQcm9maWxlQ291bnRlclJvdxIPCgd1c2VyX2lkGAEgASgDEhkKCWZvbGxvd2VycxgCIAEoA0IGyvMYAigBEhkKCWZvbGxvd2luZxgDIAEoA0IGyvMYAigBEhUKBXBvc3RzGAQgASgDQgbK8xgCKAE6IcrzGB0KGwoQcHJvZmlsZV9jb3VudGVycxIHdXNlcl9pZGIGcHJvdG8z",
     [file_orbit_options_v1_options],
   );
 
@@ -79,6 +79,36 @@ export type UserRow = Message<"orbit.user.v1.UserRow"> & {
 export const UserRowSchema: GenMessage<UserRow> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_tables, 0);
 
 /**
+ * HandleSkeletonRow holds the confusable skeleton of one account's handle (UTS #39, see
+ * platform/text.ts handleSkeleton), keyed by the skeleton: written in SignUp's transaction
+ * beside the users row, so `aIice` (capital I) cannot sit beside `alice`. A table of its own
+ * rather than a users column: a unique index over a new NOT NULL column cannot be built on a
+ * populated users table before a backfill (every old row would hold ''), and key columns are
+ * never nullable; a new table starts empty and migrations/data/0001_handle_skeletons.ts fills it.
+ *
+ * @generated from message orbit.user.v1.HandleSkeletonRow
+ */
+export type HandleSkeletonRow = Message<"orbit.user.v1.HandleSkeletonRow"> & {
+  /**
+   * @generated from field: string skeleton = 1;
+   */
+  skeleton: string;
+
+  /**
+   * @generated from field: int64 user_id = 2;
+   */
+  userId: bigint;
+};
+
+/**
+ * Describes the message orbit.user.v1.HandleSkeletonRow.
+ * Use `create(HandleSkeletonRowSchema)` to create a new message.
+ */
+export const HandleSkeletonRowSchema: GenMessage<HandleSkeletonRow> =
+  /*@__PURE__*/
+  messageDesc(file_orbit_user_v1_tables, 1);
+
+/**
  * SessionRow is one signed-in device. The token is stored hashed.
  *
  * @generated from message orbit.user.v1.SessionRow
@@ -121,7 +151,7 @@ export type SessionRow = Message<"orbit.user.v1.SessionRow"> & {
  * Describes the message orbit.user.v1.SessionRow.
  * Use `create(SessionRowSchema)` to create a new message.
  */
-export const SessionRowSchema: GenMessage<SessionRow> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_tables, 1);
+export const SessionRowSchema: GenMessage<SessionRow> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_tables, 2);
 
 /**
  * BlockRow records that blocker_id blocked blocked_id.
@@ -149,7 +179,7 @@ export type BlockRow = Message<"orbit.user.v1.BlockRow"> & {
  * Describes the message orbit.user.v1.BlockRow.
  * Use `create(BlockRowSchema)` to create a new message.
  */
-export const BlockRowSchema: GenMessage<BlockRow> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_tables, 2);
+export const BlockRowSchema: GenMessage<BlockRow> = /*@__PURE__*/ messageDesc(file_orbit_user_v1_tables, 3);
 
 /**
  * ProfileCounterRow keeps a user's counts, projected from graph and post events.
@@ -184,4 +214,4 @@ export type ProfileCounterRow = Message<"orbit.user.v1.ProfileCounterRow"> & {
  */
 export const ProfileCounterRowSchema: GenMessage<ProfileCounterRow> =
   /*@__PURE__*/
-  messageDesc(file_orbit_user_v1_tables, 3);
+  messageDesc(file_orbit_user_v1_tables, 4);
