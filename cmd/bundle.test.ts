@@ -63,7 +63,7 @@ describe("orbit bundle (child process)", () => {
   let dataDir: string;
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), "orbit-cli-"));
-    b = await startBundle(["--services", "testing", "--dev-token", "tok-7=7"], { dataDir });
+    b = await startBundle(["--services", "testing", "--dev-token", "tok-7=7", "--admin-port", "0"], { dataDir });
   });
   afterAll(async () => {
     await b?.stop();
@@ -129,7 +129,13 @@ describe("orbit bundle (child process)", () => {
     }
   });
 
-  it("serves /healthz, /readyz and /metrics", async () => {
+  it("serves /healthz and /readyz on its port, and /metrics, /healthz, /readyz on the admin port", async () => {
+    const adminUrl = b.logs().find((l) => typeof l.adminUrl === "string")?.adminUrl as string;
+    expect(adminUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect((await fetch(`${adminUrl}/healthz`)).status).toBe(200);
+    expect((await fetch(`${adminUrl}/readyz`)).status).toBe(200);
+    // Not on the service port without --metrics-token.
+    expect((await fetch(`${b.url}/metrics`)).status).toBe(404);
     const health = await fetch(`${b.url}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: "ok" });
@@ -155,7 +161,7 @@ describe("orbit bundle (child process)", () => {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ code: 14, message: "down" }),
     });
-    const metrics = await fetch(`${b.url}/metrics`);
+    const metrics = await fetch(`${adminUrl}/metrics`);
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get("content-type")).toContain("text/plain");
     const text = await metrics.text();

@@ -10,7 +10,12 @@ import { startSplitBundles, type BundleProcess } from "../test/support/bundle-pr
 import { socialScenario } from "../test/support/social-scenario.js";
 import { mysqlStore, type TestStore } from "../test/support/stores.js";
 
-const env = { ORBIT_SCRYPT_LOG_N: "12", ORBIT_CLUSTER_SECRET: "two-process-social-cluster-secret" };
+const METRICS_TOKEN = "two-process-metrics-token";
+const env = {
+  ORBIT_SCRYPT_LOG_N: "12",
+  ORBIT_CLUSTER_SECRET: "two-process-social-cluster-secret",
+  ORBIT_METRICS_TOKEN: METRICS_TOKEN,
+};
 
 describe("social on two processes (user,graph | post,feed) over MariaDB", () => {
   let store: TestStore;
@@ -43,7 +48,11 @@ describe("social on two processes (user,graph | post,feed) over MariaDB", () => 
   }));
 
   it("B asked A over the network to verify tokens and to filter blocks", async () => {
-    const metrics = await (await fetch(`${a.url}/metrics`)).text();
+    // /metrics on the service port with --metrics-token (ORBIT_METRICS_TOKEN): refused without it.
+    expect((await fetch(`${a.url}/metrics`)).status).toBe(401);
+    const metrics = await (
+      await fetch(`${a.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+    ).text();
     const served = (method: string) =>
       metrics
         .split("\n")

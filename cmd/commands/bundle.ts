@@ -29,7 +29,9 @@ Examples:
   ORBIT_CLUSTER_SECRET=… orbit bundle --services=echo --port 9001 --mysql mysql://root@127.0.0.1:3306/orbit
 
 Endpoints on the port: Connect, gRPC and gRPC-Web (HTTP/1.1 and h2c),
-/healthz, /readyz, /metrics.
+/healthz, /readyz. /metrics: on the admin listener (--admin-port, loopback by
+default, also /healthz and /readyz), or on the port with --metrics-token.
+Operators: docs/operations.md.
 Exit codes: 0 after a clean shutdown, 1 on failure, 2 on bad usage or
 configuration, 3 when boot migrations are refused (a destructive change
 without --allow-destructive, a database migrated by a newer binary without

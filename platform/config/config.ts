@@ -10,8 +10,20 @@ export interface OrbitConfig {
   readonly services: readonly string[];
   /** Interface to listen on. */
   readonly host: string;
-  /** Port for Connect, gRPC, gRPC-Web, HTTP routes, /healthz, /readyz, /metrics (0 = any free port). */
+  /** Port for Connect, gRPC, gRPC-Web, HTTP routes, /healthz and /readyz (0 = any free port). */
   readonly port: number;
+  /**
+   * Port of the admin listener (operator endpoints: /metrics, /healthz, /readyz), on
+   * `adminHost`; unset: no admin listener (0 = any free port). docs/operations.md.
+   */
+  readonly adminPort?: number;
+  /** Interface of the admin listener (loopback unless an operator opens it up). */
+  readonly adminHost: string;
+  /**
+   * Bearer token that lets a scraper read /metrics on the service port. Unset: /metrics is not
+   * served on the service port at all (only on the admin port).
+   */
+  readonly metricsToken?: string;
   /** Where the embedded SQLite store lives (`<dataDir>/orbit.db`) when no MySQL URL is given. */
   readonly dataDir: string;
   /** MySQL/MariaDB URL (`mysql://user:pass@host:3306/db`); replaces the embedded SQLite store. */
@@ -83,6 +95,7 @@ export const DEFAULT_CONFIG: OrbitConfig = {
   services: ["all"],
   host: "0.0.0.0",
   port: 8080,
+  adminHost: "127.0.0.1",
   dataDir: "./data",
   peers: {},
   nodeId: 0,

@@ -111,6 +111,32 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     parse: integer(0, 65535),
   }),
   field({
+    key: "adminPort",
+    flag: "--admin-port <port>",
+    env: "ORBIT_ADMIN_PORT",
+    help: "admin listener for operators: /metrics, /healthz, /readyz (0 picks a free one)",
+    defaultText: "off",
+    parse: integer(0, 65535),
+  }),
+  field({
+    key: "adminHost",
+    flag: "--admin-host <host>",
+    env: "ORBIT_ADMIN_HOST",
+    help: "interface of the admin listener",
+    parse: text({ nonEmpty: true }),
+  }),
+  field({
+    key: "metricsToken",
+    flag: "--metrics-token <token>",
+    env: "ORBIT_METRICS_TOKEN",
+    help: "serve /metrics on the service port to scrapers that send 'authorization: Bearer <token>' (prefer the env variable)",
+    defaultText: "/metrics only on --admin-port",
+    parse: text({
+      nonEmpty: true,
+      check: (v) => (v.length >= 16 ? undefined : "the metrics token must be at least 16 characters"),
+    }),
+  }),
+  field({
     key: "dataDir",
     flag: "--data-dir <dir>",
     env: "ORBIT_DATA_DIR",

@@ -40,6 +40,7 @@ import type { TableSpec } from "../storage/schema.js";
 import { ClientRouter } from "./clients.js";
 import type { ServiceContext } from "./context.js";
 import { runJob } from "./jobs.js";
+import { AdminListener } from "./admin.js";
 import { kernelRoutes } from "./kernel-routes.js";
 import { kernelServices } from "./kernel-services.js";
 import { runMigrations, type MigrateFn } from "./migrate.js";
@@ -97,12 +98,17 @@ interface Running {
 
 type AnyBuilt = BuiltService<any>; // what any service's build returns
 
+/** Paths of the kernel's routes on either listener: no service may mount them. */
+const ADMIN_PATHS = ["/healthz", "/readyz", "/metrics"];
+
 /** How long shutdown waits for WebSocket clients to answer the close frame. */
 const SOCKET_CLOSE_MS = 5_000;
 
 export class Bundle {
   private stateValue: BundleState = "starting";
   private urlValue: string | undefined;
+  private adminUrlValue: string | undefined;
+  private admin: AdminListener | undefined;
   private server: OrbitServer | undefined;
   private stopping: Promise<StopResult> | undefined;
   private partsValue: OpenParts | undefined;
@@ -173,7 +179,9 @@ export class Bundle {
     this.signer = config.clusterSecret ? new ClusterSigner(config.clusterSecret) : ClusterSigner.random();
     this.ids = new IdGenerator(config.nodeId);
     this.kernelTable = new RouteTable(log);
-    for (const r of kernelRoutes(this)) this.kernelTable.add(r, "kernel");
+    for (const r of kernelRoutes(this, { listener: "service", metricsToken: config.metricsToken })) {
+      this.kernelTable.add(r, "kernel");
+    }
     this.serviceTable = new RouteTable(log);
     this.cors = createCors(config.corsOrigins);
     this.kernelRpc = kernelServices({
@@ -252,6 +260,11 @@ export class Bundle {
   }
 
   /** Base URL of the server (undefined when not listening). */
+  /** The admin listener's base URL (`--admin-port`), once listening. */
+  get adminUrl(): string | undefined {
+    return this.adminUrlValue;
+  }
+
   get url(): string | undefined {
     return this.urlValue;
   }
@@ -368,7 +381,9 @@ export class Bundle {
       }
       const routeDeps = { ...edge, metrics: this.httpMetrics, shutdownSignal: this.shutdownSignal.signal };
       const mount = (route: HttpRoute) => {
-        if (this.kernelTable.match(route.path)) throw new Error(`${def.name}: ${route.path} is the kernel's own route`);
+        if (this.kernelTable.match(route.path) || ADMIN_PATHS.includes(route.path)) {
+          throw new Error(`${def.name}: ${route.path} is the kernel's own route`);
+        }
         this.serviceTable.add(route, def.name);
       };
       for (const r of built.routes ?? []) mount(serveRoute(r, def.name, routeDeps));
@@ -445,6 +460,19 @@ export class Bundle {
           : at.host;
     this.urlValue = `http://${host}:${at.port}`;
     this.log.info({ url: this.urlValue }, `listening on ${this.urlValue} (not ready until migrated)`);
+    if (config.adminPort !== undefined) {
+      const table = new RouteTable(this.log);
+      for (const r of kernelRoutes(this, { listener: "admin" })) table.add(r, "kernel");
+      this.admin = new AdminListener(table, this.log, config);
+      const a = await this.admin.listen(config.adminPort, config.adminHost);
+      this.adminUrlValue = `http://${a.host.includes(":") ? `[${a.host}]` : a.host}:${a.port}`;
+      this.log.info(
+        { adminUrl: this.adminUrlValue },
+        `admin endpoints (/metrics, /healthz, /readyz) at ${this.adminUrlValue}`,
+      );
+    } else if (config.metricsToken === undefined) {
+      this.log.info("/metrics is not served: give --admin-port (or --metrics-token for the service port)");
+    }
   }
 
   /** The Connect implementations of a built service, checked against its `api`. */
@@ -568,6 +596,8 @@ export class Bundle {
       if (stop) await bounded(`stop hook of ${r.def.name}`, stop);
     }
     for (const [name, p] of parts) await bounded(`platform part ${name} stop`, () => p.stop?.());
+    // The admin listener answers /readyz 503 while draining; it closes last, with the store.
+    if (this.admin) await bounded("closing the admin listener", () => this.admin!.close());
     if (!this.opts.db) await bounded("closing the store", () => this.db.close());
     this.setState("stopped");
     const result = { forced: drained.forced, failures };

@@ -38,8 +38,8 @@ function client(url: string, headers: Record<string, string> = {}) {
   return { ws, received, closed, opened, refused };
 }
 
-async function metric(url: string, line: RegExp): Promise<string | undefined> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+async function metric(bundle: Bundle, line: RegExp): Promise<string | undefined> {
+  const text = await (await fetch(`${bundle.adminUrl}/metrics`)).text();
   return text.split("\n").find((l) => line.test(l));
 }
 
@@ -57,6 +57,7 @@ describe("routes and sockets", () => {
         services: ["testing"],
         host: "127.0.0.1",
         port: 0,
+        adminPort: 0,
         devTokens: { [TOKEN]: "5" },
       },
       db: store.db,
@@ -101,10 +102,10 @@ describe("routes and sockets", () => {
   it("count route requests in /metrics", async () => {
     await fetch(`${http}/testing/echo?text=m`);
     expect(
-      await metric(http, /^orbit_http_requests_total\{route="\/testing\/echo",method="GET",status="200"\}/),
+      await metric(bundle, /^orbit_http_requests_total\{route="\/testing\/echo",method="GET",status="200"\}/),
     ).toMatch(/ [1-9]\d*$/);
     expect(
-      await metric(http, /^orbit_http_requests_total\{route="\/testing\/whoami",method="GET",status="401"\}/),
+      await metric(bundle, /^orbit_http_requests_total\{route="\/testing\/whoami",method="GET",status="401"\}/),
     ).toMatch(/ 2$/);
   });
 
@@ -115,10 +116,10 @@ describe("routes and sockets", () => {
     c.ws.send(Buffer.from([1, 2, 3]));
     await expect.poll(() => c.received.length).toBe(3);
     expect(c.received).toEqual(['{"hello":"5"}', "ping", "binary:010203"]);
-    expect(await metric(http, /^orbit_websocket_connections\{endpoint="\/testing\/ws"\}/)).toMatch(/ 1$/);
+    expect(await metric(bundle, /^orbit_websocket_connections\{endpoint="\/testing\/ws"\}/)).toMatch(/ 1$/);
     c.ws.close(1000);
     expect((await c.closed).code).toBe(1000);
-    await expect.poll(() => metric(http, /^orbit_websocket_connections\{endpoint="\/testing\/ws"\}/)).toMatch(/ 0$/);
+    await expect.poll(() => metric(bundle, /^orbit_websocket_connections\{endpoint="\/testing\/ws"\}/)).toMatch(/ 0$/);
   });
 
   it("accept the token as the first frame, keeping the messages sent right after it", async () => {
@@ -149,7 +150,7 @@ describe("routes and sockets", () => {
     expect(notBearer.received).toEqual([]);
 
     expect(
-      await metric(http, /^orbit_websocket_connections_total\{endpoint="\/testing\/ws",result="unauthenticated"\}/),
+      await metric(bundle, /^orbit_websocket_connections_total\{endpoint="\/testing\/ws",result="unauthenticated"\}/),
     ).toMatch(/ 3$/);
   });
 

@@ -20,7 +20,7 @@ describe.each(ENGINES)("events part in a bundle on $name", ({ open }) => {
   function startWith(service: ServiceDef): Promise<Bundle> {
     return Bundle.start({
       registry: new Registry([service]),
-      config: { ...DEFAULT_CONFIG, services: [service.name], host: "127.0.0.1", port: 0 },
+      config: { ...DEFAULT_CONFIG, services: [service.name], host: "127.0.0.1", port: 0, adminPort: 0 },
       db: store.db,
       log: silentLogger(),
     });
@@ -56,7 +56,7 @@ describe.each(ENGINES)("events part in a bundle on $name", ({ open }) => {
     // The handler runs inside the transaction that commits the group's position: wait for the commit.
     const bus = bundle.parts.events.bus;
     await waitFor(async () => (await bus.listGroups())[0]?.position === 1n, "the group's position to commit");
-    const res = await fetch(`${bundle.url}/metrics`);
+    const res = await fetch(`${bundle.adminUrl}/metrics`);
     const text = await res.text();
     expect(text).toMatch(/orbit_events_group_pending\{group="ledger\.sum"\} 0/);
     expect(text).toMatch(/orbit_events_group_position\{group="ledger\.sum"\} 1/);
