@@ -3,7 +3,12 @@
  * its skeleton, and of two old look-alikes (`alice`, then `aIice`) the older keeps it.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { HandleSkeletonRowDao, HandleSkeletonRowTable, UserRowDao, UserRowTable } from "../../gen/orbit/user/v1/tables_db.js";
+import {
+  HandleSkeletonRowDao,
+  HandleSkeletonRowTable,
+  UserRowDao,
+  UserRowTable,
+} from "../../gen/orbit/user/v1/tables_db.js";
 import { migrate } from "../../platform/migrate/index.js";
 import { handleSkeleton } from "../../platform/text.js";
 import { ENGINES, type TestStore } from "../../test/support/stores.js";
