@@ -54,28 +54,19 @@ describe("buf breaking against the released API", () => {
   });
 
   it("fails when a field changes its number", async () => {
-    const dir = editedCopy((s) =>
-      s.replace(TEXT_FIELD, "string text = 9 ["),
-    );
+    const dir = editedCopy((s) => s.replace(TEXT_FIELD, "string text = 9 ["));
     const r = await breaking(dir);
     expect(r.code).not.toBe(0);
     expect(r.out).toContain('Previously present field "1" with name "text" on message "CreatePostRequest" was deleted');
   });
 
   it("fails when a field changes its type; passes when a field is added", async () => {
-    const retyped = await breaking(
-      editedCopy((s) =>
-        s.replace(TEXT_FIELD, "bytes text = 1 ["),
-      ),
-    );
+    const retyped = await breaking(editedCopy((s) => s.replace(TEXT_FIELD, "bytes text = 1 [")));
     expect(retyped.code).not.toBe(0);
     expect(retyped.out).toMatch(/type/i);
     const added = await breaking(
       editedCopy((s) =>
-        s.replace(
-          "message CreatePostRequest {\n",
-          "message CreatePostRequest {\n  string language = 99;\n",
-        ),
+        s.replace("message CreatePostRequest {\n", "message CreatePostRequest {\n  string language = 99;\n"),
       ),
     );
     expect(added).toEqual({ code: 0, out: "" });

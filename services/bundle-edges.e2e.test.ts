@@ -12,6 +12,7 @@ import { startBundle, startSplitBundles, type BundleProcess } from "../test/supp
 import { codeOf } from "../test/support/social-scenario.js";
 import { signUp, socialClients } from "../test/support/social-client.js";
 import { mysqlStore, type TestStore } from "../test/support/stores.js";
+import { waitFor } from "../test/support/wait.js";
 
 const env = { ORBIT_SCRYPT_LOG_N: "10", ORBIT_CLUSTER_SECRET: "bundle-edges-cluster-secret-0123" };
 
@@ -39,11 +40,12 @@ describe("a feed-only bundle", () => {
     const ann = await signUp(a.url, "ann");
     await ann.api.posts.createPost({ text: "hello from a split deployment" });
     const feed = socialClients(b.url, ann.token).feed;
+    // The feed is built from the post's event: wait until it shows, then look at it.
     let posts: unknown[] = [];
-    for (let i = 0; i < 50 && posts.length === 0; i++) {
+    await waitFor(async () => {
       posts = (await feed.getHomeFeed({ pageSize: 10 })).posts;
-      if (posts.length === 0) await new Promise((r) => setTimeout(r, 100));
-    }
+      return posts.length > 0;
+    }, "the post in the feed-only bundle's home feed");
     expect(posts).toHaveLength(1);
     expect(await codeOf(socialClients(b.url, "not-a-token").feed.getHomeFeed({}))).toBe(Code.Unauthenticated);
     expect(
@@ -88,10 +90,13 @@ describe("SIGTERM with a publishing call in flight", () => {
       );
       return Number((rows as Array<{ n: number }>)[0]!.n) > 0;
     };
-    for (let i = 0; i < 100 && !(await waiting()); i++) await new Promise((r) => setTimeout(r, 20));
-    expect(await waiting()).toBe(true);
+    await waitFor(waiting, "CreatePost waiting on the posts table lock");
     const exited = b.stop("SIGTERM");
-    await new Promise((r) => setTimeout(r, 300)); // the bundle is draining; its consumers stop meanwhile
+    // The lock goes only once the bundle is draining with the call in flight.
+    await waitFor(
+      () => b.logs().some((l) => l.msg === "shutting down: draining" && Number(l.inflight) >= 1),
+      "the bundle draining with CreatePost in flight",
+    );
     await lock.query("UNLOCK TABLES");
     const post = (await created).post!;
     expect(post.text).toBe("written while shutting down");

@@ -15,7 +15,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../test/support/bundle-process.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const COPY = ["proto", "gen", "platform", "services", "generators", "migrations", "cmd", "test", "tools", "third_party"];
+const COPY = [
+  "proto",
+  "gen",
+  "platform",
+  "services",
+  "generators",
+  "migrations",
+  "cmd",
+  "test",
+  "tools",
+  "third_party",
+];
 const ROOT_FILES = [
   "package.json",
   "buf.yaml",
