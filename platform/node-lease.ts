@@ -86,6 +86,22 @@ export async function ensureNodeLeaseTable(db: SqlExecutor): Promise<void> {
   await db.exec(db.dialect === "mysql" ? MYSQL : SQLITE);
 }
 
+/**
+ * Who holds a live lease on node id `nodeId`, if anyone (for a bundle given that id with
+ * --node-id, which does not lease: it warns). Undefined too when the table does not exist.
+ */
+export async function nodeLeaseHolder(db: SqlExecutor, nodeId: number): Promise<string | undefined> {
+  try {
+    const r = await db.get<{ owner: unknown }>(
+      `SELECT owner FROM ${NODE_LEASES} WHERE node_id = ? AND owner IS NOT NULL AND lease_until_ms >= ${nowSql(db.dialect)}`,
+      [nodeId],
+    );
+    return r ? String(r.owner) : undefined;
+  } catch {
+    return undefined; // no lease table: nothing was ever leased here
+  }
+}
+
 export interface NodeLeaseOptions {
   readonly log: Logger;
   /** Default NODE_LEASE_TTL_MS. */

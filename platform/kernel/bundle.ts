@@ -23,7 +23,7 @@ import { HttpMetrics } from "../http/metrics.js";
 import { RouteTable, type HttpRoute } from "../http/routes.js";
 import { OrbitServer, type RequestHandler } from "../http/server.js";
 import { IdGenerator } from "../ids.js";
-import { NodeLease } from "../node-lease.js";
+import { NodeLease, nodeLeaseHolder } from "../node-lease.js";
 import { createLogger, silentLogger, type Logger } from "../log.js";
 import { Authenticator } from "../rpc/authenticator.js";
 import { ClusterSigner } from "../rpc/cluster-signer.js";
@@ -543,7 +543,16 @@ export class Bundle {
   /** The id generator: on --node-id if given, else on a node id leased from the SQL store. */
   private async nodeIds(): Promise<IdGenerator> {
     if (this.ids) {
-      this.log.info({ nodeId: this.ids.nodeId }, `node id ${this.ids.nodeId} (--node-id: not leased)`);
+      const nodeId = this.ids.nodeId;
+      this.log.info({ nodeId }, `node id ${nodeId} (--node-id: not leased)`);
+      const holder = await nodeLeaseHolder(this.db, nodeId);
+      if (holder) {
+        this.log.warn(
+          { nodeId, holder },
+          `node id ${nodeId} is also leased by ${holder}, which shares this store: ids may collide; ` +
+            "give every bundle of a store its own --node-id, or none (docs/operations.md#node-ids)",
+        );
+      }
       return this.ids;
     }
     const lease = (this.nodeLease = await NodeLease.claim(this.db, {
