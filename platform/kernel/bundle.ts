@@ -642,7 +642,7 @@ export class Bundle {
     }
     for (const [name, p] of parts) await bounded(`platform part ${name} stop`, () => p.stop?.());
     // The admin listener answers /readyz 503 while draining; it closes last, with the store.
-    // Every id this bundle made is written (or never will be): the node id is free for the next claimer.
+    // The node id is free for the next claimer, whose ids start after the last one made here.
     if (this.nodeLease) await bounded("releasing the node id lease", () => this.nodeLease!.release());
     if (this.admin) await bounded("closing the admin listener", () => this.admin!.close());
     if (!this.opts.db) await bounded("closing the store", () => this.db.close());
