@@ -3,7 +3,7 @@
  * old default node id 0 they collided, 292 failed writes in 30 s): started at
  * the same time, each leases its own node id, and concurrent writes to both
  * (EchoService.Note, one id each) all succeed with distinct ids. A clean stop
- * releases the leases.
+ * releases the leases. A bundle whose lease is taken from it exits 1.
  */
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
@@ -73,5 +73,20 @@ describe("two bundles on one database, no --node-id", () => {
     await Promise.all(bundles.map((b) => b.stop()));
     const held = await store.db.all(`SELECT node_id FROM ${NODE_LEASES} WHERE owner IS NOT NULL`);
     expect(held).toEqual([]);
+  }, 60_000);
+
+  it("a bundle whose leased node id is taken by another owner exits 1 without making another id", async () => {
+    const b = await startBundle(["--services", "echo", "--mysql", store.url], { readyTimeoutMs: 60_000 });
+    bundles.push(b);
+    const node = leasedNodeId(b);
+    expect(node).toBe(0); // the two above released theirs
+    // Another process claimed it (as if this one had been cut off past its lease); the next
+    // renewal (every 10 s) finds it.
+    await store.db.run(`UPDATE ${NODE_LEASES} SET owner = 'someone else', epoch = epoch + 1 WHERE node_id = ?`, [
+      node!,
+    ]);
+    const exit = await b.exited;
+    expect(exit.code).toBe(1);
+    expect(b.logs().some((l) => /lease was lost.*stopping the bundle/.test(l.msg))).toBe(true);
   }, 60_000);
 });
