@@ -9,7 +9,8 @@
  *    first frame);
  *  - `collect`: waits until `expected` bench updates arrived (or
  *    `timeoutMs` passed) and answers their count and send→receive latency
- *    (p50/p99), and the wall time of the first and last; then starts over;
+ *    (p50/p99), the wall time of the first and last, and this process's CPU
+ *    time since the previous answer; then starts over;
  *  - `close`: closes every socket.
  *
  * A bench update is an orbit.push.v1.Update whose payload is a Notice of
@@ -35,6 +36,8 @@ export interface Collected {
   readonly lastMs: number;
   /** Sockets closed by the server meanwhile. */
   readonly closed: number;
+  /** CPU this process used (user + system, ms) since the previous collect (or the connect). */
+  readonly cpuMs: number;
 }
 
 export const wallMs = (): number => performance.timeOrigin + performance.now();
@@ -44,6 +47,13 @@ let lat: number[] = [];
 let firstMs = 0;
 let lastMs = 0;
 let closed = 0;
+let cpu = process.cpuUsage();
+
+function cpuSince(): number {
+  const d = process.cpuUsage(cpu);
+  cpu = process.cpuUsage();
+  return Math.round((d.user + d.system) / 1000);
+}
 
 function pct(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
@@ -84,6 +94,7 @@ async function connect(c: Extract<ClientCommand, { op: "connect" }>): Promise<{ 
       while (next < c.tokens.length) await open(c.url, c.tokens[next++]!, c.hello);
     }),
   );
+  cpuSince();
   return { open: sockets.length };
 }
 
@@ -98,6 +109,7 @@ async function collect(c: Extract<ClientCommand, { op: "collect" }>): Promise<Co
     firstMs,
     lastMs,
     closed,
+    cpuMs: cpuSince(),
   };
   lat = [];
   firstMs = lastMs = 0;

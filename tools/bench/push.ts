@@ -17,6 +17,9 @@
  *  3. Throughput: D deliveries (default 200,000) as updates to every user,
  *     as fast as the server takes them (up to 4 appends in flight), from the
  *     first send to the last receipt.
+ * For 2 and 3 it also reports the CPU the server's process and the devices'
+ * process used (% of one core): on a 2-core machine, devices that need a
+ * whole core leave the server one, and the figures say so.
  *
  * Baseline in the same run, with the same devices' code and numbers: a bare
  * `ws` server sending the same bytes (each device's Update, encoded as the
@@ -192,9 +195,27 @@ interface Figures {
     /** The server's own time per send (one tick's users), p50/p99. */
     sendP50Ms: number;
     sendP99Ms: number;
+    /** CPU (user + system) over the phase, in % of one core: the server's and the devices' process. */
+    serverCpuPct: number;
+    devicesCpuPct: number;
   };
-  readonly max: { delivered: number; expected: number; perSec: number; p50Ms: number; p99Ms: number };
+  readonly max: {
+    delivered: number;
+    expected: number;
+    perSec: number;
+    p50Ms: number;
+    p99Ms: number;
+    serverCpuPct: number;
+    devicesCpuPct: number;
+  };
   readonly cutOff: number;
+}
+
+/** CPU this process used since `from` (taken at `t0`), in % of one core, and the wall ms. */
+function cpuPct(from: NodeJS.CpuUsage, t0: number): { pct: number; ms: number } {
+  const d = process.cpuUsage(from);
+  const ms = performance.now() - t0;
+  return { pct: Math.round(((d.user + d.system) / 1000 / ms) * 100), ms };
 }
 
 function memory(): { rss: number; heap: number } {
@@ -229,11 +250,15 @@ async function measure(
   const pending = new Set<Promise<void>>();
   /** How long each send took in the server (the gateway: append + hand to the sessions). */
   const sendMs: number[] = [];
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (let k = 0; k < ticks; k++) {
     const due = t0 + k * TICK_MS;
     const wait = due - performance.now();
+    // Behind schedule (the process did not get the CPU in time) the tick runs at once, but still
+    // yields first, so the previous sends' completions are timed when they happen.
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    else await null;
     const users = Array.from({ length: perTick }, () => next++ % n);
     const s0 = performance.now();
     const p = server.send(users).finally(() => {
@@ -245,11 +270,14 @@ async function measure(
   await Promise.all(pending);
   const fixedExpected = ticks * perTick;
   const f = await devices.ask<Collected>({ op: "collect", expected: fixedExpected, timeoutMs: 30_000 });
+  const fixedCpu = cpuPct(cpu0, t0);
 
   // 3. Throughput: updates to every user, up to INFLIGHT in flight.
   const rounds = Math.max(1, Math.ceil(deliveries / n));
   const all = Array.from({ length: n }, (_, i) => i);
   const s0 = wallMs();
+  const cpu1 = process.cpuUsage();
+  const p0 = performance.now();
   let r = 0;
   await Promise.all(
     Array.from({ length: INFLIGHT }, async () => {
@@ -262,6 +290,7 @@ async function measure(
   );
   const maxExpected = rounds * n;
   const t = await devices.ask<Collected>({ op: "collect", expected: maxExpected, timeoutMs: 120_000 });
+  const maxCpu = cpuPct(cpu1, p0);
   await devices.ask({ op: "close" });
   return {
     clients: n,
@@ -280,6 +309,8 @@ async function measure(
         50,
       ).toFixed(2),
       sendP99Ms: +percentile(sendMs, 99).toFixed(2),
+      serverCpuPct: fixedCpu.pct,
+      devicesCpuPct: Math.round((f.cpuMs / fixedCpu.ms) * 100),
     },
     max: {
       delivered: t.count,
@@ -287,6 +318,8 @@ async function measure(
       perSec: Math.round(t.count / ((t.lastMs - s0) / 1000 || 1)),
       p50Ms: t.p50Ms,
       p99Ms: t.p99Ms,
+      serverCpuPct: maxCpu.pct,
+      devicesCpuPct: Math.round((t.cpuMs / maxCpu.ms) * 100),
     },
     cutOff: Math.max(f.closed, t.closed),
   };
@@ -297,11 +330,12 @@ function print(name: string, f: Figures): void {
   console.log(`  idle connection: RSS ${f.rssPerConnKB} KB, heap ${f.heapPerConnKB} KB per connection`);
   console.log(
     `  ${fmt(f.fixed.rate)} deliveries/s for the window: ${fmt(f.fixed.delivered)}/${fmt(f.fixed.expected)} delivered, ` +
-      `p50 ${f.fixed.p50Ms} ms, p99 ${f.fixed.p99Ms} ms (the server's send of a tick: p50 ${f.fixed.sendP50Ms} ms, p99 ${f.fixed.sendP99Ms} ms)`,
+      `p50 ${f.fixed.p50Ms} ms, p99 ${f.fixed.p99Ms} ms (the server's send of a tick: p50 ${f.fixed.sendP50Ms} ms, p99 ${f.fixed.sendP99Ms} ms); ` +
+      `CPU: server ${f.fixed.serverCpuPct} %, devices ${f.fixed.devicesCpuPct} % of a core`,
   );
   console.log(
     `  flat out: ${fmt(f.max.delivered)}/${fmt(f.max.expected)} delivered, ${fmt(f.max.perSec)} deliveries/s, ` +
-      `p50 ${f.max.p50Ms} ms, p99 ${f.max.p99Ms} ms`,
+      `p50 ${f.max.p50Ms} ms, p99 ${f.max.p99Ms} ms; CPU: server ${f.max.serverCpuPct} %, devices ${f.max.devicesCpuPct} % of a core`,
   );
   if (f.cutOff) console.log(`  ${f.cutOff} sockets closed by the server`);
 }
