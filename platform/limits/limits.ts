@@ -17,7 +17,9 @@
  */
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { Counter, type Registry } from "prom-client";
+import { CLIENT_ADDRESS_HEADER } from "../http/client-address.js";
 import type { Logger } from "../log.js";
+import { callScope } from "../rpc/call-scope.js";
 import type { BackoffRule, BucketRule, LimitStore } from "./store.js";
 
 export type { BackoffRule, BucketRule } from "./store.js";
@@ -66,6 +68,17 @@ export interface LimitsView {
   backoff(reason: string, rule: BackoffRule & PolicyText): BackoffPolicy;
   window(reason: string, rule: { readonly limit: number; readonly windowMs: number } & PolicyText): WindowPolicy;
   marks(name: string, ttlMs: number): MarkSet;
+}
+
+/**
+ * The key of "per caller" limits: the signed-in user (`user:<id>`), else the
+ * client address the kernel stamped (`address:<a>`), else `in-process`.
+ */
+export function callerKey(hctx: HandlerContext): string {
+  const user = callScope(hctx).identity?.userId;
+  if (user !== undefined) return `user:${user}`;
+  const address = hctx.requestHeader.get(CLIENT_ADDRESS_HEADER);
+  return address ? `address:${address}` : "in-process";
 }
 
 /** A quiet gap this long ends a throttling episode (the next refusal logs again). */
