@@ -4,13 +4,15 @@
  * in from another; a sign-up flood from one address is refused past its
  * limit while another address signs up; throttling is counted in
  * orbit_limits_throttled_total and logged once per episode; with --redis two
- * bundles share the limits. Client addresses are forwarded ones (--trust-proxy 1),
+ * bundles share the limits, and a Redis outage (a proxy the test cuts) does
+ * not take logins down. Client addresses are forwarded ones (--trust-proxy 1),
  * unique to this run, so runs sharing the Redis never meet.
  */
 import { randomBytes } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startBundle, type BundleProcess } from "../../test/support/bundle-process.js";
+import { TcpProxy } from "../../test/support/tcp-proxy.js";
 import { socialClients } from "../../test/support/social-client.js";
 import { codeOf } from "../../test/support/social-scenario.js";
 
@@ -140,5 +142,28 @@ describe("abuse limits shared by two bundles over Redis (--redis)", () => {
     await refusal(ua.logIn({ handle: `nobody${run}`, password: "x" }, from));
     await refusal(uc.logIn({ handle: `nobody${run}`, password: "x" }, from));
     expect(a.logs().some((l) => l.msg.startsWith("limits: redis unavailable"))).toBe(false);
+  }, 60_000);
+});
+
+describe("a Redis outage does not take logins down", () => {
+  it("logs in and signs up on local limits while Redis is cut, logged once", async () => {
+    const port = Number(process.env.ORBIT_TEST_REDIS_PORT ?? 6379);
+    const proxy = await TcpProxy.start("127.0.0.1", port);
+    try {
+      const b = await bundle("--redis", `redis://127.0.0.1:${proxy.port}`);
+      const users = socialClients(b.url).users;
+      const home = via(address(20));
+      await users.signUp({ handle: `out${run}`, password: "outage password" }, home);
+      proxy.cut();
+      for (let i = 0; i < 3; i++) {
+        expect((await users.logIn({ handle: `out${run}`, password: "outage password" }, home)).token).toMatch(/^orb_/);
+      }
+      // Limits still apply, from the bundle's own memory (a budget of 3 sign-ups of its own).
+      for (let i = 2; i <= 4; i++) await users.signUp({ handle: `out${i}${run}`, password: "outage password" }, home);
+      await refusal(users.signUp({ handle: `out5${run}`, password: "outage password" }, home));
+      expect(b.logs().filter((l) => l.msg.startsWith("limits: redis unavailable"))).toHaveLength(1);
+    } finally {
+      await proxy.close();
+    }
   }, 60_000);
 });
