@@ -21,6 +21,7 @@ import {
   type Member,
 } from "../test/support/social-client.js";
 import { BUNDLE_ENGINES, type TestStore } from "../test/support/stores.js";
+import { DEFAULT_LOGIN_RULES } from "./user/rate-limit.js";
 
 const env = { ORBIT_SCRYPT_LOG_N: "12" };
 
@@ -226,13 +227,17 @@ for (const engine of BUNDLE_ENGINES) {
       expect(await codeOf(racer.api.graph.follow({ userId: blocker.user.id }))).toBe(Code.PermissionDenied);
     }, 30_000);
 
-    it("a burst of concurrent wrong passwords does not get past the per-handle limit", async () => {
+    it("a burst of concurrent wrong passwords does not get past the handle+address backoff", async () => {
       const anon = socialClients(b.url);
       const codes = await Promise.all(
         Array.from({ length: 30 }, () => codeOf(anon.users.logIn({ handle: "cat", password: "wrong password" }))),
       );
       expect(codes.filter((c) => c !== Code.Unauthenticated && c !== Code.ResourceExhausted)).toEqual([]);
-      expect(codes.filter((c) => c === Code.Unauthenticated).length).toBe(10);
+      // The free failures and the one that starts the first wait (1 s) are admitted; a guess
+      // arriving after that wait (a slow machine) is admitted and doubles it, so at most a few more.
+      const admitted = codes.filter((c) => c === Code.Unauthenticated).length;
+      expect(admitted).toBeGreaterThanOrEqual(DEFAULT_LOGIN_RULES.freeFailures + 1);
+      expect(admitted).toBeLessThanOrEqual(DEFAULT_LOGIN_RULES.freeFailures + 3);
       // Wrong passwords for cat did not lock out anyone else.
       expect(await codeOf(anon.users.logIn({ handle: "bob", password: "pw-bob-secret" }))).toBe("ok");
     });

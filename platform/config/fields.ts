@@ -172,7 +172,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     key: "redis",
     flag: "--redis <url>",
     env: "ORBIT_REDIS",
-    help: "Redis for the push broker, e.g. redis://10.0.0.5:6379: updates pushed in one bundle reach devices connected to another, and presence is shared",
+    help: "Redis shared by the bundles, e.g. redis://10.0.0.5:6379: push updates made in one bundle reach devices connected to another, presence and abuse limits (sign-up, log-in) are shared",
     defaultText: "none (one bundle alone needs none)",
     parse: text({
       nonEmpty: true,

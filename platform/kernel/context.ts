@@ -21,6 +21,7 @@ import type { IdGenerator } from "../ids.js";
 import type { Logger } from "../log.js";
 import type { SqlDb } from "../storage/driver.js";
 import type { WideStore } from "../storage/wide/store.js";
+import type { LimitsView } from "./parts/limits.js";
 import type { PushView } from "./parts/push.js";
 
 /** The platform parts a service sees, by context field. */
@@ -31,6 +32,8 @@ export interface PlatformViews {
   readonly wide: WideStore;
   /** Push updates to users' devices (durable, ordered streams) and to ephemeral channels (docs/push.md). */
   readonly push: PushView;
+  /** Abuse limits as policy: token buckets, backoff, windows per key, shared through Redis with --redis (platform/limits). */
+  readonly limits: LimitsView;
 }
 
 export interface ServiceContext<S extends SettingsSpec = SettingsSpec> extends PlatformViews {

@@ -14,6 +14,7 @@ import {
   UserEntryRowTable,
 } from "../../gen/orbit/discover/v1/tables_db.js";
 import { defineService } from "../../platform/kernel/service.js";
+import { callerKey } from "../../platform/limits/limits.js";
 import { callScope, requireUser } from "../../platform/rpc/call-scope.js";
 import { indexConsumer } from "./projection.js";
 import { DiscoverReader } from "./read.js";
@@ -43,6 +44,12 @@ export const discover = defineService({
     // The full-text table is engine-specific DDL the migrator does not manage (search-sql.ts).
     await ensureSearchTables(ctx.db);
     const reader = new DiscoverReader(ctx, ctx.settings);
+    // Full-text queries are the expensive reads: limited per caller (ctx.limits, shared with --redis).
+    const searches = ctx.limits.bucket("searches_per_caller", {
+      capacity: ctx.settings.searchesPerMinute,
+      periodMs: 60_000,
+      refused: "too many searches",
+    });
     return {
       rpc: [
         {
@@ -62,9 +69,11 @@ export const discover = defineService({
             return {};
           },
           async searchUsers(req, hctx) {
+            await searches.take(hctx, callerKey(hctx));
             return { users: await reader.searchUsers(viewerOf(hctx), req.query, req.pageSize) };
           },
           async searchPosts(req, hctx) {
+            await searches.take(hctx, callerKey(hctx));
             return reader.searchPosts(viewerOf(hctx), req.query, req.pageSize, req.pageToken);
           },
         },

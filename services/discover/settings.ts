@@ -16,6 +16,13 @@ export const discoverSettings = {
     unit: "ms",
     help: "how long computed trends are served before a background recompute (removals drop them at once in the consuming process)",
   }),
+  searchesPerMinute: setting.integer({
+    default: 120,
+    min: 0,
+    max: 1_000_000,
+    unit: "per-minute",
+    help: "searches (SearchUsers, SearchPosts: full-text queries) one caller may make per minute — a signed-in user, else a client address; 0 = no limit",
+  }),
 };
 
 export type DiscoverConfig = SettingValues<typeof discoverSettings>;

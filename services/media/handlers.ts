@@ -1,13 +1,18 @@
 /** The MediaService handlers. */
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { MediaState, type MediaService } from "../../gen/orbit/media/v1/media_pb.js";
+import type { RatePolicy } from "../../platform/limits/limits.js";
 import { callScope, requireService, requireUser } from "../../platform/rpc/call-scope.js";
 import { transformOptions, type UrlSigner } from "./signing.js";
 import { type MediaStore, UPLOAD_PREFIX } from "./store.js";
 
 const IMAGE_KINDS = new Set(["image", "animated"]);
 
-export function mediaHandlers(store: MediaStore, signer: UrlSigner): ServiceImpl<typeof MediaService> {
+export function mediaHandlers(
+  store: MediaStore,
+  signer: UrlSigner,
+  uploads: RatePolicy,
+): ServiceImpl<typeof MediaService> {
   async function found(id: bigint) {
     const m = await store.media.get({ id });
     if (!m) throw new ConnectError(`media ${id} not found`, Code.NotFound);
@@ -16,6 +21,7 @@ export function mediaHandlers(store: MediaStore, signer: UrlSigner): ServiceImpl
   return {
     async createUpload(req, hctx) {
       const me = BigInt(requireUser(hctx).userId);
+      await uploads.take(hctx, String(me));
       const m = await store.create(me, req);
       return { mediaId: m.id, uploadUrl: `${UPLOAD_PREFIX}${m.id}` };
     },

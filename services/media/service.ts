@@ -34,12 +34,18 @@ export const media = defineService({
       ctx.push.toUser(tx, ownerId, { case: "media", value: { media: m } }),
     );
     const signer = new UrlSigner(ctx.settings.urlKeys);
+    // Every upload may become a transcode: a per-user limit (ctx.limits, shared with --redis).
+    const uploads = ctx.limits.bucket("uploads_per_user", {
+      capacity: ctx.settings.uploadsPerUser,
+      periodMs: 3_600_000,
+      refused: "too many uploads",
+    });
     if (!ctx.settings.urlKeys) {
       ctx.log.warn("no --media-url-keys: transform URLs are signed with a random key and stop working on restart");
     }
     const cache = new DiskCache(ctx.settings.cacheDir || join(tmpdir(), "orbit-media-cache"), ctx.settings.cacheBytes);
     return {
-      rpc: [mediaHandlers(store, signer)],
+      rpc: [mediaHandlers(store, signer, uploads)],
       routes: mediaRoutes(store, signer, cache),
       consumers: [
         mediaJobConsumer({

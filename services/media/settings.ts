@@ -1,7 +1,7 @@
 /**
  * The media service's settings: `--media-cache-dir`, `--media-cache-bytes`,
  * `--media-quota-bytes`, `--media-url-keys`, `--media-workers`,
- * `--media-job-cpu-seconds` (ORBIT_MEDIA_* variables, `mediaCacheDir`… in
+ * `--media-job-cpu-seconds`, `--media-uploads-per-user` (ORBIT_MEDIA_* variables, `mediaCacheDir`… in
  * the config file).
  */
 import { setting, type SettingValues } from "../../platform/config/settings.js";
@@ -41,6 +41,13 @@ export const mediaSettings = {
     max: 64,
     unit: "jobs",
     help: "media jobs (variants, transcodes) run at once in this process",
+  }),
+  uploadsPerUser: setting.integer({
+    default: 200,
+    min: 0,
+    max: 1_000_000,
+    unit: "per-hour",
+    help: "uploads (CreateUpload) one user may start per hour, as a burst refilled over the hour: each may become a transcode; 0 = no limit",
   }),
   jobCpuSeconds: setting.integer({
     default: 600,

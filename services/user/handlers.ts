@@ -21,7 +21,7 @@ import { callScope, requireService, requireUser } from "../../platform/rpc/call-
 import { isDuplicateKey } from "../../platform/storage/driver.js";
 import { toUser } from "./convert.js";
 import { decoyHash, hashPassword, verifyPassword } from "./passwords.js";
-import { LoginLimiter } from "./rate-limit.js";
+import { LoginThrottle } from "./rate-limit.js";
 import { endSession, openSession, verifyToken } from "./sessions.js";
 import type { userSettings } from "./settings.js";
 import { CLIENT_ADDRESS_HEADER } from "../../platform/http/client-address.js";
@@ -47,11 +47,16 @@ function notFound(what: string): ConnectError {
   return new ConnectError(`${what} not found`, Code.NotFound);
 }
 
-export function userHandlers(
-  ctx: ServiceContext<typeof userSettings>,
-  limiter = new LoginLimiter(),
-): ServiceImpl<typeof UserService> {
+export function userHandlers(ctx: ServiceContext<typeof userSettings>): ServiceImpl<typeof UserService> {
   const { scryptLogN } = ctx.settings;
+  const throttle = new LoginThrottle(ctx.limits, {
+    signUpPerHour: ctx.settings.signUpPerAddress,
+    logInPerMinute: ctx.settings.logInPerAddress,
+    freeFailures: ctx.settings.loginFreeFailures,
+    maxDelayMs: ctx.settings.loginMaxDelayS * 1000,
+    failuresPerAddress: ctx.settings.loginFailuresPerAddress,
+    handleCap: ctx.settings.loginHandleCap,
+  });
   const db = ctx.db;
   const users = new UserRowDao(db);
   const sessions = new SessionRowDao(db);
@@ -88,7 +93,10 @@ export function userHandlers(
   }
 
   return {
-    async signUp(req) {
+    async signUp(req, hctx) {
+      // Before anything touches the store or hashes a password.
+      const address = clientAddress(hctx);
+      await throttle.signUp(hctx, address);
       const key = handleKey(req.handle);
       const conflict = await handleConflict(req.handle);
       if (conflict) throw new ConnectError(conflict, Code.AlreadyExists);
@@ -96,7 +104,7 @@ export function userHandlers(
       const passwordHash = await hashPassword(req.password, scryptLogN);
       const id = ctx.ids.next();
       try {
-        return await db.transaction(async (tx) => {
+        const out = await db.transaction(async (tx) => {
           await users.with(tx).insert({
             id,
             handle: req.handle,
@@ -117,6 +125,8 @@ export function userHandlers(
           const row = await users.with(tx).get({ id });
           return { user: toUser(row!), token };
         });
+        await throttle.signedUp(key, address);
+        return out;
       } catch (err) {
         // A sign-up that raced another for the same (or a look-alike) handle.
         if (isDuplicateKey(err)) {
@@ -132,11 +142,14 @@ export function userHandlers(
     async logIn(req, hctx) {
       const key = handleKey(req.handle);
       const address = clientAddress(hctx);
-      const attempt = limiter.begin(key, address);
+      const attempt = await throttle.begin(hctx, key, address);
       const row = await users.getByHandleKey({ handleKey: key });
       const ok = await verifyPassword(req.password, row?.passwordHash ?? (await decoyHash(scryptLogN)));
-      if (!row || !ok) throw new ConnectError("wrong handle or password", Code.Unauthenticated);
-      attempt.succeeded();
+      if (!row || !ok) {
+        await attempt.failed();
+        throw new ConnectError("wrong handle or password", Code.Unauthenticated);
+      }
+      await attempt.succeeded();
       const { token } = await db.transaction((tx) => openSession(tx, ctx.ids, ctx.events, row, req.deviceName));
       return { user: toUser(row), token };
     },

@@ -9,9 +9,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import { startBundle, type BundleProcess } from "../../test/support/bundle-process.js";
 import { codeOf } from "../../test/support/social-scenario.js";
 import { socialClients } from "../../test/support/social-client.js";
-import { DEFAULT_LOGIN_LIMITS } from "./rate-limit.js";
 
-const env = { ORBIT_SCRYPT_LOG_N: "10" };
+/** Log-in attempts per address per minute (`--user-log-in-per-address`), lowered so the test is short. */
+const PER_ADDRESS = 5;
+const env = { ORBIT_SCRYPT_LOG_N: "10", ORBIT_USER_LOG_IN_PER_ADDRESS: String(PER_ADDRESS) };
 const started: BundleProcess[] = [];
 
 async function bundle(...extra: string[]): Promise<BundleProcess> {
@@ -39,7 +40,7 @@ afterAll(async () => {
 });
 
 describe("login limit per client address", () => {
-  const n = DEFAULT_LOGIN_LIMITS.perAddress + 1;
+  const n = PER_ADDRESS + 1;
 
   it("ignores X-Forwarded-For without --trust-proxy: one socket address, limited", async () => {
     const b = await bundle();

@@ -1,111 +1,121 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { LoginLimiter, type LoginLimits } from "./rate-limit.js";
+import { Limits } from "../../platform/limits/limits.js";
+import { MemoryLimitStore } from "../../platform/limits/store.js";
+import { silentLogger } from "../../platform/log.js";
+import { DEFAULT_LOGIN_RULES, FAILURE_WINDOW_MS, LoginThrottle, type LoginRules } from "./rate-limit.js";
 
-const LIMITS: LoginLimits = { windowMs: 60_000, perHandle: 3, perAddress: 5 };
+const RULES: LoginRules = {
+  ...DEFAULT_LOGIN_RULES,
+  logInPerMinute: 1_000,
+  freeFailures: 3,
+  maxDelayMs: 60_000,
+  failuresPerAddress: 10,
+  handleCap: 6,
+};
 
-function limiter(limits = LIMITS) {
+function throttle(rules = RULES) {
   const clock = { t: 1_000_000 };
-  return { l: new LoginLimiter(limits, () => clock.t), clock };
+  const registry = new Registry();
+  const limits = new Limits(new MemoryLimitStore(), silentLogger(), registry, () => clock.t);
+  return { th: new LoginThrottle(limits.view("user"), rules), clock, registry };
 }
 
-function refused(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConnectError);
-    expect((err as ConnectError).code).toBe(Code.ResourceExhausted);
-    return (err as ConnectError).rawMessage;
-  }
-  throw new Error("expected ResourceExhausted");
+async function refused(p: Promise<unknown>): Promise<string> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ConnectError);
+  expect((err as ConnectError).code).toBe(Code.ResourceExhausted);
+  expect(Number((err as ConnectError).metadata.get("retry-after"))).toBeGreaterThan(0);
+  return (err as ConnectError).rawMessage;
 }
 
-describe("LoginLimiter", () => {
-  it("refuses a handle after perHandle failures, saying when to retry", () => {
-    const { l, clock } = limiter();
-    for (let i = 0; i < 3; i++) {
-      l.begin("ann", `10.0.0.${i}`);
-      clock.t += 1_000;
-    }
-    expect(refused(() => l.begin("ann", "10.0.0.9"))).toBe("too many failed logins; try again in 57 s");
-    // Other handles are not affected.
-    expect(() => l.begin("bob", "10.0.0.9")).not.toThrow();
+async function fail(th: LoginThrottle, handle: string, address: string | undefined) {
+  await (await th.begin(undefined, handle, address)).failed();
+}
+
+describe("LoginThrottle", () => {
+  it("backs off one handle from one address exponentially; the owner elsewhere logs in", async () => {
+    const { th, clock, registry } = throttle({ ...RULES, handleCap: 100 });
+    for (let i = 0; i < 4; i++) await fail(th, "ann", "6.6.6.6");
+    expect(await refused(th.begin(undefined, "ann", "6.6.6.6"))).toBe("too many failed logins; try again in 1 s");
+    // The owner, from their own address, is not slowed at all.
+    await (await th.begin(undefined, "ann", "10.0.0.1")).succeeded();
+    clock.t += 1_000;
+    await fail(th, "ann", "6.6.6.6");
+    expect(await refused(th.begin(undefined, "ann", "6.6.6.6"))).toContain("try again in 2 s");
+    clock.t += 2_000;
+    await fail(th, "ann", "6.6.6.6");
+    expect(await refused(th.begin(undefined, "ann", "6.6.6.6"))).toContain("try again in 4 s");
+    const metric = await registry.getSingleMetricAsString("orbit_limits_throttled_total");
+    expect(metric).toContain('reason="login_backoff"} 3');
   });
 
-  it("refuses an address after perAddress failures, whatever the handle", () => {
-    const { l } = limiter();
-    for (let i = 0; i < 5; i++) l.begin(`user${i}`, "10.0.0.1");
-    refused(() => l.begin("someone-else", "10.0.0.1"));
-    expect(() => l.begin("someone-else", "10.0.0.2")).not.toThrow();
+  it("counts attempts in flight: a burst of concurrent guesses cannot pass the free failures", async () => {
+    const { th } = throttle();
+    const results = await Promise.allSettled(Array.from({ length: 20 }, () => th.begin(undefined, "ann", "6.6.6.6")));
+    // The free ones, and the one that starts the first penalty.
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(4);
   });
 
-  it("applies only the per-handle limit when the address is unknown", () => {
-    const { l } = limiter();
-    for (let i = 0; i < 20; i++) l.begin(`user${i}`, undefined);
-    expect(() => l.begin("ann", undefined)).not.toThrow();
-    l.begin("ann", undefined);
-    l.begin("ann", undefined).succeeded();
-    for (let i = 0; i < 3; i++) l.begin("ann", undefined);
-    refused(() => l.begin("ann", undefined));
+  it("a success from an address forgets its failures there", async () => {
+    const { th } = throttle();
+    for (let i = 0; i < 3; i++) await fail(th, "ann", "a");
+    await (await th.begin(undefined, "ann", "a")).succeeded();
+    for (let i = 0; i < 4; i++) await fail(th, "ann", "a");
+    await refused(th.begin(undefined, "ann", "a"));
   });
 
-  it("says when the limit that refused frees a slot", () => {
-    const { l, clock } = limiter();
-    for (let i = 0; i < 5; i++) l.begin(`user${i}`, "a"); // address "a" full, oldest at t0
-    clock.t += 20_000;
-    for (let i = 0; i < 3; i++) l.begin("ann", "b"); // handle "ann" full, oldest at t0 + 20 s
-    expect(refused(() => l.begin("ann", "c"))).toContain("try again in 60 s");
-    expect(refused(() => l.begin("bob", "a"))).toContain("try again in 40 s");
-    expect(refused(() => l.begin("ann", "a"))).toContain("try again in 60 s");
+  it("the global cap per handle refuses unfamiliar addresses; an address that logged in before still may", async () => {
+    const { th, clock } = throttle();
+    await (await th.begin(undefined, "ann", "home")).succeeded();
+    // A distributed attack: many addresses, one guess each.
+    for (let i = 0; i < 6; i++) await fail(th, "ann", `6.6.6.${i}`);
+    expect(await refused(th.begin(undefined, "ann", "6.6.6.99"))).toMatch(
+      /unfamiliar addresses; .* try again in 900 s/,
+    );
+    // The owner's familiar address is never capped, even after wrong passwords of its own.
+    await fail(th, "ann", "home");
+    await (await th.begin(undefined, "ann", "home")).succeeded();
+    // Other handles are untouched; the cap lifts when its window ends.
+    await (await th.begin(undefined, "bob", "6.6.6.99")).succeeded();
+    clock.t += FAILURE_WINDOW_MS;
+    await (await th.begin(undefined, "ann", "6.6.6.99")).succeeded();
   });
 
-  it("counts attempts in flight: a burst of concurrent guesses cannot pass the limit", () => {
-    const { l } = limiter();
-    // Begun, not yet finished (the password hash is still running).
-    const started = [];
-    let refusedCount = 0;
-    for (let i = 0; i < 20; i++) {
-      try {
-        started.push(l.begin("ann", `10.0.${i}.1`));
-      } catch {
-        refusedCount++;
-      }
-    }
-    expect(started).toHaveLength(3);
-    expect(refusedCount).toBe(17);
+  it("backs off an address spraying many handles, whatever the handle", async () => {
+    const { th } = throttle();
+    for (let i = 0; i < 11; i++) await fail(th, `user${i}`, "6.6.6.6");
+    expect(await refused(th.begin(undefined, "someone", "6.6.6.6"))).toBe(
+      "too many failed logins from your address; try again in 1 s",
+    );
+    await (await th.begin(undefined, "someone", "10.0.0.1")).succeeded();
   });
 
-  it("forgets failures as they leave the sliding window", () => {
-    const { l, clock } = limiter();
-    l.begin("ann", "a");
-    clock.t += 30_000;
-    l.begin("ann", "a");
-    l.begin("ann", "a");
-    refused(() => l.begin("ann", "a"));
-    clock.t += 30_000; // the first failure is now exactly windowMs old
-    expect(() => l.begin("ann", "a")).not.toThrow();
-    refused(() => l.begin("ann", "a"));
+  it("limits every log-in attempt and every sign-up per address", async () => {
+    const { th, clock } = throttle({ ...RULES, logInPerMinute: 2, signUpPerHour: 2 });
+    await (await th.begin(undefined, "ann", "a")).succeeded();
+    await (await th.begin(undefined, "ann", "a")).succeeded();
+    expect(await refused(th.begin(undefined, "ann", "a"))).toBe(
+      "too many log-ins from your address; try again in 30 s",
+    );
+    await (await th.begin(undefined, "ann", "b")).succeeded();
+    await th.signUp(undefined, "a");
+    await th.signUp(undefined, "a");
+    expect(await refused(th.signUp(undefined, "a"))).toBe("too many sign-ups from your address; try again in 1800 s");
+    await th.signUp(undefined, "b");
+    await th.signUp(undefined, undefined); // in-process: no address, no per-address limit
+    clock.t += 1_800_000;
+    await th.signUp(undefined, "a");
   });
 
-  it("a success clears the handle's failures; the address keeps its earlier ones", () => {
-    const { l } = limiter();
-    l.begin("ann", "a");
-    l.begin("ann", "a");
-    l.begin("ann", "a").succeeded();
-    // The handle starts afresh: three more failures before it is refused.
-    for (let i = 0; i < 3; i++) l.begin("ann", "b");
-    refused(() => l.begin("ann", "c"));
-    // Address "a" still has its two failures: three more reach perAddress (5).
-    for (const h of ["x", "y", "z"]) l.begin(h, "a");
-    refused(() => l.begin("w", "a"));
-  });
-
-  it("a success removes only its own attempt from the address", () => {
-    const { l } = limiter({ windowMs: 60_000, perHandle: 100, perAddress: 2 });
-    const ok = l.begin("ann", "a");
-    l.begin("bob", "a");
-    ok.succeeded();
-    expect(() => l.begin("cat", "a")).not.toThrow();
-    refused(() => l.begin("dan", "a"));
+  it("a limit of 0 is off", async () => {
+    const { th } = throttle({ ...RULES, signUpPerHour: 0, logInPerMinute: 0, handleCap: 0 });
+    for (let i = 0; i < 50; i++) await th.signUp(undefined, "a");
+    for (let i = 0; i < 20; i++) await fail(th, "ann", `6.6.${i}.1`);
+    await (await th.begin(undefined, "ann", "6.6.99.1")).succeeded();
   });
 });

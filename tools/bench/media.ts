@@ -161,6 +161,8 @@ export async function main(args: string[]): Promise<void> {
           cacheBytes: 256 * MiB,
           quotaBytes: 64 * 1024 * MiB,
           urlKeys: "ab".repeat(32),
+          // The load starts thousands of uploads as one user.
+          uploadsPerUser: 0,
         },
       },
     },

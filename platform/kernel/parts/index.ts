@@ -24,6 +24,7 @@ import type { PlatformViews } from "../context.js";
 import type { ServiceDef } from "../service.js";
 import { openEventsPart } from "./events.js";
 import { PUSH_TABLES } from "../../push/tables.js";
+import { openLimitsPart } from "./limits.js";
 import { openPushPart } from "./push.js";
 import { openWidePart } from "./wide.js";
 
@@ -60,6 +61,7 @@ export const PLATFORM_PARTS = {
   wide: openWidePart,
   events: openEventsPart,
   push: openPushPart,
+  limits: openLimitsPart,
 } satisfies { readonly [K in keyof PlatformViews]: PartOpener<PlatformViews[K], PlatformPart<PlatformViews[K]>> };
 
 /**
