@@ -700,6 +700,24 @@ export class Chat {
     }
   }
 
+  /**
+   * For services (moderation): who sent a message, and whether `userId` sees
+   * it (a member, or a former one for what was sent before it left), as
+   * listMessages decides. NotFound for a missing conversation or message.
+   */
+  async lookupMessage(
+    conversationId: bigint,
+    messageId: bigint,
+    userId: bigint,
+  ): Promise<{ senderId: bigint; visibleToUser: boolean }> {
+    if (!(await this.convs.get({ id: conversationId }))) throw notFound();
+    const row = await this.messages.get(conversationId, messageId);
+    if (!row) throw notFound("message");
+    const member = userId > 0n ? await this.members.get({ conversationId, userId }) : undefined;
+    const visibleToUser = member !== undefined && (member.active || row.seq <= member.leftMessageSeq);
+    return { senderId: row.senderId, visibleToUser };
+  }
+
   // ── receipts ──────────────────────────────────────────────────────────────
 
   async mark(me: bigint, conversationId: bigint, messageId: bigint, read: boolean): Promise<bigint> {

@@ -18,7 +18,8 @@ import { moderationHandlers } from "./handlers.js";
 export const moderation = defineService({
   name: "moderation",
   description: "reports, the moderators' review queue, actions as events, the modlog",
-  deps: ["user", "post"],
+  // Reported comments, messages and streams are checked with their owners (post, chat, live).
+  deps: ["user", "post", "chat", "live"],
   api: [ModerationService],
   tables: [ReportRowTable, ModeratorRowTable, ModlogRowTable],
   publishes: [ContentHiddenSchema, AccountSuspendedSchema, CommunityBannedSchema],

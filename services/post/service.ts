@@ -1,4 +1,7 @@
-/** post: posts, likes, comments, hashtags and mentions; post.cleanup deletes a deleted post's likes and comments. */
+/**
+ * post: posts, likes, comments, hashtags and mentions; post.cleanup deletes a
+ * deleted post's likes and comments; post.moderation hides what moderators hid.
+ */
 import {
   CommentAddedSchema,
   CommentDeletedSchema,
@@ -19,6 +22,7 @@ import {
 import { defineService } from "../../platform/kernel/service.js";
 import { cleanupConsumer } from "./cleanup.js";
 import { postHandlers } from "./handlers.js";
+import { moderationConsumer } from "./hidden.js";
 
 export const post = defineService({
   name: "post",
@@ -35,5 +39,5 @@ export const post = defineService({
     CommentDeletedSchema,
     MentionedSchema,
   ],
-  build: (ctx) => ({ rpc: [postHandlers(ctx)], consumers: [cleanupConsumer(ctx)] }),
+  build: (ctx) => ({ rpc: [postHandlers(ctx)], consumers: [cleanupConsumer(ctx), moderationConsumer] }),
 });
