@@ -23,6 +23,7 @@ import { roomHandlers } from "./room-handlers.js";
 import { Rooms } from "./rooms.js";
 import { liveSettings } from "./settings.js";
 import { LiveStreams, type StreamUrls } from "./streams.js";
+import { moderationConsumer } from "./hidden.js";
 
 const INGEST_WAIT_MS = 10_000;
 
@@ -88,6 +89,8 @@ export const live = defineService({
         roomHandlers({ rooms, streams, mayUseCommunity }),
       ],
       routes: [{ path: `${LIVE_PATH_PREFIX}*`, handle: (req, res) => serveLive(req, res) }],
+      // Streams a moderator hid are ended.
+      consumers: [moderationConsumer(streams, () => node)],
       jobs: [
         {
           // The buffering grace of rooms with buffering members (a room waits 3 s for a member).

@@ -12,7 +12,7 @@ import { Code, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatService } from "../../gen/orbit/chat/v1/chat_pb.js";
-import { LiveService } from "../../gen/orbit/live/v1/live_pb.js";
+import { LiveService, StreamState } from "../../gen/orbit/live/v1/live_pb.js";
 import {
   ModerationAction,
   ModerationService,
@@ -153,6 +153,45 @@ describe.each(ENGINES)("moderation with the content's owners ($name)", (engine) 
     }
     expect(await codeOf(bob!.api.posts.likePost({ postId: post.id }))).toBe(Code.NotFound);
     expect(await codeOf(bob!.api.posts.addComment({ postId: post.id, text: "hi" }))).toBe(Code.NotFound);
+  });
+
+  it("a hidden message is a tombstone in the history; a hidden stream is ended", async () => {
+    const { ann, bob, cat, mod } = m;
+    const group = (await ann!.chat.createGroup({ title: "g", memberIds: [bob!.user.id, cat!.user.id] })).conversation!;
+    const send = async (text: string, id: string) =>
+      (await ann!.chat.sendMessage({ conversationId: group.id, clientMessageId: id, text })).message!;
+    const fine = await send("hello", "h1");
+    const bad = await send("nasty", "h2");
+    const stream = (await ann!.live.createStream({ title: "to be hidden" })).stream!;
+
+    const rm = (
+      await bob!.moderation.report({
+        target: TargetKind.MESSAGE,
+        targetId: bad.id,
+        conversationId: group.id,
+        reason: ReportReason.HARASSMENT,
+      })
+    ).report!;
+    const rs = (
+      await cat!.moderation.report({ target: TargetKind.STREAM, targetId: stream.id, reason: ReportReason.VIOLENCE })
+    ).report!;
+    await mod!.moderation.resolve({ reportId: rm.id, action: ModerationAction.HIDE_CONTENT });
+    await mod!.moderation.resolve({ reportId: rs.id, action: ModerationAction.HIDE_CONTENT });
+    await settled();
+
+    for (const who of [ann!, bob!, cat!]) {
+      const history = (await who.chat.listMessages({ conversationId: group.id })).messages;
+      expect(history.find((x) => x.id === fine.id)).toMatchObject({ text: "hello", deleted: false, hidden: false });
+      expect(history.find((x) => x.id === bad.id)).toMatchObject({ text: "", deleted: true, hidden: true });
+    }
+    // The tombstone cannot be edited or reacted to.
+    expect(
+      await codeOf(ann!.chat.editMessage({ conversationId: group.id, messageId: bad.id, text: "nasty again" })),
+    ).toBe(Code.FailedPrecondition);
+
+    const ended = (await bob!.live.getStream({ streamId: stream.id })).stream!;
+    expect(ended).toMatchObject({ state: StreamState.ENDED, endReason: "hidden" });
+    expect(await codeOf(ann!.live.rotateKey({ streamId: stream.id }))).toBe(Code.FailedPrecondition);
   });
 
   it("a suspension ends the account's sessions: its /ws closes, its token and its log-ins are refused", async () => {
