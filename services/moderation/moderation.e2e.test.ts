@@ -227,4 +227,25 @@ describe.each(ENGINES)("moderation with the content's owners ($name)", (engine) 
     // The others' sessions are untouched.
     expect((await ann!.api.users.getMe({})).user!.id).toBe(ann!.user.id);
   });
+
+  it("keeps no session of a LogIn that races the suspension", async () => {
+    const { ann, mod } = m;
+    const eve = await signUp(bundle.url!, "eve");
+    const anon = socialClients(bundle.url!);
+    const r = (
+      await ann!.moderation.report({ target: TargetKind.USER, targetId: eve.user.id, reason: ReportReason.SPAM })
+    ).report!;
+    const logins = Array.from({ length: 8 }, (_, i) =>
+      anon.users.logIn({ handle: "eve", password: "pw-eve-secret", deviceName: i % 2 ? `d${i}` : "" }),
+    );
+    await mod!.moderation.resolve({ reportId: r.id, action: ModerationAction.SUSPEND_ACCOUNT });
+    const outcomes = await Promise.allSettled(logins);
+    await settled();
+    // Whichever way each LogIn fell, none of the tokens it answered still works.
+    for (const o of outcomes) {
+      if (o.status === "rejected") expect((o.reason as { code: Code }).code).toBe(Code.PermissionDenied);
+      else expect(await codeOf(socialClients(bundle.url!, o.value.token).users.getMe({}))).toBe(Code.Unauthenticated);
+    }
+    expect(await codeOf(socialClients(bundle.url!, eve.token).users.getMe({}))).toBe(Code.Unauthenticated);
+  });
 });

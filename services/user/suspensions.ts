@@ -4,15 +4,16 @@
  * and ends every one of its sessions, publishing user.session_ended
  * (SUSPENDED) for each as LogOut does, so the push gateway closes their
  * sockets and streams and the tokens stop working. LogIn refuses a suspended
- * account (handlers.ts). The row is written before the sessions are listed:
- * on MySQL/MariaDB that holds the row lock a concurrent LogIn also takes
- * before it opens a session, so a session opened just before the suspension
- * is ended here, and one opened just after sees the mark and is refused.
+ * account (handlers.ts). The row is written before the sessions are listed
+ * (with a locking read): on MySQL/MariaDB that waits for the row lock a
+ * concurrent LogIn takes before it opens a session, so a session opened just
+ * before the suspension is ended here, and a LogIn just after sees the mark
+ * and is refused.
  */
 import { isMessage } from "@bufbuild/protobuf";
 import { AccountSuspendedSchema } from "../../gen/orbit/moderation/v1/events_pb.js";
 import { SessionEndReason } from "../../gen/orbit/user/v1/events_pb.js";
-import { SessionRowDao, UserRowDao } from "../../gen/orbit/user/v1/tables_db.js";
+import { UserRowDao } from "../../gen/orbit/user/v1/tables_db.js";
 import type { ConsumerOptions } from "../../platform/events/consumer-options.js";
 import type { ServiceEvents } from "../../platform/events/service-events.js";
 import { endSession } from "./sessions.js";
@@ -32,14 +33,12 @@ export function suspensionsConsumer(events: ServiceEvents): ConsumerOptions {
       // Written even when already suspended (the same value): the row lock orders it against LogIn.
       const at = row.suspendedAtMs ?? (m.atMs > 0n ? m.atMs : BigInt(event.publishedAtMs));
       await users.update({ id: row.id }, { suspendedAtMs: at });
-      const sessions = new SessionRowDao(tx);
-      const ids: bigint[] = [];
-      let page = "";
-      do {
-        const p = await sessions.listByUserId({ userId: row.id }, { limit: 100, pageToken: page });
-        for (const s of p.rows) ids.push(s.id);
-        page = p.nextPageToken;
-      } while (page);
+      // A locking read on MySQL/MariaDB: it sees sessions committed after this transaction's
+      // snapshot (a LogIn that held the row lock just before), which a plain read would miss.
+      const lock = tx.dialect === "mysql" ? " FOR UPDATE" : "";
+      const ids = (await tx.allValues(`SELECT id FROM user_sessions WHERE user_id = ?${lock}`, [row.id])).map((r) =>
+        BigInt(String(r[0])),
+      );
       for (const id of ids) await endSession(tx, events, row.id, id, SessionEndReason.SUSPENDED);
     },
   };
