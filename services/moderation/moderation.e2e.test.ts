@@ -20,6 +20,7 @@ import {
   TargetKind,
 } from "../../gen/orbit/moderation/v1/moderation_pb.js";
 import { DEFAULT_CONFIG } from "../../platform/config/config.js";
+import { EventBus } from "../../platform/events/bus.js";
 import { Bundle } from "../../platform/kernel/bundle.js";
 import { silentLogger } from "../../platform/log.js";
 import { PushClient } from "../../test/support/push-client.js";
@@ -27,7 +28,7 @@ import { codeOf } from "../../test/support/social-scenario.js";
 import { consumersSettled, signUp, socialClients, type Member } from "../../test/support/social-client.js";
 import { ENGINES, type TestStore } from "../../test/support/stores.js";
 import { registry } from "../registry.js";
-import { grantModerator } from "./roles.js";
+import { grantModerator, revokeModerator } from "./roles.js";
 
 interface Apis {
   moderation: Client<typeof ModerationService>;
@@ -80,7 +81,13 @@ describe.each(ENGINES)("moderation with the content's owners ($name)", (engine) 
       const member = await signUp(bundle.url!, h);
       m[h] = { ...member, ...apis(bundle.url!, member.token) };
     }
-    await grantModerator(store.db, m.mod!.user.id, "test");
+    // As `orbit moderator grant` does: the row and moderation.moderator_changed, on the store's event log.
+    const bus = await EventBus.open(store.db, { owner: "test-moderator-grant" });
+    try {
+      await grantModerator(store.db, bus, m.mod!.user.id, "test");
+    } finally {
+      await bus.close();
+    }
   }, 60_000);
   afterAll(async () => {
     for (const s of sockets) await s.close();
@@ -143,6 +150,9 @@ describe.each(ENGINES)("moderation with the content's owners ($name)", (engine) 
     await settled();
 
     const anon = socialClients(bundle.url!);
+    // Moderators still get it from GetPost, marked hidden (post.moderation heard the grant).
+    expect((await mod!.api.posts.getPost({ postId: post.id })).post).toMatchObject({ id: post.id, hidden: true });
+    expect((await mod!.api.posts.getPost({ postId: kept.id })).post).toMatchObject({ id: kept.id, hidden: false });
     for (const c of [ann!.api, bob!.api, anon]) {
       expect(await codeOf(c.posts.getPost({ postId: post.id }))).toBe(Code.NotFound);
       expect((await c.posts.batchGetPosts({ postIds: [post.id, kept.id] })).posts.map((p) => p.id)).toEqual([kept.id]);
@@ -153,6 +163,19 @@ describe.each(ENGINES)("moderation with the content's owners ($name)", (engine) 
     }
     expect(await codeOf(bob!.api.posts.likePost({ postId: post.id }))).toBe(Code.NotFound);
     expect(await codeOf(bob!.api.posts.addComment({ postId: post.id, text: "hi" }))).toBe(Code.NotFound);
+
+    // A revoked moderator no longer sees it; granted again, it does.
+    const bus = await EventBus.open(store.db, { owner: "test-moderator-revoke" });
+    try {
+      await revokeModerator(store.db, bus, mod!.user.id);
+      await settled();
+      expect(await codeOf(mod!.api.posts.getPost({ postId: post.id }))).toBe(Code.NotFound);
+      await grantModerator(store.db, bus, mod!.user.id, "test");
+      await settled();
+      expect((await mod!.api.posts.getPost({ postId: post.id })).post!.hidden).toBe(true);
+    } finally {
+      await bus.close();
+    }
   });
 
   it("a hidden message is a tombstone in the history; a hidden stream is ended", async () => {

@@ -5,6 +5,7 @@ import {
   HashtagRowDao,
   LikeRowDao,
   MentionRowDao,
+  PostModeratorRowDao,
   PostRowDao,
 } from "../../gen/orbit/post/v1/tables_db.js";
 import {
@@ -64,11 +65,25 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
     return new Set(r.blockedUserIds);
   }
 
-  /** The post, if it exists and the viewer may see it; NotFound otherwise. */
-  async function visiblePost(hctx: HandlerContext, postId: bigint): Promise<PostRow> {
+  /** Whether the user has the moderator role (as post.moderation last heard, hidden.ts). */
+  async function isModerator(userId: bigint | undefined): Promise<boolean> {
+    return userId !== undefined && (await new PostModeratorRowDao(db).get({ userId })) !== undefined;
+  }
+
+  /**
+   * The post, if it exists and the viewer may see it; NotFound otherwise. A
+   * post a moderator hid is gone for everyone, as a deleted one (hidden.ts),
+   * except for moderators where `moderatorsSeeHidden` (GetPost).
+   */
+  async function visiblePost(
+    hctx: HandlerContext,
+    postId: bigint,
+    o: { moderatorsSeeHidden?: boolean } = {},
+  ): Promise<PostRow> {
     const row = await posts.get({ id: postId });
-    // A post a moderator hid is gone for everyone, as a deleted one (hidden.ts).
-    if (!row || row.hiddenAtMs !== undefined) throw notFound("post");
+    if (!row) throw notFound("post");
+    if (row.hiddenAtMs !== undefined && !(o.moderatorsSeeHidden && (await isModerator(viewerOf(hctx)))))
+      throw notFound("post");
     if ((await hiddenAuthors(viewerOf(hctx), [row.authorId])).size > 0) throw notFound("post");
     return row;
   }
@@ -196,7 +211,7 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
     },
 
     async getPost(req, hctx) {
-      const row = await visiblePost(hctx, req.postId);
+      const row = await visiblePost(hctx, req.postId, { moderatorsSeeHidden: true });
       return { post: toPost(row, (await likedByMe(viewerOf(hctx), [row.id])).size > 0) };
     },
 

@@ -17,6 +17,7 @@ import {
   HashtagRowTable,
   LikeRowTable,
   MentionRowTable,
+  PostModeratorRowTable,
   PostRowTable,
 } from "../../gen/orbit/post/v1/tables_db.js";
 import { defineService } from "../../platform/kernel/service.js";
@@ -29,7 +30,7 @@ export const post = defineService({
   description: "posts with media, likes, comments, hashtags and @mentions",
   deps: ["user", "community", "media"],
   api: [PostService],
-  tables: [PostRowTable, LikeRowTable, CommentRowTable, HashtagRowTable, MentionRowTable],
+  tables: [PostRowTable, LikeRowTable, CommentRowTable, HashtagRowTable, MentionRowTable, PostModeratorRowTable],
   publishes: [
     PostCreatedSchema,
     PostDeletedSchema,

@@ -6,7 +6,7 @@
 
 import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
 import { column } from "../../../../platform/storage/schema.js";
-import type { CommentRow, HashtagRow, LikeRow, MentionRow, PostRow } from "./tables_pb.js";
+import type { CommentRow, HashtagRow, LikeRow, MentionRow, PostModeratorRow, PostRow } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
 import { toBigInt, toBytes, toText } from "../../../../platform/storage/sql/convert.js";
 import { decodeRepeated, encodeRepeated, jsonStrings } from "../../../../platform/storage/sql/repeated.js";
@@ -2155,5 +2155,263 @@ export class MentionRowDao {
       [int64Param(where.userId ?? missingKey("post_mentions.user_id", "userId"), "post_mentions.user_id")],
       opts,
     );
+  }
+}
+
+// ── PostModeratorRow → table post_moderators ─────────────────────────────
+
+/**
+ * Table post_moderators: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.post.v1.PostModeratorRow (orbit/post/v1/tables.proto)
+ */
+export const PostModeratorRowTable: SqlTableSpec = {
+  kind: "sql",
+  name: "post_moderators",
+  message: "orbit.post.v1.PostModeratorRow",
+  file: "orbit/post/v1/tables.proto",
+  columns: [column("user_id", "userId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" })],
+  primaryKey: ["user_id"],
+  indexes: [],
+};
+
+/**
+ * The SQL of every PostModeratorRowDao method, per dialect.
+ *
+ * @generated from message orbit.post.v1.PostModeratorRow (orbit/post/v1/tables.proto)
+ */
+export const PostModeratorRowSql = {
+  sqlite: {
+    insert: 'INSERT INTO "post_moderators" ("user_id") VALUES (?)',
+    upsert: 'INSERT INTO "post_moderators" ("user_id") VALUES (?) ON CONFLICT DO NOTHING',
+    insertIfAbsent: 'INSERT INTO "post_moderators" ("user_id") VALUES (?) ON CONFLICT DO NOTHING',
+    insertHead: 'INSERT INTO "post_moderators" ("user_id") VALUES',
+    insertTuple: "(?)",
+    upsertTail: " ON CONFLICT DO NOTHING",
+    upsertCheck: "",
+    insertIfAbsentTail: " ON CONFLICT DO NOTHING",
+    get: 'SELECT "user_id" FROM "post_moderators" WHERE "user_id" = ?',
+    getManyHead: 'SELECT "user_id" FROM "post_moderators" WHERE "user_id" IN',
+    delete: 'DELETE FROM "post_moderators" WHERE "user_id" = ?',
+    updateWhere: '"user_id" = ?',
+    count: 'SELECT COUNT(*) AS "n" FROM "post_moderators"',
+    list: {
+      asc: 'SELECT "user_id" FROM "post_moderators" ORDER BY "user_id" ASC LIMIT ?',
+      ascAfter: 'SELECT "user_id" FROM "post_moderators" WHERE ("user_id" > ?) ORDER BY "user_id" ASC LIMIT ?',
+      desc: 'SELECT "user_id" FROM "post_moderators" ORDER BY "user_id" DESC LIMIT ?',
+      descAfter: 'SELECT "user_id" FROM "post_moderators" WHERE ("user_id" < ?) ORDER BY "user_id" DESC LIMIT ?',
+    },
+    unique: {},
+    finders: {},
+    counts: {},
+    deletes: {},
+    increments: {},
+  },
+  mysql: {
+    insert: "INSERT INTO `post_moderators` (`user_id`) VALUES (?)",
+    upsert: "INSERT INTO `post_moderators` (`user_id`) VALUES (?)" + " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
+    insertIfAbsent:
+      "INSERT INTO `post_moderators` (`user_id`) VALUES (?)" + " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
+    insertHead: "INSERT INTO `post_moderators` (`user_id`) VALUES",
+    insertTuple: "(?)",
+    upsertTail: " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
+    upsertCheck: "",
+    insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
+    get: "SELECT `user_id` FROM `post_moderators` WHERE `user_id` = ?",
+    getManyHead: "SELECT `user_id` FROM `post_moderators` WHERE `user_id` IN",
+    delete: "DELETE FROM `post_moderators` WHERE `user_id` = ?",
+    updateWhere: "`user_id` = ?",
+    count: "SELECT COUNT(*) AS `n` FROM `post_moderators`",
+    list: {
+      asc: "SELECT `user_id` FROM `post_moderators` ORDER BY `user_id` ASC LIMIT ?",
+      ascAfter: "SELECT `user_id` FROM `post_moderators` WHERE (`user_id` > ?) ORDER BY `user_id` ASC LIMIT ?",
+      desc: "SELECT `user_id` FROM `post_moderators` ORDER BY `user_id` DESC LIMIT ?",
+      descAfter: "SELECT `user_id` FROM `post_moderators` WHERE (`user_id` < ?) ORDER BY `user_id` DESC LIMIT ?",
+    },
+    unique: {},
+    finders: {},
+    counts: {},
+    deletes: {},
+    increments: {},
+  },
+} as const;
+
+/**
+ * Primary key of post_moderators (user_id).
+ *
+ * @generated from message orbit.post.v1.PostModeratorRow (orbit/post/v1/tables.proto)
+ */
+export type PostModeratorRowKey = Pick<PostModeratorRow, "userId">;
+/**
+ * A PostModeratorRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.post.v1.PostModeratorRow (orbit/post/v1/tables.proto)
+ */
+export type PostModeratorRowInit = RowInit<PostModeratorRow, "userId">;
+/**
+ * Fields of a PostModeratorRow to change.
+ *
+ * @generated from message orbit.post.v1.PostModeratorRow (orbit/post/v1/tables.proto)
+ */
+export type PostModeratorRowPatch = RowPatch<PostModeratorRow, "userId", never>;
+
+/**
+ * A row from an array of its column values in select-list order.
+ */
+function postModeratorRowFromValues(r: readonly unknown[]): PostModeratorRow {
+  return {
+    $typeName: "orbit.post.v1.PostModeratorRow",
+    userId: toBigInt(r[0]),
+  };
+}
+
+function postModeratorRowToSql(row: PostModeratorRowInit, d: Dialect): SqlValue[] {
+  return [int64Param(row.userId ?? 0n, "post_moderators.user_id")];
+}
+
+/**
+ * PostModeratorRow is an account with the moderator role, as moderation.moderator_changed told
+ * post.moderation: GetPost shows moderators a hidden post (post cannot ask moderation, which
+ * depends on post).
+ *
+ * Typed access to table post_moderators. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.post.v1.PostModeratorRow (orbit/post/v1/tables.proto)
+ */
+export class PostModeratorRowDao {
+  static readonly table = PostModeratorRowTable;
+  private readonly q: (typeof PostModeratorRowSql)["sqlite" | "mysql"];
+  private readonly updates: UpdateBuilder;
+
+  constructor(readonly db: SqlExecutor) {
+    this.q = PostModeratorRowSql[db.dialect];
+    this.updates = new UpdateBuilder("post_moderators", this.q.updateWhere, db.dialect);
+  }
+
+  /**
+   * The same DAO on another executor (a transaction).
+   */
+  with(db: SqlExecutor): PostModeratorRowDao {
+    return new PostModeratorRowDao(db);
+  }
+
+  /**
+   * Inserts a row; fails with a duplicate-key error if the key exists.
+   */
+  async insert(row: PostModeratorRowInit): Promise<void> {
+    await this.db.run(this.q.insert, postModeratorRowToSql(row, this.db.dialect));
+  }
+
+  /**
+   * Inserts many rows with multi-row INSERTs. Returns the number inserted.
+   */
+  async insertMany(rows: readonly PostModeratorRowInit[]): Promise<number> {
+    return insertRows(
+      this.db,
+      this.q.insertHead,
+      this.q.insertTuple,
+      "",
+      rows.map((r) => postModeratorRowToSql(r, this.db.dialect)),
+    );
+  }
+
+  /**
+   * Inserts the row unless one with the same key exists. True if inserted.
+   */
+  async insertIfAbsent(row: PostModeratorRowInit): Promise<boolean> {
+    const r = await this.db.run(this.q.insertIfAbsent, postModeratorRowToSql(row, this.db.dialect));
+    return r.changes > 0;
+  }
+
+  /**
+   * Inserts the row, or overwrites every non-key column of the existing one.
+   */
+  async upsert(row: PostModeratorRowInit): Promise<void> {
+    await this.db.run(this.q.upsert, postModeratorRowToSql(row, this.db.dialect));
+  }
+
+  /**
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
+   */
+  async upsertMany(rows: readonly PostModeratorRowInit[]): Promise<void> {
+    await upsertRows(
+      this.db,
+      this.q.insertHead,
+      this.q.insertTuple,
+      this.q.upsertTail,
+      rows.map((r) => postModeratorRowToSql(r, this.db.dialect)),
+      this.q.upsertCheck,
+    );
+  }
+
+  /**
+   * The row with this primary key, if any.
+   */
+  async get(key: PostModeratorRowKey): Promise<PostModeratorRow | undefined> {
+    const r = await this.db.getValues(this.q.get, [
+      int64Param(key.userId ?? missingKey("post_moderators.user_id", "userId"), "post_moderators.user_id"),
+    ]);
+    return r && postModeratorRowFromValues(r);
+  }
+
+  /**
+   * The rows with these keys, in no particular order (missing keys are left out).
+   */
+  async getMany(keys: readonly PostModeratorRowKey[]): Promise<PostModeratorRow[]> {
+    if (keys.length === 0) return [];
+    return selectIn(
+      this.db,
+      this.q.getManyHead,
+      keys.map((k) =>
+        int64Param(k.userId ?? missingKey("post_moderators.user_id", "userId"), "post_moderators.user_id"),
+      ),
+      postModeratorRowFromValues,
+    );
+  }
+
+  /**
+   * Changes the fields `patch` sets. True if the row exists.
+   */
+  async update(key: PostModeratorRowKey, patch: PostModeratorRowPatch): Promise<boolean> {
+    const cols: string[] = [];
+    const params: SqlValue[] = [];
+    const row = patch as PostModeratorRowInit;
+    const d = this.db.dialect;
+    if (cols.length === 0) return (await this.get(key)) !== undefined;
+    const r = await this.db.run(this.updates.sql(cols), [
+      ...params,
+      ...[int64Param(key.userId ?? missingKey("post_moderators.user_id", "userId"), "post_moderators.user_id")],
+    ]);
+    return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
+  }
+
+  /**
+   * Deletes the row with this key. True if it existed.
+   */
+  async delete(key: PostModeratorRowKey): Promise<boolean> {
+    return (
+      (
+        await this.db.run(this.q.delete, [
+          int64Param(key.userId ?? missingKey("post_moderators.user_id", "userId"), "post_moderators.user_id"),
+        ])
+      ).changes > 0
+    );
+  }
+
+  /**
+   * Number of rows in the table.
+   */
+  async count(): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.count);
+    return Number(r?.n ?? 0);
+  }
+
+  /**
+   * A page of all rows in primary-key order (user_id).
+   */
+  async list(page?: PageOptions): Promise<Page<PostModeratorRow>> {
+    return keysetPage(this.db, this.q.list, "post_moderators.pk", [], page, postModeratorRowFromValues, [0]);
   }
 }
