@@ -154,6 +154,11 @@ const MATRIX: Record<string, Record<string, Row>> = {
       req: (f) => ({ postIds: [f.post] }),
       missing: [() => ({ postIds: [MISSING] }), "ok"],
     },
+    // Comments by id, hidden ones included: for moderation's reports only.
+    GetComments: {
+      access: "service",
+      req: (f) => ({ commentIds: [f.comment] }),
+    },
     ListUserPosts: {
       access: "public",
       req: (f) => ({ userId: f.ann.user.id }),

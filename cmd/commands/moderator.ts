@@ -16,6 +16,7 @@ import { Command, Option } from "commander";
 import { ModeratorRowDao } from "../../gen/orbit/moderation/v1/tables_db.js";
 import { UserRowDao } from "../../gen/orbit/user/v1/tables_db.js";
 import { CONFIG_FIELDS, ConfigError, loadConfig, type ConfigKey } from "../../platform/config/index.js";
+import { EventBus } from "../../platform/events/bus.js";
 import { helpLine } from "../../platform/config/fields.js";
 import type { SqlDb } from "../../platform/storage/driver.js";
 import { openSqlStore, StoreUrlError } from "../../platform/storage/open.js";
@@ -25,7 +26,10 @@ const STORE_KEYS: readonly ConfigKey[] = ["dataDir", "mysql"];
 
 class UsageError extends Error {}
 
-async function withStore(command: Command, fn: (db: SqlDb, out: (line: string) => void) => Promise<void>) {
+async function withStore(
+  command: Command,
+  fn: (db: SqlDb, bus: EventBus, out: (line: string) => void) => Promise<void>,
+) {
   const opts = command.optsWithGlobals<{ config?: string } & Record<string, unknown>>();
   const flags: Record<string, unknown> = {};
   for (const f of CONFIG_FIELDS.filter((f) => (STORE_KEYS as readonly string[]).includes(f.key))) {
@@ -34,6 +38,7 @@ async function withStore(command: Command, fn: (db: SqlDb, out: (line: string) =
       flags[f.key] = opts[attr];
   }
   let db: SqlDb | undefined;
+  let bus: EventBus | undefined;
   try {
     const { registry } = await import("../../services/registry.js");
     const { config } = loadConfig({ flags, env: process.env, file: opts.config, fields: registry.configFields() });
@@ -43,13 +48,16 @@ async function withStore(command: Command, fn: (db: SqlDb, out: (line: string) =
     } catch {
       throw new UsageError("no moderation tables in this store: run `orbit bundle` with the moderation service once");
     }
-    await fn(db, (line) => process.stdout.write(`${line}\n`));
+    // The role's changes go into the event log (post keeps its moderators from them).
+    bus = await EventBus.open(db, { owner: `orbit-moderator:${process.pid}` });
+    await fn(db, bus, (line) => process.stdout.write(`${line}\n`));
   } catch (err) {
     const e = err as Error;
     const usage = err instanceof UsageError || err instanceof ConfigError || err instanceof StoreUrlError;
     process.stderr.write(`orbit moderator: ${usage ? e.message : (e.stack ?? String(err))}\n`);
     process.exitCode = usage ? 2 : 1;
   } finally {
+    await bus?.close();
     await db?.close();
   }
 }
@@ -76,9 +84,9 @@ export function register(program: Command): void {
     .command("grant <handle>")
     .description("Make the account a moderator.")
     .action((handle: string, _o, c: Command) =>
-      withStore(c, async (db, out) => {
+      withStore(c, async (db, bus, out) => {
         const u = await userByHandle(db, handle);
-        const added = await grantModerator(db, u.id, "cli");
+        const added = await grantModerator(db, bus, u.id, "cli");
         out(added ? `${u.handle} (${u.id}) is now a moderator` : `${u.handle} (${u.id}) was already a moderator`);
       }),
     );
@@ -86,9 +94,9 @@ export function register(program: Command): void {
     .command("revoke <handle>")
     .description("Take the moderator role back.")
     .action((handle: string, _o, c: Command) =>
-      withStore(c, async (db, out) => {
+      withStore(c, async (db, bus, out) => {
         const u = await userByHandle(db, handle);
-        const removed = await revokeModerator(db, u.id);
+        const removed = await revokeModerator(db, bus, u.id);
         out(removed ? `${u.handle} (${u.id}) is no longer a moderator` : `${u.handle} (${u.id}) was not a moderator`);
       }),
     );
@@ -96,7 +104,7 @@ export function register(program: Command): void {
     .command("list")
     .description("List moderators.")
     .action((_o, c: Command) =>
-      withStore(c, async (db, out) => {
+      withStore(c, async (db, _bus, out) => {
         const rows = (await new ModeratorRowDao(db).list({ limit: 1000 })).rows;
         if (rows.length === 0) return out("no moderators");
         const users = new UserRowDao(db);

@@ -157,7 +157,7 @@ export class Chat {
     conversationId: bigint,
     me: bigint,
     fn: (s: ChangeScope) => Promise<T>,
-    opts: { allowFormer?: boolean } = {},
+    opts: { allowFormer?: boolean; system?: boolean } = {},
   ): Promise<T> {
     return this.db.transaction(async (tx) => {
       // The conversation's lock: its changes take seqs one at a time, in commit order.
@@ -165,9 +165,10 @@ export class Chat {
       if (tx.dialect === "mysql") {
         await tx.get("SELECT id FROM chat_conversations WHERE id = ? FOR UPDATE", [conversationId]);
       }
-      const member = await this.members.with(tx).get({ conversationId, userId: me });
-      if (!member) throw notFound();
-      if (!member.active && !opts.allowFormer) {
+      // A system change (a moderator's, from an event) has an actor but no membership.
+      const member = opts.system ? undefined : await this.members.with(tx).get({ conversationId, userId: me });
+      if (!member && !opts.system) throw notFound();
+      if (member && !member.active && !opts.allowFormer) {
         throw err(Code.PermissionDenied, "you are no longer a member of this conversation");
       }
       const conv = await this.convs.with(tx).get({ id: conversationId });
@@ -179,7 +180,10 @@ export class Chat {
         tx,
         conv,
         me,
-        member,
+        get member(): ChatMemberRow {
+          if (!member) throw new Error("a system change has no membership");
+          return member;
+        },
         activeMembers,
         emit: async (kind, value, o = {}) => {
           conv.seq += 1n;
@@ -607,18 +611,24 @@ export class Chat {
       row: ChatMessageRow,
       s: ChangeScope,
     ) => { kind: "messageEdited" | "messageDeleted" | "reactionsChanged"; row: ChatMessageRow } | undefined,
+    opts: { system?: boolean } = {},
   ): Promise<Message> {
-    return this.change(conversationId, me, async (s) => {
-      const row = await this.messages.get(conversationId, messageId, s.tx);
-      if (!row) throw notFound("message");
-      const next = fn(row, s);
-      if (!next) return toMessage(row);
-      await this.messages.put(s.tx, next.row);
-      const message = toMessage(next.row);
-      if (s.conv.lastMessage?.id === messageId) s.conv.lastMessage = message;
-      await s.emit(next.kind, message);
-      return message;
-    });
+    return this.change(
+      conversationId,
+      me,
+      async (s) => {
+        const row = await this.messages.get(conversationId, messageId, s.tx);
+        if (!row) throw notFound("message");
+        const next = fn(row, s);
+        if (!next) return toMessage(row);
+        await this.messages.put(s.tx, next.row);
+        const message = toMessage(next.row);
+        if (s.conv.lastMessage?.id === messageId) s.conv.lastMessage = message;
+        await s.emit(next.kind, message);
+        return message;
+      },
+      opts,
+    );
   }
 
   async edit(me: bigint, conversationId: bigint, messageId: bigint, text: string): Promise<Message> {
@@ -653,6 +663,37 @@ export class Chat {
         },
       };
     });
+  }
+
+  /**
+   * A message a moderator hid (moderation.content_hidden, hidden.ts): a
+   * tombstone like a deleted message (deleted and hidden set, text, media and
+   * reactions gone), announced to the members as messageDeleted. Idempotent;
+   * NotFound when the conversation or the message is gone.
+   */
+  async hide(moderatorId: bigint, conversationId: bigint, messageId: bigint): Promise<Message> {
+    return this.changeMessage(
+      moderatorId,
+      conversationId,
+      messageId,
+      (row) => {
+        if (row.hidden) return undefined;
+        return {
+          kind: "messageDeleted",
+          row: {
+            ...row,
+            text: "",
+            mediaIds: [],
+            reactions: [],
+            replyToId: 0n,
+            deleted: true,
+            hidden: true,
+            editedAtMs: BigInt(Date.now()),
+          },
+        };
+      },
+      { system: true },
+    );
   }
 
   async react(me: bigint, conversationId: bigint, messageId: bigint, emoji: string, add: boolean): Promise<Message> {
@@ -698,6 +739,24 @@ export class Chat {
       cursor = rows[rows.length - 1]!.messageId;
       if (out.length >= limit) return { messages: out, nextPageToken: encodeToken(cursor) };
     }
+  }
+
+  /**
+   * For services (moderation): who sent a message, and whether `userId` sees
+   * it (a member, or a former one for what was sent before it left), as
+   * listMessages decides. NotFound for a missing conversation or message.
+   */
+  async lookupMessage(
+    conversationId: bigint,
+    messageId: bigint,
+    userId: bigint,
+  ): Promise<{ senderId: bigint; visibleToUser: boolean }> {
+    if (!(await this.convs.get({ id: conversationId }))) throw notFound();
+    const row = await this.messages.get(conversationId, messageId);
+    if (!row) throw notFound("message");
+    const member = userId > 0n ? await this.members.get({ conversationId, userId }) : undefined;
+    const visibleToUser = member !== undefined && (member.active || row.seq <= member.leftMessageSeq);
+    return { senderId: row.senderId, visibleToUser };
   }
 
   // ── receipts ──────────────────────────────────────────────────────────────

@@ -25,6 +25,7 @@ export function toMessage(row: ChatMessageRow): Message {
     editedAtMs: row.editedAtMs,
     deleted: row.deleted,
     reactions: row.reactions,
+    hidden: row.hidden,
   });
 }
 

@@ -1,7 +1,7 @@
 /** The ChatService handlers: the caller, then the Chat logic (chat.ts). */
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { ChatService } from "../../gen/orbit/chat/v1/chat_pb.js";
-import { requireUser } from "../../platform/rpc/call-scope.js";
+import { requireService, requireUser } from "../../platform/rpc/call-scope.js";
 import type { Chat } from "./chat.js";
 
 const me = (hctx: HandlerContext) => BigInt(requireUser(hctx).userId);
@@ -81,6 +81,10 @@ export function chatHandlers(chat: Chat): ServiceImpl<typeof ChatService> {
     },
     async getChanges(req, hctx) {
       return chat.getChanges(me(hctx), req.cursor, req.pageSize);
+    },
+    async lookupMessage(req, hctx) {
+      requireService(hctx);
+      return chat.lookupMessage(req.conversationId, req.messageId, req.userId);
     },
   };
 }

@@ -1,4 +1,8 @@
-/** chat: direct and group conversations, messages in a wide table, receipts, unread counts, changes since a cursor. */
+/**
+ * chat: direct and group conversations, messages in a wide table, receipts,
+ * unread counts, changes since a cursor; messages hidden by moderators become
+ * tombstones (hidden.ts).
+ */
 import { ChatService } from "../../gen/orbit/chat/v1/chat_pb.js";
 import {
   ChatChangeRowTable,
@@ -11,6 +15,7 @@ import { ChatMessageRowTable } from "../../gen/orbit/chat/v1/tables_wide.js";
 import { defineService } from "../../platform/kernel/service.js";
 import { Chat } from "./chat.js";
 import { chatHandlers } from "./handlers.js";
+import { moderationConsumer } from "./hidden.js";
 import { viaPush } from "./push.js";
 import { chatSettings } from "./settings.js";
 
@@ -36,6 +41,8 @@ export const chat = defineService({
     const cfg = ctx.settings;
     return {
       rpc: [chatHandlers(chat)],
+      // Messages a moderator hid become tombstones.
+      consumers: [moderationConsumer(chat)],
       jobs: [
         {
           // The change log keeps --chat-changes-retention-seconds; older changes go in batches of 500.

@@ -59,10 +59,14 @@ for (const engine of BUNDLE_ENGINES) {
 
     beforeAll(async () => {
       store = await engine.open();
-      b = await startBundle(["--services", "social,discover,moderation", ...engine.args(store)], {
-        env,
-        readyTimeoutMs: 60_000,
-      });
+      // moderation pulls in chat and live (reported messages and streams): RTMP on any free port.
+      b = await startBundle(
+        ["--services", "social,discover,moderation", "--live-rtmp-port", "0", ...engine.args(store)],
+        {
+          env,
+          readyTimeoutMs: 60_000,
+        },
+      );
       const handles = ["ann", "bob", "cat", "dan", "eve", "fay", "gus", "hal", "mod"];
       for (const h of handles) {
         const member = await signUp(b.url, h);

@@ -52,6 +52,7 @@ export type StopReason =
   | "codec"
   | "remux-failed"
   | "ended"
+  | "hidden"
   | "key-rotated"
   | "shutdown";
 

@@ -26,6 +26,7 @@ import { Rooms } from "./rooms.js";
 import { liveSettings } from "./settings.js";
 import { streamPushConsumer } from "./stream-push.js";
 import { LiveStreams, type StreamUrls } from "./streams.js";
+import { moderationConsumer } from "./hidden.js";
 
 const INGEST_WAIT_MS = 10_000;
 
@@ -106,6 +107,8 @@ export const live = defineService({
       ],
       consumers: [
         streamPushConsumer({ streams, graph: ctx.client(GraphService), communities, push: ctx.push, log: ctx.log }),
+        // Streams a moderator hid are ended.
+        moderationConsumer(streams, () => node),
       ],
       routes: [{ path: `${LIVE_PATH_PREFIX}*`, handle: (req, res) => serveLive(req, res) }],
       jobs: [

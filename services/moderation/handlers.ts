@@ -17,6 +17,8 @@ import {
 } from "../../gen/orbit/moderation/v1/moderation_pb.js";
 import { ModlogRowDao, ReportRowDao } from "../../gen/orbit/moderation/v1/tables_db.js";
 import type { ModlogRow, ReportRow } from "../../gen/orbit/moderation/v1/tables_pb.js";
+import { ChatService } from "../../gen/orbit/chat/v1/chat_pb.js";
+import { LiveService } from "../../gen/orbit/live/v1/live_pb.js";
 import { PostService } from "../../gen/orbit/post/v1/post_pb.js";
 import { UserService } from "../../gen/orbit/user/v1/user_pb.js";
 import type { ServiceContext } from "../../platform/kernel/context.js";
@@ -43,6 +45,7 @@ function toReport(r: ReportRow) {
     resolvedBy: r.resolvedBy,
     resolvedAtMs: r.resolvedAtMs,
     action: r.action,
+    conversationId: r.conversationId,
   });
 }
 
@@ -67,9 +70,16 @@ export function moderationHandlers(ctx: ServiceContext): ServiceImpl<typeof Mode
   const modlog = new ModlogRowDao(db);
   const users = ctx.client(UserService);
   const posts = ctx.client(PostService);
+  const chat = ctx.client(ChatService);
+  const live = ctx.client(LiveService);
 
-  /** The author of the reported target (the account itself for a user); NotFound if it does not exist. */
-  async function authorOf(kind: TargetKind, id: bigint): Promise<bigint> {
+  /**
+   * The author of the reported target (the account itself for a user, the
+   * owner of a stream), asked of the service that owns it; NotFound if it does
+   * not exist. A message is reported by a member of its conversation only
+   * (PermissionDenied otherwise, NotFound when the conversation is missing).
+   */
+  async function authorOf(me: bigint, kind: TargetKind, id: bigint, conversationId: bigint): Promise<bigint> {
     if (kind === TargetKind.USER) {
       if ((await users.getUsers({ userIds: [id] })).users.length === 0)
         throw new ConnectError("user not found", Code.NotFound);
@@ -80,9 +90,21 @@ export function moderationHandlers(ctx: ServiceContext): ServiceImpl<typeof Mode
       if (!p) throw new ConnectError("post not found", Code.NotFound);
       return p.authorId;
     }
-    // Comments, messages and streams belong to services this one does not
-    // depend on (yet): the report is taken as given and the author is unknown.
-    return 0n;
+    if (kind === TargetKind.COMMENT) {
+      const c = (await posts.getComments({ commentIds: [id] })).comments[0];
+      if (!c) throw new ConnectError("comment not found", Code.NotFound);
+      return c.authorId;
+    }
+    if (kind === TargetKind.MESSAGE) {
+      const m = await chat.lookupMessage({ conversationId, messageId: id, userId: me });
+      if (!m.visibleToUser)
+        throw new ConnectError("only members of its conversation may report a message", Code.PermissionDenied);
+      return m.senderId;
+    }
+    // A stream (GetStream answers NotFound for a missing one).
+    const s = (await live.getStream({ streamId: id })).stream;
+    if (!s) throw new ConnectError("stream not found", Code.NotFound);
+    return s.ownerId;
   }
 
   return {
@@ -93,7 +115,10 @@ export function moderationHandlers(ctx: ServiceContext): ServiceImpl<typeof Mode
       if (!(req.reason in ReportReason) || req.reason === ReportReason.UNSPECIFIED)
         throw invalid("reason: required (SPAM, HARASSMENT, …)");
       if (req.target === TargetKind.USER && req.targetId === me) throw invalid("target_id: you cannot report yourself");
-      const targetAuthorId = await authorOf(req.target, req.targetId);
+      if (req.target === TargetKind.MESSAGE && req.conversationId === 0n)
+        throw invalid("conversation_id: required to report a message");
+      const conversationId = req.target === TargetKind.MESSAGE ? req.conversationId : 0n;
+      const targetAuthorId = await authorOf(me, req.target, req.targetId, conversationId);
       const openKey = `${req.target}:${req.targetId}`;
       const open = async () =>
         (
@@ -116,6 +141,7 @@ export function moderationHandlers(ctx: ServiceContext): ServiceImpl<typeof Mode
         resolvedAtMs: 0n,
         action: ModerationAction.UNSPECIFIED,
         openKey,
+        conversationId,
       });
       return { report: toReport((await reports.get({ id }))!) };
     },
@@ -180,6 +206,7 @@ export function moderationHandlers(ctx: ServiceContext): ServiceImpl<typeof Mode
             kind: r.target,
             targetId: r.targetId,
             authorId: r.targetAuthorId,
+            conversationId: r.conversationId,
             ...common,
           });
         else if (req.action === ModerationAction.SUSPEND_ACCOUNT)

@@ -9,6 +9,7 @@ import {
   AccountSuspendedSchema,
   CommunityBannedSchema,
   ContentHiddenSchema,
+  ModeratorChangedSchema,
 } from "../../gen/orbit/moderation/v1/events_pb.js";
 import { ModerationService } from "../../gen/orbit/moderation/v1/moderation_pb.js";
 import { ModeratorRowTable, ModlogRowTable, ReportRowTable } from "../../gen/orbit/moderation/v1/tables_db.js";
@@ -18,9 +19,11 @@ import { moderationHandlers } from "./handlers.js";
 export const moderation = defineService({
   name: "moderation",
   description: "reports, the moderators' review queue, actions as events, the modlog",
-  deps: ["user", "post"],
+  // Reported comments, messages and streams are checked with their owners (post, chat, live).
+  deps: ["user", "post", "chat", "live"],
   api: [ModerationService],
   tables: [ReportRowTable, ModeratorRowTable, ModlogRowTable],
-  publishes: [ContentHiddenSchema, AccountSuspendedSchema, CommunityBannedSchema],
+  // moderator_changed is published by `orbit moderator grant|revoke` (roles.ts), declared here as the role's owner.
+  publishes: [ContentHiddenSchema, AccountSuspendedSchema, CommunityBannedSchema, ModeratorChangedSchema],
   build: (ctx) => ({ rpc: [moderationHandlers(ctx)] }),
 });

@@ -17,6 +17,7 @@ export function toPost(row: PostRow, likedByMe: boolean): Post {
     createdAtMs: row.createdAtMs,
     editedAtMs: row.editedAtMs ?? 0n,
     communityId: row.communityId,
+    hidden: row.hiddenAtMs !== undefined,
   });
 }
 

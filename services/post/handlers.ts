@@ -5,6 +5,7 @@ import {
   HashtagRowDao,
   LikeRowDao,
   MentionRowDao,
+  PostModeratorRowDao,
   PostRowDao,
 } from "../../gen/orbit/post/v1/tables_db.js";
 import {
@@ -23,7 +24,7 @@ import { UserService } from "../../gen/orbit/user/v1/user_pb.js";
 import { CommunityService, Role } from "../../gen/orbit/community/v1/community_pb.js";
 import { create } from "@bufbuild/protobuf";
 import type { ServiceContext } from "../../platform/kernel/context.js";
-import { callScope, requireUser } from "../../platform/rpc/call-scope.js";
+import { callScope, requireService, requireUser } from "../../platform/rpc/call-scope.js";
 import type { SqlTx } from "../../platform/storage/driver.js";
 import { toComment, toPost } from "./convert.js";
 import { likedAmong } from "./likes.js";
@@ -64,10 +65,25 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
     return new Set(r.blockedUserIds);
   }
 
-  /** The post, if it exists and the viewer may see it; NotFound otherwise. */
-  async function visiblePost(hctx: HandlerContext, postId: bigint): Promise<PostRow> {
+  /** Whether the user has the moderator role (as post.moderation last heard, hidden.ts). */
+  async function isModerator(userId: bigint | undefined): Promise<boolean> {
+    return userId !== undefined && (await new PostModeratorRowDao(db).get({ userId })) !== undefined;
+  }
+
+  /**
+   * The post, if it exists and the viewer may see it; NotFound otherwise. A
+   * post a moderator hid is gone for everyone, as a deleted one (hidden.ts),
+   * except for moderators where `moderatorsSeeHidden` (GetPost).
+   */
+  async function visiblePost(
+    hctx: HandlerContext,
+    postId: bigint,
+    o: { moderatorsSeeHidden?: boolean } = {},
+  ): Promise<PostRow> {
     const row = await posts.get({ id: postId });
     if (!row) throw notFound("post");
+    if (row.hiddenAtMs !== undefined && !(o.moderatorsSeeHidden && (await isModerator(viewerOf(hctx)))))
+      throw notFound("post");
     if ((await hiddenAuthors(viewerOf(hctx), [row.authorId])).size > 0) throw notFound("post");
     return row;
   }
@@ -195,7 +211,7 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
     },
 
     async getPost(req, hctx) {
-      const row = await visiblePost(hctx, req.postId);
+      const row = await visiblePost(hctx, req.postId, { moderatorsSeeHidden: true });
       return { post: toPost(row, (await likedByMe(viewerOf(hctx), [row.id])).size > 0) };
     },
 
@@ -204,7 +220,7 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
       // outside client it would reveal others' likes and blocks, so it is ignored.
       const asked = req.viewerId > 0n && callScope(hctx).fromService ? req.viewerId : undefined;
       const viewer = viewerOf(hctx) ?? asked;
-      const rows = await posts.getMany(req.postIds.map((id) => ({ id })));
+      const rows = (await posts.getMany(req.postIds.map((id) => ({ id })))).filter((r) => r.hiddenAtMs === undefined);
       const [hidden, liked] = await Promise.all([
         hiddenAuthors(
           viewer,
@@ -246,7 +262,10 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
         viewer,
         page.rows.map((r) => r.id),
       );
-      return { posts: page.rows.map((r) => toPost(r, liked.has(r.id))), nextPageToken: page.nextPageToken };
+      return {
+        posts: page.rows.filter((r) => r.hiddenAtMs === undefined).map((r) => toPost(r, liked.has(r.id))),
+        nextPageToken: page.nextPageToken,
+      };
     },
 
     async likePost(req, hctx) {
@@ -378,9 +397,15 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
         page.rows.map((c) => c.authorId),
       );
       return {
-        comments: page.rows.filter((c) => !hidden.has(c.authorId)).map(toComment),
+        comments: page.rows.filter((c) => c.hiddenAtMs === undefined && !hidden.has(c.authorId)).map(toComment),
         nextPageToken: page.nextPageToken,
       };
+    },
+
+    async getComments(req, hctx) {
+      requireService(hctx);
+      const rows = await comments.getMany([...new Set(req.commentIds)].map((id) => ({ id })));
+      return { comments: rows.map(toComment) };
     },
   };
 }

@@ -18,6 +18,7 @@ const REASONS: Record<SessionEndReason, string> = {
   [SessionEndReason.LOGGED_OUT]: "the session has ended: logged out",
   [SessionEndReason.REVOKED]: "the session has ended: revoked from another device",
   [SessionEndReason.REPLACED]: "the session has ended: signed in again on this device",
+  [SessionEndReason.SUSPENDED]: "the session has ended: the account is suspended",
 };
 
 export function sessionsConsumer(engine: PushEngine): ConsumerOptions {

@@ -43,6 +43,11 @@ function clientAddress(hctx: HandlerContext): string | undefined {
   return hctx.requestHeader.get(CLIENT_ADDRESS_HEADER) ?? undefined;
 }
 
+/** LogIn of an account a moderator suspended (after the right password only). */
+function suspended(): ConnectError {
+  return new ConnectError("this account is suspended by a moderator", Code.PermissionDenied);
+}
+
 function notFound(what: string): ConnectError {
   return new ConnectError(`${what} not found`, Code.NotFound);
 }
@@ -150,7 +155,14 @@ export function userHandlers(ctx: ServiceContext<typeof userSettings>): ServiceI
         throw new ConnectError("wrong handle or password", Code.Unauthenticated);
       }
       await attempt.succeeded();
-      const { token } = await db.transaction((tx) => openSession(tx, ctx.ids, ctx.events, row, req.deviceName));
+      const { token } = await db.transaction(async (tx) => {
+        // The row is written (an identical value) before it is read again: on MySQL/MariaDB
+        // that waits for a suspension committing now (suspensions.ts writes the row first), so
+        // no session is opened after the suspension ended the others.
+        await users.with(tx).update({ id: row.id }, { createdAtMs: row.createdAtMs });
+        if ((await users.with(tx).get({ id: row.id }))?.suspendedAtMs !== undefined) throw suspended();
+        return openSession(tx, ctx.ids, ctx.events, row, req.deviceName);
+      });
       return { user: toUser(row), token };
     },
 

@@ -1,6 +1,7 @@
 /**
  * user: accounts, sessions (one per device, bearer tokens stored hashed),
- * profiles with counts, blocks. It is the bundle's token verifier.
+ * profiles with counts, blocks. It is the bundle's token verifier. It ends a
+ * suspended account's sessions (moderation.account_suspended, suspensions.ts).
  */
 import {
   ProfileChangedSchema,
@@ -20,6 +21,7 @@ import { defineService } from "../../platform/kernel/service.js";
 import { countersConsumer } from "./counters.js";
 import { userHandlers } from "./handlers.js";
 import { userSettings } from "./settings.js";
+import { suspensionsConsumer } from "./suspensions.js";
 import { userTokens } from "./token-check.js";
 
 export const user = defineService({
@@ -32,5 +34,5 @@ export const user = defineService({
   tables: [UserRowTable, HandleSkeletonRowTable, SessionRowTable, BlockRowTable, ProfileCounterRowTable],
   publishes: [UserBlockedSchema, UserUnblockedSchema, ProfileChangedSchema, SessionEndedSchema],
   verifiesTokens: userTokens,
-  build: (ctx) => ({ rpc: [userHandlers(ctx)], consumers: [countersConsumer] }),
+  build: (ctx) => ({ rpc: [userHandlers(ctx)], consumers: [countersConsumer, suspensionsConsumer(ctx.events)] }),
 });

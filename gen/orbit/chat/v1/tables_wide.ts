@@ -51,6 +51,7 @@ export const ChatMessageRowTable: WideTableSpec = {
       protoType: "orbit.chat.v1.Reaction",
       repeated: true,
     }),
+    column("hidden", "hidden", "bool", "INTEGER", "TINYINT(1)", "boolean", { default: "0" }),
   ],
   primaryKey: ["conversation_id", "bucket", "message_id"],
   indexes: [],
@@ -82,23 +83,24 @@ export const ChatMessageRowCql = {
   edited_at_ms bigint,
   deleted boolean,
   reactions blob,
+  hidden boolean,
   PRIMARY KEY ((conversation_id, bucket), message_id)
 ) WITH CLUSTERING ORDER BY (message_id DESC)`,
   insert:
     "INSERT INTO chat_messages (conversation_id, bucket, message_id, sender_id, seq, text, " +
-    "media_ids, reply_to_id, client_message_id, created_at_ms, edited_at_ms, deleted, reactions)" +
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?",
+    "media_ids, reply_to_id, client_message_id, created_at_ms, edited_at_ms, deleted, reactions, " +
+    "hidden) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?",
   selectByKey:
     "SELECT conversation_id, bucket, message_id, sender_id, seq, text, media_ids, reply_to_id, " +
-    "client_message_id, created_at_ms, edited_at_ms, deleted, reactions FROM chat_messages" +
+    "client_message_id, created_at_ms, edited_at_ms, deleted, reactions, hidden FROM chat_messages" +
     " WHERE conversation_id = ? AND bucket = ? AND message_id = ?",
   scanPartition:
     "SELECT conversation_id, bucket, message_id, sender_id, seq, text, media_ids, reply_to_id, " +
-    "client_message_id, created_at_ms, edited_at_ms, deleted, reactions FROM chat_messages" +
+    "client_message_id, created_at_ms, edited_at_ms, deleted, reactions, hidden FROM chat_messages" +
     " WHERE conversation_id = ? AND bucket = ?",
   scanRange:
     "SELECT conversation_id, bucket, message_id, sender_id, seq, text, media_ids, reply_to_id, " +
-    "client_message_id, created_at_ms, edited_at_ms, deleted, reactions FROM chat_messages" +
+    "client_message_id, created_at_ms, edited_at_ms, deleted, reactions, hidden FROM chat_messages" +
     " WHERE conversation_id = ? AND bucket = ? AND (message_id) >= (?) AND (message_id) <= (?)",
   deleteRow: "DELETE FROM chat_messages WHERE conversation_id = ? AND bucket = ? AND message_id = ?",
   deletePartition: "DELETE FROM chat_messages WHERE conversation_id = ? AND bucket = ?",
@@ -151,7 +153,7 @@ export class ChatMessageRowDao {
    * Inserts the row, or overwrites every column of the row with its key.
    * TTL: opts.ttlSeconds (0 = never expires), else the table default (none).
    *
-   * CQL: INSERT INTO chat_messages (conversation_id, bucket, message_id, sender_id, seq, text, media_ids, reply_to_id, client_message_id, created_at_ms, edited_at_ms, deleted, reactions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?
+   * CQL: INSERT INTO chat_messages (conversation_id, bucket, message_id, sender_id, seq, text, media_ids, reply_to_id, client_message_id, created_at_ms, edited_at_ms, deleted, reactions, hidden) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?
    */
   put(row: ChatMessageRowInit, opts?: WidePutOptions): Promise<void> {
     return this.table.put(row, opts);
@@ -167,7 +169,7 @@ export class ChatMessageRowDao {
   /**
    * The row with this key, or undefined.
    *
-   * CQL: SELECT conversation_id, bucket, message_id, sender_id, seq, text, media_ids, reply_to_id, client_message_id, created_at_ms, edited_at_ms, deleted, reactions FROM chat_messages WHERE conversation_id = ? AND bucket = ? AND message_id = ?
+   * CQL: SELECT conversation_id, bucket, message_id, sender_id, seq, text, media_ids, reply_to_id, client_message_id, created_at_ms, edited_at_ms, deleted, reactions, hidden FROM chat_messages WHERE conversation_id = ? AND bucket = ? AND message_id = ?
    */
   get(key: ChatMessageRowKey, opts?: WideReadOptions): Promise<ChatMessageRow | undefined> {
     return this.table.get(key, opts);
@@ -177,8 +179,8 @@ export class ChatMessageRowDao {
    * One page of a partition, in clustering order (or reverse), optionally
    * between clustering bounds (by value, on a prefix of the clustering columns).
    *
-   * CQL: SELECT conversation_id, bucket, message_id, sender_id, seq, text, media_ids, reply_to_id, client_message_id, created_at_ms, edited_at_ms, deleted, reactions FROM chat_messages WHERE conversation_id = ? AND bucket = ?
-   *   or SELECT conversation_id, bucket, message_id, sender_id, seq, text, media_ids, reply_to_id, client_message_id, created_at_ms, edited_at_ms, deleted, reactions FROM chat_messages WHERE conversation_id = ? AND bucket = ? AND (message_id) >= (?) AND (message_id) <= (?)
+   * CQL: SELECT conversation_id, bucket, message_id, sender_id, seq, text, media_ids, reply_to_id, client_message_id, created_at_ms, edited_at_ms, deleted, reactions, hidden FROM chat_messages WHERE conversation_id = ? AND bucket = ?
+   *   or SELECT conversation_id, bucket, message_id, sender_id, seq, text, media_ids, reply_to_id, client_message_id, created_at_ms, edited_at_ms, deleted, reactions, hidden FROM chat_messages WHERE conversation_id = ? AND bucket = ? AND (message_id) >= (?) AND (message_id) <= (?)
    */
   scan(
     partition: ChatMessageRowPartitionKey,

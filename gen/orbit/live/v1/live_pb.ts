@@ -86,7 +86,8 @@ export type Stream = Message<"orbit.live.v1.Stream"> & {
   endedAtMs: bigint;
 
   /**
-   * Why it ended: ended (by its owner), publisher-left, silent, bitrate, resolution, codec, remux-failed, shutdown.
+   * Why it ended: ended (by its owner), hidden (by a moderator), publisher-left, silent, bitrate, resolution,
+   * codec, remux-failed, shutdown.
    *
    * @generated from field: string end_reason = 11;
    */

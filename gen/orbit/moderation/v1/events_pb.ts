@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
 export const file_orbit_moderation_v1_events: GenFile =
   /*@__PURE__*/
   fileDesc(
-    "CiBvcmJpdC9tb2RlcmF0aW9uL3YxL2V2ZW50cy5wcm90bxITb3JiaXQubW9kZXJhdGlvbi52MSLIAQoNQ29udGVudEhpZGRlbhItCgRraW5kGAEgASgOMh8ub3JiaXQubW9kZXJhdGlvbi52MS5UYXJnZXRLaW5kEhEKCXRhcmdldF9pZBgCIAEoAxIRCglhdXRob3JfaWQYAyABKAMSFAoMbW9kZXJhdG9yX2lkGAQgASgDEhEKCXJlcG9ydF9pZBgFIAEoAxINCgVhdF9tcxgGIAEoAzoq0vMYJgoZbW9kZXJhdGlvbi5jb250ZW50X2hpZGRlbhIJdGFyZ2V0X2lkIogBChBBY2NvdW50U3VzcGVuZGVkEg8KB3VzZXJfaWQYASABKAMSFAoMbW9kZXJhdG9yX2lkGAIgASgDEhEKCXJlcG9ydF9pZBgDIAEoAxINCgVhdF9tcxgEIAEoAzor0vMYJwocbW9kZXJhdGlvbi5hY2NvdW50X3N1c3BlbmRlZBIHdXNlcl9pZCKhAQoPQ29tbXVuaXR5QmFubmVkEhQKDGNvbW11bml0eV9pZBgBIAEoAxIPCgd1c2VyX2lkGAIgASgDEhQKDG1vZGVyYXRvcl9pZBgDIAEoAxIRCglyZXBvcnRfaWQYBCABKAMSDQoFYXRfbXMYBSABKAM6L9LzGCsKG21vZGVyYXRpb24uY29tbXVuaXR5X2Jhbm5lZBIMY29tbXVuaXR5X2lkYgZwcm90bzM",
+    "CiBvcmJpdC9tb2RlcmF0aW9uL3YxL2V2ZW50cy5wcm90bxITb3JiaXQubW9kZXJhdGlvbi52MSLhAQoNQ29udGVudEhpZGRlbhItCgRraW5kGAEgASgOMh8ub3JiaXQubW9kZXJhdGlvbi52MS5UYXJnZXRLaW5kEhEKCXRhcmdldF9pZBgCIAEoAxIRCglhdXRob3JfaWQYAyABKAMSFAoMbW9kZXJhdG9yX2lkGAQgASgDEhEKCXJlcG9ydF9pZBgFIAEoAxINCgVhdF9tcxgGIAEoAxIXCg9jb252ZXJzYXRpb25faWQYByABKAM6KtLzGCYKGW1vZGVyYXRpb24uY29udGVudF9oaWRkZW4SCXRhcmdldF9pZCKIAQoQQWNjb3VudFN1c3BlbmRlZBIPCgd1c2VyX2lkGAEgASgDEhQKDG1vZGVyYXRvcl9pZBgCIAEoAxIRCglyZXBvcnRfaWQYAyABKAMSDQoFYXRfbXMYBCABKAM6K9LzGCcKHG1vZGVyYXRpb24uYWNjb3VudF9zdXNwZW5kZWQSB3VzZXJfaWQioQEKD0NvbW11bml0eUJhbm5lZBIUCgxjb21tdW5pdHlfaWQYASABKAMSDwoHdXNlcl9pZBgCIAEoAxIUCgxtb2RlcmF0b3JfaWQYAyABKAMSEQoJcmVwb3J0X2lkGAQgASgDEg0KBWF0X21zGAUgASgDOi/S8xgrChttb2RlcmF0aW9uLmNvbW11bml0eV9iYW5uZWQSDGNvbW11bml0eV9pZCJyChBNb2RlcmF0b3JDaGFuZ2VkEg8KB3VzZXJfaWQYASABKAMSEQoJbW9kZXJhdG9yGAIgASgIEg0KBWF0X21zGAMgASgDOivS8xgnChxtb2RlcmF0aW9uLm1vZGVyYXRvcl9jaGFuZ2VkEgd1c2VyX2lkYgZwcm90bzM",
     [file_orbit_moderation_v1_moderation, file_orbit_options_v1_options],
   );
 
@@ -60,6 +60,13 @@ export type ContentHidden = Message<"orbit.moderation.v1.ContentHidden"> & {
    * @generated from field: int64 at_ms = 6;
    */
   atMs: bigint;
+
+  /**
+   * For a message: its conversation (chat tombstones the message).
+   *
+   * @generated from field: int64 conversation_id = 7;
+   */
+  conversationId: bigint;
 };
 
 /**
@@ -145,3 +152,38 @@ export type CommunityBanned = Message<"orbit.moderation.v1.CommunityBanned"> & {
 export const CommunityBannedSchema: GenMessage<CommunityBanned> =
   /*@__PURE__*/
   messageDesc(file_orbit_moderation_v1_events, 2);
+
+/**
+ * ModeratorChanged: an operator granted or revoked the moderator role (`orbit moderator
+ * grant|revoke`, which publishes it in the same transaction as the role's row; a grant of an
+ * existing moderator publishes it again). post keeps the moderators from it, to show them
+ * hidden posts.
+ *
+ * @generated from message orbit.moderation.v1.ModeratorChanged
+ */
+export type ModeratorChanged = Message<"orbit.moderation.v1.ModeratorChanged"> & {
+  /**
+   * @generated from field: int64 user_id = 1;
+   */
+  userId: bigint;
+
+  /**
+   * true: granted; false: revoked.
+   *
+   * @generated from field: bool moderator = 2;
+   */
+  moderator: boolean;
+
+  /**
+   * @generated from field: int64 at_ms = 3;
+   */
+  atMs: bigint;
+};
+
+/**
+ * Describes the message orbit.moderation.v1.ModeratorChanged.
+ * Use `create(ModeratorChangedSchema)` to create a new message.
+ */
+export const ModeratorChangedSchema: GenMessage<ModeratorChanged> =
+  /*@__PURE__*/
+  messageDesc(file_orbit_moderation_v1_events, 3);

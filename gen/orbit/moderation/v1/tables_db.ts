@@ -50,6 +50,7 @@ export const ReportRowTable: SqlTableSpec = {
     column("resolved_at_ms", "resolvedAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
     column("action", "action", "int", "INTEGER", "INT", "int", { default: "0" }),
     column("open_key", "openKey", "string", "TEXT", "VARCHAR(40)", "text", { default: "''" }),
+    column("conversation_id", "conversationId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
   ],
   primaryKey: ["id"],
   indexes: [
@@ -68,26 +69,29 @@ export const ReportRowSql = {
     insert:
       'INSERT INTO "moderation_reports" ("id", "reporter_id", "target", "target_id", "reason", ' +
       '"comment", "status", "created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", ' +
-      '"action", "open_key") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      '"action", "open_key", "conversation_id") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     upsert:
       'INSERT INTO "moderation_reports" ("id", "reporter_id", "target", "target_id", "reason", ' +
       '"comment", "status", "created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", ' +
-      '"action", "open_key") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id")' +
+      '"action", "open_key", "conversation_id") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)' +
+      ' ON CONFLICT ("id")' +
       ' DO UPDATE SET "reporter_id" = excluded."reporter_id", "target" = excluded."target", ' +
       '"target_id" = excluded."target_id", "reason" = excluded."reason", ' +
       '"comment" = excluded."comment", "status" = excluded."status", ' +
       '"created_at_ms" = excluded."created_at_ms", "target_author_id" = excluded."target_author_id", ' +
       '"resolved_by" = excluded."resolved_by", "resolved_at_ms" = excluded."resolved_at_ms", ' +
-      '"action" = excluded."action", "open_key" = excluded."open_key"',
+      '"action" = excluded."action", "open_key" = excluded."open_key", ' +
+      '"conversation_id" = excluded."conversation_id"',
     insertIfAbsent:
       'INSERT INTO "moderation_reports" ("id", "reporter_id", "target", "target_id", "reason", ' +
       '"comment", "status", "created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", ' +
-      '"action", "open_key") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      '"action", "open_key", "conversation_id") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)' +
+      " ON CONFLICT DO NOTHING",
     insertHead:
       'INSERT INTO "moderation_reports" ("id", "reporter_id", "target", "target_id", "reason", ' +
       '"comment", "status", "created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", ' +
-      '"action", "open_key") VALUES',
-    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      '"action", "open_key", "conversation_id") VALUES',
+    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
       ' ON CONFLICT ("id")' +
       ' DO UPDATE SET "reporter_id" = excluded."reporter_id", "target" = excluded."target", ' +
@@ -95,76 +99,81 @@ export const ReportRowSql = {
       '"comment" = excluded."comment", "status" = excluded."status", ' +
       '"created_at_ms" = excluded."created_at_ms", "target_author_id" = excluded."target_author_id", ' +
       '"resolved_by" = excluded."resolved_by", "resolved_at_ms" = excluded."resolved_at_ms", ' +
-      '"action" = excluded."action", "open_key" = excluded."open_key"',
+      '"action" = excluded."action", "open_key" = excluded."open_key", ' +
+      '"conversation_id" = excluded."conversation_id"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
     get:
       'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
-      '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
-      ' FROM "moderation_reports" WHERE "id" = ?',
+      '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key", ' +
+      '"conversation_id" FROM "moderation_reports" WHERE "id" = ?',
     getManyHead:
       'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
-      '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
-      ' FROM "moderation_reports" WHERE "id" IN',
+      '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key", ' +
+      '"conversation_id" FROM "moderation_reports" WHERE "id" IN',
     delete: 'DELETE FROM "moderation_reports" WHERE "id" = ?',
     updateWhere: '"id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "moderation_reports"',
     list: {
       asc:
         'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
-        '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
-        ' FROM "moderation_reports" ORDER BY "id" ASC LIMIT ?',
+        '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key", ' +
+        '"conversation_id" FROM "moderation_reports" ORDER BY "id" ASC LIMIT ?',
       ascAfter:
         'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
-        '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
-        ' FROM "moderation_reports" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+        '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key", ' +
+        '"conversation_id" FROM "moderation_reports" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
       desc:
         'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
-        '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
-        ' FROM "moderation_reports" ORDER BY "id" DESC LIMIT ?',
+        '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key", ' +
+        '"conversation_id" FROM "moderation_reports" ORDER BY "id" DESC LIMIT ?',
       descAfter:
         'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
-        '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
-        ' FROM "moderation_reports" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+        '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key", ' +
+        '"conversation_id" FROM "moderation_reports" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByStatus: {
         asc:
           'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
-          '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
-          ' FROM "moderation_reports" WHERE "status" = ? ORDER BY "id" ASC LIMIT ?',
+          '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key", ' +
+          '"conversation_id" FROM "moderation_reports" WHERE "status" = ? ORDER BY "id" ASC LIMIT ?',
         ascAfter:
           'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
-          '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
-          ' FROM "moderation_reports" WHERE "status" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+          '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key", ' +
+          '"conversation_id" FROM "moderation_reports" WHERE "status" = ? AND ("id" > ?) ORDER BY "id" ASC' +
+          " LIMIT ?",
         desc:
           'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
-          '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
-          ' FROM "moderation_reports" WHERE "status" = ? ORDER BY "id" DESC LIMIT ?',
+          '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key", ' +
+          '"conversation_id" FROM "moderation_reports" WHERE "status" = ? ORDER BY "id" DESC LIMIT ?',
         descAfter:
           'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
-          '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
-          ' FROM "moderation_reports" WHERE "status" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+          '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key", ' +
+          '"conversation_id" FROM "moderation_reports" WHERE "status" = ? AND ("id" < ?) ORDER BY "id" DESC' +
+          " LIMIT ?",
       },
       listByReporterId: {
         asc:
           'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
-          '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
-          ' FROM "moderation_reports" WHERE "reporter_id" = ? ORDER BY "open_key" ASC, "id" ASC LIMIT ?',
+          '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key", ' +
+          '"conversation_id" FROM "moderation_reports" WHERE "reporter_id" = ?' +
+          ' ORDER BY "open_key" ASC, "id" ASC LIMIT ?',
         ascAfter:
           'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
-          '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
-          ' FROM "moderation_reports" WHERE "reporter_id" = ?' +
+          '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key", ' +
+          '"conversation_id" FROM "moderation_reports" WHERE "reporter_id" = ?' +
           ' AND ("open_key" > ? OR ("open_key" = ? AND "id" > ?)) ORDER BY "open_key" ASC, "id" ASC LIMIT ?',
         desc:
           'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
-          '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
-          ' FROM "moderation_reports" WHERE "reporter_id" = ? ORDER BY "open_key" DESC, "id" DESC LIMIT ?',
+          '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key", ' +
+          '"conversation_id" FROM "moderation_reports" WHERE "reporter_id" = ?' +
+          ' ORDER BY "open_key" DESC, "id" DESC LIMIT ?',
         descAfter:
           'SELECT "id", "reporter_id", "target", "target_id", "reason", "comment", "status", ' +
-          '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key"' +
-          ' FROM "moderation_reports" WHERE "reporter_id" = ?' +
+          '"created_at_ms", "target_author_id", "resolved_by", "resolved_at_ms", "action", "open_key", ' +
+          '"conversation_id" FROM "moderation_reports" WHERE "reporter_id" = ?' +
           ' AND ("open_key" < ? OR ("open_key" = ? AND "id" < ?)) ORDER BY "open_key" DESC, "id" DESC' +
           " LIMIT ?",
       },
@@ -187,103 +196,109 @@ export const ReportRowSql = {
     insert:
       "INSERT INTO `moderation_reports` (`id`, `reporter_id`, `target`, `target_id`, `reason`, " +
       "`comment`, `status`, `created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, " +
-      "`action`, `open_key`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "`action`, `open_key`, `conversation_id`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
       "INSERT INTO `moderation_reports` (`id`, `reporter_id`, `target`, `target_id`, `reason`, " +
       "`comment`, `status`, `created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, " +
-      "`action`, `open_key`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+      "`action`, `open_key`, `conversation_id`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
       " ON DUPLICATE KEY UPDATE `reporter_id` = VALUES(`reporter_id`), `target` =" +
       " VALUES(`target`), `target_id` = VALUES(`target_id`), `reason` = VALUES(`reason`), `comment` =" +
       " VALUES(`comment`), `status` = VALUES(`status`), `created_at_ms` =" +
       " VALUES(`created_at_ms`), `target_author_id` = VALUES(`target_author_id`), `resolved_by` =" +
       " VALUES(`resolved_by`), `resolved_at_ms` = VALUES(`resolved_at_ms`), `action` =" +
-      " VALUES(`action`), `open_key` = VALUES(`open_key`)",
+      " VALUES(`action`), `open_key` = VALUES(`open_key`), `conversation_id` =" +
+      " VALUES(`conversation_id`)",
     insertIfAbsent:
       "INSERT INTO `moderation_reports` (`id`, `reporter_id`, `target`, `target_id`, `reason`, " +
       "`comment`, `status`, `created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, " +
-      "`action`, `open_key`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+      "`action`, `open_key`, `conversation_id`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
       " ON DUPLICATE KEY UPDATE `id` = `id`",
     insertHead:
       "INSERT INTO `moderation_reports` (`id`, `reporter_id`, `target`, `target_id`, `reason`, " +
       "`comment`, `status`, `created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, " +
-      "`action`, `open_key`) VALUES",
-    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "`action`, `open_key`, `conversation_id`) VALUES",
+    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
       " ON DUPLICATE KEY UPDATE `reporter_id` = VALUES(`reporter_id`), `target` =" +
       " VALUES(`target`), `target_id` = VALUES(`target_id`), `reason` = VALUES(`reason`), `comment` =" +
       " VALUES(`comment`), `status` = VALUES(`status`), `created_at_ms` =" +
       " VALUES(`created_at_ms`), `target_author_id` = VALUES(`target_author_id`), `resolved_by` =" +
       " VALUES(`resolved_by`), `resolved_at_ms` = VALUES(`resolved_at_ms`), `action` =" +
-      " VALUES(`action`), `open_key` = VALUES(`open_key`)",
+      " VALUES(`action`), `open_key` = VALUES(`open_key`), `conversation_id` =" +
+      " VALUES(`conversation_id`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `id` = `id`",
     get:
       "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
-      "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
-      " FROM `moderation_reports` WHERE `id` = ?",
+      "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`, " +
+      "`conversation_id` FROM `moderation_reports` WHERE `id` = ?",
     getManyHead:
       "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
-      "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
-      " FROM `moderation_reports` WHERE `id` IN",
+      "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`, " +
+      "`conversation_id` FROM `moderation_reports` WHERE `id` IN",
     delete: "DELETE FROM `moderation_reports` WHERE `id` = ?",
     updateWhere: "`id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `moderation_reports`",
     list: {
       asc:
         "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
-        "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
-        " FROM `moderation_reports` ORDER BY `id` ASC LIMIT ?",
+        "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`, " +
+        "`conversation_id` FROM `moderation_reports` ORDER BY `id` ASC LIMIT ?",
       ascAfter:
         "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
-        "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
-        " FROM `moderation_reports` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+        "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`, " +
+        "`conversation_id` FROM `moderation_reports` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
       desc:
         "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
-        "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
-        " FROM `moderation_reports` ORDER BY `id` DESC LIMIT ?",
+        "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`, " +
+        "`conversation_id` FROM `moderation_reports` ORDER BY `id` DESC LIMIT ?",
       descAfter:
         "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
-        "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
-        " FROM `moderation_reports` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+        "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`, " +
+        "`conversation_id` FROM `moderation_reports` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByStatus: {
         asc:
           "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
-          "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
-          " FROM `moderation_reports` WHERE `status` = ? ORDER BY `id` ASC LIMIT ?",
+          "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`, " +
+          "`conversation_id` FROM `moderation_reports` WHERE `status` = ? ORDER BY `id` ASC LIMIT ?",
         ascAfter:
           "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
-          "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
-          " FROM `moderation_reports` WHERE `status` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+          "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`, " +
+          "`conversation_id` FROM `moderation_reports` WHERE `status` = ? AND (`id` > ?) ORDER BY `id` ASC" +
+          " LIMIT ?",
         desc:
           "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
-          "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
-          " FROM `moderation_reports` WHERE `status` = ? ORDER BY `id` DESC LIMIT ?",
+          "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`, " +
+          "`conversation_id` FROM `moderation_reports` WHERE `status` = ? ORDER BY `id` DESC LIMIT ?",
         descAfter:
           "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
-          "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
-          " FROM `moderation_reports` WHERE `status` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+          "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`, " +
+          "`conversation_id` FROM `moderation_reports` WHERE `status` = ? AND (`id` < ?) ORDER BY `id` DESC" +
+          " LIMIT ?",
       },
       listByReporterId: {
         asc:
           "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
-          "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
-          " FROM `moderation_reports` WHERE `reporter_id` = ? ORDER BY `open_key` ASC, `id` ASC LIMIT ?",
+          "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`, " +
+          "`conversation_id` FROM `moderation_reports` WHERE `reporter_id` = ?" +
+          " ORDER BY `open_key` ASC, `id` ASC LIMIT ?",
         ascAfter:
           "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
-          "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
-          " FROM `moderation_reports` WHERE `reporter_id` = ?" +
+          "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`, " +
+          "`conversation_id` FROM `moderation_reports` WHERE `reporter_id` = ?" +
           " AND (`open_key` > ? OR (`open_key` = ? AND `id` > ?)) ORDER BY `open_key` ASC, `id` ASC LIMIT ?",
         desc:
           "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
-          "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
-          " FROM `moderation_reports` WHERE `reporter_id` = ? ORDER BY `open_key` DESC, `id` DESC LIMIT ?",
+          "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`, " +
+          "`conversation_id` FROM `moderation_reports` WHERE `reporter_id` = ?" +
+          " ORDER BY `open_key` DESC, `id` DESC LIMIT ?",
         descAfter:
           "SELECT `id`, `reporter_id`, `target`, `target_id`, `reason`, `comment`, `status`, " +
-          "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`" +
-          " FROM `moderation_reports` WHERE `reporter_id` = ?" +
+          "`created_at_ms`, `target_author_id`, `resolved_by`, `resolved_at_ms`, `action`, `open_key`, " +
+          "`conversation_id` FROM `moderation_reports` WHERE `reporter_id` = ?" +
           " AND (`open_key` < ? OR (`open_key` = ? AND `id` < ?)) ORDER BY `open_key` DESC, `id` DESC" +
           " LIMIT ?",
       },
@@ -338,6 +353,7 @@ function reportRowFromValues(r: readonly unknown[]): ReportRow {
     resolvedAtMs: toBigInt(r[10]),
     action: toNumber(r[11]),
     openKey: toText(r[12]),
+    conversationId: toBigInt(r[13]),
   };
 }
 
@@ -356,6 +372,7 @@ function reportRowToSql(row: ReportRowInit, d: Dialect): SqlValue[] {
     int64Param(row.resolvedAtMs ?? 0n, "moderation_reports.resolved_at_ms"),
     int32Param(row.action ?? 0, "moderation_reports.action"),
     textParam(row.openKey ?? "", 40, "moderation_reports.open_key"),
+    int64Param(row.conversationId ?? 0n, "moderation_reports.conversation_id"),
   ];
 }
 
@@ -512,6 +529,10 @@ export class ReportRowDao {
     if (patch.openKey !== undefined) {
       cols.push("open_key");
       params.push(textParam(row.openKey ?? "", 40, "moderation_reports.open_key"));
+    }
+    if (patch.conversationId !== undefined) {
+      cols.push("conversation_id");
+      params.push(int64Param(row.conversationId ?? 0n, "moderation_reports.conversation_id"));
     }
     if (cols.length === 0) return (await this.get(key)) !== undefined;
     const r = await this.db.run(this.updates.sql(cols), [

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
 export const file_orbit_post_v1_post: GenFile =
   /*@__PURE__*/
   fileDesc(
-    "ChhvcmJpdC9wb3N0L3YxL3Bvc3QucHJvdG8SDW9yYml0LnBvc3QudjEi9QEKBFBvc3QSCgoCaWQYASABKAMSEQoJYXV0aG9yX2lkGAIgASgDEgwKBHRleHQYAyABKAkSEQoJbWVkaWFfaWRzGAQgAygDEhAKCGhhc2h0YWdzGAUgAygJEhgKEG1lbnRpb25fdXNlcl9pZHMYBiADKAMSEgoKbGlrZV9jb3VudBgHIAEoAxIVCg1jb21tZW50X2NvdW50GAggASgDEhMKC2xpa2VkX2J5X21lGAkgASgIEhUKDWNyZWF0ZWRfYXRfbXMYCiABKAMSFAoMZWRpdGVkX2F0X21zGAsgASgDEhQKDGNvbW11bml0eV9pZBgUIAEoAyKRAQoHQ29tbWVudBIKCgJpZBgBIAEoAxIPCgdwb3N0X2lkGAIgASgDEhEKCWF1dGhvcl9pZBgDIAEoAxIMCgR0ZXh0GAQgASgJEhsKE3JlcGx5X3RvX2NvbW1lbnRfaWQYBSABKAMSFQoNY3JlYXRlZF9hdF9tcxgGIAEoAxIUCgxlZGl0ZWRfYXRfbXMYByABKAMiLgoETGlrZRIPCgd1c2VyX2lkGAEgASgDEhUKDWNyZWF0ZWRfYXRfbXMYAiABKAMiZQoRQ3JlYXRlUG9zdFJlcXVlc3QSFwoEdGV4dBgBIAEoCUIJ0vMYBRjQD0ACEhkKCW1lZGlhX2lkcxgCIAMoA0IG0vMYAhgKEhwKDGNvbW11bml0eV9pZBgUIAEoA0IG0vMYAjAAIjcKEkNyZWF0ZVBvc3RSZXNwb25zZRIhCgRwb3N0GAEgASgLMhMub3JiaXQucG9zdC52MS5Qb3N0IkMKD0VkaXRQb3N0UmVxdWVzdBIXCgdwb3N0X2lkGAEgASgDQgbS8xgCCAESFwoEdGV4dBgCIAEoCUIJ0vMYBRjQD0ACIjUKEEVkaXRQb3N0UmVzcG9uc2USIQoEcG9zdBgBIAEoCzITLm9yYml0LnBvc3QudjEuUG9zdCIsChFEZWxldGVQb3N0UmVxdWVzdBIXCgdwb3N0X2lkGAEgASgDQgbS8xgCCAEiFAoSRGVsZXRlUG9zdFJlc3BvbnNlIikKDkdldFBvc3RSZXF1ZXN0EhcKB3Bvc3RfaWQYASABKANCBtLzGAIIASI0Cg9HZXRQb3N0UmVzcG9uc2USIQoEcG9zdBgBIAEoCzITLm9yYml0LnBvc3QudjEuUG9zdCJEChRCYXRjaEdldFBvc3RzUmVxdWVzdBIZCghwb3N0X2lkcxgBIAMoA0IH0vMYAxjIARIRCgl2aWV3ZXJfaWQYAiABKAMiOwoVQmF0Y2hHZXRQb3N0c1Jlc3BvbnNlEiIKBXBvc3RzGAEgAygLMhMub3JiaXQucG9zdC52MS5Qb3N0ImkKFExpc3RVc2VyUG9zdHNSZXF1ZXN0EhcKB3VzZXJfaWQYASABKANCBtLzGAIIARIbCglwYWdlX3NpemUYAiABKAVCCNLzGAQwADhkEhsKCnBhZ2VfdG9rZW4YAyABKAlCB9LzGAMYgAgiVAoVTGlzdFVzZXJQb3N0c1Jlc3BvbnNlEiIKBXBvc3RzGAEgAygLMhMub3JiaXQucG9zdC52MS5Qb3N0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIqCg9MaWtlUG9zdFJlcXVlc3QSFwoHcG9zdF9pZBgBIAEoA0IG0vMYAggBIiYKEExpa2VQb3N0UmVzcG9uc2USEgoKbGlrZV9jb3VudBgBIAEoAyIsChFVbmxpa2VQb3N0UmVxdWVzdBIXCgdwb3N0X2lkGAEgASgDQgbS8xgCCAEiKAoSVW5saWtlUG9zdFJlc3BvbnNlEhIKCmxpa2VfY291bnQYASABKAMiZQoQTGlzdExpa2VzUmVxdWVzdBIXCgdwb3N0X2lkGAEgASgDQgbS8xgCCAESGwoJcGFnZV9zaXplGAIgASgFQgjS8xgEMAA4ZBIbCgpwYWdlX3Rva2VuGAMgASgJQgfS8xgDGIAIIlAKEUxpc3RMaWtlc1Jlc3BvbnNlEiIKBWxpa2VzGAEgAygLMhMub3JiaXQucG9zdC52MS5MaWtlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJsChFBZGRDb21tZW50UmVxdWVzdBIXCgdwb3N0X2lkGAEgASgDQgbS8xgCCAESGQoEdGV4dBgCIAEoCUIL0vMYBwgBGOgHQAISIwoTcmVwbHlfdG9fY29tbWVudF9pZBgDIAEoA0IG0vMYAjAAIj0KEkFkZENvbW1lbnRSZXNwb25zZRInCgdjb21tZW50GAEgASgLMhYub3JiaXQucG9zdC52MS5Db21tZW50IksKEkVkaXRDb21tZW50UmVxdWVzdBIaCgpjb21tZW50X2lkGAEgASgDQgbS8xgCCAESGQoEdGV4dBgCIAEoCUIL0vMYBwgBGOgHQAIiPgoTRWRpdENvbW1lbnRSZXNwb25zZRInCgdjb21tZW50GAEgASgLMhYub3JiaXQucG9zdC52MS5Db21tZW50IjIKFERlbGV0ZUNvbW1lbnRSZXF1ZXN0EhoKCmNvbW1lbnRfaWQYASABKANCBtLzGAIIASIXChVEZWxldGVDb21tZW50UmVzcG9uc2UiaAoTTGlzdENvbW1lbnRzUmVxdWVzdBIXCgdwb3N0X2lkGAEgASgDQgbS8xgCCAESGwoJcGFnZV9zaXplGAIgASgFQgjS8xgEMAA4ZBIbCgpwYWdlX3Rva2VuGAMgASgJQgfS8xgDGIAIIlkKFExpc3RDb21tZW50c1Jlc3BvbnNlEigKCGNvbW1lbnRzGAEgAygLMhYub3JiaXQucG9zdC52MS5Db21tZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCTL9CAoLUG9zdFNlcnZpY2USUQoKQ3JlYXRlUG9zdBIgLm9yYml0LnBvc3QudjEuQ3JlYXRlUG9zdFJlcXVlc3QaIS5vcmJpdC5wb3N0LnYxLkNyZWF0ZVBvc3RSZXNwb25zZRJLCghFZGl0UG9zdBIeLm9yYml0LnBvc3QudjEuRWRpdFBvc3RSZXF1ZXN0Gh8ub3JiaXQucG9zdC52MS5FZGl0UG9zdFJlc3BvbnNlElYKCkRlbGV0ZVBvc3QSIC5vcmJpdC5wb3N0LnYxLkRlbGV0ZVBvc3RSZXF1ZXN0GiEub3JiaXQucG9zdC52MS5EZWxldGVQb3N0UmVzcG9uc2UiA5ACAhJNCgdHZXRQb3N0Eh0ub3JiaXQucG9zdC52MS5HZXRQb3N0UmVxdWVzdBoeLm9yYml0LnBvc3QudjEuR2V0UG9zdFJlc3BvbnNlIgOQAgESXwoNQmF0Y2hHZXRQb3N0cxIjLm9yYml0LnBvc3QudjEuQmF0Y2hHZXRQb3N0c1JlcXVlc3QaJC5vcmJpdC5wb3N0LnYxLkJhdGNoR2V0UG9zdHNSZXNwb25zZSIDkAIBEl8KDUxpc3RVc2VyUG9zdHMSIy5vcmJpdC5wb3N0LnYxLkxpc3RVc2VyUG9zdHNSZXF1ZXN0GiQub3JiaXQucG9zdC52MS5MaXN0VXNlclBvc3RzUmVzcG9uc2UiA5ACARJQCghMaWtlUG9zdBIeLm9yYml0LnBvc3QudjEuTGlrZVBvc3RSZXF1ZXN0Gh8ub3JiaXQucG9zdC52MS5MaWtlUG9zdFJlc3BvbnNlIgOQAgISVgoKVW5saWtlUG9zdBIgLm9yYml0LnBvc3QudjEuVW5saWtlUG9zdFJlcXVlc3QaIS5vcmJpdC5wb3N0LnYxLlVubGlrZVBvc3RSZXNwb25zZSIDkAICElMKCUxpc3RMaWtlcxIfLm9yYml0LnBvc3QudjEuTGlzdExpa2VzUmVxdWVzdBogLm9yYml0LnBvc3QudjEuTGlzdExpa2VzUmVzcG9uc2UiA5ACARJRCgpBZGRDb21tZW50EiAub3JiaXQucG9zdC52MS5BZGRDb21tZW50UmVxdWVzdBohLm9yYml0LnBvc3QudjEuQWRkQ29tbWVudFJlc3BvbnNlElQKC0VkaXRDb21tZW50EiEub3JiaXQucG9zdC52MS5FZGl0Q29tbWVudFJlcXVlc3QaIi5vcmJpdC5wb3N0LnYxLkVkaXRDb21tZW50UmVzcG9uc2USXwoNRGVsZXRlQ29tbWVudBIjLm9yYml0LnBvc3QudjEuRGVsZXRlQ29tbWVudFJlcXVlc3QaJC5vcmJpdC5wb3N0LnYxLkRlbGV0ZUNvbW1lbnRSZXNwb25zZSIDkAICElwKDExpc3RDb21tZW50cxIiLm9yYml0LnBvc3QudjEuTGlzdENvbW1lbnRzUmVxdWVzdBojLm9yYml0LnBvc3QudjEuTGlzdENvbW1lbnRzUmVzcG9uc2UiA5ACAUJtChVhcHAub3JiaXQuYXBpLnBvc3QudjFCCVBvc3RQcm90b1ABWiVvcmJpdC5hcHAvZ2VuL2dvL29yYml0L3Bvc3QvdjE7cG9zdHYxogIDT1JQqgINT3JiaXQuUG9zdC5WMboCCU9yYml0UG9zdGIGcHJvdG8z",
+    "ChhvcmJpdC9wb3N0L3YxL3Bvc3QucHJvdG8SDW9yYml0LnBvc3QudjEihQIKBFBvc3QSCgoCaWQYASABKAMSEQoJYXV0aG9yX2lkGAIgASgDEgwKBHRleHQYAyABKAkSEQoJbWVkaWFfaWRzGAQgAygDEhAKCGhhc2h0YWdzGAUgAygJEhgKEG1lbnRpb25fdXNlcl9pZHMYBiADKAMSEgoKbGlrZV9jb3VudBgHIAEoAxIVCg1jb21tZW50X2NvdW50GAggASgDEhMKC2xpa2VkX2J5X21lGAkgASgIEhUKDWNyZWF0ZWRfYXRfbXMYCiABKAMSFAoMZWRpdGVkX2F0X21zGAsgASgDEhQKDGNvbW11bml0eV9pZBgUIAEoAxIOCgZoaWRkZW4YFSABKAgikQEKB0NvbW1lbnQSCgoCaWQYASABKAMSDwoHcG9zdF9pZBgCIAEoAxIRCglhdXRob3JfaWQYAyABKAMSDAoEdGV4dBgEIAEoCRIbChNyZXBseV90b19jb21tZW50X2lkGAUgASgDEhUKDWNyZWF0ZWRfYXRfbXMYBiABKAMSFAoMZWRpdGVkX2F0X21zGAcgASgDIi4KBExpa2USDwoHdXNlcl9pZBgBIAEoAxIVCg1jcmVhdGVkX2F0X21zGAIgASgDImUKEUNyZWF0ZVBvc3RSZXF1ZXN0EhcKBHRleHQYASABKAlCCdLzGAUY0A9AAhIZCgltZWRpYV9pZHMYAiADKANCBtLzGAIYChIcCgxjb21tdW5pdHlfaWQYFCABKANCBtLzGAIwACI3ChJDcmVhdGVQb3N0UmVzcG9uc2USIQoEcG9zdBgBIAEoCzITLm9yYml0LnBvc3QudjEuUG9zdCJDCg9FZGl0UG9zdFJlcXVlc3QSFwoHcG9zdF9pZBgBIAEoA0IG0vMYAggBEhcKBHRleHQYAiABKAlCCdLzGAUY0A9AAiI1ChBFZGl0UG9zdFJlc3BvbnNlEiEKBHBvc3QYASABKAsyEy5vcmJpdC5wb3N0LnYxLlBvc3QiLAoRRGVsZXRlUG9zdFJlcXVlc3QSFwoHcG9zdF9pZBgBIAEoA0IG0vMYAggBIhQKEkRlbGV0ZVBvc3RSZXNwb25zZSIpCg5HZXRQb3N0UmVxdWVzdBIXCgdwb3N0X2lkGAEgASgDQgbS8xgCCAEiNAoPR2V0UG9zdFJlc3BvbnNlEiEKBHBvc3QYASABKAsyEy5vcmJpdC5wb3N0LnYxLlBvc3QiMgoSR2V0Q29tbWVudHNSZXF1ZXN0EhwKC2NvbW1lbnRfaWRzGAEgAygDQgfS8xgDGMgBIj8KE0dldENvbW1lbnRzUmVzcG9uc2USKAoIY29tbWVudHMYASADKAsyFi5vcmJpdC5wb3N0LnYxLkNvbW1lbnQiRAoUQmF0Y2hHZXRQb3N0c1JlcXVlc3QSGQoIcG9zdF9pZHMYASADKANCB9LzGAMYyAESEQoJdmlld2VyX2lkGAIgASgDIjsKFUJhdGNoR2V0UG9zdHNSZXNwb25zZRIiCgVwb3N0cxgBIAMoCzITLm9yYml0LnBvc3QudjEuUG9zdCJpChRMaXN0VXNlclBvc3RzUmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDQgbS8xgCCAESGwoJcGFnZV9zaXplGAIgASgFQgjS8xgEMAA4ZBIbCgpwYWdlX3Rva2VuGAMgASgJQgfS8xgDGIAIIlQKFUxpc3RVc2VyUG9zdHNSZXNwb25zZRIiCgVwb3N0cxgBIAMoCzITLm9yYml0LnBvc3QudjEuUG9zdBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKgoPTGlrZVBvc3RSZXF1ZXN0EhcKB3Bvc3RfaWQYASABKANCBtLzGAIIASImChBMaWtlUG9zdFJlc3BvbnNlEhIKCmxpa2VfY291bnQYASABKAMiLAoRVW5saWtlUG9zdFJlcXVlc3QSFwoHcG9zdF9pZBgBIAEoA0IG0vMYAggBIigKElVubGlrZVBvc3RSZXNwb25zZRISCgpsaWtlX2NvdW50GAEgASgDImUKEExpc3RMaWtlc1JlcXVlc3QSFwoHcG9zdF9pZBgBIAEoA0IG0vMYAggBEhsKCXBhZ2Vfc2l6ZRgCIAEoBUII0vMYBDAAOGQSGwoKcGFnZV90b2tlbhgDIAEoCUIH0vMYAxiACCJQChFMaXN0TGlrZXNSZXNwb25zZRIiCgVsaWtlcxgBIAMoCzITLm9yYml0LnBvc3QudjEuTGlrZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkibAoRQWRkQ29tbWVudFJlcXVlc3QSFwoHcG9zdF9pZBgBIAEoA0IG0vMYAggBEhkKBHRleHQYAiABKAlCC9LzGAcIARjoB0ACEiMKE3JlcGx5X3RvX2NvbW1lbnRfaWQYAyABKANCBtLzGAIwACI9ChJBZGRDb21tZW50UmVzcG9uc2USJwoHY29tbWVudBgBIAEoCzIWLm9yYml0LnBvc3QudjEuQ29tbWVudCJLChJFZGl0Q29tbWVudFJlcXVlc3QSGgoKY29tbWVudF9pZBgBIAEoA0IG0vMYAggBEhkKBHRleHQYAiABKAlCC9LzGAcIARjoB0ACIj4KE0VkaXRDb21tZW50UmVzcG9uc2USJwoHY29tbWVudBgBIAEoCzIWLm9yYml0LnBvc3QudjEuQ29tbWVudCIyChREZWxldGVDb21tZW50UmVxdWVzdBIaCgpjb21tZW50X2lkGAEgASgDQgbS8xgCCAEiFwoVRGVsZXRlQ29tbWVudFJlc3BvbnNlImgKE0xpc3RDb21tZW50c1JlcXVlc3QSFwoHcG9zdF9pZBgBIAEoA0IG0vMYAggBEhsKCXBhZ2Vfc2l6ZRgCIAEoBUII0vMYBDAAOGQSGwoKcGFnZV90b2tlbhgDIAEoCUIH0vMYAxiACCJZChRMaXN0Q29tbWVudHNSZXNwb25zZRIoCghjb21tZW50cxgBIAMoCzIWLm9yYml0LnBvc3QudjEuQ29tbWVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAky2AkKC1Bvc3RTZXJ2aWNlElEKCkNyZWF0ZVBvc3QSIC5vcmJpdC5wb3N0LnYxLkNyZWF0ZVBvc3RSZXF1ZXN0GiEub3JiaXQucG9zdC52MS5DcmVhdGVQb3N0UmVzcG9uc2USSwoIRWRpdFBvc3QSHi5vcmJpdC5wb3N0LnYxLkVkaXRQb3N0UmVxdWVzdBofLm9yYml0LnBvc3QudjEuRWRpdFBvc3RSZXNwb25zZRJWCgpEZWxldGVQb3N0EiAub3JiaXQucG9zdC52MS5EZWxldGVQb3N0UmVxdWVzdBohLm9yYml0LnBvc3QudjEuRGVsZXRlUG9zdFJlc3BvbnNlIgOQAgISTQoHR2V0UG9zdBIdLm9yYml0LnBvc3QudjEuR2V0UG9zdFJlcXVlc3QaHi5vcmJpdC5wb3N0LnYxLkdldFBvc3RSZXNwb25zZSIDkAIBEl8KDUJhdGNoR2V0UG9zdHMSIy5vcmJpdC5wb3N0LnYxLkJhdGNoR2V0UG9zdHNSZXF1ZXN0GiQub3JiaXQucG9zdC52MS5CYXRjaEdldFBvc3RzUmVzcG9uc2UiA5ACARJfCg1MaXN0VXNlclBvc3RzEiMub3JiaXQucG9zdC52MS5MaXN0VXNlclBvc3RzUmVxdWVzdBokLm9yYml0LnBvc3QudjEuTGlzdFVzZXJQb3N0c1Jlc3BvbnNlIgOQAgESUAoITGlrZVBvc3QSHi5vcmJpdC5wb3N0LnYxLkxpa2VQb3N0UmVxdWVzdBofLm9yYml0LnBvc3QudjEuTGlrZVBvc3RSZXNwb25zZSIDkAICElYKClVubGlrZVBvc3QSIC5vcmJpdC5wb3N0LnYxLlVubGlrZVBvc3RSZXF1ZXN0GiEub3JiaXQucG9zdC52MS5Vbmxpa2VQb3N0UmVzcG9uc2UiA5ACAhJTCglMaXN0TGlrZXMSHy5vcmJpdC5wb3N0LnYxLkxpc3RMaWtlc1JlcXVlc3QaIC5vcmJpdC5wb3N0LnYxLkxpc3RMaWtlc1Jlc3BvbnNlIgOQAgESUQoKQWRkQ29tbWVudBIgLm9yYml0LnBvc3QudjEuQWRkQ29tbWVudFJlcXVlc3QaIS5vcmJpdC5wb3N0LnYxLkFkZENvbW1lbnRSZXNwb25zZRJUCgtFZGl0Q29tbWVudBIhLm9yYml0LnBvc3QudjEuRWRpdENvbW1lbnRSZXF1ZXN0GiIub3JiaXQucG9zdC52MS5FZGl0Q29tbWVudFJlc3BvbnNlEl8KDURlbGV0ZUNvbW1lbnQSIy5vcmJpdC5wb3N0LnYxLkRlbGV0ZUNvbW1lbnRSZXF1ZXN0GiQub3JiaXQucG9zdC52MS5EZWxldGVDb21tZW50UmVzcG9uc2UiA5ACAhJcCgxMaXN0Q29tbWVudHMSIi5vcmJpdC5wb3N0LnYxLkxpc3RDb21tZW50c1JlcXVlc3QaIy5vcmJpdC5wb3N0LnYxLkxpc3RDb21tZW50c1Jlc3BvbnNlIgOQAgESWQoLR2V0Q29tbWVudHMSIS5vcmJpdC5wb3N0LnYxLkdldENvbW1lbnRzUmVxdWVzdBoiLm9yYml0LnBvc3QudjEuR2V0Q29tbWVudHNSZXNwb25zZSIDkAIBQm0KFWFwcC5vcmJpdC5hcGkucG9zdC52MUIJUG9zdFByb3RvUAFaJW9yYml0LmFwcC9nZW4vZ28vb3JiaXQvcG9zdC92MTtwb3N0djGiAgNPUlCqAg1PcmJpdC5Qb3N0LlYxugIJT3JiaXRQb3N0YgZwcm90bzM",
     [file_orbit_options_v1_options],
   );
 
@@ -88,6 +88,13 @@ export type Post = Message<"orbit.post.v1.Post"> & {
    * @generated from field: int64 community_id = 20;
    */
   communityId: bigint;
+
+  /**
+   * A moderator hid it: only moderators get it (from GetPost), everyone else NotFound.
+   *
+   * @generated from field: bool hidden = 21;
+   */
+  hidden: boolean;
 };
 
 /**
@@ -338,6 +345,46 @@ export const GetPostResponseSchema: GenMessage<GetPostResponse> =
   messageDesc(file_orbit_post_v1_post, 10);
 
 /**
+ * GetCommentsRequest is the input of GetComments.
+ *
+ * @generated from message orbit.post.v1.GetCommentsRequest
+ */
+export type GetCommentsRequest = Message<"orbit.post.v1.GetCommentsRequest"> & {
+  /**
+   * @generated from field: repeated int64 comment_ids = 1;
+   */
+  commentIds: bigint[];
+};
+
+/**
+ * Describes the message orbit.post.v1.GetCommentsRequest.
+ * Use `create(GetCommentsRequestSchema)` to create a new message.
+ */
+export const GetCommentsRequestSchema: GenMessage<GetCommentsRequest> =
+  /*@__PURE__*/
+  messageDesc(file_orbit_post_v1_post, 11);
+
+/**
+ * GetCommentsResponse is the output of GetComments.
+ *
+ * @generated from message orbit.post.v1.GetCommentsResponse
+ */
+export type GetCommentsResponse = Message<"orbit.post.v1.GetCommentsResponse"> & {
+  /**
+   * @generated from field: repeated orbit.post.v1.Comment comments = 1;
+   */
+  comments: Comment[];
+};
+
+/**
+ * Describes the message orbit.post.v1.GetCommentsResponse.
+ * Use `create(GetCommentsResponseSchema)` to create a new message.
+ */
+export const GetCommentsResponseSchema: GenMessage<GetCommentsResponse> =
+  /*@__PURE__*/
+  messageDesc(file_orbit_post_v1_post, 12);
+
+/**
  * BatchGetPostsRequest is the input of BatchGetPosts.
  *
  * @generated from message orbit.post.v1.BatchGetPostsRequest
@@ -363,7 +410,7 @@ export type BatchGetPostsRequest = Message<"orbit.post.v1.BatchGetPostsRequest">
  */
 export const BatchGetPostsRequestSchema: GenMessage<BatchGetPostsRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_post, 11);
+  messageDesc(file_orbit_post_v1_post, 13);
 
 /**
  * BatchGetPostsResponse is the output of BatchGetPosts.
@@ -383,7 +430,7 @@ export type BatchGetPostsResponse = Message<"orbit.post.v1.BatchGetPostsResponse
  */
 export const BatchGetPostsResponseSchema: GenMessage<BatchGetPostsResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_post, 12);
+  messageDesc(file_orbit_post_v1_post, 14);
 
 /**
  * ListUserPostsRequest is the input of ListUserPosts.
@@ -413,7 +460,7 @@ export type ListUserPostsRequest = Message<"orbit.post.v1.ListUserPostsRequest">
  */
 export const ListUserPostsRequestSchema: GenMessage<ListUserPostsRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_post, 13);
+  messageDesc(file_orbit_post_v1_post, 15);
 
 /**
  * ListUserPostsResponse is the output of ListUserPosts.
@@ -438,7 +485,7 @@ export type ListUserPostsResponse = Message<"orbit.post.v1.ListUserPostsResponse
  */
 export const ListUserPostsResponseSchema: GenMessage<ListUserPostsResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_post, 14);
+  messageDesc(file_orbit_post_v1_post, 16);
 
 /**
  * LikePostRequest is the input of LikePost.
@@ -458,7 +505,7 @@ export type LikePostRequest = Message<"orbit.post.v1.LikePostRequest"> & {
  */
 export const LikePostRequestSchema: GenMessage<LikePostRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_post, 15);
+  messageDesc(file_orbit_post_v1_post, 17);
 
 /**
  * LikePostResponse is the output of LikePost.
@@ -478,7 +525,7 @@ export type LikePostResponse = Message<"orbit.post.v1.LikePostResponse"> & {
  */
 export const LikePostResponseSchema: GenMessage<LikePostResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_post, 16);
+  messageDesc(file_orbit_post_v1_post, 18);
 
 /**
  * UnlikePostRequest is the input of UnlikePost.
@@ -498,7 +545,7 @@ export type UnlikePostRequest = Message<"orbit.post.v1.UnlikePostRequest"> & {
  */
 export const UnlikePostRequestSchema: GenMessage<UnlikePostRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_post, 17);
+  messageDesc(file_orbit_post_v1_post, 19);
 
 /**
  * UnlikePostResponse is the output of UnlikePost.
@@ -518,7 +565,7 @@ export type UnlikePostResponse = Message<"orbit.post.v1.UnlikePostResponse"> & {
  */
 export const UnlikePostResponseSchema: GenMessage<UnlikePostResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_post, 18);
+  messageDesc(file_orbit_post_v1_post, 20);
 
 /**
  * ListLikesRequest is the input of ListLikes.
@@ -548,7 +595,7 @@ export type ListLikesRequest = Message<"orbit.post.v1.ListLikesRequest"> & {
  */
 export const ListLikesRequestSchema: GenMessage<ListLikesRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_post, 19);
+  messageDesc(file_orbit_post_v1_post, 21);
 
 /**
  * ListLikesResponse is the output of ListLikes.
@@ -573,7 +620,7 @@ export type ListLikesResponse = Message<"orbit.post.v1.ListLikesResponse"> & {
  */
 export const ListLikesResponseSchema: GenMessage<ListLikesResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_post, 20);
+  messageDesc(file_orbit_post_v1_post, 22);
 
 /**
  * AddCommentRequest is the input of AddComment.
@@ -603,7 +650,7 @@ export type AddCommentRequest = Message<"orbit.post.v1.AddCommentRequest"> & {
  */
 export const AddCommentRequestSchema: GenMessage<AddCommentRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_post, 21);
+  messageDesc(file_orbit_post_v1_post, 23);
 
 /**
  * AddCommentResponse is the output of AddComment.
@@ -623,7 +670,7 @@ export type AddCommentResponse = Message<"orbit.post.v1.AddCommentResponse"> & {
  */
 export const AddCommentResponseSchema: GenMessage<AddCommentResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_post, 22);
+  messageDesc(file_orbit_post_v1_post, 24);
 
 /**
  * EditCommentRequest is the input of EditComment.
@@ -648,7 +695,7 @@ export type EditCommentRequest = Message<"orbit.post.v1.EditCommentRequest"> & {
  */
 export const EditCommentRequestSchema: GenMessage<EditCommentRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_post, 23);
+  messageDesc(file_orbit_post_v1_post, 25);
 
 /**
  * EditCommentResponse is the output of EditComment.
@@ -668,7 +715,7 @@ export type EditCommentResponse = Message<"orbit.post.v1.EditCommentResponse"> &
  */
 export const EditCommentResponseSchema: GenMessage<EditCommentResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_post, 24);
+  messageDesc(file_orbit_post_v1_post, 26);
 
 /**
  * DeleteCommentRequest is the input of DeleteComment.
@@ -688,7 +735,7 @@ export type DeleteCommentRequest = Message<"orbit.post.v1.DeleteCommentRequest">
  */
 export const DeleteCommentRequestSchema: GenMessage<DeleteCommentRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_post, 25);
+  messageDesc(file_orbit_post_v1_post, 27);
 
 /**
  * DeleteCommentResponse is the output of DeleteComment.
@@ -703,7 +750,7 @@ export type DeleteCommentResponse = Message<"orbit.post.v1.DeleteCommentResponse
  */
 export const DeleteCommentResponseSchema: GenMessage<DeleteCommentResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_post, 26);
+  messageDesc(file_orbit_post_v1_post, 28);
 
 /**
  * ListCommentsRequest is the input of ListComments.
@@ -733,7 +780,7 @@ export type ListCommentsRequest = Message<"orbit.post.v1.ListCommentsRequest"> &
  */
 export const ListCommentsRequestSchema: GenMessage<ListCommentsRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_post, 27);
+  messageDesc(file_orbit_post_v1_post, 29);
 
 /**
  * ListCommentsResponse is the output of ListComments.
@@ -758,7 +805,7 @@ export type ListCommentsResponse = Message<"orbit.post.v1.ListCommentsResponse">
  */
 export const ListCommentsResponseSchema: GenMessage<ListCommentsResponse> =
   /*@__PURE__*/
-  messageDesc(file_orbit_post_v1_post, 28);
+  messageDesc(file_orbit_post_v1_post, 30);
 
 /**
  * PostService is the post API.
@@ -895,5 +942,16 @@ export const PostService: GenService<{
     methodKind: "unary";
     input: typeof ListCommentsRequestSchema;
     output: typeof ListCommentsResponseSchema;
+  };
+  /**
+   * GetComments returns comments by id (missing ones left out). For services (moderation
+   * resolves a reported comment's author with it).
+   *
+   * @generated from rpc orbit.post.v1.PostService.GetComments
+   */
+  getComments: {
+    methodKind: "unary";
+    input: typeof GetCommentsRequestSchema;
+    output: typeof GetCommentsResponseSchema;
   };
 }> = /*@__PURE__*/ serviceDesc(file_orbit_post_v1_post, 0);

@@ -6,7 +6,7 @@
 
 import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
 import { column } from "../../../../platform/storage/schema.js";
-import type { CommentRow, HashtagRow, LikeRow, MentionRow, PostRow } from "./tables_pb.js";
+import type { CommentRow, HashtagRow, LikeRow, MentionRow, PostModeratorRow, PostRow } from "./tables_pb.js";
 import type { RowInit, RowPatch } from "../../../../platform/storage/sql/types.js";
 import { toBigInt, toBytes, toText } from "../../../../platform/storage/sql/convert.js";
 import { decodeRepeated, encodeRepeated, jsonStrings } from "../../../../platform/storage/sql/repeated.js";
@@ -53,6 +53,7 @@ export const PostRowTable: SqlTableSpec = {
     column("like_count", "likeCount", "bigint", "INTEGER", "BIGINT", "counter", { default: "0", counter: true }),
     column("comment_count", "commentCount", "bigint", "INTEGER", "BIGINT", "counter", { default: "0", counter: true }),
     column("community_id", "communityId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("hidden_at_ms", "hiddenAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { nullable: true }),
   ],
   primaryKey: ["id"],
   indexes: [{ name: "posts_by_author_id_id", columns: ["author_id", "id"], unique: false }],
@@ -67,74 +68,80 @@ export const PostRowSql = {
   sqlite: {
     insert:
       'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", ' +
-      '"hashtags", "mention_user_ids", "community_id") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      '"hashtags", "mention_user_ids", "community_id", "hidden_at_ms")' +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
       'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", ' +
-      '"hashtags", "mention_user_ids", "community_id") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)' +
-      ' ON CONFLICT ("id") DO UPDATE SET "author_id" = excluded."author_id", "text" = excluded."text", ' +
+      '"hashtags", "mention_user_ids", "community_id", "hidden_at_ms")' +
+      ' VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id")' +
+      ' DO UPDATE SET "author_id" = excluded."author_id", "text" = excluded."text", ' +
       '"media_ids" = excluded."media_ids", "created_at_ms" = excluded."created_at_ms", ' +
       '"edited_at_ms" = excluded."edited_at_ms", "hashtags" = excluded."hashtags", ' +
-      '"mention_user_ids" = excluded."mention_user_ids", "community_id" = excluded."community_id"',
+      '"mention_user_ids" = excluded."mention_user_ids", "community_id" = excluded."community_id", ' +
+      '"hidden_at_ms" = excluded."hidden_at_ms"',
     insertIfAbsent:
       'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", ' +
-      '"hashtags", "mention_user_ids", "community_id") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)' +
-      " ON CONFLICT DO NOTHING",
+      '"hashtags", "mention_user_ids", "community_id", "hidden_at_ms")' +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     insertHead:
       'INSERT INTO "posts" ("id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", ' +
-      '"hashtags", "mention_user_ids", "community_id") VALUES',
-    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      '"hashtags", "mention_user_ids", "community_id", "hidden_at_ms") VALUES',
+    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
       ' ON CONFLICT ("id") DO UPDATE SET "author_id" = excluded."author_id", "text" = excluded."text", ' +
       '"media_ids" = excluded."media_ids", "created_at_ms" = excluded."created_at_ms", ' +
       '"edited_at_ms" = excluded."edited_at_ms", "hashtags" = excluded."hashtags", ' +
-      '"mention_user_ids" = excluded."mention_user_ids", "community_id" = excluded."community_id"',
+      '"mention_user_ids" = excluded."mention_user_ids", "community_id" = excluded."community_id", ' +
+      '"hidden_at_ms" = excluded."hidden_at_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
     get:
       'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", ' +
-      '"mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" WHERE "id" = ?',
+      '"mention_user_ids", "like_count", "comment_count", "community_id", "hidden_at_ms" FROM "posts"' +
+      ' WHERE "id" = ?',
     getManyHead:
       'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", ' +
-      '"mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" WHERE "id" IN',
+      '"mention_user_ids", "like_count", "comment_count", "community_id", "hidden_at_ms" FROM "posts"' +
+      ' WHERE "id" IN',
     delete: 'DELETE FROM "posts" WHERE "id" = ?',
     updateWhere: '"id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "posts"',
     list: {
       asc:
         'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", ' +
-        '"mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" ORDER BY "id" ASC' +
-        " LIMIT ?",
+        '"mention_user_ids", "like_count", "comment_count", "community_id", "hidden_at_ms" FROM "posts"' +
+        ' ORDER BY "id" ASC LIMIT ?',
       ascAfter:
         'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", ' +
-        '"mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" WHERE ("id" > ?)' +
-        ' ORDER BY "id" ASC LIMIT ?',
+        '"mention_user_ids", "like_count", "comment_count", "community_id", "hidden_at_ms" FROM "posts"' +
+        ' WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
       desc:
         'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", ' +
-        '"mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts"' +
+        '"mention_user_ids", "like_count", "comment_count", "community_id", "hidden_at_ms" FROM "posts"' +
         ' ORDER BY "id" DESC LIMIT ?',
       descAfter:
         'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", ' +
-        '"mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts" WHERE ("id" < ?)' +
-        ' ORDER BY "id" DESC LIMIT ?',
+        '"mention_user_ids", "like_count", "comment_count", "community_id", "hidden_at_ms" FROM "posts"' +
+        ' WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByAuthorId: {
         asc:
           'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", ' +
-          '"mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts"' +
+          '"mention_user_ids", "like_count", "comment_count", "community_id", "hidden_at_ms" FROM "posts"' +
           ' WHERE "author_id" = ? ORDER BY "id" ASC LIMIT ?',
         ascAfter:
           'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", ' +
-          '"mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts"' +
+          '"mention_user_ids", "like_count", "comment_count", "community_id", "hidden_at_ms" FROM "posts"' +
           ' WHERE "author_id" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
         desc:
           'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", ' +
-          '"mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts"' +
+          '"mention_user_ids", "like_count", "comment_count", "community_id", "hidden_at_ms" FROM "posts"' +
           ' WHERE "author_id" = ? ORDER BY "id" DESC LIMIT ?',
         descAfter:
           'SELECT "id", "author_id", "text", "media_ids", "created_at_ms", "edited_at_ms", "hashtags", ' +
-          '"mention_user_ids", "like_count", "comment_count", "community_id" FROM "posts"' +
+          '"mention_user_ids", "like_count", "comment_count", "community_id", "hidden_at_ms" FROM "posts"' +
           ' WHERE "author_id" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
       },
     },
@@ -153,76 +160,80 @@ export const PostRowSql = {
   mysql: {
     insert:
       "INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, " +
-      "`hashtags`, `mention_user_ids`, `community_id`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "`hashtags`, `mention_user_ids`, `community_id`, `hidden_at_ms`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
       "INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, " +
-      "`hashtags`, `mention_user_ids`, `community_id`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" +
-      " ON DUPLICATE KEY UPDATE `author_id` = VALUES(`author_id`), `text` =" +
-      " VALUES(`text`), `media_ids` = VALUES(`media_ids`), `created_at_ms` =" +
-      " VALUES(`created_at_ms`), `edited_at_ms` = VALUES(`edited_at_ms`), `hashtags` =" +
-      " VALUES(`hashtags`), `mention_user_ids` = VALUES(`mention_user_ids`), `community_id` =" +
-      " VALUES(`community_id`)",
+      "`hashtags`, `mention_user_ids`, `community_id`, `hidden_at_ms`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `author_id` =" +
+      " VALUES(`author_id`), `text` = VALUES(`text`), `media_ids` =" +
+      " VALUES(`media_ids`), `created_at_ms` = VALUES(`created_at_ms`), `edited_at_ms` =" +
+      " VALUES(`edited_at_ms`), `hashtags` = VALUES(`hashtags`), `mention_user_ids` =" +
+      " VALUES(`mention_user_ids`), `community_id` = VALUES(`community_id`), `hidden_at_ms` =" +
+      " VALUES(`hidden_at_ms`)",
     insertIfAbsent:
       "INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, " +
-      "`hashtags`, `mention_user_ids`, `community_id`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" +
-      " ON DUPLICATE KEY UPDATE `id` = `id`",
+      "`hashtags`, `mention_user_ids`, `community_id`, `hidden_at_ms`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
     insertHead:
       "INSERT INTO `posts` (`id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, " +
-      "`hashtags`, `mention_user_ids`, `community_id`) VALUES",
-    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "`hashtags`, `mention_user_ids`, `community_id`, `hidden_at_ms`) VALUES",
+    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
       " ON DUPLICATE KEY UPDATE `author_id` = VALUES(`author_id`), `text` =" +
       " VALUES(`text`), `media_ids` = VALUES(`media_ids`), `created_at_ms` =" +
       " VALUES(`created_at_ms`), `edited_at_ms` = VALUES(`edited_at_ms`), `hashtags` =" +
       " VALUES(`hashtags`), `mention_user_ids` = VALUES(`mention_user_ids`), `community_id` =" +
-      " VALUES(`community_id`)",
+      " VALUES(`community_id`), `hidden_at_ms` = VALUES(`hidden_at_ms`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `id` = `id`",
     get:
       "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, " +
-      "`mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` WHERE `id` = ?",
+      "`mention_user_ids`, `like_count`, `comment_count`, `community_id`, `hidden_at_ms` FROM `posts`" +
+      " WHERE `id` = ?",
     getManyHead:
       "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, " +
-      "`mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` WHERE `id` IN",
+      "`mention_user_ids`, `like_count`, `comment_count`, `community_id`, `hidden_at_ms` FROM `posts`" +
+      " WHERE `id` IN",
     delete: "DELETE FROM `posts` WHERE `id` = ?",
     updateWhere: "`id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `posts`",
     list: {
       asc:
         "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, " +
-        "`mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` ORDER BY `id` ASC" +
-        " LIMIT ?",
+        "`mention_user_ids`, `like_count`, `comment_count`, `community_id`, `hidden_at_ms` FROM `posts`" +
+        " ORDER BY `id` ASC LIMIT ?",
       ascAfter:
         "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, " +
-        "`mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` WHERE (`id` > ?)" +
-        " ORDER BY `id` ASC LIMIT ?",
+        "`mention_user_ids`, `like_count`, `comment_count`, `community_id`, `hidden_at_ms` FROM `posts`" +
+        " WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
       desc:
         "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, " +
-        "`mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts`" +
+        "`mention_user_ids`, `like_count`, `comment_count`, `community_id`, `hidden_at_ms` FROM `posts`" +
         " ORDER BY `id` DESC LIMIT ?",
       descAfter:
         "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, " +
-        "`mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts` WHERE (`id` < ?)" +
-        " ORDER BY `id` DESC LIMIT ?",
+        "`mention_user_ids`, `like_count`, `comment_count`, `community_id`, `hidden_at_ms` FROM `posts`" +
+        " WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByAuthorId: {
         asc:
           "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, " +
-          "`mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts`" +
+          "`mention_user_ids`, `like_count`, `comment_count`, `community_id`, `hidden_at_ms` FROM `posts`" +
           " WHERE `author_id` = ? ORDER BY `id` ASC LIMIT ?",
         ascAfter:
           "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, " +
-          "`mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts`" +
+          "`mention_user_ids`, `like_count`, `comment_count`, `community_id`, `hidden_at_ms` FROM `posts`" +
           " WHERE `author_id` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
         desc:
           "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, " +
-          "`mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts`" +
+          "`mention_user_ids`, `like_count`, `comment_count`, `community_id`, `hidden_at_ms` FROM `posts`" +
           " WHERE `author_id` = ? ORDER BY `id` DESC LIMIT ?",
         descAfter:
           "SELECT `id`, `author_id`, `text`, `media_ids`, `created_at_ms`, `edited_at_ms`, `hashtags`, " +
-          "`mention_user_ids`, `like_count`, `comment_count`, `community_id` FROM `posts`" +
+          "`mention_user_ids`, `like_count`, `comment_count`, `community_id`, `hidden_at_ms` FROM `posts`" +
           " WHERE `author_id` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
       },
     },
@@ -256,7 +267,7 @@ export type PostRowInit = RowInit<PostRow, "id">;
  *
  * @generated from message orbit.post.v1.PostRow (orbit/post/v1/tables.proto)
  */
-export type PostRowPatch = RowPatch<PostRow, "id" | "likeCount" | "commentCount", "editedAtMs">;
+export type PostRowPatch = RowPatch<PostRow, "id" | "likeCount" | "commentCount", "editedAtMs" | "hiddenAtMs">;
 
 /**
  * A row from an array of its column values in select-list order.
@@ -284,6 +295,7 @@ function postRowFromValues(r: readonly unknown[]): PostRow {
     likeCount: toBigInt(r[8]),
     commentCount: toBigInt(r[9]),
     communityId: toBigInt(r[10]),
+    hiddenAtMs: r[11] == null ? undefined : toBigInt(r[11]),
   };
 }
 
@@ -298,6 +310,7 @@ function postRowToSql(row: PostRowInit, d: Dialect): SqlValue[] {
     JSON.stringify(row.hashtags ?? []),
     encodeRepeated(8, ScalarType.INT64, true, row.mentionUserIds),
     int64Param(row.communityId ?? 0n, "posts.community_id"),
+    row.hiddenAtMs === undefined ? null : int64Param(row.hiddenAtMs ?? 0n, "posts.hidden_at_ms"),
   ];
 }
 
@@ -436,6 +449,10 @@ export class PostRowDao {
     if (patch.communityId !== undefined) {
       cols.push("community_id");
       params.push(int64Param(row.communityId ?? 0n, "posts.community_id"));
+    }
+    if (patch.hiddenAtMs !== undefined) {
+      cols.push("hidden_at_ms");
+      params.push(patch.hiddenAtMs === null ? null : int64Param(row.hiddenAtMs ?? 0n, "posts.hidden_at_ms"));
     }
     if (cols.length === 0) return (await this.get(key)) !== undefined;
     const r = await this.db.run(this.updates.sql(cols), [
@@ -1043,6 +1060,7 @@ export const CommentRowTable: SqlTableSpec = {
     column("reply_to_comment_id", "replyToCommentId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
     column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
     column("edited_at_ms", "editedAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { nullable: true }),
+    column("hidden_at_ms", "hiddenAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { nullable: true }),
   ],
   primaryKey: ["id"],
   indexes: [{ name: "post_comments_by_post_id_id", columns: ["post_id", "id"], unique: false }],
@@ -1057,66 +1075,73 @@ export const CommentRowSql = {
   sqlite: {
     insert:
       'INSERT INTO "post_comments" ("id", "post_id", "author_id", "text", "reply_to_comment_id", ' +
-      '"created_at_ms", "edited_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?)',
+      '"created_at_ms", "edited_at_ms", "hidden_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     upsert:
       'INSERT INTO "post_comments" ("id", "post_id", "author_id", "text", "reply_to_comment_id", ' +
-      '"created_at_ms", "edited_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id")' +
+      '"created_at_ms", "edited_at_ms", "hidden_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?)' +
+      ' ON CONFLICT ("id")' +
       ' DO UPDATE SET "post_id" = excluded."post_id", "author_id" = excluded."author_id", ' +
       '"text" = excluded."text", "reply_to_comment_id" = excluded."reply_to_comment_id", ' +
-      '"created_at_ms" = excluded."created_at_ms", "edited_at_ms" = excluded."edited_at_ms"',
+      '"created_at_ms" = excluded."created_at_ms", "edited_at_ms" = excluded."edited_at_ms", ' +
+      '"hidden_at_ms" = excluded."hidden_at_ms"',
     insertIfAbsent:
       'INSERT INTO "post_comments" ("id", "post_id", "author_id", "text", "reply_to_comment_id", ' +
-      '"created_at_ms", "edited_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      '"created_at_ms", "edited_at_ms", "hidden_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?)' +
+      " ON CONFLICT DO NOTHING",
     insertHead:
       'INSERT INTO "post_comments" ("id", "post_id", "author_id", "text", "reply_to_comment_id", ' +
-      '"created_at_ms", "edited_at_ms") VALUES',
-    insertTuple: "(?, ?, ?, ?, ?, ?, ?)",
+      '"created_at_ms", "edited_at_ms", "hidden_at_ms") VALUES',
+    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
       ' ON CONFLICT ("id")' +
       ' DO UPDATE SET "post_id" = excluded."post_id", "author_id" = excluded."author_id", ' +
       '"text" = excluded."text", "reply_to_comment_id" = excluded."reply_to_comment_id", ' +
-      '"created_at_ms" = excluded."created_at_ms", "edited_at_ms" = excluded."edited_at_ms"',
+      '"created_at_ms" = excluded."created_at_ms", "edited_at_ms" = excluded."edited_at_ms", ' +
+      '"hidden_at_ms" = excluded."hidden_at_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
     get:
       'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", ' +
-      '"edited_at_ms" FROM "post_comments" WHERE "id" = ?',
+      '"edited_at_ms", "hidden_at_ms" FROM "post_comments" WHERE "id" = ?',
     getManyHead:
       'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", ' +
-      '"edited_at_ms" FROM "post_comments" WHERE "id" IN',
+      '"edited_at_ms", "hidden_at_ms" FROM "post_comments" WHERE "id" IN',
     delete: 'DELETE FROM "post_comments" WHERE "id" = ?',
     updateWhere: '"id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "post_comments"',
     list: {
       asc:
         'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", ' +
-        '"edited_at_ms" FROM "post_comments" ORDER BY "id" ASC LIMIT ?',
+        '"edited_at_ms", "hidden_at_ms" FROM "post_comments" ORDER BY "id" ASC LIMIT ?',
       ascAfter:
         'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", ' +
-        '"edited_at_ms" FROM "post_comments" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+        '"edited_at_ms", "hidden_at_ms" FROM "post_comments" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
       desc:
         'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", ' +
-        '"edited_at_ms" FROM "post_comments" ORDER BY "id" DESC LIMIT ?',
+        '"edited_at_ms", "hidden_at_ms" FROM "post_comments" ORDER BY "id" DESC LIMIT ?',
       descAfter:
         'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", ' +
-        '"edited_at_ms" FROM "post_comments" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+        '"edited_at_ms", "hidden_at_ms" FROM "post_comments" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByPostId: {
         asc:
           'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", ' +
-          '"edited_at_ms" FROM "post_comments" WHERE "post_id" = ? ORDER BY "id" ASC LIMIT ?',
+          '"edited_at_ms", "hidden_at_ms" FROM "post_comments" WHERE "post_id" = ? ORDER BY "id" ASC' +
+          " LIMIT ?",
         ascAfter:
           'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", ' +
-          '"edited_at_ms" FROM "post_comments" WHERE "post_id" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+          '"edited_at_ms", "hidden_at_ms" FROM "post_comments" WHERE "post_id" = ? AND ("id" > ?)' +
+          ' ORDER BY "id" ASC LIMIT ?',
         desc:
           'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", ' +
-          '"edited_at_ms" FROM "post_comments" WHERE "post_id" = ? ORDER BY "id" DESC LIMIT ?',
+          '"edited_at_ms", "hidden_at_ms" FROM "post_comments" WHERE "post_id" = ? ORDER BY "id" DESC' +
+          " LIMIT ?",
         descAfter:
           'SELECT "id", "post_id", "author_id", "text", "reply_to_comment_id", "created_at_ms", ' +
-          '"edited_at_ms" FROM "post_comments" WHERE "post_id" = ? AND ("id" < ?) ORDER BY "id" DESC' +
-          " LIMIT ?",
+          '"edited_at_ms", "hidden_at_ms" FROM "post_comments" WHERE "post_id" = ? AND ("id" < ?)' +
+          ' ORDER BY "id" DESC LIMIT ?',
       },
     },
     counts: {
@@ -1132,68 +1157,71 @@ export const CommentRowSql = {
   mysql: {
     insert:
       "INSERT INTO `post_comments` (`id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, " +
-      "`created_at_ms`, `edited_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "`created_at_ms`, `edited_at_ms`, `hidden_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
       "INSERT INTO `post_comments` (`id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, " +
-      "`created_at_ms`, `edited_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?)" +
+      "`created_at_ms`, `edited_at_ms`, `hidden_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)" +
       " ON DUPLICATE KEY UPDATE `post_id` = VALUES(`post_id`), `author_id` =" +
       " VALUES(`author_id`), `text` = VALUES(`text`), `reply_to_comment_id` =" +
       " VALUES(`reply_to_comment_id`), `created_at_ms` = VALUES(`created_at_ms`), `edited_at_ms` =" +
-      " VALUES(`edited_at_ms`)",
+      " VALUES(`edited_at_ms`), `hidden_at_ms` = VALUES(`hidden_at_ms`)",
     insertIfAbsent:
       "INSERT INTO `post_comments` (`id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, " +
-      "`created_at_ms`, `edited_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?)" +
+      "`created_at_ms`, `edited_at_ms`, `hidden_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)" +
       " ON DUPLICATE KEY UPDATE `id` = `id`",
     insertHead:
       "INSERT INTO `post_comments` (`id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, " +
-      "`created_at_ms`, `edited_at_ms`) VALUES",
-    insertTuple: "(?, ?, ?, ?, ?, ?, ?)",
+      "`created_at_ms`, `edited_at_ms`, `hidden_at_ms`) VALUES",
+    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
       " ON DUPLICATE KEY UPDATE `post_id` = VALUES(`post_id`), `author_id` =" +
       " VALUES(`author_id`), `text` = VALUES(`text`), `reply_to_comment_id` =" +
       " VALUES(`reply_to_comment_id`), `created_at_ms` = VALUES(`created_at_ms`), `edited_at_ms` =" +
-      " VALUES(`edited_at_ms`)",
+      " VALUES(`edited_at_ms`), `hidden_at_ms` = VALUES(`hidden_at_ms`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `id` = `id`",
     get:
       "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, " +
-      "`edited_at_ms` FROM `post_comments` WHERE `id` = ?",
+      "`edited_at_ms`, `hidden_at_ms` FROM `post_comments` WHERE `id` = ?",
     getManyHead:
       "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, " +
-      "`edited_at_ms` FROM `post_comments` WHERE `id` IN",
+      "`edited_at_ms`, `hidden_at_ms` FROM `post_comments` WHERE `id` IN",
     delete: "DELETE FROM `post_comments` WHERE `id` = ?",
     updateWhere: "`id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `post_comments`",
     list: {
       asc:
         "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, " +
-        "`edited_at_ms` FROM `post_comments` ORDER BY `id` ASC LIMIT ?",
+        "`edited_at_ms`, `hidden_at_ms` FROM `post_comments` ORDER BY `id` ASC LIMIT ?",
       ascAfter:
         "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, " +
-        "`edited_at_ms` FROM `post_comments` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+        "`edited_at_ms`, `hidden_at_ms` FROM `post_comments` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
       desc:
         "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, " +
-        "`edited_at_ms` FROM `post_comments` ORDER BY `id` DESC LIMIT ?",
+        "`edited_at_ms`, `hidden_at_ms` FROM `post_comments` ORDER BY `id` DESC LIMIT ?",
       descAfter:
         "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, " +
-        "`edited_at_ms` FROM `post_comments` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+        "`edited_at_ms`, `hidden_at_ms` FROM `post_comments` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByPostId: {
         asc:
           "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, " +
-          "`edited_at_ms` FROM `post_comments` WHERE `post_id` = ? ORDER BY `id` ASC LIMIT ?",
+          "`edited_at_ms`, `hidden_at_ms` FROM `post_comments` WHERE `post_id` = ? ORDER BY `id` ASC" +
+          " LIMIT ?",
         ascAfter:
           "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, " +
-          "`edited_at_ms` FROM `post_comments` WHERE `post_id` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+          "`edited_at_ms`, `hidden_at_ms` FROM `post_comments` WHERE `post_id` = ? AND (`id` > ?)" +
+          " ORDER BY `id` ASC LIMIT ?",
         desc:
           "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, " +
-          "`edited_at_ms` FROM `post_comments` WHERE `post_id` = ? ORDER BY `id` DESC LIMIT ?",
+          "`edited_at_ms`, `hidden_at_ms` FROM `post_comments` WHERE `post_id` = ? ORDER BY `id` DESC" +
+          " LIMIT ?",
         descAfter:
           "SELECT `id`, `post_id`, `author_id`, `text`, `reply_to_comment_id`, `created_at_ms`, " +
-          "`edited_at_ms` FROM `post_comments` WHERE `post_id` = ? AND (`id` < ?) ORDER BY `id` DESC" +
-          " LIMIT ?",
+          "`edited_at_ms`, `hidden_at_ms` FROM `post_comments` WHERE `post_id` = ? AND (`id` < ?)" +
+          " ORDER BY `id` DESC LIMIT ?",
       },
     },
     counts: {
@@ -1223,7 +1251,7 @@ export type CommentRowInit = RowInit<CommentRow, "id">;
  *
  * @generated from message orbit.post.v1.CommentRow (orbit/post/v1/tables.proto)
  */
-export type CommentRowPatch = RowPatch<CommentRow, "id", "editedAtMs">;
+export type CommentRowPatch = RowPatch<CommentRow, "id", "editedAtMs" | "hiddenAtMs">;
 
 /**
  * A row from an array of its column values in select-list order.
@@ -1238,6 +1266,7 @@ function commentRowFromValues(r: readonly unknown[]): CommentRow {
     replyToCommentId: toBigInt(r[4]),
     createdAtMs: toBigInt(r[5]),
     editedAtMs: r[6] == null ? undefined : toBigInt(r[6]),
+    hiddenAtMs: r[7] == null ? undefined : toBigInt(r[7]),
   };
 }
 
@@ -1250,6 +1279,7 @@ function commentRowToSql(row: CommentRowInit, d: Dialect): SqlValue[] {
     int64Param(row.replyToCommentId ?? 0n, "post_comments.reply_to_comment_id"),
     int64Param(row.createdAtMs ?? 0n, "post_comments.created_at_ms"),
     row.editedAtMs === undefined ? null : int64Param(row.editedAtMs ?? 0n, "post_comments.edited_at_ms"),
+    row.hiddenAtMs === undefined ? null : int64Param(row.hiddenAtMs ?? 0n, "post_comments.hidden_at_ms"),
   ];
 }
 
@@ -1382,6 +1412,10 @@ export class CommentRowDao {
     if (patch.editedAtMs !== undefined) {
       cols.push("edited_at_ms");
       params.push(patch.editedAtMs === null ? null : int64Param(row.editedAtMs ?? 0n, "post_comments.edited_at_ms"));
+    }
+    if (patch.hiddenAtMs !== undefined) {
+      cols.push("hidden_at_ms");
+      params.push(patch.hiddenAtMs === null ? null : int64Param(row.hiddenAtMs ?? 0n, "post_comments.hidden_at_ms"));
     }
     if (cols.length === 0) return (await this.get(key)) !== undefined;
     const r = await this.db.run(this.updates.sql(cols), [
@@ -2121,5 +2155,263 @@ export class MentionRowDao {
       [int64Param(where.userId ?? missingKey("post_mentions.user_id", "userId"), "post_mentions.user_id")],
       opts,
     );
+  }
+}
+
+// ── PostModeratorRow → table post_moderators ─────────────────────────────
+
+/**
+ * Table post_moderators: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.post.v1.PostModeratorRow (orbit/post/v1/tables.proto)
+ */
+export const PostModeratorRowTable: SqlTableSpec = {
+  kind: "sql",
+  name: "post_moderators",
+  message: "orbit.post.v1.PostModeratorRow",
+  file: "orbit/post/v1/tables.proto",
+  columns: [column("user_id", "userId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" })],
+  primaryKey: ["user_id"],
+  indexes: [],
+};
+
+/**
+ * The SQL of every PostModeratorRowDao method, per dialect.
+ *
+ * @generated from message orbit.post.v1.PostModeratorRow (orbit/post/v1/tables.proto)
+ */
+export const PostModeratorRowSql = {
+  sqlite: {
+    insert: 'INSERT INTO "post_moderators" ("user_id") VALUES (?)',
+    upsert: 'INSERT INTO "post_moderators" ("user_id") VALUES (?) ON CONFLICT DO NOTHING',
+    insertIfAbsent: 'INSERT INTO "post_moderators" ("user_id") VALUES (?) ON CONFLICT DO NOTHING',
+    insertHead: 'INSERT INTO "post_moderators" ("user_id") VALUES',
+    insertTuple: "(?)",
+    upsertTail: " ON CONFLICT DO NOTHING",
+    upsertCheck: "",
+    insertIfAbsentTail: " ON CONFLICT DO NOTHING",
+    get: 'SELECT "user_id" FROM "post_moderators" WHERE "user_id" = ?',
+    getManyHead: 'SELECT "user_id" FROM "post_moderators" WHERE "user_id" IN',
+    delete: 'DELETE FROM "post_moderators" WHERE "user_id" = ?',
+    updateWhere: '"user_id" = ?',
+    count: 'SELECT COUNT(*) AS "n" FROM "post_moderators"',
+    list: {
+      asc: 'SELECT "user_id" FROM "post_moderators" ORDER BY "user_id" ASC LIMIT ?',
+      ascAfter: 'SELECT "user_id" FROM "post_moderators" WHERE ("user_id" > ?) ORDER BY "user_id" ASC LIMIT ?',
+      desc: 'SELECT "user_id" FROM "post_moderators" ORDER BY "user_id" DESC LIMIT ?',
+      descAfter: 'SELECT "user_id" FROM "post_moderators" WHERE ("user_id" < ?) ORDER BY "user_id" DESC LIMIT ?',
+    },
+    unique: {},
+    finders: {},
+    counts: {},
+    deletes: {},
+    increments: {},
+  },
+  mysql: {
+    insert: "INSERT INTO `post_moderators` (`user_id`) VALUES (?)",
+    upsert: "INSERT INTO `post_moderators` (`user_id`) VALUES (?)" + " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
+    insertIfAbsent:
+      "INSERT INTO `post_moderators` (`user_id`) VALUES (?)" + " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
+    insertHead: "INSERT INTO `post_moderators` (`user_id`) VALUES",
+    insertTuple: "(?)",
+    upsertTail: " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
+    upsertCheck: "",
+    insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `user_id` = `user_id`",
+    get: "SELECT `user_id` FROM `post_moderators` WHERE `user_id` = ?",
+    getManyHead: "SELECT `user_id` FROM `post_moderators` WHERE `user_id` IN",
+    delete: "DELETE FROM `post_moderators` WHERE `user_id` = ?",
+    updateWhere: "`user_id` = ?",
+    count: "SELECT COUNT(*) AS `n` FROM `post_moderators`",
+    list: {
+      asc: "SELECT `user_id` FROM `post_moderators` ORDER BY `user_id` ASC LIMIT ?",
+      ascAfter: "SELECT `user_id` FROM `post_moderators` WHERE (`user_id` > ?) ORDER BY `user_id` ASC LIMIT ?",
+      desc: "SELECT `user_id` FROM `post_moderators` ORDER BY `user_id` DESC LIMIT ?",
+      descAfter: "SELECT `user_id` FROM `post_moderators` WHERE (`user_id` < ?) ORDER BY `user_id` DESC LIMIT ?",
+    },
+    unique: {},
+    finders: {},
+    counts: {},
+    deletes: {},
+    increments: {},
+  },
+} as const;
+
+/**
+ * Primary key of post_moderators (user_id).
+ *
+ * @generated from message orbit.post.v1.PostModeratorRow (orbit/post/v1/tables.proto)
+ */
+export type PostModeratorRowKey = Pick<PostModeratorRow, "userId">;
+/**
+ * A PostModeratorRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.post.v1.PostModeratorRow (orbit/post/v1/tables.proto)
+ */
+export type PostModeratorRowInit = RowInit<PostModeratorRow, "userId">;
+/**
+ * Fields of a PostModeratorRow to change.
+ *
+ * @generated from message orbit.post.v1.PostModeratorRow (orbit/post/v1/tables.proto)
+ */
+export type PostModeratorRowPatch = RowPatch<PostModeratorRow, "userId", never>;
+
+/**
+ * A row from an array of its column values in select-list order.
+ */
+function postModeratorRowFromValues(r: readonly unknown[]): PostModeratorRow {
+  return {
+    $typeName: "orbit.post.v1.PostModeratorRow",
+    userId: toBigInt(r[0]),
+  };
+}
+
+function postModeratorRowToSql(row: PostModeratorRowInit, d: Dialect): SqlValue[] {
+  return [int64Param(row.userId ?? 0n, "post_moderators.user_id")];
+}
+
+/**
+ * PostModeratorRow is an account with the moderator role, as moderation.moderator_changed told
+ * post.moderation: GetPost shows moderators a hidden post (post cannot ask moderation, which
+ * depends on post).
+ *
+ * Typed access to table post_moderators. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.post.v1.PostModeratorRow (orbit/post/v1/tables.proto)
+ */
+export class PostModeratorRowDao {
+  static readonly table = PostModeratorRowTable;
+  private readonly q: (typeof PostModeratorRowSql)["sqlite" | "mysql"];
+  private readonly updates: UpdateBuilder;
+
+  constructor(readonly db: SqlExecutor) {
+    this.q = PostModeratorRowSql[db.dialect];
+    this.updates = new UpdateBuilder("post_moderators", this.q.updateWhere, db.dialect);
+  }
+
+  /**
+   * The same DAO on another executor (a transaction).
+   */
+  with(db: SqlExecutor): PostModeratorRowDao {
+    return new PostModeratorRowDao(db);
+  }
+
+  /**
+   * Inserts a row; fails with a duplicate-key error if the key exists.
+   */
+  async insert(row: PostModeratorRowInit): Promise<void> {
+    await this.db.run(this.q.insert, postModeratorRowToSql(row, this.db.dialect));
+  }
+
+  /**
+   * Inserts many rows with multi-row INSERTs. Returns the number inserted.
+   */
+  async insertMany(rows: readonly PostModeratorRowInit[]): Promise<number> {
+    return insertRows(
+      this.db,
+      this.q.insertHead,
+      this.q.insertTuple,
+      "",
+      rows.map((r) => postModeratorRowToSql(r, this.db.dialect)),
+    );
+  }
+
+  /**
+   * Inserts the row unless one with the same key exists. True if inserted.
+   */
+  async insertIfAbsent(row: PostModeratorRowInit): Promise<boolean> {
+    const r = await this.db.run(this.q.insertIfAbsent, postModeratorRowToSql(row, this.db.dialect));
+    return r.changes > 0;
+  }
+
+  /**
+   * Inserts the row, or overwrites every non-key column of the existing one.
+   */
+  async upsert(row: PostModeratorRowInit): Promise<void> {
+    await this.db.run(this.q.upsert, postModeratorRowToSql(row, this.db.dialect));
+  }
+
+  /**
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
+   */
+  async upsertMany(rows: readonly PostModeratorRowInit[]): Promise<void> {
+    await upsertRows(
+      this.db,
+      this.q.insertHead,
+      this.q.insertTuple,
+      this.q.upsertTail,
+      rows.map((r) => postModeratorRowToSql(r, this.db.dialect)),
+      this.q.upsertCheck,
+    );
+  }
+
+  /**
+   * The row with this primary key, if any.
+   */
+  async get(key: PostModeratorRowKey): Promise<PostModeratorRow | undefined> {
+    const r = await this.db.getValues(this.q.get, [
+      int64Param(key.userId ?? missingKey("post_moderators.user_id", "userId"), "post_moderators.user_id"),
+    ]);
+    return r && postModeratorRowFromValues(r);
+  }
+
+  /**
+   * The rows with these keys, in no particular order (missing keys are left out).
+   */
+  async getMany(keys: readonly PostModeratorRowKey[]): Promise<PostModeratorRow[]> {
+    if (keys.length === 0) return [];
+    return selectIn(
+      this.db,
+      this.q.getManyHead,
+      keys.map((k) =>
+        int64Param(k.userId ?? missingKey("post_moderators.user_id", "userId"), "post_moderators.user_id"),
+      ),
+      postModeratorRowFromValues,
+    );
+  }
+
+  /**
+   * Changes the fields `patch` sets. True if the row exists.
+   */
+  async update(key: PostModeratorRowKey, patch: PostModeratorRowPatch): Promise<boolean> {
+    const cols: string[] = [];
+    const params: SqlValue[] = [];
+    const row = patch as PostModeratorRowInit;
+    const d = this.db.dialect;
+    if (cols.length === 0) return (await this.get(key)) !== undefined;
+    const r = await this.db.run(this.updates.sql(cols), [
+      ...params,
+      ...[int64Param(key.userId ?? missingKey("post_moderators.user_id", "userId"), "post_moderators.user_id")],
+    ]);
+    return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
+  }
+
+  /**
+   * Deletes the row with this key. True if it existed.
+   */
+  async delete(key: PostModeratorRowKey): Promise<boolean> {
+    return (
+      (
+        await this.db.run(this.q.delete, [
+          int64Param(key.userId ?? missingKey("post_moderators.user_id", "userId"), "post_moderators.user_id"),
+        ])
+      ).changes > 0
+    );
+  }
+
+  /**
+   * Number of rows in the table.
+   */
+  async count(): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.count);
+    return Number(r?.n ?? 0);
+  }
+
+  /**
+   * A page of all rows in primary-key order (user_id).
+   */
+  async list(page?: PageOptions): Promise<Page<PostModeratorRow>> {
+    return keysetPage(this.db, this.q.list, "post_moderators.pk", [], page, postModeratorRowFromValues, [0]);
   }
 }

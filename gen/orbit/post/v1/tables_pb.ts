@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
 export const file_orbit_post_v1_tables: GenFile =
   /*@__PURE__*/
   fileDesc(
-    "ChpvcmJpdC9wb3N0L3YxL3RhYmxlcy5wcm90bxINb3JiaXQucG9zdC52MSLKAgoHUG9zdFJvdxIKCgJpZBgBIAEoAxIRCglhdXRob3JfaWQYAiABKAMSIQoEdGV4dBgDIAEoCUITyvMYDwoNdmFyY2hhcigyMDAwKRIRCgltZWRpYV9pZHMYBCADKAMSFQoNY3JlYXRlZF9hdF9tcxgFIAEoAxIZCgxlZGl0ZWRfYXRfbXMYBiABKANIAIgBARIYCghoYXNodGFncxgHIAMoCUIGyvMYAjABEhgKEG1lbnRpb25fdXNlcl9pZHMYCCADKAMSGgoKbGlrZV9jb3VudBgJIAEoA0IGyvMYAigBEh0KDWNvbW1lbnRfY291bnQYCiABKANCBsrzGAIoARIUCgxjb21tdW5pdHlfaWQYFCABKAM6IsrzGB4KHAoFcG9zdHMSAmlkGg8KCWF1dGhvcl9pZAoCaWRCDwoNX2VkaXRlZF9hdF9tcyKWAQoHTGlrZVJvdxIPCgdwb3N0X2lkGAEgASgDEg8KB3VzZXJfaWQYAiABKAMSFQoNY3JlYXRlZF9hdF9tcxgDIAEoAzpSyvMYTgpMCgpwb3N0X2xpa2VzEgdwb3N0X2lkEgd1c2VyX2lkGhgKB3Bvc3RfaWQKDWNyZWF0ZWRfYXRfbXMaEgoHdXNlcl9pZAoHcG9zdF9pZCLpAQoKQ29tbWVudFJvdxIKCgJpZBgBIAEoAxIPCgdwb3N0X2lkGAIgASgDEhEKCWF1dGhvcl9pZBgDIAEoAxIhCgR0ZXh0GAQgASgJQhPK8xgPCg12YXJjaGFyKDEwMDApEhsKE3JlcGx5X3RvX2NvbW1lbnRfaWQYBSABKAMSFQoNY3JlYXRlZF9hdF9tcxgGIAEoAxIZCgxlZGl0ZWRfYXRfbXMYByABKANIAIgBATooyvMYJAoiCg1wb3N0X2NvbW1lbnRzEgJpZBoNCgdwb3N0X2lkCgJpZEIPCg1fZWRpdGVkX2F0X21zImMKCkhhc2h0YWdSb3cSHwoDdGFnGAEgASgJQhLK8xgOCgx2YXJjaGFyKDEwMCkSDwoHcG9zdF9pZBgCIAEoAzojyvMYHwodCg1wb3N0X2hhc2h0YWdzEgN0YWcSB3Bvc3RfaWQiVwoKTWVudGlvblJvdxIPCgd1c2VyX2lkGAEgASgDEg8KB3Bvc3RfaWQYAiABKAM6J8rzGCMKIQoNcG9zdF9tZW50aW9ucxIHdXNlcl9pZBIHcG9zdF9pZCJyCg5Qb3N0Q291bnRlclJvdxIPCgdwb3N0X2lkGAEgASgDEhUKBWxpa2VzGAIgASgDQgbK8xgCKAESGAoIY29tbWVudHMYAyABKANCBsrzGAIoAToeyvMYGhIYCg1wb3N0X2NvdW50ZXJzEgdwb3N0X2lkYgZwcm90bzM",
+    "ChpvcmJpdC9wb3N0L3YxL3RhYmxlcy5wcm90bxINb3JiaXQucG9zdC52MSL2AgoHUG9zdFJvdxIKCgJpZBgBIAEoAxIRCglhdXRob3JfaWQYAiABKAMSIQoEdGV4dBgDIAEoCUITyvMYDwoNdmFyY2hhcigyMDAwKRIRCgltZWRpYV9pZHMYBCADKAMSFQoNY3JlYXRlZF9hdF9tcxgFIAEoAxIZCgxlZGl0ZWRfYXRfbXMYBiABKANIAIgBARIYCghoYXNodGFncxgHIAMoCUIGyvMYAjABEhgKEG1lbnRpb25fdXNlcl9pZHMYCCADKAMSGgoKbGlrZV9jb3VudBgJIAEoA0IGyvMYAigBEh0KDWNvbW1lbnRfY291bnQYCiABKANCBsrzGAIoARIUCgxjb21tdW5pdHlfaWQYFCABKAMSGQoMaGlkZGVuX2F0X21zGBUgASgDSAGIAQE6IsrzGB4KHAoFcG9zdHMSAmlkGg8KCWF1dGhvcl9pZAoCaWRCDwoNX2VkaXRlZF9hdF9tc0IPCg1faGlkZGVuX2F0X21zIpYBCgdMaWtlUm93Eg8KB3Bvc3RfaWQYASABKAMSDwoHdXNlcl9pZBgCIAEoAxIVCg1jcmVhdGVkX2F0X21zGAMgASgDOlLK8xhOCkwKCnBvc3RfbGlrZXMSB3Bvc3RfaWQSB3VzZXJfaWQaGAoHcG9zdF9pZAoNY3JlYXRlZF9hdF9tcxoSCgd1c2VyX2lkCgdwb3N0X2lkIpUCCgpDb21tZW50Um93EgoKAmlkGAEgASgDEg8KB3Bvc3RfaWQYAiABKAMSEQoJYXV0aG9yX2lkGAMgASgDEiEKBHRleHQYBCABKAlCE8rzGA8KDXZhcmNoYXIoMTAwMCkSGwoTcmVwbHlfdG9fY29tbWVudF9pZBgFIAEoAxIVCg1jcmVhdGVkX2F0X21zGAYgASgDEhkKDGVkaXRlZF9hdF9tcxgHIAEoA0gAiAEBEhkKDGhpZGRlbl9hdF9tcxgIIAEoA0gBiAEBOijK8xgkCiIKDXBvc3RfY29tbWVudHMSAmlkGg0KB3Bvc3RfaWQKAmlkQg8KDV9lZGl0ZWRfYXRfbXNCDwoNX2hpZGRlbl9hdF9tcyJjCgpIYXNodGFnUm93Eh8KA3RhZxgBIAEoCUISyvMYDgoMdmFyY2hhcigxMDApEg8KB3Bvc3RfaWQYAiABKAM6I8rzGB8KHQoNcG9zdF9oYXNodGFncxIDdGFnEgdwb3N0X2lkIlcKCk1lbnRpb25Sb3cSDwoHdXNlcl9pZBgBIAEoAxIPCgdwb3N0X2lkGAIgASgDOifK8xgjCiEKDXBvc3RfbWVudGlvbnMSB3VzZXJfaWQSB3Bvc3RfaWQiRQoQUG9zdE1vZGVyYXRvclJvdxIPCgd1c2VyX2lkGAEgASgDOiDK8xgcChoKD3Bvc3RfbW9kZXJhdG9ycxIHdXNlcl9pZCJyCg5Qb3N0Q291bnRlclJvdxIPCgdwb3N0X2lkGAEgASgDEhUKBWxpa2VzGAIgASgDQgbK8xgCKAESGAoIY29tbWVudHMYAyABKANCBsrzGAIoAToeyvMYGhIYCg1wb3N0X2NvdW50ZXJzEgdwb3N0X2lkYgZwcm90bzM",
     [file_orbit_options_v1_options],
   );
 
@@ -81,6 +81,14 @@ export type PostRow = Message<"orbit.post.v1.PostRow"> & {
    * @generated from field: int64 community_id = 20;
    */
   communityId: bigint;
+
+  /**
+   * Set when a moderator hid the post (moderation.content_hidden, post.moderation): it is
+   * then NotFound to everyone, like a deleted post, and left out of lists.
+   *
+   * @generated from field: optional int64 hidden_at_ms = 21;
+   */
+  hiddenAtMs?: bigint | undefined;
 };
 
 /**
@@ -157,6 +165,13 @@ export type CommentRow = Message<"orbit.post.v1.CommentRow"> & {
    * @generated from field: optional int64 edited_at_ms = 7;
    */
   editedAtMs?: bigint | undefined;
+
+  /**
+   * Set when a moderator hid the comment: left out of ListComments.
+   *
+   * @generated from field: optional int64 hidden_at_ms = 8;
+   */
+  hiddenAtMs?: bigint | undefined;
 };
 
 /**
@@ -212,6 +227,28 @@ export type MentionRow = Message<"orbit.post.v1.MentionRow"> & {
 export const MentionRowSchema: GenMessage<MentionRow> = /*@__PURE__*/ messageDesc(file_orbit_post_v1_tables, 4);
 
 /**
+ * PostModeratorRow is an account with the moderator role, as moderation.moderator_changed told
+ * post.moderation: GetPost shows moderators a hidden post (post cannot ask moderation, which
+ * depends on post).
+ *
+ * @generated from message orbit.post.v1.PostModeratorRow
+ */
+export type PostModeratorRow = Message<"orbit.post.v1.PostModeratorRow"> & {
+  /**
+   * @generated from field: int64 user_id = 1;
+   */
+  userId: bigint;
+};
+
+/**
+ * Describes the message orbit.post.v1.PostModeratorRow.
+ * Use `create(PostModeratorRowSchema)` to create a new message.
+ */
+export const PostModeratorRowSchema: GenMessage<PostModeratorRow> =
+  /*@__PURE__*/
+  messageDesc(file_orbit_post_v1_tables, 5);
+
+/**
  * PostCounterRow keeps a post's counters (a wide table with counters).
  *
  * @generated from message orbit.post.v1.PostCounterRow
@@ -237,4 +274,4 @@ export type PostCounterRow = Message<"orbit.post.v1.PostCounterRow"> & {
  * Describes the message orbit.post.v1.PostCounterRow.
  * Use `create(PostCounterRowSchema)` to create a new message.
  */
-export const PostCounterRowSchema: GenMessage<PostCounterRow> = /*@__PURE__*/ messageDesc(file_orbit_post_v1_tables, 5);
+export const PostCounterRowSchema: GenMessage<PostCounterRow> = /*@__PURE__*/ messageDesc(file_orbit_post_v1_tables, 6);

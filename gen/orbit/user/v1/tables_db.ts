@@ -48,6 +48,7 @@ export const UserRowTable: SqlTableSpec = {
     column("avatar_media_id", "avatarMediaId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
     column("password_hash", "passwordHash", "bytes", "BLOB", "LONGBLOB", "blob", { default: "''" }),
     column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("suspended_at_ms", "suspendedAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { nullable: true }),
   ],
   primaryKey: ["id"],
   indexes: [{ name: "users_uniq_handle_key", columns: ["handle_key"], unique: true }],
@@ -62,56 +63,58 @@ export const UserRowSql = {
   sqlite: {
     insert:
       'INSERT INTO "users" ("id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", ' +
-      '"password_hash", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      '"password_hash", "created_at_ms", "suspended_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     upsert:
       'INSERT INTO "users" ("id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", ' +
-      '"password_hash", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id")' +
+      '"password_hash", "created_at_ms", "suspended_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)' +
+      ' ON CONFLICT ("id")' +
       ' DO UPDATE SET "handle" = excluded."handle", "handle_key" = excluded."handle_key", ' +
       '"display_name" = excluded."display_name", "bio" = excluded."bio", ' +
       '"avatar_media_id" = excluded."avatar_media_id", "password_hash" = excluded."password_hash", ' +
-      '"created_at_ms" = excluded."created_at_ms"',
+      '"created_at_ms" = excluded."created_at_ms", "suspended_at_ms" = excluded."suspended_at_ms"',
     insertIfAbsent:
       'INSERT INTO "users" ("id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", ' +
-      '"password_hash", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      '"password_hash", "created_at_ms", "suspended_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)' +
+      " ON CONFLICT DO NOTHING",
     insertHead:
       'INSERT INTO "users" ("id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", ' +
-      '"password_hash", "created_at_ms") VALUES',
-    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?)",
+      '"password_hash", "created_at_ms", "suspended_at_ms") VALUES',
+    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
       ' ON CONFLICT ("id")' +
       ' DO UPDATE SET "handle" = excluded."handle", "handle_key" = excluded."handle_key", ' +
       '"display_name" = excluded."display_name", "bio" = excluded."bio", ' +
       '"avatar_media_id" = excluded."avatar_media_id", "password_hash" = excluded."password_hash", ' +
-      '"created_at_ms" = excluded."created_at_ms"',
+      '"created_at_ms" = excluded."created_at_ms", "suspended_at_ms" = excluded."suspended_at_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
     get:
       'SELECT "id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", ' +
-      '"created_at_ms" FROM "users" WHERE "id" = ?',
+      '"created_at_ms", "suspended_at_ms" FROM "users" WHERE "id" = ?',
     getManyHead:
       'SELECT "id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", ' +
-      '"created_at_ms" FROM "users" WHERE "id" IN',
+      '"created_at_ms", "suspended_at_ms" FROM "users" WHERE "id" IN',
     delete: 'DELETE FROM "users" WHERE "id" = ?',
     updateWhere: '"id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "users"',
     list: {
       asc:
         'SELECT "id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", ' +
-        '"created_at_ms" FROM "users" ORDER BY "id" ASC LIMIT ?',
+        '"created_at_ms", "suspended_at_ms" FROM "users" ORDER BY "id" ASC LIMIT ?',
       ascAfter:
         'SELECT "id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", ' +
-        '"created_at_ms" FROM "users" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+        '"created_at_ms", "suspended_at_ms" FROM "users" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
       desc:
         'SELECT "id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", ' +
-        '"created_at_ms" FROM "users" ORDER BY "id" DESC LIMIT ?',
+        '"created_at_ms", "suspended_at_ms" FROM "users" ORDER BY "id" DESC LIMIT ?',
       descAfter:
         'SELECT "id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", ' +
-        '"created_at_ms" FROM "users" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+        '"created_at_ms", "suspended_at_ms" FROM "users" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
     },
     unique: {
       getByHandleKey:
         'SELECT "id", "handle", "handle_key", "display_name", "bio", "avatar_media_id", "password_hash", ' +
-        '"created_at_ms" FROM "users" WHERE "handle_key" = ?',
+        '"created_at_ms", "suspended_at_ms" FROM "users" WHERE "handle_key" = ?',
     },
     finders: {},
     counts: {},
@@ -121,10 +124,10 @@ export const UserRowSql = {
   mysql: {
     insert:
       "INSERT INTO `users` (`id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, " +
-      "`password_hash`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      "`password_hash`, `created_at_ms`, `suspended_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
       "INSERT INTO `users` (`id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, " +
-      "`password_hash`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)" +
+      "`password_hash`, `created_at_ms`, `suspended_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" +
       " ON DUPLICATE KEY UPDATE `handle` = IF(`id` <=> VALUES(`id`)," +
       " VALUES(`handle`), `handle`), `handle_key` = IF(`id` <=> VALUES(`id`)," +
       " VALUES(`handle_key`), `handle_key`), `display_name` = IF(`id` <=> VALUES(`id`)," +
@@ -132,15 +135,16 @@ export const UserRowSql = {
       " VALUES(`bio`), `bio`), `avatar_media_id` = IF(`id` <=> VALUES(`id`)," +
       " VALUES(`avatar_media_id`), `avatar_media_id`), `password_hash` = IF(`id` <=> VALUES(`id`)," +
       " VALUES(`password_hash`), `password_hash`), `created_at_ms` = IF(`id` <=> VALUES(`id`)," +
-      " VALUES(`created_at_ms`), `created_at_ms`)",
+      " VALUES(`created_at_ms`), `created_at_ms`), `suspended_at_ms` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`suspended_at_ms`), `suspended_at_ms`)",
     insertIfAbsent:
       "INSERT INTO `users` (`id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, " +
-      "`password_hash`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)" +
+      "`password_hash`, `created_at_ms`, `suspended_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" +
       " ON DUPLICATE KEY UPDATE `id` = `id`",
     insertHead:
       "INSERT INTO `users` (`id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, " +
-      "`password_hash`, `created_at_ms`) VALUES",
-    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?)",
+      "`password_hash`, `created_at_ms`, `suspended_at_ms`) VALUES",
+    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
       " ON DUPLICATE KEY UPDATE `handle` = IF(`id` <=> VALUES(`id`)," +
       " VALUES(`handle`), `handle`), `handle_key` = IF(`id` <=> VALUES(`id`)," +
@@ -149,36 +153,37 @@ export const UserRowSql = {
       " VALUES(`bio`), `bio`), `avatar_media_id` = IF(`id` <=> VALUES(`id`)," +
       " VALUES(`avatar_media_id`), `avatar_media_id`), `password_hash` = IF(`id` <=> VALUES(`id`)," +
       " VALUES(`password_hash`), `password_hash`), `created_at_ms` = IF(`id` <=> VALUES(`id`)," +
-      " VALUES(`created_at_ms`), `created_at_ms`)",
+      " VALUES(`created_at_ms`), `created_at_ms`), `suspended_at_ms` = IF(`id` <=> VALUES(`id`)," +
+      " VALUES(`suspended_at_ms`), `suspended_at_ms`)",
     upsertCheck: "SELECT COUNT(*) AS `n` FROM `users` WHERE `id` IN",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `id` = `id`",
     get:
       "SELECT `id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, " +
-      "`created_at_ms` FROM `users` WHERE `id` = ?",
+      "`created_at_ms`, `suspended_at_ms` FROM `users` WHERE `id` = ?",
     getManyHead:
       "SELECT `id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, " +
-      "`created_at_ms` FROM `users` WHERE `id` IN",
+      "`created_at_ms`, `suspended_at_ms` FROM `users` WHERE `id` IN",
     delete: "DELETE FROM `users` WHERE `id` = ?",
     updateWhere: "`id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `users`",
     list: {
       asc:
         "SELECT `id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, " +
-        "`created_at_ms` FROM `users` ORDER BY `id` ASC LIMIT ?",
+        "`created_at_ms`, `suspended_at_ms` FROM `users` ORDER BY `id` ASC LIMIT ?",
       ascAfter:
         "SELECT `id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, " +
-        "`created_at_ms` FROM `users` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+        "`created_at_ms`, `suspended_at_ms` FROM `users` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
       desc:
         "SELECT `id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, " +
-        "`created_at_ms` FROM `users` ORDER BY `id` DESC LIMIT ?",
+        "`created_at_ms`, `suspended_at_ms` FROM `users` ORDER BY `id` DESC LIMIT ?",
       descAfter:
         "SELECT `id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, " +
-        "`created_at_ms` FROM `users` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+        "`created_at_ms`, `suspended_at_ms` FROM `users` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
     },
     unique: {
       getByHandleKey:
         "SELECT `id`, `handle`, `handle_key`, `display_name`, `bio`, `avatar_media_id`, `password_hash`, " +
-        "`created_at_ms` FROM `users` WHERE `handle_key` = ?",
+        "`created_at_ms`, `suspended_at_ms` FROM `users` WHERE `handle_key` = ?",
     },
     finders: {},
     counts: {},
@@ -200,11 +205,11 @@ export type UserRowKey = Pick<UserRow, "id">;
  */
 export type UserRowInit = RowInit<UserRow, "id">;
 /**
- * Fields of a UserRow to change.
+ * Fields of a UserRow to change (null clears a nullable column).
  *
  * @generated from message orbit.user.v1.UserRow (orbit/user/v1/tables.proto)
  */
-export type UserRowPatch = RowPatch<UserRow, "id", never>;
+export type UserRowPatch = RowPatch<UserRow, "id", "suspendedAtMs">;
 
 /**
  * A row from an array of its column values in select-list order.
@@ -220,6 +225,7 @@ function userRowFromValues(r: readonly unknown[]): UserRow {
     avatarMediaId: toBigInt(r[5]),
     passwordHash: toBytes(r[6]),
     createdAtMs: toBigInt(r[7]),
+    suspendedAtMs: r[8] == null ? undefined : toBigInt(r[8]),
   };
 }
 
@@ -233,6 +239,7 @@ function userRowToSql(row: UserRowInit, d: Dialect): SqlValue[] {
     int64Param(row.avatarMediaId ?? 0n, "users.avatar_media_id"),
     row.passwordHash ?? EMPTY,
     int64Param(row.createdAtMs ?? 0n, "users.created_at_ms"),
+    row.suspendedAtMs === undefined ? null : int64Param(row.suspendedAtMs ?? 0n, "users.suspended_at_ms"),
   ];
 }
 
@@ -377,6 +384,10 @@ export class UserRowDao {
     if (patch.createdAtMs !== undefined) {
       cols.push("created_at_ms");
       params.push(int64Param(row.createdAtMs ?? 0n, "users.created_at_ms"));
+    }
+    if (patch.suspendedAtMs !== undefined) {
+      cols.push("suspended_at_ms");
+      params.push(patch.suspendedAtMs === null ? null : int64Param(row.suspendedAtMs ?? 0n, "users.suspended_at_ms"));
     }
     if (cols.length === 0) return (await this.get(key)) !== undefined;
     const r = await this.db.run(this.updates.sql(cols), [
