@@ -10,6 +10,10 @@ export default defineConfig({
     // Files run in parallel worker processes; each test opens its own
     // database (see test/support/stores.ts).
     pool: "forks",
+    // Two at a time on the 2-core machines (vitest's default there is one): most files wait on
+    // child bundles, MariaDB or Cassandra rather than on a core, so two halve the wall time.
+    maxWorkers: 2,
+    minWorkers: 1,
     // One line when the live Cassandra suites are skipped (no CASSANDRA_CONTACT_POINTS).
     globalSetup: ["test/support/global-setup.ts"],
   },
