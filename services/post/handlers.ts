@@ -93,11 +93,17 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
     return likedAmong(db, viewer, postIds);
   }
 
-  async function resolveMentions(text: string): Promise<bigint[]> {
+  /**
+   * The users a text mentions: its @handles that exist, less anyone with a block
+   * either way with the author (a blocked user's @ann stays text: no mention row, no event).
+   */
+  async function resolveMentions(text: string, authorId: bigint): Promise<bigint[]> {
     const handles = parseMentions(text);
     if (handles.length === 0) return [];
-    const r = await users.getUsers({ handles });
-    return r.users.map((u) => u.id);
+    const ids = (await users.getUsers({ handles })).users.map((u) => u.id);
+    if (ids.length === 0) return [];
+    const blocked = new Set((await users.filterBlocked({ userId: authorId, otherUserIds: ids })).blockedUserIds);
+    return ids.filter((id) => !blocked.has(id));
   }
 
   /** A post.mentioned event for the users a post or comment mentions (none: no event). */
@@ -145,7 +151,7 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
       if (req.communityId) await mayPostIn(req.communityId, authorId);
       await checkMedia(authorId, req.mediaIds, false);
       const hashtags = parseHashtags(req.text);
-      const mentionUserIds = await resolveMentions(req.text);
+      const mentionUserIds = await resolveMentions(req.text, authorId);
       const id = ctx.ids.next();
       const now = BigInt(Date.now());
       const row = {
@@ -180,7 +186,7 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
       if (!req.text.trim() && row.mediaIds.length === 0)
         throw new ConnectError("text: a post without media needs text", Code.InvalidArgument);
       const hashtags = parseHashtags(req.text);
-      const mentionUserIds = await resolveMentions(req.text);
+      const mentionUserIds = await resolveMentions(req.text, row.authorId);
       await db.transaction(async (tx) => {
         await dropIndexes(tx, row);
         await posts
@@ -327,7 +333,7 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
           throw new ConnectError("reply_to_comment_id: not a comment on this post", Code.InvalidArgument);
       }
       if (!req.text.trim()) throw new ConnectError("text: must not be empty or only spaces", Code.InvalidArgument);
-      const mentioned = await resolveMentions(req.text);
+      const mentioned = await resolveMentions(req.text, authorId);
       const id = ctx.ids.next();
       const now = BigInt(Date.now());
       await db.transaction(async (tx) => {

@@ -320,6 +320,12 @@ export function socialScenario(target: () => SocialTarget): void {
     expect(await codeOf(cat.api.posts.likePost({ postId: annPost.id }))).toBe(Code.NotFound);
     expect(await codeOf(cat.api.posts.addComment({ postId: annPost.id, text: "hi" }))).toBe(Code.NotFound);
     expect(await codeOf(cat.api.posts.listUserPosts({ userId: ann.user.id }))).toBe(Code.PermissionDenied);
+    // Neither can mention the other (the @handle stays text); a third user still can, in one post.
+    const mentions = async (m: Member, text: string) =>
+      (await m.api.posts.createPost({ text })).post!.mentionUserIds.map(String).sort();
+    expect(await mentions(cat, "hey @ann and @bob")).toEqual([String(bob.user.id)]);
+    expect(await mentions(ann, "hey @cat")).toEqual([]);
+    expect(await mentions(bob, "@ann @cat")).toEqual([ann.user.id, cat.user.id].map(String).sort());
     await eventually(
       async () => !(await cat.api.feed.getHomeFeed({ pageSize: 100 })).posts.some((p) => p.authorId === ann.user.id),
       "ann's posts leave cat's feed",
