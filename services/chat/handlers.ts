@@ -1,7 +1,7 @@
 /** The ChatService handlers: the caller, then the Chat logic (chat.ts). */
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { ChatService } from "../../gen/orbit/chat/v1/chat_pb.js";
-import { requireUser } from "../../platform/rpc/call-scope.js";
+import { requireService, requireUser } from "../../platform/rpc/call-scope.js";
 import type { Chat } from "./chat.js";
 
 const me = (hctx: HandlerContext) => BigInt(requireUser(hctx).userId);
@@ -81,6 +81,15 @@ export function chatHandlers(chat: Chat): ServiceImpl<typeof ChatService> {
     },
     async getChanges(req, hctx) {
       return chat.getChanges(me(hctx), req.cursor, req.pageSize);
+    },
+    async createRoomChat(req, hctx) {
+      requireService(hctx);
+      return { conversationId: await chat.createRoomChat(req.ownerId, req.title, req.slowModeMs) };
+    },
+    async joinRoomChat(req, hctx) {
+      requireService(hctx);
+      await chat.joinRoom(req.conversationId, req.userId);
+      return {};
     },
   };
 }

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { StreamStateChangedSchema } from "../../gen/orbit/live/v1/events_pb.js";
+import { ChatService } from "../../gen/orbit/chat/v1/chat_pb.js";
 import { CommunityService, Role } from "../../gen/orbit/community/v1/community_pb.js";
 import { LiveService } from "../../gen/orbit/live/v1/live_pb.js";
 import { RoomService } from "../../gen/orbit/live/v1/room_pb.js";
@@ -29,7 +30,8 @@ const INGEST_WAIT_MS = 10_000;
 export const live = defineService({
   name: "live",
   description: "live streams: RTMP ingest with stream keys, HLS and HTTP-FLV out, stream states",
-  deps: ["community"],
+  // chat: each room's chat is a conversation of the chat service (chat does not depend on live).
+  deps: ["community", "chat"],
   api: [LiveService, RoomService],
   settings: liveSettings,
   tables: [StreamRowTable, StreamKeyRowTable, RoomRowTable],
@@ -85,7 +87,7 @@ export const live = defineService({
     return {
       rpc: [
         liveHandlers({ streams, urls, node: () => node, mayUseCommunity }),
-        roomHandlers({ rooms, streams, mayUseCommunity }),
+        roomHandlers({ rooms, streams, mayUseCommunity, chat: ctx.client(ChatService) }),
       ],
       routes: [{ path: `${LIVE_PATH_PREFIX}*`, handle: (req, res) => serveLive(req, res) }],
       jobs: [
