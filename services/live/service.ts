@@ -23,6 +23,7 @@ import { LiveNode } from "./node.js";
 import { roomHandlers } from "./room-handlers.js";
 import { Rooms } from "./rooms.js";
 import { liveSettings } from "./settings.js";
+import { createWatchHandler, WATCH_PATH_PREFIX } from "./watch/serve.js";
 import { LiveStreams, type StreamUrls } from "./streams.js";
 
 const INGEST_WAIT_MS = 10_000;
@@ -89,7 +90,11 @@ export const live = defineService({
         liveHandlers({ streams, urls, node: () => node, mayUseCommunity }),
         roomHandlers({ rooms, streams, mayUseCommunity, chat: ctx.client(ChatService) }),
       ],
-      routes: [{ path: `${LIVE_PATH_PREFIX}*`, handle: (req, res) => serveLive(req, res) }],
+      routes: [
+        { path: `${LIVE_PATH_PREFIX}*`, handle: (req, res) => serveLive(req, res) },
+        // The watch page (/watch/<room>) and its script.
+        { path: `${WATCH_PATH_PREFIX}*`, handle: createWatchHandler() },
+      ],
       jobs: [
         {
           // The buffering grace of rooms with buffering members (a room waits 3 s for a member).
