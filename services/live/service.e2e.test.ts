@@ -17,6 +17,7 @@ import { DEFAULT_CONFIG } from "../../platform/config/config.js";
 import { type FfmpegProcess, runningFfmpegPids } from "../../platform/ffmpeg/process.js";
 import { Bundle } from "../../platform/kernel/bundle.js";
 import { silentLogger } from "../../platform/log.js";
+import { staticTokens } from "../../platform/rpc/identity.js";
 import { ENGINES, type TestStore } from "../../test/support/stores.js";
 import { registry } from "../registry.js";
 import { startPublisher } from "./testing/publisher.js";
@@ -91,12 +92,13 @@ for (const engine of ENGINES) {
           services: ["live"],
           host: "127.0.0.1",
           port: 0,
-          devTokens: { ann: "1", bob: "2" },
           settings: {
             community: { admins: "1" },
             live: { rtmpPort: 0, hlsDir: join(dir, "hls"), maxBitrateKbps: 1500, silenceTimeoutMs: 3000 },
           },
         },
+        // Given, not devTokens: the bundle runs the user service (chat's dependency), whose sessions win over devTokens.
+        tokenVerifier: staticTokens({ ann: "1", bob: "2" }),
         db: store.db,
         log: silentLogger(),
       });

@@ -303,6 +303,15 @@ async function main() {
   every(500, async () => onState(await rpc(ROOMS, "GetRoomState", { roomId })));
   every(5000, ping);
   every(1000, loadChat);
+  // Leaving the page leaves the room (keepalive: the request outlives the page).
+  addEventListener("pagehide", () => {
+    void fetch(`/${ROOMS}/LeaveRoom`, {
+      method: "POST",
+      keepalive: true,
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify({ roomId }),
+    }).catch(() => {});
+  });
   await loadChat();
 }
 
