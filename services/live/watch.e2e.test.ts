@@ -82,7 +82,7 @@ describe("the watch page in two Chromiums", () => {
       registry,
       config: {
         ...DEFAULT_CONFIG,
-        services: ["live"],
+        services: ["live", "push"],
         host: "127.0.0.1",
         port: 0,
         settings: { live: { rtmpPort: 0, hlsDir: join(dir, "hls") } },
@@ -188,6 +188,14 @@ describe("the watch page in two Chromiums", () => {
     await waitFor(
       async () => (await host.textContent("#messages"))?.includes("hello from bob, the opening starts now"),
       "the host's page shows the guest's message",
+    );
+    // It came through the push gateway (/ws), not only the page's slow fallback poll.
+    await waitFor(
+      async () =>
+        (await host.evaluate(() =>
+          (window as unknown as { orbitWatch: { chatPushes(): number } }).orbitWatch.chatPushes(),
+        )) > 0,
+      "the host's page got the message over /ws",
     );
     // Presence: both members are listed.
     expect(await host.textContent("#count")).toBe("2");

@@ -6,9 +6,10 @@
 // room, plays its HLS with hls.js, follows the room clock with RoomSync
 // (docs/live.md: pings for the clock offset, states polled from GetRoomState
 // every 500 ms until RoomUpdate pushes are wired), shows the members and the
-// room chat (ListMessages polled every second, SendMessage), and gives the host
+// room chat (SendMessage; ListMessages when /ws says a message came, and every
+// 5 s as a fallback), and gives the host
 // (or anyone when the room allows) play, pause and seek. Every call is Connect's
-// JSON protocol over fetch.
+// JSON protocol over fetch; pushes come over the gateway's /ws in JSON frames.
 //
 // Positions: for a stored video, the player's time. For a live stream, each
 // viewer's player starts its timeline where it joined, so positions are the
@@ -230,6 +231,39 @@ async function loadChat() {
   }
 }
 
+/**
+ * The push gateway's WebSocket (/ws, JSON frames, docs/push.md): the room chat's
+ * messages arrive as `chat` updates, and the page reloads the chat at once.
+ * Reconnects after a drop (ListMessages fills any gap); polling stays as a slow fallback.
+ */
+let chatPushes = 0;
+function connectPush(delayMs = 1000) {
+  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws?format=json`);
+  let alive;
+  ws.onopen = () => {
+    ws.send(`Bearer ${token}`);
+    alive = setInterval(() => ws.send(JSON.stringify({ ping: {} })), 30_000);
+  };
+  ws.onmessage = (ev) => {
+    let u;
+    try {
+      u = JSON.parse(ev.data);
+    } catch {
+      return;
+    }
+    if (u.hello) delayMs = 1000;
+    if (u.chat && String(u.chat.conversationId) === String(room.conversationId)) {
+      const c = u.chat;
+      chatPushes += c.messageSent ? 1 : (c.batch?.updates ?? []).filter((x) => x.messageSent).length;
+      void loadChat().catch(() => {});
+    }
+  };
+  ws.onclose = () => {
+    clearInterval(alive);
+    setTimeout(() => connectPush(Math.min(delayMs * 2, 30_000)), delayMs);
+  };
+}
+
 async function sendChat(ev) {
   ev.preventDefault();
   const text = $("text").value.trim();
@@ -302,7 +336,8 @@ async function main() {
   every(250, () => (sync.state ? sync.step() : undefined));
   every(500, async () => onState(await rpc(ROOMS, "GetRoomState", { roomId })));
   every(5000, ping);
-  every(1000, loadChat);
+  connectPush();
+  every(5000, loadChat);
   // Leaving the page leaves the room (keepalive: the request outlives the page).
   addEventListener("pagehide", () => {
     void fetch(`/${ROOMS}/LeaveRoom`, {
@@ -324,6 +359,8 @@ window.orbitWatch = {
     playing: !video.paused,
     seq: sync.state?.seq,
   }),
+  /** Messages of this room's chat announced over /ws. */
+  chatPushes: () => chatPushes,
 };
 
 main().catch((e) => status(e.message, true));
