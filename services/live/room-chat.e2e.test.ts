@@ -1,6 +1,7 @@
 /**
  * Room chat (SQLite, then MariaDB): each watch-together room has a chat
- * conversation (kind ROOM) that members join with the room; slow mode holds a
+ * conversation (kind ROOM) that members join with the room (a room stored
+ * without one gets one on its first join); slow mode holds a
  * member to one message per interval (the host is exempt); a per-user rate
  * caps room-chat messages across rooms; only services create or join room chats.
  * No test waits for the slow-mode interval: it is long, and only refusals are asserted.
@@ -10,6 +11,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatService, ConversationKind } from "../../gen/orbit/chat/v1/chat_pb.js";
 import { RoomService } from "../../gen/orbit/live/v1/room_pb.js";
+import { RoomRowDao } from "../../gen/orbit/live/v1/tables_db.js";
 import { DEFAULT_CONFIG } from "../../platform/config/config.js";
 import { Bundle } from "../../platform/kernel/bundle.js";
 import { silentLogger } from "../../platform/log.js";
@@ -111,6 +113,34 @@ for (const engine of ENGINES) {
       expect(messages.map((m) => m.text)).toEqual(["starting soon", "welcome", "hello from bob"]);
       // A room's chat is not a group: its members follow the room.
       expect(await codeOf(chat.bob.leaveGroup({ conversationId }))).toBe(Code.FailedPrecondition);
+    });
+
+    it("gives a room stored without a chat one on its first join (one, however many join at once)", async () => {
+      const id = 9_000_000_000n + BigInt(engine.name.length);
+      await new RoomRowDao(store.db).insert({
+        id,
+        hostId: 1n,
+        streamId: 0n,
+        mediaId: 0n,
+        communityId: 0n,
+        title: "An older room",
+        mediaUrl: "/media/9/index.m3u8",
+        anyoneControls: false,
+        createdAtMs: BigInt(Date.now()),
+        durationMs: 0n,
+        conversationId: 0n,
+        slowModeMs: 0,
+      });
+      const [b, c] = await Promise.all([rooms.bob.joinRoom({ roomId: id }), rooms.cat.joinRoom({ roomId: id })]);
+      const conversationId = b.room!.conversationId;
+      expect(conversationId).toBeGreaterThan(0n);
+      expect(c.room!.conversationId).toBe(conversationId);
+      expect((await new RoomRowDao(store.db).get({ id }))!.conversationId).toBe(conversationId);
+      // The host owns it; both joiners are members.
+      const conv = (await chat.bob.getConversation({ conversationId })).conversation!;
+      expect(conv.createdBy).toBe(1n);
+      expect(conv.memberCount).toBe(3);
+      await send("ann", conversationId, "hi all");
     });
 
     it("caps one user's room-chat messages per window across rooms", async () => {
