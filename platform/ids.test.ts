@@ -48,6 +48,25 @@ describe("IdGenerator", () => {
     expect(gen.next() < 2n ** 63n).toBe(true);
   });
 
+  it("on a leased node id: starts after the previous holder, stops at its ceiling, and refuses once closed", () => {
+    let t = 1_800_000_000_000;
+    const gen = new IdGenerator(7, () => t);
+    gen.startAfter(t + 10); // the previous holder's clock ran 10 ms ahead
+    gen.limit(t + 11);
+    const first = gen.next();
+    expect(idTimeMs(first)).toBe(t + 11);
+    // 4096 ids fill millisecond t + 11; the next would pass the ceiling.
+    for (let i = 1; i < 4096; i++) gen.next();
+    expect(() => gen.next()).toThrow(/lease was not renewed in time/);
+    gen.limit(t + 20); // a renewal
+    expect(idTimeMs(gen.next())).toBe(t + 12);
+    t += 100;
+    expect(() => gen.next()).toThrow(/not renewed/);
+    gen.close(new Error("lost"));
+    gen.limit(t + 1_000);
+    expect(() => gen.next()).toThrow("lost");
+  });
+
   it.each([-1, 1024, 1.5, Number.NaN])("rejects node id %s", (n) => {
     expect(() => new IdGenerator(n)).toThrow(/node id must be an integer in 0\.\.1023/);
   });

@@ -32,7 +32,8 @@ Endpoints on the port: Connect, gRPC and gRPC-Web (HTTP/1.1 and h2c),
 /healthz, /readyz. /metrics: on the admin listener (--admin-port, loopback by
 default, also /healthz and /readyz), or on the port with --metrics-token.
 Operators: docs/operations.md.
-Exit codes: 0 after a clean shutdown, 1 on failure, 2 on bad usage or
+Exit codes: 0 after a clean shutdown, 1 on failure (also when its leased node
+id was lost: docs/operations.md), 2 on bad usage or
 configuration, 3 when boot migrations are refused (a destructive change
 without --allow-destructive, a database migrated by a newer binary without
 --allow-newer-schema, or a change the store cannot make), as for \`orbit migrate\`.`;
@@ -105,7 +106,15 @@ async function run(flags: Flags, file: string | undefined): Promise<void> {
   process.on("SIGINT", onSignal);
 
   try {
-    bundle = await Bundle.start({ registry, config, log });
+    bundle = await Bundle.start({
+      registry,
+      config,
+      log,
+      // The bundle is already stopping (its leased node id was lost): exit non-zero once it has.
+      onFatal: () => {
+        void (bundle?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
+      },
+    });
   } catch (err) {
     if (err instanceof UnknownServiceError || err instanceof RegistryError || err instanceof ConfigError) {
       usageError(err.message);

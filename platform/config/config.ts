@@ -36,8 +36,12 @@ export interface OrbitConfig {
   readonly peers: Readonly<Record<string, string>>;
   /** Shared secret that signs identity between bundle processes. Random per process if unset. */
   readonly clusterSecret?: string;
-  /** Node id (0..1023) of the id generator; give each process that shares a store its own. */
-  readonly nodeId: number;
+  /**
+   * Node id (0..1023) of the id generator. Unset: the bundle leases a free one from its SQL
+   * store (platform/node-lease.ts). Given: used as is, and every process sharing the store
+   * must have its own.
+   */
+  readonly nodeId?: number;
   readonly logLevel: LogLevel;
   /** Migrate the tables of the services that run, before serving. */
   readonly migrate: boolean;
@@ -98,7 +102,6 @@ export const DEFAULT_CONFIG: OrbitConfig = {
   adminHost: "127.0.0.1",
   dataDir: "./data",
   peers: {},
-  nodeId: 0,
   logLevel: "info",
   migrate: true,
   allowDestructive: false,

@@ -202,7 +202,8 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     key: "nodeId",
     flag: "--node-id <n>",
     env: "ORBIT_NODE_ID",
-    help: "id-generator node, 0..1023; unique per process sharing a store",
+    help: "id-generator node, 0..1023, unique per process sharing a store (unset: a free one is leased from the SQL store)",
+    defaultText: "leased",
     parse: integer(0, 1023),
   }),
   field({

@@ -53,8 +53,12 @@ export interface OrbitServerOptions {
   readonly onCut?: (reason: CutReason, address: string) => void;
 }
 
-/** The most of a refused HTTP/1.1 body read and dropped after the answer (64 MiB). */
-const LINGER_MAX_BYTES = 64 * 1024 * 1024;
+/**
+ * The most of a refused HTTP/1.1 body read and dropped after the answer (1 MiB): enough for a
+ * client that writes a little past the refusal to read it, while a flood of big bodies costs the
+ * server 1 MiB of reading each, not the whole body (past it the connection is closed).
+ */
+const LINGER_MAX_BYTES = 1024 * 1024;
 /** How long a draining HTTP/2 session may take to write its streams' last frames before it is cut. */
 const SESSION_END_GRACE_MS = 500;
 

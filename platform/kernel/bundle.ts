@@ -23,6 +23,7 @@ import { HttpMetrics } from "../http/metrics.js";
 import { RouteTable, type HttpRoute } from "../http/routes.js";
 import { OrbitServer, type RequestHandler } from "../http/server.js";
 import { IdGenerator } from "../ids.js";
+import { NodeLease, nodeLeaseHolder } from "../node-lease.js";
 import { createLogger, silentLogger, type Logger } from "../log.js";
 import { Authenticator } from "../rpc/authenticator.js";
 import { ClusterSigner } from "../rpc/cluster-signer.js";
@@ -70,6 +71,13 @@ export interface BundleOptions {
   readonly migrate?: MigrateFn;
   /** Build the services and stop there: no consumers, jobs or readiness (Bundle.describe). */
   readonly buildOnly?: boolean;
+  /**
+   * Told when the bundle can no longer serve safely and has begun to stop on its own (its
+   * leased node id was taken by another process); `orbit bundle` exits non-zero.
+   */
+  readonly onFatal?: (err: Error) => void;
+  /** TTL of the node id lease (no config.nodeId); default platform/node-lease.ts. Tests shorten it. */
+  readonly nodeLeaseTtlMs?: number;
 }
 
 export interface StopResult {
@@ -120,7 +128,9 @@ export class Bundle {
   private readonly kernelTable: RouteTable;
   private readonly serviceTable: RouteTable;
   private readonly clients: ClientRouter;
-  private readonly ids: IdGenerator;
+  /** The id generator: on config.nodeId, or on the node id leased at boot. */
+  private ids: IdGenerator | undefined;
+  private nodeLease: NodeLease | undefined;
   private readonly lifetime = new AbortController();
   private readonly shutdownSignal = new AbortController();
   private readonly httpMetrics: HttpMetrics;
@@ -177,7 +187,7 @@ export class Bundle {
     this.metrics = new RpcMetrics({ processMetrics: opts.listen !== false });
     this.httpMetrics = new HttpMetrics(this.metrics.registry);
     this.signer = config.clusterSecret ? new ClusterSigner(config.clusterSecret) : ClusterSigner.random();
-    this.ids = new IdGenerator(config.nodeId);
+    if (config.nodeId !== undefined) this.ids = new IdGenerator(config.nodeId);
     this.kernelTable = new RouteTable(log);
     for (const r of kernelRoutes(this, { listener: "service", metricsToken: config.metricsToken })) {
       this.kernelTable.add(r, "kernel");
@@ -237,7 +247,7 @@ export class Bundle {
   static async describe(registry: Registry): Promise<ServiceSummary[]> {
     const db = openSqlStore("sqlite::memory:");
     try {
-      const config = { ...DEFAULT_CONFIG, services: registry.services().map((s) => s.name) };
+      const config = { ...DEFAULT_CONFIG, nodeId: 0, services: registry.services().map((s) => s.name) };
       const bundle = new Bundle(
         { registry, config, db, listen: false, buildOnly: true },
         db,
@@ -337,10 +347,11 @@ export class Bundle {
     if (this.opts.listen !== false) await this.listen();
 
     await this.migrate([...local.flatMap((s) => s.tables), ...PART_TABLES]);
+    const ids = await this.nodeIds();
     this.partsValue = await openParts({
       db: this.db,
       log: this.log,
-      ids: this.ids,
+      ids,
       config,
       metrics: this.metrics,
       services: local,
@@ -521,12 +532,46 @@ export class Bundle {
       // Writes for a call that already ended early (deadline, cancel, shutdown) never commit.
       db: guardCommits(this.db),
       log: this.log.child({ service: def.name }),
-      ids: this.ids,
+      ids: this.ids!,
       settings: resolveSettings(def.name, def.settings as SettingsSpec, this.opts.config.settings[def.name]),
       client: (service) => this.clients.client(service, def),
       signal: this.lifetime.signal,
       ...viewsFor(parts, def),
     };
+  }
+
+  /** The id generator: on --node-id if given, else on a node id leased from the SQL store. */
+  private async nodeIds(): Promise<IdGenerator> {
+    if (this.ids) {
+      const nodeId = this.ids.nodeId;
+      this.log.info({ nodeId }, `node id ${nodeId} (--node-id: not leased)`);
+      const holder = await nodeLeaseHolder(this.db, nodeId);
+      if (holder) {
+        this.log.warn(
+          { nodeId, holder },
+          `node id ${nodeId} is also leased by ${holder}, which shares this store: ids may collide; ` +
+            "give every bundle of a store its own --node-id, or none (docs/operations.md#node-ids)",
+        );
+      }
+      return this.ids;
+    }
+    const lease = (this.nodeLease = await NodeLease.claim(this.db, {
+      log: this.log,
+      ...(this.opts.nodeLeaseTtlMs !== undefined ? { ttlMs: this.opts.nodeLeaseTtlMs } : {}),
+      onLost: (err) => {
+        // No id is made from here on (the generator refuses); stop before a call sees it as a bug.
+        this.log.fatal({ err, nodeId: lease.nodeId }, `${err.message}: stopping the bundle`);
+        void this.stop();
+        this.opts.onFatal?.(err);
+      },
+    }));
+    lease.start();
+    this.log.info(
+      { nodeId: lease.nodeId, owner: lease.owner, store: this.db.dialect },
+      `node id ${lease.nodeId} (leased from the SQL store; no --node-id)`,
+    );
+    this.ids = lease.ids;
+    return lease.ids;
   }
 
   private warnings(): void {
@@ -597,6 +642,8 @@ export class Bundle {
     }
     for (const [name, p] of parts) await bounded(`platform part ${name} stop`, () => p.stop?.());
     // The admin listener answers /readyz 503 while draining; it closes last, with the store.
+    // The node id is free for the next claimer, whose ids start after the last one made here.
+    if (this.nodeLease) await bounded("releasing the node id lease", () => this.nodeLease!.release());
     if (this.admin) await bounded("closing the admin listener", () => this.admin!.close());
     if (!this.opts.db) await bounded("closing the store", () => this.db.close());
     this.setState("stopped");

@@ -15,6 +15,8 @@ export interface LiveHandlerDeps {
   readonly node: () => LiveNode | undefined;
   /** Checks that the caller may attach a stream to the community (step: the community service). */
   readonly mayUseCommunity?: (userId: bigint, communityId: bigint) => Promise<void>;
+  /** Users watching a stream now (presence: presence.ts). */
+  readonly viewers?: (streamId: bigint) => Promise<number>;
 }
 
 export function liveHandlers(d: LiveHandlerDeps): ServiceImpl<typeof LiveService> {
@@ -31,11 +33,15 @@ export function liveHandlers(d: LiveHandlerDeps): ServiceImpl<typeof LiveService
     },
 
     async getStream(req) {
-      return { stream: streams.toApi(await streams.get(req.streamId)) };
+      const stream = streams.toApi(await streams.get(req.streamId));
+      if (d.viewers) stream.viewerCount = await d.viewers(stream.id);
+      return { stream };
     },
 
     async listLiveStreams(req) {
-      return streams.listLive(req.communityId, req.pageSize || DEFAULT_PAGE, req.pageToken);
+      const page = await streams.listLive(req.communityId, req.pageSize || DEFAULT_PAGE, req.pageToken);
+      if (d.viewers) for (const s of page.streams) s.viewerCount = await d.viewers(s.id);
+      return page;
     },
 
     async endStream(req, hctx) {

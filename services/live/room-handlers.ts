@@ -4,6 +4,7 @@ import type { ChatService } from "../../gen/orbit/chat/v1/chat_pb.js";
 import { StreamState } from "../../gen/orbit/live/v1/live_pb.js";
 import type { RoomService } from "../../gen/orbit/live/v1/room_pb.js";
 import { requireUser } from "../../platform/rpc/call-scope.js";
+import type { LivePresence } from "./presence.js";
 import type { Rooms } from "./rooms.js";
 import type { LiveStreams } from "./streams.js";
 
@@ -11,6 +12,8 @@ export interface RoomHandlerDeps {
   readonly rooms: Rooms;
   readonly streams: LiveStreams;
   readonly mayUseCommunity: (userId: bigint, communityId: bigint) => Promise<void>;
+  /** Who is connected to a room's push channel (members' `online`, `viewer_count`). */
+  readonly presence?: LivePresence;
   /** The chat service (room chat: a conversation of kind ROOM per room). */
   readonly chat: Pick<Client<typeof ChatService>, "createRoomChat" | "joinRoomChat">;
 }
@@ -97,6 +100,8 @@ export function roomHandlers(d: RoomHandlerDeps): ServiceImpl<typeof RoomService
     async getRoomState(req) {
       const l = await rooms.get(req.roomId);
       const s = rooms.state(l);
+      const online = d.presence ? await d.presence.inRoom(l.row.id) : new Set<bigint>();
+      for (const m of s.members) m.online = online.has(m.userId);
       return {
         playing: s.playing,
         positionMs: s.positionMs,
@@ -106,6 +111,8 @@ export function roomHandlers(d: RoomHandlerDeps): ServiceImpl<typeof RoomService
         seq: s.seq,
         pausedFor: s.pausedFor,
         serverTimeMs: BigInt(Date.now()),
+        viewerCount: s.members.filter((m) => m.online).length,
+        hostId: l.row.hostId,
         conversationId: l.row.conversationId,
       };
     },

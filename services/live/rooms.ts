@@ -3,7 +3,9 @@
  * bundle its authoritative clock (sync/room-clock.ts) and its members. The
  * host (or any member when `anyone_controls`) plays, pauses, seeks and sets
  * the rate; members report buffering (the room waits 3 s, never in a loop).
- * Every change is handed to `onChange` (the push of RoomUpdate on "room:<id>").
+ * Every change — clock, buffering pause, members joining or leaving, the host
+ * handing over — is handed to `onChange` (service.ts pushes it as RoomUpdate
+ * on the gateway's ephemeral channel "room:<id>", which only members may join).
  *
  * A room's clock lives in the process that serves its RPCs (one bundle runs
  * the live service per deployment for now); after a restart a room starts
@@ -19,6 +21,8 @@ import {
   RoomSchema,
   type RoomState as RoomStateMsg,
   RoomStateSchema,
+  type RoomUpdate,
+  RoomUpdateSchema,
 } from "../../gen/orbit/live/v1/room_pb.js";
 import type { RoomRow } from "../../gen/orbit/live/v1/tables_pb.js";
 import { RoomRowDao } from "../../gen/orbit/live/v1/tables_db.js";
@@ -27,7 +31,8 @@ import type { SqlDb } from "../../platform/storage/driver.js";
 import { RoomClock, RoomClockError, type RoomAction, type RoomState } from "./sync/room-clock.js";
 
 interface Live {
-  readonly row: RoomRow;
+  /** hostId changes when the host leaves (the longest-joined member takes over). */
+  row: RoomRow;
   readonly clock: RoomClock;
   readonly members: Map<bigint, { joinedAtMs: bigint; buffering: boolean }>;
   /** The room chat being created for a room that had none (one creation per room). */
@@ -62,7 +67,7 @@ export class Rooms {
   constructor(
     db: SqlDb,
     private readonly ids: IdGenerator,
-    private readonly onChange: (roomId: bigint, state: RoomStateMsg) => void = () => undefined,
+    private readonly onChange: (update: RoomUpdate) => void = () => undefined,
     private readonly now: () => number = Date.now,
   ) {
     this.rows = new RoomRowDao(db);
@@ -128,11 +133,24 @@ export class Rooms {
     return l;
   }
 
+  /** The host leaving hands the room to the longest-joined member (if anyone is left). */
   async leave(id: bigint, userId: bigint): Promise<void> {
     const l = await this.get(id);
     if (!l.members.delete(userId)) return;
     l.clock.removeMember(String(userId));
+    if (l.row.hostId === userId && l.members.size > 0) {
+      const [next] = [...l.members.entries()].sort(([a, x], [b, y]) =>
+        x.joinedAtMs === y.joinedAtMs ? (a < b ? -1 : 1) : x.joinedAtMs < y.joinedAtMs ? -1 : 1,
+      )[0]!;
+      await this.rows.update({ id }, { hostId: next });
+      l.row = { ...l.row, hostId: next };
+    }
     this.changed(l);
+  }
+
+  /** The rooms open on this bundle that play stream `streamId` (its viewer count). */
+  roomsOfStream(streamId: bigint): bigint[] {
+    return [...this.live.values()].filter((l) => l.row.streamId === streamId).map((l) => l.row.id);
   }
 
   async control(
@@ -203,7 +221,7 @@ export class Rooms {
 
   private changed(l: Live): RoomStateMsg {
     const s = this.state(l);
-    this.onChange(l.row.id, s);
+    this.onChange(create(RoomUpdateSchema, { roomId: l.row.id, state: s, hostId: l.row.hostId }));
     return s;
   }
 }

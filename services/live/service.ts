@@ -13,6 +13,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { StreamStateChangedSchema } from "../../gen/orbit/live/v1/events_pb.js";
 import { ChatService } from "../../gen/orbit/chat/v1/chat_pb.js";
 import { CommunityService, Role } from "../../gen/orbit/community/v1/community_pb.js";
+import { GraphService } from "../../gen/orbit/graph/v1/graph_pb.js";
 import { LiveService } from "../../gen/orbit/live/v1/live_pb.js";
 import { RoomService } from "../../gen/orbit/live/v1/room_pb.js";
 import { RoomRowTable, StreamKeyRowTable, StreamRowTable } from "../../gen/orbit/live/v1/tables_db.js";
@@ -20,9 +21,11 @@ import { defineService } from "../../platform/kernel/service.js";
 import { liveHandlers } from "./handlers.js";
 import { createLiveHandler, LIVE_PATH_PREFIX } from "./http.js";
 import { LiveNode } from "./node.js";
+import { LivePresence, roomChannel } from "./presence.js";
 import { roomHandlers } from "./room-handlers.js";
 import { Rooms } from "./rooms.js";
 import { liveSettings } from "./settings.js";
+import { streamPushConsumer } from "./stream-push.js";
 import { createWatchHandler, WATCH_PATH_PREFIX } from "./watch/serve.js";
 import { LiveStreams, type StreamUrls } from "./streams.js";
 
@@ -32,7 +35,7 @@ export const live = defineService({
   name: "live",
   description: "live streams: RTMP ingest with stream keys, HLS and HTTP-FLV out, stream states",
   // chat: each room's chat is a conversation of the chat service (chat does not depend on live).
-  deps: ["community", "chat"],
+  deps: ["community", "graph", "chat"],
   api: [LiveService, RoomService],
   settings: liveSettings,
   tables: [StreamRowTable, StreamKeyRowTable, RoomRowTable],
@@ -77,8 +80,22 @@ export const live = defineService({
       if (!membership || membership.banned || membership.role === Role.UNSPECIFIED)
         throw new ConnectError("community_id: only members of the community may do this", Code.PermissionDenied);
     };
-    // Rooms are followed by polling GetRoomState until RoomUpdate is wired into push (field 22).
-    const rooms = new Rooms(ctx.db, ctx.ids);
+    // Every room change goes to the room's members on "room:<id>" (RoomUpdate, push field 22).
+    const presence = new LivePresence(ctx.push);
+    const rooms = new Rooms(ctx.db, ctx.ids, (update) =>
+      ctx.push
+        .ephemeral(roomChannel(update.roomId), { case: "room", value: update })
+        .catch((err: unknown) => ctx.log.warn({ err, roomId: String(update.roomId) }, "room update not pushed")),
+    );
+    presence.authorize(
+      (roomId, userId) => rooms.isMember(roomId, userId),
+      (streamId) =>
+        streams.get(streamId).then(
+          () => true,
+          () => false,
+        ),
+    );
+    const viewers = (streamId: bigint) => presence.streamViewers(streamId, rooms.roomsOfStream(streamId));
 
     const serveLive = createLiveHandler({
       hlsDir: (id) => node?.hlsDir(id),
@@ -87,8 +104,11 @@ export const live = defineService({
 
     return {
       rpc: [
-        liveHandlers({ streams, urls, node: () => node, mayUseCommunity }),
-        roomHandlers({ rooms, streams, mayUseCommunity, chat: ctx.client(ChatService) }),
+        liveHandlers({ streams, urls, node: () => node, mayUseCommunity, viewers }),
+        roomHandlers({ rooms, streams, mayUseCommunity, presence, chat: ctx.client(ChatService) }),
+      ],
+      consumers: [
+        streamPushConsumer({ streams, graph: ctx.client(GraphService), communities, push: ctx.push, log: ctx.log }),
       ],
       routes: [
         { path: `${LIVE_PATH_PREFIX}*`, handle: (req, res) => serveLive(req, res) },

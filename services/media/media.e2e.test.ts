@@ -250,6 +250,13 @@ for (const target of targets) {
       const r = await patch(base, v2.uploadUrl, ANN, 0, png);
       expect([r.status, JSON.parse(r.body.toString()).code]).toEqual([413, "resource_exhausted"]);
       expect((await c.getMedia({ mediaId: v2.mediaId })).media).toMatchObject({ state: MediaState.FAILED });
+      // A FAILED item gives its reservation back at once, and its delete gives nothing back twice.
+      const v3 = await c.createUpload({ contentType: "video/mp4", sizeBytes: big(30), fileName: "" });
+      await c.deleteMedia({ mediaId: v2.mediaId });
+      expect(await codeOf(c.createUpload({ contentType: "video/mp4", sizeBytes: big(30), fileName: "" }))).toBe(
+        Code.ResourceExhausted,
+      );
+      await c.deleteMedia({ mediaId: v3.mediaId });
       // Bytes that are no type we take.
       const t = await c.createUpload({ contentType: "image/png", sizeBytes: 100n, fileName: "x.png" });
       const text = await patch(base, t.uploadUrl, ANN, 0, Buffer.alloc(100, "hello "));

@@ -380,12 +380,17 @@ export class MediaStore {
     const row = await this.db.transaction(async (tx) => {
       const m = await this.media.with(tx).get({ id: mediaId });
       if (!m || m.state === MediaState.READY || m.state === MediaState.FAILED) return undefined;
-      await this.media
-        .with(tx)
-        .update(
-          { id: mediaId },
-          { state: MediaState.FAILED, failureReason: reason.slice(0, 500), updatedAtMs: BigInt(Date.now()) },
-        );
+      await this.media.with(tx).update(
+        { id: mediaId },
+        {
+          state: MediaState.FAILED,
+          failureReason: reason.slice(0, 500),
+          updatedAtMs: BigInt(Date.now()),
+          // A failed item keeps nothing worth counting: its reservation goes back now, once (delete then releases 0).
+          quotaBytes: 0n,
+        },
+      );
+      await this.releaseQuota(tx, m.ownerId, m.quotaBytes);
       await this.events.publish(tx, MediaStateChangedSchema, {
         mediaId,
         ownerId: m.ownerId,

@@ -28,7 +28,7 @@ export async function openEventsPart(host: PartHost): Promise<EventsPart> {
     events: host.services.flatMap((s) => s.publishes),
     // Readable in `orbit events groups`; unique per process, so two processes
     // never claim to be the same owner (a crashed one's groups move after the lease TTL).
-    owner: `${hostname()}/node-${config.nodeId}/pid-${process.pid}`,
+    owner: `${hostname()}/node-${host.ids.nodeId}/pid-${process.pid}`,
     logger: host.log.child({ component: "events" }),
     ...(config.eventRetentionHours > 0 ? { retention: { maxAgeMs: config.eventRetentionHours * 3_600_000 } } : {}),
   });

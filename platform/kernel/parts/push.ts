@@ -52,7 +52,7 @@ export interface PushPart extends PlatformPart<PushView> {
 
 export async function openPushPart(host: PartHost): Promise<PushPart> {
   const log = host.log.child({ component: "push" });
-  const origin = `${hostname()}/${host.config.nodeId}/${process.pid}/${Math.random().toString(36).slice(2, 8)}`;
+  const origin = `${hostname()}/${host.ids.nodeId}/${process.pid}/${Math.random().toString(36).slice(2, 8)}`;
   const broker = host.config.redis ? new RedisBroker({ url: host.config.redis, origin, log }) : undefined;
   const engine = new PushEngine({ db: host.db, log, origin, broker });
   const view = (def: ServiceDef): PushView => {

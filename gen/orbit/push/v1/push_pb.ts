@@ -11,6 +11,10 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { ChatUpdate } from "../../chat/v1/chat_pb.js";
 import { file_orbit_chat_v1_chat } from "../../chat/v1/chat_pb.js";
+import type { StreamUpdate } from "../../live/v1/live_pb.js";
+import { file_orbit_live_v1_live } from "../../live/v1/live_pb.js";
+import type { RoomUpdate } from "../../live/v1/room_pb.js";
+import { file_orbit_live_v1_room } from "../../live/v1/room_pb.js";
 import type { MediaUpdate } from "../../media/v1/media_pb.js";
 import { file_orbit_media_v1_media } from "../../media/v1/media_pb.js";
 import type { NotificationUpdate } from "../../notify/v1/notify_pb.js";
@@ -24,8 +28,15 @@ import type { Message } from "@bufbuild/protobuf";
 export const file_orbit_push_v1_push: GenFile =
   /*@__PURE__*/
   fileDesc(
-    "ChhvcmJpdC9wdXNoL3YxL3B1c2gucHJvdG8SDW9yYml0LnB1c2gudjEiRAoQU3Vic2NyaWJlUmVxdWVzdBIWCg5hZnRlcl9zZXF1ZW5jZRgBIAEoBBIYCghjaGFubmVscxgCIAMoCUIG0vMYAhhAIt4ECgZVcGRhdGUSEAoIc2VxdWVuY2UYASABKAQSDQoFYXRfbXMYAiABKAMSJQoFaGVsbG8YAyABKAsyFC5vcmJpdC5wdXNoLnYxLkhlbGxvSAASJwoGcmVzeW5jGAQgASgLMhUub3JiaXQucHVzaC52MS5SZXN5bmNIABItCgloZWFydGJlYXQYBSABKAsyGC5vcmJpdC5wdXNoLnYxLkhlYXJ0YmVhdEgAEjEKCHByZXNlbmNlGAYgASgLMh0ub3JiaXQucHVzaC52MS5QcmVzZW5jZUNoYW5nZUgAEicKBmpvaW5lZBgHIAEoCzIVLm9yYml0LnB1c2gudjEuSm9pbmVkSAASIwoEbGVmdBgIIAEoCzITLm9yYml0LnB1c2gudjEuTGVmdEgAEi0KCXJlY29ubmVjdBgJIAEoCzIYLm9yYml0LnB1c2gudjEuUmVjb25uZWN0SAASKQoHcHJvYmxlbRgKIAEoCzIWLm9yYml0LnB1c2gudjEuUHJvYmxlbUgAEicKBm5vdGljZRgLIAEoCzIVLm9yYml0LnB1c2gudjEuTm90aWNlSAASKQoEY2hhdBgUIAEoCzIZLm9yYml0LmNoYXQudjEuQ2hhdFVwZGF0ZUgAEjsKDG5vdGlmaWNhdGlvbhgVIAEoCzIjLm9yYml0Lm5vdGlmeS52MS5Ob3RpZmljYXRpb25VcGRhdGVIABIsCgVtZWRpYRgXIAEoCzIbLm9yYml0Lm1lZGlhLnYxLk1lZGlhVXBkYXRlSAASDwoHY2hhbm5lbBhkIAEoCUIJCgdwYXlsb2FkIoYBCgVIZWxsbxIVCg1jb25uZWN0aW9uX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAMSFQoNbGFzdF9zZXF1ZW5jZRgDIAEoBBIPCgdyZXN1bWVkGAQgASgIEhQKDGhlYXJ0YmVhdF9tcxgFIAEoBRIXCg9pZGxlX3RpbWVvdXRfbXMYBiABKAUiTAoGUmVzeW5jEg4KBnJlYXNvbhgBIAEoCRIVCg1sYXN0X3NlcXVlbmNlGAIgASgEEhsKE2ZpcnN0X2tlcHRfc2VxdWVuY2UYAyABKAQiIgoJSGVhcnRiZWF0EhUKDWxhc3Rfc2VxdWVuY2UYASABKAQiVAoOUHJlc2VuY2VDaGFuZ2USDwoHY2hhbm5lbBgBIAEoCRIPCgd1c2VyX2lkGAIgASgDEg4KBm9ubGluZRgDIAEoCBIQCghzaW5jZV9tcxgEIAEoAyJICgZKb2luZWQSDwoHY2hhbm5lbBgBIAEoCRItCgdtZW1iZXJzGAIgAygLMhwub3JiaXQucHVzaC52MS5DaGFubmVsTWVtYmVyIicKBExlZnQSDwoHY2hhbm5lbBgBIAEoCRIOCgZyZWFzb24YAiABKAkiLQoJUmVjb25uZWN0Eg4KBnJlYXNvbhgBIAEoCRIQCghhZnRlcl9tcxgCIAEoBSIoCgdQcm9ibGVtEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCSIyCgZOb3RpY2USDAoEa2luZBgBIAEoCRIMCgR0ZXh0GAIgASgJEgwKBGRhdGEYAyABKAwiMgoNQ2hhbm5lbE1lbWJlchIPCgd1c2VyX2lkGAEgASgDEhAKCHNpbmNlX21zGAIgASgDIocBCgtDbGllbnRGcmFtZRIjCgRqb2luGAEgASgLMhMub3JiaXQucHVzaC52MS5Kb2luSAASJQoFbGVhdmUYAiABKAsyFC5vcmJpdC5wdXNoLnYxLkxlYXZlSAASIwoEcGluZxgDIAEoCzITLm9yYml0LnB1c2gudjEuUGluZ0gAQgcKBWZyYW1lIhcKBEpvaW4SDwoHY2hhbm5lbBgBIAEoCSIYCgVMZWF2ZRIPCgdjaGFubmVsGAEgASgJIgYKBFBpbmciSAoSR2V0UHJlc2VuY2VSZXF1ZXN0EhgKB2NoYW5uZWwYASABKAlCB9LzGAMYgAESGAoIdXNlcl9pZHMYAiADKANCBtLzGAIYZCJwChNHZXRQcmVzZW5jZVJlc3BvbnNlEi0KB21lbWJlcnMYASADKAsyHC5vcmJpdC5wdXNoLnYxLkNoYW5uZWxNZW1iZXISKgoFdXNlcnMYAiADKAsyGy5vcmJpdC5wdXNoLnYxLlVzZXJQcmVzZW5jZSJFCgxVc2VyUHJlc2VuY2USDwoHdXNlcl9pZBgBIAEoAxIOCgZvbmxpbmUYAiABKAgSFAoMbGFzdF9zZWVuX21zGAMgASgDMq8BCgtQdXNoU2VydmljZRJFCglTdWJzY3JpYmUSHy5vcmJpdC5wdXNoLnYxLlN1YnNjcmliZVJlcXVlc3QaFS5vcmJpdC5wdXNoLnYxLlVwZGF0ZTABElkKC0dldFByZXNlbmNlEiEub3JiaXQucHVzaC52MS5HZXRQcmVzZW5jZVJlcXVlc3QaIi5vcmJpdC5wdXNoLnYxLkdldFByZXNlbmNlUmVzcG9uc2UiA5ACAUJuChVhcHAub3JiaXQuYXBpLnB1c2gudjFCCVB1c2hQcm90b1ABWiVvcmJpdC5hcHAvZ2VuL2dvL29yYml0L3B1c2gvdjE7cHVzaHYxogIET1JQdaoCDU9yYml0LlB1c2guVjG6AglPcmJpdFB1c2hiBnByb3RvMw",
-    [file_orbit_chat_v1_chat, file_orbit_media_v1_media, file_orbit_notify_v1_notify, file_orbit_options_v1_options],
+    "ChhvcmJpdC9wdXNoL3YxL3B1c2gucHJvdG8SDW9yYml0LnB1c2gudjEiRAoQU3Vic2NyaWJlUmVxdWVzdBIWCg5hZnRlcl9zZXF1ZW5jZRgBIAEoBBIYCghjaGFubmVscxgCIAMoCUIG0vMYAhhAIrgFCgZVcGRhdGUSEAoIc2VxdWVuY2UYASABKAQSDQoFYXRfbXMYAiABKAMSJQoFaGVsbG8YAyABKAsyFC5vcmJpdC5wdXNoLnYxLkhlbGxvSAASJwoGcmVzeW5jGAQgASgLMhUub3JiaXQucHVzaC52MS5SZXN5bmNIABItCgloZWFydGJlYXQYBSABKAsyGC5vcmJpdC5wdXNoLnYxLkhlYXJ0YmVhdEgAEjEKCHByZXNlbmNlGAYgASgLMh0ub3JiaXQucHVzaC52MS5QcmVzZW5jZUNoYW5nZUgAEicKBmpvaW5lZBgHIAEoCzIVLm9yYml0LnB1c2gudjEuSm9pbmVkSAASIwoEbGVmdBgIIAEoCzITLm9yYml0LnB1c2gudjEuTGVmdEgAEi0KCXJlY29ubmVjdBgJIAEoCzIYLm9yYml0LnB1c2gudjEuUmVjb25uZWN0SAASKQoHcHJvYmxlbRgKIAEoCzIWLm9yYml0LnB1c2gudjEuUHJvYmxlbUgAEicKBm5vdGljZRgLIAEoCzIVLm9yYml0LnB1c2gudjEuTm90aWNlSAASKQoEY2hhdBgUIAEoCzIZLm9yYml0LmNoYXQudjEuQ2hhdFVwZGF0ZUgAEjsKDG5vdGlmaWNhdGlvbhgVIAEoCzIjLm9yYml0Lm5vdGlmeS52MS5Ob3RpZmljYXRpb25VcGRhdGVIABIpCgRyb29tGBYgASgLMhkub3JiaXQubGl2ZS52MS5Sb29tVXBkYXRlSAASLAoFbWVkaWEYFyABKAsyGy5vcmJpdC5tZWRpYS52MS5NZWRpYVVwZGF0ZUgAEi0KBnN0cmVhbRgYIAEoCzIbLm9yYml0LmxpdmUudjEuU3RyZWFtVXBkYXRlSAASDwoHY2hhbm5lbBhkIAEoCUIJCgdwYXlsb2FkIoYBCgVIZWxsbxIVCg1jb25uZWN0aW9uX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAMSFQoNbGFzdF9zZXF1ZW5jZRgDIAEoBBIPCgdyZXN1bWVkGAQgASgIEhQKDGhlYXJ0YmVhdF9tcxgFIAEoBRIXCg9pZGxlX3RpbWVvdXRfbXMYBiABKAUiTAoGUmVzeW5jEg4KBnJlYXNvbhgBIAEoCRIVCg1sYXN0X3NlcXVlbmNlGAIgASgEEhsKE2ZpcnN0X2tlcHRfc2VxdWVuY2UYAyABKAQiIgoJSGVhcnRiZWF0EhUKDWxhc3Rfc2VxdWVuY2UYASABKAQiVAoOUHJlc2VuY2VDaGFuZ2USDwoHY2hhbm5lbBgBIAEoCRIPCgd1c2VyX2lkGAIgASgDEg4KBm9ubGluZRgDIAEoCBIQCghzaW5jZV9tcxgEIAEoAyJICgZKb2luZWQSDwoHY2hhbm5lbBgBIAEoCRItCgdtZW1iZXJzGAIgAygLMhwub3JiaXQucHVzaC52MS5DaGFubmVsTWVtYmVyIicKBExlZnQSDwoHY2hhbm5lbBgBIAEoCRIOCgZyZWFzb24YAiABKAkiLQoJUmVjb25uZWN0Eg4KBnJlYXNvbhgBIAEoCRIQCghhZnRlcl9tcxgCIAEoBSIoCgdQcm9ibGVtEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCSIyCgZOb3RpY2USDAoEa2luZBgBIAEoCRIMCgR0ZXh0GAIgASgJEgwKBGRhdGEYAyABKAwiMgoNQ2hhbm5lbE1lbWJlchIPCgd1c2VyX2lkGAEgASgDEhAKCHNpbmNlX21zGAIgASgDIocBCgtDbGllbnRGcmFtZRIjCgRqb2luGAEgASgLMhMub3JiaXQucHVzaC52MS5Kb2luSAASJQoFbGVhdmUYAiABKAsyFC5vcmJpdC5wdXNoLnYxLkxlYXZlSAASIwoEcGluZxgDIAEoCzITLm9yYml0LnB1c2gudjEuUGluZ0gAQgcKBWZyYW1lIhcKBEpvaW4SDwoHY2hhbm5lbBgBIAEoCSIYCgVMZWF2ZRIPCgdjaGFubmVsGAEgASgJIgYKBFBpbmciSAoSR2V0UHJlc2VuY2VSZXF1ZXN0EhgKB2NoYW5uZWwYASABKAlCB9LzGAMYgAESGAoIdXNlcl9pZHMYAiADKANCBtLzGAIYZCJwChNHZXRQcmVzZW5jZVJlc3BvbnNlEi0KB21lbWJlcnMYASADKAsyHC5vcmJpdC5wdXNoLnYxLkNoYW5uZWxNZW1iZXISKgoFdXNlcnMYAiADKAsyGy5vcmJpdC5wdXNoLnYxLlVzZXJQcmVzZW5jZSJFCgxVc2VyUHJlc2VuY2USDwoHdXNlcl9pZBgBIAEoAxIOCgZvbmxpbmUYAiABKAgSFAoMbGFzdF9zZWVuX21zGAMgASgDMq8BCgtQdXNoU2VydmljZRJFCglTdWJzY3JpYmUSHy5vcmJpdC5wdXNoLnYxLlN1YnNjcmliZVJlcXVlc3QaFS5vcmJpdC5wdXNoLnYxLlVwZGF0ZTABElkKC0dldFByZXNlbmNlEiEub3JiaXQucHVzaC52MS5HZXRQcmVzZW5jZVJlcXVlc3QaIi5vcmJpdC5wdXNoLnYxLkdldFByZXNlbmNlUmVzcG9uc2UiA5ACAUJuChVhcHAub3JiaXQuYXBpLnB1c2gudjFCCVB1c2hQcm90b1ABWiVvcmJpdC5hcHAvZ2VuL2dvL29yYml0L3B1c2gvdjE7cHVzaHYxogIET1JQdaoCDU9yYml0LlB1c2guVjG6AglPcmJpdFB1c2hiBnByb3RvMw",
+    [
+      file_orbit_chat_v1_chat,
+      file_orbit_live_v1_live,
+      file_orbit_live_v1_room,
+      file_orbit_media_v1_media,
+      file_orbit_notify_v1_notify,
+      file_orbit_options_v1_options,
+    ],
   );
 
 /**
@@ -201,12 +212,30 @@ export type Update = Message<"orbit.push.v1.Update"> & {
       }
     | {
         /**
+         * A watch-together room's clock, members or host changed (live; ephemeral, on "room:<id>").
+         *
+         * @generated from field: orbit.live.v1.RoomUpdate room = 22;
+         */
+        value: RoomUpdate;
+        case: "room";
+      }
+    | {
+        /**
          * One of the user's media finished processing: READY or FAILED (media).
          *
          * @generated from field: orbit.media.v1.MediaUpdate media = 23;
          */
         value: MediaUpdate;
         case: "media";
+      }
+    | {
+        /**
+         * A stream of someone the user follows, or of one of the user's communities, changed state (live).
+         *
+         * @generated from field: orbit.live.v1.StreamUpdate stream = 24;
+         */
+        value: StreamUpdate;
+        case: "stream";
       }
     | { case: undefined; value?: undefined };
 
