@@ -167,6 +167,14 @@ describe("the watch page in two Chromiums", () => {
       const [a, b] = await Promise.all([positionOf(host), positionOf(guest)]);
       return (a.seq ?? 0) > (before.seq ?? 0) && b.seq === a.seq;
     }, "both pages have the seek");
+    // The seek reached the guest as a RoomUpdate over /ws (room:<id>).
+    await waitFor(
+      async () =>
+        (await guest.evaluate(() =>
+          (window as unknown as { orbitWatch: { roomPushes(): number } }).orbitWatch.roomPushes(),
+        )) > 0,
+      "the guest's page got RoomUpdates over /ws",
+    );
     const after = await positionOf(host);
     // The room moved back (by up to 3 s: the seek stays inside the live playlist's window).
     expect(after.roomMs - (before.roomMs + (after.atMs - before.atMs))).toBeLessThan(-1000);

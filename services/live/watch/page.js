@@ -4,8 +4,8 @@
 //
 // It signs in (a token from ?token=, else the form: LogIn/SignUp), joins the
 // room, plays its HLS with hls.js, follows the room clock with RoomSync
-// (docs/live.md: pings for the clock offset, states polled from GetRoomState
-// every 500 ms until RoomUpdate pushes are wired), shows the members and the
+// (docs/live.md: pings for the clock offset, states pushed as RoomUpdate on the
+// gateway's room:<id> channel, GetRoomState every 2 s as a fallback), shows the members and the
 // room chat (SendMessage; ListMessages when /ws says a message came, and every
 // 5 s as a fallback), and gives the host
 // (or anyone when the room allows) play, pause and seek. Every call is Connect's
@@ -120,10 +120,10 @@ const player = {
 };
 
 /** Keeps a seek inside what the player can reach (a live playlist is a short window). */
-function clampTime(t) {
+function clampTime(t, marginS = 0.5) {
   const s = video.seekable;
   if (!live || !s || s.length === 0) return Math.max(0, t);
-  const lo = s.start(0) + 0.5;
+  const lo = s.start(0) + marginS;
   const hi = Math.max(lo, s.end(s.length - 1) - 1);
   return Math.min(hi, Math.max(lo, t));
 }
@@ -164,13 +164,21 @@ function apply(state) {
 }
 
 function onState(s) {
-  lastState = toState(s);
+  const next = toState(s);
+  if (lastState && next.seq < lastState.seq) return; // an older answer than a push already applied
+  lastState = next;
   apply(lastState);
   renderMembers(s.members ?? []);
   const pos = lastState.positionMs - (live ? (offsetMs ?? 0) : 0);
   $("clock").textContent = `${lastState.playing ? "playing" : "paused"}${
     lastState.pausedFor ? ` (waiting: ${lastState.pausedFor})` : ""
   } · ${live ? "live" : `${(pos / 1000).toFixed(1)} s`} · ×${lastState.rate}`;
+}
+
+async function refreshState() {
+  const s = await rpc(ROOMS, "GetRoomState", { roomId });
+  if (s.hostId) room.hostId = s.hostId;
+  onState(s);
 }
 
 function renderMembers(members) {
@@ -207,8 +215,9 @@ function roomPositionNow() {
 
 function seekBy(deltaMs) {
   const target = roomPositionNow() + deltaMs;
-  // Keep it where the players can go (clamped as a player would clamp it).
-  const t = clampTime((target - (offsetMs ?? 0)) / 1000) * 1000 + (offsetMs ?? 0);
+  // Keep it where the players can go, 2 s clear of the live window's start: the window
+  // slides on while the seek reaches the others, and a player clamps what it cannot reach.
+  const t = clampTime((target - (offsetMs ?? 0)) / 1000, 2) * 1000 + (offsetMs ?? 0);
   return control("CONTROL_ACTION_SEEK", t);
 }
 
@@ -237,6 +246,7 @@ async function loadChat() {
  * Reconnects after a drop (ListMessages fills any gap); polling stays as a slow fallback.
  */
 let chatPushes = 0;
+let roomPushes = 0;
 function connectPush(delayMs = 1000) {
   const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws?format=json`);
   let alive;
@@ -251,7 +261,18 @@ function connectPush(delayMs = 1000) {
     } catch {
       return;
     }
-    if (u.hello) delayMs = 1000;
+    if (u.hello) {
+      delayMs = 1000;
+      // The room's channel: RoomUpdate on every change of its clock, members or host.
+      ws.send(JSON.stringify({ join: { channel: `room:${roomId}` } }));
+    }
+    if (u.room && String(u.room.roomId) === roomId && u.room.state) {
+      roomPushes += 1;
+      if (u.room.hostId) room.hostId = u.room.hostId;
+      onState(u.room.state);
+    }
+    // Someone came or went: the member list (with who is online) from GetRoomState.
+    if (u.presence?.channel === `room:${roomId}` || u.joined?.channel === `room:${roomId}`) void refreshState();
     if (u.chat && String(u.chat.conversationId) === String(room.conversationId)) {
       const c = u.chat;
       chatPushes += c.messageSent ? 1 : (c.batch?.updates ?? []).filter((x) => x.messageSent).length;
@@ -334,7 +355,8 @@ async function main() {
   $("chat").addEventListener("submit", sendChat);
 
   every(250, () => (sync.state ? sync.step() : undefined));
-  every(500, async () => onState(await rpc(ROOMS, "GetRoomState", { roomId })));
+  // States come over /ws (RoomUpdate on room:<id>); GetRoomState every 2 s covers a dropped socket.
+  every(2000, refreshState);
   every(5000, ping);
   connectPush();
   every(5000, loadChat);
@@ -358,9 +380,18 @@ window.orbitWatch = {
     roomMs: roomPositionNow(),
     playing: !video.paused,
     seq: sync.state?.seq,
+    seekableMs:
+      video.seekable.length > 0
+        ? [
+            video.seekable.start(0) * 1000 + (offsetMs ?? 0),
+            video.seekable.end(video.seekable.length - 1) * 1000 + (offsetMs ?? 0),
+          ]
+        : undefined,
   }),
   /** Messages of this room's chat announced over /ws. */
   chatPushes: () => chatPushes,
+  /** RoomUpdates of this room received over /ws. */
+  roomPushes: () => roomPushes,
 };
 
 main().catch((e) => status(e.message, true));
