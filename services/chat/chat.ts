@@ -36,6 +36,7 @@ import { toConversation, toMessage, unreadOf } from "./convert.js";
 import { decodeCursor, decodeToken, encodeCursor, encodeToken } from "./cursor.js";
 import { MessageStore } from "./messages.js";
 import type { ChatPush } from "./push.js";
+import { RoomChatLimits } from "./room-limits.js";
 import { SendBatcher } from "./sends.js";
 import type { chatSettings } from "./settings.js";
 
@@ -77,6 +78,7 @@ export class Chat {
   readonly changes: ChatChangeRowDao;
   readonly messages: MessageStore;
   readonly sender: SendBatcher;
+  private readonly roomLimits: RoomChatLimits;
   private readonly users;
   private readonly media;
   private readonly db;
@@ -94,6 +96,10 @@ export class Chat {
     this.messages = new MessageStore(ctx.wide, ctx.db);
     this.users = ctx.client(UserService);
     this.media = ctx.client(MediaService);
+    this.roomLimits = new RoomChatLimits({
+      messages: ctx.settings.roomRateMessages,
+      windowMs: ctx.settings.roomRateWindowSeconds * 1000,
+    });
     this.sender = new SendBatcher({
       db: ctx.db,
       ids: ctx.ids,
@@ -157,7 +163,7 @@ export class Chat {
     conversationId: bigint,
     me: bigint,
     fn: (s: ChangeScope) => Promise<T>,
-    opts: { allowFormer?: boolean; system?: boolean } = {},
+    opts: { allowFormer?: boolean; system?: boolean; joining?: boolean } = {},
   ): Promise<T> {
     return this.db.transaction(async (tx) => {
       // The conversation's lock: its changes take seqs one at a time, in commit order.
@@ -166,9 +172,13 @@ export class Chat {
         await tx.get("SELECT id FROM chat_conversations WHERE id = ? FOR UPDATE", [conversationId]);
       }
       // A system change (a moderator's, from an event) has an actor but no membership.
-      const member = opts.system ? undefined : await this.members.with(tx).get({ conversationId, userId: me });
+      // `joining` (a room's chat): the user may not be a member yet; `fn` writes its row.
+      const member = opts.system
+        ? undefined
+        : ((await this.members.with(tx).get({ conversationId, userId: me })) ??
+          (opts.joining ? memberRow(conversationId, me, Role.MEMBER, BigInt(Date.now()), 0n) : undefined));
       if (!member && !opts.system) throw notFound();
-      if (member && !member.active && !opts.allowFormer) {
+      if (member && !member.active && !opts.allowFormer && !opts.joining) {
         throw err(Code.PermissionDenied, "you are no longer a member of this conversation");
       }
       const conv = await this.convs.with(tx).get({ id: conversationId });
@@ -283,6 +293,7 @@ export class Chat {
           activityId: id,
           userLo,
           userHi,
+          slowModeMs: 0,
         };
         await this.convs.with(tx).insert(conv);
         await this.members
@@ -352,6 +363,7 @@ export class Chat {
       activityId: id,
       userLo: 0n,
       userHi: 0n,
+      slowModeMs: 0,
     };
     const all = [me, ...others];
     await this.db.transaction(async (tx) => {
@@ -366,8 +378,72 @@ export class Chat {
   }
 
   private requireGroup(conv: ChatConversationRow): void {
-    if (conv.kind !== ConversationKind.GROUP)
+    if (conv.kind === ConversationKind.DIRECT)
       throw err(Code.FailedPrecondition, "this is a direct conversation, not a group");
+    if (conv.kind !== ConversationKind.GROUP)
+      throw err(Code.FailedPrecondition, "this is a room's chat: its members follow the room");
+  }
+
+  // ── room chats (the live service's watch-together rooms) ──────────────────
+
+  /**
+   * The conversation of a watch-together room: kind ROOM, owned by the room's
+   * host, with slow mode. Members join with the room (`joinRoom`); the group
+   * calls (AddMembers, LeaveGroup, …) do not apply to it. No user or block
+   * checks: the live service asks, for a user who joined the room.
+   */
+  async createRoomChat(ownerId: bigint, title: string, slowModeMs: number): Promise<bigint> {
+    const id = this.ctx.ids.next();
+    const now = BigInt(Date.now());
+    const conv: ChatConversationRow = {
+      $typeName: "orbit.chat.v1.ChatConversationRow",
+      id,
+      kind: ConversationKind.ROOM,
+      title: title.trim().slice(0, 100),
+      avatarMediaId: 0n,
+      createdBy: ownerId,
+      createdAtMs: now,
+      memberCount: 1,
+      seq: 1n,
+      messageSeq: 0n,
+      activityId: id,
+      userLo: 0n,
+      userHi: 0n,
+      slowModeMs,
+    };
+    await this.db.transaction(async (tx) => {
+      await this.convs.with(tx).insert(conv);
+      await this.members.with(tx).insert(memberRow(id, ownerId, Role.OWNER, now, 0n));
+      await this.firstChange(tx, conv, ownerId, [ownerId]);
+    });
+    return id;
+  }
+
+  /** Makes `userId` an active member of a room's chat (idempotent; history visible, as in groups). */
+  async joinRoom(conversationId: bigint, userId: bigint): Promise<void> {
+    const m = await this.members.get({ conversationId, userId });
+    if (m?.active) return;
+    await this.change(
+      conversationId,
+      userId,
+      async (s) => {
+        if (s.conv.kind !== ConversationKind.ROOM) throw err(Code.FailedPrecondition, "not a room's chat");
+        const before = await this.members.with(s.tx).get({ conversationId, userId });
+        if (before?.active) return;
+        const row = memberRow(conversationId, userId, Role.MEMBER, BigInt(Date.now()), s.conv.seq);
+        if (before) {
+          row.role = before.role;
+          row.readSeq = before.readSeq;
+          row.readMessageId = before.readMessageId;
+          row.deliveredSeq = before.deliveredSeq;
+          row.muted = before.muted;
+        }
+        await this.members.with(s.tx).upsert(row);
+        s.conv.memberCount += 1;
+        await s.emit("conversationChanged", this.conversationChanged("members_added", s.conv, [userId]));
+      },
+      { joining: true },
+    );
   }
 
   private requireAdmin(member: ChatMemberRow): void {
@@ -580,6 +656,25 @@ export class Chat {
     if (done) return this.sentMessage(conversationId, done.messageId);
     const { conv, member } = await this.readable(conversationId, me);
     if (!member.active) throw err(Code.PermissionDenied, "you are no longer a member of this conversation");
+    // Room chats: slow mode and the per-user rate (room-limits.ts); the slot is given back if the send fails.
+    const undo =
+      conv.kind === ConversationKind.ROOM
+        ? this.roomLimits.admit(conversationId, me, conv.slowModeMs, member.role === Role.OWNER)
+        : undefined;
+    try {
+      return await this.sendChecked(me, req, conv);
+    } catch (e) {
+      undo?.();
+      throw e;
+    }
+  }
+
+  private async sendChecked(
+    me: bigint,
+    req: { conversationId: bigint; clientMessageId: string; text: string; mediaIds: bigint[]; replyToId: bigint },
+    conv: ChatConversationRow,
+  ): Promise<Message> {
+    const { conversationId } = req;
     await this.requireReadyMedia(me, req.mediaIds, false);
     if (conv.kind === ConversationKind.DIRECT)
       await this.refuseBlockedDirect(me, conv.userLo === me ? conv.userHi : conv.userLo);
@@ -645,7 +740,7 @@ export class Chat {
   async delete(me: bigint, conversationId: bigint, messageId: bigint): Promise<Message> {
     return this.changeMessage(me, conversationId, messageId, (row, s) => {
       const moderator =
-        s.conv.kind === ConversationKind.GROUP && (s.member.role === Role.OWNER || s.member.role === Role.ADMIN);
+        s.conv.kind !== ConversationKind.DIRECT && (s.member.role === Role.OWNER || s.member.role === Role.ADMIN);
       if (row.senderId !== me && !moderator) {
         throw err(Code.PermissionDenied, "you may delete only your own messages");
       }

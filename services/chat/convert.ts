@@ -58,5 +58,6 @@ export function toConversation(c: ChatConversationRow, m?: ChatMemberRow): Conve
     muted: m?.muted ?? false,
     readSeq: m ? BigInt(m.readSeq) : 0n,
     isMember: m?.active ?? false,
+    slowModeMs: c.slowModeMs,
   });
 }

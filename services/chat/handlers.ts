@@ -86,5 +86,14 @@ export function chatHandlers(chat: Chat): ServiceImpl<typeof ChatService> {
       requireService(hctx);
       return chat.lookupMessage(req.conversationId, req.messageId, req.userId);
     },
+    async createRoomChat(req, hctx) {
+      requireService(hctx);
+      return { conversationId: await chat.createRoomChat(req.ownerId, req.title, req.slowModeMs) };
+    },
+    async joinRoomChat(req, hctx) {
+      requireService(hctx);
+      await chat.joinRoom(req.conversationId, req.userId);
+      return {};
+    },
   };
 }

@@ -1,6 +1,7 @@
 /**
  * The chat service's settings: `--chat-max-members`, `--chat-receipts-to-all`,
- * `--chat-changes-retention-seconds`, `--chat-changes-sweep-seconds`
+ * `--chat-changes-retention-seconds`, `--chat-changes-sweep-seconds`,
+ * `--chat-room-rate-messages`, `--chat-room-rate-window-seconds`
  * (ORBIT_CHAT_* variables, `chatMaxMembers`… in the config file).
  */
 import { setting, type SettingValues } from "../../platform/config/settings.js";
@@ -33,6 +34,20 @@ export const chatSettings = {
     max: 3600,
     unit: "seconds",
     help: "how often the retention job deletes changes older than the retention window (in batches of 500)",
+  }),
+  roomRateMessages: setting.integer({
+    default: 5,
+    min: 1,
+    max: 1000,
+    unit: "messages",
+    help: "messages one user may send to room chats (watch-together rooms) per --chat-room-rate-window-seconds, across rooms",
+  }),
+  roomRateWindowSeconds: setting.integer({
+    default: 10,
+    min: 1,
+    max: 3600,
+    unit: "seconds",
+    help: "the window of --chat-room-rate-messages",
   }),
 };
 

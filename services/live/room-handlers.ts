@@ -1,5 +1,6 @@
 /** The RoomService handlers. */
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { type Client, Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { ChatService } from "../../gen/orbit/chat/v1/chat_pb.js";
 import { StreamState } from "../../gen/orbit/live/v1/live_pb.js";
 import type { RoomService } from "../../gen/orbit/live/v1/room_pb.js";
 import { requireUser } from "../../platform/rpc/call-scope.js";
@@ -13,6 +14,8 @@ export interface RoomHandlerDeps {
   readonly mayUseCommunity: (userId: bigint, communityId: bigint) => Promise<void>;
   /** Who is connected to a room's push channel (members' `online`, `viewer_count`). */
   readonly presence?: LivePresence;
+  /** The chat service (room chat: a conversation of kind ROOM per room). */
+  readonly chat: Pick<Client<typeof ChatService>, "createRoomChat" | "joinRoomChat">;
 }
 
 const URL_RE = /^(https?:\/\/[^\s]+|\/[^\s]*)$/;
@@ -47,6 +50,12 @@ export function roomHandlers(d: RoomHandlerDeps): ServiceImpl<typeof RoomService
       }
       if (!URL_RE.test(mediaUrl))
         throw new ConnectError("media_url: must be an http(s) URL or a path on this server", Code.InvalidArgument);
+      // The room's chat first: a room is never stored without one.
+      const { conversationId } = await d.chat.createRoomChat({
+        ownerId: me,
+        title: title.slice(0, 100),
+        slowModeMs: req.slowModeMs,
+      });
       const room = await rooms.create({
         hostId: me,
         streamId,
@@ -56,6 +65,8 @@ export function roomHandlers(d: RoomHandlerDeps): ServiceImpl<typeof RoomService
         mediaUrl,
         anyoneControls: req.anyoneControls,
         durationMs: req.durationMs,
+        conversationId,
+        slowModeMs: req.slowModeMs,
       });
       return { room };
     },
@@ -63,6 +74,16 @@ export function roomHandlers(d: RoomHandlerDeps): ServiceImpl<typeof RoomService
     async joinRoom(req, hctx) {
       const me = BigInt(requireUser(hctx).userId);
       const l = await rooms.join(req.roomId, me);
+      // The member joins the room's chat too (created here for a room that has none yet).
+      const conversationId = await rooms.chatOf(l, async () => {
+        const r = await d.chat.createRoomChat({
+          ownerId: l.row.hostId,
+          title: l.row.title.slice(0, 100),
+          slowModeMs: l.row.slowModeMs,
+        });
+        return r.conversationId;
+      });
+      await d.chat.joinRoomChat({ conversationId, userId: me });
       return { room: rooms.room(l), state: rooms.state(l), serverTimeMs: BigInt(Date.now()) };
     },
 
@@ -92,6 +113,7 @@ export function roomHandlers(d: RoomHandlerDeps): ServiceImpl<typeof RoomService
         serverTimeMs: BigInt(Date.now()),
         viewerCount: s.members.filter((m) => m.online).length,
         hostId: l.row.hostId,
+        conversationId: l.row.conversationId,
       };
     },
 

@@ -35,6 +35,8 @@ interface Live {
   row: RoomRow;
   readonly clock: RoomClock;
   readonly members: Map<bigint, { joinedAtMs: bigint; buffering: boolean }>;
+  /** The room chat being created for a room that had none (one creation per room). */
+  chat?: Promise<bigint>;
 }
 
 export interface NewRoom {
@@ -46,6 +48,9 @@ export interface NewRoom {
   readonly mediaUrl: string;
   readonly anyoneControls: boolean;
   readonly durationMs: bigint;
+  /** The room's chat (a chat conversation of kind ROOM), 0 if not created yet. */
+  readonly conversationId: bigint;
+  readonly slowModeMs: number;
 }
 
 const ACTIONS: Record<number, RoomAction> = {
@@ -101,6 +106,22 @@ export class Rooms {
 
   room(l: Live): Room {
     return toRoom(l.row);
+  }
+
+  /**
+   * The room's chat conversation: `create` makes it (the chat service) for a
+   * room that has none yet — rooms made before room chat existed — and it is
+   * stored on the room's row; concurrent joins share one creation.
+   */
+  async chatOf(l: Live, create: () => Promise<bigint>): Promise<bigint> {
+    if (l.row.conversationId) return l.row.conversationId;
+    l.chat ??= (async () => {
+      const id = await create();
+      await this.rows.update({ id: l.row.id }, { conversationId: id });
+      l.row.conversationId = id;
+      return id;
+    })().finally(() => (l.chat = undefined));
+    return l.chat;
   }
 
   async join(id: bigint, userId: bigint): Promise<Live> {
@@ -217,6 +238,8 @@ function toRoom(row: RoomRow): Room {
     anyoneControls: row.anyoneControls,
     createdAtMs: row.createdAtMs,
     durationMs: row.durationMs,
+    conversationId: row.conversationId,
+    slowModeMs: row.slowModeMs,
   });
 }
 

@@ -97,7 +97,7 @@ for (const engine of ENGINES) {
             live: { rtmpPort: 0, hlsDir: join(dir, "hls"), maxBitrateKbps: 1500, silenceTimeoutMs: 3000 },
           },
         },
-        // Given, not --dev-token: live depends on graph, which brings the user service (and its sessions).
+        // Given, not --dev-token: live depends on graph and chat, which bring the user service (and its sessions).
         tokenVerifier: staticTokens({ ann: "1", bob: "2" }),
         db: store.db,
         log: silentLogger(),

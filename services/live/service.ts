@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { StreamStateChangedSchema } from "../../gen/orbit/live/v1/events_pb.js";
+import { ChatService } from "../../gen/orbit/chat/v1/chat_pb.js";
 import { CommunityService, Role } from "../../gen/orbit/community/v1/community_pb.js";
 import { GraphService } from "../../gen/orbit/graph/v1/graph_pb.js";
 import { LiveService } from "../../gen/orbit/live/v1/live_pb.js";
@@ -25,6 +26,7 @@ import { roomHandlers } from "./room-handlers.js";
 import { Rooms } from "./rooms.js";
 import { liveSettings } from "./settings.js";
 import { streamPushConsumer } from "./stream-push.js";
+import { createWatchHandler, WATCH_PATH_PREFIX } from "./watch/serve.js";
 import { LiveStreams, type StreamUrls } from "./streams.js";
 import { moderationConsumer } from "./hidden.js";
 
@@ -33,7 +35,8 @@ const INGEST_WAIT_MS = 10_000;
 export const live = defineService({
   name: "live",
   description: "live streams: RTMP ingest with stream keys, HLS and HTTP-FLV out, stream states",
-  deps: ["community", "graph"],
+  // chat: each room's chat is a conversation of the chat service (chat does not depend on live).
+  deps: ["community", "graph", "chat"],
   api: [LiveService, RoomService],
   settings: liveSettings,
   tables: [StreamRowTable, StreamKeyRowTable, RoomRowTable],
@@ -103,14 +106,18 @@ export const live = defineService({
     return {
       rpc: [
         liveHandlers({ streams, urls, node: () => node, mayUseCommunity, viewers }),
-        roomHandlers({ rooms, streams, mayUseCommunity, presence }),
+        roomHandlers({ rooms, streams, mayUseCommunity, presence, chat: ctx.client(ChatService) }),
       ],
       consumers: [
         streamPushConsumer({ streams, graph: ctx.client(GraphService), communities, push: ctx.push, log: ctx.log }),
         // Streams a moderator hid are ended.
         moderationConsumer(streams, () => node),
       ],
-      routes: [{ path: `${LIVE_PATH_PREFIX}*`, handle: (req, res) => serveLive(req, res) }],
+      routes: [
+        { path: `${LIVE_PATH_PREFIX}*`, handle: (req, res) => serveLive(req, res) },
+        // The watch page (/watch/<room>) and its script.
+        { path: `${WATCH_PATH_PREFIX}*`, handle: createWatchHandler() },
+      ],
       jobs: [
         {
           // The buffering grace of rooms with buffering members (a room waits 3 s for a member).

@@ -77,6 +77,36 @@ describe("RoomSync", () => {
     expect(p.playing).toBe(false);
     expect(p.seeks.at(-1)).toBe(40_000);
   });
+
+  it("seeks after a room seek even when the jump is under 2 s; plain drift stays a rate change", () => {
+    const t = { now: 0 };
+    const p = { pos: 10_000, seeks: [] as number[], rate: 1 };
+    const player: SyncPlayer = {
+      positionMs: () => p.pos,
+      isPlaying: () => true,
+      play: () => undefined,
+      pause: () => undefined,
+      setRate: (r) => {
+        p.rate = r;
+      },
+      seek: (ms) => {
+        p.seeks.push(ms);
+        p.pos = ms;
+      },
+      isSeeking: () => false,
+    };
+    const sync = new RoomSync(player, () => t.now);
+    sync.addSample({ t0: 0, serverTime: 0, t1: 0 });
+    sync.onState({ ...playing(10_000, 0), seq: 1 }); // in place: nothing to do
+    expect(p.seeks).toEqual([]);
+    p.pos = 9_000; // the player fell 1 s behind by itself: speed, no seek
+    sync.step();
+    expect(p.seeks).toEqual([]);
+    expect(p.rate).toBeCloseTo(1.05, 5);
+    p.pos = 10_000;
+    sync.onState({ ...playing(8_500, 0), seq: 2 }); // the host seeks back 1.5 s
+    expect(p.seeks).toEqual([8_500 + DEFAULT_SYNC.initialSeekCostMs]);
+  });
 });
 
 describe("a simulated room (clock offsets, skew, delay, jitter, slow seeks)", () => {

@@ -151,6 +151,12 @@ export class RoomSync {
   private pendingSeek: { at: number; toMs: number; refine: boolean } | undefined;
   /** Set when a seek just landed: one refining seek is allowed if it landed far off. */
   private mayRefine = false;
+  /**
+   * Set by a state that moved the room's position (a SEEK, or the first state):
+   * the next correction seeks if the player is more than `refineSeekMs` off,
+   * rather than drifting there at 1.05× (a 1.5 s jump would take 30 s).
+   */
+  private jumped = false;
 
   constructor(
     private readonly player: SyncPlayer,
@@ -173,7 +179,10 @@ export class RoomSync {
     if (this.room && state.seq <= this.room.seq) return;
     const seeked = !this.room || state.positionMs !== positionAt(this.room, state.atServerTimeMs);
     this.room = state;
-    if (seeked) this.lastSeekAt = Number.NEGATIVE_INFINITY; // a new position: correct at once
+    if (seeked) {
+      this.lastSeekAt = Number.NEGATIVE_INFINITY; // a new position: correct at once
+      this.jumped = true;
+    }
     this.step();
   }
 
@@ -213,10 +222,12 @@ export class RoomSync {
     }
     const c = correction(room, this.clock.offsetMs, now, this.player.positionMs(), this.seekCostMs, this.settings);
     const refine = this.mayRefine && room.playing && Math.abs(c.driftMs) > this.settings.refineSeekMs;
+    const jump = this.jumped && room.playing && Math.abs(c.driftMs) > this.settings.refineSeekMs;
     this.mayRefine = false;
-    if (c.kind === "seek" || refine) {
+    this.jumped = false;
+    if (c.kind === "seek" || refine || jump) {
       // No seek storms: at most one per second unless the room itself moved or a seek landed off.
-      if (!refine && now - this.lastSeekAt < 1000) return c;
+      if (!refine && !jump && now - this.lastSeekAt < 1000) return c;
       const toMs = c.kind === "seek" ? c.toMs : c.driftMs * -1 + this.player.positionMs() + this.seekCostMs * room.rate;
       this.lastSeekAt = now;
       this.player.setRate(room.rate);

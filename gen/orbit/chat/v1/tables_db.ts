@@ -55,6 +55,7 @@ export const ChatConversationRowTable: SqlTableSpec = {
     }),
     column("user_lo", "userLo", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
     column("user_hi", "userHi", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("slow_mode_ms", "slowModeMs", "int", "INTEGER", "INT", "int", { default: "0" }),
   ],
   primaryKey: ["id"],
   indexes: [],
@@ -70,42 +71,45 @@ export const ChatConversationRowSql = {
     insert:
       'INSERT INTO "chat_conversations" ("id", "kind", "title", "avatar_media_id", "created_by", ' +
       '"created_at_ms", "member_count", "seq", "message_seq", "activity_id", "last_message", ' +
-      '"user_lo", "user_hi") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      '"user_lo", "user_hi", "slow_mode_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     upsert:
       'INSERT INTO "chat_conversations" ("id", "kind", "title", "avatar_media_id", "created_by", ' +
       '"created_at_ms", "member_count", "seq", "message_seq", "activity_id", "last_message", ' +
-      '"user_lo", "user_hi") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id")' +
-      ' DO UPDATE SET "kind" = excluded."kind", "title" = excluded."title", ' +
+      '"user_lo", "user_hi", "slow_mode_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)' +
+      ' ON CONFLICT ("id") DO UPDATE SET "kind" = excluded."kind", "title" = excluded."title", ' +
       '"avatar_media_id" = excluded."avatar_media_id", "created_by" = excluded."created_by", ' +
       '"created_at_ms" = excluded."created_at_ms", "member_count" = excluded."member_count", ' +
       '"seq" = excluded."seq", "message_seq" = excluded."message_seq", ' +
       '"activity_id" = excluded."activity_id", "last_message" = excluded."last_message", ' +
-      '"user_lo" = excluded."user_lo", "user_hi" = excluded."user_hi"',
+      '"user_lo" = excluded."user_lo", "user_hi" = excluded."user_hi", ' +
+      '"slow_mode_ms" = excluded."slow_mode_ms"',
     insertIfAbsent:
       'INSERT INTO "chat_conversations" ("id", "kind", "title", "avatar_media_id", "created_by", ' +
       '"created_at_ms", "member_count", "seq", "message_seq", "activity_id", "last_message", ' +
-      '"user_lo", "user_hi") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      '"user_lo", "user_hi", "slow_mode_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)' +
+      " ON CONFLICT DO NOTHING",
     insertHead:
       'INSERT INTO "chat_conversations" ("id", "kind", "title", "avatar_media_id", "created_by", ' +
       '"created_at_ms", "member_count", "seq", "message_seq", "activity_id", "last_message", ' +
-      '"user_lo", "user_hi") VALUES',
-    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      '"user_lo", "user_hi", "slow_mode_ms") VALUES',
+    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
       ' ON CONFLICT ("id") DO UPDATE SET "kind" = excluded."kind", "title" = excluded."title", ' +
       '"avatar_media_id" = excluded."avatar_media_id", "created_by" = excluded."created_by", ' +
       '"created_at_ms" = excluded."created_at_ms", "member_count" = excluded."member_count", ' +
       '"seq" = excluded."seq", "message_seq" = excluded."message_seq", ' +
       '"activity_id" = excluded."activity_id", "last_message" = excluded."last_message", ' +
-      '"user_lo" = excluded."user_lo", "user_hi" = excluded."user_hi"',
+      '"user_lo" = excluded."user_lo", "user_hi" = excluded."user_hi", ' +
+      '"slow_mode_ms" = excluded."slow_mode_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
     get:
       'SELECT "id", "kind", "title", "avatar_media_id", "created_by", "created_at_ms", "member_count", ' +
-      '"seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi"' +
+      '"seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi", "slow_mode_ms"' +
       ' FROM "chat_conversations" WHERE "id" = ?',
     getManyHead:
       'SELECT "id", "kind", "title", "avatar_media_id", "created_by", "created_at_ms", "member_count", ' +
-      '"seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi"' +
+      '"seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi", "slow_mode_ms"' +
       ' FROM "chat_conversations" WHERE "id" IN',
     delete: 'DELETE FROM "chat_conversations" WHERE "id" = ?',
     updateWhere: '"id" = ?',
@@ -113,19 +117,19 @@ export const ChatConversationRowSql = {
     list: {
       asc:
         'SELECT "id", "kind", "title", "avatar_media_id", "created_by", "created_at_ms", "member_count", ' +
-        '"seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi"' +
+        '"seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi", "slow_mode_ms"' +
         ' FROM "chat_conversations" ORDER BY "id" ASC LIMIT ?',
       ascAfter:
         'SELECT "id", "kind", "title", "avatar_media_id", "created_by", "created_at_ms", "member_count", ' +
-        '"seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi"' +
+        '"seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi", "slow_mode_ms"' +
         ' FROM "chat_conversations" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
       desc:
         'SELECT "id", "kind", "title", "avatar_media_id", "created_by", "created_at_ms", "member_count", ' +
-        '"seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi"' +
+        '"seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi", "slow_mode_ms"' +
         ' FROM "chat_conversations" ORDER BY "id" DESC LIMIT ?',
       descAfter:
         'SELECT "id", "kind", "title", "avatar_media_id", "created_by", "created_at_ms", "member_count", ' +
-        '"seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi"' +
+        '"seq", "message_seq", "activity_id", "last_message", "user_lo", "user_hi", "slow_mode_ms"' +
         ' FROM "chat_conversations" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
     },
     unique: {},
@@ -138,43 +142,43 @@ export const ChatConversationRowSql = {
     insert:
       "INSERT INTO `chat_conversations` (`id`, `kind`, `title`, `avatar_media_id`, `created_by`, " +
       "`created_at_ms`, `member_count`, `seq`, `message_seq`, `activity_id`, `last_message`, " +
-      "`user_lo`, `user_hi`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "`user_lo`, `user_hi`, `slow_mode_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
       "INSERT INTO `chat_conversations` (`id`, `kind`, `title`, `avatar_media_id`, `created_by`, " +
       "`created_at_ms`, `member_count`, `seq`, `message_seq`, `activity_id`, `last_message`, " +
-      "`user_lo`, `user_hi`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+      "`user_lo`, `user_hi`, `slow_mode_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
       " ON DUPLICATE KEY UPDATE `kind` = VALUES(`kind`), `title` = VALUES(`title`), `avatar_media_id` =" +
       " VALUES(`avatar_media_id`), `created_by` = VALUES(`created_by`), `created_at_ms` =" +
       " VALUES(`created_at_ms`), `member_count` = VALUES(`member_count`), `seq` =" +
       " VALUES(`seq`), `message_seq` = VALUES(`message_seq`), `activity_id` =" +
       " VALUES(`activity_id`), `last_message` = VALUES(`last_message`), `user_lo` =" +
-      " VALUES(`user_lo`), `user_hi` = VALUES(`user_hi`)",
+      " VALUES(`user_lo`), `user_hi` = VALUES(`user_hi`), `slow_mode_ms` = VALUES(`slow_mode_ms`)",
     insertIfAbsent:
       "INSERT INTO `chat_conversations` (`id`, `kind`, `title`, `avatar_media_id`, `created_by`, " +
       "`created_at_ms`, `member_count`, `seq`, `message_seq`, `activity_id`, `last_message`, " +
-      "`user_lo`, `user_hi`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+      "`user_lo`, `user_hi`, `slow_mode_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
       " ON DUPLICATE KEY UPDATE `id` = `id`",
     insertHead:
       "INSERT INTO `chat_conversations` (`id`, `kind`, `title`, `avatar_media_id`, `created_by`, " +
       "`created_at_ms`, `member_count`, `seq`, `message_seq`, `activity_id`, `last_message`, " +
-      "`user_lo`, `user_hi`) VALUES",
-    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "`user_lo`, `user_hi`, `slow_mode_ms`) VALUES",
+    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
       " ON DUPLICATE KEY UPDATE `kind` = VALUES(`kind`), `title` = VALUES(`title`), `avatar_media_id` =" +
       " VALUES(`avatar_media_id`), `created_by` = VALUES(`created_by`), `created_at_ms` =" +
       " VALUES(`created_at_ms`), `member_count` = VALUES(`member_count`), `seq` =" +
       " VALUES(`seq`), `message_seq` = VALUES(`message_seq`), `activity_id` =" +
       " VALUES(`activity_id`), `last_message` = VALUES(`last_message`), `user_lo` =" +
-      " VALUES(`user_lo`), `user_hi` = VALUES(`user_hi`)",
+      " VALUES(`user_lo`), `user_hi` = VALUES(`user_hi`), `slow_mode_ms` = VALUES(`slow_mode_ms`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `id` = `id`",
     get:
       "SELECT `id`, `kind`, `title`, `avatar_media_id`, `created_by`, `created_at_ms`, `member_count`, " +
-      "`seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi`" +
+      "`seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi`, `slow_mode_ms`" +
       " FROM `chat_conversations` WHERE `id` = ?",
     getManyHead:
       "SELECT `id`, `kind`, `title`, `avatar_media_id`, `created_by`, `created_at_ms`, `member_count`, " +
-      "`seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi`" +
+      "`seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi`, `slow_mode_ms`" +
       " FROM `chat_conversations` WHERE `id` IN",
     delete: "DELETE FROM `chat_conversations` WHERE `id` = ?",
     updateWhere: "`id` = ?",
@@ -182,19 +186,19 @@ export const ChatConversationRowSql = {
     list: {
       asc:
         "SELECT `id`, `kind`, `title`, `avatar_media_id`, `created_by`, `created_at_ms`, `member_count`, " +
-        "`seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi`" +
+        "`seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi`, `slow_mode_ms`" +
         " FROM `chat_conversations` ORDER BY `id` ASC LIMIT ?",
       ascAfter:
         "SELECT `id`, `kind`, `title`, `avatar_media_id`, `created_by`, `created_at_ms`, `member_count`, " +
-        "`seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi`" +
+        "`seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi`, `slow_mode_ms`" +
         " FROM `chat_conversations` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
       desc:
         "SELECT `id`, `kind`, `title`, `avatar_media_id`, `created_by`, `created_at_ms`, `member_count`, " +
-        "`seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi`" +
+        "`seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi`, `slow_mode_ms`" +
         " FROM `chat_conversations` ORDER BY `id` DESC LIMIT ?",
       descAfter:
         "SELECT `id`, `kind`, `title`, `avatar_media_id`, `created_by`, `created_at_ms`, `member_count`, " +
-        "`seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi`" +
+        "`seq`, `message_seq`, `activity_id`, `last_message`, `user_lo`, `user_hi`, `slow_mode_ms`" +
         " FROM `chat_conversations` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
     },
     unique: {},
@@ -243,6 +247,7 @@ function chatConversationRowFromValues(r: readonly unknown[]): ChatConversationR
     lastMessage: r[10] == null ? undefined : fromBinary(MessageSchema, toBytes(r[10])),
     userLo: toBigInt(r[11]),
     userHi: toBigInt(r[12]),
+    slowModeMs: toNumber(r[13]),
   };
 }
 
@@ -261,6 +266,7 @@ function chatConversationRowToSql(row: ChatConversationRowInit, d: Dialect): Sql
     row.lastMessage === undefined ? null : toBinary(MessageSchema, row.lastMessage),
     int64Param(row.userLo ?? 0n, "chat_conversations.user_lo"),
     int64Param(row.userHi ?? 0n, "chat_conversations.user_hi"),
+    int32Param(row.slowModeMs ?? 0, "chat_conversations.slow_mode_ms"),
   ];
 }
 
@@ -424,6 +430,10 @@ export class ChatConversationRowDao {
     if (patch.userHi !== undefined) {
       cols.push("user_hi");
       params.push(int64Param(row.userHi ?? 0n, "chat_conversations.user_hi"));
+    }
+    if (patch.slowModeMs !== undefined) {
+      cols.push("slow_mode_ms");
+      params.push(int32Param(row.slowModeMs ?? 0, "chat_conversations.slow_mode_ms"));
     }
     if (cols.length === 0) return (await this.get(key)) !== undefined;
     const r = await this.db.run(this.updates.sql(cols), [

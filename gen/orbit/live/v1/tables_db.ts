@@ -1128,6 +1128,8 @@ export const RoomRowTable: SqlTableSpec = {
     column("anyone_controls", "anyoneControls", "bool", "INTEGER", "TINYINT(1)", "boolean", { default: "0" }),
     column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
     column("duration_ms", "durationMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("conversation_id", "conversationId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("slow_mode_ms", "slowModeMs", "int", "INTEGER", "INT", "int", { default: "0" }),
   ],
   primaryKey: ["id"],
   indexes: [{ name: "live_rooms_by_community_id_id", columns: ["community_id", "id"], unique: false }],
@@ -1142,78 +1144,85 @@ export const RoomRowSql = {
   sqlite: {
     insert:
       'INSERT INTO "live_rooms" ("id", "host_id", "stream_id", "media_id", "community_id", "title", ' +
-      '"media_url", "anyone_controls", "created_at_ms", "duration_ms")' +
-      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      '"media_url", "anyone_controls", "created_at_ms", "duration_ms", "conversation_id", ' +
+      '"slow_mode_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     upsert:
       'INSERT INTO "live_rooms" ("id", "host_id", "stream_id", "media_id", "community_id", "title", ' +
-      '"media_url", "anyone_controls", "created_at_ms", "duration_ms")' +
-      ' VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id")' +
+      '"media_url", "anyone_controls", "created_at_ms", "duration_ms", "conversation_id", ' +
+      '"slow_mode_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id")' +
       ' DO UPDATE SET "host_id" = excluded."host_id", "stream_id" = excluded."stream_id", ' +
       '"media_id" = excluded."media_id", "community_id" = excluded."community_id", ' +
       '"title" = excluded."title", "media_url" = excluded."media_url", ' +
       '"anyone_controls" = excluded."anyone_controls", "created_at_ms" = excluded."created_at_ms", ' +
-      '"duration_ms" = excluded."duration_ms"',
+      '"duration_ms" = excluded."duration_ms", "conversation_id" = excluded."conversation_id", ' +
+      '"slow_mode_ms" = excluded."slow_mode_ms"',
     insertIfAbsent:
       'INSERT INTO "live_rooms" ("id", "host_id", "stream_id", "media_id", "community_id", "title", ' +
-      '"media_url", "anyone_controls", "created_at_ms", "duration_ms")' +
-      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+      '"media_url", "anyone_controls", "created_at_ms", "duration_ms", "conversation_id", ' +
+      '"slow_mode_ms") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     insertHead:
       'INSERT INTO "live_rooms" ("id", "host_id", "stream_id", "media_id", "community_id", "title", ' +
-      '"media_url", "anyone_controls", "created_at_ms", "duration_ms") VALUES',
-    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      '"media_url", "anyone_controls", "created_at_ms", "duration_ms", "conversation_id", ' +
+      '"slow_mode_ms") VALUES',
+    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
       ' ON CONFLICT ("id")' +
       ' DO UPDATE SET "host_id" = excluded."host_id", "stream_id" = excluded."stream_id", ' +
       '"media_id" = excluded."media_id", "community_id" = excluded."community_id", ' +
       '"title" = excluded."title", "media_url" = excluded."media_url", ' +
       '"anyone_controls" = excluded."anyone_controls", "created_at_ms" = excluded."created_at_ms", ' +
-      '"duration_ms" = excluded."duration_ms"',
+      '"duration_ms" = excluded."duration_ms", "conversation_id" = excluded."conversation_id", ' +
+      '"slow_mode_ms" = excluded."slow_mode_ms"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
     get:
       'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", ' +
-      '"anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE "id" = ?',
+      '"anyone_controls", "created_at_ms", "duration_ms", "conversation_id", "slow_mode_ms"' +
+      ' FROM "live_rooms" WHERE "id" = ?',
     getManyHead:
       'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", ' +
-      '"anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE "id" IN',
+      '"anyone_controls", "created_at_ms", "duration_ms", "conversation_id", "slow_mode_ms"' +
+      ' FROM "live_rooms" WHERE "id" IN',
     delete: 'DELETE FROM "live_rooms" WHERE "id" = ?',
     updateWhere: '"id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "live_rooms"',
     list: {
       asc:
         'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", ' +
-        '"anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" ORDER BY "id" ASC LIMIT ?',
+        '"anyone_controls", "created_at_ms", "duration_ms", "conversation_id", "slow_mode_ms"' +
+        ' FROM "live_rooms" ORDER BY "id" ASC LIMIT ?',
       ascAfter:
         'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", ' +
-        '"anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE ("id" > ?)' +
-        ' ORDER BY "id" ASC LIMIT ?',
+        '"anyone_controls", "created_at_ms", "duration_ms", "conversation_id", "slow_mode_ms"' +
+        ' FROM "live_rooms" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
       desc:
         'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", ' +
-        '"anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" ORDER BY "id" DESC LIMIT ?',
+        '"anyone_controls", "created_at_ms", "duration_ms", "conversation_id", "slow_mode_ms"' +
+        ' FROM "live_rooms" ORDER BY "id" DESC LIMIT ?',
       descAfter:
         'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", ' +
-        '"anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE ("id" < ?)' +
-        ' ORDER BY "id" DESC LIMIT ?',
+        '"anyone_controls", "created_at_ms", "duration_ms", "conversation_id", "slow_mode_ms"' +
+        ' FROM "live_rooms" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByCommunityId: {
         asc:
           'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", ' +
-          '"anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE "community_id" = ?' +
-          ' ORDER BY "id" ASC LIMIT ?',
+          '"anyone_controls", "created_at_ms", "duration_ms", "conversation_id", "slow_mode_ms"' +
+          ' FROM "live_rooms" WHERE "community_id" = ? ORDER BY "id" ASC LIMIT ?',
         ascAfter:
           'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", ' +
-          '"anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE "community_id" = ?' +
-          ' AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+          '"anyone_controls", "created_at_ms", "duration_ms", "conversation_id", "slow_mode_ms"' +
+          ' FROM "live_rooms" WHERE "community_id" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
         desc:
           'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", ' +
-          '"anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE "community_id" = ?' +
-          ' ORDER BY "id" DESC LIMIT ?',
+          '"anyone_controls", "created_at_ms", "duration_ms", "conversation_id", "slow_mode_ms"' +
+          ' FROM "live_rooms" WHERE "community_id" = ? ORDER BY "id" DESC LIMIT ?',
         descAfter:
           'SELECT "id", "host_id", "stream_id", "media_id", "community_id", "title", "media_url", ' +
-          '"anyone_controls", "created_at_ms", "duration_ms" FROM "live_rooms" WHERE "community_id" = ?' +
-          ' AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+          '"anyone_controls", "created_at_ms", "duration_ms", "conversation_id", "slow_mode_ms"' +
+          ' FROM "live_rooms" WHERE "community_id" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
       },
     },
     counts: {
@@ -1229,77 +1238,84 @@ export const RoomRowSql = {
   mysql: {
     insert:
       "INSERT INTO `live_rooms` (`id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, " +
-      "`media_url`, `anyone_controls`, `created_at_ms`, `duration_ms`)" +
-      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "`media_url`, `anyone_controls`, `created_at_ms`, `duration_ms`, `conversation_id`, " +
+      "`slow_mode_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
       "INSERT INTO `live_rooms` (`id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, " +
-      "`media_url`, `anyone_controls`, `created_at_ms`, `duration_ms`)" +
-      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `host_id` =" +
+      "`media_url`, `anyone_controls`, `created_at_ms`, `duration_ms`, `conversation_id`, " +
+      "`slow_mode_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `host_id` =" +
       " VALUES(`host_id`), `stream_id` = VALUES(`stream_id`), `media_id` =" +
       " VALUES(`media_id`), `community_id` = VALUES(`community_id`), `title` =" +
       " VALUES(`title`), `media_url` = VALUES(`media_url`), `anyone_controls` =" +
       " VALUES(`anyone_controls`), `created_at_ms` = VALUES(`created_at_ms`), `duration_ms` =" +
-      " VALUES(`duration_ms`)",
+      " VALUES(`duration_ms`), `conversation_id` = VALUES(`conversation_id`), `slow_mode_ms` =" +
+      " VALUES(`slow_mode_ms`)",
     insertIfAbsent:
       "INSERT INTO `live_rooms` (`id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, " +
-      "`media_url`, `anyone_controls`, `created_at_ms`, `duration_ms`)" +
-      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
+      "`media_url`, `anyone_controls`, `created_at_ms`, `duration_ms`, `conversation_id`, " +
+      "`slow_mode_ms`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
     insertHead:
       "INSERT INTO `live_rooms` (`id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, " +
-      "`media_url`, `anyone_controls`, `created_at_ms`, `duration_ms`) VALUES",
-    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "`media_url`, `anyone_controls`, `created_at_ms`, `duration_ms`, `conversation_id`, " +
+      "`slow_mode_ms`) VALUES",
+    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
       " ON DUPLICATE KEY UPDATE `host_id` = VALUES(`host_id`), `stream_id` =" +
       " VALUES(`stream_id`), `media_id` = VALUES(`media_id`), `community_id` =" +
       " VALUES(`community_id`), `title` = VALUES(`title`), `media_url` =" +
       " VALUES(`media_url`), `anyone_controls` = VALUES(`anyone_controls`), `created_at_ms` =" +
-      " VALUES(`created_at_ms`), `duration_ms` = VALUES(`duration_ms`)",
+      " VALUES(`created_at_ms`), `duration_ms` = VALUES(`duration_ms`), `conversation_id` =" +
+      " VALUES(`conversation_id`), `slow_mode_ms` = VALUES(`slow_mode_ms`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `id` = `id`",
     get:
       "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, " +
-      "`anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE `id` = ?",
+      "`anyone_controls`, `created_at_ms`, `duration_ms`, `conversation_id`, `slow_mode_ms`" +
+      " FROM `live_rooms` WHERE `id` = ?",
     getManyHead:
       "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, " +
-      "`anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE `id` IN",
+      "`anyone_controls`, `created_at_ms`, `duration_ms`, `conversation_id`, `slow_mode_ms`" +
+      " FROM `live_rooms` WHERE `id` IN",
     delete: "DELETE FROM `live_rooms` WHERE `id` = ?",
     updateWhere: "`id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `live_rooms`",
     list: {
       asc:
         "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, " +
-        "`anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` ORDER BY `id` ASC LIMIT ?",
+        "`anyone_controls`, `created_at_ms`, `duration_ms`, `conversation_id`, `slow_mode_ms`" +
+        " FROM `live_rooms` ORDER BY `id` ASC LIMIT ?",
       ascAfter:
         "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, " +
-        "`anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE (`id` > ?)" +
-        " ORDER BY `id` ASC LIMIT ?",
+        "`anyone_controls`, `created_at_ms`, `duration_ms`, `conversation_id`, `slow_mode_ms`" +
+        " FROM `live_rooms` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
       desc:
         "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, " +
-        "`anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` ORDER BY `id` DESC LIMIT ?",
+        "`anyone_controls`, `created_at_ms`, `duration_ms`, `conversation_id`, `slow_mode_ms`" +
+        " FROM `live_rooms` ORDER BY `id` DESC LIMIT ?",
       descAfter:
         "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, " +
-        "`anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE (`id` < ?)" +
-        " ORDER BY `id` DESC LIMIT ?",
+        "`anyone_controls`, `created_at_ms`, `duration_ms`, `conversation_id`, `slow_mode_ms`" +
+        " FROM `live_rooms` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByCommunityId: {
         asc:
           "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, " +
-          "`anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE `community_id` = ?" +
-          " ORDER BY `id` ASC LIMIT ?",
+          "`anyone_controls`, `created_at_ms`, `duration_ms`, `conversation_id`, `slow_mode_ms`" +
+          " FROM `live_rooms` WHERE `community_id` = ? ORDER BY `id` ASC LIMIT ?",
         ascAfter:
           "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, " +
-          "`anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE `community_id` = ?" +
-          " AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+          "`anyone_controls`, `created_at_ms`, `duration_ms`, `conversation_id`, `slow_mode_ms`" +
+          " FROM `live_rooms` WHERE `community_id` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
         desc:
           "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, " +
-          "`anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE `community_id` = ?" +
-          " ORDER BY `id` DESC LIMIT ?",
+          "`anyone_controls`, `created_at_ms`, `duration_ms`, `conversation_id`, `slow_mode_ms`" +
+          " FROM `live_rooms` WHERE `community_id` = ? ORDER BY `id` DESC LIMIT ?",
         descAfter:
           "SELECT `id`, `host_id`, `stream_id`, `media_id`, `community_id`, `title`, `media_url`, " +
-          "`anyone_controls`, `created_at_ms`, `duration_ms` FROM `live_rooms` WHERE `community_id` = ?" +
-          " AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+          "`anyone_controls`, `created_at_ms`, `duration_ms`, `conversation_id`, `slow_mode_ms`" +
+          " FROM `live_rooms` WHERE `community_id` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
       },
     },
     counts: {
@@ -1347,6 +1363,8 @@ function roomRowFromValues(r: readonly unknown[]): RoomRow {
     anyoneControls: toBool(r[7]),
     createdAtMs: toBigInt(r[8]),
     durationMs: toBigInt(r[9]),
+    conversationId: toBigInt(r[10]),
+    slowModeMs: toNumber(r[11]),
   };
 }
 
@@ -1362,6 +1380,8 @@ function roomRowToSql(row: RoomRowInit, d: Dialect): SqlValue[] {
     row.anyoneControls ? 1 : 0,
     int64Param(row.createdAtMs ?? 0n, "live_rooms.created_at_ms"),
     int64Param(row.durationMs ?? 0n, "live_rooms.duration_ms"),
+    int64Param(row.conversationId ?? 0n, "live_rooms.conversation_id"),
+    int32Param(row.slowModeMs ?? 0, "live_rooms.slow_mode_ms"),
   ];
 }
 
@@ -1506,6 +1526,14 @@ export class RoomRowDao {
     if (patch.durationMs !== undefined) {
       cols.push("duration_ms");
       params.push(int64Param(row.durationMs ?? 0n, "live_rooms.duration_ms"));
+    }
+    if (patch.conversationId !== undefined) {
+      cols.push("conversation_id");
+      params.push(int64Param(row.conversationId ?? 0n, "live_rooms.conversation_id"));
+    }
+    if (patch.slowModeMs !== undefined) {
+      cols.push("slow_mode_ms");
+      params.push(int32Param(row.slowModeMs ?? 0, "live_rooms.slow_mode_ms"));
     }
     if (cols.length === 0) return (await this.get(key)) !== undefined;
     const r = await this.db.run(this.updates.sql(cols), [
