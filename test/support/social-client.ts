@@ -24,13 +24,11 @@ export function socialClients(
   baseUrl: string,
   token?: string,
   urls: Partial<Record<keyof Social, string>> = {},
-  opts: { binary?: boolean } = {},
 ): Social {
   const t = (url: string) =>
     createConnectTransport({
       baseUrl: url,
       httpVersion: "2",
-      useBinaryFormat: opts.binary ?? false,
       interceptors: token
         ? [
             (next) => (req) => {

@@ -19,9 +19,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import http2 from "node:http2";
 import { join } from "node:path";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { FeedService } from "../../gen/orbit/feed/v1/feed_pb.js";
+import { GraphService } from "../../gen/orbit/graph/v1/graph_pb.js";
+import { PostService } from "../../gen/orbit/post/v1/post_pb.js";
+import { UserService } from "../../gen/orbit/user/v1/user_pb.js";
 import { startBundle, freePort } from "../../test/support/bundle-process.js";
-import { socialClients, type Social } from "../../test/support/social-client.js";
 import { fmt, percentile } from "./_measure.js";
 import { scratchMysql } from "./_mysql-db.js";
 
@@ -32,10 +36,34 @@ function option(args: string[], name: string, fallback: number): number {
   return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : fallback;
 }
 
-type Api = Social;
+interface Api {
+  users: Client<typeof UserService>;
+  graph: Client<typeof GraphService>;
+  posts: Client<typeof PostService>;
+  feed: Client<typeof FeedService>;
+}
 
-/** Clients of the social services in the protobuf binary format (as the Android client speaks). */
-const api = (baseUrl: string, token?: string): Api => socialClients(baseUrl, token, {}, { binary: true });
+function api(baseUrl: string, token?: string): Api {
+  const transport = createConnectTransport({
+    baseUrl,
+    httpVersion: "2",
+    useBinaryFormat: true,
+    interceptors: token
+      ? [
+          (next) => (req) => {
+            req.header.set("authorization", `Bearer ${token}`);
+            return next(req);
+          },
+        ]
+      : [],
+  });
+  return {
+    users: createClient(UserService, transport),
+    graph: createClient(GraphService, transport),
+    posts: createClient(PostService, transport),
+    feed: createClient(FeedService, transport),
+  };
+}
 
 interface Member {
   id: bigint;
