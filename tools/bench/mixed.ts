@@ -43,6 +43,11 @@ interface Api {
   feed: Client<typeof FeedService>;
 }
 
+/**
+ * One device's clients: the four services over one HTTP/2 connection, as an app would (the
+ * per-member Connect clients of test/support open one connection per service, which 200 members
+ * would multiply past the bundle's cap on connections from one address).
+ */
 function api(baseUrl: string, token?: string): Api {
   const transport = createConnectTransport({
     baseUrl,
