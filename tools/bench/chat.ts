@@ -215,7 +215,16 @@ async function rawTables(db: SqlDb, conversations: bigint[], senders: bigint[]):
 
 async function engine(name: string, db: SqlDb, seconds: number, inflight: number) {
   // 200 sockets and 200 clients from one address: no per-address cap here.
-  const bundle = await startChatBundle(db, {}, { services: ["chat", "push"], maxConnectionsPerAddress: 0 });
+  // Every user signs up from this one address: the per-address sign-up limit is off here.
+  const bundle = await startChatBundle(
+    db,
+    {},
+    {
+      services: ["chat", "push"],
+      maxConnectionsPerAddress: 0,
+      settings: { user: { scryptLogN: 10, signUpPerAddress: 0 }, chat: {} },
+    },
+  );
   const url = bundle.url!;
   const devices = new Devices();
   try {
