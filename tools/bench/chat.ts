@@ -172,6 +172,7 @@ function rawSender(db: SqlDb, conversations: bigint[], senders: bigint[]) {
         0n,
         0,
         new Uint8Array(),
+        0, // hidden
         null,
       ]);
       await tx.run("INSERT INTO raw_changes (conversation_id, seq, payload) VALUES (?, ?, ?)", [conv, seq, update]);
