@@ -51,7 +51,7 @@ interface Figures {
 
 /**
  * One WebSocket per user on /ws; records send→delivered latency of every
- * messageSent whose client id is in `starts`.
+ * messageSent (alone or inside a ChatUpdate.batch) whose client id is in `starts`.
  */
 class Devices {
   readonly starts = new Map<string, number>();
@@ -63,9 +63,16 @@ class Devices {
       const ws = new WebSocket(`${url.replace(/^http/, "ws")}/ws`, { headers: { authorization: `Bearer ${u.token}` } });
       ws.on("message", (data) => {
         const up = fromBinary(UpdateSchema, data as Buffer);
-        if (up.payload.case !== "chat" || up.payload.value.change.case !== "messageSent") return;
-        const s = this.starts.get(up.payload.value.change.value.clientMessageId);
-        if (s !== undefined) this.lat.push(performance.now() - s);
+        if (up.payload.case !== "chat") return;
+        // Several changes of a conversation committed together come as one ChatUpdate.batch.
+        const change = up.payload.value.change;
+        const changes = change.case === "batch" ? change.value.updates.map((u) => u.change) : [change];
+        const now = performance.now();
+        for (const c of changes) {
+          if (c.case !== "messageSent") continue;
+          const s = this.starts.get(c.value.clientMessageId);
+          if (s !== undefined) this.lat.push(now - s);
+        }
       });
       ws.on("error", () => undefined); // a socket cut later shows as missing deliveries
       await new Promise<void>((resolve, reject) => {
