@@ -55,6 +55,8 @@ export class Frontier {
   recheckAt = 0;
   /** Ids declared dead so far (holes that will never fill). */
   deadIds = 0n;
+  /** Probes that waited their whole lock wait on a writer still holding rows in a hole (MySQL). */
+  busyProbes = 0;
   private readonly graceMs: number;
   private readonly scanLimit: number;
   private readonly lockWaitSec: number;
@@ -154,6 +156,7 @@ export class Frontier {
     const probeStart = Date.now();
     const found = await this.probe(start, end);
     if (found === "busy") {
+      this.busyProbes++;
       this.recheckAt = Date.now() + 20; // a writer still holds rows in the hole
       return false;
     }
