@@ -177,7 +177,8 @@ async function runEngine(engine: string, d: SocialData, seconds: number): Promis
     await seedDiscover(db, d);
     bundle = await startBundle(["--services", "social,discover", ...bundleArgs], {
       dataDir,
-      env: { ORBIT_FEED_CELEBRITY_THRESHOLD: String(d.celebThreshold) },
+      // One caller searches for S seconds: the per-caller search limit is off here.
+      env: { ORBIT_FEED_CELEBRITY_THRESHOLD: String(d.celebThreshold), ORBIT_DISCOVER_SEARCHES_PER_MINUTE: "0" },
       readyTimeoutMs: 120_000,
     });
     const clients = tokens.slice(0, 200).map((token) =>
