@@ -745,18 +745,7 @@ export class Chat {
         throw err(Code.PermissionDenied, "you may delete only your own messages");
       }
       if (row.deleted) return undefined;
-      return {
-        kind: "messageDeleted",
-        row: {
-          ...row,
-          text: "",
-          mediaIds: [],
-          reactions: [],
-          replyToId: 0n,
-          deleted: true,
-          editedAtMs: BigInt(Date.now()),
-        },
-      };
+      return { kind: "messageDeleted", row: tombstone(row, false) };
     });
   }
 
@@ -773,19 +762,7 @@ export class Chat {
       messageId,
       (row) => {
         if (row.hidden) return undefined;
-        return {
-          kind: "messageDeleted",
-          row: {
-            ...row,
-            text: "",
-            mediaIds: [],
-            reactions: [],
-            replyToId: 0n,
-            deleted: true,
-            hidden: true,
-            editedAtMs: BigInt(Date.now()),
-          },
-        };
+        return { kind: "messageDeleted", row: tombstone(row, true) };
       },
       { system: true },
     );
@@ -1100,4 +1077,18 @@ function memberRow(conversationId: bigint, userId: bigint, role: Role, now: bigi
 export function isEmoji(s: string): boolean {
   if (!s || Buffer.byteLength(s, "utf8") > MAX_EMOJI_BYTES) return false;
   return !/[\s\p{Cc}]/u.test(s) && !/[A-Za-z0-9]/.test(s);
+}
+
+/** A deleted message's row (a moderator's when `hidden`): text, media, reactions and reply gone. */
+function tombstone<R extends { hidden: boolean }>(row: R, hidden: boolean): R {
+  return {
+    ...row,
+    text: "",
+    mediaIds: [],
+    reactions: [],
+    replyToId: 0n,
+    deleted: true,
+    hidden: row.hidden || hidden,
+    editedAtMs: BigInt(Date.now()),
+  };
 }
