@@ -16,3 +16,8 @@ export function msLeft(): number | undefined {
   const deadline = source();
   return deadline === undefined ? undefined : Math.max(1, deadline - Date.now());
 }
+
+/** The current call's deadline (epoch ms), or undefined outside a call with one. */
+export function deadlineAt(): number | undefined {
+  return source();
+}

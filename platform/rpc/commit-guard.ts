@@ -60,6 +60,7 @@ class GuardedDb implements SqlDb {
     // was told deadline_exceeded. Inside a transaction only the COMMIT commits, and it is
     // sent only while the call is live.
     if (this.dialect === "mysql" && currentCall()?.deadline !== undefined) {
+      if (this.db.runCommitted) return this.db.runCommitted(sql, params, assertCallLive);
       return this.db.transaction(async (tx) => {
         const r = await tx.run(sql, params);
         assertCallLive();

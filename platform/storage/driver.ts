@@ -71,6 +71,13 @@ export interface SqlDb extends SqlExecutor {
    * transaction: for session-scoped work such as GET_LOCK.
    */
   withConnection<T>(fn: (conn: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * One write in a transaction of its own that commits only if `beforeCommit`
+   * (called once the statement ran) does not throw: what
+   * `transaction((tx) => tx.run(…))` with that check does, on a cheaper path.
+   * Optional (MySQL has it; callers fall back to `transaction`).
+   */
+  runCommitted?(sql: string, params: readonly SqlValue[] | undefined, beforeCommit: () => void): Promise<RunResult>;
   close(): Promise<void>;
 }
 

@@ -8,7 +8,10 @@
  * a statement that runs out of it fails with StoreDeadlineError (the call
  * answers deadline_exceeded) and its connection is destroyed, not reused (its
  * state is unknown; the server rolls back what it had not committed). Work
- * outside a call gets STATEMENT_TIMEOUT_MS. A store that cannot be reached
+ * outside a call gets STATEMENT_TIMEOUT_MS per statement. The deadlines are
+ * watched by one shared coarse timer (watchdog.ts), not a timer per statement;
+ * a statement outside a transaction takes one entry for its pool wait and its
+ * run together, on mysql2's callback API (no promise wrapper per connection). A store that cannot be reached
  * (refused, reset, lost, connect timeout, too many connections, shutting
  * down) fails with StoreUnavailableError (the call answers unavailable).
  *
@@ -18,9 +21,11 @@
  */
 import mysql from "mysql2/promise";
 import type { Pool, PoolConnection, ResultSetHeader } from "mysql2/promise";
-import { msLeft } from "../deadline.js";
+import type { Pool as CorePool, PoolConnection as CorePoolConnection } from "mysql2";
+import { deadlineAt } from "../deadline.js";
 import type { RunResult, SqlDb, SqlExecutor, SqlRow, SqlTx, SqlValue, TransactionOptions } from "./driver.js";
 import { StoreUnavailableError } from "./unavailable.js";
+import { Watchdog, type Watch } from "./watchdog.js";
 
 export interface MysqlOptions {
   readonly host: string;
@@ -86,10 +91,13 @@ function mapError(err: unknown, where: string): unknown {
   return err;
 }
 
-/** The time a statement may take now: what the current call has left, or STATEMENT_TIMEOUT_MS outside a call. */
-function budget(): number {
-  return msLeft() ?? STATEMENT_TIMEOUT_MS;
+/** When the statement starting now must give up (epoch ms): the current call's deadline, or STATEMENT_TIMEOUT_MS from now outside a call. */
+function giveUpAt(): number {
+  return deadlineAt() ?? Date.now() + STATEMENT_TIMEOUT_MS;
 }
+
+/** Every MySQL store's deadlines, on one coarse timer. */
+const watchdog = new Watchdog();
 
 type Queryable = Pick<PoolConnection, "execute" | "query">;
 
@@ -109,21 +117,28 @@ function bind(params: readonly SqlValue[] | undefined): unknown[] {
 }
 
 async function allOn<R>(q: Queryable, sql: string, params?: readonly SqlValue[]): Promise<R[]> {
-  const [rows] = await q.execute({ sql, timeout: budget() }, bind(params) as never);
+  const [rows] = await q.execute(sql, bind(params) as never);
   return rows as R[];
 }
 
+// mysql2 keys its prepared-statement cache by the SQL and rowsAsArray.
 async function valuesOn(q: Queryable, sql: string, params?: readonly SqlValue[]): Promise<unknown[][]> {
-  // mysql2 keys its prepared-statement cache by the SQL and rowsAsArray.
-  const [rows] = await q.execute({ sql, rowsAsArray: true, timeout: budget() }, bind(params) as never);
+  const [rows] = await q.execute({ sql, rowsAsArray: true }, bind(params) as never);
   return rows as unknown[][];
 }
 
-async function runOn(q: Queryable, sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
-  const [res] = await q.execute({ sql, timeout: budget() }, bind(params) as never);
+function runResult(res: unknown): RunResult {
   const h = res as ResultSetHeader;
   return { changes: h.affectedRows, lastInsertId: BigInt(h.insertId ?? 0) };
 }
+
+async function runOn(q: Queryable, sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
+  const [res] = await q.execute(sql, bind(params) as never);
+  return runResult(res);
+}
+
+const asRows = (res: unknown) => res as never[];
+const firstRow = (res: unknown) => (res as never[])[0];
 
 class MysqlConn implements SqlTx {
   readonly dialect = "mysql" as const;
@@ -138,29 +153,32 @@ class MysqlConn implements SqlTx {
   private check(): void {
     if (this.done) throw new Error("connection scope already finished");
   }
-  private async guard<T>(work: Promise<T>): Promise<T> {
+  private guard<T>(work: Promise<T>): Promise<T> {
     // mysql2's own timeout covers only some commands (not a statement's prepare): the
     // connection is closed at the deadline here, so nothing sent on it can still run later.
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        work,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            this.broken = true;
-            this.conn.destroy();
-            work.catch(() => undefined);
-            reject(new StoreDeadlineError(`mysql at ${this.where}: no answer before the call's deadline`));
-          }, budget() + 5);
-        }),
-      ]);
-    } catch (err) {
-      const mapped = mapError(err, this.where);
-      if (mapped !== err || isTimeout(err)) this.broken = true;
-      throw mapped;
-    } finally {
-      clearTimeout(timer);
-    }
+    return new Promise<T>((resolve, reject) => {
+      const w: Watch = {
+        at: giveUpAt(),
+        fire: () => {
+          this.broken = true;
+          this.conn.destroy();
+          work.catch(() => undefined);
+          reject(new StoreDeadlineError(`mysql at ${this.where}: no answer before the call's deadline`));
+        },
+      };
+      watchdog.add(w);
+      work.then(
+        (v) => {
+          if (watchdog.delete(w)) resolve(v);
+        },
+        (err) => {
+          if (!watchdog.delete(w)) return;
+          const mapped = mapError(err, this.where);
+          if (mapped !== err || isTimeout(err)) this.broken = true;
+          reject(mapped);
+        },
+      );
+    });
   }
   async all<R = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<R[]> {
     this.check();
@@ -188,7 +206,7 @@ class MysqlConn implements SqlTx {
   }
   /** A control statement (START TRANSACTION, COMMIT) under the call's deadline. */
   async control(sql: string): Promise<void> {
-    await this.guard(this.conn.query({ sql, timeout: budget() }));
+    await this.guard(this.conn.query(sql));
   }
   afterCommit(fn: () => void): void {
     this.callbacks.push(fn);
@@ -199,6 +217,8 @@ export class MysqlDb implements SqlDb {
   readonly dialect = "mysql" as const;
   readonly url: string;
   readonly pool: Pool;
+  /** The same pool's callback API (the one-statement path). */
+  private readonly core: CorePool;
   private readonly where: string;
   private probeConn: Promise<mysql.Connection> | undefined;
 
@@ -210,13 +230,11 @@ export class MysqlDb implements SqlDb {
       connectionLimit: opts.connectionLimit ?? 10,
       maxPreparedStatements: 1000,
     });
+    this.core = this.pool.pool;
     // Every session: short lock waits (see the file comment).
-    (this.pool as unknown as { pool: NodeJS.EventEmitter }).pool.on(
-      "connection",
-      (conn: { query(sql: string): void }) => {
-        conn.query(`SET SESSION innodb_lock_wait_timeout = ${LOCK_WAIT_S}, lock_wait_timeout = ${METADATA_LOCK_S}`);
-      },
-    );
+    (this.core as unknown as NodeJS.EventEmitter).on("connection", (conn: { query(sql: string): void }) => {
+      conn.query(`SET SESSION innodb_lock_wait_timeout = ${LOCK_WAIT_S}, lock_wait_timeout = ${METADATA_LOCK_S}`);
+    });
   }
 
   private connectionOptions() {
@@ -242,29 +260,93 @@ export class MysqlDb implements SqlDb {
   }
 
   /** A pooled connection, waited for no longer than the call's deadline. */
-  private async acquire(): Promise<MysqlConn> {
-    const wait = budget();
-    const pending = this.pool.getConnection();
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const conn = await Promise.race([
-        pending,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(new StoreDeadlineError(`mysql at ${this.where}: no pooled connection before the call's deadline`)),
-            wait,
-          );
-        }),
-      ]);
-      return new MysqlConn(conn, this.where);
-    } catch (err) {
-      // Given up on: return the connection when it comes.
-      pending.then((c) => c.release()).catch(() => undefined);
-      throw mapError(err, this.where);
-    } finally {
-      clearTimeout(timer);
-    }
+  private acquire(): Promise<MysqlConn> {
+    return new Promise<MysqlConn>((resolve, reject) => {
+      const w: Watch = {
+        at: giveUpAt(),
+        fire: () =>
+          reject(new StoreDeadlineError(`mysql at ${this.where}: no pooled connection before the call's deadline`)),
+      };
+      watchdog.add(w);
+      this.pool.getConnection().then(
+        (conn) => {
+          if (watchdog.delete(w)) resolve(new MysqlConn(conn, this.where));
+          else conn.release(); // given up on: return the connection now it came
+        },
+        (err) => {
+          if (watchdog.delete(w)) reject(mapError(err, this.where));
+        },
+      );
+    });
+  }
+
+  /**
+   * One statement outside a transaction: a pooled connection and the statement on it under one
+   * watchdog entry, on mysql2's callback API. At the deadline the wait is given up, or the
+   * connection destroyed (nothing sent on it can still run later).
+   */
+  private statement<T>(
+    sql: string,
+    rowsAsArray: boolean,
+    params: readonly SqlValue[] | undefined,
+    map: (res: unknown) => T,
+  ): Promise<T> {
+    const where = this.where;
+    const core = this.core;
+    return new Promise<T>((resolve, reject) => {
+      let conn: CorePoolConnection | undefined;
+      let fired = false;
+      const w: Watch = {
+        at: giveUpAt(),
+        fire: () => {
+          fired = true;
+          if (conn === undefined) {
+            reject(new StoreDeadlineError(`mysql at ${where}: no pooled connection before the call's deadline`));
+          } else {
+            conn.destroy();
+            reject(new StoreDeadlineError(`mysql at ${where}: no answer before the call's deadline`));
+          }
+        },
+      };
+      if (w.at <= Date.now()) {
+        // Not sent at all: the call's time is up already.
+        reject(new StoreDeadlineError(`mysql at ${where}: the call's deadline passed before the statement`));
+        return;
+      }
+      watchdog.add(w);
+      core.getConnection((err, c) => {
+        if (fired) {
+          if (!err) c.release(); // given up on: return the connection now it came
+          return;
+        }
+        if (err) {
+          watchdog.delete(w);
+          reject(mapError(err, where));
+          return;
+        }
+        conn = c;
+        try {
+          c.execute(rowsAsArray ? { sql, rowsAsArray } : { sql }, bind(params) as never, (err, res) => {
+            if (fired) return; // the connection is destroyed and the caller answered
+            watchdog.delete(w);
+            if (err) {
+              const mapped = mapError(err, where);
+              if (mapped !== err || isTimeout(err)) c.destroy();
+              else c.release();
+              reject(mapped);
+              return;
+            }
+            c.release();
+            resolve(map(res));
+          });
+        } catch (e) {
+          // Bad parameters (mysql2 throws before sending anything).
+          watchdog.delete(w);
+          c.release();
+          reject(e);
+        }
+      });
+    });
   }
 
   private release(c: MysqlConn, conn: PoolConnection): void {
@@ -288,20 +370,105 @@ export class MysqlDb implements SqlDb {
     }
   }
 
+  /**
+   * One write in a transaction of its own (START TRANSACTION, the statement, `beforeCommit()`,
+   * COMMIT) on one connection under one watchdog entry: the connection is destroyed at the
+   * deadline, so the server rolls back what was sent and nothing commits late.
+   */
+  runCommitted(sql: string, params: readonly SqlValue[] | undefined, beforeCommit: () => void): Promise<RunResult> {
+    const where = this.where;
+    return new Promise<RunResult>((resolve, reject) => {
+      let conn: CorePoolConnection | undefined;
+      let fired = false;
+      const w: Watch = {
+        at: giveUpAt(),
+        fire: () => {
+          fired = true;
+          if (conn === undefined) {
+            reject(new StoreDeadlineError(`mysql at ${where}: no pooled connection before the call's deadline`));
+          } else {
+            conn.destroy();
+            reject(new StoreDeadlineError(`mysql at ${where}: no answer before the call's deadline`));
+          }
+        },
+      };
+      if (w.at <= Date.now()) {
+        // Not sent at all: the call's time is up already.
+        reject(new StoreDeadlineError(`mysql at ${where}: the call's deadline passed before the statement`));
+        return;
+      }
+      watchdog.add(w);
+      this.core.getConnection((err, c) => {
+        if (fired) {
+          if (!err) c.release();
+          return;
+        }
+        if (err) {
+          watchdog.delete(w);
+          reject(mapError(err, where));
+          return;
+        }
+        conn = c;
+        /** Ends without committing: the connection is destroyed if its state is unknown, else rolled back and returned. */
+        const abort = (err: unknown, broken: boolean) => {
+          watchdog.delete(w);
+          if (broken) c.destroy();
+          else c.query({ sql: "ROLLBACK", timeout: 5_000 }, (e) => (e ? c.destroy() : c.release()));
+          reject(err);
+        };
+        const failed = (err: unknown) => {
+          const mapped = mapError(err, where);
+          abort(mapped, mapped !== err || isTimeout(err));
+        };
+        c.query("START TRANSACTION", (err) => {
+          if (fired) return;
+          if (err) return failed(err);
+          let res: unknown;
+          const ran = (err: unknown, r: unknown) => {
+            if (fired) return;
+            if (err) return failed(err);
+            res = r;
+            try {
+              beforeCommit();
+            } catch (e) {
+              return abort(e, false);
+            }
+            c.query("COMMIT", (err) => {
+              if (fired) return;
+              watchdog.delete(w);
+              if (err) {
+                c.destroy(); // did it commit? the server rolls back what it had not
+                reject(mapError(err, where));
+                return;
+              }
+              c.release();
+              resolve(runResult(res));
+            });
+          };
+          try {
+            c.execute(sql, bind(params) as never, ran);
+          } catch (e) {
+            abort(e, false); // bad parameters: mysql2 throws before sending anything
+          }
+        });
+      });
+    });
+  }
+
   all<R = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<R[]> {
-    return this.once((c) => c.all<R>(sql, params));
+    return this.statement(sql, false, params, asRows);
   }
   get<R = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<R | undefined> {
-    return this.once((c) => c.get<R>(sql, params));
+    return this.statement(sql, false, params, firstRow);
   }
   getValues(sql: string, params?: readonly SqlValue[]): Promise<unknown[] | undefined> {
-    return this.once((c) => c.getValues(sql, params));
+    return this.statement(sql, true, params, firstRow);
   }
   allValues(sql: string, params?: readonly SqlValue[]): Promise<unknown[][]> {
-    return this.once((c) => c.allValues(sql, params));
+    return this.statement(sql, true, params, asRows);
   }
   run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
-    return this.once((c) => c.run(sql, params));
+    return this.statement(sql, false, params, runResult);
   }
   async exec(sql: string): Promise<void> {
     await this.once((c) => c.exec(sql));
