@@ -127,6 +127,10 @@ export function createNodeAdapter(opts: NodeAdapterOptions): NodeHandler {
     }
     // connect-es refuses some requests (415, 405) without reading their body.
     if (uRes.status !== 200 && !req.readableEnded) await drainRequest(req, readMaxBytes);
+    // Over HTTP/1.1 connect-node (≥ 2.3) reads up to 256 KiB of an unread body before it answers, to
+    // keep the connection: a client that sends a body larger than we take only after the answer
+    // would wait forever. Such a connection cannot be reused anyway: answer at once, and close it.
+    if (declared > wireMax && req.httpVersionMajor === 1 && !req.complete) uRes.header?.set("connection", "close");
     await universalResponseToNodeResponse(uRes, res as never);
   }
 }
