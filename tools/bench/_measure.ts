@@ -4,6 +4,8 @@ export interface Rate {
   readonly ops: number;
   readonly seconds: number;
   readonly opsPerSec: number;
+  /** CPU time of this process (user + system) per op during the measured window, µs: the client side's cost, which moves less with other load than ops/s. */
+  cpuUsPerOp?: number;
 }
 
 /**
@@ -18,6 +20,7 @@ export async function rate(
   let i = 0;
   const warmEnd = performance.now() + Math.min(300, seconds * 200);
   while (performance.now() < warmEnd) await op(i++);
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   let ops = 0;
@@ -31,7 +34,7 @@ export async function rate(
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const s = (performance.now() - t0) / 1000;
-  return { ops, seconds: s, opsPerSec: Math.round(ops / s) };
+  return { ops, seconds: s, opsPerSec: Math.round(ops / s), cpuUsPerOp: cpuPerOp(c0, ops) };
 }
 
 /** Synchronous variant for raw synchronous drivers (better-sqlite3). */
@@ -39,6 +42,7 @@ export function rateSync(op: (i: number) => unknown, seconds: number): Rate {
   let i = 0;
   const warmEnd = performance.now() + Math.min(300, seconds * 200);
   while (performance.now() < warmEnd) op(i++);
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   let ops = 0;
@@ -47,7 +51,12 @@ export function rateSync(op: (i: number) => unknown, seconds: number): Rate {
     ops += 64;
   }
   const s = (performance.now() - t0) / 1000;
-  return { ops, seconds: s, opsPerSec: Math.round(ops / s) };
+  return { ops, seconds: s, opsPerSec: Math.round(ops / s), cpuUsPerOp: cpuPerOp(c0, ops) };
+}
+
+function cpuPerOp(since: NodeJS.CpuUsage, ops: number): number {
+  const c = process.cpuUsage(since);
+  return Math.round(((c.user + c.system) / Math.max(1, ops)) * 100) / 100;
 }
 
 export function fmt(n: number): string {
@@ -77,7 +86,13 @@ export async function paired(
   const sum = (rs: Rate[]): Rate => {
     const ops = rs.reduce((n, r) => n + r.ops, 0);
     const seconds = rs.reduce((n, r) => n + r.seconds, 0);
-    return { ops, seconds, opsPerSec: Math.round(ops / seconds) };
+    const cpu = rs.reduce((n, r) => n + (r.cpuUsPerOp ?? 0) * r.ops, 0);
+    return {
+      ops,
+      seconds,
+      opsPerSec: Math.round(ops / seconds),
+      cpuUsPerOp: Math.round((cpu / Math.max(1, ops)) * 100) / 100,
+    };
   };
   return [sum(ra), sum(rb)];
 }
