@@ -42,6 +42,11 @@ export interface OrbitConfig {
    * must have its own.
    */
   readonly nodeId?: number;
+  /**
+   * Worker processes sharing the port (`orbit bundle --workers N`, node:cluster). Unset: the
+   * store's default (cmd/commands/bundle.ts: 1 on SQLite, one per core on MySQL).
+   */
+  readonly workers?: number;
   readonly logLevel: LogLevel;
   /** Migrate the tables of the services that run, before serving. */
   readonly migrate: boolean;

@@ -404,6 +404,7 @@ async function runEngine(
   seconds: number,
   fanoutSeconds: number,
   skipReads: boolean,
+  cpuProf: string | undefined,
 ): Promise<EngineFigures> {
   console.log(`\n${engine}:`);
   const P = d.sizes.posts;
@@ -425,7 +426,11 @@ async function runEngine(
     bundle = await startBundle(["--services", "social", ...store.bundleArgs], {
       dataDir: store.dataDir,
       readyTimeoutMs: 120_000,
-      env: { ORBIT_FEED_CELEBRITY_THRESHOLD: String(d.celebThreshold), ORBIT_FEED_CAP: String(CAP) },
+      env: {
+        ORBIT_FEED_CELEBRITY_THRESHOLD: String(d.celebThreshold),
+        ORBIT_FEED_CAP: String(CAP),
+      },
+      ...(cpuProf ? { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${cpuProf}`] } : {}),
     });
     console.log(`ready at ${bundle.url}`);
     const f = await fanout(store.db, d, baseEnd, P, fanoutSeconds);
@@ -479,7 +484,8 @@ export async function main(args: string[]): Promise<void> {
   );
   const results: Record<string, EngineFigures> = {};
   const skipReads = args.includes("--skip-reads");
-  for (const e of engines) results[e] = await runEngine(e, d, seconds, fanoutSeconds, skipReads);
+  const cpuProf = stringOption(args, "cpu-prof");
+  for (const e of engines) results[e] = await runEngine(e, d, seconds, fanoutSeconds, skipReads, cpuProf);
 
   console.log("\nsummary:");
   for (const [e, r] of Object.entries(results)) {
