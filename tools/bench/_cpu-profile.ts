@@ -29,14 +29,34 @@ function where(url: string): string {
   return path.startsWith(ROOT) ? path.slice(ROOT.length) : path || "(native)";
 }
 
-export function summarize(profile: Profile, top = 25): string {
+/**
+ * `under`: only samples with a frame of a file whose path contains it (e.g.
+ * "services/feed/read.ts"); "!a,b": only samples with no frame matching a or
+ * b (e.g. "!platform/events/,modules/esm": not the consumers, not loading).
+ */
+export function summarize(profile: Profile, top = 25, under?: string): string {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const selfMs = new Map<number, number>();
   let total = 0;
+  // "!a,b": samples with no frame of a file matching a or b.
+  const negate = under?.startsWith("!") ?? false;
+  const needles = (negate ? under!.slice(1) : (under ?? "")).split(",");
+  const keep = new Map<number, boolean>();
+  const kept = (id: number): boolean => {
+    let k = keep.get(id);
+    if (k === undefined) {
+      const n = byId.get(id)!;
+      const p = parent.get(id);
+      k = needles.some((x) => where(n.callFrame.url).includes(x)) || (p !== undefined && kept(p));
+      keep.set(id, k);
+    }
+    return k;
+  };
   for (let i = 0; i < profile.samples.length; i++) {
     const dt = (profile.timeDeltas[i] ?? 0) / 1000;
+    if (under && kept(profile.samples[i]!) === negate) continue;
     total += dt;
     selfMs.set(profile.samples[i]!, (selfMs.get(profile.samples[i]!) ?? 0) + dt);
   }
@@ -65,7 +85,7 @@ export function summarize(profile: Profile, top = 25): string {
       .slice(0, top)
       .map(([k, ms]) => `  ${pct(ms)}  ${k}`);
   return [
-    `busy ${busy.toFixed(0)} ms of ${total.toFixed(0)} ms sampled (percentages of busy time)`,
+    `busy ${busy.toFixed(0)} ms of ${total.toFixed(0)} ms sampled${under ? ` under ${under}` : ""} (percentages of busy time)`,
     "self time:",
     ...rows(self),
     "inclusive, by file:",
@@ -75,6 +95,7 @@ export function summarize(profile: Profile, top = 25): string {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const file = process.argv[2];
-  if (!file) throw new Error("usage: _cpu-profile.ts <file.cpuprofile> [top]");
-  console.log(summarize(JSON.parse(readFileSync(file, "utf8")) as Profile, Number(process.argv[3] ?? 25)));
+  if (!file) throw new Error("usage: _cpu-profile.ts <file.cpuprofile> [top] [under]");
+  const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
+  console.log(summarize(profile, Number(process.argv[3] ?? 25), process.argv[4]));
 }
