@@ -5,7 +5,6 @@
  * refuse the plan.
  */
 import cluster from "node:cluster";
-import { availableParallelism } from "node:os";
 import type { Command } from "commander";
 import {
   ConfigError,
@@ -161,13 +160,14 @@ async function run(flags: Flags, file: string | undefined): Promise<void> {
 }
 
 /**
- * How many workers: --workers, else the store's default. SQLite has one writer (and its
- * writes already wait on one lock), so it runs one worker unless asked; MySQL takes one
- * per core (docs/architecture.md#workers has the measurements behind both).
+ * How many workers: --workers, else one on every store for now. SQLite has one writer (its
+ * writes already wait on one lock); MySQL is meant to default to one per core
+ * (os.availableParallelism()) once a quiet run of `npm run bench -- feed --workers 2` shows the
+ * gain: docs/architecture.md#workers.
  */
 function workerCount(config: OrbitConfig, log: Logger): number {
   const asked = config.workers;
-  const n = asked ?? (config.mysql ? availableParallelism() : 1);
+  const n = asked ?? 1;
   if (n === 1) return 1;
   if (config.nodeId !== undefined) {
     if (asked !== undefined) usageError("--workers above 1 needs leased node ids: drop --node-id");

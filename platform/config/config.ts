@@ -43,8 +43,8 @@ export interface OrbitConfig {
    */
   readonly nodeId?: number;
   /**
-   * Worker processes sharing the port (`orbit bundle --workers N`, node:cluster). Unset: the
-   * store's default (cmd/commands/bundle.ts: 1 on SQLite, one per core on MySQL).
+   * Worker processes sharing the port (`orbit bundle --workers N`, node:cluster). Unset: one
+   * (cmd/commands/bundle.ts says why).
    */
   readonly workers?: number;
   readonly logLevel: LogLevel;

@@ -211,7 +211,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     flag: "--workers <n>",
     env: "ORBIT_WORKERS",
     help: "worker processes sharing the port, each with its own node id; restarted when one dies (docs/architecture.md#workers)",
-    defaultText: "1 on SQLite, one per core on MySQL",
+    defaultText: "1",
     parse: integer(1, 64),
   }),
   field({
