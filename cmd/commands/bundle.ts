@@ -4,11 +4,19 @@
  * configuration, 3 (EXIT_REFUSED, as `orbit migrate`) when boot migrations
  * refuse the plan.
  */
+import cluster from "node:cluster";
 import type { Command } from "commander";
-import { ConfigError, DEFAULT_CONFIG, loadConfig, type LoadedConfig } from "../../platform/config/index.js";
+import {
+  ConfigError,
+  DEFAULT_CONFIG,
+  loadConfig,
+  type LoadedConfig,
+  type OrbitConfig,
+} from "../../platform/config/index.js";
 import { Bundle } from "../../platform/kernel/bundle.js";
 import { RegistryError, UnknownServiceError } from "../../platform/kernel/registry.js";
-import { createLogger } from "../../platform/log.js";
+import { joinPrimary, supervise, workerSlot } from "../../platform/kernel/workers.js";
+import { createLogger, type Logger } from "../../platform/log.js";
 import { DestructiveChangeError, NewerSchemaError, UnsupportedChangeError } from "../../platform/migrate/index.js";
 import { registry } from "../../services/registry.js";
 import { EXIT_REFUSED } from "./migrate.js";
@@ -73,6 +81,13 @@ async function run(flags: Flags, file: string | undefined): Promise<void> {
   for (const w of loaded.warnings) log.warn(w);
   if (loaded.file) log.info({ file: loaded.file }, "read config file");
 
+  const workers = workerCount(config, log);
+  if (workers > 1 && cluster.isPrimary) {
+    process.exit(await supervise({ count: workers, log, shutdownTimeoutMs: config.shutdownTimeoutMs }));
+  }
+  const worker = workers > 1 ? workerSlot() : undefined;
+  const primary = worker ? joinPrimary(() => onStop()) : undefined;
+
   process.on("uncaughtException", (err) => {
     log.fatal({ err }, "uncaught exception");
     process.exit(1);
@@ -93,6 +108,13 @@ async function run(flags: Flags, file: string | undefined): Promise<void> {
       },
     );
   };
+  // The primary asks a worker to drain (--workers): as a first signal, never as a second one.
+  const onStop = () => {
+    if (signalled) return;
+    signalled = true;
+    log.info("asked to stop by the primary");
+    if (bundle) stop();
+  };
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) {
       log.warn({ signal }, "second signal: exiting at once");
@@ -109,7 +131,8 @@ async function run(flags: Flags, file: string | undefined): Promise<void> {
     bundle = await Bundle.start({
       registry,
       config,
-      log,
+      log: worker ? log.child({ worker: worker.index }) : log,
+      ...(worker ? { worker } : {}),
       // The bundle is already stopping (its leased node id was lost): exit non-zero once it has.
       onFatal: () => {
         void (bundle?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
@@ -133,4 +156,38 @@ async function run(flags: Flags, file: string | undefined): Promise<void> {
     process.exit(1);
   }
   if (signalled) stop();
+  else primary?.ready(bundle.url, bundle.adminUrl);
+}
+
+/**
+ * How many workers: --workers, else one on every store for now. SQLite has one writer (its
+ * writes already wait on one lock); MySQL is meant to default to one per core
+ * (os.availableParallelism()) once a quiet run of `npm run bench -- feed --workers 2` shows the
+ * gain: docs/architecture.md#workers.
+ */
+function workerCount(config: OrbitConfig, log: Logger): number {
+  const asked = config.workers;
+  const n = asked ?? 1;
+  if (n === 1) return 1;
+  if (config.nodeId !== undefined) {
+    if (asked !== undefined) usageError("--workers above 1 needs leased node ids: drop --node-id");
+    return 1;
+  }
+  let local: string[];
+  try {
+    local = registry.resolve(config.services, config.peers).local.map((s) => s.name);
+  } catch (err) {
+    if (err instanceof UnknownServiceError || err instanceof RegistryError) usageError(err.message);
+    throw err;
+  }
+  if (local.includes("live")) {
+    // RTMP ingest and its HLS/FLV output live in one process: a second worker would answer
+    // players it has no stream for.
+    if (asked !== undefined) {
+      usageError("--workers above 1 cannot run the live service: run it in its own bundle (--peer live=URL)");
+    }
+    log.info("one worker: the live service runs here (RTMP ingest is per process)");
+    return 1;
+  }
+  return n;
 }

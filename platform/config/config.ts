@@ -42,6 +42,11 @@ export interface OrbitConfig {
    * must have its own.
    */
   readonly nodeId?: number;
+  /**
+   * Worker processes sharing the port (`orbit bundle --workers N`, node:cluster). Unset: one
+   * (cmd/commands/bundle.ts says why).
+   */
+  readonly workers?: number;
   readonly logLevel: LogLevel;
   /** Migrate the tables of the services that run, before serving. */
   readonly migrate: boolean;

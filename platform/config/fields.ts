@@ -207,6 +207,14 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     parse: integer(0, 1023),
   }),
   field({
+    key: "workers",
+    flag: "--workers <n>",
+    env: "ORBIT_WORKERS",
+    help: "worker processes sharing the port, each with its own node id; restarted when one dies (docs/architecture.md#workers)",
+    defaultText: "1",
+    parse: integer(1, 64),
+  }),
+  field({
     key: "logLevel",
     flag: "--log-level <level>",
     env: "ORBIT_LOG_LEVEL",

@@ -20,6 +20,8 @@ import { ConfigError, DEFAULT_CONFIG } from "./config.js";
 import { CONFIG_FIELDS, flagName, type ConfigField } from "./fields.js";
 
 export const CONFIG_FILE_ENV = "ORBIT_CONFIG";
+/** Set by the primary of `orbit bundle --workers N` for each worker ("<index>/<count>"): not a setting. */
+export const WORKER_SLOT_ENV = "ORBIT_WORKER_SLOT";
 
 export interface ConfigLayers {
   /** Values given on the command line (only those actually given), by config key (an alias's own key). */
@@ -83,7 +85,11 @@ export function loadConfig(layers: ConfigLayers = {}): LoadedConfig {
   }
   if (Object.keys(settings).length) config.settings = settings;
 
-  const known = new Set([CONFIG_FILE_ENV, ...fields.flatMap((f) => [f.env, ...(f.aliases ?? []).map((a) => a.env)])]);
+  const known = new Set([
+    CONFIG_FILE_ENV,
+    WORKER_SLOT_ENV,
+    ...fields.flatMap((f) => [f.env, ...(f.aliases ?? []).map((a) => a.env)]),
+  ]);
   for (const name of Object.keys(env)) {
     if (name.startsWith("ORBIT_") && !name.startsWith("ORBIT_TEST_") && !known.has(name)) {
       warnings.push(`unknown environment variable ${name} (known: ${[...known].sort().join(", ")})`);

@@ -52,6 +52,7 @@ import { serveRoute } from "./routes.js";
 import type { BuiltService, ServiceDef } from "./service.js";
 import { resolveSettings } from "./settings.js";
 import { SocketHub } from "./sockets.js";
+import { SINGLE, WORKER_HEADER, type WorkerSlot } from "./workers.js";
 import { chooseTokenVerifier } from "./tokens.js";
 
 export type BundleState = "starting" | "ready" | "draining" | "stopped";
@@ -78,6 +79,8 @@ export interface BundleOptions {
   readonly onFatal?: (err: Error) => void;
   /** TTL of the node id lease (no config.nodeId); default platform/node-lease.ts. Tests shorten it. */
   readonly nodeLeaseTtlMs?: number;
+  /** Which worker of `orbit bundle --workers N` this is (platform/kernel/workers.ts); default the only one. */
+  readonly worker?: WorkerSlot;
 }
 
 export interface StopResult {
@@ -150,6 +153,7 @@ export class Bundle {
   private readonly limits: RequestLimitDefaults;
   readonly resolution: Resolution;
   readonly signer: ClusterSigner;
+  readonly worker: WorkerSlot;
 
   private constructor(
     private readonly opts: BundleOptions,
@@ -160,6 +164,7 @@ export class Bundle {
     const config = opts.config;
     this.log = log;
     this.resolution = resolution;
+    this.worker = opts.worker ?? SINGLE;
     this.episodes = new StoreEpisodes(log);
     this.limits = {
       maxRequestBytes: config.maxRequestBytes,
@@ -355,6 +360,7 @@ export class Bundle {
       config,
       metrics: this.metrics,
       services: local,
+      worker: this.worker,
     });
 
     const contexts = new Map(local.map((def) => [def, this.context(def, this.partsValue!)] as const));
@@ -419,16 +425,20 @@ export class Bundle {
     }
 
     this.setState("ready");
+    // With --workers the primary says "orbit is ready" once every worker is.
+    const who = this.worker.count > 1 ? `worker ${this.worker.index}` : "orbit";
     this.log.info(
       { url: this.urlValue, services: local.map((s) => s.name) },
-      this.urlValue ? `orbit is ready at ${this.urlValue}` : "orbit is ready (in-process only)",
+      this.urlValue ? `${who} is ready at ${this.urlValue}` : `${who} is ready (in-process only)`,
     );
   }
 
   private async listen(): Promise<void> {
     const { config } = this.opts;
+    const workerId = this.worker.count > 1 ? String(this.worker.index) : undefined;
     this.server = new OrbitServer({
       handler: (req, res) => {
+        if (workerId) res.setHeader(WORKER_HEADER, workerId);
         if (this.cors(req, res)) return; // a CORS preflight, answered
         if (this.kernelTable.handle(req, res)) return;
         if (this.stateValue === "ready") {
@@ -536,6 +546,7 @@ export class Bundle {
       settings: resolveSettings(def.name, def.settings as SettingsSpec, this.opts.config.settings[def.name]),
       client: (service) => this.clients.client(service, def),
       signal: this.lifetime.signal,
+      worker: this.worker,
       ...viewsFor(parts, def),
     };
   }

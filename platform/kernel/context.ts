@@ -23,6 +23,7 @@ import type { SqlDb } from "../storage/driver.js";
 import type { WideStore } from "../storage/wide/store.js";
 import type { LimitsView } from "./parts/limits.js";
 import type { PushView } from "./parts/push.js";
+import type { WorkerSlot } from "./workers.js";
 
 /** The platform parts a service sees, by context field. */
 export interface PlatformViews {
@@ -55,4 +56,9 @@ export interface ServiceContext<S extends SettingsSpec = SettingsSpec> extends P
   client<T extends DescService>(service: T): Client<T>;
   /** Aborted when the bundle begins to shut down (stop background loops). */
   readonly signal: AbortSignal;
+  /**
+   * Which worker of `orbit bundle --workers N` this process is ({ index: 1, count: 1 } alone):
+   * state kept on local disk or a port only one process may hold is per worker or in worker 1.
+   */
+  readonly worker: WorkerSlot;
 }

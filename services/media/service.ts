@@ -43,7 +43,14 @@ export const media = defineService({
     if (!ctx.settings.urlKeys) {
       ctx.log.warn("no --media-url-keys: transform URLs are signed with a random key and stop working on restart");
     }
-    const cache = new DiskCache(ctx.settings.cacheDir || join(tmpdir(), "orbit-media-cache"), ctx.settings.cacheBytes);
+    // Each worker of --workers N keeps its own part of the cache (its index is in memory): a
+    // file another worker evicted would otherwise be missing under this one's index.
+    const dir = ctx.settings.cacheDir || join(tmpdir(), "orbit-media-cache");
+    const { index, count } = ctx.worker;
+    const cache =
+      count > 1
+        ? new DiskCache(join(dir, `worker-${index}`), Math.floor(ctx.settings.cacheBytes / count))
+        : new DiskCache(dir, ctx.settings.cacheBytes);
     return {
       rpc: [mediaHandlers(store, signer, uploads)],
       routes: mediaRoutes(store, signer, cache),

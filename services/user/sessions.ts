@@ -10,6 +10,7 @@ import { SessionEndReason, SessionEndedSchema } from "../../gen/orbit/user/v1/ev
 import type { ServiceEvents } from "../../platform/events/service-events.js";
 import type { IdGenerator } from "../../platform/ids.js";
 import type { Identity, TokenVerifier } from "../../platform/rpc/identity.js";
+import { existingSessionCache, type SessionCache } from "./session-cache.js";
 import { hashToken, looksLikeToken, newToken } from "./tokens.js";
 
 /** last_seen_at_ms is written at most this often per session. */
@@ -95,6 +96,12 @@ function sessionEnded(
   sessionId: bigint,
   reason: SessionEndReason,
 ): Promise<void> {
+  // This process's verified-session cache forgets it now and once the end is committed.
+  const cache = existingSessionCache(events);
+  if (cache) {
+    cache.revoke(sessionId.toString());
+    tx.afterCommit(() => cache.revoke(sessionId.toString()));
+  }
   return events.publish(tx, SessionEndedSchema, { userId, sessionId, reason, endedAtMs: BigInt(Date.now()) });
 }
 
@@ -113,12 +120,21 @@ export async function verifyToken(
   return { userId: s.userId, sessionId: s.id };
 }
 
-/** The bundle's token check when the user service runs in it: the session, looked up in its store. */
-export function sessionVerifier(db: SqlExecutor): TokenVerifier {
+/**
+ * The bundle's token check when the user service runs in it: the session, looked up in its
+ * store, and remembered in `cache` (session-cache.ts) for its TTL.
+ */
+export function sessionVerifier(db: SqlExecutor, cache?: SessionCache): TokenVerifier {
   return {
     async verify(token) {
+      const hit = cache?.get(token);
+      if (hit) return hit;
+      const startedAt = Date.now();
       const s = await verifyToken(db, token);
-      return s ? { userId: s.userId.toString(), sessionId: s.sessionId.toString() } : undefined;
+      if (!s) return undefined;
+      const identity = { userId: s.userId.toString(), sessionId: s.sessionId.toString() };
+      cache?.set(token, identity, startedAt);
+      return identity;
     },
   };
 }

@@ -2,10 +2,17 @@
  * The user service's settings: `--user-scrypt-log-n` (also the older `--scrypt-log-n`,
  * ORBIT_SCRYPT_LOG_N) and the abuse limits of SignUp and LogIn (rate-limit.ts).
  */
-import { setting } from "../../platform/config/settings.js";
+import { setting, type SettingValues } from "../../platform/config/settings.js";
 import { DEFAULT_LOG_N, MAX_LOG_N, MIN_LOG_N } from "./passwords.js";
 
 export const userSettings = {
+  sessionCacheMs: setting.integer({
+    default: 5_000,
+    min: 0,
+    max: 60_000,
+    unit: "ms",
+    help: "how long a verified bearer token is remembered (a session ended here is forgotten at once; other workers and bundles stop accepting it within this time); 0 = look it up on every call",
+  }),
   scryptLogN: setting.integer({
     default: DEFAULT_LOG_N,
     min: MIN_LOG_N,
@@ -56,3 +63,5 @@ export const userSettings = {
     help: "failed logins of one handle in 15 min from addresses it never logged in from, past which only addresses it logged in from before may try; 0 = no cap",
   }),
 };
+
+export type UserConfig = SettingValues<typeof userSettings>;

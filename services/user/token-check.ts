@@ -7,10 +7,12 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { UserService } from "../../gen/orbit/user/v1/user_pb.js";
 import type { TokenCapability } from "../../platform/kernel/service.js";
+import { sessionCacheFor } from "./session-cache.js";
 import { remoteVerifier, sessionVerifier } from "./sessions.js";
+import type { UserConfig } from "./settings.js";
 
 export const userTokens: TokenCapability = {
-  local: (ctx) => sessionVerifier(ctx.db),
+  local: (ctx) => sessionVerifier(ctx.db, sessionCacheFor(ctx.events, (ctx.settings as UserConfig).sessionCacheMs)),
   remote: (client) => {
     const users = client(UserService);
     return remoteVerifier(async (token, signal) => {

@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- feed [scale] [--seconds S] [--fanout-seconds S] [--only sqlite|mariadb|cassandra[,…]] [--skip-reads]`
+ * `npm run bench -- feed [scale] [--seconds S] [--fanout-seconds S] [--only sqlite|mariadb|cassandra[,…]] [--skip-reads]
+ *                       [--workers N] [--cpu-prof DIR]`
  *
  * The home feed on SQLite and on MariaDB (a fresh database, dropped at the
  * end), in one run; `--only cassandra` puts the home feed on Cassandra
@@ -26,7 +27,13 @@
  *     each user's bearer token: p50/p99 one call at a time, and at 16 in
  *     flight; the first pages of 50 users are checked against the seed.
  *     Baseline: the raw driver running the same partition scan plus the
- *     posts lookup for the page, one at a time.
+ *     posts lookup for the page, one at a time. The load runs in a worker
+ *     thread (_feed-load.ts) over 4 connections; the bundle's CPU per call
+ *     is read from /proc (its process and its workers);
+ *  5. the 16 in flight again against `orbit bundle --workers N` (default 2;
+ *     1 skips the step): its throughput over one worker's.
+ * --cpu-prof DIR: the bundle runs under node --cpu-prof (profiles written on
+ * exit; summarize one with `node --import tsx tools/bench/_cpu-profile.ts FILE`).
  * Goals: GetHomeFeed p99 ≤ 10 ms; fan-out ≥ 50,000 rows/s.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -70,6 +77,7 @@ import {
 import { benchCassandraPoints, scratchCassandra, type ScratchCassandra } from "./_cassandra-db.js";
 import { HomeFeedRowCql } from "../../gen/orbit/feed/v1/tables_wide.js";
 import { fmt, percentile } from "./_measure.js";
+import { processTreeCpu, runLoad } from "./_feed-load.js";
 
 const MYSQL_URL = process.env.ORBIT_BENCH_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
 const CAP = 400;
@@ -79,6 +87,8 @@ const BASELINE_SHARE = 0.02;
 const READERS = 1000;
 const CHECKED = 50;
 const CONCURRENCY = 16;
+/** HTTP/2 connections the 16 in flight share (a bundle with --workers gets them in turn). */
+const CONNECTIONS = 4;
 
 interface Latency {
   calls: number;
@@ -100,6 +110,8 @@ interface EngineFigures {
     ratio: number;
   };
   read?: { raw: Latency; sequential: Latency; concurrent: Latency; ratio: number; checked: number; mismatches: number };
+  /** The same 16 in flight against `orbit bundle --workers <count>`, and its throughput over one worker's. */
+  workers?: { count: number; concurrent: Latency; ratio: number };
 }
 
 function option(args: string[], name: string, def: number): number {
@@ -342,6 +354,30 @@ function rawPage(db: SqlDb, cassandra?: ScratchCassandra): (user: bigint) => Pro
   };
 }
 
+/**
+ * GetHomeFeed from the load worker (a thread of its own: _feed-load.ts), with
+ * the bundle's CPU time over the step (its process and its workers, from /proc).
+ */
+async function loadStep(
+  b: BundleProcess,
+  tokens: readonly string[],
+  what: string,
+  o: { seconds: number; concurrency: number; connections: number },
+): Promise<Latency & { serverCpuMsPerCall: number; clientBusyMs: number; errors: number }> {
+  process.stdout.write(`  GetHomeFeed over HTTP/2, ${what} (${o.connections} connection(s)), ${o.seconds} s … `);
+  const cpu0 = processTreeCpu(b.child.pid!);
+  const r = await runLoad({ url: b.url, tokens, pageSize: PAGE, stride: 7919, ...o });
+  const cpu = processTreeCpu(b.child.pid!) - cpu0;
+  const lat = summarize(Array.from(r.latencies), r.seconds);
+  const serverCpuMsPerCall = Math.round(((cpu * 1000) / Math.max(1, lat.calls)) * 1000) / 1000;
+  console.log(
+    `${fmt(lat.rps)} req/s, p50 ${lat.p50Ms} ms, p99 ${lat.p99Ms} ms, max ${lat.maxMs} ms; ` +
+      `bundle CPU ${serverCpuMsPerCall} ms/call, load thread busy ${fmt(r.clientBusyMs)} ms` +
+      (r.errors ? `, ${r.errors} ERRORS` : ""),
+  );
+  return { ...lat, serverCpuMsPerCall, clientBusyMs: r.clientBusyMs, errors: r.errors };
+}
+
 async function reads(store: Store, d: SocialData, tokens: string[], b: BundleProcess, seconds: number, check: boolean) {
   const rnd = prng(99);
   const readers = Array.from({ length: Math.min(READERS, d.sizes.users) }, () => Math.floor(rnd() * d.sizes.users));
@@ -378,16 +414,13 @@ async function reads(store: Store, d: SocialData, tokens: string[], b: BundlePro
     bar.tick(k + 1, readers.length);
   }
   bar.end(check ? `${checked} first pages checked, ${mismatches} wrong` : "done (fan-out incomplete: not checked)");
-  process.stdout.write(`  GetHomeFeed over HTTP/2, one at a time, ${seconds} s … `);
-  const sequential = await timed((i) => page(readers[i % readers.length]!), seconds, 1);
-  console.log(
-    `${fmt(sequential.rps)} req/s, p50 ${sequential.p50Ms} ms, p99 ${sequential.p99Ms} ms, max ${sequential.maxMs} ms`,
-  );
-  process.stdout.write(`  GetHomeFeed over HTTP/2, ${CONCURRENCY} in flight, ${seconds} s … `);
-  const concurrent = await timed((i) => page(readers[(i * 7919) % readers.length]!), seconds, CONCURRENCY);
-  console.log(
-    `${fmt(concurrent.rps)} req/s, p50 ${concurrent.p50Ms} ms, p99 ${concurrent.p99Ms} ms, max ${concurrent.maxMs} ms`,
-  );
+  const readerTokens = readers.map((u) => tokens[u]!);
+  const sequential = await loadStep(b, readerTokens, "one at a time", { seconds, concurrency: 1, connections: 1 });
+  const concurrent = await loadStep(b, readerTokens, `${CONCURRENCY} in flight`, {
+    seconds,
+    concurrency: CONCURRENCY,
+    connections: CONNECTIONS,
+  });
   return {
     raw: rawLat,
     sequential,
@@ -404,6 +437,8 @@ async function runEngine(
   seconds: number,
   fanoutSeconds: number,
   skipReads: boolean,
+  cpuProf: string | undefined,
+  workers: number,
 ): Promise<EngineFigures> {
   console.log(`\n${engine}:`);
   const P = d.sizes.posts;
@@ -425,7 +460,11 @@ async function runEngine(
     bundle = await startBundle(["--services", "social", ...store.bundleArgs], {
       dataDir: store.dataDir,
       readyTimeoutMs: 120_000,
-      env: { ORBIT_FEED_CELEBRITY_THRESHOLD: String(d.celebThreshold), ORBIT_FEED_CAP: String(CAP) },
+      env: {
+        ORBIT_FEED_CELEBRITY_THRESHOLD: String(d.celebThreshold),
+        ORBIT_FEED_CAP: String(CAP),
+      },
+      ...(cpuProf ? { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${cpuProf}`] } : {}),
     });
     console.log(`ready at ${bundle.url}`);
     const f = await fanout(store.db, d, baseEnd, P, fanoutSeconds);
@@ -435,6 +474,28 @@ async function runEngine(
     if (Number(dead?.n ?? 0) > 0) console.log(`  WARNING: ${dead?.n} dead-lettered events`);
     if (!f.complete) console.log("  (the bundle is still fanning out: the reads below run alongside it)");
     const read = skipReads ? undefined : await reads(store, d, tokens, bundle, seconds, f.complete);
+    let multi: EngineFigures["workers"];
+    if (read && workers > 1) {
+      await bundle.stop();
+      process.stdout.write(`  restarting as orbit bundle --workers ${workers} … `);
+      bundle = await startBundle(["--services", "social", "--workers", String(workers), ...store.bundleArgs], {
+        dataDir: store.dataDir,
+        readyTimeoutMs: 120_000,
+        env: { ORBIT_FEED_CELEBRITY_THRESHOLD: String(d.celebThreshold), ORBIT_FEED_CAP: String(CAP) },
+        ...(cpuProf ? { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${cpuProf}`] } : {}),
+      });
+      console.log("ready");
+      const rnd = prng(99);
+      const readerTokens = Array.from(
+        { length: Math.min(READERS, d.sizes.users) },
+        () => tokens[Math.floor(rnd() * d.sizes.users)]!,
+      );
+      const o = { concurrency: CONCURRENCY, connections: CONNECTIONS };
+      await loadStep(bundle, readerTokens, "warm-up", { ...o, seconds: Math.min(2, seconds) });
+      const concurrent = await loadStep(bundle, readerTokens, `${CONCURRENCY} in flight`, { ...o, seconds });
+      multi = { count: workers, concurrent, ratio: Math.round((concurrent.rps / read.concurrent.rps) * 100) / 100 };
+      console.log(`  --workers ${workers}: ${multi.ratio}× the throughput of one worker (goal ≥ 1.6× on 2 cores)`);
+    }
     return {
       seedSeconds,
       fanout: {
@@ -447,6 +508,7 @@ async function runEngine(
         ratio: Math.round((f.rowsPerSec / rawRowsPerSec) * 1000) / 1000,
       },
       read,
+      ...(multi ? { workers: multi } : {}),
     };
   } finally {
     await bundle?.stop();
@@ -479,7 +541,9 @@ export async function main(args: string[]): Promise<void> {
   );
   const results: Record<string, EngineFigures> = {};
   const skipReads = args.includes("--skip-reads");
-  for (const e of engines) results[e] = await runEngine(e, d, seconds, fanoutSeconds, skipReads);
+  const cpuProf = stringOption(args, "cpu-prof");
+  const workers = option(args, "workers", 2);
+  for (const e of engines) results[e] = await runEngine(e, d, seconds, fanoutSeconds, skipReads, cpuProf, workers);
 
   console.log("\nsummary:");
   for (const [e, r] of Object.entries(results)) {
@@ -501,6 +565,9 @@ export async function main(args: string[]): Promise<void> {
       goals: {
         readP99: all.every((r) => r.read !== undefined && r.read.sequential.p99Ms <= 10),
         fanout: all.every((r) => r.fanout.rowsPerSec >= 50_000),
+        readP50Ratio: all.every((r) => r.read !== undefined && r.read.ratio <= 3),
+        sqliteConcurrent: results.sqlite?.read ? results.sqlite.read.concurrent.rps >= 2_000 : undefined,
+        workers: all.every((r) => r.workers === undefined || r.workers.ratio >= 1.6),
       },
     }),
   );

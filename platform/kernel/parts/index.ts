@@ -13,6 +13,7 @@
  *   3. add `readonly push: PushView` to PlatformViews (context.ts) and `push: openPushPart` to PLATFORM_PARTS.
  * The compiler refuses a view without a part and a part without a view.
  */
+import type { WorkerSlot } from "../workers.js";
 import type { OrbitConfig } from "../../config/config.js";
 import type { IdGenerator } from "../../ids.js";
 import type { Logger } from "../../log.js";
@@ -38,6 +39,8 @@ export interface PartHost {
   readonly metrics: RpcMetrics;
   /** The services this bundle runs, in dependency order. */
   readonly services: readonly ServiceDef[];
+  /** Which worker of `--workers N` this bundle is (a push broker between workers when N > 1). */
+  readonly worker: WorkerSlot;
 }
 
 export interface PlatformPart<View> {

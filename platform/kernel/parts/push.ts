@@ -10,6 +10,7 @@ import { hostname } from "node:os";
 import type { SqlTx } from "../../storage/driver.js";
 import type { PayloadInit } from "../../push/codec.js";
 import { PushEngine, type ChannelAuthorizer } from "../../push/engine.js";
+import { IpcBroker } from "../../push/ipc-broker.js";
 import { RedisBroker } from "../../push/redis-broker.js";
 import type { ServiceDef } from "../service.js";
 import type { PartHost, PlatformPart } from "./index.js";
@@ -53,7 +54,12 @@ export interface PushPart extends PlatformPart<PushView> {
 export async function openPushPart(host: PartHost): Promise<PushPart> {
   const log = host.log.child({ component: "push" });
   const origin = `${hostname()}/${host.ids.nodeId}/${process.pid}/${Math.random().toString(36).slice(2, 8)}`;
-  const broker = host.config.redis ? new RedisBroker({ url: host.config.redis, origin, log }) : undefined;
+  // Between hosts through Redis; between the workers of one bundle (--workers) through the primary.
+  const broker = host.config.redis
+    ? new RedisBroker({ url: host.config.redis, origin, log })
+    : host.worker.count > 1
+      ? new IpcBroker()
+      : undefined;
   const engine = new PushEngine({ db: host.db, log, origin, broker });
   const view = (def: ServiceDef): PushView => {
     const v: PushView = {
