@@ -402,7 +402,7 @@ export class MediaStore {
     }
     if (cut !== undefined || acked < size) {
       if (running.offset !== acked) this.hashes.delete(up.mediaId);
-      void this.flush(up, acked, false);
+      this.flush(up, acked, false).catch(() => {}); // the next PATCH or the completion flushes again
       return { offset: BigInt(acked) };
     }
     this.hashes.delete(up.mediaId);
@@ -418,7 +418,8 @@ export class MediaStore {
    */
   private flush(up: UploadRow, durable: number, final: boolean): Promise<void> {
     const prev = this.flushing.get(up.mediaId) ?? Promise.resolve();
-    const next = prev.then(() => this.flushNow(up, durable, final));
+    // Not the PATCH's work: outside its call (a cut call's writes would not commit).
+    const next = detached(() => prev.then(() => this.flushNow(up, durable, final)));
     const tracked = next.catch(() => {});
     this.flushing.set(up.mediaId, tracked);
     void tracked.then(() => {
@@ -483,7 +484,7 @@ export class MediaStore {
       { id: up.mediaId },
       { state: MediaState.PROCESSING, ...fields, updatedAtMs: BigInt(Date.now()) },
     );
-    void this.finishStaged(up, sha256, fields);
+    void detached(() => this.finishStaged(up, sha256, fields));
     return (await this.media.get({ id: up.mediaId }))!;
   }
 
