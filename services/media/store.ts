@@ -484,7 +484,7 @@ export class MediaStore {
       { id: up.mediaId },
       { state: MediaState.PROCESSING, ...fields, updatedAtMs: BigInt(Date.now()) },
     );
-    void detached(() => this.finishStaged(up, sha256, fields));
+    void detached(() => this.finishStaged(up, sha256, fields)).catch(() => {}); // it fails the media itself
     return (await this.media.get({ id: up.mediaId }))!;
   }
 
@@ -524,14 +524,16 @@ export class MediaStore {
       }
       const m = await this.media.get({ id });
       if (!m || m.state !== MediaState.PROCESSING) continue;
-      void this.finishStaged(row, m.sourceSha256, {
-        contentType: m.contentType,
-        kind: m.kind,
-        sourceSha256: m.sourceSha256,
-        width: m.width,
-        height: m.height,
-        frames: m.frames,
-      });
+      void detached(() =>
+        this.finishStaged(row, m.sourceSha256, {
+          contentType: m.contentType,
+          kind: m.kind,
+          sourceSha256: m.sourceSha256,
+          width: m.width,
+          height: m.height,
+          frames: m.frames,
+        }),
+      ).catch(() => {});
     }
   }
 

@@ -18,10 +18,13 @@
  *     5 ms. Also: the same bytes answered from memory by bare node http (what
  *     our route path costs), and each server's CPU time per answer.
  *  3. upload: a file of scale × 100 MiB PATCHed in one request (streamed from
- *     disk by the client process) into chunks vs raw disk writes of the same
- *     bytes (256 KiB writes to a file, fdatasync at the end). Goal ≥ 0.5×.
- *     Also the store's floor: the raw driver inserting the same chunks into
- *     media_chunks as the upload does (4 per statement).
+ *     disk by the client process) on SQLite, MariaDB (a second bundle on a
+ *     scratch database) and Cassandra chunks (when a node answers): the rate
+ *     until the 204 (staged, fdatasync'ed) and until the bytes are in the
+ *     chunk table, vs raw disk writes of the same bytes (256 KiB writes,
+ *     fdatasync at the end; goal ≥ 0.5×) and vs the same client PATCHing a
+ *     bare node http server that writes the body to a file (the transport's
+ *     ceiling at that moment).
  *  4. gif: a gif → mp4 from the end of its upload to READY on the owner's
  *     /ws (job pick-up, probe, ffmpeg, poster, placeholder, storing) vs the
  *     same ffmpeg command spawned on the same file. Goal ≥ 0.9×.
