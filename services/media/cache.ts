@@ -25,6 +25,8 @@ export class DiskCache {
   private hotBytes = 0;
   private bytes = 0;
   private tmpCounter = 0;
+  /** key → file name, for the hot keys (saves a SHA-256 per cached answer). */
+  private readonly names = new Map<string, string>();
   /** Renders done (not served from disk or joined): for tests and metrics. */
   renders = 0;
   evictions = 0;
@@ -55,7 +57,17 @@ export class DiskCache {
   }
 
   has(key: string): boolean {
-    return this.index.has(fileName(key));
+    return this.index.has(this.nameOf(key));
+  }
+
+  private nameOf(key: string): string {
+    let f = this.names.get(key);
+    if (f === undefined) {
+      f = fileName(key);
+      if (this.names.size >= 4096) this.names.delete(this.names.keys().next().value!);
+      this.names.set(key, f);
+    }
+    return f;
   }
 
   /**
@@ -63,7 +75,7 @@ export class DiskCache {
    * one render runs per key at a time.
    */
   async get(key: string, render: () => Promise<Buffer>): Promise<Buffer> {
-    const f = fileName(key);
+    const f = this.nameOf(key);
     const held = this.hot.get(f);
     if (held && this.index.has(f)) {
       this.hot.delete(f);

@@ -18,6 +18,7 @@ import { mediaRoutes } from "./http.js";
 import { mediaJobConsumer } from "./jobs.js";
 import { mediaSettings } from "./settings.js";
 import { UrlSigner } from "./signing.js";
+import { Staging } from "./staging.js";
 import { MediaStore } from "./store.js";
 
 export const media = defineService({
@@ -30,9 +31,18 @@ export const media = defineService({
   build(ctx) {
     const blobs = new BlobStore(ctx.db, ctx.wide);
     // The owner's devices learn that a job ended through the push gateway (Update field 23).
-    const store = new MediaStore(ctx.db, blobs, ctx.events, ctx.ids, ctx.settings.quotaBytes, (tx, ownerId, m) =>
-      ctx.push.toUser(tx, ownerId, { case: "media", value: { media: m } }),
+    const staging = new Staging(ctx.settings.stagingDir || join(tmpdir(), "orbit-media-staging"));
+    const store = new MediaStore(
+      ctx.db,
+      blobs,
+      ctx.events,
+      ctx.ids,
+      ctx.settings.quotaBytes,
+      staging,
+      (tx, ownerId, m) => ctx.push.toUser(tx, ownerId, { case: "media", value: { media: m } }),
     );
+    // Uploads this node had staged when it stopped: finish them (store.ts, recover).
+    store.recover().catch((err) => ctx.log.error({ err }, "media: recovering staged uploads failed"));
     const signer = new UrlSigner(ctx.settings.urlKeys);
     // Every upload may become a transcode: a per-user limit (ctx.limits, shared with --redis).
     const uploads = ctx.limits.bucket("uploads_per_user", {
@@ -63,6 +73,7 @@ export const media = defineService({
           signal: ctx.signal,
         }),
       ],
+      stop: () => store.close(),
     };
   },
 });

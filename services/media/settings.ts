@@ -1,6 +1,6 @@
 /**
  * The media service's settings: `--media-cache-dir`, `--media-cache-bytes`,
- * `--media-quota-bytes`, `--media-url-keys`, `--media-workers`,
+ * `--media-quota-bytes`, `--media-staging-dir`, `--media-url-keys`, `--media-workers`,
  * `--media-job-cpu-seconds`, `--media-uploads-per-user` (ORBIT_MEDIA_* variables, `mediaCacheDir`… in
  * the config file).
  */
@@ -11,6 +11,11 @@ export const mediaSettings = {
     default: "",
     unit: "dir",
     help: "directory of the on-the-fly transform cache (default: <tmp>/orbit-media-cache)",
+  }),
+  stagingDir: setting.text({
+    default: "",
+    unit: "dir",
+    help: "directory on this node's local disk where uploads are staged (fdatasync'ed before an offset is acknowledged) on their way to the chunk table; use a real disk, not tmpfs (default: <tmp>/orbit-media-staging)",
   }),
   cacheBytes: setting.integer({
     default: 1024 * 1024 * 1024,

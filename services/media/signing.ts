@@ -16,8 +16,14 @@ export const IMG_PREFIX = "/media/img/";
 const FITS = ["cover", "contain", "fill", "inside", "outside"] as const;
 const FORMATS = ["webp", "avif", "jpeg", "png"] as const;
 
+/** Verified paths remembered (the hot ones skip the HMAC; only good signatures are kept, so only URLs we signed fill it). */
+const VERIFIED_MAX = 4096;
+
+export type Verified = { readonly mediaId: bigint; readonly options: TransformOptions };
+
 export class UrlSigner {
   private readonly keys: Buffer[];
+  private readonly verified = new Map<string, Verified>();
 
   constructor(hexKeys: string) {
     const keys = hexKeys
@@ -39,7 +45,17 @@ export class UrlSigner {
   }
 
   /** The media id and options of a signed path (after IMG_PREFIX), or why it is refused. */
-  verify(rest: string): { mediaId: bigint; options: TransformOptions } | { error: string } {
+  verify(rest: string): Verified | { error: string } {
+    const known = this.verified.get(rest);
+    if (known) return known;
+    const v = this.check(rest);
+    if ("error" in v) return v;
+    if (this.verified.size >= VERIFIED_MAX) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(rest, v);
+    return v;
+  }
+
+  private check(rest: string): Verified | { error: string } {
     const slash = rest.indexOf("/");
     if (slash <= 0) return { error: "the URL is not signed" };
     const sig = Buffer.from(rest.slice(0, slash), "base64url");
@@ -54,7 +70,7 @@ export class UrlSigner {
     if (!/^\d{1,19}$/.test(id)) return { error: "bad media id" };
     const options = parseOptions(parts);
     if (typeof options === "string") return { error: options };
-    return { mediaId: BigInt(id), options };
+    return Object.freeze({ mediaId: BigInt(id), options: Object.freeze(options) });
   }
 }
 

@@ -18,6 +18,7 @@ import type { SqlDb, SqlExecutor, SqlTx } from "../../platform/storage/driver.js
 import { BlobStore, CHUNK_SIZE, CHUNKS_PER_WRITE } from "./blobs.js";
 import { LIMITS, MediaRefused, probeImage } from "./images.js";
 import { declaredKind, sniff, SNIFF_BYTES, truncation } from "./sniff.js";
+import type { Staging } from "./staging.js";
 
 export const UPLOAD_PREFIX = "/media/upload/";
 export const FILE_PREFIX = "/media/f/";
@@ -38,6 +39,83 @@ export type StateListener = (row: MediaRow) => void;
  */
 export type MediaPush = (tx: SqlTx, ownerId: bigint, media: Media) => Promise<void>;
 
+/**
+ * Pulls `body` at once into a queue (up to `limit` bytes ahead of the
+ * reader): a cut request stream throws away what it had buffered, so the
+ * bytes are taken while they are there.
+ */
+function eagerly(body: AsyncIterable<Uint8Array>, limit = 8 * 1024 * 1024) {
+  const queue: Uint8Array[] = [];
+  let queued = 0;
+  let ended = false;
+  let failure: { err: unknown } | undefined;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  let room: (() => void) | undefined;
+  const signal = () => {
+    wake?.();
+    wake = undefined;
+  };
+  void (async () => {
+    try {
+      for await (const piece of body) {
+        if (stopped) return;
+        queue.push(piece);
+        queued += piece.byteLength;
+        signal();
+        if (queued >= limit) await new Promise<void>((r) => (room = r));
+      }
+    } catch (err) {
+      failure = { err };
+    } finally {
+      ended = true;
+      signal();
+    }
+  })();
+  const items: AsyncIterable<Uint8Array> = {
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        const piece = queue.shift();
+        if (piece) {
+          queued -= piece.byteLength;
+          if (queued < limit) {
+            room?.();
+            room = undefined;
+          }
+          yield piece;
+          continue;
+        }
+        if (ended) {
+          if (failure) throw failure.err;
+          return;
+        }
+        await new Promise<void>((r) => (wake = r));
+      }
+    },
+  };
+  return {
+    items,
+    stop: () => {
+      stopped = true;
+      room?.();
+    },
+  };
+}
+
+/** Staged bytes are written to the staging file in pieces of this much. */
+const STAGE_WRITE = 1024 * 1024;
+/** A staged file no upload names is dropped at start once this old. */
+const STALE_STAGED_MS = 24 * 3_600_000;
+
+interface CompleteFields {
+  contentType: string;
+  kind: string;
+  sourceSha256: string;
+  width: number;
+  height: number;
+  frames: number;
+}
+
 interface RunningHash {
   offset: number;
   hash: Hash;
@@ -51,6 +129,9 @@ export class MediaStore {
   private readonly hashes = new Map<bigint, RunningHash>();
   /** Uploads with a PATCH in progress here. */
   private readonly busy = new Set<bigint>();
+  /** The running flush of each upload to the chunk table. */
+  private readonly flushing = new Map<bigint, Promise<void>>();
+  private closed = false;
   private readonly listeners = new Set<StateListener>();
   /** READY images' source files for transforms, remembered briefly (see imageSource). */
   private readonly sources = new Map<bigint, { sha256: string; until: number }>();
@@ -61,6 +142,7 @@ export class MediaStore {
     private readonly events: ServiceEvents,
     private readonly ids: IdGenerator,
     private readonly quotaBytes: number,
+    readonly staging: Staging,
     private readonly push?: MediaPush,
   ) {
     this.media = new MediaRowDao(db);
@@ -155,138 +237,310 @@ export class MediaStore {
   }
 
   /**
-   * Receives bytes at `offset`: stores every whole chunk as it fills, and
-   * what is left when the body ends or the connection is cut, so the next
-   * PATCH continues at the exact byte (HEAD tells it). Completes the upload
-   * when the last byte arrived.
+   * Receives bytes at `offset` into this node's staging file, fdatasync'ed
+   * before the new offset is recorded (and answered): also when the
+   * connection is cut, so the next PATCH continues at the exact byte (HEAD
+   * tells it). Whole chunks go on to the chunk table behind it (flush). When
+   * the last byte arrived the file is checked and answered at once; the rest
+   * of the flush and the completion run in the background (completeStaged).
    */
   async receive(
     up: UploadRow,
     offset: bigint,
     body: AsyncIterable<Uint8Array>,
   ): Promise<{ offset: bigint; media?: MediaRow }> {
-    if (offset !== up.offset) {
-      throw new ConnectError(`Upload-Offset is ${offset}, the upload is at ${up.offset}`, Code.Aborted);
-    }
     if (this.busy.has(up.mediaId)) {
       throw new ConnectError("another PATCH of this upload is in progress", Code.Aborted);
     }
     this.busy.add(up.mediaId);
+    // Read the body from now on: a cut connection's stream drops what it still buffers.
+    const eager = eagerly(body);
     try {
-      return await this.receiveLocked(up, body);
+      const mine = await this.claim(up);
+      if (offset !== mine.offset) {
+        throw new ConnectError(`Upload-Offset is ${offset}, the upload is at ${mine.offset}`, Code.Aborted);
+      }
+      return await this.receiveStaged(mine, eager.items);
     } finally {
+      eager.stop();
       this.busy.delete(up.mediaId);
     }
   }
 
-  private async receiveLocked(
+  /**
+   * The upload with its bytes past stored_offset in a staging file here. An
+   * upload staged in another directory (another node, or one that lost its
+   * file) is taken over from what the chunk table holds: its offset goes
+   * back to stored_offset (the PATCH then gets 409 and that offset).
+   */
+  private async claim(up: UploadRow): Promise<UploadRow> {
+    const staging = this.staging;
+    if (staging.owns(up.stagedOn)) {
+      const size = await staging.size(up.stagedOn);
+      if (size !== undefined && size >= Number(up.offset)) {
+        if (size > Number(up.offset)) {
+          // Bytes past the acknowledged offset (a PATCH refused or cut before its fdatasync): dropped.
+          const fh = await staging.open(up.stagedOn);
+          await fh.truncate(Number(up.offset)).finally(() => fh.close());
+        }
+        return up;
+      }
+    }
+    const stagedOn = staging.newName(up.mediaId);
+    const r = await this.db.run(
+      "UPDATE media_uploads SET `offset` = stored_offset, staged_on = ? WHERE media_id = ? AND staged_on = ? AND `offset` = ?",
+      [stagedOn, up.mediaId, up.stagedOn, up.offset],
+    );
+    if (r.changes !== 1) throw new ConnectError("another PATCH of this upload is in progress", Code.Aborted);
+    this.hashes.delete(up.mediaId);
+    await (await staging.open(stagedOn)).close();
+    return { ...up, offset: up.storedOffset, stagedOn };
+  }
+
+  /** Bytes [start, start + length) of an upload: the chunk table below stored_offset, the staging file above. */
+  private async uploadBytes(up: UploadRow, start: number, length: number): Promise<Buffer> {
+    if (length <= 0) return Buffer.alloc(0);
+    const row = await this.uploads.get({ mediaId: up.mediaId });
+    const stored = Math.min(Number(row?.storedOffset ?? up.storedOffset), start + length);
+    const parts: Buffer[] = [];
+    if (start < stored) {
+      for await (const part of this.blobs.read(
+        { chunkKey: up.chunkKey, sizeBytes: up.sizeBytes, chunkSize: up.chunkSize },
+        start,
+        stored - 1,
+      ))
+        parts.push(part);
+    }
+    const from = Math.max(start, stored);
+    if (from < start + length) parts.push(await this.staging.read(up.stagedOn, from, start + length - from));
+    return Buffer.concat(parts, length);
+  }
+
+  private async receiveStaged(
     up: UploadRow,
     body: AsyncIterable<Uint8Array>,
   ): Promise<{ offset: bigint; media?: MediaRow }> {
-    const cs = up.chunkSize;
     const size = Number(up.sizeBytes);
-    let stored = Number(up.offset);
-    // Bytes not stored yet, from file offset `bufStart` (a chunk boundary):
-    // pieces as they came, joined once when written. A partial last chunk
-    // is read back and completed.
-    const pieces: Buffer[] = [];
-    let buffered = 0;
-    const firstIdx = Math.floor(stored / cs);
-    if (stored % cs !== 0) {
-      const row = await this.blobs.chunks.get({ chunkKey: up.chunkKey, idx: firstIdx });
-      const part = Buffer.from(row?.data ?? new Uint8Array()).subarray(0, stored % cs);
-      pieces.push(part);
-      buffered = part.length;
-    }
-    let bufStart = firstIdx * cs; // file offset of the first buffered byte
+    let acked = Number(up.offset);
     let running = this.hashes.get(up.mediaId);
-    if (!running || running.offset !== stored) {
+    if (!running || running.offset !== acked) {
+      // Resumed here after a restart or on another node: the running hash again from the bytes.
       const hash = createHash("sha256");
-      if (stored > 0) {
-        for await (const part of this.blobs.read(
-          { chunkKey: up.chunkKey, sizeBytes: up.sizeBytes, chunkSize: cs },
-          0,
-          stored - 1,
-        ))
-          hash.update(part);
+      for (let at = 0; at < acked; at += 8 * up.chunkSize) {
+        hash.update(await this.uploadBytes(up, at, Math.min(8 * up.chunkSize, acked - at)));
       }
-      running = { offset: stored, hash };
+      running = { offset: acked, hash };
       this.hashes.set(up.mediaId, running);
     }
     const hash = running.hash;
-    let head = stored === 0 ? Buffer.alloc(0) : undefined;
+    let head = acked === 0 ? Buffer.alloc(0) : undefined;
     let sniffed = false;
-    const batch = cs * CHUNKS_PER_WRITE;
-
-    // Bytes that arrived are kept even once the client went away (a cut
-    // connection ends the call): outside the call's commit guard.
-    const persist = (final: boolean) => detached(() => persistNow(final));
-    const persistNow = async (final: boolean) => {
-      // Whole chunks, then (at the end) what is left.
-      const n = final ? buffered : Math.floor(buffered / cs) * cs;
-      if (n === 0) return;
+    const fh = await this.staging.open(up.stagedOn);
+    let written = acked; // file bytes written (not yet synced past `acked`)
+    const pieces: Buffer[] = [];
+    let buffered = 0;
+    const write = async () => {
+      if (buffered === 0) return;
       const all = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, buffered);
-      await this.blobs.putChunks(up.chunkKey, bufStart / cs, all.subarray(0, n), cs);
-      const newStored = bufStart + n;
-      await this.uploads.update({ mediaId: up.mediaId }, { offset: BigInt(newStored) });
-      stored = newStored;
       pieces.length = 0;
-      if (n % cs === 0) {
-        // Every written chunk is whole: the rest starts the next chunk.
-        bufStart += n;
-        buffered -= n;
-        if (buffered > 0) pieces.push(all.subarray(n));
-      } else {
-        // A partial chunk stays buffered, to be completed by what comes next.
-        const keepFrom = n - (n % cs);
-        bufStart += keepFrom;
-        buffered = n - keepFrom;
-        pieces.push(all.subarray(keepFrom, n));
-      }
+      buffered = 0;
+      let done = 0;
+      while (done < all.length) done += (await fh.write(all, done, all.length - done, written + done)).bytesWritten;
+      written += all.length;
     };
-
+    // Bytes that arrived are kept even once the client went away (a cut connection ends the call):
+    // outside the call's commit guard.
+    const acknowledge = () =>
+      detached(async () => {
+        await write();
+        if (written === acked) return;
+        await fh.datasync();
+        const r = await this.db.run("UPDATE media_uploads SET `offset` = ? WHERE media_id = ? AND staged_on = ?", [
+          written,
+          up.mediaId,
+          up.stagedOn,
+        ]);
+        if (r.changes !== 1) throw new ConnectError("the upload was taken over by another PATCH", Code.Aborted);
+        acked = written;
+      });
     let cut: unknown;
     try {
-      for await (const piece of body) {
-        const data = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-        const received = bufStart + buffered + data.length;
-        if (received > size) {
-          throw new ConnectError(
-            `the upload is ${size} bytes (Upload-Length); ${received - size} bytes too many`,
-            Code.ResourceExhausted,
-          );
-        }
-        if (head && !sniffed) {
-          head = Buffer.concat([head, data]);
-          if (head.length >= Math.min(SNIFF_BYTES, size)) {
-            sniffed = true;
-            await this.checkHead(up, head);
+      try {
+        for await (const piece of body) {
+          const data = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+          const received = written + buffered + data.length;
+          if (received > size) {
+            throw new ConnectError(
+              `the upload is ${size} bytes (Upload-Length); ${received - size} bytes too many`,
+              Code.ResourceExhausted,
+            );
           }
+          if (head && !sniffed) {
+            head = Buffer.concat([head, data]);
+            if (head.length >= Math.min(SNIFF_BYTES, size)) {
+              sniffed = true;
+              await this.checkHead(up, head);
+            }
+          }
+          hash.update(data);
+          running.offset += data.length;
+          pieces.push(data);
+          buffered += data.length;
+          if (buffered >= STAGE_WRITE) await write();
         }
-        hash.update(data);
-        running.offset += data.length;
-        pieces.push(data);
-        buffered += data.length;
-        // Several chunks per write (one statement): fewer statements and commits per MiB.
-        // A cut connection still writes what arrived (below).
-        if (buffered >= batch) await persist(false);
+      } catch (err) {
+        if (err instanceof ConnectError || err instanceof MediaRefused) {
+          this.hashes.delete(up.mediaId);
+          throw err;
+        }
+        cut = err; // the connection was cut: keep what arrived
       }
-    } catch (err) {
-      if (err instanceof ConnectError || err instanceof MediaRefused) {
-        this.hashes.delete(up.mediaId);
-        throw err;
-      }
-      cut = err; // the connection was cut: keep what arrived
+      if (head && !sniffed && head.length > 0) await this.checkHead(up, head);
+      await acknowledge();
+    } finally {
+      await fh.close();
     }
-    if (head && !sniffed && head.length > 0) await this.checkHead(up, head);
-    await persist(true);
-    if (cut !== undefined || stored < size) {
-      if (running.offset !== stored) this.hashes.delete(up.mediaId);
-      return { offset: BigInt(stored) };
+    if (cut !== undefined || acked < size) {
+      if (running.offset !== acked) this.hashes.delete(up.mediaId);
+      this.flush(up, acked, false).catch(() => {}); // the next PATCH or the completion flushes again
+      return { offset: BigInt(acked) };
     }
     this.hashes.delete(up.mediaId);
-    const media = await this.complete(up, hash.digest("hex"));
-    return { offset: BigInt(stored), media };
+    const media = await this.completeStaged(up, hash.digest("hex"));
+    return { offset: BigInt(acked), media };
+  }
+
+  /**
+   * Copies the staged bytes past stored_offset into the chunk table, up to
+   * `durable` (whole chunks only unless `final`), and records stored_offset
+   * after each write; stops when the upload was taken over. One flush per
+   * upload runs at a time.
+   */
+  private flush(up: UploadRow, durable: number, final: boolean): Promise<void> {
+    const prev = this.flushing.get(up.mediaId) ?? Promise.resolve();
+    // Not the PATCH's work: outside its call (a cut call's writes would not commit).
+    const next = detached(() => prev.then(() => this.flushNow(up, durable, final)));
+    const tracked = next.catch(() => {});
+    this.flushing.set(up.mediaId, tracked);
+    void tracked.then(() => {
+      if (this.flushing.get(up.mediaId) === tracked) this.flushing.delete(up.mediaId);
+    });
+    return next;
+  }
+
+  private async flushNow(up: UploadRow, durable: number, final: boolean): Promise<void> {
+    const row = await this.uploads.get({ mediaId: up.mediaId });
+    if (!row || row.stagedOn !== up.stagedOn) return;
+    const cs = up.chunkSize;
+    const end = final ? durable : Math.floor(durable / cs) * cs;
+    const group = cs * CHUNKS_PER_WRITE;
+    for (let from = Number(row.storedOffset); from < end; ) {
+      const n = Math.min(group, end - from);
+      const data = await this.staging.read(up.stagedOn, from, n);
+      await this.blobs.putChunks(up.chunkKey, from / cs, data, cs);
+      from += n;
+      const r = await this.db.run("UPDATE media_uploads SET stored_offset = ? WHERE media_id = ? AND staged_on = ?", [
+        from,
+        up.mediaId,
+        up.stagedOn,
+      ]);
+      if (r.changes !== 1) return;
+    }
+  }
+
+  /**
+   * The last byte is staged: check the file (type, truncation, header limits),
+   * mark the media PROCESSING, and finish in the background: the rest of the
+   * flush, then the completion (content address, dedupe, job). A node that
+   * restarts finishes what it had staged (recover).
+   */
+  private async completeStaged(up: UploadRow, sha256: string): Promise<MediaRow> {
+    const size = Number(up.sizeBytes);
+    const headBytes = await this.uploadBytes(up, 0, Math.min(size, SNIFF_BYTES));
+    const s = sniff(headBytes)!;
+    let width = 0;
+    let height = 0;
+    let frames = 1;
+    let kind: string = s.kind;
+    if (s.kind === "image") {
+      const bytes = await this.uploadBytes(up, 0, size);
+      try {
+        const t = truncation(s.contentType, bytes);
+        if (t) throw new MediaRefused(t, "invalid");
+        const h = await probeImage(bytes);
+        ({ width, height, frames } = h);
+        if (frames > 1) kind = "animated";
+      } catch (err) {
+        if (err instanceof MediaRefused) {
+          await this.fail(up.mediaId, err.message);
+          await this.blobs.chunks.deletePartition({ chunkKey: up.chunkKey });
+          await this.staging.drop(up.stagedOn);
+        }
+        throw err;
+      }
+    }
+    const fields = { contentType: s.contentType, kind, sourceSha256: sha256, width, height, frames };
+    await this.media.update(
+      { id: up.mediaId },
+      { state: MediaState.PROCESSING, ...fields, updatedAtMs: BigInt(Date.now()) },
+    );
+    void detached(() => this.finishStaged(up, sha256, fields)).catch(() => {}); // it fails the media itself
+    return (await this.media.get({ id: up.mediaId }))!;
+  }
+
+  private async finishStaged(up: UploadRow, sha256: string, fields: CompleteFields): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.flush(up, Number(up.sizeBytes), true);
+        const row = await this.uploads.get({ mediaId: up.mediaId });
+        if (!row || row.stagedOn !== up.stagedOn) return; // deleted meanwhile
+        await this.complete(up, sha256, fields);
+        await this.staging.drop(up.stagedOn);
+        return;
+      } catch (err) {
+        if (attempt >= 5 || this.closed) {
+          if (!this.closed) await this.fail(up.mediaId, `the upload could not be stored: ${(err as Error).message}`);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+      }
+    }
+  }
+
+  /** At start: finish the uploads whose last byte was staged here but not stored; drop files nobody names. */
+  async recover(): Promise<void> {
+    for (const stagedOn of this.staging.list()) {
+      const id = BigInt(stagedOn.slice(stagedOn.indexOf(":") + 1).split(".")[0]!);
+      const row = await this.uploads.get({ mediaId: id });
+      if (!row || row.stagedOn !== stagedOn) {
+        // Nobody's here (done, deleted, taken over) — or another store's sharing the directory: only old files go.
+        if (Date.now() - (await this.staging.mtimeMs(stagedOn)) > STALE_STAGED_MS) await this.staging.drop(stagedOn);
+        continue;
+      }
+      const size = await this.staging.size(stagedOn);
+      if (row.offset !== row.sizeBytes || size === undefined || size < Number(row.sizeBytes)) {
+        void this.flush(row, Number(row.offset), false).catch(() => {});
+        continue;
+      }
+      const m = await this.media.get({ id });
+      if (!m || m.state !== MediaState.PROCESSING) continue;
+      void detached(() =>
+        this.finishStaged(row, m.sourceSha256, {
+          contentType: m.contentType,
+          kind: m.kind,
+          sourceSha256: m.sourceSha256,
+          width: m.width,
+          height: m.height,
+          frames: m.frames,
+        }),
+      ).catch(() => {});
+    }
+  }
+
+  /** Stops background flushes (the bundle stops); a restart's recover() finishes them. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.flushing.values()]);
   }
 
   /** The type from the first bytes, with the limits of that type. */
@@ -307,37 +561,9 @@ export class MediaStore {
     }
   }
 
-  /**
-   * The last byte arrived: check the whole file (truncation, header limits),
-   * content-address it (stored once), and queue its processing durably.
-   */
-  private async complete(up: UploadRow, sha256: string): Promise<MediaRow> {
-    const blob = { chunkKey: up.chunkKey, sizeBytes: up.sizeBytes, chunkSize: up.chunkSize };
-    const headBytes = await this.blobs.readAll({
-      ...blob,
-      sizeBytes: BigInt(Math.min(Number(up.sizeBytes), SNIFF_BYTES)),
-    });
-    const s = sniff(headBytes)!;
-    let width = 0;
-    let height = 0;
-    let frames = 1;
-    let kind: string = s.kind;
-    if (s.kind === "image") {
-      const bytes = await this.blobs.readAll(blob);
-      try {
-        const t = truncation(s.contentType, bytes);
-        if (t) throw new MediaRefused(t, "invalid");
-        const h = await probeImage(bytes);
-        ({ width, height, frames } = h);
-        if (frames > 1) kind = "animated";
-      } catch (err) {
-        if (err instanceof MediaRefused) {
-          await this.fail(up.mediaId, err.message);
-          await this.blobs.chunks.deletePartition({ chunkKey: up.chunkKey });
-        }
-        throw err;
-      }
-    }
+  /** The staged upload is in the chunk table: content-address it (stored once) and queue its processing durably. */
+  private async complete(up: UploadRow, sha256: string, f: CompleteFields): Promise<MediaRow> {
+    const { contentType, kind, width, height, frames } = f;
     let dropChunks = false;
     const row = await this.db.transaction(async (tx) => {
       const inserted = await this.blobs.blobs.with(tx).insertIfAbsent({
@@ -346,7 +572,7 @@ export class MediaStore {
         sizeBytes: up.sizeBytes,
         chunkSize: up.chunkSize,
         refs: 1n,
-        contentType: s.contentType,
+        contentType,
       });
       if (!inserted) {
         await this.blobs.addRef(sha256, tx);
@@ -357,7 +583,7 @@ export class MediaStore {
         { id: up.mediaId },
         {
           state: MediaState.PROCESSING,
-          contentType: s.contentType,
+          contentType,
           kind,
           sourceSha256: sha256,
           width,

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { DiskCache } from "./cache.js";
+import { avcCodec, ladderHeights } from "./hls.js";
 import { parseRange } from "./http.js";
 import { UrlSigner } from "./signing.js";
 import { sniff, truncation } from "./sniff.js";
@@ -22,6 +23,7 @@ describe("signed transform URLs", () => {
     const url = old.sign(42n, O);
     const rest = url.slice("/media/img/".length);
     expect(old.verify(rest)).toEqual({ mediaId: 42n, options: O });
+    expect(old.verify(rest)).toEqual({ mediaId: 42n, options: O }); // again, remembered
     const rotated = new UrlSigner(`${K2},${K1}`);
     expect(rotated.verify(rest)).toEqual({ mediaId: 42n, options: O }); // old URLs still work
     expect(rotated.sign(42n, O)).not.toBe(url); // new ones are signed with the new key
@@ -127,5 +129,23 @@ describe("ranges, sniffing, truncation", () => {
     expect(truncation("image/gif", Buffer.from("GIF89a;"))).toBeUndefined();
     expect(truncation("image/gif", Buffer.from("GIF89a"))).toMatch(/truncated/);
     expect(truncation("image/jpeg", Buffer.from([0xff, 0xd8, 0xff, 0x00]))).toMatch(/truncated/);
+  });
+});
+
+describe("HLS ladder", () => {
+  it("caps the source at 720p and adds 360p below it, never a rung above the source", () => {
+    expect(ladderHeights(2160)).toEqual([720, 360]);
+    expect(ladderHeights(1080)).toEqual([720, 360]);
+    expect(ladderHeights(720)).toEqual([720, 360]);
+    expect(ladderHeights(480)).toEqual([480, 360]);
+    expect(ladderHeights(360)).toEqual([360]);
+    expect(ladderHeights(240)).toEqual([240]);
+  });
+
+  it("names H.264 profiles and levels as RFC 6381 codec strings", () => {
+    expect(avcCodec("High", 40)).toBe("avc1.640028");
+    expect(avcCodec("High", 30)).toBe("avc1.64001e");
+    expect(avcCodec("Main", 31)).toBe("avc1.4d401f");
+    expect(avcCodec("Constrained Baseline", 30)).toBe("avc1.42c01e");
   });
 });

@@ -85,7 +85,8 @@ describe.each(targets)("video jobs on $name", ({ name, open, cassandra }) => {
     "finishes a transcode cut by a restart: the next bundle runs the job again",
     async () => {
       bundle = await start(store);
-      const video = await testVideo({ seconds: 3 });
+      // Above 360p, so that HLS has two rungs (480p segmented from the mp4, 360p encoded).
+      const video = await testVideo({ width: 640, height: 480, seconds: 3 });
       const { mediaId, answer } = await upload(bundle.url!, TOKEN, video, "video/mp4");
       expect(answer.status).toBe(204);
       // Wait for the job's first ffmpeg/ffprobe, freeze it, and stop the bundle under it.
@@ -101,7 +102,7 @@ describe.each(targets)("video jobs on $name", ({ name, open, cassandra }) => {
       const base = bundle.url!;
       const m = await settled(base, TOKEN, mediaId, 120_000);
       expect(m.failureReason).toBe("");
-      expect(m).toMatchObject({ state: MediaState.READY, contentType: "video/mp4", width: 320, height: 240 });
+      expect(m).toMatchObject({ state: MediaState.READY, contentType: "video/mp4", width: 640, height: 480 });
       expect(Number(m.durationMs)).toBeGreaterThan(2500);
       expect(m.placeholder.length).toBeGreaterThan(10);
       const mp4 = await request(base + m.url);
@@ -112,18 +113,37 @@ describe.each(targets)("video jobs on $name", ({ name, open, cassandra }) => {
       // faststart: the moov box comes before mdat.
       expect(mp4.body.indexOf("moov")).toBeLessThan(mp4.body.indexOf("mdat"));
       expect(m.variants.some((x) => x.name === "poster.jpg")).toBe(true);
-      // HLS: master → media playlist → init + fMP4 segments, all served here.
+      // HLS: master → a media playlist per rung → init + fMP4 segments, all served here.
+      // The ladder: the source (480p, under the 720p cap) and 360p, highest first; none above the source.
       const master = (await request(base + m.hlsUrl)).body.toString();
-      expect(master).toContain("#EXT-X-STREAM-INF");
-      const mediaUrl = master.split("\n").find((l) => l.startsWith("/media/f/"))!;
-      const playlist = (await request(base + mediaUrl)).body.toString();
-      expect(playlist).toContain("#EXT-X-ENDLIST");
-      const init = /#EXT-X-MAP:URI="([^"]+)"/.exec(playlist)![1]!;
-      const segs = playlist.split("\n").filter((l) => l.endsWith(".m4s"));
-      expect(segs.length).toBeGreaterThan(0);
-      const joined = Buffer.concat([(await request(base + init)).body, (await request(base + segs[0]!)).body]);
-      const segProbe = await ffprobe(joined, "mp4");
-      expect(segProbe.streams.map((s) => s.codec_name).sort()).toEqual(["aac", "h264"]);
+      const lines = master.split("\n");
+      const rungs = lines.flatMap((l, i) => {
+        const inf = /^#EXT-X-STREAM-INF:(.*)$/.exec(l);
+        if (!inf) return [];
+        const attrs = Object.fromEntries(
+          inf[1]!.match(/[A-Z-]+=("[^"]*"|[^,]*)/g)!.map((kv) => {
+            const at = kv.indexOf("=");
+            return [kv.slice(0, at), kv.slice(at + 1).replace(/"/g, "")];
+          }),
+        );
+        return [{ ...attrs, url: lines[i + 1]! }] as Record<string, string>[];
+      });
+      expect(rungs.map((r) => r.RESOLUTION)).toEqual(["640x480", "480x360"]);
+      expect(Number(rungs[0]!.BANDWIDTH)).toBeGreaterThan(Number(rungs[1]!.BANDWIDTH));
+      for (const r of rungs) {
+        expect(Number(r.BANDWIDTH)).toBeGreaterThanOrEqual(Number(r["AVERAGE-BANDWIDTH"]));
+        expect(r.CODECS).toMatch(/^avc1\.[0-9a-f]{6},mp4a\.40\.2$/);
+        const playlist = (await request(base + r.url!)).body.toString();
+        expect(playlist).toContain("#EXT-X-ENDLIST");
+        const init = /#EXT-X-MAP:URI="([^"]+)"/.exec(playlist)![1]!;
+        const segs = playlist.split("\n").filter((l) => l.endsWith(".m4s"));
+        expect(segs.length).toBeGreaterThan(0);
+        const joined = Buffer.concat([(await request(base + init)).body, (await request(base + segs[0]!)).body]);
+        const segProbe = await ffprobe(joined, "mp4");
+        expect(segProbe.streams.map((s) => s.codec_name).sort()).toEqual(["aac", "h264"]);
+        const sv = segProbe.streams.find((s) => s.codec_type === "video")!;
+        expect(`${sv.width}x${sv.height}`).toBe(r.RESOLUTION);
+      }
     },
     240_000,
   );

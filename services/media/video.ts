@@ -3,15 +3,15 @@
  * with Debian's ffmpeg through platform/ffmpeg/run.ts (CPU-time limit,
  * killed on shutdown).
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import type { MediaRow, StoredVariant } from "../../gen/orbit/media/v1/tables_pb.js";
 import { FfmpegFailed, runFfmpeg } from "../../platform/ffmpeg/run.js";
 import { JobFailed } from "./errors.js";
+import { hlsLadder } from "./hls.js";
 import { input, type Rendition, thumbhashOf } from "./images.js";
-import { fileUrl } from "./store.js";
 
 export interface VideoLimits {
   readonly cpuSeconds: number;
@@ -69,6 +69,9 @@ export function transcodeArgs(inPath: string, outPath: string): string[] {
     "23",
     "-pix_fmt",
     "yuv420p",
+    // A keyframe every 4 s: the HLS rung segmented from this file cuts where the encoded rungs do.
+    "-force_key_frames",
+    "expr:gte(t,n_forced*4)",
     "-c:a",
     "aac",
     "-b:a",
@@ -166,7 +169,7 @@ export async function processAnimated(
   });
 }
 
-/** A video: H.264/AAC mp4, a poster, and HLS VOD (fMP4 segments, a master playlist). */
+/** A video: H.264/AAC mp4, a poster, and HLS VOD (a ladder of fMP4 renditions, a master playlist). */
 export async function processVideo(
   bytes: Buffer,
   m: MediaRow,
@@ -219,76 +222,19 @@ export async function processVideo(
       }),
     );
     const placeholder = await thumbhashOf(sharp(poster));
-    // HLS VOD from the mp4 (copied, not encoded again): fMP4 segments.
-    const hlsDir = join(dir, "hls");
-    await mkdir(hlsDir);
-    await runFfmpeg(
-      [
-        "-y",
-        "-i",
-        mp4Path,
-        "-c",
-        "copy",
-        "-f",
-        "hls",
-        "-hls_time",
-        "4",
-        "-hls_playlist_type",
-        "vod",
-        "-hls_segment_type",
-        "fmp4",
-        "-hls_fmp4_init_filename",
-        "init.mp4",
-        "-hls_segment_filename",
-        join(hlsDir, "seg%04d.m4s"),
-        join(hlsDir, "index.m3u8"),
-      ],
-      { signal: ctx.signal },
-    );
-    let playlist = await readFile(join(hlsDir, "index.m3u8"), "utf8");
-    const files = (await readdir(hlsDir)).filter((f) => f !== "index.m3u8").sort();
-    for (const f of files) {
-      const data = await readFile(join(hlsDir, f));
-      const isInit = f === "init.mp4";
-      const v = await keep({
-        name: isInit ? "hls.init" : `hls.${f}`,
-        data,
-        contentType: isInit ? "video/mp4" : "video/iso.segment",
-        ext: isInit ? "mp4" : "m4s",
-        width: 0,
-        height: 0,
-      });
-      variants.push(v);
-      playlist = playlist.split(f).join(fileUrl(v.sha256, v.ext));
+    // HLS VOD: a ladder of renditions not above the source (hls.ts).
+    try {
+      variants.push(
+        ...(await hlsLadder(
+          { mp4Path, width: info.width, height: info.height, durationMs: info.durationMs, hasAudio: info.hasAudio },
+          dir,
+          { cpuSeconds: ctx.video.cpuSeconds, signal: ctx.signal },
+          keep,
+        )),
+      );
+    } catch (err) {
+      fail(err);
     }
-    const media = await keep({
-      name: "hls.media",
-      data: Buffer.from(playlist),
-      contentType: "application/vnd.apple.mpegurl",
-      ext: "m3u8",
-      width: info.width,
-      height: info.height,
-    });
-    variants.push(media);
-    const bandwidth = Math.round((mp4.length * 8 * 1000) / Math.max(1, Number(info.durationMs)));
-    const master = [
-      "#EXTM3U",
-      "#EXT-X-VERSION:7",
-      "#EXT-X-INDEPENDENT-SEGMENTS",
-      `#EXT-X-STREAM-INF:BANDWIDTH=${bandwidth},RESOLUTION=${info.width}x${info.height},CODECS="avc1.640028${info.hasAudio ? ',mp4a.40.2"' : '"'}`,
-      fileUrl(media.sha256, media.ext),
-      "",
-    ].join("\n");
-    variants.push(
-      await keep({
-        name: "hls",
-        data: Buffer.from(master),
-        contentType: "application/vnd.apple.mpegurl",
-        ext: "m3u8",
-        width: info.width,
-        height: info.height,
-      }),
-    );
     return {
       variants,
       fields: { width: info.width, height: info.height, durationMs: info.durationMs, placeholder },

@@ -746,6 +746,8 @@ export const UploadRowTable: SqlTableSpec = {
     column("chunk_size", "chunkSize", "int", "INTEGER", "INT", "int", { default: "0" }),
     column("chunk_key", "chunkKey", "string", "TEXT", "VARCHAR(80)", "text", { default: "''" }),
     column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("stored_offset", "storedOffset", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("staged_on", "stagedOn", "string", "TEXT", "VARCHAR(80)", "text", { default: "''" }),
   ],
   primaryKey: ["media_id"],
   indexes: [],
@@ -760,49 +762,57 @@ export const UploadRowSql = {
   sqlite: {
     insert:
       'INSERT INTO "media_uploads" ("media_id", "owner_id", "size_bytes", "offset", "chunk_size", ' +
-      '"chunk_key", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?)',
+      '"chunk_key", "created_at_ms", "stored_offset", "staged_on") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     upsert:
       'INSERT INTO "media_uploads" ("media_id", "owner_id", "size_bytes", "offset", "chunk_size", ' +
-      '"chunk_key", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("media_id")' +
+      '"chunk_key", "created_at_ms", "stored_offset", "staged_on") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)' +
+      ' ON CONFLICT ("media_id")' +
       ' DO UPDATE SET "owner_id" = excluded."owner_id", "size_bytes" = excluded."size_bytes", ' +
       '"offset" = excluded."offset", "chunk_size" = excluded."chunk_size", ' +
-      '"chunk_key" = excluded."chunk_key", "created_at_ms" = excluded."created_at_ms"',
+      '"chunk_key" = excluded."chunk_key", "created_at_ms" = excluded."created_at_ms", ' +
+      '"stored_offset" = excluded."stored_offset", "staged_on" = excluded."staged_on"',
     insertIfAbsent:
       'INSERT INTO "media_uploads" ("media_id", "owner_id", "size_bytes", "offset", "chunk_size", ' +
-      '"chunk_key", "created_at_ms") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      '"chunk_key", "created_at_ms", "stored_offset", "staged_on") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)' +
+      " ON CONFLICT DO NOTHING",
     insertHead:
       'INSERT INTO "media_uploads" ("media_id", "owner_id", "size_bytes", "offset", "chunk_size", ' +
-      '"chunk_key", "created_at_ms") VALUES',
-    insertTuple: "(?, ?, ?, ?, ?, ?, ?)",
+      '"chunk_key", "created_at_ms", "stored_offset", "staged_on") VALUES',
+    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
       ' ON CONFLICT ("media_id")' +
       ' DO UPDATE SET "owner_id" = excluded."owner_id", "size_bytes" = excluded."size_bytes", ' +
       '"offset" = excluded."offset", "chunk_size" = excluded."chunk_size", ' +
-      '"chunk_key" = excluded."chunk_key", "created_at_ms" = excluded."created_at_ms"',
+      '"chunk_key" = excluded."chunk_key", "created_at_ms" = excluded."created_at_ms", ' +
+      '"stored_offset" = excluded."stored_offset", "staged_on" = excluded."staged_on"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
     get:
       'SELECT "media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", ' +
-      '"created_at_ms" FROM "media_uploads" WHERE "media_id" = ?',
+      '"created_at_ms", "stored_offset", "staged_on" FROM "media_uploads" WHERE "media_id" = ?',
     getManyHead:
       'SELECT "media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", ' +
-      '"created_at_ms" FROM "media_uploads" WHERE "media_id" IN',
+      '"created_at_ms", "stored_offset", "staged_on" FROM "media_uploads" WHERE "media_id" IN',
     delete: 'DELETE FROM "media_uploads" WHERE "media_id" = ?',
     updateWhere: '"media_id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "media_uploads"',
     list: {
       asc:
         'SELECT "media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", ' +
-        '"created_at_ms" FROM "media_uploads" ORDER BY "media_id" ASC LIMIT ?',
+        '"created_at_ms", "stored_offset", "staged_on" FROM "media_uploads" ORDER BY "media_id" ASC' +
+        " LIMIT ?",
       ascAfter:
         'SELECT "media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", ' +
-        '"created_at_ms" FROM "media_uploads" WHERE ("media_id" > ?) ORDER BY "media_id" ASC LIMIT ?',
+        '"created_at_ms", "stored_offset", "staged_on" FROM "media_uploads" WHERE ("media_id" > ?)' +
+        ' ORDER BY "media_id" ASC LIMIT ?',
       desc:
         'SELECT "media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", ' +
-        '"created_at_ms" FROM "media_uploads" ORDER BY "media_id" DESC LIMIT ?',
+        '"created_at_ms", "stored_offset", "staged_on" FROM "media_uploads" ORDER BY "media_id" DESC' +
+        " LIMIT ?",
       descAfter:
         'SELECT "media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", ' +
-        '"created_at_ms" FROM "media_uploads" WHERE ("media_id" < ?) ORDER BY "media_id" DESC LIMIT ?',
+        '"created_at_ms", "stored_offset", "staged_on" FROM "media_uploads" WHERE ("media_id" < ?)' +
+        ' ORDER BY "media_id" DESC LIMIT ?',
     },
     unique: {},
     finders: {},
@@ -813,50 +823,57 @@ export const UploadRowSql = {
   mysql: {
     insert:
       "INSERT INTO `media_uploads` (`media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, " +
-      "`chunk_key`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "`chunk_key`, `created_at_ms`, `stored_offset`, `staged_on`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
       "INSERT INTO `media_uploads` (`media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, " +
-      "`chunk_key`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `owner_id` =" +
-      " VALUES(`owner_id`), `size_bytes` = VALUES(`size_bytes`), `offset` =" +
-      " VALUES(`offset`), `chunk_size` = VALUES(`chunk_size`), `chunk_key` =" +
-      " VALUES(`chunk_key`), `created_at_ms` = VALUES(`created_at_ms`)",
+      "`chunk_key`, `created_at_ms`, `stored_offset`, `staged_on`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `owner_id` = VALUES(`owner_id`), `size_bytes` =" +
+      " VALUES(`size_bytes`), `offset` = VALUES(`offset`), `chunk_size` =" +
+      " VALUES(`chunk_size`), `chunk_key` = VALUES(`chunk_key`), `created_at_ms` =" +
+      " VALUES(`created_at_ms`), `stored_offset` = VALUES(`stored_offset`), `staged_on` =" +
+      " VALUES(`staged_on`)",
     insertIfAbsent:
       "INSERT INTO `media_uploads` (`media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, " +
-      "`chunk_key`, `created_at_ms`) VALUES (?, ?, ?, ?, ?, ?, ?)" +
+      "`chunk_key`, `created_at_ms`, `stored_offset`, `staged_on`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" +
       " ON DUPLICATE KEY UPDATE `media_id` = `media_id`",
     insertHead:
       "INSERT INTO `media_uploads` (`media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, " +
-      "`chunk_key`, `created_at_ms`) VALUES",
-    insertTuple: "(?, ?, ?, ?, ?, ?, ?)",
+      "`chunk_key`, `created_at_ms`, `stored_offset`, `staged_on`) VALUES",
+    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
       " ON DUPLICATE KEY UPDATE `owner_id` = VALUES(`owner_id`), `size_bytes` =" +
       " VALUES(`size_bytes`), `offset` = VALUES(`offset`), `chunk_size` =" +
       " VALUES(`chunk_size`), `chunk_key` = VALUES(`chunk_key`), `created_at_ms` =" +
-      " VALUES(`created_at_ms`)",
+      " VALUES(`created_at_ms`), `stored_offset` = VALUES(`stored_offset`), `staged_on` =" +
+      " VALUES(`staged_on`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `media_id` = `media_id`",
     get:
       "SELECT `media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, " +
-      "`created_at_ms` FROM `media_uploads` WHERE `media_id` = ?",
+      "`created_at_ms`, `stored_offset`, `staged_on` FROM `media_uploads` WHERE `media_id` = ?",
     getManyHead:
       "SELECT `media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, " +
-      "`created_at_ms` FROM `media_uploads` WHERE `media_id` IN",
+      "`created_at_ms`, `stored_offset`, `staged_on` FROM `media_uploads` WHERE `media_id` IN",
     delete: "DELETE FROM `media_uploads` WHERE `media_id` = ?",
     updateWhere: "`media_id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `media_uploads`",
     list: {
       asc:
         "SELECT `media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, " +
-        "`created_at_ms` FROM `media_uploads` ORDER BY `media_id` ASC LIMIT ?",
+        "`created_at_ms`, `stored_offset`, `staged_on` FROM `media_uploads` ORDER BY `media_id` ASC" +
+        " LIMIT ?",
       ascAfter:
         "SELECT `media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, " +
-        "`created_at_ms` FROM `media_uploads` WHERE (`media_id` > ?) ORDER BY `media_id` ASC LIMIT ?",
+        "`created_at_ms`, `stored_offset`, `staged_on` FROM `media_uploads` WHERE (`media_id` > ?)" +
+        " ORDER BY `media_id` ASC LIMIT ?",
       desc:
         "SELECT `media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, " +
-        "`created_at_ms` FROM `media_uploads` ORDER BY `media_id` DESC LIMIT ?",
+        "`created_at_ms`, `stored_offset`, `staged_on` FROM `media_uploads` ORDER BY `media_id` DESC" +
+        " LIMIT ?",
       descAfter:
         "SELECT `media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, " +
-        "`created_at_ms` FROM `media_uploads` WHERE (`media_id` < ?) ORDER BY `media_id` DESC LIMIT ?",
+        "`created_at_ms`, `stored_offset`, `staged_on` FROM `media_uploads` WHERE (`media_id` < ?)" +
+        " ORDER BY `media_id` DESC LIMIT ?",
     },
     unique: {},
     finders: {},
@@ -898,6 +915,8 @@ function uploadRowFromValues(r: readonly unknown[]): UploadRow {
     chunkSize: toNumber(r[4]),
     chunkKey: toText(r[5]),
     createdAtMs: toBigInt(r[6]),
+    storedOffset: toBigInt(r[7]),
+    stagedOn: toText(r[8]),
   };
 }
 
@@ -910,6 +929,8 @@ function uploadRowToSql(row: UploadRowInit, d: Dialect): SqlValue[] {
     int32Param(row.chunkSize ?? 0, "media_uploads.chunk_size"),
     textParam(row.chunkKey ?? "", 80, "media_uploads.chunk_key"),
     int64Param(row.createdAtMs ?? 0n, "media_uploads.created_at_ms"),
+    int64Param(row.storedOffset ?? 0n, "media_uploads.stored_offset"),
+    textParam(row.stagedOn ?? "", 80, "media_uploads.staged_on"),
   ];
 }
 
@@ -1044,6 +1065,14 @@ export class UploadRowDao {
     if (patch.createdAtMs !== undefined) {
       cols.push("created_at_ms");
       params.push(int64Param(row.createdAtMs ?? 0n, "media_uploads.created_at_ms"));
+    }
+    if (patch.storedOffset !== undefined) {
+      cols.push("stored_offset");
+      params.push(int64Param(row.storedOffset ?? 0n, "media_uploads.stored_offset"));
+    }
+    if (patch.stagedOn !== undefined) {
+      cols.push("staged_on");
+      params.push(textParam(row.stagedOn ?? "", 80, "media_uploads.staged_on"));
     }
     if (cols.length === 0) return (await this.get(key)) !== undefined;
     const r = await this.db.run(this.updates.sql(cols), [
