@@ -7,8 +7,9 @@
  *   read them, their active members and the batch's already-recorded client ids,
  *   then multi-row writes: the messages (wide table), the dedupe rows, the change log,
  *   the conversations (one upsert), the senders' read/delivery pointers (one UPDATE),
- *   and one push per conversation: its members get the batch's changes of that
- *   conversation as one update (ChatUpdate.batch when there are several).
+ *   and the pushes, appended together (ctx.push.toUsersMany): each conversation's
+ *   members get the batch's changes of that conversation as one update
+ *   (ChatUpdate.batch when there are several).
  *
  * Every guarantee of a single send holds: a conversation's changes take seqs one
  * after another under its row lock and commit with their rows, the change log and
@@ -228,7 +229,10 @@ export class SendBatcher {
       await d.changes.with(tx).insertMany(changeRows);
       await d.convs.with(tx).upsertMany([...updates.keys()].map((id) => convs.get(id)!));
       await this.movePointers(tx, [...pointers.values()]);
-      for (const [conv, list] of updates) await d.push.toUsers(tx, members.get(conv)!, batchUpdate(list));
+      await d.push.toUsersMany(
+        tx,
+        [...updates].map(([conv, list]) => ({ userIds: members.get(conv)!, update: batchUpdate(list) })),
+      );
       return outcomes;
     });
   }
