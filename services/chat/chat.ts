@@ -103,15 +103,18 @@ export class Chat {
       messages: ctx.settings.roomRateMessages,
       windowMs: ctx.settings.roomRateWindowSeconds * 1000,
     });
-    this.sender = new SendBatcher({
-      db: ctx.db,
-      ids: ctx.ids,
-      convs: this.convs,
-      sends: this.sends,
-      changes: this.changes,
-      messages: this.messages,
-      push,
-    });
+    this.sender = new SendBatcher(
+      {
+        db: ctx.db,
+        ids: ctx.ids,
+        convs: this.convs,
+        sends: this.sends,
+        changes: this.changes,
+        messages: this.messages,
+        push,
+      },
+      ctx.db.dialect === "mysql" ? ctx.settings.sendWriters : 1,
+    );
   }
 
   /**

@@ -16,7 +16,11 @@
  * the push, so devices see them in seq order, once; a client id seen twice (in the
  * store or twice in one batch) answers the first message. A send that fails its
  * checks in the batch (no longer a member) fails alone; a batch that fails as a
- * whole (a deadlock) is run again, up to three times.
+ * whole (a deadlock) is run again, up to three times. Several batches may be
+ * in flight (`writers`): they take the conversations' locks in ascending
+ * order and push heads in ascending user order, so they wait for each other
+ * where they share a conversation or a user, and a batch reads its
+ * conversations and recorded client ids after it holds their locks.
  */
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -92,28 +96,38 @@ export function unbatch(update: ChatUpdate): ChatUpdate[] {
 
 export class SendBatcher {
   private queue: Pending[] = [];
-  private running = false;
+  /** Writers running: each takes what is queued, writes it, and goes on while sends wait. */
+  private running = 0;
   /** Batches written and sends in them (for tests and the bench). */
   readonly stats = { batches: 0, sends: 0 };
 
-  constructor(private readonly d: SendDeps) {}
+  /**
+   * `writers` (--chat-send-writers, default 1): batches in flight at once. On
+   * MariaDB a batch's commit waits for its log flush; a second writer fills
+   * the next batch meanwhile and InnoDB flushes concurrent commits together.
+   * SQLite has one writer anyway.
+   */
+  constructor(
+    private readonly d: SendDeps,
+    private readonly writers = 1,
+  ) {}
 
   send(req: SendRequest): Promise<SendOutcome> {
     return new Promise<SendOutcome>((resolve, reject) => {
       this.queue.push({ req, resolve, reject });
-      if (!this.running) void this.drain();
+      if (this.running < this.writers) void this.drain();
     });
   }
 
   private async drain(): Promise<void> {
-    this.running = true;
+    this.running += 1;
     try {
       while (this.queue.length) {
         const batch = this.queue.splice(0, MAX_BATCH);
         await this.writeWithRetries(batch);
       }
     } finally {
-      this.running = false;
+      this.running -= 1;
     }
   }
 
