@@ -387,7 +387,7 @@ async function engine(name: string, db: SqlDb, seconds: number, inflight: number
     row("raw rows, 1 conversation", rawGroup);
     row("raw group commit, 100 conv.", rawBatched);
     row("raw group commit, 1 conv.", rawBatchedGroup);
-    const r = (a: Figures, b: Figures) => +(a.perSec / b.perSec).toFixed(2);
+    const r = (a: Figures, b: Figures) => +(a.perSec / b.perSec).toFixed(3);
     return {
       direct,
       group,
