@@ -103,6 +103,27 @@ export class PushEngine {
     else await this.db.transaction(append);
   }
 
+  /**
+   * Several durable updates, each to its own users, appended together in `tx`
+   * (a few statements whatever their number), then delivered in order.
+   */
+  async toUsersMany(
+    tx: SqlTx | undefined,
+    entries: readonly { readonly userIds: readonly bigint[]; readonly payload: PayloadInit }[],
+  ): Promise<void> {
+    const encoded = entries
+      .filter((e) => e.userIds.length > 0)
+      .map((e) => ({ userIds: e.userIds, payload: encodePayload(e.payload) }));
+    if (encoded.length === 0) return;
+    const atMs = BigInt(Date.now());
+    const append = async (t: SqlTx) => {
+      const rs = await this.store.appendMany(t, encoded, atMs);
+      t.afterCommit(() => rs.forEach((r, i) => this.appended(r.userIds, r.sequences, atMs, encoded[i]!.payload, true)));
+    };
+    if (tx) await append(tx);
+    else await this.db.transaction(append);
+  }
+
   /** Sends an update to every session in `channel`, here and elsewhere; never stored. */
   async ephemeral(channel: string, payload: PayloadInit): Promise<void> {
     if (!CHANNEL.test(channel)) throw new ChannelNameError(`bad channel name ${JSON.stringify(channel)}`);

@@ -42,6 +42,10 @@ function big(v: unknown): bigint {
   return typeof v === "bigint" ? v : BigInt(v as number | string);
 }
 
+function cmp(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 function bytes(v: unknown): Uint8Array {
   if (v instanceof Uint8Array) return v;
   throw new Error("push_stream.payload: not bytes");
@@ -55,46 +59,77 @@ export class PushStore {
     atMs: bigint,
     payload: Uint8Array,
   ): Promise<{ userIds: bigint[]; sequences: bigint[] }> {
-    const users = [...new Set(userIds)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const sequences: bigint[] = [];
+    return (await this.appendMany(tx, [{ userIds, payload }], atMs))[0]!;
+  }
+
+  /**
+   * Appends several payloads, each to its own users, in `tx` with a few
+   * statements whatever their number: one head upsert per 500 users (each
+   * user's head moves by how many entries name it), one read of the heads
+   * and multi-row stream inserts. A user in several entries gets their
+   * payloads in entry order, on consecutive sequences. Returns, per entry,
+   * its users (ascending, deduplicated) and their new sequences.
+   */
+  async appendMany(
+    tx: SqlTx,
+    entries: readonly { readonly userIds: readonly bigint[]; readonly payload: Uint8Array }[],
+    atMs: bigint,
+  ): Promise<{ userIds: bigint[]; sequences: bigint[] }[]> {
+    const perEntry = entries.map((e) => [...new Set(e.userIds)].sort(cmp));
+    const counts = new Map<bigint, number>();
+    for (const users of perEntry) for (const u of users) counts.set(u, (counts.get(u) ?? 0) + 1);
+    const users = [...counts.keys()].sort(cmp);
     const heads = q(tx, HEADS);
-    const stream = q(tx, STREAM);
+    /** Each user's first sequence of this append. */
+    const next = new Map<bigint, bigint>();
     for (let i = 0; i < users.length; i += CHUNK) {
       const chunk = users.slice(i, i + CHUNK);
-      const tuples = chunk.map(() => "(?, 1, 0)").join(", ");
-      const bySeq = new Map<bigint, bigint>();
+      const tuples = chunk.map(() => "(?, ?, 0)").join(", ");
+      const params = chunk.flatMap((u) => [u, counts.get(u)!]);
+      let rows: unknown[][];
       if (tx.dialect === "sqlite") {
-        const rows = await tx.allValues(
+        rows = await tx.allValues(
           `INSERT INTO ${heads} (user_id, last_sequence, last_seen_ms) VALUES ${tuples} ` +
-            "ON CONFLICT (user_id) DO UPDATE SET last_sequence = last_sequence + 1 RETURNING user_id, last_sequence",
-          chunk,
+            "ON CONFLICT (user_id) DO UPDATE SET last_sequence = last_sequence + excluded.last_sequence RETURNING user_id, last_sequence",
+          params,
         );
-        for (const [u, s] of rows) bySeq.set(big(u), big(s));
       } else {
         await tx.run(
           `INSERT INTO ${heads} (user_id, last_sequence, last_seen_ms) VALUES ${tuples} ` +
-            "ON DUPLICATE KEY UPDATE last_sequence = last_sequence + 1",
-          chunk,
+            "ON DUPLICATE KEY UPDATE last_sequence = last_sequence + VALUES(last_sequence)",
+          params,
         );
-        const rows = await tx.allValues(
+        rows = await tx.allValues(
           `SELECT user_id, last_sequence FROM ${heads} WHERE user_id IN (${chunk.map(() => "?").join(", ")})`,
           chunk,
         );
-        for (const [u, s] of rows) bySeq.set(big(u), big(s));
       }
-      const params: SqlValue[] = [];
-      for (const u of chunk) {
-        const s = bySeq.get(u);
+      for (const [u, s] of rows) {
+        const user = big(u);
+        next.set(user, big(s) - BigInt(counts.get(user)!) + 1n);
+      }
+    }
+    const out: { userIds: bigint[]; sequences: bigint[] }[] = [];
+    const rows: SqlValue[][] = [];
+    perEntry.forEach((entryUsers, k) => {
+      const sequences = entryUsers.map((u) => {
+        const s = next.get(u);
         if (s === undefined) throw new Error(`push: no head for user ${u} after the append`);
-        sequences.push(s);
-        params.push(u, s, atMs, payload);
-      }
+        next.set(u, s + 1n);
+        rows.push([u, s, atMs, entries[k]!.payload]);
+        return s;
+      });
+      out.push({ userIds: entryUsers, sequences });
+    });
+    const stream = q(tx, STREAM);
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const chunk = rows.slice(i, i + CHUNK);
       await tx.run(
         `INSERT INTO ${stream} (user_id, sequence, at_ms, payload) VALUES ${chunk.map(() => "(?, ?, ?, ?)").join(", ")}`,
-        params,
+        chunk.flat(),
       );
     }
-    return { userIds: users, sequences };
+    return out;
   }
 
   /** Up to `limit` updates of the user after `after`, in order. */

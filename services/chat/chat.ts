@@ -37,6 +37,7 @@ import { decodeCursor, decodeToken, encodeCursor, encodeToken } from "./cursor.j
 import { MessageStore } from "./messages.js";
 import type { ChatPush } from "./push.js";
 import { RoomChatLimits } from "./room-limits.js";
+import { SenderCache, type Sendable } from "./senders.js";
 import { SendBatcher } from "./sends.js";
 import type { chatSettings } from "./settings.js";
 
@@ -78,6 +79,8 @@ export class Chat {
   readonly changes: ChatChangeRowDao;
   readonly messages: MessageStore;
   readonly sender: SendBatcher;
+  /** Who may send where, remembered (senders.ts). */
+  readonly senders = new SenderCache();
   private readonly roomLimits: RoomChatLimits;
   private readonly users;
   private readonly media;
@@ -100,15 +103,18 @@ export class Chat {
       messages: ctx.settings.roomRateMessages,
       windowMs: ctx.settings.roomRateWindowSeconds * 1000,
     });
-    this.sender = new SendBatcher({
-      db: ctx.db,
-      ids: ctx.ids,
-      convs: this.convs,
-      sends: this.sends,
-      changes: this.changes,
-      messages: this.messages,
-      push,
-    });
+    this.sender = new SendBatcher(
+      {
+        db: ctx.db,
+        ids: ctx.ids,
+        convs: this.convs,
+        sends: this.sends,
+        changes: this.changes,
+        messages: this.messages,
+        push,
+      },
+      ctx.db.dialect === "mysql" ? ctx.settings.sendWriters : 1,
+    );
   }
 
   /**
@@ -530,6 +536,7 @@ export class Chat {
       { active: false, leftSeq: s.conv.seq + 1n, leftMessageSeq: s.conv.messageSeq, role: Role.MEMBER },
     );
     s.conv.memberCount -= 1;
+    this.senders.forget(s.conv.id, userId);
     await s.emit("conversationChanged", this.conversationChanged(what, s.conv, [userId]), { to: recipients });
     if (target.role === Role.OWNER) {
       // The oldest admin, else the oldest member, owns it now.
@@ -541,6 +548,7 @@ export class Chat {
       if (next) {
         const heir = BigInt(next[0] as number);
         await dao.update({ conversationId: s.conv.id, userId: heir }, { role: Role.OWNER });
+        this.senders.forget(s.conv.id, heir);
         await s.emit("conversationChanged", this.conversationChanged("role_changed", s.conv, [heir], Role.OWNER), {
           to: recipients.filter((id) => id !== userId),
         });
@@ -618,6 +626,8 @@ export class Chat {
       if (!target?.active) throw err(Code.NotFound, "member not found");
       if (target.role === role) return;
       await dao.update({ conversationId, userId }, { role });
+      this.senders.forget(conversationId, userId);
+      this.senders.forget(conversationId, me);
       await s.emit("conversationChanged", this.conversationChanged("role_changed", s.conv, [userId], role));
       if (role === Role.OWNER) {
         await dao.update({ conversationId, userId: me }, { role: Role.ADMIN });
@@ -645,47 +655,65 @@ export class Chat {
     me: bigint,
     req: { conversationId: bigint; clientMessageId: string; text: string; mediaIds: bigint[]; replyToId: bigint },
   ): Promise<Message> {
-    const { conversationId, clientMessageId } = req;
+    const { conversationId } = req;
     if (!req.text.trim() && req.mediaIds.length === 0) {
       throw err(Code.InvalidArgument, "text, media_ids: a message needs text or media");
     }
     this.checkMedia(req.mediaIds);
     if (req.replyToId < 0n) throw err(Code.InvalidArgument, "reply_to_id: must not be negative");
-    // A retry after the send committed: the same message, nothing written.
-    const done = await this.sends.get({ conversationId, senderId: me, clientMessageId });
-    if (done) return this.sentMessage(conversationId, done.messageId);
-    const { conv, member } = await this.readable(conversationId, me);
-    if (!member.active) throw err(Code.PermissionDenied, "you are no longer a member of this conversation");
-    // Room chats: slow mode and the per-user rate (room-limits.ts); the slot is given back if the send fails.
-    const undo =
-      conv.kind === ConversationKind.ROOM
-        ? this.roomLimits.admit(conversationId, me, conv.slowModeMs, member.role === Role.OWNER)
-        : undefined;
+    let undo: (() => void) | undefined;
     try {
-      return await this.sendChecked(me, req, conv);
+      // Remembered per process (senders.ts); the batch checks membership again in its transaction.
+      let conv = this.senders.get(conversationId, me);
+      if (!conv) {
+        const { conv: row, member } = await this.readable(conversationId, me);
+        if (!member.active) throw err(Code.PermissionDenied, "you are no longer a member of this conversation");
+        conv = this.senders.remember(row, member)!;
+      }
+      // Room chats: slow mode and the per-user rate (room-limits.ts); the slot is given back if the send fails.
+      undo =
+        conv.kind === ConversationKind.ROOM
+          ? this.roomLimits.admit(conversationId, me, conv.slowModeMs, conv.role === Role.OWNER)
+          : undefined;
+      const sent = await this.sendChecked(me, req, conv);
+      if (typeof sent !== "bigint") return sent;
+      // A retry of a send that went through: its message, without counting.
+      undo?.();
+      undo = undefined;
+      return this.sentMessage(conversationId, sent);
     } catch (e) {
       undo?.();
+      if (e instanceof ConnectError && e.code === Code.PermissionDenied) this.senders.forget(conversationId, me);
+      // A retry after the send committed answers the same message, whatever changed since
+      // (membership, blocks, media, room limits): looked up only when a check fails, as the
+      // batch finds committed client ids itself.
+      const done = await this.sends.get({ conversationId, senderId: me, clientMessageId: req.clientMessageId });
+      if (done) return this.sentMessage(conversationId, done.messageId);
       throw e;
     }
   }
 
+  /** The checks that need other services or the replied-to message (concurrently), then the batch. */
   private async sendChecked(
     me: bigint,
     req: { conversationId: bigint; clientMessageId: string; text: string; mediaIds: bigint[]; replyToId: bigint },
-    conv: ChatConversationRow,
-  ): Promise<Message> {
+    conv: Sendable,
+  ): Promise<Message | bigint> {
     const { conversationId } = req;
-    await this.requireReadyMedia(me, req.mediaIds, false);
-    if (conv.kind === ConversationKind.DIRECT)
-      await this.refuseBlockedDirect(me, conv.userLo === me ? conv.userHi : conv.userLo);
-    if (req.replyToId > 0n) {
-      const replied = await this.messages.get(conversationId, req.replyToId);
-      if (!replied) throw err(Code.InvalidArgument, "reply_to_id: no such message in this conversation");
-    }
+    await Promise.all([
+      this.requireReadyMedia(me, req.mediaIds, false),
+      conv.kind === ConversationKind.DIRECT
+        ? this.refuseBlockedDirect(me, conv.userLo === me ? conv.userHi : conv.userLo)
+        : undefined,
+      req.replyToId > 0n
+        ? this.messages.get(conversationId, req.replyToId).then((replied) => {
+            if (!replied) throw err(Code.InvalidArgument, "reply_to_id: no such message in this conversation");
+          })
+        : undefined,
+    ]);
     // Written with the other sends of the moment in one transaction (sends.ts); a retry
     // racing the first attempt answers whichever committed first.
-    const sent = await this.sender.send({ me, ...req });
-    return typeof sent === "bigint" ? this.sentMessage(conversationId, sent) : sent;
+    return this.sender.send({ me, ...req });
   }
 
   private async sentMessage(conversationId: bigint, messageId: bigint): Promise<Message> {

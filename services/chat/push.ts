@@ -11,6 +11,8 @@ import type { SqlTx } from "../../platform/storage/driver.js";
 export interface ChatPush {
   /** Durable: commits with `tx`, then reaches every device of each user. */
   toUsers(tx: SqlTx, userIds: readonly bigint[], update: ChatUpdate): Promise<void>;
+  /** Durable, several updates each to its own users, appended together in `tx` (a batch of sends). */
+  toUsersMany(tx: SqlTx, entries: readonly { userIds: readonly bigint[]; update: ChatUpdate }[]): Promise<void>;
   /** Ephemeral: to the connections that joined the conversation's channel. */
   ephemeral(conversationId: bigint, update: ChatUpdate): Promise<void>;
 }
@@ -24,6 +26,11 @@ export function conversationChannel(conversationId: bigint): string {
 export function viaPush(push: PushView): ChatPush {
   return {
     toUsers: (tx, userIds, update) => push.toUsers(tx, userIds, { case: "chat", value: update }),
+    toUsersMany: (tx, entries) =>
+      push.toUsersMany(
+        tx,
+        entries.map((e) => ({ userIds: e.userIds, payload: { case: "chat", value: e.update } })),
+      ),
     ephemeral: (conversationId, update) =>
       push.ephemeral(conversationChannel(conversationId), { case: "chat", value: update }),
   };

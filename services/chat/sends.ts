@@ -7,15 +7,20 @@
  *   read them, their active members and the batch's already-recorded client ids,
  *   then multi-row writes: the messages (wide table), the dedupe rows, the change log,
  *   the conversations (one upsert), the senders' read/delivery pointers (one UPDATE),
- *   and one push per conversation: its members get the batch's changes of that
- *   conversation as one update (ChatUpdate.batch when there are several).
+ *   and the pushes, appended together (ctx.push.toUsersMany): each conversation's
+ *   members get the batch's changes of that conversation as one update
+ *   (ChatUpdate.batch when there are several).
  *
  * Every guarantee of a single send holds: a conversation's changes take seqs one
  * after another under its row lock and commit with their rows, the change log and
  * the push, so devices see them in seq order, once; a client id seen twice (in the
  * store or twice in one batch) answers the first message. A send that fails its
  * checks in the batch (no longer a member) fails alone; a batch that fails as a
- * whole (a deadlock) is run again, up to three times.
+ * whole (a deadlock) is run again, up to three times. Several batches may be
+ * in flight (`writers`): they take the conversations' locks in ascending
+ * order and push heads in ascending user order, so they wait for each other
+ * where they share a conversation or a user, and a batch reads its
+ * conversations and recorded client ids after it holds their locks.
  */
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -91,28 +96,38 @@ export function unbatch(update: ChatUpdate): ChatUpdate[] {
 
 export class SendBatcher {
   private queue: Pending[] = [];
-  private running = false;
+  /** Writers running: each takes what is queued, writes it, and goes on while sends wait. */
+  private running = 0;
   /** Batches written and sends in them (for tests and the bench). */
   readonly stats = { batches: 0, sends: 0 };
 
-  constructor(private readonly d: SendDeps) {}
+  /**
+   * `writers` (--chat-send-writers, default 1): batches in flight at once. On
+   * MariaDB a batch's commit waits for its log flush; a second writer fills
+   * the next batch meanwhile and InnoDB flushes concurrent commits together.
+   * SQLite has one writer anyway.
+   */
+  constructor(
+    private readonly d: SendDeps,
+    private readonly writers = 1,
+  ) {}
 
   send(req: SendRequest): Promise<SendOutcome> {
     return new Promise<SendOutcome>((resolve, reject) => {
       this.queue.push({ req, resolve, reject });
-      if (!this.running) void this.drain();
+      if (this.running < this.writers) void this.drain();
     });
   }
 
   private async drain(): Promise<void> {
-    this.running = true;
+    this.running += 1;
     try {
       while (this.queue.length) {
         const batch = this.queue.splice(0, MAX_BATCH);
         await this.writeWithRetries(batch);
       }
     } finally {
-      this.running = false;
+      this.running -= 1;
     }
   }
 
@@ -228,7 +243,10 @@ export class SendBatcher {
       await d.changes.with(tx).insertMany(changeRows);
       await d.convs.with(tx).upsertMany([...updates.keys()].map((id) => convs.get(id)!));
       await this.movePointers(tx, [...pointers.values()]);
-      for (const [conv, list] of updates) await d.push.toUsers(tx, members.get(conv)!, batchUpdate(list));
+      await d.push.toUsersMany(
+        tx,
+        [...updates].map(([conv, list]) => ({ userIds: members.get(conv)!, update: batchUpdate(list) })),
+      );
       return outcomes;
     });
   }

@@ -1,7 +1,7 @@
 /**
  * The chat service's settings: `--chat-max-members`, `--chat-receipts-to-all`,
  * `--chat-changes-retention-seconds`, `--chat-changes-sweep-seconds`,
- * `--chat-room-rate-messages`, `--chat-room-rate-window-seconds`
+ * `--chat-room-rate-messages`, `--chat-room-rate-window-seconds`, `--chat-send-writers`
  * (ORBIT_CHAT_* variables, `chatMaxMembers`… in the config file).
  */
 import { setting, type SettingValues } from "../../platform/config/settings.js";
@@ -48,6 +48,13 @@ export const chatSettings = {
     max: 3600,
     unit: "seconds",
     help: "the window of --chat-room-rate-messages",
+  }),
+  sendWriters: setting.integer({
+    default: 1,
+    min: 1,
+    max: 16,
+    unit: "transactions",
+    help: "batches of SendMessage written at once on MariaDB (each a transaction holding the sends of the moment); SQLite writes one at a time",
   }),
 };
 

@@ -70,6 +70,15 @@ export async function chatUser(baseUrl: string, handle: string): Promise<ChatUse
   };
 }
 
+/** The same user's clients on another bundle (another node on the same store). */
+export function chatUserOn(baseUrl: string, u: ChatUser): ChatUser {
+  return {
+    ...u,
+    chat: createClient(ChatService, transport(baseUrl, u.token)),
+    users: createClient(UserService, transport(baseUrl, u.token)),
+  };
+}
+
 /** Users signed up a few at a time (the machine is shared). */
 export async function chatUsers(baseUrl: string, prefix: string, n: number): Promise<ChatUser[]> {
   const out: ChatUser[] = [];

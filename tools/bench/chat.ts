@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- chat [--seconds S] [--inflight N] [--only sqlite|mariadb[,…]]`
+ * `npm run bench -- chat [--seconds S] [--inflight N] [--writers W] [--only sqlite|mariadb[,…]]`
  *
  * Chat sends on SQLite and on MariaDB (a fresh database, dropped at the end),
  * in one run, with a bundle running `chat` (and the user service) in this
@@ -12,9 +12,13 @@
  *  - delivered: the bundle runs the push gateway too and every user has one
  *    device on /ws (200 sockets): send→delivered p50/p99 over every delivery
  *    (both users of a pair; the 100 members of the group), deliveries/s.
- * Baseline in the same run: the raw driver writing the same rows per message
- * (wide message row, change row, dedupe row, conversation update, sender's
- * member update) in one transaction each, with the same number in flight.
+ * Baselines in the same run, with the same number in flight: the raw driver
+ * writing the same rows per message (wide message row, change row, dedupe row,
+ * conversation update, sender's member update) in one transaction each, and
+ * the raw driver with group commit (the calls of the moment in one
+ * transaction, multi-row statements), as the service does; `ratio` is 1:1
+ * against the first, `ratioGroupCommit` against the second (100 conversations),
+ * `groupRatioGroupCommit` the group against raw group commit on one conversation.
  * Goal: ≥ 5,000 messages/s accepted on MariaDB (1:1) with p99 send→delivered ≤ 100 ms.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -139,65 +143,157 @@ async function drive(op: (i: number) => Promise<unknown>, seconds: number, infli
 const seqs = new Map<bigint, bigint>();
 let rawCount = 0;
 
+/** One raw message: the rows an accepted send writes (next seq of its conversation, a fresh client id). */
+function rawMessage(ids: IdGenerator, conversations: bigint[], senders: bigint[], j: number) {
+  const i = rawCount++;
+  const conv = conversations[j % conversations.length]!;
+  const sender = senders[j % senders.length]!;
+  const id = ids.next();
+  const seq = (seqs.get(conv) ?? 0n) + 1n;
+  seqs.set(conv, seq);
+  const text = `message ${i}`;
+  const clientId = `raw-${i}`;
+  const msg = create(MessageSchema, {
+    id,
+    conversationId: conv,
+    senderId: sender,
+    seq,
+    text,
+    clientMessageId: clientId,
+  });
+  const update = toBinary(
+    ChatUpdateSchema,
+    create(ChatUpdateSchema, { conversationId: conv, seq, change: { case: "messageSent", value: msg } }),
+  );
+  const wideRow = [
+    conv,
+    bucketOf(id),
+    id,
+    sender,
+    seq,
+    text,
+    new Uint8Array(),
+    0n,
+    clientId,
+    BigInt(Date.now()),
+    0n,
+    0,
+    new Uint8Array(),
+    0, // hidden
+    null,
+  ];
+  return { conv, sender, id, seq, clientId, wideRow, update, last: toBinary(MessageSchema, msg) };
+}
+
 /** The raw driver writing what one accepted send writes, in one transaction. */
 function rawSender(db: SqlDb, conversations: bigint[], senders: bigint[]) {
   const ids = new IdGenerator(1023);
   const wide = wideSql(ChatMessageRowTable, db.dialect);
   return async (j: number) => {
-    const i = rawCount++;
-    const conv = conversations[j % conversations.length]!;
-    const sender = senders[j % senders.length]!;
-    const id = ids.next();
-    const seq = (seqs.get(conv) ?? 0n) + 1n;
-    seqs.set(conv, seq);
-    const text = `message ${i}`;
-    const msg = create(MessageSchema, {
-      id,
-      conversationId: conv,
-      senderId: sender,
-      seq,
-      text,
-      clientMessageId: `raw-${i}`,
-    });
-    const update = toBinary(
-      ChatUpdateSchema,
-      create(ChatUpdateSchema, { conversationId: conv, seq, change: { case: "messageSent", value: msg } }),
-    );
+    const m = rawMessage(ids, conversations, senders, j);
     await db.transaction(async (tx) => {
-      if (tx.dialect === "mysql") await tx.get("SELECT id FROM raw_conversations WHERE id = ? FOR UPDATE", [conv]);
-      await tx.run(wide.put, [
-        conv,
-        bucketOf(id),
-        id,
-        sender,
-        seq,
-        text,
-        new Uint8Array(),
-        0n,
-        `raw-${i}`,
-        BigInt(Date.now()),
-        0n,
-        0,
-        new Uint8Array(),
-        0, // hidden
-        null,
+      if (tx.dialect === "mysql") await tx.get("SELECT id FROM raw_conversations WHERE id = ? FOR UPDATE", [m.conv]);
+      await tx.run(wide.put, m.wideRow);
+      await tx.run("INSERT INTO raw_changes (conversation_id, seq, payload) VALUES (?, ?, ?)", [
+        m.conv,
+        m.seq,
+        m.update,
       ]);
-      await tx.run("INSERT INTO raw_changes (conversation_id, seq, payload) VALUES (?, ?, ?)", [conv, seq, update]);
       await tx.run(
         "INSERT INTO raw_sends (conversation_id, sender_id, client_message_id, message_id) VALUES (?, ?, ?, ?)",
-        [conv, sender, `raw-${i}`, id],
+        [m.conv, m.sender, m.clientId, m.id],
       );
       await tx.run(
         "UPDATE raw_conversations SET seq = seq + 1, message_seq = message_seq + 1, last_message = ? WHERE id = ?",
-        [toBinary(MessageSchema, msg), conv],
+        [m.last, m.conv],
       );
       await tx.run("UPDATE raw_members SET read_seq = ? WHERE conversation_id = ? AND user_id = ?", [
-        seq,
-        conv,
-        sender,
+        m.seq,
+        m.conv,
+        m.sender,
       ]);
     });
   };
+}
+
+/**
+ * The raw driver with group commit, the service's design without the service:
+ * calls that arrive while a transaction runs wait and are written together in
+ * the next one (at most 256), with multi-row statements (lock the
+ * conversations, the wide rows, the change rows, the dedupe rows, one upsert
+ * of the conversations, one of the senders' pointers), `writers` batches in
+ * flight as the service's --chat-send-writers; each call is answered after
+ * the commit that holds its message.
+ */
+function rawGroupSender(db: SqlDb, conversations: bigint[], senders: bigint[], writers: number) {
+  const ids = new IdGenerator(1022);
+  const wide = wideSql(ChatMessageRowTable, db.dialect);
+  type Raw = ReturnType<typeof rawMessage>;
+  let queue: { m: Raw; done: (err?: unknown) => void }[] = [];
+  let running = 0;
+  const tuples = (n: number, one: string) => new Array<string>(n).fill(one).join(", ");
+  const write = async (ms: Raw[]) => {
+    await db.transaction(async (tx) => {
+      const convs = [...new Set(ms.map((m) => m.conv))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      if (tx.dialect === "mysql") {
+        await tx.allValues(
+          `SELECT id FROM raw_conversations WHERE id IN (${tuples(convs.length, "?")}) ORDER BY id FOR UPDATE`,
+          convs,
+        );
+      }
+      await tx.run(
+        wide.putRows(ms.length),
+        ms.flatMap((m) => m.wideRow),
+      );
+      await tx.run(
+        `INSERT INTO raw_changes (conversation_id, seq, payload) VALUES ${tuples(ms.length, "(?, ?, ?)")}`,
+        ms.flatMap((m) => [m.conv, m.seq, m.update]),
+      );
+      await tx.run(
+        `INSERT INTO raw_sends (conversation_id, sender_id, client_message_id, message_id) VALUES ${tuples(ms.length, "(?, ?, ?, ?)")}`,
+        ms.flatMap((m) => [m.conv, m.sender, m.clientId, m.id]),
+      );
+      // One upsert each for the conversations (seq, last message) and the senders' pointers.
+      const lastOf = new Map(ms.map((m) => [m.conv, m]));
+      const upsert = (key: string, set: string[]) =>
+        tx.dialect === "mysql"
+          ? ` ON DUPLICATE KEY UPDATE ${set.map((c) => `${c} = VALUES(${c})`).join(", ")}`
+          : ` ON CONFLICT (${key}) DO UPDATE SET ${set.map((c) => `${c} = excluded.${c}`).join(", ")}`;
+      await tx.run(
+        `INSERT INTO raw_conversations (id, seq, message_seq, last_message) VALUES ${tuples(convs.length, "(?, ?, ?, ?)")}` +
+          upsert("id", ["seq", "message_seq", "last_message"]),
+        convs.flatMap((c) => {
+          const m = lastOf.get(c)!;
+          return [c, m.seq, m.seq, m.last];
+        }),
+      );
+      const pointers = [...new Map(ms.map((m) => [`${m.conv}/${m.sender}`, m])).values()];
+      await tx.run(
+        `INSERT INTO raw_members (conversation_id, user_id, read_seq) VALUES ${tuples(pointers.length, "(?, ?, ?)")}` +
+          upsert("conversation_id, user_id", ["read_seq"]),
+        pointers.flatMap((m) => [m.conv, m.sender, m.seq]),
+      );
+    });
+  };
+  const drain = async () => {
+    running += 1;
+    while (queue.length) {
+      const batch = queue.slice(0, 256);
+      queue = queue.slice(256);
+      try {
+        await write(batch.map((b) => b.m));
+        for (const b of batch) b.done();
+      } catch (err) {
+        for (const b of batch) b.done(err);
+      }
+    }
+    running -= 1;
+  };
+  return (j: number) =>
+    new Promise<void>((resolve, reject) => {
+      queue.push({ m: rawMessage(ids, conversations, senders, j), done: (err) => (err ? reject(err) : resolve()) });
+      if (running < writers) void drain();
+    });
 }
 
 async function rawTables(db: SqlDb, conversations: bigint[], senders: bigint[]): Promise<void> {
@@ -221,7 +317,7 @@ async function rawTables(db: SqlDb, conversations: bigint[], senders: bigint[]):
       await db.run("INSERT INTO raw_members (conversation_id, user_id, read_seq) VALUES (?, ?, 0)", [c, u]);
 }
 
-async function engine(name: string, db: SqlDb, seconds: number, inflight: number) {
+async function engine(name: string, db: SqlDb, seconds: number, inflight: number, writers: number) {
   // 200 sockets and 200 clients from one address: no per-address cap here.
   // Every user signs up from this one address: the per-address sign-up limit is off here.
   const bundle = await startChatBundle(
@@ -230,7 +326,7 @@ async function engine(name: string, db: SqlDb, seconds: number, inflight: number
     {
       services: ["chat", "push"],
       maxConnectionsPerAddress: 0,
-      settings: { user: { scryptLogN: 10, signUpPerAddress: 0 }, chat: {} },
+      settings: { user: { scryptLogN: 10, signUpPerAddress: 0 }, chat: { sendWriters: writers } },
     },
   );
   const url = bundle.url!;
@@ -278,6 +374,9 @@ async function engine(name: string, db: SqlDb, seconds: number, inflight: number
     await rawTables(db, convs, [1n, 2n]);
     const raw = await drive(rawSender(db, convs, [1n, 2n]), seconds, inflight);
     const rawGroup = await drive(rawSender(db, [convs[0]!], [1n, 2n]), seconds, inflight);
+    const w = name === "mariadb" ? writers : 1;
+    const rawBatched = await drive(rawGroupSender(db, convs, [1n, 2n], w), seconds, inflight);
+    const rawBatchedGroup = await drive(rawGroupSender(db, [convs[0]!], [1n, 2n], w), seconds, inflight);
     const row = (label: string, f: Figures) =>
       console.log(
         `${name.padEnd(8)} ${label.padEnd(28)} ${fmt(f.perSec).padStart(7)} msg/s  p50 ${f.p50Ms} ms  p99 ${f.p99Ms} ms  (${fmt(f.sent)} sent)`,
@@ -286,7 +385,21 @@ async function engine(name: string, db: SqlDb, seconds: number, inflight: number
     row("100-member SendMessage", group);
     row("raw rows, 100 conversations", raw);
     row("raw rows, 1 conversation", rawGroup);
-    return { direct, group, raw, rawGroup, ratio: +(direct.perSec / raw.perSec).toFixed(2) };
+    row("raw group commit, 100 conv.", rawBatched);
+    row("raw group commit, 1 conv.", rawBatchedGroup);
+    const r = (a: Figures, b: Figures) => +(a.perSec / b.perSec).toFixed(3);
+    return {
+      direct,
+      group,
+      raw,
+      rawGroup,
+      rawBatched,
+      rawBatchedGroup,
+      // 1:1 against the raw writes of one message per transaction, and against raw group commit.
+      ratio: r(direct, raw),
+      ratioGroupCommit: r(direct, rawBatched),
+      groupRatioGroupCommit: r(group, rawBatchedGroup),
+    };
   } finally {
     devices.close();
     await bundle.stop();
@@ -296,13 +409,14 @@ async function engine(name: string, db: SqlDb, seconds: number, inflight: number
 export async function main(args: string[]): Promise<void> {
   const seconds = Number(arg(args, "--seconds", "5"));
   const inflight = Number(arg(args, "--inflight", "64"));
+  const writers = Number(arg(args, "--writers", "1"));
   const only = arg(args, "--only", "sqlite,mariadb").split(",");
   const out: Record<string, unknown> = {};
   if (only.includes("sqlite")) {
     const dir = mkdtempSync(join(tmpdir(), "orbit-bench-chat-"));
     const db = openSqlStore(`sqlite:${join(dir, "orbit.db")}`);
     try {
-      out.sqlite = await engine("sqlite", db, seconds, inflight);
+      out.sqlite = await engine("sqlite", db, seconds, inflight, writers);
     } finally {
       await db.close();
       rmSync(dir, { recursive: true, force: true });
@@ -311,7 +425,7 @@ export async function main(args: string[]): Promise<void> {
   if (only.includes("mariadb")) {
     const scratch = await scratchMysql(`orbit_bench_chat_${process.pid}`, { pool: 32 });
     try {
-      out.mariadb = await engine("mariadb", scratch.db, seconds, inflight);
+      out.mariadb = await engine("mariadb", scratch.db, seconds, inflight, writers);
     } finally {
       await scratch.dispose();
     }
@@ -323,5 +437,5 @@ export async function main(args: string[]): Promise<void> {
         mariadbP99Under100Ms: (m.direct.delivered?.p99Ms ?? m.direct.p99Ms) <= 100,
       }
     : {};
-  console.log(JSON.stringify({ scenario: "chat", seconds, inflight, ...out, goals }));
+  console.log(JSON.stringify({ scenario: "chat", seconds, inflight, writers, ...out, goals }));
 }

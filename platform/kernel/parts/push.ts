@@ -27,6 +27,11 @@ export interface PushView {
    */
   toUsers(tx: SqlTx | undefined, userIds: readonly bigint[], payload: PayloadInit): Promise<void>;
   toUser(tx: SqlTx | undefined, userId: bigint, payload: PayloadInit): Promise<void>;
+  /** Several durable updates, each to its own users, appended together (in `tx` when given), delivered in order. */
+  toUsersMany(
+    tx: SqlTx | undefined,
+    entries: readonly { readonly userIds: readonly bigint[]; readonly payload: PayloadInit }[],
+  ): Promise<void>;
   /** Ephemeral: never stored; to every connection that joined `channel` (e.g. "room:<id>", "conv:<id>"). */
   ephemeral(channel: string, payload: PayloadInit): Promise<void>;
   /** Who is in `channel` now (connections that joined it), across bundles (with --redis). */
@@ -65,6 +70,7 @@ export async function openPushPart(host: PartHost): Promise<PushPart> {
     const v: PushView = {
       toUsers: (tx, userIds, payload) => engine.toUsers(tx, userIds, payload),
       toUser: (tx, userId, payload) => engine.toUsers(tx, [userId], payload),
+      toUsersMany: (tx, entries) => engine.toUsersMany(tx, entries),
       ephemeral: (channel, payload) => engine.ephemeral(channel, payload),
       presence: (channel) => engine.presence(channel),
       authorizeChannels: (prefix, may: ChannelAuthorizer) => engine.authorizeChannels(prefix, may),
