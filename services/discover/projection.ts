@@ -13,7 +13,9 @@
  * - moderation.account_suspended: the account is marked suspended (out of
  *   search and suggestions) and all its posts leave;
  * - graph.followed / graph.unfollowed: the follow edges and follower counts
- *   suggestions use; user.blocked / user.unblocked: the block edges;
+ *   suggestions use; user.blocked / user.unblocked: the block edges; each of
+ *   the four also marks both accounts' suggestion lists stale (one keyed
+ *   UPDATE, suggestions.ts) and asks for a background rebuild after commit;
  * - user.profile_changed: handle and display name for user search.
  *
  * Every write is an upsert or keyed delete, and a post's counts restart at 0
@@ -45,6 +47,7 @@ import type { ConsumerOptions } from "../../platform/events/consumer-options.js"
 import type { SqlExecutor } from "../../platform/storage/driver.js";
 import { hotRank } from "../../platform/hot.js";
 import { deleteText, putText, wipeText } from "./search-sql.js";
+import { markStale } from "./suggestions.js";
 
 export const INDEX_GROUP = "discover.index";
 
@@ -101,12 +104,23 @@ async function engage(db: SqlExecutor, postId: bigint, likes: number, comments: 
   for (const tag of row.hashtags) await tags.update({ tag, postId }, { hotRank: rank });
 }
 
-/**
- * Applies one event to the projection through `db` (the consumer's
- * transaction). Returns true when content left the lists (read caches may
- * drop what they remember).
- */
-export async function applyEvent(db: SqlExecutor, m: Message): Promise<boolean> {
+/** What an applied event asks of the reading side once committed. */
+export interface Applied {
+  /** Content left the lists: read caches may drop what they remember. */
+  removed: boolean;
+  /** Accounts whose suggestion lists were marked stale. */
+  stale: bigint[];
+}
+
+/** Applies one event to the projection through `db` (the consumer's transaction). */
+export async function applyEvent(db: SqlExecutor, m: Message): Promise<Applied> {
+  const stale: bigint[] = [];
+  const removed = await apply(db, m, stale);
+  if (stale.length) await markStale(db, ...stale);
+  return { removed, stale };
+}
+
+async function apply(db: SqlExecutor, m: Message, stale: bigint[]): Promise<boolean> {
   if (isMessage(m, PostCreatedSchema)) {
     const author = await new UserEntryRowDao(db).get({ userId: m.authorId });
     if (author?.suspended) return false;
@@ -164,20 +178,24 @@ export async function applyEvent(db: SqlExecutor, m: Message): Promise<boolean> 
   }
   if (isMessage(m, FollowedSchema)) {
     if (m.followerId === m.followeeId) return false;
+    stale.push(m.followerId, m.followeeId);
     if (await new FollowEdgeRowDao(db).insertIfAbsent({ followerId: m.followerId, followeeId: m.followeeId }))
       await addFollowers(db, m.followeeId, 1);
     return false;
   }
   if (isMessage(m, UnfollowedSchema)) {
+    stale.push(m.followerId, m.followeeId);
     if (await new FollowEdgeRowDao(db).delete({ followerId: m.followerId, followeeId: m.followeeId }))
       await addFollowers(db, m.followeeId, -1);
     return false;
   }
   if (isMessage(m, UserBlockedSchema)) {
+    stale.push(m.blockerId, m.blockedId);
     await new BlockEdgeRowDao(db).insertIfAbsent({ blockerId: m.blockerId, blockedId: m.blockedId });
     return false;
   }
   if (isMessage(m, UserUnblockedSchema)) {
+    stale.push(m.blockerId, m.blockedId);
     await new BlockEdgeRowDao(db).delete({ blockerId: m.blockerId, blockedId: m.blockedId });
     return false;
   }
@@ -193,19 +211,28 @@ export async function applyEvent(db: SqlExecutor, m: Message): Promise<boolean> 
 
 /** Empties the projection (before a replay from the earliest event). */
 export async function wipeProjection(db: SqlExecutor): Promise<void> {
-  for (const t of ["discover_posts", "discover_post_tags", "discover_follows", "discover_users", "discover_blocks"])
+  for (const t of [
+    "discover_posts",
+    "discover_post_tags",
+    "discover_follows",
+    "discover_users",
+    "discover_blocks",
+    "discover_suggestions",
+  ])
     await db.run(`DELETE FROM ${t}`);
   await wipeText(db);
 }
 
-/** The discover.index consumer; `removed()` is told when content left the lists. */
-export function indexConsumer(removed: () => void): ConsumerOptions {
+/** The discover.index consumer; told after commit when content left the lists and which suggestion lists went stale. */
+export function indexConsumer(after: { removed(): void; stale(ids: bigint[]): void }): ConsumerOptions {
   return {
     group: INDEX_GROUP,
     events: INDEX_EVENTS,
     commit: "transaction",
     async handle(event, { tx }) {
-      if (await applyEvent(tx, event.message)) tx.afterCommit(removed);
+      const { removed, stale } = await applyEvent(tx, event.message);
+      if (removed) tx.afterCommit(() => after.removed());
+      if (stale.length) tx.afterCommit(() => after.stale(stale));
     },
   };
 }

@@ -9,6 +9,7 @@ import {
   BlockEdgeRowTable,
   DismissedRowTable,
   FollowEdgeRowTable,
+  SuggestionListRowTable,
   HotPostRowTable,
   PostTagRowTable,
   UserEntryRowTable,
@@ -39,6 +40,7 @@ export const discover = defineService({
     UserEntryRowTable,
     BlockEdgeRowTable,
     DismissedRowTable,
+    SuggestionListRowTable,
   ],
   async build(ctx) {
     // The full-text table is engine-specific DDL the migrator does not manage (search-sql.ts).
@@ -78,7 +80,10 @@ export const discover = defineService({
           },
         },
       ],
-      consumers: [indexConsumer(() => reader.forgetTrends())],
+      consumers: [
+        indexConsumer({ removed: () => reader.forgetTrends(), stale: (ids) => reader.lists.refreshSoon(ids) }),
+      ],
+      stop: async () => reader.lists.stop(),
     };
   },
 });
