@@ -12,6 +12,9 @@
  *   table (hot lists, trends, search);
  * - moderation.account_suspended: the account is marked suspended (out of
  *   search and suggestions) and all its posts leave;
+ * - moderation.content_unhidden (a post) / moderation.account_unsuspended: the
+ *   post, or every post of the account, is indexed again as PostService
+ *   serves it now (its current counts), the account unmarked;
  * - graph.followed / graph.unfollowed: the follow edges and follower counts
  *   suggestions use; user.blocked / user.unblocked: the block edges; each of
  *   the four also marks both accounts' suggestion lists stale (one keyed
@@ -32,7 +35,12 @@ import {
   UserEntryRowDao,
 } from "../../gen/orbit/discover/v1/tables_db.js";
 import { FollowedSchema, UnfollowedSchema } from "../../gen/orbit/graph/v1/events_pb.js";
-import { AccountSuspendedSchema, ContentHiddenSchema } from "../../gen/orbit/moderation/v1/events_pb.js";
+import {
+  AccountSuspendedSchema,
+  AccountUnsuspendedSchema,
+  ContentHiddenSchema,
+  ContentUnhiddenSchema,
+} from "../../gen/orbit/moderation/v1/events_pb.js";
 import { TargetKind } from "../../gen/orbit/moderation/v1/moderation_pb.js";
 import {
   CommentAddedSchema,
@@ -43,6 +51,8 @@ import {
   PostUnlikedSchema,
 } from "../../gen/orbit/post/v1/events_pb.js";
 import { ProfileChangedSchema, UserBlockedSchema, UserUnblockedSchema } from "../../gen/orbit/user/v1/events_pb.js";
+import type { PostService, Post } from "../../gen/orbit/post/v1/post_pb.js";
+import type { Client } from "@connectrpc/connect";
 import type { ConsumerOptions } from "../../platform/events/consumer-options.js";
 import type { SqlExecutor } from "../../platform/storage/driver.js";
 import { hotRank } from "../../platform/hot.js";
@@ -50,6 +60,8 @@ import { deleteText, putText, wipeText } from "./search-sql.js";
 import { markStale } from "./suggestions.js";
 
 export const INDEX_GROUP = "discover.index";
+
+type PostClient = Client<typeof PostService>;
 
 export const INDEX_EVENTS = [
   PostCreatedSchema,
@@ -65,6 +77,8 @@ export const INDEX_EVENTS = [
   ProfileChangedSchema,
   ContentHiddenSchema,
   AccountSuspendedSchema,
+  ContentUnhiddenSchema,
+  AccountUnsuspendedSchema,
 ];
 
 /** Lower-cased, NFC: how handles and display names are matched. */
@@ -92,6 +106,47 @@ async function removePost(db: SqlExecutor, postId: bigint): Promise<boolean> {
   return true;
 }
 
+interface Indexed {
+  postId: bigint;
+  authorId: bigint;
+  createdAtMs: bigint;
+  hashtags: readonly string[];
+  text: string;
+  likes: bigint;
+  comments: bigint;
+}
+
+function fromPost(p: Post): Indexed {
+  return { ...p, postId: p.id, likes: p.likeCount, comments: p.commentCount };
+}
+
+/** A post into the hot lists, its hashtags' rows and the full-text index. */
+async function indexPost(db: SqlExecutor, p: Indexed): Promise<void> {
+  const rank = hotRank(p.likes, p.comments, p.createdAtMs);
+  const hashtags = [...new Set(p.hashtags)];
+  await new HotPostRowDao(db).upsert({
+    postId: p.postId,
+    authorId: p.authorId,
+    createdAtMs: p.createdAtMs,
+    likes: p.likes,
+    comments: p.comments,
+    hotRank: rank,
+    hashtags,
+  });
+  if (hashtags.length) {
+    await new PostTagRowDao(db).upsertMany(
+      hashtags.map((tag) => ({
+        tag,
+        postId: p.postId,
+        authorId: p.authorId,
+        createdAtMs: p.createdAtMs,
+        hotRank: rank,
+      })),
+    );
+  }
+  await putText(db, p.postId, p.text);
+}
+
 async function engage(db: SqlExecutor, postId: bigint, likes: number, comments: number): Promise<void> {
   const posts = new HotPostRowDao(db);
   const row = await posts.get({ postId });
@@ -113,41 +168,40 @@ export interface Applied {
 }
 
 /** Applies one event to the projection through `db` (the consumer's transaction). */
-export async function applyEvent(db: SqlExecutor, m: Message): Promise<Applied> {
+export async function applyEvent(db: SqlExecutor, m: Message, posts?: PostClient): Promise<Applied> {
   const stale: bigint[] = [];
-  const removed = await apply(db, m, stale);
+  const removed = await apply(db, m, stale, posts);
   if (stale.length) await markStale(db, ...stale);
   return { removed, stale };
 }
 
-async function apply(db: SqlExecutor, m: Message, stale: bigint[]): Promise<boolean> {
+async function apply(db: SqlExecutor, m: Message, stale: bigint[], posts?: PostClient): Promise<boolean> {
   if (isMessage(m, PostCreatedSchema)) {
     const author = await new UserEntryRowDao(db).get({ userId: m.authorId });
     if (author?.suspended) return false;
-    const rank = hotRank(0, 0, m.createdAtMs);
-    const hashtags = [...new Set(m.hashtags)];
-    await new HotPostRowDao(db).upsert({
-      postId: m.postId,
-      authorId: m.authorId,
-      createdAtMs: m.createdAtMs,
-      likes: 0n,
-      comments: 0n,
-      hotRank: rank,
-      hashtags,
-    });
-    if (hashtags.length) {
-      await new PostTagRowDao(db).upsertMany(
-        hashtags.map((tag) => ({
-          tag,
-          postId: m.postId,
-          authorId: m.authorId,
-          createdAtMs: m.createdAtMs,
-          hotRank: rank,
-        })),
-      );
-    }
-    await putText(db, m.postId, m.text);
+    await indexPost(db, { ...m, likes: 0n, comments: 0n });
     return false;
+  }
+  if (isMessage(m, ContentUnhiddenSchema)) {
+    if (m.kind !== TargetKind.POST || !posts) return false;
+    // The post as it is now (counts included), hidden or not yet: post.moderation may run after this group.
+    const p = (await posts.batchGetPosts({ postIds: [m.targetId], includeHidden: true })).posts[0];
+    const author = p && (await new UserEntryRowDao(db).get({ userId: p.authorId }));
+    if (p && !author?.suspended) await indexPost(db, fromPost(p));
+    return true; // the trends cache is recomputed at once
+  }
+  if (isMessage(m, AccountUnsuspendedSchema)) {
+    await ensureUser(db, m.userId);
+    await new UserEntryRowDao(db).update({ userId: m.userId }, { suspended: false });
+    if (!posts) return false;
+    // Its posts back in the lists, as post serves them now (those hidden by a moderator stay out).
+    let token = "";
+    do {
+      const page = await posts.listUserPosts({ userId: m.userId, pageSize: 100, pageToken: token });
+      for (const p of page.posts) await indexPost(db, fromPost(p));
+      token = page.nextPageToken;
+    } while (token);
+    return true;
   }
   if (isMessage(m, PostLikedSchema)) {
     await engage(db, m.postId, 1, 0);
@@ -224,13 +278,16 @@ export async function wipeProjection(db: SqlExecutor): Promise<void> {
 }
 
 /** The discover.index consumer; told after commit when content left the lists and which suggestion lists went stale. */
-export function indexConsumer(after: { removed(): void; stale(ids: bigint[]): void }): ConsumerOptions {
+export function indexConsumer(
+  posts: PostClient,
+  after: { removed(): void; stale(ids: bigint[]): void },
+): ConsumerOptions {
   return {
     group: INDEX_GROUP,
     events: INDEX_EVENTS,
     commit: "transaction",
     async handle(event, { tx }) {
-      const { removed, stale } = await applyEvent(tx, event.message);
+      const { removed, stale } = await applyEvent(tx, event.message, posts);
       if (removed) tx.afterCommit(() => after.removed());
       if (stale.length) tx.afterCommit(() => after.stale(stale));
     },

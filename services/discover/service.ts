@@ -5,6 +5,7 @@
  */
 import type { HandlerContext } from "@connectrpc/connect";
 import { DiscoverService } from "../../gen/orbit/discover/v1/discover_pb.js";
+import { PostService } from "../../gen/orbit/post/v1/post_pb.js";
 import {
   BlockEdgeRowTable,
   DismissedRowTable,
@@ -81,7 +82,10 @@ export const discover = defineService({
         },
       ],
       consumers: [
-        indexConsumer({ removed: () => reader.forgetTrends(), stale: (ids) => reader.lists.refreshSoon(ids) }),
+        indexConsumer(ctx.client(PostService), {
+          removed: () => reader.forgetTrends(),
+          stale: (ids) => reader.lists.refreshSoon(ids),
+        }),
       ],
       stop: async () => reader.lists.stop(),
     };

@@ -198,8 +198,8 @@ async function runEngine(engine: string, d: SocialData, o: RunOptions): Promise<
       env: {
         ORBIT_FEED_CELEBRITY_THRESHOLD: String(d.celebThreshold),
         ORBIT_DISCOVER_SEARCHES_PER_MINUTE: "0",
-        ...(o.cpuProf ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${o.cpuProf}` } : {}),
       },
+      nodeArgs: o.cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${o.cpuProf}`] : [],
       readyTimeoutMs: 120_000,
     });
     const clients = tokens.slice(0, 200).map((token) =>
