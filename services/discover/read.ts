@@ -32,6 +32,10 @@ const HOUR_MS = 3_600_000;
 const POPULAR = 100;
 const POPULAR_TTL_MS = 10_000;
 
+/** Trending callers whose blocks are remembered at once (a bound on memory). */
+const VIEWER_BLOCKS_KEPT = 50_000;
+const NO_BLOCKS: ReadonlySet<bigint> = new Set();
+
 const TAG = /^[\p{L}\p{M}\p{N}_]{1,100}$/u;
 const MAX_ID = 9_223_372_036_854_775_807n;
 
@@ -72,6 +76,8 @@ class Memo<K, V> {
   constructor(
     private readonly ttlMs: number,
     private readonly stale = false,
+    /** Past this many keys, everything is dropped (a bound on memory, not an LRU). */
+    private readonly maxKeys = Number.POSITIVE_INFINITY,
   ) {}
   get(k: K, load: () => Promise<V>): Promise<V> {
     const hit = this.m.get(k);
@@ -92,9 +98,13 @@ class Memo<K, V> {
       return hit.v;
     }
     const v = load();
+    if (this.m.size >= this.maxKeys) this.m.clear();
     this.m.set(k, { at: Date.now(), v });
     v.catch(() => this.m.delete(k));
     return v;
+  }
+  delete(k: K): void {
+    this.m.delete(k);
   }
   clear(): void {
     this.m.clear();
@@ -112,6 +122,14 @@ export class DiscoverReader {
   private readonly posts;
   private readonly users;
   private readonly trends: Memo<TrendWindow, TrendCounts[]>;
+  /**
+   * The blocks of recent trending callers, for as long as trends are cached
+   * (`--discover-trends-cache-ms`); dropped at once in the consuming process
+   * when a block or unblock of theirs is applied.
+   */
+  private readonly viewerBlocks: Memo<bigint, Set<bigint>>;
+  /** The answers built from one computed list, per limit, for callers with no blocks (no per-call allocation). */
+  private shownTrends = new WeakMap<TrendCounts[], Map<number, TrendingHashtag[]>>();
   private readonly popular = new Memo<0, { id: bigint; followers: bigint }[]>(POPULAR_TTL_MS, true);
   constructor(
     ctx: ServiceContext,
@@ -121,6 +139,7 @@ export class DiscoverReader {
     this.posts = ctx.client(PostService);
     this.users = ctx.client(UserService);
     this.trends = new Memo(cfg.trendsCacheMs, true);
+    this.viewerBlocks = new Memo(cfg.trendsCacheMs, false, VIEWER_BLOCKS_KEPT);
     this.lists = new SuggestionLists(this.db, this.users, () => this.popularAccounts(), cfg.suggestionsMaxAgeMs);
   }
 
@@ -130,6 +149,12 @@ export class DiscoverReader {
   /** Content left the lists: computed trends are dropped. */
   forgetTrends(): void {
     this.trends.clear();
+    this.shownTrends = new WeakMap();
+  }
+
+  /** Follows or blocks of these accounts changed (discover.index): their remembered blocks are dropped. */
+  forgetViewers(ids: readonly bigint[]): void {
+    for (const id of ids) this.viewerBlocks.delete(id);
   }
 
   /** Accounts the viewer blocked or is blocked by. */
@@ -205,7 +230,15 @@ export class DiscoverReader {
     if (window !== TrendWindow.HOUR && window !== TrendWindow.DAY) throw invalid("window: HOUR or DAY");
     const n = limit || DEFAULT_TRENDS;
     let counts = await this.computeTrends(window);
-    const blocked = await this.blockedBy(viewer);
+    const blocked =
+      viewer === undefined ? NO_BLOCKS : await this.viewerBlocks.get(viewer, () => this.blockedBy(viewer));
+    if (blocked.size === 0) {
+      let byLimit = this.shownTrends.get(counts);
+      if (!byLimit) this.shownTrends.set(counts, (byLimit = new Map()));
+      let shown = byLimit.get(n);
+      if (!shown) byLimit.set(n, (shown = this.toTrending(counts, n)));
+      return shown;
+    }
     if (blocked.size && counts.length) {
       // Take out what blocked authors contributed to the candidate tags.
       const since = Date.now() - (window === TrendWindow.HOUR ? HOUR_MS : 24 * HOUR_MS);
@@ -223,6 +256,10 @@ export class DiscoverReader {
         .filter((c) => c.authors >= this.cfg.trendMinAuthors)
         .sort((a, b) => b.authors - a.authors || b.posts - a.posts || (a.tag < b.tag ? -1 : 1));
     }
+    return this.toTrending(counts, n);
+  }
+
+  private toTrending(counts: readonly TrendCounts[], n: number): TrendingHashtag[] {
     return counts
       .slice(0, n)
       .map((c) => create(TrendingHashtagSchema, { tag: c.tag, authors: BigInt(c.authors), posts: BigInt(c.posts) }));

@@ -84,7 +84,10 @@ export const discover = defineService({
       consumers: [
         indexConsumer(ctx.client(PostService), {
           removed: () => reader.forgetTrends(),
-          stale: (ids) => reader.lists.refreshSoon(ids),
+          stale: (ids) => {
+            reader.lists.refreshSoon(ids);
+            reader.forgetViewers(ids);
+          },
         }),
       ],
       stop: async () => reader.lists.stop(),
