@@ -13,8 +13,10 @@
  * - moderation.account_suspended: the account is marked suspended (out of
  *   search and suggestions) and all its posts leave;
  * - moderation.content_unhidden (a post) / moderation.account_unsuspended: the
- *   post, or every post of the account, is indexed again as PostService
- *   serves it now (its current counts), the account unmarked;
+ *   account is unmarked, and after commit the post, or every post of the
+ *   account, is indexed again as PostService serves it now (restore(): its
+ *   current counts; not exactly once — a crash between the commit and the
+ *   restore loses it — and a replay counts the likes after it twice);
  * - graph.followed / graph.unfollowed: the follow edges and follower counts
  *   suggestions use; user.blocked / user.unblocked: the block edges; each of
  *   the four also marks both accounts' suggestion lists stale (one keyed
@@ -54,7 +56,7 @@ import { ProfileChangedSchema, UserBlockedSchema, UserUnblockedSchema } from "..
 import type { PostService, Post } from "../../gen/orbit/post/v1/post_pb.js";
 import type { Client } from "@connectrpc/connect";
 import type { ConsumerOptions } from "../../platform/events/consumer-options.js";
-import type { SqlExecutor } from "../../platform/storage/driver.js";
+import type { SqlDb, SqlExecutor } from "../../platform/storage/driver.js";
 import { hotRank } from "../../platform/hot.js";
 import { deleteText, putText, wipeText } from "./search-sql.js";
 import { markStale } from "./suggestions.js";
@@ -159,23 +161,58 @@ async function engage(db: SqlExecutor, postId: bigint, likes: number, comments: 
   for (const tag of row.hashtags) await tags.update({ tag, postId }, { hotRank: rank });
 }
 
+/** Content to index again from PostService (one post, or every post of an author). */
+export type Restore = { postId: bigint } | { authorId: bigint };
+
 /** What an applied event asks of the reading side once committed. */
 export interface Applied {
   /** Content left the lists: read caches may drop what they remember. */
   removed: boolean;
   /** Accounts whose suggestion lists were marked stale. */
   stale: bigint[];
+  /** Content to index again once committed (restore()). */
+  restore: Restore[];
 }
 
 /** Applies one event to the projection through `db` (the consumer's transaction). */
-export async function applyEvent(db: SqlExecutor, m: Message, posts?: PostClient): Promise<Applied> {
+export async function applyEvent(db: SqlExecutor, m: Message): Promise<Applied> {
   const stale: bigint[] = [];
-  const removed = await apply(db, m, stale, posts);
+  const restore: Restore[] = [];
+  const removed = await apply(db, m, stale, restore);
   if (stale.length) await markStale(db, ...stale);
-  return { removed, stale };
+  return { removed, stale, restore };
 }
 
-async function apply(db: SqlExecutor, m: Message, stale: bigint[], posts?: PostClient): Promise<boolean> {
+/**
+ * Indexes again, as PostService serves it now (its current counts; posts a
+ * moderator hid stay out, except the one just unhidden, which post.moderation
+ * may not have cleared yet), a post or every post of an account. Outside the
+ * consumer's transaction (a call to post inside it would wait on SQLite's one
+ * writer); every write is an upsert, so running it twice is harmless.
+ */
+export async function restore(db: SqlDb, posts: PostClient, r: Restore): Promise<void> {
+  const index = async (list: readonly Post[]) => {
+    if (list.length === 0) return;
+    await db.transaction(async (tx) => {
+      for (const p of list) {
+        const author = await new UserEntryRowDao(tx).get({ userId: p.authorId });
+        if (!author?.suspended) await indexPost(tx, fromPost(p));
+      }
+    });
+  };
+  if ("postId" in r) {
+    await index((await posts.batchGetPosts({ postIds: [r.postId], includeHidden: true })).posts);
+    return;
+  }
+  let token = "";
+  do {
+    const page = await posts.listUserPosts({ userId: r.authorId, pageSize: 100, pageToken: token });
+    await index(page.posts);
+    token = page.nextPageToken;
+  } while (token);
+}
+
+async function apply(db: SqlExecutor, m: Message, stale: bigint[], restore: Restore[]): Promise<boolean> {
   if (isMessage(m, PostCreatedSchema)) {
     const author = await new UserEntryRowDao(db).get({ userId: m.authorId });
     if (author?.suspended) return false;
@@ -183,25 +220,14 @@ async function apply(db: SqlExecutor, m: Message, stale: bigint[], posts?: PostC
     return false;
   }
   if (isMessage(m, ContentUnhiddenSchema)) {
-    if (m.kind !== TargetKind.POST || !posts) return false;
-    // The post as it is now (counts included), hidden or not yet: post.moderation may run after this group.
-    const p = (await posts.batchGetPosts({ postIds: [m.targetId], includeHidden: true })).posts[0];
-    const author = p && (await new UserEntryRowDao(db).get({ userId: p.authorId }));
-    if (p && !author?.suspended) await indexPost(db, fromPost(p));
-    return true; // the trends cache is recomputed at once
+    if (m.kind === TargetKind.POST) restore.push({ postId: m.targetId });
+    return false;
   }
   if (isMessage(m, AccountUnsuspendedSchema)) {
     await ensureUser(db, m.userId);
     await new UserEntryRowDao(db).update({ userId: m.userId }, { suspended: false });
-    if (!posts) return false;
-    // Its posts back in the lists, as post serves them now (those hidden by a moderator stay out).
-    let token = "";
-    do {
-      const page = await posts.listUserPosts({ userId: m.userId, pageSize: 100, pageToken: token });
-      for (const p of page.posts) await indexPost(db, fromPost(p));
-      token = page.nextPageToken;
-    } while (token);
-    return true;
+    restore.push({ authorId: m.userId });
+    return false;
   }
   if (isMessage(m, PostLikedSchema)) {
     await engage(db, m.postId, 1, 0);
@@ -278,18 +304,20 @@ export async function wipeProjection(db: SqlExecutor): Promise<void> {
 }
 
 /** The discover.index consumer; told after commit when content left the lists and which suggestion lists went stale. */
-export function indexConsumer(
-  posts: PostClient,
-  after: { removed(): void; stale(ids: bigint[]): void },
-): ConsumerOptions {
+export function indexConsumer(after: {
+  removed(): void;
+  stale(ids: bigint[]): void;
+  restore(r: Restore[]): void;
+}): ConsumerOptions {
   return {
     group: INDEX_GROUP,
     events: INDEX_EVENTS,
     commit: "transaction",
     async handle(event, { tx }) {
-      const { removed, stale } = await applyEvent(tx, event.message, posts);
+      const { removed, stale, restore } = await applyEvent(tx, event.message);
       if (removed) tx.afterCommit(() => after.removed());
       if (stale.length) tx.afterCommit(() => after.stale(stale));
+      if (restore.length) tx.afterCommit(() => after.restore(restore));
     },
   };
 }

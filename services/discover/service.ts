@@ -18,7 +18,7 @@ import {
 import { defineService } from "../../platform/kernel/service.js";
 import { callerKey } from "../../platform/limits/limits.js";
 import { callScope, requireUser } from "../../platform/rpc/call-scope.js";
-import { indexConsumer } from "./projection.js";
+import { indexConsumer, restore } from "./projection.js";
 import { DiscoverReader } from "./read.js";
 import { ensureSearchTables } from "./search-sql.js";
 import { discoverSettings } from "./settings.js";
@@ -47,6 +47,7 @@ export const discover = defineService({
     // The full-text table is engine-specific DDL the migrator does not manage (search-sql.ts).
     await ensureSearchTables(ctx.db);
     const reader = new DiscoverReader(ctx, ctx.settings);
+    const posts = ctx.client(PostService);
     // Full-text queries are the expensive reads: limited per caller (ctx.limits, shared with --redis).
     const searches = ctx.limits.bucket("searches_per_caller", {
       capacity: ctx.settings.searchesPerMinute,
@@ -82,8 +83,14 @@ export const discover = defineService({
         },
       ],
       consumers: [
-        indexConsumer(ctx.client(PostService), {
+        indexConsumer({
           removed: () => reader.forgetTrends(),
+          restore: (list) => {
+            void (async () => {
+              for (const r of list) await restore(ctx.db, posts, r);
+              reader.forgetTrends();
+            })().catch((err) => ctx.log.warn({ err: String(err) }, "discover: restoring unhidden content failed"));
+          },
           stale: (ids) => {
             reader.lists.refreshSoon(ids);
             reader.forgetViewers(ids);

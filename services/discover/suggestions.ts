@@ -5,7 +5,7 @@
  *   reads): candidates are friends of friends, accounts that follow the user
  *   and are not followed back, and, when those are few, the most-followed
  *   accounts; never the user, accounts already followed, blocked either way,
- *   dismissed or suspended. Each is scored with the sun2 mix (MIX) and the best
+ *   dismissed (suspended ones are kept, left out at read). Each is scored with the sun2 mix (MIX) and the best
  *   LIST_SIZE are stored, 21 bytes each.
  * - Staleness: discover.index bumps `version` of both accounts of every
  *   follow, unfollow, block and unblock (one keyed UPDATE per event: bounded
@@ -150,9 +150,9 @@ export async function buildCandidates(
   const maxMutual = Math.max(1, ...mutual.values());
   const maxFollowers = Math.max(1, ...[...stats.values()].map((s) => s.followers));
   const scored: Candidate[] = [];
+  // Suspended candidates stay in the list (the read leaves them out): an unsuspension, which marks no list, needs no rebuild.
   for (const id of candidates) {
     const s = stats.get(id);
-    if (s?.suspended) continue;
     const m = mutual.get(id) ?? 0;
     const parts = {
       contacts: MIX.contacts * (m / maxMutual),

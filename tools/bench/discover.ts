@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- discover [scale] [--seconds S] [--only sqlite|mariadb[,…]]
- *   [--steps suggestions,trending,hashtagHot,search] [--cpu-prof DIR]`
+ *   [--steps suggestions,trending,hashtagHot,search] [--cpu-prof DIR] [--hides N]`
  *
  * The discover service's reads on the feed bench's data (tools/bench/_feed-data.ts:
  * at scale 1, 10,000 users × 100 follows × 100,000 posts; default scale 0.1):
@@ -20,6 +20,9 @@
  *  3. baselines: the raw driver running each RPC's main query (the
  *     friends-of-friends join, the trends GROUP BY without the cache, the
  *     hashtag's rank range, the FTS match), one at a time.
+ *  4. with --hides N: N moderator hides, each timed until the post is gone
+ *     from its author's home feed, the hot lists and search (_hide-latency.ts;
+ *     the bundle then also runs moderation).
  * Goals (MariaDB): suggestions p99 ≤ 20 ms, trending p99 ≤ 10 ms, hashtag hot
  * page p99 ≤ 20 ms, full-text search p99 ≤ 100 ms.
  */
@@ -41,10 +44,11 @@ import { openSqlStore } from "../../platform/storage/open.js";
 import { hotRank } from "../../platform/hot.js";
 import { putText, ensureSearchTables, searchText } from "../../services/discover/search-sql.js";
 import { discover } from "../../services/discover/service.js";
-import { startBundle, type BundleProcess } from "../../test/support/bundle-process.js";
+import { runOrbit, startBundle, type BundleProcess } from "../../test/support/bundle-process.js";
 import { followerCount, makeSocialData, postId, postTimeMs, prng, userId, type SocialData } from "./_feed-data.js";
 import { createTables, line, seedSocial } from "./_feed-seed.js";
 import { selfTimes } from "./_cpu-profile.js";
+import { measureHides, type HideFigures } from "./_hide-latency.js";
 import { fmt, percentile } from "./_measure.js";
 import { scratchMysql } from "./_mysql-db.js";
 
@@ -158,6 +162,7 @@ interface EngineFigures {
   raw: Record<string, Latency>;
   /** Each user's first GetSuggestions, which builds its list. */
   suggestionsFirstCall: Latency;
+  hide?: HideFigures;
 }
 
 interface RunOptions {
@@ -166,6 +171,8 @@ interface RunOptions {
   steps: readonly string[];
   /** A directory: the bundle runs under `node --cpu-prof` and its self times are printed. */
   cpuProf?: string;
+  /** Moderator hides to time (the bundle then runs moderation too): _hide-latency.ts. */
+  hides: number;
 }
 
 const STEPS = ["suggestions", "trending", "hashtagHot", "search"] as const;
@@ -192,7 +199,9 @@ async function runEngine(engine: string, d: SocialData, o: RunOptions): Promise<
     await createTables(db);
     const tokens = await seedSocial(db, d);
     await seedDiscover(db, d);
-    bundle = await startBundle(["--services", "social,discover", ...bundleArgs], {
+    // moderation (for --hides) pulls in chat and live: RTMP on any free port.
+    const services = o.hides > 0 ? ["social,discover,moderation", "--live-rtmp-port", "0"] : ["social,discover"];
+    bundle = await startBundle(["--services", ...services, ...bundleArgs], {
       dataDir,
       // One caller searches for S seconds: the per-caller search limit is off here.
       env: {
@@ -298,7 +307,17 @@ async function runEngine(engine: string, d: SocialData, o: RunOptions): Promise<
       console.log(
         `  ${k.padEnd(12)} RPC p50 ${rpc[k]!.p50Ms} ms p99 ${rpc[k]!.p99Ms} ms (${fmt(rpc[k]!.calls)} calls) · raw query p50 ${raw[k]!.p50Ms} ms p99 ${raw[k]!.p99Ms} ms`,
       );
-    return { rpc, raw, suggestionsFirstCall: firstCall };
+    let hide: HideFigures | undefined;
+    if (o.hides > 0) {
+      const grant = runOrbit(["moderator", "grant", "u0", "--data-dir", dataDir, ...bundleArgs]);
+      if ((await grant.exited).code !== 0) throw new Error(`moderator grant failed: ${grant.stderr.join("\n")}`);
+      hide = await measureHides(bundle.url, tokens.slice(0, 50), o.hides);
+      console.log(
+        `  hide → gone from feed, hot lists and search: p50 ${hide.p50Ms} ms p99 ${hide.p99Ms} ms max ${hide.maxMs} ms (${hide.hides} hides) · ` +
+          `Resolve RPC alone p50 ${hide.resolveP50Ms} ms p99 ${hide.resolveP99Ms} ms`,
+      );
+    }
+    return { rpc, raw, suggestionsFirstCall: firstCall, ...(hide ? { hide } : {}) };
   } finally {
     await bundle?.stop();
     if (o.cpuProf) {
@@ -321,6 +340,9 @@ export async function main(args: string[]): Promise<void> {
   const ti = args.indexOf("--steps");
   const steps = ti >= 0 ? args[ti + 1]!.split(",") : [...STEPS];
   for (const st of steps) if (!(STEPS as readonly string[]).includes(st)) throw new Error(`--steps: one of ${STEPS}`);
+  const hi = args.indexOf("--hides");
+  const hides = hi >= 0 ? Number(args[hi + 1]) : 0;
+  if (!Number.isInteger(hides) || hides < 0) throw new Error("--hides: a number of hides");
   const pi = args.indexOf("--cpu-prof");
   const cpuProf = pi >= 0 ? args[pi + 1] : undefined;
   const users = Math.round(10_000 * scale);
@@ -336,7 +358,7 @@ export async function main(args: string[]): Promise<void> {
     `discover bench: ${fmt(sizes.users)} users × ${sizes.follows} follows × ${fmt(sizes.posts)} posts; ${TAGS} hashtags, ${WORDS} words`,
   );
   const results: Record<string, EngineFigures> = {};
-  for (const e of engines) results[e] = await runEngine(e, d, { seconds, steps, cpuProf });
+  for (const e of engines) results[e] = await runEngine(e, d, { seconds, steps, cpuProf, hides });
   const m = results.mariadb?.rpc;
   console.log(
     JSON.stringify({
@@ -350,6 +372,7 @@ export async function main(args: string[]): Promise<void> {
             trendingP99AtMost10ms: m.trending && m.trending.p99Ms <= 10,
             hashtagHotP99AtMost20ms: m.hashtagHot && m.hashtagHot.p99Ms <= 20,
             searchP99AtMost100ms: m.search && m.search.p99Ms <= 100,
+            hideGoneP99AtMost1s: results.mariadb?.hide && results.mariadb.hide.p99Ms <= 1000,
           }
         : "measured on MariaDB only",
     }),
