@@ -21,7 +21,7 @@
  *     friends-of-friends join, the trends GROUP BY without the cache, the
  *     hashtag's rank range, the FTS match), one at a time.
  *  4. with --hides N: N moderator hides, each timed until the post is gone
- *     from its author's home feed, the hot lists and search (_hide-latency.ts;
+ *     from its author's home feed, its hashtag's hot list and search (_hide-latency.ts;
  *     the bundle then also runs moderation).
  * Goals (MariaDB): suggestions p99 ≤ 20 ms, trending p99 ≤ 10 ms, hashtag hot
  * page p99 ≤ 20 ms, full-text search p99 ≤ 100 ms.
@@ -313,7 +313,7 @@ async function runEngine(engine: string, d: SocialData, o: RunOptions): Promise<
       if ((await grant.exited).code !== 0) throw new Error(`moderator grant failed: ${grant.stderr.join("\n")}`);
       hide = await measureHides(bundle.url, tokens.slice(0, 50), o.hides);
       console.log(
-        `  hide → gone from feed, hot lists and search: p50 ${hide.p50Ms} ms p99 ${hide.p99Ms} ms max ${hide.maxMs} ms (${hide.hides} hides) · ` +
+        `  hide → gone from feed, hashtag hot list and search: p50 ${hide.p50Ms} ms p99 ${hide.p99Ms} ms max ${hide.maxMs} ms (${hide.hides} hides) · ` +
           `Resolve RPC alone p50 ${hide.resolveP50Ms} ms p99 ${hide.resolveP99Ms} ms`,
       );
     }
