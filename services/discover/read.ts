@@ -8,8 +8,6 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import { DismissedRowDao } from "../../gen/orbit/discover/v1/tables_db.js";
 import {
-  SuggestionReason,
-  SuggestionSchema,
   TrendWindow,
   TrendingHashtagSchema,
   type Suggestion,
@@ -18,10 +16,11 @@ import {
 import { PostService, type Post } from "../../gen/orbit/post/v1/post_pb.js";
 import { UserService, type User } from "../../gen/orbit/user/v1/user_pb.js";
 import type { ServiceContext } from "../../platform/kernel/context.js";
-import type { SqlExecutor } from "../../platform/storage/driver.js";
+import type { SqlDb } from "../../platform/storage/driver.js";
 import { nameKey } from "./projection.js";
 import { searchText, searchWords } from "./search-sql.js";
 import type { DiscoverConfig } from "./settings.js";
+import { markStale, SuggestionLists } from "./suggestions.js";
 
 const DEFAULT_PAGE = 20;
 const DEFAULT_TRENDS = 10;
@@ -29,15 +28,13 @@ const DEFAULT_SUGGESTIONS = 10;
 /** Trending tags kept per window before the viewer's blocks are taken out. */
 const TREND_CANDIDATES = 200;
 const HOUR_MS = 3_600_000;
-/** Followed accounts whose follows count as friends of friends. */
-const FOF_SOURCES = 1000;
-/** Candidates read from each source of suggestions. */
-const FOF_CANDIDATES = 300;
-const FOLLOWS_YOU_CANDIDATES = 100;
+/** The most-followed accounts (the popular source of suggestions), reused for this long. */
 const POPULAR = 100;
 const POPULAR_TTL_MS = 10_000;
-/** The suggestion mix (the seeds' sun2): contacts, follow-backs, popularity. */
-export const MIX = { contacts: 0.5, followBack: 0.2, popularity: 0.3 } as const;
+
+/** Trending callers whose blocks are remembered at once (a bound on memory). */
+const VIEWER_BLOCKS_KEPT = 50_000;
+const NO_BLOCKS: ReadonlySet<bigint> = new Set();
 
 const TAG = /^[\p{L}\p{M}\p{N}_]{1,100}$/u;
 const MAX_ID = 9_223_372_036_854_775_807n;
@@ -79,6 +76,8 @@ class Memo<K, V> {
   constructor(
     private readonly ttlMs: number,
     private readonly stale = false,
+    /** Past this many keys, everything is dropped (a bound on memory, not an LRU). */
+    private readonly maxKeys = Number.POSITIVE_INFINITY,
   ) {}
   get(k: K, load: () => Promise<V>): Promise<V> {
     const hit = this.m.get(k);
@@ -99,9 +98,13 @@ class Memo<K, V> {
       return hit.v;
     }
     const v = load();
+    if (this.m.size >= this.maxKeys) this.m.clear();
     this.m.set(k, { at: Date.now(), v });
     v.catch(() => this.m.delete(k));
     return v;
+  }
+  delete(k: K): void {
+    this.m.delete(k);
   }
   clear(): void {
     this.m.clear();
@@ -115,10 +118,18 @@ interface TrendCounts {
 }
 
 export class DiscoverReader {
-  private readonly db: SqlExecutor;
+  private readonly db: SqlDb;
   private readonly posts;
   private readonly users;
   private readonly trends: Memo<TrendWindow, TrendCounts[]>;
+  /**
+   * The blocks of recent trending callers, for as long as trends are cached
+   * (`--discover-trends-cache-ms`); dropped at once in the consuming process
+   * when a block or unblock of theirs is applied.
+   */
+  private readonly viewerBlocks: Memo<bigint, Set<bigint>>;
+  /** The answers built from one computed list, per limit, for callers with no blocks (no per-call allocation). */
+  private shownTrends = new WeakMap<TrendCounts[], Map<number, TrendingHashtag[]>>();
   private readonly popular = new Memo<0, { id: bigint; followers: bigint }[]>(POPULAR_TTL_MS, true);
   constructor(
     ctx: ServiceContext,
@@ -128,11 +139,22 @@ export class DiscoverReader {
     this.posts = ctx.client(PostService);
     this.users = ctx.client(UserService);
     this.trends = new Memo(cfg.trendsCacheMs, true);
+    this.viewerBlocks = new Memo(cfg.trendsCacheMs, false, VIEWER_BLOCKS_KEPT);
+    this.lists = new SuggestionLists(this.db, this.users, () => this.popularAccounts(), cfg.suggestionsMaxAgeMs);
   }
+
+  /** Follow suggestions: a precomputed list per user (suggestions.ts). */
+  readonly lists: SuggestionLists;
 
   /** Content left the lists: computed trends are dropped. */
   forgetTrends(): void {
     this.trends.clear();
+    this.shownTrends = new WeakMap();
+  }
+
+  /** Follows or blocks of these accounts changed (discover.index): their remembered blocks are dropped. */
+  forgetViewers(ids: readonly bigint[]): void {
+    for (const id of ids) this.viewerBlocks.delete(id);
   }
 
   /** Accounts the viewer blocked or is blocked by. */
@@ -208,7 +230,15 @@ export class DiscoverReader {
     if (window !== TrendWindow.HOUR && window !== TrendWindow.DAY) throw invalid("window: HOUR or DAY");
     const n = limit || DEFAULT_TRENDS;
     let counts = await this.computeTrends(window);
-    const blocked = await this.blockedBy(viewer);
+    const blocked =
+      viewer === undefined ? NO_BLOCKS : await this.viewerBlocks.get(viewer, () => this.blockedBy(viewer));
+    if (blocked.size === 0) {
+      let byLimit = this.shownTrends.get(counts);
+      if (!byLimit) this.shownTrends.set(counts, (byLimit = new Map()));
+      let shown = byLimit.get(n);
+      if (!shown) byLimit.set(n, (shown = this.toTrending(counts, n)));
+      return shown;
+    }
     if (blocked.size && counts.length) {
       // Take out what blocked authors contributed to the candidate tags.
       const since = Date.now() - (window === TrendWindow.HOUR ? HOUR_MS : 24 * HOUR_MS);
@@ -226,6 +256,10 @@ export class DiscoverReader {
         .filter((c) => c.authors >= this.cfg.trendMinAuthors)
         .sort((a, b) => b.authors - a.authors || b.posts - a.posts || (a.tag < b.tag ? -1 : 1));
     }
+    return this.toTrending(counts, n);
+  }
+
+  private toTrending(counts: readonly TrendCounts[], n: number): TrendingHashtag[] {
     return counts
       .slice(0, n)
       .map((c) => create(TrendingHashtagSchema, { tag: c.tag, authors: BigInt(c.authors), posts: BigInt(c.posts) }));
@@ -243,89 +277,15 @@ export class DiscoverReader {
   }
 
   async suggestions(me: bigint, limit: number): Promise<Suggestion[]> {
-    const n = limit || DEFAULT_SUGGESTIONS;
-    const db = this.db;
-    const [fof, followsMe, popular, blocked, dismissed] = await Promise.all([
-      db.allValues(
-        "SELECT f2.followee_id, COUNT(*) AS n FROM " +
-          "(SELECT followee_id FROM discover_follows WHERE follower_id = ? LIMIT ?) AS f1 " +
-          "JOIN discover_follows f2 ON f2.follower_id = f1.followee_id " +
-          "LEFT JOIN discover_follows mine ON mine.follower_id = ? AND mine.followee_id = f2.followee_id " +
-          "WHERE mine.follower_id IS NULL AND f2.followee_id <> ? " +
-          "GROUP BY f2.followee_id ORDER BY n DESC LIMIT ?",
-        [me, FOF_SOURCES, me, me, FOF_CANDIDATES],
-      ),
-      db.allValues(
-        "SELECT f.follower_id FROM discover_follows f " +
-          "LEFT JOIN discover_follows back ON back.follower_id = ? AND back.followee_id = f.follower_id " +
-          "WHERE f.followee_id = ? AND back.follower_id IS NULL LIMIT ?",
-        [me, me, FOLLOWS_YOU_CANDIDATES],
-      ),
-      this.popularAccounts(),
-      this.blockedBy(me),
-      db.allValues("SELECT dismissed_id FROM discover_dismissed WHERE user_id = ?", [me]),
-    ]);
-    const skip = new Set<bigint>([me, ...blocked, ...dismissed.map((r) => big(r[0]))]);
-    const mutual = new Map<bigint, number>();
-    for (const r of fof) mutual.set(big(r[0]), num(r[1]));
-    const back = new Set(followsMe.map((r) => big(r[0])));
-    const candidates = new Set<bigint>([...mutual.keys(), ...back]);
-    if (candidates.size < n * 3) for (const p of popular) candidates.add(p.id);
-    for (const id of skip) candidates.delete(id);
-    if (candidates.size === 0) return [];
-    const ids = [...candidates];
-    // Followers and suspension of every candidate; popular accounts already
-    // followed are taken out here (the other sources exclude them in SQL).
-    const stats = new Map<bigint, { followers: number; suspended: boolean }>();
-    for (let i = 0; i < ids.length; i += 500) {
-      const chunk = ids.slice(i, i + 500);
-      const q = chunk.map(() => "?").join(",");
-      for (const r of await db.allValues(
-        `SELECT user_id, followers, suspended FROM discover_users WHERE user_id IN (${q})`,
-        chunk,
-      ))
-        stats.set(big(r[0]), { followers: num(r[1]), suspended: num(r[2]) !== 0 });
-      for (const r of await db.allValues(
-        `SELECT followee_id FROM discover_follows WHERE follower_id = ? AND followee_id IN (${q})`,
-        [me, ...chunk],
-      ))
-        candidates.delete(big(r[0]));
-    }
-    const maxMutual = Math.max(1, ...mutual.values());
-    const maxFollowers = Math.max(1, ...[...stats.values()].map((s) => s.followers));
-    const scored: { id: bigint; score: number; mutual: number; reason: SuggestionReason }[] = [];
-    for (const id of candidates) {
-      const s = stats.get(id);
-      if (s?.suspended) continue;
-      const m = mutual.get(id) ?? 0;
-      const parts = {
-        contacts: MIX.contacts * (m / maxMutual),
-        followBack: back.has(id) ? MIX.followBack : 0,
-        popularity: MIX.popularity * (Math.log1p(s?.followers ?? 0) / Math.log1p(maxFollowers)),
-      };
-      const reason =
-        parts.contacts >= parts.followBack && parts.contacts >= parts.popularity && m > 0
-          ? SuggestionReason.FRIENDS_OF_FRIENDS
-          : parts.followBack >= parts.popularity && back.has(id)
-            ? SuggestionReason.FOLLOWS_YOU
-            : SuggestionReason.POPULAR;
-      scored.push({ id, score: parts.contacts + parts.followBack + parts.popularity, mutual: m, reason });
-    }
-    scored.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
-    const top = scored.slice(0, n);
-    if (top.length === 0) return [];
-    const users = new Map((await this.users.getUsers({ userIds: top.map((t) => t.id) })).users.map((u) => [u.id, u]));
-    return top.flatMap((t) => {
-      const user = users.get(t.id);
-      return user
-        ? [create(SuggestionSchema, { user, reason: t.reason, mutualCount: BigInt(t.mutual), score: t.score })]
-        : [];
-    });
+    return this.lists.suggestions(me, limit || DEFAULT_SUGGESTIONS);
   }
 
   async dismiss(me: bigint, userId: bigint): Promise<void> {
     if (userId === me) throw invalid("user_id: you are never suggested to yourself");
-    await new DismissedRowDao(this.db).upsert({ userId: me, dismissedId: userId, atMs: BigInt(Date.now()) });
+    await this.db.transaction(async (tx) => {
+      await new DismissedRowDao(tx).upsert({ userId: me, dismissedId: userId, atMs: BigInt(Date.now()) });
+      await markStale(tx, me);
+    });
   }
 
   /** Rows whose `column` starts with `prefix` (an index range on both engines). */

@@ -5,10 +5,12 @@
  */
 import type { HandlerContext } from "@connectrpc/connect";
 import { DiscoverService } from "../../gen/orbit/discover/v1/discover_pb.js";
+import { PostService } from "../../gen/orbit/post/v1/post_pb.js";
 import {
   BlockEdgeRowTable,
   DismissedRowTable,
   FollowEdgeRowTable,
+  SuggestionListRowTable,
   HotPostRowTable,
   PostTagRowTable,
   UserEntryRowTable,
@@ -16,7 +18,7 @@ import {
 import { defineService } from "../../platform/kernel/service.js";
 import { callerKey } from "../../platform/limits/limits.js";
 import { callScope, requireUser } from "../../platform/rpc/call-scope.js";
-import { indexConsumer } from "./projection.js";
+import { indexConsumer, restore } from "./projection.js";
 import { DiscoverReader } from "./read.js";
 import { ensureSearchTables } from "./search-sql.js";
 import { discoverSettings } from "./settings.js";
@@ -39,11 +41,13 @@ export const discover = defineService({
     UserEntryRowTable,
     BlockEdgeRowTable,
     DismissedRowTable,
+    SuggestionListRowTable,
   ],
   async build(ctx) {
     // The full-text table is engine-specific DDL the migrator does not manage (search-sql.ts).
     await ensureSearchTables(ctx.db);
     const reader = new DiscoverReader(ctx, ctx.settings);
+    const posts = ctx.client(PostService);
     // Full-text queries are the expensive reads: limited per caller (ctx.limits, shared with --redis).
     const searches = ctx.limits.bucket("searches_per_caller", {
       capacity: ctx.settings.searchesPerMinute,
@@ -78,7 +82,22 @@ export const discover = defineService({
           },
         },
       ],
-      consumers: [indexConsumer(() => reader.forgetTrends())],
+      consumers: [
+        indexConsumer({
+          removed: () => reader.forgetTrends(),
+          restore: (list) => {
+            void (async () => {
+              for (const r of list) await restore(ctx.db, posts, r);
+              reader.forgetTrends();
+            })().catch((err) => ctx.log.warn({ err: String(err) }, "discover: restoring unhidden content failed"));
+          },
+          stale: (ids) => {
+            reader.lists.refreshSoon(ids);
+            reader.forgetViewers(ids);
+          },
+        }),
+      ],
+      stop: async () => reader.lists.stop(),
     };
   },
 });

@@ -16,6 +16,13 @@ export const discoverSettings = {
     unit: "ms",
     help: "how long computed trends are served before a background recompute (removals drop them at once in the consuming process)",
   }),
+  suggestionsMaxAgeMs: setting.integer({
+    default: 600_000,
+    min: 1000,
+    max: 86_400_000,
+    unit: "ms",
+    help: "a user's precomputed suggestion list is rebuilt when read this long after it was built (changes no event marks: the follows of the accounts one follows, popularity)",
+  }),
   searchesPerMinute: setting.integer({
     default: 120,
     min: 0,

@@ -16,7 +16,12 @@ import { isMessage } from "@bufbuild/protobuf";
 import { HomeFeedRowDao, type HomeFeedRowInit } from "../../gen/orbit/feed/v1/tables_wide.js";
 import { FollowedSchema, UnfollowedSchema } from "../../gen/orbit/graph/v1/events_pb.js";
 import { GraphService } from "../../gen/orbit/graph/v1/graph_pb.js";
-import { AccountSuspendedSchema, ContentHiddenSchema } from "../../gen/orbit/moderation/v1/events_pb.js";
+import {
+  AccountSuspendedSchema,
+  AccountUnsuspendedSchema,
+  ContentHiddenSchema,
+  ContentUnhiddenSchema,
+} from "../../gen/orbit/moderation/v1/events_pb.js";
 import { TargetKind } from "../../gen/orbit/moderation/v1/moderation_pb.js";
 import { PostCreatedSchema, PostDeletedSchema } from "../../gen/orbit/post/v1/events_pb.js";
 import { PostService } from "../../gen/orbit/post/v1/post_pb.js";
@@ -158,6 +163,14 @@ export class FeedWriter {
     }
   }
 
+  /** Puts `authorId`'s latest posts back into their own feed and every follower's (an unsuspended account), as a follow does. */
+  async restoreAuthorEverywhere(authorId: bigint): Promise<void> {
+    await this.followed(authorId, authorId);
+    for await (const ids of this.followers(authorId)) {
+      for (const userId of ids) await this.followed(userId, authorId);
+    }
+  }
+
   /** Keeps the newest `cap` items of each feed (the store finds and deletes the rest, in one transaction). */
   async trim(userIds: Iterable<bigint>): Promise<void> {
     const partitions = [...userIds].map((userId) => ({ userId }));
@@ -184,6 +197,8 @@ export function fanoutConsumer(
       UserBlockedSchema,
       ContentHiddenSchema,
       AccountSuspendedSchema,
+      ContentUnhiddenSchema,
+      AccountUnsuspendedSchema,
     ],
     commit: "after",
     batchSize: FANOUT_BATCH,
@@ -215,6 +230,12 @@ export function fanoutConsumer(
           if (m.kind === TargetKind.POST && m.authorId > 0n) await writer.postDeleted(m.targetId, m.authorId);
         } else if (isMessage(m, AccountSuspendedSchema)) {
           await writer.removeAuthorEverywhere(m.userId);
+        } else if (isMessage(m, ContentUnhiddenSchema)) {
+          // Back in every home feed, as when it was created.
+          if (m.kind === TargetKind.POST && m.authorId > 0n)
+            await writer.postsCreated([{ postId: m.targetId, authorId: m.authorId }]);
+        } else if (isMessage(m, AccountUnsuspendedSchema)) {
+          await writer.restoreAuthorEverywhere(m.userId);
         }
       }
       if (run.length) await writer.postsCreated(run);

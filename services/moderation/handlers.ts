@@ -3,8 +3,10 @@ import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import {
   AccountSuspendedSchema,
+  AccountUnsuspendedSchema,
   CommunityBannedSchema,
   ContentHiddenSchema,
+  ContentUnhiddenSchema,
 } from "../../gen/orbit/moderation/v1/events_pb.js";
 import {
   ModerationAction,
@@ -26,6 +28,12 @@ import { requireUser } from "../../platform/rpc/call-scope.js";
 import { requireModerator } from "./roles.js";
 
 const DEFAULT_PAGE = 20;
+
+/** The undo actions and the action each undoes. */
+const UNDOES = new Map<ModerationAction, ModerationAction>([
+  [ModerationAction.UNHIDE_CONTENT, ModerationAction.HIDE_CONTENT],
+  [ModerationAction.UNSUSPEND_ACCOUNT, ModerationAction.SUSPEND_ACCOUNT],
+]);
 
 function invalid(msg: string): ConnectError {
   return new ConnectError(msg, Code.InvalidArgument);
@@ -164,11 +172,30 @@ export function moderationHandlers(ctx: ServiceContext): ServiceImpl<typeof Mode
     async resolve(req, hctx) {
       const me = await requireModerator(db, hctx);
       if (!(req.action in ModerationAction) || req.action === ModerationAction.UNSPECIFIED)
-        throw invalid("action: DISMISS, HIDE_CONTENT, SUSPEND_ACCOUNT or BAN_FROM_COMMUNITY");
+        throw invalid(
+          "action: DISMISS, HIDE_CONTENT, SUSPEND_ACCOUNT, BAN_FROM_COMMUNITY, UNHIDE_CONTENT or UNSUSPEND_ACCOUNT",
+        );
       const r = await reports.get({ id: req.reportId });
       if (!r) throw new ConnectError("report not found", Code.NotFound);
-      if (r.status !== ReportStatus.OPEN) throw new ConnectError("report already resolved", Code.FailedPrecondition);
+      // An undo acts on the resolved report whose action it undoes; every other action on an open report.
+      const undoes = UNDOES.get(req.action);
+      if (undoes !== undefined) {
+        if (r.status !== ReportStatus.RESOLVED || r.action !== undoes)
+          throw new ConnectError(
+            `this report's action is not ${ModerationAction[undoes]}: nothing to undo`,
+            Code.FailedPrecondition,
+          );
+      } else if (r.status !== ReportStatus.OPEN)
+        throw new ConnectError("report already resolved", Code.FailedPrecondition);
       const account = r.target === TargetKind.USER ? r.targetId : r.targetAuthorId;
+      if (
+        req.action === ModerationAction.UNHIDE_CONTENT &&
+        (r.target === TargetKind.MESSAGE || r.target === TargetKind.STREAM)
+      )
+        throw new ConnectError(
+          "a hidden message (a tombstone) or stream (ended) cannot be restored",
+          Code.FailedPrecondition,
+        );
       if (req.action === ModerationAction.HIDE_CONTENT && r.target === TargetKind.USER)
         throw invalid("action: an account is not hidden but suspended (SUSPEND_ACCOUNT)");
       if (
@@ -193,12 +220,22 @@ export function moderationHandlers(ctx: ServiceContext): ServiceImpl<typeof Mode
         atMs: now,
       };
       await db.transaction(async (tx) => {
-        // Only an open report is resolved: two moderators at once, one wins.
-        const done = await tx.run(
-          "UPDATE moderation_reports SET status = ?, resolved_by = ?, resolved_at_ms = ?, action = ?, open_key = '' WHERE id = ? AND status = ?",
-          [ReportStatus.RESOLVED, me, now, req.action, r.id, ReportStatus.OPEN],
-        );
-        if (done.changes !== 1) throw new ConnectError("report already resolved", Code.FailedPrecondition);
+        // Only an open report is resolved (an undo: only while it still has the action undone): two moderators at once, one wins.
+        const done =
+          undoes === undefined
+            ? await tx.run(
+                "UPDATE moderation_reports SET status = ?, resolved_by = ?, resolved_at_ms = ?, action = ?, open_key = '' WHERE id = ? AND status = ?",
+                [ReportStatus.RESOLVED, me, now, req.action, r.id, ReportStatus.OPEN],
+              )
+            : await tx.run(
+                "UPDATE moderation_reports SET resolved_by = ?, resolved_at_ms = ?, action = ? WHERE id = ? AND status = ? AND action = ?",
+                [me, now, req.action, r.id, ReportStatus.RESOLVED, undoes],
+              );
+        if (done.changes !== 1)
+          throw new ConnectError(
+            undoes === undefined ? "report already resolved" : "the action was already undone",
+            Code.FailedPrecondition,
+          );
         await modlog.with(tx).insert(entry);
         const common = { moderatorId: me, reportId: r.id, atMs: now };
         if (req.action === ModerationAction.HIDE_CONTENT)
@@ -211,6 +248,16 @@ export function moderationHandlers(ctx: ServiceContext): ServiceImpl<typeof Mode
           });
         else if (req.action === ModerationAction.SUSPEND_ACCOUNT)
           await ctx.events.publish(tx, AccountSuspendedSchema, { userId: account, ...common });
+        else if (req.action === ModerationAction.UNHIDE_CONTENT)
+          await ctx.events.publish(tx, ContentUnhiddenSchema, {
+            kind: r.target,
+            targetId: r.targetId,
+            authorId: r.targetAuthorId,
+            conversationId: r.conversationId,
+            ...common,
+          });
+        else if (req.action === ModerationAction.UNSUSPEND_ACCOUNT)
+          await ctx.events.publish(tx, AccountUnsuspendedSchema, { userId: account, ...common });
         else if (req.action === ModerationAction.BAN_FROM_COMMUNITY)
           await ctx.events.publish(tx, CommunityBannedSchema, {
             communityId: req.communityId,

@@ -178,6 +178,81 @@ describe.each(ENGINES)("moderation with the content's owners ($name)", (engine) 
     }
   });
 
+  it("undoes: unhides a post and a comment, unsuspends an account; hidden comments leave comment_count and are listed, marked, to moderators", async () => {
+    const { ann, bob, cat, mod } = m;
+    const post = (await ann!.api.posts.createPost({ text: "hidden, then back" })).post!;
+    const kept = (await ann!.api.posts.createPost({ text: "with comments" })).post!;
+    const ok = (await bob!.api.posts.addComment({ postId: kept.id, text: "fine" })).comment!;
+    const bad = (await bob!.api.posts.addComment({ postId: kept.id, text: "not fine" })).comment!;
+    const count = async () => (await ann!.api.posts.getPost({ postId: kept.id })).post!.commentCount;
+    const listed = async (who: Member & Apis) =>
+      (await who.api.posts.listComments({ postId: kept.id })).comments.map((c) => [c.id, c.hidden]);
+    expect(await count()).toBe(2n);
+    const report = async (target: TargetKind, targetId: bigint) =>
+      (await cat!.moderation.report({ target, targetId, reason: ReportReason.SPAM })).report!;
+    const rp = await report(TargetKind.POST, post.id);
+    const rc = await report(TargetKind.COMMENT, bad.id);
+    const resolve = (reportId: bigint, action: ModerationAction) => mod!.moderation.resolve({ reportId, action });
+    // Nothing to undo yet: an open report, or one whose action was another.
+    expect(await codeOf(resolve(rp.id, ModerationAction.UNHIDE_CONTENT))).toBe(Code.FailedPrecondition);
+    await resolve(rp.id, ModerationAction.HIDE_CONTENT);
+    await resolve(rc.id, ModerationAction.HIDE_CONTENT);
+    expect(await codeOf(resolve(rc.id, ModerationAction.UNSUSPEND_ACCOUNT))).toBe(Code.FailedPrecondition);
+    await settled();
+    expect(await codeOf(ann!.api.posts.getPost({ postId: post.id }))).toBe(Code.NotFound);
+    // The hidden comment: out of the count; listed to moderators only, marked.
+    expect(await count()).toBe(1n);
+    expect(await listed(bob!)).toEqual([[ok.id, false]]);
+    expect(await listed(mod!)).toEqual([
+      [ok.id, false],
+      [bad.id, true],
+    ]);
+    // Only moderators undo.
+    expect(await codeOf(ann!.moderation.resolve({ reportId: rp.id, action: ModerationAction.UNHIDE_CONTENT }))).toBe(
+      Code.PermissionDenied,
+    );
+    const undone = await resolve(rp.id, ModerationAction.UNHIDE_CONTENT);
+    expect(undone.report).toMatchObject({ action: ModerationAction.UNHIDE_CONTENT, resolvedBy: mod!.user.id });
+    expect(undone.entry).toMatchObject({ action: ModerationAction.UNHIDE_CONTENT, targetId: post.id, reportId: rp.id });
+    await resolve(rc.id, ModerationAction.UNHIDE_CONTENT);
+    expect(await codeOf(resolve(rc.id, ModerationAction.UNHIDE_CONTENT))).toBe(Code.FailedPrecondition);
+    await settled();
+    expect((await ann!.api.posts.getPost({ postId: post.id })).post).toMatchObject({ id: post.id, hidden: false });
+    expect(
+      (await bob!.api.posts.listUserPosts({ userId: ann!.user.id, pageSize: 50 })).posts.map((p) => p.id),
+    ).toContain(post.id);
+    expect(await listed(bob!)).toEqual([
+      [ok.id, false],
+      [bad.id, false],
+    ]);
+    expect(await count()).toBe(2n);
+    // Hidden again, then deleted by its author: counted out once, not twice.
+    const rc2 = await report(TargetKind.COMMENT, bad.id);
+    await resolve(rc2.id, ModerationAction.HIDE_CONTENT);
+    await settled();
+    await bob!.api.posts.deleteComment({ commentId: bad.id });
+    expect(await count()).toBe(1n);
+    const log = (await mod!.moderation.listModlog({ pageSize: 10 })).entries.map((e) => [e.action, e.reportId]);
+    expect(log).toContainEqual([ModerationAction.UNHIDE_CONTENT, rp.id]);
+    expect(log).toContainEqual([ModerationAction.UNHIDE_CONTENT, rc.id]);
+
+    // An account suspended, then unsuspended: LogIn works again.
+    const fay = await signUp(bundle.url!, "fay");
+    const anon = socialClients(bundle.url!);
+    const ru = (
+      await ann!.moderation.report({ target: TargetKind.USER, targetId: fay.user.id, reason: ReportReason.SPAM })
+    ).report!;
+    await resolve(ru.id, ModerationAction.SUSPEND_ACCOUNT);
+    await settled();
+    expect(await codeOf(anon.users.logIn({ handle: "fay", password: "pw-fay-secret" }))).toBe(Code.PermissionDenied);
+    expect((await resolve(ru.id, ModerationAction.UNSUSPEND_ACCOUNT)).entry!.action).toBe(
+      ModerationAction.UNSUSPEND_ACCOUNT,
+    );
+    await settled();
+    const back = await anon.users.logIn({ handle: "fay", password: "pw-fay-secret" });
+    expect((await socialClients(bundle.url!, back.token).users.getMe({})).user!.id).toBe(fay.user.id);
+  });
+
   it("a hidden message is a tombstone in the history; a hidden stream is ended", async () => {
     const { ann, bob, cat, mod } = m;
     const group = (await ann!.chat.createGroup({ title: "g", memberIds: [bob!.user.id, cat!.user.id] })).conversation!;

@@ -30,5 +30,6 @@ export function toComment(row: CommentRow): Comment {
     replyToCommentId: row.replyToCommentId,
     createdAtMs: row.createdAtMs,
     editedAtMs: row.editedAtMs ?? 0n,
+    hidden: row.hiddenAtMs !== undefined,
   });
 }

@@ -226,7 +226,10 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
       // outside client it would reveal others' likes and blocks, so it is ignored.
       const asked = req.viewerId > 0n && callScope(hctx).fromService ? req.viewerId : undefined;
       const viewer = viewerOf(hctx) ?? asked;
-      const rows = (await posts.getMany(req.postIds.map((id) => ({ id })))).filter((r) => r.hiddenAtMs === undefined);
+      const withHidden = req.includeHidden && callScope(hctx).fromService;
+      const rows = (await posts.getMany(req.postIds.map((id) => ({ id })))).filter(
+        (r) => r.hiddenAtMs === undefined || withHidden,
+      );
       const [hidden, liked] = await Promise.all([
         hiddenAuthors(
           viewer,
@@ -377,9 +380,11 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
           throw new ConnectError("you can delete only your comments or comments on your posts", Code.PermissionDenied);
       }
       await db.transaction(async (tx) => {
-        if (await comments.with(tx).delete({ id: c.id })) {
+        const row = await comments.with(tx).get({ id: c.id });
+        if (row && (await comments.with(tx).delete({ id: c.id }))) {
           const post = await posts.with(tx).get({ id: c.postId });
-          await posts.with(tx).incrementCommentCount({ id: c.postId }, -1);
+          // A hidden comment was already taken out of the count (hidden.ts).
+          if (row.hiddenAtMs === undefined) await posts.with(tx).incrementCommentCount({ id: c.postId }, -1);
           await ctx.events.publish(tx, CommentDeletedSchema, {
             commentId: c.id,
             postId: c.postId,
@@ -398,12 +403,18 @@ export function postHandlers(ctx: ServiceContext): ServiceImpl<typeof PostServic
         { limit: req.pageSize || DEFAULT_PAGE, pageToken: req.pageToken, order: "asc" },
       );
       const viewer = viewerOf(hctx);
-      const hidden = await hiddenAuthors(
-        viewer,
-        page.rows.map((c) => c.authorId),
-      );
+      const [hidden, moderator] = await Promise.all([
+        hiddenAuthors(
+          viewer,
+          page.rows.map((c) => c.authorId),
+        ),
+        page.rows.some((c) => c.hiddenAtMs !== undefined) ? isModerator(viewer) : false,
+      ]);
+      // Comments a moderator hid: only moderators get them (with `hidden` set).
       return {
-        comments: page.rows.filter((c) => c.hiddenAtMs === undefined && !hidden.has(c.authorId)).map(toComment),
+        comments: page.rows
+          .filter((c) => (c.hiddenAtMs === undefined || moderator) && !hidden.has(c.authorId))
+          .map(toComment),
         nextPageToken: page.nextPageToken,
       };
     },

@@ -8,10 +8,11 @@
  * (with a locking read): on MySQL/MariaDB that waits for the row lock a
  * concurrent LogIn takes before it opens a session, so a session opened just
  * before the suspension is ended here, and a LogIn just after sees the mark
- * and is refused.
+ * and is refused. moderation.account_unsuspended clears the mark (LogIn works
+ * again; ended sessions stay ended).
  */
 import { isMessage } from "@bufbuild/protobuf";
-import { AccountSuspendedSchema } from "../../gen/orbit/moderation/v1/events_pb.js";
+import { AccountSuspendedSchema, AccountUnsuspendedSchema } from "../../gen/orbit/moderation/v1/events_pb.js";
 import { SessionEndReason } from "../../gen/orbit/user/v1/events_pb.js";
 import { UserRowDao } from "../../gen/orbit/user/v1/tables_db.js";
 import type { ConsumerOptions } from "../../platform/events/consumer-options.js";
@@ -23,9 +24,14 @@ export const SUSPENSIONS_GROUP = "user.suspensions";
 export function suspensionsConsumer(events: ServiceEvents): ConsumerOptions {
   return {
     group: SUSPENSIONS_GROUP,
-    events: [AccountSuspendedSchema],
+    events: [AccountSuspendedSchema, AccountUnsuspendedSchema],
     async handle(event, { tx }) {
       const m = event.message;
+      if (isMessage(m, AccountUnsuspendedSchema)) {
+        // LogIn works again; the sessions the suspension ended stay ended.
+        await new UserRowDao(tx).update({ id: m.userId }, { suspendedAtMs: null });
+        return;
+      }
       if (!isMessage(m, AccountSuspendedSchema)) return;
       const users = new UserRowDao(tx);
       const row = await users.get({ id: m.userId });

@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
 export const file_orbit_discover_v1_tables: GenFile =
   /*@__PURE__*/
   fileDesc(
-    "Ch5vcmJpdC9kaXNjb3Zlci92MS90YWJsZXMucHJvdG8SEW9yYml0LmRpc2NvdmVyLnYxIuABCgpIb3RQb3N0Um93Eg8KB3Bvc3RfaWQYASABKAMSEQoJYXV0aG9yX2lkGAIgASgDEhUKDWNyZWF0ZWRfYXRfbXMYAyABKAMSDQoFbGlrZXMYBCABKAMSEAoIY29tbWVudHMYBSABKAMSEAoIaG90X3JhbmsYBiABKAMSGAoIaGFzaHRhZ3MYByADKAlCBsrzGAIwATpKyvMYRgpECg5kaXNjb3Zlcl9wb3N0cxIHcG9zdF9pZBoTCghob3RfcmFuawoHcG9zdF9pZBoUCglhdXRob3JfaWQKB3Bvc3RfaWQi+wEKClBvc3RUYWdSb3cSHwoDdGFnGAEgASgJQhLK8xgOCgx2YXJjaGFyKDEwMCkSDwoHcG9zdF9pZBgCIAEoAxIRCglhdXRob3JfaWQYAyABKAMSFQoNY3JlYXRlZF9hdF9tcxgEIAEoAxIQCghob3RfcmFuaxgFIAEoAzp/yvMYewp5ChJkaXNjb3Zlcl9wb3N0X3RhZ3MSA3RhZxIHcG9zdF9pZBoYCgN0YWcKCGhvdF9yYW5rCgdwb3N0X2lkGh8KDWNyZWF0ZWRfYXRfbXMKA3RhZwoJYXV0aG9yX2lkGhoKCWF1dGhvcl9pZAoNY3JlYXRlZF9hdF9tcyKJAQoNRm9sbG93RWRnZVJvdxITCgtmb2xsb3dlcl9pZBgBIAEoAxITCgtmb2xsb3dlZV9pZBgCIAEoAzpOyvMYSgpIChBkaXNjb3Zlcl9mb2xsb3dzEgtmb2xsb3dlcl9pZBILZm9sbG93ZWVfaWQaGgoLZm9sbG93ZWVfaWQKC2ZvbGxvd2VyX2lkItkBCgxVc2VyRW50cnlSb3cSDwoHdXNlcl9pZBgBIAEoAxIlCgpoYW5kbGVfa2V5GAIgASgJQhHK8xgNCgt2YXJjaGFyKDMyKRIjCghuYW1lX2tleRgDIAEoCUIRyvMYDQoLdmFyY2hhcig2NCkSEQoJZm9sbG93ZXJzGAQgASgDEhEKCXN1c3BlbmRlZBgFIAEoCDpGyvMYQgpACg5kaXNjb3Zlcl91c2VycxIHdXNlcl9pZBoMCgpoYW5kbGVfa2V5GgoKCG5hbWVfa2V5GgsKCWZvbGxvd2VycyKBAQoMQmxvY2tFZGdlUm93EhIKCmJsb2NrZXJfaWQYASABKAMSEgoKYmxvY2tlZF9pZBgCIAEoAzpJyvMYRQpDCg9kaXNjb3Zlcl9ibG9ja3MSCmJsb2NrZXJfaWQSCmJsb2NrZWRfaWQaGAoKYmxvY2tlZF9pZAoKYmxvY2tlcl9pZCJ3CgxEaXNtaXNzZWRSb3cSDwoHdXNlcl9pZBgBIAEoAxIUCgxkaXNtaXNzZWRfaWQYAiABKAMSDQoFYXRfbXMYAyABKAM6McrzGC0KKwoSZGlzY292ZXJfZGlzbWlzc2VkEgd1c2VyX2lkEgxkaXNtaXNzZWRfaWRiBnByb3RvMw",
+    "Ch5vcmJpdC9kaXNjb3Zlci92MS90YWJsZXMucHJvdG8SEW9yYml0LmRpc2NvdmVyLnYxIuABCgpIb3RQb3N0Um93Eg8KB3Bvc3RfaWQYASABKAMSEQoJYXV0aG9yX2lkGAIgASgDEhUKDWNyZWF0ZWRfYXRfbXMYAyABKAMSDQoFbGlrZXMYBCABKAMSEAoIY29tbWVudHMYBSABKAMSEAoIaG90X3JhbmsYBiABKAMSGAoIaGFzaHRhZ3MYByADKAlCBsrzGAIwATpKyvMYRgpECg5kaXNjb3Zlcl9wb3N0cxIHcG9zdF9pZBoTCghob3RfcmFuawoHcG9zdF9pZBoUCglhdXRob3JfaWQKB3Bvc3RfaWQi+wEKClBvc3RUYWdSb3cSHwoDdGFnGAEgASgJQhLK8xgOCgx2YXJjaGFyKDEwMCkSDwoHcG9zdF9pZBgCIAEoAxIRCglhdXRob3JfaWQYAyABKAMSFQoNY3JlYXRlZF9hdF9tcxgEIAEoAxIQCghob3RfcmFuaxgFIAEoAzp/yvMYewp5ChJkaXNjb3Zlcl9wb3N0X3RhZ3MSA3RhZxIHcG9zdF9pZBoYCgN0YWcKCGhvdF9yYW5rCgdwb3N0X2lkGh8KDWNyZWF0ZWRfYXRfbXMKA3RhZwoJYXV0aG9yX2lkGhoKCWF1dGhvcl9pZAoNY3JlYXRlZF9hdF9tcyKJAQoNRm9sbG93RWRnZVJvdxITCgtmb2xsb3dlcl9pZBgBIAEoAxITCgtmb2xsb3dlZV9pZBgCIAEoAzpOyvMYSgpIChBkaXNjb3Zlcl9mb2xsb3dzEgtmb2xsb3dlcl9pZBILZm9sbG93ZWVfaWQaGgoLZm9sbG93ZWVfaWQKC2ZvbGxvd2VyX2lkItkBCgxVc2VyRW50cnlSb3cSDwoHdXNlcl9pZBgBIAEoAxIlCgpoYW5kbGVfa2V5GAIgASgJQhHK8xgNCgt2YXJjaGFyKDMyKRIjCghuYW1lX2tleRgDIAEoCUIRyvMYDQoLdmFyY2hhcig2NCkSEQoJZm9sbG93ZXJzGAQgASgDEhEKCXN1c3BlbmRlZBgFIAEoCDpGyvMYQgpACg5kaXNjb3Zlcl91c2VycxIHdXNlcl9pZBoMCgpoYW5kbGVfa2V5GgoKCG5hbWVfa2V5GgsKCWZvbGxvd2VycyKBAQoMQmxvY2tFZGdlUm93EhIKCmJsb2NrZXJfaWQYASABKAMSEgoKYmxvY2tlZF9pZBgCIAEoAzpJyvMYRQpDCg9kaXNjb3Zlcl9ibG9ja3MSCmJsb2NrZXJfaWQSCmJsb2NrZWRfaWQaGAoKYmxvY2tlZF9pZAoKYmxvY2tlcl9pZCJ3CgxEaXNtaXNzZWRSb3cSDwoHdXNlcl9pZBgBIAEoAxIUCgxkaXNtaXNzZWRfaWQYAiABKAMSDQoFYXRfbXMYAyABKAM6McrzGC0KKwoSZGlzY292ZXJfZGlzbWlzc2VkEgd1c2VyX2lkEgxkaXNtaXNzZWRfaWQinAEKEVN1Z2dlc3Rpb25MaXN0Um93Eg8KB3VzZXJfaWQYASABKAMSDwoHdmVyc2lvbhgCIAEoAxIVCg1idWlsdF92ZXJzaW9uGAMgASgDEhMKC2J1aWx0X2F0X21zGAQgASgDEhIKCmNhbmRpZGF0ZXMYBSABKAw6JcrzGCEKHwoUZGlzY292ZXJfc3VnZ2VzdGlvbnMSB3VzZXJfaWRiBnByb3RvMw",
     [file_orbit_options_v1_options],
   );
 
@@ -230,3 +230,52 @@ export type DismissedRow = Message<"orbit.discover.v1.DismissedRow"> & {
  * Use `create(DismissedRowSchema)` to create a new message.
  */
 export const DismissedRowSchema: GenMessage<DismissedRow> = /*@__PURE__*/ messageDesc(file_orbit_discover_v1_tables, 5);
+
+/**
+ * SuggestionListRow is one user's precomputed follow suggestions
+ * (services/discover/suggestions.ts): built from the friends-of-friends join
+ * when read stale, marked stale by discover.index when the user's follows,
+ * followers or blocks change.
+ *
+ * @generated from message orbit.discover.v1.SuggestionListRow
+ */
+export type SuggestionListRow = Message<"orbit.discover.v1.SuggestionListRow"> & {
+  /**
+   * @generated from field: int64 user_id = 1;
+   */
+  userId: bigint;
+
+  /**
+   * Bumped by discover.index on every follow, unfollow, block or unblock the user is part of, and by a dismiss.
+   *
+   * @generated from field: int64 version = 2;
+   */
+  version: bigint;
+
+  /**
+   * The version the list was built at: stale while it is below version.
+   *
+   * @generated from field: int64 built_version = 3;
+   */
+  builtVersion: bigint;
+
+  /**
+   * @generated from field: int64 built_at_ms = 4;
+   */
+  builtAtMs: bigint;
+
+  /**
+   * Candidates, best first, 21 bytes each: user id (int64), score (float64), mutual count (uint32), reason (uint8).
+   *
+   * @generated from field: bytes candidates = 5;
+   */
+  candidates: Uint8Array;
+};
+
+/**
+ * Describes the message orbit.discover.v1.SuggestionListRow.
+ * Use `create(SuggestionListRowSchema)` to create a new message.
+ */
+export const SuggestionListRowSchema: GenMessage<SuggestionListRow> =
+  /*@__PURE__*/
+  messageDesc(file_orbit_discover_v1_tables, 6);

@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
 export const file_orbit_moderation_v1_events: GenFile =
   /*@__PURE__*/
   fileDesc(
-    "CiBvcmJpdC9tb2RlcmF0aW9uL3YxL2V2ZW50cy5wcm90bxITb3JiaXQubW9kZXJhdGlvbi52MSLhAQoNQ29udGVudEhpZGRlbhItCgRraW5kGAEgASgOMh8ub3JiaXQubW9kZXJhdGlvbi52MS5UYXJnZXRLaW5kEhEKCXRhcmdldF9pZBgCIAEoAxIRCglhdXRob3JfaWQYAyABKAMSFAoMbW9kZXJhdG9yX2lkGAQgASgDEhEKCXJlcG9ydF9pZBgFIAEoAxINCgVhdF9tcxgGIAEoAxIXCg9jb252ZXJzYXRpb25faWQYByABKAM6KtLzGCYKGW1vZGVyYXRpb24uY29udGVudF9oaWRkZW4SCXRhcmdldF9pZCKIAQoQQWNjb3VudFN1c3BlbmRlZBIPCgd1c2VyX2lkGAEgASgDEhQKDG1vZGVyYXRvcl9pZBgCIAEoAxIRCglyZXBvcnRfaWQYAyABKAMSDQoFYXRfbXMYBCABKAM6K9LzGCcKHG1vZGVyYXRpb24uYWNjb3VudF9zdXNwZW5kZWQSB3VzZXJfaWQioQEKD0NvbW11bml0eUJhbm5lZBIUCgxjb21tdW5pdHlfaWQYASABKAMSDwoHdXNlcl9pZBgCIAEoAxIUCgxtb2RlcmF0b3JfaWQYAyABKAMSEQoJcmVwb3J0X2lkGAQgASgDEg0KBWF0X21zGAUgASgDOi/S8xgrChttb2RlcmF0aW9uLmNvbW11bml0eV9iYW5uZWQSDGNvbW11bml0eV9pZCJyChBNb2RlcmF0b3JDaGFuZ2VkEg8KB3VzZXJfaWQYASABKAMSEQoJbW9kZXJhdG9yGAIgASgIEg0KBWF0X21zGAMgASgDOivS8xgnChxtb2RlcmF0aW9uLm1vZGVyYXRvcl9jaGFuZ2VkEgd1c2VyX2lkYgZwcm90bzM",
+    "CiBvcmJpdC9tb2RlcmF0aW9uL3YxL2V2ZW50cy5wcm90bxITb3JiaXQubW9kZXJhdGlvbi52MSLhAQoNQ29udGVudEhpZGRlbhItCgRraW5kGAEgASgOMh8ub3JiaXQubW9kZXJhdGlvbi52MS5UYXJnZXRLaW5kEhEKCXRhcmdldF9pZBgCIAEoAxIRCglhdXRob3JfaWQYAyABKAMSFAoMbW9kZXJhdG9yX2lkGAQgASgDEhEKCXJlcG9ydF9pZBgFIAEoAxINCgVhdF9tcxgGIAEoAxIXCg9jb252ZXJzYXRpb25faWQYByABKAM6KtLzGCYKGW1vZGVyYXRpb24uY29udGVudF9oaWRkZW4SCXRhcmdldF9pZCKIAQoQQWNjb3VudFN1c3BlbmRlZBIPCgd1c2VyX2lkGAEgASgDEhQKDG1vZGVyYXRvcl9pZBgCIAEoAxIRCglyZXBvcnRfaWQYAyABKAMSDQoFYXRfbXMYBCABKAM6K9LzGCcKHG1vZGVyYXRpb24uYWNjb3VudF9zdXNwZW5kZWQSB3VzZXJfaWQi5QEKD0NvbnRlbnRVbmhpZGRlbhItCgRraW5kGAEgASgOMh8ub3JiaXQubW9kZXJhdGlvbi52MS5UYXJnZXRLaW5kEhEKCXRhcmdldF9pZBgCIAEoAxIRCglhdXRob3JfaWQYAyABKAMSFAoMbW9kZXJhdG9yX2lkGAQgASgDEhEKCXJlcG9ydF9pZBgFIAEoAxINCgVhdF9tcxgGIAEoAxIXCg9jb252ZXJzYXRpb25faWQYByABKAM6LNLzGCgKG21vZGVyYXRpb24uY29udGVudF91bmhpZGRlbhIJdGFyZ2V0X2lkIowBChJBY2NvdW50VW5zdXNwZW5kZWQSDwoHdXNlcl9pZBgBIAEoAxIUCgxtb2RlcmF0b3JfaWQYAiABKAMSEQoJcmVwb3J0X2lkGAMgASgDEg0KBWF0X21zGAQgASgDOi3S8xgpCh5tb2RlcmF0aW9uLmFjY291bnRfdW5zdXNwZW5kZWQSB3VzZXJfaWQioQEKD0NvbW11bml0eUJhbm5lZBIUCgxjb21tdW5pdHlfaWQYASABKAMSDwoHdXNlcl9pZBgCIAEoAxIUCgxtb2RlcmF0b3JfaWQYAyABKAMSEQoJcmVwb3J0X2lkGAQgASgDEg0KBWF0X21zGAUgASgDOi/S8xgrChttb2RlcmF0aW9uLmNvbW11bml0eV9iYW5uZWQSDGNvbW11bml0eV9pZCJyChBNb2RlcmF0b3JDaGFuZ2VkEg8KB3VzZXJfaWQYASABKAMSEQoJbW9kZXJhdG9yGAIgASgIEg0KBWF0X21zGAMgASgDOivS8xgnChxtb2RlcmF0aW9uLm1vZGVyYXRvcl9jaGFuZ2VkEgd1c2VyX2lkYgZwcm90bzM",
     [file_orbit_moderation_v1_moderation, file_orbit_options_v1_options],
   );
 
@@ -114,6 +114,94 @@ export const AccountSuspendedSchema: GenMessage<AccountSuspended> =
   messageDesc(file_orbit_moderation_v1_events, 1);
 
 /**
+ * ContentUnhidden: a moderator undid a HIDE_CONTENT (Resolve with UNHIDE_CONTENT on the report
+ * that hid it); post, feed and discover restore the content. Notifications removed are not restored.
+ *
+ * @generated from message orbit.moderation.v1.ContentUnhidden
+ */
+export type ContentUnhidden = Message<"orbit.moderation.v1.ContentUnhidden"> & {
+  /**
+   * @generated from field: orbit.moderation.v1.TargetKind kind = 1;
+   */
+  kind: TargetKind;
+
+  /**
+   * @generated from field: int64 target_id = 2;
+   */
+  targetId: bigint;
+
+  /**
+   * @generated from field: int64 author_id = 3;
+   */
+  authorId: bigint;
+
+  /**
+   * @generated from field: int64 moderator_id = 4;
+   */
+  moderatorId: bigint;
+
+  /**
+   * @generated from field: int64 report_id = 5;
+   */
+  reportId: bigint;
+
+  /**
+   * @generated from field: int64 at_ms = 6;
+   */
+  atMs: bigint;
+
+  /**
+   * @generated from field: int64 conversation_id = 7;
+   */
+  conversationId: bigint;
+};
+
+/**
+ * Describes the message orbit.moderation.v1.ContentUnhidden.
+ * Use `create(ContentUnhiddenSchema)` to create a new message.
+ */
+export const ContentUnhiddenSchema: GenMessage<ContentUnhidden> =
+  /*@__PURE__*/
+  messageDesc(file_orbit_moderation_v1_events, 2);
+
+/**
+ * AccountUnsuspended: a moderator undid a SUSPEND_ACCOUNT (Resolve with UNSUSPEND_ACCOUNT on the
+ * report that suspended it); LogIn works again, the account's posts come back to feeds, hot lists,
+ * trends and search. Ended sessions and removed notifications are not restored.
+ *
+ * @generated from message orbit.moderation.v1.AccountUnsuspended
+ */
+export type AccountUnsuspended = Message<"orbit.moderation.v1.AccountUnsuspended"> & {
+  /**
+   * @generated from field: int64 user_id = 1;
+   */
+  userId: bigint;
+
+  /**
+   * @generated from field: int64 moderator_id = 2;
+   */
+  moderatorId: bigint;
+
+  /**
+   * @generated from field: int64 report_id = 3;
+   */
+  reportId: bigint;
+
+  /**
+   * @generated from field: int64 at_ms = 4;
+   */
+  atMs: bigint;
+};
+
+/**
+ * Describes the message orbit.moderation.v1.AccountUnsuspended.
+ * Use `create(AccountUnsuspendedSchema)` to create a new message.
+ */
+export const AccountUnsuspendedSchema: GenMessage<AccountUnsuspended> =
+  /*@__PURE__*/
+  messageDesc(file_orbit_moderation_v1_events, 3);
+
+/**
  * CommunityBanned: a moderator banned an account from a community.
  *
  * @generated from message orbit.moderation.v1.CommunityBanned
@@ -151,7 +239,7 @@ export type CommunityBanned = Message<"orbit.moderation.v1.CommunityBanned"> & {
  */
 export const CommunityBannedSchema: GenMessage<CommunityBanned> =
   /*@__PURE__*/
-  messageDesc(file_orbit_moderation_v1_events, 2);
+  messageDesc(file_orbit_moderation_v1_events, 4);
 
 /**
  * ModeratorChanged: an operator granted or revoked the moderator role (`orbit moderator
@@ -186,4 +274,4 @@ export type ModeratorChanged = Message<"orbit.moderation.v1.ModeratorChanged"> &
  */
 export const ModeratorChangedSchema: GenMessage<ModeratorChanged> =
   /*@__PURE__*/
-  messageDesc(file_orbit_moderation_v1_events, 3);
+  messageDesc(file_orbit_moderation_v1_events, 5);
