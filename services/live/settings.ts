@@ -72,6 +72,29 @@ export const liveSettings = {
     unit: "ms",
     help: "a publisher that sends nothing for this long is ended",
   }),
+  record: setting.boolean({
+    default: true,
+    help: "record each live stream and hand the recording to the media service as the streamer's video",
+  }),
+  recordDir: setting.text({
+    default: "",
+    unit: "dir",
+    help: "directory of recordings being written (default: orbit-live-recordings under the system's temp dir)",
+  }),
+  recordMaxSeconds: setting.integer({
+    default: 3600,
+    min: 1,
+    max: 24 * 3600,
+    unit: "seconds",
+    help: "a recording is cut after this much media time (the stream goes on)",
+  }),
+  recordMaxMb: setting.integer({
+    default: 100,
+    min: 1,
+    max: 100,
+    unit: "MiB",
+    help: "a recording is cut at this size (at most media's video upload limit, 100 MiB)",
+  }),
 };
 
 export type LiveSettings = SettingValues<typeof liveSettings>;

@@ -68,6 +68,7 @@ export class LiveStreams {
       startedAtMs: row.startedAtMs,
       endedAtMs: row.endedAtMs,
       endReason: row.endReason,
+      recordingMediaId: row.recordingMediaId,
     });
   }
 
@@ -97,6 +98,8 @@ export class LiveStreams {
       startedAtMs: 0n,
       endedAtMs: 0n,
       endReason: "",
+      recordingMediaId: 0n,
+      nodeId: 0,
     };
     const key = await this.db.transaction(async (tx) => {
       await new StreamRowDao(tx).insert(row);
@@ -145,13 +148,18 @@ export class LiveStreams {
     );
   };
 
-  /** The ingest says the stream is playable. */
-  async markLive(id: bigint): Promise<StreamRow | undefined> {
+  /** The ingest of node `nodeId` says the stream is playable. */
+  async markLive(id: bigint, nodeId: number): Promise<StreamRow | undefined> {
     return this.transition(id, (row) =>
       row.state === StreamState.ENDED
         ? undefined
-        : { state: StreamState.LIVE, startedAtMs: BigInt(Date.now()), endReason: "" },
+        : { state: StreamState.LIVE, startedAtMs: BigInt(Date.now()), endReason: "", nodeId },
     );
+  }
+
+  /** Media accepted the stream's recording (the latest publish's, after a RotateKey). */
+  async setRecording(id: bigint, mediaId: bigint): Promise<void> {
+    await this.streams.update({ id }, { recordingMediaId: mediaId });
   }
 
   /**
@@ -163,8 +171,8 @@ export class LiveStreams {
     return this.transition(id, (row) => {
       if (row.state === StreamState.ENDED) return undefined;
       if (reason === "key-rotated")
-        return row.state === StreamState.SCHEDULED ? undefined : { state: StreamState.SCHEDULED };
-      return { state: StreamState.ENDED, endedAtMs: BigInt(Date.now()), endReason: reason };
+        return row.state === StreamState.SCHEDULED ? undefined : { state: StreamState.SCHEDULED, nodeId: 0 };
+      return { state: StreamState.ENDED, endedAtMs: BigInt(Date.now()), endReason: reason, nodeId: 0 };
     });
   }
 
@@ -182,7 +190,7 @@ export class LiveStreams {
     id: bigint,
     change: (
       row: StreamRow,
-    ) => Partial<Pick<StreamRow, "state" | "startedAtMs" | "endedAtMs" | "endReason">> | undefined,
+    ) => Partial<Pick<StreamRow, "state" | "startedAtMs" | "endedAtMs" | "endReason" | "nodeId">> | undefined,
   ): Promise<StreamRow | undefined> {
     const next = await this.db.transaction(async (tx) => {
       const dao = new StreamRowDao(tx);
