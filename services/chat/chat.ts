@@ -446,6 +446,24 @@ export class Chat {
     );
   }
 
+  /**
+   * `userId` left the room: a former member of its chat (idempotent), as one who leaves a group —
+   * history up to then stays readable; the owner's role passes to the oldest member.
+   */
+  async leaveRoom(conversationId: bigint, userId: bigint): Promise<void> {
+    const m = await this.members.get({ conversationId, userId });
+    if (!m?.active) return;
+    await this.change(
+      conversationId,
+      userId,
+      async (s) => {
+        if (s.conv.kind !== ConversationKind.ROOM) throw err(Code.FailedPrecondition, "not a room's chat");
+        await this.depart(s, userId, "member_left");
+      },
+      { allowFormer: true },
+    );
+  }
+
   private requireAdmin(member: ChatMemberRow): void {
     if (member.role !== Role.OWNER && member.role !== Role.ADMIN) {
       throw err(Code.PermissionDenied, "only the group's owner and admins may do this");

@@ -17,6 +17,8 @@ export interface RoomHandlerDeps {
   readonly presence?: LivePresence;
   /** The chat service (room chat: a conversation of kind ROOM per room). */
   readonly chat: Pick<Client<typeof ChatService>, "createRoomChat" | "joinRoomChat">;
+  /** A member leaves: the room, its channel and its chat (room-leave.ts). */
+  readonly leave: (roomId: bigint, userId: bigint) => Promise<void>;
   /** The media service: a stored video's HLS URL and duration (CreateRoom{media_id} without media_url). */
   readonly media?: Pick<Client<typeof MediaService>, "getMedia">;
 }
@@ -97,7 +99,7 @@ export function roomHandlers(d: RoomHandlerDeps): ServiceImpl<typeof RoomService
     },
 
     async leaveRoom(req, hctx) {
-      await rooms.leave(req.roomId, BigInt(requireUser(hctx).userId));
+      await d.leave(req.roomId, BigInt(requireUser(hctx).userId));
       return {};
     },
 

@@ -25,6 +25,7 @@ import { createLiveHandler, LIVE_PATH_PREFIX } from "./http.js";
 import { LiveNode } from "./node.js";
 import { LivePresence, roomChannel } from "./presence.js";
 import { roomHandlers } from "./room-handlers.js";
+import { RoomAway, roomLeaver } from "./room-leave.js";
 import { Rooms } from "./rooms.js";
 import { liveSettings } from "./settings.js";
 import { streamPushConsumer } from "./stream-push.js";
@@ -93,8 +94,15 @@ export const live = defineService({
         .ephemeral(roomChannel(update.roomId), { case: "room", value: update })
         .catch((err: unknown) => ctx.log.warn({ err, roomId: String(update.roomId) }, "room update not pushed")),
     );
+    const chat = ctx.client(ChatService);
+    const leave = roomLeaver(rooms, ctx.push, chat);
+    const away = new RoomAway(rooms, presence, leave, s.roomAwayMs, ctx.log);
     presence.authorize(
-      (roomId, userId) => rooms.isMember(roomId, userId),
+      async (roomId, userId) => {
+        const member = await rooms.isMember(roomId, userId);
+        if (member) away.connected(BigInt(roomId), userId);
+        return member;
+      },
       (streamId) =>
         streams.get(streamId).then(
           () => true,
@@ -129,7 +137,7 @@ export const live = defineService({
     return {
       rpc: [
         liveHandlers({ streams, urls, node: () => node, mayUseCommunity, viewers }),
-        roomHandlers({ rooms, streams, mayUseCommunity, presence, chat: ctx.client(ChatService), media }),
+        roomHandlers({ rooms, streams, mayUseCommunity, presence, chat, media, leave }),
       ],
       consumers: [
         streamPushConsumer({ streams, graph: ctx.client(GraphService), communities, push: ctx.push, log: ctx.log }),
@@ -143,11 +151,17 @@ export const live = defineService({
       ],
       jobs: [
         {
-          // The buffering grace of rooms with buffering members (a room waits 3 s for a member).
+          // The buffering grace of rooms with buffering members (a room waits 3 s for a member);
+          // every second, members gone from their room's channel for the away grace leave it.
           name: "live.rooms",
           async run(signal) {
+            let sweptAt = 0;
             while (!signal.aborted) {
               rooms.tick();
+              if (Date.now() - sweptAt >= 1000) {
+                sweptAt = Date.now();
+                await away.sweep().catch((err: unknown) => ctx.log.warn({ err }, "room away sweep failed"));
+              }
               await new Promise((r) => setTimeout(r, 250));
             }
           },

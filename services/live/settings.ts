@@ -72,6 +72,13 @@ export const liveSettings = {
     unit: "ms",
     help: "a publisher that sends nothing for this long is ended",
   }),
+  roomAwayMs: setting.integer({
+    default: 10_000,
+    min: 500,
+    max: 600_000,
+    unit: "ms",
+    help: "a room member whose last connection to the room's channel closed leaves the room after this long",
+  }),
   record: setting.boolean({
     default: true,
     help: "record each live stream and hand the recording to the media service as the streamer's video",
