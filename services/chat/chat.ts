@@ -96,7 +96,7 @@ export class Chat {
     this.messages = new MessageStore(ctx.wide, ctx.db);
     this.users = ctx.client(UserService);
     this.media = ctx.client(MediaService);
-    this.roomLimits = new RoomChatLimits({
+    this.roomLimits = new RoomChatLimits(ctx.limits, {
       messages: ctx.settings.roomRateMessages,
       windowMs: ctx.settings.roomRateWindowSeconds * 1000,
     });
@@ -674,17 +674,14 @@ export class Chat {
     if (done) return this.sentMessage(conversationId, done.messageId);
     const { conv, member } = await this.readable(conversationId, me);
     if (!member.active) throw err(Code.PermissionDenied, "you are no longer a member of this conversation");
-    // Room chats: slow mode and the per-user rate (room-limits.ts); the slot is given back if the send fails.
-    const undo =
+    // Room chats: slow mode and the per-user rate (room-limits.ts, on ctx.limits); counted once sent.
+    const admitted =
       conv.kind === ConversationKind.ROOM
-        ? this.roomLimits.admit(conversationId, me, conv.slowModeMs, member.role === Role.OWNER)
+        ? await this.roomLimits.check(undefined, conversationId, me, conv.slowModeMs, member.role === Role.OWNER)
         : undefined;
-    try {
-      return await this.sendChecked(me, req, conv);
-    } catch (e) {
-      undo?.();
-      throw e;
-    }
+    const sent = await this.sendChecked(me, req, conv);
+    await admitted?.();
+    return sent;
   }
 
   private async sendChecked(
