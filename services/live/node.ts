@@ -153,6 +153,15 @@ export class LiveNode extends EventEmitter<Events> implements LiveHttpSource {
     return this.ingest.end(streamId, reason);
   }
 
+  /**
+   * Ends the stream's publish if one started here before `atMs` (a state change made elsewhere:
+   * cuts.ts); a later publish (the new key's, after a RotateKey) stays.
+   */
+  endIfStartedBefore(streamId: string, reason: StopReason, atMs: number): boolean {
+    const p = this.ingest.live().find((x) => x.streamId === streamId);
+    return p !== undefined && p.startedAt <= atMs && this.ingest.end(streamId, reason);
+  }
+
   /** Ends every stream and its ffmpeg, then closes the ingest; resolves when all have exited. */
   async stop(): Promise<void> {
     await this.ingest.stop();

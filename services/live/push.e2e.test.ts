@@ -82,7 +82,7 @@ for (const engine of ENGINES) {
           host: "127.0.0.1",
           port: 0,
           // A member gone from the room's channel for 3 s leaves it.
-          settings: { live: { rtmpPort: 0, hlsDir: join(dir, "hls"), roomAwayMs: 3000 } },
+          settings: { live: { rtmpPort: 0, hlsDir: join(dir, "hls"), roomAwayMs: 3000, record: false } },
         },
         db: store.db,
         log: silentLogger(),

@@ -32,7 +32,9 @@ import { streamPushConsumer } from "./stream-push.js";
 import { createWatchHandler, WATCH_PATH_PREFIX } from "./watch/serve.js";
 import { LiveStreams, type StreamUrls } from "./streams.js";
 import { moderationConsumer } from "./hidden.js";
+import { cutConsumer } from "./cuts.js";
 import { sweepRecordings } from "./recorder.js";
+import { expiredNodeIds } from "../../platform/node-lease.js";
 import { handOffRecording } from "./recording-handoff.js";
 
 const INGEST_WAIT_MS = 10_000;
@@ -143,6 +145,8 @@ export const live = defineService({
         streamPushConsumer({ streams, graph: ctx.client(GraphService), communities, push: ctx.push, log: ctx.log }),
         // Streams a moderator hid are ended.
         moderationConsumer(streams, () => node),
+        // A stream ended or its key rotated through another bundle: its publisher here is cut.
+        cutConsumer(ctx.ids.nodeId, () => node),
       ],
       routes: [
         { path: `${LIVE_PATH_PREFIX}*`, handle: (req, res) => serveLive(req, res) },
@@ -163,6 +167,25 @@ export const live = defineService({
                 await away.sweep().catch((err: unknown) => ctx.log.warn({ err }, "room away sweep failed"));
               }
               await new Promise((r) => setTimeout(r, 250));
+            }
+          },
+        },
+        {
+          // Streams left live by a node that died (its node-id lease ended) are ended: node-lost.
+          name: "live.lost",
+          async run(signal) {
+            const startedAt = Date.now();
+            while (!signal.aborted) {
+              try {
+                const ended = await streams.sweepLost(ctx.ids.nodeId, startedAt, (ids) => expiredNodeIds(ctx.db, ids));
+                if (ended.length) ctx.log.warn({ streams: ended.map(String) }, "streams of a lost node ended");
+              } catch (err) {
+                if (!signal.aborted) ctx.log.warn({ err }, "lost-stream sweep failed");
+              }
+              await new Promise<void>((r) => {
+                const t = setTimeout(r, s.lostSweepSeconds * 1000);
+                signal.addEventListener("abort", () => (clearTimeout(t), r()), { once: true });
+              });
             }
           },
         },

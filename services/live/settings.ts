@@ -72,6 +72,13 @@ export const liveSettings = {
     unit: "ms",
     help: "a publisher that sends nothing for this long is ended",
   }),
+  lostSweepSeconds: setting.integer({
+    default: 15,
+    min: 1,
+    max: 3600,
+    unit: "seconds",
+    help: "how often streams left live by a node whose lease ended are ended (node-lost)",
+  }),
   roomAwayMs: setting.integer({
     default: 10_000,
     min: 500,

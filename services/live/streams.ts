@@ -32,6 +32,9 @@ export interface StreamUrls {
   ingestUrl(): Promise<string>;
 }
 
+/** end_reason of a stream whose node died while it was live. */
+export const NODE_LOST = "node-lost";
+
 export interface IssuedKey {
   readonly key: string;
   readonly expiresAtMs: bigint;
@@ -174,6 +177,40 @@ export class LiveStreams {
         return row.state === StreamState.SCHEDULED ? undefined : { state: StreamState.SCHEDULED, nodeId: 0 };
       return { state: StreamState.ENDED, endedAtMs: BigInt(Date.now()), endReason: reason, nodeId: 0 };
     });
+  }
+
+  /**
+   * Ends (reason `node-lost`, pushed like any end) the streams left `live` by a node that is gone:
+   * one whose node-id lease has ended (`expired`), or this node's own id from before this process
+   * started (`restartedAtMs`: a previous holder of the id died and it was leased again).
+   */
+  async sweepLost(
+    myNodeId: number,
+    restartedAtMs: number,
+    expired: (nodeIds: number[]) => Promise<Set<number>>,
+  ): Promise<bigint[]> {
+    const live: StreamRow[] = [];
+    let token = "";
+    do {
+      const page = await this.streams.listByState({ state: StreamState.LIVE }, { limit: 500, pageToken: token });
+      live.push(...page.rows.filter((r) => r.nodeId !== 0));
+      token = page.nextPageToken;
+    } while (token);
+    const others = [...new Set(live.map((r) => r.nodeId).filter((n) => n !== myNodeId))];
+    const gone = await expired(others);
+    const lost = live.filter((r) =>
+      r.nodeId === myNodeId ? r.startedAtMs < BigInt(restartedAtMs) : gone.has(r.nodeId),
+    );
+    const ended: bigint[] = [];
+    for (const r of lost) {
+      const done = await this.transition(r.id, (row) =>
+        row.state === StreamState.LIVE && row.nodeId === r.nodeId
+          ? { state: StreamState.ENDED, endedAtMs: BigInt(Date.now()), endReason: NODE_LOST, nodeId: 0 }
+          : undefined,
+      );
+      if (done) ended.push(r.id);
+    }
+    return ended;
   }
 
   async listLive(communityId: bigint, pageSize: number, pageToken: string) {
