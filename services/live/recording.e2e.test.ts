@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { createClient, type Client } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { LiveService, type Stream, StreamState } from "../../gen/orbit/live/v1/live_pb.js";
@@ -24,7 +24,7 @@ import { silentLogger } from "../../platform/log.js";
 import { staticTokens } from "../../platform/rpc/identity.js";
 import { ENGINES, type TestStore } from "../../test/support/stores.js";
 import { registry } from "../registry.js";
-import { request, settled } from "../media/testing/client.js";
+import { mediaClient, request, settled } from "../media/testing/client.js";
 import { startPublisher } from "./testing/publisher.js";
 
 const run = promisify(execFile);
@@ -156,6 +156,18 @@ for (const engine of ENGINES) {
       expect(Number(m.durationMs) / 1000).toBeCloseTo(seconds, 0);
       // Nothing left on disk but the foreign file.
       expect(await readdir(recordDir)).toEqual(["notes.txt"]);
+
+      // The import path is for services: a user is refused.
+      const bobMedia = mediaClient(bundle.url!, "bob");
+      const denied = (p: Promise<unknown>) =>
+        p.then(
+          () => "ok",
+          (e: unknown) => ConnectError.from(e).code,
+        );
+      expect(await denied(bobMedia.createImport({ ownerId: 2n, contentType: "video/mp4", sizeBytes: 10n }))).toBe(
+        Code.PermissionDenied,
+      );
+      expect(await denied(bobMedia.appendImport({ mediaId, ownerId: 1n, offset: 0n }))).toBe(Code.PermissionDenied);
 
       // A room plays the recording (its HLS and duration from media).
       const room = (
