@@ -102,6 +102,23 @@ export async function nodeLeaseHolder(db: SqlExecutor, nodeId: number): Promise<
   }
 }
 
+/**
+ * Of `nodeIds`, those whose lease has ended (expired on the database's clock, or released): their
+ * holder is gone. Ids never leased here (no row, or no lease table: --node-id) are not answered.
+ */
+export async function expiredNodeIds(db: SqlExecutor, nodeIds: readonly number[]): Promise<Set<number>> {
+  if (nodeIds.length === 0) return new Set();
+  try {
+    const rows = await db.all<{ node_id: unknown }>(
+      `SELECT node_id FROM ${NODE_LEASES} WHERE node_id IN (${nodeIds.map(() => "?").join(", ")}) AND (owner IS NULL OR lease_until_ms < ${nowSql(db.dialect)})`,
+      [...nodeIds],
+    );
+    return new Set(rows.map((r) => Number(r.node_id)));
+  } catch {
+    return new Set(); // no lease table
+  }
+}
+
 export interface NodeLeaseOptions {
   readonly log: Logger;
   /** Default NODE_LEASE_TTL_MS. */

@@ -15,7 +15,7 @@ import { BrokerMessageSchema, type BrokerMessage } from "../../gen/orbit/push/v1
 import type { Logger } from "../log.js";
 import type { SqlDb, SqlTx } from "../storage/driver.js";
 import type { Broker } from "./broker.js";
-import { encodePayload, frame, type PayloadInit } from "./codec.js";
+import { control, encodePayload, frame, type PayloadInit } from "./codec.js";
 import type { DeviceSession } from "./session.js";
 import { PushStore } from "./store.js";
 
@@ -244,6 +244,24 @@ export class PushEngine {
     if (!this.userIn(members, s.userId)) this.presenceChanged(channel, s.userId, false, Date.now());
   }
 
+  /**
+   * Takes a user's connections out of `channel`, here and (through the broker) elsewhere: each
+   * is sent Left{channel, reason}, and the channel's members a PresenceChange (a user who left a
+   * room). The user may join again if the channel's owner allows it.
+   */
+  removeFromChannel(channel: string, userId: bigint, reason: string): void {
+    this.removedHere(channel, userId, reason);
+    this.publish({ case: "removed", value: { channel, userId, reason } });
+  }
+
+  private removedHere(channel: string, userId: bigint, reason: string): void {
+    for (const s of [...(this.users.get(userId) ?? [])]) {
+      if (!s.channels.has(channel)) continue;
+      this.leave(s, channel);
+      s.push(control({ case: "left", value: { channel, reason } }));
+    }
+  }
+
   /** Whether the users have a connection open (here, or on any gateway with shared presence). */
   async online(userIds: readonly bigint[]): Promise<Set<bigint>> {
     const out = new Set(userIds.filter((u) => this.users.has(u)));
@@ -358,6 +376,9 @@ export class PushEngine {
         break;
       case "ephemeral":
         this.toChannel(k.value.channel, k.value.update);
+        break;
+      case "removed":
+        this.removedHere(k.value.channel, k.value.userId, k.value.reason);
         break;
       case "revoked":
         this.revokedHere(k.value.userId, k.value.sessionId, k.value.reason || "the session was revoked");

@@ -99,7 +99,7 @@ export class Chat {
     this.messages = new MessageStore(ctx.wide, ctx.db);
     this.users = ctx.client(UserService);
     this.media = ctx.client(MediaService);
-    this.roomLimits = new RoomChatLimits({
+    this.roomLimits = new RoomChatLimits(ctx.limits, {
       messages: ctx.settings.roomRateMessages,
       windowMs: ctx.settings.roomRateWindowSeconds * 1000,
     });
@@ -452,6 +452,24 @@ export class Chat {
     );
   }
 
+  /**
+   * `userId` left the room: a former member of its chat (idempotent), as one who leaves a group —
+   * history up to then stays readable; the owner's role passes to the oldest member.
+   */
+  async leaveRoom(conversationId: bigint, userId: bigint): Promise<void> {
+    const m = await this.members.get({ conversationId, userId });
+    if (!m?.active) return;
+    await this.change(
+      conversationId,
+      userId,
+      async (s) => {
+        if (s.conv.kind !== ConversationKind.ROOM) throw err(Code.FailedPrecondition, "not a room's chat");
+        await this.depart(s, userId, "member_left");
+      },
+      { allowFormer: true },
+    );
+  }
+
   private requireAdmin(member: ChatMemberRow): void {
     if (member.role !== Role.OWNER && member.role !== Role.ADMIN) {
       throw err(Code.PermissionDenied, "only the group's owner and admins may do this");
@@ -661,7 +679,6 @@ export class Chat {
     }
     this.checkMedia(req.mediaIds);
     if (req.replyToId < 0n) throw err(Code.InvalidArgument, "reply_to_id: must not be negative");
-    let undo: (() => void) | undefined;
     try {
       // Remembered per process (senders.ts); the batch checks membership again in its transaction.
       let conv = this.senders.get(conversationId, me);
@@ -670,19 +687,17 @@ export class Chat {
         if (!member.active) throw err(Code.PermissionDenied, "you are no longer a member of this conversation");
         conv = this.senders.remember(row, member)!;
       }
-      // Room chats: slow mode and the per-user rate (room-limits.ts); the slot is given back if the send fails.
-      undo =
+      // Room chats: slow mode and the per-user rate (room-limits.ts, on ctx.limits); counted once sent.
+      const admitted =
         conv.kind === ConversationKind.ROOM
-          ? this.roomLimits.admit(conversationId, me, conv.slowModeMs, conv.role === Role.OWNER)
+          ? await this.roomLimits.check(undefined, conversationId, me, conv.slowModeMs, conv.role === Role.OWNER)
           : undefined;
       const sent = await this.sendChecked(me, req, conv);
-      if (typeof sent !== "bigint") return sent;
       // A retry of a send that went through: its message, without counting.
-      undo?.();
-      undo = undefined;
-      return this.sentMessage(conversationId, sent);
+      if (typeof sent === "bigint") return this.sentMessage(conversationId, sent);
+      await admitted?.();
+      return sent;
     } catch (e) {
-      undo?.();
       if (e instanceof ConnectError && e.code === Code.PermissionDenied) this.senders.forget(conversationId, me);
       // A retry after the send committed answers the same message, whatever changed since
       // (membership, blocks, media, room limits): looked up only when a check fails, as the

@@ -95,5 +95,10 @@ export function chatHandlers(chat: Chat): ServiceImpl<typeof ChatService> {
       await chat.joinRoom(req.conversationId, req.userId);
       return {};
     },
+    async leaveRoomChat(req, hctx) {
+      requireService(hctx);
+      await chat.leaveRoom(req.conversationId, req.userId);
+      return {};
+    },
   };
 }

@@ -1,16 +1,22 @@
 /**
  * The limits of room chats (conversations of kind ROOM, the watch-together
- * rooms' chat): slow mode, at least `slowModeMs` between two messages of one
- * member in one room (the room's host, the conversation's owner, is exempt),
- * and a per-user rate, at most `messages` room-chat messages per `windowMs`
- * across all rooms. Both refuse with ResourceExhausted, saying how long to wait.
+ * rooms' chat), on `ctx.limits` (platform/limits: this bundle's memory, or
+ * Redis shared by every bundle with --redis):
  *
- * Kept in memory by the process that serves SendMessage: with several chat
- * nodes a user could send once per node (the rooms' clocks live on one node
- * too, docs/live.md). A refused send writes nothing; an admitted send that
- * then fails gives its slot back (`undo`).
+ *  - slow mode: at least `slowModeMs` between two messages of one member in
+ *    one room (the room's host, the conversation's owner, is exempt) — a
+ *    window of one message per member and room (`room_slow_mode`);
+ *  - a per-user rate: at most `messages` room-chat messages per `windowMs`
+ *    across all rooms — a fixed window per user (`room_chat_rate`).
+ *
+ * Both refuse with ResourceExhausted ("…; try again in N s", `retry-after`).
+ * `check` reads the windows before anything is written; `admitted` counts the
+ * message once the send went through, so a refused or failed send costs
+ * nothing. Between the two a concurrent send of the same user can pass too (a
+ * few at most: one per send in flight).
  */
-import { Code, ConnectError } from "@connectrpc/connect";
+import type { HandlerContext } from "@connectrpc/connect";
+import type { LimitsView, WindowPolicy } from "../../platform/limits/limits.js";
 
 export interface RoomRateLimit {
   /** Messages one user may send to room chats per window. */
@@ -19,56 +25,51 @@ export interface RoomRateLimit {
 }
 
 export class RoomChatLimits {
-  /** `${conversationId}:${userId}` → when the user's last message there was admitted. */
-  private readonly last = new Map<string, number>();
-  /** userId → times of its admitted room-chat messages within the window, oldest first. */
-  private readonly recent = new Map<bigint, number[]>();
-  private sweptAt = 0;
+  private readonly perUser: WindowPolicy;
+  private readonly slow = new Map<number, WindowPolicy>();
 
   constructor(
-    private readonly rate: RoomRateLimit,
-    private readonly now: () => number = Date.now,
-  ) {}
+    private readonly limits: LimitsView,
+    rate: RoomRateLimit,
+  ) {
+    this.perUser = limits.window("room_chat_rate", {
+      limit: rate.messages,
+      windowMs: rate.windowMs,
+      refused: `too many messages: at most ${rate.messages} per ${seconds(rate.windowMs)} s in rooms`,
+    });
+  }
 
-  /** Admits one message or throws ResourceExhausted; the answer gives the slot back. */
-  admit(conversationId: bigint, userId: bigint, slowModeMs: number, exemptFromSlowMode: boolean): () => void {
-    const now = this.now();
-    this.sweep(now);
-    const key = `${conversationId}:${userId}`;
-    const last = this.last.get(key);
-    if (!exemptFromSlowMode && slowModeMs > 0 && last !== undefined && now - last < slowModeMs) {
-      throw new ConnectError(
-        `slow mode: wait ${seconds(slowModeMs - (now - last))} s before your next message in this room`,
-        Code.ResourceExhausted,
-      );
-    }
-    const times = (this.recent.get(userId) ?? []).filter((t) => now - t < this.rate.windowMs);
-    if (times.length >= this.rate.messages) {
-      throw new ConnectError(
-        `too many messages: at most ${this.rate.messages} per ${seconds(this.rate.windowMs)} s in rooms; wait ${seconds(
-          this.rate.windowMs - (now - times[0]!),
-        )} s`,
-        Code.ResourceExhausted,
-      );
-    }
-    times.push(now);
-    this.recent.set(userId, times);
-    this.last.set(key, now);
-    return () => {
-      if (last === undefined) this.last.delete(key);
-      else this.last.set(key, last);
-      const i = times.lastIndexOf(now);
-      if (i >= 0) times.splice(i, 1);
+  /** Refuses (ResourceExhausted) a message the limits hold back; answers how to count it once sent. */
+  async check(
+    hctx: HandlerContext | undefined,
+    conversationId: bigint,
+    userId: bigint,
+    slowModeMs: number,
+    exemptFromSlowMode: boolean,
+  ): Promise<() => Promise<void>> {
+    const slow = exemptFromSlowMode || slowModeMs <= 0 ? undefined : this.slowMode(slowModeMs);
+    const roomKey = `${conversationId}:${userId}`;
+    const userKey = `user:${userId}`;
+    await slow?.check(hctx, roomKey);
+    await this.perUser.check(hctx, userKey);
+    return async () => {
+      await slow?.add(roomKey);
+      await this.perUser.add(userKey);
     };
   }
 
-  /** Forgets what no longer limits anyone (at most once a minute). */
-  private sweep(now: number): void {
-    if (now - this.sweptAt < 60_000) return;
-    this.sweptAt = now;
-    const keep = Math.max(this.rate.windowMs, 3_600_000); // slow mode is at most an hour
-    for (const [k, t] of this.last) if (now - t >= keep) this.last.delete(k);
-    for (const [u, times] of this.recent) if (!times.some((t) => now - t < this.rate.windowMs)) this.recent.delete(u);
+  private slowMode(ms: number): WindowPolicy {
+    let p = this.slow.get(ms);
+    if (!p) {
+      if (this.slow.size >= 1000) this.slow.clear(); // a policy is two closures: cheap to make again
+      p = this.limits.window("room_slow_mode", {
+        limit: 1,
+        windowMs: ms,
+        refused: `slow mode: one message per ${seconds(ms)} s in this room`,
+      });
+      this.slow.set(ms, p);
+    }
+    return p;
   }
 }
 

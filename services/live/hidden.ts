@@ -5,7 +5,7 @@
  * authorizing and a publisher on this node is cut. markEnded runs its own
  * transaction, so the group commits its position afterwards (at least once;
  * ending an ended stream changes nothing). A publisher on another node is
- * refused at its next authorization, not cut at once.
+ * cut by that node's live.cut consumer (cuts.ts), which reads the state change.
  */
 import { isMessage } from "@bufbuild/protobuf";
 import { ContentHiddenSchema } from "../../gen/orbit/moderation/v1/events_pb.js";

@@ -16,6 +16,7 @@ import type { HttpRoute } from "../../platform/http/routes.js";
 import { type Authorize, type Publish, RtmpIngest, type StopReason } from "./ingest.js";
 import { DEFAULT_HLS, HlsRemux, type HlsSettings, type InputInfo } from "./hls.js";
 import { type LiveHttpSource, liveRoutes } from "./http.js";
+import { type RecordSettings, Recorder } from "./recorder.js";
 
 export interface LiveLimits {
   /** Streams this node ingests and remuxes at once. */
@@ -47,6 +48,8 @@ export interface LiveNodeOptions {
   readonly hlsRoot: string;
   readonly limits?: Partial<LiveLimits>;
   readonly hls?: Partial<HlsSettings>;
+  /** Record each live publish to a file (recorder.ts); off when absent. */
+  readonly record?: RecordSettings;
   readonly log: Logger;
 }
 
@@ -62,6 +65,8 @@ export interface LiveEnded {
   readonly streamId: string;
   readonly reason: StopReason;
   readonly detail?: string;
+  /** The publish's recording (a file the listener hands on and deletes), if it went live and recorded. */
+  readonly recording?: string;
 }
 
 type Events = { publishing: [Publish]; live: [LiveStarted]; ended: [LiveEnded] };
@@ -72,6 +77,7 @@ const COPYABLE_AUDIO = new Set(["aac"]);
 
 export class LiveNode extends EventEmitter<Events> implements LiveHttpSource {
   private readonly remuxes = new Map<string, HlsRemux>();
+  private readonly recorders = new Map<string, Recorder>();
   private readonly playable = new Set<string>();
   private readonly stopping = new Set<Promise<void>>();
   /** A stream's stop in progress: its remux is stopped and its HLS directory removed before a new publish of it remuxes there. */
@@ -120,6 +126,11 @@ export class LiveNode extends EventEmitter<Events> implements LiveHttpSource {
     return this.ingest.rtmpPort;
   }
 
+  /** The PID of a live stream's recording ffmpeg (tests, ops). */
+  recorderPid(streamId: string): number | undefined {
+    return this.recorders.get(streamId)?.pid;
+  }
+
   /** The PID of a live stream's remux ffmpeg (tests, ops). */
   remuxPid(streamId: string): number | undefined {
     return this.remuxes.get(streamId)?.pid;
@@ -140,6 +151,15 @@ export class LiveNode extends EventEmitter<Events> implements LiveHttpSource {
   /** Ends a stream (EndStream, RotateKey): disconnects its publisher, stops its remux. */
   end(streamId: string, reason: StopReason = "ended"): boolean {
     return this.ingest.end(streamId, reason);
+  }
+
+  /**
+   * Ends the stream's publish if one started here before `atMs` (a state change made elsewhere:
+   * cuts.ts); a later publish (the new key's, after a RotateKey) stays.
+   */
+  endIfStartedBefore(streamId: string, reason: StopReason, atMs: number): boolean {
+    const p = this.ingest.live().find((x) => x.streamId === streamId);
+    return p !== undefined && p.startedAt <= atMs && this.ingest.end(streamId, reason);
   }
 
   /** Ends every stream and its ffmpeg, then closes the ingest; resolves when all have exited. */
@@ -171,6 +191,7 @@ export class LiveNode extends EventEmitter<Events> implements LiveHttpSource {
       return;
     }
     this.remuxes.set(streamId, remux);
+    if (this.opts.record) await this.startRecorder(streamId, inputUrl, this.opts.record);
     void remux.exited.then(() => {
       if (this.remuxes.get(streamId) === remux)
         this.ingest.end(streamId, "remux-failed", `remux ffmpeg exited: ${remux.tail()}`);
@@ -191,6 +212,26 @@ export class LiveNode extends EventEmitter<Events> implements LiveHttpSource {
     }
   }
 
+  /** Starts recording beside the remux; a recorder that fails is logged, the stream goes on. */
+  private async startRecorder(streamId: string, inputUrl: string, settings: RecordSettings): Promise<void> {
+    try {
+      const rec = await Recorder.start({
+        streamId,
+        inputUrl,
+        settings,
+        readTimeoutMs: (this.opts.hls as HlsSettings).readTimeoutMs,
+      });
+      if (this.remuxes.has(streamId)) this.recorders.set(streamId, rec);
+      else await rm((await rec.stop()) ?? rec.file, { force: true });
+      void rec.process.exited.then((exit) => {
+        if (exit.code !== 0 && this.recorders.get(streamId) === rec)
+          this.opts.log.warn({ streamId, exit, stderr: rec.process.stderrTail() }, "recording ffmpeg failed");
+      });
+    } catch (err) {
+      this.opts.log.warn({ err, streamId }, "recording not started");
+    }
+  }
+
   private checkInput(input: InputInfo): { reason: StopReason; detail: string } | undefined {
     if (!COPYABLE_VIDEO.has(input.videoCodec))
       return { reason: "codec", detail: `video codec ${input.videoCodec} is not accepted (send H.264)` };
@@ -207,10 +248,16 @@ export class LiveNode extends EventEmitter<Events> implements LiveHttpSource {
 
   private async onStop(streamId: string, reason: StopReason, detail?: string): Promise<void> {
     const remux = this.remuxes.get(streamId);
-    this.playable.delete(streamId);
+    const rec = this.recorders.get(streamId);
+    const wasLive = this.playable.delete(streamId);
     this.remuxes.delete(streamId);
-    if (remux) await remux.stop();
-    else await rm(join(this.opts.hlsRoot, streamId), { recursive: true, force: true });
-    this.emit("ended", { streamId, reason, detail });
+    this.recorders.delete(streamId);
+    const [, file] = await Promise.all([
+      remux ? remux.stop() : rm(join(this.opts.hlsRoot, streamId), { recursive: true, force: true }),
+      rec?.stop(),
+    ]);
+    // A publish that never went live (refused codec or size, dropped at once) keeps no recording.
+    if (file && !wasLive) await rm(file, { force: true });
+    this.emit("ended", { streamId, reason, detail, recording: wasLive ? file : undefined });
   }
 }

@@ -15,13 +15,14 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createClient, type Client } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CommunityService } from "../../gen/orbit/community/v1/community_pb.js";
 import { LiveService, StreamState } from "../../gen/orbit/live/v1/live_pb.js";
 import { ControlAction, RoomService } from "../../gen/orbit/live/v1/room_pb.js";
 import { PushService } from "../../gen/orbit/push/v1/push_pb.js";
+import { ChatService } from "../../gen/orbit/chat/v1/chat_pb.js";
 import { DEFAULT_CONFIG } from "../../platform/config/config.js";
 import { type FfmpegProcess, runningFfmpegPids } from "../../platform/ffmpeg/process.js";
 import { Bundle } from "../../platform/kernel/bundle.js";
@@ -48,6 +49,7 @@ interface Api {
   rooms: Client<typeof RoomService>;
   communities: Client<typeof CommunityService>;
   push: Client<typeof PushService>;
+  chat: Client<typeof ChatService>;
 }
 
 for (const engine of ENGINES) {
@@ -79,7 +81,8 @@ for (const engine of ENGINES) {
           services: ["live", "push"],
           host: "127.0.0.1",
           port: 0,
-          settings: { live: { rtmpPort: 0, hlsDir: join(dir, "hls") } },
+          // A member gone from the room's channel for 3 s leaves it.
+          settings: { live: { rtmpPort: 0, hlsDir: join(dir, "hls"), roomAwayMs: 3000, record: false } },
         },
         db: store.db,
         log: silentLogger(),
@@ -102,6 +105,7 @@ for (const engine of ENGINES) {
           rooms: createClient(RoomService, t),
           communities: createClient(CommunityService, t),
           push: createClient(PushService, t),
+          chat: createClient(ChatService, t),
         };
       }
     });
@@ -180,6 +184,62 @@ for (const engine of ENGINES) {
       expect(handed.state!.members.map((m) => m.userId)).toEqual([bobId]);
       expect((await bob.rooms.getRoomState({ roomId: room.id })).hostId).toBe(bobId);
       expect((await bob.rooms.control({ roomId: room.id, action: ControlAction.PAUSE })).state!.playing).toBe(false);
+    });
+
+    it("a member who leaves (LeaveRoom, or gone from the channel for the away grace) leaves its channel and chat", async () => {
+      const { ann, cat, dan } = u;
+      const danId = dan.member.user.id;
+      const catId = cat.member.user.id;
+      const room = (await ann.rooms.createRoom({ mediaUrl: "/v.m3u8" })).room!;
+      const channel = `room:${room.id}`;
+      const conversationId = room.conversationId;
+      await dan.rooms.joinRoom({ roomId: room.id });
+      await cat.rooms.joinRoom({ roomId: room.id });
+      const annWs = await socket(ann, [channel]);
+      const danWs = await socket(dan, [channel]);
+      await joined(annWs, channel);
+      await joined(danWs, channel);
+      await dan.chat.sendMessage({ conversationId, text: "hi", clientMessageId: "d1" });
+
+      // LeaveRoom: dan's socket is taken out of the channel (Left), ann sees him go, and he is a
+      // former member of the room's chat.
+      await dan.rooms.leaveRoom({ roomId: room.id });
+      const left = await waitFor(async () => danWs.of("left").find((l) => l.channel === channel), "dan's Left");
+      expect(left.reason).toBe("left the room");
+      await waitFor(
+        async () => annWs.of("presence").find((p) => p.channel === channel && p.userId === danId && !p.online),
+        "dan's presence gone",
+      );
+      expect((await ann.push.getPresence({ channel })).members.map((m) => m.userId)).toEqual([ann.member.user.id]);
+      expect(
+        await dan.chat.sendMessage({ conversationId, text: "still here?", clientMessageId: "d2" }).then(
+          () => "ok",
+          (e: unknown) => ConnectError.from(e).code,
+        ),
+      ).toBe(Code.PermissionDenied);
+      // Not a member any more: joining the channel again is refused.
+      danWs.send({ frame: { case: "join", value: { channel } } });
+      await waitFor(async () => danWs.of("left").filter((l) => l.channel === channel).length === 2, "refused");
+      expect(danWs.of("left").at(-1)!.reason).toBe("not allowed");
+
+      // cat's only socket closes: after the away grace (3 s here) cat leaves the room and its chat.
+      const catWs = await socket(cat, [channel]);
+      await joined(catWs, channel);
+      await cat.chat.sendMessage({ conversationId, text: "hello", clientMessageId: "c1" });
+      await catWs.close();
+      const state = await waitFor(async () => {
+        const s = await ann.rooms.getRoomState({ roomId: room.id });
+        return s.members.some((m) => m.userId === catId) ? undefined : s;
+      }, "cat gone from the room");
+      expect(state.members.map((m) => m.userId)).toEqual([ann.member.user.id]);
+      await waitFor(
+        async () =>
+          (await cat.chat.sendMessage({ conversationId, text: "back?", clientMessageId: "c2" }).then(
+            () => "ok",
+            (e: unknown) => ConnectError.from(e).code,
+          )) === Code.PermissionDenied,
+        "cat a former member of the chat",
+      );
     });
 
     it("pushes a stream's states to followers and community members; counts its viewers", async () => {

@@ -2,6 +2,7 @@
 import { type Client, Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { ChatService } from "../../gen/orbit/chat/v1/chat_pb.js";
 import { StreamState } from "../../gen/orbit/live/v1/live_pb.js";
+import { MediaState, type MediaService } from "../../gen/orbit/media/v1/media_pb.js";
 import type { RoomService } from "../../gen/orbit/live/v1/room_pb.js";
 import { requireUser } from "../../platform/rpc/call-scope.js";
 import type { LivePresence } from "./presence.js";
@@ -16,6 +17,10 @@ export interface RoomHandlerDeps {
   readonly presence?: LivePresence;
   /** The chat service (room chat: a conversation of kind ROOM per room). */
   readonly chat: Pick<Client<typeof ChatService>, "createRoomChat" | "joinRoomChat">;
+  /** A member leaves: the room, its channel and its chat (room-leave.ts). */
+  readonly leave: (roomId: bigint, userId: bigint) => Promise<void>;
+  /** The media service: a stored video's HLS URL and duration (CreateRoom{media_id} without media_url). */
+  readonly media?: Pick<Client<typeof MediaService>, "getMedia">;
 }
 
 const URL_RE = /^(https?:\/\/[^\s]+|\/[^\s]*)$/;
@@ -30,6 +35,7 @@ export function roomHandlers(d: RoomHandlerDeps): ServiceImpl<typeof RoomService
       let streamId = 0n;
       let mediaId = 0n;
       let title = req.title.trim();
+      let durationMs = req.durationMs;
       if (req.source.case === "streamId") {
         const s = await d.streams.get(req.source.value);
         if (s.state === StreamState.ENDED)
@@ -38,13 +44,18 @@ export function roomHandlers(d: RoomHandlerDeps): ServiceImpl<typeof RoomService
         mediaUrl = d.streams.toApi(s).hlsUrl;
         title ||= s.title;
       } else if (req.source.case === "mediaId") {
-        // Stored videos come from the media service; until it is wired, the caller gives their HLS URL.
+        // A stored video of the media service (a stream's recording, an upload): its HLS, once READY.
+        // A media_url given beside it is kept (a CDN's copy).
         mediaId = req.source.value;
-        if (!mediaUrl)
-          throw new ConnectError(
-            "media_url: required for a stored video (the media service is not wired yet)",
-            Code.InvalidArgument,
-          );
+        if (!mediaUrl) {
+          if (!d.media) throw new ConnectError("media_url: required for a stored video here", Code.InvalidArgument);
+          const m = (await d.media.getMedia({ mediaId })).media!;
+          if (m.state !== MediaState.READY)
+            throw new ConnectError(`media_id: the video is ${MediaState[m.state]}, not READY`, Code.FailedPrecondition);
+          if (!m.hlsUrl) throw new ConnectError("media_id: not a video", Code.InvalidArgument);
+          mediaUrl = m.hlsUrl;
+          durationMs ||= m.durationMs;
+        }
       } else if (!mediaUrl) {
         throw new ConnectError("stream_id, media_id or media_url is required", Code.InvalidArgument);
       }
@@ -64,7 +75,7 @@ export function roomHandlers(d: RoomHandlerDeps): ServiceImpl<typeof RoomService
         title,
         mediaUrl,
         anyoneControls: req.anyoneControls,
-        durationMs: req.durationMs,
+        durationMs,
         conversationId,
         slowModeMs: req.slowModeMs,
       });
@@ -88,7 +99,7 @@ export function roomHandlers(d: RoomHandlerDeps): ServiceImpl<typeof RoomService
     },
 
     async leaveRoom(req, hctx) {
-      await rooms.leave(req.roomId, BigInt(requireUser(hctx).userId));
+      await d.leave(req.roomId, BigInt(requireUser(hctx).userId));
       return {};
     },
 

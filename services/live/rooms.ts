@@ -148,6 +148,11 @@ export class Rooms {
     this.changed(l);
   }
 
+  /** The rooms open on this bundle and their members. */
+  *openRooms(): Iterable<[bigint, bigint[]]> {
+    for (const l of this.live.values()) if (l.members.size) yield [l.row.id, [...l.members.keys()]];
+  }
+
   /** The rooms open on this bundle that play stream `streamId` (its viewer count). */
   roomsOfStream(streamId: bigint): bigint[] {
     return [...this.live.values()].filter((l) => l.row.streamId === streamId).map((l) => l.row.id);

@@ -12,6 +12,7 @@ import { Code, ConnectError, createClient, type Client } from "@connectrpc/conne
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CommunityService } from "../../gen/orbit/community/v1/community_pb.js";
+import { StreamStateChangedSchema } from "../../gen/orbit/live/v1/events_pb.js";
 import { LiveService, StreamState } from "../../gen/orbit/live/v1/live_pb.js";
 import { DEFAULT_CONFIG } from "../../platform/config/config.js";
 import { type FfmpegProcess, runningFfmpegPids } from "../../platform/ffmpeg/process.js";
@@ -94,7 +95,15 @@ for (const engine of ENGINES) {
           port: 0,
           settings: {
             community: { admins: "1" },
-            live: { rtmpPort: 0, hlsDir: join(dir, "hls"), maxBitrateKbps: 1500, silenceTimeoutMs: 3000 },
+            live: {
+              rtmpPort: 0,
+              hlsDir: join(dir, "hls"),
+              maxBitrateKbps: 1500,
+              silenceTimeoutMs: 3000,
+              lostSweepSeconds: 1,
+              // Recording has its own suite (recording.e2e.test.ts): off here, fewer ffmpegs and transcodes.
+              record: false,
+            },
           },
         },
         // Given, not --dev-token: live depends on graph and chat, which bring the user service (and its sessions).
@@ -210,6 +219,61 @@ for (const engine of ENGINES) {
       const ended = await reaches(id, StreamState.ENDED);
       expect(ended.endReason).toBe("bitrate");
       expect((await pub.exited).code).not.toBe(0);
+    });
+
+    it("ends a stream left live by a node whose lease expired (node-lost); a live node's stays", async () => {
+      const dead = await ann.createStream({ title: "on a node that died" });
+      const alive = await ann.createStream({ title: "on a node that lives" });
+      // Node 1000 died holding a publish (its lease ran out); node 1001 still holds its lease.
+      const farFuture = Date.now() + 3_600_000;
+      await store.db.run(
+        "INSERT INTO orbit_node_leases (node_id, owner, epoch, lease_until_ms, ceiling_ms, updated_ms) VALUES (?, ?, 1, ?, ?, ?), (?, ?, 1, ?, ?, ?)",
+        [1000, "gone-host/1/x", 1, 1, 1, 1001, "other-host/2/y", farFuture, farFuture, 1],
+      );
+      for (const [id, node] of [
+        [dead.stream!.id, 1000],
+        [alive.stream!.id, 1001],
+      ] as const)
+        await store.db.run("UPDATE live_streams SET state = ?, node_id = ?, started_at_ms = ? WHERE id = ?", [
+          StreamState.LIVE,
+          node,
+          Date.now(),
+          id,
+        ]);
+      const ended = await reaches(dead.stream!.id, StreamState.ENDED);
+      expect(ended.endReason).toBe("node-lost");
+      expect((await stateOf(alive.stream!.id)).state).toBe(StreamState.LIVE);
+      await store.db.run("DELETE FROM orbit_node_leases WHERE node_id IN (1000, 1001)");
+      await store.db.run("UPDATE live_streams SET state = ?, node_id = 0 WHERE id = ?", [
+        StreamState.ENDED,
+        alive.stream!.id,
+      ]);
+    });
+
+    it("cuts its publisher when another bundle ends the stream (the state change every node consumes)", async () => {
+      const created = await ann.createStream({ title: "ended elsewhere" });
+      const id = created.stream!.id;
+      const pub = publish(created.ingestUrl, created.streamKey);
+      await reaches(id, StreamState.LIVE);
+      // What EndStream on another bundle writes: the row and StreamStateChanged in one transaction
+      // (that bundle cannot cut this one's publisher itself).
+      await store.db.transaction(async (tx) => {
+        await tx.run("UPDATE live_streams SET state = ?, end_reason = 'ended', node_id = 0 WHERE id = ?", [
+          StreamState.ENDED,
+          id,
+        ]);
+        await bundle.parts.events.bus.publish(tx, StreamStateChangedSchema, {
+          streamId: id,
+          ownerId: 1n,
+          communityId: 0n,
+          state: StreamState.ENDED,
+          atMs: BigInt(Date.now()),
+          reason: "ended",
+        });
+      });
+      expect((await pub.exited).code).not.toBe(0); // cut by this node's ingest
+      await waitFor(async () => (await fetch(bundle.url! + created.stream!.hlsUrl)).status === 404, "playlist gone");
+      expect((await stateOf(id)).endReason).toBe("ended");
     });
 
     it("refuses an unknown key", async () => {

@@ -72,6 +72,43 @@ export const liveSettings = {
     unit: "ms",
     help: "a publisher that sends nothing for this long is ended",
   }),
+  lostSweepSeconds: setting.integer({
+    default: 15,
+    min: 1,
+    max: 3600,
+    unit: "seconds",
+    help: "how often streams left live by a node whose lease ended are ended (node-lost)",
+  }),
+  roomAwayMs: setting.integer({
+    default: 10_000,
+    min: 500,
+    max: 600_000,
+    unit: "ms",
+    help: "a room member whose last connection to the room's channel closed leaves the room after this long",
+  }),
+  record: setting.boolean({
+    default: true,
+    help: "record each live stream and hand the recording to the media service as the streamer's video",
+  }),
+  recordDir: setting.text({
+    default: "",
+    unit: "dir",
+    help: "directory of recordings being written (default: orbit-live-recordings under the system's temp dir)",
+  }),
+  recordMaxSeconds: setting.integer({
+    default: 3600,
+    min: 1,
+    max: 24 * 3600,
+    unit: "seconds",
+    help: "a recording is cut after this much media time (the stream goes on)",
+  }),
+  recordMaxMb: setting.integer({
+    default: 100,
+    min: 1,
+    max: 100,
+    unit: "MiB",
+    help: "a recording is cut at this size (at most media's video upload limit, 100 MiB)",
+  }),
 };
 
 export type LiveSettings = SettingValues<typeof liveSettings>;

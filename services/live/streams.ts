@@ -32,6 +32,9 @@ export interface StreamUrls {
   ingestUrl(): Promise<string>;
 }
 
+/** end_reason of a stream whose node died while it was live. */
+export const NODE_LOST = "node-lost";
+
 export interface IssuedKey {
   readonly key: string;
   readonly expiresAtMs: bigint;
@@ -68,6 +71,7 @@ export class LiveStreams {
       startedAtMs: row.startedAtMs,
       endedAtMs: row.endedAtMs,
       endReason: row.endReason,
+      recordingMediaId: row.recordingMediaId,
     });
   }
 
@@ -97,6 +101,8 @@ export class LiveStreams {
       startedAtMs: 0n,
       endedAtMs: 0n,
       endReason: "",
+      recordingMediaId: 0n,
+      nodeId: 0,
     };
     const key = await this.db.transaction(async (tx) => {
       await new StreamRowDao(tx).insert(row);
@@ -145,13 +151,18 @@ export class LiveStreams {
     );
   };
 
-  /** The ingest says the stream is playable. */
-  async markLive(id: bigint): Promise<StreamRow | undefined> {
+  /** The ingest of node `nodeId` says the stream is playable. */
+  async markLive(id: bigint, nodeId: number): Promise<StreamRow | undefined> {
     return this.transition(id, (row) =>
       row.state === StreamState.ENDED
         ? undefined
-        : { state: StreamState.LIVE, startedAtMs: BigInt(Date.now()), endReason: "" },
+        : { state: StreamState.LIVE, startedAtMs: BigInt(Date.now()), endReason: "", nodeId },
     );
+  }
+
+  /** Media accepted the stream's recording (the latest publish's, after a RotateKey). */
+  async setRecording(id: bigint, mediaId: bigint): Promise<void> {
+    await this.streams.update({ id }, { recordingMediaId: mediaId });
   }
 
   /**
@@ -163,9 +174,43 @@ export class LiveStreams {
     return this.transition(id, (row) => {
       if (row.state === StreamState.ENDED) return undefined;
       if (reason === "key-rotated")
-        return row.state === StreamState.SCHEDULED ? undefined : { state: StreamState.SCHEDULED };
-      return { state: StreamState.ENDED, endedAtMs: BigInt(Date.now()), endReason: reason };
+        return row.state === StreamState.SCHEDULED ? undefined : { state: StreamState.SCHEDULED, nodeId: 0 };
+      return { state: StreamState.ENDED, endedAtMs: BigInt(Date.now()), endReason: reason, nodeId: 0 };
     });
+  }
+
+  /**
+   * Ends (reason `node-lost`, pushed like any end) the streams left `live` by a node that is gone:
+   * one whose node-id lease has ended (`expired`), or this node's own id from before this process
+   * started (`restartedAtMs`: a previous holder of the id died and it was leased again).
+   */
+  async sweepLost(
+    myNodeId: number,
+    restartedAtMs: number,
+    expired: (nodeIds: number[]) => Promise<Set<number>>,
+  ): Promise<bigint[]> {
+    const live: StreamRow[] = [];
+    let token = "";
+    do {
+      const page = await this.streams.listByState({ state: StreamState.LIVE }, { limit: 500, pageToken: token });
+      live.push(...page.rows.filter((r) => r.nodeId !== 0));
+      token = page.nextPageToken;
+    } while (token);
+    const others = [...new Set(live.map((r) => r.nodeId).filter((n) => n !== myNodeId))];
+    const gone = await expired(others);
+    const lost = live.filter((r) =>
+      r.nodeId === myNodeId ? r.startedAtMs < BigInt(restartedAtMs) : gone.has(r.nodeId),
+    );
+    const ended: bigint[] = [];
+    for (const r of lost) {
+      const done = await this.transition(r.id, (row) =>
+        row.state === StreamState.LIVE && row.nodeId === r.nodeId
+          ? { state: StreamState.ENDED, endedAtMs: BigInt(Date.now()), endReason: NODE_LOST, nodeId: 0 }
+          : undefined,
+      );
+      if (done) ended.push(r.id);
+    }
+    return ended;
   }
 
   async listLive(communityId: bigint, pageSize: number, pageToken: string) {
@@ -182,7 +227,7 @@ export class LiveStreams {
     id: bigint,
     change: (
       row: StreamRow,
-    ) => Partial<Pick<StreamRow, "state" | "startedAtMs" | "endedAtMs" | "endReason">> | undefined,
+    ) => Partial<Pick<StreamRow, "state" | "startedAtMs" | "endedAtMs" | "endReason" | "nodeId">> | undefined,
   ): Promise<StreamRow | undefined> {
     const next = await this.db.transaction(async (tx) => {
       const dao = new StreamRowDao(tx);

@@ -85,7 +85,7 @@ describe("the watch page in two Chromiums", () => {
         services: ["live", "push"],
         host: "127.0.0.1",
         port: 0,
-        settings: { live: { rtmpPort: 0, hlsDir: join(dir, "hls") } },
+        settings: { live: { rtmpPort: 0, hlsDir: join(dir, "hls"), record: false } },
       },
       tokenVerifier: staticTokens({ ann: "1", bob: "2" }),
       db: store.db,

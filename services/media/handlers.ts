@@ -3,10 +3,13 @@ import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { MediaState, type MediaService } from "../../gen/orbit/media/v1/media_pb.js";
 import type { RatePolicy } from "../../platform/limits/limits.js";
 import { callScope, requireService, requireUser } from "../../platform/rpc/call-scope.js";
+import { MediaRefused } from "./images.js";
 import { transformOptions, type UrlSigner } from "./signing.js";
 import { type MediaStore, UPLOAD_PREFIX } from "./store.js";
 
 const IMAGE_KINDS = new Set(["image", "animated"]);
+/** The largest piece of an import one AppendImport carries. */
+const MAX_IMPORT_PIECE = 4 * 1024 * 1024;
 
 export function mediaHandlers(
   store: MediaStore,
@@ -66,6 +69,29 @@ export function mediaHandlers(
       return { url: signer.sign(m.id, o) };
     },
 
+    // A service's file (a live stream's recording) as the owner's upload: the same checks,
+    // quota and processing as an upload over HTTP; no per-user upload limit (the service has its own caps).
+    async createImport(req, hctx) {
+      requireService(hctx);
+      const m = await store.create(req.ownerId, req);
+      return { mediaId: m.id };
+    },
+
+    async appendImport(req, hctx) {
+      requireService(hctx);
+      if (req.data.length > MAX_IMPORT_PIECE)
+        throw new ConnectError(`data: at most ${MAX_IMPORT_PIECE} bytes a call`, Code.InvalidArgument);
+      const up = await store.uploadOf(req.mediaId, req.ownerId);
+      try {
+        const r = await store.receive(up, req.offset, once(req.data));
+        return { offset: r.offset, state: r.media?.state ?? MediaState.UPLOADING };
+      } catch (err) {
+        if (err instanceof MediaRefused)
+          throw new ConnectError(err.message, err.kind === "too_large" ? Code.ResourceExhausted : Code.InvalidArgument);
+        throw err;
+      }
+    },
+
     async checkMedia(req, hctx) {
       requireService(hctx);
       const problems: string[] = [];
@@ -83,4 +109,8 @@ export function mediaHandlers(
       return { problems };
     },
   };
+}
+
+async function* once(data: Uint8Array): AsyncIterable<Uint8Array> {
+  yield data;
 }

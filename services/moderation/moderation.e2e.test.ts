@@ -72,7 +72,7 @@ describe.each(ENGINES)("moderation with the content's owners ($name)", (engine) 
         services: ["user", "post", "chat", "live", "push", "moderation"],
         host: "127.0.0.1",
         port: 0,
-        settings: { user: { scryptLogN: 10 }, live: { rtmpPort: 0 } },
+        settings: { user: { scryptLogN: 10 }, live: { rtmpPort: 0, record: false } },
       },
       db: store.db,
       log: silentLogger(),

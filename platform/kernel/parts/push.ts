@@ -36,6 +36,8 @@ export interface PushView {
   ephemeral(channel: string, payload: PayloadInit): Promise<void>;
   /** Who is in `channel` now (connections that joined it), across bundles (with --redis). */
   presence(channel: string): Promise<readonly { userId: bigint; sinceMs: number }[]>;
+  /** Takes a user's connections out of a channel, on every gateway (each gets Left{channel, reason}). */
+  removeFromChannel(channel: string, userId: bigint, reason: string): void;
   /** A service decides who may join channels with its prefix ("room", "conv", …). */
   authorizeChannels(prefix: string, may: (userId: bigint, channelId: string) => Promise<boolean>): void;
 }
@@ -73,6 +75,7 @@ export async function openPushPart(host: PartHost): Promise<PushPart> {
       toUsersMany: (tx, entries) => engine.toUsersMany(tx, entries),
       ephemeral: (channel, payload) => engine.ephemeral(channel, payload),
       presence: (channel) => engine.presence(channel),
+      removeFromChannel: (channel, userId, reason) => engine.removeFromChannel(channel, userId, reason),
       authorizeChannels: (prefix, may: ChannelAuthorizer) => engine.authorizeChannels(prefix, may),
     };
     if (def.name === "push") Object.defineProperty(v, ENGINE, { value: engine });

@@ -46,6 +46,8 @@ export const StreamRowTable: SqlTableSpec = {
     column("started_at_ms", "startedAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
     column("ended_at_ms", "endedAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
     column("end_reason", "endReason", "string", "TEXT", "VARCHAR(32)", "text", { default: "''" }),
+    column("recording_media_id", "recordingMediaId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("node_id", "nodeId", "int", "INTEGER", "INT", "int", { default: "0" }),
   ],
   primaryKey: ["id"],
   indexes: [
@@ -64,105 +66,116 @@ export const StreamRowSql = {
   sqlite: {
     insert:
       'INSERT INTO "live_streams" ("id", "owner_id", "title", "community_id", "state", ' +
-      '"created_at_ms", "started_at_ms", "ended_at_ms", "end_reason")' +
-      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      '"created_at_ms", "started_at_ms", "ended_at_ms", "end_reason", "recording_media_id", "node_id")' +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
       'INSERT INTO "live_streams" ("id", "owner_id", "title", "community_id", "state", ' +
-      '"created_at_ms", "started_at_ms", "ended_at_ms", "end_reason")' +
-      ' VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id")' +
+      '"created_at_ms", "started_at_ms", "ended_at_ms", "end_reason", "recording_media_id", "node_id")' +
+      ' VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id")' +
       ' DO UPDATE SET "owner_id" = excluded."owner_id", "title" = excluded."title", ' +
       '"community_id" = excluded."community_id", "state" = excluded."state", ' +
       '"created_at_ms" = excluded."created_at_ms", "started_at_ms" = excluded."started_at_ms", ' +
-      '"ended_at_ms" = excluded."ended_at_ms", "end_reason" = excluded."end_reason"',
+      '"ended_at_ms" = excluded."ended_at_ms", "end_reason" = excluded."end_reason", ' +
+      '"recording_media_id" = excluded."recording_media_id", "node_id" = excluded."node_id"',
     insertIfAbsent:
       'INSERT INTO "live_streams" ("id", "owner_id", "title", "community_id", "state", ' +
-      '"created_at_ms", "started_at_ms", "ended_at_ms", "end_reason")' +
-      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+      '"created_at_ms", "started_at_ms", "ended_at_ms", "end_reason", "recording_media_id", "node_id")' +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     insertHead:
       'INSERT INTO "live_streams" ("id", "owner_id", "title", "community_id", "state", ' +
-      '"created_at_ms", "started_at_ms", "ended_at_ms", "end_reason") VALUES',
-    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      '"created_at_ms", "started_at_ms", "ended_at_ms", "end_reason", "recording_media_id", "node_id")' +
+      " VALUES",
+    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
       ' ON CONFLICT ("id") DO UPDATE SET "owner_id" = excluded."owner_id", "title" = excluded."title", ' +
       '"community_id" = excluded."community_id", "state" = excluded."state", ' +
       '"created_at_ms" = excluded."created_at_ms", "started_at_ms" = excluded."started_at_ms", ' +
-      '"ended_at_ms" = excluded."ended_at_ms", "end_reason" = excluded."end_reason"',
+      '"ended_at_ms" = excluded."ended_at_ms", "end_reason" = excluded."end_reason", ' +
+      '"recording_media_id" = excluded."recording_media_id", "node_id" = excluded."node_id"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
     get:
       'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
-      '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "id" = ?',
+      '"ended_at_ms", "end_reason", "recording_media_id", "node_id" FROM "live_streams" WHERE "id" = ?',
     getManyHead:
       'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
-      '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "id" IN',
+      '"ended_at_ms", "end_reason", "recording_media_id", "node_id" FROM "live_streams" WHERE "id" IN',
     delete: 'DELETE FROM "live_streams" WHERE "id" = ?',
     updateWhere: '"id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "live_streams"',
     list: {
       asc:
         'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
-        '"ended_at_ms", "end_reason" FROM "live_streams" ORDER BY "id" ASC LIMIT ?',
+        '"ended_at_ms", "end_reason", "recording_media_id", "node_id" FROM "live_streams"' +
+        ' ORDER BY "id" ASC LIMIT ?',
       ascAfter:
         'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
-        '"ended_at_ms", "end_reason" FROM "live_streams" WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+        '"ended_at_ms", "end_reason", "recording_media_id", "node_id" FROM "live_streams"' +
+        ' WHERE ("id" > ?) ORDER BY "id" ASC LIMIT ?',
       desc:
         'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
-        '"ended_at_ms", "end_reason" FROM "live_streams" ORDER BY "id" DESC LIMIT ?',
+        '"ended_at_ms", "end_reason", "recording_media_id", "node_id" FROM "live_streams"' +
+        ' ORDER BY "id" DESC LIMIT ?',
       descAfter:
         'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
-        '"ended_at_ms", "end_reason" FROM "live_streams" WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+        '"ended_at_ms", "end_reason", "recording_media_id", "node_id" FROM "live_streams"' +
+        ' WHERE ("id" < ?) ORDER BY "id" DESC LIMIT ?',
     },
     unique: {},
     finders: {
       listByState: {
         asc:
           'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
-          '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "state" = ? ORDER BY "id" ASC LIMIT ?',
+          '"ended_at_ms", "end_reason", "recording_media_id", "node_id" FROM "live_streams"' +
+          ' WHERE "state" = ? ORDER BY "id" ASC LIMIT ?',
         ascAfter:
           'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
-          '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "state" = ? AND ("id" > ?)' +
-          ' ORDER BY "id" ASC LIMIT ?',
+          '"ended_at_ms", "end_reason", "recording_media_id", "node_id" FROM "live_streams"' +
+          ' WHERE "state" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
         desc:
           'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
-          '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "state" = ? ORDER BY "id" DESC LIMIT ?',
+          '"ended_at_ms", "end_reason", "recording_media_id", "node_id" FROM "live_streams"' +
+          ' WHERE "state" = ? ORDER BY "id" DESC LIMIT ?',
         descAfter:
           'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
-          '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "state" = ? AND ("id" < ?)' +
-          ' ORDER BY "id" DESC LIMIT ?',
+          '"ended_at_ms", "end_reason", "recording_media_id", "node_id" FROM "live_streams"' +
+          ' WHERE "state" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
       },
       listByCommunityIdState: {
         asc:
           'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
-          '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "community_id" = ? AND "state" = ?' +
-          ' ORDER BY "id" ASC LIMIT ?',
+          '"ended_at_ms", "end_reason", "recording_media_id", "node_id" FROM "live_streams"' +
+          ' WHERE "community_id" = ? AND "state" = ? ORDER BY "id" ASC LIMIT ?',
         ascAfter:
           'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
-          '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "community_id" = ? AND "state" = ?' +
-          ' AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
+          '"ended_at_ms", "end_reason", "recording_media_id", "node_id" FROM "live_streams"' +
+          ' WHERE "community_id" = ? AND "state" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
         desc:
           'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
-          '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "community_id" = ? AND "state" = ?' +
-          ' ORDER BY "id" DESC LIMIT ?',
+          '"ended_at_ms", "end_reason", "recording_media_id", "node_id" FROM "live_streams"' +
+          ' WHERE "community_id" = ? AND "state" = ? ORDER BY "id" DESC LIMIT ?',
         descAfter:
           'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
-          '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "community_id" = ? AND "state" = ?' +
-          ' AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
+          '"ended_at_ms", "end_reason", "recording_media_id", "node_id" FROM "live_streams"' +
+          ' WHERE "community_id" = ? AND "state" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
       },
       listByOwnerId: {
         asc:
           'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
-          '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "owner_id" = ? ORDER BY "id" ASC LIMIT ?',
+          '"ended_at_ms", "end_reason", "recording_media_id", "node_id" FROM "live_streams"' +
+          ' WHERE "owner_id" = ? ORDER BY "id" ASC LIMIT ?',
         ascAfter:
           'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
-          '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "owner_id" = ? AND ("id" > ?)' +
-          ' ORDER BY "id" ASC LIMIT ?',
+          '"ended_at_ms", "end_reason", "recording_media_id", "node_id" FROM "live_streams"' +
+          ' WHERE "owner_id" = ? AND ("id" > ?) ORDER BY "id" ASC LIMIT ?',
         desc:
           'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
-          '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "owner_id" = ? ORDER BY "id" DESC LIMIT ?',
+          '"ended_at_ms", "end_reason", "recording_media_id", "node_id" FROM "live_streams"' +
+          ' WHERE "owner_id" = ? ORDER BY "id" DESC LIMIT ?',
         descAfter:
           'SELECT "id", "owner_id", "title", "community_id", "state", "created_at_ms", "started_at_ms", ' +
-          '"ended_at_ms", "end_reason" FROM "live_streams" WHERE "owner_id" = ? AND ("id" < ?)' +
-          ' ORDER BY "id" DESC LIMIT ?',
+          '"ended_at_ms", "end_reason", "recording_media_id", "node_id" FROM "live_streams"' +
+          ' WHERE "owner_id" = ? AND ("id" < ?) ORDER BY "id" DESC LIMIT ?',
       },
     },
     counts: {
@@ -186,106 +199,117 @@ export const StreamRowSql = {
   mysql: {
     insert:
       "INSERT INTO `live_streams` (`id`, `owner_id`, `title`, `community_id`, `state`, " +
-      "`created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason`)" +
-      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "`created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason`, `recording_media_id`, `node_id`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
       "INSERT INTO `live_streams` (`id`, `owner_id`, `title`, `community_id`, `state`, " +
-      "`created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason`)" +
-      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `owner_id` =" +
+      "`created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason`, `recording_media_id`, `node_id`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `owner_id` =" +
       " VALUES(`owner_id`), `title` = VALUES(`title`), `community_id` =" +
       " VALUES(`community_id`), `state` = VALUES(`state`), `created_at_ms` =" +
       " VALUES(`created_at_ms`), `started_at_ms` = VALUES(`started_at_ms`), `ended_at_ms` =" +
-      " VALUES(`ended_at_ms`), `end_reason` = VALUES(`end_reason`)",
+      " VALUES(`ended_at_ms`), `end_reason` = VALUES(`end_reason`), `recording_media_id` =" +
+      " VALUES(`recording_media_id`), `node_id` = VALUES(`node_id`)",
     insertIfAbsent:
       "INSERT INTO `live_streams` (`id`, `owner_id`, `title`, `community_id`, `state`, " +
-      "`created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason`)" +
-      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
+      "`created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason`, `recording_media_id`, `node_id`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
     insertHead:
       "INSERT INTO `live_streams` (`id`, `owner_id`, `title`, `community_id`, `state`, " +
-      "`created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason`) VALUES",
-    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "`created_at_ms`, `started_at_ms`, `ended_at_ms`, `end_reason`, `recording_media_id`, `node_id`)" +
+      " VALUES",
+    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
       " ON DUPLICATE KEY UPDATE `owner_id` = VALUES(`owner_id`), `title` =" +
       " VALUES(`title`), `community_id` = VALUES(`community_id`), `state` =" +
       " VALUES(`state`), `created_at_ms` = VALUES(`created_at_ms`), `started_at_ms` =" +
       " VALUES(`started_at_ms`), `ended_at_ms` = VALUES(`ended_at_ms`), `end_reason` =" +
-      " VALUES(`end_reason`)",
+      " VALUES(`end_reason`), `recording_media_id` = VALUES(`recording_media_id`), `node_id` =" +
+      " VALUES(`node_id`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `id` = `id`",
     get:
       "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
-      "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `id` = ?",
+      "`ended_at_ms`, `end_reason`, `recording_media_id`, `node_id` FROM `live_streams` WHERE `id` = ?",
     getManyHead:
       "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
-      "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `id` IN",
+      "`ended_at_ms`, `end_reason`, `recording_media_id`, `node_id` FROM `live_streams` WHERE `id` IN",
     delete: "DELETE FROM `live_streams` WHERE `id` = ?",
     updateWhere: "`id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `live_streams`",
     list: {
       asc:
         "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
-        "`ended_at_ms`, `end_reason` FROM `live_streams` ORDER BY `id` ASC LIMIT ?",
+        "`ended_at_ms`, `end_reason`, `recording_media_id`, `node_id` FROM `live_streams`" +
+        " ORDER BY `id` ASC LIMIT ?",
       ascAfter:
         "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
-        "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+        "`ended_at_ms`, `end_reason`, `recording_media_id`, `node_id` FROM `live_streams`" +
+        " WHERE (`id` > ?) ORDER BY `id` ASC LIMIT ?",
       desc:
         "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
-        "`ended_at_ms`, `end_reason` FROM `live_streams` ORDER BY `id` DESC LIMIT ?",
+        "`ended_at_ms`, `end_reason`, `recording_media_id`, `node_id` FROM `live_streams`" +
+        " ORDER BY `id` DESC LIMIT ?",
       descAfter:
         "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
-        "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+        "`ended_at_ms`, `end_reason`, `recording_media_id`, `node_id` FROM `live_streams`" +
+        " WHERE (`id` < ?) ORDER BY `id` DESC LIMIT ?",
     },
     unique: {},
     finders: {
       listByState: {
         asc:
           "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
-          "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `state` = ? ORDER BY `id` ASC LIMIT ?",
+          "`ended_at_ms`, `end_reason`, `recording_media_id`, `node_id` FROM `live_streams`" +
+          " WHERE `state` = ? ORDER BY `id` ASC LIMIT ?",
         ascAfter:
           "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
-          "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `state` = ? AND (`id` > ?)" +
-          " ORDER BY `id` ASC LIMIT ?",
+          "`ended_at_ms`, `end_reason`, `recording_media_id`, `node_id` FROM `live_streams`" +
+          " WHERE `state` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
         desc:
           "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
-          "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `state` = ? ORDER BY `id` DESC LIMIT ?",
+          "`ended_at_ms`, `end_reason`, `recording_media_id`, `node_id` FROM `live_streams`" +
+          " WHERE `state` = ? ORDER BY `id` DESC LIMIT ?",
         descAfter:
           "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
-          "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `state` = ? AND (`id` < ?)" +
-          " ORDER BY `id` DESC LIMIT ?",
+          "`ended_at_ms`, `end_reason`, `recording_media_id`, `node_id` FROM `live_streams`" +
+          " WHERE `state` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
       },
       listByCommunityIdState: {
         asc:
           "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
-          "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `community_id` = ? AND `state` = ?" +
-          " ORDER BY `id` ASC LIMIT ?",
+          "`ended_at_ms`, `end_reason`, `recording_media_id`, `node_id` FROM `live_streams`" +
+          " WHERE `community_id` = ? AND `state` = ? ORDER BY `id` ASC LIMIT ?",
         ascAfter:
           "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
-          "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `community_id` = ? AND `state` = ?" +
-          " AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
+          "`ended_at_ms`, `end_reason`, `recording_media_id`, `node_id` FROM `live_streams`" +
+          " WHERE `community_id` = ? AND `state` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
         desc:
           "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
-          "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `community_id` = ? AND `state` = ?" +
-          " ORDER BY `id` DESC LIMIT ?",
+          "`ended_at_ms`, `end_reason`, `recording_media_id`, `node_id` FROM `live_streams`" +
+          " WHERE `community_id` = ? AND `state` = ? ORDER BY `id` DESC LIMIT ?",
         descAfter:
           "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
-          "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `community_id` = ? AND `state` = ?" +
-          " AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
+          "`ended_at_ms`, `end_reason`, `recording_media_id`, `node_id` FROM `live_streams`" +
+          " WHERE `community_id` = ? AND `state` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
       },
       listByOwnerId: {
         asc:
           "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
-          "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `owner_id` = ? ORDER BY `id` ASC LIMIT ?",
+          "`ended_at_ms`, `end_reason`, `recording_media_id`, `node_id` FROM `live_streams`" +
+          " WHERE `owner_id` = ? ORDER BY `id` ASC LIMIT ?",
         ascAfter:
           "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
-          "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `owner_id` = ? AND (`id` > ?)" +
-          " ORDER BY `id` ASC LIMIT ?",
+          "`ended_at_ms`, `end_reason`, `recording_media_id`, `node_id` FROM `live_streams`" +
+          " WHERE `owner_id` = ? AND (`id` > ?) ORDER BY `id` ASC LIMIT ?",
         desc:
           "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
-          "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `owner_id` = ? ORDER BY `id` DESC LIMIT ?",
+          "`ended_at_ms`, `end_reason`, `recording_media_id`, `node_id` FROM `live_streams`" +
+          " WHERE `owner_id` = ? ORDER BY `id` DESC LIMIT ?",
         descAfter:
           "SELECT `id`, `owner_id`, `title`, `community_id`, `state`, `created_at_ms`, `started_at_ms`, " +
-          "`ended_at_ms`, `end_reason` FROM `live_streams` WHERE `owner_id` = ? AND (`id` < ?)" +
-          " ORDER BY `id` DESC LIMIT ?",
+          "`ended_at_ms`, `end_reason`, `recording_media_id`, `node_id` FROM `live_streams`" +
+          " WHERE `owner_id` = ? AND (`id` < ?) ORDER BY `id` DESC LIMIT ?",
       },
     },
     counts: {
@@ -337,6 +361,8 @@ function streamRowFromValues(r: readonly unknown[]): StreamRow {
     startedAtMs: toBigInt(r[6]),
     endedAtMs: toBigInt(r[7]),
     endReason: toText(r[8]),
+    recordingMediaId: toBigInt(r[9]),
+    nodeId: toNumber(r[10]),
   };
 }
 
@@ -351,6 +377,8 @@ function streamRowToSql(row: StreamRowInit, d: Dialect): SqlValue[] {
     int64Param(row.startedAtMs ?? 0n, "live_streams.started_at_ms"),
     int64Param(row.endedAtMs ?? 0n, "live_streams.ended_at_ms"),
     textParam(row.endReason ?? "", 32, "live_streams.end_reason"),
+    int64Param(row.recordingMediaId ?? 0n, "live_streams.recording_media_id"),
+    int32Param(row.nodeId ?? 0, "live_streams.node_id"),
   ];
 }
 
@@ -491,6 +519,14 @@ export class StreamRowDao {
     if (patch.endReason !== undefined) {
       cols.push("end_reason");
       params.push(textParam(row.endReason ?? "", 32, "live_streams.end_reason"));
+    }
+    if (patch.recordingMediaId !== undefined) {
+      cols.push("recording_media_id");
+      params.push(int64Param(row.recordingMediaId ?? 0n, "live_streams.recording_media_id"));
+    }
+    if (patch.nodeId !== undefined) {
+      cols.push("node_id");
+      params.push(int32Param(row.nodeId ?? 0, "live_streams.node_id"));
     }
     if (cols.length === 0) return (await this.get(key)) !== undefined;
     const r = await this.db.run(this.updates.sql(cols), [

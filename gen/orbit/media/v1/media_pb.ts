@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
 export const file_orbit_media_v1_media: GenFile =
   /*@__PURE__*/
   fileDesc(
-    "ChpvcmJpdC9tZWRpYS92MS9tZWRpYS5wcm90bxIOb3JiaXQubWVkaWEudjEibQoHVmFyaWFudBIMCgRuYW1lGAEgASgJEgsKA3VybBgCIAEoCRIUCgxjb250ZW50X3R5cGUYAyABKAkSDQoFd2lkdGgYBCABKAUSDgoGaGVpZ2h0GAUgASgFEhIKCnNpemVfYnl0ZXMYBiABKAMi8gIKBU1lZGlhEgoKAmlkGAEgASgDEikKBXN0YXRlGAIgASgOMhoub3JiaXQubWVkaWEudjEuTWVkaWFTdGF0ZRIUCgxjb250ZW50X3R5cGUYAyABKAkSDQoFd2lkdGgYBCABKAUSDgoGaGVpZ2h0GAUgASgFEhMKC2R1cmF0aW9uX21zGAYgASgDEhMKC3BsYWNlaG9sZGVyGAcgASgMEgsKA3VybBgIIAEoCRIpCgh2YXJpYW50cxgJIAMoCzIXLm9yYml0Lm1lZGlhLnYxLlZhcmlhbnQSDwoHaGxzX3VybBgKIAEoCRIWCg5mYWlsdXJlX3JlYXNvbhgLIAEoCRIQCghvd25lcl9pZBgMIAEoAxISCgpzaXplX2J5dGVzGA0gASgDEhEKCWZpbGVfbmFtZRgOIAEoCRIVCg1jcmVhdGVkX2F0X21zGA8gASgDEhIKCnVwbG9hZF91cmwYECABKAkSDgoGZnJhbWVzGBEgASgFIjMKC01lZGlhVXBkYXRlEiQKBW1lZGlhGAEgASgLMhUub3JiaXQubWVkaWEudjEuTWVkaWEibQoTQ3JlYXRlVXBsb2FkUmVxdWVzdBIcCgxjb250ZW50X3R5cGUYASABKAlCBtLzGAIYZBIaCgpzaXplX2J5dGVzGAIgASgDQgbS8xgCMAESHAoJZmlsZV9uYW1lGAMgASgJQgnS8xgFGP8BQAEiPAoUQ3JlYXRlVXBsb2FkUmVzcG9uc2USEAoIbWVkaWFfaWQYASABKAMSEgoKdXBsb2FkX3VybBgCIAEoCSIrCg9HZXRNZWRpYVJlcXVlc3QSGAoIbWVkaWFfaWQYASABKANCBtLzGAIIASI4ChBHZXRNZWRpYVJlc3BvbnNlEiQKBW1lZGlhGAEgASgLMhUub3JiaXQubWVkaWEudjEuTWVkaWEiLgoSRGVsZXRlTWVkaWFSZXF1ZXN0EhgKCG1lZGlhX2lkGAEgASgDQgbS8xgCCAEiFQoTRGVsZXRlTWVkaWFSZXNwb25zZSJOChJMaXN0TXlNZWRpYVJlcXVlc3QSGwoJcGFnZV9zaXplGAEgASgFQgjS8xgEMAA4ZBIbCgpwYWdlX3Rva2VuGAIgASgJQgfS8xgDGIAIIlQKE0xpc3RNeU1lZGlhUmVzcG9uc2USJAoFbWVkaWEYASADKAsyFS5vcmJpdC5tZWRpYS52MS5NZWRpYRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkipwEKDlNpZ25VcmxSZXF1ZXN0EhgKCG1lZGlhX2lkGAEgASgDQgbS8xgCCAESGAoFd2lkdGgYAiABKAVCCdLzGAUwADiAIBIZCgZoZWlnaHQYAyABKAVCCdLzGAUwADiAIBITCgNmaXQYBCABKAlCBtLzGAIYChIWCgZmb3JtYXQYBSABKAlCBtLzGAIYChIZCgdxdWFsaXR5GAYgASgFQgjS8xgEMAA4ZCIeCg9TaWduVXJsUmVzcG9uc2USCwoDdXJsGAEgASgJIl0KEUNoZWNrTWVkaWFSZXF1ZXN0EhgKCG93bmVyX2lkGAEgASgDQgbS8xgCCAESGQoJbWVkaWFfaWRzGAIgAygDQgbS8xgCGGQSEwoLaW1hZ2VzX29ubHkYAyABKAgiJgoSQ2hlY2tNZWRpYVJlc3BvbnNlEhAKCHByb2JsZW1zGAEgAygJKo8BCgpNZWRpYVN0YXRlEhsKF01FRElBX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVTUVESUFfU1RBVEVfVVBMT0FESU5HEAQSGgoWTUVESUFfU1RBVEVfUFJPQ0VTU0lORxABEhUKEU1FRElBX1NUQVRFX1JFQURZEAISFgoSTUVESUFfU1RBVEVfRkFJTEVEEAMyogQKDE1lZGlhU2VydmljZRJZCgxDcmVhdGVVcGxvYWQSIy5vcmJpdC5tZWRpYS52MS5DcmVhdGVVcGxvYWRSZXF1ZXN0GiQub3JiaXQubWVkaWEudjEuQ3JlYXRlVXBsb2FkUmVzcG9uc2USUgoIR2V0TWVkaWESHy5vcmJpdC5tZWRpYS52MS5HZXRNZWRpYVJlcXVlc3QaIC5vcmJpdC5tZWRpYS52MS5HZXRNZWRpYVJlc3BvbnNlIgOQAgESWwoLRGVsZXRlTWVkaWESIi5vcmJpdC5tZWRpYS52MS5EZWxldGVNZWRpYVJlcXVlc3QaIy5vcmJpdC5tZWRpYS52MS5EZWxldGVNZWRpYVJlc3BvbnNlIgOQAgISWwoLTGlzdE15TWVkaWESIi5vcmJpdC5tZWRpYS52MS5MaXN0TXlNZWRpYVJlcXVlc3QaIy5vcmJpdC5tZWRpYS52MS5MaXN0TXlNZWRpYVJlc3BvbnNlIgOQAgESTwoHU2lnblVybBIeLm9yYml0Lm1lZGlhLnYxLlNpZ25VcmxSZXF1ZXN0Gh8ub3JiaXQubWVkaWEudjEuU2lnblVybFJlc3BvbnNlIgOQAgESWAoKQ2hlY2tNZWRpYRIhLm9yYml0Lm1lZGlhLnYxLkNoZWNrTWVkaWFSZXF1ZXN0GiIub3JiaXQubWVkaWEudjEuQ2hlY2tNZWRpYVJlc3BvbnNlIgOQAgFCcwoWYXBwLm9yYml0LmFwaS5tZWRpYS52MUIKTWVkaWFQcm90b1ABWidvcmJpdC5hcHAvZ2VuL2dvL29yYml0L21lZGlhL3YxO21lZGlhdjGiAgNPUk2qAg5PcmJpdC5NZWRpYS5WMboCCk9yYml0TWVkaWFiBnByb3RvMw",
+    "ChpvcmJpdC9tZWRpYS92MS9tZWRpYS5wcm90bxIOb3JiaXQubWVkaWEudjEibQoHVmFyaWFudBIMCgRuYW1lGAEgASgJEgsKA3VybBgCIAEoCRIUCgxjb250ZW50X3R5cGUYAyABKAkSDQoFd2lkdGgYBCABKAUSDgoGaGVpZ2h0GAUgASgFEhIKCnNpemVfYnl0ZXMYBiABKAMi8gIKBU1lZGlhEgoKAmlkGAEgASgDEikKBXN0YXRlGAIgASgOMhoub3JiaXQubWVkaWEudjEuTWVkaWFTdGF0ZRIUCgxjb250ZW50X3R5cGUYAyABKAkSDQoFd2lkdGgYBCABKAUSDgoGaGVpZ2h0GAUgASgFEhMKC2R1cmF0aW9uX21zGAYgASgDEhMKC3BsYWNlaG9sZGVyGAcgASgMEgsKA3VybBgIIAEoCRIpCgh2YXJpYW50cxgJIAMoCzIXLm9yYml0Lm1lZGlhLnYxLlZhcmlhbnQSDwoHaGxzX3VybBgKIAEoCRIWCg5mYWlsdXJlX3JlYXNvbhgLIAEoCRIQCghvd25lcl9pZBgMIAEoAxISCgpzaXplX2J5dGVzGA0gASgDEhEKCWZpbGVfbmFtZRgOIAEoCRIVCg1jcmVhdGVkX2F0X21zGA8gASgDEhIKCnVwbG9hZF91cmwYECABKAkSDgoGZnJhbWVzGBEgASgFIjMKC01lZGlhVXBkYXRlEiQKBW1lZGlhGAEgASgLMhUub3JiaXQubWVkaWEudjEuTWVkaWEibQoTQ3JlYXRlVXBsb2FkUmVxdWVzdBIcCgxjb250ZW50X3R5cGUYASABKAlCBtLzGAIYZBIaCgpzaXplX2J5dGVzGAIgASgDQgbS8xgCMAESHAoJZmlsZV9uYW1lGAMgASgJQgnS8xgFGP8BQAEiPAoUQ3JlYXRlVXBsb2FkUmVzcG9uc2USEAoIbWVkaWFfaWQYASABKAMSEgoKdXBsb2FkX3VybBgCIAEoCSIrCg9HZXRNZWRpYVJlcXVlc3QSGAoIbWVkaWFfaWQYASABKANCBtLzGAIIASI4ChBHZXRNZWRpYVJlc3BvbnNlEiQKBW1lZGlhGAEgASgLMhUub3JiaXQubWVkaWEudjEuTWVkaWEiLgoSRGVsZXRlTWVkaWFSZXF1ZXN0EhgKCG1lZGlhX2lkGAEgASgDQgbS8xgCCAEiFQoTRGVsZXRlTWVkaWFSZXNwb25zZSJOChJMaXN0TXlNZWRpYVJlcXVlc3QSGwoJcGFnZV9zaXplGAEgASgFQgjS8xgEMAA4ZBIbCgpwYWdlX3Rva2VuGAIgASgJQgfS8xgDGIAIIlQKE0xpc3RNeU1lZGlhUmVzcG9uc2USJAoFbWVkaWEYASADKAsyFS5vcmJpdC5tZWRpYS52MS5NZWRpYRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkipwEKDlNpZ25VcmxSZXF1ZXN0EhgKCG1lZGlhX2lkGAEgASgDQgbS8xgCCAESGAoFd2lkdGgYAiABKAVCCdLzGAUwADiAIBIZCgZoZWlnaHQYAyABKAVCCdLzGAUwADiAIBITCgNmaXQYBCABKAlCBtLzGAIYChIWCgZmb3JtYXQYBSABKAlCBtLzGAIYChIZCgdxdWFsaXR5GAYgASgFQgjS8xgEMAA4ZCIeCg9TaWduVXJsUmVzcG9uc2USCwoDdXJsGAEgASgJIl0KEUNoZWNrTWVkaWFSZXF1ZXN0EhgKCG93bmVyX2lkGAEgASgDQgbS8xgCCAESGQoJbWVkaWFfaWRzGAIgAygDQgbS8xgCGGQSEwoLaW1hZ2VzX29ubHkYAyABKAgiJgoSQ2hlY2tNZWRpYVJlc3BvbnNlEhAKCHByb2JsZW1zGAEgAygJIocBChNDcmVhdGVJbXBvcnRSZXF1ZXN0EhgKCG93bmVyX2lkGAEgASgDQgbS8xgCCAESHAoMY29udGVudF90eXBlGAIgASgJQgbS8xgCGGQSGgoKc2l6ZV9ieXRlcxgDIAEoA0IG0vMYAjABEhwKCWZpbGVfbmFtZRgEIAEoCUIJ0vMYBRj/AUABIigKFENyZWF0ZUltcG9ydFJlc3BvbnNlEhAKCG1lZGlhX2lkGAEgASgDIm8KE0FwcGVuZEltcG9ydFJlcXVlc3QSGAoIbWVkaWFfaWQYASABKANCBtLzGAIIARIYCghvd25lcl9pZBgCIAEoA0IG0vMYAggBEhYKBm9mZnNldBgDIAEoA0IG0vMYAjAAEgwKBGRhdGEYBCABKAwiUQoUQXBwZW5kSW1wb3J0UmVzcG9uc2USDgoGb2Zmc2V0GAEgASgDEikKBXN0YXRlGAIgASgOMhoub3JiaXQubWVkaWEudjEuTWVkaWFTdGF0ZSqPAQoKTWVkaWFTdGF0ZRIbChdNRURJQV9TVEFURV9VTlNQRUNJRklFRBAAEhkKFU1FRElBX1NUQVRFX1VQTE9BRElORxAEEhoKFk1FRElBX1NUQVRFX1BST0NFU1NJTkcQARIVChFNRURJQV9TVEFURV9SRUFEWRACEhYKEk1FRElBX1NUQVRFX0ZBSUxFRBADMtgFCgxNZWRpYVNlcnZpY2USWQoMQ3JlYXRlVXBsb2FkEiMub3JiaXQubWVkaWEudjEuQ3JlYXRlVXBsb2FkUmVxdWVzdBokLm9yYml0Lm1lZGlhLnYxLkNyZWF0ZVVwbG9hZFJlc3BvbnNlElIKCEdldE1lZGlhEh8ub3JiaXQubWVkaWEudjEuR2V0TWVkaWFSZXF1ZXN0GiAub3JiaXQubWVkaWEudjEuR2V0TWVkaWFSZXNwb25zZSIDkAIBElsKC0RlbGV0ZU1lZGlhEiIub3JiaXQubWVkaWEudjEuRGVsZXRlTWVkaWFSZXF1ZXN0GiMub3JiaXQubWVkaWEudjEuRGVsZXRlTWVkaWFSZXNwb25zZSIDkAICElsKC0xpc3RNeU1lZGlhEiIub3JiaXQubWVkaWEudjEuTGlzdE15TWVkaWFSZXF1ZXN0GiMub3JiaXQubWVkaWEudjEuTGlzdE15TWVkaWFSZXNwb25zZSIDkAIBEk8KB1NpZ25VcmwSHi5vcmJpdC5tZWRpYS52MS5TaWduVXJsUmVxdWVzdBofLm9yYml0Lm1lZGlhLnYxLlNpZ25VcmxSZXNwb25zZSIDkAIBElgKCkNoZWNrTWVkaWESIS5vcmJpdC5tZWRpYS52MS5DaGVja01lZGlhUmVxdWVzdBoiLm9yYml0Lm1lZGlhLnYxLkNoZWNrTWVkaWFSZXNwb25zZSIDkAIBElkKDENyZWF0ZUltcG9ydBIjLm9yYml0Lm1lZGlhLnYxLkNyZWF0ZUltcG9ydFJlcXVlc3QaJC5vcmJpdC5tZWRpYS52MS5DcmVhdGVJbXBvcnRSZXNwb25zZRJZCgxBcHBlbmRJbXBvcnQSIy5vcmJpdC5tZWRpYS52MS5BcHBlbmRJbXBvcnRSZXF1ZXN0GiQub3JiaXQubWVkaWEudjEuQXBwZW5kSW1wb3J0UmVzcG9uc2VCcwoWYXBwLm9yYml0LmFwaS5tZWRpYS52MUIKTWVkaWFQcm90b1ABWidvcmJpdC5hcHAvZ2VuL2dvL29yYml0L21lZGlhL3YxO21lZGlhdjGiAgNPUk2qAg5PcmJpdC5NZWRpYS5WMboCCk9yYml0TWVkaWFiBnByb3RvMw",
     [file_orbit_options_v1_options],
   );
 
@@ -508,6 +508,125 @@ export const CheckMediaResponseSchema: GenMessage<CheckMediaResponse> =
   messageDesc(file_orbit_media_v1_media, 14);
 
 /**
+ * CreateImportRequest is the input of CreateImport.
+ *
+ * @generated from message orbit.media.v1.CreateImportRequest
+ */
+export type CreateImportRequest = Message<"orbit.media.v1.CreateImportRequest"> & {
+  /**
+   * @generated from field: int64 owner_id = 1;
+   */
+  ownerId: bigint;
+
+  /**
+   * @generated from field: string content_type = 2;
+   */
+  contentType: string;
+
+  /**
+   * @generated from field: int64 size_bytes = 3;
+   */
+  sizeBytes: bigint;
+
+  /**
+   * @generated from field: string file_name = 4;
+   */
+  fileName: string;
+};
+
+/**
+ * Describes the message orbit.media.v1.CreateImportRequest.
+ * Use `create(CreateImportRequestSchema)` to create a new message.
+ */
+export const CreateImportRequestSchema: GenMessage<CreateImportRequest> =
+  /*@__PURE__*/
+  messageDesc(file_orbit_media_v1_media, 15);
+
+/**
+ * CreateImportResponse is the output of CreateImport.
+ *
+ * @generated from message orbit.media.v1.CreateImportResponse
+ */
+export type CreateImportResponse = Message<"orbit.media.v1.CreateImportResponse"> & {
+  /**
+   * @generated from field: int64 media_id = 1;
+   */
+  mediaId: bigint;
+};
+
+/**
+ * Describes the message orbit.media.v1.CreateImportResponse.
+ * Use `create(CreateImportResponseSchema)` to create a new message.
+ */
+export const CreateImportResponseSchema: GenMessage<CreateImportResponse> =
+  /*@__PURE__*/
+  messageDesc(file_orbit_media_v1_media, 16);
+
+/**
+ * AppendImportRequest is the input of AppendImport: one piece of the file (at most 4 MiB).
+ *
+ * @generated from message orbit.media.v1.AppendImportRequest
+ */
+export type AppendImportRequest = Message<"orbit.media.v1.AppendImportRequest"> & {
+  /**
+   * @generated from field: int64 media_id = 1;
+   */
+  mediaId: bigint;
+
+  /**
+   * @generated from field: int64 owner_id = 2;
+   */
+  ownerId: bigint;
+
+  /**
+   * Where the piece goes: the import's current offset.
+   *
+   * @generated from field: int64 offset = 3;
+   */
+  offset: bigint;
+
+  /**
+   * @generated from field: bytes data = 4;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message orbit.media.v1.AppendImportRequest.
+ * Use `create(AppendImportRequestSchema)` to create a new message.
+ */
+export const AppendImportRequestSchema: GenMessage<AppendImportRequest> =
+  /*@__PURE__*/
+  messageDesc(file_orbit_media_v1_media, 17);
+
+/**
+ * AppendImportResponse is the output of AppendImport.
+ *
+ * @generated from message orbit.media.v1.AppendImportResponse
+ */
+export type AppendImportResponse = Message<"orbit.media.v1.AppendImportResponse"> & {
+  /**
+   * @generated from field: int64 offset = 1;
+   */
+  offset: bigint;
+
+  /**
+   * UPLOADING until the last byte; then PROCESSING (transcoded like any upload).
+   *
+   * @generated from field: orbit.media.v1.MediaState state = 2;
+   */
+  state: MediaState;
+};
+
+/**
+ * Describes the message orbit.media.v1.AppendImportResponse.
+ * Use `create(AppendImportResponseSchema)` to create a new message.
+ */
+export const AppendImportResponseSchema: GenMessage<AppendImportResponse> =
+  /*@__PURE__*/
+  messageDesc(file_orbit_media_v1_media, 18);
+
+/**
  * MediaState is where a media item is in its life.
  *
  * @generated from enum orbit.media.v1.MediaState
@@ -619,5 +738,25 @@ export const MediaService: GenService<{
     methodKind: "unary";
     input: typeof CheckMediaRequestSchema;
     output: typeof CheckMediaResponseSchema;
+  };
+  /**
+   * CreateImport starts an upload owned by owner_id, made by a service (a live stream's recording). For services.
+   *
+   * @generated from rpc orbit.media.v1.MediaService.CreateImport
+   */
+  createImport: {
+    methodKind: "unary";
+    input: typeof CreateImportRequestSchema;
+    output: typeof CreateImportResponseSchema;
+  };
+  /**
+   * AppendImport adds bytes to an import at offset; the last byte completes it as any upload. For services.
+   *
+   * @generated from rpc orbit.media.v1.MediaService.AppendImport
+   */
+  appendImport: {
+    methodKind: "unary";
+    input: typeof AppendImportRequestSchema;
+    output: typeof AppendImportResponseSchema;
   };
 }> = /*@__PURE__*/ serviceDesc(file_orbit_media_v1_media, 0);

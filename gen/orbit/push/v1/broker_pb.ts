@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
 export const file_orbit_push_v1_broker: GenFile =
   /*@__PURE__*/
   fileDesc(
-    "ChpvcmJpdC9wdXNoL3YxL2Jyb2tlci5wcm90bxINb3JiaXQucHVzaC52MSKxAgoNQnJva2VyTWVzc2FnZRIOCgZvcmlnaW4YASABKAkSMQoHZHVyYWJsZRgCIAEoCzIeLm9yYml0LnB1c2gudjEuRHVyYWJsZUFwcGVuZGVkSAASMQoJZXBoZW1lcmFsGAMgASgLMhwub3JiaXQucHVzaC52MS5FcGhlbWVyYWxTZW50SAASMAoHcmV2b2tlZBgEIAEoCzIdLm9yYml0LnB1c2gudjEuU2Vzc2lvblJldm9rZWRIABI5CgxhdXRoX3JlcXVlc3QYBSABKAsyIS5vcmJpdC5wdXNoLnYxLkNoYW5uZWxBdXRoUmVxdWVzdEgAEjUKCmF1dGhfcmVwbHkYBiABKAsyHy5vcmJpdC5wdXNoLnYxLkNoYW5uZWxBdXRoUmVwbHlIAEIGCgRraW5kIlYKD0R1cmFibGVBcHBlbmRlZBIQCgh1c2VyX2lkcxgBIAMoAxIRCglzZXF1ZW5jZXMYAiADKAMSDQoFYXRfbXMYAyABKAMSDwoHcGF5bG9hZBgEIAEoDCIwCg1FcGhlbWVyYWxTZW50Eg8KB2NoYW5uZWwYASABKAkSDgoGdXBkYXRlGAIgASgMIkUKDlNlc3Npb25SZXZva2VkEg8KB3VzZXJfaWQYASABKAMSEgoKc2Vzc2lvbl9pZBgCIAEoAxIOCgZyZWFzb24YAyABKAkiWgoSQ2hhbm5lbEF1dGhSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSDgoGcHJlZml4GAIgASgJEg8KB2NoYW5uZWwYAyABKAkSDwoHdXNlcl9pZBgEIAEoAyJDChBDaGFubmVsQXV0aFJlcGx5EhIKCnJlcXVlc3RfaWQYASABKAkSDwoHYWxsb3dlZBgCIAEoCBIKCgJ0bxgDIAEoCWIGcHJvdG8z",
+    "ChpvcmJpdC9wdXNoL3YxL2Jyb2tlci5wcm90bxINb3JiaXQucHVzaC52MSLjAgoNQnJva2VyTWVzc2FnZRIOCgZvcmlnaW4YASABKAkSMQoHZHVyYWJsZRgCIAEoCzIeLm9yYml0LnB1c2gudjEuRHVyYWJsZUFwcGVuZGVkSAASMQoJZXBoZW1lcmFsGAMgASgLMhwub3JiaXQucHVzaC52MS5FcGhlbWVyYWxTZW50SAASMAoHcmV2b2tlZBgEIAEoCzIdLm9yYml0LnB1c2gudjEuU2Vzc2lvblJldm9rZWRIABI5CgxhdXRoX3JlcXVlc3QYBSABKAsyIS5vcmJpdC5wdXNoLnYxLkNoYW5uZWxBdXRoUmVxdWVzdEgAEjUKCmF1dGhfcmVwbHkYBiABKAsyHy5vcmJpdC5wdXNoLnYxLkNoYW5uZWxBdXRoUmVwbHlIABIwCgdyZW1vdmVkGAcgASgLMh0ub3JiaXQucHVzaC52MS5DaGFubmVsUmVtb3ZlZEgAQgYKBGtpbmQiQgoOQ2hhbm5lbFJlbW92ZWQSDwoHY2hhbm5lbBgBIAEoCRIPCgd1c2VyX2lkGAIgASgDEg4KBnJlYXNvbhgDIAEoCSJWCg9EdXJhYmxlQXBwZW5kZWQSEAoIdXNlcl9pZHMYASADKAMSEQoJc2VxdWVuY2VzGAIgAygDEg0KBWF0X21zGAMgASgDEg8KB3BheWxvYWQYBCABKAwiMAoNRXBoZW1lcmFsU2VudBIPCgdjaGFubmVsGAEgASgJEg4KBnVwZGF0ZRgCIAEoDCJFCg5TZXNzaW9uUmV2b2tlZBIPCgd1c2VyX2lkGAEgASgDEhIKCnNlc3Npb25faWQYAiABKAMSDgoGcmVhc29uGAMgASgJIloKEkNoYW5uZWxBdXRoUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEg4KBnByZWZpeBgCIAEoCRIPCgdjaGFubmVsGAMgASgJEg8KB3VzZXJfaWQYBCABKAMiQwoQQ2hhbm5lbEF1dGhSZXBseRISCgpyZXF1ZXN0X2lkGAEgASgJEg8KB2FsbG93ZWQYAiABKAgSCgoCdG8YAyABKAliBnByb3RvMw",
   );
 
 /**
@@ -71,6 +71,13 @@ export type BrokerMessage = Message<"orbit.push.v1.BrokerMessage"> & {
         value: ChannelAuthReply;
         case: "authReply";
       }
+    | {
+        /**
+         * @generated from field: orbit.push.v1.ChannelRemoved removed = 7;
+         */
+        value: ChannelRemoved;
+        case: "removed";
+      }
     | { case: undefined; value?: undefined };
 };
 
@@ -79,6 +86,34 @@ export type BrokerMessage = Message<"orbit.push.v1.BrokerMessage"> & {
  * Use `create(BrokerMessageSchema)` to create a new message.
  */
 export const BrokerMessageSchema: GenMessage<BrokerMessage> = /*@__PURE__*/ messageDesc(file_orbit_push_v1_broker, 0);
+
+/**
+ * A user's connections leave a channel (they left the room): each is sent Left{channel, reason}.
+ *
+ * @generated from message orbit.push.v1.ChannelRemoved
+ */
+export type ChannelRemoved = Message<"orbit.push.v1.ChannelRemoved"> & {
+  /**
+   * @generated from field: string channel = 1;
+   */
+  channel: string;
+
+  /**
+   * @generated from field: int64 user_id = 2;
+   */
+  userId: bigint;
+
+  /**
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message orbit.push.v1.ChannelRemoved.
+ * Use `create(ChannelRemovedSchema)` to create a new message.
+ */
+export const ChannelRemovedSchema: GenMessage<ChannelRemoved> = /*@__PURE__*/ messageDesc(file_orbit_push_v1_broker, 1);
 
 /**
  * DurableAppended: `payload` was appended to each user's stream at the
@@ -116,7 +151,7 @@ export type DurableAppended = Message<"orbit.push.v1.DurableAppended"> & {
  */
 export const DurableAppendedSchema: GenMessage<DurableAppended> =
   /*@__PURE__*/
-  messageDesc(file_orbit_push_v1_broker, 1);
+  messageDesc(file_orbit_push_v1_broker, 2);
 
 /**
  * EphemeralSent: an encoded Update (channel set) for every member of `channel`.
@@ -139,7 +174,7 @@ export type EphemeralSent = Message<"orbit.push.v1.EphemeralSent"> & {
  * Describes the message orbit.push.v1.EphemeralSent.
  * Use `create(EphemeralSentSchema)` to create a new message.
  */
-export const EphemeralSentSchema: GenMessage<EphemeralSent> = /*@__PURE__*/ messageDesc(file_orbit_push_v1_broker, 2);
+export const EphemeralSentSchema: GenMessage<EphemeralSent> = /*@__PURE__*/ messageDesc(file_orbit_push_v1_broker, 3);
 
 /**
  * SessionRevoked: close every connection of this session.
@@ -169,7 +204,7 @@ export type SessionRevoked = Message<"orbit.push.v1.SessionRevoked"> & {
  * Describes the message orbit.push.v1.SessionRevoked.
  * Use `create(SessionRevokedSchema)` to create a new message.
  */
-export const SessionRevokedSchema: GenMessage<SessionRevoked> = /*@__PURE__*/ messageDesc(file_orbit_push_v1_broker, 3);
+export const SessionRevokedSchema: GenMessage<SessionRevoked> = /*@__PURE__*/ messageDesc(file_orbit_push_v1_broker, 4);
 
 /**
  * ChannelAuthRequest asks the bundles that authorize `prefix` whether
@@ -205,7 +240,7 @@ export type ChannelAuthRequest = Message<"orbit.push.v1.ChannelAuthRequest"> & {
  */
 export const ChannelAuthRequestSchema: GenMessage<ChannelAuthRequest> =
   /*@__PURE__*/
-  messageDesc(file_orbit_push_v1_broker, 4);
+  messageDesc(file_orbit_push_v1_broker, 5);
 
 /**
  * ChannelAuthReply answers a ChannelAuthRequest (sent to the asking process).
@@ -235,4 +270,4 @@ export type ChannelAuthReply = Message<"orbit.push.v1.ChannelAuthReply"> & {
  */
 export const ChannelAuthReplySchema: GenMessage<ChannelAuthReply> =
   /*@__PURE__*/
-  messageDesc(file_orbit_push_v1_broker, 5);
+  messageDesc(file_orbit_push_v1_broker, 6);
