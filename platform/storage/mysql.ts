@@ -292,42 +292,11 @@ export class MysqlDb implements SqlDb {
     map: (res: unknown) => T,
   ): Promise<T> {
     const where = this.where;
-    const core = this.core;
     return new Promise<T>((resolve, reject) => {
-      let conn: CorePoolConnection | undefined;
-      let fired = false;
-      const w: Watch = {
-        at: giveUpAt(),
-        fire: () => {
-          fired = true;
-          if (conn === undefined) {
-            reject(new StoreDeadlineError(`mysql at ${where}: no pooled connection before the call's deadline`));
-          } else {
-            conn.destroy();
-            reject(new StoreDeadlineError(`mysql at ${where}: no answer before the call's deadline`));
-          }
-        },
-      };
-      if (w.at <= Date.now()) {
-        // Not sent at all: the call's time is up already.
-        reject(new StoreDeadlineError(`mysql at ${where}: the call's deadline passed before the statement`));
-        return;
-      }
-      watchdog.add(w);
-      core.getConnection((err, c) => {
-        if (fired) {
-          if (!err) c.release(); // given up on: return the connection now it came
-          return;
-        }
-        if (err) {
-          watchdog.delete(w);
-          reject(mapError(err, where));
-          return;
-        }
-        conn = c;
+      this.watched(reject, (c, w, fired) => {
         try {
           c.execute(rowsAsArray ? { sql, rowsAsArray } : { sql }, bind(params) as never, (err, res) => {
-            if (fired) return; // the connection is destroyed and the caller answered
+            if (fired()) return; // the connection is destroyed and the caller answered
             watchdog.delete(w);
             if (err) {
               const mapped = mapError(err, where);
@@ -346,6 +315,52 @@ export class MysqlDb implements SqlDb {
           reject(e);
         }
       });
+    });
+  }
+
+  /**
+   * Runs `use` on a pooled connection under one watchdog entry `w` for the call's deadline
+   * (`use` deletes it when done). At the deadline the wait for a connection is given up, or the
+   * connection destroyed (nothing sent on it can still run later), `fired()` turns true and
+   * `reject` answers the caller; a statement whose deadline has passed is never sent.
+   */
+  private watched(
+    reject: (e: unknown) => void,
+    use: (c: CorePoolConnection, w: Watch, fired: () => boolean) => void,
+  ): void {
+    const where = this.where;
+    let conn: CorePoolConnection | undefined;
+    let fired = false;
+    const w: Watch = {
+      at: giveUpAt(),
+      fire: () => {
+        fired = true;
+        if (conn === undefined) {
+          reject(new StoreDeadlineError(`mysql at ${where}: no pooled connection before the call's deadline`));
+        } else {
+          conn.destroy();
+          reject(new StoreDeadlineError(`mysql at ${where}: no answer before the call's deadline`));
+        }
+      },
+    };
+    if (w.at <= Date.now()) {
+      // Not sent at all: the call's time is up already.
+      reject(new StoreDeadlineError(`mysql at ${where}: the call's deadline passed before the statement`));
+      return;
+    }
+    watchdog.add(w);
+    this.core.getConnection((err, c) => {
+      if (fired) {
+        if (!err) c.release(); // given up on: return the connection now it came
+        return;
+      }
+      if (err) {
+        watchdog.delete(w);
+        reject(mapError(err, where));
+        return;
+      }
+      conn = c;
+      use(c, w, () => fired);
     });
   }
 
@@ -378,37 +393,7 @@ export class MysqlDb implements SqlDb {
   runCommitted(sql: string, params: readonly SqlValue[] | undefined, beforeCommit: () => void): Promise<RunResult> {
     const where = this.where;
     return new Promise<RunResult>((resolve, reject) => {
-      let conn: CorePoolConnection | undefined;
-      let fired = false;
-      const w: Watch = {
-        at: giveUpAt(),
-        fire: () => {
-          fired = true;
-          if (conn === undefined) {
-            reject(new StoreDeadlineError(`mysql at ${where}: no pooled connection before the call's deadline`));
-          } else {
-            conn.destroy();
-            reject(new StoreDeadlineError(`mysql at ${where}: no answer before the call's deadline`));
-          }
-        },
-      };
-      if (w.at <= Date.now()) {
-        // Not sent at all: the call's time is up already.
-        reject(new StoreDeadlineError(`mysql at ${where}: the call's deadline passed before the statement`));
-        return;
-      }
-      watchdog.add(w);
-      this.core.getConnection((err, c) => {
-        if (fired) {
-          if (!err) c.release();
-          return;
-        }
-        if (err) {
-          watchdog.delete(w);
-          reject(mapError(err, where));
-          return;
-        }
-        conn = c;
+      this.watched(reject, (c, w, fired) => {
         /** Ends without committing: the connection is destroyed if its state is unknown, else rolled back and returned. */
         const abort = (err: unknown, broken: boolean) => {
           watchdog.delete(w);
@@ -421,11 +406,11 @@ export class MysqlDb implements SqlDb {
           abort(mapped, mapped !== err || isTimeout(err));
         };
         c.query("START TRANSACTION", (err) => {
-          if (fired) return;
+          if (fired()) return;
           if (err) return failed(err);
           let res: unknown;
           const ran = (err: unknown, r: unknown) => {
-            if (fired) return;
+            if (fired()) return;
             if (err) return failed(err);
             res = r;
             try {
@@ -434,7 +419,7 @@ export class MysqlDb implements SqlDb {
               return abort(e, false);
             }
             c.query("COMMIT", (err) => {
-              if (fired) return;
+              if (fired()) return;
               watchdog.delete(w);
               if (err) {
                 c.destroy(); // did it commit? the server rolls back what it had not
