@@ -469,7 +469,9 @@ for (const engine of BUNDLE_ENGINES) {
         async () => (await hotIds(anon, "alpha")).join() === before.alpha.join(),
         "alpha's hot list rebuilt",
       );
-      expect(await hotIds(anon)).toEqual(before.hot);
+      // Content unhidden earlier in this file is indexed again after its event's commit (not in
+      // it), so the global list may trail the hashtag's by a moment.
+      await eventually(async () => (await hotIds(anon)).join() === before.hot.join(), "the global hot list rebuilt");
       // The replayed follows and blocks marked the lists stale: rebuilt on read.
       expect(await suggested()).toBe(before.suggestions);
       await eventually(
