@@ -44,18 +44,13 @@ export interface InputInfo {
 
 export const PLAYLIST = "index.m3u8";
 
-/** The ffmpeg arguments of a remux (exported for the bench's raw baseline and the docs). */
-export function remuxArgs(inputUrl: string, dir: string, s: HlsSettings, epoch: string): string[] {
+/**
+ * Reads the ingest's FLV and copies its first video and (if any) audio stream, no re-encode. The
+ * FLV starts with metadata and both codecs' headers, then the cached GOP: a short probe is
+ * enough and saves ~1-2 s of startup. Shared by the remux and the recorder.
+ */
+export function ingestCopyArgs(inputUrl: string): string[] {
   return [
-    "-loglevel",
-    "info",
-    "-nostats",
-    "-rw_timeout",
-    String(s.readTimeoutMs * 1000),
-    "-fflags",
-    "nobuffer",
-    // The FLV from the ingest starts with metadata and both codecs' headers, and
-    // then the cached GOP; a short probe is enough and saves ~1-2 s of startup.
     "-analyzeduration",
     "500000",
     "-probesize",
@@ -68,6 +63,20 @@ export function remuxArgs(inputUrl: string, dir: string, s: HlsSettings, epoch: 
     "0:a:0?",
     "-c",
     "copy",
+  ];
+}
+
+/** The ffmpeg arguments of a remux (exported for the bench's raw baseline and the docs). */
+export function remuxArgs(inputUrl: string, dir: string, s: HlsSettings, epoch: string): string[] {
+  return [
+    "-loglevel",
+    "info",
+    "-nostats",
+    "-rw_timeout",
+    String(s.readTimeoutMs * 1000),
+    "-fflags",
+    "nobuffer",
+    ...ingestCopyArgs(inputUrl),
     "-copyts",
     "-f",
     "hls",

@@ -20,6 +20,7 @@
 import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { FfmpegProcess } from "../../platform/ffmpeg/process.js";
+import { ingestCopyArgs } from "./hls.js";
 
 export interface RecordSettings {
   /** Directory of the recordings being written. */
@@ -39,19 +40,7 @@ export function recordArgs(inputUrl: string, file: string, s: RecordSettings, re
     "-nostats",
     "-rw_timeout",
     String(readTimeoutMs * 1000),
-    // As the remux (hls.ts): the FLV from the ingest starts with both codecs' headers.
-    "-analyzeduration",
-    "500000",
-    "-probesize",
-    "65536",
-    "-i",
-    inputUrl,
-    "-map",
-    "0:v:0",
-    "-map",
-    "0:a:0?",
-    "-c",
-    "copy",
+    ...ingestCopyArgs(inputUrl),
     "-t",
     String(s.maxSeconds),
     // The MP4 made of it at the end is smaller than the TS (no 188-byte packets); 3 % of room for its index.

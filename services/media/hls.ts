@@ -65,6 +65,23 @@ function segmentArgs(dir: string): string[] {
   ];
 }
 
+/**
+ * The H.264 encode of every video made here (the mp4 and each HLS rung): keyframes every 4 s,
+ * on the segment boundaries, so the rung segmented from the mp4 and the encoded rungs cut alike.
+ */
+export const H264_ARGS: readonly string[] = [
+  "-c:v",
+  "libx264",
+  "-preset",
+  "veryfast",
+  "-crf",
+  "23",
+  "-pix_fmt",
+  "yuv420p",
+  "-force_key_frames",
+  "expr:gte(t,n_forced*4)",
+];
+
 function encodeArgs(src: HlsSource, width: number, height: number): string[] {
   return [
     "-map",
@@ -73,17 +90,7 @@ function encodeArgs(src: HlsSource, width: number, height: number): string[] {
     "0:a:0?",
     "-vf",
     `scale=${width}:${height}`,
-    "-c:v",
-    "libx264",
-    "-preset",
-    "veryfast",
-    "-crf",
-    "23",
-    "-pix_fmt",
-    "yuv420p",
-    // Keyframes on the segment boundaries, so every rung cuts at the same times.
-    "-force_key_frames",
-    "expr:gte(t,n_forced*4)",
+    ...H264_ARGS,
     ...(src.hasAudio ? ["-c:a", "aac", "-b:a", "128k"] : []),
   ];
 }

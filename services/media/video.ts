@@ -10,7 +10,7 @@ import sharp from "sharp";
 import type { MediaRow, StoredVariant } from "../../gen/orbit/media/v1/tables_pb.js";
 import { FfmpegFailed, runFfmpeg } from "../../platform/ffmpeg/run.js";
 import { JobFailed } from "./errors.js";
-import { hlsLadder } from "./hls.js";
+import { H264_ARGS, hlsLadder } from "./hls.js";
 import { input, type Rendition, thumbhashOf } from "./images.js";
 
 export interface VideoLimits {
@@ -61,17 +61,7 @@ export function transcodeArgs(inPath: string, outPath: string): string[] {
     "0:a:0?",
     "-vf",
     "scale='min(1920,iw)':'min(1080,ih)':force_original_aspect_ratio=decrease,scale=trunc(iw/2)*2:trunc(ih/2)*2",
-    "-c:v",
-    "libx264",
-    "-preset",
-    "veryfast",
-    "-crf",
-    "23",
-    "-pix_fmt",
-    "yuv420p",
-    // A keyframe every 4 s: the HLS rung segmented from this file cuts where the encoded rungs do.
-    "-force_key_frames",
-    "expr:gte(t,n_forced*4)",
+    ...H264_ARGS,
     "-c:a",
     "aac",
     "-b:a",
