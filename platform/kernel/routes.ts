@@ -20,6 +20,7 @@
 import { performance } from "node:perf_hooks";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus } from "@connectrpc/connect/protocol-connect";
+import { eagerBody } from "../http/eager-body.js";
 import { sendJson } from "../http/json.js";
 import type { HttpMetrics } from "../http/metrics.js";
 import type { HttpRoute } from "../http/routes.js";
@@ -38,6 +39,13 @@ export interface Route {
   readonly methods?: readonly string[];
   /** Default "optional": anonymous callers get in (a bad token is still 401); "required": signed-in only. */
   readonly auth?: EdgeAuth;
+  /**
+   * "eager": a request with a body (not GET/HEAD) is read from its first byte, before the caller
+   * is authenticated, and handed to the handler as `call.body`, so a connection cut while the
+   * handler is still busy keeps every byte that reached the node (resumable uploads). Queued
+   * bytes are bounded (platform/http/eager-body.ts). Default: the handler reads `req` itself.
+   */
+  readonly body?: "eager";
   readonly handle: (req: NodeServerRequest, res: NodeServerResponse, call: RouteCall) => void | Promise<void>;
 }
 
@@ -54,6 +62,8 @@ export interface RouteCall {
   /** For a prefix route ("/media/*"), the path after the prefix ("a/b.jpg"); "" otherwise. */
   readonly rest: string;
   readonly query: URLSearchParams;
+  /** The body as it arrived, for a route with `body: "eager"` and a method that has one. */
+  readonly body?: AsyncIterable<Uint8Array>;
 }
 
 export interface RouteDeps extends EdgeDeps {
@@ -75,6 +85,7 @@ export function serveRoute(route: Route, owner: string, deps: RouteDeps): HttpRo
     handle: async (req, res) => {
       const t0 = performance.now();
       const method = req.method ?? "GET";
+      const body = route.body === "eager" && method !== "GET" && method !== "HEAD" ? eagerBody(req) : undefined;
       const edge = edgeRequest(req, `${method} ${route.path}`, "http", deps);
       res.setHeader(REQUEST_ID_HEADER, edge.requestId);
       const controller = new AbortController();
@@ -107,6 +118,7 @@ export function serveRoute(route: Route, owner: string, deps: RouteDeps): HttpRo
           path: url.pathname,
           rest: prefix !== undefined && url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length) : "",
           query: url.searchParams,
+          ...(body ? { body } : {}),
         };
         await runInCall(scope, () => route.handle(req, res, call));
       } catch (err) {

@@ -59,6 +59,7 @@ export function mediaRoutes(store: MediaStore, signer: UrlSigner, cache: DiskCac
       path: `${UPLOAD_PREFIX}*`,
       methods: ["HEAD", "PATCH"],
       auth: "required",
+      body: "eager", // a cut PATCH keeps every byte that reached the node, however busy the handler was
       handle: (req, res, call) => upload(store, req, res, call),
     },
     { path: `${FILE_PREFIX}*`, handle: (req, res, call) => download(store, req, res, call) },
@@ -86,7 +87,7 @@ async function upload(store: MediaStore, req: NodeServerRequest, res: NodeServer
     if (typeof header !== "string" || !/^\d{1,15}$/.test(header)) {
       return fail(res, 400, Code.InvalidArgument, "Upload-Offset: give the byte offset (HEAD tells it)", TUS);
     }
-    const result = await store.receive(up, BigInt(header), req as AsyncIterable<Uint8Array>);
+    const result = await store.receive(up, BigInt(header), call.body ?? (req as AsyncIterable<Uint8Array>));
     if (res.writableEnded || (res as { destroyed?: boolean }).destroyed) return;
     res.writeHead(204, {
       ...TUS,
