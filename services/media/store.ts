@@ -39,69 +39,6 @@ export type StateListener = (row: MediaRow) => void;
  */
 export type MediaPush = (tx: SqlTx, ownerId: bigint, media: Media) => Promise<void>;
 
-/**
- * Pulls `body` at once into a queue (up to `limit` bytes ahead of the
- * reader): a cut request stream throws away what it had buffered, so the
- * bytes are taken while they are there.
- */
-function eagerly(body: AsyncIterable<Uint8Array>, limit = 8 * 1024 * 1024) {
-  const queue: Uint8Array[] = [];
-  let queued = 0;
-  let ended = false;
-  let failure: { err: unknown } | undefined;
-  let stopped = false;
-  let wake: (() => void) | undefined;
-  let room: (() => void) | undefined;
-  const signal = () => {
-    wake?.();
-    wake = undefined;
-  };
-  void (async () => {
-    try {
-      for await (const piece of body) {
-        if (stopped) return;
-        queue.push(piece);
-        queued += piece.byteLength;
-        signal();
-        if (queued >= limit) await new Promise<void>((r) => (room = r));
-      }
-    } catch (err) {
-      failure = { err };
-    } finally {
-      ended = true;
-      signal();
-    }
-  })();
-  const items: AsyncIterable<Uint8Array> = {
-    async *[Symbol.asyncIterator]() {
-      for (;;) {
-        const piece = queue.shift();
-        if (piece) {
-          queued -= piece.byteLength;
-          if (queued < limit) {
-            room?.();
-            room = undefined;
-          }
-          yield piece;
-          continue;
-        }
-        if (ended) {
-          if (failure) throw failure.err;
-          return;
-        }
-        await new Promise<void>((r) => (wake = r));
-      }
-    },
-  };
-  return {
-    items,
-    stop: () => {
-      stopped = true;
-      room?.();
-    },
-  };
-}
-
 /** Staged bytes are written to the staging file in pieces of this much. */
 const STAGE_WRITE = 1024 * 1024;
 /** A staged file no upload names is dropped at start once this old. */
@@ -243,6 +180,8 @@ export class MediaStore {
    * tells it). Whole chunks go on to the chunk table behind it (flush). When
    * the last byte arrived the file is checked and answered at once; the rest
    * of the flush and the completion run in the background (completeStaged).
+   * `body` must already be read as it arrives (the upload route's `body:
+   * "eager"`): a cut request stream drops what it had buffered but not handed out.
    */
   async receive(
     up: UploadRow,
@@ -253,16 +192,13 @@ export class MediaStore {
       throw new ConnectError("another PATCH of this upload is in progress", Code.Aborted);
     }
     this.busy.add(up.mediaId);
-    // Read the body from now on: a cut connection's stream drops what it still buffers.
-    const eager = eagerly(body);
     try {
       const mine = await this.claim(up);
       if (offset !== mine.offset) {
         throw new ConnectError(`Upload-Offset is ${offset}, the upload is at ${mine.offset}`, Code.Aborted);
       }
-      return await this.receiveStaged(mine, eager.items);
+      return await this.receiveStaged(mine, body);
     } finally {
-      eager.stop();
       this.busy.delete(up.mediaId);
     }
   }
