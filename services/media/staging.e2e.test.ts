@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MediaState } from "../../gen/orbit/media/v1/media_pb.js";
 import { DEFAULT_CONFIG } from "../../platform/config/config.js";
 import { Bundle } from "../../platform/kernel/bundle.js";
-import { silentLogger } from "../../platform/log.js";
+import { createLogger } from "../../platform/log.js";
 import { ENGINES, type TestStore } from "../../test/support/stores.js";
 import { registry } from "../registry.js";
 import { CHUNK_SIZE } from "./blobs.js";
@@ -27,6 +27,9 @@ describe.each(ENGINES)("staged uploads on $name", ({ open }) => {
   let store: TestStore;
   let dir: string;
   let bundle: Bundle | undefined;
+  // The bundle's log (debug), shown when a wait fails.
+  const logLines: string[] = [];
+  const log = createLogger({ level: "debug", destination: { write: (line: string) => void logLines.push(line) } });
   const start = (staging: string) =>
     Bundle.start({
       registry,
@@ -39,7 +42,7 @@ describe.each(ENGINES)("staged uploads on $name", ({ open }) => {
         settings: { media: { stagingDir: join(dir, staging), cacheDir: join(dir, "cache"), urlKeys: "cc".repeat(32) } },
       },
       db: store.db,
-      log: silentLogger(),
+      log,
     });
 
   beforeAll(async () => {
@@ -61,7 +64,11 @@ describe.each(ENGINES)("staged uploads on $name", ({ open }) => {
       fileName: "noise.png",
     });
     await cutPatch(base + up.uploadUrl, TOKEN, 0, file, sent);
-    await expect.poll(() => headOffset(base, up.uploadUrl, TOKEN), { timeout: 10_000 }).toBe(sent);
+    try {
+      await expect.poll(() => headOffset(base, up.uploadUrl, TOKEN), { timeout: 10_000 }).toBe(sent);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; the bundle's last log lines:\n${logLines.slice(-40).join("")}`);
+    }
     return up;
   }
 
