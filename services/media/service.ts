@@ -11,6 +11,7 @@ import { MediaService } from "../../gen/orbit/media/v1/media_pb.js";
 import { BlobRowTable, MediaRowTable, UploadRowTable, UsageRowTable } from "../../gen/orbit/media/v1/tables_db.js";
 import { ChunkRowTable } from "../../gen/orbit/media/v1/tables_wide.js";
 import { defineService } from "../../platform/kernel/service.js";
+import { expiredNodeIds } from "../../platform/node-lease.js";
 import { BlobStore } from "./blobs.js";
 import { DiskCache } from "./cache.js";
 import { mediaHandlers } from "./handlers.js";
@@ -72,6 +73,30 @@ export const media = defineService({
           video: { cpuSeconds: ctx.settings.jobCpuSeconds },
           signal: ctx.signal,
         }),
+      ],
+      jobs: [
+        {
+          // Uploads left PROCESSING by a node that died after answering their last byte (its node-id
+          // lease ended) are finished here or failed; staging files of finished, deleted or taken-over
+          // uploads are dropped (store.ts: sweepLost, sweepStaged).
+          name: "media.lost",
+          async run(signal) {
+            while (!signal.aborted) {
+              try {
+                const swept = await store.sweepLost((ids) => expiredNodeIds(ctx.db, ids));
+                if (swept.length)
+                  ctx.log.warn({ media: swept.map(String) }, "media: uploads of a lost node taken over");
+                await store.sweepStaged();
+              } catch (err) {
+                if (!signal.aborted) ctx.log.warn({ err }, "media: lost-upload sweep failed");
+              }
+              await new Promise<void>((r) => {
+                const t = setTimeout(r, ctx.settings.lostSweepSeconds * 1000);
+                signal.addEventListener("abort", () => (clearTimeout(t), r()), { once: true });
+              });
+            }
+          },
+        },
       ],
       stop: () => store.close(),
     };

@@ -1,7 +1,7 @@
 /**
  * The media service's settings: `--media-cache-dir`, `--media-cache-bytes`,
  * `--media-quota-bytes`, `--media-staging-dir`, `--media-url-keys`, `--media-workers`,
- * `--media-job-cpu-seconds`, `--media-uploads-per-user` (ORBIT_MEDIA_* variables, `mediaCacheDir`… in
+ * `--media-job-cpu-seconds`, `--media-uploads-per-user`, `--media-lost-sweep-seconds` (ORBIT_MEDIA_* variables, `mediaCacheDir`… in
  * the config file).
  */
 import { setting, type SettingValues } from "../../platform/config/settings.js";
@@ -53,6 +53,13 @@ export const mediaSettings = {
     max: 1_000_000,
     unit: "per-hour",
     help: "uploads (CreateUpload) one user may start per hour, as a burst refilled over the hour: each may become a transcode; 0 = no limit",
+  }),
+  lostSweepSeconds: setting.integer({
+    default: 15,
+    min: 1,
+    max: 3600,
+    unit: "seconds",
+    help: "how often uploads received in full by a node whose lease ended are finished here (every byte in the chunk table) or failed (the last bytes died with it), and this node's staging files nobody names any more are dropped",
   }),
   jobCpuSeconds: setting.integer({
     default: 600,

@@ -14,7 +14,7 @@ import type { MediaRow, StoredVariant, UploadRow } from "../../gen/orbit/media/v
 import { detached } from "../../platform/rpc/call-scope.js";
 import type { ServiceEvents } from "../../platform/events/service-events.js";
 import type { IdGenerator } from "../../platform/ids.js";
-import type { SqlDb, SqlExecutor, SqlTx } from "../../platform/storage/driver.js";
+import type { SqlDb, SqlExecutor, SqlTx, SqlValue } from "../../platform/storage/driver.js";
 import { BlobStore, CHUNK_SIZE, CHUNKS_PER_WRITE } from "./blobs.js";
 import { LIMITS, MediaRefused, probeImage } from "./images.js";
 import { declaredKind, sniff, SNIFF_BYTES, truncation } from "./sniff.js";
@@ -41,8 +41,13 @@ export type MediaPush = (tx: SqlTx, ownerId: bigint, media: Media) => Promise<vo
 
 /** Staged bytes are written to the staging file in pieces of this much. */
 const STAGE_WRITE = 1024 * 1024;
-/** A staged file no upload names is dropped at start once this old. */
+/**
+ * A staged file found at start whose media this store does not know is dropped once this old (it
+ * may be another store's: the default staging directory is shared by every bundle on the host).
+ */
 const STALE_STAGED_MS = 24 * 3_600_000;
+/** What the owner reads when the node holding an upload's last bytes died (sweepLost). */
+export const LOST_NODE_REASON = "the node holding the last bytes is gone; upload again";
 
 interface CompleteFields {
   contentType: string;
@@ -68,6 +73,14 @@ export class MediaStore {
   private readonly busy = new Set<bigint>();
   /** The running flush of each upload to the chunk table. */
   private readonly flushing = new Map<bigint, Promise<void>>();
+  /**
+   * The `staged_on` names this process stages (made or taken over here, or found at start): a row
+   * naming this node id with another name is a previous holder's of this id (sweepLost), and a
+   * name here that no row names any more is dropped (sweepStaged).
+   */
+  private readonly mine = new Set<string>();
+  /** recover() at start: the sweeps wait for it. */
+  private recovered: Promise<void> | undefined;
   private closed = false;
   private readonly listeners = new Set<StateListener>();
   /** READY images' source files for transforms, remembered briefly (see imageSource). */
@@ -193,7 +206,9 @@ export class MediaStore {
     }
     this.busy.add(up.mediaId);
     try {
-      const mine = await this.claim(up);
+      // Outside the call's commit guard like the acknowledgement: a connection cut before the claim
+      // is recorded still keeps the bytes that reached the node.
+      const mine = await detached(() => this.claim(up));
       if (offset !== mine.offset) {
         throw new ConnectError(`Upload-Offset is ${offset}, the upload is at ${mine.offset}`, Code.Aborted);
       }
@@ -211,26 +226,64 @@ export class MediaStore {
    */
   private async claim(up: UploadRow): Promise<UploadRow> {
     const staging = this.staging;
+    const node = this.ids.nodeId;
     if (staging.owns(up.stagedOn)) {
       const size = await staging.size(up.stagedOn);
       if (size !== undefined && size >= Number(up.offset)) {
+        if (up.stagedNode !== node || !this.mine.has(up.stagedOn)) {
+          // This directory's file, staged by an earlier process (or another one on the same directory): ours now.
+          const ok = await this.restage(
+            "UPDATE media_uploads SET staged_node = ? WHERE media_id = ? AND staged_on = ? AND `offset` = ?",
+            [node, up.mediaId, up.stagedOn, up.offset],
+            up.mediaId,
+            (row) => row.stagedOn === up.stagedOn && row.offset === up.offset && row.stagedNode === node,
+          );
+          if (!ok) throw new ConnectError("another PATCH of this upload is in progress", Code.Aborted);
+          this.mine.add(up.stagedOn);
+        }
         if (size > Number(up.offset)) {
           // Bytes past the acknowledged offset (a PATCH refused or cut before its fdatasync): dropped.
           const fh = await staging.open(up.stagedOn);
           await fh.truncate(Number(up.offset)).finally(() => fh.close());
         }
-        return up;
+        return { ...up, stagedNode: node };
       }
     }
     const stagedOn = staging.newName(up.mediaId);
     const r = await this.db.run(
-      "UPDATE media_uploads SET `offset` = stored_offset, staged_on = ? WHERE media_id = ? AND staged_on = ? AND `offset` = ?",
-      [stagedOn, up.mediaId, up.stagedOn, up.offset],
+      "UPDATE media_uploads SET `offset` = stored_offset, staged_on = ?, staged_node = ? WHERE media_id = ? AND staged_on = ? AND `offset` = ?",
+      [stagedOn, node, up.mediaId, up.stagedOn, up.offset],
     );
     if (r.changes !== 1) throw new ConnectError("another PATCH of this upload is in progress", Code.Aborted);
     this.hashes.delete(up.mediaId);
+    this.mine.add(stagedOn);
+    // A file of ours the row named, now short of its offset (lost by the disk): useless.
+    if (staging.owns(up.stagedOn)) await this.dropStaged(up.stagedOn);
     await (await staging.open(stagedOn)).close();
-    return { ...up, offset: up.storedOffset, stagedOn };
+    return { ...up, offset: up.storedOffset, stagedOn, stagedNode: node };
+  }
+
+  /**
+   * Runs a conditional UPDATE of one upload row: did it take (the row now `is` what it set)? On
+   * MariaDB an UPDATE to identical values counts 0 changes (no CLIENT_FOUND_ROWS): the row is read.
+   */
+  private async restage(
+    sql: string,
+    params: SqlValue[],
+    mediaId: bigint,
+    is: (row: UploadRow) => boolean,
+  ): Promise<boolean> {
+    const r = await this.db.run(sql, params);
+    if (r.changes === 1) return true;
+    if (this.db.dialect !== "mysql") return false;
+    const row = await this.uploads.get({ mediaId });
+    return row !== undefined && is(row);
+  }
+
+  /** Removes a staging file of this directory (done, deleted, failed or taken over). */
+  private async dropStaged(stagedOn: string): Promise<void> {
+    this.mine.delete(stagedOn);
+    if (this.staging.owns(stagedOn)) await this.staging.drop(stagedOn);
   }
 
   /** Bytes [start, start + length) of an upload: the chunk table below stored_offset, the staging file above. */
@@ -275,14 +328,23 @@ export class MediaStore {
     let written = acked; // file bytes written (not yet synced past `acked`)
     const pieces: Buffer[] = [];
     let buffered = 0;
+    // The pieces as they arrived, in one vectored write (no copy into a bigger buffer: that copy
+    // and its garbage were most of this loop's CPU time).
     const write = async () => {
       if (buffered === 0) return;
-      const all = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, buffered);
-      pieces.length = 0;
+      let bufs = pieces.splice(0);
+      const total = buffered;
       buffered = 0;
       let done = 0;
-      while (done < all.length) done += (await fh.write(all, done, all.length - done, written + done)).bytesWritten;
-      written += all.length;
+      while (done < total) {
+        let n = (await fh.writev(bufs, written + done)).bytesWritten;
+        if (n === 0) throw new Error(`staging ${up.stagedOn}: nothing written at ${written + done}`);
+        done += n;
+        // A short write: on from the first byte not written.
+        while (n > 0 && n >= bufs[0]!.length) n -= bufs.shift()!.length;
+        if (n > 0) bufs = [bufs[0]!.subarray(n), ...bufs.slice(1)];
+      }
+      written += total;
     };
     // Bytes that arrived are kept even once the client went away (a cut connection ends the call):
     // outside the call's commit guard.
@@ -300,6 +362,7 @@ export class MediaStore {
         acked = written;
       });
     let cut: unknown;
+    let refused = false;
     try {
       try {
         for await (const piece of body) {
@@ -327,14 +390,24 @@ export class MediaStore {
       } catch (err) {
         if (err instanceof ConnectError || err instanceof MediaRefused) {
           this.hashes.delete(up.mediaId);
+          if (err instanceof MediaRefused) refused = true;
           throw err;
         }
         cut = err; // the connection was cut: keep what arrived
       }
-      if (head && !sniffed && head.length > 0) await this.checkHead(up, head);
+      if (head && !sniffed && head.length > 0) {
+        try {
+          await this.checkHead(up, head);
+        } catch (err) {
+          refused = err instanceof MediaRefused;
+          throw err;
+        }
+      }
       await acknowledge();
     } finally {
       await fh.close();
+      // The media is FAILED (checkHead): nothing staged is worth keeping.
+      if (refused) await this.dropStaged(up.stagedOn);
     }
     if (cut !== undefined || acked < size) {
       if (running.offset !== acked) this.hashes.delete(up.mediaId);
@@ -410,7 +483,7 @@ export class MediaStore {
         if (err instanceof MediaRefused) {
           await this.fail(up.mediaId, err.message);
           await this.blobs.chunks.deletePartition({ chunkKey: up.chunkKey });
-          await this.staging.drop(up.stagedOn);
+          await this.dropStaged(up.stagedOn);
         }
         throw err;
       }
@@ -429,13 +502,27 @@ export class MediaStore {
       try {
         await this.flush(up, Number(up.sizeBytes), true);
         const row = await this.uploads.get({ mediaId: up.mediaId });
-        if (!row || row.stagedOn !== up.stagedOn) return; // deleted meanwhile
-        await this.complete(up, sha256, fields);
-        await this.staging.drop(up.stagedOn);
+        // Done unless deleted or taken over (sweepLost) meanwhile: the file is nobody's now either way.
+        if (row && row.stagedOn === up.stagedOn) await this.complete(up, sha256, fields);
+        await this.dropStaged(up.stagedOn);
         return;
       } catch (err) {
         if (attempt >= 5 || this.closed) {
-          if (!this.closed) await this.fail(up.mediaId, `the upload could not be stored: ${(err as Error).message}`);
+          if (!this.closed) {
+            const failed = await this.db.transaction(async (tx) => {
+              const r = await tx.run("DELETE FROM media_uploads WHERE media_id = ? AND staged_on = ?", [
+                up.mediaId,
+                up.stagedOn,
+              ]);
+              const reason = `the upload could not be stored: ${(err as Error).message}`;
+              return r.changes === 1 ? this.failIn(tx, up.mediaId, reason) : undefined;
+            });
+            if (failed) {
+              this.emit(failed);
+              await this.blobs.chunks.deletePartition({ chunkKey: up.chunkKey }).catch(() => {});
+              await this.dropStaged(up.stagedOn);
+            }
+          }
           return;
         }
         await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
@@ -443,34 +530,159 @@ export class MediaStore {
     }
   }
 
-  /** At start: finish the uploads whose last byte was staged here but not stored; drop files nobody names. */
-  async recover(): Promise<void> {
+  /**
+   * At start: finish the uploads whose last byte was staged here but not stored, and drop the files
+   * nobody names any more. The sweeps (sweepLost, sweepStaged) wait for it.
+   */
+  recover(): Promise<void> {
+    this.recovered ??= this.recoverNow();
+    return this.recovered;
+  }
+
+  private async recoverNow(): Promise<void> {
+    const node = this.ids.nodeId;
     for (const stagedOn of this.staging.list()) {
       const id = BigInt(stagedOn.slice(stagedOn.indexOf(":") + 1).split(".")[0]!);
       const row = await this.uploads.get({ mediaId: id });
       if (!row || row.stagedOn !== stagedOn) {
-        // Nobody's here (done, deleted, taken over) — or another store's sharing the directory: only old files go.
-        if (Date.now() - (await this.staging.mtimeMs(stagedOn)) > STALE_STAGED_MS) await this.staging.drop(stagedOn);
+        // Done, deleted, failed or taken over: gone now when this store knows the media (its upload
+        // names another file, or it is past uploading); a media this store does not know may be
+        // deleted — or another store's sharing the directory: only old files go.
+        const m = row ? undefined : await this.media.get({ id });
+        if (row || (m && m.state !== MediaState.UPLOADING)) await this.staging.drop(stagedOn);
+        else if (Date.now() - (await this.staging.mtimeMs(stagedOn)) > STALE_STAGED_MS)
+          await this.staging.drop(stagedOn);
         continue;
       }
+      // Ours again (this process may have another node id than the one that staged it).
+      const ok = await this.restage(
+        "UPDATE media_uploads SET staged_node = ? WHERE media_id = ? AND staged_on = ?",
+        [node, id, stagedOn],
+        id,
+        (r) => r.stagedOn === stagedOn && r.stagedNode === node,
+      );
+      if (!ok) continue;
+      this.mine.add(stagedOn);
+      const mine = { ...row, stagedNode: node };
       const size = await this.staging.size(stagedOn);
       if (row.offset !== row.sizeBytes || size === undefined || size < Number(row.sizeBytes)) {
-        void this.flush(row, Number(row.offset), false).catch(() => {});
+        void this.flush(mine, Number(row.offset), false).catch(() => {});
         continue;
       }
       const m = await this.media.get({ id });
       if (!m || m.state !== MediaState.PROCESSING) continue;
-      void detached(() =>
-        this.finishStaged(row, m.sourceSha256, {
-          contentType: m.contentType,
-          kind: m.kind,
-          sourceSha256: m.sourceSha256,
-          width: m.width,
-          height: m.height,
-          frames: m.frames,
-        }),
-      ).catch(() => {});
+      this.finishInBackground(mine, m);
     }
+  }
+
+  /** finishStaged for an upload whose media is PROCESSING (its fields recorded by completeStaged). */
+  private finishInBackground(up: UploadRow, m: MediaRow): void {
+    void detached(() =>
+      this.finishStaged(up, m.sourceSha256, {
+        contentType: m.contentType,
+        kind: m.kind,
+        sourceSha256: m.sourceSha256,
+        width: m.width,
+        height: m.height,
+        frames: m.frames,
+      }),
+    ).catch(() => {});
+  }
+
+  /**
+   * Uploads whose every byte was received by a node that is gone (its node-id lease ended:
+   * `expired`; or this node id's previous holder, which staged a name this process does not know)
+   * and that were not finished: the media would stay PROCESSING forever. Those whose bytes are
+   * all in the chunk table (or in a file of this staging directory) are taken over and finished
+   * here (content address, dedupe, job); those whose bytes past stored_offset died with the node
+   * end FAILED (LOST_NODE_REASON, pushed to the owner). One whose media is still UPLOADING (the
+   * node died before answering the last byte) goes back to stored_offset, as a PATCH elsewhere
+   * would take it: HEAD then tells the client where to resume. Uploads not fully received need
+   * nothing: a PATCH on any node takes them over. Returns the media ids acted on.
+   */
+  async sweepLost(expired: (nodeIds: number[]) => Promise<Set<number>>): Promise<bigint[]> {
+    await this.recover();
+    const node = this.ids.nodeId;
+    const rows = await this.db.all<{ media_id: unknown; staged_on: unknown; staged_node: unknown }>(
+      "SELECT media_id, staged_on, staged_node FROM media_uploads WHERE `offset` = size_bytes AND staged_on <> ''",
+    );
+    const candidates = rows.map((r) => ({
+      mediaId: BigInt(String(r.media_id)),
+      stagedOn: String(r.staged_on),
+      stagedNode: Number(r.staged_node),
+    }));
+    const others = [...new Set(candidates.map((c) => c.stagedNode).filter((n) => n !== node))];
+    const gone = await expired(others);
+    const acted: bigint[] = [];
+    for (const c of candidates) {
+      const lost = c.stagedNode === node ? !this.mine.has(c.stagedOn) : gone.has(c.stagedNode);
+      if (!lost || this.busy.has(c.mediaId)) continue;
+      if (await this.takeLost(c.mediaId, c.stagedOn, c.stagedNode)) acted.push(c.mediaId);
+    }
+    return acted;
+  }
+
+  private async takeLost(mediaId: bigint, stagedOn: string, stagedNode: number): Promise<boolean> {
+    const up = await this.uploads.get({ mediaId });
+    if (!up || up.stagedOn !== stagedOn || up.stagedNode !== stagedNode || up.offset !== up.sizeBytes) return false;
+    const m = await this.media.get({ id: mediaId });
+    const node = this.ids.nodeId;
+    const same = "WHERE media_id = ? AND staged_on = ? AND staged_node = ?";
+    if (!m || m.state === MediaState.READY || m.state === MediaState.FAILED) {
+      // Refused or done by its node, which died before removing the row: only the row is left.
+      await this.db.run(`DELETE FROM media_uploads ${same}`, [mediaId, stagedOn, stagedNode]);
+      return false;
+    }
+    if (m.state === MediaState.UPLOADING) {
+      const r = await this.db.run(
+        `UPDATE media_uploads SET \`offset\` = stored_offset, staged_on = '', staged_node = ? ${same}`,
+        [node, mediaId, stagedOn, stagedNode],
+      );
+      return r.changes === 1;
+    }
+    const here = this.staging.owns(stagedOn) && ((await this.staging.size(stagedOn)) ?? 0) >= Number(up.sizeBytes);
+    if (here || up.storedOffset === up.sizeBytes) {
+      // Every byte is at hand: finish it here as its node would have.
+      const name = here ? stagedOn : this.staging.newName(mediaId);
+      const ok = await this.restage(
+        `UPDATE media_uploads SET staged_on = ?, staged_node = ? ${same}`,
+        [name, node, mediaId, stagedOn, stagedNode],
+        mediaId,
+        (r) => r.stagedOn === name && r.stagedNode === node,
+      );
+      if (!ok) return false;
+      this.mine.add(name);
+      this.finishInBackground({ ...up, stagedOn: name, stagedNode: node }, m);
+      return true;
+    }
+    const failed = await this.db.transaction(async (tx) => {
+      const r = await tx.run(`DELETE FROM media_uploads ${same}`, [mediaId, stagedOn, stagedNode]);
+      return r.changes === 1 ? this.failIn(tx, mediaId, LOST_NODE_REASON) : undefined;
+    });
+    if (!failed) return false;
+    this.emit(failed);
+    await this.blobs.chunks.deletePartition({ chunkKey: up.chunkKey });
+    if (this.staging.owns(stagedOn)) await this.dropStaged(stagedOn);
+    return true;
+  }
+
+  /**
+   * Drops the staging files of this process that no upload names any more (finished, failed,
+   * deleted or taken over on another node) and that nothing here is using: at once, not a day later.
+   */
+  async sweepStaged(): Promise<number> {
+    await this.recover();
+    let dropped = 0;
+    for (const stagedOn of [...this.mine]) {
+      const id = BigInt(stagedOn.slice(stagedOn.indexOf(":") + 1).split(".")[0]!);
+      if (this.busy.has(id) || this.flushing.has(id)) continue;
+      const row = await this.uploads.get({ mediaId: id });
+      if (row && row.stagedOn === stagedOn) continue;
+      if (!this.mine.has(stagedOn)) continue; // dropped meanwhile
+      await this.dropStaged(stagedOn);
+      dropped++;
+    }
+    return dropped;
   }
 
   /** Stops background flushes (the bundle stops); a restart's recover() finishes them. */
@@ -497,11 +709,19 @@ export class MediaStore {
     }
   }
 
-  /** The staged upload is in the chunk table: content-address it (stored once) and queue its processing durably. */
-  private async complete(up: UploadRow, sha256: string, f: CompleteFields): Promise<MediaRow> {
+  /**
+   * The staged upload is in the chunk table: content-address it (stored once) and queue its
+   * processing durably. Undefined when the upload is no longer this one's (deleted, or taken over).
+   */
+  private async complete(up: UploadRow, sha256: string, f: CompleteFields): Promise<MediaRow | undefined> {
     const { contentType, kind, width, height, frames } = f;
     let dropChunks = false;
     const row = await this.db.transaction(async (tx) => {
+      const mine = await tx.run("DELETE FROM media_uploads WHERE media_id = ? AND staged_on = ?", [
+        up.mediaId,
+        up.stagedOn,
+      ]);
+      if (mine.changes !== 1) return undefined;
       const inserted = await this.blobs.blobs.with(tx).insertIfAbsent({
         sha256,
         chunkKey: up.chunkKey,
@@ -514,7 +734,6 @@ export class MediaStore {
         await this.blobs.addRef(sha256, tx);
         dropChunks = true; // the same bytes are stored already
       }
-      await this.uploads.with(tx).delete({ mediaId: up.mediaId });
       await this.media.with(tx).update(
         { id: up.mediaId },
         {
@@ -539,30 +758,33 @@ export class MediaStore {
 
   /** Marks the media FAILED with a reason (and releases its quota reservation). */
   async fail(mediaId: bigint, reason: string): Promise<void> {
-    const row = await this.db.transaction(async (tx) => {
-      const m = await this.media.with(tx).get({ id: mediaId });
-      if (!m || m.state === MediaState.READY || m.state === MediaState.FAILED) return undefined;
-      await this.media.with(tx).update(
-        { id: mediaId },
-        {
-          state: MediaState.FAILED,
-          failureReason: reason.slice(0, 500),
-          updatedAtMs: BigInt(Date.now()),
-          // A failed item keeps nothing worth counting: its reservation goes back now, once (delete then releases 0).
-          quotaBytes: 0n,
-        },
-      );
-      await this.releaseQuota(tx, m.ownerId, m.quotaBytes);
-      await this.events.publish(tx, MediaStateChangedSchema, {
-        mediaId,
-        ownerId: m.ownerId,
-        state: MediaState.FAILED,
-      });
-      const row = (await this.media.with(tx).get({ id: mediaId }))!;
-      await this.push?.(tx, row.ownerId, this.view(row, row.ownerId));
-      return row;
-    });
+    const row = await this.db.transaction((tx) => this.failIn(tx, mediaId, reason));
     if (row) this.emit(row);
+  }
+
+  /** fail() in the caller's transaction; the failed row (to emit once committed), or undefined. */
+  private async failIn(tx: SqlTx, mediaId: bigint, reason: string): Promise<MediaRow | undefined> {
+    const m = await this.media.with(tx).get({ id: mediaId });
+    if (!m || m.state === MediaState.READY || m.state === MediaState.FAILED) return undefined;
+    await this.media.with(tx).update(
+      { id: mediaId },
+      {
+        state: MediaState.FAILED,
+        failureReason: reason.slice(0, 500),
+        updatedAtMs: BigInt(Date.now()),
+        // A failed item keeps nothing worth counting: its reservation goes back now, once (delete then releases 0).
+        quotaBytes: 0n,
+      },
+    );
+    await this.releaseQuota(tx, m.ownerId, m.quotaBytes);
+    await this.events.publish(tx, MediaStateChangedSchema, {
+      mediaId,
+      ownerId: m.ownerId,
+      state: MediaState.FAILED,
+    });
+    const row = (await this.media.with(tx).get({ id: mediaId }))!;
+    await this.push?.(tx, row.ownerId, this.view(row, row.ownerId));
+    return row;
   }
 
   /** Records what processing made and marks the media READY. */
@@ -644,12 +866,15 @@ export class MediaStore {
     if (m.ownerId !== callerId) throw new ConnectError("only the owner may delete media", Code.PermissionDenied);
     this.sources.delete(mediaId);
     const shas = [m.sourceSha256, ...m.variants.map((v) => v.sha256)].filter(Boolean);
-    await this.db.transaction(async (tx) => {
+    const up = await this.db.transaction(async (tx) => {
       const up = await this.uploads.with(tx).get({ mediaId });
       if (up) await this.uploads.with(tx).delete({ mediaId });
-      if (!(await this.media.with(tx).delete({ id: mediaId }))) return;
+      if (!(await this.media.with(tx).delete({ id: mediaId }))) return up;
       await this.releaseQuota(tx, m.ownerId, m.quotaBytes);
+      return up;
     });
+    // Staged here: its file goes now (staged on another node: that node's sweepStaged drops it).
+    if (up?.stagedOn) await this.dropStaged(up.stagedOn);
     await this.blobs.chunks.deletePartition({ chunkKey: `u${mediaId}` });
     for (const sha of shas) await this.blobs.release(sha);
   }

@@ -748,6 +748,7 @@ export const UploadRowTable: SqlTableSpec = {
     column("created_at_ms", "createdAtMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
     column("stored_offset", "storedOffset", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
     column("staged_on", "stagedOn", "string", "TEXT", "VARCHAR(80)", "text", { default: "''" }),
+    column("staged_node", "stagedNode", "int", "INTEGER", "INT", "int", { default: "0" }),
   ],
   primaryKey: ["media_id"],
   indexes: [],
@@ -762,57 +763,62 @@ export const UploadRowSql = {
   sqlite: {
     insert:
       'INSERT INTO "media_uploads" ("media_id", "owner_id", "size_bytes", "offset", "chunk_size", ' +
-      '"chunk_key", "created_at_ms", "stored_offset", "staged_on") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      '"chunk_key", "created_at_ms", "stored_offset", "staged_on", "staged_node")' +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
       'INSERT INTO "media_uploads" ("media_id", "owner_id", "size_bytes", "offset", "chunk_size", ' +
-      '"chunk_key", "created_at_ms", "stored_offset", "staged_on") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)' +
-      ' ON CONFLICT ("media_id")' +
+      '"chunk_key", "created_at_ms", "stored_offset", "staged_on", "staged_node")' +
+      ' VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("media_id")' +
       ' DO UPDATE SET "owner_id" = excluded."owner_id", "size_bytes" = excluded."size_bytes", ' +
       '"offset" = excluded."offset", "chunk_size" = excluded."chunk_size", ' +
       '"chunk_key" = excluded."chunk_key", "created_at_ms" = excluded."created_at_ms", ' +
-      '"stored_offset" = excluded."stored_offset", "staged_on" = excluded."staged_on"',
+      '"stored_offset" = excluded."stored_offset", "staged_on" = excluded."staged_on", ' +
+      '"staged_node" = excluded."staged_node"',
     insertIfAbsent:
       'INSERT INTO "media_uploads" ("media_id", "owner_id", "size_bytes", "offset", "chunk_size", ' +
-      '"chunk_key", "created_at_ms", "stored_offset", "staged_on") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)' +
-      " ON CONFLICT DO NOTHING",
+      '"chunk_key", "created_at_ms", "stored_offset", "staged_on", "staged_node")' +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     insertHead:
       'INSERT INTO "media_uploads" ("media_id", "owner_id", "size_bytes", "offset", "chunk_size", ' +
-      '"chunk_key", "created_at_ms", "stored_offset", "staged_on") VALUES',
-    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      '"chunk_key", "created_at_ms", "stored_offset", "staged_on", "staged_node") VALUES',
+    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
       ' ON CONFLICT ("media_id")' +
       ' DO UPDATE SET "owner_id" = excluded."owner_id", "size_bytes" = excluded."size_bytes", ' +
       '"offset" = excluded."offset", "chunk_size" = excluded."chunk_size", ' +
       '"chunk_key" = excluded."chunk_key", "created_at_ms" = excluded."created_at_ms", ' +
-      '"stored_offset" = excluded."stored_offset", "staged_on" = excluded."staged_on"',
+      '"stored_offset" = excluded."stored_offset", "staged_on" = excluded."staged_on", ' +
+      '"staged_node" = excluded."staged_node"',
     upsertCheck: "",
     insertIfAbsentTail: " ON CONFLICT DO NOTHING",
     get:
       'SELECT "media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", ' +
-      '"created_at_ms", "stored_offset", "staged_on" FROM "media_uploads" WHERE "media_id" = ?',
+      '"created_at_ms", "stored_offset", "staged_on", "staged_node" FROM "media_uploads"' +
+      ' WHERE "media_id" = ?',
     getManyHead:
       'SELECT "media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", ' +
-      '"created_at_ms", "stored_offset", "staged_on" FROM "media_uploads" WHERE "media_id" IN',
+      '"created_at_ms", "stored_offset", "staged_on", "staged_node" FROM "media_uploads"' +
+      ' WHERE "media_id" IN',
     delete: 'DELETE FROM "media_uploads" WHERE "media_id" = ?',
     updateWhere: '"media_id" = ?',
     count: 'SELECT COUNT(*) AS "n" FROM "media_uploads"',
     list: {
       asc:
         'SELECT "media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", ' +
-        '"created_at_ms", "stored_offset", "staged_on" FROM "media_uploads" ORDER BY "media_id" ASC' +
-        " LIMIT ?",
+        '"created_at_ms", "stored_offset", "staged_on", "staged_node" FROM "media_uploads"' +
+        ' ORDER BY "media_id" ASC LIMIT ?',
       ascAfter:
         'SELECT "media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", ' +
-        '"created_at_ms", "stored_offset", "staged_on" FROM "media_uploads" WHERE ("media_id" > ?)' +
-        ' ORDER BY "media_id" ASC LIMIT ?',
+        '"created_at_ms", "stored_offset", "staged_on", "staged_node" FROM "media_uploads"' +
+        ' WHERE ("media_id" > ?) ORDER BY "media_id" ASC LIMIT ?',
       desc:
         'SELECT "media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", ' +
-        '"created_at_ms", "stored_offset", "staged_on" FROM "media_uploads" ORDER BY "media_id" DESC' +
-        " LIMIT ?",
+        '"created_at_ms", "stored_offset", "staged_on", "staged_node" FROM "media_uploads"' +
+        ' ORDER BY "media_id" DESC LIMIT ?',
       descAfter:
         'SELECT "media_id", "owner_id", "size_bytes", "offset", "chunk_size", "chunk_key", ' +
-        '"created_at_ms", "stored_offset", "staged_on" FROM "media_uploads" WHERE ("media_id" < ?)' +
-        ' ORDER BY "media_id" DESC LIMIT ?',
+        '"created_at_ms", "stored_offset", "staged_on", "staged_node" FROM "media_uploads"' +
+        ' WHERE ("media_id" < ?) ORDER BY "media_id" DESC LIMIT ?',
     },
     unique: {},
     finders: {},
@@ -823,57 +829,61 @@ export const UploadRowSql = {
   mysql: {
     insert:
       "INSERT INTO `media_uploads` (`media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, " +
-      "`chunk_key`, `created_at_ms`, `stored_offset`, `staged_on`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "`chunk_key`, `created_at_ms`, `stored_offset`, `staged_on`, `staged_node`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsert:
       "INSERT INTO `media_uploads` (`media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, " +
-      "`chunk_key`, `created_at_ms`, `stored_offset`, `staged_on`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" +
-      " ON DUPLICATE KEY UPDATE `owner_id` = VALUES(`owner_id`), `size_bytes` =" +
-      " VALUES(`size_bytes`), `offset` = VALUES(`offset`), `chunk_size` =" +
-      " VALUES(`chunk_size`), `chunk_key` = VALUES(`chunk_key`), `created_at_ms` =" +
-      " VALUES(`created_at_ms`), `stored_offset` = VALUES(`stored_offset`), `staged_on` =" +
-      " VALUES(`staged_on`)",
+      "`chunk_key`, `created_at_ms`, `stored_offset`, `staged_on`, `staged_node`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `owner_id` =" +
+      " VALUES(`owner_id`), `size_bytes` = VALUES(`size_bytes`), `offset` =" +
+      " VALUES(`offset`), `chunk_size` = VALUES(`chunk_size`), `chunk_key` =" +
+      " VALUES(`chunk_key`), `created_at_ms` = VALUES(`created_at_ms`), `stored_offset` =" +
+      " VALUES(`stored_offset`), `staged_on` = VALUES(`staged_on`), `staged_node` =" +
+      " VALUES(`staged_node`)",
     insertIfAbsent:
       "INSERT INTO `media_uploads` (`media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, " +
-      "`chunk_key`, `created_at_ms`, `stored_offset`, `staged_on`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" +
-      " ON DUPLICATE KEY UPDATE `media_id` = `media_id`",
+      "`chunk_key`, `created_at_ms`, `stored_offset`, `staged_on`, `staged_node`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `media_id` = `media_id`",
     insertHead:
       "INSERT INTO `media_uploads` (`media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, " +
-      "`chunk_key`, `created_at_ms`, `stored_offset`, `staged_on`) VALUES",
-    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "`chunk_key`, `created_at_ms`, `stored_offset`, `staged_on`, `staged_node`) VALUES",
+    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     upsertTail:
       " ON DUPLICATE KEY UPDATE `owner_id` = VALUES(`owner_id`), `size_bytes` =" +
       " VALUES(`size_bytes`), `offset` = VALUES(`offset`), `chunk_size` =" +
       " VALUES(`chunk_size`), `chunk_key` = VALUES(`chunk_key`), `created_at_ms` =" +
       " VALUES(`created_at_ms`), `stored_offset` = VALUES(`stored_offset`), `staged_on` =" +
-      " VALUES(`staged_on`)",
+      " VALUES(`staged_on`), `staged_node` = VALUES(`staged_node`)",
     upsertCheck: "",
     insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `media_id` = `media_id`",
     get:
       "SELECT `media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, " +
-      "`created_at_ms`, `stored_offset`, `staged_on` FROM `media_uploads` WHERE `media_id` = ?",
+      "`created_at_ms`, `stored_offset`, `staged_on`, `staged_node` FROM `media_uploads`" +
+      " WHERE `media_id` = ?",
     getManyHead:
       "SELECT `media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, " +
-      "`created_at_ms`, `stored_offset`, `staged_on` FROM `media_uploads` WHERE `media_id` IN",
+      "`created_at_ms`, `stored_offset`, `staged_on`, `staged_node` FROM `media_uploads`" +
+      " WHERE `media_id` IN",
     delete: "DELETE FROM `media_uploads` WHERE `media_id` = ?",
     updateWhere: "`media_id` = ?",
     count: "SELECT COUNT(*) AS `n` FROM `media_uploads`",
     list: {
       asc:
         "SELECT `media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, " +
-        "`created_at_ms`, `stored_offset`, `staged_on` FROM `media_uploads` ORDER BY `media_id` ASC" +
-        " LIMIT ?",
+        "`created_at_ms`, `stored_offset`, `staged_on`, `staged_node` FROM `media_uploads`" +
+        " ORDER BY `media_id` ASC LIMIT ?",
       ascAfter:
         "SELECT `media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, " +
-        "`created_at_ms`, `stored_offset`, `staged_on` FROM `media_uploads` WHERE (`media_id` > ?)" +
-        " ORDER BY `media_id` ASC LIMIT ?",
+        "`created_at_ms`, `stored_offset`, `staged_on`, `staged_node` FROM `media_uploads`" +
+        " WHERE (`media_id` > ?) ORDER BY `media_id` ASC LIMIT ?",
       desc:
         "SELECT `media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, " +
-        "`created_at_ms`, `stored_offset`, `staged_on` FROM `media_uploads` ORDER BY `media_id` DESC" +
-        " LIMIT ?",
+        "`created_at_ms`, `stored_offset`, `staged_on`, `staged_node` FROM `media_uploads`" +
+        " ORDER BY `media_id` DESC LIMIT ?",
       descAfter:
         "SELECT `media_id`, `owner_id`, `size_bytes`, `offset`, `chunk_size`, `chunk_key`, " +
-        "`created_at_ms`, `stored_offset`, `staged_on` FROM `media_uploads` WHERE (`media_id` < ?)" +
-        " ORDER BY `media_id` DESC LIMIT ?",
+        "`created_at_ms`, `stored_offset`, `staged_on`, `staged_node` FROM `media_uploads`" +
+        " WHERE (`media_id` < ?) ORDER BY `media_id` DESC LIMIT ?",
     },
     unique: {},
     finders: {},
@@ -917,6 +927,7 @@ function uploadRowFromValues(r: readonly unknown[]): UploadRow {
     createdAtMs: toBigInt(r[6]),
     storedOffset: toBigInt(r[7]),
     stagedOn: toText(r[8]),
+    stagedNode: toNumber(r[9]),
   };
 }
 
@@ -931,6 +942,7 @@ function uploadRowToSql(row: UploadRowInit, d: Dialect): SqlValue[] {
     int64Param(row.createdAtMs ?? 0n, "media_uploads.created_at_ms"),
     int64Param(row.storedOffset ?? 0n, "media_uploads.stored_offset"),
     textParam(row.stagedOn ?? "", 80, "media_uploads.staged_on"),
+    int32Param(row.stagedNode ?? 0, "media_uploads.staged_node"),
   ];
 }
 
@@ -1073,6 +1085,10 @@ export class UploadRowDao {
     if (patch.stagedOn !== undefined) {
       cols.push("staged_on");
       params.push(textParam(row.stagedOn ?? "", 80, "media_uploads.staged_on"));
+    }
+    if (patch.stagedNode !== undefined) {
+      cols.push("staged_node");
+      params.push(int32Param(row.stagedNode ?? 0, "media_uploads.staged_node"));
     }
     if (cols.length === 0) return (await this.get(key)) !== undefined;
     const r = await this.db.run(this.updates.sql(cols), [
