@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { LongestFirst } from "./test/support/sequencer.js";
 
 export default defineConfig({
   test: {
@@ -14,6 +15,8 @@ export default defineConfig({
     // child bundles, MariaDB or Cassandra rather than on a core, so two halve the wall time.
     maxWorkers: 2,
     minWorkers: 1,
+    // Longest files first, from durations committed in the repo (test/support/sequencer.ts).
+    sequence: { sequencer: LongestFirst },
     // One line when the live Cassandra suites are skipped (no CASSANDRA_CONTACT_POINTS).
     globalSetup: ["test/support/global-setup.ts"],
   },

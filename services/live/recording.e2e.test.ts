@@ -176,31 +176,36 @@ for (const engine of ENGINES) {
       expect(room).toMatchObject({ mediaId, mediaUrl: m.hlsUrl, durationMs: m.durationMs });
     }, 180_000);
 
-    it("cuts a recording over the cap and keeps what it holds", async () => {
-      const recordDir = join(dir, "rec-cap");
-      bundle = await startBundle(store!, { recordDir, recordMaxSeconds: 2 });
-      const ended = await publishFor(6);
-      const m = await settled(bundle.url!, "ann", await recordingOf(ended.id), 120_000);
-      expect(m.state).toBe(MediaState.READY);
-      const seconds = await probeSeconds((await request(bundle.url! + m.url)).body);
-      expect(seconds).toBeGreaterThan(1.5);
-      expect(seconds).toBeLessThan(3);
-      expect(await readdir(recordDir)).toEqual([]);
-    }, 180_000);
+    // The cap and the off switch are the recorder's own (node-local, the same on every store): on
+    // the first engine only; the hand-off to media above runs on each.
+    if (engine === ENGINES[0]) {
+      it("cuts a recording over the cap and keeps what it holds", async () => {
+        const recordDir = join(dir, "rec-cap");
+        bundle = await startBundle(store!, { recordDir, recordMaxSeconds: 2 });
+        const ended = await publishFor(4);
+        const m = await settled(bundle.url!, "ann", await recordingOf(ended.id), 120_000);
+        expect(m.state).toBe(MediaState.READY);
+        const seconds = await probeSeconds((await request(bundle.url! + m.url)).body);
+        expect(seconds).toBeGreaterThan(1.5);
+        expect(seconds).toBeLessThan(3);
+        expect(await readdir(recordDir)).toEqual([]);
+      }, 180_000);
 
-    it("records nothing when recording is off", async () => {
-      const recordDir = join(dir, "rec-off");
-      bundle = await startBundle(store!, { recordDir, record: false });
-      const ended = await publishFor(6);
-      // The end's state change and the hand-off run in one task: by the time the bundle has stopped
-      // (it waits for them), a recording would have been handed on.
-      await bundle.stop();
-      bundle = undefined;
-      const row = await store!.db.get<{ r: unknown }>("SELECT recording_media_id AS r FROM live_streams WHERE id = ?", [
-        ended.id,
-      ]);
-      expect(Number(row!.r)).toBe(0);
-      expect(await readdir(recordDir).catch(() => [])).toEqual([]);
-    }, 60_000);
+      it("records nothing when recording is off", async () => {
+        const recordDir = join(dir, "rec-off");
+        bundle = await startBundle(store!, { recordDir, record: false });
+        const ended = await publishFor(3);
+        // The end's state change and the hand-off run in one task: by the time the bundle has stopped
+        // (it waits for them), a recording would have been handed on.
+        await bundle.stop();
+        bundle = undefined;
+        const row = await store!.db.get<{ r: unknown }>(
+          "SELECT recording_media_id AS r FROM live_streams WHERE id = ?",
+          [ended.id],
+        );
+        expect(Number(row!.r)).toBe(0);
+        expect(await readdir(recordDir).catch(() => [])).toEqual([]);
+      }, 60_000);
+    }
   });
 }
