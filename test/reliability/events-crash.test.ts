@@ -13,14 +13,14 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { fromBinary } from "@bufbuild/protobuf";
-import { ENGINES, type TestStore } from "../../test/support/stores.js";
+import { ENGINES, type TestStore } from "../support/stores.js";
 import { ContractHappenedSchema } from "../../gen/orbit/contract/v1/events_pb.js";
-import { EventBus } from "./bus.js";
-import { GROUPS, LOG } from "./tables.js";
-import { BUS_OPTIONS, createCrashTables, startConsumers } from "../../test/support/events/crash-roles.js";
-import { sleep, waitFor } from "../../test/support/wait.js";
+import { EventBus } from "../../platform/events/bus.js";
+import { GROUPS, LOG } from "../../platform/events/tables.js";
+import { BUS_OPTIONS, createCrashTables, startConsumers } from "../support/events/crash-roles.js";
+import { sleep, waitFor } from "../support/wait.js";
 
-const CHILD = fileURLToPath(new URL("../../test/support/events/crash-child.ts", import.meta.url));
+const CHILD = fileURLToPath(new URL("../support/events/crash-child.ts", import.meta.url));
 /** Four children (two producers, two consumers competing for the groups), each killed this often. */
 const KILLS_PER_CHILD = 5;
 

@@ -10,12 +10,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { nodeLayout, startNode, stopNode } from "../tools/cassandra/node.js";
-import { freePort, runOrbit, startBundle, type BundleProcess } from "../test/support/bundle-process.js";
-import { CASSANDRA_SKIP, cassandraUrl, dropKeyspace, liveConfig, uniqueKeyspace } from "../test/support/cassandra.js";
-import { codeOf } from "../test/support/social-scenario.js";
-import { consumersSettled, eventually, homeFeedOf, type Member, signUp } from "../test/support/social-client.js";
-import { mysqlStore, type TestStore } from "../test/support/stores.js";
+import { nodeLayout, startNode, stopNode } from "../../tools/cassandra/node.js";
+import { freePort, runOrbit, startBundle, type BundleProcess } from "../support/bundle-process.js";
+import { CASSANDRA_SKIP, cassandraUrl, dropKeyspace, liveConfig, uniqueKeyspace } from "../support/cassandra.js";
+import { codeOf } from "../support/social-scenario.js";
+import { consumersSettled, eventually, homeFeedOf, type Member, signUp } from "../support/social-client.js";
+import { mysqlStore, type TestStore } from "../support/stores.js";
 
 const env = { ORBIT_SCRYPT_LOG_N: "12" };
 
