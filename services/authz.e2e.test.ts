@@ -85,6 +85,10 @@ const MATRIX: Record<string, Record<string, Row>> = {
     GetUsers: { access: "public", req: (f) => ({ userIds: [f.ann.user.id], handles: ["bob"] }) },
     // Blocks are private: only services may ask about any pair of users.
     CheckBlock: { access: "service", req: (f) => ({ userA: f.ann.user.id, userB: f.bob.user.id }) },
+    CheckBlocks: {
+      access: "service",
+      req: (f) => ({ pairs: [{ userA: f.ann.user.id, userB: f.bob.user.id }] }),
+    },
     FilterBlocked: { access: "service", req: (f) => ({ userId: f.ann.user.id, otherUserIds: [f.bob.user.id] }) },
     // Public: the caller must hold the token already, and learns only what GetMe would tell.
     VerifyToken: {

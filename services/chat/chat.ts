@@ -112,8 +112,11 @@ export class Chat {
         changes: this.changes,
         messages: this.messages,
         push,
+        checkBlocks: async (pairs) =>
+          (await this.users.checkBlocks({ pairs: pairs.map(([userA, userB]) => ({ userA, userB })) })).blocked,
       },
       ctx.db.dialect === "mysql" ? ctx.settings.sendWriters : 1,
+      ctx.settings.sendGatherMs,
     );
   }
 
@@ -708,7 +711,7 @@ export class Chat {
     }
   }
 
-  /** The checks that need other services or the replied-to message (concurrently), then the batch. */
+  /** The checks that need other services or the replied-to message (concurrently), then the batch (blocks). */
   private async sendChecked(
     me: bigint,
     req: { conversationId: bigint; clientMessageId: string; text: string; mediaIds: bigint[]; replyToId: bigint },
@@ -717,18 +720,17 @@ export class Chat {
     const { conversationId } = req;
     await Promise.all([
       this.requireReadyMedia(me, req.mediaIds, false),
-      conv.kind === ConversationKind.DIRECT
-        ? this.refuseBlockedDirect(me, conv.userLo === me ? conv.userHi : conv.userLo)
-        : undefined,
       req.replyToId > 0n
         ? this.messages.get(conversationId, req.replyToId).then((replied) => {
             if (!replied) throw err(Code.InvalidArgument, "reply_to_id: no such message in this conversation");
           })
         : undefined,
     ]);
-    // Written with the other sends of the moment in one transaction (sends.ts); a retry
-    // racing the first attempt answers whichever committed first.
-    return this.sender.send({ me, ...req });
+    // Written with the other sends of the moment in one transaction (sends.ts), which
+    // checks blocks for all its direct sends at once; a retry racing the first attempt
+    // answers whichever committed first.
+    const other = conv.kind === ConversationKind.DIRECT ? (conv.userLo === me ? conv.userHi : conv.userLo) : undefined;
+    return this.sender.send({ me, ...req, other });
   }
 
   private async sentMessage(conversationId: bigint, messageId: bigint): Promise<Message> {

@@ -5,7 +5,9 @@
  * MariaDB, --chat-send-writers 4) keep every conversation's seqs gap-free and
  * every client id once; a sender remembered as a member by one node but
  * removed on another is refused by the batch's own check, and its retry of a
- * send that went through still answers that message.
+ * send that went through still answers that message; a batch's one block
+ * check (CheckBlocks) refuses the blocked direct sends alone. Node a gathers
+ * sends for up to 5 ms before a batch (--chat-send-gather-ms).
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -49,7 +51,7 @@ describe.each(targets)("chat sends on %s", (name, open) => {
 
   beforeAll(async () => {
     store = await open();
-    a = await startChatBundle(store.db, { sendWriters: 4 });
+    a = await startChatBundle(store.db, { sendWriters: 4, sendGatherMs: 5 });
     users = await chatUsers(a.url!, `s${tag}_`, 6);
     // Another node on the same store (MariaDB only: SQLite's file belongs to one process).
     if (name === "MariaDB") b = await startChatBundle(store.db, { sendWriters: 4 });
@@ -118,5 +120,28 @@ describe.each(targets)("chat sends on %s", (name, open) => {
     expect(again.id).toBe(first.id);
     const texts = (await history(owner, g)).map((m) => m.text);
     expect(texts).toEqual(["hi"]);
+  });
+
+  it("blocked direct sends in a batch are refused alone; the others are written; an unblock lets the next through", async () => {
+    const [x, y, z, w] = (await chatUsers(a.url!, `t${tag}_`, 4)) as [ChatUser, ChatUser, ChatUser, ChatUser];
+    const xy = (await x.chat.openDirect({ userId: y.id })).conversation!.id;
+    const zw = (await z.chat.openDirect({ userId: w.id })).conversation!.id;
+    await y.users.block({ userId: x.id });
+    const calls = Array.from({ length: 30 }, (_, i) => {
+      const [who, conv] = i % 3 === 0 ? [x, xy] : i % 3 === 1 ? [y, xy] : [z, zw];
+      return codeOf(who.chat.sendMessage({ conversationId: conv, clientMessageId: `b${tag}-${i}`, text: `m${i}` }));
+    });
+    const codes = await Promise.all(calls);
+    expect(codes).toEqual(codes.map((_, i) => (i % 3 === 2 ? "ok" : Code.PermissionDenied)));
+    // Concurrent calls: any order, each once, seqs gap-free.
+    const sent = await history(z, zw);
+    expect(sent.map((m) => m.seq)).toEqual(sent.map((_, i) => BigInt(i + 1)));
+    expect(sent.map((m) => m.text).sort()).toEqual(codes.flatMap((_, i) => (i % 3 === 2 ? [`m${i}`] : [])).sort());
+    expect(await history(x, xy)).toEqual([]);
+    // Blocks are never remembered: the very next send after an unblock goes through.
+    await y.users.unblock({ userId: x.id });
+    expect(await codeOf(x.chat.sendMessage({ conversationId: xy, clientMessageId: `u${tag}`, text: "again" }))).toBe(
+      "ok",
+    );
   });
 });

@@ -11,6 +11,13 @@
  *   members get the batch's changes of that conversation as one update
  *   (ChatUpdate.batch when there are several).
  *
+ * Before its transaction, a batch asks the user service about blocks once for
+ * all its direct sends (CheckBlocks); a blocked send fails alone.
+ *
+ * A free writer waits up to --chat-send-gather-ms after the first queued send
+ * for others (until as many are queued as its last batch held), so senders
+ * answered together are written together again instead of one alone first.
+ *
  * Every guarantee of a single send holds: a conversation's changes take seqs one
  * after another under its row lock and commit with their rows, the change log and
  * the push, so devices see them in seq order, once; a client id seen twice (in the
@@ -34,6 +41,7 @@ import type {
 } from "../../gen/orbit/chat/v1/tables_db.js";
 import { ChatMessageRowSchema, type ChatMessageRow } from "../../gen/orbit/chat/v1/tables_pb.js";
 import type { IdGenerator } from "../../platform/ids.js";
+import { detached } from "../../platform/rpc/call-scope.js";
 import type { SqlDb, SqlTx, SqlValue } from "../../platform/storage/driver.js";
 import { toMessage } from "./convert.js";
 import { bucketOf, type MessageStore } from "./messages.js";
@@ -50,6 +58,8 @@ export interface SendRequest {
   readonly text: string;
   readonly mediaIds: readonly bigint[];
   readonly replyToId: bigint;
+  /** A direct conversation's other user: the send is refused if either blocked the other. */
+  readonly other?: bigint;
 }
 
 /** A written send: the new message, or the id of the one a client id already made. */
@@ -57,6 +67,8 @@ export type SendOutcome = Message | bigint;
 
 interface Pending {
   readonly req: SendRequest;
+  /** When it was queued (performance.now()). */
+  readonly at: number;
   resolve(out: SendOutcome): void;
   reject(err: unknown): void;
 }
@@ -69,6 +81,8 @@ export interface SendDeps {
   readonly changes: ChatChangeRowDao;
   readonly messages: MessageStore;
   readonly push: ChatPush;
+  /** For each pair, whether either user blocked the other (the user service's CheckBlocks). */
+  checkBlocks(pairs: readonly (readonly [bigint, bigint])[]): Promise<boolean[]>;
 }
 
 function isDeadlock(err: unknown): boolean {
@@ -94,10 +108,18 @@ export function unbatch(update: ChatUpdate): ChatUpdate[] {
   return update.change.case === "batch" ? update.change.value.updates : [update];
 }
 
+/** Batches written and sends in them, by every batcher of this process (for the bench). */
+export const sendTotals = { batches: 0, sends: 0 };
+
 export class SendBatcher {
   private queue: Pending[] = [];
   /** Writers running: each takes what is queued, writes it, and goes on while sends wait. */
   private running = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** Sends of the batch written last: a batch starts as soon as as many are queued. */
+  private lastSize = 1;
+  /** When a writer last came free (performance.now()). */
+  private freeAt = 0;
   /** Batches written and sends in them (for tests and the bench). */
   readonly stats = { batches: 0, sends: 0 };
 
@@ -106,32 +128,99 @@ export class SendBatcher {
    * MariaDB a batch's commit waits for its log flush; a second writer fills
    * the next batch meanwhile and InnoDB flushes concurrent commits together.
    * SQLite has one writer anyway.
+   *
+   * `gatherMs` (--chat-send-gather-ms): how long a free writer waits for
+   * more sends after the first queued one (or after it came free, if later),
+   * unless as many sends as the last batch held are queued already (then it
+   * starts at once; 0: never waits). The senders of a batch answered
+   * together send again together, but their next sends arrive one by one:
+   * without the window the first of them would start a batch alone and the
+   * others wait for it.
    */
   constructor(
     private readonly d: SendDeps,
     private readonly writers = 1,
+    private readonly gatherMs = 0,
   ) {}
 
   send(req: SendRequest): Promise<SendOutcome> {
     return new Promise<SendOutcome>((resolve, reject) => {
-      this.queue.push({ req, resolve, reject });
-      if (this.running < this.writers) void this.drain();
+      this.queue.push({ req, at: performance.now(), resolve, reject });
+      this.schedule();
     });
   }
 
-  private async drain(): Promise<void> {
-    this.running += 1;
-    try {
-      while (this.queue.length) {
-        const batch = this.queue.splice(0, MAX_BATCH);
-        await this.writeWithRetries(batch);
+  /** Starts writers on what is queued when the batch is full enough or the window has passed. */
+  private schedule(): void {
+    while (this.running < this.writers && this.queue.length) {
+      // The window opens with the first queued send, or when a writer came free if later.
+      const wait = Math.max(this.queue[0]!.at, this.freeAt) + this.gatherMs - performance.now();
+      if (this.queue.length < Math.min(this.lastSize, MAX_BATCH) && wait > 0) {
+        this.timer ??= setTimeout(() => {
+          this.timer = undefined;
+          this.schedule();
+        }, Math.ceil(wait));
+        return;
       }
-    } finally {
-      this.running -= 1;
+      if (this.timer) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+      }
+      // Outside the call of whichever send started it: a batch's transaction and its
+      // CheckBlocks call serve every send in it, so one caller's deadline or cancellation
+      // must not roll back the others (a send is idempotent: a caller that gave up and
+      // retries gets the message that was written).
+      const batch = this.queue.splice(0, MAX_BATCH);
+      void detached(() => this.run(batch));
     }
   }
 
-  private async writeWithRetries(batch: Pending[]): Promise<void> {
+  private async run(batch: Pending[]): Promise<void> {
+    this.running += 1;
+    this.lastSize = batch.length;
+    try {
+      await this.writeWithRetries(batch);
+    } finally {
+      this.running -= 1;
+      this.freeAt = performance.now();
+      this.schedule();
+    }
+  }
+
+  /**
+   * The batch's direct sends checked for blocks with one call: the blocked
+   * ones are refused (PermissionDenied), the others returned. A block must
+   * stop the very next send, so this is asked for every batch, never remembered.
+   */
+  private async unblocked(batch: Pending[]): Promise<Pending[]> {
+    const pairs = new Map<string, readonly [bigint, bigint]>();
+    for (const { req } of batch) {
+      if (req.other === undefined) continue;
+      const [lo, hi] = req.me < req.other ? [req.me, req.other] : [req.other, req.me];
+      pairs.set(`${lo}/${hi}`, [lo, hi]);
+    }
+    if (pairs.size === 0) return batch;
+    const keys = [...pairs.keys()];
+    const answers = await this.d.checkBlocks([...pairs.values()]);
+    const blocked = new Set(keys.filter((_, i) => answers[i]));
+    if (blocked.size === 0) return batch;
+    return batch.filter((p) => {
+      const { me, other } = p.req;
+      if (other === undefined || !blocked.has(me < other ? `${me}/${other}` : `${other}/${me}`)) return true;
+      p.reject(new ConnectError("you cannot message this user", Code.PermissionDenied));
+      return false;
+    });
+  }
+
+  private async writeWithRetries(all: Pending[]): Promise<void> {
+    let batch: Pending[];
+    try {
+      batch = await this.unblocked(all);
+    } catch (err) {
+      for (const p of all) p.reject(err);
+      return;
+    }
+    if (batch.length === 0) return;
     for (let attempt = 1; ; attempt++) {
       try {
         const outcomes = await this.write(batch.map((p) => p.req));
@@ -154,6 +243,8 @@ export class SendBatcher {
     const d = this.d;
     this.stats.batches += 1;
     this.stats.sends += reqs.length;
+    sendTotals.batches += 1;
+    sendTotals.sends += reqs.length;
     return d.db.transaction(async (tx) => {
       const convIds = [...new Set(reqs.map((r) => r.conversationId))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
       const inList = convIds.map(() => "?").join(", ");

@@ -1,7 +1,8 @@
 /**
  * The chat service's settings: `--chat-max-members`, `--chat-receipts-to-all`,
  * `--chat-changes-retention-seconds`, `--chat-changes-sweep-seconds`,
- * `--chat-room-rate-messages`, `--chat-room-rate-window-seconds`, `--chat-send-writers`
+ * `--chat-room-rate-messages`, `--chat-room-rate-window-seconds`, `--chat-send-writers`,
+ * `--chat-send-gather-ms`
  * (ORBIT_CHAT_* variables, `chatMaxMembers`… in the config file).
  */
 import { setting, type SettingValues } from "../../platform/config/settings.js";
@@ -55,6 +56,13 @@ export const chatSettings = {
     max: 16,
     unit: "transactions",
     help: "batches of SendMessage written at once on MariaDB (each a transaction holding the sends of the moment); SQLite writes one at a time",
+  }),
+  sendGatherMs: setting.integer({
+    default: 2,
+    min: 0,
+    max: 50,
+    unit: "ms",
+    help: "how long a free SendMessage writer waits after the first queued send for more, unless as many as its last batch held are queued already (0: starts at once)",
   }),
 };
 

@@ -358,6 +358,26 @@ export function userHandlers(ctx: ServiceContext<typeof userSettings>): ServiceI
       return { blocked: ab !== undefined || ba !== undefined };
     },
 
+    // CheckBlock for many pairs: one statement per 250 pairs (both directions of each).
+    async checkBlocks(req, hctx) {
+      requireService(hctx);
+      const key = (a: bigint, b: bigint) => `${a}/${b}`;
+      const found = new Set<string>();
+      for (let i = 0; i < req.pairs.length; i += 250) {
+        const chunk = req.pairs.slice(i, i + 250);
+        const params: bigint[] = [];
+        for (const p of chunk) params.push(p.userA, p.userB, p.userB, p.userA);
+        const where = new Array<string>(chunk.length * 2).fill("(blocker_id = ? AND blocked_id = ?)").join(" OR ");
+        for (const [a, b] of await db.allValues(
+          `SELECT blocker_id, blocked_id FROM user_blocks WHERE ${where}`,
+          params,
+        )) {
+          found.add(key(BigInt(a as number | bigint), BigInt(b as number | bigint)));
+        }
+      }
+      return { blocked: req.pairs.map((p) => found.has(key(p.userA, p.userB)) || found.has(key(p.userB, p.userA))) };
+    },
+
     async verifyToken(req) {
       const s = await verifyToken(db, req.token);
       if (!s) throw new ConnectError("token is not valid", Code.Unauthenticated);

@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- chat [--seconds S] [--inflight N] [--writers W] [--only sqlite|mariadb[,…]]`
+ * `npm run bench -- chat [--seconds S] [--inflight N] [--writers W] [--gather-ms G] [--only sqlite|mariadb[,…]]
+ *   [--warmup-seconds W] [--direct-only] [--cpu-prof DIR]`
  *
  * Chat sends on SQLite and on MariaDB (a fresh database, dropped at the end),
  * in one run, with a bundle running `chat` (and the user service) in this
@@ -20,8 +21,15 @@
  * against the first, `ratioGroupCommit` against the second (100 conversations),
  * `groupRatioGroupCommit` the group against raw group commit on one conversation.
  * Goal: ≥ 5,000 messages/s accepted on MariaDB (1:1) with p99 send→delivered ≤ 100 ms.
+ *
+ * `--writers` and `--gather-ms` set --chat-send-writers and --chat-send-gather-ms;
+ * `--warmup-seconds W` (default 1): 1:1 sends before measuring, not counted;
+ * `--direct-only`: the 1:1 phase alone (quick direction runs);
+ * `--cpu-prof DIR`: this process (bundle and clients) is profiled during the
+ * 1:1 phase only; the profile is written to DIR and summarized (_cpu-profile.ts).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -35,6 +43,8 @@ import { wideSql } from "../../platform/storage/wide/sql-text.js";
 import { chatUsers, startChatBundle, type ChatUser } from "../../test/support/chat-client.js";
 import { IdGenerator } from "../../platform/ids.js";
 import { bucketOf } from "../../services/chat/messages.js";
+import { sendTotals } from "../../services/chat/sends.js";
+import { summarize } from "./_cpu-profile.js";
 import { fmt, percentile } from "./_measure.js";
 import { scratchMysql } from "./_mysql-db.js";
 
@@ -317,7 +327,40 @@ async function rawTables(db: SqlDb, conversations: bigint[], senders: bigint[]):
       await db.run("INSERT INTO raw_members (conversation_id, user_id, read_seq) VALUES (?, ?, 0)", [c, u]);
 }
 
-async function engine(name: string, db: SqlDb, seconds: number, inflight: number, writers: number) {
+interface Options {
+  readonly seconds: number;
+  readonly inflight: number;
+  readonly writers: number;
+  readonly gatherMs: number | undefined;
+  readonly cpuProf: string | undefined;
+  /** `--direct-only`: the 1:1 phase alone (no group, no raw baselines), for quick direction runs. */
+  readonly directOnly: boolean;
+  /** `--warmup-seconds` (default 1): 1:1 sends before the measured phases, not counted. */
+  readonly warmupSeconds: number;
+}
+
+/** Profiles `fn` (this process) when `dir` is set: the profile goes to dir/<label>.cpuprofile, summarized. */
+async function profiled<T>(dir: string | undefined, label: string, fn: () => Promise<T>): Promise<T> {
+  if (!dir) return fn();
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  try {
+    return await fn();
+  } finally {
+    const { profile } = await session.post("Profiler.stop");
+    session.disconnect();
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${label}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    console.log(`  CPU profile ${file} (bundle and clients):`);
+    console.log(summarize(profile as Parameters<typeof summarize>[0], 30));
+  }
+}
+
+async function engine(name: string, db: SqlDb, o: Options) {
+  const { seconds, inflight, writers } = o;
   // 200 sockets and 200 clients from one address: no per-address cap here.
   // Every user signs up from this one address: the per-address sign-up limit is off here.
   const bundle = await startChatBundle(
@@ -326,7 +369,10 @@ async function engine(name: string, db: SqlDb, seconds: number, inflight: number
     {
       services: ["chat", "push"],
       maxConnectionsPerAddress: 0,
-      settings: { user: { scryptLogN: 10, signUpPerAddress: 0 }, chat: { sendWriters: writers } },
+      settings: {
+        user: { scryptLogN: 10, signUpPerAddress: 0 },
+        chat: { sendWriters: writers, ...(o.gatherMs !== undefined ? { sendGatherMs: o.gatherMs } : {}) },
+      },
     },
   );
   const url = bundle.url!;
@@ -342,19 +388,46 @@ async function engine(name: string, db: SqlDb, seconds: number, inflight: number
       pairs.push({ a, b, conv: (await a.chat.openDirect({ userId: b.id })).conversation!.id });
     }
     let n = 0;
+    // Warm-up (not measured): the first sends compile the hot paths and fill the caches.
+    if (o.warmupSeconds > 0) {
+      await drive(
+        (i) => {
+          const p = pairs[i % pairs.length]!;
+          return p.a.chat.sendMessage({ conversationId: p.conv, clientMessageId: `w${++n}`, text: `warm ${i}` });
+        },
+        o.warmupSeconds,
+        inflight,
+      );
+      // (Their deliveries are not counted: their client ids are not in devices.starts.)
+    }
     let t0 = performance.now();
-    const direct = await drive(
-      (i) => {
-        const p = pairs[i % pairs.length]!;
-        const from = (i >> 7) % 2 ? p.b : p.a;
-        const id = `d${++n}`;
-        devices.starts.set(id, performance.now());
-        return from.chat.sendMessage({ conversationId: p.conv, clientMessageId: id, text: `hello ${i}` });
-      },
-      seconds,
-      inflight,
+    const before = { ...sendTotals };
+    const cpu0 = process.cpuUsage();
+    const direct = await profiled(o.cpuProf, `${name}-1to1`, () =>
+      drive(
+        (i) => {
+          const p = pairs[i % pairs.length]!;
+          const from = (i >> 7) % 2 ? p.b : p.a;
+          const id = `d${++n}`;
+          devices.starts.set(id, performance.now());
+          return from.chat.sendMessage({ conversationId: p.conv, clientMessageId: id, text: `hello ${i}` });
+        },
+        seconds,
+        inflight,
+      ),
     );
     direct.delivered = await devices.figures(direct.sent * 2, t0);
+    // This process's CPU (bundle and clients) per accepted message: less bound to the machine's load.
+    const cpu = process.cpuUsage(cpu0);
+    const cpuUsPerMessage = Math.round((cpu.user + cpu.system) / direct.sent);
+    const batches = sendTotals.batches - before.batches;
+    const sendsPerBatch = +((sendTotals.sends - before.sends) / batches).toFixed(1);
+    if (o.directOnly) {
+      console.log(
+        `${name.padEnd(8)} 1:1 SendMessage ${fmt(direct.perSec)} msg/s  p50 ${direct.p50Ms} ms  p99 ${direct.p99Ms} ms  delivered p50 ${direct.delivered.p50Ms} ms  p99 ${direct.delivered.p99Ms} ms  (${fmt(direct.sent)} sent; ${batches} batches, ${sendsPerBatch} sends each; ${cpuUsPerMessage} µs CPU/message)`,
+      );
+      return { direct, sendsPerBatch, cpuUsPerMessage };
+    }
     const members = users.slice(0, 100);
     const g = (await members[0]!.chat.createGroup({ title: "bench", memberIds: members.slice(1).map((u) => u.id) }))
       .conversation!.id;
@@ -382,6 +455,9 @@ async function engine(name: string, db: SqlDb, seconds: number, inflight: number
         `${name.padEnd(8)} ${label.padEnd(28)} ${fmt(f.perSec).padStart(7)} msg/s  p50 ${f.p50Ms} ms  p99 ${f.p99Ms} ms  (${fmt(f.sent)} sent)`,
       );
     row("1:1 SendMessage", direct);
+    console.log(
+      `${name.padEnd(8)} 1:1 ${batches} send batches, ${sendsPerBatch} sends each; ${cpuUsPerMessage} µs CPU/message (bundle and clients)`,
+    );
     row("100-member SendMessage", group);
     row("raw rows, 100 conversations", raw);
     row("raw rows, 1 conversation", rawGroup);
@@ -390,6 +466,8 @@ async function engine(name: string, db: SqlDb, seconds: number, inflight: number
     const r = (a: Figures, b: Figures) => +(a.perSec / b.perSec).toFixed(3);
     return {
       direct,
+      sendsPerBatch,
+      cpuUsPerMessage,
       group,
       raw,
       rawGroup,
@@ -410,13 +488,24 @@ export async function main(args: string[]): Promise<void> {
   const seconds = Number(arg(args, "--seconds", "5"));
   const inflight = Number(arg(args, "--inflight", "64"));
   const writers = Number(arg(args, "--writers", "1"));
+  const gather = arg(args, "--gather-ms", "");
+  const cpuProf = arg(args, "--cpu-prof", "") || undefined;
+  const o: Options = {
+    seconds,
+    inflight,
+    writers,
+    gatherMs: gather === "" ? undefined : Number(gather),
+    cpuProf,
+    directOnly: args.includes("--direct-only"),
+    warmupSeconds: Number(arg(args, "--warmup-seconds", "1")),
+  };
   const only = arg(args, "--only", "sqlite,mariadb").split(",");
   const out: Record<string, unknown> = {};
   if (only.includes("sqlite")) {
     const dir = mkdtempSync(join(tmpdir(), "orbit-bench-chat-"));
     const db = openSqlStore(`sqlite:${join(dir, "orbit.db")}`);
     try {
-      out.sqlite = await engine("sqlite", db, seconds, inflight, writers);
+      out.sqlite = await engine("sqlite", db, o);
     } finally {
       await db.close();
       rmSync(dir, { recursive: true, force: true });
@@ -425,7 +514,7 @@ export async function main(args: string[]): Promise<void> {
   if (only.includes("mariadb")) {
     const scratch = await scratchMysql(`orbit_bench_chat_${process.pid}`, { pool: 32 });
     try {
-      out.mariadb = await engine("mariadb", scratch.db, seconds, inflight, writers);
+      out.mariadb = await engine("mariadb", scratch.db, o);
     } finally {
       await scratch.dispose();
     }
