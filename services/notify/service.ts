@@ -8,6 +8,7 @@ import { NotificationService } from "../../gen/orbit/notify/v1/notify_pb.js";
 import {
   NotificationDeviceRowTable,
   NotificationGroupRowTable,
+  NotificationHiddenRowTable,
   NotificationItemRowTable,
   NotificationMarkerRowTable,
   NotificationMuteRowTable,
@@ -44,6 +45,7 @@ export function notifyService(opts: NotifyOptions = {}) {
       NotificationPrefRowTable,
       NotificationMuteRowTable,
       NotificationDeviceRowTable,
+      NotificationHiddenRowTable,
     ],
     build(ctx) {
       const users = ctx.client(UserService);
