@@ -56,6 +56,11 @@ export function notifyService(opts: NotifyOptions = {}) {
         store,
         devices: opts.devices ?? {
           toUser: (tx, userId, update) => ctx.push.toUser(tx, userId, { case: "notification", value: update }),
+          toUsersMany: (tx, updates) =>
+            ctx.push.toUsersMany(
+              tx,
+              updates.map((u) => ({ userIds: [u.userId], payload: { case: "notification", value: u.update } })),
+            ),
         },
         provider,
         log: ctx.log,
