@@ -203,8 +203,14 @@ export async function applyBatch(deps: FaninDeps, events: readonly Delivered[]):
   const cache = deps.blockCache;
   if (cache && ops.some(({ op }) => op.kind === "block")) cache.clear();
   const blocked = new Map<bigint, Set<bigint>>();
-  await Promise.all(
-    [...actorsOf].map(async ([recipient, actors]) => {
+  // The recipients' preferences and mutes, read while the blocks are asked (outside the batch's
+  // transaction, on another connection: two round trips fewer inside it).
+  const adds = ops.flatMap(({ op }) => (op.kind === "add" ? [op.action] : []));
+  const wants = new Map<Action, { keep: boolean; push: boolean }>();
+  const wantsRead = deps.store.wantsAll(deps.db, adds).then((w) => adds.forEach((a, i) => wants.set(a, w[i]!)));
+  await Promise.all([
+    wantsRead,
+    ...[...actorsOf].map(async ([recipient, actors]) => {
       const out = new Set<bigint>();
       const ask: bigint[] = [];
       for (const a of actors) {
@@ -223,7 +229,7 @@ export async function applyBatch(deps: FaninDeps, events: readonly Delivered[]):
       }
       blocked.set(recipient, out);
     }),
-  );
+  ]);
 
   const changed = new Map<string, { t: Touched; live: boolean; push: boolean }>();
   const note = (t: Touched | undefined, live: boolean, push = false) => {
@@ -241,10 +247,7 @@ export async function applyBatch(deps: FaninDeps, events: readonly Delivered[]):
     let run: { action: Action; live: boolean }[] = [];
     const flushRun = async () => {
       if (run.length === 0) return;
-      const wanted = await deps.store.wantsAll(
-        tx,
-        run.map((r) => r.action),
-      );
+      const wanted = run.map((r) => wants.get(r.action)!);
       const kept = run.filter((_, i) => wanted[i]!.keep);
       const push = wanted.filter((w) => w.keep).map((w) => w.push);
       const touched = await deps.store.addMany(
