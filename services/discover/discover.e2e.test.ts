@@ -133,6 +133,40 @@ for (const engine of BUNDLE_ENGINES) {
       await ann!.api.users.unblock({ userId: bob!.user.id });
     });
 
+    it("a hidden comment leaves its post's hot score, its unhide puts it back, its deletion while hidden counts once", async () => {
+      const { ann, bob, cat, dan, mod } = m as Record<string, Member & Apis>;
+      const q1 = (await ann!.api.posts.createPost({ text: "older #hidcom" })).post!.id;
+      const q2 = (await bob!.api.posts.createPost({ text: "newer #hidcom" })).post!.id;
+      const q3 = (await cat!.api.posts.createPost({ text: "newest #hidcom" })).post!.id;
+      const c1 = (await cat!.api.posts.addComment({ postId: q1, text: "spam" })).comment!.id;
+      await dan!.api.posts.addComment({ postId: q1, text: "fine" });
+      await dan!.api.posts.addComment({ postId: q2, text: "fine too" });
+      await settled();
+      // Two comments beat one, one beats none.
+      expect(await hotIds(anon, "hidcom")).toEqual([q1, q2, q3]);
+      const hide = async () => {
+        const r = (
+          await bob!.moderation.report({ target: TargetKind.COMMENT, targetId: c1, reason: ReportReason.SPAM })
+        ).report!;
+        await mod!.moderation.resolve({ reportId: r.id, action: ModerationAction.HIDE_CONTENT });
+        await settled();
+        return r;
+      };
+      // Hidden: q1 is down to one comment, and older than q2.
+      const r = await hide();
+      expect(await hotIds(anon, "hidcom")).toEqual([q2, q1, q3]);
+      expect((await hotIds(anon)).filter((id) => [q1, q2, q3].includes(id))).toEqual([q2, q1, q3]);
+      // Unhidden: counted again.
+      await mod!.moderation.resolve({ reportId: r.id, action: ModerationAction.UNHIDE_CONTENT });
+      await settled();
+      expect(await hotIds(anon, "hidcom")).toEqual([q1, q2, q3]);
+      // Hidden again, then deleted by its author: out once (q1 keeps dan's comment, above q3).
+      await hide();
+      await cat!.api.posts.deleteComment({ commentId: c1 });
+      await settled();
+      expect(await hotIds(anon, "hidcom")).toEqual([q2, q1, q3]);
+    });
+
     it("trends count distinct authors (at least 5); removed, hidden and blocked content does not count", async () => {
       const authors = ["ann", "bob", "cat", "dan", "eve", "fay"].map((h) => m[h]!);
       const ids: bigint[] = [];

@@ -7,7 +7,11 @@
  *   in the full-text index (unless its author is suspended);
  * - post.liked / post.comment_added: engagement + 1 (post.unliked /
  *   post.comment_deleted: − 1), the hot rank rewritten on the post and its
- *   hashtags' rows;
+ *   hashtags' rows; each comment is kept (discover_comments: its post, hidden
+ *   or not);
+ * - moderation.content_hidden (a comment): the comment leaves its post's
+ *   engagement (− 1, once; moderation.content_unhidden: + 1, once), and its
+ *   deletion while hidden takes nothing more out;
  * - post.deleted, moderation.content_hidden (a post): the post leaves every
  *   table (hot lists, trends, search);
  * - moderation.account_suspended: the account is marked suspended (out of
@@ -31,6 +35,7 @@
 import { isMessage, type Message } from "@bufbuild/protobuf";
 import {
   BlockEdgeRowDao,
+  CommentEntryRowDao,
   FollowEdgeRowDao,
   HotPostRowDao,
   PostTagRowDao,
@@ -161,6 +166,20 @@ async function engage(db: SqlExecutor, postId: bigint, likes: number, comments: 
   for (const tag of row.hashtags) await tags.update({ tag, postId }, { hotRank: rank });
 }
 
+/**
+ * A comment hidden (or unhidden): out of (back into) its post's engagement,
+ * once. A comment discover never heard of (deleted already, or older than
+ * discover_comments) changes nothing. True when a hot rank went down.
+ */
+async function hideComment(db: SqlExecutor, commentId: bigint, hidden: boolean): Promise<boolean> {
+  const comments = new CommentEntryRowDao(db);
+  const row = await comments.get({ commentId });
+  if (!row || row.hidden === hidden) return false;
+  await comments.update({ commentId }, { hidden });
+  await engage(db, row.postId, 0, hidden ? -1 : 1);
+  return hidden;
+}
+
 /** Content to index again from PostService (one post, or every post of an author). */
 export type Restore = { postId: bigint } | { authorId: bigint };
 
@@ -221,6 +240,7 @@ async function apply(db: SqlExecutor, m: Message, stale: bigint[], restore: Rest
   }
   if (isMessage(m, ContentUnhiddenSchema)) {
     if (m.kind === TargetKind.POST) restore.push({ postId: m.targetId });
+    if (m.kind === TargetKind.COMMENT) await hideComment(db, m.targetId, false);
     return false;
   }
   if (isMessage(m, AccountUnsuspendedSchema)) {
@@ -238,15 +258,25 @@ async function apply(db: SqlExecutor, m: Message, stale: bigint[], restore: Rest
     return false;
   }
   if (isMessage(m, CommentAddedSchema)) {
+    await new CommentEntryRowDao(db).upsert({ commentId: m.commentId, postId: m.postId, hidden: false });
     await engage(db, m.postId, 0, 1);
     return false;
   }
   if (isMessage(m, CommentDeletedSchema)) {
-    await engage(db, m.postId, 0, -1);
+    const comments = new CommentEntryRowDao(db);
+    const row = await comments.get({ commentId: m.commentId });
+    if (row) await comments.delete({ commentId: m.commentId });
+    // A hidden comment was taken out when it was hidden.
+    if (!row?.hidden) await engage(db, m.postId, 0, -1);
     return false;
   }
-  if (isMessage(m, PostDeletedSchema)) return removePost(db, m.postId);
+  if (isMessage(m, PostDeletedSchema)) {
+    const comments = new CommentEntryRowDao(db);
+    while ((await comments.deleteByPostId({ postId: m.postId }, { limit: 1000 })) === 1000) {}
+    return removePost(db, m.postId);
+  }
   if (isMessage(m, ContentHiddenSchema)) {
+    if (m.kind === TargetKind.COMMENT) return hideComment(db, m.targetId, true);
     return m.kind === TargetKind.POST ? removePost(db, m.targetId) : false;
   }
   if (isMessage(m, AccountSuspendedSchema)) {
@@ -294,6 +324,7 @@ export async function wipeProjection(db: SqlExecutor): Promise<void> {
   for (const t of [
     "discover_posts",
     "discover_post_tags",
+    "discover_comments",
     "discover_follows",
     "discover_users",
     "discover_blocks",

@@ -8,6 +8,7 @@ import { DiscoverService } from "../../gen/orbit/discover/v1/discover_pb.js";
 import { PostService } from "../../gen/orbit/post/v1/post_pb.js";
 import {
   BlockEdgeRowTable,
+  CommentEntryRowTable,
   DismissedRowTable,
   FollowEdgeRowTable,
   SuggestionListRowTable,
@@ -42,6 +43,7 @@ export const discover = defineService({
     BlockEdgeRowTable,
     DismissedRowTable,
     SuggestionListRowTable,
+    CommentEntryRowTable,
   ],
   async build(ctx) {
     // The full-text table is engine-specific DDL the migrator does not manage (search-sql.ts).

@@ -7,8 +7,11 @@
  *   post.deleted                        every notification about the post goes
  *   graph.followed / graph.unfollowed   follow → the followee; an unfollow takes it back
  *   user.blocked                        what each did to the other goes (both ways)
- *   moderation.content_hidden           a hidden post: as deleted; a hidden comment: its notifications go
- *   moderation.account_suspended        everything the account did, to anyone, goes
+ *   moderation.content_hidden           a hidden post: its notifications go; a hidden comment: its own and
+ *                                       its mentions go (both kept aside in notify_hidden)
+ *   moderation.content_unhidden         what the hide kept aside comes back, unless another hide still
+ *                                       holds it (a hidden comment of an unhidden post stays out)
+ *   moderation.account_suspended        everything the account did, to anyone, goes (for good)
  *
  * Never notified: the actor themself, a user with a block either way with the
  * actor (asked of the user service, once per recipient per batch), a muted
@@ -26,7 +29,11 @@
  */
 import { isMessage } from "@bufbuild/protobuf";
 import { FollowedSchema, UnfollowedSchema } from "../../gen/orbit/graph/v1/events_pb.js";
-import { AccountSuspendedSchema, ContentHiddenSchema } from "../../gen/orbit/moderation/v1/events_pb.js";
+import {
+  AccountSuspendedSchema,
+  ContentHiddenSchema,
+  ContentUnhiddenSchema,
+} from "../../gen/orbit/moderation/v1/events_pb.js";
 import { TargetKind } from "../../gen/orbit/moderation/v1/moderation_pb.js";
 import { NotificationType } from "../../gen/orbit/notify/v1/notify_pb.js";
 import {
@@ -54,7 +61,8 @@ type Op =
   | { readonly kind: "remove"; readonly recipientId: bigint; readonly sourceKey: string }
   | { readonly kind: "block"; readonly a: bigint; readonly b: bigint }
   | { readonly kind: "target"; readonly postId: bigint; readonly commentId?: bigint }
-  | { readonly kind: "hiddenComment"; readonly commentId: bigint }
+  | { readonly kind: "hidden"; readonly what: "post" | "comment"; readonly id: bigint }
+  | { readonly kind: "unhidden"; readonly what: "post" | "comment"; readonly id: bigint }
   | { readonly kind: "suspended"; readonly userId: bigint };
 
 /** What an event means for notifications (nothing for an event of no interest). */
@@ -124,9 +132,10 @@ export function opsOf(e: Delivered): Op[] {
     return [{ kind: "remove", recipientId: m.followeeId, sourceKey: `follow:${m.followerId}` }];
   }
   if (isMessage(m, UserBlockedSchema)) return [{ kind: "block", a: m.blockerId, b: m.blockedId }];
-  if (isMessage(m, ContentHiddenSchema)) {
-    if (m.kind === TargetKind.POST) return [{ kind: "target", postId: m.targetId }];
-    if (m.kind === TargetKind.COMMENT) return [{ kind: "hiddenComment", commentId: m.targetId }];
+  if (isMessage(m, ContentHiddenSchema) || isMessage(m, ContentUnhiddenSchema)) {
+    const kind = isMessage(m, ContentHiddenSchema) ? "hidden" : "unhidden";
+    if (m.kind === TargetKind.POST) return [{ kind, what: "post", id: m.targetId }];
+    if (m.kind === TargetKind.COMMENT) return [{ kind, what: "comment", id: m.targetId }];
     return []; // messages and streams notify nobody (yet)
   }
   if (isMessage(m, AccountSuspendedSchema)) return [{ kind: "suspended", userId: m.userId }];
@@ -159,6 +168,7 @@ export function faninConsumer(deps: FaninDeps): ConsumerOptions {
       UnfollowedSchema,
       UserBlockedSchema,
       ContentHiddenSchema,
+      ContentUnhiddenSchema,
       AccountSuspendedSchema,
     ],
     commit: "after",
@@ -193,8 +203,14 @@ export async function applyBatch(deps: FaninDeps, events: readonly Delivered[]):
   const cache = deps.blockCache;
   if (cache && ops.some(({ op }) => op.kind === "block")) cache.clear();
   const blocked = new Map<bigint, Set<bigint>>();
-  await Promise.all(
-    [...actorsOf].map(async ([recipient, actors]) => {
+  // The recipients' preferences and mutes, read while the blocks are asked (outside the batch's
+  // transaction, on another connection: two round trips fewer inside it).
+  const adds = ops.flatMap(({ op }) => (op.kind === "add" ? [op.action] : []));
+  const wants = new Map<Action, { keep: boolean; push: boolean }>();
+  const wantsRead = deps.store.wantsAll(deps.db, adds).then((w) => adds.forEach((a, i) => wants.set(a, w[i]!)));
+  await Promise.all([
+    wantsRead,
+    ...[...actorsOf].map(async ([recipient, actors]) => {
       const out = new Set<bigint>();
       const ask: bigint[] = [];
       for (const a of actors) {
@@ -213,7 +229,7 @@ export async function applyBatch(deps: FaninDeps, events: readonly Delivered[]):
       }
       blocked.set(recipient, out);
     }),
-  );
+  ]);
 
   const changed = new Map<string, { t: Touched; live: boolean; push: boolean }>();
   const note = (t: Touched | undefined, live: boolean, push = false) => {
@@ -231,10 +247,7 @@ export async function applyBatch(deps: FaninDeps, events: readonly Delivered[]):
     let run: { action: Action; live: boolean }[] = [];
     const flushRun = async () => {
       if (run.length === 0) return;
-      const wanted = await deps.store.wantsAll(
-        tx,
-        run.map((r) => r.action),
-      );
+      const wanted = run.map((r) => wants.get(r.action)!);
       const kept = run.filter((_, i) => wanted[i]!.keep);
       const push = wanted.filter((w) => w.keep).map((w) => w.push);
       const touched = await deps.store.addMany(
@@ -261,10 +274,23 @@ export async function applyBatch(deps: FaninDeps, events: readonly Delivered[]):
         case "target":
           for (const t of await deps.store.removeTarget(tx, op.postId, op.commentId)) note(t, live);
           break;
-        case "hiddenComment":
-          for (const t of await deps.store.removeSource(tx, `comment:${op.commentId}`)) note(t, live);
-          for (const t of await deps.store.removeCommentMentions(tx, op.commentId)) note(t, live);
+        case "hidden":
+          for (const t of op.what === "post"
+            ? await deps.store.hidePost(tx, op.id)
+            : await deps.store.hideComment(tx, op.id))
+            note(t, live);
           break;
+        case "unhidden": {
+          // Back as they were (preferences and mutes as they are now); to connected devices, never to mobile ones.
+          const back = await deps.store.unhide(tx, op.what, op.id);
+          const wanted = await deps.store.wantsAll(tx, back);
+          for (const t of await deps.store.restore(
+            tx,
+            back.filter((_, i) => wanted[i]!.keep),
+          ))
+            note(t, live);
+          break;
+        }
         case "suspended":
           for (const t of await deps.store.removeActorEverywhere(tx, op.userId)) note(t, live);
           break;

@@ -17,7 +17,12 @@ import {
   type NotificationGroup,
   type NotificationUpdate,
 } from "../../gen/orbit/notify/v1/notify_pb.js";
-import { AccountSuspendedSchema, ContentHiddenSchema } from "../../gen/orbit/moderation/v1/events_pb.js";
+import {
+  AccountSuspendedSchema,
+  ContentHiddenSchema,
+  ContentUnhiddenSchema,
+} from "../../gen/orbit/moderation/v1/events_pb.js";
+import { PostUnlikedSchema } from "../../gen/orbit/post/v1/events_pb.js";
 import { TargetKind } from "../../gen/orbit/moderation/v1/moderation_pb.js";
 import { DEFAULT_CONFIG } from "../../platform/config/config.js";
 import { EventBus } from "../../platform/events/bus.js";
@@ -352,6 +357,76 @@ for (const engine of BUNDLE_ENGINES) {
       }
     }, 60_000);
 
+    it("an unhide brings back what the hide took, once, unless another hide or an undo still keeps it out", async () => {
+      const ivy = await signUp(url, "ivy");
+      const jon = await signUp(url, "jon");
+      const kim = await signUp(url, "kim");
+      const ivyN = notifyClient(url, ivy.token);
+      const post = (await ivy.api.posts.createPost({ text: "hidden and back" })).post!;
+      const spam = (await jon.api.posts.addComment({ postId: post.id, text: "look @cat" })).comment!;
+      await ann.api.posts.addComment({ postId: post.id, text: "nice" });
+      for (const m of [jon, ann, kim]) await m.api.posts.likePost({ postId: post.id });
+      await settled();
+      const ivyAll = async () => shape(await listAll(ivyN)).sort();
+      const catFromJon = async () => shape(await listAll(catN)).filter((l) => l.includes(String(jon.user.id)));
+      const before = await ivyAll();
+      expect(before).toEqual(
+        [
+          `COMMENT ${post.id} x2 [${ann.user.id},${jon.user.id}]`,
+          `LIKE ${post.id} x3 [${kim.user.id},${ann.user.id},${jon.user.id}]`,
+        ].sort(),
+      );
+      expect(await catFromJon()).toEqual([`MENTION ${post.id} x1 [${jon.user.id}]`]);
+      const ivyDevice = await device(ivy);
+
+      const bus = await EventBus.open(store.db, {
+        events: [ContentHiddenSchema, ContentUnhiddenSchema, PostUnlikedSchema],
+        logger: silentEvents,
+      });
+      const hide = (kind: TargetKind, targetId: bigint) => bus.publish(ContentHiddenSchema, { kind, targetId });
+      const unhide = (kind: TargetKind, targetId: bigint) => bus.publish(ContentUnhiddenSchema, { kind, targetId });
+      try {
+        // The comment, then its post: all gone.
+        await hide(TargetKind.COMMENT, spam.id);
+        await hide(TargetKind.POST, post.id);
+        await settled();
+        expect(await ivyAll()).toEqual([]);
+        expect(await catFromJon()).toEqual([]);
+        // Undone while hidden (an unlike): it stays undone.
+        await bus.publish(PostUnlikedSchema, { postId: post.id, userId: kim.user.id, authorId: ivy.user.id });
+        // The post comes back without the comment, still hidden; twice is once.
+        await unhide(TargetKind.POST, post.id);
+        await unhide(TargetKind.POST, post.id);
+        await settled();
+        expect(await ivyAll()).toEqual(
+          [`COMMENT ${post.id} x1 [${ann.user.id}]`, `LIKE ${post.id} x2 [${ann.user.id},${jon.user.id}]`].sort(),
+        );
+        expect(await catFromJon()).toEqual([]);
+        // Ivy's connected device heard the groups come back.
+        await eventually(
+          async () =>
+            notifications(ivyDevice).some(
+              (u) => !u.removed && u.group?.type === NotificationType.LIKE && u.group.count === 2n,
+            ),
+          "the restored likes pushed to the device",
+        );
+        // Then the comment: its notification and its mention are back, as they were.
+        await unhide(TargetKind.COMMENT, spam.id);
+        await unhide(TargetKind.COMMENT, spam.id);
+        await settled();
+        expect(await ivyAll()).toEqual(
+          [
+            `COMMENT ${post.id} x2 [${ann.user.id},${jon.user.id}]`,
+            `LIKE ${post.id} x2 [${ann.user.id},${jon.user.id}]`,
+          ].sort(),
+        );
+        expect(await catFromJon()).toEqual([`MENTION ${post.id} x1 [${jon.user.id}]`]);
+        expect((await lagByGroup(store.db)).find((x) => x.group === FANIN_GROUP)?.deadLetters).toBe(0);
+      } finally {
+        await bus.close();
+      }
+    }, 60_000);
+
     it("a replay of notify.fanin rebuilds the same groups, and a replay over them counts nothing twice", async () => {
       // Not bob: a rebuild applies today's preferences and mutes to the whole log, and bob changed his.
       const users = [ann, cat, dan];
@@ -376,6 +451,7 @@ for (const engine of BUNDLE_ENGINES) {
       // From nothing: the same groups again (read flags follow the kept marker).
       await store.db.run("DELETE FROM notify_items");
       await store.db.run("DELETE FROM notify_groups");
+      await store.db.run("DELETE FROM notify_hidden");
       expect(await listAll(annN)).toEqual([]);
       await replay();
       expect(await snapshot()).toEqual(before);

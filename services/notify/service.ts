@@ -8,6 +8,7 @@ import { NotificationService } from "../../gen/orbit/notify/v1/notify_pb.js";
 import {
   NotificationDeviceRowTable,
   NotificationGroupRowTable,
+  NotificationHiddenRowTable,
   NotificationItemRowTable,
   NotificationMarkerRowTable,
   NotificationMuteRowTable,
@@ -44,6 +45,7 @@ export function notifyService(opts: NotifyOptions = {}) {
       NotificationPrefRowTable,
       NotificationMuteRowTable,
       NotificationDeviceRowTable,
+      NotificationHiddenRowTable,
     ],
     build(ctx) {
       const users = ctx.client(UserService);
@@ -54,6 +56,11 @@ export function notifyService(opts: NotifyOptions = {}) {
         store,
         devices: opts.devices ?? {
           toUser: (tx, userId, update) => ctx.push.toUser(tx, userId, { case: "notification", value: update }),
+          toUsersMany: (tx, updates) =>
+            ctx.push.toUsersMany(
+              tx,
+              updates.map((u) => ({ userIds: [u.userId], payload: { case: "notification", value: u.update } })),
+            ),
         },
         provider,
         log: ctx.log,

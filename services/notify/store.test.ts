@@ -9,6 +9,7 @@ import { NotificationType } from "../../gen/orbit/notify/v1/notify_pb.js";
 import {
   NotificationGroupRowDao,
   NotificationGroupRowTable,
+  NotificationHiddenRowTable,
   NotificationItemRowTable,
   NotificationMarkerRowTable,
   NotificationMuteRowTable,
@@ -43,7 +44,7 @@ describe.each(ENGINES)("notification store on $name", ({ open }) => {
     store = await open();
     await runMigrations(
       store.db,
-      [NotificationItemRowTable, NotificationGroupRowTable, NotificationMarkerRowTable],
+      [NotificationItemRowTable, NotificationGroupRowTable, NotificationMarkerRowTable, NotificationHiddenRowTable],
       {},
     );
     return new NotificationStore(new IdGenerator(1), 12 * Number(H));

@@ -20,6 +20,8 @@ import {
 import {
   NotificationGroupRowDao,
   NotificationGroupRowTable,
+  NotificationHiddenRowDao,
+  NotificationHiddenRowTable,
   NotificationItemRowDao,
   NotificationItemRowTable,
   NotificationMarkerRowDao,
@@ -29,7 +31,7 @@ import {
   NotificationPrefRowTable,
 } from "../../gen/orbit/notify/v1/tables_db.js";
 import type { NotificationGroupRow } from "../../gen/orbit/notify/v1/tables_pb.js";
-import type { NotificationItemRowInit } from "../../gen/orbit/notify/v1/tables_db.js";
+import type { NotificationHiddenRowInit, NotificationItemRowInit } from "../../gen/orbit/notify/v1/tables_db.js";
 import type { IdGenerator } from "../../platform/ids.js";
 import type { SqlExecutor } from "../../platform/storage/driver.js";
 import { toBigInt, toBool, toBytes, toNumber, toText } from "../../platform/storage/sql/convert.js";
@@ -53,6 +55,16 @@ export interface Action {
   readonly sourceKey: string;
   readonly atMs: bigint;
   readonly eventId: bigint;
+}
+
+/** Which hide holds a notification out of the list (notify_hidden.hidden, a bit each). */
+export const HIDDEN_BY_POST = 1;
+export const HIDDEN_BY_COMMENT = 2;
+
+/** The comment a notification is about: a comment's own, a mention's in a comment; 0 for the rest. */
+function aboutComment(sourceKey: string, type: number, commentId: bigint): bigint {
+  if (sourceKey.startsWith("comment:")) return BigInt(sourceKey.slice("comment:".length));
+  return type === NotificationType.MENTION ? commentId : 0n;
 }
 
 /** A group that an apply or a removal changed (for delivery). */
@@ -224,30 +236,31 @@ export class NotificationStore {
 
   /**
    * The latest group of each (recipient, kind) of `actions` whose window may
-   * still be open, keyed "recipient:kind": one query per recipient.
+   * still be open, keyed "recipient:kind": one query for them all (padded
+   * (recipient, kind) lists; a round trip per recipient was most of a batch's
+   * time on a busy MariaDB).
    */
   private async latestGroups(
     tx: SqlExecutor,
     actions: readonly Action[],
   ): Promise<Map<string, NotificationGroupRow | undefined>> {
     const out = new Map<string, NotificationGroupRow | undefined>();
-    const byRecipient = new Map<bigint, { kinds: Set<string>; minAt: bigint }>();
+    if (actions.length === 0) return out;
+    const pairs = new Map<string, readonly [bigint, string]>();
+    let minAt = actions[0]!.atMs;
     for (const a of actions) {
-      const r = byRecipient.get(a.recipientId) ?? { kinds: new Set<string>(), minAt: a.atMs };
-      r.kinds.add(kindKey(a));
-      if (a.atMs < r.minAt) r.minAt = a.atMs;
-      byRecipient.set(a.recipientId, r);
+      const kind = kindKey(a);
+      pairs.set(`${a.recipientId}:${kind}`, [a.recipientId, kind]);
+      if (a.atMs < minAt) minAt = a.atMs;
     }
     const q = (n: string) => quoteIdent(n, tx.dialect);
-    const head = `SELECT ${GROUP_COLUMNS.map(q).join(", ")} FROM ${q(NotificationGroupRowTable.name)} WHERE ${q("recipient_id")} = ? AND ${q("bucket_start_ms")} > ? AND ${q("kind_key")} IN`;
-    for (const [recipientId, { kinds, minAt }] of byRecipient) {
-      for (const { list, items } of inLists([...kinds])) {
-        for (const v of await tx.allValues(`${head} ${list}`, [recipientId, minAt - BigInt(this.windowMs), ...items])) {
-          const row = groupFromValues(v);
-          const key = `${recipientId}:${row.kindKey}`;
-          const prev = out.get(key);
-          if (!prev || row.bucketStartMs > prev.bucketStartMs) out.set(key, row);
-        }
+    const head = `SELECT ${GROUP_COLUMNS.map(q).join(", ")} FROM ${q(NotificationGroupRowTable.name)} WHERE ${q("bucket_start_ms")} > ? AND (${q("recipient_id")}, ${q("kind_key")}) IN`;
+    for (const { list, items } of inLists([...pairs.values()], "(?, ?)")) {
+      for (const v of await tx.allValues(`${head} ${list}`, [minAt - BigInt(this.windowMs), ...items.flat()])) {
+        const row = groupFromValues(v);
+        const key = `${row.recipientId}:${row.kindKey}`;
+        const prev = out.get(key);
+        if (!prev || row.bucketStartMs > prev.bucketStartMs) out.set(key, row);
       }
     }
     return out;
@@ -257,7 +270,11 @@ export class NotificationStore {
   async remove(tx: SqlExecutor, recipientId: bigint, sourceKey: string): Promise<Touched | undefined> {
     const items = new NotificationItemRowDao(tx);
     const item = await items.get({ recipientId, sourceKey });
-    if (!item) return undefined;
+    if (!item) {
+      // Undone while a moderator's hide held it out of the list: it does not come back with the unhide.
+      await new NotificationHiddenRowDao(tx).delete({ recipientId, sourceKey });
+      return undefined;
+    }
     await items.delete({ recipientId, sourceKey });
     return this.refresh(tx, recipientId, item.groupId);
   }
@@ -299,6 +316,10 @@ export class NotificationStore {
       `SELECT ${q("source_key")}, ${q("group_id")} FROM ${q(NotificationItemRowTable.name)} WHERE ${q("recipient_id")} = ? AND ${q("actor_id")} = ?`,
       [recipientId, actorId],
     );
+    await tx.run(
+      `DELETE FROM ${q(NotificationHiddenRowTable.name)} WHERE ${q("recipient_id")} = ? AND ${q("actor_id")} = ?`,
+      [recipientId, actorId],
+    );
     const items = new NotificationItemRowDao(tx);
     const affected = new Set<bigint>();
     for (const r of rows) {
@@ -313,20 +334,142 @@ export class NotificationStore {
     return out;
   }
 
-  /** Deletes every group about post `postId` (comment 0: all of them; else the mentions of that comment). */
+  /**
+   * Deletes every group about post `postId` (a deleted post; with `commentId`,
+   * the mentions made in that deleted comment), and the notifications about
+   * them that a hide holds (they will not come back).
+   */
   async removeTarget(tx: SqlExecutor, postId: bigint, commentId?: bigint): Promise<Touched[]> {
+    const q = (n: string) => quoteIdent(n, tx.dialect);
+    await tx.run(
+      `DELETE FROM ${q(NotificationHiddenRowTable.name)} WHERE ${q(commentId === undefined ? "target_id" : "about_comment_id")} = ?`,
+      [commentId ?? postId],
+    );
     return commentId === undefined
       ? this.removeGroups(tx, "target_id = ?", [postId])
       : this.removeGroups(tx, "target_id = ? AND comment_id = ?", [postId, commentId]);
   }
 
-  /** Deletes the mentions made in comment `commentId` (a hidden comment), whatever its post. */
-  async removeCommentMentions(tx: SqlExecutor, commentId: bigint): Promise<Touched[]> {
-    return this.removeGroups(tx, "comment_id = ? AND type = ?", [commentId, NotificationType.MENTION]);
+  /**
+   * A moderator hid post `postId`: every group about it leaves the list, its
+   * notifications kept in notify_hidden (with those a hidden comment of the
+   * post already holds there) until unhide() puts them back.
+   */
+  async hidePost(tx: SqlExecutor, postId: bigint): Promise<Touched[]> {
+    await this.markHidden(tx, "target_id", postId, HIDDEN_BY_POST);
+    return this.removeGroups(tx, "target_id = ?", [postId], HIDDEN_BY_POST);
   }
 
-  /** Deletes the groups matching `where` (columns of notify_groups, `?` parameters) and their items; never follows. */
-  private async removeGroups(tx: SqlExecutor, where: string, params: readonly (bigint | number)[]): Promise<Touched[]> {
+  /** A moderator hid comment `commentId`: its notification and the mentions made in it leave the list, kept as hidePost keeps them. */
+  async hideComment(tx: SqlExecutor, commentId: bigint): Promise<Touched[]> {
+    await this.markHidden(tx, "about_comment_id", commentId, HIDDEN_BY_COMMENT);
+    return [
+      ...(await this.removeItemsWhere(tx, "source_key", `comment:${commentId}`, HIDDEN_BY_COMMENT)),
+      ...(await this.removeGroups(
+        tx,
+        "comment_id = ? AND type = ?",
+        [commentId, NotificationType.MENTION],
+        HIDDEN_BY_COMMENT,
+      )),
+    ];
+  }
+
+  private async markHidden(tx: SqlExecutor, column: string, id: bigint, bit: number): Promise<void> {
+    const q = (n: string) => quoteIdent(n, tx.dialect);
+    await tx.run(
+      `UPDATE ${q(NotificationHiddenRowTable.name)} SET ${q("hidden")} = ${q("hidden")} | ? WHERE ${q(column)} = ?`,
+      [bit, id],
+    );
+  }
+
+  /**
+   * A moderator undid the hide of a post or a comment: the notifications it
+   * held that no other hide holds leave notify_hidden and are returned, to be
+   * added again (the caller's addMany, as they were: actors, times, source
+   * keys). Nothing held: nothing returned, so a second unhide changes nothing.
+   */
+  async unhide(tx: SqlExecutor, kind: "post" | "comment", id: bigint): Promise<Action[]> {
+    const q = (n: string) => quoteIdent(n, tx.dialect);
+    const table = q(NotificationHiddenRowTable.name);
+    const column = q(kind === "post" ? "target_id" : "about_comment_id");
+    const keep = kind === "post" ? HIDDEN_BY_COMMENT : HIDDEN_BY_POST;
+    await tx.run(`UPDATE ${table} SET ${q("hidden")} = ${q("hidden")} & ? WHERE ${column} = ?`, [keep, id]);
+    const rows = await tx.allValues(
+      `SELECT ${["recipient_id", "source_key", "actor_id", "type", "target_id", "comment_id", "at_ms", "event_id"].map(q).join(", ")} FROM ${table} WHERE ${column} = ? AND ${q("hidden")} = 0`,
+      [id],
+    );
+    const hidden = new NotificationHiddenRowDao(tx);
+    const out: Action[] = [];
+    for (const r of rows) {
+      const a: Action = {
+        recipientId: toBigInt(r[0]),
+        sourceKey: toText(r[1]),
+        actorId: toBigInt(r[2]),
+        type: toNumber(r[3]) as NotificationType,
+        targetId: toBigInt(r[4]),
+        commentId: toBigInt(r[5]),
+        atMs: toBigInt(r[6]),
+        eventId: toBigInt(r[7]),
+      };
+      await hidden.delete({ recipientId: a.recipientId, sourceKey: a.sourceKey });
+      out.push(a);
+    }
+    // In time order, so that they regroup as they were grouped.
+    return out.sort((a, b) => (a.atMs < b.atMs ? -1 : a.atMs > b.atMs ? 1 : 0));
+  }
+
+  /**
+   * Adds back what unhide() returned: as addMany, then each group it joined
+   * recomputed from its items (they are older than what the group got since,
+   * so its latest actors are reordered by time).
+   */
+  async restore(tx: SqlExecutor, actions: readonly Action[]): Promise<Touched[]> {
+    const touched = await this.addMany(tx, actions);
+    const groups = new Map<string, [bigint, bigint]>();
+    for (const t of touched) if (t) groups.set(`${t.recipientId}:${t.row.id}`, [t.recipientId, t.row.id]);
+    const out: Touched[] = [];
+    for (const [recipientId, groupId] of groups.values()) {
+      const t = await this.refresh(tx, recipientId, groupId);
+      if (t) out.push(t);
+    }
+    return out;
+  }
+
+  /** Keeps what a hide took out of the list (upserts: a hide applied again finds its rows). */
+  private async keepHidden(tx: SqlExecutor, rows: readonly NotificationHiddenRowInit[]): Promise<void> {
+    if (rows.length) await new NotificationHiddenRowDao(tx).upsertMany(rows);
+  }
+
+  private hiddenRow(
+    group: NotificationGroupRow,
+    item: { sourceKey: string; actorId: bigint; atMs: bigint; eventId: bigint },
+    hidden: number,
+  ): NotificationHiddenRowInit {
+    return {
+      recipientId: group.recipientId,
+      sourceKey: item.sourceKey,
+      actorId: item.actorId,
+      type: group.type,
+      targetId: group.targetId,
+      commentId: group.commentId,
+      aboutCommentId: aboutComment(item.sourceKey, group.type, group.commentId),
+      atMs: item.atMs,
+      eventId: item.eventId,
+      hidden,
+    };
+  }
+
+  /**
+   * Deletes the groups matching `where` (columns of notify_groups, `?`
+   * parameters) and their items; never follows. With `hide`, the items are
+   * kept in notify_hidden, held by that hide.
+   */
+  private async removeGroups(
+    tx: SqlExecutor,
+    where: string,
+    params: readonly (bigint | number)[],
+    hide?: number,
+  ): Promise<Touched[]> {
     const q = (n: string) => quoteIdent(n, tx.dialect);
     const cond = where.replace(/[a-z_]+(?= [=<>])/g, (c) => q(c));
     const rows = await tx.allValues(
@@ -343,6 +486,11 @@ export class NotificationStore {
       if (!group || group.type === NotificationType.FOLLOW) continue;
       for (;;) {
         const page = await items.listByRecipientIdGroupId({ recipientId, groupId: id }, { limit: 1000 });
+        if (hide !== undefined)
+          await this.keepHidden(
+            tx,
+            page.rows.map((it) => this.hiddenRow(group, it, hide)),
+          );
         for (const it of page.rows) await items.delete({ recipientId, sourceKey: it.sourceKey });
         if (!page.nextPageToken) break;
       }
@@ -352,28 +500,40 @@ export class NotificationStore {
     return out;
   }
 
-  /** Deletes the notifications `sourceKey` made, whoever got them (a hidden comment). */
-  async removeSource(tx: SqlExecutor, sourceKey: string): Promise<Touched[]> {
-    return this.removeItemsWhere(tx, "source_key", sourceKey);
-  }
-
-  /** Deletes everything `actorId` did, to anyone (a suspended account). */
+  /** Deletes everything `actorId` did, to anyone (a suspended account), with what hides hold of it (it does not come back). */
   async removeActorEverywhere(tx: SqlExecutor, actorId: bigint): Promise<Touched[]> {
+    const q = (n: string) => quoteIdent(n, tx.dialect);
+    await tx.run(`DELETE FROM ${q(NotificationHiddenRowTable.name)} WHERE ${q("actor_id")} = ?`, [actorId]);
     return this.removeItemsWhere(tx, "actor_id", actorId);
   }
 
-  private async removeItemsWhere(tx: SqlExecutor, column: string, value: bigint | string): Promise<Touched[]> {
+  /** Deletes the items whose `column` is `value`; with `hide`, keeps them in notify_hidden held by that hide. */
+  private async removeItemsWhere(
+    tx: SqlExecutor,
+    column: string,
+    value: bigint | string,
+    hide?: number,
+  ): Promise<Touched[]> {
     const q = (n: string) => quoteIdent(n, tx.dialect);
     const rows = await tx.allValues(
-      `SELECT ${q("recipient_id")}, ${q("source_key")}, ${q("group_id")} FROM ${q(NotificationItemRowTable.name)} WHERE ${q(column)} = ?`,
+      `SELECT ${q("recipient_id")}, ${q("source_key")}, ${q("group_id")}, ${q("actor_id")}, ${q("at_ms")}, ${q("event_id")} FROM ${q(NotificationItemRowTable.name)} WHERE ${q(column)} = ?`,
       [value],
     );
     const items = new NotificationItemRowDao(tx);
+    const groups = new NotificationGroupRowDao(tx);
     const affected = new Map<string, [bigint, bigint]>();
     for (const r of rows) {
       const recipientId = toBigInt(r[0]);
-      await items.delete({ recipientId, sourceKey: String(r[1]) });
+      const sourceKey = toText(r[1]);
       const groupId = toBigInt(r[2]);
+      if (hide !== undefined) {
+        const group = await groups.get({ recipientId, id: groupId });
+        if (group) {
+          const item = { sourceKey, actorId: toBigInt(r[3]), atMs: toBigInt(r[4]), eventId: toBigInt(r[5]) };
+          await this.keepHidden(tx, [this.hiddenRow(group, item, hide)]);
+        }
+      }
+      await items.delete({ recipientId, sourceKey });
       affected.set(`${recipientId}:${groupId}`, [recipientId, groupId]);
     }
     const out: Touched[] = [];

@@ -56,7 +56,11 @@ export interface HideFigures {
   pollsMean: number;
   /** p99 of hide → gone over p99 of the Resolve call (same run). */
   p99VsResolveP99: number;
+  /** p50 / p99 of hide → gone from each surface alone (the slowest one sets the figure above). */
+  bySurface: Record<"feed" | "hashtagHot" | "search", { p50Ms: number; p99Ms: number }>;
 }
+
+const SURFACES = ["feed", "hashtagHot", "search"] as const;
 
 const round = (v: number) => Math.round(v * 100) / 100;
 
@@ -66,6 +70,7 @@ export async function measureHides(baseUrl: string, tokens: readonly string[], h
   const reporter = caller(baseUrl, tokens[1]!);
   const lat: number[] = [];
   const resolves: number[] = [];
+  const surfaces: number[][] = SURFACES.map(() => []);
   let polls = 0;
   const run = `${Date.now().toString(36)}`;
   for (let i = 0; i < hides; i++) {
@@ -92,15 +97,29 @@ export async function measureHides(baseUrl: string, tokens: readonly string[], h
     const t0 = performance.now();
     await mod.moderation.resolve({ reportId: report.id, action: ModerationAction.HIDE_CONTENT });
     resolves.push(performance.now() - t0);
+    const goneAt: (number | undefined)[] = SURFACES.map(() => undefined);
     for (;;) {
       polls++;
-      if (!(await seen()).some(Boolean)) break;
-      if (performance.now() - t0 > 30_000) throw new Error(`post ${post.id} still listed 30 s after its hide`);
+      const now = await seen();
+      const at = performance.now() - t0;
+      now.forEach((listed, k) => {
+        if (!listed) goneAt[k] ??= at;
+      });
+      if (!now.some(Boolean)) break;
+      if (at > 30_000) throw new Error(`post ${post.id} still listed 30 s after its hide`);
     }
     lat.push(performance.now() - t0);
+    goneAt.forEach((v, k) => surfaces[k]!.push(v!));
   }
   lat.sort((a, b) => a - b);
   resolves.sort((a, b) => a - b);
+  for (const l of surfaces) l.sort((a, b) => a - b);
+  const bySurface = Object.fromEntries(
+    SURFACES.map((name, k) => [
+      name,
+      { p50Ms: round(percentile(surfaces[k]!, 50)), p99Ms: round(percentile(surfaces[k]!, 99)) },
+    ]),
+  ) as HideFigures["bySurface"];
   return {
     hides,
     p50Ms: round(percentile(lat, 50)),
@@ -110,5 +129,6 @@ export async function measureHides(baseUrl: string, tokens: readonly string[], h
     resolveP99Ms: round(percentile(resolves, 99)),
     pollsMean: round(polls / Math.max(1, hides)),
     p99VsResolveP99: round(percentile(lat, 99) / Math.max(0.01, percentile(resolves, 99))),
+    bySurface,
   };
 }

@@ -316,6 +316,11 @@ async function runEngine(engine: string, d: SocialData, o: RunOptions): Promise<
         `  hide → gone from feed, hashtag hot list and search: p50 ${hide.p50Ms} ms p99 ${hide.p99Ms} ms max ${hide.maxMs} ms (${hide.hides} hides) · ` +
           `Resolve RPC alone p50 ${hide.resolveP50Ms} ms p99 ${hide.resolveP99Ms} ms`,
       );
+      console.log(
+        `    gone from each alone (p50 / p99): ${Object.entries(hide.bySurface)
+          .map(([k, v]) => `${k} ${v.p50Ms} / ${v.p99Ms} ms`)
+          .join(", ")}`,
+      );
     }
     return { rpc, raw, suggestionsFirstCall: firstCall, ...(hide ? { hide } : {}) };
   } finally {

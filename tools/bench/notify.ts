@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- notify [--rate N] [--seconds S] [--authors A] [--posts P] [--likers L] [--only sqlite|mariadb]`
+ * `npm run bench -- notify [--rate N] [--seconds S] [--authors A] [--posts P] [--likers L] [--in-flight F] [--only sqlite|mariadb]`
  *
  * Notifications delivered to connected devices under a steady like load, on
  * MariaDB (a fresh database, dropped at the end) and SQLite, in one run.
@@ -19,11 +19,17 @@
  * same bundle (a service with one consumer that only notes the time), so the
  * figure shows what the event log's delivery costs and what notify adds.
  * Goal: p99 ≤ 1 s at 1,000 likes/s.
+ *
+ * At most `in-flight` LikePost calls are outstanding (default 256): when the
+ * bundle cannot keep up, the sender waits instead of piling up thousands of
+ * streams (which ends in refused streams and timeouts, not in figures), and
+ * the achieved rate says so. A failed call is counted by Connect code, with
+ * its first message.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { fromBinary } from "@bufbuild/protobuf";
 import WebSocket from "ws";
@@ -63,6 +69,10 @@ interface Figures {
   delivered: number;
   updates: number;
   errors: number;
+  /** Failed LikePost calls by Connect code, with the first message of each. */
+  errorsByCode: Record<string, { n: number; first: string }>;
+  /** Event ids the bus skipped as holes that never committed (each held every consumer back up to the gap grace, 1 s). */
+  skippedIds: number;
 }
 
 function round(n: number): number {
@@ -177,9 +187,12 @@ async function runEngine(engine: "sqlite" | "mariadb", args: string[]): Promise<
     const total = Math.floor(rate * seconds);
     const sent: { post: bigint; liker: bigint; at: number; done: number; count: bigint }[] = [];
     let errors = 0;
+    const errorsByCode: Record<string, { n: number; first: string }> = {};
     const inFlight = new Set<Promise<void>>();
+    const maxInFlight = option(args, "in-flight", 256);
     const t0 = performance.now();
     for (let i = 0; i < total; i++) {
+      while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
       const due = t0 + (i * 1000) / rate;
       const wait = due - performance.now();
       if (wait > 1) await new Promise((r) => setTimeout(r, wait));
@@ -191,7 +204,13 @@ async function runEngine(engine: "sqlite" | "mariadb", args: string[]): Promise<
         .then(
           (r) => void sent.push({ post: post.id, liker: liker.id, at, done: performance.now(), count: r.likeCount }),
         )
-        .catch(() => void errors++)
+        .catch((err) => {
+          errors++;
+          const e = ConnectError.from(err);
+          const k = Code[e.code] ?? String(e.code);
+          errorsByCode[k] ??= { n: 0, first: e.rawMessage.slice(0, 200) };
+          errorsByCode[k].n++;
+        })
         .finally(() => inFlight.delete(p));
       inFlight.add(p);
     }
@@ -220,6 +239,7 @@ async function runEngine(engine: "sqlite" | "mariadb", args: string[]): Promise<
       if (p !== undefined) probeLat.push(Math.max(0, p - s.at));
     }
     for (const l of [notifyLat, probeLat, rpcLat]) l.sort((a, b) => a - b);
+    const skippedIds = Number(bundle.parts.events.bus.stats().deadIds);
     return {
       likes: sent.length,
       achievedRate: Math.round(sent.length / elapsed),
@@ -233,6 +253,8 @@ async function runEngine(engine: "sqlite" | "mariadb", args: string[]): Promise<
       delivered: notifyLat.length,
       updates,
       errors,
+      errorsByCode,
+      skippedIds,
     };
   } finally {
     await bundle.stop();
@@ -250,8 +272,10 @@ export async function main(args: string[]): Promise<void> {
     console.log(
       `${engine}: ${fmt(f.likes)} likes at ${fmt(f.achievedRate)}/s (LikePost p50 ${f.likeRpcP50Ms} ms, p99 ${f.likeRpcP99Ms} ms, ${f.errors} errors); ` +
         `device got ${fmt(f.delivered)}/${fmt(f.likes)} in ${fmt(f.updates)} updates: p50 ${f.notifyP50Ms} ms, p99 ${f.notifyP99Ms} ms, max ${f.notifyMaxMs} ms; ` +
-        `baseline (bare post.liked consumer) p50 ${f.baselineP50Ms} ms, p99 ${f.baselineP99Ms} ms`,
+        `baseline (bare post.liked consumer) p50 ${f.baselineP50Ms} ms, p99 ${f.baselineP99Ms} ms; ${f.skippedIds} event ids skipped as holes`,
     );
+    for (const [code, e] of Object.entries(f.errorsByCode))
+      console.log(`  ${engine} LikePost ${code} × ${e.n}: ${e.first}`);
   }
   const goals = Object.fromEntries(
     Object.entries(out).map(([e, f]) => [

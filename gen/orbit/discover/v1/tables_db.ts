@@ -12,6 +12,7 @@ import type { SqlTableSpec } from "../../../../platform/storage/schema.js";
 import { column } from "../../../../platform/storage/schema.js";
 import type {
   BlockEdgeRow,
+  CommentEntryRow,
   DismissedRow,
   FollowEdgeRow,
   HotPostRow,
@@ -547,6 +548,392 @@ export class HotPostRowDao {
       this.db,
       this.q.deletes.deleteByAuthorId,
       [int64Param(where.authorId ?? missingKey("discover_posts.author_id", "authorId"), "discover_posts.author_id")],
+      opts,
+    );
+  }
+}
+
+// ── CommentEntryRow → table discover_comments ────────────────────────────
+
+/**
+ * Table discover_comments: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.discover.v1.CommentEntryRow (orbit/discover/v1/tables.proto)
+ */
+export const CommentEntryRowTable: SqlTableSpec = {
+  kind: "sql",
+  name: "discover_comments",
+  message: "orbit.discover.v1.CommentEntryRow",
+  file: "orbit/discover/v1/tables.proto",
+  columns: [
+    column("comment_id", "commentId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("post_id", "postId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("hidden", "hidden", "bool", "INTEGER", "TINYINT(1)", "boolean", { default: "0" }),
+  ],
+  primaryKey: ["comment_id"],
+  indexes: [{ name: "discover_comments_by_post_id", columns: ["post_id"], unique: false }],
+};
+
+/**
+ * The SQL of every CommentEntryRowDao method, per dialect.
+ *
+ * @generated from message orbit.discover.v1.CommentEntryRow (orbit/discover/v1/tables.proto)
+ */
+export const CommentEntryRowSql = {
+  sqlite: {
+    insert: 'INSERT INTO "discover_comments" ("comment_id", "post_id", "hidden") VALUES (?, ?, ?)',
+    upsert:
+      'INSERT INTO "discover_comments" ("comment_id", "post_id", "hidden") VALUES (?, ?, ?)' +
+      ' ON CONFLICT ("comment_id")' +
+      ' DO UPDATE SET "post_id" = excluded."post_id", "hidden" = excluded."hidden"',
+    insertIfAbsent:
+      'INSERT INTO "discover_comments" ("comment_id", "post_id", "hidden") VALUES (?, ?, ?)' +
+      " ON CONFLICT DO NOTHING",
+    insertHead: 'INSERT INTO "discover_comments" ("comment_id", "post_id", "hidden") VALUES',
+    insertTuple: "(?, ?, ?)",
+    upsertTail:
+      ' ON CONFLICT ("comment_id")' + ' DO UPDATE SET "post_id" = excluded."post_id", "hidden" = excluded."hidden"',
+    upsertCheck: "",
+    insertIfAbsentTail: " ON CONFLICT DO NOTHING",
+    get: 'SELECT "comment_id", "post_id", "hidden" FROM "discover_comments" WHERE "comment_id" = ?',
+    getManyHead: 'SELECT "comment_id", "post_id", "hidden" FROM "discover_comments" WHERE "comment_id" IN',
+    delete: 'DELETE FROM "discover_comments" WHERE "comment_id" = ?',
+    updateWhere: '"comment_id" = ?',
+    count: 'SELECT COUNT(*) AS "n" FROM "discover_comments"',
+    list: {
+      asc: 'SELECT "comment_id", "post_id", "hidden" FROM "discover_comments" ORDER BY "comment_id" ASC' + " LIMIT ?",
+      ascAfter:
+        'SELECT "comment_id", "post_id", "hidden" FROM "discover_comments" WHERE ("comment_id" > ?)' +
+        ' ORDER BY "comment_id" ASC LIMIT ?',
+      desc: 'SELECT "comment_id", "post_id", "hidden" FROM "discover_comments" ORDER BY "comment_id" DESC' + " LIMIT ?",
+      descAfter:
+        'SELECT "comment_id", "post_id", "hidden" FROM "discover_comments" WHERE ("comment_id" < ?)' +
+        ' ORDER BY "comment_id" DESC LIMIT ?',
+    },
+    unique: {},
+    finders: {
+      listByPostId: {
+        asc:
+          'SELECT "comment_id", "post_id", "hidden" FROM "discover_comments" WHERE "post_id" = ?' +
+          ' ORDER BY "comment_id" ASC LIMIT ?',
+        ascAfter:
+          'SELECT "comment_id", "post_id", "hidden" FROM "discover_comments" WHERE "post_id" = ?' +
+          ' AND ("comment_id" > ?) ORDER BY "comment_id" ASC LIMIT ?',
+        desc:
+          'SELECT "comment_id", "post_id", "hidden" FROM "discover_comments" WHERE "post_id" = ?' +
+          ' ORDER BY "comment_id" DESC LIMIT ?',
+        descAfter:
+          'SELECT "comment_id", "post_id", "hidden" FROM "discover_comments" WHERE "post_id" = ?' +
+          ' AND ("comment_id" < ?) ORDER BY "comment_id" DESC LIMIT ?',
+      },
+    },
+    counts: {
+      countByPostId: 'SELECT COUNT(*) AS "n" FROM "discover_comments" WHERE "post_id" = ?',
+    },
+    deletes: {
+      deleteByPostId:
+        'DELETE FROM "discover_comments" WHERE "comment_id" IN (SELECT "comment_id"' +
+        ' FROM "discover_comments" WHERE "post_id" = ? ORDER BY "comment_id" LIMIT ?)',
+    },
+    increments: {},
+  },
+  mysql: {
+    insert: "INSERT INTO `discover_comments` (`comment_id`, `post_id`, `hidden`) VALUES (?, ?, ?)",
+    upsert:
+      "INSERT INTO `discover_comments` (`comment_id`, `post_id`, `hidden`) VALUES (?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `post_id` = VALUES(`post_id`), `hidden` = VALUES(`hidden`)",
+    insertIfAbsent:
+      "INSERT INTO `discover_comments` (`comment_id`, `post_id`, `hidden`) VALUES (?, ?, ?)" +
+      " ON DUPLICATE KEY UPDATE `comment_id` = `comment_id`",
+    insertHead: "INSERT INTO `discover_comments` (`comment_id`, `post_id`, `hidden`) VALUES",
+    insertTuple: "(?, ?, ?)",
+    upsertTail: " ON DUPLICATE KEY UPDATE `post_id` = VALUES(`post_id`), `hidden` = VALUES(`hidden`)",
+    upsertCheck: "",
+    insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `comment_id` = `comment_id`",
+    get: "SELECT `comment_id`, `post_id`, `hidden` FROM `discover_comments` WHERE `comment_id` = ?",
+    getManyHead: "SELECT `comment_id`, `post_id`, `hidden` FROM `discover_comments` WHERE `comment_id` IN",
+    delete: "DELETE FROM `discover_comments` WHERE `comment_id` = ?",
+    updateWhere: "`comment_id` = ?",
+    count: "SELECT COUNT(*) AS `n` FROM `discover_comments`",
+    list: {
+      asc: "SELECT `comment_id`, `post_id`, `hidden` FROM `discover_comments` ORDER BY `comment_id` ASC" + " LIMIT ?",
+      ascAfter:
+        "SELECT `comment_id`, `post_id`, `hidden` FROM `discover_comments` WHERE (`comment_id` > ?)" +
+        " ORDER BY `comment_id` ASC LIMIT ?",
+      desc: "SELECT `comment_id`, `post_id`, `hidden` FROM `discover_comments` ORDER BY `comment_id` DESC" + " LIMIT ?",
+      descAfter:
+        "SELECT `comment_id`, `post_id`, `hidden` FROM `discover_comments` WHERE (`comment_id` < ?)" +
+        " ORDER BY `comment_id` DESC LIMIT ?",
+    },
+    unique: {},
+    finders: {
+      listByPostId: {
+        asc:
+          "SELECT `comment_id`, `post_id`, `hidden` FROM `discover_comments` WHERE `post_id` = ?" +
+          " ORDER BY `comment_id` ASC LIMIT ?",
+        ascAfter:
+          "SELECT `comment_id`, `post_id`, `hidden` FROM `discover_comments` WHERE `post_id` = ?" +
+          " AND (`comment_id` > ?) ORDER BY `comment_id` ASC LIMIT ?",
+        desc:
+          "SELECT `comment_id`, `post_id`, `hidden` FROM `discover_comments` WHERE `post_id` = ?" +
+          " ORDER BY `comment_id` DESC LIMIT ?",
+        descAfter:
+          "SELECT `comment_id`, `post_id`, `hidden` FROM `discover_comments` WHERE `post_id` = ?" +
+          " AND (`comment_id` < ?) ORDER BY `comment_id` DESC LIMIT ?",
+      },
+    },
+    counts: {
+      countByPostId: "SELECT COUNT(*) AS `n` FROM `discover_comments` WHERE `post_id` = ?",
+    },
+    deletes: {
+      deleteByPostId: "DELETE FROM `discover_comments` WHERE `post_id` = ? ORDER BY `comment_id` LIMIT ?",
+    },
+    increments: {},
+  },
+} as const;
+
+/**
+ * Primary key of discover_comments (comment_id).
+ *
+ * @generated from message orbit.discover.v1.CommentEntryRow (orbit/discover/v1/tables.proto)
+ */
+export type CommentEntryRowKey = Pick<CommentEntryRow, "commentId">;
+/**
+ * A CommentEntryRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.discover.v1.CommentEntryRow (orbit/discover/v1/tables.proto)
+ */
+export type CommentEntryRowInit = RowInit<CommentEntryRow, "commentId">;
+/**
+ * Fields of a CommentEntryRow to change.
+ *
+ * @generated from message orbit.discover.v1.CommentEntryRow (orbit/discover/v1/tables.proto)
+ */
+export type CommentEntryRowPatch = RowPatch<CommentEntryRow, "commentId", never>;
+
+/**
+ * A row from an array of its column values in select-list order.
+ */
+function commentEntryRowFromValues(r: readonly unknown[]): CommentEntryRow {
+  return {
+    $typeName: "orbit.discover.v1.CommentEntryRow",
+    commentId: toBigInt(r[0]),
+    postId: toBigInt(r[1]),
+    hidden: toBool(r[2]),
+  };
+}
+
+function commentEntryRowToSql(row: CommentEntryRowInit, d: Dialect): SqlValue[] {
+  return [
+    int64Param(row.commentId ?? 0n, "discover_comments.comment_id"),
+    int64Param(row.postId ?? 0n, "discover_comments.post_id"),
+    row.hidden ? 1 : 0,
+  ];
+}
+
+/**
+ * CommentEntryRow is one comment of a post, so that a comment a moderator hid
+ * leaves its post's hot score (and comes back with its unhide), once, and a
+ * hidden comment's deletion does not take it out a second time.
+ *
+ * Typed access to table discover_comments. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.discover.v1.CommentEntryRow (orbit/discover/v1/tables.proto)
+ */
+export class CommentEntryRowDao {
+  static readonly table = CommentEntryRowTable;
+  private readonly q: (typeof CommentEntryRowSql)["sqlite" | "mysql"];
+  private readonly updates: UpdateBuilder;
+
+  constructor(readonly db: SqlExecutor) {
+    this.q = CommentEntryRowSql[db.dialect];
+    this.updates = new UpdateBuilder("discover_comments", this.q.updateWhere, db.dialect);
+  }
+
+  /**
+   * The same DAO on another executor (a transaction).
+   */
+  with(db: SqlExecutor): CommentEntryRowDao {
+    return new CommentEntryRowDao(db);
+  }
+
+  /**
+   * Inserts a row; fails with a duplicate-key error if the key exists.
+   */
+  async insert(row: CommentEntryRowInit): Promise<void> {
+    await this.db.run(this.q.insert, commentEntryRowToSql(row, this.db.dialect));
+  }
+
+  /**
+   * Inserts many rows with multi-row INSERTs. Returns the number inserted.
+   */
+  async insertMany(rows: readonly CommentEntryRowInit[]): Promise<number> {
+    return insertRows(
+      this.db,
+      this.q.insertHead,
+      this.q.insertTuple,
+      "",
+      rows.map((r) => commentEntryRowToSql(r, this.db.dialect)),
+    );
+  }
+
+  /**
+   * Inserts the row unless one with the same key exists. True if inserted.
+   */
+  async insertIfAbsent(row: CommentEntryRowInit): Promise<boolean> {
+    const r = await this.db.run(this.q.insertIfAbsent, commentEntryRowToSql(row, this.db.dialect));
+    return r.changes > 0;
+  }
+
+  /**
+   * Inserts the row, or overwrites every non-key column of the existing one.
+   */
+  async upsert(row: CommentEntryRowInit): Promise<void> {
+    await this.db.run(this.q.upsert, commentEntryRowToSql(row, this.db.dialect));
+  }
+
+  /**
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
+   */
+  async upsertMany(rows: readonly CommentEntryRowInit[]): Promise<void> {
+    await upsertRows(
+      this.db,
+      this.q.insertHead,
+      this.q.insertTuple,
+      this.q.upsertTail,
+      rows.map((r) => commentEntryRowToSql(r, this.db.dialect)),
+      this.q.upsertCheck,
+    );
+  }
+
+  /**
+   * The row with this primary key, if any.
+   */
+  async get(key: CommentEntryRowKey): Promise<CommentEntryRow | undefined> {
+    const r = await this.db.getValues(this.q.get, [
+      int64Param(
+        key.commentId ?? missingKey("discover_comments.comment_id", "commentId"),
+        "discover_comments.comment_id",
+      ),
+    ]);
+    return r && commentEntryRowFromValues(r);
+  }
+
+  /**
+   * The rows with these keys, in no particular order (missing keys are left out).
+   */
+  async getMany(keys: readonly CommentEntryRowKey[]): Promise<CommentEntryRow[]> {
+    if (keys.length === 0) return [];
+    return selectIn(
+      this.db,
+      this.q.getManyHead,
+      keys.map((k) =>
+        int64Param(
+          k.commentId ?? missingKey("discover_comments.comment_id", "commentId"),
+          "discover_comments.comment_id",
+        ),
+      ),
+      commentEntryRowFromValues,
+    );
+  }
+
+  /**
+   * Changes the fields `patch` sets. True if the row exists.
+   */
+  async update(key: CommentEntryRowKey, patch: CommentEntryRowPatch): Promise<boolean> {
+    const cols: string[] = [];
+    const params: SqlValue[] = [];
+    const row = patch as CommentEntryRowInit;
+    const d = this.db.dialect;
+    if (patch.postId !== undefined) {
+      cols.push("post_id");
+      params.push(int64Param(row.postId ?? 0n, "discover_comments.post_id"));
+    }
+    if (patch.hidden !== undefined) {
+      cols.push("hidden");
+      params.push(row.hidden ? 1 : 0);
+    }
+    if (cols.length === 0) return (await this.get(key)) !== undefined;
+    const r = await this.db.run(this.updates.sql(cols), [
+      ...params,
+      ...[
+        int64Param(
+          key.commentId ?? missingKey("discover_comments.comment_id", "commentId"),
+          "discover_comments.comment_id",
+        ),
+      ],
+    ]);
+    return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
+  }
+
+  /**
+   * Deletes the row with this key. True if it existed.
+   */
+  async delete(key: CommentEntryRowKey): Promise<boolean> {
+    return (
+      (
+        await this.db.run(this.q.delete, [
+          int64Param(
+            key.commentId ?? missingKey("discover_comments.comment_id", "commentId"),
+            "discover_comments.comment_id",
+          ),
+        ])
+      ).changes > 0
+    );
+  }
+
+  /**
+   * Number of rows in the table.
+   */
+  async count(): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.count);
+    return Number(r?.n ?? 0);
+  }
+
+  /**
+   * A page of all rows in primary-key order (comment_id).
+   */
+  async list(page?: PageOptions): Promise<Page<CommentEntryRow>> {
+    return keysetPage(this.db, this.q.list, "discover_comments.pk", [], page, commentEntryRowFromValues, [0]);
+  }
+
+  /**
+   * A page of rows with this post_id, ordered by comment_id (index discover_comments_by_post_id).
+   */
+  async listByPostId(where: Pick<CommentEntryRow, "postId">, page?: PageOptions): Promise<Page<CommentEntryRow>> {
+    return keysetPage(
+      this.db,
+      this.q.finders.listByPostId,
+      "discover_comments.discover_comments_by_post_id",
+      [int64Param(where.postId ?? missingKey("discover_comments.post_id", "postId"), "discover_comments.post_id")],
+      page,
+      commentEntryRowFromValues,
+      [0],
+    );
+  }
+
+  /**
+   * Number of rows with this post_id (index discover_comments_by_post_id).
+   */
+  async countByPostId(where: Pick<CommentEntryRow, "postId">): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByPostId, [
+      int64Param(where.postId ?? missingKey("discover_comments.post_id", "postId"), "discover_comments.post_id"),
+    ]);
+    return Number(r?.n ?? 0);
+  }
+
+  /**
+   * Deletes at most `limit` rows with this post_id (1..10000; the first in comment_id order, index
+   * discover_comments_by_post_id). Returns the number deleted: call again until it is 0 to delete them all in
+   * bounded statements.
+   */
+  async deleteByPostId(where: Pick<CommentEntryRow, "postId">, opts: DeleteOptions): Promise<number> {
+    return deleteLimited(
+      this.db,
+      this.q.deletes.deleteByPostId,
+      [int64Param(where.postId ?? missingKey("discover_comments.post_id", "postId"), "discover_comments.post_id")],
       opts,
     );
   }

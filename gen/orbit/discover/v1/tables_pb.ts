@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
 export const file_orbit_discover_v1_tables: GenFile =
   /*@__PURE__*/
   fileDesc(
-    "Ch5vcmJpdC9kaXNjb3Zlci92MS90YWJsZXMucHJvdG8SEW9yYml0LmRpc2NvdmVyLnYxIuABCgpIb3RQb3N0Um93Eg8KB3Bvc3RfaWQYASABKAMSEQoJYXV0aG9yX2lkGAIgASgDEhUKDWNyZWF0ZWRfYXRfbXMYAyABKAMSDQoFbGlrZXMYBCABKAMSEAoIY29tbWVudHMYBSABKAMSEAoIaG90X3JhbmsYBiABKAMSGAoIaGFzaHRhZ3MYByADKAlCBsrzGAIwATpKyvMYRgpECg5kaXNjb3Zlcl9wb3N0cxIHcG9zdF9pZBoTCghob3RfcmFuawoHcG9zdF9pZBoUCglhdXRob3JfaWQKB3Bvc3RfaWQi+wEKClBvc3RUYWdSb3cSHwoDdGFnGAEgASgJQhLK8xgOCgx2YXJjaGFyKDEwMCkSDwoHcG9zdF9pZBgCIAEoAxIRCglhdXRob3JfaWQYAyABKAMSFQoNY3JlYXRlZF9hdF9tcxgEIAEoAxIQCghob3RfcmFuaxgFIAEoAzp/yvMYewp5ChJkaXNjb3Zlcl9wb3N0X3RhZ3MSA3RhZxIHcG9zdF9pZBoYCgN0YWcKCGhvdF9yYW5rCgdwb3N0X2lkGh8KDWNyZWF0ZWRfYXRfbXMKA3RhZwoJYXV0aG9yX2lkGhoKCWF1dGhvcl9pZAoNY3JlYXRlZF9hdF9tcyKJAQoNRm9sbG93RWRnZVJvdxITCgtmb2xsb3dlcl9pZBgBIAEoAxITCgtmb2xsb3dlZV9pZBgCIAEoAzpOyvMYSgpIChBkaXNjb3Zlcl9mb2xsb3dzEgtmb2xsb3dlcl9pZBILZm9sbG93ZWVfaWQaGgoLZm9sbG93ZWVfaWQKC2ZvbGxvd2VyX2lkItkBCgxVc2VyRW50cnlSb3cSDwoHdXNlcl9pZBgBIAEoAxIlCgpoYW5kbGVfa2V5GAIgASgJQhHK8xgNCgt2YXJjaGFyKDMyKRIjCghuYW1lX2tleRgDIAEoCUIRyvMYDQoLdmFyY2hhcig2NCkSEQoJZm9sbG93ZXJzGAQgASgDEhEKCXN1c3BlbmRlZBgFIAEoCDpGyvMYQgpACg5kaXNjb3Zlcl91c2VycxIHdXNlcl9pZBoMCgpoYW5kbGVfa2V5GgoKCG5hbWVfa2V5GgsKCWZvbGxvd2VycyKBAQoMQmxvY2tFZGdlUm93EhIKCmJsb2NrZXJfaWQYASABKAMSEgoKYmxvY2tlZF9pZBgCIAEoAzpJyvMYRQpDCg9kaXNjb3Zlcl9ibG9ja3MSCmJsb2NrZXJfaWQSCmJsb2NrZWRfaWQaGAoKYmxvY2tlZF9pZAoKYmxvY2tlcl9pZCJ3CgxEaXNtaXNzZWRSb3cSDwoHdXNlcl9pZBgBIAEoAxIUCgxkaXNtaXNzZWRfaWQYAiABKAMSDQoFYXRfbXMYAyABKAM6McrzGC0KKwoSZGlzY292ZXJfZGlzbWlzc2VkEgd1c2VyX2lkEgxkaXNtaXNzZWRfaWQinAEKEVN1Z2dlc3Rpb25MaXN0Um93Eg8KB3VzZXJfaWQYASABKAMSDwoHdmVyc2lvbhgCIAEoAxIVCg1idWlsdF92ZXJzaW9uGAMgASgDEhMKC2J1aWx0X2F0X21zGAQgASgDEhIKCmNhbmRpZGF0ZXMYBSABKAw6JcrzGCEKHwoUZGlzY292ZXJfc3VnZ2VzdGlvbnMSB3VzZXJfaWRiBnByb3RvMw",
+    "Ch5vcmJpdC9kaXNjb3Zlci92MS90YWJsZXMucHJvdG8SEW9yYml0LmRpc2NvdmVyLnYxIuABCgpIb3RQb3N0Um93Eg8KB3Bvc3RfaWQYASABKAMSEQoJYXV0aG9yX2lkGAIgASgDEhUKDWNyZWF0ZWRfYXRfbXMYAyABKAMSDQoFbGlrZXMYBCABKAMSEAoIY29tbWVudHMYBSABKAMSEAoIaG90X3JhbmsYBiABKAMSGAoIaGFzaHRhZ3MYByADKAlCBsrzGAIwATpKyvMYRgpECg5kaXNjb3Zlcl9wb3N0cxIHcG9zdF9pZBoTCghob3RfcmFuawoHcG9zdF9pZBoUCglhdXRob3JfaWQKB3Bvc3RfaWQieAoPQ29tbWVudEVudHJ5Um93EhIKCmNvbW1lbnRfaWQYASABKAMSDwoHcG9zdF9pZBgCIAEoAxIOCgZoaWRkZW4YAyABKAg6MMrzGCwKKgoRZGlzY292ZXJfY29tbWVudHMSCmNvbW1lbnRfaWQaCQoHcG9zdF9pZCL7AQoKUG9zdFRhZ1JvdxIfCgN0YWcYASABKAlCEsrzGA4KDHZhcmNoYXIoMTAwKRIPCgdwb3N0X2lkGAIgASgDEhEKCWF1dGhvcl9pZBgDIAEoAxIVCg1jcmVhdGVkX2F0X21zGAQgASgDEhAKCGhvdF9yYW5rGAUgASgDOn/K8xh7CnkKEmRpc2NvdmVyX3Bvc3RfdGFncxIDdGFnEgdwb3N0X2lkGhgKA3RhZwoIaG90X3JhbmsKB3Bvc3RfaWQaHwoNY3JlYXRlZF9hdF9tcwoDdGFnCglhdXRob3JfaWQaGgoJYXV0aG9yX2lkCg1jcmVhdGVkX2F0X21zIokBCg1Gb2xsb3dFZGdlUm93EhMKC2ZvbGxvd2VyX2lkGAEgASgDEhMKC2ZvbGxvd2VlX2lkGAIgASgDOk7K8xhKCkgKEGRpc2NvdmVyX2ZvbGxvd3MSC2ZvbGxvd2VyX2lkEgtmb2xsb3dlZV9pZBoaCgtmb2xsb3dlZV9pZAoLZm9sbG93ZXJfaWQi2QEKDFVzZXJFbnRyeVJvdxIPCgd1c2VyX2lkGAEgASgDEiUKCmhhbmRsZV9rZXkYAiABKAlCEcrzGA0KC3ZhcmNoYXIoMzIpEiMKCG5hbWVfa2V5GAMgASgJQhHK8xgNCgt2YXJjaGFyKDY0KRIRCglmb2xsb3dlcnMYBCABKAMSEQoJc3VzcGVuZGVkGAUgASgIOkbK8xhCCkAKDmRpc2NvdmVyX3VzZXJzEgd1c2VyX2lkGgwKCmhhbmRsZV9rZXkaCgoIbmFtZV9rZXkaCwoJZm9sbG93ZXJzIoEBCgxCbG9ja0VkZ2VSb3cSEgoKYmxvY2tlcl9pZBgBIAEoAxISCgpibG9ja2VkX2lkGAIgASgDOknK8xhFCkMKD2Rpc2NvdmVyX2Jsb2NrcxIKYmxvY2tlcl9pZBIKYmxvY2tlZF9pZBoYCgpibG9ja2VkX2lkCgpibG9ja2VyX2lkIncKDERpc21pc3NlZFJvdxIPCgd1c2VyX2lkGAEgASgDEhQKDGRpc21pc3NlZF9pZBgCIAEoAxINCgVhdF9tcxgDIAEoAzoxyvMYLQorChJkaXNjb3Zlcl9kaXNtaXNzZWQSB3VzZXJfaWQSDGRpc21pc3NlZF9pZCKcAQoRU3VnZ2VzdGlvbkxpc3RSb3cSDwoHdXNlcl9pZBgBIAEoAxIPCgd2ZXJzaW9uGAIgASgDEhUKDWJ1aWx0X3ZlcnNpb24YAyABKAMSEwoLYnVpbHRfYXRfbXMYBCABKAMSEgoKY2FuZGlkYXRlcxgFIAEoDDolyvMYIQofChRkaXNjb3Zlcl9zdWdnZXN0aW9ucxIHdXNlcl9pZGIGcHJvdG8z",
     [file_orbit_options_v1_options],
   );
 
@@ -74,6 +74,38 @@ export type HotPostRow = Message<"orbit.discover.v1.HotPostRow"> & {
 export const HotPostRowSchema: GenMessage<HotPostRow> = /*@__PURE__*/ messageDesc(file_orbit_discover_v1_tables, 0);
 
 /**
+ * CommentEntryRow is one comment of a post, so that a comment a moderator hid
+ * leaves its post's hot score (and comes back with its unhide), once, and a
+ * hidden comment's deletion does not take it out a second time.
+ *
+ * @generated from message orbit.discover.v1.CommentEntryRow
+ */
+export type CommentEntryRow = Message<"orbit.discover.v1.CommentEntryRow"> & {
+  /**
+   * @generated from field: int64 comment_id = 1;
+   */
+  commentId: bigint;
+
+  /**
+   * @generated from field: int64 post_id = 2;
+   */
+  postId: bigint;
+
+  /**
+   * @generated from field: bool hidden = 3;
+   */
+  hidden: boolean;
+};
+
+/**
+ * Describes the message orbit.discover.v1.CommentEntryRow.
+ * Use `create(CommentEntryRowSchema)` to create a new message.
+ */
+export const CommentEntryRowSchema: GenMessage<CommentEntryRow> =
+  /*@__PURE__*/
+  messageDesc(file_orbit_discover_v1_tables, 1);
+
+/**
  * PostTagRow is one hashtag of one post, with the post's hot rank.
  *
  * @generated from message orbit.discover.v1.PostTagRow
@@ -109,7 +141,7 @@ export type PostTagRow = Message<"orbit.discover.v1.PostTagRow"> & {
  * Describes the message orbit.discover.v1.PostTagRow.
  * Use `create(PostTagRowSchema)` to create a new message.
  */
-export const PostTagRowSchema: GenMessage<PostTagRow> = /*@__PURE__*/ messageDesc(file_orbit_discover_v1_tables, 1);
+export const PostTagRowSchema: GenMessage<PostTagRow> = /*@__PURE__*/ messageDesc(file_orbit_discover_v1_tables, 2);
 
 /**
  * FollowEdgeRow: follower_id follows followee_id (for suggestions).
@@ -134,7 +166,7 @@ export type FollowEdgeRow = Message<"orbit.discover.v1.FollowEdgeRow"> & {
  */
 export const FollowEdgeRowSchema: GenMessage<FollowEdgeRow> =
   /*@__PURE__*/
-  messageDesc(file_orbit_discover_v1_tables, 2);
+  messageDesc(file_orbit_discover_v1_tables, 3);
 
 /**
  * UserEntryRow is one account for search and suggestions.
@@ -178,7 +210,7 @@ export type UserEntryRow = Message<"orbit.discover.v1.UserEntryRow"> & {
  * Describes the message orbit.discover.v1.UserEntryRow.
  * Use `create(UserEntryRowSchema)` to create a new message.
  */
-export const UserEntryRowSchema: GenMessage<UserEntryRow> = /*@__PURE__*/ messageDesc(file_orbit_discover_v1_tables, 3);
+export const UserEntryRowSchema: GenMessage<UserEntryRow> = /*@__PURE__*/ messageDesc(file_orbit_discover_v1_tables, 4);
 
 /**
  * BlockEdgeRow: blocker_id blocked blocked_id.
@@ -201,7 +233,7 @@ export type BlockEdgeRow = Message<"orbit.discover.v1.BlockEdgeRow"> & {
  * Describes the message orbit.discover.v1.BlockEdgeRow.
  * Use `create(BlockEdgeRowSchema)` to create a new message.
  */
-export const BlockEdgeRowSchema: GenMessage<BlockEdgeRow> = /*@__PURE__*/ messageDesc(file_orbit_discover_v1_tables, 4);
+export const BlockEdgeRowSchema: GenMessage<BlockEdgeRow> = /*@__PURE__*/ messageDesc(file_orbit_discover_v1_tables, 5);
 
 /**
  * DismissedRow: user_id asked not to be suggested dismissed_id again.
@@ -229,7 +261,7 @@ export type DismissedRow = Message<"orbit.discover.v1.DismissedRow"> & {
  * Describes the message orbit.discover.v1.DismissedRow.
  * Use `create(DismissedRowSchema)` to create a new message.
  */
-export const DismissedRowSchema: GenMessage<DismissedRow> = /*@__PURE__*/ messageDesc(file_orbit_discover_v1_tables, 5);
+export const DismissedRowSchema: GenMessage<DismissedRow> = /*@__PURE__*/ messageDesc(file_orbit_discover_v1_tables, 6);
 
 /**
  * SuggestionListRow is one user's precomputed follow suggestions
@@ -278,4 +310,4 @@ export type SuggestionListRow = Message<"orbit.discover.v1.SuggestionListRow"> &
  */
 export const SuggestionListRowSchema: GenMessage<SuggestionListRow> =
   /*@__PURE__*/
-  messageDesc(file_orbit_discover_v1_tables, 6);
+  messageDesc(file_orbit_discover_v1_tables, 7);

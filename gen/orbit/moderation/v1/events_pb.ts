@@ -115,7 +115,7 @@ export const AccountSuspendedSchema: GenMessage<AccountSuspended> =
 
 /**
  * ContentUnhidden: a moderator undid a HIDE_CONTENT (Resolve with UNHIDE_CONTENT on the report
- * that hid it); post, feed and discover restore the content. Notifications removed are not restored.
+ * that hid it); post, feed and discover restore the content, notify the notifications the hide removed.
  *
  * @generated from message orbit.moderation.v1.ContentUnhidden
  */

@@ -9,6 +9,7 @@ import { column } from "../../../../platform/storage/schema.js";
 import type {
   NotificationDeviceRow,
   NotificationGroupRow,
+  NotificationHiddenRow,
   NotificationItemRow,
   NotificationMarkerRow,
   NotificationMuteRow,
@@ -1703,6 +1704,867 @@ export class NotificationGroupRowDao {
       this.db,
       this.q.deletes.deleteByCommentId,
       [int64Param(where.commentId ?? missingKey("notify_groups.comment_id", "commentId"), "notify_groups.comment_id")],
+      opts,
+    );
+  }
+}
+
+// ── NotificationHiddenRow → table notify_hidden ──────────────────────────
+
+/**
+ * Table notify_hidden: its schema manifest entry (diffed by the migrator; gen/manifest.json lists the same).
+ *
+ * @generated from message orbit.notify.v1.NotificationHiddenRow (orbit/notify/v1/tables.proto)
+ */
+export const NotificationHiddenRowTable: SqlTableSpec = {
+  kind: "sql",
+  name: "notify_hidden",
+  message: "orbit.notify.v1.NotificationHiddenRow",
+  file: "orbit/notify/v1/tables.proto",
+  columns: [
+    column("recipient_id", "recipientId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("source_key", "sourceKey", "string", "TEXT", "VARCHAR(96)", "text", { default: "''" }),
+    column("actor_id", "actorId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("type", "type", "int", "INTEGER", "INT", "int", { default: "0" }),
+    column("target_id", "targetId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("comment_id", "commentId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("about_comment_id", "aboutCommentId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("at_ms", "atMs", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("event_id", "eventId", "bigint", "INTEGER", "BIGINT", "bigint", { default: "0" }),
+    column("hidden", "hidden", "int", "INTEGER", "INT", "int", { default: "0" }),
+  ],
+  primaryKey: ["recipient_id", "source_key"],
+  indexes: [
+    { name: "notify_hidden_by_target_id", columns: ["target_id"], unique: false },
+    { name: "notify_hidden_by_about_comment_id", columns: ["about_comment_id"], unique: false },
+    { name: "notify_hidden_by_recipient_id_actor_id", columns: ["recipient_id", "actor_id"], unique: false },
+    { name: "notify_hidden_by_actor_id", columns: ["actor_id"], unique: false },
+  ],
+};
+
+/**
+ * The SQL of every NotificationHiddenRowDao method, per dialect.
+ *
+ * @generated from message orbit.notify.v1.NotificationHiddenRow (orbit/notify/v1/tables.proto)
+ */
+export const NotificationHiddenRowSql = {
+  sqlite: {
+    insert:
+      'INSERT INTO "notify_hidden" ("recipient_id", "source_key", "actor_id", "type", "target_id", ' +
+      '"comment_id", "about_comment_id", "at_ms", "event_id", "hidden")' +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    upsert:
+      'INSERT INTO "notify_hidden" ("recipient_id", "source_key", "actor_id", "type", "target_id", ' +
+      '"comment_id", "about_comment_id", "at_ms", "event_id", "hidden")' +
+      ' VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("recipient_id", "source_key")' +
+      ' DO UPDATE SET "actor_id" = excluded."actor_id", "type" = excluded."type", ' +
+      '"target_id" = excluded."target_id", "comment_id" = excluded."comment_id", ' +
+      '"about_comment_id" = excluded."about_comment_id", "at_ms" = excluded."at_ms", ' +
+      '"event_id" = excluded."event_id", "hidden" = excluded."hidden"',
+    insertIfAbsent:
+      'INSERT INTO "notify_hidden" ("recipient_id", "source_key", "actor_id", "type", "target_id", ' +
+      '"comment_id", "about_comment_id", "at_ms", "event_id", "hidden")' +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    insertHead:
+      'INSERT INTO "notify_hidden" ("recipient_id", "source_key", "actor_id", "type", "target_id", ' +
+      '"comment_id", "about_comment_id", "at_ms", "event_id", "hidden") VALUES',
+    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    upsertTail:
+      ' ON CONFLICT ("recipient_id", "source_key")' +
+      ' DO UPDATE SET "actor_id" = excluded."actor_id", "type" = excluded."type", ' +
+      '"target_id" = excluded."target_id", "comment_id" = excluded."comment_id", ' +
+      '"about_comment_id" = excluded."about_comment_id", "at_ms" = excluded."at_ms", ' +
+      '"event_id" = excluded."event_id", "hidden" = excluded."hidden"',
+    upsertCheck: "",
+    insertIfAbsentTail: " ON CONFLICT DO NOTHING",
+    get:
+      'SELECT "recipient_id", "source_key", "actor_id", "type", "target_id", "comment_id", ' +
+      '"about_comment_id", "at_ms", "event_id", "hidden" FROM "notify_hidden"' +
+      ' WHERE "recipient_id" = ? AND "source_key" = ?',
+    getManyHead: "",
+    delete: 'DELETE FROM "notify_hidden" WHERE "recipient_id" = ? AND "source_key" = ?',
+    updateWhere: '"recipient_id" = ? AND "source_key" = ?',
+    count: 'SELECT COUNT(*) AS "n" FROM "notify_hidden"',
+    list: {
+      asc:
+        'SELECT "recipient_id", "source_key", "actor_id", "type", "target_id", "comment_id", ' +
+        '"about_comment_id", "at_ms", "event_id", "hidden" FROM "notify_hidden"' +
+        ' ORDER BY "recipient_id" ASC, "source_key" ASC LIMIT ?',
+      ascAfter:
+        'SELECT "recipient_id", "source_key", "actor_id", "type", "target_id", "comment_id", ' +
+        '"about_comment_id", "at_ms", "event_id", "hidden" FROM "notify_hidden"' +
+        ' WHERE ("recipient_id" > ? OR ("recipient_id" = ? AND "source_key" > ?))' +
+        ' ORDER BY "recipient_id" ASC, "source_key" ASC LIMIT ?',
+      desc:
+        'SELECT "recipient_id", "source_key", "actor_id", "type", "target_id", "comment_id", ' +
+        '"about_comment_id", "at_ms", "event_id", "hidden" FROM "notify_hidden"' +
+        ' ORDER BY "recipient_id" DESC, "source_key" DESC LIMIT ?',
+      descAfter:
+        'SELECT "recipient_id", "source_key", "actor_id", "type", "target_id", "comment_id", ' +
+        '"about_comment_id", "at_ms", "event_id", "hidden" FROM "notify_hidden"' +
+        ' WHERE ("recipient_id" < ? OR ("recipient_id" = ? AND "source_key" < ?))' +
+        ' ORDER BY "recipient_id" DESC, "source_key" DESC LIMIT ?',
+    },
+    unique: {},
+    finders: {
+      listByRecipientId: {
+        asc:
+          'SELECT "recipient_id", "source_key", "actor_id", "type", "target_id", "comment_id", ' +
+          '"about_comment_id", "at_ms", "event_id", "hidden" FROM "notify_hidden" WHERE "recipient_id" = ?' +
+          ' ORDER BY "source_key" ASC LIMIT ?',
+        ascAfter:
+          'SELECT "recipient_id", "source_key", "actor_id", "type", "target_id", "comment_id", ' +
+          '"about_comment_id", "at_ms", "event_id", "hidden" FROM "notify_hidden" WHERE "recipient_id" = ?' +
+          ' AND ("source_key" > ?) ORDER BY "source_key" ASC LIMIT ?',
+        desc:
+          'SELECT "recipient_id", "source_key", "actor_id", "type", "target_id", "comment_id", ' +
+          '"about_comment_id", "at_ms", "event_id", "hidden" FROM "notify_hidden" WHERE "recipient_id" = ?' +
+          ' ORDER BY "source_key" DESC LIMIT ?',
+        descAfter:
+          'SELECT "recipient_id", "source_key", "actor_id", "type", "target_id", "comment_id", ' +
+          '"about_comment_id", "at_ms", "event_id", "hidden" FROM "notify_hidden" WHERE "recipient_id" = ?' +
+          ' AND ("source_key" < ?) ORDER BY "source_key" DESC LIMIT ?',
+      },
+      listByTargetId: {
+        asc:
+          'SELECT "recipient_id", "source_key", "actor_id", "type", "target_id", "comment_id", ' +
+          '"about_comment_id", "at_ms", "event_id", "hidden" FROM "notify_hidden" WHERE "target_id" = ?' +
+          ' ORDER BY "recipient_id" ASC, "source_key" ASC LIMIT ?',
+        ascAfter:
+          'SELECT "recipient_id", "source_key", "actor_id", "type", "target_id", "comment_id", ' +
+          '"about_comment_id", "at_ms", "event_id", "hidden" FROM "notify_hidden" WHERE "target_id" = ?' +
+          ' AND ("recipient_id" > ? OR ("recipient_id" = ? AND "source_key" > ?))' +
+          ' ORDER BY "recipient_id" ASC, "source_key" ASC LIMIT ?',
+        desc:
+          'SELECT "recipient_id", "source_key", "actor_id", "type", "target_id", "comment_id", ' +
+          '"about_comment_id", "at_ms", "event_id", "hidden" FROM "notify_hidden" WHERE "target_id" = ?' +
+          ' ORDER BY "recipient_id" DESC, "source_key" DESC LIMIT ?',
+        descAfter:
+          'SELECT "recipient_id", "source_key", "actor_id", "type", "target_id", "comment_id", ' +
+          '"about_comment_id", "at_ms", "event_id", "hidden" FROM "notify_hidden" WHERE "target_id" = ?' +
+          ' AND ("recipient_id" < ? OR ("recipient_id" = ? AND "source_key" < ?))' +
+          ' ORDER BY "recipient_id" DESC, "source_key" DESC LIMIT ?',
+      },
+      listByAboutCommentId: {
+        asc:
+          'SELECT "recipient_id", "source_key", "actor_id", "type", "target_id", "comment_id", ' +
+          '"about_comment_id", "at_ms", "event_id", "hidden" FROM "notify_hidden"' +
+          ' WHERE "about_comment_id" = ? ORDER BY "recipient_id" ASC, "source_key" ASC LIMIT ?',
+        ascAfter:
+          'SELECT "recipient_id", "source_key", "actor_id", "type", "target_id", "comment_id", ' +
+          '"about_comment_id", "at_ms", "event_id", "hidden" FROM "notify_hidden"' +
+          ' WHERE "about_comment_id" = ?' +
+          ' AND ("recipient_id" > ? OR ("recipient_id" = ? AND "source_key" > ?))' +
+          ' ORDER BY "recipient_id" ASC, "source_key" ASC LIMIT ?',
+        desc:
+          'SELECT "recipient_id", "source_key", "actor_id", "type", "target_id", "comment_id", ' +
+          '"about_comment_id", "at_ms", "event_id", "hidden" FROM "notify_hidden"' +
+          ' WHERE "about_comment_id" = ? ORDER BY "recipient_id" DESC, "source_key" DESC LIMIT ?',
+        descAfter:
+          'SELECT "recipient_id", "source_key", "actor_id", "type", "target_id", "comment_id", ' +
+          '"about_comment_id", "at_ms", "event_id", "hidden" FROM "notify_hidden"' +
+          ' WHERE "about_comment_id" = ?' +
+          ' AND ("recipient_id" < ? OR ("recipient_id" = ? AND "source_key" < ?))' +
+          ' ORDER BY "recipient_id" DESC, "source_key" DESC LIMIT ?',
+      },
+      listByRecipientIdOrderByActorId: {
+        asc:
+          'SELECT "recipient_id", "source_key", "actor_id", "type", "target_id", "comment_id", ' +
+          '"about_comment_id", "at_ms", "event_id", "hidden" FROM "notify_hidden" WHERE "recipient_id" = ?' +
+          ' ORDER BY "actor_id" ASC, "source_key" ASC LIMIT ?',
+        ascAfter:
+          'SELECT "recipient_id", "source_key", "actor_id", "type", "target_id", "comment_id", ' +
+          '"about_comment_id", "at_ms", "event_id", "hidden" FROM "notify_hidden" WHERE "recipient_id" = ?' +
+          ' AND ("actor_id" > ? OR ("actor_id" = ? AND "source_key" > ?))' +
+          ' ORDER BY "actor_id" ASC, "source_key" ASC LIMIT ?',
+        desc:
+          'SELECT "recipient_id", "source_key", "actor_id", "type", "target_id", "comment_id", ' +
+          '"about_comment_id", "at_ms", "event_id", "hidden" FROM "notify_hidden" WHERE "recipient_id" = ?' +
+          ' ORDER BY "actor_id" DESC, "source_key" DESC LIMIT ?',
+        descAfter:
+          'SELECT "recipient_id", "source_key", "actor_id", "type", "target_id", "comment_id", ' +
+          '"about_comment_id", "at_ms", "event_id", "hidden" FROM "notify_hidden" WHERE "recipient_id" = ?' +
+          ' AND ("actor_id" < ? OR ("actor_id" = ? AND "source_key" < ?))' +
+          ' ORDER BY "actor_id" DESC, "source_key" DESC LIMIT ?',
+      },
+      listByActorId: {
+        asc:
+          'SELECT "recipient_id", "source_key", "actor_id", "type", "target_id", "comment_id", ' +
+          '"about_comment_id", "at_ms", "event_id", "hidden" FROM "notify_hidden" WHERE "actor_id" = ?' +
+          ' ORDER BY "recipient_id" ASC, "source_key" ASC LIMIT ?',
+        ascAfter:
+          'SELECT "recipient_id", "source_key", "actor_id", "type", "target_id", "comment_id", ' +
+          '"about_comment_id", "at_ms", "event_id", "hidden" FROM "notify_hidden" WHERE "actor_id" = ?' +
+          ' AND ("recipient_id" > ? OR ("recipient_id" = ? AND "source_key" > ?))' +
+          ' ORDER BY "recipient_id" ASC, "source_key" ASC LIMIT ?',
+        desc:
+          'SELECT "recipient_id", "source_key", "actor_id", "type", "target_id", "comment_id", ' +
+          '"about_comment_id", "at_ms", "event_id", "hidden" FROM "notify_hidden" WHERE "actor_id" = ?' +
+          ' ORDER BY "recipient_id" DESC, "source_key" DESC LIMIT ?',
+        descAfter:
+          'SELECT "recipient_id", "source_key", "actor_id", "type", "target_id", "comment_id", ' +
+          '"about_comment_id", "at_ms", "event_id", "hidden" FROM "notify_hidden" WHERE "actor_id" = ?' +
+          ' AND ("recipient_id" < ? OR ("recipient_id" = ? AND "source_key" < ?))' +
+          ' ORDER BY "recipient_id" DESC, "source_key" DESC LIMIT ?',
+      },
+    },
+    counts: {
+      countByRecipientId: 'SELECT COUNT(*) AS "n" FROM "notify_hidden" WHERE "recipient_id" = ?',
+      countByTargetId: 'SELECT COUNT(*) AS "n" FROM "notify_hidden" WHERE "target_id" = ?',
+      countByAboutCommentId: 'SELECT COUNT(*) AS "n" FROM "notify_hidden" WHERE "about_comment_id" = ?',
+      countByActorId: 'SELECT COUNT(*) AS "n" FROM "notify_hidden" WHERE "actor_id" = ?',
+    },
+    deletes: {
+      deleteByRecipientId:
+        'DELETE FROM "notify_hidden" WHERE ("recipient_id", "source_key")' +
+        ' IN (SELECT "recipient_id", "source_key" FROM "notify_hidden" WHERE "recipient_id" = ?' +
+        ' ORDER BY "source_key" LIMIT ?)',
+      deleteByTargetId:
+        'DELETE FROM "notify_hidden" WHERE ("recipient_id", "source_key")' +
+        ' IN (SELECT "recipient_id", "source_key" FROM "notify_hidden" WHERE "target_id" = ?' +
+        ' ORDER BY "recipient_id", "source_key" LIMIT ?)',
+      deleteByAboutCommentId:
+        'DELETE FROM "notify_hidden" WHERE ("recipient_id", "source_key")' +
+        ' IN (SELECT "recipient_id", "source_key" FROM "notify_hidden" WHERE "about_comment_id" = ?' +
+        ' ORDER BY "recipient_id", "source_key" LIMIT ?)',
+      deleteByActorId:
+        'DELETE FROM "notify_hidden" WHERE ("recipient_id", "source_key")' +
+        ' IN (SELECT "recipient_id", "source_key" FROM "notify_hidden" WHERE "actor_id" = ?' +
+        ' ORDER BY "recipient_id", "source_key" LIMIT ?)',
+    },
+    increments: {},
+  },
+  mysql: {
+    insert:
+      "INSERT INTO `notify_hidden` (`recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, " +
+      "`comment_id`, `about_comment_id`, `at_ms`, `event_id`, `hidden`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    upsert:
+      "INSERT INTO `notify_hidden` (`recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, " +
+      "`comment_id`, `about_comment_id`, `at_ms`, `event_id`, `hidden`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `actor_id` =" +
+      " VALUES(`actor_id`), `type` = VALUES(`type`), `target_id` = VALUES(`target_id`), `comment_id` =" +
+      " VALUES(`comment_id`), `about_comment_id` = VALUES(`about_comment_id`), `at_ms` =" +
+      " VALUES(`at_ms`), `event_id` = VALUES(`event_id`), `hidden` = VALUES(`hidden`)",
+    insertIfAbsent:
+      "INSERT INTO `notify_hidden` (`recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, " +
+      "`comment_id`, `about_comment_id`, `at_ms`, `event_id`, `hidden`)" +
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `recipient_id` = `recipient_id`",
+    insertHead:
+      "INSERT INTO `notify_hidden` (`recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, " +
+      "`comment_id`, `about_comment_id`, `at_ms`, `event_id`, `hidden`) VALUES",
+    insertTuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    upsertTail:
+      " ON DUPLICATE KEY UPDATE `actor_id` = VALUES(`actor_id`), `type` = VALUES(`type`), `target_id` =" +
+      " VALUES(`target_id`), `comment_id` = VALUES(`comment_id`), `about_comment_id` =" +
+      " VALUES(`about_comment_id`), `at_ms` = VALUES(`at_ms`), `event_id` =" +
+      " VALUES(`event_id`), `hidden` = VALUES(`hidden`)",
+    upsertCheck: "",
+    insertIfAbsentTail: " ON DUPLICATE KEY UPDATE `recipient_id` = `recipient_id`",
+    get:
+      "SELECT `recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, `comment_id`, " +
+      "`about_comment_id`, `at_ms`, `event_id`, `hidden` FROM `notify_hidden`" +
+      " WHERE `recipient_id` = ? AND `source_key` = ?",
+    getManyHead: "",
+    delete: "DELETE FROM `notify_hidden` WHERE `recipient_id` = ? AND `source_key` = ?",
+    updateWhere: "`recipient_id` = ? AND `source_key` = ?",
+    count: "SELECT COUNT(*) AS `n` FROM `notify_hidden`",
+    list: {
+      asc:
+        "SELECT `recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, `comment_id`, " +
+        "`about_comment_id`, `at_ms`, `event_id`, `hidden` FROM `notify_hidden`" +
+        " ORDER BY `recipient_id` ASC, `source_key` ASC LIMIT ?",
+      ascAfter:
+        "SELECT `recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, `comment_id`, " +
+        "`about_comment_id`, `at_ms`, `event_id`, `hidden` FROM `notify_hidden`" +
+        " WHERE (`recipient_id` > ? OR (`recipient_id` = ? AND `source_key` > ?))" +
+        " ORDER BY `recipient_id` ASC, `source_key` ASC LIMIT ?",
+      desc:
+        "SELECT `recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, `comment_id`, " +
+        "`about_comment_id`, `at_ms`, `event_id`, `hidden` FROM `notify_hidden`" +
+        " ORDER BY `recipient_id` DESC, `source_key` DESC LIMIT ?",
+      descAfter:
+        "SELECT `recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, `comment_id`, " +
+        "`about_comment_id`, `at_ms`, `event_id`, `hidden` FROM `notify_hidden`" +
+        " WHERE (`recipient_id` < ? OR (`recipient_id` = ? AND `source_key` < ?))" +
+        " ORDER BY `recipient_id` DESC, `source_key` DESC LIMIT ?",
+    },
+    unique: {},
+    finders: {
+      listByRecipientId: {
+        asc:
+          "SELECT `recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, `comment_id`, " +
+          "`about_comment_id`, `at_ms`, `event_id`, `hidden` FROM `notify_hidden` WHERE `recipient_id` = ?" +
+          " ORDER BY `source_key` ASC LIMIT ?",
+        ascAfter:
+          "SELECT `recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, `comment_id`, " +
+          "`about_comment_id`, `at_ms`, `event_id`, `hidden` FROM `notify_hidden` WHERE `recipient_id` = ?" +
+          " AND (`source_key` > ?) ORDER BY `source_key` ASC LIMIT ?",
+        desc:
+          "SELECT `recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, `comment_id`, " +
+          "`about_comment_id`, `at_ms`, `event_id`, `hidden` FROM `notify_hidden` WHERE `recipient_id` = ?" +
+          " ORDER BY `source_key` DESC LIMIT ?",
+        descAfter:
+          "SELECT `recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, `comment_id`, " +
+          "`about_comment_id`, `at_ms`, `event_id`, `hidden` FROM `notify_hidden` WHERE `recipient_id` = ?" +
+          " AND (`source_key` < ?) ORDER BY `source_key` DESC LIMIT ?",
+      },
+      listByTargetId: {
+        asc:
+          "SELECT `recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, `comment_id`, " +
+          "`about_comment_id`, `at_ms`, `event_id`, `hidden` FROM `notify_hidden` WHERE `target_id` = ?" +
+          " ORDER BY `recipient_id` ASC, `source_key` ASC LIMIT ?",
+        ascAfter:
+          "SELECT `recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, `comment_id`, " +
+          "`about_comment_id`, `at_ms`, `event_id`, `hidden` FROM `notify_hidden` WHERE `target_id` = ?" +
+          " AND (`recipient_id` > ? OR (`recipient_id` = ? AND `source_key` > ?))" +
+          " ORDER BY `recipient_id` ASC, `source_key` ASC LIMIT ?",
+        desc:
+          "SELECT `recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, `comment_id`, " +
+          "`about_comment_id`, `at_ms`, `event_id`, `hidden` FROM `notify_hidden` WHERE `target_id` = ?" +
+          " ORDER BY `recipient_id` DESC, `source_key` DESC LIMIT ?",
+        descAfter:
+          "SELECT `recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, `comment_id`, " +
+          "`about_comment_id`, `at_ms`, `event_id`, `hidden` FROM `notify_hidden` WHERE `target_id` = ?" +
+          " AND (`recipient_id` < ? OR (`recipient_id` = ? AND `source_key` < ?))" +
+          " ORDER BY `recipient_id` DESC, `source_key` DESC LIMIT ?",
+      },
+      listByAboutCommentId: {
+        asc:
+          "SELECT `recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, `comment_id`, " +
+          "`about_comment_id`, `at_ms`, `event_id`, `hidden` FROM `notify_hidden`" +
+          " WHERE `about_comment_id` = ? ORDER BY `recipient_id` ASC, `source_key` ASC LIMIT ?",
+        ascAfter:
+          "SELECT `recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, `comment_id`, " +
+          "`about_comment_id`, `at_ms`, `event_id`, `hidden` FROM `notify_hidden`" +
+          " WHERE `about_comment_id` = ?" +
+          " AND (`recipient_id` > ? OR (`recipient_id` = ? AND `source_key` > ?))" +
+          " ORDER BY `recipient_id` ASC, `source_key` ASC LIMIT ?",
+        desc:
+          "SELECT `recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, `comment_id`, " +
+          "`about_comment_id`, `at_ms`, `event_id`, `hidden` FROM `notify_hidden`" +
+          " WHERE `about_comment_id` = ? ORDER BY `recipient_id` DESC, `source_key` DESC LIMIT ?",
+        descAfter:
+          "SELECT `recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, `comment_id`, " +
+          "`about_comment_id`, `at_ms`, `event_id`, `hidden` FROM `notify_hidden`" +
+          " WHERE `about_comment_id` = ?" +
+          " AND (`recipient_id` < ? OR (`recipient_id` = ? AND `source_key` < ?))" +
+          " ORDER BY `recipient_id` DESC, `source_key` DESC LIMIT ?",
+      },
+      listByRecipientIdOrderByActorId: {
+        asc:
+          "SELECT `recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, `comment_id`, " +
+          "`about_comment_id`, `at_ms`, `event_id`, `hidden` FROM `notify_hidden` WHERE `recipient_id` = ?" +
+          " ORDER BY `actor_id` ASC, `source_key` ASC LIMIT ?",
+        ascAfter:
+          "SELECT `recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, `comment_id`, " +
+          "`about_comment_id`, `at_ms`, `event_id`, `hidden` FROM `notify_hidden` WHERE `recipient_id` = ?" +
+          " AND (`actor_id` > ? OR (`actor_id` = ? AND `source_key` > ?))" +
+          " ORDER BY `actor_id` ASC, `source_key` ASC LIMIT ?",
+        desc:
+          "SELECT `recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, `comment_id`, " +
+          "`about_comment_id`, `at_ms`, `event_id`, `hidden` FROM `notify_hidden` WHERE `recipient_id` = ?" +
+          " ORDER BY `actor_id` DESC, `source_key` DESC LIMIT ?",
+        descAfter:
+          "SELECT `recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, `comment_id`, " +
+          "`about_comment_id`, `at_ms`, `event_id`, `hidden` FROM `notify_hidden` WHERE `recipient_id` = ?" +
+          " AND (`actor_id` < ? OR (`actor_id` = ? AND `source_key` < ?))" +
+          " ORDER BY `actor_id` DESC, `source_key` DESC LIMIT ?",
+      },
+      listByActorId: {
+        asc:
+          "SELECT `recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, `comment_id`, " +
+          "`about_comment_id`, `at_ms`, `event_id`, `hidden` FROM `notify_hidden` WHERE `actor_id` = ?" +
+          " ORDER BY `recipient_id` ASC, `source_key` ASC LIMIT ?",
+        ascAfter:
+          "SELECT `recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, `comment_id`, " +
+          "`about_comment_id`, `at_ms`, `event_id`, `hidden` FROM `notify_hidden` WHERE `actor_id` = ?" +
+          " AND (`recipient_id` > ? OR (`recipient_id` = ? AND `source_key` > ?))" +
+          " ORDER BY `recipient_id` ASC, `source_key` ASC LIMIT ?",
+        desc:
+          "SELECT `recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, `comment_id`, " +
+          "`about_comment_id`, `at_ms`, `event_id`, `hidden` FROM `notify_hidden` WHERE `actor_id` = ?" +
+          " ORDER BY `recipient_id` DESC, `source_key` DESC LIMIT ?",
+        descAfter:
+          "SELECT `recipient_id`, `source_key`, `actor_id`, `type`, `target_id`, `comment_id`, " +
+          "`about_comment_id`, `at_ms`, `event_id`, `hidden` FROM `notify_hidden` WHERE `actor_id` = ?" +
+          " AND (`recipient_id` < ? OR (`recipient_id` = ? AND `source_key` < ?))" +
+          " ORDER BY `recipient_id` DESC, `source_key` DESC LIMIT ?",
+      },
+    },
+    counts: {
+      countByRecipientId: "SELECT COUNT(*) AS `n` FROM `notify_hidden` WHERE `recipient_id` = ?",
+      countByTargetId: "SELECT COUNT(*) AS `n` FROM `notify_hidden` WHERE `target_id` = ?",
+      countByAboutCommentId: "SELECT COUNT(*) AS `n` FROM `notify_hidden` WHERE `about_comment_id` = ?",
+      countByActorId: "SELECT COUNT(*) AS `n` FROM `notify_hidden` WHERE `actor_id` = ?",
+    },
+    deletes: {
+      deleteByRecipientId: "DELETE FROM `notify_hidden` WHERE `recipient_id` = ? ORDER BY `source_key` LIMIT ?",
+      deleteByTargetId:
+        "DELETE FROM `notify_hidden` WHERE `target_id` = ? ORDER BY `recipient_id`, `source_key` LIMIT ?",
+      deleteByAboutCommentId:
+        "DELETE FROM `notify_hidden` WHERE `about_comment_id` = ? ORDER BY `recipient_id`, `source_key`" + " LIMIT ?",
+      deleteByActorId: "DELETE FROM `notify_hidden` WHERE `actor_id` = ? ORDER BY `recipient_id`, `source_key` LIMIT ?",
+    },
+    increments: {},
+  },
+} as const;
+
+/**
+ * Primary key of notify_hidden (recipient_id, source_key).
+ *
+ * @generated from message orbit.notify.v1.NotificationHiddenRow (orbit/notify/v1/tables.proto)
+ */
+export type NotificationHiddenRowKey = Pick<NotificationHiddenRow, "recipientId" | "sourceKey">;
+/**
+ * A NotificationHiddenRow to insert: the key is required; absent fields take their zero value.
+ *
+ * @generated from message orbit.notify.v1.NotificationHiddenRow (orbit/notify/v1/tables.proto)
+ */
+export type NotificationHiddenRowInit = RowInit<NotificationHiddenRow, "recipientId" | "sourceKey">;
+/**
+ * Fields of a NotificationHiddenRow to change.
+ *
+ * @generated from message orbit.notify.v1.NotificationHiddenRow (orbit/notify/v1/tables.proto)
+ */
+export type NotificationHiddenRowPatch = RowPatch<NotificationHiddenRow, "recipientId" | "sourceKey", never>;
+
+/**
+ * A row from an array of its column values in select-list order.
+ */
+function notificationHiddenRowFromValues(r: readonly unknown[]): NotificationHiddenRow {
+  return {
+    $typeName: "orbit.notify.v1.NotificationHiddenRow",
+    recipientId: toBigInt(r[0]),
+    sourceKey: toText(r[1]),
+    actorId: toBigInt(r[2]),
+    type: toNumber(r[3]),
+    targetId: toBigInt(r[4]),
+    commentId: toBigInt(r[5]),
+    aboutCommentId: toBigInt(r[6]),
+    atMs: toBigInt(r[7]),
+    eventId: toBigInt(r[8]),
+    hidden: toNumber(r[9]),
+  };
+}
+
+function notificationHiddenRowToSql(row: NotificationHiddenRowInit, d: Dialect): SqlValue[] {
+  return [
+    int64Param(row.recipientId ?? 0n, "notify_hidden.recipient_id"),
+    textParam(row.sourceKey ?? "", 96, "notify_hidden.source_key"),
+    int64Param(row.actorId ?? 0n, "notify_hidden.actor_id"),
+    int32Param(row.type ?? 0, "notify_hidden.type"),
+    int64Param(row.targetId ?? 0n, "notify_hidden.target_id"),
+    int64Param(row.commentId ?? 0n, "notify_hidden.comment_id"),
+    int64Param(row.aboutCommentId ?? 0n, "notify_hidden.about_comment_id"),
+    int64Param(row.atMs ?? 0n, "notify_hidden.at_ms"),
+    int64Param(row.eventId ?? 0n, "notify_hidden.event_id"),
+    int32Param(row.hidden ?? 0, "notify_hidden.hidden"),
+  ];
+}
+
+/**
+ * NotificationHiddenRow is a notification that a moderator's hide took out
+ * of the list (moderation.content_hidden), kept whole so that undoing the hide
+ * (moderation.content_unhidden) puts it back. `hidden` says which hides hold
+ * it: 1 its post, 2 the comment it is about; it returns when none does. Undoing
+ * the action it came from (an unlike, a deleted comment or post), a block and
+ * a suspension delete it, as they delete a notification in the list.
+ *
+ * Typed access to table notify_hidden. Pass the store, or a transaction (`db.transaction(tx => …)`) to run any
+ * method inside it.
+ *
+ * @generated from message orbit.notify.v1.NotificationHiddenRow (orbit/notify/v1/tables.proto)
+ */
+export class NotificationHiddenRowDao {
+  static readonly table = NotificationHiddenRowTable;
+  private readonly q: (typeof NotificationHiddenRowSql)["sqlite" | "mysql"];
+  private readonly updates: UpdateBuilder;
+
+  constructor(readonly db: SqlExecutor) {
+    this.q = NotificationHiddenRowSql[db.dialect];
+    this.updates = new UpdateBuilder("notify_hidden", this.q.updateWhere, db.dialect);
+  }
+
+  /**
+   * The same DAO on another executor (a transaction).
+   */
+  with(db: SqlExecutor): NotificationHiddenRowDao {
+    return new NotificationHiddenRowDao(db);
+  }
+
+  /**
+   * Inserts a row; fails with a duplicate-key error if the key exists.
+   */
+  async insert(row: NotificationHiddenRowInit): Promise<void> {
+    await this.db.run(this.q.insert, notificationHiddenRowToSql(row, this.db.dialect));
+  }
+
+  /**
+   * Inserts many rows with multi-row INSERTs. Returns the number inserted.
+   */
+  async insertMany(rows: readonly NotificationHiddenRowInit[]): Promise<number> {
+    return insertRows(
+      this.db,
+      this.q.insertHead,
+      this.q.insertTuple,
+      "",
+      rows.map((r) => notificationHiddenRowToSql(r, this.db.dialect)),
+    );
+  }
+
+  /**
+   * Inserts the row unless one with the same key exists. True if inserted.
+   */
+  async insertIfAbsent(row: NotificationHiddenRowInit): Promise<boolean> {
+    const r = await this.db.run(this.q.insertIfAbsent, notificationHiddenRowToSql(row, this.db.dialect));
+    return r.changes > 0;
+  }
+
+  /**
+   * Inserts the row, or overwrites every non-key column of the existing one.
+   */
+  async upsert(row: NotificationHiddenRowInit): Promise<void> {
+    await this.db.run(this.q.upsert, notificationHiddenRowToSql(row, this.db.dialect));
+  }
+
+  /**
+   * Upserts many rows with multi-row statements, all or nothing (in a transaction of their own when they need more
+   * than one statement).
+   */
+  async upsertMany(rows: readonly NotificationHiddenRowInit[]): Promise<void> {
+    await upsertRows(
+      this.db,
+      this.q.insertHead,
+      this.q.insertTuple,
+      this.q.upsertTail,
+      rows.map((r) => notificationHiddenRowToSql(r, this.db.dialect)),
+      this.q.upsertCheck,
+    );
+  }
+
+  /**
+   * The row with this primary key, if any.
+   */
+  async get(key: NotificationHiddenRowKey): Promise<NotificationHiddenRow | undefined> {
+    const r = await this.db.getValues(this.q.get, [
+      int64Param(
+        key.recipientId ?? missingKey("notify_hidden.recipient_id", "recipientId"),
+        "notify_hidden.recipient_id",
+      ),
+      key.sourceKey ?? missingKey("notify_hidden.source_key", "sourceKey"),
+    ]);
+    return r && notificationHiddenRowFromValues(r);
+  }
+
+  /**
+   * Changes the fields `patch` sets. True if the row exists.
+   */
+  async update(key: NotificationHiddenRowKey, patch: NotificationHiddenRowPatch): Promise<boolean> {
+    const cols: string[] = [];
+    const params: SqlValue[] = [];
+    const row = patch as NotificationHiddenRowInit;
+    const d = this.db.dialect;
+    if (patch.actorId !== undefined) {
+      cols.push("actor_id");
+      params.push(int64Param(row.actorId ?? 0n, "notify_hidden.actor_id"));
+    }
+    if (patch.type !== undefined) {
+      cols.push("type");
+      params.push(int32Param(row.type ?? 0, "notify_hidden.type"));
+    }
+    if (patch.targetId !== undefined) {
+      cols.push("target_id");
+      params.push(int64Param(row.targetId ?? 0n, "notify_hidden.target_id"));
+    }
+    if (patch.commentId !== undefined) {
+      cols.push("comment_id");
+      params.push(int64Param(row.commentId ?? 0n, "notify_hidden.comment_id"));
+    }
+    if (patch.aboutCommentId !== undefined) {
+      cols.push("about_comment_id");
+      params.push(int64Param(row.aboutCommentId ?? 0n, "notify_hidden.about_comment_id"));
+    }
+    if (patch.atMs !== undefined) {
+      cols.push("at_ms");
+      params.push(int64Param(row.atMs ?? 0n, "notify_hidden.at_ms"));
+    }
+    if (patch.eventId !== undefined) {
+      cols.push("event_id");
+      params.push(int64Param(row.eventId ?? 0n, "notify_hidden.event_id"));
+    }
+    if (patch.hidden !== undefined) {
+      cols.push("hidden");
+      params.push(int32Param(row.hidden ?? 0, "notify_hidden.hidden"));
+    }
+    if (cols.length === 0) return (await this.get(key)) !== undefined;
+    const r = await this.db.run(this.updates.sql(cols), [
+      ...params,
+      ...[
+        int64Param(
+          key.recipientId ?? missingKey("notify_hidden.recipient_id", "recipientId"),
+          "notify_hidden.recipient_id",
+        ),
+        key.sourceKey ?? missingKey("notify_hidden.source_key", "sourceKey"),
+      ],
+    ]);
+    return r.changes > 0 || (d === "mysql" && (await this.get(key)) !== undefined);
+  }
+
+  /**
+   * Deletes the row with this key. True if it existed.
+   */
+  async delete(key: NotificationHiddenRowKey): Promise<boolean> {
+    return (
+      (
+        await this.db.run(this.q.delete, [
+          int64Param(
+            key.recipientId ?? missingKey("notify_hidden.recipient_id", "recipientId"),
+            "notify_hidden.recipient_id",
+          ),
+          key.sourceKey ?? missingKey("notify_hidden.source_key", "sourceKey"),
+        ])
+      ).changes > 0
+    );
+  }
+
+  /**
+   * Number of rows in the table.
+   */
+  async count(): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.count);
+    return Number(r?.n ?? 0);
+  }
+
+  /**
+   * A page of all rows in primary-key order (recipient_id, source_key).
+   */
+  async list(page?: PageOptions): Promise<Page<NotificationHiddenRow>> {
+    return keysetPage(this.db, this.q.list, "notify_hidden.pk", [], page, notificationHiddenRowFromValues, [0, 1]);
+  }
+
+  /**
+   * A page of rows with this recipient_id, ordered by source_key (the primary key).
+   */
+  async listByRecipientId(
+    where: Pick<NotificationHiddenRow, "recipientId">,
+    page?: PageOptions,
+  ): Promise<Page<NotificationHiddenRow>> {
+    return keysetPage(
+      this.db,
+      this.q.finders.listByRecipientId,
+      "notify_hidden.primary key",
+      [
+        int64Param(
+          where.recipientId ?? missingKey("notify_hidden.recipient_id", "recipientId"),
+          "notify_hidden.recipient_id",
+        ),
+      ],
+      page,
+      notificationHiddenRowFromValues,
+      [1],
+    );
+  }
+
+  /**
+   * Number of rows with this recipient_id (the primary key).
+   */
+  async countByRecipientId(where: Pick<NotificationHiddenRow, "recipientId">): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByRecipientId, [
+      int64Param(
+        where.recipientId ?? missingKey("notify_hidden.recipient_id", "recipientId"),
+        "notify_hidden.recipient_id",
+      ),
+    ]);
+    return Number(r?.n ?? 0);
+  }
+
+  /**
+   * A page of rows with this target_id, ordered by recipient_id, source_key (index notify_hidden_by_target_id).
+   *
+   * - `targetId`: The post (0: none).
+   */
+  async listByTargetId(
+    where: Pick<NotificationHiddenRow, "targetId">,
+    page?: PageOptions,
+  ): Promise<Page<NotificationHiddenRow>> {
+    return keysetPage(
+      this.db,
+      this.q.finders.listByTargetId,
+      "notify_hidden.notify_hidden_by_target_id",
+      [int64Param(where.targetId ?? missingKey("notify_hidden.target_id", "targetId"), "notify_hidden.target_id")],
+      page,
+      notificationHiddenRowFromValues,
+      [0, 1],
+    );
+  }
+
+  /**
+   * Number of rows with this target_id (index notify_hidden_by_target_id).
+   */
+  async countByTargetId(where: Pick<NotificationHiddenRow, "targetId">): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByTargetId, [
+      int64Param(where.targetId ?? missingKey("notify_hidden.target_id", "targetId"), "notify_hidden.target_id"),
+    ]);
+    return Number(r?.n ?? 0);
+  }
+
+  /**
+   * A page of rows with this about_comment_id, ordered by recipient_id, source_key (index
+   * notify_hidden_by_about_comment_id).
+   *
+   * - `aboutCommentId`: The comment the notification is about: the comment itself, or the comment a mention was
+   *   made in (0: none).
+   */
+  async listByAboutCommentId(
+    where: Pick<NotificationHiddenRow, "aboutCommentId">,
+    page?: PageOptions,
+  ): Promise<Page<NotificationHiddenRow>> {
+    return keysetPage(
+      this.db,
+      this.q.finders.listByAboutCommentId,
+      "notify_hidden.notify_hidden_by_about_comment_id",
+      [
+        int64Param(
+          where.aboutCommentId ?? missingKey("notify_hidden.about_comment_id", "aboutCommentId"),
+          "notify_hidden.about_comment_id",
+        ),
+      ],
+      page,
+      notificationHiddenRowFromValues,
+      [0, 1],
+    );
+  }
+
+  /**
+   * Number of rows with this about_comment_id (index notify_hidden_by_about_comment_id).
+   */
+  async countByAboutCommentId(where: Pick<NotificationHiddenRow, "aboutCommentId">): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByAboutCommentId, [
+      int64Param(
+        where.aboutCommentId ?? missingKey("notify_hidden.about_comment_id", "aboutCommentId"),
+        "notify_hidden.about_comment_id",
+      ),
+    ]);
+    return Number(r?.n ?? 0);
+  }
+
+  /**
+   * A page of rows with this recipient_id, ordered by actor_id, source_key (index
+   * notify_hidden_by_recipient_id_actor_id).
+   */
+  async listByRecipientIdOrderByActorId(
+    where: Pick<NotificationHiddenRow, "recipientId">,
+    page?: PageOptions,
+  ): Promise<Page<NotificationHiddenRow>> {
+    return keysetPage(
+      this.db,
+      this.q.finders.listByRecipientIdOrderByActorId,
+      "notify_hidden.notify_hidden_by_recipient_id_actor_id",
+      [
+        int64Param(
+          where.recipientId ?? missingKey("notify_hidden.recipient_id", "recipientId"),
+          "notify_hidden.recipient_id",
+        ),
+      ],
+      page,
+      notificationHiddenRowFromValues,
+      [2, 1],
+    );
+  }
+
+  /**
+   * A page of rows with this actor_id, ordered by recipient_id, source_key (index notify_hidden_by_actor_id).
+   */
+  async listByActorId(
+    where: Pick<NotificationHiddenRow, "actorId">,
+    page?: PageOptions,
+  ): Promise<Page<NotificationHiddenRow>> {
+    return keysetPage(
+      this.db,
+      this.q.finders.listByActorId,
+      "notify_hidden.notify_hidden_by_actor_id",
+      [int64Param(where.actorId ?? missingKey("notify_hidden.actor_id", "actorId"), "notify_hidden.actor_id")],
+      page,
+      notificationHiddenRowFromValues,
+      [0, 1],
+    );
+  }
+
+  /**
+   * Number of rows with this actor_id (index notify_hidden_by_actor_id).
+   */
+  async countByActorId(where: Pick<NotificationHiddenRow, "actorId">): Promise<number> {
+    const r = await this.db.get<{ n: unknown }>(this.q.counts.countByActorId, [
+      int64Param(where.actorId ?? missingKey("notify_hidden.actor_id", "actorId"), "notify_hidden.actor_id"),
+    ]);
+    return Number(r?.n ?? 0);
+  }
+
+  /**
+   * Deletes at most `limit` rows with this recipient_id (1..10000; the first in source_key order, the primary key).
+   * Returns the number deleted: call again until it is 0 to delete them all in bounded statements.
+   */
+  async deleteByRecipientId(where: Pick<NotificationHiddenRow, "recipientId">, opts: DeleteOptions): Promise<number> {
+    return deleteLimited(
+      this.db,
+      this.q.deletes.deleteByRecipientId,
+      [
+        int64Param(
+          where.recipientId ?? missingKey("notify_hidden.recipient_id", "recipientId"),
+          "notify_hidden.recipient_id",
+        ),
+      ],
+      opts,
+    );
+  }
+
+  /**
+   * Deletes at most `limit` rows with this target_id (1..10000; the first in recipient_id, source_key order, index
+   * notify_hidden_by_target_id). Returns the number deleted: call again until it is 0 to delete them all in bounded
+   * statements.
+   */
+  async deleteByTargetId(where: Pick<NotificationHiddenRow, "targetId">, opts: DeleteOptions): Promise<number> {
+    return deleteLimited(
+      this.db,
+      this.q.deletes.deleteByTargetId,
+      [int64Param(where.targetId ?? missingKey("notify_hidden.target_id", "targetId"), "notify_hidden.target_id")],
+      opts,
+    );
+  }
+
+  /**
+   * Deletes at most `limit` rows with this about_comment_id (1..10000; the first in recipient_id, source_key order,
+   * index notify_hidden_by_about_comment_id). Returns the number deleted: call again until it is 0 to delete them
+   * all in bounded statements.
+   */
+  async deleteByAboutCommentId(
+    where: Pick<NotificationHiddenRow, "aboutCommentId">,
+    opts: DeleteOptions,
+  ): Promise<number> {
+    return deleteLimited(
+      this.db,
+      this.q.deletes.deleteByAboutCommentId,
+      [
+        int64Param(
+          where.aboutCommentId ?? missingKey("notify_hidden.about_comment_id", "aboutCommentId"),
+          "notify_hidden.about_comment_id",
+        ),
+      ],
+      opts,
+    );
+  }
+
+  /**
+   * Deletes at most `limit` rows with this actor_id (1..10000; the first in recipient_id, source_key order, index
+   * notify_hidden_by_actor_id). Returns the number deleted: call again until it is 0 to delete them all in bounded
+   * statements.
+   */
+  async deleteByActorId(where: Pick<NotificationHiddenRow, "actorId">, opts: DeleteOptions): Promise<number> {
+    return deleteLimited(
+      this.db,
+      this.q.deletes.deleteByActorId,
+      [int64Param(where.actorId ?? missingKey("notify_hidden.actor_id", "actorId"), "notify_hidden.actor_id")],
       opts,
     );
   }

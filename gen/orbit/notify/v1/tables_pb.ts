@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
 export const file_orbit_notify_v1_tables: GenFile =
   /*@__PURE__*/
   fileDesc(
-    "ChxvcmJpdC9ub3RpZnkvdjEvdGFibGVzLnByb3RvEg9vcmJpdC5ub3RpZnkudjEinQIKE05vdGlmaWNhdGlvbkl0ZW1Sb3cSFAoMcmVjaXBpZW50X2lkGAEgASgDEiUKCnNvdXJjZV9rZXkYAiABKAlCEcrzGA0KC3ZhcmNoYXIoOTYpEhAKCGdyb3VwX2lkGAMgASgDEhAKCGFjdG9yX2lkGAQgASgDEg0KBWF0X21zGAUgASgDEhAKCGV2ZW50X2lkGAYgASgDOoMByvMYfwp9Cgxub3RpZnlfaXRlbXMSDHJlY2lwaWVudF9pZBIKc291cmNlX2tleRofCgxyZWNpcGllbnRfaWQKCGdyb3VwX2lkCgVhdF9tcxoYCgxyZWNpcGllbnRfaWQKCGFjdG9yX2lkGgoKCGFjdG9yX2lkGgwKCnNvdXJjZV9rZXkimwMKFE5vdGlmaWNhdGlvbkdyb3VwUm93EhQKDHJlY2lwaWVudF9pZBgBIAEoAxIKCgJpZBgCIAEoAxIjCghraW5kX2tleRgDIAEoCUIRyvMYDQoLdmFyY2hhcig5NikSFwoPYnVja2V0X3N0YXJ0X21zGAQgASgDEgwKBHR5cGUYBSABKAUSEQoJdGFyZ2V0X2lkGAYgASgDEhIKCmNvbW1lbnRfaWQYByABKAMSDQoFY291bnQYCCABKAMSGAoQbGF0ZXN0X2FjdG9yX2lkcxgJIAMoAxITCgtmaXJzdF9hdF9tcxgKIAEoAxIUCgxsYXRlc3RfYXRfbXMYCyABKAM6mQHK8xiUAQqRAQoNbm90aWZ5X2dyb3VwcxIMcmVjaXBpZW50X2lkEgJpZBocCgxyZWNpcGllbnRfaWQKDGxhdGVzdF9hdF9tcxopCgxyZWNpcGllbnRfaWQKCGtpbmRfa2V5Cg9idWNrZXRfc3RhcnRfbXMaFwoJdGFyZ2V0X2lkCgpjb21tZW50X2lkGgwKCmNvbW1lbnRfaWQiYAoVTm90aWZpY2F0aW9uTWFya2VyUm93Eg8KB3VzZXJfaWQYASABKAMSFQoNcmVhZF91cF90b19tcxgCIAEoAzofyvMYGwoZCg5ub3RpZnlfbWFya2VycxIHdXNlcl9pZCJ4ChNOb3RpZmljYXRpb25QcmVmUm93Eg8KB3VzZXJfaWQYASABKAMSDAoEdHlwZRgCIAEoBRIPCgdlbmFibGVkGAMgASgIEgwKBHB1c2gYBCABKAg6I8rzGB8KHQoMbm90aWZ5X3ByZWZzEgd1c2VyX2lkEgR0eXBlIngKE05vdGlmaWNhdGlvbk11dGVSb3cSDwoHdXNlcl9pZBgBIAEoAxIQCghtdXRlZF9pZBgCIAEoAxIVCg1jcmVhdGVkX2F0X21zGAMgASgDOifK8xgjCiEKDG5vdGlmeV9tdXRlcxIHdXNlcl9pZBIIbXV0ZWRfaWQiywEKFU5vdGlmaWNhdGlvbkRldmljZVJvdxIlCgp0b2tlbl9oYXNoGAEgASgJQhHK8xgNCgt2YXJjaGFyKDY0KRIPCgd1c2VyX2lkGAIgASgDEhAKCHBsYXRmb3JtGAMgASgFEiIKBXRva2VuGAQgASgJQhPK8xgPCg12YXJjaGFyKDQwOTYpEhUKDWNyZWF0ZWRfYXRfbXMYBSABKAM6LcrzGCkKJwoObm90aWZ5X2RldmljZXMSCnRva2VuX2hhc2gaCQoHdXNlcl9pZGIGcHJvdG8z",
+    "ChxvcmJpdC9ub3RpZnkvdjEvdGFibGVzLnByb3RvEg9vcmJpdC5ub3RpZnkudjEinQIKE05vdGlmaWNhdGlvbkl0ZW1Sb3cSFAoMcmVjaXBpZW50X2lkGAEgASgDEiUKCnNvdXJjZV9rZXkYAiABKAlCEcrzGA0KC3ZhcmNoYXIoOTYpEhAKCGdyb3VwX2lkGAMgASgDEhAKCGFjdG9yX2lkGAQgASgDEg0KBWF0X21zGAUgASgDEhAKCGV2ZW50X2lkGAYgASgDOoMByvMYfwp9Cgxub3RpZnlfaXRlbXMSDHJlY2lwaWVudF9pZBIKc291cmNlX2tleRofCgxyZWNpcGllbnRfaWQKCGdyb3VwX2lkCgVhdF9tcxoYCgxyZWNpcGllbnRfaWQKCGFjdG9yX2lkGgoKCGFjdG9yX2lkGgwKCnNvdXJjZV9rZXkimwMKFE5vdGlmaWNhdGlvbkdyb3VwUm93EhQKDHJlY2lwaWVudF9pZBgBIAEoAxIKCgJpZBgCIAEoAxIjCghraW5kX2tleRgDIAEoCUIRyvMYDQoLdmFyY2hhcig5NikSFwoPYnVja2V0X3N0YXJ0X21zGAQgASgDEgwKBHR5cGUYBSABKAUSEQoJdGFyZ2V0X2lkGAYgASgDEhIKCmNvbW1lbnRfaWQYByABKAMSDQoFY291bnQYCCABKAMSGAoQbGF0ZXN0X2FjdG9yX2lkcxgJIAMoAxITCgtmaXJzdF9hdF9tcxgKIAEoAxIUCgxsYXRlc3RfYXRfbXMYCyABKAM6mQHK8xiUAQqRAQoNbm90aWZ5X2dyb3VwcxIMcmVjaXBpZW50X2lkEgJpZBocCgxyZWNpcGllbnRfaWQKDGxhdGVzdF9hdF9tcxopCgxyZWNpcGllbnRfaWQKCGtpbmRfa2V5Cg9idWNrZXRfc3RhcnRfbXMaFwoJdGFyZ2V0X2lkCgpjb21tZW50X2lkGgwKCmNvbW1lbnRfaWQi3gIKFU5vdGlmaWNhdGlvbkhpZGRlblJvdxIUCgxyZWNpcGllbnRfaWQYASABKAMSJQoKc291cmNlX2tleRgCIAEoCUIRyvMYDQoLdmFyY2hhcig5NikSEAoIYWN0b3JfaWQYAyABKAMSDAoEdHlwZRgEIAEoBRIRCgl0YXJnZXRfaWQYBSABKAMSEgoKY29tbWVudF9pZBgGIAEoAxIYChBhYm91dF9jb21tZW50X2lkGAcgASgDEg0KBWF0X21zGAggASgDEhAKCGV2ZW50X2lkGAkgASgDEg4KBmhpZGRlbhgKIAEoBTp2yvMYcgpwCg1ub3RpZnlfaGlkZGVuEgxyZWNpcGllbnRfaWQSCnNvdXJjZV9rZXkaCwoJdGFyZ2V0X2lkGhIKEGFib3V0X2NvbW1lbnRfaWQaGAoMcmVjaXBpZW50X2lkCghhY3Rvcl9pZBoKCghhY3Rvcl9pZCJgChVOb3RpZmljYXRpb25NYXJrZXJSb3cSDwoHdXNlcl9pZBgBIAEoAxIVCg1yZWFkX3VwX3RvX21zGAIgASgDOh/K8xgbChkKDm5vdGlmeV9tYXJrZXJzEgd1c2VyX2lkIngKE05vdGlmaWNhdGlvblByZWZSb3cSDwoHdXNlcl9pZBgBIAEoAxIMCgR0eXBlGAIgASgFEg8KB2VuYWJsZWQYAyABKAgSDAoEcHVzaBgEIAEoCDojyvMYHwodCgxub3RpZnlfcHJlZnMSB3VzZXJfaWQSBHR5cGUieAoTTm90aWZpY2F0aW9uTXV0ZVJvdxIPCgd1c2VyX2lkGAEgASgDEhAKCG11dGVkX2lkGAIgASgDEhUKDWNyZWF0ZWRfYXRfbXMYAyABKAM6J8rzGCMKIQoMbm90aWZ5X211dGVzEgd1c2VyX2lkEghtdXRlZF9pZCLLAQoVTm90aWZpY2F0aW9uRGV2aWNlUm93EiUKCnRva2VuX2hhc2gYASABKAlCEcrzGA0KC3ZhcmNoYXIoNjQpEg8KB3VzZXJfaWQYAiABKAMSEAoIcGxhdGZvcm0YAyABKAUSIgoFdG9rZW4YBCABKAlCE8rzGA8KDXZhcmNoYXIoNDA5NikSFQoNY3JlYXRlZF9hdF9tcxgFIAEoAzotyvMYKQonCg5ub3RpZnlfZGV2aWNlcxIKdG9rZW5faGFzaBoJCgd1c2VyX2lkYgZwcm90bzM",
     [file_orbit_options_v1_options],
   );
 
@@ -144,6 +144,84 @@ export const NotificationGroupRowSchema: GenMessage<NotificationGroupRow> =
   messageDesc(file_orbit_notify_v1_tables, 1);
 
 /**
+ * NotificationHiddenRow is a notification that a moderator's hide took out
+ * of the list (moderation.content_hidden), kept whole so that undoing the hide
+ * (moderation.content_unhidden) puts it back. `hidden` says which hides hold
+ * it: 1 its post, 2 the comment it is about; it returns when none does. Undoing
+ * the action it came from (an unlike, a deleted comment or post), a block and
+ * a suspension delete it, as they delete a notification in the list.
+ *
+ * @generated from message orbit.notify.v1.NotificationHiddenRow
+ */
+export type NotificationHiddenRow = Message<"orbit.notify.v1.NotificationHiddenRow"> & {
+  /**
+   * @generated from field: int64 recipient_id = 1;
+   */
+  recipientId: bigint;
+
+  /**
+   * @generated from field: string source_key = 2;
+   */
+  sourceKey: string;
+
+  /**
+   * @generated from field: int64 actor_id = 3;
+   */
+  actorId: bigint;
+
+  /**
+   * @generated from field: int32 type = 4;
+   */
+  type: number;
+
+  /**
+   * The post (0: none).
+   *
+   * @generated from field: int64 target_id = 5;
+   */
+  targetId: bigint;
+
+  /**
+   * The comment of a mention made in a comment (as in the group).
+   *
+   * @generated from field: int64 comment_id = 6;
+   */
+  commentId: bigint;
+
+  /**
+   * The comment the notification is about: the comment itself, or the comment a mention was made in (0: none).
+   *
+   * @generated from field: int64 about_comment_id = 7;
+   */
+  aboutCommentId: bigint;
+
+  /**
+   * @generated from field: int64 at_ms = 8;
+   */
+  atMs: bigint;
+
+  /**
+   * @generated from field: int64 event_id = 9;
+   */
+  eventId: bigint;
+
+  /**
+   * 1: its post is hidden; 2: its comment is hidden (both: 3).
+   *
+   * @generated from field: int32 hidden = 10;
+   */
+  hidden: number;
+};
+
+/**
+ * Describes the message orbit.notify.v1.NotificationHiddenRow.
+ * Use `create(NotificationHiddenRowSchema)` to create a new message.
+ */
+export const NotificationHiddenRowSchema: GenMessage<NotificationHiddenRow> =
+  /*@__PURE__*/
+  messageDesc(file_orbit_notify_v1_tables, 2);
+
+/**
  * NotificationMarkerRow is a user's read marker, shared by all their devices.
  *
  * @generated from message orbit.notify.v1.NotificationMarkerRow
@@ -166,7 +244,7 @@ export type NotificationMarkerRow = Message<"orbit.notify.v1.NotificationMarkerR
  */
 export const NotificationMarkerRowSchema: GenMessage<NotificationMarkerRow> =
   /*@__PURE__*/
-  messageDesc(file_orbit_notify_v1_tables, 2);
+  messageDesc(file_orbit_notify_v1_tables, 3);
 
 /**
  * NotificationPrefRow is a user's setting for one type (no row: enabled and pushed).
@@ -201,7 +279,7 @@ export type NotificationPrefRow = Message<"orbit.notify.v1.NotificationPrefRow">
  */
 export const NotificationPrefRowSchema: GenMessage<NotificationPrefRow> =
   /*@__PURE__*/
-  messageDesc(file_orbit_notify_v1_tables, 3);
+  messageDesc(file_orbit_notify_v1_tables, 4);
 
 /**
  * NotificationMuteRow: muted_id's actions do not notify user_id.
@@ -231,7 +309,7 @@ export type NotificationMuteRow = Message<"orbit.notify.v1.NotificationMuteRow">
  */
 export const NotificationMuteRowSchema: GenMessage<NotificationMuteRow> =
   /*@__PURE__*/
-  messageDesc(file_orbit_notify_v1_tables, 4);
+  messageDesc(file_orbit_notify_v1_tables, 5);
 
 /**
  * NotificationDeviceRow is a mobile push token of a user's device. A token
@@ -274,4 +352,4 @@ export type NotificationDeviceRow = Message<"orbit.notify.v1.NotificationDeviceR
  */
 export const NotificationDeviceRowSchema: GenMessage<NotificationDeviceRow> =
   /*@__PURE__*/
-  messageDesc(file_orbit_notify_v1_tables, 5);
+  messageDesc(file_orbit_notify_v1_tables, 6);
