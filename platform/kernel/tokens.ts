@@ -85,7 +85,8 @@ export function revocationConsumer(r: TokenRevocations, verifier: TokenVerifier,
 
 /**
  * Drops the `<prefix>.n<id>` groups of node ids whose lease has ended, and `own` (this node's,
- * before its consumer starts). Returns the names dropped.
+ * before its consumer starts, unless another live process holds its lease). Returns the names
+ * dropped.
  */
 export async function sweepNodeGroups(
   bus: EventBus,
@@ -95,15 +96,19 @@ export async function sweepNodeGroups(
 ): Promise<string[]> {
   const pattern = new RegExp(`^${prefix.replace(/[.]/g, "\\.")}\\.n(\\d+)$`);
   const byNode = new Map<number, string>();
+  let ownHeld = false;
   for (const g of await bus.listGroups()) {
     const m = pattern.exec(g.name);
-    if (m) byNode.set(Number(m[1]), g.name);
+    if (!m) continue;
+    byNode.set(Number(m[1]), g.name);
+    // Our id's group still consumed by a live process (two bundles given one --node-id) stays.
+    if (Number(m[1]) === own) ownHeld = g.owner !== null && g.leaseUntilMs > Date.now();
   }
   const gone = await expiredNodeIds(
     db,
     [...byNode.keys()].filter((id) => id !== own),
   );
-  if (own !== undefined && byNode.has(own)) gone.add(own);
+  if (own !== undefined && byNode.has(own) && !ownHeld) gone.add(own);
   const dropped: string[] = [];
   for (const id of gone) {
     const name = byNode.get(id)!;
