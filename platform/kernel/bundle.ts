@@ -53,7 +53,7 @@ import type { BuiltService, ServiceDef } from "./service.js";
 import { resolveSettings } from "./settings.js";
 import { SocketHub } from "./sockets.js";
 import { SINGLE, WORKER_HEADER, type WorkerSlot } from "./workers.js";
-import { chooseTokenVerifier } from "./tokens.js";
+import { chooseTokenVerifier, revocationConsumer, sweepNodeGroups, type TokenChoice } from "./tokens.js";
 
 export type BundleState = "starting" | "ready" | "draining" | "stopped";
 
@@ -114,6 +114,8 @@ const ADMIN_PATHS = ["/healthz", "/readyz", "/metrics"];
 
 /** How long shutdown waits for WebSocket clients to answer the close frame. */
 const SOCKET_CLOSE_MS = 5_000;
+/** How often a bundle drops the per-node token groups of ended node ids (platform/kernel/tokens.ts). */
+const NODE_GROUP_SWEEP_MS = 60_000;
 
 export class Bundle {
   private stateValue: BundleState = "starting";
@@ -419,6 +421,7 @@ export class Bundle {
     if (this.opts.buildOnly) return;
     const parts = this.partsValue;
     for (const { def, built } of this.running) parts.events.consume(def, built?.consumers ?? []);
+    if (tokens.revocations) await this.consumeRevocations(tokens, ids.nodeId);
     for (const [, part] of partsInStopOrder(parts).reverse()) await part.start?.();
     for (const { ctx, built } of this.running) {
       for (const job of built?.jobs ?? []) this.jobs.push(runJob(job, this.lifetime.signal, ctx.log));
@@ -431,6 +434,35 @@ export class Bundle {
       { url: this.urlValue, services: local.map((s) => s.name) },
       this.urlValue ? `${who} is ready at ${this.urlValue}` : `${who} is ready (in-process only)`,
     );
+  }
+
+  /**
+   * Sessions ended in any process are forgotten by this one's token cache: a consumer of its own
+   * node id, after dropping the per-node groups of ended node ids (and then every minute).
+   */
+  private async consumeRevocations(tokens: TokenChoice, nodeId: number): Promise<void> {
+    const r = tokens.revocations!;
+    const bus = this.partsValue!.events.bus;
+    const sweep = async (own: number | undefined) => {
+      const dropped = await sweepNodeGroups(bus, this.db, r.group, own);
+      if (dropped.length) this.log.info({ groups: dropped }, "consumer groups of ended node ids dropped");
+    };
+    const failed = (err: unknown) => this.log.warn({ err }, "sweeping per-node token groups failed");
+    await sweep(nodeId).catch(failed);
+    bus.consume(revocationConsumer(r, tokens.verifier, nodeId));
+    const job = {
+      name: "tokens.node-groups",
+      async run(signal: AbortSignal) {
+        while (!signal.aborted) {
+          await new Promise<void>((done) => {
+            const t = setTimeout(done, NODE_GROUP_SWEEP_MS);
+            signal.addEventListener("abort", () => (clearTimeout(t), done()), { once: true });
+          });
+          if (!signal.aborted) await sweep(undefined).catch(failed);
+        }
+      },
+    };
+    this.jobs.push(runJob(job, this.lifetime.signal, this.log));
   }
 
   private async listen(): Promise<void> {

@@ -23,7 +23,7 @@
  * returns, builds services in dependency order, starts their consumers and
  * jobs, and stops everything in reverse (see bundle.ts).
  */
-import type { DescMessage, DescService } from "@bufbuild/protobuf";
+import type { DescMessage, DescService, Message } from "@bufbuild/protobuf";
 import type { Client, ServiceImpl } from "@connectrpc/connect";
 import type { SettingsSpec } from "../config/settings.js";
 import { SETTING_NAME } from "../config/settings.js";
@@ -72,6 +72,21 @@ export interface TokenCapability {
   readonly local: (ctx: ServiceContext) => TokenVerifier;
   /** The service runs elsewhere: ask it over the network. */
   readonly remote: (client: ClientOf) => TokenVerifier;
+  /**
+   * The event that ends a session, published in the transaction that ends it. Every bundle
+   * (every worker) whose token check caches verifications consumes it in a group of its own,
+   * `<group>.n<node id>` from the latest event, and calls the verifier's `forgetSession`
+   * (platform/kernel/tokens.ts); the cache's TTL stays the bound when the bus is late.
+   */
+  readonly revocations?: TokenRevocations;
+}
+
+export interface TokenRevocations {
+  /** Prefix of the per-node consumer groups (`<group>.n<node id>`). */
+  readonly group: string;
+  readonly events: readonly DescMessage[];
+  /** The session (decimal id) an event ends, or undefined when it ends none. */
+  readonly sessionOf: (message: Message) => string | undefined;
 }
 
 export interface ServiceInit<Api extends readonly DescService[], S extends SettingsSpec> {

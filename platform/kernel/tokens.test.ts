@@ -3,7 +3,9 @@ import type { TokenVerifier } from "../rpc/identity.js";
 import type { ServiceContext } from "./context.js";
 import { Registry, RegistryError } from "./registry.js";
 import { defineService } from "./service.js";
-import { chooseTokenVerifier } from "./tokens.js";
+import { create } from "@bufbuild/protobuf";
+import { SessionEndedSchema } from "../../gen/orbit/user/v1/events_pb.js";
+import { chooseTokenVerifier, revocationConsumer } from "./tokens.js";
 
 const answering = (userId: string): TokenVerifier => ({ verify: async () => ({ userId }) });
 
@@ -58,5 +60,46 @@ describe("the bundle's token check", () => {
     expect(() => new Registry([auth, again])).toThrow(RegistryError);
     expect(() => new Registry([auth, again])).toThrow("auth and again both declare verifiesTokens");
     expect(registry.tokenProvider()).toBe(auth);
+  });
+});
+
+describe("revocations", () => {
+  const revocations = {
+    group: "auth.sessions",
+    events: [SessionEndedSchema],
+    sessionOf: (m: unknown) => String((m as { sessionId: bigint }).sessionId),
+  };
+
+  it("come with the choice only when the verifier caches (has forgetSession)", () => {
+    const forgotten: string[] = [];
+    const caching = defineService({
+      name: "auth",
+      verifiesTokens: {
+        local: () => ({ ...answering("1"), forgetSession: (s: string) => void forgotten.push(s) }),
+        remote: () => answering("remote"),
+        revocations,
+      },
+    });
+    const pick = (local: boolean) =>
+      chooseTokenVerifier({
+        given: undefined,
+        registry: new Registry([caching]),
+        local: new Map(local ? [[caching, ctxOf("auth")]] : []),
+        remote: new Map([["auth", "http://auth:1"]]),
+        devTokens: {},
+        client: () => {
+          throw new Error("no client needed");
+        },
+      });
+    const local = pick(true);
+    expect(local.revocations).toBe(revocations);
+    expect(pick(false).revocations).toBeUndefined();
+
+    const c = revocationConsumer(local.revocations!, local.verifier, 7);
+    expect(c).toMatchObject({ group: "auth.sessions.n7", startFrom: "latest", commit: "after" });
+    const event = (message: unknown) =>
+      ({ id: 1n, topic: "t", key: "", message, publishedAtMs: 0, attempt: 1 }) as never;
+    c.handle!(event(create(SessionEndedSchema, { userId: 1n, sessionId: 42n })), {} as never);
+    expect(forgotten).toEqual(["42"]);
   });
 });

@@ -31,6 +31,12 @@ export interface TokenVerifier {
    * Unauthenticated). Throwing a ConnectError passes that error on.
    */
   verify(token: string, signal: AbortSignal): Promise<Identity | undefined>;
+  /**
+   * Forgets a session that ended (in any process: its verifying service's
+   * `revocations` event, platform/kernel/tokens.ts), so a cached verification
+   * of its token is not used again. Verifiers without a cache have none.
+   */
+  forgetSession?(sessionId: string): void;
 }
 
 /** For a bundle that neither runs nor reaches the user service: no token is valid. */

@@ -7,6 +7,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { SessionCache } from "./session-cache.js";
+import { remoteVerifier } from "./sessions.js";
+import { newToken } from "./tokens.js";
 
 const ann = { userId: "1", sessionId: "10" };
 
@@ -42,5 +44,35 @@ describe("SessionCache", () => {
     const small = new SessionCache(5_000, 3);
     for (let i = 0; i < 10; i++) small.set(`orb_${i}`, { userId: "1", sessionId: String(i) }, Date.now());
     expect(small.size).toBeLessThanOrEqual(3);
+  });
+});
+
+describe("remoteVerifier", () => {
+  const token = newToken();
+  const signal = new AbortController().signal;
+
+  it("remembers VerifyToken's answer and asks again once the session is forgotten", async () => {
+    let asked = 0;
+    let valid = true;
+    const v = remoteVerifier(async () => (asked++, valid ? { userId: 1n, sessionId: 10n } : undefined), 60_000);
+    expect(await v.verify(token, signal)).toEqual(ann);
+    expect(await v.verify(token, signal)).toEqual(ann);
+    expect(asked).toBe(1);
+    valid = false;
+    v.forgetSession!("20"); // another session: still remembered
+    expect(await v.verify(token, signal)).toEqual(ann);
+    v.forgetSession!("10");
+    expect(await v.verify(token, signal)).toBeUndefined();
+    expect(asked).toBe(2);
+    // A refused token is remembered as refused too.
+    expect(await v.verify(token, signal)).toBeUndefined();
+    expect(asked).toBe(2);
+  });
+
+  it("refuses what is not a token without asking", async () => {
+    const v = remoteVerifier(async () => {
+      throw new Error("not asked");
+    });
+    expect(await v.verify("orb_short", signal)).toBeUndefined();
   });
 });

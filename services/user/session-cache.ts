@@ -5,8 +5,11 @@
  * RevokeSession, a new sign-in on the device, a suspension: every path goes
  * through sessions.ts `sessionEnded`) is forgotten at once and again after
  * its transaction commits; a lookup that began before the end cannot put it
- * back. Other processes (another worker of --workers, another bundle) stop
- * accepting it within the TTL, as the remote verifier's cache already does.
+ * back. Other processes (another worker of --workers, another bundle, and
+ * the remote verifier of bundles without the user service) forget it when
+ * user.session_ended reaches them: each consumes it in a group of its own node
+ * id (`user.sessions.n<id>`, platform/kernel/tokens.ts), typically within the
+ * bus's delivery delay; the TTL stays the bound when the bus is late.
  */
 import type { ServiceEvents } from "../../platform/events/service-events.js";
 import type { Identity } from "../../platform/rpc/identity.js";

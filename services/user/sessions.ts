@@ -10,7 +10,7 @@ import { SessionEndReason, SessionEndedSchema } from "../../gen/orbit/user/v1/ev
 import type { ServiceEvents } from "../../platform/events/service-events.js";
 import type { IdGenerator } from "../../platform/ids.js";
 import type { Identity, TokenVerifier } from "../../platform/rpc/identity.js";
-import { existingSessionCache, type SessionCache } from "./session-cache.js";
+import { existingSessionCache, SessionCache } from "./session-cache.js";
 import { hashToken, looksLikeToken, newToken } from "./tokens.js";
 
 /** last_seen_at_ms is written at most this often per session. */
@@ -136,30 +136,40 @@ export function sessionVerifier(db: SqlExecutor, cache?: SessionCache): TokenVer
       cache?.set(token, identity, startedAt);
       return identity;
     },
+    ...(cache ? { forgetSession: (sessionId: string) => cache.revoke(sessionId) } : {}),
   };
 }
 
 /**
  * The token check for bundles that do not run the user service: VerifyToken
- * over the network, remembered for a few seconds (a revoked session stops
- * working there within that time).
+ * over the network, remembered for a few seconds, and forgotten when the
+ * session ends (user.session_ended, consumed by this process: token-check.ts);
+ * a refused token is remembered as refused for the same time.
  */
 export function remoteVerifier(
   verify: (token: string, signal: AbortSignal) => Promise<{ userId: bigint; sessionId: bigint } | undefined>,
   ttlMs = 5_000,
 ): TokenVerifier {
-  const cache = new Map<string, { identity: Identity | undefined; until: number }>();
+  const known = new SessionCache(ttlMs, 50_000);
+  const refused = new Map<string, number>();
   return {
     async verify(token, signal) {
       if (!looksLikeToken(token)) return undefined;
       const now = Date.now();
-      const hit = cache.get(token);
-      if (hit && hit.until > now) return hit.identity;
+      const hit = known.get(token, now);
+      if (hit) return hit;
+      const no = refused.get(token);
+      if (no !== undefined && no > now) return undefined;
       const r = await verify(token, signal);
-      const identity = r ? { userId: r.userId.toString(), sessionId: r.sessionId.toString() } : undefined;
-      if (cache.size > 50_000) cache.clear();
-      cache.set(token, { identity, until: now + ttlMs });
+      if (!r) {
+        if (refused.size > 50_000) refused.clear();
+        refused.set(token, now + ttlMs);
+        return undefined;
+      }
+      const identity = { userId: r.userId.toString(), sessionId: r.sessionId.toString() };
+      known.set(token, identity, now);
       return identity;
     },
+    forgetSession: (sessionId) => known.revoke(sessionId),
   };
 }

@@ -11,7 +11,7 @@ export const userSettings = {
     min: 0,
     max: 60_000,
     unit: "ms",
-    help: "how long a verified bearer token is remembered (a session ended here is forgotten at once; other workers and bundles stop accepting it within this time); 0 = look it up on every call",
+    help: "how long a verified bearer token is remembered (a session ended here is forgotten at once, in other workers and bundles when user.session_ended reaches them, at the latest after this time); 0 = look it up on every call",
   }),
   scryptLogN: setting.integer({
     default: DEFAULT_LOG_N,

@@ -2,9 +2,14 @@
  * The user service verifies the bundle's bearer tokens (the kernel's token
  * capability, platform/kernel/tokens.ts): with its sessions when it runs in
  * the bundle, and through its VerifyToken RPC, remembered for 5 s, when it
- * runs in another (`--peer user=URL`).
+ * runs in another (`--peer user=URL`). Both remember verified tokens (the
+ * session cache's TTL, `--user-session-cache-ms`; 5 s remotely) and forget a
+ * session once user.session_ended reaches the process (`revocations`: every
+ * bundle and worker consumes it in `user.sessions.n<node id>`).
  */
 import { Code, ConnectError } from "@connectrpc/connect";
+import { isMessage } from "@bufbuild/protobuf";
+import { SessionEndedSchema } from "../../gen/orbit/user/v1/events_pb.js";
 import { UserService } from "../../gen/orbit/user/v1/user_pb.js";
 import type { TokenCapability } from "../../platform/kernel/service.js";
 import { sessionCacheFor } from "./session-cache.js";
@@ -23,5 +28,10 @@ export const userTokens: TokenCapability = {
         throw err;
       }
     });
+  },
+  revocations: {
+    group: "user.sessions",
+    events: [SessionEndedSchema],
+    sessionOf: (m) => (isMessage(m, SessionEndedSchema) ? m.sessionId.toString() : undefined),
   },
 };
