@@ -40,7 +40,7 @@ import { openSqlStore, redact } from "../storage/open.js";
 import type { TableSpec } from "../storage/schema.js";
 import { ClientRouter } from "./clients.js";
 import type { ServiceContext } from "./context.js";
-import { runJob } from "./jobs.js";
+import { pause, runJob } from "./jobs.js";
 import { AdminListener } from "./admin.js";
 import { kernelRoutes } from "./kernel-routes.js";
 import { kernelServices } from "./kernel-services.js";
@@ -454,10 +454,7 @@ export class Bundle {
       name: "tokens.node-groups",
       async run(signal: AbortSignal) {
         while (!signal.aborted) {
-          await new Promise<void>((done) => {
-            const t = setTimeout(done, NODE_GROUP_SWEEP_MS);
-            signal.addEventListener("abort", () => (clearTimeout(t), done()), { once: true });
-          });
+          await pause(NODE_GROUP_SWEEP_MS, signal);
           if (!signal.aborted) await sweep(undefined).catch(failed);
         }
       },

@@ -9,6 +9,7 @@ import { DEFAULT_CONFIG } from "../config/config.js";
 import { silentLogger } from "../log.js";
 import { Bundle } from "./bundle.js";
 import { Registry } from "./registry.js";
+import { pause } from "./jobs.js";
 import { defineService } from "./service.js";
 
 const stores: TestStore[] = [];
@@ -75,5 +76,45 @@ describe("jobs", () => {
     const bundle = await start(flaky);
     await expect.poll(() => runs, { timeout: 5_000 }).toBe(2);
     expect(await bundle.stop()).toEqual({ forced: 0, failures: 0 });
+  });
+
+  it("a sweeper stopped in the middle of a round does not wait out its period (pause)", async () => {
+    let rounds = 0;
+    let release: (() => void) | undefined;
+    const sweeper = defineService({
+      name: "sweeper",
+      build: () => ({
+        jobs: [
+          {
+            name: "sweeper.loop",
+            async run(signal) {
+              while (!signal.aborted) {
+                rounds++;
+                // A round still at work when the stop comes (the abort lands before the pause).
+                await new Promise<void>((resolve) => (release = resolve));
+                await pause(3_600_000, signal);
+              }
+            },
+          },
+        ],
+      }),
+    });
+    const bundle = await start(sweeper);
+    await expect.poll(() => rounds).toBe(1);
+    const stopped = bundle.stop();
+    await new Promise((r) => setTimeout(r, 20)); // the stop has aborted the signal mid-round
+    release!();
+    expect(await stopped).toEqual({ forced: 0, failures: 0 });
+  });
+
+  it("pause: resolves after its time, at an abort, and at once on an aborted signal", async () => {
+    const c = new AbortController();
+    const t0 = Date.now();
+    await pause(30, c.signal);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(25);
+    const waiting = pause(3_600_000, c.signal);
+    c.abort();
+    await waiting;
+    await pause(3_600_000, c.signal); // already aborted: returns, never waits the hour
   });
 });

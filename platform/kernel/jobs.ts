@@ -31,13 +31,19 @@ export async function runJob(job: Job, signal: AbortSignal, log: Logger): Promis
       // A job that ran a good while before failing starts its backoff over.
       if (Date.now() - t0 > MAX_RETRY_MS) delay = FIRST_RETRY_MS;
       log.error({ err, job: job.name, retryInMs: delay }, `job ${job.name} failed; running it again`);
-      await sleep(delay, signal);
+      await pause(delay, signal);
       delay = Math.min(delay * 2, MAX_RETRY_MS);
     }
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/**
+ * A job's wait between rounds: resolves after `ms`, or as soon as `signal`
+ * aborts — at once when it already has (a stop that came during the round
+ * must not wait out the period: the bundle's drain would time out).
+ */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
     function done() {

@@ -19,6 +19,7 @@ import { MediaService } from "../../gen/orbit/media/v1/media_pb.js";
 import { LiveService } from "../../gen/orbit/live/v1/live_pb.js";
 import { RoomService } from "../../gen/orbit/live/v1/room_pb.js";
 import { RoomRowTable, StreamKeyRowTable, StreamRowTable } from "../../gen/orbit/live/v1/tables_db.js";
+import { pause } from "../../platform/kernel/jobs.js";
 import { defineService } from "../../platform/kernel/service.js";
 import { liveHandlers } from "./handlers.js";
 import { createLiveHandler, LIVE_PATH_PREFIX } from "./http.js";
@@ -182,10 +183,7 @@ export const live = defineService({
               } catch (err) {
                 if (!signal.aborted) ctx.log.warn({ err }, "lost-stream sweep failed");
               }
-              await new Promise<void>((r) => {
-                const t = setTimeout(r, s.lostSweepSeconds * 1000);
-                signal.addEventListener("abort", () => (clearTimeout(t), r()), { once: true });
-              });
+              await pause(s.lostSweepSeconds * 1000, signal);
             }
           },
         },

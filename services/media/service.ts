@@ -10,6 +10,7 @@ import { MediaStateChangedSchema, MediaUploadedSchema } from "../../gen/orbit/me
 import { MediaService } from "../../gen/orbit/media/v1/media_pb.js";
 import { BlobRowTable, MediaRowTable, UploadRowTable, UsageRowTable } from "../../gen/orbit/media/v1/tables_db.js";
 import { ChunkRowTable } from "../../gen/orbit/media/v1/tables_wide.js";
+import { pause } from "../../platform/kernel/jobs.js";
 import { defineService } from "../../platform/kernel/service.js";
 import { expiredNodeIds } from "../../platform/node-lease.js";
 import { BlobStore } from "./blobs.js";
@@ -90,10 +91,7 @@ export const media = defineService({
               } catch (err) {
                 if (!signal.aborted) ctx.log.warn({ err }, "media: lost-upload sweep failed");
               }
-              await new Promise<void>((r) => {
-                const t = setTimeout(r, ctx.settings.lostSweepSeconds * 1000);
-                signal.addEventListener("abort", () => (clearTimeout(t), r()), { once: true });
-              });
+              await pause(ctx.settings.lostSweepSeconds * 1000, signal);
             }
           },
         },
