@@ -61,11 +61,15 @@ describe("MySQL under a deadline", () => {
     await db.run("INSERT INTO notes (id, text) VALUES (?, ?)", [10n, "locked"]);
     let unlock!: () => void;
     const held = new Promise<void>((r) => (unlock = r));
+    let locked!: () => void;
+    const hasLock = new Promise<void>((r) => (locked = r));
     const holder = db.transaction(async (tx) => {
       await tx.run("UPDATE notes SET text = 'locked' WHERE id = 10");
+      locked();
       await held;
     });
-    await new Promise((r) => setTimeout(r, 50)); // the holder has its lock
+    // The holder has its row lock (and began without a deadline) before the late write starts.
+    await hasLock;
     deadline = Date.now() + 300;
     await expect(
       db.runCommitted("UPDATE notes SET text = ? WHERE id = ?", ["late", 10n], () => undefined),
