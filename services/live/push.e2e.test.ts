@@ -29,19 +29,10 @@ import { Bundle } from "../../platform/kernel/bundle.js";
 import { silentLogger } from "../../platform/log.js";
 import { PushClient } from "../../test/support/push-client.js";
 import { type Member, signUp } from "../../test/support/social-client.js";
+import { waitForValue as waitFor } from "../../test/support/wait.js";
 import { ENGINES, type TestStore } from "../../test/support/stores.js";
 import { registry } from "../registry.js";
 import { startPublisher } from "./testing/publisher.js";
-
-async function waitFor<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 interface Api {
   member: Member;

@@ -26,6 +26,7 @@ import { ENGINES, type TestStore } from "../../test/support/stores.js";
 import { registry } from "../registry.js";
 import { mediaClient, request, settled } from "../media/testing/client.js";
 import { startPublisher } from "./testing/publisher.js";
+import { waitForValue as waitFor } from "../../test/support/wait.js";
 
 const run = promisify(execFile);
 
@@ -39,16 +40,6 @@ async function probeSeconds(bytes: Buffer): Promise<number> {
     return Number(stdout.trim());
   } finally {
     await rm(dir, { recursive: true, force: true });
-  }
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

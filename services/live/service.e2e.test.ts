@@ -19,6 +19,7 @@ import { type FfmpegProcess, runningFfmpegPids } from "../../platform/ffmpeg/pro
 import { Bundle } from "../../platform/kernel/bundle.js";
 import { silentLogger } from "../../platform/log.js";
 import { staticTokens } from "../../platform/rpc/identity.js";
+import { waitForValue as waitFor } from "../../test/support/wait.js";
 import { ENGINES, type TestStore } from "../../test/support/stores.js";
 import { registry } from "../registry.js";
 import { startPublisher } from "./testing/publisher.js";
@@ -29,16 +30,6 @@ async function codeOf(p: Promise<unknown>): Promise<Code | "ok"> {
     return "ok";
   } catch (err) {
     return ConnectError.from(err).code;
-  }
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

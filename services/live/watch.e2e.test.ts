@@ -26,6 +26,7 @@ import { staticTokens } from "../../platform/rpc/identity.js";
 import { sqliteStore, type TestStore } from "../../test/support/stores.js";
 import { registry } from "../registry.js";
 import { startPublisher } from "./testing/publisher.js";
+import { waitForValue as waitFor } from "../../test/support/wait.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
@@ -39,16 +40,6 @@ const CHROMIUM_ARGS = [
   "--disable-sync",
   "--autoplay-policy=no-user-gesture-required",
 ];
-
-async function waitFor<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 interface Position {
   readonly atMs: number;
