@@ -160,6 +160,8 @@ export class NodeLease {
     readonly ids: IdGenerator,
     private readonly opts: NodeLeaseOptions,
     private readonly ttlMs: number,
+    /** The generator makes ids only within the lease (claim); not for an id given with --node-id. */
+    private readonly bounded = true,
   ) {}
 
   /**
@@ -230,6 +232,58 @@ export class NodeLease {
     );
   }
 
+  /**
+   * Claims exactly `nodeId` (a bundle given --node-id) if no live process holds it, so that other
+   * nodes can tell when this one is gone (expiredNodeIds: media's lost uploads, per-node consumer
+   * groups) and a later claimer of the id starts after its last id. Unlike claim(), the generator
+   * is not bounded by the lease (the operator chose the id; an unreachable store does not stop
+   * it), and a lost lease is only reported. Undefined when a live lease is held by someone else.
+   */
+  static async claimExact(db: SqlDb, nodeId: number, opts: NodeLeaseOptions): Promise<NodeLease | undefined> {
+    const ttlMs = opts.ttlMs ?? NODE_LEASE_TTL_MS;
+    const now = opts.now ?? Date.now;
+    const owner = `${opts.owner ?? `${hostname()}/pid-${process.pid}`}/${randomBytes(4).toString("hex")}`.slice(0, 255);
+    await ensureNodeLeaseTable(db);
+    const dbNow = nowSql(db.dialect);
+    for (let round = 0; round < 3; round++) {
+      const r = await db.get<Record<string, unknown>>(
+        `SELECT epoch, ceiling_ms, CASE WHEN lease_until_ms < ${dbNow} THEN 1 ELSE 0 END AS expired
+         FROM ${NODE_LEASES} WHERE node_id = ?`,
+        [nodeId],
+      );
+      if (r && Number(r.expired) !== 1) return undefined;
+      const floor = r ? Number(r.ceiling_ms) : 0;
+      const ceiling = Math.max(now(), floor) + ttlMs;
+      let taken: boolean;
+      if (!r) {
+        try {
+          await db.run(
+            `INSERT INTO ${NODE_LEASES} (node_id, owner, epoch, lease_until_ms, ceiling_ms, updated_ms)
+             VALUES (?, ?, 1, ${dbNow} + ?, ?, ${dbNow})`,
+            [nodeId, owner, ttlMs, ceiling],
+          );
+          taken = true;
+        } catch (err) {
+          if (!isDuplicateKey(err)) throw err;
+          taken = false;
+        }
+      } else {
+        const u = await db.run(
+          `UPDATE ${NODE_LEASES} SET owner = ?, epoch = epoch + 1, lease_until_ms = ${dbNow} + ?, ceiling_ms = ?,
+             updated_ms = ${dbNow}
+           WHERE node_id = ? AND epoch = ? AND lease_until_ms < ${dbNow}`,
+          [owner, ttlMs, ceiling, nodeId, Number(r.epoch)],
+        );
+        taken = u.changes === 1;
+      }
+      if (!taken) continue;
+      const ids = new IdGenerator(nodeId, now);
+      ids.startAfter(floor);
+      return new NodeLease(db, nodeId, owner, ids, { ...opts }, ttlMs, false);
+    }
+    return undefined;
+  }
+
   /** Whether the lease is still held (false once lost or released). */
   get held(): boolean {
     return this.state === "held";
@@ -277,7 +331,7 @@ export class NodeLease {
     }
     if (this.state !== "held") return; // released meanwhile
     if (changes === 1) {
-      this.ids.limit(ceiling);
+      if (this.bounded) this.ids.limit(ceiling);
       if (this.failing) {
         this.failing = false;
         this.opts.log.info({ nodeId: this.nodeId }, "node id lease: renewed again");
@@ -289,7 +343,7 @@ export class NodeLease {
     const err = new NodeLostError(
       `node id ${this.nodeId}: the lease was lost (another process claimed the id after it expired); no more ids`,
     );
-    this.ids.close(err);
+    if (this.bounded) this.ids.close(err);
     this.opts.onLost?.(err);
   }
 
@@ -298,7 +352,7 @@ export class NodeLease {
     clearInterval(this.timer);
     if (this.state !== "held") return;
     this.state = "released";
-    this.ids.close(new NodeLostError(`node id ${this.nodeId}: the lease was released; no more ids`));
+    if (this.bounded) this.ids.close(new NodeLostError(`node id ${this.nodeId}: the lease was released; no more ids`));
     await this.renewing?.catch(() => undefined);
     // The next holder starts after the last millisecond actually used (not the published ceiling).
     await this.db.run(

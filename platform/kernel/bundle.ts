@@ -584,15 +584,29 @@ export class Bundle {
   private async nodeIds(): Promise<IdGenerator> {
     if (this.ids) {
       const nodeId = this.ids.nodeId;
-      this.log.info({ nodeId }, `node id ${nodeId} (--node-id: not leased)`);
-      const holder = await nodeLeaseHolder(this.db, nodeId);
-      if (holder) {
-        this.log.warn(
-          { nodeId, holder },
-          `node id ${nodeId} is also leased by ${holder}, which shares this store: ids may collide; ` +
-            "give every bundle of a store its own --node-id, or none (docs/operations.md#node-ids)",
-        );
+      // Held as a lease too when nobody else holds it: other nodes then see when this one is gone.
+      const held = await NodeLease.claimExact(this.db, nodeId, {
+        log: this.log,
+        ...(this.opts.nodeLeaseTtlMs !== undefined ? { ttlMs: this.opts.nodeLeaseTtlMs } : {}),
+        onLost: (err) =>
+          this.log.warn(
+            { err, nodeId },
+            `node id ${nodeId} (--node-id): another process claimed its lease after it expired; ids may collide`,
+          ),
+      });
+      if (held) {
+        this.nodeLease = held;
+        held.start();
+        this.ids = held.ids;
+        this.log.info({ nodeId }, `node id ${nodeId} (--node-id; held as a lease so other nodes see when it stops)`);
+        return held.ids;
       }
+      const holder = await nodeLeaseHolder(this.db, nodeId);
+      this.log.warn(
+        { nodeId, holder },
+        `node id ${nodeId} is also leased by ${holder ?? "another process"}, which shares this store: ids may collide; ` +
+          "give every bundle of a store its own --node-id, or none (docs/operations.md#node-ids)",
+      );
       return this.ids;
     }
     const lease = (this.nodeLease = await NodeLease.claim(this.db, {

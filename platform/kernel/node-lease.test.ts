@@ -2,7 +2,8 @@
  * A bundle without a node id leases one (logged), and two bundles on one
  * store get different ones; a bundle whose lease is taken by another owner
  * makes no more ids, tells onFatal and stops by itself; a clean stop releases
- * the id.
+ * the id. A bundle given --node-id holds that id as a lease too (when free):
+ * claimers skip it, and other nodes see when it is gone.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
@@ -12,7 +13,7 @@ import { sqliteStore, type TestStore } from "../../test/support/stores.js";
 import { waitFor } from "../../test/support/wait.js";
 import { DEFAULT_CONFIG } from "../config/config.js";
 import { silentLogger } from "../log.js";
-import { NODE_LEASES } from "../node-lease.js";
+import { expiredNodeIds, NODE_LEASES } from "../node-lease.js";
 import { Bundle } from "./bundle.js";
 import { Registry } from "./registry.js";
 
@@ -64,6 +65,42 @@ describe("node id leases in a bundle", () => {
     });
     bundles.push(explicit);
     expect(warnings.some((w) => /is also leased by .* ids may collide/.test(w))).toBe(true);
+  });
+
+  it("holds a --node-id as a lease while it runs: claimers skip it, and it reads as gone once stopped", async () => {
+    const store = sqliteStore();
+    stores.push(store);
+    const explicit = await Bundle.start({
+      registry: new Registry([echo]),
+      config: { ...DEFAULT_CONFIG, services: ["echo"], nodeId: 0 },
+      db: store.db,
+      listen: false,
+      log: silentLogger(),
+      nodeLeaseTtlMs: 600,
+    });
+    const { id } = await explicit.client(EchoService).note({ text: "hi" });
+    expect(nodeOf(id)).toBe(0);
+    expect(await expiredNodeIds(store.db, [0])).toEqual(new Set());
+    // Renewed within its TTL: still live well after the first 600 ms.
+    await new Promise((r) => setTimeout(r, 900));
+    expect(await expiredNodeIds(store.db, [0])).toEqual(new Set());
+    const auto = await start(store);
+    const { id: other } = await auto.client(EchoService).note({ text: "hi" });
+    expect(nodeOf(other)).toBe(1); // the lowest free id: 0 is held
+    await explicit.stop();
+    expect(await expiredNodeIds(store.db, [0])).toEqual(new Set([0]));
+    // A later holder of the id starts after the last id the explicit bundle made.
+    const after = await Bundle.start({
+      registry: new Registry([echo]),
+      config: { ...DEFAULT_CONFIG, services: ["echo"], nodeId: 0 },
+      db: store.db,
+      listen: false,
+      log: silentLogger(),
+    });
+    bundles.push(after);
+    const { id: next } = await after.client(EchoService).note({ text: "hi" });
+    expect(next > id).toBe(true);
+    expect(await expiredNodeIds(store.db, [0])).toEqual(new Set());
   });
 
   it("stops, and makes no more ids, once its lease is taken by another owner", async () => {

@@ -96,7 +96,10 @@ export const media = defineService({
           },
         },
       ],
-      stop: () => store.close(),
+      stop: async () => {
+        await store.close();
+        staging.release(); // another process (a restart) may stage here now
+      },
     };
   },
 });

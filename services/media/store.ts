@@ -4,7 +4,7 @@
  * byte arrives (PROCESSING, and the durable job is published in the same
  * transaction), made READY or FAILED by the job, deleted by the owner.
  */
-import { createHash, type Hash } from "node:crypto";
+import { createHash } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import { MediaStateChangedSchema, MediaUploadedSchema } from "../../gen/orbit/media/v1/events_pb.js";
@@ -41,6 +41,10 @@ export type MediaPush = (tx: SqlTx, ownerId: bigint, media: Media) => Promise<vo
 
 /** Staged bytes are written to the staging file in pieces of this much. */
 const STAGE_WRITE = 1024 * 1024;
+/** The staging file is synced in the background each time this much more was written. */
+const STAGE_SYNC_EVERY = 8 * 1024 * 1024;
+/** Read size when hashing a staged upload. */
+const HASH_READ = 4 * 1024 * 1024;
 /**
  * A staged file found at start whose media this store does not know is dropped once this old (it
  * may be another store's: the default staging directory is shared by every bundle on the host).
@@ -52,23 +56,15 @@ export const LOST_NODE_REASON = "the node holding the last bytes is gone; upload
 interface CompleteFields {
   contentType: string;
   kind: string;
-  sourceSha256: string;
   width: number;
   height: number;
   frames: number;
-}
-
-interface RunningHash {
-  offset: number;
-  hash: Hash;
 }
 
 export class MediaStore {
   readonly media: MediaRowDao;
   readonly uploads: UploadRowDao;
   readonly usage: UsageRowDao;
-  /** Running SHA-256 of uploads this process is receiving (a resumed upload elsewhere re-reads its chunks). */
-  private readonly hashes = new Map<bigint, RunningHash>();
   /** Uploads with a PATCH in progress here. */
   private readonly busy = new Set<bigint>();
   /** The running flush of each upload to the chunk table. */
@@ -191,8 +187,9 @@ export class MediaStore {
    * before the new offset is recorded (and answered): also when the
    * connection is cut, so the next PATCH continues at the exact byte (HEAD
    * tells it). Whole chunks go on to the chunk table behind it (flush). When
-   * the last byte arrived the file is checked and answered at once; the rest
-   * of the flush and the completion run in the background (completeStaged).
+   * the last byte arrived the file is checked and answered at once; its
+   * content hash, the rest of the flush and the completion run in the
+   * background (completeStaged, finishStaged).
    * `body` must already be read as it arrives (the upload route's `body:
    * "eager"`): a cut request stream drops what it had buffered but not handed out.
    */
@@ -255,7 +252,6 @@ export class MediaStore {
       [stagedOn, node, up.mediaId, up.stagedOn, up.offset],
     );
     if (r.changes !== 1) throw new ConnectError("another PATCH of this upload is in progress", Code.Aborted);
-    this.hashes.delete(up.mediaId);
     this.mine.add(stagedOn);
     // A file of ours the row named, now short of its offset (lost by the disk): useless.
     if (staging.owns(up.stagedOn)) await this.dropStaged(up.stagedOn);
@@ -305,29 +301,57 @@ export class MediaStore {
     return Buffer.concat(parts, length);
   }
 
+  /** SHA-256 of an upload's bytes: the chunk table below stored_offset, the staging file above. */
+  private async hashOf(up: UploadRow): Promise<string> {
+    const size = Number(up.sizeBytes);
+    const row = await this.uploads.get({ mediaId: up.mediaId });
+    const stored = Math.min(Number(row?.storedOffset ?? up.storedOffset), size);
+    const hash = createHash("sha256");
+    if (stored > 0) {
+      for await (const part of this.blobs.read(
+        { chunkKey: up.chunkKey, sizeBytes: up.sizeBytes, chunkSize: up.chunkSize },
+        0,
+        stored - 1,
+      ))
+        hash.update(part);
+    }
+    for (let at = stored; at < size; at += HASH_READ) {
+      hash.update(await this.staging.read(up.stagedOn, at, Math.min(HASH_READ, size - at)));
+    }
+    return hash.digest("hex");
+  }
+
   private async receiveStaged(
     up: UploadRow,
     body: AsyncIterable<Uint8Array>,
   ): Promise<{ offset: bigint; media?: MediaRow }> {
     const size = Number(up.sizeBytes);
     let acked = Number(up.offset);
-    let running = this.hashes.get(up.mediaId);
-    if (!running || running.offset !== acked) {
-      // Resumed here after a restart or on another node: the running hash again from the bytes.
-      const hash = createHash("sha256");
-      for (let at = 0; at < acked; at += 8 * up.chunkSize) {
-        hash.update(await this.uploadBytes(up, at, Math.min(8 * up.chunkSize, acked - at)));
-      }
-      running = { offset: acked, hash };
-      this.hashes.set(up.mediaId, running);
-    }
-    const hash = running.hash;
     let head = acked === 0 ? Buffer.alloc(0) : undefined;
     let sniffed = false;
     const fh = await this.staging.open(up.stagedOn);
     let written = acked; // file bytes written (not yet synced past `acked`)
     const pieces: Buffer[] = [];
     let buffered = 0;
+    // The file is synced as it grows, one fdatasync at a time in the background, so the one before
+    // the acknowledgement has only the tail left to write out (the disk works while bytes arrive).
+    let syncing: Promise<void> | undefined;
+    let syncError: unknown;
+    let synced = acked;
+    const syncSoon = () => {
+      if (syncing || written - synced < STAGE_SYNC_EVERY) return;
+      const upTo = written;
+      syncing = fh.datasync().then(
+        () => {
+          synced = upTo;
+          syncing = undefined;
+        },
+        (err) => {
+          syncError ??= err;
+          syncing = undefined;
+        },
+      );
+    };
     // The pieces as they arrived, in one vectored write (no copy into a bigger buffer: that copy
     // and its garbage were most of this loop's CPU time).
     const write = async () => {
@@ -345,6 +369,7 @@ export class MediaStore {
         if (n > 0) bufs = [bufs[0]!.subarray(n), ...bufs.slice(1)];
       }
       written += total;
+      syncSoon();
     };
     // Bytes that arrived are kept even once the client went away (a cut connection ends the call):
     // outside the call's commit guard.
@@ -352,6 +377,8 @@ export class MediaStore {
       detached(async () => {
         await write();
         if (written === acked) return;
+        await syncing;
+        if (syncError !== undefined) throw syncError;
         await fh.datasync();
         const r = await this.db.run("UPDATE media_uploads SET `offset` = ? WHERE media_id = ? AND staged_on = ?", [
           written,
@@ -381,15 +408,12 @@ export class MediaStore {
               await this.checkHead(up, head);
             }
           }
-          hash.update(data);
-          running.offset += data.length;
           pieces.push(data);
           buffered += data.length;
           if (buffered >= STAGE_WRITE) await write();
         }
       } catch (err) {
         if (err instanceof ConnectError || err instanceof MediaRefused) {
-          this.hashes.delete(up.mediaId);
           if (err instanceof MediaRefused) refused = true;
           throw err;
         }
@@ -405,17 +429,16 @@ export class MediaStore {
       }
       await acknowledge();
     } finally {
+      await syncing;
       await fh.close();
       // The media is FAILED (checkHead): nothing staged is worth keeping.
       if (refused) await this.dropStaged(up.stagedOn);
     }
     if (cut !== undefined || acked < size) {
-      if (running.offset !== acked) this.hashes.delete(up.mediaId);
       this.flush(up, acked, false).catch(() => {}); // the next PATCH or the completion flushes again
       return { offset: BigInt(acked) };
     }
-    this.hashes.delete(up.mediaId);
-    const media = await this.completeStaged(up, hash.digest("hex"));
+    const media = await this.completeStaged(up);
     return { offset: BigInt(acked), media };
   }
 
@@ -463,7 +486,7 @@ export class MediaStore {
    * flush, then the completion (content address, dedupe, job). A node that
    * restarts finishes what it had staged (recover).
    */
-  private async completeStaged(up: UploadRow, sha256: string): Promise<MediaRow> {
+  private async completeStaged(up: UploadRow): Promise<MediaRow> {
     const size = Number(up.sizeBytes);
     const headBytes = await this.uploadBytes(up, 0, Math.min(size, SNIFF_BYTES));
     const s = sniff(headBytes)!;
@@ -488,18 +511,25 @@ export class MediaStore {
         throw err;
       }
     }
-    const fields = { contentType: s.contentType, kind, sourceSha256: sha256, width, height, frames };
+    const fields = { contentType: s.contentType, kind, width, height, frames };
     await this.media.update(
       { id: up.mediaId },
       { state: MediaState.PROCESSING, ...fields, updatedAtMs: BigInt(Date.now()) },
     );
-    void detached(() => this.finishStaged(up, sha256, fields)).catch(() => {}); // it fails the media itself
+    void detached(() => this.finishStaged(up, fields)).catch(() => {}); // it fails the media itself
     return (await this.media.get({ id: up.mediaId }))!;
   }
 
-  private async finishStaged(up: UploadRow, sha256: string, fields: CompleteFields): Promise<void> {
+  /**
+   * After the last byte was acknowledged: the content hash (read back from the staging file, hot in
+   * the page cache, and the chunk table below stored_offset — not computed while the bytes arrive,
+   * where it would hold up the acknowledgement), the rest of the flush, then complete().
+   */
+  private async finishStaged(up: UploadRow, fields: CompleteFields): Promise<void> {
+    let sha256: string | undefined;
     for (let attempt = 1; ; attempt++) {
       try {
+        sha256 ??= await this.hashOf(up);
         await this.flush(up, Number(up.sizeBytes), true);
         const row = await this.uploads.get({ mediaId: up.mediaId });
         // Done unless deleted or taken over (sweepLost) meanwhile: the file is nobody's now either way.
@@ -578,10 +608,9 @@ export class MediaStore {
   /** finishStaged for an upload whose media is PROCESSING (its fields recorded by completeStaged). */
   private finishInBackground(up: UploadRow, m: MediaRow): void {
     void detached(() =>
-      this.finishStaged(up, m.sourceSha256, {
+      this.finishStaged(up, {
         contentType: m.contentType,
         kind: m.kind,
-        sourceSha256: m.sourceSha256,
         width: m.width,
         height: m.height,
         frames: m.frames,

@@ -1,9 +1,11 @@
 /**
  * Unit tests of the media service's parts: signed URLs and key rotation,
  * the disk cache (one render per key, eviction by byte budget, its index
- * rebuilt from disk), Range parsing, sniffing and truncation checks.
+ * rebuilt from disk), Range parsing, sniffing and truncation checks, and
+ * the staging directory's slots (one process per directory).
  */
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -12,6 +14,7 @@ import { avcCodec, ladderHeights } from "./hls.js";
 import { parseRange } from "./http.js";
 import { UrlSigner } from "./signing.js";
 import { sniff, truncation } from "./sniff.js";
+import { Staging } from "./staging.js";
 
 const K1 = "11".repeat(32);
 const K2 = "22".repeat(32);
@@ -147,5 +150,54 @@ describe("HLS ladder", () => {
     expect(avcCodec("High", 30)).toBe("avc1.64001e");
     expect(avcCodec("Main", 31)).toBe("avc1.4d401f");
     expect(avcCodec("Constrained Baseline", 30)).toBe("avc1.42c01e");
+  });
+});
+
+describe("staging slots", () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  const base = () => {
+    const d = mkdtempSync(join(tmpdir(), "orbit-staging-slots-"));
+    dirs.push(d);
+    return d;
+  };
+
+  it("gives each holder its own directory and id, and the same one again once released", () => {
+    const dir = base();
+    const a = new Staging(dir);
+    const b = new Staging(dir);
+    expect(a.dir).toBe(dir);
+    expect(b.dir).toBe(join(dir, "slot-1"));
+    expect(b.id).not.toBe(a.id);
+    expect(b.owns(a.newName(1n))).toBe(false);
+    expect(readFileSync(join(dir, "staging.lock"), "utf8")).toBe(String(process.pid));
+    const idA = a.id;
+    a.release();
+    expect(existsSync(join(dir, "staging.lock"))).toBe(false);
+    const again = new Staging(dir);
+    expect(again.dir).toBe(dir);
+    expect(again.id).toBe(idA); // a restart finds its files under the same id
+    expect(again.list()).toEqual([]); // lock and id files are not uploads
+    b.release();
+    again.release();
+  });
+
+  it("takes over the directory of a process that is gone, and leaves a live one's alone", () => {
+    const dir = base();
+    // A pid that was a process and is no more.
+    const gone = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString();
+    writeFileSync(join(dir, "staging.lock"), gone);
+    const taker = new Staging(dir);
+    expect(taker.dir).toBe(dir);
+    expect(readFileSync(join(dir, "staging.lock"), "utf8")).toBe(String(process.pid));
+    taker.release();
+    // The parent of this test process is alive: its slot is skipped.
+    writeFileSync(join(dir, "staging.lock"), String(process.ppid));
+    const other = new Staging(dir);
+    expect(other.dir).toBe(join(dir, "slot-1"));
+    other.release();
+    expect(readFileSync(join(dir, "staging.lock"), "utf8")).toBe(String(process.ppid)); // not ours to remove
   });
 });
