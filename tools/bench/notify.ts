@@ -7,7 +7,10 @@
  * A bundle (social + notify + push, in this process) on the engine;
  * `authors` users with `posts` posts each and a device each, connected to
  * the push gateway's /ws (binary Update frames); `likers` users
- * like those posts over HTTP/2 (Connect, each with its bearer token), open
+ * like those posts over HTTP/2 (Connect, each with its bearer token). The
+ * devices and the likers run in a process of their own
+ * (tools/bench/_notify-load.ts), so they do not take the bundle's core; the
+ * CPU per like of both processes is reported. The likes are sent open
  * loop at `rate` likes/s for `seconds` (every post liked by a different user
  * each time, so groups grow the whole run). The notification's latency is
  * from the moment the LikePost call was sent to the first update on the
@@ -26,14 +29,13 @@
  * the achieved rate says so. A failed call is counted by Connect code, with
  * its first message.
  */
+import { fork } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { fileURLToPath } from "node:url";
+import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { fromBinary } from "@bufbuild/protobuf";
-import WebSocket from "ws";
-import { UpdateSchema } from "../../gen/orbit/push/v1/push_pb.js";
 import { PostLikedSchema, type PostLiked } from "../../gen/orbit/post/v1/events_pb.js";
 import { PostService } from "../../gen/orbit/post/v1/post_pb.js";
 import { UserService } from "../../gen/orbit/user/v1/user_pb.js";
@@ -46,6 +48,7 @@ import type { SqlDb } from "../../platform/storage/driver.js";
 import { openSqlStore } from "../../platform/storage/open.js";
 import { MODULES } from "../../services/registry.js";
 import { fmt, percentile } from "./_measure.js";
+import type { NotifyLoadCommand, NotifyLoadResult } from "./_notify-load.js";
 import { scratchMysql } from "./_mysql-db.js";
 
 function option(args: string[], name: string, def: number): number {
@@ -73,6 +76,9 @@ interface Figures {
   errorsByCode: Record<string, { n: number; first: string }>;
   /** Event ids the bus skipped as holes that never committed (each held every consumer back up to the gap grace, 1 s). */
   skippedIds: number;
+  /** CPU per answered like of this process (the bundle) and of the load process (likers and devices). */
+  bundleCpuMsPerLike: number;
+  clientCpuMsPerLike: number;
 }
 
 function round(n: number): number {
@@ -112,7 +118,7 @@ async function runEngine(engine: "sqlite" | "mariadb", args: string[]): Promise<
           events: [PostLikedSchema],
           handle: (e) => {
             const m = e.message as PostLiked;
-            seenByProbe.set(`${m.postId}:${m.userId}`, performance.now());
+            seenByProbe.set(`${m.postId}:${m.userId}`, performance.timeOrigin + performance.now());
           },
         },
       ],
@@ -156,93 +162,59 @@ async function runEngine(engine: "sqlite" | "mariadb", args: string[]): Promise<
       }
     }
 
-    // Devices: one /ws connection per author (binary Update frames); per group (post), the counts in arrival order.
-    const arrivals = new Map<bigint, { count: bigint; at: number }[]>();
-    let updates = 0;
-    const sockets = await Promise.all(
-      authors.map(
-        (a) =>
-          new Promise<WebSocket>((resolve, reject) => {
-            const ws = new WebSocket(`${bundle.url!.replace(/^http/, "ws")}/ws`, {
-              headers: { authorization: `Bearer ${a.token}` },
-            });
-            ws.on("message", (data) => {
-              const at = performance.now();
-              const u = fromBinary(UpdateSchema, data as Buffer);
-              if (u.payload.case === "hello") resolve(ws);
-              if (u.payload.case !== "notification") return;
-              updates++;
-              const g = u.payload.value.group;
-              if (!g) return;
-              const list = arrivals.get(g.targetId) ?? [];
-              list.push({ count: g.count, at });
-              arrivals.set(g.targetId, list);
-            });
-            ws.once("error", reject);
-          }),
-      ),
-    );
-    const offs = sockets.map((ws) => () => ws.close());
-
-    const total = Math.floor(rate * seconds);
-    const sent: { post: bigint; liker: bigint; at: number; done: number; count: bigint }[] = [];
-    let errors = 0;
-    const errorsByCode: Record<string, { n: number; first: string }> = {};
-    const inFlight = new Set<Promise<void>>();
-    const maxInFlight = option(args, "in-flight", 256);
-    const t0 = performance.now();
-    for (let i = 0; i < total; i++) {
-      while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
-      const due = t0 + (i * 1000) / rate;
-      const wait = due - performance.now();
-      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      const post = postIds[i % postIds.length]!;
-      const liker = likers[Math.floor(i / postIds.length) % likers.length]!;
-      const at = performance.now();
-      const p = posts
-        .likePost({ postId: post.id }, auth(liker.token))
-        .then(
-          (r) => void sent.push({ post: post.id, liker: liker.id, at, done: performance.now(), count: r.likeCount }),
-        )
-        .catch((err) => {
-          errors++;
-          const e = ConnectError.from(err);
-          const k = Code[e.code] ?? String(e.code);
-          errorsByCode[k] ??= { n: 0, first: e.rawMessage.slice(0, 200) };
-          errorsByCode[k].n++;
-        })
-        .finally(() => inFlight.delete(p));
-      inFlight.add(p);
+    // The devices and the likers run in a process of their own (_notify-load.ts): the bundle keeps this one.
+    const load = fork(fileURLToPath(new URL("./_notify-load.ts", import.meta.url)), [], {
+      execArgv: ["--import", "tsx"],
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      serialization: "advanced", // bigint ids
+    });
+    const cpu0 = process.cpuUsage();
+    let result: NotifyLoadResult;
+    try {
+      result = await new Promise<NotifyLoadResult>((resolve, reject) => {
+        load.once("message", (m: { ok?: NotifyLoadResult; error?: string }) =>
+          m.error !== undefined ? reject(new Error(m.error)) : resolve(m.ok!),
+        );
+        load.once("exit", (code) => reject(new Error(`the load process exited with ${code}`)));
+        const command: NotifyLoadCommand = {
+          op: "run",
+          url: bundle.url!,
+          authorTokens: authors.map((a) => a.token),
+          posts: postIds.map((p) => p.id),
+          likers,
+          rate,
+          seconds,
+          inFlight: option(args, "in-flight", 256),
+        };
+        load.send(command);
+      });
+    } finally {
+      load.removeAllListeners("exit");
+      load.disconnect();
     }
-    await Promise.all(inFlight);
-    const elapsed = (performance.now() - t0) / 1000;
-
-    // Wait (up to 30 s) until every like's count reached its author's device.
-    const reached = (s: (typeof sent)[number]) => arrivals.get(s.post)?.find((a) => a.count >= s.count)?.at;
-    const end = performance.now() + 30_000;
-    while (
-      performance.now() < end &&
-      sent.some((s) => reached(s) === undefined || !seenByProbe.has(`${s.post}:${s.liker}`))
-    ) {
+    const sent = result.sent;
+    // The baseline's consumer runs here: wait (up to 10 s more) until it saw every answered like.
+    const end = performance.now() + 10_000;
+    while (performance.now() < end && sent.some((s) => !seenByProbe.has(`${s.post}:${s.liker}`))) {
       await new Promise((r) => setTimeout(r, 50));
     }
-    for (const off of offs) off();
+    const cpu = process.cpuUsage(cpu0);
 
     const notifyLat: number[] = [];
     const probeLat: number[] = [];
     const rpcLat: number[] = [];
     for (const s of sent) {
       rpcLat.push(s.done - s.at);
-      const r = reached(s);
-      if (r !== undefined) notifyLat.push(Math.max(0, r - s.at));
+      if (s.reached !== undefined) notifyLat.push(Math.max(0, s.reached - s.at));
       const p = seenByProbe.get(`${s.post}:${s.liker}`);
       if (p !== undefined) probeLat.push(Math.max(0, p - s.at));
     }
     for (const l of [notifyLat, probeLat, rpcLat]) l.sort((a, b) => a - b);
+    const { updates, errors, errorsByCode } = result;
     const skippedIds = Number(bundle.parts.events.bus.stats().deadIds);
     return {
       likes: sent.length,
-      achievedRate: Math.round(sent.length / elapsed),
+      achievedRate: Math.round(sent.length / result.elapsedSeconds),
       likeRpcP50Ms: round(percentile(rpcLat, 50)),
       likeRpcP99Ms: round(percentile(rpcLat, 99)),
       notifyP50Ms: round(percentile(notifyLat, 50)),
@@ -255,6 +227,8 @@ async function runEngine(engine: "sqlite" | "mariadb", args: string[]): Promise<
       errors,
       errorsByCode,
       skippedIds,
+      bundleCpuMsPerLike: round((cpu.user + cpu.system) / 1000 / Math.max(1, sent.length)),
+      clientCpuMsPerLike: round(result.cpuMs / Math.max(1, sent.length)),
     };
   } finally {
     await bundle.stop();
@@ -272,7 +246,8 @@ export async function main(args: string[]): Promise<void> {
     console.log(
       `${engine}: ${fmt(f.likes)} likes at ${fmt(f.achievedRate)}/s (LikePost p50 ${f.likeRpcP50Ms} ms, p99 ${f.likeRpcP99Ms} ms, ${f.errors} errors); ` +
         `device got ${fmt(f.delivered)}/${fmt(f.likes)} in ${fmt(f.updates)} updates: p50 ${f.notifyP50Ms} ms, p99 ${f.notifyP99Ms} ms, max ${f.notifyMaxMs} ms; ` +
-        `baseline (bare post.liked consumer) p50 ${f.baselineP50Ms} ms, p99 ${f.baselineP99Ms} ms; ${f.skippedIds} event ids skipped as holes`,
+        `baseline (bare post.liked consumer) p50 ${f.baselineP50Ms} ms, p99 ${f.baselineP99Ms} ms; ${f.skippedIds} event ids skipped as holes; ` +
+        `CPU per like: bundle ${f.bundleCpuMsPerLike} ms, clients (their own process) ${f.clientCpuMsPerLike} ms`,
     );
     for (const [code, e] of Object.entries(f.errorsByCode))
       console.log(`  ${engine} LikePost ${code} × ${e.n}: ${e.first}`);
