@@ -373,6 +373,8 @@ export class Bundle {
       remote: this.resolution.remote,
       devTokens: config.devTokens,
       client: (svc) => this.clients.client(svc),
+      settingsOf: (def) =>
+        resolveSettings(def.name, def.settings as SettingsSpec, config.settings[def.name]) as Record<string, unknown>,
     });
     this.log.info({ tokens: tokens.source }, `bearer tokens: ${tokens.source}`);
     const authenticator = new Authenticator(tokens.verifier, this.signer);

@@ -70,8 +70,11 @@ export type ClientOf = <S extends DescService>(service: S) => Client<S>;
 export interface TokenCapability {
   /** The service runs here: verify with its context (its store). */
   readonly local: (ctx: ServiceContext) => TokenVerifier;
-  /** The service runs elsewhere: ask it over the network. */
-  readonly remote: (client: ClientOf) => TokenVerifier;
+  /**
+   * The service runs elsewhere: ask it over the network. `settings` are the service's own, resolved
+   * in this bundle as if it ran here (flags, ORBIT_* variables, the config file), e.g. its cache's TTL.
+   */
+  readonly remote: (client: ClientOf, settings: Readonly<Record<string, unknown>>) => TokenVerifier;
   /**
    * The event that ends a session, published in the transaction that ends it. Every bundle
    * (every worker) whose token check caches verifications consumes it in a group of its own,

@@ -55,6 +55,30 @@ describe("the bundle's token check", () => {
     expect(await none.verifier.verify("x", signal)).toBeUndefined();
   });
 
+  it("gives the provider's remote check the provider's own settings, resolved in this bundle", async () => {
+    const seen: unknown[] = [];
+    const configured = defineService({
+      name: "auth",
+      verifiesTokens: {
+        local: () => answering("local"),
+        remote: (_client, settings) => (seen.push(settings), answering("remote")),
+      },
+    });
+    const choice = chooseTokenVerifier({
+      given: undefined,
+      registry: new Registry([configured]),
+      local: new Map(),
+      remote: new Map([["auth", "http://auth:1"]]),
+      devTokens: {},
+      client: () => {
+        throw new Error("no client needed");
+      },
+      settingsOf: (def) => ({ of: def.name, cacheMs: 0 }),
+    });
+    expect(choice.source).toBe("auth (remote)");
+    expect(seen).toEqual([{ of: "auth", cacheMs: 0 }]);
+  });
+
   it("is provided by one service of a registry at most", () => {
     const again = defineService({ name: "again", verifiesTokens: auth.verifiesTokens });
     expect(() => new Registry([auth, again])).toThrow(RegistryError);

@@ -42,6 +42,8 @@ export function chooseTokenVerifier(opts: {
   readonly remote: ReadonlyMap<string, string>;
   readonly devTokens: Readonly<Record<string, string>>;
   readonly client: ClientOf;
+  /** A service's resolved settings (for the provider's remote check, when it runs elsewhere). */
+  readonly settingsOf?: (def: ServiceDef) => Readonly<Record<string, unknown>>;
 }): TokenChoice {
   if (opts.given) return { verifier: opts.given, source: "given" };
   const provider = opts.registry.tokenProvider();
@@ -51,7 +53,12 @@ export function chooseTokenVerifier(opts: {
   }
   if (Object.keys(opts.devTokens).length) return { verifier: staticTokens(opts.devTokens), source: "dev tokens" };
   if (provider && opts.remote.has(provider.name)) {
-    return withRevocations(provider, provider.verifiesTokens!.remote(opts.client), `${provider.name} (remote)`);
+    const settings = opts.settingsOf?.(provider) ?? {};
+    return withRevocations(
+      provider,
+      provider.verifiesTokens!.remote(opts.client, settings),
+      `${provider.name} (remote)`,
+    );
   }
   return { verifier: rejectAllTokens, source: "none" };
 }

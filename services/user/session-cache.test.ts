@@ -8,6 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { SessionCache } from "./session-cache.js";
 import { remoteVerifier } from "./sessions.js";
+import { userTokens } from "./token-check.js";
 import { newToken } from "./tokens.js";
 
 const ann = { userId: "1", sessionId: "10" };
@@ -67,6 +68,21 @@ describe("remoteVerifier", () => {
     // A refused token is remembered as refused too.
     expect(await v.verify(token, signal)).toBeUndefined();
     expect(asked).toBe(2);
+  });
+
+  it("follows --user-session-cache-ms in a bundle without the user service (0: asks every time)", async () => {
+    const asks: string[] = [];
+    const client = (() => ({
+      verifyToken: async ({ token: t }: { token: string }) => (asks.push(t), { userId: 1n, sessionId: 10n }),
+    })) as unknown as Parameters<typeof userTokens.remote>[0];
+    const never = userTokens.remote(client, { sessionCacheMs: 0 });
+    await never.verify(token, signal);
+    await never.verify(token, signal);
+    expect(asks.length).toBe(2);
+    const cached = userTokens.remote(client, { sessionCacheMs: 60_000 });
+    await cached.verify(token, signal);
+    await cached.verify(token, signal);
+    expect(asks.length).toBe(3);
   });
 
   it("refuses what is not a token without asking", async () => {
