@@ -4,7 +4,10 @@
  *
  * Chat sends on SQLite and on MariaDB (a fresh database, dropped at the end),
  * in one run, with a bundle running `chat` (and the user service) in this
- * process, called over HTTP/2 with Connect clients and real bearer tokens:
+ * process, called over HTTP/2 with Connect clients and real bearer tokens
+ * from a process of their own (tools/bench/_chat-load.ts: the users' clients
+ * and devices do not take the bundle's core; the CPU per message of both
+ * processes is reported):
  *  - 1:1: 100 direct conversations, SendMessage with N in flight (default 64)
  *    spread over them, for S seconds (default 5): messages/s accepted
  *    (committed: message row, conversation, sender's pointers, change log,
@@ -25,97 +28,51 @@
  * `--writers` and `--gather-ms` set --chat-send-writers and --chat-send-gather-ms;
  * `--warmup-seconds W` (default 1): 1:1 sends before measuring, not counted;
  * `--direct-only`: the 1:1 phase alone (quick direction runs);
- * `--cpu-prof DIR`: this process (bundle and clients) is profiled during the
+ * `--cpu-prof DIR`: this process (the bundle) is profiled during the
  * 1:1 phase only; the profile is written to DIR and summarized (_cpu-profile.ts).
  */
+import { fork } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import WebSocket from "ws";
-import { UpdateSchema } from "../../gen/orbit/push/v1/push_pb.js";
+import { fileURLToPath } from "node:url";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { ChatUpdateSchema, MessageSchema } from "../../gen/orbit/chat/v1/chat_pb.js";
 import { ChatMessageRowTable } from "../../gen/orbit/chat/v1/tables_wide.js";
 import type { SqlDb } from "../../platform/storage/driver.js";
 import { openSqlStore } from "../../platform/storage/open.js";
 import { wideSql } from "../../platform/storage/wide/sql-text.js";
-import { chatUsers, startChatBundle, type ChatUser } from "../../test/support/chat-client.js";
+import { chatUsers, startChatBundle } from "../../test/support/chat-client.js";
 import { IdGenerator } from "../../platform/ids.js";
 import { bucketOf } from "../../services/chat/messages.js";
 import { sendTotals } from "../../services/chat/sends.js";
+import type { ChatDriveResult, ChatFigures, ChatLoadCommand } from "./_chat-load.js";
 import { summarize } from "./_cpu-profile.js";
 import { fmt, percentile } from "./_measure.js";
 import { scratchMysql } from "./_mysql-db.js";
 
-interface Figures {
-  readonly perSec: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly sent: number;
-  /** Deliveries to devices (every member's socket, the sender's included), send→delivered. */
-  delivered?: {
-    readonly count: number;
-    readonly expected: number;
-    readonly perSec: number;
-    readonly p50Ms: number;
-    readonly p99Ms: number;
-  };
-}
+type Figures = ChatFigures;
 
-/**
- * One WebSocket per user on /ws; records send→delivered latency of every
- * messageSent (alone or inside a ChatUpdate.batch) whose client id is in `starts`.
- */
-class Devices {
-  readonly starts = new Map<string, number>();
-  lat: number[] = [];
-  private readonly sockets: WebSocket[] = [];
+/** The clients' process (_chat-load.ts): one command at a time. */
+class Load {
+  private readonly child = fork(fileURLToPath(new URL("./_chat-load.ts", import.meta.url)), [], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    serialization: "advanced", // bigint ids
+  });
 
-  async connect(url: string, users: readonly ChatUser[]): Promise<void> {
-    for (const u of users) {
-      const ws = new WebSocket(`${url.replace(/^http/, "ws")}/ws`, { headers: { authorization: `Bearer ${u.token}` } });
-      ws.on("message", (data) => {
-        const up = fromBinary(UpdateSchema, data as Buffer);
-        if (up.payload.case !== "chat") return;
-        // Several changes of a conversation committed together come as one ChatUpdate.batch.
-        const change = up.payload.value.change;
-        const changes = change.case === "batch" ? change.value.updates.map((u) => u.change) : [change];
-        const now = performance.now();
-        for (const c of changes) {
-          if (c.case !== "messageSent") continue;
-          const s = this.starts.get(c.value.clientMessageId);
-          if (s !== undefined) this.lat.push(now - s);
-        }
-      });
-      ws.on("error", () => undefined); // a socket cut later shows as missing deliveries
-      await new Promise<void>((resolve, reject) => {
-        ws.once("open", () => resolve());
-        ws.once("error", reject);
-      });
-      this.sockets.push(ws);
-    }
-  }
-
-  /** Waits until `expected` deliveries came (or 15 s passed), then the figures since `t0`. */
-  async figures(expected: number, t0: number): Promise<NonNullable<Figures["delivered"]>> {
-    const end = performance.now() + 15_000;
-    while (this.lat.length < expected && performance.now() < end) await new Promise((r) => setTimeout(r, 20));
-    const secs = (performance.now() - t0) / 1000;
-    const lat = this.lat.sort((a, b) => a - b);
-    this.lat = [];
-    this.starts.clear();
-    return {
-      count: lat.length,
-      expected,
-      perSec: Math.round(lat.length / secs),
-      p50Ms: +percentile(lat, 50).toFixed(2),
-      p99Ms: +percentile(lat, 99).toFixed(2),
-    };
+  ask<T>(c: ChatLoadCommand): Promise<T> {
+    return new Promise((resolve, reject) => {
+      this.child.once("message", (m: { ok?: T; error?: string }) =>
+        m.error !== undefined ? reject(new Error(m.error)) : resolve(m.ok as T),
+      );
+      this.child.send(c);
+    });
   }
 
   close(): void {
-    for (const ws of this.sockets) ws.terminate();
+    if (this.child.connected) this.child.disconnect();
   }
 }
 
@@ -354,7 +311,7 @@ async function profiled<T>(dir: string | undefined, label: string, fn: () => Pro
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `${label}.cpuprofile`);
     writeFileSync(file, JSON.stringify(profile));
-    console.log(`  CPU profile ${file} (bundle and clients):`);
+    console.log(`  CPU profile ${file} (the bundle):`);
     console.log(summarize(profile as Parameters<typeof summarize>[0], 30));
   }
 }
@@ -376,72 +333,52 @@ async function engine(name: string, db: SqlDb, o: Options) {
     },
   );
   const url = bundle.url!;
-  const devices = new Devices();
+  // The users' clients and devices run in a process of their own: this one is the bundle's.
+  const load = new Load();
   try {
     const users = await chatUsers(url, `b${process.pid}_`, 200);
-    await devices.connect(url, users);
+    await load.ask({ op: "setup", url, users: users.map((u) => ({ id: u.id, token: u.token })) });
     // 1:1: user 2k talks to 2k+1.
-    const pairs: { a: ChatUser; b: ChatUser; conv: bigint }[] = [];
+    const pairs: { a: number; b: number; conv: bigint }[] = [];
     for (let k = 0; k < 100; k++) {
       const a = users[2 * k]!;
       const b = users[2 * k + 1]!;
-      pairs.push({ a, b, conv: (await a.chat.openDirect({ userId: b.id })).conversation!.id });
+      pairs.push({ a: 2 * k, b: 2 * k + 1, conv: (await a.chat.openDirect({ userId: b.id })).conversation!.id });
     }
-    let n = 0;
     // Warm-up (not measured): the first sends compile the hot paths and fill the caches.
     if (o.warmupSeconds > 0) {
-      await drive(
-        (i) => {
-          const p = pairs[i % pairs.length]!;
-          return p.a.chat.sendMessage({ conversationId: p.conv, clientMessageId: `w${++n}`, text: `warm ${i}` });
-        },
-        o.warmupSeconds,
-        inflight,
-      );
-      // (Their deliveries are not counted: their client ids are not in devices.starts.)
+      await load.ask({ op: "drive", phase: "warmup", seconds: o.warmupSeconds, inflight, pairs });
     }
-    let t0 = performance.now();
     const before = { ...sendTotals };
     const cpu0 = process.cpuUsage();
-    const direct = await profiled(o.cpuProf, `${name}-1to1`, () =>
-      drive(
-        (i) => {
-          const p = pairs[i % pairs.length]!;
-          const from = (i >> 7) % 2 ? p.b : p.a;
-          const id = `d${++n}`;
-          devices.starts.set(id, performance.now());
-          return from.chat.sendMessage({ conversationId: p.conv, clientMessageId: id, text: `hello ${i}` });
-        },
-        seconds,
-        inflight,
-      ),
+    const directRun = await profiled(o.cpuProf, `${name}-1to1`, () =>
+      load.ask<ChatDriveResult>({ op: "drive", phase: "direct", seconds, inflight, pairs }),
     );
-    direct.delivered = await devices.figures(direct.sent * 2, t0);
-    // This process's CPU (bundle and clients) per accepted message: less bound to the machine's load.
+    const direct = directRun.figures;
+    // CPU per accepted message of this process (the bundle) and of the clients' process.
     const cpu = process.cpuUsage(cpu0);
     const cpuUsPerMessage = Math.round((cpu.user + cpu.system) / direct.sent);
+    const clientCpuUsPerMessage = Math.round((directRun.cpuMs * 1000) / direct.sent);
     const batches = sendTotals.batches - before.batches;
     const sendsPerBatch = +((sendTotals.sends - before.sends) / batches).toFixed(1);
     if (o.directOnly) {
       console.log(
-        `${name.padEnd(8)} 1:1 SendMessage ${fmt(direct.perSec)} msg/s  p50 ${direct.p50Ms} ms  p99 ${direct.p99Ms} ms  delivered p50 ${direct.delivered.p50Ms} ms  p99 ${direct.delivered.p99Ms} ms  (${fmt(direct.sent)} sent; ${batches} batches, ${sendsPerBatch} sends each; ${cpuUsPerMessage} µs CPU/message)`,
+        `${name.padEnd(8)} 1:1 SendMessage ${fmt(direct.perSec)} msg/s  p50 ${direct.p50Ms} ms  p99 ${direct.p99Ms} ms  delivered p50 ${direct.delivered!.p50Ms} ms  p99 ${direct.delivered!.p99Ms} ms  (${fmt(direct.sent)} sent; ${batches} batches, ${sendsPerBatch} sends each; ${cpuUsPerMessage} µs bundle CPU/message, clients ${clientCpuUsPerMessage} µs)`,
       );
-      return { direct, sendsPerBatch, cpuUsPerMessage };
+      return { direct, sendsPerBatch, cpuUsPerMessage, clientCpuUsPerMessage };
     }
     const members = users.slice(0, 100);
     const g = (await members[0]!.chat.createGroup({ title: "bench", memberIds: members.slice(1).map((u) => u.id) }))
       .conversation!.id;
-    t0 = performance.now();
-    const group = await drive(
-      (i) => {
-        const id = `g${++n}`;
-        devices.starts.set(id, performance.now());
-        return members[i % 100]!.chat.sendMessage({ conversationId: g, clientMessageId: id, text: `to all ${i}` });
-      },
-      seconds,
-      inflight,
-    );
-    group.delivered = await devices.figures(group.sent * 100, t0);
+    const group = (
+      await load.ask<ChatDriveResult>({
+        op: "drive",
+        phase: "group",
+        seconds,
+        inflight,
+        group: { conv: g, members: members.map((_, i) => i) },
+      })
+    ).figures;
     // Baseline: the same rows through the raw driver.
     const convs = pairs.map((p) => p.conv);
     await rawTables(db, convs, [1n, 2n]);
@@ -456,7 +393,7 @@ async function engine(name: string, db: SqlDb, o: Options) {
       );
     row("1:1 SendMessage", direct);
     console.log(
-      `${name.padEnd(8)} 1:1 ${batches} send batches, ${sendsPerBatch} sends each; ${cpuUsPerMessage} µs CPU/message (bundle and clients)`,
+      `${name.padEnd(8)} 1:1 ${batches} send batches, ${sendsPerBatch} sends each; CPU per message: bundle ${cpuUsPerMessage} µs, clients (their own process) ${clientCpuUsPerMessage} µs`,
     );
     row("100-member SendMessage", group);
     row("raw rows, 100 conversations", raw);
@@ -468,6 +405,7 @@ async function engine(name: string, db: SqlDb, o: Options) {
       direct,
       sendsPerBatch,
       cpuUsPerMessage,
+      clientCpuUsPerMessage,
       group,
       raw,
       rawGroup,
@@ -479,7 +417,8 @@ async function engine(name: string, db: SqlDb, o: Options) {
       groupRatioGroupCommit: r(group, rawBatchedGroup),
     };
   } finally {
-    devices.close();
+    await load.ask({ op: "close" }).catch(() => undefined);
+    load.close();
     await bundle.stop();
   }
 }
