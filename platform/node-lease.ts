@@ -133,6 +133,42 @@ export interface NodeLeaseOptions {
   readonly owner?: string;
 }
 
+/**
+ * Takes node id `id` for `owner`: a row never written is inserted (a racing claimer gets a
+ * duplicate key), an expired or released one (read at `epoch`) updated on that epoch. False when
+ * another claimer got it first.
+ */
+async function take(
+  db: SqlDb,
+  id: number,
+  epoch: number | undefined,
+  owner: string,
+  ttlMs: number,
+  ceiling: number,
+): Promise<boolean> {
+  const dbNow = nowSql(db.dialect);
+  if (epoch === undefined) {
+    try {
+      await db.run(
+        `INSERT INTO ${NODE_LEASES} (node_id, owner, epoch, lease_until_ms, ceiling_ms, updated_ms)
+         VALUES (?, ?, 1, ${dbNow} + ?, ?, ${dbNow})`,
+        [id, owner, ttlMs, ceiling],
+      );
+      return true;
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      return false; // another process inserted it first
+    }
+  }
+  const r = await db.run(
+    `UPDATE ${NODE_LEASES} SET owner = ?, epoch = epoch + 1, lease_until_ms = ${dbNow} + ?, ceiling_ms = ?,
+       updated_ms = ${dbNow}
+     WHERE node_id = ? AND epoch = ? AND lease_until_ms < ${dbNow}`,
+    [owner, ttlMs, ceiling, id, epoch],
+  );
+  return r.changes === 1;
+}
+
 /** The lease's row as claimers read it. */
 interface Slot {
   readonly nodeId: number;
@@ -196,29 +232,7 @@ export class NodeLease {
         if (slot && !slot.expired) continue;
         const floor = slot?.ceilingMs ?? 0;
         const ceiling = Math.max(now(), floor) + ttlMs;
-        let taken: boolean;
-        if (!slot) {
-          try {
-            await db.run(
-              `INSERT INTO ${NODE_LEASES} (node_id, owner, epoch, lease_until_ms, ceiling_ms, updated_ms)
-               VALUES (?, ?, 1, ${dbNow} + ?, ?, ${dbNow})`,
-              [id, owner, ttlMs, ceiling],
-            );
-            taken = true;
-          } catch (err) {
-            if (!isDuplicateKey(err)) throw err;
-            taken = false; // another process inserted it first
-          }
-        } else {
-          const r = await db.run(
-            `UPDATE ${NODE_LEASES} SET owner = ?, epoch = epoch + 1, lease_until_ms = ${dbNow} + ?, ceiling_ms = ?,
-               updated_ms = ${dbNow}
-             WHERE node_id = ? AND epoch = ? AND lease_until_ms < ${dbNow}`,
-            [owner, ttlMs, ceiling, id, slot.epoch],
-          );
-          taken = r.changes === 1;
-        }
-        if (!taken) continue;
+        if (!(await take(db, id, slot?.epoch, owner, ttlMs, ceiling))) continue;
         const ids = new IdGenerator(id, now);
         ids.startAfter(floor);
         ids.limit(ceiling);
@@ -254,29 +268,7 @@ export class NodeLease {
       if (r && Number(r.expired) !== 1) return undefined;
       const floor = r ? Number(r.ceiling_ms) : 0;
       const ceiling = Math.max(now(), floor) + ttlMs;
-      let taken: boolean;
-      if (!r) {
-        try {
-          await db.run(
-            `INSERT INTO ${NODE_LEASES} (node_id, owner, epoch, lease_until_ms, ceiling_ms, updated_ms)
-             VALUES (?, ?, 1, ${dbNow} + ?, ?, ${dbNow})`,
-            [nodeId, owner, ttlMs, ceiling],
-          );
-          taken = true;
-        } catch (err) {
-          if (!isDuplicateKey(err)) throw err;
-          taken = false;
-        }
-      } else {
-        const u = await db.run(
-          `UPDATE ${NODE_LEASES} SET owner = ?, epoch = epoch + 1, lease_until_ms = ${dbNow} + ?, ceiling_ms = ?,
-             updated_ms = ${dbNow}
-           WHERE node_id = ? AND epoch = ? AND lease_until_ms < ${dbNow}`,
-          [owner, ttlMs, ceiling, nodeId, Number(r.epoch)],
-        );
-        taken = u.changes === 1;
-      }
-      if (!taken) continue;
+      if (!(await take(db, nodeId, r ? Number(r.epoch) : undefined, owner, ttlMs, ceiling))) continue;
       const ids = new IdGenerator(nodeId, now);
       ids.startAfter(floor);
       return new NodeLease(db, nodeId, owner, ids, { ...opts }, ttlMs, false);

@@ -17,7 +17,7 @@ import WebSocket from "ws";
 import type { ChatService } from "../../gen/orbit/chat/v1/chat_pb.js";
 import { UpdateSchema } from "../../gen/orbit/push/v1/push_pb.js";
 import { chatUserOn } from "../../test/support/chat-client.js";
-import { percentile } from "./_measure.js";
+import { drive as closedLoop, percentile } from "./_measure.js";
 
 export interface ChatFigures {
   readonly perSec: number;
@@ -88,31 +88,6 @@ async function setup(c: Extract<ChatLoadCommand, { op: "setup" }>): Promise<numb
   return sockets.length;
 }
 
-/** Runs `op` with `inflight` in flight for `seconds`; latencies of each call. */
-async function run(op: (i: number) => Promise<unknown>, seconds: number, inflight: number): Promise<ChatFigures> {
-  const calls: number[] = [];
-  let i = 0;
-  const t0 = performance.now();
-  const end = t0 + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: inflight }, async () => {
-      while (performance.now() < end) {
-        const s = performance.now();
-        await op(i++);
-        calls.push(performance.now() - s);
-      }
-    }),
-  );
-  const secs = (performance.now() - t0) / 1000;
-  calls.sort((a, b) => a - b);
-  return {
-    perSec: Math.round(calls.length / secs),
-    p50Ms: +percentile(calls, 50).toFixed(2),
-    p99Ms: +percentile(calls, 99).toFixed(2),
-    sent: calls.length,
-  };
-}
-
 /** Waits until `expected` deliveries came (or 15 s passed), then the figures since `t0`. */
 async function delivered(expected: number, t0: number): Promise<NonNullable<ChatFigures["delivered"]>> {
   const end = performance.now() + 15_000;
@@ -136,7 +111,7 @@ async function drive(c: Extract<ChatLoadCommand, { op: "drive" }>): Promise<Chat
   let figures: ChatFigures;
   if (c.phase === "group") {
     const g = c.group!;
-    figures = await run(
+    figures = await closedLoop(
       (i) => {
         const id = `g${++n}`;
         starts.set(id, performance.now());
@@ -150,7 +125,7 @@ async function drive(c: Extract<ChatLoadCommand, { op: "drive" }>): Promise<Chat
   } else {
     const pairs = c.pairs!;
     const warm = c.phase === "warmup";
-    figures = await run(
+    figures = await closedLoop(
       (i) => {
         const p = pairs[i % pairs.length]!;
         const from = clients[!warm && (i >> 7) % 2 ? p.b : p.a]!;

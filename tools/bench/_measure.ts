@@ -96,3 +96,36 @@ export async function paired(
   };
   return [sum(ra), sum(rb)];
 }
+
+/** Calls per second and latency of a closed loop: `op` with `inflight` in flight for `seconds`. */
+export interface Driven {
+  readonly perSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly sent: number;
+}
+
+/** Runs `op(i)` with `inflight` calls in flight for `seconds`; the latency of each call. */
+export async function drive(op: (i: number) => Promise<unknown>, seconds: number, inflight: number): Promise<Driven> {
+  const lat: number[] = [];
+  let i = 0;
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: inflight }, async () => {
+      while (performance.now() < end) {
+        const s = performance.now();
+        await op(i++);
+        lat.push(performance.now() - s);
+      }
+    }),
+  );
+  const secs = (performance.now() - t0) / 1000;
+  lat.sort((a, b) => a - b);
+  return {
+    perSec: Math.round(lat.length / secs),
+    p50Ms: +percentile(lat, 50).toFixed(2),
+    p99Ms: +percentile(lat, 99).toFixed(2),
+    sent: lat.length,
+  };
+}

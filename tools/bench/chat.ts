@@ -49,7 +49,7 @@ import { bucketOf } from "../../services/chat/messages.js";
 import { sendTotals } from "../../services/chat/sends.js";
 import type { ChatDriveResult, ChatFigures, ChatLoadCommand } from "./_chat-load.js";
 import { summarize } from "./_cpu-profile.js";
-import { fmt, percentile } from "./_measure.js";
+import { drive, fmt } from "./_measure.js";
 import { scratchMysql } from "./_mysql-db.js";
 
 type Figures = ChatFigures;
@@ -79,31 +79,6 @@ class Load {
 function arg(args: string[], name: string, dflt: string): string {
   const i = args.indexOf(name);
   return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
-}
-
-/** Runs `op` with `inflight` in flight for `seconds`; latencies of each call. */
-async function drive(op: (i: number) => Promise<unknown>, seconds: number, inflight: number): Promise<Figures> {
-  const lat: number[] = [];
-  let i = 0;
-  const t0 = performance.now();
-  const end = t0 + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: inflight }, async () => {
-      while (performance.now() < end) {
-        const s = performance.now();
-        await op(i++);
-        lat.push(performance.now() - s);
-      }
-    }),
-  );
-  const secs = (performance.now() - t0) / 1000;
-  lat.sort((a, b) => a - b);
-  return {
-    perSec: Math.round(lat.length / secs),
-    p50Ms: +percentile(lat, 50).toFixed(2),
-    p99Ms: +percentile(lat, 99).toFixed(2),
-    sent: lat.length,
-  };
 }
 
 /** Shared by every raw run: conversation seqs and client ids never repeat. */
