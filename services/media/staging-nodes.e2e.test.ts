@@ -2,7 +2,8 @@
  * Two nodes on one store, each with its own staging directory (services/media/staging.ts):
  *
  * - A node that dies after answering an upload's last byte and never comes back (stopped without
- *   finishing the upload or releasing its node-id lease; the lease then expires) does not leave
+ *   finishing the upload or releasing its node-id lease, leased or given with --node-id; the lease
+ *   then expires) does not leave
  *   the media PROCESSING: the other node finishes it when every byte is in the chunk table, or
  *   fails it with a reason (pushed to the owner) when the bytes past stored_offset died with it.
  * - Staging files of finished, deleted or taken-over uploads are dropped at once (by the node
@@ -43,11 +44,12 @@ describe.each(ENGINES)("staging on two nodes on $name", ({ open }) => {
   let b: Bundle; // the node that stays
   const started: Bundle[] = [];
 
-  const start = async (staging: string, services = ["media"]) => {
+  const start = async (staging: string, services = ["media"], nodeId?: number) => {
     const bundle = await Bundle.start({
       registry,
       config: {
         ...DEFAULT_CONFIG,
+        ...(nodeId !== undefined ? { nodeId } : {}),
         services,
         host: "127.0.0.1",
         port: 0,
@@ -143,11 +145,12 @@ describe.each(ENGINES)("staging on two nodes on $name", ({ open }) => {
     await again.stop();
   });
 
-  it("fails (and tells the owner) an upload whose last bytes died with their node", async () => {
+  it("fails (and tells the owner) an upload whose last bytes died with their node (one given --node-id)", async () => {
     const ws = await PushClient.connect(b.url!, { token: TOKEN });
     try {
       await expect.poll(() => ws.of("hello").length, { timeout: 10_000 }).toBe(1);
-      const a = await start("node-a2");
+      // An explicit node id is held as a lease too (platform/node-lease.ts, claimExact): its death is seen.
+      const a = await start("node-a2", ["media"], 900);
       stall("node-a2", "before-copy");
       const usage = async () =>
         Number((await store.db.get<{ bytes: unknown }>("SELECT bytes FROM media_usage WHERE owner_id = 7"))!.bytes);
