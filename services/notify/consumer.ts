@@ -11,7 +11,8 @@
  *                                       its mentions go (both kept aside in notify_hidden)
  *   moderation.content_unhidden         what the hide kept aside comes back, unless another hide still
  *                                       holds it (a hidden comment of an unhidden post stays out)
- *   moderation.account_suspended        everything the account did, to anyone, goes (for good)
+ *   moderation.account_suspended        everything the account did, to anyone, goes (kept in notify_hidden)
+ *   moderation.account_unsuspended      it comes back, unless a hide still holds it (or it was undone meanwhile)
  *
  * Never notified: the actor themself, a user with a block either way with the
  * actor (asked of the user service, once per recipient per batch), a muted
@@ -31,6 +32,7 @@ import { isMessage } from "@bufbuild/protobuf";
 import { FollowedSchema, UnfollowedSchema } from "../../gen/orbit/graph/v1/events_pb.js";
 import {
   AccountSuspendedSchema,
+  AccountUnsuspendedSchema,
   ContentHiddenSchema,
   ContentUnhiddenSchema,
 } from "../../gen/orbit/moderation/v1/events_pb.js";
@@ -63,7 +65,8 @@ type Op =
   | { readonly kind: "target"; readonly postId: bigint; readonly commentId?: bigint }
   | { readonly kind: "hidden"; readonly what: "post" | "comment"; readonly id: bigint }
   | { readonly kind: "unhidden"; readonly what: "post" | "comment"; readonly id: bigint }
-  | { readonly kind: "suspended"; readonly userId: bigint };
+  | { readonly kind: "suspended"; readonly userId: bigint }
+  | { readonly kind: "unsuspended"; readonly userId: bigint };
 
 /** What an event means for notifications (nothing for an event of no interest). */
 export function opsOf(e: Delivered): Op[] {
@@ -139,6 +142,7 @@ export function opsOf(e: Delivered): Op[] {
     return []; // messages and streams notify nobody (yet)
   }
   if (isMessage(m, AccountSuspendedSchema)) return [{ kind: "suspended", userId: m.userId }];
+  if (isMessage(m, AccountUnsuspendedSchema)) return [{ kind: "unsuspended", userId: m.userId }];
   return [];
 }
 
@@ -170,6 +174,7 @@ export function faninConsumer(deps: FaninDeps): ConsumerOptions {
       ContentHiddenSchema,
       ContentUnhiddenSchema,
       AccountSuspendedSchema,
+      AccountUnsuspendedSchema,
     ],
     commit: "after",
     batchSize: BATCH,
@@ -280,9 +285,13 @@ export async function applyBatch(deps: FaninDeps, events: readonly Delivered[]):
             : await deps.store.hideComment(tx, op.id))
             note(t, live);
           break;
-        case "unhidden": {
+        case "unhidden":
+        case "unsuspended": {
           // Back as they were (preferences and mutes as they are now); to connected devices, never to mobile ones.
-          const back = await deps.store.unhide(tx, op.what, op.id);
+          const back =
+            op.kind === "unhidden"
+              ? await deps.store.unhide(tx, op.what, op.id)
+              : await deps.store.unhide(tx, "actor", op.userId);
           const wanted = await deps.store.wantsAll(tx, back);
           for (const t of await deps.store.restore(
             tx,
@@ -292,7 +301,7 @@ export async function applyBatch(deps: FaninDeps, events: readonly Delivered[]):
           break;
         }
         case "suspended":
-          for (const t of await deps.store.removeActorEverywhere(tx, op.userId)) note(t, live);
+          for (const t of await deps.store.suspendActor(tx, op.userId)) note(t, live);
           break;
       }
     }

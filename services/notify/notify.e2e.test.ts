@@ -19,6 +19,7 @@ import {
 } from "../../gen/orbit/notify/v1/notify_pb.js";
 import {
   AccountSuspendedSchema,
+  AccountUnsuspendedSchema,
   ContentHiddenSchema,
   ContentUnhiddenSchema,
 } from "../../gen/orbit/moderation/v1/events_pb.js";
@@ -352,6 +353,49 @@ for (const engine of BUNDLE_ENGINES) {
         await bus.publish(ContentHiddenSchema, { kind: TargetKind.POST, targetId: post.id, authorId: fay.user.id });
         await settled();
         expect(await listAll(fayN)).toEqual([]);
+      } finally {
+        await bus.close();
+      }
+    }, 60_000);
+
+    it("an unsuspension brings back what the suspension took, once, unless a hide still holds it", async () => {
+      const lea = await signUp(url, "lea");
+      const max = await signUp(url, "max");
+      const leaN = notifyClient(url, lea.token);
+      const post = (await lea.api.posts.createPost({ text: "suspended and back" })).post!;
+      const said = (await max.api.posts.addComment({ postId: post.id, text: "hi" })).comment!;
+      await max.api.posts.likePost({ postId: post.id });
+      await ann.api.posts.likePost({ postId: post.id });
+      await max.api.graph.follow({ userId: lea.user.id });
+      await settled();
+      const all = async () => shape(await listAll(leaN)).sort();
+      const before = await all();
+      expect(before).toEqual(
+        [
+          `COMMENT ${post.id} x1 [${max.user.id}]`,
+          `LIKE ${post.id} x2 [${ann.user.id},${max.user.id}]`,
+          `FOLLOW 0 x1 [${max.user.id}]`,
+        ].sort(),
+      );
+      const bus = await EventBus.open(store.db, {
+        events: [ContentHiddenSchema, ContentUnhiddenSchema, AccountSuspendedSchema, AccountUnsuspendedSchema],
+        logger: silentEvents,
+      });
+      try {
+        await bus.publish(AccountSuspendedSchema, { userId: max.user.id });
+        // His comment is hidden too while he is suspended: it stays out when he comes back.
+        await bus.publish(ContentHiddenSchema, { kind: TargetKind.COMMENT, targetId: said.id });
+        await settled();
+        expect(await all()).toEqual([`LIKE ${post.id} x1 [${ann.user.id}]`]);
+        await bus.publish(AccountUnsuspendedSchema, { userId: max.user.id });
+        await bus.publish(AccountUnsuspendedSchema, { userId: max.user.id });
+        await settled();
+        expect(await all()).toEqual(
+          [`LIKE ${post.id} x2 [${ann.user.id},${max.user.id}]`, `FOLLOW 0 x1 [${max.user.id}]`].sort(),
+        );
+        await bus.publish(ContentUnhiddenSchema, { kind: TargetKind.COMMENT, targetId: said.id });
+        await settled();
+        expect(await all()).toEqual(before);
       } finally {
         await bus.close();
       }

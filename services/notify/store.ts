@@ -60,6 +60,9 @@ export interface Action {
 /** Which hide holds a notification out of the list (notify_hidden.hidden, a bit each). */
 export const HIDDEN_BY_POST = 1;
 export const HIDDEN_BY_COMMENT = 2;
+/** The actor's account is suspended (moderation.account_suspended; unsuspending brings them back). */
+export const HIDDEN_BY_SUSPENSION = 4;
+const HIDDEN_ALL = HIDDEN_BY_POST | HIDDEN_BY_COMMENT | HIDDEN_BY_SUSPENSION;
 
 /** The comment a notification is about: a comment's own, a mention's in a comment; 0 for the rest. */
 function aboutComment(sourceKey: string, type: number, commentId: bigint): bigint {
@@ -383,16 +386,18 @@ export class NotificationStore {
   }
 
   /**
-   * A moderator undid the hide of a post or a comment: the notifications it
-   * held that no other hide holds leave notify_hidden and are returned, to be
+   * A moderator undid the hide of a post or a comment, or the suspension of an
+   * account ("actor"): the notifications it held that no other hide holds leave
+   * notify_hidden and are returned, to be
    * added again (the caller's addMany, as they were: actors, times, source
    * keys). Nothing held: nothing returned, so a second unhide changes nothing.
    */
-  async unhide(tx: SqlExecutor, kind: "post" | "comment", id: bigint): Promise<Action[]> {
+  async unhide(tx: SqlExecutor, kind: "post" | "comment" | "actor", id: bigint): Promise<Action[]> {
     const q = (n: string) => quoteIdent(n, tx.dialect);
     const table = q(NotificationHiddenRowTable.name);
-    const column = q(kind === "post" ? "target_id" : "about_comment_id");
-    const keep = kind === "post" ? HIDDEN_BY_COMMENT : HIDDEN_BY_POST;
+    const column = q(kind === "post" ? "target_id" : kind === "comment" ? "about_comment_id" : "actor_id");
+    const bit = kind === "post" ? HIDDEN_BY_POST : kind === "comment" ? HIDDEN_BY_COMMENT : HIDDEN_BY_SUSPENSION;
+    const keep = HIDDEN_ALL & ~bit;
     await tx.run(`UPDATE ${table} SET ${q("hidden")} = ${q("hidden")} & ? WHERE ${column} = ?`, [keep, id]);
     const rows = await tx.allValues(
       `SELECT ${["recipient_id", "source_key", "actor_id", "type", "target_id", "comment_id", "at_ms", "event_id"].map(q).join(", ")} FROM ${table} WHERE ${column} = ? AND ${q("hidden")} = 0`,
@@ -500,11 +505,14 @@ export class NotificationStore {
     return out;
   }
 
-  /** Deletes everything `actorId` did, to anyone (a suspended account), with what hides hold of it (it does not come back). */
-  async removeActorEverywhere(tx: SqlExecutor, actorId: bigint): Promise<Touched[]> {
-    const q = (n: string) => quoteIdent(n, tx.dialect);
-    await tx.run(`DELETE FROM ${q(NotificationHiddenRowTable.name)} WHERE ${q("actor_id")} = ?`, [actorId]);
-    return this.removeItemsWhere(tx, "actor_id", actorId);
+  /**
+   * A suspended account: everything `actorId` did, to anyone, leaves the list, kept in
+   * notify_hidden held by the suspension (with what hides already hold of it) until
+   * unhide("actor") puts it back on unsuspension.
+   */
+  async suspendActor(tx: SqlExecutor, actorId: bigint): Promise<Touched[]> {
+    await this.markHidden(tx, "actor_id", actorId, HIDDEN_BY_SUSPENSION);
+    return this.removeItemsWhere(tx, "actor_id", actorId, HIDDEN_BY_SUSPENSION);
   }
 
   /** Deletes the items whose `column` is `value`; with `hide`, keeps them in notify_hidden held by that hide. */

@@ -167,7 +167,8 @@ export const ContentUnhiddenSchema: GenMessage<ContentUnhidden> =
 /**
  * AccountUnsuspended: a moderator undid a SUSPEND_ACCOUNT (Resolve with UNSUSPEND_ACCOUNT on the
  * report that suspended it); LogIn works again, the account's posts come back to feeds, hot lists,
- * trends and search. Ended sessions and removed notifications are not restored.
+ * trends and search, and the notifications the suspension removed come back. Ended sessions are not
+ * restored.
  *
  * @generated from message orbit.moderation.v1.AccountUnsuspended
  */
