@@ -53,6 +53,30 @@ interface RawRow {
 /** How often the position is saved when the group only skips other topics' events. */
 const SKIP_SAVE_MS = 1000;
 
+/**
+ * A group's read: the next `batchSize` events of its topics after the
+ * position, up to the frontier. Only what delivery needs (the key comes from
+ * the decoded message; `topic` only for several topics). On MySQL ids and
+ * times come as DOUBLE (exact below 2^53): mysql2 turns BIGINT into strings
+ * through a slow 64-bit path. ORDER BY names the table's column, qualified: a
+ * bare `id` would be the DOUBLE alias, and the server would sort the whole
+ * range up to the frontier (a filesort of the backlog on every read) instead
+ * of walking the primary key.
+ */
+export function groupReadSql(dialect: string, topics: readonly string[], batchSize: number): string {
+  const mysql = dialect === "mysql";
+  const cols = [
+    mysql ? "CAST(id AS DOUBLE) AS id" : "id",
+    ...(topics.length === 1 ? [] : ["topic"]),
+    "payload",
+    mysql ? "CAST(created_ms AS DOUBLE) AS created_ms" : "created_ms",
+  ].join(", ");
+  return (
+    `SELECT ${cols} FROM ${LOG} WHERE ${LOG}.id > ? AND ${LOG}.id <= ? ` +
+    `AND topic IN (${topics.map(() => "?").join(", ")}) ORDER BY ${LOG}.id LIMIT ${batchSize}`
+  );
+}
+
 export class Consumer {
   state: ConsumerState = "starting";
   /** Events handled (committed) by this consumer since it started. */
@@ -88,19 +112,7 @@ export class Consumer {
     }
     this.topics = [...this.typeByTopic.keys()].sort();
     this.onlyTopic = this.topics.length === 1 ? this.topics[0] : undefined;
-    // Only what delivery needs: the key comes from the decoded message. On
-    // MySQL ids and times come as DOUBLE (exact below 2^53): mysql2 turns
-    // BIGINT into strings through a slow 64-bit path.
-    const mysql = host.db.dialect === "mysql";
-    const cols = [
-      mysql ? "CAST(id AS DOUBLE) AS id" : "id",
-      ...(this.onlyTopic ? [] : ["topic"]),
-      "payload",
-      mysql ? "CAST(created_ms AS DOUBLE) AS created_ms" : "created_ms",
-    ].join(", ");
-    this.readSql =
-      `SELECT ${cols} FROM ${LOG} WHERE id > ? AND id <= ? ` +
-      `AND topic IN (${this.topics.map(() => "?").join(", ")}) ORDER BY id LIMIT ${options.batchSize}`;
+    this.readSql = groupReadSql(host.db.dialect, this.topics, options.batchSize);
   }
 
   get group(): string {
