@@ -117,9 +117,12 @@ export class EventBus {
     });
     this.batcher = new Batcher(
       db,
-      (n) => {
+      (n, ranges) => {
         this.published += n;
-        this.notify();
+        // Our own ids, contiguous with the frontier: settled without a scan.
+        // Otherwise (or when another process wrote in between) the pump scans.
+        if (this.frontier.noteCommitted(ranges)) this.wakeConsumers();
+        else this.notify();
       },
       opts.batch,
     );
@@ -133,8 +136,16 @@ export class EventBus {
     const bus = new EventBus(db, opts);
     await ensureEventTables(db);
     await bus.frontier.init();
-    if (db.dialect === "mysql") {
-      const inc = await db.get<{ i: unknown }>("SELECT @@auto_increment_increment AS i");
+    if (db.dialect === "sqlite") {
+      bus.frontier.trustRanges = true; // one writer at a time: a statement's ids are one block
+    } else {
+      const inc = await db.get<{ i: unknown; mode: unknown }>(
+        "SELECT @@auto_increment_increment AS i, @@innodb_autoinc_lock_mode AS mode",
+      );
+      // Lock modes 0 and 1 give a multi-row INSERT one block of consecutive
+      // ids; 2 (interleaved) may not, and then every publish is found by a scan.
+      const mode = Number(inc?.mode ?? 2);
+      bus.frontier.trustRanges = Number(inc?.i ?? 1) === 1 && (mode === 0 || mode === 1);
       if (Number(inc?.i ?? 1) !== 1) {
         bus.log.warn(
           { autoIncrementIncrement: Number(inc?.i) },
@@ -245,6 +256,10 @@ export class EventBus {
     const all = [...this.consumers.values()];
     this.consumers.clear();
     await Promise.all(all.map((c) => c.stop()));
+  }
+
+  private wakeConsumers(): void {
+    for (const c of this.consumers.values()) c.wake();
   }
 
   /** Wakes the frontier (new events may be visible). Local publishes call it by themselves. */
