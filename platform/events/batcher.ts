@@ -61,8 +61,8 @@ export class Batcher {
 
   constructor(
     private readonly db: SqlDb,
-    /** Told after each committed batch: its row count and the ids each of its INSERTs took, in order. */
-    private readonly onCommitted: (rows: number, ranges: readonly IdRange[]) => void,
+    /** Told after each committed batch: its rows and the ids each of its INSERTs took, in order. */
+    private readonly onCommitted: (rows: readonly LogRow[], ranges: readonly IdRange[]) => void,
     opts: BatcherOptions = {},
   ) {
     this.maxRows = Math.max(1, opts.maxRows ?? 4096);
@@ -136,7 +136,7 @@ export class Batcher {
       batch.reject(err);
       return;
     }
-    this.onCommitted(rows.length, ranges);
+    this.onCommitted(rows, ranges);
     batch.resolve();
   }
 

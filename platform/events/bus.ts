@@ -30,6 +30,7 @@ import {
 import { DEFAULT_MAX_PAYLOAD_BYTES, encodeEvent, type EventInput } from "./encode.js";
 import { EventBusClosedError, EventBusConfigError, UnknownGroupError } from "./errors.js";
 import { Frontier } from "./frontier.js";
+import { LocalTail } from "./local-tail.js";
 import { GroupStore, type GroupRow } from "./group-store.js";
 import { lagByGroup, type GroupLag } from "./lag.js";
 import { consoleLogger, type EventLogger } from "./logger.js";
@@ -86,6 +87,8 @@ export class EventBus {
   private readonly groups: GroupStore;
   private readonly batcher: Batcher;
   private readonly consumers = new Map<string, Consumer>();
+  /** This process's recently committed batched rows, read by its consumers instead of the store. */
+  private readonly tail = new LocalTail();
   /** Schemas already checked and registered (the publish fast path). */
   private readonly known = new WeakSet<DescMessage>();
   private readonly signal = new Signal();
@@ -117,10 +120,11 @@ export class EventBus {
     });
     this.batcher = new Batcher(
       db,
-      (n, ranges) => {
-        this.published += n;
+      (rows, ranges) => {
+        this.published += rows.length;
         // Our own ids, contiguous with the frontier: settled without a scan.
         // Otherwise (or when another process wrote in between) the pump scans.
+        if (this.frontier.trustRanges && this.consumers.size > 0) this.tail.add(rows, ranges);
         if (this.frontier.noteCommitted(ranges)) this.wakeConsumers();
         else this.notify();
       },
@@ -225,6 +229,7 @@ export class EventBus {
         leaseTtlMs: this.opts.leaseTtlMs ?? 15_000,
         retryPollMs: this.opts.retryPollMs ?? 5_000,
         log: this.log,
+        tail: this.tail,
       },
       o,
     );

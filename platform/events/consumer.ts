@@ -17,6 +17,7 @@ import { decodeEvent } from "./encode.js";
 import { EventBusConfigError, LeaseLostError } from "./errors.js";
 import type { EventType } from "./event-type.js";
 import type { Frontier } from "./frontier.js";
+import type { LocalTail } from "./local-tail.js";
 import type { GroupStore, Lease } from "./group-store.js";
 import type { EventLogger } from "./logger.js";
 import type { EventRegistry } from "./registry.js";
@@ -38,6 +39,8 @@ export interface ConsumerHost {
   /** How often a consumer looks for dead letters marked for retry. */
   readonly retryPollMs: number;
   readonly log: EventLogger;
+  /** This process's own recent rows, when reads of them may skip the store. */
+  readonly tail?: LocalTail;
 }
 
 export type ConsumerState = "starting" | "standby" | "active" | "stopped";
@@ -96,6 +99,7 @@ export class Consumer {
   private heartbeat: NodeJS.Timeout | null = null;
   private readonly signal = new Signal();
   private readonly topics: string[];
+  private readonly topicSet: ReadonlySet<string>;
   private readonly typeByTopic = new Map<string, EventType>();
   /** The topic, when the group consumes one (the read then skips the topic column). */
   private readonly onlyTopic: string | undefined;
@@ -111,6 +115,7 @@ export class Consumer {
       this.typeByTopic.set(type.topic, type as EventType);
     }
     this.topics = [...this.typeByTopic.keys()].sort();
+    this.topicSet = new Set(this.topics);
     this.onlyTopic = this.topics.length === 1 ? this.topics[0] : undefined;
     this.readSql = groupReadSql(host.db.dialect, this.topics, options.batchSize);
   }
@@ -206,7 +211,9 @@ export class Consumer {
   private async step(): Promise<boolean> {
     const f = this.host.frontier.value;
     if (this.position >= f) return false;
-    const rows = await this.host.db.all<RawRow>(this.readSql, [this.position, f, ...this.topics]);
+    const rows =
+      this.host.tail?.read(this.position, f, this.topicSet, this.options.batchSize) ??
+      (await this.host.db.all<RawRow>(this.readSql, [this.position, f, ...this.topics]));
     if (rows.length > 0) await this.deliver(rows);
     if (rows.length < this.options.batchSize && !this.stopper.stopped && this.retryId === null) {
       // Everything up to f was read: ids the group does not consume are skipped.
