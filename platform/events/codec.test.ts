@@ -271,6 +271,8 @@ describe("event codec", () => {
         expect(fromInit.key, topic).toBe(fromMessage.key);
         expect([...fromInit.payload], topic).toEqual([...fromMessage.payload]);
       }
+      // No init at all: the zero message, as create(schema, undefined) gives.
+      expect([...encodeEvent(schema, undefined as never).payload]).toEqual([...toBinary(schema, create(schema))]);
       // An absent key field: the zero value's key ("0" for a number, "" for a string).
       expect(encodeEvent(schema, {} as never).key).toBe(encodeEvent(schema, create(schema)).key);
     }

@@ -23,7 +23,8 @@ export function encodeEvent<Desc extends DescMessage>(
   nowMs: number = Date.now(),
 ): LogRow {
   const type = eventType(schema);
-  const other = (input as { $typeName?: unknown } | null)?.$typeName;
+  input ??= {} as EventInput<Desc>; // what create(schema, undefined) makes: the zero message
+  const other = (input as { $typeName?: unknown }).$typeName;
   if (other !== undefined && other !== schema.typeName) {
     throw new EventDefinitionError(`publish: the message is a ${String(other)}, not a ${schema.typeName}`);
   }
