@@ -442,7 +442,11 @@ class FlatCodec implements EventCodec {
     this.typeName = schema.typeName;
     for (const f of fields) this.byNo[f.no] = f;
     this.declared = schema.fields.map((d) => fields.find((f) => f.no === d.number)!);
+    this.zero = zeroFactory(this.typeName, this.declared);
   }
+
+  /** A new zero message: an object literal of one fixed shape per schema. */
+  private readonly zero: () => Record<string, unknown>;
 
   encode(input: object): Uint8Array {
     const m = input as Record<string, unknown>;
@@ -496,8 +500,7 @@ class FlatCodec implements EventCodec {
   }
 
   private decodeFast(payload: Uint8Array) {
-    const m: Record<string, unknown> = { $typeName: this.typeName };
-    for (const f of this.declared) m[f.name] = f.list ? [] : f.zero;
+    const m = this.zero();
     const r = new Reader(payload, payload.byteLength);
     const buf = payload;
     while (r.pos < r.end) {
@@ -558,4 +561,17 @@ function decodeUtf8(buf: Uint8Array, start: number, n: number, strict: boolean):
   } catch {
     throw NOT_SURE; // protobuf-es reports the invalid UTF-8 its own way
   }
+}
+
+/**
+ * A function returning the zero message of a schema as one object literal
+ * (`{ $typeName, a: 0n, b: "", c: [] }`): every decoded message of the schema
+ * gets the same hidden class at once, instead of growing one property at a
+ * time. Property names are the schema's local names (identifiers), quoted.
+ */
+function zeroFactory(typeName: string, declared: readonly Field[]): () => Record<string, unknown> {
+  const zeros = declared.map((f) => f.zero);
+  const props = declared.map((f, i) => `${JSON.stringify(f.name)}: ${f.list ? "[]" : `z[${i}]`}`);
+  const body = `return () => ({ $typeName: t, ${props.join(", ")} });`;
+  return new Function("t", "z", body)(typeName, zeros) as () => Record<string, unknown>;
 }
