@@ -13,7 +13,14 @@
  */
 import type { SqlDb } from "../storage/driver.js";
 import { EventBusClosedError } from "./errors.js";
-import { appendRows, chunkSizes, type ChunkLimits, DEFAULT_CHUNK_LIMITS, type LogRow } from "./log-writer.js";
+import {
+  appendRows,
+  chunkSizes,
+  type ChunkLimits,
+  DEFAULT_CHUNK_LIMITS,
+  type IdRange,
+  type LogRow,
+} from "./log-writer.js";
 
 export interface BatcherOptions {
   /** Rows per batch before it is written at once. Default 4096. */
@@ -54,7 +61,8 @@ export class Batcher {
 
   constructor(
     private readonly db: SqlDb,
-    private readonly onCommitted: (rows: number) => void,
+    /** Told after each committed batch: its rows and the ids each of its INSERTs took, in order. */
+    private readonly onCommitted: (rows: readonly LogRow[], ranges: readonly IdRange[]) => void,
     opts: BatcherOptions = {},
   ) {
     this.maxRows = Math.max(1, opts.maxRows ?? 4096);
@@ -114,15 +122,21 @@ export class Batcher {
 
   private async write(batch: Batch): Promise<void> {
     const rows = batch.rows;
+    const ranges: IdRange[] = [];
     try {
       const sizes = chunkSizes(rows, this.chunk);
-      if (sizes.length === 1) await appendRows(this.db, rows, this.chunk, sizes);
-      else await this.db.transaction((tx) => appendRows(tx, rows, this.chunk, sizes));
+      if (sizes.length === 1) await appendRows(this.db, rows, this.chunk, sizes, ranges);
+      else {
+        await this.db.transaction(async (tx) => {
+          ranges.length = 0; // a retried transaction starts over
+          await appendRows(tx, rows, this.chunk, sizes, ranges);
+        });
+      }
     } catch (err) {
       batch.reject(err);
       return;
     }
-    this.onCommitted(rows.length);
+    this.onCommitted(rows, ranges);
     batch.resolve();
   }
 

@@ -114,4 +114,38 @@ describe.each(ENGINES)("event bus on $name", ({ open }) => {
     release();
     await waitFor(async () => (await b.lagByGroup())[0]?.pending === 0, "caught up");
   });
+
+  it("delivers every event once, in id order, when this process's batches and another's interleave", async () => {
+    // Small batches (several INSERTs each) from two buses at once: this bus settles
+    // its own blocks without a scan, the other's rows between them only by a scan.
+    const a = await bus({
+      owner: "proc-a",
+      batch: { maxRows: 7, lingerMs: 0, chunk: { maxChunkRows: 2, maxChunkBytes: 1 << 20 } },
+    });
+    const other = await bus({ owner: "proc-b", batch: { maxRows: 5, lingerMs: 0 } });
+    const seen: Delivered[] = [];
+    a.consume({ group: "mixed", events: [ContractHappenedSchema], batchSize: 6, handle: (e) => void seen.push(e) });
+    await a.consumersStarted();
+    const N = 300;
+    const publishes: Promise<void>[] = [];
+    for (let i = 0; i < N; i++) {
+      publishes.push(a.publish(ContractHappenedSchema, { key: `k${i % 7}`, producer: "a", seq: BigInt(i) }));
+      publishes.push(other.publish(ContractHappenedSchema, { key: `k${i % 5}`, producer: "b", seq: BigInt(i) }));
+      if (i % 37 === 0) await Promise.all(publishes.splice(0));
+    }
+    await Promise.all(publishes);
+    await waitFor(() => seen.length >= 2 * N, "every event", 20_000);
+    const ids = seen.map((e) => e.id);
+    expect(new Set(ids).size).toBe(ids.length); // no duplicates
+    expect(ids).toEqual([...ids].sort((x, y) => (x < y ? -1 : 1))); // id order
+    for (const p of ["a", "b"]) {
+      // each producer's events arrive in publish order (one batch at a time per process)
+      const seqs = seen
+        .filter((e) => (e.message as ContractHappened).producer === p)
+        .map((e) => (e.message as ContractHappened).seq);
+      expect(seqs).toEqual(Array.from({ length: N }, (_, i) => BigInt(i)));
+    }
+    const rows = await store!.db.all<{ n: unknown }>("SELECT COUNT(*) AS n FROM orbit_event_log");
+    expect(Number(rows[0]!.n)).toBe(2 * N);
+  });
 });

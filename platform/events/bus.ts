@@ -30,6 +30,7 @@ import {
 import { DEFAULT_MAX_PAYLOAD_BYTES, encodeEvent, type EventInput } from "./encode.js";
 import { EventBusClosedError, EventBusConfigError, UnknownGroupError } from "./errors.js";
 import { Frontier } from "./frontier.js";
+import { LocalTail } from "./local-tail.js";
 import { GroupStore, type GroupRow } from "./group-store.js";
 import { lagByGroup, type GroupLag } from "./lag.js";
 import { consoleLogger, type EventLogger } from "./logger.js";
@@ -86,6 +87,8 @@ export class EventBus {
   private readonly groups: GroupStore;
   private readonly batcher: Batcher;
   private readonly consumers = new Map<string, Consumer>();
+  /** This process's recently committed batched rows, read by its consumers instead of the store. */
+  private readonly tail = new LocalTail();
   /** Schemas already checked and registered (the publish fast path). */
   private readonly known = new WeakSet<DescMessage>();
   private readonly signal = new Signal();
@@ -117,9 +120,13 @@ export class EventBus {
     });
     this.batcher = new Batcher(
       db,
-      (n) => {
-        this.published += n;
-        this.notify();
+      (rows, ranges) => {
+        this.published += rows.length;
+        // Our own ids, contiguous with the frontier: settled without a scan.
+        // Otherwise (or when another process wrote in between) the pump scans.
+        if (this.frontier.trustRanges && this.consumers.size > 0) this.tail.add(rows, ranges);
+        if (this.frontier.noteCommitted(ranges)) this.wakeConsumers();
+        else this.notify();
       },
       opts.batch,
     );
@@ -133,8 +140,16 @@ export class EventBus {
     const bus = new EventBus(db, opts);
     await ensureEventTables(db);
     await bus.frontier.init();
-    if (db.dialect === "mysql") {
-      const inc = await db.get<{ i: unknown }>("SELECT @@auto_increment_increment AS i");
+    if (db.dialect === "sqlite") {
+      bus.frontier.trustRanges = true; // one writer at a time: a statement's ids are one block
+    } else {
+      const inc = await db.get<{ i: unknown; mode: unknown }>(
+        "SELECT @@auto_increment_increment AS i, @@innodb_autoinc_lock_mode AS mode",
+      );
+      // Lock modes 0 and 1 give a multi-row INSERT one block of consecutive
+      // ids; 2 (interleaved) may not, and then every publish is found by a scan.
+      const mode = Number(inc?.mode ?? 2);
+      bus.frontier.trustRanges = Number(inc?.i ?? 1) === 1 && (mode === 0 || mode === 1);
       if (Number(inc?.i ?? 1) !== 1) {
         bus.log.warn(
           { autoIncrementIncrement: Number(inc?.i) },
@@ -214,6 +229,7 @@ export class EventBus {
         leaseTtlMs: this.opts.leaseTtlMs ?? 15_000,
         retryPollMs: this.opts.retryPollMs ?? 5_000,
         log: this.log,
+        tail: this.tail,
       },
       o,
     );
@@ -245,6 +261,10 @@ export class EventBus {
     const all = [...this.consumers.values()];
     this.consumers.clear();
     await Promise.all(all.map((c) => c.stop()));
+  }
+
+  private wakeConsumers(): void {
+    for (const c of this.consumers.values()) c.wake();
   }
 
   /** Wakes the frontier (new events may be visible). Local publishes call it by themselves. */

@@ -17,6 +17,7 @@ import { decodeEvent } from "./encode.js";
 import { EventBusConfigError, LeaseLostError } from "./errors.js";
 import type { EventType } from "./event-type.js";
 import type { Frontier } from "./frontier.js";
+import type { LocalTail } from "./local-tail.js";
 import type { GroupStore, Lease } from "./group-store.js";
 import type { EventLogger } from "./logger.js";
 import type { EventRegistry } from "./registry.js";
@@ -38,6 +39,8 @@ export interface ConsumerHost {
   /** How often a consumer looks for dead letters marked for retry. */
   readonly retryPollMs: number;
   readonly log: EventLogger;
+  /** This process's own recent rows, when reads of them may skip the store. */
+  readonly tail?: LocalTail;
 }
 
 export type ConsumerState = "starting" | "standby" | "active" | "stopped";
@@ -52,6 +55,30 @@ interface RawRow {
 
 /** How often the position is saved when the group only skips other topics' events. */
 const SKIP_SAVE_MS = 1000;
+
+/**
+ * A group's read: the next `batchSize` events of its topics after the
+ * position, up to the frontier. Only what delivery needs (the key comes from
+ * the decoded message; `topic` only for several topics). On MySQL ids and
+ * times come as DOUBLE (exact below 2^53): mysql2 turns BIGINT into strings
+ * through a slow 64-bit path. ORDER BY names the table's column, qualified: a
+ * bare `id` would be the DOUBLE alias, and the server would sort the whole
+ * range up to the frontier (a filesort of the backlog on every read) instead
+ * of walking the primary key.
+ */
+export function groupReadSql(dialect: string, topics: readonly string[], batchSize: number): string {
+  const mysql = dialect === "mysql";
+  const cols = [
+    mysql ? "CAST(id AS DOUBLE) AS id" : "id",
+    ...(topics.length === 1 ? [] : ["topic"]),
+    "payload",
+    mysql ? "CAST(created_ms AS DOUBLE) AS created_ms" : "created_ms",
+  ].join(", ");
+  return (
+    `SELECT ${cols} FROM ${LOG} WHERE ${LOG}.id > ? AND ${LOG}.id <= ? ` +
+    `AND topic IN (${topics.map(() => "?").join(", ")}) ORDER BY ${LOG}.id LIMIT ${batchSize}`
+  );
+}
 
 export class Consumer {
   state: ConsumerState = "starting";
@@ -72,6 +99,7 @@ export class Consumer {
   private heartbeat: NodeJS.Timeout | null = null;
   private readonly signal = new Signal();
   private readonly topics: string[];
+  private readonly topicSet: ReadonlySet<string>;
   private readonly typeByTopic = new Map<string, EventType>();
   /** The topic, when the group consumes one (the read then skips the topic column). */
   private readonly onlyTopic: string | undefined;
@@ -87,20 +115,9 @@ export class Consumer {
       this.typeByTopic.set(type.topic, type as EventType);
     }
     this.topics = [...this.typeByTopic.keys()].sort();
+    this.topicSet = new Set(this.topics);
     this.onlyTopic = this.topics.length === 1 ? this.topics[0] : undefined;
-    // Only what delivery needs: the key comes from the decoded message. On
-    // MySQL ids and times come as DOUBLE (exact below 2^53): mysql2 turns
-    // BIGINT into strings through a slow 64-bit path.
-    const mysql = host.db.dialect === "mysql";
-    const cols = [
-      mysql ? "CAST(id AS DOUBLE) AS id" : "id",
-      ...(this.onlyTopic ? [] : ["topic"]),
-      "payload",
-      mysql ? "CAST(created_ms AS DOUBLE) AS created_ms" : "created_ms",
-    ].join(", ");
-    this.readSql =
-      `SELECT ${cols} FROM ${LOG} WHERE id > ? AND id <= ? ` +
-      `AND topic IN (${this.topics.map(() => "?").join(", ")}) ORDER BY id LIMIT ${options.batchSize}`;
+    this.readSql = groupReadSql(host.db.dialect, this.topics, options.batchSize);
   }
 
   get group(): string {
@@ -194,7 +211,9 @@ export class Consumer {
   private async step(): Promise<boolean> {
     const f = this.host.frontier.value;
     if (this.position >= f) return false;
-    const rows = await this.host.db.all<RawRow>(this.readSql, [this.position, f, ...this.topics]);
+    const rows =
+      this.host.tail?.read(this.position, f, this.topicSet, this.options.batchSize) ??
+      (await this.host.db.all<RawRow>(this.readSql, [this.position, f, ...this.topics]));
     if (rows.length > 0) await this.deliver(rows);
     if (rows.length < this.options.batchSize && !this.stopper.stopped && this.retryId === null) {
       // Everything up to f was read: ids the group does not consume are skipped.

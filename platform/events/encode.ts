@@ -3,10 +3,11 @@
  * log row back into a message, with the size checks that keep bad input out
  * of the log.
  */
-import { create, fromBinary, isMessage, toBinary } from "@bufbuild/protobuf";
+import { create, isMessage } from "@bufbuild/protobuf";
 import type { DescMessage, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import { EventDefinitionError, EventTooLargeError } from "./errors.js";
-import { eventType, MAX_KEY_BYTES } from "./event-type.js";
+import { codecFor } from "./codec.js";
+import { eventType, type EventType, MAX_KEY_BYTES } from "./event-type.js";
 import type { LogRow } from "./log-writer.js";
 
 /** Default largest payload: 1 MiB (the MySQL column holds 16 MiB). */
@@ -22,24 +23,21 @@ export function encodeEvent<Desc extends DescMessage>(
   nowMs: number = Date.now(),
 ): LogRow {
   const type = eventType(schema);
-  let message: MessageShape<Desc>;
-  if (isMessage(input, schema)) {
-    message = input;
-  } else {
-    const other = (input as { $typeName?: unknown } | null)?.$typeName;
-    if (other !== undefined) {
-      throw new EventDefinitionError(`publish: the message is a ${String(other)}, not a ${schema.typeName}`);
-    }
-    message = create(schema, input as MessageInitShape<Desc>);
+  input ??= {} as EventInput<Desc>; // what create(schema, undefined) makes: the zero message
+  const other = (input as { $typeName?: unknown }).$typeName;
+  if (other !== undefined && other !== schema.typeName) {
+    throw new EventDefinitionError(`publish: the message is a ${String(other)}, not a ${schema.typeName}`);
   }
-  const payload = toBinary(schema, message);
+  // An init object is encoded as is (no create(): the codec reads absent
+  // fields as zero values), exactly the bytes of toBinary(create(init)).
+  const payload = codecFor(schema).encode(input);
   if (payload.byteLength > maxPayloadBytes) {
     throw new EventTooLargeError(
       `${type.typeName} on topic "${type.topic}" encodes to ${payload.byteLength} bytes, over the bus limit of ` +
         `${maxPayloadBytes} bytes: store large content elsewhere (e.g. the media store) and publish a reference`,
     );
   }
-  const key = type.keyOf(message);
+  const key = keyOf(type, schema, input);
   if (key.length > MAX_KEY_BYTES && Buffer.byteLength(key) > MAX_KEY_BYTES) {
     throw new EventTooLargeError(
       `${type.typeName}: ordering key from field "${type.keyField?.name}" is ${Buffer.byteLength(key)} bytes, over ${MAX_KEY_BYTES}`,
@@ -48,6 +46,20 @@ export function encodeEvent<Desc extends DescMessage>(
   return { topic: type.topic, key, payload, createdMs: nowMs };
 }
 
+/** The ordering key of a message or an init object: what keyOf(create(schema, input)) gives. */
+function keyOf<Desc extends DescMessage>(type: EventType<Desc>, schema: Desc, input: EventInput<Desc>): string {
+  const field = type.keyField;
+  if (!field) return "";
+  if (isMessage(input, schema)) return type.keyOf(input);
+  const v = (input as Record<string, unknown>)[field.localName];
+  const t = typeof v;
+  if (t === "string" || t === "bigint" || t === "number" || t === "boolean") {
+    return type.keyOf(input as MessageShape<Desc>);
+  }
+  // Absent (the zero value's key) or a value create() converts (bytes from an array).
+  return type.keyOf(create(schema, input as MessageInitShape<Desc>));
+}
+
 export function decodeEvent<Desc extends DescMessage>(schema: Desc, payload: Uint8Array): MessageShape<Desc> {
-  return fromBinary(schema, payload);
+  return codecFor(schema).decode(payload);
 }

@@ -5,11 +5,11 @@
  * insert, deleted rows) do not stall it forever.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { mysqlStore, sqliteStore, type TestStore } from "../../test/support/stores.js";
+import { ENGINES, mysqlStore, sqliteStore, type TestStore } from "../../test/support/stores.js";
 import { openSqlStore } from "../storage/open.js";
 import type { SqlDb } from "../storage/driver.js";
 import { Frontier } from "./frontier.js";
-import { appendRows, type LogRow } from "./log-writer.js";
+import { appendRows, type IdRange, type LogRow } from "./log-writer.js";
 import { ensureEventTables, LOG } from "./tables.js";
 import { waitFor } from "../../test/support/wait.js";
 
@@ -170,5 +170,68 @@ describe("frontier on SQLite", () => {
     await appendRows(store.db, [row("d")]);
     await f.advance();
     expect(f.value).toBe(4n);
+  });
+});
+
+describe.each(ENGINES)("frontier over this process's own inserts on $name", ({ open }) => {
+  let store: TestStore;
+  afterEach(() => store.dispose());
+
+  it("reports the ids each INSERT took, and settles a block right above it without a scan", async () => {
+    store = await open();
+    const db = store.db;
+    await ensureEventTables(db);
+    const f = new Frontier(db);
+    await f.init();
+    f.trustRanges = true;
+    const ids = async () =>
+      (await db.all<{ id: unknown }>(`SELECT id FROM ${LOG} ORDER BY id`)).map((r) => BigInt(String(r.id)));
+    const limits = { maxChunkRows: 4, maxChunkBytes: 1 << 20 };
+
+    const r1: IdRange[] = [];
+    await appendRows(db, [row("a"), row("b"), row("c"), row("d"), row("e")], limits, undefined, r1); // chunks 4 + 1
+    expect(r1).toEqual([
+      { first: 1n, last: 4n },
+      { first: 5n, last: 5n },
+    ]);
+    expect(await ids()).toEqual([1n, 2n, 3n, 4n, 5n]);
+    expect(f.noteCommitted(r1)).toBe(true);
+    expect(f.value).toBe(5n);
+
+    // Another writer's row (id 6) comes between: our next block (7, 8) does not start right
+    // above the frontier, so it waits for a scan, which finds all three.
+    await appendRows(db, [row("other")]);
+    const r2: IdRange[] = [];
+    await appendRows(db, [row("f"), row("g")], limits, undefined, r2);
+    expect(r2).toEqual([{ first: 7n, last: 8n }]);
+    expect(f.noteCommitted(r2)).toBe(false);
+    expect(f.value).toBe(5n);
+    await f.advance();
+    expect(f.value).toBe(8n);
+    expect(f.noteCommitted(r2)).toBe(true); // already covered
+
+    // Without trust (e.g. innodb_autoinc_lock_mode 2) blocks are never taken on faith.
+    const r3: IdRange[] = [];
+    await appendRows(db, [row("h")], limits, undefined, r3);
+    f.trustRanges = false;
+    expect(f.noteCommitted(r3)).toBe(false);
+    expect(f.value).toBe(8n);
+  });
+
+  it("applies a block committed while a scan runs once the scan ends", async () => {
+    store = await open();
+    const db = store.db;
+    await ensureEventTables(db);
+    const f = new Frontier(db);
+    await f.init();
+    f.trustRanges = true;
+    const scan = f.advance(); // empty log: finds nothing
+    const r: IdRange[] = [];
+    await appendRows(db, [row("a"), row("b")], undefined, undefined, r);
+    // The scan may or may not have seen the rows; either way they are settled when it ends.
+    const noted = f.noteCommitted(r);
+    await scan;
+    if (!noted) expect(await f.advance()).toBe(false);
+    expect(f.value).toBe(2n);
   });
 });

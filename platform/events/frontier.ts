@@ -24,6 +24,7 @@
  * See docs/events.md ("Gap safety") for the argument and the alternatives.
  */
 import type { SqlDb } from "../storage/driver.js";
+import type { IdRange } from "./log-writer.js";
 import { big, GROUPS, LOG, META } from "./tables.js";
 
 export interface FrontierOptions {
@@ -62,6 +63,9 @@ export class Frontier {
   private readonly lockWaitSec: number;
   private readonly countSql = new Map<number, string>();
   private readonly idsSql: string;
+  /** Whether this process's INSERTs take consecutive ids (see noteCommitted); set by the bus once it checked. */
+  trustRanges = false;
+  private readonly pendingLocal: IdRange[] = [];
 
   constructor(
     private readonly db: SqlDb,
@@ -98,6 +102,34 @@ export class Frontier {
     this.raiseTo(big(pos?.v));
   }
 
+  /**
+   * This process's own committed INSERTs, each a block of consecutive ids
+   * (`trustRanges`: the bus checked the store hands them out that way). A
+   * block that starts right above the frontier is settled as a whole — every
+   * id in it committed, and no other transaction holds one — so the frontier
+   * moves over it without a query. Blocks are applied in order; one that does
+   * not start at F+1 (another process wrote in between) stops, and the next
+   * scan finds the rest. Returns true if the frontier now covers every block.
+   * While a scan is running, the blocks are applied when it ends.
+   */
+  noteCommitted(ranges: readonly IdRange[]): boolean {
+    if (!this.trustRanges || ranges.length === 0) return false;
+    if (this.running) {
+      this.pendingLocal.push(...ranges);
+      return false;
+    }
+    return this.applyLocal(ranges);
+  }
+
+  private applyLocal(ranges: readonly IdRange[]): boolean {
+    for (const r of ranges) {
+      if (r.last <= this.f) continue;
+      if (r.first !== this.f + 1n) return false;
+      this.f = r.last;
+    }
+    return true;
+  }
+
   /** Moves the frontier up to a point known to be settled (a stored group position). */
   raiseTo(settled: bigint): void {
     this.moveTo(settled);
@@ -113,12 +145,23 @@ export class Frontier {
    * made while one runs share its result (advances never overlap).
    */
   advance(): Promise<boolean> {
-    this.running ??= this.advanceOnce().finally(() => (this.running = null));
+    this.running ??= this.advanceAndApply();
     return this.running;
   }
 
-  private async advanceOnce(): Promise<boolean> {
+  private async advanceAndApply(): Promise<boolean> {
     const before = this.f;
+    try {
+      await this.advanceOnce();
+    } finally {
+      this.running = null;
+      // Blocks committed while the scan ran (noteCommitted queued them).
+      if (this.pendingLocal.length) this.applyLocal(this.pendingLocal.splice(0));
+    }
+    return this.f > before;
+  }
+
+  private async advanceOnce(): Promise<void> {
     this.recheckAt = 0;
     let limit = this.scanLimit;
     for (;;) {
@@ -142,7 +185,6 @@ export class Frontier {
       if (!(await this.settle(this.f + 1n, ids[i]! - 1n))) break;
     }
     if (this.holes.length) this.holes = this.holes.filter((h) => h.end > this.f);
-    return this.f > before;
   }
 
   /** Resolves the hole [start, end] right above the frontier; true to keep scanning. */

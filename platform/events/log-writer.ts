@@ -17,6 +17,17 @@ export interface LogRow {
   readonly createdMs: number;
 }
 
+/**
+ * The ids one multi-row INSERT took. They are consecutive only where the
+ * store hands a statement's ids out as one block (SQLite; InnoDB with
+ * innodb_autoinc_lock_mode 0 or 1 and auto_increment_increment 1): the bus
+ * checks that before it relies on them (Frontier.noteCommitted).
+ */
+export interface IdRange {
+  readonly first: bigint;
+  readonly last: bigint;
+}
+
 export interface ChunkLimits {
   /** Most rows in one INSERT (rounded down to a power of two). */
   readonly maxChunkRows: number;
@@ -71,6 +82,7 @@ export async function appendRows(
   rows: readonly LogRow[],
   limits: ChunkLimits = DEFAULT_CHUNK_LIMITS,
   sizes: readonly number[] = chunkSizes(rows, limits),
+  ranges?: IdRange[],
 ): Promise<void> {
   let i = 0;
   for (const size of sizes) {
@@ -82,7 +94,12 @@ export async function appendRows(
       params[j * 4 + 2] = r.payload;
       params[j * 4 + 3] = r.createdMs;
     }
-    await exec.run(insertSql(size), params);
+    const r = await exec.run(insertSql(size), params);
+    if (ranges) {
+      // MySQL reports the first id of a multi-row INSERT, SQLite the last.
+      const first = exec.dialect === "mysql" ? r.lastInsertId : r.lastInsertId - BigInt(size - 1);
+      ranges.push({ first, last: first + BigInt(size - 1) });
+    }
     i += size;
   }
 }
