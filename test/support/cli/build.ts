@@ -97,24 +97,29 @@ function alive(pid: number): boolean {
 export async function buildTestCli(): Promise<TestCli> {
   await mkdir(BUILD_DIR, { recursive: true });
   const dir = await mkdtemp(join(BUILD_DIR, `${process.pid}-`));
-  await build({
-    absWorkingDir: ROOT,
-    entryPoints: entryPoints(),
-    outbase: ROOT,
-    outdir: dir,
-    outExtension: { ".js": ".mjs" },
-    bundle: true,
-    splitting: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    packages: "external",
-    // Class and function names as in the sources (error types in logs): bundling may rename a
-    // name two modules share.
-    keepNames: true,
-    logLevel: "warning",
-    define: { __ORBIT_TEST_CLI__: JSON.stringify({ root: ROOT, out: dir }) },
-    plugins: [sourceShape],
-  });
+  try {
+    await build({
+      absWorkingDir: ROOT,
+      entryPoints: entryPoints(),
+      outbase: ROOT,
+      outdir: dir,
+      outExtension: { ".js": ".mjs" },
+      bundle: true,
+      splitting: true,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      packages: "external",
+      // Class and function names as in the sources (error types in logs): bundling may rename a
+      // name two modules share.
+      keepNames: true,
+      logLevel: "warning",
+      define: { __ORBIT_TEST_CLI__: JSON.stringify({ root: ROOT, out: dir }) },
+      plugins: [sourceShape],
+    });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   return testCliIn(dir);
 }
