@@ -17,7 +17,8 @@ export default defineConfig({
     minWorkers: 1,
     // Longest files first, from durations committed in the repo (test/support/sequencer.ts).
     sequence: { sequencer: LongestFirst },
-    // One line when the live Cassandra suites are skipped (no CASSANDRA_CONTACT_POINTS).
-    globalSetup: ["test/support/global-setup.ts"],
+    // One line when the live Cassandra suites are skipped (no CASSANDRA_CONTACT_POINTS); the CLI
+    // that child processes run, built once for the run (test/support/cli/build.ts).
+    globalSetup: ["test/support/global-setup.ts", "test/support/cli/global-setup.ts"],
   },
 });

@@ -12,5 +12,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: "forks",
     fileParallelism: false,
+    // The CLI that the bundles run, built once for the run (test/support/cli/build.ts).
+    globalSetup: ["test/support/cli/global-setup.ts"],
   },
 });

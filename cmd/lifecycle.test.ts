@@ -1,7 +1,8 @@
 /**
  * The life of an `orbit bundle` process: usage errors exit 2 with a useful
  * message, settings follow flags > env > file > defaults, the MariaDB store
- * works, and SIGTERM/SIGINT drain in-flight calls and exit 0.
+ * works, and SIGTERM/SIGINT drain in-flight calls and exit 0. One test runs
+ * `cmd/orbit.mjs` itself (what users run), the others the prebuilt CLI.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -72,7 +73,7 @@ describe("usage errors", () => {
     const option = runOrbit(["bundle", "--no-such-flag"]);
     expect((await option.exited).code).toBe(2);
     expect(option.stderr.join("\n")).toContain("unknown option '--no-such-flag'");
-    // Six CLI processes one after another, each started through tsx: generous on a loaded machine.
+    // Six CLI processes one after another: generous on a loaded machine.
   }, 180_000);
 
   it("prints help and exits 0", async () => {
@@ -139,7 +140,15 @@ describe("settings", () => {
 
   it("runs `all` by default (what npm start does) and prints the URL", async () => {
     const port = await freePort();
-    const p = runOrbit(["bundle", "--host", "127.0.0.1", "--port", String(port), "--data-dir", join(tmp, "d2")]);
+    // Through cmd/orbit.mjs, as `npm start` and `npx orbit` run it (tsx, the sources as they are,
+    // data migrations imported by path); the other tests here run the prebuilt CLI
+    // (test/support/cli/build.ts).
+    const p = runOrbit(
+      ["bundle", "--host", "127.0.0.1", "--port", String(port), "--data-dir", join(tmp, "d2")],
+      {},
+      [],
+      "source",
+    );
     const ready = await waitForLog(p, (l) => l.msg.startsWith("orbit is ready"));
     expect(ready.msg).toBe(`orbit is ready at http://127.0.0.1:${port}`);
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);

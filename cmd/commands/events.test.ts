@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { orbitScript } from "../../test/support/bundle-process.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ContractCountedSchema, type ContractCounted } from "../../gen/orbit/contract/v1/events_pb.js";
 import { EventBus } from "../../platform/events/index.js";
@@ -17,7 +18,8 @@ import { openSqlStore } from "../../platform/storage/open.js";
 import { mysqlStore, type TestStore } from "../../test/support/stores.js";
 
 const run = promisify(execFile);
-const ORBIT = join(import.meta.dirname, "..", "orbit.mjs");
+/** The run's prebuilt CLI (test/support/cli/build.ts). */
+const ORBIT = orbitScript();
 
 async function orbit(env: Record<string, string>, ...args: string[]) {
   try {

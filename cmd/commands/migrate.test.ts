@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { orbitScript } from "../../test/support/bundle-process.js";
 import { afterAll, describe, expect, it } from "vitest";
 import type { TableSpec } from "../../platform/storage/schema.js";
 import { tablesFromProto } from "../../test/support/compile-proto.js";
@@ -19,7 +20,8 @@ import { CassandraClient } from "../../platform/storage/cassandra/client.js";
 import { openSqlStore } from "../../platform/storage/open.js";
 
 const run = promisify(execFile);
-const ORBIT = join(import.meta.dirname, "..", "orbit.mjs");
+/** The run's prebuilt CLI (test/support/cli/build.ts). */
+const ORBIT = orbitScript();
 const dir = mkdtempSync(join(tmpdir(), "orbit-cli-migrate-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -30,9 +30,10 @@ import { readHistory } from "./index.js";
 
 const SERVICES = ["--services", "user"];
 /**
- * How long one `orbit bundle` child may take to boot. Each boots through tsx;
- * four at once on a loaded two-core machine took over 20 s, so this is
- * generous: the tests assert what the boots did, not how fast.
+ * How long one `orbit bundle` child may take to boot. Four at once through
+ * tsx on a loaded two-core machine took over 20 s (the prebuilt test CLI is
+ * quicker), so this is generous: the tests assert what the boots did, not how
+ * fast.
  */
 const BOOT_MS = 120_000;
 

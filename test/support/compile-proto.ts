@@ -15,9 +15,9 @@ import type { CodeGeneratorRequest } from "@bufbuild/protobuf/wkt";
 import { OrbitOptions } from "../../generators/common/options.js";
 import { collectTables } from "../../generators/common/table-spec.js";
 import type { TableSpec } from "../../platform/storage/schema.js";
+import { BUF } from "./buf.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const buf = join(root, "node_modules", ".bin", "buf");
 
 export interface Compiled {
   readonly registry: FileRegistry;
@@ -43,7 +43,7 @@ export function compileProto(sources: Record<string, string>): Compiled {
     writeFileSync(join(dir, "buf.yaml"), "version: v2\n");
     const out = join(dir, "image.binpb");
     try {
-      execFileSync(buf, ["build", "-o", out], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+      execFileSync(BUF, ["build", "-o", out], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
     } catch (err) {
       const e = err as { stderr?: Buffer };
       throw new Error(`buf build failed:\n${e.stderr?.toString() ?? String(err)}`);

@@ -7,9 +7,10 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TableSpec } from "../../../platform/storage/schema.js";
+import { currentTestCli } from "../cli/current.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
-const script = join(root, "test", "support", "migrate", "migrate-child.ts");
+const source = join(root, "test", "support", "migrate", "migrate-child.ts");
 
 export interface Child {
   readonly proc: ChildProcess;
@@ -27,7 +28,10 @@ export function writeTables(tables: readonly TableSpec[]): string {
 }
 
 export function startChild(url: string, tablesPath: string, pauseAt?: string): Child {
-  const proc = spawn(process.execPath, ["--import", "tsx", script, url, tablesPath, ...(pauseAt ? [pauseAt] : [])], {
+  // The run's prebuilt child (test/support/cli/build.ts), or the source through tsx.
+  const built = currentTestCli()?.migrateChild;
+  const script = built ? [built] : ["--import", "tsx", source];
+  const proc = spawn(process.execPath, [...script, url, tablesPath, ...(pauseAt ? [pauseAt] : [])], {
     cwd: root,
     stdio: ["pipe", "pipe", "pipe"],
   });

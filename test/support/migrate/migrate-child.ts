@@ -3,7 +3,8 @@
  *
  *   node --import tsx test/support/migrate/migrate-child.ts <store-url> <tables.json> [pause-at]
  *
- * Prints "READY" once loaded and waits for a line "GO" on stdin (so several
+ * (under vitest, children.ts runs its build in the run's prebuilt CLI instead:
+ * test/support/cli/build.ts). Prints "READY" once loaded and waits for a line "GO" on stdin (so several
  * children start migrating at the same moment). With pause-at
  * "<step index>:<started|executed|recorded>" it prints "PAUSED <step id>" at
  * that point and hangs, to be killed. Otherwise it prints one JSON line with
