@@ -10,13 +10,28 @@
  *   4. connect-es   connect-es's Connect transport (a foreign client) to it
  *   5. raw-http2    baseline: a bare node:http2 client and server echoing bytes
  *
+ * Steps 2-5 run their clients in this process, which shares the machine's
+ * cores with the server (a child) — and connect-es's gRPC client is slow on
+ * its own — so they mix client and server costs. Then the server side alone:
+ *
+ *   6. server-side  h2load (nghttp2's load generator, a C program in its own
+ *                   process; `apt-get install nghttp2-client`) posts the same
+ *                   binary Echo request over Connect (application/proto) and
+ *                   gRPC (enveloped, te: trailers) to the bundle, and the same
+ *                   bodies to the raw node:http2 server, alternating bundle and
+ *                   raw; with each, the server process's CPU time per call
+ *                   (from /proc/<pid>/stat). Skipped, with a note, when h2load
+ *                   is not installed.
+ *
  * Each step runs for --seconds (default 3) after a short warm-up, with
- * --concurrency calls in flight (default 32). Steps 2-5 share the machine's
- * cores between the client (this process) and the server (a child). The
- * last line is one JSON object; `ratio` is connect / raw-http2.
+ * --concurrency calls in flight (default 32; h2load: 4 connections with
+ * concurrency/4 streams each). The last line is one JSON object: `ratio` is
+ * connect / raw-http2 (node clients), `server` holds the h2load figures and
+ * `ratios.server*` their ratios; goals: Connect ≥ 0.5× and gRPC ≥ 0.4× raw
+ * HTTP/2, server-side (issue 18).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http2 from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,6 +48,7 @@ import { silentLogger } from "../../platform/log.js";
 import { openSqlStore } from "../../platform/storage/open.js";
 import { echo } from "../../services/echo/service.js";
 import { freePort } from "../../test/support/bundle-process.js";
+import { h2loadVersion, runH2load, type H2loadFigures } from "./_h2load.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TEXT = "x".repeat(64);
@@ -134,6 +150,79 @@ function rawClient(url: string) {
   };
 }
 
+interface ServerSideFigures {
+  readonly tool: string;
+  readonly connections: number;
+  readonly streams: number;
+  /** The bundle, Connect binary and gRPC. */
+  readonly connect: H2loadFigures;
+  readonly grpc: H2loadFigures;
+  /** The raw node:http2 echo server, sent the same bodies. */
+  readonly rawConnect: H2loadFigures;
+  readonly rawGrpc: H2loadFigures;
+}
+
+/** Step 6: h2load against the bundle and the raw server, alternating; undefined without h2load. */
+async function serverSide(o: {
+  bundleUrl: string;
+  bundlePid: number | undefined;
+  rawUrl: string;
+  rawPid: number | undefined;
+  dir: string;
+  seconds: number;
+  concurrency: number;
+}): Promise<ServerSideFigures | undefined> {
+  const tool = h2loadVersion();
+  if (!tool) {
+    console.log("server-side      skipped: h2load is not installed (apt-get install nghttp2-client)");
+    return undefined;
+  }
+  const message = Buffer.from(toBinary(EchoRequestSchema, create(EchoRequestSchema, { text: TEXT })));
+  const envelope = Buffer.alloc(5 + message.length);
+  envelope.writeUInt32BE(message.length, 1);
+  message.copy(envelope, 5);
+  const connectBody = join(o.dir, "echo.bin");
+  const grpcBody = join(o.dir, "echo.grpc");
+  writeFileSync(connectBody, message);
+  writeFileSync(grpcBody, envelope);
+  const connections = Math.min(4, o.concurrency);
+  const streams = Math.max(1, Math.round(o.concurrency / connections));
+  const path = `/${EchoService.typeName}/${EchoService.method.echo.name}`;
+  const connectHeaders = { "content-type": "application/proto" };
+  const grpcHeaders = { "content-type": "application/grpc", te: "trailers" };
+  const step = async (
+    label: string,
+    url: string,
+    pid: number | undefined,
+    body: string,
+    headers: Record<string, string>,
+  ) => {
+    process.stdout.write(`${label.padEnd(16)} h2load -c ${connections} -m ${streams}, ${o.seconds} s … `);
+    const f = await runH2load({
+      url,
+      bodyFile: body,
+      headers,
+      seconds: o.seconds,
+      warmUpSeconds: Math.min(1, o.seconds / 4),
+      connections,
+      streams,
+      serverPid: pid,
+    });
+    process.stdout.write(
+      `${f.rps.toLocaleString("en")} req/s, mean ${f.meanMs} ms` +
+        (f.cpuUsPerCall === null ? "" : `, server CPU ${f.cpuUsPerCall} µs/call`) +
+        (f.errors ? `, ${f.errors} errors` : "") +
+        "\n",
+    );
+    return f;
+  };
+  const connect = await step("h2load connect", o.bundleUrl + path, o.bundlePid, connectBody, connectHeaders);
+  const rawConnect = await step("h2load raw", `${o.rawUrl}/echo`, o.rawPid, connectBody, connectHeaders);
+  const grpc = await step("h2load grpc", o.bundleUrl + path, o.bundlePid, grpcBody, grpcHeaders);
+  const rawGrpc = await step("h2load raw grpc", `${o.rawUrl}/echo`, o.rawPid, grpcBody, grpcHeaders);
+  return { tool, connections, streams, connect, grpc, rawConnect, rawGrpc };
+}
+
 export async function main(args: string[]): Promise<void> {
   const seconds = option(args, "seconds", 3);
   const concurrency = option(args, "concurrency", 32);
@@ -209,6 +298,17 @@ export async function main(args: string[]): Promise<void> {
     const rawHttp2 = await measure("raw http2", seconds, concurrency, raw.call);
     raw.close();
 
+    // 6. The server side alone, loaded by h2load in its own process.
+    const server = await serverSide({
+      bundleUrl: url,
+      bundlePid: children[0]!.pid,
+      rawUrl: `http://127.0.0.1:${rawPort}`,
+      rawPid: children[1]!.pid,
+      dir: dataDir,
+      seconds,
+      concurrency,
+    });
+
     const r = (a: number, b: number) => Math.round((a / b) * 100) / 100;
     const ratios = {
       inprocessVsConnect: r(inprocess.rps, connect.rps),
@@ -217,9 +317,28 @@ export async function main(args: string[]): Promise<void> {
       connectEsVsRawHttp2: r(connectEs.rps, rawHttp2.rps),
       inprocessVsConnectEs: r(inprocess.rps, connectEs.rps),
     };
+    const serverRatios = server
+      ? {
+          serverConnectVsRawHttp2: r(server.connect.rps, server.rawConnect.rps),
+          serverGrpcVsRawHttp2: r(server.grpc.rps, server.rawGrpc.rps),
+          // The same from CPU time per call (raw ÷ bundle): less moved by other work on the machine.
+          ...(server.connect.cpuUsPerCall && server.rawConnect.cpuUsPerCall
+            ? { serverCpuConnectVsRawHttp2: r(server.rawConnect.cpuUsPerCall, server.connect.cpuUsPerCall) }
+            : {}),
+          ...(server.grpc.cpuUsPerCall && server.rawGrpc.cpuUsPerCall
+            ? { serverCpuGrpcVsRawHttp2: r(server.rawGrpc.cpuUsPerCall, server.grpc.cpuUsPerCall) }
+            : {}),
+        }
+      : undefined;
     console.log(
       `in-process is ${ratios.inprocessVsConnect}× the network path (goal ≥ 20×); ` +
-        `Connect is ${ratios.connectVsRawHttp2}× raw HTTP/2 (goal ≥ 0.5×)`,
+        `node clients: Connect is ${ratios.connectVsRawHttp2}×, gRPC ${ratios.grpcVsRawHttp2}× raw HTTP/2`,
+    );
+    console.log(
+      serverRatios
+        ? `server-side (h2load): Connect is ${serverRatios.serverConnectVsRawHttp2}× raw HTTP/2 (goal ≥ 0.5×), ` +
+            `gRPC ${serverRatios.serverGrpcVsRawHttp2}× (goal ≥ 0.4×)`
+        : "server-side (h2load): not measured, h2load is not installed (apt-get install nghttp2-client)",
     );
     console.log(
       JSON.stringify({
@@ -231,11 +350,15 @@ export async function main(args: string[]): Promise<void> {
         grpc,
         connectEs,
         rawHttp2,
+        server: server ?? null,
         ratio: ratios.connectVsRawHttp2,
-        ratios,
+        ratios: { ...ratios, ...serverRatios },
         goals: {
           inprocessVsConnect: ratios.inprocessVsConnect >= 20,
           connectVsRawHttp2: ratios.connectVsRawHttp2 >= 0.5,
+          grpcVsRawHttp2: ratios.grpcVsRawHttp2 >= 0.4,
+          serverConnectVsRawHttp2: serverRatios ? serverRatios.serverConnectVsRawHttp2 >= 0.5 : null,
+          serverGrpcVsRawHttp2: serverRatios ? serverRatios.serverGrpcVsRawHttp2 >= 0.4 : null,
         },
       }),
     );
