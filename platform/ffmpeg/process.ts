@@ -163,11 +163,4 @@ export async function stopAllFfmpeg(graceMs = 2000): Promise<void> {
 }
 
 /** Whether a process with this PID exists (signal 0); used by tests to prove cleanup. */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+export { pidAlive } from "../pid.js";

@@ -21,6 +21,7 @@ import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { FfmpegProcess } from "../../platform/ffmpeg/process.js";
 import { ingestCopyArgs } from "./hls.js";
+import { pidAlive } from "../../platform/pid.js";
 
 export interface RecordSettings {
   /** Directory of the recordings being written. */
@@ -114,13 +115,7 @@ export class Recorder {
 }
 
 function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
+  return pid === process.pid || pidAlive(pid);
 }
 
 /**

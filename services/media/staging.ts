@@ -19,18 +19,9 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { type FileHandle, open, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { pidAlive } from "../../platform/pid.js";
 
 const LOCK_FILE = "staging.lock";
-
-/** Is a process with this pid running (on this host)? EPERM: yes, someone else's. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** Takes `dir`'s lock for this process: false when a live process holds it. */
 function lock(dir: string): boolean {
@@ -50,7 +41,7 @@ function lock(dir: string): boolean {
       continue; // removed meanwhile: try again
     }
     if (holder === process.pid) return false; // another Staging of this process holds it
-    if (Number.isInteger(holder) && holder > 0 && alive(holder)) return false;
+    if (Number.isInteger(holder) && holder > 0 && pidAlive(holder)) return false;
     // Its process is gone (or the file is garbage): remove it and race for it like everyone else.
     rmSync(file, { force: true });
   }

@@ -21,6 +21,7 @@ import { mkdir, mkdtemp } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build, type Plugin } from "esbuild";
+import { pidAlive } from "../../../platform/pid.js";
 import { testCliIn, type TestCli } from "./current.js";
 
 export const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
@@ -79,17 +80,8 @@ export function removeStaleBuilds(): void {
   }
   for (const name of names) {
     const pid = Number(/^(\d+)-/.exec(name)?.[1]);
-    if (!pid || alive(pid)) continue;
+    if (!pid || pidAlive(pid)) continue;
     rmSync(join(BUILD_DIR, name), { recursive: true, force: true });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
