@@ -106,7 +106,10 @@ describe.skipIf(!toolchain && !inCi)("Kotlin client (connect-kotlin + OkHttp) ag
     }
     if (!jarIsFresh()) await build();
     else console.log("kotlin client: target/orbit-client.jar is up to date");
-    bundle = await startBundle(["--services", "social", "--scrypt-log-n", "10"]);
+    // scrypt at 2^13: a LogIn takes several ms on the server, so the client's "short deadline"
+    // step (1 ms) always expires first; at 2^10 a LogIn could finish inside 1 ms (seen in CI once
+    // the test bundles started faster) and the step failed on a race, not on a fault.
+    bundle = await startBundle(["--services", "social", "--scrypt-log-n", "13"]);
   }, 900_000);
 
   afterAll(async () => {
