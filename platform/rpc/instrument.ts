@@ -131,6 +131,10 @@ class MethodObserver {
       requestId = incomingRequestId(requestHeaderOf(ctx, REQUEST_ID_HEADER));
       parent = parseTraceparent(requestHeaderOf(ctx, TRACEPARENT_HEADER));
     }
+    // "Now" read before the time left: the scope's deadline is then never later than the call's
+    // (read after, a millisecond tick in between made it 1 ms later, and a call made from the
+    // handler inherited 1 ms more than the handler had).
+    const now = Date.now();
     const client = ctx.timeoutMs();
     const cap = this.capMs;
     const timeout = cap === undefined ? client : client === undefined ? cap : Math.min(client, cap);
@@ -140,7 +144,7 @@ class MethodObserver {
       requestId,
       parent,
       undefined,
-      timeout === undefined ? undefined : Date.now() + timeout,
+      timeout === undefined ? undefined : now + timeout,
       ctx,
       this.deps.log,
     );
